@@ -1,0 +1,58 @@
+/**
+ * Hybrid logical clock, as one number of milliseconds.
+ *
+ * Invariants:
+ *  - every stamp is strictly greater than the previous stamp of this clock (monotonic,
+ *    even when the wall clock jumps back);
+ *  - every stamp is strictly greater than every stamp this clock has `observe`d, so
+ *    "I saw it, then changed it" wins LWW even on a terminal whose wall clock runs slow;
+ *  - otherwise a stamp is the wall clock corrected by the estimated offset to the
+ *    server's time, so stamps of different terminals stay comparable.
+ */
+export interface HybridClockOptions {
+  /** Wall clock in ms; injected so tests can skew and freeze it. */
+  wallNow?: () => number;
+  /** Estimated (server time - wall time), in ms. */
+  offsetMs?: number;
+}
+
+export class HybridClock {
+  private last = 0;
+  private offsetMs: number;
+  private readonly wallNow: () => number;
+
+  constructor(options: HybridClockOptions = {}) {
+    this.wallNow = options.wallNow ?? (() => Date.now());
+    this.offsetMs = options.offsetMs ?? 0;
+  }
+
+  /** A new stamp for an event this replica writes. */
+  now(): number {
+    const physical = Math.floor(this.wallNow() + this.offsetMs);
+    this.last = Math.max(physical, this.last + 1);
+    return this.last;
+  }
+
+  /** Record a stamp seen on another event, so later stamps of ours come after it. */
+  observe(at: number): void {
+    if (at > this.last) this.last = at;
+  }
+
+  /** The highest stamp issued or seen. */
+  peek(): number {
+    return this.last;
+  }
+
+  /** The current physical estimate of server time (wall + offset), without stamping. */
+  physicalNow(): number {
+    return Math.floor(this.wallNow() + this.offsetMs);
+  }
+
+  setOffset(offsetMs: number): void {
+    this.offsetMs = offsetMs;
+  }
+
+  getOffset(): number {
+    return this.offsetMs;
+  }
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { EVENT_ID_PATTERN } from './event-id';
+
+/**
+ * The event envelope (see ../../../shared/DESIGN.md "The event").
+ * Events are facts: once written they are never edited. The payload is validated
+ * separately by the schema of its (type, v) in the catalog, so that an event of a
+ * version this build does not know is still a valid envelope: kept and synced untouched.
+ */
+export const TerminalId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'terminal ids use letters, digits and . _ : -');
+
+export const AggregateRef = z.object({
+  id: z.string().min(1).max(128),
+  type: z.string().min(1).max(64),
+});
+export type AggregateRef = z.infer<typeof AggregateRef>;
+
+export const EventOrigin = z.object({
+  terminal: TerminalId,
+  n: z.number().int().positive(),
+  staff: z.string().min(1).max(64).optional(),
+});
+export type EventOrigin = z.infer<typeof EventOrigin>;
+
+export const EventEnvelope = z.object({
+  id: z.string().regex(EVENT_ID_PATTERN, 'id must be a UUIDv7'),
+  seq: z.number().int().positive(),
+  at: z.number().int().nonnegative(),
+  type: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/, 'type is dotted lower_snake, e.g. ticket.opened'),
+  v: z.number().int().positive(),
+  aggregate: AggregateRef,
+  origin: EventOrigin,
+  key: z.string().min(1).max(200).optional(),
+  payload: z.unknown(),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/** Largest serialized event the system accepts anywhere (bytes of JSON). */
+export const MAX_EVENT_BYTES = 16 * 1024;
+
+/**
+ * The one total order every replica uses inside an aggregate: (seq, at, origin.terminal, id).
+ * Same events in, same order out, whatever order the CRDT delivered them in.
+ */
+export function compareEvents(a: EventEnvelope, b: EventEnvelope): number {
+  return (
+    a.seq - b.seq ||
+    a.at - b.at ||
+    (a.origin.terminal < b.origin.terminal ? -1 : a.origin.terminal > b.origin.terminal ? 1 : 0) ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}
+
+/**
+ * Canonical JSON of an event: object keys sorted, undefined fields dropped, so equal
+ * events have equal bytes. The server compares these bytes to tell a duplicate from a
+ * conflicting reuse of an id.
+ */
+export function canonicalEventJson(e: EventEnvelope): string {
+  return canonicalJson(e);
+}
+
+/** JSON with object keys sorted recursively (arrays keep their order). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}

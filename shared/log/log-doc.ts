@@ -1,0 +1,140 @@
+import * as Y from 'yjs';
+
+/**
+ * How a location's event log sits in its Y.Doc — shared by terminals and the relay.
+ *
+ *   Y.Map 'segments'   `${writer}/${index}` → Y.Array<string>   (event JSON, one entry each)
+ *   Y.Map 'acks'       terminal → highest contiguous origin.n stored by the server
+ *
+ * Why segments (see DESIGN "Measured here"): consecutive items of one Yjs client merge,
+ * and a merge copies the whole merged run, so one growing array makes every append cost
+ * O(events held). A segment holds at most SEGMENT_SIZE events, which bounds what any one
+ * append touches. Events are JSON strings because strings decode ~5× faster than objects.
+ *
+ * Each segment has exactly one writer: a writer is one tab of one terminal (its
+ * origin.terminal) or the server. So no two replicas ever create the same map key
+ * concurrently (which would drop one side's array), and appends never interleave.
+ * Entries are only ever deleted inside an array (compaction), never a whole segment:
+ * a concurrent push into a deleted array would be lost.
+ */
+export const SEGMENTS = 'segments';
+export const ACKS = 'acks';
+export const SEGMENT_SIZE = 256;
+
+/** The writer id the server uses for events it bridges in from REST. */
+export const SERVER_WRITER = 'server';
+
+export function segmentKey(writer: string, index: number): string {
+  return `${writer}/${index}`;
+}
+
+export function parseSegmentKey(key: string): { writer: string; index: number } | null {
+  const slash = key.lastIndexOf('/');
+  if (slash <= 0) return null;
+  const index = Number(key.slice(slash + 1));
+  return Number.isInteger(index) && index >= 0 ? { writer: key.slice(0, slash), index } : null;
+}
+
+export function segmentsOf(doc: Y.Doc): Y.Map<Y.Array<string>> {
+  return doc.getMap<Y.Array<string>>(SEGMENTS);
+}
+
+export function acksOf(doc: Y.Doc): Y.Map<number> {
+  return doc.getMap<number>(ACKS);
+}
+
+/**
+ * Appends event JSON for one writer. Must run inside a transaction the caller tags
+ * with its origin. Finds the writer's open segment by its highest index; the writer
+ * is the only one that ever touches its segments, so this needs no coordination.
+ */
+export class SegmentWriter {
+  private index = -1;
+  private current: Y.Array<string> | null = null;
+
+  constructor(
+    private readonly doc: Y.Doc,
+    readonly writer: string,
+  ) {}
+
+  append(jsons: readonly string[]): void {
+    let offset = 0;
+    while (offset < jsons.length) {
+      const segment = this.openSegment();
+      const room = SEGMENT_SIZE - segment.length;
+      const chunk = jsons.slice(offset, offset + room);
+      segment.push(chunk as string[]);
+      offset += chunk.length;
+    }
+  }
+
+  private openSegment(): Y.Array<string> {
+    if (this.current === null || this.current.doc === null) this.locate();
+    if (this.current !== null && this.current.length < SEGMENT_SIZE) return this.current;
+    this.index += 1;
+    const fresh = new Y.Array<string>();
+    segmentsOf(this.doc).set(segmentKey(this.writer, this.index), fresh);
+    this.current = fresh;
+    return fresh;
+  }
+
+  private locate(): void {
+    const prefix = `${this.writer}/`;
+    let best = -1;
+    for (const key of segmentsOf(this.doc).keys()) {
+      if (!key.startsWith(prefix)) continue;
+      const parsed = parseSegmentKey(key);
+      if (parsed !== null && parsed.writer === this.writer && parsed.index > best) best = parsed.index;
+    }
+    this.index = best;
+    this.current = best >= 0 ? (segmentsOf(this.doc).get(segmentKey(this.writer, best)) ?? null) : null;
+  }
+}
+
+/** Every event JSON held in the doc, segment by segment (order across segments is not meaningful). */
+export function readAllEventJson(doc: Y.Doc): string[] {
+  const out: string[] = [];
+  for (const segment of segmentsOf(doc).values()) {
+    for (const json of segment.toArray()) out.push(json);
+  }
+  return out;
+}
+
+/**
+ * Calls `onAdded` with the event JSON each transaction added to the log (by any origin),
+ * and `onRemoved` with what compaction deleted. Reads only what the transaction touched.
+ */
+export function observeLog(
+  doc: Y.Doc,
+  onAdded: (jsons: string[], origin: unknown) => void,
+  onRemoved: (jsons: string[], origin: unknown) => void = () => {},
+): () => void {
+  const segments = segmentsOf(doc);
+  const handler = (events: Y.YEvent<Y.AbstractType<unknown>>[], tr: Y.Transaction): void => {
+    const added: string[] = [];
+    const removed: string[] = [];
+    for (const ev of events) {
+      if (ev.target === segments) {
+        for (const [key, change] of ev.changes.keys) {
+          if (change.action === 'add' || change.action === 'update') {
+            const seg = segments.get(key);
+            if (seg) added.push(...seg.toArray());
+          }
+        }
+      } else {
+        for (const item of ev.changes.added) collectStrings(item, added);
+        for (const item of ev.changes.deleted) collectStrings(item, removed);
+      }
+    }
+    if (added.length > 0) onAdded(added, tr.origin);
+    if (removed.length > 0) onRemoved(removed, tr.origin);
+  };
+  segments.observeDeep(handler);
+  return () => segments.unobserveDeep(handler);
+}
+
+function collectStrings(item: Y.Item, into: string[]): void {
+  for (const value of item.content.getContent()) {
+    if (typeof value === 'string') into.push(value);
+  }
+}
