@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/**
+ * Building blocks shared by the domain schemas. Money is always integer cents: floats
+ * cannot represent 0.10 exactly and sums of them drift, so a total would differ between
+ * terminals that added the same lines in another order.
+ */
+export const Cents = z.number().int().nonnegative().max(100_000_000);
+export const PositiveCents = z.number().int().positive().max(100_000_000);
+
+/** Ids chosen by the writer (UUIDs in practice); bounded so a view stays small. */
+export const EntityId = z.string().min(1).max(128);
+
+export const Quantity = z.number().int().positive().max(999);
+
+export const ShortText = z.string().min(1).max(120);
+export const Note = z.string().max(500);

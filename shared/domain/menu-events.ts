@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { EntityId, PositiveCents, ShortText } from './common';
+
+/** Menu items: aggregate type 'menu_item', aggregate id = menuItemId. */
+export const MENU_ITEM_AGGREGATE = 'menu_item';
+
+export const MenuItemDefinedV1 = z.strictObject({
+  menuItemId: EntityId,
+  name: ShortText,
+  category: ShortText,
+  priceCents: PositiveCents,
+  /** The kitchen station that prepares it (grill, bar...); absent = not sent to a station. */
+  station: ShortText.optional(),
+});
+export type MenuItemDefinedV1 = z.infer<typeof MenuItemDefinedV1>;
+
+export const MenuItemRepricedV1 = z.strictObject({
+  menuItemId: EntityId,
+  priceCents: PositiveCents,
+});
+export type MenuItemRepricedV1 = z.infer<typeof MenuItemRepricedV1>;
+
+export const MenuItemRetiredV1 = z.strictObject({
+  menuItemId: EntityId,
+});
+export type MenuItemRetiredV1 = z.infer<typeof MenuItemRetiredV1>;

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { Cents, EntityId, Note, PositiveCents, Quantity, ShortText } from './common';
+import { TICKET_NUMBER_PATTERN } from './ticket-number';
+
+/** Tickets (a guest check): aggregate type 'ticket'. */
+export const TICKET_AGGREGATE = 'ticket';
+
+export const TicketOpenedV1 = z.strictObject({
+  /** Staff-readable number, fixed at opening so it never changes after sync (see ticket-number.ts). */
+  number: z.string().regex(TICKET_NUMBER_PATTERN, 'number looks like A-017'),
+  tableId: EntityId.optional(),
+  covers: z.number().int().positive().max(99).optional(),
+});
+export type TicketOpenedV1 = z.infer<typeof TicketOpenedV1>;
+
+/**
+ * v1, as written by the first terminals: price in decimal currency units and no line id,
+ * so a line could not be addressed by later edits. Lifted to v2 by upcasters.ts.
+ */
+export const TicketItemAddedV1 = z.strictObject({
+  menuItemId: EntityId,
+  name: ShortText,
+  price: z.number().nonnegative().max(1_000_000),
+  qty: Quantity,
+  note: Note.optional(),
+});
+export type TicketItemAddedV1 = z.infer<typeof TicketItemAddedV1>;
+
+export const TicketItemAddedV2 = z.strictObject({
+  lineId: EntityId,
+  menuItemId: EntityId,
+  name: ShortText,
+  /** Copied from the menu when added: a later repricing does not change an open ticket. */
+  unitPriceCents: Cents,
+  quantity: Quantity,
+  note: Note.optional(),
+});
+export type TicketItemAddedV2 = z.infer<typeof TicketItemAddedV2>;
+
+export const TicketItemRemovedV1 = z.strictObject({ lineId: EntityId });
+export type TicketItemRemovedV1 = z.infer<typeof TicketItemRemovedV1>;
+
+export const TicketQuantityChangedV1 = z.strictObject({ lineId: EntityId, quantity: Quantity });
+export type TicketQuantityChangedV1 = z.infer<typeof TicketQuantityChangedV1>;
+
+export const TicketNoteSetV1 = z.strictObject({ note: Note });
+export type TicketNoteSetV1 = z.infer<typeof TicketNoteSetV1>;
+
+export const TicketTableAssignedV1 = z.strictObject({ tableId: EntityId });
+export type TicketTableAssignedV1 = z.infer<typeof TicketTableAssignedV1>;
+
+export const TicketSentToKitchenV1 = z.strictObject({ lineIds: z.array(EntityId).min(1).max(200) });
+export type TicketSentToKitchenV1 = z.infer<typeof TicketSentToKitchenV1>;
+
+export const TicketKitchenItemBumpedV1 = z.strictObject({ lineId: EntityId });
+export type TicketKitchenItemBumpedV1 = z.infer<typeof TicketKitchenItemBumpedV1>;
+
+export const PaymentMethod = z.enum(['cash', 'card']);
+export type PaymentMethod = z.infer<typeof PaymentMethod>;
+
+export const TicketPaymentRecordedV1 = z
+  .strictObject({
+    paymentId: EntityId,
+    method: PaymentMethod,
+    amountCents: PositiveCents,
+    /** Cash handed over; the change due is tendered - amount. */
+    tenderedCents: PositiveCents.optional(),
+  })
+  .refine((p) => p.tenderedCents === undefined || p.tenderedCents >= p.amountCents, {
+    path: ['tenderedCents'],
+    message: 'tenderedCents must be at least amountCents',
+  })
+  .refine((p) => p.tenderedCents === undefined || p.method === 'cash', {
+    path: ['tenderedCents'],
+    message: 'tenderedCents only applies to cash',
+  });
+export type TicketPaymentRecordedV1 = z.infer<typeof TicketPaymentRecordedV1>;
+
+export const TicketClosedV1 = z.strictObject({ totalCents: Cents });
+export type TicketClosedV1 = z.infer<typeof TicketClosedV1>;
+
+export const TicketVoidedV1 = z.strictObject({ reason: ShortText });
+export type TicketVoidedV1 = z.infer<typeof TicketVoidedV1>;

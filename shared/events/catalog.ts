@@ -1,0 +1,231 @@
+import type { z } from 'zod';
+import { EventEnvelope, MAX_EVENT_BYTES } from './envelope';
+import { upcasterFor } from './upcasters';
+import { MENU_ITEM_AGGREGATE, MenuItemDefinedV1, MenuItemRepricedV1, MenuItemRetiredV1 } from '../domain/menu-events';
+import { TABLE_AGGREGATE, TableDefinedV1 } from '../domain/table-events';
+import {
+  TICKET_AGGREGATE,
+  TicketClosedV1,
+  TicketItemAddedV1,
+  TicketItemAddedV2,
+  TicketItemRemovedV1,
+  TicketKitchenItemBumpedV1,
+  TicketNoteSetV1,
+  TicketOpenedV1,
+  TicketPaymentRecordedV1,
+  TicketQuantityChangedV1,
+  TicketSentToKitchenV1,
+  TicketTableAssignedV1,
+  TicketVoidedV1,
+} from '../domain/ticket-events';
+import { SaleRecordedV1 } from '../domain/sale-events';
+import { ConflictResolvedV1 } from '../domain/conflict-events';
+
+/**
+ * The event catalog: every (type, v) this build understands, with its zod schema and the
+ * aggregate type it belongs to. Adding a version: add its schema here, bump nothing else,
+ * and add the upcaster from the previous version in upcasters.ts (CATALOG_INVARIANTS in the
+ * tests check that every non-current version has one).
+ */
+interface CatalogEntry {
+  readonly aggregateType: string | '*';
+  readonly versions: Readonly<Record<number, z.ZodType>>;
+}
+
+export const EVENT_CATALOG = {
+  'menu.item_defined': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemDefinedV1 } },
+  'menu.item_repriced': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemRepricedV1 } },
+  'menu.item_retired': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemRetiredV1 } },
+  'table.defined': { aggregateType: TABLE_AGGREGATE, versions: { 1: TableDefinedV1 } },
+  'ticket.opened': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketOpenedV1 } },
+  'ticket.item_added': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketItemAddedV1, 2: TicketItemAddedV2 } },
+  'ticket.item_removed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketItemRemovedV1 } },
+  'ticket.quantity_changed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketQuantityChangedV1 } },
+  'ticket.note_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketNoteSetV1 } },
+  'ticket.table_assigned': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketTableAssignedV1 } },
+  'ticket.sent_to_kitchen': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketSentToKitchenV1 } },
+  'ticket.kitchen_item_bumped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketKitchenItemBumpedV1 } },
+  'ticket.payment_recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketPaymentRecordedV1 } },
+  'ticket.closed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketClosedV1 } },
+  'ticket.voided': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketVoidedV1 } },
+  'sale.recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: SaleRecordedV1 } },
+  // A resolution is written on the aggregate whose conflict it settles, whatever its type.
+  'conflict.resolved': { aggregateType: '*', versions: { 1: ConflictResolvedV1 } },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type EventType = keyof typeof EVENT_CATALOG;
+export const EVENT_TYPES = Object.keys(EVENT_CATALOG).sort() as EventType[];
+
+/** The version this build writes, per type: the highest it knows. */
+export const CURRENT_VERSIONS: Readonly<Record<EventType, number>> = Object.fromEntries(
+  EVENT_TYPES.map((t) => [t, Math.max(...Object.keys(EVENT_CATALOG[t].versions).map(Number))]),
+) as Record<EventType, number>;
+
+/** Payloads at the current version, for reducers that trust decodeEvent's output. */
+export interface EventPayloads {
+  'menu.item_defined': z.infer<typeof MenuItemDefinedV1>;
+  'menu.item_repriced': z.infer<typeof MenuItemRepricedV1>;
+  'menu.item_retired': z.infer<typeof MenuItemRetiredV1>;
+  'table.defined': z.infer<typeof TableDefinedV1>;
+  'ticket.opened': z.infer<typeof TicketOpenedV1>;
+  'ticket.item_added': z.infer<typeof TicketItemAddedV2>;
+  'ticket.item_removed': z.infer<typeof TicketItemRemovedV1>;
+  'ticket.quantity_changed': z.infer<typeof TicketQuantityChangedV1>;
+  'ticket.note_set': z.infer<typeof TicketNoteSetV1>;
+  'ticket.table_assigned': z.infer<typeof TicketTableAssignedV1>;
+  'ticket.sent_to_kitchen': z.infer<typeof TicketSentToKitchenV1>;
+  'ticket.kitchen_item_bumped': z.infer<typeof TicketKitchenItemBumpedV1>;
+  'ticket.payment_recorded': z.infer<typeof TicketPaymentRecordedV1>;
+  'ticket.closed': z.infer<typeof TicketClosedV1>;
+  'ticket.voided': z.infer<typeof TicketVoidedV1>;
+  'sale.recorded': z.infer<typeof SaleRecordedV1>;
+  'conflict.resolved': z.infer<typeof ConflictResolvedV1>;
+}
+
+/** An event whose payload decodeEvent has upcast and validated at the current version. */
+export type DecodedEvent<T extends EventType = EventType> = {
+  [K in T]: Omit<EventEnvelope, 'type' | 'payload'> & { type: K; payload: EventPayloads[K] };
+}[T];
+
+export function isKnownType(type: string): type is EventType {
+  return Object.prototype.hasOwnProperty.call(EVENT_CATALOG, type);
+}
+
+/** The aggregate type an event type belongs to ('*' = any). */
+export function aggregateTypeOf(type: EventType): string {
+  return EVENT_CATALOG[type].aggregateType;
+}
+
+export function schemaFor(type: string, v: number): z.ZodType | undefined {
+  if (!isKnownType(type)) return undefined;
+  return (EVENT_CATALOG[type].versions as Record<number, z.ZodType>)[v];
+}
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * A rejected event or payload. `field` names the first offending field as a dotted path
+ * from the event ('payload.quantity', 'v', 'type', 'aggregate.id'), so a UI or a server
+ * answer can point at it; the message repeats it for logs.
+ */
+export class EventValidationError extends Error {
+  override readonly name = 'EventValidationError';
+  readonly field: string;
+  readonly issues: { path: string; message: string }[];
+
+  constructor(context: string, issues: ValidationIssue[]) {
+    const first = issues[0] ?? { path: 'event', message: 'invalid' };
+    super(`${context}: ${first.path}: ${first.message}`);
+    this.field = first.path;
+    this.issues = issues;
+  }
+}
+
+/** zod issues → dotted field paths under `prefix` (unrecognised keys name the key itself). */
+function toIssues(error: z.ZodError, prefix: string): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  for (const issue of error.issues) {
+    const segments = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: join(prefix, [...segments, key]), message: 'Unrecognized key' });
+    } else {
+      out.push({ path: join(prefix, segments), message: issue.message });
+    }
+  }
+  return out;
+}
+
+function join(prefix: string, segments: string[]): string {
+  return [prefix, ...segments].filter((s) => s !== '').join('.') || 'event';
+}
+
+function validateAt(type: EventType, v: number, payload: unknown): unknown {
+  const schema = schemaFor(type, v);
+  if (!schema) throw new EventValidationError(`${type} v${v}`, [{ path: 'v', message: `unknown version ${v}` }]);
+  const r = schema.safeParse(payload);
+  if (!r.success) throw new EventValidationError(`${type} v${v}`, toIssues(r.error, 'payload'));
+  return r.data;
+}
+
+/**
+ * For WRITING a new event: validates the payload at the current version of `type` and
+ * returns that version with the parsed payload. Throws EventValidationError.
+ */
+export function validatePayload(type: string, payload: unknown): { v: number; payload: unknown } {
+  if (!isKnownType(type)) {
+    throw new EventValidationError(type, [{ path: 'type', message: `unknown event type "${type}"` }]);
+  }
+  const v = CURRENT_VERSIONS[type];
+  return { v, payload: validateAt(type, v, payload) };
+}
+
+export type DecodeResult =
+  | { status: 'ok'; event: EventEnvelope /* payload upcast to current version, v = current */ }
+  | { status: 'needs_update'; event: EventEnvelope; reason: string /* v newer than this build knows */ }
+  | { status: 'unknown_type'; event: EventEnvelope }
+  | { status: 'invalid'; event: EventEnvelope; error: EventValidationError };
+
+/**
+ * For READING: validates the payload at its own version, upcasts it step by step to the
+ * current version and validates again. A version newer than this build, or a type it
+ * does not know, is reported (not thrown): terminals keep and sync such events untouched.
+ */
+export function decodeEvent(e: EventEnvelope): DecodeResult {
+  if (!isKnownType(e.type)) return { status: 'unknown_type', event: e };
+  const current = CURRENT_VERSIONS[e.type];
+  if (e.v > current) {
+    return { status: 'needs_update', event: e, reason: `${e.type} v${e.v} is newer than this build (v${current})` };
+  }
+  try {
+    let payload = validateAt(e.type, e.v, e.payload);
+    for (let v = e.v; v < current; v++) {
+      const up = upcasterFor(e.type, v);
+      if (!up) throw new EventValidationError(`${e.type} v${v}`, [{ path: 'v', message: `no upcaster from v${v}` }]);
+      payload = validateAt(e.type, v + 1, up(payload, e));
+    }
+    return { status: 'ok', event: { ...e, v: current, payload } };
+  } catch (err) {
+    if (err instanceof EventValidationError) return { status: 'invalid', event: e, error: err };
+    throw err;
+  }
+}
+
+/**
+ * For the server's REST edge: the whole event must be valid as written. Unlike
+ * decodeEvent, an unknown type or a future version is rejected: the server refuses what
+ * it cannot validate (the terminal that wrote it keeps it and retries after an upgrade).
+ */
+export function checkIncomingEvent(
+  raw: unknown,
+): { ok: true; event: EventEnvelope } | { ok: false; error: EventValidationError } {
+  const env = EventEnvelope.safeParse(raw);
+  if (!env.success) return { ok: false, error: new EventValidationError('event', toIssues(env.error, '')) };
+  const e = env.data;
+  try {
+    if (!isKnownType(e.type)) {
+      throw new EventValidationError(`event ${e.id}`, [{ path: 'type', message: `unknown event type "${e.type}"` }]);
+    }
+    const current = CURRENT_VERSIONS[e.type];
+    if (e.v > current) {
+      throw new EventValidationError(`${e.type} v${e.v}`, [{ path: 'v', message: `newer than this server knows (v${current})` }]);
+    }
+    const aggType = aggregateTypeOf(e.type);
+    if (aggType !== '*' && e.aggregate.type !== aggType) {
+      throw new EventValidationError(`${e.type} v${e.v}`, [
+        { path: 'aggregate.type', message: `expected "${aggType}", got "${e.aggregate.type}"` },
+      ]);
+    }
+    validateAt(e.type, e.v, e.payload);
+    if (new TextEncoder().encode(JSON.stringify(e)).length > MAX_EVENT_BYTES) {
+      throw new EventValidationError(`${e.type} v${e.v}`, [{ path: 'payload', message: `event exceeds ${MAX_EVENT_BYTES} bytes` }]);
+    }
+    // The payload is returned as written (not the parsed copy): a fact's bytes never change.
+    return { ok: true, event: e };
+  } catch (err) {
+    if (err instanceof EventValidationError) return { ok: false, error: err };
+    throw err;
+  }
+}

@@ -1,0 +1,33 @@
+import type { EventEnvelope } from './envelope';
+import type { TicketItemAddedV1, TicketItemAddedV2 } from '../domain/ticket-events';
+
+/**
+ * Upcasters lift a payload one version up: UPCASTERS[type][v] turns a valid v payload
+ * into a v+1 payload. They run on read (decodeEvent), never on the stored event, which
+ * stays the fact it was. They must be pure and deterministic: every replica upcasts the
+ * same old event to the same new payload, or the projections would diverge.
+ */
+export type Upcaster = (payload: unknown, event: EventEnvelope) => unknown;
+
+export const UPCASTERS: Readonly<Record<string, Readonly<Record<number, Upcaster>>>> = {
+  'ticket.item_added': {
+    1: (payload, event): TicketItemAddedV2 => {
+      const p = payload as TicketItemAddedV1;
+      return {
+        // v1 lines had no id; the event id is unique and the same on every replica.
+        lineId: event.id,
+        menuItemId: p.menuItemId,
+        name: p.name,
+        // v1 stored decimal units (12.5); round once, here, to integer cents.
+        unitPriceCents: Math.round(p.price * 100),
+        quantity: p.qty,
+        ...(p.note !== undefined ? { note: p.note } : {}),
+      };
+    },
+  },
+};
+
+/** The upcaster from `fromV` to `fromV + 1`, if one is declared. */
+export function upcasterFor(type: string, fromV: number): Upcaster | undefined {
+  return UPCASTERS[type]?.[fromV];
+}
