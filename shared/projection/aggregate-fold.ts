@@ -1,0 +1,241 @@
+import { compareEvents, type EventEnvelope } from '../events/envelope';
+import { aggregateTypeOf, decodeEvent, type DecodedEvent } from '../events/catalog';
+import { MENU_ITEM_AGGREGATE } from '../domain/menu-events';
+import { TABLE_AGGREGATE } from '../domain/table-events';
+import { TICKET_AGGREGATE } from '../domain/ticket-events';
+import { EMPTY_TICKET, isTicketEvent, reduceTicket, ticketViewOf, type TicketState } from './ticket-reducer';
+import { EMPTY_MENU_ITEM, EMPTY_TABLE, isMenuItemEvent, isTableEvent, reduceMenuItem, reduceTable, type MenuItemState, type TableState } from './catalog-reducers';
+import { assertNever, outcome, type Outcome } from './reducer';
+import type { AggregateView, ConcurrentGroup, HistoryEntry } from './views';
+
+/**
+ * One aggregate's events and their fold. Shared by projectAggregate (full fold) and
+ * LocationProjection (incremental), so both give byte-identical views.
+ *
+ * Invariants:
+ *  - `events` is sorted by compareEvents and holds each event id once;
+ *  - unless `dirty`, the derived state is exactly the fold of `events` from the start;
+ *  - an event that sorts after the last one is folded on top (O(1) in the event count);
+ *    one that sorts earlier marks the fold dirty and `settle()` refolds from scratch.
+ * The fold itself (this file) handles what is common to every aggregate: decoding,
+ * idempotency keys, concurrency groups, history. Reducers handle the domain.
+ */
+type DomainState =
+  | { kind: 'ticket'; state: TicketState }
+  | { kind: 'menu_item'; state: MenuItemState }
+  | { kind: 'table'; state: TableState }
+  | { kind: 'other' };
+
+function initialDomain(aggregateType: string): DomainState {
+  switch (aggregateType) {
+    case TICKET_AGGREGATE:
+      return { kind: 'ticket', state: EMPTY_TICKET };
+    case MENU_ITEM_AGGREGATE:
+      return { kind: 'menu_item', state: EMPTY_MENU_ITEM };
+    case TABLE_AGGREGATE:
+      return { kind: 'table', state: EMPTY_TABLE };
+    default:
+      return { kind: 'other' };
+  }
+}
+
+export class AggregateFold {
+  private readonly events: EventEnvelope[] = [];
+  private readonly ids = new Set<string>();
+  private dirty = false;
+  // Derived by the fold; reset by refold().
+  private aggregateType = '';
+  private domain: DomainState = { kind: 'other' };
+  private keys = new Map<string, string>();
+  private history: HistoryEntry[] = [];
+  private concurrent: ConcurrentGroup[] = [];
+  private run: { seq: number; ids: string[]; terminals: Set<string> } | null = null;
+  private lastEventAt = 0;
+  private needsUpdate = 0;
+  private cached: AggregateView | null = null;
+
+  constructor(readonly id: string) {}
+
+  get size(): number {
+    return this.events.length;
+  }
+
+  get type(): string {
+    this.settle();
+    return this.aggregateType;
+  }
+
+  has(eventId: string): boolean {
+    return this.ids.has(eventId);
+  }
+
+  ordered(): readonly EventEnvelope[] {
+    return this.events;
+  }
+
+  /** Adds an event (false if its id is already held). Folds it at once when it sorts last. */
+  add(e: EventEnvelope): boolean {
+    if (this.ids.has(e.id)) return false;
+    this.ids.add(e.id);
+    this.cached = null;
+    const last = this.events[this.events.length - 1];
+    if (!last || compareEvents(last, e) < 0) {
+      this.events.push(e);
+      if (!this.dirty) this.step(e);
+      return true;
+    }
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareEvents(this.events[mid]!, e) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    this.events.splice(lo, 0, e);
+    this.dirty = true;
+    return true;
+  }
+
+  /** Refolds if an out-of-order event arrived since the last fold. */
+  settle(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.aggregateType = '';
+    this.domain = { kind: 'other' };
+    this.keys = new Map();
+    this.history = [];
+    this.concurrent = [];
+    this.run = null;
+    this.lastEventAt = 0;
+    this.needsUpdate = 0;
+    for (const e of this.events) this.step(e);
+  }
+
+  view(): AggregateView {
+    this.settle();
+    if (!this.cached) this.cached = this.buildView();
+    return this.cached;
+  }
+
+  private step(e: EventEnvelope): void {
+    if (this.history.length === 0) {
+      // The first event in order fixes the aggregate's type (every replica picks the same one).
+      this.aggregateType = e.aggregate.type;
+      this.domain = initialDomain(e.aggregate.type);
+    }
+    const result = this.decide(e);
+    if (result.status === 'needs_update') this.needsUpdate++;
+    this.trackConcurrency(e);
+    this.lastEventAt = Math.max(this.lastEventAt, e.at);
+    this.history.push({
+      eventId: e.id,
+      type: e.type,
+      v: e.v,
+      seq: e.seq,
+      at: e.at,
+      terminal: e.origin.terminal,
+      n: e.origin.n,
+      staff: e.origin.staff ?? null,
+      status: result.status,
+      reason: result.reason,
+      conflictId: result.conflictId,
+    });
+  }
+
+  private decide(e: EventEnvelope): Outcome | { status: 'needs_update'; reason: string; conflictId: null } {
+    if (e.aggregate.type !== this.aggregateType) {
+      return outcome('invalid', `aggregate type ${e.aggregate.type}, expected ${this.aggregateType}`);
+    }
+    if (e.key !== undefined) {
+      const first = this.keys.get(e.key);
+      if (first !== undefined) return outcome('duplicate', `key ${e.key} already used by ${first}`);
+      this.keys.set(e.key, e.id);
+    }
+    const decoded = decodeEvent(e);
+    switch (decoded.status) {
+      case 'unknown_type':
+        return { status: 'needs_update', reason: `unknown event type ${e.type}`, conflictId: null };
+      case 'needs_update':
+        return { status: 'needs_update', reason: decoded.reason, conflictId: null };
+      case 'invalid':
+        return outcome('invalid', decoded.error.message);
+      case 'ok':
+        return this.reduce(decoded.event as DecodedEvent);
+      default:
+        return assertNever(decoded, 'decode result');
+    }
+  }
+
+  private reduce(e: DecodedEvent): Outcome {
+    const expected = aggregateTypeOf(e.type);
+    if (expected !== '*' && expected !== this.aggregateType) {
+      return outcome('invalid', `${e.type} belongs to ${expected} aggregates`);
+    }
+    const d = this.domain;
+    switch (d.kind) {
+      case 'ticket': {
+        if (!isTicketEvent(e)) return outcome('invalid', `${e.type} is not a ticket event`);
+        const r = reduceTicket(d.state, e);
+        this.domain = { kind: 'ticket', state: r.state };
+        return r.outcome;
+      }
+      case 'menu_item': {
+        if (!isMenuItemEvent(e)) return outcome('invalid', `${e.type} is not a menu item event`);
+        const r = reduceMenuItem(d.state, e);
+        this.domain = { kind: 'menu_item', state: r.state };
+        return r.outcome;
+      }
+      case 'table': {
+        if (!isTableEvent(e)) return outcome('invalid', `${e.type} is not a table event`);
+        const r = reduceTable(d.state, e);
+        this.domain = { kind: 'table', state: r.state };
+        return r.outcome;
+      }
+      case 'other':
+        return outcome('ignored', `aggregate type ${this.aggregateType} has no reducer in this build`);
+      default:
+        return assertNever(d, 'aggregate kind');
+    }
+  }
+
+  /** Same seq from different terminals = concurrent writes. They sit side by side in fold order. */
+  private trackConcurrency(e: EventEnvelope): void {
+    if (!this.run || this.run.seq !== e.seq) {
+      this.run = { seq: e.seq, ids: [e.id], terminals: new Set([e.origin.terminal]) };
+      return;
+    }
+    this.run.ids.push(e.id);
+    this.run.terminals.add(e.origin.terminal);
+    if (this.run.terminals.size < 2) return;
+    const group: ConcurrentGroup = { seq: e.seq, eventIds: [...this.run.ids], terminals: [...this.run.terminals].sort() };
+    const lastGroup = this.concurrent[this.concurrent.length - 1];
+    if (lastGroup && lastGroup.seq === e.seq) this.concurrent[this.concurrent.length - 1] = group;
+    else this.concurrent.push(group);
+  }
+
+  private buildView(): AggregateView {
+    const base = {
+      id: this.id,
+      aggregateType: this.aggregateType,
+      history: this.history.map((h) => ({ ...h })),
+      concurrent: this.concurrent.map((g) => ({ ...g, eventIds: [...g.eventIds], terminals: [...g.terminals] })),
+      lastEventAt: this.lastEventAt,
+      needsUpdate: this.needsUpdate,
+    };
+    const d = this.domain;
+    switch (d.kind) {
+      case 'ticket':
+        return { ...base, ...ticketViewOf(d.state) };
+      case 'menu_item': {
+        const { lww: _lww, ...fields } = d.state;
+        return { ...base, kind: 'menu_item', ...fields };
+      }
+      case 'table':
+        return { ...base, kind: 'table', label: d.state.label, seats: d.state.seats };
+      case 'other':
+        return { ...base, kind: 'other' };
+      default:
+        return assertNever(d, 'aggregate kind');
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import type { EventEnvelope } from '../events/envelope';
+import type { ConflictResolutionKind } from '../domain/conflict-events';
+
+/**
+ * THE CONFLICT POLICY, in one place. Reducers (ticket-reducer.ts, catalog-reducers.ts)
+ * follow these declarations; read this file to know how concurrent writes merge.
+ *
+ * Every replica folds an aggregate's events in compareEvents order (seq, at, terminal, id),
+ * so every decision below is made on the same sequence everywhere. Each event type merges
+ * in one of these ways:
+ *
+ *   lww         last-write-wins register keyed by (at, origin.terminal, id): the highest
+ *               stamp holds the field whatever the fold order; the loser is `superseded`.
+ *               The hybrid clock makes "I saw it, then changed it" the higher stamp.
+ *   first-wins  set once; later writes are `superseded` (a line is sent once, a ticket
+ *               has one opening, a sale is recorded once).
+ *   add         appends an entity (a line, a payment); same id again is `duplicate`.
+ *   tombstone   removes an entity for good; later edits of it are `superseded`.
+ *   transition  moves the ticket's state machine (see TICKET_STATUS).
+ *   resolve     settles an escalated conflict (CONFLICT_RESOLUTIONS).
+ *
+ * `whenClosed` / `whenVoided` say what happens to the event once the ticket has ended:
+ * 'apply', or the kind of business conflict it is escalated as. An escalated event is
+ * held back (not applied) until a `conflict.resolved` event settles it.
+ */
+export type MergeRule = 'lww' | 'first-wins' | 'add' | 'tombstone' | 'transition' | 'resolve';
+export type EndedRule = 'apply' | ConflictKind;
+
+export interface EventPolicy {
+  readonly merge: MergeRule;
+  readonly fields: readonly string[];
+  readonly whenClosed: EndedRule;
+  readonly whenVoided: EndedRule;
+}
+
+export const TICKET_MERGE_POLICY = {
+  'ticket.opened': { merge: 'first-wins', fields: ['number', 'covers', 'openedBy', 'openedAt', 'tableId(lww)'], whenClosed: 'apply', whenVoided: 'apply' },
+  'ticket.item_added': { merge: 'add', fields: ['lines', 'lines[].quantity(lww)'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' },
+  'ticket.item_removed': { merge: 'tombstone', fields: ['lines'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' },
+  'ticket.quantity_changed': { merge: 'lww', fields: ['lines[].quantity'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' },
+  'ticket.note_set': { merge: 'lww', fields: ['note'], whenClosed: 'apply', whenVoided: 'apply' },
+  'ticket.table_assigned': { merge: 'lww', fields: ['tableId'], whenClosed: 'apply', whenVoided: 'apply' },
+  // The kitchen keeps working after the guest paid: sending and bumping never escalate.
+  'ticket.sent_to_kitchen': { merge: 'first-wins', fields: ['lines[].sentAt'], whenClosed: 'apply', whenVoided: 'apply' },
+  'ticket.kitchen_item_bumped': { merge: 'first-wins', fields: ['lines[].bumpedAt'], whenClosed: 'apply', whenVoided: 'apply' },
+  // Also escalated as 'over_payment' when applied payments would exceed the total.
+  'ticket.payment_recorded': { merge: 'add', fields: ['payments'], whenClosed: 'apply', whenVoided: 'payment_after_void' },
+  // Also escalated as 'close_total_mismatch' when its total differs from the lines or an earlier close.
+  'ticket.closed': { merge: 'transition', fields: ['status', 'closedTotalCents'], whenClosed: 'apply', whenVoided: 'closed_and_voided' },
+  'ticket.voided': { merge: 'transition', fields: ['status', 'voidReason'], whenClosed: 'closed_and_voided', whenVoided: 'apply' },
+  'sale.recorded': { merge: 'first-wins', fields: ['sale'], whenClosed: 'apply', whenVoided: 'apply' },
+  'conflict.resolved': { merge: 'resolve', fields: ['conflicts'], whenClosed: 'apply', whenVoided: 'apply' },
+} as const satisfies Record<string, EventPolicy>;
+
+export const MENU_ITEM_MERGE_POLICY = {
+  // A redefinition is four LWW writes: each field keeps the newest value.
+  'menu.item_defined': { merge: 'lww', fields: ['name', 'category', 'priceCents', 'station'], whenClosed: 'apply', whenVoided: 'apply' },
+  'menu.item_repriced': { merge: 'lww', fields: ['priceCents'], whenClosed: 'apply', whenVoided: 'apply' },
+  // Retiring is one-way: the first retirement sets retiredAt.
+  'menu.item_retired': { merge: 'first-wins', fields: ['retired', 'retiredAt'], whenClosed: 'apply', whenVoided: 'apply' },
+  'conflict.resolved': { merge: 'resolve', fields: [], whenClosed: 'apply', whenVoided: 'apply' },
+} as const satisfies Record<string, EventPolicy>;
+
+export const TABLE_MERGE_POLICY = {
+  'table.defined': { merge: 'lww', fields: ['label', 'seats'], whenClosed: 'apply', whenVoided: 'apply' },
+  'conflict.resolved': { merge: 'resolve', fields: [], whenClosed: 'apply', whenVoided: 'apply' },
+} as const satisfies Record<string, EventPolicy>;
+
+/**
+ * Ticket state machine. Closed and voided are facts (flags set by events); the rest is
+ * derived from the lines and payments, so concurrent edits can never leave a status that
+ * disagrees with the data:
+ *
+ *   open ──send──► sent ──payments ≥ total──► paid ──close──► closed
+ *     └──────────────┴──────────────┴──void──► voided   (closed + void = conflict)
+ */
+export const TICKET_STATUS = ['open', 'sent', 'paid', 'closed', 'voided'] as const;
+
+export function deriveTicketStatus(s: {
+  voided: boolean;
+  closed: boolean;
+  totalCents: number;
+  paidCents: number;
+  anySent: boolean;
+}): (typeof TICKET_STATUS)[number] {
+  if (s.voided) return 'voided';
+  if (s.closed) return 'closed';
+  if (s.totalCents > 0 && s.paidCents >= s.totalCents) return 'paid';
+  return s.anySent ? 'sent' : 'open';
+}
+
+/**
+ * Business conflicts LWW must not settle, and the resolutions that settle each. The
+ * reducer escalates them as open conflicts; a manager appends `conflict.resolved`.
+ */
+export const CONFLICT_RESOLUTIONS = {
+  /** A payment recorded on a voided ticket (e.g. a till offline while a manager voided). */
+  payment_after_void: ['refund_payment', 'reopen'],
+  /** Applied payments would exceed the total (two tills each took the full amount). */
+  over_payment: ['accept_payment', 'refund_payment'],
+  /** Lines added, removed or changed after the ticket closed or was voided. */
+  change_after_close: ['discard_change', 'reopen'],
+  /** A close whose total differs from the lines or from a concurrent close. */
+  close_total_mismatch: ['accept_total', 'reopen'],
+  /** One terminal closed while another voided. */
+  closed_and_voided: ['keep_closed', 'keep_void'],
+} as const satisfies Record<string, readonly ConflictResolutionKind[]>;
+
+export type ConflictKind = keyof typeof CONFLICT_RESOLUTIONS;
+
+export function resolutionFits(kind: ConflictKind, resolution: ConflictResolutionKind): boolean {
+  return (CONFLICT_RESOLUTIONS[kind] as readonly ConflictResolutionKind[]).includes(resolution);
+}
+
+/**
+ * Stable conflict id: the same kind over the same events gets the same id on every
+ * replica, so a resolution written on one terminal settles it everywhere.
+ */
+export function conflictIdFor(kind: ConflictKind, eventIds: readonly string[]): string {
+  const text = `${kind}|${[...eventIds].sort().join('|')}`;
+  // Two independent 32-bit FNV-1a hashes: 64 bits keep collisions out of reach per ticket.
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
+  }
+  return `cf-${kind}-${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}`;
+}
+
+/** LWW stamp: (at, origin.terminal, id), compared in that order. */
+export type Stamp = readonly [at: number, terminal: string, id: string];
+
+export function stampOf(e: Pick<EventEnvelope, 'at' | 'id' | 'origin'>): Stamp {
+  return [e.at, e.origin.terminal, e.id];
+}
+
+/** True when `next` beats `current` (or there is no current write). */
+export function lwwWins(current: Stamp | undefined, next: Stamp): boolean {
+  if (!current) return true;
+  if (next[0] !== current[0]) return next[0] > current[0];
+  if (next[1] !== current[1]) return next[1] > current[1];
+  return next[2] > current[2];
+}

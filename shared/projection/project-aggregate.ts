@@ -1,0 +1,20 @@
+import type { EventEnvelope } from '../events/envelope';
+import { AggregateFold } from './aggregate-fold';
+import type { AggregateView } from './views';
+
+/**
+ * The full fold of one aggregate, from any order of its events, duplicates included.
+ * The reference the incremental LocationProjection must always agree with.
+ */
+export function projectAggregate(events: readonly EventEnvelope[]): AggregateView {
+  const first = events[0];
+  if (!first) throw new RangeError('projectAggregate needs at least one event');
+  const fold = new AggregateFold(first.aggregate.id);
+  for (const e of events) {
+    if (e.aggregate.id !== first.aggregate.id) {
+      throw new RangeError(`events of ${e.aggregate.id} and ${first.aggregate.id} mixed`);
+    }
+    fold.add(e);
+  }
+  return fold.view();
+}

@@ -1,0 +1,146 @@
+import type { PaymentMethod } from '../domain/ticket-events';
+import type { ConflictResolutionKind } from '../domain/conflict-events';
+import type { ConflictKind } from './merge-policy';
+
+/**
+ * What the projection shows: plain JSON data (no Maps, no undefined, no class instances),
+ * so `canonicalJson(view)` is the same bytes on every replica that holds the same events.
+ * Absent values are `null`, never missing, so a view's shape does not depend on history.
+ */
+
+/** What the fold did with one event. Every event held appears in the history once. */
+export type HistoryStatus =
+  | 'applied'
+  | 'superseded' // lost a last-write-wins race, or came after a first-wins field was set
+  | 'duplicate' // same idempotency key (or the same fact) already applied in this aggregate
+  | 'escalated' // held back as an open business conflict, see `conflicts`
+  | 'ignored' // refers to something that does not exist (an unknown line or conflict)
+  | 'needs_update' // unknown type or newer version: kept and synced, not understood here
+  | 'invalid'; // payload fails its schema, or the event does not fit this aggregate
+
+export interface HistoryEntry {
+  eventId: string;
+  type: string;
+  v: number;
+  seq: number;
+  at: number;
+  terminal: string;
+  n: number;
+  staff: string | null;
+  status: HistoryStatus;
+  reason: string | null;
+  conflictId: string | null;
+}
+
+/** Events of one aggregate written with the same seq by different terminals. */
+export interface ConcurrentGroup {
+  seq: number;
+  eventIds: string[];
+  terminals: string[];
+}
+
+interface AggregateBase {
+  id: string;
+  aggregateType: string;
+  history: HistoryEntry[];
+  concurrent: ConcurrentGroup[];
+  /** Hybrid-clock ms of the latest event held (any status). */
+  lastEventAt: number;
+  /** Count of events marked needs_update: the UI shows "this terminal needs an update". */
+  needsUpdate: number;
+}
+
+export interface TicketLine {
+  lineId: string;
+  menuItemId: string;
+  name: string;
+  unitPriceCents: number;
+  quantity: number;
+  note: string | null;
+  sentAt: number | null;
+  bumpedAt: number | null;
+  addedBy: string;
+}
+
+export type PaymentState = 'applied' | 'held' | 'refunded';
+
+export interface TicketPayment {
+  paymentId: string;
+  eventId: string;
+  method: PaymentMethod;
+  amountCents: number;
+  tenderedCents: number | null;
+  changeCents: number;
+  at: number;
+  terminal: string;
+  state: PaymentState;
+  conflictId: string | null;
+}
+
+export interface TicketConflict {
+  conflictId: string;
+  kind: ConflictKind;
+  eventIds: string[];
+  detectedAt: number;
+  detail: string;
+  status: 'open' | 'resolved';
+  resolution: {
+    kind: ConflictResolutionKind;
+    eventId: string;
+    at: number;
+    terminal: string;
+    staff: string | null;
+    note: string | null;
+  } | null;
+}
+
+export type TicketStatus = 'open' | 'sent' | 'paid' | 'closed' | 'voided';
+
+export interface TicketView extends AggregateBase {
+  kind: 'ticket';
+  number: string | null;
+  tableId: string | null;
+  covers: number | null;
+  status: TicketStatus;
+  lines: TicketLine[];
+  note: string | null;
+  payments: TicketPayment[];
+  /** Sum of the current lines. */
+  totalCents: number;
+  /** Sum of applied payments. */
+  paidCents: number;
+  /** Change handed back on cash payments (tendered - amount). */
+  changeDueCents: number;
+  /** The total the ticket was closed with (null while not closed). */
+  closedTotalCents: number | null;
+  closedAt: number | null;
+  voidReason: string | null;
+  sale: { eventId: string; totalCents: number; paidCents: number; closedAt: number } | null;
+  conflicts: TicketConflict[];
+  openConflicts: number;
+  openedBy: { terminal: string; staff: string | null } | null;
+  openedAt: number | null;
+}
+
+export interface MenuItemView extends AggregateBase {
+  kind: 'menu_item';
+  name: string | null;
+  category: string | null;
+  priceCents: number | null;
+  station: string | null;
+  retired: boolean;
+  retiredAt: number | null;
+}
+
+export interface TableView extends AggregateBase {
+  kind: 'table';
+  label: string | null;
+  seats: number | null;
+}
+
+/** An aggregate type this build does not know: its events are kept and listed. */
+export interface OtherAggregateView extends AggregateBase {
+  kind: 'other';
+}
+
+export type AggregateView = TicketView | MenuItemView | TableView | OtherAggregateView;
