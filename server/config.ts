@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/**
+ * Server configuration, read once from the environment. Every knob has a default that
+ * runs a single-location demo out of the box; docs/server.md lists them.
+ */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** HS256 secret; when absent one is generated once and kept in dataDir. */
+  secret: string | undefined;
+  /** Browser origins allowed to call the API cross-origin; same-origin always works. */
+  corsOrigins: string[];
+  /** Directory of the built staff app; served when it exists. */
+  staticDir: string;
+  /** Base URL printed in pairing links (defaults to http://localhost:port). */
+  publicUrl: string | undefined;
+  seedDemo: boolean;
+  logLevel: string;
+  relay: RelayLimits;
+}
+
+export interface RelayLimits {
+  maxMessageBytes: number;
+  maxConnectionsPerRoom: number;
+  /** How long a room with no connections stays in memory before it is flushed and unloaded. */
+  roomIdleMs: number;
+  /** Merge a room's appended updates into its state row after this many updates... */
+  compactEveryUpdates: number;
+  /** ...or after this long, whichever comes first. */
+  compactEveryMs: number;
+}
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  RMS_SECRET: z.string().min(16, 'RMS_SECRET must be at least 16 characters').optional(),
+  CORS_ORIGINS: z.string().default(''),
+  STATIC_DIR: z.string().min(1).default('./dist'),
+  PUBLIC_URL: z.string().url().optional(),
+  SEED_DEMO: z.enum(['0', '1', 'true', 'false']).default('1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  RELAY_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  RELAY_MAX_CONNECTIONS_PER_ROOM: z.coerce.number().int().positive().default(200),
+  RELAY_ROOM_IDLE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  RELAY_COMPACT_EVERY_UPDATES: z.coerce.number().int().positive().default(500),
+  RELAY_COMPACT_EVERY_MS: z.coerce.number().int().positive().default(60_000),
+});
+
+/** Parses the environment; throws one readable error listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    secret: e.RMS_SECRET,
+    corsOrigins: e.CORS_ORIGINS.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+    staticDir: e.STATIC_DIR,
+    publicUrl: e.PUBLIC_URL,
+    seedDemo: e.SEED_DEMO === '1' || e.SEED_DEMO === 'true',
+    logLevel: e.LOG_LEVEL,
+    relay: {
+      maxMessageBytes: e.RELAY_MAX_MESSAGE_BYTES,
+      maxConnectionsPerRoom: e.RELAY_MAX_CONNECTIONS_PER_ROOM,
+      roomIdleMs: e.RELAY_ROOM_IDLE_MS,
+      compactEveryUpdates: e.RELAY_COMPACT_EVERY_UPDATES,
+      compactEveryMs: e.RELAY_COMPACT_EVERY_MS,
+    },
+  };
+}
+
+/** Config for tests and embedders: the defaults with some fields overridden. */
+export function configWith(overrides: Partial<Omit<ServerConfig, 'relay'>> & { relay?: Partial<RelayLimits> }): ServerConfig {
+  const base = loadConfig({});
+  return { ...base, ...overrides, relay: { ...base.relay, ...overrides.relay } };
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import type { AggregateResponse } from '../../shared/protocol/rest-aggregates';
+import type { TokenIssuer } from '../auth/tokens';
+import type { ProjectionCache } from '../ingest/projection-cache';
+import { authenticate } from './auth';
+import { HttpError } from './http-error';
+
+export interface AggregatesRoutesDeps {
+  tokens: TokenIssuer;
+  projections: ProjectionCache;
+  now: () => number;
+}
+
+/** GET /api/aggregates/:type/:id — the server projection of one aggregate of the caller's location. */
+export function registerAggregatesRoutes(app: FastifyInstance, deps: AggregatesRoutesDeps): void {
+  app.get<{ Params: { type: string; id: string } }>('/api/aggregates/:type/:id', async (request) => {
+    const claims = await authenticate(deps.tokens, request);
+    const { type, id } = request.params;
+    const projection = await deps.projections.get(claims.location);
+    const view = projection.get(id);
+    if (view === undefined || view.aggregateType !== type) {
+      throw new HttpError(404, 'notFound', `no ${type} ${id} in location ${claims.location}`);
+    }
+    const response: AggregateResponse = {
+      aggregate: { id, type },
+      state: view,
+      events: [...projection.eventsOf(id)],
+      serverTime: deps.now(),
+    };
+    return response;
+  });
+}

@@ -1,0 +1,67 @@
+import cors from '@fastify/cors';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION, checkProtocolVersion } from '../../shared/protocol/protocol-version';
+import { HttpError, sendError } from './http-error';
+
+export interface AppOptions {
+  logLevel: string;
+  corsOrigins: readonly string[];
+  now: () => number;
+}
+
+/**
+ * The Fastify instance with what every route shares: JSON logs, CORS limited to the
+ * configured origins, the protocol-version check, `X-Server-Time` on every response and
+ * one error format (ErrorResponse) for every failure, including Fastify's own (bad JSON, 413).
+ */
+export async function createApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: options.logLevel },
+    // Upgraded sockets are the relay's; HTTP keep-alive sockets must not hold shutdown.
+    forceCloseConnections: 'idle',
+  });
+
+  await app.register(cors, {
+    // Same-origin requests carry no Origin header or the server's own; cross-origin only when listed.
+    origin: (origin, cb) => cb(null, origin === undefined || options.corsOrigins.includes(origin)),
+    allowedHeaders: ['Authorization', 'Content-Type', PROTOCOL_HEADER],
+    exposedHeaders: ['X-Server-Time'],
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const raw = request.headers[PROTOCOL_HEADER];
+    if (raw === undefined || !request.url.startsWith('/api/')) return;
+    const check = checkProtocolVersion(Number(raw));
+    if (!check.ok) {
+      throw new HttpError(400, check.reason, `protocol ${String(raw)} not supported (server speaks ${PROTOCOL_VERSION})`);
+    }
+  });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('X-Server-Time', String(options.now()));
+    return payload;
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if (error instanceof HttpError) return sendError(reply, error, options.now());
+    const status = error.statusCode ?? 500;
+    if (status === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(reply, new HttpError(413, 'payloadTooLarge', 'request body too large'), options.now());
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendError(reply, new HttpError(415 as number, 'badRequest', 'send application/json'), options.now());
+    }
+    if (status >= 400 && status < 500) {
+      const message = error instanceof SyntaxError ? `malformed JSON: ${error.message}` : error.message;
+      return sendError(reply, new HttpError(status, 'badRequest', message), options.now());
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendError(reply, new HttpError(500, 'internalError', 'internal error'), options.now());
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new HttpError(404, 'notFound', `no route ${request.method} ${request.url.split('?')[0]}`), options.now()),
+  );
+
+  return app;
+}

@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  GetEventsQuery,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_EVENTS,
+  PostEventsRequest,
+  type GetEventsResponse,
+  type PostEventsResponse,
+  type WatermarksResponse,
+} from '../../shared/protocol/rest-events';
+import type { TokenIssuer } from '../auth/tokens';
+import type { IngestService } from '../ingest/ingest-service';
+import type { ServerMetrics } from '../metrics';
+import type { EventStore } from '../store/event-store';
+import { authenticate } from './auth';
+import { HttpError } from './http-error';
+
+export interface EventsRoutesDeps {
+  tokens: TokenIssuer;
+  store: EventStore;
+  ingest: IngestService;
+  metrics: ServerMetrics;
+  now: () => number;
+  /** Tracks in-flight batches so shutdown can wait for them. */
+  inFlight: Set<Promise<unknown>>;
+}
+
+const DEFAULT_PAGE = 500;
+
+export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDeps): void {
+  app.post('/api/events', { bodyLimit: MAX_BATCH_BYTES }, async (request) => {
+    const claims = await authenticate(deps.tokens, request);
+    const body = request.body;
+    if (body !== null && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events)) {
+      const count = (body as { events: unknown[] }).events.length;
+      if (count > MAX_BATCH_EVENTS) {
+        throw new HttpError(413, 'payloadTooLarge', `batch has ${count} events; at most ${MAX_BATCH_EVENTS}`, {
+          field: 'events',
+        });
+      }
+    }
+    const parsed = PostEventsRequest.safeParse(body);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || 'body', message: i.message }));
+      throw new HttpError(400, 'invalidBatch', `body must be { events: [...] }: ${issues[0]?.path}: ${issues[0]?.message}`, {
+        field: issues[0]?.path,
+        issues,
+      });
+    }
+    const stop = deps.metrics.batchSeconds.startTimer();
+    const work = deps.ingest.ingest(claims.location, parsed.data.events);
+    deps.inFlight.add(work);
+    try {
+      const result = await work;
+      deps.metrics.eventsIngested.inc({ status: 'accepted' }, result.accepted);
+      deps.metrics.eventsIngested.inc({ status: 'duplicate' }, result.duplicates);
+      deps.metrics.eventsIngested.inc({ status: 'rejected' }, result.rejected);
+      if (result.rejected > 0) {
+        request.log.info(
+          { location: claims.location, rejected: result.results.filter((r) => r.status === 'rejected') },
+          'events rejected',
+        );
+      }
+      const response: PostEventsResponse = {
+        results: result.results,
+        watermarks: result.watermarks,
+        serverTime: deps.now(),
+      };
+      return response;
+    } finally {
+      deps.inFlight.delete(work);
+      stop();
+    }
+  });
+
+  app.get('/api/events', async (request) => {
+    const claims = await authenticate(deps.tokens, request);
+    const parsed = GetEventsQuery.safeParse(request.query);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.map(String).join('.') ?? 'query';
+      throw new HttpError(400, 'badRequest', `${field}: ${issue?.message ?? 'invalid query'}`, { field });
+    }
+    const after = parsed.data.after === undefined || parsed.data.after === '' ? 0 : Number(parsed.data.after);
+    const page = await deps.store.readAfter(claims.location, after, parsed.data.limit ?? DEFAULT_PAGE);
+    const last = page.events.at(-1);
+    const response: GetEventsResponse = {
+      events: page.events.map((e) => JSON.parse(e.json) as unknown),
+      next: String(last?.cursor ?? after),
+      hasMore: page.hasMore,
+      serverTime: deps.now(),
+    };
+    return response;
+  });
+
+  app.get('/api/watermarks', async (request) => {
+    const claims = await authenticate(deps.tokens, request);
+    const response: WatermarksResponse = {
+      watermarks: await deps.store.watermarks(claims.location),
+      serverTime: deps.now(),
+    };
+    return response;
+  });
+}

@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import { MintTokenRequest, type MintTokenResponse } from '../../shared/protocol/rest-tokens';
+import { canMint } from '../../shared/protocol/token-claims';
+import type { TokenIssuer } from '../auth/tokens';
+import type { EventStore } from '../store/event-store';
+import type { RoomRegistry } from '../relay/room-registry';
+import { authenticate } from './auth';
+import { HttpError } from './http-error';
+
+const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
+
+export interface TokensRoutesDeps {
+  tokens: TokenIssuer;
+  store: EventStore;
+  rooms: RoomRegistry;
+  now: () => number;
+}
+
+/**
+ * POST /api/tokens — pairing: a manager mints terminal tokens for its own location, an admin
+ * mints any role there. Terminals cannot mint. GET /api/admin/stats — operators only.
+ */
+export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDeps): void {
+  app.post('/api/tokens', async (request) => {
+    const claims = await authenticate(deps.tokens, request, ['manager', 'admin']);
+    const parsed = MintTokenRequest.safeParse(request.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.map(String).join('.') || 'body';
+      throw new HttpError(400, 'badRequest', `${field}: ${issue?.message ?? 'invalid'}`, { field });
+    }
+    const wanted = parsed.data;
+    if (!canMint(claims.role, wanted.role)) {
+      throw new HttpError(403, 'forbidden', `a ${claims.role} may not mint ${wanted.role} tokens`, { field: 'role' });
+    }
+    if (wanted.role === 'terminal' && wanted.terminal === undefined) {
+      throw new HttpError(400, 'badRequest', 'a terminal token names its terminal', { field: 'terminal' });
+    }
+    const ttlSeconds = wanted.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    const token = await deps.tokens.mint({ location: claims.location, role: wanted.role, terminal: wanted.terminal, ttlSeconds });
+    const response: MintTokenResponse = {
+      token,
+      location: claims.location,
+      role: wanted.role,
+      ...(wanted.terminal !== undefined ? { terminal: wanted.terminal } : {}),
+      exp: Math.floor(deps.now() / 1000) + ttlSeconds,
+      serverTime: deps.now(),
+    };
+    return response;
+  });
+
+  app.get('/api/admin/stats', async (request) => {
+    const claims = await authenticate(deps.tokens, request, ['admin']);
+    const room = deps.rooms.peek(claims.location);
+    return {
+      location: claims.location,
+      events: await deps.store.countEvents(claims.location),
+      watermarks: await deps.store.watermarks(claims.location),
+      room: room === undefined ? null : { loaded: true, connections: room.connections.size },
+      serverTime: deps.now(),
+    };
+  });
+}

@@ -1,0 +1,142 @@
+import { pathToFileURL } from 'node:url';
+import { CloseReason } from '../shared/protocol/close-reasons';
+import { createTokenIssuer, type MintInput, type TokenIssuer } from './auth/tokens';
+import { loadOrCreateSecret } from './auth/secret';
+import { loadConfig, type ServerConfig } from './config';
+import { DEMO_LOCATION, demoSeedEvents } from './demo/demo-seed';
+import { createApp } from './http/app';
+import { registerEventsRoutes } from './http/events-routes';
+import { registerOpsRoutes } from './http/ops-routes';
+import { registerStaticFiles } from './http/static-files';
+import { registerTokensRoutes } from './http/tokens-routes';
+import { registerAggregatesRoutes } from './http/aggregates-routes';
+import { IngestService } from './ingest/ingest-service';
+import { ProjectionCache } from './ingest/projection-cache';
+import { roomBridgeHook } from './ingest/room-bridge';
+import { createMetrics } from './metrics';
+import { pairingLink } from './pairing';
+import { createEventIndex } from './relay/event-index-hook';
+import { persistenceHook } from './relay/persistence-hook';
+import { Relay } from './relay/relay';
+import { getMeta, openDatabase, setMeta } from './store/database';
+import { SqliteEventStore } from './store/sqlite-event-store';
+import { SqliteRoomStore } from './store/room-store';
+
+/** A running server. `close()` is the graceful shutdown (also run on SIGTERM / SIGINT). */
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Mints a token with this server's secret (tests, pairing). */
+  mintToken(input: MintInput): Promise<string>;
+  tokens: TokenIssuer;
+  close(): Promise<void>;
+}
+
+/**
+ * Wiring only: opens the data directory, builds store → ingest → relay → HTTP, listens.
+ * Hook order matters and is spelled out here: persistence before the event index before
+ * metrics (relay); room bridge, then projection, after the store commit (ingest).
+ */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const now = (): number => Date.now();
+  const secret = loadOrCreateSecret(config.dataDir, config.secret);
+  const tokens = createTokenIssuer(secret, now);
+  const db = openDatabase(config.dataDir);
+  const store = new SqliteEventStore(db);
+  const roomStore = new SqliteRoomStore(db);
+  const metrics = createMetrics();
+  const app = await createApp({ logLevel: config.logLevel, corsOrigins: config.corsOrigins, now });
+  const log = app.log;
+
+  const eventIndex = createEventIndex();
+  const relay = new Relay({
+    tokens,
+    limits: config.relay,
+    hooks: [persistenceHook(roomStore, config.relay.compactEveryUpdates), eventIndex.hook, metrics.relayHook],
+    log,
+  });
+  const projections = new ProjectionCache(store);
+  const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex), projections.hook], log, now);
+
+  let shuttingDown = false;
+  const inFlight = new Set<Promise<unknown>>();
+  registerOpsRoutes(app, { db, metrics, now, isShuttingDown: () => shuttingDown });
+  registerEventsRoutes(app, { tokens, store, ingest, metrics, now, inFlight });
+  registerAggregatesRoutes(app, { tokens, projections, now });
+  registerTokensRoutes(app, { tokens, store, rooms: relay.rooms, now });
+  const servesApp = await registerStaticFiles(app, config.staticDir);
+  relay.attach(app.server);
+
+  if (config.seedDemo && getMeta(db, 'demo_seeded') === undefined) {
+    const result = await ingest.ingest(DEMO_LOCATION, demoSeedEvents(now()));
+    if (result.rejected > 0) log.error({ results: result.results }, 'demo seed rejected');
+    setMeta(db, 'demo_seeded', String(now()));
+    log.info({ location: DEMO_LOCATION, events: result.accepted }, 'demo location created');
+  }
+
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const localHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${localHost}:${port}`;
+  log.info({ port, url, dataDir: config.dataDir, servesApp }, 'server listening');
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      log.info('shutting down');
+      // 1. no new sockets; live ones get a retriable close code so clients reconnect later
+      await relay.disconnectAll(CloseReason.serverShuttingDown);
+      // 2. stop listening and let in-flight requests (batches and their bridging) finish
+      await Promise.allSettled([...inFlight]);
+      await app.close();
+      // 3. flush every room's state, then the database
+      await relay.close();
+      db.close();
+      log.info('shut down');
+    })();
+    return closing;
+  };
+
+  return {
+    url,
+    port,
+    tokens,
+    mintToken: (input) => tokens.mint(input),
+    close,
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const server = await startServer(config);
+  const base = config.publicUrl ?? server.url;
+  const tillToken = await server.mintToken({ location: DEMO_LOCATION, role: 'terminal', terminal: 'till-1', ttlSeconds: 30 * 86400 });
+  const managerToken = await server.mintToken({ location: DEMO_LOCATION, role: 'manager', terminal: 'manager-1', ttlSeconds: 30 * 86400 });
+  // Humans read these; they are single lines on stdout next to the JSON logs.
+  process.stdout.write(
+    `\nRMS server ready: open ${base}\n` +
+      `Pair a till:    ${pairingLink(base, tillToken, DEMO_LOCATION, 'till-1')}\n` +
+      `Pair a manager: ${pairingLink(base, managerToken, DEMO_LOCATION, 'manager-1')}\n` +
+      `More tokens:    npm run token -- --location ${DEMO_LOCATION} --role terminal --terminal till-2\n\n`,
+  );
+  const stop = (signal: string): void => {
+    void server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown after ${signal} failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,69 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RelayHook } from './relay/hooks';
+
+/**
+ * Prometheus metrics of one server instance. Each instance has its own registry, so several
+ * servers in one process (tests) never share or double-register counters.
+ */
+export interface ServerMetrics {
+  registry: Registry;
+  eventsIngested: Counter<'status'>;
+  batchSeconds: Histogram;
+  relayConnections: Gauge;
+  relayRooms: Gauge;
+  relayBytes: Counter<'direction'>;
+  relayHook: RelayHook;
+}
+
+export function createMetrics(): ServerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'rms_' });
+  const eventsIngested = new Counter({
+    name: 'rms_events_ingested_total',
+    help: 'Events received by POST /api/events, by outcome (accepted, duplicate, rejected)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const batchSeconds = new Histogram({
+    name: 'rms_batch_duration_seconds',
+    help: 'Time to validate, store and bridge one POST /api/events batch',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const relayConnections = new Gauge({
+    name: 'rms_relay_connections',
+    help: 'Open relay websocket connections',
+    registers: [registry],
+  });
+  const relayRooms = new Gauge({
+    name: 'rms_relay_rooms',
+    help: 'Relay rooms loaded in memory',
+    registers: [registry],
+  });
+  const relayBytes = new Counter({
+    name: 'rms_relay_bytes_total',
+    help: 'Relay websocket payload bytes, by direction (in, out)',
+    labelNames: ['direction'] as const,
+    registers: [registry],
+  });
+  const connectionsPerRoom = new Map<string, number>();
+  const relayHook: RelayHook = {
+    name: 'metrics',
+    onConnectionsChanged(room) {
+      connectionsPerRoom.set(room.name, room.connections.size);
+      let total = 0;
+      for (const n of connectionsPerRoom.values()) total += n;
+      relayConnections.set(total);
+    },
+    onUnload(room) {
+      connectionsPerRoom.delete(room.name);
+    },
+    onRoomsChanged(count) {
+      relayRooms.set(count);
+    },
+    onBytes(direction, bytes) {
+      relayBytes.inc({ direction }, bytes);
+    },
+  };
+  return { registry, eventsIngested, batchSeconds, relayConnections, relayRooms, relayBytes, relayHook };
+}

@@ -1,0 +1,171 @@
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as syncProtocol from 'y-protocols/sync';
+import WebSocket from 'ws';
+import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
+import type { TokenClaims } from '../../shared/protocol/token-claims';
+import type { RelayHook } from './hooks';
+import { MessageType, encodeSyncStep1 } from './messages';
+import { remoteOrigin, type RoomOrigin } from './origins';
+import type { Room } from './room';
+
+export interface ConnectionOptions {
+  maxMessageBytes: number;
+  maxConnectionsPerRoom: number;
+  hooks: readonly RelayHook[];
+  /** Called once the socket is gone, after the room forgot it. */
+  onGone(conn: RelayConnection, room: Room | null): void;
+  now?: () => number;
+}
+
+/** Longest delay setTimeout accepts; longer expiries are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const PING_EVERY_MS = 30_000;
+
+/**
+ * One authenticated websocket in one room. Frames that arrive before the room finished
+ * loading are queued (the socket is accepted first so no frame is lost), and nothing is
+ * sent to the client until attach(): no document byte leaves before the state is loaded.
+ *
+ *   queued ──attach(room)──► live ──close(reason) / socket closed / token expired──► gone
+ */
+export class RelayConnection {
+  readonly origin: RoomOrigin;
+  private room: Room | null = null;
+  private queue: Uint8Array[] | null = [];
+  private gone = false;
+  private alive = true;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly pingTimer: NodeJS.Timeout;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly claims: TokenClaims,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.origin = remoteOrigin(this);
+    this.now = options.now ?? Date.now;
+    socket.binaryType = 'nodebuffer';
+    socket.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
+    socket.on('close', () => this.teardown());
+    socket.on('error', () => this.teardown());
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+    this.pingTimer = setInterval(() => {
+      if (!this.alive) return void this.socket.terminate();
+      this.alive = false;
+      this.socket.ping();
+    }, PING_EVERY_MS);
+    this.pingTimer.unref();
+    this.armExpiry();
+  }
+
+  /** Joins the loaded room: sync step 1, awareness, then the frames queued meanwhile. */
+  attach(room: Room): void {
+    if (this.gone) return;
+    if (room.connections.size >= this.options.maxConnectionsPerRoom) {
+      this.close(CloseReason.roomFull);
+      return;
+    }
+    this.room = room;
+    room.add(this);
+    this.send(encodeSyncStep1(room.doc));
+    const awareness = room.awarenessSnapshot();
+    if (awareness !== null) this.send(awareness);
+    const queued = this.queue ?? [];
+    this.queue = null;
+    for (const frame of queued) if (!this.gone) this.handle(frame);
+  }
+
+  send(message: Uint8Array): void {
+    if (this.gone || this.socket.readyState !== WebSocket.OPEN) return;
+    for (const hook of this.options.hooks) hook.onBytes?.('out', message.byteLength);
+    this.socket.send(message, (err) => {
+      if (err) this.teardown();
+    });
+  }
+
+  close(reason: CloseReasonInfo): void {
+    if (this.gone) return;
+    this.socket.close(reason.code, reason.reason);
+    this.teardown();
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.gone) return;
+    for (const hook of this.options.hooks) hook.onBytes?.('in', data.byteLength);
+    if (data.byteLength > this.options.maxMessageBytes) return this.close(CloseReason.messageTooLarge);
+    if (!isBinary) return this.close(CloseReason.malformedMessage);
+    // A timer can fire late (sleeping laptop, busy loop): check expiry on every frame too.
+    if (this.now() >= this.claims.exp * 1000) return this.close(CloseReason.tokenExpired);
+    const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (this.queue !== null) this.queue.push(frame);
+    else this.handle(frame);
+  }
+
+  private handle(frame: Uint8Array): void {
+    const room = this.room;
+    if (room === null) return;
+    try {
+      const decoder = decoding.createDecoder(frame);
+      const type = decoding.readVarUint(decoder);
+      switch (type) {
+        case MessageType.sync: {
+          const encoder = encoding.createEncoder();
+          encoding.writeVarUint(encoder, MessageType.sync);
+          syncProtocol.readSyncMessage(decoder, encoder, room.doc, this.origin);
+          // Only the type byte means there is nothing to answer (it was an update or step 2).
+          if (encoding.length(encoder) > 1) this.send(encoding.toUint8Array(encoder));
+          break;
+        }
+        case MessageType.awareness:
+          awarenessProtocol.applyAwarenessUpdate(room.awareness, decoding.readVarUint8Array(decoder), this);
+          break;
+        case MessageType.queryAwareness: {
+          const snapshot = room.awarenessSnapshot();
+          if (snapshot !== null) this.send(snapshot);
+          break;
+        }
+        case MessageType.auth:
+          // Authentication happened at the upgrade; y-protocols auth frames carry nothing for us.
+          break;
+        default:
+          // Unknown types from a newer client are ignored, as y-websocket does.
+          break;
+      }
+    } catch {
+      this.close(CloseReason.malformedMessage);
+    }
+  }
+
+  private armExpiry(): void {
+    const left = this.claims.exp * 1000 - this.now();
+    if (left <= 0) {
+      this.close(CloseReason.tokenExpired);
+      return;
+    }
+    this.expiryTimer = setTimeout(() => {
+      if (this.now() >= this.claims.exp * 1000) this.close(CloseReason.tokenExpired);
+      else this.armExpiry();
+    }, Math.min(left + 5, MAX_TIMER_MS));
+    this.expiryTimer.unref();
+  }
+
+  private teardown(): void {
+    if (this.gone) return;
+    this.gone = true;
+    clearInterval(this.pingTimer);
+    clearTimeout(this.expiryTimer);
+    const room = this.room;
+    this.room = null;
+    this.queue = null;
+    room?.remove(this);
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.terminate();
+    }
+    this.options.onGone(this, room);
+  }
+}

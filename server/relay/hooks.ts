@@ -1,0 +1,22 @@
+import type { RoomOrigin } from './origins';
+import type { Room } from './room';
+
+/**
+ * Side effects of the relay, as ordered hooks (after Hocuspocus extensions). The relay core
+ * only moves bytes; persistence, indexes and metrics live here. Hooks run in the order given:
+ * persistence first, so nothing is relayed or indexed before it is stored.
+ */
+export interface RelayHook {
+  readonly name: string;
+  /** Fill a freshly created room (it serves no one until every onLoad resolved). */
+  onLoad?(room: Room): Promise<void> | void;
+  /** After any update to the room's doc; `origin` null for foreign transactions. */
+  onUpdate?(room: Room, update: Uint8Array, origin: RoomOrigin | null): void;
+  /** Persist what is pending (periodically, before unload, at shutdown). */
+  onFlush?(room: Room): void;
+  /** The room leaves memory (after onFlush). */
+  onUnload?(room: Room): void;
+  onConnectionsChanged?(room: Room): void;
+  onRoomsChanged?(count: number): void;
+  onBytes?(direction: 'in' | 'out', bytes: number): void;
+}

@@ -1,0 +1,150 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
+import { checkProtocolVersion } from '../../shared/protocol/protocol-version';
+import { LocationId, type TokenClaims } from '../../shared/protocol/token-claims';
+import type { TokenIssuer, VerifyFailure } from '../auth/tokens';
+import type { RelayLimits } from '../config';
+import { RelayConnection } from './connection';
+import type { RelayHook } from './hooks';
+import { RoomRegistry } from './room-registry';
+
+export const SYNC_PATH_PREFIX = '/sync/';
+
+export interface RelayOptions {
+  tokens: TokenIssuer;
+  limits: RelayLimits;
+  hooks: readonly RelayHook[];
+  log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+/**
+ * The y-websocket relay: authenticates at the HTTP upgrade (refusing with 401/403 before any
+ * document byte), then hands the socket to a RelayConnection in its location's room.
+ */
+export class Relay {
+  readonly rooms: RoomRegistry;
+  private readonly wss: WebSocketServer;
+  private accepting = true;
+
+  constructor(private readonly options: RelayOptions) {
+    this.rooms = new RoomRegistry({
+      hooks: options.hooks,
+      idleMs: options.limits.roomIdleMs,
+      flushEveryMs: options.limits.compactEveryMs,
+    });
+    // maxPayload is a hard backstop above our own limit, which closes with a typed code.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxMessageBytes * 2 + 1024 });
+  }
+
+  /** Routes upgrades of `server` under /sync/ to the relay; other paths get 404. */
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.onUpgrade(req, socket, head);
+    });
+  }
+
+  /**
+   * Shutdown, step 1: refuse new upgrades and close every live connection with `reason`.
+   * Rooms stay loaded so in-flight REST batches can still bridge into them.
+   */
+  async disconnectAll(reason: CloseReasonInfo): Promise<void> {
+    this.accepting = false;
+    for (const room of this.rooms.loadedRooms()) for (const conn of [...room.connections]) conn.close(reason);
+    // Give close handshakes a moment, then cut what is left (bounded, never hangs shutdown).
+    for (let i = 0; i < 20 && this.wss.clients.size > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    for (const client of this.wss.clients) client.terminate();
+  }
+
+  /** Shutdown, step 2: flush and unload every room. */
+  async close(): Promise<void> {
+    this.accepting = false;
+    await this.rooms.closeAll(CloseReason.serverShuttingDown);
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://relay.invalid');
+    if (!url.pathname.startsWith(SYNC_PATH_PREFIX)) return refuse(socket, 404, 'notFound', 'no such endpoint');
+    if (!this.accepting) return refuse(socket, 503, 'shuttingDown', 'server is shutting down');
+    const location = decodeURIComponent(url.pathname.slice(SYNC_PATH_PREFIX.length));
+    if (!LocationId.safeParse(location).success) return refuse(socket, 404, 'notFound', 'no such location');
+    const version = url.searchParams.get('v');
+    const versionCheck = checkProtocolVersion(version === null ? undefined : Number(version));
+    if (!versionCheck.ok) return refuse(socket, 400, versionCheck.reason, `protocol version ${version} not supported`);
+
+    const verified = await this.options.tokens.verify(url.searchParams.get('token'));
+    if (!verified.ok) {
+      this.options.log.warn({ location, failure: verified.failure }, 'relay upgrade refused');
+      return refuse(socket, 401, failureCode(verified.failure), `token ${verified.failure}`);
+    }
+    const claims: TokenClaims = verified.claims;
+    if (claims.location !== location) {
+      this.options.log.warn({ location, tokenLocation: claims.location }, 'relay upgrade refused: wrong location');
+      return refuse(socket, 403, 'forbidden', 'token is for another location');
+    }
+    if (!this.accepting) return refuse(socket, 503, 'shuttingDown', 'server is shutting down');
+
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn = new RelayConnection(ws, claims, {
+        maxMessageBytes: this.options.limits.maxMessageBytes,
+        maxConnectionsPerRoom: this.options.limits.maxConnectionsPerRoom,
+        hooks: this.options.hooks,
+        onGone: (_c, room) => {
+          if (room !== null) this.rooms.release(room);
+        },
+      });
+      this.rooms.acquire(location).then(
+        (room) => {
+          conn.attach(room);
+          // attach() may have refused (room full, already closed): let the room idle out.
+          if (!room.connections.has(conn)) this.rooms.release(room);
+        },
+        (err: unknown) => {
+          this.options.log.warn({ location, err: String(err) }, 'room load failed');
+          conn.close(this.accepting ? CloseReason.internalError : CloseReason.serverShuttingDown);
+        },
+      );
+    });
+  }
+}
+
+function failureCode(failure: VerifyFailure): string {
+  switch (failure) {
+    case 'expired':
+      return 'tokenExpired';
+    case 'missing':
+    case 'malformed':
+    case 'badSignature':
+    case 'badClaims':
+      return 'unauthorized';
+    default: {
+      const never: never = failure;
+      return never;
+    }
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  503: 'Service Unavailable',
+};
+
+/** Answers the upgrade request with a plain HTTP error (JSON body) and drops the socket. */
+function refuse(socket: Duplex, status: number, error: string, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error, message, serverTime: Date.now() });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}

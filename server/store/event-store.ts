@@ -1,0 +1,54 @@
+import type { EventEnvelope } from '../../shared/events/envelope';
+import type { Watermarks } from '../../shared/protocol/rest-events';
+
+/**
+ * The canonical, append-only event log of every location. Implementations: SQLite
+ * (single process, the default); PostgreSQL later for scale-out, behind the same interface.
+ *
+ * Invariants every implementation keeps:
+ *  - an event id is stored at most once per location; re-storing the same canonical JSON
+ *    is a `duplicate`, different JSON under a stored id is `rejected` and changes nothing;
+ *  - (origin.terminal, origin.n) is unique per location: a second event claiming a stored
+ *    origin is `rejected`, so watermarks always describe real, distinct events;
+ *  - a batch is one transaction: all its accepted events and the watermarks they move are
+ *    stored together or not at all;
+ *  - a watermark is the highest n such that 1..n of that terminal are all stored; it only grows.
+ */
+export interface EventStore {
+  appendBatch(location: string, events: readonly ValidEvent[], receivedAt: number): Promise<AppendResult>;
+  /** Events after `cursor` (exclusive), oldest first. */
+  readAfter(location: string, cursor: number, limit: number): Promise<ReadResult>;
+  /** Every event JSON of a location, oldest first (to build a projection). */
+  readAll(location: string): Promise<string[]>;
+  watermarks(location: string): Promise<Watermarks>;
+  countEvents(location: string): Promise<number>;
+  close(): void;
+}
+
+export interface ValidEvent {
+  event: EventEnvelope;
+  /** canonicalEventJson(event): what is stored and compared. */
+  canonical: string;
+}
+
+export type AppendOutcome =
+  | { id: string; status: 'accepted' }
+  | { id: string; status: 'duplicate' }
+  | { id: string; status: 'rejected'; reason: string; field: string };
+
+export interface AppendResult {
+  /** One outcome per input event, same order. */
+  outcomes: AppendOutcome[];
+  /** The location's watermarks after the batch. */
+  watermarks: Watermarks;
+}
+
+export interface StoredEvent {
+  cursor: number;
+  json: string;
+}
+
+export interface ReadResult {
+  events: StoredEvent[];
+  hasMore: boolean;
+}

@@ -1,0 +1,66 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './database';
+
+/**
+ * Persistence of relay rooms (one Y.Doc per location). Every update a room applies is
+ * appended as it happens (so a kill -9 loses nothing acknowledged by SQLite); from time to
+ * time the room writes its whole state as one row and drops the updates it covers.
+ */
+export interface RoomStore {
+  /** The stored state row (if any) followed by the updates appended after it. */
+  load(room: string): Promise<RoomSnapshot>;
+  /** Appends one update; returns its sequence number. */
+  appendUpdate(room: string, update: Uint8Array): number;
+  /** Replaces the state row and deletes the updates with seq <= upToSeq, atomically. */
+  compact(room: string, state: Uint8Array, upToSeq: number): void;
+}
+
+export interface RoomSnapshot {
+  updates: Uint8Array[];
+  lastSeq: number;
+}
+
+export class SqliteRoomStore implements RoomStore {
+  private readonly getState: Statement;
+  private readonly getUpdates: Statement;
+  private readonly append: Statement;
+  private readonly putState: Statement;
+  private readonly dropUpdates: Statement;
+  private readonly runCompact: (room: string, state: Uint8Array, upToSeq: number) => void;
+
+  constructor(db: Db) {
+    this.getState = db.prepare('SELECT data FROM room_states WHERE room = ?').pluck();
+    this.getUpdates = db.prepare('SELECT seq, data FROM room_updates WHERE room = ? ORDER BY seq');
+    this.append = db.prepare('INSERT INTO room_updates (room, data) VALUES (?, ?)');
+    this.putState = db.prepare(
+      `INSERT INTO room_states (room, data, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT(room) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+    );
+    this.dropUpdates = db.prepare('DELETE FROM room_updates WHERE room = ? AND seq <= ?');
+    this.runCompact = db.transaction((room: string, state: Uint8Array, upToSeq: number) => {
+      this.putState.run(room, Buffer.from(state.buffer, state.byteOffset, state.byteLength), Date.now());
+      this.dropUpdates.run(room, upToSeq);
+    });
+  }
+
+  async load(room: string): Promise<RoomSnapshot> {
+    const updates: Uint8Array[] = [];
+    const state = this.getState.get(room) as Buffer | undefined;
+    if (state !== undefined) updates.push(new Uint8Array(state));
+    let lastSeq = 0;
+    for (const row of this.getUpdates.all(room) as { seq: number; data: Buffer }[]) {
+      updates.push(new Uint8Array(row.data));
+      lastSeq = row.seq;
+    }
+    return { updates, lastSeq };
+  }
+
+  appendUpdate(room: string, update: Uint8Array): number {
+    const info = this.append.run(room, Buffer.from(update.buffer, update.byteOffset, update.byteLength));
+    return Number(info.lastInsertRowid);
+  }
+
+  compact(room: string, state: Uint8Array, upToSeq: number): void {
+    this.runCompact(room, state, upToSeq);
+  }
+}

@@ -1,0 +1,134 @@
+import type { Statement } from 'better-sqlite3';
+import type { Watermarks } from '../../shared/protocol/rest-events';
+import type { Db } from './database';
+import type { AppendOutcome, AppendResult, EventStore, ReadResult, ValidEvent } from './event-store';
+
+/**
+ * SQLite canonical store. better-sqlite3 is synchronous, so a batch runs as one
+ * transaction without interleaving: concurrent posts of the same batch are serialised
+ * and the second one sees the first one's rows (duplicates, never double inserts).
+ *
+ * Watermarks are kept incrementally: `watermarks` holds the contiguous high mark per
+ * terminal, `watermark_gaps` the stored n above it; accepting n = mark + 1 advances the
+ * mark through the gaps. Cost per event is O(1) amortised, never a scan of the log.
+ */
+export class SqliteEventStore implements EventStore {
+  private readonly insert: Statement;
+  private readonly byId: Statement;
+  private readonly byOrigin: Statement;
+  private readonly getMark: Statement;
+  private readonly setMark: Statement;
+  private readonly addGap: Statement;
+  private readonly takeGap: Statement;
+  private readonly allMarks: Statement;
+  private readonly after: Statement;
+  private readonly all: Statement;
+  private readonly count: Statement;
+  private readonly runBatch: (location: string, events: readonly ValidEvent[], receivedAt: number) => AppendOutcome[];
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare(
+      `INSERT OR IGNORE INTO events (location, id, terminal, n, aggregate_type, aggregate_id, json, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.byId = db.prepare('SELECT json FROM events WHERE location = ? AND id = ?').pluck();
+    this.byOrigin = db.prepare('SELECT id FROM events WHERE location = ? AND terminal = ? AND n = ?').pluck();
+    this.getMark = db.prepare('SELECT n FROM watermarks WHERE location = ? AND terminal = ?').pluck();
+    this.setMark = db.prepare(
+      `INSERT INTO watermarks (location, terminal, n) VALUES (?, ?, ?)
+       ON CONFLICT(location, terminal) DO UPDATE SET n = excluded.n WHERE excluded.n > watermarks.n`,
+    );
+    this.addGap = db.prepare('INSERT OR IGNORE INTO watermark_gaps (location, terminal, n) VALUES (?, ?, ?)');
+    this.takeGap = db.prepare('DELETE FROM watermark_gaps WHERE location = ? AND terminal = ? AND n = ?');
+    this.allMarks = db.prepare('SELECT terminal, n FROM watermarks WHERE location = ?');
+    this.after = db.prepare(
+      'SELECT cursor, json FROM events WHERE location = ? AND cursor > ? ORDER BY cursor LIMIT ?',
+    );
+    this.all = db.prepare('SELECT json FROM events WHERE location = ? ORDER BY cursor').pluck();
+    this.count = db.prepare('SELECT COUNT(*) FROM events WHERE location = ?').pluck();
+    this.runBatch = db.transaction((location: string, events: readonly ValidEvent[], receivedAt: number) =>
+      events.map((e) => this.appendOne(location, e, receivedAt)),
+    );
+  }
+
+  async appendBatch(location: string, events: readonly ValidEvent[], receivedAt: number): Promise<AppendResult> {
+    const outcomes = this.runBatch(location, events, receivedAt);
+    return { outcomes, watermarks: this.readMarks(location) };
+  }
+
+  async readAfter(location: string, cursor: number, limit: number): Promise<ReadResult> {
+    // One extra row tells whether another page exists without a COUNT.
+    const rows = this.after.all(location, cursor, limit + 1) as { cursor: number; json: string }[];
+    return { events: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  async readAll(location: string): Promise<string[]> {
+    return this.all.all(location) as string[];
+  }
+
+  async watermarks(location: string): Promise<Watermarks> {
+    return this.readMarks(location);
+  }
+
+  async countEvents(location: string): Promise<number> {
+    return this.count.get(location) as number;
+  }
+
+  close(): void {
+    // The database handle is owned by whoever opened it (shared with the room store).
+  }
+
+  private appendOne(location: string, { event, canonical }: ValidEvent, receivedAt: number): AppendOutcome {
+    const { terminal, n } = event.origin;
+    const info = this.insert.run(
+      location,
+      event.id,
+      terminal,
+      n,
+      event.aggregate.type,
+      event.aggregate.id,
+      canonical,
+      receivedAt,
+    );
+    if (info.changes === 1) {
+      this.advance(location, terminal, n);
+      return { id: event.id, status: 'accepted' };
+    }
+    const stored = this.byId.get(location, event.id) as string | undefined;
+    if (stored !== undefined) {
+      return stored === canonical
+        ? { id: event.id, status: 'duplicate' }
+        : {
+            id: event.id,
+            status: 'rejected',
+            field: 'id',
+            reason: 'id already stored with different content (events are never edited)',
+          };
+    }
+    const holder = this.byOrigin.get(location, terminal, n) as string | undefined;
+    return {
+      id: event.id,
+      status: 'rejected',
+      field: 'origin.n',
+      reason: `origin ${terminal}#${n} already belongs to event ${holder ?? '?'}`,
+    };
+  }
+
+  private advance(location: string, terminal: string, n: number): void {
+    const mark = (this.getMark.get(location, terminal) as number | undefined) ?? 0;
+    if (n !== mark + 1) {
+      // n <= mark cannot happen: (terminal, n) is unique and every n <= mark is stored.
+      this.addGap.run(location, terminal, n);
+      return;
+    }
+    let next = n;
+    while (this.takeGap.run(location, terminal, next + 1).changes === 1) next += 1;
+    this.setMark.run(location, terminal, next);
+  }
+
+  private readMarks(location: string): Watermarks {
+    const out: Watermarks = {};
+    for (const row of this.allMarks.all(location) as { terminal: string; n: number }[]) out[row.terminal] = row.n;
+    return out;
+  }
+}

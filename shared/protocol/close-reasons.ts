@@ -1,0 +1,40 @@
+/**
+ * WebSocket close codes the relay uses. They follow y-websocket's convention (RFC 6455
+ * private range 4000–4999): 4400–4499 are terminal — reconnecting with the same credentials
+ * cannot help, y-websocket stops and emits `closed` — and 4500–4599 are retriable: the
+ * client backs off and reconnects by itself.
+ *
+ * `tokenExpired` is terminal on purpose: the client must fetch a new token, put it in the
+ * provider's `params`, and call `connect()`; its doc keeps every local change meanwhile.
+ */
+export const TerminalCloseReason = {
+  protocolMismatch: { code: 4400, reason: 'protocolMismatch' },
+  tokenExpired: { code: 4401, reason: 'tokenExpired' },
+  forbidden: { code: 4403, reason: 'forbidden' },
+  messageTooLarge: { code: 4413, reason: 'messageTooLarge' },
+  malformedMessage: { code: 4422, reason: 'malformedMessage' },
+} as const;
+
+export const RetriableCloseReason = {
+  internalError: { code: 4500, reason: 'internalError' },
+  serverShuttingDown: { code: 4503, reason: 'serverShuttingDown' },
+  roomFull: { code: 4529, reason: 'roomFull' },
+} as const;
+
+export const CloseReason = { ...TerminalCloseReason, ...RetriableCloseReason } as const;
+
+export type CloseReasonName = keyof typeof CloseReason;
+export type CloseReasonInfo = (typeof CloseReason)[CloseReasonName];
+
+/** Whether a client should reconnect by itself after this close code (mirrors y-websocket). */
+export function isRetriableCloseCode(code: number): boolean {
+  return !(code >= 4400 && code < 4500);
+}
+
+/** The reason name of one of our close codes, or null for a code we did not send. */
+export function closeReasonOf(code: number): CloseReasonName | null {
+  for (const [name, info] of Object.entries(CloseReason)) {
+    if (info.code === code) return name as CloseReasonName;
+  }
+  return null;
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { TerminalId } from '../events/envelope';
+
+/** Bounds of one upload batch; the client sizes its batches below these. */
+export const MAX_BATCH_EVENTS = 1000;
+export const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+
+/**
+ * POST /api/events body. Events stay `unknown` here: each one is validated on its own
+ * (checkIncomingEvent) so that one bad event is rejected alone while the rest is stored.
+ */
+export const PostEventsRequest = z.object({
+  events: z.array(z.unknown()).max(MAX_BATCH_EVENTS),
+});
+export type PostEventsRequest = z.infer<typeof PostEventsRequest>;
+
+export const EventStatus = z.enum(['accepted', 'duplicate', 'rejected']);
+export type EventStatus = z.infer<typeof EventStatus>;
+
+export const EventResult = z.object({
+  /** The event's id, or `#<index>` when the event had no usable id. */
+  id: z.string(),
+  status: EventStatus,
+  reason: z.string().optional(),
+  field: z.string().optional(),
+});
+export type EventResult = z.infer<typeof EventResult>;
+
+/** terminal → highest contiguous origin.n the server has stored. */
+export const Watermarks = z.record(TerminalId, z.number().int().nonnegative());
+export type Watermarks = z.infer<typeof Watermarks>;
+
+export const PostEventsResponse = z.object({
+  results: z.array(EventResult),
+  watermarks: Watermarks,
+  serverTime: z.number(),
+});
+export type PostEventsResponse = z.infer<typeof PostEventsResponse>;
+
+/** GET /api/events query: a server cursor (opaque string; empty = from the start). */
+export const GetEventsQuery = z.object({
+  after: z
+    .string()
+    .regex(/^\d*$/, 'after is a cursor returned as `next`')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_BATCH_EVENTS).optional(),
+});
+export type GetEventsQuery = z.infer<typeof GetEventsQuery>;
+
+export const GetEventsResponse = z.object({
+  events: z.array(z.unknown()),
+  /** Pass as `after` to continue; equal to the request's cursor when nothing new. */
+  next: z.string(),
+  hasMore: z.boolean(),
+  serverTime: z.number(),
+});
+export type GetEventsResponse = z.infer<typeof GetEventsResponse>;
+
+export const WatermarksResponse = z.object({
+  watermarks: Watermarks,
+  serverTime: z.number(),
+});
+export type WatermarksResponse = z.infer<typeof WatermarksResponse>;

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { TerminalId } from '../events/envelope';
+import { Role } from './token-claims';
+
+/** Longest token lifetime the server mints (seconds): one year. */
+export const MAX_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
+
+/** POST /api/tokens: mint a token for the caller's own location (pairing a device). */
+export const MintTokenRequest = z.object({
+  role: Role,
+  terminal: TerminalId.optional(),
+  ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).optional(),
+});
+export type MintTokenRequest = z.infer<typeof MintTokenRequest>;
+
+export const MintTokenResponse = z.object({
+  token: z.string(),
+  location: z.string(),
+  role: Role,
+  terminal: z.string().optional(),
+  exp: z.number(),
+  serverTime: z.number(),
+});
+export type MintTokenResponse = z.infer<typeof MintTokenResponse>;

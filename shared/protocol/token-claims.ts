@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { TerminalId } from '../events/envelope';
+
+/**
+ * Claims of the signed (HS256) tokens the server issues. One token is scoped to exactly one
+ * location; nothing a token opens lies outside it.
+ *
+ *  terminal — a till or kitchen screen: sync its location's room, upload and read events.
+ *  manager  — as terminal, plus mint terminal tokens for its location (pairing new devices).
+ *  admin    — as manager, plus mint tokens of any role and read operator endpoints.
+ */
+export const Role = z.enum(['terminal', 'manager', 'admin']);
+export type Role = z.infer<typeof Role>;
+
+export const LocationId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/, 'location ids use letters, digits and . _ -');
+export type LocationId = z.infer<typeof LocationId>;
+
+export const TokenClaims = z.object({
+  location: LocationId,
+  role: Role,
+  /** The device the token was issued to; terminals must have one. */
+  terminal: TerminalId.optional(),
+  /** Expiry, seconds since the epoch (JWT `exp`). */
+  exp: z.number().int().positive(),
+}).refine((c) => c.role !== 'terminal' || c.terminal !== undefined, {
+  message: 'a terminal token names its terminal',
+  path: ['terminal'],
+});
+export type TokenClaims = z.infer<typeof TokenClaims>;
+
+/** Which roles may mint tokens of which role. */
+export function canMint(minter: Role, minted: Role): boolean {
+  switch (minter) {
+    case 'admin':
+      return true;
+    case 'manager':
+      return minted === 'terminal';
+    case 'terminal':
+      return false;
+    default:
+      return assertNever(minter);
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected role ${String(x)}`);
+}
