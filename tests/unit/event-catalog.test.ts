@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CURRENT_VERSIONS,
+  EVENT_CATALOG,
+  EVENT_TYPES,
+  EventValidationError,
+  checkIncomingEvent,
+  decodeEvent,
+  validatePayload,
+  type EventType,
+} from '../../shared/events/catalog';
+import { UPCASTERS } from '../../shared/events/upcasters';
+import type { EventEnvelope } from '../../shared/events/envelope';
+import { newEventId } from '../../shared/events/event-id';
+
+/** One valid payload per type at its current version: the whole catalog, checked by the type. */
+const VALID: Record<EventType, Record<string, unknown>> = {
+  'menu.item_defined': { menuItemId: 'm1', name: 'Burger', category: 'Mains', priceCents: 1250, station: 'grill' },
+  'menu.item_repriced': { menuItemId: 'm1', priceCents: 1300 },
+  'menu.item_retired': { menuItemId: 'm1' },
+  'table.defined': { tableId: 't1', label: 'T1', seats: 4 },
+  'ticket.opened': { number: 'A-001', tableId: 't1', covers: 2 },
+  'ticket.item_added': { lineId: 'l1', menuItemId: 'm1', name: 'Burger', unitPriceCents: 1250, quantity: 2, note: 'no onions' },
+  'ticket.item_removed': { lineId: 'l1' },
+  'ticket.quantity_changed': { lineId: 'l1', quantity: 3 },
+  'ticket.note_set': { note: 'birthday' },
+  'ticket.table_assigned': { tableId: 't2' },
+  'ticket.sent_to_kitchen': { lineIds: ['l1'] },
+  'ticket.kitchen_item_bumped': { lineId: 'l1' },
+  'ticket.payment_recorded': { paymentId: 'p1', method: 'cash', amountCents: 2500, tenderedCents: 3000 },
+  'ticket.closed': { totalCents: 2500 },
+  'ticket.voided': { reason: 'guest left' },
+  'sale.recorded': { ticketId: 'tk1', totalCents: 2500, paidCents: 2500, closedAt: 1000 },
+  'conflict.resolved': { conflictId: 'cf-x', resolution: { kind: 'accept_total', totalCents: 100 }, note: 'ok' },
+};
+
+function envelope(over: Partial<EventEnvelope> = {}): EventEnvelope {
+  return {
+    id: newEventId(1_700_000_000_000),
+    seq: 2,
+    at: 1_700_000_000_000,
+    type: 'ticket.item_added',
+    v: 2,
+    aggregate: { id: 'tk1', type: 'ticket' },
+    origin: { terminal: 'till-1', n: 7 },
+    payload: VALID['ticket.item_added'],
+    ...over,
+  };
+}
+
+function fieldOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(EventValidationError);
+    return (err as EventValidationError).field;
+  }
+  throw new Error('expected an EventValidationError');
+}
+
+describe('event catalog', () => {
+  it('[EVT1] every valid sample passes at the current version', () => {
+    for (const type of EVENT_TYPES) {
+      expect(validatePayload(type, VALID[type]).v).toBe(CURRENT_VERSIONS[type]);
+    }
+  });
+
+  it('[EVT1] every field of every event type, given a wrong value, is rejected naming that field', () => {
+    let cases = 0;
+    for (const type of EVENT_TYPES) {
+      for (const key of Object.keys(VALID[type])) {
+        const bad = { ...VALID[type], [key]: { wrong: true } };
+        const field = fieldOf(() => validatePayload(type, bad));
+        expect(field.startsWith(`payload.${key}`), `${type} ${key} → ${field}`).toBe(true);
+        cases++;
+      }
+    }
+    expect(cases).toBeGreaterThan(35);
+  });
+
+  it('[EVT1] a missing required field, or an unknown extra one, is named', () => {
+    for (const type of EVENT_TYPES) {
+      const [first] = Object.keys(VALID[type]);
+      const { [first!]: _dropped, ...rest } = VALID[type];
+      expect(fieldOf(() => validatePayload(type, rest))).toBe(`payload.${first}`);
+      expect(fieldOf(() => validatePayload(type, { ...VALID[type], extra: 1 }))).toBe('payload.extra');
+    }
+  });
+
+  it('[EVT1] messages read "type vN: field: problem"', () => {
+    const err = (() => {
+      try {
+        validatePayload('ticket.item_added', { ...VALID['ticket.item_added'], quantity: 0 });
+      } catch (e) {
+        return e as EventValidationError;
+      }
+    })();
+    expect(err?.message).toBe('ticket.item_added v2: payload.quantity: Too small: expected number to be >0');
+    expect(err?.issues[0]).toEqual({ path: 'payload.quantity', message: 'Too small: expected number to be >0' });
+  });
+
+  it('[EVT1] money is integer cents, and cross-field rules name their field', () => {
+    expect(fieldOf(() => validatePayload('menu.item_repriced', { menuItemId: 'm', priceCents: 12.5 }))).toBe('payload.priceCents');
+    expect(
+      fieldOf(() => validatePayload('ticket.payment_recorded', { paymentId: 'p', method: 'cash', amountCents: 500, tenderedCents: 100 })),
+    ).toBe('payload.tenderedCents');
+    expect(
+      fieldOf(() => validatePayload('ticket.payment_recorded', { paymentId: 'p', method: 'card', amountCents: 500, tenderedCents: 600 })),
+    ).toBe('payload.tenderedCents');
+    expect(fieldOf(() => validatePayload('conflict.resolved', { conflictId: 'c', resolution: { kind: 'shrug' } }))).toBe(
+      'payload.resolution.kind',
+    );
+  });
+
+  it('[EVT1] an unknown type is rejected on field "type"', () => {
+    expect(fieldOf(() => validatePayload('ticket.teleported', {}))).toBe('type');
+  });
+
+  it('[EVT2] every non-current version has an upcaster to the next', () => {
+    for (const type of EVENT_TYPES) {
+      const versions = Object.keys(EVENT_CATALOG[type].versions).map(Number);
+      for (const v of versions) if (v < CURRENT_VERSIONS[type]) expect(UPCASTERS[type]?.[v], `${type} v${v}`).toBeTypeOf('function');
+    }
+  });
+
+  it('[EVT2] ticket.item_added v1 (decimal price, qty) decodes to v2 (cents, quantity, line id from the event id)', () => {
+    const e = envelope({ v: 1, payload: { menuItemId: 'm1', name: 'Soup', price: 12.5, qty: 3 } });
+    const r = decodeEvent(e);
+    expect(r.status).toBe('ok');
+    expect(r.event.v).toBe(2);
+    expect(r.event.payload).toEqual({ lineId: e.id, menuItemId: 'm1', name: 'Soup', unitPriceCents: 1250, quantity: 3 });
+    // Floating point: 0.1 + 0.2 style prices round to the nearest cent.
+    expect((decodeEvent(envelope({ v: 1, payload: { menuItemId: 'm', name: 'x', price: 4.35, qty: 1 } })).event.payload as { unitPriceCents: number }).unitPriceCents).toBe(435);
+    // Deterministic: every replica derives the same line id.
+    expect(decodeEvent(e)).toEqual(r);
+  });
+
+  it('[EVT2] an invalid v1 payload is reported invalid, naming the v1 field', () => {
+    const r = decodeEvent(envelope({ v: 1, payload: { menuItemId: 'm1', name: 'Soup', price: -1, qty: 1 } }));
+    expect(r.status).toBe('invalid');
+    if (r.status === 'invalid') expect(r.error.field).toBe('payload.price');
+  });
+
+  it('[EVT3] a future version is needs_update on read, untouched; an unknown type is unknown_type', () => {
+    const future = envelope({ v: 9, payload: { anything: ['new'] } });
+    const r = decodeEvent(future);
+    expect(r.status).toBe('needs_update');
+    expect(r.event).toBe(future);
+    expect(decodeEvent(envelope({ type: 'ticket.split', payload: {} })).status).toBe('unknown_type');
+  });
+
+  it('[EVT4] checkIncomingEvent accepts valid events at their own version, old versions included', () => {
+    expect(checkIncomingEvent(envelope()).ok).toBe(true);
+    expect(checkIncomingEvent(envelope({ v: 1, payload: { menuItemId: 'm', name: 'x', price: 1, qty: 1 } })).ok).toBe(true);
+  });
+
+  it('[EVT4] checkIncomingEvent names the failing field: envelope, type, v, aggregate.type, payload', () => {
+    const field = (raw: unknown): string => {
+      const r = checkIncomingEvent(raw);
+      expect(r.ok).toBe(false);
+      return r.ok ? '' : r.error.field;
+    };
+    expect(field(envelope({ aggregate: { id: '', type: 'ticket' } }))).toBe('aggregate.id');
+    expect(field({ ...envelope(), id: 'nope' })).toBe('id');
+    expect(field({ ...envelope(), origin: { terminal: 'till 1', n: 1 } })).toBe('origin.terminal');
+    expect(field(envelope({ type: 'ticket.split' }))).toBe('type');
+    expect(field(envelope({ v: 3 }))).toBe('v');
+    expect(field(envelope({ aggregate: { id: 'tk', type: 'table' } }))).toBe('aggregate.type');
+    expect(field(envelope({ payload: { ...VALID['ticket.item_added'], quantity: 0 } }))).toBe('payload.quantity');
+    expect(field(envelope({ payload: { ...VALID['ticket.item_added'], note: 'x'.repeat(20_000) } }))).toBe('payload.note');
+    expect(field(null)).toBe('event');
+  });
+});
