@@ -1,0 +1,148 @@
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { newEventId } from '../../shared/events/event-id';
+import type { EventEnvelope } from '../../shared/events/envelope';
+import { readAllEventJson } from '../../shared/log/log-doc';
+import { createTokenIssuer, type TokenIssuer } from '../../server/auth/tokens';
+import type { Role } from '../../shared/protocol/token-claims';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef';
+
+export const tokens: TokenIssuer = createTokenIssuer(TEST_SECRET);
+
+export function mint(location: string, role: Role = 'terminal', terminal = 'till-1', ttlSeconds = 3600): Promise<string> {
+  return tokens.mint({ location, role, terminal, ttlSeconds });
+}
+
+/** A token signed with another secret: the right shape, a forged signature. */
+export function forge(location: string): Promise<string> {
+  return createTokenIssuer('some-other-secret-0123456789').mint({ location, role: 'admin', terminal: 'x', ttlSeconds: 3600 });
+}
+
+/** A correctly signed token that expired an hour ago. */
+export function expired(location: string): Promise<string> {
+  return createTokenIssuer(TEST_SECRET, () => Date.now() - 2 * 3600_000).mint({
+    location,
+    role: 'terminal',
+    terminal: 'till-1',
+    ttlSeconds: 60,
+  });
+}
+
+/** Polls `check` until it holds; bounded (throws after `timeoutMs`), never a fixed sleep. */
+export async function waitFor(check: () => boolean, label: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${label}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface TestClient {
+  doc: Y.Doc;
+  provider: WebsocketProvider;
+  destroy(): void;
+}
+
+/** A y-websocket client in Node, as a terminal would run it. */
+export function connectClient(wsUrl: string, location: string, token: string, doc = new Y.Doc()): TestClient {
+  const provider = new WebsocketProvider(wsUrl, location, doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    disableBc: true,
+    params: { token },
+    maxBackoffTime: 300,
+  });
+  return {
+    doc,
+    provider,
+    destroy() {
+      provider.destroy();
+      doc.destroy();
+    },
+  };
+}
+
+export async function connectSynced(wsUrl: string, location: string, token: string): Promise<TestClient> {
+  const client = connectClient(wsUrl, location, token);
+  await waitFor(() => client.provider.synced, `client of ${location} synced`);
+  return client;
+}
+
+/** The HTTP status a websocket upgrade gets, or 101 when it is accepted. */
+export function upgradeStatus(wsUrl: string, location: string, token: string | null): Promise<{ status: number; body: string }> {
+  const url = `${wsUrl}/${location}${token === null ? '' : `?token=${encodeURIComponent(token)}`}`;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on('open', () => {
+      ws.terminate();
+      resolve({ status: 101, body: '' });
+    });
+    ws.on('error', (err) => {
+      if (!String(err).includes('Unexpected server response')) reject(err);
+    });
+  });
+}
+
+/** Ids of the events a doc holds, with multiplicity (to check "exactly once"). */
+export function eventIdsIn(doc: Y.Doc): string[] {
+  return readAllEventJson(doc).map((json) => (JSON.parse(json) as { id: string }).id);
+}
+
+/** A valid `table.defined` event (the smallest catalog event) from `terminal`, number n. */
+export function tableEvent(terminal: string, n: number, overrides: Partial<EventEnvelope> = {}): EventEnvelope {
+  const tableId = `table-${terminal}-${n}`;
+  return {
+    id: newEventId(),
+    seq: 1,
+    at: Date.now(),
+    type: 'table.defined',
+    v: 1,
+    aggregate: { type: 'table', id: tableId },
+    origin: { terminal, n },
+    payload: { tableId, label: `T${n}`, seats: 4 },
+    ...overrides,
+  };
+}
+
+export interface Posted<T = unknown> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export async function api<T = Record<string, unknown>>(
+  baseUrl: string,
+  path: string,
+  token: string | null,
+  init: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<Posted<T>> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  let body: string | undefined;
+  if (init.rawBody !== undefined) body = init.rawBody;
+  else if (init.body !== undefined) body = JSON.stringify(init.body);
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  const res = await fetch(`${baseUrl}${path}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (metrics)
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+export function postEvents(baseUrl: string, token: string, events: unknown[]) {
+  return api<{
+    results: { id: string; status: string; reason?: string; field?: string }[];
+    watermarks: Record<string, number>;
+    serverTime: number;
+  }>(baseUrl, '/api/events', token, { body: { events } });
+}

@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import { configWith, type RelayLimits } from '../../server/config';
+import { startServer, type RunningServer } from '../../server/main';
+import { makeDataDir, removeDataDir } from './server-process';
+import { TEST_SECRET } from './server-clients';
+
+export interface InProcessServer extends RunningServer {
+  wsUrl: string;
+  dataDir: string;
+  /** close() and remove the data directory. */
+  dispose(): Promise<void>;
+}
+
+/** startServer() on 127.0.0.1, a free port and a fresh data directory. */
+export async function startTestServer(
+  options: { dataDir?: string; relay?: Partial<RelayLimits>; corsOrigins?: string[]; seedDemo?: boolean } = {},
+): Promise<InProcessServer> {
+  const dataDir = options.dataDir ?? makeDataDir();
+  const server = await startServer(
+    configWith({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir,
+      secret: TEST_SECRET,
+      seedDemo: options.seedDemo ?? false,
+      logLevel: 'warn',
+      staticDir: join(dataDir, 'no-static'),
+      corsOrigins: options.corsOrigins ?? [],
+      ...(options.relay ? { relay: options.relay } : {}),
+    }),
+  );
+  return {
+    ...server,
+    wsUrl: `ws://127.0.0.1:${server.port}/sync`,
+    dataDir,
+    async dispose() {
+      await server.close();
+      if (options.dataDir === undefined) removeDataDir(dataDir);
+    },
+  };
+}
