@@ -23,7 +23,7 @@ export async function startTestServer(
       dataDir,
       secret: TEST_SECRET,
       seedDemo: options.seedDemo ?? false,
-      logLevel: 'warn',
+      logLevel: 'error',
       staticDir: join(dataDir, 'no-static'),
       corsOrigins: options.corsOrigins ?? [],
       ...(options.relay ? { relay: options.relay } : {}),

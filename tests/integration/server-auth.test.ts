@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloseReason, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
+import {
+  api,
+  connectClient,
+  connectSynced,
+  expired,
+  forge,
+  mint,
+  postEvents,
+  tableEvent,
+  upgradeStatus,
+  waitFor,
+} from '../helpers/server-clients';
+
+describe('auth: tokens scope every socket and request to one location and role', () => {
+  let server: InProcessServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  it('a valid token for the room upgrades (101)', async () => {
+    expect((await upgradeStatus(server.wsUrl, 'loc-a', await mint('loc-a'))).status).toBe(101);
+  });
+
+  it.each([
+    ['missing', async () => null, 401],
+    ['garbage', async () => 'not-a-token', 401],
+    ['forged signature', () => forge('loc-a'), 401],
+    ['expired', () => expired('loc-a'), 401],
+    ['other location', () => mint('loc-b'), 403],
+  ] as const)('ws upgrade with a %s token is refused before any document byte', async (_name, token, status) => {
+    const result = await upgradeStatus(server.wsUrl, 'loc-a', await token());
+    expect(result.status).toBe(status);
+    expect(JSON.parse(result.body)).toMatchObject({ error: expect.any(String), serverTime: expect.any(Number) });
+  });
+
+  it.each([
+    ['missing', async () => null, 401, 'unauthorized'],
+    ['garbage', async () => 'not-a-token', 401, 'unauthorized'],
+    ['forged signature', () => forge('loc-a'), 401, 'unauthorized'],
+    ['expired', () => expired('loc-a'), 401, 'tokenExpired'],
+  ] as const)('REST with a %s token is refused on every endpoint', async (_name, token, status, code) => {
+    const t = await token();
+    for (const res of [
+      await postEvents(server.url, t as string, [tableEvent('till-1', 1)]),
+      await api(server.url, '/api/events', t),
+      await api(server.url, '/api/watermarks', t),
+      await api(server.url, '/api/aggregates/table/x', t),
+    ]) {
+      expect(res.status).toBe(status);
+      expect(res.body).toMatchObject({ error: code });
+    }
+  });
+
+  it('a token for A can never read or write B, and nothing leaks across locations', async () => {
+    const a = await mint('loc-a', 'terminal', 'till-1');
+    const b = await mint('loc-b', 'terminal', 'till-1');
+    const ev = tableEvent('till-1', 1);
+    expect((await postEvents(server.url, a, [ev])).body.results[0]!.status).toBe('accepted');
+    // Explicitly asking for B with A's token is forbidden.
+    const cross = await api(server.url, '/api/events?location=loc-b', a, { body: { events: [tableEvent('till-1', 2)] } });
+    expect(cross.status).toBe(403);
+    expect((await api(server.url, '/api/events?location=loc-b', a)).status).toBe(403);
+    // B sees nothing of A: no events, no watermarks, no aggregate, and A's id is new to B.
+    expect((await api<{ events: unknown[] }>(server.url, '/api/events', b)).body.events).toEqual([]);
+    expect((await api(server.url, '/api/watermarks', b)).body).toMatchObject({ watermarks: {} });
+    expect((await api(server.url, `/api/aggregates/table/${ev.aggregate.id}`, b)).status).toBe(404);
+    expect((await postEvents(server.url, b, [ev])).body.results[0]!.status).toBe('accepted');
+    // And B's room holds none of A's room content.
+    const ca = await connectSynced(server.wsUrl, 'loc-a', a);
+    const cb = await connectSynced(server.wsUrl, 'loc-b', b);
+    ca.doc.getMap('secret').set('k', 'only for A');
+    await waitFor(() => ca.provider.synced, 'a synced');
+    const probe = await connectSynced(server.wsUrl, 'loc-a', a);
+    await waitFor(() => probe.doc.getMap('secret').get('k') === 'only for A', 'A content reached server');
+    expect(cb.doc.getMap('secret').get('k')).toBeUndefined();
+    for (const c of [ca, cb, probe]) c.destroy();
+  });
+
+  it('role rules: terminals cannot mint tokens or read operator endpoints; managers mint terminals only', async () => {
+    const terminal = await mint('loc-a', 'terminal', 'till-1');
+    const manager = await mint('loc-a', 'manager', 'mgr-1');
+    const admin = await mint('loc-a', 'admin', 'ops');
+    const mintBody = { role: 'terminal', terminal: 'till-9', ttlSeconds: 60 };
+    expect((await api(server.url, '/api/tokens', terminal, { body: mintBody })).status).toBe(403);
+    expect((await api(server.url, '/api/admin/stats', terminal)).status).toBe(403);
+    expect((await api(server.url, '/api/admin/stats', manager)).status).toBe(403);
+    expect((await api(server.url, '/api/admin/stats', admin)).status).toBe(200);
+    expect((await api(server.url, '/api/tokens', manager, { body: { role: 'admin', ttlSeconds: 60 } })).status).toBe(403);
+    const minted = await api<{ token: string; location: string }>(server.url, '/api/tokens', manager, { body: mintBody });
+    expect(minted.status).toBe(200);
+    expect(minted.body.location).toBe('loc-a');
+    // The minted token works, for loc-a only.
+    expect((await upgradeStatus(server.wsUrl, 'loc-a', minted.body.token)).status).toBe(101);
+    expect((await upgradeStatus(server.wsUrl, 'loc-b', minted.body.token)).status).toBe(403);
+    expect((await api(server.url, '/api/tokens', admin, { body: { role: 'manager', terminal: 'm2' } })).status).toBe(200);
+  });
+
+  it('a token expiring mid-session closes with tokenExpired; renewing resumes without losing anything', async () => {
+    const short = await mint('loc-renew', 'terminal', 'till-1', 2);
+    const client = connectClient(server.wsUrl, 'loc-renew', short);
+    await waitFor(() => client.provider.synced, 'synced');
+    client.doc.getMap('m').set('before', 1);
+    const closed = new Promise<{ code: number; reason: string }>((res) => client.provider.once('closed', (e) => res(e)));
+    const close = await closed;
+    expect(close.code).toBe(CloseReason.tokenExpired.code);
+    expect(close.reason).toBe('tokenExpired');
+    expect(isRetriableCloseCode(close.code)).toBe(false);
+    // Offline edits while the token is renewed.
+    client.doc.getMap('m').set('while-renewing', 2);
+    client.provider.params = { token: await mint('loc-renew', 'terminal', 'till-1', 3600) };
+    client.provider.connect();
+    await waitFor(() => client.provider.synced, 'resynced with the renewed token');
+    const other = await connectSynced(server.wsUrl, 'loc-renew', await mint('loc-renew', 'terminal', 'till-2'));
+    await waitFor(() => other.doc.getMap('m').get('while-renewing') === 2, 'edits made during renewal arrive');
+    expect(other.doc.getMap('m').get('before')).toBe(1);
+    client.destroy();
+    other.destroy();
+  });
+});
+
+describe('relay limits', () => {
+  let server: InProcessServer;
+  beforeAll(async () => {
+    server = await startTestServer({ relay: { maxMessageBytes: 64 * 1024, maxConnectionsPerRoom: 2 } });
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  it('a connection over the per-room limit is closed with the retriable roomFull code', async () => {
+    const token = await mint('loc-full');
+    const a = await connectSynced(server.wsUrl, 'loc-full', token);
+    const b = await connectSynced(server.wsUrl, 'loc-full', token);
+    const c = connectClient(server.wsUrl, 'loc-full', token);
+    const closeEvent = await new Promise<{ code: number } | null>((res) =>
+      c.provider.once('connection-close', (e) => res(e as { code: number } | null)),
+    );
+    expect(closeEvent?.code).toBe(CloseReason.roomFull.code);
+    expect(isRetriableCloseCode(CloseReason.roomFull.code)).toBe(true);
+    for (const x of [a, b, c]) x.destroy();
+  });
+
+  it('a message over the size limit is closed with messageTooLarge and nothing of it is stored', async () => {
+    const token = await mint('loc-big');
+    const big = await connectSynced(server.wsUrl, 'loc-big', token);
+    const closed = new Promise<{ code: number }>((res) => big.provider.once('closed', (e) => res(e)));
+    big.doc.getMap('m').set('huge', 'x'.repeat(100 * 1024));
+    expect((await closed).code).toBe(CloseReason.messageTooLarge.code);
+    const probe = await connectSynced(server.wsUrl, 'loc-big', token);
+    expect(probe.doc.getMap('m').get('huge')).toBeUndefined();
+    big.destroy();
+    probe.destroy();
+  });
+});
