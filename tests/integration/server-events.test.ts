@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_BATCH_EVENTS } from '../../shared/protocol/rest-events';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
+import { api, mint, postEvents, tableEvent } from '../helpers/server-clients';
+
+type Page = { events: { id: string }[]; next: string; hasMore: boolean; serverTime: number };
+
+describe('REST: POST /api/events is validated, transactional and idempotent', () => {
+  let server: InProcessServer;
+  let token: string;
+  const ALLOWED = 'http://allowed.example';
+
+  beforeAll(async () => {
+    server = await startTestServer({ corsOrigins: [ALLOWED] });
+    token = await mint('loc-ev', 'terminal', 'till-1');
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  const allEvents = async (t = token): Promise<{ id: string }[]> => {
+    const out: { id: string }[] = [];
+    let after = '';
+    for (let i = 0; i < 100; i++) {
+      const page = await api<Page>(server.url, `/api/events?after=${after}&limit=2`, t);
+      expect(page.status).toBe(200);
+      out.push(...page.body.events);
+      after = page.body.next;
+      if (!page.body.hasMore) return out;
+    }
+    throw new Error('paging did not end');
+  };
+
+  it('the same batch posted 3 times concurrently stores each event once', async () => {
+    const batch = [tableEvent('till-1', 1), tableEvent('till-1', 2), tableEvent('till-1', 3)];
+    const answers = await Promise.all([1, 2, 3].map(() => postEvents(server.url, token, batch)));
+    for (const a of answers) expect(a.status).toBe(200);
+    for (const [i, e] of batch.entries()) {
+      const statuses = answers.map((a) => a.body.results[i]!.status).sort();
+      expect(statuses).toEqual(['accepted', 'duplicate', 'duplicate']);
+      expect(answers.every((a) => a.body.results[i]!.id === e.id)).toBe(true);
+    }
+    const stored = await allEvents();
+    expect(stored.map((e) => e.id).sort()).toEqual(batch.map((e) => e.id).sort());
+    for (const a of answers) expect(a.body.watermarks['till-1']).toBe(3);
+  });
+
+  it('watermarks are the highest contiguous n: 1,2,4 → 2 until 3 arrives → 4', async () => {
+    const t = await mint('loc-wm', 'terminal', 'till-7');
+    const [e1, e2, e3, e4] = [1, 2, 3, 4].map((n) => tableEvent('till-7', n));
+    expect((await postEvents(server.url, t, [e1, e2, e4])).body.watermarks).toEqual({ 'till-7': 2 });
+    expect((await api(server.url, '/api/watermarks', t)).body).toMatchObject({ watermarks: { 'till-7': 2 } });
+    const after3 = await postEvents(server.url, t, [e3]);
+    expect(after3.body.watermarks).toEqual({ 'till-7': 4 });
+    // Any terminal may upload another terminal's events; watermarks are per origin.
+    const other = await postEvents(server.url, t, [tableEvent('till-8', 1)]);
+    expect(other.body.watermarks).toEqual({ 'till-7': 4, 'till-8': 1 });
+  });
+
+  it('same id with different content is rejected naming the field; a reused origin.n too', async () => {
+    const t = await mint('loc-conflict', 'terminal', 'till-1');
+    const e = tableEvent('till-1', 1);
+    expect((await postEvents(server.url, t, [e])).body.results[0]!.status).toBe('accepted');
+    const changed = { ...e, payload: { ...(e.payload as object), seats: 9 } };
+    const r = (await postEvents(server.url, t, [changed])).body.results[0]!;
+    expect(r).toMatchObject({ id: e.id, status: 'rejected', field: 'id' });
+    expect(r.reason).toMatch(/different content/);
+    const sameOrigin = tableEvent('till-1', 1);
+    expect((await postEvents(server.url, t, [sameOrigin])).body.results[0]).toMatchObject({
+      id: sameOrigin.id,
+      status: 'rejected',
+      field: 'origin.n',
+    });
+    const stored = await api<Page>(server.url, '/api/events', t);
+    expect(stored.body.events).toHaveLength(1);
+    expect(stored.body.events[0]).toMatchObject({ id: e.id, payload: { seats: 4 } });
+  });
+
+  it('invalid events are rejected one by one, naming event and field; valid ones in the batch are stored', async () => {
+    const t = await mint('loc-bad', 'terminal', 'till-1');
+    const good1 = tableEvent('till-1', 1);
+    const unknownType = tableEvent('till-1', 2, { type: 'table.teleported' });
+    const futureVersion = tableEvent('till-1', 3, { v: 99 });
+    const wrongType = tableEvent('till-1', 4, { payload: { tableId: 'x', label: 'T', seats: 'four' } });
+    const noEnvelope = { hello: 'world' };
+    const good2 = tableEvent('till-1', 5);
+    const res = await postEvents(server.url, t, [good1, unknownType, futureVersion, wrongType, noEnvelope, good2]);
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual([
+      { id: good1.id, status: 'accepted' },
+      expect.objectContaining({ id: unknownType.id, status: 'rejected', field: 'type' }),
+      expect.objectContaining({ id: futureVersion.id, status: 'rejected', field: 'v' }),
+      expect.objectContaining({ id: wrongType.id, status: 'rejected', field: 'payload.seats' }),
+      expect.objectContaining({ id: '#4', status: 'rejected' }),
+      { id: good2.id, status: 'accepted' },
+    ]);
+    for (const r of res.body.results.filter((x) => x.status === 'rejected')) expect(r.reason).toBeTruthy();
+    const stored = (await api<Page>(server.url, '/api/events', t)).body.events.map((e) => e.id);
+    expect(stored.sort()).toEqual([good1.id, good2.id].sort());
+    // Rejected n = 2,3,4 are not stored, so the watermark stops at 1.
+    expect(res.body.watermarks).toEqual({ 'till-1': 1 });
+  });
+
+  it('malformed batches are a clear 4xx and store nothing; the server stays up', async () => {
+    const t = await mint('loc-malformed', 'terminal', 'till-1');
+    const cases: Array<[string, { rawBody?: string; body?: unknown }, number, string]> = [
+      ['not JSON', { rawBody: '{"events": [' }, 400, 'badRequest'],
+      ['events not an array', { body: { events: 'nope' } }, 400, 'invalidBatch'],
+      ['no events field', { body: { items: [] } }, 400, 'invalidBatch'],
+      ['array body', { body: [tableEvent('till-1', 1)] }, 400, 'invalidBatch'],
+      ['too many events', { body: { events: Array.from({ length: MAX_BATCH_EVENTS + 1 }, (_, i) => tableEvent('till-1', i + 1)) } }, 413, 'payloadTooLarge'],
+      ['too many bytes', { rawBody: JSON.stringify({ events: [{ pad: 'x'.repeat(2 * 1024 * 1024) }] }) }, 413, 'payloadTooLarge'],
+    ];
+    for (const [name, init, status, code] of cases) {
+      const res = await api<{ error: string; message: string; serverTime: number }>(server.url, '/api/events', t, init);
+      expect(res.status, name).toBe(status);
+      expect(res.body.error, name).toBe(code);
+      expect(res.body.message.length, name).toBeGreaterThan(0);
+      expect(res.body.serverTime, name).toBeTypeOf('number');
+    }
+    const wrongField = await api<{ field?: string }>(server.url, '/api/events', t, { body: { events: 'nope' } });
+    expect(wrongField.body.field).toBe('events');
+    expect((await api<Page>(server.url, '/api/events', t)).body.events).toEqual([]);
+    expect((await api(server.url, '/healthz', null)).status).toBe(200);
+  });
+
+  it('GET /api/events pages by server cursor; bad cursors are 400', async () => {
+    const t = await mint('loc-page', 'terminal', 'till-1');
+    const batch = [1, 2, 3, 4, 5].map((n) => tableEvent('till-1', n));
+    await postEvents(server.url, t, batch);
+    const first = await api<Page>(server.url, '/api/events?limit=2', t);
+    expect(first.body.events.map((e) => e.id)).toEqual(batch.slice(0, 2).map((e) => e.id));
+    expect(first.body.hasMore).toBe(true);
+    const rest = await api<Page>(server.url, `/api/events?after=${first.body.next}&limit=10`, t);
+    expect(rest.body.events.map((e) => e.id)).toEqual(batch.slice(2).map((e) => e.id));
+    expect(rest.body.hasMore).toBe(false);
+    const idle = await api<Page>(server.url, `/api/events?after=${rest.body.next}`, t);
+    expect(idle.body).toMatchObject({ events: [], next: rest.body.next, hasMore: false });
+    expect((await api(server.url, '/api/events?after=abc', t)).status).toBe(400);
+    expect((await api(server.url, '/api/events?limit=0', t)).status).toBe(400);
+  });
+
+  it('GET /api/aggregates/:type/:id answers the shared projection of the stored events', async () => {
+    const t = await mint('loc-agg', 'terminal', 'till-1');
+    const e = tableEvent('till-1', 1);
+    await postEvents(server.url, t, [e]);
+    const res = await api<{ aggregate: unknown; state: Record<string, unknown>; events: { id: string }[] }>(
+      server.url,
+      `/api/aggregates/table/${e.aggregate.id}`,
+      t,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.aggregate).toEqual({ type: 'table', id: e.aggregate.id });
+    expect(res.body.state).toMatchObject({ id: e.aggregate.id, aggregateType: 'table' });
+    expect(res.body.events.map((x) => x.id)).toEqual([e.id]);
+    // Later batches reach the already-built projection.
+    const e2 = tableEvent('till-1', 2);
+    await postEvents(server.url, t, [e2]);
+    expect((await api(server.url, `/api/aggregates/table/${e2.aggregate.id}`, t)).status).toBe(200);
+    expect((await api(server.url, `/api/aggregates/menu_item/${e.aggregate.id}`, t)).status).toBe(404);
+  });
+
+  it('every response carries serverTime; health, metrics and CORS behave', async () => {
+    for (const res of [
+      await api(server.url, '/healthz', null),
+      await api(server.url, '/api/watermarks', token),
+      await api(server.url, '/api/nope', token),
+      await api(server.url, '/metrics', null),
+    ]) {
+      expect(Number(res.headers.get('x-server-time'))).toBeGreaterThan(0);
+    }
+    const metrics = await api<string>(server.url, '/metrics', null);
+    expect(metrics.body).toMatch(/rms_events_ingested_total\{status="accepted"\} \d+/);
+    expect(metrics.body).toMatch(/rms_events_ingested_total\{status="duplicate"\} \d+/);
+    expect(metrics.body).toMatch(/rms_batch_duration_seconds_count \d+/);
+    expect(metrics.body).toContain('rms_relay_connections');
+    const allowed = await fetch(`${server.url}/api/watermarks`, { headers: { origin: ALLOWED } });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+    const other = await fetch(`${server.url}/api/watermarks`, { headers: { origin: 'http://evil.example' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const old = await api(server.url, '/api/watermarks', token, { headers: { 'x-rms-protocol': '0' } });
+    expect(old.status).toBe(400);
+    expect(old.body).toMatchObject({ error: 'clientTooOld' });
+  });
+});
