@@ -48,6 +48,7 @@ export class AggregateFold {
   private domain: DomainState = { kind: 'other' };
   private keys = new Map<string, string>();
   private history: HistoryEntry[] = [];
+  private historyIndex = new Map<string, number>();
   private concurrent: ConcurrentGroup[] = [];
   private run: { seq: number; ids: string[]; terminals: Set<string> } | null = null;
   private lastEventAt = 0;
@@ -104,6 +105,7 @@ export class AggregateFold {
     this.domain = { kind: 'other' };
     this.keys = new Map();
     this.history = [];
+    this.historyIndex = new Map();
     this.concurrent = [];
     this.run = null;
     this.lastEventAt = 0;
@@ -127,6 +129,12 @@ export class AggregateFold {
     if (result.status === 'needs_update') this.needsUpdate++;
     this.trackConcurrency(e);
     this.lastEventAt = Math.max(this.lastEventAt, e.at);
+    // A race loser was applied when folded; now that a concurrent write beat it, say so.
+    for (const loser of ('supersedes' in result && result.supersedes) || []) {
+      const i = this.historyIndex.get(loser);
+      if (i !== undefined) this.history[i] = { ...this.history[i]!, status: 'superseded', reason: `lost to concurrent ${e.id}` };
+    }
+    this.historyIndex.set(e.id, this.history.length);
     this.history.push({
       eventId: e.id,
       type: e.type,

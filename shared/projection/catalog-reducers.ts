@@ -1,5 +1,5 @@
 import type { DecodedEvent } from '../events/catalog';
-import { MENU_ITEM_MERGE_POLICY, TABLE_MERGE_POLICY, lwwWins, stampOf, type Stamp } from './merge-policy';
+import { MENU_ITEM_MERGE_POLICY, TABLE_MERGE_POLICY, lwwWins, raceLoser, registerWriteOf, type RegisterWrite } from './merge-policy';
 import { assertNever, outcome, type Step } from './reducer';
 import type { MenuItemView, TableView } from './views';
 
@@ -11,7 +11,7 @@ type TableEvent = DecodedEvent<keyof typeof TABLE_MERGE_POLICY>;
 type MenuFields = Pick<MenuItemView, 'name' | 'category' | 'priceCents' | 'station' | 'retired' | 'retiredAt'>;
 
 export interface MenuItemState extends MenuFields {
-  readonly lww: Readonly<Record<string, Stamp>>;
+  readonly lww: Readonly<Record<string, RegisterWrite>>;
 }
 
 export const EMPTY_MENU_ITEM: MenuItemState = {
@@ -36,19 +36,24 @@ export function isTableEvent(e: DecodedEvent): e is TableEvent {
  * Writes each field as its own LWW register, so a rename and a concurrent repricing
  * both survive. Superseded only if every field lost.
  */
-function writeRegisters<S extends { lww: Readonly<Record<string, Stamp>> }>(s: S, e: DecodedEvent, patch: Partial<S>): Step<S> {
-  const stamp = stampOf(e);
+function writeRegisters<S extends { lww: Readonly<Record<string, RegisterWrite>> }>(s: S, e: DecodedEvent, patch: Partial<S>): Step<S> {
+  const write = registerWriteOf(e);
   const won: Partial<S> = {};
-  const lww: Record<string, Stamp> = { ...s.lww };
+  const lww: Record<string, RegisterWrite> = { ...s.lww };
+  const losers = new Set<string>();
   for (const key of Object.keys(patch) as (keyof S & string)[]) {
-    if (lwwWins(s.lww[key], stamp)) {
+    const current = s.lww[key];
+    if (lwwWins(current?.stamp, write.stamp)) {
       won[key] = patch[key];
-      lww[key] = stamp;
+      lww[key] = write;
+      const loser = raceLoser(current, write);
+      if (loser) losers.add(loser);
     }
   }
   if (Object.keys(won).length === 0) return { state: s, outcome: outcome('superseded', 'older write') };
   const partial = Object.keys(won).length < Object.keys(patch).length;
-  return { state: { ...s, ...won, lww }, outcome: outcome('applied', partial ? 'some fields had newer writes' : null) };
+  const o = outcome('applied', partial ? 'some fields had newer writes' : null);
+  return { state: { ...s, ...won, lww }, outcome: losers.size ? { ...o, supersedes: [...losers].sort() } : o };
 }
 
 export function reduceMenuItem(s: MenuItemState, e: MenuItemEvent): Step<MenuItemState> {
@@ -70,7 +75,7 @@ export function reduceMenuItem(s: MenuItemState, e: MenuItemEvent): Step<MenuIte
 }
 
 export interface TableState extends Pick<TableView, 'label' | 'seats'> {
-  readonly lww: Readonly<Record<string, Stamp>>;
+  readonly lww: Readonly<Record<string, RegisterWrite>>;
 }
 
 export const EMPTY_TABLE: TableState = { label: null, seats: null, lww: {} };

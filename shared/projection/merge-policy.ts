@@ -136,6 +136,26 @@ export function stampOf(e: Pick<EventEnvelope, 'at' | 'id' | 'origin'>): Stamp {
   return [e.at, e.origin.terminal, e.id];
 }
 
+/**
+ * The write currently holding a register. `seq` tells whether a newer write had seen it:
+ * a writer's seq is above every seq it saw, so a winner with seq <= the holder's did not
+ * see it; the holder then lost a race and is marked `superseded` in history. A holder
+ * replaced by someone who saw it stays `applied` (it was a normal later edit).
+ */
+export interface RegisterWrite {
+  readonly stamp: Stamp;
+  readonly seq: number;
+}
+
+export function registerWriteOf(e: Pick<EventEnvelope, 'at' | 'id' | 'origin' | 'seq'>): RegisterWrite {
+  return { stamp: stampOf(e), seq: e.seq };
+}
+
+/** The event id that lost a race to `next`, if any. */
+export function raceLoser(current: RegisterWrite | undefined, next: RegisterWrite): string | null {
+  return current && next.seq <= current.seq ? current.stamp[2] : null;
+}
+
 /** True when `next` beats `current` (or there is no current write). */
 export function lwwWins(current: Stamp | undefined, next: Stamp): boolean {
   if (!current) return true;

@@ -8,6 +8,8 @@ export interface Outcome {
   status: Exclude<HistoryStatus, 'needs_update'>;
   reason: string | null;
   conflictId: string | null;
+  /** Earlier events that lost a last-write-wins race to this one (history marks them). */
+  supersedes?: readonly string[];
 }
 
 export interface Step<S> {

@@ -5,9 +5,10 @@ import {
   deriveTicketStatus,
   lwwWins,
   resolutionFits,
-  stampOf,
+  raceLoser,
+  registerWriteOf,
   type ConflictKind,
-  type Stamp,
+  type RegisterWrite,
 } from './merge-policy';
 import { assertNever, outcome, type Step } from './reducer';
 import type { TicketConflict, TicketLine, TicketPayment, TicketView } from './views';
@@ -32,7 +33,7 @@ export interface TicketState {
   readonly voided: { eventId: string; reason: string; at: number } | null;
   readonly sale: TicketView['sale'];
   readonly conflicts: readonly TicketConflict[];
-  readonly lww: Readonly<Record<string, Stamp>>;
+  readonly lww: Readonly<Record<string, RegisterWrite>>;
   readonly held: Readonly<Record<string, TicketEvent>>;
 }
 
@@ -115,9 +116,14 @@ function appliedPaid(s: TicketState): number {
 
 /** Writes an LWW register if the event's stamp beats the current one. */
 function lww(s: TicketState, e: TicketEvent, register: string, patch: (s: TicketState) => TicketState): Step<TicketState> {
-  const stamp = stampOf(e);
-  if (!lwwWins(s.lww[register], stamp)) return { state: s, outcome: outcome('superseded', `older write to ${register}`) };
-  return { state: { ...patch(s), lww: { ...s.lww, [register]: stamp } }, outcome: outcome('applied') };
+  const write = registerWriteOf(e);
+  const current = s.lww[register];
+  if (!lwwWins(current?.stamp, write.stamp)) return { state: s, outcome: outcome('superseded', `older write to ${register}`) };
+  const loser = raceLoser(current, write);
+  return {
+    state: { ...patch(s), lww: { ...s.lww, [register]: write } },
+    outcome: { ...outcome('applied'), ...(loser ? { supersedes: [loser] } : {}) },
+  };
 }
 
 function withLine(s: TicketState, lineId: string, patch: Partial<TicketLine>): TicketState {
@@ -140,7 +146,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Step<TicketState> {
       const tableId = e.payload.tableId;
       if (tableId === undefined) return ok(opened);
       // The table given at opening is an ordinary write to the tableId register.
-      return { state: lww(opened, e, 'tableId', (t) => ({ ...t, tableId })).state, outcome: outcome('applied') };
+      return lww(opened, e, 'tableId', (t) => ({ ...t, tableId }));
     }
     case 'ticket.item_added': {
       const p = e.payload;
@@ -158,7 +164,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Step<TicketState> {
         bumpedAt: null,
         addedBy: e.origin.terminal,
       };
-      return ok({ ...s, lines: [...s.lines, line], lww: { ...s.lww, [`quantity:${p.lineId}`]: stampOf(e) } });
+      return ok({ ...s, lines: [...s.lines, line], lww: { ...s.lww, [`quantity:${p.lineId}`]: registerWriteOf(e) } });
     }
     case 'ticket.item_removed': {
       const { lineId } = e.payload;

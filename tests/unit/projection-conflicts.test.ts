@@ -1,0 +1,342 @@
+import { describe, expect, it } from 'vitest';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
+import { CURRENT_VERSIONS, isKnownType } from '../../shared/events/catalog';
+import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
+import { newEventId } from '../../shared/events/event-id';
+import { saleKey } from '../../shared/domain/sale-events';
+import { conflictIdFor } from '../../shared/projection/merge-policy';
+import { projectAggregate } from '../../shared/projection/project-aggregate';
+import { LocationProjection } from '../../shared/projection/location-projection';
+import type { TicketView } from '../../shared/projection/views';
+
+const T0 = 1_700_000_000_000;
+let wall = T0;
+
+/** A terminal writing events as the real appender would: seq after what it saw, HLC stamps. */
+class Terminal {
+  readonly clock: HybridClock;
+  private n = 0;
+  private readonly seqs = new Map<string, number>();
+  constructor(readonly id: string, skewMs = 0) {
+    this.clock = new HybridClock({ wallNow: () => wall + skewMs });
+  }
+  write(aggregate: AggregateRef, type: string, payload: unknown, opts: { v?: number; key?: string } = {}): EventEnvelope {
+    const seq = (this.seqs.get(aggregate.id) ?? 0) + 1;
+    const at = this.clock.now();
+    const e: EventEnvelope = {
+      id: newEventId(at),
+      seq,
+      at,
+      type,
+      v: opts.v ?? (isKnownType(type) ? CURRENT_VERSIONS[type] : 1),
+      aggregate,
+      origin: { terminal: this.id, n: ++this.n },
+      ...(opts.key ? { key: opts.key } : {}),
+      payload,
+    };
+    this.see(e);
+    return e;
+  }
+  see(...events: EventEnvelope[]): this {
+    for (const e of events) {
+      this.clock.observe(e.at);
+      this.seqs.set(e.aggregate.id, Math.max(this.seqs.get(e.aggregate.id) ?? 0, e.seq));
+    }
+    return this;
+  }
+}
+
+const TK: AggregateRef = { id: 'tk-1', type: 'ticket' };
+const burger = (lineId: string, quantity = 1) => ({ lineId, menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1000, quantity });
+
+function ticket(events: EventEnvelope[]): TicketView {
+  const v = projectAggregate(events);
+  if (v.kind !== 'ticket') throw new Error(`not a ticket: ${v.kind}`);
+  return v;
+}
+
+/** A ticket opened by `a` with one 10.00 line, seen by `b`. */
+function openedTicket(a: Terminal, b: Terminal): EventEnvelope[] {
+  const evs = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', burger('l1'))];
+  b.see(...evs);
+  return evs;
+}
+
+function resolve(by: Terminal, conflictId: string, resolution: unknown): EventEnvelope {
+  return by.write(TK, 'conflict.resolved', { conflictId, resolution, note: 'manager' });
+}
+
+describe('projection: last-write-wins', () => {
+  it('[PRJ4] a write made after observing another wins, even from a terminal 10 minutes behind', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b', -10 * 60_000);
+    const base = openedTicket(a, b);
+    const first = a.write(TK, 'ticket.note_set', { note: 'from A' });
+    b.see(first);
+    const second = b.write(TK, 'ticket.note_set', { note: 'from B, after seeing A' });
+    expect(second.at).toBeGreaterThan(first.at);
+    expect(ticket([...base, second, first]).note).toBe('from B, after seeing A');
+  });
+
+  it('[PRJ4][PRJ5] concurrent writes with the same seq: highest stamp wins, loser kept as superseded, group recorded', () => {
+    const a = new Terminal('till-a', 5_000);
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    wall += 1000;
+    const fromA = a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 3 });
+    const fromB = b.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 2 });
+    expect(fromA.seq).toBe(fromB.seq);
+    const v = ticket([...base, fromB, fromA]);
+    expect(v.lines[0]!.quantity).toBe(3); // A's clock is ahead: its stamp is higher, though B folds first (lower at)
+    expect(v.concurrent).toEqual([{ seq: fromA.seq, eventIds: [fromB.id, fromA.id], terminals: ['till-a', 'till-b'] }]);
+    const statuses = Object.fromEntries(v.history.map((h) => [h.eventId, h.status]));
+    expect(statuses[fromA.id]).toBe('applied');
+    expect(statuses[fromB.id]).toBe('superseded');
+  });
+
+  it('[PRJ4] a removed line stays removed whatever quantity edits race with it', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const rm = a.write(TK, 'ticket.item_removed', { lineId: 'l1' });
+    const q = b.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 5 });
+    expect(ticket([...base, rm, q]).lines).toEqual([]);
+    expect(ticket([...base, q, rm]).totalCents).toBe(0);
+  });
+});
+
+describe('projection: idempotency, history, versions', () => {
+  it('[PRJ3] sale.recorded by two offline terminals counts once; the second is shown as duplicate', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const sale = { ticketId: TK.id, totalCents: 1000, paidCents: 1000, closedAt: T0 };
+    const s1 = a.write(TK, 'sale.recorded', sale, { key: saleKey(TK.id) });
+    const s2 = b.write(TK, 'sale.recorded', { ...sale, closedAt: T0 + 1 }, { key: saleKey(TK.id) });
+    const v = ticket([...base, s2, s1, s2]);
+    const winner = [s1, s2].sort((x, y) => (x.origin.terminal < y.origin.terminal ? -1 : 1))[0]!;
+    expect(v.sale?.eventId).toBe(winner.id);
+    expect(v.history.filter((h) => h.status === 'duplicate').map((h) => h.type)).toEqual(['sale.recorded']);
+    expect(v.history).toHaveLength(4);
+  });
+
+  it('[PRJ8] a future version is kept as needs_update, an unknown type too, an invalid payload as invalid', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const future = a.write(TK, 'ticket.item_added', { lineId: 'l9', price: { amount: 5, currency: 'EUR' } }, { v: 7 });
+    const unknown = a.write(TK, 'ticket.split', { into: 2 });
+    const bad = a.write(TK, 'ticket.item_added', { ...burger('l2'), quantity: -1 });
+    const v = ticket([...base, future, unknown, bad]);
+    expect(v.lines.map((l) => l.lineId)).toEqual(['l1']);
+    expect(v.history.map((h) => h.status)).toEqual(['applied', 'applied', 'needs_update', 'needs_update', 'invalid']);
+    expect(v.needsUpdate).toBe(2);
+    expect(v.history[4]!.reason).toContain('payload.quantity');
+    const p = new LocationProjection();
+    p.apply([...base, future, unknown, bad]);
+    expect(p.eventsOf(TK.id)).toHaveLength(5); // never dropped
+  });
+
+  it('[PRJ8] v1 item_added events are upcast and folded as v2 lines', () => {
+    const a = new Terminal('till-a');
+    const opened = a.write(TK, 'ticket.opened', { number: 'A-002' });
+    const old = a.write(TK, 'ticket.item_added', { menuItemId: 'm', name: 'Tea', price: 2.5, qty: 2 }, { v: 1 });
+    const v = ticket([opened, old]);
+    expect(v.lines).toMatchObject([{ lineId: old.id, unitPriceCents: 250, quantity: 2 }]);
+    expect(v.totalCents).toBe(500);
+  });
+
+  it('[PRJ7][PRJ10] history lists every event; status follows open → sent → paid → closed', () => {
+    const a = new Terminal('till-a');
+    const evs: EventEnvelope[] = [a.write(TK, 'ticket.opened', { number: 'A-003', tableId: 't1', covers: 2 })];
+    evs.push(a.write(TK, 'ticket.item_added', burger('l1', 2)));
+    expect(ticket(evs).status).toBe('open');
+    evs.push(a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1'] }));
+    expect(ticket(evs).status).toBe('sent');
+    evs.push(a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1' }));
+    evs.push(a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 2000, tenderedCents: 2500 }));
+    const paid = ticket(evs);
+    expect(paid.status).toBe('paid');
+    expect(paid.changeDueCents).toBe(500);
+    evs.push(a.write(TK, 'ticket.closed', { totalCents: 2000 }));
+    const closed = ticket(evs);
+    expect(closed).toMatchObject({ status: 'closed', closedTotalCents: 2000, paidCents: 2000, tableId: 't1', covers: 2, number: 'A-003', openConflicts: 0 });
+    expect(closed.lines[0]!.sentAt).not.toBeNull();
+    expect(closed.lines[0]!.bumpedAt).not.toBeNull();
+    expect(closed.history.map((h) => h.status)).toEqual(Array(6).fill('applied'));
+    expect(closed.openedBy).toEqual({ terminal: 'till-a', staff: null });
+  });
+});
+
+describe('projection: escalated business conflicts', () => {
+  it('[PRJ6a] a payment on a voided ticket is held as a conflict; refund_payment settles it', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const voided = a.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const pay = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
+    a.see(pay);
+    const v = ticket([...base, voided, pay]);
+    const id = conflictIdFor('payment_after_void', [voided.id, pay.id]);
+    expect(v.conflicts).toMatchObject([{ conflictId: id, kind: 'payment_after_void', status: 'open', eventIds: [voided.id, pay.id].sort() }]);
+    expect(v.paidCents).toBe(0);
+    expect(v.payments[0]!.state).toBe('held');
+    const settled = ticket([...base, voided, pay, resolve(a, id, { kind: 'refund_payment' })]);
+    expect(settled).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 0 });
+    expect(settled.payments[0]!.state).toBe('refunded');
+    expect(settled.conflicts[0]!.resolution).toMatchObject({ kind: 'refund_payment', terminal: 'till-a', note: 'manager' });
+  });
+
+  it('[PRJ6a] reopen instead un-voids the ticket and counts the payment', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const voided = a.write(TK, 'ticket.voided', { reason: 'mistake' });
+    const pay = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
+    a.see(pay);
+    const id = conflictIdFor('payment_after_void', [voided.id, pay.id]);
+    expect(ticket([...base, voided, pay, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'paid', paidCents: 1000 });
+  });
+
+  it('[PRJ6b] two tills each taking the full amount offline is an over-payment; accept or refund', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const p1 = a.write(TK, 'ticket.payment_recorded', { paymentId: 'pa', method: 'card', amountCents: 1000 });
+    const p2 = b.write(TK, 'ticket.payment_recorded', { paymentId: 'pb', method: 'cash', amountCents: 1000 });
+    a.see(p2);
+    const v = ticket([...base, p2, p1]);
+    expect(v.paidCents).toBe(1000);
+    expect(v.conflicts).toHaveLength(1);
+    const c = v.conflicts[0]!;
+    expect(c.kind).toBe('over_payment');
+    expect(c.conflictId).toBe(conflictIdFor('over_payment', [p1.id, p2.id]));
+    expect(ticket([...base, p1, p2, resolve(a, c.conflictId, { kind: 'refund_payment' })]).paidCents).toBe(1000);
+    expect(ticket([...base, p1, p2, resolve(a, c.conflictId, { kind: 'accept_payment' })]).paidCents).toBe(2000);
+  });
+
+  it('[PRJ6c] items added after close are held; discard_change keeps the ticket, reopen applies them', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const close = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    b.see(close);
+    const late = b.write(TK, 'ticket.item_added', burger('l2'));
+    a.see(late); // a manager resolves what they have seen
+    const v = ticket([...base, close, late]);
+    expect(v).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 1 });
+    expect(v.history.at(-1)).toMatchObject({ status: 'escalated', conflictId: v.conflicts[0]!.conflictId });
+    const id = conflictIdFor('change_after_close', [close.id, late.id]);
+    expect(v.conflicts[0]!.conflictId).toBe(id);
+    expect(ticket([...base, close, late, resolve(a, id, { kind: 'discard_change' })])).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 0 });
+    expect(ticket([...base, close, late, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'open', totalCents: 2000, openConflicts: 0 });
+  });
+
+  it('[PRJ6d] concurrent closes with different totals escalate; accept_total settles the total', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const added = b.write(TK, 'ticket.item_added', burger('l2'));
+    const closeA = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const closeB = b.write(TK, 'ticket.closed', { totalCents: 2000 });
+    const all = [...base, added, closeA, closeB];
+    const v = ticket(all);
+    expect(v.conflicts.map((c) => c.kind)).toContain('close_total_mismatch');
+    const c = v.conflicts.find((x) => x.kind === 'close_total_mismatch')!;
+    a.see(added, closeB);
+    const settled = ticket([...all, ...v.conflicts.map((x) => resolve(a, x.conflictId, x.kind === 'close_total_mismatch' ? { kind: 'accept_total', totalCents: 2000 } : { kind: 'reopen' }))]);
+    expect(settled.conflicts.find((x) => x.conflictId === c.conflictId)!.status).toBe('resolved');
+    expect(settled.openConflicts).toBe(0);
+  });
+
+  it('[PRJ6d] a close whose total differs from the lines stands, flagged', () => {
+    const a = new Terminal('till-a');
+    const base = openedTicket(a, new Terminal('x'));
+    const close = a.write(TK, 'ticket.closed', { totalCents: 900 });
+    const v = ticket([...base, close]);
+    expect(v).toMatchObject({ status: 'closed', closedTotalCents: 900, openConflicts: 1 });
+    expect(v.conflicts[0]!.conflictId).toBe(conflictIdFor('close_total_mismatch', [close.id]));
+    const settled = ticket([...base, close, resolve(a, v.conflicts[0]!.conflictId, { kind: 'accept_total', totalCents: 1000 })]);
+    expect(settled).toMatchObject({ status: 'closed', closedTotalCents: 1000, openConflicts: 0 });
+  });
+
+  it('[PRJ6e] one till closes while another voids: escalated; keep_void or keep_closed', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const close = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const voided = b.write(TK, 'ticket.voided', { reason: 'comped' });
+    const v = ticket([...base, voided, close]);
+    expect(v.conflicts).toMatchObject([{ kind: 'closed_and_voided', status: 'open' }]);
+    const id = v.conflicts[0]!.conflictId;
+    a.see(voided);
+    expect(ticket([...base, close, voided, resolve(a, id, { kind: 'keep_void' })]).status).toBe('voided');
+    expect(ticket([...base, close, voided, resolve(a, id, { kind: 'keep_closed' })]).status).toBe('closed');
+  });
+
+  it('[PRJ6] a resolution that does not fit the conflict kind is invalid; a second one is superseded; unknown ids are ignored', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const voided = a.write(TK, 'ticket.voided', { reason: 'x' });
+    const pay = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
+    a.see(pay);
+    const id = conflictIdFor('payment_after_void', [voided.id, pay.id]);
+    const wrong = resolve(a, id, { kind: 'accept_total', totalCents: 5 });
+    const right = resolve(a, id, { kind: 'refund_payment' });
+    const again = resolve(a, id, { kind: 'reopen' });
+    const nowhere = resolve(a, 'cf-nope', { kind: 'reopen' });
+    const v = ticket([...base, voided, pay, wrong, right, again, nowhere]);
+    expect(v.history.slice(-4).map((h) => h.status)).toEqual(['invalid', 'applied', 'superseded', 'ignored']);
+    expect(v.status).toBe('voided');
+  });
+});
+
+describe('projection: LocationProjection', () => {
+  it('[PRJ9] apply returns changed aggregates; has/size/eventsOf/all/remove', () => {
+    const a = new Terminal('till-a');
+    const TB: AggregateRef = { id: 't-1', type: 'table' };
+    const M: AggregateRef = { id: 'm-1', type: 'menu_item' };
+    const evs = [
+      ...openedTicket(a, new Terminal('x')),
+      a.write(TB, 'table.defined', { tableId: 't-1', label: 'T1', seats: 4 }),
+      a.write(M, 'menu.item_defined', { menuItemId: 'm-1', name: 'Soup', category: 'Starters', priceCents: 600 }),
+      a.write(M, 'menu.item_repriced', { menuItemId: 'm-1', priceCents: 650 }),
+    ];
+    const p = new LocationProjection();
+    expect(p.apply(evs)).toEqual(new Set([TK.id, TB.id, M.id]));
+    expect(p.apply(evs)).toEqual(new Set());
+    expect(p.size).toBe(5);
+    expect(p.has(evs[0]!.id)).toBe(true);
+    expect(p.get(M.id)).toMatchObject({ kind: 'menu_item', name: 'Soup', priceCents: 650, retired: false });
+    expect(p.get(TB.id)).toMatchObject({ kind: 'table', label: 'T1', seats: 4 });
+    expect(p.all('ticket').map((v) => v.id)).toEqual([TK.id]);
+    expect(p.all().map((v) => v.id)).toEqual([M.id, TB.id, TK.id]);
+    p.remove([TK.id]);
+    expect(p.size).toBe(3);
+    expect(p.has(evs[0]!.id)).toBe(false);
+    expect(p.get(TK.id)).toBeUndefined();
+    expect(p.eventsOf(TK.id)).toEqual([]);
+  });
+
+  it('[PRJ9] an out-of-order event refolds its aggregate to the same view as a full fold', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const qa = a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 4 });
+    const qb = b.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 2 });
+    const p = new LocationProjection();
+    p.apply([...base, qb]);
+    p.apply([qa]);
+    expect(canonicalJson(p.get(TK.id))).toBe(canonicalJson(projectAggregate([...base, qa, qb])));
+    expect(p.eventsOf(TK.id).map((e) => e.id)).toEqual([...base, qa, qb].map((e) => e.id));
+  });
+
+  it('[PRJ2] events of the wrong aggregate type are invalid, not folded', () => {
+    const a = new Terminal('till-a');
+    const opened = a.write(TK, 'ticket.opened', { number: 'A-009' });
+    const stray = a.write({ id: TK.id, type: 'table' }, 'table.defined', { tableId: 'x', label: 'X', seats: 1 });
+    const wrongType = a.write(TK, 'menu.item_retired', { menuItemId: 'm' });
+    expect(ticket([opened, stray, wrongType]).history.map((h) => h.status)).toEqual(['applied', 'invalid', 'invalid']);
+  });
+});
