@@ -39,6 +39,15 @@ export async function waitFor(check: () => boolean, label: string, timeoutMs = 1
   }
 }
 
+/** waitFor with an async check (e.g. an HTTP probe); bounded the same way. */
+export async function waitForAsync(check: () => Promise<boolean>, label: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${label}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export interface TestClient {
   doc: Y.Doc;
   provider: WebsocketProvider;
