@@ -1,0 +1,270 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
+import { CURRENT_VERSIONS, isKnownType } from '../../shared/events/catalog';
+import { canonicalJson, compareEvents, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
+import { newEventId } from '../../shared/events/event-id';
+import { saleKey } from '../../shared/domain/sale-events';
+import { CONFLICT_RESOLUTIONS, lwwWins, stampOf } from '../../shared/projection/merge-policy';
+import { projectAggregate } from '../../shared/projection/project-aggregate';
+import { LocationProjection } from '../../shared/projection/location-projection';
+import type { TicketView } from '../../shared/projection/views';
+
+/**
+ * A seeded simulation of a few terminals working offline on a few tickets, with skewed
+ * wall clocks, observing each other's events at random points. The projection must give
+ * byte-identical views for the resulting event set in any order, with duplicates, folded
+ * whole or incrementally in random chunks.
+ */
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Op {
+  t: number;
+  kind: number;
+  ticket: number;
+  a: number;
+  b: number;
+}
+
+interface NoteWrite {
+  event: EventEnvelope;
+  seen: Set<string>;
+}
+
+class SimTerminal {
+  readonly clock: HybridClock;
+  readonly known = new Map<string, EventEnvelope>();
+  private n = 0;
+  private counter = 0;
+  constructor(readonly id: string, skewMs: number, wall: () => number) {
+    this.clock = new HybridClock({ wallNow: () => wall() + skewMs });
+  }
+  nextLabel(): string {
+    return `${this.id}-${++this.counter}`;
+  }
+  eventsOf(aggregateId: string): EventEnvelope[] {
+    return [...this.known.values()].filter((e) => e.aggregate.id === aggregateId);
+  }
+  view(aggregateId: string): TicketView | undefined {
+    const evs = this.eventsOf(aggregateId);
+    if (evs.length === 0) return undefined;
+    const v = projectAggregate(evs);
+    return v.kind === 'ticket' ? v : undefined;
+  }
+  write(aggregate: AggregateRef, type: string, payload: unknown, opts: { v?: number; key?: string } = {}): EventEnvelope {
+    let seq = 0;
+    for (const e of this.known.values()) if (e.aggregate.id === aggregate.id && e.seq > seq) seq = e.seq;
+    const at = this.clock.now();
+    const e: EventEnvelope = {
+      id: newEventId(at),
+      seq: seq + 1,
+      at,
+      type,
+      v: opts.v ?? (isKnownType(type) ? CURRENT_VERSIONS[type] : 1),
+      aggregate,
+      origin: { terminal: this.id, n: ++this.n },
+      ...(opts.key ? { key: opts.key } : {}),
+      payload,
+    };
+    this.see(e);
+    return e;
+  }
+  see(e: EventEnvelope): void {
+    this.clock.observe(e.at);
+    this.known.set(e.id, e);
+  }
+}
+
+function simulate(terminalCount: number, skews: number[], tickets: number, ops: Op[]) {
+  let wall = 1_700_000_000_000;
+  const terms = Array.from({ length: terminalCount }, (_, i) => new SimTerminal(`term-${i}`, skews[i % skews.length]!, () => wall));
+  const refs: AggregateRef[] = Array.from({ length: tickets }, (_, i) => ({ id: `tk-${i}`, type: 'ticket' }));
+  const all: EventEnvelope[] = [];
+  const notes: NoteWrite[] = [];
+  const menu: AggregateRef = { id: 'm-1', type: 'menu_item' };
+  refs.forEach((ref, i) => all.push(terms[i % terminalCount]!.write(ref, 'ticket.opened', { number: `T${i}-001` })));
+  all.push(terms[0]!.write(menu, 'menu.item_defined', { menuItemId: 'm-1', name: 'Soup', category: 'S', priceCents: 500 }));
+  for (const op of ops) {
+    wall += op.a % 5000;
+    const term = terms[op.t % terminalCount]!;
+    const ref = refs[op.ticket % tickets]!;
+    const line = `L${op.a % 4}`;
+    const view = term.view(ref.id);
+    const write = (type: string, payload: unknown, opts?: { v?: number; key?: string }) => all.push(term.write(ref, type, payload, opts));
+    switch (op.kind % 16) {
+      case 0:
+      case 1:
+        if (op.b % 5 === 0) write('ticket.item_added', { menuItemId: 'm-1', name: 'Old', price: (op.b % 300) / 10, qty: 1 + (op.b % 3) }, { v: 1 });
+        else write('ticket.item_added', { lineId: line, menuItemId: 'm-1', name: 'Soup', unitPriceCents: 100 * (1 + (op.b % 9)), quantity: 1 + (op.b % 3) });
+        break;
+      case 2:
+        write('ticket.item_removed', { lineId: line });
+        break;
+      case 3:
+        write('ticket.quantity_changed', { lineId: line, quantity: 1 + (op.b % 5) });
+        break;
+      case 4: {
+        const seen = new Set(term.known.keys());
+        write('ticket.note_set', { note: term.nextLabel() });
+        notes.push({ event: all[all.length - 1]!, seen });
+        break;
+      }
+      case 5:
+        write('ticket.table_assigned', { tableId: `table-${op.b % 3}` });
+        break;
+      case 6:
+        write('ticket.sent_to_kitchen', { lineIds: [line, `L${op.b % 4}`] });
+        break;
+      case 7:
+        write('ticket.kitchen_item_bumped', { lineId: line });
+        break;
+      case 8: {
+        const due = view ? view.totalCents - view.paidCents : 0;
+        const amount = due > 0 && op.b % 3 !== 0 ? due : 100 + (op.b % 1000);
+        write('ticket.payment_recorded', { paymentId: term.nextLabel(), method: op.b % 2 ? 'card' : 'cash', amountCents: amount });
+        break;
+      }
+      case 9:
+        write('ticket.closed', { totalCents: view && op.b % 4 !== 0 ? view.totalCents : op.b % 2000 });
+        break;
+      case 10:
+        write('ticket.voided', { reason: 'sim' });
+        break;
+      case 11:
+        write('sale.recorded', { ticketId: ref.id, totalCents: view?.totalCents ?? 0, paidCents: view?.paidCents ?? 0, closedAt: term.clock.peek() }, { key: saleKey(ref.id) });
+        break;
+      case 12: {
+        const open = view?.conflicts.filter((c) => c.status === 'open') ?? [];
+        const c = open[op.b % Math.max(1, open.length)];
+        if (!c) break;
+        const kinds = CONFLICT_RESOLUTIONS[c.kind];
+        const kind = kinds[op.b % kinds.length]!;
+        write('conflict.resolved', { conflictId: c.conflictId, resolution: kind === 'accept_total' ? { kind, totalCents: view!.totalCents } : { kind } });
+        break;
+      }
+      case 13:
+      case 14: {
+        // Sync: this terminal receives everything another one holds.
+        const other = terms[op.b % terminalCount]!;
+        for (const e of other.known.values()) term.see(e);
+        break;
+      }
+      case 15:
+        if (op.b % 3 === 0) write('ticket.item_added', { lineId: line, fromTheFuture: true }, { v: 9 });
+        else if (op.b % 3 === 1) write('ticket.split', { parts: 2 });
+        else write('ticket.note_set', { note: 42 });
+        break;
+    }
+  }
+  return { all, notes, refs };
+}
+
+function shuffledWithDuplicates(events: readonly EventEnvelope[], rand: () => number): EventEnvelope[] {
+  const out = [...events];
+  const dups = Math.floor(rand() * events.length);
+  for (let i = 0; i < dups; i++) out.push(events[Math.floor(rand() * events.length)]!);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+function viewsByProjectAggregate(events: readonly EventEnvelope[]): string {
+  const groups = new Map<string, EventEnvelope[]>();
+  for (const e of events) groups.set(e.aggregate.id, [...(groups.get(e.aggregate.id) ?? []), e]);
+  return canonicalJson([...groups.keys()].sort().map((id) => projectAggregate(groups.get(id)!)));
+}
+
+const opArb = fc.record({
+  t: fc.nat(9),
+  kind: fc.nat(31),
+  ticket: fc.nat(9),
+  a: fc.nat(100_000),
+  b: fc.nat(100_000),
+});
+const scenarioArb = fc.record({
+  terminals: fc.integer({ min: 2, max: 5 }),
+  // Wall clocks up to 10 minutes either side of true time.
+  skews: fc.array(fc.integer({ min: -600_000, max: 600_000 }), { minLength: 5, maxLength: 5 }),
+  tickets: fc.integer({ min: 1, max: 3 }),
+  ops: fc.array(opArb, { minLength: 1, maxLength: 60 }),
+  seed: fc.integer(),
+});
+
+describe('projection convergence (property)', () => {
+  it('[PRJ1] any order, any duplicates, whole or incremental in random chunks: byte-identical views', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ terminals, skews, tickets, ops, seed }) => {
+        const { all } = simulate(terminals, skews, tickets, ops);
+        const reference = viewsByProjectAggregate(all);
+        const rand = prng(seed);
+        for (let round = 0; round < 3; round++) {
+          const shuffled = shuffledWithDuplicates(all, rand);
+          expect(viewsByProjectAggregate(shuffled)).toBe(reference);
+          const p = new LocationProjection();
+          for (let i = 0; i < shuffled.length; ) {
+            const size = 1 + Math.floor(rand() * 8);
+            p.apply(shuffled.slice(i, i + size));
+            i += size;
+          }
+          expect(canonicalJson(p.all())).toBe(reference);
+          expect(p.size).toBe(all.length);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('[PRJ2][PRJ7] history holds every event once, in compareEvents order; nothing is dropped', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ terminals, skews, tickets, ops }) => {
+        const { all, refs } = simulate(terminals, skews, tickets, ops);
+        for (const ref of refs) {
+          const evs = all.filter((e) => e.aggregate.id === ref.id);
+          const v = projectAggregate(evs);
+          expect(v.history.map((h) => h.eventId)).toEqual([...evs].sort(compareEvents).map((e) => e.id));
+          const needsUpdate = evs.filter((e) => e.v > 2 || e.type === 'ticket.split').length;
+          expect(v.needsUpdate).toBe(needsUpdate);
+          if (v.kind === 'ticket') {
+            // Money is consistent: paid is the sum of applied payments, total the sum of lines.
+            expect(v.paidCents).toBe(v.payments.filter((p) => p.state === 'applied').reduce((n, p) => n + p.amountCents, 0));
+            expect(v.totalCents).toBe(v.lines.reduce((n, l) => n + l.unitPriceCents * l.quantity, 0));
+            expect(v.history.filter((h) => h.type === 'sale.recorded' && h.status === 'applied').length).toBeLessThanOrEqual(1);
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('[PRJ4] a note written after observing another always wins over it, even 10 minutes behind', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ terminals, skews, tickets, ops }) => {
+        const { all, notes, refs } = simulate(terminals, skews, tickets, ops);
+        for (const { event: y, seen } of notes) {
+          for (const x of notes) if (seen.has(x.event.id)) expect(lwwWins(stampOf(x.event), stampOf(y))).toBe(true);
+        }
+        for (const ref of refs) {
+          const mine = notes.filter((w) => w.event.aggregate.id === ref.id);
+          if (mine.length === 0) continue;
+          const winner = mine.reduce((best, w) => (lwwWins(stampOf(best.event), stampOf(w.event)) ? w : best));
+          const v = projectAggregate(all.filter((e) => e.aggregate.id === ref.id)) as TicketView;
+          expect(v.note).toBe((winner.event.payload as { note: string }).note);
+          for (const w of mine) expect(w.seen.has(winner.event.id)).toBe(false);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
