@@ -2,6 +2,9 @@ import type { EventEnvelope } from '../events/envelope';
 import { AggregateFold } from './aggregate-fold';
 import type { AggregateView } from './views';
 
+// Re-exported because callers of the projection name its views (client/store imports it here).
+export type { AggregateView } from './views';
+
 /**
  * Every aggregate of one location, kept up to date incrementally as events arrive from
  * the local log, the relay or the server (in any order, with duplicates).

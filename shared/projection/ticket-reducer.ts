@@ -146,7 +146,10 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Step<TicketState> {
       const tableId = e.payload.tableId;
       if (tableId === undefined) return ok(opened);
       // The table given at opening is an ordinary write to the tableId register.
-      return lww(opened, e, 'tableId', (t) => ({ ...t, tableId }));
+      const r = lww(opened, e, 'tableId', (t) => ({ ...t, tableId }));
+      // The opening itself always applies, even if its table lost to a newer assignment.
+      const reason = r.outcome.status === 'superseded' ? 'table had a newer assignment' : null;
+      return { state: r.state, outcome: { ...r.outcome, status: 'applied', reason } };
     }
     case 'ticket.item_added': {
       const p = e.payload;
