@@ -8,7 +8,7 @@ import type { TokenClaims } from '../../shared/protocol/token-claims';
 import type { RelayHook } from './hooks';
 import { MessageType, encodeSyncStep1 } from './messages';
 import { remoteOrigin, type RoomOrigin } from './origins';
-import type { Room } from './room';
+import { RoomHookError, type Room } from './room';
 
 export interface ConnectionOptions {
   maxMessageBytes: number;
@@ -116,7 +116,10 @@ export class RelayConnection {
         case MessageType.sync: {
           const encoder = encoding.createEncoder();
           encoding.writeVarUint(encoder, MessageType.sync);
-          syncProtocol.readSyncMessage(decoder, encoder, room.doc, this.origin);
+          // y-protocols swallows update errors unless given a handler: rethrow to close below.
+          syncProtocol.readSyncMessage(decoder, encoder, room.doc, this.origin, (err) => {
+            throw err;
+          });
           // Only the type byte means there is nothing to answer (it was an update or step 2).
           if (encoding.length(encoder) > 1) this.send(encoding.toUint8Array(encoder));
           break;
@@ -136,8 +139,8 @@ export class RelayConnection {
           // Unknown types from a newer client are ignored, as y-websocket does.
           break;
       }
-    } catch {
-      this.close(CloseReason.malformedMessage);
+    } catch (err) {
+      this.close(err instanceof RoomHookError ? CloseReason.internalError : CloseReason.malformedMessage);
     }
   }
 

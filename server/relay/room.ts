@@ -5,6 +5,17 @@ import type { RelayHook } from './hooks';
 import { encodeAwareness, encodeUpdate } from './messages';
 import { asRoomOrigin, connectionOf } from './origins';
 
+/** A hook failed on an update (e.g. the store is unwritable): the server's fault, not the client's. */
+export class RoomHookError extends Error {
+  override readonly name = 'RoomHookError';
+  constructor(
+    readonly hook: string,
+    override readonly cause: unknown,
+  ) {
+    super(`relay hook ${hook} failed: ${String(cause)}`);
+  }
+}
+
 /**
  * One location's shared document, its awareness and its live connections. A room is created
  * empty, filled by the onLoad hooks, and only then handed to connections (see RoomRegistry).
@@ -25,7 +36,13 @@ export class Room {
     this.doc.on('update', (update: Uint8Array, origin: unknown) => {
       const typed = asRoomOrigin(origin);
       // Hooks first (persistence appends the update) and only then relay it.
-      for (const hook of this.hooks) hook.onUpdate?.(this, update, typed);
+      for (const hook of this.hooks) {
+        try {
+          hook.onUpdate?.(this, update, typed);
+        } catch (err) {
+          throw new RoomHookError(hook.name, err);
+        }
+      }
       const sender = connectionOf(origin);
       if (this.connections.size === 0) return;
       const message = encodeUpdate(update);

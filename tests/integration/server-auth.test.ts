@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseReason, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
@@ -145,6 +146,25 @@ describe('relay limits', () => {
     expect(closeEvent?.code).toBe(CloseReason.roomFull.code);
     expect(isRetriableCloseCode(CloseReason.roomFull.code)).toBe(true);
     for (const x of [a, b, c]) x.destroy();
+  });
+
+  it('a garbage frame is closed with malformedMessage; a newer protocol version is refused at upgrade', async () => {
+    const token = await mint('loc-garbage');
+    const ws = new WebSocket(`${server.wsUrl}/loc-garbage?token=${token}`);
+    await new Promise((res) => ws.once('open', res));
+    const code = new Promise<number>((res) => ws.once('close', (c: number) => res(c)));
+    ws.send(new Uint8Array([0, 2, 250, 250, 250, 250, 250]));
+    expect(await code).toBe(CloseReason.malformedMessage.code);
+    const future = await new Promise<number>((res) => {
+      const w = new WebSocket(`${server.wsUrl}/loc-garbage?v=99&token=${token}`);
+      w.on('unexpected-response', (_q, r) => res(r.statusCode ?? 0));
+      w.on('open', () => res(101));
+      w.on('error', () => {});
+    });
+    expect(future).toBe(400);
+    const probe = await connectSynced(server.wsUrl, 'loc-garbage', token);
+    expect(probe.provider.synced).toBe(true);
+    probe.destroy();
   });
 
   it('a message over the size limit is closed with messageTooLarge and nothing of it is stored', async () => {
