@@ -30,8 +30,8 @@ describe('auth: tokens scope every socket and request to one location and role',
   });
 
   it.each([
-    ['missing', async () => null, 401],
-    ['garbage', async () => 'not-a-token', 401],
+    ['missing', async (): Promise<string | null> => null, 401],
+    ['garbage', async (): Promise<string | null> => 'not-a-token', 401],
     ['forged signature', () => forge('loc-a'), 401],
     ['expired', () => expired('loc-a'), 401],
     ['other location', () => mint('loc-b'), 403],
@@ -42,8 +42,8 @@ describe('auth: tokens scope every socket and request to one location and role',
   });
 
   it.each([
-    ['missing', async () => null, 401, 'unauthorized'],
-    ['garbage', async () => 'not-a-token', 401, 'unauthorized'],
+    ['missing', async (): Promise<string | null> => null, 401, 'unauthorized'],
+    ['garbage', async (): Promise<string | null> => 'not-a-token', 401, 'unauthorized'],
     ['forged signature', () => forge('loc-a'), 401, 'unauthorized'],
     ['expired', () => expired('loc-a'), 401, 'tokenExpired'],
   ] as const)('REST with a %s token is refused on every endpoint', async (_name, token, status, code) => {

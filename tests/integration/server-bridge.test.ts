@@ -52,7 +52,9 @@ describe('bridge: REST batches reach the room live, once', () => {
 
   it('acks only grow; a room that is not loaded is loaded, written and unloaded again', async () => {
     const token = await mint('loc-cold', 'terminal', 'till-1');
-    const [e1, e2, e3] = [1, 2, 3].map((n) => tableEvent('till-1', n));
+    const e1 = tableEvent('till-1', 1);
+    const e2 = tableEvent('till-1', 2);
+    const e3 = tableEvent('till-1', 3);
     // No client connected: the bridge loads the room itself.
     await postEvents(server.url, token, [e1, e2]);
     const admin = await mint('loc-cold', 'admin', 'ops');
