@@ -1,0 +1,242 @@
+import * as Y from 'yjs';
+import { EventEnvelope, type AggregateRef } from '../../shared/events/envelope';
+import { newEventId } from '../../shared/events/event-id';
+import { validatePayload } from '../../shared/events/catalog';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
+import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
+import { SegmentWriter, observeLog } from '../../shared/log/log-doc';
+import { LOCAL, originKind, type TransactionOrigin } from './origins';
+import { IdbPersistence } from './idb-persistence';
+import { TabChannel } from './tab-channel';
+import { acquireWriterLease, type WriterLease } from './writer-lease';
+
+/**
+ * The terminal's event log: one Y.Doc per location, persisted in IndexedDB.
+ *
+ * Data path: append → validate → stamp (id, seq, at, origin) → write into this writer's
+ * segment (`local` origin) → projection re-folds the touched aggregate → listeners →
+ * resolve once IndexedDB has committed. Events arriving from the relay, from other
+ * tabs or from disk take the same ingest path from the doc observer.
+ */
+export interface EventStoreOptions {
+  location: string;
+  terminal: string;
+  /** 'memory' skips IndexedDB (benchmarks, tests); default tries IndexedDB. */
+  persistence?: 'indexeddb' | 'memory';
+  /** Sync with other tabs of this terminal over BroadcastChannel (default: in browsers). */
+  crossTab?: boolean;
+  clock?: HybridClock;
+}
+
+export type PersistenceState =
+  | { mode: 'indexeddb'; persisted: boolean | null }
+  | { mode: 'memory'; reason: string };
+
+export interface AppendOptions {
+  aggregate: AggregateRef;
+  key?: string;
+  staff?: string;
+}
+
+export interface StoreChange {
+  aggregates: ReadonlySet<string>;
+  events: readonly EventEnvelope[];
+  origin: TransactionOrigin['kind'] | 'remote';
+}
+
+/** An entry of the doc that is not a valid event envelope: kept in the doc, listed here. */
+export interface UnreadableEntry {
+  json: string;
+  reason: string;
+}
+
+export class EventStore {
+  readonly doc: Y.Doc;
+  readonly projection = new LocationProjection();
+  readonly unreadable: UnreadableEntry[] = [];
+  private readonly writerSegments: SegmentWriter;
+  private readonly byKey = new Map<string, EventEnvelope>();
+  private readonly highestN = new Map<string, number>();
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private persistenceLayer: IdbPersistence | null = null;
+  private tabs: TabChannel | null = null;
+  private stopObserving: () => void = () => {};
+  persistence: PersistenceState = { mode: 'memory', reason: 'not opened yet' };
+
+  private constructor(
+    readonly location: string,
+    private readonly lease: WriterLease,
+    readonly clock: HybridClock,
+  ) {
+    this.doc = new Y.Doc({ gc: true });
+    this.writerSegments = new SegmentWriter(this.doc, lease.writer);
+  }
+
+  /** Opens the location's log: takes a writer slot, loads from IndexedDB, joins other tabs. */
+  static async open(options: EventStoreOptions): Promise<EventStore> {
+    const lease = await acquireWriterLease(options.location, options.terminal);
+    const store = new EventStore(options.location, lease, options.clock ?? new HybridClock());
+    store.stopObserving = observeLog(store.doc, (jsons, origin) => store.onLogAdded(jsons, origin));
+    if (options.persistence !== 'memory') await store.openPersistence();
+    else store.persistence = { mode: 'memory', reason: 'memory persistence requested' };
+    const crossTab = options.crossTab ?? typeof window !== 'undefined';
+    if (crossTab && typeof BroadcastChannel !== 'undefined') {
+      store.tabs = new TabChannel(`rms:${options.location}:${options.terminal}`, store.doc);
+    }
+    return store;
+  }
+
+  /** This tab's writer id (origin.terminal of the events it writes). */
+  get writer(): string {
+    return this.lease.writer;
+  }
+
+  /**
+   * Validates, stamps and writes one event. Readable at once (`getByAggregate`, views)
+   * and resolved once durable. The same `key` twice returns the first event, writing nothing.
+   */
+  async append(type: string, payload: unknown, options: AppendOptions): Promise<EventEnvelope> {
+    const existing = options.key === undefined ? undefined : this.byKey.get(options.key);
+    if (existing) {
+      await this.durable();
+      return existing;
+    }
+    const event = this.stamp(type, payload, options);
+    this.doc.transact(() => this.writerSegments.append([JSON.stringify(event)]), LOCAL);
+    this.ingest([event], 'local');
+    await this.durable();
+    return event;
+  }
+
+  getByAggregate(aggregateId: string): readonly EventEnvelope[] {
+    return this.projection.eventsOf(aggregateId);
+  }
+
+  view(aggregateId: string): AggregateView | undefined {
+    return this.projection.get(aggregateId);
+  }
+
+  views(type?: string): AggregateView[] {
+    return this.projection.all(type);
+  }
+
+  /** Highest origin.n held for each writer (used to tell what the server still lacks). */
+  highestNByWriter(): ReadonlyMap<string, number> {
+    return this.highestN;
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once everything written so far is committed to IndexedDB (at once in memory mode). */
+  durable(): Promise<void> {
+    return this.persistenceLayer?.committed() ?? Promise.resolve();
+  }
+
+  storedBytes(): number | null {
+    return this.persistenceLayer?.stats().storedBytes ?? null;
+  }
+
+  close(): void {
+    this.stopObserving();
+    this.tabs?.close();
+    this.persistenceLayer?.close();
+    this.lease.release();
+    this.doc.destroy();
+  }
+
+  private stamp(type: string, payload: unknown, options: AppendOptions): EventEnvelope {
+    const { v, payload: valid } = validatePayload(type, payload);
+    const held = this.projection.eventsOf(options.aggregate.id);
+    // Held events are in (seq, …) order, so the last one carries the highest seq.
+    const seq = (held[held.length - 1]?.seq ?? 0) + 1;
+    const n = Math.max(this.highestN.get(this.writer) ?? 0, this.lease.reserved()) + 1;
+    this.lease.reserve(n);
+    const at = this.clock.now();
+    const event: EventEnvelope = {
+      id: newEventId(at),
+      seq,
+      at,
+      type,
+      v,
+      aggregate: { id: options.aggregate.id, type: options.aggregate.type },
+      origin: options.staff === undefined ? { terminal: this.writer, n } : { terminal: this.writer, n, staff: options.staff },
+      payload: valid,
+    };
+    if (options.key !== undefined) event.key = options.key;
+    return event;
+  }
+
+  private onLogAdded(jsons: string[], origin: unknown): void {
+    const kind = originKind(origin);
+    if (kind === 'local') return; // already ingested by append, without re-parsing
+    const events: EventEnvelope[] = [];
+    for (const json of jsons) {
+      const event = parseStoredEvent(json);
+      if (typeof event === 'string') this.unreadable.push({ json, reason: event });
+      else events.push(event);
+    }
+    this.ingest(events, kind);
+  }
+
+  private ingest(events: EventEnvelope[], origin: StoreChange['origin']): void {
+    const fresh = events.filter((e) => !this.projection.has(e.id));
+    if (fresh.length === 0) return;
+    for (const e of fresh) {
+      this.clock.observe(e.at);
+      const w = e.origin.terminal;
+      if (e.origin.n > (this.highestN.get(w) ?? 0)) this.highestN.set(w, e.origin.n);
+      if (e.key !== undefined) {
+        const first = this.byKey.get(e.key);
+        if (!first || e.id < first.id) this.byKey.set(e.key, e);
+      }
+    }
+    const aggregates = this.projection.apply(fresh);
+    const change: StoreChange = { aggregates, events: fresh, origin };
+    for (const listener of this.listeners) listener(change);
+  }
+
+  private async openPersistence(): Promise<void> {
+    if (typeof indexedDB === 'undefined') {
+      this.persistence = { mode: 'memory', reason: 'IndexedDB is not available in this browser' };
+      return;
+    }
+    try {
+      this.persistenceLayer = await IdbPersistence.open(`rms:${this.location}`, this.doc);
+    } catch (err) {
+      this.persistence = { mode: 'memory', reason: `IndexedDB could not be opened: ${describe(err)}` };
+      return;
+    }
+    this.persistence = { mode: 'indexeddb', persisted: await requestPersistentStorage() };
+  }
+}
+
+/** Parses one stored entry; returns the reason as a string when it is not a valid envelope. */
+function parseStoredEvent(json: string): EventEnvelope | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return 'not JSON';
+  }
+  const parsed = EventEnvelope.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  return `invalid envelope: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown'}`;
+}
+
+async function requestPersistentStorage(): Promise<boolean | null> {
+  const storage = typeof navigator !== 'undefined' ? navigator.storage : undefined;
+  if (!storage?.persist) return null;
+  try {
+    return (await storage.persisted()) || (await storage.persist());
+  } catch {
+    return null;
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,60 @@
+/**
+ * Several tabs of one terminal must never hand out the same origin.n. Each tab takes
+ * its own writer id for its lifetime: slot 1 writes as the terminal id itself, slot k>1
+ * as `${terminal}.${k}`. A slot is an exclusive Web Lock held until the tab closes, so
+ * two live tabs never share a writer, and a tab opened later reuses a freed slot (and
+ * continues its counter from the log plus the reservation below).
+ *
+ * The counter itself is reserved in localStorage before an event is stamped: a tab that
+ * crashed after relaying an event but before IndexedDB committed it cannot make the next
+ * holder of its slot reuse that n.
+ */
+export const MAX_WRITER_SLOTS = 16;
+
+export interface WriterLease {
+  readonly writer: string;
+  /** Highest n ever reserved for this writer on this device (0 if none). */
+  reserved(): number;
+  reserve(n: number): void;
+  release(): void;
+}
+
+export async function acquireWriterLease(location: string, terminal: string): Promise<WriterLease> {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  if (!locks) return counterLease(location, terminal, () => {});
+  for (let slot = 1; slot <= MAX_WRITER_SLOTS; slot++) {
+    const writer = slot === 1 ? terminal : `${terminal}.${slot}`;
+    const release = await holdLock(locks, `rms:${location}:writer:${writer}`);
+    if (release) return counterLease(location, writer, release);
+  }
+  throw new Error(`All ${MAX_WRITER_SLOTS} writer slots of terminal ${terminal} are taken: close some tabs`);
+}
+
+/** Resolves with a release function if the lock was free, or null if another tab holds it. */
+function holdLock(locks: LockManager, name: string): Promise<(() => void) | null> {
+  return new Promise((resolve) => {
+    void locks.request(name, { ifAvailable: true }, (lock) => {
+      if (!lock) {
+        resolve(null);
+        return undefined;
+      }
+      return new Promise<void>((release) => resolve(release));
+    });
+  });
+}
+
+function counterLease(location: string, writer: string, release: () => void): WriterLease {
+  const storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
+  const key = `rms:${location}:n:${writer}`;
+  let reservedN = Number(storage?.getItem(key) ?? 0) || 0;
+  return {
+    writer,
+    reserved: () => reservedN,
+    reserve(n) {
+      if (n <= reservedN) return;
+      reservedN = n;
+      storage?.setItem(key, String(n));
+    },
+    release,
+  };
+}

@@ -1,0 +1,225 @@
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { EventStore, type EventStoreOptions } from '../../client/store/event-store';
+import { EventValidationError } from '../../shared/events/catalog';
+import { canonicalJson } from '../../shared/events/envelope';
+import { EVENT_ID_PATTERN } from '../../shared/events/event-id';
+import { SegmentWriter } from '../../shared/log/log-doc';
+import { installWebLocks } from '../helpers/web-locks';
+
+let seq = 0;
+const open: EventStore[] = [];
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+});
+
+async function openStore(options: Partial<EventStoreOptions> & { location: string }): Promise<EventStore> {
+  const store = await EventStore.open({ terminal: 'till-1', crossTab: false, ...options });
+  open.push(store);
+  return store;
+}
+
+const num = (prefix: string, i: number) => `${prefix}-${String(i).padStart(3, '0')}`;
+const ticket = (id: string) => ({ aggregate: { id, type: 'ticket' } });
+const item = (lineId: string, quantity = 1) => ({
+  lineId,
+  menuItemId: 'burger',
+  name: 'Burger',
+  unitPriceCents: 1250,
+  quantity,
+});
+
+function allViews(store: EventStore): string {
+  return canonicalJson(store.views().sort((a, b) => (a.id < b.id ? -1 : 1)));
+}
+
+// The same behaviour, whichever persistence backs the store.
+for (const persistence of ['memory', 'indexeddb'] as const) {
+  describe(`EventStore (${persistence})`, () => {
+    const location = () => `loc-${persistence}-${++seq}`;
+
+    it('[STO1] an appended event is readable at once, before the append resolves', async () => {
+      const store = await openStore({ location: location(), persistence });
+      const pending = store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      expect(store.getByAggregate('t1')).toHaveLength(1);
+      expect(store.view('t1')).toBeDefined();
+      const event = await pending;
+      expect(store.getByAggregate('t1')[0]).toEqual(event);
+    });
+
+    it('[STO2] stamps id, seq, at and origin', async () => {
+      const store = await openStore({ location: location(), persistence });
+      const a = await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      const b = await store.append('ticket.item_added', item('l1'), { ...ticket('t1'), staff: 'alice' });
+      const c = await store.append('ticket.opened', { number: 'A-002' }, ticket('t2'));
+      expect(a.id).toMatch(EVENT_ID_PATTERN);
+      expect([a.seq, b.seq, c.seq]).toEqual([1, 2, 1]);
+      expect([a.origin.n, b.origin.n, c.origin.n]).toEqual([1, 2, 3]);
+      expect(b.origin).toEqual({ terminal: 'till-1', n: 2, staff: 'alice' });
+      expect(a.at).toBeLessThan(b.at);
+      expect(b.at).toBeLessThan(c.at);
+    });
+
+    it('[STO3] the same key twice returns the first event and writes nothing', async () => {
+      const store = await openStore({ location: location(), persistence });
+      await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      const first = await store.append('ticket.closed', { totalCents: 0 }, { ...ticket('t1'), key: 'close-t1' });
+      const before = Y.encodeStateVector(store.doc);
+      const again = await store.append('ticket.closed', { totalCents: 0 }, { ...ticket('t1'), key: 'close-t1' });
+      expect(again).toEqual(first);
+      expect(Y.encodeStateVector(store.doc)).toEqual(before);
+      expect(store.getByAggregate('t1')).toHaveLength(2);
+    });
+
+    it('[STO4] a wrong payload is refused with the field named, and nothing is written', async () => {
+      const store = await openStore({ location: location(), persistence });
+      await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      const before = Y.encodeStateVector(store.doc);
+      const refused = store.append('ticket.item_added', { ...item('l1'), quantity: 'two' }, ticket('t1'));
+      await expect(refused).rejects.toBeInstanceOf(EventValidationError);
+      await expect(refused).rejects.toThrow(/quantity/);
+      await expect(store.append('ticket.teleported', {}, ticket('t1'))).rejects.toThrow(/type/);
+      expect(Y.encodeStateVector(store.doc)).toEqual(before);
+      expect(store.getByAggregate('t1')).toHaveLength(1);
+    });
+
+    it('[STO5] subscribers hear local and remote changes with the touched aggregates', async () => {
+      const store = await openStore({ location: location(), persistence });
+      const heard: string[][] = [];
+      store.subscribe((c) => heard.push([c.origin, ...c.aggregates]));
+      await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+
+      const other = await openStore({ location: location(), persistence: 'memory', terminal: 'till-2' });
+      await other.append('ticket.opened', { number: 'B-001' }, ticket('t9'));
+      Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(other.doc), { relay: true });
+      expect(heard).toEqual([
+        ['local', 't1'],
+        ['remote', 't9'],
+      ]);
+      expect(store.view('t9')).toEqual(other.view('t9'));
+    });
+
+    it('[STO6] an entry that is not a valid event is listed as unreadable, never fatal', async () => {
+      const store = await openStore({ location: location(), persistence });
+      const foreign = new Y.Doc();
+      foreign.transact(() => new SegmentWriter(foreign, 'till-9').append(['{"not":"an event"}', 'garbage']));
+      Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(foreign), { relay: true });
+      expect(store.unreadable.map((u) => u.reason)).toEqual([expect.stringMatching(/invalid envelope/), 'not JSON']);
+      await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      expect(store.views()).toHaveLength(1);
+    });
+  });
+}
+
+describe('EventStore on IndexedDB', () => {
+  it('[STO7] append N, drop the doc, reload: identical projection', async () => {
+    const location = `reload-${++seq}`;
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    for (let t = 0; t < 20; t++) {
+      await first.append('ticket.opened', { number: num('A', t) }, ticket(`t${t}`));
+      for (let i = 0; i < 30; i++) await first.append('ticket.item_added', item(`l${i}`, 1 + (i % 3)), ticket(`t${t}`));
+    }
+    const expected = allViews(first);
+    first.close();
+    const second = await openStore({ location });
+    expect(allViews(second)).toEqual(expected);
+    expect(second.projection.size).toBe(20 * 31);
+    // The counter continues after a reload: no origin.n is handed out twice.
+    const next = await second.append('ticket.opened', { number: 'A-099' }, ticket('t99'));
+    expect(next.origin.n).toBe(20 * 31 + 1);
+  });
+
+  it('[STO8] a reload right after `await append` has the event (durable before resolve)', async () => {
+    const location = `durable-${++seq}`;
+    const writer = await openStore({ location });
+    const event = await writer.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    // Without closing the writer (as if the tab died now), a fresh load sees it.
+    const reader = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    open.push(reader);
+    expect(reader.getByAggregate('t1')).toEqual([event]);
+  });
+
+  it('[STO9] stored bytes stay flat over 10 open/close cycles with no new events', async () => {
+    const location = `flat-${++seq}`;
+    const store = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    for (let i = 0; i < 50; i++) await store.append('ticket.opened', { number: num('A', i) }, ticket(`t${i}`));
+    const bytes = store.storedBytes();
+    store.close();
+    for (let cycle = 0; cycle < 10; cycle++) {
+      const again = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+      expect(again.storedBytes()).toBe(bytes);
+      again.close();
+    }
+  });
+
+  it('[STO10] with IndexedDB unavailable the store works in memory and says so', async () => {
+    const saved = globalThis.indexedDB;
+    Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true, writable: true });
+    try {
+      const store = await openStore({ location: `nodb-${++seq}` });
+      expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/IndexedDB/) });
+      await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      expect(store.getByAggregate('t1')).toHaveLength(1);
+    } finally {
+      Object.defineProperty(globalThis, 'indexedDB', { value: saved, configurable: true, writable: true });
+    }
+  });
+
+  it('[STO11] with IndexedDB failing to open the store works in memory and says why', async () => {
+    const saved = globalThis.indexedDB;
+    const failing = {
+      open() {
+        throw new DOMException('The operation failed because of quota', 'QuotaExceededError');
+      },
+    };
+    Object.defineProperty(globalThis, 'indexedDB', { value: failing, configurable: true, writable: true });
+    try {
+      const store = await openStore({ location: `faildb-${++seq}` });
+      expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/QuotaExceededError/) });
+      await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      expect(store.view('t1')).toBeDefined();
+    } finally {
+      Object.defineProperty(globalThis, 'indexedDB', { value: saved, configurable: true, writable: true });
+    }
+  });
+});
+
+describe('Several tabs of one terminal', () => {
+  it('[STO12] never hand out the same origin.n and never lose each other\'s writes', async () => {
+    const restore = installWebLocks();
+    try {
+      const location = `tabs-${++seq}`;
+      const tabA = await openStore({ location, crossTab: true });
+      const tabB = await openStore({ location, crossTab: true });
+      expect(tabA.writer).toBe('till-1');
+      expect(tabB.writer).toBe('till-1.2');
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 25; i++) {
+        writes.push(tabA.append('ticket.opened', { number: num('A', i) }, ticket(`a${i}`)));
+        writes.push(tabB.append('ticket.opened', { number: num('B', i) }, ticket(`b${i}`)));
+      }
+      await Promise.all(writes);
+      await until(() => tabA.projection.size === 50 && tabB.projection.size === 50);
+      const stamps = tabA.views().flatMap((v) => tabA.getByAggregate(v.id).map((e) => `${e.origin.terminal}#${e.origin.n}`));
+      expect(new Set(stamps).size).toBe(50);
+      expect(allViews(tabA)).toEqual(allViews(tabB));
+
+      // Both tabs' writes survive a reload of either.
+      tabA.close();
+      tabB.close();
+      open.length = 0;
+      await new Promise((r) => setTimeout(r, 0)); // Web Locks release asynchronously
+      const reloaded = await openStore({ location, crossTab: true });
+      expect(reloaded.projection.size).toBe(50);
+      expect(reloaded.writer).toBe('till-1');
+    } finally {
+      restore();
+    }
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(condition()).toBe(true);
+}

@@ -1,0 +1,28 @@
+/**
+ * An in-process Web Locks manager for Node tests (Node 20 has no navigator.locks):
+ * exclusive locks by name, `ifAvailable` grants or passes null, held until the
+ * callback's promise settles — the subset of the spec the writer lease relies on.
+ */
+export function installWebLocks(): () => void {
+  const held = new Set<string>();
+  const locks = {
+    async request(name: string, options: { ifAvailable?: boolean }, callback: (lock: { name: string } | null) => unknown) {
+      if (held.has(name)) {
+        if (options.ifAvailable) return callback(null);
+        throw new Error('test lock manager only supports ifAvailable requests');
+      }
+      held.add(name);
+      try {
+        return await callback({ name });
+      } finally {
+        held.delete(name);
+      }
+    },
+  };
+  const previous = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  Object.defineProperty(globalThis, 'navigator', { value: { locks }, configurable: true, writable: true });
+  return () => {
+    if (previous) Object.defineProperty(globalThis, 'navigator', previous);
+    else delete (globalThis as { navigator?: unknown }).navigator;
+  };
+}
