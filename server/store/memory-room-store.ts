@@ -1,0 +1,33 @@
+import type { RoomSnapshot, RoomStore } from './room-store';
+
+/** RoomStore in memory: for tests and for embedding without a data directory. */
+export class MemoryRoomStore implements RoomStore {
+  private readonly states = new Map<string, Uint8Array>();
+  private readonly updates = new Map<string, Array<{ seq: number; data: Uint8Array }>>();
+  private seq = 0;
+
+  async load(room: string): Promise<RoomSnapshot> {
+    const state = this.states.get(room);
+    const rows = this.updates.get(room) ?? [];
+    return {
+      updates: [...(state ? [state] : []), ...rows.map((r) => r.data)],
+      lastSeq: rows.at(-1)?.seq ?? 0,
+    };
+  }
+
+  appendUpdate(room: string, update: Uint8Array): number {
+    this.seq += 1;
+    const rows = this.updates.get(room) ?? [];
+    rows.push({ seq: this.seq, data: update.slice() });
+    this.updates.set(room, rows);
+    return this.seq;
+  }
+
+  compact(room: string, state: Uint8Array, upToSeq: number): void {
+    this.states.set(room, state.slice());
+    this.updates.set(
+      room,
+      (this.updates.get(room) ?? []).filter((r) => r.seq > upToSeq),
+    );
+  }
+}
