@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACKS, SegmentWriter, acksOf, segmentsOf } from '../../shared/log/log-doc';
 import { canonicalEventJson } from '../../shared/events/envelope';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
-import { api, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, waitForAsync } from '../helpers/server-clients';
+import { startTcpProxy } from '../helpers/tcp-proxy';
+import { api, connectClient, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, waitForAsync } from '../helpers/server-clients';
 
 describe('bridge: REST batches reach the room live, once', () => {
   let server: InProcessServer;
@@ -70,5 +71,27 @@ describe('bridge: REST batches reach the room live, once', () => {
     await postEvents(server.url, token, [e3]);
     await waitFor(() => acksOf(c.doc).get('till-1') === 3, 'ack raised to 3');
     c.destroy();
+  });
+
+  it('a terminal cut off mid-session (network drop) reconnects and receives what was posted meanwhile, once', async () => {
+    const token = await mint('loc-drop', 'terminal', 'till-1');
+    const proxy = await startTcpProxy(server.port);
+    const a = connectClient(proxy.wsUrl, 'loc-drop', token);
+    await waitFor(() => a.provider.synced, 'synced through proxy');
+    proxy.refuse(true);
+    proxy.cut();
+    await waitFor(() => !a.provider.wsconnected, 'client noticed the drop');
+    const e = tableEvent('till-1', 1);
+    await postEvents(server.url, token, [e]);
+    a.doc.getMap('m').set('offline', 1);
+    proxy.refuse(false);
+    await waitFor(() => eventIdsIn(a.doc).includes(e.id), 'missed event arrives after reconnect');
+    const probe = await connectSynced(server.wsUrl, 'loc-drop', token);
+    await waitFor(() => probe.doc.getMap('m').get('offline') === 1, 'offline edit delivered');
+    await postEvents(server.url, token, [e]);
+    expect(eventIdsIn(probe.doc).filter((id) => id === e.id)).toHaveLength(1);
+    a.destroy();
+    probe.destroy();
+    await proxy.close();
   });
 });
