@@ -76,7 +76,11 @@ export class EventStore {
   static async open(options: EventStoreOptions): Promise<EventStore> {
     const lease = await acquireWriterLease(options.location, options.terminal);
     const store = new EventStore(options.location, lease, options.clock ?? new HybridClock());
-    store.stopObserving = observeLog(store.doc, (jsons, origin) => store.onLogAdded(jsons, origin));
+    store.stopObserving = observeLog(store.doc, {
+      onAdded: (jsons, origin) => store.onLogAdded(jsons, origin),
+      // The store's own writes are ingested by append itself, without re-parsing.
+      ignoreOrigins: [LOCAL],
+    });
     if (options.persistence !== 'memory') await store.openPersistence();
     else store.persistence = { mode: 'memory', reason: 'memory persistence requested' };
     const crossTab = options.crossTab ?? typeof window !== 'undefined';
@@ -170,15 +174,13 @@ export class EventStore {
   }
 
   private onLogAdded(jsons: string[], origin: unknown): void {
-    const kind = originKind(origin);
-    if (kind === 'local') return; // already ingested by append, without re-parsing
     const events: EventEnvelope[] = [];
     for (const json of jsons) {
       const event = parseStoredEvent(json);
       if (typeof event === 'string') this.unreadable.push({ json, reason: event });
       else events.push(event);
     }
-    this.ingest(events, kind);
+    this.ingest(events, originKind(origin));
   }
 
   private ingest(events: EventEnvelope[], origin: StoreChange['origin']): void {

@@ -100,17 +100,22 @@ export function readAllEventJson(doc: Y.Doc): string[] {
   return out;
 }
 
+export interface LogObserver {
+  onAdded: (jsons: string[], origin: unknown) => void;
+  onRemoved?: (jsons: string[], origin: unknown) => void;
+  /** Transactions of these origins are not read (e.g. the observer's own writes). */
+  ignoreOrigins?: readonly unknown[];
+}
+
 /**
- * Calls `onAdded` with the event JSON each transaction added to the log (by any origin),
- * and `onRemoved` with what compaction deleted. Reads only what the transaction touched.
+ * Reports the event JSON each transaction added to the log, and what compaction deleted.
+ * Reads only what the transaction touched.
  */
-export function observeLog(
-  doc: Y.Doc,
-  onAdded: (jsons: string[], origin: unknown) => void,
-  onRemoved: (jsons: string[], origin: unknown) => void = () => {},
-): () => void {
+export function observeLog(doc: Y.Doc, observer: LogObserver): () => void {
   const segments = segmentsOf(doc);
+  const ignored = new Set(observer.ignoreOrigins ?? []);
   const handler = (events: Y.YEvent<Y.AbstractType<unknown>>[], tr: Y.Transaction): void => {
+    if (ignored.has(tr.origin)) return;
     const added: string[] = [];
     const removed: string[] = [];
     for (const ev of events) {
@@ -126,8 +131,8 @@ export function observeLog(
         for (const item of ev.changes.deleted) collectStrings(item, removed);
       }
     }
-    if (added.length > 0) onAdded(added, tr.origin);
-    if (removed.length > 0) onRemoved(removed, tr.origin);
+    if (added.length > 0) observer.onAdded(added, tr.origin);
+    if (removed.length > 0) observer.onRemoved?.(removed, tr.origin);
   };
   segments.observeDeep(handler);
   return () => segments.unobserveDeep(handler);
