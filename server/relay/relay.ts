@@ -70,8 +70,10 @@ export class Relay {
     const url = new URL(req.url ?? '/', 'http://relay.invalid');
     if (!url.pathname.startsWith(SYNC_PATH_PREFIX)) return refuse(socket, 404, 'notFound', 'no such endpoint');
     if (!this.accepting) return refuse(socket, 503, 'shuttingDown', 'server is shutting down');
-    const location = decodeURIComponent(url.pathname.slice(SYNC_PATH_PREFIX.length));
-    if (!LocationId.safeParse(location).success) return refuse(socket, 404, 'notFound', 'no such location');
+    const location = safeDecode(url.pathname.slice(SYNC_PATH_PREFIX.length));
+    if (location === null || !LocationId.safeParse(location).success) {
+      return refuse(socket, 404, 'notFound', 'no such location');
+    }
     const version = url.searchParams.get('v');
     const versionCheck = checkProtocolVersion(version === null ? undefined : Number(version));
     if (!versionCheck.ok) return refuse(socket, 400, versionCheck.reason, `protocol version ${version} not supported`);
@@ -109,6 +111,14 @@ export class Relay {
         },
       );
     });
+  }
+}
+
+function safeDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null; // malformed %-escape
   }
 }
 
