@@ -31,8 +31,10 @@ export function createEventIndex(): EventIndex {
         ids.set(room, set);
         stops.set(
           room,
-          observeLog(room.doc, (jsons) => {
-            for (const json of jsons) addId(set, json);
+          observeLog(room.doc, {
+            onAdded: (jsons) => {
+              for (const json of jsons) addId(set, json);
+            },
           }),
         );
       },
