@@ -43,18 +43,35 @@ function holdLock(locks: LockManager, name: string): Promise<(() => void) | null
   });
 }
 
+/**
+ * A counter that only grows, kept on this device (localStorage, which survives a crashed
+ * tab and is shared by tabs; in memory where there is none, e.g. Node).
+ */
+export class DeviceCounter {
+  private value: number;
+  private readonly storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
+
+  constructor(private readonly key: string) {
+    this.value = Number(this.storage?.getItem(key) ?? 0) || 0;
+  }
+
+  get(): number {
+    return this.value;
+  }
+
+  raiseTo(n: number): void {
+    if (n <= this.value) return;
+    this.value = n;
+    this.storage?.setItem(this.key, String(n));
+  }
+}
+
 function counterLease(location: string, writer: string, release: () => void): WriterLease {
-  const storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
-  const key = `rms:${location}:n:${writer}`;
-  let reservedN = Number(storage?.getItem(key) ?? 0) || 0;
+  const counter = new DeviceCounter(`rms:${location}:n:${writer}`);
   return {
     writer,
-    reserved: () => reservedN,
-    reserve(n) {
-      if (n <= reservedN) return;
-      reservedN = n;
-      storage?.setItem(key, String(n));
-    },
+    reserved: () => counter.get(),
+    reserve: (n) => counter.raiseTo(n),
     release,
   };
 }

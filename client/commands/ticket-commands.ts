@@ -1,0 +1,136 @@
+import { newEventId } from '../../shared/events/event-id';
+import { TICKET_AGGREGATE, type PaymentMethod } from '../../shared/domain/ticket-events';
+import { saleKey } from '../../shared/domain/sale-events';
+import type { ConflictResolution } from '../../shared/domain/conflict-events';
+import { formatTicketNumber, nextTicketOrdinal, writerLabelFor } from '../../shared/domain/ticket-number';
+import type { MenuItemView, TicketView } from '../../shared/projection/views';
+import type { EventEnvelope } from '../../shared/events/envelope';
+import type { EventStore } from '../store/event-store';
+import { DeviceCounter } from '../store/writer-lease';
+
+/**
+ * What staff can do to tickets, as events appended through the EventStore. Screens call
+ * these; they never build events themselves. Each method resolves once the event is
+ * durable, and the projection shows it before that.
+ */
+export interface CommandContext {
+  store: EventStore;
+  /** Staff-readable prefix of this terminal's ticket numbers, unique in the location (from pairing). */
+  label?: string;
+  staff?: string;
+  role: 'terminal' | 'manager' | 'admin';
+}
+
+export class CommandRefused extends Error {
+  override readonly name = 'CommandRefused';
+}
+
+export class TicketCommands {
+  private readonly numbers: DeviceCounter;
+  readonly label: string;
+
+  constructor(private readonly ctx: CommandContext) {
+    this.label = writerLabel(ctx.store.writer, ctx.label);
+    this.numbers = new DeviceCounter(`rms:${ctx.store.location}:ticket-k:${this.label}`);
+  }
+
+  /** Opens a ticket with the next number of this writer; returns the ticket id. */
+  async openTicket(options: { tableId?: string; covers?: number } = {}): Promise<string> {
+    const used = this.ctx.store.views(TICKET_AGGREGATE).map((v) => (v as TicketView).number ?? '');
+    const k = nextTicketOrdinal(this.label, used, this.numbers.get());
+    this.numbers.raiseTo(k);
+    const ticketId = `ticket-${newEventId()}`;
+    await this.append(ticketId, 'ticket.opened', { number: formatTicketNumber(this.label, k), ...options });
+    return ticketId;
+  }
+
+  addItem(ticketId: string, item: Pick<MenuItemView, 'id' | 'name' | 'priceCents'>, quantity = 1, note?: string) {
+    if (item.priceCents === null || item.name === null) throw new CommandRefused(`menu item ${item.id} has no price or name`);
+    const lineId = `line-${newEventId().slice(-12)}`;
+    const payload = { lineId, menuItemId: item.id, name: item.name, unitPriceCents: item.priceCents, quantity, ...(note ? { note } : {}) };
+    return this.append(ticketId, 'ticket.item_added', payload);
+  }
+
+  removeItem(ticketId: string, lineId: string) {
+    return this.append(ticketId, 'ticket.item_removed', { lineId });
+  }
+
+  changeQuantity(ticketId: string, lineId: string, quantity: number) {
+    return this.append(ticketId, 'ticket.quantity_changed', { lineId, quantity });
+  }
+
+  setNote(ticketId: string, note: string) {
+    return this.append(ticketId, 'ticket.note_set', { note });
+  }
+
+  assignTable(ticketId: string, tableId: string) {
+    return this.append(ticketId, 'ticket.table_assigned', { tableId });
+  }
+
+  /** Sends the lines not yet sent. */
+  sendToKitchen(ticketId: string) {
+    const lineIds = this.ticket(ticketId).lines.filter((l) => l.sentAt === null).map((l) => l.lineId);
+    if (lineIds.length === 0) throw new CommandRefused('nothing new to send to the kitchen');
+    return this.append(ticketId, 'ticket.sent_to_kitchen', { lineIds });
+  }
+
+  bumpItem(ticketId: string, lineId: string) {
+    return this.append(ticketId, 'ticket.kitchen_item_bumped', { lineId });
+  }
+
+  recordPayment(ticketId: string, payment: { method: PaymentMethod; amountCents: number; tenderedCents?: number }) {
+    return this.append(ticketId, 'ticket.payment_recorded', { paymentId: `pay-${newEventId().slice(-12)}`, ...payment });
+  }
+
+  /** Closes at the current total and records the sale for the back office (once, by key). */
+  async close(ticketId: string): Promise<void> {
+    const ticket = this.ticket(ticketId);
+    const closed = await this.append(ticketId, 'ticket.closed', { totalCents: ticket.totalCents });
+    const after = this.ticket(ticketId);
+    await this.append(
+      ticketId,
+      'sale.recorded',
+      { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at },
+      saleKey(ticketId),
+    );
+  }
+
+  void(ticketId: string, reason: string) {
+    this.requireManager('void a ticket');
+    return this.append(ticketId, 'ticket.voided', { reason });
+  }
+
+  resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string) {
+    this.requireManager('resolve a conflict');
+    return this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) });
+  }
+
+  ticket(ticketId: string): TicketView {
+    const view = this.ctx.store.view(ticketId);
+    if (!view || view.kind !== 'ticket') throw new CommandRefused(`no ticket ${ticketId}`);
+    return view;
+  }
+
+  private requireManager(what: string): void {
+    if (this.ctx.role === 'terminal') throw new CommandRefused(`only a manager may ${what}`);
+  }
+
+  private append(ticketId: string, type: string, payload: unknown, key?: string): Promise<EventEnvelope> {
+    return this.ctx.store.append(type, payload, {
+      aggregate: { id: ticketId, type: TICKET_AGGREGATE },
+      ...(key === undefined ? {} : { key }),
+      ...(this.ctx.staff === undefined ? {} : { staff: this.ctx.staff }),
+    });
+  }
+}
+
+/**
+ * The ticket-number prefix of a writer: the paired label (unique per location), plus the
+ * tab slot for a second tab of the same terminal ('A' → 'A2'). Without a paired label,
+ * a hash of the writer id (unique with high probability only).
+ */
+export function writerLabel(writer: string, pairedLabel?: string): string {
+  if (!pairedLabel) return writerLabelFor(writer, 3);
+  const slot = /\.(\d+)$/.exec(writer)?.[1];
+  return slot ? `${pairedLabel}${slot}` : pairedLabel;
+}

@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { EventStore } from '../../client/store/event-store';
+import { CommandRefused, TicketCommands, writerLabel } from '../../client/commands/ticket-commands';
+import type { TicketView } from '../../shared/projection/views';
+
+const stores: EventStore[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+});
+
+let n = 0;
+async function terminal(terminalId: string, label: string, role: 'terminal' | 'manager' = 'terminal', location = `cmd-${++n}`) {
+  const store = await EventStore.open({ location, terminal: terminalId, persistence: 'memory', crossTab: false });
+  stores.push(store);
+  return { store, commands: new TicketCommands({ store, label, role, staff: 'sam' }) };
+}
+
+function exchange(a: EventStore, b: EventStore): void {
+  Y.applyUpdate(b.doc, Y.encodeStateAsUpdate(a.doc, Y.encodeStateVector(b.doc)), 'relay');
+  Y.applyUpdate(a.doc, Y.encodeStateAsUpdate(b.doc, Y.encodeStateVector(a.doc)), 'relay');
+}
+
+const burger = { id: 'burger', name: 'Cheeseburger', priceCents: 1250 };
+const cola = { id: 'cola', name: 'Cola', priceCents: 350 };
+
+describe('TicketCommands', () => {
+  it('[TKN5] numbers from terminals working offline never collide and do not change after sync', async () => {
+    const a = await terminal('till-1', 'A');
+    const b = await terminal('till-2', 'B');
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push(await a.commands.openTicket());
+      ids.push(await b.commands.openTicket());
+    }
+    const before = ids.map((id) => (a.store.view(id) ?? b.store.view(id)) as TicketView).map((v) => v.number);
+    exchange(a.store, b.store);
+    const after = ids.map((id) => (a.store.view(id) as TicketView).number);
+    expect(after).toEqual(before);
+    expect(new Set(after).size).toBe(6);
+    expect(after.slice(0, 2)).toEqual(['A-001', 'B-001']);
+    // Numbering continues from what the writer has used, also as seen after sync.
+    expect((a.store.view(await a.commands.openTicket()) as TicketView).number).toBe('A-004');
+  });
+
+  it('[TKN6] a second tab of a terminal numbers with its own prefix', () => {
+    expect(writerLabel('till-1', 'A')).toBe('A');
+    expect(writerLabel('till-1.2', 'A')).toBe('A2');
+    expect(writerLabel('till-1.2')).toMatch(/^[A-Z]{3}$/);
+  });
+
+  it('[CMD1] a whole order: items, kitchen, split payment with change, close, sale recorded once', async () => {
+    const { store, commands } = await terminal('till-1', 'A');
+    const t = await commands.openTicket({ tableId: 'table-4', covers: 2 });
+    await commands.addItem(t, burger, 2, 'no onions');
+    await commands.addItem(t, cola, 1);
+    await commands.sendToKitchen(t);
+    expect(() => commands.sendToKitchen(t)).toThrow(CommandRefused);
+    await commands.recordPayment(t, { method: 'card', amountCents: 2000 });
+    await commands.recordPayment(t, { method: 'cash', amountCents: 850, tenderedCents: 1000 });
+    await commands.close(t);
+    await commands.close(t).catch(() => undefined);
+    const view = store.view(t) as TicketView;
+    expect(view).toMatchObject({ status: 'closed', totalCents: 2850, paidCents: 2850, changeDueCents: 150, closedTotalCents: 2850 });
+    expect(view.lines.map((l) => [l.name, l.quantity, l.note, l.sentAt !== null])).toEqual([
+      ['Cheeseburger', 2, 'no onions', true],
+      ['Cola', 1, null, true],
+    ]);
+    expect(view.sale).toMatchObject({ totalCents: 2850, paidCents: 2850 });
+    expect(store.getByAggregate(t).filter((e) => e.type === 'sale.recorded')).toHaveLength(1);
+  });
+
+  it('[CMD2] only a manager may void or resolve conflicts', async () => {
+    const till = await terminal('till-1', 'A');
+    const t = await till.commands.openTicket();
+    expect(() => till.commands.void(t, 'walked out')).toThrow(/only a manager/);
+    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager' });
+    await manager.void(t, 'walked out');
+    expect((till.store.view(t) as TicketView).status).toBe('voided');
+  });
+
+  it('[CMD3] two offline terminals both closing a ticket hand one sale to the back office', async () => {
+    const location = `cmd-${++n}`;
+    const a = await terminal('till-1', 'A', 'terminal', location);
+    const b = await terminal('till-2', 'B', 'terminal', location);
+    const t = await a.commands.openTicket();
+    await a.commands.addItem(t, burger, 1);
+    await a.commands.recordPayment(t, { method: 'card', amountCents: 1250 });
+    exchange(a.store, b.store);
+    await a.commands.close(t);
+    await b.commands.close(t);
+    exchange(a.store, b.store);
+    const view = a.store.view(t) as TicketView;
+    expect(view.sale).not.toBeNull();
+    expect(view.history.filter((h) => h.type === 'sale.recorded').map((h) => h.status).sort()).toEqual(['applied', 'duplicate']);
+    expect(a.store.view(t)).toEqual(b.store.view(t));
+  });
+});
