@@ -35,7 +35,7 @@ describe('auth: tokens scope every socket and request to one location and role',
     ['forged signature', () => forge('loc-a'), 401],
     ['expired', () => expired('loc-a'), 401],
     ['other location', () => mint('loc-b'), 403],
-  ] as const)('ws upgrade with a %s token is refused before any document byte', async (_name, token, status) => {
+  ] as const)('[SRV2] ws upgrade with a %s token is refused before any document byte', async (_name, token, status) => {
     const result = await upgradeStatus(server.wsUrl, 'loc-a', await token());
     expect(result.status).toBe(status);
     expect(JSON.parse(result.body)).toMatchObject({ error: expect.any(String), serverTime: expect.any(Number) });
@@ -46,7 +46,7 @@ describe('auth: tokens scope every socket and request to one location and role',
     ['garbage', async (): Promise<string | null> => 'not-a-token', 401, 'unauthorized'],
     ['forged signature', () => forge('loc-a'), 401, 'unauthorized'],
     ['expired', () => expired('loc-a'), 401, 'tokenExpired'],
-  ] as const)('REST with a %s token is refused on every endpoint', async (_name, token, status, code) => {
+  ] as const)('[SRV2] REST with a %s token is refused on every endpoint', async (_name, token, status, code) => {
     const t = await token();
     for (const res of [
       await postEvents(server.url, t as string, [tableEvent('till-1', 1)]),
@@ -59,7 +59,7 @@ describe('auth: tokens scope every socket and request to one location and role',
     }
   });
 
-  it('a token for A can never read or write B, and nothing leaks across locations', async () => {
+  it('[SRV3] a token for A can never read or write B, and nothing leaks across locations', async () => {
     const a = await mint('loc-a', 'terminal', 'till-1');
     const b = await mint('loc-b', 'terminal', 'till-1');
     const ev = tableEvent('till-1', 1);
@@ -84,7 +84,7 @@ describe('auth: tokens scope every socket and request to one location and role',
     for (const c of [ca, cb, probe]) c.destroy();
   });
 
-  it('role rules: terminals cannot mint tokens or read operator endpoints; managers mint terminals only', async () => {
+  it('[SRV4] role rules: terminals cannot mint tokens or read operator endpoints; managers mint terminals only', async () => {
     const terminal = await mint('loc-a', 'terminal', 'till-1');
     const manager = await mint('loc-a', 'manager', 'mgr-1');
     const admin = await mint('loc-a', 'admin', 'ops');
@@ -103,7 +103,7 @@ describe('auth: tokens scope every socket and request to one location and role',
     expect((await api(server.url, '/api/tokens', admin, { body: { role: 'manager', terminal: 'm2' } })).status).toBe(200);
   });
 
-  it('a token expiring mid-session closes with tokenExpired; renewing resumes without losing anything', async () => {
+  it('[SRV5] a token expiring mid-session closes with tokenExpired; renewing resumes without losing anything', async () => {
     const short = await mint('loc-renew', 'terminal', 'till-1', 2);
     const client = connectClient(server.wsUrl, 'loc-renew', short);
     await waitFor(() => client.provider.synced, 'synced');

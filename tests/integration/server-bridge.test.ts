@@ -14,7 +14,7 @@ describe('bridge: REST batches reach the room live, once', () => {
     await server.dispose();
   });
 
-  it('an event posted 3 times appears exactly once in connected clients, and acks follow watermarks', async () => {
+  it('[SRV8] an event posted 3 times appears exactly once in connected clients, and acks follow watermarks', async () => {
     const token = await mint('loc-br', 'terminal', 'till-1');
     const a = await connectSynced(server.wsUrl, 'loc-br', token);
     const b = await connectSynced(server.wsUrl, 'loc-br', await mint('loc-br', 'terminal', 'till-2'));

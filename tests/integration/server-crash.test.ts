@@ -29,7 +29,7 @@ describe('crash safety: kill -9 loses nothing that was acknowledged', () => {
     removeDataDir(dataDir);
   });
 
-  it('room state and canonical log are intact after kill -9 and restart', async () => {
+  it('[SRV9] room state and canonical log are intact after kill -9 and restart', async () => {
     const token = await mint('loc-crash', 'terminal', 'till-1');
     const writer = await connectSynced(server.wsUrl, 'loc-crash', token);
     const watcher = await connectSynced(server.wsUrl, 'loc-crash', await mint('loc-crash', 'terminal', 'till-2'));

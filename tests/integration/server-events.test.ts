@@ -31,7 +31,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     throw new Error('paging did not end');
   };
 
-  it('the same batch posted 3 times concurrently stores each event once', async () => {
+  it('[SRV6] the same batch posted 3 times concurrently stores each event once', async () => {
     const batch = [tableEvent('till-1', 1), tableEvent('till-1', 2), tableEvent('till-1', 3)];
     const answers = await Promise.all([1, 2, 3].map(() => postEvents(server.url, token, batch)));
     for (const a of answers) expect(a.status).toBe(200);
@@ -45,7 +45,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     for (const a of answers) expect(a.body.watermarks['till-1']).toBe(3);
   });
 
-  it('watermarks are the highest contiguous n: 1,2,4 → 2 until 3 arrives → 4', async () => {
+  it('[SRV6] watermarks are the highest contiguous n: 1,2,4 → 2 until 3 arrives → 4', async () => {
     const t = await mint('loc-wm', 'terminal', 'till-7');
     const [e1, e2, e3, e4] = [1, 2, 3, 4].map((n) => tableEvent('till-7', n));
     expect((await postEvents(server.url, t, [e1, e2, e4])).body.watermarks).toEqual({ 'till-7': 2 });
@@ -76,7 +76,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect(stored.body.events[0]).toMatchObject({ id: e.id, payload: { seats: 4 } });
   });
 
-  it('invalid events are rejected one by one, naming event and field; valid ones in the batch are stored', async () => {
+  it('[SRV7] invalid events are rejected one by one, naming event and field; valid ones in the batch are stored', async () => {
     const t = await mint('loc-bad', 'terminal', 'till-1');
     const good1 = tableEvent('till-1', 1);
     const unknownType = tableEvent('till-1', 2, { type: 'table.teleported' });
@@ -101,7 +101,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect(res.body.watermarks).toEqual({ 'till-1': 1 });
   });
 
-  it('malformed batches are a clear 4xx and store nothing; the server stays up', async () => {
+  it('[SRV7] malformed batches are a clear 4xx and store nothing; the server stays up', async () => {
     const t = await mint('loc-malformed', 'terminal', 'till-1');
     const cases: Array<[string, { rawBody?: string; body?: unknown }, number, string]> = [
       ['not JSON', { rawBody: '{"events": [' }, 400, 'badRequest'],

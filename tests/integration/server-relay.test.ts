@@ -29,7 +29,7 @@ describe('relay: live sync and persistence across restarts', () => {
     return c;
   };
 
-  it('two clients in one room converge live; a third joining later gets the full state', async () => {
+  it('[SRV1] two clients in one room converge live; a third joining later gets the full state', async () => {
     const a = await join('till-1');
     const b = await join('till-2');
     a.doc.getMap('notes').set('from-a', 'hello');
@@ -58,7 +58,7 @@ describe('relay: live sync and persistence across restarts', () => {
     );
   });
 
-  it('after a graceful restart (SIGTERM) a new client gets everything', async () => {
+  it('[SRV1] after a graceful restart (SIGTERM) a new client gets everything', async () => {
     const expected = clients[0]!.doc.getMap('notes').toJSON();
     for (const c of clients.splice(0)) c.destroy();
     expect(await server.stop()).toBe(0);
