@@ -4,7 +4,8 @@ import * as Y from 'yjs';
  * How a location's event log sits in its Y.Doc — shared by terminals and the relay.
  *
  *   Y.Map 'segments'   `${writer}/${index}` → Y.Array<string>   (event JSON, one entry each)
- *   Y.Map 'acks'       terminal → highest contiguous origin.n stored by the server
+ *   Y.Map 'acks'       terminal → highest contiguous origin.n stored by the server (canonical log)
+ *   Y.Map 'relayed'    terminal → highest contiguous origin.n the relay's room doc holds
  *
  * Why segments (see DESIGN "Measured here"): consecutive items of one Yjs client merge,
  * and a merge copies the whole merged run, so one growing array makes every append cost
@@ -19,6 +20,7 @@ import * as Y from 'yjs';
  */
 export const SEGMENTS = 'segments';
 export const ACKS = 'acks';
+export const RELAYED = 'relayed';
 export const SEGMENT_SIZE = 256;
 
 /** The writer id the server uses for events it bridges in from REST. */
@@ -39,8 +41,14 @@ export function segmentsOf(doc: Y.Doc): Y.Map<Y.Array<string>> {
   return doc.getMap<Y.Array<string>>(SEGMENTS);
 }
 
+/** Written only by the server: acknowledgements of the canonical store. */
 export function acksOf(doc: Y.Doc): Y.Map<number> {
   return doc.getMap<number>(ACKS);
+}
+
+/** Written only by the server: what the relay holds, so a terminal can show "relayed". */
+export function relayedOf(doc: Y.Doc): Y.Map<number> {
+  return doc.getMap<number>(RELAYED);
 }
 
 /**
