@@ -6,7 +6,7 @@ import { TICKET_AGGREGATE } from '../domain/ticket-events';
 import { EMPTY_TICKET, isTicketEvent, reduceTicket, ticketViewOf, type TicketState } from './ticket-reducer';
 import { EMPTY_MENU_ITEM, EMPTY_TABLE, isMenuItemEvent, isTableEvent, reduceMenuItem, reduceTable, type MenuItemState, type TableState } from './catalog-reducers';
 import { assertNever, outcome, type Outcome } from './reducer';
-import type { AggregateView, ConcurrentGroup, HistoryEntry } from './views';
+import type { AggregateView, ConcurrentGroup, HistoryEntry, HistoryStatus } from './views';
 
 /**
  * One aggregate's events and their fold. Shared by projectAggregate (full fold) and
@@ -47,10 +47,19 @@ export class AggregateFold {
   private aggregateType = '';
   private domain: DomainState = { kind: 'other' };
   private keys = new Map<string, string>();
-  private history: HistoryEntry[] = [];
-  private historyIndex = new Map<string, number>();
+  // History, one slot per folded event, in fold order: slot i describes this.events[i]
+  // (events are folded in array order, so the indices line up). Only what the fold
+  // decides is stored; the HistoryEntry objects are built in buildView, which saves an
+  // 11-field object per event that lived as long as the projection.
+  private statuses: HistoryStatus[] = [];
+  private reasons: (string | null)[] = [];
+  private conflictIds: (string | null)[] = [];
   private concurrent: ConcurrentGroup[] = [];
-  private run: { seq: number; ids: string[]; terminals: Set<string> } | null = null;
+  // The current run of events sharing one seq: they are contiguous in fold order, from
+  // index runStart. Kept as scalars so an event with a new seq allocates nothing.
+  private runSeq = -1;
+  private runStart = 0;
+  private runMixed = false;
   private lastEventAt = 0;
   private needsUpdate = 0;
   private cached: AggregateView | null = null;
@@ -104,10 +113,13 @@ export class AggregateFold {
     this.aggregateType = '';
     this.domain = { kind: 'other' };
     this.keys = new Map();
-    this.history = [];
-    this.historyIndex = new Map();
+    this.statuses = [];
+    this.reasons = [];
+    this.conflictIds = [];
     this.concurrent = [];
-    this.run = null;
+    this.runSeq = -1;
+    this.runStart = 0;
+    this.runMixed = false;
     this.lastEventAt = 0;
     this.needsUpdate = 0;
     for (const e of this.events) this.step(e);
@@ -120,34 +132,32 @@ export class AggregateFold {
   }
 
   private step(e: EventEnvelope): void {
-    if (this.history.length === 0) {
+    const index = this.statuses.length;
+    if (index === 0) {
       // The first event in order fixes the aggregate's type (every replica picks the same one).
       this.aggregateType = e.aggregate.type;
       this.domain = initialDomain(e.aggregate.type);
     }
     const result = this.decide(e);
     if (result.status === 'needs_update') this.needsUpdate++;
-    this.trackConcurrency(e);
+    this.trackConcurrency(e, index);
     this.lastEventAt = Math.max(this.lastEventAt, e.at);
     // A race loser was applied when folded; now that a concurrent write beat it, say so.
-    for (const loser of ('supersedes' in result && result.supersedes) || []) {
-      const i = this.historyIndex.get(loser);
-      if (i !== undefined) this.history[i] = { ...this.history[i]!, status: 'superseded', reason: `lost to concurrent ${e.id}` };
+    const losers = 'supersedes' in result ? result.supersedes : undefined;
+    if (losers) for (const loser of losers) this.markSuperseded(loser, e.id, index);
+    this.statuses.push(result.status);
+    this.reasons.push(result.reason);
+    this.conflictIds.push(result.conflictId);
+  }
+
+  /** Marks an earlier event's history slot superseded. Rare (LWW races), so a scan back is fine. */
+  private markSuperseded(loserId: string, winnerId: string, before: number): void {
+    for (let i = before - 1; i >= 0; i--) {
+      if (this.events[i]!.id !== loserId) continue;
+      this.statuses[i] = 'superseded';
+      this.reasons[i] = `lost to concurrent ${winnerId}`;
+      return;
     }
-    this.historyIndex.set(e.id, this.history.length);
-    this.history.push({
-      eventId: e.id,
-      type: e.type,
-      v: e.v,
-      seq: e.seq,
-      at: e.at,
-      terminal: e.origin.terminal,
-      n: e.origin.n,
-      staff: e.origin.staff ?? null,
-      status: result.status,
-      reason: result.reason,
-      conflictId: result.conflictId,
-    });
   }
 
   private decide(e: EventEnvelope): Outcome | { status: 'needs_update'; reason: string; conflictId: null } {
@@ -206,26 +216,56 @@ export class AggregateFold {
     }
   }
 
-  /** Same seq from different terminals = concurrent writes. They sit side by side in fold order. */
-  private trackConcurrency(e: EventEnvelope): void {
-    if (!this.run || this.run.seq !== e.seq) {
-      this.run = { seq: e.seq, ids: [e.id], terminals: new Set([e.origin.terminal]) };
+  /**
+   * Same seq from different terminals = concurrent writes. They sit side by side in fold
+   * order (events sort by seq first), so the run is the slice events[runStart..index].
+   */
+  private trackConcurrency(e: EventEnvelope, index: number): void {
+    if (this.runSeq !== e.seq) {
+      this.runSeq = e.seq;
+      this.runStart = index;
+      this.runMixed = false;
       return;
     }
-    this.run.ids.push(e.id);
-    this.run.terminals.add(e.origin.terminal);
-    if (this.run.terminals.size < 2) return;
-    const group: ConcurrentGroup = { seq: e.seq, eventIds: [...this.run.ids], terminals: [...this.run.terminals].sort() };
+    if (!this.runMixed) this.runMixed = e.origin.terminal !== this.events[this.runStart]!.origin.terminal;
+    if (!this.runMixed) return;
+    const run = this.events.slice(this.runStart, index + 1);
+    const group: ConcurrentGroup = {
+      seq: e.seq,
+      eventIds: run.map((x) => x.id),
+      terminals: [...new Set(run.map((x) => x.origin.terminal))].sort(),
+    };
     const lastGroup = this.concurrent[this.concurrent.length - 1];
     if (lastGroup && lastGroup.seq === e.seq) this.concurrent[this.concurrent.length - 1] = group;
     else this.concurrent.push(group);
+  }
+
+  private historyEntries(): HistoryEntry[] {
+    const out: HistoryEntry[] = new Array(this.statuses.length);
+    for (let i = 0; i < out.length; i++) {
+      const e = this.events[i]!;
+      out[i] = {
+        eventId: e.id,
+        type: e.type,
+        v: e.v,
+        seq: e.seq,
+        at: e.at,
+        terminal: e.origin.terminal,
+        n: e.origin.n,
+        staff: e.origin.staff ?? null,
+        status: this.statuses[i]!,
+        reason: this.reasons[i]!,
+        conflictId: this.conflictIds[i]!,
+      };
+    }
+    return out;
   }
 
   private buildView(): AggregateView {
     const base = {
       id: this.id,
       aggregateType: this.aggregateType,
-      history: this.history.map((h) => ({ ...h })),
+      history: this.historyEntries(),
       concurrent: this.concurrent.map((g) => ({ ...g, eventIds: [...g.eventIds], terminals: [...g.terminals] })),
       lastEventAt: this.lastEventAt,
       needsUpdate: this.needsUpdate,

@@ -17,7 +17,20 @@ export interface Step<S> {
   outcome: Outcome;
 }
 
+// One shared, frozen outcome per status for the common reason-less case: most events are
+// plain 'applied', and allocating an object for each showed up in GC time of large folds.
+const BARE: { readonly [K in Outcome['status']]: Outcome } = {
+  applied: Object.freeze({ status: 'applied', reason: null, conflictId: null }),
+  superseded: Object.freeze({ status: 'superseded', reason: null, conflictId: null }),
+  duplicate: Object.freeze({ status: 'duplicate', reason: null, conflictId: null }),
+  escalated: Object.freeze({ status: 'escalated', reason: null, conflictId: null }),
+  ignored: Object.freeze({ status: 'ignored', reason: null, conflictId: null }),
+  invalid: Object.freeze({ status: 'invalid', reason: null, conflictId: null }),
+};
+
+/** An outcome. May return a shared frozen object: callers copy (spread) it, never mutate it. */
 export function outcome(status: Outcome['status'], reason: string | null = null, conflictId: string | null = null): Outcome {
+  if (reason === null && conflictId === null) return BARE[status];
   return { status, reason, conflictId };
 }
 
