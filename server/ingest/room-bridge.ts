@@ -9,7 +9,7 @@ import type { IngestHook } from './ingest-service';
  * Bridges committed REST batches into the location's room, so connected terminals see
  * them live:
  *  - each accepted event the room does not hold yet is appended once, in the server's own
- *    segments (SERVER_WRITER: no terminal ever writes there);
+ *    segments (SERVER_WRITER: no terminal ever writes there), as `JSON.stringify(event)`;
  *  - the watermarks go into `acks`, only ever increasing (a late, smaller value is ignored).
  * Both happen in one transaction tagged with the `server` origin.
  */
@@ -22,10 +22,13 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex): IngestHo
       try {
         const seen = new Set<string>();
         const fresh: string[] = [];
-        for (const { event, canonical } of accepted) {
+        for (const { event } of accepted) {
           if (index.holds(room, event.id) || seen.has(event.id)) continue;
           seen.add(event.id);
-          fresh.push(canonical);
+          // The envelope's own key order (id first, as terminals write it), not the canonical
+          // sorted one: readers parse JSON either way, and the relay's index reads the id and
+          // origin of this layout without a full parse (server/relay/event-head.ts).
+          fresh.push(JSON.stringify(event));
         }
         room.doc.transact(() => {
           if (fresh.length > 0) {

@@ -1,59 +1,148 @@
-import { observeLog, readAllEventJson } from '../../shared/log/log-doc';
+import { observeLog, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
+import { eventHeadOf } from './event-head';
 import type { RelayHook } from './hooks';
+import { SERVER_ORIGIN } from './origins';
 import type { Room } from './room';
 
 /**
- * Keeps, per loaded room, the set of event ids its doc holds, so the REST bridge appends an
- * event into the room only when no replica put it there yet. Built once at load, then kept
- * current from each transaction's own changes (observeLog), never by rescanning.
+ * Per loaded room, what its doc holds, kept from each transaction's own changes (observeLog),
+ * never by rescanning (one pass over the log at load, reading only id and origin):
+ *  - the set of event ids, so the REST bridge appends an event into the room only when no
+ *    replica put it there yet;
+ *  - per terminal, the highest contiguous origin.n held (events of any segment, the
+ *    server's bridged ones included), published into the doc's `relayed` map so terminals
+ *    can show "relayed". Published only ever increasing, with the `server` origin, and
+ *    debounced: a burst of updates causes one small map update per `publishEveryMs`.
  *
- * Ids removed by compaction stay in the set on purpose: a compacted event was in the room,
- * and re-appending it would undo the compaction.
+ * Ids and origins removed by compaction stay counted on purpose: a compacted event was in
+ * the room, re-appending it would undo the compaction, and a watermark never goes back.
  */
 export interface EventIndex {
   readonly hook: RelayHook;
   holds(room: Room, id: string): boolean;
+  /** terminal → highest contiguous origin.n the room holds (what `relayed` converges to). */
+  relayed(room: Room): ReadonlyMap<string, number>;
 }
 
-export function createEventIndex(): EventIndex {
-  const ids = new WeakMap<Room, Set<string>>();
-  const stops = new WeakMap<Room, () => void>();
+export interface EventIndexOptions {
+  /** Debounce of `relayed` map writes (default 150 ms). */
+  publishEveryMs?: number;
+}
+
+/** Contiguous high mark of one terminal, plus the n held above it. */
+class Contiguous {
+  mark = 0;
+  private readonly above = new Set<number>();
+
+  /** Records n; true when the mark advanced. */
+  add(n: number): boolean {
+    if (n <= this.mark) return false;
+    if (n !== this.mark + 1) {
+      this.above.add(n);
+      return false;
+    }
+    this.mark = n;
+    while (this.above.delete(this.mark + 1)) this.mark += 1;
+    return true;
+  }
+}
+
+class RoomIndex {
+  readonly ids = new Set<string>();
+  readonly origins = new Map<string, Contiguous>();
+  /** Terminals whose mark advanced since the last publish. */
+  readonly dirty = new Set<string>();
+  timer: NodeJS.Timeout | undefined;
+  stop: () => void = () => {};
+
+  addAll(jsons: readonly string[]): void {
+    for (const json of jsons) {
+      const head = eventHeadOf(json);
+      if (head === null) continue; // a malformed entry holds no event
+      this.ids.add(head.id);
+      if (head.terminal === null) continue;
+      let c = this.origins.get(head.terminal);
+      if (c === undefined) {
+        c = new Contiguous();
+        this.origins.set(head.terminal, c);
+      }
+      if (c.add(head.n)) this.dirty.add(head.terminal);
+    }
+  }
+
+  marks(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [terminal, c] of this.origins) if (c.mark > 0) out.set(terminal, c.mark);
+    return out;
+  }
+}
+
+export function createEventIndex(options: EventIndexOptions = {}): EventIndex {
+  const publishEveryMs = options.publishEveryMs ?? 150;
+  const rooms = new WeakMap<Room, RoomIndex>();
+
+  const publish = (room: Room, index: RoomIndex): void => {
+    clearTimeout(index.timer);
+    index.timer = undefined;
+    if (index.dirty.size === 0) return;
+    const relayed = relayedOf(room.doc);
+    const changes: Array<[string, number]> = [];
+    for (const terminal of index.dirty) {
+      const mark = index.origins.get(terminal)?.mark ?? 0;
+      if (mark > (relayed.get(terminal) ?? 0)) changes.push([terminal, mark]);
+    }
+    index.dirty.clear();
+    if (changes.length === 0) return;
+    room.doc.transact(() => {
+      for (const [terminal, mark] of changes) relayed.set(terminal, mark);
+    }, SERVER_ORIGIN);
+  };
 
   return {
     holds(room, id) {
-      return ids.get(room)?.has(id) ?? false;
+      return rooms.get(room)?.ids.has(id) ?? false;
+    },
+    relayed(room) {
+      return rooms.get(room)?.marks() ?? new Map();
     },
     hook: {
       name: 'event-index',
       onLoad(room) {
-        const set = new Set<string>();
-        for (const json of readAllEventJson(room.doc)) addId(set, json);
-        ids.set(room, set);
-        stops.set(
-          room,
-          observeLog(room.doc, {
-            onAdded: (jsons) => {
-              for (const json of jsons) addId(set, json);
-            },
-          }),
-        );
+        const index = new RoomIndex();
+        index.addAll(readAllEventJson(room.doc));
+        rooms.set(room, index);
+        // Catch up at once (a crash may have lost a debounced write; the doc is the truth).
+        for (const terminal of index.origins.keys()) index.dirty.add(terminal);
+        publish(room, index);
+        index.stop = observeLog(room.doc, {
+          onAdded: (jsons) => {
+            index.addAll(jsons);
+            if (index.dirty.size > 0 && index.timer === undefined) {
+              index.timer = setTimeout(() => {
+                if (rooms.get(room) !== index) return;
+                try {
+                  publish(room, index);
+                } catch {
+                  // A hook failed storing the write (e.g. disk full): the map is advisory and
+                  // recomputed from the log at the next load; the next advance retries.
+                }
+              }, publishEveryMs);
+              index.timer.unref();
+            }
+          },
+        });
+      },
+      onFlush(room) {
+        const index = rooms.get(room);
+        if (index !== undefined) publish(room, index);
       },
       onUnload(room) {
-        stops.get(room)?.();
-        stops.delete(room);
-        ids.delete(room);
+        const index = rooms.get(room);
+        if (index === undefined) return;
+        clearTimeout(index.timer);
+        index.stop();
+        rooms.delete(room);
       },
     },
   };
-}
-
-function addId(set: Set<string>, json: string): void {
-  try {
-    const parsed: unknown = JSON.parse(json);
-    if (parsed !== null && typeof parsed === 'object' && typeof (parsed as { id?: unknown }).id === 'string') {
-      set.add((parsed as { id: string }).id);
-    }
-  } catch {
-    // A malformed entry written by a faulty client holds no event; nothing to index.
-  }
 }
