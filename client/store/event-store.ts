@@ -26,7 +26,16 @@ export interface EventStoreOptions {
   /** Sync with other tabs of this terminal over BroadcastChannel (default: in browsers). */
   crossTab?: boolean;
   clock?: HybridClock;
+  /**
+   * An event stamped further than this ahead of our (server-corrected) time is listed in
+   * `clockSuspects` for review, and our clock does not follow it (default 5 min).
+   */
+  clockBoundMs?: number;
+  /** Wall clock for bookkeeping (when an event was first held); injectable for tests. */
+  now?: () => number;
 }
+
+export const DEFAULT_CLOCK_BOUND_MS = 5 * 60_000;
 
 export type PersistenceState =
   | { mode: 'indexeddb'; persisted: boolean | null }
@@ -56,7 +65,12 @@ export class EventStore {
   readonly unreadable: UnreadableEntry[] = [];
   private readonly writerSegments: SegmentWriter;
   private readonly byKey = new Map<string, EventEnvelope>();
-  private readonly highestN = new Map<string, number>();
+  /** Events per writer (origin.terminal), sorted by origin.n: the outbox reads this. */
+  private readonly byWriter = new Map<string, EventEnvelope[]>();
+  /** When other writers' events were first held here (own events are always "held"). */
+  private readonly heldSince = new Map<string, number>();
+  /** Events stamped implausibly far in the future: shown for review, not followed by our clock. */
+  readonly clockSuspects: EventEnvelope[] = [];
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private persistenceLayer: IdbPersistence | null = null;
   private tabs: TabChannel | null = null;
@@ -67,6 +81,8 @@ export class EventStore {
     readonly location: string,
     private readonly lease: WriterLease,
     readonly clock: HybridClock,
+    private readonly clockBoundMs: number,
+    private readonly now: () => number,
   ) {
     this.doc = new Y.Doc({ gc: true });
     this.writerSegments = new SegmentWriter(this.doc, lease.writer);
@@ -75,7 +91,13 @@ export class EventStore {
   /** Opens the location's log: takes a writer slot, loads from IndexedDB, joins other tabs. */
   static async open(options: EventStoreOptions): Promise<EventStore> {
     const lease = await acquireWriterLease(options.location, options.terminal);
-    const store = new EventStore(options.location, lease, options.clock ?? new HybridClock());
+    const store = new EventStore(
+      options.location,
+      lease,
+      options.clock ?? new HybridClock(),
+      options.clockBoundMs ?? DEFAULT_CLOCK_BOUND_MS,
+      options.now ?? (() => Date.now()),
+    );
     store.stopObserving = observeLog(store.doc, {
       onAdded: (jsons, origin) => store.onLogAdded(jsons, origin),
       // The store's own writes are ingested by append itself, without re-parsing.
@@ -124,9 +146,14 @@ export class EventStore {
     return this.projection.all(type);
   }
 
-  /** Highest origin.n held for each writer (used to tell what the server still lacks). */
-  highestNByWriter(): ReadonlyMap<string, number> {
-    return this.highestN;
+  /** Events held per writer (origin.terminal), each list sorted by origin.n. */
+  eventsByWriter(): ReadonlyMap<string, readonly EventEnvelope[]> {
+    return this.byWriter;
+  }
+
+  /** When this replica first held an event (0 for its own: held since written). */
+  firstHeldAt(eventId: string): number {
+    return this.heldSince.get(eventId) ?? 0;
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
@@ -156,7 +183,8 @@ export class EventStore {
     const held = this.projection.eventsOf(options.aggregate.id);
     // Held events are in (seq, …) order, so the last one carries the highest seq.
     const seq = (held[held.length - 1]?.seq ?? 0) + 1;
-    const n = Math.max(this.highestN.get(this.writer) ?? 0, this.lease.reserved()) + 1;
+    const own = this.byWriter.get(this.writer);
+    const n = Math.max(own?.[own.length - 1]?.origin.n ?? 0, this.lease.reserved()) + 1;
     this.lease.reserve(n);
     const at = this.clock.now();
     const event: EventEnvelope = {
@@ -186,10 +214,12 @@ export class EventStore {
   private ingest(events: EventEnvelope[], origin: StoreChange['origin']): void {
     const fresh = events.filter((e) => !this.projection.has(e.id));
     if (fresh.length === 0) return;
+    const heldAt = this.now();
     for (const e of fresh) {
-      this.clock.observe(e.at);
-      const w = e.origin.terminal;
-      if (e.origin.n > (this.highestN.get(w) ?? 0)) this.highestN.set(w, e.origin.n);
+      if (origin === 'local' || e.at <= this.clock.physicalNow() + this.clockBoundMs) this.clock.observe(e.at);
+      else this.clockSuspects.push(e);
+      this.indexByWriter(e);
+      if (e.origin.terminal !== this.writer) this.heldSince.set(e.id, heldAt);
       if (e.key !== undefined) {
         const first = this.byKey.get(e.key);
         if (!first || e.id < first.id) this.byKey.set(e.key, e);
@@ -198,6 +228,25 @@ export class EventStore {
     const aggregates = this.projection.apply(fresh);
     const change: StoreChange = { aggregates, events: fresh, origin };
     for (const listener of this.listeners) listener(change);
+  }
+
+  private indexByWriter(e: EventEnvelope): void {
+    let list = this.byWriter.get(e.origin.terminal);
+    if (!list) this.byWriter.set(e.origin.terminal, (list = []));
+    const last = list[list.length - 1];
+    if (!last || last.origin.n < e.origin.n) {
+      list.push(e);
+      return;
+    }
+    // Out of order (another writer's events may arrive in any order): insert sorted.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.origin.n < e.origin.n) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, e);
   }
 
   private async openPersistence(): Promise<void> {

@@ -1,10 +1,18 @@
 import { Socket, createServer, type Server } from 'node:net';
 
 /**
- * A TCP proxy on 127.0.0.1 between clients and a server, to simulate bad networks in
- * integration tests: `cut()` drops every live connection abruptly (no close frame, like a
- * pulled cable), `refuse(true)` makes new connections fail until `refuse(false)`.
+ * A TCP proxy on 127.0.0.1 between clients and a server, to inject real network faults
+ * in integration tests:
+ *  - `cut()` drops every live connection abruptly (no close frame, like a pulled cable);
+ *  - `refuse(true)` makes new connections fail until `refuse(false)`;
+ *  - `setMode('blackhole')` accepts connections and forwards nothing either way (a dead
+ *    route: requests time out); `'drop-responses'` forwards requests but loses every byte
+ *    the server sends back (the server commits, the client never hears);
+ *  - `setLatency(ms)` delays every chunk in both directions (a slow link);
+ *  - `retarget(port)` sends new connections to another port (a restarted server).
  */
+export type ProxyMode = 'pass' | 'blackhole' | 'drop-responses';
+
 export interface TcpProxy {
   port: number;
   url: string;
@@ -12,16 +20,36 @@ export interface TcpProxy {
   connections(): number;
   cut(): void;
   refuse(on: boolean): void;
+  setMode(mode: ProxyMode): void;
+  setLatency(ms: number): void;
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const live = new Set<Socket>();
   let refusing = false;
+  let mode: ProxyMode = 'pass';
+  let latencyMs = 0;
+  let target = targetPort;
+
+  // Forwards chunks in order, each after the current latency; drops them in the modes that say so.
+  const forward = (from: Socket, to: Socket, direction: 'request' | 'response') => {
+    let chain = Promise.resolve();
+    from.on('data', (chunk: Buffer) => {
+      if (mode === 'blackhole' || (mode === 'drop-responses' && direction === 'response')) return;
+      const delay = latencyMs;
+      chain = chain.then(async () => {
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        if (!to.destroyed) to.write(chunk);
+      });
+    });
+  };
+
   const server: Server = createServer((client) => {
     if (refusing) return void client.destroy();
     const upstream = new Socket();
-    upstream.connect(targetPort, targetHost);
+    upstream.connect(target, targetHost);
     const pair = [client, upstream] as const;
     for (const s of pair) {
       live.add(s);
@@ -31,8 +59,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         pair.forEach((x) => x.destroy());
       });
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    forward(client, upstream, 'request');
+    forward(upstream, client, 'response');
   });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   const address = server.address();
@@ -47,6 +75,15 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     refuse(on) {
       refusing = on;
+    },
+    setMode(next) {
+      mode = next;
+    },
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    retarget(next) {
+      target = next;
     },
     async close() {
       for (const s of [...live]) s.destroy();

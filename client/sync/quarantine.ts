@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import type { QuarantinedEvent } from './sync-status';
+
+/**
+ * Events the server rejected as invalid: kept in the log, listed for staff, never retried
+ * on their own (a manager can release them, e.g. after a server update). Survives reloads
+ * in localStorage; read back through its schema like any other stored input.
+ */
+const Stored = z.array(
+  z.object({
+    eventId: z.string(),
+    type: z.string(),
+    aggregateId: z.string(),
+    terminal: z.string(),
+    n: z.number(),
+    reason: z.string(),
+    field: z.string().nullable(),
+    at: z.number(),
+  }),
+);
+
+export class Quarantine {
+  private readonly entries = new Map<string, QuarantinedEvent>();
+  private readonly storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
+
+  constructor(private readonly key: string) {
+    const parsed = Stored.safeParse(safeJson(this.storage?.getItem(key)));
+    if (parsed.success) for (const e of parsed.data) this.entries.set(e.eventId, e);
+  }
+
+  get ids(): ReadonlySet<string> {
+    return new Set(this.entries.keys());
+  }
+
+  list(): QuarantinedEvent[] {
+    return [...this.entries.values()];
+  }
+
+  add(entry: QuarantinedEvent): void {
+    this.entries.set(entry.eventId, entry);
+    this.save();
+  }
+
+  /** Lets the events be uploaded again. */
+  release(eventIds: Iterable<string>): void {
+    for (const id of eventIds) this.entries.delete(id);
+    this.save();
+  }
+
+  private save(): void {
+    this.storage?.setItem(this.key, JSON.stringify(this.list()));
+  }
+}
+
+function safeJson(text: string | null | undefined): unknown {
+  if (!text) return [];
+  try {
+    return JSON.parse(text);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,133 @@
+import type * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import { closeReasonOf, isRetriableCloseCode, type CloseReasonName } from '../../shared/protocol/close-reasons';
+import { Backoff, RELAY_BACKOFF } from './backoff';
+import type { RelayState } from './sync-status';
+import type { Timers } from './timers';
+
+/**
+ * The live connection to the location's relay: a y-websocket provider whose reconnects
+ * we schedule ourselves, with full jitter, so 50 terminals coming back at once do not
+ * arrive together (y-websocket's own delay is the same for everyone).
+ *
+ *   paused ──start()──► connecting ──open──► connected
+ *     ▲                    ▲   │                │ closed by network or server
+ *     │ pause()            │   └─────fail───────┤
+ *     │                    └── backoff timer ◄──┘   (retriable close)
+ *     └─────────────────────────────────────────── terminal close (e.g. tokenExpired)
+ *
+ * The backoff resets only for a connection that stayed open STABLE_MS: a server that
+ * accepts and at once closes keeps being backed off (a loop that took servers down).
+ */
+export const STABLE_MS = 10_000;
+
+export interface RelayOptions {
+  /** ws(s)://host/sync — the room (location) is appended. */
+  url: string;
+  room: string;
+  doc: Y.Doc;
+  token: string;
+  timers: Timers;
+  WebSocketImpl?: typeof WebSocket;
+  onChange: () => void;
+}
+
+export class RelayConnection {
+  readonly provider: WebsocketProvider;
+  private wanted = false;
+  private readonly backoff: Backoff;
+  private timer: unknown = null;
+  private openedAt: number | null = null;
+  /** When the next reconnect is scheduled, if one is. */
+  nextAttemptAt: number | null = null;
+  /** Set when the server refused us for good (until `renewToken` or `start`). */
+  refusedFor: CloseReasonName | 'unknown' | null = null;
+
+  constructor(private readonly options: RelayOptions) {
+    this.backoff = new Backoff(RELAY_BACKOFF, options.timers.random);
+    this.provider = new WebsocketProvider(options.url, options.room, options.doc, {
+      connect: false,
+      disableBc: true, // tabs sync through our own TabChannel, not y-websocket's
+      params: { token: options.token },
+      ...(options.WebSocketImpl ? { WebSocketPolyfill: options.WebSocketImpl } : {}),
+    });
+    this.provider.on('status', ({ status }) => {
+      if (status === 'connected') this.openedAt = options.timers.now();
+      options.onChange();
+    });
+    this.provider.on('sync', () => options.onChange());
+    this.provider.on('connection-close', (event) => this.onClose(event));
+  }
+
+  get state(): RelayState {
+    if (this.provider.wsconnected) return 'connected';
+    return this.wanted && this.refusedFor === null ? 'connecting' : 'disconnected';
+  }
+
+  get synced(): boolean {
+    return this.provider.synced;
+  }
+
+  get attempt(): number {
+    return this.backoff.attempt;
+  }
+
+  start(): void {
+    this.wanted = true;
+    this.refusedFor = null;
+    this.clearTimer();
+    this.provider.connect();
+    this.options.onChange();
+  }
+
+  /** Offline: drop the socket and stop trying until `start`. */
+  pause(): void {
+    this.wanted = false;
+    this.clearTimer();
+    this.provider.disconnect();
+    this.options.onChange();
+  }
+
+  /** Reconnects with a new token; the doc keeps every local change meanwhile. */
+  renewToken(token: string): void {
+    this.provider.params = { ...this.provider.params, token };
+    if (!this.wanted && this.refusedFor === null) return;
+    this.provider.disconnect();
+    this.start();
+  }
+
+  destroy(): void {
+    this.wanted = false;
+    this.clearTimer();
+    this.provider.destroy();
+  }
+
+  private onClose(event: CloseEvent | null): void {
+    const stable = this.openedAt !== null && this.options.timers.now() - this.openedAt >= STABLE_MS;
+    this.openedAt = null;
+    if (!this.wanted) return;
+    // Take over from y-websocket: its scheduled reconnect becomes a no-op.
+    this.provider.disconnect();
+    if (event && !isRetriableCloseCode(event.code)) {
+      this.refusedFor = closeReasonOf(event.code) ?? 'unknown';
+      this.options.onChange();
+      return;
+    }
+    if (stable) this.backoff.reset();
+    const delay = this.backoff.fail();
+    this.nextAttemptAt = this.options.timers.now() + delay;
+    this.clearTimer();
+    this.timer = this.options.timers.setTimeout(() => {
+      this.timer = null;
+      this.nextAttemptAt = null;
+      if (this.wanted) this.provider.connect();
+    }, delay);
+    this.options.onChange();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) this.options.timers.clearTimeout(this.timer);
+    this.timer = null;
+    this.nextAttemptAt = null;
+  }
+}

@@ -1,0 +1,438 @@
+import type { EventEnvelope } from '../../shared/events/envelope';
+import { acksOf, relayedOf } from '../../shared/log/log-doc';
+import type { Watermarks } from '../../shared/protocol/rest-events';
+import type { EventStore } from '../store/event-store';
+import { Backoff, UPLOAD_BACKOFF } from './backoff';
+import { ClockOffsetEstimator } from './clock-offset';
+import { ConnectionMonitor } from './connection-state';
+import { resolveEndpoints } from './endpoints';
+import { BATCH_LIMITS, SLOW_BATCH_LIMITS, computeOutbox, deliveryStateOf, takeBatch, type BatchLimits, type Outbox } from './outbox';
+import { Quarantine } from './quarantine';
+import { RelayConnection } from './relay-connection';
+import type { ConnectedTerminal, DeliveryState, SyncMetrics, SyncStatus } from './sync-status';
+import { realTimers, type Timers } from './timers';
+import { OutboxUploader, type UploadOutcome } from './uploader';
+
+/**
+ * Delivers this terminal's log: live through the relay (Yjs updates) and, exactly once
+ * in effect, to the canonical store through `POST /api/events` (the server is idempotent
+ * by event id, so a retry after a lost answer is harmless).
+ *
+ * Triggers: start-up (after the log has loaded), the browser's `online` event, every
+ * SYNC_INTERVAL_MS while online, `syncNow()`, and shortly after a local append.
+ * Offline (the browser says so) pauses both the relay and uploads; online resumes both.
+ * One upload is in flight per terminal (per tab, and across tabs through a Web Lock).
+ */
+export const SYNC_INTERVAL_MS = 30_000;
+/** Upload soon after a local write, but let a burst of writes share one batch. */
+export const APPEND_DEBOUNCE_MS = 250;
+export const BASE_TIMEOUT_MS = 10_000;
+export const SLOW_TIMEOUT_MS = 30_000;
+export const MAX_TIMEOUT_MS = 60_000;
+const MAX_SAMPLES = 120;
+
+export interface SyncOptions {
+  store: EventStore;
+  location: string;
+  token: string;
+  role: 'terminal' | 'manager' | 'admin';
+  staff?: string;
+  apiBase?: string;
+  syncEndpoint?: string;
+  timers?: Timers;
+  fetch?: typeof fetch;
+  WebSocketImpl?: typeof WebSocket;
+  /** Browser online/offline events and navigator.onLine; omit in Node. */
+  browser?: Pick<Window, 'addEventListener' | 'removeEventListener'> & { navigator: { onLine: boolean } };
+  graceMs?: number;
+}
+
+export class SyncManager {
+  private readonly store: EventStore;
+  private readonly timers: Timers;
+  private readonly relay: RelayConnection;
+  private readonly uploader: OutboxUploader;
+  private readonly connection: ConnectionMonitor;
+  private readonly backoff: Backoff;
+  private readonly offsets = new ClockOffsetEstimator();
+  private readonly quarantine: Quarantine;
+  private readonly postWatermarks: Record<string, number> = {};
+  private readonly listeners = new Set<(s: SyncStatus) => void>();
+  private readonly cleanups: (() => void)[] = [];
+  private token: string;
+  private inFlight: Promise<void> | null = null;
+  private retryTimer: unknown = null;
+  private retryAt: number | null = null;
+  private intervalTimer: unknown = null;
+  private debounceTimer: unknown = null;
+  private paused = false;
+  private unauthorized: string | null = null;
+  private limits: BatchLimits | null = null;
+  private clockOffsetMs: number | null = null;
+  private publishQueued = false;
+  private current: SyncStatus;
+  private readonly metrics: SyncMetrics = {
+    attempts: 0,
+    successes: 0,
+    failuresByCause: {},
+    conflictsSeen: 0,
+    eventsSent: 0,
+    bytesSent: 0,
+    lastSuccessAt: null,
+    lastLatencyMs: null,
+    samples: [],
+  };
+
+  private constructor(private readonly options: SyncOptions) {
+    this.store = options.store;
+    this.timers = options.timers ?? realTimers;
+    this.token = options.token;
+    const origin = typeof location !== 'undefined' ? location.origin : 'http://127.0.0.1';
+    const env = (import.meta as { env?: Record<string, string | undefined> }).env ?? {};
+    const endpoints = resolveEndpoints(
+      { VITE_API_BASE: options.apiBase ?? env.VITE_API_BASE, VITE_SYNC_ENDPOINT: options.syncEndpoint ?? env.VITE_SYNC_ENDPOINT },
+      origin,
+    );
+    this.connection = new ConnectionMonitor(this.timers.now, options.browser?.navigator.onLine ?? true);
+    this.backoff = new Backoff(UPLOAD_BACKOFF, this.timers.random);
+    this.quarantine = new Quarantine(`rms:${options.location}:quarantine:${this.store.writer}`);
+    this.uploader = new OutboxUploader({ apiBase: endpoints.apiBase, token: () => this.token, timers: this.timers, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    this.relay = new RelayConnection({
+      url: endpoints.syncEndpoint,
+      room: options.location,
+      doc: this.store.doc,
+      token: options.token,
+      timers: this.timers,
+      ...(options.WebSocketImpl ? { WebSocketImpl: options.WebSocketImpl } : {}),
+      onChange: () => this.schedulePublish(),
+    });
+    this.current = this.computeStatus();
+  }
+
+  /** Starts syncing a store whose log has loaded. */
+  static start(options: SyncOptions): SyncManager {
+    const manager = new SyncManager(options);
+    manager.begin();
+    return manager;
+  }
+
+  get status(): SyncStatus {
+    return this.current;
+  }
+
+  /** Calls `fn` at once and on every change. */
+  subscribe(fn: (s: SyncStatus) => void): () => void {
+    this.listeners.add(fn);
+    fn(this.current);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Manual "Sync now": skips any backoff wait and uploads until the outbox is empty or a try fails. */
+  async syncNow(): Promise<void> {
+    this.backoff.reset();
+    if (this.paused) this.resume();
+    else if (this.relay.state === 'disconnected') this.relay.start();
+    for (let batches = 0; batches < 1000; batches++) {
+      const before = this.metrics.successes;
+      await this.uploadOnce();
+      if (this.metrics.successes === before || this.outbox().owed.length === 0) break;
+    }
+  }
+
+  deliveryState(event: EventEnvelope): DeliveryState {
+    return deliveryStateOf(event, this.watermarks(), relayedOf(this.store.doc).toJSON() as Record<string, number>);
+  }
+
+  /** Lets quarantined events be uploaded again (e.g. after the server was updated). */
+  releaseQuarantine(eventIds: Iterable<string>): void {
+    this.quarantine.release(eventIds);
+    this.schedulePublish();
+    void this.uploadOnce();
+  }
+
+  renewToken(token: string): void {
+    this.token = token;
+    this.unauthorized = null;
+    this.relay.renewToken(token);
+    void this.uploadOnce();
+  }
+
+  stop(): void {
+    for (const c of this.cleanups.splice(0)) c();
+    this.clearTimer('retryTimer');
+    this.clearTimer('intervalTimer');
+    this.clearTimer('debounceTimer');
+    this.relay.destroy();
+    this.listeners.clear();
+  }
+
+  /** The watermarks known from the room doc and from upload answers, whichever is higher. */
+  watermarks(): Watermarks {
+    const merged: Record<string, number> = { ...this.postWatermarks };
+    for (const [terminal, n] of acksOf(this.store.doc).entries()) merged[terminal] = Math.max(merged[terminal] ?? 0, n);
+    return merged;
+  }
+
+  private begin(): void {
+    const { browser } = this.options;
+    if (browser) {
+      const online = () => this.resume();
+      const offline = () => this.pause();
+      browser.addEventListener('online', online);
+      browser.addEventListener('offline', offline);
+      this.cleanups.push(() => browser.removeEventListener('online', online));
+      this.cleanups.push(() => browser.removeEventListener('offline', offline));
+    }
+    this.cleanups.push(
+      this.store.subscribe((change) => {
+        if (change.origin === 'local') this.afterLocalWrite();
+        this.schedulePublish();
+      }),
+    );
+    const onMarks = () => this.schedulePublish();
+    acksOf(this.store.doc).observe(onMarks);
+    relayedOf(this.store.doc).observe(onMarks);
+    this.cleanups.push(() => acksOf(this.store.doc).unobserve(onMarks));
+    this.cleanups.push(() => relayedOf(this.store.doc).unobserve(onMarks));
+    this.announce();
+    if (browser && !browser.navigator.onLine) {
+      this.pause();
+      return;
+    }
+    this.relay.start();
+    this.armInterval();
+    void this.uploadOnce();
+  }
+
+  private pause(): void {
+    this.paused = true;
+    this.connection.browserOffline();
+    this.relay.pause();
+    this.clearTimer('retryTimer');
+    this.clearTimer('intervalTimer');
+    this.schedulePublish();
+  }
+
+  private resume(): void {
+    this.paused = false;
+    this.connection.browserOnline();
+    this.backoff.reset();
+    this.relay.start();
+    this.armInterval();
+    void this.uploadOnce();
+  }
+
+  private afterLocalWrite(): void {
+    // Waiting out a backoff: the retry will carry this event too.
+    if (this.paused || this.retryTimer !== null || this.debounceTimer !== null) return;
+    this.debounceTimer = this.timers.setTimeout(() => {
+      this.debounceTimer = null;
+      void this.uploadOnce();
+    }, APPEND_DEBOUNCE_MS);
+  }
+
+  private armInterval(): void {
+    this.clearTimer('intervalTimer');
+    this.intervalTimer = this.timers.setTimeout(() => {
+      this.intervalTimer = null;
+      if (this.paused) return;
+      this.armInterval();
+      void this.uploadOnce();
+    }, SYNC_INTERVAL_MS);
+  }
+
+  /** One batch, unless one is already in flight (then waits for that one). */
+  private uploadOnce(): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    if (this.paused || this.unauthorized !== null) return Promise.resolve();
+    const run = withUploadLock(`rms:${this.options.location}:upload:${this.store.writer}`, () => this.uploadBatch());
+    this.inFlight = run.finally(() => {
+      this.inFlight = null;
+      this.schedulePublish();
+    });
+    this.schedulePublish();
+    return this.inFlight;
+  }
+
+  private async uploadBatch(): Promise<void> {
+    const outbox = this.outbox();
+    if (outbox.owed.length === 0) return;
+    this.clearTimer('retryTimer');
+    const { events, body } = takeBatch(outbox.owed, this.batchLimits());
+    this.metrics.attempts++;
+    const outcome = await this.uploader.upload(body, this.timeoutMs());
+    this.handle(outcome, events, body.length);
+  }
+
+  private handle(outcome: UploadOutcome, events: EventEnvelope[], bytes: number): void {
+    switch (outcome.kind) {
+      case 'stored': {
+        const latency = outcome.receivedAt - outcome.sentAt;
+        this.connection.succeeded(latency);
+        this.backoff.reset();
+        this.limits = null;
+        this.clockOffsetMs = this.offsets.add(outcome.sentAt, outcome.receivedAt, outcome.serverTime);
+        this.store.clock.setOffset(this.clockOffsetMs);
+        this.announce();
+        for (const [t, n] of Object.entries(outcome.watermarks)) this.postWatermarks[t] = Math.max(this.postWatermarks[t] ?? 0, n);
+        const byId = new Map(events.map((e) => [e.id, e]));
+        for (const r of outcome.results) {
+          const e = byId.get(r.id);
+          if (r.status === 'rejected' && e) this.quarantineEvent(e, r.reason ?? 'rejected by the server', r.field ?? null);
+        }
+        this.metrics.successes++;
+        this.metrics.eventsSent += events.length;
+        this.metrics.bytesSent += bytes;
+        this.metrics.lastSuccessAt = outcome.receivedAt;
+        this.metrics.lastLatencyMs = latency;
+        this.sample(latency);
+        if (this.outbox().owed.length > 0) this.retrySoon(0);
+        return;
+      }
+      case 'refused':
+        // Too large: halve the batch. Malformed: halve until the bad event is alone, then quarantine it.
+        if (events.length === 1) this.quarantineEvent(events[0]!, `HTTP ${outcome.status}: ${outcome.message}`, null);
+        else this.limits = { maxEvents: Math.max(1, Math.floor(events.length / 2)), maxBytes: Math.max(1024, Math.floor(bytes / 2)) };
+        this.countFailure(outcome.status === 413 ? 'too_large' : 'refused');
+        this.retrySoon(0);
+        return;
+      case 'unauthorized':
+        this.unauthorized = outcome.message || `HTTP ${outcome.status}`;
+        this.countFailure('unauthorized');
+        return;
+      case 'failed': {
+        this.countFailure(outcome.cause);
+        this.connection.failed();
+        this.sample(null);
+        this.retrySoon(this.backoff.fail());
+        return;
+      }
+      default: {
+        const never: never = outcome;
+        throw new Error(`unhandled upload outcome ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private quarantineEvent(e: EventEnvelope, reason: string, field: string | null): void {
+    this.quarantine.add({ eventId: e.id, type: e.type, aggregateId: e.aggregate.id, terminal: e.origin.terminal, n: e.origin.n, reason, field, at: this.timers.now() });
+  }
+
+  private countFailure(cause: string): void {
+    this.metrics.failuresByCause[cause] = (this.metrics.failuresByCause[cause] ?? 0) + 1;
+  }
+
+  private sample(latencyMs: number | null): void {
+    this.metrics.samples.push({ at: this.timers.now(), outbox: this.outbox().owed.length, latencyMs });
+    if (this.metrics.samples.length > MAX_SAMPLES) this.metrics.samples.shift();
+  }
+
+  private retrySoon(delayMs: number): void {
+    this.clearTimer('retryTimer');
+    this.retryAt = this.timers.now() + delayMs;
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = null;
+      this.retryAt = null;
+      void this.uploadOnce();
+    }, delayMs);
+  }
+
+  private batchLimits(): BatchLimits {
+    const base = this.connection.isSlow ? SLOW_BATCH_LIMITS : BATCH_LIMITS;
+    if (!this.limits) return base;
+    return { maxEvents: Math.min(base.maxEvents, this.limits.maxEvents), maxBytes: Math.min(base.maxBytes, this.limits.maxBytes) };
+  }
+
+  /** Longer on a slow link: four round trips of the smoothed latency, within bounds. */
+  private timeoutMs(): number {
+    const base = this.connection.isSlow ? SLOW_TIMEOUT_MS : BASE_TIMEOUT_MS;
+    return Math.min(MAX_TIMEOUT_MS, Math.max(base, 4 * (this.connection.latencyMs ?? 0)));
+  }
+
+  private outbox(): Outbox {
+    return computeOutbox({
+      byWriter: this.store.eventsByWriter(),
+      watermarks: this.watermarks(),
+      quarantined: this.quarantine.ids,
+      ownWriter: this.store.writer,
+      firstHeldAt: (id) => this.store.firstHeldAt(id),
+      now: this.timers.now(),
+      ...(this.options.graceMs === undefined ? {} : { graceMs: this.options.graceMs }),
+    });
+  }
+
+  /** Tells the other terminals (awareness) who we are and how far our clock is off. */
+  private announce(): void {
+    this.relay.provider.awareness.setLocalStateField('rms', {
+      terminal: this.store.writer,
+      role: this.options.role,
+      staff: this.options.staff ?? null,
+      clockOffsetMs: this.clockOffsetMs,
+    });
+  }
+
+  private terminals(): ConnectedTerminal[] {
+    const self = this.relay.provider.awareness.clientID;
+    const out: ConnectedTerminal[] = [];
+    for (const [clientId, state] of this.relay.provider.awareness.getStates()) {
+      const rms = (state as { rms?: Partial<ConnectedTerminal> & { terminal?: string } }).rms;
+      if (!rms?.terminal) continue;
+      out.push({
+        clientId,
+        terminal: rms.terminal,
+        role: String(rms.role ?? ''),
+        staff: typeof rms.staff === 'string' ? rms.staff : null,
+        clockOffsetMs: typeof rms.clockOffsetMs === 'number' ? rms.clockOffsetMs : null,
+        self: clientId === self,
+      });
+    }
+    return out.sort((a, b) => a.terminal.localeCompare(b.terminal));
+  }
+
+  private computeStatus(): SyncStatus {
+    const outbox = this.outbox();
+    return {
+      connection: this.unauthorized !== null ? { name: 'offline', since: this.timers.now() } : this.connection.current,
+      relay: this.relay.state,
+      owed: outbox.owed.length + outbox.waiting,
+      oldestOwedAt: outbox.oldestOwedAt,
+      inFlight: this.inFlight !== null,
+      attempt: this.backoff.attempt,
+      backoffMs: this.backoff.ceilingMs(),
+      nextAttemptAt: this.retryAt,
+      quarantined: this.quarantine.list(),
+      metrics: { ...this.metrics, failuresByCause: { ...this.metrics.failuresByCause }, samples: [...this.metrics.samples] },
+      clockOffsetMs: this.clockOffsetMs,
+      terminals: this.terminals(),
+      watermarks: this.watermarks(),
+      authProblem: this.unauthorized ?? (this.relay.refusedFor ? `relay refused: ${this.relay.refusedFor}` : null),
+    };
+  }
+
+  /** Coalesces bursts of changes (e.g. 1,000 appends) into one status per task. */
+  private schedulePublish(): void {
+    if (this.publishQueued) return;
+    this.publishQueued = true;
+    queueMicrotask(() => {
+      this.publishQueued = false;
+      this.current = this.computeStatus();
+      for (const fn of this.listeners) fn(this.current);
+    });
+  }
+
+  private clearTimer(name: 'retryTimer' | 'intervalTimer' | 'debounceTimer'): void {
+    const handle = this[name];
+    if (handle !== null) this.timers.clearTimeout(handle);
+    this[name] = null;
+    if (name === 'retryTimer') this.retryAt = null;
+  }
+}
+
+/** Runs `fn` holding a Web Lock if the platform has them and the lock is free; skips it if another tab holds it. */
+async function withUploadLock(name: string, fn: () => Promise<void>): Promise<void> {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  if (!locks) return fn();
+  await locks.request(name, { ifAvailable: true }, async (lock) => {
+    if (lock) await fn();
+  });
+}

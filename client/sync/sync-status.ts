@@ -1,0 +1,82 @@
+/**
+ * What the sync layer tells the staff app and the technical console. The SyncManager
+ * publishes a new SyncStatus whenever anything in it changes; screens only read it.
+ */
+
+/**
+ * Network state as judged from real outcomes (not navigator.onLine alone):
+ *   online        requests succeed with normal latency
+ *   slow          requests succeed but slowly: longer timeouts, smaller batches
+ *   intermittent  recent requests failed, some succeeded: keep trying, with backoff
+ *   offline       the browser says so, or every recent request failed
+ */
+export type ConnectionState =
+  | { name: 'online'; latencyMs: number | null }
+  | { name: 'slow'; latencyMs: number }
+  | { name: 'intermittent'; recentFailures: number }
+  | { name: 'offline'; since: number };
+
+export type RelayState = 'connected' | 'connecting' | 'disconnected';
+
+/** Where one event is on its way to the back office. */
+export type DeliveryState = 'local' | 'relayed' | 'acknowledged';
+
+export interface QuarantinedEvent {
+  eventId: string;
+  type: string;
+  aggregateId: string;
+  terminal: string;
+  n: number;
+  reason: string;
+  field: string | null;
+  at: number;
+}
+
+export interface SyncSample {
+  at: number;
+  outbox: number;
+  latencyMs: number | null;
+}
+
+export interface SyncMetrics {
+  attempts: number;
+  successes: number;
+  failuresByCause: Record<string, number>;
+  conflictsSeen: number;
+  eventsSent: number;
+  bytesSent: number;
+  lastSuccessAt: number | null;
+  lastLatencyMs: number | null;
+  /** Bounded history for the console's small charts (outbox size, sync latency). */
+  samples: SyncSample[];
+}
+
+export interface ConnectedTerminal {
+  clientId: number;
+  terminal: string;
+  role: string;
+  staff: string | null;
+  /** That terminal's estimate of (server time - its wall clock), ms. */
+  clockOffsetMs: number | null;
+  self: boolean;
+}
+
+export interface SyncStatus {
+  connection: ConnectionState;
+  relay: RelayState;
+  /** Events held here that the server has not acknowledged. */
+  owed: number;
+  oldestOwedAt: number | null;
+  inFlight: boolean;
+  attempt: number;
+  backoffMs: number;
+  nextAttemptAt: number | null;
+  quarantined: QuarantinedEvent[];
+  metrics: SyncMetrics;
+  clockOffsetMs: number | null;
+  terminals: ConnectedTerminal[];
+  /** Per-terminal watermarks the server has acknowledged (terminal → highest contiguous n). */
+  watermarks: Record<string, number>;
+  /** Why the server refuses this terminal (expired or bad token), if it does: staff must re-pair. */
+  authProblem: string | null;
+}
