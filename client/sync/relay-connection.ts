@@ -106,8 +106,10 @@ export class RelayConnection {
     const stable = this.openedAt !== null && this.options.timers.now() - this.openedAt >= STABLE_MS;
     this.openedAt = null;
     if (!this.wanted) return;
-    // Take over from y-websocket: its scheduled reconnect becomes a no-op.
-    this.provider.disconnect();
+    // Take over from y-websocket: with shouldConnect false, the reconnect it schedules right
+    // after this event is a no-op. (Not disconnect(): the socket is still attached while
+    // this event runs, and disconnect() would close it again and re-emit this event.)
+    this.provider.shouldConnect = false;
     if (event && !isRetriableCloseCode(event.code)) {
       this.refusedFor = closeReasonOf(event.code) ?? 'unknown';
       this.options.onChange();

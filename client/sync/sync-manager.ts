@@ -6,7 +6,7 @@ import { Backoff, UPLOAD_BACKOFF } from './backoff';
 import { ClockOffsetEstimator } from './clock-offset';
 import { ConnectionMonitor } from './connection-state';
 import { resolveEndpoints } from './endpoints';
-import { BATCH_LIMITS, SLOW_BATCH_LIMITS, computeOutbox, deliveryStateOf, takeBatch, type BatchLimits, type Outbox } from './outbox';
+import { BATCH_LIMITS, GRACE_MS, SLOW_BATCH_LIMITS, computeOutbox, deliveryStateOf, takeBatch, type BatchLimits, type Outbox } from './outbox';
 import { Quarantine } from './quarantine';
 import { RelayConnection } from './relay-connection';
 import type { ConnectedTerminal, DeliveryState, SyncMetrics, SyncStatus } from './sync-status';
@@ -45,6 +45,8 @@ export interface SyncOptions {
   /** Browser online/offline events and navigator.onLine; omit in Node. */
   browser?: Pick<Window, 'addEventListener' | 'removeEventListener'> & { navigator: { onLine: boolean } };
   graceMs?: number;
+  /** Upload timeout on a normal link (default BASE_TIMEOUT_MS); it stretches on a slow one. */
+  uploadTimeoutMs?: number;
 }
 
 export class SyncManager {
@@ -68,6 +70,9 @@ export class SyncManager {
   private paused = false;
   private unauthorized: string | null = null;
   private limits: BatchLimits | null = null;
+  /** Consecutive uploads that timed out: each doubles the next timeout. */
+  private timeouts = 0;
+  private graceTimer: unknown = null;
   private clockOffsetMs: number | null = null;
   private publishQueued = false;
   private current: SyncStatus;
@@ -162,6 +167,7 @@ export class SyncManager {
     this.clearTimer('retryTimer');
     this.clearTimer('intervalTimer');
     this.clearTimer('debounceTimer');
+    this.clearTimer('graceTimer');
     this.relay.destroy();
     this.listeners.clear();
   }
@@ -186,6 +192,7 @@ export class SyncManager {
     this.cleanups.push(
       this.store.subscribe((change) => {
         if (change.origin === 'local') this.afterLocalWrite();
+        else this.afterOthersEvents();
         this.schedulePublish();
       }),
     );
@@ -231,6 +238,18 @@ export class SyncManager {
     }, APPEND_DEBOUNCE_MS);
   }
 
+  /**
+   * Other writers' events become ours to upload once their grace period has passed (their
+   * own terminal may be gone): check again then.
+   */
+  private afterOthersEvents(): void {
+    if (this.paused || this.graceTimer !== null) return;
+    this.graceTimer = this.timers.setTimeout(() => {
+      this.graceTimer = null;
+      void this.uploadOnce();
+    }, (this.options.graceMs ?? GRACE_MS) + 1);
+  }
+
   private armInterval(): void {
     this.clearTimer('intervalTimer');
     this.intervalTimer = this.timers.setTimeout(() => {
@@ -271,6 +290,7 @@ export class SyncManager {
         this.connection.succeeded(latency);
         this.backoff.reset();
         this.limits = null;
+        this.timeouts = 0;
         this.clockOffsetMs = this.offsets.add(outcome.sentAt, outcome.receivedAt, outcome.serverTime);
         this.store.clock.setOffset(this.clockOffsetMs);
         this.announce();
@@ -301,6 +321,7 @@ export class SyncManager {
         this.countFailure('unauthorized');
         return;
       case 'failed': {
+        if (outcome.cause === 'timeout') this.timeouts++;
         this.countFailure(outcome.cause);
         this.connection.failed();
         this.sample(null);
@@ -343,10 +364,15 @@ export class SyncManager {
     return { maxEvents: Math.min(base.maxEvents, this.limits.maxEvents), maxBytes: Math.min(base.maxBytes, this.limits.maxBytes) };
   }
 
-  /** Longer on a slow link: four round trips of the smoothed latency, within bounds. */
+  /**
+   * Stretches on a slow link: at least four round trips of the smoothed latency, and
+   * doubled after each upload that timed out, within MAX_TIMEOUT_MS.
+   */
   private timeoutMs(): number {
-    const base = this.connection.isSlow ? SLOW_TIMEOUT_MS : BASE_TIMEOUT_MS;
-    return Math.min(MAX_TIMEOUT_MS, Math.max(base, 4 * (this.connection.latencyMs ?? 0)));
+    const normal = this.options.uploadTimeoutMs ?? BASE_TIMEOUT_MS;
+    const base = this.connection.isSlow ? Math.max(normal, SLOW_TIMEOUT_MS) : normal;
+    const stretched = Math.max(base * 2 ** Math.min(this.timeouts, 6), 4 * (this.connection.latencyMs ?? 0));
+    return Math.min(MAX_TIMEOUT_MS, stretched);
   }
 
   private outbox(): Outbox {
@@ -420,7 +446,7 @@ export class SyncManager {
     });
   }
 
-  private clearTimer(name: 'retryTimer' | 'intervalTimer' | 'debounceTimer'): void {
+  private clearTimer(name: 'retryTimer' | 'intervalTimer' | 'debounceTimer' | 'graceTimer'): void {
     const handle = this[name];
     if (handle !== null) this.timers.clearTimeout(handle);
     this[name] = null;

@@ -1,0 +1,73 @@
+import WebSocket from 'ws';
+import { EventStore } from '../../client/store/event-store';
+import { SyncManager, type SyncOptions } from '../../client/sync/sync-manager';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
+import { mint } from './server-clients';
+
+/**
+ * A terminal as the tests drive it: a real EventStore (memory persistence, as IndexedDB
+ * is covered by the contract tests) and a real SyncManager talking HTTP and websockets
+ * to a real server, possibly through a fault-injecting proxy.
+ */
+export interface TestTerminal {
+  store: EventStore;
+  sync: SyncManager;
+  close(): void;
+}
+
+export interface TerminalOptions {
+  location: string;
+  terminal: string;
+  apiBase: string;
+  syncEndpoint: string;
+  /** Wall-clock skew of this terminal, ms (negative = behind). */
+  skewMs?: number;
+  graceMs?: number;
+  sync?: Partial<SyncOptions>;
+}
+
+export async function startTerminal(options: TerminalOptions): Promise<TestTerminal> {
+  const skew = options.skewMs ?? 0;
+  const store = await EventStore.open({
+    location: options.location,
+    terminal: options.terminal,
+    persistence: 'memory',
+    crossTab: false,
+    clock: new HybridClock({ wallNow: () => Date.now() + skew }),
+  });
+  const token = await mint(options.location, 'terminal', options.terminal);
+  const sync = SyncManager.start({
+    store,
+    location: options.location,
+    token,
+    role: 'terminal',
+    apiBase: options.apiBase,
+    syncEndpoint: options.syncEndpoint,
+    WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
+    ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+    ...options.sync,
+  });
+  return {
+    store,
+    sync,
+    close() {
+      sync.stop();
+      store.close();
+    },
+  };
+}
+
+/** Every event of a location in the canonical store, paging GET /api/events. */
+export async function serverEvents(apiBase: string, location: string): Promise<{ id: string; origin: { terminal: string; n: number } }[]> {
+  const token = await mint(location, 'manager', 'inspector');
+  const out: { id: string; origin: { terminal: string; n: number } }[] = [];
+  let after = '';
+  for (let page = 0; page < 10_000; page++) {
+    const res = await fetch(`${apiBase}/api/events?after=${after}&limit=1000`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as { events: { id: string; origin: { terminal: string; n: number } }[]; next: string; hasMore: boolean };
+    out.push(...body.events);
+    after = body.next;
+    if (!body.hasMore) break;
+  }
+  return out;
+}

@@ -1,0 +1,29 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
+import { startTerminal, serverEvents, type TestTerminal } from '../helpers/terminals';
+import { waitFor, waitForAsync } from '../helpers/server-clients';
+
+let server: InProcessServer | null = null;
+const terminals: TestTerminal[] = [];
+afterEach(async () => {
+  for (const t of terminals.splice(0)) t.close();
+  await server?.dispose();
+  server = null;
+});
+
+describe('SyncManager against the real server', () => {
+  it('[SYN1] an appended event reaches the canonical store and comes back acknowledged; the other terminal sees it live', async () => {
+    server = await startTestServer();
+    const base = { location: 'loc-a', apiBase: server.url, syncEndpoint: server.wsUrl };
+    const a = await startTerminal({ ...base, terminal: 'till-1' });
+    const b = await startTerminal({ ...base, terminal: 'till-2' });
+    terminals.push(a, b);
+    const e = await a.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+    expect(a.sync.deliveryState(e)).toBe('local');
+    await waitFor(() => b.store.view('t1') !== undefined, 'b sees the ticket');
+    await waitFor(() => a.sync.deliveryState(e) === 'acknowledged', 'acknowledged');
+    await waitForAsync(async () => (await serverEvents(server!.url, 'loc-a')).length === 1, 'server holds it');
+    expect(a.sync.status.owed).toBe(0);
+    expect(a.sync.status.connection.name).toBe('online');
+  });
+});
