@@ -3,8 +3,8 @@ import { aggregateTypeOf, decodeEvent, type DecodedEvent } from '../events/catal
 import { MENU_ITEM_AGGREGATE } from '../domain/menu-events';
 import { TABLE_AGGREGATE } from '../domain/table-events';
 import { TICKET_AGGREGATE } from '../domain/ticket-events';
-import { EMPTY_TICKET, isTicketEvent, reduceTicket, ticketViewOf, type TicketState } from './ticket-reducer';
-import { EMPTY_MENU_ITEM, EMPTY_TABLE, isMenuItemEvent, isTableEvent, reduceMenuItem, reduceTable, type MenuItemState, type TableState } from './catalog-reducers';
+import { isTicketEvent, newTicketState, reduceTicket, ticketViewOf, type TicketState } from './ticket-reducer';
+import { isMenuItemEvent, isTableEvent, newMenuItemState, newTableState, reduceMenuItem, reduceTable, type MenuItemState, type TableState } from './catalog-reducers';
 import { assertNever, outcome, type Outcome } from './reducer';
 import type { AggregateView, ConcurrentGroup, HistoryEntry, HistoryStatus } from './views';
 
@@ -20,6 +20,8 @@ import type { AggregateView, ConcurrentGroup, HistoryEntry, HistoryStatus } from
  * The fold itself (this file) handles what is common to every aggregate: decoding,
  * idempotency keys, concurrency groups, history. Reducers handle the domain.
  */
+// The reducers update `state` in place: it belongs to this fold (created by initialDomain,
+// dropped by settle) and only copies of it reach views.
 type DomainState =
   | { kind: 'ticket'; state: TicketState }
   | { kind: 'menu_item'; state: MenuItemState }
@@ -29,11 +31,11 @@ type DomainState =
 function initialDomain(aggregateType: string): DomainState {
   switch (aggregateType) {
     case TICKET_AGGREGATE:
-      return { kind: 'ticket', state: EMPTY_TICKET };
+      return { kind: 'ticket', state: newTicketState() };
     case MENU_ITEM_AGGREGATE:
-      return { kind: 'menu_item', state: EMPTY_MENU_ITEM };
+      return { kind: 'menu_item', state: newMenuItemState() };
     case TABLE_AGGREGATE:
-      return { kind: 'table', state: EMPTY_TABLE };
+      return { kind: 'table', state: newTableState() };
     default:
       return { kind: 'other' };
   }
@@ -193,21 +195,15 @@ export class AggregateFold {
     switch (d.kind) {
       case 'ticket': {
         if (!isTicketEvent(e)) return outcome('invalid', `${e.type} is not a ticket event`);
-        const r = reduceTicket(d.state, e);
-        this.domain = { kind: 'ticket', state: r.state };
-        return r.outcome;
+        return reduceTicket(d.state, e);
       }
       case 'menu_item': {
         if (!isMenuItemEvent(e)) return outcome('invalid', `${e.type} is not a menu item event`);
-        const r = reduceMenuItem(d.state, e);
-        this.domain = { kind: 'menu_item', state: r.state };
-        return r.outcome;
+        return reduceMenuItem(d.state, e);
       }
       case 'table': {
         if (!isTableEvent(e)) return outcome('invalid', `${e.type} is not a table event`);
-        const r = reduceTable(d.state, e);
-        this.domain = { kind: 'table', state: r.state };
-        return r.outcome;
+        return reduceTable(d.state, e);
       }
       case 'other':
         return outcome('ignored', `aggregate type ${this.aggregateType} has no reducer in this build`);

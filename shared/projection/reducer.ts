@@ -1,8 +1,9 @@
 import type { HistoryStatus } from './views';
 
 /**
- * What a reducer returns for one event: the next state (a new object; the previous one is
- * never mutated, so a reducer is a pure function) and how the event fared, for history.
+ * What a reducer returns for one event: how it fared, for history. Reducers update the
+ * state they are given in place; that state is owned by one AggregateFold and never
+ * escapes it (views are copies), so folds stay deterministic without a copy per event.
  */
 export interface Outcome {
   status: Exclude<HistoryStatus, 'needs_update'>;
@@ -10,11 +11,6 @@ export interface Outcome {
   conflictId: string | null;
   /** Earlier events that lost a last-write-wins race to this one (history marks them). */
   supersedes?: readonly string[];
-}
-
-export interface Step<S> {
-  state: S;
-  outcome: Outcome;
 }
 
 // One shared, frozen outcome per status for the common reason-less case: most events are

@@ -10,60 +10,72 @@ import {
   type ConflictKind,
   type RegisterWrite,
 } from './merge-policy';
-import { assertNever, outcome, type Step } from './reducer';
+import { assertNever, outcome, type Outcome } from './reducer';
 import type { TicketConflict, TicketLine, TicketPayment, TicketView } from './views';
 
 /**
- * The ticket reducer: pure, one event at a time, following TICKET_MERGE_POLICY.
+ * The ticket reducer: one event at a time, following TICKET_MERGE_POLICY.
  * Internal state keeps what the view does not show but the merge needs: LWW stamps per
  * register, removed line ids (tombstones) and the events held back by open conflicts.
+ *
+ * OWNERSHIP: the state belongs to the fold that created it (newTicketState) and
+ * reduceTicket updates it IN PLACE, returning only the outcome. Copying the state, its
+ * lines and its LWW stamps for every event was most of the cost of a fold. The state
+ * never leaves the fold: ticketViewOf copies everything a view shows, and a fold that
+ * must start over (an out-of-order event) starts from a new state.
  */
 export interface TicketState {
-  readonly openedEventId: string | null;
-  readonly number: string | null;
-  readonly tableId: string | null;
-  readonly covers: number | null;
-  readonly note: string | null;
-  readonly openedBy: { terminal: string; staff: string | null } | null;
-  readonly openedAt: number | null;
-  readonly lines: readonly TicketLine[];
-  readonly removed: readonly string[];
-  readonly payments: readonly TicketPayment[];
-  readonly closed: { eventId: string; totalCents: number; at: number } | null;
-  readonly voided: { eventId: string; reason: string; at: number } | null;
-  readonly sale: TicketView['sale'];
-  readonly conflicts: readonly TicketConflict[];
-  readonly lww: Readonly<Record<string, RegisterWrite>>;
-  readonly held: Readonly<Record<string, TicketEvent>>;
+  openedEventId: string | null;
+  number: string | null;
+  tableId: string | null;
+  covers: number | null;
+  note: string | null;
+  openedBy: { terminal: string; staff: string | null } | null;
+  openedAt: number | null;
+  lines: TicketLine[];
+  removed: string[];
+  payments: TicketPayment[];
+  closed: { eventId: string; totalCents: number; at: number } | null;
+  voided: { eventId: string; reason: string; at: number } | null;
+  sale: TicketView['sale'];
+  conflicts: TicketConflict[];
+  /** LWW register → the write holding it ('note', 'tableId', 'quantity:<lineId>'). */
+  lww: Map<string, RegisterWrite>;
+  /** Conflict id → the event it holds back. */
+  held: Map<string, TicketEvent>;
 }
 
 type TicketEventType = keyof typeof TICKET_MERGE_POLICY;
 type TicketEvent = DecodedEvent<TicketEventType>;
 
-export const EMPTY_TICKET: TicketState = {
-  openedEventId: null,
-  number: null,
-  tableId: null,
-  covers: null,
-  note: null,
-  openedBy: null,
-  openedAt: null,
-  lines: [],
-  removed: [],
-  payments: [],
-  closed: null,
-  voided: null,
-  sale: null,
-  conflicts: [],
-  lww: {},
-  held: {},
-};
+/** A fresh, empty ticket state, owned by the caller (reduceTicket mutates it). */
+export function newTicketState(): TicketState {
+  return {
+    openedEventId: null,
+    number: null,
+    tableId: null,
+    covers: null,
+    note: null,
+    openedBy: null,
+    openedAt: null,
+    lines: [],
+    removed: [],
+    payments: [],
+    closed: null,
+    voided: null,
+    sale: null,
+    conflicts: [],
+    lww: new Map(),
+    held: new Map(),
+  };
+}
 
 export function isTicketEvent(e: DecodedEvent): e is TicketEvent {
   return Object.prototype.hasOwnProperty.call(TICKET_MERGE_POLICY, e.type);
 }
 
-export function reduceTicket(s: TicketState, e: TicketEvent): Step<TicketState> {
+/** Folds one event into `s` (in place, see OWNERSHIP above) and says how it fared. */
+export function reduceTicket(s: TicketState, e: TicketEvent): Outcome {
   if (e.type === 'conflict.resolved') return resolveConflict(s, e);
   const policy = TICKET_MERGE_POLICY[e.type];
   const rule = s.voided ? policy.whenVoided : s.closed ? policy.whenClosed : 'apply';
@@ -114,49 +126,53 @@ function appliedPaid(s: TicketState): number {
   return s.payments.reduce((n, p) => (p.state === 'applied' ? n + p.amountCents : n), 0);
 }
 
-/** Writes an LWW register if the event's stamp beats the current one. */
-function lww(s: TicketState, e: TicketEvent, register: string, patch: (s: TicketState) => TicketState): Step<TicketState> {
+/** True when the event's stamp beats the register's current write; then it takes the register. */
+type LwwResult = { won: false } | { won: true; outcome: Outcome };
+const LOST: LwwResult = { won: false };
+const WON: LwwResult = { won: true, outcome: outcome('applied') };
+
+function takeRegister(s: TicketState, e: TicketEvent, register: string): LwwResult {
   const write = registerWriteOf(e);
-  const current = s.lww[register];
-  if (!lwwWins(current?.stamp, write.stamp)) return { state: s, outcome: outcome('superseded', `older write to ${register}`) };
+  const current = s.lww.get(register);
+  if (!lwwWins(current?.stamp, write.stamp)) return LOST;
+  s.lww.set(register, write);
   const loser = raceLoser(current, write);
-  return {
-    state: { ...patch(s), lww: { ...s.lww, [register]: write } },
-    outcome: { ...outcome('applied'), ...(loser ? { supersedes: [loser] } : {}) },
-  };
+  return loser ? { won: true, outcome: { ...outcome('applied'), supersedes: [loser] } } : WON;
 }
 
-function withLine(s: TicketState, lineId: string, patch: Partial<TicketLine>): TicketState {
-  return { ...s, lines: s.lines.map((l) => (l.lineId === lineId ? { ...l, ...patch } : l)) };
+/** An LWW write of one field: applies `set` if the event wins the register. */
+function lww(s: TicketState, e: TicketEvent, register: string, set: (s: TicketState) => void): Outcome {
+  const r = takeRegister(s, e, register);
+  if (!r.won) return outcome('superseded', `older write to ${register}`);
+  set(s);
+  return r.outcome;
 }
 
-function applyTicketEvent(s: TicketState, e: TicketEvent): Step<TicketState> {
-  const ok = (state: TicketState): Step<TicketState> => ({ state, outcome: outcome('applied') });
+function lineById(s: TicketState, lineId: string): TicketLine | undefined {
+  return s.lines.find((l) => l.lineId === lineId);
+}
+
+function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
   switch (e.type) {
     case 'ticket.opened': {
-      if (s.openedEventId) return { state: s, outcome: outcome('superseded', 'ticket already opened') };
-      const opened: TicketState = {
-        ...s,
-        openedEventId: e.id,
-        number: e.payload.number,
-        covers: e.payload.covers ?? null,
-        openedBy: { terminal: e.origin.terminal, staff: e.origin.staff ?? null },
-        openedAt: e.at,
-      };
+      if (s.openedEventId) return outcome('superseded', 'ticket already opened');
+      s.openedEventId = e.id;
+      s.number = e.payload.number;
+      s.covers = e.payload.covers ?? null;
+      s.openedBy = { terminal: e.origin.terminal, staff: e.origin.staff ?? null };
+      s.openedAt = e.at;
       const tableId = e.payload.tableId;
-      if (tableId === undefined) return ok(opened);
+      if (tableId === undefined) return outcome('applied');
       // The table given at opening is an ordinary write to the tableId register.
-      const r = lww(opened, e, 'tableId', (t) => ({ ...t, tableId }));
+      const r = takeRegister(s, e, 'tableId');
+      if (r.won) s.tableId = tableId;
       // The opening itself always applies, even if its table lost to a newer assignment.
-      const reason = r.outcome.status === 'superseded' ? 'table had a newer assignment' : null;
-      return { state: r.state, outcome: { ...r.outcome, status: 'applied', reason } };
+      return r.won ? r.outcome : outcome('applied', 'table had a newer assignment');
     }
     case 'ticket.item_added': {
       const p = e.payload;
-      if (s.lines.some((l) => l.lineId === p.lineId) || s.removed.includes(p.lineId)) {
-        return { state: s, outcome: outcome('duplicate', `line ${p.lineId} already added`) };
-      }
-      const line: TicketLine = {
+      if (lineById(s, p.lineId) || s.removed.includes(p.lineId)) return outcome('duplicate', `line ${p.lineId} already added`);
+      s.lines.push({
         lineId: p.lineId,
         menuItemId: p.menuItemId,
         name: p.name,
@@ -166,76 +182,95 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Step<TicketState> {
         sentAt: null,
         bumpedAt: null,
         addedBy: e.origin.terminal,
-      };
-      return ok({ ...s, lines: [...s.lines, line], lww: { ...s.lww, [`quantity:${p.lineId}`]: registerWriteOf(e) } });
+      });
+      s.lww.set(`quantity:${p.lineId}`, registerWriteOf(e));
+      return outcome('applied');
     }
     case 'ticket.item_removed': {
       const { lineId } = e.payload;
-      if (s.removed.includes(lineId)) return { state: s, outcome: outcome('duplicate', 'line already removed') };
-      if (!s.lines.some((l) => l.lineId === lineId)) return { state: s, outcome: outcome('ignored', `no line ${lineId}`) };
-      return ok({ ...s, lines: s.lines.filter((l) => l.lineId !== lineId), removed: [...s.removed, lineId] });
+      if (s.removed.includes(lineId)) return outcome('duplicate', 'line already removed');
+      const i = s.lines.findIndex((l) => l.lineId === lineId);
+      if (i < 0) return outcome('ignored', `no line ${lineId}`);
+      s.lines.splice(i, 1);
+      s.removed.push(lineId);
+      return outcome('applied');
     }
     case 'ticket.quantity_changed': {
       const { lineId, quantity } = e.payload;
-      if (s.removed.includes(lineId)) return { state: s, outcome: outcome('superseded', 'line was removed') };
-      if (!s.lines.some((l) => l.lineId === lineId)) return { state: s, outcome: outcome('ignored', `no line ${lineId}`) };
-      return lww(s, e, `quantity:${lineId}`, (t) => withLine(t, lineId, { quantity }));
+      if (s.removed.includes(lineId)) return outcome('superseded', 'line was removed');
+      const line = lineById(s, lineId);
+      if (!line) return outcome('ignored', `no line ${lineId}`);
+      return lww(s, e, `quantity:${lineId}`, () => {
+        line.quantity = quantity;
+      });
     }
     case 'ticket.note_set': {
       const note = e.payload.note;
-      return lww(s, e, 'note', (t) => ({ ...t, note }));
+      return lww(s, e, 'note', (t) => {
+        t.note = note;
+      });
     }
     case 'ticket.table_assigned': {
       const tableId = e.payload.tableId;
-      return lww(s, e, 'tableId', (t) => ({ ...t, tableId }));
+      return lww(s, e, 'tableId', (t) => {
+        t.tableId = tableId;
+      });
     }
     case 'ticket.sent_to_kitchen': {
-      const wanted = new Set(e.payload.lineIds);
-      const toSend = s.lines.filter((l) => wanted.has(l.lineId) && l.sentAt === null);
-      if (toSend.length === 0) {
-        const known = s.lines.some((l) => wanted.has(l.lineId));
-        return { state: s, outcome: known ? outcome('superseded', 'lines already sent') : outcome('ignored', 'no such lines') };
+      // A handful of line ids: an array scan beats building a Set per event.
+      const wanted = e.payload.lineIds;
+      let sent = 0;
+      let known = false;
+      for (const l of s.lines) {
+        if (!wanted.includes(l.lineId)) continue;
+        known = true;
+        if (l.sentAt !== null) continue;
+        l.sentAt = e.at;
+        sent++;
       }
-      return ok({ ...s, lines: s.lines.map((l) => (wanted.has(l.lineId) && l.sentAt === null ? { ...l, sentAt: e.at } : l)) });
+      if (sent > 0) return outcome('applied');
+      return known ? outcome('superseded', 'lines already sent') : outcome('ignored', 'no such lines');
     }
     case 'ticket.kitchen_item_bumped': {
-      const line = s.lines.find((l) => l.lineId === e.payload.lineId);
-      if (!line) return { state: s, outcome: outcome('ignored', `no line ${e.payload.lineId}`) };
-      if (line.bumpedAt !== null) return { state: s, outcome: outcome('superseded', 'already bumped') };
-      return ok(withLine(s, line.lineId, { bumpedAt: e.at }));
+      const line = lineById(s, e.payload.lineId);
+      if (!line) return outcome('ignored', `no line ${e.payload.lineId}`);
+      if (line.bumpedAt !== null) return outcome('superseded', 'already bumped');
+      line.bumpedAt = e.at;
+      return outcome('applied');
     }
     case 'ticket.payment_recorded': {
       const p = e.payload;
-      if (s.payments.some((x) => x.paymentId === p.paymentId)) {
-        return { state: s, outcome: outcome('duplicate', `payment ${p.paymentId} already recorded`) };
-      }
+      if (s.payments.some((x) => x.paymentId === p.paymentId)) return outcome('duplicate', `payment ${p.paymentId} already recorded`);
       const total = sumLines(s.lines);
       const paid = appliedPaid(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
         return escalate(s, e, 'over_payment', ids, `payments ${paid + p.amountCents} exceed total ${total}`);
       }
-      return ok({ ...s, payments: [...s.payments, paymentOf(e, 'applied', null)] });
+      s.payments.push(paymentOf(e, 'applied', null));
+      return outcome('applied');
     }
     case 'ticket.closed': {
       const totalCents = e.payload.totalCents;
       if (s.closed) {
-        if (s.closed.totalCents === totalCents) return { state: s, outcome: outcome('duplicate', 'already closed with this total') };
+        if (s.closed.totalCents === totalCents) return outcome('duplicate', 'already closed with this total');
         return escalate(s, e, 'close_total_mismatch', [s.closed.eventId, e.id], `closed with ${s.closed.totalCents} and with ${totalCents}`);
       }
-      const closed: TicketState = { ...s, closed: { eventId: e.id, totalCents, at: e.at } };
+      s.closed = { eventId: e.id, totalCents, at: e.at };
       const linesTotal = sumLines(s.lines);
-      if (linesTotal === totalCents) return ok(closed);
+      if (linesTotal === totalCents) return outcome('applied');
       // The close stands (the till did close) but the difference must be looked at.
-      const { state, conflictId } = addConflict(closed, 'close_total_mismatch', [e.id], e.at, `closed with ${totalCents}, lines total ${linesTotal}`);
-      return { state, outcome: outcome('applied', 'total differs from lines', conflictId) };
+      const conflictId = addConflict(s, 'close_total_mismatch', [e.id], e.at, `closed with ${totalCents}, lines total ${linesTotal}`);
+      return outcome('applied', 'total differs from lines', conflictId);
     }
     case 'ticket.voided':
-      if (s.voided) return { state: s, outcome: outcome('duplicate', 'already voided') };
-      return ok({ ...s, voided: { eventId: e.id, reason: e.payload.reason, at: e.at } });
+      if (s.voided) return outcome('duplicate', 'already voided');
+      s.voided = { eventId: e.id, reason: e.payload.reason, at: e.at };
+      return outcome('applied');
     case 'sale.recorded':
-      if (s.sale) return { state: s, outcome: outcome('duplicate', 'sale already recorded') };
-      return ok({ ...s, sale: { eventId: e.id, totalCents: e.payload.totalCents, paidCents: e.payload.paidCents, closedAt: e.payload.closedAt } });
+      if (s.sale) return outcome('duplicate', 'sale already recorded');
+      s.sale = { eventId: e.id, totalCents: e.payload.totalCents, paidCents: e.payload.paidCents, closedAt: e.payload.closedAt };
+      return outcome('applied');
     case 'conflict.resolved':
       return resolveConflict(s, e);
     default:
@@ -259,69 +294,79 @@ function paymentOf(e: DecodedEvent<'ticket.payment_recorded'>, state: TicketPaym
   };
 }
 
-function addConflict(s: TicketState, kind: ConflictKind, eventIds: string[], at: number, detail: string): { state: TicketState; conflictId: string } {
+/** Opens a conflict (once per id) and returns its id. */
+function addConflict(s: TicketState, kind: ConflictKind, eventIds: string[], at: number, detail: string): string {
   const conflictId = conflictIdFor(kind, eventIds);
-  if (s.conflicts.some((c) => c.conflictId === conflictId)) return { state: s, conflictId };
-  const conflict: TicketConflict = { conflictId, kind, eventIds: [...eventIds].sort(), detectedAt: at, detail, status: 'open', resolution: null };
-  return { state: { ...s, conflicts: [...s.conflicts, conflict] }, conflictId };
+  if (s.conflicts.some((c) => c.conflictId === conflictId)) return conflictId;
+  s.conflicts.push({ conflictId, kind, eventIds: [...eventIds].sort(), detectedAt: at, detail, status: 'open', resolution: null });
+  return conflictId;
 }
 
 /** Holds the event back as an open conflict; payments stay visible as 'held'. */
-function escalate(s: TicketState, e: TicketEvent, kind: ConflictKind, eventIds: string[], detail: string): Step<TicketState> {
-  const added = addConflict(s, kind, eventIds, e.at, detail);
-  let state: TicketState = { ...added.state, held: { ...added.state.held, [added.conflictId]: e } };
-  if (e.type === 'ticket.payment_recorded' && !state.payments.some((p) => p.paymentId === e.payload.paymentId)) {
-    state = { ...state, payments: [...state.payments, paymentOf(e, 'held', added.conflictId)] };
+function escalate(s: TicketState, e: TicketEvent, kind: ConflictKind, eventIds: string[], detail: string): Outcome {
+  const conflictId = addConflict(s, kind, eventIds, e.at, detail);
+  s.held.set(conflictId, e);
+  if (e.type === 'ticket.payment_recorded' && !s.payments.some((p) => p.paymentId === e.payload.paymentId)) {
+    s.payments.push(paymentOf(e, 'held', conflictId));
   }
-  return { state, outcome: outcome('escalated', detail, added.conflictId) };
+  return outcome('escalated', detail, conflictId);
 }
 
-function setPaymentState(s: TicketState, conflictId: string, state: TicketPayment['state']): TicketState {
-  return { ...s, payments: s.payments.map((p) => (p.conflictId === conflictId ? { ...p, state } : p)) };
+function setPaymentState(s: TicketState, conflictId: string, state: TicketPayment['state']): void {
+  for (const p of s.payments) if (p.conflictId === conflictId) p.state = state;
 }
 
-function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): Step<TicketState> {
+function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): Outcome {
   const { conflictId, resolution: r } = e.payload;
   const c = s.conflicts.find((x) => x.conflictId === conflictId);
-  if (!c) return { state: s, outcome: outcome('ignored', `no conflict ${conflictId}`) };
-  if (c.status === 'resolved') return { state: s, outcome: outcome('superseded', 'conflict already resolved', conflictId) };
-  if (!resolutionFits(c.kind, r.kind)) return { state: s, outcome: outcome('invalid', `${r.kind} does not settle ${c.kind}`, conflictId) };
-  const held = s.held[conflictId];
-  let next: TicketState = s;
+  if (!c) return outcome('ignored', `no conflict ${conflictId}`);
+  if (c.status === 'resolved') return outcome('superseded', 'conflict already resolved', conflictId);
+  if (!resolutionFits(c.kind, r.kind)) return outcome('invalid', `${r.kind} does not settle ${c.kind}`, conflictId);
+  const held = s.held.get(conflictId);
   switch (c.kind) {
     case 'payment_after_void':
-      next = r.kind === 'reopen' ? setPaymentState({ ...s, voided: null }, conflictId, 'applied') : setPaymentState(s, conflictId, 'refunded');
+      if (r.kind === 'reopen') {
+        s.voided = null;
+        setPaymentState(s, conflictId, 'applied');
+      } else {
+        setPaymentState(s, conflictId, 'refunded');
+      }
       break;
     case 'over_payment':
-      next = setPaymentState(s, conflictId, r.kind === 'accept_payment' ? 'applied' : 'refunded');
+      setPaymentState(s, conflictId, r.kind === 'accept_payment' ? 'applied' : 'refunded');
       break;
     case 'change_after_close':
       if (r.kind === 'reopen') {
-        const reopened: TicketState = { ...s, closed: null, voided: null };
-        next = held ? applyTicketEvent(reopened, held).state : reopened;
+        s.closed = null;
+        s.voided = null;
+        // The held change now applies as if it had never been held (its outcome stays 'escalated').
+        if (held) applyTicketEvent(s, held);
       }
       break;
     case 'close_total_mismatch':
       if (r.kind === 'accept_total') {
         const base = s.closed ?? { eventId: held?.id ?? e.id, at: held?.at ?? e.at };
-        next = { ...s, closed: { eventId: base.eventId, at: base.at, totalCents: r.totalCents } };
+        s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents };
       } else {
-        next = { ...s, closed: null };
+        s.closed = null;
       }
       break;
     case 'closed_and_voided':
       if (r.kind === 'keep_void') {
-        const voided = s.voided ?? (held?.type === 'ticket.voided' ? { eventId: held.id, reason: held.payload.reason, at: held.at } : null);
-        next = { ...s, closed: null, voided };
+        s.voided = s.voided ?? (held?.type === 'ticket.voided' ? { eventId: held.id, reason: held.payload.reason, at: held.at } : null);
+        s.closed = null;
       } else {
-        const closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at } : null);
-        next = { ...s, voided: null, closed };
+        s.closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at } : null);
+        s.voided = null;
       }
       break;
     default:
       return assertNever(c.kind, 'conflict kind');
   }
-  const resolution: TicketConflict['resolution'] = {
+  s.held.delete(conflictId);
+  // `c` is still in s.conflicts (the held change above only ever appends conflicts).
+  c.status = 'resolved';
+  c.resolution = {
     kind: r.kind,
     eventId: e.id,
     at: e.at,
@@ -329,11 +374,5 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
     staff: e.origin.staff ?? null,
     note: e.payload.note ?? null,
   };
-  const { [conflictId]: _settled, ...stillHeld } = next.held;
-  next = {
-    ...next,
-    held: stillHeld,
-    conflicts: next.conflicts.map((x) => (x.conflictId === conflictId ? { ...x, status: 'resolved', resolution } : x)),
-  };
-  return { state: next, outcome: outcome('applied', null, conflictId) };
+  return outcome('applied', null, conflictId);
 }
