@@ -1,0 +1,107 @@
+/**
+ * The pairing of this device: which location it works for, as which terminal, with which
+ * token. Set by opening the pairing link the server prints
+ * (`/#/pair?token=…&location=…&terminal=…`) and kept in localStorage.
+ *
+ * The token's claims are read, not verified: the server verifies every request and every
+ * relay connection. The role only decides which buttons the app offers.
+ */
+export type Role = 'terminal' | 'manager' | 'admin';
+
+export interface Pairing {
+  token: string;
+  location: string;
+  terminal: string;
+  role: Role;
+  /** Token expiry, ms since the epoch (null when the token carries none). */
+  expiresAt: number | null;
+  pairedAt: number;
+}
+
+export interface TokenClaimsRead {
+  location: string | null;
+  role: Role;
+  terminal: string | null;
+  expiresAt: number | null;
+}
+
+const STORAGE_KEY = 'rms:pairing';
+const ROLES: readonly Role[] = ['terminal', 'manager', 'admin'];
+
+export class PairingError extends Error {
+  override readonly name = 'PairingError';
+}
+
+/** Reads a JWT's payload without verifying it. Throws PairingError when it is not a JWT. */
+export function readTokenClaims(token: string): TokenClaimsRead {
+  const part = token.split('.')[1];
+  if (!part) throw new PairingError('the token is not a JWT');
+  let raw: unknown;
+  try {
+    const b64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
+    raw = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+  } catch {
+    throw new PairingError('the token payload is not readable');
+  }
+  if (typeof raw !== 'object' || raw === null) throw new PairingError('the token payload is not an object');
+  const claims = raw as Record<string, unknown>;
+  const role = ROLES.find((r) => r === claims.role);
+  if (!role) throw new PairingError(`the token has no known role (${String(claims.role)})`);
+  return {
+    location: typeof claims.location === 'string' ? claims.location : null,
+    role,
+    terminal: typeof claims.terminal === 'string' ? claims.terminal : null,
+    expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null,
+  };
+}
+
+/**
+ * Builds a pairing from the query of a pairing link. The link's location and terminal must
+ * agree with the token's claims when the token names them.
+ */
+export function pairingFromQuery(query: URLSearchParams, now = Date.now()): Pairing {
+  const token = query.get('token')?.trim();
+  if (!token) throw new PairingError('the pairing link has no token');
+  const claims = readTokenClaims(token);
+  const location = query.get('location')?.trim() || claims.location;
+  if (!location) throw new PairingError('the pairing link names no location');
+  if (claims.location !== null && claims.location !== location) {
+    throw new PairingError(`the token is for location "${claims.location}", the link says "${location}"`);
+  }
+  const terminal = query.get('terminal')?.trim() || claims.terminal;
+  if (!terminal) throw new PairingError('the pairing link names no terminal');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(terminal)) throw new PairingError(`"${terminal}" is not a valid terminal id`);
+  return { token, location, terminal, role: claims.role, expiresAt: claims.expiresAt, pairedAt: now };
+}
+
+export function loadPairing(): Pairing | null {
+  const json = localStorage.getItem(STORAGE_KEY);
+  if (!json) return null;
+  try {
+    const p = JSON.parse(json) as Partial<Pairing>;
+    if (typeof p.token !== 'string' || typeof p.location !== 'string' || typeof p.terminal !== 'string') return null;
+    const claims = readTokenClaims(p.token);
+    return {
+      token: p.token,
+      location: p.location,
+      terminal: p.terminal,
+      role: claims.role,
+      expiresAt: claims.expiresAt,
+      pairedAt: typeof p.pairedAt === 'number' ? p.pairedAt : 0,
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function savePairing(pairing: Pairing): void {
+  localStorage.setItem(STORAGE_KEY, JSON.stringify(pairing));
+}
+
+export function forgetPairing(): void {
+  localStorage.removeItem(STORAGE_KEY);
+}
+
+export function isManager(role: Role): boolean {
+  return role === 'manager' || role === 'admin';
+}

@@ -1,0 +1,40 @@
+import { EventStore } from '../store/event-store';
+import { TicketCommands } from '../commands/ticket-commands';
+import { SyncManager } from '../sync/sync-manager';
+import type { Pairing } from './pairing';
+
+/**
+ * Everything a paired device runs: the location's event log (IndexedDB), the staff
+ * commands on it, and the sync layer (relay + uploader). Screens reach these only through
+ * the view-models in client/ui/models.
+ */
+export interface Session {
+  readonly pairing: Pairing;
+  readonly store: EventStore;
+  readonly commands: TicketCommands;
+  readonly sync: SyncManager;
+  close(): void;
+}
+
+export async function openSession(pairing: Pairing): Promise<Session> {
+  const store = await EventStore.open({ location: pairing.location, terminal: pairing.terminal });
+  const commands = new TicketCommands({ store, role: pairing.role });
+  const sync = SyncManager.start({
+    store,
+    location: pairing.location,
+    token: pairing.token,
+    role: pairing.role,
+    // online/offline events: offline pauses the relay and uploads at once, online resumes them.
+    browser: window,
+  });
+  return {
+    pairing,
+    store,
+    commands,
+    sync,
+    close() {
+      sync.stop();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/** Display helpers shared by the screens. Money is integer cents everywhere. */
+
+export function money(cents: number): string {
+  const sign = cents < 0 ? '−' : '';
+  const abs = Math.abs(cents);
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** "12", "12.5", "12.50" → cents; null when it is not an amount. */
+export function parseMoney(text: string): number | null {
+  const m = /^\s*(\d{1,7})(?:[.,](\d{1,2}))?\s*$/.exec(text);
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] ?? '0').padEnd(2, '0'));
+}
+
+/** Whole elapsed time as "45s", "3m 05s", "1h 02m". */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function clockTime(ms: number): string {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export function bytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '—';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
+}
+
+export function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export const STATUS_LABEL: Record<string, string> = {
+  open: 'Open',
+  sent: 'In kitchen',
+  paid: 'Paid',
+  closed: 'Closed',
+  voided: 'Voided',
+};
+
+export const RESOLUTION_LABEL: Record<string, string> = {
+  accept_payment: 'Accept the payment',
+  refund_payment: 'Refund the payment',
+  keep_void: 'Keep the void',
+  keep_closed: 'Keep it closed',
+  discard_change: 'Discard the change',
+  reopen: 'Reopen the ticket',
+  accept_total: 'Accept this total',
+};
+
+export const CONFLICT_LABEL: Record<string, string> = {
+  payment_after_void: 'Payment on a voided ticket',
+  over_payment: 'Payments exceed the total',
+  change_after_close: 'Changed after close or void',
+  close_total_mismatch: 'Closing totals differ',
+  closed_and_voided: 'Closed on one terminal, voided on another',
+};

@@ -1,0 +1,112 @@
+import { openSession, type Session } from '../../app/session';
+import { isManager, loadPairing, pairingFromQuery, savePairing, forgetPairing, type Pairing } from '../../app/pairing';
+import { message } from '../format';
+import { LiveLog } from './live-log.svelte';
+import { Router } from './router.svelte';
+import { ShellModel } from './shell-model.svelte';
+import { SyncModel } from './sync-model.svelte';
+import { TicketsModel } from './tickets-model.svelte';
+import { KitchenModel } from './kitchen-model.svelte';
+import { ConsoleModel } from './console-model.svelte';
+import { ConflictsModel } from './conflicts-model.svelte';
+import { Now } from './now.svelte';
+
+/**
+ * The app's top-level state machine:
+ *
+ *   starting ──no pairing──► unpaired ──pairing link──► opening ──► ready
+ *       └──────paired───────────────────────────────────┘   └─error─► failed
+ */
+export type Phase =
+  | { name: 'starting' }
+  | { name: 'unpaired'; error: string | null }
+  | { name: 'opening'; pairing: Pairing }
+  | { name: 'ready'; screens: Screens }
+  | { name: 'failed'; pairing: Pairing; error: string };
+
+export interface Screens {
+  session: Session;
+  log: LiveLog;
+  sync: SyncModel;
+  tickets: TicketsModel;
+  kitchen: KitchenModel;
+  conflicts: ConflictsModel;
+  console: ConsoleModel;
+  manager: boolean;
+}
+
+export class AppModel {
+  phase = $state.raw<Phase>({ name: 'starting' });
+  readonly router = new Router();
+  readonly shell = new ShellModel();
+  readonly now = new Now();
+
+  constructor() {
+    window.addEventListener('hashchange', () => {
+      if (this.router.route.name === 'pair') void this.pair(this.router.route.query);
+    });
+  }
+
+  async start(): Promise<void> {
+    this.now.start();
+    if (this.router.route.name === 'pair') return this.pair(this.router.route.query);
+    const pairing = loadPairing();
+    if (!pairing) {
+      this.phase = { name: 'unpaired', error: null };
+      return;
+    }
+    await this.open(pairing);
+  }
+
+  /** Handles a pairing link: keeps the pairing and opens that location's log. */
+  async pair(query: URLSearchParams): Promise<void> {
+    let pairing: Pairing;
+    try {
+      pairing = pairingFromQuery(query);
+    } catch (err) {
+      this.router.replace('tickets');
+      this.phase = { name: 'unpaired', error: message(err) };
+      return;
+    }
+    const current = this.phase.name === 'ready' ? this.phase.screens.session.pairing : null;
+    savePairing(pairing);
+    this.router.replace('tickets');
+    if (current) {
+      // Another location or terminal: start clean rather than swap a live store and its writer lock.
+      location.reload();
+      return;
+    }
+    await this.open(pairing);
+  }
+
+  unpair(): void {
+    forgetPairing();
+    location.reload();
+  }
+
+  private async open(pairing: Pairing): Promise<void> {
+    this.phase = { name: 'opening', pairing };
+    try {
+      const session = await openSession(pairing);
+      const log = new LiveLog(session.store);
+      const sync = new SyncModel(session.sync);
+      const manager = isManager(pairing.role);
+      const conflicts = new ConflictsModel(log, session.commands, manager);
+      this.phase = {
+        name: 'ready',
+        screens: {
+          session,
+          log,
+          sync,
+          manager,
+          conflicts,
+          tickets: new TicketsModel(log, session.commands, manager),
+          kitchen: new KitchenModel(log, session.commands, this.now),
+          console: new ConsoleModel(log, sync, session.store),
+        },
+      };
+    } catch (err) {
+      this.phase = { name: 'failed', pairing, error: message(err) };
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import type { TicketCommands } from '../../commands/ticket-commands';
+import type { ConflictResolution } from '../../../shared/domain/conflict-events';
+import type { TicketConflict, TicketView } from '../../../shared/projection/views';
+import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
+import { CONFLICT_RESOLUTIONS } from '../../../shared/projection/merge-policy';
+import type { ConflictResolutionKind } from '../../../shared/domain/conflict-events';
+import { message } from '../format';
+import type { LiveLog } from './live-log.svelte';
+
+export interface ConflictEntry {
+  ticket: TicketView;
+  conflict: TicketConflict;
+}
+
+/**
+ * Escalated business conflicts (those LWW must not settle) across all tickets, and the
+ * manager's resolution of them: one `conflict.resolved` event through TicketCommands.
+ */
+export class ConflictsModel {
+  error = $state<string | null>(null);
+  busy = $state(false);
+
+  readonly entries = $derived.by((): ConflictEntry[] => {
+    const out: ConflictEntry[] = [];
+    for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
+      for (const conflict of ticket.conflicts) out.push({ ticket, conflict });
+    }
+    return out.sort((a, b) => Number(a.conflict.status === 'resolved') - Number(b.conflict.status === 'resolved') || b.conflict.detectedAt - a.conflict.detectedAt);
+  });
+
+  readonly openCount = $derived(this.entries.filter((e) => e.conflict.status === 'open').length);
+
+  constructor(
+    private readonly log: LiveLog,
+    private readonly commands: TicketCommands,
+    readonly manager: boolean,
+  ) {}
+
+  /** The resolutions that fit this kind of conflict (merge-policy CONFLICT_RESOLUTIONS). */
+  choices(conflict: TicketConflict): readonly ConflictResolutionKind[] {
+    return CONFLICT_RESOLUTIONS[conflict.kind];
+  }
+
+  async resolve(ticketId: string, conflictId: string, kind: ConflictResolutionKind, totalCents: number | null, note: string): Promise<void> {
+    this.busy = true;
+    this.error = null;
+    try {
+      const resolution = toResolution(kind, totalCents);
+      await this.commands.resolveConflict(ticketId, conflictId, resolution, note.trim() || undefined);
+    } catch (err) {
+      this.error = message(err);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+function toResolution(kind: ConflictResolutionKind, totalCents: number | null): ConflictResolution {
+  switch (kind) {
+    case 'accept_total':
+      if (totalCents === null) throw new Error('enter the total to accept');
+      return { kind, totalCents };
+    case 'accept_payment':
+    case 'refund_payment':
+    case 'keep_void':
+    case 'keep_closed':
+    case 'discard_change':
+    case 'reopen':
+      return { kind };
+    default:
+      return assertNever(kind);
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unknown resolution ${String(x)}`);
+}

@@ -1,0 +1,98 @@
+import type { EventStore } from '../../store/event-store';
+import type { EventEnvelope } from '../../../shared/events/envelope';
+import type { HistoryEntry } from '../../../shared/projection/views';
+import type { LiveLog } from './live-log.svelte';
+import type { SyncModel } from './sync-model.svelte';
+
+export interface InspectedEvent {
+  event: EventEnvelope;
+  /** What the projection did with it (applied, superseded, duplicate, escalated…). */
+  history: HistoryEntry | null;
+  /** Part of a concurrent group (same seq from different terminals) or of a conflict. */
+  conflictMarker: string | null;
+}
+
+export interface StorageInfo {
+  usage: number | null;
+  quota: number | null;
+  persisted: boolean | null;
+  storedBytes: number | null;
+}
+
+const MAX_ROWS = 300;
+
+/** The technical console: sync state, storage, and an inspector over every event held. */
+export class ConsoleModel {
+  aggregateFilter = $state('');
+  typeFilter = $state('');
+  terminalFilter = $state('');
+  search = $state('');
+  selectedEventId = $state<string | null>(null);
+  storage = $state<StorageInfo>({ usage: null, quota: null, persisted: null, storedBytes: null });
+
+  /** Every event held, newest first, with the projection's verdict on it. */
+  readonly allEvents = $derived.by((): InspectedEvent[] => {
+    const out: InspectedEvent[] = [];
+    for (const view of this.log.all()) {
+      const byId = new Map(view.history.map((h) => [h.eventId, h]));
+      const concurrent = new Set(view.concurrent.flatMap((g) => g.eventIds));
+      for (const event of this.log.events(view.id)) {
+        const history = byId.get(event.id) ?? null;
+        const marker = history?.conflictId ?? (concurrent.has(event.id) ? `concurrent at seq ${event.seq}` : null);
+        out.push({ event, history, conflictMarker: marker });
+      }
+    }
+    return out.sort((a, b) => b.event.at - a.event.at || (b.event.id < a.event.id ? -1 : 1));
+  });
+
+  readonly types = $derived([...new Set(this.allEvents.map((e) => e.event.type))].sort());
+  readonly terminals = $derived([...new Set(this.allEvents.map((e) => e.event.origin.terminal))].sort());
+
+  readonly filtered = $derived.by((): InspectedEvent[] => {
+    const agg = this.aggregateFilter.trim().toLowerCase();
+    const q = this.search.trim().toLowerCase();
+    return this.allEvents.filter(({ event }) => {
+      if (agg && !`${event.aggregate.type}:${event.aggregate.id}`.toLowerCase().includes(agg)) return false;
+      if (this.typeFilter && event.type !== this.typeFilter) return false;
+      if (this.terminalFilter && event.origin.terminal !== this.terminalFilter) return false;
+      if (q && !JSON.stringify(event).toLowerCase().includes(q)) return false;
+      return true;
+    });
+  });
+
+  readonly shown = $derived(this.filtered.slice(0, MAX_ROWS));
+
+  readonly selected = $derived(this.allEvents.find((e) => e.event.id === this.selectedEventId) ?? null);
+
+  constructor(
+    private readonly log: LiveLog,
+    readonly sync: SyncModel,
+    private readonly store: EventStore,
+  ) {}
+
+  get persistence() {
+    void this.log.changes;
+    return this.store.persistence;
+  }
+
+  get unreadable() {
+    void this.log.changes;
+    return this.store.unreadable;
+  }
+
+  get maxRows(): number {
+    return MAX_ROWS;
+  }
+
+  async refreshStorage(): Promise<void> {
+    const storage = navigator.storage;
+    const estimate = storage?.estimate ? await storage.estimate().catch(() => null) : null;
+    const persisted = storage?.persisted ? await storage.persisted().catch(() => null) : null;
+    this.storage = {
+      usage: estimate?.usage ?? null,
+      quota: estimate?.quota ?? null,
+      persisted,
+      storedBytes: this.store.storedBytes(),
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import type { EventStore, StoreChange } from '../../store/event-store';
+import type { EventEnvelope } from '../../../shared/events/envelope';
+import type { AggregateView } from '../../../shared/projection/views';
+
+/**
+ * The event log as reactive state for the screens. The store's projection is plain data
+ * and rebuilt views are new objects, so it is enough to count changes: any getter that
+ * reads `changes` re-runs when the store reports one (local append, relay, other tab,
+ * disk), and reads the projection itself, never a copy.
+ */
+export class LiveLog {
+  changes = $state(0);
+  lastOrigin = $state<StoreChange['origin'] | null>(null);
+  readonly store: EventStore;
+  private readonly unsubscribe: () => void;
+
+  constructor(store: EventStore) {
+    this.store = store;
+    this.unsubscribe = store.subscribe((change) => {
+      this.lastOrigin = change.origin;
+      this.changes++;
+    });
+  }
+
+  views<V extends AggregateView>(type: string): V[] {
+    void this.changes;
+    return this.store.views(type) as V[];
+  }
+
+  view(id: string): AggregateView | undefined {
+    void this.changes;
+    return this.store.view(id);
+  }
+
+  events(aggregateId: string): readonly EventEnvelope[] {
+    void this.changes;
+    return this.store.getByAggregate(aggregateId);
+  }
+
+  /** Every aggregate, every type. */
+  all(): AggregateView[] {
+    void this.changes;
+    return this.store.views();
+  }
+
+  dispose(): void {
+    this.unsubscribe();
+  }
+}

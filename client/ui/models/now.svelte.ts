@@ -1,0 +1,18 @@
+/** Wall-clock time as reactive state, ticking once a second while anyone listens. */
+export class Now {
+  value = $state(Date.now());
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly everyMs = 1000) {}
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.value = Date.now();
+    this.timer = setInterval(() => (this.value = Date.now()), this.everyMs);
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
