@@ -1,0 +1,211 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import {
+  SCREENSHOTS,
+  ensureBuilt,
+  launchBrowser,
+  openTerminal,
+  requireChromium,
+  skipBrowserTests,
+  startAppServer,
+  waitUntil,
+  type AppServer,
+  type Terminal,
+} from '../helpers/browser';
+
+/** Staff app end to end: several terminals (browser contexts) of the demo location, one real server. */
+describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => {
+  let app: AppServer;
+  let browser: Browser;
+  const open: Terminal[] = [];
+
+  beforeAll(async () => {
+    requireChromium();
+    await ensureBuilt();
+    app = await startAppServer();
+    browser = await launchBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const t of open) await t.context.close().catch(() => {});
+    await browser?.close();
+    await app?.close();
+  });
+
+  async function terminal(id: string, role: 'terminal' | 'manager' = 'terminal'): Promise<Page> {
+    const t = await openTerminal(browser, app, id, role);
+    open.push(t);
+    return t.page;
+  }
+
+  it('an item added on one terminal appears on the other without a reload', async () => {
+    const a = await terminal('till-live-a');
+    const b = await terminal('till-live-b');
+    const number = await openTicket(a, 'T3');
+    await b.getByRole('button', { name: new RegExp(`^Ticket ${number},`) }).click();
+    await expect.poll(() => b.getByTestId('line').count()).toBe(0);
+
+    await addItem(a, 'Cheeseburger');
+    await addItem(a, 'Lemonade');
+    await expect.poll(() => b.getByTestId('line').count(), { timeout: 15_000 }).toBe(2);
+    await expect.poll(() => b.getByTestId('total').textContent()).toBe('18.00');
+  });
+
+  it('one terminal offline takes a full order and payment while another edits the note; back online they converge, the note by LWW, the server holds every event once', async () => {
+    const a = await terminal('till-off-a');
+    const b = await terminal('till-off-b');
+    const number = await openTicket(a, 'T5');
+    await selectTicket(b, number);
+
+    await a.context().setOffline(true);
+    await expect.poll(() => a.getByTestId('connection').textContent(), { timeout: 15_000 }).toMatch(/^Offline/);
+
+    // Offline on A: a whole order, the kitchen, a note, a split payment with change, close.
+    await addItem(a, 'Ribeye steak'); // 26.50
+    await addItem(a, 'House red \\(glass\\)'); // 7.50
+    await a.getByRole('button', { name: /^Send to kitchen/ }).click();
+    await idle(a);
+    await setNote(a, 'window seat');
+    await a.getByRole('button', { name: 'Take payment' }).click();
+    await a.getByRole('textbox', { name: 'Amount' }).fill('20.00');
+    await a.getByRole('button', { name: /^Record card payment/ }).click();
+    await idle(a);
+    await a.getByRole('button', { name: 'Cash', exact: true }).click();
+    await expect.poll(() => a.getByTestId('pay-due').textContent()).toBe('14.00');
+    await a.getByRole('textbox', { name: 'Cash handed over' }).fill('20');
+    await a.getByRole('button', { name: /^Record cash payment 14.00/ }).click();
+    await expect.poll(() => a.getByTestId('change-due').textContent()).toBe('Change due: 6.00');
+    await a.getByRole('button', { name: 'Close ticket' }).click();
+    await idle(a);
+    await expect.poll(() => a.getByTestId('ticket-status').textContent()).toBe('Closed');
+    // Nothing of it reached B while A is offline.
+    expect(await b.getByTestId('line').count()).toBe(0);
+
+    // B, online, edits the same ticket's note after A did (a later hybrid-clock stamp).
+    await setNote(b, 'birthday, bring candles');
+
+    await a.context().setOffline(false);
+    for (const page of [a, b]) {
+      await expect.poll(() => page.getByTestId('ticket-status').textContent(), { timeout: 30_000 }).toBe('Closed');
+      await expect.poll(() => page.getByRole('textbox', { name: 'Ticket note' }).inputValue()).toBe('birthday, bring candles');
+      await expect.poll(() => page.getByTestId('line').count()).toBe(2);
+      await expect.poll(() => page.getByTestId('paid').textContent()).toBe('34.00');
+    }
+    // The overwritten note stays in the history, marked as having lost the race.
+    await b.getByRole('button', { name: 'History' }).click();
+    const notes = b.getByTestId('history').locator('li').filter({ hasText: 'ticket.note_set' });
+    await expect.poll(() => notes.count()).toBe(2);
+    expect(await notes.filter({ hasText: 'superseded' }).count()).toBe(1);
+
+    // The server's canonical log: every event of the ticket exactly once.
+    const expected = { 'ticket.opened': 1, 'ticket.item_added': 2, 'ticket.sent_to_kitchen': 1, 'ticket.note_set': 2, 'ticket.payment_recorded': 2, 'ticket.closed': 1, 'sale.recorded': 1 };
+    const total = Object.values(expected).reduce((x, y) => x + y, 0);
+    let ofTicket: { id: string; type: string; origin: { terminal: string; n: number } }[] = [];
+    await waitUntil(async () => {
+      const all = await app.canonicalEvents();
+      const opened = all.find((e) => e.type === 'ticket.opened' && (e.payload as { number?: string }).number === number);
+      ofTicket = opened ? all.filter((e) => e.aggregate.id === opened.aggregate.id) : [];
+      return ofTicket.length >= total;
+    }, 'the server holds the whole ticket', 30_000);
+    const all = await app.canonicalEvents();
+    expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
+    expect(new Set(all.map((e) => `${e.origin.terminal}#${e.origin.n}`)).size).toBe(all.length);
+    const counts: Record<string, number> = {};
+    for (const e of ofTicket) counts[e.type] = (counts[e.type] ?? 0) + 1;
+    expect(counts).toEqual(expected);
+  });
+
+  it('pay on one terminal and void on the other, both offline: the conflict shows and a manager resolves it', async () => {
+    const till = await terminal('till-conflict');
+    const manager = await terminal('manager-conflict', 'manager');
+    const number = await openTicket(till, 'T7');
+    await addItem(till, 'Fish and chips'); // 16.50
+    await till.getByRole('button', { name: /^Send to kitchen/ }).click();
+    await idle(till);
+    await selectTicket(manager, number);
+    await expect.poll(() => manager.getByTestId('line').count(), { timeout: 15_000 }).toBe(1);
+    // Only managers are offered a void.
+    expect(await till.getByRole('button', { name: 'Void…' }).count()).toBe(0);
+
+    await till.context().setOffline(true);
+    await manager.context().setOffline(true);
+    await expect.poll(() => till.getByTestId('connection').textContent(), { timeout: 15_000 }).toMatch(/^Offline/);
+    await expect.poll(() => manager.getByTestId('connection').textContent(), { timeout: 15_000 }).toMatch(/^Offline/);
+
+    await manager.getByRole('button', { name: 'Void…' }).click();
+    await manager.getByRole('textbox', { name: 'Reason' }).fill('guest left');
+    await manager.getByRole('button', { name: `Void ticket ${number}` }).click();
+    await idle(manager);
+    await expect.poll(() => manager.getByTestId('ticket-status').textContent()).toBe('Voided');
+
+    await till.getByRole('button', { name: 'Take payment' }).click();
+    await till.getByRole('button', { name: /^Record card payment 16.50/ }).click();
+    await idle(till);
+    await expect.poll(() => till.getByTestId('ticket-status').textContent()).toBe('Paid');
+
+    await till.context().setOffline(false);
+    await manager.context().setOffline(false);
+
+    // Both see the escalated conflict on the ticket; the till may not resolve it.
+    for (const page of [till, manager]) {
+      await expect.poll(() => page.getByTestId('conflict').count(), { timeout: 30_000 }).toBe(1);
+      await expect.poll(() => page.getByTestId('conflict').textContent()).toContain('Payment on a voided ticket');
+    }
+    await expect.poll(() => till.getByTestId('conflict').textContent()).toContain('A manager must resolve this');
+    expect(await till.getByRole('button', { name: 'Refund the payment' }).count()).toBe(0);
+
+    // The manager resolves it from the conflicts list.
+    await manager.getByRole('link', { name: /^Conflicts/ }).click();
+    await manager.getByRole('heading', { name: 'Conflicts', level: 1 }).waitFor();
+    const card = manager.getByTestId('conflict').filter({ hasText: 'Payment on a voided ticket' }).filter({ has: manager.getByRole('button', { name: 'Refund the payment' }) });
+    await card.getByRole('textbox', { name: /Note/ }).fill('card refunded at the door');
+    await card.getByRole('button', { name: 'Refund the payment' }).click();
+
+    await manager.getByRole('button', { name: `Open ticket ${number}` }).click();
+    for (const page of [manager, till]) {
+      await expect.poll(() => page.locator('[data-testid="conflict"].open').count(), { timeout: 15_000 }).toBe(0);
+      await expect.poll(() => page.getByTestId('ticket-status').textContent()).toBe('Voided');
+      await expect.poll(() => page.getByTestId('paid').textContent()).toBe('0.00');
+    }
+    await till.getByText(/1 resolved conflict/).click();
+    await expect.poll(() => till.getByTestId('conflict-resolution').textContent()).toContain('Refund the payment');
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+async function openTicket(page: Page, table: string): Promise<string> {
+  await page.getByRole('link', { name: 'Tickets' }).click();
+  await page.getByRole('button', { name: '+ New ticket' }).click();
+  await page.getByRole('button', { name: `New ticket for table ${table}` }).click();
+  const number = page.getByTestId('ticket-number');
+  await waitUntil(async () => /^[A-Z0-9]+-\d+$/.test((await number.textContent()) ?? ''), 'ticket opened');
+  return (await number.textContent())!;
+}
+
+async function addItem(page: Page, name: string): Promise<void> {
+  await page.getByRole('button', { name: new RegExp(`^Add ${name},`) }).click();
+  await idle(page);
+}
+
+/** The last command is durable (the ticket section is no longer aria-busy). */
+async function idle(page: Page): Promise<void> {
+  await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
+}
+
+async function selectTicket(page: Page, number: string): Promise<void> {
+  await page.getByRole('link', { name: 'Tickets' }).click();
+  await page.getByRole('button', { name: new RegExp(`^Ticket ${number},`) }).click({ timeout: 15_000 });
+  await expect.poll(() => page.getByTestId('ticket-number').textContent()).toBe(number);
+}
+
+async function setNote(page: Page, note: string): Promise<void> {
+  await page.getByRole('textbox', { name: 'Ticket note' }).fill(note);
+  await page.getByRole('button', { name: 'Save note' }).click();
+  await idle(page);
+  await expect.poll(() => page.getByRole('button', { name: 'Save note' }).isDisabled()).toBe(true);
+}
+
+export const unused = { mkdirSync, join, SCREENSHOTS };

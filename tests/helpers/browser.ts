@@ -1,0 +1,243 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type LaunchOptions, type Page } from 'playwright-core';
+import { configWith } from '../../server/config';
+import { startServer, type RunningServer } from '../../server/main';
+import type { EventEnvelope } from '../../shared/events/envelope';
+
+/**
+ * Browser tests of the staff app against the real server: the app is built once into
+ * dist/ (reused while newer than its sources), the server runs in-process on 127.0.0.1
+ * with a temporary data directory and the demo location, and Chromium (never downloaded:
+ * /usr/bin/chromium) plays the terminals, one browser context per terminal.
+ *
+ * Without Chromium the suite fails under CI=true and is skipped locally, saying why.
+ */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const DIST = join(ROOT, 'dist');
+export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+const TMP = join(ROOT, 'tests', '.tmp');
+
+const hasChromium = existsSync(CHROMIUM_PATH);
+const inCI = process.env.CI === 'true' || process.env.CI === '1';
+
+/** True when browser tests must be skipped (local machine without Chromium). */
+export const skipBrowserTests = !hasChromium && !inCI;
+if (skipBrowserTests) {
+  console.warn(`[e2e] SKIPPED: ${CHROMIUM_PATH} is missing. Install Chromium (apt-get install chromium) to run the browser tests.`);
+}
+
+/** Call in beforeAll: under CI a missing Chromium is a failure, never a skip. */
+export function requireChromium(): void {
+  if (!hasChromium) throw new Error(`${CHROMIUM_PATH} is missing: browser tests cannot run (CI=true never skips them)`);
+}
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // Nothing but the test server: any other host name fails to resolve.
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+];
+
+export const VIEWPORT = { width: 1024, height: 768 };
+
+export function launchOptions(): LaunchOptions {
+  return { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true };
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch(launchOptions());
+}
+
+// ---------------------------------------------------------------------------------------
+// Build
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(path)) {
+    if (entry === 'node_modules') continue;
+    newest = Math.max(newest, newestMtime(join(path, entry)));
+  }
+  return newest;
+}
+
+function buildIsFresh(): boolean {
+  const marker = join(DIST, 'sw.js');
+  if (!existsSync(marker) || !existsSync(join(DIST, 'index.html'))) return false;
+  const sources = Math.max(
+    newestMtime(join(ROOT, 'client')),
+    newestMtime(join(ROOT, 'shared')),
+    newestMtime(join(ROOT, 'vite.config.ts')),
+    newestMtime(join(ROOT, 'svelte.config.js')),
+  );
+  return statSync(marker).mtimeMs >= sources;
+}
+
+/**
+ * `vite build` into dist/ unless it is newer than every source. Test files run in parallel
+ * workers: a directory lock makes one of them build while the others wait and reuse it.
+ */
+export async function ensureBuilt(): Promise<void> {
+  mkdirSync(TMP, { recursive: true });
+  const lock = join(TMP, 'vite-build.lock');
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock left by a killed run is stale after two minutes.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error('timed out waiting for another worker to build the app');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    if (buildIsFresh()) return;
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, VITE_API_BASE: '', VITE_SYNC_ENDPOINT: '' },
+    });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Server
+
+export interface AppServer {
+  url: string;
+  server: RunningServer;
+  dataDir: string;
+  /** Pairing link for a terminal of the demo location. */
+  pairingLink(terminal: string, role?: 'terminal' | 'manager'): Promise<string>;
+  /** The server's canonical log of the demo location (every page). */
+  canonicalEvents(): Promise<EventEnvelope[]>;
+  close(): Promise<void>;
+}
+
+export const LOCATION = 'demo';
+
+/** The real server (startServer) on 127.0.0.1:0, serving dist/, with the demo location seeded. */
+export async function startAppServer(): Promise<AppServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rms-e2e-'));
+  const server = await startServer(
+    configWith({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir,
+      secret: 'e2e-secret-0123456789abcdef',
+      seedDemo: true,
+      logLevel: 'error',
+      staticDir: DIST,
+      corsOrigins: [],
+    }),
+  );
+  const url = `http://127.0.0.1:${server.port}`;
+  const reader = await server.mintToken({ location: LOCATION, role: 'manager', terminal: 'e2e-reader', ttlSeconds: 3600 });
+  return {
+    url,
+    server,
+    dataDir,
+    async pairingLink(terminal, role = 'terminal') {
+      const token = await server.mintToken({ location: LOCATION, role, terminal, ttlSeconds: 3600 });
+      const q = new URLSearchParams({ token, location: LOCATION, terminal });
+      return `${url}/#/pair?${q.toString()}`;
+    },
+    async canonicalEvents() {
+      const out: EventEnvelope[] = [];
+      let after = '';
+      for (;;) {
+        const res = await fetch(`${url}/api/events?after=${encodeURIComponent(after)}&limit=1000`, {
+          headers: { authorization: `Bearer ${reader}` },
+        });
+        if (!res.ok) throw new Error(`GET /api/events → ${res.status}`);
+        const body = (await res.json()) as { events: EventEnvelope[]; next: string | null; hasMore: boolean };
+        out.push(...body.events);
+        if (!body.hasMore || body.next === null) return out;
+        after = String(body.next);
+      }
+    },
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Terminals
+
+export interface Terminal {
+  context: BrowserContext;
+  page: Page;
+}
+
+/** A new browser context paired as `terminal` (its own IndexedDB, localStorage and service worker). */
+export async function openTerminal(browser: Browser, app: AppServer, terminal: string, role: 'terminal' | 'manager' = 'terminal'): Promise<Terminal> {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  const page = await context.newPage();
+  await pair(page, app, terminal, role);
+  return { context, page };
+}
+
+export async function pair(page: Page, app: AppServer, terminal: string, role: 'terminal' | 'manager' = 'terminal'): Promise<void> {
+  await page.goto(await app.pairingLink(terminal, role));
+  // The menu arrives from the relay: then this terminal holds the location's log.
+  await page.getByRole('button', { name: /^Add Cheeseburger/ }).waitFor({ timeout: 20_000 });
+}
+
+/** Waits until the service worker controls the page and has precached the build. */
+export async function waitForOfflineShell(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }));
+    }
+    return reg.active?.state;
+  });
+}
+
+/** Bounded polling for a condition (tests wait for behaviour, never for a fixed time). */
+export async function waitUntil(check: () => Promise<boolean> | boolean, label: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${label}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Pid of the main Chromium process using this user-data dir (not its renderers/zygotes). */
+export function browserPidFor(userDataDir: string): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const args = cmdline.split('\0');
+    if (args.some((a) => a === `--user-data-dir=${userDataDir}`) && !args.some((a) => a.startsWith('--type='))) return Number(entry);
+  }
+  return null;
+}
+
+export function makeProfileDir(): string {
+  mkdirSync(TMP, { recursive: true });
+  return mkdtempSync(join(TMP, 'profile-'));
+}
