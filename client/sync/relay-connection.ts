@@ -116,9 +116,9 @@ export class RelayConnection {
       return;
     }
     if (stable) this.backoff.reset();
+    this.clearTimer();
     const delay = this.backoff.fail();
     this.nextAttemptAt = this.options.timers.now() + delay;
-    this.clearTimer();
     this.timer = this.options.timers.setTimeout(() => {
       this.timer = null;
       this.nextAttemptAt = null;

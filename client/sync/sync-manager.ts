@@ -234,7 +234,7 @@ export class SyncManager {
     if (this.paused || this.retryTimer !== null || this.debounceTimer !== null) return;
     this.debounceTimer = this.timers.setTimeout(() => {
       this.debounceTimer = null;
-      void this.uploadOnce();
+      this.trigger();
     }, APPEND_DEBOUNCE_MS);
   }
 
@@ -246,7 +246,7 @@ export class SyncManager {
     if (this.paused || this.graceTimer !== null) return;
     this.graceTimer = this.timers.setTimeout(() => {
       this.graceTimer = null;
-      void this.uploadOnce();
+      this.trigger();
     }, (this.options.graceMs ?? GRACE_MS) + 1);
   }
 
@@ -256,8 +256,13 @@ export class SyncManager {
       this.intervalTimer = null;
       if (this.paused) return;
       this.armInterval();
-      void this.uploadOnce();
+      this.trigger();
     }, SYNC_INTERVAL_MS);
+  }
+
+  /** Automatic triggers wait out a backoff: only the retry timer, the browser and staff cut it short. */
+  private trigger(): void {
+    if (this.retryTimer === null) void this.uploadOnce();
   }
 
   /** One batch, unless one is already in flight (then waits for that one). */

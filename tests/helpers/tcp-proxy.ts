@@ -4,7 +4,8 @@ import { Socket, createServer, type Server } from 'node:net';
  * A TCP proxy on 127.0.0.1 between clients and a server, to inject real network faults
  * in integration tests:
  *  - `cut()` drops every live connection abruptly (no close frame, like a pulled cable);
- *  - `refuse(true)` makes new connections fail until `refuse(false)`;
+ *  - `refuse(true)` stops listening, so new connections are refused (ECONNREFUSED, as for a
+ *    server that is down) until `refuse(false)` listens again on the same port;
  *  - `setMode('blackhole')` accepts connections and forwards nothing either way (a dead
  *    route: requests time out); `'drop-responses'` forwards requests but loses every byte
  *    the server sends back (the server commits, the client never hears);
@@ -19,7 +20,7 @@ export interface TcpProxy {
   wsUrl: string;
   connections(): number;
   cut(): void;
-  refuse(on: boolean): void;
+  refuse(on: boolean): Promise<void>;
   setMode(mode: ProxyMode): void;
   setLatency(ms: number): void;
   retarget(port: number): void;
@@ -28,7 +29,6 @@ export interface TcpProxy {
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const live = new Set<Socket>();
-  let refusing = false;
   let mode: ProxyMode = 'pass';
   let latencyMs = 0;
   let target = targetPort;
@@ -47,7 +47,6 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   };
 
   const server: Server = createServer((client) => {
-    if (refusing) return void client.destroy();
     const upstream = new Socket();
     upstream.connect(target, targetHost);
     const pair = [client, upstream] as const;
@@ -73,8 +72,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     cut() {
       for (const s of [...live]) s.destroy();
     },
-    refuse(on) {
-      refusing = on;
+    async refuse(on) {
+      if (on === !server.listening) return;
+      if (on) server.close();
+      else await new Promise<void>((res) => server.listen(port, '127.0.0.1', res));
     },
     setMode(next) {
       mode = next;
@@ -87,7 +88,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     async close() {
       for (const s of [...live]) s.destroy();
-      await new Promise((res) => server.close(res));
+      if (server.listening) await new Promise((res) => server.close(res));
     },
   };
 }

@@ -78,13 +78,13 @@ describe('bridge: REST batches reach the room live, once', () => {
     const proxy = await startTcpProxy(server.port);
     const a = connectClient(proxy.wsUrl, 'loc-drop', token);
     await waitFor(() => a.provider.synced, 'synced through proxy');
-    proxy.refuse(true);
+    await proxy.refuse(true);
     proxy.cut();
     await waitFor(() => !a.provider.wsconnected, 'client noticed the drop');
     const e = tableEvent('till-1', 1);
     await postEvents(server.url, token, [e]);
     a.doc.getMap('m').set('offline', 1);
-    proxy.refuse(false);
+    await proxy.refuse(false);
     await waitFor(() => eventIdsIn(a.doc).includes(e.id), 'missed event arrives after reconnect');
     const probe = await connectSynced(server.wsUrl, 'loc-drop', token);
     await waitFor(() => probe.doc.getMap('m').get('offline') === 1, 'offline edit delivered');

@@ -47,12 +47,12 @@ describe('Delivery through faults', () => {
     let server: ServerProcess = await spawnServer({ dataDir, secret: TEST_SECRET });
     cleanups.push(() => server.kill9());
     const proxy = await proxyTo(server.port);
-    proxy.refuse(true);
+    await proxy.refuse(true);
     const t = await terminal({ location: 'crash', terminal: 'till-1', apiBase: proxy.url, syncEndpoint: proxy.wsUrl });
     await writeTickets(t, 3000, 'K');
     // A slow link, so batches are in flight when the server dies.
     proxy.setLatency(100);
-    proxy.refuse(false);
+    await proxy.refuse(false);
     void t.sync.syncNow();
     await waitFor(() => t.sync.status.metrics.successes >= 1 && t.sync.status.inFlight, 'a batch stored and the next in flight');
     await server.kill9();

@@ -26,7 +26,7 @@ describe('Outage', () => {
       terminals.push(await startTerminal({ location, terminal, apiBase: proxy.url, syncEndpoint: proxy.wsUrl, graceMs: 2_000 }));
     }
     await waitFor(() => terminals.every((t) => t.sync.status.relay === 'connected'), 'relay connected');
-    proxy.refuse(true);
+    await proxy.refuse(true);
     proxy.cut();
     await waitFor(() => terminals.every((t) => t.sync.status.relay !== 'connected'), 'cut off');
 
@@ -37,7 +37,7 @@ describe('Outage', () => {
     }
     expect(terminals.map((t) => t.store.projection.size)).toEqual([2000, 2000, 2000]);
 
-    proxy.refuse(false);
+    await proxy.refuse(false);
     await Promise.all(terminals.map((t) => t.sync.syncNow()));
     await waitFor(() => terminals.every((t) => t.store.projection.size === 6000), 'terminals converge over the relay', 30_000);
     await waitForAsync(async () => (await serverEvents(server!.url, location)).length >= 6000, 'server holds 6000', 30_000);

@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { UPLOAD_BACKOFF, RELAY_BACKOFF } from '../../client/sync/backoff';
+import { RelayConnection } from '../../client/sync/relay-connection';
+import { startTestServer } from '../helpers/server-in-process';
+import { startTcpProxy } from '../helpers/tcp-proxy';
+import { ManualTimers } from '../helpers/manual-timers';
+import { waitFor } from '../helpers/server-clients';
+import { startTerminal } from '../helpers/terminals';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** The delays a seeded ManualTimers will draw, by the full-jitter rule. */
+function expectedDelays(seed: number, policy: { baseMs: number; capMs: number }, failures: number): number[] {
+  const rng = new ManualTimers(seed);
+  return Array.from({ length: failures }, (_, k) => Math.floor(rng.random() * Math.min(policy.capMs, policy.baseMs * 2 ** k)));
+}
+
+describe('Backoff', () => {
+  it('[SYN6] upload attempts follow the capped, fully jittered curve and reset on success', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    const proxy = await startTcpProxy(server.port);
+    cleanups.push(() => proxy.close());
+    await proxy.refuse(true);
+    const timers = new ManualTimers(7);
+    // The relay goes straight to the server; only uploads cross the refusing proxy.
+    const t = await startTerminal({ location: 'backoff', terminal: 'till-1', apiBase: proxy.url, syncEndpoint: server.wsUrl, sync: { timers } });
+    cleanups.push(() => t.close());
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+    timers.advance(1_000); // the upload shortly after a local write
+
+    // Relay reconnects draw from the same seeded random only if the relay fails; it does not here.
+    const delays: number[] = [];
+    for (let failure = 1; failure <= 9; failure++) {
+      await waitFor(() => t.sync.status.attempt === failure && t.sync.status.nextAttemptAt !== null, `failure ${failure}`);
+      delays.push(t.sync.status.nextAttemptAt! - timers.now());
+      timers.advance(t.sync.status.nextAttemptAt! - timers.now());
+    }
+    const bounds = delays.map((_, k) => Math.min(UPLOAD_BACKOFF.capMs, UPLOAD_BACKOFF.baseMs * 2 ** k));
+    delays.forEach((d, k) => expect(d).toBeLessThan(bounds[k]!));
+    expect(bounds.at(-1)).toBe(UPLOAD_BACKOFF.capMs); // the cap is reached within 9 failures
+    expect(delays).toEqual(expectedDelays(7, UPLOAD_BACKOFF, 9));
+
+    await proxy.refuse(false);
+    await t.sync.syncNow();
+    expect(t.sync.status.attempt).toBe(0);
+    expect(t.sync.status.owed).toBe(0);
+
+    // After the success, the next failure starts from the base again.
+    await proxy.refuse(true);
+    await t.store.append('ticket.note_set', { note: 'window' }, { aggregate: { id: 't1', type: 'ticket' } });
+    await t.sync.syncNow();
+    expect(t.sync.status.attempt).toBe(1);
+    expect(t.sync.status.nextAttemptAt! - timers.now()).toBeLessThan(UPLOAD_BACKOFF.baseMs);
+  });
+
+  it('[SYN9] a server that accepts and at once closes the socket keeps being backed off (no reset)', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    let accepted = 0;
+    wss.on('connection', (socket) => {
+      accepted++;
+      socket.close(1011, 'going away at once');
+    });
+    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+    const port = (wss.address() as { port: number }).port;
+    const timers = new ManualTimers(3);
+    const relay = new RelayConnection({
+      url: `ws://127.0.0.1:${port}/sync`,
+      room: 'loop',
+      doc: new Y.Doc(),
+      token: 'irrelevant',
+      timers,
+      WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
+      onChange: () => {},
+    });
+    cleanups.push(() => relay.destroy());
+    relay.start();
+    const delays: number[] = [];
+    for (let k = 1; k <= 6; k++) {
+      await waitFor(() => relay.attempt === k && relay.nextAttemptAt !== null, `close ${k}`);
+      delays.push(relay.nextAttemptAt! - timers.now());
+      timers.advance(relay.nextAttemptAt! - timers.now());
+    }
+    expect(accepted).toBe(6);
+    expect(delays).toEqual(expectedDelays(3, RELAY_BACKOFF, 6));
+    // Ceilings doubled every time: 500, 1000, …, 16000 ms.
+    expect(relay.attempt).toBe(6);
+  });
+});
