@@ -143,7 +143,8 @@ function join(prefix: string, segments: string[]): string {
 }
 
 function validateAt(type: EventType, v: number, payload: unknown): unknown {
-  const schema = schemaFor(type, v);
+  // `type` is known here: look the schema up directly (schemaFor re-checks the type).
+  const schema = (EVENT_CATALOG[type].versions as Readonly<Record<number, z.ZodType>>)[v];
   if (!schema) throw new EventValidationError(`${type} v${v}`, [{ path: 'v', message: `unknown version ${v}` }]);
   const r = schema.safeParse(payload);
   if (!r.success) throw new EventValidationError(`${type} v${v}`, toIssues(r.error, 'payload'));

@@ -41,21 +41,22 @@ function initialDomain(aggregateType: string): DomainState {
   }
 }
 
+/** A reducer's Outcome, or the fold's own verdict on an event this build cannot read. */
+type NeedsUpdate = { readonly status: 'needs_update'; readonly reason: string; readonly conflictId: null };
+type FoldOutcome = Readonly<Pick<Outcome, 'reason' | 'conflictId'>> & { readonly status: HistoryStatus };
+
 export class AggregateFold {
   private readonly events: EventEnvelope[] = [];
-  private readonly ids = new Set<string>();
   private dirty = false;
   // Derived by the fold; reset by refold().
   private aggregateType = '';
   private domain: DomainState = { kind: 'other' };
   private keys = new Map<string, string>();
-  // History, one slot per folded event, in fold order: slot i describes this.events[i]
-  // (events are folded in array order, so the indices line up). Only what the fold
-  // decides is stored; the HistoryEntry objects are built in buildView, which saves an
-  // 11-field object per event that lived as long as the projection.
-  private statuses: HistoryStatus[] = [];
-  private reasons: (string | null)[] = [];
-  private conflictIds: (string | null)[] = [];
+  // History, one outcome per folded event, in fold order: outcomes[i] describes
+  // this.events[i] (events are folded in array order, so the indices line up). The
+  // HistoryEntry objects are built in buildView; most outcomes are the shared bare ones
+  // from outcome(), so a plain 'applied' event costs one array slot.
+  private outcomes: FoldOutcome[] = [];
   private concurrent: ConcurrentGroup[] = [];
   // The current run of events sharing one seq: they are contiguous in fold order, from
   // index runStart. Kept as scalars so an event with a new seq allocates nothing.
@@ -77,24 +78,22 @@ export class AggregateFold {
     return this.aggregateType;
   }
 
-  has(eventId: string): boolean {
-    return this.ids.has(eventId);
-  }
-
   ordered(): readonly EventEnvelope[] {
     return this.events;
   }
 
-  /** Adds an event (false if its id is already held). Folds it at once when it sorts last. */
-  add(e: EventEnvelope): boolean {
-    if (this.ids.has(e.id)) return false;
-    this.ids.add(e.id);
+  /**
+   * Adds an event whose id this fold does not hold yet: callers deduplicate (the
+   * projection already keeps an index of every event id, so a second Set per aggregate
+   * only cost time). Folds the event at once when it sorts last.
+   */
+  add(e: EventEnvelope): void {
     this.cached = null;
     const last = this.events[this.events.length - 1];
     if (!last || compareEvents(last, e) < 0) {
       this.events.push(e);
       if (!this.dirty) this.step(e);
-      return true;
+      return;
     }
     let lo = 0;
     let hi = this.events.length;
@@ -105,7 +104,6 @@ export class AggregateFold {
     }
     this.events.splice(lo, 0, e);
     this.dirty = true;
-    return true;
   }
 
   /** Refolds if an out-of-order event arrived since the last fold. */
@@ -115,9 +113,7 @@ export class AggregateFold {
     this.aggregateType = '';
     this.domain = { kind: 'other' };
     this.keys = new Map();
-    this.statuses = [];
-    this.reasons = [];
-    this.conflictIds = [];
+    this.outcomes = [];
     this.concurrent = [];
     this.runSeq = -1;
     this.runStart = 0;
@@ -134,7 +130,7 @@ export class AggregateFold {
   }
 
   private step(e: EventEnvelope): void {
-    const index = this.statuses.length;
+    const index = this.outcomes.length;
     if (index === 0) {
       // The first event in order fixes the aggregate's type (every replica picks the same one).
       this.aggregateType = e.aggregate.type;
@@ -147,22 +143,19 @@ export class AggregateFold {
     // A race loser was applied when folded; now that a concurrent write beat it, say so.
     const losers = 'supersedes' in result ? result.supersedes : undefined;
     if (losers) for (const loser of losers) this.markSuperseded(loser, e.id, index);
-    this.statuses.push(result.status);
-    this.reasons.push(result.reason);
-    this.conflictIds.push(result.conflictId);
+    this.outcomes.push(result);
   }
 
   /** Marks an earlier event's history slot superseded. Rare (LWW races), so a scan back is fine. */
   private markSuperseded(loserId: string, winnerId: string, before: number): void {
     for (let i = before - 1; i >= 0; i--) {
       if (this.events[i]!.id !== loserId) continue;
-      this.statuses[i] = 'superseded';
-      this.reasons[i] = `lost to concurrent ${winnerId}`;
+      this.outcomes[i] = { ...this.outcomes[i]!, status: 'superseded', reason: `lost to concurrent ${winnerId}` };
       return;
     }
   }
 
-  private decide(e: EventEnvelope): Outcome | { status: 'needs_update'; reason: string; conflictId: null } {
+  private decide(e: EventEnvelope): Outcome | NeedsUpdate {
     if (e.aggregate.type !== this.aggregateType) {
       return outcome('invalid', `aggregate type ${e.aggregate.type}, expected ${this.aggregateType}`);
     }
@@ -237,9 +230,10 @@ export class AggregateFold {
   }
 
   private historyEntries(): HistoryEntry[] {
-    const out: HistoryEntry[] = new Array(this.statuses.length);
+    const out: HistoryEntry[] = new Array(this.outcomes.length);
     for (let i = 0; i < out.length; i++) {
       const e = this.events[i]!;
+      const o = this.outcomes[i]!;
       out[i] = {
         eventId: e.id,
         type: e.type,
@@ -249,9 +243,9 @@ export class AggregateFold {
         terminal: e.origin.terminal,
         n: e.origin.n,
         staff: e.origin.staff ?? null,
-        status: this.statuses[i]!,
-        reason: this.reasons[i]!,
-        conflictId: this.conflictIds[i]!,
+        status: o.status,
+        reason: o.reason,
+        conflictId: o.conflictId,
       };
     }
     return out;

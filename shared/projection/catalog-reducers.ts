@@ -1,5 +1,5 @@
 import type { DecodedEvent } from '../events/catalog';
-import { MENU_ITEM_MERGE_POLICY, TABLE_MERGE_POLICY, lwwWins, raceLoser, registerWriteOf, type RegisterWrite } from './merge-policy';
+import { MENU_ITEM_MERGE_POLICY, TABLE_MERGE_POLICY, writeWins, raceLoser, registerWriteOf, type RegisterWrite } from './merge-policy';
 import { assertNever, outcome, type Outcome } from './reducer';
 import type { MenuItemView, TableView } from './views';
 
@@ -42,7 +42,7 @@ function writeRegisters<S extends { readonly lww: Map<string, RegisterWrite> }>(
   let won = 0;
   for (const key of keys) {
     const current = s.lww.get(key);
-    if (!lwwWins(current?.stamp, write.stamp)) continue;
+    if (!writeWins(current, write)) continue;
     won++;
     (s as Record<string, unknown>)[key] = patch[key];
     s.lww.set(key, write);

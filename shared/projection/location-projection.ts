@@ -28,7 +28,7 @@ export class LocationProjection {
         fold = new AggregateFold(e.aggregate.id);
         this.folds.set(e.aggregate.id, fold);
       }
-      if (!fold.add(e)) continue;
+      fold.add(e);
       this.aggregateOf.set(e.id, e.aggregate.id);
       this.count++;
       changed.add(e.aggregate.id);

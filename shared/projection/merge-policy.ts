@@ -137,29 +137,44 @@ export function stampOf(e: Pick<EventEnvelope, 'at' | 'id' | 'origin'>): Stamp {
 }
 
 /**
- * The write currently holding a register. `seq` tells whether a newer write had seen it:
+ * The write currently holding a register: its stamp's parts, flat (one small object per
+ * write instead of an object plus a stamp tuple), and its seq. `seq` tells whether a newer
+ * write had seen it:
  * a writer's seq is above every seq it saw, so a winner with seq <= the holder's did not
  * see it; the holder then lost a race and is marked `superseded` in history. A holder
  * replaced by someone who saw it stays `applied` (it was a normal later edit).
  */
 export interface RegisterWrite {
-  readonly stamp: Stamp;
+  readonly at: number;
+  readonly terminal: string;
+  readonly id: string;
   readonly seq: number;
 }
 
 export function registerWriteOf(e: Pick<EventEnvelope, 'at' | 'id' | 'origin' | 'seq'>): RegisterWrite {
-  return { stamp: stampOf(e), seq: e.seq };
+  return { at: e.at, terminal: e.origin.terminal, id: e.id, seq: e.seq };
 }
 
 /** The event id that lost a race to `next`, if any. */
 export function raceLoser(current: RegisterWrite | undefined, next: RegisterWrite): string | null {
-  return current && next.seq <= current.seq ? current.stamp[2] : null;
+  return current && next.seq <= current.seq ? current.id : null;
 }
 
 /** True when `next` beats `current` (or there is no current write). */
 export function lwwWins(current: Stamp | undefined, next: Stamp): boolean {
   if (!current) return true;
-  if (next[0] !== current[0]) return next[0] > current[0];
-  if (next[1] !== current[1]) return next[1] > current[1];
-  return next[2] > current[2];
+  return stampAfter(next[0], next[1], next[2], current[0], current[1], current[2]);
+}
+
+/** lwwWins for register writes, without building their stamps. */
+export function writeWins(current: RegisterWrite | undefined, next: RegisterWrite): boolean {
+  if (!current) return true;
+  return stampAfter(next.at, next.terminal, next.id, current.at, current.terminal, current.id);
+}
+
+/** (at, terminal, id) of a is above that of b. */
+function stampAfter(aAt: number, aTerminal: string, aId: string, bAt: number, bTerminal: string, bId: string): boolean {
+  if (aAt !== bAt) return aAt > bAt;
+  if (aTerminal !== bTerminal) return aTerminal > bTerminal;
+  return aId > bId;
 }

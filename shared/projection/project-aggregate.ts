@@ -10,10 +10,13 @@ export function projectAggregate(events: readonly EventEnvelope[]): AggregateVie
   const first = events[0];
   if (!first) throw new RangeError('projectAggregate needs at least one event');
   const fold = new AggregateFold(first.aggregate.id);
+  const seen = new Set<string>();
   for (const e of events) {
     if (e.aggregate.id !== first.aggregate.id) {
       throw new RangeError(`events of ${e.aggregate.id} and ${first.aggregate.id} mixed`);
     }
+    if (seen.has(e.id)) continue;
+    seen.add(e.id);
     fold.add(e);
   }
   return fold.view();

@@ -3,7 +3,7 @@ import {
   TICKET_MERGE_POLICY,
   conflictIdFor,
   deriveTicketStatus,
-  lwwWins,
+  writeWins,
   resolutionFits,
   raceLoser,
   registerWriteOf,
@@ -134,7 +134,7 @@ const WON: LwwResult = { won: true, outcome: outcome('applied') };
 function takeRegister(s: TicketState, e: TicketEvent, register: string): LwwResult {
   const write = registerWriteOf(e);
   const current = s.lww.get(register);
-  if (!lwwWins(current?.stamp, write.stamp)) return LOST;
+  if (!writeWins(current, write)) return LOST;
   s.lww.set(register, write);
   const loser = raceLoser(current, write);
   return loser ? { won: true, outcome: { ...outcome('applied'), supersedes: [loser] } } : WON;
