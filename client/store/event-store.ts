@@ -216,7 +216,7 @@ export class EventStore {
     if (fresh.length === 0) return;
     const heldAt = this.now();
     for (const e of fresh) {
-      if (origin === 'local' || e.at <= this.clock.physicalNow() + this.clockBoundMs) this.clock.observe(e.at);
+      if (this.isPlausible(e, origin)) this.clock.observe(e.at);
       else this.clockSuspects.push(e);
       this.indexByWriter(e);
       if (e.origin.terminal !== this.writer) this.heldSince.set(e.id, heldAt);
@@ -228,6 +228,11 @@ export class EventStore {
     const aggregates = this.projection.apply(fresh);
     const change: StoreChange = { aggregates, events: fresh, origin };
     for (const listener of this.listeners) listener(change);
+  }
+
+  /** Implausible = stamped beyond the bound ahead of server time, as far as we know it. */
+  private isPlausible(e: EventEnvelope, origin: StoreChange['origin']): boolean {
+    return origin === 'local' || !this.clock.calibrated || e.at <= this.clock.physicalNow() + this.clockBoundMs;
   }
 
   private indexByWriter(e: EventEnvelope): void {

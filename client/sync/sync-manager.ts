@@ -284,7 +284,15 @@ export class SyncManager {
     this.clearTimer('retryTimer');
     const { events, body } = takeBatch(outbox.owed, this.batchLimits());
     this.metrics.attempts++;
+    const wallSent = this.store.clock.wallTime();
     const outcome = await this.uploader.upload(body, this.timeoutMs());
+    const wallReceived = this.store.clock.wallTime();
+    if (outcome.kind === 'stored') {
+      // Measured against the same wall clock the hybrid clock corrects.
+      this.clockOffsetMs = this.offsets.add(wallSent, wallReceived, outcome.serverTime);
+      this.store.clock.setOffset(this.clockOffsetMs);
+      this.announce();
+    }
     this.handle(outcome, events, body.length);
   }
 
@@ -296,9 +304,6 @@ export class SyncManager {
         this.backoff.reset();
         this.limits = null;
         this.timeouts = 0;
-        this.clockOffsetMs = this.offsets.add(outcome.sentAt, outcome.receivedAt, outcome.serverTime);
-        this.store.clock.setOffset(this.clockOffsetMs);
-        this.announce();
         for (const [t, n] of Object.entries(outcome.watermarks)) this.postWatermarks[t] = Math.max(this.postWatermarks[t] ?? 0, n);
         const byId = new Map(events.map((e) => [e.id, e]));
         for (const r of outcome.results) {

@@ -19,11 +19,13 @@ export interface HybridClockOptions {
 export class HybridClock {
   private last = 0;
   private offsetMs: number;
+  private calibratedFlag: boolean;
   private readonly wallNow: () => number;
 
   constructor(options: HybridClockOptions = {}) {
     this.wallNow = options.wallNow ?? (() => Date.now());
     this.offsetMs = options.offsetMs ?? 0;
+    this.calibratedFlag = options.offsetMs !== undefined;
   }
 
   /** A new stamp for an event this replica writes. */
@@ -43,13 +45,29 @@ export class HybridClock {
     return this.last;
   }
 
+  /** This device's wall clock, uncorrected (what the offset is measured against). */
+  wallTime(): number {
+    return this.wallNow();
+  }
+
   /** The current physical estimate of server time (wall + offset), without stamping. */
   physicalNow(): number {
     return Math.floor(this.wallNow() + this.offsetMs);
   }
 
+  /** Sets the estimated offset to the server's time; from then on the clock is calibrated. */
   setOffset(offsetMs: number): void {
     this.offsetMs = offsetMs;
+    this.calibratedFlag = true;
+  }
+
+  /**
+   * Whether physical time is known to be close to the server's. Until it is, this clock
+   * cannot judge another terminal's stamp as implausible: its own wall clock may be the
+   * one that is off.
+   */
+  get calibrated(): boolean {
+    return this.calibratedFlag;
   }
 
   getOffset(): number {
