@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { Backoff, UPLOAD_BACKOFF } from '../../client/sync/backoff';
+import { ConnectionMonitor, OFFLINE_AFTER, RECENT_MS, SLOW_LATENCY_MS } from '../../client/sync/connection-state';
+import { ClockOffsetEstimator } from '../../client/sync/clock-offset';
+import { computeOutbox, deliveryStateOf, takeBatch } from '../../client/sync/outbox';
+import { resolveEndpoints } from '../../client/sync/endpoints';
+import type { EventEnvelope } from '../../shared/events/envelope';
+import { newEventId } from '../../shared/events/event-id';
+
+function event(terminal: string, n: number): EventEnvelope {
+  return { id: newEventId(1_764_000_000_000 + n), seq: n, at: 1_764_000_000_000 + n, type: 'ticket.note_set', v: 1, aggregate: { id: 't', type: 'ticket' }, origin: { terminal, n }, payload: { note: 'x'.repeat(50) } };
+}
+
+describe('Backoff', () => {
+  it('[OUT1] delays are uniform below min(cap, base·2^attempt) and reset on success', () => {
+    const draws = [0.999, 0.5, 0.999, 0.999, 0.999, 0.999, 0.999, 0.999, 0.999];
+    const backoff = new Backoff(UPLOAD_BACKOFF, () => draws.shift() ?? 0.999);
+    const delays = Array.from({ length: 9 }, () => backoff.fail());
+    expect(delays).toEqual([999, 1000, 3996, 7992, 15984, 31968, 59940, 59940, 59940]);
+    expect(backoff.attempt).toBe(9);
+    backoff.reset();
+    expect(backoff.ceilingMs()).toBe(UPLOAD_BACKOFF.baseMs);
+  });
+});
+
+describe('ConnectionMonitor', () => {
+  it('[OUT2] judges online, slow, intermittent and offline from outcomes, not from the browser alone', () => {
+    let now = 0;
+    const m = new ConnectionMonitor(() => now);
+    expect(m.succeeded(40).name).toBe('online');
+    expect(m.failed().name).toBe('intermittent');
+    now += 1_000;
+    expect(m.succeeded(40).name).toBe('intermittent'); // a recent failure is still recent
+    now += RECENT_MS + 1;
+    expect(m.succeeded(40).name).toBe('online');
+    for (let i = 0; i < 10; i++) m.succeeded(SLOW_LATENCY_MS * 3);
+    expect(m.current.name).toBe('slow');
+    for (let i = 1; i < OFFLINE_AFTER; i++) expect(m.failed().name).toBe('intermittent');
+    expect(m.failed().name).toBe('offline');
+    expect(m.browserOnline().name).toBe('intermittent'); // a hint: the next outcome decides
+    expect(m.browserOffline().name).toBe('offline');
+  });
+});
+
+describe('ClockOffsetEstimator', () => {
+  it('[OUT3] takes the offset of the sample with the shortest round trip', () => {
+    const est = new ClockOffsetEstimator();
+    est.add(1_000, 1_400, 601_300); // rtt 400: offset 600_100
+    expect(est.add(2_000, 2_010, 602_010)).toBe(600_005); // rtt 10 wins
+    expect(est.add(3_000, 3_900, 610_000)).toBe(600_005);
+  });
+});
+
+describe('Outbox', () => {
+  const byWriter = new Map([
+    ['till-1', [1, 2, 3, 4].map((n) => event('till-1', n))],
+    ['till-2', [1, 2, 3].map((n) => event('till-2', n))],
+  ]);
+
+  it('[OUT4] owes what is above the watermarks, own events first, others only after their grace', () => {
+    const quarantined = new Set([byWriter.get('till-1')![3]!.id]);
+    const input = { byWriter, watermarks: { 'till-1': 1, 'till-2': 2 }, quarantined, ownWriter: 'till-1', firstHeldAt: () => 1_000, now: 5_000, graceMs: 10_000 };
+    const early = computeOutbox(input);
+    expect(early.owed.map((e) => `${e.origin.terminal}#${e.origin.n}`)).toEqual(['till-1#2', 'till-1#3']);
+    expect(early.waiting).toBe(1);
+    const later = computeOutbox({ ...input, now: 20_000 });
+    expect(later.owed.map((e) => `${e.origin.terminal}#${e.origin.n}`)).toEqual(['till-1#2', 'till-1#3', 'till-2#3']);
+    expect(later.oldestOwedAt).toBe(1_000);
+  });
+
+  it('[OUT5] batches stay within the count and byte limits, and always carry at least one event', () => {
+    const owed = byWriter.get('till-1')!;
+    const one = JSON.stringify(owed[0]).length;
+    expect(takeBatch(owed, { maxEvents: 3, maxBytes: 1e6 }).events).toHaveLength(3);
+    expect(takeBatch(owed, { maxEvents: 10, maxBytes: 2 * one + 20 }).events).toHaveLength(2);
+    expect(takeBatch(owed, { maxEvents: 10, maxBytes: 1 }).events).toHaveLength(1);
+    const { body } = takeBatch(owed, { maxEvents: 2, maxBytes: 1e6 });
+    expect(JSON.parse(body)).toEqual({ events: owed.slice(0, 2) });
+  });
+
+  it('[OUT6] delivery state: local → relayed → acknowledged', () => {
+    const e = event('till-1', 3);
+    expect(deliveryStateOf(e, {}, {})).toBe('local');
+    expect(deliveryStateOf(e, { 'till-1': 2 }, { 'till-1': 3 })).toBe('relayed');
+    expect(deliveryStateOf(e, { 'till-1': 3 }, { 'till-1': 3 })).toBe('acknowledged');
+  });
+});
+
+describe('Endpoints', () => {
+  it('[OUT7] VITE_API_BASE and VITE_SYNC_ENDPOINT override; by default the serving origin', () => {
+    expect(resolveEndpoints({}, 'https://pos.example')).toEqual({ apiBase: 'https://pos.example', syncEndpoint: 'wss://pos.example/sync' });
+    expect(resolveEndpoints({ VITE_API_BASE: 'http://10.0.0.2:8787/' }, 'x')).toEqual({ apiBase: 'http://10.0.0.2:8787', syncEndpoint: 'ws://10.0.0.2:8787/sync' });
+    expect(resolveEndpoints({ VITE_API_BASE: 'http://a', VITE_SYNC_ENDPOINT: 'ws://b/relay' }, 'x').syncEndpoint).toBe('ws://b/relay');
+  });
+});
