@@ -4,26 +4,48 @@ import type { RelayHook } from './hooks';
 import { PERSISTENCE_ORIGIN } from './origins';
 import type { Room } from './room';
 
+/** Merged chunks beyond this many are folded, with the state row, into one new state. */
+export const MAX_CHUNKS = 32;
+
 interface Progress {
   /** Sequence number of the newest update stored for the room. */
   lastSeq: number;
-  /** Updates appended since the state row was last rewritten. */
-  sinceCompact: number;
+  /** Stored pieces after the state row that are already merged chunks (or loaded pieces). */
+  chunks: number;
+  /** Single updates stored since the last chunk, kept to merge them without reading back. */
+  small: Uint8Array[];
+  /** Sequence number of small[0]. */
+  smallFrom: number;
 }
 
 /**
- * Stores every room update as it happens and folds them into one state row from time to time.
- * Loading applies state + updates with the `persistence` origin, which this hook then skips,
- * so loading never re-stores what it read.
+ * Stores every room update as it happens (before it is relayed: hooks run first), and keeps
+ * what is stored compact in bounded work, as client/store/idb-persistence.ts does:
+ *  - every `mergeEvery` single updates are merged into one chunk row (Y.mergeUpdates of
+ *    those updates only: cost proportional to the chunk, not to the document);
+ *  - only when more than MAX_CHUNKS chunks pile up is the whole state re-encoded into the
+ *    state row (at 100k events that is ~20 MB and a second of CPU, so it must be rare:
+ *    once per mergeEvery × MAX_CHUNKS updates, ~16k at the default 500);
+ *  - a periodic flush and unload merge the pending single updates into a chunk.
+ * Loading applies state row + pieces in one transaction with the `persistence` origin,
+ * which this hook then skips, so loading never re-stores what it read.
  */
-export function persistenceHook(store: RoomStore, compactEveryUpdates: number): RelayHook {
+export function persistenceHook(store: RoomStore, mergeEvery: number): RelayHook {
   const progress = new Map<string, Progress>();
 
-  const compact = (room: Room): void => {
-    const p = progress.get(room.name);
-    if (p === undefined || p.sinceCompact === 0) return;
+  const compactFully = (room: Room, p: Progress): void => {
     store.compact(room.name, Y.encodeStateAsUpdate(room.doc), p.lastSeq);
-    p.sinceCompact = 0;
+    p.chunks = 0;
+    p.small = [];
+  };
+
+  const mergeSmall = (room: Room): void => {
+    const p = progress.get(room.name);
+    if (p === undefined || p.small.length === 0) return;
+    if (p.chunks + 1 > MAX_CHUNKS) return compactFully(room, p);
+    if (p.small.length > 1) store.mergeRange(room.name, p.smallFrom, p.lastSeq, Y.mergeUpdates(p.small));
+    p.chunks += 1;
+    p.small = [];
   };
 
   return {
@@ -31,20 +53,29 @@ export function persistenceHook(store: RoomStore, compactEveryUpdates: number): 
     async onLoad(room) {
       const snapshot = await store.load(room.name);
       if (snapshot.updates.length > 0) {
-        Y.applyUpdate(room.doc, Y.mergeUpdates(snapshot.updates), PERSISTENCE_ORIGIN);
+        // One transaction, no Y.mergeUpdates first: merging re-encodes the whole state once more.
+        room.doc.transact(() => {
+          for (const update of snapshot.updates) Y.applyUpdate(room.doc, update);
+        }, PERSISTENCE_ORIGIN);
       }
-      // More than one stored piece means there is something to fold on the next flush.
-      progress.set(room.name, { lastSeq: snapshot.lastSeq, sinceCompact: Math.max(0, snapshot.updates.length - 1) });
+      progress.set(room.name, {
+        lastSeq: snapshot.lastSeq,
+        chunks: Math.max(0, snapshot.updates.length - 1),
+        small: [],
+        smallFrom: 0,
+      });
     },
     onUpdate(room, update, origin) {
       if (origin?.kind === 'persistence') return;
       const p = progress.get(room.name);
       if (p === undefined) return; // updates during onLoad come from persistence only
-      p.lastSeq = store.appendUpdate(room.name, update);
-      p.sinceCompact += 1;
-      if (p.sinceCompact >= compactEveryUpdates) compact(room);
+      const seq = store.appendUpdate(room.name, update);
+      if (p.small.length === 0) p.smallFrom = seq;
+      p.small.push(update);
+      p.lastSeq = seq;
+      if (p.small.length >= mergeEvery) mergeSmall(room);
     },
-    onFlush: compact,
+    onFlush: mergeSmall,
     onUnload(room) {
       progress.delete(room.name);
     },

@@ -30,4 +30,11 @@ export class MemoryRoomStore implements RoomStore {
       (this.updates.get(room) ?? []).filter((r) => r.seq > upToSeq),
     );
   }
+
+  mergeRange(room: string, fromSeq: number, toSeq: number, merged: Uint8Array): void {
+    const rows = (this.updates.get(room) ?? []).filter((r) => r.seq < fromSeq || r.seq > toSeq);
+    rows.push({ seq: toSeq, data: merged.slice() });
+    rows.sort((a, b) => a.seq - b.seq);
+    this.updates.set(room, rows);
+  }
 }

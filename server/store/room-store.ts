@@ -13,6 +13,11 @@ export interface RoomStore {
   appendUpdate(room: string, update: Uint8Array): number;
   /** Replaces the state row and deletes the updates with seq <= upToSeq, atomically. */
   compact(room: string, state: Uint8Array, upToSeq: number): void;
+  /**
+   * Replaces the updates with fromSeq <= seq <= toSeq by one (their merge), stored at toSeq,
+   * atomically: the stored order is kept and nothing outside the range is touched.
+   */
+  mergeRange(room: string, fromSeq: number, toSeq: number, merged: Uint8Array): void;
 }
 
 export interface RoomSnapshot {
@@ -27,6 +32,9 @@ export class SqliteRoomStore implements RoomStore {
   private readonly putState: Statement;
   private readonly dropUpdates: Statement;
   private readonly runCompact: (room: string, state: Uint8Array, upToSeq: number) => void;
+  private readonly dropRange: Statement;
+  private readonly putAt: Statement;
+  private readonly runMerge: (room: string, fromSeq: number, toSeq: number, merged: Uint8Array) => void;
 
   constructor(db: Db) {
     this.getState = db.prepare('SELECT data FROM room_states WHERE room = ?').pluck();
@@ -38,8 +46,14 @@ export class SqliteRoomStore implements RoomStore {
     );
     this.dropUpdates = db.prepare('DELETE FROM room_updates WHERE room = ? AND seq <= ?');
     this.runCompact = db.transaction((room: string, state: Uint8Array, upToSeq: number) => {
-      this.putState.run(room, Buffer.from(state.buffer, state.byteOffset, state.byteLength), Date.now());
+      this.putState.run(room, toBuffer(state), Date.now());
       this.dropUpdates.run(room, upToSeq);
+    });
+    this.dropRange = db.prepare('DELETE FROM room_updates WHERE room = ? AND seq >= ? AND seq <= ?');
+    this.putAt = db.prepare('INSERT INTO room_updates (seq, room, data) VALUES (?, ?, ?)');
+    this.runMerge = db.transaction((room: string, fromSeq: number, toSeq: number, merged: Uint8Array) => {
+      this.dropRange.run(room, fromSeq, toSeq);
+      this.putAt.run(toSeq, room, toBuffer(merged));
     });
   }
 
@@ -56,11 +70,19 @@ export class SqliteRoomStore implements RoomStore {
   }
 
   appendUpdate(room: string, update: Uint8Array): number {
-    const info = this.append.run(room, Buffer.from(update.buffer, update.byteOffset, update.byteLength));
+    const info = this.append.run(room, toBuffer(update));
     return Number(info.lastInsertRowid);
   }
 
   compact(room: string, state: Uint8Array, upToSeq: number): void {
     this.runCompact(room, state, upToSeq);
   }
+
+  mergeRange(room: string, fromSeq: number, toSeq: number, merged: Uint8Array): void {
+    this.runMerge(room, fromSeq, toSeq, merged);
+  }
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { MAX_CHUNKS, persistenceHook } from '../../server/relay/persistence-hook';
+import { Room } from '../../server/relay/room';
+import { remoteOrigin } from '../../server/relay/origins';
+import { MemoryRoomStore } from '../../server/store/memory-room-store';
+import type { RoomSnapshot, RoomStore } from '../../server/store/room-store';
+
+/** A MemoryRoomStore that counts full-state writes and merged chunks. */
+class CountingStore extends MemoryRoomStore implements RoomStore {
+  fullWrites = 0;
+  merges = 0;
+  override compact(room: string, state: Uint8Array, upToSeq: number): void {
+    this.fullWrites += 1;
+    super.compact(room, state, upToSeq);
+  }
+  override mergeRange(room: string, fromSeq: number, toSeq: number, merged: Uint8Array): void {
+    this.merges += 1;
+    super.mergeRange(room, fromSeq, toSeq, merged);
+  }
+}
+
+async function loadRoom(store: RoomStore, mergeEvery: number): Promise<{ room: Room; hook: ReturnType<typeof persistenceHook> }> {
+  const hook = persistenceHook(store, mergeEvery);
+  const room = new Room('r', [hook]);
+  await hook.onLoad!(room);
+  return { room, hook };
+}
+
+describe('room persistence: bounded work per update', () => {
+  it('[SRV11] merges single updates into chunks and rewrites the whole state only after MAX_CHUNKS chunks; reload is exact', async () => {
+    const store = new CountingStore();
+    const mergeEvery = 10;
+    const { room, hook } = await loadRoom(store, mergeEvery);
+    const origin = remoteOrigin({} as never);
+    const client = new Y.Doc();
+    client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, origin));
+    const list = client.getArray<string>('list');
+    const total = mergeEvery * (MAX_CHUNKS + 1) + 5;
+    for (let i = 0; i < total; i++) list.push([`e${i}`]);
+    // MAX_CHUNKS chunks, then the next merge folds everything into the state row once.
+    expect(store.fullWrites).toBe(1);
+    expect(store.merges).toBe(MAX_CHUNKS);
+    const stored = (await store.load('r')) as RoomSnapshot;
+    expect(stored.updates.length).toBeLessThanOrEqual(1 + mergeEvery);
+    hook.onFlush!(room);
+    expect((await store.load('r')).updates.length).toBe(2); // state row + one chunk
+    hook.onUnload!(room);
+    room.destroy();
+
+    const again = await loadRoom(store, mergeEvery);
+    expect(again.room.doc.getArray('list').toArray()).toEqual(list.toArray());
+    expect(again.room.doc.getArray('list').length).toBe(total);
+  });
+});
