@@ -74,8 +74,30 @@ export function pairingFromQuery(query: URLSearchParams, now = Date.now()): Pair
   return { token, location, terminal, role: claims.role, expiresAt: claims.expiresAt, pairedAt: now };
 }
 
-export function loadPairing(): Pairing | null {
-  const json = localStorage.getItem(STORAGE_KEY);
+/** The stored pairing: localStorage, else the durable IndexedDB copy (after a crash). */
+export async function loadPairing(): Promise<Pairing | null> {
+  const fromLocal = parseStored(localStorage.getItem(STORAGE_KEY));
+  if (fromLocal) return fromLocal;
+  const fromIdb = parseStored(await idbGet().catch(() => null));
+  if (fromIdb) localStorage.setItem(STORAGE_KEY, JSON.stringify(fromIdb));
+  return fromIdb;
+}
+
+/** Keeps the pairing; resolves once the IndexedDB copy is committed. */
+export async function savePairing(pairing: Pairing): Promise<void> {
+  const json = JSON.stringify(pairing);
+  localStorage.setItem(STORAGE_KEY, json);
+  await idbPut(json).catch(() => {
+    // No IndexedDB (private mode): localStorage is all there is.
+  });
+}
+
+export async function forgetPairing(): Promise<void> {
+  localStorage.removeItem(STORAGE_KEY);
+  await idbPut(null).catch(() => {});
+}
+
+function parseStored(json: string | null): Pairing | null {
   if (!json) return null;
   try {
     const p = JSON.parse(json) as Partial<Pairing>;
@@ -94,12 +116,45 @@ export function loadPairing(): Pairing | null {
   }
 }
 
-export function savePairing(pairing: Pairing): void {
-  localStorage.setItem(STORAGE_KEY, JSON.stringify(pairing));
+const DB_NAME = 'rms-device';
+const DB_STORE = 'device';
+
+function openDeviceDb(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB_NAME, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(DB_STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
 }
 
-export function forgetPairing(): void {
-  localStorage.removeItem(STORAGE_KEY);
+async function idbGet(): Promise<string | null> {
+  const db = await openDeviceDb();
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = db.transaction(DB_STORE, 'readonly').objectStore(DB_STORE).get(STORAGE_KEY);
+      req.onsuccess = () => resolve(typeof req.result === 'string' ? req.result : null);
+      req.onerror = () => reject(req.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+async function idbPut(json: string | null): Promise<void> {
+  const db = await openDeviceDb();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction(DB_STORE, 'readwrite', { durability: 'strict' });
+      if (json === null) tx.objectStore(DB_STORE).delete(STORAGE_KEY);
+      else tx.objectStore(DB_STORE).put(json, STORAGE_KEY);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
 }
 
 export function isManager(role: Role): boolean {

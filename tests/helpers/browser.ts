@@ -200,15 +200,20 @@ export async function pair(page: Page, app: AppServer, terminal: string, role: '
   await page.getByRole('button', { name: /^Add Cheeseburger/ }).waitFor({ timeout: 20_000 });
 }
 
-/** Waits until the service worker controls the page and has precached the build. */
+/**
+ * Waits until the service worker is active, that is, has precached the whole build. The
+ * page that installed it is not controlled yet (no clients.claim()); every later
+ * navigation, a reload included, is served by it.
+ */
 export async function waitForOfflineShell(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    const reg = await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) {
-      await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }));
-    }
-    return reg.active?.state;
-  });
+  await page.waitForFunction(
+    async () => {
+      const reg = await navigator.serviceWorker.getRegistration();
+      return reg?.active?.state === 'activated';
+    },
+    undefined,
+    { timeout: 20_000, polling: 100 },
+  );
 }
 
 /** Bounded polling for a condition (tests wait for behaviour, never for a fixed time). */

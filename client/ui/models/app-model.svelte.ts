@@ -50,7 +50,7 @@ export class AppModel {
   async start(): Promise<void> {
     this.now.start();
     if (this.router.route.name === 'pair') return this.pair(this.router.route.query);
-    const pairing = loadPairing();
+    const pairing = await loadPairing();
     if (!pairing) {
       this.phase = { name: 'unpaired', error: null };
       return;
@@ -69,7 +69,7 @@ export class AppModel {
       return;
     }
     const current = this.phase.name === 'ready' ? this.phase.screens.session.pairing : null;
-    savePairing(pairing);
+    await savePairing(pairing);
     this.router.replace('tickets');
     if (current) {
       // Another location or terminal: start clean rather than swap a live store and its writer lock.
@@ -79,8 +79,8 @@ export class AppModel {
     await this.open(pairing);
   }
 
-  unpair(): void {
-    forgetPairing();
+  async unpair(): Promise<void> {
+    await forgetPairing();
     location.reload();
   }
 

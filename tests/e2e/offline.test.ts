@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  VIEWPORT,
+  browserPidFor,
+  ensureBuilt,
+  launchBrowser,
+  launchOptions,
+  makeProfileDir,
+  openTerminal,
+  pair,
+  requireChromium,
+  skipBrowserTests,
+  startAppServer,
+  waitForOfflineShell,
+  waitUntil,
+  type AppServer,
+} from '../helpers/browser';
+
+/** The offline shell (service worker) and the durability of the local log (IndexedDB). */
+describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () => {
+  let app: AppServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    requireChromium();
+    await ensureBuilt();
+    app = await startAppServer();
+    browser = await launchBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('a reload with no network loads the app from the service worker, with all local data', async () => {
+    const { context, page } = await openTerminal(browser, app, 'till-reload');
+    try {
+      await waitForOfflineShell(page);
+      const number = await takeOrder(page, 'T2', ['Tomato soup', 'Espresso']);
+
+      await context.setOffline(true);
+      await page.reload();
+      await page.getByRole('navigation', { name: 'Screens' }).waitFor({ timeout: 15_000 });
+      await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 }).toMatch(/^Offline/);
+      await page.getByRole('button', { name: new RegExp(`^Ticket ${number},`) }).click();
+      await expect.poll(() => page.getByTestId('line').count()).toBe(2);
+      // The menu and tables (synced earlier) are local data too: the till keeps selling.
+      await page.getByRole('button', { name: /^Add Lemonade,/ }).click();
+      await expect.poll(() => page.getByTestId('line').count()).toBe(3);
+      await context.setOffline(false);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('an order survives the browser being killed (SIGKILL) right after it was taken', async () => {
+    const profile = makeProfileDir();
+    let context: BrowserContext | null = null;
+    try {
+      context = await chromium.launchPersistentContext(profile, { ...launchOptions(), viewport: VIEWPORT });
+      let page = context.pages()[0] ?? (await context.newPage());
+      await pair(page, app, 'till-crash');
+      await waitForOfflineShell(page);
+      // Offline from here on: what comes back after the crash can only come from this device.
+      await context.setOffline(true);
+      await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 }).toMatch(/^Offline/);
+      const number = await takeOrder(page, 'T6', ['Cheeseburger', 'Calamari', 'Sparkling water']);
+
+      // It never left this device: the server has no trace of it.
+      expect(await ticketOnServer(app, number)).toBe(0);
+
+      const pid = browserPidFor(profile);
+      expect(pid).not.toBeNull();
+      process.kill(pid!, 'SIGKILL');
+      await waitUntil(() => !isAlive(pid!), 'the browser process is gone');
+      await context.close().catch(() => {});
+
+      // Relaunched online: the server still lacks the order, so what shows comes from IndexedDB.
+      context = await chromium.launchPersistentContext(profile, { ...launchOptions(), viewport: VIEWPORT });
+      page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(app.url);
+      await page.getByRole('button', { name: new RegExp(`^Ticket ${number},`) }).click({ timeout: 15_000 });
+      await expect.poll(() => page.getByTestId('line').count()).toBe(3);
+      await expect.poll(() => page.getByTestId('total').textContent()).toBe(money(1450 + 950 + 300));
+      // …and now it is delivered, once.
+      await waitUntil(async () => (await ticketOnServer(app, number)) === 1, 'the order reaches the server', 30_000);
+    } finally {
+      await context?.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Opens a ticket, adds the items, and waits until the last command is durable. */
+async function takeOrder(page: Page, table: string, items: string[]): Promise<string> {
+  await page.getByRole('button', { name: '+ New ticket' }).click();
+  await page.getByRole('button', { name: `New ticket for table ${table}` }).click();
+  const number = page.getByTestId('ticket-number');
+  await waitUntil(async () => /^[A-Z0-9]+-\d+$/.test((await number.textContent()) ?? ''), 'ticket opened');
+  for (const item of items) {
+    await page.getByRole('button', { name: new RegExp(`^Add ${item},`) }).click();
+    // Each command resolves only once IndexedDB has committed it; the section is busy until then.
+    await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
+  }
+  await expect.poll(() => page.getByTestId('line').count()).toBe(items.length);
+  return (await number.textContent())!;
+}
+
+async function ticketOnServer(app: AppServer, number: string): Promise<number> {
+  const events = await app.canonicalEvents();
+  return events.filter((e) => e.type === 'ticket.opened' && (e.payload as { number?: string }).number === number).length;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function money(cents: number): string {
+  return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+}
