@@ -27,7 +27,7 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex): IngestHo
           seen.add(event.id);
           // The envelope's own key order (id first, as terminals write it), not the canonical
           // sorted one: readers parse JSON either way, and the relay's index reads the id and
-          // origin of this layout without a full parse (server/relay/event-head.ts).
+          // origin of this layout without a full parse (shared/log/event-head.ts).
           fresh.push(JSON.stringify(event));
         }
         room.doc.transact(() => {

@@ -1,5 +1,5 @@
 import { observeLog, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
-import { eventHeadOf } from './event-head';
+import { eventHeadOf } from '../../shared/log/event-head';
 import type { RelayHook } from './hooks';
 import { SERVER_ORIGIN } from './origins';
 import type { Room } from './room';

@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { eventIdOf } from './event-head';
 
 /**
  * How a location's event log sits in its Y.Doc — shared by terminals and the relay.
@@ -6,6 +7,7 @@ import * as Y from 'yjs';
  *   Y.Map 'segments'   `${writer}/${index}` → Y.Array<string>   (event JSON, one entry each)
  *   Y.Map 'acks'       terminal → highest contiguous origin.n stored by the server (canonical log)
  *   Y.Map 'relayed'    terminal → highest contiguous origin.n the relay's room doc holds
+ *   Y.Map 'compacted'  aggregate id → Tombstone: the aggregate left the doc (compaction)
  *
  * Why segments (see DESIGN "Measured here"): consecutive items of one Yjs client merge,
  * and a merge copies the whole merged run, so one growing array makes every append cost
@@ -21,6 +23,7 @@ import * as Y from 'yjs';
 export const SEGMENTS = 'segments';
 export const ACKS = 'acks';
 export const RELAYED = 'relayed';
+export const COMPACTED = 'compacted';
 export const SEGMENT_SIZE = 256;
 
 /** The writer id the server uses for events it bridges in from REST. */
@@ -97,6 +100,48 @@ export class SegmentWriter {
     this.index = best;
     this.current = best >= 0 ? (segmentsOf(this.doc).get(segmentKey(this.writer, best)) ?? null) : null;
   }
+}
+
+/**
+ * Left behind by compaction, so every replica agrees the aggregate is archived: a terminal
+ * that was offline during it does not show a late event as a resurrected, partial ticket
+ * (the late event is still uploaded, then compacted in turn). `number` keeps a ticket's
+ * readable number reserved; `maxN` keeps each writer's counter from going back.
+ */
+export interface Tombstone {
+  at: number;
+  by: string;
+  events: number;
+  number: string | null;
+}
+
+export function compactedOf(doc: Y.Doc): Y.Map<Tombstone> {
+  return doc.getMap<Tombstone>(COMPACTED);
+}
+
+/**
+ * Deletes the given events from every segment, in one pass over the log, merging
+ * adjacent entries into ranges. Must run inside a transaction. Returns how many it deleted.
+ */
+export function deleteEvents(doc: Y.Doc, eventIds: ReadonlySet<string>): number {
+  let deleted = 0;
+  for (const segment of segmentsOf(doc).values()) {
+    const entries = segment.toArray();
+    // From the end, so earlier indices stay valid while deleting.
+    let i = entries.length - 1;
+    while (i >= 0) {
+      if (!eventIds.has(eventIdOf(entries[i]!) ?? '')) {
+        i--;
+        continue;
+      }
+      let start = i;
+      while (start > 0 && eventIds.has(eventIdOf(entries[start - 1]!) ?? '')) start--;
+      segment.delete(start, i - start + 1);
+      deleted += i - start + 1;
+      i = start - 1;
+    }
+  }
+  return deleted;
 }
 
 /** Every event JSON held in the doc, segment by segment (order across segments is not meaningful). */

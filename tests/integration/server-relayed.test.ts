@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { SegmentWriter, relayedOf } from '../../shared/log/log-doc';
 import { canonicalEventJson } from '../../shared/events/envelope';
-import { eventHeadOf, eventIdOf } from '../../server/relay/event-head';
+import { eventHeadOf, eventIdOf } from '../../shared/log/event-head';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
 import { connectSynced, mint, postEvents, tableEvent, waitFor, type TestClient } from '../helpers/server-clients';
