@@ -18,6 +18,9 @@ import {
   type AppServer,
 } from '../helpers/browser';
 
+/** Browser tests wait on real sync; generous bounds, they end as soon as the condition holds. */
+const TEST_TIMEOUT_MS = 120_000;
+
 /** The offline shell (service worker) and the durability of the local log (IndexedDB). */
 describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () => {
   let app: AppServer;
@@ -54,7 +57,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
     } finally {
       await context.close();
     }
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('an order survives the browser being killed (SIGKILL) right after it was taken', async () => {
     const profile = makeProfileDir();
@@ -91,7 +94,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       await context?.close().catch(() => {});
       rmSync(profile, { recursive: true, force: true });
     }
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 /** Opens a ticket, adds the items, and waits until the last command is durable. */

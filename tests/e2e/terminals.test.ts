@@ -15,6 +15,9 @@ import {
   type Terminal,
 } from '../helpers/browser';
 
+/** Browser tests wait on real sync; generous bounds, they end as soon as the condition holds. */
+const TEST_TIMEOUT_MS = 120_000;
+
 /** Staff app end to end: several terminals (browser contexts) of the demo location, one real server. */
 describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => {
   let app: AppServer;
@@ -51,7 +54,7 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     await addItem(a, 'Lemonade');
     await expect.poll(() => b.getByTestId('line').count(), { timeout: 15_000 }).toBe(2);
     await expect.poll(() => b.getByTestId('total').textContent()).toBe('18.00');
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('one terminal offline takes a full order and payment while another edits the note; back online they converge, the note by LWW, the server holds every event once', async () => {
     const a = await terminal('till-off-a');
@@ -115,7 +118,7 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     const counts: Record<string, number> = {};
     for (const e of ofTicket) counts[e.type] = (counts[e.type] ?? 0) + 1;
     expect(counts).toEqual(expected);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('pay on one terminal and void on the other, both offline: the conflict shows and a manager resolves it', async () => {
     const till = await terminal('till-conflict');
@@ -171,7 +174,76 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     }
     await till.getByText(/1 resolved conflict/).click();
     await expect.poll(() => till.getByTestId('conflict-resolution').textContent()).toContain('Refund the payment');
-  });
+  }, TEST_TIMEOUT_MS);
+
+  it('every screen has landmarks and a heading, and every control is a real, labelled button; screenshots for the README', async () => {
+    const page = await terminal('manager-tour', 'manager');
+    const kitchenA = await openTicket(page, 'T1');
+    await addItem(page, 'Mushroom risotto');
+    await addItem(page, 'Sparkling water');
+    await page.getByRole('button', { name: /^Send to kitchen/ }).click();
+    await idle(page);
+    await openTicket(page, 'T4');
+    await page.getByRole('button', { name: 'More' }).click();
+    await page.getByRole('textbox', { name: 'Item note' }).fill('medium rare');
+    await addItem(page, 'Ribeye steak');
+    await addItem(page, 'Caesar salad');
+    await page.getByRole('button', { name: /^Send to kitchen/ }).click();
+    await idle(page);
+    await addItem(page, 'House red \\(glass\\)');
+    await setNote(page, 'anniversary — dessert on the house');
+
+    const screens = [
+      { link: 'Tickets', heading: 'Tickets', shot: 'payment.png' },
+      { link: 'Kitchen', heading: /^Kitchen/, shot: 'kitchen.png' },
+      { link: 'Conflicts', heading: 'Conflicts', shot: null },
+      { link: 'Console', heading: 'Technical console', shot: 'console-inspector.png' },
+    ] as const;
+    for (const screen of screens) {
+      await page.getByRole('link', { name: new RegExp(`^${screen.link}`) }).click();
+      await page.getByRole('heading', { level: 1, name: screen.heading }).waitFor();
+      expect(await page.getByRole('banner').count()).toBe(1);
+      expect(await page.getByRole('main').count()).toBe(1);
+      expect(await page.getByRole('navigation', { name: 'Screens' }).count()).toBe(1);
+      expect(await page.getByRole('region', { name: 'Sync status' }).count()).toBe(1);
+      // Controls are <button>s (no div role=button), and every button has an accessible name.
+      expect(await page.locator('[role="button"]').count()).toBe(0);
+      const snapshot = await page.locator('body').ariaSnapshot();
+      if (screen.link !== 'Conflicts') expect(snapshot).toMatch(/- button "/);
+      expect(snapshot.split('\n').filter((line) => /^\s*- button(\s*\[[^\]]*\])?:?\s*$/.test(line))).toEqual([]);
+
+      if (screen.link === 'Kitchen') {
+        await expect.poll(() => page.getByTestId('kitchen-ticket').count()).toBeGreaterThanOrEqual(2);
+        const age = page.getByTestId('kitchen-ticket').filter({ hasText: kitchenA }).getByTestId('kitchen-age');
+        const first = await age.textContent();
+        await expect.poll(() => age.textContent(), { timeout: 5_000 }).not.toBe(first); // the age ticks
+      }
+      if (screen.link === 'Console') {
+        await expect.poll(() => page.getByTestId('console-owed').textContent(), { timeout: 15_000 }).toBe('0');
+        await page.screenshot({ path: join(SCREENSHOTS, 'console.png') });
+        await page.getByRole('combobox', { name: 'Type' }).selectOption('ticket.note_set');
+        await page.getByRole('button', { name: /^Inspect ticket\.note_set / }).first().click();
+        await expect.poll(() => page.getByTestId('raw-event').textContent()).toContain('anniversary');
+        await expect.poll(() => page.getByTestId('delivery').first().textContent(), { timeout: 15_000 }).toBe('acknowledged');
+        await page.getByRole('combobox', { name: 'Type' }).selectOption('');
+      }
+      if (screen.link === 'Tickets') {
+        mkdirSync(SCREENSHOTS, { recursive: true });
+        await page.screenshot({ path: join(SCREENSHOTS, 'tickets.png') });
+        await page.getByRole('button', { name: new RegExp(`^Ticket ${kitchenA},`) }).click();
+        await page.getByRole('button', { name: 'Take payment' }).click();
+        await page.getByRole('button', { name: 'Cash', exact: true }).click();
+        await page.getByRole('textbox', { name: 'Cash handed over' }).fill('25');
+        for (const name of ['Send to kitchen', 'Take payment', 'Close ticket', 'History', 'Void…', 'Card', 'Cash']) {
+          expect(await page.getByRole('button', { name: new RegExp(`^${name}`) }).count(), name).toBeGreaterThan(0);
+        }
+      }
+      if (screen.shot) {
+        mkdirSync(SCREENSHOTS, { recursive: true });
+        await page.screenshot({ path: join(SCREENSHOTS, screen.shot) });
+      }
+    }
+  }, TEST_TIMEOUT_MS);
 });
 
 // ---------------------------------------------------------------------------------------
@@ -207,5 +279,3 @@ async function setNote(page: Page, note: string): Promise<void> {
   await idle(page);
   await expect.poll(() => page.getByRole('button', { name: 'Save note' }).isDisabled()).toBe(true);
 }
-
-export const unused = { mkdirSync, join, SCREENSHOTS };
