@@ -37,6 +37,7 @@ export class TicketCommands {
   /** Opens a ticket with the next number of this writer; returns the ticket id. */
   async openTicket(options: { tableId?: string; covers?: number } = {}): Promise<string> {
     const used = this.ctx.store.views(TICKET_AGGREGATE).map((v) => (v as TicketView).number ?? '');
+    used.push(...this.ctx.store.archivedTicketNumbers());
     const k = nextTicketOrdinal(this.label, used, this.numbers.get());
     this.numbers.raiseTo(k);
     const ticketId = `ticket-${newEventId()}`;

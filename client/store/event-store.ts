@@ -4,8 +4,11 @@ import { newEventId } from '../../shared/events/event-id';
 import { validatePayload } from '../../shared/events/catalog';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
-import { SegmentWriter, observeLog } from '../../shared/log/log-doc';
-import { LOCAL, originKind, type TransactionOrigin } from './origins';
+import { SegmentWriter, acksOf, compactedOf, observeLog } from '../../shared/log/log-doc';
+import { eventIdOf } from '../../shared/log/event-head';
+import { applyCompaction, planCompaction } from '../../shared/compaction/compaction-plan';
+import type { RetentionPolicy } from '../../shared/compaction/retention-policy';
+import { COMPACTION, LOCAL, originKind, type TransactionOrigin } from './origins';
 import { IdbPersistence } from './idb-persistence';
 import { TabChannel } from './tab-channel';
 import { acquireWriterLease, type WriterLease } from './writer-lease';
@@ -53,6 +56,17 @@ export interface StoreChange {
   origin: TransactionOrigin['kind'] | 'remote';
 }
 
+export interface CompactionReport {
+  at: number;
+  aggregates: number;
+  events: number;
+  /** IndexedDB bytes (null in memory mode) and Yjs state bytes, before and after. */
+  storedBytesBefore: number | null;
+  storedBytesAfter: number | null;
+  stateBytesBefore: number;
+  stateBytesAfter: number;
+}
+
 /** An entry of the doc that is not a valid event envelope: kept in the doc, listed here. */
 export interface UnreadableEntry {
   json: string;
@@ -73,6 +87,7 @@ export class EventStore {
   readonly clockSuspects: EventEnvelope[] = [];
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private persistenceLayer: IdbPersistence | null = null;
+  private storageRecovery: Promise<void> | null = null;
   private tabs: TabChannel | null = null;
   private stopObserving: () => void = () => {};
   persistence: PersistenceState = { mode: 'memory', reason: 'not opened yet' };
@@ -100,6 +115,7 @@ export class EventStore {
     );
     store.stopObserving = observeLog(store.doc, {
       onAdded: (jsons, origin) => store.onLogAdded(jsons, origin),
+      onRemoved: (jsons, origin) => store.onLogRemoved(jsons, originKind(origin)),
       // The store's own writes are ingested by append itself, without re-parsing.
       ignoreOrigins: [LOCAL],
     });
@@ -138,12 +154,62 @@ export class EventStore {
     return this.projection.eventsOf(aggregateId);
   }
 
+  /** The aggregate's view; undefined once it was compacted away (archived). */
   view(aggregateId: string): AggregateView | undefined {
-    return this.projection.get(aggregateId);
+    return this.isArchived(aggregateId) ? undefined : this.projection.get(aggregateId);
   }
 
   views(type?: string): AggregateView[] {
-    return this.projection.all(type);
+    const archived = compactedOf(this.doc);
+    return this.projection.all(type).filter((v) => !archived.has(v.id));
+  }
+
+  isArchived(aggregateId: string): boolean {
+    return compactedOf(this.doc).has(aggregateId);
+  }
+
+  /** Ticket numbers of archived tickets: never handed out again. */
+  archivedTicketNumbers(): string[] {
+    const out: string[] = [];
+    for (const stone of compactedOf(this.doc).values()) if (stone.number) out.push(stone.number);
+    return out;
+  }
+
+  /**
+   * Removes closed, acknowledged, old aggregates (see shared/compaction/retention-policy.ts)
+   * from the doc, then rewrites IndexedDB as one state update so the stored bytes shrink.
+   * `watermarks` adds acknowledgements known beyond the doc's (e.g. from upload answers).
+   */
+  async compact(
+    options: {
+      now?: number;
+      policy?: RetentionPolicy;
+      watermarks?: Readonly<Record<string, number>>;
+      /** Rewrite the IndexedDB log even if nothing was compacted (it still merges it). */
+      rewriteLog?: boolean;
+    } = {},
+  ): Promise<CompactionReport> {
+    const at = options.now ?? this.now();
+    const watermarks: Record<string, number> = { ...acksOf(this.doc).toJSON() };
+    for (const [t, n] of Object.entries(options.watermarks ?? {})) watermarks[t] = Math.max(watermarks[t] ?? 0, n);
+    const storedBytesBefore = this.storedBytes();
+    const stateBytesBefore = Y.encodeStateAsUpdate(this.doc).byteLength;
+    const plan = planCompaction(this.projection, watermarks, new Map(compactedOf(this.doc).entries()), at, options.policy);
+    let result = { aggregates: 0, events: 0 };
+    if (plan.aggregates.length > 0) {
+      this.doc.transact(() => {
+        result = applyCompaction(this.doc, plan, this.writer, at);
+      }, COMPACTION);
+    }
+    if (plan.aggregates.length > 0 || options.rewriteLog === true) await this.persistenceLayer?.rewrite();
+    return {
+      at,
+      ...result,
+      storedBytesBefore,
+      storedBytesAfter: this.storedBytes(),
+      stateBytesBefore,
+      stateBytesAfter: Y.encodeStateAsUpdate(this.doc).byteLength,
+    };
   }
 
   /** Events held per writer (origin.terminal), each list sorted by origin.n. */
@@ -162,8 +228,36 @@ export class EventStore {
   }
 
   /** Resolves once everything written so far is committed to IndexedDB (at once in memory mode). */
-  durable(): Promise<void> {
-    return this.persistenceLayer?.committed() ?? Promise.resolve();
+  async durable(): Promise<void> {
+    if (!this.persistenceLayer) return;
+    try {
+      await this.persistenceLayer.committed();
+    } catch (err) {
+      if (!isQuotaError(err)) throw err;
+      await this.recoverFromFullStorage(err);
+    }
+  }
+
+  /**
+   * IndexedDB said the device is full: compact (which rewrites the log smaller), then retry
+   * the writes that failed. If that is not enough, fail loudly: the events stay in memory
+   * and keep syncing, but this device cannot promise to keep them.
+   */
+  private recoverFromFullStorage(cause: unknown): Promise<void> {
+    this.storageRecovery ??= (async () => {
+      try {
+        // The rewrite stores the whole (now smaller) state in place of the log, failed writes included.
+        await this.compact({ rewriteLog: true });
+        this.persistence = { mode: 'indexeddb', persisted: this.persistence.mode === 'indexeddb' ? this.persistence.persisted : null };
+      } catch (err) {
+        this.persistence = { mode: 'memory', reason: `storage is full: recent changes are not saved on this device (${describe(err)})` };
+        for (const listener of this.listeners) listener({ aggregates: new Set(), events: [], origin: 'persistence' });
+        throw new StorageFullError(describe(cause));
+      } finally {
+        this.storageRecovery = null;
+      }
+    })();
+    return this.storageRecovery;
   }
 
   storedBytes(): number | null {
@@ -183,8 +277,10 @@ export class EventStore {
     const held = this.projection.eventsOf(options.aggregate.id);
     // Held events are in (seq, …) order, so the last one carries the highest seq.
     const seq = (held[held.length - 1]?.seq ?? 0) + 1;
+    // Compaction may have removed our newest events, but only acknowledged ones: the
+    // server's watermark for us covers them.
     const own = this.byWriter.get(this.writer);
-    const n = Math.max(own?.[own.length - 1]?.origin.n ?? 0, this.lease.reserved()) + 1;
+    const n = Math.max(own?.[own.length - 1]?.origin.n ?? 0, this.lease.reserved(), acksOf(this.doc).get(this.writer) ?? 0) + 1;
     this.lease.reserve(n);
     const at = this.clock.now();
     const event: EventEnvelope = {
@@ -209,6 +305,50 @@ export class EventStore {
       else events.push(event);
     }
     this.ingest(events, originKind(origin));
+  }
+
+  /**
+   * Events deleted from the doc (compaction, here or on another replica): forget them.
+   * Their aggregates are refolded from what is left — late events of an archived
+   * aggregate stay held (and owed) until they are acknowledged and compacted in turn.
+   */
+  private onLogRemoved(jsons: string[], origin: StoreChange['origin']): void {
+    const gone = new Set<string>();
+    for (const json of jsons) {
+      const id = eventIdOf(json);
+      if (id !== null) gone.add(id);
+    }
+    const touched = new Set<string>();
+    for (const id of gone) {
+      const event = this.findHeld(id);
+      if (event) touched.add(event.aggregate.id);
+    }
+    const leftovers: EventEnvelope[] = [];
+    for (const aggregateId of touched) {
+      for (const e of this.projection.eventsOf(aggregateId)) {
+        if (!gone.has(e.id)) leftovers.push(e);
+        else this.unindex(e);
+      }
+    }
+    this.projection.remove(touched);
+    this.projection.apply(leftovers);
+    const change: StoreChange = { aggregates: touched, events: [], origin };
+    for (const listener of this.listeners) listener(change);
+  }
+
+  private findHeld(eventId: string): EventEnvelope | undefined {
+    // The projection indexes ids by aggregate; look the event up through its aggregate.
+    const aggregateId = this.projection.aggregateOf(eventId);
+    return aggregateId === undefined ? undefined : this.projection.eventsOf(aggregateId).find((e) => e.id === eventId);
+  }
+
+  private unindex(e: EventEnvelope): void {
+    this.heldSince.delete(e.id);
+    if (e.key !== undefined && this.byKey.get(e.key)?.id === e.id) this.byKey.delete(e.key);
+    const list = this.byWriter.get(e.origin.terminal);
+    if (!list) return;
+    const i = list.findIndex((x) => x.id === e.id);
+    if (i >= 0) list.splice(i, 1);
   }
 
   private ingest(events: EventEnvelope[], origin: StoreChange['origin']): void {
@@ -291,6 +431,18 @@ async function requestPersistentStorage(): Promise<boolean | null> {
   } catch {
     return null;
   }
+}
+
+/** The device ran out of storage and compaction could not free enough. */
+export class StorageFullError extends Error {
+  override readonly name = 'StorageFullError';
+  constructor(cause: string) {
+    super(`This device's storage is full; the change is kept in memory and synced, but not saved here (${cause})`);
+  }
+}
+
+function isQuotaError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'QuotaExceededError';
 }
 
 function describe(err: unknown): string {

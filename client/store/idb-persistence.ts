@@ -63,12 +63,6 @@ export class IdbPersistence {
     return this.scheduled ?? this.flushing;
   }
 
-  /** Retries writes that failed (e.g. after compaction freed quota). */
-  retry(): Promise<void> {
-    this.schedule();
-    return this.committed();
-  }
-
   stats(): PersistenceStats {
     return { storedBytes: this.bytes, records: this.smallRecords + this.chunkRecords, chunks: this.chunkRecords };
   }
@@ -78,7 +72,10 @@ export class IdbPersistence {
    * (compaction: deleted content is gone from the encoding, so the bytes shrink).
    */
   async rewrite(): Promise<void> {
-    await this.committed();
+    // The state includes every queued update, so the queue (failed writes too) is done with.
+    this.flushing = this.flushing.catch(() => undefined);
+    await this.flushing;
+    this.queue = [];
     const state = Y.encodeStateAsUpdate(this.doc);
     let key: IDBValidKey | undefined;
     await this.write([UPDATES, CUSTOM], (tx) => {
@@ -136,7 +133,7 @@ export class IdbPersistence {
         for (const u of batch) updates.add(u);
       });
     } catch (err) {
-      // Keep the batch: the next write retries it. Callers awaiting this flush see the error.
+      // Keep the batch: the next write (or a rewrite) retries it. Callers awaiting this flush see the error.
       this.queue = batch.concat(this.queue);
       throw err instanceof Error ? err : new Error(String(err));
     }

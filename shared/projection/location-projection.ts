@@ -15,21 +15,22 @@ export type { AggregateView } from './views';
  */
 export class LocationProjection {
   private readonly folds = new Map<string, AggregateFold>();
-  private readonly aggregateOf = new Map<string, string>();
+  /** Event id → aggregate id, for every event held. */
+  private readonly aggregateIndex = new Map<string, string>();
   private count = 0;
 
   /** Adds events; returns the ids of the aggregates whose view changed. */
   apply(events: readonly EventEnvelope[]): Set<string> {
     const changed = new Set<string>();
     for (const e of events) {
-      if (this.aggregateOf.has(e.id)) continue;
+      if (this.aggregateIndex.has(e.id)) continue;
       let fold = this.folds.get(e.aggregate.id);
       if (!fold) {
         fold = new AggregateFold(e.aggregate.id);
         this.folds.set(e.aggregate.id, fold);
       }
       fold.add(e);
-      this.aggregateOf.set(e.id, e.aggregate.id);
+      this.aggregateIndex.set(e.id, e.aggregate.id);
       this.count++;
       changed.add(e.aggregate.id);
     }
@@ -42,7 +43,7 @@ export class LocationProjection {
     for (const id of aggregateIds) {
       const fold = this.folds.get(id);
       if (!fold) continue;
-      for (const e of fold.ordered()) this.aggregateOf.delete(e.id);
+      for (const e of fold.ordered()) this.aggregateIndex.delete(e.id);
       this.count -= fold.size;
       this.folds.delete(id);
     }
@@ -57,8 +58,13 @@ export class LocationProjection {
     return this.folds.get(aggregateId)?.ordered() ?? [];
   }
 
+  /** The aggregate an event belongs to, if the event is held. */
+  aggregateOf(eventId: string): string | undefined {
+    return this.aggregateIndex.get(eventId);
+  }
+
   has(eventId: string): boolean {
-    return this.aggregateOf.has(eventId);
+    return this.aggregateIndex.has(eventId);
   }
 
   /** Views of every aggregate (of one aggregate type if given), by aggregate id. */

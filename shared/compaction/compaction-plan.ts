@@ -1,0 +1,53 @@
+import type * as Y from 'yjs';
+import type { LocationProjection } from '../projection/location-projection';
+import { compactedOf, deleteEvents, type Tombstone } from '../log/log-doc';
+import { retentionOf, type RetentionPolicy } from './retention-policy';
+
+/**
+ * Compaction, as a pure plan and one transaction applying it. Run by any replica (a
+ * terminal when idle, short of storage or asked to; the server for its room): the
+ * deletions and tombstones are CRDT changes, so every replica ends up agreeing,
+ * including one that was offline during it (see Tombstone).
+ */
+export interface CompactionPlan {
+  aggregates: { id: string; number: string | null; eventIds: string[] }[];
+}
+
+export function planCompaction(
+  projection: LocationProjection,
+  watermarks: Readonly<Record<string, number>>,
+  tombstones: ReadonlyMap<string, Tombstone>,
+  now: number,
+  policy?: RetentionPolicy,
+): CompactionPlan {
+  const aggregates: CompactionPlan['aggregates'] = [];
+  for (const view of projection.all()) {
+    const events = projection.eventsOf(view.id);
+    // Late events of an archived aggregate go as soon as the server has them.
+    const archived = tombstones.has(view.id);
+    const leaves = archived
+      ? events.every((e) => e.origin.n <= (watermarks[e.origin.terminal] ?? 0))
+      : retentionOf(view, events, watermarks, now, policy).compactable;
+    if (!leaves) continue;
+    aggregates.push({ id: view.id, number: view.kind === 'ticket' ? view.number : null, eventIds: events.map((e) => e.id) });
+  }
+  return { aggregates };
+}
+
+export interface CompactionResult {
+  aggregates: number;
+  events: number;
+}
+
+/** Writes the tombstones and deletes the events. Must run inside a transaction the caller tags. */
+export function applyCompaction(doc: Y.Doc, plan: CompactionPlan, by: string, at: number): CompactionResult {
+  const tombstones = compactedOf(doc);
+  const ids = new Set<string>();
+  for (const a of plan.aggregates) {
+    const previous = tombstones.get(a.id);
+    const stone: Tombstone = { at, by, events: (previous?.events ?? 0) + a.eventIds.length, number: a.number ?? previous?.number ?? null };
+    tombstones.set(a.id, stone);
+    for (const id of a.eventIds) ids.add(id);
+  }
+  return { aggregates: plan.aggregates.length, events: deleteEvents(doc, ids) };
+}

@@ -1,0 +1,57 @@
+import type { EventEnvelope } from '../events/envelope';
+import type { AggregateView } from '../projection/views';
+
+/**
+ * Which aggregates may leave a terminal (compaction). One aggregate leaves only when ALL hold:
+ *  - it is a ticket that is closed or voided, with no open conflict (reference data — menu
+ *    items, tables — and aggregate types this build does not know always stay);
+ *  - every one of its events is acknowledged by the server (origin.n ≤ watermark), so the
+ *    canonical log has it: nothing owed ever leaves;
+ *  - it is older than the retention window: its last event is before the end of its
+ *    business day plus `keepAfterDayEndMs` (default: business day end + 24 h).
+ * The server's canonical log keeps everything; this only bounds what terminals hold.
+ */
+export interface RetentionPolicy {
+  /** Hour (0–23, local to the location) at which a business day ends, e.g. 4 = 04:00. */
+  businessDayEndHour: number;
+  /** The location's offset from UTC, minutes (e.g. 60 for CET in winter). */
+  utcOffsetMinutes: number;
+  /** How long after the end of its business day a closed ticket stays. */
+  keepAfterDayEndMs: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  businessDayEndHour: 4,
+  utcOffsetMinutes: 0,
+  keepAfterDayEndMs: 24 * 60 * 60_000,
+};
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/** The end (UTC ms) of the business day that contains `at`. */
+export function businessDayEnd(at: number, policy: RetentionPolicy): number {
+  const local = at + policy.utcOffsetMinutes * 60_000;
+  const endHour = policy.businessDayEndHour * 60 * 60_000;
+  const dayStart = Math.floor((local - endHour) / DAY_MS) * DAY_MS + endHour;
+  return dayStart + DAY_MS - policy.utcOffsetMinutes * 60_000;
+}
+
+export type Retention = { compactable: true } | { compactable: false; reason: string };
+
+export function retentionOf(
+  view: AggregateView,
+  events: readonly EventEnvelope[],
+  watermarks: Readonly<Record<string, number>>,
+  now: number,
+  policy: RetentionPolicy = DEFAULT_RETENTION,
+): Retention {
+  if (view.kind !== 'ticket') return { compactable: false, reason: `${view.aggregateType} is kept` };
+  if (view.status !== 'closed' && view.status !== 'voided') return { compactable: false, reason: `ticket is ${view.status}` };
+  if (view.openConflicts > 0) return { compactable: false, reason: 'ticket has open conflicts' };
+  if (view.needsUpdate > 0) return { compactable: false, reason: 'ticket has events this build cannot read' };
+  const owed = events.find((e) => e.origin.n > (watermarks[e.origin.terminal] ?? 0));
+  if (owed) return { compactable: false, reason: `event ${owed.id} is not acknowledged yet` };
+  const keepUntil = businessDayEnd(view.lastEventAt, policy) + policy.keepAfterDayEndMs;
+  if (now < keepUntil) return { compactable: false, reason: `kept until ${new Date(keepUntil).toISOString()}` };
+  return { compactable: true };
+}
