@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import {
+  DIST,
   VIEWPORT,
   browserPidFor,
   ensureBuilt,
@@ -93,6 +96,33 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
     } finally {
       await context?.close().catch(() => {});
       rmSync(profile, { recursive: true, force: true });
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it('a new build is offered and applied without losing an open ticket', async () => {
+    // A copy of the build that this test can turn into "the next release".
+    const build = mkdtempSync(join(tmpdir(), 'rms-build-'));
+    cpSync(DIST, build, { recursive: true });
+    const release = await startAppServer({ staticDir: build });
+    const { context, page } = await openTerminal(browser, release, 'till-update');
+    try {
+      await waitForOfflineShell(page);
+      const number = await takeOrder(page, 'T8', ['Garlic bread', 'Lemonade']);
+
+      appendFileSync(join(build, 'sw.js'), '\n// next release\n');
+      await page.reload(); // a navigation makes the browser look for a new service worker
+      await page.getByText('A new version of the app is ready').waitFor({ timeout: 20_000 });
+      await page.getByRole('button', { name: 'Reload now' }).click();
+
+      await page.waitForFunction(() => document.querySelector('[role="status"]')?.textContent?.includes('new version') !== true);
+      await page.getByRole('button', { name: new RegExp(`^Ticket ${number},`) }).click({ timeout: 15_000 });
+      await expect.poll(() => page.getByTestId('line').count()).toBe(2);
+      const active = await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting === null);
+      expect(active).toBe(true);
+    } finally {
+      await context.close();
+      await release.close();
+      rmSync(build, { recursive: true, force: true });
     }
   }, TEST_TIMEOUT_MS);
 });

@@ -132,7 +132,7 @@ export interface AppServer {
 export const LOCATION = 'demo';
 
 /** The real server (startServer) on 127.0.0.1:0, serving dist/, with the demo location seeded. */
-export async function startAppServer(): Promise<AppServer> {
+export async function startAppServer(options: { staticDir?: string } = {}): Promise<AppServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rms-e2e-'));
   const server = await startServer(
     configWith({
@@ -142,7 +142,7 @@ export async function startAppServer(): Promise<AppServer> {
       secret: 'e2e-secret-0123456789abcdef',
       seedDemo: true,
       logLevel: 'error',
-      staticDir: DIST,
+      staticDir: options.staticDir ?? DIST,
       corsOrigins: [],
     }),
   );

@@ -1,20 +1,51 @@
-/** The offline shell's state: whether the build is cached, and a waiting update. */
+/**
+ * The offline shell's state: whether the build is cached, and a waiting update.
+ *
+ * A new build is applied when staff press "Reload now", or by itself once the terminal has
+ * been idle (no touch or key) for UPDATE_IDLE_MS with nothing half-typed in a field. Either
+ * way nothing is lost: every action is durable in IndexedDB before it shows, and open
+ * tickets come back exactly as they were after the reload.
+ */
+export const UPDATE_IDLE_MS = 3 * 60_000;
+const CHECK_EVERY_MS = 15_000;
+
 export class ShellModel {
   offlineReady = $state(false);
   updateWaiting = $state(false);
   private apply: (() => Promise<void>) | null = null;
+  private lastActivity = Date.now();
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor() {
+    const touched = (): void => {
+      this.lastActivity = Date.now();
+    };
+    window.addEventListener('pointerdown', touched, { capture: true, passive: true });
+    window.addEventListener('keydown', touched, { capture: true, passive: true });
+  }
 
   updateReady(apply: () => Promise<void>): void {
     this.apply = apply;
     this.updateWaiting = true;
+    this.timer ??= setInterval(() => {
+      if (Date.now() - this.lastActivity >= UPDATE_IDLE_MS && !halfTyped()) void this.applyUpdate();
+    }, CHECK_EVERY_MS);
   }
 
   markOfflineReady(): void {
     this.offlineReady = true;
   }
 
-  /** Activates the new build and reloads; open tickets are in IndexedDB and come back as they were. */
+  /** Activates the new build and reloads. */
   async applyUpdate(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
     await this.apply?.();
   }
+}
+
+/** A focused text field with something in it: someone may come back to finish it. */
+function halfTyped(): boolean {
+  const el = document.activeElement;
+  return (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) && el.value.trim() !== '';
 }
