@@ -11,6 +11,7 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 
 const suites: Record<string, () => Promise<BenchRow[]>> = {
   foundation: () => foundationBench({ quick }),
+  sync: async () => (await import('./sync-suite')).syncBench({ quick }),
 };
 
 for (const [name, run] of Object.entries(suites)) {
