@@ -1,4 +1,6 @@
 import { foundationBench } from './foundation';
+import { serverIngestBench } from './server-ingest';
+import { serverRelayBench } from './server-relay';
 import { machineLine, markdownTable, met, writeSection, type BenchRow } from './report';
 
 /**
@@ -11,6 +13,8 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 
 const suites: Record<string, () => Promise<BenchRow[]>> = {
   foundation: () => foundationBench({ quick }),
+  'server-ingest': () => serverIngestBench({ quick }),
+  'server-relay': () => serverRelayBench({ quick }),
   sync: async () => (await import('./sync-suite')).syncBench({ quick }),
 };
 

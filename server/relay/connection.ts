@@ -72,7 +72,7 @@ export class RelayConnection {
     }
     this.room = room;
     room.add(this);
-    this.send(encodeSyncStep1(room.doc));
+    room.reply(this, encodeSyncStep1(room.doc));
     const awareness = room.awarenessSnapshot();
     if (awareness !== null) this.send(awareness);
     const queued = this.queue ?? [];
@@ -86,6 +86,19 @@ export class RelayConnection {
     this.socket.send(message, (err) => {
       if (err) this.teardown();
     });
+  }
+
+  /**
+   * Holds this connection's outgoing frames in the TCP socket until uncork(): the room sends
+   * a whole commit's messages in one write per connection instead of one syscall per frame.
+   * (ws corks its socket around each frame itself; Node's cork is counted, so ours wraps it.)
+   */
+  cork(): void {
+    rawSocketOf(this.socket)?.cork();
+  }
+
+  uncork(): void {
+    rawSocketOf(this.socket)?.uncork();
   }
 
   close(reason: CloseReasonInfo): void {
@@ -121,7 +134,7 @@ export class RelayConnection {
             throw err;
           });
           // Only the type byte means there is nothing to answer (it was an update or step 2).
-          if (encoding.length(encoder) > 1) this.send(encoding.toUint8Array(encoder));
+          if (encoding.length(encoder) > 1) room.reply(this, encoding.toUint8Array(encoder));
           break;
         }
         case MessageType.awareness:
@@ -171,4 +184,10 @@ export class RelayConnection {
     }
     this.options.onGone(this, room);
   }
+}
+
+/** ws keeps the TCP socket in `_socket` (public enough: ws's own tests and many servers use it). */
+function rawSocketOf(ws: WebSocket): { cork(): void; uncork(): void } | null {
+  const raw = (ws as unknown as { _socket?: { cork(): void; uncork(): void; destroyed?: boolean } })._socket;
+  return raw && !raw.destroyed ? raw : null;
 }

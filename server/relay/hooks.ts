@@ -12,6 +12,11 @@ export interface RelayHook {
   onLoad?(room: Room): Promise<void> | void;
   /** After any update to the room's doc; `origin` null for foreign transactions. */
   onUpdate?(room: Room, update: Uint8Array, origin: RoomOrigin | null): void;
+  /**
+   * Make durable what onUpdate saw since the last commit (group commit). The room calls it
+   * once per event-loop turn with updates, and relays those updates only after it returned.
+   */
+  onCommit?(room: Room): void;
   /** Persist what is pending (periodically, before unload, at shutdown). */
   onFlush?(room: Room): void;
   /** The room leaves memory (after onFlush). */

@@ -16,10 +16,13 @@ interface Progress {
   small: Uint8Array[];
   /** Sequence number of small[0]. */
   smallFrom: number;
+  /** Updates seen but not stored yet (stored together at the room's next commit). */
+  queue: Uint8Array[];
 }
 
 /**
- * Stores every room update as it happens (before it is relayed: hooks run first), and keeps
+ * Stores every room update before it is relayed — all updates of one event-loop turn in one
+ * transaction (group commit: the room relays them after onCommit returned) — and keeps
  * what is stored compact in bounded work, as client/store/idb-persistence.ts does:
  *  - every `mergeEvery` single updates are merged into one chunk row (Y.mergeUpdates of
  *    those updates only: cost proportional to the chunk, not to the document);
@@ -48,6 +51,21 @@ export function persistenceHook(store: RoomStore, mergeEvery: number): RelayHook
     p.small = [];
   };
 
+  /** Group commit: everything the room applied this turn, in one SQLite transaction. */
+  const commit = (room: Room): void => {
+    const p = progress.get(room.name);
+    if (p === undefined || p.queue.length === 0) return;
+    const seqs = store.appendUpdates(room.name, p.queue);
+    // Stored now: from here a failure to merge only costs space, so it must not throw.
+    for (let i = 0; i < seqs.length; i++) {
+      if (p.small.length === 0) p.smallFrom = seqs[i]!;
+      p.small.push(p.queue[i]!);
+      p.lastSeq = seqs[i]!;
+    }
+    p.queue = [];
+    if (p.small.length >= mergeEvery) mergeSmall(room);
+  };
+
   return {
     name: 'persistence',
     async onLoad(room) {
@@ -63,19 +81,19 @@ export function persistenceHook(store: RoomStore, mergeEvery: number): RelayHook
         chunks: Math.max(0, snapshot.updates.length - 1),
         small: [],
         smallFrom: 0,
+        queue: [],
       });
     },
     onUpdate(room, update, origin) {
       if (origin?.kind === 'persistence') return;
-      const p = progress.get(room.name);
-      if (p === undefined) return; // updates during onLoad come from persistence only
-      const seq = store.appendUpdate(room.name, update);
-      if (p.small.length === 0) p.smallFrom = seq;
-      p.small.push(update);
-      p.lastSeq = seq;
-      if (p.small.length >= mergeEvery) mergeSmall(room);
+      // Updates during onLoad come from persistence only; after it, progress exists.
+      progress.get(room.name)?.queue.push(update);
     },
-    onFlush: mergeSmall,
+    onCommit: commit,
+    onFlush(room) {
+      commit(room);
+      mergeSmall(room);
+    },
     onUnload(room) {
       progress.delete(room.name);
     },

@@ -77,7 +77,10 @@ export class RoomRegistry {
   }
 
   flushAll(): void {
-    for (const room of this.loaded.values()) for (const hook of this.options.hooks) hook.onFlush?.(room);
+    for (const room of this.loaded.values()) {
+      room.commit();
+      for (const hook of this.options.hooks) hook.onFlush?.(room);
+    }
   }
 
   /** Shutdown: close every connection with `reason`, flush and unload every room. */
@@ -108,6 +111,7 @@ export class RoomRegistry {
     this.cancelIdle(room.name);
     if (this.loaded.get(room.name) !== room) return;
     if (room.connections.size > 0 && !this.closed) return;
+    room.commit();
     for (const hook of this.options.hooks) hook.onFlush?.(room);
     for (const hook of this.options.hooks) hook.onUnload?.(room);
     this.loaded.delete(room.name);

@@ -1,5 +1,6 @@
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { CloseReason } from '../../shared/protocol/close-reasons';
 import type { RelayConnection } from './connection';
 import type { RelayHook } from './hooks';
 import { encodeAwareness, encodeUpdate } from './messages';
@@ -26,6 +27,12 @@ export class Room {
   readonly connections = new Set<RelayConnection>();
   /** Awareness client ids each connection controls, removed when it goes. */
   private readonly controlled = new Map<RelayConnection, Set<number>>();
+  /**
+   * Messages held until the updates before them are stored (group commit): an update is
+   * relayed to everyone but its sender (`to` null), a reply goes to one connection.
+   */
+  private outbox: Array<{ message: Uint8Array; sender: RelayConnection | null; to: RelayConnection | null }> = [];
+  private commitScheduled: NodeJS.Immediate | null = null;
 
   constructor(
     readonly name: string,
@@ -35,7 +42,8 @@ export class Room {
     this.awareness.setLocalState(null);
     this.doc.on('update', (update: Uint8Array, origin: unknown) => {
       const typed = asRoomOrigin(origin);
-      // Hooks first (persistence appends the update) and only then relay it.
+      // Hooks first (persistence buffers the update), then it waits for the commit: every
+      // update of this event-loop turn is stored in one transaction, and only then relayed.
       for (const hook of this.hooks) {
         try {
           hook.onUpdate?.(this, update, typed);
@@ -43,10 +51,8 @@ export class Room {
           throw new RoomHookError(hook.name, err);
         }
       }
-      const sender = connectionOf(origin);
-      if (this.connections.size === 0) return;
-      const message = encodeUpdate(update);
-      for (const conn of this.connections) if (conn !== sender) conn.send(message);
+      this.outbox.push({ message: encodeUpdate(update), sender: connectionOf(origin), to: null });
+      this.commitScheduled ??= setImmediate(() => this.commit());
     });
     this.awareness.on(
       'update',
@@ -81,6 +87,46 @@ export class Room {
     for (const hook of this.hooks) hook.onConnectionsChanged?.(this);
   }
 
+  /**
+   * Sends `message` to `conn` once every update applied before it is stored (a sync reply
+   * carries the doc's state, which must not include anything a crash could still lose).
+   */
+  reply(conn: RelayConnection, message: Uint8Array): void {
+    if (this.outbox.length === 0) conn.send(message);
+    else this.outbox.push({ message, sender: null, to: conn });
+  }
+
+  /**
+   * Stores what is pending (hooks' onCommit) and then sends the held messages, in order.
+   * If storing fails, nothing held is relayed and the senders of those updates are closed
+   * with internalError (the server's fault; clients keep their edits and resync later).
+   */
+  commit(): void {
+    if (this.commitScheduled !== null) clearImmediate(this.commitScheduled);
+    this.commitScheduled = null;
+    if (this.outbox.length === 0) return;
+    const held = this.outbox;
+    this.outbox = [];
+    for (const hook of this.hooks) {
+      try {
+        hook.onCommit?.(this);
+      } catch {
+        for (const { sender } of held) sender?.close(CloseReason.internalError);
+        return;
+      }
+    }
+    const single = held.length === 1;
+    if (!single) for (const conn of this.connections) conn.cork();
+    try {
+      for (const { message, sender, to } of held) {
+        if (to !== null) to.send(message);
+        else for (const conn of this.connections) if (conn !== sender) conn.send(message);
+      }
+    } finally {
+      if (!single) for (const conn of this.connections) conn.uncork();
+    }
+  }
+
   /** The awareness states of everyone connected, as one message (null when none). */
   awarenessSnapshot(): Uint8Array | null {
     const clients = [...this.awareness.getStates().keys()];
@@ -88,6 +134,8 @@ export class Room {
   }
 
   destroy(): void {
+    if (this.commitScheduled !== null) clearImmediate(this.commitScheduled);
+    this.commitScheduled = null;
     this.awareness.destroy();
     this.doc.destroy();
   }

@@ -23,6 +23,10 @@ export class MemoryRoomStore implements RoomStore {
     return this.seq;
   }
 
+  appendUpdates(room: string, updates: readonly Uint8Array[]): number[] {
+    return updates.map((u) => this.appendUpdate(room, u));
+  }
+
   compact(room: string, state: Uint8Array, upToSeq: number): void {
     this.states.set(room, state.slice());
     this.updates.set(

@@ -11,6 +11,8 @@ export interface RoomStore {
   load(room: string): Promise<RoomSnapshot>;
   /** Appends one update; returns its sequence number. */
   appendUpdate(room: string, update: Uint8Array): number;
+  /** Appends updates in one transaction (group commit); returns their sequence numbers. */
+  appendUpdates(room: string, updates: readonly Uint8Array[]): number[];
   /** Replaces the state row and deletes the updates with seq <= upToSeq, atomically. */
   compact(room: string, state: Uint8Array, upToSeq: number): void;
   /**
@@ -34,6 +36,7 @@ export class SqliteRoomStore implements RoomStore {
   private readonly runCompact: (room: string, state: Uint8Array, upToSeq: number) => void;
   private readonly dropRange: Statement;
   private readonly putAt: Statement;
+  private readonly runAppendAll: (room: string, updates: readonly Uint8Array[]) => number[];
   private readonly runMerge: (room: string, fromSeq: number, toSeq: number, merged: Uint8Array) => void;
 
   constructor(db: Db) {
@@ -49,6 +52,9 @@ export class SqliteRoomStore implements RoomStore {
       this.putState.run(room, toBuffer(state), Date.now());
       this.dropUpdates.run(room, upToSeq);
     });
+    this.runAppendAll = db.transaction((room: string, updates: readonly Uint8Array[]) =>
+      updates.map((u) => this.appendUpdate(room, u)),
+    );
     this.dropRange = db.prepare('DELETE FROM room_updates WHERE room = ? AND seq >= ? AND seq <= ?');
     this.putAt = db.prepare('INSERT INTO room_updates (seq, room, data) VALUES (?, ?, ?)');
     this.runMerge = db.transaction((room: string, fromSeq: number, toSeq: number, merged: Uint8Array) => {
@@ -72,6 +78,10 @@ export class SqliteRoomStore implements RoomStore {
   appendUpdate(room: string, update: Uint8Array): number {
     const info = this.append.run(room, toBuffer(update));
     return Number(info.lastInsertRowid);
+  }
+
+  appendUpdates(room: string, updates: readonly Uint8Array[]): number[] {
+    return updates.length === 1 ? [this.appendUpdate(room, updates[0]!)] : this.runAppendAll(room, updates);
   }
 
   compact(room: string, state: Uint8Array, upToSeq: number): void {

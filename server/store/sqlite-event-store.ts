@@ -46,9 +46,12 @@ export class SqliteEventStore implements EventStore {
     );
     this.all = db.prepare('SELECT json FROM events WHERE location = ? ORDER BY cursor').pluck();
     this.count = db.prepare('SELECT COUNT(*) FROM events WHERE location = ?').pluck();
-    this.runBatch = db.transaction((location: string, events: readonly ValidEvent[], receivedAt: number) =>
-      events.map((e) => this.appendOne(location, e, receivedAt)),
-    );
+    this.runBatch = db.transaction((location: string, events: readonly ValidEvent[], receivedAt: number) => {
+      const accepted = new Map<string, number[]>();
+      const outcomes = events.map((e) => this.appendOne(location, e, receivedAt, accepted));
+      for (const [terminal, ns] of accepted) this.advance(location, terminal, ns);
+      return outcomes;
+    });
   }
 
   async appendBatch(location: string, events: readonly ValidEvent[], receivedAt: number): Promise<AppendResult> {
@@ -78,7 +81,12 @@ export class SqliteEventStore implements EventStore {
     // The database handle is owned by whoever opened it (shared with the room store).
   }
 
-  private appendOne(location: string, { event, canonical }: ValidEvent, receivedAt: number): AppendOutcome {
+  private appendOne(
+    location: string,
+    { event, canonical }: ValidEvent,
+    receivedAt: number,
+    accepted: Map<string, number[]>,
+  ): AppendOutcome {
     const { terminal, n } = event.origin;
     const info = this.insert.run(
       location,
@@ -91,7 +99,9 @@ export class SqliteEventStore implements EventStore {
       receivedAt,
     );
     if (info.changes === 1) {
-      this.advance(location, terminal, n);
+      const ns = accepted.get(terminal);
+      if (ns === undefined) accepted.set(terminal, [n]);
+      else ns.push(n);
       return { id: event.id, status: 'accepted' };
     }
     const stored = this.byId.get(location, event.id) as string | undefined;
@@ -114,16 +124,26 @@ export class SqliteEventStore implements EventStore {
     };
   }
 
-  private advance(location: string, terminal: string, n: number): void {
-    const mark = (this.getMark.get(location, terminal) as number | undefined) ?? 0;
-    if (n !== mark + 1) {
+  /**
+   * Advances one terminal's mark by the n this batch stored (once per terminal per batch:
+   * one read and at most one write of the mark, instead of per event). In ascending order,
+   * n = mark + 1 advances the mark and then through the stored gaps; any other n is a gap.
+   * A gap skipped here can never be reached later in the same pass (the mark moves by one
+   * step at a time, through stored n only), so recording it at once is exact.
+   */
+  private advance(location: string, terminal: string, accepted: number[]): void {
+    const before = (this.getMark.get(location, terminal) as number | undefined) ?? 0;
+    let mark = before;
+    for (const n of accepted.sort((a, b) => a - b)) {
       // n <= mark cannot happen: (terminal, n) is unique and every n <= mark is stored.
-      this.addGap.run(location, terminal, n);
-      return;
+      if (n !== mark + 1) {
+        this.addGap.run(location, terminal, n);
+        continue;
+      }
+      mark = n;
+      while (this.takeGap.run(location, terminal, mark + 1).changes === 1) mark += 1;
     }
-    let next = n;
-    while (this.takeGap.run(location, terminal, next + 1).changes === 1) next += 1;
-    this.setMark.run(location, terminal, next);
+    if (mark > before) this.setMark.run(location, terminal, mark);
   }
 
   private readMarks(location: string): Watermarks {

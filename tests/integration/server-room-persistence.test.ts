@@ -37,7 +37,11 @@ describe('room persistence: bounded work per update', () => {
     client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, origin));
     const list = client.getArray<string>('list');
     const total = mergeEvery * (MAX_CHUNKS + 1) + 5;
-    for (let i = 0; i < total; i++) list.push([`e${i}`]);
+    // One update per event-loop turn: each is its own group commit.
+    for (let i = 0; i < total; i++) {
+      list.push([`e${i}`]);
+      room.commit();
+    }
     // MAX_CHUNKS chunks, then the next merge folds everything into the state row once.
     expect(store.fullWrites).toBe(1);
     expect(store.merges).toBe(MAX_CHUNKS);
@@ -51,5 +55,24 @@ describe('room persistence: bounded work per update', () => {
     const again = await loadRoom(store, mergeEvery);
     expect(again.room.doc.getArray('list').toArray()).toEqual(list.toArray());
     expect(again.room.doc.getArray('list').length).toBe(total);
+  });
+
+  it('[SRV11] updates of one event-loop turn are stored in one group commit, before anything is relayed', async () => {
+    const store = new CountingStore();
+    let batches = 0;
+    const appendUpdates = store.appendUpdates.bind(store);
+    store.appendUpdates = (room, updates) => {
+      batches += 1;
+      return appendUpdates(room, updates);
+    };
+    const { room } = await loadRoom(store, 500);
+    const client = new Y.Doc();
+    const origin = remoteOrigin({} as never);
+    client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, origin));
+    for (let i = 0; i < 20; i++) client.getArray<string>('list').push([`e${i}`]);
+    expect((await store.load('r')).updates).toHaveLength(0); // nothing stored (nor relayed) yet
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toBe(1);
+    expect((await store.load('r')).updates).toHaveLength(20);
   });
 });
