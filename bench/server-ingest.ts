@@ -1,0 +1,218 @@
+import { Agent, request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as Y from 'yjs';
+import { CURRENT_VERSIONS } from '../shared/events/catalog';
+import { canonicalEventJson, type EventEnvelope } from '../shared/events/envelope';
+import { newEventId } from '../shared/events/event-id';
+import { createEventIndex } from '../server/relay/event-index-hook';
+import { persistenceHook } from '../server/relay/persistence-hook';
+import { Room } from '../server/relay/room';
+import { openDatabase } from '../server/store/database';
+import { SqliteRoomStore } from '../server/store/room-store';
+import type { BenchRow } from './report';
+import { benchTokens, spawnOurServer, spawnProc } from './server-spawn';
+import { gc, summarize } from './stats';
+import { ticketCommands } from './workload';
+
+/**
+ * Ingest (issue "Server", benchmarks): 100,000 realistic events (bench/workload.ts tickets,
+ * stamped into valid envelopes, 20 terminals with their own origin.n) posted over loopback
+ * HTTP to our server in its own process, in batches of 100 and of 500, two requests in
+ * flight. Beside it, in the same run, the two limits it cannot beat:
+ *  - the database: better-sqlite3, the same `events` table, a prepared INSERT OR IGNORE
+ *    loop in one WAL transaction per batch (rows precomputed);
+ *  - HTTP: a plain node:http server in a child process that only JSON.parses each body.
+ * Then the same batches again (all duplicates), and a cold load of the room the bridge filled.
+ */
+const SUITE = 'server-ingest';
+const LOCATION = 'bench';
+const TERMINALS = 20;
+const IN_FLIGHT = 2;
+
+function makeEvents(count: number): EventEnvelope[] {
+  const out: EventEnvelope[] = [];
+  const nOf = new Array<number>(TERMINALS).fill(0);
+  const seqOf = new Map<string, number>();
+  let at = 1_764_000_000_000;
+  let ticket = 0;
+  let lastAggregate = '';
+  for (const c of ticketCommands(count)) {
+    if (c.aggregate.id !== lastAggregate) {
+      ticket += 1;
+      lastAggregate = c.aggregate.id;
+    }
+    const t = ticket % TERMINALS;
+    nOf[t]! += 1;
+    const seq = (seqOf.get(c.aggregate.id) ?? 0) + 1;
+    seqOf.set(c.aggregate.id, seq);
+    at += 7;
+    const event: EventEnvelope = {
+      id: newEventId(at),
+      seq,
+      at,
+      type: c.type,
+      v: CURRENT_VERSIONS[c.type as keyof typeof CURRENT_VERSIONS] ?? 1,
+      aggregate: c.aggregate,
+      origin: { terminal: `till-${t}`, n: nOf[t]! },
+      payload: c.payload,
+    };
+    if (c.key !== undefined) event.key = c.key;
+    out.push(event);
+  }
+  return out;
+}
+
+function bodies(events: readonly EventEnvelope[], size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < events.length; i += size) out.push(JSON.stringify({ events: events.slice(i, i + size) }));
+  return out;
+}
+
+interface PostRun {
+  rowsPerSec: number;
+  p99: number;
+  p50: number;
+  statuses: Map<string, number>;
+}
+
+/** Posts every body, IN_FLIGHT at a time, keep-alive; per-request latency. */
+async function postAll(port: number, path: string, token: string | null, batches: readonly string[], rows: number, countStatuses = false): Promise<PostRun> {
+  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  const latencies: number[] = [];
+  const statuses = new Map<string, number>();
+  let next = 0;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const one = (body: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 300)}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < batches.length) {
+        const body = batches[next++]!;
+        const s = performance.now();
+        const text = await one(body);
+        latencies.push(performance.now() - s);
+        if (countStatuses) {
+          for (const r of (JSON.parse(text) as { results: { status: string }[] }).results) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  agent.destroy();
+  const s = summarize(latencies);
+  return { rowsPerSec: rows / seconds, p99: s.p99, p50: s.p50, statuses };
+}
+
+/** The database limit: same table and indexes (openDatabase), prepared insert, one transaction per batch. */
+function dbFloor(events: readonly EventEnvelope[], size: number): number {
+  const dir = mkdtempSync(join(tmpdir(), 'rms-bench-db-'));
+  const db = openDatabase(dir);
+  try {
+    const insert = db.prepare(
+      `INSERT OR IGNORE INTO events (location, id, terminal, n, aggregate_type, aggregate_id, json, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const rows = events.map((e) => [LOCATION, e.id, e.origin.terminal, e.origin.n, e.aggregate.type, e.aggregate.id, canonicalEventJson(e), 1] as const);
+    const batch = db.transaction((slice: (typeof rows)[number][]) => {
+      for (const r of slice) insert.run(...r);
+    });
+    const t0 = performance.now();
+    for (let i = 0; i < rows.length; i += size) batch(rows.slice(i, i + size));
+    return rows.length / ((performance.now() - t0) / 1000);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Cold load of the room the bridge filled: our hooks (persistence + event index) vs applying the same pieces. */
+async function roomLoad(dataDir: string): Promise<{ ours: number; floor: number; events: number }> {
+  const db = openDatabase(dataDir);
+  try {
+    const store = new SqliteRoomStore(db);
+    const pieces = (await store.load(LOCATION)).updates;
+    const times = { ours: [] as number[], floor: [] as number[] };
+    let events = 0;
+    for (let run = 0; run < 3; run++) {
+      gc();
+      let t0 = performance.now();
+      const bare = new Y.Doc();
+      bare.transact(() => {
+        for (const p of pieces) Y.applyUpdate(bare, p);
+      });
+      times.floor.push(performance.now() - t0);
+      bare.destroy();
+      gc();
+      // A store that reads the same pieces but never writes (the measurement must not change the data).
+      const readOnly = { load: async () => ({ updates: pieces, lastSeq: 0 }), appendUpdate: () => 0, appendUpdates: () => [], compact: () => {}, mergeRange: () => {} };
+      const index = createEventIndex();
+      const hooks = [persistenceHook(readOnly, 500), index.hook];
+      t0 = performance.now();
+      const room = new Room(LOCATION, hooks);
+      for (const hook of hooks) await hook.onLoad?.(room);
+      times.ours.push(performance.now() - t0);
+      events = [...index.relayed(room).values()].reduce((a, b) => a + b, 0);
+      for (const hook of hooks) hook.onUnload?.(room);
+      room.destroy();
+    }
+    const median = (xs: number[]): number => xs.sort((a, b) => a - b)[1]!;
+    return { ours: median(times.ours), floor: median(times.floor), events };
+  } finally {
+    db.close();
+  }
+}
+
+export async function serverIngestBench({ quick }: { quick: boolean }): Promise<BenchRow[]> {
+  const count = quick ? 20_000 : 100_000;
+  const events = makeEvents(count);
+  const label = `${count / 1000}k events`;
+  const rows: BenchRow[] = [];
+  const http = await spawnProc('http-floor');
+  try {
+    for (const size of [100, 500]) {
+      const batches = bodies(events, size);
+      const httpRun = await postAll(http.port, '/api/events', null, batches, count);
+      const db = dbFloor(events, size);
+      const server = await spawnOurServer();
+      let first: PostRun;
+      let replay: PostRun;
+      try {
+        const token = await benchTokens.mint({ location: LOCATION, role: 'terminal', terminal: 'uploader', ttlSeconds: 3600 });
+        first = await postAll(server.port, '/api/events', token, batches, count, true);
+        if (first.statuses.get('accepted') !== count) throw new Error(`ingest accepted ${JSON.stringify([...first.statuses])} of ${count}`);
+        replay = await postAll(server.port, '/api/events', token, batches, count, true);
+        if (replay.statuses.get('duplicate') !== count) throw new Error(`replay: ${JSON.stringify([...replay.statuses])}`);
+        await server.stop(); // graceful: flushes the room
+        if (size === 500) {
+          const load = await roomLoad(server.dataDir);
+          rows.push({ suite: SUITE, metric: `room cold load, ${label} bridged from REST (persistence + event index + relayed marks)`, ours: load.ours, anchor: load.floor, anchorName: 'Y.applyUpdate of the same rows', unit: 'ms', target: null, note: `the index read ${load.events} origins` });
+        }
+      } finally {
+        await server.dispose();
+      }
+      const lower = Math.min(db, httpRun.rowsPerSec);
+      const lowerName = db <= httpRun.rowsPerSec ? 'SQLite floor' : 'HTTP floor';
+      rows.push(
+        { suite: SUITE, metric: `ingest ${label} in POSTs of ${size}: rows/s vs the lower floor`, ours: first.rowsPerSec, anchor: lower, anchorName: lowerName, unit: 'rows/s', target: { op: '>=', value: 0.7, on: 'ratio' }, note: `floors: SQLite ${db.toFixed(0)} rows/s, HTTP ${httpRun.rowsPerSec.toFixed(0)} rows/s` },
+        { suite: SUITE, metric: `ingest POSTs of ${size}: p99 batch latency vs HTTP floor`, ours: first.p99, anchor: httpRun.p99, anchorName: 'HTTP floor', unit: 'ms', spread: `p50 ${first.p50.toFixed(1)}`, target: null },
+        { suite: SUITE, metric: `replay of the same POSTs of ${size} (all duplicates) vs first write`, ours: replay.rowsPerSec, anchor: first.rowsPerSec, anchorName: 'first write', unit: 'rows/s', target: { op: '>=', value: 1, on: 'ratio' } },
+      );
+    }
+  } finally {
+    await http.stop();
+  }
+  return rows;
+}
+

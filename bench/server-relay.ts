@@ -1,0 +1,145 @@
+import type { BenchRow } from './report';
+import { HIST_BUCKETS, histPercentile, type ClientsConfig, type ClientsResult } from './server-procs';
+import { benchTokens, spawnNode, spawnOurServer, spawnProc, type Child } from './server-spawn';
+
+/**
+ * Relay fan-out (issue "Server", benchmarks): N terminals in one room, each sending
+ * `rate` updates per second; every update must reach the N−1 others. Three relays, each
+ * in its own process, same clients, same load, same run:
+ *  - ours: server/main.ts with auth (a token per terminal) and SQLite persistence on;
+ *  - bare: a ws server that forwards each frame to the room's other sockets (the limit);
+ *  - reference: @y/websocket-server's setupWSConnection on a plain ws server (no persistence).
+ * Terminals are raw-ws y-protocols clients (bench/server-procs.ts relay-clients), spread
+ * over client processes; the send time rides in each update and gives the latency.
+ */
+const SUITE = 'server-relay';
+const ROOM = 'bench';
+
+interface Figures {
+  deliveriesPerSec: number;
+  offeredPerSec: number;
+  p50: number;
+  p99: number;
+  rssPerConn: number;
+  lost: number;
+}
+
+interface Config {
+  terminals: number;
+  rate: number;
+  durationMs: number;
+  processes: number;
+}
+
+async function runClients(config: Config, urlFor: (i: number) => Promise<string>, relay: Child): Promise<Figures> {
+  const ids = Array.from({ length: config.terminals }, (_, i) => `t-${i}`);
+  const urls = await Promise.all(ids.map((_, i) => urlFor(i)));
+  const baseRss = relay.rss();
+  const per = Math.ceil(config.terminals / config.processes);
+  const drainMs = 1500;
+  const startAt = performance.timeOrigin + performance.now() + 2500 + config.terminals * 15;
+  const clients: Child[] = [];
+  for (let p = 0; p * per < config.terminals; p++) {
+    const cfg: ClientsConfig = {
+      urls: urls.slice(p * per, (p + 1) * per),
+      ids: ids.slice(p * per, (p + 1) * per),
+      rate: config.rate,
+      startAt,
+      durationMs: config.durationMs,
+      drainMs,
+    };
+    clients.push(spawnNode(['bench/server-procs.ts', 'relay-clients'], { RMS_BENCH_CLIENTS: JSON.stringify(cfg) }));
+  }
+  try {
+    await Promise.all(clients.map((c) => c.next('ready', 30_000)));
+    // RSS while every terminal is connected and the load runs (sampled mid-run, max of samples).
+    let peakRss = relay.rss();
+    const sampler = setInterval(() => {
+      try {
+        peakRss = Math.max(peakRss, relay.rss());
+      } catch {
+        // process gone
+      }
+    }, 250);
+    const results = await Promise.all(
+      clients.map((c) => c.next<{ result: ClientsResult }>('result', config.durationMs + drainMs + 60_000)),
+    );
+    clearInterval(sampler);
+    const hist = new Array<number>(HIST_BUCKETS).fill(0);
+    let sent = 0;
+    let delivered = 0;
+    let late = 0;
+    for (const { result } of results) {
+      sent += result.sent;
+      delivered += result.delivered;
+      late += result.late;
+      result.hist.forEach((v, i) => (hist[i]! += v));
+    }
+    const expected = sent * (config.terminals - 1);
+    return {
+      deliveriesPerSec: delivered / (config.durationMs / 1000),
+      offeredPerSec: expected / (config.durationMs / 1000),
+      p50: histPercentile(hist, 50),
+      p99: histPercentile(hist, 99),
+      rssPerConn: (peakRss - baseRss) / config.terminals,
+      lost: Math.max(0, expected - delivered - late),
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.stop()));
+  }
+}
+
+async function ours(config: Config): Promise<Figures> {
+  const server = await spawnOurServer();
+  try {
+    return await runClients(
+      config,
+      async (i) => {
+        const token = await benchTokens.mint({ location: ROOM, role: 'terminal', terminal: `t-${i}`, ttlSeconds: 3600 });
+        return `ws://127.0.0.1:${server.port}/sync/${ROOM}?token=${encodeURIComponent(token)}`;
+      },
+      server,
+    );
+  } finally {
+    await server.dispose();
+  }
+}
+
+async function other(mode: 'bare-relay' | 'reference-relay', config: Config): Promise<Figures> {
+  const relay = await spawnProc(mode);
+  try {
+    return await runClients(config, async () => `ws://127.0.0.1:${relay.port}/${ROOM}`, relay);
+  } finally {
+    await relay.stop();
+  }
+}
+
+function rows(label: string, o: Figures, bare: Figures, ref: Figures, p99Target: boolean): BenchRow[] {
+  const note = `offered ${o.offeredPerSec.toFixed(0)} deliveries/s; not delivered by the end of the drain: ours ${o.lost}, bare ${bare.lost}, reference ${ref.lost}`;
+  return [
+    { suite: SUITE, metric: `${label}: deliveries/s vs bare ws relay`, ours: o.deliveriesPerSec, anchor: bare.deliveriesPerSec, anchorName: 'bare relay', unit: '/s', target: { op: '>=', value: 0.8, on: 'ratio' }, note },
+    { suite: SUITE, metric: `${label}: deliveries/s vs reference`, ours: o.deliveriesPerSec, anchor: ref.deliveriesPerSec, anchorName: '@y/websocket-server', unit: '/s', target: { op: '>=', value: 1, on: 'ratio' } },
+    { suite: SUITE, metric: `${label}: p50 latency vs reference`, ours: o.p50, anchor: ref.p50, anchorName: '@y/websocket-server', unit: 'ms', target: { op: '<=', value: 1, on: 'ratio' }, spread: `bare ${bare.p50.toFixed(1)}` },
+    { suite: SUITE, metric: `${label}: p99 latency vs reference`, ours: o.p99, anchor: ref.p99, anchorName: '@y/websocket-server', unit: 'ms', target: { op: '<=', value: 1, on: 'ratio' }, spread: `bare ${bare.p99.toFixed(1)}` },
+    ...(p99Target
+      ? [{ suite: SUITE, metric: `${label}: p99 latency (absolute)`, ours: o.p99, anchor: bare.p99, anchorName: 'bare relay', unit: 'ms', target: { op: '<' as const, value: 50, on: 'ours' as const } }]
+      : []),
+    { suite: SUITE, metric: `${label}: RSS per connection vs reference`, ours: o.rssPerConn / 1024, anchor: ref.rssPerConn / 1024, anchorName: '@y/websocket-server', unit: 'KiB', target: { op: '<=', value: 1, on: 'ratio' }, spread: `bare ${(bare.rssPerConn / 1024).toFixed(0)}` },
+  ];
+}
+
+export async function serverRelayBench({ quick }: { quick: boolean }): Promise<BenchRow[]> {
+  const durationMs = quick ? 2000 : 6000;
+  const configs: Array<{ label: string; config: Config; p99Target: boolean }> = [
+    { label: '10 terminals × 100 updates/s', config: { terminals: 10, rate: 100, durationMs, processes: 1 }, p99Target: false },
+    { label: '100 terminals × 100 updates/s', config: { terminals: 100, rate: 100, durationMs, processes: 2 }, p99Target: true },
+  ];
+  const out: BenchRow[] = [];
+  for (const { label, config, p99Target } of configs) {
+    const bare = await other('bare-relay', config);
+    const ref = await other('reference-relay', config);
+    const o = await ours(config);
+    out.push(...rows(label, o, bare, ref, p99Target));
+  }
+  return out;
+}
