@@ -16,6 +16,8 @@ import { PERSISTENCE, TAB } from './origins';
 export const MERGE_EVERY = 500;
 /** Chunks beyond this many are folded into one full state (rare: every ~16k writes). */
 export const MAX_CHUNKS = 32;
+/** More small records than this (a burst) are replaced by one state rather than merged. */
+export const MAX_MERGE = 4 * MERGE_EVERY;
 
 const UPDATES = 'updates';
 const CUSTOM = 'custom';
@@ -72,20 +74,20 @@ export class IdbPersistence {
    * (compaction: deleted content is gone from the encoding, so the bytes shrink).
    */
   async rewrite(): Promise<void> {
-    // The state includes every queued update, so the queue (failed writes too) is done with.
-    this.flushing = this.flushing.catch(() => undefined);
-    await this.flushing;
+    // After the writes already queued (a failed one is superseded: the state includes it).
+    this.flushing = this.flushing.catch(() => undefined).then(() => this.replaceWithState());
+    return this.flushing;
+  }
+
+  private async replaceWithState(): Promise<void> {
+    // The state includes every queued update, so the queue is done with.
     this.queue = [];
     const state = Y.encodeStateAsUpdate(this.doc);
-    let key: IDBValidKey | undefined;
     await this.write([UPDATES, CUSTOM], (tx) => {
       const updates = tx.objectStore(UPDATES);
       updates.clear();
       const req = updates.add(state);
-      req.onsuccess = () => {
-        key = req.result;
-        tx.objectStore(CUSTOM).put(key, CHUNK_BOUNDARY);
-      };
+      req.onsuccess = () => tx.objectStore(CUSTOM).put(req.result, CHUNK_BOUNDARY);
     });
     this.smallRecords = 0;
     this.chunkRecords = 1;
@@ -141,12 +143,20 @@ export class IdbPersistence {
     this.bytes += batch.reduce((sum, u) => sum + u.byteLength, 0);
     // Merging only saves space and load time; the batch is already durable, so a failed
     // merge must not fail the appends waiting on this flush. The next flush tries again.
-    if (this.smallRecords >= MERGE_EVERY) await this.mergeSmallRecords().catch(() => undefined);
+    if (this.smallRecords >= MERGE_EVERY) await this.compactLog().catch(() => undefined);
+  }
+
+  /**
+   * Y.mergeUpdates is quadratic in the number of updates merged, so a big burst (or too
+   * many chunks) is replaced by one state instead, which costs linear in the doc.
+   */
+  private compactLog(): Promise<void> {
+    if (this.chunkRecords + 1 > MAX_CHUNKS || this.smallRecords > MAX_MERGE) return this.replaceWithState();
+    return this.mergeSmallRecords();
   }
 
   /** Folds the small records after the chunk boundary into one chunk, atomically. */
   private async mergeSmallRecords(): Promise<void> {
-    if (this.chunkRecords + 1 > MAX_CHUNKS) return this.rewrite();
     const boundary = await this.boundary();
     const range = boundary === undefined ? undefined : IDBKeyRange.lowerBound(boundary, true);
     const tx = this.db.transaction([UPDATES, CUSTOM], 'readwrite', { durability: 'strict' });

@@ -30,6 +30,8 @@ export interface RelayOptions {
   timers: Timers;
   WebSocketImpl?: typeof WebSocket;
   onChange: () => void;
+  /** The relay is back and in sync: the server is reachable. */
+  onSynced?: () => void;
 }
 
 export class RelayConnection {
@@ -55,7 +57,10 @@ export class RelayConnection {
       if (status === 'connected') this.openedAt = options.timers.now();
       options.onChange();
     });
-    this.provider.on('sync', () => options.onChange());
+    this.provider.on('sync', (synced: boolean) => {
+      if (synced) options.onSynced?.();
+      options.onChange();
+    });
     this.provider.on('connection-close', (event) => this.onClose(event));
   }
 
@@ -78,6 +83,13 @@ export class RelayConnection {
     this.clearTimer();
     this.provider.connect();
     this.options.onChange();
+  }
+
+  /** Staff asked to sync now: skip a pending backoff wait and connect at once. */
+  reconnectNow(): void {
+    if (this.provider.wsconnected || this.provider.wsconnecting) return;
+    this.backoff.reset();
+    this.start();
   }
 
   /** Offline: drop the socket and stop trying until `start`. */

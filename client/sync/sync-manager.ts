@@ -110,6 +110,8 @@ export class SyncManager {
       timers: this.timers,
       ...(options.WebSocketImpl ? { WebSocketImpl: options.WebSocketImpl } : {}),
       onChange: () => this.schedulePublish(),
+      // The server answered over the relay: uploads waiting out a backoff can go now.
+      onSynced: () => this.serverReachable(),
     });
     this.current = this.computeStatus();
   }
@@ -136,7 +138,7 @@ export class SyncManager {
   async syncNow(): Promise<void> {
     this.backoff.reset();
     if (this.paused) this.resume();
-    else if (this.relay.state === 'disconnected') this.relay.start();
+    else this.relay.reconnectNow();
     for (let batches = 0; batches < 1000; batches++) {
       const before = this.metrics.successes;
       await this.uploadOnce();
@@ -226,6 +228,13 @@ export class SyncManager {
     this.backoff.reset();
     this.relay.start();
     this.armInterval();
+    void this.uploadOnce();
+  }
+
+  private serverReachable(): void {
+    if (this.paused || this.unauthorized !== null) return;
+    this.backoff.reset();
+    this.clearTimer('retryTimer');
     void this.uploadOnce();
   }
 

@@ -15,6 +15,11 @@ export interface TestTerminal {
   close(): void;
 }
 
+export interface DeferredTerminal {
+  store: EventStore;
+  startSync(): TestTerminal;
+}
+
 export interface TerminalOptions {
   location: string;
   terminal: string;
@@ -24,18 +29,32 @@ export interface TerminalOptions {
   skewMs?: number;
   graceMs?: number;
   sync?: Partial<SyncOptions>;
+  /** Default memory; 'indexeddb' needs fake-indexeddb installed by the test file. */
+  persistence?: 'memory' | 'indexeddb';
+  /** Wall clock of this terminal (default: real time + skewMs). */
+  wallNow?: () => number;
+  /** Open the store but do not start syncing yet (see startSync). */
+  deferSync?: boolean;
 }
 
 export async function startTerminal(options: TerminalOptions): Promise<TestTerminal> {
+  return (await openTerminal(options)).startSync();
+}
+
+export async function openTerminal(options: TerminalOptions): Promise<DeferredTerminal> {
   const skew = options.skewMs ?? 0;
   const store = await EventStore.open({
     location: options.location,
     terminal: options.terminal,
-    persistence: 'memory',
+    persistence: options.persistence ?? 'memory',
     crossTab: false,
-    clock: new HybridClock({ wallNow: () => Date.now() + skew }),
+    clock: new HybridClock({ wallNow: options.wallNow ?? (() => Date.now() + skew) }),
   });
   const token = await mint(options.location, 'terminal', options.terminal);
+  return { store, startSync: () => syncTerminal(store, token, options) };
+}
+
+function syncTerminal(store: EventStore, token: string, options: TerminalOptions): TestTerminal {
   const sync = SyncManager.start({
     store,
     location: options.location,

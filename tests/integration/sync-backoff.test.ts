@@ -32,6 +32,10 @@ describe('Backoff', () => {
     // The relay goes straight to the server; only uploads cross the refusing proxy.
     const t = await startTerminal({ location: 'backoff', terminal: 'till-1', apiBase: proxy.url, syncEndpoint: server.wsUrl, sync: { timers } });
     cleanups.push(() => t.close());
+    // The relay syncing tells the manager the server is reachable (which resets the upload
+    // backoff): let that happen before the uploads start failing.
+    await waitFor(() => t.sync.status.relay === 'connected', 'relay connected');
+    await new Promise((r) => setTimeout(r, 200));
     await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
     timers.advance(1_000); // the upload shortly after a local write
 

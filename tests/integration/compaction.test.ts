@@ -1,0 +1,164 @@
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { canonicalJson } from '../../shared/events/envelope';
+import type { TicketView } from '../../shared/projection/views';
+import { ticketCommands, type Command } from '../../bench/workload';
+import type { EventStore } from '../../client/store/event-store';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
+import { waitFor, waitForAsync } from '../helpers/server-clients';
+import { openTerminal, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
+
+const DAY = 24 * 60 * 60_000;
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function serverAndProxy(): Promise<{ server: InProcessServer; proxy: TcpProxy }> {
+  const server = await startTestServer();
+  const proxy = await startTcpProxy(server.port);
+  cleanups.push(() => server.dispose(), () => proxy.close());
+  return { server, proxy };
+}
+
+function keep(t: TestTerminal): TestTerminal {
+  cleanups.push(() => t.close());
+  return t;
+}
+
+/** Tickets of the workload; every `openEvery`-th is left open (no payment, close or sale). */
+function* tickets(count: number, seed: number, prefix: string, openEvery = 20): Generator<Command> {
+  for (const c of ticketCommands(count, seed, prefix)) {
+    const t = Number(c.aggregate.id.split('-').pop());
+    if (t % openEvery === 0 && /payment_recorded|closed|sale\./.test(c.type)) continue;
+    yield c;
+  }
+}
+
+/** Appends without waiting for each commit, then waits once (one IndexedDB transaction per task). */
+async function appendAll(store: EventStore, commands: Iterable<Command>, onTicket: () => void = () => {}): Promise<number> {
+  const pending: Promise<unknown>[] = [];
+  let last = '';
+  for (const c of commands) {
+    if (c.aggregate.id !== last) onTicket();
+    last = c.aggregate.id;
+    pending.push(store.append(c.type, c.payload, { aggregate: c.aggregate, ...(c.key ? { key: c.key } : {}) }));
+  }
+  await Promise.all(pending);
+  return pending.length;
+}
+
+const keptViews = (store: EventStore, ids: Iterable<string>) => canonicalJson([...ids].sort().map((id) => store.view(id) ?? null));
+
+describe('Compaction', () => {
+  it('[CMP1] 50,000 events over many days, 95% closed and acknowledged: Yjs state and IndexedDB each shrink to ≤ 15%; open tickets and owed events untouched', async () => {
+    const { server, proxy } = await serverAndProxy();
+    let wall = Date.UTC(2026, 9, 1, 11);
+    const opened = await openTerminal({ location: 'days', terminal: 'till-1', apiBase: proxy.url, syncEndpoint: proxy.wsUrl, persistence: 'indexeddb', wallNow: () => wall });
+    cleanups.push(() => opened.store.close());
+    // ~3,300 tickets, one every 5 minutes: about 11 days of trade.
+    const written = await appendAll(opened.store, tickets(Number(process.env.CMP1_EVENTS ?? 50_000), 3, 'D'), () => (wall += 5 * 60_000));
+    expect(written).toBeGreaterThan(Number(process.env.CMP1_EVENTS ?? 50_000) * 0.94);
+    const t = keep(opened.startSync());
+    await waitFor(() => t.sync.status.owed === 0 && t.sync.status.relay === 'connected', 'all acknowledged', 60_000);
+
+    // Cut off, then a few more closed tickets: owed, so they must stay.
+    await proxy.refuse(true);
+    proxy.cut();
+    await waitFor(() => t.sync.status.relay !== 'connected', 'cut off');
+    const owedCount = await appendAll(t.store, tickets(60, 9, 'Q', 1_000_000));
+    await waitFor(() => t.sync.status.owed === owedCount, 'owed counted');
+
+    const open = t.store.views('ticket').filter((v) => (v as TicketView).status !== 'closed').map((v) => v.id);
+    const owedTickets = new Set(t.store.views('ticket').filter((v) => v.id.startsWith('ticket-Q-')).map((v) => v.id));
+    const kept = [...open, ...owedTickets, ...t.store.views('menu_item').map((v) => v.id)];
+    const before = keptViews(t.store, kept);
+    const report = await t.store.compact({ now: wall + 3 * DAY });
+
+    expect(report.stateBytesAfter / report.stateBytesBefore).toBeLessThanOrEqual(0.15);
+    expect(report.storedBytesAfter! / report.storedBytesBefore!).toBeLessThanOrEqual(0.15);
+    expect(Y.encodeStateAsUpdate(t.store.doc).byteLength).toBe(report.stateBytesAfter);
+    expect(keptViews(t.store, kept)).toBe(before);
+    expect(open.length).toBeGreaterThan(100);
+    for (const id of open) expect(t.store.view(id)).toBeDefined();
+    expect(t.sync.status.owed).toBe(owedCount);
+
+    // Reconnected, the owed events still reach the server; the canonical log kept everything.
+    await proxy.refuse(false);
+    await t.sync.syncNow();
+    await waitForAsync(async () => (await serverEvents(server.url, 'days')).length === written + owedCount, 'server holds all', 30_000);
+  });
+
+  it('[CMP2] a terminal offline through a compaction: nothing is resurrected, nothing owed is lost', async () => {
+    const { server, proxy } = await serverAndProxy();
+    const a = keep(await startTerminal({ location: 'late', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl }));
+    const b = keep(await startTerminal({ location: 'late', terminal: 'till-2', apiBase: proxy.url, syncEndpoint: proxy.wsUrl }));
+    const ticket = { aggregate: { id: 't-late', type: 'ticket' } };
+    await a.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    await a.store.append('ticket.item_added', { lineId: 'l1', menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity: 1 }, ticket);
+    await a.store.append('ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 350 }, ticket);
+    await a.store.append('ticket.closed', { totalCents: 350 }, ticket);
+    await waitFor(() => a.sync.status.owed === 0 && b.store.getByAggregate('t-late').length === 4, 'acknowledged and on b');
+
+    await proxy.refuse(true);
+    proxy.cut();
+    await waitFor(() => b.sync.status.relay !== 'connected', 'b offline');
+    const late = await b.store.append('ticket.note_set', { note: 'left an umbrella' }, ticket);
+
+    const report = await a.store.compact({ now: Date.now() + 3 * DAY });
+    expect(report.aggregates).toBe(1);
+    expect(a.store.view('t-late')).toBeUndefined();
+
+    await proxy.refuse(false);
+    await b.sync.syncNow();
+    await waitForAsync(async () => (await serverEvents(server.url, 'late')).some((e) => e.id === late.id), 'the late event reached the server', 20_000);
+    await waitFor(() => b.store.isArchived('t-late') && a.store.getByAggregate('t-late').some((e) => e.id === late.id), 'both hold the tombstone and the late event');
+    // Not resurrected: no terminal shows the archived ticket, even with its late event.
+    expect(a.store.view('t-late')).toBeUndefined();
+    expect(b.store.view('t-late')).toBeUndefined();
+    expect(a.store.views('ticket')).toHaveLength(0);
+
+    // Once acknowledged, the late event is compacted in turn.
+    await waitFor(() => b.sync.status.owed === 0, 'late event acknowledged');
+    await waitFor(() => a.sync.watermarks()['till-2'] === late.origin.n, 'a learns the ack');
+    await a.store.compact({ now: Date.now() + 3 * DAY });
+    await waitFor(() => b.store.getByAggregate('t-late').length === 0 && a.store.getByAggregate('t-late').length === 0, 'late event gone everywhere');
+    expect(await serverEvents(server.url, 'late')).toHaveLength(5);
+  });
+
+  it('[CMP4] compaction during live traffic from 3 terminals loses no event', async () => {
+    const { server } = await serverAndProxy();
+    const base = { location: 'busy', apiBase: server.url, syncEndpoint: server.wsUrl };
+    const terminals = [
+      keep(await startTerminal({ ...base, terminal: 'till-1' })),
+      keep(await startTerminal({ ...base, terminal: 'till-2' })),
+      keep(await startTerminal({ ...base, terminal: 'till-3' })),
+    ];
+    let compacted = 0;
+    let written = 0;
+    const writers = terminals.map(async (t, i) => {
+      let k = 0;
+      for (const c of tickets(600, 20 + i, `L${i}`, 7)) {
+        written++;
+        k++;
+        await t.store.append(c.type, c.payload, { aggregate: c.aggregate, ...(c.key ? { key: c.key } : {}) });
+        if (i === 0 && k % 100 === 0) compacted += (await t.store.compact({ now: Date.now() + 3 * DAY, watermarks: t.sync.watermarks() })).aggregates;
+        if (k % 10 === 0) await new Promise((r) => setTimeout(r, 10)); // staff are not that fast: let the network breathe
+      }
+    });
+    await Promise.all(writers);
+    await Promise.all(terminals.map((t) => t.sync.syncNow()));
+    expect(written).toBeGreaterThan(1700);
+    await waitForAsync(async () => (await serverEvents(server.url, 'busy')).length === written, 'server holds all', 30_000);
+    await waitFor(() => terminals.every((t) => t.sync.status.owed === 0), 'outboxes empty', 30_000);
+    const stored = await serverEvents(server.url, 'busy');
+    expect(new Set(stored.map((e) => e.id)).size).toBe(written);
+    expect(compacted).toBeGreaterThan(0);
+    expect(terminals[0]!.store.projection.size).toBeLessThan(written);
+    // Every terminal agrees on what is left.
+    const [first, ...rest] = terminals.map((t) => canonicalJson(t.store.views()));
+    for (const r of rest) expect(r).toBe(first);
+  });
+});
