@@ -78,6 +78,11 @@ export class LocationProjection {
     return out;
   }
 
+  /** Aggregates held. */
+  get aggregateCount(): number {
+    return this.folds.size;
+  }
+
   /** Events held. */
   get size(): number {
     return this.count;

@@ -1,0 +1,129 @@
+import type { RetentionPolicy } from '../../shared/compaction/retention-policy';
+import type { Timers } from '../sync/timers';
+import type { CompactionReport, EventStore } from './event-store';
+
+/**
+ * When compaction runs on a terminal: when the app has been idle for a while, when the
+ * stored bytes pass a threshold, and when staff ask for it from the console. (A quota
+ * error on write compacts by itself: see EventStore.durable.)
+ */
+export interface CompactionSchedule {
+  /** No local or remote change for this long counts as idle. */
+  idleMs: number;
+  /** How often to check for idleness and size. */
+  checkEveryMs: number;
+  /** Compact when IndexedDB holds more than this. */
+  maxStoredBytes: number;
+  policy?: RetentionPolicy;
+}
+
+export const DEFAULT_COMPACTION_SCHEDULE: CompactionSchedule = {
+  idleMs: 2 * 60_000,
+  checkEveryMs: 5 * 60_000,
+  maxStoredBytes: 64 * 1024 * 1024,
+};
+
+export type CompactionTrigger = 'idle' | 'threshold' | 'manual';
+
+export interface StorageStatus {
+  storedBytes: number | null;
+  eventsHeld: number;
+  aggregatesHeld: number;
+  lastCompaction: (CompactionReport & { trigger: CompactionTrigger }) | null;
+  running: boolean;
+}
+
+export class CompactionScheduler {
+  private lastActivity: number;
+  private timer: unknown = null;
+  private running: Promise<CompactionReport> | null = null;
+  private last: StorageStatus['lastCompaction'] = null;
+  /** Activity since the last compaction that freed something: an idle terminal does not redo it. */
+  private activeSinceCompaction = true;
+  private readonly listeners = new Set<(s: StorageStatus) => void>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly timers: Timers,
+    /** The best acknowledgement watermarks known (doc and upload answers). */
+    private readonly watermarks: () => Readonly<Record<string, number>>,
+    private readonly schedule: CompactionSchedule = DEFAULT_COMPACTION_SCHEDULE,
+  ) {
+    this.lastActivity = timers.now();
+    this.unsubscribe = store.subscribe(() => {
+      this.lastActivity = this.timers.now();
+      this.activeSinceCompaction = true;
+      this.publish();
+    });
+    this.arm();
+  }
+
+  status(): StorageStatus {
+    return {
+      storedBytes: this.store.storedBytes(),
+      eventsHeld: this.store.projection.size,
+      aggregatesHeld: this.store.projection.aggregateCount,
+      lastCompaction: this.last,
+      running: this.running !== null,
+    };
+  }
+
+  subscribe(fn: (s: StorageStatus) => void): () => void {
+    this.listeners.add(fn);
+    fn(this.status());
+    return () => this.listeners.delete(fn);
+  }
+
+  compactNow(): Promise<CompactionReport> {
+    return this.run('manual');
+  }
+
+  stop(): void {
+    this.unsubscribe();
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+    this.listeners.clear();
+  }
+
+  /** One check: compacts when idle or over the size threshold. */
+  async check(): Promise<void> {
+    const bytes = this.store.storedBytes();
+    if (bytes !== null && bytes > this.schedule.maxStoredBytes) await this.run('threshold');
+    else if (this.activeSinceCompaction && this.timers.now() - this.lastActivity >= this.schedule.idleMs) await this.run('idle');
+  }
+
+  private arm(): void {
+    this.timer = this.timers.setTimeout(() => {
+      this.arm();
+      void this.check();
+    }, this.schedule.checkEveryMs);
+  }
+
+  private run(trigger: CompactionTrigger): Promise<CompactionReport> {
+    this.running ??= (async () => {
+      try {
+        const report = await this.store.compact({
+          now: this.timers.now(),
+          watermarks: this.watermarks(),
+          ...(this.schedule.policy ? { policy: this.schedule.policy } : {}),
+        });
+        this.last = { ...report, trigger };
+        // Nothing was old enough yet: retention windows pass with time, so look again later.
+        if (report.aggregates > 0) this.activeSinceCompaction = false;
+        return report;
+      } finally {
+        this.running = null;
+        this.publish();
+      }
+    })();
+    this.publish();
+    return this.running;
+  }
+
+  private publish(): void {
+    if (this.listeners.size === 0) return;
+    const status = this.status();
+    for (const fn of this.listeners) fn(status);
+  }
+}

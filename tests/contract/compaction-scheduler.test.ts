@@ -1,0 +1,106 @@
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { EventStore, StorageFullError } from '../../client/store/event-store';
+import { CompactionScheduler } from '../../client/store/compaction-scheduler';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
+import { acksOf } from '../../shared/log/log-doc';
+import { ManualTimers } from '../helpers/manual-timers';
+
+const DAY = 24 * 60 * 60_000;
+const opened: { close(): void }[] = [];
+afterEach(() => {
+  for (const o of opened.splice(0)) o.close();
+});
+
+let seq = 0;
+async function storeWithClosedTickets(timers: ManualTimers, tickets: number): Promise<EventStore> {
+  const store = await EventStore.open({ location: `sched-${++seq}`, terminal: 'till-1', crossTab: false, clock: new HybridClock({ wallNow: timers.now }), now: timers.now });
+  opened.push(store);
+  for (let i = 1; i <= tickets; i++) {
+    const aggregate = { id: `t${i}`, type: 'ticket' };
+    await store.append('ticket.opened', { number: `A-${String(i).padStart(3, '0')}` }, { aggregate });
+    await store.append('ticket.item_added', { lineId: 'l1', menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity: 2 }, { aggregate });
+    await store.append('ticket.payment_recorded', { paymentId: `p${i}`, method: 'card', amountCents: 700 }, { aggregate });
+    await store.append('ticket.closed', { totalCents: 700 }, { aggregate });
+  }
+  // The server's acknowledgement, as it arrives in the room doc from the relay.
+  const server = new Y.Doc();
+  acksOf(server).set('till-1', tickets * 4);
+  Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(server), 'relay');
+  return store;
+}
+
+describe('CompactionScheduler', () => {
+  it('[CMP5] compacts once the terminal has been idle, not while it is busy, and reports what it freed', async () => {
+    const timers = new ManualTimers();
+    const store = await storeWithClosedTickets(timers, 30);
+    const scheduler = new CompactionScheduler(store, timers, () => ({}), { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1e9 });
+    opened.push({ close: () => scheduler.stop() });
+    timers.advance(60_000); // idle for a minute, but nothing is old enough yet
+    await until(() => scheduler.status().lastCompaction !== null && !scheduler.status().running);
+    expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'idle', aggregates: 0 });
+    const firstRun = scheduler.status().lastCompaction!.at;
+    // Busy: a change just now means the next check does not count as idle.
+    await store.append('ticket.opened', { number: 'A-900' }, { aggregate: { id: 'busy', type: 'ticket' } });
+    timers.advance(30_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(scheduler.status().lastCompaction!.at).toBe(firstRun);
+    timers.advance(2 * DAY); // the retention window passes; the app sat idle meanwhile
+    await until(() => !scheduler.status().running);
+    timers.advance(30_000); // the next check
+    await until(() => scheduler.status().lastCompaction?.aggregates === 30);
+    const last = scheduler.status().lastCompaction!;
+    expect(last).toMatchObject({ trigger: 'idle', aggregates: 30, events: 120 });
+    expect(last.storedBytesAfter!).toBeLessThan(last.storedBytesBefore!);
+    expect(scheduler.status()).toMatchObject({ eventsHeld: 1, aggregatesHeld: 1 }); // the open ticket stays
+  });
+
+  it('[CMP6] compacts when stored bytes pass the threshold', async () => {
+    const timers = new ManualTimers();
+    const store = await storeWithClosedTickets(timers, 10);
+    timers.advance(2 * DAY);
+    const scheduler = new CompactionScheduler(store, timers, () => ({}), { idleMs: 10 * DAY, checkEveryMs: 1_000, maxStoredBytes: 1_000 });
+    opened.push({ close: () => scheduler.stop() });
+    timers.advance(1_000);
+    await until(() => scheduler.status().lastCompaction !== null);
+    expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'threshold', aggregates: 10 });
+  });
+});
+
+describe('A full disk', () => {
+  it('[CMP3] a quota error on write compacts, and the write then succeeds; if nothing helps it fails loudly', async () => {
+    const timers = new ManualTimers();
+    const store = await storeWithClosedTickets(timers, 20);
+    timers.advance(2 * DAY);
+    const add = IDBObjectStore.prototype.add;
+    let failures = 1;
+    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
+      if (failures-- > 0) throw new DOMException('quota exceeded', 'QuotaExceededError');
+      return add.apply(this, args);
+    };
+    try {
+      const event = await store.append('ticket.opened', { number: 'A-100' }, { aggregate: { id: 't100', type: 'ticket' } });
+      expect(store.isArchived('t1')).toBe(true); // compaction ran to make room
+      expect(store.persistence.mode).toBe('indexeddb');
+      store.close();
+      opened.length = 0;
+      const reloaded = await EventStore.open({ location: `sched-${seq}`, terminal: 'till-1', crossTab: false });
+      opened.push(reloaded);
+      expect(reloaded.getByAggregate('t100')).toEqual([event]);
+
+      failures = Infinity;
+      const refused = reloaded.append('ticket.opened', { number: 'A-101' }, { aggregate: { id: 't101', type: 'ticket' } });
+      await expect(refused).rejects.toBeInstanceOf(StorageFullError);
+      expect(reloaded.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/storage is full/) });
+      expect(reloaded.view('t101')).toBeDefined(); // kept in memory (and synced), never silently dropped
+    } finally {
+      IDBObjectStore.prototype.add = add;
+    }
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(condition()).toBe(true);
+}
