@@ -38,6 +38,8 @@ export interface ClientsConfig {
   startAt: number;
   durationMs: number;
   drainMs: number;
+  /** y-protocols handshake (step 1 / step 2) — off for the bare relay, which would forward it to every other client. */
+  handshake: boolean;
 }
 
 export interface ClientsResult {
@@ -111,6 +113,7 @@ async function runClients(config: ClientsConfig): Promise<void> {
     });
     const open = new Promise<void>((resolve, reject) => {
       ws.on('open', () => {
+        if (!config.handshake) return resolve();
         ws.send(frame((e) => {
           encoding.writeVarUint(e, 0);
           syncProtocol.writeSyncStep1(e, doc);
@@ -123,6 +126,7 @@ async function runClients(config: ClientsConfig): Promise<void> {
     ws.on('message', (data: Buffer) => {
       if (data[0] !== 0) return; // awareness etc.
       if (data[1] === 0) {
+        if (!config.handshake) return;
         // The server's sync step 1: answer with our state (step 2), as a provider does.
         const decoder = decoding.createDecoder(new Uint8Array(data.buffer, data.byteOffset + 2, data.byteLength - 2));
         const sv = decoding.readVarUint8Array(decoder);
