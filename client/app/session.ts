@@ -1,6 +1,8 @@
 import { EventStore } from '../store/event-store';
 import { TicketCommands } from '../commands/ticket-commands';
 import { SyncManager } from '../sync/sync-manager';
+import { realTimers } from '../sync/timers';
+import { CompactionScheduler } from '../store/compaction-scheduler';
 import type { Pairing } from './pairing';
 
 /**
@@ -13,6 +15,7 @@ export interface Session {
   readonly store: EventStore;
   readonly commands: TicketCommands;
   readonly sync: SyncManager;
+  readonly compaction: CompactionScheduler;
   close(): void;
 }
 
@@ -27,12 +30,16 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     // online/offline events: offline pauses the relay and uploads at once, online resumes them.
     browser: window,
   });
+  // Idle, over-threshold and manual compaction; acknowledgements from uploads count too.
+  const compaction = new CompactionScheduler(store, realTimers, () => sync.watermarks());
   return {
     pairing,
     store,
     commands,
     sync,
+    compaction,
     close() {
+      compaction.stop();
       sync.stop();
       store.close();
     },

@@ -18,8 +18,9 @@ import type { EventEnvelope } from '../../shared/events/envelope';
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const DIST = join(ROOT, 'dist');
-export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
 const TMP = join(ROOT, 'tests', '.tmp');
+/** The README's screenshots are rewritten only when asked (`UPDATE_SCREENSHOTS=1 npm test`). */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(TMP, 'screenshots');
 
 const hasChromium = existsSync(CHROMIUM_PATH);
 const inCI = process.env.CI === 'true' || process.env.CI === '1';

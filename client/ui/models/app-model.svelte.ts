@@ -102,7 +102,7 @@ export class AppModel {
           conflicts,
           tickets: new TicketsModel(log, session.commands, manager),
           kitchen: new KitchenModel(log, session.commands, this.now),
-          console: new ConsoleModel(log, sync, session.store),
+          console: new ConsoleModel(log, sync, session.store, session.compaction),
         },
       };
     } catch (err) {

@@ -1,4 +1,5 @@
-import type { EventStore } from '../../store/event-store';
+import type { CompactionReport, EventStore } from '../../store/event-store';
+import type { CompactionScheduler, StorageStatus } from '../../store/compaction-scheduler';
 import type { EventEnvelope } from '../../../shared/events/envelope';
 import type { HistoryEntry } from '../../../shared/projection/views';
 import type { LiveLog } from './live-log.svelte';
@@ -29,6 +30,9 @@ export class ConsoleModel {
   search = $state('');
   selectedEventId = $state<string | null>(null);
   storage = $state<StorageInfo>({ usage: null, quota: null, persisted: null, storedBytes: null });
+  /** The log's own storage figures and the last compaction (idle, threshold or manual). */
+  logStorage = $state<StorageStatus | null>(null);
+  compactionError = $state<string | null>(null);
 
   /** Every event held, newest first, with the projection's verdict on it. */
   readonly allEvents = $derived.by((): InspectedEvent[] => {
@@ -68,7 +72,23 @@ export class ConsoleModel {
     private readonly log: LiveLog,
     readonly sync: SyncModel,
     private readonly store: EventStore,
-  ) {}
+    private readonly compaction: CompactionScheduler,
+  ) {
+    compaction.subscribe((s) => (this.logStorage = s));
+  }
+
+  /** Compacts now (closed, acknowledged, old tickets leave this device) and shows what it freed. */
+  async compactNow(): Promise<CompactionReport | null> {
+    this.compactionError = null;
+    try {
+      const report = await this.compaction.compactNow();
+      await this.refreshStorage();
+      return report;
+    } catch (err) {
+      this.compactionError = err instanceof Error ? err.message : String(err);
+      return null;
+    }
+  }
 
   get persistence() {
     void this.log.changes;
