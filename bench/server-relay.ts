@@ -29,6 +29,7 @@ interface Config {
   rate: number;
   durationMs: number;
   processes: number;
+  quick: boolean;
 }
 
 async function runClients(config: Config, urlFor: (i: number) => Promise<string>, relay: Child, handshake = true): Promise<Figures> {
@@ -36,8 +37,8 @@ async function runClients(config: Config, urlFor: (i: number) => Promise<string>
   const urls = await Promise.all(ids.map((_, i) => urlFor(i)));
   const baseRss = relay.rss();
   const per = Math.ceil(config.terminals / config.processes);
-  const drainMs = 1500;
-  const startAt = performance.timeOrigin + performance.now() + 2500 + config.terminals * 15;
+  const drainMs = config.quick ? 700 : 1500;
+  const startAt = performance.timeOrigin + performance.now() + (config.quick ? 1200 + config.terminals * 8 : 2500 + config.terminals * 15);
   const clients: Child[] = [];
   for (let p = 0; p * per < config.terminals; p++) {
     const cfg: ClientsConfig = {
@@ -132,16 +133,17 @@ function rows(label: string, o: Figures, bare: Figures, ref: Figures, targets: T
 }
 
 export async function serverRelayBench({ quick }: { quick: boolean }): Promise<BenchRow[]> {
-  const durationMs = quick ? 2000 : 6000;
+  const durationMs = quick ? 1500 : 6000;
   // "100 updates/s" read both ways: per terminal (100 terminals: 990k deliveries/s offered,
   // beyond any relay and client on 2 cores: a saturation test, throughput only) and per room.
   const configs: Array<{ label: string; config: Config; targets: Targets }> = [
-    { label: '10 terminals × 100 updates/s each', config: { terminals: 10, rate: 100, durationMs, processes: 1 }, targets: { latency: true, p99Absolute: false } },
-    { label: '100 terminals × 100 updates/s each (saturating)', config: { terminals: 100, rate: 100, durationMs, processes: 2 }, targets: { latency: false, p99Absolute: false } },
-    { label: '100 terminals, 100 updates/s per room', config: { terminals: 100, rate: 1, durationMs, processes: 2 }, targets: { latency: true, p99Absolute: true } },
+    { label: '10 terminals × 100 updates/s each', config: { terminals: 10, rate: 100, durationMs, processes: 1, quick }, targets: { latency: true, p99Absolute: false } },
+    { label: '100 terminals × 100 updates/s each (saturating)', config: { terminals: 100, rate: 100, durationMs, processes: 2, quick }, targets: { latency: false, p99Absolute: false } },
+    { label: '100 terminals, 100 updates/s per room', config: { terminals: 100, rate: 1, durationMs, processes: 2, quick }, targets: { latency: true, p99Absolute: true } },
   ];
   const out: BenchRow[] = [];
   for (const { label, config, targets } of configs) {
+    if (quick && config.rate * config.terminals > 5000) continue; // the saturation run: full runs only
     const bare = await other('bare-relay', config);
     const ref = await other('reference-relay', config);
     const o = await ours(config);
