@@ -91,6 +91,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       // 2. stop listening and let in-flight requests (batches and their bridging) finish
       await Promise.allSettled([...inFlight]);
       await app.close();
+      await ingest.flush();
       // 3. flush every room's state, then the database
       await relay.close();
       db.close();

@@ -11,12 +11,16 @@ import type { EventStore, ValidEvent } from '../store/event-store';
 export interface IngestHook {
   readonly name: string;
   afterIngest(batch: IngestedBatch): Promise<void> | void;
+  /** Finishes deferred work (graceful shutdown). */
+  flush?(): Promise<void>;
 }
 
 export interface IngestedBatch {
   location: string;
   accepted: readonly ValidEvent[];
   watermarks: Watermarks;
+  /** The terminal whose token posted the batch (null for manager/admin tokens without one). */
+  uploader: string | null;
 }
 
 export interface IngestResult {
@@ -57,7 +61,12 @@ export class IngestService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async ingest(location: string, raws: readonly unknown[]): Promise<IngestResult> {
+  /** Lets every hook finish deferred work (graceful shutdown). */
+  async flush(): Promise<void> {
+    for (const hook of this.hooks) await hook.flush?.();
+  }
+
+  async ingest(location: string, raws: readonly unknown[], uploader: string | null = null): Promise<IngestResult> {
     const slots = classifyBatch(raws);
     const valid = slots.filter(isValid);
     const appended = await this.store.appendBatch(location, valid, this.now());
@@ -84,7 +93,7 @@ export class IngestService {
     });
     for (const hook of this.hooks) {
       try {
-        await hook.afterIngest({ location, accepted, watermarks: appended.watermarks });
+        await hook.afterIngest({ location, accepted, watermarks: appended.watermarks, uploader });
       } catch (err) {
         // The batch is committed: the canonical store is the truth, a failed side effect is logged.
         this.log.error({ hook: hook.name, location, err: String(err) }, 'after-ingest hook failed');

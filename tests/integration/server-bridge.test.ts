@@ -52,7 +52,8 @@ describe('bridge: REST batches reach the room live, once', () => {
   });
 
   it('acks only grow; a room that is not loaded is loaded, written and unloaded again', async () => {
-    const token = await mint('loc-cold', 'terminal', 'till-1');
+    // Posted by a back-office integration (not the events' own terminal): bridged at once.
+    const token = await mint('loc-cold', 'manager', 'back-office');
     const e1 = tableEvent('till-1', 1);
     const e2 = tableEvent('till-1', 2);
     const e3 = tableEvent('till-1', 3);
@@ -63,7 +64,7 @@ describe('bridge: REST batches reach the room live, once', () => {
       async () => (await api<{ room: unknown }>(server.url, '/api/admin/stats', admin)).body.room === null,
       'idle room unloaded',
     );
-    const c = await connectSynced(server.wsUrl, 'loc-cold', token);
+    const c = await connectSynced(server.wsUrl, 'loc-cold', await mint('loc-cold', 'terminal', 'till-9'));
     expect(eventIdsIn(c.doc).sort()).toEqual([e1.id, e2.id].sort());
     expect(acksOf(c.doc).get('till-1')).toBe(2);
     // A client lowering an ack (bug or old replica) is corrected by the next batch, never lowered by the server.
@@ -71,6 +72,25 @@ describe('bridge: REST batches reach the room live, once', () => {
     await postEvents(server.url, token, [e3]);
     await waitFor(() => acksOf(c.doc).get('till-1') === 3, 'ack raised to 3');
     c.destroy();
+  });
+
+  it('[SRV12] a terminal\'s own upload is bridged only if its relay has not delivered it within the grace: no event twice in the doc', async () => {
+    const token = await mint('loc-own', 'terminal', 'till-1');
+    const writer = await connectSynced(server.wsUrl, 'loc-own', token);
+    const viewer = await connectSynced(server.wsUrl, 'loc-own', await mint('loc-own', 'terminal', 'till-2'));
+    // Relayed first, then uploaded (the normal path): the room already holds it.
+    const relayedFirst = tableEvent('till-1', 1);
+    writer.doc.transact(() => new SegmentWriter(writer.doc, 'till-1').append([JSON.stringify(relayedFirst)]));
+    await waitFor(() => eventIdsIn(viewer.doc).includes(relayedFirst.id), 'relayed');
+    // Uploaded but never relayed (its relay is down): bridged after the grace.
+    const uploadedOnly = tableEvent('till-1', 2);
+    await postEvents(server.url, token, [relayedFirst, uploadedOnly]);
+    await waitFor(() => eventIdsIn(viewer.doc).includes(uploadedOnly.id), 'bridged after the grace', 15_000);
+    const ids = eventIdsIn(viewer.doc);
+    expect(ids.filter((id) => id === relayedFirst.id)).toHaveLength(1);
+    expect(ids.filter((id) => id === uploadedOnly.id)).toHaveLength(1);
+    writer.destroy();
+    viewer.destroy();
   });
 
   it('a terminal cut off mid-session (network drop) reconnects and receives what was posted meanwhile, once', async () => {
