@@ -32,6 +32,7 @@ function appendOptions(c: Command) {
 
 /** Appends `count` more events of fresh tickets and returns per-append ms. */
 async function timeAppends(store: EventStore, count: number): Promise<number[]> {
+  gc(); // start each series with a clean heap, so both sides pay the same collections
   const samples: number[] = [];
   for (const c of ticketCommands(count, 99, 'Z')) {
     const t0 = performance.now();
@@ -79,6 +80,10 @@ const arrayFloor = (held: number, count: number) =>
 async function appendRows(quick: boolean): Promise<BenchRow[]> {
   const measured = quick ? 500 : 2000;
   const bigHeld = quick ? 20_000 : 100_000;
+  // Warm up the JIT on a throwaway store, so the first measurement is not the compiler's.
+  const warm = await storeWith(5000);
+  await timeAppends(warm, measured);
+  warm.close();
   const small = await storeWith(1000);
   const atSmall = summarize(await timeAppends(small, measured));
   small.close();

@@ -146,7 +146,7 @@ export class EventStore {
     const event = this.stamp(type, payload, options);
     this.doc.transact(() => this.writerSegments.append([JSON.stringify(event)]), LOCAL);
     this.ingest([event], 'local');
-    await this.durable();
+    if (this.persistenceLayer) await this.durable();
     return event;
   }
 
@@ -352,7 +352,8 @@ export class EventStore {
   }
 
   private ingest(events: EventEnvelope[], origin: StoreChange['origin']): void {
-    const fresh = events.filter((e) => !this.projection.has(e.id));
+    // A local event is new by construction (its id was just made).
+    const fresh = origin === 'local' ? events : events.filter((e) => !this.projection.has(e.id));
     if (fresh.length === 0) return;
     const heldAt = this.now();
     for (const e of fresh) {
