@@ -1,48 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { HybridClock } from '../../shared/clock/hybrid-clock';
-import { CURRENT_VERSIONS, isKnownType } from '../../shared/events/catalog';
 import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
-import { newEventId } from '../../shared/events/event-id';
 import { saleKey } from '../../shared/domain/sale-events';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
 import type { TicketView } from '../../shared/projection/views';
+import { TestWriter } from '../helpers/test-writer';
 
 const T0 = 1_700_000_000_000;
 let wall = T0;
 
-/** A terminal writing events as the real appender would: seq after what it saw, HLC stamps. */
-class Terminal {
-  readonly clock: HybridClock;
-  private n = 0;
-  private readonly seqs = new Map<string, number>();
-  constructor(readonly id: string, skewMs = 0) {
-    this.clock = new HybridClock({ wallNow: () => wall + skewMs });
-  }
-  write(aggregate: AggregateRef, type: string, payload: unknown, opts: { v?: number; key?: string } = {}): EventEnvelope {
-    const seq = (this.seqs.get(aggregate.id) ?? 0) + 1;
-    const at = this.clock.now();
-    const e: EventEnvelope = {
-      id: newEventId(at),
-      seq,
-      at,
-      type,
-      v: opts.v ?? (isKnownType(type) ? CURRENT_VERSIONS[type] : 1),
-      aggregate,
-      origin: { terminal: this.id, n: ++this.n },
-      ...(opts.key ? { key: opts.key } : {}),
-      payload,
-    };
-    this.see(e);
-    return e;
-  }
-  see(...events: EventEnvelope[]): this {
-    for (const e of events) {
-      this.clock.observe(e.at);
-      this.seqs.set(e.aggregate.id, Math.max(this.seqs.get(e.aggregate.id) ?? 0, e.seq));
-    }
-    return this;
+/** A terminal at `wall` (plus its skew), stamping events as the real appender would. */
+class Terminal extends TestWriter {
+  constructor(id: string, skewMs = 0) {
+    super(id, () => wall + skewMs);
   }
 }
 

@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { HybridClock } from '../../shared/clock/hybrid-clock';
-import { CURRENT_VERSIONS, isKnownType } from '../../shared/events/catalog';
 import { canonicalJson, compareEvents, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
-import { newEventId } from '../../shared/events/event-id';
 import { saleKey } from '../../shared/domain/sale-events';
 import { CONFLICT_RESOLUTIONS, lwwWins, stampOf } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
 import type { TicketView } from '../../shared/projection/views';
+import { TestWriter } from '../helpers/test-writer';
+import { prng } from '../../bench/workload';
 
 /**
  * A seeded simulation of a few terminals working offline on a few tickets, with skewed
@@ -16,17 +15,6 @@ import type { TicketView } from '../../shared/projection/views';
  * byte-identical views for the resulting event set in any order, with duplicates, folded
  * whole or incrementally in random chunks.
  */
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Op {
   t: number;
@@ -41,13 +29,12 @@ interface NoteWrite {
   seen: Set<string>;
 }
 
-class SimTerminal {
-  readonly clock: HybridClock;
+/** A TestWriter that also keeps every event it knows (its own and those it saw). */
+class SimTerminal extends TestWriter {
   readonly known = new Map<string, EventEnvelope>();
-  private n = 0;
   private counter = 0;
-  constructor(readonly id: string, skewMs: number, wall: () => number) {
-    this.clock = new HybridClock({ wallNow: () => wall() + skewMs });
+  constructor(id: string, skewMs: number, wall: () => number) {
+    super(id, () => wall() + skewMs);
   }
   nextLabel(): string {
     return `${this.id}-${++this.counter}`;
@@ -61,27 +48,10 @@ class SimTerminal {
     const v = projectAggregate(evs);
     return v.kind === 'ticket' ? v : undefined;
   }
-  write(aggregate: AggregateRef, type: string, payload: unknown, opts: { v?: number; key?: string } = {}): EventEnvelope {
-    let seq = 0;
-    for (const e of this.known.values()) if (e.aggregate.id === aggregate.id && e.seq > seq) seq = e.seq;
-    const at = this.clock.now();
-    const e: EventEnvelope = {
-      id: newEventId(at),
-      seq: seq + 1,
-      at,
-      type,
-      v: opts.v ?? (isKnownType(type) ? CURRENT_VERSIONS[type] : 1),
-      aggregate,
-      origin: { terminal: this.id, n: ++this.n },
-      ...(opts.key ? { key: opts.key } : {}),
-      payload,
-    };
-    this.see(e);
-    return e;
-  }
-  see(e: EventEnvelope): void {
-    this.clock.observe(e.at);
-    this.known.set(e.id, e);
+  override see(...events: EventEnvelope[]): this {
+    super.see(...events);
+    for (const e of events) this.known.set(e.id, e);
+    return this;
   }
 }
 
