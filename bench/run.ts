@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   'server-ingest': () => serverIngestBench({ quick }),
   'server-relay': () => serverRelayBench({ quick }),
   sync: async () => (await import('./sync-suite')).syncBench({ quick }),
+  browser: async () => (await import('./browser-suite')).browserBench({ quick }),
 };
 
 for (const [name, run] of Object.entries(suites)) {

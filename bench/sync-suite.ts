@@ -13,7 +13,7 @@ import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../
 import { serverEvents, startTerminal, type TestTerminal } from '../tests/helpers/terminals';
 import type { BenchRow } from './report';
 import { percentile } from './stats';
-import { startByteProxy, type ByteProxy } from './sync-proxy';
+import { startTcpProxy, type TcpProxy } from '../tests/helpers/tcp-proxy';
 import { ticketCommands } from './workload';
 
 /**
@@ -94,9 +94,9 @@ async function convergenceRows(quick: boolean): Promise<BenchRow[]> {
   const location = 'sync-bench';
   const dataDir = makeDataDir('rms-bench-sync-');
   const server = await spawnServer({ dataDir, secret: TEST_SECRET });
-  const rest = await startByteProxy(server.port);
-  const relay = await startByteProxy(server.port);
-  const floorProxy = await startByteProxy(server.port);
+  const rest = await startTcpProxy(server.port);
+  const relay = await startTcpProxy(server.port);
+  const floorProxy = await startTcpProxy(server.port);
   const terminals: TestTerminal[] = [];
   try {
     // Warm the server's code paths (JIT, SQLite statements) for both sides alike.
@@ -295,7 +295,7 @@ interface StormResult {
 /** The anchor storm: N RelayConnections to a bare relay process, kill -9, restart after at least `downMs`. */
 async function bareStorm(N: number, locations: readonly string[], downMs: number): Promise<StormResult> {
   let bare = await spawnBareRelay();
-  const proxy = await startByteProxy(bare.port);
+  const proxy = await startTcpProxy(bare.port);
   const clients: { relay: RelayConnection; doc: Y.Doc }[] = [];
   try {
     const connectedAt = new Array<number>(N).fill(0);
@@ -355,8 +355,8 @@ async function stormRows(quick: boolean): Promise<BenchRow[]> {
   // ── ours ──
   const dataDir = makeDataDir('rms-bench-storm-');
   let server: ServerProcess = await spawnServer({ dataDir, secret: TEST_SECRET });
-  const rest = await startByteProxy(server.port);
-  const relay = await startByteProxy(server.port);
+  const rest = await startTcpProxy(server.port);
+  const relay = await startTcpProxy(server.port);
   const terminals: TestTerminal[] = [];
   let ours: StormResult;
   let lost: number;

@@ -10,7 +10,9 @@ import { Socket, createServer, type Server } from 'node:net';
  *    route: requests time out); `'drop-responses'` forwards requests but loses every byte
  *    the server sends back (the server commits, the client never hears);
  *  - `setLatency(ms)` delays every chunk in both directions (a slow link);
- *  - `retarget(port)` sends new connections to another port (a restarted server).
+ *  - `retarget(port)` sends new connections to another port (a restarted server);
+ *  - `bytes()` counts what really crossed it each way (headers and framing included), for
+ *    benchmarks of bytes on the wire.
  */
 export type ProxyMode = 'pass' | 'blackhole' | 'drop-responses';
 
@@ -18,7 +20,11 @@ export interface TcpProxy {
   port: number;
   url: string;
   wsUrl: string;
+  /** Live client connections. */
   connections(): number;
+  /** Client → server and server → client bytes forwarded since the last reset. */
+  bytes(): { up: number; down: number };
+  resetBytes(): void;
   cut(): void;
   refuse(on: boolean): Promise<void>;
   setMode(mode: ProxyMode): void;
@@ -32,22 +38,33 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let mode: ProxyMode = 'pass';
   let latencyMs = 0;
   let target = targetPort;
+  const counted = { up: 0, down: 0 };
 
   // Forwards chunks in order, each after the current latency; drops them in the modes that say so.
   const forward = (from: Socket, to: Socket, direction: 'request' | 'response') => {
     let chain = Promise.resolve();
+    let pending = 0;
     from.on('data', (chunk: Buffer) => {
       if (mode === 'blackhole' || (mode === 'drop-responses' && direction === 'response')) return;
+      counted[direction === 'request' ? 'up' : 'down'] += chunk.length;
       const delay = latencyMs;
+      if (delay === 0 && pending === 0) {
+        if (!to.destroyed) to.write(chunk);
+        return;
+      }
+      pending++;
       chain = chain.then(async () => {
         if (delay > 0) await new Promise((r) => setTimeout(r, delay));
         if (!to.destroyed) to.write(chunk);
+        pending--;
       });
     });
   };
 
   const server: Server = createServer((client) => {
+    client.setNoDelay(true);
     const upstream = new Socket();
+    upstream.setNoDelay(true);
     upstream.connect(target, targetHost);
     const pair = [client, upstream] as const;
     for (const s of pair) {
@@ -61,21 +78,27 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     forward(client, upstream, 'request');
     forward(upstream, client, 'response');
   });
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  server.maxConnections = 10_000;
+  const listen = (port: number) => new Promise<void>((res) => server.listen({ port, host: '127.0.0.1', backlog: 1024 }, res));
+  await listen(0);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/sync`,
-    connections: () => live.size,
+    connections: () => live.size / 2,
+    bytes: () => ({ ...counted }),
+    resetBytes() {
+      counted.up = counted.down = 0;
+    },
     cut() {
       for (const s of [...live]) s.destroy();
     },
     async refuse(on) {
       if (on === !server.listening) return;
       if (on) server.close();
-      else await new Promise<void>((res) => server.listen(port, '127.0.0.1', res));
+      else await listen(port);
     },
     setMode(next) {
       mode = next;

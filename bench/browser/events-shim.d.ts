@@ -1,0 +1,3 @@
+declare const EventEmitter: unknown;
+export default EventEmitter;
+export { EventEmitter };
