@@ -41,7 +41,7 @@ export async function buildBenchSite(): Promise<void> {
       envDir: PAGE_ROOT,
       resolve: { alias: { events: join(PAGE_ROOT, 'events-shim.js') } },
       define: { 'process.browser': 'true' },
-      build: { outDir: BENCH_DIST, emptyOutDir: true, target: 'es2022', minify: true, reportCompressedSize: false },
+      build: { outDir: BENCH_DIST, emptyOutDir: true, target: 'es2022', minify: false, reportCompressedSize: false },
     });
   }
   rmSync(SITE, { recursive: true, force: true });

@@ -27,7 +27,7 @@ const SUITE = 'browser';
 const LOCATION = 'bench-e2e';
 
 export async function e2eRows(app: AppServer, quick: boolean): Promise<BenchRow[]> {
-  const samples = quick ? 20 : 100;
+  const samples = quick ? 15 : 100;
   const GAP_MS = 300; // staff pace: one change every ~0.3 s
   const contexts: BenchContext[] = [];
   const canon = new Database(join(app.dataDir, 'rms.sqlite'), { readonly: true, fileMustExist: true });
