@@ -18,7 +18,8 @@ import { ticketCommands } from './workload';
 
 /**
  * Ingest (issue "Server", benchmarks): 100,000 realistic events (bench/workload.ts tickets,
- * stamped into valid envelopes, 20 terminals with their own origin.n) posted over loopback
+ * stamped into valid envelopes, 20 terminals with their own origin.n), each terminal posting its own
+ * events with its own token (as tills do), over loopback
  * HTTP to our server in its own process, in batches of 100 and of 500, two requests in
  * flight. Beside it, in the same run, the two limits it cannot beat:
  *  - the database: better-sqlite3, the same `events` table, a prepared INSERT OR IGNORE
@@ -64,9 +65,36 @@ function makeEvents(count: number): EventEnvelope[] {
   return out;
 }
 
-function bodies(events: readonly EventEnvelope[], size: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < events.length; i += size) out.push(JSON.stringify({ events: events.slice(i, i + size) }));
+interface Batch {
+  /** The terminal whose events these are, and whose token posts them. */
+  terminal: string;
+  body: string;
+  events: EventEnvelope[];
+}
+
+/**
+ * Each terminal uploads its own events (the realistic case: a till's outbox holds what it
+ * wrote), `size` at a time, batches in the order their first event was written. The
+ * bridge treats these as the uploader's own (deferred by its grace period), exactly as in
+ * production, where the terminal's relay usually delivers them first.
+ */
+function batchesOf(events: readonly EventEnvelope[], size: number): Batch[] {
+  const out: Batch[] = [];
+  const open = new Map<string, EventEnvelope[]>();
+  const emit = (terminal: string, slice: EventEnvelope[]): void => {
+    out.push({ terminal, body: JSON.stringify({ events: slice }), events: slice });
+  };
+  for (const e of events) {
+    const terminal = e.origin.terminal;
+    let slice = open.get(terminal);
+    if (slice === undefined) open.set(terminal, (slice = []));
+    slice.push(e);
+    if (slice.length === size) {
+      emit(terminal, slice);
+      open.delete(terminal);
+    }
+  }
+  for (const [terminal, slice] of open) emit(terminal, slice);
   return out;
 }
 
@@ -78,16 +106,16 @@ interface PostRun {
 }
 
 /** Posts every body, IN_FLIGHT at a time, keep-alive; per-request latency. */
-async function postAll(port: number, path: string, token: string | null, batches: readonly string[], rows: number, countStatuses = false): Promise<PostRun> {
+async function postAll(port: number, path: string, tokens: ReadonlyMap<string, string> | null, batches: readonly Batch[], rows: number, countStatuses = false): Promise<PostRun> {
   const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   const latencies: number[] = [];
   const statuses = new Map<string, number>();
   let next = 0;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  const one = (body: string): Promise<string> =>
+  const one = ({ body, terminal }: Batch): Promise<string> =>
     new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+      if (tokens !== null) headers.authorization = `Bearer ${tokens.get(terminal)}`;
+      const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 300)}`))));
@@ -99,9 +127,9 @@ async function postAll(port: number, path: string, token: string | null, batches
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (next < batches.length) {
-        const body = batches[next++]!;
+        const batch = batches[next++]!;
         const s = performance.now();
-        const text = await one(body);
+        const text = await one(batch);
         latencies.push(performance.now() - s);
         if (countStatuses) {
           for (const r of (JSON.parse(text) as { results: { status: string }[] }).results) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
@@ -116,7 +144,7 @@ async function postAll(port: number, path: string, token: string | null, batches
 }
 
 /** The database limit: same table and indexes (openDatabase), prepared insert, one transaction per batch. */
-function dbFloor(events: readonly EventEnvelope[], size: number): number {
+function dbFloor(batches: readonly Batch[]): number {
   const dir = mkdtempSync(join(tmpdir(), 'rms-bench-db-'));
   const db = openDatabase(dir);
   try {
@@ -124,13 +152,15 @@ function dbFloor(events: readonly EventEnvelope[], size: number): number {
       `INSERT OR IGNORE INTO events (location, id, terminal, n, aggregate_type, aggregate_id, json, received_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const rows = events.map((e) => [LOCATION, e.id, e.origin.terminal, e.origin.n, e.aggregate.type, e.aggregate.id, canonicalEventJson(e), 1] as const);
-    const batch = db.transaction((slice: (typeof rows)[number][]) => {
+    const rowsOf = (e: EventEnvelope) => [LOCATION, e.id, e.origin.terminal, e.origin.n, e.aggregate.type, e.aggregate.id, canonicalEventJson(e), 1] as const;
+    const slices = batches.map((b) => b.events.map(rowsOf));
+    const batch = db.transaction((slice: ReturnType<typeof rowsOf>[]) => {
       for (const r of slice) insert.run(...r);
     });
+    const count = slices.reduce((a, s) => a + s.length, 0);
     const t0 = performance.now();
-    for (let i = 0; i < rows.length; i += size) batch(rows.slice(i, i + size));
-    return rows.length / ((performance.now() - t0) / 1000);
+    for (const slice of slices) batch(slice);
+    return count / ((performance.now() - t0) / 1000);
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });
@@ -182,17 +212,22 @@ export async function serverIngestBench({ quick }: { quick: boolean }): Promise<
   const http = await spawnProc('http-floor');
   try {
     for (const size of [100, 500]) {
-      const batches = bodies(events, size);
+      const batches = batchesOf(events, size);
       const httpRun = await postAll(http.port, '/api/events', null, batches, count);
-      const db = dbFloor(events, size);
-      const server = await spawnOurServer();
+      const db = dbFloor(batches);
+      // RMS_BENCH_CPU_PROF=dir: profile our server process (node --cpu-prof, written at exit).
+      const prof = process.env.RMS_BENCH_CPU_PROF;
+      const server = await spawnOurServer({}, prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []);
       let first: PostRun;
       let replay: PostRun;
       try {
-        const token = await benchTokens.mint({ location: LOCATION, role: 'terminal', terminal: 'uploader', ttlSeconds: 3600 });
-        first = await postAll(server.port, '/api/events', token, batches, count, true);
+        const tokens = new Map<string, string>();
+        for (const terminal of new Set(batches.map((b) => b.terminal))) {
+          tokens.set(terminal, await benchTokens.mint({ location: LOCATION, role: 'terminal', terminal, ttlSeconds: 3600 }));
+        }
+        first = await postAll(server.port, '/api/events', tokens, batches, count, true);
         if (first.statuses.get('accepted') !== count) throw new Error(`ingest accepted ${JSON.stringify([...first.statuses])} of ${count}`);
-        replay = await postAll(server.port, '/api/events', token, batches, count, true);
+        replay = await postAll(server.port, '/api/events', tokens, batches, count, true);
         if (replay.statuses.get('duplicate') !== count) throw new Error(`replay: ${JSON.stringify([...replay.statuses])}`);
         await server.stop(); // graceful: flushes the room
         if (size === 500) {

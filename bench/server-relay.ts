@@ -86,7 +86,9 @@ async function runClients(config: Config, urlFor: (i: number) => Promise<string>
 }
 
 async function ours(config: Config): Promise<Figures> {
-  const server = await spawnOurServer();
+  // RMS_BENCH_CPU_PROF=dir: profile our server process (node --cpu-prof, written at exit).
+  const prof = process.env.RMS_BENCH_CPU_PROF;
+  const server = await spawnOurServer({}, prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []);
   try {
     return await runClients(
       config,

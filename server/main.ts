@@ -18,6 +18,7 @@ import { pairingLink } from './pairing';
 import { createEventIndex } from './relay/event-index-hook';
 import { persistenceHook } from './relay/persistence-hook';
 import { Relay } from './relay/relay';
+import { startCheckpointer } from './store/checkpointer';
 import { getMeta, openDatabase, setMeta } from './store/database';
 import { SqliteEventStore } from './store/sqlite-event-store';
 import { SqliteRoomStore } from './store/room-store';
@@ -42,6 +43,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const secret = loadOrCreateSecret(config.dataDir, config.secret);
   const tokens = createTokenIssuer(secret, now);
   const db = openDatabase(config.dataDir);
+  // WAL checkpoints in a worker thread, not inside a commit on the event loop.
+  const checkpointer = startCheckpointer(db, config.dataDir);
   const store = new SqliteEventStore(db);
   const roomStore = new SqliteRoomStore(db);
   const metrics = createMetrics();
@@ -94,6 +97,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await ingest.flush();
       // 3. flush every room's state, then the database
       await relay.close();
+      await checkpointer.close();
       db.close();
       log.info('shut down');
     })();

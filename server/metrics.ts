@@ -47,6 +47,8 @@ export function createMetrics(): ServerMetrics {
     registers: [registry],
   });
   const connectionsPerRoom = new Map<string, number>();
+  let bytesIn: { inc(n: number): void } | undefined;
+  let bytesOut: { inc(n: number): void } | undefined;
   const relayHook: RelayHook = {
     name: 'metrics',
     onConnectionsChanged(room) {
@@ -62,7 +64,10 @@ export function createMetrics(): ServerMetrics {
       relayRooms.set(count);
     },
     onBytes(direction, bytes) {
-      relayBytes.inc({ direction }, bytes);
+      // Bound children: a labelled inc() hashes its label object on every frame.
+      // (Bound on first use, so /metrics lists a direction only once it carried bytes.)
+      if (direction === 'in') (bytesIn ??= relayBytes.labels('in')).inc(bytes);
+      else (bytesOut ??= relayBytes.labels('out')).inc(bytes);
     },
   };
   return { registry, eventsIngested, batchSeconds, relayConnections, relayRooms, relayBytes, relayHook };

@@ -1,5 +1,4 @@
-import { canonicalEventJson } from '../../shared/events/envelope';
-import { checkIncomingEvent } from '../../shared/events/catalog';
+import { checkIncomingEventJson } from '../../shared/events/catalog';
 import type { EventResult, Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore, ValidEvent } from '../store/event-store';
 
@@ -42,8 +41,8 @@ export interface IngestLog {
  */
 export function classifyBatch(raws: readonly unknown[]): Array<ValidEvent | EventResult> {
   return raws.map((raw, index) => {
-    const checked = checkIncomingEvent(raw);
-    if (checked.ok) return { event: checked.event, canonical: canonicalEventJson(checked.event) };
+    const checked = checkIncomingEventJson(raw);
+    if (checked.ok) return { event: checked.event, canonical: checked.canonical };
     return {
       id: idOf(raw) ?? `#${index}`,
       status: 'rejected',

@@ -39,6 +39,10 @@ export class RelayConnection {
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly now: () => number;
+  /** One callback for every send (not a closure per frame). */
+  private readonly afterSend = (err?: Error): void => {
+    if (err) this.teardown();
+  };
 
   constructor(
     private readonly socket: WebSocket,
@@ -83,9 +87,7 @@ export class RelayConnection {
   send(message: Uint8Array): void {
     if (this.gone || this.socket.readyState !== WebSocket.OPEN) return;
     for (const hook of this.options.hooks) hook.onBytes?.('out', message.byteLength);
-    this.socket.send(message, (err) => {
-      if (err) this.teardown();
-    });
+    this.socket.send(message, this.afterSend);
   }
 
   /**

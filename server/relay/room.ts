@@ -31,7 +31,7 @@ export class Room {
    * Messages held until the updates before them are stored (group commit): an update is
    * relayed to everyone but its sender (`to` null), a reply goes to one connection.
    */
-  private outbox: Array<{ message: Uint8Array; sender: RelayConnection | null; to: RelayConnection | null }> = [];
+  private outbox: Array<{ message: Uint8Array; raw: boolean; sender: RelayConnection | null; to: RelayConnection | null }> = [];
   private commitScheduled: NodeJS.Immediate | null = null;
 
   constructor(
@@ -51,7 +51,9 @@ export class Room {
           throw new RoomHookError(hook.name, err);
         }
       }
-      this.outbox.push({ message: encodeUpdate(update), sender: connectionOf(origin), to: null });
+      // Kept raw: framed at commit, and only if someone else is connected to receive it (a
+      // REST-bridged batch into a room nobody is in was framed, a full copy, for no one).
+      this.outbox.push({ message: update, raw: true, sender: connectionOf(origin), to: null });
       this.commitScheduled ??= setImmediate(() => this.commit());
     });
     this.awareness.on(
@@ -93,7 +95,7 @@ export class Room {
    */
   reply(conn: RelayConnection, message: Uint8Array): void {
     if (this.outbox.length === 0) conn.send(message);
-    else this.outbox.push({ message, sender: null, to: conn });
+    else this.outbox.push({ message, raw: false, sender: null, to: conn });
   }
 
   /**
@@ -118,9 +120,12 @@ export class Room {
     const single = held.length === 1;
     if (!single) for (const conn of this.connections) conn.cork();
     try {
-      for (const { message, sender, to } of held) {
+      for (const { message, raw, sender, to } of held) {
         if (to !== null) to.send(message);
-        else for (const conn of this.connections) if (conn !== sender) conn.send(message);
+        else if (this.connections.size > (sender !== null && this.connections.has(sender) ? 1 : 0)) {
+          const framed = raw ? encodeUpdate(message) : message;
+          for (const conn of this.connections) if (conn !== sender) conn.send(framed);
+        }
       }
     } finally {
       if (!single) for (const conn of this.connections) conn.uncork();
