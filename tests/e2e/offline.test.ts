@@ -1,19 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import {
   DIST,
   VIEWPORT,
   browserPidFor,
-  ensureBuilt,
-  launchBrowser,
+  useAppAndBrowser,
   launchOptions,
   makeProfileDir,
   openTerminal,
   pair,
-  requireChromium,
   skipBrowserTests,
   startAppServer,
   waitForOfflineShell,
@@ -26,23 +24,10 @@ const TEST_TIMEOUT_MS = 120_000;
 
 /** The offline shell (service worker) and the durability of the local log (IndexedDB). */
 describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () => {
-  let app: AppServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    requireChromium();
-    await ensureBuilt();
-    app = await startAppServer();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-  });
+  const fixture = useAppAndBrowser();
 
   it('a reload with no network loads the app from the service worker, with all local data', async () => {
-    const { context, page } = await openTerminal(browser, app, 'till-reload');
+    const { context, page } = await openTerminal(fixture.browser(), fixture.app(), 'till-reload');
     try {
       await waitForOfflineShell(page);
       const number = await takeOrder(page, 'T2', ['Tomato soup', 'Espresso']);
@@ -68,7 +53,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
     try {
       context = await chromium.launchPersistentContext(profile, { ...launchOptions(), viewport: VIEWPORT });
       let page = context.pages()[0] ?? (await context.newPage());
-      await pair(page, app, 'till-crash');
+      await pair(page, fixture.app(), 'till-crash');
       await waitForOfflineShell(page);
       // Offline from here on: what comes back after the crash can only come from this device.
       await context.setOffline(true);
@@ -76,7 +61,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       const number = await takeOrder(page, 'T6', ['Cheeseburger', 'Calamari', 'Sparkling water']);
 
       // It never left this device: the server has no trace of it.
-      expect(await ticketOnServer(app, number)).toBe(0);
+      expect(await ticketOnServer(fixture.app(), number)).toBe(0);
 
       const pid = browserPidFor(profile);
       expect(pid).not.toBeNull();
@@ -87,12 +72,12 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       // Relaunched online: the server still lacks the order, so what shows comes from IndexedDB.
       context = await chromium.launchPersistentContext(profile, { ...launchOptions(), viewport: VIEWPORT });
       page = context.pages()[0] ?? (await context.newPage());
-      await page.goto(app.url);
+      await page.goto(fixture.app().url);
       await page.getByRole('button', { name: new RegExp(`^Ticket ${number},`) }).click({ timeout: 15_000 });
       await expect.poll(() => page.getByTestId('line').count()).toBe(3);
       await expect.poll(() => page.getByTestId('total').textContent()).toBe(money(1450 + 950 + 300));
       // …and now it is delivered, once.
-      await waitUntil(async () => (await ticketOnServer(app, number)) === 1, 'the order reaches the server', 30_000);
+      await waitUntil(async () => (await ticketOnServer(fixture.app(), number)) === 1, 'the order reaches the server', 30_000);
     } finally {
       await context?.close().catch(() => {});
       rmSync(profile, { recursive: true, force: true });
@@ -104,7 +89,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
     const build = mkdtempSync(join(tmpdir(), 'rms-build-'));
     cpSync(DIST, build, { recursive: true });
     const release = await startAppServer({ staticDir: build });
-    const { context, page } = await openTerminal(browser, release, 'till-update');
+    const { context, page } = await openTerminal(fixture.browser(), release, 'till-update');
     try {
       await waitForOfflineShell(page);
       const number = await takeOrder(page, 'T8', ['Garlic bread', 'Lemonade']);

@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
   SCREENSHOTS,
-  ensureBuilt,
-  launchBrowser,
+  useAppAndBrowser,
   openTerminal,
-  requireChromium,
   skipBrowserTests,
-  startAppServer,
   waitUntil,
   type AppServer,
-  type Terminal,
 } from '../helpers/browser';
 
 /** Browser tests wait on real sync; generous bounds, they end as soon as the condition holds. */
@@ -20,26 +16,11 @@ const TEST_TIMEOUT_MS = 120_000;
 
 /** Staff app end to end: several terminals (browser contexts) of the demo location, one real server. */
 describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => {
-  let app: AppServer;
-  let browser: Browser;
-  const open: Terminal[] = [];
-
-  beforeAll(async () => {
-    requireChromium();
-    await ensureBuilt();
-    app = await startAppServer();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    for (const t of open) await t.context.close().catch(() => {});
-    await browser?.close();
-    await app?.close();
-  });
+  const fixture = useAppAndBrowser();
 
   async function terminal(id: string, role: 'terminal' | 'manager' = 'terminal'): Promise<Page> {
-    const t = await openTerminal(browser, app, id, role);
-    open.push(t);
+    const t = await openTerminal(fixture.browser(), fixture.app(), id, role);
+    fixture.closeAfter(t.context);
     return t.page;
   }
 
@@ -107,12 +88,12 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     const total = Object.values(expected).reduce((x, y) => x + y, 0);
     let ofTicket: { id: string; type: string; origin: { terminal: string; n: number } }[] = [];
     await waitUntil(async () => {
-      const all = await app.canonicalEvents();
+      const all = await fixture.app().canonicalEvents();
       const opened = all.find((e) => e.type === 'ticket.opened' && (e.payload as { number?: string }).number === number);
       ofTicket = opened ? all.filter((e) => e.aggregate.id === opened.aggregate.id) : [];
       return ofTicket.length >= total;
     }, 'the server holds the whole ticket', 30_000);
-    const all = await app.canonicalEvents();
+    const all = await fixture.app().canonicalEvents();
     expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
     expect(new Set(all.map((e) => `${e.origin.terminal}#${e.origin.n}`)).size).toBe(all.length);
     const counts: Record<string, number> = {};

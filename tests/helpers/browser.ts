@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -246,4 +247,30 @@ export function browserPidFor(userDataDir: string): number | null {
 export function makeProfileDir(): string {
   mkdirSync(TMP, { recursive: true });
   return mkdtempSync(join(TMP, 'profile-'));
+}
+
+/**
+ * For a describe block of browser tests: builds the app once, starts the real server and
+ * Chromium before the tests, and closes them (and any context registered) after.
+ */
+export function useAppAndBrowser(): { app(): AppServer; browser(): Browser; closeAfter(context: { close(): Promise<void> }): void } {
+  let app: AppServer | undefined;
+  let browser: Browser | undefined;
+  const contexts: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    requireChromium();
+    await ensureBuilt();
+    app = await startAppServer();
+    browser = await launchBrowser();
+  }, 180_000);
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await app?.close();
+  });
+  return {
+    app: () => app!,
+    browser: () => browser!,
+    closeAfter: (context) => void contexts.push(context),
+  };
 }
