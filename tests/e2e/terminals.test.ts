@@ -8,7 +8,6 @@ import {
   openTerminal,
   skipBrowserTests,
   waitUntil,
-  type AppServer,
 } from '../helpers/browser';
 
 /** Browser tests wait on real sync; generous bounds, they end as soon as the condition holds. */
