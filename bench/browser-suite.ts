@@ -60,7 +60,7 @@ const WORKLOAD = 'ticketCommands workload (tickets of ~15 events, ~200 B JSON ea
 // ───────────────────────── 1, 2, 4: append, read, bytes ─────────────────────────
 
 async function storeRows(app: AppServer, quick: boolean): Promise<BenchRow[]> {
-  const runs = quick ? 3 : 5;
+  const runs = quick ? 3 : 4;
   const oneCount = quick ? 40 : 200;
   const batchCount = quick ? 500 : 2000;
   const BATCH = 50;
@@ -169,7 +169,7 @@ export const watchMarker = (marker: string): string => `(() => {
 
 async function coldRows(app: AppServer, quick: boolean): Promise<BenchRow[]> {
   const size = quick ? 10_000 : 100_000;
-  const runs = 3;
+  const runs = quick ? 2 : 3;
   const ctx = await launchContext();
   try {
     let page = await benchPage(ctx.context, app.url);
@@ -189,8 +189,8 @@ async function coldRows(app: AppServer, quick: boolean): Promise<BenchRow[]> {
       yidb.push(await call(page, 'coldYidb', { name: 'yidb-copy', expectEntries: size }));
     }
     const pouchFillMs = await call(page, 'fillPouch', { name: 'pouch-cold', count: size });
-    // allDocs of 100k takes ~20 s per load: two loads in a full run (the time budget).
-    const pouchRuns = quick ? runs : 2;
+    // allDocs of 100k takes ~20 s per load: one load in a full run (the time budget).
+    const pouchRuns = quick ? runs : 1;
     const pouch: number[] = [];
     for (let r = 0; r < pouchRuns; r++) {
       page = await benchPage(ctx.context, app.url, page);
