@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { EventEnvelope, type AggregateRef } from '../../shared/events/envelope';
+import { parseEnvelope, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
 import { validatePayload } from '../../shared/events/catalog';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
@@ -418,7 +418,7 @@ function parseStoredEvent(json: string): EventEnvelope | string {
   } catch {
     return 'not JSON';
   }
-  const parsed = EventEnvelope.safeParse(raw);
+  const parsed = parseEnvelope(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   return `invalid envelope: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown'}`;

@@ -32,8 +32,12 @@ export interface PersistenceStats {
 
 export class IdbPersistence {
   private queue: Uint8Array[] = [];
+  /** Every write, in order (batches, merges, rewrites): later work chains after it. */
   private flushing: Promise<void> = Promise.resolve();
+  /** The batch not yet started, if any. */
   private scheduled: Promise<void> | null = null;
+  /** The latest batch: what a caller waits for (merges after it do not delay appends). */
+  private lastBatch: Promise<void> = Promise.resolve();
   private smallRecords = 0;
   private chunkRecords = 0;
   private bytes = 0;
@@ -62,7 +66,7 @@ export class IdbPersistence {
 
   /** Resolves once every update seen so far is committed; rejects if a write failed. */
   committed(): Promise<void> {
-    return this.scheduled ?? this.flushing;
+    return this.scheduled ?? this.lastBatch;
   }
 
   stats(): PersistenceStats {
@@ -92,6 +96,8 @@ export class IdbPersistence {
     this.smallRecords = 0;
     this.chunkRecords = 1;
     this.bytes = state.byteLength;
+    // Everything written so far is in this state, including a batch that had failed.
+    if (this.scheduled === null) this.lastBatch = Promise.resolve();
   }
 
   close(): void {
@@ -118,10 +124,16 @@ export class IdbPersistence {
   private schedule(): void {
     if (this.scheduled) return;
     // One transaction for everything written in this task; chained so commits stay ordered.
-    this.scheduled = this.flushing = this.flushing
+    const batch = this.flushing
       .catch(() => undefined)
       .then(() => new Promise<void>((r) => queueMicrotask(r)))
       .then(() => this.flush());
+    this.scheduled = this.lastBatch = batch;
+    // Merging only saves space and load time; it runs after the batch, off the path of the
+    // appends waiting for it. A failed merge is retried after the next batch.
+    this.flushing = batch
+      .then(() => (this.smallRecords >= MERGE_EVERY ? this.compactLog() : undefined))
+      .catch(() => undefined);
   }
 
   private async flush(): Promise<void> {
@@ -141,9 +153,6 @@ export class IdbPersistence {
     }
     this.smallRecords += batch.length;
     this.bytes += batch.reduce((sum, u) => sum + u.byteLength, 0);
-    // Merging only saves space and load time; the batch is already durable, so a failed
-    // merge must not fail the appends waiting on this flush. The next flush tries again.
-    if (this.smallRecords >= MERGE_EVERY) await this.compactLog().catch(() => undefined);
   }
 
   /**

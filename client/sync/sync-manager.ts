@@ -24,7 +24,7 @@ import { OutboxUploader, type UploadOutcome } from './uploader';
  * One upload is in flight per terminal (per tab, and across tabs through a Web Lock).
  */
 export const SYNC_INTERVAL_MS = 30_000;
-/** Upload soon after a local write, but let a burst of writes share one batch. */
+/** While an upload is in flight, later local writes wait this long to share the next batch. */
 export const APPEND_DEBOUNCE_MS = 250;
 export const BASE_TIMEOUT_MS = 10_000;
 export const SLOW_TIMEOUT_MS = 30_000;
@@ -241,6 +241,13 @@ export class SyncManager {
   private afterLocalWrite(): void {
     // Waiting out a backoff: the retry will carry this event too.
     if (this.paused || this.retryTimer !== null || this.debounceTimer !== null) return;
+    // Idle: upload at once (the sale should reach the back office now). Busy: the batch in
+    // flight is followed at once by the next one if more is owed; otherwise wait a moment
+    // so a burst of writes shares one batch.
+    if (this.inFlight === null) {
+      void this.uploadOnce();
+      return;
+    }
     this.debounceTimer = this.timers.setTimeout(() => {
       this.debounceTimer = null;
       this.trigger();

@@ -7,11 +7,14 @@ import { EVENT_ID_PATTERN } from './event-id';
  * separately by the schema of its (type, v) in the catalog, so that an event of a
  * version this build does not know is still a valid envelope: kept and synced untouched.
  */
+const TERMINAL_PATTERN = /^[A-Za-z0-9._:-]+$/;
+const TYPE_PATTERN = /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/;
+
 export const TerminalId = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'terminal ids use letters, digits and . _ : -');
+  .regex(TERMINAL_PATTERN, 'terminal ids use letters, digits and . _ : -');
 
 export const AggregateRef = z.object({
   id: z.string().min(1).max(128),
@@ -34,7 +37,7 @@ export const EventEnvelope = z.object({
     .string()
     .min(1)
     .max(64)
-    .regex(/^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/, 'type is dotted lower_snake, e.g. ticket.opened'),
+    .regex(TYPE_PATTERN, 'type is dotted lower_snake, e.g. ticket.opened'),
   v: z.number().int().positive(),
   aggregate: AggregateRef,
   origin: EventOrigin,
@@ -42,6 +45,51 @@ export const EventEnvelope = z.object({
   payload: z.unknown(),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/**
+ * Parses an envelope at an edge (REST body, stored entry, relayed entry). Same result as
+ * `EventEnvelope.safeParse`, faster for the ordinary case: see plainValidEnvelope.
+ */
+export function parseEnvelope(raw: unknown): z.ZodSafeParseResult<EventEnvelope> {
+  const plain = plainValidEnvelope(raw);
+  return plain !== null ? { success: true, data: plain } : EventEnvelope.safeParse(raw);
+}
+
+
+type Plain = Record<string, unknown>;
+const isPlain = (x: unknown): x is Plain => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isPositiveInt = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) > 0;
+const isString = (x: unknown, min: number, max: number): x is string =>
+  typeof x === 'string' && x.length >= min && x.length <= max;
+
+/**
+ * The envelope as EventEnvelope.parse would return it, when `raw` is plainly valid (the
+ * case of every event a terminal writes); null for anything else, which then goes through
+ * zod, so every rejection and its message stay zod's. It only ever accepts what the schema
+ * accepts, and builds the same object (schema key order, unknown keys dropped, `key` /
+ * `staff` only when given). zod's generic object parse was ~1.5 µs of the ~5 µs an event
+ * took to check.
+ */
+function plainValidEnvelope(raw: unknown): EventEnvelope | null {
+  if (!isPlain(raw)) return null;
+  const { id, seq, at, type, v, aggregate, origin, key, payload } = raw;
+  if (typeof id !== 'string' || !EVENT_ID_PATTERN.test(id)) return null;
+  if (!isPositiveInt(seq) || !Number.isSafeInteger(at) || (at as number) < 0 || !isPositiveInt(v)) return null;
+  if (!isString(type, 1, 64) || !TYPE_PATTERN.test(type)) return null;
+  if (!isPlain(aggregate) || !isString(aggregate.id, 1, 128) || !isString(aggregate.type, 1, 64)) return null;
+  if (!isPlain(origin) || !isString(origin.terminal, 1, 64) || !TERMINAL_PATTERN.test(origin.terminal)) return null;
+  if (!isPositiveInt(origin.n)) return null;
+  // Present-but-undefined members and a missing payload are left to zod (never from JSON).
+  if ('staff' in origin && !isString(origin.staff, 1, 64)) return null;
+  if ('key' in raw && !isString(key, 1, 200)) return null;
+  if (payload === undefined) return null;
+  const ref = { id: aggregate.id, type: aggregate.type };
+  const from = 'staff' in origin ? { terminal: origin.terminal, n: origin.n, staff: origin.staff as string } : { terminal: origin.terminal, n: origin.n };
+  // Schema key order (id … origin, key, payload): JSON.stringify of the result is what zod's gives.
+  return 'key' in raw
+    ? { id, seq, at: at as number, type, v, aggregate: ref, origin: from, key: key as string, payload }
+    : { id, seq, at: at as number, type, v, aggregate: ref, origin: from, payload };
+}
 
 /** Largest serialized event the system accepts anywhere (bytes of JSON). */
 export const MAX_EVENT_BYTES = 16 * 1024;
