@@ -1,26 +1,16 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM_PATH, VIEWPORT } from '../tests/helpers/browser';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, VIEWPORT } from '../tests/helpers/browser';
 import type { RmsBench } from './browser/main';
 import { percentile } from './stats';
 
 /**
- * Chromium for the browser suite: headless with exactly the flags below, one persistent
+ * Chromium for the browser suite: headless with exactly the e2e tests' flags (CHROMIUM_ARGS), one persistent
  * profile per context (a real on-disk IndexedDB: an off-the-record context keeps
  * IndexedDB in memory, which would make "durable" meaningless), and every request
  * checked to go to 127.0.0.1 only.
  */
-export const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const PROFILES = resolve(import.meta.dirname, '.out', 'profiles');
 
@@ -39,7 +29,7 @@ export function assertLoopbackOnly(): void {
 export async function launchContext(): Promise<BenchContext> {
   mkdirSync(PROFILES, { recursive: true });
   const dir = mkdtempSync(join(PROFILES, 'p-'));
-  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM_PATH, args: FLAGS, headless: true, viewport: VIEWPORT });
+  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true, viewport: VIEWPORT });
   const check = (url: string) => {
     let u: URL;
     try {
