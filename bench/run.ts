@@ -20,6 +20,7 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   foundation: () => foundationBench({ quick }),
   'server-ingest': () => serverIngestBench({ quick }),
   'server-relay': () => serverRelayBench({ quick }),
+  compaction: async () => (await import('./compaction')).compactionBench({ quick }),
   sync: async () => (await import('./sync-suite')).syncBench({ quick }),
   browser: async () => (await import('./browser-suite')).browserBench({ quick }),
 };
