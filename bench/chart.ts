@@ -32,7 +32,7 @@ export function ratioChart(rows: readonly BenchRow[]): string {
     const value = ratio(r)!;
     const ok = met(r);
     const label = `${r.suite}: ${r.metric}`.slice(0, 70);
-    parts.push(`<text x="${LABEL - 6}" y="${y + 11}" text-anchor="end">${escape(label)} (${r.target!.op} ${r.target!.value})</text>`);
+    parts.push(`<text x="${LABEL - 6}" y="${y + 11}" text-anchor="end">${escape(`${label} (${r.target!.op} ${r.target!.value})`)}</text>`);
     const [a, b] = [x(1), x(value)].sort((p, q) => p - q);
     parts.push(`<rect x="${a}" y="${y + 2}" width="${Math.max(1, b! - a!)}" height="${ROW - 8}" fill="${ok ? '#2e7d32' : '#c62828'}"/>`);
     parts.push(`<line x1="${x(r.target!.value)}" y1="${y}" x2="${x(r.target!.value)}" y2="${y + ROW - 4}" stroke="#000" stroke-width="2"/>`);
