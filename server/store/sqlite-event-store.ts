@@ -20,6 +20,7 @@ export class SqliteEventStore implements EventStore {
   private readonly setMark: Statement;
   private readonly addGap: Statement;
   private readonly takeGap: Statement;
+  private readonly anyGap: Statement;
   private readonly allMarks: Statement;
   private readonly after: Statement;
   private readonly all: Statement;
@@ -40,6 +41,7 @@ export class SqliteEventStore implements EventStore {
     );
     this.addGap = db.prepare('INSERT OR IGNORE INTO watermark_gaps (location, terminal, n) VALUES (?, ?, ?)');
     this.takeGap = db.prepare('DELETE FROM watermark_gaps WHERE location = ? AND terminal = ? AND n = ?');
+    this.anyGap = db.prepare('SELECT 1 FROM watermark_gaps WHERE location = ? AND terminal = ? LIMIT 1').pluck();
     this.allMarks = db.prepare('SELECT terminal, n FROM watermarks WHERE location = ?');
     this.after = db.prepare(
       'SELECT cursor, json FROM events WHERE location = ? AND cursor > ? ORDER BY cursor LIMIT ?',
@@ -129,10 +131,14 @@ export class SqliteEventStore implements EventStore {
    * one read and at most one write of the mark, instead of per event). In ascending order,
    * n = mark + 1 advances the mark and then through the stored gaps; any other n is a gap.
    * A gap skipped here can never be reached later in the same pass (the mark moves by one
-   * step at a time, through stored n only), so recording it at once is exact.
+   * step at a time, through stored n only), so recording it at once is exact. For the same
+   * reason only gaps stored by earlier batches can extend the mark: when the terminal has
+   * none (the usual case: a terminal uploads in order), no n is looked up in the gaps at all
+   * (that lookup, one DELETE per accepted event, was a quarter of the batch's SQLite time).
    */
   private advance(location: string, terminal: string, accepted: number[]): void {
     const before = (this.getMark.get(location, terminal) as number | undefined) ?? 0;
+    const hadGaps = this.anyGap.get(location, terminal) !== undefined;
     let mark = before;
     for (const n of accepted.sort((a, b) => a - b)) {
       // n <= mark cannot happen: (terminal, n) is unique and every n <= mark is stored.
@@ -141,7 +147,7 @@ export class SqliteEventStore implements EventStore {
         continue;
       }
       mark = n;
-      while (this.takeGap.run(location, terminal, mark + 1).changes === 1) mark += 1;
+      if (hadGaps) while (this.takeGap.run(location, terminal, mark + 1).changes === 1) mark += 1;
     }
     if (mark > before) this.setMark.run(location, terminal, mark);
   }
