@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { MAX_CHUNKS, persistenceHook } from '../../server/relay/persistence-hook';
+import { MAX_CHUNKS, mergeBounded, persistenceHook } from '../../server/relay/persistence-hook';
 import { Room } from '../../server/relay/room';
 import { remoteOrigin } from '../../server/relay/origins';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
@@ -74,5 +74,21 @@ describe('room persistence: bounded work per update', () => {
     await new Promise((r) => setImmediate(r));
     expect(batches).toBe(1);
     expect((await store.load('r')).updates).toHaveLength(20);
+  });
+
+  it('merges many single updates of many writers, in bounded fan-in, into the same document', () => {
+    const writers = Array.from({ length: 20 }, () => new Y.Doc());
+    const updates: Uint8Array[] = [];
+    for (const w of writers) w.on('update', (u: Uint8Array) => updates.push(u));
+    for (let i = 0; i < 300; i++) writers[i % writers.length]!.getArray<string>(`w${i % writers.length}`).push([`e${i}`]);
+    const direct = new Y.Doc();
+    for (const u of updates) Y.applyUpdate(direct, u);
+    const merged = new Y.Doc();
+    Y.applyUpdate(merged, mergeBounded(updates));
+    for (let w = 0; w < writers.length; w++) {
+      expect(merged.getArray(`w${w}`).toArray()).toEqual(direct.getArray(`w${w}`).toArray());
+      expect(merged.getArray(`w${w}`).length).toBe(15);
+    }
+    expect(Y.encodeStateVector(merged)).toEqual(Y.encodeStateVector(direct));
   });
 });
