@@ -59,7 +59,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     log,
   });
   const projections = new ProjectionCache(store);
-  const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex), projections.hook], log, now);
+  const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex, log), projections.hook], log, now);
 
   let shuttingDown = false;
   const inFlight = new Set<Promise<unknown>>();

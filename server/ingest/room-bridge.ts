@@ -3,9 +3,8 @@ import type { EventIndex } from '../relay/event-index-hook';
 import { SERVER_ORIGIN } from '../relay/origins';
 import type { Room } from '../relay/room';
 import type { RoomRegistry } from '../relay/room-registry';
-import type { IngestHook } from './ingest-service';
+import type { IngestHook, IngestLog } from './ingest-service';
 import type { ValidEvent } from '../store/event-store';
-import type { Watermarks } from '../../shared/protocol/rest-events';
 
 /**
  * Bridges committed REST batches into the location's room, so connected terminals see
@@ -20,14 +19,80 @@ import type { Watermarks } from '../../shared/protocol/rest-events';
  * normally delivers them first, and bridging at once would leave every such event twice
  * in every doc (its segment and the server's). Anything else — a back-office integration,
  * another terminal's events uploaded on its behalf — is bridged at once.
+ *
+ * The room is written after the response, not on the request path, and a location's work
+ * is gathered into one transaction per write: events to bridge at once are written at the
+ * next turn of the event loop, watermarks at most BRIDGE_EVERY_MS later, and own events
+ * whose grace ended at most BRIDGE_EVERY_MS after it ended. Per batch, a transaction (and
+ * its room update, stored and later merged by the persistence hook) cost about as much as
+ * the SQLite insert of the batch; per write of many batches it is paid once. The canonical
+ * store is the truth either way: a crash before a write loses nothing the server answered.
  */
 export const OWN_EVENTS_GRACE_MS = 3_000;
+export const BRIDGE_EVERY_MS = 100;
 
-export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, graceMs = OWN_EVENTS_GRACE_MS): IngestHook {
+export interface RoomBridgeOptions {
+  graceMs?: number;
+  everyMs?: number;
+  now?: () => number;
+}
+
+/** What is waiting to be written into one location's room. */
+class PendingRoom {
+  /** Events to write at the next write. */
+  readonly ready: ValidEvent[] = [];
+  /** Own events in their grace, oldest first (one grace for all: due times only increase). */
+  readonly waiting: Array<{ due: number; events: readonly ValidEvent[] }> = [];
+  /** Highest watermark per terminal not written into `acks` yet. */
+  readonly acks = new Map<string, number>();
+  timer: ReturnType<typeof setTimeout> | null = null;
+  timerAt = Infinity;
+  /** Writes of one location run one after the other (a write may wait for the room to load). */
+  writing: Promise<void> = Promise.resolve();
+}
+
+export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, log: IngestLog, options: RoomBridgeOptions = {}): IngestHook {
+  const graceMs = options.graceMs ?? OWN_EVENTS_GRACE_MS;
+  const everyMs = options.everyMs ?? BRIDGE_EVERY_MS;
+  const now = options.now ?? Date.now;
   const writers = new WeakMap<Room, SegmentWriter>();
-  const deferred = new Set<{ timer: ReturnType<typeof setTimeout>; run: () => Promise<void> }>();
+  const pending = new Map<string, PendingRoom>();
 
-  const bridge = async (location: string, events: readonly ValidEvent[], watermarks: Watermarks): Promise<void> => {
+  const schedule = (location: string, p: PendingRoom, at: number): void => {
+    if (p.timer !== null && p.timerAt <= at) return;
+    if (p.timer !== null) clearTimeout(p.timer);
+    p.timerAt = at;
+    p.timer = setTimeout(() => {
+      p.timer = null;
+      p.timerAt = Infinity;
+      void enqueueWrite(location, p, false);
+    }, Math.max(0, at - now()));
+    p.timer.unref?.();
+  };
+
+  const enqueueWrite = (location: string, p: PendingRoom, everything: boolean): Promise<void> => {
+    p.writing = p.writing.then(() =>
+      write(location, p, everything).catch((err: unknown) => {
+        // The batches are committed: the canonical store is the truth, the room catches up
+        // when their terminals' relays deliver them.
+        log.error({ location, err: String(err) }, 'room bridge write failed');
+      }),
+    );
+    return p.writing;
+  };
+
+  /** Writes what is ready (and every waiting event when `everything`, at shutdown) in one transaction. */
+  const write = async (location: string, p: PendingRoom, everything: boolean): Promise<void> => {
+    const clock = now();
+    const events = p.ready.splice(0);
+    let due = 0;
+    while (due < p.waiting.length && (everything || p.waiting[due]!.due <= clock)) due += 1;
+    for (const { events: own } of p.waiting.splice(0, due)) events.push(...own);
+    const acks = [...p.acks];
+    p.acks.clear();
+    if (p.waiting.length > 0) schedule(location, p, p.waiting[0]!.due + everyMs);
+    if (events.length === 0 && acks.length === 0) return;
+
     const room = await rooms.acquire(location);
     try {
       const seen = new Set<string>();
@@ -49,9 +114,9 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, graceMs =
           }
           writer.append(fresh);
         }
-        const acks = acksOf(room.doc);
-        for (const [terminal, n] of Object.entries(watermarks)) {
-          if ((acks.get(terminal) ?? 0) < n) acks.set(terminal, n);
+        const published = acksOf(room.doc);
+        for (const [terminal, n] of acks) {
+          if ((published.get(terminal) ?? 0) < n) published.set(terminal, n);
         }
       }, SERVER_ORIGIN);
     } finally {
@@ -59,29 +124,33 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, graceMs =
     }
   };
 
-  const defer = (location: string, events: readonly ValidEvent[]): void => {
-    const entry = {
-      timer: setTimeout(() => void entry.run(), graceMs),
-      run: async () => {
-        if (!deferred.delete(entry)) return;
-        clearTimeout(entry.timer);
-        await bridge(location, events, {});
-      },
-    };
-    entry.timer.unref?.();
-    deferred.add(entry);
-  };
-
   return {
     name: 'room-bridge',
-    async afterIngest({ location, accepted, watermarks, uploader }) {
+    afterIngest({ location, accepted, watermarks, uploader }) {
+      let p = pending.get(location);
+      if (p === undefined) pending.set(location, (p = new PendingRoom()));
       const own = (e: ValidEvent) => uploader !== null && (e.event.origin.terminal === uploader || e.event.origin.terminal.startsWith(`${uploader}.`));
       const later = graceMs > 0 ? accepted.filter(own) : [];
-      await bridge(location, later.length === 0 ? accepted : accepted.filter((e) => !own(e)), watermarks);
-      if (later.length > 0) defer(location, later);
+      const atOnce = later.length === 0 ? accepted : accepted.filter((e) => !own(e));
+      p.ready.push(...atOnce);
+      // Every write re-asserts the location's watermarks (a replica that lowered an ack is corrected).
+      for (const [terminal, n] of Object.entries(watermarks)) {
+        if ((p.acks.get(terminal) ?? 0) < n) p.acks.set(terminal, n);
+      }
+      const clock = now();
+      if (later.length > 0) {
+        p.waiting.push({ due: clock + graceMs, events: later });
+        schedule(location, p, p.waiting[0]!.due + everyMs);
+      }
+      if (atOnce.length > 0) schedule(location, p, clock);
+      else if (p.acks.size > 0) schedule(location, p, clock + everyMs);
     },
     async flush() {
-      for (const entry of [...deferred]) await entry.run();
+      for (const [location, p] of [...pending]) {
+        if (p.timer !== null) clearTimeout(p.timer);
+        p.timer = null;
+        await enqueueWrite(location, p, true);
+      }
     },
   };
 }
