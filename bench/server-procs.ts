@@ -136,19 +136,21 @@ async function runClients(config: ClientsConfig): Promise<void> {
         }));
         return;
       }
-      const at = data.indexOf(MARK_BYTES);
-      if (at < 0) return;
-      if (data.indexOf(ownTag, at) === at) {
-        result.echoes += 1;
-        return;
-      }
-      const bar = data.indexOf(124, at); // '|'
-      const semi = data.indexOf(59, bar); // ';'
-      const sentAt = Number(data.toString('latin1', bar + 1, semi));
+      // One message can carry many terminals' updates (a relay may send a reader that fell
+      // behind everything it missed as one update): each mark in it is one delivery.
       const now = nowMs();
-      result.hist[latencyBucket(now - sentAt)]! += 1;
-      if (now <= endAt) result.delivered += 1;
-      else result.late += 1;
+      for (let at = data.indexOf(MARK_BYTES); at >= 0; at = data.indexOf(MARK_BYTES, at + MARK_BYTES.length)) {
+        if (data.indexOf(ownTag, at) === at) {
+          result.echoes += 1;
+          continue;
+        }
+        const bar = data.indexOf(124, at); // '|'
+        const semi = data.indexOf(59, bar); // ';'
+        const sentAt = Number(data.toString('latin1', bar + 1, semi));
+        result.hist[latencyBucket(now - sentAt)]! += 1;
+        if (now <= endAt) result.delivered += 1;
+        else result.late += 1;
+      }
     });
     return { id, doc, ws, open, writer: new SegmentWriter(doc, id), n: 0 };
   });

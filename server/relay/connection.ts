@@ -1,12 +1,14 @@
+import type { Duplex } from 'node:stream';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import WebSocket from 'ws';
+import * as Y from 'yjs';
 import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
 import type { TokenClaims } from '../../shared/protocol/token-claims';
 import type { RelayHook } from './hooks';
-import { MessageType, encodeSyncStep1 } from './messages';
+import { MessageType, encodeSyncStep1, encodeUpdate } from './messages';
 import { remoteOrigin, type RoomOrigin } from './origins';
 import { RoomHookError, type Room } from './room';
 
@@ -22,6 +24,11 @@ export interface ConnectionOptions {
 /** Longest delay setTimeout accepts; longer expiries are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const PING_EVERY_MS = 30_000;
+/**
+ * Bytes waiting in a socket above which its room updates are held back (see sendUpdate):
+ * a few hundred single updates, well above one turn's batch to a reader that keeps up.
+ */
+const BACKED_UP_BYTES = 256 * 1024;
 
 /**
  * One authenticated websocket in one room. Frames that arrive before the room finished
@@ -37,11 +44,23 @@ export class RelayConnection {
   private gone = false;
   private alive = true;
   private expiryTimer: NodeJS.Timeout | undefined;
+  /**
+   * The room doc's state vector before the first update this connection was not sent
+   * because its socket was backed up; null while it keeps up.
+   */
+  private heldSince: Map<number, number> | null = null;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly now: () => number;
   /** One callback for every send (not a closure per frame). */
   private readonly afterSend = (err?: Error): void => {
     if (err) this.teardown();
+  };
+  /** Once a backed-up socket drained: everything held back, as one update. */
+  private readonly catchUp = (): void => {
+    const since = this.heldSince;
+    this.heldSince = null;
+    if (since === null || this.room === null) return;
+    this.send(encodeUpdate(Y.encodeStateAsUpdate(this.room.doc, Y.encodeStateVector(since))));
   };
 
   constructor(
@@ -76,7 +95,7 @@ export class RelayConnection {
     }
     this.room = room;
     room.add(this);
-    room.reply(this, encodeSyncStep1(room.doc));
+    this.send(encodeSyncStep1(room.doc));
     const awareness = room.awarenessSnapshot();
     if (awareness !== null) this.send(awareness);
     const queued = this.queue ?? [];
@@ -91,8 +110,26 @@ export class RelayConnection {
   }
 
   /**
+   * Sends a room update (`message`, framed) applied on top of `stateBefore`. A client that
+   * reads slower than the room changes (its socket holds more than BACKED_UP_BYTES) is not
+   * sent each update: they would pile up in server memory and reach it one by one, ever
+   * later. Instead, once its socket drained, it gets everything since the first update held
+   * back as one update (Yjs ignores what it already has).
+   */
+  sendUpdate(message: Uint8Array, stateBefore: Map<number, number>): void {
+    if (this.heldSince !== null) return;
+    const raw = rawSocketOf(this.socket);
+    if (raw !== null && this.socket.bufferedAmount > BACKED_UP_BYTES) {
+      this.heldSince = stateBefore;
+      raw.once('drain', this.catchUp);
+      return;
+    }
+    this.send(message);
+  }
+
+  /**
    * Holds this connection's outgoing frames in the TCP socket until uncork(): the room sends
-   * a whole commit's messages in one write per connection instead of one syscall per frame.
+   * a batch of updates in one write per connection instead of one syscall per frame.
    * (ws corks its socket around each frame itself; Node's cork is counted, so ours wraps it.)
    */
   cork(): void {
@@ -136,7 +173,7 @@ export class RelayConnection {
             throw err;
           });
           // Only the type byte means there is nothing to answer (it was an update or step 2).
-          if (encoding.length(encoder) > 1) room.reply(this, encoding.toUint8Array(encoder));
+          if (encoding.length(encoder) > 1) this.send(encoding.toUint8Array(encoder));
           break;
         }
         case MessageType.awareness:
@@ -189,7 +226,7 @@ export class RelayConnection {
 }
 
 /** ws keeps the TCP socket in `_socket` (public enough: ws's own tests and many servers use it). */
-function rawSocketOf(ws: WebSocket): { cork(): void; uncork(): void } | null {
-  const raw = (ws as unknown as { _socket?: { cork(): void; uncork(): void; destroyed?: boolean } })._socket;
+function rawSocketOf(ws: WebSocket): Duplex | null {
+  const raw = (ws as unknown as { _socket?: Duplex })._socket;
   return raw && !raw.destroyed ? raw : null;
 }

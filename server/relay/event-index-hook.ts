@@ -11,8 +11,10 @@ import type { Room } from './room';
  *    replica put it there yet;
  *  - per terminal, the highest contiguous origin.n held (events of any segment, the
  *    server's bridged ones included), published into the doc's `relayed` map so terminals
- *    can show "relayed". Published only ever increasing, with the `server` origin, and
- *    debounced: a burst of updates causes one small map update per `publishEveryMs`.
+ *    can show "relayed". An event counts once the room's commit stored it (the room relays
+ *    updates before that), so `relayed` never claims what a crash could still lose.
+ *    Published only ever increasing, with the `server` origin, and debounced: a burst of
+ *    updates causes one small map update per `publishEveryMs`.
  *
  * Ids and origins removed by compaction stay counted on purpose: a compacted event was in
  * the room, re-appending it would undo the compaction, and a watermark never goes back.
@@ -20,7 +22,7 @@ import type { Room } from './room';
 export interface EventIndex {
   readonly hook: RelayHook;
   holds(room: Room, id: string): boolean;
-  /** terminal → highest contiguous origin.n the room holds (what `relayed` converges to). */
+  /** terminal → highest contiguous origin.n the room holds, stored (what `relayed` converges to). */
   relayed(room: Room): ReadonlyMap<string, number>;
 }
 
@@ -50,24 +52,34 @@ class Contiguous {
 class RoomIndex {
   readonly ids = new Set<string>();
   readonly origins = new Map<string, Contiguous>();
+  /** Origins of events the doc holds but the store may not yet (counted at the commit). */
+  private uncommitted: Array<{ terminal: string; n: number }> = [];
   /** Terminals whose mark advanced since the last publish. */
   readonly dirty = new Set<string>();
   timer: NodeJS.Timeout | undefined;
   stop: () => void = () => {};
 
+  /** Events now in the doc: their ids at once, their origins once stored (see commit). */
   addAll(jsons: readonly string[]): void {
     for (const json of jsons) {
       const head = eventHeadOf(json);
       if (head === null) continue; // a malformed entry holds no event
       this.ids.add(head.id);
-      if (head.terminal === null) continue;
-      let c = this.origins.get(head.terminal);
+      if (head.terminal !== null) this.uncommitted.push({ terminal: head.terminal, n: head.n });
+    }
+  }
+
+  /** What addAll saw is stored: count it towards the marks. */
+  commit(): void {
+    for (const { terminal, n } of this.uncommitted) {
+      let c = this.origins.get(terminal);
       if (c === undefined) {
         c = new Contiguous();
-        this.origins.set(head.terminal, c);
+        this.origins.set(terminal, c);
       }
-      if (c.add(head.n)) this.dirty.add(head.terminal);
+      if (c.add(n)) this.dirty.add(terminal);
     }
+    this.uncommitted = [];
   }
 
   marks(): Map<string, number> {
@@ -110,27 +122,28 @@ export function createEventIndex(options: EventIndexOptions = {}): EventIndex {
       onLoad(room) {
         const index = new RoomIndex();
         index.addAll(readAllEventJson(room.doc));
+        index.commit(); // loaded from the store
         rooms.set(room, index);
         // Catch up at once (a crash may have lost a debounced write; the doc is the truth).
         for (const terminal of index.origins.keys()) index.dirty.add(terminal);
         publish(room, index);
-        index.stop = observeLog(room.doc, {
-          onAdded: (jsons) => {
-            index.addAll(jsons);
-            if (index.dirty.size > 0 && index.timer === undefined) {
-              index.timer = setTimeout(() => {
-                if (rooms.get(room) !== index) return;
-                try {
-                  publish(room, index);
-                } catch {
-                  // A hook failed storing the write (e.g. disk full): the map is advisory and
-                  // recomputed from the log at the next load; the next advance retries.
-                }
-              }, publishEveryMs);
-              index.timer.unref();
-            }
-          },
-        });
+        index.stop = observeLog(room.doc, { onAdded: (jsons) => index.addAll(jsons) });
+      },
+      onCommit(room) {
+        const index = rooms.get(room);
+        if (index === undefined) return;
+        index.commit();
+        if (index.dirty.size === 0 || index.timer !== undefined) return;
+        index.timer = setTimeout(() => {
+          if (rooms.get(room) !== index) return;
+          try {
+            publish(room, index);
+          } catch {
+            // A hook failed storing the write (e.g. disk full): the map is advisory and
+            // recomputed from the log at the next load; the next advance retries.
+          }
+        }, publishEveryMs);
+        index.timer.unref();
       },
       onFlush(room) {
         const index = rooms.get(room);

@@ -4,7 +4,8 @@ import type { Room } from './room';
 /**
  * Side effects of the relay, as ordered hooks (after Hocuspocus extensions). The relay core
  * only moves bytes; persistence, indexes and metrics live here. Hooks run in the order given:
- * persistence first, so nothing is relayed or indexed before it is stored.
+ * persistence first, so at a commit what later hooks publish (the event index's `relayed`
+ * marks) is already stored.
  */
 export interface RelayHook {
   readonly name: string;
@@ -14,7 +15,8 @@ export interface RelayHook {
   onUpdate?(room: Room, update: Uint8Array, origin: RoomOrigin | null): void;
   /**
    * Make durable what onUpdate saw since the last commit (group commit). The room calls it
-   * once per event-loop turn with updates, and relays those updates only after it returned.
+   * once per event-loop turn with updates (they were relayed already); a hook that throws
+   * stops the hooks after it, and the room retries at its next commit.
    */
   onCommit?(room: Room): void;
   /** Persist what is pending (periodically, before unload, at shutdown). */

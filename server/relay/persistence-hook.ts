@@ -41,9 +41,9 @@ interface Progress {
 }
 
 /**
- * Stores every room update before it is relayed — all updates of one event-loop turn in one
- * transaction (group commit: the room relays them after onCommit returned) — and keeps
- * what is stored compact in bounded work, as client/store/idb-persistence.ts does:
+ * Stores every room update — all updates of one event-loop turn in one transaction (group
+ * commit, at the room's commit; until it succeeds they stay queued) — and keeps what is
+ * stored compact in bounded work, as client/store/idb-persistence.ts does:
  *  - every `mergeEvery` single updates are merged into one chunk row (mergeBounded of
  *    those updates only: cost proportional to the chunk, not to the document);
  *  - only when more than MAX_CHUNKS chunks pile up is the whole state re-encoded into the

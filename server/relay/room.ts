@@ -20,6 +20,12 @@ export class RoomHookError extends Error {
 /**
  * One location's shared document, its awareness and its live connections. A room is created
  * empty, filled by the onLoad hooks, and only then handed to connections (see RoomRegistry).
+ *
+ * An update is relayed to the other connections as soon as the doc applied it, and stored by
+ * the hooks' onCommit once per event-loop turn (group commit). Durability is published only
+ * after that commit (the event index's `relayed` marks): a crash between the two loses only
+ * updates nobody was told are held, and their senders still have them and send them again
+ * at their next sync.
  */
 export class Room {
   readonly doc = new Y.Doc();
@@ -27,12 +33,18 @@ export class Room {
   readonly connections = new Set<RelayConnection>();
   /** Awareness client ids each connection controls, removed when it goes. */
   private readonly controlled = new Map<RelayConnection, Set<number>>();
-  /**
-   * Messages held until the updates before them are stored (group commit): an update is
-   * relayed to everyone but its sender (`to` null), a reply goes to one connection.
-   */
-  private outbox: Array<{ message: Uint8Array; raw: boolean; sender: RelayConnection | null; to: RelayConnection | null }> = [];
+  /** Updates were applied since the last successful commit. */
+  private uncommitted = false;
+  /** Connections whose updates are not stored yet: closed if storing them fails. */
+  private readonly uncommittedSenders = new Set<RelayConnection>();
   private commitScheduled: NodeJS.Immediate | null = null;
+  /** Connections corked for the current batch of relayed updates (see relayUpdate). */
+  private corked: RelayConnection[] | null = null;
+  private readonly uncorkAll = (): void => {
+    const corked = this.corked ?? [];
+    this.corked = null;
+    for (const conn of corked) conn.uncork();
+  };
 
   constructor(
     readonly name: string,
@@ -40,10 +52,8 @@ export class Room {
   ) {
     // The server itself is not a participant.
     this.awareness.setLocalState(null);
-    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
+    this.doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction) => {
       const typed = asRoomOrigin(origin);
-      // Hooks first (persistence buffers the update), then it waits for the commit: every
-      // update of this event-loop turn is stored in one transaction, and only then relayed.
       for (const hook of this.hooks) {
         try {
           hook.onUpdate?.(this, update, typed);
@@ -51,10 +61,11 @@ export class Room {
           throw new RoomHookError(hook.name, err);
         }
       }
-      // Kept raw: framed at commit, and only if someone else is connected to receive it (a
-      // REST-bridged batch into a room nobody is in was framed, a full copy, for no one).
-      this.outbox.push({ message: update, raw: true, sender: connectionOf(origin), to: null });
+      const sender = connectionOf(origin);
+      if (sender !== null) this.uncommittedSenders.add(sender);
+      this.uncommitted = true;
       this.commitScheduled ??= setImmediate(() => this.commit());
+      this.relayUpdate(update, sender, transaction.beforeState);
     });
     this.awareness.on(
       'update',
@@ -75,6 +86,22 @@ export class Room {
     );
   }
 
+  /**
+   * Sends `update` to every connection but its sender, framed once. The updates relayed until
+   * the current callback returns (a sender's TCP read often carries many) go out in one socket
+   * write per connection: every connection is corked at the first and uncorked in a microtask.
+   */
+  private relayUpdate(update: Uint8Array, sender: RelayConnection | null, stateBefore: Map<number, number>): void {
+    if (this.connections.size <= (sender !== null && this.connections.has(sender) ? 1 : 0)) return;
+    if (this.corked === null) {
+      this.corked = [...this.connections];
+      for (const conn of this.corked) conn.cork();
+      queueMicrotask(this.uncorkAll);
+    }
+    const message = encodeUpdate(update);
+    for (const conn of this.connections) if (conn !== sender) conn.sendUpdate(message, stateBefore);
+  }
+
   add(conn: RelayConnection): void {
     this.connections.add(conn);
     this.controlled.set(conn, new Set());
@@ -90,46 +117,26 @@ export class Room {
   }
 
   /**
-   * Sends `message` to `conn` once every update applied before it is stored (a sync reply
-   * carries the doc's state, which must not include anything a crash could still lose).
-   */
-  reply(conn: RelayConnection, message: Uint8Array): void {
-    if (this.outbox.length === 0) conn.send(message);
-    else this.outbox.push({ message, raw: false, sender: null, to: conn });
-  }
-
-  /**
-   * Stores what is pending (hooks' onCommit) and then sends the held messages, in order.
-   * If storing fails, nothing held is relayed and the senders of those updates are closed
-   * with internalError (the server's fault; clients keep their edits and resync later).
+   * Stores the updates applied since the last commit (hooks' onCommit, in order: persistence
+   * first, so the event index publishes only what is stored). If storing fails, the senders of
+   * those updates are closed with internalError (the server's fault; clients keep their edits
+   * and send them again when they resync) and the next commit retries.
    */
   commit(): void {
     if (this.commitScheduled !== null) clearImmediate(this.commitScheduled);
     this.commitScheduled = null;
-    if (this.outbox.length === 0) return;
-    const held = this.outbox;
-    this.outbox = [];
+    if (!this.uncommitted) return;
     for (const hook of this.hooks) {
       try {
         hook.onCommit?.(this);
       } catch {
-        for (const { sender } of held) sender?.close(CloseReason.internalError);
+        for (const sender of this.uncommittedSenders) sender.close(CloseReason.internalError);
+        this.uncommittedSenders.clear();
         return;
       }
     }
-    const single = held.length === 1;
-    if (!single) for (const conn of this.connections) conn.cork();
-    try {
-      for (const { message, raw, sender, to } of held) {
-        if (to !== null) to.send(message);
-        else if (this.connections.size > (sender !== null && this.connections.has(sender) ? 1 : 0)) {
-          const framed = raw ? encodeUpdate(message) : message;
-          for (const conn of this.connections) if (conn !== sender) conn.send(framed);
-        }
-      }
-    } finally {
-      if (!single) for (const conn of this.connections) conn.uncork();
-    }
+    this.uncommitted = false;
+    this.uncommittedSenders.clear();
   }
 
   /** The awareness states of everyone connected, as one message (null when none). */

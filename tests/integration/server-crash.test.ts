@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acksOf, readAllEventJson } from '../../shared/log/log-doc';
+import { acksOf, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import {
   TEST_SECRET,
@@ -37,9 +37,13 @@ describe('crash safety: kill -9 loses nothing that was acknowledged', () => {
     const events = Array.from({ length: 12 }, (_, i) => tableEvent('till-1', i + 1));
     const posted = await postEvents(server.url, token, events);
     expect(posted.body.results.every((r) => r.status === 'accepted')).toBe(true);
-    // The watcher seeing everything means the server applied (and, hooks first, stored) it.
+    // The watcher seeing everything means the server applied it, and stored it in the same
+    // event-loop turn (group commit); `relayed` is published only once the events are stored.
     await waitFor(
-      () => watcher.doc.getMap('counters').size === 30 && eventIdsIn(watcher.doc).length === 12,
+      () =>
+        watcher.doc.getMap('counters').size === 30 &&
+        eventIdsIn(watcher.doc).length === 12 &&
+        relayedOf(watcher.doc).get('till-1') === 12,
       'watcher has all',
     );
     const expectedCounters = watcher.doc.getMap('counters').toJSON();

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { SegmentWriter, relayedOf } from '../../shared/log/log-doc';
+import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
+import type { RelayConnection } from '../../server/relay/connection';
+import { createEventIndex } from '../../server/relay/event-index-hook';
+import { remoteOrigin } from '../../server/relay/origins';
+import { persistenceHook } from '../../server/relay/persistence-hook';
+import { Room } from '../../server/relay/room';
+import { MemoryRoomStore } from '../../server/store/memory-room-store';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
+import { connectSynced, mint, tableEvent, waitFor, type TestClient } from '../helpers/server-clients';
+
+/** What the room asks of a connection when it relays, recorded. */
+class FakeConnection {
+  readonly updates: Uint8Array[] = [];
+  closedWith: CloseReasonInfo | null = null;
+  cork(): void {}
+  uncork(): void {}
+  send(): void {}
+  sendUpdate(message: Uint8Array): void {
+    this.updates.push(message);
+  }
+  close(reason: CloseReasonInfo): void {
+    this.closedWith = reason;
+  }
+}
+
+/** A store whose appends fail while `failing` is set (a full or read-only disk). */
+class FlakyStore extends MemoryRoomStore {
+  failing = false;
+  override appendUpdates(room: string, updates: readonly Uint8Array[]): number[] {
+    if (this.failing) throw new Error('disk full');
+    return super.appendUpdates(room, updates);
+  }
+}
+
+async function loadedRoom(store: MemoryRoomStore) {
+  const index = createEventIndex({ publishEveryMs: 1 });
+  const hooks = [persistenceHook(store, 500), index.hook];
+  const room = new Room('r', hooks);
+  for (const hook of hooks) await hook.onLoad!(room);
+  const sender = new FakeConnection();
+  const other = new FakeConnection();
+  room.add(sender as unknown as RelayConnection);
+  room.add(other as unknown as RelayConnection);
+  // Event n of till-1 arrives through `sender`, as its frames would.
+  const client = new Y.Doc();
+  const writer = new SegmentWriter(client, 'till-1');
+  client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, remoteOrigin(sender as unknown as RelayConnection)));
+  const append = (n: number): void => client.transact(() => writer.append([JSON.stringify(tableEvent('till-1', n))]));
+  return { room, index, sender, other, append };
+}
+
+describe('relay fan-out: relayed at once, stored per turn, acknowledged once stored', () => {
+  it('[SRV11] an update reaches the other connections before its commit; `relayed` counts it only after', async () => {
+    const store = new MemoryRoomStore();
+    const { room, index, sender, other, append } = await loadedRoom(store);
+    append(1);
+    expect(other.updates).toHaveLength(1); // relayed while the sender's frame is handled
+    expect(sender.updates).toHaveLength(0); // never echoed
+    expect((await store.load('r')).updates).toHaveLength(0);
+    expect(index.relayed(room).get('till-1')).toBeUndefined();
+    await new Promise((r) => setImmediate(r)); // the turn's group commit
+    expect((await store.load('r')).updates).toHaveLength(1);
+    expect(index.relayed(room).get('till-1')).toBe(1);
+    await waitFor(() => relayedOf(room.doc).get('till-1') === 1, 'relayed published');
+  });
+
+  it('[SRV11] when storing fails, the senders are closed, nothing is acknowledged, and the next commit stores it', async () => {
+    const store = new FlakyStore();
+    const { room, index, sender, other, append } = await loadedRoom(store);
+    store.failing = true;
+    append(1);
+    room.commit();
+    expect(sender.closedWith).toEqual(CloseReason.internalError);
+    expect(other.closedWith).toBeNull();
+    expect(index.relayed(room).get('till-1')).toBeUndefined();
+    store.failing = false;
+    room.commit();
+    expect((await store.load('r')).updates).toHaveLength(1);
+    expect(index.relayed(room).get('till-1')).toBe(1);
+  });
+});
+
+describe('relay fan-out: a reader that falls behind', () => {
+  let server: InProcessServer;
+  const clients: TestClient[] = [];
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    await server.dispose();
+  });
+
+  it('gets what it missed as one catch-up once its socket drains, not every update piled up', async () => {
+    const writer = await connectSynced(server.wsUrl, 'loc-slow', await mint('loc-slow', 'terminal', 'till-1'));
+    const reader = await connectSynced(server.wsUrl, 'loc-slow', await mint('loc-slow', 'terminal', 'till-2'));
+    clients.push(writer, reader);
+    const readerWs = reader.provider.ws as unknown as { _socket: { pause(): void; resume(): void }; addEventListener(t: 'message', f: () => void): void };
+    let messages = 0;
+    readerWs.addEventListener('message', () => (messages += 1));
+    readerWs._socket.pause(); // reads nothing: the kernel buffers fill, then the server's
+    const updates = 800;
+    const list = writer.doc.getArray<string>('list');
+    const payload = 'x'.repeat(32 * 1024);
+    for (let i = 0; i < updates; i++) list.push([`${i}:${payload}`]);
+    const writerWs = writer.provider.ws as unknown as { bufferedAmount: number };
+    await waitFor(() => writerWs.bufferedAmount === 0, 'writer sent everything', 30_000);
+    // The server applied everything (a second reader, keeping up, has it all).
+    const witness = await connectSynced(server.wsUrl, 'loc-slow', await mint('loc-slow', 'terminal', 'till-3'));
+    clients.push(witness);
+    await waitFor(() => witness.doc.getArray('list').length === updates, 'witness has every update', 30_000);
+    const before = messages;
+    readerWs._socket.resume();
+    await waitFor(() => reader.doc.getArray('list').length === updates, 'slow reader caught up', 30_000);
+    expect(reader.doc.getArray('list').toArray()).toEqual(list.toArray());
+    expect(messages - before).toBeLessThan(updates / 2);
+  });
+});
