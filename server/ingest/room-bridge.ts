@@ -3,8 +3,8 @@ import type { EventIndex } from '../relay/event-index-hook';
 import { SERVER_ORIGIN } from '../relay/origins';
 import type { Room } from '../relay/room';
 import type { RoomRegistry } from '../relay/room-registry';
+import type { EventEnvelope } from '../../shared/events/envelope';
 import type { IngestHook, IngestLog } from './ingest-service';
-import type { ValidEvent } from '../store/event-store';
 
 /**
  * Bridges committed REST batches into the location's room, so connected terminals see
@@ -37,12 +37,15 @@ export interface RoomBridgeOptions {
   now?: () => number;
 }
 
-/** What is waiting to be written into one location's room. */
+/**
+ * What is waiting to be written into one location's room: the events only (their canonical
+ * JSON, which the room does not use, is not kept alive through the grace).
+ */
 class PendingRoom {
   /** Events to write at the next write. */
-  readonly ready: ValidEvent[] = [];
+  readonly ready: EventEnvelope[] = [];
   /** Own events in their grace, oldest first (one grace for all: due times only increase). */
-  readonly waiting: Array<{ due: number; events: readonly ValidEvent[] }> = [];
+  readonly waiting: Array<{ due: number; events: readonly EventEnvelope[] }> = [];
   /** Highest watermark per terminal not written into `acks` yet. */
   readonly acks = new Map<string, number>();
   timer: ReturnType<typeof setTimeout> | null = null;
@@ -97,7 +100,7 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, log: Inge
     try {
       const seen = new Set<string>();
       const fresh: string[] = [];
-      for (const { event } of events) {
+      for (const event of events) {
         if (index.holds(room, event.id) || seen.has(event.id)) continue;
         seen.add(event.id);
         // The envelope's own key order (id first, as terminals write it), not the canonical
@@ -129,9 +132,10 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, log: Inge
     afterIngest({ location, accepted, watermarks, uploader }) {
       let p = pending.get(location);
       if (p === undefined) pending.set(location, (p = new PendingRoom()));
-      const own = (e: ValidEvent) => uploader !== null && (e.event.origin.terminal === uploader || e.event.origin.terminal.startsWith(`${uploader}.`));
-      const later = graceMs > 0 ? accepted.filter(own) : [];
-      const atOnce = later.length === 0 ? accepted : accepted.filter((e) => !own(e));
+      const own = (e: EventEnvelope) => uploader !== null && (e.origin.terminal === uploader || e.origin.terminal.startsWith(`${uploader}.`));
+      const events = accepted.map((a) => a.event);
+      const later = graceMs > 0 ? events.filter(own) : [];
+      const atOnce = later.length === 0 ? events : events.filter((e) => !own(e));
       p.ready.push(...atOnce);
       // Every write re-asserts the location's watermarks (a replica that lowered an ack is corrected).
       for (const [terminal, n] of Object.entries(watermarks)) {
