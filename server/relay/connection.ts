@@ -110,21 +110,26 @@ export class RelayConnection {
   }
 
   /**
-   * Sends a room update (`message`, framed) applied on top of `stateBefore`. A client that
-   * reads slower than the room changes (its socket holds more than BACKED_UP_BYTES) is not
-   * sent each update: they would pile up in server memory and reach it one by one, ever
-   * later. Instead, once its socket drained, it gets everything since the first update held
-   * back as one update (Yjs ignores what it already has).
+   * Writes a room update, as the websocket frame `frame` (binaryFrame: the same bytes for
+   * every connection), applied on top of `stateBefore`. A client that reads slower than the
+   * room changes (its socket holds more than BACKED_UP_BYTES) is not sent each update: they
+   * would pile up in server memory and reach it one by one, ever later. Instead, once its
+   * socket drained, it gets everything since the first update held back as one update (Yjs
+   * ignores what it already has). Returns whether the frame was written.
    */
-  sendUpdate(message: Uint8Array, stateBefore: Map<number, number>): void {
-    if (this.heldSince !== null) return;
+  sendUpdate(frame: Buffer, stateBefore: Map<number, number>): boolean {
+    if (this.gone || this.heldSince !== null || this.socket.readyState !== WebSocket.OPEN) return false;
     const raw = rawSocketOf(this.socket);
-    if (raw !== null && this.socket.bufferedAmount > BACKED_UP_BYTES) {
+    if (raw === null) return false;
+    if (this.socket.bufferedAmount > BACKED_UP_BYTES) {
       this.heldSince = stateBefore;
       raw.once('drain', this.catchUp);
-      return;
+      return false;
     }
-    this.send(message);
+    // Straight to the TCP socket: ws writes nothing else between whole frames (no
+    // permessage-deflate queue on our server), so this frame cannot split one of its own.
+    raw.write(frame);
+    return true;
   }
 
   /**

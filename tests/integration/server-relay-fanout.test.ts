@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ws from 'ws';
 import * as Y from 'yjs';
 import { SegmentWriter, relayedOf } from '../../shared/log/log-doc';
 import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
 import type { RelayConnection } from '../../server/relay/connection';
 import { createEventIndex } from '../../server/relay/event-index-hook';
 import { remoteOrigin } from '../../server/relay/origins';
+import { binaryFrame } from '../../server/relay/messages';
 import { persistenceHook } from '../../server/relay/persistence-hook';
 import { Room } from '../../server/relay/room';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
@@ -18,8 +20,9 @@ class FakeConnection {
   cork(): void {}
   uncork(): void {}
   send(): void {}
-  sendUpdate(message: Uint8Array): void {
-    this.updates.push(message);
+  sendUpdate(frame: Buffer): boolean {
+    this.updates.push(frame);
+    return true;
   }
   close(reason: CloseReasonInfo): void {
     this.closedWith = reason;
@@ -80,6 +83,20 @@ describe('relay fan-out: relayed at once, stored per turn, acknowledged once sto
     room.commit();
     expect((await store.load('r')).updates).toHaveLength(1);
     expect(index.relayed(room).get('till-1')).toBe(1);
+  });
+});
+
+describe('relay fan-out: one frame for every socket', () => {
+  it('binaryFrame writes the bytes ws frames a binary message with, at every length class', () => {
+    // ws's own framing (exported by ws, not declared in @types/ws).
+    const { Sender } = ws as unknown as {
+      Sender: { frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
+    };
+    for (const length of [0, 1, 125, 126, 65_535, 65_536, 70_000]) {
+      const message = Buffer.alloc(length, 7);
+      const expected = Buffer.concat(Sender.frame(message, { fin: true, opcode: 2, mask: false, readOnly: false, rsv1: false }));
+      expect(binaryFrame(message).equals(expected)).toBe(true);
+    }
   });
 });
 
