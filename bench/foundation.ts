@@ -103,6 +103,14 @@ async function appendRows(quick: boolean): Promise<BenchRow[]> {
   ];
 }
 
+/**
+ * Cold load as a till restarts: the log and the projection checkpoint it wrote on close are
+ * read from IndexedDB (fake-indexeddb here: it clones what it stores, as a browser does),
+ * applied, and the projection restored. `ready` is when open resolves (every view readable,
+ * each decoded on first read); `all views read` also decodes every one of them once.
+ * The first open after another replica wrote the log (no checkpoint of ours) reads and
+ * folds every event, and is shown too.
+ */
 async function coldLoadRows(quick: boolean): Promise<BenchRow[]> {
   const sizes = quick ? [10_000] : [10_000, 100_000];
   const rows: BenchRow[] = [];
@@ -110,25 +118,46 @@ async function coldLoadRows(quick: boolean): Promise<BenchRow[]> {
   for (const size of sizes) {
     const source = await storeWith(size);
     const state = Y.encodeStateAsUpdate(source.doc);
-    source.close();
+    await source.close();
+    const location = `cold-${size}-${Math.random()}`;
     const runs = quick ? 3 : 5;
     const floor = await repeat(runs, () => {
       const t0 = performance.now();
       Y.applyUpdate(new Y.Doc(), state);
       return performance.now() - t0;
     });
-    const ours = await repeat(runs, async () => {
+    const unCheckpointed = await repeat(runs, async () => {
       gc();
       const t0 = performance.now();
-      const store = await EventStore.open({ location: `cold-${Math.random()}`, terminal: 'till-2', persistence: 'memory', crossTab: false });
+      const store = await EventStore.open({ location: `fold-${Math.random()}`, terminal: 'till-2', persistence: 'memory', crossTab: false });
       Y.applyUpdate(store.doc, state, PERSISTENCE);
       const ms = performance.now() - t0;
-      if (store.projection.size !== size) throw new Error(`cold load held ${store.projection.size} of ${size}`);
-      store.close();
+      await store.close();
       return ms;
     });
-    perEvent.push(ours.median / size);
-    rows.push({ suite: SUITE, metric: `cold load ${size / 1000}k events → full projection`, ours: ours.median, anchor: floor.median, anchorName: 'Y.applyUpdate floor', unit: 'ms', spread: `${ours.min.toFixed(0)}–${ours.max.toFixed(0)}`, target: { op: '<=', value: 1.5, on: 'ratio' } });
+    // A till receives the log (e.g. from the relay), then closes: that writes its checkpoint.
+    const writer = await EventStore.open({ location, terminal: 'till-2', crossTab: false });
+    Y.applyUpdate(writer.doc, state);
+    await writer.close();
+    const opened = async (readAll: boolean) =>
+      repeat(runs, async () => {
+        gc();
+        const t0 = performance.now();
+        const store = await EventStore.open({ location, terminal: 'till-2', crossTab: false });
+        if (readAll) store.views();
+        const ms = performance.now() - t0;
+        if (store.projection.size !== size) throw new Error(`cold load held ${store.projection.size} of ${size}`);
+        if (store.isIndexed) throw new Error('the checkpoint was not used');
+        await store.close();
+        return ms;
+      });
+    const ready = await opened(false);
+    const allRead = await opened(true);
+    perEvent.push(allRead.median / size);
+    const k = size / 1000;
+    rows.push({ suite: SUITE, metric: `cold load ${k}k events → projection ready (from checkpoint)`, ours: ready.median, anchor: floor.median, anchorName: 'Y.applyUpdate floor', unit: 'ms', spread: `${ready.min.toFixed(0)}–${ready.max.toFixed(0)}`, target: { op: '<=', value: 1.5, on: 'ratio' }, note: 'open resolves with every view readable; each view is decoded on its first read, the events are read in the background after' });
+    rows.push({ suite: SUITE, metric: `cold load ${k}k events → every view read once`, ours: allRead.median, anchor: floor.median, anchorName: 'Y.applyUpdate floor', unit: 'ms', spread: `${allRead.min.toFixed(0)}–${allRead.max.toFixed(0)}`, target: { op: '<=', value: 1.5, on: 'ratio' } });
+    rows.push({ suite: SUITE, metric: `cold load ${k}k events without a checkpoint (read and fold every event)`, ours: unCheckpointed.median, anchor: floor.median, anchorName: 'Y.applyUpdate floor', unit: 'ms', spread: `${unCheckpointed.min.toFixed(0)}–${unCheckpointed.max.toFixed(0)}`, target: null, note: 'IndexedDB excluded: the state is applied to an open store' });
   }
   if (perEvent.length === 2) {
     rows.push({ suite: SUITE, metric: 'cold load cost per event, 100k vs 10k (linear = 1)', ours: perEvent[1]!, anchor: perEvent[0]!, anchorName: 'per event at 10k', unit: 'ms', target: { op: '<=', value: 1.3, on: 'ratio' } });
@@ -145,14 +174,17 @@ async function bytesRows(quick: boolean): Promise<BenchRow[]> {
     const e = await store.append(c.type, c.payload, appendOptions(c));
     jsonBytes += JSON.stringify(e).length;
   }
-  const stored = store.storedBytes() ?? NaN;
   const stateBytes = Y.encodeStateAsUpdate(store.doc).byteLength;
-  store.close();
+  // Closing writes the projection checkpoint: stored bytes count it with the log.
+  await store.close();
+  const reopened = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+  const stored = reopened.storedBytes() ?? NaN;
+  await reopened.close();
   let afterCycles = stored;
   for (let i = 0; i < 10; i++) {
     const again = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
     afterCycles = again.storedBytes() ?? NaN;
-    again.close();
+    await again.close();
   }
   // y-indexeddb alone: stores the doc's state on every open.
   const yName = `yidb-${Math.random()}`;
@@ -171,7 +203,7 @@ async function bytesRows(quick: boolean): Promise<BenchRow[]> {
     await p.destroy();
   }
   return [
-    { suite: SUITE, metric: `stored bytes per event in IndexedDB (${size / 1000}k events)`, ours: stored / size, anchor: jsonBytes / size, anchorName: 'event JSON', unit: 'B', target: { op: '<=', value: 1.2, on: 'ratio' } },
+    { suite: SUITE, metric: `stored bytes per event in IndexedDB, log + projection checkpoint (${size / 1000}k events)`, ours: stored / size, anchor: jsonBytes / size, anchorName: 'event JSON', unit: 'B', target: { op: '<=', value: 1.2, on: 'ratio' } },
     { suite: SUITE, metric: 'Yjs state bytes per event', ours: stateBytes / size, anchor: jsonBytes / size, anchorName: 'event JSON', unit: 'B', target: { op: '<=', value: 1.2, on: 'ratio' } },
     { suite: SUITE, metric: 'stored bytes after 10 open/close cycles vs before', ours: afterCycles, anchor: stored, anchorName: 'before', unit: 'B', target: { op: '<=', value: 1, on: 'ratio' } },
     { suite: SUITE, metric: 'y-indexeddb alone: bytes after 10 open/close cycles vs after 1', ours: yBytes[10]!, anchor: yBytes[0]!, anchorName: 'after 1 open', unit: 'B', target: null, note: 'grows: it stores the state on every open' },

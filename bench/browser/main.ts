@@ -218,18 +218,22 @@ async function fillOursFast(o: { location: string; terminal: string; count: numb
   }
   const ms = performance.now() - t0;
   const storedBytes = persistence.stats().storedBytes;
-  persistence.close();
+  await persistence.close();
   doc.destroy();
   return { ms, storedBytes };
 }
 
-async function coldOurs(o: { location: string; terminal: string; expect: number }): Promise<number> {
+/** Opens the stored log (and reads every view if asked); closing writes a checkpoint if there was none. */
+async function coldOurs(o: { location: string; terminal: string; expect: number; readViews: boolean; checkpoint: boolean }): Promise<number> {
   const t0 = performance.now();
   const store = await EventStore.open({ location: o.location, terminal: o.terminal, crossTab: false });
+  if (o.readViews) store.views();
   const size = store.projection.size;
   const ms = performance.now() - t0;
-  store.close();
+  const restored = !store.isIndexed;
+  await store.close();
   if (size < o.expect) throw new Error(`cold ours: ${size} of ${o.expect} events`);
+  if (restored !== o.checkpoint) throw new Error(`cold ours: ${restored ? 'restored a checkpoint' : 'found no usable checkpoint'}`);
   return ms;
 }
 
@@ -376,7 +380,7 @@ async function e2eOpen(o: { location: string; terminal: string; token: string })
   return store.writer;
 }
 
-function e2eStatus(): { relay: string; connection: string; owed: number } {
+function e2eStatus(): { relay: string; connection: string; owed: number | null } {
   const s = e2e!.sync.status;
   return { relay: String(s.relay), connection: String(s.connection), owed: s.owed };
 }

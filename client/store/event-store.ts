@@ -4,12 +4,14 @@ import { newEventId } from '../../shared/events/event-id';
 import { validatePayload } from '../../shared/events/catalog';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
-import { SegmentWriter, acksOf, compactedOf, observeLog } from '../../shared/log/log-doc';
+import { FOLD_SNAPSHOT_VERSION } from '../../shared/projection/aggregate-fold';
+import type { HistoryEntry } from '../../shared/projection/views';
+import { SegmentWriter, acksOf, compactedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
 import { eventIdOf } from '../../shared/log/event-head';
 import { applyCompaction, planCompaction } from '../../shared/compaction/compaction-plan';
 import type { RetentionPolicy } from '../../shared/compaction/retention-policy';
 import { COMPACTION, LOCAL, originKind, type TransactionOrigin } from './origins';
-import { IdbPersistence } from './idb-persistence';
+import { IdbPersistence, type StoredCheckpoint } from './idb-persistence';
 import { TabChannel } from './tab-channel';
 import { acquireWriterLease, type WriterLease } from './writer-lease';
 
@@ -20,6 +22,11 @@ import { acquireWriterLease, type WriterLease } from './writer-lease';
  * segment (`local` origin) → projection re-folds the touched aggregate → listeners →
  * resolve once IndexedDB has committed. Events arriving from the relay, from other
  * tabs or from disk take the same ingest path from the doc observer.
+ *
+ * Cold load: when IndexedDB holds a projection checkpoint of exactly the stored doc (same
+ * state vector), the views come from it and the events are read afterwards, in slices
+ * (`indexed`); anything that needs them before that reads the rest at once. Otherwise
+ * every event is read and folded during open, and a checkpoint is written soon after.
  */
 export interface EventStoreOptions {
   location: string;
@@ -39,6 +46,10 @@ export interface EventStoreOptions {
 }
 
 export const DEFAULT_CLOCK_BOUND_MS = 5 * 60_000;
+/** A checkpoint is written this long after the last change (and on close). */
+export const CHECKPOINT_DELAY_MS = 2_000;
+/** Time one slice of background event reading may take before yielding to the page. */
+const INDEX_SLICE_MS = 12;
 
 export type PersistenceState =
   | { mode: 'indexeddb'; persisted: boolean | null }
@@ -91,6 +102,11 @@ export class EventStore {
   private tabs: TabChannel | null = null;
   private stopObserving: () => void = () => {};
   persistence: PersistenceState = { mode: 'memory', reason: 'not opened yet' };
+  /** Set while the events behind a restored checkpoint are still being read. */
+  private reading: LogReading | null = null;
+  /** Resolves once every event held is read and indexed (at once unless restored from a checkpoint). */
+  indexed: Promise<void> = Promise.resolve();
+  private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
 
   private constructor(
     readonly location: string,
@@ -113,14 +129,15 @@ export class EventStore {
       options.clockBoundMs ?? DEFAULT_CLOCK_BOUND_MS,
       options.now ?? (() => Date.now()),
     );
+    if (options.persistence !== 'memory') await store.openPersistence();
+    else store.persistence = { mode: 'memory', reason: 'memory persistence requested' };
+    store.readLoadedLog(store.persistenceLayer?.takeCheckpoint() ?? null);
     store.stopObserving = observeLog(store.doc, {
       onAdded: (jsons, origin) => store.onLogAdded(jsons, origin),
       onRemoved: (jsons, origin) => store.onLogRemoved(jsons, originKind(origin)),
       // The store's own writes are ingested by append itself, without re-parsing.
       ignoreOrigins: [LOCAL],
     });
-    if (options.persistence !== 'memory') await store.openPersistence();
-    else store.persistence = { mode: 'memory', reason: 'memory persistence requested' };
     const crossTab = options.crossTab ?? typeof window !== 'undefined';
     if (crossTab && typeof BroadcastChannel !== 'undefined') {
       store.tabs = new TabChannel(`rms:${options.location}:${options.terminal}`, store.doc);
@@ -138,6 +155,7 @@ export class EventStore {
    * and resolved once durable. The same `key` twice returns the first event, writing nothing.
    */
   async append(type: string, payload: unknown, options: AppendOptions): Promise<EventEnvelope> {
+    this.readRemainingLog();
     const existing = options.key === undefined ? undefined : this.byKey.get(options.key);
     if (existing) {
       await this.durable();
@@ -151,7 +169,14 @@ export class EventStore {
   }
 
   getByAggregate(aggregateId: string): readonly EventEnvelope[] {
+    this.readRemainingLog();
     return this.projection.eventsOf(aggregateId);
+  }
+
+  /** Every event of the aggregate with what the fold did with it (audit history). */
+  history(aggregateId: string): HistoryEntry[] {
+    this.readRemainingLog();
+    return this.projection.historyOf(aggregateId);
   }
 
   /** The aggregate's view; undefined once it was compacted away (archived). */
@@ -189,6 +214,7 @@ export class EventStore {
       rewriteLog?: boolean;
     } = {},
   ): Promise<CompactionReport> {
+    this.readRemainingLog();
     const at = options.now ?? this.now();
     const watermarks: Record<string, number> = { ...acksOf(this.doc).toJSON() };
     for (const [t, n] of Object.entries(options.watermarks ?? {})) watermarks[t] = Math.max(watermarks[t] ?? 0, n);
@@ -201,7 +227,12 @@ export class EventStore {
         result = applyCompaction(this.doc, plan, this.writer, at);
       }, COMPACTION);
     }
-    if (plan.aggregates.length > 0 || options.rewriteLog === true) await this.persistenceLayer?.rewrite();
+    if (plan.aggregates.length > 0 || options.rewriteLog === true) {
+      await this.persistenceLayer?.rewrite();
+      // The checkpoint drops the archived aggregates now too, rather than in a moment
+      // (failing only costs speed, see writeCheckpoint).
+      await this.checkpointNow().catch(() => undefined);
+    }
     return {
       at,
       ...result,
@@ -214,12 +245,19 @@ export class EventStore {
 
   /** Events held per writer (origin.terminal), each list sorted by origin.n. */
   eventsByWriter(): ReadonlyMap<string, readonly EventEnvelope[]> {
+    this.readRemainingLog();
     return this.byWriter;
   }
 
   /** When this replica first held an event (0 for its own: held since written). */
   firstHeldAt(eventId: string): number {
+    this.readRemainingLog();
     return this.heldSince.get(eventId) ?? 0;
+  }
+
+  /** False while events behind a restored checkpoint are still being read (see `indexed`). */
+  get isIndexed(): boolean {
+    return this.reading === null;
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
@@ -264,19 +302,27 @@ export class EventStore {
     return this.persistenceLayer?.stats().storedBytes ?? null;
   }
 
-  close(): void {
+  /** Closes the store; resolves once its last writes (log and checkpoint) are on disk. */
+  close(): Promise<void> {
+    if (this.checkpointTimer !== null) {
+      clearTimeout(this.checkpointTimer);
+      this.checkpointTimer = null;
+      // Taken now and queued before the database closes, which waits for it.
+      void this.writeCheckpoint().catch(() => undefined);
+    }
+    this.reading = null;
     this.stopObserving();
     this.tabs?.close();
-    this.persistenceLayer?.close();
+    const closed = this.persistenceLayer?.close() ?? Promise.resolve();
     this.lease.release();
     this.doc.destroy();
+    return closed;
   }
 
   private stamp(type: string, payload: unknown, options: AppendOptions): EventEnvelope {
     const { v, payload: valid } = validatePayload(type, payload);
-    const held = this.projection.eventsOf(options.aggregate.id);
     // Held events are in (seq, …) order, so the last one carries the highest seq.
-    const seq = (held[held.length - 1]?.seq ?? 0) + 1;
+    const seq = this.projection.lastSeqOf(options.aggregate.id) + 1;
     // Compaction may have removed our newest events, but only acknowledged ones: the
     // server's watermark for us covers them.
     const own = this.byWriter.get(this.writer);
@@ -298,13 +344,135 @@ export class EventStore {
   }
 
   private onLogAdded(jsons: string[], origin: unknown): void {
+    if (this.reading) {
+      // Ingested once the restored events are read (ingest needs their ids).
+      this.reading.arrived.push({ jsons, origin });
+      return;
+    }
+    this.ingest(this.parseAll(jsons), originKind(origin));
+  }
+
+  private parseAll(jsons: readonly string[]): EventEnvelope[] {
     const events: EventEnvelope[] = [];
     for (const json of jsons) {
       const event = parseStoredEvent(json);
       if (typeof event === 'string') this.unreadable.push({ json, reason: event });
       else events.push(event);
     }
-    this.ingest(events, originKind(origin));
+    return events;
+  }
+
+  /**
+   * Right after the doc is loaded: restore the projection from the checkpoint if it
+   * describes exactly this doc, and read the events in the background; otherwise read
+   * and fold them all now.
+   */
+  private readLoadedLog(checkpoint: StoredCheckpoint | null): void {
+    const jsons = readAllEventJson(this.doc);
+    if (jsons.length === 0) return;
+    if (checkpoint === null || !this.describesDoc(checkpoint)) {
+      this.ingest(this.parseAll(jsons), 'persistence');
+      this.scheduleCheckpoint();
+      return;
+    }
+    this.projection.restore(checkpoint.records);
+    this.clock.observe(checkpoint.meta.clock);
+    const reading: LogReading = { jsons, next: 0, events: [], arrived: [] };
+    this.reading = reading;
+    this.indexed = new Promise<void>((resolve) => {
+      reading.done = resolve;
+      const slice = (): void => {
+        if (this.reading !== reading) return resolve();
+        if (this.readLogSlice(reading, INDEX_SLICE_MS)) this.finishReading(reading);
+        else setTimeout(slice, 0);
+      };
+      setTimeout(slice, 0);
+    });
+  }
+
+  private describesDoc(checkpoint: StoredCheckpoint): boolean {
+    if (checkpoint.meta.version !== FOLD_SNAPSHOT_VERSION) return false;
+    const now = Y.encodeStateVector(this.doc);
+    const then = checkpoint.meta.stateVector;
+    return now.length === then.length && now.every((b, i) => b === then[i]);
+  }
+
+  /** Parses restored events for about `budgetMs`; true when all are parsed. */
+  private readLogSlice(reading: LogReading, budgetMs: number): boolean {
+    const until = performance.now() + budgetMs;
+    const { jsons } = reading;
+    while (reading.next < jsons.length) {
+      const end = Math.min(jsons.length, reading.next + 500);
+      for (const e of this.parseAll(jsons.slice(reading.next, end))) reading.events.push(e);
+      reading.next = end;
+      if (performance.now() >= until) break;
+    }
+    return reading.next >= jsons.length;
+  }
+
+  /** Finishes reading the restored log now: called by everything that needs the events. */
+  private readRemainingLog(): void {
+    const reading = this.reading;
+    if (reading === null) return;
+    this.readLogSlice(reading, Infinity);
+    this.finishReading(reading);
+  }
+
+  /** Hands the restored folds their events, indexes them, then ingests what arrived meanwhile. */
+  private finishReading(reading: LogReading): void {
+    this.reading = null;
+    // A doc may hold two copies of one event (the server bridges uploads into the room).
+    const seen = new Set<string>();
+    const events = reading.events.filter((e) => !seen.has(e.id) && seen.add(e.id) !== undefined);
+    const byAggregate = new Map<string, EventEnvelope[]>();
+    for (const e of events) {
+      const list = byAggregate.get(e.aggregate.id);
+      if (list) list.push(e);
+      else byAggregate.set(e.aggregate.id, [e]);
+    }
+    const changed = this.projection.attach(byAggregate);
+    const heldAt = this.now();
+    for (const e of events) this.index(e, 'persistence', heldAt);
+    if (changed.size > 0) {
+      const change: StoreChange = { aggregates: changed, events: [], origin: 'persistence' };
+      for (const listener of this.listeners) listener(change);
+      this.scheduleCheckpoint();
+    }
+    for (const { jsons, origin } of reading.arrived) this.onLogAdded(jsons, origin);
+    reading.done?.();
+  }
+
+  private async checkpointNow(): Promise<void> {
+    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    await this.writeCheckpoint();
+  }
+
+  /** Writes the projection checkpoint a moment after the last change (only when IndexedDB is used). */
+  private scheduleCheckpoint(): void {
+    if (this.persistenceLayer === null || this.checkpointTimer !== null) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = null;
+      void this.writeCheckpoint().catch(() => undefined);
+    }, CHECKPOINT_DELAY_MS);
+  }
+
+  /**
+   * Stores the aggregates changed since the last checkpoint with the doc's state vector,
+   * taken together so they describe one state. A failed write (e.g. full storage) costs
+   * only speed: the next open sees a stale state vector and reads the log instead.
+   */
+  private async writeCheckpoint(): Promise<void> {
+    const layer = this.persistenceLayer;
+    if (layer === null || this.reading !== null) return;
+    const changes = this.projection.takeChanges();
+    const meta = { version: FOLD_SNAPSHOT_VERSION, stateVector: Y.encodeStateVector(this.doc), clock: this.clock.peek() };
+    try {
+      await layer.writeCheckpoint(changes, meta);
+    } catch (err) {
+      this.projection.requeue(changes);
+      throw err;
+    }
   }
 
   /**
@@ -313,6 +481,7 @@ export class EventStore {
    * aggregate stay held (and owed) until they are acknowledged and compacted in turn.
    */
   private onLogRemoved(jsons: string[], origin: StoreChange['origin']): void {
+    this.readRemainingLog();
     const gone = new Set<string>();
     for (const json of jsons) {
       const id = eventIdOf(json);
@@ -334,6 +503,7 @@ export class EventStore {
     this.projection.apply(leftovers);
     const change: StoreChange = { aggregates: touched, events: [], origin };
     for (const listener of this.listeners) listener(change);
+    this.scheduleCheckpoint();
   }
 
   private findHeld(eventId: string): EventEnvelope | undefined {
@@ -356,19 +526,23 @@ export class EventStore {
     const fresh = origin === 'local' ? events : events.filter((e) => !this.projection.has(e.id));
     if (fresh.length === 0) return;
     const heldAt = this.now();
-    for (const e of fresh) {
-      if (this.isPlausible(e, origin)) this.clock.observe(e.at);
-      else this.clockSuspects.push(e);
-      this.indexByWriter(e);
-      if (e.origin.terminal !== this.writer) this.heldSince.set(e.id, heldAt);
-      if (e.key !== undefined) {
-        const first = this.byKey.get(e.key);
-        if (!first || e.id < first.id) this.byKey.set(e.key, e);
-      }
-    }
+    for (const e of fresh) this.index(e, origin, heldAt);
     const aggregates = this.projection.apply(fresh);
     const change: StoreChange = { aggregates, events: fresh, origin };
     for (const listener of this.listeners) listener(change);
+    this.scheduleCheckpoint();
+  }
+
+  /** The store's own indexes of one new event (the projection keeps its own). */
+  private index(e: EventEnvelope, origin: StoreChange['origin'], heldAt: number): void {
+    if (this.isPlausible(e, origin)) this.clock.observe(e.at);
+    else this.clockSuspects.push(e);
+    this.indexByWriter(e);
+    if (e.origin.terminal !== this.writer) this.heldSince.set(e.id, heldAt);
+    if (e.key !== undefined) {
+      const first = this.byKey.get(e.key);
+      if (!first || e.id < first.id) this.byKey.set(e.key, e);
+    }
   }
 
   /** Implausible = stamped beyond the bound ahead of server time, as far as we know it. */
@@ -408,6 +582,16 @@ export class EventStore {
     }
     this.persistence = { mode: 'indexeddb', persisted: await requestPersistentStorage() };
   }
+}
+
+/** Events behind a restored checkpoint, being read in slices. */
+interface LogReading {
+  jsons: string[];
+  next: number;
+  events: EventEnvelope[];
+  /** Log additions observed meanwhile, ingested after. */
+  arrived: { jsons: string[]; origin: unknown }[];
+  done?: () => void;
 }
 
 /** Parses one stored entry; returns the reason as a string when it is not a valid envelope. */

@@ -1,6 +1,7 @@
 import * as Y from 'yjs';
-import * as idb from 'lib0/indexeddb';
 import { PERSISTENCE, TAB } from './origins';
+import type { CheckpointChanges, CheckpointRecord } from '../../shared/projection/location-projection';
+import { fnv1a32 } from '../../shared/fnv1a';
 
 /**
  * Durable storage of a location's Y.Doc in IndexedDB, in y-indexeddb's layout
@@ -21,11 +22,40 @@ export const MAX_MERGE = 4 * MERGE_EVERY;
 
 const UPDATES = 'updates';
 const CUSTOM = 'custom';
+/**
+ * Our own store (y-indexeddb ignores it): the projection checkpoint, its records grouped
+ * in CHECKPOINT_BUCKETS buckets by aggregate id. One IndexedDB record per aggregate made
+ * reading 7k of them cost several times the whole log; a write rewrites only the buckets
+ * whose aggregates changed.
+ */
+const PROJECTION = 'projection';
+const CHECKPOINT_BUCKETS = 64;
 /** Key in `custom`: highest `updates` key that holds a merged chunk. */
 const CHUNK_BOUNDARY = 'rms:chunk-boundary';
+/** Key in `custom`: the CheckpointMeta of the records in `projection`. */
+const CHECKPOINT_META = 'rms:checkpoint-meta';
+/** Version 2 added the `projection` store. */
+const DB_VERSION = 2;
+
+/** What a projection checkpoint describes: the doc exactly as its state vector says. */
+export interface CheckpointMeta {
+  /** Format of the records (the fold snapshot version): another version is ignored. */
+  version: number;
+  /** Y.encodeStateVector of the doc the records were taken from. */
+  stateVector: Uint8Array;
+  /** The hybrid clock when taken: a restored store's clock never goes behind it. */
+  clock: number;
+}
+
+export interface StoredCheckpoint {
+  meta: CheckpointMeta;
+  records: CheckpointRecord[];
+}
 
 export interface PersistenceStats {
+  /** The log and the projection checkpoint. */
   storedBytes: number;
+  checkpointBytes: number;
   records: number;
   chunks: number;
 }
@@ -41,6 +71,12 @@ export class IdbPersistence {
   private smallRecords = 0;
   private chunkRecords = 0;
   private bytes = 0;
+  private storedCheckpoint: StoredCheckpoint | null = null;
+  /** Stored bytes of each checkpoint bucket, and their sum. */
+  private readonly checkpointSizes = new Map<number, number>();
+  private checkpointBytes = 0;
+  /** After close(): queued writes finish, but nothing reads the doc (it may be destroyed). */
+  private closed = false;
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === PERSISTENCE || origin === TAB) return;
     this.queue.push(update);
@@ -55,13 +91,54 @@ export class IdbPersistence {
 
   /** Opens the database, applies everything stored, then records every later update. */
   static async open(name: string, doc: Y.Doc): Promise<IdbPersistence> {
-    const db = await idb.openDB(name, (db) =>
-      idb.createStores(db, [[UPDATES, { autoIncrement: true }], [CUSTOM]]),
-    );
+    const db = await openDatabase(name);
     const p = new IdbPersistence(name, db, doc);
     await p.load();
     doc.on('update', p.onUpdate);
     return p;
+  }
+
+  /** The projection checkpoint read at open, handed out once (it is large). */
+  takeCheckpoint(): StoredCheckpoint | null {
+    const checkpoint = this.storedCheckpoint;
+    this.storedCheckpoint = null;
+    return checkpoint;
+  }
+
+  /**
+   * Writes the changed checkpoint records and the new meta in one transaction, after the
+   * log writes queued so far: records and meta are only ever seen together.
+   */
+  writeCheckpoint(changes: CheckpointChanges, meta: CheckpointMeta): Promise<void> {
+    const work = this.flushing.catch(() => undefined).then(async () => {
+      const changed = byBucket(changes);
+      const keys = [...changed.keys()];
+      // Read-modify-write in two transactions (compression is async); writes are serialised on `flushing`.
+      const read = this.db.transaction(PROJECTION, 'readonly').objectStore(PROJECTION);
+      const stored = await Promise.all(keys.map((b) => request<Uint8Array | undefined>(read.get(b))));
+      const encoded = await Promise.all(
+        keys.map(async (bucket, i) => {
+          const before = stored[i];
+          const records = new Map((before ? await decodeBucket(before) : []).map((r) => [r.id, r]));
+          const change = changed.get(bucket)!;
+          for (const id of change.deleted) records.delete(id);
+          for (const r of change.put) records.set(r.id, r);
+          return records.size === 0 ? null : encodeBucket([...records.values()]);
+        }),
+      );
+      await this.write([PROJECTION, CUSTOM], (tx) => {
+        const buckets = tx.objectStore(PROJECTION);
+        keys.forEach((bucket, i) => {
+          const value = encoded[i];
+          if (value) buckets.put(value, bucket);
+          else buckets.delete(bucket);
+        });
+        tx.objectStore(CUSTOM).put(meta, CHECKPOINT_META);
+      });
+      keys.forEach((bucket, i) => this.countCheckpointBucket(bucket, encoded[i]?.byteLength ?? 0));
+    });
+    this.flushing = work.catch(() => undefined);
+    return work;
   }
 
   /** Resolves once every update seen so far is committed; rejects if a write failed. */
@@ -70,7 +147,7 @@ export class IdbPersistence {
   }
 
   stats(): PersistenceStats {
-    return { storedBytes: this.bytes, records: this.smallRecords + this.chunkRecords, chunks: this.chunkRecords };
+    return { storedBytes: this.bytes + this.checkpointBytes, checkpointBytes: this.checkpointBytes, records: this.smallRecords + this.chunkRecords, chunks: this.chunkRecords };
   }
 
   /**
@@ -84,6 +161,7 @@ export class IdbPersistence {
   }
 
   private async replaceWithState(): Promise<void> {
+    if (this.closed) throw new Error(`${this.name} is closed`);
     // The state includes every queued update, so the queue is done with.
     this.queue = [];
     const state = Y.encodeStateAsUpdate(this.doc);
@@ -100,25 +178,41 @@ export class IdbPersistence {
     if (this.scheduled === null) this.lastBatch = Promise.resolve();
   }
 
-  close(): void {
+  /** Stops recording; the database closes once the writes already queued are done. */
+  close(): Promise<void> {
+    this.closed = true;
     this.doc.off('update', this.onUpdate);
-    this.db.close();
+    return this.flushing.catch(() => undefined).then(() => this.db.close());
+  }
+
+  private countCheckpointBucket(bucket: number, bytes: number): void {
+    this.checkpointBytes += bytes - (this.checkpointSizes.get(bucket) ?? 0);
+    this.checkpointSizes.set(bucket, bytes);
   }
 
   private async load(): Promise<void> {
-    const tx = this.db.transaction([UPDATES, CUSTOM], 'readonly');
+    const tx = this.db.transaction([UPDATES, CUSTOM, PROJECTION], 'readonly');
     const updates = tx.objectStore(UPDATES);
-    const [keys, values, boundary] = await Promise.all([
+    const [keys, values, boundary, meta, bucketKeys, buckets] = await Promise.all([
       request<IDBValidKey[]>(updates.getAllKeys()),
       request<Uint8Array[]>(updates.getAll()),
       request<number | undefined>(tx.objectStore(CUSTOM).get(CHUNK_BOUNDARY)),
+      request<CheckpointMeta | undefined>(tx.objectStore(CUSTOM).get(CHECKPOINT_META)),
+      request<number[]>(tx.objectStore(PROJECTION).getAllKeys()),
+      request<Uint8Array[]>(tx.objectStore(PROJECTION).getAll()),
     ]);
+    bucketKeys.forEach((bucket, i) => this.countCheckpointBucket(bucket, buckets[i]!.byteLength));
+    // Decompressing runs while the updates are applied.
+    const records = meta === undefined ? null : Promise.all(buckets.map(decodeBucket)).then((b) => b.flat(), () => null);
     Y.transact(this.doc, () => {
       for (const u of values) Y.applyUpdate(this.doc, u);
     }, PERSISTENCE);
     this.bytes = values.reduce((sum, u) => sum + u.byteLength, 0);
     this.chunkRecords = boundary === undefined ? 0 : keys.filter((k) => (k as number) <= boundary).length;
     this.smallRecords = values.length - this.chunkRecords;
+    // An unreadable checkpoint is ignored: the log is read instead, and the next one replaces it.
+    const restored = await records;
+    if (meta !== undefined && restored !== null) this.storedCheckpoint = { meta, records: restored };
   }
 
   private schedule(): void {
@@ -132,7 +226,7 @@ export class IdbPersistence {
     // Merging only saves space and load time; it runs after the batch, off the path of the
     // appends waiting for it. A failed merge is retried after the next batch.
     this.flushing = batch
-      .then(() => (this.smallRecords >= MERGE_EVERY ? this.compactLog() : undefined))
+      .then(() => (this.smallRecords >= MERGE_EVERY && !this.closed ? this.compactLog() : undefined))
       .catch(() => undefined);
   }
 
@@ -195,6 +289,54 @@ export class IdbPersistence {
     work(tx);
     await done(tx);
   }
+}
+
+function byBucket(changes: CheckpointChanges): Map<number, CheckpointChanges> {
+  const out = new Map<number, CheckpointChanges>();
+  const of = (id: string): CheckpointChanges => {
+    const bucket = bucketOf(id);
+    let change = out.get(bucket);
+    if (!change) out.set(bucket, (change = { put: [], deleted: [] }));
+    return change;
+  };
+  for (const id of changes.deleted) of(id).deleted.push(id);
+  for (const r of changes.put) of(r.id).put.push(r);
+  return out;
+}
+
+function bucketOf(aggregateId: string): number {
+  return fnv1a32(aggregateId) % CHECKPOINT_BUCKETS;
+}
+
+/** A bucket is stored as deflated JSON: it compresses ~8× and IndexedDB reads cost per byte. */
+async function encodeBucket(records: CheckpointRecord[]): Promise<Uint8Array> {
+  const stream = new Blob([JSON.stringify(records)]).stream().pipeThrough(new CompressionStream('deflate-raw'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+async function decodeBucket(bytes: Uint8Array): Promise<CheckpointRecord[]> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  return JSON.parse(await new Response(stream).text()) as CheckpointRecord[];
+}
+
+/** Opens (creating or upgrading) the database: y-indexeddb's stores plus our `projection`. */
+function openDatabase(name: string): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, DB_VERSION);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains(UPDATES)) db.createObjectStore(UPDATES, { autoIncrement: true });
+      if (!db.objectStoreNames.contains(CUSTOM)) db.createObjectStore(CUSTOM);
+      if (!db.objectStoreNames.contains(PROJECTION)) db.createObjectStore(PROJECTION);
+    };
+    req.onsuccess = () => {
+      // A newer build in another tab needs to upgrade: let it (this tab's writes then fail loudly).
+      req.result.onversionchange = () => req.result.close();
+      resolve(req.result);
+    };
+    req.onerror = () => reject(req.error ?? new Error(`IndexedDB ${name} could not be opened`));
+    req.onblocked = () => reject(new Error(`IndexedDB ${name} is blocked by another connection at an older version`));
+  });
 }
 
 function request<T>(req: IDBRequest): Promise<T> {

@@ -211,6 +211,7 @@ export class SyncManager {
     this.relay.start();
     this.armInterval();
     void this.uploadOnce();
+    if (!this.store.isIndexed) void this.store.indexed.then(() => this.schedulePublish());
   }
 
   private pause(): void {
@@ -295,6 +296,9 @@ export class SyncManager {
   }
 
   private async uploadBatch(): Promise<void> {
+    // Right after a cold start the store may still be reading its log in the background:
+    // wait for it rather than make it finish at once on the page's first frames.
+    await this.store.indexed;
     const outbox = this.outbox();
     if (outbox.owed.length === 0) return;
     this.clearTimer('retryTimer');
@@ -442,12 +446,12 @@ export class SyncManager {
   }
 
   private computeStatus(): SyncStatus {
-    const outbox = this.outbox();
+    const outbox = this.store.isIndexed ? this.outbox() : null;
     return {
       connection: this.unauthorized !== null ? { name: 'offline', since: this.timers.now() } : this.connection.current,
       relay: this.relay.state,
-      owed: outbox.owed.length + outbox.waiting,
-      oldestOwedAt: outbox.oldestOwedAt,
+      owed: outbox === null ? null : outbox.owed.length + outbox.waiting,
+      oldestOwedAt: outbox?.oldestOwedAt ?? null,
       inFlight: this.inFlight !== null,
       attempt: this.backoff.attempt,
       backoffMs: this.backoff.ceilingMs(),

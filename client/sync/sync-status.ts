@@ -64,8 +64,8 @@ export interface ConnectedTerminal {
 export interface SyncStatus {
   connection: ConnectionState;
   relay: RelayState;
-  /** Events held here that the server has not acknowledged. */
-  owed: number;
+  /** Events held here that the server has not acknowledged; null while the store is still reading its log after a cold start. */
+  owed: number | null;
   oldestOwedAt: number | null;
   inFlight: boolean;
   attempt: number;

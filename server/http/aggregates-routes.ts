@@ -23,7 +23,7 @@ export function registerAggregatesRoutes(app: FastifyInstance, deps: AggregatesR
     }
     const response: AggregateResponse = {
       aggregate: { id, type },
-      state: view,
+      state: { ...view, history: projection.historyOf(id) },
       events: [...projection.eventsOf(id)],
       serverTime: deps.now(),
     };

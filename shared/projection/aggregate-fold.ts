@@ -7,6 +7,8 @@ import { isTicketEvent, newTicketState, reduceTicket, ticketViewOf, type TicketS
 import { isMenuItemEvent, isTableEvent, newMenuItemState, newTableState, reduceMenuItem, reduceTable, type MenuItemState, type TableState } from './catalog-reducers';
 import { assertNever, outcome, type Outcome } from './reducer';
 import type { AggregateView, ConcurrentGroup, HistoryEntry, HistoryStatus } from './views';
+import type { RegisterWrite } from './merge-policy';
+import { fnv1a32 } from '../fnv1a';
 
 /**
  * One aggregate's events and their fold. Shared by projectAggregate (full fold) and
@@ -41,13 +43,88 @@ function initialDomain(aggregateType: string): DomainState {
   }
 }
 
+/**
+ * A fold's derived state without its events, as plain JSON: what a projection checkpoint
+ * stores per aggregate. Bump FOLD_SNAPSHOT_VERSION whenever this shape or the meaning of a
+ * reducer changes: a checkpoint of another version is ignored and the log is refolded.
+ */
+export const FOLD_SNAPSHOT_VERSION = 1;
+
+export interface FoldSnapshot {
+  id: string;
+  aggregateType: string;
+  size: number;
+  /** Order-independent digest of the event ids folded (see idDigest). */
+  digest: number;
+  domain: EncodedDomain;
+  keys: [string, string][];
+  /** Outcomes other than a bare 'applied', by fold index. */
+  outcomes: [number, FoldOutcome][];
+  concurrent: ConcurrentGroup[];
+  run: [seq: number, start: number, mixed: boolean];
+  lastEventAt: number;
+  needsUpdate: number;
+}
+
+type EncodedDomain =
+  | { kind: 'ticket'; state: Omit<TicketState, 'lww' | 'held'> & { lww: [string, RegisterWrite][]; held: [string, DecodedEvent][] } }
+  | { kind: 'menu_item'; state: Omit<MenuItemState, 'lww'> & { lww: [string, RegisterWrite][] } }
+  | { kind: 'table'; state: Omit<TableState, 'lww'> & { lww: [string, RegisterWrite][] } }
+  | { kind: 'other' };
+
+function encodeDomain(d: DomainState): EncodedDomain {
+  switch (d.kind) {
+    case 'ticket':
+      return { kind: 'ticket', state: { ...d.state, lww: [...d.state.lww], held: [...d.state.held] } };
+    case 'menu_item':
+      return { kind: 'menu_item', state: { ...d.state, lww: [...d.state.lww] } };
+    case 'table':
+      return { kind: 'table', state: { ...d.state, lww: [...d.state.lww] } };
+    case 'other':
+      return d;
+    default:
+      return assertNever(d, 'aggregate kind');
+  }
+}
+
+function decodeDomain(d: EncodedDomain): DomainState {
+  switch (d.kind) {
+    case 'ticket':
+      return { kind: 'ticket', state: { ...d.state, lww: new Map(d.state.lww), held: new Map(d.state.held) } as TicketState };
+    case 'menu_item':
+      return { kind: 'menu_item', state: { ...d.state, lww: new Map(d.state.lww) } };
+    case 'table':
+      return { kind: 'table', state: { ...d.state, lww: new Map(d.state.lww) } };
+    case 'other':
+      return d;
+    default:
+      return assertNever(d, 'aggregate kind');
+  }
+}
+
+/**
+ * Sum of a 32-bit FNV-1a hash of each id: the same for the same set of ids in any order,
+ * so a restored fold can check that the events it is given are the ones it folded.
+ */
+export function idDigest(digest: number, id: string): number {
+  return (digest + fnv1a32(id)) >>> 0;
+}
+
 /** A reducer's Outcome, or the fold's own verdict on an event this build cannot read. */
 type NeedsUpdate = { readonly status: 'needs_update'; readonly reason: string; readonly conflictId: null };
 type FoldOutcome = Readonly<Pick<Outcome, 'reason' | 'conflictId'>> & { readonly status: HistoryStatus };
+/** The shared outcome of a plain applied event: snapshots leave these out. */
+const APPLIED: FoldOutcome = outcome('applied');
 
 export class AggregateFold {
-  private readonly events: EventEnvelope[] = [];
+  private events: EventEnvelope[] = [];
   private dirty = false;
+  /**
+   * Restored from a snapshot and its events not attached yet: the state and view are
+   * exact, but history and anything that needs the events wait for attach().
+   */
+  private detachedSize: number | null = null;
+  private digest = 0;
   // Derived by the fold; reset by refold().
   private aggregateType = '';
   private domain: DomainState = { kind: 'other' };
@@ -70,7 +147,12 @@ export class AggregateFold {
   constructor(readonly id: string) {}
 
   get size(): number {
-    return this.events.length;
+    return this.detachedSize ?? this.events.length;
+  }
+
+  /** True until the events of a restored fold are attached. */
+  get detached(): boolean {
+    return this.detachedSize !== null;
   }
 
   get type(): string {
@@ -79,7 +161,13 @@ export class AggregateFold {
   }
 
   ordered(): readonly EventEnvelope[] {
+    this.assertAttached();
     return this.events;
+  }
+
+  /** The seq of the last event in fold order (0 when empty): the next local event takes seq + 1. */
+  get lastSeq(): number {
+    return this.detached ? this.runSeq : (this.events[this.events.length - 1]?.seq ?? 0);
   }
 
   /**
@@ -88,7 +176,9 @@ export class AggregateFold {
    * only cost time). Folds the event at once when it sorts last.
    */
   add(e: EventEnvelope): void {
+    this.assertAttached();
     this.cached = null;
+    this.digest = idDigest(this.digest, e.id);
     const last = this.events[this.events.length - 1];
     if (!last || compareEvents(last, e) < 0) {
       this.events.push(e);
@@ -123,10 +213,75 @@ export class AggregateFold {
     for (const e of this.events) this.step(e);
   }
 
+
   view(): AggregateView {
     this.settle();
     if (!this.cached) this.cached = this.buildView();
     return this.cached;
+  }
+
+  /** Every event held with what the fold did with it, in fold order. */
+  history(): HistoryEntry[] {
+    this.assertAttached();
+    this.settle();
+    return this.historyEntries();
+  }
+
+  snapshot(): FoldSnapshot {
+    this.settle();
+    return {
+      id: this.id,
+      aggregateType: this.aggregateType,
+      size: this.size,
+      digest: this.digest,
+      domain: encodeDomain(this.domain),
+      keys: [...this.keys],
+      outcomes: this.outcomes.flatMap((o, i): [number, FoldOutcome][] => (o === APPLIED ? [] : [[i, o]])),
+      concurrent: this.concurrent,
+      run: [this.runSeq, this.runStart, this.runMixed],
+      lastEventAt: this.lastEventAt,
+      needsUpdate: this.needsUpdate,
+    };
+  }
+
+  /** A fold in the snapshot's state, detached: attach() gives it its events. */
+  static restore(s: FoldSnapshot): AggregateFold {
+    const fold = new AggregateFold(s.id);
+    fold.detachedSize = s.size;
+    fold.digest = s.digest;
+    fold.aggregateType = s.aggregateType;
+    fold.domain = decodeDomain(s.domain);
+    fold.keys = new Map(s.keys);
+    const outcomes: FoldOutcome[] = new Array<FoldOutcome>(s.size).fill(APPLIED);
+    for (const [i, o] of s.outcomes) outcomes[i] = o;
+    fold.outcomes = outcomes;
+    fold.concurrent = s.concurrent;
+    [fold.runSeq, fold.runStart, fold.runMixed] = s.run;
+    fold.lastEventAt = s.lastEventAt;
+    fold.needsUpdate = s.needsUpdate;
+    return fold;
+  }
+
+  /**
+   * Gives a restored fold its events (any order). If they are not exactly the events the
+   * snapshot folded (count or id digest differ), the fold starts over from them: the
+   * snapshot is only ever a shortcut. Returns false when it had to.
+   */
+  attach(events: readonly EventEnvelope[]): boolean {
+    if (this.detachedSize === null) throw new Error(`aggregate ${this.id} is already attached`);
+    let digest = 0;
+    for (const e of events) digest = idDigest(digest, e.id);
+    const matches = events.length === this.detachedSize && digest === this.digest;
+    this.detachedSize = null;
+    this.events = [...events].sort(compareEvents);
+    this.digest = digest;
+    this.cached = null;
+    if (!matches) this.dirty = true;
+    return matches;
+  }
+
+  private assertAttached(): void {
+    if (this.detachedSize !== null) throw new Error(`the events of restored aggregate ${this.id} are not attached yet`);
   }
 
   private step(e: EventEnvelope): void {
@@ -255,7 +410,6 @@ export class AggregateFold {
     const base = {
       id: this.id,
       aggregateType: this.aggregateType,
-      history: this.historyEntries(),
       concurrent: this.concurrent.map((g) => ({ ...g, eventIds: [...g.eventIds], terminals: [...g.terminals] })),
       lastEventAt: this.lastEventAt,
       needsUpdate: this.needsUpdate,

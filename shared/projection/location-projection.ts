@@ -1,9 +1,24 @@
 import type { EventEnvelope } from '../events/envelope';
-import { AggregateFold } from './aggregate-fold';
-import type { AggregateView } from './views';
+import { AggregateFold, type FoldSnapshot } from './aggregate-fold';
+import type { AggregateView, HistoryEntry } from './views';
 
 // Re-exported because callers of the projection name its views (client/store imports it here).
 export type { AggregateView } from './views';
+
+/** One aggregate of a projection checkpoint: its type and size readable without decoding the fold. */
+export interface CheckpointRecord {
+  id: string;
+  type: string;
+  size: number;
+  /** JSON of the FoldSnapshot, decoded on first use. */
+  fold: string;
+}
+
+/** What changed since the last `takeChanges()`: records to write and aggregates to drop. */
+export interface CheckpointChanges {
+  put: CheckpointRecord[];
+  deleted: string[];
+}
 
 /**
  * Every aggregate of one location, kept up to date incrementally as events arrive from
@@ -12,11 +27,19 @@ export type { AggregateView } from './views';
  * Cost: an event that sorts after its aggregate's last one is folded on top of the
  * current state (O(1) in the number of events held); an out-of-order one refolds only
  * its own aggregate, once per `apply` call however many such events it brought.
+ *
+ * Checkpoints: `restore` starts from stored fold snapshots instead of the events. The
+ * folds are decoded on first use and stay detached (views only) until `attach` hands
+ * them their events; until then only views, types, counts and lastSeqOf may be asked.
  */
 export class LocationProjection {
   private readonly folds = new Map<string, AggregateFold>();
-  /** Event id → aggregate id, for every event held. */
+  /** Restored folds not decoded yet. */
+  private readonly frozen = new Map<string, CheckpointRecord>();
+  /** Event id → aggregate id, for every event held in an attached fold. */
   private readonly aggregateIndex = new Map<string, string>();
+  /** Aggregates changed or removed since the last takeChanges(). */
+  private readonly changed = new Set<string>();
   private count = 0;
 
   /** Adds events; returns the ids of the aggregates whose view changed. */
@@ -24,7 +47,7 @@ export class LocationProjection {
     const changed = new Set<string>();
     for (const e of events) {
       if (this.aggregateIndex.has(e.id)) continue;
-      let fold = this.folds.get(e.aggregate.id);
+      let fold = this.fold(e.aggregate.id);
       if (!fold) {
         fold = new AggregateFold(e.aggregate.id);
         this.folds.set(e.aggregate.id, fold);
@@ -34,28 +57,48 @@ export class LocationProjection {
       this.count++;
       changed.add(e.aggregate.id);
     }
-    for (const id of changed) this.folds.get(id)!.settle();
+    for (const id of changed) {
+      this.folds.get(id)!.settle();
+      this.changed.add(id);
+    }
     return changed;
   }
 
   /** Forgets whole aggregates (compaction). Their events may be applied again later. */
   remove(aggregateIds: Iterable<string>): void {
     for (const id of aggregateIds) {
+      const record = this.frozen.get(id);
+      if (record) {
+        this.frozen.delete(id);
+        this.count -= record.size;
+        this.changed.add(id);
+        continue;
+      }
       const fold = this.folds.get(id);
       if (!fold) continue;
-      for (const e of fold.ordered()) this.aggregateIndex.delete(e.id);
+      if (!fold.detached) for (const e of fold.ordered()) this.aggregateIndex.delete(e.id);
       this.count -= fold.size;
       this.folds.delete(id);
+      this.changed.add(id);
     }
   }
 
   get(aggregateId: string): AggregateView | undefined {
-    return this.folds.get(aggregateId)?.view();
+    return this.fold(aggregateId)?.view();
   }
 
   /** The aggregate's events in fold order, each id once. */
   eventsOf(aggregateId: string): readonly EventEnvelope[] {
-    return this.folds.get(aggregateId)?.ordered() ?? [];
+    return this.fold(aggregateId)?.ordered() ?? [];
+  }
+
+  historyOf(aggregateId: string): HistoryEntry[] {
+    return this.fold(aggregateId)?.history() ?? [];
+  }
+
+  /** The seq of the aggregate's last event in fold order (0 if none); works on detached folds. */
+  lastSeqOf(aggregateId: string): number {
+    return this.fold(aggregateId)?.lastSeq ?? 0;
   }
 
   /** The aggregate an event belongs to, if the event is held. */
@@ -69,10 +112,12 @@ export class LocationProjection {
 
   /** Views of every aggregate (of one aggregate type if given), by aggregate id. */
   all(type?: string): AggregateView[] {
-    const ids = [...this.folds.keys()].sort();
+    const ids = [...this.folds.keys(), ...this.frozen.keys()].sort();
     const out: AggregateView[] = [];
     for (const id of ids) {
-      const fold = this.folds.get(id)!;
+      const record = this.frozen.get(id);
+      if (record && type !== undefined && record.type !== type) continue;
+      const fold = this.fold(id)!;
       if (type === undefined || fold.type === type) out.push(fold.view());
     }
     return out;
@@ -80,11 +125,82 @@ export class LocationProjection {
 
   /** Aggregates held. */
   get aggregateCount(): number {
-    return this.folds.size;
+    return this.folds.size + this.frozen.size;
   }
 
   /** Events held. */
   get size(): number {
     return this.count;
   }
+
+  /** Snapshots of the aggregates changed since the last call, for an incremental checkpoint. */
+  takeChanges(): CheckpointChanges {
+    const put: CheckpointRecord[] = [];
+    const deleted: string[] = [];
+    for (const id of this.changed) {
+      const fold = this.folds.get(id);
+      if (fold) put.push({ id, type: fold.type, size: fold.size, fold: JSON.stringify(fold.snapshot()) });
+      else if (!this.frozen.has(id)) deleted.push(id);
+    }
+    this.changed.clear();
+    return { put, deleted };
+  }
+
+  /** A checkpoint write failed: these aggregates still need writing next time. */
+  requeue(changes: CheckpointChanges): void {
+    for (const r of changes.put) this.changed.add(r.id);
+    for (const id of changes.deleted) this.changed.add(id);
+  }
+
+  /** Starts from a checkpoint: every aggregate restored detached. Only on an empty projection. */
+  restore(records: readonly CheckpointRecord[]): void {
+    if (this.aggregateCount > 0) throw new Error('restore needs an empty projection');
+    for (const r of records) {
+      this.frozen.set(r.id, r);
+      this.count += r.size;
+    }
+  }
+
+  /**
+   * Gives every detached fold its events (grouped by aggregate; events of aggregates the
+   * checkpoint did not hold are applied as new). Returns the aggregates whose checkpointed
+   * state did not match their events and were refolded, or that are new: their views changed.
+   */
+  attach(byAggregate: ReadonlyMap<string, readonly EventEnvelope[]>): Set<string> {
+    const changed = new Set<string>();
+    const fresh: EventEnvelope[] = [];
+    for (const [id, events] of byAggregate) {
+      const fold = this.fold(id);
+      if (!fold?.detached) {
+        fresh.push(...events);
+        continue;
+      }
+      const unique = uniqueById(events);
+      this.count += unique.length - fold.size;
+      if (!fold.attach(unique)) changed.add(id);
+      for (const e of unique) this.aggregateIndex.set(e.id, id);
+    }
+    // Restored aggregates that no event backs any more.
+    const orphans = [...this.frozen.keys()];
+    for (const [id, fold] of this.folds) if (fold.detached) orphans.push(id);
+    this.remove(orphans);
+    for (const id of orphans) changed.add(id);
+    for (const id of this.apply(fresh)) changed.add(id);
+    for (const id of changed) this.changed.add(id);
+    return changed;
+  }
+
+  private fold(aggregateId: string): AggregateFold | undefined {
+    const record = this.frozen.get(aggregateId);
+    if (record === undefined) return this.folds.get(aggregateId);
+    const fold = AggregateFold.restore(JSON.parse(record.fold) as FoldSnapshot);
+    this.frozen.delete(aggregateId);
+    this.folds.set(aggregateId, fold);
+    return fold;
+  }
+}
+
+function uniqueById(events: readonly EventEnvelope[]): EventEnvelope[] {
+  const seen = new Set<string>();
+  return events.filter((e) => !seen.has(e.id) && seen.add(e.id) !== undefined);
 }

@@ -1,12 +1,12 @@
 import type { EventEnvelope } from '../events/envelope';
 import { AggregateFold } from './aggregate-fold';
-import type { AggregateView } from './views';
+import type { AuditedView } from './views';
 
 /**
  * The full fold of one aggregate, from any order of its events, duplicates included.
  * The reference the incremental LocationProjection must always agree with.
  */
-export function projectAggregate(events: readonly EventEnvelope[]): AggregateView {
+export function projectAggregate(events: readonly EventEnvelope[]): AuditedView {
   const first = events[0];
   if (!first) throw new RangeError('projectAggregate needs at least one event');
   const fold = new AggregateFold(first.aggregate.id);
@@ -19,5 +19,5 @@ export function projectAggregate(events: readonly EventEnvelope[]): AggregateVie
     seen.add(e.id);
     fold.add(e);
   }
-  return fold.view();
+  return { ...fold.view(), history: fold.history() };
 }

@@ -85,7 +85,7 @@ export function reduceTicket(s: TicketState, e: TicketEvent): Outcome {
 }
 
 /** The view fields of a ticket, derived from its state. */
-export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregateType' | 'history' | 'concurrent' | 'lastEventAt' | 'needsUpdate'> {
+export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregateType' | 'concurrent' | 'lastEventAt' | 'needsUpdate'> {
   const totalCents = sumLines(s.lines);
   const applied = s.payments.filter((p) => p.state === 'applied');
   const paidCents = applied.reduce((n, p) => n + p.amountCents, 0);

@@ -42,7 +42,6 @@ export interface ConcurrentGroup {
 interface AggregateBase {
   id: string;
   aggregateType: string;
-  history: HistoryEntry[];
   concurrent: ConcurrentGroup[];
   /** Hybrid-clock ms of the latest event held (any status). */
   lastEventAt: number;
@@ -144,3 +143,10 @@ export interface OtherAggregateView extends AggregateBase {
 }
 
 export type AggregateView = TicketView | MenuItemView | TableView | OtherAggregateView;
+
+/**
+ * A view with its audit history. History is asked for separately (`historyOf`): a screen
+ * listing thousands of tickets needs none of it, and a projection restored from a
+ * checkpoint can show views before the events behind their histories are read.
+ */
+export type AuditedView = AggregateView & { history: HistoryEntry[] };

@@ -140,16 +140,103 @@ describe('EventStore on IndexedDB', () => {
     expect(reader.getByAggregate('t1')).toEqual([event]);
   });
 
+  it('[STO13] reopened from its checkpoint: the same views at once, the events read after, then as a full load', async () => {
+    const location = `checkpoint-${++seq}`;
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    for (let t = 0; t < 5; t++) {
+      await first.append('ticket.opened', { number: num('A', t) }, ticket(`t${t}`));
+      for (let i = 0; i < 4; i++) await first.append('ticket.item_added', item(`l${i}`), ticket(`t${t}`));
+    }
+    const views = allViews(first);
+    const events = first.getByAggregate('t3');
+    const history = first.history('t3');
+    await first.close();
+    const second = await openStore({ location });
+    expect(second.isIndexed).toBe(false);
+    expect(allViews(second)).toEqual(views);
+    expect(second.projection.size).toBe(25);
+    await second.indexed;
+    expect(second.isIndexed).toBe(true);
+    expect(second.getByAggregate('t3')).toEqual(events);
+    expect(second.history('t3')).toEqual(history);
+    expect(allViews(second)).toEqual(views);
+  });
+
+  it('[STO13] while the log is read, arriving events wait for it and an append reads the rest first', async () => {
+    const location = `checkpoint-busy-${++seq}`;
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    await first.append('ticket.item_added', item('l1'), ticket('t1'));
+    const other = await openStore({ location: `${location}-other`, terminal: 'till-2', persistence: 'memory' });
+    Y.applyUpdate(other.doc, Y.encodeStateAsUpdate(first.doc));
+    await first.close();
+    const second = await openStore({ location });
+    expect(second.isIndexed).toBe(false);
+    const remote = await other.append('ticket.note_set', { note: 'window seat' }, ticket('t1'));
+    Y.applyUpdate(second.doc, Y.encodeStateAsUpdate(other.doc));
+    const local = await second.append('ticket.item_added', item('l2'), ticket('t1'));
+    expect(second.isIndexed).toBe(true);
+    // Folded after the restored events and the remote one that arrived first: next seq, next n.
+    expect(local.seq).toBe(remote.seq + 1);
+    expect(local.origin.n).toBe(3);
+    expect(second.getByAggregate('t1').map((e) => e.id)).toEqual(expect.arrayContaining([remote.id, local.id]));
+    expect(second.view('t1')).toMatchObject({ note: 'window seat', lines: [{ lineId: 'l1' }, { lineId: 'l2' }] });
+  });
+
+  it('[STO13] a checkpoint older than the stored log is not used: the log is read at open', async () => {
+    const location = `checkpoint-stale-${++seq}`;
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    await first.close();
+    const second = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    const late = await second.append('ticket.item_added', item('l1'), ticket('t1'));
+    // The tab dies before its next checkpoint: only the log has the new event.
+    const third = await openStore({ location, terminal: 'till-2' });
+    expect(third.isIndexed).toBe(true);
+    expect(third.getByAggregate('t1').map((e) => e.id)).toContain(late.id);
+    expect(third.view('t1')).toMatchObject({ lines: [{ lineId: 'l1' }] });
+    await second.close();
+  });
+
+  it('[STO13] an unreadable checkpoint is ignored: the log is read at open', async () => {
+    const location = `checkpoint-corrupt-${++seq}`;
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    await first.close();
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(`rms:${location}`);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('projection', 'readwrite');
+      const store = tx.objectStore('projection');
+      const keys = store.getAllKeys();
+      keys.onsuccess = () => {
+        for (const key of keys.result) store.put(new Uint8Array([1, 2, 3]), key);
+      };
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+    const second = await openStore({ location });
+    expect(second.isIndexed).toBe(true);
+    expect(second.view('t1')).toMatchObject({ number: 'A-001' });
+  });
+
   it('[STO9] stored bytes stay flat over 10 open/close cycles with no new events', async () => {
     const location = `flat-${++seq}`;
     const store = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
     for (let i = 0; i < 50; i++) await store.append('ticket.opened', { number: num('A', i) }, ticket(`t${i}`));
-    const bytes = store.storedBytes();
-    store.close();
+    // Closing writes the projection checkpoint once; from then on nothing is written.
+    await store.close();
+    const reopened = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    const bytes = reopened.storedBytes();
+    await reopened.close();
     for (let cycle = 0; cycle < 10; cycle++) {
       const again = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
       expect(again.storedBytes()).toBe(bytes);
-      again.close();
+      await again.close();
     }
   });
 

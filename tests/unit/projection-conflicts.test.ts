@@ -4,7 +4,7 @@ import { saleKey } from '../../shared/domain/sale-events';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
-import type { TicketView } from '../../shared/projection/views';
+import type { HistoryEntry, TicketView } from '../../shared/projection/views';
 import { TestWriter } from '../helpers/test-writer';
 
 const T0 = 1_700_000_000_000;
@@ -20,7 +20,7 @@ class Terminal extends TestWriter {
 const TK: AggregateRef = { id: 'tk-1', type: 'ticket' };
 const burger = (lineId: string, quantity = 1) => ({ lineId, menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1000, quantity });
 
-function ticket(events: EventEnvelope[]): TicketView {
+function ticket(events: EventEnvelope[]): TicketView & { history: HistoryEntry[] } {
   const v = projectAggregate(events);
   if (v.kind !== 'ticket') throw new Error(`not a ticket: ${v.kind}`);
   return v;
@@ -299,8 +299,28 @@ describe('projection: LocationProjection', () => {
     const p = new LocationProjection();
     p.apply([...base, qb]);
     p.apply([qa]);
-    expect(canonicalJson(p.get(TK.id))).toBe(canonicalJson(projectAggregate([...base, qa, qb])));
+    expect(canonicalJson({ ...p.get(TK.id), history: p.historyOf(TK.id) })).toBe(canonicalJson(projectAggregate([...base, qa, qb])));
     expect(p.eventsOf(TK.id).map((e) => e.id)).toEqual([...base, qa, qb].map((e) => e.id));
+  });
+
+  it('[PRJ12] a restored fold given other events than it folded refolds; aggregates no event backs are dropped', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const late = b.write(TK, 'ticket.note_set', { note: 'window seat' });
+    const gone: AggregateRef = { id: 't-gone', type: 'table' };
+    const p = new LocationProjection();
+    p.apply([...base, a.write(gone, 'table.defined', { tableId: 't-gone', label: 'T9', seats: 2 })]);
+    const restored = new LocationProjection();
+    restored.restore(p.takeChanges().put);
+    expect(restored.get(gone.id)).toMatchObject({ label: 'T9' });
+    expect(() => restored.eventsOf(TK.id)).toThrow(/not attached/);
+    // The ticket got one more event than its snapshot folded; the table's events are gone.
+    const changed = restored.attach(new Map([[TK.id, [late, ...base]]]));
+    expect(changed).toEqual(new Set([TK.id, gone.id]));
+    expect(canonicalJson({ ...restored.get(TK.id), history: restored.historyOf(TK.id) })).toBe(canonicalJson(projectAggregate([...base, late])));
+    expect(restored.get(gone.id)).toBeUndefined();
+    expect(restored.size).toBe(base.length + 1);
   });
 
   it('[PRJ2] events of the wrong aggregate type are invalid, not folded', () => {

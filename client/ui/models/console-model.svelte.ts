@@ -38,7 +38,7 @@ export class ConsoleModel {
   readonly allEvents = $derived.by((): InspectedEvent[] => {
     const out: InspectedEvent[] = [];
     for (const view of this.log.all()) {
-      const byId = new Map(view.history.map((h) => [h.eventId, h]));
+      const byId = new Map(this.log.history(view.id).map((h) => [h.eventId, h]));
       const concurrent = new Set(view.concurrent.flatMap((g) => g.eventIds));
       for (const event of this.log.events(view.id)) {
         const history = byId.get(event.id) ?? null;

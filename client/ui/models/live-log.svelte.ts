@@ -1,6 +1,6 @@
 import type { EventStore, StoreChange } from '../../store/event-store';
 import type { EventEnvelope } from '../../../shared/events/envelope';
-import type { AggregateView } from '../../../shared/projection/views';
+import type { AggregateView, HistoryEntry } from '../../../shared/projection/views';
 
 /**
  * The event log as reactive state for the screens. The store's projection is plain data
@@ -35,6 +35,12 @@ export class LiveLog {
   events(aggregateId: string): readonly EventEnvelope[] {
     void this.changes;
     return this.store.getByAggregate(aggregateId);
+  }
+
+  /** The aggregate's audit history: every event held and what the fold did with it. */
+  history(aggregateId: string): HistoryEntry[] {
+    void this.changes;
+    return this.store.history(aggregateId);
   }
 
   /** Every aggregate, every type. */

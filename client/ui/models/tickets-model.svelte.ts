@@ -1,6 +1,6 @@
 import type { TicketCommands } from '../../commands/ticket-commands';
 import type { PaymentMethod } from '../../../shared/domain/ticket-events';
-import type { MenuItemView, TableView, TicketView } from '../../../shared/projection/views';
+import type { HistoryEntry, MenuItemView, TableView, TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
@@ -43,6 +43,11 @@ export class TicketsModel {
     const v = this.log.view(this.selectedId);
     return v?.kind === 'ticket' ? v : null;
   });
+
+  /** The ticket's audit history (read only when the history panel is open). */
+  history(ticketId: string): HistoryEntry[] {
+    return this.log.history(ticketId);
+  }
 
   readonly menu = $derived.by((): MenuSection[] => {
     const sections = new Map<string, MenuItemView[]>();
