@@ -11,12 +11,14 @@ import { fnv1a32 } from '../../shared/fnv1a';
  *    `append` can resolve only once its event is on disk (durability `strict`);
  *  - updates written within one task share one IndexedDB transaction;
  *  - nothing is written on open (y-indexeddb stores a state on every open and grows);
- *  - small updates are merged in bounded chunks of MERGE_EVERY instead of re-encoding
- *    the whole document every 500 writes (quadratic bytes written at 100k events).
+ *  - small updates are merged in bounded chunks of MERGE_EVERY, when writes pause, instead
+ *    of re-encoding the whole document every 500 writes (quadratic bytes written at 100k events).
  */
 export const MERGE_EVERY = 500;
 /** Chunks beyond this many are folded into one full state (rare: every ~16k writes). */
 export const MAX_CHUNKS = 32;
+/** Small records are merged once writes have paused this long. */
+export const MERGE_IDLE_MS = 1_000;
 /** More small records than this (a burst) are replaced by one state rather than merged. */
 export const MAX_MERGE = 4 * MERGE_EVERY;
 
@@ -77,6 +79,7 @@ export class IdbPersistence {
   private checkpointBytes = 0;
   /** After close(): queued writes finish, but nothing reads the doc (it may be destroyed). */
   private closed = false;
+  private mergeTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === PERSISTENCE || origin === TAB) return;
     this.queue.push(update);
@@ -181,6 +184,7 @@ export class IdbPersistence {
   /** Stops recording; the database closes once the writes already queued are done. */
   close(): Promise<void> {
     this.closed = true;
+    if (this.mergeTimer !== null) clearTimeout(this.mergeTimer);
     this.doc.off('update', this.onUpdate);
     return this.flushing.catch(() => undefined).then(() => this.db.close());
   }
@@ -223,11 +227,25 @@ export class IdbPersistence {
       .then(() => new Promise<void>((r) => queueMicrotask(r)))
       .then(() => this.flush());
     this.scheduled = this.lastBatch = batch;
-    // Merging only saves space and load time; it runs after the batch, off the path of the
-    // appends waiting for it. A failed merge is retried after the next batch.
-    this.flushing = batch
-      .then(() => (this.smallRecords >= MERGE_EVERY && !this.closed ? this.compactLog() : undefined))
-      .catch(() => undefined);
+    this.flushing = batch.then(() => this.scheduleMerge()).catch(() => undefined);
+  }
+
+  /**
+   * Merging only saves space and load time, so it waits until writes pause for
+   * MERGE_IDLE_MS rather than compete with a burst of appends; a burst that piles up more
+   * than MAX_MERGE small records is folded at once. A failed merge is retried later.
+   */
+  private scheduleMerge(): Promise<void> | undefined {
+    if (this.mergeTimer !== null) clearTimeout(this.mergeTimer);
+    this.mergeTimer = null;
+    if (this.closed || this.smallRecords < MERGE_EVERY) return undefined;
+    if (this.smallRecords > MAX_MERGE) return this.compactLog();
+    this.mergeTimer = setTimeout(() => {
+      this.mergeTimer = null;
+      if (this.closed || this.scheduled !== null) return;
+      this.flushing = this.flushing.then(() => (this.closed ? undefined : this.compactLog())).catch(() => undefined);
+    }, MERGE_IDLE_MS);
+    return undefined;
   }
 
   private async flush(): Promise<void> {
