@@ -141,6 +141,19 @@ describe('event catalog', () => {
     if (r.status === 'invalid') expect(r.error.field).toBe('payload.price');
   });
 
+  it('[EVT7] a payload this build just validated is folded without a second check; any other object is checked', () => {
+    const { v, payload } = validatePayload('ticket.item_added', { ...VALID['ticket.item_added'] });
+    const own = envelope({ v, payload });
+    expect(decodeEvent(own)).toEqual({ status: 'ok', event: own });
+    expect(decodeEvent(own).event).toBe(own);
+    // Same shape, another object (e.g. parsed from the relay): validated as usual.
+    const copy = envelope({ v, payload: structuredClone(payload) });
+    expect(decodeEvent(copy).event).not.toBe(copy);
+    // A validated payload under another type is not trusted.
+    const misfiled = envelope({ type: 'ticket.note_set', v: CURRENT_VERSIONS['ticket.note_set'], payload });
+    expect(decodeEvent(misfiled).status).toBe('invalid');
+  });
+
   it('[EVT3] a future version is needs_update on read, untouched; an unknown type is unknown_type', () => {
     const future = envelope({ v: 9, payload: { anything: ['new'] } });
     const r = decodeEvent(future);
