@@ -4,7 +4,6 @@ import { newEventId } from '../../shared/events/event-id';
 import { validatePayload } from '../../shared/events/catalog';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
-import { FOLD_SNAPSHOT_VERSION } from '../../shared/projection/aggregate-fold';
 import type { HistoryEntry } from '../../shared/projection/views';
 import { SegmentWriter, acksOf, compactedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
 import { eventIdOf } from '../../shared/log/event-head';
@@ -12,6 +11,7 @@ import { applyCompaction, planCompaction } from '../../shared/compaction/compact
 import type { RetentionPolicy } from '../../shared/compaction/retention-policy';
 import { COMPACTION, LOCAL, originKind, type TransactionOrigin } from './origins';
 import { IdbPersistence, type StoredCheckpoint } from './idb-persistence';
+import { CheckpointWriter } from './checkpoint-writer';
 import { TabChannel } from './tab-channel';
 import { acquireWriterLease, type WriterLease } from './writer-lease';
 
@@ -46,8 +46,6 @@ export interface EventStoreOptions {
 }
 
 export const DEFAULT_CLOCK_BOUND_MS = 5 * 60_000;
-/** A checkpoint is written this long after the last change (and on close). */
-export const CHECKPOINT_DELAY_MS = 2_000;
 /** Time one slice of background event reading may take before yielding to the page. */
 const INDEX_SLICE_MS = 12;
 
@@ -106,7 +104,7 @@ export class EventStore {
   private reading: LogReading | null = null;
   /** Resolves once every event held is read and indexed (at once unless restored from a checkpoint). */
   indexed: Promise<void> = Promise.resolve();
-  private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
+  private checkpoints: CheckpointWriter | null = null;
 
   private constructor(
     readonly location: string,
@@ -230,8 +228,8 @@ export class EventStore {
     if (plan.aggregates.length > 0 || options.rewriteLog === true) {
       await this.persistenceLayer?.rewrite();
       // The checkpoint drops the archived aggregates now too, rather than in a moment
-      // (failing only costs speed, see writeCheckpoint).
-      await this.checkpointNow().catch(() => undefined);
+      // (failing only costs speed, see CheckpointWriter).
+      await this.checkpoints?.flush().catch(() => undefined);
     }
     return {
       at,
@@ -304,12 +302,8 @@ export class EventStore {
 
   /** Closes the store; resolves once its last writes (log and checkpoint) are on disk. */
   close(): Promise<void> {
-    if (this.checkpointTimer !== null) {
-      clearTimeout(this.checkpointTimer);
-      this.checkpointTimer = null;
-      // Taken now and queued before the database closes, which waits for it.
-      void this.writeCheckpoint().catch(() => undefined);
-    }
+    // Taken now and queued before the database closes, which waits for it.
+    void this.checkpoints?.flush().catch(() => undefined);
     this.reading = null;
     this.stopObserving();
     this.tabs?.close();
@@ -370,9 +364,9 @@ export class EventStore {
   private readLoadedLog(checkpoint: StoredCheckpoint | null): void {
     const jsons = readAllEventJson(this.doc);
     if (jsons.length === 0) return;
-    if (checkpoint === null || !this.describesDoc(checkpoint)) {
+    if (checkpoint === null || !CheckpointWriter.describes(checkpoint, this.doc)) {
       this.ingest(this.parseAll(jsons), 'persistence');
-      this.scheduleCheckpoint();
+      this.checkpoints?.schedule();
       return;
     }
     this.projection.restore(checkpoint.records);
@@ -388,13 +382,6 @@ export class EventStore {
       };
       setTimeout(slice, 0);
     });
-  }
-
-  private describesDoc(checkpoint: StoredCheckpoint): boolean {
-    if (checkpoint.meta.version !== FOLD_SNAPSHOT_VERSION) return false;
-    const now = Y.encodeStateVector(this.doc);
-    const then = checkpoint.meta.stateVector;
-    return now.length === then.length && now.every((b, i) => b === then[i]);
   }
 
   /** Parses restored events for about `budgetMs`; true when all are parsed. */
@@ -436,43 +423,10 @@ export class EventStore {
     if (changed.size > 0) {
       const change: StoreChange = { aggregates: changed, events: [], origin: 'persistence' };
       for (const listener of this.listeners) listener(change);
-      this.scheduleCheckpoint();
+      this.checkpoints?.schedule();
     }
     for (const { jsons, origin } of reading.arrived) this.onLogAdded(jsons, origin);
     reading.done?.();
-  }
-
-  private async checkpointNow(): Promise<void> {
-    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
-    this.checkpointTimer = null;
-    await this.writeCheckpoint();
-  }
-
-  /** Writes the projection checkpoint a moment after the last change (only when IndexedDB is used). */
-  private scheduleCheckpoint(): void {
-    if (this.persistenceLayer === null || this.checkpointTimer !== null) return;
-    this.checkpointTimer = setTimeout(() => {
-      this.checkpointTimer = null;
-      void this.writeCheckpoint().catch(() => undefined);
-    }, CHECKPOINT_DELAY_MS);
-  }
-
-  /**
-   * Stores the aggregates changed since the last checkpoint with the doc's state vector,
-   * taken together so they describe one state. A failed write (e.g. full storage) costs
-   * only speed: the next open sees a stale state vector and reads the log instead.
-   */
-  private async writeCheckpoint(): Promise<void> {
-    const layer = this.persistenceLayer;
-    if (layer === null || this.reading !== null) return;
-    const changes = this.projection.takeChanges();
-    const meta = { version: FOLD_SNAPSHOT_VERSION, stateVector: Y.encodeStateVector(this.doc), clock: this.clock.peek() };
-    try {
-      await layer.writeCheckpoint(changes, meta);
-    } catch (err) {
-      this.projection.requeue(changes);
-      throw err;
-    }
   }
 
   /**
@@ -503,7 +457,7 @@ export class EventStore {
     this.projection.apply(leftovers);
     const change: StoreChange = { aggregates: touched, events: [], origin };
     for (const listener of this.listeners) listener(change);
-    this.scheduleCheckpoint();
+    this.checkpoints?.schedule();
   }
 
   private findHeld(eventId: string): EventEnvelope | undefined {
@@ -530,7 +484,7 @@ export class EventStore {
     const aggregates = this.projection.apply(fresh);
     const change: StoreChange = { aggregates, events: fresh, origin };
     for (const listener of this.listeners) listener(change);
-    this.scheduleCheckpoint();
+    this.checkpoints?.schedule();
   }
 
   /** The store's own indexes of one new event (the projection keeps its own). */
@@ -576,6 +530,7 @@ export class EventStore {
     }
     try {
       this.persistenceLayer = await IdbPersistence.open(`rms:${this.location}`, this.doc);
+      this.checkpoints = new CheckpointWriter(this.persistenceLayer, this.doc, this.projection, this.clock, () => this.reading === null);
     } catch (err) {
       this.persistence = { mode: 'memory', reason: `IndexedDB could not be opened: ${describe(err)}` };
       return;
