@@ -34,8 +34,12 @@ export interface ClientsConfig {
   ids: string[];
   /** Updates per second per terminal. */
   rate: number;
-  /** Epoch ms (performance.timeOrigin based) when sending starts, and how long it lasts. */
-  startAt: number;
+  /**
+   * How long sending lasts. It starts when the process gets SIGUSR2 (plus START_DELAY_MS):
+   * the driver sends it to every client process once all terminals are connected and it has
+   * read the relay's RSS, so that reading never overlaps the load however slowly the
+   * processes started.
+   */
   durationMs: number;
   drainMs: number;
   /** y-protocols handshake (step 1 / step 2) — off for the bare relay, which would forward it to every other client. */
@@ -77,6 +81,9 @@ export function histPercentile(hist: readonly number[], p: number): number {
   return bucketUpperMs(hist.length - 1);
 }
 
+/** From the start signal to the first send, so that every client process got the signal. */
+const START_DELAY_MS = 50;
+
 const MARK = '@ts:';
 const MARK_BYTES = Buffer.from(MARK);
 
@@ -93,7 +100,10 @@ const nowMs = (): number => performance.timeOrigin + performance.now();
  */
 async function runClients(config: ClientsConfig): Promise<void> {
   const result: ClientsResult = { sent: 0, delivered: 0, late: 0, echoes: 0, hist: new Array<number>(HIST_BUCKETS).fill(0) };
-  const endAt = config.startAt + config.durationMs;
+  // Listening before `ready` is printed: SIGUSR2 would otherwise end the process.
+  const started = new Promise<void>((resolve) => process.once('SIGUSR2', () => resolve()));
+  let startAt = Infinity;
+  let endAt = Infinity;
   const terminals = config.urls.map((url, i) => {
     const id = config.ids[i]!;
     const doc = new Y.Doc();
@@ -157,14 +167,17 @@ async function runClients(config: ClientsConfig): Promise<void> {
   await Promise.all(terminals.map((t) => t.open));
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 
+  await started;
+  startAt = nowMs() + START_DELAY_MS;
+  endAt = startAt + config.durationMs;
   // Open loop: every tick, each terminal sends what its rate owes by now (spread evenly).
-  await new Promise((r) => setTimeout(r, Math.max(0, config.startAt - nowMs())));
+  await new Promise((r) => setTimeout(r, START_DELAY_MS));
   const owed = terminals.map(() => 0);
   const offset = terminals.map((_, i) => i / terminals.length);
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const now = nowMs();
-      const elapsed = Math.min(now, endAt) - config.startAt;
+      const elapsed = Math.min(now, endAt) - startAt;
       terminals.forEach((t, i) => {
         const due = Math.floor((elapsed / 1000) * config.rate + offset[i]!);
         while (owed[i]! < due) {
@@ -213,6 +226,7 @@ if (mode === 'http-floor') {
   listening(server);
 } else if (mode === 'bare-relay') {
   // The relay limit: no document, no auth, no storage; each frame goes to the other sockets of its path.
+  await import('./gc-on-signal');
   const server = createServer();
   const wss = new WebSocketServer({ server });
   const rooms = new Map<string, Set<WebSocket>>();
@@ -229,6 +243,7 @@ if (mode === 'http-floor') {
   listening(server);
 } else if (mode === 'reference-relay') {
   // The reference y-websocket server, as its own bin sets it up (no persistence configured).
+  await import('./gc-on-signal');
   const { setupWSConnection } = (await import('@y/websocket-server/utils')) as {
     setupWSConnection: (ws: WebSocket, req: import('node:http').IncomingMessage) => void;
   };

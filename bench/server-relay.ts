@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import type { BenchRow } from './report';
 import { HIST_BUCKETS, histPercentile, type ClientsConfig, type ClientsResult } from './server-procs';
 import { benchTokens, spawnNode, spawnOurServer, spawnProc, type Child } from './server-spawn';
@@ -11,6 +12,9 @@ import { benchTokens, spawnNode, spawnOurServer, spawnProc, type Child } from '.
  *  - reference: @y/websocket-server's setupWSConnection on a plain ws server (no persistence).
  * Terminals are raw-ws y-protocols clients (bench/server-procs.ts relay-clients), spread
  * over client processes; the send time rides in each update and gives the latency.
+ * RSS per connection: after one warm-up connection (opened and closed), RSS with every
+ * terminal connected minus RSS before, each read after a full GC in the relay process; the
+ * load starts only after the second reading.
  */
 const SUITE = 'server-relay';
 const ROOM = 'bench';
@@ -32,20 +36,45 @@ interface Config {
   quick: boolean;
 }
 
-async function runClients(config: Config, urlFor: (i: number) => Promise<string>, relay: Child, handshake = true): Promise<Figures> {
+/** RSS of `relay` after a full garbage collection in it (bench/gc-on-signal.ts). */
+async function rssAfterGc(relay: Child): Promise<number> {
+  await new Promise((r) => setTimeout(r, 300));
+  relay.child.kill('SIGUSR2');
+  await new Promise((r) => setTimeout(r, 300));
+  return relay.rss();
+}
+
+/**
+ * One connection opened and closed before the measured ones: what the first connection
+ * costs once per process and room (loading the room, code compiled on first use), which is
+ * not a cost per connection.
+ */
+async function warmUp(url: string): Promise<void> {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => {
+      // A relay that greets (sync step 1) has then served the connection; the bare one never does.
+      ws.once('message', () => resolve());
+      setTimeout(resolve, 500);
+    });
+    ws.once('error', reject);
+  });
+  ws.close();
+}
+
+async function runClients(config: Config, urlFor: (terminal: string) => Promise<string>, relay: Child, handshake = true): Promise<Figures> {
   const ids = Array.from({ length: config.terminals }, (_, i) => `t-${i}`);
-  const urls = await Promise.all(ids.map((_, i) => urlFor(i)));
-  const baseRss = relay.rss();
+  const urls = await Promise.all(ids.map(urlFor));
+  await warmUp(await urlFor('warm-up'));
+  const baseRss = await rssAfterGc(relay);
   const per = Math.ceil(config.terminals / config.processes);
   const drainMs = config.quick ? 700 : 1500;
-  const startAt = performance.timeOrigin + performance.now() + (config.quick ? 1200 + config.terminals * 8 : 2500 + config.terminals * 15);
   const clients: Child[] = [];
   for (let p = 0; p * per < config.terminals; p++) {
     const cfg: ClientsConfig = {
       urls: urls.slice(p * per, (p + 1) * per),
       ids: ids.slice(p * per, (p + 1) * per),
       rate: config.rate,
-      startAt,
       durationMs: config.durationMs,
       drainMs,
       handshake,
@@ -56,8 +85,8 @@ async function runClients(config: Config, urlFor: (i: number) => Promise<string>
     await Promise.all(clients.map((c) => c.next('ready', 30_000)));
     // What a connection costs: RSS with every terminal connected and synced, before any load
     // (during the load RSS mostly follows the document and GC timing, not the connections).
-    await new Promise((r) => setTimeout(r, 300));
-    const connectedRss = relay.rss();
+    const connectedRss = await rssAfterGc(relay);
+    for (const c of clients) c.child.kill('SIGUSR2'); // start sending
     const results = await Promise.all(
       clients.map((c) => c.next<{ result: ClientsResult }>('result', config.durationMs + drainMs + 60_000)),
     );
@@ -88,12 +117,12 @@ async function runClients(config: Config, urlFor: (i: number) => Promise<string>
 async function ours(config: Config): Promise<Figures> {
   // RMS_BENCH_CPU_PROF=dir: profile our server process (node --cpu-prof, written at exit).
   const prof = process.env.RMS_BENCH_CPU_PROF;
-  const server = await spawnOurServer({}, prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []);
+  const server = await spawnOurServer({}, ['--import', './bench/gc-on-signal.ts', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])]);
   try {
     return await runClients(
       config,
-      async (i) => {
-        const token = await benchTokens.mint({ location: ROOM, role: 'terminal', terminal: `t-${i}`, ttlSeconds: 3600 });
+      async (terminal) => {
+        const token = await benchTokens.mint({ location: ROOM, role: 'terminal', terminal, ttlSeconds: 3600 });
         return `ws://127.0.0.1:${server.port}/sync/${ROOM}?token=${encodeURIComponent(token)}`;
       },
       server,
