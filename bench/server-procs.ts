@@ -150,7 +150,7 @@ async function runClients(config: ClientsConfig): Promise<void> {
       // behind everything it missed as one update): each mark in it is one delivery.
       const now = nowMs();
       for (let at = data.indexOf(MARK_BYTES); at >= 0; at = data.indexOf(MARK_BYTES, at + MARK_BYTES.length)) {
-        if (data.indexOf(ownTag, at) === at) {
+        if (data.compare(ownTag, 0, ownTag.length, at, at + ownTag.length) === 0) {
           result.echoes += 1;
           continue;
         }
