@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
 import type { TokenClaims } from '../../shared/protocol/token-claims';
 import type { RelayHook } from './hooks';
-import { MessageType, encodeSyncStep1, encodeUpdate } from './messages';
+import { MessageType, encodeSyncStep1, updateFrame } from './messages';
 import { remoteOrigin, type RoomOrigin } from './origins';
 import { RoomHookError, type Room } from './room';
 
@@ -60,7 +60,8 @@ export class RelayConnection {
     const since = this.heldSince;
     this.heldSince = null;
     if (since === null || this.room === null) return;
-    this.send(encodeUpdate(Y.encodeStateAsUpdate(this.room.doc, Y.encodeStateVector(since))));
+    const frame = updateFrame(Y.encodeStateAsUpdate(this.room.doc, Y.encodeStateVector(since)));
+    if (this.writeFrame(frame)) for (const hook of this.options.hooks) hook.onBytes?.('out', frame.byteLength);
   };
 
   constructor(
@@ -110,7 +111,7 @@ export class RelayConnection {
   }
 
   /**
-   * Writes a room update, as the websocket frame `frame` (binaryFrame: the same bytes for
+   * Writes a room update, as the websocket frame `frame` (updateFrame: the same bytes for
    * every connection), applied on top of `stateBefore`. A client that reads slower than the
    * room changes (its socket holds more than BACKED_UP_BYTES) is not sent each update: they
    * would pile up in server memory and reach it one by one, ever later. Instead, once its
@@ -118,16 +119,25 @@ export class RelayConnection {
    * ignores what it already has). Returns whether the frame was written.
    */
   sendUpdate(frame: Buffer, stateBefore: Map<number, number>): boolean {
-    if (this.gone || this.heldSince !== null || this.socket.readyState !== WebSocket.OPEN) return false;
-    const raw = rawSocketOf(this.socket);
-    if (raw === null) return false;
+    if (this.heldSince !== null) return false;
     if (this.socket.bufferedAmount > BACKED_UP_BYTES) {
+      const raw = rawSocketOf(this.socket);
+      if (raw === null) return false;
       this.heldSince = stateBefore;
       raw.once('drain', this.catchUp);
       return false;
     }
-    // Straight to the TCP socket: ws writes nothing else between whole frames (no
-    // permessage-deflate queue on our server), so this frame cannot split one of its own.
+    return this.writeFrame(frame);
+  }
+
+  /**
+   * Writes a whole websocket frame straight to the TCP socket: ws writes nothing else between
+   * whole frames (no permessage-deflate queue on our server), so it cannot split one of its own.
+   */
+  private writeFrame(frame: Buffer): boolean {
+    if (this.gone || this.socket.readyState !== WebSocket.OPEN) return false;
+    const raw = rawSocketOf(this.socket);
+    if (raw === null) return false;
     raw.write(frame);
     return true;
   }

@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { CloseReason } from '../../shared/protocol/close-reasons';
 import type { RelayConnection } from './connection';
 import type { RelayHook } from './hooks';
-import { binaryFrame, encodeAwareness, encodeUpdate } from './messages';
+import { encodeAwareness, updateFrame } from './messages';
 import { asRoomOrigin, connectionOf } from './origins';
 
 /** A hook failed on an update (e.g. the store is unwritable): the server's fault, not the client's. */
@@ -83,7 +83,7 @@ export class Room {
 
   /**
    * Sends `update` to every connection but its sender, as one websocket frame built once
-   * (binaryFrame). The updates relayed in one event-loop turn go out in one socket write per
+   * (updateFrame). The updates relayed in one event-loop turn go out in one socket write per
    * connection: every connection is corked at the first and uncorked at the end of the turn,
    * before the commit (see commit). With one syscall per frame and connection instead, 100
    * terminals in a room cost 99 writes per update, and on a busy machine the relay fell
@@ -95,7 +95,7 @@ export class Room {
       this.corked = [...this.connections];
       for (const conn of this.corked) conn.cork();
     }
-    const frame = binaryFrame(encodeUpdate(update));
+    const frame = updateFrame(update);
     let sent = 0;
     for (const conn of this.connections) if (conn !== sender && conn.sendUpdate(frame, stateBefore)) sent += 1;
     for (const hook of this.hooks) hook.onBytes?.('out', frame.byteLength * sent);

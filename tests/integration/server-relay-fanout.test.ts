@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as encoding from 'lib0/encoding';
 import * as ws from 'ws';
+import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { SegmentWriter, relayedOf } from '../../shared/log/log-doc';
 import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
 import type { RelayConnection } from '../../server/relay/connection';
 import { createEventIndex } from '../../server/relay/event-index-hook';
 import { remoteOrigin } from '../../server/relay/origins';
-import { binaryFrame } from '../../server/relay/messages';
+import { updateFrame } from '../../server/relay/messages';
 import { persistenceHook } from '../../server/relay/persistence-hook';
 import { Room } from '../../server/relay/room';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
@@ -87,15 +89,19 @@ describe('relay fan-out: relayed at once, stored per turn, acknowledged once sto
 });
 
 describe('relay fan-out: one frame for every socket', () => {
-  it('binaryFrame writes the bytes ws frames a binary message with, at every length class', () => {
+  it('updateFrame writes the bytes ws frames a y-websocket update message with, at every length class', () => {
     // ws's own framing (exported by ws, not declared in @types/ws).
     const { Sender } = ws as unknown as {
       Sender: { frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
     };
-    for (const length of [0, 1, 125, 126, 65_535, 65_536, 70_000]) {
-      const message = Buffer.alloc(length, 7);
+    for (const length of [0, 1, 120, 127, 128, 16_383, 16_384, 65_530, 65_536, 70_000]) {
+      const update = Buffer.alloc(length, 7);
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, 0); // sync
+      syncProtocol.writeUpdate(encoder, update);
+      const message = Buffer.from(encoding.toUint8Array(encoder));
       const expected = Buffer.concat(Sender.frame(message, { fin: true, opcode: 2, mask: false, readOnly: false, rsv1: false }));
-      expect(binaryFrame(message).equals(expected)).toBe(true);
+      expect(updateFrame(update).equals(expected)).toBe(true);
     }
   });
 });
