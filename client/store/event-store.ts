@@ -371,57 +371,60 @@ export class EventStore {
     }
     this.projection.restore(checkpoint.records);
     this.clock.observe(checkpoint.meta.clock);
-    const reading: LogReading = { jsons, next: 0, events: [], arrived: [] };
+    const reading = new LogReading(jsons, this.now());
     this.reading = reading;
     this.indexed = new Promise<void>((resolve) => {
       reading.done = resolve;
       const slice = (): void => {
         if (this.reading !== reading) return resolve();
-        if (this.readLogSlice(reading, INDEX_SLICE_MS)) this.finishReading(reading);
-        else setTimeout(slice, 0);
+        if (this.readLogFor(reading, INDEX_SLICE_MS)) this.finishReading(reading);
+        else whenIdle(slice);
       };
-      setTimeout(slice, 0);
+      whenIdle(slice);
     });
   }
 
-  /** Parses restored events for about `budgetMs`; true when all are parsed. */
-  private readLogSlice(reading: LogReading, budgetMs: number): boolean {
+  /**
+   * Works through the restored log for about `budgetMs`: parse every event, then hand
+   * the restored folds theirs, then index them. True when all of it is done.
+   */
+  private readLogFor(reading: LogReading, budgetMs: number): boolean {
     const until = performance.now() + budgetMs;
-    const { jsons } = reading;
-    while (reading.next < jsons.length) {
-      const end = Math.min(jsons.length, reading.next + 500);
-      for (const e of this.parseAll(jsons.slice(reading.next, end))) reading.events.push(e);
-      reading.next = end;
-      if (performance.now() >= until) break;
+    const step = 500;
+    while (performance.now() < until) {
+      if (reading.parsed < reading.jsons.length) {
+        const end = Math.min(reading.jsons.length, reading.parsed + step);
+        for (const e of this.parseAll(reading.jsons.slice(reading.parsed, end))) reading.add(e);
+        reading.parsed = end;
+      } else if (reading.attached < reading.groups.length) {
+        const end = Math.min(reading.groups.length, reading.attached + step / 10);
+        for (const id of this.projection.attach(reading.groups.slice(reading.attached, end))) reading.changed.add(id);
+        reading.attached = end;
+      } else if (reading.indexed < reading.events.length) {
+        const end = Math.min(reading.events.length, reading.indexed + step);
+        for (let i = reading.indexed; i < end; i++) this.index(reading.events[i]!, 'persistence', reading.heldAt);
+        reading.indexed = end;
+      } else {
+        return true;
+      }
     }
-    return reading.next >= jsons.length;
+    return false;
   }
 
   /** Finishes reading the restored log now: called by everything that needs the events. */
   private readRemainingLog(): void {
     const reading = this.reading;
     if (reading === null) return;
-    this.readLogSlice(reading, Infinity);
+    this.readLogFor(reading, Infinity);
     this.finishReading(reading);
   }
 
-  /** Hands the restored folds their events, indexes them, then ingests what arrived meanwhile. */
+  /** Drops what no event backs, tells listeners what changed, then ingests what arrived meanwhile. */
   private finishReading(reading: LogReading): void {
     this.reading = null;
-    // A doc may hold two copies of one event (the server bridges uploads into the room).
-    const seen = new Set<string>();
-    const events = reading.events.filter((e) => !seen.has(e.id) && seen.add(e.id) !== undefined);
-    const byAggregate = new Map<string, EventEnvelope[]>();
-    for (const e of events) {
-      const list = byAggregate.get(e.aggregate.id);
-      if (list) list.push(e);
-      else byAggregate.set(e.aggregate.id, [e]);
-    }
-    const changed = this.projection.attach(byAggregate);
-    const heldAt = this.now();
-    for (const e of events) this.index(e, 'persistence', heldAt);
-    if (changed.size > 0) {
-      const change: StoreChange = { aggregates: changed, events: [], origin: 'persistence' };
+    for (const id of this.projection.dropDetached()) reading.changed.add(id);
+    if (reading.changed.size > 0) {
+      const change: StoreChange = { aggregates: reading.changed, events: [], origin: 'persistence' };
       for (const listener of this.listeners) listener(change);
       this.checkpoints?.schedule();
     }
@@ -539,14 +542,48 @@ export class EventStore {
   }
 }
 
-/** Events behind a restored checkpoint, being read in slices. */
-interface LogReading {
-  jsons: string[];
-  next: number;
-  events: EventEnvelope[];
+/** The events behind a restored checkpoint, read in slices: parsed, attached to their folds, indexed. */
+class LogReading {
+  parsed = 0;
+  attached = 0;
+  indexed = 0;
+  /** Each event once (a doc may hold two copies: the server bridges uploads into the room). */
+  readonly events: EventEnvelope[] = [];
+  private readonly seen = new Set<string>();
+  private readonly byAggregate = new Map<string, EventEnvelope[]>();
+  private groupList: [string, EventEnvelope[]][] | null = null;
+  /** Aggregates whose view changed (refolded, new or gone): listeners hear of them at the end. */
+  readonly changed = new Set<string>();
   /** Log additions observed meanwhile, ingested after. */
-  arrived: { jsons: string[]; origin: unknown }[];
+  readonly arrived: { jsons: string[]; origin: unknown }[] = [];
   done?: () => void;
+
+  constructor(
+    readonly jsons: readonly string[],
+    /** When this replica is taken to have first held the restored events of other writers. */
+    readonly heldAt: number,
+  ) {}
+
+  add(e: EventEnvelope): void {
+    if (this.seen.has(e.id)) return;
+    this.seen.add(e.id);
+    this.events.push(e);
+    const list = this.byAggregate.get(e.aggregate.id);
+    if (list) list.push(e);
+    else this.byAggregate.set(e.aggregate.id, [e]);
+  }
+
+  /** The events by aggregate, once all are parsed. */
+  get groups(): readonly [string, EventEnvelope[]][] {
+    this.groupList ??= [...this.byAggregate];
+    return this.groupList;
+  }
+}
+
+/** Runs `fn` when the page is idle (after it has rendered), or soon where there is no such notion. */
+function whenIdle(fn: () => void): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 500 });
+  else setTimeout(fn, 0);
 }
 
 /** Parses one stored entry; returns the reason as a string when it is not a valid envelope. */

@@ -162,11 +162,12 @@ export class LocationProjection {
   }
 
   /**
-   * Gives every detached fold its events (grouped by aggregate; events of aggregates the
-   * checkpoint did not hold are applied as new). Returns the aggregates whose checkpointed
-   * state did not match their events and were refolded, or that are new: their views changed.
+   * Gives detached folds their events (grouped by aggregate; events of aggregates the
+   * checkpoint did not hold are applied as new). May be called for a few aggregates at a
+   * time; `dropDetached` ends it. Returns the aggregates whose view changed: refolded
+   * because their events were not the ones the checkpoint folded, or new.
    */
-  attach(byAggregate: ReadonlyMap<string, readonly EventEnvelope[]>): Set<string> {
+  attach(byAggregate: Iterable<readonly [string, readonly EventEnvelope[]]>): Set<string> {
     const changed = new Set<string>();
     const fresh: EventEnvelope[] = [];
     for (const [id, events] of byAggregate) {
@@ -180,14 +181,17 @@ export class LocationProjection {
       if (!fold.attach(unique)) changed.add(id);
       for (const e of unique) this.aggregateIndex.set(e.id, id);
     }
-    // Restored aggregates that no event backs any more.
-    const orphans = [...this.frozen.keys()];
-    for (const [id, fold] of this.folds) if (fold.detached) orphans.push(id);
-    this.remove(orphans);
-    for (const id of orphans) changed.add(id);
     for (const id of this.apply(fresh)) changed.add(id);
     for (const id of changed) this.changed.add(id);
     return changed;
+  }
+
+  /** After the last `attach`: drops restored aggregates that no event backs any more. */
+  dropDetached(): Set<string> {
+    const orphans = [...this.frozen.keys()];
+    for (const [id, fold] of this.folds) if (fold.detached) orphans.push(id);
+    this.remove(orphans);
+    return new Set(orphans);
   }
 
   private fold(aggregateId: string): AggregateFold | undefined {
