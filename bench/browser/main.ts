@@ -6,6 +6,7 @@ import { IdbPersistence } from '../../client/store/idb-persistence';
 import { SyncManager } from '../../client/sync/sync-manager';
 import { SegmentWriter } from '../../shared/log/log-doc';
 import { newEventId } from '../../shared/events/event-id';
+import { CURRENT_VERSIONS } from '../../shared/events/catalog';
 import { ticketCommands, type Command } from '../workload';
 
 /**
@@ -40,6 +41,11 @@ interface Envelope {
 }
 
 /** The workload stamped as our store would stamp it (for the systems that do not stamp). */
+/** The workload's payloads are written at each type's current version (ticket.item_added is v2). */
+function versionOf(type: string): number {
+  return (CURRENT_VERSIONS as Readonly<Record<string, number>>)[type] ?? 1;
+}
+
 function envelopes(count: number, seed: number, prefix = 'A', terminal = 'till-1'): Envelope[] {
   const seqs = new Map<string, number>();
   const out: Envelope[] = [];
@@ -49,7 +55,7 @@ function envelopes(count: number, seed: number, prefix = 'A', terminal = 'till-1
     const seq = (seqs.get(c.aggregate.id) ?? 0) + 1;
     seqs.set(c.aggregate.id, seq);
     const at = Date.now();
-    const e: Envelope = { id: newEventId(at), seq, at, type: c.type, v: 1, aggregate: c.aggregate, origin: { terminal, n }, payload: c.payload };
+    const e: Envelope = { id: newEventId(at), seq, at, type: c.type, v: versionOf(c.type), aggregate: c.aggregate, origin: { terminal, n }, payload: c.payload };
     if (c.key !== undefined) e.key = c.key;
     out.push(e);
   }
@@ -209,7 +215,7 @@ async function fillOursFast(o: { location: string; terminal: string; count: numb
   const writer = new SegmentWriter(doc, o.terminal);
   const events = envelopes(o.count - 1, 7, 'A', o.terminal);
   const at = Date.now();
-  events.push({ id: newEventId(at), seq: 1, at, type: 'ticket.opened', v: 1, aggregate: { id: `ticket-${o.marker}`, type: 'ticket' }, origin: { terminal: o.terminal, n: o.count }, payload: { number: o.marker, tableId: 'table-1', covers: 2 } });
+  events.push({ id: newEventId(at), seq: 1, at, type: 'ticket.opened', v: versionOf('ticket.opened'), aggregate: { id: `ticket-${o.marker}`, type: 'ticket' }, origin: { terminal: o.terminal, n: o.count }, payload: { number: o.marker, tableId: 'table-1', covers: 2 } });
   const t0 = performance.now();
   for (let i = 0; i < events.length; i += 1000) {
     const chunk = events.slice(i, i + 1000).map((e) => JSON.stringify(e));
