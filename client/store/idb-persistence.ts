@@ -28,10 +28,10 @@ const CUSTOM = 'custom';
  * Our own store (y-indexeddb ignores it): the projection checkpoint, its records grouped
  * in CHECKPOINT_BUCKETS buckets by aggregate id. One IndexedDB record per aggregate made
  * reading 7k of them cost several times the whole log; a write rewrites only the buckets
- * whose aggregates changed.
+ * whose aggregates changed. Few buckets compress better (small sets barely compress).
  */
 const PROJECTION = 'projection';
-const CHECKPOINT_BUCKETS = 64;
+const CHECKPOINT_BUCKETS = 16;
 /** Key in `custom`: highest `updates` key that holds a merged chunk. */
 const CHUNK_BOUNDARY = 'rms:chunk-boundary';
 /** Key in `custom`: the CheckpointMeta of the records in `projection`. */
@@ -207,7 +207,9 @@ export class IdbPersistence {
     ]);
     bucketKeys.forEach((bucket, i) => this.countCheckpointBucket(bucket, buckets[i]!.byteLength));
     // Decompressing runs while the updates are applied.
-    const records = meta === undefined ? null : Promise.all(buckets.map(decodeBucket)).then((b) => b.flat(), () => null);
+    // Buckets of another layout (another bucket count) cannot be trusted to hold each aggregate once.
+    const usable = meta !== undefined && bucketKeys.every((b) => b < CHECKPOINT_BUCKETS);
+    const records = usable ? Promise.all(buckets.map(decodeBucket)).then((b) => b.flat(), () => null) : null;
     Y.transact(this.doc, () => {
       for (const u of values) Y.applyUpdate(this.doc, u);
     }, PERSISTENCE);
