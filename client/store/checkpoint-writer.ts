@@ -23,7 +23,9 @@ export class CheckpointWriter {
     private readonly clock: HybridClock,
     /** False while the projection is restored but its events are not read: nothing to write then. */
     private readonly ready: () => boolean,
-  ) {}
+  ) {
+    projection.trackChanges();
+  }
 
   /** True when the checkpoint describes exactly this doc, so the projection can start from it. */
   static describes(checkpoint: StoredCheckpoint, doc: Y.Doc): boolean {

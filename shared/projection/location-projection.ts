@@ -38,8 +38,8 @@ export class LocationProjection {
   private readonly frozen = new Map<string, CheckpointRecord>();
   /** Event id → aggregate id, for every event held in an attached fold. */
   private readonly aggregateIndex = new Map<string, string>();
-  /** Aggregates changed or removed since the last takeChanges(). */
-  private readonly changed = new Set<string>();
+  /** Aggregates changed or removed since the last takeChanges(); null unless checkpoints are kept. */
+  private changed: Set<string> | null = null;
   private count = 0;
 
   /** Adds events; returns the ids of the aggregates whose view changed. */
@@ -59,7 +59,7 @@ export class LocationProjection {
     }
     for (const id of changed) {
       this.folds.get(id)!.settle();
-      this.changed.add(id);
+      this.changed?.add(id);
     }
     return changed;
   }
@@ -71,7 +71,7 @@ export class LocationProjection {
       if (record) {
         this.frozen.delete(id);
         this.count -= record.size;
-        this.changed.add(id);
+        this.changed?.add(id);
         continue;
       }
       const fold = this.folds.get(id);
@@ -79,7 +79,7 @@ export class LocationProjection {
       if (!fold.detached) for (const e of fold.ordered()) this.aggregateIndex.delete(e.id);
       this.count -= fold.size;
       this.folds.delete(id);
-      this.changed.add(id);
+      this.changed?.add(id);
     }
   }
 
@@ -133,8 +133,17 @@ export class LocationProjection {
     return this.count;
   }
 
+  /**
+   * From now on, remembers which aggregates change, for incremental checkpoints (only a
+   * projection that is checkpointed pays for it); those held already count as changed.
+   */
+  trackChanges(): void {
+    this.changed ??= new Set(this.folds.keys());
+  }
+
   /** Snapshots of the aggregates changed since the last call, for an incremental checkpoint. */
   takeChanges(): CheckpointChanges {
+    if (this.changed === null) throw new Error('takeChanges needs trackChanges() first');
     const put: CheckpointRecord[] = [];
     const deleted: string[] = [];
     for (const id of this.changed) {
@@ -148,8 +157,8 @@ export class LocationProjection {
 
   /** A checkpoint write failed: these aggregates still need writing next time. */
   requeue(changes: CheckpointChanges): void {
-    for (const r of changes.put) this.changed.add(r.id);
-    for (const id of changes.deleted) this.changed.add(id);
+    for (const r of changes.put) this.changed?.add(r.id);
+    for (const id of changes.deleted) this.changed?.add(id);
   }
 
   /** Starts from a checkpoint: every aggregate restored detached. Only on an empty projection. */
@@ -182,7 +191,7 @@ export class LocationProjection {
       for (const e of unique) this.aggregateIndex.set(e.id, id);
     }
     for (const id of this.apply(fresh)) changed.add(id);
-    for (const id of changed) this.changed.add(id);
+    for (const id of changed) this.changed?.add(id);
     return changed;
   }
 

@@ -310,6 +310,7 @@ describe('projection: LocationProjection', () => {
     const late = b.write(TK, 'ticket.note_set', { note: 'window seat' });
     const gone: AggregateRef = { id: 't-gone', type: 'table' };
     const p = new LocationProjection();
+    p.trackChanges();
     p.apply([...base, a.write(gone, 'table.defined', { tableId: 't-gone', label: 'T9', seats: 2 })]);
     const restored = new LocationProjection();
     restored.restore(p.takeChanges().put);

@@ -211,6 +211,7 @@ describe('projection convergence (property)', () => {
         // Checkpoint after some of the events; the rest arrive after the restore.
         const cut = Math.floor((shuffled.length * (100 - laterPercent)) / 100);
         const before = new LocationProjection();
+        before.trackChanges();
         before.apply(shuffled.slice(0, cut));
         const restored = new LocationProjection();
         restored.restore(before.takeChanges().put);
