@@ -103,11 +103,13 @@ function decodeDomain(d: EncodedDomain): DomainState {
 }
 
 /**
- * Sum of a 32-bit FNV-1a hash of each id: the same for the same set of ids in any order,
- * so a restored fold can check that the events it is given are the ones it folded.
+ * Sum of a 32-bit FNV-1a hash of each event id: the same for the same set of ids in any
+ * order, so a restored fold can check that the events it is given are the ones it folded.
  */
-export function idDigest(digest: number, id: string): number {
-  return (digest + fnv1a32(id)) >>> 0;
+function idDigest(events: readonly EventEnvelope[]): number {
+  let digest = 0;
+  for (const e of events) digest = (digest + fnv1a32(e.id)) >>> 0;
+  return digest;
 }
 
 /** A reducer's Outcome, or the fold's own verdict on an event this build cannot read. */
@@ -121,10 +123,10 @@ export class AggregateFold {
   private dirty = false;
   /**
    * Restored from a snapshot and its events not attached yet: the state and view are
-   * exact, but history and anything that needs the events wait for attach().
+   * exact, but history and anything that needs the events wait for attach(). Holds what
+   * the snapshot says of the events it folded, for attach() to check.
    */
-  private detachedSize: number | null = null;
-  private digest = 0;
+  private restored: { size: number; digest: number } | null = null;
   // Derived by the fold; reset by refold().
   private aggregateType = '';
   private domain: DomainState = { kind: 'other' };
@@ -147,12 +149,12 @@ export class AggregateFold {
   constructor(readonly id: string) {}
 
   get size(): number {
-    return this.detachedSize ?? this.events.length;
+    return this.restored?.size ?? this.events.length;
   }
 
   /** True until the events of a restored fold are attached. */
   get detached(): boolean {
-    return this.detachedSize !== null;
+    return this.restored !== null;
   }
 
   get type(): string {
@@ -178,7 +180,6 @@ export class AggregateFold {
   add(e: EventEnvelope): void {
     this.assertAttached();
     this.cached = null;
-    this.digest = idDigest(this.digest, e.id);
     const last = this.events[this.events.length - 1];
     if (!last || compareEvents(last, e) < 0) {
       this.events.push(e);
@@ -233,7 +234,7 @@ export class AggregateFold {
       id: this.id,
       aggregateType: this.aggregateType,
       size: this.size,
-      digest: this.digest,
+      digest: this.restored?.digest ?? idDigest(this.events),
       domain: encodeDomain(this.domain),
       keys: [...this.keys],
       outcomes: this.outcomes.flatMap((o, i): [number, FoldOutcome][] => (o === APPLIED ? [] : [[i, o]])),
@@ -247,8 +248,7 @@ export class AggregateFold {
   /** A fold in the snapshot's state, detached: attach() gives it its events. */
   static restore(s: FoldSnapshot): AggregateFold {
     const fold = new AggregateFold(s.id);
-    fold.detachedSize = s.size;
-    fold.digest = s.digest;
+    fold.restored = { size: s.size, digest: s.digest };
     fold.aggregateType = s.aggregateType;
     fold.domain = decodeDomain(s.domain);
     fold.keys = new Map(s.keys);
@@ -268,20 +268,18 @@ export class AggregateFold {
    * snapshot is only ever a shortcut. Returns false when it had to.
    */
   attach(events: readonly EventEnvelope[]): boolean {
-    if (this.detachedSize === null) throw new Error(`aggregate ${this.id} is already attached`);
-    let digest = 0;
-    for (const e of events) digest = idDigest(digest, e.id);
-    const matches = events.length === this.detachedSize && digest === this.digest;
-    this.detachedSize = null;
+    const restored = this.restored;
+    if (restored === null) throw new Error(`aggregate ${this.id} is already attached`);
+    const matches = events.length === restored.size && idDigest(events) === restored.digest;
+    this.restored = null;
     this.events = [...events].sort(compareEvents);
-    this.digest = digest;
     this.cached = null;
     if (!matches) this.dirty = true;
     return matches;
   }
 
   private assertAttached(): void {
-    if (this.detachedSize !== null) throw new Error(`the events of restored aggregate ${this.id} are not attached yet`);
+    if (this.restored !== null) throw new Error(`the events of restored aggregate ${this.id} are not attached yet`);
   }
 
   private step(e: EventEnvelope): void {
