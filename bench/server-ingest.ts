@@ -11,7 +11,8 @@ import { createEventIndex } from '../server/relay/event-index-hook';
 import { persistenceHook } from '../server/relay/persistence-hook';
 import { Room } from '../server/relay/room';
 import { openDatabase } from '../server/store/database';
-import { SqliteRoomStore } from '../server/store/room-store';
+import { SqliteRoomStore, type RoomStore } from '../server/store/room-store';
+import { startUpdateMerger } from '../server/store/update-merger';
 import type { BenchRow } from './report';
 import { benchTokens, spawnOurServer, spawnProc } from './server-spawn';
 import { gc, summarize } from './stats';
@@ -183,6 +184,8 @@ function dbFloor(batches: readonly Batch[]): number {
 /** Cold load of the room the bridge filled: our hooks (persistence + event index) vs applying the same pieces. */
 async function roomLoad(dataDir: string): Promise<{ ours: number; floor: number; events: number }> {
   const db = openDatabase(dataDir);
+  // Never used: the loaded room commits nothing, so nothing is merged.
+  const merger = startUpdateMerger();
   try {
     const store = new SqliteRoomStore(db);
     const pieces = (await store.load(LOCATION)).updates;
@@ -199,9 +202,16 @@ async function roomLoad(dataDir: string): Promise<{ ours: number; floor: number;
       bare.destroy();
       gc();
       // A store that reads the same pieces but never writes (the measurement must not change the data).
-      const readOnly = { load: async () => ({ updates: pieces, lastSeq: 0 }), appendUpdate: () => 0, appendUpdates: () => [], compact: () => {}, mergeRange: () => {} };
+      const readOnly: RoomStore = {
+        load: async () => ({ updates: pieces, lastSeq: 0 }),
+        piecesThrough: () => pieces,
+        appendUpdate: () => 0,
+        appendUpdates: () => [],
+        compact: () => {},
+        mergeRange: () => {},
+      };
       const index = createEventIndex();
-      const hooks = [persistenceHook(readOnly, 500), index.hook];
+      const hooks = [persistenceHook(readOnly, merger, 500), index.hook];
       t0 = performance.now();
       const room = new Room(LOCATION, hooks);
       for (const hook of hooks) await hook.onLoad?.(room);
@@ -213,6 +223,7 @@ async function roomLoad(dataDir: string): Promise<{ ours: number; floor: number;
     const median = (xs: number[]): number => xs.sort((a, b) => a - b)[1]!;
     return { ours: median(times.ours), floor: median(times.floor), events };
   } finally {
+    await merger.close();
     db.close();
   }
 }

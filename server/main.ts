@@ -22,6 +22,7 @@ import { startCheckpointer } from './store/checkpointer';
 import { getMeta, openDatabase, setMeta } from './store/database';
 import { SqliteEventStore } from './store/sqlite-event-store';
 import { SqliteRoomStore } from './store/room-store';
+import { startUpdateMerger } from './store/update-merger';
 
 /** A running server. `close()` is the graceful shutdown (also run on SIGTERM / SIGINT). */
 export interface RunningServer {
@@ -52,10 +53,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const log = app.log;
 
   const eventIndex = createEventIndex();
+  // Merges of stored room updates in a worker thread, not between relayed frames.
+  const merger = startUpdateMerger();
+  const persistence = persistenceHook(roomStore, merger, config.relay.compactEveryUpdates, (err) =>
+    log.warn({ err }, 'room update merge failed (the updates stay stored unmerged)'),
+  );
   const relay = new Relay({
     tokens,
     limits: config.relay,
-    hooks: [persistenceHook(roomStore, config.relay.compactEveryUpdates), eventIndex.hook, metrics.relayHook],
+    hooks: [persistence, eventIndex.hook, metrics.relayHook],
     log,
   });
   const projections = new ProjectionCache(store);
@@ -95,8 +101,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await Promise.allSettled([...inFlight]);
       await app.close();
       await ingest.flush();
-      // 3. flush every room's state, then the database
+      // 3. flush every room's state and let its merges finish, then the database
       await relay.close();
+      // (bounded: a merge only saves space, so a stuck one is abandoned and its rows stay as stored)
+      await Promise.race([persistence.settled(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      await merger.close();
       await checkpointer.close();
       db.close();
       log.info('shut down');

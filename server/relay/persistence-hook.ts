@@ -1,31 +1,12 @@
 import * as Y from 'yjs';
 import type { RoomStore } from '../store/room-store';
+import type { UpdateMerger } from '../store/update-merger';
 import type { RelayHook } from './hooks';
 import { PERSISTENCE_ORIGIN } from './origins';
 import type { Room } from './room';
 
 /** Merged chunks beyond this many are folded, with the state row, into one new state. */
 export const MAX_CHUNKS = 32;
-
-/** Inputs per Y.mergeUpdates call in mergeBounded. */
-const MERGE_FAN_IN = 16;
-
-/**
- * Y.mergeUpdates of many updates, merged at most MERGE_FAN_IN at a time, level by level.
- * Y.mergeUpdates re-sorts all its inputs for every struct it writes, so its cost grows with
- * the square of the number of updates: 500 single updates of 100 terminals took ~15 ms, and
- * the ~20,000 a backlogged room applies in one turn took 12.7 s on the event loop. Bounded
- * fan-in keeps it O(n log n), and the merge holds the same document.
- */
-export function mergeBounded(updates: readonly Uint8Array[]): Uint8Array {
-  let level = updates;
-  while (level.length > MERGE_FAN_IN) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < level.length; i += MERGE_FAN_IN) next.push(Y.mergeUpdates(level.slice(i, i + MERGE_FAN_IN)));
-    level = next;
-  }
-  return Y.mergeUpdates(level as Uint8Array[]);
-}
 
 interface Progress {
   /** Sequence number of the newest update stored for the room. */
@@ -44,31 +25,49 @@ interface Progress {
  * Stores every room update — all updates of one event-loop turn in one transaction (group
  * commit, at the room's commit; until it succeeds they stay queued) — and keeps what is
  * stored compact in bounded work, as client/store/idb-persistence.ts does:
- *  - every `mergeEvery` single updates are merged into one chunk row (mergeBounded of
- *    those updates only: cost proportional to the chunk, not to the document);
- *  - only when more than MAX_CHUNKS chunks pile up is the whole state re-encoded into the
+ *  - every `mergeEvery` single updates are merged into one chunk row (a merge of those
+ *    updates only: cost proportional to the chunk, not to the document);
+ *  - only when more than MAX_CHUNKS chunks pile up are the stored pieces rebuilt into the
  *    state row (at 100k events that is ~20 MB and a second of CPU, so it must be rare:
  *    once per mergeEvery × MAX_CHUNKS updates, ~16k at the default 500);
  *  - a periodic flush and unload merge the pending single updates into a chunk.
+ * Merges and rebuilds run in the merger's worker thread, one job at a time, and replace
+ * stored rows by sequence range, so they never hold up a relayed frame and a job may finish
+ * after its room unloaded or reloaded. Durability does not wait for them: the updates are
+ * stored at the commit, and a merge that fails leaves them stored as they were.
  * Loading applies state row + pieces in one transaction with the `persistence` origin,
  * which this hook then skips, so loading never re-stores what it read.
  */
-export function persistenceHook(store: RoomStore, mergeEvery: number): RelayHook {
-  const progress = new Map<string, Progress>();
+export interface PersistenceHook extends RelayHook {
+  /** Resolves once every merge queued so far is stored (or failed). */
+  settled(): Promise<void>;
+}
 
-  const compactFully = (room: Room, p: Progress): void => {
-    store.compact(room.name, Y.encodeStateAsUpdate(room.doc), p.lastSeq);
-    p.chunks = 0;
-    p.small = [];
+export function persistenceHook(
+  store: RoomStore,
+  merger: UpdateMerger,
+  mergeEvery: number,
+  onMergeError: (err: unknown) => void = () => {},
+): PersistenceHook {
+  const progress = new Map<string, Progress>();
+  // One job at a time: each replaces a range of rows that no earlier job still has to write.
+  let jobs: Promise<void> = Promise.resolve();
+  const enqueue = (job: () => Promise<void>): void => {
+    jobs = jobs.then(job).catch(onMergeError);
   };
 
   const mergeSmall = (room: Room): void => {
     const p = progress.get(room.name);
     if (p === undefined || p.small.length === 0) return;
-    if (p.chunks + 1 > MAX_CHUNKS) return compactFully(room, p);
-    if (p.small.length > 1) store.mergeRange(room.name, p.smallFrom, p.lastSeq, mergeBounded(p.small));
-    p.chunks += 1;
+    const { small, smallFrom: from, lastSeq: to } = p;
     p.small = [];
+    if (p.chunks + 1 > MAX_CHUNKS) {
+      p.chunks = 0;
+      enqueue(async () => store.compact(room.name, await merger.rebuild(store.piecesThrough(room.name, to)), to));
+      return;
+    }
+    p.chunks += 1;
+    if (small.length > 1) enqueue(async () => store.mergeRange(room.name, from, to, await merger.merge(small)));
   };
 
   /** Group commit: everything the room applied this turn, in one SQLite transaction. */
@@ -88,6 +87,7 @@ export function persistenceHook(store: RoomStore, mergeEvery: number): RelayHook
 
   return {
     name: 'persistence',
+    settled: () => jobs,
     async onLoad(room) {
       const snapshot = await store.load(room.name);
       if (snapshot.updates.length > 0) {

@@ -15,6 +15,12 @@ export class MemoryRoomStore implements RoomStore {
     };
   }
 
+  piecesThrough(room: string, upToSeq: number): Uint8Array[] {
+    const state = this.states.get(room);
+    const rows = (this.updates.get(room) ?? []).filter((r) => r.seq <= upToSeq);
+    return [...(state ? [state] : []), ...rows.map((r) => r.data)];
+  }
+
   appendUpdate(room: string, update: Uint8Array): number {
     this.seq += 1;
     const rows = this.updates.get(room) ?? [];

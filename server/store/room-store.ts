@@ -9,6 +9,8 @@ import type { Db } from './database';
 export interface RoomStore {
   /** The stored state row (if any) followed by the updates appended after it. */
   load(room: string): Promise<RoomSnapshot>;
+  /** The stored state row (if any) followed by the updates with seq <= upToSeq. */
+  piecesThrough(room: string, upToSeq: number): Uint8Array[];
   /** Appends one update; returns its sequence number. */
   appendUpdate(room: string, update: Uint8Array): number;
   /** Appends updates in one transaction (group commit); returns their sequence numbers. */
@@ -30,6 +32,7 @@ export interface RoomSnapshot {
 export class SqliteRoomStore implements RoomStore {
   private readonly getState: Statement;
   private readonly getUpdates: Statement;
+  private readonly getUpdatesThrough: Statement;
   private readonly append: Statement;
   private readonly putState: Statement;
   private readonly dropUpdates: Statement;
@@ -42,6 +45,7 @@ export class SqliteRoomStore implements RoomStore {
   constructor(db: Db) {
     this.getState = db.prepare('SELECT data FROM room_states WHERE room = ?').pluck();
     this.getUpdates = db.prepare('SELECT seq, data FROM room_updates WHERE room = ? ORDER BY seq');
+    this.getUpdatesThrough = db.prepare('SELECT data FROM room_updates WHERE room = ? AND seq <= ? ORDER BY seq').pluck();
     this.append = db.prepare('INSERT INTO room_updates (room, data) VALUES (?, ?)');
     this.putState = db.prepare(
       `INSERT INTO room_states (room, data, updated_at) VALUES (?, ?, ?)
@@ -73,6 +77,12 @@ export class SqliteRoomStore implements RoomStore {
       lastSeq = row.seq;
     }
     return { updates, lastSeq };
+  }
+
+  piecesThrough(room: string, upToSeq: number): Uint8Array[] {
+    const state = this.getState.get(room) as Buffer | undefined;
+    const rows = this.getUpdatesThrough.all(room, upToSeq) as Buffer[];
+    return [...(state ? [state] : []), ...rows].map((b) => new Uint8Array(b));
   }
 
   appendUpdate(room: string, update: Uint8Array): number {

@@ -10,6 +10,7 @@ import { createEventIndex } from '../../server/relay/event-index-hook';
 import { remoteOrigin } from '../../server/relay/origins';
 import { updateFrame } from '../../server/relay/messages';
 import { persistenceHook } from '../../server/relay/persistence-hook';
+import { startUpdateMerger } from '../../server/store/update-merger';
 import { Room } from '../../server/relay/room';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
@@ -40,9 +41,12 @@ class FlakyStore extends MemoryRoomStore {
   }
 }
 
+const merger = startUpdateMerger();
+afterAll(() => merger.close());
+
 async function loadedRoom(store: MemoryRoomStore) {
   const index = createEventIndex({ publishEveryMs: 1 });
-  const hooks = [persistenceHook(store, 500), index.hook];
+  const hooks = [persistenceHook(store, merger, 500), index.hook];
   const room = new Room('r', hooks);
   for (const hook of hooks) await hook.onLoad!(room);
   const sender = new FakeConnection();

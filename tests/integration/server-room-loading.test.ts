@@ -6,6 +6,7 @@ import { persistenceHook } from '../../server/relay/persistence-hook';
 import { Relay } from '../../server/relay/relay';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
 import type { RoomSnapshot } from '../../server/store/room-store';
+import { startUpdateMerger } from '../../server/store/update-merger';
 import { connectClient, mint, tokens, waitFor } from '../helpers/server-clients';
 
 /** A room store whose loads wait until the test opens the gate. */
@@ -28,6 +29,7 @@ describe('relay: a room serves nobody before its persisted state is loaded', () 
   let relay: Relay;
   let store: GatedRoomStore;
   let wsUrl: string;
+  const merger = startUpdateMerger();
 
   beforeAll(async () => {
     store = new GatedRoomStore();
@@ -37,7 +39,7 @@ describe('relay: a room serves nobody before its persisted state is loaded', () 
     relay = new Relay({
       tokens,
       limits: configWith({}).relay,
-      hooks: [persistenceHook(store, 100)],
+      hooks: [persistenceHook(store, merger, 100)],
       log: { warn() {}, info() {} },
     });
     http = createServer((_req, res) => res.writeHead(404).end());
@@ -49,6 +51,7 @@ describe('relay: a room serves nobody before its persisted state is loaded', () 
 
   afterAll(async () => {
     await relay.close();
+    await merger.close();
     await new Promise((res) => http.close(res));
   });
 

@@ -1,10 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { MAX_CHUNKS, mergeBounded, persistenceHook } from '../../server/relay/persistence-hook';
+import { MAX_CHUNKS, persistenceHook } from '../../server/relay/persistence-hook';
 import { Room } from '../../server/relay/room';
 import { remoteOrigin } from '../../server/relay/origins';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
 import type { RoomSnapshot, RoomStore } from '../../server/store/room-store';
+import { startUpdateMerger } from '../../server/store/update-merger';
+
+const merger = startUpdateMerger();
+afterAll(() => merger.close());
 
 /** A MemoryRoomStore that counts full-state writes and merged chunks. */
 class CountingStore extends MemoryRoomStore implements RoomStore {
@@ -21,7 +25,7 @@ class CountingStore extends MemoryRoomStore implements RoomStore {
 }
 
 async function loadRoom(store: RoomStore, mergeEvery: number): Promise<{ room: Room; hook: ReturnType<typeof persistenceHook> }> {
-  const hook = persistenceHook(store, mergeEvery);
+  const hook = persistenceHook(store, merger, mergeEvery);
   const room = new Room('r', [hook]);
   await hook.onLoad!(room);
   return { room, hook };
@@ -42,12 +46,16 @@ describe('room persistence: bounded work per update', () => {
       list.push([`e${i}`]);
       room.commit();
     }
+    // Merges run in the worker: the commits stored every update without waiting for them.
+    expect((await store.load('r')).updates.length).toBe(total);
+    await hook.settled();
     // MAX_CHUNKS chunks, then the next merge folds everything into the state row once.
     expect(store.fullWrites).toBe(1);
     expect(store.merges).toBe(MAX_CHUNKS);
     const stored = (await store.load('r')) as RoomSnapshot;
     expect(stored.updates.length).toBeLessThanOrEqual(1 + mergeEvery);
     hook.onFlush!(room);
+    await hook.settled();
     expect((await store.load('r')).updates.length).toBe(2); // state row + one chunk
     hook.onUnload!(room);
     room.destroy();
@@ -76,7 +84,7 @@ describe('room persistence: bounded work per update', () => {
     expect((await store.load('r')).updates).toHaveLength(20);
   });
 
-  it('merges many single updates of many writers, in bounded fan-in, into the same document', () => {
+  it('merges many single updates of many writers, in bounded fan-in, into the same document', async () => {
     const writers = Array.from({ length: 20 }, () => new Y.Doc());
     const updates: Uint8Array[] = [];
     for (const w of writers) w.on('update', (u: Uint8Array) => updates.push(u));
@@ -84,11 +92,48 @@ describe('room persistence: bounded work per update', () => {
     const direct = new Y.Doc();
     for (const u of updates) Y.applyUpdate(direct, u);
     const merged = new Y.Doc();
-    Y.applyUpdate(merged, mergeBounded(updates));
+    Y.applyUpdate(merged, await merger.merge(updates));
     for (let w = 0; w < writers.length; w++) {
       expect(merged.getArray(`w${w}`).toArray()).toEqual(direct.getArray(`w${w}`).toArray());
       expect(merged.getArray(`w${w}`).length).toBe(15);
     }
     expect(Y.encodeStateVector(merged)).toEqual(Y.encodeStateVector(direct));
+  });
+
+  it('a rebuild drops the content of deleted items; a merge of the same pieces keeps it', async () => {
+    const doc = new Y.Doc();
+    const pieces: Uint8Array[] = [];
+    doc.on('update', (u: Uint8Array) => pieces.push(u));
+    const map = doc.getMap<string>('events');
+    for (let i = 0; i < 50; i++) map.set(`e${i}`, 'x'.repeat(200));
+    for (let i = 0; i < 50; i++) map.delete(`e${i}`);
+    map.set('kept', 'y');
+    const rebuilt = await merger.rebuild(pieces);
+    const merged = await merger.merge(pieces);
+    expect(rebuilt.byteLength).toBeLessThan(merged.byteLength / 10);
+    const reloaded = new Y.Doc();
+    Y.applyUpdate(reloaded, rebuilt);
+    expect(reloaded.getMap('events').toJSON()).toEqual({ kept: 'y' });
+  });
+
+  it('a merge that fails leaves the stored updates as they were, and later merges still run', async () => {
+    const store = new CountingStore();
+    const errors: unknown[] = [];
+    const failing = { ...merger, merge: () => Promise.reject(new Error('worker gone')) };
+    const hook = persistenceHook(store, failing, 5, (err) => errors.push(err));
+    const room = new Room('r', [hook]);
+    await hook.onLoad!(room);
+    const client = new Y.Doc();
+    client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, remoteOrigin({} as never)));
+    for (let i = 0; i < 12; i++) {
+      client.getArray<string>('list').push([`e${i}`]);
+      room.commit();
+    }
+    await hook.settled();
+    expect(errors).toHaveLength(2);
+    expect(store.merges).toBe(0);
+    expect((await store.load('r')).updates).toHaveLength(12);
+    const again = await loadRoom(store, 5);
+    expect(again.room.doc.getArray('list').length).toBe(12);
   });
 });
