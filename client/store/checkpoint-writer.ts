@@ -21,7 +21,10 @@ export class CheckpointWriter {
     private readonly doc: Y.Doc,
     private readonly projection: LocationProjection,
     private readonly clock: HybridClock,
-    /** False while the projection is restored but its events are not read: nothing to write then. */
+    /**
+     * False while the projection is restored but its events are not read, or holds appended
+     * events the doc does not have yet: a checkpoint then would not describe the doc.
+     */
     private readonly ready: () => boolean,
   ) {
     projection.trackChanges();

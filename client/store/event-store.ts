@@ -18,10 +18,11 @@ import { acquireWriterLease, type WriterLease } from './writer-lease';
 /**
  * The terminal's event log: one Y.Doc per location, persisted in IndexedDB.
  *
- * Data path: append → validate → stamp (id, seq, at, origin) → write into this writer's
- * segment (`local` origin) → projection re-folds the touched aggregate → listeners →
- * resolve once IndexedDB has committed. Events arriving from the relay, from other
- * tabs or from disk take the same ingest path from the doc observer.
+ * Data path: append → validate → stamp (id, seq, at, origin) → projection re-folds the
+ * touched aggregate → listeners; at the end of the task, every event appended in it is
+ * written into this writer's segment in one transaction (`local` origin) → resolve once
+ * IndexedDB has committed. Events arriving from the relay, from other tabs or from disk
+ * take the same ingest path from the doc observer.
  *
  * Cold load: when IndexedDB holds a projection checkpoint of exactly the stored doc (same
  * state vector), the views come from it and the events are read afterwards, in slices
@@ -105,6 +106,12 @@ export class EventStore {
   /** Resolves once every event held is read and indexed (at once unless restored from a checkpoint). */
   indexed: Promise<void> = Promise.resolve();
   private checkpoints: CheckpointWriter | null = null;
+  /** JSON of the events appended in this task, not yet in the doc (see writeAppended). */
+  private unwritten: string[] = [];
+  /** Highest origin.n among `unwritten`. */
+  private unwrittenUpTo = 0;
+  /** Settles once the events appended so far are in the doc. */
+  private written: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly location: string,
@@ -160,7 +167,7 @@ export class EventStore {
       return existing;
     }
     const event = this.stamp(type, payload, options);
-    this.doc.transact(() => this.writerSegments.append([JSON.stringify(event)]), LOCAL);
+    this.queueWrite(event);
     this.ingest([event], 'local');
     if (this.persistenceLayer) await this.durable();
     return event;
@@ -213,6 +220,7 @@ export class EventStore {
     } = {},
   ): Promise<CompactionReport> {
     this.readRemainingLog();
+    this.writeAppended();
     const at = options.now ?? this.now();
     const watermarks: Record<string, number> = { ...acksOf(this.doc).toJSON() };
     for (const [t, n] of Object.entries(options.watermarks ?? {})) watermarks[t] = Math.max(watermarks[t] ?? 0, n);
@@ -269,6 +277,7 @@ export class EventStore {
   async durable(): Promise<void> {
     if (!this.persistenceLayer) return;
     try {
+      await this.written;
       await this.persistenceLayer.committed();
     } catch (err) {
       if (!isQuotaError(err)) throw err;
@@ -304,6 +313,7 @@ export class EventStore {
 
   /** Closes the store; resolves once its last writes (log and checkpoint) are on disk. */
   close(): Promise<void> {
+    this.writeAppended();
     // Taken now and queued before the database closes, which waits for it.
     void this.checkpoints?.flush().catch(() => undefined);
     this.reading = null;
@@ -323,7 +333,6 @@ export class EventStore {
     // server's watermark for us covers them.
     const own = this.byWriter.get(this.writer);
     const n = Math.max(own?.[own.length - 1]?.origin.n ?? 0, this.lease.reserved(), acksOf(this.doc).get(this.writer) ?? 0) + 1;
-    this.lease.reserve(n);
     const at = this.clock.now();
     const event: EventEnvelope = {
       id: newEventId(at),
@@ -337,6 +346,40 @@ export class EventStore {
     };
     if (options.key !== undefined) event.key = options.key;
     return event;
+  }
+
+  /** Queues the event for writeAppended at the end of this task. */
+  private queueWrite(event: EventEnvelope): void {
+    if (this.unwritten.length === 0) {
+      this.written = new Promise<void>((resolve, reject) =>
+        queueMicrotask(() => {
+          try {
+            this.writeAppended();
+            resolve();
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        }),
+      );
+    }
+    this.unwritten.push(JSON.stringify(event));
+    this.unwrittenUpTo = event.origin.n;
+  }
+
+  /**
+   * Writes the events appended in this task into the doc, in one transaction: one Yjs
+   * update, one IndexedDB record, one relay frame and one counter reservation per task
+   * rather than per event (a till's action appends several; a batch, dozens). Until then
+   * the events are in the projection and indexes but nowhere outside this tab, so the
+   * reservation still comes first: relay and other tabs send on the doc's update.
+   * Everything that reads the doc itself (compaction, close, checkpoints) writes first.
+   */
+  private writeAppended(): void {
+    if (this.unwritten.length === 0) return;
+    const jsons = this.unwritten;
+    this.unwritten = [];
+    this.lease.reserve(this.unwrittenUpTo);
+    this.doc.transact(() => this.writerSegments.append(jsons), LOCAL);
   }
 
   private onLogAdded(jsons: string[], origin: unknown): void {
@@ -535,7 +578,13 @@ export class EventStore {
     }
     try {
       this.persistenceLayer = await IdbPersistence.open(`rms:${this.location}`, this.doc);
-      this.checkpoints = new CheckpointWriter(this.persistenceLayer, this.doc, this.projection, this.clock, () => this.reading === null);
+      this.checkpoints = new CheckpointWriter(
+        this.persistenceLayer,
+        this.doc,
+        this.projection,
+        this.clock,
+        () => this.reading === null && this.unwritten.length === 0,
+      );
     } catch (err) {
       this.persistence = { mode: 'memory', reason: `IndexedDB could not be opened: ${describe(err)}` };
       return;

@@ -5,7 +5,8 @@
  * two live tabs never share a writer, and a tab opened later reuses a freed slot (and
  * continues its counter from the log plus the reservation below).
  *
- * The counter itself is reserved in localStorage before an event is stamped: a tab that
+ * The counter itself is reserved in localStorage before an event can leave the tab (before
+ * the task's appended events are written into the doc, see EventStore): a tab that
  * crashed after relaying an event but before IndexedDB committed it cannot make the next
  * holder of its slot reuse that n.
  */

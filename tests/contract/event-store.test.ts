@@ -113,6 +113,29 @@ for (const persistence of ['memory', 'indexeddb'] as const) {
 }
 
 describe('EventStore on IndexedDB', () => {
+  it('[STO15] appends of one task go into the doc as one update, after the counter is reserved, and each resolves durable', async () => {
+    const location = `task-${++seq}`;
+    const store = await openStore({ location });
+    const order: string[] = [];
+    // Observed where the counter reserves (localStorage in browsers; Node has none).
+    const lease = (store as unknown as { lease: { reserve(n: number): void } }).lease;
+    const reserve = lease.reserve.bind(lease);
+    lease.reserve = (n) => {
+      order.push(`reserve ${n}`);
+      reserve(n);
+    };
+    store.doc.on('update', () => order.push('doc update'));
+    const appends = Array.from({ length: 5 }, (_, i) => store.append('ticket.opened', { number: num('A', i) }, ticket(`t${i}`)));
+    expect(store.projection.size).toBe(5);
+    expect(order).toEqual([]);
+    const events = await Promise.all(appends);
+    expect(order).toEqual(['reserve 5', 'doc update']);
+    expect(events.map((e) => e.origin.n)).toEqual([1, 2, 3, 4, 5]);
+    const reader = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    open.push(reader);
+    expect(reader.projection.size).toBe(5);
+  });
+
   it('[STO7] append N, drop the doc, reload: identical projection', async () => {
     const location = `reload-${++seq}`;
     const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
