@@ -2,6 +2,7 @@ import * as Y from 'yjs';
 import { PERSISTENCE, TAB } from './origins';
 import type { CheckpointChanges, CheckpointRecord } from '../../shared/projection/location-projection';
 import { fnv1a32 } from '../../shared/fnv1a';
+import { mergeUpdatesBounded } from '../../shared/log/stored-updates';
 
 /**
  * Durable storage of a location's Y.Doc in IndexedDB, in y-indexeddb's layout
@@ -270,8 +271,8 @@ export class IdbPersistence {
   }
 
   /**
-   * Y.mergeUpdates is quadratic in the number of updates merged, so a big burst (or too
-   * many chunks) is replaced by one state instead, which costs linear in the doc.
+   * Merging costs O(n log n) in the updates merged, re-encoding the doc linear in the doc:
+   * a big burst (or too many chunks) is replaced by one state instead.
    */
   private compactLog(): Promise<void> {
     if (this.chunkRecords + 1 > MAX_CHUNKS || this.smallRecords > MAX_MERGE) return this.replaceWithState();
@@ -289,7 +290,7 @@ export class IdbPersistence {
       request<Uint8Array[]>(store.getAll(range)),
     ]);
     if (values.length === 0) return;
-    const merged = Y.mergeUpdates(values);
+    const merged = mergeUpdatesBounded(values);
     store.delete(IDBKeyRange.bound(keys[0]!, keys[keys.length - 1]!));
     const newKey = await request<IDBValidKey>(store.add(merged));
     tx.objectStore(CUSTOM).put(newKey, CHUNK_BOUNDARY);

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -10,50 +9,27 @@ import { Worker } from 'node:worker_threads';
  * loop it delayed every frame relayed meanwhile: the relay's p99 at 10 terminals was 21.6 ms
  * with merges, 9.2 ms without. A worker thread does it here; the caller stores the result.
  *
- * The worker is plain JavaScript evaluated from a string (as in checkpointer.ts: no
- * TypeScript loader needed under tsx, vitest or a build); it requires yjs by the path this
- * module resolves, so both threads run the same Yjs.
+ * The worker runs shared/log/stored-updates.ts, the functions terminals merge their own
+ * IndexedDB log with.
  */
 export interface UpdateMerger {
-  /** One update equivalent to `updates` (Y.mergeUpdates, at most MERGE_FAN_IN inputs per call). */
+  /** One update equivalent to `updates` (mergeUpdatesBounded). */
   merge(updates: readonly Uint8Array[]): Promise<Uint8Array>;
-  /**
-   * The state of a document built from `pieces`, re-encoded (Y.encodeStateAsUpdate of a fresh
-   * doc): unlike a merge, it drops the content of deleted items, so compaction frees space.
-   */
+  /** The state of a document built from `pieces` (rebuildState: drops deleted content). */
   rebuild(pieces: readonly Uint8Array[]): Promise<Uint8Array>;
   /** Lets queued jobs finish (bounded), then stops the worker. */
   close(): Promise<void>;
 }
 
-/** Inputs per Y.mergeUpdates call: its cost grows with the square of its inputs. */
-export const MERGE_FAN_IN = 16;
-
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const Y = require(workerData.yjs);
-const FAN_IN = workerData.fanIn;
-// Y.mergeUpdates re-sorts all its inputs for every struct it writes (quadratic in inputs):
-// merging FAN_IN at a time, level by level, keeps it O(n log n) for the same document.
-function merge(updates) {
-  let level = updates;
-  while (level.length > FAN_IN) {
-    const next = [];
-    for (let i = 0; i < level.length; i += FAN_IN) next.push(Y.mergeUpdates(level.slice(i, i + FAN_IN)));
-    level = next;
-  }
-  return Y.mergeUpdates(level);
-}
-function rebuild(pieces) {
-  const doc = new Y.Doc();
-  doc.transact(() => { for (const p of pieces) Y.applyUpdate(doc, p); });
-  const state = Y.encodeStateAsUpdate(doc);
-  doc.destroy();
-  return state;
-}
-parentPort.on('message', (job) => {
+// The same TypeScript module the terminals use, loaded through tsx's API (no loader flags
+// needed, so it works under tsx, vitest and plain node alike).
+const storedUpdates = import(workerData.tsx).then(({ tsImport }) => tsImport(workerData.module, workerData.parent));
+parentPort.on('message', async (job) => {
   try {
-    const bytes = job.kind === 'merge' ? merge(job.updates) : rebuild(job.updates);
+    const m = await storedUpdates;
+    const bytes = job.kind === 'merge' ? m.mergeUpdatesBounded(job.updates) : m.rebuildState(job.updates);
     parentPort.postMessage({ id: job.id, bytes }, [bytes.buffer]);
   } catch (err) {
     parentPort.postMessage({ id: job.id, error: String((err && err.message) || err) });
@@ -72,7 +48,11 @@ interface Pending {
  * only cost space) and the next job starts a new one.
  */
 export function startUpdateMerger(): UpdateMerger {
-  const yjs = createRequire(import.meta.url).resolve('yjs');
+  const workerData = {
+    tsx: import.meta.resolve('tsx/esm/api'),
+    module: new URL('../../shared/log/stored-updates.ts', import.meta.url).href,
+    parent: import.meta.url,
+  };
   const pending = new Map<number, Pending>();
   const inFlight = new Set<Promise<Uint8Array>>();
   let worker: Worker | null = null;
@@ -92,7 +72,7 @@ export function startUpdateMerger(): UpdateMerger {
     if (pending.size === 0) worker?.unref();
   };
   const spawn = (): Worker => {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { yjs, fanIn: MERGE_FAN_IN } });
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData });
     w.on('message', settle);
     w.on('error', (err) => failAll(err));
     w.on('exit', (code) => {

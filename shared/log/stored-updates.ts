@@ -1,0 +1,39 @@
+import * as Y from 'yjs';
+
+/**
+ * Keeping a stored update log small, for terminals (client/store/idb-persistence.ts) and the
+ * relay (server/store/update-merger.ts, which runs these in a worker thread) alike.
+ */
+
+/** Inputs per Y.mergeUpdates call. */
+export const MERGE_FAN_IN = 16;
+
+/**
+ * One update equivalent to `updates`. Y.mergeUpdates re-sorts all its inputs for every
+ * struct it writes, so its cost grows with the square of the number of inputs (500 single
+ * updates of 100 terminals took ~15 ms, 20,000 took 12.7 s); merging MERGE_FAN_IN at a
+ * time, level by level, keeps it O(n log n) for the same document.
+ */
+export function mergeUpdatesBounded(updates: readonly Uint8Array[]): Uint8Array {
+  let level = updates;
+  while (level.length > MERGE_FAN_IN) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += MERGE_FAN_IN) next.push(Y.mergeUpdates(level.slice(i, i + MERGE_FAN_IN)));
+    level = next;
+  }
+  return Y.mergeUpdates(level as Uint8Array[]);
+}
+
+/**
+ * The state of a document built from `pieces`, re-encoded. Unlike a merge it drops the
+ * content of deleted items, so it is what frees space after compaction.
+ */
+export function rebuildState(pieces: readonly Uint8Array[]): Uint8Array {
+  const doc = new Y.Doc();
+  doc.transact(() => {
+    for (const p of pieces) Y.applyUpdate(doc, p);
+  });
+  const state = Y.encodeStateAsUpdate(doc);
+  doc.destroy();
+  return state;
+}
