@@ -9,8 +9,9 @@ import { Worker } from 'node:worker_threads';
  * loop it delayed every frame relayed meanwhile: the relay's p99 at 10 terminals was 21.6 ms
  * with merges, 9.2 ms without. A worker thread does it here; the caller stores the result.
  *
- * The worker runs shared/log/stored-updates.ts, the functions terminals merge their own
- * IndexedDB log with.
+ * The worker runs shared/log/stored-updates.js, the functions terminals merge their own
+ * IndexedDB log with. It starts with the merger (~120 ms of CPU, in the worker), so the
+ * first merge does not pay for it in the middle of traffic.
  */
 export interface UpdateMerger {
   /** One update equivalent to `updates` (mergeUpdatesBounded). */
@@ -23,9 +24,8 @@ export interface UpdateMerger {
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-// The same TypeScript module the terminals use, loaded through tsx's API (no loader flags
-// needed, so it works under tsx, vitest and plain node alike).
-const storedUpdates = import(workerData.tsx).then(({ tsImport }) => tsImport(workerData.module, workerData.parent));
+// The module terminals merge their IndexedDB log with (plain JavaScript, imported natively).
+const storedUpdates = import(workerData.module);
 parentPort.on('message', async (job) => {
   try {
     const m = await storedUpdates;
@@ -43,16 +43,12 @@ interface Pending {
 }
 
 /**
- * Starts the merge worker lazily, at the first job. It holds the process open only while jobs
- * are pending. If it dies, its pending jobs fail (the caller keeps the unmerged rows, which
- * only cost space) and the next job starts a new one.
+ * Starts the merge worker now. It holds the process open only while jobs are pending. If it
+ * dies, its pending jobs fail (the caller keeps the unmerged rows, which only cost space) and
+ * the next job starts a new one.
  */
 export function startUpdateMerger(): UpdateMerger {
-  const workerData = {
-    tsx: import.meta.resolve('tsx/esm/api'),
-    module: new URL('../../shared/log/stored-updates.ts', import.meta.url).href,
-    parent: import.meta.url,
-  };
+  const workerData = { module: new URL('../../shared/log/stored-updates.js', import.meta.url).href };
   const pending = new Map<number, Pending>();
   const inFlight = new Set<Promise<Uint8Array>>();
   let worker: Worker | null = null;
@@ -79,8 +75,10 @@ export function startUpdateMerger(): UpdateMerger {
       if (worker === w) worker = null;
       failAll(new Error(`update merge worker exited (${code})`));
     });
+    w.unref();
     return w;
   };
+  worker = spawn();
   const run = (kind: 'merge' | 'rebuild', updates: readonly Uint8Array[]): Promise<Uint8Array> => {
     if (closed) return Promise.reject(new Error('update merger is closed'));
     worker ??= spawn();

@@ -1,8 +1,11 @@
+// Plain JavaScript (types in stored-updates.d.ts): the relay runs these in a worker thread
+// (server/store/update-merger.ts), which imports this file natively, with no TypeScript loader
+// to start (a tsx loader in the worker cost ~500 ms of CPU at its first merge).
 import * as Y from 'yjs';
 
 /**
  * Keeping a stored update log small, for terminals (client/store/idb-persistence.ts) and the
- * relay (server/store/update-merger.ts, which runs these in a worker thread) alike.
+ * relay alike.
  */
 
 /** Inputs per Y.mergeUpdates call. */
@@ -14,21 +17,21 @@ export const MERGE_FAN_IN = 16;
  * updates of 100 terminals took ~15 ms, 20,000 took 12.7 s); merging MERGE_FAN_IN at a
  * time, level by level, keeps it O(n log n) for the same document.
  */
-export function mergeUpdatesBounded(updates: readonly Uint8Array[]): Uint8Array {
+export function mergeUpdatesBounded(updates) {
   let level = updates;
   while (level.length > MERGE_FAN_IN) {
-    const next: Uint8Array[] = [];
+    const next = [];
     for (let i = 0; i < level.length; i += MERGE_FAN_IN) next.push(Y.mergeUpdates(level.slice(i, i + MERGE_FAN_IN)));
     level = next;
   }
-  return Y.mergeUpdates(level as Uint8Array[]);
+  return Y.mergeUpdates(level);
 }
 
 /**
  * The state of a document built from `pieces`, re-encoded. Unlike a merge it drops the
  * content of deleted items, so it is what frees space after compaction.
  */
-export function rebuildState(pieces: readonly Uint8Array[]): Uint8Array {
+export function rebuildState(pieces) {
   const doc = new Y.Doc();
   doc.transact(() => {
     for (const p of pieces) Y.applyUpdate(doc, p);
