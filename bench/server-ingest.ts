@@ -204,14 +204,14 @@ async function roomLoad(dataDir: string): Promise<{ ours: number; floor: number;
       // A store that reads the same pieces but never writes (the measurement must not change the data).
       const readOnly: RoomStore = {
         load: async () => ({ updates: pieces, lastSeq: 0 }),
-        piecesThrough: () => pieces,
         appendUpdate: () => 0,
         appendUpdates: () => [],
-        compact: () => {},
-        mergeRange: () => {},
+        putState: () => {},
+        appendChunk: () => 0,
+        dropUpdates: () => 0,
       };
       const index = createEventIndex();
-      const hooks = [persistenceHook(readOnly, merger, 500), index.hook];
+      const hooks = [persistenceHook(readOnly, merger, { mergeEvery: 500 }), index.hook];
       t0 = performance.now();
       const room = new Room(LOCATION, hooks);
       for (const hook of hooks) await hook.onLoad?.(room);

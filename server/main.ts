@@ -55,9 +55,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const eventIndex = createEventIndex();
   // Merges of stored room updates in a worker thread, not between relayed frames.
   const merger = startUpdateMerger();
-  const persistence = persistenceHook(roomStore, merger, config.relay.compactEveryUpdates, (err) =>
-    log.warn({ err }, 'room update merge failed (the updates stay stored unmerged)'),
-  );
+  const persistence = persistenceHook(roomStore, merger, {
+    mergeEvery: config.relay.compactEveryUpdates,
+    onMergeError: (err) => log.warn({ err }, 'room update merge failed (the updates stay stored unmerged)'),
+  });
   const relay = new Relay({
     tokens,
     limits: config.relay,

@@ -15,12 +15,6 @@ export class MemoryRoomStore implements RoomStore {
     };
   }
 
-  piecesThrough(room: string, upToSeq: number): Uint8Array[] {
-    const state = this.states.get(room);
-    const rows = (this.updates.get(room) ?? []).filter((r) => r.seq <= upToSeq);
-    return [...(state ? [state] : []), ...rows.map((r) => r.data)];
-  }
-
   appendUpdate(room: string, update: Uint8Array): number {
     this.seq += 1;
     const rows = this.updates.get(room) ?? [];
@@ -33,18 +27,18 @@ export class MemoryRoomStore implements RoomStore {
     return updates.map((u) => this.appendUpdate(room, u));
   }
 
-  compact(room: string, state: Uint8Array, upToSeq: number): void {
+  putState(room: string, state: Uint8Array): void {
     this.states.set(room, state.slice());
-    this.updates.set(
-      room,
-      (this.updates.get(room) ?? []).filter((r) => r.seq > upToSeq),
-    );
   }
 
-  mergeRange(room: string, fromSeq: number, toSeq: number, merged: Uint8Array): void {
-    const rows = (this.updates.get(room) ?? []).filter((r) => r.seq < fromSeq || r.seq > toSeq);
-    rows.push({ seq: toSeq, data: merged.slice() });
-    rows.sort((a, b) => a.seq - b.seq);
-    this.updates.set(room, rows);
+  appendChunk(room: string, chunk: Uint8Array): number {
+    return this.appendUpdate(room, chunk);
+  }
+
+  dropUpdates(room: string, fromSeq: number, toSeq: number, limit: number): number {
+    const rows = this.updates.get(room) ?? [];
+    const drop = new Set(rows.filter((r) => r.seq >= fromSeq && r.seq <= toSeq).slice(0, limit));
+    this.updates.set(room, rows.filter((r) => !drop.has(r)));
+    return drop.size;
   }
 }

@@ -46,7 +46,7 @@ afterAll(() => merger.close());
 
 async function loadedRoom(store: MemoryRoomStore) {
   const index = createEventIndex({ publishEveryMs: 1 });
-  const hooks = [persistenceHook(store, merger, 500), index.hook];
+  const hooks = [persistenceHook(store, merger, { mergeEvery: 500 }), index.hook];
   const room = new Room('r', hooks);
   for (const hook of hooks) await hook.onLoad!(room);
   const sender = new FakeConnection();

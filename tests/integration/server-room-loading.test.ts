@@ -39,7 +39,7 @@ describe('relay: a room serves nobody before its persisted state is loaded', () 
     relay = new Relay({
       tokens,
       limits: configWith({}).relay,
-      hooks: [persistenceHook(store, merger, 100)],
+      hooks: [persistenceHook(store, merger, { mergeEvery: 100 })],
       log: { warn() {}, info() {} },
     });
     http = createServer((_req, res) => res.writeHead(404).end());

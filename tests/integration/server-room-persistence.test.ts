@@ -1,10 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { MAX_CHUNKS, persistenceHook } from '../../server/relay/persistence-hook';
+import { MAX_CHUNKS, MERGE_BURST_FACTOR, persistenceHook } from '../../server/relay/persistence-hook';
 import { Room } from '../../server/relay/room';
 import { remoteOrigin } from '../../server/relay/origins';
+import { openDatabase } from '../../server/store/database';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
-import type { RoomSnapshot, RoomStore } from '../../server/store/room-store';
+import { SqliteRoomStore, type RoomSnapshot, type RoomStore } from '../../server/store/room-store';
 import { startUpdateMerger } from '../../server/store/update-merger';
 
 const merger = startUpdateMerger();
@@ -14,34 +18,35 @@ afterAll(() => merger.close());
 class CountingStore extends MemoryRoomStore implements RoomStore {
   fullWrites = 0;
   merges = 0;
-  override compact(room: string, state: Uint8Array, upToSeq: number): void {
+  override putState(room: string, state: Uint8Array): void {
     this.fullWrites += 1;
-    super.compact(room, state, upToSeq);
+    super.putState(room, state);
   }
-  override mergeRange(room: string, fromSeq: number, toSeq: number, merged: Uint8Array): void {
+  override appendChunk(room: string, chunk: Uint8Array): number {
     this.merges += 1;
-    super.mergeRange(room, fromSeq, toSeq, merged);
+    return super.appendChunk(room, chunk);
   }
 }
 
-async function loadRoom(store: RoomStore, mergeEvery: number): Promise<{ room: Room; hook: ReturnType<typeof persistenceHook> }> {
-  const hook = persistenceHook(store, merger, mergeEvery);
+async function loadRoom(store: RoomStore, mergeEvery: number, mergeIdleMs?: number): Promise<{ room: Room; hook: ReturnType<typeof persistenceHook> }> {
+  const hook = persistenceHook(store, merger, { mergeEvery, mergeIdleMs });
   const room = new Room('r', [hook]);
   await hook.onLoad!(room);
   return { room, hook };
 }
 
 describe('room persistence: bounded work per update', () => {
-  it('[SRV11] merges single updates into chunks and rewrites the whole state only after MAX_CHUNKS chunks; reload is exact', async () => {
+  it('[SRV11] a burst merges single updates into chunks and rewrites the whole state only after MAX_CHUNKS chunks; reload is exact', async () => {
     const store = new CountingStore();
     const mergeEvery = 10;
+    const burst = mergeEvery * MERGE_BURST_FACTOR;
     const { room, hook } = await loadRoom(store, mergeEvery);
     const origin = remoteOrigin({} as never);
     const client = new Y.Doc();
     client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, origin));
     const list = client.getArray<string>('list');
-    const total = mergeEvery * (MAX_CHUNKS + 1) + 5;
-    // One update per event-loop turn: each is its own group commit.
+    const total = burst * (MAX_CHUNKS + 1) + 5;
+    // One update per group commit, with no pause: only the burst limit merges.
     for (let i = 0; i < total; i++) {
       list.push([`e${i}`]);
       room.commit();
@@ -53,7 +58,7 @@ describe('room persistence: bounded work per update', () => {
     expect(store.fullWrites).toBe(1);
     expect(store.merges).toBe(MAX_CHUNKS);
     const stored = (await store.load('r')) as RoomSnapshot;
-    expect(stored.updates.length).toBeLessThanOrEqual(1 + mergeEvery);
+    expect(stored.updates.length).toBeLessThanOrEqual(1 + burst);
     hook.onFlush!(room);
     await hook.settled();
     expect((await store.load('r')).updates.length).toBe(2); // state row + one chunk
@@ -63,6 +68,47 @@ describe('room persistence: bounded work per update', () => {
     const again = await loadRoom(store, mergeEvery);
     expect(again.room.doc.getArray('list').toArray()).toEqual(list.toArray());
     expect(again.room.doc.getArray('list').length).toBe(total);
+  });
+
+  it('[SRV11] fewer updates than a burst are merged once the room\'s writes pause, not while they go on', async () => {
+    const store = new CountingStore();
+    const { room, hook } = await loadRoom(store, 10, 50);
+    const client = new Y.Doc();
+    client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, remoteOrigin({} as never)));
+    for (let i = 0; i < 15; i++) {
+      client.getArray<string>('list').push([`e${i}`]);
+      room.commit();
+      await new Promise((r) => setTimeout(r, 5)); // writes going on: each one defers the merge
+    }
+    expect(store.merges).toBe(0);
+    for (let i = 0; i < 100 && store.merges === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await hook.settled();
+    expect(store.merges).toBe(1);
+    expect((await store.load('r')).updates).toHaveLength(1);
+    hook.onUnload!(room);
+    room.destroy();
+  });
+
+  it('[SRV11] SQLite: a chunk is stored first, then the rows it holds are dropped a slice at a time, never others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rms-rooms-'));
+    const db = openDatabase(dir);
+    try {
+      const store = new SqliteRoomStore(db);
+      const seqs = Array.from({ length: 450 }, (_, i) => store.appendUpdate('r', Uint8Array.of(i % 256)));
+      store.appendUpdate('other', Uint8Array.of(1));
+      const chunkSeq = store.appendChunk('r', Uint8Array.of(9, 9));
+      const slices: number[] = [];
+      for (let n = -1; n !== 0; ) slices.push((n = store.dropUpdates('r', seqs[0]!, seqs[399]!, 200)));
+      expect(slices).toEqual([200, 200, 0]);
+      const left = await store.load('r');
+      expect(left.updates).toHaveLength(51); // the 50 after the range, then the chunk
+      expect(left.updates.at(-1)).toEqual(Uint8Array.of(9, 9));
+      expect(left.lastSeq).toBe(chunkSeq);
+      expect((await store.load('other')).updates).toHaveLength(1);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('[SRV11] updates of one event-loop turn are stored in one group commit', async () => {
@@ -120,17 +166,22 @@ describe('room persistence: bounded work per update', () => {
     const store = new CountingStore();
     const errors: unknown[] = [];
     const failing = { ...merger, merge: () => Promise.reject(new Error('worker gone')) };
-    const hook = persistenceHook(store, failing, 5, (err) => errors.push(err));
+    const hook = persistenceHook(store, failing, { mergeEvery: 5, mergeIdleMs: 0, onMergeError: (err) => errors.push(err) });
     const room = new Room('r', [hook]);
     await hook.onLoad!(room);
     const client = new Y.Doc();
     client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, remoteOrigin({} as never)));
-    for (let i = 0; i < 12; i++) {
-      client.getArray<string>('list').push([`e${i}`]);
-      room.commit();
-    }
-    await hook.settled();
-    expect(errors).toHaveLength(2);
+    const writeAndFlush = async (from: number, count: number): Promise<void> => {
+      for (let i = from; i < from + count; i++) {
+        client.getArray<string>('list').push([`e${i}`]);
+        room.commit();
+      }
+      hook.onFlush!(room);
+      await hook.settled();
+    };
+    await writeAndFlush(0, 6);
+    await writeAndFlush(6, 6);
+    expect(errors).toHaveLength(2); // the second merge was still attempted
     expect(store.merges).toBe(0);
     expect((await store.load('r')).updates).toHaveLength(12);
     const again = await loadRoom(store, 5);
