@@ -41,6 +41,13 @@ export interface ClientsConfig {
    * processes started.
    */
   durationMs: number;
+  /**
+   * Sending at the same rate for this long before the measured window: neither what is sent
+   * then nor its deliveries are counted. Every relay is measured in its steady state, not
+   * while its code is still being compiled (ours runs far more code per update than the
+   * others, so the first second of traffic weighed on its p99 alone).
+   */
+  warmupMs: number;
   drainMs: number;
   /** y-protocols handshake (step 1 / step 2) — off for the bare relay, which would forward it to every other client. */
   handshake: boolean;
@@ -157,6 +164,7 @@ async function runClients(config: ClientsConfig): Promise<void> {
         const bar = data.indexOf(124, at); // '|'
         const semi = data.indexOf(59, bar); // ';'
         const sentAt = Number(data.toString('latin1', bar + 1, semi));
+        if (sentAt < startAt) continue; // sent during the warm-up
         result.hist[latencyBucket(now - sentAt)]! += 1;
         if (now <= endAt) result.delivered += 1;
         else result.late += 1;
@@ -168,7 +176,8 @@ async function runClients(config: ClientsConfig): Promise<void> {
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 
   await started;
-  startAt = nowMs() + START_DELAY_MS;
+  const sendFrom = nowMs() + START_DELAY_MS;
+  startAt = sendFrom + config.warmupMs;
   endAt = startAt + config.durationMs;
   // Open loop: every tick, each terminal sends what its rate owes by now (spread evenly).
   await new Promise((r) => setTimeout(r, START_DELAY_MS));
@@ -177,15 +186,15 @@ async function runClients(config: ClientsConfig): Promise<void> {
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const now = nowMs();
-      const elapsed = Math.min(now, endAt) - startAt;
+      const elapsed = Math.min(now, endAt) - sendFrom;
       terminals.forEach((t, i) => {
         const due = Math.floor((elapsed / 1000) * config.rate + offset[i]!);
         while (owed[i]! < due) {
           owed[i]! += 1;
-          result.sent += 1;
           // What a terminal writes: one event appended to its own segment of the log.
           t.n += 1;
           const sentAt = nowMs();
+          if (sentAt >= startAt) result.sent += 1;
           const event = {
             id: newEventId(sentAt),
             seq: t.n,

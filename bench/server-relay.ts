@@ -15,9 +15,14 @@ import { benchTokens, spawnNode, spawnOurServer, spawnProc, type Child } from '.
  * RSS per connection: after one warm-up connection (opened and closed), RSS with every
  * terminal connected minus RSS before, each read after a full GC in the relay process; the
  * load starts only after the second reading.
+ * Each light-load run sends for a warm-up second first (not counted, see ClientsConfig.warmupMs).
+ * The light-load configurations run LIGHT_ROUNDS rounds (bare, reference, ours in turn, so
+ * drift in the machine hits all three alike) and report each figure's median over the rounds:
+ * single-run p99s of the same relay differed by 5× on this machine.
  */
 const SUITE = 'server-relay';
 const ROOM = 'bench';
+const LIGHT_ROUNDS = 3;
 
 interface Figures {
   deliveriesPerSec: number;
@@ -32,6 +37,8 @@ interface Config {
   terminals: number;
   rate: number;
   durationMs: number;
+  /** Unmeasured sending first (light load only: at saturation it would only pile up a backlog). */
+  warmupMs: number;
   processes: number;
   quick: boolean;
 }
@@ -76,6 +83,7 @@ async function runClients(config: Config, urlFor: (terminal: string) => Promise<
       ids: ids.slice(p * per, (p + 1) * per),
       rate: config.rate,
       durationMs: config.durationMs,
+      warmupMs: config.warmupMs,
       drainMs,
       handshake,
     };
@@ -148,37 +156,69 @@ interface Targets {
   p99Absolute: boolean;
 }
 
-function rows(label: string, o: Figures, bare: Figures, ref: Figures, targets: Targets): BenchRow[] {
-  const note = `offered ${o.offeredPerSec.toFixed(0)} deliveries/s; not delivered by the end of the drain: ours ${o.lost}, bare ${bare.lost}, reference ${ref.lost}`;
+/** Each figure's median over the rounds (the middle one of 3). */
+function medianOf(rounds: readonly Figures[]): Figures {
+  const mid = (pick: (f: Figures) => number): number => {
+    const xs = rounds.map(pick).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)]!;
+  };
+  return {
+    deliveriesPerSec: mid((f) => f.deliveriesPerSec),
+    offeredPerSec: mid((f) => f.offeredPerSec),
+    p50: mid((f) => f.p50),
+    p99: mid((f) => f.p99),
+    rssPerConn: mid((f) => f.rssPerConn),
+    lost: mid((f) => f.lost),
+  };
+}
+
+/** "a–b" over the rounds, for the spread column. */
+function rangeOf(rounds: readonly Figures[], pick: (f: Figures) => number, digits: number): string {
+  const xs = rounds.map(pick);
+  return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+}
+
+function rows(label: string, runs: { ours: Figures[]; bare: Figures[]; ref: Figures[] }, targets: Targets): BenchRow[] {
+  const [o, bare, ref] = [medianOf(runs.ours), medianOf(runs.bare), medianOf(runs.ref)];
+  const several = runs.ours.length > 1;
+  /** What the rounds ranged over, as a note (none for a single round). */
+  const ranges = (what: string, pick: (f: Figures) => number, unit: string): string | undefined =>
+    several ? `${what} over ${runs.ours.length} rounds: ours ${rangeOf(runs.ours, pick, 1)}, reference ${rangeOf(runs.ref, pick, 1)} ${unit}` : undefined;
+  const note = `${several ? `median of ${runs.ours.length} rounds; ` : ''}offered ${o.offeredPerSec.toFixed(0)} deliveries/s; not delivered by the end of the drain: ours ${o.lost}, bare ${bare.lost}, reference ${ref.lost}`;
   const lat = (value: number) => (targets.latency ? { op: '<=' as const, value, on: 'ratio' as const } : null);
   return [
     { suite: SUITE, metric: `${label}: deliveries/s vs bare ws relay`, ours: o.deliveriesPerSec, anchor: bare.deliveriesPerSec, anchorName: 'bare relay', unit: '/s', target: { op: '>=', value: 0.8, on: 'ratio' }, note },
     { suite: SUITE, metric: `${label}: deliveries/s vs reference`, ours: o.deliveriesPerSec, anchor: ref.deliveriesPerSec, anchorName: '@y/websocket-server', unit: '/s', target: { op: '>=', value: 1, on: 'ratio' } },
-    { suite: SUITE, metric: `${label}: p50 latency vs reference`, ours: o.p50, anchor: ref.p50, anchorName: '@y/websocket-server', unit: 'ms', target: lat(1), spread: `bare ${bare.p50.toFixed(1)}` },
-    { suite: SUITE, metric: `${label}: p99 latency vs reference`, ours: o.p99, anchor: ref.p99, anchorName: '@y/websocket-server', unit: 'ms', target: lat(1), spread: `bare ${bare.p99.toFixed(1)}` },
+    { suite: SUITE, metric: `${label}: p50 latency vs reference`, ours: o.p50, anchor: ref.p50, anchorName: '@y/websocket-server', unit: 'ms', target: lat(1), spread: `bare ${bare.p50.toFixed(1)}`, note: ranges('p50', (f) => f.p50, 'ms') },
+    { suite: SUITE, metric: `${label}: p99 latency vs reference`, ours: o.p99, anchor: ref.p99, anchorName: '@y/websocket-server', unit: 'ms', target: lat(1), spread: `bare ${bare.p99.toFixed(1)}`, note: ranges('p99', (f) => f.p99, 'ms') },
     ...(targets.p99Absolute
       ? [{ suite: SUITE, metric: `${label}: p99 latency (absolute)`, ours: o.p99, anchor: bare.p99, anchorName: 'bare relay', unit: 'ms', target: { op: '<' as const, value: 50, on: 'ours' as const } }]
       : []),
-    { suite: SUITE, metric: `${label}: RSS per connection vs reference`, ours: o.rssPerConn / 1024, anchor: ref.rssPerConn / 1024, anchorName: '@y/websocket-server', unit: 'KiB', target: { op: '<=', value: 1, on: 'ratio' }, spread: `bare ${(bare.rssPerConn / 1024).toFixed(0)}` },
+    { suite: SUITE, metric: `${label}: RSS per connection vs reference`, ours: o.rssPerConn / 1024, anchor: ref.rssPerConn / 1024, anchorName: '@y/websocket-server', unit: 'KiB', target: { op: '<=', value: 1, on: 'ratio' }, spread: `bare ${(bare.rssPerConn / 1024).toFixed(0)}`, note: ranges('RSS per connection', (f) => f.rssPerConn / 1024, 'KiB') },
   ];
 }
 
 export async function serverRelayBench({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   const durationMs = quick ? 1500 : 6000;
+  const warmupMs = quick ? 300 : 1000;
   // "100 updates/s" read both ways: per terminal (100 terminals: 990k deliveries/s offered,
   // beyond any relay and client on 2 cores: a saturation test, throughput only) and per room.
   const configs: Array<{ label: string; config: Config; targets: Targets }> = [
-    { label: '10 terminals × 100 updates/s each', config: { terminals: 10, rate: 100, durationMs, processes: 1, quick }, targets: { latency: true, p99Absolute: false } },
-    { label: '100 terminals × 100 updates/s each (saturating)', config: { terminals: 100, rate: 100, durationMs, processes: 2, quick }, targets: { latency: false, p99Absolute: false } },
-    { label: '100 terminals, 100 updates/s per room', config: { terminals: 100, rate: 1, durationMs, processes: 2, quick }, targets: { latency: true, p99Absolute: true } },
+    { label: '10 terminals × 100 updates/s each', config: { terminals: 10, rate: 100, durationMs, warmupMs, processes: 1, quick }, targets: { latency: true, p99Absolute: false } },
+    { label: '100 terminals × 100 updates/s each (saturating)', config: { terminals: 100, rate: 100, durationMs, warmupMs: 0, processes: 2, quick }, targets: { latency: false, p99Absolute: false } },
+    { label: '100 terminals, 100 updates/s per room', config: { terminals: 100, rate: 1, durationMs, warmupMs, processes: 2, quick }, targets: { latency: true, p99Absolute: true } },
   ];
   const out: BenchRow[] = [];
   for (const { label, config, targets } of configs) {
     if (quick && config.rate * config.terminals > 5000) continue; // the saturation run: full runs only
-    const bare = await other('bare-relay', config);
-    const ref = await other('reference-relay', config);
-    const o = await ours(config);
-    out.push(...rows(label, o, bare, ref, targets));
+    const runs = { ours: [] as Figures[], bare: [] as Figures[], ref: [] as Figures[] };
+    const rounds = targets.latency && !quick ? LIGHT_ROUNDS : 1;
+    for (let r = 0; r < rounds; r++) {
+      runs.bare.push(await other('bare-relay', config));
+      runs.ref.push(await other('reference-relay', config));
+      runs.ours.push(await ours(config));
+    }
+    out.push(...rows(label, runs, targets));
   }
   return out;
 }
