@@ -15,7 +15,7 @@ export interface RelayHook {
   onUpdate?(room: Room, update: Uint8Array, origin: RoomOrigin | null): void;
   /**
    * Make durable what onUpdate saw since the last commit (group commit). The room calls it
-   * once per event-loop turn with updates (they were relayed already); a hook that throws
+   * once per COMMIT_WINDOW_MS with updates (they were relayed already); a hook that throws
    * stops the hooks after it, and the room retries at its next commit.
    */
   onCommit?(room: Room): void;

@@ -11,7 +11,7 @@ import { remoteOrigin } from '../../server/relay/origins';
 import { updateFrame } from '../../server/relay/messages';
 import { persistenceHook } from '../../server/relay/persistence-hook';
 import { startUpdateMerger } from '../../server/store/update-merger';
-import { Room } from '../../server/relay/room';
+import { COMMIT_WINDOW_MS, Room } from '../../server/relay/room';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { connectSynced, mint, tableEvent, waitFor, type TestClient } from '../helpers/server-clients';
@@ -61,7 +61,7 @@ async function loadedRoom(store: MemoryRoomStore) {
   return { room, index, sender, other, append };
 }
 
-describe('relay fan-out: relayed at once, stored per turn, acknowledged once stored', () => {
+describe('relay fan-out: relayed at once, stored per commit window, acknowledged once stored', () => {
   it('[SRV11] an update reaches the other connections before its commit; `relayed` counts it only after', async () => {
     const store = new MemoryRoomStore();
     const { room, index, sender, other, append } = await loadedRoom(store);
@@ -70,7 +70,9 @@ describe('relay fan-out: relayed at once, stored per turn, acknowledged once sto
     expect(sender.updates).toHaveLength(0); // never echoed
     expect((await store.load('r')).updates).toHaveLength(0);
     expect(index.relayed(room).get('till-1')).toBeUndefined();
-    await new Promise((r) => setImmediate(r)); // the turn's group commit
+    await new Promise((r) => setImmediate(r)); // the turn ends: sent, not yet stored
+    expect((await store.load('r')).updates).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, COMMIT_WINDOW_MS + 5)); // the group commit
     expect((await store.load('r')).updates).toHaveLength(1);
     expect(index.relayed(room).get('till-1')).toBe(1);
     await waitFor(() => relayedOf(room.doc).get('till-1') === 1, 'relayed published');

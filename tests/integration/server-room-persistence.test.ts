@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { MAX_CHUNKS, MERGE_BURST_FACTOR, persistenceHook } from '../../server/relay/persistence-hook';
-import { Room } from '../../server/relay/room';
+import { COMMIT_WINDOW_MS, Room } from '../../server/relay/room';
 import { remoteOrigin } from '../../server/relay/origins';
 import { openDatabase } from '../../server/store/database';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
@@ -111,7 +111,7 @@ describe('room persistence: bounded work per update', () => {
     }
   });
 
-  it('[SRV11] updates of one event-loop turn are stored in one group commit', async () => {
+  it('[SRV11] updates of one commit window, over several event-loop turns, are stored in one group commit', async () => {
     const store = new CountingStore();
     let batches = 0;
     const appendUpdates = store.appendUpdates.bind(store);
@@ -123,9 +123,17 @@ describe('room persistence: bounded work per update', () => {
     const client = new Y.Doc();
     const origin = remoteOrigin({} as never);
     client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, origin));
-    for (let i = 0; i < 20; i++) client.getArray<string>('list').push([`e${i}`]);
-    expect((await store.load('r')).updates).toHaveLength(0); // nothing stored yet
-    await new Promise((r) => setImmediate(r));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // the window, not the turns
+    try {
+      for (let i = 0; i < 20; i++) {
+        client.getArray<string>('list').push([`e${i}`]);
+        if (i % 5 === 4) await new Promise((r) => setImmediate(r)); // four turns
+      }
+      expect((await store.load('r')).updates).toHaveLength(0); // nothing stored yet
+      vi.advanceTimersByTime(COMMIT_WINDOW_MS);
+    } finally {
+      vi.useRealTimers();
+    }
     expect(batches).toBe(1);
     expect((await store.load('r')).updates).toHaveLength(20);
   });
