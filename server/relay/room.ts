@@ -137,7 +137,7 @@ export class Room {
   }
 
   /**
-   * Sends this turn's relayed updates, then stores the updates applied since the last commit
+   * Sends what is still corked, then stores the updates applied since the last commit
    * (hooks' onCommit, in order: persistence first, so the event index publishes only what is
    * stored). If storing fails, the senders of those updates are closed with internalError (the
    * server's fault; clients keep their edits and send them again when they resync) and the
