@@ -38,6 +38,7 @@ parentPort.on('message', async (job) => {
 `;
 
 interface Pending {
+  done: Promise<Uint8Array>;
   resolve(bytes: Uint8Array): void;
   reject(err: Error): void;
 }
@@ -50,7 +51,6 @@ interface Pending {
 export function startUpdateMerger(): UpdateMerger {
   const workerData = { module: new URL('../../shared/log/stored-updates.js', import.meta.url).href };
   const pending = new Map<number, Pending>();
-  const inFlight = new Set<Promise<Uint8Array>>();
   let worker: Worker | null = null;
   let nextId = 0;
   let closed = false;
@@ -84,12 +84,11 @@ export function startUpdateMerger(): UpdateMerger {
     worker ??= spawn();
     worker.ref();
     const id = nextId++;
-    const done = new Promise<Uint8Array>((resolve, reject) => pending.set(id, { resolve, reject }));
+    let settlers!: Pick<Pending, 'resolve' | 'reject'>;
+    const done = new Promise<Uint8Array>((resolve, reject) => (settlers = { resolve, reject }));
+    pending.set(id, { done, ...settlers });
     // Copied, not transferred: the caller's updates may share buffers with socket frames.
     worker.postMessage({ id, kind, updates });
-    inFlight.add(done);
-    const forget = (): boolean => inFlight.delete(done);
-    done.then(forget, forget);
     return done;
   };
 
@@ -103,7 +102,7 @@ export function startUpdateMerger(): UpdateMerger {
       // Bounded: a stuck merge is abandoned (its rows stay unmerged) rather than holding up shutdown.
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)));
-      await Promise.race([Promise.allSettled([...inFlight]), timeout]);
+      await Promise.race([Promise.allSettled([...pending.values()].map((p) => p.done)), timeout]);
       clearTimeout(timer);
       await w.terminate();
     },
