@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as encoding from 'lib0/encoding';
 import * as ws from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
@@ -65,16 +65,22 @@ describe('relay fan-out: relayed at once, stored per commit window, acknowledged
   it('[SRV11] an update reaches the other connections before its commit; `relayed` counts it only after', async () => {
     const store = new MemoryRoomStore();
     const { room, index, sender, other, append } = await loadedRoom(store);
-    append(1);
-    expect(other.updates).toHaveLength(1); // relayed while the sender's frame is handled
-    expect(sender.updates).toHaveLength(0); // never echoed
-    expect((await store.load('r')).updates).toHaveLength(0);
-    expect(index.relayed(room).get('till-1')).toBeUndefined();
-    await new Promise((r) => setImmediate(r)); // the turn ends: sent, not yet stored
-    expect((await store.load('r')).updates).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, COMMIT_WINDOW_MS + 5)); // the group commit
-    expect((await store.load('r')).updates).toHaveLength(1);
-    expect(index.relayed(room).get('till-1')).toBe(1);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // the commit window, not the turn
+    try {
+      append(1);
+      expect(other.updates).toHaveLength(1); // relayed while the sender's frame is handled
+      expect(sender.updates).toHaveLength(0); // never echoed
+      expect((await store.load('r')).updates).toHaveLength(0);
+      expect(index.relayed(room).get('till-1')).toBeUndefined();
+      await new Promise((r) => setImmediate(r)); // the turn ends: sent, not yet stored
+      expect((await store.load('r')).updates).toHaveLength(0);
+      vi.advanceTimersByTime(COMMIT_WINDOW_MS); // the group commit
+      expect((await store.load('r')).updates).toHaveLength(1);
+      expect(index.relayed(room).get('till-1')).toBe(1);
+      vi.runOnlyPendingTimers(); // the index publishes its marks
+    } finally {
+      vi.useRealTimers();
+    }
     await waitFor(() => relayedOf(room.doc).get('till-1') === 1, 'relayed published');
   });
 

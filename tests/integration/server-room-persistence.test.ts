@@ -72,16 +72,22 @@ describe('room persistence: bounded work per update', () => {
 
   it('[SRV11] fewer updates than a burst are merged once the room\'s writes pause, not while they go on', async () => {
     const store = new CountingStore();
-    const { room, hook } = await loadRoom(store, 10, 50);
+    const idleMs = 50;
+    const { room, hook } = await loadRoom(store, 10, idleMs);
     const client = new Y.Doc();
     client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, remoteOrigin({} as never)));
-    for (let i = 0; i < 15; i++) {
-      client.getArray<string>('list').push([`e${i}`]);
-      room.commit();
-      await new Promise((r) => setTimeout(r, 5)); // writes going on: each one defers the merge
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      for (let i = 0; i < 15; i++) {
+        client.getArray<string>('list').push([`e${i}`]);
+        room.commit();
+        vi.advanceTimersByTime(idleMs - 10); // writes going on: each one defers the merge
+      }
+      expect(store.merges).toBe(0);
+      vi.advanceTimersByTime(idleMs); // a pause
+    } finally {
+      vi.useRealTimers();
     }
-    expect(store.merges).toBe(0);
-    for (let i = 0; i < 100 && store.merges === 0; i++) await new Promise((r) => setTimeout(r, 10));
     await hook.settled();
     expect(store.merges).toBe(1);
     expect((await store.load('r')).updates).toHaveLength(1);
