@@ -172,7 +172,7 @@ function medianOf(rounds: readonly Figures[]): Figures {
   };
 }
 
-/** "a–b" over the rounds, for the spread column. */
+/** "a–b" over the rounds, for the notes. */
 function rangeOf(rounds: readonly Figures[], pick: (f: Figures) => number, digits: number): string {
   const xs = rounds.map(pick);
   return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
