@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import { PERSISTENCE, TAB } from './origins';
 import type { CheckpointChanges, CheckpointRecord } from '../../shared/projection/location-projection';
 import { fnv1a32 } from '../../shared/fnv1a';
-import { mergeUpdatesBounded } from '../../shared/log/stored-updates';
+import { MAX_CHUNKS, MERGE_BURST_FACTOR, MERGE_IDLE_MS, mergeUpdatesBounded } from '../../shared/log/stored-updates';
 
 /**
  * Durable storage of a location's Y.Doc in IndexedDB, in y-indexeddb's layout
@@ -16,12 +16,8 @@ import { mergeUpdatesBounded } from '../../shared/log/stored-updates';
  *    of re-encoding the whole document every 500 writes (quadratic bytes written at 100k events).
  */
 export const MERGE_EVERY = 500;
-/** Chunks beyond this many are folded into one full state (rare: every ~16k writes). */
-export const MAX_CHUNKS = 32;
-/** Small records are merged once writes have paused this long. */
-export const MERGE_IDLE_MS = 1_000;
 /** More small records than this (a burst) are replaced by one state rather than merged. */
-export const MAX_MERGE = 4 * MERGE_EVERY;
+const MAX_MERGE = MERGE_BURST_FACTOR * MERGE_EVERY;
 
 const UPDATES = 'updates';
 const CUSTOM = 'custom';

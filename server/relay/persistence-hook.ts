@@ -1,16 +1,11 @@
 import * as Y from 'yjs';
+import { MAX_CHUNKS, MERGE_BURST_FACTOR, MERGE_IDLE_MS } from '../../shared/log/stored-updates';
 import type { RoomStore } from '../store/room-store';
 import type { UpdateMerger } from '../store/update-merger';
 import type { RelayHook } from './hooks';
 import { PERSISTENCE_ORIGIN } from './origins';
 import type { Room } from './room';
 
-/** Merged chunks beyond this many are folded, with the state row, into one new state. */
-export const MAX_CHUNKS = 32;
-/** Single updates are merged once the room's writes have paused this long… */
-export const MERGE_IDLE_MS = 1_000;
-/** …or at once when this many times `mergeEvery` piled up (a room that never pauses). */
-export const MERGE_BURST_FACTOR = 4;
 /** Stored rows deleted per event-loop turn once a chunk or the state row holds them. */
 const DROP_SLICE = 200;
 

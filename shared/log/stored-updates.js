@@ -11,6 +11,14 @@ import * as Y from 'yjs';
 /** Inputs per Y.mergeUpdates call. */
 export const MERGE_FAN_IN = 16;
 
+// When a log is merged: one policy for terminals and the relay.
+/** Merged chunks beyond this many are folded, with any state, into one new state. */
+export const MAX_CHUNKS = 32;
+/** Single updates are merged once writes to the log have paused this long… */
+export const MERGE_IDLE_MS = 1_000;
+/** …or at once when this many times the chunk size piled up (a burst, or a log that never pauses). */
+export const MERGE_BURST_FACTOR = 4;
+
 /**
  * One update equivalent to `updates`. Y.mergeUpdates re-sorts all its inputs for every
  * struct it writes, so its cost grows with the square of the number of inputs (500 single

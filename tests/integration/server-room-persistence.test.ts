@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { MAX_CHUNKS, MERGE_BURST_FACTOR, persistenceHook } from '../../server/relay/persistence-hook';
+import { persistenceHook } from '../../server/relay/persistence-hook';
 import { COMMIT_WINDOW_MS, Room } from '../../server/relay/room';
 import { remoteOrigin } from '../../server/relay/origins';
 import { openDatabase } from '../../server/store/database';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
 import { SqliteRoomStore, type RoomSnapshot, type RoomStore } from '../../server/store/room-store';
 import { startUpdateMerger } from '../../server/store/update-merger';
+import { MAX_CHUNKS, MERGE_BURST_FACTOR } from '../../shared/log/stored-updates';
 
 const merger = startUpdateMerger();
 afterAll(() => merger.close());
