@@ -48,9 +48,8 @@ export class Room {
   /** Connections whose updates are not stored yet: closed if storing them fails. */
   private readonly uncommittedSenders = new Set<RelayConnection>();
   private commitScheduled: NodeJS.Timeout | null = null;
-  /** Connections corked for this turn's relayed updates (see relayUpdate), and their uncork. */
+  /** Connections corked for this turn's relayed updates (see relayUpdate). */
   private corked: RelayConnection[] | null = null;
-  private uncorkScheduled: NodeJS.Immediate | null = null;
 
   constructor(
     readonly name: string,
@@ -105,7 +104,8 @@ export class Room {
     if (this.corked === null) {
       this.corked = [...this.connections];
       for (const conn of this.corked) conn.cork();
-      this.uncorkScheduled = setImmediate(() => this.uncorkAll());
+      // At the end of the turn; a no-op if a commit uncorked them first.
+      setImmediate(() => this.uncorkAll());
     }
     const frame = updateFrame(update);
     let sent = 0;
@@ -115,8 +115,6 @@ export class Room {
 
   /** Sends what this turn relayed. */
   private uncorkAll(): void {
-    if (this.uncorkScheduled !== null) clearImmediate(this.uncorkScheduled);
-    this.uncorkScheduled = null;
     const corked = this.corked ?? [];
     this.corked = null;
     for (const conn of corked) conn.uncork();
