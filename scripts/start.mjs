@@ -29,4 +29,6 @@ if (!existsSync(builtIndex) || statSync(builtIndex).mtimeMs < sources) {
 }
 
 register();
-await import('../server/main.ts');
+// main() runs the server; importing the module alone starts nothing.
+const { main } = await import('../server/main.ts');
+await main();

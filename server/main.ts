@@ -123,7 +123,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 }
 
-async function main(): Promise<void> {
+/**
+ * The command line: start with the environment's configuration, print the pairing links,
+ * shut down gracefully on SIGTERM / SIGINT. Run by `npm start` (scripts/start.mjs) and by
+ * `npm run server` (this file as the entry point).
+ */
+export async function main(): Promise<void> {
   const config = loadConfig();
   const server = await startServer(config);
   const base = config.publicUrl ?? server.url;
