@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createTokenIssuer } from '../server/auth/tokens';
+import { buildServer } from '../scripts/builds.mjs';
 
 /** Spawning and watching the separate processes of the server benchmarks. */
 const ROOT = resolve(import.meta.dirname, '..');
@@ -82,10 +83,14 @@ export interface BenchServer extends Child {
   dispose(): Promise<void>;
 }
 
-/** Our server, as production runs it: its own process, auth and SQLite persistence on. */
+/**
+ * Our server, as production runs it: the built server (`npm start`'s dist-server/main.js,
+ * built first if stale) in its own process, auth and SQLite persistence on. (spawnNode's tsx
+ * loader only serves `nodeArgs` such as bench/gc-on-signal.ts here.)
+ */
 export async function spawnOurServer(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rms-bench-'));
-  const c = spawnNode([...nodeArgs, 'server/main.ts'], {
+  const c = spawnNode([...nodeArgs, buildServer()], {
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import type { EventEnvelope } from '../shared/events/envelope';
 import { readAllEventJson } from '../shared/log/log-doc';
+import { buildIfStale } from '../scripts/builds.mjs';
 import { RelayConnection } from '../client/sync/relay-connection';
 import { realTimers } from '../client/sync/timers';
 import { TEST_SECRET, mint } from '../tests/helpers/server-clients';
@@ -93,7 +94,7 @@ async function convergenceRows(quick: boolean): Promise<BenchRow[]> {
   const TOTAL = TERMS * PER;
   const location = 'sync-bench';
   const dataDir = makeDataDir('rms-bench-sync-');
-  const server = await spawnServer({ dataDir, secret: TEST_SECRET });
+  const server = await spawnServer({ dataDir, secret: TEST_SECRET, built: true });
   const rest = await startTcpProxy(server.port);
   const relay = await startTcpProxy(server.port);
   const floorProxy = await startTcpProxy(server.port);
@@ -251,8 +252,17 @@ interface Bare {
   kill9(): Promise<void>;
 }
 
+/**
+ * The bare relay built to plain JavaScript like our server (vite.config.ts, `--ssr`), so
+ * neither side of the restart comparison pays for a TypeScript loader.
+ */
+function bareRelayScript(): string {
+  const out = 'bench/.out/bare-relay';
+  return buildIfStale('the bare relay', `${out}/sync-bare-relay.js`, ['bench/sync-bare-relay.ts'], ['--ssr', 'bench/sync-bare-relay.ts', '--outDir', out]);
+}
+
 async function spawnBareRelay(): Promise<Bare> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/sync-bare-relay.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [bareRelayScript()], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const port = await new Promise<number>((res, rej) => {
     const timer = setTimeout(() => rej(new Error('bare relay did not start in 20 s')), 20_000);
@@ -354,7 +364,7 @@ async function stormRows(quick: boolean): Promise<BenchRow[]> {
 
   // ── ours ──
   const dataDir = makeDataDir('rms-bench-storm-');
-  let server: ServerProcess = await spawnServer({ dataDir, secret: TEST_SECRET });
+  let server: ServerProcess = await spawnServer({ dataDir, secret: TEST_SECRET, built: true });
   const rest = await startTcpProxy(server.port);
   const relay = await startTcpProxy(server.port);
   const terminals: TestTerminal[] = [];
@@ -397,7 +407,7 @@ async function stormRows(quick: boolean): Promise<BenchRow[]> {
       for (const c of ticketCommands(DURING, 500 + i, `D${i}`)) await t.store.append(c.type, c.payload, appendOptions(c));
     }
     const restartStart = performance.now();
-    server = await spawnServer({ dataDir, secret: TEST_SECRET });
+    server = await spawnServer({ dataDir, secret: TEST_SECRET, built: true });
     const restartMs = performance.now() - restartStart;
     rest.retarget(server.port);
     relay.retarget(server.port);

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -37,6 +40,19 @@ parentPort.on('message', async (job) => {
 });
 `;
 
+/**
+ * The URL of shared/log/stored-updates.js, looked up from this module's folder upwards: two
+ * levels up in the sources (server/store/), one in the built server (dist-server/). Thrown
+ * at start when missing, rather than failing every merge later.
+ */
+function storedUpdatesModule(): string {
+  const wanted = join('shared', 'log', 'stored-updates.js');
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, wanted))) return pathToFileURL(join(dir, wanted)).href;
+    if (dirname(dir) === dir) throw new Error(`${wanted} not found above ${fileURLToPath(import.meta.url)}`);
+  }
+}
+
 interface Pending {
   done: Promise<Uint8Array>;
   resolve(bytes: Uint8Array): void;
@@ -49,7 +65,7 @@ interface Pending {
  * the next job starts a new one.
  */
 export function startUpdateMerger(): UpdateMerger {
-  const workerData = { module: new URL('../../shared/log/stored-updates.js', import.meta.url).href };
+  const workerData = { module: storedUpdatesModule() };
   const pending = new Map<number, Pending>();
   let worker: Worker | null = null;
   let nextId = 0;

@@ -7,6 +7,7 @@ import { chromium, type Browser, type BrowserContext, type LaunchOptions, type P
 import { configWith } from '../../server/config';
 import { startServer, type RunningServer } from '../../server/main';
 import type { EventEnvelope } from '../../shared/events/envelope';
+import { newestMtime } from '../../scripts/builds.mjs';
 
 /**
  * Browser tests of the staff app against the real server: the app is built once into
@@ -62,17 +63,6 @@ export function launchBrowser(): Promise<Browser> {
 
 // ---------------------------------------------------------------------------------------
 // Build
-
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = 0;
-  for (const entry of readdirSync(path)) {
-    if (entry === 'node_modules') continue;
-    newest = Math.max(newest, newestMtime(join(path, entry)));
-  }
-  return newest;
-}
 
 function buildIsFresh(): boolean {
   const marker = join(DIST, 'sw.js');

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { buildServer } from '../../scripts/builds.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -34,15 +35,22 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Fixed port (to restart on the same URL); default 0 = any free port. */
   port?: number;
+  /**
+   * Run the built server as `npm start` does (dist-server/main.js, built first if stale, plain
+   * node) instead of server/main.ts through tsx: for benchmarks that time a restart.
+   */
+  built?: boolean;
 }
 
 /**
  * Starts `server/main.ts` as a real child process on 127.0.0.1 and waits for its
  * `server listening` JSON log line (which carries the port). Runs node with the tsx loader
- * directly, not the tsx CLI, so the pid is the server itself and kill -9 hits it.
+ * directly (or the built server, see `built`), not the tsx CLI, so the pid is the server
+ * itself and kill -9 hits it.
  */
 export async function spawnServer(options: SpawnOptions): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const entry = options.built ? [buildServer()] : ['--import', 'tsx', 'server/main.ts'];
+  const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     env: {
       ...process.env,
