@@ -19,12 +19,21 @@ import { connectSynced, mint, tableEvent, waitFor, type TestClient } from '../he
 /** What the room asks of a connection when it relays, recorded. */
 class FakeConnection {
   readonly updates: Uint8Array[] = [];
+  /** Each relayed frame as written at once (`write`) or held in the corked socket (`held`), and each uncork. */
+  readonly socket: string[] = [];
+  private corked = 0;
   closedWith: CloseReasonInfo | null = null;
-  cork(): void {}
-  uncork(): void {}
+  cork(): void {
+    this.corked += 1;
+  }
+  uncork(): void {
+    this.corked -= 1;
+    this.socket.push('uncork');
+  }
   send(): void {}
   sendUpdate(frame: Buffer): boolean {
     this.updates.push(frame);
+    this.socket.push(this.corked > 0 ? 'held' : 'write');
     return true;
   }
   close(reason: CloseReasonInfo): void {
@@ -62,6 +71,18 @@ async function loadedRoom(store: MemoryRoomStore) {
 }
 
 describe('relay fan-out: relayed at once, stored per commit window, acknowledged once stored', () => {
+  it('[SRV11] the first update of a turn is written at once; later ones of the same turn go out together at its end', async () => {
+    const { other, append } = await loadedRoom(new MemoryRoomStore());
+    append(1);
+    append(2);
+    append(3);
+    expect(other.socket).toEqual(['write', 'held', 'held']);
+    await new Promise((r) => setImmediate(r)); // the turn ends
+    expect(other.socket).toEqual(['write', 'held', 'held', 'uncork']);
+    append(4); // a new turn: at once again
+    expect(other.socket.at(-1)).toBe('write');
+  });
+
   it('[SRV11] an update reaches the other connections before its commit; `relayed` counts it only after', async () => {
     const store = new MemoryRoomStore();
     const { room, index, sender, other, append } = await loadedRoom(store);
