@@ -257,8 +257,9 @@ interface Bare {
  * neither side of the restart comparison pays for a TypeScript loader.
  */
 function bareRelayScript(): string {
-  const out = 'bench/.out/bare-relay';
-  return buildIfStale('the bare relay', `${out}/sync-bare-relay.js`, ['bench/sync-bare-relay.ts'], ['--ssr', 'bench/sync-bare-relay.ts', '--outDir', out]);
+  const outDir = 'bench/.out/bare-relay';
+  buildIfStale({ what: 'the bare relay', outDir, sources: ['bench/sync-bare-relay.ts'], args: ['--ssr', 'bench/sync-bare-relay.ts', '--outDir', outDir] });
+  return resolve(ROOT, outDir, 'sync-bare-relay.js');
 }
 
 async function spawnBareRelay(): Promise<Bare> {

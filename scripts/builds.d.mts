@@ -1,5 +1,12 @@
 export declare const ROOT: string;
 export declare function newestMtime(path: string): number;
-export declare function buildIfStale(what: string, output: string, sources: readonly string[], args: readonly string[]): string;
-export declare function buildStaffApp(): string;
+export declare function buildIfStale(options: {
+  what: string;
+  outDir: string;
+  sources: readonly string[];
+  args: readonly string[];
+  settings?: Record<string, string | undefined>;
+  env?: NodeJS.ProcessEnv;
+}): void;
+export declare function buildStaffApp(env?: NodeJS.ProcessEnv): void;
 export declare function buildServer(): string;

@@ -7,7 +7,7 @@ import { chromium, type Browser, type BrowserContext, type LaunchOptions, type P
 import { configWith } from '../../server/config';
 import { startServer, type RunningServer } from '../../server/main';
 import type { EventEnvelope } from '../../shared/events/envelope';
-import { newestMtime } from '../../scripts/builds.mjs';
+import { buildStaffApp } from '../../scripts/builds.mjs';
 
 /**
  * Browser tests of the staff app against the real server: the app is built once into
@@ -64,21 +64,10 @@ export function launchBrowser(): Promise<Browser> {
 // ---------------------------------------------------------------------------------------
 // Build
 
-function buildIsFresh(): boolean {
-  const marker = join(DIST, 'sw.js');
-  if (!existsSync(marker) || !existsSync(join(DIST, 'index.html'))) return false;
-  const sources = Math.max(
-    newestMtime(join(ROOT, 'client')),
-    newestMtime(join(ROOT, 'shared')),
-    newestMtime(join(ROOT, 'vite.config.ts')),
-    newestMtime(join(ROOT, 'svelte.config.js')),
-  );
-  return statSync(marker).mtimeMs >= sources;
-}
-
 /**
- * `vite build` into dist/ unless it is newer than every source. Test files run in parallel
- * workers: a directory lock makes one of them build while the others wait and reuse it.
+ * `vite build` into dist/ unless it is up to date (scripts/builds.mjs, as `npm start`). Test
+ * files run in parallel workers: a directory lock makes one of them build while the others
+ * wait and reuse it.
  */
 export async function ensureBuilt(): Promise<void> {
   mkdirSync(TMP, { recursive: true });
@@ -96,12 +85,8 @@ export async function ensureBuilt(): Promise<void> {
     }
   }
   try {
-    if (buildIsFresh()) return;
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, VITE_API_BASE: '', VITE_SYNC_ENDPOINT: '' },
-    });
+    // Same-origin API and relay: the test server serves the app.
+    buildStaffApp({ ...process.env, VITE_API_BASE: '', VITE_SYNC_ENDPOINT: '' });
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
