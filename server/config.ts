@@ -49,9 +49,12 @@ const Env = z.object({
   RELAY_COMPACT_EVERY_MS: z.coerce.number().int().positive().default(60_000),
 });
 
-/** Parses the environment; throws one readable error listing every bad variable. */
+/**
+ * Parses the environment; throws one readable error listing every bad variable. A variable
+ * set to the empty string counts as unset (`PORT= npm start` means the default port, not 0).
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  const parsed = Env.safeParse(env);
+  const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`);

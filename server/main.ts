@@ -31,6 +31,8 @@ export interface RunningServer {
   /** Mints a token with this server's secret (tests, pairing). */
   mintToken(input: MintInput): Promise<string>;
   tokens: TokenIssuer;
+  /** The demo location, when it exists (seeded at this start or an earlier one). */
+  demoLocation: string | null;
   close(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     setMeta(db, 'demo_seeded', String(now()));
     log.info({ location: DEMO_LOCATION, events: result.accepted }, 'demo location created');
   }
+  const demoLocation = getMeta(db, 'demo_seeded') !== undefined ? DEMO_LOCATION : null;
 
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
@@ -118,6 +121,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     url,
     port,
     tokens,
+    demoLocation,
     mintToken: (input) => tokens.mint(input),
     close,
   };
@@ -129,18 +133,30 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
  * `npm run server` (this file as the entry point).
  */
 export async function main(): Promise<void> {
-  const config = loadConfig();
+  let config: ServerConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    // A configuration mistake is the operator's to fix: its message, not a stack trace.
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
   const server = await startServer(config);
   const base = config.publicUrl ?? server.url;
-  const tillToken = await server.mintToken({ location: DEMO_LOCATION, role: 'terminal', terminal: 'till-1', ttlSeconds: 30 * 86400 });
-  const managerToken = await server.mintToken({ location: DEMO_LOCATION, role: 'manager', terminal: 'manager-1', ttlSeconds: 30 * 86400 });
+  // The token CLI must sign with this server's secret: it needs the same DATA_DIR or RMS_SECRET.
+  const tokenEnv = config.secret !== undefined ? 'RMS_SECRET=… ' : config.dataDir !== loadConfig({}).dataDir ? `DATA_DIR=${config.dataDir} ` : '';
+  const lines = [`RMS server ready: open ${base}`];
+  if (server.demoLocation !== null) {
+    const tillToken = await server.mintToken({ location: DEMO_LOCATION, role: 'terminal', terminal: 'till-1', ttlSeconds: 30 * 86400 });
+    const managerToken = await server.mintToken({ location: DEMO_LOCATION, role: 'manager', terminal: 'manager-1', ttlSeconds: 30 * 86400 });
+    lines.push(
+      `Pair a till:    ${pairingLink(base, tillToken, DEMO_LOCATION, 'till-1')}`,
+      `Pair a manager: ${pairingLink(base, managerToken, DEMO_LOCATION, 'manager-1')}`,
+    );
+  }
+  lines.push(`Mint tokens:    ${tokenEnv}npm run token -- --location ${server.demoLocation ?? '<location>'} --role terminal --terminal till-2`);
   // Humans read these; they are single lines on stdout next to the JSON logs.
-  process.stdout.write(
-    `\nRMS server ready: open ${base}\n` +
-      `Pair a till:    ${pairingLink(base, tillToken, DEMO_LOCATION, 'till-1')}\n` +
-      `Pair a manager: ${pairingLink(base, managerToken, DEMO_LOCATION, 'manager-1')}\n` +
-      `More tokens:    npm run token -- --location ${DEMO_LOCATION} --role terminal --terminal till-2\n\n`,
-  );
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
   const stop = (signal: string): void => {
     void server.close().then(
       () => process.exit(0),
