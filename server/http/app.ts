@@ -31,7 +31,11 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request) => {
     const raw = request.headers[PROTOCOL_HEADER];
     if (raw === undefined || !request.url.startsWith('/api/')) return;
-    const check = checkProtocolVersion(Number(raw));
+    const version = Number(raw);
+    if (!Number.isInteger(version)) {
+      throw new HttpError(400, 'badRequest', `${PROTOCOL_HEADER} must be an integer (got ${JSON.stringify(raw)})`, { field: PROTOCOL_HEADER });
+    }
+    const check = checkProtocolVersion(version);
     if (!check.ok) {
       throw new HttpError(400, check.reason, `protocol ${String(raw)} not supported (server speaks ${PROTOCOL_VERSION})`);
     }
@@ -48,12 +52,14 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     if (status === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return sendError(reply, new HttpError(413, 'payloadTooLarge', 'request body too large'), options.now());
     }
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error instanceof SyntaxError) {
+      return sendError(reply, new HttpError(400, 'badRequest', `malformed JSON: ${error.message}`, { field: 'body' }), options.now());
+    }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendError(reply, new HttpError(415 as number, 'badRequest', 'send application/json'), options.now());
     }
     if (status >= 400 && status < 500) {
-      const message = error instanceof SyntaxError ? `malformed JSON: ${error.message}` : error.message;
-      return sendError(reply, new HttpError(status, 'badRequest', message), options.now());
+      return sendError(reply, new HttpError(status, 'badRequest', error.message), options.now());
     }
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, new HttpError(500, 'internalError', 'internal error'), options.now());

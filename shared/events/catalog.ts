@@ -118,7 +118,8 @@ export class EventValidationError extends Error {
 
   constructor(context: string, issues: ValidationIssue[]) {
     const first = issues[0] ?? { path: 'event', message: 'invalid' };
-    super(`${context}: ${first.path}: ${first.message}`);
+    // 'event: event: …' when the whole event is at fault: say the context once.
+    super(first.path === context ? `${context}: ${first.message}` : `${context}: ${first.path}: ${first.message}`);
     this.field = first.path;
     this.issues = issues;
   }

@@ -118,6 +118,9 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
       expect(res.body.message.length, name).toBeGreaterThan(0);
       expect(res.body.serverTime, name).toBeTypeOf('number');
     }
+    const notJson = await api<{ field?: string; message: string }>(server.url, '/api/events', t, { rawBody: '{"events": [' });
+    expect(notJson.body.field).toBe('body');
+    expect(notJson.body.message).toMatch(/^malformed JSON: /);
     const wrongField = await api<{ field?: string }>(server.url, '/api/events', t, { body: { events: 'nope' } });
     expect(wrongField.body.field).toBe('events');
     expect((await api<Page>(server.url, '/api/events', t)).body.events).toEqual([]);
@@ -181,5 +184,8 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     const old = await api(server.url, '/api/watermarks', token, { headers: { 'x-rms-protocol': '0' } });
     expect(old.status).toBe(400);
     expect(old.body).toMatchObject({ error: 'clientTooOld' });
+    const garbage = await api(server.url, '/api/watermarks', token, { headers: { 'x-rms-protocol': 'abc' } });
+    expect(garbage.status).toBe(400);
+    expect(garbage.body).toMatchObject({ error: 'badRequest', field: 'x-rms-protocol' });
   });
 });

@@ -182,5 +182,7 @@ describe('event catalog', () => {
     expect(field(envelope({ payload: { ...VALID['ticket.item_added'], quantity: 0 } }))).toBe('payload.quantity');
     expect(field(envelope({ payload: { ...VALID['ticket.item_added'], note: 'x'.repeat(20_000) } }))).toBe('payload.note');
     expect(field(null)).toBe('event');
+    const notAnObject = checkIncomingEvent('nope');
+    expect(notAnObject.ok ? '' : notAnObject.error.message).not.toMatch(/^event: event:/); // the context said once
   });
 });
