@@ -1,40 +1,194 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { decodeJwt } from 'jose';
+import type { ZodType } from 'zod';
+import { TerminalId } from '../../shared/events/envelope';
+import { MAX_TOKEN_TTL_SECONDS } from '../../shared/protocol/rest-tokens';
 import { Role, LocationId } from '../../shared/protocol/token-claims';
-import { loadOrCreateSecret } from '../auth/secret';
+import { loadExistingSecret } from '../auth/secret';
 import { createTokenIssuer, parseTtl } from '../auth/tokens';
 import { loadConfig } from '../config';
 import { pairingLink } from '../pairing';
 
 /**
- * npm run token -- --location demo --role terminal --terminal till-2 [--ttl 30d]
+ * npm run token -- --location demo --role terminal --terminal till-2 [--ttl 30d] [--json]
  * Mints a token with the server's secret (RMS_SECRET, or the one stored in DATA_DIR) and
  * prints it with the pairing link to open on the device.
  */
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      location: { type: 'string' },
-      role: { type: 'string', default: 'terminal' },
-      terminal: { type: 'string' },
-      ttl: { type: 'string', default: '30d' },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  const location = LocationId.parse(values.location);
-  const role = Role.parse(values.role);
-  if (role === 'terminal' && values.terminal === undefined) throw new Error('--terminal is required for a terminal token');
-  const config = loadConfig();
-  const issuer = createTokenIssuer(loadOrCreateSecret(config.dataDir, config.secret));
-  const token = await issuer.mint({ location, role, terminal: values.terminal, ttlSeconds: parseTtl(values.ttl) });
-  if (values.json) {
-    process.stdout.write(JSON.stringify({ token, location, role, terminal: values.terminal }) + '\n');
-    return;
-  }
-  const base = config.publicUrl ?? `http://localhost:${config.port}`;
-  process.stdout.write(`${token}\n\nPairing link:\n${pairingLink(base, token, location, values.terminal ?? role)}\n`);
+
+export const USAGE = `Usage: npm run token -- --location <id> [--role terminal|manager|admin] [--terminal <id>] [--ttl 30d] [--json]
+
+Mints a token signed with the server's secret and prints it with the pairing link.
+
+Options:
+  --location <id>   location the token opens (required)
+  --role <role>     terminal, manager or admin (default: terminal)
+  --terminal <id>   device the token is issued to (required for the terminal role)
+  --ttl <lifetime>  30d, 12h, 15m, 45s or plain seconds; more than 0, at most 365d (default: 30d)
+  --json            print {"token","location","role","terminal","exp"} instead (exp: seconds since epoch)
+  -h, --help        show this text
+
+Environment:
+  DATA_DIR     the server's data directory, holding token-secret (default: ./data)
+  RMS_SECRET   the server's secret, when it runs with one instead of DATA_DIR/token-secret
+  PUBLIC_URL   base URL of pairing links (default: http://localhost:PORT)
+  PORT         server port used in the default pairing link base (default: 8787)
+`;
+
+const FLAGS = {
+  location: { type: 'string' },
+  role: { type: 'string', default: 'terminal' },
+  terminal: { type: 'string' },
+  ttl: { type: 'string', default: '30d' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export interface TokenOptions {
+  location: LocationId;
+  role: Role;
+  terminal: string | undefined;
+  ttlSeconds: number;
+  json: boolean;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`token: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+export type TokenCommand = { kind: 'help' } | { kind: 'mint'; options: TokenOptions };
+
+/** A bad command line; `showUsage` when the user seems not to know the flags at all. */
+export class ArgumentError extends Error {
+  constructor(
+    message: string,
+    readonly showUsage = false,
+  ) {
+    super(message);
+    this.name = 'ArgumentError';
+  }
+}
+
+/** Parses the command line (without node and script); throws ArgumentError naming the flag. */
+export function parseTokenArgs(argv: readonly string[]): TokenCommand {
+  const values = parseFlags(argv);
+  if (values.help) return { kind: 'help' };
+  if (values.location === undefined) throw new ArgumentError('--location is required');
+  const location = parseFlag('--location', LocationId, values.location);
+  const role = parseRole(values.role);
+  if (role === 'terminal' && values.terminal === undefined) {
+    throw new ArgumentError('--terminal is required for a terminal token');
+  }
+  const terminal = values.terminal === undefined ? undefined : parseFlag('--terminal', TerminalId, values.terminal);
+  return { kind: 'mint', options: { location, role, terminal, ttlSeconds: parseTtlFlag(values.ttl), json: values.json } };
+}
+
+function parseFlags(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw flagSyntaxError(err);
+  }
+}
+
+/** Node's parseArgs errors, reworded to one line naming the flag (its own span several lines). */
+function flagSyntaxError(err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
+  const flag = quoted.split(' ')[0];
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new ArgumentError(`unknown option ${flag}`, true);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new ArgumentError(`unexpected argument "${quoted}"`, true);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return message.includes('does not take an argument')
+        ? new ArgumentError(`${flag} takes no value`)
+        : new ArgumentError(`${flag} needs a value`);
+    default:
+      return err instanceof Error ? err : new Error(message);
+  }
+}
+
+function parseFlag<T>(flag: string, schema: ZodType<T>, value: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new ArgumentError(`${flag}: ${parsed.error.issues[0]?.message ?? 'invalid value'}`);
+}
+
+function parseRole(value: string): Role {
+  const parsed = Role.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new ArgumentError(`--role must be one of ${Role.options.join(', ')} (got ${JSON.stringify(value)})`);
+}
+
+/** Bounded like POST /api/tokens: an expired token or one outliving the server is useless. */
+function parseTtlFlag(value: string): number {
+  let seconds: number;
+  try {
+    seconds = parseTtl(value);
+  } catch {
+    throw new ArgumentError(`--ttl must look like 30d, 12h, 15m, 45s or plain seconds (got ${JSON.stringify(value)})`);
+  }
+  if (seconds <= 0) throw new ArgumentError(`--ttl must be more than 0 seconds (got ${JSON.stringify(value)})`);
+  if (seconds > MAX_TOKEN_TTL_SECONDS) {
+    const maxDays = MAX_TOKEN_TTL_SECONDS / 86400;
+    throw new ArgumentError(`--ttl must be at most ${maxDays}d, as the server allows (got ${JSON.stringify(value)})`);
+  }
+  return seconds;
+}
+
+export interface MintedToken {
+  token: string;
+  location: LocationId;
+  role: Role;
+  terminal: string | undefined;
+  /** Expiry, seconds since the epoch: the token's own `exp` claim. */
+  exp: number;
+}
+
+export async function mintCliToken(options: TokenOptions, secret: string, now: () => number = Date.now): Promise<MintedToken> {
+  const issuer = createTokenIssuer(secret, now);
+  const { location, role, terminal, ttlSeconds } = options;
+  const token = await issuer.mint({ location, role, terminal, ttlSeconds });
+  // Read back from the token so the printed expiry is exactly the one the server checks.
+  const exp = decodeJwt(token).exp;
+  if (exp === undefined) throw new Error('minted token has no exp claim');
+  return { token, location, role, terminal, exp };
+}
+
+/** JSON (one line; terminal omitted when absent) or the token followed by its pairing link. */
+export function formatMinted(minted: MintedToken, json: boolean, baseUrl: string): string {
+  const { token, location, role, terminal, exp } = minted;
+  if (json) return JSON.stringify({ token, location, role, terminal, exp }) + '\n';
+  return `${token}\n\nPairing link:\n${pairingLink(baseUrl, token, location, terminal ?? role)}\n`;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const command = parseTokenArgs(argv);
+  if (command.kind === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const config = loadConfig();
+  const minted = await mintCliToken(command.options, loadExistingSecret(config.dataDir, config.secret));
+  const baseUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+  process.stdout.write(formatMinted(minted, command.options.json, baseUrl));
+}
+
+/** True when this file is the program being run, not a module imported by tests. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`token: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (err instanceof ArgumentError && err.showUsage) process.stderr.write(`\n${USAGE}`);
+    process.exit(1);
+  });
+}
