@@ -26,13 +26,21 @@ export const CloseReason = { ...TerminalCloseReason, ...RetriableCloseReason } a
 export type CloseReasonName = keyof typeof CloseReason;
 export type CloseReasonInfo = (typeof CloseReason)[CloseReasonName];
 
+/**
+ * RFC 6455's "message too big". The relay's socket layer sends it for a frame past its hard
+ * cap (twice the relay's limit), which it refuses before reading it, so before the relay can
+ * answer messageTooLarge itself: it means the same, and is as terminal.
+ */
+export const MESSAGE_TOO_BIG = 1009;
+
 /** Whether a client should reconnect by itself after this close code (mirrors y-websocket). */
 export function isRetriableCloseCode(code: number): boolean {
-  return !(code >= 4400 && code < 4500);
+  return code !== MESSAGE_TOO_BIG && !(code >= 4400 && code < 4500);
 }
 
 /** The reason name of one of our close codes, or null for a code we did not send. */
 export function closeReasonOf(code: number): CloseReasonName | null {
+  if (code === MESSAGE_TOO_BIG) return 'messageTooLarge';
   for (const [name, info] of Object.entries(CloseReason)) {
     if (info.code === code) return name as CloseReasonName;
   }

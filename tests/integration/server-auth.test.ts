@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseReason, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
+import { CloseReason, MESSAGE_TOO_BIG, closeReasonOf, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import {
   api,
@@ -177,5 +177,16 @@ describe('relay limits', () => {
     expect(probe.doc.getMap('m').get('huge')).toBeUndefined();
     big.destroy();
     probe.destroy();
+  });
+
+  it('a message past twice the limit is cut by the socket layer (1009), which clients read as messageTooLarge and do not retry', async () => {
+    const token = await mint('loc-huge');
+    const ws = new WebSocket(`${server.wsUrl}/loc-huge?token=${token}`);
+    await new Promise((res) => ws.once('open', res));
+    const code = new Promise<number>((res) => ws.once('close', (c: number) => res(c)));
+    ws.send(new Uint8Array(3 * 64 * 1024));
+    expect(await code).toBe(MESSAGE_TOO_BIG);
+    expect(closeReasonOf(MESSAGE_TOO_BIG)).toBe('messageTooLarge');
+    expect(isRetriableCloseCode(MESSAGE_TOO_BIG)).toBe(false);
   });
 });
