@@ -25,6 +25,11 @@ const suites: Record<string, () => Promise<BenchRow[]>> = {
   browser: async () => (await import('./browser-suite')).browserBench({ quick }),
 };
 
+if (only !== undefined && !(only in suites)) {
+  console.error(`bench: no suite "${only}"; suites: ${Object.keys(suites).join(', ')}`);
+  process.exit(1);
+}
+
 const all: BenchRow[] = [];
 const started = performance.now();
 for (const [name, run] of Object.entries(suites)) {
