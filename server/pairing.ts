@@ -1,5 +1,8 @@
-/** Pairing link a device opens to store its token (the app reads it from the hash route). */
+/**
+ * Pairing link a device opens to store its token (the app reads it from the hash route).
+ * `baseUrl` may end in `/` (a PUBLIC_URL like `https://pos.example/`): it is not doubled.
+ */
 export function pairingLink(baseUrl: string, token: string, location: string, terminal: string): string {
   const q = new URLSearchParams({ token, location, terminal });
-  return `${baseUrl}/#/pair?${q.toString()}`;
+  return `${baseUrl.replace(/\/+$/, '')}/#/pair?${q.toString()}`;
 }
