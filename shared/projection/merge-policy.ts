@@ -47,6 +47,7 @@ export const TICKET_MERGE_POLICY = {
   'ticket.payment_recorded': { merge: 'add', fields: ['payments'], whenClosed: 'apply', whenVoided: 'payment_after_void' },
   // Also escalated as 'close_total_mismatch' when its total differs from the lines or an earlier close.
   'ticket.closed': { merge: 'transition', fields: ['status', 'closedTotalCents'], whenClosed: 'apply', whenVoided: 'closed_and_voided' },
+  // Also escalated as 'payment_after_void' when payments were taken before it (they are held).
   'ticket.voided': { merge: 'transition', fields: ['status', 'voidReason'], whenClosed: 'closed_and_voided', whenVoided: 'apply' },
   'sale.recorded': { merge: 'first-wins', fields: ['sale'], whenClosed: 'apply', whenVoided: 'apply' },
   'conflict.resolved': { merge: 'resolve', fields: ['conflicts'], whenClosed: 'apply', whenVoided: 'apply' },
@@ -94,7 +95,7 @@ export function deriveTicketStatus(s: {
  * reducer escalates them as open conflicts; a manager appends `conflict.resolved`.
  */
 export const CONFLICT_RESOLUTIONS = {
-  /** A payment recorded on a voided ticket (e.g. a till offline while a manager voided). */
+  /** A payment and a void on one ticket, in either order (e.g. a till offline while a manager voided). */
   payment_after_void: ['refund_payment', 'reopen'],
   /** Applied payments would exceed the total (two tills each took the full amount). */
   over_payment: ['accept_payment', 'refund_payment'],

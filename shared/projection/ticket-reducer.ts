@@ -122,6 +122,11 @@ function sumLines(lines: readonly TicketLine[]): number {
   return lines.reduce((n, l) => n + l.unitPriceCents * l.quantity, 0);
 }
 
+/** Cents as staff read money in a conflict's detail: 2650 → "26.50". */
+function money(cents: number): string {
+  return (cents / 100).toFixed(2);
+}
+
 function appliedPaid(s: TicketState): number {
   return s.payments.reduce((n, p) => (p.state === 'applied' ? n + p.amountCents : n), 0);
 }
@@ -245,7 +250,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const paid = appliedPaid(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
-        return escalate(s, e, 'over_payment', ids, `payments ${paid + p.amountCents} exceed total ${total}`);
+        return escalate(s, e, 'over_payment', ids, `payments ${money(paid + p.amountCents)} exceed the total ${money(total)}`);
       }
       s.payments.push(paymentOf(e, 'applied', null));
       return outcome('applied');
@@ -254,19 +259,29 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const totalCents = e.payload.totalCents;
       if (s.closed) {
         if (s.closed.totalCents === totalCents) return outcome('duplicate', 'already closed with this total');
-        return escalate(s, e, 'close_total_mismatch', [s.closed.eventId, e.id], `closed with ${s.closed.totalCents} and with ${totalCents}`);
+        return escalate(s, e, 'close_total_mismatch', [s.closed.eventId, e.id], `closed with ${money(s.closed.totalCents)} and with ${money(totalCents)}`);
       }
       s.closed = { eventId: e.id, totalCents, at: e.at };
       const linesTotal = sumLines(s.lines);
       if (linesTotal === totalCents) return outcome('applied');
       // The close stands (the till did close) but the difference must be looked at.
-      const conflictId = addConflict(s, 'close_total_mismatch', [e.id], e.at, `closed with ${totalCents}, lines total ${linesTotal}`);
+      const conflictId = addConflict(s, 'close_total_mismatch', [e.id], e.at, `closed with ${money(totalCents)}, lines total ${money(linesTotal)}`);
       return outcome('applied', 'total differs from lines', conflictId);
     }
-    case 'ticket.voided':
+    case 'ticket.voided': {
       if (s.voided) return outcome('duplicate', 'already voided');
       s.voided = { eventId: e.id, reason: e.payload.reason, at: e.at };
-      return outcome('applied');
+      // Money taken on a ticket that is now void is the same conflict as a payment arriving
+      // after the void, whichever of the two sorts first: the payments are held for a manager.
+      const taken = s.payments.filter((p) => p.state === 'applied');
+      if (taken.length === 0) return outcome('applied');
+      const conflictId = addConflict(s, 'payment_after_void', [...taken.map((p) => p.eventId), e.id], e.at, `voided with ${taken.length} payment(s) of ${money(appliedPaid(s))} taken`);
+      for (const p of taken) {
+        p.state = 'held';
+        p.conflictId = conflictId;
+      }
+      return outcome('applied', 'payments taken before the void are held', conflictId);
+    }
     case 'sale.recorded':
       if (s.sale) return outcome('duplicate', 'sale already recorded');
       s.sale = { eventId: e.id, totalCents: e.payload.totalCents, paidCents: e.payload.paidCents, closedAt: e.payload.closedAt };

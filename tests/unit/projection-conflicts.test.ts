@@ -169,6 +169,36 @@ describe('projection: escalated business conflicts', () => {
     expect(ticket([...base, voided, pay, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'paid', paidCents: 1000 });
   });
 
+  it('[PRJ6a] the same conflict when the payment sorts first: the void holds the payment taken before it', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    // till-a sorts before till-b at the same seq: the payment is folded first, then the void.
+    const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
+    const voided = b.write(TK, 'ticket.voided', { reason: 'walked out' });
+    a.see(voided);
+    const v = ticket([...base, pay, voided]);
+    expect(v.history.map((h) => h.eventId).slice(-2)).toEqual([pay.id, voided.id]);
+    const id = conflictIdFor('payment_after_void', [pay.id, voided.id]);
+    expect(v).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 1 });
+    expect(v.conflicts).toMatchObject([{ conflictId: id, kind: 'payment_after_void', status: 'open', eventIds: [pay.id, voided.id].sort() }]);
+    expect(v.payments[0]).toMatchObject({ state: 'held', conflictId: id });
+    expect(ticket([...base, pay, voided, resolve(a, id, { kind: 'refund_payment' })])).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 0 });
+    expect(ticket([...base, pay, voided, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'paid', paidCents: 1000, openConflicts: 0 });
+  });
+
+  it('[PRJ6a] voiding a ticket known to be paid also holds its payments for a refund decision', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000, tenderedCents: 2000 });
+    b.see(pay);
+    const voided = b.write(TK, 'ticket.voided', { reason: 'guest complaint' });
+    const v = ticket([...base, pay, voided]);
+    expect(v).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 1 });
+    expect(v.conflicts[0]!.detail).toBe('voided with 1 payment(s) of 10.00 taken');
+  });
+
   it('[PRJ6b] two tills each taking the full amount offline is an over-payment; accept or refund', () => {
     const a = new Terminal('till-a');
     const b = new Terminal('till-b');
