@@ -23,7 +23,7 @@ export interface OutboxInput {
   watermarks: Readonly<Record<string, number>>;
   quarantined: ReadonlySet<string>;
   ownWriter: string;
-  /** When this replica first held the event (ms). */
+  /** When this replica first held another writer's event (ms). */
   firstHeldAt: (eventId: string) => number;
   now: number;
   graceMs?: number;
@@ -50,7 +50,8 @@ export function computeOutbox(input: OutboxInput): Outbox {
     for (let i = firstAbove(events, input.watermarks[writer] ?? 0); i < events.length; i++) {
       const e = events[i]!;
       if (input.quarantined.has(e.id)) continue;
-      const heldAt = input.firstHeldAt(e.id);
+      // Own events were held from when they were written; firstHeldAt knows only others'.
+      const heldAt = isOwn ? e.at : input.firstHeldAt(e.id);
       if (!isOwn && input.now - heldAt < grace) {
         waiting++;
         continue;

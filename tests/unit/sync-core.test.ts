@@ -68,6 +68,12 @@ describe('Outbox', () => {
     expect(later.oldestOwedAt).toBe(1_000);
   });
 
+  it('[OUT4] the oldest owed of own events is when it was written (not the epoch)', () => {
+    const own = byWriter.get('till-1')!;
+    const outbox = computeOutbox({ byWriter: new Map([['till-1', own]]), watermarks: {}, quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: () => 0, now: own[3]!.at + 60_000 });
+    expect(outbox.oldestOwedAt).toBe(Math.min(...own.map((e) => e.at)));
+  });
+
   it('[OUT5] batches stay within the count and byte limits, and always carry at least one event', () => {
     const owed = byWriter.get('till-1')!;
     const one = JSON.stringify(owed[0]).length;
