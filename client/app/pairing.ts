@@ -71,6 +71,9 @@ export function pairingFromQuery(query: URLSearchParams, now = Date.now()): Pair
   const terminal = query.get('terminal')?.trim() || claims.terminal;
   if (!terminal) throw new PairingError('the pairing link names no terminal');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(terminal)) throw new PairingError(`"${terminal}" is not a valid terminal id`);
+  if (claims.terminal !== null && claims.terminal !== terminal) {
+    throw new PairingError(`the token is for terminal "${claims.terminal}", the link says "${terminal}"`);
+  }
   return { token, location, terminal, role: claims.role, expiresAt: claims.expiresAt, pairedAt: now };
 }
 
