@@ -170,6 +170,11 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     await addItem(page, 'Caesar salad');
     await page.getByRole('button', { name: /^Send to kitchen/ }).click();
     await idle(page);
+    // More of a line the kitchen has is a new line, sent like any other (a bigger quantity on
+    // the sent line was charged and never cooked).
+    await page.getByRole('button', { name: 'One more Caesar salad, as a new line for the kitchen' }).click();
+    await idle(page);
+    expect(await page.getByTestId('line').filter({ hasText: 'Caesar salad' }).count()).toBe(2);
     await addItem(page, 'House red \\(glass\\)');
     await setNote(page, 'anniversary — dessert on the house');
 

@@ -1,6 +1,6 @@
 import type { TicketCommands } from '../../commands/ticket-commands';
 import type { PaymentMethod } from '../../../shared/domain/ticket-events';
-import type { HistoryEntry, MenuItemView, TableView, TicketView } from '../../../shared/projection/views';
+import type { HistoryEntry, MenuItemView, TableView, TicketLine, TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
@@ -117,6 +117,15 @@ export class TicketsModel {
     if (id === null) return;
     if (quantity < 1) return this.run(() => this.commands.removeItem(id, lineId));
     return this.run(() => this.commands.changeQuantity(id, lineId, quantity));
+  }
+
+  /**
+   * One more of a line the kitchen already has: a new line at the same price, sent with the
+   * next "Send to kitchen" (a higher quantity on the sent line was charged but never cooked).
+   */
+  addAnother(line: TicketLine) {
+    const item = { id: line.menuItemId, name: line.name, priceCents: line.unitPriceCents };
+    return this.withTicket((id) => this.commands.addItem(id, item, 1, line.note ?? undefined));
   }
 
   removeItem(lineId: string) {
