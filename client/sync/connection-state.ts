@@ -12,9 +12,11 @@ import type { ConnectionState } from './sync-status';
  *   │  success        intermittent ◄────────────────────┘
  *   └─────────────────────── │ OFFLINE_AFTER consecutive failures, or browser offline
  *                            ▼
- *                         offline ── browser online / success ──► (next outcome decides)
+ *                         offline ── browser online ──► (the next outcome decides)
  *
- * A success while failures are recent (within RECENT_MS) stays `intermittent`.
+ * A success while failures are recent (within RECENT_MS) stays `intermittent`, until they
+ * are no longer recent. The relay connecting counts as a success (`reachable`), so a
+ * terminal with nothing to upload still learns that it is back.
  */
 export const SLOW_LATENCY_MS = 1_500;
 export const OFFLINE_AFTER = 4;
@@ -27,6 +29,8 @@ export class ConnectionMonitor {
   private consecutiveFailures = 0;
   private failureTimes: number[] = [];
   private latencyEwma: number | null = null;
+  /** What the server last told us: a success, a failure, or nothing since the browser's hint. */
+  private lastOutcome: 'success' | 'failure' | 'none' = 'none';
 
   constructor(
     private readonly now: () => number,
@@ -36,6 +40,8 @@ export class ConnectionMonitor {
   }
 
   get current(): ConnectionState {
+    // Failures stop being recent with time alone: after a success, re-judge when read.
+    if (this.state.name === 'intermittent' && this.lastOutcome === 'success') this.state = this.judged();
     return this.state;
   }
 
@@ -49,17 +55,24 @@ export class ConnectionMonitor {
   }
 
   succeeded(latencyMs: number): ConnectionState {
-    this.consecutiveFailures = 0;
     this.latencyEwma = this.latencyEwma === null ? latencyMs : this.latencyEwma + EWMA_WEIGHT * (latencyMs - this.latencyEwma);
-    const recent = this.recentFailures();
-    if (recent > 0) this.state = { name: 'intermittent', recentFailures: recent };
-    else if (this.latencyEwma > SLOW_LATENCY_MS) this.state = { name: 'slow', latencyMs: Math.round(this.latencyEwma) };
-    else this.state = { name: 'online', latencyMs: Math.round(this.latencyEwma) };
+    return this.reachable();
+  }
+
+  /**
+   * The server answered (an upload, or the relay connected and synced): failures stop being
+   * consecutive. Without an upload to time, the latency estimate stays as it was.
+   */
+  reachable(): ConnectionState {
+    this.consecutiveFailures = 0;
+    this.lastOutcome = 'success';
+    this.state = this.judged();
     return this.state;
   }
 
   failed(): ConnectionState {
     this.consecutiveFailures++;
+    this.lastOutcome = 'failure';
     this.failureTimes.push(this.now());
     if (this.consecutiveFailures >= OFFLINE_AFTER) {
       if (this.state.name !== 'offline') this.state = { name: 'offline', since: this.now() };
@@ -74,11 +87,26 @@ export class ConnectionMonitor {
     return this.state;
   }
 
-  /** The browser thinks it is back: allow attempts again; the next outcome decides the state. */
+  /**
+   * The browser thinks it is back: allow attempts again; the next outcome decides the state.
+   * Until then it stays offline, or intermittent if failures are recent (never "intermittent,
+   * 0 failures", which says nothing).
+   */
   browserOnline(): ConnectionState {
     this.consecutiveFailures = 0;
-    if (this.state.name === 'offline') this.state = { name: 'intermittent', recentFailures: this.recentFailures() };
+    this.lastOutcome = 'none';
+    const recent = this.recentFailures();
+    if (this.state.name === 'offline' && recent > 0) this.state = { name: 'intermittent', recentFailures: recent };
     return this.state;
+  }
+
+  /** The state the outcomes so far support, once the last one was a success. */
+  private judged(): ConnectionState {
+    const recent = this.recentFailures();
+    if (recent > 0) return { name: 'intermittent', recentFailures: recent };
+    const latencyMs = this.latencyEwma === null ? null : Math.round(this.latencyEwma);
+    if (latencyMs !== null && latencyMs > SLOW_LATENCY_MS) return { name: 'slow', latencyMs };
+    return { name: 'online', latencyMs };
   }
 
   private recentFailures(): number {

@@ -234,6 +234,8 @@ export class SyncManager {
 
   private serverReachable(): void {
     if (this.paused || this.unauthorized !== null) return;
+    this.connection.reachable();
+    this.schedulePublish();
     this.backoff.reset();
     this.clearTimer('retryTimer');
     void this.uploadOnce();

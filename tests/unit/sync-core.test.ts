@@ -40,6 +40,21 @@ describe('ConnectionMonitor', () => {
     expect(m.browserOnline().name).toBe('intermittent'); // a hint: the next outcome decides
     expect(m.browserOffline().name).toBe('offline');
   });
+
+  it('[OUT2] back online with no failure on record stays offline until the server answers; failures age out after a success', () => {
+    let now = 0;
+    const m = new ConnectionMonitor(() => now);
+    m.browserOffline();
+    expect(m.browserOnline().name).toBe('offline'); // not "intermittent, 0 recent failures"
+    expect(m.reachable().name).toBe('online'); // the relay connected: nothing to upload, still back
+    m.failed();
+    expect(m.reachable()).toEqual({ name: 'intermittent', recentFailures: 1 });
+    now += RECENT_MS + 1;
+    expect(m.current.name).toBe('online'); // no new outcome needed for an old failure to stop counting
+    m.failed();
+    now += RECENT_MS + 1;
+    expect(m.current.name).toBe('intermittent'); // after a failure, only the next outcome decides
+  });
 });
 
 describe('ClockOffsetEstimator', () => {
