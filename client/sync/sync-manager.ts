@@ -68,6 +68,8 @@ export class SyncManager {
   private intervalTimer: unknown = null;
   private debounceTimer: unknown = null;
   private paused = false;
+  /** When the relay last synced or the server last published marks (see SyncStatus.lastSyncAt). */
+  private lastInSyncAt: number | null = null;
   private unauthorized: string | null = null;
   private limits: BatchLimits | null = null;
   /** Consecutive uploads that timed out: each doubles the next timeout. */
@@ -198,12 +200,18 @@ export class SyncManager {
         this.schedulePublish();
       }),
     );
-    const onMarks = () => this.schedulePublish();
+    // Only the server writes these maps: a change is word from it that we are in step.
+    const onMarks = () => {
+      this.lastInSyncAt = this.timers.now();
+      this.schedulePublish();
+    };
     acksOf(this.store.doc).observe(onMarks);
     relayedOf(this.store.doc).observe(onMarks);
     this.cleanups.push(() => acksOf(this.store.doc).unobserve(onMarks));
     this.cleanups.push(() => relayedOf(this.store.doc).unobserve(onMarks));
     this.announce();
+    // The owed count waits for the log to be read, online or not (offline it read "counting…" for good).
+    if (!this.store.isIndexed) void this.store.indexed.then(() => this.schedulePublish());
     if (browser && !browser.navigator.onLine) {
       this.pause();
       return;
@@ -211,7 +219,6 @@ export class SyncManager {
     this.relay.start();
     this.armInterval();
     void this.uploadOnce();
-    if (!this.store.isIndexed) void this.store.indexed.then(() => this.schedulePublish());
   }
 
   private pause(): void {
@@ -235,6 +242,7 @@ export class SyncManager {
   private serverReachable(): void {
     if (this.paused || this.unauthorized !== null) return;
     this.connection.reachable();
+    this.lastInSyncAt = this.timers.now();
     this.schedulePublish();
     this.backoff.reset();
     this.clearTimer('retryTimer');
@@ -453,6 +461,7 @@ export class SyncManager {
       connection: this.unauthorized !== null ? { name: 'offline', since: this.timers.now() } : this.connection.current,
       relay: this.relay.state,
       owed: outbox === null ? null : outbox.owed.length + outbox.waiting,
+      lastSyncAt: maxOrNull(this.metrics.lastSuccessAt, this.lastInSyncAt),
       oldestOwedAt: outbox?.oldestOwedAt ?? null,
       inFlight: this.inFlight !== null,
       attempt: this.backoff.attempt,
@@ -493,4 +502,8 @@ async function withUploadLock(name: string, fn: () => Promise<void>): Promise<vo
   await locks.request(name, { ifAvailable: true }, async (lock) => {
     if (lock) await fn();
   });
+}
+
+function maxOrNull(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }

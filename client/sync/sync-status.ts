@@ -67,6 +67,8 @@ export interface SyncStatus {
   /** Events held here that the server has not acknowledged; null while the store is still reading its log after a cold start. */
   owed: number | null;
   oldestOwedAt: number | null;
+  /** Last word from the server that this terminal is in step: an upload stored, the relay synced, or acknowledgement marks arrived. */
+  lastSyncAt: number | null;
   inFlight: boolean;
   attempt: number;
   backoffMs: number;

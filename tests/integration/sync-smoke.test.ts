@@ -25,5 +25,9 @@ describe('SyncManager against the real server', () => {
     await waitForAsync(async () => (await serverEvents(server!.url, 'loc-a')).length === 1, 'server holds it');
     expect(a.sync.status.owed).toBe(0);
     expect(a.sync.status.connection.name).toBe('online');
+    // b uploaded nothing, yet it is in step with the server: its last sync is known, and it is online.
+    await waitFor(() => typeof b.sync.status.lastSyncAt === 'number', 'b has a last sync');
+    expect(b.sync.status.metrics.lastSuccessAt).toBeNull();
+    expect(b.sync.status.connection.name).toBe('online');
   });
 });
