@@ -1,5 +1,4 @@
 export declare const ROOT: string;
-export declare function newestMtime(path: string): number;
 export declare function buildIfStale(options: {
   what: string;
   outDir: string;

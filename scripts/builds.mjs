@@ -12,7 +12,7 @@ const VITE = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
 const STAMP = '.build.json';
 
 /** Newest modification time of a file, or of any file under a folder (node_modules aside). */
-export function newestMtime(path) {
+function newestMtime(path) {
   if (!statSync(path).isDirectory()) return statSync(path).mtimeMs;
   let newest = 0;
   for (const entry of readdirSync(path)) {

@@ -32,10 +32,13 @@ export interface RelayLimits {
   compactEveryMs: number;
 }
 
+/** Where the database and the token secret live unless DATA_DIR says otherwise. */
+export const DEFAULT_DATA_DIR = './data';
+
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HOST: z.string().min(1).default('0.0.0.0'),
-  DATA_DIR: z.string().min(1).default('./data'),
+  DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   RMS_SECRET: z.string().min(16, 'RMS_SECRET must be at least 16 characters').optional(),
   CORS_ORIGINS: z.string().default(''),
   STATIC_DIR: z.string().min(1).default('./dist'),

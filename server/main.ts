@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { CloseReason } from '../shared/protocol/close-reasons';
 import { createTokenIssuer, type MintInput, type TokenIssuer } from './auth/tokens';
 import { loadOrCreateSecret } from './auth/secret';
-import { loadConfig, type ServerConfig } from './config';
+import { DEFAULT_DATA_DIR, loadConfig, type ServerConfig } from './config';
 import { DEMO_LOCATION, demoSeedEvents } from './demo/demo-seed';
 import { createApp } from './http/app';
 import { registerEventsRoutes } from './http/events-routes';
@@ -144,7 +144,7 @@ export async function main(): Promise<void> {
   const server = await startServer(config);
   const base = config.publicUrl ?? server.url;
   // The token CLI must sign with this server's secret: it needs the same DATA_DIR or RMS_SECRET.
-  const tokenEnv = config.secret !== undefined ? 'RMS_SECRET=… ' : config.dataDir !== loadConfig({}).dataDir ? `DATA_DIR=${config.dataDir} ` : '';
+  const tokenEnv = config.secret !== undefined ? 'RMS_SECRET=… ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${config.dataDir} ` : '';
   const lines = [`RMS server ready: open ${base}`];
   if (server.demoLocation !== null) {
     const tillToken = await server.mintToken({ location: DEMO_LOCATION, role: 'terminal', terminal: 'till-1', ttlSeconds: 30 * 86400 });
