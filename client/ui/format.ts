@@ -1,4 +1,5 @@
 /** Display helpers shared by the screens. Money is integer cents everywhere. */
+import type { TicketView } from '../../shared/projection/views';
 
 export function money(cents: number): string {
   const sign = cents < 0 ? '−' : '';
@@ -38,13 +39,19 @@ export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export const STATUS_LABEL: Record<string, string> = {
+const STATUS_LABEL: Record<string, string> = {
   open: 'Open',
   sent: 'In kitchen',
   paid: 'Paid',
   closed: 'Closed',
   voided: 'Voided',
 };
+
+/** A ticket's status as staff read it: "sent" once the kitchen bumped every line sent is "Served". */
+export function statusLabel(ticket: Pick<TicketView, 'status' | 'lines'>): string {
+  const served = ticket.status === 'sent' && ticket.lines.every((l) => l.sentAt === null || l.bumpedAt !== null);
+  return served ? 'Served' : (STATUS_LABEL[ticket.status] ?? ticket.status);
+}
 
 export const RESOLUTION_LABEL: Record<string, string> = {
   accept_payment: 'Accept the payment',
