@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_SECRET_LENGTH } from './auth/secret';
 
 /**
  * Server configuration, read once from the environment. Every knob has a default that
@@ -39,7 +40,7 @@ const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
-  RMS_SECRET: z.string().min(16, 'RMS_SECRET must be at least 16 characters').optional(),
+  RMS_SECRET: z.string().min(MIN_SECRET_LENGTH, `RMS_SECRET must be at least ${MIN_SECRET_LENGTH} characters`).optional(),
   CORS_ORIGINS: z.string().default(''),
   STATIC_DIR: z.string().min(1).default('./dist'),
   PUBLIC_URL: z.string().url().optional(),

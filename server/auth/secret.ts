@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 
 export const SECRET_FILE = 'token-secret';
 
-/** Same floor as RMS_SECRET (server/config.ts): shorter HS256 keys are too easy to guess. */
+/** For RMS_SECRET (server/config.ts) and the stored secret alike: shorter HS256 keys are too easy to guess. */
 export const MIN_SECRET_LENGTH = 16;
 
 /** Where the generated secret of a data directory is kept. */
