@@ -1,6 +1,7 @@
 import type * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { closeReasonOf, isRetriableCloseCode, type CloseReasonName } from '../../shared/protocol/close-reasons';
+import { relaySubprotocols } from '../../shared/protocol/relay-auth';
 import { Backoff, RELAY_BACKOFF } from './backoff';
 import type { RelayState } from './sync-status';
 import type { Timers } from './timers';
@@ -50,7 +51,8 @@ export class RelayConnection {
     this.provider = new WebsocketProvider(options.url, options.room, options.doc, {
       connect: false,
       disableBc: true, // tabs sync through our own TabChannel, not y-websocket's
-      params: { token: options.token },
+      // The token rides in a subprotocol, not the URL (shared/protocol/relay-auth.ts).
+      protocols: relaySubprotocols(options.token),
       ...(options.WebSocketImpl ? { WebSocketPolyfill: options.WebSocketImpl } : {}),
     });
     this.provider.on('status', ({ status }) => {
@@ -102,7 +104,7 @@ export class RelayConnection {
 
   /** Reconnects with a new token; the doc keeps every local change meanwhile. */
   renewToken(token: string): void {
-    this.provider.params = { ...this.provider.params, token };
+    this.provider.protocols = relaySubprotocols(token);
     if (!this.wanted && this.refusedFor === null) return;
     this.provider.disconnect();
     this.start();

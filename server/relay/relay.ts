@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
 import { checkProtocolVersion } from '../../shared/protocol/protocol-version';
+import { RELAY_SUBPROTOCOL, tokenFromSubprotocols } from '../../shared/protocol/relay-auth';
 import { LocationId, type TokenClaims } from '../../shared/protocol/token-claims';
 import type { TokenIssuer, VerifyFailure } from '../auth/tokens';
 import type { RelayLimits } from '../config';
@@ -35,7 +36,13 @@ export class Relay {
       flushEveryMs: options.limits.compactEveryMs,
     });
     // maxPayload is a hard backstop above our own limit, which closes with a typed code.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxMessageBytes * 2 + 1024 });
+    // A client that offers subprotocols (the staff app, see relay-auth.ts) gets `rms.sync`
+    // selected, never the one carrying its token; one offering others is refused by its browser.
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.limits.maxMessageBytes * 2 + 1024,
+      handleProtocols: (offered) => (offered.has(RELAY_SUBPROTOCOL) ? RELAY_SUBPROTOCOL : false),
+    });
   }
 
   /** Routes upgrades of `server` under /sync/ to the relay; other paths get 404. */
@@ -78,7 +85,8 @@ export class Relay {
     const versionCheck = checkProtocolVersion(version === null ? undefined : Number(version));
     if (!versionCheck.ok) return refuse(socket, 400, versionCheck.reason, `protocol version ${version} not supported`);
 
-    const verified = await this.options.tokens.verify(url.searchParams.get('token'));
+    const token = tokenFromSubprotocols(req.headers['sec-websocket-protocol']) ?? url.searchParams.get('token');
+    const verified = await this.options.tokens.verify(token);
     if (!verified.ok) {
       this.options.log.warn({ location, failure: verified.failure }, 'relay upgrade refused');
       return refuse(socket, 401, failureCode(verified.failure), `token ${verified.failure}`);

@@ -4,6 +4,7 @@ import * as Y from 'yjs';
 import { newEventId } from '../../shared/events/event-id';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { readAllEventJson } from '../../shared/log/log-doc';
+import { relaySubprotocols } from '../../shared/protocol/relay-auth';
 import { createTokenIssuer, type TokenIssuer } from '../../server/auth/tokens';
 import type { Role } from '../../shared/protocol/token-claims';
 
@@ -78,19 +79,29 @@ export async function connectSynced(wsUrl: string, location: string, token: stri
   return client;
 }
 
-/** The HTTP status a websocket upgrade gets, or 101 when it is accepted. */
-export function upgradeStatus(wsUrl: string, location: string, token: string | null): Promise<{ status: number; body: string }> {
-  const url = `${wsUrl}/${location}${token === null ? '' : `?token=${encodeURIComponent(token)}`}`;
+/**
+ * The HTTP status a websocket upgrade gets, or 101 (with the subprotocol the server selected)
+ * when it is accepted. The token goes in the URL, or in a subprotocol as the staff app sends it.
+ */
+export function upgradeStatus(
+  wsUrl: string,
+  location: string,
+  token: string | null,
+  carrier: 'query' | 'subprotocol' = 'query',
+): Promise<{ status: number; body: string; protocol?: string }> {
+  const inQuery = carrier === 'query' && token !== null;
+  const url = `${wsUrl}/${location}${inQuery ? `?token=${encodeURIComponent(token)}` : ''}`;
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = carrier === 'subprotocol' && token !== null ? new WebSocket(url, relaySubprotocols(token)) : new WebSocket(url);
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     ws.on('open', () => {
+      const protocol = ws.protocol;
       ws.terminate();
-      resolve({ status: 101, body: '' });
+      resolve({ status: 101, body: '', protocol });
     });
     ws.on('error', (err) => {
       if (!String(err).includes('Unexpected server response')) reject(err);

@@ -1,6 +1,10 @@
 import WebSocket from 'ws';
+import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseReason, MESSAGE_TOO_BIG, closeReasonOf, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
+import { RELAY_SUBPROTOCOL } from '../../shared/protocol/relay-auth';
+import { RelayConnection } from '../../client/sync/relay-connection';
+import { realTimers } from '../../client/sync/timers';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import {
   api,
@@ -25,20 +29,45 @@ describe('auth: tokens scope every socket and request to one location and role',
     await server.dispose();
   });
 
-  it('a valid token for the room upgrades (101)', async () => {
-    expect((await upgradeStatus(server.wsUrl, 'loc-a', await mint('loc-a'))).status).toBe(101);
+  it('a valid token for the room upgrades (101), in the URL or in a subprotocol', async () => {
+    const token = await mint('loc-a');
+    expect((await upgradeStatus(server.wsUrl, 'loc-a', token)).status).toBe(101);
+    // The server selects `rms.sync`, never echoing the protocol that carries the token.
+    expect(await upgradeStatus(server.wsUrl, 'loc-a', token, 'subprotocol')).toMatchObject({ status: 101, protocol: RELAY_SUBPROTOCOL });
   });
 
-  it.each([
-    ['missing', async (): Promise<string | null> => null, 401],
-    ['garbage', async (): Promise<string | null> => 'not-a-token', 401],
-    ['forged signature', () => forge('loc-a'), 401],
-    ['expired', () => expired('loc-a'), 401],
-    ['other location', () => mint('loc-b'), 403],
-  ] as const)('[SRV2] ws upgrade with a %s token is refused before any document byte', async (_name, token, status) => {
-    const result = await upgradeStatus(server.wsUrl, 'loc-a', await token());
-    expect(result.status).toBe(status);
-    expect(JSON.parse(result.body)).toMatchObject({ error: expect.any(String), serverTime: expect.any(Number) });
+  it('[SRV2] the staff app sends its token in a subprotocol, never in the relay URL', () => {
+    const relay = new RelayConnection({
+      url: server.wsUrl,
+      room: 'loc-a',
+      doc: new Y.Doc(),
+      token: 'header.payload.signature',
+      timers: realTimers,
+      WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
+      onChange: () => {},
+    });
+    try {
+      expect(relay.provider.url).not.toContain('signature');
+      expect(relay.provider.protocols).toEqual([RELAY_SUBPROTOCOL, 'rms.token.header.payload.signature']);
+      relay.renewToken('header.payload.renewed');
+      expect(relay.provider.protocols).toEqual([RELAY_SUBPROTOCOL, 'rms.token.header.payload.renewed']);
+    } finally {
+      relay.destroy();
+    }
+  });
+
+  describe.each(['query', 'subprotocol'] as const)('token in the %s', (carrier) => {
+    it.each([
+      ['missing', async (): Promise<string | null> => null, 401],
+      ['garbage', async (): Promise<string | null> => 'not-a-token', 401],
+      ['forged signature', () => forge('loc-a'), 401],
+      ['expired', () => expired('loc-a'), 401],
+      ['other location', () => mint('loc-b'), 403],
+    ] as const)('[SRV2] ws upgrade with a %s token is refused before any document byte', async (_name, token, status) => {
+      const result = await upgradeStatus(server.wsUrl, 'loc-a', await token(), carrier);
+      expect(result.status).toBe(status);
+      expect(JSON.parse(result.body)).toMatchObject({ error: expect.any(String), serverTime: expect.any(Number) });
+    });
   });
 
   it.each([
