@@ -8,7 +8,8 @@ import type { DeliveryState } from './sync-status';
  *
  * Invariants:
  *  - an event is acknowledged iff origin.n ≤ watermark[origin.terminal] (the highest
- *    contiguous n the canonical store holds);
+ *    contiguous n the canonical store holds), or the server answered it accepted or
+ *    duplicate (`answered`: above a refused event the watermark can never pass);
  *  - owed = held − acknowledged − quarantined;
  *  - this writer's own events come first; other writers' only once they have been held
  *    here for GRACE_MS (their own terminal is likelier to upload them, and the server's
@@ -22,6 +23,8 @@ export interface OutboxInput {
   byWriter: ReadonlyMap<string, readonly EventEnvelope[]>;
   watermarks: Readonly<Record<string, number>>;
   quarantined: ReadonlySet<string>;
+  /** Ids the server answered accepted or duplicate, above their writer's watermark. */
+  answered?: { has(id: string): boolean };
   ownWriter: string;
   /** When this replica first held another writer's event (ms). */
   firstHeldAt: (eventId: string) => number;
@@ -34,6 +37,8 @@ export interface Outbox {
   owed: EventEnvelope[];
   /** Others' unacknowledged events still inside their grace period. */
   waiting: number;
+  /** When the first of the `waiting` events comes out of its grace period. */
+  waitingUntil: number | null;
   oldestOwedAt: number | null;
 }
 
@@ -42,6 +47,7 @@ export function computeOutbox(input: OutboxInput): Outbox {
   const own: EventEnvelope[] = [];
   const others: EventEnvelope[] = [];
   let waiting = 0;
+  let waitingUntil: number | null = null;
   let oldest: number | null = null;
   const writers = [...input.byWriter.keys()].sort();
   for (const writer of writers) {
@@ -49,18 +55,19 @@ export function computeOutbox(input: OutboxInput): Outbox {
     const isOwn = writer === input.ownWriter;
     for (let i = firstAbove(events, input.watermarks[writer] ?? 0); i < events.length; i++) {
       const e = events[i]!;
-      if (input.quarantined.has(e.id)) continue;
+      if (input.quarantined.has(e.id) || input.answered?.has(e.id)) continue;
       // Own events were held from when they were written; firstHeldAt knows only others'.
       const heldAt = isOwn ? e.at : input.firstHeldAt(e.id);
       if (!isOwn && input.now - heldAt < grace) {
         waiting++;
+        if (waitingUntil === null || heldAt + grace < waitingUntil) waitingUntil = heldAt + grace;
         continue;
       }
       (isOwn ? own : others).push(e);
       if (oldest === null || heldAt < oldest) oldest = heldAt;
     }
   }
-  return { owed: own.concat(others), waiting, oldestOwedAt: oldest };
+  return { owed: own.concat(others), waiting, waitingUntil, oldestOwedAt: oldest };
 }
 
 /** Index of the first event with origin.n above the watermark (events sorted by n). */

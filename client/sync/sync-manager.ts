@@ -59,6 +59,12 @@ export class SyncManager {
   private readonly offsets = new ClockOffsetEstimator();
   private readonly quarantine: Quarantine;
   private readonly postWatermarks: Record<string, number> = {};
+  /**
+   * Events the server answered accepted or duplicate that their writer's watermark does not
+   * cover yet: a refused event below them holds it back for good. Acknowledged all the same
+   * (not uploaded again, not owed); dropped once the watermark covers them.
+   */
+  private readonly answered = new Map<string, { terminal: string; n: number }>();
   private readonly listeners = new Set<(s: SyncStatus) => void>();
   private readonly cleanups: (() => void)[] = [];
   private token: string;
@@ -149,6 +155,7 @@ export class SyncManager {
   }
 
   deliveryState(event: EventEnvelope): DeliveryState {
+    if (this.answered.has(event.id)) return 'acknowledged';
     return deliveryStateOf(event, this.watermarks(), relayedOf(this.store.doc).toJSON() as Record<string, number>);
   }
 
@@ -267,14 +274,26 @@ export class SyncManager {
 
   /**
    * Other writers' events become ours to upload once their grace period has passed (their
-   * own terminal may be gone): check again then.
+   * own terminal may be gone): check again when the first one waiting comes due, and after
+   * each upload for those that arrived later.
    */
   private afterOthersEvents(): void {
     if (this.paused || this.graceTimer !== null) return;
-    this.graceTimer = this.timers.setTimeout(() => {
-      this.graceTimer = null;
-      this.trigger();
-    }, (this.options.graceMs ?? GRACE_MS) + 1);
+    this.graceTimer = this.timers.setTimeout(() => this.graceDue(), (this.options.graceMs ?? GRACE_MS) + 1);
+  }
+
+  private graceDue(): void {
+    this.graceTimer = null;
+    this.trigger();
+    // An upload in flight or a backoff wait re-arms it when it ends (see uploadOnce).
+    if (this.inFlight === null && this.retryTimer === null) this.armGraceTimer();
+  }
+
+  private armGraceTimer(): void {
+    if (this.paused || this.graceTimer !== null || !this.store.isIndexed) return;
+    const due = this.outbox().waitingUntil;
+    if (due === null) return;
+    this.graceTimer = this.timers.setTimeout(() => this.graceDue(), Math.max(0, due - this.timers.now()) + 1);
   }
 
   private armInterval(): void {
@@ -299,6 +318,7 @@ export class SyncManager {
     const run = withUploadLock(`rms:${this.options.location}:upload:${this.store.writer}`, () => this.uploadBatch());
     this.inFlight = run.finally(() => {
       this.inFlight = null;
+      this.armGraceTimer();
       this.schedulePublish();
     });
     this.schedulePublish();
@@ -331,29 +351,36 @@ export class SyncManager {
       case 'stored': {
         const latency = outcome.receivedAt - outcome.sentAt;
         this.connection.succeeded(latency);
-        this.backoff.reset();
         this.limits = null;
         this.timeouts = 0;
         for (const [t, n] of Object.entries(outcome.watermarks)) this.postWatermarks[t] = Math.max(this.postWatermarks[t] ?? 0, n);
         const byId = new Map(events.map((e) => [e.id, e]));
+        let settled = 0;
         for (const r of outcome.results) {
           const e = byId.get(r.id);
-          if (r.status === 'rejected' && e) this.quarantineEvent(e, r.reason ?? 'rejected by the server', r.field ?? null);
+          if (e === undefined) continue;
+          settled++;
+          if (r.status === 'rejected') this.quarantineEvent(e, r.reason ?? 'rejected by the server', r.field ?? null);
+          else this.answered.set(e.id, e.origin);
         }
+        this.forgetCoveredAnswers();
+        if (settled > 0) this.backoff.reset();
         this.metrics.successes++;
         this.metrics.eventsSent += events.length;
         this.metrics.bytesSent += bytes;
         this.metrics.lastSuccessAt = outcome.receivedAt;
         this.metrics.lastLatencyMs = latency;
         this.sample(latency);
-        if (this.outbox().owed.length > 0) this.retrySoon(0);
+        // More owed: the next batch at once, unless this answer settled none of its events
+        // (a server answering for other ids): then wait as after a failure, never spin.
+        if (this.outbox().owed.length > 0) this.retrySoon(settled > 0 ? 0 : this.backoff.fail());
         return;
       }
-      case 'refused':
-        // Too large: halve the batch. Malformed: halve until the bad event is alone, then quarantine it.
-        if (events.length === 1) this.quarantineEvent(events[0]!, `HTTP ${outcome.status}: ${outcome.message}`, null);
+      case 'tooLarge':
+        // Halve the batch; an event too large alone can never be stored: set it aside.
+        if (events.length === 1) this.quarantineEvent(events[0]!, `too large for the server: ${outcome.message}`, null);
         else this.limits = { maxEvents: Math.max(1, Math.floor(events.length / 2)), maxBytes: Math.max(1024, Math.floor(bytes / 2)) };
-        this.countFailure(outcome.status === 413 ? 'too_large' : 'refused');
+        this.countFailure('too_large');
         this.retrySoon(0);
         return;
       case 'unauthorized':
@@ -373,6 +400,12 @@ export class SyncManager {
         throw new Error(`unhandled upload outcome ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  private forgetCoveredAnswers(): void {
+    if (this.answered.size === 0) return;
+    const marks = this.watermarks();
+    for (const [id, { terminal, n }] of this.answered) if (n <= (marks[terminal] ?? 0)) this.answered.delete(id);
   }
 
   private quarantineEvent(e: EventEnvelope, reason: string, field: string | null): void {
@@ -420,6 +453,7 @@ export class SyncManager {
       byWriter: this.store.eventsByWriter(),
       watermarks: this.watermarks(),
       quarantined: this.quarantine.ids,
+      answered: this.answered,
       ownWriter: this.store.writer,
       firstHeldAt: (id) => this.store.firstHeldAt(id),
       now: this.timers.now(),

@@ -7,13 +7,18 @@ import { PostEventsResponse, type EventResult, type Watermarks } from '../../sha
  */
 export type UploadOutcome =
   | { kind: 'stored'; results: EventResult[]; watermarks: Watermarks; serverTime: number; sentAt: number; receivedAt: number }
-  /** The whole batch was refused as malformed (400) or too large (413). */
-  | { kind: 'refused'; status: number; message: string }
+  /** The batch is above the server's limits (413): smaller batches will go. */
+  | { kind: 'tooLarge'; message: string }
   /** The token is missing, expired or not allowed (401/403): retrying cannot help. */
   | { kind: 'unauthorized'; status: number; message: string }
   | { kind: 'failed'; cause: FailureCause; message: string };
 
-export type FailureCause = 'network' | 'timeout' | 'server' | 'bad_response';
+/**
+ * `refused`: a 400 or 422 for the whole batch. Our server answers each event's problems inside
+ * a 200, so this comes from a proxy or a bug, never from one event: retried with backoff,
+ * nothing quarantined (a proxy's bad minute must not set valid sales aside).
+ */
+export type FailureCause = 'network' | 'timeout' | 'server' | 'refused' | 'bad_response';
 
 export interface UploaderOptions {
   apiBase: string;
@@ -51,7 +56,8 @@ export class OutboxUploader {
       const text = await res.text();
       const receivedAt = timers.now();
       if (res.status === 401 || res.status === 403) return { kind: 'unauthorized', status: res.status, message: text };
-      if (res.status === 400 || res.status === 413 || res.status === 422) return { kind: 'refused', status: res.status, message: text };
+      if (res.status === 413) return { kind: 'tooLarge', message: text };
+      if (res.status === 400 || res.status === 422) return { kind: 'failed', cause: 'refused', message: `HTTP ${res.status}: ${text.slice(0, 200)}` };
       if (!res.ok) return { kind: 'failed', cause: 'server', message: `HTTP ${res.status}` };
       const parsed = PostEventsResponse.safeParse(JSON.parse(text));
       if (!parsed.success) return { kind: 'failed', cause: 'bad_response', message: parsed.error.message };

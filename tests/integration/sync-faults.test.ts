@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ticketCommands } from '../../bench/workload';
+import { newEventId } from '../../shared/events/event-id';
+import { SegmentWriter } from '../../shared/log/log-doc';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
@@ -115,5 +117,84 @@ describe('Delivery through faults', () => {
     expect(t.sync.status.metrics.failuresByCause.timeout).toBeGreaterThanOrEqual(1);
     expect(t.sync.status.connection.name).toMatch(/slow|intermittent/);
     expectExactlyOnce(await serverEvents(server.url, 'slow'), 40);
+  });
+});
+
+describe('Refusals never stall delivery', () => {
+  /** Counts this terminal's POSTs; `failNext` answers that many with a proxy's HTML 400. */
+  function countingFetch(): { fetch: typeof fetch; posts: () => number; failNext: (count: number) => void } {
+    let posts = 0;
+    let failing = 0;
+    return {
+      posts: () => posts,
+      failNext: (count) => (failing = count),
+      fetch: (input, init) => {
+        if (init?.method !== 'POST') return globalThis.fetch(input, init);
+        posts++;
+        if (failing > 0) {
+          failing--;
+          return Promise.resolve(new Response('<html>400 Bad Request</html>', { status: 400 }));
+        }
+        return globalThis.fetch(input, init);
+      },
+    };
+  }
+
+  it('[OUT8] an event the server refuses holds back none after it: they are acknowledged, and uploads stop', async () => {
+    const server = await inProcess();
+    const aPosts = countingFetch();
+    const bPosts = countingFetch();
+    const a = await terminal({ location: 'refused', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: aPosts.fetch } });
+    const b = await terminal({ location: 'refused', terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300, sync: { fetch: bPosts.fetch } });
+    const ticket = { id: 'ticket-1', type: 'ticket' };
+    await a.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    await waitFor(() => a.sync.status.owed === 0, 'the first event acknowledged');
+    // What a till on a newer release writes during a rolling upgrade: a version this server refuses.
+    const at = a.store.clock.now();
+    const newer = { id: newEventId(at), seq: 2, at, type: 'ticket.note_set', v: 99, aggregate: ticket, origin: { terminal: 'till-1', n: 2 }, payload: { note: 'from the future' } };
+    a.store.doc.transact(() => new SegmentWriter(a.store.doc, 'till-1').append([JSON.stringify(newer)]), 'newer-release');
+    for (let i = 0; i < 5; i++) await a.store.append('ticket.note_set', { note: `note ${i}` }, { aggregate: ticket });
+
+    await waitFor(() => a.sync.status.owed === 0 && b.sync.status.owed === 0, 'nothing owed on either terminal');
+    expect(a.sync.status.quarantined.map((q) => q.n)).toEqual([2]);
+    const stored = await serverEvents(server.url, 'refused');
+    expect(stored.map((e) => e.origin.n).sort((x, y) => x - y)).toEqual([1, 3, 4, 5, 6, 7]);
+    const last = a.store.getByAggregate('ticket-1').at(-1)!;
+    expect(a.sync.deliveryState(last)).toBe('acknowledged');
+    // Settled: no upload loop (one answered all-duplicate batch used to start the next at once, forever).
+    const before = [aPosts.posts(), bPosts.posts()];
+    await new Promise((r) => setTimeout(r, 1000));
+    expect([aPosts.posts(), bPosts.posts()]).toEqual(before);
+  });
+
+  it('[OUT9] a 400 for a whole batch (a proxy\'s, not the server\'s per-event answer) is retried: nothing quarantined', async () => {
+    const server = await inProcess();
+    const posts = countingFetch();
+    const t = await terminal({ location: 'proxy-400', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
+    posts.failNext(4);
+    await writeTickets(t, 4, 'P');
+    // Staff pressing "Sync now" through the proxy's bad minute (each press skips the backoff wait).
+    await waitForAsync(async () => {
+      await t.sync.syncNow();
+      return t.sync.status.owed === 0;
+    }, 'everything delivered after the proxy recovered');
+    // Before, each 400 halved the batch and the event left alone was quarantined for good.
+    expect(t.sync.status.quarantined).toEqual([]);
+    expect(t.sync.status.metrics.failuresByCause.refused).toBe(4);
+    expectExactlyOnce(await serverEvents(server.url, 'proxy-400'), 4);
+  });
+
+  it('[SYN5] events of a silent writer arriving after the first are uploaded when their own grace ends', async () => {
+    const server = await inProcess();
+    const blackhole = await proxyTo(server.port);
+    blackhole.setMode('blackhole');
+    const a = await terminal({ location: 'grace', terminal: 'till-1', apiBase: blackhole.url, syncEndpoint: server.wsUrl, sync: { uploadTimeoutMs: 500 } });
+    const b = await terminal({ location: 'grace', terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300 });
+    await writeTickets(a, 5, 'G');
+    await waitFor(() => b.store.projection.size === 5, 'the first events relayed to b');
+    await new Promise((r) => setTimeout(r, 200));
+    await writeTickets(a, 20, 'H');
+    // Before, only the first arrival armed the grace timer: the later ones waited for the 30 s interval.
+    await waitForAsync(async () => (await serverEvents(server.url, 'grace')).length === 25, 'b uploaded every event of a', 10_000);
   });
 });

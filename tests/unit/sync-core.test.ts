@@ -83,6 +83,20 @@ describe('Outbox', () => {
     expect(later.oldestOwedAt).toBe(1_000);
   });
 
+  it('[OUT8] events the server answered accepted or duplicate are not owed, even above their watermark', () => {
+    const answered = new Set([byWriter.get('till-1')![2]!.id, byWriter.get('till-1')![3]!.id]);
+    const outbox = computeOutbox({ byWriter, watermarks: { 'till-1': 1, 'till-2': 3 }, quarantined: new Set([byWriter.get('till-1')![1]!.id]), answered, ownWriter: 'till-1', firstHeldAt: () => 0, now: 0 });
+    expect(outbox.owed).toEqual([]);
+  });
+
+  it('[SYN5] says when the first of the events still in their grace comes due', () => {
+    const held = new Map([['till-2', [1_000, 1_400, 1_300].map((heldAt, i) => ({ ...event('till-2', i + 1), heldAt }))]]);
+    const outbox = computeOutbox({ byWriter: held, watermarks: {}, quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: (id) => held.get('till-2')!.find((e) => e.id === id)!.heldAt, now: 1_500, graceMs: 300 });
+    expect(outbox.owed.map((e) => e.origin.n)).toEqual([1]);
+    expect(outbox.waiting).toBe(2);
+    expect(outbox.waitingUntil).toBe(1_600);
+  });
+
   it('[OUT4] the oldest owed of own events is when it was written (not the epoch)', () => {
     const own = byWriter.get('till-1')!;
     const outbox = computeOutbox({ byWriter: new Map([['till-1', own]]), watermarks: {}, quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: () => 0, now: own[3]!.at + 60_000 });
