@@ -22,12 +22,15 @@ const ID_PREFIX = '{"id":"';
 const ORIGIN_MARK = ',"origin":{"terminal":"';
 const N_MARK = '","n":';
 
-export function eventHeadOf(json: string): EventHead | null {
+/** Null for anything that holds no event, a non-string entry included (see log-doc.ts). */
+export function eventHeadOf(json: unknown): EventHead | null {
+  if (typeof json !== 'string') return null;
   return fastHead(json) ?? parsedHead(json);
 }
 
 /** Only the id (the event index needs nothing else). */
-export function eventIdOf(json: string): string | null {
+export function eventIdOf(json: unknown): string | null {
+  if (typeof json !== 'string') return null;
   if (json.startsWith(ID_PREFIX)) {
     const end = json.indexOf('"', ID_PREFIX.length);
     const id = json.slice(ID_PREFIX.length, Math.max(ID_PREFIX.length, end));

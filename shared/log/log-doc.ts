@@ -44,6 +44,19 @@ export function segmentsOf(doc: Y.Doc): Y.Map<Y.Array<string>> {
   return doc.getMap<Y.Array<string>>(SEGMENTS);
 }
 
+/**
+ * The segments' arrays, and below, their string entries: what a faulty or hostile client
+ * may have put there instead (a number, a map, a string for a segment) holds no event and
+ * is skipped, so it can never stop a room or a terminal from loading.
+ */
+function* segmentArrays(doc: Y.Doc): Generator<Y.Array<unknown>> {
+  for (const value of segmentsOf(doc).values() as IterableIterator<unknown>) if (value instanceof Y.Array) yield value;
+}
+
+function entriesOf(segment: Y.Array<unknown>): string[] {
+  return segment.toArray().filter((entry): entry is string => typeof entry === 'string');
+}
+
 /** Written only by the server: acknowledgements of the canonical store. */
 export function acksOf(doc: Y.Doc): Y.Map<number> {
   return doc.getMap<number>(ACKS);
@@ -98,7 +111,9 @@ export class SegmentWriter {
       if (parsed !== null && parsed.writer === this.writer && parsed.index > best) best = parsed.index;
     }
     this.index = best;
-    this.current = best >= 0 ? (segmentsOf(this.doc).get(segmentKey(this.writer, best)) ?? null) : null;
+    const last: unknown = best >= 0 ? segmentsOf(this.doc).get(segmentKey(this.writer, best)) : null;
+    // Not an array (a faulty client's write): openSegment then opens the next index.
+    this.current = last instanceof Y.Array ? (last as Y.Array<string>) : null;
   }
 }
 
@@ -125,7 +140,7 @@ export function compactedOf(doc: Y.Doc): Y.Map<Tombstone> {
  */
 export function deleteEvents(doc: Y.Doc, eventIds: ReadonlySet<string>): number {
   let deleted = 0;
-  for (const segment of segmentsOf(doc).values()) {
+  for (const segment of segmentArrays(doc)) {
     const entries = segment.toArray();
     // From the end, so earlier indices stay valid while deleting.
     let i = entries.length - 1;
@@ -147,9 +162,7 @@ export function deleteEvents(doc: Y.Doc, eventIds: ReadonlySet<string>): number 
 /** Every event JSON held in the doc, segment by segment (order across segments is not meaningful). */
 export function readAllEventJson(doc: Y.Doc): string[] {
   const out: string[] = [];
-  for (const segment of segmentsOf(doc).values()) {
-    for (const json of segment.toArray()) out.push(json);
-  }
+  for (const segment of segmentArrays(doc)) for (const json of entriesOf(segment)) out.push(json);
   return out;
 }
 
@@ -175,8 +188,8 @@ export function observeLog(doc: Y.Doc, observer: LogObserver): () => void {
       if (ev.target === segments) {
         for (const [key, change] of ev.changes.keys) {
           if (change.action === 'add' || change.action === 'update') {
-            const seg = segments.get(key);
-            if (seg) added.push(...seg.toArray());
+            const seg: unknown = segments.get(key);
+            if (seg instanceof Y.Array) added.push(...entriesOf(seg));
           }
         }
       } else {

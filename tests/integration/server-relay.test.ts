@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
-import { TEST_SECRET, connectSynced, mint, waitFor, type TestClient } from '../helpers/server-clients';
+import { segmentsOf } from '../../shared/log/log-doc';
+import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, type TestClient } from '../helpers/server-clients';
 
 /**
  * The relay as terminals use it: real child process, real y-websocket providers.
@@ -78,5 +79,27 @@ describe('relay: live sync and persistence across restarts', () => {
     await waitFor(() => a.provider.synced, 'a reconnected', 15_000);
     const b = await join('till-2');
     await waitFor(() => b.doc.getMap('notes').get('offline') !== undefined, 'offline edit reached the server');
+  });
+
+  it('[SRV14] entries that hold no event (a number, a segment that is not an array) never stop a room: it reloads and keeps bridging', async () => {
+    const a = await join('till-1');
+    a.doc.transact(() => {
+      const junk = new Y.Array<unknown>();
+      junk.push([42, { not: 'json text' }]);
+      segmentsOf(a.doc).set('till-1/77', junk as Y.Array<string>);
+      segmentsOf(a.doc).set('till-1/78', 'not an array' as unknown as Y.Array<string>);
+    });
+    await waitFor(() => server.port > 0 && a.provider.synced, 'a synced');
+    const restartedPort = server.port;
+    await new Promise((r) => setTimeout(r, 100)); // the room's group commit
+    for (const c of clients.splice(0)) c.destroy();
+    await server.stop();
+    server = await spawnServer({ dataDir, secret: TEST_SECRET, port: restartedPort });
+    // Before, loading the room threw on the number and every connection was closed with internalError.
+    const b = await join('till-2');
+    expect(segmentsOf(b.doc).has('till-1/77')).toBe(true);
+    const event = tableEvent('back-office', 1);
+    expect((await postEvents(server.url, await mint('loc-a', 'manager', 'manager-1'), [event])).body.results[0]!.status).toBe('accepted');
+    await waitFor(() => eventIdsIn(b.doc).includes(event.id), 'the REST event bridged into the room');
   });
 });
