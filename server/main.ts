@@ -16,6 +16,7 @@ import { roomBridgeHook } from './ingest/room-bridge';
 import { createMetrics } from './metrics';
 import { pairingLink } from './pairing';
 import { createEventIndex } from './relay/event-index-hook';
+import { serverMarksHook } from './relay/server-marks-hook';
 import { persistenceHook } from './relay/persistence-hook';
 import { Relay } from './relay/relay';
 import { startCheckpointer } from './store/checkpointer';
@@ -39,7 +40,7 @@ export interface RunningServer {
 /**
  * Wiring only: opens the data directory, builds store → ingest → relay → HTTP, listens.
  * Hook order matters and is spelled out here: persistence before the event index before
- * metrics (relay); room bridge, then projection, after the store commit (ingest).
+ * the server marks' guard before metrics (relay); room bridge, then projection, after the store commit (ingest).
  */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const now = (): number => Date.now();
@@ -64,7 +65,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const relay = new Relay({
     tokens,
     limits: config.relay,
-    hooks: [persistence, eventIndex.hook, metrics.relayHook],
+    hooks: [
+      persistence,
+      eventIndex.hook,
+      serverMarksHook({
+        acknowledged: (location) => store.watermarks(location),
+        relayed: (room) => eventIndex.relayed(room),
+        onError: (err) => log.error({ err: String(err) }, 'correcting the server marks failed'),
+      }),
+      metrics.relayHook,
+    ],
     log,
   });
   const projections = new ProjectionCache(store);

@@ -1,3 +1,4 @@
+import type * as Y from 'yjs';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { acksOf, relayedOf } from '../../shared/log/log-doc';
 import type { Watermarks } from '../../shared/protocol/rest-events';
@@ -58,7 +59,8 @@ export class SyncManager {
   private readonly backoff: Backoff;
   private readonly offsets = new ClockOffsetEstimator();
   private readonly quarantine: Quarantine;
-  private readonly postWatermarks: Record<string, number> = {};
+  /** The watermarks of the last upload answer (the server's word at that moment). */
+  private postWatermarks: Readonly<Record<string, number>> = {};
   /**
    * Events the server answered accepted or duplicate that their writer's watermark does not
    * cover yet: a refused event below them holds it back for good. Acknowledged all the same
@@ -212,9 +214,20 @@ export class SyncManager {
       this.lastInSyncAt = this.timers.now();
       this.schedulePublish();
     };
-    acksOf(this.store.doc).observe(onMarks);
+    const acks = acksOf(this.store.doc);
+    const onAcks = (event: Y.YMapEvent<number>) => {
+      onMarks();
+      for (const [terminal, change] of event.changes.keys) {
+        if (change.action !== 'add' && (change.oldValue ?? 0) > (acks.get(terminal) ?? 0)) {
+          this.serverForgot();
+          if (!this.paused) this.trigger();
+          return;
+        }
+      }
+    };
+    acks.observe(onAcks);
     relayedOf(this.store.doc).observe(onMarks);
-    this.cleanups.push(() => acksOf(this.store.doc).unobserve(onMarks));
+    this.cleanups.push(() => acks.unobserve(onAcks));
     this.cleanups.push(() => relayedOf(this.store.doc).unobserve(onMarks));
     this.announce();
     // The owed count waits for the log to be read, online or not (offline it read "counting…" for good).
@@ -353,7 +366,8 @@ export class SyncManager {
         this.connection.succeeded(latency);
         this.limits = null;
         this.timeouts = 0;
-        for (const [t, n] of Object.entries(outcome.watermarks)) this.postWatermarks[t] = Math.max(this.postWatermarks[t] ?? 0, n);
+        if (Object.entries(this.postWatermarks).some(([t, n]) => (outcome.watermarks[t] ?? 0) < n)) this.serverForgot();
+        this.postWatermarks = outcome.watermarks;
         const byId = new Map(events.map((e) => [e.id, e]));
         let settled = 0;
         for (const r of outcome.results) {
@@ -400,6 +414,16 @@ export class SyncManager {
         throw new Error(`unhandled upload outcome ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /**
+   * The server's marks went down: its data was replaced or restored from a backup (the
+   * relay's server-marks guard writes its truth into `acks`). What it said before no longer
+   * holds: upload again everything above what it says now.
+   */
+  private serverForgot(): void {
+    this.postWatermarks = {};
+    this.answered.clear();
   }
 
   private forgetCoveredAnswers(): void {

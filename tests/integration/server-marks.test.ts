@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { acksOf, relayedOf } from '../../shared/log/log-doc';
+import { startTestServer } from '../helpers/server-in-process';
+import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
+import { TEST_SECRET, connectSynced, mint, postEvents, tableEvent, waitFor, waitForAsync } from '../helpers/server-clients';
+import { serverEvents, startTerminal } from '../helpers/terminals';
+
+/**
+ * `acks` and `relayed` are the server's word (server/relay/server-marks-hook.ts): whatever a
+ * terminal's update puts there, forged or carried over from an old server, is overwritten
+ * with the server's truth, and terminals upload again what the canonical store lacks.
+ */
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('server marks', () => {
+  it('[SRV15] a terminal forging acks or relayed marks is overwritten with the truth, and the victim still delivers its sale', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    let restDown = true;
+    const victim = await startTerminal({
+      location: 'forged',
+      terminal: 'till-3',
+      apiBase: server.url,
+      syncEndpoint: server.wsUrl,
+      // The victim's uploads fail for now (a flaky link): its sale is owed.
+      sync: { fetch: (input, init) => (restDown && init?.method === 'POST' ? Promise.resolve(new Response('busy', { status: 503 })) : globalThis.fetch(input, init)) },
+    });
+    cleanups.push(() => victim.close());
+    await victim.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
+    await waitFor(() => victim.sync.status.relay === 'connected' && victim.sync.status.owed === 1, 'the victim owes its sale');
+    expect((await postEvents(server.url, await mint('forged', 'terminal', 'till-1'), [tableEvent('till-1', 1)])).body.results[0]!.status).toBe('accepted');
+
+    const forger = await connectSynced(server.wsUrl, 'forged', await mint('forged', 'terminal', 'till-2'));
+    cleanups.push(() => forger.destroy());
+    await waitFor(() => acksOf(forger.doc).get('till-1') === 1, 'the real acknowledgement of till-1');
+    forger.doc.transact(() => {
+      acksOf(forger.doc).set('till-3', 1000);
+      acksOf(forger.doc).set('till-1', 1000);
+      relayedOf(forger.doc).set('till-3', 1000);
+    });
+    await waitFor(
+      () => !acksOf(forger.doc).has('till-3') && acksOf(forger.doc).get('till-1') === 1 && relayedOf(forger.doc).get('till-3') !== 1000,
+      'the server wrote its truth over the forged marks',
+    );
+    await waitFor(() => !acksOf(victim.store.doc).has('till-3'), 'the victim sees the truth');
+    restDown = false;
+    await waitForAsync(async () => {
+      await victim.sync.syncNow();
+      return (await serverEvents(server.url, 'forged')).some((e) => e.origin.terminal === 'till-3');
+    }, 'the victim delivered its sale');
+    expect(victim.sync.status.owed).toBe(0);
+  });
+
+  it('[SRV15] after the server lost its data (a new data directory), terminals upload everything again', async () => {
+    const first = makeDataDir();
+    const second = makeDataDir();
+    cleanups.push(() => removeDataDir(first), () => removeDataDir(second));
+    let server: ServerProcess = await spawnServer({ dataDir: first, secret: TEST_SECRET });
+    cleanups.push(() => server.stop());
+    const port = server.port;
+    const terminals = await Promise.all(
+      ['till-1', 'till-2'].map((terminal) => startTerminal({ location: 'wiped', terminal, apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300 })),
+    );
+    cleanups.push(() => terminals.forEach((t) => t.close()));
+    for (const [i, t] of terminals.entries()) {
+      for (let k = 1; k <= 5; k++) await t.store.append('table.defined', { tableId: `t${i}-${k}`, label: `T${i}${k}`, seats: 4 }, { aggregate: { id: `t${i}-${k}`, type: 'table' } });
+    }
+    await waitFor(() => terminals.every((t) => t.sync.status.owed === 0), 'all ten acknowledged');
+
+    await server.stop();
+    server = await spawnServer({ dataDir: second, secret: TEST_SECRET, port });
+    // The terminals reconnect by themselves; their docs carry the old server's acks back into the
+    // fresh room, which the server overwrites with its own (none), so they upload everything again.
+    await waitForAsync(async () => (await serverEvents(server.url, 'wiped')).length === 10, 'the new server holds all ten', 30_000);
+    await waitFor(() => terminals.every((t) => t.sync.status.owed === 0), 'acknowledged by the new server');
+    expect(terminals[0]!.sync.watermarks()).toMatchObject({ 'till-1': 5, 'till-2': 5 });
+  });
+});
