@@ -16,7 +16,7 @@ import { roomBridgeHook } from './ingest/room-bridge';
 import { createMetrics } from './metrics';
 import { pairingLink } from './pairing';
 import { createEventIndex } from './relay/event-index-hook';
-import { serverMarksHook } from './relay/server-marks-hook';
+import { roomGuardHook } from './relay/room-guard-hook';
 import { persistenceHook } from './relay/persistence-hook';
 import { Relay } from './relay/relay';
 import { startCheckpointer } from './store/checkpointer';
@@ -40,7 +40,7 @@ export interface RunningServer {
 /**
  * Wiring only: opens the data directory, builds store → ingest → relay → HTTP, listens.
  * Hook order matters and is spelled out here: persistence before the event index before
- * the server marks' guard before metrics (relay); room bridge, then projection, after the store commit (ingest).
+ * the room guard before metrics (relay); room bridge, then projection, after the store commit (ingest).
  */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const now = (): number => Date.now();
@@ -68,10 +68,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     hooks: [
       persistence,
       eventIndex.hook,
-      serverMarksHook({
+      roomGuardHook({
         acknowledged: (location) => store.watermarks(location),
         relayed: (room) => eventIndex.relayed(room),
-        onError: (err) => log.error({ err: String(err) }, 'correcting the server marks failed'),
+        warn: (obj, msg) => log.warn(obj, msg),
+        onError: (err) => log.error({ err: String(err) }, 'room guard failed to undo a change'),
       }),
       metrics.relayHook,
     ],

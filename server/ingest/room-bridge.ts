@@ -1,7 +1,7 @@
-import { SERVER_WRITER, SegmentWriter, acksOf } from '../../shared/log/log-doc';
+import { acksOf } from '../../shared/log/log-doc';
 import type { EventIndex } from '../relay/event-index-hook';
 import { SERVER_ORIGIN } from '../relay/origins';
-import type { Room } from '../relay/room';
+import { serverSegmentsOf } from '../relay/server-segments';
 import type { RoomRegistry } from '../relay/room-registry';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { IngestHook, IngestLog } from './ingest-service';
@@ -58,7 +58,6 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, log: Inge
   const graceMs = options.graceMs ?? OWN_EVENTS_GRACE_MS;
   const everyMs = options.everyMs ?? BRIDGE_EVERY_MS;
   const now = options.now ?? Date.now;
-  const writers = new WeakMap<Room, SegmentWriter>();
   const pending = new Map<string, PendingRoom>();
 
   const schedule = (location: string, p: PendingRoom, at: number): void => {
@@ -109,14 +108,7 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, log: Inge
         fresh.push(JSON.stringify(event));
       }
       room.doc.transact(() => {
-        if (fresh.length > 0) {
-          let writer = writers.get(room);
-          if (writer === undefined) {
-            writer = new SegmentWriter(room.doc, SERVER_WRITER);
-            writers.set(room, writer);
-          }
-          writer.append(fresh);
-        }
+        if (fresh.length > 0) serverSegmentsOf(room).append(fresh);
         const published = acksOf(room.doc);
         for (const [terminal, n] of acks) {
           if ((published.get(terminal) ?? 0) < n) published.set(terminal, n);

@@ -1,21 +1,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { acksOf, relayedOf } from '../../shared/log/log-doc';
+import { acksOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
 import { startTestServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEST_SECRET, connectSynced, mint, postEvents, tableEvent, waitFor, waitForAsync } from '../helpers/server-clients';
 import { serverEvents, startTerminal } from '../helpers/terminals';
 
 /**
- * `acks` and `relayed` are the server's word (server/relay/server-marks-hook.ts): whatever a
- * terminal's update puts there, forged or carried over from an old server, is overwritten
- * with the server's truth, and terminals upload again what the canonical store lacks.
+ * What a terminal's update may not do to a room, undone by the server
+ * (server/relay/room-guard-hook.ts): change `acks` or `relayed` (forged, or carried over
+ * from an old server), or delete events the canonical store does not hold.
  */
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-describe('server marks', () => {
+describe('room guard', () => {
   it('[SRV15] a terminal forging acks or relayed marks is overwritten with the truth, and the victim still delivers its sale', async () => {
     const server = await startTestServer();
     cleanups.push(() => server.dispose());
@@ -77,5 +77,40 @@ describe('server marks', () => {
     await waitForAsync(async () => (await serverEvents(server.url, 'wiped')).length === 10, 'the new server holds all ten', 30_000);
     await waitFor(() => terminals.every((t) => t.sync.status.owed === 0), 'acknowledged by the new server');
     expect(terminals[0]!.sync.watermarks()).toMatchObject({ 'till-1': 5, 'till-2': 5 });
+  });
+
+  it('[SRV16] a terminal deleting another till\'s unsent sale from the room: the server puts it back, and it is delivered', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    let restDown = true;
+    const victim = await startTerminal({
+      location: 'deleted',
+      terminal: 'till-3',
+      apiBase: server.url,
+      syncEndpoint: server.wsUrl,
+      sync: { fetch: (input, init) => (restDown && init?.method === 'POST' ? Promise.resolve(new Response('busy', { status: 503 })) : globalThis.fetch(input, init)) },
+    });
+    cleanups.push(() => victim.close());
+    const sale = await victim.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
+    const attacker = await connectSynced(server.wsUrl, 'deleted', await mint('deleted', 'terminal', 'till-2'));
+    cleanups.push(() => attacker.destroy());
+    await waitFor(() => [...segmentsOf(attacker.doc).keys()].some((k) => k.startsWith('till-3/')), 'the attacker holds the sale');
+    let removed = 0;
+    attacker.doc.transact(() => {
+      for (const [key, segment] of segmentsOf(attacker.doc)) {
+        if (!key.startsWith('till-3/')) continue;
+        removed += segment.length;
+        segment.delete(0, segment.length);
+      }
+    });
+    expect(removed).toBe(1);
+    // The delete reaches the victim, and so does the server's restore: it holds its sale again.
+    await waitFor(() => segmentsOf(attacker.doc).get('server/0')?.length === 1, 'the server appended the sale back');
+    await waitFor(() => victim.store.getByAggregate('ticket-1').some((e) => e.id === sale.id), 'the victim holds its sale');
+    restDown = false;
+    await waitForAsync(async () => {
+      await victim.sync.syncNow();
+      return (await serverEvents(server.url, 'deleted')).some((e) => e.id === sale.id);
+    }, 'the sale reached the canonical store');
   });
 });

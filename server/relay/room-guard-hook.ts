@@ -1,0 +1,140 @@
+import * as Y from 'yjs';
+import { eventHeadOf } from '../../shared/log/event-head';
+import { acksOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
+import type { RelayHook } from './hooks';
+import { SERVER_ORIGIN, asRoomOrigin, type RoomOrigin } from './origins';
+import type { Room } from './room';
+import { serverSegmentsOf } from './server-segments';
+
+/**
+ * What a terminal's update may not do to its location's room, undone by the server right
+ * after it (a Yjs update cannot be refused in part, and a terminal's sync legitimately carries
+ * other writers' items):
+ *
+ *  - Change `acks` or `relayed`. They are the server's word: terminals stop uploading what
+ *    `acks` covers, so a forged mark would hide another till's unsent sales, and an old
+ *    server's marks, carried back by terminals after the data directory was replaced or
+ *    restored from a backup, would stop them re-delivering. After any transaction from a
+ *    connection that changed them, and when a room loads, the server writes its truth over
+ *    each changed key: the canonical store's watermarks into `acks`, the event index's marks
+ *    into `relayed`, deleting keys it has no mark for. Terminals that see their marks go
+ *    down upload again what the canonical store lacks.
+ *  - Delete an event the canonical store does not hold. Compaction deletes only events under
+ *    their writer's watermark; deleting any other would lose a sale before it reached the back
+ *    office (the writer's own store drops it too). The server appends each such event back,
+ *    in its own segments, and logs who deleted it.
+ */
+export interface RoomGuardSources {
+  /** The canonical store's watermarks of a location. */
+  acknowledged(location: string): Promise<Readonly<Record<string, number>>>;
+  /** What the room holds, stored (the event index). */
+  relayed(room: Room): ReadonlyMap<string, number>;
+  warn(obj: object, msg: string): void;
+  onError(err: unknown): void;
+}
+
+export function roomGuardHook(sources: RoomGuardSources): RelayHook {
+  const stops = new WeakMap<Room, () => void>();
+
+  const correctAcks = async (room: Room, keys: Iterable<string> | null): Promise<void> => {
+    const truth = await sources.acknowledged(room.name);
+    if (room.doc.isDestroyed) return;
+    overwrite(room, acksOf(room.doc), keys, (terminal) => truth[terminal]);
+  };
+  const correctRelayed = (room: Room, keys: Iterable<string> | null): void => {
+    const truth = sources.relayed(room);
+    overwrite(room, relayedOf(room.doc), keys, (terminal) => truth.get(terminal));
+  };
+  const restoreUnacknowledged = async (room: Room, removed: readonly string[], by: RoomOrigin): Promise<void> => {
+    const marks = await sources.acknowledged(room.name);
+    if (room.doc.isDestroyed) return;
+    const lost = removed.filter((json) => {
+      const head = eventHeadOf(json);
+      return head !== null && head.terminal !== null && head.n > (marks[head.terminal] ?? 0);
+    });
+    if (lost.length === 0) return;
+    room.doc.transact(() => serverSegmentsOf(room).append(lost), SERVER_ORIGIN);
+    const terminal = by.kind === 'remote' ? (by.connection.claims.terminal ?? null) : null;
+    sources.warn({ location: room.name, terminal, events: lost.length }, 'a connection deleted events the canonical store does not hold: restored');
+  };
+
+  return {
+    name: 'room-guard',
+    async onLoad(room) {
+      await correctAcks(room, null);
+      correctRelayed(room, null);
+      const stopAcks = watchMarks(acksOf(room.doc), (keys) => void correctAcks(room, keys).catch(sources.onError));
+      const stopRelayed = watchMarks(relayedOf(room.doc), (keys) => correctRelayed(room, keys));
+      const stopDeletes = watchDeletedEvents(room.doc, (removed, by) => void restoreUnacknowledged(room, removed, by).catch(sources.onError));
+      stops.set(room, () => {
+        stopAcks();
+        stopRelayed();
+        stopDeletes();
+      });
+    },
+    onUnload(room) {
+      stops.get(room)?.();
+      stops.delete(room);
+    },
+  };
+}
+
+function remoteOriginOf(tr: Y.Transaction): RoomOrigin | null {
+  const origin = asRoomOrigin(tr.origin);
+  return origin?.kind === 'remote' ? origin : null;
+}
+
+/** Calls `changed` with the keys a connection's transaction changed in `map`. */
+function watchMarks(map: Y.Map<number>, changed: (keys: string[]) => void): () => void {
+  const observer = (event: Y.YMapEvent<number>, tr: Y.Transaction) => {
+    if (remoteOriginOf(tr) !== null) changed([...event.keysChanged]);
+  };
+  map.observe(observer);
+  return () => map.unobserve(observer);
+}
+
+/** Calls `removed` with the event JSON a connection's transaction deleted from the log (entries or whole segments). */
+function watchDeletedEvents(doc: Y.Doc, removed: (jsons: string[], by: RoomOrigin) => void): () => void {
+  const segments = segmentsOf(doc);
+  const observer = (events: Y.YEvent<Y.AbstractType<unknown>>[], tr: Y.Transaction) => {
+    const by = remoteOriginOf(tr);
+    // Most updates delete nothing: only then are the events' changes computed.
+    if (by === null || tr.deleteSet.clients.size === 0) return;
+    const jsons: string[] = [];
+    for (const ev of events) {
+      if (ev.target === segments) {
+        for (const change of ev.changes.keys.values()) {
+          if (change.action !== 'add' && change.oldValue instanceof Y.Array) collectAll(change.oldValue, jsons);
+        }
+      } else {
+        for (const item of ev.changes.deleted) collectStrings(item, jsons);
+      }
+    }
+    if (jsons.length > 0) removed(jsons, by);
+  };
+  segments.observeDeep(observer);
+  return () => segments.unobserveDeep(observer);
+}
+
+/** Every entry of a segment, deleted ones included (their content is still there until the transaction ends). */
+function collectAll(segment: Y.Array<unknown>, into: string[]): void {
+  for (let item = segment._start; item !== null; item = item.right) collectStrings(item, into);
+}
+
+function collectStrings(item: Y.Item, into: string[]): void {
+  for (const value of item.content.getContent()) if (typeof value === 'string') into.push(value);
+}
+
+/** Sets each key (every key when null) to the server's value, or deletes it; one transaction, only if something differs. */
+function overwrite(room: Room, map: Y.Map<number>, keys: Iterable<string> | null, truthOf: (key: string) => number | undefined): void {
+  const wrong: string[] = [];
+  for (const key of keys ?? map.keys()) if (map.get(key) !== truthOf(key)) wrong.push(key);
+  if (wrong.length === 0) return;
+  room.doc.transact(() => {
+    for (const key of wrong) {
+      const truth = truthOf(key);
+      if (truth === undefined) map.delete(key);
+      else map.set(key, truth);
+    }
+  }, SERVER_ORIGIN);
+}
