@@ -1,3 +1,5 @@
+import { resolveEndpoints } from '../sync/endpoints';
+
 /**
  * The pairing of this device: which location it works for, as which terminal, with which
  * token. Set by opening the pairing link the server prints
@@ -12,6 +14,12 @@ export interface Pairing {
   token: string;
   location: string;
   terminal: string;
+  /**
+   * The writer id this device's events carry (origin.terminal; tabs add `.k`): the terminal
+   * id, unless the location already holds events of that terminal (a replaced or wiped device
+   * paired again): then a fresh one, see chooseWriter.
+   */
+  writer: string;
   role: Role;
   /** Token expiry, ms since the epoch (null when the token carries none). */
   expiresAt: number | null;
@@ -74,7 +82,48 @@ export function pairingFromQuery(query: URLSearchParams, now = Date.now()): Pair
   if (claims.terminal !== null && claims.terminal !== terminal) {
     throw new PairingError(`the token is for terminal "${claims.terminal}", the link says "${terminal}"`);
   }
-  return { token, location, terminal, role: claims.role, expiresAt: claims.expiresAt, pairedAt: now };
+  return { token, location, terminal, writer: terminal, role: claims.role, expiresAt: claims.expiresAt, pairedAt: now };
+}
+
+/**
+ * The writer id for a device being paired. A new device paired as a terminal that already
+ * wrote events (the old till broke, or its storage was wiped) must not write as that terminal
+ * again: it would start its origin.n at 1 (the server refuses every event whose number is
+ * taken) and create segments under keys the room already holds (one array would replace the
+ * other in every doc). So:
+ *  - the same device paired again as the same terminal keeps its writer (its log and counters
+ *    are intact);
+ *  - otherwise the terminal id itself if the server holds no event of it (nor of its tabs);
+ *  - otherwise, or when the server cannot be asked (offline), `${terminal}.r${random}`: a new
+ *    writer of the same terminal (its uploads still count as the terminal's own).
+ */
+export async function chooseWriter(
+  pairing: Pairing,
+  previous: Pairing | null,
+  serverMarks: () => Promise<Readonly<Record<string, number>>>,
+  random: () => number = Math.random,
+): Promise<string> {
+  if (previous !== null && previous.location === pairing.location && previous.terminal === pairing.terminal) return previous.writer;
+  const fresh = `${pairing.terminal}.r${Math.floor(random() * 36 ** 4).toString(36).padStart(4, '0')}`;
+  let marks: Readonly<Record<string, number>>;
+  try {
+    marks = await serverMarks();
+  } catch {
+    return fresh;
+  }
+  const used = Object.keys(marks).some((w) => w === pairing.terminal || w.startsWith(`${pairing.terminal}.`));
+  return used ? fresh : pairing.terminal;
+}
+
+/** The location's watermarks (writer → highest n stored), asked of the server with the new token. */
+export async function fetchServerWatermarks(token: string, timeoutMs = 3_000): Promise<Readonly<Record<string, number>>> {
+  const env = (import.meta as { env?: Record<string, string | undefined> }).env ?? {};
+  const { apiBase } = resolveEndpoints({ VITE_API_BASE: env.VITE_API_BASE, VITE_SYNC_ENDPOINT: env.VITE_SYNC_ENDPOINT }, location.origin);
+  const res = await fetch(`${apiBase}/api/watermarks`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const body = (await res.json()) as { watermarks?: unknown };
+  if (typeof body.watermarks !== 'object' || body.watermarks === null) throw new Error('no watermarks in the answer');
+  return body.watermarks as Record<string, number>;
 }
 
 /** The stored pairing: localStorage, else the durable IndexedDB copy (after a crash). */
@@ -110,6 +159,8 @@ function parseStored(json: string | null): Pairing | null {
       token: p.token,
       location: p.location,
       terminal: p.terminal,
+      // Pairings kept before writers were chosen wrote as the terminal id.
+      writer: typeof p.writer === 'string' && p.writer.length > 0 ? p.writer : p.terminal,
       role: claims.role,
       expiresAt: claims.expiresAt,
       pairedAt: typeof p.pairedAt === 'number' ? p.pairedAt : 0,

@@ -20,7 +20,7 @@ export interface Session {
 }
 
 export async function openSession(pairing: Pairing): Promise<Session> {
-  const store = await EventStore.open({ location: pairing.location, terminal: pairing.terminal });
+  const store = await EventStore.open({ location: pairing.location, terminal: pairing.writer });
   const commands = new TicketCommands({ store, role: pairing.role });
   const sync = SyncManager.start({
     store,

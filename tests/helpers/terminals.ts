@@ -23,6 +23,8 @@ export interface DeferredTerminal {
 export interface TerminalOptions {
   location: string;
   terminal: string;
+  /** The writer id its events carry, when not the terminal id (a re-paired device, see chooseWriter). */
+  writer?: string;
   apiBase: string;
   syncEndpoint: string;
   /** Wall-clock skew of this terminal, ms (negative = behind). */
@@ -45,7 +47,7 @@ export async function openTerminal(options: TerminalOptions): Promise<DeferredTe
   const skew = options.skewMs ?? 0;
   const store = await EventStore.open({
     location: options.location,
-    terminal: options.terminal,
+    terminal: options.writer ?? options.terminal,
     persistence: options.persistence ?? 'memory',
     crossTab: false,
     clock: new HybridClock({ wallNow: options.wallNow ?? (() => Date.now() + skew) }),

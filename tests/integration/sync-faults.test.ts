@@ -5,7 +5,8 @@ import { SegmentWriter } from '../../shared/log/log-doc';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
-import { TEST_SECRET, waitFor, waitForAsync } from '../helpers/server-clients';
+import { TEST_SECRET, mint, waitFor, waitForAsync } from '../helpers/server-clients';
+import { chooseWriter } from '../../client/app/pairing';
 import { serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -198,3 +199,29 @@ describe('Refusals never stall delivery', () => {
     await waitForAsync(async () => (await serverEvents(server.url, 'grace')).length === 25, 'b uploaded every event of a', 10_000);
   });
 });
+
+describe('A replaced device', () => {
+  it('[STO16] paired again as the same terminal, it writes as a fresh writer: nothing refused, nothing replaced in the room', async () => {
+    const server = await inProcess();
+    const options = { location: 'replaced', apiBase: server.url, syncEndpoint: server.wsUrl };
+    const old = await startTerminal({ ...options, terminal: 'till-1' });
+    await writeTickets(old, 30, 'O');
+    await waitFor(() => old.sync.status.owed === 0, 'the old till\'s events acknowledged');
+    old.close(); // the till breaks; a new device is paired as till-1
+    const pairing = { token: await mint('replaced', 'terminal', 'till-1'), location: 'replaced', terminal: 'till-1', writer: 'till-1', role: 'terminal' as const, expiresAt: null, pairedAt: 0 };
+    const writer = await chooseWriter(pairing, null, async () => {
+      const res = await fetch(`${server.url}/api/watermarks`, { headers: { authorization: `Bearer ${pairing.token}` } });
+      return ((await res.json()) as { watermarks: Record<string, number> }).watermarks;
+    });
+    expect(writer).toMatch(/^till-1\.r/);
+    const fresh = await terminal({ ...options, terminal: 'till-1', writer });
+    await writeTickets(fresh, 10, 'N');
+    await waitFor(() => fresh.sync.status.owed === 0, 'the new device\'s events acknowledged');
+    expect(fresh.sync.status.quarantined).toEqual([]);
+    expectExactlyOnce(await serverEvents(server.url, 'replaced'), 40);
+    // A terminal joining now holds both devices' events: no segment replaced another.
+    const later = await terminal({ ...options, terminal: 'till-2' });
+    await waitFor(() => later.store.projection.size === 40, 'a later terminal holds all 40 events');
+  });
+});
+

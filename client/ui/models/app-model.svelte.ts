@@ -1,5 +1,5 @@
 import { openSession, type Session } from '../../app/session';
-import { isManager, loadPairing, pairingFromQuery, savePairing, forgetPairing, type Pairing } from '../../app/pairing';
+import { chooseWriter, fetchServerWatermarks, isManager, loadPairing, pairingFromQuery, savePairing, forgetPairing, type Pairing } from '../../app/pairing';
 import { message } from '../format';
 import { LiveLog } from './live-log.svelte';
 import { Router } from './router.svelte';
@@ -69,6 +69,7 @@ export class AppModel {
       return;
     }
     const current = this.phase.name === 'ready' ? this.phase.screens.session.pairing : null;
+    pairing.writer = await chooseWriter(pairing, current ?? (await loadPairing()), () => fetchServerWatermarks(pairing.token));
     await savePairing(pairing);
     this.router.replace('tickets');
     if (current) {
