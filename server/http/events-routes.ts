@@ -48,7 +48,7 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
       });
     }
     const stop = deps.metrics.batchSeconds.startTimer();
-    const work = deps.ingest.ingest(claims.location, parsed.data.events, claims.terminal ?? null);
+    const work = deps.ingest.ingest(claims.location, parsed.data.events, { terminal: claims.terminal ?? null, role: claims.role });
     deps.inFlight.add(work);
     try {
       const result = await work;

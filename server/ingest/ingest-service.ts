@@ -1,4 +1,5 @@
-import { checkIncomingEventJson } from '../../shared/events/catalog';
+import { MANAGER_EVENT_TYPES, checkIncomingEventJson } from '../../shared/events/catalog';
+import type { Role } from '../../shared/protocol/token-claims';
 import type { EventResult, Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore, ValidEvent } from '../store/event-store';
 
@@ -28,6 +29,12 @@ export interface IngestResult {
   accepted: number;
   duplicates: number;
   rejected: number;
+}
+
+/** Who posted a batch: the token's terminal (null for manager/admin tokens without one) and role. */
+export interface Uploader {
+  terminal: string | null;
+  role: Role;
 }
 
 export interface IngestLog {
@@ -65,8 +72,8 @@ export class IngestService {
     for (const hook of this.hooks) await hook.flush?.();
   }
 
-  async ingest(location: string, raws: readonly unknown[], uploader: string | null = null): Promise<IngestResult> {
-    const slots = classifyBatch(raws);
+  async ingest(location: string, raws: readonly unknown[], uploader: Uploader | null = null): Promise<IngestResult> {
+    const slots = classifyBatch(raws).map((slot) => (isValid(slot) && uploader !== null ? refuseUnauthorized(slot, uploader) : slot));
     const valid = slots.filter(isValid);
     const appended = await this.store.appendBatch(location, valid, this.now());
     const accepted: ValidEvent[] = [];
@@ -92,7 +99,7 @@ export class IngestService {
     });
     for (const hook of this.hooks) {
       try {
-        await hook.afterIngest({ location, accepted, watermarks: appended.watermarks, uploader });
+        await hook.afterIngest({ location, accepted, watermarks: appended.watermarks, uploader: uploader?.terminal ?? null });
       } catch (err) {
         // The batch is committed: the canonical store is the truth, a failed side effect is logged.
         this.log.error({ hook: hook.name, location, err: String(err) }, 'after-ingest hook failed');
@@ -107,6 +114,19 @@ export class IngestService {
       rejected: count('rejected'),
     };
   }
+}
+
+/**
+ * A terminal token may not post a void or a conflict resolution of its own writer (the app
+ * offers those to managers only; this is the server saying so). Other writers' events it
+ * uploads on their behalf (SYN5) are theirs, and pass.
+ */
+function refuseUnauthorized(slot: ValidEvent, uploader: Uploader): ValidEvent | EventResult {
+  const { event } = slot;
+  if (uploader.role !== 'terminal' || !MANAGER_EVENT_TYPES.has(event.type) || uploader.terminal === null) return slot;
+  const own = event.origin.terminal === uploader.terminal || event.origin.terminal.startsWith(`${uploader.terminal}.`);
+  if (!own) return slot;
+  return { id: event.id, status: 'rejected', reason: `only a manager may write ${event.type}`, field: 'type' };
 }
 
 function isValid(slot: ValidEvent | EventResult): slot is ValidEvent {

@@ -54,6 +54,9 @@ export const EVENT_CATALOG = {
 } as const satisfies Record<string, CatalogEntry>;
 
 export type EventType = keyof typeof EVENT_CATALOG;
+
+/** What only a manager (or admin) may write: voids and conflict resolutions (CMD2). */
+export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>(['ticket.voided', 'conflict.resolved']);
 export const EVENT_TYPES = Object.keys(EVENT_CATALOG).sort() as EventType[];
 
 /** The version this build writes, per type: the highest it knows. */
