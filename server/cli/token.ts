@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeJwt } from 'jose';
 import type { ZodType } from 'zod';
-import { TerminalId } from '../../shared/events/envelope';
+import { DeviceTerminalId } from '../../shared/protocol/token-claims';
 import { MAX_TOKEN_TTL_SECONDS } from '../../shared/protocol/rest-tokens';
 import { Role, LocationId } from '../../shared/protocol/token-claims';
 import { loadExistingSecret } from '../auth/secret';
@@ -76,7 +76,7 @@ export function parseTokenArgs(argv: readonly string[]): TokenCommand {
   if (role === 'terminal' && values.terminal === undefined) {
     throw new ArgumentError('--terminal is required for a terminal token');
   }
-  const terminal = values.terminal === undefined ? undefined : parseFlag('--terminal', TerminalId, values.terminal);
+  const terminal = values.terminal === undefined ? undefined : parseFlag('--terminal', DeviceTerminalId, values.terminal);
   return { kind: 'mint', options: { location, role, terminal, ttlSeconds: parseTtlFlag(values.ttl), json: values.json } };
 }
 

@@ -16,7 +16,18 @@ export interface AppOptions {
  */
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: options.logLevel },
+    logger: {
+      level: options.logLevel,
+      // A token put in a query string must not end up in the logs with the URL.
+      serializers: {
+        req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({
+          method: req.method,
+          url: req.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'),
+          hostname: req.hostname,
+          remoteAddress: req.ip,
+        }),
+      },
+    },
     // Upgraded sockets are the relay's; HTTP keep-alive sockets must not hold shutdown.
     forceCloseConnections: 'idle',
   });

@@ -82,6 +82,7 @@ export class Relay {
       return refuse(socket, 404, 'notFound', 'no such location');
     }
     const version = url.searchParams.get('v');
+    if (version !== null && !/^\d{1,6}$/.test(version)) return refuse(socket, 400, 'badRequest', `protocol version must be an integer (got ${JSON.stringify(version.slice(0, 20))})`);
     const versionCheck = checkProtocolVersion(version === null ? undefined : Number(version));
     if (!versionCheck.ok) return refuse(socket, 400, versionCheck.reason, `protocol version ${version} not supported`);
 

@@ -10,6 +10,9 @@ import { EVENT_ID_PATTERN } from './event-id';
 const TERMINAL_PATTERN = /^[A-Za-z0-9._:-]+$/;
 const TYPE_PATTERN = /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/;
 
+/** The writer id the server uses for events it writes into rooms itself; never a terminal's. */
+export const SERVER_WRITER = 'server';
+
 export const TerminalId = z
   .string()
   .min(1)

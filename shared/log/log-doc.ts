@@ -26,8 +26,8 @@ export const RELAYED = 'relayed';
 export const COMPACTED = 'compacted';
 export const SEGMENT_SIZE = 256;
 
-/** The writer id the server uses for events it bridges in from REST. */
-export const SERVER_WRITER = 'server';
+/** The writer id the server uses for events it bridges in from REST (defined with the envelope). */
+export { SERVER_WRITER } from '../events/envelope';
 
 export function segmentKey(writer: string, index: number): string {
   return `${writer}/${index}`;

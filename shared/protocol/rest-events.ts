@@ -41,7 +41,7 @@ export type PostEventsResponse = z.infer<typeof PostEventsResponse>;
 export const GetEventsQuery = z.object({
   after: z
     .string()
-    .regex(/^\d*$/, 'after is a cursor returned as `next`')
+    .regex(/^\d{0,15}$/, 'after is a cursor returned as `next`')
     .optional(),
   limit: z.coerce.number().int().min(1).max(MAX_BATCH_EVENTS).optional(),
 });

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { TerminalId } from '../events/envelope';
-import { Role } from './token-claims';
+import { DeviceTerminalId, Role } from './token-claims';
 
 /** Longest token lifetime the server mints (seconds): one year. */
 export const MAX_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
@@ -8,7 +7,7 @@ export const MAX_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
 /** POST /api/tokens: mint a token for the caller's own location (pairing a device). */
 export const MintTokenRequest = z.object({
   role: Role,
-  terminal: TerminalId.optional(),
+  terminal: DeviceTerminalId.optional(),
   ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).optional(),
 });
 export type MintTokenRequest = z.infer<typeof MintTokenRequest>;

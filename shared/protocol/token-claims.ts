@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TerminalId } from '../events/envelope';
+import { SERVER_WRITER, TerminalId } from '../events/envelope';
 
 /**
  * Claims of the signed (HS256) tokens the server issues. One token is scoped to exactly one
@@ -19,11 +19,16 @@ export const LocationId = z
   .regex(/^[A-Za-z0-9._-]+$/, 'location ids use letters, digits and . _ -');
 export type LocationId = z.infer<typeof LocationId>;
 
+/** A device's terminal id: any TerminalId but the server's own writer id (its segments and origin are the server's). */
+export const DeviceTerminalId = TerminalId.refine((t) => t !== SERVER_WRITER && !t.startsWith(`${SERVER_WRITER}.`), {
+  message: `"${SERVER_WRITER}" is the server's own writer id, not a terminal`,
+});
+
 export const TokenClaims = z.object({
   location: LocationId,
   role: Role,
   /** The device the token was issued to; terminals must have one. */
-  terminal: TerminalId.optional(),
+  terminal: DeviceTerminalId.optional(),
   /** Expiry, seconds since the epoch (JWT `exp`). */
   exp: z.number().int().positive(),
 }).refine((c) => c.role !== 'terminal' || c.terminal !== undefined, {

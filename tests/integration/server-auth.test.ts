@@ -130,6 +130,10 @@ describe('auth: tokens scope every socket and request to one location and role',
     expect((await upgradeStatus(server.wsUrl, 'loc-a', minted.body.token)).status).toBe(101);
     expect((await upgradeStatus(server.wsUrl, 'loc-b', minted.body.token)).status).toBe(403);
     expect((await api(server.url, '/api/tokens', admin, { body: { role: 'manager', terminal: 'm2' } })).status).toBe(200);
+    // The server's own writer id is no terminal's: its segments and origin are the server's.
+    const asServer = await api(server.url, '/api/tokens', manager, { body: { role: 'terminal', terminal: 'server', ttlSeconds: 60 } });
+    expect(asServer.status).toBe(400);
+    expect(asServer.body).toMatchObject({ field: 'terminal' });
   });
 
   it('[SRV5] a token expiring mid-session closes with tokenExpired; renewing resumes without losing anything', async () => {
@@ -191,6 +195,12 @@ describe('relay limits', () => {
       w.on('error', () => {});
     });
     expect(future).toBe(400);
+    expect((await new Promise<number>((res) => {
+      const w = new WebSocket(`${server.wsUrl}/loc-garbage?v=abc&token=${token}`);
+      w.on('unexpected-response', (_q, r) => res(r.statusCode ?? 0));
+      w.on('open', () => res(101));
+      w.on('error', () => {});
+    }))).toBe(400);
     const probe = await connectSynced(server.wsUrl, 'loc-garbage', token);
     expect(probe.provider.synced).toBe(true);
     probe.destroy();

@@ -140,6 +140,8 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     const idle = await api<Page>(server.url, `/api/events?after=${rest.body.next}`, t);
     expect(idle.body).toMatchObject({ events: [], next: rest.body.next, hasMore: false });
     expect((await api(server.url, '/api/events?after=abc', t)).status).toBe(400);
+    // Beyond a safe integer: it would come back as `next: "1e+23"`, a cursor nobody can pass.
+    expect((await api(server.url, '/api/events?after=99999999999999999999999&limit=1', t)).status).toBe(400);
     expect((await api(server.url, '/api/events?limit=0', t)).status).toBe(400);
   });
 

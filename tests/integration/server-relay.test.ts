@@ -81,6 +81,13 @@ describe('relay: live sync and persistence across restarts', () => {
     await waitFor(() => b.doc.getMap('notes').get('offline') !== undefined, 'offline edit reached the server');
   });
 
+  it('a token in a REST query string is not written to the logs', async () => {
+    const secretish = 'eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LWNsYWltcw.c2lnbmF0dXJl';
+    await fetch(`${server.url}/api/events?token=${secretish}&limit=1`);
+    await waitFor(() => server.logs.some((l) => JSON.stringify(l).includes('/api/events?token=')), 'the request logged');
+    expect(JSON.stringify(server.logs)).not.toContain(secretish);
+  });
+
   it('[SRV14] entries that hold no event (a number, a segment that is not an array) never stop a room: it reloads and keeps bridging', async () => {
     const a = await join('till-1');
     a.doc.transact(() => {
