@@ -198,16 +198,17 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       if (i < 0) return outcome('ignored', `no line ${lineId}`);
       s.lines.splice(i, 1);
       s.removed.push(lineId);
-      return outcome('applied');
+      return holdPaymentsAboveTotal(s, e);
     }
     case 'ticket.quantity_changed': {
       const { lineId, quantity } = e.payload;
       if (s.removed.includes(lineId)) return outcome('superseded', 'line was removed');
       const line = lineById(s, lineId);
       if (!line) return outcome('ignored', `no line ${lineId}`);
-      return lww(s, e, `quantity:${lineId}`, () => {
+      const changed = lww(s, e, `quantity:${lineId}`, () => {
         line.quantity = quantity;
       });
+      return changed.status === 'applied' ? { ...changed, ...conflictPart(holdPaymentsAboveTotal(s, e)) } : changed;
     }
     case 'ticket.note_set': {
       const note = e.payload.note;
@@ -271,16 +272,8 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     case 'ticket.voided': {
       if (s.voided) return outcome('duplicate', 'already voided');
       s.voided = { eventId: e.id, reason: e.payload.reason, at: e.at };
-      // Money taken on a ticket that is now void is the same conflict as a payment arriving
-      // after the void, whichever of the two sorts first: the payments are held for a manager.
-      const taken = s.payments.filter((p) => p.state === 'applied');
-      if (taken.length === 0) return outcome('applied');
-      const conflictId = addConflict(s, 'payment_after_void', [...taken.map((p) => p.eventId), e.id], e.at, `voided with ${taken.length} payment(s) of ${money(appliedPaid(s))} taken`);
-      for (const p of taken) {
-        p.state = 'held';
-        p.conflictId = conflictId;
-      }
-      return outcome('applied', 'payments taken before the void are held', conflictId);
+      const conflictId = holdPaymentsOfVoid(s, e.id, e.at);
+      return conflictId === null ? outcome('applied') : outcome('applied', 'payments taken before the void are held', conflictId);
     }
     case 'sale.recorded':
       if (s.sale) return outcome('duplicate', 'sale already recorded');
@@ -291,6 +284,50 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     default:
       return assertNever(e, 'ticket event');
   }
+}
+
+/**
+ * Money taken on a ticket that is now void is the same conflict as a payment arriving after
+ * the void, whichever of the two sorts first (or a manager voiding a paid, even a closed,
+ * ticket): the payments are held for a manager to refund or reopen. Returns the conflict id.
+ */
+function holdPaymentsOfVoid(s: TicketState, voidEventId: string, at: number): string | null {
+  const taken = s.payments.filter((p) => p.state === 'applied');
+  if (taken.length === 0) return null;
+  const conflictId = addConflict(s, 'payment_after_void', [...taken.map((p) => p.eventId), voidEventId], at, `voided with ${taken.length} payment(s) of ${money(appliedPaid(s))} taken`);
+  for (const p of taken) {
+    p.state = 'held';
+    p.conflictId = conflictId;
+  }
+  return conflictId;
+}
+
+/**
+ * A line removed or reduced after payment: the payments no longer fit the total. Like two
+ * tills each taking the full amount, it is an over-payment for a manager (refund the payment
+ * and take the new total, or keep it): the newest payments that do not fit are held.
+ */
+function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent): Outcome {
+  const total = sumLines(s.lines);
+  const applied = s.payments.filter((p) => p.state === 'applied');
+  let paid = appliedPaid(s);
+  if (paid <= total) return outcome('applied');
+  const held: TicketPayment[] = [];
+  for (let i = applied.length - 1; i >= 0 && paid > total; i--) {
+    held.push(applied[i]!);
+    paid -= applied[i]!.amountCents;
+  }
+  const conflictId = addConflict(s, 'over_payment', [...held.map((p) => p.eventId), e.id], e.at, `payments ${money(appliedPaid(s))} exceed the total ${money(total)} after a change`);
+  for (const p of held) {
+    p.state = 'held';
+    p.conflictId = conflictId;
+  }
+  return outcome('applied', 'payments above the new total are held', conflictId);
+}
+
+/** The conflict an outcome raised, to carry it over into another outcome. */
+function conflictPart(o: Outcome): Partial<Outcome> {
+  return o.conflictId === null ? {} : { reason: o.reason, conflictId: o.conflictId };
 }
 
 function paymentOf(e: DecodedEvent<'ticket.payment_recorded'>, state: TicketPayment['state'], conflictId: string | null): TicketPayment {
@@ -370,9 +407,19 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
       if (r.kind === 'keep_void') {
         s.voided = s.voided ?? (held?.type === 'ticket.voided' ? { eventId: held.id, reason: held.payload.reason, at: held.at } : null);
         s.closed = null;
+        // The sale is void: its money is held for a refund-or-reopen decision, as for any void.
+        if (s.voided) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
       } else {
         s.closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at } : null);
         s.voided = null;
+        // No void any more: payments it held count again (their conflict is settled by this choice).
+        for (const other of s.conflicts) {
+          if (other.kind !== 'payment_after_void' || other.status !== 'open') continue;
+          setPaymentState(s, other.conflictId, 'applied');
+          s.held.delete(other.conflictId);
+          other.status = 'resolved';
+          other.resolution = { kind: 'reopen', eventId: e.id, at: e.at, terminal: e.origin.terminal, staff: e.origin.staff ?? null, note: 'the close was kept: the void no longer applies' };
+        }
       }
       break;
     default:

@@ -275,6 +275,54 @@ describe('projection: escalated business conflicts', () => {
     expect(ticket([...base, close, voided, resolve(a, id, { kind: 'keep_closed' })]).status).toBe('closed');
   });
 
+  it('[PRJ6b] a line removed or reduced after payment: the payment that no longer fits is held as an over-payment', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = [...openedTicket(a, b), a.write(TK, 'ticket.item_added', burger('l2'))];
+    const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 2000 });
+    const removed = a.write(TK, 'ticket.item_removed', { lineId: 'l2' });
+    const v = ticket([...base, pay, removed]);
+    // Not "paid 20.00 on 10.00, ready to close": the card payment waits for a manager.
+    expect(v).toMatchObject({ status: 'open', totalCents: 1000, paidCents: 0, openConflicts: 1 });
+    expect(v.conflicts[0]).toMatchObject({ kind: 'over_payment', detail: 'payments 20.00 exceed the total 10.00 after a change' });
+    expect(v.history.at(-1)).toMatchObject({ status: 'applied', conflictId: v.conflicts[0]!.conflictId });
+    expect(ticket([...base, pay, removed, resolve(a, v.conflicts[0]!.conflictId, { kind: 'refund_payment' })])).toMatchObject({ paidCents: 0, openConflicts: 0 });
+    expect(ticket([...base, pay, removed, resolve(a, v.conflicts[0]!.conflictId, { kind: 'accept_payment' })])).toMatchObject({ paidCents: 2000, openConflicts: 0 });
+    const three = [...openedTicket(a, b), a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 3 })];
+    const paid = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 3000 });
+    const reduced = a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 1 });
+    expect(ticket([...three, paid, reduced])).toMatchObject({ totalCents: 1000, paidCents: 0, openConflicts: 1 });
+  });
+
+  it('[PRJ6e] keep_void on a closed, paid ticket holds its payments for a refund decision; keep_closed settles a payment the void held', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
+    const close = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    b.see(pay, close);
+    const voided = b.write(TK, 'ticket.voided', { reason: 'wrong table' });
+    const v = ticket([...base, pay, close, voided]);
+    const id = v.conflicts[0]!.conflictId;
+    const kept = ticket([...base, pay, close, voided, resolve(b, id, { kind: 'keep_void' })]);
+    // Not a void that keeps the money: the payment waits for refund or reopen.
+    expect(kept).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 1 });
+    expect(kept.conflicts.find((c) => c.status === 'open')!.kind).toBe('payment_after_void');
+
+    // The void sorted first (it held the payment), the close was held: keeping the close counts the payment again.
+    const c2 = new Terminal('till-c');
+    const d = new Terminal('till-d');
+    const base2 = openedTicket(c2, d);
+    const void2 = d.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const pay2 = c2.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 1000 });
+    const close2 = c2.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const both = ticket([...base2, void2, pay2, close2]);
+    expect(both.conflicts.map((c) => c.kind).sort()).toEqual(['closed_and_voided', 'payment_after_void']);
+    d.see(pay2, close2);
+    const closedKept = ticket([...base2, void2, pay2, close2, resolve(d, both.conflicts.find((c) => c.kind === 'closed_and_voided')!.conflictId, { kind: 'keep_closed' })]);
+    expect(closedKept).toMatchObject({ status: 'closed', paidCents: 1000, openConflicts: 0 });
+  });
+
   it('[PRJ6] a resolution that does not fit the conflict kind is invalid; a second one is superseded; unknown ids are ignored', () => {
     const a = new Terminal('till-a');
     const b = new Terminal('till-b');
