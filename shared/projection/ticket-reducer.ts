@@ -185,6 +185,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         quantity: p.quantity,
         note: p.note ?? null,
         sentAt: null,
+        sentQuantity: null,
         bumpedAt: null,
         addedBy: e.origin.terminal,
       });
@@ -205,6 +206,8 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       if (s.removed.includes(lineId)) return outcome('superseded', 'line was removed');
       const line = lineById(s, lineId);
       if (!line) return outcome('ignored', `no line ${lineId}`);
+      // A sent line is changed only by a till that had not seen the send (the app adds a new
+      // line instead): it applies, and the kitchen sees both quantities (sentQuantity).
       const changed = lww(s, e, `quantity:${lineId}`, () => {
         line.quantity = quantity;
       });
@@ -232,6 +235,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         known = true;
         if (l.sentAt !== null) continue;
         l.sentAt = e.at;
+        l.sentQuantity = l.quantity;
         sent++;
       }
       if (sent > 0) return outcome('applied');

@@ -57,6 +57,12 @@ export interface TicketLine {
   quantity: number;
   note: string | null;
   sentAt: number | null;
+  /**
+   * The quantity the kitchen was sent. A till that had not seen the send can still change the
+   * quantity (LWW); the kitchen shows the difference rather than a silently different card.
+   * Absent in checkpoints written before it existed: read it as `?? null`.
+   */
+  sentQuantity?: number | null;
   bumpedAt: number | null;
   addedBy: string;
 }

@@ -65,6 +65,16 @@ describe('projection: last-write-wins', () => {
     expect(statuses[fromB.id]).toBe('superseded');
   });
 
+  it('[PRJ4] a quantity change from a till that had not seen the send applies, and the line keeps what the kitchen was sent', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const sent = a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1'] });
+    const more = b.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 3 });
+    expect(sent.seq).toBe(more.seq); // concurrent: neither saw the other
+    expect(ticket([...base, more, sent]).lines[0]).toMatchObject({ quantity: 3, sentQuantity: 1 });
+  });
+
   it('[PRJ4] a removed line stays removed whatever quantity edits race with it', () => {
     const a = new Terminal('till-a');
     const b = new Terminal('till-b');
