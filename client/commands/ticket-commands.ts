@@ -2,7 +2,7 @@ import { newEventId } from '../../shared/events/event-id';
 import { TICKET_AGGREGATE, type PaymentMethod } from '../../shared/domain/ticket-events';
 import { saleKey } from '../../shared/domain/sale-events';
 import type { ConflictResolution } from '../../shared/domain/conflict-events';
-import { formatTicketNumber, nextTicketOrdinal, writerLabelFor } from '../../shared/domain/ticket-number';
+import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
 import type { MenuItemView, TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { EventStore } from '../store/event-store';
@@ -26,22 +26,40 @@ export class CommandRefused extends Error {
 }
 
 export class TicketCommands {
-  private readonly numbers: DeviceCounter;
-  readonly label: string;
+  /** Set (1) once this writer's hash label was seen on another writer's tickets. */
+  private readonly lengthened: DeviceCounter;
 
   constructor(private readonly ctx: CommandContext) {
-    this.label = writerLabel(ctx.store.writer, ctx.label);
-    this.numbers = new DeviceCounter(`rms:${ctx.store.location}:ticket-k:${this.label}`);
+    this.lengthened = new DeviceCounter(`rms:${ctx.store.location}:ticket-label-long:${ctx.store.writer}`);
+  }
+
+  /**
+   * The prefix of this writer's ticket numbers. A hash label (no paired label) can coincide
+   * with another writer's; once a ticket of another writer is seen under it, this writer
+   * moves to its 4-letter label for good, so two writers stop sharing numbers as soon as one
+   * has seen the other (offline before that, both may have issued the same one).
+   */
+  get label(): string {
+    if (this.ctx.label) return writerLabel(this.ctx.store.writer, this.ctx.label);
+    return this.lengthened.get() > 0 ? writerLabelFor(this.ctx.store.writer, 4) : writerLabel(this.ctx.store.writer);
   }
 
   /** Opens a ticket with the next number of this writer; returns the ticket id. */
   async openTicket(options: { tableId?: string; covers?: number } = {}): Promise<string> {
-    const used = this.ctx.store.views(TICKET_AGGREGATE).map((v) => (v as TicketView).number ?? '');
+    const tickets = this.ctx.store.views(TICKET_AGGREGATE) as TicketView[];
+    if (!this.ctx.label && this.lengthened.get() === 0) {
+      const mine = this.label;
+      const writer = this.ctx.store.writer;
+      if (tickets.some((v) => v.openedBy !== null && v.openedBy.terminal !== writer && parseTicketNumber(v.number ?? '')?.writerLabel === mine)) this.lengthened.raiseTo(1);
+    }
+    const label = this.label;
+    const numbers = new DeviceCounter(`rms:${this.ctx.store.location}:ticket-k:${label}`);
+    const used = tickets.map((v) => v.number ?? '');
     used.push(...this.ctx.store.archivedTicketNumbers());
-    const k = nextTicketOrdinal(this.label, used, this.numbers.get());
-    this.numbers.raiseTo(k);
+    const k = nextTicketOrdinal(label, used, numbers.get());
+    numbers.raiseTo(k);
     const ticketId = `ticket-${newEventId()}`;
-    await this.append(ticketId, 'ticket.opened', { number: formatTicketNumber(this.label, k), ...options });
+    await this.append(ticketId, 'ticket.opened', { number: formatTicketNumber(label, k), ...options });
     return ticketId;
   }
 

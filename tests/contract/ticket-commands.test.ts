@@ -43,6 +43,21 @@ describe('TicketCommands', () => {
     expect((a.store.view(await a.commands.openTicket()) as TicketView).number).toBe('A-004');
   });
 
+  it('[TKN7] writers whose hash labels coincide stop sharing numbers once one has seen the other', async () => {
+    const location = `cmd-${++n}`;
+    // Both hash to HKR at three letters.
+    const a = await terminal('till-4', '', 'terminal', location);
+    const b = await terminal('terminal-38', '', 'terminal', location);
+    const first = a.store.view(await a.commands.openTicket()) as TicketView;
+    expect(first.number).toBe('HKR-001');
+    exchange(a.store, b.store);
+    const second = b.store.view(await b.commands.openTicket()) as TicketView;
+    expect(second.number).toMatch(/^HKR[A-Z]-001$/);
+    // a keeps HKR: b's tickets are under its own longer label now. Offline, neither can issue the other's numbers.
+    exchange(a.store, b.store);
+    expect((a.store.view(await a.commands.openTicket()) as TicketView).number).toBe('HKR-002');
+  });
+
   it('[TKN6] a second tab of a terminal numbers with its own prefix', () => {
     expect(writerLabel('till-1', 'A')).toBe('A');
     expect(writerLabel('till-1.2', 'A')).toBe('A2');
