@@ -3,6 +3,7 @@ import type { EventEnvelope } from '../../shared/events/envelope';
 import { acksOf, relayedOf } from '../../shared/log/log-doc';
 import type { Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore } from '../store/event-store';
+import { DeviceCounter } from '../store/writer-lease';
 import { Backoff, UPLOAD_BACKOFF } from './backoff';
 import { ClockOffsetEstimator } from './clock-offset';
 import { ConnectionMonitor } from './connection-state';
@@ -76,8 +77,11 @@ export class SyncManager {
   private intervalTimer: unknown = null;
   private debounceTimer: unknown = null;
   private paused = false;
-  /** When the relay last synced or the server last published marks (see SyncStatus.lastSyncAt). */
-  private lastInSyncAt: number | null = null;
+  /**
+   * When the relay last synced, the server last published marks or an upload was answered
+   * (SyncStatus.lastSyncAt); kept on the device, so an offline reload still says when.
+   */
+  private readonly inSyncAt: DeviceCounter;
   private unauthorized: string | null = null;
   private limits: BatchLimits | null = null;
   /** Consecutive uploads that timed out: each doubles the next timeout. */
@@ -111,6 +115,7 @@ export class SyncManager {
     this.connection = new ConnectionMonitor(this.timers.now, options.browser?.navigator.onLine ?? true);
     this.backoff = new Backoff(UPLOAD_BACKOFF, this.timers.random);
     this.quarantine = new Quarantine(`rms:${options.location}:quarantine:${this.store.writer}`);
+    this.inSyncAt = new DeviceCounter(`rms:${options.location}:in-sync-at:${this.store.writer}`);
     this.uploader = new OutboxUploader({ apiBase: endpoints.apiBase, token: () => this.token, timers: this.timers, ...(options.fetch ? { fetch: options.fetch } : {}) });
     this.relay = new RelayConnection({
       url: endpoints.syncEndpoint,
@@ -211,7 +216,7 @@ export class SyncManager {
     );
     // Only the server writes these maps: a change is word from it that we are in step.
     const onMarks = () => {
-      this.lastInSyncAt = this.timers.now();
+      this.markInSync();
       this.schedulePublish();
     };
     const acks = acksOf(this.store.doc);
@@ -262,7 +267,7 @@ export class SyncManager {
   private serverReachable(): void {
     if (this.paused || this.unauthorized !== null) return;
     this.connection.reachable();
-    this.lastInSyncAt = this.timers.now();
+    this.markInSync();
     this.schedulePublish();
     this.backoff.reset();
     this.clearTimer('retryTimer');
@@ -383,6 +388,7 @@ export class SyncManager {
         this.metrics.eventsSent += events.length;
         this.metrics.bytesSent += bytes;
         this.metrics.lastSuccessAt = outcome.receivedAt;
+        this.markInSync();
         this.metrics.lastLatencyMs = latency;
         this.sample(latency);
         // More owed: the next batch at once, unless this answer settled none of its events
@@ -424,6 +430,12 @@ export class SyncManager {
   private serverForgot(): void {
     this.postWatermarks = {};
     this.answered.clear();
+  }
+
+  /** At most one storage write a second: marks can change many times a second under load. */
+  private markInSync(): void {
+    const now = this.timers.now();
+    if (now - this.inSyncAt.get() >= 1_000) this.inSyncAt.raiseTo(now);
   }
 
   private forgetCoveredAnswers(): void {
@@ -519,7 +531,7 @@ export class SyncManager {
       connection: this.unauthorized !== null ? { name: 'offline', since: this.timers.now() } : this.connection.current,
       relay: this.relay.state,
       owed: outbox === null ? null : outbox.owed.length + outbox.waiting,
-      lastSyncAt: maxOrNull(this.metrics.lastSuccessAt, this.lastInSyncAt),
+      lastSyncAt: maxOrNull(this.metrics.lastSuccessAt, this.inSyncAt.get() || null),
       oldestOwedAt: outbox?.oldestOwedAt ?? null,
       inFlight: this.inFlight !== null,
       attempt: this.backoff.attempt,

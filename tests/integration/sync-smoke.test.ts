@@ -30,4 +30,28 @@ describe('SyncManager against the real server', () => {
     expect(b.sync.status.metrics.lastSuccessAt).toBeNull();
     expect(b.sync.status.connection.name).toBe('online');
   });
+
+  it('[SYN1] the last sync is kept on the device: a terminal started offline still says when it last synced', async () => {
+    const stored = new Map<string, string>();
+    const storage = { getItem: (k: string) => stored.get(k) ?? null, setItem: (k: string, v: string) => void stored.set(k, v), removeItem: (k: string) => void stored.delete(k) };
+    (globalThis as { localStorage?: unknown }).localStorage = storage;
+    try {
+      server = await startTestServer();
+      const base = { location: 'loc-last', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl };
+      const online = await startTerminal(base);
+      await online.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+      await waitFor(() => online.sync.status.owed === 0 && online.sync.status.lastSyncAt !== null, 'synced');
+      const last = online.sync.status.lastSyncAt!;
+      online.close();
+      await server.dispose();
+      server = null;
+      // A reload with no server to reach: before, "Last sync: never".
+      const offline = await startTerminal({ ...base, apiBase: 'http://127.0.0.1:9', syncEndpoint: 'ws://127.0.0.1:9' });
+      terminals.push(offline);
+      expect(offline.sync.status.lastSyncAt).toBeGreaterThanOrEqual(last - 1_000);
+    } finally {
+      delete (globalThis as { localStorage?: unknown }).localStorage;
+    }
+  });
 });
+
