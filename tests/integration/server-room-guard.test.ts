@@ -15,20 +15,25 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** A server and a till-3 whose uploads fail for now (a flaky link): what it writes stays owed until restBack(). */
+async function victimWithUploadsDown(location: string) {
+  const server = await startTestServer();
+  cleanups.push(() => server.dispose());
+  let restDown = true;
+  const victim = await startTerminal({
+    location,
+    terminal: 'till-3',
+    apiBase: server.url,
+    syncEndpoint: server.wsUrl,
+    sync: { fetch: (input, init) => (restDown && init?.method === 'POST' ? Promise.resolve(new Response('busy', { status: 503 })) : globalThis.fetch(input, init)) },
+  });
+  cleanups.push(() => victim.close());
+  return { server, victim, restBack: () => (restDown = false) };
+}
+
 describe('room guard', () => {
   it('[SRV15] a terminal forging acks or relayed marks is overwritten with the truth, and the victim still delivers its sale', async () => {
-    const server = await startTestServer();
-    cleanups.push(() => server.dispose());
-    let restDown = true;
-    const victim = await startTerminal({
-      location: 'forged',
-      terminal: 'till-3',
-      apiBase: server.url,
-      syncEndpoint: server.wsUrl,
-      // The victim's uploads fail for now (a flaky link): its sale is owed.
-      sync: { fetch: (input, init) => (restDown && init?.method === 'POST' ? Promise.resolve(new Response('busy', { status: 503 })) : globalThis.fetch(input, init)) },
-    });
-    cleanups.push(() => victim.close());
+    const { server, victim, restBack } = await victimWithUploadsDown('forged');
     await victim.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
     await waitFor(() => victim.sync.status.relay === 'connected' && victim.sync.status.owed === 1, 'the victim owes its sale');
     expect((await postEvents(server.url, await mint('forged', 'terminal', 'till-1'), [tableEvent('till-1', 1)])).body.results[0]!.status).toBe('accepted');
@@ -46,7 +51,7 @@ describe('room guard', () => {
       'the server wrote its truth over the forged marks',
     );
     await waitFor(() => !acksOf(victim.store.doc).has('till-3'), 'the victim sees the truth');
-    restDown = false;
+    restBack();
     await waitForAsync(async () => {
       await victim.sync.syncNow();
       return (await serverEvents(server.url, 'forged')).some((e) => e.origin.terminal === 'till-3');
@@ -80,17 +85,7 @@ describe('room guard', () => {
   });
 
   it('[SRV16] a terminal deleting another till\'s unsent sale from the room: the server puts it back, and it is delivered', async () => {
-    const server = await startTestServer();
-    cleanups.push(() => server.dispose());
-    let restDown = true;
-    const victim = await startTerminal({
-      location: 'deleted',
-      terminal: 'till-3',
-      apiBase: server.url,
-      syncEndpoint: server.wsUrl,
-      sync: { fetch: (input, init) => (restDown && init?.method === 'POST' ? Promise.resolve(new Response('busy', { status: 503 })) : globalThis.fetch(input, init)) },
-    });
-    cleanups.push(() => victim.close());
+    const { server, victim, restBack } = await victimWithUploadsDown('deleted');
     const sale = await victim.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
     const attacker = await connectSynced(server.wsUrl, 'deleted', await mint('deleted', 'terminal', 'till-2'));
     cleanups.push(() => attacker.destroy());
@@ -107,7 +102,7 @@ describe('room guard', () => {
     // The delete reaches the victim, and so does the server's restore: it holds its sale again.
     await waitFor(() => segmentsOf(attacker.doc).get('server/0')?.length === 1, 'the server appended the sale back');
     await waitFor(() => victim.store.getByAggregate('ticket-1').some((e) => e.id === sale.id), 'the victim holds its sale');
-    restDown = false;
+    restBack();
     await waitForAsync(async () => {
       await victim.sync.syncNow();
       return (await serverEvents(server.url, 'deleted')).some((e) => e.id === sale.id);

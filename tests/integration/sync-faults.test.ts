@@ -43,6 +43,16 @@ async function terminal(options: Parameters<typeof startTerminal>[0]): Promise<T
   return t;
 }
 
+/** till-1 reaches only the relay (its uploads go into a black hole); till-2 uploads others' events after 300 ms of grace. */
+async function relayOnlyWriter(location: string) {
+  const server = await inProcess();
+  const blackhole = await proxyTo(server.port);
+  blackhole.setMode('blackhole');
+  const a = await startTerminal({ location, terminal: 'till-1', apiBase: blackhole.url, syncEndpoint: server.wsUrl, sync: { uploadTimeoutMs: 500 } });
+  const b = await terminal({ location, terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300 });
+  return { server, a, b };
+}
+
 describe('Delivery through faults', () => {
   it('[SYN3] server kill -9 in the middle of uploading, restarted: nothing lost, nothing doubled', async () => {
     const dataDir = makeDataDir();
@@ -89,11 +99,7 @@ describe('Delivery through faults', () => {
   });
 
   it('[SYN5] a terminal that reached only the relay, then died: another terminal uploads its events', async () => {
-    const server = await inProcess();
-    const blackhole = await proxyTo(server.port);
-    blackhole.setMode('blackhole');
-    const a = await startTerminal({ location: 'relay-only', terminal: 'till-1', apiBase: blackhole.url, syncEndpoint: server.wsUrl, sync: { uploadTimeoutMs: 500 } });
-    const b = await terminal({ location: 'relay-only', terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300 });
+    const { server, a, b } = await relayOnlyWriter('relay-only');
     await writeTickets(a, 50, 'R');
     await waitFor(() => b.store.projection.size === 50, 'the relay carried them to b');
     expect(await serverEvents(server.url, 'relay-only')).toHaveLength(0);
@@ -186,17 +192,14 @@ describe('Refusals never stall delivery', () => {
   });
 
   it('[SYN5] events of a silent writer arriving after the first are uploaded when their own grace ends', async () => {
-    const server = await inProcess();
-    const blackhole = await proxyTo(server.port);
-    blackhole.setMode('blackhole');
-    const a = await terminal({ location: 'grace', terminal: 'till-1', apiBase: blackhole.url, syncEndpoint: server.wsUrl, sync: { uploadTimeoutMs: 500 } });
-    const b = await terminal({ location: 'grace', terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300 });
+    const { server, a, b } = await relayOnlyWriter('grace');
     await writeTickets(a, 5, 'G');
     await waitFor(() => b.store.projection.size === 5, 'the first events relayed to b');
     await new Promise((r) => setTimeout(r, 200));
     await writeTickets(a, 20, 'H');
     // Before, only the first arrival armed the grace timer: the later ones waited for the 30 s interval.
     await waitForAsync(async () => (await serverEvents(server.url, 'grace')).length === 25, 'b uploaded every event of a', 10_000);
+    a.close();
   });
 });
 
