@@ -52,7 +52,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const store = new SqliteEventStore(db);
   const roomStore = new SqliteRoomStore(db);
   const metrics = createMetrics();
-  const app = await createApp({ logLevel: config.logLevel, corsOrigins: config.corsOrigins, now });
+  let shuttingDown = false;
+  const app = await createApp({ logLevel: config.logLevel, corsOrigins: config.corsOrigins, now, isShuttingDown: () => shuttingDown });
   const log = app.log;
 
   const eventIndex = createEventIndex();
@@ -81,7 +82,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const projections = new ProjectionCache(store);
   const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex, log), projections.hook], log, now);
 
-  let shuttingDown = false;
   const inFlight = new Set<Promise<unknown>>();
   registerOpsRoutes(app, { db, metrics, now, isShuttingDown: () => shuttingDown });
   registerEventsRoutes(app, { tokens, store, ingest, metrics, now, inFlight });

@@ -7,6 +7,8 @@ export interface AppOptions {
   logLevel: string;
   corsOrigins: readonly string[];
   now: () => number;
+  /** While true (a graceful shutdown runs), new requests get 503 `shuttingDown`. */
+  isShuttingDown?: () => boolean;
 }
 
 /**
@@ -30,6 +32,18 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     },
     // Upgraded sockets are the relay's; HTTP keep-alive sockets must not hold shutdown.
     forceCloseConnections: 'idle',
+    // Our own 503 (below), in the one error format; Fastify's has no serverTime.
+    return503OnClosing: false,
+    // A URL Fastify cannot even route (a bad %-escape) gets the one error format too.
+    frameworkErrors: (error, _request, reply) => {
+      sendError(reply, new HttpError(400, 'badRequest', error.message), options.now());
+    },
+  });
+  // Only JSON bodies: text/plain would reach the routes as a string (415 instead, as documented).
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async () => {
+    if (options.isShuttingDown?.()) throw new HttpError(503, 'shuttingDown', 'server is shutting down; retry shortly');
   });
 
   await app.register(cors, {

@@ -204,6 +204,13 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     const old = await api(server.url, '/api/watermarks', token, { headers: { 'x-rms-protocol': '0' } });
     expect(old.status).toBe(400);
     expect(old.body).toMatchObject({ error: 'clientTooOld' });
+    // Every failure in the one error format: a body that is not JSON, a URL Fastify cannot route.
+    const text = await fetch(`${server.url}/api/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, body: '{"events":[]}' });
+    expect(text.status).toBe(415);
+    expect(await text.json()).toMatchObject({ error: 'badRequest', serverTime: expect.any(Number) });
+    const badUrl = await fetch(`${server.url}/%c0%ae%c0%ae/x`);
+    expect(badUrl.status).toBe(400);
+    expect(await badUrl.json()).toMatchObject({ error: 'badRequest', serverTime: expect.any(Number) });
     const garbage = await api(server.url, '/api/watermarks', token, { headers: { 'x-rms-protocol': 'abc' } });
     expect(garbage.status).toBe(400);
     expect(garbage.body).toMatchObject({ error: 'badRequest', field: 'x-rms-protocol' });
