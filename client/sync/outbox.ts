@@ -26,8 +26,13 @@ export interface OutboxInput {
   /** Ids the server answered accepted or duplicate, above their writer's watermark. */
   answered?: { has(id: string): boolean };
   ownWriter: string;
-  /** When this replica first held another writer's event (ms). */
+  /** When this replica first held another writer's event (ms, wall clock). */
   firstHeldAt: (eventId: string) => number;
+  /**
+   * When an own event was written, on the same wall clock (default its stamp `at`, which is
+   * server-corrected: on a tablet running slow it lies ahead of the wall clock).
+   */
+  ownWrittenAt?: (e: EventEnvelope) => number;
   now: number;
   graceMs?: number;
 }
@@ -57,7 +62,7 @@ export function computeOutbox(input: OutboxInput): Outbox {
       const e = events[i]!;
       if (input.quarantined.has(e.id) || input.answered?.has(e.id)) continue;
       // Own events were held from when they were written; firstHeldAt knows only others'.
-      const heldAt = isOwn ? e.at : input.firstHeldAt(e.id);
+      const heldAt = isOwn ? (input.ownWrittenAt?.(e) ?? e.at) : input.firstHeldAt(e.id);
       if (!isOwn && input.now - heldAt < grace) {
         waiting++;
         if (waitingUntil === null || heldAt + grace < waitingUntil) waitingUntil = heldAt + grace;

@@ -492,6 +492,8 @@ export class SyncManager {
       answered: this.answered,
       ownWriter: this.store.writer,
       firstHeldAt: (id) => this.store.firstHeldAt(id),
+      // Stamps carry the measured offset; the status bar counts from the wall clock.
+      ownWrittenAt: (e) => e.at - (this.clockOffsetMs ?? 0),
       now: this.timers.now(),
       ...(this.options.graceMs === undefined ? {} : { graceMs: this.options.graceMs }),
     });

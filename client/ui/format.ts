@@ -1,5 +1,13 @@
 /** Display helpers shared by the screens. Money is integer cents everywhere. */
 import type { TicketView } from '../../shared/projection/views';
+import { Note, PositiveCents, ShortText } from '../../shared/domain/common';
+
+/** Longest ticket, item and resolution note the events accept (shared/domain Note): the inputs' maxlength. */
+export const NOTE_MAX = Note.maxLength ?? 500;
+/** Longest void reason (ShortText). */
+export const REASON_MAX = ShortText.maxLength ?? 120;
+/** Largest amount an event accepts (PositiveCents): 1,000,000.00. */
+export const AMOUNT_MAX_CENTS = PositiveCents.maxValue ?? 100_000_000;
 
 export function money(cents: number): string {
   const sign = cents < 0 ? '−' : '';
@@ -35,8 +43,44 @@ export function bytes(n: number | null | undefined): string {
   return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }
 
+/**
+ * An error as staff read it. A payload the event schema refuses (EventValidationError:
+ * `ticket.item_added v2: payload.note: Too big…`) is said in words, naming the field; the
+ * raw text stays in the console's inspector and the browser log.
+ */
 export function message(err: unknown): string {
+  if (isValidationError(err)) return validationMessage(err.field, err.issues[0]?.message ?? '');
   return err instanceof Error ? err.message : String(err);
+}
+
+const FIELD_LABEL: Record<string, string> = {
+  note: 'note',
+  reason: 'reason',
+  name: 'name',
+  quantity: 'quantity',
+  amountCents: 'amount',
+  tenderedCents: 'cash handed over',
+  totalCents: 'total',
+  covers: 'number of covers',
+  tableId: 'table',
+};
+
+function isValidationError(err: unknown): err is Error & { field: string; issues: { path: string; message: string }[] } {
+  return err instanceof Error && err.name === 'EventValidationError' && typeof (err as { field?: unknown }).field === 'string' && Array.isArray((err as { issues?: unknown }).issues);
+}
+
+function validationMessage(field: string, problem: string): string {
+  const key = field.split('.').pop() ?? field;
+  const label = FIELD_LABEL[key] ?? key;
+  const cents = key.endsWith('Cents');
+  const limit = /<=\s*(\d+)/.exec(problem)?.[1];
+  if (/too big/i.test(problem) && limit !== undefined) {
+    if (/string/i.test(problem)) return `The ${label} is too long: at most ${limit} characters.`;
+    return `The ${label} is too large: at most ${cents ? money(Number(limit)) : limit}.`;
+  }
+  if (/too small/i.test(problem)) return /string/i.test(problem) ? `The ${label} is empty.` : `The ${label} is too small.`;
+  if (key === 'tenderedCents' && /at least/i.test(problem)) return 'Less cash handed over than the amount.';
+  return `This ${label} cannot be saved (${problem || 'not valid'}).`;
 }
 
 const STATUS_LABEL: Record<string, string> = {

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import {
-  DIST,
+  copyOfBuild,
   VIEWPORT,
   browserPidFor,
   useAppAndBrowser,
@@ -86,15 +84,14 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
 
   it('a new build is offered and applied without losing an open ticket', async () => {
     // A copy of the build that this test can turn into "the next release".
-    const build = mkdtempSync(join(tmpdir(), 'rms-build-'));
-    cpSync(DIST, build, { recursive: true });
-    const release = await startAppServer({ staticDir: build });
+    const build = copyOfBuild();
+    const release = await startAppServer({ staticDir: build.dir });
     const { context, page } = await openTerminal(fixture.browser(), release, 'till-update');
     try {
       await waitForOfflineShell(page);
       const number = await takeOrder(page, 'T8', ['Garlic bread', 'Lemonade']);
 
-      appendFileSync(join(build, 'sw.js'), '\n// next release\n');
+      build.publishNext();
       await page.reload(); // a navigation makes the browser look for a new service worker
       await page.getByText('A new version of the app is ready').waitFor({ timeout: 20_000 });
       await page.getByRole('button', { name: 'Reload now' }).click();
@@ -107,7 +104,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
     } finally {
       await context.close();
       await release.close();
-      rmSync(build, { recursive: true, force: true });
+      build.remove();
     }
   }, TEST_TIMEOUT_MS);
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type LaunchOptions, type Page } from 'playwright-core';
@@ -224,28 +224,59 @@ export function makeProfileDir(): string {
   return mkdtempSync(join(TMP, 'profile-'));
 }
 
+/** A copy of the built app to serve, that a test can turn into "the next release". */
+export interface ReleaseBuild {
+  readonly dir: string;
+  /** Changes the service worker, as a new release does. */
+  publishNext(): void;
+  remove(): void;
+}
+
+export function copyOfBuild(): ReleaseBuild {
+  const dir = mkdtempSync(join(tmpdir(), 'rms-build-'));
+  cpSync(DIST, dir, { recursive: true });
+  return {
+    dir,
+    publishNext: () => appendFileSync(join(dir, 'sw.js'), `\n// next release ${Date.now()}\n`),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 /**
  * For a describe block of browser tests: builds the app once, starts the real server and
- * Chromium before the tests, and closes them (and any context registered) after.
+ * Chromium before the tests, and closes them (and any context registered) after. With
+ * `ownBuild`, the server serves a copy of the build (`release()`) the tests may republish.
  */
-export function useAppAndBrowser(): { app(): AppServer; browser(): Browser; closeAfter(context: { close(): Promise<void> }): void } {
+export function useAppAndBrowser(options: { ownBuild?: boolean } = {}): {
+  app(): AppServer;
+  browser(): Browser;
+  release(): ReleaseBuild;
+  closeAfter(context: { close(): Promise<void> }): void;
+} {
   let app: AppServer | undefined;
   let browser: Browser | undefined;
+  let release: ReleaseBuild | undefined;
   const contexts: { close(): Promise<void> }[] = [];
   beforeAll(async () => {
     requireChromium();
     await ensureBuilt();
-    app = await startAppServer();
+    if (options.ownBuild) release = copyOfBuild();
+    app = await startAppServer(release ? { staticDir: release.dir } : {});
     browser = await launchBrowser();
   }, 180_000);
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close();
     await app?.close();
+    release?.remove();
   });
   return {
     app: () => app!,
     browser: () => browser!,
+    release: () => {
+      if (!release) throw new Error('useAppAndBrowser({ ownBuild: true }) serves a release build');
+      return release;
+    },
     closeAfter: (context) => void contexts.push(context),
   };
 }

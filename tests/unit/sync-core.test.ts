@@ -101,6 +101,9 @@ describe('Outbox', () => {
     const own = byWriter.get('till-1')!;
     const outbox = computeOutbox({ byWriter: new Map([['till-1', own]]), watermarks: {}, quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: () => 0, now: own[3]!.at + 60_000 });
     expect(outbox.oldestOwedAt).toBe(Math.min(...own.map((e) => e.at)));
+    // On a tablet 6 minutes slow, stamps (server-corrected) lie 6 minutes ahead of its wall clock.
+    const slow = computeOutbox({ byWriter: new Map([['till-1', own]]), watermarks: {}, quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: () => 0, ownWrittenAt: (e) => e.at - 360_000, now: own[3]!.at });
+    expect(slow.oldestOwedAt).toBe(Math.min(...own.map((e) => e.at)) - 360_000);
   });
 
   it('[OUT5] batches stay within the count and byte limits, and always carry at least one event', () => {

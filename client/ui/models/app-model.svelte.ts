@@ -38,7 +38,8 @@ export interface Screens {
 export class AppModel {
   phase = $state.raw<Phase>({ name: 'starting' });
   readonly router = new Router();
-  readonly shell = new ShellModel();
+  /** The automatic update waits while the tickets screen holds typed work (see TicketsModel.hasDrafts). */
+  readonly shell = new ShellModel(() => this.phase.name === 'ready' && this.phase.screens.tickets.hasDrafts);
   readonly now = new Now();
 
   constructor() {

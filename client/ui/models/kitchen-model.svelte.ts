@@ -7,21 +7,46 @@ import type { Now } from './now.svelte';
 
 export interface KitchenTicket {
   ticket: TicketView;
-  /** Sent and not yet bumped, in the order they were sent. */
+  /** Sent and not yet bumped, in the order they were sent (during a hold, also those just bumped: see `justBumped`). */
   lines: TicketLine[];
   /** When the oldest waiting line was sent (hybrid-clock ms). */
   since: number;
 }
 
+/** A ticket the kitchen has bumped, for a recall: its bumped lines and when the last was bumped. */
+export interface BumpedTicket {
+  ticket: TicketView;
+  lines: TicketLine[];
+  /** The last bump (hybrid-clock ms). */
+  at: number;
+}
+
+/**
+ * After a bump the queue stays as it was, the bumped card or line greyed in its place, for
+ * this long: a second tap of a double tap lands on the greyed (disabled) button, not on the
+ * next ticket sliding under the finger. Each bump restarts it.
+ */
+export const BUMP_HOLD_MS = 600;
+
 /**
  * The kitchen display: every ticket with lines sent and not yet bumped, oldest first.
  * It reads the local log only, so it keeps working with no network; lines sent from other
  * tills appear as the relay brings them.
+ *
+ * Bumping is final in the log (`ticket.kitchen_item_bumped` is first-wins, and no event
+ * un-bumps a line), so a recall shows a bumped ticket again on this screen, read from its
+ * bumped lines; it writes nothing and puts nothing back in any queue.
  */
 export class KitchenModel {
   error = $state<string | null>(null);
+  /** The queue as it was shown at the last bump, and the lines bumped since (see BUMP_HOLD_MS). */
+  private hold = $state.raw<{ queue: KitchenTicket[]; lineIds: ReadonlySet<string> } | null>(null);
+  private holdTimer: ReturnType<typeof setTimeout> | null = null;
+  /** How many bumped tickets back the recall shows (0: none). */
+  private recallDepth = $state(0);
 
-  readonly queue = $derived.by((): KitchenTicket[] => {
+  /** Tickets with lines waiting, from the log. */
+  private readonly waiting = $derived.by((): KitchenTicket[] => {
     const out: KitchenTicket[] = [];
     for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
       if (ticket.status === 'voided') continue;
@@ -33,25 +58,87 @@ export class KitchenModel {
     return out.sort((a, b) => a.since - b.since);
   });
 
+  /** What the screen shows: the waiting tickets, or, right after a bump, the queue as it was. */
+  readonly queue = $derived(this.hold?.queue ?? this.waiting);
+
+  /** Tickets with bumped lines, the most recently bumped first (voided ones left out). */
+  private readonly bumped = $derived.by((): BumpedTicket[] => {
+    const out: BumpedTicket[] = [];
+    for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
+      if (ticket.status === 'voided') continue;
+      const lines = ticket.lines.filter((l) => l.bumpedAt !== null);
+      if (lines.length === 0) continue;
+      lines.sort((a, b) => a.sentAt! - b.sentAt!);
+      out.push({ ticket, lines, at: Math.max(...lines.map((l) => l.bumpedAt!)) });
+    }
+    return out.sort((a, b) => b.at - a.at);
+  });
+
+  /** The ticket bumped last (on this screen or another kitchen screen), for the recall button. */
+  readonly lastBumped = $derived(this.bumped[0] ?? null);
+
+  /** The bumped ticket the recall shows, or null. */
+  readonly recalled = $derived(this.recallDepth > 0 ? (this.bumped[Math.min(this.recallDepth, this.bumped.length) - 1] ?? null) : null);
+
+  /** Whether the recall can go one ticket further back. */
+  readonly canRecallEarlier = $derived(this.recallDepth > 0 && this.recallDepth < this.bumped.length);
+
   constructor(
     private readonly log: LiveLog,
     private readonly commands: TicketCommands,
     private readonly now: Now,
   ) {}
 
+  /**
+   * How long ago `since` (a hybrid-clock stamp) was, on the same clock: the server-corrected
+   * time of this device (wall + the offset sync measured), re-read on every tick of `now`.
+   * The tablet's own clock would show every card at 0s when it runs slow.
+   */
   ageOf(since: number): number {
-    return this.now.value - since;
+    void this.now.value;
+    return this.log.store.clock.physicalNow() - since;
+  }
+
+  /** Bumped in the last moment: still shown, greyed, where it was. */
+  justBumped(lineId: string): boolean {
+    return this.hold?.lineIds.has(lineId) ?? false;
   }
 
   bumpLine(ticketId: string, lineId: string) {
+    if (this.justBumped(lineId)) return Promise.resolve();
+    this.holdAfterBump([lineId]);
     return this.run(() => this.commands.bumpItem(ticketId, lineId));
   }
 
-  /** Bumps every waiting line of the ticket. */
+  /** Bumps every waiting line of the ticket (a second tap on it while it is held does nothing). */
   bumpTicket(entry: KitchenTicket) {
+    const lines = entry.lines.filter((l) => !this.justBumped(l.lineId));
+    if (lines.length === 0) return Promise.resolve();
+    this.holdAfterBump(lines.map((l) => l.lineId));
     return this.run(async () => {
-      for (const line of entry.lines) await this.commands.bumpItem(entry.ticket.id, line.lineId);
+      for (const line of lines) await this.commands.bumpItem(entry.ticket.id, line.lineId);
     });
+  }
+
+  /** Shows the last bumped ticket again; pressed again, the one bumped before it. */
+  recall(): void {
+    if (this.bumped.length === 0) return;
+    this.recallDepth = Math.min(this.recallDepth + 1, this.bumped.length);
+  }
+
+  dismissRecall(): void {
+    this.recallDepth = 0;
+  }
+
+  /** Keeps the queue as shown (read before the bump lands) for BUMP_HOLD_MS after the last bump. */
+  private holdAfterBump(lineIds: string[]): void {
+    const queue = this.hold?.queue ?? this.waiting;
+    this.hold = { queue, lineIds: new Set([...(this.hold?.lineIds ?? []), ...lineIds]) };
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      this.hold = null;
+    }, BUMP_HOLD_MS);
   }
 
   private async run(action: () => Promise<unknown>): Promise<void> {

@@ -1,4 +1,9 @@
-/** Wall-clock time as reactive state, ticking once a second while anyone listens. */
+/**
+ * Wall-clock time as reactive state, ticking once a second while anyone listens. It is this
+ * device's own clock: right for what the device itself timed (last sync, next retry), not for
+ * event stamps (`at`, `sentAt`, `bumpedAt`: hybrid-clock, server-corrected), which are
+ * compared with `store.clock.physicalNow()` read on each tick (see KitchenModel.ageOf).
+ */
 export class Now {
   value = $state(Date.now());
   private timer: ReturnType<typeof setInterval> | null = null;

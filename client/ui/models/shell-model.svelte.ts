@@ -2,9 +2,11 @@
  * The offline shell's state: whether the build is cached, and a waiting update.
  *
  * A new build is applied when staff press "Reload now", or by itself once the terminal has
- * been idle (no touch or key) for UPDATE_IDLE_MS with nothing half-typed in a field. Either
- * way nothing is lost: every action is durable in IndexedDB before it shows, and open
- * tickets come back exactly as they were after the reload.
+ * been idle (no touch or key) for UPDATE_IDLE_MS with nothing half-typed: no draft held by
+ * the view-models (`drafts`: an item note or quantity, an unsaved ticket note, a payment
+ * being typed) and no focused field with text in it. Either way nothing is lost: every
+ * action is durable in IndexedDB before it shows, and open tickets come back exactly as
+ * they were after the reload.
  */
 export const UPDATE_IDLE_MS = 3 * 60_000;
 const CHECK_EVERY_MS = 15_000;
@@ -16,7 +18,8 @@ export class ShellModel {
   private lastActivity = Date.now();
   private timer: ReturnType<typeof setInterval> | null = null;
 
-  constructor() {
+  /** @param drafts whether a view-model holds typed work that a reload would lose. */
+  constructor(private readonly drafts: () => boolean = () => false) {
     const touched = (): void => {
       this.lastActivity = Date.now();
     };
@@ -28,7 +31,7 @@ export class ShellModel {
     this.apply = apply;
     this.updateWaiting = true;
     this.timer ??= setInterval(() => {
-      if (Date.now() - this.lastActivity >= UPDATE_IDLE_MS && !halfTyped()) void this.applyUpdate();
+      if (Date.now() - this.lastActivity >= UPDATE_IDLE_MS && !this.drafts() && !halfTyped()) void this.applyUpdate();
     }, CHECK_EVERY_MS);
   }
 
@@ -44,7 +47,7 @@ export class ShellModel {
   }
 }
 
-/** A focused text field with something in it: someone may come back to finish it. */
+/** A focused text field with something in it (one no model holds: a void reason, a conflict note): someone may come back to finish it. */
 function halfTyped(): boolean {
   const el = document.activeElement;
   return (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) && el.value.trim() !== '';

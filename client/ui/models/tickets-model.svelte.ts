@@ -6,6 +6,7 @@ import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
 import { message } from '../format';
 import type { LiveLog } from './live-log.svelte';
+import { PaymentForm } from './payment-model.svelte';
 
 export interface MenuSection {
   category: string;
@@ -27,9 +28,22 @@ export class TicketsModel {
   showEnded = $state(false);
   error = $state<string | null>(null);
   busy = $state(false);
-  /** Quantity and note for the next item added from the menu. */
+  /** Quantity and note for the next item added from the menu (for the selected ticket only). */
   nextQuantity = $state(1);
   nextNote = $state('');
+  /** What the side panel shows for the selected ticket. */
+  panel = $state<'menu' | 'pay' | 'history'>('menu');
+  /**
+   * Ticket notes typed and not saved yet, by ticket. The one of the selected ticket is in the
+   * note field; leaving the ticket saves it (see select), and one that could not be saved
+   * stays here, shown again when the waiter comes back to that ticket.
+   */
+  private noteDrafts = $state<Record<string, string>>({});
+  /** The payment being typed for the selected ticket. */
+  readonly payment = new PaymentForm(
+    () => this.selected,
+    (method, amountCents, tenderedCents) => this.recordPayment(method, amountCents, tenderedCents),
+  );
 
   readonly tickets = $derived.by(() => {
     const all = this.log.views<TicketView>(TICKET_AGGREGATE);
@@ -89,12 +103,21 @@ export class TicketsModel {
     return ENDED.has(ticket.status);
   }
 
+  /**
+   * Shows another ticket. What was typed for the one left does not follow: the next item's
+   * quantity and note and the payment being typed are cleared, and its unsaved ticket note
+   * is saved (a waiter who typed a note and tapped another ticket expects it kept, as on paper;
+   * the note is one last-write-wins field, so saving it can be redone or corrected).
+   */
   select(ticketId: string | null): void {
-    this.selectedId = ticketId;
     this.error = null;
+    if (ticketId === this.selectedId) return;
+    this.leave();
+    this.selectedId = ticketId;
   }
 
   openTicket(tableId: string | null) {
+    this.leave();
     return this.run(async () => {
       const tableOption = tableId === null ? {} : { tableId };
       const covers = tableId === null ? undefined : this.seatsOf(tableId);
@@ -102,14 +125,57 @@ export class TicketsModel {
     });
   }
 
-  addItem(item: MenuItemView) {
+  /** Adds an item with the quantity and note typed; they are cleared once it is added, and kept when it fails. */
+  async addItem(item: MenuItemView): Promise<boolean> {
     const id = this.selectedId;
-    if (id === null || item.name === null || item.priceCents === null) return;
+    if (id === null || item.name === null || item.priceCents === null) return false;
     const quantity = this.nextQuantity;
-    const note = this.nextNote.trim();
-    this.nextQuantity = 1;
-    this.nextNote = '';
-    return this.run(() => this.commands.addItem(id, item as Sellable, quantity, note || undefined));
+    const typed = this.nextNote;
+    const note = typed.trim();
+    const ok = await this.run(() => this.commands.addItem(id, item as Sellable, quantity, note || undefined));
+    // Cleared only if still what was used (and the same ticket): a note typed meanwhile stays.
+    if (ok && this.selectedId === id && this.nextNote === typed && this.nextQuantity === quantity) {
+      this.nextQuantity = 1;
+      this.nextNote = '';
+    }
+    return ok;
+  }
+
+  /** The selected ticket's note as typed and not saved yet; null when the field shows the saved note. */
+  get noteDraft(): string | null {
+    const id = this.selectedId;
+    return id !== null && this.isUnsavedNote(id) ? this.noteDrafts[id]! : null;
+  }
+
+  set noteDraft(text: string | null) {
+    const id = this.selectedId;
+    if (id === null) return;
+    if (text === null) delete this.noteDrafts[id];
+    else this.noteDrafts[id] = text;
+  }
+
+  /** Saves the selected ticket's note draft; on failure the text stays in the field. */
+  saveNote(): Promise<boolean> {
+    const id = this.selectedId;
+    return id === null ? Promise.resolve(false) : this.saveNoteOf(id, null);
+  }
+
+  /**
+   * Work typed on this till and not recorded yet: the next item's note or quantity, an unsaved
+   * ticket note (of any ticket), a payment being typed. The automatic update waits for none.
+   */
+  get hasDrafts(): boolean {
+    if (this.nextNote.trim() !== '' || this.nextQuantity !== 1 || this.payment.hasDraft) return true;
+    return Object.keys(this.noteDrafts).some((id) => this.isUnsavedNote(id));
+  }
+
+  /**
+   * What is left to take on the ticket: null once it is closed or voided, whatever its lines
+   * and payments say (nothing can be taken there; a difference is a manager's conflict).
+   */
+  dueOf(ticket: TicketView): number | null {
+    if (ENDED.has(ticket.status)) return null;
+    return Math.max(0, ticket.totalCents - ticket.paidCents);
   }
 
   changeQuantity(lineId: string, quantity: number) {
@@ -134,6 +200,42 @@ export class TicketsModel {
 
   setNote(note: string) {
     return this.withTicket((id) => this.commands.setNote(id, note));
+  }
+
+  /** Leaving the selected ticket: its unsaved note is saved, the rest typed for it is cleared. */
+  private leave(): void {
+    const id = this.selectedId;
+    this.nextQuantity = 1;
+    this.nextNote = '';
+    this.payment.reset();
+    this.panel = 'menu';
+    if (id === null) return;
+    if (this.isUnsavedNote(id)) void this.saveNoteOf(id, this.numberOf(id));
+    else delete this.noteDrafts[id];
+  }
+
+  /** Saves a ticket's note draft; the draft is dropped once saved (unless typed on meanwhile). */
+  private async saveNoteOf(id: string, leaving: string | null): Promise<boolean> {
+    const text = this.noteDrafts[id];
+    if (text === undefined) return false;
+    const ok = await this.run(() => this.commands.setNote(id, text));
+    if (ok && this.noteDrafts[id] === text) delete this.noteDrafts[id];
+    // Said on the ticket now shown: name the one whose note it is.
+    if (!ok && leaving !== null) this.error = `The note of ticket ${leaving} was not saved (${(this.error ?? '').replace(/\.$/, '')}). It is kept: open ${leaving} to fix it.`;
+    return ok;
+  }
+
+  private isUnsavedNote(id: string): boolean {
+    const text = this.noteDrafts[id];
+    if (text === undefined) return false;
+    const v = this.log.view(id);
+    const saved = v?.kind === 'ticket' ? (v.note ?? '') : '';
+    return text !== saved;
+  }
+
+  private numberOf(id: string): string {
+    const v = this.log.view(id);
+    return v?.kind === 'ticket' && v.number ? v.number : id;
   }
 
   assignTable(tableId: string) {

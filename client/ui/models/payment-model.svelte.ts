@@ -1,0 +1,81 @@
+import type { PaymentMethod } from '../../../shared/domain/ticket-events';
+import type { TicketView } from '../../../shared/projection/views';
+import { AMOUNT_MAX_CENTS, money, parseMoney } from '../format';
+
+/**
+ * Cash handed over may exceed the amount by at most this (1000.00): more is a typing slip
+ * (99999 for 10.00), not cash anyone hands over — the largest notes in use are 500s, and
+ * nobody pays 10.00 with three of them. The schema's own bound (AMOUNT_MAX_CENTS) applies too.
+ */
+export const TENDER_OVER_MAX_CENTS = 100_000;
+
+/**
+ * The payment panel of the selected ticket: method, amount (the amount due unless typed),
+ * cash handed over and the change. Held here, not in the panel, so a half-typed payment is
+ * seen by the automatic update (nothing half-typed is reloaded away) and survives a look at
+ * another screen; it is cleared when another ticket is selected.
+ */
+export class PaymentForm {
+  method = $state<PaymentMethod>('card');
+  /** null = the amount still due. */
+  amountText = $state<string | null>(null);
+  tenderedText = $state('');
+  /** The change of the last cash payment recorded, shown big for the cashier. */
+  lastChange = $state<number | null>(null);
+
+  readonly due = $derived.by(() => {
+    const t = this.ticket();
+    return t === null ? 0 : Math.max(0, t.totalCents - t.paidCents);
+  });
+  readonly amount = $derived(this.amountText === null ? this.due : parseMoney(this.amountText));
+  readonly tendered = $derived(this.method === 'cash' && this.tenderedText.trim() !== '' ? parseMoney(this.tenderedText) : null);
+  readonly change = $derived(this.amount !== null && this.tendered !== null ? this.tendered - this.amount : null);
+
+  /** Why the payment cannot be recorded as typed, in staff words; null when it can. */
+  readonly problem = $derived.by((): string | null => {
+    const { amount, due, method, tendered, change } = this;
+    if (amount === null || amount <= 0) return 'Enter an amount';
+    // More than due is a typing slip (1000.00 for 10.00), not a tip: cash over the amount is change.
+    if (amount > due) return method === 'cash' ? `More than the ${money(due)} due: put the cash handed over below for the change` : `More than the ${money(due)} due`;
+    if (method !== 'cash' || this.tenderedText.trim() === '') return null;
+    if (tendered === null) return 'Enter the cash handed over';
+    if (change !== null && change < 0) return 'Less cash handed over than the amount';
+    const most = Math.min(amount + TENDER_OVER_MAX_CENTS, AMOUNT_MAX_CENTS);
+    if (tendered > most) return `More cash than anyone hands over for ${money(amount)}: check the cash handed over (at most ${money(most)})`;
+    return null;
+  });
+
+  /** Something typed that is not recorded yet. */
+  readonly hasDraft = $derived(this.amountText !== null || this.tenderedText.trim() !== '');
+
+  constructor(
+    private readonly ticket: () => TicketView | null,
+    private readonly recordPayment: (method: PaymentMethod, amountCents: number, tenderedCents: number | null) => Promise<boolean>,
+  ) {}
+
+  split(n: number): void {
+    this.amountText = money(Math.ceil(this.due / n));
+  }
+
+  /** Records the payment as typed; false (and nothing written) when there is a problem or it failed. */
+  async record(): Promise<boolean> {
+    const { amount, tendered, problem } = this;
+    if (problem !== null || amount === null) return false;
+    // Taken before the payment lands: then the amount due, and so this, changes.
+    const given = this.change;
+    const ok = await this.recordPayment(this.method, amount, tendered);
+    if (!ok) return false;
+    this.lastChange = given !== null && given > 0 ? given : null;
+    this.amountText = null;
+    this.tenderedText = '';
+    return true;
+  }
+
+  /** Forgets what was typed (another ticket, or back to the menu). */
+  reset(): void {
+    this.method = 'card';
+    this.amountText = null;
+    this.tenderedText = '';
+    this.lastChange = null;
+  }
+}

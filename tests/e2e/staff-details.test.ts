@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import {
+  SCREENSHOTS,
+  openTerminal,
+  skipBrowserTests,
+  useAppAndBrowser,
+  waitForOfflineShell,
+  waitUntil,
+} from '../helpers/browser';
+
+/** Browser tests wait on real sync; generous bounds, they end as soon as the condition holds. */
+const TEST_TIMEOUT_MS = 120_000;
+
+/**
+ * Details of the staff app that only a browser shows: what a double tap hits on the kitchen
+ * display, how item names wrap on a 1024×768 till, the limits of the inputs, the payment
+ * panel's checks, and a running till hearing about a new build. One server (serving a copy of
+ * the build, which the last test turns into "the next release") and one browser for them all.
+ */
+describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitchen', () => {
+  const fixture = useAppAndBrowser({ ownBuild: true });
+
+  async function terminal(id: string): Promise<Page> {
+    const t = await openTerminal(fixture.browser(), fixture.app(), id);
+    fixture.closeAfter(t.context);
+    return t.page;
+  }
+
+  it('[APP1] kitchen: a double tap on "Bump ticket" bumps that ticket only (the next card does not slide under the finger); the last bumped can be recalled', async () => {
+    const page = await terminal('till-kitchen');
+    // Two tickets of one line each: their "Bump ticket" buttons sit at the same height.
+    const first = await openTicket(page, 'T1');
+    await addItem(page, 'Cheeseburger');
+    await sendToKitchen(page);
+    const second = await openTicket(page, 'T2');
+    await addItem(page, 'Lemonade');
+    await sendToKitchen(page);
+
+    await page.getByRole('link', { name: 'Kitchen' }).click();
+    const cards = page.getByTestId('kitchen-ticket');
+    await expect.poll(() => cards.locator('h2').allTextContents()).toEqual([first, second]);
+    await page.getByRole('button', { name: `Bump all of ${first}` }).dblclick();
+    // The bumped card stays a moment (greyed), then leaves; the other one is still waiting.
+    await expect.poll(() => cards.locator('h2').allTextContents(), { timeout: 5_000 }).toEqual([second]);
+    expect(await cards.first().getAttribute('data-bumped')).toBeNull();
+
+    await page.getByRole('button', { name: 'Recall last bumped' }).click();
+    const recalled = page.getByTestId('kitchen-recalled');
+    await expect.poll(() => recalled.locator('h2').textContent()).toBe(first);
+    expect(await recalled.textContent()).toContain('Cheeseburger');
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'kitchen-recall.png') });
+    await page.getByRole('button', { name: 'Hide recalled' }).click();
+    await expect.poll(() => recalled.count()).toBe(0);
+  }, TEST_TIMEOUT_MS);
+
+  /** One till for the tickets-screen tests, each on tickets of its own. */
+  let tillPage: Page | null = null;
+  async function till(): Promise<Page> {
+    tillPage ??= await terminal('till-details');
+    return tillPage;
+  }
+
+  it('[APP7] item names wrap between words at 1024×768 (no "Cheesebu|rger", no "in kit|chen"), the line buttons stay in the panel', async () => {
+    const page = await till();
+    await openTicket(page, 'T4');
+    for (const item of ['Cheeseburger', 'Mushroom risotto', 'House red \\(glass\\)', 'Sparkling water']) await addItem(page, item);
+    await sendToKitchen(page);
+    await addItem(page, 'Cheeseburger');
+
+    const layout = await page.evaluate(() => {
+      const broken: string[] = [];
+      for (const el of document.querySelectorAll('[data-testid="line"] .name, [data-testid="line"] .tag')) {
+        const text = el.firstChild;
+        if (!(text instanceof Text)) continue;
+        for (const m of text.data.matchAll(/\S+/g)) {
+          const range = document.createRange();
+          range.setStart(text, m.index);
+          range.setEnd(text, m.index + m[0].length);
+          if (range.getClientRects().length > 1) broken.push(m[0]);
+        }
+      }
+      const panel = document.querySelector('section[aria-label="Ticket"]')!.getBoundingClientRect();
+      const outside = [...document.querySelectorAll('[data-testid="line"] button')].filter((b) => b.getBoundingClientRect().right > panel.right).length;
+      return { broken, outside };
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'ticket-lines-1024x768.png') });
+    expect(layout).toEqual({ broken: [], outside: 0 });
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP4] the item note and ticket note inputs take no more than the events accept (500 characters)', async () => {
+    const page = await till();
+    await openTicket(page, 'T5');
+    for (const name of ['Item note', 'Ticket note']) {
+      expect(await page.getByRole('textbox', { name }).getAttribute('maxlength'), name).toBe('500');
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP5] cash handed over is checked in the payment panel: 99999 for 14.50 is refused with a message, 100 is taken', async () => {
+    const page = await till();
+    await openTicket(page, 'T6');
+    await addItem(page, 'Cheeseburger');
+    await page.getByRole('button', { name: 'Take payment' }).click();
+    await page.getByRole('button', { name: 'Cash', exact: true }).click();
+    const due = (await page.getByTestId('pay-due').textContent())!;
+    const record = page.getByRole('button', { name: /^Record cash payment/ });
+    await page.getByRole('textbox', { name: 'Cash handed over' }).fill('99999');
+    await expect.poll(() => record.isDisabled(), { timeout: 5_000 }).toBe(true);
+    expect(await page.getByTestId('pay-problem').textContent()).toMatch(new RegExp(`^More cash than anyone hands over for ${due.replace('.', '\\.')}`));
+    await page.getByRole('textbox', { name: 'Cash handed over' }).fill('100');
+    await expect.poll(() => record.isDisabled()).toBe(false);
+    await page.getByRole('button', { name: 'Back to menu' }).click();
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP6] a ticket note typed and not saved is saved, not lost, when the waiter taps another ticket', async () => {
+    const page = await till();
+    const other = await openTicket(page, 'T7');
+    const number = await openTicket(page, 'T8');
+    await page.getByRole('textbox', { name: 'Ticket note' }).fill('allergy: nuts at seat 2');
+    await page.getByRole('button', { name: new RegExp(`^Ticket ${other},`) }).click();
+    await expect.poll(() => page.getByTestId('ticket-number').textContent()).toBe(other);
+    expect(await page.getByRole('textbox', { name: 'Ticket note' }).inputValue()).toBe('');
+    await page.getByRole('button', { name: new RegExp(`^Ticket ${number},`) }).click();
+    await expect.poll(() => page.getByTestId('ticket-number').textContent()).toBe(number);
+    await expect.poll(() => page.getByRole('textbox', { name: 'Ticket note' }).inputValue(), { timeout: 5_000 }).toBe('allergy: nuts at seat 2');
+    expect(await page.getByRole('button', { name: 'Save note' }).isDisabled()).toBe(true);
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
+    const page = await terminal('till-update-check');
+    await waitForOfflineShell(page);
+    fixture.release().publishNext();
+    await page.context().setOffline(true);
+    await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 }).toMatch(/^Offline/);
+    await page.context().setOffline(false);
+    // Installing the new worker precaches the whole build: give a busy machine time.
+    await page.getByText('A new version of the app is ready').waitFor({ timeout: 45_000 });
+  }, TEST_TIMEOUT_MS);
+});
+
+// ---------------------------------------------------------------------------------------
+
+async function openTicket(page: Page, table: string): Promise<string> {
+  await page.getByRole('link', { name: 'Tickets' }).click();
+  const number = page.getByTestId('ticket-number');
+  const before = (await number.count()) > 0 ? await number.textContent() : null;
+  await page.getByRole('button', { name: '+ New ticket' }).click();
+  await page.getByRole('button', { name: `New ticket for table ${table}` }).click();
+  await waitUntil(async () => {
+    const text = (await number.textContent()) ?? '';
+    return /^[A-Z0-9]+-\d+$/.test(text) && text !== before;
+  }, 'ticket opened');
+  return (await number.textContent())!;
+}
+
+async function addItem(page: Page, name: string): Promise<void> {
+  await page.getByRole('button', { name: new RegExp(`^Add ${name},`) }).click();
+  await idle(page);
+}
+
+async function sendToKitchen(page: Page): Promise<void> {
+  await page.getByRole('button', { name: /^Send to kitchen/ }).click();
+  await idle(page);
+}
+
+/** The last command is durable (the ticket section is no longer aria-busy). */
+async function idle(page: Page): Promise<void> {
+  await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
+}

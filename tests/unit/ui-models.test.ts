@@ -1,0 +1,359 @@
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { compileModule } from 'svelte/compiler';
+import { EventStore } from '../../client/store/event-store';
+import { TicketCommands } from '../../client/commands/ticket-commands';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
+import type { TicketView } from '../../shared/projection/views';
+import * as Y from 'yjs';
+import { age, NOTE_MAX } from '../../client/ui/format';
+
+/*
+ * The staff app's view-models (client/ui/models/*.svelte.ts) use runes, which only the Svelte
+ * compiler understands, and vitest here runs without the Svelte plugin. So each model is
+ * compiled the way vite-plugin-svelte does it (TypeScript stripped, then `compileModule`) into
+ * tests/.tmp/ui-models/, its relative imports pointing back at the sources, and imported from
+ * there: the tests drive the real models over a real EventStore (in memory) and TicketCommands.
+ */
+const ROOT = resolve(import.meta.dirname, '../..');
+const OUT = join(ROOT, 'tests', '.tmp', 'ui-models');
+
+function compileModel(source: string): string {
+  const out = join(OUT, `${relative(ROOT, source).replaceAll('/', '__')}.js`);
+  const tsCode = readFileSync(source, 'utf8');
+  const js = ts.transpileModule(tsCode, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true },
+  }).outputText;
+  let code = compileModule(js, { generate: 'client', dev: false, filename: source }).js.code;
+  code = code.replace(/(from\s+|import\s*\(\s*)'(\.{1,2}\/[^']+)'/g, (_all, head: string, spec: string) => {
+    const target = resolve(dirname(source), spec);
+    if (target.endsWith('.svelte')) return `${head}'${pathToFileURL(compileModel(`${target}.ts`)).href}'`;
+    const file = ['.ts', '/index.ts', ''].map((ext) => target + ext).find((f) => existsSync(f));
+    if (!file) throw new Error(`${source}: cannot resolve ${spec}`);
+    return `${head}'${file}'`;
+  });
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(out, code);
+  return out;
+}
+
+async function model<T>(name: string): Promise<T> {
+  return (await import(/* @vite-ignore */ compileModel(join(ROOT, 'client', 'ui', 'models', `${name}.svelte.ts`)))) as T;
+}
+
+type KitchenMod = typeof import('../../client/ui/models/kitchen-model.svelte');
+type TicketsMod = typeof import('../../client/ui/models/tickets-model.svelte');
+type ShellMod = typeof import('../../client/ui/models/shell-model.svelte');
+type LiveLogMod = typeof import('../../client/ui/models/live-log.svelte');
+type NowMod = typeof import('../../client/ui/models/now.svelte');
+
+let kitchenMod: KitchenMod;
+let ticketsMod: TicketsMod;
+let shellMod: ShellMod;
+let liveLogMod: LiveLogMod;
+let nowMod: NowMod;
+beforeAll(async () => {
+  kitchenMod = await model<KitchenMod>('kitchen-model');
+  ticketsMod = await model<TicketsMod>('tickets-model');
+  shellMod = await model<ShellMod>('shell-model');
+  liveLogMod = await model<LiveLogMod>('live-log');
+  nowMod = await model<NowMod>('now');
+});
+
+const stores: EventStore[] = [];
+afterEach(() => {
+  vi.useRealTimers();
+  for (const s of stores.splice(0)) s.close();
+});
+
+let n = 0;
+async function till(options: { clock?: HybridClock; location?: string; terminal?: string; label?: string; role?: 'terminal' | 'manager' } = {}) {
+  const store = await EventStore.open({
+    location: options.location ?? `ui-${++n}`,
+    terminal: options.terminal ?? 'till-1',
+    persistence: 'memory',
+    crossTab: false,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  stores.push(store);
+  const commands = new TicketCommands({ store, label: options.label ?? 'A', role: options.role ?? 'terminal' });
+  const log = new liveLogMod.LiveLog(store);
+  const tickets = new ticketsMod.TicketsModel(log, commands, options.role === 'manager');
+  return { store, commands, log, tickets };
+}
+
+function exchange(a: EventStore, b: EventStore): void {
+  Y.applyUpdate(b.doc, Y.encodeStateAsUpdate(a.doc, Y.encodeStateVector(b.doc)), 'relay');
+  Y.applyUpdate(a.doc, Y.encodeStateAsUpdate(b.doc, Y.encodeStateVector(a.doc)), 'relay');
+}
+
+const burger = { id: 'burger', name: 'Cheeseburger', priceCents: 1250 };
+const cola = { id: 'cola', name: 'Cola', priceCents: 350 };
+const soup = { id: 'soup', name: 'Tomato soup', priceCents: 650 };
+
+function ticketOf(store: EventStore, id: string): TicketView {
+  return store.view(id) as TicketView;
+}
+
+/** Two tickets with lines in the kitchen, the first sent first. */
+async function kitchenWithTwo() {
+  const t = await till();
+  const first = await t.commands.openTicket();
+  await t.commands.addItem(first, burger);
+  await t.commands.addItem(first, cola);
+  await t.commands.sendToKitchen(first);
+  const second = await t.commands.openTicket();
+  await t.commands.addItem(second, soup);
+  await t.commands.sendToKitchen(second);
+  const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, new nowMod.Now());
+  expect(kitchen.queue.map((e) => e.ticket.id)).toEqual([first, second]);
+  return { ...t, kitchen, first, second };
+}
+
+describe('kitchen display (KitchenModel)', () => {
+  it('[APP1] a double tap on "Bump ticket" bumps one ticket: the bumped card stays where it was for a moment, the next one does not slide under the finger', async () => {
+    const { store, kitchen, first, second } = await kitchenWithTwo();
+    // Two taps at the same spot: each acts on the card shown there at that moment.
+    const tap1 = kitchen.bumpTicket(kitchen.queue[0]!);
+    const tap2 = kitchen.bumpTicket(kitchen.queue[0]!);
+    await Promise.all([tap1, tap2]);
+    expect(ticketOf(store, first).lines.every((l) => l.bumpedAt !== null)).toBe(true);
+    expect(ticketOf(store, second).lines.every((l) => l.bumpedAt === null)).toBe(true);
+    // Held in place, shown as bumped, then it leaves the queue.
+    expect(kitchen.queue.map((e) => e.ticket.id)).toEqual([first, second]);
+    expect(kitchen.queue[0]!.lines.every((l) => kitchen.justBumped(l.lineId))).toBe(true);
+    await vi.waitFor(() => expect(kitchen.queue.map((e) => e.ticket.id)).toEqual([second]), { timeout: 3 * kitchenMod.BUMP_HOLD_MS });
+    expect(kitchen.justBumped(ticketOf(store, first).lines[0]!.lineId)).toBe(false);
+  });
+
+  it('[APP1] a double tap on a line\'s "Bump" bumps that line only; another card can still be bumped during the hold', async () => {
+    const { store, kitchen, first, second } = await kitchenWithTwo();
+    const line = kitchen.queue[0]!.lines[0]!;
+    await kitchen.bumpLine(first, line.lineId);
+    await kitchen.bumpLine(kitchen.queue[0]!.ticket.id, kitchen.queue[0]!.lines[0]!.lineId);
+    expect(ticketOf(store, first).lines.filter((l) => l.bumpedAt !== null).map((l) => l.lineId)).toEqual([line.lineId]);
+    // A deliberate tap on the other card, where it is shown, is not swallowed.
+    await kitchen.bumpTicket(kitchen.queue[1]!);
+    expect(ticketOf(store, second).lines.every((l) => l.bumpedAt !== null)).toBe(true);
+    await vi.waitFor(() => expect(kitchen.queue.map((e) => e.ticket.id)).toEqual([first]), { timeout: 3 * kitchenMod.BUMP_HOLD_MS });
+    expect(kitchen.queue[0]!.lines.map((l) => l.name)).toEqual(['Cola']);
+  });
+
+  it('[APP1] the last bumped ticket can be recalled (from the bumped lines in the log: no new event)', async () => {
+    const { store, kitchen, first, second } = await kitchenWithTwo();
+    expect(kitchen.lastBumped).toBeNull();
+    await kitchen.bumpTicket(kitchen.queue[1]!);
+    await kitchen.bumpTicket(kitchen.queue[0]!);
+    expect(kitchen.lastBumped?.ticket.id).toBe(first);
+    expect(kitchen.lastBumped?.lines.map((l) => l.name)).toEqual(['Cheeseburger', 'Cola']);
+    const events = store.getByAggregate(first).length;
+    kitchen.recall();
+    expect(kitchen.recalled?.ticket.id).toBe(first);
+    kitchen.recall(); // one further back
+    expect(kitchen.recalled?.ticket.id).toBe(second);
+    kitchen.dismissRecall();
+    expect(kitchen.recalled).toBeNull();
+    expect(store.getByAggregate(first).length).toBe(events);
+  });
+
+  it('[APP2] ages are measured on corrected (server) time: a tablet 6 minutes slow does not show every card at 0s', async () => {
+    let wall = Date.now() - 6 * 60_000; // this tablet's clock, 6 minutes behind the server
+    const clock = new HybridClock({ wallNow: () => wall });
+    clock.setOffset(6 * 60_000); // what SyncManager learnt from the server
+    const t = await till({ clock });
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.sendToKitchen(id);
+    wall += 95_500; // (stamps of one clock step 1 ms apart: the send is a few ms after the opening)
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, new nowMod.Now());
+    const entry = kitchen.queue[0]!;
+    expect(age(kitchen.ageOf(entry.since))).toBe('1m 35s');
+  });
+});
+
+async function tillWithTwoTickets() {
+  const t = await till();
+  return { t, a: await t.commands.openTicket(), b: await t.commands.openTicket() };
+}
+
+describe('tickets screen (TicketsModel)', () => {
+  it('[APP3] the item note and quantity typed for one ticket do not carry over to another', async () => {
+    const { t, a, b } = await tillWithTwoTickets();
+    t.tickets.select(a);
+    t.tickets.nextNote = 'no onions';
+    t.tickets.nextQuantity = 3;
+    t.tickets.select(b);
+    expect(t.tickets.nextNote).toBe('');
+    expect(t.tickets.nextQuantity).toBe(1);
+    // Selecting the ticket already shown keeps what is being typed.
+    t.tickets.nextNote = 'well done';
+    t.tickets.select(b);
+    expect(t.tickets.nextNote).toBe('well done');
+  });
+
+  it('[APP4] an item note over the limit is refused in words staff read, and the typed note is kept', async () => {
+    expect(NOTE_MAX).toBe(500); // the schema's Note
+    const t = await till();
+    const id = await t.commands.openTicket();
+    t.tickets.select(id);
+    const long = 'x'.repeat(NOTE_MAX + 1);
+    t.tickets.nextNote = long;
+    t.tickets.nextQuantity = 2;
+    expect(await t.tickets.addItem(burger as never)).toBe(false);
+    expect(t.tickets.error).not.toMatch(/payload|ticket\.item_added|Too big/);
+    expect(t.tickets.error).toMatch(/note is too long.*500 characters/i);
+    expect(t.tickets.nextNote).toBe(long);
+    expect(t.tickets.nextQuantity).toBe(2);
+    expect(ticketOf(t.store, id).lines).toHaveLength(0);
+    // A successful add clears them for the next item.
+    t.tickets.nextNote = 'no onions';
+    expect(await t.tickets.addItem(burger as never)).toBe(true);
+    expect(t.tickets.nextNote).toBe('');
+    expect(t.tickets.nextQuantity).toBe(1);
+    expect(ticketOf(t.store, id).lines.map((l) => [l.quantity, l.note])).toEqual([[2, 'no onions']]);
+  });
+
+  it('[APP4] a ticket note over the limit is refused in words staff read and stays in the field', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    t.tickets.select(id);
+    t.tickets.noteDraft = 'y'.repeat(NOTE_MAX + 1);
+    expect(await t.tickets.saveNote()).toBe(false);
+    expect(t.tickets.error).toMatch(/note is too long.*500 characters/i);
+    expect(t.tickets.noteDraft).toBe('y'.repeat(NOTE_MAX + 1));
+  });
+
+  it('[APP6] an unsaved ticket note is saved when the waiter taps another ticket', async () => {
+    const { t, a, b } = await tillWithTwoTickets();
+    t.tickets.select(a);
+    t.tickets.noteDraft = 'allergy: nuts, seat 2';
+    t.tickets.select(b);
+    await vi.waitFor(() => expect(ticketOf(t.store, a).note).toBe('allergy: nuts, seat 2'));
+    expect(t.tickets.noteDraft).toBeNull();
+    t.tickets.select(a);
+    expect(t.tickets.noteDraft).toBeNull();
+  });
+
+  it('[APP6] a ticket note that cannot be saved when leaving the ticket is kept for it, with a message naming the ticket', async () => {
+    const { t, a, b } = await tillWithTwoTickets();
+    t.tickets.select(a);
+    const long = 'z'.repeat(NOTE_MAX + 1);
+    t.tickets.noteDraft = long;
+    t.tickets.select(b);
+    await vi.waitFor(() => expect(t.tickets.error).toMatch(new RegExp(`${ticketOf(t.store, a).number}.*too long`)));
+    expect(t.tickets.noteDraft).toBeNull();
+    expect(t.tickets.hasDrafts).toBe(true);
+    t.tickets.select(a);
+    expect(t.tickets.noteDraft).toBe(long);
+  });
+
+  it('[APP8] drafts (item note, quantity, ticket note, payment amount) count as half-typed work', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    t.tickets.select(id);
+    expect(t.tickets.hasDrafts).toBe(false);
+    t.tickets.nextNote = 'no onions';
+    expect(t.tickets.hasDrafts).toBe(true);
+    t.tickets.nextNote = '';
+    t.tickets.nextQuantity = 2;
+    expect(t.tickets.hasDrafts).toBe(true);
+    t.tickets.nextQuantity = 1;
+    t.tickets.noteDraft = 'birthday';
+    expect(t.tickets.hasDrafts).toBe(true);
+    t.tickets.noteDraft = '';
+    expect(t.tickets.hasDrafts).toBe(false); // the same as the saved (empty) note
+    t.tickets.payment.amountText = '5.00';
+    expect(t.tickets.hasDrafts).toBe(true);
+  });
+
+  it('[APP5] cash handed over is checked in the payment panel: at least the amount, at most the amount + 1000.00 (and the schema maximum)', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, { id: 'x', name: 'Set menu', priceCents: 1000 });
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    pay.method = 'cash';
+    expect(pay.amount).toBe(1000);
+    for (const [text, problem] of [
+      ['99999', /more cash than.*10\.00.*at most 1010\.00/i],
+      ['2000000', /more cash than/i],
+      ['9.99', /less cash handed over than the amount/i],
+      ['abc', /enter the cash handed over/i],
+    ] as const) {
+      pay.tenderedText = text;
+      expect(pay.problem, text).toMatch(problem);
+      expect(await pay.record(), text).toBe(false);
+    }
+    expect(ticketOf(t.store, id).payments).toHaveLength(0);
+    pay.tenderedText = '1010';
+    expect(pay.problem).toBeNull();
+    pay.tenderedText = '50';
+    expect(pay.change).toBe(4000);
+    expect(await pay.record()).toBe(true);
+    expect(pay.lastChange).toBe(4000);
+    expect(ticketOf(t.store, id).payments.map((p) => [p.amountCents, p.tenderedCents])).toEqual([[1000, 5000]]);
+    expect(pay.hasDraft).toBe(false);
+  });
+
+  it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {
+    const location = `ui-${++n}`;
+    const a = await till({ location, terminal: 'till-1', label: 'A' });
+    const b = await till({ location, terminal: 'till-2', label: 'B' });
+    const id = await a.commands.openTicket();
+    await a.commands.addItem(id, burger);
+    exchange(a.store, b.store);
+    // Till A takes 12.50 and closes; till B, not having seen it, adds a cola.
+    await a.commands.recordPayment(id, { method: 'card', amountCents: 1250 });
+    await a.commands.close(id);
+    await b.commands.addItem(id, cola);
+    exchange(a.store, b.store);
+    const view = ticketOf(a.store, id);
+    expect(view.status).toBe('closed');
+    expect(view.totalCents - view.paidCents).toBeGreaterThan(0);
+    expect(view.openConflicts).toBeGreaterThan(0);
+    expect(a.tickets.dueOf(view)).toBeNull();
+    // An open ticket's due is what is left to take.
+    const open = await a.commands.openTicket();
+    await a.commands.addItem(open, cola);
+    expect(a.tickets.dueOf(ticketOf(a.store, open))).toBe(350);
+  });
+});
+
+describe('automatic update (ShellModel)', () => {
+  // Just enough of a browser for ShellModel: activity listeners, the focused element.
+  const g = globalThis as Record<string, unknown>;
+  const BROWSER = ['window', 'document', 'HTMLInputElement', 'HTMLTextAreaElement'];
+  const saved = new Map<string, unknown>();
+  beforeAll(() => {
+    for (const k of BROWSER) saved.set(k, g[k]);
+  });
+  afterEach(() => {
+    for (const k of BROWSER) g[k] = saved.get(k);
+  });
+
+  function shellWith(drafts: () => boolean) {
+    g.window = new EventTarget();
+    g.document = { activeElement: null };
+    g.HTMLInputElement = class {};
+    g.HTMLTextAreaElement = class {};
+    vi.useFakeTimers();
+    const shell = new shellMod.ShellModel(drafts);
+    const apply = vi.fn(async () => {});
+    shell.updateReady(apply);
+    return { shell, apply };
+  }
+
+  it('[APP8] is not applied while a model holds a draft (nothing focused), and is once the draft is gone', () => {
+    let drafts = true;
+    const { apply } = shellWith(() => drafts);
+    vi.advanceTimersByTime(shellMod.UPDATE_IDLE_MS + 60_000);
+    expect(apply).not.toHaveBeenCalled();
+    drafts = false;
+    vi.advanceTimersByTime(60_000);
+    expect(apply).toHaveBeenCalledTimes(1);
+  });
+});
