@@ -424,7 +424,7 @@ export class SyncManager {
 
   /**
    * The server's marks went down: its data was replaced or restored from a backup (the
-   * relay's server-marks guard writes its truth into `acks`). What it said before no longer
+   * relay's room guard writes its truth into `acks`). What it said before no longer
    * holds: upload again everything above what it says now.
    */
   private serverForgot(): void {
