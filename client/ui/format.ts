@@ -97,7 +97,7 @@ export function statusLabel(ticket: Pick<TicketView, 'status' | 'lines'>): strin
   return served ? 'Served' : (STATUS_LABEL[ticket.status] ?? ticket.status);
 }
 
-export const RESOLUTION_LABEL: Record<string, string> = {
+const RESOLUTION_LABEL: Record<string, string> = {
   accept_payment: 'Accept the payment',
   refund_payment: 'Refund the payment',
   keep_void: 'Keep the void',
@@ -107,10 +107,30 @@ export const RESOLUTION_LABEL: Record<string, string> = {
   accept_total: 'Accept this total',
 };
 
+/**
+ * What a resolution does, said for the conflict it settles: the same choice reads differently
+ * per conflict ("Reopen" is how a voided ticket keeps its payment). Falls back to the general label.
+ */
+const RESOLUTION_IN_CONTEXT: Record<string, string> = {
+  'payment_after_void.refund_payment': 'Refund the payment, keep the void',
+  'payment_after_void.reopen': 'Reopen the ticket, keep the payment',
+  'over_payment.accept_payment': 'Accept the payment (keep the extra)',
+  'over_payment.refund_payment': 'Refund the payment that does not fit',
+  'change_after_close.discard_change': 'Discard the change, keep the ticket as it was',
+  'change_after_close.reopen': 'Reopen the ticket and apply the change',
+  'closed_and_voided.keep_void': 'Keep the void (payments then wait for refund or reopen)',
+  'closed_and_voided.keep_closed': 'Keep it closed (the void is dropped)',
+};
+
+export function resolutionLabel(conflictKind: string, resolutionKind: string): string {
+  return RESOLUTION_IN_CONTEXT[`${conflictKind}.${resolutionKind}`] ?? RESOLUTION_LABEL[resolutionKind] ?? resolutionKind;
+}
+
 export const CONFLICT_LABEL: Record<string, string> = {
   payment_after_void: 'Payment on a voided ticket',
   over_payment: 'Payments exceed the total',
   change_after_close: 'Changed after close or void',
   close_total_mismatch: 'Closing totals differ',
-  closed_and_voided: 'Closed on one terminal, voided on another',
+  // Two terminals, or one terminal that closed and later voided: the label must fit both.
+  closed_and_voided: 'Both closed and voided',
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { money, statusLabel } from '../../client/ui/format';
+import { CONFLICT_LABEL, money, resolutionLabel, statusLabel } from '../../client/ui/format';
 
 const line = (sentAt: number | null, bumpedAt: number | null) => ({ sentAt, bumpedAt }) as never;
 
@@ -14,4 +14,13 @@ describe('what staff read', () => {
     expect(statusLabel({ status: 'sent', lines: [line(1, 2), line(null, null)] })).toBe('Served');
     expect(statusLabel({ status: 'paid', lines: [line(1, 2)] })).toBe('Paid');
   });
+
+  it('a resolution is named for the conflict it settles: reopening a voided ticket is how it keeps its payment', () => {
+    expect(resolutionLabel('payment_after_void', 'reopen')).toBe('Reopen the ticket, keep the payment');
+    expect(resolutionLabel('change_after_close', 'reopen')).toBe('Reopen the ticket and apply the change');
+    expect(resolutionLabel('close_total_mismatch', 'reopen')).toBe('Reopen the ticket');
+    // One terminal may have both closed and voided: the label does not say "another".
+    expect(CONFLICT_LABEL.closed_and_voided).not.toMatch(/another/);
+  });
 });
+
