@@ -81,8 +81,18 @@ export function reduceTicket(s: TicketState, e: TicketEvent): Outcome {
   const rule = s.voided ? policy.whenVoided : s.closed ? policy.whenClosed : 'apply';
   if (rule === 'apply') return applyTicketEvent(s, e);
   const endedBy = (s.voided ?? s.closed)!.eventId;
-  return escalate(s, e, rule, [endedBy, e.id], `${e.type} after the ticket was ${s.voided ? 'voided' : 'closed'}`);
+  return escalate(s, e, rule, [endedBy, e.id], `${WHAT_HAPPENED[e.type] ?? e.type} after the ticket was ${s.voided ? 'voided' : 'closed'}`);
 }
+
+/** A held-back event in the words a conflict's detail shows staff ("an item added after the ticket was closed"). */
+const WHAT_HAPPENED: Partial<Record<TicketEventType, string>> = {
+  'ticket.item_added': 'an item added',
+  'ticket.item_removed': 'an item removed',
+  'ticket.quantity_changed': 'a quantity changed',
+  'ticket.payment_recorded': 'a payment taken',
+  'ticket.closed': 'a close',
+  'ticket.voided': 'a void',
+};
 
 /** The view fields of a ticket, derived from its state. */
 export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregateType' | 'concurrent' | 'lastEventAt' | 'needsUpdate'> {

@@ -236,6 +236,7 @@ describe('projection: escalated business conflicts', () => {
     a.see(late); // a manager resolves what they have seen
     const v = ticket([...base, close, late]);
     expect(v).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 1 });
+    expect(v.conflicts[0]!.detail).toBe('an item added after the ticket was closed'); // staff words, not event names
     expect(v.history.at(-1)).toMatchObject({ status: 'escalated', conflictId: v.conflicts[0]!.conflictId });
     const id = conflictIdFor('change_after_close', [close.id, late.id]);
     expect(v.conflicts[0]!.conflictId).toBe(id);
