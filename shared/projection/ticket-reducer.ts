@@ -34,6 +34,8 @@ export interface TicketState {
   openedAt: number | null;
   lines: TicketLine[];
   removed: string[];
+  /** Removed lines the kitchen had been sent and not bumped (see TicketView.cancelledLines). */
+  cancelled: TicketLine[];
   payments: TicketPayment[];
   closed: { eventId: string; totalCents: number; at: number } | null;
   voided: { eventId: string; reason: string; at: number } | null;
@@ -60,6 +62,7 @@ export function newTicketState(): TicketState {
     openedAt: null,
     lines: [],
     removed: [],
+    cancelled: [],
     payments: [],
     closed: null,
     voided: null,
@@ -112,6 +115,7 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
       anySent: s.lines.some((l) => l.sentAt !== null),
     }),
     lines: s.lines.map((l) => ({ ...l })),
+    cancelledLines: s.cancelled.map((l) => ({ ...l })),
     note: s.note,
     payments: s.payments.map((p) => ({ ...p })),
     totalCents,
@@ -207,8 +211,9 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       if (s.removed.includes(lineId)) return outcome('duplicate', 'line already removed');
       const i = s.lines.findIndex((l) => l.lineId === lineId);
       if (i < 0) return outcome('ignored', `no line ${lineId}`);
-      s.lines.splice(i, 1);
+      const [line] = s.lines.splice(i, 1);
       s.removed.push(lineId);
+      if (line!.sentAt !== null && line!.bumpedAt === null) s.cancelled.push(line!);
       return holdPaymentsAboveTotal(s, e);
     }
     case 'ticket.quantity_changed': {
@@ -252,7 +257,8 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       return known ? outcome('superseded', 'lines already sent') : outcome('ignored', 'no such lines');
     }
     case 'ticket.kitchen_item_bumped': {
-      const line = lineById(s, e.payload.lineId);
+      // A cancelled line is bumped too: the kitchen saw the cancellation.
+      const line = lineById(s, e.payload.lineId) ?? s.cancelled.find((l) => l.lineId === e.payload.lineId);
       if (!line) return outcome('ignored', `no line ${e.payload.lineId}`);
       if (line.bumpedAt !== null) return outcome('superseded', 'already bumped');
       line.bumpedAt = e.at;

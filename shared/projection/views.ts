@@ -58,11 +58,11 @@ export interface TicketLine {
   note: string | null;
   sentAt: number | null;
   /**
-   * The quantity the kitchen was sent. A till that had not seen the send can still change the
-   * quantity (LWW); the kitchen shows the difference rather than a silently different card.
-   * Absent in checkpoints written before it existed: read it as `?? null`.
+   * The quantity the kitchen was sent (null while not sent). A till that had not seen the send
+   * can still change the quantity (LWW); the kitchen shows the difference rather than a
+   * silently different card.
    */
-  sentQuantity?: number | null;
+  sentQuantity: number | null;
   bumpedAt: number | null;
   addedBy: string;
 }
@@ -108,6 +108,11 @@ export interface TicketView extends AggregateBase {
   covers: number | null;
   status: TicketStatus;
   lines: TicketLine[];
+  /**
+   * Lines removed after they were sent to the kitchen: the kitchen shows them as cancelled
+   * until it bumps them (a line that just vanished from the card could still be cooked).
+   */
+  cancelledLines: TicketLine[];
   note: string | null;
   payments: TicketPayment[];
   /** Sum of the current lines. */

@@ -75,6 +75,19 @@ describe('projection: last-write-wins', () => {
     expect(ticket([...base, more, sent]).lines[0]).toMatchObject({ quantity: 3, sentQuantity: 1 });
   });
 
+  it('[PRJ4] a line removed after it was sent is kept as cancelled for the kitchen until bumped; one removed before the send or after the bump is not', () => {
+    const a = new Terminal('till-a');
+    const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', burger('l2')), a.write(TK, 'ticket.item_added', burger('l3'))];
+    const sent = a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1', 'l2'] });
+    const bumped = a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l2' });
+    const removed = ['l1', 'l2', 'l3'].map((lineId) => a.write(TK, 'ticket.item_removed', { lineId }));
+    const v = ticket([...base, sent, bumped, ...removed]);
+    expect(v.lines).toEqual([]);
+    expect(v.cancelledLines.map((l) => l.lineId)).toEqual(['l1']);
+    const seen = a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1' });
+    expect(ticket([...base, sent, bumped, ...removed, seen]).cancelledLines[0]!.bumpedAt).toBe(seen.at);
+  });
+
   it('[PRJ4] a removed line stays removed whatever quantity edits race with it', () => {
     const a = new Terminal('till-a');
     const b = new Terminal('till-b');

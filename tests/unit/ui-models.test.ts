@@ -114,6 +114,18 @@ async function kitchenWithTwo() {
 }
 
 describe('kitchen display (KitchenModel)', () => {
+  it('[APP1] a line removed at a till after it was sent stays on its card as cancelled until the kitchen bumps it', async () => {
+    const { store, commands, kitchen, first, second } = await kitchenWithTwo();
+    const cola = ticketOf(store, first).lines.find((l) => l.name === 'Cola')!;
+    await commands.removeItem(first, cola.lineId);
+    const card = kitchen.queue.find((e) => e.ticket.id === first)!;
+    expect(card.lines.map((l) => l.name)).toEqual(['Cheeseburger', 'Cola']);
+    expect([...card.cancelled]).toEqual([cola.lineId]);
+    await kitchen.bumpTicket(card);
+    await vi.waitFor(() => expect(kitchen.queue.map((e) => e.ticket.id)).toEqual([second]), { timeout: 3 * kitchenMod.BUMP_HOLD_MS });
+    expect(ticketOf(store, first).cancelledLines[0]!.bumpedAt).not.toBeNull();
+  });
+
   it('[APP1] a double tap on "Bump ticket" bumps one ticket: the bumped card stays where it was for a moment, the next one does not slide under the finger', async () => {
     const { store, kitchen, first, second } = await kitchenWithTwo();
     // Two taps at the same spot: each acts on the card shown there at that moment.

@@ -11,6 +11,8 @@ export interface KitchenTicket {
   lines: TicketLine[];
   /** When the oldest waiting line was sent (hybrid-clock ms). */
   since: number;
+  /** Lines of `lines` removed at a till after they were sent: shown as cancelled until bumped. */
+  cancelled: ReadonlySet<string>;
 }
 
 /** A ticket the kitchen has bumped, for a recall: its bumped lines and when the last was bumped. */
@@ -50,10 +52,11 @@ export class KitchenModel {
     const out: KitchenTicket[] = [];
     for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
       if (ticket.status === 'voided') continue;
-      const lines = ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null);
+      const cancelled = ticket.cancelledLines.filter((l) => l.bumpedAt === null);
+      const lines = ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null).concat(cancelled);
       if (lines.length === 0) continue;
       lines.sort((a, b) => a.sentAt! - b.sentAt!);
-      out.push({ ticket, lines, since: lines[0]!.sentAt! });
+      out.push({ ticket, lines, since: lines[0]!.sentAt!, cancelled: new Set(cancelled.map((l) => l.lineId)) });
     }
     return out.sort((a, b) => a.since - b.since);
   });
