@@ -1,3 +1,4 @@
+import { isWriterOf } from '../../shared/events/envelope';
 import { resolveEndpoints } from '../sync/endpoints';
 
 /**
@@ -111,7 +112,7 @@ export async function chooseWriter(
   } catch {
     return fresh;
   }
-  const used = Object.keys(marks).some((w) => w === pairing.terminal || w.startsWith(`${pairing.terminal}.`));
+  const used = Object.keys(marks).some((w) => isWriterOf(w, pairing.terminal));
   return used ? fresh : pairing.terminal;
 }
 

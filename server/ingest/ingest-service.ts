@@ -1,4 +1,5 @@
 import { MANAGER_EVENT_TYPES, checkIncomingEventJson } from '../../shared/events/catalog';
+import { isWriterOf } from '../../shared/events/envelope';
 import type { Role } from '../../shared/protocol/token-claims';
 import type { EventResult, Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore, ValidEvent } from '../store/event-store';
@@ -124,8 +125,7 @@ export class IngestService {
 function refuseUnauthorized(slot: ValidEvent, uploader: Uploader): ValidEvent | EventResult {
   const { event } = slot;
   if (uploader.role !== 'terminal' || !MANAGER_EVENT_TYPES.has(event.type) || uploader.terminal === null) return slot;
-  const own = event.origin.terminal === uploader.terminal || event.origin.terminal.startsWith(`${uploader.terminal}.`);
-  if (!own) return slot;
+  if (!isWriterOf(event.origin.terminal, uploader.terminal)) return slot;
   return { id: event.id, status: 'rejected', reason: `only a manager may write ${event.type}`, field: 'type' };
 }
 

@@ -3,7 +3,7 @@ import type { EventIndex } from '../relay/event-index-hook';
 import { SERVER_ORIGIN } from '../relay/origins';
 import { serverSegmentsOf } from '../relay/server-segments';
 import type { RoomRegistry } from '../relay/room-registry';
-import type { EventEnvelope } from '../../shared/events/envelope';
+import { isWriterOf, type EventEnvelope } from '../../shared/events/envelope';
 import type { IngestHook, IngestLog } from './ingest-service';
 
 /**
@@ -124,7 +124,7 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, log: Inge
     afterIngest({ location, accepted, watermarks, uploader }) {
       let p = pending.get(location);
       if (p === undefined) pending.set(location, (p = new PendingRoom()));
-      const own = (e: EventEnvelope) => uploader !== null && (e.origin.terminal === uploader || e.origin.terminal.startsWith(`${uploader}.`));
+      const own = (e: EventEnvelope) => uploader !== null && isWriterOf(e.origin.terminal, uploader);
       const events = accepted.map((a) => a.event);
       const later = graceMs > 0 ? events.filter(own) : [];
       const atOnce = later.length === 0 ? events : events.filter((e) => !own(e));

@@ -13,6 +13,14 @@ const TYPE_PATTERN = /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/;
 /** The writer id the server uses for events it writes into rooms itself; never a terminal's. */
 export const SERVER_WRITER = 'server';
 
+/**
+ * Whether events with this origin.terminal were written by `terminal`: its own id, or one of
+ * its writers (`${terminal}.2` for a second tab, `${terminal}.r…` for a re-paired device).
+ */
+export function isWriterOf(writer: string, terminal: string): boolean {
+  return writer === terminal || writer.startsWith(`${terminal}.`);
+}
+
 export const TerminalId = z
   .string()
   .min(1)

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SERVER_WRITER, TerminalId } from '../events/envelope';
+import { SERVER_WRITER, TerminalId, isWriterOf } from '../events/envelope';
 
 /**
  * Claims of the signed (HS256) tokens the server issues. One token is scoped to exactly one
@@ -20,7 +20,7 @@ export const LocationId = z
 export type LocationId = z.infer<typeof LocationId>;
 
 /** A device's terminal id: any TerminalId but the server's own writer id (its segments and origin are the server's). */
-export const DeviceTerminalId = TerminalId.refine((t) => t !== SERVER_WRITER && !t.startsWith(`${SERVER_WRITER}.`), {
+export const DeviceTerminalId = TerminalId.refine((t) => !isWriterOf(t, SERVER_WRITER), {
   message: `"${SERVER_WRITER}" is the server's own writer id, not a terminal`,
 });
 

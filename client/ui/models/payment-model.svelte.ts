@@ -1,5 +1,4 @@
 import type { PaymentMethod } from '../../../shared/domain/ticket-events';
-import type { TicketView } from '../../../shared/projection/views';
 import { AMOUNT_MAX_CENTS, money, parseMoney } from '../format';
 
 /**
@@ -23,10 +22,7 @@ export class PaymentForm {
   /** The change of the last cash payment recorded, shown big for the cashier. */
   lastChange = $state<number | null>(null);
 
-  readonly due = $derived.by(() => {
-    const t = this.ticket();
-    return t === null ? 0 : Math.max(0, t.totalCents - t.paidCents);
-  });
+  readonly due = $derived.by(() => this.dueNow() ?? 0);
   readonly amount = $derived(this.amountText === null ? this.due : parseMoney(this.amountText));
   readonly tendered = $derived(this.method === 'cash' && this.tenderedText.trim() !== '' ? parseMoney(this.tenderedText) : null);
   readonly change = $derived(this.amount !== null && this.tendered !== null ? this.tendered - this.amount : null);
@@ -49,7 +45,8 @@ export class PaymentForm {
   readonly hasDraft = $derived(this.amountText !== null || this.tenderedText.trim() !== '');
 
   constructor(
-    private readonly ticket: () => TicketView | null,
+    /** What is left to take on the selected ticket (TicketsModel.dueOf); null when nothing can be. */
+    private readonly dueNow: () => number | null,
     private readonly recordPayment: (method: PaymentMethod, amountCents: number, tenderedCents: number | null) => Promise<boolean>,
   ) {}
 

@@ -41,7 +41,7 @@ export class TicketsModel {
   private noteDrafts = $state<Record<string, string>>({});
   /** The payment being typed for the selected ticket. */
   readonly payment = new PaymentForm(
-    () => this.selected,
+    () => (this.selected === null ? null : this.dueOf(this.selected)),
     (method, amountCents, tenderedCents) => this.recordPayment(method, amountCents, tenderedCents),
   );
 
