@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { eventHeadOf } from '../../shared/log/event-head';
-import { acksOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
+import { acksOf, collectStrings, relayedOf, segmentsOf } from '../../shared/log/log-doc';
 import type { RelayHook } from './hooks';
 import { SERVER_ORIGIN, asRoomOrigin, type RoomOrigin } from './origins';
 import type { Room } from './room';
@@ -119,10 +119,6 @@ function watchDeletedEvents(doc: Y.Doc, removed: (jsons: string[], by: RoomOrigi
 /** Every entry of a segment, deleted ones included (their content is still there until the transaction ends). */
 function collectAll(segment: Y.Array<unknown>, into: string[]): void {
   for (let item = segment._start; item !== null; item = item.right) collectStrings(item, into);
-}
-
-function collectStrings(item: Y.Item, into: string[]): void {
-  for (const value of item.content.getContent()) if (typeof value === 'string') into.push(value);
 }
 
 /** Sets each key (every key when null) to the server's value, or deletes it; one transaction, only if something differs. */

@@ -204,7 +204,8 @@ export function observeLog(doc: Y.Doc, observer: LogObserver): () => void {
   return () => segments.unobserveDeep(handler);
 }
 
-function collectStrings(item: Y.Item, into: string[]): void {
+/** The event JSON an item of a segment holds (deleted items too, until their transaction ends). */
+export function collectStrings(item: Y.Item, into: string[]): void {
   for (const value of item.content.getContent()) {
     if (typeof value === 'string') into.push(value);
   }
