@@ -183,13 +183,11 @@ export async function pair(page: Page, app: AppServer, terminal: string, role: '
  * navigation, a reload included, is served by it.
  */
 export async function waitForOfflineShell(page: Page): Promise<void> {
-  await page.waitForFunction(
-    async () => {
-      const reg = await navigator.serviceWorker.getRegistration();
-      return reg?.active?.state === 'activated';
-    },
-    undefined,
-    { timeout: 20_000, polling: 100 },
+  // Not page.waitForFunction: it does not await a predicate's promise, so an async one
+  // passes at once (a Promise is truthy), before the worker has even installed.
+  await waitUntil(
+    () => page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active?.state === 'activated'),
+    'the service worker active (the whole build precached)',
   );
 }
 
