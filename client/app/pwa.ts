@@ -13,9 +13,11 @@ import { registerSW } from 'virtual:pwa-register';
  *
  * A till runs for days without a navigation, and the browser looks for a new service worker
  * only on one: so the app asks itself, every UPDATE_CHECK_EVERY_MS and whenever the network
- * comes back ('online').
+ * comes back ('online'), again until the server answers (for a minute at most).
  */
 export const UPDATE_CHECK_EVERY_MS = 10 * 60_000;
+const UPDATE_RETRY_MS = 5_000;
+const UPDATE_RETRIES = 12;
 
 export interface ShellEvents {
   /** A new build is waiting; call `apply()` to activate it and reload. */
@@ -36,16 +38,23 @@ export function registerShell(events: ShellEvents): void {
 }
 
 function checkForUpdates(registration: ServiceWorkerRegistration): void {
-  const check = (): void => {
-    // Offline, or a new worker already installing: nothing to ask. A failed check (the server
-    // unreachable) is simply tried again at the next tick or 'online'.
-    if (!navigator.onLine || registration.installing) return;
-    registration.update().catch(() => {});
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const check = async (attemptsLeft: number): Promise<void> => {
+    clearTimeout(retry);
+    // Offline: 'online' starts again. A worker already installing may yet fail (its precache
+    // cut off), so that counts as not yet asked, like a check that fails because the network
+    // is still rejoining: both are asked again shortly, a bounded number of times.
+    if (!navigator.onLine) return;
+    if (!registration.installing) {
+      try {
+        await registration.update();
+        return;
+      } catch {
+        // the server unreachable: below
+      }
+    }
+    if (attemptsLeft > 0) retry = setTimeout(() => void check(attemptsLeft - 1), UPDATE_RETRY_MS);
   };
-  setInterval(check, UPDATE_CHECK_EVERY_MS);
-  // Right after 'online' the first requests can still fail (Wi-Fi rejoining): ask again shortly.
-  window.addEventListener('online', () => {
-    check();
-    setTimeout(check, 5_000);
-  });
+  setInterval(() => void check(UPDATE_RETRIES), UPDATE_CHECK_EVERY_MS);
+  window.addEventListener('online', () => void check(UPDATE_RETRIES));
 }
