@@ -20,6 +20,11 @@ export interface ServerConfig {
   seedDemo: boolean;
   logLevel: string;
   relay: RelayLimits;
+  /**
+   * Store the events terminals bring over the relay in the canonical log, as if posted
+   * (server/ingest/relay-ingest-hook.ts). Off: only POST /api/events stores events.
+   */
+  relayIngest: boolean;
 }
 
 export interface RelayLimits {
@@ -51,6 +56,7 @@ const Env = z.object({
   RELAY_ROOM_IDLE_MS: z.coerce.number().int().nonnegative().default(30_000),
   RELAY_COMPACT_EVERY_UPDATES: z.coerce.number().int().positive().default(500),
   RELAY_COMPACT_EVERY_MS: z.coerce.number().int().positive().default(60_000),
+  RELAY_INGEST: z.enum(['0', '1', 'true', 'false']).default('1'),
 });
 
 /**
@@ -83,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       compactEveryUpdates: e.RELAY_COMPACT_EVERY_UPDATES,
       compactEveryMs: e.RELAY_COMPACT_EVERY_MS,
     },
+    relayIngest: e.RELAY_INGEST === '1' || e.RELAY_INGEST === 'true',
   };
 }
 

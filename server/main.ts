@@ -12,8 +12,9 @@ import { registerTokensRoutes } from './http/tokens-routes';
 import { registerAggregatesRoutes } from './http/aggregates-routes';
 import { IngestService } from './ingest/ingest-service';
 import { ProjectionCache } from './ingest/projection-cache';
+import { relayIngestHook } from './ingest/relay-ingest-hook';
 import { roomBridgeHook } from './ingest/room-bridge';
-import { createMetrics } from './metrics';
+import { countIngested, createMetrics } from './metrics';
 import { pairingLink } from './pairing';
 import { createEventIndex } from './relay/event-index-hook';
 import { roomGuardHook } from './relay/room-guard-hook';
@@ -40,7 +41,7 @@ export interface RunningServer {
 /**
  * Wiring only: opens the data directory, builds store → ingest → relay → HTTP, listens.
  * Hook order matters and is spelled out here: persistence before the event index before
- * the room guard before metrics (relay); room bridge, then projection, after the store commit (ingest).
+ * the room guard before relay ingest before metrics (relay); room bridge, then projection, after the store commit (ingest).
  */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const now = (): number => Date.now();
@@ -57,6 +58,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const log = app.log;
 
   const eventIndex = createEventIndex();
+  // The ingest service bridges into the relay's rooms and the relay ingests into it: the
+  // relay's hook calls it only once rooms serve connections, after it exists.
+  const relayIngest = relayIngestHook(
+    { ingest: (location, raws, uploader) => ingest.ingest(location, raws, uploader) },
+    {
+      log,
+      onIngested: (location, result) => {
+        countIngested(metrics.relayEventsIngested, result);
+        if (result.rejected > 0) log.info({ location, rejected: result.results.filter((r) => r.status === 'rejected') }, 'relayed events rejected');
+      },
+    },
+  );
   // Merges of stored room updates in a worker thread, not between relayed frames.
   const merger = startUpdateMerger();
   const persistence = persistenceHook(roomStore, merger, {
@@ -75,6 +88,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         warn: (obj, msg) => log.warn(obj, msg),
         onError: (err) => log.error({ err: String(err) }, 'room guard failed to undo a change'),
       }),
+      ...(config.relayIngest ? [relayIngest.hook] : []),
       metrics.relayHook,
     ],
     log,
@@ -115,6 +129,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       // 2. stop listening and let in-flight requests (batches and their bridging) finish
       await Promise.allSettled([...inFlight]);
       await app.close();
+      // (what the relay brought and is not stored yet stays in the rooms and the outboxes)
+      await relayIngest.close();
       await ingest.flush();
       // 3. flush every room's state and let its merges finish, then the database
       await relay.close();

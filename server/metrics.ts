@@ -8,6 +8,7 @@ import type { RelayHook } from './relay/hooks';
 export interface ServerMetrics {
   registry: Registry;
   eventsIngested: Counter<'status'>;
+  relayEventsIngested: Counter<'status'>;
   batchSeconds: Histogram;
   relayConnections: Gauge;
   relayRooms: Gauge;
@@ -21,6 +22,12 @@ export function createMetrics(): ServerMetrics {
   const eventsIngested = new Counter({
     name: 'rms_events_ingested_total',
     help: 'Events received by POST /api/events, by outcome (accepted, duplicate, rejected)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const relayEventsIngested = new Counter({
+    name: 'rms_relay_events_ingested_total',
+    help: 'Events the relay brought into a room, stored in the canonical log as if posted, by outcome',
     labelNames: ['status'] as const,
     registers: [registry],
   });
@@ -70,5 +77,12 @@ export function createMetrics(): ServerMetrics {
       else (bytesOut ??= relayBytes.labels('out')).inc(bytes);
     },
   };
-  return { registry, eventsIngested, batchSeconds, relayConnections, relayRooms, relayBytes, relayHook };
+  return { registry, eventsIngested, relayEventsIngested, batchSeconds, relayConnections, relayRooms, relayBytes, relayHook };
+}
+
+/** Counts one batch's outcomes (POST /api/events or the relay). */
+export function countIngested(counter: Counter<'status'>, result: { accepted: number; duplicates: number; rejected: number }): void {
+  counter.inc({ status: 'accepted' }, result.accepted);
+  counter.inc({ status: 'duplicate' }, result.duplicates);
+  counter.inc({ status: 'rejected' }, result.rejected);
 }

@@ -21,13 +21,17 @@ import { OutboxUploader, type UploadOutcome } from './uploader';
  * by event id, so a retry after a lost answer is harmless).
  *
  * Triggers: start-up (after the log has loaded), the browser's `online` event, every
- * SYNC_INTERVAL_MS while online, `syncNow()`, and shortly after a local append.
+ * SYNC_INTERVAL_MS while online, `syncNow()`, and shortly after a local append (at once
+ * without the relay; with it, after RELAY_DELIVERY_GRACE_MS, as the server stores what it
+ * relays: most events are acknowledged by then and never posted).
  * Offline (the browser says so) pauses both the relay and uploads; online resumes both.
  * One upload is in flight per terminal (per tab, and across tabs through a Web Lock).
  */
 export const SYNC_INTERVAL_MS = 30_000;
 /** While an upload is in flight, later local writes wait this long to share the next batch. */
 export const APPEND_DEBOUNCE_MS = 250;
+/** With the relay in step, own events are uploaded only if still unacknowledged this long after. */
+export const RELAY_DELIVERY_GRACE_MS = 1_000;
 export const BASE_TIMEOUT_MS = 10_000;
 export const SLOW_TIMEOUT_MS = 30_000;
 export const MAX_TIMEOUT_MS = 60_000;
@@ -277,6 +281,16 @@ export class SyncManager {
   private afterLocalWrite(): void {
     // Waiting out a backoff: the retry will carry this event too.
     if (this.paused || this.retryTimer !== null || this.debounceTimer !== null) return;
+    // The relay is in step: the server stores what it relays and acknowledges it in `acks`
+    // within a fraction of a second. Upload only what is still owed after a grace (the
+    // socket dropped the update, or the server does not store from the relay).
+    if (this.relay.state === 'connected' && this.relay.synced) {
+      this.debounceTimer = this.timers.setTimeout(() => {
+        this.debounceTimer = null;
+        this.trigger();
+      }, RELAY_DELIVERY_GRACE_MS);
+      return;
+    }
     // Idle: upload at once (the sale should reach the back office now). Busy: the batch in
     // flight is followed at once by the next one if more is owed; otherwise wait a moment
     // so a burst of writes shares one batch.

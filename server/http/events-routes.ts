@@ -10,7 +10,7 @@ import {
 } from '../../shared/protocol/rest-events';
 import type { TokenIssuer } from '../auth/tokens';
 import type { IngestService } from '../ingest/ingest-service';
-import type { ServerMetrics } from '../metrics';
+import { countIngested, type ServerMetrics } from '../metrics';
 import type { EventStore } from '../store/event-store';
 import { authenticate } from './auth';
 import { HttpError } from './http-error';
@@ -52,9 +52,7 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
     deps.inFlight.add(work);
     try {
       const result = await work;
-      deps.metrics.eventsIngested.inc({ status: 'accepted' }, result.accepted);
-      deps.metrics.eventsIngested.inc({ status: 'duplicate' }, result.duplicates);
-      deps.metrics.eventsIngested.inc({ status: 'rejected' }, result.rejected);
+      countIngested(deps.metrics.eventsIngested, result);
       if (result.rejected > 0) {
         request.log.info(
           { location: claims.location, rejected: result.results.filter((r) => r.status === 'rejected') },

@@ -13,7 +13,7 @@ export interface InProcessServer extends RunningServer {
 
 /** startServer() on 127.0.0.1, a free port and a fresh data directory. */
 export async function startTestServer(
-  options: { dataDir?: string; relay?: Partial<RelayLimits>; corsOrigins?: string[]; seedDemo?: boolean } = {},
+  options: { dataDir?: string; relay?: Partial<RelayLimits>; relayIngest?: boolean; corsOrigins?: string[]; seedDemo?: boolean } = {},
 ): Promise<InProcessServer> {
   const dataDir = options.dataDir ?? makeDataDir();
   const server = await startServer(
@@ -27,6 +27,7 @@ export async function startTestServer(
       staticDir: join(dataDir, 'no-static'),
       corsOrigins: options.corsOrigins ?? [],
       ...(options.relay ? { relay: options.relay } : {}),
+      ...(options.relayIngest !== undefined ? { relayIngest: options.relayIngest } : {}),
     }),
   );
   return {

@@ -15,9 +15,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** A server and a till-3 whose uploads fail for now (a flaky link): what it writes stays owed until restBack(). */
+/**
+ * A server and a till-3 whose uploads fail for now (a flaky link): what it writes stays owed
+ * until restBack(). The server does not store what the relay brings (relay ingest off), so
+ * the sale stays unacknowledged as long as the test needs: what the guard protects with it
+ * on are the events the relay brought but the server has not stored (refused, or not yet).
+ */
 async function victimWithUploadsDown(location: string) {
-  const server = await startTestServer();
+  const server = await startTestServer({ relayIngest: false });
   cleanups.push(() => server.dispose());
   let restDown = true;
   const victim = await startTerminal({

@@ -23,7 +23,8 @@ function expectedDelays(seed: number, policy: { baseMs: number; capMs: number },
 
 describe('Backoff', () => {
   it('[SYN6] upload attempts follow the capped, fully jittered curve and reset on success', async () => {
-    const server = await startTestServer();
+    // Only uploads deliver here: the server must not store the event from the relay.
+    const server = await startTestServer({ relayIngest: false });
     cleanups.push(() => server.dispose());
     const proxy = await startTcpProxy(server.port);
     cleanups.push(() => proxy.close());

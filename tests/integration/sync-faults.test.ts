@@ -7,6 +7,7 @@ import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 import { TEST_SECRET, mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { chooseWriter } from '../../client/app/pairing';
+import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
 import { serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -25,8 +26,8 @@ function expectExactlyOnce(stored: { id: string; origin: { terminal: string; n: 
   expect(new Set(stored.map((e) => e.id)).size).toBe(count);
 }
 
-async function inProcess(): Promise<InProcessServer> {
-  const server = await startTestServer();
+async function inProcess(options: { relayIngest?: boolean } = {}): Promise<InProcessServer> {
+  const server = await startTestServer(options);
   cleanups.push(() => server.dispose());
   return server;
 }
@@ -43,14 +44,37 @@ async function terminal(options: Parameters<typeof startTerminal>[0]): Promise<T
   return t;
 }
 
-/** till-1 reaches only the relay (its uploads go into a black hole); till-2 uploads others' events after 300 ms of grace. */
-async function relayOnlyWriter(location: string) {
-  const server = await inProcess();
+/**
+ * till-1 reaches only the relay (its uploads go into a black hole); till-2 uploads others'
+ * events after 300 ms of grace. With `relayIngest: false` the server does not store what it
+ * relays, as when it relayed events and crashed before storing them.
+ */
+async function relayOnlyWriter(location: string, options: { relayIngest?: boolean } = {}) {
+  const server = await inProcess(options);
   const blackhole = await proxyTo(server.port);
   blackhole.setMode('blackhole');
   const a = await startTerminal({ location, terminal: 'till-1', apiBase: blackhole.url, syncEndpoint: server.wsUrl, sync: { uploadTimeoutMs: 500 } });
   const b = await terminal({ location, terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300 });
   return { server, a, b };
+}
+
+/** Counts this terminal's POSTs; `failNext` answers that many with a proxy's HTML 400. */
+function countingFetch(): { fetch: typeof fetch; posts: () => number; failNext: (count: number) => void } {
+  let posts = 0;
+  let failing = 0;
+  return {
+    posts: () => posts,
+    failNext: (count) => (failing = count),
+    fetch: (input, init) => {
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      posts++;
+      if (failing > 0) {
+        failing--;
+        return Promise.resolve(new Response('<html>400 Bad Request</html>', { status: 400 }));
+      }
+      return globalThis.fetch(input, init);
+    },
+  };
 }
 
 describe('Delivery through faults', () => {
@@ -98,8 +122,30 @@ describe('Delivery through faults', () => {
     expectExactlyOnce(await serverEvents(server.url, 'lost'), 100);
   });
 
-  it('[SYN5] a terminal that reached only the relay, then died: another terminal uploads its events', async () => {
-    const { server, a, b } = await relayOnlyWriter('relay-only');
+  it('[SYN5] a terminal that reaches only the relay delivers all the same: the server stores what it relays, and acknowledges it', async () => {
+    const { server, a } = await relayOnlyWriter('relay-ingest');
+    await writeTickets(a, 50, 'I');
+    await waitFor(() => a.sync.status.owed === 0, 'a owes nothing', 20_000);
+    expectExactlyOnce(await serverEvents(server.url, 'relay-ingest'), 50);
+    expect(a.sync.status.metrics.successes).toBe(0); // not one upload was answered
+  });
+
+  it('[SYN1] with the relay in step, sales are acknowledged through it: not one is posted', async () => {
+    const server = await inProcess();
+    const posts = countingFetch();
+    const t = await terminal({ location: 'no-posts', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
+    await waitFor(() => t.sync.status.relay === 'connected' && t.sync.status.lastSyncAt !== null, 'the relay in step');
+    const before = posts.posts();
+    await writeTickets(t, 20, 'P');
+    await waitFor(() => t.sync.status.owed === 0, 'acknowledged');
+    // Past the grace an upload would have gone: none did.
+    await new Promise((r) => setTimeout(r, RELAY_DELIVERY_GRACE_MS + 500));
+    expect(posts.posts() - before).toBe(0);
+    expectExactlyOnce(await serverEvents(server.url, 'no-posts'), 20);
+  });
+
+  it('[SYN5] a terminal whose events reached only the relay, not the server\'s store, then died: another terminal uploads them', async () => {
+    const { server, a, b } = await relayOnlyWriter('relay-only', { relayIngest: false });
     await writeTickets(a, 50, 'R');
     await waitFor(() => b.store.projection.size === 50, 'the relay carried them to b');
     expect(await serverEvents(server.url, 'relay-only')).toHaveLength(0);
@@ -128,25 +174,6 @@ describe('Delivery through faults', () => {
 });
 
 describe('Refusals never stall delivery', () => {
-  /** Counts this terminal's POSTs; `failNext` answers that many with a proxy's HTML 400. */
-  function countingFetch(): { fetch: typeof fetch; posts: () => number; failNext: (count: number) => void } {
-    let posts = 0;
-    let failing = 0;
-    return {
-      posts: () => posts,
-      failNext: (count) => (failing = count),
-      fetch: (input, init) => {
-        if (init?.method !== 'POST') return globalThis.fetch(input, init);
-        posts++;
-        if (failing > 0) {
-          failing--;
-          return Promise.resolve(new Response('<html>400 Bad Request</html>', { status: 400 }));
-        }
-        return globalThis.fetch(input, init);
-      },
-    };
-  }
-
   it('[OUT8] an event the server refuses holds back none after it: they are acknowledged, and uploads stop', async () => {
     const server = await inProcess();
     const aPosts = countingFetch();
@@ -192,7 +219,7 @@ describe('Refusals never stall delivery', () => {
   });
 
   it('[SYN5] events of a silent writer arriving after the first are uploaded when their own grace ends', async () => {
-    const { server, a, b } = await relayOnlyWriter('grace');
+    const { server, a, b } = await relayOnlyWriter('grace', { relayIngest: false });
     await writeTickets(a, 5, 'G');
     await waitFor(() => b.store.projection.size === 5, 'the first events relayed to b');
     await new Promise((r) => setTimeout(r, 200));

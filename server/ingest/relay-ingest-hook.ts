@@ -1,0 +1,132 @@
+import { observeLog } from '../../shared/log/log-doc';
+import type { RelayHook } from '../relay/hooks';
+import { asRoomOrigin } from '../relay/origins';
+import type { Room } from '../relay/room';
+import type { IngestLog, IngestResult, IngestService, Uploader } from './ingest-service';
+
+/**
+ * The relay as a way into the canonical store. Events a terminal's update brings into its
+ * location's room are ingested as if that terminal had posted them (the same checks and
+ * idempotency, its token as the uploader), right after the update was relayed (the next
+ * turn of the event loop), not at the room's group commit: the back office has a sale as
+ * soon as the other terminals do. A crash before that commit loses the update from the room
+ * only; its sender and the terminals it was relayed to still hold it and sync it back.
+ * The watermarks reach every terminal through `acks` (the room bridge): a sale is
+ * acknowledged a few milliseconds after it was relayed, with no HTTP request of its own.
+ *
+ * The outbox stays the guarantee. What this does not store (rejected here: the writer's
+ * upload gets the reason and quarantines it; the server stopping first), terminals still
+ * upload; an event that arrives both ways is stored once.
+ *
+ * Only updates from connections count: the server's own writes (REST bridging, restores)
+ * hold events that are canonical already, and a room's load holds what was relayed before.
+ */
+export const RELAY_INGEST_BATCH = 500;
+
+export interface RelayIngest {
+  readonly hook: RelayHook;
+  /** Stops taking events and waits for those being stored (graceful shutdown). */
+  close(): Promise<void>;
+}
+
+export interface RelayIngestOptions {
+  log: IngestLog;
+  /** After each batch stored (metrics). */
+  onIngested?(location: string, result: IngestResult): void;
+}
+
+/** What one connection's updates added since the room's last commit. */
+interface Pending {
+  uploader: Uploader;
+  jsons: string[];
+}
+
+class RoomIngest {
+  /** Per connection (its token's role and terminal), in arrival order. */
+  pending = new Map<string, Pending>();
+  scheduled: NodeJS.Immediate | null = null;
+  /** This room's batches are stored one after the other, in the order they arrived. */
+  writing: Promise<void> = Promise.resolve();
+  stop: () => void = () => {};
+}
+
+export function relayIngestHook(ingest: Pick<IngestService, 'ingest'>, options: RelayIngestOptions): RelayIngest {
+  const rooms = new WeakMap<Room, RoomIngest>();
+  const writes = new Set<Promise<void>>();
+  let closed = false;
+
+  const store = async (room: Room, uploader: Uploader, jsons: readonly string[]): Promise<void> => {
+    const events: unknown[] = [];
+    for (const json of jsons) {
+      try {
+        events.push(JSON.parse(json));
+      } catch {
+        // Not an event: the log readers skip it, and so does the canonical store.
+      }
+    }
+    for (let i = 0; i < events.length; i += RELAY_INGEST_BATCH) {
+      if (closed) return;
+      const result = await ingest.ingest(room.name, events.slice(i, i + RELAY_INGEST_BATCH), uploader);
+      options.onIngested?.(room.name, result);
+    }
+  };
+
+  const drain = (room: Room): void => {
+    const state = rooms.get(room);
+    if (state === undefined) return;
+    if (state.scheduled !== null) clearImmediate(state.scheduled);
+    state.scheduled = null;
+    if (state.pending.size === 0 || closed) return;
+    const batches = [...state.pending.values()];
+    state.pending = new Map();
+    const write = state.writing.then(async () => {
+      for (const { uploader, jsons } of batches) {
+        try {
+          await store(room, uploader, jsons);
+        } catch (err) {
+          // The events stay in the room and in their terminals' outboxes: uploaded later.
+          options.log.error({ location: room.name, terminal: uploader.terminal, err: String(err) }, 'relay ingest failed');
+        }
+      }
+    });
+    state.writing = write;
+    writes.add(write);
+    void write.finally(() => writes.delete(write));
+  };
+
+  return {
+    hook: {
+      name: 'relay-ingest',
+      onLoad(room) {
+        const state = new RoomIngest();
+        rooms.set(room, state);
+        state.stop = observeLog(room.doc, {
+          onAdded(jsons, origin) {
+            const typed = asRoomOrigin(origin);
+            if (typed?.kind !== 'remote' || closed) return;
+            const { role, terminal } = typed.connection.claims;
+            const key = `${role}:${terminal ?? ''}`;
+            let pending = state.pending.get(key);
+            if (pending === undefined) {
+              pending = { uploader: { role, terminal: terminal ?? null }, jsons: [] };
+              state.pending.set(key, pending);
+            }
+            pending.jsons.push(...jsons);
+            state.scheduled ??= setImmediate(() => drain(room));
+          },
+        });
+      },
+      onFlush: drain,
+      onUnload(room) {
+        const state = rooms.get(room);
+        if (state?.scheduled) clearImmediate(state.scheduled);
+        state?.stop();
+        rooms.delete(room);
+      },
+    },
+    async close() {
+      closed = true;
+      await Promise.allSettled([...writes]);
+    },
+  };
+}

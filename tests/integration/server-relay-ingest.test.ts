@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SegmentWriter, acksOf, readAllEventJson } from '../../shared/log/log-doc';
+import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
+import { api, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
+import { serverEvents } from '../helpers/terminals';
+
+/**
+ * [SRV17] The relay as a way into the canonical store (server/ingest/relay-ingest-hook.ts):
+ * what a terminal writes into its room is stored as if that terminal had posted it.
+ */
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function server(options: { relayIngest?: boolean } = {}): Promise<InProcessServer> {
+  const s = await startTestServer(options);
+  cleanups.push(() => s.dispose());
+  return s;
+}
+
+/** A raw Yjs client of `location` with a token for `terminal` (and `role`). */
+async function client(s: InProcessServer, location: string, terminal: string, role: 'terminal' | 'manager' = 'terminal'): Promise<TestClient> {
+  const c = await connectSynced(s.wsUrl, location, await mint(location, role, terminal));
+  cleanups.push(() => c.destroy());
+  return c;
+}
+
+/** Writes events into the writer's segments, as a terminal's EventStore does. */
+function write(c: TestClient, writer: string, entries: readonly (EventEnvelope | string)[]): void {
+  c.doc.transact(() => new SegmentWriter(c.doc, writer).append(entries.map((e) => (typeof e === 'string' ? e : canonicalEventJson(e)))), 'local');
+}
+
+async function storedIds(s: InProcessServer, location: string): Promise<string[]> {
+  return (await serverEvents(s.url, location)).map((e) => e.id);
+}
+
+async function metric(s: InProcessServer, status: string): Promise<number> {
+  const text = (await api<string>(s.url, '/metrics', null)).body;
+  const m = new RegExp(`rms_relay_events_ingested_total\\{status="${status}"\\} (\\d+)`).exec(String(text));
+  return m ? Number(m[1]) : 0;
+}
+
+describe('relay ingest', () => {
+  it('[SRV17] events written into the room are in the canonical log and acknowledged in the doc, with no POST', async () => {
+    const s = await server();
+    const till = await client(s, 'ingest', 'till-1');
+    const events = [1, 2, 3].map((n) => tableEvent('till-1', n));
+    write(till, 'till-1', events);
+    await waitForAsync(async () => (await storedIds(s, 'ingest')).length === 3, 'stored from the relay');
+    expect((await storedIds(s, 'ingest')).sort()).toEqual(events.map((e) => e.id).sort());
+    await waitFor(() => acksOf(till.doc).get('till-1') === 3, 'acknowledged through the room');
+    expect(await metric(s, 'accepted')).toBe(3);
+    // Posted afterwards (the terminal's outbox did not see the acks yet): duplicates, and once in the doc.
+    const posted = await postEvents(s.url, await mint('ingest', 'terminal', 'till-1'), events);
+    expect(posted.body.results.map((r) => r.status)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(eventIdsIn(till.doc).sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('[SRV17] what the server would refuse over REST it does not store from the relay; the rest of the same update is stored', async () => {
+    const s = await server();
+    const till = await client(s, 'refusals', 'till-1');
+    const good = tableEvent('till-1', 1);
+    const badPayload = tableEvent('till-1', 2, { payload: { tableId: 'x', label: 42, seats: 4 } as never });
+    const ownVoid = tableEvent('till-1', 3, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
+    const newer = tableEvent('till-1', 4, { v: 99 });
+    write(till, 'till-1', [good, badPayload, ownVoid, newer, 'not json at all']);
+    await waitForAsync(async () => (await metric(s, 'rejected')) === 3, 'three refused');
+    expect(await storedIds(s, 'refusals')).toEqual([good.id]);
+    // They stay in the room (the writer's upload gets the reasons and sets them aside).
+    expect(readAllEventJson(till.doc)).toHaveLength(5);
+    await waitFor(() => acksOf(till.doc).get('till-1') === 1, 'acknowledged up to the first refused');
+    // A manager's void written by the manager's own device is the manager's to write.
+    const manager = await client(s, 'refusals', 'manager-1', 'manager');
+    const void1 = tableEvent('manager-1', 1, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
+    write(manager, 'manager-1', [void1]);
+    await waitForAsync(async () => (await storedIds(s, 'refusals')).includes(void1.id), 'the manager\'s void stored');
+  });
+
+  it('[SRV17] a terminal back from an outage, 1,200 events in one update: all stored, once, and acknowledged to the others', async () => {
+    const s = await server();
+    const a = await client(s, 'outage', 'till-1');
+    const b = await client(s, 'outage', 'till-2');
+    const events = Array.from({ length: 1200 }, (_, i) => tableEvent('till-1', i + 1));
+    write(a, 'till-1', events);
+    await waitForAsync(async () => (await storedIds(s, 'outage')).length === 1200, 'all stored', 20_000);
+    expect(new Set(await storedIds(s, 'outage')).size).toBe(1200);
+    await waitFor(() => acksOf(b.doc).get('till-1') === 1200, 'b sees them acknowledged');
+    expect(await metric(s, 'accepted')).toBe(1200);
+  });
+
+  it('[SRV17] with RELAY_INGEST off only POST /api/events stores events', async () => {
+    const s = await server({ relayIngest: false });
+    const till = await client(s, 'off', 'till-1');
+    const e = tableEvent('till-1', 1);
+    write(till, 'till-1', [e]);
+    const probe = await client(s, 'off', 'till-2');
+    await waitFor(() => eventIdsIn(probe.doc).includes(e.id), 'relayed');
+    // Relayed and committed (the room's 10 ms window) long since; still not in the canonical log.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await storedIds(s, 'off')).toEqual([]);
+    expect((await postEvents(s.url, await mint('off', 'terminal', 'till-1'), [e])).body.results[0]!.status).toBe('accepted');
+  });
+});
