@@ -126,6 +126,22 @@ describe('kitchen display (KitchenModel)', () => {
     expect(ticketOf(store, first).cancelledLines[0]!.bumpedAt).not.toBeNull();
   });
 
+  it('[APP1] a ticket voided after it was sent stays on the kitchen display, every line cancelled, until the kitchen bumps it', async () => {
+    const { store, kitchen, first, second } = await kitchenWithTwo();
+    const manager = new TicketCommands({ store, label: 'A', role: 'manager' });
+    await manager.void(first, 'guest left');
+    const card = kitchen.queue.find((e) => e.ticket.id === first)!;
+    expect(card.voided).toBe(true);
+    expect(card.ticket.voidReason).toBe('guest left');
+    expect(card.lines.map((l) => l.name)).toEqual(['Cheeseburger', 'Cola']);
+    expect([...card.cancelled].sort()).toEqual(card.lines.map((l) => l.lineId).sort());
+    expect(kitchen.queue.find((e) => e.ticket.id === second)!.voided).toBe(false);
+    await kitchen.bumpTicket(card);
+    await vi.waitFor(() => expect(kitchen.queue.map((e) => e.ticket.id)).toEqual([second]), { timeout: 3 * kitchenMod.BUMP_HOLD_MS });
+    // Bumping a voided ticket's lines is the kitchen saying it saw the void: no conflict.
+    expect(ticketOf(store, first).openConflicts).toBe(0);
+  });
+
   it('[APP1] a double tap on "Bump ticket" bumps one ticket: the bumped card stays where it was for a moment, the next one does not slide under the finger', async () => {
     const { store, kitchen, first, second } = await kitchenWithTwo();
     // Two taps at the same spot: each acts on the card shown there at that moment.

@@ -13,6 +13,8 @@ export interface KitchenTicket {
   since: number;
   /** Lines of `lines` removed at a till after they were sent: shown as cancelled until bumped. */
   cancelled: ReadonlySet<string>;
+  /** The ticket was voided after lines were sent: every line is cancelled (stop cooking). */
+  voided: boolean;
 }
 
 /** A ticket the kitchen has bumped, for a recall: its bumped lines and when the last was bumped. */
@@ -47,16 +49,19 @@ export class KitchenModel {
   /** How many bumped tickets back the recall shows (0: none). */
   private recallDepth = $state(0);
 
-  /** Tickets with lines waiting, from the log. */
+  /**
+   * Tickets with lines waiting, from the log. A ticket voided after its lines were sent stays,
+   * every line cancelled, until the kitchen bumps it: it must not vanish while being cooked.
+   */
   private readonly waiting = $derived.by((): KitchenTicket[] => {
     const out: KitchenTicket[] = [];
     for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
-      if (ticket.status === 'voided') continue;
+      const voided = ticket.status === 'voided';
       const cancelled = ticket.cancelledLines.filter((l) => l.bumpedAt === null);
       const lines = ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null).concat(cancelled);
       if (lines.length === 0) continue;
       lines.sort((a, b) => a.sentAt! - b.sentAt!);
-      out.push({ ticket, lines, since: lines[0]!.sentAt!, cancelled: new Set(cancelled.map((l) => l.lineId)) });
+      out.push({ ticket, lines, since: lines[0]!.sentAt!, cancelled: new Set((voided ? lines : cancelled).map((l) => l.lineId)), voided });
     }
     return out.sort((a, b) => a.since - b.since);
   });
