@@ -65,6 +65,8 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingest'>, options: 
       }
     }
     for (let i = 0; i < events.length; i += RELAY_INGEST_BATCH) {
+      // A terminal back from a long outage brings thousands: let frames and requests through between batches.
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
       if (closed) return;
       const result = await ingest.ingest(room.name, events.slice(i, i + RELAY_INGEST_BATCH), uploader);
       options.onIngested?.(room.name, result);
