@@ -32,6 +32,8 @@ export const SYNC_INTERVAL_MS = 30_000;
 export const APPEND_DEBOUNCE_MS = 250;
 /** With the relay in step, own events are uploaded only if still unacknowledged this long after. */
 export const RELAY_DELIVERY_GRACE_MS = 1_000;
+/** With nothing to upload, the server's time is asked when the last answer is older than this. */
+export const CLOCK_PROBE_EVERY_MS = 5 * 60_000;
 export const BASE_TIMEOUT_MS = 10_000;
 export const SLOW_TIMEOUT_MS = 30_000;
 export const MAX_TIMEOUT_MS = 60_000;
@@ -92,6 +94,8 @@ export class SyncManager {
   private timeouts = 0;
   private graceTimer: unknown = null;
   private clockOffsetMs: number | null = null;
+  /** When an answer last carried the server's time (timers clock). */
+  private serverTimeAt: number | null = null;
   private publishQueued = false;
   private current: SyncStatus;
   private readonly metrics: SyncMetrics = {
@@ -144,6 +148,11 @@ export class SyncManager {
 
   get status(): SyncStatus {
     return this.current;
+  }
+
+  /** The relay is connected and synced: this terminal's events reach the server through it. */
+  get relayInStep(): boolean {
+    return this.relay.state === 'connected' && this.relay.synced;
   }
 
   /** Calls `fn` at once and on every change. */
@@ -284,7 +293,7 @@ export class SyncManager {
     // The relay is in step: the server stores what it relays and acknowledges it in `acks`
     // within a fraction of a second. Upload only what is still owed after a grace (the
     // socket dropped the update, or the server does not store from the relay).
-    if (this.relay.state === 'connected' && this.relay.synced) {
+    if (this.relayInStep) {
       this.debounceTimer = this.timers.setTimeout(() => {
         this.debounceTimer = null;
         this.trigger();
@@ -362,20 +371,57 @@ export class SyncManager {
     // wait for it rather than make it finish at once on the page's first frames.
     await this.store.indexed;
     const outbox = this.outbox();
-    if (outbox.owed.length === 0) return;
+    if (outbox.owed.length === 0) return this.probeClockIfDue();
     this.clearTimer('retryTimer');
     const { events, body } = takeBatch(outbox.owed, this.batchLimits());
     this.metrics.attempts++;
     const wallSent = this.store.clock.wallTime();
     const outcome = await this.uploader.upload(body, this.timeoutMs());
-    const wallReceived = this.store.clock.wallTime();
-    if (outcome.kind === 'stored') {
-      // Measured against the same wall clock the hybrid clock corrects.
-      this.clockOffsetMs = this.offsets.add(wallSent, wallReceived, outcome.serverTime);
-      this.store.clock.setOffset(this.clockOffsetMs);
-      this.announce();
-    }
+    if (outcome.kind === 'stored') this.learnServerTime(wallSent, outcome.serverTime);
     this.handle(outcome, events, body.length);
+  }
+
+  /**
+   * With the relay delivering, a till may post nothing for hours, and only answers over HTTP
+   * carry the server's time: ask it (a GET) when the last answer is older than
+   * CLOCK_PROBE_EVERY_MS, so stamps and kitchen ages stay on server time.
+   */
+  private async probeClockIfDue(): Promise<void> {
+    if (this.serverTimeAt !== null && this.timers.now() - this.serverTimeAt < CLOCK_PROBE_EVERY_MS) return;
+    const wallSent = this.store.clock.wallTime();
+    const outcome = await this.uploader.probe(this.timeoutMs());
+    switch (outcome.kind) {
+      case 'answered': {
+        this.learnServerTime(wallSent, outcome.serverTime);
+        const latency = outcome.receivedAt - outcome.sentAt;
+        this.connection.succeeded(latency);
+        this.sample(latency);
+        this.markInSync();
+        return;
+      }
+      case 'unauthorized':
+        this.unauthorized = outcome.message || `HTTP ${outcome.status}`;
+        this.countFailure('unauthorized');
+        return;
+      case 'failed':
+        // Asked again at the next trigger; nothing waits on it.
+        this.countFailure(outcome.cause);
+        this.connection.failed();
+        this.sample(null);
+        return;
+      default: {
+        const never: never = outcome;
+        throw new Error(`unhandled probe outcome ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** An answer's `serverTime`, measured against the same wall clock the hybrid clock corrects. */
+  private learnServerTime(wallSent: number, serverTime: number): void {
+    this.serverTimeAt = this.timers.now();
+    this.clockOffsetMs = this.offsets.add(wallSent, this.store.clock.wallTime(), serverTime);
+    this.store.clock.setOffset(this.clockOffsetMs);
+    this.announce();
   }
 
   private handle(outcome: UploadOutcome, events: EventEnvelope[], bytes: number): void {

@@ -1,9 +1,10 @@
 import type { Timers } from './timers';
-import { PostEventsResponse, type EventResult, type Watermarks } from '../../shared/protocol/rest-events';
+import { PostEventsResponse, WatermarksResponse, type EventResult, type Watermarks } from '../../shared/protocol/rest-events';
 
 /**
- * Sends one batch to `POST /api/events` and classifies the outcome. No retry policy here:
- * the SyncManager decides what each outcome means for backoff, batch size and quarantine.
+ * Sends one batch to `POST /api/events` (or asks the server's clock) and classifies the
+ * outcome. No retry policy here: the SyncManager decides what each outcome means for
+ * backoff, batch size and quarantine.
  */
 export type UploadOutcome =
   | { kind: 'stored'; results: EventResult[]; watermarks: Watermarks; serverTime: number; sentAt: number; receivedAt: number }
@@ -27,6 +28,14 @@ export interface UploaderOptions {
   fetch?: typeof fetch;
 }
 
+/** The server's clock, asked with nothing to upload (`GET /api/watermarks`). */
+export type ProbeOutcome =
+  | { kind: 'answered'; serverTime: number; sentAt: number; receivedAt: number }
+  | { kind: 'unauthorized'; status: number; message: string }
+  | { kind: 'failed'; cause: FailureCause; message: string };
+
+type Answer = { kind: 'answer'; status: number; text: string; sentAt: number; receivedAt: number };
+
 export class OutboxUploader {
   private readonly fetchImpl: typeof fetch;
 
@@ -35,40 +44,59 @@ export class OutboxUploader {
   }
 
   async upload(body: string, timeoutMs: number): Promise<UploadOutcome> {
+    const answer = await this.request('/api/events', { method: 'POST', body }, timeoutMs);
+    if (answer.kind !== 'answer') return answer;
+    const { status, text } = answer;
+    if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: text };
+    if (status === 413) return { kind: 'tooLarge', message: text };
+    if (status === 400 || status === 422) return { kind: 'failed', cause: 'refused', message: `HTTP ${status}: ${text.slice(0, 200)}` };
+    if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
+    const parsed = parseJson(text, PostEventsResponse);
+    if (!parsed.success) return { kind: 'failed', cause: 'bad_response', message: parsed.message };
+    return { kind: 'stored', ...parsed.data, sentAt: answer.sentAt, receivedAt: answer.receivedAt };
+  }
+
+  async probe(timeoutMs: number): Promise<ProbeOutcome> {
+    const answer = await this.request('/api/watermarks', { method: 'GET' }, timeoutMs);
+    if (answer.kind !== 'answer') return answer;
+    const { status, text } = answer;
+    if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: text };
+    if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
+    const parsed = parseJson(text, WatermarksResponse);
+    if (!parsed.success) return { kind: 'failed', cause: 'bad_response', message: parsed.message };
+    return { kind: 'answered', serverTime: parsed.data.serverTime, sentAt: answer.sentAt, receivedAt: answer.receivedAt };
+  }
+
+  /** One request with the token and a timeout: the answer's status and body, or why there is none. */
+  private async request(path: string, init: { method: string; body?: string }, timeoutMs: number): Promise<Answer | { kind: 'failed'; cause: FailureCause; message: string }> {
     const controller = new AbortController();
     const { timers } = this.options;
     const timer = timers.setTimeout(() => controller.abort(), timeoutMs);
     const sentAt = timers.now();
-    let res: Response;
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.token()}` };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
     try {
-      res = await this.fetchImpl(`${this.options.apiBase}/api/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.options.token()}` },
-        body,
-        signal: controller.signal,
-      });
+      const res = await this.fetchImpl(`${this.options.apiBase}${path}`, { ...init, headers, signal: controller.signal });
+      const text = await res.text();
+      return { kind: 'answer', status: res.status, text, sentAt, receivedAt: timers.now() };
     } catch (err) {
-      timers.clearTimeout(timer);
       const timedOut = controller.signal.aborted;
       return { kind: 'failed', cause: timedOut ? 'timeout' : 'network', message: timedOut ? `no answer in ${timeoutMs} ms` : describe(err) };
-    }
-    try {
-      const text = await res.text();
-      const receivedAt = timers.now();
-      if (res.status === 401 || res.status === 403) return { kind: 'unauthorized', status: res.status, message: text };
-      if (res.status === 413) return { kind: 'tooLarge', message: text };
-      if (res.status === 400 || res.status === 422) return { kind: 'failed', cause: 'refused', message: `HTTP ${res.status}: ${text.slice(0, 200)}` };
-      if (!res.ok) return { kind: 'failed', cause: 'server', message: `HTTP ${res.status}` };
-      const parsed = PostEventsResponse.safeParse(JSON.parse(text));
-      if (!parsed.success) return { kind: 'failed', cause: 'bad_response', message: parsed.error.message };
-      return { kind: 'stored', ...parsed.data, sentAt, receivedAt };
-    } catch (err) {
-      const timedOut = controller.signal.aborted;
-      return { kind: 'failed', cause: timedOut ? 'timeout' : 'bad_response', message: describe(err) };
     } finally {
       timers.clearTimeout(timer);
     }
   }
+}
+
+function parseJson<T>(text: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }): { success: true; data: T } | { success: false; message: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { success: false, message: describe(err) };
+  }
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed : { success: false, message: parsed.error.message };
 }
 
 function describe(err: unknown): string {

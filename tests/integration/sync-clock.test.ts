@@ -48,11 +48,33 @@ describe('Clock skew', () => {
     await waitFor(() => b.sync.status.terminals.some((t) => t.terminal === 'till-2' && t.clockOffsetMs !== null), 'offset published');
   });
 
+  it('[SYN8] a till whose sales all go through the relay (it posts nothing) still learns the server\'s time', async () => {
+    server = await startTestServer();
+    let posts = 0;
+    const b = await startTerminal({
+      location: 'probe',
+      terminal: 'till-2',
+      apiBase: server.url,
+      syncEndpoint: server.wsUrl,
+      skewMs: -10 * MINUTE,
+      sync: { fetch: (input, init) => ((init?.method === 'POST' && posts++), globalThis.fetch(input, init)) },
+    });
+    terminals.push(b);
+    await waitFor(() => b.sync.status.clockOffsetMs !== null && b.sync.relayInStep, 'the offset measured, the relay in step');
+    expect(Math.abs(b.sync.status.clockOffsetMs! - 10 * MINUTE)).toBeLessThan(2_000);
+    await b.store.append('ticket.opened', { number: 'B-001' }, ticket);
+    await waitFor(() => b.sync.status.owed === 0, 'acknowledged through the relay');
+    const stamped = await b.store.append('ticket.note_set', { note: 'window seat' }, ticket);
+    expect(Math.abs(stamped.at - Date.now())).toBeLessThan(2_000);
+    expect(posts).toBe(0);
+  });
+
   it('[SYN10] an event stamped far ahead of server time is flagged for review and does not drag other clocks', async () => {
     server = await startTestServer();
     const base = { location: 'ahead', apiBase: server.url, syncEndpoint: server.wsUrl };
     const a = await startTerminal({ ...base, terminal: 'till-1' });
-    const c = await startTerminal({ ...base, terminal: 'till-9', skewMs: 20 * MINUTE });
+    // c reaches only the relay (its HTTP requests fail), so it never learns the server's time.
+    const c = await startTerminal({ ...base, terminal: 'till-9', skewMs: 20 * MINUTE, sync: { fetch: () => Promise.reject(new TypeError('blocked')) } });
     terminals.push(a, c);
     await a.store.append('ticket.opened', { number: 'A-001' }, ticket);
     await a.sync.syncNow(); // a now knows the server's time

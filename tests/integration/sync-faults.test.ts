@@ -134,7 +134,7 @@ describe('Delivery through faults', () => {
     const server = await inProcess();
     const posts = countingFetch();
     const t = await terminal({ location: 'no-posts', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
-    await waitFor(() => t.sync.status.relay === 'connected' && t.sync.status.lastSyncAt !== null, 'the relay in step');
+    await waitFor(() => t.sync.relayInStep, 'the relay in step');
     const before = posts.posts();
     await writeTickets(t, 20, 'P');
     await waitFor(() => t.sync.status.owed === 0, 'acknowledged');
