@@ -9,7 +9,9 @@ import type { IngestLog, IngestResult, IngestService, Uploader } from './ingest-
  * location's room are ingested as if that terminal had posted them (the same checks and
  * idempotency, its token as the uploader), right after the update was relayed (the next
  * turn of the event loop), not at the room's group commit: the back office has a sale as
- * soon as the other terminals do. A crash before that commit loses the update from the room
+ * soon as the other terminals do. Under load, what arrives within RELAY_INGEST_WINDOW_MS
+ * of the last batch waits for the window's end and goes as one batch (one transaction per
+ * window, not per update). A crash before that commit loses the update from the room
  * only; its sender and the terminals it was relayed to still hold it and sync it back.
  * The watermarks reach every terminal through `acks` (the room bridge): a sale is
  * acknowledged a few milliseconds after it was relayed, with no HTTP request of its own.
@@ -22,6 +24,7 @@ import type { IngestLog, IngestResult, IngestService, Uploader } from './ingest-
  * hold events that are canonical already, and a room's load holds what was relayed before.
  */
 export const RELAY_INGEST_BATCH = 500;
+export const RELAY_INGEST_WINDOW_MS = 10;
 
 export interface RelayIngest {
   readonly hook: RelayHook;
@@ -44,7 +47,9 @@ interface Pending {
 class RoomIngest {
   /** Per connection (its token's role and terminal), in arrival order. */
   pending = new Map<string, Pending>();
-  scheduled: NodeJS.Immediate | null = null;
+  scheduled: { cancel(): void } | null = null;
+  /** When the last batch was taken (performance.now()). */
+  drainedAt = -Infinity;
   /** This room's batches are stored one after the other, in the order they arrived. */
   writing: Promise<void> = Promise.resolve();
   stop: () => void = () => {};
@@ -76,8 +81,9 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingest'>, options: 
   const drain = (room: Room): void => {
     const state = rooms.get(room);
     if (state === undefined) return;
-    if (state.scheduled !== null) clearImmediate(state.scheduled);
+    state.scheduled?.cancel();
     state.scheduled = null;
+    state.drainedAt = performance.now();
     if (state.pending.size === 0 || closed) return;
     const batches = [...state.pending.values()];
     state.pending = new Map();
@@ -114,14 +120,14 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingest'>, options: 
               state.pending.set(key, pending);
             }
             pending.jsons.push(...jsons);
-            state.scheduled ??= setImmediate(() => drain(room));
+            state.scheduled ??= schedule(() => drain(room), state.drainedAt + RELAY_INGEST_WINDOW_MS - performance.now());
           },
         });
       },
       onFlush: drain,
       onUnload(room) {
         const state = rooms.get(room);
-        if (state?.scheduled) clearImmediate(state.scheduled);
+        state?.scheduled?.cancel();
         state?.stop();
         rooms.delete(room);
       },
@@ -131,4 +137,14 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingest'>, options: 
       await Promise.allSettled([...writes]);
     },
   };
+}
+
+/** At the next turn of the event loop, or after `delayMs` if that is later. */
+function schedule(run: () => void, delayMs: number): { cancel(): void } {
+  if (delayMs <= 0) {
+    const immediate = setImmediate(run);
+    return { cancel: () => clearImmediate(immediate) };
+  }
+  const timer = setTimeout(run, delayMs);
+  return { cancel: () => clearTimeout(timer) };
 }
