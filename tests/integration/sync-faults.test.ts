@@ -106,7 +106,8 @@ describe('Delivery through faults', () => {
   });
 
   it('[SYN4] answers lost after the server committed: the retry is acknowledged as duplicate, nothing doubled', async () => {
-    const server = await inProcess();
+    // Uploads only: the relay must not deliver these events for them (relay ingest off).
+    const server = await inProcess({ relayIngest: false });
     const proxy = await proxyTo(server.port);
     const t = await terminal({ location: 'lost', terminal: 'till-1', apiBase: proxy.url, syncEndpoint: server.wsUrl, sync: { uploadTimeoutMs: 1000 } });
     await waitFor(() => t.sync.status.relay === 'connected', 'relay up');
@@ -158,7 +159,8 @@ describe('Delivery through faults', () => {
   });
 
   it('[SYN7] a slow link (2 s added each way) still completes, with stretched timeouts', async () => {
-    const server = await inProcess();
+    // Uploads only: the relay must not deliver these events for them (relay ingest off).
+    const server = await inProcess({ relayIngest: false });
     const proxy = await proxyTo(server.port);
     proxy.setLatency(2000);
     const t = await terminal({ location: 'slow', terminal: 'till-1', apiBase: proxy.url, syncEndpoint: server.wsUrl, sync: { uploadTimeoutMs: 1500 } });
@@ -202,7 +204,8 @@ describe('Refusals never stall delivery', () => {
   });
 
   it('[OUT9] a 400 for a whole batch (a proxy\'s, not the server\'s per-event answer) is retried: nothing quarantined', async () => {
-    const server = await inProcess();
+    // Uploads only: the relay must not deliver these events for them (relay ingest off).
+    const server = await inProcess({ relayIngest: false });
     const posts = countingFetch();
     const t = await terminal({ location: 'proxy-400', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
     posts.failNext(4);
