@@ -370,8 +370,12 @@ export class SyncManager {
     // Right after a cold start the store may still be reading its log in the background:
     // wait for it rather than make it finish at once on the page's first frames.
     await this.store.indexed;
+    if (this.outbox().owed.length === 0) {
+      await this.probeClockIfDue();
+      // Writes made while the probe was out found it in flight: they go now, not at the next trigger.
+      if (this.outbox().owed.length === 0) return;
+    }
     const outbox = this.outbox();
-    if (outbox.owed.length === 0) return this.probeClockIfDue();
     this.clearTimer('retryTimer');
     const { events, body } = takeBatch(outbox.owed, this.batchLimits());
     this.metrics.attempts++;
