@@ -38,7 +38,7 @@ export interface RelayIngestOptions {
   onIngested?(location: string, result: IngestResult): void;
 }
 
-/** What one connection's updates added since the room's last commit. */
+/** What one connection's updates added since the last batch. */
 interface Pending {
   uploader: Uploader;
   jsons: string[];
