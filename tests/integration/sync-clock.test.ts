@@ -57,7 +57,12 @@ describe('Clock skew', () => {
       apiBase: server.url,
       syncEndpoint: server.wsUrl,
       skewMs: -10 * MINUTE,
-      sync: { fetch: (input, init) => ((init?.method === 'POST' && posts++), globalThis.fetch(input, init)) },
+      sync: {
+        fetch: (input, init) => {
+          if (init?.method === 'POST') posts++;
+          return globalThis.fetch(input, init);
+        },
+      },
     });
     terminals.push(b);
     await waitFor(() => b.sync.status.clockOffsetMs !== null && b.sync.relayInStep, 'the offset measured, the relay in step');

@@ -145,6 +145,31 @@ describe('Delivery through faults', () => {
     expectExactlyOnce(await serverEvents(server.url, 'no-posts'), 20);
   });
 
+  it('[SYN8] events written while the clock probe is out are uploaded when it returns, not at the next 30 s tick', async () => {
+    const server = await inProcess({ relayIngest: false }); // only an upload delivers them
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const t = await terminal({
+      location: 'probe-out',
+      terminal: 'till-1',
+      apiBase: server.url,
+      syncEndpoint: server.wsUrl,
+      // The start-up probe (nothing owed yet) is held until the test lets it through.
+      sync: {
+        fetch: async (input, init) => {
+          if (String(input).endsWith('/api/watermarks')) await gate;
+          return globalThis.fetch(input, init);
+        },
+      },
+    });
+    await waitFor(() => t.sync.relayInStep, 'the relay in step');
+    await writeTickets(t, 3, 'W');
+    // Past the relay grace: its trigger found the probe in flight.
+    await new Promise((r) => setTimeout(r, RELAY_DELIVERY_GRACE_MS + 500));
+    release();
+    await waitForAsync(async () => (await serverEvents(server.url, 'probe-out')).length === 3, 'uploaded once the probe returned', 10_000);
+  });
+
   it('[SYN5] a terminal whose events reached only the relay, not the server\'s store, then died: another terminal uploads them', async () => {
     const { server, a, b } = await relayOnlyWriter('relay-only', { relayIngest: false });
     await writeTickets(a, 50, 'R');
