@@ -41,6 +41,9 @@ export interface RelayLimits {
 /** Where the database and the token secret live unless DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = './data';
 
+/** An on/off variable: `1`/`true` or `0`/`false`. */
+const Flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -49,14 +52,14 @@ const Env = z.object({
   CORS_ORIGINS: z.string().default(''),
   STATIC_DIR: z.string().min(1).default('./dist'),
   PUBLIC_URL: z.string().url().optional(),
-  SEED_DEMO: z.enum(['0', '1', 'true', 'false']).default('1'),
+  SEED_DEMO: Flag.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RELAY_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
   RELAY_MAX_CONNECTIONS_PER_ROOM: z.coerce.number().int().positive().default(200),
   RELAY_ROOM_IDLE_MS: z.coerce.number().int().nonnegative().default(30_000),
   RELAY_COMPACT_EVERY_UPDATES: z.coerce.number().int().positive().default(500),
   RELAY_COMPACT_EVERY_MS: z.coerce.number().int().positive().default(60_000),
-  RELAY_INGEST: z.enum(['0', '1', 'true', 'false']).default('1'),
+  RELAY_INGEST: Flag.default(true),
 });
 
 /**
@@ -80,7 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       .filter((s) => s.length > 0),
     staticDir: e.STATIC_DIR,
     publicUrl: e.PUBLIC_URL,
-    seedDemo: e.SEED_DEMO === '1' || e.SEED_DEMO === 'true',
+    seedDemo: e.SEED_DEMO,
     logLevel: e.LOG_LEVEL,
     relay: {
       maxMessageBytes: e.RELAY_MAX_MESSAGE_BYTES,
@@ -89,7 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       compactEveryUpdates: e.RELAY_COMPACT_EVERY_UPDATES,
       compactEveryMs: e.RELAY_COMPACT_EVERY_MS,
     },
-    relayIngest: e.RELAY_INGEST === '1' || e.RELAY_INGEST === 'true',
+    relayIngest: e.RELAY_INGEST,
   };
 }
 

@@ -12,7 +12,7 @@ import { registerTokensRoutes } from './http/tokens-routes';
 import { registerAggregatesRoutes } from './http/aggregates-routes';
 import { IngestService } from './ingest/ingest-service';
 import { ProjectionCache } from './ingest/projection-cache';
-import { relayIngestHook } from './ingest/relay-ingest-hook';
+import { relayIngestHook, type RelayIngest } from './ingest/relay-ingest-hook';
 import { roomBridgeHook } from './ingest/room-bridge';
 import { countIngested, createMetrics } from './metrics';
 import { pairingLink } from './pairing';
@@ -60,16 +60,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const eventIndex = createEventIndex();
   // The ingest service bridges into the relay's rooms and the relay ingests into it: the
   // relay's hook calls it only once rooms serve connections, after it exists.
-  const relayIngest = relayIngestHook(
-    { ingest: (location, raws, uploader) => ingest.ingest(location, raws, uploader) },
-    {
-      log,
-      onIngested: (location, result) => {
-        countIngested(metrics.relayEventsIngested, result);
-        if (result.rejected > 0) log.info({ location, rejected: result.results.filter((r) => r.status === 'rejected') }, 'relayed events rejected');
-      },
-    },
-  );
+  const relayIngest: RelayIngest | null = config.relayIngest
+    ? relayIngestHook(
+        { ingest: (location, raws, uploader) => ingest.ingest(location, raws, uploader) },
+        {
+          log,
+          onIngested: (location, result) => {
+            countIngested(metrics.relayEventsIngested, result);
+            if (result.rejected > 0) log.info({ location, rejected: result.results.filter((r) => r.status === 'rejected') }, 'relayed events rejected');
+          },
+        },
+      )
+    : null;
   // Merges of stored room updates in a worker thread, not between relayed frames.
   const merger = startUpdateMerger();
   const persistence = persistenceHook(roomStore, merger, {
@@ -88,7 +90,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         warn: (obj, msg) => log.warn(obj, msg),
         onError: (err) => log.error({ err: String(err) }, 'room guard failed to undo a change'),
       }),
-      ...(config.relayIngest ? [relayIngest.hook] : []),
+      ...(relayIngest ? [relayIngest.hook] : []),
       metrics.relayHook,
     ],
     log,
@@ -130,7 +132,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await Promise.allSettled([...inFlight]);
       await app.close();
       // (what the relay brought and is not stored yet stays in the rooms and the outboxes)
-      await relayIngest.close();
+      await relayIngest?.close();
       await ingest.flush();
       // 3. flush every room's state and let its merges finish, then the database
       await relay.close();
