@@ -106,8 +106,9 @@ async function appendRows(quick: boolean): Promise<BenchRow[]> {
 /**
  * Cold load as a till restarts: the log and the projection checkpoint it wrote on close are
  * read from IndexedDB (fake-indexeddb here: it clones what it stores, as a browser does),
- * applied, and the projection restored. `ready` is when open resolves (every view readable,
- * each decoded on first read); `all views read` also decodes every one of them once.
+ * applied, and the projection restored. `ready` is when every view is readable (open, then
+ * the settled aggregates' folds, `restored`; each decoded on first read); `all views read`
+ * also decodes every one of them once.
  * The first open after another replica wrote the log (no checkpoint of ours) reads and
  * folds every event, and is shown too.
  */
@@ -144,6 +145,8 @@ async function coldLoadRows(quick: boolean): Promise<BenchRow[]> {
         gc();
         const t0 = performance.now();
         const store = await EventStore.open({ location, terminal: 'till-2', crossTab: false });
+        // Every view readable: the settled aggregates' folds follow open.
+        await store.restored;
         if (readAll) store.views();
         const ms = performance.now() - t0;
         if (store.projection.size !== size) throw new Error(`cold load held ${store.projection.size} of ${size}`);
@@ -171,7 +174,7 @@ async function coldLoadRows(quick: boolean): Promise<BenchRow[]> {
     });
     perEvent.push(allRead.median / size);
     const k = size / 1000;
-    rows.push({ suite: SUITE, metric: `cold load ${k}k events → projection ready (from checkpoint)`, ours: ready.median, anchor: floor.median, anchorName: 'Y.applyUpdate floor', unit: 'ms', spread: `${ready.min.toFixed(0)}–${ready.max.toFixed(0)}`, target: { op: '<=', value: 1.5, on: 'ratio' }, note: 'open resolves with every view readable; each view is decoded on its first read, the events are read in the background after' });
+    rows.push({ suite: SUITE, metric: `cold load ${k}k events → projection ready (from checkpoint)`, ours: ready.median, anchor: floor.median, anchorName: 'Y.applyUpdate floor', unit: 'ms', spread: `${ready.min.toFixed(0)}–${ready.max.toFixed(0)}`, target: { op: '<=', value: 1.5, on: 'ratio' }, note: 'open, then `restored`: every view readable; each view is decoded on its first read, the events are read in the background after' });
     rows.push({ suite: SUITE, metric: `cold load ${k}k events → every view read once`, ours: allRead.median, anchor: floor.median, anchorName: 'Y.applyUpdate floor', unit: 'ms', spread: `${allRead.min.toFixed(0)}–${allRead.max.toFixed(0)}`, target: { op: '<=', value: 1.5, on: 'ratio' } });
     rows.push({ suite: SUITE, metric: `cold load ${k}k events → projection ready, vs y-indexeddb reading the same state`, ours: ready.median, anchor: yidb.median, anchorName: 'y-indexeddb whenSynced', unit: 'ms', spread: `${ready.min.toFixed(0)}–${ready.max.toFixed(0)}`, target: null, note: `both read fake-indexeddb: the anchor is the Y.applyUpdate floor plus the storage read; anchor spread ${yidb.min.toFixed(0)}–${yidb.max.toFixed(0)}` });
     rows.push({ suite: SUITE, metric: `cold load ${k}k events without a checkpoint (read and fold every event)`, ours: unCheckpointed.median, anchor: floor.median, anchorName: 'Y.applyUpdate floor', unit: 'ms', spread: `${unCheckpointed.min.toFixed(0)}–${unCheckpointed.max.toFixed(0)}`, target: null, note: 'IndexedDB excluded: the state is applied to an open store' });

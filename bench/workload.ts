@@ -1,7 +1,7 @@
 /**
- * The benchmark workload: realistic ticket traffic. A ticket is opened, gets 4–8 items,
- * a note, is sent to the kitchen, has items bumped, is paid and closed, and its sale is
- * recorded — about 15 events of ~200 bytes of JSON each. Deterministic (seeded), so every
+ * The benchmark workload: realistic ticket traffic. A ticket is opened, gets 3–6 items,
+ * a note, is sent to the kitchen, has every item bumped as it is cooked, is paid and
+ * closed, and its sale is recorded — about 15 events of ~200 bytes of JSON each. Deterministic (seeded), so every
  * run and every compared system sees the same commands.
  */
 export interface Command {
@@ -44,7 +44,7 @@ export function* ticketCommands(count: number, seed = 7, prefix = 'A'): Generato
     const aggregate = { id: `ticket-${prefix}-${t}`, type: 'ticket' };
     const cmds: Command[] = [];
     cmds.push({ type: 'ticket.opened', payload: { number: `${prefix}-${String(t).padStart(3, '0')}`, tableId: `table-${1 + (t % 12)}`, covers: 1 + Math.floor(rand() * 6) }, aggregate });
-    const lines = 4 + Math.floor(rand() * 5);
+    const lines = 3 + Math.floor(rand() * 4);
     let total = 0;
     for (let l = 1; l <= lines; l++) {
       const [menuItemId, name, unitPriceCents] = MENU[Math.floor(rand() * MENU.length)]!;
@@ -54,7 +54,7 @@ export function* ticketCommands(count: number, seed = 7, prefix = 'A'): Generato
     }
     cmds.push({ type: 'ticket.note_set', payload: { note: NOTES[Math.floor(rand() * NOTES.length)]! }, aggregate });
     cmds.push({ type: 'ticket.sent_to_kitchen', payload: { lineIds: Array.from({ length: lines }, (_, i) => `line-${i + 1}`) }, aggregate });
-    for (let l = 1; l <= Math.min(lines, 3); l++) cmds.push({ type: 'ticket.kitchen_item_bumped', payload: { lineId: `line-${l}` }, aggregate });
+    for (let l = 1; l <= lines; l++) cmds.push({ type: 'ticket.kitchen_item_bumped', payload: { lineId: `line-${l}` }, aggregate });
     cmds.push({ type: 'ticket.payment_recorded', payload: { paymentId: `pay-${t}`, method: rand() < 0.5 ? 'card' : 'cash', amountCents: total }, aggregate });
     cmds.push({ type: 'ticket.closed', payload: { totalCents: total }, aggregate });
     cmds.push({ type: 'sale.recorded', payload: { ticketId: aggregate.id, totalCents: total, paidCents: total, closedAt: 1_764_000_000_000 + t }, aggregate, key: `sale-${aggregate.id}` });

@@ -233,6 +233,8 @@ async function fillOursFast(o: { location: string; terminal: string; count: numb
 async function coldOurs(o: { location: string; terminal: string; expect: number; readViews: boolean; checkpoint: boolean }): Promise<number> {
   const t0 = performance.now();
   const store = await EventStore.open({ location: o.location, terminal: o.terminal, crossTab: false });
+  // Every view readable: the settled aggregates' folds follow open.
+  await store.restored;
   if (o.readViews) store.views();
   const size = store.projection.size;
   const ms = performance.now() - t0;

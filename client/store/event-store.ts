@@ -3,7 +3,7 @@ import { parseEnvelope, type AggregateRef, type EventEnvelope } from '../../shar
 import { newEventId } from '../../shared/events/event-id';
 import { validatePayload } from '../../shared/events/catalog';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
-import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
+import { LocationProjection, type AggregateView, type CheckpointRecord } from '../../shared/projection/location-projection';
 import type { HistoryEntry } from '../../shared/projection/views';
 import { SegmentWriter, acksOf, compactedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
 import { eventIdOf } from '../../shared/log/event-head';
@@ -105,6 +105,11 @@ export class EventStore {
   private reading: LogReading | null = null;
   /** Resolves once every event held is read and indexed (at once unless restored from a checkpoint). */
   indexed: Promise<void> = Promise.resolve();
+  /**
+   * Resolves once every view is readable: at once, or, restored from a checkpoint, once its
+   * settled aggregates are restored too (or, needed sooner, folded from their events).
+   */
+  restored: Promise<void> = Promise.resolve();
   private checkpoints: CheckpointWriter | null = null;
   /** JSON of the events appended in this task, not yet in the doc (see writeAppended). */
   private unwritten: string[] = [];
@@ -184,12 +189,23 @@ export class EventStore {
     return this.projection.historyOf(aggregateId);
   }
 
-  /** The aggregate's view; undefined once it was compacted away (archived). */
-  view(aggregateId: string): AggregateView | undefined {
-    return this.isArchived(aggregateId) ? undefined : this.projection.get(aggregateId);
+  /**
+   * The aggregate's view; undefined once it was compacted away (archived). Right after a
+   * restore from a checkpoint, settled aggregates (closed tickets) follow the others:
+   * `partial` answers without them meanwhile (a change is reported when they arrive),
+   * otherwise the rest of the log is read now.
+   */
+  view(aggregateId: string, options: { partial?: boolean } = {}): AggregateView | undefined {
+    if (this.isArchived(aggregateId)) return undefined;
+    const view = this.projection.get(aggregateId);
+    if (view !== undefined || options.partial === true || this.reading?.settled !== 'pending') return view;
+    this.readRemainingLog();
+    return this.projection.get(aggregateId);
   }
 
-  views(type?: string): AggregateView[] {
+  /** Every view (of one aggregate type if given); `partial` as for `view`. */
+  views(type?: string, options: { partial?: boolean } = {}): AggregateView[] {
+    if (options.partial !== true && this.reading?.settled === 'pending') this.readRemainingLog();
     const archived = compactedOf(this.doc);
     return this.projection.all(type).filter((v) => !archived.has(v.id));
   }
@@ -316,6 +332,7 @@ export class EventStore {
     this.writeAppended();
     // Taken now and queued before the database closes, which waits for it.
     void this.checkpoints?.flush().catch(() => undefined);
+    this.reading?.skipSettled();
     this.reading = null;
     this.stopObserving();
     this.tabs?.close();
@@ -408,8 +425,11 @@ export class EventStore {
    */
   private readLoadedLog(checkpoint: StoredCheckpoint | null): void {
     const jsons = readAllEventJson(this.doc);
+    const restore = jsons.length > 0 && checkpoint !== null && CheckpointWriter.describes(checkpoint, this.doc);
+    // For DevTools' performance panel and the benchmarks: how this open started its projection.
+    performance.mark('rms:log-loaded', { detail: { events: jsons.length, checkpoint: restore ? 'restored' : checkpoint === null ? 'none' : 'stale' } });
     if (jsons.length === 0) return;
-    if (checkpoint === null || !CheckpointWriter.describes(checkpoint, this.doc)) {
+    if (checkpoint === null || !restore) {
       this.ingest(this.parseAll(jsons), 'persistence');
       this.checkpoints?.schedule();
       return;
@@ -418,11 +438,21 @@ export class EventStore {
     this.clock.observe(checkpoint.meta.clock);
     const reading = new LogReading(jsons, this.now());
     this.reading = reading;
+    const settled = checkpoint.settled;
+    if (settled === null) reading.settled = 'restored';
+    else {
+      this.restored = new Promise<void>((resolve) => {
+        reading.settledDone = resolve;
+        whenIdle(() => void settled().then((records) => this.restoreSettled(reading, records)));
+      });
+    }
     this.indexed = new Promise<void>((resolve) => {
       reading.done = resolve;
       const slice = (): void => {
         if (this.reading !== reading) return resolve();
-        if (this.readLogFor(reading, INDEX_SLICE_MS)) this.finishReading(reading);
+        const progress = this.readLogFor(reading, INDEX_SLICE_MS);
+        if (progress === 'done') this.finishReading(reading);
+        else if (progress === 'waiting') void this.restored.then(() => whenIdle(slice));
         else whenIdle(slice);
       };
       whenIdle(slice);
@@ -430,10 +460,26 @@ export class EventStore {
   }
 
   /**
-   * Works through the restored log for about `budgetMs`: parse every event, then hand
-   * the restored folds theirs, then index them. True when all of it is done.
+   * The settled aggregates of the restored checkpoint, decompressed after the first screen.
+   * Too late if the events were attached meanwhile (something needed them all): they were
+   * folded from their events then.
    */
-  private readLogFor(reading: LogReading, budgetMs: number): boolean {
+  private restoreSettled(reading: LogReading, records: CheckpointRecord[] | null): void {
+    if (reading.settled !== 'pending') return;
+    reading.settled = 'restored';
+    const ids = this.projection.restore(records ?? []);
+    if (ids.length > 0) {
+      const change: StoreChange = { aggregates: new Set(ids), events: [], origin: 'persistence' };
+      for (const listener of this.listeners) listener(change);
+    }
+    reading.settledDone?.();
+  }
+
+  /**
+   * Works through the restored log for about `budgetMs`: parse every event, then hand
+   * the restored folds theirs (once the settled ones are restored), then index them.
+   */
+  private readLogFor(reading: LogReading, budgetMs: number): 'done' | 'more' | 'waiting' {
     const until = performance.now() + budgetMs;
     const step = 500;
     while (performance.now() < until) {
@@ -441,7 +487,11 @@ export class EventStore {
         const end = Math.min(reading.jsons.length, reading.parsed + step);
         for (const e of this.parseAll(reading.jsons.slice(reading.parsed, end))) reading.add(e);
         reading.parsed = end;
+      } else if (reading.settled === 'pending' && budgetMs !== Infinity) {
+        // Attaching waits for the settled aggregates' folds (restoreSettled) unless forced.
+        return 'waiting';
       } else if (reading.attached < reading.groups.length) {
+        reading.skipSettled();
         const end = Math.min(reading.groups.length, reading.attached + step / 10);
         for (const id of this.projection.attach(reading.groups.slice(reading.attached, end))) reading.changed.add(id);
         reading.attached = end;
@@ -450,10 +500,10 @@ export class EventStore {
         for (let i = reading.indexed; i < end; i++) this.index(reading.events[i]!, 'persistence', reading.heldAt);
         reading.indexed = end;
       } else {
-        return true;
+        return 'done';
       }
     }
-    return false;
+    return 'more';
   }
 
   /** Finishes reading the restored log now: called by everything that needs the events. */
@@ -467,6 +517,7 @@ export class EventStore {
   /** Drops what no event backs, tells listeners what changed, then ingests what arrived meanwhile. */
   private finishReading(reading: LogReading): void {
     this.reading = null;
+    reading.skipSettled();
     for (const id of this.projection.dropDetached()) reading.changed.add(id);
     if (reading.changed.size > 0) {
       const change: StoreChange = { aggregates: reading.changed, events: [], origin: 'persistence' };
@@ -598,6 +649,9 @@ class LogReading {
   parsed = 0;
   attached = 0;
   indexed = 0;
+  /** The checkpoint's settled aggregates: still decompressing, restored, or folded from events instead. */
+  settled: 'pending' | 'restored' | 'skipped' = 'pending';
+  settledDone?: () => void;
   /** Each event once (a doc may hold two copies: the server bridges uploads into the room). */
   readonly events: EventEnvelope[] = [];
   private readonly seen = new Set<string>();
@@ -622,6 +676,13 @@ class LogReading {
     const list = this.byAggregate.get(e.aggregate.id);
     if (list) list.push(e);
     else this.byAggregate.set(e.aggregate.id, [e]);
+  }
+
+  /** Attaching starts without the settled aggregates' folds: they are folded from their events. */
+  skipSettled(): void {
+    if (this.settled !== 'pending') return;
+    this.settled = 'skipped';
+    this.settledDone?.();
   }
 
   /** The events by aggregate, once all are parsed. */

@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '../events/envelope';
 import { AggregateFold, type FoldSnapshot } from './aggregate-fold';
-import type { AggregateView, HistoryEntry } from './views';
+import { isSettled, type AggregateView, type HistoryEntry } from './views';
 
 // Re-exported because callers of the projection name its views (client/store imports it here).
 export type { AggregateView } from './views';
@@ -10,6 +10,8 @@ export interface CheckpointRecord {
   id: string;
   type: string;
   size: number;
+  /** The view was settled (isSettled) when taken; absent in checkpoints of older builds. */
+  settled?: boolean;
   /** JSON of the FoldSnapshot, decoded on first use. */
   fold: string;
 }
@@ -148,7 +150,7 @@ export class LocationProjection {
     const deleted: string[] = [];
     for (const id of this.changed) {
       const fold = this.folds.get(id);
-      if (fold) put.push({ id, type: fold.type, size: fold.size, fold: JSON.stringify(fold.snapshot()) });
+      if (fold) put.push({ id, type: fold.type, size: fold.size, settled: isSettled(fold.view()), fold: JSON.stringify(fold.snapshot()) });
       else if (!this.frozen.has(id)) deleted.push(id);
     }
     this.changed.clear();
@@ -161,13 +163,20 @@ export class LocationProjection {
     for (const id of changes.deleted) this.changed?.add(id);
   }
 
-  /** Starts from a checkpoint: every aggregate restored detached. Only on an empty projection. */
-  restore(records: readonly CheckpointRecord[]): void {
-    if (this.aggregateCount > 0) throw new Error('restore needs an empty projection');
+  /**
+   * Starts from a checkpoint: every aggregate restored detached. May come in parts (the
+   * settled aggregates after the rest), before any `attach`; an aggregate already held is
+   * kept as it is. Returns the ids restored.
+   */
+  restore(records: readonly CheckpointRecord[]): string[] {
+    const restored: string[] = [];
     for (const r of records) {
+      if (this.frozen.has(r.id) || this.folds.has(r.id)) continue;
       this.frozen.set(r.id, r);
       this.count += r.size;
+      restored.push(r.id);
     }
+    return restored;
   }
 
   /**

@@ -161,3 +161,17 @@ export type AggregateView = TicketView | MenuItemView | TableView | OtherAggrega
  * checkpoint can show views before the events behind their histories are read.
  */
 export type AuditedView = AggregateView & { history: HistoryEntry[] };
+
+/**
+ * Nothing left to do on it: a ticket closed or voided, with no open conflict and nothing
+ * waiting in the kitchen. A till's working screens (tickets, kitchen queue, open
+ * conflicts) show no settled aggregate, so a checkpoint keeps them apart and a restart
+ * restores them after the first screen (client/store/idb-persistence.ts).
+ */
+export function isSettled(view: AggregateView): boolean {
+  if (view.kind !== 'ticket') return false;
+  if (view.status !== 'closed' && view.status !== 'voided') return false;
+  if (view.openConflicts > 0) return false;
+  const waiting = (l: TicketLine): boolean => l.sentAt !== null && l.bumpedAt === null;
+  return !view.lines.some(waiting) && !view.cancelledLines.some((l) => l.bumpedAt === null);
+}

@@ -221,16 +221,20 @@ describe('EventStore on IndexedDB', () => {
     await second.close();
   });
 
+  function openDatabase(location: string): Promise<IDBDatabase> {
+    return new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(`rms:${location}`);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+
   it('[STO13] an unreadable checkpoint is ignored: the log is read at open', async () => {
     const location = `checkpoint-corrupt-${++seq}`;
     const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
     await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
     await first.close();
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const req = indexedDB.open(`rms:${location}`);
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
+    const db = await openDatabase(location);
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction('projection', 'readwrite');
       const store = tx.objectStore('projection');
@@ -245,6 +249,121 @@ describe('EventStore on IndexedDB', () => {
     const second = await openStore({ location });
     expect(second.isIndexed).toBe(true);
     expect(second.view('t1')).toMatchObject({ number: 'A-001' });
+  });
+
+  /** Opens, adds one line, sends, bumps, pays and closes: a settled ticket. */
+  async function settleTicket(store: EventStore, id: string, number: string): Promise<void> {
+    await store.append('ticket.opened', { number }, ticket(id));
+    await settleOpenTicket(store, id);
+  }
+
+  async function settleOpenTicket(store: EventStore, id: string): Promise<void> {
+    await store.append('ticket.item_added', item('l1'), ticket(id));
+    await store.append('ticket.sent_to_kitchen', { lineIds: ['l1'] }, ticket(id));
+    await store.append('ticket.kitchen_item_bumped', { lineId: 'l1' }, ticket(id));
+    await store.append('ticket.payment_recorded', { paymentId: `p-${id}`, method: 'card', amountCents: 1250 }, ticket(id));
+    await store.append('ticket.closed', { totalCents: 1250 }, ticket(id));
+  }
+
+  /** Every record of the stored checkpoint, by aggregate id, with the bucket it sits in. */
+  async function storedCheckpoint(location: string): Promise<{ id: string; bucket: number }[]> {
+    const db = await openDatabase(location);
+    const [keys, values] = await Promise.all(
+      (['getAllKeys', 'getAll'] as const).map(
+        (op) =>
+          new Promise<unknown[]>((resolve, reject) => {
+            const req = db.transaction('projection').objectStore('projection')[op]();
+            req.onsuccess = () => resolve(req.result as unknown[]);
+            req.onerror = () => reject(req.error);
+          }),
+      ),
+    );
+    db.close();
+    const out: { id: string; bucket: number }[] = [];
+    for (const [i, bytes] of (values as Uint8Array[]).entries()) {
+      const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+      for (const r of JSON.parse(await new Response(stream).text()) as { id: string }[]) out.push({ id: r.id, bucket: keys![i] as number });
+    }
+    return out;
+  }
+
+  it('[STO13] settled aggregates are restored after open: screens see the rest at once, then a change brings them', async () => {
+    const location = `checkpoint-settled-${++seq}`;
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    await first.append('ticket.opened', { number: 'A-001' }, ticket('open'));
+    await first.append('ticket.item_added', item('l1'), ticket('open'));
+    for (let t = 0; t < 3; t++) await settleTicket(first, `closed${t}`, num('B', t));
+    const views = allViews(first);
+    await first.close();
+
+    const second = await openStore({ location });
+    const changed: string[] = [];
+    second.subscribe((change) => changed.push(...change.aggregates));
+    expect(second.views('ticket', { partial: true }).map((v) => v.id)).toEqual(['open']);
+    expect(second.view('closed1', { partial: true })).toBeUndefined();
+    await second.restored;
+    expect(changed.sort()).toEqual(['closed0', 'closed1', 'closed2']);
+    expect(second.views('ticket', { partial: true }).map((v) => v.id)).toEqual(['closed0', 'closed1', 'closed2', 'open']);
+    expect(allViews(second)).toEqual(views);
+    await second.indexed;
+    expect(allViews(second)).toEqual(views);
+    expect(second.history('closed2').map((h) => h.status)).toEqual(Array(6).fill('applied'));
+  });
+
+  it('[STO13] asked for every view before the settled ones are restored, the store reads them from the log', async () => {
+    const location = `checkpoint-settled-early-${++seq}`;
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    await first.append('ticket.opened', { number: 'A-001' }, ticket('open'));
+    await settleTicket(first, 'closed', 'B-001');
+    const views = allViews(first);
+    await first.close();
+
+    const second = await openStore({ location });
+    expect(second.isIndexed).toBe(false);
+    expect(second.view('closed')).toMatchObject({ status: 'closed', paidCents: 1250 });
+    expect(second.isIndexed).toBe(true);
+    expect(allViews(second)).toEqual(views);
+    // The decompressed records come too late and change nothing.
+    await second.restored;
+    expect(allViews(second)).toEqual(views);
+    expect(second.projection.size).toBe(7);
+  });
+
+  it('[STO13] a ticket that settles, or stops being settled, moves to the other part of the checkpoint: stored once', async () => {
+    const location = `checkpoint-moves-${++seq}`;
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    await first.append('ticket.opened', { number: 'A-002' }, ticket('t2'));
+    await first.close();
+    const before = await storedCheckpoint(location);
+    expect(before.filter((r) => r.id === 't1')).toHaveLength(1);
+
+    // t1 settles.
+    const second = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    await settleOpenTicket(second, 't1');
+    await second.close();
+    const settled = await storedCheckpoint(location);
+    expect(settled.filter((r) => r.id === 't1')).toHaveLength(1);
+    expect(settled.find((r) => r.id === 't1')!.bucket).not.toBe(before.find((r) => r.id === 't1')!.bucket);
+    const third = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    expect(third.views('ticket', { partial: true }).map((v) => v.id)).toEqual(['t2']);
+    await third.restored;
+    expect(third.view('t1')).toMatchObject({ status: 'closed' });
+
+    // An item added on the closed ticket escalates a conflict: t1 is not settled any more.
+    await third.append('ticket.item_added', item('late'), ticket('t1'));
+    const views = allViews(third);
+    await third.close();
+    const reopened = await storedCheckpoint(location);
+    expect(reopened.filter((r) => r.id === 't1')).toHaveLength(1);
+    expect(reopened.find((r) => r.id === 't1')!.bucket).toBe(before.find((r) => r.id === 't1')!.bucket);
+    const fourth = await openStore({ location });
+    expect(fourth.views('ticket', { partial: true }).map((v) => v.id)).toEqual(['t1', 't2']);
+    expect(fourth.view('t1', { partial: true })).toMatchObject({ openConflicts: 1 });
+    await fourth.restored;
+    await fourth.indexed;
+    expect(allViews(fourth)).toEqual(views);
+    expect(fourth.projection.size).toBe(8);
   });
 
   it('[STO9] stored bytes stay flat over 10 open/close cycles with no new events', async () => {

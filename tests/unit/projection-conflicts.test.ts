@@ -4,7 +4,7 @@ import { saleKey } from '../../shared/domain/sale-events';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
-import type { HistoryEntry, TicketView } from '../../shared/projection/views';
+import { isSettled, type HistoryEntry, type TicketView } from '../../shared/projection/views';
 import { TestWriter } from '../helpers/test-writer';
 
 const T0 = 1_700_000_000_000;
@@ -432,5 +432,25 @@ describe('projection: LocationProjection', () => {
     const stray = a.write({ id: TK.id, type: 'table' }, 'table.defined', { tableId: 'x', label: 'X', seats: 1 });
     const wrongType = a.write(TK, 'menu.item_retired', { menuItemId: 'm' });
     expect(ticket([opened, stray, wrongType]).history.map((h) => h.status)).toEqual(['applied', 'invalid', 'invalid']);
+  });
+});
+
+describe('projection: settled aggregates', () => {
+  it('[PRJ13] a ticket is settled once closed or voided, with no open conflict and nothing waiting in the kitchen', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const evs = openedTicket(a, b);
+    evs.push(a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1'] }));
+    evs.push(a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 }));
+    evs.push(a.write(TK, 'ticket.closed', { totalCents: 1000 }));
+    // Paid and closed, but the kitchen has not bumped the burger yet.
+    expect(isSettled(ticket(evs))).toBe(false);
+    evs.push(a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1' }));
+    expect(isSettled(ticket(evs))).toBe(true);
+    // An item after close is escalated: open conflict, not settled any more.
+    evs.push(b.write(TK, 'ticket.item_added', burger('l2')));
+    expect(ticket(evs).openConflicts).toBe(1);
+    expect(isSettled(ticket(evs))).toBe(false);
+    expect(isSettled(ticket(openedTicket(new Terminal('till-c'), new Terminal('till-d'))))).toBe(false);
   });
 });

@@ -22,14 +22,16 @@ export class LiveLog {
     });
   }
 
+  // Screens take the views restored so far: right after a restart, settled aggregates
+  // (closed tickets) arrive a moment after the first screen, as a change.
   views<V extends AggregateView>(type: string): V[] {
     void this.changes;
-    return this.store.views(type) as V[];
+    return this.store.views(type, { partial: true }) as V[];
   }
 
   view(id: string): AggregateView | undefined {
     void this.changes;
-    return this.store.view(id);
+    return this.store.view(id, { partial: true });
   }
 
   events(aggregateId: string): readonly EventEnvelope[] {
