@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DB_FILE } from '../server/store/database';
-import { SITE } from './browser-build';
-import { benchTokens, spawnOurServer } from './server-spawn';
+import type { AppServer } from '../tests/helpers/browser';
 import { benchPage, call, clockOffset, launchContext, nodeEpoch, sleep, type BenchContext } from './browser-harness';
 import type { BenchRow } from './report';
 import { percentile } from './stats';
@@ -17,9 +15,7 @@ import { ticketCommands } from './workload';
  * 6. End to end: terminal A (one Chromium, our EventStore on IndexedDB + SyncManager, the
  * product's relay and uploader) appends one workload event; measured until it is held by
  * terminal B (another Chromium) AND is in the server's canonical SQLite log (`events`,
- * what GET /api/events serves; polled with a read-only connection every ms). The server is
- * the built one in its own process, as production runs it: in this process its event loop
- * also carried Playwright's protocol traffic, which delayed the relay ingest by 1–6 ms.
+ * what GET /api/events serves; polled in-process with a read-only connection every ms).
  * Clocks: each page's epoch is mapped to Node's by the smallest-RTT evaluate round trip.
  *
  * Anchor: the sum of the floors' p99, each measured here with the same event JSON:
@@ -30,21 +26,19 @@ import { ticketCommands } from './workload';
 const SUITE = 'browser';
 const LOCATION = 'bench-e2e';
 
-export async function e2eRows(quick: boolean): Promise<BenchRow[]> {
+export async function e2eRows(app: AppServer, quick: boolean): Promise<BenchRow[]> {
   const samples = quick ? 15 : 100;
   const GAP_MS = 300; // staff pace: one change every ~0.3 s
   const contexts: BenchContext[] = [];
-  const server = await spawnOurServer({ STATIC_DIR: SITE });
-  const url = `http://127.0.0.1:${server.port}`;
-  const canon = new Database(join(server.dataDir, DB_FILE), { readonly: true, fileMustExist: true });
+  const canon = new Database(join(app.dataDir, 'rms.sqlite'), { readonly: true, fileMustExist: true });
   const has = canon.prepare('SELECT received_at FROM events WHERE location = ? AND id = ?');
   try {
     contexts.push(await launchContext(), await launchContext());
-    const [a, b] = await Promise.all(contexts.map((c) => benchPage(c.context, url)));
+    const [a, b] = await Promise.all(contexts.map((c) => benchPage(c.context, app.url)));
     const pages = [a!, b!];
     const terminals = ['e2e-a', 'e2e-b'];
     for (let i = 0; i < 2; i++) {
-      const token = await benchTokens.mint({ location: LOCATION, role: 'terminal', terminal: terminals[i]!, ttlSeconds: 3600 });
+      const token = await app.server.mintToken({ location: LOCATION, role: 'terminal', terminal: terminals[i]!, ttlSeconds: 3600 });
       await call(pages[i]!, 'e2eOpen', { location: LOCATION, terminal: terminals[i]!, token });
     }
     for (const p of pages) await waitFor(async () => (await call(p, 'e2eStatus')).relay === 'connected', 'relay connected', 20_000);
@@ -109,7 +103,7 @@ export async function e2eRows(quick: boolean): Promise<BenchRow[]> {
         unit: 'ms',
         spread: `p50 ${p50(total).toFixed(1)}`,
         target: { op: '<=', value: 1.3, on: 'ratio' },
-        note: `${samples} ticketCommands events appended one every ${GAP_MS} ms on A (two Chromium processes, the built server in its own); to B alone p99 ${p99(toB).toFixed(1)} (p50 ${p50(toB).toFixed(1)}) ms, to the server's events table alone p99 ${p99(toServer).toFixed(1)} (p50 ${p50(toServer).toFixed(1)}) ms; floors: ${floorText}; clock mapping error ≤ ${Math.max(offA.error, offB.error).toFixed(2)} ms`,
+        note: `${samples} ticketCommands events appended one every ${GAP_MS} ms on A (two Chromium processes, the real server in-process); to B alone p99 ${p99(toB).toFixed(1)} (p50 ${p50(toB).toFixed(1)}) ms, to the server's events table alone p99 ${p99(toServer).toFixed(1)} (p50 ${p50(toServer).toFixed(1)}) ms; floors: ${floorText}; clock mapping error ≤ ${Math.max(offA.error, offB.error).toFixed(2)} ms`,
       },
       {
         suite: SUITE,
@@ -125,7 +119,6 @@ export async function e2eRows(quick: boolean): Promise<BenchRow[]> {
   } finally {
     canon.close();
     for (const c of contexts) await c.close();
-    await server.dispose();
   }
 }
 

@@ -43,7 +43,7 @@ export async function browserBench(options: BrowserBenchOptions): Promise<BenchR
       ['append, read, bytes', storeRows],
       ['cold start', coldRows],
       ['input to paint', paintRows],
-      ['end to end', (_app: AppServer, q: boolean) => e2eRows(q)],
+      ['end to end', e2eRows],
     ] as const) {
       if (parts && !parts.some((p) => part.includes(p))) continue;
       const t0 = performance.now();

@@ -3,44 +3,57 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DB_FILE, openDatabase } from '../../server/store/database';
-import { startCheckpointer, type Checkpointer } from '../../server/store/checkpointer';
+import { startCheckpointer, type CheckpointPolicy } from '../../server/store/checkpointer';
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const size = (file: string) => statSync(file).size;
+const KiB = 1024;
+
+/** A server database with a checkpointer of this policy, and a way to commit ~`kib` KiB of rows. */
+function setUp(policy: CheckpointPolicy) {
+  const dir = mkdtempSync(join(tmpdir(), 'rms-ckpt-'));
+  const db = openDatabase(dir);
+  const checkpointer = startCheckpointer(db, dir, policy);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => db.close(), () => checkpointer.close());
+  db.exec('CREATE TABLE filler (x TEXT)');
+  const insert = db.prepare('INSERT INTO filler (x) VALUES (?)');
+  // Each commit appends whole 4 KiB pages to the WAL: one transaction per call.
+  const commit = db.transaction((kib: number) => {
+    for (let i = 0; i < kib; i++) insert.run('x'.repeat(1000));
+  });
+  const file = join(dir, DB_FILE);
+  return { commit, file, wal: `${file}-wal` };
+}
 
 describe('SQLite WAL checkpoints (server/store/checkpointer.ts)', () => {
-  it('[SRV18] checkpoints in its worker once the WAL holds the threshold, not on a clock; the writer then restarts a short WAL', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rms-ckpt-'));
-    const db = openDatabase(dir);
-    const checkpointer: Checkpointer = startCheckpointer(db, dir, 10, 256 * 1024);
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => db.close(), () => checkpointer.close());
-    db.exec('CREATE TABLE filler (x TEXT)');
-    const insert = db.prepare('INSERT INTO filler (x) VALUES (?)');
-    // Each commit appends whole 4 KiB pages to the WAL: rows go in one transaction per phase.
-    const insertRows = db.transaction((count: number) => {
-      for (let i = 0; i < count; i++) insert.run('x'.repeat(1000));
-    });
-    const file = join(dir, DB_FILE);
-    const wal = `${file}-wal`;
-
-    // ~60 KiB: below the threshold, so it stays in the WAL however long we wait.
-    insertRows(60);
+  it('[SRV18] a quiet writer is checkpointed once the WAL holds softBytes, not before however long it waits; the next commit restarts a short WAL', async () => {
+    const { commit, file, wal } = setUp({ everyMs: 10, softBytes: 256 * KiB, quietMs: 50, hardBytes: 4096 * KiB });
+    commit(60);
     const before = size(file);
-    await sleep(200);
+    await sleep(300);
     expect(size(file)).toBe(before);
 
-    // Past the threshold: the worker copies the WAL into the database file.
-    insertRows(300);
+    commit(300);
     for (let i = 0; i < 250 && size(file) === before; i++) await sleep(20);
-    expect(size(file)).toBeGreaterThan(before + 256 * 1024);
+    expect(size(file)).toBeGreaterThan(before + 256 * KiB);
+    commit(1);
+    expect(size(wal)).toBeLessThan(64 * KiB);
+  });
 
-    // The next commit starts the WAL over, truncated (journal_size_limit = 0).
-    insertRows(1);
-    expect(size(wal)).toBeLessThan(64 * 1024);
+  it('[SRV18] a writer that is never quiet is checkpointed at hardBytes', async () => {
+    const { commit, wal } = setUp({ everyMs: 5, softBytes: 64 * KiB, quietMs: 60_000, hardBytes: 256 * KiB });
+    // ~2 MiB in commits of 16 KiB, a few ms apart: the WAL is restarted (truncated) on the way.
+    let written = 0;
+    for (let i = 0; i < 128; i++) {
+      commit(16);
+      written += 16 * KiB;
+      await sleep(3);
+    }
+    expect(size(wal)).toBeLessThan(written / 2);
   });
 });
