@@ -6,6 +6,7 @@ import { assertLoopbackOnly, benchPage, call, launchContext, median, sleep, spre
 import { e2eRows } from './browser-e2e';
 import type { BenchRow } from './report';
 import { percentile } from './stats';
+import { ticketCommands } from './workload';
 
 /**
  * Browser benchmarks: our EventStore in Chromium on a real on-disk IndexedDB, and the
@@ -115,7 +116,8 @@ async function storeRows(app: AppServer, quick: boolean): Promise<BenchRow[]> {
     }
 
     // 2. Read by aggregate on the last run's batched databases.
-    const tickets = Math.floor(batchCount / 15);
+    // The tickets the last run wrote (the same seeded workload), the last one possibly partial.
+    const tickets = new Set(Array.from(ticketCommands(batchCount, 7), (c) => c.aggregate.id)).size;
     const queries = quick ? 100 : 300;
     const perLookup: Record<string, number> = {};
     const tails: Record<string, number> = {};
