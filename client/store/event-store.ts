@@ -142,6 +142,9 @@ export class EventStore {
     if (options.persistence !== 'memory') await store.openPersistence();
     else store.persistence = { mode: 'memory', reason: 'memory persistence requested' };
     store.readLoadedLog(store.persistenceLayer?.takeCheckpoint() ?? null);
+    // Any change of the doc (events, and the server's acks, which move its state vector too)
+    // makes the checkpoint stale: rewrite it (only its meta, when no view changed).
+    store.doc.on('update', () => store.checkpoints?.schedule());
     store.stopObserving = observeLog(store.doc, {
       onAdded: (jsons, origin) => store.onLogAdded(jsons, origin),
       onRemoved: (jsons, origin) => store.onLogRemoved(jsons, originKind(origin)),
@@ -556,7 +559,6 @@ export class EventStore {
     this.projection.apply(leftovers);
     const change: StoreChange = { aggregates: touched, events: [], origin };
     for (const listener of this.listeners) listener(change);
-    this.checkpoints?.schedule();
   }
 
   private findHeld(eventId: string): EventEnvelope | undefined {
@@ -583,7 +585,6 @@ export class EventStore {
     const aggregates = this.projection.apply(fresh);
     const change: StoreChange = { aggregates, events: fresh, origin };
     for (const listener of this.listeners) listener(change);
-    this.checkpoints?.schedule();
   }
 
   /** The store's own indexes of one new event (the projection keeps its own). */

@@ -5,7 +5,7 @@ import { EventStore, type EventStoreOptions } from '../../client/store/event-sto
 import { EventValidationError } from '../../shared/events/catalog';
 import { canonicalJson } from '../../shared/events/envelope';
 import { EVENT_ID_PATTERN } from '../../shared/events/event-id';
-import { SegmentWriter } from '../../shared/log/log-doc';
+import { SegmentWriter, acksOf } from '../../shared/log/log-doc';
 import { installWebLocks } from '../helpers/web-locks';
 
 let seq = 0;
@@ -204,6 +204,23 @@ describe('EventStore on IndexedDB', () => {
     expect(local.origin.n).toBe(3);
     expect(second.getByAggregate('t1').map((e) => e.id)).toEqual(expect.arrayContaining([remote.id, local.id]));
     expect(second.view('t1')).toMatchObject({ note: 'window seat', lines: [{ lineId: 'l1' }, { lineId: 'l2' }] });
+  });
+
+  it('[STO13] a change that only moves the state vector (the server acknowledging) rewrites the checkpoint: the next open still restores it', async () => {
+    const location = `checkpoint-acks-${++seq}`;
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    await first.close();
+    const second = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    expect(second.isIndexed).toBe(false);
+    await second.indexed;
+    const server = new Y.Doc();
+    acksOf(server).set('till-1', 1);
+    Y.applyUpdate(second.doc, Y.encodeStateAsUpdate(server));
+    await second.close();
+    const third = await openStore({ location });
+    expect(third.isIndexed).toBe(false);
+    expect(third.view('t1')).toMatchObject({ number: 'A-001' });
   });
 
   it('[STO13] a checkpoint older than the stored log is not used: the log is read at open', async () => {
