@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import {
   copyOfBuild,
+  LOCATION,
   VIEWPORT,
   browserPidFor,
   useAppAndBrowser,
@@ -39,6 +40,43 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       // The menu and tables (synced earlier) are local data too: the till keeps selling.
       await page.getByRole('button', { name: /^Add Lemonade,/ }).click();
       await expect.poll(() => page.getByTestId('line').count()).toBe(3);
+      await context.setOffline(false);
+    } finally {
+      await context.close();
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it('after a reload the open tickets come from the checkpoint at once and the closed ones follow', async () => {
+    const { context, page } = await openTerminal(fixture.browser(), fixture.app(), 'till-settled');
+    try {
+      await waitForOfflineShell(page);
+      const closed = await takeOrder(page, 'T3', ['Espresso']);
+      await page.getByRole('button', { name: 'Take payment' }).click();
+      await page.getByRole('button', { name: /^Record card payment/ }).click();
+      await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
+      await page.getByRole('button', { name: 'Close ticket' }).click();
+      await expect.poll(() => page.getByTestId('ticket-status').textContent()).toBe('Closed');
+      const open = await takeOrder(page, 'T4', ['Lemonade']);
+
+      // Offline, nothing changes the log any more: wait for the till's last checkpoint.
+      await context.setOffline(true);
+      let last = '';
+      let steadySince = Date.now();
+      await waitUntil(async () => {
+        const now = await page.evaluate(storedCheckpoint, `rms:${LOCATION}`);
+        if (now !== last) [last, steadySince] = [now, Date.now()];
+        // Written ~2 s after the last change; the closed ticket in a bucket of its own (16 and up).
+        return /settled/.test(last) && Date.now() - steadySince > 3_000;
+      }, 'a steady checkpoint with the closed ticket apart', 30_000);
+
+      await page.reload();
+      await page.getByRole('button', { name: new RegExp(`^Ticket ${open},`) }).waitFor({ timeout: 15_000 });
+      const mode = await page.evaluate(() => (performance.getEntriesByName('rms:log-loaded')[0] as PerformanceMark | undefined)?.detail as { checkpoint?: string } | undefined);
+      expect(mode?.checkpoint).toBe('restored');
+      await page.getByRole('checkbox', { name: 'Show closed and voided' }).check();
+      await page.getByRole('button', { name: new RegExp(`^Ticket ${closed},`) }).click({ timeout: 15_000 });
+      await expect.poll(() => page.getByTestId('ticket-status').textContent()).toBe('Closed');
+      await expect.poll(() => page.getByTestId('line').count()).toBe(1);
       await context.setOffline(false);
     } finally {
       await context.close();
@@ -122,6 +160,27 @@ async function takeOrder(page: Page, table: string, items: string[]): Promise<st
   }
   await expect.poll(() => page.getByTestId('line').count()).toBe(items.length);
   return (await number.textContent())!;
+}
+
+/** In the page: the stored checkpoint's meta clock and its buckets, `settled` once one of 16 and up exists. */
+function storedCheckpoint(name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(name);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction(['custom', 'projection']);
+      const meta = tx.objectStore('custom').get('rms:checkpoint-meta');
+      const keys = tx.objectStore('projection').getAllKeys();
+      tx.oncomplete = () => {
+        db.close();
+        const buckets = keys.result as number[];
+        const clock = (meta.result as { clock?: number } | undefined)?.clock ?? 0;
+        resolve(`${clock} ${buckets.join(',')}${buckets.some((b) => b >= 16) ? ' settled' : ''}`);
+      };
+      tx.onerror = () => reject(tx.error);
+    };
+  });
 }
 
 async function ticketOnServer(app: AppServer, number: string): Promise<number> {
