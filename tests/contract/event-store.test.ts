@@ -206,11 +206,16 @@ describe('EventStore on IndexedDB', () => {
     expect(second.view('t1')).toMatchObject({ note: 'window seat', lines: [{ lineId: 'l1' }, { lineId: 'l2' }] });
   });
 
-  it('[STO13] a change that only moves the state vector (the server acknowledging) rewrites the checkpoint: the next open still restores it', async () => {
-    const location = `checkpoint-acks-${++seq}`;
+  /** A till that opened ticket t1 (A-001) and closed: the log and its checkpoint are stored. */
+  async function closedWithOneTicket(location: string): Promise<void> {
     const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
     await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
     await first.close();
+  }
+
+  it('[STO13] a change that only moves the state vector (the server acknowledging) rewrites the checkpoint: the next open still restores it', async () => {
+    const location = `checkpoint-acks-${++seq}`;
+    await closedWithOneTicket(location);
     const second = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
     expect(second.isIndexed).toBe(false);
     await second.indexed;
@@ -225,9 +230,7 @@ describe('EventStore on IndexedDB', () => {
 
   it('[STO13] a checkpoint older than the stored log is not used: the log is read at open', async () => {
     const location = `checkpoint-stale-${++seq}`;
-    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
-    await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
-    await first.close();
+    await closedWithOneTicket(location);
     const second = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
     const late = await second.append('ticket.item_added', item('l1'), ticket('t1'));
     // The tab dies before its next checkpoint: only the log has the new event.
@@ -248,9 +251,7 @@ describe('EventStore on IndexedDB', () => {
 
   it('[STO13] an unreadable checkpoint is ignored: the log is read at open', async () => {
     const location = `checkpoint-corrupt-${++seq}`;
-    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
-    await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
-    await first.close();
+    await closedWithOneTicket(location);
     const db = await openDatabase(location);
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction('projection', 'readwrite');
