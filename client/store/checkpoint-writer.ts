@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { COMPACTED } from '../../shared/log/log-doc';
 import { FOLD_SNAPSHOT_VERSION } from '../../shared/projection/aggregate-fold';
 import type { LocationProjection } from '../../shared/projection/location-projection';
 import type { HybridClock } from '../../shared/clock/hybrid-clock';
@@ -30,12 +31,28 @@ export class CheckpointWriter {
     projection.trackChanges();
   }
 
-  /** True when the checkpoint describes exactly this doc, so the projection can start from it. */
-  static describes(checkpoint: StoredCheckpoint, doc: Y.Doc): boolean {
-    if (checkpoint.meta.version !== FOLD_SNAPSHOT_VERSION) return false;
-    const now = Y.encodeStateVector(doc);
+  /**
+   * The event JSON this doc holds beyond what the checkpoint describes ([] when it describes
+   * exactly this doc), so the projection can start from it and fold those. Null when it
+   * cannot: another format, a state the doc does not contain, or a compaction since (its
+   * deletions are not in a state vector; its tombstones are).
+   */
+  static eventsSince(checkpoint: StoredCheckpoint, doc: Y.Doc): string[] | null {
+    if (checkpoint.meta.version !== FOLD_SNAPSHOT_VERSION) return null;
     const then = checkpoint.meta.stateVector;
-    return now.length === then.length && now.every((b, i) => b === then[i]);
+    const nowBytes = Y.encodeStateVector(doc);
+    if (nowBytes.length === then.length && nowBytes.every((b, i) => b === then[i])) return [];
+    const now = Y.decodeStateVector(nowBytes);
+    for (const [client, clock] of Y.decodeStateVector(then)) if ((now.get(client) ?? 0) < clock) return null;
+    const late: string[] = [];
+    for (const struct of Y.decodeUpdate(Y.encodeStateAsUpdate(doc, then)).structs) {
+      if (!(struct instanceof Y.Item)) continue;
+      // A decoded (not integrated) struct names its root type by name.
+      if ((struct.parent as unknown) === COMPACTED) return null;
+      // Only segments hold strings (acks and marks are numbers, tombstones objects).
+      for (const value of struct.content.getContent()) if (typeof value === 'string') late.push(value);
+    }
+    return late;
   }
 
   /** Something changed: write in a moment. */

@@ -39,6 +39,30 @@ export function eventIdOf(json: unknown): string | null {
   return parsedHead(json)?.id ?? null;
 }
 
+const AGGREGATE_MARK = '"aggregate":{"id":"';
+
+/**
+ * The aggregate id of an event's JSON (null if it holds none). Fast path: both layouts
+ * write `"aggregate":{"id":"…"` (id sorts before type) before the payload; a match after
+ * the payload key may be the payload's own, so that is parsed.
+ */
+export function aggregateIdOf(json: string): string | null {
+  const at = json.indexOf(AGGREGATE_MARK);
+  if (at >= 0 && at < json.indexOf('"payload":')) {
+    const start = at + AGGREGATE_MARK.length;
+    const end = json.indexOf('"', start);
+    const id = json.slice(start, Math.max(start, end));
+    if (end > start && !id.includes('\\')) return id;
+  }
+  try {
+    const parsed = JSON.parse(json) as { aggregate?: { id?: unknown } } | null;
+    const id = parsed?.aggregate?.id;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
+}
+
 function fastHead(json: string): EventHead | null {
   if (!json.startsWith(ID_PREFIX)) return null;
   const idEnd = json.indexOf('"', ID_PREFIX.length);
