@@ -8,8 +8,8 @@
  * The fast path only accepts what it can read unambiguously — no backslash inside the
  * strings it slices, digits for n — and falls back to JSON.parse for anything else
  * (canonical key order, escapes, foreign writers). A `"` inside a JSON string is always
- * escaped, so `"origin":{"terminal":"` can only match JSON structure; and in both layouts
- * the envelope's origin comes before the payload, so the first match is the envelope's.
+ * escaped, so `"origin":{"terminal":"` can only match JSON structure; in both layouts the
+ * envelope's origin comes before the payload, and a match after the payload key is parsed.
  */
 export interface EventHead {
   id: string;
@@ -70,7 +70,8 @@ function fastHead(json: string): EventHead | null {
   const id = json.slice(ID_PREFIX.length, idEnd);
   if (id.includes('\\')) return null;
   const at = json.indexOf(ORIGIN_MARK, idEnd);
-  if (at < 0) return null;
+  // After the payload key, the match may be the payload's own (a foreign key order): parse.
+  if (at < 0 || at > json.indexOf('"payload":')) return null;
   const tStart = at + ORIGIN_MARK.length;
   const tEnd = json.indexOf('"', tStart);
   if (tEnd <= tStart || !json.startsWith(N_MARK, tEnd)) return null;

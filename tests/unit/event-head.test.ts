@@ -3,10 +3,11 @@ import { aggregateIdOf, eventHeadOf } from '../../shared/log/event-head';
 import { canonicalJson } from '../../shared/events/envelope';
 import { TestWriter } from '../helpers/test-writer';
 
-// A payload that holds an `aggregate` of its own: never to be read as the envelope's.
+// A payload that holds an `aggregate` and an `origin` of its own: never to be read as the envelope's.
 const event = new TestWriter('till-1', () => 1_700_000_000_000).write({ id: 'ticket-A-1', type: 'ticket' }, 'ticket.item_added', {
   lineId: 'l1',
   aggregate: { id: 'not-this-one' },
+  origin: { terminal: 'not-this-one', n: 99 },
   menuItemId: 'burger',
   name: 'Burger',
   unitPriceCents: 1250,
@@ -23,9 +24,10 @@ describe('event heads read without parsing (shared/log/event-head.ts)', () => {
 
   it('falls back to parsing what the fast path cannot read unambiguously, and gives null for what holds no event', () => {
     // Another writer's key order puts the payload's `aggregate` first.
-    const { payload, ...rest } = event;
-    const foreign = JSON.stringify({ payload, ...rest, aggregate: { type: 'ticket', id: 'odd"id' } });
+    const { id, payload, ...rest } = event;
+    const foreign = JSON.stringify({ id, payload, ...rest, aggregate: { type: 'ticket', id: 'odd"id' } });
     expect(aggregateIdOf(foreign)).toBe('odd"id');
+    expect(eventHeadOf(foreign)).toEqual({ id, terminal: 'till-1', n: 1 });
     expect(aggregateIdOf('not json')).toBeNull();
     expect(aggregateIdOf('{"id":"x"}')).toBeNull();
   });
