@@ -298,6 +298,10 @@ export class EventStore {
     return () => this.listeners.delete(listener);
   }
 
+  private notify(change: StoreChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+
   /** Resolves once everything written so far is committed to IndexedDB (at once in memory mode). */
   async durable(): Promise<void> {
     if (!this.persistenceLayer) return;
@@ -323,7 +327,7 @@ export class EventStore {
         this.persistence = { mode: 'indexeddb', persisted: this.persistence.mode === 'indexeddb' ? this.persistence.persisted : null };
       } catch (err) {
         this.persistence = { mode: 'memory', reason: `storage is full: recent changes are not saved on this device (${describe(err)})` };
-        for (const listener of this.listeners) listener({ aggregates: new Set(), events: [], origin: 'persistence' });
+        this.notify({ aggregates: new Set(), events: [], origin: 'persistence' });
         throw new StorageFullError(describe(cause));
       } finally {
         this.storageRecovery = null;
@@ -498,10 +502,7 @@ export class EventStore {
     if (reading.settled !== 'pending') return;
     reading.settled = 'restored';
     const ids = this.projection.restore(records ?? []);
-    if (ids.length > 0) {
-      const change: StoreChange = { aggregates: new Set(ids), events: [], origin: 'persistence' };
-      for (const listener of this.listeners) listener(change);
-    }
+    if (ids.length > 0) this.notify({ aggregates: new Set(ids), events: [], origin: 'persistence' });
     reading.settledDone?.();
   }
 
@@ -550,8 +551,7 @@ export class EventStore {
     reading.skipSettled();
     for (const id of this.projection.dropDetached()) reading.changed.add(id);
     if (reading.changed.size > 0) {
-      const change: StoreChange = { aggregates: reading.changed, events: [], origin: 'persistence' };
-      for (const listener of this.listeners) listener(change);
+      this.notify({ aggregates: reading.changed, events: [], origin: 'persistence' });
       this.checkpoints?.schedule();
     }
     for (const { jsons, origin } of reading.arrived) this.onLogAdded(jsons, origin);
@@ -584,8 +584,7 @@ export class EventStore {
     }
     this.projection.remove(touched);
     this.projection.apply(leftovers);
-    const change: StoreChange = { aggregates: touched, events: [], origin };
-    for (const listener of this.listeners) listener(change);
+    this.notify({ aggregates: touched, events: [], origin });
   }
 
   private findHeld(eventId: string): EventEnvelope | undefined {
@@ -610,8 +609,7 @@ export class EventStore {
     const heldAt = this.now();
     for (const e of fresh) this.index(e, origin, heldAt);
     const aggregates = this.projection.apply(fresh);
-    const change: StoreChange = { aggregates, events: fresh, origin };
-    for (const listener of this.listeners) listener(change);
+    this.notify({ aggregates, events: fresh, origin });
   }
 
   /** The store's own indexes of one new event (the projection keeps its own). */
