@@ -1,6 +1,6 @@
 import { loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
-import { startAppServer, waitForOfflineShell, type AppServer } from '../tests/helpers/browser';
+import { logLoadedMode, startAppServer, storedCheckpoint, waitForOfflineShell, type AppServer } from '../tests/helpers/browser';
 import { buildBenchSite, SITE } from './browser-build';
 import { assertLoopbackOnly, benchPage, call, launchContext, median, sleep, spread } from './browser-harness';
 import { e2eRows } from './browser-e2e';
@@ -172,44 +172,13 @@ export const watchMarker = (marker: string): string => `(() => {
   obs.observe(document, { subtree: true, childList: true });
 })();`;
 
-/** Which projection checkpoint the location has stored: its clock and state vector ('' if none). */
-async function checkpointSignature(page: Page, location: string): Promise<string> {
-  return page.evaluate(
-    (name) =>
-      new Promise<string>((resolve, reject) => {
-        const open = indexedDB.open(name);
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          if (!db.objectStoreNames.contains('custom')) return resolve('');
-          const get = db.transaction('custom').objectStore('custom').get('rms:checkpoint-meta');
-          get.onerror = () => reject(get.error);
-          get.onsuccess = () => {
-            db.close();
-            const meta = get.result as { clock: number; stateVector: Uint8Array } | undefined;
-            resolve(meta ? `${meta.clock}:${meta.stateVector.join(',')}` : '');
-          };
-        };
-      }),
-    `rms:${location}`,
-  );
-}
-
 /** Waits (at most 60 s) until a checkpoint other than `before` is stored. */
-async function waitForNewCheckpoint(page: Page, location: string, before: string): Promise<void> {
+async function waitForNewCheckpoint(page: Page, location: string, before: string | undefined): Promise<void> {
   for (let i = 0; i < 240; i++) {
-    if ((await checkpointSignature(page, location)) !== before) return;
+    if ((await storedCheckpoint(page, location))?.signature !== before) return;
     await sleep(250);
   }
   throw new Error('the staff app wrote no projection checkpoint within 60 s');
-}
-
-/** How the page's store started its projection (EventStore's `rms:log-loaded` mark). */
-async function logLoadedMode(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const mark = performance.getEntriesByName('rms:log-loaded')[0] as PerformanceMark | undefined;
-    return (mark?.detail as { checkpoint?: string } | undefined)?.checkpoint ?? 'unknown';
-  });
 }
 
 async function coldRows(app: AppServer, quick: boolean): Promise<BenchRow[]> {
@@ -263,7 +232,7 @@ async function coldRows(app: AppServer, quick: boolean): Promise<BenchRow[]> {
     const interactive: number[] = [];
     const restored: boolean[] = [];
     for (let r = 0; r < runs + 1; r++) {
-      const checkpointBefore = await checkpointSignature(appPage, 'demo');
+      const checkpointBefore = (await storedCheckpoint(appPage, 'demo'))?.signature;
       await appPage.reload();
       const ready = (await appPage.waitForFunction(() => (window as unknown as { __rmsReady?: { painted: number } }).__rmsReady, undefined, { timeout: 120_000, polling: 50 }).then((h) => h.jsonValue())) as { painted: number };
       const mode = await logLoadedMode(appPage);

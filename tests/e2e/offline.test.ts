@@ -4,6 +4,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import {
   copyOfBuild,
   LOCATION,
+  logLoadedMode,
+  storedCheckpoint,
   VIEWPORT,
   browserPidFor,
   useAppAndBrowser,
@@ -60,19 +62,18 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
 
       // Offline, nothing changes the log any more: wait for the till's last checkpoint.
       await context.setOffline(true);
-      let last = '';
+      let last: string | undefined;
       let steadySince = Date.now();
       await waitUntil(async () => {
-        const now = await page.evaluate(storedCheckpoint, `rms:${LOCATION}`);
-        if (now !== last) [last, steadySince] = [now, Date.now()];
+        const now = await storedCheckpoint(page, LOCATION);
+        if (now?.signature !== last) [last, steadySince] = [now?.signature, Date.now()];
         // Written ~2 s after the last change; the closed ticket in a bucket of its own (16 and up).
-        return /settled/.test(last) && Date.now() - steadySince > 3_000;
+        return now !== null && now.buckets.some((b) => b >= 16) && Date.now() - steadySince > 3_000;
       }, 'a steady checkpoint with the closed ticket apart', 30_000);
 
       await page.reload();
       await page.getByRole('button', { name: new RegExp(`^Ticket ${open},`) }).waitFor({ timeout: 15_000 });
-      const mode = await page.evaluate(() => (performance.getEntriesByName('rms:log-loaded')[0] as PerformanceMark | undefined)?.detail as { checkpoint?: string } | undefined);
-      expect(mode?.checkpoint).toBe('restored');
+      expect(await logLoadedMode(page)).toBe('restored');
       await page.getByRole('checkbox', { name: 'Show closed and voided' }).check();
       await page.getByRole('button', { name: new RegExp(`^Ticket ${closed},`) }).click({ timeout: 15_000 });
       await expect.poll(() => page.getByTestId('ticket-status').textContent()).toBe('Closed');
@@ -160,27 +161,6 @@ async function takeOrder(page: Page, table: string, items: string[]): Promise<st
   }
   await expect.poll(() => page.getByTestId('line').count()).toBe(items.length);
   return (await number.textContent())!;
-}
-
-/** In the page: the stored checkpoint's meta clock and its buckets, `settled` once one of 16 and up exists. */
-function storedCheckpoint(name: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(name);
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      const tx = db.transaction(['custom', 'projection']);
-      const meta = tx.objectStore('custom').get('rms:checkpoint-meta');
-      const keys = tx.objectStore('projection').getAllKeys();
-      tx.oncomplete = () => {
-        db.close();
-        const buckets = keys.result as number[];
-        const clock = (meta.result as { clock?: number } | undefined)?.clock ?? 0;
-        resolve(`${clock} ${buckets.join(',')}${buckets.some((b) => b >= 16) ? ' settled' : ''}`);
-      };
-      tx.onerror = () => reject(tx.error);
-    };
-  });
 }
 
 async function ticketOnServer(app: AppServer, number: string): Promise<number> {

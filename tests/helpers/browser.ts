@@ -191,6 +191,49 @@ export async function waitForOfflineShell(page: Page): Promise<void> {
   );
 }
 
+/** The projection checkpoint a location has stored in the page's IndexedDB (null if none yet). */
+export interface StoredCheckpointInfo {
+  /** Its hybrid clock and state vector: a new write changes them. */
+  signature: string;
+  /** Bucket keys; 16 and up hold settled aggregates (client/store/idb-persistence.ts). */
+  buckets: number[];
+}
+
+export function storedCheckpoint(page: Page, location: string): Promise<StoredCheckpointInfo | null> {
+  return page.evaluate(
+    (name) =>
+      new Promise<StoredCheckpointInfo | null>((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains('custom') || !db.objectStoreNames.contains('projection')) {
+            db.close();
+            return resolve(null);
+          }
+          const tx = db.transaction(['custom', 'projection']);
+          const meta = tx.objectStore('custom').get('rms:checkpoint-meta');
+          const keys = tx.objectStore('projection').getAllKeys();
+          tx.oncomplete = () => {
+            db.close();
+            const m = meta.result as { clock: number; stateVector: Uint8Array } | undefined;
+            resolve(m ? { signature: `${m.clock}:${m.stateVector.join(',')}`, buckets: keys.result as number[] } : null);
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+    `rms:${location}`,
+  );
+}
+
+/** How the page's store started its projection (EventStore's `rms:log-loaded` mark). */
+export function logLoadedMode(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const mark = performance.getEntriesByName('rms:log-loaded')[0] as PerformanceMark | undefined;
+    return (mark?.detail as { checkpoint?: string } | undefined)?.checkpoint ?? 'unknown';
+  });
+}
+
 /** Bounded polling for a condition (tests wait for behaviour, never for a fixed time). */
 export async function waitUntil(check: () => Promise<boolean> | boolean, label: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
