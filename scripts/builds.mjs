@@ -61,6 +61,6 @@ export function buildStaffApp(env = process.env) {
 
 /** The server, into dist-server/ (vite.config.ts, `--ssr`); returns the path of its main.js. */
 export function buildServer() {
-  buildIfStale({ what: 'the server', outDir: 'dist-server', sources: ['server', 'shared', 'vite.config.ts'], args: ['--ssr', 'server/main.ts'] });
+  buildIfStale({ what: 'the server', outDir: 'dist-server', sources: ['server', 'shared', 'vite.config.ts', 'package-lock.json'], args: ['--ssr', 'server/main.ts'] });
   return join(ROOT, 'dist-server', 'main.js');
 }
