@@ -480,16 +480,16 @@ export class EventStore {
         whenIdle(() => void settled().then((records) => this.restoreSettled(reading, records)));
       });
     }
+    // The events are read in idle slices once every view is readable: parsing them
+    // meanwhile only delayed the settled aggregates (by 0.3–0.5 s at 100k events in Node).
     this.indexed = new Promise<void>((resolve) => {
       reading.done = resolve;
       const slice = (): void => {
         if (this.reading !== reading) return resolve();
-        const progress = this.readLogFor(reading, INDEX_SLICE_MS);
-        if (progress === 'done') this.finishReading(reading);
-        else if (progress === 'waiting') void this.restored.then(() => whenIdle(slice));
+        if (this.readLogFor(reading, INDEX_SLICE_MS)) this.finishReading(reading);
         else whenIdle(slice);
       };
-      whenIdle(slice);
+      void this.restored.then(() => whenIdle(slice));
     });
   }
 
@@ -508,9 +508,9 @@ export class EventStore {
 
   /**
    * Works through the restored log for about `budgetMs`: parse every event, then hand
-   * the restored folds theirs (once the settled ones are restored), then index them.
+   * the restored folds theirs, then index them. Returns whether it is done.
    */
-  private readLogFor(reading: LogReading, budgetMs: number): 'done' | 'more' | 'waiting' {
+  private readLogFor(reading: LogReading, budgetMs: number): boolean {
     const until = performance.now() + budgetMs;
     const step = 500;
     while (performance.now() < until) {
@@ -518,9 +518,6 @@ export class EventStore {
         const end = Math.min(reading.jsons.length, reading.parsed + step);
         for (const e of this.parseAll(reading.jsons.slice(reading.parsed, end))) reading.add(e);
         reading.parsed = end;
-      } else if (reading.settled === 'pending' && budgetMs !== Infinity) {
-        // Attaching waits for the settled aggregates' folds (restoreSettled) unless forced.
-        return 'waiting';
       } else if (reading.attached < reading.groups.length) {
         reading.skipSettled();
         const end = Math.min(reading.groups.length, reading.attached + step / 10);
@@ -531,10 +528,10 @@ export class EventStore {
         for (let i = reading.indexed; i < end; i++) this.index(reading.events[i]!, 'persistence', reading.heldAt);
         reading.indexed = end;
       } else {
-        return 'done';
+        return true;
       }
     }
-    return 'more';
+    return false;
   }
 
   /** Finishes reading the restored log now: called by everything that needs the events. */
