@@ -49,12 +49,12 @@ async function terminal(options: Parameters<typeof startTerminal>[0]): Promise<T
  * events after 300 ms of grace. With `relayIngest: false` the server does not store what it
  * relays, as when it relayed events and crashed before storing them.
  */
-async function relayOnlyWriter(location: string, options: { relayIngest?: boolean } = {}) {
-  const server = await inProcess(options);
+async function relayOnlyWriter(location: string, options: { relayIngest?: boolean; graceMs?: number } = {}) {
+  const server = await inProcess({ relayIngest: options.relayIngest });
   const blackhole = await proxyTo(server.port);
   blackhole.setMode('blackhole');
   const a = await startTerminal({ location, terminal: 'till-1', apiBase: blackhole.url, syncEndpoint: server.wsUrl, sync: { uploadTimeoutMs: 500 } });
-  const b = await terminal({ location, terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300 });
+  const b = await terminal({ location, terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: options.graceMs ?? 300 });
   return { server, a, b };
 }
 
@@ -171,7 +171,8 @@ describe('Delivery through faults', () => {
   });
 
   it('[SYN5] a terminal whose events reached only the relay, not the server\'s store, then died: another terminal uploads them', async () => {
-    const { server, a, b } = await relayOnlyWriter('relay-only', { relayIngest: false });
+    // b's grace outlasts a's writing, even on a loaded machine: until a dies, only the relay holds the events.
+    const { server, a, b } = await relayOnlyWriter('relay-only', { relayIngest: false, graceMs: 3000 });
     await writeTickets(a, 50, 'R');
     await waitFor(() => b.store.projection.size === 50, 'the relay carried them to b');
     expect(await serverEvents(server.url, 'relay-only')).toHaveLength(0);
