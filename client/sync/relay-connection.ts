@@ -14,7 +14,7 @@ import type { Timers } from './timers';
  *   paused ──start()──► connecting ──open──► connected
  *     ▲                    ▲   │                │ closed by network or server
  *     │ pause()            │   └─────fail───────┤
- *     │                    └── backoff timer ◄──┘   (retriable close)
+ *     │                    └── backoff timer ◄──┘   (retriable close; cut short by serverAnswered)
  *     └─────────────────────────────────────────── terminal close (e.g. tokenExpired)
  *
  * The backoff resets only for a connection that stayed open STABLE_MS: a server that
@@ -92,6 +92,18 @@ export class RelayConnection {
     if (this.provider.wsconnected || this.provider.wsconnecting) return;
     this.backoff.reset();
     this.start();
+  }
+
+  /**
+   * The server answered on the other channel (an upload was stored): a pending backoff wait
+   * is cut short, not waited out. The failure count stays, so a relay that still fails
+   * waits longer next time.
+   */
+  serverAnswered(): void {
+    if (this.timer === null || !this.wanted) return;
+    this.clearTimer();
+    this.provider.connect();
+    this.options.onChange();
   }
 
   /** Offline: drop the socket and stop trying until `start`. */

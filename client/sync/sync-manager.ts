@@ -448,6 +448,9 @@ export class SyncManager {
         }
         this.forgetCoveredAnswers();
         if (settled > 0) this.backoff.reset();
+        // The server is up: a relay waiting out its backoff reconnects now (after a restart,
+        // whichever channel reaches it first brings the other back).
+        this.relay.serverAnswered();
         this.metrics.successes++;
         this.metrics.eventsSent += events.length;
         this.metrics.bytesSent += bytes;

@@ -65,6 +65,25 @@ describe('Backoff', () => {
     expect(t.sync.status.nextAttemptAt! - timers.now()).toBeLessThan(UPLOAD_BACKOFF.baseMs);
   });
 
+  it('[SYN11] an upload the server stored cuts the relay\'s backoff wait short', async () => {
+    const server = await startTestServer({ relayIngest: false });
+    cleanups.push(() => server.dispose());
+    const relayPath = await startTcpProxy(server.port);
+    cleanups.push(() => relayPath.close());
+    await relayPath.refuse(true);
+    // Manual timers: a backoff wait never ends by itself here.
+    const timers = new ManualTimers(11);
+    const t = await startTerminal({ location: 'cut-short', terminal: 'till-1', apiBase: server.url, syncEndpoint: relayPath.wsUrl, sync: { timers } });
+    cleanups.push(() => t.close());
+    const relay = (t.sync as unknown as { relay: RelayConnection }).relay;
+    await waitFor(() => relay.attempt >= 1 && relay.nextAttemptAt !== null, 'the relay waiting out its backoff');
+    await relayPath.refuse(false);
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+    await waitFor(() => t.sync.status.owed === 0, 'the upload stored');
+    await waitFor(() => t.sync.status.relay === 'connected', 'the relay back without its wait');
+    expect(relay.attempt).toBeGreaterThanOrEqual(1); // not a reset: a failing relay keeps backing off
+  });
+
   it('[SYN9] a server that accepts and at once closes the socket keeps being backed off (no reset)', async () => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => wss.once('listening', r));
