@@ -53,8 +53,6 @@ const server: UserConfig = {
     emptyOutDir: true,
     target: 'node20',
     sourcemap: true,
-    // Mappings only: stack traces need no source text, and Node reads the map at start.
-    rollupOptions: { output: { sourcemapExcludeSources: true } },
   },
 };
 
