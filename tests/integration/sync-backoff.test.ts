@@ -21,14 +21,22 @@ function expectedDelays(seed: number, policy: { baseMs: number; capMs: number },
   return Array.from({ length: failures }, (_, k) => Math.floor(rng.random() * Math.min(policy.capMs, policy.baseMs * 2 ** k)));
 }
 
+/**
+ * A server that stores only what is uploaded (relay ingest off: the relay must not deliver
+ * for the uploads), and a proxy to it that refuses connections until told otherwise.
+ */
+async function serverBehindRefusingProxy() {
+  const server = await startTestServer({ relayIngest: false });
+  cleanups.push(() => server.dispose());
+  const proxy = await startTcpProxy(server.port);
+  cleanups.push(() => proxy.close());
+  await proxy.refuse(true);
+  return { server, proxy };
+}
+
 describe('Backoff', () => {
   it('[SYN6] upload attempts follow the capped, fully jittered curve and reset on success', async () => {
-    // Only uploads deliver here: the server must not store the event from the relay.
-    const server = await startTestServer({ relayIngest: false });
-    cleanups.push(() => server.dispose());
-    const proxy = await startTcpProxy(server.port);
-    cleanups.push(() => proxy.close());
-    await proxy.refuse(true);
+    const { server, proxy } = await serverBehindRefusingProxy();
     const timers = new ManualTimers(7);
     // The relay goes straight to the server; only uploads cross the refusing proxy.
     const t = await startTerminal({ location: 'backoff', terminal: 'till-1', apiBase: proxy.url, syncEndpoint: server.wsUrl, sync: { timers } });
@@ -66,11 +74,7 @@ describe('Backoff', () => {
   });
 
   it('[SYN11] an upload the server stored cuts the relay\'s backoff wait short', async () => {
-    const server = await startTestServer({ relayIngest: false });
-    cleanups.push(() => server.dispose());
-    const relayPath = await startTcpProxy(server.port);
-    cleanups.push(() => relayPath.close());
-    await relayPath.refuse(true);
+    const { server, proxy: relayPath } = await serverBehindRefusingProxy();
     // Manual timers: a backoff wait never ends by itself here.
     const timers = new ManualTimers(11);
     const t = await startTerminal({ location: 'cut-short', terminal: 'till-1', apiBase: server.url, syncEndpoint: relayPath.wsUrl, sync: { timers } });
