@@ -100,10 +100,7 @@ export class RelayConnection {
    * waits longer next time.
    */
   serverAnswered(): void {
-    if (this.timer === null || !this.wanted) return;
-    this.clearTimer();
-    this.provider.connect();
-    this.options.onChange();
+    if (this.timer !== null && this.wanted) this.start();
   }
 
   /** Offline: drop the socket and stop trying until `start`. */
