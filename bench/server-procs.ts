@@ -93,6 +93,8 @@ const START_DELAY_MS = 50;
 
 const MARK = '@ts:';
 const MARK_BYTES = Buffer.from(MARK);
+/** After the timestamp: whether the sender sent it in its measured window (not the warm-up). */
+const MEASURED = 'm'.charCodeAt(0);
 
 /** Wall-clock ms with sub-ms precision, comparable across processes on one machine. */
 const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -101,7 +103,10 @@ const nowMs = (): number => performance.timeOrigin + performance.now();
  * A terminal as the relay sees it, without a provider's cost on the receiving side: it
  * speaks y-protocols (sync step 1 on open, answers step 1 with step 2, sends each local
  * change as an update message) but does not apply what it receives; it reads the send
- * timestamp embedded in each update (`@ts:<terminal>|<ms>;`) and counts it. Each change is
+ * timestamp embedded in each update (`@ts:<terminal>|<ms>|<m or w>;`: m when sent in its
+ * sender's measured window, w in the warm-up) and counts it. The sender decides: client
+ * processes get the start signal a little apart, so a receiver's own window would count an
+ * update sent in the first moments of another process's window as warm-up, and lost. Each change is
  * what a terminal writes: one ~250-byte event appended to its own segment of the log
  * (shared/log/log-doc.ts), so the relay's real path (event index, relayed marks) runs.
  */
@@ -162,9 +167,9 @@ async function runClients(config: ClientsConfig): Promise<void> {
           continue;
         }
         const bar = data.indexOf(124, at); // '|'
-        const semi = data.indexOf(59, bar); // ';'
-        const sentAt = Number(data.toString('latin1', bar + 1, semi));
-        if (sentAt < startAt) continue; // sent during the warm-up
+        const flag = data.indexOf(124, bar + 1) + 1;
+        if (data[flag] !== MEASURED) continue; // sent during the warm-up
+        const sentAt = Number(data.toString('latin1', bar + 1, flag - 1));
         result.hist[latencyBucket(now - sentAt)]! += 1;
         if (now <= endAt) result.delivered += 1;
         else result.late += 1;
@@ -194,7 +199,8 @@ async function runClients(config: ClientsConfig): Promise<void> {
           // What a terminal writes: one event appended to its own segment of the log.
           t.n += 1;
           const sentAt = nowMs();
-          if (sentAt >= startAt) result.sent += 1;
+          const measured = sentAt >= startAt;
+          if (measured) result.sent += 1;
           const event = {
             id: newEventId(sentAt),
             seq: t.n,
@@ -203,7 +209,7 @@ async function runClients(config: ClientsConfig): Promise<void> {
             v: 1,
             aggregate: { id: `ticket-${t.id}-${Math.ceil(t.n / 15)}`, type: 'ticket' },
             origin: { terminal: t.id, n: t.n },
-            payload: { note: `${MARK}${t.id}|${sentAt}; extra crispy, sauce on the side` },
+            payload: { note: `${MARK}${t.id}|${sentAt}|${measured ? 'm' : 'w'}; extra crispy, sauce on the side` },
           };
           t.doc.transact(() => t.writer.append([JSON.stringify(event)]));
         }
