@@ -92,6 +92,27 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(layout).toEqual({ broken: [], outside: 0 });
   }, TEST_TIMEOUT_MS);
 
+  it('[APP10] a long ticket keeps Send, Pay and Close on screen and tappable at 1024×768, with its lines scrolled to the top', async () => {
+    const page = await till();
+    await openTicket(page, 'T6');
+    const items = ['Tomato soup', 'Garlic bread', 'Caesar salad', 'Calamari', 'Espresso', 'House red \\(glass\\)', 'Sparkling water', 'Lemonade', 'Cheeseburger', 'Ribeye steak', 'Mushroom risotto', 'Fish and chips'];
+    for (const item of items) await addItem(page, item);
+    // The waiter scrolls back up to check the first lines.
+    await page.evaluate(() => document.querySelector('section[aria-label="Ticket"]')!.scrollTo(0, 0));
+    const reachable = await page.evaluate(() =>
+      ['Send to kitchen (12)', 'Take payment', 'Close ticket'].map((name) => {
+        const button = [...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === name);
+        if (button === undefined) return `${name}: missing`;
+        const r = button.getBoundingClientRect();
+        // What a finger at the button's centre would touch: the button, not the lines behind it.
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return r.bottom <= window.innerHeight && hit !== null && button.contains(hit) ? `${name}: ok` : `${name}: out of reach`;
+      }),
+    );
+    expect(reachable).toEqual(['Send to kitchen (12): ok', 'Take payment: ok', 'Close ticket: ok']);
+    expect(await page.getByTestId('line').first().isVisible()).toBe(true);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP4] the item note and ticket note inputs take no more than the events accept (500 characters)', async () => {
     const page = await till();
     await openTicket(page, 'T5');
