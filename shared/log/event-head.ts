@@ -21,6 +21,8 @@ export interface EventHead {
 const ID_PREFIX = '{"id":"';
 const ORIGIN_MARK = ',"origin":{"terminal":"';
 const N_MARK = '","n":';
+/** A mark found after this key may be the payload's own, not the envelope's. */
+const PAYLOAD_KEY = '"payload":';
 
 /** Null for anything that holds no event, a non-string entry included (see log-doc.ts). */
 export function eventHeadOf(json: unknown): EventHead | null {
@@ -48,7 +50,7 @@ const AGGREGATE_MARK = '"aggregate":{"id":"';
  */
 export function aggregateIdOf(json: string): string | null {
   const at = json.indexOf(AGGREGATE_MARK);
-  if (at >= 0 && at < json.indexOf('"payload":')) {
+  if (at >= 0 && at < json.indexOf(PAYLOAD_KEY)) {
     const start = at + AGGREGATE_MARK.length;
     const end = json.indexOf('"', start);
     const id = json.slice(start, Math.max(start, end));
@@ -71,7 +73,7 @@ function fastHead(json: string): EventHead | null {
   if (id.includes('\\')) return null;
   const at = json.indexOf(ORIGIN_MARK, idEnd);
   // After the payload key, the match may be the payload's own (a foreign key order): parse.
-  if (at < 0 || at > json.indexOf('"payload":')) return null;
+  if (at < 0 || at > json.indexOf(PAYLOAD_KEY)) return null;
   const tStart = at + ORIGIN_MARK.length;
   const tEnd = json.indexOf('"', tStart);
   if (tEnd <= tStart || !json.startsWith(N_MARK, tEnd)) return null;
