@@ -62,7 +62,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   // relay's hook calls it only once rooms serve connections, after it exists.
   const relayIngest: RelayIngest | null = config.relayIngest
     ? relayIngestHook(
-        { ingest: (location, raws, uploader) => ingest.ingest(location, raws, uploader) },
+        { ingestEach: (location, batches) => ingest.ingestEach(location, batches) },
         {
           log,
           onIngested: (location, result) => {

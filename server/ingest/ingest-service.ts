@@ -38,6 +38,12 @@ export interface Uploader {
   role: Role;
 }
 
+/** Raw events and who sent them (null: the server itself, e.g. the demo seed). */
+export interface UploadBatch {
+  raws: readonly unknown[];
+  uploader: Uploader | null;
+}
+
 export interface IngestLog {
   error(obj: object, msg: string): void;
 }
@@ -74,46 +80,62 @@ export class IngestService {
   }
 
   async ingest(location: string, raws: readonly unknown[], uploader: Uploader | null = null): Promise<IngestResult> {
-    const slots = classifyBatch(raws).map((slot) => (isValid(slot) && uploader !== null ? refuseUnauthorized(slot, uploader) : slot));
-    const valid = slots.filter(isValid);
-    const appended = await this.store.appendBatch(location, valid, this.now());
-    const accepted: ValidEvent[] = [];
+    const [result] = await this.ingestEach(location, [{ raws, uploader }]);
+    return result!;
+  }
+
+  /**
+   * Several uploaders' batches stored in one transaction, each checked and answered as if
+   * posted alone (one result per batch, in order; hooks run per batch). The relay ingest's
+   * window holds one batch per connection: one commit per window instead of one per
+   * terminal, which at 10 terminals × 100 updates/s was a third of the relay's CPU.
+   */
+  async ingestEach(location: string, batches: readonly UploadBatch[]): Promise<IngestResult[]> {
+    const slotsOf = batches.map(({ raws, uploader }) =>
+      classifyBatch(raws).map((slot) => (isValid(slot) && uploader !== null ? refuseUnauthorized(slot, uploader) : slot)),
+    );
+    const appended = await this.store.appendBatch(location, slotsOf.flatMap((slots) => slots.filter(isValid)), this.now());
     let next = 0;
-    const results = slots.map((slot): EventResult => {
-      if (!isValid(slot)) return slot;
-      const outcome = appended.outcomes[next]!;
-      const source = valid[next]!;
-      next += 1;
-      switch (outcome.status) {
-        case 'accepted':
-          accepted.push(source);
-          return { id: outcome.id, status: 'accepted' };
-        case 'duplicate':
-          return { id: outcome.id, status: 'duplicate' };
-        case 'rejected':
-          return { id: outcome.id, status: 'rejected', reason: outcome.reason, field: outcome.field };
-        default: {
-          const never: never = outcome;
-          throw new Error(`unexpected outcome ${JSON.stringify(never)}`);
+    const out: IngestResult[] = [];
+    for (const [b, slots] of slotsOf.entries()) {
+      const accepted: ValidEvent[] = [];
+      const results = slots.map((slot): EventResult => {
+        if (!isValid(slot)) return slot;
+        const outcome = appended.outcomes[next]!;
+        next += 1;
+        switch (outcome.status) {
+          case 'accepted':
+            accepted.push(slot);
+            return { id: outcome.id, status: 'accepted' };
+          case 'duplicate':
+            return { id: outcome.id, status: 'duplicate' };
+          case 'rejected':
+            return { id: outcome.id, status: 'rejected', reason: outcome.reason, field: outcome.field };
+          default: {
+            const never: never = outcome;
+            throw new Error(`unexpected outcome ${JSON.stringify(never)}`);
+          }
+        }
+      });
+      const uploader = batches[b]!.uploader?.terminal ?? null;
+      for (const hook of this.hooks) {
+        try {
+          await hook.afterIngest({ location, accepted, watermarks: appended.watermarks, uploader });
+        } catch (err) {
+          // The batch is committed: the canonical store is the truth, a failed side effect is logged.
+          this.log.error({ hook: hook.name, location, err: String(err) }, 'after-ingest hook failed');
         }
       }
-    });
-    for (const hook of this.hooks) {
-      try {
-        await hook.afterIngest({ location, accepted, watermarks: appended.watermarks, uploader: uploader?.terminal ?? null });
-      } catch (err) {
-        // The batch is committed: the canonical store is the truth, a failed side effect is logged.
-        this.log.error({ hook: hook.name, location, err: String(err) }, 'after-ingest hook failed');
-      }
+      const count = (s: EventResult['status']): number => results.filter((r) => r.status === s).length;
+      out.push({
+        results,
+        watermarks: appended.watermarks,
+        accepted: accepted.length,
+        duplicates: count('duplicate'),
+        rejected: count('rejected'),
+      });
     }
-    const count = (s: EventResult['status']): number => results.filter((r) => r.status === s).length;
-    return {
-      results,
-      watermarks: appended.watermarks,
-      accepted: accepted.length,
-      duplicates: count('duplicate'),
-      rejected: count('rejected'),
-    };
+    return out;
   }
 }
 

@@ -2,7 +2,7 @@ import { observeLog } from '../../shared/log/log-doc';
 import type { RelayHook } from '../relay/hooks';
 import { asRoomOrigin } from '../relay/origins';
 import type { Room } from '../relay/room';
-import type { IngestLog, IngestResult, IngestService, Uploader } from './ingest-service';
+import type { IngestLog, IngestResult, IngestService, UploadBatch, Uploader } from './ingest-service';
 
 /**
  * The relay as a way into the canonical store. Events a terminal's update brings into its
@@ -55,26 +55,47 @@ class RoomIngest {
   stop: () => void = () => {};
 }
 
-export function relayIngestHook(ingest: Pick<IngestService, 'ingest'>, options: RelayIngestOptions): RelayIngest {
+export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, options: RelayIngestOptions): RelayIngest {
   const rooms = new WeakMap<Room, RoomIngest>();
   const writes = new Set<Promise<void>>();
   let closed = false;
 
-  const store = async (room: Room, uploader: Uploader, jsons: readonly string[]): Promise<void> => {
-    const events: unknown[] = [];
-    for (const json of jsons) {
-      try {
-        events.push(JSON.parse(json));
-      } catch {
-        // Not an event: the log readers skip it, and so does the canonical store.
+  /** Stores one window's events, every connection's in one transaction (RELAY_INGEST_BATCH events at most each). */
+  const store = async (room: Room, window: readonly Pending[]): Promise<void> => {
+    const chunks: UploadBatch[][] = [[]];
+    let size = 0;
+    for (const { uploader, jsons } of window) {
+      let raws: unknown[] | null = null;
+      for (const json of jsons) {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(json);
+        } catch {
+          continue; // Not an event: the log readers skip it, and so does the canonical store.
+        }
+        if (size === RELAY_INGEST_BATCH) {
+          chunks.push([]);
+          size = 0;
+          raws = null;
+        }
+        if (raws === null) chunks.at(-1)!.push({ raws: (raws = []), uploader });
+        raws.push(raw);
+        size += 1;
       }
     }
-    for (let i = 0; i < events.length; i += RELAY_INGEST_BATCH) {
-      // A terminal back from a long outage brings thousands: let frames and requests through between batches.
+    for (const [i, chunk] of chunks.entries()) {
+      // A terminal back from a long outage brings thousands: let frames and requests through between chunks.
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      if (closed) return;
-      const result = await ingest.ingest(room.name, events.slice(i, i + RELAY_INGEST_BATCH), uploader);
-      options.onIngested?.(room.name, result);
+      if (closed || chunk.length === 0) return;
+      try {
+        const results = await ingest.ingestEach(room.name, chunk);
+        for (const result of results) options.onIngested?.(room.name, result);
+      } catch (err) {
+        // The events stay in the room and in their terminals' outboxes: uploaded later.
+        const terminals = chunk.map((b) => b.uploader?.terminal ?? null);
+        options.log.error({ location: room.name, terminals, err: String(err) }, 'relay ingest failed');
+        return;
+      }
     }
   };
 
@@ -87,16 +108,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingest'>, options: 
     if (state.pending.size === 0 || closed) return;
     const batches = [...state.pending.values()];
     state.pending = new Map();
-    const write = state.writing.then(async () => {
-      for (const { uploader, jsons } of batches) {
-        try {
-          await store(room, uploader, jsons);
-        } catch (err) {
-          // The events stay in the room and in their terminals' outboxes: uploaded later.
-          options.log.error({ location: room.name, terminal: uploader.terminal, err: String(err) }, 'relay ingest failed');
-        }
-      }
-    });
+    const write = state.writing.then(() => store(room, batches));
     state.writing = write;
     writes.add(write);
     void write.finally(() => writes.delete(write));

@@ -1,4 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IngestService, type IngestedBatch } from '../../server/ingest/ingest-service';
+import { openDatabase } from '../../server/store/database';
+import { SqliteEventStore } from '../../server/store/sqlite-event-store';
 import { SegmentWriter, acksOf, readAllEventJson } from '../../shared/log/log-doc';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
@@ -101,5 +107,36 @@ describe('relay ingest', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await storedIds(s, 'off')).toEqual([]);
     expect((await postEvents(s.url, await mint('off', 'terminal', 'till-1'), [e])).body.results[0]!.status).toBe('accepted');
+  });
+
+  it('[SRV17] one window of several connections is stored in one transaction, each batch checked and answered as its uploader\'s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rms-ingest-each-'));
+    const db = openDatabase(dir);
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => db.close());
+    const store = new SqliteEventStore(db);
+    const transactions = vi.spyOn(store, 'appendBatch');
+    const seen: IngestedBatch[] = [];
+    const ingest = new IngestService(store, [{ name: 'record', afterIngest: (b) => void seen.push(b) }], { error: () => {} });
+    const voidOf = (terminal: string, n: number) =>
+      tableEvent(terminal, n, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
+    const tillGood = tableEvent('till-1', 1);
+    const tillVoid = voidOf('till-1', 2);
+    const managerVoid = voidOf('manager-1', 1);
+    const results = await ingest.ingestEach('window', [
+      { raws: [tillGood, tillVoid], uploader: { terminal: 'till-1', role: 'terminal' } },
+      { raws: [managerVoid, tillGood], uploader: { terminal: 'manager-1', role: 'manager' } },
+    ]);
+    expect(transactions).toHaveBeenCalledTimes(1);
+    expect(results.map((r) => r.results.map((x) => x.status))).toEqual([
+      ['accepted', 'rejected'],
+      ['accepted', 'duplicate'],
+    ]);
+    expect(results[0]!.results[1]).toMatchObject({ id: tillVoid.id, field: 'type' });
+    expect(results.map((r) => [r.accepted, r.duplicates, r.rejected])).toEqual([[1, 0, 1], [1, 1, 0]]);
+    expect(seen.map((b) => [b.uploader, b.accepted.map((v) => v.event.id)])).toEqual([
+      ['till-1', [tillGood.id]],
+      ['manager-1', [managerVoid.id]],
+    ]);
+    expect(results[1]!.watermarks).toEqual({ 'till-1': 1, 'manager-1': 1 });
   });
 });
