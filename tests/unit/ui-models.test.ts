@@ -222,6 +222,23 @@ describe('tickets screen (TicketsModel)', () => {
     expect(t.tickets.nextNote).toBe('well done');
   });
 
+  it('[APP12] the menu lists categories and their items by name, numbers in numeric order, whatever the items\' ids; retired items are left out', async () => {
+    const t = await till();
+    const define = (id: string, name: string, category: string) =>
+      t.store.append('menu.item_defined', { menuItemId: id, name, category, priceCents: 600 }, { aggregate: { type: 'menu_item', id } });
+    await define('item-1', 'Tomato soup', 'Starters');
+    await define('item-2', 'Dessert 10', 'Desserts');
+    await define('item-3', 'Dessert 2', 'Desserts');
+    await define('item-4', 'Calamari', 'Starters');
+    await define('item-5', 'Affogato', 'Desserts');
+    await define('item-6', 'Old special', 'Starters');
+    await t.store.append('menu.item_retired', { menuItemId: 'item-6' }, { aggregate: { type: 'menu_item', id: 'item-6' } });
+    expect(t.tickets.menu.map((s) => [s.category, s.items.map((i) => i.name)])).toEqual([
+      ['Desserts', ['Affogato', 'Dessert 2', 'Dessert 10']],
+      ['Starters', ['Calamari', 'Tomato soup']],
+    ]);
+  });
+
   it('[APP4] an item note over the limit is refused in words staff read, and the typed note is kept', async () => {
     expect(NOTE_MAX).toBe(500); // the schema's Note
     const t = await till();

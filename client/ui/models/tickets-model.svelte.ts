@@ -72,7 +72,12 @@ export class TicketsModel {
       list.push(item);
       sections.set(category, list);
     }
-    return [...sections].map(([category, items]) => ({ category, items }));
+    // By name, numbers in numeric order ("Dessert 2" before "Dessert 10"), categories too:
+    // the order staff learn by position, whatever ids the back office gave the items.
+    const byName = (a: string, b: string): number => a.localeCompare(b, undefined, { numeric: true });
+    return [...sections]
+      .sort(([a], [b]) => byName(a, b))
+      .map(([category, items]) => ({ category, items: items.sort((x, y) => byName(x.name ?? '', y.name ?? '')) }));
   });
 
   readonly tables = $derived.by(() =>
