@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
+import { newEventId } from '../../shared/events/event-id';
 import {
+  LOCATION,
   SCREENSHOTS,
+  type AppServer,
   openTerminal,
   skipBrowserTests,
   useAppAndBrowser,
@@ -99,18 +102,34 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     for (const item of items) await addItem(page, item);
     // The waiter scrolls back up to check the first lines.
     await page.evaluate(() => document.querySelector('section[aria-label="Ticket"]')!.scrollTo(0, 0));
-    const reachable = await page.evaluate(() =>
-      ['Send to kitchen (12)', 'Take payment', 'Close ticket'].map((name) => {
-        const button = [...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === name);
-        if (button === undefined) return `${name}: missing`;
-        const r = button.getBoundingClientRect();
-        // What a finger at the button's centre would touch: the button, not the lines behind it.
-        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-        return r.bottom <= window.innerHeight && hit !== null && button.contains(hit) ? `${name}: ok` : `${name}: out of reach`;
-      }),
-    );
+    const reachable = await inReach(page, ['Send to kitchen (12)', 'Take payment', 'Close ticket'].map((name) => page.getByRole('button', { name, exact: true })));
     expect(reachable).toEqual(['Send to kitchen (12): ok', 'Take payment: ok', 'Close ticket: ok']);
     expect(await page.getByTestId('line').first().isVisible()).toBe(true);
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP11] a menu longer than the panel scrolls under the quantity and the item note: both stay in reach at 1024×768', async () => {
+    const page = await till();
+    // The back office adds a dessert list: the menu is now twice the panel's height.
+    await defineMenuItems(fixture.app(), 'Desserts', 16);
+    await openTicket(page, 'T3');
+    await page.getByRole('button', { name: /^Add Dessert 16,/ }).waitFor();
+    // The waiter scrolls down to the last item (Starters come last, Tomato soup last of them).
+    await page.evaluate(() => {
+      const menu = document.querySelector('section[aria-label="Menu"]')!;
+      menu.scrollTo(0, menu.scrollHeight);
+    });
+    const last = page.getByRole('button', { name: /^Add Tomato soup,/ });
+    expect(await inReach(page, [page.getByRole('button', { name: 'More' }), page.getByRole('textbox', { name: 'Item note' }), last])).toEqual([
+      'More: ok',
+      'Item note: ok',
+      'Add Tomato soup, 6.50: ok',
+    ]);
+    await page.getByRole('button', { name: 'More' }).click();
+    await page.getByRole('textbox', { name: 'Item note' }).fill('no cream');
+    await last.click();
+    await idle(page);
+    const line = page.getByTestId('line').filter({ hasText: 'Tomato soup' });
+    expect(await line.textContent()).toMatch(/^2×\s*Tomato soup.*no cream/);
   }, TEST_TIMEOUT_MS);
 
   it('[APP4] the item note and ticket note inputs take no more than the events accept (500 characters)', async () => {
@@ -186,6 +205,50 @@ async function addItem(page: Page, name: string): Promise<void> {
 async function sendToKitchen(page: Page): Promise<void> {
   await page.getByRole('button', { name: /^Send to kitchen/ }).click();
   await idle(page);
+}
+
+/**
+ * For each control, whether a finger at its centre would touch it: on screen, and nothing
+ * (a sticky bar, the lines scrolled under it) on top of it: "<its name>: ok" or "…: out of reach".
+ */
+async function inReach(page: Page, controls: readonly Locator[]): Promise<string[]> {
+  return Promise.all(
+    controls.map((control) =>
+      control.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        const reached = r.top >= 0 && r.bottom <= window.innerHeight && hit !== null && el.contains(hit);
+        const name = el.getAttribute('aria-label') ?? (el instanceof HTMLInputElement ? el.labels?.[0]?.textContent : null) ?? el.textContent ?? '';
+        return `${name.trim().replace(/\s+/g, ' ')}: ${reached ? 'ok' : 'out of reach'}`;
+      }),
+    ),
+  );
+}
+
+/** `count` menu items of `category` ("Dessert 1" … at 6.00), posted by a back-office manager token. */
+async function defineMenuItems(app: AppServer, category: string, count: number): Promise<void> {
+  const token = await app.server.mintToken({ location: LOCATION, role: 'manager', terminal: 'back-office', ttlSeconds: 600 });
+  const singular = category.replace(/s$/, '');
+  const events = Array.from({ length: count }, (_, i) => {
+    const menuItemId = `${singular.toLowerCase()}-${i + 1}`;
+    return {
+      id: newEventId(),
+      seq: 1,
+      at: Date.now(),
+      type: 'menu.item_defined',
+      v: 1,
+      aggregate: { type: 'menu_item', id: menuItemId },
+      origin: { terminal: 'back-office', n: i + 1 },
+      payload: { menuItemId, name: `${singular} ${i + 1}`, category, priceCents: 600 },
+    };
+  });
+  const res = await fetch(`${app.url}/api/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ events }),
+  });
+  const body = (await res.json()) as { results: { status: string }[] };
+  expect(body.results.map((r) => r.status)).toEqual(events.map(() => 'accepted'));
 }
 
 /** The last command is durable (the ticket section is no longer aria-busy). */
