@@ -60,6 +60,27 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => recalled.count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP13] a kitchen screen set to the bar shows the drinks only, bumps them off, and is still the bar screen after a reload', async () => {
+    const page = await terminal('till-bar');
+    const number = await openTicket(page, 'T2');
+    await addItem(page, 'Cheeseburger');
+    await addItem(page, 'Lemonade');
+    await sendToKitchen(page);
+    await page.getByRole('link', { name: 'Kitchen' }).click();
+    const card = page.getByTestId('kitchen-ticket').filter({ has: page.getByRole('heading', { name: number }) });
+    const stations = page.getByRole('group', { name: 'Station' });
+    expect(await stations.getByRole('button').allTextContents()).toEqual(['All stations', 'Bar', 'Grill', 'Kitchen']);
+    await stations.getByRole('button', { name: 'Bar' }).click();
+    await expect.poll(() => card.locator('li .name').allTextContents()).toEqual(['Lemonade']);
+    expect(await stations.getByRole('button', { name: 'Bar' }).getAttribute('aria-pressed')).toBe('true');
+    await page.reload();
+    await page.getByRole('heading', { name: /^Kitchen · Bar/ }).waitFor();
+    await card.getByRole('button', { name: `Bump all of ${number}` }).click();
+    await expect.poll(() => card.count(), { timeout: 5_000 }).toBe(0);
+    await page.getByRole('group', { name: 'Station' }).getByRole('button', { name: 'Grill' }).click();
+    await expect.poll(() => card.locator('li .name').allTextContents()).toEqual(['Cheeseburger']);
+  }, TEST_TIMEOUT_MS);
+
   /** One till for the tickets-screen tests, each on tickets of its own. */
   let tillPage: Page | null = null;
   async function till(): Promise<Page> {

@@ -187,6 +187,45 @@ describe('kitchen display (KitchenModel)', () => {
     expect(store.getByAggregate(first).length).toBe(events);
   });
 
+  it('[APP13] a station screen shows the lines made there; its "Bump ticket" bumps those, leaving the ticket to the other stations; the choice is kept on the device', async () => {
+    const t = await till();
+    const define = (item: { id: string; name: string; priceCents: number }, station?: string) =>
+      t.store.append('menu.item_defined', { menuItemId: item.id, name: item.name, category: 'Any', priceCents: item.priceCents, ...(station ? { station } : {}) }, { aggregate: { type: 'menu_item', id: item.id } });
+    const bread = { id: 'bread', name: 'Bread basket', priceCents: 300 };
+    await define(burger, 'grill');
+    await define(cola, 'bar');
+    await define(soup, 'kitchen');
+    await define(bread);
+    await t.store.append('menu.item_retired', { menuItemId: 'soup' }, { aggregate: { type: 'menu_item', id: 'soup' } });
+    const id = await t.commands.openTicket();
+    for (const item of [burger, cola, bread]) await t.commands.addItem(id, item);
+    await t.commands.sendToKitchen(id);
+
+    const kept: Array<string | null> = [];
+    const choice = { get: () => kept.at(-1) ?? null, set: (station: string | null) => void kept.push(station) };
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, new nowMod.Now(), choice);
+    const shown = () => kitchen.queue.map((e) => e.lines.map((l) => l.name).sort());
+    expect(kitchen.stations).toEqual(['bar', 'grill']);
+    expect(shown()).toEqual([['Bread basket', 'Cheeseburger', 'Cola']]);
+
+    kitchen.showStation('grill');
+    expect(shown()).toEqual([['Cheeseburger']]);
+    await kitchen.bumpTicket(kitchen.queue[0]!);
+    expect(ticketOf(t.store, id).lines.filter((l) => l.bumpedAt !== null).map((l) => l.name)).toEqual(['Cheeseburger']);
+    await vi.waitFor(() => expect(shown()).toEqual([]), { timeout: 3 * kitchenMod.BUMP_HOLD_MS });
+    expect(kitchen.lastBumped?.lines.map((l) => l.name)).toEqual(['Cheeseburger']);
+
+    kitchen.showStation('bar');
+    expect(shown()).toEqual([['Cola']]);
+    expect(kitchen.lastBumped).toBeNull();
+    kitchen.showStation(null);
+    expect(shown()).toEqual([['Bread basket', 'Cola']]);
+    kitchen.showStation('bar');
+    expect(kept).toEqual(['grill', 'bar', null, 'bar']);
+    // The next kitchen screen opened on this device starts at the bar.
+    expect(new kitchenMod.KitchenModel(t.log, t.commands, new nowMod.Now(), choice).station).toBe('bar');
+  });
+
   it('[APP2] ages are measured on corrected (server) time: a tablet 6 minutes slow does not show every card at 0s', async () => {
     let wall = Date.now() - 6 * 60_000; // this tablet's clock, 6 minutes behind the server
     const clock = new HybridClock({ wallNow: () => wall });

@@ -1,5 +1,6 @@
 import type { TicketCommands } from '../../commands/ticket-commands';
-import type { TicketLine, TicketView } from '../../../shared/projection/views';
+import type { MenuItemView, TicketLine, TicketView } from '../../../shared/projection/views';
+import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
 import { message } from '../format';
 import type { LiveLog } from './live-log.svelte';
@@ -32,6 +33,27 @@ export interface BumpedTicket {
  */
 export const BUMP_HOLD_MS = 600;
 
+/** Where a kitchen screen keeps the station it shows (this device's choice, not the location's). */
+export interface StationChoice {
+  get(): string | null;
+  set(station: string | null): void;
+}
+
+/** The choice kept in this browser's localStorage; in memory where there is none. */
+export function localStationChoice(key = 'rms:kitchen-station'): StationChoice {
+  const storage = typeof localStorage !== 'undefined' ? localStorage : null;
+  let held: string | null = null;
+  return {
+    get: () => (storage !== null ? storage.getItem(key) : held),
+    set(station) {
+      held = station;
+      if (storage === null) return;
+      if (station === null) storage.removeItem(key);
+      else storage.setItem(key, station);
+    },
+  };
+}
+
 /**
  * The kitchen display: every ticket with lines sent and not yet bumped, oldest first.
  * It reads the local log only, so it keeps working with no network; lines sent from other
@@ -40,9 +62,15 @@ export const BUMP_HOLD_MS = 600;
  * Bumping is final in the log (`ticket.kitchen_item_bumped` is first-wins, and no event
  * un-bumps a line), so a recall shows a bumped ticket again on this screen, read from its
  * bumped lines; it writes nothing and puts nothing back in any queue.
+ *
+ * A screen may show one station (the menu item's `station`: grill, bar…): only the lines
+ * its items are prepared at, and "Bump ticket" bumps those, leaving the ticket on the other
+ * stations' screens. Items of no station show on the all-stations screen only.
  */
 export class KitchenModel {
   error = $state<string | null>(null);
+  /** The station this screen shows (null: every station). */
+  station = $state<string | null>(null);
   /** The queue as it was shown at the last bump, and the lines bumped since (see BUMP_HOLD_MS). */
   private hold = $state.raw<{ queue: KitchenTicket[]; lineIds: ReadonlySet<string> } | null>(null);
   private holdTimer: ReturnType<typeof setTimeout> | null = null;
@@ -55,10 +83,11 @@ export class KitchenModel {
    */
   private readonly waiting = $derived.by((): KitchenTicket[] => {
     const out: KitchenTicket[] = [];
+    const here = this.atThisStation;
     for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
       const voided = ticket.status === 'voided';
-      const cancelled = ticket.cancelledLines.filter((l) => l.bumpedAt === null);
-      const lines = ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null).concat(cancelled);
+      const cancelled = ticket.cancelledLines.filter((l) => l.bumpedAt === null && here(l));
+      const lines = ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null && here(l)).concat(cancelled);
       if (lines.length === 0) continue;
       lines.sort((a, b) => a.sentAt! - b.sentAt!);
       out.push({ ticket, lines, since: lines[0]!.sentAt!, cancelled: new Set((voided ? lines : cancelled).map((l) => l.lineId)), voided });
@@ -72,9 +101,10 @@ export class KitchenModel {
   /** Tickets with bumped lines, the most recently bumped first (voided ones left out). */
   private readonly bumped = $derived.by((): BumpedTicket[] => {
     const out: BumpedTicket[] = [];
+    const here = this.atThisStation;
     for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
       if (ticket.status === 'voided') continue;
-      const lines = ticket.lines.filter((l) => l.bumpedAt !== null);
+      const lines = ticket.lines.filter((l) => l.bumpedAt !== null && here(l));
       if (lines.length === 0) continue;
       lines.sort((a, b) => a.sentAt! - b.sentAt!);
       out.push({ ticket, lines, at: Math.max(...lines.map((l) => l.bumpedAt!)) });
@@ -91,11 +121,41 @@ export class KitchenModel {
   /** Whether the recall can go one ticket further back. */
   readonly canRecallEarlier = $derived(this.recallDepth > 0 && this.recallDepth < this.bumped.length);
 
+  /** Each menu item's station (null: none), and every station the menu names, in order. */
+  private readonly menuStations = $derived.by(() => {
+    const of = new Map<string, string | null>();
+    for (const item of this.log.views<MenuItemView>(MENU_ITEM_AGGREGATE)) of.set(item.id, item.station);
+    const names = new Set<string>();
+    for (const item of this.log.views<MenuItemView>(MENU_ITEM_AGGREGATE)) if (!item.retired && item.station !== null) names.add(item.station);
+    return { of, names: [...names].sort((a, b) => a.localeCompare(b)) };
+  });
+
+  /** The stations a screen can choose from. */
+  readonly stations = $derived(this.menuStations.names);
+
+  /** Whether a line is shown on this screen (its item's station, or every line with none chosen). */
+  private readonly atThisStation = $derived.by(() => {
+    const station = this.station;
+    const of = this.menuStations.of;
+    return (line: TicketLine): boolean => station === null || of.get(line.menuItemId) === station;
+  });
+
   constructor(
     private readonly log: LiveLog,
     private readonly commands: TicketCommands,
     private readonly now: Now,
-  ) {}
+    private readonly stationChoice: StationChoice = localStationChoice(),
+  ) {
+    this.station = stationChoice.get();
+  }
+
+  /** Shows one station (null: all), remembered on this device. */
+  showStation(station: string | null): void {
+    this.clearHold();
+    this.recallDepth = 0;
+    this.station = station;
+    this.stationChoice.set(station);
+  }
 
   /**
    * How long ago `since` (a hybrid-clock stamp) was, on the same clock: the server-corrected
@@ -143,10 +203,13 @@ export class KitchenModel {
     const queue = this.hold?.queue ?? this.waiting;
     this.hold = { queue, lineIds: new Set([...(this.hold?.lineIds ?? []), ...lineIds]) };
     if (this.holdTimer !== null) clearTimeout(this.holdTimer);
-    this.holdTimer = setTimeout(() => {
-      this.holdTimer = null;
-      this.hold = null;
-    }, BUMP_HOLD_MS);
+    this.holdTimer = setTimeout(() => this.clearHold(), BUMP_HOLD_MS);
+  }
+
+  private clearHold(): void {
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    this.hold = null;
   }
 
   private async run(action: () => Promise<unknown>): Promise<void> {
