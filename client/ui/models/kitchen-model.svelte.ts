@@ -124,9 +124,11 @@ export class KitchenModel {
   /** Each menu item's station (null: none), and every station the menu names, in order. */
   private readonly menuStations = $derived.by(() => {
     const of = new Map<string, string | null>();
-    for (const item of this.log.views<MenuItemView>(MENU_ITEM_AGGREGATE)) of.set(item.id, item.station);
     const names = new Set<string>();
-    for (const item of this.log.views<MenuItemView>(MENU_ITEM_AGGREGATE)) if (!item.retired && item.station !== null) names.add(item.station);
+    for (const item of this.log.views<MenuItemView>(MENU_ITEM_AGGREGATE)) {
+      of.set(item.id, item.station);
+      if (!item.retired && item.station !== null) names.add(item.station);
+    }
     return { of, names: [...names].sort((a, b) => a.localeCompare(b)) };
   });
 
