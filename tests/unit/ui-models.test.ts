@@ -226,6 +226,22 @@ describe('kitchen display (KitchenModel)', () => {
     expect(new kitchenMod.KitchenModel(t.log, t.commands, new nowMod.Now(), choice).station).toBe('bar');
   });
 
+  it('[APP14] "all day" counts what the waiting tickets still need, by item and note; cancelled and bumped lines drop out', async () => {
+    const { store, commands, kitchen, first, second } = await kitchenWithTwo();
+    const steak = { id: 'steak', name: 'Ribeye steak', priceCents: 2650 };
+    await commands.addItem(second, burger, 2);
+    await commands.addItem(second, steak, 1, 'medium rare');
+    await commands.addItem(second, steak, 2);
+    await commands.sendToKitchen(second);
+    const allDay = () => kitchen.allDay.map((i) => `${i.quantity}× ${i.name}${i.note ? ` (${i.note})` : ''}`);
+    expect(allDay()).toEqual(['3× Cheeseburger', '1× Cola', '2× Ribeye steak', '1× Ribeye steak (medium rare)', '1× Tomato soup']);
+    // The till takes the cola off after it was sent: still on its card (cancelled), not to be made.
+    await commands.removeItem(first, ticketOf(store, first).lines.find((l) => l.name === 'Cola')!.lineId);
+    expect(allDay()).toEqual(['3× Cheeseburger', '2× Ribeye steak', '1× Ribeye steak (medium rare)', '1× Tomato soup']);
+    await kitchen.bumpTicket(kitchen.queue.find((e) => e.ticket.id === first)!);
+    expect(allDay()).toEqual(['2× Cheeseburger', '2× Ribeye steak', '1× Ribeye steak (medium rare)', '1× Tomato soup']);
+  });
+
   it('[APP2] ages are measured on corrected (server) time: a tablet 6 minutes slow does not show every card at 0s', async () => {
     let wall = Date.now() - 6 * 60_000; // this tablet's clock, 6 minutes behind the server
     const clock = new HybridClock({ wallNow: () => wall });

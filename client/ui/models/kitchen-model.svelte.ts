@@ -98,6 +98,25 @@ export class KitchenModel {
   /** What the screen shows: the waiting tickets, or, right after a bump, the queue as it was. */
   readonly queue = $derived(this.hold?.queue ?? this.waiting);
 
+  /**
+   * "All day": how many of each item the waiting tickets still need (cancelled lines left
+   * out), so a cook can start six burgers at once; by name, so each item keeps its place as
+   * counts change. By item and note: "medium rare" is not the same steak.
+   */
+  readonly allDay = $derived.by((): Array<{ name: string; note: string | null; quantity: number }> => {
+    const counts = new Map<string, { name: string; note: string | null; quantity: number }>();
+    for (const entry of this.waiting) {
+      for (const line of entry.lines) {
+        if (entry.cancelled.has(line.lineId)) continue;
+        const key = `${line.menuItemId}\u0000${line.note ?? ''}`;
+        const count = counts.get(key) ?? { name: line.name, note: line.note, quantity: 0 };
+        count.quantity += line.quantity;
+        counts.set(key, count);
+      }
+    }
+    return [...counts.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }) || (a.note ?? '').localeCompare(b.note ?? ''));
+  });
+
   /** Tickets with bumped lines, the most recently bumped first (voided ones left out). */
   private readonly bumped = $derived.by((): BumpedTicket[] => {
     const out: BumpedTicket[] = [];
