@@ -33,6 +33,13 @@ export interface BumpedTicket {
  */
 export const BUMP_HOLD_MS = 600;
 
+/** One item of "All day": how many the waiting tickets still need of it with this note. */
+export interface AllDayItem {
+  name: string;
+  note: string | null;
+  quantity: number;
+}
+
 /** Where a kitchen screen keeps the station it shows (this device's choice, not the location's). */
 export interface StationChoice {
   get(): string | null;
@@ -103,8 +110,8 @@ export class KitchenModel {
    * out), so a cook can start six burgers at once; by name, so each item keeps its place as
    * counts change. By item and note: "medium rare" is not the same steak.
    */
-  readonly allDay = $derived.by((): Array<{ name: string; note: string | null; quantity: number }> => {
-    const counts = new Map<string, { name: string; note: string | null; quantity: number }>();
+  readonly allDay = $derived.by((): AllDayItem[] => {
+    const counts = new Map<string, AllDayItem>();
     for (const entry of this.waiting) {
       for (const line of entry.lines) {
         if (entry.cancelled.has(line.lineId)) continue;
