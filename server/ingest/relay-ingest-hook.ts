@@ -10,8 +10,8 @@ import type { IngestLog, IngestResult, IngestService, UploadBatch, Uploader } fr
  * idempotency, its token as the uploader), right after the update was relayed (the next
  * turn of the event loop), not at the room's group commit: the back office has a sale as
  * soon as the other terminals do. Under load, what arrives within RELAY_INGEST_WINDOW_MS
- * of the last batch waits for the window's end and goes as one batch (one transaction per
- * window, not per update). A crash before that commit loses the update from the room
+ * of the last batch waits for the window's end and goes as one batch: one transaction per
+ * window for every connection's events, not one per update or per terminal. A crash before that commit loses the update from the room
  * only; its sender and the terminals it was relayed to still hold it and sync it back.
  * The watermarks reach every terminal through `acks` (the room bridge): a sale is
  * acknowledged a few milliseconds after it was relayed, with no HTTP request of its own.
