@@ -2,7 +2,7 @@ import type { TicketCommands } from '../../commands/ticket-commands';
 import type { MenuItemView, TicketLine, TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
-import { message } from '../format';
+import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import type { Now } from './now.svelte';
 
@@ -121,7 +121,7 @@ export class KitchenModel {
         counts.set(key, count);
       }
     }
-    return [...counts.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }) || (a.note ?? '').localeCompare(b.note ?? ''));
+    return [...counts.values()].sort((a, b) => compareNames(a.name, b.name) || compareNames(a.note ?? '', b.note ?? ''));
   });
 
   /** Tickets with bumped lines, the most recently bumped first (voided ones left out). */
@@ -155,7 +155,7 @@ export class KitchenModel {
       of.set(item.id, item.station);
       if (!item.retired && item.station !== null) names.add(item.station);
     }
-    return { of, names: [...names].sort((a, b) => a.localeCompare(b)) };
+    return { of, names: [...names].sort(compareNames) };
   });
 
   /** The stations a screen can choose from. */

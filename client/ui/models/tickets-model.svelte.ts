@@ -4,7 +4,7 @@ import type { HistoryEntry, MenuItemView, TableView, TicketLine, TicketView } fr
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
-import { message } from '../format';
+import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import { PaymentForm } from './payment-model.svelte';
 
@@ -72,19 +72,18 @@ export class TicketsModel {
       list.push(item);
       sections.set(category, list);
     }
-    // By name, numbers in numeric order ("Dessert 2" before "Dessert 10"), categories too:
-    // the order staff learn by position, whatever ids the back office gave the items.
-    const byName = (a: string, b: string): number => a.localeCompare(b, undefined, { numeric: true });
+    // By name, categories too: the order staff learn by position, whatever ids the back
+    // office gave the items.
     return [...sections]
-      .sort(([a], [b]) => byName(a, b))
-      .map(([category, items]) => ({ category, items: items.sort((x, y) => byName(x.name ?? '', y.name ?? '')) }));
+      .sort(([a], [b]) => compareNames(a, b))
+      .map(([category, items]) => ({ category, items: items.sort((x, y) => compareNames(x.name ?? '', y.name ?? '')) }));
   });
 
   readonly tables = $derived.by(() =>
     this.log
       .views<TableView>(TABLE_AGGREGATE)
       .filter((t) => t.label !== null)
-      .sort((a, b) => (a.label ?? '').localeCompare(b.label ?? '', undefined, { numeric: true })),
+      .sort((a, b) => compareNames(a.label ?? '', b.label ?? '')),
   );
 
   constructor(
