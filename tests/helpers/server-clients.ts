@@ -31,11 +31,14 @@ export function expired(location: string): Promise<string> {
   });
 }
 
-/** Polls `check` until it holds; bounded (throws after `timeoutMs`), never a fixed sleep. */
-export async function waitFor(check: () => boolean, label: string, timeoutMs = 10_000): Promise<void> {
+/**
+ * Polls `check` until it holds; bounded (throws after `timeoutMs`), never a fixed sleep.
+ * `state` describes what was seen instead, for the error of a wait that timed out.
+ */
+export async function waitFor(check: () => boolean, label: string, timeoutMs = 10_000, state?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${label}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${label}${state ? `\n${state()}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

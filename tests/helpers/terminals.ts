@@ -92,3 +92,22 @@ export async function serverEvents(apiBase: string, location: string): Promise<{
   }
   return out;
 }
+
+/** What a terminal's sync is doing, for the error of a wait that timed out. */
+export function describeSync(name: string, t: TestTerminal): string {
+  const s = t.sync.status;
+  const held = [...t.store.eventsByWriter()].map(([writer, events]) => `${writer} ${events.map((e) => e.origin.n).join(',')}`);
+  return `${name}: ${JSON.stringify({
+    owed: s.owed,
+    inFlight: s.inFlight,
+    relay: s.relay,
+    relayInStep: t.sync.relayInStep,
+    connection: s.connection.name,
+    attempt: s.attempt,
+    nextAttemptInMs: s.nextAttemptAt === null ? null : s.nextAttemptAt - Date.now(),
+    uploads: { attempts: s.metrics.attempts, successes: s.metrics.successes, failures: s.metrics.failuresByCause },
+    watermarks: s.watermarks,
+    quarantined: s.quarantined.map((q) => `${q.terminal}:${q.n}`),
+    held,
+  })}`;
+}

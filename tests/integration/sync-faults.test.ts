@@ -8,7 +8,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 import { TEST_SECRET, mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { chooseWriter } from '../../client/app/pairing';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
-import { serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
+import { describeSync, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -217,7 +217,11 @@ describe('Refusals never stall delivery', () => {
     a.store.doc.transact(() => new SegmentWriter(a.store.doc, 'till-1').append([JSON.stringify(newer)]), 'newer-release');
     for (let i = 0; i < 5; i++) await a.store.append('ticket.note_set', { note: `note ${i}` }, { aggregate: ticket });
 
-    await waitFor(() => a.sync.status.owed === 0 && b.sync.status.owed === 0, 'nothing owed on either terminal');
+    // b owes a's events once it holds them: settled means after they all arrived.
+    await waitFor(() => b.store.eventsByWriter().get('till-1')?.length === 7, 'b holds all of a\'s events');
+    await waitFor(() => a.sync.status.owed === 0 && b.sync.status.owed === 0, 'nothing owed on either terminal', 10_000, () =>
+      [describeSync('a', a), describeSync('b', b)].join('\n'),
+    );
     expect(a.sync.status.quarantined.map((q) => q.n)).toEqual([2]);
     const stored = await serverEvents(server.url, 'refused');
     expect(stored.map((e) => e.origin.n).sort((x, y) => x - y)).toEqual([1, 3, 4, 5, 6, 7]);
