@@ -83,6 +83,8 @@ export class SyncManager {
   private intervalTimer: unknown = null;
   private debounceTimer: unknown = null;
   private paused = false;
+  /** After stop(): an answer still in flight schedules nothing (no upload from a closed store). */
+  private stopped = false;
   /**
    * When the relay last synced, the server last published marks or an upload was answered
    * (SyncStatus.lastSyncAt); kept on the device, so an offline reload still says when.
@@ -194,6 +196,7 @@ export class SyncManager {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const c of this.cleanups.splice(0)) c();
     this.clearTimer('retryTimer');
     this.clearTimer('intervalTimer');
@@ -331,7 +334,7 @@ export class SyncManager {
   }
 
   private armGraceTimer(): void {
-    if (this.paused || this.graceTimer !== null || !this.store.isIndexed) return;
+    if (this.paused || this.stopped || this.graceTimer !== null || !this.store.isIndexed) return;
     const due = this.outbox().waitingUntil;
     if (due === null) return;
     this.graceTimer = this.timers.setTimeout(() => this.graceDue(), Math.max(0, due - this.timers.now()) + 1);
@@ -355,7 +358,7 @@ export class SyncManager {
   /** One batch, unless one is already in flight (then waits for that one). */
   private uploadOnce(): Promise<void> {
     if (this.inFlight) return this.inFlight;
-    if (this.paused || this.unauthorized !== null) return Promise.resolve();
+    if (this.paused || this.stopped || this.unauthorized !== null) return Promise.resolve();
     const run = withUploadLock(`rms:${this.options.location}:upload:${this.store.writer}`, () => this.uploadBatch());
     this.inFlight = run.finally(() => {
       this.inFlight = null;
@@ -370,10 +373,11 @@ export class SyncManager {
     // Right after a cold start the store may still be reading its log in the background:
     // wait for it rather than make it finish at once on the page's first frames.
     await this.store.indexed;
+    if (this.stopped) return;
     if (this.outbox().owed.length === 0) {
       await this.probeClockIfDue();
       // Writes made while the probe was out found it in flight: they go now, not at the next trigger.
-      if (this.outbox().owed.length === 0) return;
+      if (this.stopped || this.outbox().owed.length === 0) return;
     }
     const outbox = this.outbox();
     this.clearTimer('retryTimer');
@@ -525,6 +529,7 @@ export class SyncManager {
   }
 
   private retrySoon(delayMs: number): void {
+    if (this.stopped) return;
     this.clearTimer('retryTimer');
     this.retryAt = this.timers.now() + delayMs;
     this.retryTimer = this.timers.setTimeout(() => {

@@ -121,4 +121,35 @@ describe('Backoff', () => {
     // Ceilings doubled every time: 500, 1000, …, 16000 ms.
     expect(relay.attempt).toBe(6);
   });
+
+  it('[SYN12] a stopped terminal sends nothing more: an upload in flight when it stopped schedules no retry', async () => {
+    const { server, proxy: relayPath } = await serverBehindRefusingProxy();
+    const timers = new ManualTimers(12);
+    let posts = 0;
+    let answer: (r: Response) => void = () => {};
+    const t = await startTerminal({
+      location: 'stopped',
+      terminal: 'till-1',
+      apiBase: server.url,
+      // The relay is refused: the local write is uploaded at once, not after the relay's grace.
+      syncEndpoint: relayPath.wsUrl,
+      sync: {
+        timers,
+        fetch: (input, init) => {
+          if (init?.method !== 'POST') return globalThis.fetch(input, init);
+          posts++;
+          return new Promise<Response>((r) => (answer = r));
+        },
+      },
+    });
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+    await waitFor(() => posts === 1, 'the upload in flight');
+    t.close(); // e.g. the device unpaired
+    answer(new Response('busy', { status: 503 }));
+    await new Promise((r) => setTimeout(r, 50));
+    timers.advance(3_600_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(posts).toBe(1);
+    expect(timers.nextDue()).toBeNull();
+  });
 });
