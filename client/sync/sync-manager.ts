@@ -74,6 +74,12 @@ export class SyncManager {
    * (not uploaded again, not owed); dropped once the watermark covers them.
    */
   private readonly answered = new Map<string, { terminal: string; n: number }>();
+  /**
+   * Own events written with the relay in step → when their relay grace ends (timers clock).
+   * Each event waits out its own grace: one timer per burst used to post the events written
+   * late in it at once, while the relay was still delivering them.
+   */
+  private readonly relayGrace = new Map<string, number>();
   private readonly listeners = new Set<(s: SyncStatus) => void>();
   private readonly cleanups: (() => void)[] = [];
   private token: string;
@@ -167,6 +173,7 @@ export class SyncManager {
   /** Manual "Sync now": skips any backoff wait and uploads until the outbox is empty or a try fails. */
   async syncNow(): Promise<void> {
     this.backoff.reset();
+    this.relayGrace.clear(); // staff asked: what is owed goes now, relay grace or not
     if (this.paused) this.resume();
     else this.relay.reconnectNow();
     for (let batches = 0; batches < 1000; batches++) {
@@ -225,7 +232,7 @@ export class SyncManager {
     }
     this.cleanups.push(
       this.store.subscribe((change) => {
-        if (change.origin === 'local') this.afterLocalWrite();
+        if (change.origin === 'local') this.afterLocalWrite(change.events);
         else this.afterOthersEvents();
         this.schedulePublish();
       }),
@@ -290,7 +297,11 @@ export class SyncManager {
     void this.uploadOnce();
   }
 
-  private afterLocalWrite(): void {
+  private afterLocalWrite(events: readonly EventEnvelope[]): void {
+    if (this.relayInStep) {
+      const until = this.timers.now() + RELAY_DELIVERY_GRACE_MS;
+      for (const e of events) this.relayGrace.set(e.id, until);
+    }
     // Waiting out a backoff: the retry will carry this event too.
     if (this.paused || this.retryTimer !== null || this.debounceTimer !== null) return;
     // The relay is in step: the server stores what it relays and acknowledges it in `acks`
@@ -335,7 +346,9 @@ export class SyncManager {
 
   private armGraceTimer(): void {
     if (this.paused || this.stopped || this.graceTimer !== null || !this.store.isIndexed) return;
-    const due = this.outbox().waitingUntil;
+    const outbox = this.outbox();
+    const held = this.uploadable(outbox).heldUntil;
+    const due = outbox.waitingUntil === null ? held : held === null ? outbox.waitingUntil : Math.min(outbox.waitingUntil, held);
     if (due === null) return;
     this.graceTimer = this.timers.setTimeout(() => this.graceDue(), Math.max(0, due - this.timers.now()) + 1);
   }
@@ -374,14 +387,14 @@ export class SyncManager {
     // wait for it rather than make it finish at once on the page's first frames.
     await this.store.indexed;
     if (this.stopped) return;
-    if (this.outbox().owed.length === 0) {
+    if (this.uploadable().owed.length === 0) {
       await this.probeClockIfDue();
       // Writes made while the probe was out found it in flight: they go now, not at the next trigger.
-      if (this.stopped || this.outbox().owed.length === 0) return;
+      if (this.stopped || this.uploadable().owed.length === 0) return;
     }
-    const outbox = this.outbox();
+    const { owed } = this.uploadable();
     this.clearTimer('retryTimer');
-    const { events, body } = takeBatch(outbox.owed, this.batchLimits());
+    const { events, body } = takeBatch(owed, this.batchLimits());
     this.metrics.attempts++;
     const wallSent = this.store.clock.wallTime();
     const outcome = await this.uploader.upload(body, this.timeoutMs());
@@ -464,7 +477,8 @@ export class SyncManager {
         this.sample(latency);
         // More owed: the next batch at once, unless this answer settled none of its events
         // (a server answering for other ids): then wait as after a failure, never spin.
-        if (this.outbox().owed.length > 0) this.retrySoon(settled > 0 ? 0 : this.backoff.fail());
+        // Own events still in their relay grace are not due yet: the grace timer comes back for them.
+        if (this.uploadable().owed.length > 0) this.retrySoon(settled > 0 ? 0 : this.backoff.fail());
         return;
       }
       case 'tooLarge':
@@ -554,6 +568,26 @@ export class SyncManager {
     const base = this.connection.isSlow ? Math.max(normal, SLOW_TIMEOUT_MS) : normal;
     const stretched = Math.max(base * 2 ** Math.min(this.timeouts, 6), 4 * (this.connection.latencyMs ?? 0));
     return Math.min(MAX_TIMEOUT_MS, stretched);
+  }
+
+  /**
+   * What to upload now: the owed events, less own events still in their relay grace while
+   * the relay is in step (it delivers them; the server acknowledges them in `acks`), and
+   * when the first of those comes out of it. Out of step, everything owed goes.
+   */
+  private uploadable(outbox = this.outbox()): { owed: EventEnvelope[]; heldUntil: number | null } {
+    if (this.relayGrace.size === 0) return { owed: outbox.owed, heldUntil: null };
+    const now = this.timers.now();
+    for (const [id, until] of this.relayGrace) if (until <= now) this.relayGrace.delete(id);
+    if (this.relayGrace.size === 0 || !this.relayInStep) return { owed: outbox.owed, heldUntil: null };
+    const owed: EventEnvelope[] = [];
+    let heldUntil: number | null = null;
+    for (const e of outbox.owed) {
+      const until = this.relayGrace.get(e.id);
+      if (until === undefined) owed.push(e);
+      else if (heldUntil === null || until < heldUntil) heldUntil = until;
+    }
+    return { owed, heldUntil };
   }
 
   private outbox(): Outbox {

@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
+import { ManualTimers } from '../helpers/manual-timers';
+import { waitFor } from '../helpers/server-clients';
+import { serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function inProcess(options: { relayIngest?: boolean } = {}): Promise<InProcessServer> {
+  const server = await startTestServer(options);
+  cleanups.push(() => server.dispose());
+  return server;
+}
+
+async function terminal(options: Parameters<typeof startTerminal>[0]): Promise<TestTerminal> {
+  const t = await startTerminal(options);
+  cleanups.push(() => t.close());
+  return t;
+}
+
+const ticket = { id: 't1', type: 'ticket' };
+
+describe('Sync lifecycle and timing', () => {
+  it('[SYN13] with the relay in step, an event written late in another\'s grace is not posted before its own grace ends', async () => {
+    const server = await inProcess();
+    // Manual time for the sync core: the grace timers fire only when the test says; the relay is real.
+    const timers = new ManualTimers(13);
+    let posts = 0;
+    const t = await terminal({
+      location: 'late-write',
+      terminal: 'till-1',
+      apiBase: server.url,
+      syncEndpoint: server.wsUrl,
+      sync: {
+        timers,
+        fetch: (input, init) => {
+          if (init?.method === 'POST') posts++;
+          return globalThis.fetch(input, init);
+        },
+      },
+    });
+    await waitFor(() => t.sync.relayInStep && t.sync.status.clockOffsetMs !== null && !t.sync.status.inFlight, 'the relay in step, the start-up clock probe answered');
+
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    await waitFor(() => t.sync.status.owed === 0, 'the first event acknowledged through the relay');
+    // The second event is written 100 ms before the first one's grace ends.
+    timers.advance(RELAY_DELIVERY_GRACE_MS - 100);
+    await t.store.append('ticket.note_set', { note: 'late' }, { aggregate: ticket });
+    timers.advance(100); // the first event's grace ends: the second one's has 900 ms to go
+    await waitFor(() => t.sync.status.owed === 0 && !t.sync.status.inFlight, 'the second event acknowledged through the relay');
+    timers.advance(RELAY_DELIVERY_GRACE_MS); // and its own grace ends
+    await waitFor(() => !t.sync.status.inFlight, 'nothing in flight');
+
+    // Before, the second event was posted 100 ms after it was written, as the relay was delivering it.
+    expect(posts).toBe(0);
+    expect(await serverEvents(server.url, 'late-write')).toHaveLength(2);
+  });
+});
