@@ -397,9 +397,10 @@ export class SyncManager {
     const { events, body } = takeBatch(owed, this.batchLimits());
     this.metrics.attempts++;
     const wallSent = this.store.clock.wallTime();
+    const sentWith = this.token;
     const outcome = await this.uploader.upload(body, this.timeoutMs());
     if (outcome.kind === 'stored') this.learnServerTime(wallSent, outcome.serverTime);
-    this.handle(outcome, events, body.length);
+    this.handle(outcome, events, body.length, sentWith);
   }
 
   /**
@@ -410,6 +411,7 @@ export class SyncManager {
   private async probeClockIfDue(): Promise<void> {
     if (this.serverTimeAt !== null && this.timers.now() - this.serverTimeAt < CLOCK_PROBE_EVERY_MS) return;
     const wallSent = this.store.clock.wallTime();
+    const sentWith = this.token;
     const outcome = await this.uploader.probe(this.timeoutMs());
     switch (outcome.kind) {
       case 'answered': {
@@ -421,6 +423,8 @@ export class SyncManager {
         return;
       }
       case 'unauthorized':
+        // Refused a token renewToken has replaced since: says nothing of the new one (asked again at the next trigger).
+        if (sentWith !== this.token) return;
         this.unauthorized = outcome.message || `HTTP ${outcome.status}`;
         this.countFailure('unauthorized');
         return;
@@ -445,7 +449,7 @@ export class SyncManager {
     this.announce();
   }
 
-  private handle(outcome: UploadOutcome, events: EventEnvelope[], bytes: number): void {
+  private handle(outcome: UploadOutcome, events: EventEnvelope[], bytes: number, sentWith: string): void {
     switch (outcome.kind) {
       case 'stored': {
         const latency = outcome.receivedAt - outcome.sentAt;
@@ -489,6 +493,12 @@ export class SyncManager {
         this.retrySoon(0);
         return;
       case 'unauthorized':
+        // Refused a token renewToken has replaced while the request was out: the old token's
+        // answer must not block the new one for good (until yet another renewal). Retry with it.
+        if (sentWith !== this.token) {
+          this.retrySoon(0);
+          return;
+        }
         this.unauthorized = outcome.message || `HTTP ${outcome.status}`;
         this.countFailure('unauthorized');
         return;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { ManualTimers } from '../helpers/manual-timers';
-import { waitFor } from '../helpers/server-clients';
+import { expired, mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -58,5 +58,43 @@ describe('Sync lifecycle and timing', () => {
     // Before, the second event was posted 100 ms after it was written, as the relay was delivering it.
     expect(posts).toBe(0);
     expect(await serverEvents(server.url, 'late-write')).toHaveLength(2);
+  });
+
+  it('[SYN14] a 401 for a request sent with the old token, answered after renewToken, does not block uploads with the new one', async () => {
+    // Only uploads deliver (relay ingest off): the relay must not deliver for them.
+    const server = await inProcess({ relayIngest: false });
+    let hold = true;
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let probeAnswered = false;
+    const t = await terminal({
+      location: 'renewed',
+      terminal: 'till-1',
+      apiBase: server.url,
+      syncEndpoint: server.wsUrl,
+      sync: {
+        token: await expired('renewed'),
+        // The start-up clock probe, sent with the expired token, gets its 401 only once the test lets it.
+        fetch: async (input, init) => {
+          const res = await globalThis.fetch(input, init);
+          if (hold && String(input).endsWith('/api/watermarks')) {
+            probeAnswered = true;
+            await held;
+          }
+          return res;
+        },
+      },
+    });
+    await waitFor(() => probeAnswered, 'the server answered the probe sent with the expired token');
+    t.sync.renewToken(await mint('renewed', 'terminal', 'till-1'));
+    hold = false;
+    release();
+    await waitFor(() => !t.sync.status.inFlight, 'the old probe\'s answer handled');
+
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    // Before, the stale 401 marked the new token unauthorized: nothing was uploaded until another renewal.
+    await waitForAsync(async () => (await serverEvents(server.url, 'renewed')).length === 1, 'the event uploaded with the new token');
+    await waitFor(() => t.sync.status.owed === 0, 'acknowledged');
+    expect(t.sync.status.authProblem).toBeNull();
   });
 });
