@@ -53,7 +53,18 @@ async function relayOnlyWriter(location: string, options: { relayIngest?: boolea
   const server = await inProcess({ relayIngest: options.relayIngest });
   const blackhole = await proxyTo(server.port);
   blackhole.setMode('blackhole');
-  const a = await startTerminal({ location, terminal: 'till-1', apiBase: blackhole.url, syncEndpoint: server.wsUrl, sync: { uploadTimeoutMs: 500 } });
+  const started = await startTerminal({ location, terminal: 'till-1', apiBase: blackhole.url, syncEndpoint: server.wsUrl, sync: { uploadTimeoutMs: 500 } });
+  // A test may close a itself (its death is the point); otherwise it is closed after the test.
+  let closed = false;
+  const a: TestTerminal = {
+    ...started,
+    close() {
+      if (closed) return;
+      closed = true;
+      started.close();
+    },
+  };
+  cleanups.push(() => a.close());
   const b = await terminal({ location, terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: options.graceMs ?? 300 });
   return { server, a, b };
 }
