@@ -172,6 +172,7 @@ export class SyncManager {
 
   /** Manual "Sync now": skips any backoff wait and uploads until the outbox is empty or a try fails. */
   async syncNow(): Promise<void> {
+    if (this.stopped) return;
     this.backoff.reset();
     this.relayGrace.clear(); // staff asked: what is owed goes now, relay grace or not
     if (this.paused) this.resume();
@@ -190,12 +191,14 @@ export class SyncManager {
 
   /** Lets quarantined events be uploaded again (e.g. after the server was updated). */
   releaseQuarantine(eventIds: Iterable<string>): void {
+    if (this.stopped) return;
     this.quarantine.release(eventIds);
     this.schedulePublish();
     void this.uploadOnce();
   }
 
   renewToken(token: string): void {
+    if (this.stopped) return;
     this.token = token;
     this.unauthorized = null;
     this.relay.renewToken(token);
@@ -273,8 +276,11 @@ export class SyncManager {
     this.paused = true;
     this.connection.browserOffline();
     this.relay.pause();
+    // Every automatic trigger waits for resume(), which uploads what is owed.
     this.clearTimer('retryTimer');
     this.clearTimer('intervalTimer');
+    this.clearTimer('debounceTimer');
+    this.clearTimer('graceTimer');
     this.schedulePublish();
   }
 
@@ -390,7 +396,7 @@ export class SyncManager {
     if (this.uploadable().owed.length === 0) {
       await this.probeClockIfDue();
       // Writes made while the probe was out found it in flight: they go now, not at the next trigger.
-      if (this.stopped || this.uploadable().owed.length === 0) return;
+      if (this.paused || this.stopped || this.uploadable().owed.length === 0) return;
     }
     const { owed } = this.uploadable();
     this.clearTimer('retryTimer');
@@ -553,7 +559,8 @@ export class SyncManager {
   }
 
   private retrySoon(delayMs: number): void {
-    if (this.stopped) return;
+    // An answer that came after pause() or stop(): resume() uploads what is owed; stop(), nothing.
+    if (this.paused || this.stopped) return;
     this.clearTimer('retryTimer');
     this.retryAt = this.timers.now() + delayMs;
     this.retryTimer = this.timers.setTimeout(() => {

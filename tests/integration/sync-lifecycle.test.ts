@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { ManualTimers } from '../helpers/manual-timers';
+import { startTcpProxy } from '../helpers/tcp-proxy';
 import { expired, mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 
@@ -96,5 +97,50 @@ describe('Sync lifecycle and timing', () => {
     await waitForAsync(async () => (await serverEvents(server.url, 'renewed')).length === 1, 'the event uploaded with the new token');
     await waitFor(() => t.sync.status.owed === 0, 'acknowledged');
     expect(t.sync.status.authProblem).toBeNull();
+  });
+
+  it('[SYN15] an upload answered after the browser went offline schedules no retry; back online, it is uploaded', async () => {
+    // Uploads only (relay ingest off), and the relay refused: a local write is posted at once.
+    const server = await inProcess({ relayIngest: false });
+    const relayPath = await startTcpProxy(server.port);
+    cleanups.push(() => relayPath.close());
+    await relayPath.refuse(true);
+    const timers = new ManualTimers(15);
+    const browser = Object.assign(new EventTarget(), { navigator: { onLine: true } });
+    let posts = 0;
+    let answerFirst: ((r: Response) => void) | null = null;
+    const t = await terminal({
+      location: 'went-offline',
+      terminal: 'till-1',
+      apiBase: server.url,
+      syncEndpoint: relayPath.wsUrl,
+      sync: {
+        timers,
+        browser,
+        fetch: (input, init) => {
+          if (init?.method !== 'POST') return globalThis.fetch(input, init);
+          posts++;
+          // The first upload is still out when the network goes; the rest reach the server.
+          if (posts === 1) return new Promise<Response>((r) => (answerFirst = r));
+          return globalThis.fetch(input, init);
+        },
+      },
+    });
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    await waitFor(() => answerFirst !== null, 'the upload in flight');
+    browser.navigator.onLine = false;
+    browser.dispatchEvent(new Event('offline'));
+    answerFirst!(new Response('busy', { status: 503 }));
+    await waitFor(() => !t.sync.status.inFlight, 'its answer handled');
+    // Before, the failure scheduled its retry while offline, and it was posted with no network.
+    expect(timers.nextDue()).toBeNull();
+    timers.advance(3_600_000);
+    expect(posts).toBe(1);
+
+    browser.navigator.onLine = true;
+    browser.dispatchEvent(new Event('online'));
+    await waitForAsync(async () => (await serverEvents(server.url, 'went-offline')).length === 1, 'uploaded once back online');
+    await waitFor(() => t.sync.status.owed === 0, 'acknowledged');
+    expect(posts).toBe(2);
   });
 });
