@@ -131,7 +131,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       // 2. stop listening and let in-flight requests (batches and their bridging) finish
       await Promise.allSettled([...inFlight]);
       await app.close();
-      // (what the relay brought and is not stored yet stays in the rooms and the outboxes)
+      // what the relay brought is stored before the rooms are (nothing ingests a room's stored updates again)
       await relayIngest?.close();
       await ingest.flush();
       // 3. flush every room's state and let its merges finish, then the database

@@ -17,8 +17,10 @@ import type { IngestLog, IngestResult, IngestService, UploadBatch, Uploader } fr
  * acknowledged a few milliseconds after it was relayed, with no HTTP request of its own.
  *
  * The outbox stays the guarantee. What this does not store (rejected here: the writer's
- * upload gets the reason and quarantines it; the server stopping first), terminals still
- * upload; an event that arrives both ways is stored once.
+ * upload gets the reason and quarantines it; a crash first), terminals still upload; an
+ * event that arrives both ways is stored once. A graceful shutdown stores everything the
+ * relay brought first (see close()): the rooms store it too, and nothing ingests a room's
+ * stored updates again, so a relay-only terminal (SYN5) would never deliver it.
  *
  * Only updates from connections count: the server's own writes (REST bridging, restores)
  * hold events that are canonical already, and a room's load holds what was relayed before.
@@ -28,7 +30,10 @@ export const RELAY_INGEST_WINDOW_MS = 10;
 
 export interface RelayIngest {
   readonly hook: RelayHook;
-  /** Stops taking events and waits for those being stored (graceful shutdown). */
+  /**
+   * Graceful shutdown, once no connection is left: stores every window still pending or
+   * being stored (all of it, not just the chunk in progress), then stops taking events.
+   */
   close(): Promise<void>;
 }
 
@@ -57,6 +62,8 @@ class RoomIngest {
 
 export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, options: RelayIngestOptions): RelayIngest {
   const rooms = new WeakMap<Room, RoomIngest>();
+  /** Loaded rooms, for close() to drain. */
+  const loaded = new Set<Room>();
   const writes = new Set<Promise<void>>();
   let closed = false;
 
@@ -120,6 +127,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       onLoad(room) {
         const state = new RoomIngest();
         rooms.set(room, state);
+        loaded.add(room);
         state.stop = observeLog(room.doc, {
           onAdded(jsons, origin) {
             const typed = asRoomOrigin(origin);
@@ -142,11 +150,17 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         state?.scheduled?.cancel();
         state?.stop();
         rooms.delete(room);
+        loaded.delete(room);
       },
     },
     async close() {
+      // Not `closed` first: that dropped the windows still pending and the rest of a backlog
+      // being stored in chunks, while the rooms' unload then stored those events in the room,
+      // where nothing ingests them again (a relay-only till's sales never reached the back
+      // office). The connections are gone by now, so the windows only shrink.
+      for (const room of loaded) drain(room);
+      while (writes.size > 0) await Promise.allSettled([...writes]);
       closed = true;
-      await Promise.allSettled([...writes]);
     },
   };
 }
