@@ -34,6 +34,7 @@ export class Relay {
       hooks: options.hooks,
       idleMs: options.limits.roomIdleMs,
       flushEveryMs: options.limits.compactEveryMs,
+      onFlushError: (room, err) => options.log.warn({ location: room.name, err: String(err) }, 'room flush failed'),
     });
     // maxPayload is a hard backstop above our own limit, which closes with a typed code.
     // A client that offers subprotocols (the staff app, see relay-auth.ts) gets `rms.sync`

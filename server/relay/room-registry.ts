@@ -8,6 +8,8 @@ export interface RoomRegistryOptions {
   idleMs: number;
   /** Interval of the periodic flush of every loaded room. */
   flushEveryMs: number;
+  /** A room's flush failed (e.g. the database is locked or full); the room stays loaded. */
+  onFlushError?(room: Room, err: unknown): void;
 }
 
 /**
@@ -77,9 +79,22 @@ export class RoomRegistry {
   }
 
   flushAll(): void {
-    for (const room of this.loaded.values()) {
+    for (const room of this.loaded.values()) this.flush(room);
+  }
+
+  /**
+   * Commits and flushes `room`; false if a hook failed. Never throws: it runs from timers, where
+   * a throw (SQLITE_BUSY or SQLITE_FULL from the persistence hook) crashed the whole server, every
+   * location with it, where a failed commit only closes its senders and is retried (SRV11).
+   */
+  private flush(room: Room): boolean {
+    try {
       room.commit();
       for (const hook of this.options.hooks) hook.onFlush?.(room);
+      return true;
+    } catch (err) {
+      this.options.onFlushError?.(room, err);
+      return false;
     }
   }
 
@@ -90,6 +105,8 @@ export class RoomRegistry {
     await Promise.allSettled([...this.loading.values()]);
     for (const room of [...this.loaded.values()]) {
       for (const conn of [...room.connections]) conn.close(reason);
+      // Unloaded even if its flush fails (unload logs it): what was not stored was never
+      // published as relayed, its senders send it again; the other rooms are still flushed.
       this.unload(room);
     }
   }
@@ -111,8 +128,11 @@ export class RoomRegistry {
     this.cancelIdle(room.name);
     if (this.loaded.get(room.name) !== room) return;
     if (room.connections.size > 0 && !this.closed) return;
-    room.commit();
-    for (const hook of this.options.hooks) hook.onFlush?.(room);
+    if (!this.flush(room) && !this.closed) {
+      // Destroying it now would drop updates held only in memory: keep it and try again later.
+      this.release(room);
+      return;
+    }
     for (const hook of this.options.hooks) hook.onUnload?.(room);
     this.loaded.delete(room.name);
     room.destroy();

@@ -1,8 +1,10 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SegmentWriter } from '../../shared/log/log-doc';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
-import { TEST_SECRET, connectSynced, eventIdsIn, mint, tableEvent, waitFor, type TestClient } from '../helpers/server-clients';
+import { TEST_SECRET, api, connectSynced, eventIdsIn, mint, tableEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
 import { serverEvents } from '../helpers/terminals';
 
 /**
@@ -58,4 +60,41 @@ describe('server lifecycle', () => {
     expect(stored.length).toBe(events.length);
     expect(new Set(stored)).toEqual(new Set(events.map((e) => e.id)));
   }, 60_000);
+
+  it('[SRV20] a room whose flush fails when it goes idle (database locked by another process) stays loaded and is stored later; the server stays up', async () => {
+    const dataDir = makeDataDir();
+    cleanups.push(() => removeDataDir(dataDir));
+    const first = await serverIn(dataDir, { RELAY_ROOM_IDLE_MS: '200' });
+    const other = await client(first, 'other', 'till-9');
+    const till = await client(first, 'locked', 'till-1');
+    // Another process (an operator's sqlite3 shell, a backup tool) holds the write lock: every
+    // write of the server waits out its busy timeout and fails.
+    const locker = new Database(join(dataDir, 'rms.sqlite'));
+    cleanups.push(() => locker.close());
+    locker.exec('BEGIN IMMEDIATE');
+    cleanups.push(() => locker.inTransaction && locker.exec('ROLLBACK'));
+    const sale = tableEvent('till-1', 1);
+    write(till, 'till-1', [sale]);
+    await waitFor(() => first.logs.some((l) => l.msg === 'relay ingest failed'), 'the relay tried to store the sale', 30_000);
+    // The till goes; the room goes idle and its flush fails like every write.
+    till.destroy();
+    const exited = new Promise<void>((resolve) => first.child.once('exit', () => resolve()));
+    let gone = false;
+    void exited.then(() => (gone = true));
+    await waitFor(() => gone || first.logs.some((l) => l.msg === 'room flush failed'), 'the idle room flushed', 40_000);
+    expect(gone).toBe(false);
+    locker.exec('ROLLBACK');
+    // Retried at its next idle turn once the database is writable again, then unloaded.
+    const rooms = async (): Promise<string> => String((await api<string>(first.url, '/metrics', null)).body).match(/^rms_relay_rooms (\d+)/m)?.[1] ?? '?';
+    await waitForAsync(async () => gone || (await rooms()) === '1', 'the room stored and unloaded (the other one stays)', 30_000);
+    expect(gone).toBe(false);
+    expect((await api(first.url, '/healthz', null)).status).toBe(200);
+    expect(other.provider.wsconnected).toBe(true);
+    expect(await first.stop()).toBe(0);
+
+    const second = await serverIn(dataDir);
+    cleanups.push(() => second.stop());
+    const probe = await client(second, 'locked', 'manager-1');
+    expect(eventIdsIn(probe.doc)).toEqual([sale.id]);
+  }, 120_000);
 });
