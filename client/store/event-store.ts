@@ -350,7 +350,10 @@ export class EventStore {
     this.stopObserving();
     this.tabs?.close();
     const closed = this.persistenceLayer?.close() ?? Promise.resolve();
-    this.lease.release();
+    // The writer slot is freed only once the last writes are on disk (STO17): a store that
+    // took it before loaded the log without them, reused their origin.n and created the same
+    // segment key, and one of the two segments was lost at the next load.
+    this.lease.release(closed);
     this.doc.destroy();
     return closed;
   }

@@ -17,30 +17,56 @@ export interface WriterLease {
   /** Highest n ever reserved for this writer on this device (0 if none). */
   reserved(): number;
   reserve(n: number): void;
-  release(): void;
+  /**
+   * Frees the slot once `done` settles (the store's last writes on disk, STO17): until then
+   * no other tab gets it, and a lease of it taken meanwhile in this page waits for it.
+   */
+  release(done?: Promise<unknown>): void;
 }
+
+/**
+ * Slots of this page whose store is closing: settles once its last writes are on disk and
+ * the slot is free. A store opened before then would load the log without those writes,
+ * hand out their origin.n again and create the same segment key, losing one segment.
+ */
+const closing = new Map<string, Promise<void>>();
 
 export async function acquireWriterLease(location: string, terminal: string): Promise<WriterLease> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
-  if (!locks) return counterLease(location, terminal, () => {});
+  if (!locks) {
+    await closing.get(`rms:${location}:writer:${terminal}`);
+    return counterLease(location, terminal, { release: () => {}, freed: Promise.resolve() });
+  }
   for (let slot = 1; slot <= MAX_WRITER_SLOTS; slot++) {
     const writer = slot === 1 ? terminal : `${terminal}.${slot}`;
-    const release = await holdLock(locks, `rms:${location}:writer:${writer}`);
-    if (release) return counterLease(location, writer, release);
+    const name = `rms:${location}:writer:${writer}`;
+    await closing.get(name);
+    const held = await holdLock(locks, name);
+    if (held) return counterLease(location, writer, held);
   }
   throw new Error(`All ${MAX_WRITER_SLOTS} writer slots of terminal ${terminal} are taken: close some tabs`);
 }
 
-/** Resolves with a release function if the lock was free, or null if another tab holds it. */
-function holdLock(locks: LockManager, name: string): Promise<(() => void) | null> {
+interface HeldLock {
+  release: () => void;
+  /** Resolves once the lock is actually released (the request's promise settled). */
+  freed: Promise<void>;
+}
+
+/** Resolves with the held lock if it was free, or null if another tab holds it. */
+function holdLock(locks: LockManager, name: string): Promise<HeldLock | null> {
   return new Promise((resolve) => {
-    void locks.request(name, { ifAvailable: true }, (lock) => {
-      if (!lock) {
-        resolve(null);
-        return undefined;
-      }
-      return new Promise<void>((release) => resolve(release));
-    });
+    let markFreed: () => void = () => {};
+    const freed = new Promise<void>((r) => (markFreed = r));
+    void locks
+      .request(name, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          resolve(null);
+          return undefined;
+        }
+        return new Promise<void>((release) => resolve({ release: () => release(), freed }));
+      })
+      .then(markFreed, markFreed);
   });
 }
 
@@ -67,12 +93,23 @@ export class DeviceCounter {
   }
 }
 
-function counterLease(location: string, writer: string, release: () => void): WriterLease {
+function counterLease(location: string, writer: string, lock: HeldLock): WriterLease {
   const counter = new DeviceCounter(`rms:${location}:n:${writer}`);
+  const name = `rms:${location}:writer:${writer}`;
   return {
     writer,
     reserved: () => counter.get(),
     reserve: (n) => counter.raiseTo(n),
-    release,
+    release: (done) => {
+      const free = (): Promise<void> => {
+        lock.release();
+        return lock.freed;
+      };
+      const freed = (done ?? Promise.resolve()).then(free, free);
+      closing.set(name, freed);
+      void freed.then(() => {
+        if (closing.get(name) === freed) closing.delete(name);
+      });
+    },
   };
 }
