@@ -173,15 +173,24 @@ export class IdbPersistence {
 
   private async replaceWithState(): Promise<void> {
     if (this.closed) throw new Error(`${this.name} is closed`);
-    // The state includes every queued update, so the queue is done with.
+    // The state includes every queued update, so the queue is done with — once it is
+    // committed. A failed state keeps them queued for the next write (STO18): dropped, the
+    // later updates of this doc, stored, could not be applied at load (Yjs keeps an update
+    // whose predecessors are missing pending), so appends that resolved were gone after a reload.
+    const pending = this.queue;
     this.queue = [];
     const state = Y.encodeStateAsUpdate(this.doc);
-    await this.write([UPDATES, CUSTOM], (tx) => {
-      const updates = tx.objectStore(UPDATES);
-      updates.clear();
-      const req = updates.add(state);
-      req.onsuccess = () => tx.objectStore(CUSTOM).put(req.result, CHUNK_BOUNDARY);
-    });
+    try {
+      await this.write([UPDATES, CUSTOM], (tx) => {
+        const updates = tx.objectStore(UPDATES);
+        updates.clear();
+        const req = updates.add(state);
+        req.onsuccess = () => tx.objectStore(CUSTOM).put(req.result, CHUNK_BOUNDARY);
+      });
+    } catch (err) {
+      this.queue = pending.concat(this.queue);
+      throw err;
+    }
     this.smallRecords = 0;
     this.chunkRecords = 1;
     this.bytes = state.byteLength;

@@ -54,3 +54,35 @@ describe('Store lifecycle', () => {
     }
   });
 });
+
+describe('A full disk, then room again', () => {
+  it('[STO18] writes refused while the disk was full are written once there is room: every later append is there after a reload', async () => {
+    const location = `full-${++seq}`;
+    const store = await openStore({ location });
+    const first = await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
+    const add = IDBObjectStore.prototype.add;
+    let full = true;
+    // As browsers report it: the transaction aborts with QuotaExceededError (fake-indexeddb's own abort step).
+    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
+      const req = add.apply(this, args);
+      const tx = this.transaction as IDBTransaction & { _abort(name: string): void };
+      if (full) queueMicrotask(() => tx._abort('QuotaExceededError'));
+      return req;
+    };
+    try {
+      const refused = store.append('ticket.item_added', { lineId: 'l1', menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity: 1 }, ticket('t1'));
+      await expect(refused).rejects.toThrow(/storage is full/);
+      expect(store.persistence.mode).toBe('memory');
+      full = false; // room again (another site's data was evicted, a photo deleted)
+      const later = await store.append('ticket.opened', { number: num(2) }, ticket('t2'));
+      await store.close();
+      open.length = 0;
+
+      const reloaded = await openStore({ location });
+      expect(reloaded.getByAggregate('t2')).toEqual([later]);
+      expect(reloaded.getByAggregate('t1').map((e) => e.id)).toEqual([first.id, store.getByAggregate('t1')[1]!.id]);
+    } finally {
+      IDBObjectStore.prototype.add = add;
+    }
+  });
+});
