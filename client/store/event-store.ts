@@ -101,6 +101,8 @@ export class EventStore {
   private tabs: TabChannel | null = null;
   private stopObserving: () => void = () => {};
   persistence: PersistenceState = { mode: 'memory', reason: 'not opened yet' };
+  /** Whether the browser granted persistent storage (as `persistence` reports it in IndexedDB mode). */
+  private persisted: boolean | null = null;
   /** Set while the events behind a restored checkpoint are still being read. */
   private reading: LogReading | null = null;
   /** Resolves once every event held is read and indexed (at once unless restored from a checkpoint). */
@@ -324,7 +326,7 @@ export class EventStore {
       try {
         // The rewrite stores the whole (now smaller) state in place of the log, failed writes included.
         await this.compact({ rewriteLog: true });
-        this.persistence = { mode: 'indexeddb', persisted: this.persistence.mode === 'indexeddb' ? this.persistence.persisted : null };
+        this.persistence = { mode: 'indexeddb', persisted: this.persisted };
       } catch (err) {
         this.persistence = { mode: 'memory', reason: `storage is full: recent changes are not saved on this device (${describe(err)})` };
         this.notify({ aggregates: new Set(), events: [], origin: 'persistence' });
@@ -666,7 +668,34 @@ export class EventStore {
       this.persistence = { mode: 'memory', reason: `IndexedDB could not be opened: ${describe(err)}` };
       return;
     }
-    this.persistence = { mode: 'indexeddb', persisted: await requestPersistentStorage() };
+    this.persistenceLayer.onHealth = (problem) => this.onPersistenceHealth(problem);
+    this.persistence = { mode: 'indexeddb', persisted: null };
+    this.persisted = await requestPersistentStorage();
+    // Unless a failure was reported meanwhile.
+    if (this.persistence.mode === 'indexeddb') this.persistence = { mode: 'indexeddb', persisted: this.persisted };
+  }
+
+  /**
+   * A log write failed with nobody awaiting it (the relay's events), or the connection was
+   * closed under us: say `memory` at once (STO19) — before, only an awaited append saw it,
+   * and the status bar kept saying the log was saved. A full disk is recovered from as for
+   * an append (compaction, then memory if that fails); a write that succeeds again clears it.
+   */
+  private onPersistenceHealth(problem: unknown): void {
+    if (problem === null) {
+      if (this.persistence.mode === 'memory' && this.storageRecovery === null) {
+        this.persistence = { mode: 'indexeddb', persisted: this.persisted };
+        this.notify({ aggregates: new Set(), events: [], origin: 'persistence' });
+      }
+      return;
+    }
+    if (isQuotaError(problem)) {
+      void this.recoverFromFullStorage(problem).catch(() => undefined);
+      return;
+    }
+    if (this.persistence.mode === 'memory') return; // the first reason is the telling one
+    this.persistence = { mode: 'memory', reason: `IndexedDB stopped saving: recent changes are only in memory on this device (${describe(problem)})` };
+    this.notify({ aggregates: new Set(), events: [], origin: 'persistence' });
   }
 }
 

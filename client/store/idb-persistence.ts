@@ -86,6 +86,13 @@ export class IdbPersistence {
   /** After close(): queued writes finish, but nothing reads the doc (it may be destroyed). */
   private closed = false;
   private mergeTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Told when the log can no longer be written (the error: a failed log write, the
+   * connection closed under us) and when a log write succeeds again after one failed (null).
+   * Nothing else hears of a failed write of events no caller awaits (the relay's, STO19).
+   */
+  onHealth: ((problem: unknown) => void) | null = null;
+  private failing = false;
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === PERSISTENCE || origin === TAB) return;
     this.queue.push(update);
@@ -102,6 +109,12 @@ export class IdbPersistence {
   static async open(name: string, doc: Y.Doc): Promise<IdbPersistence> {
     const db = await openDatabase(name);
     const p = new IdbPersistence(name, db, doc);
+    // Closed under us, nothing is saved any more: say so now, not at the next write (STO19).
+    db.onversionchange = () => {
+      db.close();
+      p.failed(new Error(`IndexedDB ${name} was closed for a newer version of the app in another tab: reload this tab`));
+    };
+    db.onclose = () => p.failed(new Error(`IndexedDB ${name} was closed by the browser (site data cleared, or a disk error)`));
     await p.load();
     doc.on('update', p.onUpdate);
     return p;
@@ -189,8 +202,10 @@ export class IdbPersistence {
       });
     } catch (err) {
       this.queue = pending.concat(this.queue);
+      this.failed(err);
       throw err;
     }
+    this.succeeded();
     this.smallRecords = 0;
     this.chunkRecords = 1;
     this.bytes = state.byteLength;
@@ -320,10 +335,25 @@ export class IdbPersistence {
     } catch (err) {
       // Keep the batch: the next write (or a rewrite) retries it. Callers awaiting this flush see the error.
       this.queue = batch.concat(this.queue);
+      this.failed(err);
       throw err instanceof Error ? err : new Error(String(err));
     }
+    this.succeeded();
     this.smallRecords += batch.length;
     this.bytes += batch.reduce((sum, u) => sum + u.byteLength, 0);
+  }
+
+  private failed(err: unknown): void {
+    if (this.closed) return;
+    this.failing = true;
+    this.onHealth?.(err);
+  }
+
+  /** A log write committed; if one had failed, everything it held was written with it. */
+  private succeeded(): void {
+    if (!this.failing || this.queue.length > 0) return;
+    this.failing = false;
+    this.onHealth?.(null);
   }
 
   /**
@@ -398,7 +428,8 @@ function openDatabase(name: string): Promise<IDBDatabase> {
       if (!db.objectStoreNames.contains(PROJECTION)) db.createObjectStore(PROJECTION);
     };
     req.onsuccess = () => {
-      // A newer build in another tab needs to upgrade: let it (this tab's writes then fail loudly).
+      // A newer build in another tab needs to upgrade: let it (this tab's writes then fail
+      // loudly; IdbPersistence.open replaces this to report it at once).
       req.result.onversionchange = () => req.result.close();
       resolve(req.result);
     };

@@ -1,5 +1,7 @@
 import 'fake-indexeddb/auto';
+import { forceCloseDatabase } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import { EventStore, type EventStoreOptions } from '../../client/store/event-store';
 import { SEGMENT_SIZE } from '../../shared/log/log-doc';
 import { installWebLocks } from '../helpers/web-locks';
@@ -86,3 +88,79 @@ describe('A full disk, then room again', () => {
     }
   });
 });
+
+/** An event of another terminal, as the relay brings it. */
+async function relayed(store: EventStore, other: EventStore, id: string, number: string): Promise<void> {
+  const before = Y.encodeStateVector(store.doc);
+  await other.append('ticket.opened', { number }, ticket(id));
+  Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(other.doc, before), { relay: true });
+}
+
+function databaseOf(store: EventStore): IDBDatabase {
+  return (store as unknown as { persistenceLayer: { db: IDBDatabase } }).persistenceLayer.db;
+}
+
+describe('IndexedDB failing under a running store', () => {
+  it('[STO19] the database closed by the browser: the store says it keeps the log in memory, at once and loudly', async () => {
+    const store = await openStore({ location: `closed-${++seq}` });
+    await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
+    const heard: string[] = [];
+    store.subscribe(() => heard.push(store.persistence.mode));
+    forceCloseDatabase(databaseOf(store) as unknown as Parameters<typeof forceCloseDatabase>[0]); // e.g. site data cleared in DevTools, a disk error
+    expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/IndexedDB/) });
+    expect(heard).toContain('memory');
+    await expect(store.append('ticket.opened', { number: num(2) }, ticket('t2'))).rejects.toThrow();
+    expect(store.view('t2')).toBeDefined(); // kept in memory (and synced), never silently dropped
+    expect(store.persistence.mode).toBe('memory');
+  });
+
+  it('[STO19] the database closed for a newer version in another tab: the store says so', async () => {
+    const location = `upgraded-${++seq}`;
+    const store = await openStore({ location });
+    await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
+    const newer = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(`rms:${location}`, 99);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    newer.close();
+    expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/newer version/) });
+    await expect(store.append('ticket.opened', { number: num(2) }, ticket('t2'))).rejects.toThrow();
+  });
+
+  it('[STO19] a failed write of events nobody awaits (from the relay) is reported, retried with the next write, and the report cleared once it succeeds', async () => {
+    const location = `relay-fail-${++seq}`;
+    const store = await openStore({ location });
+    await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
+    const other = await openStore({ location: `other-${++seq}`, terminal: 'till-2', persistence: 'memory' });
+    const add = IDBObjectStore.prototype.add;
+    let failing = true;
+    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
+      const req = add.apply(this, args);
+      const tx = this.transaction as IDBTransaction & { _abort(name: string): void };
+      if (failing) queueMicrotask(() => tx._abort('UnknownError')); // a disk error, as Chromium reports it
+      return req;
+    };
+    try {
+      await relayed(store, other, 'r1', 'B-001');
+      await until(() => store.persistence.mode === 'memory');
+      expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/UnknownError/) });
+      failing = false;
+      await relayed(store, other, 'r2', 'B-002');
+      await until(() => store.persistence.mode === 'indexeddb');
+      await store.close();
+      await other.close();
+      open.length = 0;
+      const reloaded = await openStore({ location });
+      expect(reloaded.view('r1')).toBeDefined();
+      expect(reloaded.view('r2')).toBeDefined();
+    } finally {
+      IDBObjectStore.prototype.add = add;
+    }
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(condition()).toBe(true);
+}
