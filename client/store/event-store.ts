@@ -119,6 +119,8 @@ export class EventStore {
   private unwrittenUpTo = 0;
   /** Settles once the events appended so far are in the doc. */
   private written: Promise<void> = Promise.resolve();
+  /** Set by close(): settles once the last writes are on disk. */
+  private closing: Promise<void> | null = null;
 
   private constructor(
     readonly location: string,
@@ -176,6 +178,8 @@ export class EventStore {
    * and resolved once durable. The same `key` twice returns the first event, writing nothing.
    */
   async append(type: string, payload: unknown, options: AppendOptions): Promise<EventEnvelope> {
+    // After close nothing records the doc: an append would resolve unsaved (STO20).
+    if (this.closing !== null) throw new Error(`The event log of ${this.location} is closed: the change was not saved`);
     this.readRemainingLog();
     const existing = options.key === undefined ? undefined : this.byKey.get(options.key);
     if (existing) {
@@ -344,6 +348,11 @@ export class EventStore {
 
   /** Closes the store; resolves once its last writes (log and checkpoint) are on disk. */
   close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private closeNow(): Promise<void> {
     this.writeAppended();
     // Taken now and queued before the database closes, which waits for it.
     void this.checkpoints?.flush().catch(() => undefined);

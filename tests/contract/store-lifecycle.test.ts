@@ -164,3 +164,19 @@ async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
   expect(condition()).toBe(true);
 }
+
+describe('A closed store', () => {
+  it('[STO20] refuses appends after close, rather than resolving them unsaved; closing twice closes once', async () => {
+    const location = `after-close-${++seq}`;
+    const store = await openStore({ location });
+    const first = store.append('ticket.opened', { number: num(1) }, ticket('t1'));
+    const closed = store.close(); // the session closes with a command half done
+    await first; // appended before the close: written by it
+    await expect(store.append('ticket.item_added', { lineId: 'l1', menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity: 1 }, ticket('t1'))).rejects.toThrow(/closed/);
+    expect(store.close()).toBe(closed); // closing twice closes once
+    await closed;
+    open.length = 0;
+    const reloaded = await openStore({ location });
+    expect(reloaded.getByAggregate('t1')).toHaveLength(1);
+  });
+});
