@@ -121,7 +121,9 @@ export class SegmentWriter {
  * Left behind by compaction, so every replica agrees the aggregate is archived: a terminal
  * that was offline during it does not show a late event as a resurrected, partial ticket
  * (the late event is still uploaded, then compacted in turn). `number` keeps a ticket's
- * readable number reserved; `maxN` keeps each writer's counter from going back.
+ * readable number reserved. A writer's counter does not go back when its events leave: it
+ * continues from the highest of its last event held, its device reservation and its `acks`
+ * watermark (EventStore).
  */
 export interface Tombstone {
   at: number;
