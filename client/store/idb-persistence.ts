@@ -110,6 +110,7 @@ export class IdbPersistence {
     const db = await openDatabase(name);
     const p = new IdbPersistence(name, db, doc);
     // Closed under us, nothing is saved any more: say so now, not at the next write (STO19).
+    // A newer build in another tab needs to upgrade: let it, and report this tab unsaved.
     db.onversionchange = () => {
       db.close();
       p.failed(new Error(`IndexedDB ${name} was closed for a newer version of the app in another tab: reload this tab`));
@@ -427,12 +428,8 @@ function openDatabase(name: string): Promise<IDBDatabase> {
       if (!db.objectStoreNames.contains(CUSTOM)) db.createObjectStore(CUSTOM);
       if (!db.objectStoreNames.contains(PROJECTION)) db.createObjectStore(PROJECTION);
     };
-    req.onsuccess = () => {
-      // A newer build in another tab needs to upgrade: let it (this tab's writes then fail
-      // loudly; IdbPersistence.open replaces this to report it at once).
-      req.result.onversionchange = () => req.result.close();
-      resolve(req.result);
-    };
+    // IdbPersistence.open handles `versionchange` (a newer build's upgrade in another tab).
+    req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error ?? new Error(`IndexedDB ${name} could not be opened`));
     req.onblocked = () => reject(new Error(`IndexedDB ${name} is blocked by another connection at an older version`));
   });
