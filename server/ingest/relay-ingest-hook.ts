@@ -61,9 +61,8 @@ class RoomIngest {
 }
 
 export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, options: RelayIngestOptions): RelayIngest {
-  const rooms = new WeakMap<Room, RoomIngest>();
-  /** Loaded rooms, for close() to drain. */
-  const loaded = new Set<Room>();
+  /** Loaded rooms (close() drains each), forgotten at unload. */
+  const rooms = new Map<Room, RoomIngest>();
   const writes = new Set<Promise<void>>();
   let closed = false;
 
@@ -127,7 +126,6 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       onLoad(room) {
         const state = new RoomIngest();
         rooms.set(room, state);
-        loaded.add(room);
         state.stop = observeLog(room.doc, {
           onAdded(jsons, origin) {
             const typed = asRoomOrigin(origin);
@@ -150,7 +148,6 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         state?.scheduled?.cancel();
         state?.stop();
         rooms.delete(room);
-        loaded.delete(room);
       },
     },
     async close() {
@@ -158,7 +155,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       // being stored in chunks, while the rooms' unload then stored those events in the room,
       // where nothing ingests them again (a relay-only till's sales never reached the back
       // office). The connections are gone by now, so the windows only shrink.
-      for (const room of loaded) drain(room);
+      for (const room of rooms.keys()) drain(room);
       while (writes.size > 0) await Promise.allSettled([...writes]);
       closed = true;
     },
