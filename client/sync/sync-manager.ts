@@ -393,12 +393,14 @@ export class SyncManager {
     // wait for it rather than make it finish at once on the page's first frames.
     await this.store.indexed;
     if (this.stopped) return;
-    if (this.uploadable().owed.length === 0) {
+    let { owed } = this.uploadable();
+    if (owed.length === 0) {
       await this.probeClockIfDue();
+      if (this.paused || this.stopped) return;
       // Writes made while the probe was out found it in flight: they go now, not at the next trigger.
-      if (this.paused || this.stopped || this.uploadable().owed.length === 0) return;
+      ({ owed } = this.uploadable());
+      if (owed.length === 0) return;
     }
-    const { owed } = this.uploadable();
     this.clearTimer('retryTimer');
     const { events, body } = takeBatch(owed, this.batchLimits());
     this.metrics.attempts++;
