@@ -1,19 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ticketCommands } from '../../bench/workload';
 import { newEventId } from '../../shared/events/event-id';
 import { SegmentWriter } from '../../shared/log/log-doc';
-import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 import { TEST_SECRET, mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { chooseWriter } from '../../client/app/pairing';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
 import { describeSync, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
+import { testScope } from '../helpers/test-scope';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { defer, inProcess, proxyTo, terminal } = testScope();
 
 async function writeTickets(t: TestTerminal, count: number, prefix: string): Promise<void> {
   for (const c of ticketCommands(count, 5, prefix)) {
@@ -26,23 +22,6 @@ function expectExactlyOnce(stored: { id: string; origin: { terminal: string; n: 
   expect(new Set(stored.map((e) => e.id)).size).toBe(count);
 }
 
-async function inProcess(options: { relayIngest?: boolean } = {}): Promise<InProcessServer> {
-  const server = await startTestServer(options);
-  cleanups.push(() => server.dispose());
-  return server;
-}
-
-async function proxyTo(port: number): Promise<TcpProxy> {
-  const proxy = await startTcpProxy(port);
-  cleanups.push(() => proxy.close());
-  return proxy;
-}
-
-async function terminal(options: Parameters<typeof startTerminal>[0]): Promise<TestTerminal> {
-  const t = await startTerminal(options);
-  cleanups.push(() => t.close());
-  return t;
-}
 
 /**
  * till-1 reaches only the relay (its uploads go into a black hole); till-2 uploads others'
@@ -64,7 +43,7 @@ async function relayOnlyWriter(location: string, options: { relayIngest?: boolea
       started.close();
     },
   };
-  cleanups.push(() => a.close());
+  defer(() => a.close());
   const b = await terminal({ location, terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: options.graceMs ?? 300 });
   return { server, a, b };
 }
@@ -91,9 +70,9 @@ function countingFetch(): { fetch: typeof fetch; posts: () => number; failNext: 
 describe('Delivery through faults', () => {
   it('[SYN3] server kill -9 in the middle of uploading, restarted: nothing lost, nothing doubled', async () => {
     const dataDir = makeDataDir();
-    cleanups.push(() => removeDataDir(dataDir));
+    defer(() => removeDataDir(dataDir));
     let server: ServerProcess = await spawnServer({ dataDir, secret: TEST_SECRET });
-    cleanups.push(() => server.kill9());
+    defer(() => server.kill9());
     const proxy = await proxyTo(server.port);
     await proxy.refuse(true);
     const t = await terminal({ location: 'crash', terminal: 'till-1', apiBase: proxy.url, syncEndpoint: proxy.wsUrl });

@@ -1,27 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
-import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { ManualTimers } from '../helpers/manual-timers';
-import { startTcpProxy } from '../helpers/tcp-proxy';
 import { expired, mint, waitFor, waitForAsync } from '../helpers/server-clients';
-import { serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
+import { serverEvents } from '../helpers/terminals';
+import { testScope } from '../helpers/test-scope';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function inProcess(options: { relayIngest?: boolean } = {}): Promise<InProcessServer> {
-  const server = await startTestServer(options);
-  cleanups.push(() => server.dispose());
-  return server;
-}
-
-async function terminal(options: Parameters<typeof startTerminal>[0]): Promise<TestTerminal> {
-  const t = await startTerminal(options);
-  cleanups.push(() => t.close());
-  return t;
-}
+const { inProcess, proxyTo, terminal } = testScope();
 
 const ticket = { id: 't1', type: 'ticket' };
 
@@ -102,8 +86,7 @@ describe('Sync lifecycle and timing', () => {
   it('[SYN15] an upload answered after the browser went offline schedules no retry; back online, it is uploaded', async () => {
     // Uploads only (relay ingest off), and the relay refused: a local write is posted at once.
     const server = await inProcess({ relayIngest: false });
-    const relayPath = await startTcpProxy(server.port);
-    cleanups.push(() => relayPath.close());
+    const relayPath = await proxyTo(server.port);
     await relayPath.refuse(true);
     const timers = new ManualTimers(15);
     const browser = Object.assign(new EventTarget(), { navigator: { onLine: true } });
