@@ -65,6 +65,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         { ingestEach: (location, batches) => ingest.ingestEach(location, batches) },
         {
           log,
+          watermarks: (location) => store.watermarks(location),
           onIngested: (location, result) => {
             countIngested(metrics.relayEventsIngested, result);
             if (result.rejected > 0) log.info({ location, rejected: result.results.filter((r) => r.status === 'rejected') }, 'relayed events rejected');
@@ -131,7 +132,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       // 2. stop listening and let in-flight requests (batches and their bridging) finish
       await Promise.allSettled([...inFlight]);
       await app.close();
-      // what the relay brought is stored before the rooms are (nothing ingests a room's stored updates again)
+      // what the relay brought is stored before the rooms are (the back office reads the log while we are down)
       await relayIngest?.close();
       await ingest.flush();
       // 3. flush every room's state and let its merges finish, then the database

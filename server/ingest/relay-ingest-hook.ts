@@ -1,4 +1,7 @@
-import { observeLog } from '../../shared/log/log-doc';
+import { SERVER_WRITER } from '../../shared/events/envelope';
+import { eventHeadOf } from '../../shared/log/event-head';
+import { observeLog, readAllEventJson } from '../../shared/log/log-doc';
+import type { Watermarks } from '../../shared/protocol/rest-events';
 import type { RelayHook } from '../relay/hooks';
 import { asRoomOrigin } from '../relay/origins';
 import type { Room } from '../relay/room';
@@ -19,11 +22,14 @@ import type { IngestLog, IngestResult, IngestService, UploadBatch, Uploader } fr
  * The outbox stays the guarantee. What this does not store (rejected here: the writer's
  * upload gets the reason and quarantines it; a crash first), terminals still upload; an
  * event that arrives both ways is stored once. A graceful shutdown stores everything the
- * relay brought first (see close()): the rooms store it too, and nothing ingests a room's
- * stored updates again, so a relay-only terminal (SYN5) would never deliver it.
+ * relay brought first (see close()). What a room holds and the canonical log does not (a
+ * kill between the room's commit and this one, an ingest that failed, events relayed while
+ * RELAY_INGEST was off) is caught up: when the room loads, and at the room's next flush
+ * after a failed batch. Without that, events of a till that reaches only the relay (SYN5)
+ * waited for another terminal's upload on its behalf, or forever if none could post.
  *
  * Only updates from connections count: the server's own writes (REST bridging, restores)
- * hold events that are canonical already, and a room's load holds what was relayed before.
+ * hold events that are canonical already; a room's load is compared with the log (catch-up).
  */
 export const RELAY_INGEST_BATCH = 500;
 export const RELAY_INGEST_WINDOW_MS = 10;
@@ -39,6 +45,8 @@ export interface RelayIngest {
 
 export interface RelayIngestOptions {
   log: IngestLog;
+  /** The canonical log's watermarks of a location (what catch-up need not look at). */
+  watermarks(location: string): Promise<Watermarks>;
   /** After each batch stored (metrics). */
   onIngested?(location: string, result: IngestResult): void;
 }
@@ -58,6 +66,8 @@ class RoomIngest {
   /** This room's batches are stored one after the other, in the order they arrived. */
   writing: Promise<void> = Promise.resolve();
   stop: () => void = () => {};
+  /** A batch failed: compare the room with the canonical log at the next flush. */
+  catchUpDue = false;
 }
 
 export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, options: RelayIngestOptions): RelayIngest {
@@ -100,9 +110,19 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         // The events stay in the room and in their terminals' outboxes: uploaded later.
         const terminals = chunk.map((b) => b.uploader?.terminal ?? null);
         options.log.error({ location: room.name, terminals, err: String(err) }, 'relay ingest failed');
+        const state = rooms.get(room);
+        if (state !== undefined) state.catchUpDue = true;
         return;
       }
     }
+  };
+
+  /** Runs `write` after this room's earlier batches; close() waits for it. */
+  const enqueue = (room: Room, state: RoomIngest, write: () => Promise<void>): void => {
+    const next = state.writing.then(write);
+    state.writing = next;
+    writes.add(next);
+    void next.finally(() => writes.delete(next));
   };
 
   const drain = (room: Room): void => {
@@ -114,10 +134,42 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     if (state.pending.size === 0 || closed) return;
     const batches = [...state.pending.values()];
     state.pending = new Map();
-    const write = state.writing.then(() => store(room, batches));
-    state.writing = write;
-    writes.add(write);
-    void write.finally(() => writes.delete(write));
+    enqueue(room, state, () => store(room, batches));
+  };
+
+  /**
+   * Ingests the room's events above the canonical watermarks, each as uploaded by its own
+   * writer's terminal token (the strictest uploader it could have had: a manager's void is
+   * refused here and left to the manager's outbox). One pass over the events' heads; events
+   * stored above a gap come back as duplicates.
+   */
+  const catchUp = async (room: Room): Promise<void> => {
+    // After the connection that loaded the room got its first answer.
+    await new Promise((resolve) => setImmediate(resolve));
+    const marks = await options.watermarks(room.name);
+    const behind = new Map<string, Pending>();
+    for (const json of readAllEventJson(room.doc)) {
+      const head = eventHeadOf(json);
+      if (head === null || head.terminal === null || head.terminal === SERVER_WRITER) continue;
+      if (head.n <= (marks[head.terminal] ?? 0)) continue;
+      let pending = behind.get(head.terminal);
+      if (pending === undefined) {
+        pending = { uploader: { role: 'terminal', terminal: head.terminal }, jsons: [] };
+        behind.set(head.terminal, pending);
+      }
+      pending.jsons.push(json);
+    }
+    if (behind.size > 0) await store(room, [...behind.values()]);
+  };
+
+  const scheduleCatchUp = (room: Room, state: RoomIngest): void => {
+    state.catchUpDue = false;
+    enqueue(room, state, () =>
+      catchUp(room).catch((err: unknown) => {
+        options.log.error({ location: room.name, err: String(err) }, 'relay ingest catch-up failed');
+        state.catchUpDue = true;
+      }),
+    );
   };
 
   return {
@@ -141,8 +193,13 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
             state.scheduled ??= schedule(() => drain(room), state.drainedAt + RELAY_INGEST_WINDOW_MS - performance.now());
           },
         });
+        scheduleCatchUp(room, state);
       },
-      onFlush: drain,
+      onFlush(room) {
+        drain(room);
+        const state = rooms.get(room);
+        if (state?.catchUpDue && !closed) scheduleCatchUp(room, state);
+      },
       onUnload(room) {
         const state = rooms.get(room);
         state?.scheduled?.cancel();
@@ -152,9 +209,9 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     },
     async close() {
       // Not `closed` first: that dropped the windows still pending and the rest of a backlog
-      // being stored in chunks, while the rooms' unload then stored those events in the room,
-      // where nothing ingests them again (a relay-only till's sales never reached the back
-      // office). The connections are gone by now, so the windows only shrink.
+      // being stored in chunks, while the rooms' unload then stored those events in the room
+      // (caught up only at the room's next load, after the restart). The connections are
+      // gone by now, so the windows only shrink.
       for (const room of rooms.keys()) drain(room);
       while (writes.size > 0) await Promise.allSettled([...writes]);
       closed = true;

@@ -5,10 +5,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IngestService, type IngestedBatch } from '../../server/ingest/ingest-service';
 import { openDatabase } from '../../server/store/database';
 import { SqliteEventStore } from '../../server/store/sqlite-event-store';
-import { SegmentWriter, acksOf, readAllEventJson } from '../../shared/log/log-doc';
+import { SegmentWriter, acksOf, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { api, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
+import { makeDataDir, removeDataDir } from '../helpers/server-process';
 import { serverEvents } from '../helpers/terminals';
 
 /**
@@ -20,7 +21,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function server(options: { relayIngest?: boolean } = {}): Promise<InProcessServer> {
+async function server(options: { relayIngest?: boolean; dataDir?: string } = {}): Promise<InProcessServer> {
   const s = await startTestServer(options);
   cleanups.push(() => s.dispose());
   return s;
@@ -107,6 +108,33 @@ describe('relay ingest', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await storedIds(s, 'off')).toEqual([]);
     expect((await postEvents(s.url, await mint('off', 'terminal', 'till-1'), [e])).body.results[0]!.status).toBe('accepted');
+  });
+
+  it('[SRV21] what a room holds and the canonical log does not is ingested when the room loads', async () => {
+    // Relayed while relay ingest was off: the room has it, the canonical log does not, and
+    // the till that wrote it is gone (as after a kill between the room's commit and the ingest).
+    const dataDir = makeDataDir();
+    cleanups.push(() => removeDataDir(dataDir));
+    const before = await startTestServer({ dataDir, relayIngest: false });
+    const till = await connectSynced(before.wsUrl, 'catch-up', await mint('catch-up', 'terminal', 'till-1'));
+    const posted = tableEvent('till-1', 1);
+    const relayedOnly = [2, 3, 4].map((n) => tableEvent('till-1', n));
+    const ownVoid = tableEvent('till-1', 5, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
+    expect((await postEvents(before.url, await mint('catch-up', 'terminal', 'till-1'), [posted])).body.results[0]!.status).toBe('accepted');
+    write(till, 'till-1', [...relayedOnly, ownVoid]);
+    await waitFor(() => relayedOf(till.doc).get('till-1') === 5, 'stored in the room');
+    till.destroy();
+    await before.close();
+
+    const after = await server({ dataDir });
+    expect(await storedIds(after, 'catch-up')).toEqual([posted.id]);
+    const kitchen = await client(after, 'catch-up', 'kitchen-1');
+    await waitForAsync(async () => (await storedIds(after, 'catch-up')).length === 4, 'caught up');
+    expect((await storedIds(after, 'catch-up')).sort()).toEqual([posted, ...relayedOnly].map((e) => e.id).sort());
+    // Acknowledged to the terminals; the till's own void is not its to write (left to its upload, which is refused).
+    await waitFor(() => acksOf(kitchen.doc).get('till-1') === 4, 'acknowledged through the room');
+    expect(await metric(after, 'rejected')).toBe(1);
+    expect(eventIdsIn(kitchen.doc)).toHaveLength(5);
   });
 
   it('[SRV17] one window of several connections is stored in one transaction, each batch checked and answered as its uploader\'s', async () => {
