@@ -13,7 +13,10 @@ import { MAX_CHUNKS, MERGE_BURST_FACTOR, MERGE_IDLE_MS, mergeUpdatesBounded } fr
  *  - updates written within one task share one IndexedDB transaction;
  *  - nothing is written on open (y-indexeddb stores a state on every open and grows);
  *  - small updates are merged in bounded chunks of MERGE_EVERY, when writes pause, instead
- *    of re-encoding the whole document every 500 writes (quadratic bytes written at 100k events).
+ *    of re-encoding the whole document every 500 writes (quadratic bytes written at 100k events);
+ *  - other tabs of the device write into the same database: a record this tab neither read
+ *    nor wrote is applied to its doc before a merge or a rewrite replaces it (the tabs'
+ *    BroadcastChannel may not have delivered it yet), never cleared unread.
  */
 export const MERGE_EVERY = 500;
 /** More small records than this (a burst) are replaced by one state rather than merged. */
@@ -93,6 +96,10 @@ export class IdbPersistence {
    */
   onHealth: ((problem: unknown) => void) | null = null;
   private failing = false;
+  /** Every `updates` record up to this key was applied to the doc (read at open, or our rewrite). */
+  private readUpTo = 0;
+  /** Keys of the records this tab added above `readUpTo`: what it did not add is another tab's. */
+  private readonly ownKeys = new Set<number>();
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === PERSISTENCE || origin === TAB) return;
     this.queue.push(update);
@@ -193,25 +200,44 @@ export class IdbPersistence {
     // whose predecessors are missing pending), so appends that resolved were gone after a reload.
     const pending = this.queue;
     this.queue = [];
-    const state = Y.encodeStateAsUpdate(this.doc);
+    let state: Uint8Array;
+    let key: number;
     try {
-      await this.write([UPDATES, CUSTOM], (tx) => {
-        const updates = tx.objectStore(UPDATES);
-        updates.clear();
-        const req = updates.add(state);
-        req.onsuccess = () => tx.objectStore(CUSTOM).put(req.result, CHUNK_BOUNDARY);
-      });
+      const tx = this.db.transaction([UPDATES, CUSTOM], 'readwrite', { durability: 'strict' });
+      const updates = tx.objectStore(UPDATES);
+      // In the same transaction: no other tab writes between reading its records and the clear.
+      await this.absorbForeign(updates, await request<IDBValidKey[]>(updates.getAllKeys(IDBKeyRange.lowerBound(this.readUpTo, true))));
+      state = Y.encodeStateAsUpdate(this.doc);
+      updates.clear();
+      key = await request<number>(updates.add(state) as IDBRequest<number>);
+      tx.objectStore(CUSTOM).put(key, CHUNK_BOUNDARY);
+      await done(tx);
     } catch (err) {
       this.queue = pending.concat(this.queue);
       this.failed(err);
       throw err;
     }
     this.succeeded();
+    this.readUpTo = key;
+    this.ownKeys.clear();
     this.smallRecords = 0;
     this.chunkRecords = 1;
     this.bytes = state.byteLength;
     // Everything written so far is in this state, including a batch that had failed.
     if (this.scheduled === null) this.lastBatch = Promise.resolve();
+  }
+
+  /**
+   * Applies the records among `keys` another tab wrote (neither read nor added by this one)
+   * to the doc, as stored updates, before they are merged or cleared.
+   */
+  private async absorbForeign(updates: IDBObjectStore, keys: readonly IDBValidKey[], values?: readonly Uint8Array[]): Promise<void> {
+    const foreign = keys.flatMap((key, i) => ((key as number) > this.readUpTo && !this.ownKeys.has(key as number) ? [i] : []));
+    if (foreign.length === 0) return;
+    const stored = values ? foreign.map((i) => values[i]!) : await Promise.all(foreign.map((i) => request<Uint8Array>(updates.get(keys[i]!))));
+    Y.transact(this.doc, () => {
+      for (const u of stored) Y.applyUpdate(this.doc, u);
+    }, PERSISTENCE);
   }
 
   /** Stops recording; the database closes once the writes already queued are done. */
@@ -283,6 +309,7 @@ export class IdbPersistence {
       for (const u of values) Y.applyUpdate(this.doc, u);
     }, PERSISTENCE);
     this.bytes = values.reduce((sum, u) => sum + u.byteLength, 0);
+    this.readUpTo = keys.length === 0 ? 0 : (keys[keys.length - 1] as number);
     this.chunkRecords = boundary === undefined ? 0 : keys.filter((k) => (k as number) <= boundary).length;
     this.smallRecords = values.length - this.chunkRecords;
     // An unreadable checkpoint is ignored: the log is read instead, and the next one replaces it.
@@ -331,7 +358,10 @@ export class IdbPersistence {
     try {
       await this.write([UPDATES], (tx) => {
         const updates = tx.objectStore(UPDATES);
-        for (const u of batch) updates.add(u);
+        for (const u of batch) {
+          const req = updates.add(u) as IDBRequest<number>;
+          req.onsuccess = () => this.ownKeys.add(req.result);
+        }
       });
     } catch (err) {
       // Keep the batch: the next write (or a rewrite) retries it. Callers awaiting this flush see the error.
@@ -377,13 +407,17 @@ export class IdbPersistence {
       request<Uint8Array[]>(store.getAll(range)),
     ]);
     if (values.length === 0) return;
+    // The chunk will be ours: what other tabs wrote into it must be in our doc.
+    await this.absorbForeign(store, keys, values);
     const merged = mergeUpdatesBounded(values);
     store.delete(IDBKeyRange.bound(keys[0]!, keys[keys.length - 1]!));
-    const newKey = await request<IDBValidKey>(store.add(merged));
+    const newKey = await request<number>(store.add(merged) as IDBRequest<number>);
     tx.objectStore(CUSTOM).put(newKey, CHUNK_BOUNDARY);
     await done(tx);
+    for (const key of keys) this.ownKeys.delete(key as number);
+    this.ownKeys.add(newKey);
     this.bytes += merged.byteLength - values.reduce((s, u) => s + u.byteLength, 0);
-    this.smallRecords -= values.length;
+    this.smallRecords = Math.max(0, this.smallRecords - values.length); // other tabs' records are not counted
     this.chunkRecords += 1;
   }
 

@@ -34,3 +34,58 @@ describe('IdbPersistence', () => {
     await again.close();
   });
 });
+
+describe('IdbPersistence, two tabs on one database', () => {
+  /** Two tabs' persistences on one database; their BroadcastChannel has not delivered anything yet. */
+  async function twoTabs(): Promise<{ name: string; a: Y.Doc; b: Y.Doc; tabA: IdbPersistence; tabB: IdbPersistence }> {
+    const name = `tabs-${Math.random()}`;
+    const a = new Y.Doc();
+    const b = new Y.Doc();
+    const tabA = await IdbPersistence.open(name, a);
+    const tabB = await IdbPersistence.open(name, b);
+    return { name, a, b, tabA, tabB };
+  }
+
+  async function reloaded(name: string): Promise<string[]> {
+    const doc = new Y.Doc();
+    const log = await IdbPersistence.open(name, doc);
+    await log.close();
+    return doc.getArray<string>('entries').toArray().sort();
+  }
+
+  it('[STO21] a rewrite in one tab keeps what another tab stored and it had not received: on disk and in its doc', async () => {
+    const { name, a, b, tabA, tabB } = await twoTabs();
+    a.getArray<string>('entries').push(['a1']);
+    await tabA.committed();
+    b.getArray<string>('entries').push(['b1']);
+    await tabB.committed();
+    await tabA.rewrite();
+    expect(a.getArray<string>('entries').toArray().sort()).toEqual(['a1', 'b1']);
+    // B goes on writing after A's rewrite: its next rewrite keeps A's state too.
+    b.getArray<string>('entries').push(['b2']);
+    await tabB.committed();
+    a.getArray<string>('entries').push(['a2']);
+    await tabA.committed();
+    await tabB.rewrite();
+    await Promise.all([tabA.close(), tabB.close()]);
+    expect(await reloaded(name)).toEqual(['a1', 'a2', 'b1', 'b2']);
+  });
+
+  it('[STO21] a merge in one tab takes in the other tab\'s records it merges, so its later rewrite keeps them', async () => {
+    const { name, a, b, tabA, tabB } = await twoTabs();
+    for (let i = 0; i < MERGE_EVERY; i++) {
+      a.getArray<string>('entries').push([`a${i}`]);
+      await tabA.committed();
+    }
+    b.getArray<string>('entries').push(['b-while-a-writes']);
+    await tabB.committed();
+    await tabB.close();
+    // A's idle merge folds B's record into A's chunk; A's rewrite then replaces the chunk.
+    await until(() => tabA.stats().chunks === 1, 'the merge after the pause');
+    expect(a.getArray<string>('entries').toArray()).toContain('b-while-a-writes');
+    await tabA.rewrite();
+    await tabA.close();
+    expect(await reloaded(name)).toContain('b-while-a-writes');
+    expect(await reloaded(name)).toHaveLength(MERGE_EVERY + 1);
+  });
+});
