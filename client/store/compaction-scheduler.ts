@@ -30,6 +30,8 @@ export interface StorageStatus {
   eventsHeld: number;
   aggregatesHeld: number;
   lastCompaction: (CompactionReport & { trigger: CompactionTrigger }) | null;
+  /** The last run failed (cleared by one that succeeds): a scheduled run has no caller to tell. */
+  lastFailure: { at: number; trigger: CompactionTrigger; message: string } | null;
   running: boolean;
 }
 
@@ -38,6 +40,7 @@ export class CompactionScheduler {
   private timer: unknown = null;
   private running: Promise<CompactionReport> | null = null;
   private last: StorageStatus['lastCompaction'] = null;
+  private lastFailure: StorageStatus['lastFailure'] = null;
   /** Activity since the last compaction that freed something: an idle terminal does not redo it. */
   private activeSinceCompaction = true;
   private readonly listeners = new Set<(s: StorageStatus) => void>();
@@ -65,6 +68,7 @@ export class CompactionScheduler {
       eventsHeld: this.store.projection.size,
       aggregatesHeld: this.store.projection.aggregateCount,
       lastCompaction: this.last,
+      lastFailure: this.lastFailure,
       running: this.running !== null,
     };
   }
@@ -96,7 +100,8 @@ export class CompactionScheduler {
   private arm(): void {
     this.timer = this.timers.setTimeout(() => {
       this.arm();
-      void this.check();
+      // A failure is in the status (lastFailure), shown on the console; the next check retries.
+      this.check().catch(() => undefined);
     }, this.schedule.checkEveryMs);
   }
 
@@ -107,11 +112,17 @@ export class CompactionScheduler {
           now: this.timers.now(),
           watermarks: this.watermarks(),
           ...(this.schedule.policy ? { policy: this.schedule.policy } : {}),
+          // A failed run removed the aggregates from the doc but may not have shrunk the log.
+          ...(this.lastFailure ? { rewriteLog: true } : {}),
         });
         this.last = { ...report, trigger };
+        this.lastFailure = null;
         // Nothing was old enough yet: retention windows pass with time, so look again later.
         if (report.aggregates > 0) this.activeSinceCompaction = false;
         return report;
+      } catch (err) {
+        this.lastFailure = { at: this.timers.now(), trigger, message: err instanceof Error ? err.message : String(err) };
+        throw err;
       } finally {
         this.running = null;
         this.publish();

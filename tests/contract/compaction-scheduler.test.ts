@@ -66,6 +66,34 @@ describe('CompactionScheduler', () => {
     await until(() => scheduler.status().lastCompaction !== null);
     expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'threshold', aggregates: 10 });
   });
+
+  it('[CMP7] a scheduled compaction that fails is in the status (no unhandled rejection); the next check rewrites the log and clears it', async () => {
+    const timers = new ManualTimers();
+    const store = await storeWithClosedTickets(timers, 10);
+    timers.advance(2 * DAY);
+    const scheduler = new CompactionScheduler(store, timers, () => ({}), { idleMs: 10 * DAY, checkEveryMs: 1_000, maxStoredBytes: 1_000 });
+    opened.push({ close: () => scheduler.stop() });
+    const clear = IDBObjectStore.prototype.clear;
+    IDBObjectStore.prototype.clear = () => {
+      throw new DOMException('the disk failed', 'UnknownError');
+    };
+    try {
+      timers.advance(1_000);
+      await until(() => scheduler.status().lastFailure !== null && !scheduler.status().running);
+    } finally {
+      IDBObjectStore.prototype.clear = clear;
+    }
+    expect(scheduler.status().lastFailure).toMatchObject({ trigger: 'threshold', message: expect.stringMatching(/the disk failed/) });
+    expect(scheduler.status().lastCompaction).toBeNull();
+    const storedAfterFailure = store.storedBytes()!;
+    timers.advance(1_000);
+    await until(() => scheduler.status().lastCompaction !== null && !scheduler.status().running);
+    expect(scheduler.status().lastFailure).toBeNull();
+    // The aggregates left the doc in the failed run; this one shrinks the log it could not.
+    expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'threshold', aggregates: 0 });
+    expect(store.storedBytes()!).toBeLessThan(storedAfterFailure);
+    expect(store.persistence.mode).toBe('indexeddb');
+  });
 });
 
 describe('A full disk', () => {

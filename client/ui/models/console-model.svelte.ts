@@ -32,7 +32,6 @@ export class ConsoleModel {
   storage = $state<StorageInfo>({ usage: null, quota: null, persisted: null, storedBytes: null });
   /** The log's own storage figures and the last compaction (idle, threshold or manual). */
   logStorage = $state<StorageStatus | null>(null);
-  compactionError = $state<string | null>(null);
 
   /** Every event held, newest first, with the projection's verdict on it. */
   readonly allEvents = $derived.by((): InspectedEvent[] => {
@@ -79,14 +78,12 @@ export class ConsoleModel {
 
   /** Compacts now (closed, acknowledged, old tickets leave this device) and shows what it freed. */
   async compactNow(): Promise<CompactionReport | null> {
-    this.compactionError = null;
     try {
       const report = await this.compaction.compactNow();
       await this.refreshStorage();
       return report;
-    } catch (err) {
-      this.compactionError = err instanceof Error ? err.message : String(err);
-      return null;
+    } catch {
+      return null; // in the scheduler's status (lastFailure), which the console shows
     }
   }
 
