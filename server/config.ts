@@ -15,8 +15,14 @@ export interface ServerConfig {
   corsOrigins: string[];
   /** Directory of the built staff app; served when it exists. */
   staticDir: string;
-  /** Base URL printed in pairing links (defaults to http://localhost:port). */
+  /** Base URL printed in pairing links (defaults to http(s)://localhost:port). */
   publicUrl: string | undefined;
+  /**
+   * PEM files to serve HTTPS and WSS on the same port. Browsers give the staff app its
+   * offline shell (service worker), writer slots per tab (Web Locks) and persistent storage
+   * only in a secure context: https, or http on localhost.
+   */
+  tls: { certFile: string; keyFile: string } | null;
   seedDemo: boolean;
   logLevel: string;
   relay: RelayLimits;
@@ -52,6 +58,8 @@ const Env = z.object({
   CORS_ORIGINS: z.string().default(''),
   STATIC_DIR: z.string().min(1).default('./dist'),
   PUBLIC_URL: z.string().url().optional(),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
   SEED_DEMO: Flag.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RELAY_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
@@ -60,6 +68,10 @@ const Env = z.object({
   RELAY_COMPACT_EVERY_UPDATES: z.coerce.number().int().positive().default(500),
   RELAY_COMPACT_EVERY_MS: z.coerce.number().int().positive().default(60_000),
   RELAY_INGEST: Flag.default(true),
+}).superRefine((e, ctx) => {
+  if ((e.TLS_CERT_FILE === undefined) === (e.TLS_KEY_FILE === undefined)) return;
+  const missing = e.TLS_CERT_FILE === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE';
+  ctx.addIssue({ code: 'custom', path: [missing], message: 'TLS_CERT_FILE and TLS_KEY_FILE go together: set both for HTTPS, or neither' });
 });
 
 /**
@@ -83,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       .filter((s) => s.length > 0),
     staticDir: e.STATIC_DIR,
     publicUrl: e.PUBLIC_URL,
+    tls: e.TLS_CERT_FILE !== undefined && e.TLS_KEY_FILE !== undefined ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : null,
     seedDemo: e.SEED_DEMO,
     logLevel: e.LOG_LEVEL,
     relay: {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CloseReason } from '../shared/protocol/close-reasons';
 import { createTokenIssuer, type MintInput, type TokenIssuer } from './auth/tokens';
@@ -45,6 +46,7 @@ export interface RunningServer {
  */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const now = (): number => Date.now();
+  const https = config.tls === null ? null : { cert: readPem('TLS_CERT_FILE', config.tls.certFile), key: readPem('TLS_KEY_FILE', config.tls.keyFile) };
   const secret = loadOrCreateSecret(config.dataDir, config.secret);
   const tokens = createTokenIssuer(secret, now);
   const db = openDatabase(config.dataDir);
@@ -54,7 +56,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const roomStore = new SqliteRoomStore(db);
   const metrics = createMetrics();
   let shuttingDown = false;
-  const app = await createApp({ logLevel: config.logLevel, corsOrigins: config.corsOrigins, now, isShuttingDown: () => shuttingDown });
+  const app = await createApp({ https, logLevel: config.logLevel, corsOrigins: config.corsOrigins, now, isShuttingDown: () => shuttingDown });
   const log = app.log;
 
   const eventIndex = createEventIndex();
@@ -119,7 +121,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const localHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = `http://${localHost}:${port}`;
+  const url = `${https ? 'https' : 'http'}://${localHost}:${port}`;
   log.info({ port, url, dataDir: config.dataDir, servesApp }, 'server listening');
 
   let closing: Promise<void> | null = null;
@@ -157,6 +159,20 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 }
 
+/** Whether browsers give pages of `url` a secure context: https, or http on a loopback host. */
+export function isSecureContextUrl(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+function readPem(variable: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
 /**
  * The command line: start with the environment's configuration, print the pairing links,
  * shut down gracefully on SIGTERM / SIGINT. Run by `npm start` (scripts/start.mjs) and by
@@ -171,7 +187,14 @@ export async function main(): Promise<void> {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
-  const server = await startServer(config);
+  let server: RunningServer;
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    // Port taken, unreadable certificate: the operator's to fix, said in one line.
+    process.stderr.write(`RMS server could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
   const base = config.publicUrl ?? server.url;
   // The token CLI must sign with this server's secret: it needs the same DATA_DIR or RMS_SECRET.
   const tokenEnv = config.secret !== undefined ? 'RMS_SECRET=… ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${config.dataDir} ` : '';
@@ -185,6 +208,12 @@ export async function main(): Promise<void> {
     );
   }
   lines.push(`Mint tokens:    ${tokenEnv}npm run token -- --location ${server.demoLocation ?? '<location>'} --role terminal --terminal till-2`);
+  if (!isSecureContextUrl(base)) {
+    lines.push(
+      `Note: browsers treat ${new URL(base).origin} as insecure: a terminal there cannot open the app while the server is unreachable (no offline shell) and its storage may be evicted.`,
+      '      Serve HTTPS with TLS_CERT_FILE and TLS_KEY_FILE (docs/server.md, "HTTPS").',
+    );
+  }
   // Humans read these; they are single lines on stdout next to the JSON logs.
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
   const stop = (signal: string): void => {

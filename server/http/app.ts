@@ -4,6 +4,8 @@ import { PROTOCOL_HEADER, PROTOCOL_VERSION, checkProtocolVersion } from '../../s
 import { HttpError, sendError } from './http-error';
 
 export interface AppOptions {
+  /** PEM certificate and key: HTTPS (and WSS for the relay) on the same port. */
+  https?: { cert: Buffer; key: Buffer } | null;
   logLevel: string;
   corsOrigins: readonly string[];
   now: () => number;
@@ -18,6 +20,7 @@ export interface AppOptions {
  */
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
     logger: {
       level: options.logLevel,
       // A token put in a query string must not end up in the logs with the URL.

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { configWith, type RelayLimits } from '../../server/config';
+import { configWith, type RelayLimits, type ServerConfig } from '../../server/config';
 import { startServer, type RunningServer } from '../../server/main';
 import { makeDataDir, removeDataDir } from './server-process';
 import { TEST_SECRET } from './server-clients';
@@ -13,7 +13,7 @@ export interface InProcessServer extends RunningServer {
 
 /** startServer() on 127.0.0.1, a free port and a fresh data directory. */
 export async function startTestServer(
-  options: { dataDir?: string; relay?: Partial<RelayLimits>; relayIngest?: boolean; corsOrigins?: string[]; seedDemo?: boolean } = {},
+  options: { dataDir?: string; relay?: Partial<RelayLimits>; relayIngest?: boolean; corsOrigins?: string[]; seedDemo?: boolean; tls?: ServerConfig['tls'] } = {},
 ): Promise<InProcessServer> {
   const dataDir = options.dataDir ?? makeDataDir();
   const server = await startServer(
@@ -28,11 +28,12 @@ export async function startTestServer(
       corsOrigins: options.corsOrigins ?? [],
       ...(options.relay ? { relay: options.relay } : {}),
       ...(options.relayIngest !== undefined ? { relayIngest: options.relayIngest } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     }),
   );
   return {
     ...server,
-    wsUrl: `ws://127.0.0.1:${server.port}/sync`,
+    wsUrl: `${options.tls ? 'wss' : 'ws'}://127.0.0.1:${server.port}/sync`,
     dataDir,
     async dispose() {
       await server.close();
