@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { newEventId } from '../../shared/events/event-id';
 import {
+  INSECURE_HOST,
   LOCATION,
+  VIEWPORT,
   SCREENSHOTS,
   type AppServer,
   openTerminal,
@@ -189,6 +191,24 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => page.getByTestId('ticket-number').textContent()).toBe(number);
     await expect.poll(() => page.getByRole('textbox', { name: 'Ticket note' }).inputValue(), { timeout: 5_000 }).toBe('allergy: nuts at seat 2');
     expect(await page.getByRole('button', { name: 'Save note' }).isDisabled()).toBe(true);
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP14] a till opened over plain http on the network (no secure context) takes orders and says it cannot start offline; on a secure origin nothing is said', async () => {
+    const secure = await terminal('till-secure');
+    expect(await secure.getByTestId('insecure-origin-warning').count()).toBe(0);
+    const context = await fixture.browser().newContext({ viewport: VIEWPORT });
+    fixture.closeAfter(context);
+    const page = await context.newPage();
+    await page.goto((await fixture.app().pairingLink('till-lan')).replace('127.0.0.1', INSECURE_HOST));
+    await page.getByRole('button', { name: /^Add Cheeseburger/ }).waitFor({ timeout: 20_000 });
+    expect(await page.evaluate(() => window.isSecureContext)).toBe(false);
+    await expect.poll(() => page.getByTestId('insecure-origin-warning').textContent()).toMatch(/plain http \(http:\/\/till-lan\.test:\d+\)/);
+    await openTicket(page, 'T4');
+    await addItem(page, 'Cheeseburger');
+    await waitUntil(
+      async () => (await fixture.app().canonicalEvents()).some((e) => e.origin.terminal.startsWith('till-lan') && e.type === 'ticket.item_added'),
+      'the sale reached the server',
+    );
   }, TEST_TIMEOUT_MS);
 
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {

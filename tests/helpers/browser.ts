@@ -38,6 +38,9 @@ export function requireChromium(): void {
   if (!hasChromium) throw new Error(`${CHROMIUM_PATH} is missing: browser tests cannot run (CI=true never skips them)`);
 }
 
+/** Resolves to the test server, but is no loopback name: pages there are not a secure context. */
+export const INSECURE_HOST = 'till-lan.test';
+
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -47,8 +50,9 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
-  // Nothing but the test server: any other host name fails to resolve.
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  // Nothing but the test server: any other host name fails to resolve, but for a name of
+  // the test server that is not loopback (an insecure origin, as a LAN address is).
+  `--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`,
 ];
 
 export const VIEWPORT = { width: 1024, height: 768 };
