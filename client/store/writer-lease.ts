@@ -1,3 +1,5 @@
+import { claimTabSlot } from './tab-slots';
+
 /**
  * Several tabs of one terminal must never hand out the same origin.n. Each tab takes
  * its own writer id for its lifetime: slot 1 writes as the terminal id itself, slot k>1
@@ -9,6 +11,9 @@
  * the task's appended events are written into the doc, see EventStore): a tab that
  * crashed after relaying an event but before IndexedDB committed it cannot make the next
  * holder of its slot reuse that n.
+ *
+ * Web Locks exist only in secure contexts, and a LAN server is plain http: there the tabs
+ * agree on slots over a BroadcastChannel instead (tab-slots.ts).
  */
 export const MAX_WRITER_SLOTS = 16;
 
@@ -34,17 +39,36 @@ const closing = new Map<string, Promise<void>>();
 export async function acquireWriterLease(location: string, terminal: string): Promise<WriterLease> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   if (!locks) {
+    // Tabs exist only in a browser: elsewhere (Node) a store is alone and waits for no answers.
+    if (typeof window !== 'undefined' && typeof BroadcastChannel !== 'undefined') return tabSlotLease(location, terminal);
     await closing.get(`rms:${location}:writer:${terminal}`);
     return counterLease(location, terminal, { release: () => {}, freed: Promise.resolve() });
   }
   for (let slot = 1; slot <= MAX_WRITER_SLOTS; slot++) {
-    const writer = slot === 1 ? terminal : `${terminal}.${slot}`;
+    const writer = writerOf(terminal, slot);
     const name = `rms:${location}:writer:${writer}`;
     await closing.get(name);
     const held = await holdLock(locks, name);
     if (held) return counterLease(location, writer, held);
   }
-  throw new Error(`All ${MAX_WRITER_SLOTS} writer slots of terminal ${terminal} are taken: close some tabs`);
+  throw allSlotsTaken(terminal);
+}
+
+async function tabSlotLease(location: string, terminal: string): Promise<WriterLease> {
+  // A slot this page is closing stays taken until its last writes are on disk (STO17); then
+  // it is free again, and reused rather than a new one taken.
+  for (let slot = 1; slot <= MAX_WRITER_SLOTS; slot++) await closing.get(`rms:${location}:writer:${writerOf(terminal, slot)}`);
+  const held = await claimTabSlot(`rms:${location}:writer-slots:${terminal}`, MAX_WRITER_SLOTS);
+  if (!held) throw allSlotsTaken(terminal);
+  return counterLease(location, writerOf(terminal, held.slot), { release: () => held.release(), freed: Promise.resolve() });
+}
+
+function writerOf(terminal: string, slot: number): string {
+  return slot === 1 ? terminal : `${terminal}.${slot}`;
+}
+
+function allSlotsTaken(terminal: string): Error {
+  return new Error(`All ${MAX_WRITER_SLOTS} writer slots of terminal ${terminal} are taken: close some tabs`);
 }
 
 interface HeldLock {
