@@ -135,7 +135,8 @@ export class EventStore {
 
   /** Opens the location's log: takes a writer slot, loads from IndexedDB, joins other tabs. */
   static async open(options: EventStoreOptions): Promise<EventStore> {
-    const lease = await acquireWriterLease(options.location, options.terminal);
+    const crossTab = options.crossTab ?? typeof window !== 'undefined';
+    const lease = await acquireWriterLease(options.location, options.terminal, { crossTab });
     const store = new EventStore(
       options.location,
       lease,
@@ -161,7 +162,6 @@ export class EventStore {
       // The store's own writes are ingested by append itself, without re-parsing.
       ignoreOrigins: [LOCAL],
     });
-    const crossTab = options.crossTab ?? typeof window !== 'undefined';
     if (crossTab && typeof BroadcastChannel !== 'undefined') {
       store.tabs = new TabChannel(`rms:${options.location}:${options.terminal}`, store.doc);
     }

@@ -36,11 +36,11 @@ export interface WriterLease {
  */
 const closing = new Map<string, Promise<void>>();
 
-export async function acquireWriterLease(location: string, terminal: string): Promise<WriterLease> {
+/** `crossTab`: other tabs of this terminal may be open (a store alone waits for no answers). */
+export async function acquireWriterLease(location: string, terminal: string, options: { crossTab: boolean }): Promise<WriterLease> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   if (!locks) {
-    // Tabs exist only in a browser: elsewhere (Node) a store is alone and waits for no answers.
-    if (typeof window !== 'undefined' && typeof BroadcastChannel !== 'undefined') return tabSlotLease(location, terminal);
+    if (options.crossTab && typeof BroadcastChannel !== 'undefined') return tabSlotLease(location, terminal);
     await closing.get(`rms:${location}:writer:${terminal}`);
     return counterLease(location, terminal, { release: () => {}, freed: Promise.resolve() });
   }

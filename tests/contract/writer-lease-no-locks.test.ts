@@ -7,8 +7,7 @@ import { canonicalJson } from '../../shared/events/envelope';
 
 /**
  * A browser on plain http (a LAN server): BroadcastChannel but no Web Locks, as in Node 20.
- * `window` makes the lease take this process for a browser; each lease or store opened here
- * is one tab. Every BroadcastChannel is recorded, so a test can silence a tab (a crash).
+ * Each lease or store opened here (crossTab) is one tab. Every BroadcastChannel is recorded, so a test can silence a tab (a crash).
  */
 const channels: BroadcastChannel[] = [];
 class RecordedChannel extends BroadcastChannel {
@@ -24,7 +23,6 @@ const leases: WriterLease[] = [];
 const stores: EventStore[] = [];
 
 beforeEach(() => {
-  vi.stubGlobal('window', globalThis);
   vi.stubGlobal('BroadcastChannel', RecordedChannel);
 });
 afterEach(async () => {
@@ -35,7 +33,7 @@ afterEach(async () => {
 });
 
 async function lease(loc: string): Promise<WriterLease> {
-  const taken = await acquireWriterLease(loc, 'till-1');
+  const taken = await acquireWriterLease(loc, 'till-1', { crossTab: true });
   leases.push(taken);
   return taken;
 }
@@ -43,7 +41,7 @@ async function lease(loc: string): Promise<WriterLease> {
 /** A tab that crashes: its lease is never released, its channels just go silent. */
 async function crashingTab(loc: string): Promise<{ lease: WriterLease; crash: () => void }> {
   const before = channels.length;
-  const taken = await acquireWriterLease(loc, 'till-1');
+  const taken = await acquireWriterLease(loc, 'till-1', { crossTab: true });
   const own = channels.slice(before);
   return { lease: taken, crash: () => own.forEach((c) => c.close()) };
 }
