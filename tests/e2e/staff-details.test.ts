@@ -193,7 +193,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await page.getByRole('button', { name: 'Save note' }).isDisabled()).toBe(true);
   }, TEST_TIMEOUT_MS);
 
-  it('[APP14] a till opened over plain http on the network (no secure context) takes orders and says it cannot start offline; on a secure origin nothing is said', async () => {
+  it('[APP15] a till opened over plain http on the network (no secure context) takes orders and says it cannot start offline; on a secure origin nothing is said', async () => {
     const secure = await terminal('till-secure');
     expect(await secure.getByTestId('insecure-origin-warning').count()).toBe(0);
     const context = await fixture.browser().newContext({ viewport: VIEWPORT });
