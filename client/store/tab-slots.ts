@@ -6,12 +6,24 @@
  * tabs still claiming. It claims the lowest slot nobody named, skipping one for each tab
  * asking at the same moment with a lower id (tabs a browser restores together then mostly
  * agree at once), and listens SETTLE_MS again: if the holder of that slot answers, or a tab
- * with a lower id claims it too, it asks again. A holder answers until it releases the slot;
- * a crashed tab stops answering, which frees its slot. (The limit of this fallback: a tab
- * busy for longer than SETTLE_MS cannot answer in time, and a tab opening meanwhile may take
- * the same slot.)
+ * with a lower id claims it too, it asks again. A holder answers until it releases the slot.
+ *
+ * A holder busy for longer than SETTLE_MS cannot answer (loading a big log can take a second),
+ * so it also keeps a record of its slot in localStorage (shared at once by an origin's tabs,
+ * plain http included), refreshed every HEARTBEAT_MS: a slot whose record is younger than
+ * STALE_MS is taken even if nobody answers. A crashed tab stops answering and beating, so its
+ * slot is free STALE_MS later. (The limit: a tab busy for longer than STALE_MS, or without
+ * localStorage for longer than SETTLE_MS, may lose its slot to a tab opening meanwhile.)
  */
 export const SETTLE_MS = 200;
+export const HEARTBEAT_MS = 1_000;
+/** Generous: a busy holder's heartbeat comes late. */
+export const STALE_MS = 10_000;
+
+interface SlotRecord {
+  tab: string;
+  at: number;
+}
 
 type SlotMessage =
   /** Sent by a tab choosing a slot: which are taken? */
@@ -31,6 +43,14 @@ export interface TabSlot {
 export async function claimTabSlot(channelName: string, maxSlots: number): Promise<TabSlot | null> {
   const tab = Math.random().toString(36).slice(2);
   const channel = new BroadcastChannel(channelName);
+  const records = typeof localStorage !== 'undefined' ? localStorage : undefined;
+  const recordKey = (slot: number): string => `${channelName}:${slot}`;
+  const recordOf = (slot: number): SlotRecord | null => JSON.parse(records?.getItem(recordKey(slot)) ?? 'null') as SlotRecord | null;
+  // Either way: the clock may have been set back since the record was written.
+  const recorded = (slot: number): boolean => {
+    const record = recordOf(slot);
+    return record !== null && Math.abs(Date.now() - record.at) < STALE_MS;
+  };
   // This tab's slot once it claims one; what the current round heard.
   let mine: { slot: number; held: boolean } | null = null;
   let taken = new Set<number>();
@@ -77,7 +97,7 @@ export async function claimTabSlot(channelName: string, maxSlots: number): Promi
     post({ type: 'ask', tab });
     await sleep(SETTLE_MS);
     const free: number[] = [];
-    for (let slot = 1; slot <= maxSlots; slot++) if (!taken.has(slot)) free.push(slot);
+    for (let slot = 1; slot <= maxSlots; slot++) if (!taken.has(slot) && !recorded(slot)) free.push(slot);
     if (free.length === 0) {
       channel.close();
       return null;
@@ -89,7 +109,24 @@ export async function claimTabSlot(channelName: string, maxSlots: number): Promi
     if (!beaten) break;
   }
   mine.held = true;
-  return { slot: mine.slot, release: () => channel.close() };
+  const { slot } = mine;
+  const beat = (): void => records?.setItem(recordKey(slot), JSON.stringify({ tab, at: Date.now() } satisfies SlotRecord));
+  beat();
+  const heartbeat = records ? setInterval(beat, HEARTBEAT_MS) : undefined;
+  const release = (): void => {
+    clearInterval(heartbeat);
+    // A holder that was silent for STALE_MS may have lost the slot: the record is then another tab's.
+    if (recordOf(slot)?.tab === tab) records?.removeItem(recordKey(slot));
+    channel.close();
+    if (typeof removeEventListener === 'function') removeEventListener('pagehide', onPageHide);
+  };
+  // A page closed or reloaded frees its slot at once, as its closing channel does; a page kept
+  // for going back may return, so its record stays until stale.
+  const onPageHide = (event: PageTransitionEvent): void => {
+    if (!event.persisted) release();
+  };
+  if (typeof addEventListener === 'function') addEventListener('pagehide', onPageHide);
+  return { slot, release };
 }
 
 function sleep(ms: number): Promise<void> {

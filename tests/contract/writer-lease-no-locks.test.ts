@@ -1,19 +1,42 @@
 import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EventStore } from '../../client/store/event-store';
-import { SETTLE_MS } from '../../client/store/tab-slots';
+import { HEARTBEAT_MS, SETTLE_MS, STALE_MS } from '../../client/store/tab-slots';
 import { acquireWriterLease, type WriterLease } from '../../client/store/writer-lease';
 import { canonicalJson } from '../../shared/events/envelope';
 
 /**
  * A browser on plain http (a LAN server): BroadcastChannel but no Web Locks, as in Node 20.
- * Each lease or store opened here (crossTab) is one tab. Every BroadcastChannel is recorded, so a test can silence a tab (a crash).
+ * Each lease or store opened here (crossTab) is one tab. Every BroadcastChannel is recorded, so a test can silence a tab (busy, or crashed).
+ * localStorage (Node 20 has none) is a fresh one per test, shared by its tabs.
  */
 const channels: BroadcastChannel[] = [];
 class RecordedChannel extends BroadcastChannel {
   constructor(name: string) {
     super(name);
     channels.push(this);
+  }
+}
+
+class MemoryStorage {
+  private readonly items = new Map<string, string>();
+  get length(): number {
+    return this.items.size;
+  }
+  key(index: number): string | null {
+    return [...this.items.keys()][index] ?? null;
+  }
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, String(value));
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+  clear(): void {
+    this.items.clear();
   }
 }
 
@@ -24,13 +47,25 @@ const stores: EventStore[] = [];
 
 beforeEach(() => {
   vi.stubGlobal('BroadcastChannel', RecordedChannel);
+  vi.stubGlobal('localStorage', new MemoryStorage());
 });
 afterEach(async () => {
   for (const lease of leases.splice(0)) lease.release();
   await Promise.all(stores.splice(0).map((s) => s.close()));
   for (const channel of channels.splice(0)) channel.close();
+  vi.useRealTimers();
   vi.unstubAllGlobals();
 });
+
+/**
+ * Heartbeats beat, and records age, only as the test moves this clock on (vi.advanceTimersByTime
+ * beats, vi.setSystemTime does not: a crashed tab's heartbeat has stopped). Answers stay on real setTimeout.
+ */
+const fakeClock = () => vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+
+/** The heartbeat record of a slot of till-1, as tab-slots keeps it in localStorage. */
+const recordOf = (loc: string, slot: number) =>
+  JSON.parse(localStorage.getItem(`rms:${loc}:writer-slots:till-1:${slot}`) ?? 'null') as { tab: string; at: number } | null;
 
 async function lease(loc: string): Promise<WriterLease> {
   const taken = await acquireWriterLease(loc, 'till-1', { crossTab: true });
@@ -38,13 +73,19 @@ async function lease(loc: string): Promise<WriterLease> {
   return taken;
 }
 
-/** A tab that crashes: its lease is never released, its channels just go silent. */
-async function crashingTab(loc: string): Promise<{ lease: WriterLease; crash: () => void }> {
+/**
+ * A tab that goes silent: its channels close, as when it is busy or has crashed. Its lease is
+ * not released by the test's end (a crashed tab never releases it).
+ */
+async function silencedTab(loc: string): Promise<{ lease: WriterLease; silence: () => void }> {
   const before = channels.length;
   const taken = await acquireWriterLease(loc, 'till-1', { crossTab: true });
   const own = channels.slice(before);
-  return { lease: taken, crash: () => own.forEach((c) => c.close()) };
+  return { lease: taken, silence: () => own.forEach((c) => c.close()) };
 }
+
+/** A lease frees its slot once its store's writes are done (a promise): that settles before the next task. */
+const released = () => new Promise((r) => setTimeout(r, 0));
 
 const num = (prefix: string, i: number) => `${prefix}-${String(i).padStart(3, '0')}`;
 const writers = (count: number) => Array.from({ length: count }, (_, i) => (i === 0 ? 'till-1' : `till-1.${i + 1}`));
@@ -94,13 +135,80 @@ describe('Writer lease without Web Locks', () => {
   });
 
   it('[STO22] a crashed tab no longer holds its slot', async () => {
+    fakeClock();
     const loc = newLocation();
-    const crashed = await crashingTab(loc);
+    const crashed = await silencedTab(loc);
     const live = await lease(loc);
     expect([crashed.lease.writer, live.writer]).toEqual(['till-1', 'till-1.2']);
-    crashed.crash();
+    crashed.silence();
+    // Its heartbeat has stopped too: STALE_MS on, its record is stale.
+    vi.setSystemTime(Date.now() + STALE_MS);
     const next = await lease(loc);
     expect(next.writer).toBe('till-1');
+  });
+
+  it('[STO22] a busy tab keeps its slot: it cannot answer, but its heartbeat record is fresh', async () => {
+    fakeClock();
+    const loc = newLocation();
+    const busy = await silencedTab(loc);
+    busy.silence();
+    const next = await lease(loc);
+    expect([busy.lease.writer, next.writer]).toEqual(['till-1', 'till-1.2']);
+  });
+
+  it('[STO22] a holder\'s heartbeat keeps its record fresh for as long as it holds the slot', async () => {
+    fakeClock();
+    const loc = newLocation();
+    const holder = await silencedTab(loc);
+    vi.advanceTimersByTime(2 * STALE_MS);
+    holder.silence();
+    const next = await lease(loc);
+    expect([holder.lease.writer, next.writer]).toEqual(['till-1', 'till-1.2']);
+  });
+
+  it('[STO22] a silent tab whose record has gone stale loses its slot, and its late release leaves the new holder\'s record', async () => {
+    fakeClock();
+    const loc = newLocation();
+    const stopped = await silencedTab(loc);
+    stopped.silence();
+    expect((await lease(loc)).writer).toBe('till-1.2');
+    vi.setSystemTime(Date.now() + STALE_MS);
+    const next = await lease(loc);
+    expect(next.writer).toBe('till-1');
+    const nextRecord = recordOf(loc, 1);
+    stopped.lease.release();
+    await released();
+    expect(recordOf(loc, 1)).toEqual(nextRecord);
+  });
+
+  it('[STO22] release removes the slot\'s record and stops its heartbeat', async () => {
+    fakeClock();
+    const loc = newLocation();
+    const held = await lease(loc);
+    expect(recordOf(loc, 1)).toEqual({ tab: expect.any(String), at: Date.now() });
+    held.release();
+    await released();
+    expect(recordOf(loc, 1)).toBeNull();
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(2 * HEARTBEAT_MS);
+    expect(recordOf(loc, 1)).toBeNull();
+  });
+
+  it('[STO22] a page closed or reloaded frees its slot at once; one kept for going back keeps its record', async () => {
+    const page = new EventTarget();
+    vi.stubGlobal('addEventListener', page.addEventListener.bind(page));
+    vi.stubGlobal('removeEventListener', page.removeEventListener.bind(page));
+    const pageHide = (persisted: boolean) => page.dispatchEvent(Object.assign(new Event('pagehide'), { persisted }));
+    const loc = newLocation();
+    const kept = await silencedTab(loc);
+    pageHide(true);
+    expect(recordOf(loc, 1)).not.toBeNull();
+    kept.lease.release();
+    const closed = await silencedTab(loc);
+    pageHide(false);
+    expect(recordOf(loc, 1)).toBeNull();
+    closed.silence();
+    expect((await lease(loc)).writer).toBe('till-1');
   });
 
   it('[STO22] tabs opened at the same moment never hand out the same origin.n and keep each other\'s writes', async () => {
