@@ -68,6 +68,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         {
           log,
           watermarks: (location) => store.watermarks(location),
+          held: (room) => eventIndex.highest(room),
           onIngested: (location, result) => {
             countIngested(metrics.relayEventsIngested, result);
             if (result.rejected > 0) log.info({ location, rejected: result.results.filter((r) => r.status === 'rejected') }, 'relayed events rejected');

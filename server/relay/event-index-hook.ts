@@ -24,6 +24,8 @@ export interface EventIndex {
   holds(room: Room, id: string): boolean;
   /** terminal → highest contiguous origin.n the room holds, stored (what `relayed` converges to). */
   relayed(room: Room): ReadonlyMap<string, number>;
+  /** terminal → highest origin.n the room holds, gaps below it or not (what relay ingest's catch-up compares). */
+  highest(room: Room): ReadonlyMap<string, number>;
 }
 
 export interface EventIndexOptions {
@@ -52,6 +54,7 @@ class Contiguous {
 class RoomIndex {
   readonly ids = new Set<string>();
   readonly origins = new Map<string, Contiguous>();
+  readonly highest = new Map<string, number>();
   /** Origins of events the doc holds but the store may not yet (counted at the commit). */
   private uncommitted: Array<{ terminal: string; n: number }> = [];
   /** Terminals whose mark advanced since the last publish. */
@@ -65,7 +68,9 @@ class RoomIndex {
       const head = eventHeadOf(json);
       if (head === null) continue; // a malformed entry holds no event
       this.ids.add(head.id);
-      if (head.terminal !== null) this.uncommitted.push({ terminal: head.terminal, n: head.n });
+      if (head.terminal === null) continue;
+      this.uncommitted.push({ terminal: head.terminal, n: head.n });
+      if (head.n > (this.highest.get(head.terminal) ?? 0)) this.highest.set(head.terminal, head.n);
     }
   }
 
@@ -116,6 +121,9 @@ export function createEventIndex(options: EventIndexOptions = {}): EventIndex {
     },
     relayed(room) {
       return rooms.get(room)?.marks() ?? new Map();
+    },
+    highest(room) {
+      return rooms.get(room)?.highest ?? new Map();
     },
     hook: {
       name: 'event-index',
