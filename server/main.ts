@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { CloseReason } from '../shared/protocol/close-reasons';
 import { createTokenIssuer, type MintInput, type TokenIssuer } from './auth/tokens';
@@ -16,7 +17,7 @@ import { ProjectionCache } from './ingest/projection-cache';
 import { relayIngestHook, type RelayIngest } from './ingest/relay-ingest-hook';
 import { roomBridgeHook } from './ingest/room-bridge';
 import { countIngested, createMetrics } from './metrics';
-import { pairingLink } from './pairing';
+import { isSecureContextUrl, networkUrls, pairingLink } from './pairing';
 import { createEventIndex } from './relay/event-index-hook';
 import { roomGuardHook } from './relay/room-guard-hook';
 import { persistenceHook } from './relay/persistence-hook';
@@ -160,12 +161,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 }
 
-/** Whether browsers give pages of `url` a secure context: https, or http on a loopback host. */
-export function isSecureContextUrl(url: string): boolean {
-  const { protocol, hostname } = new URL(url);
-  return protocol === 'https:' || hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '127.0.0.1' || hostname === '[::1]';
-}
-
 function readPem(variable: string, file: string): Buffer {
   try {
     return readFileSync(file);
@@ -209,9 +204,13 @@ export async function main(): Promise<void> {
     );
   }
   lines.push(`Mint tokens:    ${tokenEnv}npm run token -- --location ${server.demoLocation ?? '<location>'} --role terminal --terminal till-2`);
-  if (!isSecureContextUrl(base)) {
+  // Pairing links say localhost unless PUBLIC_URL is set: the addresses other devices can open.
+  const others = config.publicUrl === undefined ? networkUrls(config.host, server.port, config.tls ? 'https' : 'http', networkInterfaces()) : [];
+  if (others.length > 0) lines.push(`Other devices:  ${others.join('  ')}  (PUBLIC_URL=<one of them> npm start prints pairing links for it)`);
+  const insecure = [base, ...others].filter((url) => !isSecureContextUrl(url)).map((url) => new URL(url).origin);
+  if (insecure.length > 0) {
     lines.push(
-      `Note: browsers treat ${new URL(base).origin} as insecure: a terminal there cannot open the app while the server is unreachable (no offline shell) and its storage may be evicted.`,
+      `Note: browsers treat ${insecure.join(', ')} as insecure: a terminal there cannot open the app while the server is unreachable (no offline shell) and its storage may be evicted.`,
       '      Serve HTTPS with TLS_CERT_FILE and TLS_KEY_FILE (docs/server.md, "HTTPS").',
     );
   }

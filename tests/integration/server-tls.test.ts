@@ -6,7 +6,6 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { loadConfig } from '../../server/config';
-import { isSecureContextUrl } from '../../server/main';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
 import { eventIdsIn, mint, tableEvent, waitFor } from '../helpers/server-clients';
@@ -88,12 +87,5 @@ describe('HTTPS', () => {
     await expect(startTestServer({ dataDir, tls: { ...tls, certFile: join(TLS_DIR, 'missing.pem') } })).rejects.toThrow(/TLS_CERT_FILE: cannot read .*missing\.pem \(ENOENT\)/);
     expect(() => loadConfig({ TLS_CERT_FILE: tls.certFile })).toThrow(/TLS_KEY_FILE: TLS_CERT_FILE and TLS_KEY_FILE go together/);
     expect(loadConfig({ TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile }).tls).toEqual(tls);
-  });
-
-  it('[SRV22] the origins browsers treat as insecure (named in the startup note)', () => {
-    expect(isSecureContextUrl('https://pos.example:8787')).toBe(true);
-    expect(isSecureContextUrl('http://localhost:8787')).toBe(true);
-    expect(isSecureContextUrl('http://127.0.0.1:8787')).toBe(true);
-    expect(isSecureContextUrl('http://192.168.1.10:8787')).toBe(false);
   });
 });
