@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { MintTokenRequest, type MintTokenResponse } from '../../shared/protocol/rest-tokens';
+import { MAX_TOKEN_TTL_SECONDS, MintTokenRequest, type MintTokenResponse } from '../../shared/protocol/rest-tokens';
 import { canMint } from '../../shared/protocol/token-claims';
-import type { TokenIssuer } from '../auth/tokens';
+import type { MintInput, TokenIssuer } from '../auth/tokens';
 import type { EventStore } from '../store/event-store';
 import type { RoomRegistry } from '../relay/room-registry';
 import { authenticate } from './auth';
@@ -18,7 +18,9 @@ export interface TokensRoutesDeps {
 
 /**
  * POST /api/tokens — pairing: a manager mints terminal tokens for its own location, an admin
- * mints any role there. Terminals cannot mint. GET /api/admin/stats — operators only.
+ * mints any role there. Terminals cannot mint. POST /api/tokens/renew — any valid token gets
+ * a fresh one of the same location, role, terminal and lifetime, so a paired till never has
+ * to be paired again only because its token aged. GET /api/admin/stats — operators only.
  */
 export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDeps): void {
   app.post('/api/tokens', async (request) => {
@@ -36,17 +38,14 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
     if (wanted.role === 'terminal' && wanted.terminal === undefined) {
       throw new HttpError(400, 'badRequest', 'a terminal token names its terminal', { field: 'terminal' });
     }
-    const ttlSeconds = wanted.ttlSeconds ?? DEFAULT_TTL_SECONDS;
-    const token = await deps.tokens.mint({ location: claims.location, role: wanted.role, terminal: wanted.terminal, ttlSeconds });
-    const response: MintTokenResponse = {
-      token,
-      location: claims.location,
-      role: wanted.role,
-      ...(wanted.terminal !== undefined ? { terminal: wanted.terminal } : {}),
-      exp: Math.floor(deps.now() / 1000) + ttlSeconds,
-      serverTime: deps.now(),
-    };
-    return response;
+    return mint(deps, { location: claims.location, role: wanted.role, terminal: wanted.terminal, ttlSeconds: wanted.ttlSeconds ?? DEFAULT_TTL_SECONDS });
+  });
+
+  app.post('/api/tokens/renew', async (request) => {
+    const claims = await authenticate(deps.tokens, request);
+    // The lifetime it was minted with (tokens without iat: the default).
+    const lifetime = claims.iat === undefined ? DEFAULT_TTL_SECONDS : claims.exp - claims.iat;
+    return mint(deps, { location: claims.location, role: claims.role, terminal: claims.terminal, ttlSeconds: Math.min(Math.max(lifetime, 1), MAX_TOKEN_TTL_SECONDS) });
   });
 
   app.get('/api/admin/stats', async (request) => {
@@ -60,4 +59,16 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
       serverTime: deps.now(),
     };
   });
+}
+
+async function mint(deps: TokensRoutesDeps, input: MintInput & { terminal: string | undefined }): Promise<MintTokenResponse> {
+  const token = await deps.tokens.mint(input);
+  return {
+    token,
+    location: input.location,
+    role: input.role,
+    ...(input.terminal !== undefined ? { terminal: input.terminal } : {}),
+    exp: Math.floor(deps.now() / 1000) + input.ttlSeconds,
+    serverTime: deps.now(),
+  };
 }

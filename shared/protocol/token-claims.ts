@@ -31,6 +31,8 @@ export const TokenClaims = z.object({
   terminal: DeviceTerminalId.optional(),
   /** Expiry, seconds since the epoch (JWT `exp`). */
   exp: z.number().int().positive(),
+  /** Issued at, seconds since the epoch (JWT `iat`): with exp, the lifetime a renewal keeps. */
+  iat: z.number().int().positive().optional(),
 }).refine((c) => c.role !== 'terminal' || c.terminal !== undefined, {
   message: 'a terminal token names its terminal',
   path: ['terminal'],

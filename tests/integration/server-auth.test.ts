@@ -157,6 +157,30 @@ describe('auth: tokens scope every socket and request to one location and role',
     client.destroy();
     other.destroy();
   });
+
+  it('[SRV23] POST /api/tokens/renew gives any valid token a fresh one of the same location, role, terminal and lifetime; an expired or forged one gets nothing', async () => {
+    const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const short = await mint('loc-renew-rest', 'terminal', 'till-1', 600);
+    await new Promise((r) => setTimeout(r, 1100)); // a second later: the renewed token expires later
+    const renewed = await api<{ token: string; exp: number; role: string; terminal: string }>(server.url, '/api/tokens/renew', short, { body: {} });
+    expect(renewed.status).toBe(200);
+    const before = claimsOf(short);
+    const after = claimsOf(renewed.body.token);
+    expect(after).toMatchObject({ location: 'loc-renew-rest', role: 'terminal', terminal: 'till-1' });
+    expect((after.exp as number) - (after.iat as number)).toBe(600);
+    expect(after.exp as number).toBeGreaterThan(before.exp as number);
+    expect(renewed.body).toMatchObject({ role: 'terminal', terminal: 'till-1', exp: after.exp });
+    // It works where the old one did, and only there.
+    expect((await upgradeStatus(server.wsUrl, 'loc-renew-rest', renewed.body.token)).status).toBe(101);
+    expect((await upgradeStatus(server.wsUrl, 'loc-other', renewed.body.token)).status).toBe(403);
+    // A manager stays a manager (never more).
+    const manager = await api<{ token: string }>(server.url, '/api/tokens/renew', await mint('loc-renew-rest', 'manager', 'mgr-1'), { body: {} });
+    expect(claimsOf(manager.body.token)).toMatchObject({ role: 'manager', terminal: 'mgr-1' });
+    for (const token of [await expired('loc-renew-rest'), await forge('loc-renew-rest'), '']) {
+      const refused = await api(server.url, '/api/tokens/renew', token, { body: {} });
+      expect(refused.status).toBe(401);
+    }
+  });
 });
 
 describe('relay limits', () => {
