@@ -1,5 +1,5 @@
 import { isWriterOf } from '../../shared/events/envelope';
-import { resolveEndpoints } from '../sync/endpoints';
+import { appEndpoints } from '../sync/endpoints';
 
 /**
  * The pairing of this device: which location it works for, as which terminal, with which
@@ -32,6 +32,8 @@ export interface TokenClaimsRead {
   role: Role;
   terminal: string | null;
   expiresAt: number | null;
+  /** When the token was issued, ms since the epoch (null when it does not say). */
+  issuedAt: number | null;
 }
 
 const STORAGE_KEY = 'rms:pairing';
@@ -61,6 +63,7 @@ export function readTokenClaims(token: string): TokenClaimsRead {
     role,
     terminal: typeof claims.terminal === 'string' ? claims.terminal : null,
     expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null,
+    issuedAt: typeof claims.iat === 'number' ? claims.iat * 1000 : null,
   };
 }
 
@@ -118,9 +121,7 @@ export async function chooseWriter(
 
 /** The location's watermarks (writer → highest n stored), asked of the server with the new token. */
 export async function fetchServerWatermarks(token: string, timeoutMs = 3_000): Promise<Readonly<Record<string, number>>> {
-  const env = (import.meta as { env?: Record<string, string | undefined> }).env ?? {};
-  const { apiBase } = resolveEndpoints({ VITE_API_BASE: env.VITE_API_BASE, VITE_SYNC_ENDPOINT: env.VITE_SYNC_ENDPOINT }, location.origin);
-  const res = await fetch(`${apiBase}/api/watermarks`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(`${appEndpoints().apiBase}/api/watermarks`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   const body = (await res.json()) as { watermarks?: unknown };
   if (typeof body.watermarks !== 'object' || body.watermarks === null) throw new Error('no watermarks in the answer');

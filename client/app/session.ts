@@ -3,7 +3,9 @@ import { TicketCommands } from '../commands/ticket-commands';
 import { SyncManager } from '../sync/sync-manager';
 import { realTimers } from '../sync/timers';
 import { CompactionScheduler } from '../store/compaction-scheduler';
-import type { Pairing } from './pairing';
+import { appEndpoints } from '../sync/endpoints';
+import { readTokenClaims, savePairing, type Pairing } from './pairing';
+import { TokenRenewal } from './token-renewal';
 
 /**
  * Everything a paired device runs: the location's event log (IndexedDB), the staff
@@ -11,7 +13,10 @@ import type { Pairing } from './pairing';
  * the view-models in client/ui/models.
  */
 export interface Session {
+  /** The pairing now: its token changes when renewed (see TokenRenewal). */
   readonly pairing: Pairing;
+  /** Told when the pairing changed (a renewed token). */
+  onPairingChanged(listener: (pairing: Pairing) => void): void;
   readonly store: EventStore;
   readonly commands: TicketCommands;
   readonly sync: SyncManager;
@@ -32,13 +37,32 @@ export async function openSession(pairing: Pairing): Promise<Session> {
   });
   // Idle, over-threshold and manual compaction; acknowledgements from uploads count too.
   const compaction = new CompactionScheduler(store, realTimers, () => sync.watermarks());
+  let current = pairing;
+  const pairingListeners = new Set<(pairing: Pairing) => void>();
+  const renewal = new TokenRenewal({
+    token: pairing.token,
+    apiBase: appEndpoints().apiBase,
+    timers: realTimers,
+    browser: window,
+    async onRenewed(token) {
+      current = { ...current, token, expiresAt: readTokenClaims(token).expiresAt };
+      sync.renewToken(token);
+      for (const listener of pairingListeners) listener(current);
+      await savePairing(current);
+    },
+  });
+  renewal.start();
   return {
-    pairing,
+    get pairing() {
+      return current;
+    },
+    onPairingChanged: (listener) => void pairingListeners.add(listener),
     store,
     commands,
     sync,
     compaction,
     close() {
+      renewal.stop();
       compaction.stop();
       sync.stop();
       store.close();

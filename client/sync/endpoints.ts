@@ -16,6 +16,12 @@ export function resolveEndpoints(
   return { apiBase, syncEndpoint };
 }
 
+/** The endpoints of the running app: its build's settings, else the server that served it. */
+export function appEndpoints(): Endpoints {
+  const env = (import.meta as { env?: Record<string, string | undefined> }).env ?? {};
+  return resolveEndpoints({ VITE_API_BASE: env.VITE_API_BASE, VITE_SYNC_ENDPOINT: env.VITE_SYNC_ENDPOINT }, location.origin);
+}
+
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }

@@ -3,6 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { newEventId } from '../../shared/events/event-id';
+import { readTokenClaims } from '../../client/app/pairing';
+import { pairingLink } from '../../server/pairing';
 import {
   INSECURE_HOST,
   LOCATION,
@@ -209,6 +211,27 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
       async () => (await fixture.app().canonicalEvents()).some((e) => e.origin.terminal.startsWith('till-lan') && e.type === 'ticket.item_added'),
       'the sale reached the server',
     );
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP16] a till renews its token by itself: it keeps syncing past the first token\'s expiry, with no new pairing link', async () => {
+    const app = fixture.app();
+    const token = await app.server.mintToken({ location: LOCATION, role: 'terminal', terminal: 'till-renew', ttlSeconds: 6 });
+    const context = await fixture.browser().newContext({ viewport: VIEWPORT });
+    fixture.closeAfter(context);
+    const page = await context.newPage();
+    await page.goto(pairingLink(app.url, token, LOCATION, 'till-renew'));
+    await page.getByRole('button', { name: /^Add Cheeseburger/ }).waitFor({ timeout: 20_000 });
+    const storedToken = () => page.evaluate(() => (JSON.parse(localStorage.getItem('rms:pairing') ?? '{}') as { token?: string }).token);
+    await waitUntil(async () => (await storedToken()) !== token, 'a renewed token stored with the pairing');
+    const firstExpiry = readTokenClaims(token).expiresAt!;
+    await waitUntil(() => Date.now() > firstExpiry + 1_000, 'the first token expired');
+    await openTicket(page, 'T5');
+    await addItem(page, 'Cheeseburger');
+    await waitUntil(
+      async () => (await app.canonicalEvents()).some((e) => e.origin.terminal.startsWith('till-renew') && e.type === 'ticket.item_added'),
+      'the sale reached the server',
+    );
+    expect(await page.getByText("This terminal's token has expired").count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {

@@ -90,6 +90,10 @@ export class AppModel {
     this.phase = { name: 'opening', pairing };
     try {
       const session = await openSession(pairing);
+      // A renewed token: the status bar reads the pairing's expiry again.
+      session.onPairingChanged(() => {
+        if (this.phase.name === 'ready') this.phase = { ...this.phase };
+      });
       const log = new LiveLog(session.store);
       const sync = new SyncModel(session.sync);
       const manager = isManager(pairing.role);

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHECK_EVERY_MS, RETRY_MS, TokenRenewal } from '../../client/app/token-renewal';
+import { readTokenClaims } from '../../client/app/pairing';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
+import { ManualTimers } from '../helpers/manual-timers';
+import { expired, forge, mint, upgradeStatus, waitFor } from '../helpers/server-clients';
+
+/**
+ * [SYN16] The device renews its token once half its lifetime has passed (client/app/token-
+ * renewal.ts), against the real server's POST /api/tokens/renew. Virtual time decides when it
+ * asks; the server mints with real time.
+ */
+let server: InProcessServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server.dispose();
+});
+
+/** Manual timers set to the real clock, and every request the renewal makes, counted. */
+function renewal(token: string, apiBase = server.url) {
+  const timers = new ManualTimers();
+  timers.advance(Date.now() - timers.now());
+  const renewed: string[] = [];
+  let requests = 0;
+  const countingFetch: typeof fetch = (input, init) => {
+    requests += 1;
+    return fetch(input, init);
+  };
+  const r = new TokenRenewal({ token, apiBase, timers, fetch: countingFetch, onRenewed: (t) => void renewed.push(t) });
+  return { r, timers, renewed, requests: () => requests };
+}
+
+describe('token renewal', () => {
+  it('[SYN16] a token not yet half through its lifetime is left alone (looked at hourly); at half-life it is renewed with the same claims, and the new one opens the relay', async () => {
+    const token = await mint('renew', 'terminal', 'till-1', 4 * 3600);
+    const { r, timers, renewed, requests } = renewal(token);
+    await r.check();
+    expect(requests()).toBe(0);
+    expect(timers.nextDue()! - timers.now()).toBe(CHECK_EVERY_MS);
+    timers.advance(CHECK_EVERY_MS);
+    await r.check();
+    expect(requests()).toBe(0);
+    // Now at the due time (2 h after it was issued, under a second from now).
+    expect(timers.nextDue()! - timers.now()).toBeLessThanOrEqual(CHECK_EVERY_MS);
+    timers.advance(CHECK_EVERY_MS);
+    await r.check();
+    expect(requests()).toBe(1);
+    expect(renewed).toHaveLength(1);
+    const claims = readTokenClaims(renewed[0]!);
+    expect(claims).toMatchObject({ location: 'renew', role: 'terminal', terminal: 'till-1' });
+    expect(claims.expiresAt! - claims.issuedAt!).toBe(4 * 3600_000);
+    expect((await upgradeStatus(server.wsUrl, 'renew', renewed[0]!)).status).toBe(101);
+    r.stop();
+  });
+
+  it('[SYN16] no answer (server down) is asked again a minute later; a refused token (forged, expired) is not asked again', async () => {
+    const token = await mint('renew', 'terminal', 'till-2', 60);
+    const down = renewal(token, 'http://127.0.0.1:9'); // nothing listens on the discard port
+    down.timers.advance(31_000);
+    await down.r.check();
+    expect(down.requests()).toBe(1);
+    expect(down.renewed).toEqual([]);
+    expect(down.timers.nextDue()! - down.timers.now()).toBe(RETRY_MS);
+    down.r.stop();
+
+    const forged = renewal(await forge('renew'));
+    forged.timers.advance(1800_001);
+    await forged.r.check();
+    expect(forged.requests()).toBe(1);
+    expect(forged.timers.nextDue()).toBeNull();
+
+    const old = renewal(await expired('renew'));
+    await old.r.check();
+    expect(old.requests()).toBe(0); // expired: only a new pairing link helps
+    expect(old.timers.nextDue()).toBeNull();
+  });
+
+  it('[SYN16] start() asks at once; back online it asks again without waiting for the retry; stop() ends it', async () => {
+    const token = await mint('renew', 'terminal', 'till-3', 60);
+    const browser = new EventTarget();
+    const timers = new ManualTimers();
+    timers.advance(Date.now() + 31_000 - timers.now()); // past half-life
+    let offline = true;
+    let requests = 0;
+    const flakyFetch: typeof fetch = (input, init) => {
+      requests += 1;
+      return offline ? Promise.reject(new TypeError('Failed to fetch')) : fetch(input, init);
+    };
+    const renewed: string[] = [];
+    const r = new TokenRenewal({ token, apiBase: server.url, timers, browser, fetch: flakyFetch, onRenewed: (t) => void renewed.push(t) });
+    r.start();
+    await waitFor(() => timers.nextDue() !== null, 'the first attempt failed and a retry is armed');
+    expect(requests).toBe(1);
+    offline = false;
+    browser.dispatchEvent(new Event('online'));
+    await waitFor(() => renewed.length === 1, 'renewed once back online');
+    r.stop();
+    expect(timers.nextDue()).toBeNull();
+    browser.dispatchEvent(new Event('online'));
+    timers.advance(2 * CHECK_EVERY_MS);
+    expect(requests).toBe(2);
+  });
+});
