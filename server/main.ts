@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { CloseReason } from '../shared/protocol/close-reasons';
+import { Revocations, withRevocations } from './auth/revocations';
 import { createTokenIssuer, type MintInput, type TokenIssuer } from './auth/tokens';
 import { loadOrCreateSecret } from './auth/secret';
 import { DEFAULT_DATA_DIR, loadConfig, type ServerConfig } from './config';
@@ -25,6 +26,7 @@ import { Relay } from './relay/relay';
 import { startCheckpointer } from './store/checkpointer';
 import { getMeta, openDatabase, setMeta } from './store/database';
 import { SqliteEventStore } from './store/sqlite-event-store';
+import { SqliteRevocationStore } from './store/revocation-store';
 import { SqliteRoomStore } from './store/room-store';
 import { startUpdateMerger } from './store/update-merger';
 
@@ -49,8 +51,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const now = (): number => Date.now();
   const https = config.tls === null ? null : { cert: readPem('TLS_CERT_FILE', config.tls.certFile), key: readPem('TLS_KEY_FILE', config.tls.keyFile) };
   const secret = loadOrCreateSecret(config.dataDir, config.secret);
-  const tokens = createTokenIssuer(secret, now);
   const db = openDatabase(config.dataDir);
+  // Every check of a token (REST, relay upgrade, renewal) also refuses revoked devices.
+  const revocations = new Revocations(new SqliteRevocationStore(db));
+  const tokens = withRevocations(createTokenIssuer(secret, now), revocations);
   // WAL checkpoints in a worker thread, not inside a commit on the event loop.
   const checkpointer = startCheckpointer(db, config.dataDir);
   const store = new SqliteEventStore(db);
@@ -85,6 +89,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   const relay = new Relay({
     tokens,
+    isRevoked: (claims) => revocations.isRevoked(claims),
     limits: config.relay,
     hooks: [
       persistence,
@@ -107,7 +112,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   registerOpsRoutes(app, { db, metrics, now, isShuttingDown: () => shuttingDown });
   registerEventsRoutes(app, { tokens, store, ingest, metrics, now, inFlight });
   registerAggregatesRoutes(app, { tokens, projections, now });
-  registerTokensRoutes(app, { tokens, store, rooms: relay.rooms, now });
+  registerTokensRoutes(app, { tokens, store, rooms: relay.rooms, revocations, closeRevoked: (location) => relay.closeRevoked(location), now });
   const servesApp = await registerStaticFiles(app, config.staticDir);
   relay.attach(app.server);
 

@@ -19,7 +19,8 @@ export interface MintInput {
   ttlSeconds: number;
 }
 
-export type VerifyFailure = 'missing' | 'malformed' | 'badSignature' | 'expired' | 'badClaims';
+/** `revoked`: valid, but its device was cut off since (answered by withRevocations, revocations.ts). */
+export type VerifyFailure = 'missing' | 'malformed' | 'badSignature' | 'expired' | 'badClaims' | 'revoked';
 export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; failure: VerifyFailure };
 
 const ALG = 'HS256';

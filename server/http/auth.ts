@@ -22,6 +22,8 @@ export async function authenticate(
         throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <token>)');
       case 'expired':
         throw new HttpError(401, 'tokenExpired', 'token expired; renew it and retry');
+      case 'revoked':
+        throw new HttpError(401, 'tokenRevoked', 'this device was cut off; pair it again with a new link');
       case 'malformed':
       case 'badSignature':
       case 'badClaims':

@@ -1,6 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { MAX_TOKEN_TTL_SECONDS, MintTokenRequest, type MintTokenResponse } from '../../shared/protocol/rest-tokens';
+import type { z } from 'zod';
+import {
+  MAX_TOKEN_TTL_SECONDS,
+  MintTokenRequest,
+  RevokeTokenRequest,
+  type MintTokenResponse,
+  type RevokeTokenResponse,
+} from '../../shared/protocol/rest-tokens';
 import { canMint } from '../../shared/protocol/token-claims';
+import type { Revocations } from '../auth/revocations';
 import type { MintInput, TokenIssuer } from '../auth/tokens';
 import type { EventStore } from '../store/event-store';
 import type { RoomRegistry } from '../relay/room-registry';
@@ -13,6 +21,9 @@ export interface TokensRoutesDeps {
   tokens: TokenIssuer;
   store: EventStore;
   rooms: RoomRegistry;
+  revocations: Revocations;
+  /** Closes the live relay connections of `location` whose token is revoked; returns how many. */
+  closeRevoked(location: string): number;
   now: () => number;
 }
 
@@ -20,18 +31,14 @@ export interface TokensRoutesDeps {
  * POST /api/tokens — pairing: a manager mints terminal tokens for its own location, an admin
  * mints any role there. Terminals cannot mint. POST /api/tokens/renew — any valid token gets
  * a fresh one of the same location, role, terminal and lifetime, so a paired till never has
- * to be paired again only because its token aged. GET /api/admin/stats — operators only.
+ * to be paired again only because its token aged. POST /api/tokens/revoke — a manager or admin
+ * cuts off a device of its location (a stolen tablet): its tokens issued so far stop working,
+ * its live relay connections are closed. GET /api/admin/stats — operators only.
  */
 export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDeps): void {
   app.post('/api/tokens', async (request) => {
     const claims = await authenticate(deps.tokens, request, ['manager', 'admin']);
-    const parsed = MintTokenRequest.safeParse(request.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.map(String).join('.') || 'body';
-      throw new HttpError(400, 'badRequest', `${field}: ${issue?.message ?? 'invalid'}`, { field });
-    }
-    const wanted = parsed.data;
+    const wanted = parseBody(MintTokenRequest, request.body);
     if (!canMint(claims.role, wanted.role)) {
       throw new HttpError(403, 'forbidden', `a ${claims.role} may not mint ${wanted.role} tokens`, { field: 'role' });
     }
@@ -48,6 +55,18 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
     return mint(deps, { location: claims.location, role: claims.role, terminal: claims.terminal, ttlSeconds: Math.min(Math.max(lifetime, 1), MAX_TOKEN_TTL_SECONDS) });
   });
 
+  app.post('/api/tokens/revoke', async (request): Promise<RevokeTokenResponse> => {
+    const claims = await authenticate(deps.tokens, request, ['manager', 'admin']);
+    const { terminal } = parseBody(RevokeTokenRequest, request.body);
+    if (terminal === claims.terminal) {
+      throw new HttpError(400, 'badRequest', 'a device cannot revoke its own token', { field: 'terminal' });
+    }
+    // Always the caller's own location: the body names no other.
+    const revokedAt = deps.revocations.revoke(claims.location, terminal, deps.now());
+    const closed = deps.closeRevoked(claims.location);
+    return { location: claims.location, terminal, revokedAt, closed, serverTime: deps.now() };
+  });
+
   app.get('/api/admin/stats', async (request) => {
     const claims = await authenticate(deps.tokens, request, ['admin']);
     const room = deps.rooms.peek(claims.location);
@@ -59,6 +78,14 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
       serverTime: deps.now(),
     };
   });
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.map(String).join('.') || 'body';
+  throw new HttpError(400, 'badRequest', `${field}: ${issue?.message ?? 'invalid'}`, { field });
 }
 
 async function mint(deps: TokensRoutesDeps, input: MintInput & { terminal: string | undefined }): Promise<MintTokenResponse> {

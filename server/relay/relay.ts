@@ -15,6 +15,8 @@ export const SYNC_PATH_PREFIX = '/sync/';
 
 export interface RelayOptions {
   tokens: TokenIssuer;
+  /** Whether a token `tokens` verified was revoked since (see closeRevoked); none when absent. */
+  isRevoked?(claims: TokenClaims): boolean;
   limits: RelayLimits;
   hooks: readonly RelayHook[];
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
@@ -65,12 +67,23 @@ export class Relay {
     for (const client of this.wss.clients) client.terminate();
   }
 
+  /** Closes the live connections in `location`'s room whose token is revoked now; returns how many. */
+  closeRevoked(location: string): number {
+    const revoked = [...(this.rooms.peek(location)?.connections ?? [])].filter((conn) => this.isRevoked(conn.claims));
+    for (const conn of revoked) conn.close(CloseReason.tokenRevoked);
+    return revoked.length;
+  }
+
   /** Shutdown, step 2: flush and unload every room. */
   async close(): Promise<void> {
     this.accepting = false;
     await this.rooms.closeAll(CloseReason.serverShuttingDown);
     for (const client of this.wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private isRevoked(claims: TokenClaims): boolean {
+    return this.options.isRevoked?.(claims) ?? false;
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -111,7 +124,9 @@ export class Relay {
       });
       this.rooms.acquire(location).then(
         (room) => {
-          conn.attach(room);
+          // Revoked since the upgrade (while its room loaded), when closeRevoked could not see it.
+          if (this.isRevoked(claims)) conn.close(CloseReason.tokenRevoked);
+          else conn.attach(room);
           // attach() may have refused (room full, already closed): let the room idle out.
           if (!room.connections.has(conn)) this.rooms.release(room);
         },
@@ -136,6 +151,8 @@ function failureCode(failure: VerifyFailure): string {
   switch (failure) {
     case 'expired':
       return 'tokenExpired';
+    case 'revoked':
+      return 'tokenRevoked';
     case 'missing':
     case 'malformed':
     case 'badSignature':

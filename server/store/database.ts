@@ -47,6 +47,12 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  `
+  CREATE TABLE revocations (
+    location TEXT NOT NULL, terminal TEXT NOT NULL, revoked_at INTEGER NOT NULL,
+    PRIMARY KEY (location, terminal)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Opens (creating if needed) the data directory's database, in WAL mode, migrated. */

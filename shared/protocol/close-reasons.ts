@@ -6,10 +6,13 @@
  *
  * `tokenExpired` is terminal on purpose: the client must fetch a new token, put it in the
  * provider's `params`, and call `connect()`; its doc keeps every local change meanwhile.
+ * `tokenRevoked` is terminal too: a manager cut the device off, and only a new pairing link
+ * (a token minted after the revocation) lets it in again.
  */
 export const TerminalCloseReason = {
   protocolMismatch: { code: 4400, reason: 'protocolMismatch' },
   tokenExpired: { code: 4401, reason: 'tokenExpired' },
+  tokenRevoked: { code: 4410, reason: 'tokenRevoked' },
   forbidden: { code: 4403, reason: 'forbidden' },
   messageTooLarge: { code: 4413, reason: 'messageTooLarge' },
   malformedMessage: { code: 4422, reason: 'malformedMessage' },

@@ -10,6 +10,7 @@ export const ErrorCode = z.enum([
   'payloadTooLarge',
   'unauthorized',
   'tokenExpired',
+  'tokenRevoked',
   'forbidden',
   'notFound',
   'clientTooOld',

@@ -21,3 +21,20 @@ export const MintTokenResponse = z.object({
   serverTime: z.number(),
 });
 export type MintTokenResponse = z.infer<typeof MintTokenResponse>;
+
+/** POST /api/tokens/revoke: cut off a device of the caller's own location. */
+export const RevokeTokenRequest = z.object({
+  terminal: DeviceTerminalId,
+});
+export type RevokeTokenRequest = z.infer<typeof RevokeTokenRequest>;
+
+export const RevokeTokenResponse = z.object({
+  location: z.string(),
+  terminal: z.string(),
+  /** ms since the epoch: the terminal's tokens issued at or before this second no longer count. */
+  revokedAt: z.number(),
+  /** Live relay connections of the terminal closed with `tokenRevoked`. */
+  closed: z.number(),
+  serverTime: z.number(),
+});
+export type RevokeTokenResponse = z.infer<typeof RevokeTokenResponse>;

@@ -1,0 +1,195 @@
+import { SignJWT } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CloseReason, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
+import { makeDataDir, removeDataDir } from '../helpers/server-process';
+import { TEST_SECRET, api, connectSynced, mint, postEvents, tableEvent, upgradeStatus, waitFor, type TestClient } from '../helpers/server-clients';
+
+/**
+ * [SRV24] A manager cuts a device off (a stolen tablet, whose token would otherwise be renewed
+ * forever): POST /api/tokens/revoke refuses that terminal's tokens issued so far everywhere a
+ * token is checked, closes its live relay connections, and survives a restart.
+ */
+let server: InProcessServer;
+const cleanups: (() => unknown)[] = [];
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await server.dispose();
+});
+
+interface Revoked {
+  location: string;
+  terminal: string;
+  revokedAt: number;
+  closed: number;
+  serverTime: number;
+}
+
+function revoke(s: InProcessServer, token: string, body: unknown, path = '/api/tokens/revoke') {
+  return api<Revoked & { error?: string; field?: string }>(s.url, path, token, { body });
+}
+
+async function client(s: InProcessServer, location: string, token: string): Promise<TestClient> {
+  const c = await connectSynced(s.wsUrl, location, token);
+  cleanups.push(() => c.destroy());
+  return c;
+}
+
+/** The terminal (not retried) closes the client gets, as they come. */
+function closesOf(c: TestClient): { code: number; reason: string }[] {
+  const closes: { code: number; reason: string }[] = [];
+  c.provider.on('closed', ({ code, reason }) => void closes.push({ code, reason }));
+  return closes;
+}
+
+/** Every way `token` is checked: two REST endpoints, the renewal and the relay upgrade (both carriers). */
+async function everyCheck(s: InProcessServer, location: string, token: string) {
+  const rest = [
+    await postEvents(s.url, token, [tableEvent('probe', 1)]),
+    await api(s.url, '/api/watermarks', token),
+    await api(s.url, '/api/tokens/renew', token, { body: {} }),
+  ].map((res) => ({ status: res.status, error: (res.body as { error?: string }).error }));
+  const relay = await Promise.all(
+    (['query', 'subprotocol'] as const).map(async (carrier) => {
+      const res = await upgradeStatus(s.wsUrl, location, token, carrier);
+      return { status: res.status, error: res.body === '' ? undefined : (JSON.parse(res.body) as { error: string }).error };
+    }),
+  );
+  return [...rest, ...relay];
+}
+
+const ALL_REVOKED = Array(5).fill({ status: 401, error: 'tokenRevoked' });
+
+function expectAllowed(checks: { status: number }[]): void {
+  // POST /api/events answers 200 with its own per-event results; the rest 200 or 101.
+  expect(checks.map((c) => c.status)).toEqual([200, 200, 200, 101, 101]);
+}
+
+/** Until the next whole second: `iat` is in seconds, and a token of the revocation's second counts as revoked. */
+async function afterSecondOf(ms: number): Promise<void> {
+  const wait = (Math.floor(ms / 1000) + 1) * 1000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait + 5));
+}
+
+describe('[SRV24] revoking a device', () => {
+  it('[SRV24] after a manager revokes till-2, its token gets 401 tokenRevoked on REST, renewal and the relay upgrade, and its live connection is closed with tokenRevoked; till-1 is untouched', async () => {
+    const location = 'rev-a';
+    const till1 = await mint(location, 'terminal', 'till-1');
+    const till2 = await mint(location, 'terminal', 'till-2');
+    // A token without iat (minted before tokens carried one) of the same terminal.
+    const legacy = await new SignJWT({ location, role: 'terminal', terminal: 'till-2' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
+      .sign(new TextEncoder().encode(TEST_SECRET));
+    const manager = await mint(location, 'manager', 'mgr-1');
+    // Both verified (and so cached by the issuer) before the revocation.
+    expectAllowed(await everyCheck(server, location, till2));
+    expect((await api(server.url, '/api/watermarks', legacy)).status).toBe(200);
+    const c1 = await client(server, location, till1);
+    const c2 = await client(server, location, till2);
+    const c2Closed = closesOf(c2);
+    let c1Closes = 0;
+    c1.provider.on('connection-close', () => void (c1Closes += 1));
+
+    const res = await revoke(server, manager, { terminal: 'till-2' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ location, terminal: 'till-2', revokedAt: expect.any(Number), closed: 1, serverTime: expect.any(Number) });
+
+    await waitFor(() => c2Closed.length > 0, 'till-2 closed');
+    expect(c2Closed).toEqual([{ code: CloseReason.tokenRevoked.code, reason: 'tokenRevoked' }]);
+    expect(isRetriableCloseCode(CloseReason.tokenRevoked.code)).toBe(false);
+    expect(await everyCheck(server, location, till2)).toEqual(ALL_REVOKED);
+    expect(await everyCheck(server, location, legacy)).toEqual(ALL_REVOKED);
+
+    // till-1 still syncs on its connection, and its token works everywhere.
+    const probe = await client(server, location, await mint(location, 'terminal', 'kitchen-1'));
+    c1.doc.getMap('m').set('after-revoke', 1);
+    await waitFor(() => probe.doc.getMap('m').get('after-revoke') === 1, 'till-1 still relays');
+    expect(c1Closes).toBe(0);
+    expectAllowed(await everyCheck(server, location, till1));
+  });
+
+  it('[SRV24] a token minted for till-2 after the revocation (paired again) works, and a second revocation cuts it off too', async () => {
+    const location = 'rev-repair';
+    const manager = await mint(location, 'manager', 'mgr-1');
+    const old = await mint(location, 'terminal', 'till-2');
+    const first = await revoke(server, manager, { terminal: 'till-2' });
+    expect(first.body.closed).toBe(0);
+    await afterSecondOf(first.body.revokedAt);
+
+    const paired = await api<{ token: string }>(server.url, '/api/tokens', manager, { body: { role: 'terminal', terminal: 'till-2' } });
+    expect(paired.status).toBe(200);
+    expectAllowed(await everyCheck(server, location, paired.body.token));
+    expect(await everyCheck(server, location, old)).toEqual(ALL_REVOKED);
+    const c = await client(server, location, paired.body.token);
+
+    const closed = closesOf(c);
+    const second = await revoke(server, manager, { terminal: 'till-2' });
+    expect(second.body.closed).toBe(1);
+    await waitFor(() => closed.length > 0, 'the paired again till-2 closed');
+    expect(closed).toEqual([{ code: CloseReason.tokenRevoked.code, reason: 'tokenRevoked' }]);
+    expect(await everyCheck(server, location, paired.body.token)).toEqual(ALL_REVOKED);
+  });
+
+  it('[SRV24] the revocation survives a server restart on the same data directory', async () => {
+    const dataDir = makeDataDir();
+    cleanups.push(() => removeDataDir(dataDir));
+    const location = 'rev-restart';
+    const till1 = await mint(location, 'terminal', 'till-1');
+    const till2 = await mint(location, 'terminal', 'till-2');
+    const before = await startTestServer({ dataDir });
+    const res = await revoke(before, await mint(location, 'manager', 'mgr-1'), { terminal: 'till-2' });
+    expect(res.status).toBe(200);
+    await before.close();
+
+    const after = await startTestServer({ dataDir });
+    cleanups.push(() => after.close());
+    expect(await everyCheck(after, location, till2)).toEqual(ALL_REVOKED);
+    expectAllowed(await everyCheck(after, location, till1));
+    await afterSecondOf(res.body.revokedAt);
+    expectAllowed(await everyCheck(after, location, await mint(location, 'terminal', 'till-2')));
+  });
+
+  it('[SRV24] only managers and admins revoke, only in their own location, never their own device', async () => {
+    const terminalToken = await mint('rev-roles', 'terminal', 'till-1');
+    const denied = await revoke(server, terminalToken, { terminal: 'till-2' });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error).toBe('forbidden');
+
+    // A manager of rev-roles naming rev-other (query or body) revokes nothing there.
+    const otherTill2 = await mint('rev-other', 'terminal', 'till-2');
+    const manager = await mint('rev-roles', 'manager', 'mgr-1');
+    expect((await revoke(server, manager, { terminal: 'till-2' }, '/api/tokens/revoke?location=rev-other')).status).toBe(403);
+    const inBody = await revoke(server, manager, { terminal: 'till-2', location: 'rev-other' });
+    expect(inBody.status).toBe(200);
+    expect(inBody.body.location).toBe('rev-roles');
+    expectAllowed(await everyCheck(server, 'rev-other', otherTill2));
+    expect(await everyCheck(server, 'rev-roles', await mint('rev-roles', 'terminal', 'till-2'))).toEqual(ALL_REVOKED);
+
+    const own = await revoke(server, manager, { terminal: 'mgr-1' });
+    expect(own.status).toBe(400);
+    expect(own.body).toMatchObject({ error: 'badRequest', field: 'terminal' });
+    expectAllowed(await everyCheck(server, 'rev-roles', manager));
+
+    const admin = await mint('rev-roles', 'admin', 'admin-1');
+    expect((await revoke(server, admin, { terminal: 'mgr-1' })).status).toBe(200);
+    expect(await everyCheck(server, 'rev-roles', manager)).toEqual(ALL_REVOKED);
+  });
+
+  it.each([
+    ['no terminal', 'terminal', {}],
+    ['a number', 'terminal', { terminal: 7 }],
+    ['the server\'s writer id', 'terminal', { terminal: 'server' }],
+    ['bad characters', 'terminal', { terminal: 'till 2/x' }],
+    ['not an object', 'body', null],
+  ])('[SRV24] a body with %s is a 400 naming %s', async (_name, field, body) => {
+    const res = await revoke(server, await mint('rev-body', 'manager', 'mgr-1'), body);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: 'badRequest', field });
+  });
+});
