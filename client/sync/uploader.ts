@@ -47,7 +47,7 @@ export class OutboxUploader {
     const answer = await this.request('/api/events', { method: 'POST', body }, timeoutMs);
     if (answer.kind !== 'answer') return answer;
     const { status, text } = answer;
-    if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: text };
+    if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: serverMessage(text) };
     if (status === 413) return { kind: 'tooLarge', message: text };
     if (status === 400 || status === 422) return { kind: 'failed', cause: 'refused', message: `HTTP ${status}: ${text.slice(0, 200)}` };
     if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
@@ -60,7 +60,7 @@ export class OutboxUploader {
     const answer = await this.request('/api/watermarks', { method: 'GET' }, timeoutMs);
     if (answer.kind !== 'answer') return answer;
     const { status, text } = answer;
-    if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: text };
+    if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: serverMessage(text) };
     if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
     const parsed = parseJson(text, WatermarksResponse);
     if (!parsed.success) return { kind: 'failed', cause: 'bad_response', message: parsed.message };
@@ -97,6 +97,17 @@ function parseJson<T>(text: string, schema: { safeParse(v: unknown): { success: 
   }
   const parsed = schema.safeParse(value);
   return parsed.success ? parsed : { success: false, message: parsed.error.message };
+}
+
+/** The human part of the server's error answer (`{ error, message }`), else the text itself. */
+function serverMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { message?: unknown };
+    if (typeof body.message === 'string' && body.message.length > 0) return body.message;
+  } catch {
+    // not JSON: a proxy's page
+  }
+  return text.slice(0, 200);
 }
 
 function describe(err: unknown): string {

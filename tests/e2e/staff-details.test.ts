@@ -234,6 +234,25 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await page.getByText("This terminal's token has expired").count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP17] a till a manager revoked says the server refuses it, and keeps what it takes locally', async () => {
+    const app = fixture.app();
+    const page = await terminal('till-stolen');
+    const manager = await app.server.mintToken({ location: LOCATION, role: 'manager', terminal: 'back-office', ttlSeconds: 600 });
+    const res = await fetch(`${app.url}/api/tokens/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${manager}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ terminal: 'till-stolen' }),
+    });
+    expect(res.status).toBe(200);
+    await expect.poll(() => page.getByTestId('auth-problem').textContent(), { timeout: 15_000 }).toMatch(/refuses this terminal/);
+    // Orders still go into the local log; their upload is refused with the server's reason.
+    await openTicket(page, 'T6');
+    await addItem(page, 'Cheeseburger');
+    await expect.poll(() => page.getByTestId('auth-problem').textContent(), { timeout: 15_000 }).toMatch(/cut off; pair it again/);
+    expect(await page.getByTestId('owed').textContent()).not.toBe('0');
+    expect((await app.canonicalEvents()).some((e) => e.origin.terminal.startsWith('till-stolen') && e.type === 'ticket.item_added')).toBe(false);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
     const page = await terminal('till-update-check');
     await waitForOfflineShell(page);
