@@ -45,7 +45,13 @@ export async function claimTabSlot(channelName: string, maxSlots: number): Promi
   const channel = new BroadcastChannel(channelName);
   const records = typeof localStorage !== 'undefined' ? localStorage : undefined;
   const recordKey = (slot: number): string => `${channelName}:${slot}`;
-  const recordOf = (slot: number): SlotRecord | null => JSON.parse(records?.getItem(recordKey(slot)) ?? 'null') as SlotRecord | null;
+  const recordOf = (slot: number): SlotRecord | null => {
+    try {
+      return JSON.parse(records?.getItem(recordKey(slot)) ?? 'null') as SlotRecord | null;
+    } catch {
+      return null; // not ours to read (another build's, or edited by hand): no claim
+    }
+  };
   // Either way: the clock may have been set back since the record was written.
   const recorded = (slot: number): boolean => {
     const record = recordOf(slot);
