@@ -134,6 +134,12 @@ describe('Writer lease without Web Locks', () => {
     expect((await next).writer).toBe('till-1');
   });
 
+  it('[STO22] an unreadable slot record (another build\'s, edited by hand) is no claim: the tab still opens', async () => {
+    const loc = newLocation();
+    localStorage.setItem(`rms:${loc}:writer-slots:till-1:1`, '{not json');
+    expect((await lease(loc)).writer).toBe('till-1');
+  });
+
   it('[STO22] a crashed tab no longer holds its slot', async () => {
     fakeClock();
     const loc = newLocation();
