@@ -1,14 +1,5 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 
-/**
- * Pairing link a device opens to store its token (the app reads it from the hash route).
- * `baseUrl` may end in `/` (a PUBLIC_URL like `https://pos.example/`): it is not doubled.
- */
-export function pairingLink(baseUrl: string, token: string, location: string, terminal: string): string {
-  const q = new URLSearchParams({ token, location, terminal });
-  return `${baseUrl.replace(/\/+$/, '')}/#/pair?${q.toString()}`;
-}
-
 /** Whether browsers give pages of `url` a secure context: https, or http on a loopback host. */
 export function isSecureContextUrl(url: string): boolean {
   const { protocol, hostname } = new URL(url);

@@ -9,7 +9,7 @@ import { Role, LocationId } from '../../shared/protocol/token-claims';
 import { loadExistingSecret } from '../auth/secret';
 import { createTokenIssuer, parseTtl } from '../auth/tokens';
 import { loadConfig } from '../config';
-import { pairingLink } from '../pairing';
+import { pairingLink } from '../../shared/protocol/pairing-link';
 
 /**
  * npm run token -- --location demo --role terminal --terminal till-2 [--ttl 30d] [--json]

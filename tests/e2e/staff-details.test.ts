@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { newEventId } from '../../shared/events/event-id';
 import { readTokenClaims } from '../../client/app/pairing';
-import { pairingLink } from '../../server/pairing';
+import { pairingLink } from '../../shared/protocol/pairing-link';
 import {
   INSECURE_HOST,
   LOCATION,
@@ -251,6 +251,33 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => page.getByTestId('auth-problem').textContent(), { timeout: 15_000 }).toMatch(/cut off; pair it again/);
     expect(await page.getByTestId('owed').textContent()).not.toBe('0');
     expect((await app.canonicalEvents()).some((e) => e.origin.terminal.startsWith('till-stolen') && e.type === 'ticket.item_added')).toBe(false);
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP18] a manager pairs a new till from the console and cuts it off again; a bad terminal id gets the server\'s reason', async () => {
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-devices', 'manager');
+    fixture.closeAfter(t.context);
+    const manager = t.page;
+    await manager.getByRole('link', { name: 'Console' }).click();
+    await manager.getByLabel('Pair a new terminal').fill('bad id!');
+    await manager.getByRole('button', { name: 'Make pairing link' }).click();
+    await expect.poll(() => manager.getByRole('alert').filter({ hasText: 'terminal' }).first().textContent()).toMatch(/letters, digits/);
+
+    await manager.getByLabel('Pair a new terminal').fill('till-new');
+    await manager.getByRole('button', { name: 'Make pairing link' }).click();
+    const link = await manager.getByTestId('new-pairing-link').inputValue();
+    expect(link).toContain('/#/pair?token=');
+    const context = await fixture.browser().newContext({ viewport: VIEWPORT });
+    fixture.closeAfter(context);
+    const till = await context.newPage();
+    await till.goto(link);
+    await till.getByRole('button', { name: /^Add Cheeseburger/ }).waitFor({ timeout: 20_000 });
+    await expect.poll(() => till.getByTestId('relay').textContent(), { timeout: 15_000 }).toBe('connected');
+
+    await manager.getByLabel('Cut a lost or stolen device off').fill('till-new');
+    await manager.getByRole('button', { name: 'Revoke…' }).click();
+    await manager.getByRole('button', { name: 'Revoke till-new' }).click();
+    await expect.poll(() => manager.getByTestId('revoked').textContent()).toMatch(/till-new cut off at .*; 1 live connection closed/);
+    await expect.poll(() => till.getByTestId('auth-problem').textContent(), { timeout: 15_000 }).toMatch(/refuses this terminal/);
   }, TEST_TIMEOUT_MS);
 
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isSecureContextUrl, networkUrls, pairingLink } from '../../server/pairing';
+import { isSecureContextUrl, networkUrls } from '../../server/pairing';
+import { pairingLink } from '../../shared/protocol/pairing-link';
 
 describe('pairing link', () => {
   it('puts token, location and terminal in the hash route, with or without a trailing slash on the base', () => {

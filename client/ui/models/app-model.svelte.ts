@@ -10,6 +10,9 @@ import { KitchenModel } from './kitchen-model.svelte';
 import { ConsoleModel } from './console-model.svelte';
 import { ConflictsModel } from './conflicts-model.svelte';
 import { Now } from './now.svelte';
+import { DevicesModel } from './devices-model.svelte';
+import { DeviceAdmin } from '../../app/device-admin';
+import { appEndpoints } from '../../sync/endpoints';
 
 /**
  * The app's top-level state machine:
@@ -32,6 +35,8 @@ export interface Screens {
   kitchen: KitchenModel;
   conflicts: ConflictsModel;
   console: ConsoleModel;
+  /** Pairing and revoking devices: managers only. */
+  devices: DevicesModel | null;
   manager: boolean;
 }
 
@@ -109,6 +114,11 @@ export class AppModel {
           tickets: new TicketsModel(log, session.commands, manager),
           kitchen: new KitchenModel(log, session.commands, this.now),
           console: new ConsoleModel(log, sync, session.store, session.compaction),
+          devices: manager
+            ? new DevicesModel(
+                new DeviceAdmin({ apiBase: appEndpoints().apiBase, appUrl: `${location.origin}${location.pathname}`, token: () => session.pairing.token }),
+              )
+            : null,
         },
       };
     } catch (err) {
