@@ -13,7 +13,7 @@ import type { IngestService } from '../ingest/ingest-service';
 import { countIngested, type ServerMetrics } from '../metrics';
 import type { EventStore } from '../store/event-store';
 import { authenticate } from './auth';
-import { HttpError } from './http-error';
+import { HttpError, parseInput } from './http-error';
 
 export interface EventsRoutesDeps {
   tokens: TokenIssuer;
@@ -73,14 +73,9 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
 
   app.get('/api/events', async (request) => {
     const claims = await authenticate(deps.tokens, request);
-    const parsed = GetEventsQuery.safeParse(request.query);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.map(String).join('.') ?? 'query';
-      throw new HttpError(400, 'badRequest', `${field}: ${issue?.message ?? 'invalid query'}`, { field });
-    }
-    const after = parsed.data.after === undefined || parsed.data.after === '' ? 0 : Number(parsed.data.after);
-    const page = await deps.store.readAfter(claims.location, after, parsed.data.limit ?? DEFAULT_PAGE);
+    const query = parseInput(GetEventsQuery, request.query, 'query');
+    const after = query.after === undefined || query.after === '' ? 0 : Number(query.after);
+    const page = await deps.store.readAfter(claims.location, after, query.limit ?? DEFAULT_PAGE);
     const last = page.events.at(-1);
     const response: GetEventsResponse = {
       events: page.events.map((e) => JSON.parse(e.json) as unknown),

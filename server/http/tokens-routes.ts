@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
 import {
   MAX_TOKEN_TTL_SECONDS,
   MintTokenRequest,
@@ -13,7 +12,7 @@ import type { MintInput, TokenIssuer } from '../auth/tokens';
 import type { EventStore } from '../store/event-store';
 import type { RoomRegistry } from '../relay/room-registry';
 import { authenticate } from './auth';
-import { HttpError } from './http-error';
+import { HttpError, parseInput } from './http-error';
 
 const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
 
@@ -38,7 +37,7 @@ export interface TokensRoutesDeps {
 export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDeps): void {
   app.post('/api/tokens', async (request) => {
     const claims = await authenticate(deps.tokens, request, ['manager', 'admin']);
-    const wanted = parseBody(MintTokenRequest, request.body);
+    const wanted = parseInput(MintTokenRequest, request.body, 'body');
     if (!canMint(claims.role, wanted.role)) {
       throw new HttpError(403, 'forbidden', `a ${claims.role} may not mint ${wanted.role} tokens`, { field: 'role' });
     }
@@ -57,7 +56,7 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
 
   app.post('/api/tokens/revoke', async (request): Promise<RevokeTokenResponse> => {
     const claims = await authenticate(deps.tokens, request, ['manager', 'admin']);
-    const { terminal } = parseBody(RevokeTokenRequest, request.body);
+    const { terminal } = parseInput(RevokeTokenRequest, request.body, 'body');
     if (terminal === claims.terminal) {
       throw new HttpError(400, 'badRequest', 'a device cannot revoke its own token', { field: 'terminal' });
     }
@@ -78,14 +77,6 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
       serverTime: deps.now(),
     };
   });
-}
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue?.path.map(String).join('.') || 'body';
-  throw new HttpError(400, 'badRequest', `${field}: ${issue?.message ?? 'invalid'}`, { field });
 }
 
 async function mint(deps: TokensRoutesDeps, input: MintInput & { terminal: string | undefined }): Promise<MintTokenResponse> {
