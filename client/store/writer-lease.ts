@@ -41,12 +41,12 @@ export async function acquireWriterLease(location: string, terminal: string, opt
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   if (!locks) {
     if (options.crossTab && typeof BroadcastChannel !== 'undefined') return tabSlotLease(location, terminal);
-    await closing.get(`rms:${location}:writer:${terminal}`);
+    await closing.get(slotName(location, terminal));
     return counterLease(location, terminal, { release: () => {}, freed: Promise.resolve() });
   }
   for (let slot = 1; slot <= MAX_WRITER_SLOTS; slot++) {
     const writer = writerOf(terminal, slot);
-    const name = `rms:${location}:writer:${writer}`;
+    const name = slotName(location, writer);
     await closing.get(name);
     const held = await holdLock(locks, name);
     if (held) return counterLease(location, writer, held);
@@ -57,7 +57,7 @@ export async function acquireWriterLease(location: string, terminal: string, opt
 async function tabSlotLease(location: string, terminal: string): Promise<WriterLease> {
   // A slot this page is closing stays taken until its last writes are on disk (STO17); then
   // it is free again, and reused rather than a new one taken.
-  for (let slot = 1; slot <= MAX_WRITER_SLOTS; slot++) await closing.get(`rms:${location}:writer:${writerOf(terminal, slot)}`);
+  for (let slot = 1; slot <= MAX_WRITER_SLOTS; slot++) await closing.get(slotName(location, writerOf(terminal, slot)));
   const held = await claimTabSlot(`rms:${location}:writer-slots:${terminal}`, MAX_WRITER_SLOTS);
   if (!held) throw allSlotsTaken(terminal);
   return counterLease(location, writerOf(terminal, held.slot), { release: () => held.release(), freed: Promise.resolve() });
@@ -65,6 +65,11 @@ async function tabSlotLease(location: string, terminal: string): Promise<WriterL
 
 function writerOf(terminal: string, slot: number): string {
   return slot === 1 ? terminal : `${terminal}.${slot}`;
+}
+
+/** A writer slot's Web Lock name, and its key in `closing`. */
+function slotName(location: string, writer: string): string {
+  return `rms:${location}:writer:${writer}`;
 }
 
 function allSlotsTaken(terminal: string): Error {
@@ -119,7 +124,7 @@ export class DeviceCounter {
 
 function counterLease(location: string, writer: string, lock: HeldLock): WriterLease {
   const counter = new DeviceCounter(`rms:${location}:n:${writer}`);
-  const name = `rms:${location}:writer:${writer}`;
+  const name = slotName(location, writer);
   return {
     writer,
     reserved: () => counter.get(),
