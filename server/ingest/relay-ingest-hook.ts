@@ -59,6 +59,17 @@ interface Pending {
   jsons: string[];
 }
 
+/** The uploader's entry in `byUploader`, added if missing (one per role and terminal). */
+function pendingOf(byUploader: Map<string, Pending>, uploader: Uploader): Pending {
+  const key = `${uploader.role}:${uploader.terminal ?? ''}`;
+  let pending = byUploader.get(key);
+  if (pending === undefined) {
+    pending = { uploader, jsons: [] };
+    byUploader.set(key, pending);
+  }
+  return pending;
+}
+
 class RoomIngest {
   /** Per connection (its token's role and terminal), in arrival order. */
   pending = new Map<string, Pending>();
@@ -158,12 +169,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       const head = eventHeadOf(json);
       if (head === null || head.terminal === null || !behindWriters.has(head.terminal)) continue;
       if (head.n <= (marks[head.terminal] ?? 0)) continue;
-      let pending = behind.get(head.terminal);
-      if (pending === undefined) {
-        pending = { uploader: { role: 'terminal', terminal: head.terminal }, jsons: [] };
-        behind.set(head.terminal, pending);
-      }
-      pending.jsons.push(json);
+      pendingOf(behind, { role: 'terminal', terminal: head.terminal }).jsons.push(json);
     }
     if (behind.size > 0) await store(room, [...behind.values()]);
   };
@@ -191,13 +197,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
             const typed = asRoomOrigin(origin);
             if (typed?.kind !== 'remote' || closed) return;
             const { role, terminal } = typed.connection.claims;
-            const key = `${role}:${terminal ?? ''}`;
-            let pending = state.pending.get(key);
-            if (pending === undefined) {
-              pending = { uploader: { role, terminal: terminal ?? null }, jsons: [] };
-              state.pending.set(key, pending);
-            }
-            pending.jsons.push(...jsons);
+            pendingOf(state.pending, { role, terminal: terminal ?? null }).jsons.push(...jsons);
             state.scheduled ??= schedule(() => drain(room), state.drainedAt + RELAY_INGEST_WINDOW_MS - performance.now());
           },
         });
