@@ -169,3 +169,15 @@ export function postEvents(baseUrl: string, token: string, events: unknown[]) {
     serverTime: number;
   }>(baseUrl, '/api/events', token, { body: { events } });
 }
+
+/** A fetch for a terminal's sync that counts its POSTs (uploads), passing everything through. */
+export function countingPosts(): { fetch: typeof fetch; posts(): number } {
+  let posts = 0;
+  return {
+    fetch: (input, init) => {
+      if (init?.method === 'POST') posts++;
+      return globalThis.fetch(input, init);
+    },
+    posts: () => posts,
+  };
+}

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TicketView } from '../../shared/projection/views';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
-import { mint, waitFor, waitForAsync } from '../helpers/server-clients';
+import { countingPosts, mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { startTerminal, type TestTerminal } from '../helpers/terminals';
 
 let server: InProcessServer | null = null;
@@ -50,7 +50,7 @@ describe('Clock skew', () => {
 
   it('[SYN8] a till whose sales all go through the relay (it posts nothing) still learns the server\'s time', async () => {
     server = await startTestServer();
-    let posts = 0;
+    const uploads = countingPosts();
     const b = await startTerminal({
       location: 'probe',
       terminal: 'till-2',
@@ -58,10 +58,7 @@ describe('Clock skew', () => {
       syncEndpoint: server.wsUrl,
       skewMs: -10 * MINUTE,
       sync: {
-        fetch: (input, init) => {
-          if (init?.method === 'POST') posts++;
-          return globalThis.fetch(input, init);
-        },
+        fetch: uploads.fetch,
       },
     });
     terminals.push(b);
@@ -71,7 +68,7 @@ describe('Clock skew', () => {
     await waitFor(() => b.sync.status.owed === 0, 'acknowledged through the relay');
     const stamped = await b.store.append('ticket.note_set', { note: 'window seat' }, ticket);
     expect(Math.abs(stamped.at - Date.now())).toBeLessThan(2_000);
-    expect(posts).toBe(0);
+    expect(uploads.posts()).toBe(0);
   });
 
   it('[SYN10] an event stamped far ahead of server time is flagged for review and does not drag other clocks', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
 import { ManualTimers } from '../helpers/manual-timers';
-import { expired, mint, waitFor, waitForAsync } from '../helpers/server-clients';
+import { countingPosts, expired, mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { serverEvents } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
 
@@ -14,7 +14,7 @@ describe('Sync lifecycle and timing', () => {
     const server = await inProcess();
     // Manual time for the sync core: the grace timers fire only when the test says; the relay is real.
     const timers = new ManualTimers(13);
-    let posts = 0;
+    const uploads = countingPosts();
     const t = await terminal({
       location: 'late-write',
       terminal: 'till-1',
@@ -22,10 +22,7 @@ describe('Sync lifecycle and timing', () => {
       syncEndpoint: server.wsUrl,
       sync: {
         timers,
-        fetch: (input, init) => {
-          if (init?.method === 'POST') posts++;
-          return globalThis.fetch(input, init);
-        },
+        fetch: uploads.fetch,
       },
     });
     await waitFor(() => t.sync.relayInStep && t.sync.status.clockOffsetMs !== null && !t.sync.status.inFlight, 'the relay in step, the start-up clock probe answered');
@@ -41,7 +38,7 @@ describe('Sync lifecycle and timing', () => {
     await waitFor(() => !t.sync.status.inFlight, 'nothing in flight');
 
     // Before, the second event was posted 100 ms after it was written, as the relay was delivering it.
-    expect(posts).toBe(0);
+    expect(uploads.posts()).toBe(0);
     expect(await serverEvents(server.url, 'late-write')).toHaveLength(2);
   });
 

@@ -3,7 +3,7 @@ import { CHECK_EVERY_MS, RETRY_MS, TokenRenewal } from '../../client/app/token-r
 import { readTokenClaims } from '../../client/app/pairing';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { ManualTimers } from '../helpers/manual-timers';
-import { expired, forge, mint, upgradeStatus, waitFor } from '../helpers/server-clients';
+import { countingPosts, expired, forge, mint, upgradeStatus, waitFor } from '../helpers/server-clients';
 
 /**
  * [SYN16] The device renews its token once half its lifetime has passed (client/app/token-
@@ -23,13 +23,9 @@ function renewal(token: string, apiBase = server.url) {
   const timers = new ManualTimers();
   timers.advance(Date.now() - timers.now());
   const renewed: string[] = [];
-  let requests = 0;
-  const countingFetch: typeof fetch = (input, init) => {
-    requests += 1;
-    return fetch(input, init);
-  };
-  const r = new TokenRenewal({ token, apiBase, timers, fetch: countingFetch, onRenewed: (t) => void renewed.push(t) });
-  return { r, timers, renewed, requests: () => requests };
+  const requests = countingPosts(); // every renewal is a POST
+  const r = new TokenRenewal({ token, apiBase, timers, fetch: requests.fetch, onRenewed: (t) => void renewed.push(t) });
+  return { r, timers, renewed, requests: requests.posts };
 }
 
 describe('token renewal', () => {
