@@ -48,6 +48,54 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
     }
   }, TEST_TIMEOUT_MS);
 
+  it('[APP21] with no network the till prints the bill (lines, amount due) and, once paid, the receipt (payments, change): only it goes on paper', async () => {
+    const { context, page } = await openTerminal(fixture.browser(), fixture.app(), 'till-print');
+    try {
+      // The print dialog is the browser's: count the calls instead of opening it.
+      await page.evaluate(() => {
+        (window as unknown as { printed: number }).printed = 0;
+        window.print = () => void (window as unknown as { printed: number }).printed++;
+      });
+      const number = await takeOrder(page, 'T5', ['Tomato soup', 'Espresso']);
+      const total = (await page.getByTestId('total').textContent())!;
+      await context.setOffline(true);
+      const receipt = page.getByTestId('receipt');
+      expect(await receipt.isVisible()).toBe(false);
+
+      await page.getByRole('button', { name: 'Print bill' }).click();
+      await expect.poll(() => page.evaluate(() => (window as unknown as { printed: number }).printed)).toBe(1);
+      await page.emulateMedia({ media: 'print' });
+      expect(await receipt.isVisible()).toBe(true);
+      expect(await page.getByRole('navigation', { name: 'Screens' }).isVisible()).toBe(false);
+      const bill = (await receipt.innerText()).replace(/\s+/g, ' ');
+      expect(bill).toMatch(/^Bill Ticket /i);
+      expect(bill).toContain(`Ticket ${number}`);
+      expect(bill).toContain('T5');
+      expect(bill).toMatch(/1× Tomato soup [\d.]+ 1× Espresso [\d.]+/);
+      expect(bill).toContain(`Total ${total}`);
+      expect(bill).toContain(`Amount due ${total}`);
+
+      await page.emulateMedia({ media: 'screen' });
+      await page.getByRole('button', { name: 'Take payment' }).click();
+      await page.getByRole('button', { name: 'Cash', exact: true }).click();
+      await page.getByRole('textbox', { name: 'Cash handed over' }).fill('100');
+      await page.getByRole('button', { name: /^Record cash payment/ }).click();
+      await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
+      await page.getByRole('button', { name: 'Print receipt' }).click();
+      await expect.poll(() => page.evaluate(() => (window as unknown as { printed: number }).printed)).toBe(2);
+      await page.emulateMedia({ media: 'print' });
+      const paid = (await receipt.innerText()).replace(/\s+/g, ' ');
+      expect(paid).toMatch(/^Receipt Ticket /i);
+      expect(paid).toContain(`Cash (tendered 100.00) ${total}`);
+      expect(paid).toContain(`Change ${money(10_000 - Math.round(Number(total) * 100))}`);
+      expect(paid).not.toContain('Amount due');
+      await page.emulateMedia({ media: 'screen' });
+      await context.setOffline(false);
+    } finally {
+      await context.close();
+    }
+  }, TEST_TIMEOUT_MS);
+
   it('after a reload the open tickets come from the checkpoint at once and the closed ones follow', async () => {
     const { context, page } = await openTerminal(fixture.browser(), fixture.app(), 'till-settled');
     try {
