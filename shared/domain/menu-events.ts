@@ -24,3 +24,10 @@ export const MenuItemRetiredV1 = z.strictObject({
   menuItemId: EntityId,
 });
 export type MenuItemRetiredV1 = z.infer<typeof MenuItemRetiredV1>;
+
+/** Sold out ("86") or available again: an LWW register, so the latest word on the item holds. */
+export const MenuItemAvailabilitySetV1 = z.strictObject({
+  menuItemId: EntityId,
+  available: z.boolean(),
+});
+export type MenuItemAvailabilitySetV1 = z.infer<typeof MenuItemAvailabilitySetV1>;

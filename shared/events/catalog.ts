@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { MAX_EVENT_BYTES, canonicalParsedEventJson, parseEnvelope, type EventEnvelope } from './envelope';
 import { upcasterFor } from './upcasters';
-import { MENU_ITEM_AGGREGATE, MenuItemDefinedV1, MenuItemRepricedV1, MenuItemRetiredV1 } from '../domain/menu-events';
+import { MENU_ITEM_AGGREGATE, MenuItemAvailabilitySetV1, MenuItemDefinedV1, MenuItemRepricedV1, MenuItemRetiredV1 } from '../domain/menu-events';
 import { TABLE_AGGREGATE, TableDefinedV1 } from '../domain/table-events';
 import {
   TICKET_AGGREGATE,
@@ -36,6 +36,7 @@ export const EVENT_CATALOG = {
   'menu.item_defined': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemDefinedV1 } },
   'menu.item_repriced': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemRepricedV1 } },
   'menu.item_retired': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemRetiredV1 } },
+  'menu.item_availability_set': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemAvailabilitySetV1 } },
   'table.defined': { aggregateType: TABLE_AGGREGATE, versions: { 1: TableDefinedV1 } },
   'ticket.opened': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketOpenedV1 } },
   'ticket.item_added': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketItemAddedV1, 2: TicketItemAddedV2 } },
@@ -69,6 +70,7 @@ export interface EventPayloads {
   'menu.item_defined': z.infer<typeof MenuItemDefinedV1>;
   'menu.item_repriced': z.infer<typeof MenuItemRepricedV1>;
   'menu.item_retired': z.infer<typeof MenuItemRetiredV1>;
+  'menu.item_availability_set': z.infer<typeof MenuItemAvailabilitySetV1>;
   'table.defined': z.infer<typeof TableDefinedV1>;
   'ticket.opened': z.infer<typeof TicketOpenedV1>;
   'ticket.item_added': z.infer<typeof TicketItemAddedV2>;

@@ -48,7 +48,7 @@ function initialDomain(aggregateType: string): DomainState {
  * stores per aggregate. Bump FOLD_SNAPSHOT_VERSION whenever this shape or the meaning of a
  * reducer changes: a checkpoint of another version is ignored and the log is refolded.
  */
-export const FOLD_SNAPSHOT_VERSION = 2; // 2: payments held after a change, keep_void/keep_closed, sentQuantity, cancelled lines
+export const FOLD_SNAPSHOT_VERSION = 3; // 2: payments held after a change, keep_void/keep_closed, sentQuantity, cancelled lines; 3: menu item availability, voidedAt
 
 export interface FoldSnapshot {
   id: string;
@@ -417,8 +417,8 @@ export class AggregateFold {
       case 'ticket':
         return { ...base, ...ticketViewOf(d.state) };
       case 'menu_item': {
-        const { lww: _lww, ...fields } = d.state;
-        return { ...base, kind: 'menu_item', ...fields };
+        const { lww: _lww, available, ...fields } = d.state;
+        return { ...base, kind: 'menu_item', ...fields, soldOut: !available };
       }
       case 'table':
         return { ...base, kind: 'table', label: d.state.label, seats: d.state.seats };

@@ -15,12 +15,14 @@ type MenuFields = Pick<MenuItemView, 'name' | 'category' | 'priceCents' | 'stati
  * by the fold in place and return the outcome; buildView copies what a view shows.
  */
 export interface MenuItemState extends MenuFields {
+  /** The availability register; the view shows it as soldOut = !available. */
+  available: boolean;
   /** Field name → the write holding it. */
   readonly lww: Map<string, RegisterWrite>;
 }
 
 export function newMenuItemState(): MenuItemState {
-  return { name: null, category: null, priceCents: null, station: null, retired: false, retiredAt: null, lww: new Map() };
+  return { name: null, category: null, priceCents: null, station: null, retired: false, retiredAt: null, available: true, lww: new Map() };
 }
 
 export function isMenuItemEvent(e: DecodedEvent): e is MenuItemEvent {
@@ -62,6 +64,8 @@ export function reduceMenuItem(s: MenuItemState, e: MenuItemEvent): Outcome {
     }
     case 'menu.item_repriced':
       return writeRegisters<MenuItemState>(s, e, { priceCents: e.payload.priceCents });
+    case 'menu.item_availability_set':
+      return writeRegisters<MenuItemState>(s, e, { available: e.payload.available });
     case 'menu.item_retired':
       if (s.retired) return outcome('superseded', 'already retired');
       s.retired = true;

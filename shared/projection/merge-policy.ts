@@ -59,6 +59,8 @@ export const MENU_ITEM_MERGE_POLICY = {
   'menu.item_repriced': { merge: 'lww', fields: ['priceCents'], whenClosed: 'apply', whenVoided: 'apply' },
   // Retiring is one-way: the first retirement sets retiredAt.
   'menu.item_retired': { merge: 'first-wins', fields: ['retired', 'retiredAt'], whenClosed: 'apply', whenVoided: 'apply' },
+  // Sold out ("86") and back: the view shows soldOut = !available of the winning write.
+  'menu.item_availability_set': { merge: 'lww', fields: ['available'], whenClosed: 'apply', whenVoided: 'apply' },
   'conflict.resolved': { merge: 'resolve', fields: [], whenClosed: 'apply', whenVoided: 'apply' },
 } as const satisfies Record<string, EventPolicy>;
 

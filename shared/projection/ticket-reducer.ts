@@ -124,6 +124,7 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
     closedTotalCents: s.closed?.totalCents ?? null,
     closedAt: s.closed?.at ?? null,
     voidReason: s.voided?.reason ?? null,
+    voidedAt: s.voided?.at ?? null,
     sale: s.sale ? { ...s.sale } : null,
     conflicts: s.conflicts.map((c) => ({ ...c, eventIds: [...c.eventIds], resolution: c.resolution ? { ...c.resolution } : null })),
     openConflicts: s.conflicts.filter((c) => c.status === 'open').length,

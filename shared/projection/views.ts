@@ -125,6 +125,8 @@ export interface TicketView extends AggregateBase {
   closedTotalCents: number | null;
   closedAt: number | null;
   voidReason: string | null;
+  /** When the void that holds was written (hybrid clock); null while not voided. */
+  voidedAt: number | null;
   sale: { eventId: string; totalCents: number; paidCents: number; closedAt: number } | null;
   conflicts: TicketConflict[];
   openConflicts: number;
@@ -140,6 +142,8 @@ export interface MenuItemView extends AggregateBase {
   station: string | null;
   retired: boolean;
   retiredAt: number | null;
+  /** Marked sold out ("86"): the latest availability write says unavailable. */
+  soldOut: boolean;
 }
 
 export interface TableView extends AggregateBase {

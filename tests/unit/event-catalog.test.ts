@@ -18,6 +18,7 @@ const VALID: Record<EventType, Record<string, unknown>> = {
   'menu.item_defined': { menuItemId: 'm1', name: 'Burger', category: 'Mains', priceCents: 1250, station: 'grill' },
   'menu.item_repriced': { menuItemId: 'm1', priceCents: 1300 },
   'menu.item_retired': { menuItemId: 'm1' },
+  'menu.item_availability_set': { menuItemId: 'm1', available: false },
   'table.defined': { tableId: 't1', label: 'T1', seats: 4 },
   'ticket.opened': { number: 'A-001', tableId: 't1', covers: 2 },
   'ticket.item_added': { lineId: 'l1', menuItemId: 'm1', name: 'Burger', unitPriceCents: 1250, quantity: 2, note: 'no onions' },

@@ -5,7 +5,7 @@ import { saleKey } from '../../shared/domain/sale-events';
 import { CONFLICT_RESOLUTIONS, lwwWins, stampOf } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
-import type { TicketView } from '../../shared/projection/views';
+import type { MenuItemView, TicketView } from '../../shared/projection/views';
 import { TestWriter } from '../helpers/test-writer';
 import { prng } from '../../bench/workload';
 
@@ -71,7 +71,7 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
     const line = `L${op.a % 4}`;
     const view = term.view(ref.id);
     const write = (type: string, payload: unknown, opts?: { v?: number; key?: string }) => all.push(term.write(ref, type, payload, opts));
-    switch (op.kind % 16) {
+    switch (op.kind % 17) {
       case 0:
       case 1:
         if (op.b % 5 === 0) write('ticket.item_added', { menuItemId: 'm-1', name: 'Old', price: (op.b % 300) / 10, qty: 1 + (op.b % 3) }, { v: 1 });
@@ -134,9 +134,13 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         else if (op.b % 3 === 1) write('ticket.split', { parts: 2 });
         else write('ticket.note_set', { note: 42 });
         break;
+      case 16:
+        // The kitchen or a till marks the menu item sold out, or available again (PRJ14).
+        all.push(term.write(menu, 'menu.item_availability_set', { menuItemId: 'm-1', available: op.b % 2 === 0 }));
+        break;
     }
   }
-  return { all, notes, refs };
+  return { all, notes, refs, menu };
 }
 
 function shuffledWithDuplicates(events: readonly EventEnvelope[], rand: () => number): EventEnvelope[] {
@@ -163,7 +167,7 @@ function viewsByProjectAggregate(events: readonly EventEnvelope[]): string {
 
 const opArb = fc.record({
   t: fc.nat(9),
-  kind: fc.nat(31),
+  kind: fc.nat(33), // each of the 17 kinds of op twice
   ticket: fc.nat(9),
   a: fc.nat(100_000),
   b: fc.nat(100_000),
@@ -248,6 +252,19 @@ describe('projection convergence (property)', () => {
             expect(v.history.filter((h) => h.type === 'sale.recorded' && h.status === 'applied').length).toBeLessThanOrEqual(1);
           }
         }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('[PRJ14] the menu item is sold out exactly when its highest-stamped availability write says so', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ terminals, skews, tickets, ops }) => {
+        const { all, menu } = simulate(terminals, skews, tickets, ops);
+        const writes = all.filter((e) => e.type === 'menu.item_availability_set');
+        const v = projectAggregate(all.filter((e) => e.aggregate.id === menu.id)) as MenuItemView;
+        const winner = writes.reduce<EventEnvelope | null>((best, w) => (best === null || lwwWins(stampOf(best), stampOf(w)) ? w : best), null);
+        expect(v.soldOut).toBe(winner !== null && !(winner.payload as { available: boolean }).available);
       }),
       { numRuns: 100 },
     );
