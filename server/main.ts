@@ -13,6 +13,7 @@ import { registerOpsRoutes } from './http/ops-routes';
 import { registerStaticFiles } from './http/static-files';
 import { registerTokensRoutes } from './http/tokens-routes';
 import { registerAggregatesRoutes } from './http/aggregates-routes';
+import { registerReportsRoutes } from './http/reports-routes';
 import { IngestService } from './ingest/ingest-service';
 import { ProjectionCache } from './ingest/projection-cache';
 import { relayIngestHook, type RelayIngest } from './ingest/relay-ingest-hook';
@@ -113,6 +114,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   registerOpsRoutes(app, { db, metrics, now, isShuttingDown: () => shuttingDown });
   registerEventsRoutes(app, { tokens, store, ingest, metrics, now, inFlight });
   registerAggregatesRoutes(app, { tokens, projections, now });
+  registerReportsRoutes(app, { tokens, projections, now });
   registerTokensRoutes(app, { tokens, store, rooms: relay.rooms, revocations, closeRevoked: (location) => relay.closeRevoked(location), now });
   const servesApp = await registerStaticFiles(app, config.staticDir);
   relay.attach(app.server);

@@ -1,8 +1,10 @@
 import { EventStore } from '../store/event-store';
 import { TicketCommands } from '../commands/ticket-commands';
+import { MenuCommands } from '../commands/menu-commands';
 import { SyncManager } from '../sync/sync-manager';
 import { realTimers } from '../sync/timers';
-import { CompactionScheduler } from '../store/compaction-scheduler';
+import { CompactionScheduler, DEFAULT_COMPACTION_SCHEDULE } from '../store/compaction-scheduler';
+import { deviceRetention } from '../store/device-retention';
 import { appEndpoints } from '../sync/endpoints';
 import { readTokenClaims, savePairing, type Pairing } from './pairing';
 import { TokenRenewal } from './token-renewal';
@@ -19,6 +21,8 @@ export interface Session {
   onPairingChanged(listener: (pairing: Pairing) => void): void;
   readonly store: EventStore;
   readonly commands: TicketCommands;
+  /** Sold out ("86") and available again. */
+  readonly menuCommands: MenuCommands;
   readonly sync: SyncManager;
   readonly compaction: CompactionScheduler;
   close(): void;
@@ -27,6 +31,7 @@ export interface Session {
 export async function openSession(pairing: Pairing): Promise<Session> {
   const store = await EventStore.open({ location: pairing.location, terminal: pairing.writer });
   const commands = new TicketCommands({ store, role: pairing.role });
+  const menuCommands = new MenuCommands({ store, role: pairing.role });
   const sync = SyncManager.start({
     store,
     location: pairing.location,
@@ -36,7 +41,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     browser: window,
   });
   // Idle, over-threshold and manual compaction; acknowledgements from uploads count too.
-  const compaction = new CompactionScheduler(store, realTimers, () => sync.watermarks());
+  const compaction = new CompactionScheduler(store, realTimers, () => sync.watermarks(), { ...DEFAULT_COMPACTION_SCHEDULE, policy: deviceRetention(Date.now()) });
   let current = pairing;
   const pairingListeners = new Set<(pairing: Pairing) => void>();
   const renewal = new TokenRenewal({
@@ -59,6 +64,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     onPairingChanged: (listener) => void pairingListeners.add(listener),
     store,
     commands,
+    menuCommands,
     sync,
     compaction,
     close() {

@@ -65,6 +65,9 @@ export class TicketCommands {
 
   addItem(ticketId: string, item: Pick<MenuItemView, 'id' | 'name' | 'priceCents'>, quantity = 1, note?: string) {
     if (item.priceCents === null || item.name === null) throw new CommandRefused(`menu item ${item.id} has no price or name`);
+    // The log's word, not the caller's copy of the menu: it may predate the kitchen's 86.
+    const current = this.ctx.store.view(item.id);
+    if (current?.kind === 'menu_item' && current.soldOut) throw new CommandRefused(`${item.name} is sold out`);
     const lineId = `line-${newEventId().slice(-12)}`;
     const payload = { lineId, menuItemId: item.id, name: item.name, unitPriceCents: item.priceCents, quantity, ...(note ? { note } : {}) };
     return this.append(ticketId, 'ticket.item_added', payload);

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { EventStore } from '../../client/store/event-store';
 import { CommandRefused, TicketCommands, writerLabel } from '../../client/commands/ticket-commands';
-import type { TicketView } from '../../shared/projection/views';
+import { MenuCommands } from '../../client/commands/menu-commands';
+import type { MenuItemView, TicketView } from '../../shared/projection/views';
 
 const stores: EventStore[] = [];
 afterEach(() => {
@@ -109,5 +110,40 @@ describe('TicketCommands', () => {
     expect(view.sale).not.toBeNull();
     expect(a.store.history(t).filter((h) => h.type === 'sale.recorded').map((h) => h.status).sort()).toEqual(['applied', 'duplicate']);
     expect(a.store.view(t)).toEqual(b.store.view(t));
+  });
+});
+
+describe('MenuCommands', () => {
+  async function withBurgerOnTheMenu(terminalId: string, label: string, location = `cmd-${++n}`) {
+    const t = await terminal(terminalId, label, 'terminal', location);
+    await t.store.append('menu.item_defined', { menuItemId: burger.id, name: burger.name, category: 'Mains', priceCents: burger.priceCents }, { aggregate: { type: 'menu_item', id: burger.id } });
+    return { ...t, menu: new MenuCommands({ store: t.store, role: 'terminal', staff: 'sam' }) };
+  }
+
+  it('[APP19] an item the kitchen marked sold out is refused at another till ("Cheeseburger is sold out"); marked available again, it is added', async () => {
+    const location = `cmd-${++n}`;
+    const kitchen = await withBurgerOnTheMenu('kitchen-1', 'K', location);
+    const till = await terminal('till-2', 'B', 'terminal', location);
+    exchange(kitchen.store, till.store);
+    const t = await till.commands.openTicket();
+
+    const mark = await kitchen.menu.setAvailability(burger.id, false);
+    expect(mark).toMatchObject({ type: 'menu.item_availability_set', aggregate: { type: 'menu_item', id: burger.id }, payload: { menuItemId: burger.id, available: false }, origin: { staff: 'sam' } });
+    exchange(kitchen.store, till.store);
+    expect((till.store.view(burger.id) as MenuItemView).soldOut).toBe(true);
+    // The till's copy of the menu item may be older than the mark: the log decides.
+    expect(() => till.commands.addItem(t, burger)).toThrow(new CommandRefused('Cheeseburger is sold out'));
+    expect(till.store.getByAggregate(t).filter((e) => e.type === 'ticket.item_added')).toHaveLength(0);
+
+    await kitchen.menu.setAvailability(burger.id, true);
+    exchange(kitchen.store, till.store);
+    await till.commands.addItem(t, burger);
+    expect((till.store.view(t) as TicketView).lines.map((l) => l.name)).toEqual(['Cheeseburger']);
+  });
+
+  it('[APP19] marking an item the log does not hold is refused, writing nothing', async () => {
+    const { store, menu } = await withBurgerOnTheMenu('till-1', 'A');
+    expect(() => menu.setAvailability('no-such-item', false)).toThrow(new CommandRefused('no menu item no-such-item'));
+    expect(store.getByAggregate('no-such-item')).toHaveLength(0);
   });
 });

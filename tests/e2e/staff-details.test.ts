@@ -280,6 +280,60 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => till.getByTestId('auth-problem').textContent(), { timeout: 15_000 }).toMatch(/refuses this terminal/);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP20] a manager takes a card and a cash payment and closes both tickets, the second offline: Takings shows the day on the device with what it still owes; offline the server cannot be asked, back online its figures agree', async () => {
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-takings', 'manager');
+    fixture.closeAfter(t.context);
+    const manager = t.page;
+    await openTicket(manager, 'T1');
+    await addItem(manager, 'Cheeseburger'); // 14.50
+    await manager.getByRole('button', { name: 'Take payment' }).click();
+    await manager.getByRole('button', { name: /^Record card payment 14.50/ }).click();
+    await idle(manager);
+    await manager.getByRole('button', { name: 'Close ticket' }).click();
+    await idle(manager);
+
+    await manager.context().setOffline(true);
+    await openTicket(manager, 'T2');
+    await addItem(manager, 'Ribeye steak'); // 26.50
+    await manager.getByRole('button', { name: 'Take payment' }).click();
+    await manager.getByRole('button', { name: 'Cash', exact: true }).click();
+    await manager.getByRole('textbox', { name: 'Cash handed over' }).fill('30');
+    await manager.getByRole('button', { name: /^Record cash payment 26.50/ }).click();
+    await expect.poll(() => manager.getByTestId('change-due').textContent()).toBe('Change due: 3.50');
+    await manager.getByRole('button', { name: 'Close ticket' }).click();
+    await idle(manager);
+
+    await manager.getByRole('link', { name: 'Takings' }).click();
+    await manager.getByRole('heading', { name: 'Takings' }).waitFor();
+    const figure = (key: string, side: 'local' | 'server') => manager.locator(`tr[data-figure="${key}"] td.${side}`).textContent();
+    const expected = { closed: '2 · 41.00', card: '1 · 14.50', cash: '1 · 26.50', change: '3.50', 'cash-expected': '26.50', held: '0 · 0.00' };
+    for (const [key, value] of Object.entries(expected)) expect(await figure(key, 'local'), key).toBe(value);
+    expect(await manager.getByTestId('takings-source').textContent()).toMatch(/^\s*Figures on this device\. This device still owes \d+ events? to the server/);
+    expect(await manager.getByRole('button', { name: 'Next day →' }).isDisabled()).toBe(true);
+    await manager.getByRole('button', { name: 'Check with the server' }).click();
+    await expect.poll(() => manager.getByTestId('takings-server-problem').textContent()).toMatch(/server cannot be reached/);
+    expect(await figure('cash-expected', 'local')).toBe('26.50');
+
+    await manager.context().setOffline(false);
+    await expect.poll(() => manager.getByTestId('takings-source').textContent(), { timeout: 30_000 }).toMatch(/Nothing owed to the server/);
+    await manager.getByRole('button', { name: 'Check with the server' }).click();
+    await expect.poll(() => manager.getByTestId('takings-comparison').textContent()).toMatch(/server's figures .* agree with this device's/);
+    for (const [key, value] of Object.entries(expected)) expect(await figure(key, 'server'), key).toBe(value);
+    expect(await manager.locator('tr.differs').count()).toBe(0);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await manager.screenshot({ path: join(SCREENSHOTS, 'takings.png') });
+
+    // The day before has none of it, and the server's figures shown were for today only.
+    await manager.getByRole('button', { name: '← Previous day' }).click();
+    expect(await figure('closed', 'local')).toBe('0 · 0.00');
+    expect(await manager.getByTestId('takings-comparison').count()).toBe(0);
+
+    // A till's staff have no Takings screen.
+    const till = await terminal('till-no-takings');
+    const screens = await till.getByRole('navigation', { name: 'Screens' }).getByRole('link').allTextContents();
+    expect(screens.map((name) => name.trim())).toEqual(['Tickets', 'Kitchen', 'Conflicts', 'Console']);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
     const page = await terminal('till-update-check');
     await waitForOfflineShell(page);

@@ -232,16 +232,52 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
       }
     }
   }, TEST_TIMEOUT_MS);
+
+  it('[APP19] the kitchen marks an item sold out: the till shows it sold out and cannot add it, live; marked available again, the till adds it', async () => {
+    const kitchen = await terminal('kitchen-86');
+    const till = await terminal('till-86');
+    await openTicket(till, 'T2');
+
+    await kitchen.getByRole('link', { name: 'Kitchen' }).click();
+    await kitchen.getByRole('group', { name: 'Station' }).getByRole('button', { name: 'Grill' }).click();
+    await kitchen.getByRole('button', { name: /^Sold out/ }).click();
+    const list = kitchen.getByRole('region', { name: 'Sold out' });
+    // The grill's items only: no drinks on the grill's list.
+    expect(await list.getByRole('button', { name: 'Mark Lemonade sold out' }).count()).toBe(0);
+    await list.getByRole('button', { name: 'Mark Calamari sold out' }).click();
+    await list.getByRole('button', { name: 'Mark Calamari available' }).waitFor();
+
+    const soldOut = till.getByRole('button', { name: 'Calamari, sold out' });
+    await soldOut.waitFor({ timeout: 15_000 });
+    expect(await soldOut.isDisabled()).toBe(true);
+    expect(await till.getByRole('button', { name: /^Add Calamari,/ }).count()).toBe(0);
+    // The till's own list says the same, and nothing on the menu itself marks an item.
+    expect(await till.getByRole('button', { name: /^Mark Calamari/ }).count()).toBe(0);
+    await till.getByRole('button', { name: 'Sold out (1)…' }).click();
+    expect(await till.getByRole('region', { name: 'Sold out' }).getByRole('button', { name: 'Mark Calamari available' }).count()).toBe(1);
+
+    await list.getByRole('button', { name: 'Mark Calamari available' }).click();
+    const add = till.getByRole('button', { name: 'Add Calamari, 9.50' });
+    await add.waitFor({ timeout: 15_000 });
+    await expect.poll(() => add.isEnabled()).toBe(true);
+    await addItem(till, 'Calamari');
+    await expect.poll(() => till.getByTestId('line').filter({ hasText: 'Calamari' }).count()).toBe(1);
+  }, TEST_TIMEOUT_MS);
 });
 
 // ---------------------------------------------------------------------------------------
 
 async function openTicket(page: Page, table: string): Promise<string> {
   await page.getByRole('link', { name: 'Tickets' }).click();
+  const number = page.getByTestId('ticket-number');
+  // The ticket shown before is not the one opened: wait for the number to change.
+  const before = (await number.count()) > 0 ? await number.textContent() : null;
   await page.getByRole('button', { name: '+ New ticket' }).click();
   await page.getByRole('button', { name: `New ticket for table ${table}` }).click();
-  const number = page.getByTestId('ticket-number');
-  await waitUntil(async () => /^[A-Z0-9]+-\d+$/.test((await number.textContent()) ?? ''), 'ticket opened');
+  await waitUntil(async () => {
+    const text = (await number.textContent()) ?? '';
+    return /^[A-Z0-9]+-\d+$/.test(text) && text !== before;
+  }, 'ticket opened');
   return (await number.textContent())!;
 }
 

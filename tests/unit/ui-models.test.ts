@@ -6,8 +6,9 @@ import ts from 'typescript';
 import { compileModule } from 'svelte/compiler';
 import { EventStore } from '../../client/store/event-store';
 import { TicketCommands } from '../../client/commands/ticket-commands';
+import { MenuCommands } from '../../client/commands/menu-commands';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
-import type { TicketView } from '../../shared/projection/views';
+import type { MenuItemView, TicketView } from '../../shared/projection/views';
 import * as Y from 'yjs';
 import { age, NOTE_MAX } from '../../client/ui/format';
 
@@ -80,9 +81,10 @@ async function till(options: { clock?: HybridClock; location?: string; terminal?
   });
   stores.push(store);
   const commands = new TicketCommands({ store, label: options.label ?? 'A', role: options.role ?? 'terminal' });
+  const menuCommands = new MenuCommands({ store, role: options.role ?? 'terminal' });
   const log = new liveLogMod.LiveLog(store);
-  const tickets = new ticketsMod.TicketsModel(log, commands, options.role === 'manager');
-  return { store, commands, log, tickets };
+  const tickets = new ticketsMod.TicketsModel(log, commands, menuCommands, options.role === 'manager');
+  return { store, commands, menuCommands, log, tickets };
 }
 
 function exchange(a: EventStore, b: EventStore): void {
@@ -108,7 +110,7 @@ async function kitchenWithTwo() {
   const second = await t.commands.openTicket();
   await t.commands.addItem(second, soup);
   await t.commands.sendToKitchen(second);
-  const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, new nowMod.Now());
+  const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
   expect(kitchen.queue.map((e) => e.ticket.id)).toEqual([first, second]);
   return { ...t, kitchen, first, second };
 }
@@ -203,7 +205,7 @@ describe('kitchen display (KitchenModel)', () => {
 
     const kept: Array<string | null> = [];
     const choice = { get: () => kept.at(-1) ?? null, set: (station: string | null) => void kept.push(station) };
-    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, new nowMod.Now(), choice);
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now(), choice);
     const shown = () => kitchen.queue.map((e) => e.lines.map((l) => l.name).sort());
     expect(kitchen.stations).toEqual(['bar', 'grill']);
     expect(shown()).toEqual([['Bread basket', 'Cheeseburger', 'Cola']]);
@@ -223,7 +225,47 @@ describe('kitchen display (KitchenModel)', () => {
     kitchen.showStation('bar');
     expect(kept).toEqual(['grill', 'bar', null, 'bar']);
     // The next kitchen screen opened on this device starts at the bar.
-    expect(new kitchenMod.KitchenModel(t.log, t.commands, new nowMod.Now(), choice).station).toBe('bar');
+    expect(new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now(), choice).station).toBe('bar');
+  });
+
+  it('[APP19] the kitchen marks an item of its station sold out: the tills\' menu shows it sold out and refuses it; available again, it is added', async () => {
+    const t = await till();
+    const define = (item: { id: string; name: string; priceCents: number }, station: string) =>
+      t.store.append('menu.item_defined', { menuItemId: item.id, name: item.name, category: 'Any', priceCents: item.priceCents, station }, { aggregate: { type: 'menu_item', id: item.id } });
+    await define(burger, 'grill');
+    await define(cola, 'bar');
+    await define(soup, 'grill');
+    await t.store.append('menu.item_retired', { menuItemId: 'soup' }, { aggregate: { type: 'menu_item', id: 'soup' } });
+    const kept: Array<string | null> = ['grill'];
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now(), { get: () => kept.at(-1) ?? null, set: (s) => void kept.push(s) });
+    expect(kitchen.menu.map((i) => i.name)).toEqual(['Cheeseburger']);
+    kitchen.showStation(null);
+    expect(kitchen.menu.map((i) => i.name)).toEqual(['Cheeseburger', 'Cola']);
+
+    await kitchen.setSoldOut(kitchen.menu[0]!, true);
+    expect(kitchen.error).toBeNull();
+    const onMenu = () => t.tickets.menu.flatMap((s) => s.items).find((i) => i.id === burger.id)!;
+    expect(onMenu().soldOut).toBe(true);
+    const id = await t.commands.openTicket();
+    t.tickets.select(id);
+    expect(await t.tickets.addItem(onMenu())).toBe(false);
+    expect(t.tickets.error).toBe('Cheeseburger is sold out');
+
+    await t.tickets.setSoldOut(onMenu(), false);
+    expect(kitchen.menu[0]!.soldOut).toBe(false);
+    expect(await t.tickets.addItem(onMenu())).toBe(true);
+    expect(ticketOf(t.store, id).lines.map((l) => l.name)).toEqual(['Cheeseburger']);
+  });
+
+  it('[APP19] a sold-out mark that fails is said where it was tapped: in the menu, or on the kitchen screen', async () => {
+    const t = await till();
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    const unknown = { id: 'never-defined', name: 'Ghost' } as MenuItemView;
+    expect(await t.tickets.setSoldOut(unknown, true)).toBe(false);
+    expect(t.tickets.menuError).toBe('no menu item never-defined');
+    expect(t.tickets.error).toBeNull();
+    await kitchen.setSoldOut(unknown, true);
+    expect(kitchen.error).toBe('no menu item never-defined');
   });
 
   it('[APP14] "all day" counts what the waiting tickets still need, by item and note; cancelled and bumped lines drop out', async () => {
@@ -251,7 +293,7 @@ describe('kitchen display (KitchenModel)', () => {
     await t.commands.addItem(id, burger);
     await t.commands.sendToKitchen(id);
     wall += 95_500; // (stamps of one clock step 1 ms apart: the send is a few ms after the opening)
-    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, new nowMod.Now());
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
     const entry = kitchen.queue[0]!;
     expect(age(kitchen.ageOf(entry.since))).toBe('1m 35s');
   });

@@ -12,6 +12,9 @@ import { ConflictsModel } from './conflicts-model.svelte';
 import { Now } from './now.svelte';
 import { DevicesModel } from './devices-model.svelte';
 import { DeviceAdmin } from '../../app/device-admin';
+import { ServerTakings } from '../../app/server-takings';
+import { ManagerApi } from '../../app/manager-api';
+import { TakingsModel } from './takings-model.svelte';
 import { appEndpoints } from '../../sync/endpoints';
 
 /**
@@ -37,6 +40,8 @@ export interface Screens {
   console: ConsoleModel;
   /** Pairing and revoking devices: managers only. */
   devices: DevicesModel | null;
+  /** The day's takings (cash-up): managers only. */
+  takings: TakingsModel | null;
   manager: boolean;
 }
 
@@ -103,6 +108,7 @@ export class AppModel {
       const sync = new SyncModel(session.sync);
       const manager = isManager(pairing.role);
       const conflicts = new ConflictsModel(log, session.commands, manager);
+      const api = new ManagerApi({ apiBase: appEndpoints().apiBase, token: () => session.pairing.token });
       this.phase = {
         name: 'ready',
         screens: {
@@ -111,14 +117,11 @@ export class AppModel {
           sync,
           manager,
           conflicts,
-          tickets: new TicketsModel(log, session.commands, manager),
-          kitchen: new KitchenModel(log, session.commands, this.now),
+          tickets: new TicketsModel(log, session.commands, session.menuCommands, manager),
+          kitchen: new KitchenModel(log, session.commands, session.menuCommands, this.now),
           console: new ConsoleModel(log, sync, session.store, session.compaction),
-          devices: manager
-            ? new DevicesModel(
-                new DeviceAdmin({ apiBase: appEndpoints().apiBase, appUrl: `${location.origin}${location.pathname}`, token: () => session.pairing.token }),
-              )
-            : null,
+          devices: manager ? new DevicesModel(new DeviceAdmin(api, `${location.origin}${location.pathname}`)) : null,
+          takings: manager ? new TakingsModel(log, sync, new ServerTakings(api), this.now) : null,
         },
       };
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { TicketCommands } from '../../commands/ticket-commands';
+import type { MenuCommands } from '../../commands/menu-commands';
 import type { MenuItemView, TicketLine, TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
@@ -161,6 +162,15 @@ export class KitchenModel {
   /** The stations a screen can choose from. */
   readonly stations = $derived(this.menuStations.names);
 
+  /** The items this screen can mark sold out: those of its station (every item on all stations), by name. */
+  readonly menu = $derived.by((): MenuItemView[] => {
+    const station = this.station;
+    return this.log
+      .views<MenuItemView>(MENU_ITEM_AGGREGATE)
+      .filter((item) => !item.retired && item.name !== null && (station === null || item.station === station))
+      .sort((a, b) => compareNames(a.name ?? '', b.name ?? ''));
+  });
+
   /** Whether a line is shown on this screen (its item's station, or every line with none chosen). */
   private readonly atThisStation = $derived.by(() => {
     const station = this.station;
@@ -171,6 +181,7 @@ export class KitchenModel {
   constructor(
     private readonly log: LiveLog,
     private readonly commands: TicketCommands,
+    private readonly menuCommands: MenuCommands,
     private readonly now: Now,
     private readonly stationChoice: StationChoice = localStationChoice(),
   ) {
@@ -214,6 +225,11 @@ export class KitchenModel {
     return this.run(async () => {
       for (const line of lines) await this.commands.bumpItem(entry.ticket.id, line.lineId);
     });
+  }
+
+  /** Marks an item sold out ("86") or available again, on every terminal of the location. */
+  setSoldOut(item: MenuItemView, soldOut: boolean) {
+    return this.run(() => this.menuCommands.setAvailability(item.id, !soldOut));
   }
 
   /** Shows the last bumped ticket again; pressed again, the one bumped before it. */

@@ -1,4 +1,5 @@
 import type { TicketCommands } from '../../commands/ticket-commands';
+import type { MenuCommands } from '../../commands/menu-commands';
 import type { PaymentMethod } from '../../../shared/domain/ticket-events';
 import type { HistoryEntry, MenuItemView, TableView, TicketLine, TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
@@ -27,6 +28,8 @@ export class TicketsModel {
   selectedId = $state<string | null>(null);
   showEnded = $state(false);
   error = $state<string | null>(null);
+  /** A sold-out or available mark that failed: said in the menu, where it was tapped (no ticket need be open). */
+  menuError = $state<string | null>(null);
   busy = $state(false);
   /** Quantity and note for the next item added from the menu (for the selected ticket only). */
   nextQuantity = $state(1);
@@ -89,6 +92,7 @@ export class TicketsModel {
   constructor(
     private readonly log: LiveLog,
     private readonly commands: TicketCommands,
+    private readonly menuCommands: MenuCommands,
     readonly manager: boolean,
   ) {}
 
@@ -143,6 +147,18 @@ export class TicketsModel {
       this.nextNote = '';
     }
     return ok;
+  }
+
+  /** Marks an item sold out ("86") or available again, on every terminal of the location. */
+  async setSoldOut(item: MenuItemView, soldOut: boolean): Promise<boolean> {
+    this.menuError = null;
+    try {
+      await this.menuCommands.setAvailability(item.id, !soldOut);
+      return true;
+    } catch (err) {
+      this.menuError = message(err);
+      return false;
+    }
   }
 
   /** The selected ticket's note as typed and not saved yet; null when the field shows the saved note. */

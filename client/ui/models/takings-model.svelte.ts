@@ -1,0 +1,146 @@
+import type { ServerTakings } from '../../app/server-takings';
+import { ServerUnreachable } from '../../app/manager-api';
+import { deviceRetention } from '../../store/device-retention';
+import { PaymentMethod } from '../../../shared/domain/ticket-events';
+import { businessDay, dayTakings, type DayTakings, type DayWindow, type MoneyCount } from '../../../shared/reports/day-takings';
+import { message, money } from '../format';
+import type { LiveLog } from './live-log.svelte';
+import type { Now } from './now.svelte';
+import type { SyncModel } from './sync-model.svelte';
+
+/** One line of the takings: how it reads on this device and, once checked, on the server. */
+export interface TakingsFigure {
+  /** Stable key (`cash-expected`, `card`…), for the screen's rows. */
+  key: string;
+  label: string;
+  local: string;
+  /** null until the server was asked about this day. */
+  server: string | null;
+  differs: boolean;
+}
+
+/** The server's report of one day, and when the server made it (its clock). */
+export interface ServerReport {
+  takings: DayTakings;
+  at: number;
+}
+
+const countAndMoney = (c: MoneyCount): string => `${c.count} · ${money(c.amountCents)}`;
+const METHOD_LABEL: Record<PaymentMethod, string> = { cash: 'Cash payments', card: 'Card payments' };
+
+/** The figures in the order a manager reads them at the cash-up. */
+const FIGURES: readonly { key: string; label: string; of: (t: DayTakings) => string }[] = [
+  { key: 'closed', label: 'Tickets closed', of: (t) => countAndMoney(t.closed) },
+  ...PaymentMethod.options.map((method) => ({ key: method, label: METHOD_LABEL[method], of: (t: DayTakings) => countAndMoney(t.taken.byMethod[method]) })),
+  { key: 'taken', label: 'Payments taken in all', of: (t) => countAndMoney(t.taken) },
+  { key: 'change', label: 'Change handed back', of: (t) => money(t.changeGivenCents) },
+  { key: 'cash-expected', label: 'Cash expected in the drawer', of: (t) => money(t.cashExpectedCents) },
+  { key: 'held', label: 'Held — awaiting a manager', of: (t) => countAndMoney(t.held) },
+  { key: 'voided', label: 'Voided tickets (their lines)', of: (t) => countAndMoney(t.voided) },
+  { key: 'open', label: 'Still open (left to take)', of: (t) => countAndMoney(t.open) },
+  { key: 'conflicts', label: 'Tickets with open conflicts', of: (t) => String(t.ticketsWithOpenConflicts) },
+];
+
+/**
+ * The Takings screen (managers): the business day's takings from this device's own log,
+ * live as events arrive, and on request the server's for the same day side by side. The
+ * device's figures are final only once it owes the server nothing; the server's, over the
+ * canonical log, are what the back office sees (a till offline all along is in neither).
+ */
+export class TakingsModel {
+  /** The business day shown; today's at first. */
+  day: DayWindow;
+  server = $state.raw<ServerReport | null>(null);
+  /** Why the server's figures are missing (it cannot be reached, or refused). */
+  serverProblem = $state<string | null>(null);
+  checking = $state(false);
+
+  /**
+   * Every ticket, not only those restored so far (`LiveLog.views` is partial right after a
+   * restart): closed tickets are what the takings are made of.
+   */
+  readonly local = $derived.by(() => dayTakings(this.log.all(), this.day));
+
+  readonly figures = $derived.by((): TakingsFigure[] => {
+    const server = this.server?.takings ?? null;
+    return FIGURES.map(({ key, label, of }) => {
+      const local = of(this.local);
+      const atServer = server === null ? null : of(server);
+      return { key, label, local, server: atServer, differs: atServer !== null && atServer !== local };
+    });
+  });
+
+  readonly differences = $derived(this.figures.filter((f) => f.differs).length);
+
+  /** Events this device holds that the server has not acknowledged (null while counting). */
+  readonly owed = $derived.by(() => this.sync.status.owed);
+
+  readonly isToday = $derived.by(() => this.day.from === this.today().from);
+
+  /**
+   * Settled tickets leave a device once acknowledged and a day past the end of their
+   * business day (compaction, deviceRetention): an older day may be missing tickets here.
+   */
+  readonly mayBeIncomplete = $derived.by(() => this.day.to + deviceRetention(this.day.to).keepAfterDayEndMs <= this.physicalNow());
+
+  constructor(
+    private readonly log: LiveLog,
+    private readonly sync: SyncModel,
+    private readonly serverTakings: ServerTakings,
+    private readonly now: Now,
+  ) {
+    this.day = $state.raw(this.today());
+  }
+
+  previousDay(): void {
+    this.show(this.dayOf(this.day.from - 1));
+  }
+
+  nextDay(): void {
+    if (!this.isToday) this.show(this.dayOf(this.day.to));
+  }
+
+  showToday(): void {
+    this.show(this.today());
+  }
+
+  /** Asks the server for the same day; offline, the device's figures stay and it says why. */
+  async checkWithServer(): Promise<void> {
+    if (this.checking) return;
+    const day = this.day;
+    this.checking = true;
+    this.serverProblem = null;
+    try {
+      const answer = await this.serverTakings.of(day);
+      if (this.day === day) this.server = { takings: answer.takings, at: answer.serverTime };
+    } catch (err) {
+      if (this.day === day) {
+        this.serverProblem =
+          err instanceof ServerUnreachable ? 'The server cannot be reached: the figures are this device\'s only.' : `The server did not give its figures: ${message(err)}`;
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private show(day: DayWindow): void {
+    this.day = day;
+    this.server = null;
+    this.serverProblem = null;
+  }
+
+  private today(): DayWindow {
+    return this.dayOf(this.physicalNow());
+  }
+
+  /** The business day holding `at`, in this device's time zone. */
+  private dayOf(at: number): DayWindow {
+    return businessDay(at, deviceRetention(at));
+  }
+
+  /** Server-corrected time, as events are stamped (read again on every tick of `now`). */
+  private physicalNow(): number {
+    void this.now.value;
+    return this.log.store.clock.physicalNow();
+  }
+}

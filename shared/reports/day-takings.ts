@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { businessDayEnd, type RetentionPolicy } from '../compaction/retention-policy';
+import { PaymentMethod } from '../domain/ticket-events';
+import type { AggregateView, TicketPayment, TicketView } from '../projection/views';
+
+/**
+ * The day's takings (cash-up): what the manager counts the drawer against at the end of a
+ * service. Pure: the same views give the same report on a terminal (its local projection)
+ * and on the server (the canonical log), so the two can be compared figure by figure.
+ *
+ * Windows are half-open, [from, to), in hybrid-clock ms (server-corrected time, the `at`
+ * of the events). Money is integer cents.
+ */
+
+/** A business day, or any window the report covers: [from, to). */
+export const DayWindow = z.object({ from: z.number().int(), to: z.number().int() });
+export type DayWindow = z.infer<typeof DayWindow>;
+
+const Cents = z.number().int();
+const Count = z.number().int().nonnegative();
+
+export const MoneyCount = z.object({ count: Count, amountCents: Cents });
+export type MoneyCount = z.infer<typeof MoneyCount>;
+
+/** Payments of one state, in all and per method (every method PaymentMethod holds, zero included). */
+export const PaymentTotals = MoneyCount.extend({ byMethod: z.record(PaymentMethod, MoneyCount) });
+export type PaymentTotals = z.infer<typeof PaymentTotals>;
+
+export const DayTakings = DayWindow.extend({
+  /** Tickets closed in the window (by `closedAt`), with the totals they were closed with. */
+  closed: MoneyCount,
+  /** Payments taken in the window (by their `at`) that count: state 'applied'. */
+  taken: PaymentTotals,
+  /** Change handed back on the cash payments taken (tendered − amount). */
+  changeGivenCents: Cents,
+  /**
+   * Cash the drawer should hold from the window's sales (the float aside): the cash payments'
+   * amounts. `amountCents` is already net of change (the reducer records the cash handed
+   * over as `tenderedCents` and the change as tendered − amount), so change is not taken off
+   * again.
+   */
+  cashExpectedCents: Cents,
+  /**
+   * Payments taken in the window that are held for a manager (a payment on a voided ticket,
+   * or one that no longer fits the total): not in the takings until a manager accepts or
+   * refunds them; held cash may be in the drawer meanwhile. Refunded payments count nowhere.
+   */
+  held: PaymentTotals,
+  /**
+   * Tickets voided in the window (by `voidedAt`) and the value of their lines. Lines cannot
+   * change after a void (a change is held as a conflict), so the ticket's total is its value
+   * at the void.
+   */
+  voided: MoneyCount,
+  /**
+   * Tickets neither closed nor voided now, opened before the window's end, and what is left
+   * to take on them (total − paid; a ticket paid over its total owes nothing).
+   */
+  open: MoneyCount,
+  /** Tickets counted above that have an open conflict: until they are settled the figures are not final. */
+  ticketsWithOpenConflicts: Count,
+});
+export type DayTakings = z.infer<typeof DayTakings>;
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/** The business day that contains `at` (it ends at the policy's hour, see businessDayEnd). */
+export function businessDay(at: number, policy: RetentionPolicy): DayWindow {
+  const to = businessDayEnd(at, policy);
+  return { from: to - DAY_MS, to };
+}
+
+export function dayTakings(views: readonly AggregateView[], day: DayWindow): DayTakings {
+  const within = (at: number | null): boolean => at !== null && at >= day.from && at < day.to;
+  const closed = emptyCount();
+  const voided = emptyCount();
+  const open = emptyCount();
+  const taken = emptyTotals();
+  const held = emptyTotals();
+  let changeGivenCents = 0;
+  let ticketsWithOpenConflicts = 0;
+
+  for (const view of views) {
+    if (view.kind !== 'ticket') continue;
+    let counted = false;
+    if (within(view.closedAt)) {
+      add(closed, view.closedTotalCents ?? 0);
+      counted = true;
+    } else if (view.status === 'voided' && within(view.voidedAt)) {
+      add(voided, view.totalCents);
+      counted = true;
+    } else if (isOpen(view) && (view.openedAt ?? view.lastEventAt) < day.to) {
+      // (openedAt is null only while the opening has not arrived: its other events date it.)
+      add(open, Math.max(0, view.totalCents - view.paidCents));
+      counted = true;
+    }
+    for (const payment of view.payments) {
+      if (payment.state === 'refunded' || !within(payment.at)) continue;
+      counted = true;
+      if (payment.state === 'held') {
+        addPayment(held, payment);
+        continue;
+      }
+      addPayment(taken, payment);
+      changeGivenCents += payment.changeCents; // 0 but for cash handed over
+    }
+    if (counted && view.openConflicts > 0) ticketsWithOpenConflicts++;
+  }
+
+  return {
+    from: day.from,
+    to: day.to,
+    closed,
+    taken,
+    changeGivenCents,
+    cashExpectedCents: taken.byMethod.cash.amountCents,
+    held,
+    voided,
+    open,
+    ticketsWithOpenConflicts,
+  };
+}
+
+function isOpen(ticket: TicketView): boolean {
+  return ticket.status !== 'closed' && ticket.status !== 'voided';
+}
+
+function emptyCount(): MoneyCount {
+  return { count: 0, amountCents: 0 };
+}
+
+function emptyTotals(): PaymentTotals {
+  const byMethod = Object.fromEntries(PaymentMethod.options.map((m) => [m, emptyCount()])) as Record<PaymentMethod, MoneyCount>;
+  return { ...emptyCount(), byMethod };
+}
+
+function add(total: MoneyCount, cents: number): void {
+  total.count++;
+  total.amountCents += cents;
+}
+
+function addPayment(totals: PaymentTotals, payment: TicketPayment): void {
+  add(totals, payment.amountCents);
+  add(totals.byMethod[payment.method], payment.amountCents);
+}

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RETENTION } from '../../shared/compaction/retention-policy';
+import type { EventEnvelope } from '../../shared/events/envelope';
+import type { TakingsResponse } from '../../shared/protocol/rest-reports';
+import { businessDay } from '../../shared/reports/day-takings';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
+import { api, mint, postEvents } from '../helpers/server-clients';
+import { TestWriter } from '../helpers/test-writer';
+
+const DAY = businessDay(Date.parse('2026-11-20T12:00:00Z'), DEFAULT_RETENTION);
+
+/** One till's sales, stamped at `iso` times: `sale(ticket, price, payment?, close?)`. */
+function till(terminal: string) {
+  let wall = 0;
+  const writer = new TestWriter(terminal, () => wall);
+  const events: EventEnvelope[] = [];
+  const write = (iso: string, ticket: string, type: string, payload: unknown): void => {
+    wall = Date.parse(iso);
+    events.push(writer.write({ type: 'ticket', id: ticket }, type, payload));
+  };
+  return {
+    events,
+    sale(iso: string, ticket: string, number: string, priceCents: number, payment?: { method: 'cash' | 'card'; amountCents: number; tenderedCents?: number }, close = true): void {
+      write(iso, ticket, 'ticket.opened', { number });
+      write(iso, ticket, 'ticket.item_added', { lineId: `${ticket}-l1`, menuItemId: 'm-1', name: 'Dish', unitPriceCents: priceCents, quantity: 1 });
+      if (payment) write(iso, ticket, 'ticket.payment_recorded', { paymentId: `${ticket}-p1`, ...payment });
+      if (close) write(iso, ticket, 'ticket.closed', { totalCents: priceCents });
+    },
+  };
+}
+
+describe('REST: GET /api/reports/takings (the day\'s takings from the canonical log)', () => {
+  let server: InProcessServer;
+  let manager: string;
+  const query = (from: number | string, to: number | string) => `/api/reports/takings?from=${from}&to=${to}`;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    manager = await mint('loc-takings', 'manager', 'manager-1');
+    const a = till('till-1');
+    // Just before the day starts (03:59): the previous business day's.
+    a.sale('2026-11-20T03:59:00Z', 'tk-0', 'A-001', 800, { method: 'cash', amountCents: 800 });
+    a.sale('2026-11-20T12:00:00Z', 'tk-1', 'A-002', 2000, { method: 'cash', amountCents: 2000, tenderedCents: 2500 });
+    a.sale('2026-11-20T13:00:00Z', 'tk-2', 'A-003', 1500, { method: 'card', amountCents: 1500 });
+    a.sale('2026-11-20T14:00:00Z', 'tk-3', 'A-004', 1000, undefined, false);
+    const stored = await postEvents(server.url, await mint('loc-takings', 'terminal', 'till-1'), a.events);
+    expect(stored.body.results.map((r) => r.status)).toEqual(a.events.map(() => 'accepted'));
+
+    // Another location sells at the same times, with the same ids.
+    const other = till('till-1');
+    other.sale('2026-11-20T12:00:00Z', 'tk-1', 'A-001', 9900, { method: 'cash', amountCents: 9900 });
+    other.sale('2026-11-20T15:00:00Z', 'tk-9', 'A-009', 4400, undefined, false);
+    expect((await postEvents(server.url, await mint('loc-elsewhere', 'terminal', 'till-1'), other.events)).status).toBe(200);
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  it('[SRV25] a manager gets the business day\'s takings from the server projection: cash and card, change, cash expected, open tickets; nothing of another location', async () => {
+    const res = await api<TakingsResponse>(server.url, query(DAY.from, DAY.to), manager);
+    expect(res.status).toBe(200);
+    expect(res.body.takings).toEqual({
+      from: DAY.from,
+      to: DAY.to,
+      closed: { count: 2, amountCents: 3500 },
+      taken: { count: 2, amountCents: 3500, byMethod: { cash: { count: 1, amountCents: 2000 }, card: { count: 1, amountCents: 1500 } } },
+      changeGivenCents: 500,
+      cashExpectedCents: 2000,
+      held: { count: 0, amountCents: 0, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 0, amountCents: 0 } } },
+      voided: { count: 0, amountCents: 0 },
+      open: { count: 1, amountCents: 1000 },
+      ticketsWithOpenConflicts: 0,
+    });
+    expect(res.body.serverTime).toBeTypeOf('number');
+
+    const admin = await mint('loc-takings', 'admin', 'office');
+    const before = await api<TakingsResponse>(server.url, query(DAY.from - 24 * 3600_000, DAY.from), admin);
+    expect(before.body.takings).toMatchObject({ closed: { count: 1, amountCents: 800 }, cashExpectedCents: 800, open: { count: 0 } });
+
+    // Asking for the other location with this location's token is refused, not answered.
+    const elsewhere = await api(server.url, `${query(DAY.from, DAY.to)}&location=loc-elsewhere`, manager);
+    expect(elsewhere.status).toBe(403);
+  });
+
+  it('[SRV25] a sale posted after a report is in the next one (the projection follows the canonical log)', async () => {
+    const late = till('till-2');
+    late.sale('2026-11-20T20:00:00Z', 'tk-late', 'B-001', 700, { method: 'card', amountCents: 700 });
+    expect((await postEvents(server.url, manager, late.events)).status).toBe(200);
+    const res = await api<TakingsResponse>(server.url, query(DAY.from, DAY.to), manager);
+    expect(res.body.takings).toMatchObject({ closed: { count: 3, amountCents: 4200 }, taken: { byMethod: { card: { count: 2, amountCents: 2200 } } } });
+  });
+
+  it('[SRV25][SRV4] a terminal token gets 403 saying who may read the takings; no token gets 401', async () => {
+    const terminal = await mint('loc-takings', 'terminal', 'till-1');
+    const res = await api<{ error: string; message: string }>(server.url, query(DAY.from, DAY.to), terminal);
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ error: 'forbidden' });
+    expect(res.body.message).toMatch(/role terminal .*needs manager or admin/);
+    expect((await api(server.url, query(DAY.from, DAY.to), null)).status).toBe(401);
+  });
+
+  it('[SRV25] a missing, malformed, reversed or wider than 31 days window is a 400 naming the parameter', async () => {
+    const cases: [string, string][] = [
+      [`/api/reports/takings?to=${DAY.to}`, 'from'],
+      [`/api/reports/takings?from=${DAY.from}`, 'to'],
+      [query('yesterday', DAY.to), 'from'],
+      [query(DAY.from, '1.5'), 'to'],
+      [query(DAY.to, DAY.from), 'to'],
+      [query(DAY.from, DAY.from), 'to'],
+      [query(DAY.from, DAY.from + 32 * 24 * 3600_000), 'to'],
+    ];
+    for (const [path, field] of cases) {
+      const res = await api<{ error: string; field: string; message: string }>(server.url, path, manager);
+      expect({ path, status: res.status, error: res.body.error, field: res.body.field }).toEqual({ path, status: 400, error: 'badRequest', field });
+      expect(res.body.message.startsWith(`${field}: `)).toBe(true);
+    }
+    // A whole month of days is fine.
+    expect((await api(server.url, query(DAY.from, DAY.from + 31 * 24 * 3600_000), manager)).status).toBe(200);
+  });
+});

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
+import { DEFAULT_RETENTION } from '../../shared/compaction/retention-policy';
+import { LocationProjection } from '../../shared/projection/location-projection';
+import { conflictIdFor } from '../../shared/projection/merge-policy';
+import { DayTakings, businessDay, dayTakings } from '../../shared/reports/day-takings';
+import { TestWriter } from '../helpers/test-writer';
+
+/** The wall clock every terminal of a test reads (UTC; DEFAULT_RETENTION's business day ends 04:00 UTC). */
+let wall = 0;
+const setWall = (iso: string): void => {
+  wall = Date.parse(iso);
+};
+const terminal = (id: string): TestWriter => new TestWriter(id, () => wall);
+
+const NOV_26 = businessDay(Date.parse('2026-11-26T12:00:00Z'), DEFAULT_RETENTION);
+const NOV_25 = businessDay(NOV_26.from - 1, DEFAULT_RETENTION);
+const NOV_27 = businessDay(NOV_26.to, DEFAULT_RETENTION);
+
+const line = (lineId: string, unitPriceCents: number, quantity = 1) => ({ lineId, menuItemId: `m-${lineId}`, name: `Item ${lineId}`, unitPriceCents, quantity });
+
+/**
+ * A location's day, written as terminals write it and folded by LocationProjection:
+ *  - A: 20.00 paid cash with 25.00 handed over, closed at 13:00;
+ *  - B: 30.00 paid 18.00 card + 12.00 cash (20.00 handed over) at 03:50 and closed at 03:59 the next morning (still the 26th's business day);
+ *  - C: 7.00 paid by card at 04:00 on the 27th and closed at once (the 27th's business day);
+ *  - P: 9.00 paid cash and closed at 03:00 on the 26th (the 25th's business day);
+ *  - D: 15.00 voided by a manager at 15:00, then paid 15.00 by card at a till that had not seen the void (held);
+ *  - E: 25.00 opened at 20:00 on the 26th, 10.00 paid cash, still open;
+ *  - F: 5.00 opened at 10:00 on the 27th, still open.
+ */
+function location(): { projection: LocationProjection; events: EventEnvelope[]; voidConflict: string } {
+  const till = terminal('till-1');
+  const offline = terminal('till-2');
+  const manager = terminal('manager-1');
+  const events: EventEnvelope[] = [];
+  const write = (by: TestWriter, iso: string, ticket: string, type: string, payload: unknown): EventEnvelope => {
+    setWall(iso);
+    const e = by.write({ type: 'ticket', id: ticket } satisfies AggregateRef, type, payload);
+    events.push(e);
+    // The till and the manager see each other's writes live; till-2 is offline (it sees only what it is shown).
+    for (const other of [till, manager]) if (other !== by) other.see(e);
+    return e;
+  };
+  const sale = (ticket: string, number: string, lines: ReturnType<typeof line>[], openedIso: string): void => {
+    write(till, openedIso, ticket, 'ticket.opened', { number });
+    for (const l of lines) write(till, openedIso, ticket, 'ticket.item_added', l);
+  };
+
+  sale('tk-p', 'A-001', [line('p1', 900)], '2026-11-26T02:30:00Z');
+  write(till, '2026-11-26T02:50:00Z', 'tk-p', 'ticket.payment_recorded', { paymentId: 'pay-p', method: 'cash', amountCents: 900 });
+  write(till, '2026-11-26T03:00:00Z', 'tk-p', 'ticket.closed', { totalCents: 900 });
+
+  sale('tk-a', 'A-002', [line('a1', 1000, 2)], '2026-11-26T12:00:00Z');
+  write(till, '2026-11-26T12:50:00Z', 'tk-a', 'ticket.payment_recorded', { paymentId: 'pay-a', method: 'cash', amountCents: 2000, tenderedCents: 2500 });
+  write(till, '2026-11-26T13:00:00Z', 'tk-a', 'ticket.closed', { totalCents: 2000 });
+
+  sale('tk-d', 'A-003', [line('d1', 1500)], '2026-11-26T14:00:00Z');
+  offline.see(...events.filter((e) => e.aggregate.id === 'tk-d'));
+  const voided = write(manager, '2026-11-26T15:00:00Z', 'tk-d', 'ticket.voided', { reason: 'walked out' });
+  const heldPay = write(offline, '2026-11-26T15:05:00Z', 'tk-d', 'ticket.payment_recorded', { paymentId: 'pay-d', method: 'card', amountCents: 1500 });
+
+  sale('tk-e', 'A-004', [line('e1', 2500)], '2026-11-26T20:00:00Z');
+  write(till, '2026-11-26T21:00:00Z', 'tk-e', 'ticket.payment_recorded', { paymentId: 'pay-e', method: 'cash', amountCents: 1000 });
+
+  sale('tk-b', 'A-005', [line('b1', 3000)], '2026-11-26T22:00:00Z');
+  write(till, '2026-11-27T03:50:00Z', 'tk-b', 'ticket.payment_recorded', { paymentId: 'pay-b1', method: 'card', amountCents: 1800 });
+  write(till, '2026-11-27T03:50:30Z', 'tk-b', 'ticket.payment_recorded', { paymentId: 'pay-b2', method: 'cash', amountCents: 1200, tenderedCents: 2000 });
+  write(till, '2026-11-27T03:59:00Z', 'tk-b', 'ticket.closed', { totalCents: 3000 });
+
+  sale('tk-c', 'A-006', [line('c1', 700)], '2026-11-27T03:30:00Z');
+  write(till, '2026-11-27T04:00:00Z', 'tk-c', 'ticket.payment_recorded', { paymentId: 'pay-c', method: 'card', amountCents: 700 });
+  write(till, '2026-11-27T04:00:30Z', 'tk-c', 'ticket.closed', { totalCents: 700 });
+
+  sale('tk-f', 'A-007', [line('f1', 500)], '2026-11-27T10:00:00Z');
+
+  const projection = new LocationProjection();
+  projection.apply(events);
+  return { projection, events, voidConflict: conflictIdFor('payment_after_void', [voided.id, heldPay.id]) };
+}
+
+/** A manager settling D's conflict (at 16:00 on the 26th unless said), having seen D's events. */
+function settleVoid(events: readonly EventEnvelope[], conflictId: string, kind: 'refund_payment' | 'reopen', iso = '2026-11-26T16:00:00Z'): EventEnvelope {
+  const manager = terminal('manager-2').see(...events.filter((e) => e.aggregate.id === 'tk-d'));
+  setWall(iso);
+  return manager.write({ type: 'ticket', id: 'tk-d' }, 'conflict.resolved', { conflictId, resolution: { kind } });
+}
+
+describe('the day\'s takings (shared/reports/day-takings.ts), from real events', () => {
+  it('[SRV25] a business day runs from the policy\'s hour to the same hour the next day: 03:59 belongs to the day before, 04:00 starts the next', () => {
+    expect(NOV_26).toEqual({ from: Date.parse('2026-11-26T04:00:00Z'), to: Date.parse('2026-11-27T04:00:00Z') });
+    expect(businessDay(Date.parse('2026-11-27T03:59:00Z'), DEFAULT_RETENTION)).toEqual(NOV_26);
+    expect(businessDay(Date.parse('2026-11-27T04:00:00Z'), DEFAULT_RETENTION)).toEqual(NOV_27);
+    // A location an hour east of UTC ends its day at 04:00 local, 03:00 UTC.
+    expect(businessDay(Date.parse('2026-11-27T03:30:00Z'), { ...DEFAULT_RETENTION, utcOffsetMinutes: 60 }).from).toBe(Date.parse('2026-11-27T03:00:00Z'));
+  });
+
+  it('[SRV25] cash and card are split, change is counted apart and not taken off the cash expected again; held payments, voids, open tickets and conflicts are told apart', () => {
+    const { projection } = location();
+    const report = dayTakings(projection.all(), NOV_26);
+    expect(report).toEqual({
+      from: NOV_26.from,
+      to: NOV_26.to,
+      // A at 13:00 and B at 03:59 the next morning; P (03:00 on the 26th) and C (04:00 on the 27th) are other days'.
+      closed: { count: 2, amountCents: 5000 },
+      taken: {
+        count: 4,
+        amountCents: 6000,
+        byMethod: { cash: { count: 3, amountCents: 4200 }, card: { count: 1, amountCents: 1800 } },
+      },
+      // 5.00 back on A's 25.00, 8.00 on B's 20.00.
+      changeGivenCents: 1300,
+      // The cash amounts (20.00 + 12.00 + 10.00): what was handed over less the change.
+      cashExpectedCents: 4200,
+      held: { count: 1, amountCents: 1500, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 1, amountCents: 1500 } } },
+      voided: { count: 1, amountCents: 1500 },
+      // E still owes 15.00; F was opened on the 27th.
+      open: { count: 1, amountCents: 1500 },
+      // D: the payment on the voided ticket waits for a manager.
+      ticketsWithOpenConflicts: 1,
+    });
+    // Plain JSON, valid as the REST answer carries it.
+    expect(DayTakings.parse(JSON.parse(JSON.stringify(report)))).toEqual(report);
+  });
+
+  it('[SRV25] the days around it: each ticket is counted on its own business day; a ticket still open counts from the day it was opened', () => {
+    const { projection } = location();
+    const views = projection.all();
+    const before = dayTakings(views, NOV_25);
+    expect(before).toMatchObject({ closed: { count: 1, amountCents: 900 }, taken: { amountCents: 900 }, cashExpectedCents: 900, open: { count: 0 } });
+    const after = dayTakings(views, NOV_27);
+    expect(after).toMatchObject({
+      closed: { count: 1, amountCents: 700 },
+      taken: { count: 1, amountCents: 700, byMethod: { card: { count: 1, amountCents: 700 }, cash: { count: 0, amountCents: 0 } } },
+      cashExpectedCents: 0,
+      held: { count: 0 },
+      voided: { count: 0 },
+      open: { count: 2, amountCents: 1500 + 500 },
+      ticketsWithOpenConflicts: 0,
+    });
+  });
+
+  it('[SRV25] once a manager refunds the held payment it counts nowhere, and the day has no open conflict left', () => {
+    const { projection, events, voidConflict } = location();
+    projection.apply([settleVoid(events, voidConflict, 'refund_payment')]);
+    expect(dayTakings(projection.all(), NOV_26)).toMatchObject({
+      taken: { count: 4, amountCents: 6000 },
+      held: { count: 0, amountCents: 0 },
+      voided: { count: 1, amountCents: 1500 },
+      ticketsWithOpenConflicts: 0,
+    });
+  });
+
+  it('[SRV25] a void counts on the day it was made, not on the day of a later event of the ticket (a refund settled the next morning)', () => {
+    const { projection, events, voidConflict } = location();
+    projection.apply([settleVoid(events, voidConflict, 'refund_payment', '2026-11-27T10:00:00Z')]);
+    const views = projection.all();
+    expect(dayTakings(views, NOV_26).voided).toEqual({ count: 1, amountCents: 1500 });
+    expect(dayTakings(views, NOV_27).voided).toEqual({ count: 0, amountCents: 0 });
+  });
+
+  it('[SRV25] a reopened void counts the payment it held again, and the ticket is open, not voided', () => {
+    const { projection, events, voidConflict } = location();
+    projection.apply([settleVoid(events, voidConflict, 'reopen')]);
+    expect(dayTakings(projection.all(), NOV_26)).toMatchObject({
+      taken: { count: 5, amountCents: 7500, byMethod: { card: { count: 2, amountCents: 3300 } } },
+      held: { count: 0 },
+      voided: { count: 0 },
+      // D is paid in full and not closed yet: open, owing nothing.
+      open: { count: 2, amountCents: 1500 },
+      ticketsWithOpenConflicts: 0,
+    });
+  });
+});
