@@ -19,6 +19,7 @@ import {
   waitUntil,
   type AppServer,
 } from '../helpers/browser';
+import { addItem, idle, openTicket } from '../helpers/till-actions';
 
 /** Browser tests wait on real sync; generous bounds, they end as soon as the condition holds. */
 const TEST_TIMEOUT_MS = 120_000;
@@ -80,7 +81,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       await page.getByRole('button', { name: 'Cash', exact: true }).click();
       await page.getByRole('textbox', { name: 'Cash handed over' }).fill('100');
       await page.getByRole('button', { name: /^Record cash payment/ }).click();
-      await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
+      await idle(page);
       await page.getByRole('button', { name: 'Print receipt' }).click();
       await expect.poll(() => page.evaluate(() => (window as unknown as { printed: number }).printed)).toBe(2);
       await page.emulateMedia({ media: 'print' });
@@ -103,7 +104,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       const closed = await takeOrder(page, 'T3', ['Espresso']);
       await page.getByRole('button', { name: 'Take payment' }).click();
       await page.getByRole('button', { name: /^Record card payment/ }).click();
-      await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
+      await idle(page);
       await page.getByRole('button', { name: 'Close ticket' }).click();
       await expect.poll(() => page.getByTestId('ticket-status').textContent()).toBe('Closed');
       const open = await takeOrder(page, 'T4', ['Lemonade']);
@@ -198,17 +199,10 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
 
 /** Opens a ticket, adds the items, and waits until the last command is durable. */
 async function takeOrder(page: Page, table: string, items: string[]): Promise<string> {
-  await page.getByRole('button', { name: '+ New ticket' }).click();
-  await page.getByRole('button', { name: `New ticket for table ${table}` }).click();
-  const number = page.getByTestId('ticket-number');
-  await waitUntil(async () => /^[A-Z0-9]+-\d+$/.test((await number.textContent()) ?? ''), 'ticket opened');
-  for (const item of items) {
-    await page.getByRole('button', { name: new RegExp(`^Add ${item},`) }).click();
-    // Each command resolves only once IndexedDB has committed it; the section is busy until then.
-    await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
-  }
+  const number = await openTicket(page, table);
+  for (const item of items) await addItem(page, item);
   await expect.poll(() => page.getByTestId('line').count()).toBe(items.length);
-  return (await number.textContent())!;
+  return number;
 }
 
 async function ticketOnServer(app: AppServer, number: string): Promise<number> {

@@ -17,6 +17,7 @@ import {
   waitForOfflineShell,
   waitUntil,
 } from '../helpers/browser';
+import { addItem, idle, openTicket, sendToKitchen } from '../helpers/till-actions';
 
 /** Browser tests wait on real sync; generous bounds, they end as soon as the condition holds. */
 const TEST_TIMEOUT_MS = 120_000;
@@ -348,29 +349,6 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
 
 // ---------------------------------------------------------------------------------------
 
-async function openTicket(page: Page, table: string): Promise<string> {
-  await page.getByRole('link', { name: 'Tickets' }).click();
-  const number = page.getByTestId('ticket-number');
-  const before = (await number.count()) > 0 ? await number.textContent() : null;
-  await page.getByRole('button', { name: '+ New ticket' }).click();
-  await page.getByRole('button', { name: `New ticket for table ${table}` }).click();
-  await waitUntil(async () => {
-    const text = (await number.textContent()) ?? '';
-    return /^[A-Z0-9]+-\d+$/.test(text) && text !== before;
-  }, 'ticket opened');
-  return (await number.textContent())!;
-}
-
-async function addItem(page: Page, name: string): Promise<void> {
-  await page.getByRole('button', { name: new RegExp(`^Add ${name},`) }).click();
-  await idle(page);
-}
-
-async function sendToKitchen(page: Page): Promise<void> {
-  await page.getByRole('button', { name: /^Send to kitchen/ }).click();
-  await idle(page);
-}
-
 /**
  * For each control, whether a finger at its centre would touch it: on screen, and nothing
  * (a sticky bar, the lines scrolled under it) on top of it: "<its name>: ok" or "…: out of reach".
@@ -415,7 +393,3 @@ async function defineMenuItems(app: AppServer, category: string, count: number):
   expect(body.results.map((r) => r.status)).toEqual(events.map(() => 'accepted'));
 }
 
-/** The last command is durable (the ticket section is no longer aria-busy). */
-async function idle(page: Page): Promise<void> {
-  await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
-}

@@ -9,6 +9,7 @@ import {
   skipBrowserTests,
   waitUntil,
 } from '../helpers/browser';
+import { addItem, idle, openTicket } from '../helpers/till-actions';
 
 /** Browser tests wait on real sync; generous bounds, they end as soon as the condition holds. */
 const TEST_TIMEOUT_MS = 120_000;
@@ -266,30 +267,6 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
 });
 
 // ---------------------------------------------------------------------------------------
-
-async function openTicket(page: Page, table: string): Promise<string> {
-  await page.getByRole('link', { name: 'Tickets' }).click();
-  const number = page.getByTestId('ticket-number');
-  // The ticket shown before is not the one opened: wait for the number to change.
-  const before = (await number.count()) > 0 ? await number.textContent() : null;
-  await page.getByRole('button', { name: '+ New ticket' }).click();
-  await page.getByRole('button', { name: `New ticket for table ${table}` }).click();
-  await waitUntil(async () => {
-    const text = (await number.textContent()) ?? '';
-    return /^[A-Z0-9]+-\d+$/.test(text) && text !== before;
-  }, 'ticket opened');
-  return (await number.textContent())!;
-}
-
-async function addItem(page: Page, name: string): Promise<void> {
-  await page.getByRole('button', { name: new RegExp(`^Add ${name},`) }).click();
-  await idle(page);
-}
-
-/** The last command is durable (the ticket section is no longer aria-busy). */
-async function idle(page: Page): Promise<void> {
-  await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
-}
 
 async function selectTicket(page: Page, number: string): Promise<void> {
   await page.getByRole('link', { name: 'Tickets' }).click();
