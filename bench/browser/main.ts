@@ -4,6 +4,7 @@ import PouchDB from 'pouchdb-browser';
 import { EventStore } from '../../client/store/event-store';
 import { IdbPersistence } from '../../client/store/idb-persistence';
 import { SyncManager } from '../../client/sync/sync-manager';
+import { appEndpoints } from '../../client/sync/endpoints';
 import { SegmentWriter } from '../../shared/log/log-doc';
 import { newEventId } from '../../shared/events/event-id';
 import { CURRENT_VERSIONS } from '../../shared/events/catalog';
@@ -383,7 +384,7 @@ async function e2eOpen(o: { location: string; terminal: string; token: string })
     const at = epoch();
     for (const e of change.events) if (!received.has(e.id)) received.set(e.id, at);
   });
-  const sync = SyncManager.start({ store, location: o.location, token: o.token, role: 'terminal', browser: window });
+  const sync = SyncManager.start({ ...appEndpoints(), store, location: o.location, token: o.token, role: 'terminal', browser: window });
   e2e = { store, sync, received };
   return store.writer;
 }

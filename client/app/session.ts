@@ -32,7 +32,9 @@ export async function openSession(pairing: Pairing): Promise<Session> {
   const store = await EventStore.open({ location: pairing.location, terminal: pairing.writer });
   const commands = new TicketCommands({ store, role: pairing.role });
   const menuCommands = new MenuCommands({ store, role: pairing.role });
+  const endpoints = appEndpoints();
   const sync = SyncManager.start({
+    ...endpoints,
     store,
     location: pairing.location,
     token: pairing.token,
@@ -46,7 +48,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
   const pairingListeners = new Set<(pairing: Pairing) => void>();
   const renewal = new TokenRenewal({
     token: pairing.token,
-    apiBase: appEndpoints().apiBase,
+    apiBase: endpoints.apiBase,
     timers: realTimers,
     browser: window,
     async onRenewed(token) {

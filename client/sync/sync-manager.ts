@@ -7,7 +7,6 @@ import { DeviceCounter } from '../store/writer-lease';
 import { Backoff, UPLOAD_BACKOFF } from './backoff';
 import { ClockOffsetEstimator } from './clock-offset';
 import { ConnectionMonitor } from './connection-state';
-import { resolveEndpoints } from './endpoints';
 import { BATCH_LIMITS, GRACE_MS, SLOW_BATCH_LIMITS, computeOutbox, deliveryStateOf, takeBatch, type BatchLimits, type Outbox } from './outbox';
 import { Quarantine } from './quarantine';
 import { RelayConnection } from './relay-connection';
@@ -45,8 +44,9 @@ export interface SyncOptions {
   token: string;
   role: 'terminal' | 'manager' | 'admin';
   staff?: string;
-  apiBase?: string;
-  syncEndpoint?: string;
+  /** REST base URL and relay websocket URL (the app's: appEndpoints()). */
+  apiBase: string;
+  syncEndpoint: string;
   timers?: Timers;
   fetch?: typeof fetch;
   WebSocketImpl?: typeof WebSocket;
@@ -122,19 +122,13 @@ export class SyncManager {
     this.store = options.store;
     this.timers = options.timers ?? realTimers;
     this.token = options.token;
-    const origin = typeof location !== 'undefined' ? location.origin : 'http://127.0.0.1';
-    const env = (import.meta as { env?: Record<string, string | undefined> }).env ?? {};
-    const endpoints = resolveEndpoints(
-      { VITE_API_BASE: options.apiBase ?? env.VITE_API_BASE, VITE_SYNC_ENDPOINT: options.syncEndpoint ?? env.VITE_SYNC_ENDPOINT },
-      origin,
-    );
     this.connection = new ConnectionMonitor(this.timers.now, options.browser?.navigator.onLine ?? true);
     this.backoff = new Backoff(UPLOAD_BACKOFF, this.timers.random);
     this.quarantine = new Quarantine(`rms:${options.location}:quarantine:${this.store.writer}`);
     this.inSyncAt = new DeviceCounter(`rms:${options.location}:in-sync-at:${this.store.writer}`);
-    this.uploader = new OutboxUploader({ apiBase: endpoints.apiBase, token: () => this.token, timers: this.timers, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    this.uploader = new OutboxUploader({ apiBase: options.apiBase, token: () => this.token, timers: this.timers, ...(options.fetch ? { fetch: options.fetch } : {}) });
     this.relay = new RelayConnection({
-      url: endpoints.syncEndpoint,
+      url: options.syncEndpoint,
       room: options.location,
       doc: this.store.doc,
       token: options.token,
