@@ -122,6 +122,15 @@ export class TicketCommands {
     return this.append(ticketId, 'ticket.voided', { reason });
   }
 
+  /** Gives a line away ("on the house"): the kitchen still makes it, the total no longer counts it. */
+  compLine(ticketId: string, lineId: string, reason: string) {
+    this.requireManager('comp a line');
+    const line = this.ticket(ticketId).lines.find((l) => l.lineId === lineId);
+    if (!line) throw new CommandRefused(`no line ${lineId} on this ticket (removed?)`);
+    if (line.comped !== null) throw new CommandRefused(`${line.name} is already comped (${line.comped.reason})`);
+    return this.append(ticketId, 'ticket.line_comped', { lineId, reason });
+  }
+
   resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string) {
     this.requireManager('resolve a conflict');
     return this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) });

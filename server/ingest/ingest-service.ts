@@ -140,9 +140,9 @@ export class IngestService {
 }
 
 /**
- * A terminal token may not post a void or a conflict resolution of its own writer (the app
- * offers those to managers only; this is the server saying so). Other writers' events it
- * uploads on their behalf (SYN5) are theirs, and pass.
+ * A terminal token may not post a manager's event (MANAGER_EVENT_TYPES: a void, a comp, a
+ * conflict resolution) of its own writer (the app offers those to managers only; this is the
+ * server saying so). Other writers' events it uploads on their behalf (SYN5) are theirs, and pass.
  */
 function refuseUnauthorized(slot: ValidEvent, uploader: Uploader): ValidEvent | EventResult {
   const { event } = slot;

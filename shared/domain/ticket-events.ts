@@ -81,3 +81,7 @@ export type TicketClosedV1 = z.infer<typeof TicketClosedV1>;
 
 export const TicketVoidedV1 = z.strictObject({ reason: ShortText });
 export type TicketVoidedV1 = z.infer<typeof TicketVoidedV1>;
+
+/** A manager gives a line away ("on the house"): the kitchen still makes it, the guest does not pay for it. */
+export const TicketLineCompedV1 = z.strictObject({ lineId: EntityId, reason: ShortText });
+export type TicketLineCompedV1 = z.infer<typeof TicketLineCompedV1>;

@@ -10,6 +10,7 @@ import {
   TicketItemAddedV2,
   TicketItemRemovedV1,
   TicketKitchenItemBumpedV1,
+  TicketLineCompedV1,
   TicketNoteSetV1,
   TicketOpenedV1,
   TicketPaymentRecordedV1,
@@ -49,6 +50,7 @@ export const EVENT_CATALOG = {
   'ticket.payment_recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketPaymentRecordedV1 } },
   'ticket.closed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketClosedV1 } },
   'ticket.voided': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketVoidedV1 } },
+  'ticket.line_comped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketLineCompedV1 } },
   'sale.recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: SaleRecordedV1 } },
   // A resolution is written on the aggregate whose conflict it settles, whatever its type.
   'conflict.resolved': { aggregateType: '*', versions: { 1: ConflictResolvedV1 } },
@@ -56,8 +58,8 @@ export const EVENT_CATALOG = {
 
 export type EventType = keyof typeof EVENT_CATALOG;
 
-/** What only a manager (or admin) may write: voids and conflict resolutions (CMD2). */
-export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>(['ticket.voided', 'conflict.resolved']);
+/** What only a manager (or admin) may write: voids, comps and conflict resolutions (CMD2). */
+export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>(['ticket.voided', 'ticket.line_comped', 'conflict.resolved']);
 export const EVENT_TYPES = Object.keys(EVENT_CATALOG).sort() as EventType[];
 
 /** The version this build writes, per type: the highest it knows. */
@@ -83,6 +85,7 @@ export interface EventPayloads {
   'ticket.payment_recorded': z.infer<typeof TicketPaymentRecordedV1>;
   'ticket.closed': z.infer<typeof TicketClosedV1>;
   'ticket.voided': z.infer<typeof TicketVoidedV1>;
+  'ticket.line_comped': z.infer<typeof TicketLineCompedV1>;
   'sale.recorded': z.infer<typeof SaleRecordedV1>;
   'conflict.resolved': z.infer<typeof ConflictResolvedV1>;
 }

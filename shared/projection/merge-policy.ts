@@ -43,6 +43,9 @@ export const TICKET_MERGE_POLICY = {
   // The kitchen keeps working after the guest paid: sending and bumping never escalate.
   'ticket.sent_to_kitchen': { merge: 'first-wins', fields: ['lines[].sentAt'], whenClosed: 'apply', whenVoided: 'apply' },
   'ticket.kitchen_item_bumped': { merge: 'first-wins', fields: ['lines[].bumpedAt'], whenClosed: 'apply', whenVoided: 'apply' },
+  // A line is comped once (a second comp of it is the same fact: `duplicate`); it stays on the
+  // ticket for the kitchen and leaves the total, holding payments above it like a removal.
+  'ticket.line_comped': { merge: 'first-wins', fields: ['lines[].comped'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' },
   // Also escalated as 'over_payment' when applied payments would exceed the total.
   'ticket.payment_recorded': { merge: 'add', fields: ['payments'], whenClosed: 'apply', whenVoided: 'payment_after_void' },
   // Also escalated as 'close_total_mismatch' when its total differs from the lines or an earlier close.

@@ -92,6 +92,7 @@ const WHAT_HAPPENED: Partial<Record<TicketEventType, string>> = {
   'ticket.item_added': 'an item added',
   'ticket.item_removed': 'an item removed',
   'ticket.quantity_changed': 'a quantity changed',
+  'ticket.line_comped': 'a line comped',
   'ticket.payment_recorded': 'a payment taken',
   'ticket.closed': 'a close',
   'ticket.voided': 'a void',
@@ -114,8 +115,8 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
       paidCents,
       anySent: s.lines.some((l) => l.sentAt !== null),
     }),
-    lines: s.lines.map((l) => ({ ...l })),
-    cancelledLines: s.cancelled.map((l) => ({ ...l })),
+    lines: s.lines.map(lineCopy),
+    cancelledLines: s.cancelled.map(lineCopy),
     note: s.note,
     payments: s.payments.map((p) => ({ ...p })),
     totalCents,
@@ -133,8 +134,13 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
   };
 }
 
+/** What the guest pays for: comped lines are on the house. */
 function sumLines(lines: readonly TicketLine[]): number {
-  return lines.reduce((n, l) => n + l.unitPriceCents * l.quantity, 0);
+  return lines.reduce((n, l) => (l.comped === null ? n + l.unitPriceCents * l.quantity : n), 0);
+}
+
+function lineCopy(l: TicketLine): TicketLine {
+  return { ...l, comped: l.comped === null ? null : { ...l.comped } };
 }
 
 /** Cents as staff read money in a conflict's detail: 2650 → "26.50". */
@@ -203,6 +209,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         sentQuantity: null,
         bumpedAt: null,
         addedBy: e.origin.terminal,
+        comped: null,
       });
       s.lww.set(`quantity:${p.lineId}`, registerWriteOf(e));
       return outcome('applied');
@@ -228,6 +235,16 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         line.quantity = quantity;
       });
       return changed.status === 'applied' ? { ...changed, ...conflictPart(holdPaymentsAboveTotal(s, e)) } : changed;
+    }
+    case 'ticket.line_comped': {
+      const { lineId, reason } = e.payload;
+      if (s.removed.includes(lineId)) return outcome('superseded', 'line was removed');
+      const line = lineById(s, lineId);
+      if (!line) return outcome('ignored', `no line ${lineId}`);
+      if (line.comped !== null) return outcome('duplicate', 'line already comped');
+      line.comped = { reason, at: e.at, eventId: e.id, terminal: e.origin.terminal, staff: e.origin.staff ?? null };
+      // The total drops: payments taken above it are held, as when the line is removed.
+      return holdPaymentsAboveTotal(s, e);
     }
     case 'ticket.note_set': {
       const note = e.payload.note;
@@ -324,7 +341,7 @@ function holdPaymentsOfVoid(s: TicketState, voidEventId: string, at: number): st
 }
 
 /**
- * A line removed or reduced after payment: the payments no longer fit the total. Like two
+ * A line removed, reduced or comped after payment: the payments no longer fit the total. Like two
  * tills each taking the full amount, it is an over-payment for a manager (refund the payment
  * and take the new total, or keep it): the newest payments that do not fit are held.
  */

@@ -65,6 +65,8 @@ export interface TicketLine {
   sentQuantity: number | null;
   bumpedAt: number | null;
   addedBy: string;
+  /** Given away by a manager ("on the house"): still made, not in the ticket's total. Null when charged. */
+  comped: { reason: string; at: number; eventId: string; terminal: string; staff: string | null } | null;
 }
 
 export type PaymentState = 'applied' | 'held' | 'refunded';
@@ -115,7 +117,7 @@ export interface TicketView extends AggregateBase {
   cancelledLines: TicketLine[];
   note: string | null;
   payments: TicketPayment[];
-  /** Sum of the current lines. */
+  /** Sum of the current lines that are not comped. */
   totalCents: number;
   /** Sum of applied payments. */
   paidCents: number;

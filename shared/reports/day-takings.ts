@@ -53,6 +53,12 @@ export const DayTakings = DayWindow.extend({
    */
   voided: MoneyCount,
   /**
+   * Lines a manager comped ("on the house") in the window (by `comped.at`) and their value
+   * (unit price × quantity), on tickets not voided: given away, so in no ticket's total. A
+   * comp of a closed or voided ticket is held as a conflict, so it is not counted until applied.
+   */
+  comped: MoneyCount,
+  /**
    * Tickets neither closed nor voided now, opened before the window's end, and what is left
    * to take on them (total − paid; a ticket paid over its total owes nothing).
    */
@@ -74,6 +80,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
   const within = (at: number | null): boolean => at !== null && at >= day.from && at < day.to;
   const closed = emptyCount();
   const voided = emptyCount();
+  const comped = emptyCount();
   const open = emptyCount();
   const taken = emptyTotals();
   const held = emptyTotals();
@@ -93,6 +100,13 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       // (openedAt is null only while the opening has not arrived: its other events date it.)
       add(open, Math.max(0, view.totalCents - view.paidCents));
       counted = true;
+    }
+    if (view.status !== 'voided') {
+      for (const line of view.lines) {
+        if (line.comped === null || !within(line.comped.at)) continue;
+        add(comped, line.unitPriceCents * line.quantity);
+        counted = true;
+      }
     }
     for (const payment of view.payments) {
       if (payment.state === 'refunded' || !within(payment.at)) continue;
@@ -116,6 +130,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     cashExpectedCents: taken.byMethod.cash.amountCents,
     held,
     voided,
+    comped,
     open,
     ticketsWithOpenConflicts,
   };

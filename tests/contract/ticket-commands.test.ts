@@ -95,6 +95,32 @@ describe('TicketCommands', () => {
     expect((till.store.view(t) as TicketView).status).toBe('voided');
   });
 
+  it('[CMD2][PRJ15] only a manager may comp a line: a terminal\'s compLine is refused writing nothing; a manager\'s comps it once', async () => {
+    const till = await terminal('till-1', 'A');
+    const t = await till.commands.openTicket();
+    await till.commands.addItem(t, burger, 1);
+    await till.commands.addItem(t, cola, 2);
+    const [burgerLine, colaLine] = (till.store.view(t) as TicketView).lines;
+    const written = () => till.store.getByAggregate(t).length;
+    const before = written();
+    expect(() => till.commands.compLine(t, colaLine!.lineId, 'flat')).toThrow(CommandRefused);
+    expect(() => till.commands.compLine(t, colaLine!.lineId, 'flat')).toThrow(/only a manager may comp a line/);
+    expect(written()).toBe(before);
+
+    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: 'kim' });
+    await manager.compLine(t, colaLine!.lineId, 'flat');
+    const view = till.store.view(t) as TicketView;
+    expect(view.totalCents).toBe(burger.priceCents);
+    expect(view.lines.map((l) => [l.lineId, l.comped?.reason ?? null, l.comped?.staff ?? null])).toEqual([
+      [burgerLine!.lineId, null, null],
+      [colaLine!.lineId, 'flat', 'kim'],
+    ]);
+    // Once only, and only lines on the ticket.
+    expect(() => manager.compLine(t, colaLine!.lineId, 'again')).toThrow(/Cola is already comped \(flat\)/);
+    expect(() => manager.compLine(t, 'line-nope', 'cold')).toThrow(/no line line-nope/);
+    expect(written()).toBe(before + 1);
+  });
+
   it('[CMD3] two offline terminals both closing a ticket hand one sale to the back office', async () => {
     const location = `cmd-${++n}`;
     const a = await terminal('till-1', 'A', 'terminal', location);

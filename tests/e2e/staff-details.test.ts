@@ -335,6 +335,68 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(screens.map((name) => name.trim())).toEqual(['Tickets', 'Kitchen', 'Conflicts', 'Console']);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP22] a manager comps a line with a reason: the total drops by its price, the line shows comp and why, the bill prints it as (comp) 0.00 and Takings counts it', async () => {
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-comps', 'manager');
+    fixture.closeAfter(t.context);
+    const manager = t.page;
+    // The print dialog is the browser's: count the calls instead of opening it.
+    await manager.evaluate(() => {
+      (window as unknown as { printed: number }).printed = 0;
+      window.print = () => void (window as unknown as { printed: number }).printed++;
+    });
+    const number = await openTicket(manager, 'T7');
+    await addItem(manager, 'Cheeseburger'); // 14.50
+    await addItem(manager, 'Tomato soup'); // 6.50
+    expect(await manager.getByTestId('total').textContent()).toBe('21.00');
+
+    await manager.getByRole('button', { name: 'Comp Tomato soup…', exact: true }).click();
+    const form = manager.getByRole('form', { name: 'Comp Tomato soup' });
+    const reason = form.getByRole('textbox', { name: 'Reason' });
+    expect(await reason.getAttribute('maxlength')).toBe('120');
+    // The managers' Comp… buttons and the open form stay inside the ticket panel at 1024×768.
+    const outside = await manager.evaluate(() => {
+      const panel = document.querySelector('section[aria-label="Ticket"]')!.getBoundingClientRect();
+      return [...document.querySelectorAll('.lines button')].filter((b) => b.getBoundingClientRect().right > panel.right).length;
+    });
+    expect(outside).toBe(0);
+    await reason.fill('cold, waited too long');
+    await form.getByRole('button', { name: 'Comp Tomato soup' }).click();
+    await idle(manager);
+
+    await expect.poll(() => manager.getByTestId('total').textContent()).toBe('14.50');
+    const soup = manager.getByTestId('line').filter({ hasText: 'Tomato soup' });
+    expect(await soup.locator('.tag.comp').textContent()).toBe('comp');
+    expect(await soup.getByTestId('comp-reason').textContent()).toContain('cold, waited too long');
+    expect((await soup.locator('td.r').innerText()).replace(/\s+/g, ' ').trim()).toBe('6.50 0.00');
+    expect(await soup.locator('td.r s').textContent()).toBe('6.50');
+    // Comped once: no Comp button on that line any more, the form is closed.
+    expect(await manager.getByRole('button', { name: 'Comp Tomato soup' }).count()).toBe(0);
+    expect(await form.count()).toBe(0);
+
+    await manager.getByRole('button', { name: 'Print bill' }).click();
+    await expect.poll(() => manager.evaluate(() => (window as unknown as { printed: number }).printed)).toBe(1);
+    await manager.emulateMedia({ media: 'print' });
+    const bill = (await manager.getByTestId('receipt').innerText()).replace(/\s+/g, ' ');
+    expect(bill).toContain('1× Cheeseburger 14.50 1× Tomato soup (comp) 0.00');
+    expect(bill).toContain('Total 14.50');
+    expect(bill).toContain('Amount due 14.50');
+    await manager.emulateMedia({ media: 'screen' });
+
+    await manager.getByRole('link', { name: 'Takings' }).click();
+    await manager.getByRole('heading', { name: 'Takings' }).waitFor();
+    const comped = manager.locator('tr[data-figure="comped"]');
+    expect(await comped.locator('th').textContent()).toBe('Comped lines (given away)');
+    expect(await comped.locator('td.local').textContent()).toBe('1 · 6.50');
+
+    // A till's staff see the comp (through the relay) and are offered no Comp button.
+    const till = await terminal('till-sees-comp');
+    await till.getByRole('button', { name: new RegExp(`^Ticket ${number}, .*14\\.50$`) }).click();
+    const tillSoup = till.getByTestId('line').filter({ hasText: 'Tomato soup' });
+    expect(await tillSoup.getByTestId('comp-reason').textContent()).toContain('cold, waited too long');
+    expect(await till.getByTestId('total').textContent()).toBe('14.50');
+    expect(await till.getByRole('button', { name: /^Comp / }).count()).toBe(0);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
     const page = await terminal('till-update-check');
     await waitForOfflineShell(page);

@@ -72,11 +72,12 @@ describe('relay ingest', () => {
     const badPayload = tableEvent('till-1', 2, { payload: { tableId: 'x', label: 42, seats: 4 } as never });
     const ownVoid = tableEvent('till-1', 3, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
     const newer = tableEvent('till-1', 4, { v: 99 });
-    write(till, 'till-1', [good, badPayload, ownVoid, newer, 'not json at all']);
-    await waitForAsync(async () => (await metric(s, 'rejected')) === 3, 'three refused');
+    const ownComp = tableEvent('till-1', 5, { type: 'ticket.line_comped', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { lineId: 'line-1', reason: 'cold' } });
+    write(till, 'till-1', [good, badPayload, ownVoid, newer, ownComp, 'not json at all']);
+    await waitForAsync(async () => (await metric(s, 'rejected')) === 4, 'four refused');
     expect(await storedIds(s, 'refusals')).toEqual([good.id]);
     // They stay in the room (the writer's upload gets the reasons and sets them aside).
-    expect(readAllEventJson(till.doc)).toHaveLength(5);
+    expect(readAllEventJson(till.doc)).toHaveLength(6);
     await waitFor(() => acksOf(till.doc).get('till-1') === 1, 'acknowledged up to the first refused');
     // A manager's void written by the manager's own device is the manager's to write.
     const manager = await client(s, 'refusals', 'manager-1', 'manager');

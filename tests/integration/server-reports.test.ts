@@ -68,6 +68,7 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
       cashExpectedCents: 2000,
       held: { count: 0, amountCents: 0, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 0, amountCents: 0 } } },
       voided: { count: 0, amountCents: 0 },
+      comped: { count: 0, amountCents: 0 },
       open: { count: 1, amountCents: 1000 },
       ticketsWithOpenConflicts: 0,
     });

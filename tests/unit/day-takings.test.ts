@@ -114,6 +114,7 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       cashExpectedCents: 4200,
       held: { count: 1, amountCents: 1500, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 1, amountCents: 1500 } } },
       voided: { count: 1, amountCents: 1500 },
+      comped: { count: 0, amountCents: 0 },
       // E still owes 15.00; F was opened on the 27th.
       open: { count: 1, amountCents: 1500 },
       // D: the payment on the voided ticket waits for a manager.
@@ -157,6 +158,45 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
     const views = projection.all();
     expect(dayTakings(views, NOV_26).voided).toEqual({ count: 1, amountCents: 1500 });
     expect(dayTakings(views, NOV_27).voided).toEqual({ count: 0, amountCents: 0 });
+  });
+
+  it('[SRV25][PRJ15] comped lines count on the day of the comp with their value, out of the total; not on a voided ticket, nor a comp held after the close', () => {
+    const { projection, events } = location();
+    // Has seen A (closed at 13:00) only: its hybrid clock is not ahead of the times written below.
+    const manager = terminal('manager-3').see(...events.filter((e) => e.aggregate.id === 'tk-a'));
+    const write = (iso: string, ticket: string, type: string, payload: unknown): EventEnvelope => {
+      setWall(iso);
+      return manager.write({ type: 'ticket', id: ticket }, type, payload);
+    };
+    // In the order of their times (one writer's hybrid clock never goes back).
+    const comps = [
+      // A was closed at 13:00: a comp after it is held as a conflict, not given away.
+      write('2026-11-26T14:00:00Z', 'tk-a', 'ticket.line_comped', { lineId: 'a1', reason: 'late' }),
+      // G: two 12.00 mains and a 4.00 soup; the mains are comped at 18:00 (24.00), the soup the next morning at 10:00 (the 27th's).
+      write('2026-11-26T17:00:00Z', 'tk-g', 'ticket.opened', { number: 'M-001' }),
+      write('2026-11-26T17:00:00Z', 'tk-g', 'ticket.item_added', line('g1', 1200, 2)),
+      write('2026-11-26T17:00:00Z', 'tk-g', 'ticket.item_added', line('g2', 400)),
+      write('2026-11-26T18:00:00Z', 'tk-g', 'ticket.line_comped', { lineId: 'g1', reason: 'cold' }),
+      // H: comped, then voided: the void counts its (remaining) lines, the comp nothing.
+      write('2026-11-26T19:00:00Z', 'tk-h', 'ticket.opened', { number: 'M-002' }),
+      write('2026-11-26T19:00:00Z', 'tk-h', 'ticket.item_added', line('h1', 800)),
+      write('2026-11-26T19:00:00Z', 'tk-h', 'ticket.item_added', line('h2', 300)),
+      write('2026-11-26T19:30:00Z', 'tk-h', 'ticket.line_comped', { lineId: 'h1', reason: 'wrong dish' }),
+      write('2026-11-26T19:45:00Z', 'tk-h', 'ticket.voided', { reason: 'walked out' }),
+      write('2026-11-27T10:00:00Z', 'tk-g', 'ticket.line_comped', { lineId: 'g2', reason: 'waited too long' }),
+    ];
+    projection.apply(comps);
+    const day = dayTakings(projection.all(), NOV_26);
+    expect(day.comped).toEqual({ count: 1, amountCents: 2400 });
+    expect(day).toMatchObject({
+      closed: { count: 2, amountCents: 5000 },
+      voided: { count: 2, amountCents: 1500 + 300 },
+      // E still owes 15.00; G owes nothing now (both its lines are comped).
+      open: { count: 2, amountCents: 1500 },
+      // D's held payment and A's held comp.
+      ticketsWithOpenConflicts: 2,
+    });
+    expect(dayTakings(projection.all(), NOV_27).comped).toEqual({ count: 1, amountCents: 400 });
   });
 
   it('[SRV25] a reopened void counts the payment it held again, and the ticket is open, not voided', () => {

@@ -31,6 +31,7 @@ const VALID: Record<EventType, Record<string, unknown>> = {
   'ticket.payment_recorded': { paymentId: 'p1', method: 'cash', amountCents: 2500, tenderedCents: 3000 },
   'ticket.closed': { totalCents: 2500 },
   'ticket.voided': { reason: 'guest left' },
+  'ticket.line_comped': { lineId: 'l1', reason: 'cold, waited too long' },
   'sale.recorded': { ticketId: 'tk1', totalCents: 2500, paidCents: 2500, closedAt: 1000 },
   'conflict.resolved': { conflictId: 'cf-x', resolution: { kind: 'accept_total', totalCents: 100 }, note: 'ok' },
 };

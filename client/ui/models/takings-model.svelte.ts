@@ -37,6 +37,7 @@ const FIGURES: readonly { key: string; label: string; of: (t: DayTakings) => str
   { key: 'cash-expected', label: 'Cash expected in the drawer', of: (t) => money(t.cashExpectedCents) },
   { key: 'held', label: 'Held — awaiting a manager', of: (t) => countAndMoney(t.held) },
   { key: 'voided', label: 'Voided tickets (their lines)', of: (t) => countAndMoney(t.voided) },
+  { key: 'comped', label: 'Comped lines (given away)', of: (t) => countAndMoney(t.comped) },
   { key: 'open', label: 'Still open (left to take)', of: (t) => countAndMoney(t.open) },
   { key: 'conflicts', label: 'Tickets with open conflicts', of: (t) => String(t.ticketsWithOpenConflicts) },
 ];

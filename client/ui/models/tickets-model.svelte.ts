@@ -280,6 +280,11 @@ export class TicketsModel {
     return this.withTicket((id) => this.commands.void(id, reason));
   }
 
+  /** Comps a line of the selected ticket (managers): on the house, with the reason. */
+  compLine(lineId: string, reason: string) {
+    return this.withTicket((id) => this.commands.compLine(id, lineId, reason));
+  }
+
   private seatsOf(tableId: string): number | undefined {
     const t = this.log.view(tableId);
     return t?.kind === 'table' && t.seats !== null ? t.seats : undefined;

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
+import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
+import { TICKET_MERGE_POLICY, conflictIdFor } from '../../shared/projection/merge-policy';
+import { projectAggregate } from '../../shared/projection/project-aggregate';
+import type { HistoryEntry, TicketView } from '../../shared/projection/views';
+import { TestWriter } from '../helpers/test-writer';
+
+let wall = 1_700_000_000_000;
+
+class Terminal extends TestWriter {
+  constructor(id: string, skewMs = 0) {
+    super(id, () => wall + skewMs);
+  }
+}
+
+const TK: AggregateRef = { id: 'tk-comp', type: 'ticket' };
+const burger = { lineId: 'l-burger', menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1000, quantity: 1 };
+const soup = { lineId: 'l-soup', menuItemId: 'm-soup', name: 'Soup', unitPriceCents: 500, quantity: 1 };
+
+function ticket(events: EventEnvelope[]): TicketView & { history: HistoryEntry[] } {
+  const v = projectAggregate(events);
+  if (v.kind !== 'ticket') throw new Error(`not a ticket: ${v.kind}`);
+  return v;
+}
+
+function statusOf(v: { history: HistoryEntry[] }, e: EventEnvelope): Pick<HistoryEntry, 'status' | 'reason'> {
+  const h = v.history.find((x) => x.eventId === e.id)!;
+  return { status: h.status, reason: h.reason };
+}
+
+/** A ticket opened at a till with a 10.00 burger and a 5.00 soup, seen by the manager. */
+function burgerAndSoup(till: Terminal, manager: Terminal): EventEnvelope[] {
+  const evs = [till.write(TK, 'ticket.opened', { number: 'A-001' }), till.write(TK, 'ticket.item_added', burger), till.write(TK, 'ticket.item_added', soup)];
+  manager.see(...evs);
+  return evs;
+}
+
+const comp = (by: Terminal, lineId: string, reason = 'cold, waited too long') => by.write(TK, 'ticket.line_comped', { lineId, reason });
+
+describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
+  it('[PRJ15][CMD2] is first-wins on lines[].comped, escalated after the end, and only a manager may write it', () => {
+    expect(TICKET_MERGE_POLICY['ticket.line_comped']).toEqual({ merge: 'first-wins', fields: ['lines[].comped'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' });
+    expect(MANAGER_EVENT_TYPES.has('ticket.line_comped')).toBe(true);
+  });
+
+  it('[PRJ15] a comped line stays on the ticket with who comped it and why; the total no longer counts it', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = burgerAndSoup(till, manager);
+    expect(ticket(base).totalCents).toBe(1500);
+    const comped = comp(manager, soup.lineId);
+    const v = ticket([...base, comped]);
+    expect(v.totalCents).toBe(1000);
+    expect(v.lines.map((l) => [l.name, l.comped === null])).toEqual([
+      ['Burger', true],
+      ['Soup', false],
+    ]);
+    expect(v.lines[1]!.comped).toEqual({ reason: 'cold, waited too long', at: comped.at, eventId: comped.id, terminal: 'manager-1', staff: null });
+    expect(statusOf(v, comped)).toEqual({ status: 'applied', reason: null });
+  });
+
+  it('[PRJ15] the kitchen still makes a comped line: it is sent and bumped like any other', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = burgerAndSoup(till, manager);
+    const comped = comp(manager, burger.lineId);
+    till.see(comped);
+    const sent = till.write(TK, 'ticket.sent_to_kitchen', { lineIds: [burger.lineId, soup.lineId] });
+    const waiting = ticket([...base, comped, sent]);
+    // What the kitchen queue shows: lines sent and not bumped.
+    expect(waiting.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null).map((l) => l.name)).toEqual(['Burger', 'Soup']);
+    expect(waiting.cancelledLines).toEqual([]);
+    const bumped = new Terminal('kitchen-1').see(...base, comped, sent).write(TK, 'ticket.kitchen_item_bumped', { lineId: burger.lineId });
+    const done = ticket([...base, comped, sent, bumped]);
+    expect(statusOf(done, bumped).status).toBe('applied');
+    expect(done.lines[0]).toMatchObject({ name: 'Burger', bumpedAt: bumped.at, comped: { eventId: comped.id } });
+  });
+
+  it('[PRJ15][PRJ6b] a comp after a full payment holds the payment that no longer fits, exactly as removing the line would', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = burgerAndSoup(till, manager);
+    const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'pay-1', method: 'card', amountCents: 1500 });
+    manager.see(paid);
+    const comped = comp(manager, soup.lineId);
+    const removed = new Terminal('manager-2').see(...base, paid).write(TK, 'ticket.item_removed', { lineId: soup.lineId });
+
+    const afterComp = ticket([...base, paid, comped]);
+    const afterRemoval = ticket([...base, paid, removed]);
+    expect(afterComp).toMatchObject({ totalCents: 1000, paidCents: 0, openConflicts: 1 });
+    const conflictId = conflictIdFor('over_payment', [paid.id, comped.id]);
+    expect(afterComp.payments.map((p) => [p.paymentId, p.state, p.conflictId])).toEqual([['pay-1', 'held', conflictId]]);
+    expect(afterComp.conflicts.map((c) => [c.conflictId, c.kind, c.eventIds])).toEqual([[conflictId, 'over_payment', [paid.id, comped.id].sort()]]);
+    expect(statusOf(afterComp, comped)).toEqual({ status: 'applied', reason: 'payments above the new total are held' });
+    // The same money and the same conflict as a removal: only the events differ.
+    const money = (v: TicketView) => ({ total: v.totalCents, paid: v.paidCents, payments: v.payments.map((p) => p.state), conflicts: v.conflicts.map((c) => [c.kind, c.detail]) });
+    expect(money(afterComp)).toEqual(money(afterRemoval));
+  });
+
+  it('[PRJ15][PRJ6c] a comp after the ticket closed is escalated as change_after_close; reopening applies it', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1', -60_000);
+    const base = burgerAndSoup(till, manager);
+    const closed = till.write(TK, 'ticket.closed', { totalCents: 1500 });
+    manager.see(closed);
+    const comped = comp(manager, soup.lineId);
+    const conflictId = conflictIdFor('change_after_close', [closed.id, comped.id]);
+    const v = ticket([...base, closed, comped]);
+    expect(v).toMatchObject({ status: 'closed', totalCents: 1500, openConflicts: 1 });
+    expect(v.lines.every((l) => l.comped === null)).toBe(true);
+    expect(v.history.find((h) => h.eventId === comped.id)).toMatchObject({ status: 'escalated', conflictId, reason: 'a line comped after the ticket was closed' });
+
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'reopen' } });
+    const reopened = ticket([...base, closed, comped, reopen]);
+    expect(reopened).toMatchObject({ status: 'open', totalCents: 1000, openConflicts: 0 });
+    expect(reopened.lines[1]!.comped).toMatchObject({ eventId: comped.id });
+  });
+
+  it('[PRJ15] a second comp of the same line is a duplicate: two managers comping it at once give one comp, in any order', () => {
+    const till = new Terminal('till-1');
+    const a = new Terminal('manager-1');
+    const b = new Terminal('manager-2', 5_000);
+    const base = burgerAndSoup(till, a);
+    b.see(...base);
+    const fromA = comp(a, soup.lineId, 'cold');
+    const fromB = comp(b, soup.lineId, 'waited too long');
+    expect(fromA.seq).toBe(fromB.seq);
+    const views = [ticket([...base, fromA, fromB]), ticket([fromB, ...base, fromA])];
+    expect(canonicalJson(views[0])).toBe(canonicalJson(views[1]));
+    const v = views[0]!;
+    expect(v.totalCents).toBe(1000);
+    // Fold order (seq, at, …): A's earlier stamp comes first and holds.
+    expect(v.lines[1]!.comped).toMatchObject({ reason: 'cold', eventId: fromA.id });
+    expect(statusOf(v, fromB)).toEqual({ status: 'duplicate', reason: 'line already comped' });
+  });
+
+  it('[PRJ15] a comp of a removed line is superseded, of an unknown line ignored; a quantity change on a comped line applies and stays free', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = burgerAndSoup(till, manager);
+    const removed = till.write(TK, 'ticket.item_removed', { lineId: soup.lineId });
+    manager.see(removed);
+    const ofRemoved = comp(manager, soup.lineId);
+    const ofUnknown = comp(manager, 'l-nope');
+    const ofBurger = comp(manager, burger.lineId);
+    till.see(ofBurger);
+    const more = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 3 });
+    const v = ticket([...base, removed, ofRemoved, ofUnknown, ofBurger, more]);
+    expect(statusOf(v, ofRemoved)).toEqual({ status: 'superseded', reason: 'line was removed' });
+    expect(statusOf(v, ofUnknown)).toEqual({ status: 'ignored', reason: 'no line l-nope' });
+    expect(statusOf(v, more).status).toBe('applied');
+    expect(v.lines).toMatchObject([{ name: 'Burger', quantity: 3, comped: { eventId: ofBurger.id } }]);
+    expect(v.totalCents).toBe(0);
+  });
+
+  it('[EVT1] a comp without a reason, or with one longer than 120 characters, is refused naming payload.reason', () => {
+    for (const payload of [{ lineId: 'l1' }, { lineId: 'l1', reason: '' }, { lineId: 'l1', reason: 'x'.repeat(121) }]) {
+      let error: unknown;
+      try {
+        validatePayload('ticket.line_comped', payload);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(EventValidationError);
+      expect((error as EventValidationError).field).toBe('payload.reason');
+      expect((error as EventValidationError).message).toMatch(/^ticket\.line_comped v1: payload\.reason: /);
+    }
+    expect(validatePayload('ticket.line_comped', { lineId: 'l1', reason: 'cold' })).toEqual({ v: 1, payload: { lineId: 'l1', reason: 'cold' } });
+  });
+});
