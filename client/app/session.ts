@@ -1,6 +1,7 @@
 import { EventStore } from '../store/event-store';
 import { TicketCommands } from '../commands/ticket-commands';
 import { MenuCommands } from '../commands/menu-commands';
+import { StaffOnDuty } from './staff-on-duty';
 import { SyncManager } from '../sync/sync-manager';
 import { realTimers } from '../sync/timers';
 import { CompactionScheduler, DEFAULT_COMPACTION_SCHEDULE } from '../store/compaction-scheduler';
@@ -23,6 +24,8 @@ export interface Session {
   readonly commands: TicketCommands;
   /** Sold out ("86") and available again. */
   readonly menuCommands: MenuCommands;
+  /** Who is signed in on this device: the commands stamp it on every event. */
+  readonly staff: StaffOnDuty;
   readonly sync: SyncManager;
   readonly compaction: CompactionScheduler;
   close(): void;
@@ -30,11 +33,14 @@ export interface Session {
 
 export async function openSession(pairing: Pairing): Promise<Session> {
   const store = await EventStore.open({ location: pairing.location, terminal: pairing.writer });
-  const commands = new TicketCommands({ store, role: pairing.role });
-  const menuCommands = new MenuCommands({ store, role: pairing.role });
+  const staff = StaffOnDuty.forLocation(pairing.location);
+  const commandContext = { store, role: pairing.role, staff: () => staff.current };
+  const commands = new TicketCommands(commandContext);
+  const menuCommands = new MenuCommands(commandContext);
   const endpoints = appEndpoints();
   const sync = SyncManager.start({
     ...endpoints,
+    staff: staff.current,
     store,
     location: pairing.location,
     token: pairing.token,
@@ -59,6 +65,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     },
   });
   renewal.start();
+  const stopTellingStaff = staff.onChange((name) => sync.setStaff(name));
   return {
     get pairing() {
       return current;
@@ -67,9 +74,11 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     store,
     commands,
     menuCommands,
+    staff,
     sync,
     compaction,
     close() {
+      stopTellingStaff();
       renewal.stop();
       compaction.stop();
       sync.stop();

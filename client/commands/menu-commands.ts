@@ -1,6 +1,6 @@
 import { MENU_ITEM_AGGREGATE } from '../../shared/domain/menu-events';
 import type { EventEnvelope } from '../../shared/events/envelope';
-import { CommandRefused, type CommandContext } from './ticket-commands';
+import { CommandRefused, signedBy, type CommandContext } from './ticket-commands';
 
 /**
  * What staff can do to the menu from a terminal: mark an item sold out ("86") when the
@@ -20,7 +20,7 @@ export class MenuCommands {
       { menuItemId, available },
       {
         aggregate: { id: menuItemId, type: MENU_ITEM_AGGREGATE },
-        ...(this.ctx.staff === undefined ? {} : { staff: this.ctx.staff }),
+        ...signedBy(this.ctx),
       },
     );
   }

@@ -17,8 +17,15 @@ export interface CommandContext {
   store: EventStore;
   /** Staff-readable prefix of this terminal's ticket numbers, unique in the location (from pairing). */
   label?: string;
-  staff?: string;
+  /** Who is signed in on the device now (StaffOnDuty), stamped as origin.staff; null when no one is. */
+  staff?: () => string | null;
   role: 'terminal' | 'manager' | 'admin';
+}
+
+/** The append option that stamps who is signed in, if anyone. */
+export function signedBy(ctx: CommandContext): { staff?: string } {
+  const staff = ctx.staff?.() ?? null;
+  return staff === null ? {} : { staff };
 }
 
 export class CommandRefused extends Error {
@@ -150,7 +157,7 @@ export class TicketCommands {
     return this.ctx.store.append(type, payload, {
       aggregate: { id: ticketId, type: TICKET_AGGREGATE },
       ...(key === undefined ? {} : { key }),
-      ...(this.ctx.staff === undefined ? {} : { staff: this.ctx.staff }),
+      ...signedBy(this.ctx),
     });
   }
 }

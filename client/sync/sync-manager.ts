@@ -43,7 +43,8 @@ export interface SyncOptions {
   location: string;
   token: string;
   role: 'terminal' | 'manager' | 'admin';
-  staff?: string;
+  /** Who is signed in on the device (told to the other terminals); see setStaff. */
+  staff?: string | null;
   /** REST base URL and relay websocket URL (the app's: appEndpoints()). */
   apiBase: string;
   syncEndpoint: string;
@@ -83,6 +84,7 @@ export class SyncManager {
   private readonly listeners = new Set<(s: SyncStatus) => void>();
   private readonly cleanups: (() => void)[] = [];
   private token: string;
+  private staff: string | null;
   private inFlight: Promise<void> | null = null;
   private retryTimer: unknown = null;
   private retryAt: number | null = null;
@@ -122,6 +124,7 @@ export class SyncManager {
     this.store = options.store;
     this.timers = options.timers ?? realTimers;
     this.token = options.token;
+    this.staff = options.staff ?? null;
     this.connection = new ConnectionMonitor(this.timers.now, options.browser?.navigator.onLine ?? true);
     this.backoff = new Backoff(UPLOAD_BACKOFF, this.timers.random);
     this.quarantine = new Quarantine(`rms:${options.location}:quarantine:${this.store.writer}`);
@@ -191,6 +194,13 @@ export class SyncManager {
     void this.uploadOnce();
   }
 
+  /** Someone else signed in (or out) on this device: the other terminals' consoles show it. */
+  setStaff(staff: string | null): void {
+    if (this.stopped) return;
+    this.staff = staff;
+    this.announce();
+  }
+
   renewToken(token: string): void {
     if (this.stopped) return;
     this.token = token;
@@ -254,6 +264,10 @@ export class SyncManager {
     relayedOf(this.store.doc).observe(onMarks);
     this.cleanups.push(() => acks.unobserve(onAcks));
     this.cleanups.push(() => relayedOf(this.store.doc).unobserve(onMarks));
+    // Another terminal joined, left, or someone else signed in there: the console lists them.
+    const onAwareness = (): void => this.schedulePublish();
+    this.relay.provider.awareness.on('change', onAwareness);
+    this.cleanups.push(() => this.relay.provider.awareness.off('change', onAwareness));
     this.announce();
     // The owed count waits for the log to be read, online or not (offline it read "counting…" for good).
     if (!this.store.isIndexed) void this.store.indexed.then(() => this.schedulePublish());
@@ -623,7 +637,7 @@ export class SyncManager {
     this.relay.provider.awareness.setLocalStateField('rms', {
       terminal: this.store.writer,
       role: this.options.role,
-      staff: this.options.staff ?? null,
+      staff: this.staff,
       clockOffsetMs: this.clockOffsetMs,
     });
   }

@@ -33,10 +33,13 @@ export const AggregateRef = z.object({
 });
 export type AggregateRef = z.infer<typeof AggregateRef>;
 
+/** Who on the staff wrote an event (signed in on the terminal); the terminal is the device. */
+export const StaffName = z.string().min(1).max(64);
+
 export const EventOrigin = z.object({
   terminal: TerminalId,
   n: z.number().int().positive(),
-  staff: z.string().min(1).max(64).optional(),
+  staff: StaffName.optional(),
 });
 export type EventOrigin = z.infer<typeof EventOrigin>;
 

@@ -14,7 +14,7 @@ let n = 0;
 async function terminal(terminalId: string, label: string, role: 'terminal' | 'manager' = 'terminal', location = `cmd-${++n}`) {
   const store = await EventStore.open({ location, terminal: terminalId, persistence: 'memory', crossTab: false });
   stores.push(store);
-  return { store, commands: new TicketCommands({ store, label, role, staff: 'sam' }) };
+  return { store, commands: new TicketCommands({ store, label, role, staff: () => 'sam' }) };
 }
 
 function exchange(a: EventStore, b: EventStore): void {
@@ -107,7 +107,7 @@ describe('TicketCommands', () => {
     expect(() => till.commands.compLine(t, colaLine!.lineId, 'flat')).toThrow(/only a manager may comp a line/);
     expect(written()).toBe(before);
 
-    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: 'kim' });
+    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: () => 'kim' });
     await manager.compLine(t, colaLine!.lineId, 'flat');
     const view = till.store.view(t) as TicketView;
     expect(view.totalCents).toBe(burger.priceCents);
@@ -139,11 +139,39 @@ describe('TicketCommands', () => {
   });
 });
 
+describe('who is serving (origin.staff)', () => {
+  it('[APP23] every event carries who is signed in on the device when it is written; with no one signed in, none', async () => {
+    const store = await EventStore.open({ location: `cmd-${++n}`, terminal: 'till-1', persistence: 'memory', crossTab: false });
+    stores.push(store);
+    let signedIn: string | null = 'Ana';
+    const ctx = { store, label: 'A', role: 'terminal' as const, staff: () => signedIn };
+    const commands = new TicketCommands(ctx);
+    const menu = new MenuCommands(ctx);
+    await store.append('menu.item_defined', { menuItemId: burger.id, name: burger.name, category: 'Mains', priceCents: burger.priceCents }, { aggregate: { type: 'menu_item', id: burger.id } });
+
+    const t = await commands.openTicket();
+    signedIn = 'Ben';
+    await commands.addItem(t, burger);
+    await menu.setAvailability(burger.id, false);
+    signedIn = null;
+    await commands.setNote(t, 'window seat');
+
+    const ticketEvents = store.getByAggregate(t).map((e) => [e.type, e.origin.staff]);
+    expect(ticketEvents).toEqual([
+      ['ticket.opened', 'Ana'],
+      ['ticket.item_added', 'Ben'],
+      ['ticket.note_set', undefined],
+    ]);
+    expect(store.getByAggregate(burger.id).at(-1)!.origin.staff).toBe('Ben');
+    expect((store.view(t) as TicketView).openedBy).toEqual({ terminal: 'till-1', staff: 'Ana' });
+  });
+});
+
 describe('MenuCommands', () => {
   async function withBurgerOnTheMenu(terminalId: string, label: string, location = `cmd-${++n}`) {
     const t = await terminal(terminalId, label, 'terminal', location);
     await t.store.append('menu.item_defined', { menuItemId: burger.id, name: burger.name, category: 'Mains', priceCents: burger.priceCents }, { aggregate: { type: 'menu_item', id: burger.id } });
-    return { ...t, menu: new MenuCommands({ store: t.store, role: 'terminal', staff: 'sam' }) };
+    return { ...t, menu: new MenuCommands({ store: t.store, role: 'terminal', staff: () => 'sam' }) };
   }
 
   it('[APP19] an item the kitchen marked sold out is refused at another till ("Cheeseburger is sold out"); marked available again, it is added', async () => {

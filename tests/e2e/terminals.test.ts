@@ -264,6 +264,50 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     await addItem(till, 'Calamari');
     await expect.poll(() => till.getByTestId('line').filter({ hasText: 'Calamari' }).count()).toBe(1);
   }, TEST_TIMEOUT_MS);
+
+  it('[APP23] a waiter signs in on a till: the ticket list, the kitchen card, the history and the other terminals\' consoles say who; a colleague switches with one tap', async () => {
+    const till = await terminal('till-staff');
+    const kitchen = await terminal('kitchen-staff');
+    expect(await till.getByTestId('serving').textContent()).toBe('Sign in');
+    await till.getByTestId('serving').click();
+    const panel = till.getByRole('region', { name: 'Who is serving' });
+    await panel.getByRole('textbox', { name: 'Your name' }).fill('   ');
+    await panel.getByRole('button', { name: 'Sign in', exact: true }).click();
+    expect(await panel.getByRole('alert').textContent()).toBe('Type your name to sign in.');
+    await panel.getByRole('textbox', { name: 'Your name' }).fill('Ana');
+    await panel.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expect.poll(() => till.getByTestId('serving').textContent()).toBe('Serving: Ana');
+
+    const number = await openTicket(till, 'T6');
+    await addItem(till, 'Cheeseburger');
+    await till.getByRole('button', { name: /^Send to kitchen/ }).click();
+    await idle(till);
+
+    // The kitchen's terminal: the ticket list and the kitchen card name the waiter; its console shows who is on the till.
+    await kitchen.getByRole('button', { name: new RegExp(`^Ticket ${number}, T6, .*, Ana, `) }).waitFor({ timeout: 15_000 });
+    await kitchen.getByRole('link', { name: 'Kitchen' }).click();
+    const card = kitchen.getByTestId('kitchen-ticket').filter({ has: kitchen.getByRole('heading', { name: number }) });
+    await expect.poll(async () => (await card.getByTestId('kitchen-server').textContent())?.trim()).toBe('· Ana');
+    await kitchen.getByRole('link', { name: 'Console' }).click();
+    const row = kitchen.getByRole('region', { name: 'Connected terminals' }).locator('tr').filter({ hasText: 'till-staff' });
+    await expect.poll(() => row.locator('td').nth(2).textContent(), { timeout: 15_000 }).toBe('Ana');
+
+    // Ben takes over the till: one tap after his first sign-in; what he writes is his.
+    await till.getByTestId('serving').click();
+    await panel.getByRole('textbox', { name: 'Your name' }).fill('Ben');
+    await panel.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expect.poll(() => row.locator('td').nth(2).textContent(), { timeout: 15_000 }).toBe('Ben');
+    await addItem(till, 'Lemonade');
+    await till.getByTestId('serving').click();
+    await panel.getByRole('button', { name: 'Sign in as Ana' }).click();
+    await expect.poll(() => till.getByTestId('serving').textContent()).toBe('Serving: Ana');
+    await expect.poll(() => row.locator('td').nth(2).textContent(), { timeout: 15_000 }).toBe('Ana');
+    await till.getByRole('button', { name: 'History' }).click();
+    const added = till.getByTestId('history').locator('li').filter({ hasText: 'ticket.item_added' });
+    await expect.poll(() => added.count()).toBe(2);
+    expect(await added.nth(0).textContent()).toContain('· Ana');
+    expect(await added.nth(1).textContent()).toContain('· Ben');
+  }, TEST_TIMEOUT_MS);
 });
 
 // ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import { DeviceAdmin } from '../../app/device-admin';
 import { ServerTakings } from '../../app/server-takings';
 import { ManagerApi } from '../../app/manager-api';
 import { TakingsModel } from './takings-model.svelte';
+import { StaffModel } from './staff-model.svelte';
 import { appEndpoints } from '../../sync/endpoints';
 
 /**
@@ -42,6 +43,8 @@ export interface Screens {
   devices: DevicesModel | null;
   /** The day's takings (cash-up): managers only. */
   takings: TakingsModel | null;
+  /** Who is serving on this device. */
+  staff: StaffModel;
   manager: boolean;
 }
 
@@ -122,6 +125,7 @@ export class AppModel {
           console: new ConsoleModel(log, sync, session.store, session.compaction),
           devices: manager ? new DevicesModel(new DeviceAdmin(api, `${location.origin}${location.pathname}`)) : null,
           takings: manager ? new TakingsModel(log, sync, new ServerTakings(api), this.now) : null,
+          staff: new StaffModel(session.staff),
         },
       };
     } catch (err) {
