@@ -49,7 +49,13 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     browser: window,
   });
   // Idle, over-threshold and manual compaction; acknowledgements from uploads count too.
-  const compaction = new CompactionScheduler(store, realTimers, () => sync.watermarks(), { ...DEFAULT_COMPACTION_SCHEDULE, policy: deviceRetention(Date.now()) });
+  // The policy is read at each run: the UTC offset of a till left running through a clock change is the current one.
+  const compaction = new CompactionScheduler(store, realTimers, () => sync.watermarks(), {
+    ...DEFAULT_COMPACTION_SCHEDULE,
+    get policy() {
+      return deviceRetention(Date.now());
+    },
+  });
   let current = pairing;
   const pairingListeners = new Set<(pairing: Pairing) => void>();
   const renewal = new TokenRenewal({

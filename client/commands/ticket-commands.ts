@@ -28,6 +28,14 @@ export function signedBy(ctx: CommandContext): { staff?: string } {
   return staff === null ? {} : { staff };
 }
 
+/** A payment as staff take it (ticket.payment_recorded without its id). */
+export interface PaymentToRecord {
+  method: PaymentMethod;
+  amountCents: number;
+  tenderedCents?: number;
+  tipCents?: number;
+}
+
 export class CommandRefused extends Error {
   override readonly name = 'CommandRefused';
 }
@@ -72,9 +80,7 @@ export class TicketCommands {
 
   addItem(ticketId: string, item: Pick<MenuItemView, 'id' | 'name' | 'priceCents'>, quantity = 1, note?: string) {
     if (item.priceCents === null || item.name === null) throw new CommandRefused(`menu item ${item.id} has no price or name`);
-    // The log's word, not the caller's copy of the menu: it may predate the kitchen's 86.
-    const current = this.ctx.store.view(item.id);
-    if (current?.kind === 'menu_item' && current.soldOut) throw new CommandRefused(`${item.name} is sold out`);
+    this.refuseSoldOut(item.id, item.name);
     const lineId = `line-${newEventId().slice(-12)}`;
     const payload = { lineId, menuItemId: item.id, name: item.name, unitPriceCents: item.priceCents, quantity, ...(note ? { note } : {}) };
     return this.append(ticketId, 'ticket.item_added', payload);
@@ -85,6 +91,9 @@ export class TicketCommands {
   }
 
   changeQuantity(ticketId: string, lineId: string, quantity: number) {
+    const line = this.ticket(ticketId).lines.find((l) => l.lineId === lineId);
+    // More of a sold-out item is refused like adding it; fewer is always fine.
+    if (line && quantity > line.quantity) this.refuseSoldOut(line.menuItemId, line.name);
     return this.append(ticketId, 'ticket.quantity_changed', { lineId, quantity });
   }
 
@@ -107,7 +116,8 @@ export class TicketCommands {
     return this.append(ticketId, 'ticket.kitchen_item_bumped', { lineId });
   }
 
-  recordPayment(ticketId: string, payment: { method: PaymentMethod; amountCents: number; tenderedCents?: number }) {
+  /** `tipCents`: a card tip, charged with the amount and owed to staff (not toward the total). */
+  recordPayment(ticketId: string, payment: PaymentToRecord) {
     return this.append(ticketId, 'ticket.payment_recorded', { paymentId: `pay-${newEventId().slice(-12)}`, ...payment });
   }
 
@@ -147,6 +157,12 @@ export class TicketCommands {
     const view = this.ctx.store.view(ticketId);
     if (!view || view.kind !== 'ticket') throw new CommandRefused(`no ticket ${ticketId}`);
     return view;
+  }
+
+  /** The log's word, not the caller's copy of the menu: it may predate the kitchen's 86. */
+  private refuseSoldOut(menuItemId: string, name: string): void {
+    const item = this.ctx.store.view(menuItemId);
+    if (item?.kind === 'menu_item' && item.soldOut) throw new CommandRefused(`${name} is sold out`);
   }
 
   private requireManager(what: string): void {

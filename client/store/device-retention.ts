@@ -1,11 +1,27 @@
 import { DEFAULT_RETENTION, type RetentionPolicy } from '../../shared/compaction/retention-policy';
+import type { DayWindow } from '../../shared/reports/day-takings';
 
 /**
- * The retention policy in this device's time zone: a business day ends at 04:00 where the
- * restaurant is, not at 04:00 UTC. The Takings screen's days and what compaction keeps use
- * the same days, so yesterday is still whole on the device. The offset is the one in force at
- * `at` (summer time moves it).
+ * Business days in this device's time zone: a day ends at 04:00 where the restaurant is, not
+ * at 04:00 UTC. The Takings screen's days and what compaction keeps use the same days, so
+ * yesterday is still whole on the device.
  */
+
+/** The retention policy with the UTC offset in force at `at` (summer time moves it). */
 export function deviceRetention(at: number): RetentionPolicy {
   return { ...DEFAULT_RETENTION, utcOffsetMinutes: -new Date(at).getTimezoneOffset() };
+}
+
+/**
+ * The business day holding `at`: from the end hour on its local calendar date (the date before,
+ * if `at` is earlier) to the end hour on the next date. Built from the calendar, not as 24 hours,
+ * so the days around a clock change (23 and 25 hours) neither overlap nor leave a gap, and the
+ * day before `from` is the previous calendar day.
+ */
+export function localBusinessDay(at: number, endHour = DEFAULT_RETENTION.businessDayEndHour): DayWindow {
+  const t = new Date(at);
+  let start = new Date(t.getFullYear(), t.getMonth(), t.getDate(), endHour);
+  if (start.getTime() > at) start = new Date(t.getFullYear(), t.getMonth(), t.getDate() - 1, endHour);
+  const end = new Date(start.getFullYear(), start.getMonth(), start.getDate() + 1, endHour);
+  return { from: start.getTime(), to: end.getTime() };
 }

@@ -58,23 +58,42 @@ export type TicketKitchenItemBumpedV1 = z.infer<typeof TicketKitchenItemBumpedV1
 export const PaymentMethod = z.enum(['cash', 'card']);
 export type PaymentMethod = z.infer<typeof PaymentMethod>;
 
-export const TicketPaymentRecordedV1 = z
-  .strictObject({
-    paymentId: EntityId,
-    method: PaymentMethod,
-    amountCents: PositiveCents,
-    /** Cash handed over; the change due is tendered - amount. */
-    tenderedCents: PositiveCents.optional(),
-  })
-  .refine((p) => p.tenderedCents === undefined || p.tenderedCents >= p.amountCents, {
-    path: ['tenderedCents'],
-    message: 'tenderedCents must be at least amountCents',
-  })
-  .refine((p) => p.tenderedCents === undefined || p.method === 'cash', {
-    path: ['tenderedCents'],
-    message: 'tenderedCents only applies to cash',
-  });
+const paymentFields = {
+  paymentId: EntityId,
+  method: PaymentMethod,
+  /** What goes toward the ticket's total. */
+  amountCents: PositiveCents,
+  /** Cash handed over; the change due is tendered - amount. */
+  tenderedCents: PositiveCents.optional(),
+};
+
+/** The cash handed over covers the amount, and only cash is handed over. */
+function tenderChecked<T extends z.ZodType<{ method: PaymentMethod; amountCents: number; tenderedCents?: number | undefined }>>(schema: T): T {
+  return schema
+    .refine((p) => p.tenderedCents === undefined || p.tenderedCents >= p.amountCents, {
+      path: ['tenderedCents'],
+      message: 'tenderedCents must be at least amountCents',
+    })
+    .refine((p) => p.tenderedCents === undefined || p.method === 'cash', {
+      path: ['tenderedCents'],
+      message: 'tenderedCents only applies to cash',
+    });
+}
+
+export const TicketPaymentRecordedV1 = tenderChecked(z.strictObject(paymentFields));
 export type TicketPaymentRecordedV1 = z.infer<typeof TicketPaymentRecordedV1>;
+
+/**
+ * v2: a card payment can carry a tip, charged on the card with the amount and owed to staff:
+ * not toward the ticket's total. (Cash tips go straight to the staff, unrecorded.) A v1 payment
+ * had none; v1 builds see v2 as needs_update and keep it, where a v1 schema would have refused
+ * the new field as invalid.
+ */
+export const TicketPaymentRecordedV2 = tenderChecked(z.strictObject({ ...paymentFields, tipCents: PositiveCents.optional() })).refine(
+  (p) => p.tipCents === undefined || p.method === 'card',
+  { path: ['tipCents'], message: 'tipCents only applies to card' },
+);
+export type TicketPaymentRecordedV2 = z.infer<typeof TicketPaymentRecordedV2>;
 
 export const TicketClosedV1 = z.strictObject({ totalCents: Cents });
 export type TicketClosedV1 = z.infer<typeof TicketClosedV1>;

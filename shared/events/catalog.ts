@@ -14,6 +14,7 @@ import {
   TicketNoteSetV1,
   TicketOpenedV1,
   TicketPaymentRecordedV1,
+  TicketPaymentRecordedV2,
   TicketQuantityChangedV1,
   TicketSentToKitchenV1,
   TicketTableAssignedV1,
@@ -47,7 +48,7 @@ export const EVENT_CATALOG = {
   'ticket.table_assigned': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketTableAssignedV1 } },
   'ticket.sent_to_kitchen': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketSentToKitchenV1 } },
   'ticket.kitchen_item_bumped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketKitchenItemBumpedV1 } },
-  'ticket.payment_recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketPaymentRecordedV1 } },
+  'ticket.payment_recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketPaymentRecordedV1, 2: TicketPaymentRecordedV2 } },
   'ticket.closed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketClosedV1 } },
   'ticket.voided': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketVoidedV1 } },
   'ticket.line_comped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketLineCompedV1 } },
@@ -82,7 +83,7 @@ export interface EventPayloads {
   'ticket.table_assigned': z.infer<typeof TicketTableAssignedV1>;
   'ticket.sent_to_kitchen': z.infer<typeof TicketSentToKitchenV1>;
   'ticket.kitchen_item_bumped': z.infer<typeof TicketKitchenItemBumpedV1>;
-  'ticket.payment_recorded': z.infer<typeof TicketPaymentRecordedV1>;
+  'ticket.payment_recorded': z.infer<typeof TicketPaymentRecordedV2>;
   'ticket.closed': z.infer<typeof TicketClosedV1>;
   'ticket.voided': z.infer<typeof TicketVoidedV1>;
   'ticket.line_comped': z.infer<typeof TicketLineCompedV1>;

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from './envelope';
-import type { TicketItemAddedV1, TicketItemAddedV2 } from '../domain/ticket-events';
+import type { TicketItemAddedV1, TicketItemAddedV2, TicketPaymentRecordedV1, TicketPaymentRecordedV2 } from '../domain/ticket-events';
 
 /**
  * Upcasters lift a payload one version up: UPCASTERS[type][v] turns a valid v payload
@@ -24,6 +24,10 @@ export const UPCASTERS: Readonly<Record<string, Readonly<Record<number, Upcaster
         ...(p.note !== undefined ? { note: p.note } : {}),
       };
     },
+  },
+  'ticket.payment_recorded': {
+    // v2 added the card tip: a v1 payment had none, and is otherwise the same.
+    1: (payload): TicketPaymentRecordedV2 => payload as TicketPaymentRecordedV1,
   },
 };
 

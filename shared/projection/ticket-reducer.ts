@@ -11,7 +11,7 @@ import {
   type RegisterWrite,
 } from './merge-policy';
 import { assertNever, outcome, type Outcome } from './reducer';
-import type { TicketConflict, TicketLine, TicketPayment, TicketView } from './views';
+import { chargedQuantity, type TicketConflict, type TicketLine, type TicketPayment, type TicketView } from './views';
 
 /**
  * The ticket reducer: one event at a time, following TICKET_MERGE_POLICY.
@@ -134,9 +134,9 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
   };
 }
 
-/** What the guest pays for: comped lines are on the house. */
+/** What the guest pays for: what a comp gave away is on the house. */
 function sumLines(lines: readonly TicketLine[]): number {
-  return lines.reduce((n, l) => (l.comped === null ? n + l.unitPriceCents * l.quantity : n), 0);
+  return lines.reduce((n, l) => n + l.unitPriceCents * chargedQuantity(l), 0);
 }
 
 function lineCopy(l: TicketLine): TicketLine {
@@ -242,7 +242,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const line = lineById(s, lineId);
       if (!line) return outcome('ignored', `no line ${lineId}`);
       if (line.comped !== null) return outcome('duplicate', 'line already comped');
-      line.comped = { reason, at: e.at, eventId: e.id, terminal: e.origin.terminal, staff: e.origin.staff ?? null };
+      line.comped = { reason, at: e.at, eventId: e.id, terminal: e.origin.terminal, staff: e.origin.staff ?? null, quantity: line.quantity };
       // The total drops: payments taken above it are held, as when the line is removed.
       return holdPaymentsAboveTotal(s, e);
     }
@@ -377,6 +377,7 @@ function paymentOf(e: DecodedEvent<'ticket.payment_recorded'>, state: TicketPaym
     amountCents: p.amountCents,
     tenderedCents: p.tenderedCents ?? null,
     changeCents: p.tenderedCents !== undefined ? p.tenderedCents - p.amountCents : 0,
+    tipCents: p.tipCents ?? 0,
     at: e.at,
     terminal: e.origin.terminal,
     state,

@@ -66,7 +66,21 @@ export interface TicketLine {
   bumpedAt: number | null;
   addedBy: string;
   /** Given away by a manager ("on the house"): still made, not in the ticket's total. Null when charged. */
-  comped: { reason: string; at: number; eventId: string; terminal: string; staff: string | null } | null;
+  comped: { reason: string; at: number; eventId: string; terminal: string; staff: string | null; quantity: number } | null;
+}
+
+/**
+ * How many of a line the guest pays for: a comp gives away the quantity the line had when it
+ * was comped (`comped.quantity`), so a quantity raised afterwards is charged, never given away
+ * with nobody's approval; lowered, nothing is charged.
+ */
+export function chargedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): number {
+  return line.comped === null ? line.quantity : Math.max(0, line.quantity - line.comped.quantity);
+}
+
+/** How many of a line are given away (0 when not comped). */
+export function compedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): number {
+  return line.quantity - chargedQuantity(line);
 }
 
 export type PaymentState = 'applied' | 'held' | 'refunded';
@@ -78,6 +92,8 @@ export interface TicketPayment {
   amountCents: number;
   tenderedCents: number | null;
   changeCents: number;
+  /** A card tip charged with the amount, owed to staff: not toward the ticket's total (0 without). */
+  tipCents: number;
   at: number;
   terminal: string;
   state: PaymentState;
@@ -117,7 +133,7 @@ export interface TicketView extends AggregateBase {
   cancelledLines: TicketLine[];
   note: string | null;
   payments: TicketPayment[];
-  /** Sum of the current lines that are not comped. */
+  /** What the guest pays for the current lines (chargedQuantity × price). */
   totalCents: number;
   /** Sum of applied payments. */
   paidCents: number;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { businessDayEnd, type RetentionPolicy } from '../compaction/retention-policy';
 import { PaymentMethod } from '../domain/ticket-events';
-import type { AggregateView, TicketPayment, TicketView } from '../projection/views';
+import { compedQuantity, type AggregateView, type TicketPayment, type TicketView } from '../projection/views';
 
 /**
  * The day's takings (cash-up): what the manager counts the drawer against at the end of a
@@ -34,6 +33,11 @@ export const DayTakings = DayWindow.extend({
   /** Change handed back on the cash payments taken (tendered − amount). */
   changeGivenCents: Cents,
   /**
+   * Card tips on the payments taken (charged with them, owed to staff): in no ticket's total
+   * and not in `taken`, so the card machine's total is `taken.byMethod.card` plus this.
+   */
+  tips: MoneyCount,
+  /**
    * Cash the drawer should hold from the window's sales (the float aside): the cash payments'
    * amounts. `amountCents` is already net of change (the reducer records the cash handed
    * over as `tenderedCents` and the change as tendered − amount), so change is not taken off
@@ -47,14 +51,15 @@ export const DayTakings = DayWindow.extend({
    */
   held: PaymentTotals,
   /**
-   * Tickets voided in the window (by `voidedAt`) and the value of their lines. Lines cannot
-   * change after a void (a change is held as a conflict), so the ticket's total is its value
-   * at the void.
+   * Tickets voided in the window (by `voidedAt`) and what the guest would have paid for their
+   * lines (the total: comped parts are in `comped` if given away before the void, nowhere
+   * after). Lines cannot change after a void (a change is held as a conflict), so the total is
+   * the one at the void.
    */
   voided: MoneyCount,
   /**
-   * Lines a manager comped ("on the house") in the window (by `comped.at`) and their value
-   * (unit price × quantity), on tickets not voided: given away, so in no ticket's total. A
+   * Lines a manager comped ("on the house") in the window (by `comped.at`) and the value given
+   * away (unit price × the quantity comped), on tickets not voided: given away, so in no ticket's total. A
    * comp of a closed or voided ticket is held as a conflict, so it is not counted until applied.
    */
   comped: MoneyCount,
@@ -68,14 +73,6 @@ export const DayTakings = DayWindow.extend({
 });
 export type DayTakings = z.infer<typeof DayTakings>;
 
-const DAY_MS = 24 * 60 * 60_000;
-
-/** The business day that contains `at` (it ends at the policy's hour, see businessDayEnd). */
-export function businessDay(at: number, policy: RetentionPolicy): DayWindow {
-  const to = businessDayEnd(at, policy);
-  return { from: to - DAY_MS, to };
-}
-
 export function dayTakings(views: readonly AggregateView[], day: DayWindow): DayTakings {
   const within = (at: number | null): boolean => at !== null && at >= day.from && at < day.to;
   const closed = emptyCount();
@@ -84,6 +81,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
   const open = emptyCount();
   const taken = emptyTotals();
   const held = emptyTotals();
+  const tips = emptyCount();
   let changeGivenCents = 0;
   let ticketsWithOpenConflicts = 0;
 
@@ -104,7 +102,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     if (view.status !== 'voided') {
       for (const line of view.lines) {
         if (line.comped === null || !within(line.comped.at)) continue;
-        add(comped, line.unitPriceCents * line.quantity);
+        add(comped, line.unitPriceCents * compedQuantity(line));
         counted = true;
       }
     }
@@ -117,6 +115,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       }
       addPayment(taken, payment);
       changeGivenCents += payment.changeCents; // 0 but for cash handed over
+      if (payment.tipCents > 0) add(tips, payment.tipCents);
     }
     if (counted && view.openConflicts > 0) ticketsWithOpenConflicts++;
   }
@@ -127,6 +126,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     closed,
     taken,
     changeGivenCents,
+    tips,
     cashExpectedCents: taken.byMethod.cash.amountCents,
     held,
     voided,

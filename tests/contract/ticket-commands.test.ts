@@ -195,6 +195,17 @@ describe('MenuCommands', () => {
     expect((till.store.view(t) as TicketView).lines.map((l) => l.name)).toEqual(['Cheeseburger']);
   });
 
+  it('[APP19] "One more" of a line whose item is sold out is refused too; one less is fine', async () => {
+    const till = await withBurgerOnTheMenu('till-1', 'A');
+    const t = await till.commands.openTicket();
+    await till.commands.addItem(t, burger, 2);
+    const line = (till.store.view(t) as TicketView).lines[0]!;
+    await till.menu.setAvailability(burger.id, false);
+    expect(() => till.commands.changeQuantity(t, line.lineId, 3)).toThrow(new CommandRefused('Cheeseburger is sold out'));
+    await till.commands.changeQuantity(t, line.lineId, 1);
+    expect((till.store.view(t) as TicketView).lines[0]!.quantity).toBe(1);
+  });
+
   it('[APP19] marking an item the log does not hold is refused, writing nothing', async () => {
     const { store, menu } = await withBurgerOnTheMenu('till-1', 'A');
     expect(() => menu.setAvailability('no-such-item', false)).toThrow(new CommandRefused('no menu item no-such-item'));

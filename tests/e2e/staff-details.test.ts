@@ -281,15 +281,19 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => till.getByTestId('auth-problem').textContent(), { timeout: 15_000 }).toMatch(/refuses this terminal/);
   }, TEST_TIMEOUT_MS);
 
-  it('[APP20] a manager takes a card and a cash payment and closes both tickets, the second offline: Takings shows the day on the device with what it still owes; offline the server cannot be asked, back online its figures agree', async () => {
+  it('[APP20][APP24] a manager takes a card payment with a tip and a cash payment and closes both tickets, the second offline: Takings shows the day on the device with what it still owes; offline the server cannot be asked, back online its figures agree', async () => {
     const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-takings', 'manager');
     fixture.closeAfter(t.context);
     const manager = t.page;
     await openTicket(manager, 'T1');
     await addItem(manager, 'Cheeseburger'); // 14.50
     await manager.getByRole('button', { name: 'Take payment' }).click();
-    await manager.getByRole('button', { name: /^Record card payment 14.50/ }).click();
+    // [APP24] the guest adds 10 % on the card: 1.45, charged with the 14.50, not toward the ticket.
+    await manager.getByRole('button', { name: 'Tip 10 percent of the amount' }).click();
+    expect(await manager.getByTestId('card-charge').textContent()).toBe('15.95');
+    await manager.getByRole('button', { name: 'Record card payment 14.50 + tip 1.45' }).click();
     await idle(manager);
+    expect(await manager.getByRole('list', { name: 'Payments' }).textContent()).toMatch(/Card 14\.50\s+\+ tip 1\.45/);
     await manager.getByRole('button', { name: 'Close ticket' }).click();
     await idle(manager);
 
@@ -307,7 +311,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await manager.getByRole('link', { name: 'Takings' }).click();
     await manager.getByRole('heading', { name: 'Takings' }).waitFor();
     const figure = (key: string, side: 'local' | 'server') => manager.locator(`tr[data-figure="${key}"] td.${side}`).textContent();
-    const expected = { closed: '2 · 41.00', card: '1 · 14.50', cash: '1 · 26.50', change: '3.50', 'cash-expected': '26.50', held: '0 · 0.00' };
+    const expected = { closed: '2 · 41.00', card: '1 · 14.50', cash: '1 · 26.50', change: '3.50', tips: '1 · 1.45', 'cash-expected': '26.50', held: '0 · 0.00' };
     for (const [key, value] of Object.entries(expected)) expect(await figure(key, 'local'), key).toBe(value);
     expect(await manager.getByTestId('takings-source').textContent()).toMatch(/^\s*Figures on this device\. This device still owes \d+ events? to the server/);
     expect(await manager.getByRole('button', { name: 'Next day →' }).isDisabled()).toBe(true);

@@ -268,7 +268,7 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
   it('[APP23] a waiter signs in on a till: the ticket list, the kitchen card, the history and the other terminals\' consoles say who; a colleague switches with one tap', async () => {
     const till = await terminal('till-staff');
     const kitchen = await terminal('kitchen-staff');
-    expect(await till.getByTestId('serving').textContent()).toBe('Sign in');
+    expect(await till.getByTestId('serving').textContent()).toBe('Sign in…');
     await till.getByTestId('serving').click();
     const panel = till.getByRole('region', { name: 'Who is serving' });
     await panel.getByRole('textbox', { name: 'Your name' }).fill('   ');

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RETENTION } from '../../shared/compaction/retention-policy';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { TakingsResponse } from '../../shared/protocol/rest-reports';
-import { businessDay } from '../../shared/reports/day-takings';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { api, mint, postEvents } from '../helpers/server-clients';
 import { TestWriter } from '../helpers/test-writer';
 
-const DAY = businessDay(Date.parse('2026-11-20T12:00:00Z'), DEFAULT_RETENTION);
+/** The business day of Nov 20 for a location on UTC: 04:00 to 04:00. */
+const DAY = { from: Date.parse('2026-11-20T04:00:00Z'), to: Date.parse('2026-11-21T04:00:00Z') };
 
 /** One till's sales, stamped at `iso` times: `sale(ticket, price, payment?, close?)`. */
 function till(terminal: string) {
@@ -20,7 +19,7 @@ function till(terminal: string) {
   };
   return {
     events,
-    sale(iso: string, ticket: string, number: string, priceCents: number, payment?: { method: 'cash' | 'card'; amountCents: number; tenderedCents?: number }, close = true): void {
+    sale(iso: string, ticket: string, number: string, priceCents: number, payment?: { method: 'cash' | 'card'; amountCents: number; tenderedCents?: number; tipCents?: number }, close = true): void {
       write(iso, ticket, 'ticket.opened', { number });
       write(iso, ticket, 'ticket.item_added', { lineId: `${ticket}-l1`, menuItemId: 'm-1', name: 'Dish', unitPriceCents: priceCents, quantity: 1 });
       if (payment) write(iso, ticket, 'ticket.payment_recorded', { paymentId: `${ticket}-p1`, ...payment });
@@ -41,7 +40,7 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
     // Just before the day starts (03:59): the previous business day's.
     a.sale('2026-11-20T03:59:00Z', 'tk-0', 'A-001', 800, { method: 'cash', amountCents: 800 });
     a.sale('2026-11-20T12:00:00Z', 'tk-1', 'A-002', 2000, { method: 'cash', amountCents: 2000, tenderedCents: 2500 });
-    a.sale('2026-11-20T13:00:00Z', 'tk-2', 'A-003', 1500, { method: 'card', amountCents: 1500 });
+    a.sale('2026-11-20T13:00:00Z', 'tk-2', 'A-003', 1500, { method: 'card', amountCents: 1500, tipCents: 250 });
     a.sale('2026-11-20T14:00:00Z', 'tk-3', 'A-004', 1000, undefined, false);
     const stored = await postEvents(server.url, await mint('loc-takings', 'terminal', 'till-1'), a.events);
     expect(stored.body.results.map((r) => r.status)).toEqual(a.events.map(() => 'accepted'));
@@ -56,7 +55,7 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
     await server.dispose();
   });
 
-  it('[SRV25] a manager gets the business day\'s takings from the server projection: cash and card, change, cash expected, open tickets; nothing of another location', async () => {
+  it('[SRV25] a manager gets the business day\'s takings from the server projection: cash and card, change, card tips, cash expected, open tickets; nothing of another location', async () => {
     const res = await api<TakingsResponse>(server.url, query(DAY.from, DAY.to), manager);
     expect(res.status).toBe(200);
     expect(res.body.takings).toEqual({
@@ -65,6 +64,7 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
       closed: { count: 2, amountCents: 3500 },
       taken: { count: 2, amountCents: 3500, byMethod: { cash: { count: 1, amountCents: 2000 }, card: { count: 1, amountCents: 1500 } } },
       changeGivenCents: 500,
+      tips: { count: 1, amountCents: 250 },
       cashExpectedCents: 2000,
       held: { count: 0, amountCents: 0, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 0, amountCents: 0 } } },
       voided: { count: 0, amountCents: 0 },

@@ -1,28 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
-import { DEFAULT_RETENTION } from '../../shared/compaction/retention-policy';
 import { LocationProjection } from '../../shared/projection/location-projection';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
-import { DayTakings, businessDay, dayTakings } from '../../shared/reports/day-takings';
+import { DayTakings, dayTakings, type DayWindow } from '../../shared/reports/day-takings';
 import { TestWriter } from '../helpers/test-writer';
 
-/** The wall clock every terminal of a test reads (UTC; DEFAULT_RETENTION's business day ends 04:00 UTC). */
+/** The wall clock every terminal of a test reads (UTC). */
 let wall = 0;
 const setWall = (iso: string): void => {
   wall = Date.parse(iso);
 };
 const terminal = (id: string): TestWriter => new TestWriter(id, () => wall);
 
-const NOV_26 = businessDay(Date.parse('2026-11-26T12:00:00Z'), DEFAULT_RETENTION);
-const NOV_25 = businessDay(NOV_26.from - 1, DEFAULT_RETENTION);
-const NOV_27 = businessDay(NOV_26.to, DEFAULT_RETENTION);
+/** Business days of a location on UTC, 04:00 to 04:00 (the device computes them: client/store/device-retention.ts). */
+const dayFrom = (iso: string): DayWindow => ({ from: Date.parse(iso), to: Date.parse(iso) + 24 * 60 * 60_000 });
+const NOV_25 = dayFrom('2026-11-25T04:00:00Z');
+const NOV_26 = dayFrom('2026-11-26T04:00:00Z');
+const NOV_27 = dayFrom('2026-11-27T04:00:00Z');
 
 const line = (lineId: string, unitPriceCents: number, quantity = 1) => ({ lineId, menuItemId: `m-${lineId}`, name: `Item ${lineId}`, unitPriceCents, quantity });
 
 /**
  * A location's day, written as terminals write it and folded by LocationProjection:
  *  - A: 20.00 paid cash with 25.00 handed over, closed at 13:00;
- *  - B: 30.00 paid 18.00 card + 12.00 cash (20.00 handed over) at 03:50 and closed at 03:59 the next morning (still the 26th's business day);
+ *  - B: 30.00 paid 18.00 card (3.00 tip on it) + 12.00 cash (20.00 handed over) at 03:50 and closed at 03:59 the next morning (still the 26th's business day);
  *  - C: 7.00 paid by card at 04:00 on the 27th and closed at once (the 27th's business day);
  *  - P: 9.00 paid cash and closed at 03:00 on the 26th (the 25th's business day);
  *  - D: 15.00 voided by a manager at 15:00, then paid 15.00 by card at a till that had not seen the void (held);
@@ -64,7 +65,7 @@ function location(): { projection: LocationProjection; events: EventEnvelope[]; 
   write(till, '2026-11-26T21:00:00Z', 'tk-e', 'ticket.payment_recorded', { paymentId: 'pay-e', method: 'cash', amountCents: 1000 });
 
   sale('tk-b', 'A-005', [line('b1', 3000)], '2026-11-26T22:00:00Z');
-  write(till, '2026-11-27T03:50:00Z', 'tk-b', 'ticket.payment_recorded', { paymentId: 'pay-b1', method: 'card', amountCents: 1800 });
+  write(till, '2026-11-27T03:50:00Z', 'tk-b', 'ticket.payment_recorded', { paymentId: 'pay-b1', method: 'card', amountCents: 1800, tipCents: 300 });
   write(till, '2026-11-27T03:50:30Z', 'tk-b', 'ticket.payment_recorded', { paymentId: 'pay-b2', method: 'cash', amountCents: 1200, tenderedCents: 2000 });
   write(till, '2026-11-27T03:59:00Z', 'tk-b', 'ticket.closed', { totalCents: 3000 });
 
@@ -87,14 +88,6 @@ function settleVoid(events: readonly EventEnvelope[], conflictId: string, kind: 
 }
 
 describe('the day\'s takings (shared/reports/day-takings.ts), from real events', () => {
-  it('[SRV25] a business day runs from the policy\'s hour to the same hour the next day: 03:59 belongs to the day before, 04:00 starts the next', () => {
-    expect(NOV_26).toEqual({ from: Date.parse('2026-11-26T04:00:00Z'), to: Date.parse('2026-11-27T04:00:00Z') });
-    expect(businessDay(Date.parse('2026-11-27T03:59:00Z'), DEFAULT_RETENTION)).toEqual(NOV_26);
-    expect(businessDay(Date.parse('2026-11-27T04:00:00Z'), DEFAULT_RETENTION)).toEqual(NOV_27);
-    // A location an hour east of UTC ends its day at 04:00 local, 03:00 UTC.
-    expect(businessDay(Date.parse('2026-11-27T03:30:00Z'), { ...DEFAULT_RETENTION, utcOffsetMinutes: 60 }).from).toBe(Date.parse('2026-11-27T03:00:00Z'));
-  });
-
   it('[SRV25] cash and card are split, change is counted apart and not taken off the cash expected again; held payments, voids, open tickets and conflicts are told apart', () => {
     const { projection } = location();
     const report = dayTakings(projection.all(), NOV_26);
@@ -110,6 +103,8 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       },
       // 5.00 back on A's 25.00, 8.00 on B's 20.00.
       changeGivenCents: 1300,
+      // B's card tip: charged with the 18.00, owed to staff, in no total.
+      tips: { count: 1, amountCents: 300 },
       // The cash amounts (20.00 + 12.00 + 10.00): what was handed over less the change.
       cashExpectedCents: 4200,
       held: { count: 1, amountCents: 1500, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 1, amountCents: 1500 } } },
@@ -134,6 +129,7 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       closed: { count: 1, amountCents: 700 },
       taken: { count: 1, amountCents: 700, byMethod: { card: { count: 1, amountCents: 700 }, cash: { count: 0, amountCents: 0 } } },
       cashExpectedCents: 0,
+      tips: { count: 0, amountCents: 0 },
       held: { count: 0 },
       voided: { count: 0 },
       open: { count: 2, amountCents: 1500 + 500 },
@@ -197,6 +193,13 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       ticketsWithOpenConflicts: 2,
     });
     expect(dayTakings(projection.all(), NOV_27).comped).toEqual({ count: 1, amountCents: 400 });
+
+    // A third main on G's comped line later: charged, not given away (the comp saw two).
+    setWall('2026-11-27T11:00:00Z');
+    projection.apply([manager.write({ type: 'ticket', id: 'tk-g' }, 'ticket.quantity_changed', { lineId: 'g1', quantity: 3 })]);
+    expect(dayTakings(projection.all(), NOV_26).comped).toEqual({ count: 1, amountCents: 2400 });
+    // E (15.00), F (5.00) and now G's third main (12.00) are left to take.
+    expect(dayTakings(projection.all(), NOV_27).open).toEqual({ count: 3, amountCents: 1500 + 500 + 1200 });
   });
 
   it('[SRV25] a reopened void counts the payment it held again, and the ticket is open, not voided', () => {

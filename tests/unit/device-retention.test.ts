@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { deviceRetention } from '../../client/store/device-retention';
-import { businessDay } from '../../shared/reports/day-takings';
+import { deviceRetention, localBusinessDay } from '../../client/store/device-retention';
 import { businessDayEnd } from '../../shared/compaction/retention-policy';
 
 const zone = process.env.TZ;
@@ -10,22 +9,54 @@ afterEach(() => {
   else process.env.TZ = zone;
 });
 
-describe('deviceRetention: business days in the device\'s time zone', () => {
-  it('[APP20] a device in New York ends its business day at 04:00 New York time, summer time included; the Takings day and compaction agree', () => {
-    process.env.TZ = 'America/New_York';
-    const winter = Date.parse('2026-11-26T12:00:00Z');
-    expect(deviceRetention(winter).utcOffsetMinutes).toBe(-300);
-    expect(businessDay(winter, deviceRetention(winter))).toEqual({ from: Date.parse('2026-11-26T09:00:00Z'), to: Date.parse('2026-11-27T09:00:00Z') });
-    // 02:00 local on the 27th is still the 26th's service.
-    const lateNight = Date.parse('2026-11-27T07:00:00Z');
-    expect(businessDayEnd(lateNight, deviceRetention(lateNight))).toBe(Date.parse('2026-11-27T09:00:00Z'));
-    const summer = Date.parse('2026-07-01T12:00:00Z');
-    expect(businessDay(summer, deviceRetention(summer)).from).toBe(Date.parse('2026-07-01T08:00:00Z'));
+const at = (iso: string): number => Date.parse(iso);
+const window = (from: string, to: string) => ({ from: at(from), to: at(to) });
+
+describe('business days in the device\'s time zone (client/store/device-retention.ts)', () => {
+  it('[APP20] a day runs from 04:00 to 04:00: 03:59 belongs to the day before, 04:00 starts the next', () => {
+    process.env.TZ = 'UTC';
+    const nov26 = window('2026-11-26T04:00:00Z', '2026-11-27T04:00:00Z');
+    expect(localBusinessDay(at('2026-11-26T12:00:00Z'))).toEqual(nov26);
+    expect(localBusinessDay(at('2026-11-27T03:59:00Z'))).toEqual(nov26);
+    expect(localBusinessDay(at('2026-11-27T04:00:00Z'))).toEqual(window('2026-11-27T04:00:00Z', '2026-11-28T04:00:00Z'));
   });
 
-  it('[APP20] a device on UTC keeps the default day (04:00 UTC)', () => {
-    process.env.TZ = 'UTC';
-    const at = Date.parse('2026-11-26T12:00:00Z');
-    expect(businessDay(at, deviceRetention(at))).toEqual({ from: Date.parse('2026-11-26T04:00:00Z'), to: Date.parse('2026-11-27T04:00:00Z') });
+  it('[APP20] a device in New York ends its day at 04:00 New York time, summer time included; compaction keeps the same days', () => {
+    process.env.TZ = 'America/New_York';
+    expect(localBusinessDay(at('2026-11-26T12:00:00Z'))).toEqual(window('2026-11-26T09:00:00Z', '2026-11-27T09:00:00Z'));
+    expect(localBusinessDay(at('2026-07-01T12:00:00Z')).from).toBe(at('2026-07-01T08:00:00Z'));
+    // 02:00 local on the 27th is still the 26th's service, for compaction too.
+    const lateNight = at('2026-11-27T07:00:00Z');
+    expect(businessDayEnd(lateNight, deviceRetention(lateNight))).toBe(localBusinessDay(lateNight).to);
+  });
+
+  it('[APP20] around a clock change the days are 23 and 25 hours: one day follows the other with no overlap and no gap, and the day before is the previous date', () => {
+    process.env.TZ = 'Europe/Paris';
+    // Spring: clocks go forward on Sunday 29 March 2026 (02:00 → 03:00), so Saturday's day is 23 hours.
+    const saturday = localBusinessDay(at('2026-03-28T12:00:00Z'));
+    expect(saturday).toEqual(window('2026-03-28T03:00:00Z', '2026-03-29T02:00:00Z'));
+    expect(localBusinessDay(saturday.to).from).toBe(saturday.to);
+    expect(localBusinessDay(saturday.from - 1).to).toBe(saturday.from);
+    // Autumn: back on Sunday 25 October 2026 (03:00 → 02:00), so Saturday's day is 25 hours.
+    const autumn = localBusinessDay(at('2026-10-24T12:00:00Z'));
+    expect(autumn).toEqual(window('2026-10-24T02:00:00Z', '2026-10-25T03:00:00Z'));
+    // Walking back a week from Monday, one day at a time: each is the date before, end to end.
+    let day = localBusinessDay(at('2026-10-26T12:00:00Z'));
+    const starts: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const before = localBusinessDay(day.from - 1);
+      expect(before.to).toBe(day.from);
+      starts.push(new Date(before.from).toISOString());
+      day = before;
+    }
+    expect(starts).toEqual([
+      '2026-10-25T03:00:00.000Z', // Sunday 04:00 winter time
+      '2026-10-24T02:00:00.000Z', // Saturday 04:00 summer time
+      '2026-10-23T02:00:00.000Z',
+      '2026-10-22T02:00:00.000Z',
+      '2026-10-21T02:00:00.000Z',
+      '2026-10-20T02:00:00.000Z',
+      '2026-10-19T02:00:00.000Z',
+    ]);
   });
 });

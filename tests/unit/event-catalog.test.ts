@@ -114,6 +114,24 @@ describe('event catalog', () => {
     );
   });
 
+  it('[EVT8] a card payment carries a tip (v2); a tip on cash, or one that is not integer cents, names payload.tipCents', () => {
+    expect(validatePayload('ticket.payment_recorded', { paymentId: 'p', method: 'card', amountCents: 1450, tipCents: 200 })).toEqual({
+      v: 2,
+      payload: { paymentId: 'p', method: 'card', amountCents: 1450, tipCents: 200 },
+    });
+    expect(fieldOf(() => validatePayload('ticket.payment_recorded', { paymentId: 'p', method: 'cash', amountCents: 500, tipCents: 100 }))).toBe('payload.tipCents');
+    expect(fieldOf(() => validatePayload('ticket.payment_recorded', { paymentId: 'p', method: 'card', amountCents: 500, tipCents: 1.5 }))).toBe('payload.tipCents');
+  });
+
+  it('[EVT8] ticket.payment_recorded v1 decodes to v2 unchanged (no tip); a tip at v1 is refused (v1 never had one)', () => {
+    const v1 = { paymentId: 'p1', method: 'cash', amountCents: 850, tenderedCents: 1000 };
+    const r = decodeEvent(envelope({ type: 'ticket.payment_recorded', v: 1, payload: v1 }));
+    expect(r.status).toBe('ok');
+    expect(r.event).toMatchObject({ v: 2, payload: v1 });
+    const tipAtV1 = checkIncomingEvent(envelope({ type: 'ticket.payment_recorded', v: 1, payload: { paymentId: 'p2', method: 'card', amountCents: 850, tipCents: 100 } }));
+    expect(tipAtV1).toMatchObject({ ok: false, error: { field: 'payload.tipCents' } });
+  });
+
   it('[EVT1] an unknown type is rejected on field "type"', () => {
     expect(fieldOf(() => validatePayload('ticket.teleported', {}))).toBe('type');
   });

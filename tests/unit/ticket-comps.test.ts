@@ -56,7 +56,7 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
       ['Burger', true],
       ['Soup', false],
     ]);
-    expect(v.lines[1]!.comped).toEqual({ reason: 'cold, waited too long', at: comped.at, eventId: comped.id, terminal: 'manager-1', staff: null });
+    expect(v.lines[1]!.comped).toEqual({ reason: 'cold, waited too long', at: comped.at, eventId: comped.id, terminal: 'manager-1', staff: null, quantity: 1 });
     expect(statusOf(v, comped)).toEqual({ status: 'applied', reason: null });
   });
 
@@ -135,7 +135,7 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     expect(statusOf(v, fromB)).toEqual({ status: 'duplicate', reason: 'line already comped' });
   });
 
-  it('[PRJ15] a comp of a removed line is superseded, of an unknown line ignored; a quantity change on a comped line applies and stays free', () => {
+  it('[PRJ15] a comp of a removed line is superseded, of an unknown line ignored; a comp gives away the quantity it saw: more of the line afterwards is charged, fewer charges nothing', () => {
     const till = new Terminal('till-1');
     const manager = new Terminal('manager-1');
     const base = burgerAndSoup(till, manager);
@@ -150,8 +150,11 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     expect(statusOf(v, ofRemoved)).toEqual({ status: 'superseded', reason: 'line was removed' });
     expect(statusOf(v, ofUnknown)).toEqual({ status: 'ignored', reason: 'no line l-nope' });
     expect(statusOf(v, more).status).toBe('applied');
-    expect(v.lines).toMatchObject([{ name: 'Burger', quantity: 3, comped: { eventId: ofBurger.id } }]);
-    expect(v.totalCents).toBe(0);
+    expect(v.lines).toMatchObject([{ name: 'Burger', quantity: 3, comped: { eventId: ofBurger.id, quantity: 1 } }]);
+    // One burger was given away; the two a till added afterwards are nobody's gift.
+    expect(v.totalCents).toBe(2 * 1000);
+    const fewer = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 1 });
+    expect(ticket([...base, removed, ofRemoved, ofUnknown, ofBurger, more, fewer]).totalCents).toBe(0);
   });
 
   it('[EVT1] a comp without a reason, or with one longer than 120 characters, is refused naming payload.reason', () => {

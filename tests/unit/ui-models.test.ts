@@ -441,6 +441,33 @@ describe('tickets screen (TicketsModel)', () => {
     expect(pay.hasDraft).toBe(false);
   });
 
+  it('[APP24] a card payment takes a tip (typed or a percentage of the amount), not toward the total; a tip over the amount or on cash is not offered', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, { id: 'x', name: 'Set menu', priceCents: 1000 });
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    expect(pay.method).toBe('card');
+    pay.tipText = '15';
+    expect(pay.problem).toMatch(/a tip of 15\.00 on 10\.00/i);
+    expect(await pay.record()).toBe(false);
+    pay.tipText = 'x';
+    expect(pay.problem).toMatch(/enter the tip as an amount/i);
+    pay.tipPercent(15);
+    expect(pay.tipText).toBe('1.50');
+    expect(pay.problem).toBeNull();
+    expect(pay.hasDraft).toBe(true);
+    // Cash: the tip field is the card's only (staff keep cash tips); a tip typed before is not sent.
+    pay.method = 'cash';
+    expect(pay.tip).toBeNull();
+    pay.method = 'card';
+    expect(await pay.record()).toBe(true);
+    const ticket = ticketOf(t.store, id);
+    expect(ticket.payments.map((p) => [p.method, p.amountCents, p.tipCents])).toEqual([['card', 1000, 150]]);
+    expect([ticket.paidCents, ticket.totalCents, ticket.status]).toEqual([1000, 1000, 'paid']);
+    expect(pay.tipText).toBe('');
+  });
+
   it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {
     const location = `ui-${++n}`;
     const a = await till({ location, terminal: 'till-1', label: 'A' });

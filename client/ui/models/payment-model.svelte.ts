@@ -1,4 +1,5 @@
 import type { PaymentMethod } from '../../../shared/domain/ticket-events';
+import type { PaymentToRecord } from '../../commands/ticket-commands';
 import { AMOUNT_MAX_CENTS, money, parseMoney } from '../format';
 
 /**
@@ -19,6 +20,8 @@ export class PaymentForm {
   /** null = the amount still due. */
   amountText = $state<string | null>(null);
   tenderedText = $state('');
+  /** A card tip (owed to staff, charged with the amount); empty = none. */
+  tipText = $state('');
   /** The change of the last cash payment recorded, shown big for the cashier. */
   lastChange = $state<number | null>(null);
 
@@ -26,14 +29,16 @@ export class PaymentForm {
   readonly amount = $derived(this.amountText === null ? this.due : parseMoney(this.amountText));
   readonly tendered = $derived(this.method === 'cash' && this.tenderedText.trim() !== '' ? parseMoney(this.tenderedText) : null);
   readonly change = $derived(this.amount !== null && this.tendered !== null ? this.tendered - this.amount : null);
+  readonly tip = $derived(this.method === 'card' && this.tipText.trim() !== '' ? parseMoney(this.tipText) : null);
 
   /** Why the payment cannot be recorded as typed, in staff words; null when it can. */
   readonly problem = $derived.by((): string | null => {
     const { amount, due, method, tendered, change } = this;
     if (amount === null || amount <= 0) return 'Enter an amount';
     // More than due is a typing slip (1000.00 for 10.00), not a tip: cash over the amount is change.
-    if (amount > due) return method === 'cash' ? `More than the ${money(due)} due: put the cash handed over below for the change` : `More than the ${money(due)} due`;
-    if (method !== 'cash' || this.tenderedText.trim() === '') return null;
+    if (amount > due) return method === 'cash' ? `More than the ${money(due)} due: put the cash handed over below for the change` : `More than the ${money(due)} due: put the extra as the tip`;
+    if (method === 'card') return this.tipProblem(amount);
+    if (this.tenderedText.trim() === '') return null;
     if (tendered === null) return 'Enter the cash handed over';
     if (change !== null && change < 0) return 'Less cash handed over than the amount';
     const most = Math.min(amount + TENDER_OVER_MAX_CENTS, AMOUNT_MAX_CENTS);
@@ -42,29 +47,52 @@ export class PaymentForm {
   });
 
   /** Something typed that is not recorded yet. */
-  readonly hasDraft = $derived(this.amountText !== null || this.tenderedText.trim() !== '');
+  readonly hasDraft = $derived(this.amountText !== null || this.tenderedText.trim() !== '' || this.tipText.trim() !== '');
 
   constructor(
     /** What is left to take on the selected ticket (TicketsModel.dueOf); null when nothing can be. */
     private readonly dueNow: () => number | null,
-    private readonly recordPayment: (method: PaymentMethod, amountCents: number, tenderedCents: number | null) => Promise<boolean>,
+    private readonly recordPayment: (payment: PaymentToRecord) => Promise<boolean>,
   ) {}
 
   split(n: number): void {
     this.amountText = money(Math.ceil(this.due / n));
   }
 
+  /** A tip of `percent` % of the amount (rounded to the cent), as the guest asks at the card machine. */
+  tipPercent(percent: number): void {
+    if (this.amount !== null && this.amount > 0) this.tipText = money(Math.round((this.amount * percent) / 100));
+  }
+
+  /**
+   * A tip larger than the amount is a typing slip (15.00 for 1.50), not generosity; staff
+   * can split such a payment if it is meant.
+   */
+  private tipProblem(amount: number): string | null {
+    if (this.tipText.trim() === '') return null;
+    const tip = this.tip;
+    if (tip === null) return 'Enter the tip as an amount (e.g. 2.50)';
+    if (tip > amount) return `A tip of ${money(tip)} on ${money(amount)}: check the tip (at most the amount)`;
+    return null;
+  }
+
   /** Records the payment as typed; false (and nothing written) when there is a problem or it failed. */
   async record(): Promise<boolean> {
-    const { amount, tendered, problem } = this;
+    const { amount, tendered, tip, problem, method } = this;
     if (problem !== null || amount === null) return false;
     // Taken before the payment lands: then the amount due, and so this, changes.
     const given = this.change;
-    const ok = await this.recordPayment(this.method, amount, tendered);
+    const ok = await this.recordPayment({
+      method,
+      amountCents: amount,
+      ...(tendered === null ? {} : { tenderedCents: tendered }),
+      ...(tip === null || tip === 0 ? {} : { tipCents: tip }),
+    });
     if (!ok) return false;
     this.lastChange = given !== null && given > 0 ? given : null;
     this.amountText = null;
     this.tenderedText = '';
+    this.tipText = '';
     return true;
   }
 
@@ -73,6 +101,7 @@ export class PaymentForm {
     this.method = 'card';
     this.amountText = null;
     this.tenderedText = '';
+    this.tipText = '';
     this.lastChange = null;
   }
 }

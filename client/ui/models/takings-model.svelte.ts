@@ -1,8 +1,8 @@
 import type { ServerTakings } from '../../app/server-takings';
 import { ServerUnreachable } from '../../app/manager-api';
-import { deviceRetention } from '../../store/device-retention';
+import { deviceRetention, localBusinessDay } from '../../store/device-retention';
 import { PaymentMethod } from '../../../shared/domain/ticket-events';
-import { businessDay, dayTakings, type DayTakings, type DayWindow, type MoneyCount } from '../../../shared/reports/day-takings';
+import { dayTakings, type DayTakings, type DayWindow, type MoneyCount } from '../../../shared/reports/day-takings';
 import { message, money } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import type { Now } from './now.svelte';
@@ -34,6 +34,7 @@ const FIGURES: readonly { key: string; label: string; of: (t: DayTakings) => str
   ...PaymentMethod.options.map((method) => ({ key: method, label: METHOD_LABEL[method], of: (t: DayTakings) => countAndMoney(t.taken.byMethod[method]) })),
   { key: 'taken', label: 'Payments taken in all', of: (t) => countAndMoney(t.taken) },
   { key: 'change', label: 'Change handed back', of: (t) => money(t.changeGivenCents) },
+  { key: 'tips', label: 'Card tips (for staff)', of: (t) => countAndMoney(t.tips) },
   { key: 'cash-expected', label: 'Cash expected in the drawer', of: (t) => money(t.cashExpectedCents) },
   { key: 'held', label: 'Held — awaiting a manager', of: (t) => countAndMoney(t.held) },
   { key: 'voided', label: 'Voided tickets (their lines)', of: (t) => countAndMoney(t.voided) },
@@ -136,7 +137,7 @@ export class TakingsModel {
 
   /** The business day holding `at`, in this device's time zone. */
   private dayOf(at: number): DayWindow {
-    return businessDay(at, deviceRetention(at));
+    return localBusinessDay(at);
   }
 
   /** Server-corrected time, as events are stamped (read again on every tick of `now`). */

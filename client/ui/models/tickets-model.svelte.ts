@@ -1,6 +1,5 @@
-import type { TicketCommands } from '../../commands/ticket-commands';
+import type { PaymentToRecord, TicketCommands } from '../../commands/ticket-commands';
 import type { MenuCommands } from '../../commands/menu-commands';
-import type { PaymentMethod } from '../../../shared/domain/ticket-events';
 import type { HistoryEntry, MenuItemView, TableView, TicketLine, TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
@@ -45,7 +44,7 @@ export class TicketsModel {
   /** The payment being typed for the selected ticket. */
   readonly payment = new PaymentForm(
     () => (this.selected === null ? null : this.dueOf(this.selected)),
-    (method, amountCents, tenderedCents) => this.recordPayment(method, amountCents, tenderedCents),
+    (payment) => this.recordPayment(payment),
   );
 
   readonly tickets = $derived.by(() => {
@@ -96,6 +95,12 @@ export class TicketsModel {
     readonly manager: boolean,
   ) {}
 
+  /** The kitchen marked the item sold out: no more of it is offered (APP19). */
+  isSoldOut(menuItemId: string): boolean {
+    const item = this.log.view(menuItemId);
+    return item?.kind === 'menu_item' && item.soldOut;
+  }
+
   tableLabel(tableId: string | null): string {
     if (tableId === null) return 'No table';
     const t = this.log.view(tableId);
@@ -119,6 +124,7 @@ export class TicketsModel {
    */
   select(ticketId: string | null): void {
     this.error = null;
+    this.menuError = null;
     if (ticketId === this.selectedId) return;
     this.leave();
     this.selectedId = ticketId;
@@ -266,10 +272,8 @@ export class TicketsModel {
     return this.withTicket((id) => this.commands.sendToKitchen(id));
   }
 
-  recordPayment(method: PaymentMethod, amountCents: number, tenderedCents: number | null) {
-    return this.withTicket((id) =>
-      this.commands.recordPayment(id, tenderedCents === null ? { method, amountCents } : { method, amountCents, tenderedCents }),
-    );
+  recordPayment(payment: PaymentToRecord) {
+    return this.withTicket((id) => this.commands.recordPayment(id, payment));
   }
 
   close() {
