@@ -159,6 +159,10 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
 
   it('every screen has landmarks and a heading, and every control is a real, labelled button; screenshots for the README', async () => {
     const page = await terminal('manager-tour', 'manager');
+    // Signed in, as a manager on shift would be (the screenshots show who is serving).
+    await page.getByTestId('serving').click();
+    await page.getByRole('textbox', { name: 'Your name' }).fill('Sam');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const kitchenA = await openTicket(page, 'T1');
     await addItem(page, 'Mushroom risotto');
     await addItem(page, 'Sparkling water');
