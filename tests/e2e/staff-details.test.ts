@@ -281,7 +281,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => till.getByTestId('auth-problem').textContent(), { timeout: 15_000 }).toMatch(/refuses this terminal/);
   }, TEST_TIMEOUT_MS);
 
-  it('[APP20][APP24] a manager takes a card payment with a tip and a cash payment and closes both tickets, the second offline: Takings shows the day on the device with what it still owes; offline the server cannot be asked, back online its figures agree', async () => {
+  it('[APP20][APP24][APP25] a manager takes a card payment with a tip and a cash payment and closes both tickets, the second offline: Takings shows the day on the device with what it still owes; offline the server cannot be asked, back online its figures agree', async () => {
     const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-takings', 'manager');
     fixture.closeAfter(t.context);
     const manager = t.page;
@@ -325,6 +325,22 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => manager.getByTestId('takings-comparison').textContent()).toMatch(/server's figures .* agree with this device's/);
     for (const [key, value] of Object.entries(expected)) expect(await figure(key, 'server'), key).toBe(value);
     expect(await manager.locator('tr.differs').count()).toBe(0);
+    // [APP25] the end-of-day slip for the cash bag: only it on paper, the device's figures.
+    await manager.evaluate(() => {
+      (window as unknown as { printed: number }).printed = 0;
+      window.print = () => void (window as unknown as { printed: number }).printed++;
+    });
+    await manager.getByRole('button', { name: 'Print takings' }).click();
+    await expect.poll(() => manager.evaluate(() => (window as unknown as { printed: number }).printed)).toBe(1);
+    await manager.emulateMedia({ media: 'print' });
+    const slip = (await manager.getByTestId('takings-print').innerText()).replace(/\s+/g, ' ');
+    expect(await manager.getByRole('heading', { name: 'Takings', level: 1 }).isVisible()).toBe(false);
+    expect(slip).toMatch(/^Takings /i);
+    expect(slip).toContain('Nothing owed to the server');
+    expect(slip).toContain('The server agrees');
+    expect(slip).toContain('Cash expected in the drawer 26.50');
+    expect(slip).toContain('Card tips (for staff) 1 · 1.45');
+    await manager.emulateMedia({ media: 'screen' });
     mkdirSync(SCREENSHOTS, { recursive: true });
     await manager.screenshot({ path: join(SCREENSHOTS, 'takings.png') });
 
