@@ -22,6 +22,11 @@ export interface CommandContext {
   role: 'terminal' | 'manager' | 'admin';
 }
 
+/** What only a manager may do (MANAGER_EVENT_TYPES: the server refuses it from a terminal too). */
+export function requireManager(ctx: CommandContext, what: string): void {
+  if (ctx.role === 'terminal') throw new CommandRefused(`only a manager may ${what}`);
+}
+
 /** The append option that stamps who is signed in, if anyone. */
 export function signedBy(ctx: CommandContext): { staff?: string } {
   const staff = ctx.staff?.() ?? null;
@@ -166,7 +171,7 @@ export class TicketCommands {
   }
 
   private requireManager(what: string): void {
-    if (this.ctx.role === 'terminal') throw new CommandRefused(`only a manager may ${what}`);
+    requireManager(this.ctx, what);
   }
 
   private append(ticketId: string, type: string, payload: unknown, key?: string): Promise<EventEnvelope> {

@@ -4,8 +4,8 @@ import { Note, PositiveCents, ShortText } from '../../shared/domain/common';
 
 /** Longest ticket, item and resolution note the events accept (shared/domain Note): the inputs' maxlength. */
 export const NOTE_MAX = Note.maxLength ?? 500;
-/** Longest void reason (ShortText). */
-export const REASON_MAX = ShortText.maxLength ?? 120;
+/** Longest void or comp reason, menu item name or category the events accept (ShortText). */
+export const SHORT_TEXT_MAX = ShortText.maxLength ?? 120;
 /** Largest amount an event accepts (PositiveCents): 1,000,000.00. */
 export const AMOUNT_MAX_CENTS = PositiveCents.maxValue ?? 100_000_000;
 

@@ -59,8 +59,18 @@ export const EVENT_CATALOG = {
 
 export type EventType = keyof typeof EVENT_CATALOG;
 
-/** What only a manager (or admin) may write: voids, comps and conflict resolutions (CMD2). */
-export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>(['ticket.voided', 'ticket.line_comped', 'conflict.resolved']);
+/**
+ * What only a manager (or admin) may write (CMD2): voids, comps, conflict resolutions and the
+ * menu itself (items, prices, retirement). Marking an item sold out is anyone's: the kitchen does.
+ */
+export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
+  'ticket.voided',
+  'ticket.line_comped',
+  'conflict.resolved',
+  'menu.item_defined',
+  'menu.item_repriced',
+  'menu.item_retired',
+]);
 export const EVENT_TYPES = Object.keys(EVENT_CATALOG).sort() as EventType[];
 
 /** The version this build writes, per type: the highest it knows. */

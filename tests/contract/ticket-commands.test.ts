@@ -139,6 +139,39 @@ describe('TicketCommands', () => {
   });
 });
 
+describe('MenuCommands: the menu from a manager\'s tablet', () => {
+  it('[APP26][CMD2] a manager adds an item, reprices it and takes it off the menu; lines already on a ticket keep their price; a till may do none of it', async () => {
+    const location = `cmd-${++n}`;
+    const manager = await terminal('manager-1', 'M', 'manager', location);
+    const till = await terminal('till-1', 'A', 'terminal', location);
+    const managerMenu = new MenuCommands({ store: manager.store, role: 'manager' });
+    const tillMenu = new MenuCommands({ store: till.store, role: 'terminal' });
+    expect(() => tillMenu.define({ name: 'Soup', category: 'Starters', priceCents: 700 })).toThrow(new CommandRefused('only a manager may change the menu'));
+
+    const id = await managerMenu.define({ name: ' Soup of the day ', category: 'Starters', priceCents: 750, station: '' });
+    exchange(manager.store, till.store);
+    const soup = till.store.view(id) as MenuItemView;
+    expect(soup).toMatchObject({ name: 'Soup of the day', category: 'Starters', priceCents: 750, station: null, retired: false });
+    const t = await till.commands.openTicket();
+    await till.commands.addItem(t, soup);
+
+    expect(() => tillMenu.reprice(id, 800)).toThrow(new CommandRefused('only a manager may change the menu'));
+    await managerMenu.reprice(id, 800);
+    exchange(manager.store, till.store);
+    expect((till.store.view(id) as MenuItemView).priceCents).toBe(800);
+    expect((till.store.view(t) as TicketView).lines.map((l) => l.unitPriceCents)).toEqual([750]);
+
+    expect(() => tillMenu.retire(id)).toThrow(new CommandRefused('only a manager may change the menu'));
+    await managerMenu.retire(id);
+    expect(() => managerMenu.retire(id)).toThrow(new CommandRefused('Soup of the day is already off the menu'));
+    exchange(manager.store, till.store);
+    expect((till.store.view(id) as MenuItemView).retired).toBe(true);
+    expect((till.store.view(t) as TicketView).lines).toHaveLength(1);
+    // Nothing of the refused attempts was written.
+    expect(till.store.getByAggregate(id).map((e) => e.origin.terminal)).toEqual(['manager-1', 'manager-1', 'manager-1']);
+  });
+});
+
 describe('who is serving (origin.staff)', () => {
   it('[APP23] every event carries who is signed in on the device when it is written; with no one signed in, none', async () => {
     const store = await EventStore.open({ location: `cmd-${++n}`, terminal: 'till-1', persistence: 'memory', crossTab: false });

@@ -312,6 +312,41 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     expect(await added.nth(0).textContent()).toContain('· Ana');
     expect(await added.nth(1).textContent()).toContain('· Ben');
   }, TEST_TIMEOUT_MS);
+
+  it('[APP26] a manager adds a dish, changes its price and takes it off the menu from the tablet: a till\'s menu follows live, its ticket keeps the price it took; a till has no Menu screen', async () => {
+    const manager = await terminal('manager-menu', 'manager');
+    const till = await terminal('till-menu');
+    expect(await till.getByRole('link', { name: 'Menu' }).count()).toBe(0);
+
+    await manager.getByRole('link', { name: 'Menu' }).click();
+    const add = manager.getByRole('form', { name: 'Add a menu item' });
+    await add.getByRole('textbox', { name: 'Name' }).fill('Soup of the day');
+    await add.getByRole('combobox', { name: 'Category' }).fill('Starters');
+    expect(await add.getByRole('button', { name: 'Add to the menu' }).isDisabled()).toBe(true);
+    expect(await manager.getByTestId('menu-add-problem').textContent()).toMatch(/enter its price/i);
+    await add.getByRole('textbox', { name: 'Price' }).fill('7.50');
+    await add.getByRole('button', { name: 'Add to the menu' }).click();
+    await manager.getByRole('row', { name: /Soup of the day/ }).waitFor();
+
+    const addSoup = till.getByRole('button', { name: /^Add Soup of the day,/ });
+    await expect.poll(() => addSoup.getAttribute('aria-label'), { timeout: 15_000 }).toBe('Add Soup of the day, 7.50');
+    await openTicket(till, 'T8');
+    await addItem(till, 'Soup of the day');
+
+    const price = manager.getByRole('textbox', { name: 'New price of Soup of the day' });
+    await price.fill('8.25');
+    await manager.getByRole('button', { name: 'Save the price of Soup of the day' }).click();
+    await expect.poll(() => addSoup.getAttribute('aria-label'), { timeout: 15_000 }).toBe('Add Soup of the day, 8.25');
+    // The soup already on the ticket was sold at 7.50.
+    expect(await till.getByTestId('total').textContent()).toBe('7.50');
+
+    const retire = manager.getByRole('row', { name: /Soup of the day/ }).getByRole('button', { name: 'Off the menu…' });
+    await retire.click();
+    await manager.getByRole('button', { name: 'Take Soup of the day off the menu' }).click();
+    await expect.poll(() => addSoup.count(), { timeout: 15_000 }).toBe(0);
+    expect(await manager.getByRole('row', { name: /Soup of the day/ }).count()).toBe(0);
+    expect(await till.getByTestId('line').filter({ hasText: 'Soup of the day' }).count()).toBe(1);
+  }, TEST_TIMEOUT_MS);
 });
 
 // ---------------------------------------------------------------------------------------

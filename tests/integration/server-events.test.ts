@@ -145,7 +145,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect((await api(server.url, '/api/events?limit=0', t)).status).toBe(400);
   });
 
-  it('[CMD2] a terminal token may not post its own void, comp or conflict resolution; a manager may, and a till may relay a manager\'s', async () => {
+  it('[CMD2] a terminal token may not post its own void, comp, conflict resolution or menu change; a manager may, and a till may relay a manager\'s', async () => {
     const till = await mint('loc-roles', 'terminal', 'till-1');
     const manager = await mint('loc-roles', 'manager', 'manager-1');
     const ticket = { type: 'ticket', id: 'ticket-1' };
@@ -169,6 +169,19 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     // The manager's own, and the same kind of event written by the manager's tablet and uploaded by a till (SYN5).
     expect(await results(manager, [event('manager-1', 1, 'ticket.voided', { reason: 'walked out' }), event('manager-1', 2, 'ticket.line_comped', comp)])).toEqual([{ status: 'accepted' }, { status: 'accepted' }]);
     expect(await results(till, [event('manager-2', 1, 'ticket.voided', { reason: 'again' }), event('manager-2', 2, 'ticket.line_comped', comp)])).toEqual([{ status: 'accepted' }, { status: 'accepted' }]);
+
+    // The menu is a manager's too (APP26); marking an item sold out is anyone's (the kitchen does).
+    const item = { type: 'menu_item', id: 'item-1' };
+    const menuEvent = (terminal: string, n: number, type: string, payload: object) => tableEvent(terminal, n, { type, aggregate: item, seq: n, payload });
+    expect(
+      await results(till, [
+        menuEvent('till-1', 4, 'menu.item_defined', { menuItemId: 'item-1', name: 'Soup', category: 'Starters', priceCents: 700 }),
+        menuEvent('till-1', 5, 'menu.item_repriced', { menuItemId: 'item-1', priceCents: 800 }),
+        menuEvent('till-1', 6, 'menu.item_retired', { menuItemId: 'item-1' }),
+        menuEvent('till-1', 7, 'menu.item_availability_set', { menuItemId: 'item-1', available: false }),
+      ]),
+    ).toEqual([{ status: 'rejected', field: 'type' }, { status: 'rejected', field: 'type' }, { status: 'rejected', field: 'type' }, { status: 'accepted' }]);
+    expect(await results(manager, [menuEvent('manager-1', 3, 'menu.item_defined', { menuItemId: 'item-1', name: 'Soup', category: 'Starters', priceCents: 700 })])).toEqual([{ status: 'accepted' }]);
   });
 
   it('GET /api/aggregates/:type/:id answers the shared projection of the stored events', async () => {

@@ -16,6 +16,7 @@ import { ServerTakings } from '../../app/server-takings';
 import { ManagerApi } from '../../app/manager-api';
 import { TakingsModel } from './takings-model.svelte';
 import { StaffModel } from './staff-model.svelte';
+import { MenuEditorModel } from './menu-editor-model.svelte';
 import { appEndpoints } from '../../sync/endpoints';
 
 /**
@@ -43,6 +44,8 @@ export interface Screens {
   devices: DevicesModel | null;
   /** The day's takings (cash-up): managers only. */
   takings: TakingsModel | null;
+  /** Adding, repricing and retiring menu items: managers only. */
+  menu: MenuEditorModel | null;
   /** Who is serving on this device. */
   staff: StaffModel;
   manager: boolean;
@@ -126,6 +129,7 @@ export class AppModel {
           devices: manager ? new DevicesModel(new DeviceAdmin(api, `${location.origin}${location.pathname}`)) : null,
           takings: manager ? new TakingsModel(log, sync, new ServerTakings(api), this.now) : null,
           staff: new StaffModel(session.staff),
+          menu: manager ? new MenuEditorModel(log, session.menuCommands) : null,
         },
       };
     } catch (err) {

@@ -1,8 +1,8 @@
 /**
- * Hash routes: `#/tickets`, `#/kitchen`, `#/conflicts`, `#/takings` (managers), `#/console`, and
+ * Hash routes: `#/tickets`, `#/kitchen`, `#/conflicts`, `#/menu` and `#/takings` (managers), `#/console`, and
  * `#/pair?…` (the pairing link). Hash routing keeps every deep link served by the one precached index.html.
  */
-export const SCREENS = ['tickets', 'kitchen', 'conflicts', 'takings', 'console'] as const;
+export const SCREENS = ['tickets', 'kitchen', 'conflicts', 'menu', 'takings', 'console'] as const;
 export type Screen = (typeof SCREENS)[number];
 
 export interface Route {
