@@ -180,6 +180,10 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     await page.getByRole('button', { name: 'One more Caesar salad, as a new line for the kitchen' }).click();
     await idle(page);
     expect(await page.getByTestId('line').filter({ hasText: 'Caesar salad' }).count()).toBe(2);
+    // [APP27] two lines of one item: their buttons say which line (a screen reader's "Remove Caesar salad" would be ambiguous).
+    expect(await page.getByRole('button', { name: 'Remove Caesar salad', exact: true }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Remove Caesar salad (1st line)', exact: true }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Remove Caesar salad (2nd line)', exact: true }).count()).toBe(1);
     await addItem(page, 'House red \\(glass\\)');
     await setNote(page, 'anniversary — dessert on the house');
 
