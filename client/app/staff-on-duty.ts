@@ -17,6 +17,14 @@ export class StaffOnDuty {
 
   constructor(private readonly key: string) {
     this.state = readState(this.storage?.getItem(key) ?? null);
+    // Another tab of this device signed someone in: this tab's events carry that name too.
+    if (typeof window !== 'undefined') {
+      window.addEventListener('storage', (e) => {
+        if (e.key !== key) return;
+        this.state = readState(e.newValue);
+        this.tell();
+      });
+    }
   }
 
   static forLocation(location: string): StaffOnDuty {
@@ -48,10 +56,15 @@ export class StaffOnDuty {
     return () => this.listeners.delete(listener);
   }
 
+  /** Stored first: if the device refuses it (storage full), nothing changed and the caller is told. */
   private update(state: { current: string | null; recent: string[] }): void {
-    this.state = state;
     this.storage?.setItem(this.key, JSON.stringify(state));
-    for (const listener of this.listeners) listener(state.current);
+    this.state = state;
+    this.tell();
+  }
+
+  private tell(): void {
+    for (const listener of this.listeners) listener(this.state.current);
   }
 }
 

@@ -150,7 +150,7 @@ export class TicketCommands {
     const line = this.ticket(ticketId).lines.find((l) => l.lineId === lineId);
     if (!line) throw new CommandRefused(`no line ${lineId} on this ticket (removed?)`);
     if (line.comped !== null) throw new CommandRefused(`${line.name} is already comped (${line.comped.reason})`);
-    return this.append(ticketId, 'ticket.line_comped', { lineId, reason });
+    return this.append(ticketId, 'ticket.line_comped', { lineId, reason, quantity: line.quantity });
   }
 
   resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string) {

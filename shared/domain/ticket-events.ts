@@ -102,5 +102,10 @@ export const TicketVoidedV1 = z.strictObject({ reason: ShortText });
 export type TicketVoidedV1 = z.infer<typeof TicketVoidedV1>;
 
 /** A manager gives a line away ("on the house"): the kitchen still makes it, the guest does not pay for it. */
-export const TicketLineCompedV1 = z.strictObject({ lineId: EntityId, reason: ShortText });
+export const TicketLineCompedV1 = z.strictObject({
+  lineId: EntityId,
+  reason: ShortText,
+  /** How many the manager gave away (the line's quantity on their screen): a till's concurrent raise stays charged. */
+  quantity: Quantity,
+});
 export type TicketLineCompedV1 = z.infer<typeof TicketLineCompedV1>;

@@ -32,6 +32,12 @@ import { ConflictResolvedV1 } from '../domain/conflict-events';
 interface CatalogEntry {
   readonly aggregateType: string | '*';
   readonly versions: Readonly<Record<number, z.ZodType>>;
+  /**
+   * The oldest version a new event is written at when its payload fits it, where the later
+   * versions only added optional fields: a build that knows only that version still folds
+   * it (a v2 it would keep as needs_update, out of its fold: a payment it cannot see).
+   */
+  readonly writtenFrom?: number;
 }
 
 export const EVENT_CATALOG = {
@@ -48,7 +54,8 @@ export const EVENT_CATALOG = {
   'ticket.table_assigned': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketTableAssignedV1 } },
   'ticket.sent_to_kitchen': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketSentToKitchenV1 } },
   'ticket.kitchen_item_bumped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketKitchenItemBumpedV1 } },
-  'ticket.payment_recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketPaymentRecordedV1, 2: TicketPaymentRecordedV2 } },
+  // v2 added the card tip: a payment without one is still written as v1.
+  'ticket.payment_recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketPaymentRecordedV1, 2: TicketPaymentRecordedV2 }, writtenFrom: 1 },
   'ticket.closed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketClosedV1 } },
   'ticket.voided': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketVoidedV1 } },
   'ticket.line_comped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketLineCompedV1 } },
@@ -182,14 +189,21 @@ function validateAt(type: EventType, v: number, payload: unknown): unknown {
 
 /**
  * For WRITING a new event: validates the payload at the current version of `type` and
- * returns that version with the parsed payload. Throws EventValidationError.
+ * returns the version to write (the current one, or the oldest that fits: `writtenFrom`)
+ * with the parsed payload. Throws EventValidationError.
  */
 export function validatePayload(type: string, payload: unknown): { v: number; payload: unknown } {
   if (!isKnownType(type)) {
     throw new EventValidationError(type, [{ path: 'type', message: `unknown event type "${type}"` }]);
   }
-  const v = CURRENT_VERSIONS[type];
-  return { v, payload: validateAt(type, v, payload) };
+  const current = CURRENT_VERSIONS[type];
+  const valid = validateAt(type, current, payload);
+  const entry: CatalogEntry = EVENT_CATALOG[type];
+  const versions = entry.versions;
+  for (let v = entry.writtenFrom ?? current; v < current; v++) {
+    if (versions[v]?.safeParse(valid).success) return { v, payload: valid };
+  }
+  return { v: current, payload: valid };
 }
 
 export type DecodeResult =

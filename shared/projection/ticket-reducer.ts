@@ -237,12 +237,12 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       return changed.status === 'applied' ? { ...changed, ...conflictPart(holdPaymentsAboveTotal(s, e)) } : changed;
     }
     case 'ticket.line_comped': {
-      const { lineId, reason } = e.payload;
+      const { lineId, reason, quantity } = e.payload;
       if (s.removed.includes(lineId)) return outcome('superseded', 'line was removed');
       const line = lineById(s, lineId);
       if (!line) return outcome('ignored', `no line ${lineId}`);
       if (line.comped !== null) return outcome('duplicate', 'line already comped');
-      line.comped = { reason, at: e.at, eventId: e.id, terminal: e.origin.terminal, staff: e.origin.staff ?? null, quantity: line.quantity };
+      line.comped = { reason, at: e.at, eventId: e.id, terminal: e.origin.terminal, staff: e.origin.staff ?? null, quantity: Math.min(quantity, line.quantity) };
       // The total drops: payments taken above it are held, as when the line is removed.
       return holdPaymentsAboveTotal(s, e);
     }

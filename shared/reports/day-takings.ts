@@ -34,7 +34,7 @@ export const DayTakings = DayWindow.extend({
   changeGivenCents: Cents,
   /**
    * Card tips on the payments taken (charged with them, owed to staff): in no ticket's total
-   * and not in `taken`, so the card machine's total is `taken.byMethod.card` plus this.
+   * and not in `taken`. (Tips on held payments are in neither, as their payments are not.)
    */
   tips: MoneyCount,
   /**

@@ -154,7 +154,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     const results = async (t: string, events: unknown[]) =>
       (await postEvents(server.url, t, events)).body.results.map((r) => ({ status: r.status, field: r.field }));
     await postEvents(server.url, till, [event('till-1', 1, 'ticket.opened', { number: 'A-001' })]);
-    const comp = { lineId: 'line-1', reason: 'cold' };
+    const comp = { lineId: 'line-1', reason: 'cold', quantity: 1 };
     expect(
       await results(till, [
         event('till-1', 2, 'ticket.voided', { reason: 'walked out' }),

@@ -72,7 +72,7 @@ describe('relay ingest', () => {
     const badPayload = tableEvent('till-1', 2, { payload: { tableId: 'x', label: 42, seats: 4 } as never });
     const ownVoid = tableEvent('till-1', 3, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
     const newer = tableEvent('till-1', 4, { v: 99 });
-    const ownComp = tableEvent('till-1', 5, { type: 'ticket.line_comped', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { lineId: 'line-1', reason: 'cold' } });
+    const ownComp = tableEvent('till-1', 5, { type: 'ticket.line_comped', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { lineId: 'line-1', reason: 'cold', quantity: 1 } });
     write(till, 'till-1', [good, badPayload, ownVoid, newer, ownComp, 'not json at all']);
     await waitForAsync(async () => (await metric(s, 'rejected')) === 4, 'four refused');
     expect(await storedIds(s, 'refusals')).toEqual([good.id]);

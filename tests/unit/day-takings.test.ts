@@ -167,19 +167,19 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
     // In the order of their times (one writer's hybrid clock never goes back).
     const comps = [
       // A was closed at 13:00: a comp after it is held as a conflict, not given away.
-      write('2026-11-26T14:00:00Z', 'tk-a', 'ticket.line_comped', { lineId: 'a1', reason: 'late' }),
+      write('2026-11-26T14:00:00Z', 'tk-a', 'ticket.line_comped', { lineId: 'a1', reason: 'late', quantity: 2 }),
       // G: two 12.00 mains and a 4.00 soup; the mains are comped at 18:00 (24.00), the soup the next morning at 10:00 (the 27th's).
       write('2026-11-26T17:00:00Z', 'tk-g', 'ticket.opened', { number: 'M-001' }),
       write('2026-11-26T17:00:00Z', 'tk-g', 'ticket.item_added', line('g1', 1200, 2)),
       write('2026-11-26T17:00:00Z', 'tk-g', 'ticket.item_added', line('g2', 400)),
-      write('2026-11-26T18:00:00Z', 'tk-g', 'ticket.line_comped', { lineId: 'g1', reason: 'cold' }),
+      write('2026-11-26T18:00:00Z', 'tk-g', 'ticket.line_comped', { lineId: 'g1', reason: 'cold', quantity: 2 }),
       // H: comped, then voided: the void counts its (remaining) lines, the comp nothing.
       write('2026-11-26T19:00:00Z', 'tk-h', 'ticket.opened', { number: 'M-002' }),
       write('2026-11-26T19:00:00Z', 'tk-h', 'ticket.item_added', line('h1', 800)),
       write('2026-11-26T19:00:00Z', 'tk-h', 'ticket.item_added', line('h2', 300)),
-      write('2026-11-26T19:30:00Z', 'tk-h', 'ticket.line_comped', { lineId: 'h1', reason: 'wrong dish' }),
+      write('2026-11-26T19:30:00Z', 'tk-h', 'ticket.line_comped', { lineId: 'h1', reason: 'wrong dish', quantity: 1 }),
       write('2026-11-26T19:45:00Z', 'tk-h', 'ticket.voided', { reason: 'walked out' }),
-      write('2026-11-27T10:00:00Z', 'tk-g', 'ticket.line_comped', { lineId: 'g2', reason: 'waited too long' }),
+      write('2026-11-27T10:00:00Z', 'tk-g', 'ticket.line_comped', { lineId: 'g2', reason: 'waited too long', quantity: 1 }),
     ];
     projection.apply(comps);
     const day = dayTakings(projection.all(), NOV_26);

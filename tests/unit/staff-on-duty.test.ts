@@ -55,6 +55,31 @@ describe('StaffOnDuty: who is serving on this device', () => {
     expect(staff.current).toBe('Ana');
   });
 
+  it('[APP23] a sign-in in another tab of the device is this tab\'s too (the storage event); a name the device cannot store changes nothing', () => {
+    const tabs = new EventTarget();
+    (globalThis as unknown as { window?: EventTarget }).window = tabs;
+    try {
+      const here = StaffOnDuty.forLocation('demo');
+      const seen: (string | null)[] = [];
+      here.onChange((name) => seen.push(name));
+      // The other tab wrote the record; the browser tells this one.
+      const record = JSON.stringify({ current: 'Ben', recent: ['Ben'] });
+      global.localStorage!.setItem('rms:demo:staff-on-duty', record);
+      tabs.dispatchEvent(Object.assign(new Event('storage'), { key: 'rms:demo:staff-on-duty', newValue: record }));
+      expect([here.current, seen]).toEqual(['Ben', ['Ben']]);
+      tabs.dispatchEvent(Object.assign(new Event('storage'), { key: 'rms:other:staff-on-duty', newValue: JSON.stringify({ current: 'Eve', recent: [] }) }));
+      expect(here.current).toBe('Ben');
+
+      global.localStorage!.setItem = () => {
+        throw new Error('QuotaExceededError');
+      };
+      expect(() => here.signIn('Cleo')).toThrow('QuotaExceededError');
+      expect([here.current, seen]).toEqual(['Ben', ['Ben']]);
+    } finally {
+      delete (globalThis as unknown as { window?: EventTarget }).window;
+    }
+  });
+
   it('[APP23] what the device held is read leniently: an unreadable record is no one signed in, bad names are dropped', () => {
     global.localStorage!.setItem('rms:demo:staff-on-duty', '{not json');
     expect(StaffOnDuty.forLocation('demo').current).toBeNull();

@@ -36,7 +36,7 @@ function burgerAndSoup(till: Terminal, manager: Terminal): EventEnvelope[] {
   return evs;
 }
 
-const comp = (by: Terminal, lineId: string, reason = 'cold, waited too long') => by.write(TK, 'ticket.line_comped', { lineId, reason });
+const comp = (by: Terminal, lineId: string, reason = 'cold, waited too long', quantity = 1) => by.write(TK, 'ticket.line_comped', { lineId, reason, quantity });
 
 describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
   it('[PRJ15][CMD2] is first-wins on lines[].comped, escalated after the end, and only a manager may write it', () => {
@@ -157,8 +157,23 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     expect(ticket([...base, removed, ofRemoved, ofUnknown, ofBurger, more, fewer]).totalCents).toBe(0);
   });
 
+  it('[PRJ15] a comp gives away what the manager saw: a till raising the line offline at the same time stays charged, in any order', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = burgerAndSoup(till, manager);
+    // Both have seen the burger at 1; the till makes it 3 offline while the manager comps the 1 on their screen.
+    const raised = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 3 });
+    const comped = comp(manager, burger.lineId, 'birthday', 1);
+    for (const events of [[...base, raised, comped], [...base, comped, raised]]) {
+      const v = ticket(events);
+      expect(v.lines.find((l) => l.lineId === burger.lineId)).toMatchObject({ quantity: 3, comped: { quantity: 1 } });
+      // Two burgers charged, the soup too.
+      expect(v.totalCents).toBe(2 * 1000 + 500);
+    }
+  });
+
   it('[EVT1] a comp without a reason, or with one longer than 120 characters, is refused naming payload.reason', () => {
-    for (const payload of [{ lineId: 'l1' }, { lineId: 'l1', reason: '' }, { lineId: 'l1', reason: 'x'.repeat(121) }]) {
+    for (const payload of [{ lineId: 'l1', quantity: 1 }, { lineId: 'l1', reason: '', quantity: 1 }, { lineId: 'l1', reason: 'x'.repeat(121), quantity: 1 }]) {
       let error: unknown;
       try {
         validatePayload('ticket.line_comped', payload);
@@ -169,6 +184,6 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
       expect((error as EventValidationError).field).toBe('payload.reason');
       expect((error as EventValidationError).message).toMatch(/^ticket\.line_comped v1: payload\.reason: /);
     }
-    expect(validatePayload('ticket.line_comped', { lineId: 'l1', reason: 'cold' })).toEqual({ v: 1, payload: { lineId: 'l1', reason: 'cold' } });
+    expect(validatePayload('ticket.line_comped', { lineId: 'l1', reason: 'cold', quantity: 2 })).toEqual({ v: 1, payload: { lineId: 'l1', reason: 'cold', quantity: 2 } });
   });
 });
