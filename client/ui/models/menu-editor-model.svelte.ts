@@ -1,14 +1,15 @@
 import type { MenuCommands } from '../../commands/menu-commands';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import type { MenuItemView } from '../../../shared/projection/views';
-import { compareNames, message, money, parseMoney } from '../format';
+import { compareNames, money, parseMoney } from '../format';
+import { CommandState } from './command-state.svelte';
 import type { LiveLog } from './live-log.svelte';
 
 /**
  * The Menu screen (managers): add an item, change a price, take an item off the menu. Every
  * till's menu follows live; lines already on tickets keep the price they were added at.
  */
-export class MenuEditorModel {
+export class MenuEditorModel extends CommandState {
   name = $state('');
   category = $state('');
   priceText = $state('');
@@ -17,8 +18,6 @@ export class MenuEditorModel {
   priceDrafts = $state<Record<string, string>>({});
   /** The item whose retirement waits for a second tap. */
   retiring = $state<string | null>(null);
-  error = $state<string | null>(null);
-  busy = $state(false);
 
   /** Items on the menu, by category then name (retired ones are gone for good). */
   readonly items = $derived.by((): MenuItemView[] =>
@@ -44,7 +43,9 @@ export class MenuEditorModel {
   constructor(
     private readonly log: LiveLog,
     private readonly commands: MenuCommands,
-  ) {}
+  ) {
+    super();
+  }
 
   async add(): Promise<boolean> {
     const priceCents = parseMoney(this.priceText);
@@ -84,17 +85,4 @@ export class MenuEditorModel {
     return this.run(() => this.commands.retire(item.id));
   }
 
-  private async run(action: () => Promise<unknown>): Promise<boolean> {
-    this.busy = true;
-    this.error = null;
-    try {
-      await action();
-      return true;
-    } catch (err) {
-      this.error = message(err);
-      return false;
-    } finally {
-      this.busy = false;
-    }
-  }
 }

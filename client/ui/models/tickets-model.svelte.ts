@@ -1,4 +1,5 @@
 import type { PaymentToRecord, TicketCommands } from '../../commands/ticket-commands';
+import { CommandState } from './command-state.svelte';
 import type { MenuCommands } from '../../commands/menu-commands';
 import type { HistoryEntry, MenuItemView, TableView, TicketLine, TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
@@ -23,13 +24,11 @@ const ENDED = new Set(['closed', 'voided']);
  * menu and tables to do it with. Every action is one TicketCommands call; the screen shows
  * the projection, so what another terminal does appears as soon as the relay brings it.
  */
-export class TicketsModel {
+export class TicketsModel extends CommandState {
   selectedId = $state<string | null>(null);
   showEnded = $state(false);
-  error = $state<string | null>(null);
   /** A sold-out or available mark that failed: said in the menu, where it was tapped (no ticket need be open). */
   menuError = $state<string | null>(null);
-  busy = $state(false);
   /** Quantity and note for the next item added from the menu (for the selected ticket only). */
   nextQuantity = $state(1);
   nextNote = $state('');
@@ -93,7 +92,9 @@ export class TicketsModel {
     private readonly commands: TicketCommands,
     private readonly menuCommands: MenuCommands,
     readonly manager: boolean,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The kitchen marked the item sold out: no more of it is offered (APP19). */
   isSoldOut(menuItemId: string): boolean {
@@ -300,18 +301,4 @@ export class TicketsModel {
     return this.run(() => action(id));
   }
 
-  /** Runs one command; a refusal or failure is shown, never thrown at the screen. */
-  private async run(action: () => Promise<unknown>): Promise<boolean> {
-    this.busy = true;
-    this.error = null;
-    try {
-      await action();
-      return true;
-    } catch (err) {
-      this.error = message(err);
-      return false;
-    } finally {
-      this.busy = false;
-    }
-  }
 }

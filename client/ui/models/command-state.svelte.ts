@@ -1,0 +1,25 @@
+import { message } from '../format';
+
+/**
+ * A view-model that runs staff commands: `busy` while one runs (the screen disables its
+ * controls), and a refusal or failure said in `error`, never thrown at the screen.
+ */
+export class CommandState {
+  busy = $state(false);
+  error = $state<string | null>(null);
+
+  /** Runs one command; true when it was written. */
+  protected async run(action: () => Promise<unknown>): Promise<boolean> {
+    this.busy = true;
+    this.error = null;
+    try {
+      await action();
+      return true;
+    } catch (err) {
+      this.error = message(err);
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+}
