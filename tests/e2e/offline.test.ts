@@ -19,7 +19,7 @@ import {
   waitUntil,
   type AppServer,
 } from '../helpers/browser';
-import { addItem, idle, openTicket } from '../helpers/till-actions';
+import { addItem, countPrints, idle, onPaper, openTicket } from '../helpers/till-actions';
 
 /** Browser tests wait on real sync; generous bounds, they end as soon as the condition holds. */
 const TEST_TIMEOUT_MS = 120_000;
@@ -52,11 +52,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
   it('[APP21] with no network the till prints the bill (lines, amount due) and, once paid, the receipt (payments, change): only it goes on paper', async () => {
     const { context, page } = await openTerminal(fixture.browser(), fixture.app(), 'till-print');
     try {
-      // The print dialog is the browser's: count the calls instead of opening it.
-      await page.evaluate(() => {
-        (window as unknown as { printed: number }).printed = 0;
-        window.print = () => void (window as unknown as { printed: number }).printed++;
-      });
+      const prints = await countPrints(page);
       const number = await takeOrder(page, 'T5', ['Tomato soup', 'Espresso']);
       const total = (await page.getByTestId('total').textContent())!;
       await context.setOffline(true);
@@ -64,11 +60,10 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       expect(await receipt.isVisible()).toBe(false);
 
       await page.getByRole('button', { name: 'Print bill' }).click();
-      await expect.poll(() => page.evaluate(() => (window as unknown as { printed: number }).printed)).toBe(1);
-      await page.emulateMedia({ media: 'print' });
+      await expect.poll(prints).toBe(1);
+      const bill = await onPaper(page, 'receipt');
       expect(await receipt.isVisible()).toBe(true);
       expect(await page.getByRole('navigation', { name: 'Screens' }).isVisible()).toBe(false);
-      const bill = (await receipt.innerText()).replace(/\s+/g, ' ');
       expect(bill).toMatch(/^Bill Ticket /i);
       expect(bill).toContain(`Ticket ${number}`);
       expect(bill).toContain('T5');
@@ -83,9 +78,8 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       await page.getByRole('button', { name: /^Record cash payment/ }).click();
       await idle(page);
       await page.getByRole('button', { name: 'Print receipt' }).click();
-      await expect.poll(() => page.evaluate(() => (window as unknown as { printed: number }).printed)).toBe(2);
-      await page.emulateMedia({ media: 'print' });
-      const paid = (await receipt.innerText()).replace(/\s+/g, ' ');
+      await expect.poll(prints).toBe(2);
+      const paid = await onPaper(page, 'receipt');
       expect(paid).toMatch(/^Receipt Ticket /i);
       expect(paid).toContain(`Cash (tendered 100.00) ${total}`);
       expect(paid).toContain(`Change ${money(10_000 - Math.round(Number(total) * 100))}`);

@@ -17,7 +17,7 @@ import {
   waitForOfflineShell,
   waitUntil,
 } from '../helpers/browser';
-import { addItem, idle, openTicket, sendToKitchen } from '../helpers/till-actions';
+import { addItem, countPrints, idle, onPaper, openTicket, sendToKitchen } from '../helpers/till-actions';
 
 /** Browser tests wait on real sync; generous bounds, they end as soon as the condition holds. */
 const TEST_TIMEOUT_MS = 120_000;
@@ -326,14 +326,10 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     for (const [key, value] of Object.entries(expected)) expect(await figure(key, 'server'), key).toBe(value);
     expect(await manager.locator('tr.differs').count()).toBe(0);
     // [APP25] the end-of-day slip for the cash bag: only it on paper, the device's figures.
-    await manager.evaluate(() => {
-      (window as unknown as { printed: number }).printed = 0;
-      window.print = () => void (window as unknown as { printed: number }).printed++;
-    });
+    const prints = await countPrints(manager);
     await manager.getByRole('button', { name: 'Print takings' }).click();
-    await expect.poll(() => manager.evaluate(() => (window as unknown as { printed: number }).printed)).toBe(1);
-    await manager.emulateMedia({ media: 'print' });
-    const slip = (await manager.getByTestId('takings-print').innerText()).replace(/\s+/g, ' ');
+    await expect.poll(prints).toBe(1);
+    const slip = await onPaper(manager, 'takings-print');
     expect(await manager.getByRole('heading', { name: 'Takings', level: 1 }).isVisible()).toBe(false);
     expect(slip).toMatch(/^Takings /i);
     expect(slip).toContain('Nothing owed to the server');
@@ -359,11 +355,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-comps', 'manager');
     fixture.closeAfter(t.context);
     const manager = t.page;
-    // The print dialog is the browser's: count the calls instead of opening it.
-    await manager.evaluate(() => {
-      (window as unknown as { printed: number }).printed = 0;
-      window.print = () => void (window as unknown as { printed: number }).printed++;
-    });
+    const prints = await countPrints(manager);
     const number = await openTicket(manager, 'T7');
     await addItem(manager, 'Cheeseburger'); // 14.50
     await addItem(manager, 'Tomato soup'); // 6.50
@@ -394,9 +386,8 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await form.count()).toBe(0);
 
     await manager.getByRole('button', { name: 'Print bill' }).click();
-    await expect.poll(() => manager.evaluate(() => (window as unknown as { printed: number }).printed)).toBe(1);
-    await manager.emulateMedia({ media: 'print' });
-    const bill = (await manager.getByTestId('receipt').innerText()).replace(/\s+/g, ' ');
+    await expect.poll(prints).toBe(1);
+    const bill = await onPaper(manager, 'receipt');
     expect(bill).toContain('1× Cheeseburger 14.50 1× Tomato soup (comp) 0.00');
     expect(bill).toContain('Total 14.50');
     expect(bill).toContain('Amount due 14.50');

@@ -33,3 +33,19 @@ export async function sendToKitchen(page: Page): Promise<void> {
 export async function idle(page: Page): Promise<void> {
   await page.locator('section[aria-label="Ticket"][aria-busy="false"]').waitFor();
 }
+
+/** The browser's print dialog cannot be driven: count the app's calls to window.print instead. */
+export async function countPrints(page: Page): Promise<() => Promise<number>> {
+  await page.evaluate(() => {
+    const counted = window as unknown as { printed: number };
+    counted.printed = 0;
+    window.print = () => void counted.printed++;
+  });
+  return () => page.evaluate(() => (window as unknown as { printed: number }).printed);
+}
+
+/** What goes on paper: the page in print media (left so), and the print sheet's text with whitespace collapsed. */
+export async function onPaper(page: Page, testid: string): Promise<string> {
+  await page.emulateMedia({ media: 'print' });
+  return (await page.getByTestId(testid).innerText()).replace(/\s+/g, ' ');
+}
