@@ -4,7 +4,7 @@ import type { TicketConflict, TicketView } from '../../../shared/projection/view
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
 import { CONFLICT_RESOLUTIONS } from '../../../shared/projection/merge-policy';
 import type { ConflictResolutionKind } from '../../../shared/domain/conflict-events';
-import { message } from '../format';
+import { CommandState } from './command-state.svelte';
 import type { LiveLog } from './live-log.svelte';
 
 export interface ConflictEntry {
@@ -16,10 +16,7 @@ export interface ConflictEntry {
  * Escalated business conflicts (those LWW must not settle) across all tickets, and the
  * manager's resolution of them: one `conflict.resolved` event through TicketCommands.
  */
-export class ConflictsModel {
-  error = $state<string | null>(null);
-  busy = $state(false);
-
+export class ConflictsModel extends CommandState {
   readonly entries = $derived.by((): ConflictEntry[] => {
     const out: ConflictEntry[] = [];
     for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
@@ -34,7 +31,9 @@ export class ConflictsModel {
     private readonly log: LiveLog,
     private readonly commands: TicketCommands,
     readonly manager: boolean,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The resolutions that fit this kind of conflict (merge-policy CONFLICT_RESOLUTIONS). */
   choices(conflict: TicketConflict): readonly ConflictResolutionKind[] {
@@ -42,16 +41,7 @@ export class ConflictsModel {
   }
 
   async resolve(ticketId: string, conflictId: string, kind: ConflictResolutionKind, totalCents: number | null, note: string): Promise<void> {
-    this.busy = true;
-    this.error = null;
-    try {
-      const resolution = toResolution(kind, totalCents);
-      await this.commands.resolveConflict(ticketId, conflictId, resolution, note.trim() || undefined);
-    } catch (err) {
-      this.error = message(err);
-    } finally {
-      this.busy = false;
-    }
+    await this.run(async () => this.commands.resolveConflict(ticketId, conflictId, toResolution(kind, totalCents), note.trim() || undefined));
   }
 }
 
