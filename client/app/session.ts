@@ -22,7 +22,7 @@ export interface Session {
   onPairingChanged(listener: (pairing: Pairing) => void): void;
   readonly store: EventStore;
   readonly commands: TicketCommands;
-  /** Sold out ("86") and available again. */
+  /** Sold out ("86") and back; adding, repricing and retiring items (managers). */
   readonly menuCommands: MenuCommands;
   /** Who is signed in on this device: the commands stamp it on every event. */
   readonly staff: StaffOnDuty;
@@ -85,6 +85,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     compaction,
     close() {
       stopTellingStaff();
+      staff.close();
       renewal.stop();
       compaction.stop();
       sync.stop();

@@ -18,14 +18,20 @@ export class StaffOnDuty {
   constructor(private readonly key: string) {
     this.state = readState(this.storage?.getItem(key) ?? null);
     // Another tab of this device signed someone in: this tab's events carry that name too.
-    if (typeof window !== 'undefined') {
-      window.addEventListener('storage', (e) => {
-        if (e.key !== key) return;
-        this.state = readState(e.newValue);
-        this.tell();
-      });
-    }
+    if (typeof window !== 'undefined') window.addEventListener('storage', this.onStorage);
   }
+
+  /** Stops following the other tabs (the session closed). */
+  close(): void {
+    if (typeof window !== 'undefined') window.removeEventListener('storage', this.onStorage);
+    this.listeners.clear();
+  }
+
+  private readonly onStorage = (e: StorageEvent): void => {
+    if (e.key !== this.key) return;
+    this.state = readState(e.newValue);
+    this.tell();
+  };
 
   static forLocation(location: string): StaffOnDuty {
     return new StaffOnDuty(`rms:${location}:staff-on-duty`);

@@ -75,6 +75,11 @@ describe('StaffOnDuty: who is serving on this device', () => {
       };
       expect(() => here.signIn('Cleo')).toThrow('QuotaExceededError');
       expect([here.current, seen]).toEqual(['Ben', ['Ben']]);
+
+      // Closed with its session, it no longer follows the other tabs.
+      here.close();
+      tabs.dispatchEvent(Object.assign(new Event('storage'), { key: 'rms:demo:staff-on-duty', newValue: JSON.stringify({ current: 'Dan', recent: ['Dan'] }) }));
+      expect([here.current, seen]).toEqual(['Ben', ['Ben']]);
     } finally {
       delete (globalThis as unknown as { window?: EventTarget }).window;
     }
