@@ -2,6 +2,8 @@ import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { CURRENT_VERSIONS, isKnownType } from '../../shared/events/catalog';
 import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
+import { projectAggregate } from '../../shared/projection/project-aggregate';
+import type { HistoryEntry, TicketView } from '../../shared/projection/views';
 
 /**
  * A terminal writing events the way the real EventStore stamps them — seq after the
@@ -44,4 +46,18 @@ export class TestWriter {
     }
     return this;
   }
+}
+
+/** The ticket these events fold into, with its history (throws if they are not a ticket's). */
+export function ticketOf(events: EventEnvelope[]): TicketView & { history: HistoryEntry[] } {
+  const v = projectAggregate(events);
+  if (v.kind !== 'ticket') throw new Error(`not a ticket: ${v.kind}`);
+  return v;
+}
+
+/** What the fold did with `e`: its history entry's status, reason and conflict. */
+export function foldedAs(v: { history: HistoryEntry[] }, e: EventEnvelope): Pick<HistoryEntry, 'status' | 'reason' | 'conflictId'> {
+  const h = v.history.find((x) => x.eventId === e.id);
+  if (h === undefined) throw new Error(`event ${e.id} is not in the history`);
+  return { status: h.status, reason: h.reason, conflictId: h.conflictId };
 }

@@ -4,8 +4,8 @@ import { saleKey } from '../../shared/domain/sale-events';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
-import { isSettled, type HistoryEntry, type TicketView } from '../../shared/projection/views';
-import { TestWriter } from '../helpers/test-writer';
+import { isSettled } from '../../shared/projection/views';
+import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
 
 const T0 = 1_700_000_000_000;
 let wall = T0;
@@ -19,12 +19,6 @@ class Terminal extends TestWriter {
 
 const TK: AggregateRef = { id: 'tk-1', type: 'ticket' };
 const burger = (lineId: string, quantity = 1) => ({ lineId, menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1000, quantity });
-
-function ticket(events: EventEnvelope[]): TicketView & { history: HistoryEntry[] } {
-  const v = projectAggregate(events);
-  if (v.kind !== 'ticket') throw new Error(`not a ticket: ${v.kind}`);
-  return v;
-}
 
 /** A ticket opened by `a` with one 10.00 line, seen by `b`. */
 function openedTicket(a: Terminal, b: Terminal): EventEnvelope[] {
@@ -46,7 +40,7 @@ describe('projection: last-write-wins', () => {
     b.see(first);
     const second = b.write(TK, 'ticket.note_set', { note: 'from B, after seeing A' });
     expect(second.at).toBeGreaterThan(first.at);
-    expect(ticket([...base, second, first]).note).toBe('from B, after seeing A');
+    expect(ticketOf([...base, second, first]).note).toBe('from B, after seeing A');
   });
 
   it('[PRJ4][PRJ5] concurrent writes with the same seq: highest stamp wins, loser kept as superseded, group recorded', () => {
@@ -57,7 +51,7 @@ describe('projection: last-write-wins', () => {
     const fromA = a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 3 });
     const fromB = b.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 2 });
     expect(fromA.seq).toBe(fromB.seq);
-    const v = ticket([...base, fromB, fromA]);
+    const v = ticketOf([...base, fromB, fromA]);
     expect(v.lines[0]!.quantity).toBe(3); // A's clock is ahead: its stamp is higher, though B folds first (lower at)
     expect(v.concurrent).toEqual([{ seq: fromA.seq, eventIds: [fromB.id, fromA.id], terminals: ['till-a', 'till-b'] }]);
     const statuses = Object.fromEntries(v.history.map((h) => [h.eventId, h.status]));
@@ -72,7 +66,7 @@ describe('projection: last-write-wins', () => {
     const sent = a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1'] });
     const more = b.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 3 });
     expect(sent.seq).toBe(more.seq); // concurrent: neither saw the other
-    expect(ticket([...base, more, sent]).lines[0]).toMatchObject({ quantity: 3, sentQuantity: 1 });
+    expect(ticketOf([...base, more, sent]).lines[0]).toMatchObject({ quantity: 3, sentQuantity: 1 });
   });
 
   it('[PRJ4] a line removed after it was sent is kept as cancelled for the kitchen until bumped; one removed before the send or after the bump is not', () => {
@@ -81,11 +75,11 @@ describe('projection: last-write-wins', () => {
     const sent = a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1', 'l2'] });
     const bumped = a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l2' });
     const removed = ['l1', 'l2', 'l3'].map((lineId) => a.write(TK, 'ticket.item_removed', { lineId }));
-    const v = ticket([...base, sent, bumped, ...removed]);
+    const v = ticketOf([...base, sent, bumped, ...removed]);
     expect(v.lines).toEqual([]);
     expect(v.cancelledLines.map((l) => l.lineId)).toEqual(['l1']);
     const seen = a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1' });
-    expect(ticket([...base, sent, bumped, ...removed, seen]).cancelledLines[0]!.bumpedAt).toBe(seen.at);
+    expect(ticketOf([...base, sent, bumped, ...removed, seen]).cancelledLines[0]!.bumpedAt).toBe(seen.at);
   });
 
   it('[PRJ4] a removed line stays removed whatever quantity edits race with it', () => {
@@ -94,8 +88,8 @@ describe('projection: last-write-wins', () => {
     const base = openedTicket(a, b);
     const rm = a.write(TK, 'ticket.item_removed', { lineId: 'l1' });
     const q = b.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 5 });
-    expect(ticket([...base, rm, q]).lines).toEqual([]);
-    expect(ticket([...base, q, rm]).totalCents).toBe(0);
+    expect(ticketOf([...base, rm, q]).lines).toEqual([]);
+    expect(ticketOf([...base, q, rm]).totalCents).toBe(0);
   });
 });
 
@@ -107,7 +101,7 @@ describe('projection: idempotency, history, versions', () => {
     const sale = { ticketId: TK.id, totalCents: 1000, paidCents: 1000, closedAt: T0 };
     const s1 = a.write(TK, 'sale.recorded', sale, { key: saleKey(TK.id) });
     const s2 = b.write(TK, 'sale.recorded', { ...sale, closedAt: T0 + 1 }, { key: saleKey(TK.id) });
-    const v = ticket([...base, s2, s1, s2]);
+    const v = ticketOf([...base, s2, s1, s2]);
     const winner = [s1, s2].sort((x, y) => (x.origin.terminal < y.origin.terminal ? -1 : 1))[0]!;
     expect(v.sale?.eventId).toBe(winner.id);
     expect(v.history.filter((h) => h.status === 'duplicate').map((h) => h.type)).toEqual(['sale.recorded']);
@@ -121,7 +115,7 @@ describe('projection: idempotency, history, versions', () => {
     const future = a.write(TK, 'ticket.item_added', { lineId: 'l9', price: { amount: 5, currency: 'EUR' } }, { v: 7 });
     const unknown = a.write(TK, 'ticket.split', { into: 2 });
     const bad = a.write(TK, 'ticket.item_added', { ...burger('l2'), quantity: -1 });
-    const v = ticket([...base, future, unknown, bad]);
+    const v = ticketOf([...base, future, unknown, bad]);
     expect(v.lines.map((l) => l.lineId)).toEqual(['l1']);
     expect(v.history.map((h) => h.status)).toEqual(['applied', 'applied', 'needs_update', 'needs_update', 'invalid']);
     expect(v.needsUpdate).toBe(2);
@@ -135,7 +129,7 @@ describe('projection: idempotency, history, versions', () => {
     const a = new Terminal('till-a');
     const opened = a.write(TK, 'ticket.opened', { number: 'A-002' });
     const old = a.write(TK, 'ticket.item_added', { menuItemId: 'm', name: 'Tea', price: 2.5, qty: 2 }, { v: 1 });
-    const v = ticket([opened, old]);
+    const v = ticketOf([opened, old]);
     expect(v.lines).toMatchObject([{ lineId: old.id, unitPriceCents: 250, quantity: 2 }]);
     expect(v.totalCents).toBe(500);
   });
@@ -144,16 +138,16 @@ describe('projection: idempotency, history, versions', () => {
     const a = new Terminal('till-a');
     const evs: EventEnvelope[] = [a.write(TK, 'ticket.opened', { number: 'A-003', tableId: 't1', covers: 2 })];
     evs.push(a.write(TK, 'ticket.item_added', burger('l1', 2)));
-    expect(ticket(evs).status).toBe('open');
+    expect(ticketOf(evs).status).toBe('open');
     evs.push(a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1'] }));
-    expect(ticket(evs).status).toBe('sent');
+    expect(ticketOf(evs).status).toBe('sent');
     evs.push(a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1' }));
     evs.push(a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 2000, tenderedCents: 2500 }));
-    const paid = ticket(evs);
+    const paid = ticketOf(evs);
     expect(paid.status).toBe('paid');
     expect(paid.changeDueCents).toBe(500);
     evs.push(a.write(TK, 'ticket.closed', { totalCents: 2000 }));
-    const closed = ticket(evs);
+    const closed = ticketOf(evs);
     expect(closed).toMatchObject({ status: 'closed', closedTotalCents: 2000, paidCents: 2000, tableId: 't1', covers: 2, number: 'A-003', openConflicts: 0 });
     expect(closed.lines[0]!.sentAt).not.toBeNull();
     expect(closed.lines[0]!.bumpedAt).not.toBeNull();
@@ -170,12 +164,12 @@ describe('projection: escalated business conflicts', () => {
     const voided = a.write(TK, 'ticket.voided', { reason: 'walked out' });
     const pay = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
     a.see(pay);
-    const v = ticket([...base, voided, pay]);
+    const v = ticketOf([...base, voided, pay]);
     const id = conflictIdFor('payment_after_void', [voided.id, pay.id]);
     expect(v.conflicts).toMatchObject([{ conflictId: id, kind: 'payment_after_void', status: 'open', eventIds: [voided.id, pay.id].sort() }]);
     expect(v.paidCents).toBe(0);
     expect(v.payments[0]!.state).toBe('held');
-    const settled = ticket([...base, voided, pay, resolve(a, id, { kind: 'refund_payment' })]);
+    const settled = ticketOf([...base, voided, pay, resolve(a, id, { kind: 'refund_payment' })]);
     expect(settled).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 0 });
     expect(settled.payments[0]!.state).toBe('refunded');
     expect(settled.conflicts[0]!.resolution).toMatchObject({ kind: 'refund_payment', terminal: 'till-a', note: 'manager' });
@@ -189,7 +183,7 @@ describe('projection: escalated business conflicts', () => {
     const pay = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
     a.see(pay);
     const id = conflictIdFor('payment_after_void', [voided.id, pay.id]);
-    expect(ticket([...base, voided, pay, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'paid', paidCents: 1000 });
+    expect(ticketOf([...base, voided, pay, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'paid', paidCents: 1000 });
   });
 
   it('[PRJ6a] the same conflict when the payment sorts first: the void holds the payment taken before it', () => {
@@ -200,14 +194,14 @@ describe('projection: escalated business conflicts', () => {
     const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
     const voided = b.write(TK, 'ticket.voided', { reason: 'walked out' });
     a.see(voided);
-    const v = ticket([...base, pay, voided]);
+    const v = ticketOf([...base, pay, voided]);
     expect(v.history.map((h) => h.eventId).slice(-2)).toEqual([pay.id, voided.id]);
     const id = conflictIdFor('payment_after_void', [pay.id, voided.id]);
     expect(v).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 1 });
     expect(v.conflicts).toMatchObject([{ conflictId: id, kind: 'payment_after_void', status: 'open', eventIds: [pay.id, voided.id].sort() }]);
     expect(v.payments[0]).toMatchObject({ state: 'held', conflictId: id });
-    expect(ticket([...base, pay, voided, resolve(a, id, { kind: 'refund_payment' })])).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 0 });
-    expect(ticket([...base, pay, voided, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'paid', paidCents: 1000, openConflicts: 0 });
+    expect(ticketOf([...base, pay, voided, resolve(a, id, { kind: 'refund_payment' })])).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 0 });
+    expect(ticketOf([...base, pay, voided, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'paid', paidCents: 1000, openConflicts: 0 });
   });
 
   it('[PRJ6a] voiding a ticket known to be paid also holds its payments for a refund decision', () => {
@@ -217,7 +211,7 @@ describe('projection: escalated business conflicts', () => {
     const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000, tenderedCents: 2000 });
     b.see(pay);
     const voided = b.write(TK, 'ticket.voided', { reason: 'guest complaint' });
-    const v = ticket([...base, pay, voided]);
+    const v = ticketOf([...base, pay, voided]);
     expect(v).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 1 });
     expect(v.conflicts[0]!.detail).toBe('voided with 1 payment(s) of 10.00 taken');
   });
@@ -229,14 +223,14 @@ describe('projection: escalated business conflicts', () => {
     const p1 = a.write(TK, 'ticket.payment_recorded', { paymentId: 'pa', method: 'card', amountCents: 1000 });
     const p2 = b.write(TK, 'ticket.payment_recorded', { paymentId: 'pb', method: 'cash', amountCents: 1000 });
     a.see(p2);
-    const v = ticket([...base, p2, p1]);
+    const v = ticketOf([...base, p2, p1]);
     expect(v.paidCents).toBe(1000);
     expect(v.conflicts).toHaveLength(1);
     const c = v.conflicts[0]!;
     expect(c.kind).toBe('over_payment');
     expect(c.conflictId).toBe(conflictIdFor('over_payment', [p1.id, p2.id]));
-    expect(ticket([...base, p1, p2, resolve(a, c.conflictId, { kind: 'refund_payment' })]).paidCents).toBe(1000);
-    expect(ticket([...base, p1, p2, resolve(a, c.conflictId, { kind: 'accept_payment' })]).paidCents).toBe(2000);
+    expect(ticketOf([...base, p1, p2, resolve(a, c.conflictId, { kind: 'refund_payment' })]).paidCents).toBe(1000);
+    expect(ticketOf([...base, p1, p2, resolve(a, c.conflictId, { kind: 'accept_payment' })]).paidCents).toBe(2000);
   });
 
   it('[PRJ6c] items added after close are held; discard_change keeps the ticket, reopen applies them', () => {
@@ -247,14 +241,14 @@ describe('projection: escalated business conflicts', () => {
     b.see(close);
     const late = b.write(TK, 'ticket.item_added', burger('l2'));
     a.see(late); // a manager resolves what they have seen
-    const v = ticket([...base, close, late]);
+    const v = ticketOf([...base, close, late]);
     expect(v).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 1 });
     expect(v.conflicts[0]!.detail).toBe('an item added after the ticket was closed'); // staff words, not event names
     expect(v.history.at(-1)).toMatchObject({ status: 'escalated', conflictId: v.conflicts[0]!.conflictId });
     const id = conflictIdFor('change_after_close', [close.id, late.id]);
     expect(v.conflicts[0]!.conflictId).toBe(id);
-    expect(ticket([...base, close, late, resolve(a, id, { kind: 'discard_change' })])).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 0 });
-    expect(ticket([...base, close, late, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'open', totalCents: 2000, openConflicts: 0 });
+    expect(ticketOf([...base, close, late, resolve(a, id, { kind: 'discard_change' })])).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 0 });
+    expect(ticketOf([...base, close, late, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'open', totalCents: 2000, openConflicts: 0 });
   });
 
   it('[PRJ6d] concurrent closes with different totals escalate; accept_total settles the total', () => {
@@ -265,11 +259,11 @@ describe('projection: escalated business conflicts', () => {
     const closeA = a.write(TK, 'ticket.closed', { totalCents: 1000 });
     const closeB = b.write(TK, 'ticket.closed', { totalCents: 2000 });
     const all = [...base, added, closeA, closeB];
-    const v = ticket(all);
+    const v = ticketOf(all);
     expect(v.conflicts.map((c) => c.kind)).toContain('close_total_mismatch');
     const c = v.conflicts.find((x) => x.kind === 'close_total_mismatch')!;
     a.see(added, closeB);
-    const settled = ticket([...all, ...v.conflicts.map((x) => resolve(a, x.conflictId, x.kind === 'close_total_mismatch' ? { kind: 'accept_total', totalCents: 2000 } : { kind: 'reopen' }))]);
+    const settled = ticketOf([...all, ...v.conflicts.map((x) => resolve(a, x.conflictId, x.kind === 'close_total_mismatch' ? { kind: 'accept_total', totalCents: 2000 } : { kind: 'reopen' }))]);
     expect(settled.conflicts.find((x) => x.conflictId === c.conflictId)!.status).toBe('resolved');
     expect(settled.openConflicts).toBe(0);
   });
@@ -278,10 +272,10 @@ describe('projection: escalated business conflicts', () => {
     const a = new Terminal('till-a');
     const base = openedTicket(a, new Terminal('x'));
     const close = a.write(TK, 'ticket.closed', { totalCents: 900 });
-    const v = ticket([...base, close]);
+    const v = ticketOf([...base, close]);
     expect(v).toMatchObject({ status: 'closed', closedTotalCents: 900, openConflicts: 1 });
     expect(v.conflicts[0]!.conflictId).toBe(conflictIdFor('close_total_mismatch', [close.id]));
-    const settled = ticket([...base, close, resolve(a, v.conflicts[0]!.conflictId, { kind: 'accept_total', totalCents: 1000 })]);
+    const settled = ticketOf([...base, close, resolve(a, v.conflicts[0]!.conflictId, { kind: 'accept_total', totalCents: 1000 })]);
     expect(settled).toMatchObject({ status: 'closed', closedTotalCents: 1000, openConflicts: 0 });
   });
 
@@ -291,12 +285,12 @@ describe('projection: escalated business conflicts', () => {
     const base = openedTicket(a, b);
     const close = a.write(TK, 'ticket.closed', { totalCents: 1000 });
     const voided = b.write(TK, 'ticket.voided', { reason: 'comped' });
-    const v = ticket([...base, voided, close]);
+    const v = ticketOf([...base, voided, close]);
     expect(v.conflicts).toMatchObject([{ kind: 'closed_and_voided', status: 'open' }]);
     const id = v.conflicts[0]!.conflictId;
     a.see(voided);
-    expect(ticket([...base, close, voided, resolve(a, id, { kind: 'keep_void' })]).status).toBe('voided');
-    expect(ticket([...base, close, voided, resolve(a, id, { kind: 'keep_closed' })]).status).toBe('closed');
+    expect(ticketOf([...base, close, voided, resolve(a, id, { kind: 'keep_void' })]).status).toBe('voided');
+    expect(ticketOf([...base, close, voided, resolve(a, id, { kind: 'keep_closed' })]).status).toBe('closed');
   });
 
   it('[PRJ6b] a line removed or reduced after payment: the payment that no longer fits is held as an over-payment', () => {
@@ -305,17 +299,17 @@ describe('projection: escalated business conflicts', () => {
     const base = [...openedTicket(a, b), a.write(TK, 'ticket.item_added', burger('l2'))];
     const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 2000 });
     const removed = a.write(TK, 'ticket.item_removed', { lineId: 'l2' });
-    const v = ticket([...base, pay, removed]);
+    const v = ticketOf([...base, pay, removed]);
     // Not "paid 20.00 on 10.00, ready to close": the card payment waits for a manager.
     expect(v).toMatchObject({ status: 'open', totalCents: 1000, paidCents: 0, openConflicts: 1 });
     expect(v.conflicts[0]).toMatchObject({ kind: 'over_payment', detail: 'payments 20.00 exceed the total 10.00 after a change' });
     expect(v.history.at(-1)).toMatchObject({ status: 'applied', conflictId: v.conflicts[0]!.conflictId });
-    expect(ticket([...base, pay, removed, resolve(a, v.conflicts[0]!.conflictId, { kind: 'refund_payment' })])).toMatchObject({ paidCents: 0, openConflicts: 0 });
-    expect(ticket([...base, pay, removed, resolve(a, v.conflicts[0]!.conflictId, { kind: 'accept_payment' })])).toMatchObject({ paidCents: 2000, openConflicts: 0 });
+    expect(ticketOf([...base, pay, removed, resolve(a, v.conflicts[0]!.conflictId, { kind: 'refund_payment' })])).toMatchObject({ paidCents: 0, openConflicts: 0 });
+    expect(ticketOf([...base, pay, removed, resolve(a, v.conflicts[0]!.conflictId, { kind: 'accept_payment' })])).toMatchObject({ paidCents: 2000, openConflicts: 0 });
     const three = [...openedTicket(a, b), a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 3 })];
     const paid = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 3000 });
     const reduced = a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 1 });
-    expect(ticket([...three, paid, reduced])).toMatchObject({ totalCents: 1000, paidCents: 0, openConflicts: 1 });
+    expect(ticketOf([...three, paid, reduced])).toMatchObject({ totalCents: 1000, paidCents: 0, openConflicts: 1 });
   });
 
   it('[PRJ6e] keep_void on a closed, paid ticket holds its payments for a refund decision; keep_closed settles a payment the void held', () => {
@@ -326,9 +320,9 @@ describe('projection: escalated business conflicts', () => {
     const close = a.write(TK, 'ticket.closed', { totalCents: 1000 });
     b.see(pay, close);
     const voided = b.write(TK, 'ticket.voided', { reason: 'wrong table' });
-    const v = ticket([...base, pay, close, voided]);
+    const v = ticketOf([...base, pay, close, voided]);
     const id = v.conflicts[0]!.conflictId;
-    const kept = ticket([...base, pay, close, voided, resolve(b, id, { kind: 'keep_void' })]);
+    const kept = ticketOf([...base, pay, close, voided, resolve(b, id, { kind: 'keep_void' })]);
     // Not a void that keeps the money: the payment waits for refund or reopen.
     expect(kept).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 1 });
     expect(kept.conflicts.find((c) => c.status === 'open')!.kind).toBe('payment_after_void');
@@ -340,10 +334,10 @@ describe('projection: escalated business conflicts', () => {
     const void2 = d.write(TK, 'ticket.voided', { reason: 'walked out' });
     const pay2 = c2.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 1000 });
     const close2 = c2.write(TK, 'ticket.closed', { totalCents: 1000 });
-    const both = ticket([...base2, void2, pay2, close2]);
+    const both = ticketOf([...base2, void2, pay2, close2]);
     expect(both.conflicts.map((c) => c.kind).sort()).toEqual(['closed_and_voided', 'payment_after_void']);
     d.see(pay2, close2);
-    const closedKept = ticket([...base2, void2, pay2, close2, resolve(d, both.conflicts.find((c) => c.kind === 'closed_and_voided')!.conflictId, { kind: 'keep_closed' })]);
+    const closedKept = ticketOf([...base2, void2, pay2, close2, resolve(d, both.conflicts.find((c) => c.kind === 'closed_and_voided')!.conflictId, { kind: 'keep_closed' })]);
     expect(closedKept).toMatchObject({ status: 'closed', paidCents: 1000, openConflicts: 0 });
   });
 
@@ -359,7 +353,7 @@ describe('projection: escalated business conflicts', () => {
     const right = resolve(a, id, { kind: 'refund_payment' });
     const again = resolve(a, id, { kind: 'reopen' });
     const nowhere = resolve(a, 'cf-nope', { kind: 'reopen' });
-    const v = ticket([...base, voided, pay, wrong, right, again, nowhere]);
+    const v = ticketOf([...base, voided, pay, wrong, right, again, nowhere]);
     expect(v.history.slice(-4).map((h) => h.status)).toEqual(['invalid', 'applied', 'superseded', 'ignored']);
     expect(v.status).toBe('voided');
   });
@@ -431,7 +425,7 @@ describe('projection: LocationProjection', () => {
     const opened = a.write(TK, 'ticket.opened', { number: 'A-009' });
     const stray = a.write({ id: TK.id, type: 'table' }, 'table.defined', { tableId: 'x', label: 'X', seats: 1 });
     const wrongType = a.write(TK, 'menu.item_retired', { menuItemId: 'm' });
-    expect(ticket([opened, stray, wrongType]).history.map((h) => h.status)).toEqual(['applied', 'invalid', 'invalid']);
+    expect(ticketOf([opened, stray, wrongType]).history.map((h) => h.status)).toEqual(['applied', 'invalid', 'invalid']);
   });
 });
 
@@ -444,13 +438,13 @@ describe('projection: settled aggregates', () => {
     evs.push(a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 }));
     evs.push(a.write(TK, 'ticket.closed', { totalCents: 1000 }));
     // Paid and closed, but the kitchen has not bumped the burger yet.
-    expect(isSettled(ticket(evs))).toBe(false);
+    expect(isSettled(ticketOf(evs))).toBe(false);
     evs.push(a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1' }));
-    expect(isSettled(ticket(evs))).toBe(true);
+    expect(isSettled(ticketOf(evs))).toBe(true);
     // An item after close is escalated: open conflict, not settled any more.
     evs.push(b.write(TK, 'ticket.item_added', burger('l2')));
-    expect(ticket(evs).openConflicts).toBe(1);
-    expect(isSettled(ticket(evs))).toBe(false);
-    expect(isSettled(ticket(openedTicket(new Terminal('till-c'), new Terminal('till-d'))))).toBe(false);
+    expect(ticketOf(evs).openConflicts).toBe(1);
+    expect(isSettled(ticketOf(evs))).toBe(false);
+    expect(isSettled(ticketOf(openedTicket(new Terminal('till-c'), new Terminal('till-d'))))).toBe(false);
   });
 });

@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
 import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
 import { TICKET_MERGE_POLICY, conflictIdFor } from '../../shared/projection/merge-policy';
-import { projectAggregate } from '../../shared/projection/project-aggregate';
-import type { HistoryEntry, TicketView } from '../../shared/projection/views';
-import { TestWriter } from '../helpers/test-writer';
+import type { TicketView } from '../../shared/projection/views';
+import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
 
 let wall = 1_700_000_000_000;
 
@@ -18,16 +17,7 @@ const TK: AggregateRef = { id: 'tk-comp', type: 'ticket' };
 const burger = { lineId: 'l-burger', menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1000, quantity: 1 };
 const soup = { lineId: 'l-soup', menuItemId: 'm-soup', name: 'Soup', unitPriceCents: 500, quantity: 1 };
 
-function ticket(events: EventEnvelope[]): TicketView & { history: HistoryEntry[] } {
-  const v = projectAggregate(events);
-  if (v.kind !== 'ticket') throw new Error(`not a ticket: ${v.kind}`);
-  return v;
-}
 
-function statusOf(v: { history: HistoryEntry[] }, e: EventEnvelope): Pick<HistoryEntry, 'status' | 'reason'> {
-  const h = v.history.find((x) => x.eventId === e.id)!;
-  return { status: h.status, reason: h.reason };
-}
 
 /** A ticket opened at a till with a 10.00 burger and a 5.00 soup, seen by the manager. */
 function burgerAndSoup(till: Terminal, manager: Terminal): EventEnvelope[] {
@@ -48,16 +38,16 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     const till = new Terminal('till-1');
     const manager = new Terminal('manager-1');
     const base = burgerAndSoup(till, manager);
-    expect(ticket(base).totalCents).toBe(1500);
+    expect(ticketOf(base).totalCents).toBe(1500);
     const comped = comp(manager, soup.lineId);
-    const v = ticket([...base, comped]);
+    const v = ticketOf([...base, comped]);
     expect(v.totalCents).toBe(1000);
     expect(v.lines.map((l) => [l.name, l.comped === null])).toEqual([
       ['Burger', true],
       ['Soup', false],
     ]);
     expect(v.lines[1]!.comped).toEqual({ reason: 'cold, waited too long', at: comped.at, eventId: comped.id, terminal: 'manager-1', staff: null, quantity: 1 });
-    expect(statusOf(v, comped)).toEqual({ status: 'applied', reason: null });
+    expect(foldedAs(v, comped)).toMatchObject({ status: 'applied', reason: null });
   });
 
   it('[PRJ15] the kitchen still makes a comped line: it is sent and bumped like any other', () => {
@@ -67,13 +57,13 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     const comped = comp(manager, burger.lineId);
     till.see(comped);
     const sent = till.write(TK, 'ticket.sent_to_kitchen', { lineIds: [burger.lineId, soup.lineId] });
-    const waiting = ticket([...base, comped, sent]);
+    const waiting = ticketOf([...base, comped, sent]);
     // What the kitchen queue shows: lines sent and not bumped.
     expect(waiting.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null).map((l) => l.name)).toEqual(['Burger', 'Soup']);
     expect(waiting.cancelledLines).toEqual([]);
     const bumped = new Terminal('kitchen-1').see(...base, comped, sent).write(TK, 'ticket.kitchen_item_bumped', { lineId: burger.lineId });
-    const done = ticket([...base, comped, sent, bumped]);
-    expect(statusOf(done, bumped).status).toBe('applied');
+    const done = ticketOf([...base, comped, sent, bumped]);
+    expect(foldedAs(done, bumped).status).toBe('applied');
     expect(done.lines[0]).toMatchObject({ name: 'Burger', bumpedAt: bumped.at, comped: { eventId: comped.id } });
   });
 
@@ -86,13 +76,13 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     const comped = comp(manager, soup.lineId);
     const removed = new Terminal('manager-2').see(...base, paid).write(TK, 'ticket.item_removed', { lineId: soup.lineId });
 
-    const afterComp = ticket([...base, paid, comped]);
-    const afterRemoval = ticket([...base, paid, removed]);
+    const afterComp = ticketOf([...base, paid, comped]);
+    const afterRemoval = ticketOf([...base, paid, removed]);
     expect(afterComp).toMatchObject({ totalCents: 1000, paidCents: 0, openConflicts: 1 });
     const conflictId = conflictIdFor('over_payment', [paid.id, comped.id]);
     expect(afterComp.payments.map((p) => [p.paymentId, p.state, p.conflictId])).toEqual([['pay-1', 'held', conflictId]]);
     expect(afterComp.conflicts.map((c) => [c.conflictId, c.kind, c.eventIds])).toEqual([[conflictId, 'over_payment', [paid.id, comped.id].sort()]]);
-    expect(statusOf(afterComp, comped)).toEqual({ status: 'applied', reason: 'payments above the new total are held' });
+    expect(foldedAs(afterComp, comped)).toMatchObject({ status: 'applied', reason: 'payments above the new total are held' });
     // The same money and the same conflict as a removal: only the events differ.
     const money = (v: TicketView) => ({ total: v.totalCents, paid: v.paidCents, payments: v.payments.map((p) => p.state), conflicts: v.conflicts.map((c) => [c.kind, c.detail]) });
     expect(money(afterComp)).toEqual(money(afterRemoval));
@@ -106,13 +96,13 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     manager.see(closed);
     const comped = comp(manager, soup.lineId);
     const conflictId = conflictIdFor('change_after_close', [closed.id, comped.id]);
-    const v = ticket([...base, closed, comped]);
+    const v = ticketOf([...base, closed, comped]);
     expect(v).toMatchObject({ status: 'closed', totalCents: 1500, openConflicts: 1 });
     expect(v.lines.every((l) => l.comped === null)).toBe(true);
     expect(v.history.find((h) => h.eventId === comped.id)).toMatchObject({ status: 'escalated', conflictId, reason: 'a line comped after the ticket was closed' });
 
     const reopen = manager.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'reopen' } });
-    const reopened = ticket([...base, closed, comped, reopen]);
+    const reopened = ticketOf([...base, closed, comped, reopen]);
     expect(reopened).toMatchObject({ status: 'open', totalCents: 1000, openConflicts: 0 });
     expect(reopened.lines[1]!.comped).toMatchObject({ eventId: comped.id });
   });
@@ -126,13 +116,13 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     const fromA = comp(a, soup.lineId, 'cold');
     const fromB = comp(b, soup.lineId, 'waited too long');
     expect(fromA.seq).toBe(fromB.seq);
-    const views = [ticket([...base, fromA, fromB]), ticket([fromB, ...base, fromA])];
+    const views = [ticketOf([...base, fromA, fromB]), ticketOf([fromB, ...base, fromA])];
     expect(canonicalJson(views[0])).toBe(canonicalJson(views[1]));
     const v = views[0]!;
     expect(v.totalCents).toBe(1000);
     // Fold order (seq, at, …): A's earlier stamp comes first and holds.
     expect(v.lines[1]!.comped).toMatchObject({ reason: 'cold', eventId: fromA.id });
-    expect(statusOf(v, fromB)).toEqual({ status: 'duplicate', reason: 'line already comped' });
+    expect(foldedAs(v, fromB)).toMatchObject({ status: 'duplicate', reason: 'line already comped' });
   });
 
   it('[PRJ15] a comp of a removed line is superseded, of an unknown line ignored; a comp gives away the quantity it saw: more of the line afterwards is charged, fewer charges nothing', () => {
@@ -146,15 +136,15 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     const ofBurger = comp(manager, burger.lineId);
     till.see(ofBurger);
     const more = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 3 });
-    const v = ticket([...base, removed, ofRemoved, ofUnknown, ofBurger, more]);
-    expect(statusOf(v, ofRemoved)).toEqual({ status: 'superseded', reason: 'line was removed' });
-    expect(statusOf(v, ofUnknown)).toEqual({ status: 'ignored', reason: 'no line l-nope' });
-    expect(statusOf(v, more).status).toBe('applied');
+    const v = ticketOf([...base, removed, ofRemoved, ofUnknown, ofBurger, more]);
+    expect(foldedAs(v, ofRemoved)).toMatchObject({ status: 'superseded', reason: 'line was removed' });
+    expect(foldedAs(v, ofUnknown)).toMatchObject({ status: 'ignored', reason: 'no line l-nope' });
+    expect(foldedAs(v, more).status).toBe('applied');
     expect(v.lines).toMatchObject([{ name: 'Burger', quantity: 3, comped: { eventId: ofBurger.id, quantity: 1 } }]);
     // One burger was given away; the two a till added afterwards are nobody's gift.
     expect(v.totalCents).toBe(2 * 1000);
     const fewer = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 1 });
-    expect(ticket([...base, removed, ofRemoved, ofUnknown, ofBurger, more, fewer]).totalCents).toBe(0);
+    expect(ticketOf([...base, removed, ofRemoved, ofUnknown, ofBurger, more, fewer]).totalCents).toBe(0);
   });
 
   it('[PRJ15] a comp gives away what the manager saw: a till raising the line offline at the same time stays charged, in any order', () => {
@@ -165,7 +155,7 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     const raised = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 3 });
     const comped = comp(manager, burger.lineId, 'birthday', 1);
     for (const events of [[...base, raised, comped], [...base, comped, raised]]) {
-      const v = ticket(events);
+      const v = ticketOf(events);
       expect(v.lines.find((l) => l.lineId === burger.lineId)).toMatchObject({ quantity: 3, comped: { quantity: 1 } });
       // Two burgers charged, the soup too.
       expect(v.totalCents).toBe(2 * 1000 + 500);
