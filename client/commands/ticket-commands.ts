@@ -41,6 +41,18 @@ export interface PaymentToRecord {
   tipCents?: number;
 }
 
+/** A refund as a manager gives it (ticket.refunded without its id). */
+export interface RefundToGive {
+  method: PaymentMethod;
+  amountCents: number;
+  reason: string;
+}
+
+/** What can still be handed back on a ticket: the money taken less the refunds that count. */
+export function refundableCents(ticket: Pick<TicketView, 'paidCents' | 'refundedCents'>): number {
+  return Math.max(0, ticket.paidCents - ticket.refundedCents);
+}
+
 export class CommandRefused extends Error {
   override readonly name = 'CommandRefused';
 }
@@ -151,6 +163,20 @@ export class TicketCommands {
     if (!line) throw new CommandRefused(`no line ${lineId} on this ticket (removed?)`);
     if (line.comped !== null) throw new CommandRefused(`${line.name} is already comped (${line.comped.reason})`);
     return this.append(ticketId, 'ticket.line_comped', { lineId, reason, quantity: line.quantity });
+  }
+
+  /**
+   * Hands money back on a ticket, at most what it took less what was refunded already (the
+   * fold holds a concurrent refund past that as over_refund). A voided ticket's money is
+   * settled by its conflict instead.
+   */
+  refund(ticketId: string, refund: RefundToGive) {
+    this.requireManager('give a refund');
+    const ticket = this.ticket(ticketId);
+    if (ticket.status === 'voided') throw new CommandRefused('the ticket is voided: settle its payments under Conflicts');
+    const refundable = refundableCents(ticket);
+    if (refund.amountCents > refundable) throw new CommandRefused(`at most ${(refundable / 100).toFixed(2)} can be refunded on this ticket`);
+    return this.append(ticketId, 'ticket.refunded', { refundId: `rf-${newEventId().slice(-12)}`, ...refund });
   }
 
   resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string) {

@@ -105,6 +105,7 @@ export function statusLabel(ticket: Pick<TicketView, 'status' | 'lines'>): strin
 const RESOLUTION_LABEL: Record<string, string> = {
   accept_payment: 'Accept the payment',
   refund_payment: 'Refund the payment',
+  accept_refund: 'Accept the refund',
   keep_void: 'Keep the void',
   keep_closed: 'Keep it closed',
   discard_change: 'Discard the change',
@@ -121,6 +122,8 @@ const RESOLUTION_IN_CONTEXT: Record<string, string> = {
   'payment_after_void.reopen': 'Reopen the ticket, keep the payment',
   'over_payment.accept_payment': 'Accept the payment (keep the extra)',
   'over_payment.refund_payment': 'Refund the payment that does not fit',
+  'over_refund.accept_refund': 'Accept the refund (the money was handed back)',
+  'over_refund.discard_change': 'Discard the refund (it was not given)',
   'change_after_close.discard_change': 'Discard the change, keep the ticket as it was',
   'change_after_close.reopen': 'Reopen the ticket and apply the change',
   'closed_and_voided.keep_void': 'Keep the void (payments then wait for refund or reopen)',
@@ -134,6 +137,7 @@ export function resolutionLabel(conflictKind: string, resolutionKind: string): s
 export const CONFLICT_LABEL: Record<string, string> = {
   payment_after_void: 'Payment on a voided ticket',
   over_payment: 'Payments exceed the total',
+  over_refund: 'Refunds exceed the money taken',
   change_after_close: 'Changed after close or void',
   close_total_mismatch: 'Closing totals differ',
   // Two terminals, or one terminal that closed and later voided: the label must fit both.

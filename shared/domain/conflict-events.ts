@@ -10,11 +10,13 @@ export const ConflictResolution = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('accept_payment') }),
   /** Do not count the disputed payment: it is handed back to the guest. */
   z.strictObject({ kind: z.literal('refund_payment') }),
+  /** Count the disputed refund: the money was handed back. */
+  z.strictObject({ kind: z.literal('accept_refund') }),
   /** The void stands; the later close (or change) is dropped. */
   z.strictObject({ kind: z.literal('keep_void') }),
   /** The close stands; the later void is dropped. */
   z.strictObject({ kind: z.literal('keep_closed') }),
-  /** Drop a change made after close/void; the ticket stays as it was. */
+  /** Drop a change made after close/void (or a refund that was not given); the ticket stays as it was. */
   z.strictObject({ kind: z.literal('discard_change') }),
   /** Reopen the ticket and apply what was held back. */
   z.strictObject({ kind: z.literal('reopen') }),

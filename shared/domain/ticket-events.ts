@@ -109,3 +109,17 @@ export const TicketLineCompedV1 = z.strictObject({
   quantity: Quantity,
 });
 export type TicketLineCompedV1 = z.infer<typeof TicketLineCompedV1>;
+
+/**
+ * A manager hands money back on a ticket (a guest overcharged, a dish sent back after paying),
+ * in cash from the drawer or onto the card. It changes neither the lines nor the total: the
+ * sale stands, and the refund is counted on its own day in the takings. The refunds of a
+ * ticket never exceed what was taken on it (the fold holds one that would, as `over_refund`).
+ */
+export const TicketRefundedV1 = z.strictObject({
+  refundId: EntityId,
+  method: PaymentMethod,
+  amountCents: PositiveCents,
+  reason: ShortText,
+});
+export type TicketRefundedV1 = z.infer<typeof TicketRefundedV1>;

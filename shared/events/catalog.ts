@@ -11,6 +11,7 @@ import {
   TicketItemRemovedV1,
   TicketKitchenItemBumpedV1,
   TicketLineCompedV1,
+  TicketRefundedV1,
   TicketNoteSetV1,
   TicketOpenedV1,
   TicketPaymentRecordedV1,
@@ -59,6 +60,7 @@ export const EVENT_CATALOG = {
   'ticket.closed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketClosedV1 } },
   'ticket.voided': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketVoidedV1 } },
   'ticket.line_comped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketLineCompedV1 } },
+  'ticket.refunded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketRefundedV1 } },
   'sale.recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: SaleRecordedV1 } },
   // A resolution is written on the aggregate whose conflict it settles, whatever its type.
   'conflict.resolved': { aggregateType: '*', versions: { 1: ConflictResolvedV1 } },
@@ -67,12 +69,13 @@ export const EVENT_CATALOG = {
 export type EventType = keyof typeof EVENT_CATALOG;
 
 /**
- * What only a manager (or admin) may write (CMD2): voids, comps, conflict resolutions and the
+ * What only a manager (or admin) may write (CMD2): voids, comps, refunds, conflict resolutions and the
  * menu itself (items, prices, retirement). Marking an item sold out is anyone's: the kitchen does.
  */
 export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'ticket.voided',
   'ticket.line_comped',
+  'ticket.refunded',
   'conflict.resolved',
   'menu.item_defined',
   'menu.item_repriced',
@@ -104,6 +107,7 @@ export interface EventPayloads {
   'ticket.closed': z.infer<typeof TicketClosedV1>;
   'ticket.voided': z.infer<typeof TicketVoidedV1>;
   'ticket.line_comped': z.infer<typeof TicketLineCompedV1>;
+  'ticket.refunded': z.infer<typeof TicketRefundedV1>;
   'sale.recorded': z.infer<typeof SaleRecordedV1>;
   'conflict.resolved': z.infer<typeof ConflictResolvedV1>;
 }

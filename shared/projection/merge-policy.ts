@@ -48,6 +48,10 @@ export const TICKET_MERGE_POLICY = {
   'ticket.line_comped': { merge: 'first-wins', fields: ['lines[].comped'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' },
   // Also escalated as 'over_payment' when applied payments would exceed the total.
   'ticket.payment_recorded': { merge: 'add', fields: ['payments'], whenClosed: 'apply', whenVoided: 'payment_after_void' },
+  // Money handed back after the sale, closed or not: also escalated as 'over_refund' when the
+  // refunds would exceed what was taken. A voided ticket's money is settled by its
+  // payment_after_void conflict (refund_payment), so a refund there would count it twice.
+  'ticket.refunded': { merge: 'add', fields: ['refunds'], whenClosed: 'apply', whenVoided: 'change_after_close' },
   // Also escalated as 'close_total_mismatch' when its total differs from the lines or an earlier close.
   'ticket.closed': { merge: 'transition', fields: ['status', 'closedTotalCents'], whenClosed: 'apply', whenVoided: 'closed_and_voided' },
   // Also escalated as 'payment_after_void' when payments were taken before it (they are held).
@@ -104,6 +108,8 @@ export const CONFLICT_RESOLUTIONS = {
   payment_after_void: ['refund_payment', 'reopen'],
   /** Applied payments would exceed the total (two tills each took the full amount). */
   over_payment: ['accept_payment', 'refund_payment'],
+  /** Refunds would exceed the money taken (two managers each refunded the same dish). */
+  over_refund: ['accept_refund', 'discard_change'],
   /** Lines added, removed or changed after the ticket closed or was voided. */
   change_after_close: ['discard_change', 'reopen'],
   /** A close whose total differs from the lines or from a concurrent close. */

@@ -11,7 +11,7 @@ import {
   type RegisterWrite,
 } from './merge-policy';
 import { assertNever, outcome, type Outcome } from './reducer';
-import { chargedQuantity, type TicketConflict, type TicketLine, type TicketPayment, type TicketView } from './views';
+import { chargedQuantity, type TicketConflict, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
 
 /**
  * The ticket reducer: one event at a time, following TICKET_MERGE_POLICY.
@@ -37,6 +37,7 @@ export interface TicketState {
   /** Removed lines the kitchen had been sent and not bumped (see TicketView.cancelledLines). */
   cancelled: TicketLine[];
   payments: TicketPayment[];
+  refunds: TicketRefund[];
   closed: { eventId: string; totalCents: number; at: number } | null;
   voided: { eventId: string; reason: string; at: number } | null;
   sale: TicketView['sale'];
@@ -64,6 +65,7 @@ export function newTicketState(): TicketState {
     removed: [],
     cancelled: [],
     payments: [],
+    refunds: [],
     closed: null,
     voided: null,
     sale: null,
@@ -94,6 +96,7 @@ const WHAT_HAPPENED: Partial<Record<TicketEventType, string>> = {
   'ticket.quantity_changed': 'a quantity changed',
   'ticket.line_comped': 'a line comped',
   'ticket.payment_recorded': 'a payment taken',
+  'ticket.refunded': 'a refund given',
   'ticket.closed': 'a close',
   'ticket.voided': 'a void',
 };
@@ -122,6 +125,8 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
     totalCents,
     paidCents,
     changeDueCents: applied.reduce((n, p) => n + p.changeCents, 0),
+    refunds: s.refunds.map((r) => ({ ...r })),
+    refundedCents: appliedRefunded(s),
     closedTotalCents: s.closed?.totalCents ?? null,
     closedAt: s.closed?.at ?? null,
     voidReason: s.voided?.reason ?? null,
@@ -150,6 +155,10 @@ function money(cents: number): string {
 
 function appliedPaid(s: TicketState): number {
   return s.payments.reduce((n, p) => (p.state === 'applied' ? n + p.amountCents : n), 0);
+}
+
+function appliedRefunded(s: TicketState): number {
+  return s.refunds.reduce((n, r) => (r.state === 'applied' ? n + r.amountCents : n), 0);
 }
 
 /** True when the event's stamp beats the register's current write; then it takes the register. */
@@ -294,6 +303,18 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       s.payments.push(paymentOf(e, 'applied', null));
       return outcome('applied');
     }
+    case 'ticket.refunded': {
+      const p = e.payload;
+      if (s.refunds.some((r) => r.refundId === p.refundId)) return outcome('duplicate', `refund ${p.refundId} already recorded`);
+      const taken = appliedPaid(s);
+      const refunded = appliedRefunded(s);
+      if (refunded + p.amountCents > taken) {
+        const ids = [...s.refunds.filter((r) => r.state === 'applied').map((r) => r.eventId), e.id];
+        return escalate(s, e, 'over_refund', ids, `refunds ${money(refunded + p.amountCents)} exceed the ${money(taken)} taken`);
+      }
+      s.refunds.push(refundOf(e, 'applied', null));
+      return outcome('applied');
+    }
     case 'ticket.closed': {
       const totalCents = e.payload.totalCents;
       if (s.closed) {
@@ -385,6 +406,22 @@ function paymentOf(e: DecodedEvent<'ticket.payment_recorded'>, state: TicketPaym
   };
 }
 
+function refundOf(e: DecodedEvent<'ticket.refunded'>, state: TicketRefund['state'], conflictId: string | null): TicketRefund {
+  const p = e.payload;
+  return {
+    refundId: p.refundId,
+    eventId: e.id,
+    method: p.method,
+    amountCents: p.amountCents,
+    reason: p.reason,
+    at: e.at,
+    terminal: e.origin.terminal,
+    staff: e.origin.staff ?? null,
+    state,
+    conflictId,
+  };
+}
+
 /** Opens a conflict (once per id) and returns its id. */
 function addConflict(s: TicketState, kind: ConflictKind, eventIds: string[], at: number, detail: string): string {
   const conflictId = conflictIdFor(kind, eventIds);
@@ -393,18 +430,25 @@ function addConflict(s: TicketState, kind: ConflictKind, eventIds: string[], at:
   return conflictId;
 }
 
-/** Holds the event back as an open conflict; payments stay visible as 'held'. */
+/** Holds the event back as an open conflict; payments and refunds stay visible as 'held'. */
 function escalate(s: TicketState, e: TicketEvent, kind: ConflictKind, eventIds: string[], detail: string): Outcome {
   const conflictId = addConflict(s, kind, eventIds, e.at, detail);
   s.held.set(conflictId, e);
   if (e.type === 'ticket.payment_recorded' && !s.payments.some((p) => p.paymentId === e.payload.paymentId)) {
     s.payments.push(paymentOf(e, 'held', conflictId));
   }
+  if (e.type === 'ticket.refunded' && !s.refunds.some((r) => r.refundId === e.payload.refundId)) {
+    s.refunds.push(refundOf(e, 'held', conflictId));
+  }
   return outcome('escalated', detail, conflictId);
 }
 
 function setPaymentState(s: TicketState, conflictId: string, state: TicketPayment['state']): void {
   for (const p of s.payments) if (p.conflictId === conflictId) p.state = state;
+}
+
+function setRefundState(s: TicketState, conflictId: string, state: TicketRefund['state']): void {
+  for (const r of s.refunds) if (r.conflictId === conflictId) r.state = state;
 }
 
 function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): Outcome {
@@ -426,12 +470,19 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
     case 'over_payment':
       setPaymentState(s, conflictId, r.kind === 'accept_payment' ? 'applied' : 'refunded');
       break;
+    case 'over_refund':
+      setRefundState(s, conflictId, r.kind === 'accept_refund' ? 'applied' : 'discarded');
+      break;
     case 'change_after_close':
       if (r.kind === 'reopen') {
         s.closed = null;
         s.voided = null;
-        // The held change now applies as if it had never been held (its outcome stays 'escalated').
+        // The held change now applies as if it had never been held (its outcome stays
+        // 'escalated'); a held refund is checked again against the money taken.
+        s.refunds = s.refunds.filter((x) => x.conflictId !== conflictId);
         if (held) applyTicketEvent(s, held);
+      } else {
+        setRefundState(s, conflictId, 'discarded');
       }
       break;
     case 'close_total_mismatch':

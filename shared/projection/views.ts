@@ -100,6 +100,23 @@ export interface TicketPayment {
   conflictId: string | null;
 }
 
+export type RefundState = 'applied' | 'held' | 'discarded';
+
+/** Money handed back on the ticket (ticket.refunded): not off its total, off what it took. */
+export interface TicketRefund {
+  refundId: string;
+  eventId: string;
+  method: PaymentMethod;
+  amountCents: number;
+  reason: string;
+  at: number;
+  terminal: string;
+  staff: string | null;
+  /** 'held' while it would exceed the money taken (over_refund); 'discarded' once a manager said it was not given. */
+  state: RefundState;
+  conflictId: string | null;
+}
+
 export interface TicketConflict {
   conflictId: string;
   kind: ConflictKind;
@@ -139,6 +156,9 @@ export interface TicketView extends AggregateBase {
   paidCents: number;
   /** Change handed back on cash payments (tendered - amount). */
   changeDueCents: number;
+  refunds: TicketRefund[];
+  /** Sum of applied refunds: money handed back after it was taken (paidCents stays what was taken). */
+  refundedCents: number;
   /** The total the ticket was closed with (null while not closed). */
   closedTotalCents: number | null;
   closedAt: number | null;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PaymentMethod } from '../domain/ticket-events';
-import { compedQuantity, type AggregateView, type TicketPayment, type TicketView } from '../projection/views';
+import { compedQuantity, type AggregateView, type TicketView } from '../projection/views';
 
 /**
  * The day's takings (cash-up): what the manager counts the drawer against at the end of a
@@ -38,10 +38,16 @@ export const DayTakings = DayWindow.extend({
    */
   tips: MoneyCount,
   /**
+   * Money handed back in the window (by the refund's `at`, whichever day the sale was), per
+   * method: refunds that count (state 'applied'). A refund held as `over_refund` counts once a
+   * manager accepts it; its ticket is in `ticketsWithOpenConflicts` meanwhile.
+   */
+  refunded: PaymentTotals,
+  /**
    * Cash the drawer should hold from the window's sales (the float aside): the cash payments'
-   * amounts. `amountCents` is already net of change (the reducer records the cash handed
-   * over as `tenderedCents` and the change as tendered − amount), so change is not taken off
-   * again.
+   * amounts less the cash refunds. `amountCents` is already net of change (the reducer records
+   * the cash handed over as `tenderedCents` and the change as tendered − amount), so change is
+   * not taken off again.
    */
   cashExpectedCents: Cents,
   /**
@@ -81,6 +87,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
   const open = emptyCount();
   const taken = emptyTotals();
   const held = emptyTotals();
+  const refunded = emptyTotals();
   const tips = emptyCount();
   let changeGivenCents = 0;
   let ticketsWithOpenConflicts = 0;
@@ -110,12 +117,17 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       if (payment.state === 'refunded' || !within(payment.at)) continue;
       counted = true;
       if (payment.state === 'held') {
-        addPayment(held, payment);
+        addByMethod(held, payment);
         continue;
       }
-      addPayment(taken, payment);
+      addByMethod(taken, payment);
       changeGivenCents += payment.changeCents; // 0 but for cash handed over
       if (payment.tipCents > 0) add(tips, payment.tipCents);
+    }
+    for (const refund of view.refunds) {
+      if (refund.state === 'discarded' || !within(refund.at)) continue;
+      counted = true;
+      if (refund.state === 'applied') addByMethod(refunded, refund);
     }
     if (counted && view.openConflicts > 0) ticketsWithOpenConflicts++;
   }
@@ -127,7 +139,8 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     taken,
     changeGivenCents,
     tips,
-    cashExpectedCents: taken.byMethod.cash.amountCents,
+    refunded,
+    cashExpectedCents: taken.byMethod.cash.amountCents - refunded.byMethod.cash.amountCents,
     held,
     voided,
     comped,
@@ -154,7 +167,8 @@ function add(total: MoneyCount, cents: number): void {
   total.amountCents += cents;
 }
 
-function addPayment(totals: PaymentTotals, payment: TicketPayment): void {
-  add(totals, payment.amountCents);
-  add(totals.byMethod[payment.method], payment.amountCents);
+/** A payment or a refund, in all and under its method. */
+function addByMethod(totals: PaymentTotals, money: { method: PaymentMethod; amountCents: number }): void {
+  add(totals, money.amountCents);
+  add(totals.byMethod[money.method], money.amountCents);
 }

@@ -121,6 +121,37 @@ describe('TicketCommands', () => {
     expect(written()).toBe(before + 1);
   });
 
+  it('[CMD2][PRJ16] only a manager may refund, at most what the ticket took less its refunds, and not on a voided ticket', async () => {
+    const till = await terminal('till-1', 'A');
+    const t = await till.commands.openTicket();
+    await till.commands.addItem(t, burger, 2);
+    await till.commands.recordPayment(t, { method: 'cash', amountCents: 2500, tenderedCents: 3000 });
+    await till.commands.close(t);
+    const written = () => till.store.getByAggregate(t).length;
+    const before = written();
+    expect(() => till.commands.refund(t, { method: 'cash', amountCents: 1250, reason: 'cold' })).toThrow(/only a manager may give a refund/);
+    expect(written()).toBe(before);
+
+    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: () => 'kim' });
+    await manager.refund(t, { method: 'cash', amountCents: 1250, reason: 'cold' });
+    expect(() => manager.refund(t, { method: 'card', amountCents: 1251, reason: 'again' })).toThrow(/at most 12\.50 can be refunded/);
+    await manager.refund(t, { method: 'card', amountCents: 1250, reason: 'the other one too' });
+    expect(() => manager.refund(t, { method: 'card', amountCents: 1, reason: 'more' })).toThrow(/at most 0\.00/);
+    const view = till.store.view(t) as TicketView;
+    expect(view).toMatchObject({ status: 'closed', paidCents: 2500, refundedCents: 2500 });
+    expect(view.refunds.map((r) => [r.method, r.amountCents, r.reason, r.staff, r.state])).toEqual([
+      ['cash', 1250, 'cold', 'kim', 'applied'],
+      ['card', 1250, 'the other one too', 'kim', 'applied'],
+    ]);
+    expect(written()).toBe(before + 2);
+
+    const voided = await till.commands.openTicket();
+    await till.commands.addItem(voided, cola, 1);
+    await till.commands.recordPayment(voided, { method: 'card', amountCents: 350 });
+    await manager.void(voided, 'wrong table');
+    expect(() => manager.refund(voided, { method: 'card', amountCents: 350, reason: 'x' })).toThrow(/voided: settle its payments under Conflicts/);
+  });
+
   it('[CMD3] two offline terminals both closing a ticket hand one sale to the back office', async () => {
     const location = `cmd-${++n}`;
     const a = await terminal('till-1', 'A', 'terminal', location);

@@ -408,6 +408,62 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await till.getByRole('button', { name: /^Comp / }).count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP28] a manager refunds part of a closed ticket in cash with a reason: the ticket and the receipt show it, Takings counts it out of the drawer; a till sees it and is offered no refund', async () => {
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-refunds', 'manager');
+    fixture.closeAfter(t.context);
+    const manager = t.page;
+    const number = await openTicket(manager, 'T8');
+    await addItem(manager, 'Cheeseburger'); // 14.50
+    await addItem(manager, 'Tomato soup'); // 6.50
+    await manager.getByRole('button', { name: 'Take payment' }).click();
+    await manager.getByRole('button', { name: 'Cash', exact: true }).click();
+    await manager.getByRole('button', { name: /^Record cash payment 21.00/ }).click();
+    await idle(manager);
+    // No refund before the ticket is closed: an open ticket is corrected by removing or comping.
+    expect(await manager.getByRole('button', { name: 'Refund…' }).count()).toBe(0);
+    await manager.getByRole('button', { name: 'Close ticket' }).click();
+    await idle(manager);
+
+    await manager.getByRole('button', { name: 'Refund…' }).click();
+    const form = manager.getByRole('form', { name: `Refund on ticket ${number}` });
+    // All that was taken, back the way it was paid, unless typed or chosen.
+    expect(await form.getByRole('textbox', { name: 'Amount' }).inputValue()).toBe('21.00');
+    expect(await form.getByRole('radio', { name: 'in cash' }).isChecked()).toBe(true);
+    await form.getByRole('textbox', { name: 'Amount' }).fill('30');
+    await form.getByRole('textbox', { name: 'Refund reason' }).fill('soup sent back');
+    expect(await form.getByRole('status').textContent()).toBe('At most 21.00 can be refunded');
+    await form.getByRole('textbox', { name: 'Amount' }).fill('6.50');
+    await form.getByRole('button', { name: 'Refund 6.50 in cash' }).click();
+    await idle(manager);
+
+    await expect.poll(() => manager.getByTestId('refunded').textContent()).toBe('6.50');
+    expect(await manager.getByTestId('refund').textContent()).toMatch(/Refunded 6\.50 in cash: soup sent back/);
+    expect(await form.count()).toBe(0);
+    // The sale stands: the total, what was paid and the status do not change.
+    expect(await manager.getByTestId('total').textContent()).toBe('21.00');
+    expect(await manager.getByTestId('paid').textContent()).toBe('21.00');
+    expect(await manager.getByTestId('ticket-status').textContent()).toBe('Closed');
+
+    const prints = await countPrints(manager);
+    await manager.getByRole('button', { name: 'Print receipt' }).click();
+    await expect.poll(prints).toBe(1);
+    expect(await onPaper(manager, 'receipt')).toContain('Refund in cash: soup sent back −6.50');
+    await manager.emulateMedia({ media: 'screen' });
+
+    await manager.getByRole('link', { name: 'Takings' }).click();
+    await manager.getByRole('heading', { name: 'Takings' }).waitFor();
+    const refunded = manager.locator('tr[data-figure="refunded-cash"]');
+    expect(await refunded.locator('th').textContent()).toBe('Refunded in cash');
+    expect(await refunded.locator('td.local').textContent()).toBe('1 · 6.50');
+
+    // A till's staff see the refund (through the relay) and are offered none.
+    const till = await terminal('till-sees-refund');
+    await till.getByRole('checkbox', { name: /closed/i }).check();
+    await till.getByRole('button', { name: new RegExp(`^Ticket ${number}, `) }).click();
+    await expect.poll(() => till.getByTestId('refunded').textContent()).toBe('6.50');
+    expect(await till.getByRole('button', { name: 'Refund…' }).count()).toBe(0);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
     const page = await terminal('till-update-check');
     await waitForOfflineShell(page);

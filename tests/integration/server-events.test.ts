@@ -145,7 +145,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect((await api(server.url, '/api/events?limit=0', t)).status).toBe(400);
   });
 
-  it('[CMD2] a terminal token may not post its own void, comp, conflict resolution or menu change; a manager may, and a till may relay a manager\'s', async () => {
+  it('[CMD2] a terminal token may not post its own void, comp, refund, conflict resolution or menu change; a manager may, and a till may relay a manager\'s', async () => {
     const till = await mint('loc-roles', 'terminal', 'till-1');
     const manager = await mint('loc-roles', 'manager', 'manager-1');
     const ticket = { type: 'ticket', id: 'ticket-1' };
@@ -155,19 +155,24 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
       (await postEvents(server.url, t, events)).body.results.map((r) => ({ status: r.status, field: r.field }));
     await postEvents(server.url, till, [event('till-1', 1, 'ticket.opened', { number: 'A-001' })]);
     const comp = { lineId: 'line-1', reason: 'cold', quantity: 1 };
+    const refund = { refundId: 'rf-1', method: 'cash', amountCents: 500, reason: 'cold' };
     expect(
       await results(till, [
         event('till-1', 2, 'ticket.voided', { reason: 'walked out' }),
         event('till-1.2', 1, 'conflict.resolved', { conflictId: 'c', resolution: { kind: 'keep_void' } }),
         event('till-1', 3, 'ticket.line_comped', comp),
+        event('till-1', 4, 'ticket.refunded', refund),
       ]),
     ).toEqual([
       { status: 'rejected', field: 'type' },
       { status: 'rejected', field: 'type' },
       { status: 'rejected', field: 'type' },
+      { status: 'rejected', field: 'type' },
     ]);
     // The manager's own, and the same kind of event written by the manager's tablet and uploaded by a till (SYN5).
-    expect(await results(manager, [event('manager-1', 1, 'ticket.voided', { reason: 'walked out' }), event('manager-1', 2, 'ticket.line_comped', comp)])).toEqual([{ status: 'accepted' }, { status: 'accepted' }]);
+    expect(
+      await results(manager, [event('manager-1', 1, 'ticket.voided', { reason: 'walked out' }), event('manager-1', 2, 'ticket.line_comped', comp), event('manager-1', 3, 'ticket.refunded', refund)]),
+    ).toEqual([{ status: 'accepted' }, { status: 'accepted' }, { status: 'accepted' }]);
     expect(await results(till, [event('manager-2', 1, 'ticket.voided', { reason: 'again' }), event('manager-2', 2, 'ticket.line_comped', comp)])).toEqual([{ status: 'accepted' }, { status: 'accepted' }]);
 
     // The menu is a manager's too (APP26); marking an item sold out is anyone's (the kitchen does).
@@ -181,7 +186,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
         menuEvent('till-1', 7, 'menu.item_availability_set', { menuItemId: 'item-1', available: false }),
       ]),
     ).toEqual([{ status: 'rejected', field: 'type' }, { status: 'rejected', field: 'type' }, { status: 'rejected', field: 'type' }, { status: 'accepted' }]);
-    expect(await results(manager, [menuEvent('manager-1', 3, 'menu.item_defined', { menuItemId: 'item-1', name: 'Soup', category: 'Starters', priceCents: 700 })])).toEqual([{ status: 'accepted' }]);
+    expect(await results(manager, [menuEvent('manager-1', 4, 'menu.item_defined', { menuItemId: 'item-1', name: 'Soup', category: 'Starters', priceCents: 700 })])).toEqual([{ status: 'accepted' }]);
   });
 
   it('GET /api/aggregates/:type/:id answers the shared projection of the stored events', async () => {

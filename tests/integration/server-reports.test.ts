@@ -44,6 +44,10 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
     a.sale('2026-11-20T14:00:00Z', 'tk-3', 'A-004', 1000, undefined, false);
     const stored = await postEvents(server.url, await mint('loc-takings', 'terminal', 'till-1'), a.events);
     expect(stored.body.results.map((r) => r.status)).toEqual(a.events.map(() => 'accepted'));
+    // 3.00 of tk-1's cash handed back by a manager at 18:00.
+    const back = new TestWriter('manager-1', () => Date.parse('2026-11-20T18:00:00Z')).see(...a.events);
+    const refund = back.write({ type: 'ticket', id: 'tk-1' }, 'ticket.refunded', { refundId: 'rf-1', method: 'cash', amountCents: 300, reason: 'cold' });
+    expect((await postEvents(server.url, manager, [refund])).body.results.map((r) => r.status)).toEqual(['accepted']);
 
     // Another location sells at the same times, with the same ids.
     const other = till('till-1');
@@ -55,7 +59,7 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
     await server.dispose();
   });
 
-  it('[SRV25] a manager gets the business day\'s takings from the server projection: cash and card, change, card tips, cash expected, open tickets; nothing of another location', async () => {
+  it('[SRV25] a manager gets the business day\'s takings from the server projection: cash and card, change, card tips, refunds, cash expected, open tickets; nothing of another location', async () => {
     const res = await api<TakingsResponse>(server.url, query(DAY.from, DAY.to), manager);
     expect(res.status).toBe(200);
     expect(res.body.takings).toEqual({
@@ -65,7 +69,8 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
       taken: { count: 2, amountCents: 3500, byMethod: { cash: { count: 1, amountCents: 2000 }, card: { count: 1, amountCents: 1500 } } },
       changeGivenCents: 500,
       tips: { count: 1, amountCents: 250 },
-      cashExpectedCents: 2000,
+      refunded: { count: 1, amountCents: 300, byMethod: { cash: { count: 1, amountCents: 300 }, card: { count: 0, amountCents: 0 } } },
+      cashExpectedCents: 1700,
       held: { count: 0, amountCents: 0, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 0, amountCents: 0 } } },
       voided: { count: 0, amountCents: 0 },
       comped: { count: 0, amountCents: 0 },

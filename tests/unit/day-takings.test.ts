@@ -105,6 +105,7 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       changeGivenCents: 1300,
       // B's card tip: charged with the 18.00, owed to staff, in no total.
       tips: { count: 1, amountCents: 300 },
+      refunded: { count: 0, amountCents: 0, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 0, amountCents: 0 } } },
       // The cash amounts (20.00 + 12.00 + 10.00): what was handed over less the change.
       cashExpectedCents: 4200,
       held: { count: 1, amountCents: 1500, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 1, amountCents: 1500 } } },
@@ -200,6 +201,40 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
     expect(dayTakings(projection.all(), NOV_26).comped).toEqual({ count: 1, amountCents: 2400 });
     // E (15.00), F (5.00) and now G's third main (12.00) are left to take.
     expect(dayTakings(projection.all(), NOV_27).open).toEqual({ count: 3, amountCents: 1500 + 500 + 1200 });
+  });
+
+  it('[SRV25][PRJ16] refunds count on the day they were given, per method; cash refunds leave the drawer; a held refund counts nowhere until accepted', () => {
+    const { projection, events } = location();
+    const manager = terminal('manager-3');
+    const refund = (iso: string, ticket: string, refundId: string, method: 'cash' | 'card', amountCents: number): EventEnvelope => {
+      manager.see(...events.filter((e) => e.aggregate.id === ticket));
+      setWall(iso);
+      const e = manager.write({ type: 'ticket', id: ticket }, 'ticket.refunded', { refundId, method, amountCents, reason: 'sent back' });
+      events.push(e);
+      return e;
+    };
+    // A (closed on the 26th): 5.00 cash back at 14:00 the same day. P (the 25th's sale): 4.00 card back on the 26th.
+    // B: 30.00 taken; 20.00 card back the 27th at 12:00, then 15.00 more in cash at 12:05, held (35.00 > 30.00).
+    const later = [
+      refund('2026-11-26T14:00:00Z', 'tk-a', 'rf-a', 'cash', 500),
+      refund('2026-11-26T18:00:00Z', 'tk-p', 'rf-p', 'card', 400),
+      refund('2026-11-27T12:00:00Z', 'tk-b', 'rf-b1', 'card', 2000),
+      refund('2026-11-27T12:05:00Z', 'tk-b', 'rf-b2', 'cash', 1500),
+    ];
+    projection.apply(later);
+    const nov26 = dayTakings(projection.all(), NOV_26);
+    expect(nov26.refunded).toEqual({ count: 2, amountCents: 900, byMethod: { cash: { count: 1, amountCents: 500 }, card: { count: 1, amountCents: 400 } } });
+    // The sales stand: the same closed and taken figures as before the refunds. D's void and,
+    // now, B's held refund (B closed on the 26th) are conflicts on the day's figures.
+    expect(nov26).toMatchObject({ closed: { count: 2, amountCents: 5000 }, taken: { amountCents: 6000 }, cashExpectedCents: 4200 - 500, ticketsWithOpenConflicts: 2 });
+    const nov27 = dayTakings(projection.all(), NOV_27);
+    expect(nov27.refunded).toEqual({ count: 1, amountCents: 2000, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 1, amountCents: 2000 } } });
+    // B's held refund is a conflict on the 27th's figures; the cash stays in the drawer until it is accepted.
+    expect(nov27).toMatchObject({ cashExpectedCents: 0, ticketsWithOpenConflicts: 1 });
+    const conflictId = conflictIdFor('over_refund', [later[2]!.id, later[3]!.id]);
+    setWall('2026-11-27T13:00:00Z');
+    projection.apply([manager.write({ type: 'ticket', id: 'tk-b' }, 'conflict.resolved', { conflictId, resolution: { kind: 'accept_refund' } })]);
+    expect(dayTakings(projection.all(), NOV_27)).toMatchObject({ refunded: { count: 2, amountCents: 3500 }, cashExpectedCents: -1500, ticketsWithOpenConflicts: 0 });
   });
 
   it('[SRV25] a reopened void counts the payment it held again, and the ticket is open, not voided', () => {

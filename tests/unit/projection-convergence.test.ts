@@ -71,7 +71,7 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
     const line = `L${op.a % 4}`;
     const view = term.view(ref.id);
     const write = (type: string, payload: unknown, opts?: { v?: number; key?: string }) => all.push(term.write(ref, type, payload, opts));
-    switch (op.kind % 18) {
+    switch (op.kind % 19) {
       case 0:
       case 1:
         if (op.b % 5 === 0) write('ticket.item_added', { menuItemId: 'm-1', name: 'Old', price: (op.b % 300) / 10, qty: 1 + (op.b % 3) }, { v: 1 });
@@ -144,6 +144,13 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         write('ticket.line_comped', { lineId: seen.length > 0 ? seen[op.b % seen.length]!.lineId : line, reason: `comp ${op.b % 3}`, quantity: 1 + (op.b % 3) });
         break;
       }
+      case 18: {
+        // A manager refunds what it sees taken (PRJ16), or more, racing other refunds, payments and voids.
+        const refundable = view ? view.paidCents - view.refundedCents : 0;
+        const amount = refundable > 0 && op.b % 3 !== 0 ? refundable : 100 + (op.b % 1000);
+        write('ticket.refunded', { refundId: term.nextLabel(), method: op.b % 2 ? 'card' : 'cash', amountCents: amount, reason: 'sim' });
+        break;
+      }
     }
   }
   return { all, notes, refs, menu };
@@ -173,7 +180,7 @@ function viewsByProjectAggregate(events: readonly EventEnvelope[]): string {
 
 const opArb = fc.record({
   t: fc.nat(9),
-  kind: fc.nat(35), // each of the 18 kinds of op twice
+  kind: fc.nat(37), // each of the 19 kinds of op twice
   ticket: fc.nat(9),
   a: fc.nat(100_000),
   b: fc.nat(100_000),
@@ -254,6 +261,7 @@ describe('projection convergence (property)', () => {
           if (v.kind === 'ticket') {
             // Money is consistent: paid is the sum of applied payments, total what is charged of the lines (a comp gives away at most what it saw).
             expect(v.paidCents).toBe(v.payments.filter((p) => p.state === 'applied').reduce((n, p) => n + p.amountCents, 0));
+            expect(v.refundedCents).toBe(v.refunds.filter((r) => r.state === 'applied').reduce((n, r) => n + r.amountCents, 0));
             expect(v.totalCents).toBe(v.lines.reduce((n, l) => n + l.unitPriceCents * (l.comped === null ? l.quantity : Math.max(0, l.quantity - l.comped.quantity)), 0));
             expect(v.history.filter((h) => h.type === 'sale.recorded' && h.status === 'applied').length).toBeLessThanOrEqual(1);
           }

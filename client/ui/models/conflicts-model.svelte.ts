@@ -52,6 +52,7 @@ function toResolution(kind: ConflictResolutionKind, totalCents: number | null): 
       return { kind, totalCents };
     case 'accept_payment':
     case 'refund_payment':
+    case 'accept_refund':
     case 'keep_void':
     case 'keep_closed':
     case 'discard_change':

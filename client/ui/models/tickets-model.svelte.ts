@@ -1,4 +1,4 @@
-import type { PaymentToRecord, TicketCommands } from '../../commands/ticket-commands';
+import type { PaymentToRecord, RefundToGive, TicketCommands } from '../../commands/ticket-commands';
 import { CommandState } from './command-state.svelte';
 import type { MenuCommands } from '../../commands/menu-commands';
 import type { HistoryEntry, MenuItemView, TableView, TicketLine, TicketView } from '../../../shared/projection/views';
@@ -288,6 +288,11 @@ export class TicketsModel extends CommandState {
   /** Comps a line of the selected ticket (managers): on the house, with the reason. */
   compLine(lineId: string, reason: string) {
     return this.withTicket((id) => this.commands.compLine(id, lineId, reason));
+  }
+
+  /** Hands money back on the selected ticket (managers): cash from the drawer or onto the card, with the reason. */
+  refund(refund: RefundToGive) {
+    return this.withTicket((id) => this.commands.refund(id, refund));
   }
 
   private seatsOf(tableId: string): number | undefined {

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
+import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
+import { CONFLICT_RESOLUTIONS, TICKET_MERGE_POLICY, conflictIdFor } from '../../shared/projection/merge-policy';
+import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
+
+const wall = 1_700_000_000_000;
+
+class Terminal extends TestWriter {
+  constructor(id: string, skewMs = 0) {
+    super(id, () => wall + skewMs);
+  }
+}
+
+const TK: AggregateRef = { id: 'tk-refund', type: 'ticket' };
+const burger = { lineId: 'l-burger', menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1000, quantity: 1 };
+const soup = { lineId: 'l-soup', menuItemId: 'm-soup', name: 'Soup', unitPriceCents: 500, quantity: 1 };
+
+
+/** A 15.00 ticket (burger and soup) paid by card and closed at a till; the managers have seen it all. */
+function paidAndClosed(till: Terminal, ...managers: Terminal[]): EventEnvelope[] {
+  const evs = [
+    till.write(TK, 'ticket.opened', { number: 'A-001' }),
+    till.write(TK, 'ticket.item_added', burger),
+    till.write(TK, 'ticket.item_added', soup),
+    till.write(TK, 'ticket.payment_recorded', { paymentId: 'pay-1', method: 'card', amountCents: 1500 }),
+    till.write(TK, 'ticket.closed', { totalCents: 1500 }),
+  ];
+  for (const m of managers) m.see(...evs);
+  return evs;
+}
+
+const refund = (by: Terminal, refundId: string, amountCents: number, method: 'cash' | 'card' = 'card', reason = 'burger sent back') =>
+  by.write(TK, 'ticket.refunded', { refundId, method, amountCents, reason });
+
+describe('a manager refunds money on a ticket (ticket.refunded)', () => {
+  it('[PRJ16][CMD2] adds to refunds, applies on a closed ticket, is escalated on a voided one, and only a manager may write it', () => {
+    expect(TICKET_MERGE_POLICY['ticket.refunded']).toEqual({ merge: 'add', fields: ['refunds'], whenClosed: 'apply', whenVoided: 'change_after_close' });
+    expect(CONFLICT_RESOLUTIONS.over_refund).toEqual(['accept_refund', 'discard_change']);
+    expect(MANAGER_EVENT_TYPES.has('ticket.refunded')).toBe(true);
+  });
+
+  it('[PRJ16] a refund on a closed ticket is recorded with who gave it and why; the sale, its total and what was taken stay as they were', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = paidAndClosed(till, manager);
+    const given = refund(manager, 'rf-1', 1000);
+    const v = ticketOf([...base, given]);
+    expect(v).toMatchObject({ status: 'closed', totalCents: 1500, paidCents: 1500, closedTotalCents: 1500, refundedCents: 1000, openConflicts: 0 });
+    expect(v.refunds).toEqual([
+      { refundId: 'rf-1', eventId: given.id, method: 'card', amountCents: 1000, reason: 'burger sent back', at: given.at, terminal: 'manager-1', staff: null, state: 'applied', conflictId: null },
+    ]);
+    expect(foldedAs(v, given)).toEqual({ status: 'applied', reason: null, conflictId: null });
+  });
+
+  it('[PRJ16] the same refund id again is a duplicate, counted once', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = paidAndClosed(till, manager);
+    const first = refund(manager, 'rf-1', 500);
+    const again = new Terminal('manager-2').see(...base).write(TK, 'ticket.refunded', { refundId: 'rf-1', method: 'card', amountCents: 500, reason: 'burger sent back' });
+    const v = ticketOf([...base, first, again]);
+    expect(v.refundedCents).toBe(500);
+    expect(v.refunds).toHaveLength(1);
+    // Whichever folds second is the duplicate.
+    expect([foldedAs(v, first).status, foldedAs(v, again).status].sort()).toEqual(['applied', 'duplicate']);
+    expect(v.history.find((h) => h.status === 'duplicate')?.reason).toBe('refund rf-1 already recorded');
+  });
+
+  it('[PRJ16] two managers each refunding the whole bill offline: one counts, the other is held as over_refund, the same in any order', () => {
+    const till = new Terminal('till-1');
+    const a = new Terminal('manager-1');
+    const b = new Terminal('manager-2', 5_000);
+    const base = paidAndClosed(till, a, b);
+    const fromA = refund(a, 'rf-a', 1500, 'card');
+    const fromB = refund(b, 'rf-b', 1500, 'cash');
+    expect(fromA.seq).toBe(fromB.seq);
+    const views = [ticketOf([...base, fromA, fromB]), ticketOf([fromB, ...base, fromA]), ticketOf([fromA, fromB, ...base].reverse())];
+    expect(canonicalJson(views[1])).toBe(canonicalJson(views[0]));
+    expect(canonicalJson(views[2])).toBe(canonicalJson(views[0]));
+    const v = views[0]!;
+    // Fold order (seq, at, …): A's earlier stamp comes first and counts.
+    const conflictId = conflictIdFor('over_refund', [fromA.id, fromB.id]);
+    expect(v).toMatchObject({ refundedCents: 1500, openConflicts: 1, status: 'closed' });
+    expect(v.refunds.map((r) => [r.refundId, r.state, r.conflictId])).toEqual([
+      ['rf-a', 'applied', null],
+      ['rf-b', 'held', conflictId],
+    ]);
+    expect(v.conflicts).toMatchObject([{ conflictId, kind: 'over_refund', status: 'open', detail: 'refunds 30.00 exceed the 15.00 taken' }]);
+    expect(foldedAs(v, fromB)).toEqual({ status: 'escalated', reason: 'refunds 30.00 exceed the 15.00 taken', conflictId });
+
+    // The manager finds the drawer 15.00 short: the cash was handed back too.
+    const accept = a.see(fromB).write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'accept_refund' } });
+    expect(ticketOf([...base, fromA, fromB, accept])).toMatchObject({ refundedCents: 3000, openConflicts: 0 });
+    // Or it was never handed over.
+    const discard = a.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'discard_change' } });
+    const discarded = ticketOf([...base, fromA, fromB, discard]);
+    expect(discarded).toMatchObject({ refundedCents: 1500, openConflicts: 0 });
+    expect(discarded.refunds.map((r) => r.state)).toEqual(['applied', 'discarded']);
+  });
+
+  it('[PRJ16] refunds add up: partial refunds pass until what was taken, the next one is held', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = paidAndClosed(till, manager);
+    const one = refund(manager, 'rf-1', 1000, 'cash');
+    const two = refund(manager, 'rf-2', 500, 'card');
+    const three = refund(manager, 'rf-3', 1, 'card');
+    const v = ticketOf([...base, one, two, three]);
+    expect(v.refundedCents).toBe(1500);
+    expect(v.refunds.map((r) => r.state)).toEqual(['applied', 'applied', 'held']);
+    expect(foldedAs(v, three)).toMatchObject({ status: 'escalated', reason: 'refunds 15.01 exceed the 15.00 taken' });
+  });
+
+  it('[PRJ16] a refund with nothing taken is held (there is no money to hand back)', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const opened = [till.write(TK, 'ticket.opened', { number: 'A-001' }), till.write(TK, 'ticket.item_added', burger)];
+    manager.see(...opened);
+    const given = refund(manager, 'rf-1', 100);
+    const v = ticketOf([...opened, given]);
+    expect(v).toMatchObject({ refundedCents: 0, openConflicts: 1 });
+    expect(foldedAs(v, given)).toMatchObject({ status: 'escalated', reason: 'refunds 1.00 exceed the 0.00 taken' });
+  });
+
+  it('[PRJ16][PRJ6c] a refund on a voided ticket is held as change_after_close: the void already holds its money for refund_payment', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = paidAndClosed(till, manager).slice(0, 4); // paid, not closed
+    const voided = manager.write(TK, 'ticket.voided', { reason: 'wrong table' });
+    const given = refund(manager, 'rf-1', 1500);
+    const v = ticketOf([...base, voided, given]);
+    const conflictId = conflictIdFor('change_after_close', [voided.id, given.id]);
+    expect(v).toMatchObject({ status: 'voided', refundedCents: 0 });
+    expect(v.refunds).toMatchObject([{ refundId: 'rf-1', state: 'held', conflictId }]);
+    expect(foldedAs(v, given)).toEqual({ status: 'escalated', reason: 'a refund given after the ticket was voided', conflictId });
+
+    const discard = manager.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'discard_change' } });
+    expect(ticketOf([...base, voided, given, discard]).refunds).toMatchObject([{ refundId: 'rf-1', state: 'discarded' }]);
+    // Reopened, the refund is checked again against the money taken: the void still holds the payment.
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'reopen' } });
+    const reopened = ticketOf([...base, voided, given, reopen]);
+    expect(reopened.refunds).toHaveLength(1);
+    expect(reopened.refunds[0]).toMatchObject({ refundId: 'rf-1', state: 'held', conflictId: conflictIdFor('over_refund', [given.id]) });
+  });
+
+  it('[PRJ16] bad refunds are refused naming the field', () => {
+    const field = (payload: unknown): string => {
+      try {
+        validatePayload('ticket.refunded', payload);
+      } catch (err) {
+        expect(err).toBeInstanceOf(EventValidationError);
+        return (err as EventValidationError).field;
+      }
+      throw new Error('accepted');
+    };
+    const ok = { refundId: 'rf-1', method: 'cash', amountCents: 100, reason: 'cold' };
+    expect(() => validatePayload('ticket.refunded', ok)).not.toThrow();
+    expect(field({ ...ok, amountCents: 0 })).toBe('payload.amountCents');
+    expect(field({ ...ok, amountCents: 1.5 })).toBe('payload.amountCents');
+    expect(field({ ...ok, method: 'cheque' })).toBe('payload.method');
+    expect(field({ ...ok, reason: '' })).toBe('payload.reason');
+    expect(field({ ...ok, tipCents: 1 })).toBe('payload.tipCents');
+  });
+});
