@@ -1,5 +1,4 @@
-import { MANAGER_EVENT_TYPES, checkIncomingEventJson } from '../../shared/events/catalog';
-import { isWriterOf } from '../../shared/events/envelope';
+import { checkIncomingEventJson, refusedToTerminal } from '../../shared/events/catalog';
 import type { Role } from '../../shared/protocol/token-claims';
 import type { EventResult, Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore, ValidEvent } from '../store/event-store';
@@ -139,15 +138,10 @@ export class IngestService {
   }
 }
 
-/**
- * A terminal token may not post a manager's event (MANAGER_EVENT_TYPES: a void, a comp, a
- * conflict resolution) of its own writer (the app offers those to managers only; this is the
- * server saying so). Other writers' events it uploads on their behalf (SYN5) are theirs, and pass.
- */
+/** A manager's event of a terminal token's own writer is refused (refusedToTerminal, CMD2). */
 function refuseUnauthorized(slot: ValidEvent, uploader: Uploader): ValidEvent | EventResult {
   const { event } = slot;
-  if (uploader.role !== 'terminal' || !MANAGER_EVENT_TYPES.has(event.type) || uploader.terminal === null) return slot;
-  if (!isWriterOf(event.origin.terminal, uploader.terminal)) return slot;
+  if (!refusedToTerminal(uploader, event)) return slot;
   return { id: event.id, status: 'rejected', reason: `only a manager may write ${event.type}`, field: 'type' };
 }
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { MAX_EVENT_BYTES, canonicalParsedEventJson, parseEnvelope, type EventEnvelope } from './envelope';
+import { MAX_EVENT_BYTES, canonicalParsedEventJson, isWriterOf, parseEnvelope, type EventEnvelope } from './envelope';
 import { upcasterFor } from './upcasters';
 import { MENU_ITEM_AGGREGATE, MenuItemAvailabilitySetV1, MenuItemDefinedV1, MenuItemRepricedV1, MenuItemRetiredV1 } from '../domain/menu-events';
 import { TABLE_AGGREGATE, TableDefinedV1 } from '../domain/table-events';
@@ -81,6 +81,16 @@ export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'menu.item_repriced',
   'menu.item_retired',
 ]);
+
+/**
+ * CMD2 at the server: a terminal token may not write a manager's event of its own writer (the
+ * app offers those to managers only; this is the server saying so). Other writers' events it
+ * carries on their behalf (SYN5: a manager's void synced through a till) are theirs, and pass.
+ */
+export function refusedToTerminal(writer: { role: string; terminal: string | null }, event: { type: string; origin: { terminal: string } }): boolean {
+  return writer.role === 'terminal' && writer.terminal !== null && MANAGER_EVENT_TYPES.has(event.type) && isWriterOf(event.origin.terminal, writer.terminal);
+}
+
 export const EVENT_TYPES = Object.keys(EVENT_CATALOG).sort() as EventType[];
 
 /** The version this build writes, per type: the highest it knows. */
