@@ -53,6 +53,20 @@ export function refundableCents(ticket: Pick<TicketView, 'paidCents' | 'refunded
   return Math.max(0, ticket.paidCents - ticket.refundedCents);
 }
 
+/** What can still go back by each method: what the method took less its refunds, within refundableCents. */
+export function refundableByMethod(ticket: Pick<TicketView, 'payments' | 'refunds' | 'paidCents' | 'refundedCents'>): Record<PaymentMethod, number> {
+  const left: Record<PaymentMethod, number> = { cash: 0, card: 0 };
+  for (const p of ticket.payments) if (p.state === 'applied') left[p.method] += p.amountCents;
+  for (const r of ticket.refunds) if (r.state === 'applied') left[r.method] -= r.amountCents;
+  const most = refundableCents(ticket);
+  return { cash: Math.min(most, Math.max(0, left.cash)), card: Math.min(most, Math.max(0, left.card)) };
+}
+
+/** "in cash" / "to card", as staff say where a refund goes. */
+export function refundWay(method: PaymentMethod): string {
+  return method === 'cash' ? 'in cash' : 'to card';
+}
+
 export class CommandRefused extends Error {
   override readonly name = 'CommandRefused';
 }
@@ -166,16 +180,18 @@ export class TicketCommands {
   }
 
   /**
-   * Hands money back on a ticket, at most what it took less what was refunded already (the
-   * fold holds a concurrent refund past that as over_refund). A voided ticket's money is
-   * settled by its conflict instead.
+   * Hands money back on a closed ticket, by a method at most what that method took less its
+   * refunds (no cash out of the drawer for a card sale; the fold holds a concurrent refund past
+   * what the ticket took as over_refund). An open ticket is corrected by removing or comping
+   * lines; a voided ticket's money is settled by its conflict.
    */
   refund(ticketId: string, refund: RefundToGive) {
     this.requireManager('give a refund');
     const ticket = this.ticket(ticketId);
     if (ticket.status === 'voided') throw new CommandRefused('the ticket is voided: settle its payments under Conflicts');
-    const refundable = refundableCents(ticket);
-    if (refund.amountCents > refundable) throw new CommandRefused(`at most ${(refundable / 100).toFixed(2)} can be refunded on this ticket`);
+    if (ticket.status !== 'closed') throw new CommandRefused('only a closed ticket is refunded: remove or comp lines on an open one');
+    const most = refundableByMethod(ticket)[refund.method];
+    if (refund.amountCents > most) throw new CommandRefused(`at most ${(most / 100).toFixed(2)} can go back ${refundWay(refund.method)} on this ticket`);
     return this.append(ticketId, 'ticket.refunded', { refundId: `rf-${newEventId().slice(-12)}`, ...refund });
   }
 

@@ -106,6 +106,7 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
   const totalCents = sumLines(s.lines);
   const applied = s.payments.filter((p) => p.state === 'applied');
   const paidCents = applied.reduce((n, p) => n + p.amountCents, 0);
+  const refundedCents = appliedRefunded(s);
   return {
     kind: 'ticket',
     number: s.number,
@@ -115,7 +116,8 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
       voided: s.voided !== null,
       closed: s.closed !== null,
       totalCents,
-      paidCents,
+      // What the ticket keeps: money handed back is owed again if it is ever reopened.
+      paidCents: paidCents - refundedCents,
       anySent: s.lines.some((l) => l.sentAt !== null),
     }),
     lines: s.lines.map(lineCopy),
@@ -126,7 +128,7 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
     paidCents,
     changeDueCents: applied.reduce((n, p) => n + p.changeCents, 0),
     refunds: s.refunds.map((r) => ({ ...r })),
-    refundedCents: appliedRefunded(s),
+    refundedCents,
     closedTotalCents: s.closed?.totalCents ?? null,
     closedAt: s.closed?.at ?? null,
     voidReason: s.voided?.reason ?? null,
@@ -159,6 +161,11 @@ function appliedPaid(s: TicketState): number {
 
 function appliedRefunded(s: TicketState): number {
   return s.refunds.reduce((n, r) => (r.state === 'applied' ? n + r.amountCents : n), 0);
+}
+
+/** The money the ticket keeps: applied payments less applied refunds. What the total is checked against. */
+function keptCents(s: TicketState): number {
+  return appliedPaid(s) - appliedRefunded(s);
 }
 
 /** True when the event's stamp beats the register's current write; then it takes the register. */
@@ -295,7 +302,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const p = e.payload;
       if (s.payments.some((x) => x.paymentId === p.paymentId)) return outcome('duplicate', `payment ${p.paymentId} already recorded`);
       const total = sumLines(s.lines);
-      const paid = appliedPaid(s);
+      const paid = keptCents(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
         return escalate(s, e, 'over_payment', ids, `payments ${money(paid + p.amountCents)} exceed the total ${money(total)}`);
@@ -353,12 +360,32 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
 function holdPaymentsOfVoid(s: TicketState, voidEventId: string, at: number): string | null {
   const taken = s.payments.filter((p) => p.state === 'applied');
   if (taken.length === 0) return null;
-  const conflictId = addConflict(s, 'payment_after_void', [...taken.map((p) => p.eventId), voidEventId], at, `voided with ${taken.length} payment(s) of ${money(appliedPaid(s))} taken`);
+  const refunded = appliedRefunded(s);
+  const detail = `voided with ${taken.length} payment(s) of ${money(appliedPaid(s))} taken${refunded > 0 ? `, ${money(refunded)} of it refunded already` : ''}`;
+  const conflictId = addConflict(s, 'payment_after_void', [...taken.map((p) => p.eventId), voidEventId], at, detail);
   for (const p of taken) {
     p.state = 'held';
     p.conflictId = conflictId;
   }
+  holdRefundsBeyondPayments(s, conflictId);
   return conflictId;
+}
+
+/**
+ * Refunds no longer covered by the payments that still count (the void or the change held
+ * them) are held with those payments: handing the payments back (refund_payment) hands back
+ * the whole, so these refunds are then `settled` in it; keeping the payments keeps them.
+ */
+function holdRefundsBeyondPayments(s: TicketState, conflictId: string): void {
+  const paid = appliedPaid(s);
+  let refunded = appliedRefunded(s);
+  for (let i = s.refunds.length - 1; i >= 0 && refunded > paid; i--) {
+    const r = s.refunds[i]!;
+    if (r.state !== 'applied') continue;
+    r.state = 'held';
+    r.conflictId = conflictId;
+    refunded -= r.amountCents;
+  }
 }
 
 /**
@@ -369,18 +396,19 @@ function holdPaymentsOfVoid(s: TicketState, voidEventId: string, at: number): st
 function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent): Outcome {
   const total = sumLines(s.lines);
   const applied = s.payments.filter((p) => p.state === 'applied');
-  let paid = appliedPaid(s);
-  if (paid <= total) return outcome('applied');
+  const kept = keptCents(s);
+  if (kept <= total) return outcome('applied');
   const held: TicketPayment[] = [];
-  for (let i = applied.length - 1; i >= 0 && paid > total; i--) {
+  for (let i = applied.length - 1, left = kept; i >= 0 && left > total; i--) {
     held.push(applied[i]!);
-    paid -= applied[i]!.amountCents;
+    left -= applied[i]!.amountCents;
   }
-  const conflictId = addConflict(s, 'over_payment', [...held.map((p) => p.eventId), e.id], e.at, `payments ${money(appliedPaid(s))} exceed the total ${money(total)} after a change`);
+  const conflictId = addConflict(s, 'over_payment', [...held.map((p) => p.eventId), e.id], e.at, `payments ${money(kept)} exceed the total ${money(total)} after a change`);
   for (const p of held) {
     p.state = 'held';
     p.conflictId = conflictId;
   }
+  holdRefundsBeyondPayments(s, conflictId);
   return outcome('applied', 'payments above the new total are held', conflictId);
 }
 
@@ -451,6 +479,15 @@ function setRefundState(s: TicketState, conflictId: string, state: TicketRefund[
   for (const r of s.refunds) if (r.conflictId === conflictId) r.state = state;
 }
 
+/**
+ * Settles the money a conflict held: kept, the payments and refunds count again; handed back,
+ * the payments are `refunded` whole, and the refunds held with them were part of that (`settled`).
+ */
+function settleHeldMoney(s: TicketState, conflictId: string, how: 'kept' | 'handed back'): void {
+  setPaymentState(s, conflictId, how === 'kept' ? 'applied' : 'refunded');
+  setRefundState(s, conflictId, how === 'kept' ? 'applied' : 'settled');
+}
+
 function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): Outcome {
   const { conflictId, resolution: r } = e.payload;
   const c = s.conflicts.find((x) => x.conflictId === conflictId);
@@ -462,13 +499,13 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
     case 'payment_after_void':
       if (r.kind === 'reopen') {
         s.voided = null;
-        setPaymentState(s, conflictId, 'applied');
+        settleHeldMoney(s, conflictId, 'kept');
       } else {
-        setPaymentState(s, conflictId, 'refunded');
+        settleHeldMoney(s, conflictId, 'handed back');
       }
       break;
     case 'over_payment':
-      setPaymentState(s, conflictId, r.kind === 'accept_payment' ? 'applied' : 'refunded');
+      settleHeldMoney(s, conflictId, r.kind === 'accept_payment' ? 'kept' : 'handed back');
       break;
     case 'over_refund':
       setRefundState(s, conflictId, r.kind === 'accept_refund' ? 'applied' : 'discarded');
@@ -501,14 +538,28 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         if (s.voided) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
       } else {
         s.closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at } : null);
+        const voidId = s.voided?.eventId ?? null;
         s.voided = null;
-        // No void any more: payments it held count again (their conflict is settled by this choice).
-        for (const other of s.conflicts) {
-          if (other.kind !== 'payment_after_void' || other.status !== 'open') continue;
-          setPaymentState(s, other.conflictId, 'applied');
+        // No void any more: payments it held count again, and refunds held because of it apply
+        // to the closed ticket (their conflicts are settled by this choice).
+        const settled = (other: TicketConflict, note: string): void => {
           s.held.delete(other.conflictId);
           other.status = 'resolved';
-          other.resolution = { kind: 'reopen', eventId: e.id, at: e.at, terminal: e.origin.terminal, staff: e.origin.staff ?? null, note: 'the close was kept: the void no longer applies' };
+          other.resolution = { kind: 'reopen', eventId: e.id, at: e.at, terminal: e.origin.terminal, staff: e.origin.staff ?? null, note };
+        };
+        for (const other of [...s.conflicts]) {
+          if (other.status !== 'open') continue;
+          if (other.kind === 'payment_after_void') {
+            settleHeldMoney(s, other.conflictId, 'kept');
+            settled(other, 'the close was kept: the void no longer applies');
+            continue;
+          }
+          const refund = s.held.get(other.conflictId);
+          if (other.kind === 'change_after_close' && refund?.type === 'ticket.refunded' && voidId !== null && other.eventIds.includes(voidId)) {
+            settled(other, 'the close was kept: the refund applies');
+            s.refunds = s.refunds.filter((x) => x.conflictId !== other.conflictId);
+            applyTicketEvent(s, refund);
+          }
         }
       }
       break;

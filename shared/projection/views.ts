@@ -83,6 +83,16 @@ export function compedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): n
   return line.quantity - chargedQuantity(line);
 }
 
+/**
+ * What the guest still owes on a ticket: its total less what it keeps (applied payments less
+ * applied refunds: money handed back on a ticket that is reopened is owed again). A closed
+ * ticket's refunds came after the sale and owe nothing.
+ */
+export function owedCents(t: Pick<TicketView, 'status' | 'totalCents' | 'paidCents' | 'refundedCents'>): number {
+  const kept = t.status === 'closed' ? t.paidCents : t.paidCents - t.refundedCents;
+  return Math.max(0, t.totalCents - kept);
+}
+
 export type PaymentState = 'applied' | 'held' | 'refunded';
 
 export interface TicketPayment {
@@ -100,7 +110,12 @@ export interface TicketPayment {
   conflictId: string | null;
 }
 
-export type RefundState = 'applied' | 'held' | 'discarded';
+/**
+ * 'held' while it would exceed the money taken (over_refund), or while a void or a change holds
+ * the payments it came out of; 'discarded' once a manager said it was not given; 'settled' when
+ * those payments were handed back whole (refund_payment): it was part of that, and counts nowhere.
+ */
+export type RefundState = 'applied' | 'held' | 'discarded' | 'settled';
 
 /** Money handed back on the ticket (ticket.refunded): not off its total, off what it took. */
 export interface TicketRefund {
@@ -112,7 +127,6 @@ export interface TicketRefund {
   at: number;
   terminal: string;
   staff: string | null;
-  /** 'held' while it would exceed the money taken (over_refund); 'discarded' once a manager said it was not given. */
   state: RefundState;
   conflictId: string | null;
 }

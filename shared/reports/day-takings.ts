@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PaymentMethod } from '../domain/ticket-events';
-import { compedQuantity, type AggregateView, type TicketView } from '../projection/views';
+import { compedQuantity, owedCents, type AggregateView, type TicketView } from '../projection/views';
 
 /**
  * The day's takings (cash-up): what the manager counts the drawer against at the end of a
@@ -103,7 +103,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       counted = true;
     } else if (isOpen(view) && (view.openedAt ?? view.lastEventAt) < day.to) {
       // (openedAt is null only while the opening has not arrived: its other events date it.)
-      add(open, Math.max(0, view.totalCents - view.paidCents));
+      add(open, owedCents(view));
       counted = true;
     }
     if (view.status !== 'voided') {
@@ -125,7 +125,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       if (payment.tipCents > 0) add(tips, payment.tipCents);
     }
     for (const refund of view.refunds) {
-      if (refund.state === 'discarded' || !within(refund.at)) continue;
+      if (refund.state === 'discarded' || refund.state === 'settled' || !within(refund.at)) continue;
       counted = true;
       if (refund.state === 'applied') addByMethod(refunded, refund);
     }

@@ -121,27 +121,32 @@ describe('TicketCommands', () => {
     expect(written()).toBe(before + 1);
   });
 
-  it('[CMD2][PRJ16] only a manager may refund, at most what the ticket took less its refunds, and not on a voided ticket', async () => {
+  it('[CMD2][PRJ16] only a manager may refund, on a closed ticket, each way at most what it took less its refunds', async () => {
     const till = await terminal('till-1', 'A');
     const t = await till.commands.openTicket();
     await till.commands.addItem(t, burger, 2);
-    await till.commands.recordPayment(t, { method: 'cash', amountCents: 2500, tenderedCents: 3000 });
+    await till.commands.recordPayment(t, { method: 'card', amountCents: 1500 });
+    await till.commands.recordPayment(t, { method: 'cash', amountCents: 1000, tenderedCents: 2000 });
+    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: () => 'kim' });
+    expect(() => manager.refund(t, { method: 'cash', amountCents: 100, reason: 'cold' })).toThrow(/only a closed ticket is refunded/);
     await till.commands.close(t);
     const written = () => till.store.getByAggregate(t).length;
     const before = written();
     expect(() => till.commands.refund(t, { method: 'cash', amountCents: 1250, reason: 'cold' })).toThrow(/only a manager may give a refund/);
     expect(written()).toBe(before);
 
-    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: () => 'kim' });
-    await manager.refund(t, { method: 'cash', amountCents: 1250, reason: 'cold' });
-    expect(() => manager.refund(t, { method: 'card', amountCents: 1251, reason: 'again' })).toThrow(/at most 12\.50 can be refunded/);
-    await manager.refund(t, { method: 'card', amountCents: 1250, reason: 'the other one too' });
+    // 15.00 went on the card and 10.00 into the drawer: no more than that goes back each way.
+    expect(() => manager.refund(t, { method: 'cash', amountCents: 1250, reason: 'cold' })).toThrow(/at most 10\.00 can go back in cash/);
+    await manager.refund(t, { method: 'cash', amountCents: 1000, reason: 'cold' });
+    expect(() => manager.refund(t, { method: 'cash', amountCents: 1, reason: 'more' })).toThrow(/at most 0\.00 can go back in cash/);
+    expect(() => manager.refund(t, { method: 'card', amountCents: 1501, reason: 'again' })).toThrow(/at most 15\.00 can go back to card/);
+    await manager.refund(t, { method: 'card', amountCents: 1500, reason: 'the other one too' });
     expect(() => manager.refund(t, { method: 'card', amountCents: 1, reason: 'more' })).toThrow(/at most 0\.00/);
     const view = till.store.view(t) as TicketView;
     expect(view).toMatchObject({ status: 'closed', paidCents: 2500, refundedCents: 2500 });
     expect(view.refunds.map((r) => [r.method, r.amountCents, r.reason, r.staff, r.state])).toEqual([
-      ['cash', 1250, 'cold', 'kim', 'applied'],
-      ['card', 1250, 'the other one too', 'kim', 'applied'],
+      ['cash', 1000, 'cold', 'kim', 'applied'],
+      ['card', 1500, 'the other one too', 'kim', 'applied'],
     ]);
     expect(written()).toBe(before + 2);
 

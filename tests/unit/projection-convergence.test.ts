@@ -262,6 +262,8 @@ describe('projection convergence (property)', () => {
             // Money is consistent: paid is the sum of applied payments, total what is charged of the lines (a comp gives away at most what it saw).
             expect(v.paidCents).toBe(v.payments.filter((p) => p.state === 'applied').reduce((n, p) => n + p.amountCents, 0));
             expect(v.refundedCents).toBe(v.refunds.filter((r) => r.state === 'applied').reduce((n, r) => n + r.amountCents, 0));
+            // Never more handed back than kept taken, unless a manager said it was (accept_refund).
+            if (!v.conflicts.some((c) => c.resolution?.kind === 'accept_refund')) expect(v.refundedCents).toBeLessThanOrEqual(v.paidCents);
             expect(v.totalCents).toBe(v.lines.reduce((n, l) => n + l.unitPriceCents * (l.comped === null ? l.quantity : Math.max(0, l.quantity - l.comped.quantity)), 0));
             expect(v.history.filter((h) => h.type === 'sale.recorded' && h.status === 'applied').length).toBeLessThanOrEqual(1);
           }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
 import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
 import { CONFLICT_RESOLUTIONS, TICKET_MERGE_POLICY, conflictIdFor } from '../../shared/projection/merge-policy';
+import { owedCents } from '../../shared/projection/views';
 import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
 
 const wall = 1_700_000_000_000;
@@ -142,6 +143,84 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
     const reopened = ticketOf([...base, voided, given, reopen]);
     expect(reopened.refunds).toHaveLength(1);
     expect(reopened.refunds[0]).toMatchObject({ refundId: 'rf-1', state: 'held', conflictId: conflictIdFor('over_refund', [given.id]) });
+  });
+
+  it('[PRJ16][PRJ6] a refund given before the ticket is voided is part of the money the void holds: handed back whole, it is settled in it, never handed back twice', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = paidAndClosed(till, manager);
+    const given = refund(manager, 'rf-1', 1000, 'card');
+    const voided = manager.write(TK, 'ticket.voided', { reason: 'wrong table' });
+    const clash = ticketOf([...base, given, voided]).conflicts.find((c) => c.kind === 'closed_and_voided')!;
+    const keepVoid = manager.write(TK, 'conflict.resolved', { conflictId: clash.conflictId, resolution: { kind: 'keep_void' } });
+    const v = ticketOf([...base, given, voided, keepVoid]);
+    const held = v.conflicts.find((c) => c.kind === 'payment_after_void')!;
+    expect(held).toMatchObject({ status: 'open', detail: 'voided with 1 payment(s) of 15.00 taken, 10.00 of it refunded already' });
+    expect(v.refunds).toMatchObject([{ refundId: 'rf-1', state: 'held', conflictId: held.conflictId }]);
+    expect(v).toMatchObject({ status: 'voided', paidCents: 0, refundedCents: 0 });
+
+    const handBack = manager.write(TK, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'refund_payment' } });
+    const settled = ticketOf([...base, given, voided, keepVoid, handBack]);
+    expect(settled.payments.map((p) => p.state)).toEqual(['refunded']);
+    expect(settled.refunds.map((r) => r.state)).toEqual(['settled']);
+    expect(settled).toMatchObject({ paidCents: 0, refundedCents: 0, openConflicts: 0 });
+
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'reopen' } });
+    const kept = ticketOf([...base, given, voided, keepVoid, reopen]);
+    expect(kept).toMatchObject({ paidCents: 1500, refundedCents: 1000, openConflicts: 0 });
+    expect(kept.refunds.map((r) => r.state)).toEqual(['applied']);
+  });
+
+  it('[PRJ16][PRJ6b] the total is checked against what the ticket keeps: a refund for a dish, then its comp applied on reopening, holds no payment', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const base = paidAndClosed(till, manager);
+    const given = refund(manager, 'rf-1', 500, 'card', 'soup cold');
+    const comped = manager.write(TK, 'ticket.line_comped', { lineId: soup.lineId, reason: 'soup cold', quantity: 1 });
+    const conflictId = ticketOf([...base, given, comped]).conflicts.find((c) => c.kind === 'change_after_close')!.conflictId;
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'reopen' } });
+    const v = ticketOf([...base, given, comped, reopen]);
+    // 15.00 taken, 5.00 back: the 10.00 kept is the new total. Nothing is held, nothing owed.
+    expect(v).toMatchObject({ totalCents: 1000, paidCents: 1500, refundedCents: 500, openConflicts: 0, status: 'paid' });
+    expect(v.payments.map((p) => p.state)).toEqual(['applied']);
+    expect(owedCents(v)).toBe(0);
+
+    // Without the refund the same comp holds the payment that no longer fits (PRJ15).
+    const without = ticketOf([...base, comped, manager.write(TK, 'conflict.resolved', { conflictId: conflictIdFor('change_after_close', [base[4]!.id, comped.id]), resolution: { kind: 'reopen' } })]);
+    expect(without.payments.map((p) => p.state)).toEqual(['held']);
+  });
+
+  it('[PRJ16] a refund held because a void came first applies when the close is kept (keep_closed), without reopening the sale', () => {
+    const till = new Terminal('till-1');
+    const voider = new Terminal('manager-1', -60_000);
+    const refunder = new Terminal('manager-2');
+    const [opened, burgerAdded, soupAdded, paid, closed] = paidAndClosed(till);
+    const open = [opened!, burgerAdded!, soupAdded!, paid!];
+    voider.see(...open);
+    const voided = voider.write(TK, 'ticket.voided', { reason: 'walked out' });
+    expect(voided.seq).toBe(closed!.seq);
+    refunder.see(...open, closed!, voided);
+    const given = refund(refunder, 'rf-1', 500, 'card');
+    const before = ticketOf([...open, closed!, voided, given]);
+    // The void folds first (its stamp is earlier): the close and then the refund are held.
+    expect(foldedAs(before, closed!).status).toBe('escalated');
+    expect(foldedAs(before, given)).toMatchObject({ status: 'escalated', reason: 'a refund given after the ticket was voided' });
+    const clash = conflictIdFor('closed_and_voided', [voided.id, closed!.id]);
+    const keepClosed = refunder.write(TK, 'conflict.resolved', { conflictId: clash, resolution: { kind: 'keep_closed' } });
+    const v = ticketOf([...open, closed!, voided, given, keepClosed]);
+    expect(v).toMatchObject({ status: 'closed', closedTotalCents: 1500, paidCents: 1500, refundedCents: 500, openConflicts: 0 });
+    expect(v.refunds.map((r) => r.state)).toEqual(['applied']);
+    expect(v.conflicts.filter((c) => c.kind === 'change_after_close')).toMatchObject([{ status: 'resolved', resolution: { note: 'the close was kept: the refund applies' } }]);
+  });
+
+  it('[PRJ16] money handed back on a ticket that is not closed is owed again', () => {
+    const till = new Terminal('till-1');
+    const manager = new Terminal('manager-1');
+    const open = paidAndClosed(till, manager).slice(0, 4);
+    expect(ticketOf(open).status).toBe('paid');
+    const v = ticketOf([...open, refund(manager, 'rf-1', 500)]);
+    expect(v).toMatchObject({ paidCents: 1500, refundedCents: 500, status: 'open' });
+    expect(owedCents(v)).toBe(500);
   });
 
   it('[PRJ16] bad refunds are refused naming the field', () => {

@@ -1,7 +1,7 @@
 import type { PaymentToRecord, RefundToGive, TicketCommands } from '../../commands/ticket-commands';
 import { CommandState } from './command-state.svelte';
 import type { MenuCommands } from '../../commands/menu-commands';
-import type { HistoryEntry, MenuItemView, TableView, TicketLine, TicketView } from '../../../shared/projection/views';
+import { owedCents, type HistoryEntry, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
@@ -202,7 +202,7 @@ export class TicketsModel extends CommandState {
    */
   dueOf(ticket: TicketView): number | null {
     if (ENDED.has(ticket.status)) return null;
-    return Math.max(0, ticket.totalCents - ticket.paidCents);
+    return owedCents(ticket);
   }
 
   changeQuantity(lineId: string, quantity: number) {
