@@ -14,7 +14,11 @@ export interface TokenIssuer {
 export interface MintInput {
   location: string;
   role: Role;
-  terminal?: string | undefined;
+  /**
+   * The device or integration the token is for, whatever its role: revocation cuts off a
+   * terminal's tokens (revocations.ts), so a token naming none could never be revoked.
+   */
+  terminal: string;
   /** Lifetime in seconds. */
   ttlSeconds: number;
 }

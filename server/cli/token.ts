@@ -17,14 +17,15 @@ import { pairingLink } from '../../shared/protocol/pairing-link';
  * prints it with the pairing link to open on the device.
  */
 
-export const USAGE = `Usage: npm run token -- --location <id> [--role terminal|manager|admin] [--terminal <id>] [--ttl 30d] [--json]
+export const USAGE = `Usage: npm run token -- --location <id> --terminal <id> [--role terminal|manager|admin] [--ttl 30d] [--json]
 
 Mints a token signed with the server's secret and prints it with the pairing link.
 
 Options:
   --location <id>   location the token opens (required)
   --role <role>     terminal, manager or admin (default: terminal)
-  --terminal <id>   device the token is issued to (required for the terminal role)
+  --terminal <id>   device or integration the token is issued to (required, any role:
+                    POST /api/tokens/revoke cuts off a terminal's tokens by this name)
   --ttl <lifetime>  30d, 12h, 15m, 45s or plain seconds; more than 0, at most 365d (default: 30d)
   --json            print {"token","location","role","terminal","exp"} instead (exp: seconds since epoch)
   -h, --help        show this text
@@ -48,7 +49,7 @@ const FLAGS = {
 export interface TokenOptions {
   location: LocationId;
   role: Role;
-  terminal: string | undefined;
+  terminal: string;
   ttlSeconds: number;
   json: boolean;
 }
@@ -73,10 +74,10 @@ export function parseTokenArgs(argv: readonly string[]): TokenCommand {
   if (values.location === undefined) throw new ArgumentError('--location is required');
   const location = parseFlag('--location', LocationId, values.location);
   const role = parseRole(values.role);
-  if (role === 'terminal' && values.terminal === undefined) {
-    throw new ArgumentError('--terminal is required for a terminal token');
+  if (values.terminal === undefined) {
+    throw new ArgumentError('--terminal is required: the device or integration the token is for (the name it is revoked by)');
   }
-  const terminal = values.terminal === undefined ? undefined : parseFlag('--terminal', DeviceTerminalId, values.terminal);
+  const terminal = parseFlag('--terminal', DeviceTerminalId, values.terminal);
   return { kind: 'mint', options: { location, role, terminal, ttlSeconds: parseTtlFlag(values.ttl), json: values.json } };
 }
 
@@ -140,7 +141,7 @@ export interface MintedToken {
   token: string;
   location: LocationId;
   role: Role;
-  terminal: string | undefined;
+  terminal: string;
   /** Expiry, seconds since the epoch: the token's own `exp` claim. */
   exp: number;
 }
@@ -155,11 +156,11 @@ export async function mintCliToken(options: TokenOptions, secret: string, now: (
   return { token, location, role, terminal, exp };
 }
 
-/** JSON (one line; terminal omitted when absent) or the token followed by its pairing link. */
+/** JSON (one line) or the token followed by its pairing link. */
 export function formatMinted(minted: MintedToken, json: boolean, baseUrl: string): string {
   const { token, location, role, terminal, exp } = minted;
   if (json) return JSON.stringify({ token, location, role, terminal, exp }) + '\n';
-  return `${token}\n\nPairing link:\n${pairingLink(baseUrl, token, location, terminal ?? role)}\n`;
+  return `${token}\n\nPairing link:\n${pairingLink(baseUrl, token, location, terminal)}\n`;
 }
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -41,14 +41,18 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
     if (!canMint(claims.role, wanted.role)) {
       throw new HttpError(403, 'forbidden', `a ${claims.role} may not mint ${wanted.role} tokens`, { field: 'role' });
     }
-    if (wanted.role === 'terminal' && wanted.terminal === undefined) {
-      throw new HttpError(400, 'badRequest', 'a terminal token names its terminal', { field: 'terminal' });
+    if (wanted.terminal === undefined) {
+      throw new HttpError(400, 'badRequest', 'a token names the device or integration it is for (the name it is revoked by)', { field: 'terminal' });
     }
     return mint(deps, { location: claims.location, role: wanted.role, terminal: wanted.terminal, ttlSeconds: wanted.ttlSeconds ?? DEFAULT_TTL_SECONDS });
   });
 
   app.post('/api/tokens/renew', async (request) => {
     const claims = await authenticate(deps.tokens, request);
+    // Minted before every token named its device: it cannot be revoked, so it dies at its expiry.
+    if (claims.terminal === undefined) {
+      throw new HttpError(403, 'forbidden', 'a token naming no device is not renewed (it could not be revoked): mint one with a terminal', { field: 'terminal' });
+    }
     // The lifetime it was minted with (tokens without iat: the default).
     const lifetime = claims.iat === undefined ? DEFAULT_TTL_SECONDS : claims.exp - claims.iat;
     return mint(deps, { location: claims.location, role: claims.role, terminal: claims.terminal, ttlSeconds: Math.min(Math.max(lifetime, 1), MAX_TOKEN_TTL_SECONDS) });
@@ -79,13 +83,13 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
   });
 }
 
-async function mint(deps: TokensRoutesDeps, input: MintInput & { terminal: string | undefined }): Promise<MintTokenResponse> {
+async function mint(deps: TokensRoutesDeps, input: MintInput): Promise<MintTokenResponse> {
   const token = await deps.tokens.mint(input);
   return {
     token,
     location: input.location,
     role: input.role,
-    ...(input.terminal !== undefined ? { terminal: input.terminal } : {}),
+    terminal: input.terminal,
     exp: Math.floor(deps.now() / 1000) + input.ttlSeconds,
     serverTime: deps.now(),
   };

@@ -16,7 +16,7 @@ export const MintTokenResponse = z.object({
   token: z.string(),
   location: z.string(),
   role: Role,
-  terminal: z.string().optional(),
+  terminal: z.string(),
   exp: z.number(),
   serverTime: z.number(),
 });

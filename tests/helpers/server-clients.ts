@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
@@ -19,6 +20,12 @@ export function mint(location: string, role: Role = 'terminal', terminal = 'till
 /** A token signed with another secret: the right shape, a forged signature. */
 export function forge(location: string): Promise<string> {
   return createTokenIssuer('some-other-secret-0123456789').mint({ location, role: 'admin', terminal: 'x', ttlSeconds: 3600 });
+}
+
+/** A correctly signed admin token naming no device, as tokens were minted before every token had to (still valid until it expires). */
+export function legacyAdminToken(location: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ location, role: 'admin' }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt(now).setExpirationTime(now + 3600).sign(new TextEncoder().encode(TEST_SECRET));
 }
 
 /** A correctly signed token that expired an hour ago. */

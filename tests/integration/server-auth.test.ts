@@ -12,6 +12,7 @@ import {
   connectSynced,
   expired,
   forge,
+  legacyAdminToken,
   mint,
   postEvents,
   tableEvent,
@@ -130,6 +131,10 @@ describe('auth: tokens scope every socket and request to one location and role',
     expect((await upgradeStatus(server.wsUrl, 'loc-a', minted.body.token)).status).toBe(101);
     expect((await upgradeStatus(server.wsUrl, 'loc-b', minted.body.token)).status).toBe(403);
     expect((await api(server.url, '/api/tokens', admin, { body: { role: 'manager', terminal: 'm2' } })).status).toBe(200);
+    // Every token names its device or integration, whatever its role: that name is how it is revoked (SRV24).
+    const unnamed = await api(server.url, '/api/tokens', admin, { body: { role: 'admin' } });
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.body).toMatchObject({ field: 'terminal' });
     // The server's own writer id is no terminal's: its segments and origin are the server's.
     const asServer = await api(server.url, '/api/tokens', manager, { body: { role: 'terminal', terminal: 'server', ttlSeconds: 60 } });
     expect(asServer.status).toBe(400);
@@ -180,6 +185,13 @@ describe('auth: tokens scope every socket and request to one location and role',
       const refused = await api(server.url, '/api/tokens/renew', token, { body: {} });
       expect(refused.status).toBe(401);
     }
+    // A token from before every token named its device still works until it expires, but is not
+    // renewed: nothing could ever revoke it.
+    const legacy = await legacyAdminToken('loc-renew-rest');
+    expect((await api(server.url, '/api/admin/stats', legacy)).status).toBe(200);
+    const notRenewed = await api(server.url, '/api/tokens/renew', legacy, { body: {} });
+    expect(notRenewed.status).toBe(403);
+    expect(notRenewed.body).toMatchObject({ field: 'terminal' });
   });
 });
 

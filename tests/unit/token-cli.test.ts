@@ -38,9 +38,9 @@ describe('parseTokenArgs', () => {
       ttlSeconds: 30 * 86400,
       json: false,
     });
-    expect(mintOptions(['--location=demo', '--role', 'admin', '--ttl', '12h', '--json'])).toMatchObject({
+    expect(mintOptions(['--location=demo', '--role', 'admin', '--terminal', 'back-office', '--ttl', '12h', '--json'])).toMatchObject({
       role: 'admin',
-      terminal: undefined,
+      terminal: 'back-office',
       ttlSeconds: 12 * 3600,
       json: true,
     });
@@ -59,10 +59,13 @@ describe('parseTokenArgs', () => {
     expect(argumentError(['--location', 'demo', '--role', 'waiter']).message).toBe(
       '--role must be one of terminal, manager, admin (got "waiter")',
     );
-    expect(argumentError(['--location', 'demo']).message).toBe('--terminal is required for a terminal token');
+    // Every role: the name is how a leaked token is revoked.
+    for (const role of ['terminal', 'manager', 'admin']) {
+      expect(argumentError(['--location', 'demo', '--role', role]).message).toBe('--terminal is required: the device or integration the token is for (the name it is revoked by)');
+    }
     expect(argumentError(['--location', 'demo', '--terminal', 'till 2']).message).toMatch(/^--terminal: /);
     expect(argumentError(['--location', 'demo', '--role', 'admin', '--json=yes']).message).toBe('--json takes no value');
-    expect(argumentError(['--location', 'demo', '--role', 'admin', '--ttl', 'soon']).message).toMatch(/^--ttl must look like 30d/);
+    expect(argumentError(['--location', 'demo', '--role', 'admin', '--terminal', 'office', '--ttl', 'soon']).message).toMatch(/^--ttl must look like 30d/);
   });
 
   it('shows the usage only for unknown options and stray arguments', () => {
@@ -74,7 +77,7 @@ describe('parseTokenArgs', () => {
   });
 
   it('rejects a ttl of 0 and one beyond the API cap of one year', () => {
-    const admin = ['--location', 'demo', '--role', 'admin'];
+    const admin = ['--location', 'demo', '--role', 'admin', '--terminal', 'office'];
     expect(argumentError([...admin, '--ttl', '0']).message).toBe('--ttl must be more than 0 seconds (got "0")');
     expect(argumentError([...admin, '--ttl', '0d']).message).toMatch(/^--ttl must be more than 0/);
     expect(argumentError([...admin, '--ttl', '100000d']).message).toBe('--ttl must be at most 365d, as the server allows (got "100000d")');
@@ -97,7 +100,7 @@ describe('minting and output', () => {
   });
 
   it('prints the token and its pairing link otherwise', async () => {
-    const options = mintOptions(['--location', 'demo', '--role', 'manager']);
+    const options = mintOptions(['--location', 'demo', '--role', 'manager', '--terminal', 'manager']);
     const minted = await mintCliToken(options, SECRET, now);
     const text = formatMinted(minted, false, 'http://till.example');
     expect(text.startsWith(`${minted.token}\n\nPairing link:\nhttp://till.example/#/pair?`)).toBe(true);
