@@ -1,8 +1,6 @@
 import * as Y from 'yjs';
-import { MANAGER_EVENT_TYPES, refusedToTerminal } from '../../shared/events/catalog';
-import type { EventEnvelope } from '../../shared/events/envelope';
 import { eventHeadOf } from '../../shared/log/event-head';
-import { acksOf, collectStrings, deleteEvents, observeLog, relayedOf, segmentsOf } from '../../shared/log/log-doc';
+import { acksOf, collectStrings, relayedOf, segmentsOf } from '../../shared/log/log-doc';
 import type { RelayHook } from './hooks';
 import { SERVER_ORIGIN, asRoomOrigin, type RoomOrigin } from './origins';
 import type { Room } from './room';
@@ -25,12 +23,6 @@ import { serverSegmentsOf } from './server-segments';
  *    their writer's watermark; deleting any other would lose a sale before it reached the back
  *    office (the writer's own store drops it too). The server appends each such event back,
  *    in its own segments, and logs who deleted it.
- *  - Write a manager's event (a void, a comp, a refund, a menu change: MANAGER_EVENT_TYPES) of
- *    its own writer from a terminal token. The canonical store refuses it (CMD2), but in the
- *    room every other terminal would fold it: a modified till could comp its own tables on
- *    every screen. The server deletes it from the room right after the update (the other
- *    terminals unfold it) and logs who wrote it. As at ingest, events of other writers that a
- *    till carries on their behalf pass.
  */
 export interface RoomGuardSources {
   /** The canonical store's watermarks of a location. */
@@ -74,16 +66,10 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
       const stopAcks = watchMarks(acksOf(room.doc), (keys) => void correctAcks(room, keys).catch(sources.onError));
       const stopRelayed = watchMarks(relayedOf(room.doc), (keys) => correctRelayed(room, keys));
       const stopDeletes = watchDeletedEvents(room.doc, (removed, by) => void restoreUnacknowledged(room, removed, by).catch(sources.onError));
-      const stopManagers = watchRefusedEvents(room.doc, (refused, by) => {
-        room.doc.transact(() => deleteEvents(room.doc, new Set(refused.map((e) => e.id))), SERVER_ORIGIN);
-        const types = [...new Set(refused.map((e) => e.type))];
-        sources.warn({ location: room.name, terminal: by.terminal, events: refused.length, types }, 'a terminal token wrote a manager\'s events into the room: removed');
-      });
       stops.set(room, () => {
         stopAcks();
         stopRelayed();
         stopDeletes();
-        stopManagers();
       });
     },
     onUnload(room) {
@@ -128,42 +114,6 @@ function watchDeletedEvents(doc: Y.Doc, removed: (jsons: string[], by: RoomOrigi
   };
   segments.observeDeep(observer);
   return () => segments.unobserveDeep(observer);
-}
-
-/** `"ticket.voided"` and the like: an event JSON without any of these is no manager's event (a cheap test before parsing). */
-const MANAGER_TYPE_LITERALS = [...MANAGER_EVENT_TYPES].map((type) => JSON.stringify(type));
-
-/**
- * Calls `refused` with the events a terminal token's transaction added that it may not write
- * (refusedToTerminal), and the token's terminal.
- */
-function watchRefusedEvents(doc: Y.Doc, refused: (events: Pick<EventEnvelope, 'id' | 'type'>[], by: { terminal: string }) => void): () => void {
-  return observeLog(doc, {
-    onAdded(jsons, origin) {
-      const by = asRoomOrigin(origin);
-      if (by?.kind !== 'remote') return;
-      const { role, terminal } = by.connection.claims;
-      if (role !== 'terminal' || terminal === undefined) return;
-      const found: Pick<EventEnvelope, 'id' | 'type'>[] = [];
-      for (const json of jsons) {
-        if (!MANAGER_TYPE_LITERALS.some((literal) => json.includes(literal))) continue;
-        const event = parsedEvent(json);
-        if (event !== null && refusedToTerminal({ role, terminal }, event)) found.push(event);
-      }
-      if (found.length > 0) refused(found, { terminal });
-    },
-  });
-}
-
-/** The parts of an event JSON refusedToTerminal reads, and its id; null when it holds none. */
-function parsedEvent(json: string): { id: string; type: string; origin: { terminal: string } } | null {
-  try {
-    const e = JSON.parse(json) as { id?: unknown; type?: unknown; origin?: { terminal?: unknown } } | null;
-    if (typeof e?.id !== 'string' || typeof e.type !== 'string' || typeof e.origin?.terminal !== 'string') return null;
-    return { id: e.id, type: e.type, origin: { terminal: e.origin.terminal } };
-  } catch {
-    return null;
-  }
 }
 
 /** Every entry of a segment, deleted ones included (their content is still there until the transaction ends). */
