@@ -1,5 +1,5 @@
 import { newEventId } from '../../shared/events/event-id';
-import { TICKET_AGGREGATE, type PaymentMethod } from '../../shared/domain/ticket-events';
+import { TICKET_AGGREGATE, type PaymentMethod, type TicketDiscount } from '../../shared/domain/ticket-events';
 import { saleKey } from '../../shared/domain/sale-events';
 import type { ConflictResolution } from '../../shared/domain/conflict-events';
 import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
@@ -177,6 +177,20 @@ export class TicketCommands {
     if (!line) throw new CommandRefused(`no line ${lineId} on this ticket (removed?)`);
     if (line.comped !== null) throw new CommandRefused(`${line.name} is already comped (${line.comped.reason})`);
     return this.append(ticketId, 'ticket.line_comped', { lineId, reason, quantity: line.quantity });
+  }
+
+  /**
+   * Sets the ticket's discount (a share of the lines' charge, or an amount off it), or takes it
+   * off with null. Not on an ended ticket, nor an amount above what the lines charge.
+   */
+  setDiscount(ticketId: string, discount: TicketDiscount | null) {
+    this.requireManager('give a discount');
+    const ticket = this.ticket(ticketId);
+    if (ticket.status === 'closed' || ticket.status === 'voided') throw new CommandRefused(`the ticket is ${ticket.status}: its total is settled`);
+    if (discount?.kind === 'amount' && discount.amountCents > ticket.subtotalCents) {
+      throw new CommandRefused(`more than the ${(ticket.subtotalCents / 100).toFixed(2)} the ticket charges`);
+    }
+    return this.append(ticketId, 'ticket.discount_set', { discount });
   }
 
   /**

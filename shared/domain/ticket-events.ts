@@ -123,3 +123,18 @@ export const TicketRefundedV1 = z.strictObject({
   reason: ShortText,
 });
 export type TicketRefundedV1 = z.infer<typeof TicketRefundedV1>;
+
+/** A discount on the whole ticket: a share of what its lines charge, or an amount off it. */
+export const TicketDiscount = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('percent'), percent: z.number().int().min(1).max(100), reason: ShortText }),
+  z.strictObject({ kind: z.literal('amount'), amountCents: PositiveCents, reason: ShortText }),
+]);
+export type TicketDiscount = z.infer<typeof TicketDiscount>;
+
+/**
+ * A manager sets (or, with null, takes off) the ticket's discount (a staff meal, a voucher, a
+ * happy hour): one per ticket, the latest write holding. It comes off the lines' charge: the
+ * ticket's total is what is left.
+ */
+export const TicketDiscountSetV1 = z.strictObject({ discount: TicketDiscount.nullable() });
+export type TicketDiscountSetV1 = z.infer<typeof TicketDiscountSetV1>;

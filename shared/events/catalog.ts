@@ -6,6 +6,7 @@ import { TABLE_AGGREGATE, TableDefinedV1 } from '../domain/table-events';
 import {
   TICKET_AGGREGATE,
   TicketClosedV1,
+  TicketDiscountSetV1,
   TicketItemAddedV1,
   TicketItemAddedV2,
   TicketItemRemovedV1,
@@ -61,6 +62,7 @@ export const EVENT_CATALOG = {
   'ticket.voided': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketVoidedV1 } },
   'ticket.line_comped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketLineCompedV1 } },
   'ticket.refunded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketRefundedV1 } },
+  'ticket.discount_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketDiscountSetV1 } },
   'sale.recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: SaleRecordedV1 } },
   // A resolution is written on the aggregate whose conflict it settles, whatever its type.
   'conflict.resolved': { aggregateType: '*', versions: { 1: ConflictResolvedV1 } },
@@ -69,13 +71,14 @@ export const EVENT_CATALOG = {
 export type EventType = keyof typeof EVENT_CATALOG;
 
 /**
- * What only a manager (or admin) may write (CMD2): voids, comps, refunds, conflict resolutions and the
+ * What only a manager (or admin) may write (CMD2): voids, comps, refunds, discounts, conflict resolutions and the
  * menu itself (items, prices, retirement). Marking an item sold out is anyone's: the kitchen does.
  */
 export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'ticket.voided',
   'ticket.line_comped',
   'ticket.refunded',
+  'ticket.discount_set',
   'conflict.resolved',
   'menu.item_defined',
   'menu.item_repriced',
@@ -118,6 +121,7 @@ export interface EventPayloads {
   'ticket.voided': z.infer<typeof TicketVoidedV1>;
   'ticket.line_comped': z.infer<typeof TicketLineCompedV1>;
   'ticket.refunded': z.infer<typeof TicketRefundedV1>;
+  'ticket.discount_set': z.infer<typeof TicketDiscountSetV1>;
   'sale.recorded': z.infer<typeof SaleRecordedV1>;
   'conflict.resolved': z.infer<typeof ConflictResolvedV1>;
 }

@@ -48,6 +48,9 @@ export const TICKET_MERGE_POLICY = {
   'ticket.line_comped': { merge: 'first-wins', fields: ['lines[].comped'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' },
   // Also escalated as 'over_payment' when applied payments would exceed the total.
   'ticket.payment_recorded': { merge: 'add', fields: ['payments'], whenClosed: 'apply', whenVoided: 'payment_after_void' },
+  // One discount per ticket, the latest write holding (null takes it off); the total drops, so
+  // payments above it are held as for a removed line.
+  'ticket.discount_set': { merge: 'lww', fields: ['discount'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' },
   // Money handed back after the sale, closed or not: also escalated as 'over_refund' when the
   // refunds would exceed what was taken. A voided ticket's money is settled by its
   // payment_after_void conflict (refund_payment), so a refund there would count it twice.

@@ -11,7 +11,7 @@ import {
   type RegisterWrite,
 } from './merge-policy';
 import { assertNever, outcome, type Outcome } from './reducer';
-import { chargedQuantity, type TicketConflict, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
+import { chargedQuantity, discountCents, type TicketConflict, type TicketDiscountView, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
 
 /**
  * The ticket reducer: one event at a time, following TICKET_MERGE_POLICY.
@@ -38,6 +38,8 @@ export interface TicketState {
   cancelled: TicketLine[];
   payments: TicketPayment[];
   refunds: TicketRefund[];
+  /** The discount that holds (LWW register 'discount'), without its value (that follows the lines). */
+  discount: Omit<TicketDiscountView, 'cents'> | null;
   closed: { eventId: string; totalCents: number; at: number } | null;
   voided: { eventId: string; reason: string; at: number } | null;
   sale: TicketView['sale'];
@@ -66,6 +68,7 @@ export function newTicketState(): TicketState {
     cancelled: [],
     payments: [],
     refunds: [],
+    discount: null,
     closed: null,
     voided: null,
     sale: null,
@@ -97,13 +100,16 @@ const WHAT_HAPPENED: Partial<Record<TicketEventType, string>> = {
   'ticket.line_comped': 'a line comped',
   'ticket.payment_recorded': 'a payment taken',
   'ticket.refunded': 'a refund given',
+  'ticket.discount_set': 'a discount changed',
   'ticket.closed': 'a close',
   'ticket.voided': 'a void',
 };
 
 /** The view fields of a ticket, derived from its state. */
 export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregateType' | 'concurrent' | 'lastEventAt' | 'needsUpdate'> {
-  const totalCents = sumLines(s.lines);
+  const subtotalCents = sumLines(s.lines);
+  const discount = s.discount === null ? null : { ...s.discount, cents: discountCents(s.discount, subtotalCents) };
+  const totalCents = subtotalCents - (discount?.cents ?? 0);
   const applied = s.payments.filter((p) => p.state === 'applied');
   const paidCents = applied.reduce((n, p) => n + p.amountCents, 0);
   const refundedCents = appliedRefunded(s);
@@ -122,6 +128,8 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
     }),
     lines: s.lines.map(lineCopy),
     cancelledLines: s.cancelled.map(lineCopy),
+    subtotalCents,
+    discount,
     note: s.note,
     payments: s.payments.map((p) => ({ ...p })),
     totalCents,
@@ -141,9 +149,15 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
   };
 }
 
-/** What the guest pays for: what a comp gave away is on the house. */
+/** What the lines charge: what a comp gave away is on the house. */
 function sumLines(lines: readonly TicketLine[]): number {
   return lines.reduce((n, l) => n + l.unitPriceCents * chargedQuantity(l), 0);
+}
+
+/** What the guest pays: the lines' charge less the discount. */
+function totalOf(s: TicketState): number {
+  const subtotal = sumLines(s.lines);
+  return s.discount === null ? subtotal : subtotal - discountCents(s.discount, subtotal);
 }
 
 function lineCopy(l: TicketLine): TicketLine {
@@ -262,6 +276,26 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       // The total drops: payments taken above it are held, as when the line is removed.
       return holdPaymentsAboveTotal(s, e);
     }
+    case 'ticket.discount_set': {
+      const { discount } = e.payload;
+      const set = lww(s, e, 'discount', (t) => {
+        t.discount =
+          discount === null
+            ? null
+            : {
+                kind: discount.kind,
+                percent: discount.kind === 'percent' ? discount.percent : null,
+                amountCents: discount.kind === 'amount' ? discount.amountCents : null,
+                reason: discount.reason,
+                at: e.at,
+                eventId: e.id,
+                terminal: e.origin.terminal,
+                staff: e.origin.staff ?? null,
+              };
+      });
+      // A lower total holds the payments above it, as a removed line does.
+      return set.status === 'applied' ? { ...set, ...conflictPart(holdPaymentsAboveTotal(s, e)) } : set;
+    }
     case 'ticket.note_set': {
       const note = e.payload.note;
       return lww(s, e, 'note', (t) => {
@@ -301,7 +335,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     case 'ticket.payment_recorded': {
       const p = e.payload;
       if (s.payments.some((x) => x.paymentId === p.paymentId)) return outcome('duplicate', `payment ${p.paymentId} already recorded`);
-      const total = sumLines(s.lines);
+      const total = totalOf(s);
       const paid = keptCents(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
@@ -329,7 +363,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         return escalate(s, e, 'close_total_mismatch', [s.closed.eventId, e.id], `closed with ${money(s.closed.totalCents)} and with ${money(totalCents)}`);
       }
       s.closed = { eventId: e.id, totalCents, at: e.at };
-      const linesTotal = sumLines(s.lines);
+      const linesTotal = totalOf(s);
       if (linesTotal === totalCents) return outcome('applied');
       // The close stands (the till did close) but the difference must be looked at.
       const conflictId = addConflict(s, 'close_total_mismatch', [e.id], e.at, `closed with ${money(totalCents)}, lines total ${money(linesTotal)}`);
@@ -394,7 +428,7 @@ function holdRefundsBeyondPayments(s: TicketState, conflictId: string): void {
  * and take the new total, or keep it): the newest payments that do not fit are held.
  */
 function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent): Outcome {
-  const total = sumLines(s.lines);
+  const total = totalOf(s);
   const applied = s.payments.filter((p) => p.state === 'applied');
   const kept = keptCents(s);
   if (kept <= total) return outcome('applied');

@@ -1,4 +1,4 @@
-import type { PaymentMethod } from '../domain/ticket-events';
+import type { PaymentMethod, TicketDiscount } from '../domain/ticket-events';
 import type { ConflictResolutionKind } from '../domain/conflict-events';
 import type { ConflictKind } from './merge-policy';
 
@@ -95,6 +95,30 @@ export function owedCents(t: Pick<TicketView, 'status' | 'totalCents' | 'paidCen
 
 export type PaymentState = 'applied' | 'held' | 'refunded';
 
+/** A ticket's discount (ticket.discount_set), flat: the field of the other kind is null. */
+export interface TicketDiscountView {
+  kind: TicketDiscount['kind'];
+  /** 1–100 for a percentage; null for an amount. */
+  percent: number | null;
+  /** The amount off; null for a percentage. */
+  amountCents: number | null;
+  reason: string;
+  /** What it takes off the subtotal now (it follows the lines). */
+  cents: number;
+  at: number;
+  eventId: string;
+  terminal: string;
+  staff: string | null;
+}
+
+/**
+ * What a discount takes off a subtotal: a percentage rounded to the nearest cent (halves up), an
+ * amount at most the subtotal (a ticket never goes below zero).
+ */
+export function discountCents(discount: Pick<TicketDiscountView, 'kind' | 'percent' | 'amountCents'>, subtotalCents: number): number {
+  return discount.kind === 'percent' ? Math.round((subtotalCents * (discount.percent ?? 0)) / 100) : Math.min(discount.amountCents ?? 0, subtotalCents);
+}
+
 export interface TicketPayment {
   paymentId: string;
   eventId: string;
@@ -164,7 +188,11 @@ export interface TicketView extends AggregateBase {
   cancelledLines: TicketLine[];
   note: string | null;
   payments: TicketPayment[];
-  /** What the guest pays for the current lines (chargedQuantity × price). */
+  /** What the current lines charge (chargedQuantity × price), before the discount. */
+  subtotalCents: number;
+  /** The ticket's discount and what it takes off the subtotal now (`cents`); null without one. */
+  discount: TicketDiscountView | null;
+  /** What the guest pays: the subtotal less the discount. */
   totalCents: number;
   /** Sum of applied payments. */
   paidCents: number;

@@ -28,6 +28,8 @@ export type PaymentTotals = z.infer<typeof PaymentTotals>;
 export const DayTakings = DayWindow.extend({
   /** Tickets closed in the window (by `closedAt`), with the totals they were closed with. */
   closed: MoneyCount,
+  /** Of those, the ones closed with a discount, and what their discounts took off (in no total). */
+  discounted: MoneyCount,
   /** Payments taken in the window (by their `at`) that count: state 'applied'. */
   taken: PaymentTotals,
   /** Change handed back on the cash payments taken (tendered − amount). */
@@ -82,6 +84,7 @@ export type DayTakings = z.infer<typeof DayTakings>;
 export function dayTakings(views: readonly AggregateView[], day: DayWindow): DayTakings {
   const within = (at: number | null): boolean => at !== null && at >= day.from && at < day.to;
   const closed = emptyCount();
+  const discounted = emptyCount();
   const voided = emptyCount();
   const comped = emptyCount();
   const open = emptyCount();
@@ -97,6 +100,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     let counted = false;
     if (within(view.closedAt)) {
       add(closed, view.closedTotalCents ?? 0);
+      if (view.discount !== null && view.discount.cents > 0) add(discounted, view.discount.cents);
       counted = true;
     } else if (view.status === 'voided' && within(view.voidedAt)) {
       add(voided, view.totalCents);
@@ -136,6 +140,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     from: day.from,
     to: day.to,
     closed,
+    discounted,
     taken,
     changeGivenCents,
     tips,

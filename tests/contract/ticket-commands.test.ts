@@ -157,6 +157,24 @@ describe('TicketCommands', () => {
     expect(() => manager.refund(voided, { method: 'card', amountCents: 350, reason: 'x' })).toThrow(/voided: settle its payments under Conflicts/);
   });
 
+  it('[CMD2][PRJ17] only a manager may discount a ticket, not above what its lines charge, and not once it ended', async () => {
+    const till = await terminal('till-1', 'A');
+    const t = await till.commands.openTicket();
+    await till.commands.addItem(t, burger, 2); // 25.00
+    expect(() => till.commands.setDiscount(t, { kind: 'percent', percent: 10, reason: 'staff meal' })).toThrow(/only a manager may give a discount/);
+    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: () => 'kim' });
+    expect(() => manager.setDiscount(t, { kind: 'amount', amountCents: 2501, reason: 'voucher' })).toThrow(/more than the 25\.00 the ticket charges/);
+    await manager.setDiscount(t, { kind: 'percent', percent: 10, reason: 'staff meal' });
+    expect(till.store.view(t)).toMatchObject({ subtotalCents: 2500, totalCents: 2250, discount: { percent: 10, staff: 'kim' } });
+    await manager.setDiscount(t, null);
+    expect(till.store.view(t)).toMatchObject({ totalCents: 2500, discount: null });
+    await manager.setDiscount(t, { kind: 'amount', amountCents: 500, reason: 'voucher' });
+    await till.commands.recordPayment(t, { method: 'card', amountCents: 2000 });
+    await till.commands.close(t);
+    expect(till.store.view(t)).toMatchObject({ status: 'closed', closedTotalCents: 2000, sale: { totalCents: 2000 }, openConflicts: 0 });
+    expect(() => manager.setDiscount(t, null)).toThrow(/the ticket is closed/);
+  });
+
   it('[CMD3] two offline terminals both closing a ticket hand one sale to the back office', async () => {
     const location = `cmd-${++n}`;
     const a = await terminal('till-1', 'A', 'terminal', location);

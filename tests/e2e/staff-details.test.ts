@@ -465,6 +465,50 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await till.getByRole('button', { name: 'Refund…' }).count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP29] a manager gives a 20 % staff-meal discount: subtotal, discount and total on the ticket and the bill, the payment takes the discounted total, Takings counts it; a till is offered no discount', async () => {
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-discounts', 'manager');
+    fixture.closeAfter(t.context);
+    const manager = t.page;
+    const number = await openTicket(manager, 'T5');
+    await addItem(manager, 'Cheeseburger'); // 14.50
+    await addItem(manager, 'Tomato soup'); // 6.50
+    await manager.getByRole('button', { name: 'Discount…' }).click();
+    const form = manager.getByRole('form', { name: `Discount on ticket ${number}` });
+    await form.getByRole('button', { name: '20 percent off' }).click();
+    expect(await form.getByRole('status').textContent()).toBe('Say why');
+    await form.getByRole('textbox', { name: 'Discount reason' }).fill('staff meal');
+    await form.getByRole('button', { name: 'Take 4.20 off' }).click();
+    await idle(manager);
+
+    await expect.poll(() => manager.getByTestId('total').textContent()).toBe('16.80');
+    expect(await manager.getByTestId('subtotal').textContent()).toBe('21.00');
+    expect(await manager.getByTestId('discount').textContent()).toBe('−4.20');
+    expect(await form.count()).toBe(0);
+    const prints = await countPrints(manager);
+    await manager.getByRole('button', { name: 'Print bill' }).click();
+    await expect.poll(prints).toBe(1);
+    const bill = await onPaper(manager, 'receipt');
+    expect(bill).toContain('Subtotal 21.00 Discount 20 %: staff meal −4.20 Total 16.80');
+    await manager.emulateMedia({ media: 'screen' });
+
+    await manager.getByRole('button', { name: 'Take payment' }).click();
+    await manager.getByRole('button', { name: /^Record card payment 16.80$/ }).click();
+    await idle(manager);
+    await manager.getByRole('button', { name: 'Close ticket' }).click();
+    await idle(manager);
+    expect(await manager.getByTestId('ticket-status').textContent()).toBe('Closed');
+    await manager.getByRole('link', { name: 'Takings' }).click();
+    await manager.getByRole('heading', { name: 'Takings' }).waitFor();
+    const discounted = manager.locator('tr[data-figure="discounted"]');
+    expect(await discounted.locator('th').textContent()).toBe('Discounts on them');
+    expect(await discounted.locator('td.local').textContent()).toBe('1 · 4.20');
+
+    const till = await terminal('till-no-discount');
+    await openTicket(till, 'T6');
+    await addItem(till, 'Lemonade');
+    expect(await till.getByRole('button', { name: 'Discount…' }).count()).toBe(0);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
     const page = await terminal('till-update-check');
     await waitForOfflineShell(page);

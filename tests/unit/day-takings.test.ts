@@ -96,6 +96,7 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       to: NOV_26.to,
       // A at 13:00 and B at 03:59 the next morning; P (03:00 on the 26th) and C (04:00 on the 27th) are other days'.
       closed: { count: 2, amountCents: 5000 },
+      discounted: { count: 0, amountCents: 0 },
       taken: {
         count: 4,
         amountCents: 6000,
@@ -201,6 +202,30 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
     expect(dayTakings(projection.all(), NOV_26).comped).toEqual({ count: 1, amountCents: 2400 });
     // E (15.00), F (5.00) and now G's third main (12.00) are left to take.
     expect(dayTakings(projection.all(), NOV_27).open).toEqual({ count: 3, amountCents: 1500 + 500 + 1200 });
+  });
+
+  it('[SRV25][PRJ17] a ticket closed with a discount counts at its discounted total, and the discount apart', () => {
+    const { projection } = location();
+    const till = terminal('till-9');
+    const manager = terminal('manager-9');
+    const at = (iso: string, type: string, payload: unknown, by: TestWriter = till): EventEnvelope => {
+      setWall(iso);
+      const e = by.write({ type: 'ticket', id: 'tk-g' }, type, payload);
+      (by === till ? manager : till).see(e);
+      return e;
+    };
+    projection.apply([
+      at('2026-11-26T19:00:00Z', 'ticket.opened', { number: 'G-001' }),
+      at('2026-11-26T19:00:00Z', 'ticket.item_added', line('g1', 2000)),
+      at('2026-11-26T19:30:00Z', 'ticket.discount_set', { discount: { kind: 'percent', percent: 25, reason: 'staff meal' } }, manager),
+      at('2026-11-26T19:40:00Z', 'ticket.payment_recorded', { paymentId: 'pay-g', method: 'card', amountCents: 1500 }),
+      at('2026-11-26T19:41:00Z', 'ticket.closed', { totalCents: 1500 }),
+    ]);
+    expect(dayTakings(projection.all(), NOV_26)).toMatchObject({
+      closed: { count: 3, amountCents: 5000 + 1500 },
+      discounted: { count: 1, amountCents: 500 },
+      taken: { byMethod: { card: { count: 2, amountCents: 1800 + 1500 } } },
+    });
   });
 
   it('[SRV25][PRJ16] refunds count on the day they were given, per method; cash refunds leave the drawer; a held refund counts nowhere until accepted', () => {

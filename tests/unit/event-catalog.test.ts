@@ -33,6 +33,7 @@ const VALID: Record<EventType, Record<string, unknown>> = {
   'ticket.voided': { reason: 'guest left' },
   'ticket.line_comped': { lineId: 'l1', reason: 'cold, waited too long', quantity: 1 },
   'ticket.refunded': { refundId: 'r1', method: 'card', amountCents: 1250, reason: 'burger sent back' },
+  'ticket.discount_set': { discount: { kind: 'percent', percent: 50, reason: 'staff meal' } },
   'sale.recorded': { ticketId: 'tk1', totalCents: 2500, paidCents: 2500, closedAt: 1000 },
   'conflict.resolved': { conflictId: 'cf-x', resolution: { kind: 'accept_total', totalCents: 100 }, note: 'ok' },
 };

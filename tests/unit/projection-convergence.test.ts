@@ -71,7 +71,7 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
     const line = `L${op.a % 4}`;
     const view = term.view(ref.id);
     const write = (type: string, payload: unknown, opts?: { v?: number; key?: string }) => all.push(term.write(ref, type, payload, opts));
-    switch (op.kind % 19) {
+    switch (op.kind % 20) {
       case 0:
       case 1:
         if (op.b % 5 === 0) write('ticket.item_added', { menuItemId: 'm-1', name: 'Old', price: (op.b % 300) / 10, qty: 1 + (op.b % 3) }, { v: 1 });
@@ -151,6 +151,12 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         write('ticket.refunded', { refundId: term.nextLabel(), method: op.b % 2 ? 'card' : 'cash', amountCents: amount, reason: 'sim' });
         break;
       }
+      case 19:
+        // A manager sets a discount (PRJ17), an amount maybe over the lines, or takes it off, racing changes and payments.
+        if (op.b % 4 === 0) write('ticket.discount_set', { discount: null });
+        else if (op.b % 2) write('ticket.discount_set', { discount: { kind: 'percent', percent: 1 + (op.b % 100), reason: 'sim' } });
+        else write('ticket.discount_set', { discount: { kind: 'amount', amountCents: 50 * (1 + (op.b % 40)), reason: 'sim' } });
+        break;
     }
   }
   return { all, notes, refs, menu };
@@ -180,7 +186,7 @@ function viewsByProjectAggregate(events: readonly EventEnvelope[]): string {
 
 const opArb = fc.record({
   t: fc.nat(9),
-  kind: fc.nat(37), // each of the 19 kinds of op twice
+  kind: fc.nat(39), // each of the 20 kinds of op twice
   ticket: fc.nat(9),
   a: fc.nat(100_000),
   b: fc.nat(100_000),
@@ -264,7 +270,10 @@ describe('projection convergence (property)', () => {
             expect(v.refundedCents).toBe(v.refunds.filter((r) => r.state === 'applied').reduce((n, r) => n + r.amountCents, 0));
             // Never more handed back than kept taken, unless a manager said it was (accept_refund).
             if (!v.conflicts.some((c) => c.resolution?.kind === 'accept_refund')) expect(v.refundedCents).toBeLessThanOrEqual(v.paidCents);
-            expect(v.totalCents).toBe(v.lines.reduce((n, l) => n + l.unitPriceCents * (l.comped === null ? l.quantity : Math.max(0, l.quantity - l.comped.quantity)), 0));
+            expect(v.subtotalCents).toBe(v.lines.reduce((n, l) => n + l.unitPriceCents * (l.comped === null ? l.quantity : Math.max(0, l.quantity - l.comped.quantity)), 0));
+            // The discount takes at most the subtotal off: a total is never below zero.
+            expect(v.totalCents).toBe(v.subtotalCents - (v.discount?.cents ?? 0));
+            expect(v.totalCents).toBeGreaterThanOrEqual(0);
             expect(v.history.filter((h) => h.type === 'sale.recorded' && h.status === 'applied').length).toBeLessThanOrEqual(1);
           }
         }

@@ -4,7 +4,7 @@ import type { MenuCommands } from '../../commands/menu-commands';
 import { owedCents, type HistoryEntry, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
-import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
+import { TICKET_AGGREGATE, type TicketDiscount } from '../../../shared/domain/ticket-events';
 import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import { PaymentForm } from './payment-model.svelte';
@@ -288,6 +288,11 @@ export class TicketsModel extends CommandState {
   /** Comps a line of the selected ticket (managers): on the house, with the reason. */
   compLine(lineId: string, reason: string) {
     return this.withTicket((id) => this.commands.compLine(id, lineId, reason));
+  }
+
+  /** Sets (null: takes off) the selected ticket's discount (managers). */
+  setDiscount(discount: TicketDiscount | null) {
+    return this.withTicket((id) => this.commands.setDiscount(id, discount));
   }
 
   /** Hands money back on the selected ticket (managers): cash from the drawer or onto the card, with the reason. */
