@@ -1,9 +1,10 @@
 import { newEventId } from '../../shared/events/event-id';
+import { formatCents as money } from '../../shared/domain/common';
 import { TICKET_AGGREGATE, type PaymentMethod, type TicketDiscount } from '../../shared/domain/ticket-events';
 import { saleKey } from '../../shared/domain/sale-events';
 import type { ConflictResolution } from '../../shared/domain/conflict-events';
 import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
-import type { MenuItemView, TicketView } from '../../shared/projection/views';
+import { discountCents, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { EventStore } from '../store/event-store';
 import { DeviceCounter } from '../store/writer-lease';
@@ -60,6 +61,11 @@ export function refundableByMethod(ticket: Pick<TicketView, 'payments' | 'refund
   for (const r of ticket.refunds) if (r.state === 'applied') left[r.method] -= r.amountCents;
   const most = refundableCents(ticket);
   return { cash: Math.min(most, Math.max(0, left.cash)), card: Math.min(most, Math.max(0, left.card)) };
+}
+
+/** A discount as the view holds it (the other kind's field null), for discountCents. */
+export function flatDiscount(d: TicketDiscount): Pick<TicketDiscountView, 'kind' | 'percent' | 'amountCents'> {
+  return { kind: d.kind, percent: d.kind === 'percent' ? d.percent : null, amountCents: d.kind === 'amount' ? d.amountCents : null };
 }
 
 /** "in cash" / "to card", as staff say where a refund goes. */
@@ -188,7 +194,14 @@ export class TicketCommands {
     const ticket = this.ticket(ticketId);
     if (ticket.status === 'closed' || ticket.status === 'voided') throw new CommandRefused(`the ticket is ${ticket.status}: its total is settled`);
     if (discount?.kind === 'amount' && discount.amountCents > ticket.subtotalCents) {
-      throw new CommandRefused(`more than the ${(ticket.subtotalCents / 100).toFixed(2)} the ticket charges`);
+      throw new CommandRefused(`more than the ${money(ticket.subtotalCents)} the ticket charges`);
+    }
+    const off = discount === null ? 0 : discountCents(flatDiscount(discount), ticket.subtotalCents);
+    if (discount !== null && off === 0) throw new CommandRefused('nothing to take off: the lines charge nothing');
+    // Paid already: a lower total would hold the payment and invite a second one. Close and refund instead.
+    const kept = ticket.paidCents - ticket.refundedCents;
+    if (kept > ticket.subtotalCents - off) {
+      throw new CommandRefused(`${money(kept)} is paid already, more than the discounted total: close the ticket and give a refund instead`);
     }
     return this.append(ticketId, 'ticket.discount_set', { discount });
   }
@@ -205,7 +218,7 @@ export class TicketCommands {
     if (ticket.status === 'voided') throw new CommandRefused('the ticket is voided: settle its payments under Conflicts');
     if (ticket.status !== 'closed') throw new CommandRefused('only a closed ticket is refunded: remove or comp lines on an open one');
     const most = refundableByMethod(ticket)[refund.method];
-    if (refund.amountCents > most) throw new CommandRefused(`at most ${(most / 100).toFixed(2)} can go back ${refundWay(refund.method)} on this ticket`);
+    if (refund.amountCents > most) throw new CommandRefused(`at most ${money(most)} can go back ${refundWay(refund.method)} on this ticket`);
     return this.append(ticketId, 'ticket.refunded', { refundId: `rf-${newEventId().slice(-12)}`, ...refund });
   }
 

@@ -1,6 +1,6 @@
 /** Display helpers shared by the screens. Money is integer cents everywhere. */
 import type { TicketView } from '../../shared/projection/views';
-import { Note, PositiveCents, ShortText } from '../../shared/domain/common';
+import { Note, PositiveCents, ShortText, formatCents } from '../../shared/domain/common';
 
 /** Longest ticket, item and resolution note the events accept (shared/domain Note): the inputs' maxlength. */
 export const NOTE_MAX = Note.maxLength ?? 500;
@@ -9,11 +9,8 @@ export const SHORT_TEXT_MAX = ShortText.maxLength ?? 120;
 /** Largest amount an event accepts (PositiveCents): 1,000,000.00. */
 export const AMOUNT_MAX_CENTS = PositiveCents.maxValue ?? 100_000_000;
 
-export function money(cents: number): string {
-  const sign = cents < 0 ? '−' : '';
-  const abs = Math.abs(cents);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-}
+/** Cents as staff read money (shared/domain/common.ts formatCents). */
+export const money = formatCents;
 
 /** "12", "12.5", "12.50" → cents; null when it is not an amount. */
 export function parseMoney(text: string): number | null {

@@ -15,3 +15,10 @@ export const Quantity = z.number().int().positive().max(999);
 
 export const ShortText = z.string().min(1).max(120);
 export const Note = z.string().max(500);
+
+/** Cents as staff read money: 2650 → "26.50", −150 → "−1.50" (exact, no floating point). */
+export function formatCents(cents: number): string {
+  const sign = cents < 0 ? '−' : '';
+  const abs = Math.abs(cents);
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}

@@ -1,4 +1,6 @@
 import type { DecodedEvent } from '../events/catalog';
+import { formatCents as money } from '../domain/common';
+import type { PaymentMethod } from '../domain/ticket-events';
 import {
   TICKET_MERGE_POLICY,
   conflictIdFor,
@@ -40,7 +42,8 @@ export interface TicketState {
   refunds: TicketRefund[];
   /** The discount that holds (LWW register 'discount'), without its value (that follows the lines). */
   discount: Omit<TicketDiscountView, 'cents'> | null;
-  closed: { eventId: string; totalCents: number; at: number } | null;
+  /** `discountCents`: what the discount took off when the close applied (the takings report it). */
+  closed: { eventId: string; totalCents: number; at: number; discountCents: number } | null;
   voided: { eventId: string; reason: string; at: number } | null;
   sale: TicketView['sale'];
   conflicts: TicketConflict[];
@@ -138,6 +141,7 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
     refunds: s.refunds.map((r) => ({ ...r })),
     refundedCents,
     closedTotalCents: s.closed?.totalCents ?? null,
+    closedDiscountCents: s.closed?.discountCents ?? null,
     closedAt: s.closed?.at ?? null,
     voidReason: s.voided?.reason ?? null,
     voidedAt: s.voided?.at ?? null,
@@ -156,25 +160,27 @@ function sumLines(lines: readonly TicketLine[]): number {
 
 /** What the guest pays: the lines' charge less the discount. */
 function totalOf(s: TicketState): number {
-  const subtotal = sumLines(s.lines);
-  return s.discount === null ? subtotal : subtotal - discountCents(s.discount, subtotal);
+  return sumLines(s.lines) - discountNow(s);
+}
+
+/** What the discount takes off the lines' charge now (0 without one). */
+function discountNow(s: TicketState): number {
+  return s.discount === null ? 0 : discountCents(s.discount, sumLines(s.lines));
 }
 
 function lineCopy(l: TicketLine): TicketLine {
   return { ...l, comped: l.comped === null ? null : { ...l.comped } };
 }
 
-/** Cents as staff read money in a conflict's detail: 2650 → "26.50". */
-function money(cents: number): string {
-  return (cents / 100).toFixed(2);
+
+/** Applied payments, of one method when given. */
+function appliedPaid(s: TicketState, method?: PaymentMethod): number {
+  return s.payments.reduce((n, p) => (p.state === 'applied' && (method === undefined || p.method === method) ? n + p.amountCents : n), 0);
 }
 
-function appliedPaid(s: TicketState): number {
-  return s.payments.reduce((n, p) => (p.state === 'applied' ? n + p.amountCents : n), 0);
-}
-
-function appliedRefunded(s: TicketState): number {
-  return s.refunds.reduce((n, r) => (r.state === 'applied' ? n + r.amountCents : n), 0);
+/** Applied refunds, of one method when given. */
+function appliedRefunded(s: TicketState, method?: PaymentMethod): number {
+  return s.refunds.reduce((n, r) => (r.state === 'applied' && (method === undefined || r.method === method) ? n + r.amountCents : n), 0);
 }
 
 /** The money the ticket keeps: applied payments less applied refunds. What the total is checked against. */
@@ -347,11 +353,18 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     case 'ticket.refunded': {
       const p = e.payload;
       if (s.refunds.some((r) => r.refundId === p.refundId)) return outcome('duplicate', `refund ${p.refundId} already recorded`);
+      // In all, and by its method: no cash from the drawer for what was paid by card.
       const taken = appliedPaid(s);
       const refunded = appliedRefunded(s);
-      if (refunded + p.amountCents > taken) {
+      const takenBy = appliedPaid(s, p.method);
+      const refundedBy = appliedRefunded(s, p.method);
+      if (refunded + p.amountCents > taken || refundedBy + p.amountCents > takenBy) {
         const ids = [...s.refunds.filter((r) => r.state === 'applied').map((r) => r.eventId), e.id];
-        return escalate(s, e, 'over_refund', ids, `refunds ${money(refunded + p.amountCents)} exceed the ${money(taken)} taken`);
+        const detail =
+          refunded + p.amountCents > taken
+            ? `refunds ${money(refunded + p.amountCents)} exceed the ${money(taken)} taken`
+            : `${p.method} refunds ${money(refundedBy + p.amountCents)} exceed the ${money(takenBy)} taken by ${p.method}`;
+        return escalate(s, e, 'over_refund', ids, detail);
       }
       s.refunds.push(refundOf(e, 'applied', null));
       return outcome('applied');
@@ -362,7 +375,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         if (s.closed.totalCents === totalCents) return outcome('duplicate', 'already closed with this total');
         return escalate(s, e, 'close_total_mismatch', [s.closed.eventId, e.id], `closed with ${money(s.closed.totalCents)} and with ${money(totalCents)}`);
       }
-      s.closed = { eventId: e.id, totalCents, at: e.at };
+      s.closed = { eventId: e.id, totalCents, at: e.at, discountCents: discountNow(s) };
       const linesTotal = totalOf(s);
       if (linesTotal === totalCents) return outcome('applied');
       // The close stands (the till did close) but the difference must be looked at.
@@ -559,7 +572,7 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
     case 'close_total_mismatch':
       if (r.kind === 'accept_total') {
         const base = s.closed ?? { eventId: held?.id ?? e.id, at: held?.at ?? e.at };
-        s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents };
+        s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents, discountCents: s.closed?.discountCents ?? discountNow(s) };
       } else {
         s.closed = null;
       }
@@ -571,7 +584,7 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         // The sale is void: its money is held for a refund-or-reopen decision, as for any void.
         if (s.voided) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
       } else {
-        s.closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at } : null);
+        s.closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at, discountCents: discountNow(s) } : null);
         const voidId = s.voided?.eventId ?? null;
         s.voided = null;
         // No void any more: payments it held count again, and refunds held because of it apply

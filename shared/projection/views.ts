@@ -203,6 +203,8 @@ export interface TicketView extends AggregateBase {
   refundedCents: number;
   /** The total the ticket was closed with (null while not closed). */
   closedTotalCents: number | null;
+  /** What the discount took off when the ticket closed (0 without one; null while not closed). */
+  closedDiscountCents: number | null;
   closedAt: number | null;
   voidReason: string | null;
   /** When the void that holds was written (hybrid clock); null while not voided. */

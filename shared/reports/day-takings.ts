@@ -100,7 +100,8 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     let counted = false;
     if (within(view.closedAt)) {
       add(closed, view.closedTotalCents ?? 0);
-      if (view.discount !== null && view.discount.cents > 0) add(discounted, view.discount.cents);
+      // What the discount took off at the close: a discount changed after it is held, not counted.
+      if ((view.closedDiscountCents ?? 0) > 0) add(discounted, view.closedDiscountCents!);
       counted = true;
     } else if (view.status === 'voided' && within(view.voidedAt)) {
       add(voided, view.totalCents);

@@ -170,6 +170,12 @@ describe('TicketCommands', () => {
     expect(till.store.view(t)).toMatchObject({ totalCents: 2500, discount: null });
     await manager.setDiscount(t, { kind: 'amount', amountCents: 500, reason: 'voucher' });
     await till.commands.recordPayment(t, { method: 'card', amountCents: 2000 });
+    // Paid already: a bigger discount would leave more paid than the total (the payment held, a second one invited).
+    expect(() => manager.setDiscount(t, { kind: 'percent', percent: 50, reason: 'late' })).toThrow(/20\.00 is paid already, more than the discounted total: close the ticket and give a refund instead/);
+    const comped = await till.commands.openTicket();
+    await till.commands.addItem(comped, cola, 1);
+    await manager.compLine(comped, (till.store.view(comped) as TicketView).lines[0]!.lineId, 'birthday');
+    expect(() => manager.setDiscount(comped, { kind: 'percent', percent: 10, reason: 'staff' })).toThrow(/nothing to take off/);
     await till.commands.close(t);
     expect(till.store.view(t)).toMatchObject({ status: 'closed', closedTotalCents: 2000, sale: { totalCents: 2000 }, openConflicts: 0 });
     expect(() => manager.setDiscount(t, null)).toThrow(/the ticket is closed/);

@@ -509,6 +509,32 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await till.getByRole('button', { name: 'Discount…' }).count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP30] a payment held for a manager (a line comped after it was paid) blocks another payment until the conflict is settled', async () => {
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-held', 'manager');
+    fixture.closeAfter(t.context);
+    const manager = t.page;
+    await openTicket(manager, 'T7');
+    await addItem(manager, 'Cheeseburger'); // 14.50
+    await addItem(manager, 'Lemonade'); // 3.50
+    await manager.getByRole('button', { name: 'Take payment' }).click();
+    await manager.getByRole('button', { name: /^Record card payment 18.00$/ }).click();
+    await idle(manager);
+    await manager.getByRole('button', { name: 'Comp Lemonade…', exact: true }).click();
+    await manager.getByRole('form', { name: 'Comp Lemonade' }).getByRole('textbox').fill('flat');
+    await manager.getByRole('button', { name: 'Comp Lemonade', exact: true }).click();
+    await idle(manager);
+    // 18.00 paid on a 14.50 ticket: the payment is held, 14.50 shows due, and no second payment is offered.
+    await expect.poll(() => manager.getByTestId('payment-held').count()).toBe(1);
+    expect(await manager.getByTestId('due').textContent()).toBe('14.50');
+    expect(await manager.getByRole('button', { name: 'Take payment' }).isDisabled()).toBe(true);
+    const card = manager.getByTestId('conflict').filter({ hasText: 'Payments exceed the total' });
+    await card.getByRole('button', { name: 'Accept the payment (keep the extra)' }).click();
+    await idle(manager);
+    await expect.poll(() => manager.getByTestId('payment-held').count()).toBe(0);
+    expect(await manager.getByTestId('paid').textContent()).toBe('18.00');
+    expect(await manager.getByRole('button', { name: 'Close ticket' }).isEnabled()).toBe(true);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
     const page = await terminal('till-update-check');
     await waitForOfflineShell(page);

@@ -238,28 +238,30 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       events.push(e);
       return e;
     };
-    // A (closed on the 26th): 5.00 cash back at 14:00 the same day. P (the 25th's sale): 4.00 card back on the 26th.
-    // B: 30.00 taken; 20.00 card back the 27th at 12:00, then 15.00 more in cash at 12:05, held (35.00 > 30.00).
+    // A and P (cash sales of the 26th and the 25th): 5.00 and 4.00 back in cash on the 26th.
+    // B (18.00 card + 12.00 cash, closed on the 26th's business day): all of it back on the 27th,
+    // 18.00 to the card and 12.00 in cash; 1.00 more in cash after that is held (over_refund).
     const later = [
       refund('2026-11-26T14:00:00Z', 'tk-a', 'rf-a', 'cash', 500),
-      refund('2026-11-26T18:00:00Z', 'tk-p', 'rf-p', 'card', 400),
-      refund('2026-11-27T12:00:00Z', 'tk-b', 'rf-b1', 'card', 2000),
-      refund('2026-11-27T12:05:00Z', 'tk-b', 'rf-b2', 'cash', 1500),
+      refund('2026-11-26T18:00:00Z', 'tk-p', 'rf-p', 'cash', 400),
+      refund('2026-11-27T12:00:00Z', 'tk-b', 'rf-b1', 'card', 1800),
+      refund('2026-11-27T12:05:00Z', 'tk-b', 'rf-b2', 'cash', 1200),
+      refund('2026-11-27T12:10:00Z', 'tk-b', 'rf-b3', 'cash', 100),
     ];
     projection.apply(later);
     const nov26 = dayTakings(projection.all(), NOV_26);
-    expect(nov26.refunded).toEqual({ count: 2, amountCents: 900, byMethod: { cash: { count: 1, amountCents: 500 }, card: { count: 1, amountCents: 400 } } });
+    expect(nov26.refunded).toEqual({ count: 2, amountCents: 900, byMethod: { cash: { count: 2, amountCents: 900 }, card: { count: 0, amountCents: 0 } } });
     // The sales stand: the same closed and taken figures as before the refunds. D's void and,
     // now, B's held refund (B closed on the 26th) are conflicts on the day's figures.
-    expect(nov26).toMatchObject({ closed: { count: 2, amountCents: 5000 }, taken: { amountCents: 6000 }, cashExpectedCents: 4200 - 500, ticketsWithOpenConflicts: 2 });
+    expect(nov26).toMatchObject({ closed: { count: 2, amountCents: 5000 }, taken: { amountCents: 6000 }, cashExpectedCents: 4200 - 900, ticketsWithOpenConflicts: 2 });
     const nov27 = dayTakings(projection.all(), NOV_27);
-    expect(nov27.refunded).toEqual({ count: 1, amountCents: 2000, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 1, amountCents: 2000 } } });
-    // B's held refund is a conflict on the 27th's figures; the cash stays in the drawer until it is accepted.
-    expect(nov27).toMatchObject({ cashExpectedCents: 0, ticketsWithOpenConflicts: 1 });
-    const conflictId = conflictIdFor('over_refund', [later[2]!.id, later[3]!.id]);
+    expect(nov27.refunded).toEqual({ count: 2, amountCents: 3000, byMethod: { cash: { count: 1, amountCents: 1200 }, card: { count: 1, amountCents: 1800 } } });
+    // The held refund is a conflict on the 27th's figures; its cash stays in the drawer until it is accepted.
+    expect(nov27).toMatchObject({ cashExpectedCents: -1200, ticketsWithOpenConflicts: 1 });
+    const conflictId = conflictIdFor('over_refund', later.slice(2).map((e) => e.id));
     setWall('2026-11-27T13:00:00Z');
     projection.apply([manager.write({ type: 'ticket', id: 'tk-b' }, 'conflict.resolved', { conflictId, resolution: { kind: 'accept_refund' } })]);
-    expect(dayTakings(projection.all(), NOV_27)).toMatchObject({ refunded: { count: 2, amountCents: 3500 }, cashExpectedCents: -1500, ticketsWithOpenConflicts: 0 });
+    expect(dayTakings(projection.all(), NOV_27)).toMatchObject({ refunded: { count: 3, amountCents: 3100 }, cashExpectedCents: -1300, ticketsWithOpenConflicts: 0 });
   });
 
   it('[SRV25] a reopened void counts the payment it held again, and the ticket is open, not voided', () => {

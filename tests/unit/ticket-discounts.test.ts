@@ -97,14 +97,14 @@ describe('a manager discounts a ticket (ticket.discount_set)', () => {
     const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'pay-1', method: 'cash', amountCents: 1350 });
     const closed = till.write(TK, 'ticket.closed', { totalCents: 1350 });
     const v = ticketOf([...base, set, paid, closed]);
-    expect(v).toMatchObject({ status: 'closed', closedTotalCents: 1350, openConflicts: 0 });
+    expect(v).toMatchObject({ status: 'closed', closedTotalCents: 1350, closedDiscountCents: 150, openConflicts: 0 });
     expect(foldedAs(v, closed)).toMatchObject({ status: 'applied', reason: null });
 
     manager.see(paid, closed);
     const after = amountOff(manager, 500);
     const conflictId = conflictIdFor('change_after_close', [closed.id, after.id]);
     const held = ticketOf([...base, set, paid, closed, after]);
-    expect(held).toMatchObject({ totalCents: 1350, discount: { kind: 'percent' }, openConflicts: 1 });
+    expect(held).toMatchObject({ totalCents: 1350, closedDiscountCents: 150, discount: { kind: 'percent' }, openConflicts: 1 });
     expect(foldedAs(held, after)).toEqual({ status: 'escalated', reason: 'a discount changed after the ticket was closed', conflictId });
     const reopen = manager.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'reopen' } });
     expect(ticketOf([...base, set, paid, closed, after, reopen])).toMatchObject({ status: 'open', totalCents: 1000, discount: { kind: 'amount', cents: 500 } });

@@ -104,13 +104,39 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
     const till = new Terminal('till-1');
     const manager = new Terminal('manager-1');
     const base = paidAndClosed(till, manager);
-    const one = refund(manager, 'rf-1', 1000, 'cash');
+    const one = refund(manager, 'rf-1', 1000, 'card');
     const two = refund(manager, 'rf-2', 500, 'card');
     const three = refund(manager, 'rf-3', 1, 'card');
     const v = ticketOf([...base, one, two, three]);
     expect(v.refundedCents).toBe(1500);
     expect(v.refunds.map((r) => r.state)).toEqual(['applied', 'applied', 'held']);
     expect(foldedAs(v, three)).toMatchObject({ status: 'escalated', reason: 'refunds 15.01 exceed the 15.00 taken' });
+  });
+
+  it('[PRJ16] each way at most what it took: two managers refunding the cash part offline, the second is held, whatever the card took', () => {
+    const till = new Terminal('till-1');
+    const a = new Terminal('manager-1');
+    const b = new Terminal('manager-2', 5_000);
+    const base = [
+      till.write(TK, 'ticket.opened', { number: 'A-001' }),
+      till.write(TK, 'ticket.item_added', { ...burger, quantity: 3 }),
+      till.write(TK, 'ticket.payment_recorded', { paymentId: 'pay-cash', method: 'cash', amountCents: 1000 }),
+      till.write(TK, 'ticket.payment_recorded', { paymentId: 'pay-card', method: 'card', amountCents: 2000 }),
+      till.write(TK, 'ticket.closed', { totalCents: 3000 }),
+    ];
+    a.see(...base);
+    b.see(...base);
+    const fromA = refund(a, 'rf-a', 1000, 'cash');
+    const fromB = refund(b, 'rf-b', 1000, 'cash');
+    const v = ticketOf([fromB, ...base, fromA]);
+    expect(canonicalJson(v)).toBe(canonicalJson(ticketOf([...base, fromA, fromB])));
+    expect(v.refunds.map((r) => [r.refundId, r.state])).toEqual([
+      ['rf-a', 'applied'],
+      ['rf-b', 'held'],
+    ]);
+    expect(foldedAs(v, fromB)).toMatchObject({ status: 'escalated', reason: 'cash refunds 20.00 exceed the 10.00 taken by cash' });
+    // Onto the card there is still 20.00 to give back.
+    expect(ticketOf([...base, fromA, refund(a, 'rf-c', 2000, 'card')]).refundedCents).toBe(3000);
   });
 
   it('[PRJ16] a refund with nothing taken is held (there is no money to hand back)', () => {
