@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PaymentMethod } from '../domain/ticket-events';
-import { compedQuantity, owedCents, type AggregateView, type TicketView } from '../projection/views';
+import { chargedQuantity, compedQuantity, owedCents, type AggregateView, type TicketLine, type TicketView } from '../projection/views';
 
 /**
  * The day's takings (cash-up): what the manager counts the drawer against at the end of a
@@ -24,6 +24,18 @@ export type MoneyCount = z.infer<typeof MoneyCount>;
 /** Payments of one state, in all and per method (every method PaymentMethod holds, zero included). */
 export const PaymentTotals = MoneyCount.extend({ byMethod: z.record(PaymentMethod, MoneyCount) });
 export type PaymentTotals = z.infer<typeof PaymentTotals>;
+
+/** One menu item's sales on the tickets closed in the window (the product mix). */
+export const ItemSold = z.object({
+  menuItemId: z.string(),
+  name: z.string(),
+  /** Charged (comped parts apart). */
+  quantity: Count,
+  compedQuantity: Count,
+  /** What the charged quantity came to at the prices on the tickets, before any ticket discount. */
+  amountCents: Cents,
+});
+export type ItemSold = z.infer<typeof ItemSold>;
 
 export const DayTakings = DayWindow.extend({
   /** Tickets closed in the window (by `closedAt`), with the totals they were closed with. */
@@ -78,6 +90,8 @@ export const DayTakings = DayWindow.extend({
   open: MoneyCount,
   /** Tickets counted above that have an open conflict: until they are settled the figures are not final. */
   ticketsWithOpenConflicts: Count,
+  /** What the tickets closed in the window sold, item by item: most sold first (then by value, name, id). */
+  itemsSold: z.array(ItemSold),
 });
 export type DayTakings = z.infer<typeof DayTakings>;
 
@@ -94,6 +108,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
   const tips = emptyCount();
   let changeGivenCents = 0;
   let ticketsWithOpenConflicts = 0;
+  const items = new Map<string, ItemSold>();
 
   for (const view of views) {
     if (view.kind !== 'ticket') continue;
@@ -102,6 +117,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       add(closed, view.closedTotalCents ?? 0);
       // What the discount took off at the close: a discount changed after it is held, not counted.
       if ((view.closedDiscountCents ?? 0) > 0) add(discounted, view.closedDiscountCents!);
+      for (const line of view.lines) addItemSold(items, line);
       counted = true;
     } else if (view.status === 'voided' && within(view.voidedAt)) {
       add(voided, view.totalCents);
@@ -152,7 +168,29 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     comped,
     open,
     ticketsWithOpenConflicts,
+    itemsSold: [...items.values()].sort((a, b) => b.quantity - a.quantity || b.amountCents - a.amountCents || byCodeUnits(a.name, b.name) || byCodeUnits(a.menuItemId, b.menuItemId)),
   };
+}
+
+/** The same order everywhere (a locale's collation may differ between a tablet and the server). */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Adds a closed ticket's line to its item's sales; one item's lines may carry different names (a rename): the first by sort order is kept. */
+function addItemSold(items: Map<string, ItemSold>, line: TicketLine): void {
+  const charged = chargedQuantity(line);
+  const comped = compedQuantity(line);
+  let item = items.get(line.menuItemId);
+  if (item === undefined) {
+    item = { menuItemId: line.menuItemId, name: line.name, quantity: 0, compedQuantity: 0, amountCents: 0 };
+    items.set(line.menuItemId, item);
+  } else if (line.name < item.name) {
+    item.name = line.name;
+  }
+  item.quantity += charged;
+  item.compedQuantity += comped;
+  item.amountCents += line.unitPriceCents * charged;
 }
 
 function isOpen(ticket: TicketView): boolean {

@@ -313,6 +313,9 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     const figure = (key: string, side: 'local' | 'server') => manager.locator(`tr[data-figure="${key}"] td.${side}`).textContent();
     const expected = { closed: '2 · 41.00', card: '1 · 14.50', cash: '1 · 26.50', change: '3.50', tips: '1 · 1.45', 'cash-expected': '26.50', held: '0 · 0.00' };
     for (const [key, value] of Object.entries(expected)) expect(await figure(key, 'local'), key).toBe(value);
+    // What the two tickets sold, dearer first at one each.
+    const sold = await manager.getByTestId('items-sold').locator('tbody tr').allInnerTexts();
+    expect(sold.map((row) => row.split(/\s+/).join(' '))).toEqual(['Ribeye steak 1 26.50', 'Cheeseburger 1 14.50']);
     expect(await manager.getByTestId('takings-source').textContent()).toMatch(/^\s*Figures on this device\. This device still owes \d+ events? to the server/);
     expect(await manager.getByRole('button', { name: 'Next day →' }).isDisabled()).toBe(true);
     await manager.getByRole('button', { name: 'Check with the server' }).click();

@@ -77,6 +77,7 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
       comped: { count: 0, amountCents: 0 },
       open: { count: 1, amountCents: 1000 },
       ticketsWithOpenConflicts: 0,
+      itemsSold: [{ menuItemId: 'm-1', name: 'Dish', quantity: 2, compedQuantity: 0, amountCents: 3500 }],
     });
     expect(res.body.serverTime).toBeTypeOf('number');
 

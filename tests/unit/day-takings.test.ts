@@ -116,6 +116,11 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       open: { count: 1, amountCents: 1500 },
       // D: the payment on the voided ticket waits for a manager.
       ticketsWithOpenConflicts: 1,
+      // What A and B (the tickets closed) sold: most first.
+      itemsSold: [
+        { menuItemId: 'm-a1', name: 'Item a1', quantity: 2, compedQuantity: 0, amountCents: 2000 },
+        { menuItemId: 'm-b1', name: 'Item b1', quantity: 1, compedQuantity: 0, amountCents: 3000 },
+      ],
     });
     // Plain JSON, valid as the REST answer carries it.
     expect(DayTakings.parse(JSON.parse(JSON.stringify(report)))).toEqual(report);
@@ -226,6 +231,12 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       discounted: { count: 1, amountCents: 500 },
       taken: { byMethod: { card: { count: 2, amountCents: 1800 + 1500 } } },
     });
+    // Items at the prices on the tickets, before the discount; one each of B's and G's: the dearer first.
+    expect(dayTakings(projection.all(), NOV_26).itemsSold.map((i) => [i.name, i.quantity, i.amountCents])).toEqual([
+      ['Item a1', 2, 2000],
+      ['Item b1', 1, 3000],
+      ['Item g1', 1, 2000],
+    ]);
   });
 
   it('[SRV25][PRJ16] refunds count on the day they were given, per method; cash refunds leave the drawer; a held refund counts nowhere until accepted', () => {
