@@ -4,7 +4,7 @@ import { TICKET_AGGREGATE, type PaymentMethod, type TicketDiscount } from '../..
 import { saleKey } from '../../shared/domain/sale-events';
 import type { ConflictResolution } from '../../shared/domain/conflict-events';
 import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
-import { discountCents, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
+import { discountCents, keptCents, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { EventStore } from '../store/event-store';
 import { DeviceCounter } from '../store/writer-lease';
@@ -51,7 +51,7 @@ export interface RefundToGive {
 
 /** What can still be handed back on a ticket: the money taken less the refunds that count. */
 export function refundableCents(ticket: Pick<TicketView, 'paidCents' | 'refundedCents'>): number {
-  return Math.max(0, ticket.paidCents - ticket.refundedCents);
+  return Math.max(0, keptCents(ticket));
 }
 
 /** What can still go back by each method: what the method took less its refunds, within refundableCents. */
@@ -199,7 +199,7 @@ export class TicketCommands {
     const off = discount === null ? 0 : discountCents(flatDiscount(discount), ticket.subtotalCents);
     if (discount !== null && off === 0) throw new CommandRefused('nothing to take off: the lines charge nothing');
     // Paid already: a lower total would hold the payment and invite a second one. Close and refund instead.
-    const kept = ticket.paidCents - ticket.refundedCents;
+    const kept = keptCents(ticket);
     if (kept > ticket.subtotalCents - off) {
       throw new CommandRefused(`${money(kept)} is paid already, more than the discounted total: close the ticket and give a refund instead`);
     }

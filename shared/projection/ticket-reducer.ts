@@ -172,7 +172,6 @@ function lineCopy(l: TicketLine): TicketLine {
   return { ...l, comped: l.comped === null ? null : { ...l.comped } };
 }
 
-
 /** Applied payments, of one method when given. */
 function appliedPaid(s: TicketState, method?: PaymentMethod): number {
   return s.payments.reduce((n, p) => (p.state === 'applied' && (method === undefined || p.method === method) ? n + p.amountCents : n), 0);

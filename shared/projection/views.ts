@@ -89,8 +89,12 @@ export function compedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): n
  * ticket's refunds came after the sale and owe nothing.
  */
 export function owedCents(t: Pick<TicketView, 'status' | 'totalCents' | 'paidCents' | 'refundedCents'>): number {
-  const kept = t.status === 'closed' ? t.paidCents : t.paidCents - t.refundedCents;
-  return Math.max(0, t.totalCents - kept);
+  return Math.max(0, t.totalCents - (t.status === 'closed' ? t.paidCents : keptCents(t)));
+}
+
+/** The money a ticket keeps: its applied payments less its applied refunds. */
+export function keptCents(t: Pick<TicketView, 'paidCents' | 'refundedCents'>): number {
+  return t.paidCents - t.refundedCents;
 }
 
 export type PaymentState = 'applied' | 'held' | 'refunded';
