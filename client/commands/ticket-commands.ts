@@ -158,16 +158,22 @@ export class TicketCommands {
     return this.append(ticketId, 'ticket.payment_recorded', { paymentId: `pay-${newEventId().slice(-12)}`, ...payment });
   }
 
-  /** Closes at the current total and records the sale for the back office (once, by key). */
+  /**
+   * Closes at the current total and records the sale for the back office: a ticket's first sale
+   * once (by key, whoever closes it); a ticket sold already (a manager reopened it) is sold again
+   * for this close, naming it.
+   */
   async close(ticketId: string): Promise<void> {
     const ticket = this.ticket(ticketId);
+    if (ticket.status === 'closed' || ticket.status === 'voided') throw new CommandRefused(`the ticket is ${ticket.status} already`);
     const closed = await this.append(ticketId, 'ticket.closed', { totalCents: ticket.totalCents });
     const after = this.ticket(ticketId);
+    const closeEventId = ticket.sale === null ? undefined : closed.id;
     await this.append(
       ticketId,
       'sale.recorded',
-      { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at },
-      saleKey(ticketId),
+      { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at, ...(closeEventId === undefined ? {} : { closeEventId }) },
+      saleKey(ticketId, closeEventId),
     );
   }
 

@@ -3,18 +3,31 @@ import { Cents, EntityId } from './common';
 
 /**
  * The sale handed to the back office when a ticket closes. Written on the ticket's
- * aggregate with key `sale-${ticketId}`, so if two offline terminals both close and
+ * aggregate with key `sale-${ticketId}` (saleKey), so if two offline terminals both close and
  * record it, the projection (and the back office) count it once.
  */
-export const SaleRecordedV1 = z.strictObject({
+const saleFields = {
   ticketId: EntityId,
   totalCents: Cents,
   paidCents: Cents,
   /** Hybrid-clock ms of the close. */
   closedAt: z.number().int().nonnegative(),
-});
+};
+export const SaleRecordedV1 = z.strictObject(saleFields);
 export type SaleRecordedV1 = z.infer<typeof SaleRecordedV1>;
 
-export function saleKey(ticketId: string): string {
-  return `sale-${ticketId}`;
+/**
+ * v2: a ticket a manager reopened (a conflict's `reopen`) after its sale, and closed again, is
+ * sold again: that sale names the close it records (`closeEventId`) and replaces the earlier one
+ * while that close holds. The first sale of a ticket is still written as v1: old builds fold it.
+ */
+export const SaleRecordedV2 = z.strictObject({ ...saleFields, closeEventId: EntityId.optional() });
+export type SaleRecordedV2 = z.infer<typeof SaleRecordedV2>;
+
+/**
+ * The idempotency key of a ticket's sale: the first one per ticket (two tills closing it offline
+ * record it once), a later one per close.
+ */
+export function saleKey(ticketId: string, closeEventId?: string): string {
+  return closeEventId === undefined ? `sale-${ticketId}` : `sale-${ticketId}-${closeEventId}`;
 }

@@ -22,7 +22,7 @@ import {
   TicketTableAssignedV1,
   TicketVoidedV1,
 } from '../domain/ticket-events';
-import { SaleRecordedV1 } from '../domain/sale-events';
+import { SaleRecordedV1, SaleRecordedV2 } from '../domain/sale-events';
 import { ConflictResolvedV1 } from '../domain/conflict-events';
 
 /**
@@ -63,7 +63,8 @@ export const EVENT_CATALOG = {
   'ticket.line_comped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketLineCompedV1 } },
   'ticket.refunded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketRefundedV1 } },
   'ticket.discount_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketDiscountSetV1 } },
-  'sale.recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: SaleRecordedV1 } },
+  // v2 added the close a sale after a reopening records: a first sale is still written as v1.
+  'sale.recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: SaleRecordedV1, 2: SaleRecordedV2 }, writtenFrom: 1 },
   // A resolution is written on the aggregate whose conflict it settles, whatever its type.
   'conflict.resolved': { aggregateType: '*', versions: { 1: ConflictResolvedV1 } },
 } as const satisfies Record<string, CatalogEntry>;
@@ -122,7 +123,7 @@ export interface EventPayloads {
   'ticket.line_comped': z.infer<typeof TicketLineCompedV1>;
   'ticket.refunded': z.infer<typeof TicketRefundedV1>;
   'ticket.discount_set': z.infer<typeof TicketDiscountSetV1>;
-  'sale.recorded': z.infer<typeof SaleRecordedV1>;
+  'sale.recorded': z.infer<typeof SaleRecordedV2>;
   'conflict.resolved': z.infer<typeof ConflictResolvedV1>;
 }
 

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from './envelope';
 import type { TicketItemAddedV1, TicketItemAddedV2, TicketPaymentRecordedV1, TicketPaymentRecordedV2 } from '../domain/ticket-events';
+import type { SaleRecordedV1, SaleRecordedV2 } from '../domain/sale-events';
 
 /**
  * Upcasters lift a payload one version up: UPCASTERS[type][v] turns a valid v payload
@@ -28,6 +29,10 @@ export const UPCASTERS: Readonly<Record<string, Readonly<Record<number, Upcaster
   'ticket.payment_recorded': {
     // v2 added the card tip: a v1 payment had none, and is otherwise the same.
     1: (payload): TicketPaymentRecordedV2 => payload as TicketPaymentRecordedV1,
+  },
+  'sale.recorded': {
+    // v2 added the close a later sale records: a v1 sale is a ticket's first, and names none.
+    1: (payload): SaleRecordedV2 => payload as SaleRecordedV1,
   },
 };
 

@@ -59,6 +59,8 @@ export const TICKET_MERGE_POLICY = {
   'ticket.closed': { merge: 'transition', fields: ['status', 'closedTotalCents'], whenClosed: 'apply', whenVoided: 'closed_and_voided' },
   // Also escalated as 'payment_after_void' when payments were taken before it (they are held).
   'ticket.voided': { merge: 'transition', fields: ['status', 'voidReason'], whenClosed: 'closed_and_voided', whenVoided: 'apply' },
+  // First-wins for a ticket's first sale; a sale naming a close after a reopening replaces it
+  // while that close holds (otherwise it is superseded).
   'sale.recorded': { merge: 'first-wins', fields: ['sale'], whenClosed: 'apply', whenVoided: 'apply' },
   'conflict.resolved': { merge: 'resolve', fields: ['conflicts'], whenClosed: 'apply', whenVoided: 'apply' },
 } as const satisfies Record<string, EventPolicy>;

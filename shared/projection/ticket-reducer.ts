@@ -387,10 +387,21 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const conflictId = holdPaymentsOfVoid(s, e.id, e.at);
       return conflictId === null ? outcome('applied') : outcome('applied', 'payments taken before the void are held', conflictId);
     }
-    case 'sale.recorded':
-      if (s.sale) return outcome('duplicate', 'sale already recorded');
-      s.sale = { eventId: e.id, totalCents: e.payload.totalCents, paidCents: e.payload.paidCents, closedAt: e.payload.closedAt };
-      return outcome('applied');
+    case 'sale.recorded': {
+      const closeEventId = e.payload.closeEventId ?? null;
+      if (closeEventId === null) {
+        // A ticket's first sale: one, whoever closed it (two tills offline record it once).
+        if (s.sale !== null) return outcome('duplicate', 'sale already recorded');
+      } else {
+        // A sale after a reopening names its close: it counts while that close holds, and
+        // replaces the earlier sale.
+        if (s.closed?.eventId !== closeEventId) return outcome('superseded', 'the close it records does not hold');
+        if (s.sale?.closeEventId === closeEventId) return outcome('duplicate', 'sale already recorded');
+      }
+      const replaced = s.sale?.eventId;
+      s.sale = { eventId: e.id, totalCents: e.payload.totalCents, paidCents: e.payload.paidCents, closedAt: e.payload.closedAt, closeEventId };
+      return replaced === undefined ? outcome('applied') : { ...outcome('applied'), supersedes: [replaced] };
+    }
     case 'conflict.resolved':
       return resolveConflict(s, e);
     default:

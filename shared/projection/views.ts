@@ -213,7 +213,11 @@ export interface TicketView extends AggregateBase {
   voidReason: string | null;
   /** When the void that holds was written (hybrid clock); null while not voided. */
   voidedAt: number | null;
-  sale: { eventId: string; totalCents: number; paidCents: number; closedAt: number } | null;
+  /**
+   * The sale the back office holds (sale.recorded): the ticket's first, or a later one recording
+   * a close after a reopening (`closeEventId`, null for the first), which replaced it.
+   */
+  sale: { eventId: string; totalCents: number; paidCents: number; closedAt: number; closeEventId: string | null } | null;
   conflicts: TicketConflict[];
   openConflicts: number;
   openedBy: { terminal: string; staff: string | null } | null;

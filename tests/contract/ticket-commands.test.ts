@@ -181,6 +181,35 @@ describe('TicketCommands', () => {
     expect(() => manager.setDiscount(t, null)).toThrow(/the ticket is closed/);
   });
 
+  it('[CMD4][PRJ18] a ticket a manager reopens and that closes again at another total hands the back office a new sale for that close', async () => {
+    const till = await terminal('till-1', 'A');
+    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager' });
+    const t = await till.commands.openTicket();
+    await till.commands.addItem(t, burger, 1);
+    await till.commands.addItem(t, cola, 1);
+    await till.commands.recordPayment(t, { method: 'card', amountCents: 1600 });
+    await till.commands.close(t);
+    expect((till.store.view(t) as TicketView).sale).toMatchObject({ totalCents: 1600, closeEventId: null });
+    // A comp after the close is held; the manager reopens the ticket to apply it, and it closes again at 12.50.
+    await manager.compLine(t, (till.store.view(t) as TicketView).lines[1]!.lineId, 'flat');
+    const held = (till.store.view(t) as TicketView).conflicts.find((c) => c.kind === 'change_after_close')!;
+    await manager.resolveConflict(t, held.conflictId, { kind: 'reopen' });
+    const payment = (till.store.view(t) as TicketView).conflicts.find((c) => c.kind === 'over_payment' && c.status === 'open')!;
+    await manager.resolveConflict(t, payment.conflictId, { kind: 'refund_payment' });
+    await till.commands.recordPayment(t, { method: 'card', amountCents: 1250 });
+    await till.commands.close(t);
+    const view = till.store.view(t) as TicketView;
+    const close = till.store.getByAggregate(t).filter((e) => e.type === 'ticket.closed').at(-1)!;
+    expect(view).toMatchObject({ status: 'closed', closedTotalCents: 1250, sale: { totalCents: 1250, paidCents: 1250, closeEventId: close.id } });
+    const sales = till.store.getByAggregate(t).filter((e) => e.type === 'sale.recorded');
+    expect(sales.map((e) => [e.key, e.v, (e.payload as { totalCents: number }).totalCents])).toEqual([
+      [`sale-${t}`, 1, 1600],
+      [`sale-${t}-${close.id}`, 2, 1250],
+    ]);
+    // The first sale is marked replaced in the history.
+    expect(till.store.history(t).filter((h) => h.type === 'sale.recorded').map((h) => h.status)).toEqual(['superseded', 'applied']);
+  });
+
   it('[CMD3] two offline terminals both closing a ticket hand one sale to the back office', async () => {
     const location = `cmd-${++n}`;
     const a = await terminal('till-1', 'A', 'terminal', location);

@@ -139,6 +139,16 @@ describe('event catalog', () => {
     expect(tipAtV1).toMatchObject({ ok: false, error: { field: 'payload.tipCents' } });
   });
 
+  it('[EVT9] a sale names its close (v2) only when it is not the ticket\'s first: a first sale is written as v1, and v1 decodes unchanged', () => {
+    const sale = { ticketId: 'tk1', totalCents: 2500, paidCents: 2500, closedAt: 1000 };
+    expect(validatePayload('sale.recorded', sale).v).toBe(1);
+    expect(validatePayload('sale.recorded', { ...sale, closeEventId: 'ev-close' })).toEqual({ v: 2, payload: { ...sale, closeEventId: 'ev-close' } });
+    expect(fieldOf(() => validatePayload('sale.recorded', { ...sale, closeEventId: '' }))).toBe('payload.closeEventId');
+    const r = decodeEvent(envelope({ type: 'sale.recorded', v: 1, payload: sale }));
+    expect(r.event).toMatchObject({ v: 2, payload: sale });
+    expect(checkIncomingEvent(envelope({ type: 'sale.recorded', v: 1, payload: { ...sale, closeEventId: 'ev-close' } }))).toMatchObject({ ok: false, error: { field: 'payload.closeEventId' } });
+  });
+
   it('[EVT1] an unknown type is rejected on field "type"', () => {
     expect(fieldOf(() => validatePayload('ticket.teleported', {}))).toBe('type');
   });

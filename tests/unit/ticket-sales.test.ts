@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
+import { saleKey } from '../../shared/domain/sale-events';
+import { conflictIdFor } from '../../shared/projection/merge-policy';
+import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
+
+const wall = 1_700_000_000_000;
+const TK: AggregateRef = { id: 'tk-sale', type: 'ticket' };
+const burger = { lineId: 'l-burger', menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1000, quantity: 1 };
+const soup = { lineId: 'l-soup', menuItemId: 'm-soup', name: 'Soup', unitPriceCents: 500, quantity: 1 };
+
+const writer = (id: string, skewMs = 0) => new TestWriter(id, () => wall + skewMs);
+
+/** The sale a terminal records right after its close: the first of the ticket, or one naming the close. */
+function sale(by: TestWriter, close: EventEnvelope, totalCents: number, first: boolean): EventEnvelope {
+  const payload = { ticketId: TK.id, totalCents, paidCents: totalCents, closedAt: close.at };
+  return first
+    ? by.write(TK, 'sale.recorded', payload, { key: saleKey(TK.id) })
+    : by.write(TK, 'sale.recorded', { ...payload, closeEventId: close.id }, { key: saleKey(TK.id, close.id) });
+}
+
+describe('the sale handed to the back office (sale.recorded), sold again after a reopening', () => {
+  it('[PRJ18] a sale naming the close that holds replaces the first; the first is marked superseded; any order gives the same view', () => {
+    const till = writer('till-1');
+    const manager = writer('manager-1');
+    const base = [
+      till.write(TK, 'ticket.opened', { number: 'A-001' }),
+      till.write(TK, 'ticket.item_added', burger),
+      till.write(TK, 'ticket.item_added', soup),
+      till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1500 }),
+    ];
+    const closed = till.write(TK, 'ticket.closed', { totalCents: 1500 });
+    const first = sale(till, closed, 1500, true);
+    const again = writer('till-2').see(...base, closed).write(TK, 'sale.recorded', { ticketId: TK.id, totalCents: 1500, paidCents: 1500, closedAt: closed.at }, { key: saleKey(TK.id) });
+    manager.see(...base, closed, first);
+    // A comp after the close, reopened by the manager; the payment that no longer fits goes back, 10.00 is taken, it closes again.
+    const comped = manager.write(TK, 'ticket.line_comped', { lineId: soup.lineId, reason: 'cold', quantity: 1 });
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: conflictIdFor('change_after_close', [closed.id, comped.id]), resolution: { kind: 'reopen' } });
+    const held = ticketOf([...base, closed, first, comped, reopen]).conflicts.find((c) => c.kind === 'over_payment')!;
+    const handBack = manager.write(TK, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'refund_payment' } });
+    const paid = manager.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 1000 });
+    const closedAgain = manager.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const resold = sale(manager, closedAgain, 1000, false);
+    const all = [...base, closed, first, again, comped, reopen, handBack, paid, closedAgain, resold];
+
+    const v = ticketOf(all);
+    expect(v).toMatchObject({ status: 'closed', closedTotalCents: 1000, sale: { eventId: resold.id, totalCents: 1000, closeEventId: closedAgain.id } });
+    expect(foldedAs(v, again).status).toBe('duplicate');
+    expect(foldedAs(v, first)).toMatchObject({ status: 'superseded', reason: `lost to concurrent ${resold.id}` });
+    expect(canonicalJson(ticketOf([...all].reverse()))).toBe(canonicalJson(v));
+  });
+
+  it('[PRJ18] a sale whose close does not hold (a manager who reopened through a conflict that, synced, is another one) counts nowhere; the real reopening sells again', () => {
+    // Two tills close the same 10.00 ticket offline; the manager has seen only B's close.
+    const a = writer('till-a', -1_000);
+    const b = writer('till-b');
+    const manager = writer('manager-1', 1_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', burger), a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 })];
+    b.see(...base);
+    manager.see(...base);
+    const closeA = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const saleA = sale(a, closeA, 1000, true);
+    const closeB = b.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const saleB = sale(b, closeB, 1000, true);
+    manager.see(closeB, saleB);
+    // The manager adds soup (held), reopens what they see as (closeB, soup), takes 5.00 more and closes at 15.00.
+    const added = manager.write(TK, 'ticket.item_added', soup);
+    const wrongReopen = manager.write(TK, 'conflict.resolved', { conflictId: conflictIdFor('change_after_close', [closeB.id, added.id]), resolution: { kind: 'reopen' } });
+    const more = manager.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 500 });
+    const closeM = manager.write(TK, 'ticket.closed', { totalCents: 1500 });
+    const saleM = sale(manager, closeM, 1500, false);
+    const synced = [...base, closeA, saleA, closeB, saleB, added, wrongReopen, more, closeM, saleM];
+    const v = ticketOf(synced);
+    // Synced, closeA sorts first: the soup's conflict is (closeA, soup), the manager's reopen named another.
+    expect(foldedAs(v, wrongReopen).status).toBe('ignored');
+    expect(v).toMatchObject({ status: 'closed', closedTotalCents: 1000, sale: { eventId: saleA.id, totalCents: 1000, closeEventId: null } });
+    expect(foldedAs(v, saleM)).toMatchObject({ status: 'superseded', reason: 'the close it records does not hold' });
+
+    // The manager reopens the real conflict and closes at 15.00: that close's sale is the ticket's.
+    manager.see(...synced);
+    const conflicts = v.conflicts.filter((c) => c.status === 'open');
+    const kindFor = { change_after_close: 'reopen', close_total_mismatch: 'reopen', over_payment: 'accept_payment' } as Record<string, string>;
+    const resolutions = conflicts.map((c) => manager.write(TK, 'conflict.resolved', { conflictId: c.conflictId, resolution: { kind: kindFor[c.kind] } }));
+    const reopened = ticketOf([...synced, ...resolutions]);
+    expect(reopened.status).not.toBe('closed');
+    const closeR = manager.write(TK, 'ticket.closed', { totalCents: reopened.totalCents });
+    const saleR = sale(manager, closeR, reopened.totalCents, false);
+    const after = ticketOf([...synced, ...resolutions, closeR, saleR]);
+    expect(after).toMatchObject({ status: 'closed', sale: { eventId: saleR.id, totalCents: 1500, closeEventId: closeR.id } });
+    expect(after.history.filter((h) => h.type === 'sale.recorded' && h.status === 'applied').map((h) => h.eventId)).toEqual([saleR.id]);
+  });
+});
