@@ -61,3 +61,10 @@ export function foldedAs(v: { history: HistoryEntry[] }, e: EventEnvelope): Pick
   if (h === undefined) throw new Error(`event ${e.id} is not in the history`);
   return { status: h.status, reason: h.reason, conflictId: h.conflictId };
 }
+
+/** A terminal whose wall clock stands still (at `skewMs` from a fixed moment): its hybrid clock alone moves its stamps on. */
+export class FixedClockTerminal extends TestWriter {
+  constructor(id: string, skewMs = 0) {
+    super(id, () => 1_700_000_000_000 + skewMs);
+  }
+}

@@ -3,30 +3,20 @@ import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shar
 import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
 import { TICKET_MERGE_POLICY, conflictIdFor } from '../../shared/projection/merge-policy';
 import type { TicketView } from '../../shared/projection/views';
-import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
-
-let wall = 1_700_000_000_000;
-
-class Terminal extends TestWriter {
-  constructor(id: string, skewMs = 0) {
-    super(id, () => wall + skewMs);
-  }
-}
+import { FixedClockTerminal, foldedAs, ticketOf } from '../helpers/test-writer';
 
 const TK: AggregateRef = { id: 'tk-comp', type: 'ticket' };
 const burger = { lineId: 'l-burger', menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1000, quantity: 1 };
 const soup = { lineId: 'l-soup', menuItemId: 'm-soup', name: 'Soup', unitPriceCents: 500, quantity: 1 };
 
-
-
 /** A ticket opened at a till with a 10.00 burger and a 5.00 soup, seen by the manager. */
-function burgerAndSoup(till: Terminal, manager: Terminal): EventEnvelope[] {
+function burgerAndSoup(till: FixedClockTerminal, manager: FixedClockTerminal): EventEnvelope[] {
   const evs = [till.write(TK, 'ticket.opened', { number: 'A-001' }), till.write(TK, 'ticket.item_added', burger), till.write(TK, 'ticket.item_added', soup)];
   manager.see(...evs);
   return evs;
 }
 
-const comp = (by: Terminal, lineId: string, reason = 'cold, waited too long', quantity = 1) => by.write(TK, 'ticket.line_comped', { lineId, reason, quantity });
+const comp = (by: FixedClockTerminal, lineId: string, reason = 'cold, waited too long', quantity = 1) => by.write(TK, 'ticket.line_comped', { lineId, reason, quantity });
 
 describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
   it('[PRJ15][CMD2] is first-wins on lines[].comped, escalated after the end, and only a manager may write it', () => {
@@ -35,8 +25,8 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
   });
 
   it('[PRJ15] a comped line stays on the ticket with who comped it and why; the total no longer counts it', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = burgerAndSoup(till, manager);
     expect(ticketOf(base).totalCents).toBe(1500);
     const comped = comp(manager, soup.lineId);
@@ -51,8 +41,8 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
   });
 
   it('[PRJ15] the kitchen still makes a comped line: it is sent and bumped like any other', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = burgerAndSoup(till, manager);
     const comped = comp(manager, burger.lineId);
     till.see(comped);
@@ -61,20 +51,20 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     // What the kitchen queue shows: lines sent and not bumped.
     expect(waiting.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null).map((l) => l.name)).toEqual(['Burger', 'Soup']);
     expect(waiting.cancelledLines).toEqual([]);
-    const bumped = new Terminal('kitchen-1').see(...base, comped, sent).write(TK, 'ticket.kitchen_item_bumped', { lineId: burger.lineId });
+    const bumped = new FixedClockTerminal('kitchen-1').see(...base, comped, sent).write(TK, 'ticket.kitchen_item_bumped', { lineId: burger.lineId });
     const done = ticketOf([...base, comped, sent, bumped]);
     expect(foldedAs(done, bumped).status).toBe('applied');
     expect(done.lines[0]).toMatchObject({ name: 'Burger', bumpedAt: bumped.at, comped: { eventId: comped.id } });
   });
 
   it('[PRJ15][PRJ6b] a comp after a full payment holds the payment that no longer fits, exactly as removing the line would', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = burgerAndSoup(till, manager);
     const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'pay-1', method: 'card', amountCents: 1500 });
     manager.see(paid);
     const comped = comp(manager, soup.lineId);
-    const removed = new Terminal('manager-2').see(...base, paid).write(TK, 'ticket.item_removed', { lineId: soup.lineId });
+    const removed = new FixedClockTerminal('manager-2').see(...base, paid).write(TK, 'ticket.item_removed', { lineId: soup.lineId });
 
     const afterComp = ticketOf([...base, paid, comped]);
     const afterRemoval = ticketOf([...base, paid, removed]);
@@ -89,8 +79,8 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
   });
 
   it('[PRJ15][PRJ6c] a comp after the ticket closed is escalated as change_after_close; reopening applies it', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1', -60_000);
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1', -60_000);
     const base = burgerAndSoup(till, manager);
     const closed = till.write(TK, 'ticket.closed', { totalCents: 1500 });
     manager.see(closed);
@@ -108,9 +98,9 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
   });
 
   it('[PRJ15] a second comp of the same line is a duplicate: two managers comping it at once give one comp, in any order', () => {
-    const till = new Terminal('till-1');
-    const a = new Terminal('manager-1');
-    const b = new Terminal('manager-2', 5_000);
+    const till = new FixedClockTerminal('till-1');
+    const a = new FixedClockTerminal('manager-1');
+    const b = new FixedClockTerminal('manager-2', 5_000);
     const base = burgerAndSoup(till, a);
     b.see(...base);
     const fromA = comp(a, soup.lineId, 'cold');
@@ -126,8 +116,8 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
   });
 
   it('[PRJ15] a comp of a removed line is superseded, of an unknown line ignored; a comp gives away the quantity it saw: more of the line afterwards is charged, fewer charges nothing', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = burgerAndSoup(till, manager);
     const removed = till.write(TK, 'ticket.item_removed', { lineId: soup.lineId });
     manager.see(removed);
@@ -148,8 +138,8 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
   });
 
   it('[PRJ15] a comp gives away what the manager saw: a till raising the line offline at the same time stays charged, in any order', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = burgerAndSoup(till, manager);
     // Both have seen the burger at 1; the till makes it 3 offline while the manager comps the 1 on their screen.
     const raised = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 3 });

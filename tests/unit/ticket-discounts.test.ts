@@ -3,29 +3,21 @@ import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shar
 import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
 import { TICKET_MERGE_POLICY, conflictIdFor } from '../../shared/projection/merge-policy';
 import { discountCents } from '../../shared/projection/views';
-import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
-
-const wall = 1_700_000_000_000;
-
-class Terminal extends TestWriter {
-  constructor(id: string, skewMs = 0) {
-    super(id, () => wall + skewMs);
-  }
-}
+import { FixedClockTerminal, foldedAs, ticketOf } from '../helpers/test-writer';
 
 const TK: AggregateRef = { id: 'tk-discount', type: 'ticket' };
 const burger = { lineId: 'l-burger', menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1000, quantity: 1 };
 const soup = { lineId: 'l-soup', menuItemId: 'm-soup', name: 'Soup', unitPriceCents: 500, quantity: 1 };
 
 /** A 15.00 ticket (burger and soup) opened at a till; the managers have seen it. */
-function burgerAndSoup(till: Terminal, ...managers: Terminal[]): EventEnvelope[] {
+function burgerAndSoup(till: FixedClockTerminal, ...managers: FixedClockTerminal[]): EventEnvelope[] {
   const evs = [till.write(TK, 'ticket.opened', { number: 'A-001' }), till.write(TK, 'ticket.item_added', burger), till.write(TK, 'ticket.item_added', soup)];
   for (const m of managers) m.see(...evs);
   return evs;
 }
 
-const percentOff = (by: Terminal, percent: number, reason = 'staff meal') => by.write(TK, 'ticket.discount_set', { discount: { kind: 'percent', percent, reason } });
-const amountOff = (by: Terminal, amountCents: number, reason = 'voucher') => by.write(TK, 'ticket.discount_set', { discount: { kind: 'amount', amountCents, reason } });
+const percentOff = (by: FixedClockTerminal, percent: number, reason = 'staff meal') => by.write(TK, 'ticket.discount_set', { discount: { kind: 'percent', percent, reason } });
+const amountOff = (by: FixedClockTerminal, amountCents: number, reason = 'voucher') => by.write(TK, 'ticket.discount_set', { discount: { kind: 'amount', amountCents, reason } });
 
 describe('a manager discounts a ticket (ticket.discount_set)', () => {
   it('[PRJ17][CMD2] is an LWW register on discount, escalated after the end, and only a manager may write it', () => {
@@ -34,8 +26,8 @@ describe('a manager discounts a ticket (ticket.discount_set)', () => {
   });
 
   it('[PRJ17] a percentage comes off what the lines charge, follows the lines, and rounds to the nearest cent', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = burgerAndSoup(till, manager);
     const set = percentOff(manager, 10);
     const v = ticketOf([...base, set]);
@@ -51,8 +43,8 @@ describe('a manager discounts a ticket (ticket.discount_set)', () => {
   });
 
   it('[PRJ17] an amount off never takes the ticket below zero; null takes the discount off', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = burgerAndSoup(till, manager);
     const voucher = amountOff(manager, 2000);
     expect(ticketOf([...base, voucher])).toMatchObject({ subtotalCents: 1500, totalCents: 0, discount: { kind: 'amount', amountCents: 2000, percent: null, cents: 1500 } });
@@ -61,9 +53,9 @@ describe('a manager discounts a ticket (ticket.discount_set)', () => {
   });
 
   it('[PRJ17][PRJ4] two managers discounting at once: the later stamp holds in any order, the other is superseded', () => {
-    const till = new Terminal('till-1');
-    const a = new Terminal('manager-1');
-    const b = new Terminal('manager-2', 5_000);
+    const till = new FixedClockTerminal('till-1');
+    const a = new FixedClockTerminal('manager-1');
+    const b = new FixedClockTerminal('manager-2', 5_000);
     const base = burgerAndSoup(till, a, b);
     const fromA = percentOff(a, 50, 'staff meal');
     const fromB = amountOff(b, 300, 'voucher');
@@ -75,8 +67,8 @@ describe('a manager discounts a ticket (ticket.discount_set)', () => {
   });
 
   it('[PRJ17][PRJ6b] a discount after a full payment holds the payment that no longer fits, as a removed line would', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = burgerAndSoup(till, manager);
     const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'pay-1', method: 'card', amountCents: 1500 });
     manager.see(paid);
@@ -89,8 +81,8 @@ describe('a manager discounts a ticket (ticket.discount_set)', () => {
   });
 
   it('[PRJ17][PRJ6c] the ticket closes at its discounted total; a discount after the close is escalated, and applies if reopened', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = burgerAndSoup(till, manager);
     const set = percentOff(manager, 10);
     till.see(set);

@@ -3,23 +3,14 @@ import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shar
 import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
 import { CONFLICT_RESOLUTIONS, TICKET_MERGE_POLICY, conflictIdFor } from '../../shared/projection/merge-policy';
 import { owedCents } from '../../shared/projection/views';
-import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
-
-const wall = 1_700_000_000_000;
-
-class Terminal extends TestWriter {
-  constructor(id: string, skewMs = 0) {
-    super(id, () => wall + skewMs);
-  }
-}
+import { FixedClockTerminal, foldedAs, ticketOf } from '../helpers/test-writer';
 
 const TK: AggregateRef = { id: 'tk-refund', type: 'ticket' };
 const burger = { lineId: 'l-burger', menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1000, quantity: 1 };
 const soup = { lineId: 'l-soup', menuItemId: 'm-soup', name: 'Soup', unitPriceCents: 500, quantity: 1 };
 
-
 /** A 15.00 ticket (burger and soup) paid by card and closed at a till; the managers have seen it all. */
-function paidAndClosed(till: Terminal, ...managers: Terminal[]): EventEnvelope[] {
+function paidAndClosed(till: FixedClockTerminal, ...managers: FixedClockTerminal[]): EventEnvelope[] {
   const evs = [
     till.write(TK, 'ticket.opened', { number: 'A-001' }),
     till.write(TK, 'ticket.item_added', burger),
@@ -31,7 +22,7 @@ function paidAndClosed(till: Terminal, ...managers: Terminal[]): EventEnvelope[]
   return evs;
 }
 
-const refund = (by: Terminal, refundId: string, amountCents: number, method: 'cash' | 'card' = 'card', reason = 'burger sent back') =>
+const refund = (by: FixedClockTerminal, refundId: string, amountCents: number, method: 'cash' | 'card' = 'card', reason = 'burger sent back') =>
   by.write(TK, 'ticket.refunded', { refundId, method, amountCents, reason });
 
 describe('a manager refunds money on a ticket (ticket.refunded)', () => {
@@ -42,8 +33,8 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16] a refund on a closed ticket is recorded with who gave it and why; the sale, its total and what was taken stay as they were', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = paidAndClosed(till, manager);
     const given = refund(manager, 'rf-1', 1000);
     const v = ticketOf([...base, given]);
@@ -55,11 +46,11 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16] the same refund id again is a duplicate, counted once', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = paidAndClosed(till, manager);
     const first = refund(manager, 'rf-1', 500);
-    const again = new Terminal('manager-2').see(...base).write(TK, 'ticket.refunded', { refundId: 'rf-1', method: 'card', amountCents: 500, reason: 'burger sent back' });
+    const again = new FixedClockTerminal('manager-2').see(...base).write(TK, 'ticket.refunded', { refundId: 'rf-1', method: 'card', amountCents: 500, reason: 'burger sent back' });
     const v = ticketOf([...base, first, again]);
     expect(v.refundedCents).toBe(500);
     expect(v.refunds).toHaveLength(1);
@@ -69,9 +60,9 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16] two managers each refunding the whole bill offline: one counts, the other is held as over_refund, the same in any order', () => {
-    const till = new Terminal('till-1');
-    const a = new Terminal('manager-1');
-    const b = new Terminal('manager-2', 5_000);
+    const till = new FixedClockTerminal('till-1');
+    const a = new FixedClockTerminal('manager-1');
+    const b = new FixedClockTerminal('manager-2', 5_000);
     const base = paidAndClosed(till, a, b);
     const fromA = refund(a, 'rf-a', 1500, 'card');
     const fromB = refund(b, 'rf-b', 1500, 'cash');
@@ -101,8 +92,8 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16] refunds add up: partial refunds pass until what was taken, the next one is held', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = paidAndClosed(till, manager);
     const one = refund(manager, 'rf-1', 1000, 'card');
     const two = refund(manager, 'rf-2', 500, 'card');
@@ -114,9 +105,9 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16] each way at most what it took: two managers refunding the cash part offline, the second is held, whatever the card took', () => {
-    const till = new Terminal('till-1');
-    const a = new Terminal('manager-1');
-    const b = new Terminal('manager-2', 5_000);
+    const till = new FixedClockTerminal('till-1');
+    const a = new FixedClockTerminal('manager-1');
+    const b = new FixedClockTerminal('manager-2', 5_000);
     const base = [
       till.write(TK, 'ticket.opened', { number: 'A-001' }),
       till.write(TK, 'ticket.item_added', { ...burger, quantity: 3 }),
@@ -140,8 +131,8 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16] a refund with nothing taken is held (there is no money to hand back)', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const opened = [till.write(TK, 'ticket.opened', { number: 'A-001' }), till.write(TK, 'ticket.item_added', burger)];
     manager.see(...opened);
     const given = refund(manager, 'rf-1', 100);
@@ -151,8 +142,8 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16][PRJ6c] a refund on a voided ticket is held as change_after_close: the void already holds its money for refund_payment', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = paidAndClosed(till, manager).slice(0, 4); // paid, not closed
     const voided = manager.write(TK, 'ticket.voided', { reason: 'wrong table' });
     const given = refund(manager, 'rf-1', 1500);
@@ -172,8 +163,8 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16][PRJ6] a refund given before the ticket is voided is part of the money the void holds: handed back whole, it is settled in it, never handed back twice', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = paidAndClosed(till, manager);
     const given = refund(manager, 'rf-1', 1000, 'card');
     const voided = manager.write(TK, 'ticket.voided', { reason: 'wrong table' });
@@ -198,8 +189,8 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16][PRJ6b] the total is checked against what the ticket keeps: a refund for a dish, then its comp applied on reopening, holds no payment', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const base = paidAndClosed(till, manager);
     const given = refund(manager, 'rf-1', 500, 'card', 'soup cold');
     const comped = manager.write(TK, 'ticket.line_comped', { lineId: soup.lineId, reason: 'soup cold', quantity: 1 });
@@ -217,9 +208,9 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16] a refund held because a void came first applies when the close is kept (keep_closed), without reopening the sale', () => {
-    const till = new Terminal('till-1');
-    const voider = new Terminal('manager-1', -60_000);
-    const refunder = new Terminal('manager-2');
+    const till = new FixedClockTerminal('till-1');
+    const voider = new FixedClockTerminal('manager-1', -60_000);
+    const refunder = new FixedClockTerminal('manager-2');
     const [opened, burgerAdded, soupAdded, paid, closed] = paidAndClosed(till);
     const open = [opened!, burgerAdded!, soupAdded!, paid!];
     voider.see(...open);
@@ -240,8 +231,8 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
   });
 
   it('[PRJ16] money handed back on a ticket that is not closed is owed again', () => {
-    const till = new Terminal('till-1');
-    const manager = new Terminal('manager-1');
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
     const open = paidAndClosed(till, manager).slice(0, 4);
     expect(ticketOf(open).status).toBe('paid');
     const v = ticketOf([...open, refund(manager, 'rf-1', 500)]);
