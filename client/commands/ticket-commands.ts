@@ -68,6 +68,27 @@ export function flatDiscount(d: TicketDiscount): Pick<TicketDiscountView, 'kind'
   return { kind: d.kind, percent: d.kind === 'percent' ? d.percent : null, amountCents: d.kind === 'amount' ? d.amountCents : null };
 }
 
+/** Why `discount` cannot be set on `ticket`, in staff words; null when it can (TicketCommands.setDiscount, the Discount… form). */
+export function discountProblem(ticket: TicketView, discount: TicketDiscount | null): string | null {
+  if (ticket.status === 'closed' || ticket.status === 'voided') return `the ticket is ${ticket.status}: its total is settled`;
+  if (discount === null) return null;
+  if (discount.kind === 'amount' && discount.amountCents > ticket.subtotalCents) return `more than the ${money(ticket.subtotalCents)} the ticket charges`;
+  const off = discountCents(flatDiscount(discount), ticket.subtotalCents);
+  if (off === 0) return 'nothing to take off: the lines charge nothing';
+  // Paid already: a lower total would hold the payment and invite a second one. Close and refund instead.
+  const kept = keptCents(ticket);
+  if (kept > ticket.subtotalCents - off) return `${money(kept)} is paid already, more than the discounted total: close the ticket and give a refund instead`;
+  return null;
+}
+
+/** Why `refund` cannot be given on `ticket`, in staff words; null when it can (TicketCommands.refund, the Refund… form). */
+export function refundProblem(ticket: TicketView, refund: Pick<RefundToGive, 'method' | 'amountCents'>): string | null {
+  if (ticket.status === 'voided') return 'the ticket is voided: settle its payments under Conflicts';
+  if (ticket.status !== 'closed') return 'only a closed ticket is refunded: remove or comp lines on an open one';
+  const most = refundableByMethod(ticket)[refund.method];
+  return refund.amountCents > most ? `at most ${money(most)} can go back ${refundWay(refund.method)} on this ticket` : null;
+}
+
 /** "in cash" / "to card", as staff say where a refund goes. */
 export function refundWay(method: PaymentMethod): string {
   return method === 'cash' ? 'in cash' : 'to card';
@@ -197,18 +218,8 @@ export class TicketCommands {
    */
   setDiscount(ticketId: string, discount: TicketDiscount | null) {
     this.requireManager('give a discount');
-    const ticket = this.ticket(ticketId);
-    if (ticket.status === 'closed' || ticket.status === 'voided') throw new CommandRefused(`the ticket is ${ticket.status}: its total is settled`);
-    if (discount?.kind === 'amount' && discount.amountCents > ticket.subtotalCents) {
-      throw new CommandRefused(`more than the ${money(ticket.subtotalCents)} the ticket charges`);
-    }
-    const off = discount === null ? 0 : discountCents(flatDiscount(discount), ticket.subtotalCents);
-    if (discount !== null && off === 0) throw new CommandRefused('nothing to take off: the lines charge nothing');
-    // Paid already: a lower total would hold the payment and invite a second one. Close and refund instead.
-    const kept = keptCents(ticket);
-    if (kept > ticket.subtotalCents - off) {
-      throw new CommandRefused(`${money(kept)} is paid already, more than the discounted total: close the ticket and give a refund instead`);
-    }
+    const problem = discountProblem(this.ticket(ticketId), discount);
+    if (problem !== null) throw new CommandRefused(problem);
     return this.append(ticketId, 'ticket.discount_set', { discount });
   }
 
@@ -220,11 +231,8 @@ export class TicketCommands {
    */
   refund(ticketId: string, refund: RefundToGive) {
     this.requireManager('give a refund');
-    const ticket = this.ticket(ticketId);
-    if (ticket.status === 'voided') throw new CommandRefused('the ticket is voided: settle its payments under Conflicts');
-    if (ticket.status !== 'closed') throw new CommandRefused('only a closed ticket is refunded: remove or comp lines on an open one');
-    const most = refundableByMethod(ticket)[refund.method];
-    if (refund.amountCents > most) throw new CommandRefused(`at most ${money(most)} can go back ${refundWay(refund.method)} on this ticket`);
+    const problem = refundProblem(this.ticket(ticketId), refund);
+    if (problem !== null) throw new CommandRefused(problem);
     return this.append(ticketId, 'ticket.refunded', { refundId: `rf-${newEventId().slice(-12)}`, ...refund });
   }
 

@@ -9,6 +9,11 @@ export const SHORT_TEXT_MAX = ShortText.maxLength ?? 120;
 /** Largest amount an event accepts (PositiveCents): 1,000,000.00. */
 export const AMOUNT_MAX_CENTS = PositiveCents.maxValue ?? 100_000_000;
 
+/** A refusal (a command's own words, lower case) as a form shows it: "Say why", "At most …". */
+export function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** Cents as staff read money (shared/domain/common.ts formatCents). */
 export const money = formatCents;
 

@@ -160,7 +160,8 @@ function sumLines(lines: readonly TicketLine[]): number {
 
 /** What the guest pays: the lines' charge less the discount. */
 function totalOf(s: TicketState): number {
-  return sumLines(s.lines) - discountNow(s);
+  const subtotal = sumLines(s.lines);
+  return s.discount === null ? subtotal : subtotal - discountCents(s.discount, subtotal);
 }
 
 /** What the discount takes off the lines' charge now (0 without one). */

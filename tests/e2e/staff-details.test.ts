@@ -434,7 +434,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await form.getByRole('radio', { name: 'in cash' }).isChecked()).toBe(true);
     await form.getByRole('textbox', { name: 'Amount' }).fill('30');
     await form.getByRole('textbox', { name: 'Refund reason' }).fill('soup sent back');
-    expect(await form.getByRole('status').textContent()).toBe('At most 21.00 can go back in cash');
+    expect(await form.getByRole('status').textContent()).toBe('At most 21.00 can go back in cash on this ticket');
     expect(await form.getByRole('radio', { name: 'onto the card' }).isDisabled()).toBe(true);
     await form.getByRole('textbox', { name: 'Amount' }).fill('6.50');
     await form.getByRole('button', { name: 'Refund 6.50 in cash' }).click();
