@@ -189,13 +189,23 @@ export class TicketCommands {
     if (ticket.status === 'closed' || ticket.status === 'voided') throw new CommandRefused(`the ticket is ${ticket.status} already`);
     const closed = await this.append(ticketId, 'ticket.closed', { totalCents: ticket.totalCents });
     const after = this.ticket(ticketId);
-    const closeEventId = ticket.sale === null ? undefined : closed.id;
-    await this.append(
-      ticketId,
-      'sale.recorded',
-      { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at, ...(closeEventId === undefined ? {} : { closeEventId }) },
-      saleKey(ticketId, closeEventId),
-    );
+    if (ticket.sale === null) {
+      await this.append(ticketId, 'sale.recorded', { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at }, saleKey(ticketId));
+    } else {
+      await this.resell(ticketId);
+    }
+  }
+
+  /**
+   * Sells a ticket sold already again, for the close that holds at its total (after a
+   * reopening and a new close, or a total a manager accepted), naming that close.
+   */
+  private async resell(ticketId: string): Promise<void> {
+    const t = this.ticket(ticketId);
+    if (t.status !== 'closed' || t.closedEventId === null || t.closedTotalCents === null || t.closedAt === null) return;
+    const close = { eventId: t.closedEventId, totalCents: t.closedTotalCents };
+    const payload = { ticketId, totalCents: close.totalCents, paidCents: t.paidCents, closedAt: t.closedAt, closeEventId: close.eventId };
+    await this.append(ticketId, 'sale.recorded', payload, saleKey(ticketId, close));
   }
 
   void(ticketId: string, reason: string) {
@@ -236,9 +246,12 @@ export class TicketCommands {
     return this.append(ticketId, 'ticket.refunded', { refundId: `rf-${newEventId().slice(-12)}`, ...refund });
   }
 
-  resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string) {
+  /** Settles a conflict; a closing total accepted other than the sale's is sold again at it. */
+  async resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string): Promise<void> {
     this.requireManager('resolve a conflict');
-    return this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) });
+    await this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) });
+    const t = this.ticket(ticketId);
+    if (resolution.kind === 'accept_total' && t.sale !== null && t.sale.totalCents !== t.closedTotalCents) await this.resell(ticketId);
   }
 
   ticket(ticketId: string): TicketView {

@@ -17,17 +17,18 @@ export const SaleRecordedV1 = z.strictObject(saleFields);
 export type SaleRecordedV1 = z.infer<typeof SaleRecordedV1>;
 
 /**
- * v2: a ticket a manager reopened (a conflict's `reopen`) after its sale, and closed again, is
- * sold again: that sale names the close it records (`closeEventId`) and replaces the earlier one
- * while that close holds. The first sale of a ticket is still written as v1: old builds fold it.
+ * v2: a ticket sold already is sold again when a manager reopened it (a conflict's `reopen`) and
+ * it closed again, or accepted another closing total (`accept_total`): that sale names the close
+ * it records (`closeEventId`) and replaces the earlier one while that close holds at its total.
+ * The first sale of a ticket is still written as v1: old builds fold it.
  */
 export const SaleRecordedV2 = z.strictObject({ ...saleFields, closeEventId: EntityId.optional() });
 export type SaleRecordedV2 = z.infer<typeof SaleRecordedV2>;
 
 /**
  * The idempotency key of a ticket's sale: the first one per ticket (two tills closing it offline
- * record it once), a later one per close.
+ * record it once), a later one per close and total.
  */
-export function saleKey(ticketId: string, closeEventId?: string): string {
-  return closeEventId === undefined ? `sale-${ticketId}` : `sale-${ticketId}-${closeEventId}`;
+export function saleKey(ticketId: string, close?: { eventId: string; totalCents: number }): string {
+  return close === undefined ? `sale-${ticketId}` : `sale-${ticketId}-${close.eventId}-${close.totalCents}`;
 }

@@ -141,6 +141,7 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
     refunds: s.refunds.map((r) => ({ ...r })),
     refundedCents,
     closedTotalCents: s.closed?.totalCents ?? null,
+    closedEventId: s.closed?.eventId ?? null,
     closedDiscountCents: s.closed?.discountCents ?? null,
     closedAt: s.closed?.at ?? null,
     voidReason: s.voided?.reason ?? null,
@@ -394,10 +395,11 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         // A ticket's first sale: one, whoever closed it (two tills offline record it once).
         if (s.sale !== null) return outcome('duplicate', 'sale already recorded');
       } else {
-        // A sale after a reopening names its close: it counts while that close holds, and
-        // replaces the earlier sale.
+        // A later sale names its close (after a reopening, or a total a manager accepted): it
+        // counts while that close holds at that total, and replaces the earlier sale.
         if (s.closed?.eventId !== closeEventId) return outcome('superseded', 'the close it records does not hold');
-        if (s.sale?.closeEventId === closeEventId) return outcome('duplicate', 'sale already recorded');
+        if (s.closed.totalCents !== e.payload.totalCents) return outcome('superseded', `the close holds at ${money(s.closed.totalCents)}`);
+        if (s.sale?.closeEventId === closeEventId && s.sale.totalCents === e.payload.totalCents) return outcome('duplicate', 'sale already recorded');
       }
       const replaced = s.sale?.eventId;
       s.sale = { eventId: e.id, totalCents: e.payload.totalCents, paidCents: e.payload.paidCents, closedAt: e.payload.closedAt, closeEventId };

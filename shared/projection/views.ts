@@ -207,6 +207,8 @@ export interface TicketView extends AggregateBase {
   refundedCents: number;
   /** The total the ticket was closed with (null while not closed). */
   closedTotalCents: number | null;
+  /** The close that holds (null while not closed): a later sale names it. */
+  closedEventId: string | null;
   /** What the discount took off when the ticket closed (0 without one; null while not closed). */
   closedDiscountCents: number | null;
   closedAt: number | null;

@@ -204,10 +204,38 @@ describe('TicketCommands', () => {
     const sales = till.store.getByAggregate(t).filter((e) => e.type === 'sale.recorded');
     expect(sales.map((e) => [e.key, e.v, (e.payload as { totalCents: number }).totalCents])).toEqual([
       [`sale-${t}`, 1, 1600],
-      [`sale-${t}-${close.id}`, 2, 1250],
+      [`sale-${t}-${close.id}-1250`, 2, 1250],
     ]);
     // The first sale is marked replaced in the history.
     expect(till.store.history(t).filter((h) => h.type === 'sale.recorded').map((h) => h.status)).toEqual(['superseded', 'applied']);
+  });
+
+  it('[CMD4][PRJ18] two tills closing offline at different totals: the total a manager accepts is sold again, replacing the first sale', async () => {
+    const location = `cmd-${++n}`;
+    const a = await terminal('till-1', 'A', 'terminal', location);
+    const b = await terminal('till-2', 'B', 'terminal', location);
+    const t = await a.commands.openTicket();
+    await a.commands.addItem(t, burger, 1);
+    exchange(a.store, b.store);
+    // A adds a cola before closing; B, offline, closes without it.
+    await a.commands.addItem(t, cola, 1);
+    await a.commands.recordPayment(t, { method: 'card', amountCents: 1600 });
+    await a.commands.close(t);
+    await b.commands.recordPayment(t, { method: 'cash', amountCents: 1250 });
+    await b.commands.close(t);
+    exchange(a.store, b.store);
+    const mismatch = (a.store.view(t) as TicketView).conflicts.find((c) => c.kind === 'close_total_mismatch' && c.status === 'open')!;
+    expect(mismatch).toBeDefined();
+    const manager = new TicketCommands({ store: a.store, label: 'A', role: 'manager' });
+    await manager.resolveConflict(t, mismatch.conflictId, { kind: 'accept_total', totalCents: 1600 });
+    const view = a.store.view(t) as TicketView;
+    expect(view).toMatchObject({ closedTotalCents: 1600, sale: { totalCents: 1600, closeEventId: view.closedEventId } });
+    // Accepting the total the sale already has writes nothing more.
+    const sales = () => a.store.getByAggregate(t).filter((e) => e.type === 'sale.recorded').length;
+    const before = sales();
+    const other = (a.store.view(t) as TicketView).conflicts.find((c) => c.kind === 'close_total_mismatch' && c.status === 'open');
+    if (other) await manager.resolveConflict(t, other.conflictId, { kind: 'accept_total', totalCents: 1600 });
+    expect(sales()).toBe(before);
   });
 
   it('[CMD3] two offline terminals both closing a ticket hand one sale to the back office', async () => {

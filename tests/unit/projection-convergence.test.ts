@@ -116,7 +116,10 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         const closes = [...term.known.values()].filter((e) => e.aggregate.id === ref.id && e.type === 'ticket.closed');
         const close = view?.sale && closes.length > 0 ? closes[(closes.length - 1 + (op.b % 2)) % closes.length]! : null;
         if (close === null) write('sale.recorded', sale, { key: saleKey(ref.id) });
-        else write('sale.recorded', { ...sale, closeEventId: close.id }, { key: saleKey(ref.id, close.id) });
+        else {
+          const totalCents = (close.payload as { totalCents: number }).totalCents;
+          write('sale.recorded', { ...sale, totalCents, closeEventId: close.id }, { key: saleKey(ref.id, { eventId: close.id, totalCents }) });
+        }
         break;
       }
       case 12: {

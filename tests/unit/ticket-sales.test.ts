@@ -16,7 +16,7 @@ function sale(by: TestWriter, close: EventEnvelope, totalCents: number, first: b
   const payload = { ticketId: TK.id, totalCents, paidCents: totalCents, closedAt: close.at };
   return first
     ? by.write(TK, 'sale.recorded', payload, { key: saleKey(TK.id) })
-    : by.write(TK, 'sale.recorded', { ...payload, closeEventId: close.id }, { key: saleKey(TK.id, close.id) });
+    : by.write(TK, 'sale.recorded', { ...payload, closeEventId: close.id }, { key: saleKey(TK.id, { eventId: close.id, totalCents }) });
 }
 
 describe('the sale handed to the back office (sale.recorded), sold again after a reopening', () => {
@@ -48,6 +48,11 @@ describe('the sale handed to the back office (sale.recorded), sold again after a
     expect(foldedAs(v, again).status).toBe('duplicate');
     expect(foldedAs(v, first)).toMatchObject({ status: 'superseded', reason: `lost to concurrent ${resold.id}` });
     expect(canonicalJson(ticketOf([...all].reverse()))).toBe(canonicalJson(v));
+    // A sale of that close at another total than it holds at counts nowhere (a manager's accept_total that lost its race).
+    const wrongTotal = writer('manager-2').see(...all).write(TK, 'sale.recorded', { ticketId: TK.id, totalCents: 900, paidCents: 1000, closedAt: closedAgain.at, closeEventId: closedAgain.id }, { key: saleKey(TK.id, { eventId: closedAgain.id, totalCents: 900 }) });
+    const withWrong = ticketOf([...all, wrongTotal]);
+    expect(foldedAs(withWrong, wrongTotal)).toMatchObject({ status: 'superseded', reason: 'the close holds at 10.00' });
+    expect(withWrong.sale).toMatchObject({ eventId: resold.id });
   });
 
   it('[PRJ18] a sale whose close does not hold (a manager who reopened through a conflict that, synced, is another one) counts nowhere; the real reopening sells again', () => {
