@@ -192,20 +192,20 @@ export class TicketCommands {
     if (ticket.sale === null) {
       await this.append(ticketId, 'sale.recorded', { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at }, saleKey(ticketId));
     } else {
-      await this.resell(ticketId);
+      await this.resell(ticketId, closed.id);
     }
   }
 
   /**
    * Sells a ticket sold already again, for the close that holds at its total (after a
-   * reopening and a new close, or a total a manager accepted), naming that close.
+   * reopening and a new close, or a total a manager accepted), naming that close; `by` is the
+   * event that sells it again (the close, the resolution), its key.
    */
-  private async resell(ticketId: string): Promise<void> {
+  private async resell(ticketId: string, by: string): Promise<void> {
     const t = this.ticket(ticketId);
     if (t.status !== 'closed' || t.closedEventId === null || t.closedTotalCents === null || t.closedAt === null) return;
-    const close = { eventId: t.closedEventId, totalCents: t.closedTotalCents };
-    const payload = { ticketId, totalCents: close.totalCents, paidCents: t.paidCents, closedAt: t.closedAt, closeEventId: close.eventId };
-    await this.append(ticketId, 'sale.recorded', payload, saleKey(ticketId, close));
+    const payload = { ticketId, totalCents: t.closedTotalCents, paidCents: t.paidCents, closedAt: t.closedAt, closeEventId: t.closedEventId };
+    await this.append(ticketId, 'sale.recorded', payload, saleKey(ticketId, by));
   }
 
   void(ticketId: string, reason: string) {
@@ -246,12 +246,14 @@ export class TicketCommands {
     return this.append(ticketId, 'ticket.refunded', { refundId: `rf-${newEventId().slice(-12)}`, ...refund });
   }
 
-  /** Settles a conflict; a closing total accepted other than the sale's is sold again at it. */
+  /**
+   * Settles a conflict. A closing total accepted is sold again at it, whatever this device's sale
+   * says (other replicas may hold another sale first; a repeat of the same total folds as a duplicate).
+   */
   async resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string): Promise<void> {
     this.requireManager('resolve a conflict');
-    await this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) });
-    const t = this.ticket(ticketId);
-    if (resolution.kind === 'accept_total' && t.sale !== null && t.sale.totalCents !== t.closedTotalCents) await this.resell(ticketId);
+    const resolved = await this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) });
+    if (resolution.kind === 'accept_total' && this.ticket(ticketId).sale !== null) await this.resell(ticketId, resolved.id);
   }
 
   ticket(ticketId: string): TicketView {

@@ -27,8 +27,9 @@ export type SaleRecordedV2 = z.infer<typeof SaleRecordedV2>;
 
 /**
  * The idempotency key of a ticket's sale: the first one per ticket (two tills closing it offline
- * record it once), a later one per close and total.
+ * record it once); a later one per event that sells it again (the close, or the resolution that
+ * accepted a total).
  */
-export function saleKey(ticketId: string, close?: { eventId: string; totalCents: number }): string {
-  return close === undefined ? `sale-${ticketId}` : `sale-${ticketId}-${close.eventId}-${close.totalCents}`;
+export function saleKey(ticketId: string, soldAgainBy?: string): string {
+  return soldAgainBy === undefined ? `sale-${ticketId}` : `sale-${ticketId}-${soldAgainBy}`;
 }

@@ -584,6 +584,9 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
       break;
     case 'close_total_mismatch':
       if (r.kind === 'accept_total') {
+        // A total settles the close it was about: one that holds no more (the ticket was
+        // reopened and closed again since) keeps its own.
+        if (s.closed !== null && !c.eventIds.includes(s.closed.eventId)) break;
         const base = s.closed ?? { eventId: held?.id ?? e.id, at: held?.at ?? e.at };
         s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents, discountCents: s.closed?.discountCents ?? discountNow(s) };
       } else {

@@ -118,7 +118,7 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         if (close === null) write('sale.recorded', sale, { key: saleKey(ref.id) });
         else {
           const totalCents = (close.payload as { totalCents: number }).totalCents;
-          write('sale.recorded', { ...sale, totalCents, closeEventId: close.id }, { key: saleKey(ref.id, { eventId: close.id, totalCents }) });
+          write('sale.recorded', { ...sale, totalCents, closeEventId: close.id }, { key: saleKey(ref.id, close.id) });
         }
         break;
       }

@@ -16,7 +16,7 @@ function sale(by: TestWriter, close: EventEnvelope, totalCents: number, first: b
   const payload = { ticketId: TK.id, totalCents, paidCents: totalCents, closedAt: close.at };
   return first
     ? by.write(TK, 'sale.recorded', payload, { key: saleKey(TK.id) })
-    : by.write(TK, 'sale.recorded', { ...payload, closeEventId: close.id }, { key: saleKey(TK.id, { eventId: close.id, totalCents }) });
+    : by.write(TK, 'sale.recorded', { ...payload, closeEventId: close.id }, { key: saleKey(TK.id, close.id) });
 }
 
 describe('the sale handed to the back office (sale.recorded), sold again after a reopening', () => {
@@ -49,10 +49,29 @@ describe('the sale handed to the back office (sale.recorded), sold again after a
     expect(foldedAs(v, first)).toMatchObject({ status: 'superseded', reason: `lost to concurrent ${resold.id}` });
     expect(canonicalJson(ticketOf([...all].reverse()))).toBe(canonicalJson(v));
     // A sale of that close at another total than it holds at counts nowhere (a manager's accept_total that lost its race).
-    const wrongTotal = writer('manager-2').see(...all).write(TK, 'sale.recorded', { ticketId: TK.id, totalCents: 900, paidCents: 1000, closedAt: closedAgain.at, closeEventId: closedAgain.id }, { key: saleKey(TK.id, { eventId: closedAgain.id, totalCents: 900 }) });
+    const wrongTotal = writer('manager-2').see(...all).write(TK, 'sale.recorded', { ticketId: TK.id, totalCents: 900, paidCents: 1000, closedAt: closedAgain.at, closeEventId: closedAgain.id }, { key: saleKey(TK.id, 'ev-some-resolution') });
     const withWrong = ticketOf([...all, wrongTotal]);
     expect(foldedAs(withWrong, wrongTotal)).toMatchObject({ status: 'superseded', reason: 'the close holds at 10.00' });
     expect(withWrong.sale).toMatchObject({ eventId: resold.id });
+  });
+
+  it('[PRJ18][PRJ6] a total accepted for a close that no longer holds (the ticket was reopened and closed again) leaves the new close\'s total', () => {
+    const a = writer('till-a', -1_000);
+    const b = writer('till-b');
+    const manager = writer('manager-1', 1_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', burger)];
+    b.see(...base);
+    const closeA = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const closeB = b.write(TK, 'ticket.closed', { totalCents: 1500 });
+    manager.see(...base, closeA, closeB);
+    const added = manager.write(TK, 'ticket.item_added', soup);
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: conflictIdFor('change_after_close', [closeA.id, added.id]), resolution: { kind: 'reopen' } });
+    const closeC = manager.write(TK, 'ticket.closed', { totalCents: 1500 });
+    const stale = conflictIdFor('close_total_mismatch', [closeA.id, closeB.id]);
+    const accept = manager.write(TK, 'conflict.resolved', { conflictId: stale, resolution: { kind: 'accept_total', totalCents: 1000 } });
+    const v = ticketOf([...base, closeA, closeB, added, reopen, closeC, accept]);
+    expect(v).toMatchObject({ status: 'closed', closedEventId: closeC.id, closedTotalCents: 1500 });
+    expect(v.conflicts.find((c) => c.conflictId === stale)).toMatchObject({ status: 'resolved' });
   });
 
   it('[PRJ18] a sale whose close does not hold (a manager who reopened through a conflict that, synced, is another one) counts nowhere; the real reopening sells again', () => {
