@@ -110,9 +110,10 @@ const WHAT_HAPPENED: Partial<Record<TicketEventType, string>> = {
 
 /** The view fields of a ticket, derived from its state. */
 export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregateType' | 'concurrent' | 'lastEventAt' | 'needsUpdate'> {
-  const subtotalCents = sumLines(s.lines);
-  const discount = s.discount === null ? null : { ...s.discount, cents: discountCents(s.discount, subtotalCents) };
-  const totalCents = subtotalCents - (discount?.cents ?? 0);
+  const charge = chargeOf(s);
+  const subtotalCents = charge.subtotal;
+  const discount = s.discount === null ? null : { ...s.discount, cents: charge.discount };
+  const totalCents = subtotalCents - charge.discount;
   const applied = s.payments.filter((p) => p.state === 'applied');
   const paidCents = applied.reduce((n, p) => n + p.amountCents, 0);
   const refundedCents = appliedRefunded(s);
@@ -159,15 +160,16 @@ function sumLines(lines: readonly TicketLine[]): number {
   return lines.reduce((n, l) => n + l.unitPriceCents * chargedQuantity(l), 0);
 }
 
-/** What the guest pays: the lines' charge less the discount. */
-function totalOf(s: TicketState): number {
+/** What the lines charge now, and what the discount takes off it (0 without one). */
+function chargeOf(s: TicketState): { subtotal: number; discount: number } {
   const subtotal = sumLines(s.lines);
-  return s.discount === null ? subtotal : subtotal - discountCents(s.discount, subtotal);
+  return { subtotal, discount: s.discount === null ? 0 : discountCents(s.discount, subtotal) };
 }
 
-/** What the discount takes off the lines' charge now (0 without one). */
-function discountNow(s: TicketState): number {
-  return s.discount === null ? 0 : discountCents(s.discount, sumLines(s.lines));
+/** What the guest pays: the lines' charge less the discount. */
+function totalOf(s: TicketState): number {
+  const { subtotal, discount } = chargeOf(s);
+  return subtotal - discount;
 }
 
 function lineCopy(l: TicketLine): TicketLine {
@@ -376,8 +378,9 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         if (s.closed.totalCents === totalCents) return outcome('duplicate', 'already closed with this total');
         return escalate(s, e, 'close_total_mismatch', [s.closed.eventId, e.id], `closed with ${money(s.closed.totalCents)} and with ${money(totalCents)}`);
       }
-      s.closed = { eventId: e.id, totalCents, at: e.at, discountCents: discountNow(s) };
-      const linesTotal = totalOf(s);
+      const charge = chargeOf(s);
+      s.closed = { eventId: e.id, totalCents, at: e.at, discountCents: charge.discount };
+      const linesTotal = charge.subtotal - charge.discount;
       if (linesTotal === totalCents) return outcome('applied');
       // The close stands (the till did close) but the difference must be looked at.
       const conflictId = addConflict(s, 'close_total_mismatch', [e.id], e.at, `closed with ${money(totalCents)}, lines total ${money(linesTotal)}`);
@@ -588,7 +591,7 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         // reopened and closed again since) keeps its own.
         if (s.closed !== null && !c.eventIds.includes(s.closed.eventId)) break;
         const base = s.closed ?? { eventId: held?.id ?? e.id, at: held?.at ?? e.at };
-        s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents, discountCents: s.closed?.discountCents ?? discountNow(s) };
+        s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents, discountCents: s.closed?.discountCents ?? chargeOf(s).discount };
       } else {
         s.closed = null;
       }
@@ -600,7 +603,7 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         // The sale is void: its money is held for a refund-or-reopen decision, as for any void.
         if (s.voided) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
       } else {
-        s.closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at, discountCents: discountNow(s) } : null);
+        s.closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at, discountCents: chargeOf(s).discount } : null);
         const voidId = s.voided?.eventId ?? null;
         s.voided = null;
         // No void any more: payments it held count again, and refunds held because of it apply
