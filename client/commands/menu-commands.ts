@@ -11,6 +11,8 @@ export interface MenuItemDraft {
   priceCents: number;
   /** The kitchen station that makes it; none = shown on the all-stations screen only. */
   station?: string;
+  /** The sales tax included in the price (basis points: 2000 = 20 %); none = no rate. */
+  taxBasisPoints?: number;
 }
 
 /**
@@ -39,6 +41,7 @@ export class MenuCommands {
       category: draft.category.trim(),
       priceCents: draft.priceCents,
       ...(station ? { station } : {}),
+      ...(draft.taxBasisPoints === undefined ? {} : { taxBasisPoints: draft.taxBasisPoints }),
     });
     return written.then(() => menuItemId);
   }
@@ -48,6 +51,14 @@ export class MenuCommands {
     requireManager(this.ctx, 'change the menu');
     this.item(menuItemId);
     return this.append(menuItemId, 'menu.item_repriced', { menuItemId, priceCents });
+  }
+
+  /** The tax rate of new lines (included in the price); lines already on tickets keep theirs. */
+  setTaxRate(menuItemId: string, taxBasisPoints: number): Promise<EventEnvelope> {
+    requireManager(this.ctx, 'change the menu');
+    const item = this.item(menuItemId);
+    if (item.taxBasisPoints === taxBasisPoints) throw new CommandRefused(`${item.name ?? menuItemId} is already taxed at that rate`);
+    return this.append(menuItemId, 'menu.item_tax_set', { menuItemId, taxBasisPoints });
   }
 
   /** Off the menu for good (first-wins); tickets that have it keep their lines. */

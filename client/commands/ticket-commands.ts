@@ -136,11 +136,13 @@ export class TicketCommands {
     return ticketId;
   }
 
-  addItem(ticketId: string, item: Pick<MenuItemView, 'id' | 'name' | 'priceCents'>, quantity = 1, note?: string) {
+  /** A line at the item's price and tax rate of now: a later change to the menu leaves it as it is. */
+  addItem(ticketId: string, item: Pick<MenuItemView, 'id' | 'name' | 'priceCents'> & { taxBasisPoints?: number | null }, quantity = 1, note?: string) {
     if (item.priceCents === null || item.name === null) throw new CommandRefused(`menu item ${item.id} has no price or name`);
     this.refuseSoldOut(item.id, item.name);
     const lineId = `line-${newEventId().slice(-12)}`;
-    const payload = { lineId, menuItemId: item.id, name: item.name, unitPriceCents: item.priceCents, quantity, ...(note ? { note } : {}) };
+    const tax = item.taxBasisPoints == null ? {} : { taxBasisPoints: item.taxBasisPoints };
+    const payload = { lineId, menuItemId: item.id, name: item.name, unitPriceCents: item.priceCents, ...tax, quantity, ...(note ? { note } : {}) };
     return this.append(ticketId, 'ticket.item_added', payload);
   }
 

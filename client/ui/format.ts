@@ -1,5 +1,6 @@
 /** Display helpers shared by the screens. Money is integer cents everywhere. */
-import type { TicketView } from '../../shared/projection/views';
+import { ticketTaxes, type TicketView } from '../../shared/projection/views';
+import type { TaxLine } from '../../shared/domain/tax';
 import { Note, PositiveCents, ShortText, formatCents } from '../../shared/domain/common';
 
 /** Longest ticket, item and resolution note the events accept (shared/domain Note): the inputs' maxlength. */
@@ -22,6 +23,30 @@ export function parseMoney(text: string): number | null {
   const m = /^\s*(\d{1,7})(?:[.,](\d{1,2}))?\s*$/.exec(text);
   if (!m) return null;
   return Number(m[1]) * 100 + Number((m[2] ?? '0').padEnd(2, '0'));
+}
+
+/** A tax rate as staff type it: 2000 basis points → "20", 550 → "5.5", 1025 → "10.25". */
+export function taxPercent(basisPoints: number): string {
+  const hundredths = basisPoints % 100;
+  return `${Math.floor(basisPoints / 100)}${hundredths === 0 ? '' : `.${String(hundredths).padStart(2, '0').replace(/0$/, '')}`}`;
+}
+
+/** A tax rate as staff read it: "20 %", "5.5 %". */
+export function taxRate(basisPoints: number): string {
+  return `${taxPercent(basisPoints)} %`;
+}
+
+/** The tax in a ticket's total, rate by rate, as a bill shows it: rates that charge something (no line without a rate). */
+export function includedTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents'>): TaxLine[] {
+  return ticketTaxes(ticket).filter((t) => t.basisPoints !== null && t.grossCents > 0);
+}
+
+/** A percentage typed by staff ("20", "5.5", "7,7 %") → basis points; null when it is not one (0–100, two decimals at most). */
+export function parseTaxPercent(text: string): number | null {
+  const m = /^\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*$/.exec(text);
+  if (!m) return null;
+  const basisPoints = Number(m[1]) * 100 + Number((m[2] ?? '0').padEnd(2, '0'));
+  return basisPoints <= 10_000 ? basisPoints : null;
 }
 
 /** Whole elapsed time as "45s", "3m 05s", "1h 02m". */

@@ -2,24 +2,29 @@ import { newEventId } from '../../shared/events/event-id';
 import { MENU_ITEM_AGGREGATE } from '../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../shared/domain/table-events';
 import type { EventEnvelope } from '../../shared/events/envelope';
+import { validatePayload } from '../../shared/events/catalog';
 
 export const DEMO_LOCATION = 'demo';
 /** Origin of the events the server writes itself; terminals never use this id. */
 export const SEED_TERMINAL = 'server';
 
-const MENU: ReadonlyArray<{ name: string; category: string; priceCents: number; station?: string }> = [
-  { name: 'Tomato soup', category: 'Starters', priceCents: 650, station: 'kitchen' },
-  { name: 'Garlic bread', category: 'Starters', priceCents: 450, station: 'kitchen' },
-  { name: 'Caesar salad', category: 'Starters', priceCents: 850, station: 'kitchen' },
-  { name: 'Calamari', category: 'Starters', priceCents: 950, station: 'grill' },
-  { name: 'Cheeseburger', category: 'Mains', priceCents: 1450, station: 'grill' },
-  { name: 'Ribeye steak', category: 'Mains', priceCents: 2650, station: 'grill' },
-  { name: 'Mushroom risotto', category: 'Mains', priceCents: 1550, station: 'kitchen' },
-  { name: 'Fish and chips', category: 'Mains', priceCents: 1650, station: 'kitchen' },
-  { name: 'Lemonade', category: 'Drinks', priceCents: 350, station: 'bar' },
-  { name: 'Espresso', category: 'Drinks', priceCents: 280, station: 'bar' },
-  { name: 'House red (glass)', category: 'Drinks', priceCents: 750, station: 'bar' },
-  { name: 'Sparkling water', category: 'Drinks', priceCents: 300 },
+/** Prices include tax (basis points): food at 10 %, drinks at 20 %. */
+const FOOD = 1000;
+const DRINK = 2000;
+
+const MENU: ReadonlyArray<{ name: string; category: string; priceCents: number; taxBasisPoints: number; station?: string }> = [
+  { name: 'Tomato soup', category: 'Starters', priceCents: 650, taxBasisPoints: FOOD, station: 'kitchen' },
+  { name: 'Garlic bread', category: 'Starters', priceCents: 450, taxBasisPoints: FOOD, station: 'kitchen' },
+  { name: 'Caesar salad', category: 'Starters', priceCents: 850, taxBasisPoints: FOOD, station: 'kitchen' },
+  { name: 'Calamari', category: 'Starters', priceCents: 950, taxBasisPoints: FOOD, station: 'grill' },
+  { name: 'Cheeseburger', category: 'Mains', priceCents: 1450, taxBasisPoints: FOOD, station: 'grill' },
+  { name: 'Ribeye steak', category: 'Mains', priceCents: 2650, taxBasisPoints: FOOD, station: 'grill' },
+  { name: 'Mushroom risotto', category: 'Mains', priceCents: 1550, taxBasisPoints: FOOD, station: 'kitchen' },
+  { name: 'Fish and chips', category: 'Mains', priceCents: 1650, taxBasisPoints: FOOD, station: 'kitchen' },
+  { name: 'Lemonade', category: 'Drinks', priceCents: 350, taxBasisPoints: DRINK, station: 'bar' },
+  { name: 'Espresso', category: 'Drinks', priceCents: 280, taxBasisPoints: DRINK, station: 'bar' },
+  { name: 'House red (glass)', category: 'Drinks', priceCents: 750, taxBasisPoints: DRINK, station: 'bar' },
+  { name: 'Sparkling water', category: 'Drinks', priceCents: 300, taxBasisPoints: DRINK },
 ];
 
 /**
@@ -32,12 +37,13 @@ export function demoSeedEvents(now: number): EventEnvelope[] {
   let n = 0;
   const push = (type: string, aggregate: { type: string; id: string }, payload: unknown): void => {
     n += 1;
+    const { v } = validatePayload(type, payload);
     events.push({
       id: newEventId(now),
       seq: 1,
       at: now + n,
       type,
-      v: 1,
+      v,
       aggregate,
       origin: { terminal: SEED_TERMINAL, n },
       key: `demo-seed-${aggregate.type}-${aggregate.id}`,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EntityId, PositiveCents, ShortText } from './common';
+import { TaxBasisPoints } from './tax';
 
 /** Menu items: aggregate type 'menu_item', aggregate id = menuItemId. */
 export const MENU_ITEM_AGGREGATE = 'menu_item';
@@ -14,6 +15,13 @@ export const MenuItemDefinedV1 = z.strictObject({
 });
 export type MenuItemDefinedV1 = z.infer<typeof MenuItemDefinedV1>;
 
+/**
+ * v2: the sales tax included in the price (basis points: 2000 = 20 %), copied onto each line
+ * like the price. A v1 item had none; an item without one is still written as v1.
+ */
+export const MenuItemDefinedV2 = MenuItemDefinedV1.extend({ taxBasisPoints: TaxBasisPoints.optional() });
+export type MenuItemDefinedV2 = z.infer<typeof MenuItemDefinedV2>;
+
 export const MenuItemRepricedV1 = z.strictObject({
   menuItemId: EntityId,
   priceCents: PositiveCents,
@@ -24,6 +32,13 @@ export const MenuItemRetiredV1 = z.strictObject({
   menuItemId: EntityId,
 });
 export type MenuItemRetiredV1 = z.infer<typeof MenuItemRetiredV1>;
+
+/** The sales tax included in the item's price from now on (a rate set or changed by law): lines already on tickets keep theirs. */
+export const MenuItemTaxSetV1 = z.strictObject({
+  menuItemId: EntityId,
+  taxBasisPoints: TaxBasisPoints,
+});
+export type MenuItemTaxSetV1 = z.infer<typeof MenuItemTaxSetV1>;
 
 /** Sold out ("86") or available again: an LWW register, so the latest word on the item holds. */
 export const MenuItemAvailabilitySetV1 = z.strictObject({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Cents, EntityId, Note, PositiveCents, Quantity, ShortText } from './common';
+import { TaxBasisPoints } from './tax';
 import { TICKET_NUMBER_PATTERN } from './ticket-number';
 
 /** Tickets (a guest check): aggregate type 'ticket'. */
@@ -36,6 +37,13 @@ export const TicketItemAddedV2 = z.strictObject({
   note: Note.optional(),
 });
 export type TicketItemAddedV2 = z.infer<typeof TicketItemAddedV2>;
+
+/**
+ * v3: the sales tax included in the line's price, copied from the menu when added (a later
+ * change of rate does not change an open ticket). A line without one is still written as v2.
+ */
+export const TicketItemAddedV3 = TicketItemAddedV2.extend({ taxBasisPoints: TaxBasisPoints.optional() });
+export type TicketItemAddedV3 = z.infer<typeof TicketItemAddedV3>;
 
 export const TicketItemRemovedV1 = z.strictObject({ lineId: EntityId });
 export type TicketItemRemovedV1 = z.infer<typeof TicketItemRemovedV1>;

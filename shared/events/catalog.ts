@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { MAX_EVENT_BYTES, canonicalParsedEventJson, isWriterOf, parseEnvelope, type EventEnvelope } from './envelope';
 import { upcasterFor } from './upcasters';
-import { MENU_ITEM_AGGREGATE, MenuItemAvailabilitySetV1, MenuItemDefinedV1, MenuItemRepricedV1, MenuItemRetiredV1 } from '../domain/menu-events';
+import { MENU_ITEM_AGGREGATE, MenuItemAvailabilitySetV1, MenuItemDefinedV1, MenuItemDefinedV2, MenuItemRepricedV1, MenuItemRetiredV1, MenuItemTaxSetV1 } from '../domain/menu-events';
 import { TABLE_AGGREGATE, TableDefinedV1 } from '../domain/table-events';
 import {
   TICKET_AGGREGATE,
@@ -9,6 +9,7 @@ import {
   TicketDiscountSetV1,
   TicketItemAddedV1,
   TicketItemAddedV2,
+  TicketItemAddedV3,
   TicketItemRemovedV1,
   TicketKitchenItemBumpedV1,
   TicketLineCompedV1,
@@ -43,13 +44,16 @@ interface CatalogEntry {
 }
 
 export const EVENT_CATALOG = {
-  'menu.item_defined': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemDefinedV1 } },
+  // v2 added the tax rate: an item without one is still written as v1.
+  'menu.item_defined': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemDefinedV1, 2: MenuItemDefinedV2 }, writtenFrom: 1 },
   'menu.item_repriced': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemRepricedV1 } },
   'menu.item_retired': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemRetiredV1 } },
+  'menu.item_tax_set': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemTaxSetV1 } },
   'menu.item_availability_set': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemAvailabilitySetV1 } },
   'table.defined': { aggregateType: TABLE_AGGREGATE, versions: { 1: TableDefinedV1 } },
   'ticket.opened': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketOpenedV1 } },
-  'ticket.item_added': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketItemAddedV1, 2: TicketItemAddedV2 } },
+  // v3 added the line's tax rate: a line without one is still written as v2 (v1 had no line id).
+  'ticket.item_added': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketItemAddedV1, 2: TicketItemAddedV2, 3: TicketItemAddedV3 }, writtenFrom: 2 },
   'ticket.item_removed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketItemRemovedV1 } },
   'ticket.quantity_changed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketQuantityChangedV1 } },
   'ticket.note_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketNoteSetV1 } },
@@ -84,6 +88,7 @@ export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'menu.item_defined',
   'menu.item_repriced',
   'menu.item_retired',
+  'menu.item_tax_set',
 ]);
 
 /**
@@ -104,13 +109,14 @@ export const CURRENT_VERSIONS: Readonly<Record<EventType, number>> = Object.from
 
 /** Payloads at the current version, for reducers that trust decodeEvent's output. */
 export interface EventPayloads {
-  'menu.item_defined': z.infer<typeof MenuItemDefinedV1>;
+  'menu.item_defined': z.infer<typeof MenuItemDefinedV2>;
   'menu.item_repriced': z.infer<typeof MenuItemRepricedV1>;
   'menu.item_retired': z.infer<typeof MenuItemRetiredV1>;
+  'menu.item_tax_set': z.infer<typeof MenuItemTaxSetV1>;
   'menu.item_availability_set': z.infer<typeof MenuItemAvailabilitySetV1>;
   'table.defined': z.infer<typeof TableDefinedV1>;
   'ticket.opened': z.infer<typeof TicketOpenedV1>;
-  'ticket.item_added': z.infer<typeof TicketItemAddedV2>;
+  'ticket.item_added': z.infer<typeof TicketItemAddedV3>;
   'ticket.item_removed': z.infer<typeof TicketItemRemovedV1>;
   'ticket.quantity_changed': z.infer<typeof TicketQuantityChangedV1>;
   'ticket.note_set': z.infer<typeof TicketNoteSetV1>;
@@ -242,8 +248,12 @@ export function decodeEvent(e: EventEnvelope): DecodeResult {
   if (e.v > current) {
     return { status: 'needs_update', event: e, reason: `${e.type} v${e.v} is newer than this build (v${current})` };
   }
-  if (e.v === current && typeof e.payload === 'object' && e.payload !== null && validCurrent.get(e.payload) === e.type) {
-    return { status: 'ok', event: e };
+  if (typeof e.payload === 'object' && e.payload !== null && validCurrent.get(e.payload) === e.type) {
+    if (e.v === current) return { status: 'ok', event: e };
+    // Written at an older version it fits (writtenFrom: the later ones only added optional
+    // fields, their upcasters change nothing): the same payload, valid at the current one.
+    const writtenFrom: number | undefined = (EVENT_CATALOG[e.type] as CatalogEntry).writtenFrom;
+    if (writtenFrom !== undefined && e.v >= writtenFrom) return { status: 'ok', event: { ...e, v: current } };
   }
   try {
     let payload = validateAt(e.type, e.v, e.payload);

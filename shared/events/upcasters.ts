@@ -1,5 +1,6 @@
 import type { EventEnvelope } from './envelope';
-import type { TicketItemAddedV1, TicketItemAddedV2, TicketPaymentRecordedV1, TicketPaymentRecordedV2 } from '../domain/ticket-events';
+import type { TicketItemAddedV1, TicketItemAddedV2, TicketItemAddedV3, TicketPaymentRecordedV1, TicketPaymentRecordedV2 } from '../domain/ticket-events';
+import type { MenuItemDefinedV1, MenuItemDefinedV2 } from '../domain/menu-events';
 import type { SaleRecordedV1, SaleRecordedV2 } from '../domain/sale-events';
 
 /**
@@ -25,6 +26,12 @@ export const UPCASTERS: Readonly<Record<string, Readonly<Record<number, Upcaster
         ...(p.note !== undefined ? { note: p.note } : {}),
       };
     },
+    // v3 added the line's tax rate: a v2 line had none (no tax counted), and is otherwise the same.
+    2: (payload): TicketItemAddedV3 => payload as TicketItemAddedV2,
+  },
+  'menu.item_defined': {
+    // v2 added the tax rate: a v1 item had none.
+    1: (payload): MenuItemDefinedV2 => payload as MenuItemDefinedV1,
   },
   'ticket.payment_recorded': {
     // v2 added the card tip: a v1 payment had none, and is otherwise the same.

@@ -8,7 +8,7 @@ import type { MenuItemView, TableView } from './views';
 type MenuItemEvent = DecodedEvent<keyof typeof MENU_ITEM_MERGE_POLICY>;
 type TableEvent = DecodedEvent<keyof typeof TABLE_MERGE_POLICY>;
 
-type MenuFields = Pick<MenuItemView, 'name' | 'category' | 'priceCents' | 'station' | 'retired' | 'retiredAt'>;
+type MenuFields = Pick<MenuItemView, 'name' | 'category' | 'priceCents' | 'station' | 'taxBasisPoints' | 'retired' | 'retiredAt'>;
 
 /**
  * Like the ticket reducer (see OWNERSHIP in ticket-reducer.ts), these update a state owned
@@ -22,7 +22,7 @@ export interface MenuItemState extends MenuFields {
 }
 
 export function newMenuItemState(): MenuItemState {
-  return { name: null, category: null, priceCents: null, station: null, retired: false, retiredAt: null, available: true, lww: new Map() };
+  return { name: null, category: null, priceCents: null, station: null, taxBasisPoints: null, retired: false, retiredAt: null, available: true, lww: new Map() };
 }
 
 export function isMenuItemEvent(e: DecodedEvent): e is MenuItemEvent {
@@ -60,8 +60,13 @@ export function reduceMenuItem(s: MenuItemState, e: MenuItemEvent): Outcome {
   switch (e.type) {
     case 'menu.item_defined': {
       const p = e.payload;
-      return writeRegisters<MenuItemState>(s, e, { name: p.name, category: p.category, priceCents: p.priceCents, station: p.station ?? null });
+      const fields: Partial<MenuItemState> = { name: p.name, category: p.category, priceCents: p.priceCents, station: p.station ?? null };
+      // An item defined without a rate (v1) leaves the rate register as it is.
+      if (p.taxBasisPoints !== undefined) fields.taxBasisPoints = p.taxBasisPoints;
+      return writeRegisters<MenuItemState>(s, e, fields);
     }
+    case 'menu.item_tax_set':
+      return writeRegisters<MenuItemState>(s, e, { taxBasisPoints: e.payload.taxBasisPoints });
     case 'menu.item_repriced':
       return writeRegisters<MenuItemState>(s, e, { priceCents: e.payload.priceCents });
     case 'menu.item_availability_set':

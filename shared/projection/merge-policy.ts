@@ -66,9 +66,10 @@ export const TICKET_MERGE_POLICY = {
 } as const satisfies Record<string, EventPolicy>;
 
 export const MENU_ITEM_MERGE_POLICY = {
-  // A redefinition is four LWW writes: each field keeps the newest value.
-  'menu.item_defined': { merge: 'lww', fields: ['name', 'category', 'priceCents', 'station'], whenClosed: 'apply', whenVoided: 'apply' },
+  // A redefinition is an LWW write per field it carries: each field keeps the newest value.
+  'menu.item_defined': { merge: 'lww', fields: ['name', 'category', 'priceCents', 'station', 'taxBasisPoints'], whenClosed: 'apply', whenVoided: 'apply' },
   'menu.item_repriced': { merge: 'lww', fields: ['priceCents'], whenClosed: 'apply', whenVoided: 'apply' },
+  'menu.item_tax_set': { merge: 'lww', fields: ['taxBasisPoints'], whenClosed: 'apply', whenVoided: 'apply' },
   // Retiring is one-way: the first retirement sets retiredAt.
   'menu.item_retired': { merge: 'first-wins', fields: ['retired', 'retiredAt'], whenClosed: 'apply', whenVoided: 'apply' },
   // Sold out ("86") and back: the view shows soldOut = !available of the winning write.

@@ -242,6 +242,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         menuItemId: p.menuItemId,
         name: p.name,
         unitPriceCents: p.unitPriceCents,
+        taxBasisPoints: p.taxBasisPoints ?? null,
         quantity: p.quantity,
         note: p.note ?? null,
         sentAt: null,

@@ -1,6 +1,7 @@
 import type { PaymentMethod, TicketDiscount } from '../domain/ticket-events';
 import type { ConflictResolutionKind } from '../domain/conflict-events';
 import type { ConflictKind } from './merge-policy';
+import { taxesOn, type TaxLine } from '../domain/tax';
 
 /**
  * What the projection shows: plain JSON data (no Maps, no undefined, no class instances),
@@ -54,6 +55,8 @@ export interface TicketLine {
   menuItemId: string;
   name: string;
   unitPriceCents: number;
+  /** The sales tax included in the price (basis points), copied from the menu; null when the item had no rate. */
+  taxBasisPoints: number | null;
   quantity: number;
   note: string | null;
   sentAt: number | null;
@@ -76,6 +79,20 @@ export interface TicketLine {
  */
 export function chargedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): number {
   return line.comped === null ? line.quantity : Math.max(0, line.quantity - line.comped.quantity);
+}
+
+/**
+ * The sales tax in what a ticket charges, rate by rate: its total unless `amountCents` is given
+ * (a close at an accepted total, a refund on it). The amount is shared over the rates in
+ * proportion to what the lines charge at each (shared/domain/tax.ts taxesOn).
+ */
+export function ticketTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents'>, amountCents: number = ticket.totalCents): TaxLine[] {
+  const grossByRate = new Map<number | null, number>();
+  for (const line of ticket.lines) {
+    const charged = line.unitPriceCents * chargedQuantity(line);
+    if (charged > 0) grossByRate.set(line.taxBasisPoints, (grossByRate.get(line.taxBasisPoints) ?? 0) + charged);
+  }
+  return taxesOn(amountCents, grossByRate);
 }
 
 /** How many of a line are given away (0 when not comped). */
@@ -232,6 +249,8 @@ export interface MenuItemView extends AggregateBase {
   category: string | null;
   priceCents: number | null;
   station: string | null;
+  /** The sales tax included in its price (basis points: 2000 = 20 %); null while none is set. */
+  taxBasisPoints: number | null;
   retired: boolean;
   retiredAt: number | null;
   /** Marked sold out ("86"): the latest availability write says unavailable. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PaymentMethod } from '../domain/ticket-events';
-import { chargedQuantity, compedQuantity, owedCents, type AggregateView, type TicketLine, type TicketView } from '../projection/views';
+import { addTaxLines, sortedTaxLines, type TaxLine } from '../domain/tax';
+import { chargedQuantity, compedQuantity, owedCents, ticketTaxes, type AggregateView, type TicketLine, type TicketView } from '../projection/views';
 
 /**
  * The day's takings (cash-up): what the manager counts the drawer against at the end of a
@@ -36,6 +37,9 @@ export const ItemSold = z.object({
   amountCents: Cents,
 });
 export type ItemSold = z.infer<typeof ItemSold>;
+
+/** The sales tax in an amount at one rate (shared/domain/tax.ts TaxLine; no rate: null, untaxed). */
+export const TaxTotal = z.object({ basisPoints: z.number().int().nullable(), grossCents: Cents, taxCents: Cents, netCents: Cents });
 
 export const DayTakings = DayWindow.extend({
   /** Tickets closed in the window (by `closedAt`), with the totals they were closed with. */
@@ -90,6 +94,13 @@ export const DayTakings = DayWindow.extend({
   open: MoneyCount,
   /** Tickets counted above that have an open conflict: until they are settled the figures are not final. */
   ticketsWithOpenConflicts: Count,
+  /**
+   * The sales tax in the prices (tax included), rate by rate, lowest first, no rate last:
+   * `sales` in the totals of the tickets closed in the window, `refunds` in the money handed
+   * back in it (each refund shared over its ticket's rates like its total). What is owed is
+   * the tax on sales less the tax on refunds.
+   */
+  taxes: z.object({ sales: z.array(TaxTotal), refunds: z.array(TaxTotal) }),
   /** What the tickets closed in the window sold, item by item: most sold first (then by value, name, id). */
   itemsSold: z.array(ItemSold),
 });
@@ -109,6 +120,8 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
   let changeGivenCents = 0;
   let ticketsWithOpenConflicts = 0;
   const items = new Map<string, ItemSold>();
+  const salesTax = new Map<number | null, TaxLine>();
+  const refundsTax = new Map<number | null, TaxLine>();
 
   for (const view of views) {
     if (view.kind !== 'ticket') continue;
@@ -118,6 +131,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       // What the discount took off at the close: a discount changed after it is held, not counted.
       if ((view.closedDiscountCents ?? 0) > 0) add(discounted, view.closedDiscountCents!);
       for (const line of view.lines) addItemSold(items, line);
+      addTaxLines(salesTax, ticketTaxes(view, view.closedTotalCents ?? 0));
       counted = true;
     } else if (view.status === 'voided' && within(view.voidedAt)) {
       add(voided, view.totalCents);
@@ -148,7 +162,9 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     for (const refund of view.refunds) {
       if (refund.state === 'discarded' || refund.state === 'settled' || !within(refund.at)) continue;
       counted = true;
-      if (refund.state === 'applied') addByMethod(refunded, refund);
+      if (refund.state !== 'applied') continue;
+      addByMethod(refunded, refund);
+      addTaxLines(refundsTax, ticketTaxes(view, refund.amountCents));
     }
     if (counted && view.openConflicts > 0) ticketsWithOpenConflicts++;
   }
@@ -168,6 +184,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     comped,
     open,
     ticketsWithOpenConflicts,
+    taxes: { sales: sortedTaxLines(salesTax.values()), refunds: sortedTaxLines(refundsTax.values()) },
     itemsSold: [...items.values()].sort((a, b) => b.quantity - a.quantity || b.amountCents - a.amountCents || byCodeUnits(a.name, b.name) || byCodeUnits(a.menuItemId, b.menuItemId)),
   };
 }

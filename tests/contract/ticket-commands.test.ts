@@ -331,6 +331,34 @@ describe('MenuCommands: the menu from a manager\'s tablet', () => {
   });
 });
 
+describe('tax rates from a manager\'s tablet', () => {
+  it('[APP31][CMD2] an item is defined with the tax in its price; a line copies it; a new rate reaches new lines only; a till may not set one', async () => {
+    const location = `cmd-${++n}`;
+    const manager = await terminal('manager-1', 'M', 'manager', location);
+    const till = await terminal('till-1', 'A', 'terminal', location);
+    const managerMenu = new MenuCommands({ store: manager.store, role: 'manager' });
+    const tillMenu = new MenuCommands({ store: till.store, role: 'terminal' });
+    const id = await managerMenu.define({ name: 'House red', category: 'Drinks', priceCents: 750, taxBasisPoints: 2000 });
+    expect(manager.store.getByAggregate(id)[0]).toMatchObject({ type: 'menu.item_defined', v: 2 });
+    exchange(manager.store, till.store);
+    const t = await till.commands.openTicket();
+    await till.commands.addItem(t, till.store.view(id) as MenuItemView);
+    expect(till.store.getByAggregate(t).at(-1)).toMatchObject({ type: 'ticket.item_added', v: 3, payload: { taxBasisPoints: 2000 } });
+
+    expect(() => tillMenu.setTaxRate(id, 1000)).toThrow(new CommandRefused('only a manager may change the menu'));
+    expect(() => managerMenu.setTaxRate(id, 2000)).toThrow(new CommandRefused('House red is already taxed at that rate'));
+    await managerMenu.setTaxRate(id, 1000);
+    exchange(manager.store, till.store);
+    expect((till.store.view(id) as MenuItemView).taxBasisPoints).toBe(1000);
+    await till.commands.addItem(t, till.store.view(id) as MenuItemView);
+    expect((till.store.view(t) as TicketView).lines.map((l) => l.taxBasisPoints)).toEqual([2000, 1000]);
+    // An item with no rate makes a line with none, written as before rates existed (v2): older builds still fold it.
+    await till.commands.addItem(t, burger);
+    expect(till.store.getByAggregate(t).at(-1)).toMatchObject({ type: 'ticket.item_added', v: 2 });
+    expect((till.store.view(t) as TicketView).lines.at(-1)?.taxBasisPoints).toBeNull();
+  });
+});
+
 describe('who is serving (origin.staff)', () => {
   it('[APP23] every event carries who is signed in on the device when it is written; with no one signed in, none', async () => {
     const store = await EventStore.open({ location: `cmd-${++n}`, terminal: 'till-1', persistence: 'memory', crossTab: false });

@@ -512,6 +512,52 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await till.getByRole('button', { name: 'Discount…' }).count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP31] prices include tax: the ticket and the receipt show the tax in the total rate by rate; a manager changes an item\'s rate for the lines after; Takings counts the tax in the sales', async () => {
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-taxes', 'manager');
+    fixture.closeAfter(t.context);
+    const manager = t.page;
+    const number = await openTicket(manager, 'T7');
+    await addItem(manager, 'Cheeseburger'); // 14.50 at 10 % (the demo menu's food)
+    await addItem(manager, 'Espresso'); // 2.80 at 20 % (its drinks)
+    await expect.poll(() => manager.getByTestId('total').textContent()).toBe('17.30');
+    const taxes = async () => (await manager.getByTestId('tax').allInnerTexts()).map((row) => row.split(/\s+/).join(' '));
+    expect(await taxes()).toEqual(['incl. tax 10 % 1.32', 'incl. tax 20 % 0.47']);
+
+    // The lemonade's rate goes to 5.5 %: a lemonade added after carries it, the espresso keeps 20 %.
+    await manager.getByRole('link', { name: 'Menu' }).click();
+    const rate = manager.getByRole('textbox', { name: 'New tax rate of Lemonade in %' });
+    expect(await rate.inputValue()).toBe('20');
+    await rate.fill('5,5');
+    await manager.getByRole('button', { name: 'Save the tax rate of Lemonade' }).click();
+    await expect.poll(() => rate.inputValue()).toBe('5.5');
+    await manager.getByRole('link', { name: 'Tickets' }).click();
+    await manager.getByRole('button', { name: new RegExp(`^Ticket ${number},`) }).click();
+    await addItem(manager, 'Lemonade'); // 3.50 at 5.5 %: 0.18
+    await expect.poll(taxes).toEqual(['incl. tax 5.5 % 0.18', 'incl. tax 10 % 1.32', 'incl. tax 20 % 0.47']);
+
+    await manager.getByRole('button', { name: 'Take payment' }).click();
+    await manager.getByRole('button', { name: /^Record card payment 20.80$/ }).click();
+    await idle(manager);
+    await manager.getByRole('button', { name: 'Close ticket' }).click();
+    await idle(manager);
+    const prints = await countPrints(manager);
+    await manager.getByRole('button', { name: 'Print receipt' }).click();
+    await expect.poll(prints).toBe(1);
+    const receipt = await onPaper(manager, 'receipt');
+    expect(receipt).toContain('Total 20.80 incl. tax 5.5 % on 3.50 (net 3.32) 0.18 incl. tax 10 % on 14.50 (net 13.18) 1.32 incl. tax 20 % on 2.80 (net 2.33) 0.47');
+    await manager.emulateMedia({ media: 'screen' });
+
+    await manager.getByRole('link', { name: 'Takings' }).click();
+    await manager.getByRole('heading', { name: 'Takings' }).waitFor();
+    const figure = (key: string) => manager.locator(`tr[data-figure="${key}"]`).innerText();
+    expect((await figure('tax-sales-550')).split(/\s+/).join(' ')).toBe('Tax at 5.5 % in sales 0.18 of 3.50');
+    // Only this ticket has a line at 5.5 %; the other rates also count the tickets other tests closed today.
+    expect((await figure('tax-sales-1000')).split(/\s+/).join(' ')).toMatch(/^Tax at 10 % in sales \d+\.\d\d of \d+\.\d\d$/);
+    expect((await figure('tax-sales-2000')).split(/\s+/).join(' ')).toMatch(/^Tax at 20 % in sales \d+\.\d\d of \d+\.\d\d$/);
+    await manager.getByRole('button', { name: 'Check with the server' }).click();
+    await expect.poll(() => manager.getByTestId('takings-comparison').textContent(), { timeout: 30_000 }).toMatch(/server's figures .* agree with this device's/);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP30] a payment held for a manager (a line comped after it was paid) blocks another payment until the conflict is settled', async () => {
     const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-held', 'manager');
     fixture.closeAfter(t.context);

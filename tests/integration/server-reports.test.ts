@@ -19,9 +19,10 @@ function till(terminal: string) {
   };
   return {
     events,
-    sale(iso: string, ticket: string, number: string, priceCents: number, payment?: { method: 'cash' | 'card'; amountCents: number; tenderedCents?: number; tipCents?: number }, close = true): void {
+    sale(iso: string, ticket: string, number: string, priceCents: number, payment?: { method: 'cash' | 'card'; amountCents: number; tenderedCents?: number; tipCents?: number }, close = true, taxBasisPoints?: number): void {
       write(iso, ticket, 'ticket.opened', { number });
-      write(iso, ticket, 'ticket.item_added', { lineId: `${ticket}-l1`, menuItemId: 'm-1', name: 'Dish', unitPriceCents: priceCents, quantity: 1 });
+      const tax = taxBasisPoints === undefined ? {} : { taxBasisPoints };
+      write(iso, ticket, 'ticket.item_added', { lineId: `${ticket}-l1`, menuItemId: 'm-1', name: 'Dish', unitPriceCents: priceCents, ...tax, quantity: 1 });
       if (payment) write(iso, ticket, 'ticket.payment_recorded', { paymentId: `${ticket}-p1`, ...payment });
       if (close) write(iso, ticket, 'ticket.closed', { totalCents: priceCents });
     },
@@ -40,7 +41,8 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
     // Just before the day starts (03:59): the previous business day's.
     a.sale('2026-11-20T03:59:00Z', 'tk-0', 'A-001', 800, { method: 'cash', amountCents: 800 });
     a.sale('2026-11-20T12:00:00Z', 'tk-1', 'A-002', 2000, { method: 'cash', amountCents: 2000, tenderedCents: 2500 });
-    a.sale('2026-11-20T13:00:00Z', 'tk-2', 'A-003', 1500, { method: 'card', amountCents: 1500, tipCents: 250 });
+    // Taxed at 20 % (a line written at ticket.item_added v3): 2.50 of its 15.00 is tax.
+    a.sale('2026-11-20T13:00:00Z', 'tk-2', 'A-003', 1500, { method: 'card', amountCents: 1500, tipCents: 250 }, true, 2000);
     a.sale('2026-11-20T14:00:00Z', 'tk-3', 'A-004', 1000, undefined, false);
     const stored = await postEvents(server.url, await mint('loc-takings', 'terminal', 'till-1'), a.events);
     expect(stored.body.results.map((r) => r.status)).toEqual(a.events.map(() => 'accepted'));
@@ -77,6 +79,14 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
       comped: { count: 0, amountCents: 0 },
       open: { count: 1, amountCents: 1000 },
       ticketsWithOpenConflicts: 0,
+      // tk-2's 15.00 at 20 %; tk-1 and its refund at no rate.
+      taxes: {
+        sales: [
+          { basisPoints: 2000, grossCents: 1500, taxCents: 250, netCents: 1250 },
+          { basisPoints: null, grossCents: 2000, taxCents: 0, netCents: 2000 },
+        ],
+        refunds: [{ basisPoints: null, grossCents: 300, taxCents: 0, netCents: 300 }],
+      },
       itemsSold: [{ menuItemId: 'm-1', name: 'Dish', quantity: 2, compedQuantity: 0, amountCents: 3500 }],
     });
     expect(res.body.serverTime).toBeTypeOf('number');

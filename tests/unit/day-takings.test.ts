@@ -116,6 +116,8 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       open: { count: 1, amountCents: 1500 },
       // D: the payment on the voided ticket waits for a manager.
       ticketsWithOpenConflicts: 1,
+      // No item has a tax rate: the sales are counted, untaxed.
+      taxes: { sales: [{ basisPoints: null, grossCents: 5000, taxCents: 0, netCents: 5000 }], refunds: [] },
       // What A and B (the tickets closed) sold: most first.
       itemsSold: [
         { menuItemId: 'm-a1', name: 'Item a1', quantity: 2, compedQuantity: 0, amountCents: 2000 },

@@ -18,6 +18,7 @@ const VALID: Record<EventType, Record<string, unknown>> = {
   'menu.item_defined': { menuItemId: 'm1', name: 'Burger', category: 'Mains', priceCents: 1250, station: 'grill' },
   'menu.item_repriced': { menuItemId: 'm1', priceCents: 1300 },
   'menu.item_retired': { menuItemId: 'm1' },
+  'menu.item_tax_set': { menuItemId: 'm1', taxBasisPoints: 2000 },
   'menu.item_availability_set': { menuItemId: 'm1', available: false },
   'table.defined': { tableId: 't1', label: 'T1', seats: 4 },
   'ticket.opened': { number: 'A-001', tableId: 't1', covers: 2 },
@@ -101,7 +102,7 @@ describe('event catalog', () => {
         return e as EventValidationError;
       }
     })();
-    expect(err?.message).toBe('ticket.item_added v2: payload.quantity: Too small: expected number to be >0');
+    expect(err?.message).toBe('ticket.item_added v3: payload.quantity: Too small: expected number to be >0');
     expect(err?.issues[0]).toEqual({ path: 'payload.quantity', message: 'Too small: expected number to be >0' });
   });
 
@@ -160,11 +161,11 @@ describe('event catalog', () => {
     }
   });
 
-  it('[EVT2] ticket.item_added v1 (decimal price, qty) decodes to v2 (cents, quantity, line id from the event id)', () => {
+  it('[EVT2] ticket.item_added v1 (decimal price, qty) decodes to the current version (cents, quantity, line id from the event id; no tax rate)', () => {
     const e = envelope({ v: 1, payload: { menuItemId: 'm1', name: 'Soup', price: 12.5, qty: 3 } });
     const r = decodeEvent(e);
     expect(r.status).toBe('ok');
-    expect(r.event.v).toBe(2);
+    expect(r.event.v).toBe(CURRENT_VERSIONS['ticket.item_added']);
     expect(r.event.payload).toEqual({ lineId: e.id, menuItemId: 'm1', name: 'Soup', unitPriceCents: 1250, quantity: 3 });
     // Floating point: 0.1 + 0.2 style prices round to the nearest cent.
     expect((decodeEvent(envelope({ v: 1, payload: { menuItemId: 'm', name: 'x', price: 4.35, qty: 1 } })).event.payload as { unitPriceCents: number }).unitPriceCents).toBe(435);
@@ -179,10 +180,17 @@ describe('event catalog', () => {
   });
 
   it('[EVT7] a payload this build just validated is folded without a second check; any other object is checked', () => {
-    const { v, payload } = validatePayload('ticket.item_added', { ...VALID['ticket.item_added'] });
+    const { v, payload } = validatePayload('ticket.item_added', { ...VALID['ticket.item_added'], taxBasisPoints: 1000 });
+    expect(v).toBe(CURRENT_VERSIONS['ticket.item_added']);
     const own = envelope({ v, payload });
     expect(decodeEvent(own)).toEqual({ status: 'ok', event: own });
     expect(decodeEvent(own).event).toBe(own);
+    // Written at an older version it fits (writtenFrom): the same payload, at the current version.
+    const older = validatePayload('ticket.item_added', { ...VALID['ticket.item_added'] });
+    expect(older.v).toBeLessThan(CURRENT_VERSIONS['ticket.item_added']);
+    const ownOlder = envelope({ v: older.v, payload: older.payload });
+    expect(decodeEvent(ownOlder)).toEqual({ status: 'ok', event: { ...ownOlder, v: CURRENT_VERSIONS['ticket.item_added'] } });
+    expect(decodeEvent(ownOlder).event.payload).toBe(older.payload);
     // Same shape, another object (e.g. parsed from the relay): validated as usual.
     const copy = envelope({ v, payload: structuredClone(payload) });
     expect(decodeEvent(copy).event).not.toBe(copy);
@@ -214,7 +222,7 @@ describe('event catalog', () => {
     expect(field({ ...envelope(), id: 'nope' })).toBe('id');
     expect(field({ ...envelope(), origin: { terminal: 'till 1', n: 1 } })).toBe('origin.terminal');
     expect(field(envelope({ type: 'ticket.split' }))).toBe('type');
-    expect(field(envelope({ v: 3 }))).toBe('v');
+    expect(field(envelope({ v: CURRENT_VERSIONS['ticket.item_added'] + 1 }))).toBe('v');
     expect(field(envelope({ aggregate: { id: 'tk', type: 'table' } }))).toBe('aggregate.type');
     expect(field(envelope({ payload: { ...VALID['ticket.item_added'], quantity: 0 } }))).toBe('payload.quantity');
     expect(field(envelope({ payload: { ...VALID['ticket.item_added'], note: 'x'.repeat(20_000) } }))).toBe('payload.note');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONFLICT_LABEL, money, resolutionLabel, statusLabel } from '../../client/ui/format';
+import { CONFLICT_LABEL, money, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
 
 const line = (sentAt: number | null, bumpedAt: number | null) => ({ sentAt, bumpedAt }) as never;
 
@@ -7,6 +7,13 @@ describe('what staff read', () => {
   it('money from integer cents', () => {
     expect(money(2650)).toBe('26.50');
     expect(money(-5)).toBe('−0.05');
+  });
+
+  it('[APP31] tax rates: basis points read as a percentage, and a typed percentage (0–100, two decimals at most) back', () => {
+    expect([2000, 550, 1025, 0, 10_000].map(taxRate)).toEqual(['20 %', '5.5 %', '10.25 %', '0 %', '100 %']);
+    expect(taxPercent(770)).toBe('7.7');
+    expect(['20', ' 5.5 ', '7,7', '10.25%', '0', '100'].map(parseTaxPercent)).toEqual([2000, 550, 770, 1025, 0, 10_000]);
+    for (const bad of ['', 'twenty', '-5', '100.01', '5.555', '1000']) expect(parseTaxPercent(bad), bad).toBeNull();
   });
 
   it('a sent ticket is "In kitchen" until the kitchen bumped every line sent, then "Served"', () => {

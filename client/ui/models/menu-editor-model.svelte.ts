@@ -1,21 +1,37 @@
 import type { MenuCommands } from '../../commands/menu-commands';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import type { MenuItemView } from '../../../shared/projection/views';
-import { compareNames, money, parseMoney } from '../format';
+import { compareNames, money, parseMoney, parseTaxPercent, taxPercent } from '../format';
 import { CommandState } from './command-state.svelte';
 import type { LiveLog } from './live-log.svelte';
 
+/** The fields of an item a manager changes in place: its price and its tax rate. */
+export type MenuField = 'price' | 'tax';
+
+/** Each field as typed and as written: parse (null when it is not a value) and what the item holds now. */
+const FIELDS: Record<MenuField, { parse: (text: string) => number | null; shown: (item: MenuItemView) => string; example: string }> = {
+  price: { parse: (text) => positive(parseMoney(text)), shown: (item) => money(item.priceCents ?? 0), example: 'price of {name} (e.g. 7.50)' },
+  tax: { parse: parseTaxPercent, shown: (item) => (item.taxBasisPoints === null ? '' : taxPercent(item.taxBasisPoints)), example: 'tax rate of {name} in % (e.g. 20)' },
+};
+
+function positive(cents: number | null): number | null {
+  return cents !== null && cents > 0 ? cents : null;
+}
+
 /**
- * The Menu screen (managers): add an item, change a price, take an item off the menu. Every
- * till's menu follows live; lines already on tickets keep the price they were added at.
+ * The Menu screen (managers): add an item, change a price or a tax rate, take an item off the
+ * menu. Every till's menu follows live; lines already on tickets keep the price and the rate
+ * they were added at.
  */
 export class MenuEditorModel extends CommandState {
   name = $state('');
   category = $state('');
   priceText = $state('');
   station = $state('');
-  /** Prices being typed, by item (the field shows the current price until then). */
-  priceDrafts = $state<Record<string, string>>({});
+  /** The tax included in the price, in % (empty: no rate). */
+  taxText = $state('');
+  /** Prices and rates being typed, by field and item (a field shows the item's value until then). */
+  drafts = $state<Record<MenuField, Record<string, string>>>({ price: {}, tax: {} });
   /** The item whose retirement waits for a second tap. */
   retiring = $state<string | null>(null);
 
@@ -30,6 +46,8 @@ export class MenuEditorModel extends CommandState {
   /** The categories and stations in use, offered while typing a new item. */
   readonly categories = $derived([...new Set(this.items.map((i) => i.category).filter((c) => c !== null))].sort(compareNames));
   readonly stations = $derived([...new Set(this.items.map((i) => i.station).filter((s) => s !== null))].sort(compareNames));
+  /** The tax rates in use (in %), offered while typing a new item. */
+  readonly taxRates = $derived([...new Set(this.items.map((i) => i.taxBasisPoints).filter((r) => r !== null))].sort((a, b) => a - b).map(taxPercent));
 
   /** Why the new item cannot be added as typed; null when it can. */
   readonly addProblem = $derived.by((): string | null => {
@@ -37,6 +55,7 @@ export class MenuEditorModel extends CommandState {
     if (this.category.trim() === '') return 'Give it a category';
     const price = parseMoney(this.priceText);
     if (price === null || price <= 0) return 'Enter its price (e.g. 7.50)';
+    if (this.taxText.trim() !== '' && parseTaxPercent(this.taxText) === null) return 'Enter the tax included in its price in % (e.g. 20), or leave it empty';
     return null;
   });
 
@@ -50,7 +69,8 @@ export class MenuEditorModel extends CommandState {
   async add(): Promise<boolean> {
     const priceCents = parseMoney(this.priceText);
     if (this.addProblem !== null || priceCents === null) return false;
-    const ok = await this.run(() => this.commands.define({ name: this.name, category: this.category, priceCents, station: this.station }));
+    const taxBasisPoints = this.taxText.trim() === '' ? undefined : (parseTaxPercent(this.taxText) ?? undefined);
+    const ok = await this.run(() => this.commands.define({ name: this.name, category: this.category, priceCents, station: this.station, ...(taxBasisPoints === undefined ? {} : { taxBasisPoints }) }));
     if (ok) {
       this.name = '';
       this.priceText = '';
@@ -58,21 +78,22 @@ export class MenuEditorModel extends CommandState {
     return ok;
   }
 
-  /** The price field of an item: what is being typed, else its price. */
-  priceShown(item: MenuItemView): string {
-    return this.priceDrafts[item.id] ?? money(item.priceCents ?? 0);
+  /** An item's field: what is being typed, else its value. */
+  shown(item: MenuItemView, field: MenuField): string {
+    return this.drafts[field][item.id] ?? FIELDS[field].shown(item);
   }
 
-  async reprice(item: MenuItemView): Promise<boolean> {
-    const text = this.priceDrafts[item.id];
+  /** Writes what was typed in an item's field: a new price (reprice) or tax rate (setTaxRate). */
+  async save(item: MenuItemView, field: MenuField): Promise<boolean> {
+    const text = this.drafts[field][item.id];
     if (text === undefined) return false;
-    const priceCents = parseMoney(text);
-    if (priceCents === null || priceCents <= 0) {
-      this.error = `Enter the new price of ${item.name} (e.g. 7.50)`;
+    const value = FIELDS[field].parse(text);
+    if (value === null) {
+      this.error = `Enter the new ${FIELDS[field].example.replace('{name}', item.name ?? item.id)}`;
       return false;
     }
-    const ok = await this.run(() => this.commands.reprice(item.id, priceCents));
-    if (ok) delete this.priceDrafts[item.id];
+    const ok = await this.run(() => (field === 'price' ? this.commands.reprice(item.id, value) : this.commands.setTaxRate(item.id, value)));
+    if (ok) delete this.drafts[field][item.id];
     return ok;
   }
 

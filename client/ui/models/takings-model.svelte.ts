@@ -3,7 +3,8 @@ import { ServerUnreachable } from '../../app/manager-api';
 import { deviceRetention, localBusinessDay } from '../../store/device-retention';
 import { PaymentMethod } from '../../../shared/domain/ticket-events';
 import { dayTakings, type DayTakings, type DayWindow, type MoneyCount } from '../../../shared/reports/day-takings';
-import { message, money } from '../format';
+import type { TaxLine } from '../../../shared/domain/tax';
+import { message, money, taxRate } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import type { Now } from './now.svelte';
 import type { SyncModel } from './sync-model.svelte';
@@ -46,6 +47,31 @@ const FIGURES: readonly { key: string; label: string; of: (t: DayTakings) => str
   { key: 'conflicts', label: 'Tickets with open conflicts', of: (t) => String(t.ticketsWithOpenConflicts) },
 ];
 
+type Figure = (typeof FIGURES)[number];
+
+/**
+ * The tax figures, rate by rate, for the rates either report holds (prices include tax): the
+ * tax in the sales, and in the refunds where there were any. Sales at no rate are listed only
+ * beside taxed ones (an item whose rate was never set).
+ */
+function taxFigures(reports: readonly DayTakings[]): Figure[] {
+  const rates = (pick: (t: DayTakings) => readonly TaxLine[]): (number | null)[] => {
+    const found = new Set(reports.flatMap((t) => pick(t).filter((l) => l.grossCents > 0).map((l) => l.basisPoints)));
+    return [...found].sort((a, b) => (a ?? Infinity) - (b ?? Infinity));
+  };
+  const sales = rates((t) => t.taxes.sales);
+  if (!sales.some((r) => r !== null)) return [];
+  const figure = (kind: 'sales' | 'refunds', rate: number | null): Figure => ({
+    key: `tax-${kind}-${rate ?? 'none'}`,
+    label: rate === null ? `Sales with no tax rate` : `Tax at ${taxRate(rate)} in ${kind}`,
+    of: (t) => {
+      const line = t.taxes[kind].find((l) => l.basisPoints === rate);
+      return rate === null ? money(line?.grossCents ?? 0) : `${money(line?.taxCents ?? 0)} of ${money(line?.grossCents ?? 0)}`;
+    },
+  });
+  return [...sales.map((r) => figure('sales', r)), ...rates((t) => t.taxes.refunds).filter((r) => r !== null).map((r) => figure('refunds', r))];
+}
+
 /**
  * The Takings screen (managers): the business day's takings from this device's own log,
  * live as events arrive, and on request the server's for the same day side by side. The
@@ -68,7 +94,7 @@ export class TakingsModel {
 
   readonly figures = $derived.by((): TakingsFigure[] => {
     const server = this.server?.takings ?? null;
-    return FIGURES.map(({ key, label, of }) => {
+    return [...FIGURES, ...taxFigures(server === null ? [this.local] : [this.local, server])].map(({ key, label, of }) => {
       const local = of(this.local);
       const atServer = server === null ? null : of(server);
       return { key, label, local, server: atServer, differs: atServer !== null && atServer !== local };

@@ -217,7 +217,7 @@ export class TicketsModel extends CommandState {
    * next "Send to kitchen" (a higher quantity on the sent line was charged but never cooked).
    */
   addAnother(line: TicketLine) {
-    const item = { id: line.menuItemId, name: line.name, priceCents: line.unitPriceCents };
+    const item = { id: line.menuItemId, name: line.name, priceCents: line.unitPriceCents, taxBasisPoints: line.taxBasisPoints };
     return this.withTicket((id) => this.commands.addItem(id, item, 1, line.note ?? undefined));
   }
 

@@ -1,0 +1,195 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
+import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
+import { allocateCents, taxIncludedIn, taxesOn } from '../../shared/domain/tax';
+import { MENU_ITEM_MERGE_POLICY } from '../../shared/projection/merge-policy';
+import { projectAggregate } from '../../shared/projection/project-aggregate';
+import { LocationProjection } from '../../shared/projection/location-projection';
+import { ticketTaxes, type MenuItemView, type TicketView } from '../../shared/projection/views';
+import { dayTakings } from '../../shared/reports/day-takings';
+import { FixedClockTerminal, foldedAs, ticketOf } from '../helpers/test-writer';
+
+const TK: AggregateRef = { id: 'tk-tax', type: 'ticket' };
+const MENU: AggregateRef = { id: 'm-wine', type: 'menu_item' };
+/** 2 × 12.00 at 10 %, 7.50 at 20 %, 3.00 with no rate: 34.50. */
+const burgers = { lineId: 'l-burger', menuItemId: 'm-burger', name: 'Burger', unitPriceCents: 1200, taxBasisPoints: 1000, quantity: 2 };
+const wine = { lineId: 'l-wine', menuItemId: 'm-wine', name: 'Wine', unitPriceCents: 750, taxBasisPoints: 2000, quantity: 1 };
+const water = { lineId: 'l-water', menuItemId: 'm-water', name: 'Water', unitPriceCents: 300, quantity: 1 };
+
+function fieldOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(EventValidationError);
+    return (err as EventValidationError).field;
+  }
+  throw new Error('expected an EventValidationError');
+}
+
+function dinner(till: FixedClockTerminal): EventEnvelope[] {
+  return [
+    till.write(TK, 'ticket.opened', { number: 'A-001' }),
+    till.write(TK, 'ticket.item_added', burgers),
+    till.write(TK, 'ticket.item_added', wine),
+    till.write(TK, 'ticket.item_added', water),
+  ];
+}
+
+describe('tax included in prices: the money rules (shared/domain/tax.ts)', () => {
+  it('[PRJ19] the tax in a tax-inclusive amount is gross × rate / (1 + rate), to the nearest cent, halves up', () => {
+    expect(taxIncludedIn(1200, 2000)).toBe(200);
+    expect(taxIncludedIn(2400, 1000)).toBe(218); // 218.18
+    expect(taxIncludedIn(675, 2000)).toBe(113); // 112.5
+    expect(taxIncludedIn(3, 2000)).toBe(1); // 0.5
+    expect(taxIncludedIn(2, 2000)).toBe(0);
+    expect(taxIncludedIn(100_000_000, 10_000)).toBe(50_000_000);
+    expect(taxIncludedIn(999, 0)).toBe(0);
+  });
+
+  it('[PRJ19] an amount is shared over weights to the cent: the parts sum to it, each within a cent of its exact share', () => {
+    expect(allocateCents(100, [1, 1, 1])).toEqual([34, 33, 33]);
+    expect(allocateCents(3105, [2400, 750, 300])).toEqual([2160, 675, 270]);
+    expect(allocateCents(10, [0, 0])).toEqual([0, 10]);
+    expect(allocateCents(0, [5, 5])).toEqual([0, 0]);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 100_000_000 }),
+        fc.array(fc.integer({ min: 0, max: 100_000_000 }), { minLength: 1, maxLength: 6 }).filter((w) => w.some((x) => x > 0)),
+        (cents, weights) => {
+          const parts = allocateCents(cents, weights);
+          expect(parts.reduce((a, b) => a + b, 0)).toBe(cents);
+          const total = weights.reduce((a, b) => a + b, 0);
+          parts.forEach((part, i) => expect(Math.abs(part - (cents * weights[i]!) / total)).toBeLessThan(1.000001));
+        },
+      ),
+    );
+  });
+
+  it('[PRJ19] taxesOn: one line per rate, lowest first and no rate last; the lines add up to the amount and never tax more than they hold', () => {
+    expect(taxesOn(3105, new Map<number | null, number>([[null, 300], [2000, 750], [1000, 2400]]))).toEqual([
+      { basisPoints: 1000, grossCents: 2160, taxCents: 196, netCents: 1964 },
+      { basisPoints: 2000, grossCents: 675, taxCents: 113, netCents: 562 },
+      { basisPoints: null, grossCents: 270, taxCents: 0, netCents: 270 },
+    ]);
+    expect(taxesOn(0, new Map())).toEqual([{ basisPoints: null, grossCents: 0, taxCents: 0, netCents: 0 }]);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000_000 }), fc.dictionary(fc.constantFrom('0', '550', '1000', '2000', '10000', 'none'), fc.integer({ min: 0, max: 1_000_000 })), (amount, byRate) => {
+        const grossByRate = new Map(Object.entries(byRate).map(([r, g]) => [r === 'none' ? null : Number(r), g] as const));
+        const lines = taxesOn(amount, grossByRate);
+        expect(lines.reduce((a, l) => a + l.grossCents, 0)).toBe(amount);
+        for (const l of lines) {
+          expect(l.taxCents).toBeGreaterThanOrEqual(0);
+          expect(l.taxCents + l.netCents).toBe(l.grossCents);
+          expect(l.taxCents).toBeLessThanOrEqual(l.basisPoints === null ? 0 : l.grossCents);
+        }
+      }),
+    );
+  });
+});
+
+describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
+  it('[EVT10] a rate is basis points 0–10000, written at v2 of an item / v3 of a line only when there is one; a wrong one is refused naming the field', () => {
+    expect(validatePayload('ticket.item_added', burgers).v).toBe(3);
+    expect(validatePayload('ticket.item_added', water).v).toBe(2);
+    const item = { menuItemId: 'm-wine', name: 'Wine', category: 'Drinks', priceCents: 750 };
+    expect(validatePayload('menu.item_defined', { ...item, taxBasisPoints: 2000 }).v).toBe(2);
+    expect(validatePayload('menu.item_defined', item).v).toBe(1);
+    for (const bad of [10_001, -1, 12.5, '20']) {
+      expect(fieldOf(() => validatePayload('ticket.item_added', { ...burgers, taxBasisPoints: bad }))).toBe('payload.taxBasisPoints');
+      expect(fieldOf(() => validatePayload('menu.item_defined', { ...item, taxBasisPoints: bad }))).toBe('payload.taxBasisPoints');
+      expect(fieldOf(() => validatePayload('menu.item_tax_set', { menuItemId: 'm-wine', taxBasisPoints: bad }))).toBe('payload.taxBasisPoints');
+    }
+    expect(MANAGER_EVENT_TYPES.has('menu.item_tax_set')).toBe(true);
+    expect(MENU_ITEM_MERGE_POLICY['menu.item_tax_set']).toMatchObject({ merge: 'lww', fields: ['taxBasisPoints'] });
+  });
+
+  it('[PRJ19] a line keeps the rate it was added with; a line written before rates existed (v2) has none', () => {
+    const till = new FixedClockTerminal('till-1');
+    const opened = till.write(TK, 'ticket.opened', { number: 'A-001' });
+    const old = till.write(TK, 'ticket.item_added', { ...water, lineId: 'l-old' }, { v: 2 });
+    const taxed = till.write(TK, 'ticket.item_added', burgers);
+    const v = ticketOf([opened, old, taxed]);
+    expect(v.lines.map((l) => [l.lineId, l.taxBasisPoints])).toEqual([
+      ['l-old', null],
+      ['l-burger', 1000],
+    ]);
+  });
+
+  it('[PRJ19][PRJ4] a menu item\'s rate is an LWW register: set when defined or by menu.item_tax_set, the later stamp holding; a redefinition without a rate leaves it', () => {
+    const a = new FixedClockTerminal('manager-1');
+    const b = new FixedClockTerminal('manager-2', -60_000);
+    const defined = a.write(MENU, 'menu.item_defined', { menuItemId: 'm-wine', name: 'Wine', category: 'Drinks', priceCents: 750, taxBasisPoints: 1000 });
+    const toTwenty = a.write(MENU, 'menu.item_tax_set', { menuItemId: 'm-wine', taxBasisPoints: 2000 });
+    // Written on a tablet whose clock is a minute slow, that had seen nothing of it: the older stamp.
+    const concurrent = b.write(MENU, 'menu.item_tax_set', { menuItemId: 'm-wine', taxBasisPoints: 550 });
+    const renamed = a.write(MENU, 'menu.item_defined', { menuItemId: 'm-wine', name: 'House wine', category: 'Drinks', priceCents: 750 }, { v: 1 });
+    for (const order of [
+      [defined, toTwenty, concurrent, renamed],
+      [renamed, concurrent, defined, toTwenty],
+    ]) {
+      expect(projectAggregate(order)).toMatchObject({ name: 'House wine', taxBasisPoints: 2000 });
+    }
+    const v = projectAggregate([defined, toTwenty, concurrent]);
+    expect((v as MenuItemView).taxBasisPoints).toBe(2000);
+    expect(v.history.find((h) => h.eventId === concurrent.id)?.status).toBe('superseded');
+  });
+
+  it('[PRJ19] the tax in a ticket: its total shared over its rates by what the lines charge (a discount off every rate alike, comped parts not charged)', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const base = dinner(till);
+    manager.see(...base);
+    expect(ticketTaxes(ticketOf(base))).toEqual([
+      { basisPoints: 1000, grossCents: 2400, taxCents: 218, netCents: 2182 },
+      { basisPoints: 2000, grossCents: 750, taxCents: 125, netCents: 625 },
+      { basisPoints: null, grossCents: 300, taxCents: 0, netCents: 300 },
+    ]);
+    const discount = manager.write(TK, 'ticket.discount_set', { discount: { kind: 'percent', percent: 10, reason: 'regulars' } });
+    const discounted = ticketOf([...base, discount]);
+    expect(discounted.totalCents).toBe(3105);
+    expect(ticketTaxes(discounted)).toEqual([
+      { basisPoints: 1000, grossCents: 2160, taxCents: 196, netCents: 1964 },
+      { basisPoints: 2000, grossCents: 675, taxCents: 113, netCents: 562 },
+      { basisPoints: null, grossCents: 270, taxCents: 0, netCents: 270 },
+    ]);
+    const comp = manager.write(TK, 'ticket.line_comped', { lineId: 'l-wine', reason: 'corked', quantity: 1 });
+    const comped = ticketOf([...base, comp]);
+    expect(foldedAs(comped, comp).status).toBe('applied');
+    expect(ticketTaxes(comped).map((t) => t.basisPoints)).toEqual([1000, null]);
+  });
+
+  it('[PRJ19][SRV25] the takings: the tax in the totals of the tickets closed, and in the refunds given, rate by rate', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const base = dinner(till);
+    manager.see(...base);
+    const discount = manager.write(TK, 'ticket.discount_set', { discount: { kind: 'percent', percent: 10, reason: 'regulars' } });
+    till.see(discount);
+    const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3105 });
+    const closed = till.write(TK, 'ticket.closed', { totalCents: 3105 });
+    manager.see(paid, closed);
+    const refund = manager.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'card', amountCents: 1035, reason: 'a burger sent back' });
+    const projection = new LocationProjection();
+    projection.apply([...base, discount, paid, closed, refund]);
+    const window = { from: 0, to: 2_000_000_000_000 };
+    const report = dayTakings(projection.all(), window);
+    expect(report.taxes).toEqual({
+      sales: [
+        { basisPoints: 1000, grossCents: 2160, taxCents: 196, netCents: 1964 },
+        { basisPoints: 2000, grossCents: 675, taxCents: 113, netCents: 562 },
+        { basisPoints: null, grossCents: 270, taxCents: 0, netCents: 270 },
+      ],
+      // 10.35 back, shared like the ticket's lines: 7.20, 2.25 and 0.90.
+      refunds: [
+        { basisPoints: 1000, grossCents: 720, taxCents: 65, netCents: 655 },
+        { basisPoints: 2000, grossCents: 225, taxCents: 38, netCents: 187 },
+        { basisPoints: null, grossCents: 90, taxCents: 0, netCents: 90 },
+      ],
+    });
+    // A close that holds at another total (a manager accepted it): the tax is in that total.
+    const ticket = projection.get(TK.id) as TicketView;
+    const accepted = dayTakings([{ ...ticket, closedTotalCents: 3450, refunds: [] }], window);
+    expect(accepted.taxes.sales.map((t) => t.grossCents)).toEqual([2400, 750, 300]);
+  });
+});
