@@ -53,11 +53,13 @@ export class MenuCommands {
     return this.append(menuItemId, 'menu.item_repriced', { menuItemId, priceCents });
   }
 
-  /** The tax rate of new lines (included in the price); lines already on tickets keep theirs. */
-  setTaxRate(menuItemId: string, taxBasisPoints: number): Promise<EventEnvelope> {
+  /** The tax rate of new lines (included in the price; null: none); lines already on tickets keep theirs. */
+  setTaxRate(menuItemId: string, taxBasisPoints: number | null): Promise<EventEnvelope> {
     requireManager(this.ctx, 'change the menu');
     const item = this.item(menuItemId);
-    if (item.taxBasisPoints === taxBasisPoints) throw new CommandRefused(`${item.name ?? menuItemId} is already taxed at that rate`);
+    if (item.taxBasisPoints === taxBasisPoints) {
+      throw new CommandRefused(`${item.name ?? menuItemId} ${taxBasisPoints === null ? 'has no tax rate' : 'is already taxed at that rate'}`);
+    }
     return this.append(menuItemId, 'menu.item_tax_set', { menuItemId, taxBasisPoints });
   }
 

@@ -4,7 +4,7 @@ import { TICKET_AGGREGATE, type PaymentMethod, type TicketDiscount } from '../..
 import { saleKey } from '../../shared/domain/sale-events';
 import type { ConflictResolution } from '../../shared/domain/conflict-events';
 import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
-import { discountCents, keptCents, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
+import { discountCents, keptCents, soldByLine, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { EventStore } from '../store/event-store';
 import { DeviceCounter } from '../store/writer-lease';
@@ -47,6 +47,8 @@ export interface RefundToGive {
   method: PaymentMethod;
   amountCents: number;
   reason: string;
+  /** The line the money is for (its tax is that line's rate); none for the ticket as a whole. */
+  lineId?: string;
 }
 
 /** What can still be handed back on a ticket: the money taken less the refunds that count. */
@@ -61,6 +63,14 @@ export function refundableByMethod(ticket: Pick<TicketView, 'payments' | 'refund
   for (const r of ticket.refunds) if (r.state === 'applied') left[r.method] -= r.amountCents;
   const most = refundableCents(ticket);
   return { cash: Math.min(most, Math.max(0, left.cash)), card: Math.min(most, Math.max(0, left.card)) };
+}
+
+/** What can still go back for one line: what it was sold at less its refunds; null when the ticket charges no such line. */
+export function refundableForLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds'>, lineId: string): number | null {
+  const sold = soldByLine(ticket).get(lineId);
+  if (sold === undefined) return null;
+  const back = ticket.refunds.reduce((n, r) => (r.state === 'applied' && r.lineId === lineId ? n + r.amountCents : n), 0);
+  return Math.max(0, sold - back);
 }
 
 /** A discount as the view holds it (the other kind's field null), for discountCents. */
@@ -82,11 +92,16 @@ export function discountProblem(ticket: TicketView, discount: TicketDiscount | n
 }
 
 /** Why `refund` cannot be given on `ticket`, in staff words; null when it can (TicketCommands.refund, the Refund… form). */
-export function refundProblem(ticket: TicketView, refund: Pick<RefundToGive, 'method' | 'amountCents'>): string | null {
+export function refundProblem(ticket: TicketView, refund: Pick<RefundToGive, 'method' | 'amountCents' | 'lineId'>): string | null {
   if (ticket.status === 'voided') return 'the ticket is voided: settle its payments under Conflicts';
   if (ticket.status !== 'closed') return 'only a closed ticket is refunded: remove or comp lines on an open one';
   const most = refundableByMethod(ticket)[refund.method];
-  return refund.amountCents > most ? `at most ${money(most)} can go back ${refundWay(refund.method)} on this ticket` : null;
+  if (refund.amountCents > most) return `at most ${money(most)} can go back ${refundWay(refund.method)} on this ticket`;
+  if (refund.lineId === undefined) return null;
+  const forLine = refundableForLine(ticket, refund.lineId);
+  if (forLine === null) return 'the ticket charges no such line';
+  const name = ticket.lines.find((l) => l.lineId === refund.lineId)?.name ?? refund.lineId;
+  return refund.amountCents > forLine ? `at most ${money(forLine)} can go back for the ${name}` : null;
 }
 
 /** "in cash" / "to card", as staff say where a refund goes. */
@@ -245,7 +260,8 @@ export class TicketCommands {
     this.requireManager('give a refund');
     const problem = refundProblem(this.ticket(ticketId), refund);
     if (problem !== null) throw new CommandRefused(problem);
-    return this.append(ticketId, 'ticket.refunded', { refundId: `rf-${newEventId().slice(-12)}`, ...refund });
+    const { lineId, ...handedBack } = refund;
+    return this.append(ticketId, 'ticket.refunded', { refundId: `rf-${newEventId().slice(-12)}`, ...handedBack, ...(lineId === undefined ? {} : { lineId }) });
   }
 
   /**

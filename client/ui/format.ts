@@ -1,5 +1,5 @@
 /** Display helpers shared by the screens. Money is integer cents everywhere. */
-import { ticketTaxes, type TicketView } from '../../shared/projection/views';
+import { ticketTaxes, type TicketRefund, type TicketView } from '../../shared/projection/views';
 import type { TaxLine } from '../../shared/domain/tax';
 import { Note, PositiveCents, ShortText, formatCents } from '../../shared/domain/common';
 
@@ -36,9 +36,15 @@ export function taxRate(basisPoints: number): string {
   return `${taxPercent(basisPoints)} %`;
 }
 
-/** The tax in a ticket's total, rate by rate, as a bill shows it: rates that charge something (no line without a rate). */
-export function includedTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents'>): TaxLine[] {
+/** The tax in what a ticket charges (its closed total once sold), rate by rate, as a bill shows it: rates that charge something (no line without a rate). */
+export function includedTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): TaxLine[] {
   return ticketTaxes(ticket).filter((t) => t.basisPoints !== null && t.grossCents > 0);
+}
+
+/** " for the Cheeseburger" when a refund was for a line of the ticket; "" for the whole ticket. */
+export function refundFor(ticket: Pick<TicketView, 'lines'>, refund: Pick<TicketRefund, 'lineId'>): string {
+  const line = refund.lineId === null ? undefined : ticket.lines.find((l) => l.lineId === refund.lineId);
+  return line === undefined ? '' : ` for the ${line.name}`;
 }
 
 /** A percentage typed by staff ("20", "5.5", "7,7 %") → basis points; null when it is not one (0–100, two decimals at most). */

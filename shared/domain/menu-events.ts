@@ -33,10 +33,13 @@ export const MenuItemRetiredV1 = z.strictObject({
 });
 export type MenuItemRetiredV1 = z.infer<typeof MenuItemRetiredV1>;
 
-/** The sales tax included in the item's price from now on (a rate set or changed by law): lines already on tickets keep theirs. */
+/**
+ * The sales tax included in the item's price from now on (a rate set or changed by law), or
+ * null for none (a rate set by mistake): lines already on tickets keep theirs.
+ */
 export const MenuItemTaxSetV1 = z.strictObject({
   menuItemId: EntityId,
-  taxBasisPoints: TaxBasisPoints,
+  taxBasisPoints: TaxBasisPoints.nullable(),
 });
 export type MenuItemTaxSetV1 = z.infer<typeof MenuItemTaxSetV1>;
 

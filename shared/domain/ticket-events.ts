@@ -132,6 +132,13 @@ export const TicketRefundedV1 = z.strictObject({
 });
 export type TicketRefundedV1 = z.infer<typeof TicketRefundedV1>;
 
+/**
+ * v2: the line the money is for, when it is for one (a dish sent back): its tax is then that
+ * line's rate, not shared over the ticket's. A refund for none is still written as v1.
+ */
+export const TicketRefundedV2 = TicketRefundedV1.extend({ lineId: EntityId.optional() });
+export type TicketRefundedV2 = z.infer<typeof TicketRefundedV2>;
+
 /** A discount on the whole ticket: a share of what its lines charge, or an amount off it. */
 export const TicketDiscount = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('percent'), percent: z.number().int().min(1).max(100), reason: ShortText }),

@@ -14,6 +14,7 @@ import {
   TicketKitchenItemBumpedV1,
   TicketLineCompedV1,
   TicketRefundedV1,
+  TicketRefundedV2,
   TicketNoteSetV1,
   TicketOpenedV1,
   TicketPaymentRecordedV1,
@@ -65,7 +66,8 @@ export const EVENT_CATALOG = {
   'ticket.closed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketClosedV1 } },
   'ticket.voided': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketVoidedV1 } },
   'ticket.line_comped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketLineCompedV1 } },
-  'ticket.refunded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketRefundedV1 } },
+  // v2 added the line a refund is for: a refund for the whole ticket is still written as v1.
+  'ticket.refunded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketRefundedV1, 2: TicketRefundedV2 }, writtenFrom: 1 },
   'ticket.discount_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketDiscountSetV1 } },
   // v2 added the close a sale after a reopening records: a first sale is still written as v1.
   'sale.recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: SaleRecordedV1, 2: SaleRecordedV2 }, writtenFrom: 1 },
@@ -127,7 +129,7 @@ export interface EventPayloads {
   'ticket.closed': z.infer<typeof TicketClosedV1>;
   'ticket.voided': z.infer<typeof TicketVoidedV1>;
   'ticket.line_comped': z.infer<typeof TicketLineCompedV1>;
-  'ticket.refunded': z.infer<typeof TicketRefundedV1>;
+  'ticket.refunded': z.infer<typeof TicketRefundedV2>;
   'ticket.discount_set': z.infer<typeof TicketDiscountSetV1>;
   'sale.recorded': z.infer<typeof SaleRecordedV2>;
   'conflict.resolved': z.infer<typeof ConflictResolvedV1>;
@@ -202,6 +204,12 @@ function join(prefix: string, segments: string[]): string {
  */
 const validCurrent = new WeakMap<object, EventType>();
 
+/**
+ * Of those, the ones validatePayload wrote at an older version they fit (writtenFrom), with
+ * that version: an event carrying one is folded without a second check only at that version.
+ */
+const writtenAt = new WeakMap<object, number>();
+
 function validateAt(type: EventType, v: number, payload: unknown): unknown {
   // `type` is known here: look the schema up directly (schemaFor re-checks the type).
   const schema = (EVENT_CATALOG[type].versions as Readonly<Record<number, z.ZodType>>)[v];
@@ -226,7 +234,10 @@ export function validatePayload(type: string, payload: unknown): { v: number; pa
   const entry: CatalogEntry = EVENT_CATALOG[type];
   const versions = entry.versions;
   for (let v = entry.writtenFrom ?? current; v < current; v++) {
-    if (versions[v]?.safeParse(valid).success) return { v, payload: valid };
+    if (versions[v]?.safeParse(valid).success) {
+      if (typeof valid === 'object' && valid !== null) writtenAt.set(valid, v);
+      return { v, payload: valid };
+    }
   }
   return { v: current, payload: valid };
 }
@@ -250,10 +261,9 @@ export function decodeEvent(e: EventEnvelope): DecodeResult {
   }
   if (typeof e.payload === 'object' && e.payload !== null && validCurrent.get(e.payload) === e.type) {
     if (e.v === current) return { status: 'ok', event: e };
-    // Written at an older version it fits (writtenFrom: the later ones only added optional
-    // fields, their upcasters change nothing): the same payload, valid at the current one.
-    const writtenFrom: number | undefined = (EVENT_CATALOG[e.type] as CatalogEntry).writtenFrom;
-    if (writtenFrom !== undefined && e.v >= writtenFrom) return { status: 'ok', event: { ...e, v: current } };
+    // Written at the older version it fits (writtenFrom: the later ones only added optional
+    // fields, their upcasters change nothing, tested): the same payload, valid at the current one.
+    if (writtenAt.get(e.payload) === e.v) return { status: 'ok', event: { ...e, v: current } };
   }
   try {
     let payload = validateAt(e.type, e.v, e.payload);

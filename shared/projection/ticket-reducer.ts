@@ -506,6 +506,7 @@ function refundOf(e: DecodedEvent<'ticket.refunded'>, state: TicketRefund['state
     method: p.method,
     amountCents: p.amountCents,
     reason: p.reason,
+    lineId: p.lineId ?? null,
     at: e.at,
     terminal: e.origin.terminal,
     staff: e.origin.staff ?? null,

@@ -1,7 +1,7 @@
 import type { PaymentMethod, TicketDiscount } from '../domain/ticket-events';
 import type { ConflictResolutionKind } from '../domain/conflict-events';
 import type { ConflictKind } from './merge-policy';
-import { taxesOn, type TaxLine } from '../domain/tax';
+import { allocateCents, taxesOn, type TaxLine } from '../domain/tax';
 
 /**
  * What the projection shows: plain JSON data (no Maps, no undefined, no class instances),
@@ -82,17 +82,34 @@ export function chargedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): 
 }
 
 /**
- * The sales tax in what a ticket charges, rate by rate: its total unless `amountCents` is given
- * (a close at an accepted total, a refund on it). The amount is shared over the rates in
- * proportion to what the lines charge at each (shared/domain/tax.ts taxesOn).
+ * The sales tax in what a ticket charges, rate by rate: what it was sold at (`closedTotalCents`:
+ * a manager may have accepted a closing total other than the lines'), else its total, unless
+ * `amountCents` is given (a refund on it). The amount is shared over the rates in proportion to
+ * what the lines charge at each (shared/domain/tax.ts taxesOn).
  */
-export function ticketTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents'>, amountCents: number = ticket.totalCents): TaxLine[] {
+export function ticketTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>, amountCents: number = ticket.closedTotalCents ?? ticket.totalCents): TaxLine[] {
   const grossByRate = new Map<number | null, number>();
   for (const line of ticket.lines) {
     const charged = line.unitPriceCents * chargedQuantity(line);
     if (charged > 0) grossByRate.set(line.taxBasisPoints, (grossByRate.get(line.taxBasisPoints) ?? 0) + charged);
   }
   return taxesOn(amountCents, grossByRate);
+}
+
+/**
+ * What each line the guest pays for came to of what the ticket was sold at (its closed total,
+ * else its total), shared like the tax (ticketTaxes): line id → cents. Comped lines are not in it.
+ */
+export function soldByLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): Map<string, number> {
+  const charged = ticket.lines.filter((l) => chargedQuantity(l) > 0);
+  const shares = allocateCents(ticket.closedTotalCents ?? ticket.totalCents, charged.map((l) => l.unitPriceCents * chargedQuantity(l)));
+  return new Map(charged.map((l, i) => [l.lineId, shares[i]!]));
+}
+
+/** The sales tax in money handed back: at the rate of the line it was for, else shared like the ticket's total. */
+export function refundTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>, refund: Pick<TicketRefund, 'amountCents' | 'lineId'>): TaxLine[] {
+  const line = refund.lineId === null ? undefined : ticket.lines.find((l) => l.lineId === refund.lineId);
+  return line === undefined ? ticketTaxes(ticket, refund.amountCents) : taxesOn(refund.amountCents, new Map([[line.taxBasisPoints, 1]]));
 }
 
 /** How many of a line are given away (0 when not comped). */
@@ -169,6 +186,8 @@ export interface TicketRefund {
   method: PaymentMethod;
   amountCents: number;
   reason: string;
+  /** The line the money is for (a dish sent back); null for the ticket as a whole. */
+  lineId: string | null;
   at: number;
   terminal: string;
   staff: string | null;

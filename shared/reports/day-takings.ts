@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PaymentMethod } from '../domain/ticket-events';
 import { addTaxLines, sortedTaxLines, type TaxLine } from '../domain/tax';
-import { chargedQuantity, compedQuantity, owedCents, ticketTaxes, type AggregateView, type TicketLine, type TicketView } from '../projection/views';
+import { chargedQuantity, compedQuantity, owedCents, refundTaxes, ticketTaxes, type AggregateView, type TicketLine, type TicketView } from '../projection/views';
 
 /**
  * The day's takings (cash-up): what the manager counts the drawer against at the end of a
@@ -131,7 +131,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       // What the discount took off at the close: a discount changed after it is held, not counted.
       if ((view.closedDiscountCents ?? 0) > 0) add(discounted, view.closedDiscountCents!);
       for (const line of view.lines) addItemSold(items, line);
-      addTaxLines(salesTax, ticketTaxes(view, view.closedTotalCents ?? 0));
+      addTaxLines(salesTax, ticketTaxes(view));
       counted = true;
     } else if (view.status === 'voided' && within(view.voidedAt)) {
       add(voided, view.totalCents);
@@ -164,7 +164,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       counted = true;
       if (refund.state !== 'applied') continue;
       addByMethod(refunded, refund);
-      addTaxLines(refundsTax, ticketTaxes(view, refund.amountCents));
+      addTaxLines(refundsTax, refundTaxes(view, refund));
     }
     if (counted && view.openConflicts > 0) ticketsWithOpenConflicts++;
   }

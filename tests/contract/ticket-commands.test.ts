@@ -332,6 +332,28 @@ describe('MenuCommands: the menu from a manager\'s tablet', () => {
 });
 
 describe('tax rates from a manager\'s tablet', () => {
+  it('[APP31][EVT11] a refund for one line: at most what that line was sold at (its share of the total) less its refunds; written as v2 naming it, one for the ticket as v1', async () => {
+    const till = await terminal('till-1', 'A');
+    const t = await till.commands.openTicket();
+    await till.commands.addItem(t, { ...burger, taxBasisPoints: 1000 }, 2); // 25.00
+    await till.commands.addItem(t, { ...cola, taxBasisPoints: 2000 }, 1); // 3.50
+    await till.commands.recordPayment(t, { method: 'card', amountCents: 2850 });
+    await till.commands.close(t);
+    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: () => 'kim' });
+    const [burgers, colaLine] = (till.store.view(t) as TicketView).lines;
+    expect(() => manager.refund(t, { method: 'card', amountCents: 351, reason: 'flat', lineId: colaLine!.lineId })).toThrow(/at most 3\.50 can go back for the Cola/);
+    expect(() => manager.refund(t, { method: 'card', amountCents: 100, reason: 'flat', lineId: 'line-nope' })).toThrow(/charges no such line/);
+    await manager.refund(t, { method: 'card', amountCents: 1250, reason: 'one was cold', lineId: burgers!.lineId });
+    await manager.refund(t, { method: 'card', amountCents: 100, reason: 'slow' });
+    expect(till.store.getByAggregate(t).slice(-2).map((e) => [e.v, (e.payload as { lineId?: string }).lineId ?? null])).toEqual([
+      [2, burgers!.lineId],
+      [1, null],
+    ]);
+    expect(() => manager.refund(t, { method: 'card', amountCents: 1251, reason: 'the other', lineId: burgers!.lineId })).toThrow(/at most 12\.50 can go back for the Cheeseburger/);
+    expect((till.store.view(t) as TicketView).refunds.map((r) => r.lineId)).toEqual([burgers!.lineId, null]);
+  });
+
+
   it('[APP31][CMD2] an item is defined with the tax in its price; a line copies it; a new rate reaches new lines only; a till may not set one', async () => {
     const location = `cmd-${++n}`;
     const manager = await terminal('manager-1', 'M', 'manager', location);
@@ -352,6 +374,11 @@ describe('tax rates from a manager\'s tablet', () => {
     expect((till.store.view(id) as MenuItemView).taxBasisPoints).toBe(1000);
     await till.commands.addItem(t, till.store.view(id) as MenuItemView);
     expect((till.store.view(t) as TicketView).lines.map((l) => l.taxBasisPoints)).toEqual([2000, 1000]);
+    // A rate set by mistake is taken off: new lines have none again.
+    expect(() => tillMenu.setTaxRate(id, null)).toThrow(new CommandRefused('only a manager may change the menu'));
+    await managerMenu.setTaxRate(id, null);
+    expect(() => managerMenu.setTaxRate(id, null)).toThrow(new CommandRefused('House red has no tax rate'));
+    expect((manager.store.view(id) as MenuItemView).taxBasisPoints).toBeNull();
     // An item with no rate makes a line with none, written as before rates existed (v2): older builds still fold it.
     await till.commands.addItem(t, burger);
     expect(till.store.getByAggregate(t).at(-1)).toMatchObject({ type: 'ticket.item_added', v: 2 });

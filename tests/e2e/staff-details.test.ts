@@ -512,7 +512,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await till.getByRole('button', { name: 'Discount…' }).count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
-  it('[APP31] prices include tax: the ticket and the receipt show the tax in the total rate by rate; a manager changes an item\'s rate for the lines after; Takings counts the tax in the sales', async () => {
+  it('[APP31] prices include tax: the ticket and the receipt show the tax in the total rate by rate; a manager changes an item\'s rate for the lines after and refunds one line; Takings counts the tax in the sales and the refund', async () => {
     const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-taxes', 'manager');
     fixture.closeAfter(t.context);
     const manager = t.page;
@@ -547,10 +547,25 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(receipt).toContain('Total 20.80 incl. tax 5.5 % on 3.50 (net 3.32) 0.18 incl. tax 10 % on 14.50 (net 13.18) 1.32 incl. tax 20 % on 2.80 (net 2.33) 0.47');
     await manager.emulateMedia({ media: 'screen' });
 
+    // The lemonade went back: refunded for its line, all it was sold at, its tax at 5.5 %.
+    await manager.getByRole('button', { name: 'Refund…' }).click();
+    const form = manager.getByRole('form', { name: `Refund on ticket ${number}` });
+    expect(await form.getByRole('textbox', { name: 'Amount' }).inputValue()).toBe('20.80');
+    await form.getByRole('combobox', { name: 'Refund for' }).selectOption({ label: '1× Lemonade (up to 3.50)' });
+    expect(await form.getByRole('textbox', { name: 'Amount' }).inputValue()).toBe('3.50');
+    await form.getByRole('textbox', { name: 'Amount' }).fill('4');
+    await form.getByRole('textbox', { name: 'Refund reason' }).fill('flat');
+    expect(await form.getByRole('status').textContent()).toBe('At most 3.50 can go back for the Lemonade');
+    await form.getByRole('textbox', { name: 'Amount' }).fill('3.50');
+    await form.getByRole('button', { name: 'Refund 3.50 to card' }).click();
+    await idle(manager);
+    expect(await manager.getByTestId('refund').textContent()).toMatch(/^\s*Refunded 3\.50 to card for the Lemonade: flat/);
+
     await manager.getByRole('link', { name: 'Takings' }).click();
     await manager.getByRole('heading', { name: 'Takings' }).waitFor();
     const figure = (key: string) => manager.locator(`tr[data-figure="${key}"]`).innerText();
     expect((await figure('tax-sales-550')).split(/\s+/).join(' ')).toBe('Tax at 5.5 % in sales 0.18 of 3.50');
+    expect((await figure('tax-refunds-550')).split(/\s+/).join(' ')).toBe('Tax at 5.5 % in refunds 0.18 of 3.50');
     // Only this ticket has a line at 5.5 %; the other rates also count the tickets other tests closed today.
     expect((await figure('tax-sales-1000')).split(/\s+/).join(' ')).toMatch(/^Tax at 10 % in sales \d+\.\d\d of \d+\.\d\d$/);
     expect((await figure('tax-sales-2000')).split(/\s+/).join(' ')).toMatch(/^Tax at 20 % in sales \d+\.\d\d of \d+\.\d\d$/);

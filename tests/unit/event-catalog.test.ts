@@ -154,6 +154,18 @@ describe('event catalog', () => {
     expect(fieldOf(() => validatePayload('ticket.teleported', {}))).toBe('type');
   });
 
+  it('[EVT2] from the version a type is written from (writtenFrom) up, the upcasters change nothing: the fast path folds such payloads as written', () => {
+    for (const type of EVENT_TYPES) {
+      const entry = EVENT_CATALOG[type];
+      if (!('writtenFrom' in entry)) continue;
+      const { v, payload } = validatePayload(type, VALID[type]);
+      for (let from: number = entry.writtenFrom; from < CURRENT_VERSIONS[type]; from++) {
+        expect(UPCASTERS[type]![from]!(payload, envelope({ type, v })), `${type} v${from}`).toEqual(payload);
+      }
+      expect(v).toBe(entry.writtenFrom);
+    }
+  });
+
   it('[EVT2] every non-current version has an upcaster to the next', () => {
     for (const type of EVENT_TYPES) {
       const versions = Object.keys(EVENT_CATALOG[type].versions).map(Number);
@@ -191,6 +203,9 @@ describe('event catalog', () => {
     const ownOlder = envelope({ v: older.v, payload: older.payload });
     expect(decodeEvent(ownOlder)).toEqual({ status: 'ok', event: { ...ownOlder, v: CURRENT_VERSIONS['ticket.item_added'] } });
     expect(decodeEvent(ownOlder).event.payload).toBe(older.payload);
+    // Only at the version it was written at: the current version's payload under an older v is checked, and refused.
+    const misversioned = envelope({ v: older.v, payload });
+    expect(decodeEvent(misversioned)).toMatchObject({ status: 'invalid', error: { field: 'payload.taxBasisPoints' } });
     // Same shape, another object (e.g. parsed from the relay): validated as usual.
     const copy = envelope({ v, payload: structuredClone(payload) });
     expect(decodeEvent(copy).event).not.toBe(copy);

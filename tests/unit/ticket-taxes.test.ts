@@ -89,7 +89,7 @@ describe('tax included in prices: the money rules (shared/domain/tax.ts)', () =>
 });
 
 describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
-  it('[EVT10] a rate is basis points 0–10000, written at v2 of an item / v3 of a line only when there is one; a wrong one is refused naming the field', () => {
+  it('[EVT10][EVT11] a rate is basis points 0–10000, written at v2 of an item / v3 of a line only when there is one; a wrong one is refused naming the field', () => {
     expect(validatePayload('ticket.item_added', burgers).v).toBe(3);
     expect(validatePayload('ticket.item_added', water).v).toBe(2);
     const item = { menuItemId: 'm-wine', name: 'Wine', category: 'Drinks', priceCents: 750 };
@@ -101,6 +101,13 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
       expect(fieldOf(() => validatePayload('menu.item_tax_set', { menuItemId: 'm-wine', taxBasisPoints: bad }))).toBe('payload.taxBasisPoints');
     }
     expect(MANAGER_EVENT_TYPES.has('menu.item_tax_set')).toBe(true);
+    // A rate set by mistake is taken off with null.
+    expect(validatePayload('menu.item_tax_set', { menuItemId: 'm-wine', taxBasisPoints: null }).v).toBe(1);
+    // [EVT11] a refund names the line it is for at v2; one for the whole ticket is written as v1.
+    const refund = { refundId: 'r1', method: 'cash', amountCents: 500, reason: 'cold' };
+    expect(validatePayload('ticket.refunded', refund).v).toBe(1);
+    expect(validatePayload('ticket.refunded', { ...refund, lineId: 'l-burger' }).v).toBe(2);
+    expect(fieldOf(() => validatePayload('ticket.refunded', { ...refund, lineId: '' }))).toBe('payload.lineId');
     expect(MENU_ITEM_MERGE_POLICY['menu.item_tax_set']).toMatchObject({ merge: 'lww', fields: ['taxBasisPoints'] });
   });
 
@@ -133,6 +140,9 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
     const v = projectAggregate([defined, toTwenty, concurrent]);
     expect((v as MenuItemView).taxBasisPoints).toBe(2000);
     expect(v.history.find((h) => h.eventId === concurrent.id)?.status).toBe('superseded');
+    // Taken off (a rate set by mistake): none again.
+    const none = a.write(MENU, 'menu.item_tax_set', { menuItemId: 'm-wine', taxBasisPoints: null });
+    expect(projectAggregate([defined, toTwenty, concurrent, none])).toMatchObject({ taxBasisPoints: null });
   });
 
   it('[PRJ19] the tax in a ticket: its total shared over its rates by what the lines charge (a discount off every rate alike, comped parts not charged)', () => {
@@ -159,7 +169,7 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
     expect(ticketTaxes(comped).map((t) => t.basisPoints)).toEqual([1000, null]);
   });
 
-  it('[PRJ19][SRV25] the takings: the tax in the totals of the tickets closed, and in the refunds given, rate by rate', () => {
+  it('[PRJ19][SRV25] the takings: the tax in the totals of the tickets closed, and in the refunds given (at the rate of the line one is for, else shared like the total), rate by rate', () => {
     const till = new FixedClockTerminal('till-1');
     const manager = new FixedClockTerminal('manager-1');
     const base = dinner(till);
@@ -169,9 +179,12 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
     const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3105 });
     const closed = till.write(TK, 'ticket.closed', { totalCents: 3105 });
     manager.see(paid, closed);
-    const refund = manager.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'card', amountCents: 1035, reason: 'a burger sent back' });
+    const burgerBack = manager.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'card', amountCents: 1035, reason: 'a burger sent back', lineId: 'l-burger' });
+    const goodwill = manager.write(TK, 'ticket.refunded', { refundId: 'r2', method: 'card', amountCents: 345, reason: 'slow service' });
+    expect([burgerBack.v, goodwill.v]).toEqual([2, 2]); // (a test writer writes the current version; the app writes v1 without a line)
     const projection = new LocationProjection();
-    projection.apply([...base, discount, paid, closed, refund]);
+    projection.apply([...base, discount, paid, closed, burgerBack, goodwill]);
+    expect((projection.get(TK.id) as TicketView).refunds.map((r) => r.lineId)).toEqual(['l-burger', null]);
     const window = { from: 0, to: 2_000_000_000_000 };
     const report = dayTakings(projection.all(), window);
     expect(report.taxes).toEqual({
@@ -180,16 +193,30 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
         { basisPoints: 2000, grossCents: 675, taxCents: 113, netCents: 562 },
         { basisPoints: null, grossCents: 270, taxCents: 0, netCents: 270 },
       ],
-      // 10.35 back, shared like the ticket's lines: 7.20, 2.25 and 0.90.
+      // 10.35 for a burger, at 10 % (tax 0.94); 3.45 for the ticket, shared like its lines: 2.40 (0.22), 0.75 (0.13), 0.30.
       refunds: [
-        { basisPoints: 1000, grossCents: 720, taxCents: 65, netCents: 655 },
-        { basisPoints: 2000, grossCents: 225, taxCents: 38, netCents: 187 },
-        { basisPoints: null, grossCents: 90, taxCents: 0, netCents: 90 },
+        { basisPoints: 1000, grossCents: 1275, taxCents: 116, netCents: 1159 },
+        { basisPoints: 2000, grossCents: 75, taxCents: 13, netCents: 62 },
+        { basisPoints: null, grossCents: 30, taxCents: 0, netCents: 30 },
       ],
     });
-    // A close that holds at another total (a manager accepted it): the tax is in that total.
-    const ticket = projection.get(TK.id) as TicketView;
-    const accepted = dayTakings([{ ...ticket, closedTotalCents: 3450, refunds: [] }], window);
-    expect(accepted.taxes.sales.map((t) => t.grossCents)).toEqual([2400, 750, 300]);
+  });
+
+  it('[PRJ19][SRV25] a ticket a manager closed at another total than its lines (accept_total): the receipt\'s and the takings\' tax is in that total', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const base = dinner(till);
+    // The guest and the till agreed on 30.00 for the 34.50 of lines: the close is held until a manager says.
+    const close = till.write(TK, 'ticket.closed', { totalCents: 3000 });
+    manager.see(...base, close);
+    const held = ticketOf([...base, close]);
+    expect(held.conflicts.map((c) => c.kind)).toEqual(['close_total_mismatch']);
+    const accept = manager.write(TK, 'conflict.resolved', { conflictId: held.conflicts[0]!.conflictId, resolution: { kind: 'accept_total', totalCents: 3000 } });
+    const sold = ticketOf([...base, close, accept]);
+    expect(sold).toMatchObject({ status: 'closed', closedTotalCents: 3000, totalCents: 3450 });
+    expect(ticketTaxes(sold).map((t) => t.grossCents)).toEqual([2087, 652, 261]);
+    const projection = new LocationProjection();
+    projection.apply([...base, close, accept]);
+    expect(dayTakings(projection.all(), { from: 0, to: 2_000_000_000_000 }).taxes.sales).toEqual(ticketTaxes(sold));
   });
 });

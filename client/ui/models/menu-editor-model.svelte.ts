@@ -8,14 +8,22 @@ import type { LiveLog } from './live-log.svelte';
 /** The fields of an item a manager changes in place: its price and its tax rate. */
 export type MenuField = 'price' | 'tax';
 
-/** Each field as typed and as written: parse (null when it is not a value) and what the item holds now. */
-const FIELDS: Record<MenuField, { parse: (text: string) => number | null; shown: (item: MenuItemView) => string; example: string }> = {
+/**
+ * Each field as typed and as written: parse (undefined when it is not a value; an empty tax
+ * rate is null, none) and what the item holds now.
+ */
+const FIELDS: Record<MenuField, { parse: (text: string) => number | null | undefined; shown: (item: MenuItemView) => string; example: string }> = {
   price: { parse: (text) => positive(parseMoney(text)), shown: (item) => money(item.priceCents ?? 0), example: 'price of {name} (e.g. 7.50)' },
-  tax: { parse: parseTaxPercent, shown: (item) => (item.taxBasisPoints === null ? '' : taxPercent(item.taxBasisPoints)), example: 'tax rate of {name} in % (e.g. 20)' },
+  tax: { parse: parseTaxRate, shown: (item) => (item.taxBasisPoints === null ? '' : taxPercent(item.taxBasisPoints)), example: 'tax rate of {name} in % (e.g. 20; empty for none)' },
 };
 
-function positive(cents: number | null): number | null {
-  return cents !== null && cents > 0 ? cents : null;
+function positive(cents: number | null): number | undefined {
+  return cents !== null && cents > 0 ? cents : undefined;
+}
+
+/** A tax rate as typed: empty is none (null), else basis points; undefined when it is neither. */
+function parseTaxRate(text: string): number | null | undefined {
+  return text.trim() === '' ? null : (parseTaxPercent(text) ?? undefined);
 }
 
 /**
@@ -55,7 +63,7 @@ export class MenuEditorModel extends CommandState {
     if (this.category.trim() === '') return 'Give it a category';
     const price = parseMoney(this.priceText);
     if (price === null || price <= 0) return 'Enter its price (e.g. 7.50)';
-    if (this.taxText.trim() !== '' && parseTaxPercent(this.taxText) === null) return 'Enter the tax included in its price in % (e.g. 20), or leave it empty';
+    if (parseTaxRate(this.taxText) === undefined) return 'Enter the tax included in its price in % (e.g. 20), or leave it empty';
     return null;
   });
 
@@ -69,7 +77,7 @@ export class MenuEditorModel extends CommandState {
   async add(): Promise<boolean> {
     const priceCents = parseMoney(this.priceText);
     if (this.addProblem !== null || priceCents === null) return false;
-    const taxBasisPoints = this.taxText.trim() === '' ? undefined : (parseTaxPercent(this.taxText) ?? undefined);
+    const taxBasisPoints = parseTaxRate(this.taxText) ?? undefined;
     const ok = await this.run(() => this.commands.define({ name: this.name, category: this.category, priceCents, station: this.station, ...(taxBasisPoints === undefined ? {} : { taxBasisPoints }) }));
     if (ok) {
       this.name = '';
@@ -88,11 +96,11 @@ export class MenuEditorModel extends CommandState {
     const text = this.drafts[field][item.id];
     if (text === undefined) return false;
     const value = FIELDS[field].parse(text);
-    if (value === null) {
+    if (value === undefined) {
       this.error = `Enter the new ${FIELDS[field].example.replace('{name}', item.name ?? item.id)}`;
       return false;
     }
-    const ok = await this.run(() => (field === 'price' ? this.commands.reprice(item.id, value) : this.commands.setTaxRate(item.id, value)));
+    const ok = await this.run(() => (field === 'tax' ? this.commands.setTaxRate(item.id, value) : this.commands.reprice(item.id, value as number))); // a price is never null (only an empty tax rate is)
     if (ok) delete this.drafts[field][item.id];
     return ok;
   }

@@ -52,15 +52,16 @@ type Figure = (typeof FIGURES)[number];
 /**
  * The tax figures, rate by rate, for the rates either report holds (prices include tax): the
  * tax in the sales, and in the refunds where there were any. Sales at no rate are listed only
- * beside taxed ones (an item whose rate was never set).
+ * beside taxed figures (an item whose rate was never set); none at all where nothing is taxed.
  */
-function taxFigures(reports: readonly DayTakings[]): Figure[] {
+export function taxFigures(reports: readonly DayTakings[]): Figure[] {
   const rates = (pick: (t: DayTakings) => readonly TaxLine[]): (number | null)[] => {
     const found = new Set(reports.flatMap((t) => pick(t).filter((l) => l.grossCents > 0).map((l) => l.basisPoints)));
     return [...found].sort((a, b) => (a ?? Infinity) - (b ?? Infinity));
   };
   const sales = rates((t) => t.taxes.sales);
-  if (!sales.some((r) => r !== null)) return [];
+  const refunds = rates((t) => t.taxes.refunds).filter((r) => r !== null);
+  if (refunds.length === 0 && !sales.some((r) => r !== null)) return [];
   const figure = (kind: 'sales' | 'refunds', rate: number | null): Figure => ({
     key: `tax-${kind}-${rate ?? 'none'}`,
     label: rate === null ? `Sales with no tax rate` : `Tax at ${taxRate(rate)} in ${kind}`,
@@ -69,7 +70,7 @@ function taxFigures(reports: readonly DayTakings[]): Figure[] {
       return rate === null ? money(line?.grossCents ?? 0) : `${money(line?.taxCents ?? 0)} of ${money(line?.grossCents ?? 0)}`;
     },
   });
-  return [...sales.map((r) => figure('sales', r)), ...rates((t) => t.taxes.refunds).filter((r) => r !== null).map((r) => figure('refunds', r))];
+  return [...sales.map((r) => figure('sales', r)), ...refunds.map((r) => figure('refunds', r))];
 }
 
 /**
