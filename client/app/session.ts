@@ -1,6 +1,7 @@
 import { EventStore } from '../store/event-store';
 import { TicketCommands } from '../commands/ticket-commands';
 import { MenuCommands } from '../commands/menu-commands';
+import { LocationCommands } from '../commands/location-commands';
 import { StaffOnDuty } from './staff-on-duty';
 import { SyncManager } from '../sync/sync-manager';
 import { realTimers } from '../sync/timers';
@@ -24,6 +25,8 @@ export interface Session {
   readonly commands: TicketCommands;
   /** Sold out ("86") and back; adding, repricing and retiring items (managers). */
   readonly menuCommands: MenuCommands;
+  /** What receipts say about the business (managers). */
+  readonly locationCommands: LocationCommands;
   /** Who is signed in on this device: the commands stamp it on every event. */
   readonly staff: StaffOnDuty;
   readonly sync: SyncManager;
@@ -37,6 +40,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
   const commandContext = { store, role: pairing.role, staff: () => staff.current };
   const commands = new TicketCommands(commandContext);
   const menuCommands = new MenuCommands(commandContext);
+  const locationCommands = new LocationCommands(commandContext);
   const endpoints = appEndpoints();
   const sync = SyncManager.start({
     ...endpoints,
@@ -80,6 +84,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     store,
     commands,
     menuCommands,
+    locationCommands,
     staff,
     sync,
     compaction,

@@ -1,6 +1,7 @@
 import { newEventId } from '../../shared/events/event-id';
 import { MENU_ITEM_AGGREGATE } from '../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../shared/domain/table-events';
+import { LOCATION_AGGREGATE, LOCATION_DETAILS_ID } from '../../shared/domain/location-events';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { validatePayload } from '../../shared/events/catalog';
 
@@ -28,7 +29,8 @@ const MENU: ReadonlyArray<{ name: string; category: string; priceCents: number; 
 ];
 
 /**
- * The demo location's starting data as events: 12 menu items in 3 categories and 8 tables.
+ * The demo location's starting data as events: what its receipts say about it, 12 menu items
+ * in 3 categories and 8 tables.
  * Pure: takes the clock, returns events; the caller stores them through the normal ingest
  * path, so they reach the canonical store and the room exactly like uploaded events.
  */
@@ -50,6 +52,12 @@ export function demoSeedEvents(now: number): EventEnvelope[] {
       payload,
     });
   };
+  push('location.details_set', { type: LOCATION_AGGREGATE, id: LOCATION_DETAILS_ID }, {
+    name: 'RMS Demo Bistro',
+    address: '1 Harbour Street\nSpringfield',
+    taxNumber: 'DEMO 123 456 789',
+    receiptFooter: 'Thank you, see you soon!',
+  });
   MENU.forEach((item, i) => {
     const menuItemId = `demo-item-${i + 1}`;
     push('menu.item_defined', { type: MENU_ITEM_AGGREGATE, id: menuItemId }, { menuItemId, ...item });

@@ -3,6 +3,7 @@ import { MAX_EVENT_BYTES, canonicalParsedEventJson, isWriterOf, parseEnvelope, t
 import { upcasterFor } from './upcasters';
 import { MENU_ITEM_AGGREGATE, MenuItemAvailabilitySetV1, MenuItemDefinedV1, MenuItemDefinedV2, MenuItemRepricedV1, MenuItemRetiredV1, MenuItemTaxSetV1 } from '../domain/menu-events';
 import { TABLE_AGGREGATE, TableDefinedV1 } from '../domain/table-events';
+import { LOCATION_AGGREGATE, LocationDetailsSetV1 } from '../domain/location-events';
 import {
   TICKET_AGGREGATE,
   TicketClosedV1,
@@ -52,6 +53,7 @@ export const EVENT_CATALOG = {
   'menu.item_tax_set': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemTaxSetV1 } },
   'menu.item_availability_set': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemAvailabilitySetV1 } },
   'table.defined': { aggregateType: TABLE_AGGREGATE, versions: { 1: TableDefinedV1 } },
+  'location.details_set': { aggregateType: LOCATION_AGGREGATE, versions: { 1: LocationDetailsSetV1 } },
   'ticket.opened': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketOpenedV1 } },
   // v3 added the line's tax rate: a line without one is still written as v2 (v1 had no line id).
   'ticket.item_added': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketItemAddedV1, 2: TicketItemAddedV2, 3: TicketItemAddedV3 }, writtenFrom: 2 },
@@ -78,8 +80,9 @@ export const EVENT_CATALOG = {
 export type EventType = keyof typeof EVENT_CATALOG;
 
 /**
- * What only a manager (or admin) may write (CMD2): voids, comps, refunds, discounts, conflict resolutions and the
- * menu itself (items, prices, retirement). Marking an item sold out is anyone's: the kitchen does.
+ * What only a manager (or admin) may write (CMD2): voids, comps, refunds, discounts, conflict resolutions, the
+ * menu itself (items, prices, tax rates, retirement) and the location's receipt details. Marking an item sold out
+ * is anyone's: the kitchen does.
  */
 export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'ticket.voided',
@@ -91,6 +94,7 @@ export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'menu.item_repriced',
   'menu.item_retired',
   'menu.item_tax_set',
+  'location.details_set',
 ]);
 
 /**
@@ -117,6 +121,7 @@ export interface EventPayloads {
   'menu.item_tax_set': z.infer<typeof MenuItemTaxSetV1>;
   'menu.item_availability_set': z.infer<typeof MenuItemAvailabilitySetV1>;
   'table.defined': z.infer<typeof TableDefinedV1>;
+  'location.details_set': z.infer<typeof LocationDetailsSetV1>;
   'ticket.opened': z.infer<typeof TicketOpenedV1>;
   'ticket.item_added': z.infer<typeof TicketItemAddedV3>;
   'ticket.item_removed': z.infer<typeof TicketItemRemovedV1>;

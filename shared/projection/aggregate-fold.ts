@@ -2,9 +2,23 @@ import { compareEvents, type EventEnvelope } from '../events/envelope';
 import { aggregateTypeOf, decodeEvent, type DecodedEvent } from '../events/catalog';
 import { MENU_ITEM_AGGREGATE } from '../domain/menu-events';
 import { TABLE_AGGREGATE } from '../domain/table-events';
+import { LOCATION_AGGREGATE } from '../domain/location-events';
 import { TICKET_AGGREGATE } from '../domain/ticket-events';
 import { isTicketEvent, newTicketState, reduceTicket, ticketViewOf, type TicketState } from './ticket-reducer';
-import { isMenuItemEvent, isTableEvent, newMenuItemState, newTableState, reduceMenuItem, reduceTable, type MenuItemState, type TableState } from './catalog-reducers';
+import {
+  isLocationEvent,
+  isMenuItemEvent,
+  isTableEvent,
+  newLocationState,
+  newMenuItemState,
+  newTableState,
+  reduceLocation,
+  reduceMenuItem,
+  reduceTable,
+  type LocationState,
+  type MenuItemState,
+  type TableState,
+} from './catalog-reducers';
 import { assertNever, outcome, type Outcome } from './reducer';
 import type { AggregateView, ConcurrentGroup, HistoryEntry, HistoryStatus } from './views';
 import type { RegisterWrite } from './merge-policy';
@@ -28,6 +42,7 @@ type DomainState =
   | { kind: 'ticket'; state: TicketState }
   | { kind: 'menu_item'; state: MenuItemState }
   | { kind: 'table'; state: TableState }
+  | { kind: 'location'; state: LocationState }
   | { kind: 'other' };
 
 function initialDomain(aggregateType: string): DomainState {
@@ -38,6 +53,8 @@ function initialDomain(aggregateType: string): DomainState {
       return { kind: 'menu_item', state: newMenuItemState() };
     case TABLE_AGGREGATE:
       return { kind: 'table', state: newTableState() };
+    case LOCATION_AGGREGATE:
+      return { kind: 'location', state: newLocationState() };
     default:
       return { kind: 'other' };
   }
@@ -48,7 +65,7 @@ function initialDomain(aggregateType: string): DomainState {
  * stores per aggregate. Bump FOLD_SNAPSHOT_VERSION whenever this shape or the meaning of a
  * reducer changes: a checkpoint of another version is ignored and the log is refolded.
  */
-export const FOLD_SNAPSHOT_VERSION = 12; // 2: payments held after a change, keep_void/keep_closed, sentQuantity, cancelled lines; 3: menu item availability, voidedAt; 4: comped lines (not in the total); 5: payment tips; 6, 7: refunds; 8: discounts; 9, 10: sales after a reopening or an accepted total; 11, 12: tax rates, the line a refund is for
+export const FOLD_SNAPSHOT_VERSION = 13; // 2: payments held after a change, keep_void/keep_closed, sentQuantity, cancelled lines; 3: menu item availability, voidedAt; 4: comped lines (not in the total); 5: payment tips; 6, 7: refunds; 8: discounts; 9, 10: sales after a reopening or an accepted total; 11, 12: tax rates, the line a refund is for; 13: the location's receipt details
 
 export interface FoldSnapshot {
   id: string;
@@ -70,6 +87,7 @@ type EncodedDomain =
   | { kind: 'ticket'; state: Omit<TicketState, 'lww' | 'held'> & { lww: [string, RegisterWrite][]; held: [string, DecodedEvent][] } }
   | { kind: 'menu_item'; state: Omit<MenuItemState, 'lww'> & { lww: [string, RegisterWrite][] } }
   | { kind: 'table'; state: Omit<TableState, 'lww'> & { lww: [string, RegisterWrite][] } }
+  | { kind: 'location'; state: Omit<LocationState, 'lww'> & { lww: [string, RegisterWrite][] } }
   | { kind: 'other' };
 
 function encodeDomain(d: DomainState): EncodedDomain {
@@ -80,6 +98,8 @@ function encodeDomain(d: DomainState): EncodedDomain {
       return { kind: 'menu_item', state: { ...d.state, lww: [...d.state.lww] } };
     case 'table':
       return { kind: 'table', state: { ...d.state, lww: [...d.state.lww] } };
+    case 'location':
+      return { kind: 'location', state: { ...d.state, lww: [...d.state.lww] } };
     case 'other':
       return d;
     default:
@@ -95,6 +115,8 @@ function decodeDomain(d: EncodedDomain): DomainState {
       return { kind: 'menu_item', state: { ...d.state, lww: new Map(d.state.lww) } };
     case 'table':
       return { kind: 'table', state: { ...d.state, lww: new Map(d.state.lww) } };
+    case 'location':
+      return { kind: 'location', state: { ...d.state, lww: new Map(d.state.lww) } };
     case 'other':
       return d;
     default:
@@ -351,6 +373,10 @@ export class AggregateFold {
         if (!isTableEvent(e)) return outcome('invalid', `${e.type} is not a table event`);
         return reduceTable(d.state, e);
       }
+      case 'location': {
+        if (!isLocationEvent(e)) return outcome('invalid', `${e.type} is not a location event`);
+        return reduceLocation(d.state, e);
+      }
       case 'other':
         return outcome('ignored', `aggregate type ${this.aggregateType} has no reducer in this build`);
       default:
@@ -422,6 +448,10 @@ export class AggregateFold {
       }
       case 'table':
         return { ...base, kind: 'table', label: d.state.label, seats: d.state.seats };
+      case 'location': {
+        const { lww: _lww, ...fields } = d.state;
+        return { ...base, kind: 'location', ...fields };
+      }
       case 'other':
         return { ...base, kind: 'other' };
       default:

@@ -1,12 +1,13 @@
 import type { DecodedEvent } from '../events/catalog';
-import { MENU_ITEM_MERGE_POLICY, TABLE_MERGE_POLICY, writeWins, raceLoser, registerWriteOf, type RegisterWrite } from './merge-policy';
+import { LOCATION_MERGE_POLICY, MENU_ITEM_MERGE_POLICY, TABLE_MERGE_POLICY, writeWins, raceLoser, registerWriteOf, type RegisterWrite } from './merge-policy';
 import { assertNever, outcome, type Outcome } from './reducer';
-import type { MenuItemView, TableView } from './views';
+import type { LocationView, MenuItemView, TableView } from './views';
 
-/** Reducers of the location's catalog aggregates (menu items, tables), per merge-policy.ts. */
+/** Reducers of the location's catalog aggregates (menu items, tables, the location's details), per merge-policy.ts. */
 
 type MenuItemEvent = DecodedEvent<keyof typeof MENU_ITEM_MERGE_POLICY>;
 type TableEvent = DecodedEvent<keyof typeof TABLE_MERGE_POLICY>;
+type LocationEvent = DecodedEvent<keyof typeof LOCATION_MERGE_POLICY>;
 
 type MenuFields = Pick<MenuItemView, 'name' | 'category' | 'priceCents' | 'station' | 'taxBasisPoints' | 'retired' | 'retiredAt'>;
 
@@ -31,6 +32,10 @@ export function isMenuItemEvent(e: DecodedEvent): e is MenuItemEvent {
 
 export function isTableEvent(e: DecodedEvent): e is TableEvent {
   return Object.prototype.hasOwnProperty.call(TABLE_MERGE_POLICY, e.type);
+}
+
+export function isLocationEvent(e: DecodedEvent): e is LocationEvent {
+  return Object.prototype.hasOwnProperty.call(LOCATION_MERGE_POLICY, e.type);
 }
 
 /**
@@ -99,5 +104,26 @@ export function reduceTable(s: TableState, e: TableEvent): Outcome {
       return outcome('ignored', 'tables have no escalated conflicts');
     default:
       return assertNever(e, 'table event');
+  }
+}
+
+export interface LocationState extends Pick<LocationView, 'name' | 'address' | 'taxNumber' | 'receiptFooter'> {
+  readonly lww: Map<string, RegisterWrite>;
+}
+
+export function newLocationState(): LocationState {
+  return { name: null, address: null, taxNumber: null, receiptFooter: null, lww: new Map() };
+}
+
+export function reduceLocation(s: LocationState, e: LocationEvent): Outcome {
+  switch (e.type) {
+    case 'location.details_set': {
+      const p = e.payload;
+      return writeRegisters<LocationState>(s, e, { name: p.name, address: p.address ?? null, taxNumber: p.taxNumber ?? null, receiptFooter: p.receiptFooter ?? null });
+    }
+    case 'conflict.resolved':
+      return outcome('ignored', 'a location has no escalated conflicts');
+    default:
+      return assertNever(e, 'location event');
   }
 }

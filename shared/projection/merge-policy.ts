@@ -82,6 +82,12 @@ export const TABLE_MERGE_POLICY = {
   'conflict.resolved': { merge: 'resolve', fields: [], whenClosed: 'apply', whenVoided: 'apply' },
 } as const satisfies Record<string, EventPolicy>;
 
+export const LOCATION_MERGE_POLICY = {
+  // The receipt's details: an LWW register per field (a field left out clears its register).
+  'location.details_set': { merge: 'lww', fields: ['name', 'address', 'taxNumber', 'receiptFooter'], whenClosed: 'apply', whenVoided: 'apply' },
+  'conflict.resolved': { merge: 'resolve', fields: [], whenClosed: 'apply', whenVoided: 'apply' },
+} as const satisfies Record<string, EventPolicy>;
+
 /**
  * Ticket state machine. Closed and voided are facts (flags set by events); the rest is
  * derived from the lines and payments, so concurrent edits can never leave a status that

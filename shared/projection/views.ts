@@ -282,12 +282,21 @@ export interface TableView extends AggregateBase {
   seats: number | null;
 }
 
+/** The location's details (location.details_set): what its receipts say about the seller. */
+export interface LocationView extends AggregateBase {
+  kind: 'location';
+  name: string | null;
+  address: string | null;
+  taxNumber: string | null;
+  receiptFooter: string | null;
+}
+
 /** An aggregate type this build does not know: its events are kept and listed. */
 export interface OtherAggregateView extends AggregateBase {
   kind: 'other';
 }
 
-export type AggregateView = TicketView | MenuItemView | TableView | OtherAggregateView;
+export type AggregateView = TicketView | MenuItemView | TableView | LocationView | OtherAggregateView;
 
 /**
  * A view with its audit history. History is asked for separately (`historyOf`): a screen

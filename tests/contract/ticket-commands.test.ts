@@ -3,6 +3,8 @@ import * as Y from 'yjs';
 import { EventStore } from '../../client/store/event-store';
 import { CommandRefused, TicketCommands, writerLabel } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
+import { LocationCommands } from '../../client/commands/location-commands';
+import { LOCATION_DETAILS_ID } from '../../shared/domain/location-events';
 import type { MenuItemView, TicketView } from '../../shared/projection/views';
 
 const stores: EventStore[] = [];
@@ -383,6 +385,21 @@ describe('tax rates from a manager\'s tablet', () => {
     await till.commands.addItem(t, burger);
     expect(till.store.getByAggregate(t).at(-1)).toMatchObject({ type: 'ticket.item_added', v: 2 });
     expect((till.store.view(t) as TicketView).lines.at(-1)?.taxBasisPoints).toBeNull();
+  });
+});
+
+describe('what receipts say about the business (LocationCommands)', () => {
+  it('[APP32][CMD2] a manager sets the name, address, tax number and last line; fields are trimmed, empty ones left out; a till may not, nor leave the name empty', async () => {
+    const manager = await terminal('manager-1', 'M', 'manager');
+    const managerDetails = new LocationCommands({ store: manager.store, role: 'manager' });
+    const tillDetails = new LocationCommands({ store: manager.store, role: 'terminal' });
+    const blank = { name: '', address: '', taxNumber: '', receiptFooter: '' };
+    expect(() => tillDetails.setDetails({ ...blank, name: 'Bistro' })).toThrow(new CommandRefused('only a manager may change what receipts say'));
+    expect(() => managerDetails.setDetails({ ...blank, name: '  ' })).toThrow(new CommandRefused('name the business: receipts start with it'));
+    const written = await managerDetails.setDetails({ name: ' Bistro ', address: '1 Market St\nTown ', taxNumber: ' ', receiptFooter: 'Ciao!' });
+    expect(written).toMatchObject({ type: 'location.details_set', aggregate: { type: 'location', id: LOCATION_DETAILS_ID }, payload: { name: 'Bistro', address: '1 Market St\nTown', receiptFooter: 'Ciao!' } });
+    expect(written.payload).not.toHaveProperty('taxNumber');
+    expect(manager.store.view(LOCATION_DETAILS_ID)).toMatchObject({ kind: 'location', name: 'Bistro', taxNumber: null });
   });
 });
 

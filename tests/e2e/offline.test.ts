@@ -64,7 +64,8 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       const bill = await onPaper(page, 'receipt');
       expect(await receipt.isVisible()).toBe(true);
       expect(await page.getByRole('navigation', { name: 'Screens' }).isVisible()).toBe(false);
-      expect(bill).toMatch(/^Bill Ticket /i);
+      // The business first (the demo location's receipt details), then the bill.
+      expect(bill).toMatch(/^RMS Demo Bistro .* Bill Ticket /i);
       expect(bill).toContain(`Ticket ${number}`);
       expect(bill).toContain('T5');
       expect(bill).toMatch(/1× Tomato soup [\d.]+ 1× Espresso [\d.]+/);
@@ -80,7 +81,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       await page.getByRole('button', { name: 'Print receipt' }).click();
       await expect.poll(prints).toBe(2);
       const paid = await onPaper(page, 'receipt');
-      expect(paid).toMatch(/^Receipt Ticket /i);
+      expect(paid).toMatch(/^RMS Demo Bistro .* Receipt Ticket /i);
       expect(paid).toContain(`Cash (tendered 100.00) ${total}`);
       expect(paid).toContain(`Change ${money(10_000 - Math.round(Number(total) * 100))}`);
       expect(paid).not.toContain('Amount due');

@@ -573,6 +573,42 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => manager.getByTestId('takings-comparison').textContent(), { timeout: 30_000 }).toMatch(/server's figures .* agree with this device's/);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP32] the receipt starts with the business\'s name, address and tax number and ends with its last line; a manager changes them on the Menu screen and a till prints the new ones', async () => {
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-receipt', 'manager');
+    fixture.closeAfter(t.context);
+    const manager = t.page;
+    const till = await terminal('till-receipt');
+    await openTicket(till, 'T3');
+    await addItem(till, 'Espresso');
+    const printed = async (): Promise<string> => {
+      const prints = await countPrints(till);
+      const before = await prints();
+      await till.getByRole('button', { name: 'Print bill' }).click();
+      await expect.poll(prints).toBe(before + 1);
+      const paper = await onPaper(till, 'receipt');
+      await till.emulateMedia({ media: 'screen' });
+      return paper;
+    };
+    // The demo location's details, seeded with its menu.
+    const first = await printed();
+    expect(first).toMatch(/^RMS Demo Bistro 1 Harbour Street Springfield Tax no\. DEMO 123 456 789 BILL /);
+    expect(first).toMatch(/Thank you, see you soon!$/);
+
+    await manager.getByRole('link', { name: 'Menu' }).click();
+    const form = manager.getByRole('form', { name: 'On the receipt' });
+    expect(await form.getByRole('textbox', { name: 'Business name' }).inputValue()).toBe('RMS Demo Bistro');
+    expect(await form.getByRole('button', { name: 'Save the receipt details' }).isDisabled()).toBe(true);
+    await form.getByRole('textbox', { name: 'Business name' }).fill('  ');
+    await form.getByRole('button', { name: 'Save the receipt details' }).click();
+    await expect.poll(() => form.getByRole('alert').textContent()).toBe('name the business: receipts start with it');
+    await form.getByRole('textbox', { name: 'Business name' }).fill('The Harbour Bistro');
+    await form.getByRole('textbox', { name: 'Last line' }).fill('');
+    await form.getByRole('button', { name: 'Save the receipt details' }).click();
+    await expect.poll(() => form.getByRole('button', { name: 'Save the receipt details' }).isDisabled()).toBe(true);
+
+    await expect.poll(printed, { timeout: 15_000 }).toMatch(/^The Harbour Bistro 1 Harbour Street Springfield Tax no\. DEMO 123 456 789 BILL .* Thank you!$/);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP30] a payment held for a manager (a line comped after it was paid) blocks another payment until the conflict is settled', async () => {
     const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-held', 'manager');
     fixture.closeAfter(t.context);

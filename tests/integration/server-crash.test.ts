@@ -70,11 +70,12 @@ describe('crash safety: kill -9 loses nothing that was acknowledged', () => {
   it('the demo location is seeded once, in the store and in the room, and not again after restarts', async () => {
     const token = await mint('demo', 'terminal', 'till-1');
     const log = await api<Page>(server.url, '/api/events?limit=1000', token);
-    expect(log.body.events).toHaveLength(20);
+    expect(log.body.events).toHaveLength(21);
     const room = await connectSynced(server.wsUrl, 'demo', token);
     const inRoom = readAllEventJson(room.doc).map((j) => JSON.parse(j) as { type: string });
     expect(inRoom.filter((e) => e.type === 'menu.item_defined')).toHaveLength(12);
     expect(inRoom.filter((e) => e.type === 'table.defined')).toHaveLength(8);
+    expect(inRoom.filter((e) => e.type === 'location.details_set')).toHaveLength(1);
     room.destroy();
     const categories = await api<{ state: { category?: string } }>(server.url, '/api/aggregates/menu_item/demo-item-1', token);
     expect(categories.status).toBe(200);

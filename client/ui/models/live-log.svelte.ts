@@ -1,6 +1,7 @@
 import type { EventStore, StoreChange } from '../../store/event-store';
 import type { EventEnvelope } from '../../../shared/events/envelope';
-import type { AggregateView, HistoryEntry } from '../../../shared/projection/views';
+import type { AggregateView, HistoryEntry, LocationView } from '../../../shared/projection/views';
+import { LOCATION_DETAILS_ID } from '../../../shared/domain/location-events';
 
 /**
  * The event log as reactive state for the screens. The store's projection is plain data
@@ -43,6 +44,12 @@ export class LiveLog {
   history(aggregateId: string): HistoryEntry[] {
     void this.changes;
     return this.store.history(aggregateId);
+  }
+
+  /** The location's details (what receipts say about the business); undefined until a manager sets them. */
+  locationDetails(): LocationView | undefined {
+    const view = this.view(LOCATION_DETAILS_ID);
+    return view?.kind === 'location' ? view : undefined;
   }
 
   /** Every aggregate, every type. */

@@ -1,7 +1,7 @@
 import type { PaymentToRecord, RefundToGive, TicketCommands } from '../../commands/ticket-commands';
 import { CommandState } from './command-state.svelte';
 import type { MenuCommands } from '../../commands/menu-commands';
-import { owedCents, type HistoryEntry, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
+import { owedCents, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
 import { TICKET_AGGREGATE, type TicketDiscount } from '../../../shared/domain/ticket-events';
@@ -100,6 +100,11 @@ export class TicketsModel extends CommandState {
   isSoldOut(menuItemId: string): boolean {
     const item = this.log.view(menuItemId);
     return item?.kind === 'menu_item' && item.soldOut;
+  }
+
+  /** What receipts say about the business (ReceiptPrint's header and last line). */
+  get seller(): LocationView | undefined {
+    return this.log.locationDetails();
   }
 
   tableLabel(tableId: string | null): string {
