@@ -4,7 +4,7 @@ import { TICKET_AGGREGATE, type PaymentMethod, type TicketDiscount } from '../..
 import { saleKey } from '../../shared/domain/sale-events';
 import type { ConflictResolution } from '../../shared/domain/conflict-events';
 import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
-import { discountCents, keptCents, soldByLine, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
+import { discountCents, keptCents, refundShares, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { EventStore } from '../store/event-store';
 import { DeviceCounter } from '../store/writer-lease';
@@ -65,12 +65,9 @@ export function refundableByMethod(ticket: Pick<TicketView, 'payments' | 'refund
   return { cash: Math.min(most, Math.max(0, left.cash)), card: Math.min(most, Math.max(0, left.card)) };
 }
 
-/** What can still go back for one line: what it was sold at less its refunds; null when the ticket charges no such line. */
+/** What can still go back for one line: what it was sold at less its share of the refunds (refundShares); null when the ticket charges no such line. */
 export function refundableForLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds'>, lineId: string): number | null {
-  const sold = soldByLine(ticket).get(lineId);
-  if (sold === undefined) return null;
-  const back = ticket.refunds.reduce((n, r) => (r.state === 'applied' && r.lineId === lineId ? n + r.amountCents : n), 0);
-  return Math.max(0, sold - back);
+  return refundShares(ticket).leftByLine.get(lineId) ?? null;
 }
 
 /** A discount as the view holds it (the other kind's field null), for discountCents. */

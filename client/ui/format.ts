@@ -41,10 +41,9 @@ export function includedTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 
   return ticketTaxes(ticket).filter((t) => t.basisPoints !== null && t.grossCents > 0);
 }
 
-/** " for the Cheeseburger" when a refund was for a line of the ticket; "" for the whole ticket. */
-export function refundFor(ticket: Pick<TicketView, 'lines'>, refund: Pick<TicketRefund, 'lineId'>): string {
-  const line = refund.lineId === null ? undefined : ticket.lines.find((l) => l.lineId === refund.lineId);
-  return line === undefined ? '' : ` for the ${line.name}`;
+/** " for the Cheeseburger" when a refund was for a line of the ticket (named as it was then); "" for the whole ticket. */
+export function refundFor(refund: Pick<TicketRefund, 'line'>): string {
+  return refund.line?.name == null ? '' : ` for the ${refund.line.name}`;
 }
 
 /** A percentage typed by staff ("20", "5.5", "7,7 %") → basis points; null when it is not one (0–100, two decimals at most). */

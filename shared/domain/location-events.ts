@@ -8,16 +8,20 @@ export const LOCATION_DETAILS_ID = 'location';
 
 /**
  * What a receipt says about the seller (a tax receipt names the business, its address and its
- * tax registration number) and how it ends. A manager writes the whole set at once; each field
- * is its own last-write-wins register, absent fields clearing theirs.
+ * tax registration number) and how it ends. Each field is its own last-write-wins register and
+ * a write carries only the fields a manager changed (null takes one off; the name cannot be):
+ * two managers changing different fields both hold, and a device that has not received the
+ * details yet cannot blank them by saving one.
  */
-export const LocationDetailsSetV1 = z.strictObject({
-  name: ShortText,
-  /** Street, town, phone…: printed as written, line by line. */
-  address: z.string().min(1).max(300).optional(),
-  /** The tax (VAT, GST) registration number. */
-  taxNumber: ShortText.optional(),
-  /** The receipt's last line ("Thank you!" without one). */
-  receiptFooter: ShortText.optional(),
-});
+export const LocationDetailsSetV1 = z
+  .strictObject({
+    name: ShortText.optional(),
+    /** Street, town, phone…: printed as written, line by line. */
+    address: z.string().min(1).max(300).nullable().optional(),
+    /** The tax (VAT, GST) registration number. */
+    taxNumber: ShortText.nullable().optional(),
+    /** The receipt's last line ("Thank you!" without one). */
+    receiptFooter: ShortText.nullable().optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, { message: 'change at least one field' });
 export type LocationDetailsSetV1 = z.infer<typeof LocationDetailsSetV1>;

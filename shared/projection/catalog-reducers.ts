@@ -118,8 +118,13 @@ export function newLocationState(): LocationState {
 export function reduceLocation(s: LocationState, e: LocationEvent): Outcome {
   switch (e.type) {
     case 'location.details_set': {
-      const p = e.payload;
-      return writeRegisters<LocationState>(s, e, { name: p.name, address: p.address ?? null, taxNumber: p.taxNumber ?? null, receiptFooter: p.receiptFooter ?? null });
+      // Only the fields the write carries (a field left out keeps its register).
+      const patch: Partial<LocationState> = {};
+      for (const field of ['name', 'address', 'taxNumber', 'receiptFooter'] as const) {
+        const value = e.payload[field];
+        if (value !== undefined) patch[field] = value;
+      }
+      return writeRegisters<LocationState>(s, e, patch);
     }
     case 'conflict.resolved':
       return outcome('ignored', 'a location has no escalated conflicts');

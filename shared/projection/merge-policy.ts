@@ -83,7 +83,7 @@ export const TABLE_MERGE_POLICY = {
 } as const satisfies Record<string, EventPolicy>;
 
 export const LOCATION_MERGE_POLICY = {
-  // The receipt's details: an LWW register per field (a field left out clears its register).
+  // The receipt's details: an LWW register per field the write carries (null takes one off).
   'location.details_set': { merge: 'lww', fields: ['name', 'address', 'taxNumber', 'receiptFooter'], whenClosed: 'apply', whenVoided: 'apply' },
   'conflict.resolved': { merge: 'resolve', fields: [], whenClosed: 'apply', whenVoided: 'apply' },
 } as const satisfies Record<string, EventPolicy>;

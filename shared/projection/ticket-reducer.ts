@@ -370,7 +370,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
             : `${p.method} refunds ${money(refundedBy + p.amountCents)} exceed the ${money(takenBy)} taken by ${p.method}`;
         return escalate(s, e, 'over_refund', ids, detail);
       }
-      s.refunds.push(refundOf(e, 'applied', null));
+      s.refunds.push(refundOf(s, e, 'applied', null));
       return outcome('applied');
     }
     case 'ticket.closed': {
@@ -498,7 +498,13 @@ function paymentOf(e: DecodedEvent<'ticket.payment_recorded'>, state: TicketPaym
   };
 }
 
-function refundOf(e: DecodedEvent<'ticket.refunded'>, state: TicketRefund['state'], conflictId: string | null): TicketRefund {
+/** The line a refund is for, as it is now (a line removed since the sale is among the cancelled ones). */
+function refundLine(s: TicketState, lineId: string): NonNullable<TicketRefund['line']> {
+  const line = lineById(s, lineId) ?? s.cancelled.find((l) => l.lineId === lineId);
+  return { lineId, name: line?.name ?? null, taxBasisPoints: line?.taxBasisPoints ?? null };
+}
+
+function refundOf(s: TicketState, e: DecodedEvent<'ticket.refunded'>, state: TicketRefund['state'], conflictId: string | null): TicketRefund {
   const p = e.payload;
   return {
     refundId: p.refundId,
@@ -506,7 +512,7 @@ function refundOf(e: DecodedEvent<'ticket.refunded'>, state: TicketRefund['state
     method: p.method,
     amountCents: p.amountCents,
     reason: p.reason,
-    lineId: p.lineId ?? null,
+    line: p.lineId === undefined ? null : refundLine(s, p.lineId),
     at: e.at,
     terminal: e.origin.terminal,
     staff: e.origin.staff ?? null,
@@ -531,7 +537,7 @@ function escalate(s: TicketState, e: TicketEvent, kind: ConflictKind, eventIds: 
     s.payments.push(paymentOf(e, 'held', conflictId));
   }
   if (e.type === 'ticket.refunded' && !s.refunds.some((r) => r.refundId === e.payload.refundId)) {
-    s.refunds.push(refundOf(e, 'held', conflictId));
+    s.refunds.push(refundOf(s, e, 'held', conflictId));
   }
   return outcome('escalated', detail, conflictId);
 }

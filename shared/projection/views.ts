@@ -81,35 +81,101 @@ export function chargedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): 
   return line.comped === null ? line.quantity : Math.max(0, line.quantity - line.comped.quantity);
 }
 
+/** What a ticket was sold at: its closed total (a manager may have accepted one other than the lines'), else its total. */
+export function soldCents(ticket: Pick<TicketView, 'totalCents' | 'closedTotalCents'>): number {
+  return ticket.closedTotalCents ?? ticket.totalCents;
+}
+
 /**
- * The sales tax in what a ticket charges, rate by rate: what it was sold at (`closedTotalCents`:
- * a manager may have accepted a closing total other than the lines'), else its total, unless
- * `amountCents` is given (a refund on it). The amount is shared over the rates in proportion to
- * what the lines charge at each (shared/domain/tax.ts taxesOn).
+ * `amountCents` shared over the lines the guest pays for, in proportion to what each charges
+ * (comped parts excluded; to the cent, allocateCents): line id → cents. With no such line, all of
+ * it under the empty id, at no rate.
  */
-export function ticketTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>, amountCents: number = ticket.closedTotalCents ?? ticket.totalCents): TaxLine[] {
+function sharedOverLines(ticket: Pick<TicketView, 'lines'>, amountCents: number): Map<string, number> {
+  const charged = ticket.lines.filter((l) => chargedQuantity(l) > 0);
+  if (charged.length === 0) return new Map([['', amountCents]]);
+  const shares = allocateCents(amountCents, charged.map((l) => l.unitPriceCents * chargedQuantity(l)));
+  return new Map(charged.map((l, i) => [l.lineId, shares[i]!]));
+}
+
+/** What each line the guest pays for came to of what the ticket was sold at (soldCents): line id → cents. */
+export function soldByLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): Map<string, number> {
+  return sharedOverLines(ticket, soldCents(ticket));
+}
+
+/** Cents per line (line id → cents) as the tax in them, rate by rate (shared/domain/tax.ts taxesOn). */
+function taxesOfLines(ticket: Pick<TicketView, 'lines'>, byLine: ReadonlyMap<string, number>): TaxLine[] {
+  const rateOf = new Map(ticket.lines.map((l) => [l.lineId, l.taxBasisPoints]));
   const grossByRate = new Map<number | null, number>();
-  for (const line of ticket.lines) {
-    const charged = line.unitPriceCents * chargedQuantity(line);
-    if (charged > 0) grossByRate.set(line.taxBasisPoints, (grossByRate.get(line.taxBasisPoints) ?? 0) + charged);
+  let amountCents = 0;
+  for (const [lineId, cents] of byLine) {
+    if (cents === 0) continue;
+    const rate = rateOf.get(lineId) ?? null;
+    grossByRate.set(rate, (grossByRate.get(rate) ?? 0) + cents);
+    amountCents += cents;
   }
   return taxesOn(amountCents, grossByRate);
 }
 
 /**
- * What each line the guest pays for came to of what the ticket was sold at (its closed total,
- * else its total), shared like the tax (ticketTaxes): line id → cents. Comped lines are not in it.
+ * The sales tax in what a ticket charges, rate by rate: what it was sold at (soldCents) unless
+ * `amountCents` is given. The amount is shared over the lines in proportion to what each charges
+ * (so a discount comes off every rate alike), then summed per rate: the same shares the refunds
+ * draw on (refundShares), so the tax handed back at a rate never exceeds what was sold at it.
  */
-export function soldByLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): Map<string, number> {
-  const charged = ticket.lines.filter((l) => chargedQuantity(l) > 0);
-  const shares = allocateCents(ticket.closedTotalCents ?? ticket.totalCents, charged.map((l) => l.unitPriceCents * chargedQuantity(l)));
-  return new Map(charged.map((l, i) => [l.lineId, shares[i]!]));
+export function ticketTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>, amountCents: number = soldCents(ticket)): TaxLine[] {
+  return taxesOfLines(ticket, sharedOverLines(ticket, amountCents));
 }
 
-/** The sales tax in money handed back: at the rate of the line it was for, else shared like the ticket's total. */
-export function refundTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>, refund: Pick<TicketRefund, 'amountCents' | 'lineId'>): TaxLine[] {
-  const line = refund.lineId === null ? undefined : ticket.lines.find((l) => l.lineId === refund.lineId);
-  return line === undefined ? ticketTaxes(ticket, refund.amountCents) : taxesOn(refund.amountCents, new Map([[line.taxBasisPoints, 1]]));
+/** How a ticket's applied refunds share out over its lines (refundShares). */
+export interface RefundShares {
+  /** Per applied refund (by refundId): the sales tax in it, rate by rate. */
+  taxes: Map<string, TaxLine[]>;
+  /** What each line the guest paid for can still get back (soldByLine less its share of the refunds). */
+  leftByLine: Map<string, number>;
+}
+
+/**
+ * Shares a ticket's applied refunds out over its lines, in fold order, each drawing on what
+ * the lines have left (soldByLine less the refunds before it): a refund for a line takes from
+ * that line first (at its rate; a line no longer charged, e.g. removed after a reopening, at
+ * the rate it had), the rest of it and a refund for the whole ticket are shared over what the
+ * lines have left (over what they were sold at once nothing is left). So the tax handed back
+ * at a rate never exceeds what was sold at it while the refunds stay within the ticket's total.
+ */
+export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds'>): RefundShares {
+  const sold = soldByLine(ticket);
+  const left = new Map(sold);
+  const ids = [...sold.keys()];
+  const taxes = new Map<string, TaxLine[]>();
+  for (const refund of ticket.refunds) {
+    if (refund.state !== 'applied') continue;
+    const byLine = new Map<string, number>();
+    let rest = refund.amountCents;
+    let gone: TaxLine[] = [];
+    const forLine = refund.line === null ? undefined : left.get(refund.line.lineId);
+    if (refund.line !== null && forLine === undefined) {
+      // Its line is no longer charged: all of it at the rate the line had.
+      gone = taxesOn(rest, new Map([[refund.line.taxBasisPoints, rest]]));
+      rest = 0;
+    } else if (refund.line !== null && forLine !== undefined) {
+      const taken = Math.min(forLine, rest);
+      byLine.set(refund.line.lineId, taken);
+      left.set(refund.line.lineId, forLine - taken);
+      rest -= taken;
+    }
+    if (rest > 0) {
+      const weights = ids.map((id) => left.get(id)!);
+      const shares = allocateCents(rest, weights.some((w) => w > 0) ? weights : ids.map((id) => sold.get(id)!));
+      ids.forEach((id, i) => {
+        byLine.set(id, (byLine.get(id) ?? 0) + shares[i]!);
+        left.set(id, Math.max(0, left.get(id)! - shares[i]!));
+      });
+    }
+    taxes.set(refund.refundId, gone.length > 0 ? gone : taxesOfLines(ticket, byLine));
+  }
+  left.delete('');
+  return { taxes, leftByLine: left };
 }
 
 /** How many of a line are given away (0 when not comped). */
@@ -120,10 +186,11 @@ export function compedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): n
 /**
  * What the guest still owes on a ticket: its total less what it keeps (applied payments less
  * applied refunds: money handed back on a ticket that is reopened is owed again). A closed
- * ticket's refunds came after the sale and owe nothing.
+ * ticket owes its closed total less its payments: its refunds came after the sale.
  */
-export function owedCents(t: Pick<TicketView, 'status' | 'totalCents' | 'paidCents' | 'refundedCents'>): number {
-  return Math.max(0, t.totalCents - (t.status === 'closed' ? t.paidCents : keptCents(t)));
+export function owedCents(t: Pick<TicketView, 'status' | 'totalCents' | 'closedTotalCents' | 'paidCents' | 'refundedCents'>): number {
+  // A closed ticket owes what it was closed at (a manager may have accepted another total than the lines').
+  return t.status === 'closed' ? Math.max(0, (t.closedTotalCents ?? t.totalCents) - t.paidCents) : Math.max(0, t.totalCents - keptCents(t));
 }
 
 /** The money a ticket keeps: its applied payments less its applied refunds. */
@@ -186,8 +253,12 @@ export interface TicketRefund {
   method: PaymentMethod;
   amountCents: number;
   reason: string;
-  /** The line the money is for (a dish sent back); null for the ticket as a whole. */
-  lineId: string | null;
+  /**
+   * The line the money is for (a dish sent back), as it was when the refund was folded (its
+   * name and rate stay with the refund if the line later leaves the ticket); null for the
+   * ticket as a whole. `name` and `taxBasisPoints` are null for a line the ticket never had.
+   */
+  line: { lineId: string; name: string | null; taxBasisPoints: number | null } | null;
   at: number;
   terminal: string;
   staff: string | null;

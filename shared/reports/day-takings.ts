@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PaymentMethod } from '../domain/ticket-events';
 import { addTaxLines, sortedTaxLines, type TaxLine } from '../domain/tax';
-import { chargedQuantity, compedQuantity, owedCents, refundTaxes, ticketTaxes, type AggregateView, type TicketLine, type TicketView } from '../projection/views';
+import { chargedQuantity, compedQuantity, owedCents, refundShares, ticketTaxes, type AggregateView, type RefundShares, type TicketLine, type TicketView } from '../projection/views';
 
 /**
  * The day's takings (cash-up): what the manager counts the drawer against at the end of a
@@ -159,12 +159,15 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       changeGivenCents += payment.changeCents; // 0 but for cash handed over
       if (payment.tipCents > 0) add(tips, payment.tipCents);
     }
+    // Shared over the ticket's lines in fold order (refundShares), made only for a ticket with a refund in the window.
+    let shares: RefundShares | undefined;
     for (const refund of view.refunds) {
       if (refund.state === 'discarded' || refund.state === 'settled' || !within(refund.at)) continue;
       counted = true;
       if (refund.state !== 'applied') continue;
       addByMethod(refunded, refund);
-      addTaxLines(refundsTax, refundTaxes(view, refund));
+      shares ??= refundShares(view);
+      addTaxLines(refundsTax, shares.taxes.get(refund.refundId) ?? []);
     }
     if (counted && view.openConflicts > 0) ticketsWithOpenConflicts++;
   }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { EventStore } from '../../client/store/event-store';
-import { CommandRefused, TicketCommands, writerLabel } from '../../client/commands/ticket-commands';
+import { CommandRefused, TicketCommands, refundableForLine, writerLabel } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
 import { LocationCommands } from '../../client/commands/location-commands';
 import { LOCATION_DETAILS_ID } from '../../shared/domain/location-events';
@@ -334,7 +334,7 @@ describe('MenuCommands: the menu from a manager\'s tablet', () => {
 });
 
 describe('tax rates from a manager\'s tablet', () => {
-  it('[APP31][EVT11] a refund for one line: at most what that line was sold at (its share of the total) less its refunds; written as v2 naming it, one for the ticket as v1', async () => {
+  it('[APP31][EVT11] a refund for one line: at most what that line has left of what it was sold at (its share of the total) after the refunds; written as v2 naming it, one for the ticket as v1', async () => {
     const till = await terminal('till-1', 'A');
     const t = await till.commands.openTicket();
     await till.commands.addItem(t, { ...burger, taxBasisPoints: 1000 }, 2); // 25.00
@@ -351,8 +351,10 @@ describe('tax rates from a manager\'s tablet', () => {
       [2, burgers!.lineId],
       [1, null],
     ]);
-    expect(() => manager.refund(t, { method: 'card', amountCents: 1251, reason: 'the other', lineId: burgers!.lineId })).toThrow(/at most 12\.50 can go back for the Cheeseburger/);
-    expect((till.store.view(t) as TicketView).refunds.map((r) => r.lineId)).toEqual([burgers!.lineId, null]);
+    // The 1.00 for the whole ticket came off both lines in proportion to what they had left (0.78 and 0.22).
+    expect(() => manager.refund(t, { method: 'card', amountCents: 1173, reason: 'the other', lineId: burgers!.lineId })).toThrow(/at most 11\.72 can go back for the Cheeseburger/);
+    expect(refundableForLine(till.store.view(t) as TicketView, colaLine!.lineId)).toBe(328);
+    expect((till.store.view(t) as TicketView).refunds.map((r) => r.line?.lineId ?? null)).toEqual([burgers!.lineId, null]);
   });
 
 
@@ -389,17 +391,19 @@ describe('tax rates from a manager\'s tablet', () => {
 });
 
 describe('what receipts say about the business (LocationCommands)', () => {
-  it('[APP32][CMD2] a manager sets the name, address, tax number and last line; fields are trimmed, empty ones left out; a till may not, nor leave the name empty', async () => {
+  it('[APP32][CMD2] a manager writes the fields changed, trimmed (an emptied one taken off, never the name); a till may not', async () => {
     const manager = await terminal('manager-1', 'M', 'manager');
     const managerDetails = new LocationCommands({ store: manager.store, role: 'manager' });
     const tillDetails = new LocationCommands({ store: manager.store, role: 'terminal' });
-    const blank = { name: '', address: '', taxNumber: '', receiptFooter: '' };
-    expect(() => tillDetails.setDetails({ ...blank, name: 'Bistro' })).toThrow(new CommandRefused('only a manager may change what receipts say'));
-    expect(() => managerDetails.setDetails({ ...blank, name: '  ' })).toThrow(new CommandRefused('name the business: receipts start with it'));
-    const written = await managerDetails.setDetails({ name: ' Bistro ', address: '1 Market St\nTown ', taxNumber: ' ', receiptFooter: 'Ciao!' });
+    expect(() => tillDetails.setDetails({ name: 'Bistro' })).toThrow(new CommandRefused('only a manager may change what receipts say'));
+    expect(() => managerDetails.setDetails({ name: '  ' })).toThrow(new CommandRefused('name the business: receipts start with it'));
+    expect(() => managerDetails.setDetails({})).toThrow(new CommandRefused('nothing changed'));
+    const written = await managerDetails.setDetails({ name: ' Bistro ', address: '1 Market St\r\nTown ', receiptFooter: 'Ciao!' });
     expect(written).toMatchObject({ type: 'location.details_set', aggregate: { type: 'location', id: LOCATION_DETAILS_ID }, payload: { name: 'Bistro', address: '1 Market St\nTown', receiptFooter: 'Ciao!' } });
     expect(written.payload).not.toHaveProperty('taxNumber');
-    expect(manager.store.view(LOCATION_DETAILS_ID)).toMatchObject({ kind: 'location', name: 'Bistro', taxNumber: null });
+    const footerOff = await managerDetails.setDetails({ receiptFooter: ' ' });
+    expect(footerOff.payload).toEqual({ receiptFooter: null });
+    expect(manager.store.view(LOCATION_DETAILS_ID)).toMatchObject({ kind: 'location', name: 'Bistro', address: '1 Market St\nTown', taxNumber: null, receiptFooter: null });
   });
 });
 

@@ -6,7 +6,7 @@ import { allocateCents, taxIncludedIn, taxesOn } from '../../shared/domain/tax';
 import { MENU_ITEM_MERGE_POLICY } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
-import { ticketTaxes, type MenuItemView, type TicketView } from '../../shared/projection/views';
+import { owedCents, refundShares, ticketTaxes, type MenuItemView, type TicketView } from '../../shared/projection/views';
 import { dayTakings } from '../../shared/reports/day-takings';
 import { FixedClockTerminal, foldedAs, ticketOf } from '../helpers/test-writer';
 
@@ -184,7 +184,7 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
     expect([burgerBack.v, goodwill.v]).toEqual([2, 2]); // (a test writer writes the current version; the app writes v1 without a line)
     const projection = new LocationProjection();
     projection.apply([...base, discount, paid, closed, burgerBack, goodwill]);
-    expect((projection.get(TK.id) as TicketView).refunds.map((r) => r.lineId)).toEqual(['l-burger', null]);
+    expect((projection.get(TK.id) as TicketView).refunds.map((r) => r.line)).toEqual([{ lineId: 'l-burger', name: 'Burger', taxBasisPoints: 1000 }, null]);
     const window = { from: 0, to: 2_000_000_000_000 };
     const report = dayTakings(projection.all(), window);
     expect(report.taxes).toEqual({
@@ -193,11 +193,12 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
         { basisPoints: 2000, grossCents: 675, taxCents: 113, netCents: 562 },
         { basisPoints: null, grossCents: 270, taxCents: 0, netCents: 270 },
       ],
-      // 10.35 for a burger, at 10 % (tax 0.94); 3.45 for the ticket, shared like its lines: 2.40 (0.22), 0.75 (0.13), 0.30.
+      // 10.35 for a burger, at 10 % (tax 0.94), from the burgers' 21.60; 3.45 for the ticket, over what the
+      // lines had left then (11.25, 6.75, 2.70): 1.88 (tax 0.17), 1.12 (0.19), 0.45.
       refunds: [
-        { basisPoints: 1000, grossCents: 1275, taxCents: 116, netCents: 1159 },
-        { basisPoints: 2000, grossCents: 75, taxCents: 13, netCents: 62 },
-        { basisPoints: null, grossCents: 30, taxCents: 0, netCents: 30 },
+        { basisPoints: 1000, grossCents: 1223, taxCents: 111, netCents: 1112 },
+        { basisPoints: 2000, grossCents: 112, taxCents: 19, netCents: 93 },
+        { basisPoints: null, grossCents: 45, taxCents: 0, netCents: 45 },
       ],
     });
   });
@@ -214,9 +215,84 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
     const accept = manager.write(TK, 'conflict.resolved', { conflictId: held.conflicts[0]!.conflictId, resolution: { kind: 'accept_total', totalCents: 3000 } });
     const sold = ticketOf([...base, close, accept]);
     expect(sold).toMatchObject({ status: 'closed', closedTotalCents: 3000, totalCents: 3450 });
+    // What is owed is what it was closed at, not what the lines come to.
+    expect(owedCents(sold)).toBe(3000);
     expect(ticketTaxes(sold).map((t) => t.grossCents)).toEqual([2087, 652, 261]);
     const projection = new LocationProjection();
     projection.apply([...base, close, accept]);
     expect(dayTakings(projection.all(), { from: 0, to: 2_000_000_000_000 }).taxes.sales).toEqual(ticketTaxes(sold));
+  });
+});
+
+describe('refunds share out over the lines (refundShares)', () => {
+  it('[PRJ19] two managers offline each refund the same line in full: the second one\'s excess is shared over the other lines, so the tax handed back at its rate stays what was sold at it', () => {
+    const till = new FixedClockTerminal('till-1');
+    const a = new FixedClockTerminal('manager-1');
+    const b = new FixedClockTerminal('manager-2');
+    const base = dinner(till);
+    const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 });
+    const closed = till.write(TK, 'ticket.closed', { totalCents: 3450 });
+    a.see(...base, paid, closed);
+    b.see(...base, paid, closed);
+    const fromA = a.write(TK, 'ticket.refunded', { refundId: 'ra', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
+    const fromB = b.write(TK, 'ticket.refunded', { refundId: 'rb', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
+    const v = ticketOf([...base, paid, closed, fromA, fromB]);
+    expect(v.refunds.map((r) => r.state)).toEqual(['applied', 'applied']);
+    const shares = refundShares(v);
+    const atTwenty = [...shares.taxes.values()].flat().filter((t) => t.basisPoints === 2000).reduce((n, t) => n + t.grossCents, 0);
+    expect(atTwenty).toBe(750);
+    expect(shares.leftByLine.get('l-wine')).toBe(0);
+    // The second 7.50 came off the burgers and the water in proportion (24.00 : 3.00).
+    expect(shares.taxes.get(v.refunds[1]!.refundId)).toEqual([
+      { basisPoints: 1000, grossCents: 667, taxCents: 61, netCents: 606 },
+      { basisPoints: null, grossCents: 83, taxCents: 0, netCents: 83 },
+    ]);
+  });
+
+  it('[PRJ19] a refund keeps the name and rate of its line when the line later leaves the ticket (removed after a reopening)', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const base = dinner(till);
+    const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 });
+    const closed = till.write(TK, 'ticket.closed', { totalCents: 3450 });
+    manager.see(...base, paid, closed);
+    const wineBack = manager.write(TK, 'ticket.refunded', { refundId: 'rw', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
+    // A till that had not seen the close removes the wine: held, and a manager reopens to apply it.
+    const removed = till.write(TK, 'ticket.item_removed', { lineId: 'l-wine' });
+    const held = ticketOf([...base, paid, closed, wineBack, removed]);
+    const conflict = held.conflicts.find((c) => c.kind === 'change_after_close')!;
+    manager.see(removed);
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: conflict.conflictId, resolution: { kind: 'reopen' } });
+    const v = ticketOf([...base, paid, closed, wineBack, removed, reopen]);
+    expect(v.lines.map((l) => l.lineId)).toEqual(['l-burger', 'l-water']);
+    expect(v.refunds[0]!.line).toEqual({ lineId: 'l-wine', name: 'Wine', taxBasisPoints: 2000 });
+    expect(refundShares(v).taxes.get('rw')).toEqual([{ basisPoints: 2000, grossCents: 750, taxCents: 125, netCents: 625 }]);
+  });
+
+  it('[PRJ19] refunds within what a ticket was sold at never hand back more at a rate than was sold at it, whatever their order and lines', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ line: fc.constantFrom('l-burger', 'l-wine', 'l-water', null), share: fc.integer({ min: 1, max: 40 }) }), { minLength: 1, maxLength: 6 }),
+        (refunds) => {
+          const till = new FixedClockTerminal('till-1');
+          const manager = new FixedClockTerminal('manager-1');
+          const base = dinner(till);
+          const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 });
+          const closed = till.write(TK, 'ticket.closed', { totalCents: 3450 });
+          manager.see(...base, paid, closed);
+          let budget = 3450;
+          const written = refunds.map((r, i) => {
+            const amountCents = Math.max(1, Math.min(budget, Math.floor((3450 * r.share) / 100)));
+            budget -= amountCents;
+            return manager.write(TK, 'ticket.refunded', { refundId: `r${i}`, method: 'card', amountCents, reason: 'x', ...(r.line ? { lineId: r.line } : {}) });
+          });
+          const v = ticketOf([...base, paid, closed, ...written]);
+          const sold = new Map(ticketTaxes(v).map((t) => [t.basisPoints, t.grossCents]));
+          const back = new Map<number | null, number>();
+          for (const lines of refundShares(v).taxes.values()) for (const t of lines) back.set(t.basisPoints, (back.get(t.basisPoints) ?? 0) + t.grossCents);
+          for (const [rate, gross] of back) expect(gross, `rate ${rate}`).toBeLessThanOrEqual(sold.get(rate) ?? 0);
+        },
+      ),
+    );
   });
 });

@@ -1,12 +1,11 @@
-import type { LocationCommands, ReceiptDetails } from '../../commands/location-commands';
+import type { LocationCommands, ReceiptDetails, ReceiptField } from '../../commands/location-commands';
 import { CommandState } from './command-state.svelte';
 import type { LiveLog } from './live-log.svelte';
 
-export type ReceiptField = keyof ReceiptDetails;
-
 /**
  * "On the receipt" (managers, on the Menu screen): the business's name, address, tax number
- * and the receipt's last line. Each field shows what every till prints now until it is edited.
+ * and the receipt's last line. Each field shows what every till prints now until it is edited;
+ * saving writes only the fields that differ from it.
  */
 export class ReceiptDetailsModel extends CommandState {
   /** What is being typed, by field. */
@@ -15,7 +14,16 @@ export class ReceiptDetailsModel extends CommandState {
   /** The details every till prints (this device's view of them). */
   readonly current = $derived.by(() => this.log.locationDetails());
 
-  readonly edited = $derived(Object.keys(this.drafts).length > 0);
+  /** The fields typed to something other than what is printed now. */
+  readonly changes = $derived.by((): Partial<ReceiptDetails> => {
+    const out: Partial<ReceiptDetails> = {};
+    for (const [field, typed] of Object.entries(this.drafts) as [ReceiptField, string][]) {
+      if (typed.trim() !== (this.current?.[field] ?? '')) out[field] = typed;
+    }
+    return out;
+  });
+
+  readonly edited = $derived(Object.keys(this.changes).length > 0);
 
   constructor(
     private readonly log: LiveLog,
@@ -28,9 +36,15 @@ export class ReceiptDetailsModel extends CommandState {
     return this.drafts[field] ?? this.current?.[field] ?? '';
   }
 
+  /** Drops what was typed: the fields show what every till prints. */
+  discard(): void {
+    this.drafts = {};
+    this.error = null;
+  }
+
   async save(): Promise<boolean> {
-    const details: ReceiptDetails = { name: this.shown('name'), address: this.shown('address'), taxNumber: this.shown('taxNumber'), receiptFooter: this.shown('receiptFooter') };
-    const ok = await this.run(() => this.commands.setDetails(details));
+    const changes = this.changes;
+    const ok = await this.run(() => this.commands.setDetails(changes));
     if (ok) this.drafts = {};
     return ok;
   }

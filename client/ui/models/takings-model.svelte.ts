@@ -115,7 +115,7 @@ export class TakingsModel {
    */
   readonly mayBeIncomplete = $derived.by(() => this.day.to + deviceRetention(this.day.to).keepAfterDayEndMs <= this.physicalNow());
 
-  /** The business's name, at the top of the takings slip (undefined until a manager set the receipt details). */
+  /** The business's name, at the top of the takings slip (null until a manager set the receipt details). */
   get businessName(): string | null {
     return this.log.locationDetails()?.name ?? null;
   }
