@@ -68,7 +68,7 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       expect(bill).toMatch(/^RMS Demo Bistro .* Bill Ticket /i);
       expect(bill).toContain(`Ticket ${number}`);
       expect(bill).toContain('T5');
-      expect(bill).toMatch(/1× Tomato soup [\d.]+ 1× Espresso [\d.]+/);
+      expect(bill).toMatch(/1× Tomato soup [\d.]+ A 1× Espresso [\d.]+ B/);
       expect(bill).toContain(`Total ${total}`);
       expect(bill).toContain(`Amount due ${total}`);
 

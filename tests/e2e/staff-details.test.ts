@@ -391,7 +391,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await manager.getByRole('button', { name: 'Print bill' }).click();
     await expect.poll(prints).toBe(1);
     const bill = await onPaper(manager, 'receipt');
-    expect(bill).toContain('1× Cheeseburger 14.50 1× Tomato soup (comp) 0.00');
+    expect(bill).toContain('1× Cheeseburger 14.50 A 1× Tomato soup (comp) 0.00 A');
     expect(bill).toContain('Total 14.50');
     expect(bill).toContain('Amount due 14.50');
     await manager.emulateMedia({ media: 'screen' });
@@ -544,7 +544,9 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await manager.getByRole('button', { name: 'Print receipt' }).click();
     await expect.poll(prints).toBe(1);
     const receipt = await onPaper(manager, 'receipt');
-    expect(receipt).toContain('Total 20.80 incl. tax 5.5 % on 3.50 (net 3.32) 0.18 incl. tax 10 % on 14.50 (net 13.18) 1.32 incl. tax 20 % on 2.80 (net 2.33) 0.47');
+    // Each line carries its rate's letter, and the tax is told per letter under the total.
+    expect(receipt).toContain('1× Cheeseburger 14.50 B 1× Espresso 2.80 C 1× Lemonade 3.50 A');
+    expect(receipt).toContain('Total 20.80 A: incl. tax 5.5 % on 3.50 (net 3.32) 0.18 B: incl. tax 10 % on 14.50 (net 13.18) 1.32 C: incl. tax 20 % on 2.80 (net 2.33) 0.47');
     await manager.emulateMedia({ media: 'screen' });
 
     // The lemonade went back: refunded for its line, all it was sold at, its tax at 5.5 %.
