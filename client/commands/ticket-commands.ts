@@ -177,6 +177,12 @@ export class TicketCommands {
     return this.append(ticketId, 'ticket.table_assigned', { tableId });
   }
 
+  /** The guests at the table, as counted (the opening took the table's seats). */
+  setCovers(ticketId: string, covers: number) {
+    if (this.ticket(ticketId).covers === covers) throw new CommandRefused(`the ticket already has ${covers} guest${covers === 1 ? '' : 's'}`);
+    return this.append(ticketId, 'ticket.covers_set', { covers });
+  }
+
   /** Sends the lines not yet sent. */
   sendToKitchen(ticketId: string) {
     const lineIds = this.ticket(ticketId).lines.filter((l) => l.sentAt === null).map((l) => l.lineId);

@@ -6,11 +6,14 @@ import { TICKET_NUMBER_PATTERN } from './ticket-number';
 /** Tickets (a guest check): aggregate type 'ticket'. */
 export const TICKET_AGGREGATE = 'ticket';
 
+/** How many guests a ticket serves ("covers"). */
+export const Covers = z.number().int().positive().max(99);
+
 export const TicketOpenedV1 = z.strictObject({
   /** Staff-readable number, fixed at opening so it never changes after sync (see ticket-number.ts). */
   number: z.string().regex(TICKET_NUMBER_PATTERN, 'number looks like A-017'),
   tableId: EntityId.optional(),
-  covers: z.number().int().positive().max(99).optional(),
+  covers: Covers.optional(),
 });
 export type TicketOpenedV1 = z.infer<typeof TicketOpenedV1>;
 
@@ -56,6 +59,10 @@ export type TicketNoteSetV1 = z.infer<typeof TicketNoteSetV1>;
 
 export const TicketTableAssignedV1 = z.strictObject({ tableId: EntityId });
 export type TicketTableAssignedV1 = z.infer<typeof TicketTableAssignedV1>;
+
+/** The guests at the table, as a waiter counts them (the opening guessed the table's seats). */
+export const TicketCoversSetV1 = z.strictObject({ covers: Covers });
+export type TicketCoversSetV1 = z.infer<typeof TicketCoversSetV1>;
 
 export const TicketSentToKitchenV1 = z.strictObject({ lineIds: z.array(EntityId).min(1).max(200) });
 export type TicketSentToKitchenV1 = z.infer<typeof TicketSentToKitchenV1>;

@@ -23,6 +23,7 @@ import {
   TicketQuantityChangedV1,
   TicketSentToKitchenV1,
   TicketTableAssignedV1,
+  TicketCoversSetV1,
   TicketVoidedV1,
 } from '../domain/ticket-events';
 import { SaleRecordedV1, SaleRecordedV2 } from '../domain/sale-events';
@@ -61,6 +62,7 @@ export const EVENT_CATALOG = {
   'ticket.quantity_changed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketQuantityChangedV1 } },
   'ticket.note_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketNoteSetV1 } },
   'ticket.table_assigned': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketTableAssignedV1 } },
+  'ticket.covers_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketCoversSetV1 } },
   'ticket.sent_to_kitchen': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketSentToKitchenV1 } },
   'ticket.kitchen_item_bumped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketKitchenItemBumpedV1 } },
   // v2 added the card tip: a payment without one is still written as v1.
@@ -128,6 +130,7 @@ export interface EventPayloads {
   'ticket.quantity_changed': z.infer<typeof TicketQuantityChangedV1>;
   'ticket.note_set': z.infer<typeof TicketNoteSetV1>;
   'ticket.table_assigned': z.infer<typeof TicketTableAssignedV1>;
+  'ticket.covers_set': z.infer<typeof TicketCoversSetV1>;
   'ticket.sent_to_kitchen': z.infer<typeof TicketSentToKitchenV1>;
   'ticket.kitchen_item_bumped': z.infer<typeof TicketKitchenItemBumpedV1>;
   'ticket.payment_recorded': z.infer<typeof TicketPaymentRecordedV2>;

@@ -34,12 +34,14 @@ export interface EventPolicy {
 }
 
 export const TICKET_MERGE_POLICY = {
-  'ticket.opened': { merge: 'first-wins', fields: ['number', 'covers', 'openedBy', 'openedAt', 'tableId(lww)'], whenClosed: 'apply', whenVoided: 'apply' },
+  'ticket.opened': { merge: 'first-wins', fields: ['number', 'openedBy', 'openedAt', 'tableId(lww)', 'covers(lww)'], whenClosed: 'apply', whenVoided: 'apply' },
   'ticket.item_added': { merge: 'add', fields: ['lines', 'lines[].quantity(lww)'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' },
   'ticket.item_removed': { merge: 'tombstone', fields: ['lines'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' },
   'ticket.quantity_changed': { merge: 'lww', fields: ['lines[].quantity'], whenClosed: 'change_after_close', whenVoided: 'change_after_close' },
   'ticket.note_set': { merge: 'lww', fields: ['note'], whenClosed: 'apply', whenVoided: 'apply' },
   'ticket.table_assigned': { merge: 'lww', fields: ['tableId'], whenClosed: 'apply', whenVoided: 'apply' },
+  // The guests counted: money does not follow them, so it applies after the end too.
+  'ticket.covers_set': { merge: 'lww', fields: ['covers'], whenClosed: 'apply', whenVoided: 'apply' },
   // The kitchen keeps working after the guest paid: sending and bumping never escalate.
   'ticket.sent_to_kitchen': { merge: 'first-wins', fields: ['lines[].sentAt'], whenClosed: 'apply', whenVoided: 'apply' },
   'ticket.kitchen_item_bumped': { merge: 'first-wins', fields: ['lines[].bumpedAt'], whenClosed: 'apply', whenVoided: 'apply' },

@@ -223,16 +223,25 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       if (s.openedEventId) return outcome('superseded', 'ticket already opened');
       s.openedEventId = e.id;
       s.number = e.payload.number;
-      s.covers = e.payload.covers ?? null;
       s.openedBy = { terminal: e.origin.terminal, staff: e.origin.staff ?? null };
       s.openedAt = e.at;
-      const tableId = e.payload.tableId;
-      if (tableId === undefined) return outcome('applied');
-      // The table given at opening is an ordinary write to the tableId register.
-      const r = takeRegister(s, e, 'tableId');
-      if (r.won) s.tableId = tableId;
-      // The opening itself always applies, even if its table lost to a newer assignment.
-      return r.won ? r.outcome : outcome('applied', 'table had a newer assignment');
+      // The table and the guests given at opening are ordinary writes to their registers. The
+      // opening itself always applies, even if one lost to a newer write.
+      const lost: string[] = [];
+      const supersedes: string[] = [];
+      const write = (register: 'tableId' | 'covers', set: () => void): void => {
+        const r = takeRegister(s, e, register);
+        if (!r.won) lost.push(register === 'tableId' ? 'table' : 'guests');
+        else {
+          set();
+          supersedes.push(...(r.outcome.supersedes ?? []));
+        }
+      };
+      const { tableId, covers } = e.payload;
+      if (tableId !== undefined) write('tableId', () => (s.tableId = tableId));
+      if (covers !== undefined) write('covers', () => (s.covers = covers));
+      const o = outcome('applied', lost.length > 0 ? `${lost.join(' and ')} had a newer write` : null);
+      return supersedes.length > 0 ? { ...o, supersedes } : o;
     }
     case 'ticket.item_added': {
       const p = e.payload;
@@ -316,6 +325,12 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const tableId = e.payload.tableId;
       return lww(s, e, 'tableId', (t) => {
         t.tableId = tableId;
+      });
+    }
+    case 'ticket.covers_set': {
+      const covers = e.payload.covers;
+      return lww(s, e, 'covers', (t) => {
+        t.covers = covers;
       });
     }
     case 'ticket.sent_to_kitchen': {

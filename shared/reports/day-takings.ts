@@ -46,6 +46,11 @@ export const DayTakings = DayWindow.extend({
   closed: MoneyCount,
   /** Of those, the ones closed with a discount, and what their discounts took off (in no total). */
   discounted: MoneyCount,
+  /**
+   * The guests of the tickets closed in the window (`count`: their covers; a ticket without a
+   * count adds none) and those tickets' closed totals (`amountCents`): the spend per guest is the one over the other.
+   */
+  guests: MoneyCount,
   /** Payments taken in the window (by their `at`) that count: state 'applied'. */
   taken: PaymentTotals,
   /** Change handed back on the cash payments taken (tendered − amount). */
@@ -110,6 +115,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
   const within = (at: number | null): boolean => at !== null && at >= day.from && at < day.to;
   const closed = emptyCount();
   const discounted = emptyCount();
+  const guests = emptyCount();
   const voided = emptyCount();
   const comped = emptyCount();
   const open = emptyCount();
@@ -130,6 +136,10 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       add(closed, view.closedTotalCents ?? 0);
       // What the discount took off at the close: a discount changed after it is held, not counted.
       if ((view.closedDiscountCents ?? 0) > 0) add(discounted, view.closedDiscountCents!);
+      if (view.covers !== null) {
+        guests.count += view.covers;
+        guests.amountCents += view.closedTotalCents ?? 0;
+      }
       for (const line of view.lines) addItemSold(items, line);
       addTaxLines(salesTax, ticketTaxes(view));
       counted = true;
@@ -177,6 +187,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     to: day.to,
     closed,
     discounted,
+    guests,
     taken,
     changeGivenCents,
     tips,

@@ -512,11 +512,15 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await till.getByRole('button', { name: 'Discount…' }).count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
-  it('[APP31] prices include tax: the ticket and the receipt show the tax in the total rate by rate; a manager changes an item\'s rate for the lines after and refunds one line; Takings counts the tax in the sales and the refund', async () => {
+  it('[APP31][APP33] prices include tax: the ticket and the receipt show the tax in the total rate by rate; a manager changes an item\'s rate for the lines after and refunds one line; Takings counts the tax in the sales and the refund', async () => {
     const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-taxes', 'manager');
     fixture.closeAfter(t.context);
     const manager = t.page;
     const number = await openTicket(manager, 'T7');
+    // [APP33] opened for the table's 4 seats; the waiter counts 3 guests.
+    expect(await manager.getByTestId('covers').textContent()).toBe('4 guests');
+    await manager.getByRole('button', { name: 'Decrease guests' }).click();
+    await expect.poll(() => manager.getByTestId('covers').textContent()).toBe('3 guests');
     await addItem(manager, 'Cheeseburger'); // 14.50 at 10 % (the demo menu's food)
     await addItem(manager, 'Espresso'); // 2.80 at 20 % (its drinks)
     await expect.poll(() => manager.getByTestId('total').textContent()).toBe('17.30');
@@ -568,6 +572,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     const figure = (key: string) => manager.locator(`tr[data-figure="${key}"]`).innerText();
     expect((await figure('tax-sales-550')).split(/\s+/).join(' ')).toBe('Tax at 5.5 % in sales 0.18 of 3.50');
     expect((await figure('tax-refunds-550')).split(/\s+/).join(' ')).toBe('Tax at 5.5 % in refunds 0.18 of 3.50');
+    expect((await figure('guests')).split(/\s+/).join(' ')).toMatch(/^Guests on them · spend per guest \d+ · \d+\.\d\d$/);
     // Only this ticket has a line at 5.5 %; the other rates also count the tickets other tests closed today.
     expect((await figure('tax-sales-1000')).split(/\s+/).join(' ')).toMatch(/^Tax at 10 % in sales \d+\.\d\d of \d+\.\d\d$/);
     expect((await figure('tax-sales-2000')).split(/\s+/).join(' ')).toMatch(/^Tax at 20 % in sales \d+\.\d\d of \d+\.\d\d$/);

@@ -69,6 +69,8 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
       to: DAY.to,
       closed: { count: 2, amountCents: 3500 },
       discounted: { count: 0, amountCents: 0 },
+      // No ticket counted its guests.
+      guests: { count: 0, amountCents: 0 },
       taken: { count: 2, amountCents: 3500, byMethod: { cash: { count: 1, amountCents: 2000 }, card: { count: 1, amountCents: 1500 } } },
       changeGivenCents: 500,
       tips: { count: 1, amountCents: 250 },

@@ -53,6 +53,8 @@ function location(): { projection: LocationProjection; events: EventEnvelope[]; 
   write(till, '2026-11-26T03:00:00Z', 'tk-p', 'ticket.closed', { totalCents: 900 });
 
   sale('tk-a', 'A-002', [line('a1', 1000, 2)], '2026-11-26T12:00:00Z');
+  // Opened for the table's 4 seats; the waiter counts 3 guests.
+  write(till, '2026-11-26T12:01:00Z', 'tk-a', 'ticket.covers_set', { covers: 3 });
   write(till, '2026-11-26T12:50:00Z', 'tk-a', 'ticket.payment_recorded', { paymentId: 'pay-a', method: 'cash', amountCents: 2000, tenderedCents: 2500 });
   write(till, '2026-11-26T13:00:00Z', 'tk-a', 'ticket.closed', { totalCents: 2000 });
 
@@ -97,6 +99,8 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       // A at 13:00 and B at 03:59 the next morning; P (03:00 on the 26th) and C (04:00 on the 27th) are other days'.
       closed: { count: 2, amountCents: 5000 },
       discounted: { count: 0, amountCents: 0 },
+      // A's 3 guests and its 20.00 (B counted none).
+      guests: { count: 3, amountCents: 2000 },
       taken: {
         count: 4,
         amountCents: 6000,

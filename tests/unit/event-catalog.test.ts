@@ -28,6 +28,7 @@ const VALID: Record<EventType, Record<string, unknown>> = {
   'ticket.quantity_changed': { lineId: 'l1', quantity: 3 },
   'ticket.note_set': { note: 'birthday' },
   'ticket.table_assigned': { tableId: 't2' },
+  'ticket.covers_set': { covers: 3 },
   'ticket.sent_to_kitchen': { lineIds: ['l1'] },
   'ticket.kitchen_item_bumped': { lineId: 'l1' },
   'ticket.payment_recorded': { paymentId: 'p1', method: 'cash', amountCents: 2500, tenderedCents: 3000 },

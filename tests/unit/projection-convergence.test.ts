@@ -91,7 +91,8 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         break;
       }
       case 5:
-        write('ticket.table_assigned', { tableId: `table-${op.b % 3}` });
+        if (op.b % 2 === 0) write('ticket.table_assigned', { tableId: `table-${op.b % 3}` });
+        else write('ticket.covers_set', { covers: 1 + (op.b % 6) });
         break;
       case 6:
         write('ticket.sent_to_kitchen', { lineIds: [line, `L${op.b % 4}`] });

@@ -34,6 +34,7 @@ const REFUND_LABEL: Record<PaymentMethod, string> = { cash: 'Refunded in cash', 
 const FIGURES: readonly { key: string; label: string; of: (t: DayTakings) => string }[] = [
   { key: 'closed', label: 'Tickets closed', of: (t) => countAndMoney(t.closed) },
   { key: 'discounted', label: 'Discounts on them', of: (t) => countAndMoney(t.discounted) },
+  { key: 'guests', label: 'Guests on them · spend per guest', of: (t) => `${t.guests.count} · ${money(t.guests.count === 0 ? 0 : Math.round(t.guests.amountCents / t.guests.count))}` },
   ...PaymentMethod.options.map((method) => ({ key: method, label: METHOD_LABEL[method], of: (t: DayTakings) => countAndMoney(t.taken.byMethod[method]) })),
   { key: 'taken', label: 'Payments taken in all', of: (t) => countAndMoney(t.taken) },
   { key: 'change', label: 'Change handed back', of: (t) => money(t.changeGivenCents) },

@@ -270,6 +270,14 @@ export class TicketsModel extends CommandState {
     return v?.kind === 'ticket' && v.number ? v.number : id;
   }
 
+  /** One guest more or fewer (1 to 99). */
+  changeCovers(by: 1 | -1) {
+    return this.withTicket((id) => {
+      const covers = Math.min(99, Math.max(1, (this.selected?.covers ?? 0) + by));
+      return this.commands.setCovers(id, covers);
+    });
+  }
+
   assignTable(tableId: string) {
     return this.withTicket((id) => this.commands.assignTable(id, tableId));
   }
