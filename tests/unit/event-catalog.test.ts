@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fieldOf } from '../helpers/validation';
 import {
   CURRENT_VERSIONS,
   EVENT_CATALOG,
@@ -53,16 +54,6 @@ function envelope(over: Partial<EventEnvelope> = {}): EventEnvelope {
     payload: VALID['ticket.item_added'],
     ...over,
   };
-}
-
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(EventValidationError);
-    return (err as EventValidationError).field;
-  }
-  throw new Error('expected an EventValidationError');
 }
 
 describe('event catalog', () => {

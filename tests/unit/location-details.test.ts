@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
+import { fieldOf } from '../helpers/validation';
+import { MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
 import { LOCATION_DETAILS_ID } from '../../shared/domain/location-events';
 import { LOCATION_MERGE_POLICY } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
@@ -9,16 +10,6 @@ import { FixedClockTerminal, foldedAs } from '../helpers/test-writer';
 
 const LOCATION: AggregateRef = { id: LOCATION_DETAILS_ID, type: 'location' };
 const details = { name: 'The Harbour Bistro', address: '1 Harbour Street\nSpringfield', taxNumber: 'GB 123 4567 89', receiptFooter: 'See you soon!' };
-
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(EventValidationError);
-    return (err as EventValidationError).field;
-  }
-  throw new Error('expected an EventValidationError');
-}
 
 describe('what a receipt says about the business (location.details_set)', () => {
   it('[EVT12][CMD2] any of the fields, bounded, at least one; null takes one off but never the name; only a manager writes it; each field is an LWW register', () => {

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fieldOf } from '../helpers/validation';
 import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
-import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
+import { MANAGER_EVENT_TYPES, validatePayload } from '../../shared/events/catalog';
 import { allocateCents, taxIncludedIn, taxesOn } from '../../shared/domain/tax';
 import { MENU_ITEM_MERGE_POLICY } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
@@ -17,16 +18,6 @@ const burgers = { lineId: 'l-burger', menuItemId: 'm-burger', name: 'Burger', un
 const wine = { lineId: 'l-wine', menuItemId: 'm-wine', name: 'Wine', unitPriceCents: 750, taxBasisPoints: 2000, quantity: 1 };
 const water = { lineId: 'l-water', menuItemId: 'm-water', name: 'Water', unitPriceCents: 300, quantity: 1 };
 
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(EventValidationError);
-    return (err as EventValidationError).field;
-  }
-  throw new Error('expected an EventValidationError');
-}
-
 function dinner(till: FixedClockTerminal): EventEnvelope[] {
   return [
     till.write(TK, 'ticket.opened', { number: 'A-001' }),
@@ -34,6 +25,13 @@ function dinner(till: FixedClockTerminal): EventEnvelope[] {
     till.write(TK, 'ticket.item_added', wine),
     till.write(TK, 'ticket.item_added', water),
   ];
+}
+
+/** The dinner paid in full by card and closed; `watchers` have seen it all. */
+function soldDinner(till: FixedClockTerminal, ...watchers: FixedClockTerminal[]): EventEnvelope[] {
+  const events = [...dinner(till), till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 }), till.write(TK, 'ticket.closed', { totalCents: 3450 })];
+  for (const w of watchers) w.see(...events);
+  return events;
 }
 
 describe('tax included in prices: the money rules (shared/domain/tax.ts)', () => {
@@ -229,14 +227,10 @@ describe('refunds share out over the lines (refundShares)', () => {
     const till = new FixedClockTerminal('till-1');
     const a = new FixedClockTerminal('manager-1');
     const b = new FixedClockTerminal('manager-2');
-    const base = dinner(till);
-    const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 });
-    const closed = till.write(TK, 'ticket.closed', { totalCents: 3450 });
-    a.see(...base, paid, closed);
-    b.see(...base, paid, closed);
+    const sold = soldDinner(till, a, b);
     const fromA = a.write(TK, 'ticket.refunded', { refundId: 'ra', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
     const fromB = b.write(TK, 'ticket.refunded', { refundId: 'rb', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
-    const v = ticketOf([...base, paid, closed, fromA, fromB]);
+    const v = ticketOf([...sold, fromA, fromB]);
     expect(v.refunds.map((r) => r.state)).toEqual(['applied', 'applied']);
     const shares = refundShares(v);
     const atTwenty = [...shares.taxes.values()].flat().filter((t) => t.basisPoints === 2000).reduce((n, t) => n + t.grossCents, 0);
@@ -252,18 +246,15 @@ describe('refunds share out over the lines (refundShares)', () => {
   it('[PRJ19] a refund keeps the name and rate of its line when the line later leaves the ticket (removed after a reopening)', () => {
     const till = new FixedClockTerminal('till-1');
     const manager = new FixedClockTerminal('manager-1');
-    const base = dinner(till);
-    const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 });
-    const closed = till.write(TK, 'ticket.closed', { totalCents: 3450 });
-    manager.see(...base, paid, closed);
+    const sold = soldDinner(till, manager);
     const wineBack = manager.write(TK, 'ticket.refunded', { refundId: 'rw', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
     // A till that had not seen the close removes the wine: held, and a manager reopens to apply it.
     const removed = till.write(TK, 'ticket.item_removed', { lineId: 'l-wine' });
-    const held = ticketOf([...base, paid, closed, wineBack, removed]);
+    const held = ticketOf([...sold, wineBack, removed]);
     const conflict = held.conflicts.find((c) => c.kind === 'change_after_close')!;
     manager.see(removed);
     const reopen = manager.write(TK, 'conflict.resolved', { conflictId: conflict.conflictId, resolution: { kind: 'reopen' } });
-    const v = ticketOf([...base, paid, closed, wineBack, removed, reopen]);
+    const v = ticketOf([...sold, wineBack, removed, reopen]);
     expect(v.lines.map((l) => l.lineId)).toEqual(['l-burger', 'l-water']);
     expect(v.refunds[0]!.line).toEqual({ lineId: 'l-wine', name: 'Wine', taxBasisPoints: 2000 });
     expect(refundShares(v).taxes.get('rw')).toEqual([{ basisPoints: 2000, grossCents: 750, taxCents: 125, netCents: 625 }]);
@@ -276,21 +267,18 @@ describe('refunds share out over the lines (refundShares)', () => {
         (refunds) => {
           const till = new FixedClockTerminal('till-1');
           const manager = new FixedClockTerminal('manager-1');
-          const base = dinner(till);
-          const paid = till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 });
-          const closed = till.write(TK, 'ticket.closed', { totalCents: 3450 });
-          manager.see(...base, paid, closed);
+          const sold = soldDinner(till, manager);
           let budget = 3450;
           const written = refunds.map((r, i) => {
             const amountCents = Math.max(1, Math.min(budget, Math.floor((3450 * r.share) / 100)));
             budget -= amountCents;
             return manager.write(TK, 'ticket.refunded', { refundId: `r${i}`, method: 'card', amountCents, reason: 'x', ...(r.line ? { lineId: r.line } : {}) });
           });
-          const v = ticketOf([...base, paid, closed, ...written]);
-          const sold = new Map(ticketTaxes(v).map((t) => [t.basisPoints, t.grossCents]));
+          const v = ticketOf([...sold, ...written]);
+          const soldAt = new Map(ticketTaxes(v).map((t) => [t.basisPoints, t.grossCents]));
           const back = new Map<number | null, number>();
           for (const lines of refundShares(v).taxes.values()) for (const t of lines) back.set(t.basisPoints, (back.get(t.basisPoints) ?? 0) + t.grossCents);
-          for (const [rate, gross] of back) expect(gross, `rate ${rate}`).toBeLessThanOrEqual(sold.get(rate) ?? 0);
+          for (const [rate, gross] of back) expect(gross, `rate ${rate}`).toBeLessThanOrEqual(soldAt.get(rate) ?? 0);
         },
       ),
     );
