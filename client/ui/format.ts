@@ -98,7 +98,7 @@ const FIELD_LABEL: Record<string, string> = {
   amountCents: 'amount',
   tenderedCents: 'cash handed over',
   totalCents: 'total',
-  covers: 'number of covers',
+  covers: 'number of guests',
   tableId: 'table',
 };
 

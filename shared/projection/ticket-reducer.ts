@@ -42,8 +42,8 @@ export interface TicketState {
   refunds: TicketRefund[];
   /** The discount that holds (LWW register 'discount'), without its value (that follows the lines). */
   discount: Omit<TicketDiscountView, 'cents'> | null;
-  /** `discountCents`: what the discount took off when the close applied (the takings report it). */
-  closed: { eventId: string; totalCents: number; at: number; discountCents: number } | null;
+  /** `discountCents` and `covers`: what the discount took off and the guests when the close applied (the takings report them). */
+  closed: { eventId: string; totalCents: number; at: number; discountCents: number; covers: number | null } | null;
   voided: { eventId: string; reason: string; at: number } | null;
   sale: TicketView['sale'];
   conflicts: TicketConflict[];
@@ -144,6 +144,7 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
     closedTotalCents: s.closed?.totalCents ?? null,
     closedEventId: s.closed?.eventId ?? null,
     closedDiscountCents: s.closed?.discountCents ?? null,
+    closedCovers: s.closed?.covers ?? null,
     closedAt: s.closed?.at ?? null,
     voidReason: s.voided?.reason ?? null,
     voidedAt: s.voided?.at ?? null,
@@ -240,7 +241,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const { tableId, covers } = e.payload;
       if (tableId !== undefined) write('tableId', () => (s.tableId = tableId));
       if (covers !== undefined) write('covers', () => (s.covers = covers));
-      const o = outcome('applied', lost.length > 0 ? `${lost.join(' and ')} had a newer write` : null);
+      const o = outcome('applied', lost.length === 0 ? null : lost.length === 2 ? 'table and guests had newer writes' : `${lost[0]} had a newer ${lost[0] === 'table' ? 'assignment' : 'count'}`);
       return supersedes.length > 0 ? { ...o, supersedes } : o;
     }
     case 'ticket.item_added': {
@@ -395,7 +396,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         return escalate(s, e, 'close_total_mismatch', [s.closed.eventId, e.id], `closed with ${money(s.closed.totalCents)} and with ${money(totalCents)}`);
       }
       const charge = chargeOf(s);
-      s.closed = { eventId: e.id, totalCents, at: e.at, discountCents: charge.discount };
+      s.closed = { eventId: e.id, totalCents, at: e.at, discountCents: charge.discount, covers: s.covers };
       const linesTotal = charge.subtotal - charge.discount;
       if (linesTotal === totalCents) return outcome('applied');
       // The close stands (the till did close) but the difference must be looked at.
@@ -614,7 +615,7 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         // reopened and closed again since) keeps its own.
         if (s.closed !== null && !c.eventIds.includes(s.closed.eventId)) break;
         const base = s.closed ?? { eventId: held?.id ?? e.id, at: held?.at ?? e.at };
-        s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents, discountCents: s.closed?.discountCents ?? chargeOf(s).discount };
+        s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents, discountCents: s.closed?.discountCents ?? chargeOf(s).discount, covers: s.closed?.covers ?? s.covers };
       } else {
         s.closed = null;
       }
@@ -626,7 +627,7 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         // The sale is void: its money is held for a refund-or-reopen decision, as for any void.
         if (s.voided) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
       } else {
-        s.closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at, discountCents: chargeOf(s).discount } : null);
+        s.closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at, discountCents: chargeOf(s).discount, covers: s.covers } : null);
         const voidId = s.voided?.eventId ?? null;
         s.voided = null;
         // No void any more: payments it held count again, and refunds held because of it apply

@@ -318,6 +318,8 @@ export interface TicketView extends AggregateBase {
   closedEventId: string | null;
   /** What the discount took off when the ticket closed (0 without one; null while not closed). */
   closedDiscountCents: number | null;
+  /** The guests when the ticket closed (null while not closed, or not counted then): what the takings count. */
+  closedCovers: number | null;
   closedAt: number | null;
   voidReason: string | null;
   /** When the void that holds was written (hybrid clock); null while not voided. */

@@ -47,10 +47,12 @@ export const DayTakings = DayWindow.extend({
   /** Of those, the ones closed with a discount, and what their discounts took off (in no total). */
   discounted: MoneyCount,
   /**
-   * The guests of the tickets closed in the window (`count`: their covers; a ticket without a
-   * count adds none) and those tickets' closed totals (`amountCents`): the spend per guest is the one over the other.
+   * The guests of the tickets closed in the window (`count`: their covers when they closed; a
+   * ticket without a count adds none) and those tickets' closed totals (`amountCents`): the spend
+   * per guest is the one over the other. (A server from before guests and taxes answers without
+   * them: read as none.)
    */
-  guests: MoneyCount,
+  guests: MoneyCount.default({ count: 0, amountCents: 0 }),
   /** Payments taken in the window (by their `at`) that count: state 'applied'. */
   taken: PaymentTotals,
   /** Change handed back on the cash payments taken (tendered − amount). */
@@ -105,7 +107,7 @@ export const DayTakings = DayWindow.extend({
    * back in it (each refund shared over its ticket's rates like its total). What is owed is
    * the tax on sales less the tax on refunds.
    */
-  taxes: z.object({ sales: z.array(TaxTotal), refunds: z.array(TaxTotal) }),
+  taxes: z.object({ sales: z.array(TaxTotal), refunds: z.array(TaxTotal) }).default({ sales: [], refunds: [] }),
   /** What the tickets closed in the window sold, item by item: most sold first (then by value, name, id). */
   itemsSold: z.array(ItemSold),
 });
@@ -136,8 +138,9 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       add(closed, view.closedTotalCents ?? 0);
       // What the discount took off at the close: a discount changed after it is held, not counted.
       if ((view.closedDiscountCents ?? 0) > 0) add(discounted, view.closedDiscountCents!);
-      if (view.covers !== null) {
-        guests.count += view.covers;
+      // The guests at the close, like its total and discount: a count changed since leaves the day as it was.
+      if (view.closedCovers !== null) {
+        guests.count += view.closedCovers;
         guests.amountCents += view.closedTotalCents ?? 0;
       }
       for (const line of view.lines) addItemSold(items, line);

@@ -407,6 +407,19 @@ describe('what receipts say about the business (LocationCommands)', () => {
   });
 });
 
+describe('guests (covers)', () => {
+  it('[APP33] a till counts the guests of a ticket (the opening took the table\'s seats); the same count again writes nothing', async () => {
+    const till = await terminal('till-1', 'A');
+    const t = await till.commands.openTicket({ tableId: 't5', covers: 4 });
+    await till.commands.setCovers(t, 3);
+    expect(till.store.getByAggregate(t).at(-1)).toMatchObject({ type: 'ticket.covers_set', payload: { covers: 3 } });
+    const written = till.store.getByAggregate(t).length;
+    expect(() => till.commands.setCovers(t, 3)).toThrow(new CommandRefused('the ticket already has 3 guests'));
+    expect(till.store.getByAggregate(t)).toHaveLength(written);
+    expect((till.store.view(t) as TicketView).covers).toBe(3);
+  });
+});
+
 describe('who is serving (origin.staff)', () => {
   it('[APP23] every event carries who is signed in on the device when it is written; with no one signed in, none', async () => {
     const store = await EventStore.open({ location: `cmd-${++n}`, terminal: 'till-1', persistence: 'memory', crossTab: false });

@@ -53,7 +53,7 @@ function location(): { projection: LocationProjection; events: EventEnvelope[]; 
   write(till, '2026-11-26T03:00:00Z', 'tk-p', 'ticket.closed', { totalCents: 900 });
 
   sale('tk-a', 'A-002', [line('a1', 1000, 2)], '2026-11-26T12:00:00Z');
-  // Opened for the table's 4 seats; the waiter counts 3 guests.
+  // The waiter counts 3 guests.
   write(till, '2026-11-26T12:01:00Z', 'tk-a', 'ticket.covers_set', { covers: 3 });
   write(till, '2026-11-26T12:50:00Z', 'tk-a', 'ticket.payment_recorded', { paymentId: 'pay-a', method: 'cash', amountCents: 2000, tenderedCents: 2500 });
   write(till, '2026-11-26T13:00:00Z', 'tk-a', 'ticket.closed', { totalCents: 2000 });

@@ -63,7 +63,9 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
   const all: EventEnvelope[] = [];
   const notes: NoteWrite[] = [];
   const menu: AggregateRef = { id: 'm-1', type: 'menu_item' };
-  refs.forEach((ref, i) => all.push(terms[i % terminalCount]!.write(ref, 'ticket.opened', { number: `T${i}-001` })));
+  // Some openings name a table and its guests (writes to those registers, PRJ21).
+  const opening = (i: number) => [{}, { tableId: 'table-0', covers: 2 }, { covers: 4 }][i % 3]!;
+  refs.forEach((ref, i) => all.push(terms[i % terminalCount]!.write(ref, 'ticket.opened', { number: `T${i}-001`, ...opening(i) })));
   all.push(terms[0]!.write(menu, 'menu.item_defined', { menuItemId: 'm-1', name: 'Soup', category: 'S', priceCents: 500 }));
   for (const op of ops) {
     wall += op.a % 5000;
@@ -304,6 +306,21 @@ describe('projection convergence (property)', () => {
         const v = projectAggregate(all.filter((e) => e.aggregate.id === menu.id)) as MenuItemView;
         const winner = writes.reduce<EventEnvelope | null>((best, w) => (best === null || lwwWins(stampOf(best), stampOf(w)) ? w : best), null);
         expect(v.soldOut).toBe(winner !== null && !(winner.payload as { available: boolean }).available);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('[PRJ21] a ticket\'s guests are those of its highest-stamped covers write: the opening\'s or a ticket.covers_set', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ terminals, skews, tickets, ops }) => {
+        const { all, refs } = simulate(terminals, skews, tickets, ops);
+        for (const ref of refs) {
+          const evs = all.filter((e) => e.aggregate.id === ref.id);
+          const writes = evs.filter((e) => e.type === 'ticket.covers_set' || (e.type === 'ticket.opened' && (e.payload as { covers?: number }).covers !== undefined));
+          const winner = writes.reduce<EventEnvelope | null>((best, w) => (best === null || lwwWins(stampOf(best), stampOf(w)) ? w : best), null);
+          expect((projectAggregate(evs) as TicketView).covers).toBe(winner === null ? null : (winner.payload as { covers: number }).covers);
+        }
       }),
       { numRuns: 100 },
     );
