@@ -190,7 +190,7 @@ export function compedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): n
  */
 export function owedCents(t: Pick<TicketView, 'status' | 'totalCents' | 'closedTotalCents' | 'paidCents' | 'refundedCents'>): number {
   // A closed ticket owes what it was closed at (a manager may have accepted another total than the lines').
-  return t.status === 'closed' ? Math.max(0, (t.closedTotalCents ?? t.totalCents) - t.paidCents) : Math.max(0, t.totalCents - keptCents(t));
+  return t.status === 'closed' ? Math.max(0, soldCents(t) - t.paidCents) : Math.max(0, t.totalCents - keptCents(t));
 }
 
 /** The money a ticket keeps: its applied payments less its applied refunds. */
