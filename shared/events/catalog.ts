@@ -242,12 +242,34 @@ export function validatePayload(type: string, payload: unknown): { v: number; pa
   const entry: CatalogEntry = EVENT_CATALOG[type];
   const versions = entry.versions;
   for (let v = entry.writtenFrom ?? current; v < current; v++) {
-    if (versions[v]?.safeParse(valid).success) {
+    const older = versions[v];
+    if (older !== undefined && fitsOlder(older, valid)) {
       if (typeof valid === 'object' && valid !== null) writtenAt.set(valid, v);
       return { v, payload: valid };
     }
   }
   return { v: current, payload: valid };
+}
+
+/** The keys each older version's object schema has (see fitsOlder). */
+const olderKeys = new WeakMap<z.ZodType, ReadonlySet<string> | null>();
+
+/**
+ * Whether a payload valid at the current version fits an older one from `writtenFrom` on. The
+ * later versions only added optional fields, so it does exactly when it has no key the older
+ * one lacks: a key check, not a second zod parse on every append (a schema that is not an
+ * object is parsed).
+ */
+function fitsOlder(schema: z.ZodType, payload: unknown): boolean {
+  let keys = olderKeys.get(schema);
+  if (keys === undefined) {
+    const shape = (schema as { shape?: object }).shape;
+    keys = shape === undefined ? null : new Set(Object.keys(shape));
+    olderKeys.set(schema, keys);
+  }
+  if (keys === null || typeof payload !== 'object' || payload === null) return schema.safeParse(payload).success;
+  for (const key of Object.keys(payload)) if (!keys.has(key)) return false;
+  return true;
 }
 
 export type DecodeResult =

@@ -160,6 +160,20 @@ describe('event catalog', () => {
     }
   });
 
+  it('[EVT2] from writtenFrom on, each version only adds optional fields to the one before (what lets a payload be written at the oldest it fits)', () => {
+    for (const type of EVENT_TYPES) {
+      const entry = EVENT_CATALOG[type];
+      if (!('writtenFrom' in entry)) continue;
+      const versions = entry.versions as Record<number, { shape: Record<string, { isOptional(): boolean }> }>;
+      for (let v: number = entry.writtenFrom; v < CURRENT_VERSIONS[type]; v++) {
+        const before = versions[v]!.shape;
+        const after = versions[v + 1]!.shape;
+        expect(Object.keys(after), `${type} v${v + 1}`).toEqual(expect.arrayContaining(Object.keys(before)));
+        for (const key of Object.keys(after)) if (!(key in before)) expect(after[key]!.isOptional(), `${type} v${v + 1} ${key}`).toBe(true);
+      }
+    }
+  });
+
   it('[EVT2] every non-current version has an upcaster to the next', () => {
     for (const type of EVENT_TYPES) {
       const versions = Object.keys(EVENT_CATALOG[type].versions).map(Number);
