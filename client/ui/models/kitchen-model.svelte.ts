@@ -165,10 +165,7 @@ export class KitchenModel {
   /** The items this screen can mark sold out: those of its station (every item on all stations), by name. */
   readonly menu = $derived.by((): MenuItemView[] => {
     const station = this.station;
-    return this.log
-      .views<MenuItemView>(MENU_ITEM_AGGREGATE)
-      .filter((item) => !item.retired && item.name !== null && (station === null || item.station === station))
-      .sort((a, b) => compareNames(a.name ?? '', b.name ?? ''));
+    return this.log.menuItems().filter((item) => station === null || item.station === station);
   });
 
   /** Whether a line is shown on this screen (its item's station, or every line with none chosen). */

@@ -1,7 +1,9 @@
 import type { EventStore, StoreChange } from '../../store/event-store';
 import type { EventEnvelope } from '../../../shared/events/envelope';
-import type { AggregateView, HistoryEntry, LocationView } from '../../../shared/projection/views';
+import type { AggregateView, HistoryEntry, LocationView, MenuItemView } from '../../../shared/projection/views';
 import { LOCATION_DETAILS_ID } from '../../../shared/domain/location-events';
+import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
+import { compareNames } from '../format';
 
 /**
  * The event log as reactive state for the screens. The store's projection is plain data
@@ -44,6 +46,13 @@ export class LiveLog {
   history(aggregateId: string): HistoryEntry[] {
     void this.changes;
     return this.store.history(aggregateId);
+  }
+
+  /** The items on the menu (named, not retired: a retired item is gone for good), by name. */
+  menuItems(): MenuItemView[] {
+    return this.views<MenuItemView>(MENU_ITEM_AGGREGATE)
+      .filter((item) => !item.retired && item.name !== null)
+      .sort((a, b) => compareNames(a.name ?? '', b.name ?? ''));
   }
 
   /** The location's details (what receipts say about the business); undefined until a manager sets them. */

@@ -1,5 +1,4 @@
 import type { MenuCommands } from '../../commands/menu-commands';
-import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import type { MenuItemView } from '../../../shared/projection/views';
 import { compareNames, money, parseMoney, parseTaxPercent, taxPercent } from '../format';
 import { CommandState } from './command-state.svelte';
@@ -43,13 +42,8 @@ export class MenuEditorModel extends CommandState {
   /** The item whose retirement waits for a second tap. */
   retiring = $state<string | null>(null);
 
-  /** Items on the menu, by category then name (retired ones are gone for good). */
-  readonly items = $derived.by((): MenuItemView[] =>
-    this.log
-      .views<MenuItemView>(MENU_ITEM_AGGREGATE)
-      .filter((item) => !item.retired && item.name !== null)
-      .sort((a, b) => compareNames(a.category ?? '', b.category ?? '') || compareNames(a.name ?? '', b.name ?? '')),
-  );
+  /** Items on the menu, by category then name. */
+  readonly items = $derived.by((): MenuItemView[] => this.log.menuItems().sort((a, b) => compareNames(a.category ?? '', b.category ?? '')));
 
   /** The categories and stations in use, offered while typing a new item. */
   readonly categories = $derived([...new Set(this.items.map((i) => i.category).filter((c) => c !== null))].sort(compareNames));

@@ -2,7 +2,6 @@ import type { PaymentToRecord, RefundToGive, TicketCommands } from '../../comman
 import { CommandState } from './command-state.svelte';
 import type { MenuCommands } from '../../commands/menu-commands';
 import { owedCents, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
-import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
 import { TICKET_AGGREGATE, type TicketDiscount } from '../../../shared/domain/ticket-events';
 import { compareNames, message } from '../format';
@@ -66,8 +65,8 @@ export class TicketsModel extends CommandState {
 
   readonly menu = $derived.by((): MenuSection[] => {
     const sections = new Map<string, MenuItemView[]>();
-    for (const item of this.log.views<MenuItemView>(MENU_ITEM_AGGREGATE)) {
-      if (item.retired || item.name === null || item.priceCents === null) continue;
+    for (const item of this.log.menuItems()) {
+      if (item.priceCents === null) continue;
       const category = item.category ?? 'Other';
       const list = sections.get(category) ?? [];
       list.push(item);
@@ -77,7 +76,7 @@ export class TicketsModel extends CommandState {
     // office gave the items.
     return [...sections]
       .sort(([a], [b]) => compareNames(a, b))
-      .map(([category, items]) => ({ category, items: items.sort((x, y) => compareNames(x.name ?? '', y.name ?? '')) }));
+      .map(([category, items]) => ({ category, items }));
   });
 
   readonly tables = $derived.by(() =>
