@@ -3,14 +3,14 @@ import type { EventEnvelope } from '../../shared/events/envelope';
 import { CommandRefused, requireManager, signedBy, type CommandContext } from './ticket-commands';
 
 /** What a receipt says about the business, as a manager types it. */
-export interface ReceiptDetails {
+export interface LocationDetails {
   name: string;
   address: string;
   taxNumber: string;
   receiptFooter: string;
 }
 
-export type ReceiptField = keyof ReceiptDetails;
+export type LocationDetailsField = keyof LocationDetails;
 
 /** The location's details (location.details_set, managers): every till prints them on its receipts from then on. */
 export class LocationCommands {
@@ -20,10 +20,10 @@ export class LocationCommands {
    * Writes the fields a manager changed (trimmed; emptied, a field is taken off, but the name
    * cannot be): the others keep what they hold, whatever this device has received of them.
    */
-  setDetails(changes: Partial<ReceiptDetails>): Promise<EventEnvelope> {
+  setDetails(changes: Partial<LocationDetails>): Promise<EventEnvelope> {
     requireManager(this.ctx, 'change what receipts say');
-    const payload: Partial<Record<ReceiptField, string | null>> = {};
-    for (const [field, typed] of Object.entries(changes) as [ReceiptField, string | undefined][]) {
+    const payload: Partial<Record<LocationDetailsField, string | null>> = {};
+    for (const [field, typed] of Object.entries(changes) as [LocationDetailsField, string | undefined][]) {
       if (typed === undefined) continue;
       const value = typed.replace(/\r\n?/g, '\n').trim();
       payload[field] = value === '' ? null : value;

@@ -2,11 +2,14 @@
 import { ticketTaxes, type TicketRefund, type TicketView } from '../../shared/projection/views';
 import type { TaxLine } from '../../shared/domain/tax';
 import { Note, PositiveCents, ShortText, formatCents } from '../../shared/domain/common';
+import { Address } from '../../shared/domain/location-events';
 
 /** Longest ticket, item and resolution note the events accept (shared/domain Note): the inputs' maxlength. */
 export const NOTE_MAX = Note.maxLength ?? 500;
 /** Longest void or comp reason, menu item name or category the events accept (ShortText). */
 export const SHORT_TEXT_MAX = ShortText.maxLength ?? 120;
+/** Longest address the location's details accept (location-events Address). */
+export const ADDRESS_MAX = Address.maxLength ?? 300;
 /** Largest amount an event accepts (PositiveCents): 1,000,000.00. */
 export const AMOUNT_MAX_CENTS = PositiveCents.maxValue ?? 100_000_000;
 
@@ -25,6 +28,11 @@ export function parseMoney(text: string): number | null {
   return Number(m[1]) * 100 + Number((m[2] ?? '0').padEnd(2, '0'));
 }
 
+/** "1 guest", "4 guests". */
+export function guests(count: number): string {
+  return `${count} guest${count === 1 ? '' : 's'}`;
+}
+
 /** A tax rate as staff type it: 2000 basis points → "20", 550 → "5.5", 1025 → "10.25". */
 export function taxPercent(basisPoints: number): string {
   const hundredths = basisPoints % 100;
@@ -37,8 +45,8 @@ export function taxRate(basisPoints: number): string {
 }
 
 /** The tax in what a ticket charges (its closed total once sold), rate by rate, as a bill shows it: rates that charge something (no line without a rate). */
-export function includedTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): TaxLine[] {
-  return ticketTaxes(ticket).filter((t) => t.basisPoints !== null && t.grossCents > 0);
+export function includedTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): (TaxLine & { basisPoints: number })[] {
+  return ticketTaxes(ticket).filter((t): t is TaxLine & { basisPoints: number } => t.basisPoints !== null && t.grossCents > 0);
 }
 
 /** " for the Cheeseburger" when a refund was for a line of the ticket (named as it was then); "" for the whole ticket. */
@@ -48,10 +56,9 @@ export function refundFor(refund: Pick<TicketRefund, 'line'>): string {
 
 /** A percentage typed by staff ("20", "5.5", "7,7 %") → basis points; null when it is not one (0–100, two decimals at most). */
 export function parseTaxPercent(text: string): number | null {
-  const m = /^\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*$/.exec(text);
-  if (!m) return null;
-  const basisPoints = Number(m[1]) * 100 + Number((m[2] ?? '0').padEnd(2, '0'));
-  return basisPoints <= 10_000 ? basisPoints : null;
+  // A percentage with two decimals is read like an amount with cents: "5.5" → 550 hundredths.
+  const basisPoints = parseMoney(text.replace(/\s*%\s*$/, ''));
+  return basisPoints !== null && basisPoints <= 10_000 ? basisPoints : null;
 }
 
 /** Whole elapsed time as "45s", "3m 05s", "1h 02m". */

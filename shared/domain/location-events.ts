@@ -6,6 +6,9 @@ export const LOCATION_AGGREGATE = 'location';
 /** The id of a location's own aggregate: every location has exactly one. */
 export const LOCATION_DETAILS_ID = 'location';
 
+/** Street, town, phone…: printed as written, line by line. */
+export const Address = z.string().min(1).max(300);
+
 /**
  * What a receipt says about the seller (a tax receipt names the business, its address and its
  * tax registration number) and how it ends. Each field is its own last-write-wins register and
@@ -16,8 +19,7 @@ export const LOCATION_DETAILS_ID = 'location';
 export const LocationDetailsSetV1 = z
   .strictObject({
     name: ShortText.optional(),
-    /** Street, town, phone…: printed as written, line by line. */
-    address: z.string().min(1).max(300).nullable().optional(),
+    address: Address.nullable().optional(),
     /** The tax (VAT, GST) registration number. */
     taxNumber: ShortText.nullable().optional(),
     /** The receipt's last line ("Thank you!" without one). */

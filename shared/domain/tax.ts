@@ -7,14 +7,15 @@ import { z } from 'zod';
  */
 export const TaxBasisPoints = z.number().int().min(0).max(10_000);
 
-/** What an amount taxed at one rate comes to: `grossCents` with the tax in it, and the rest. */
-export interface TaxLine {
-  /** The rate; null for lines whose item has no rate set (they are counted, not taxed). */
-  basisPoints: number | null;
-  grossCents: number;
-  taxCents: number;
-  netCents: number;
-}
+const Cents = z.number().int();
+
+/**
+ * What an amount taxed at one rate comes to: `grossCents` with the tax in it, and the rest.
+ * `basisPoints` is null for lines whose item has no rate set (they are counted, not taxed).
+ * A schema, as the takings report carries these over REST.
+ */
+export const TaxLine = z.object({ basisPoints: TaxBasisPoints.nullable(), grossCents: Cents, taxCents: Cents, netCents: Cents });
+export type TaxLine = z.infer<typeof TaxLine>;
 
 /** The tax included in a tax-inclusive amount: gross × rate / (1 + rate), to the nearest cent (halves up). */
 export function taxIncludedIn(grossCents: number, basisPoints: number): number {
@@ -48,17 +49,14 @@ export function allocateCents(cents: number, weights: readonly number[]): number
 }
 
 /**
- * The tax in `amountCents` charged for goods at several rates (`grossByRate`: what each rate's
- * goods came to before a discount): the amount is shared out over the rates in proportion
- * (a discount comes off every rate alike), then each share's tax is taken out. One line per
- * rate, lowest first, no rate last; the lines' gross sums to the amount.
+ * The tax in what was charged at each rate (`grossByRate`, tax included): one line per rate,
+ * lowest first, no rate last; nothing charged is one line of zeros at no rate.
  */
-export function taxesOn(amountCents: number, grossByRate: ReadonlyMap<number | null, number>): TaxLine[] {
-  const rates = [...grossByRate.keys()].sort(byRate);
+export function taxesByRate(grossByRate: ReadonlyMap<number | null, number>): TaxLine[] {
+  const rates = [...grossByRate.keys()].sort(compareRates);
   if (rates.length === 0) rates.push(null);
-  const shares = allocateCents(amountCents, rates.map((r) => grossByRate.get(r) ?? 0));
-  return rates.map((basisPoints, i) => {
-    const grossCents = shares[i]!;
+  return rates.map((basisPoints) => {
+    const grossCents = grossByRate.get(basisPoints) ?? 0;
     const taxCents = basisPoints === null ? 0 : taxIncludedIn(grossCents, basisPoints);
     return { basisPoints, grossCents, taxCents, netCents: grossCents - taxCents };
   });
@@ -77,10 +75,11 @@ export function addTaxLines(into: Map<number | null, TaxLine>, more: readonly Ta
 
 /** Rate lines in report order: lowest rate first, no rate last. */
 export function sortedTaxLines(lines: Iterable<TaxLine>): TaxLine[] {
-  return [...lines].sort((a, b) => byRate(a.basisPoints, b.basisPoints));
+  return [...lines].sort((a, b) => compareRates(a.basisPoints, b.basisPoints));
 }
 
-function byRate(a: number | null, b: number | null): number {
+/** Rates in report order: lowest first, no rate last. */
+export function compareRates(a: number | null, b: number | null): number {
   if (a === b) return 0;
   if (a === null) return 1;
   if (b === null) return -1;

@@ -120,7 +120,7 @@ export function reduceLocation(s: LocationState, e: LocationEvent): Outcome {
     case 'location.details_set': {
       // Only the fields the write carries (a field left out keeps its register).
       const patch: Partial<LocationState> = {};
-      for (const field of ['name', 'address', 'taxNumber', 'receiptFooter'] as const) {
+      for (const field of LOCATION_MERGE_POLICY['location.details_set'].fields) {
         const value = e.payload[field];
         if (value !== undefined) patch[field] = value;
       }

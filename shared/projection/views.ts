@@ -1,7 +1,7 @@
 import type { PaymentMethod, TicketDiscount } from '../domain/ticket-events';
 import type { ConflictResolutionKind } from '../domain/conflict-events';
 import type { ConflictKind } from './merge-policy';
-import { allocateCents, taxesOn, type TaxLine } from '../domain/tax';
+import { allocateCents, taxesByRate, type TaxLine } from '../domain/tax';
 
 /**
  * What the projection shows: plain JSON data (no Maps, no undefined, no class instances),
@@ -99,32 +99,30 @@ function sharedOverLines(ticket: Pick<TicketView, 'lines'>, amountCents: number)
 }
 
 /** What each line the guest pays for came to of what the ticket was sold at (soldCents): line id → cents. */
-export function soldByLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): Map<string, number> {
+function soldByLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): Map<string, number> {
   return sharedOverLines(ticket, soldCents(ticket));
 }
 
-/** Cents per line (line id → cents) as the tax in them, rate by rate (shared/domain/tax.ts taxesOn). */
+/** Cents per line (line id → cents) as the tax in them, rate by rate (shared/domain/tax.ts taxesByRate). */
 function taxesOfLines(ticket: Pick<TicketView, 'lines'>, byLine: ReadonlyMap<string, number>): TaxLine[] {
   const rateOf = new Map(ticket.lines.map((l) => [l.lineId, l.taxBasisPoints]));
   const grossByRate = new Map<number | null, number>();
-  let amountCents = 0;
   for (const [lineId, cents] of byLine) {
     if (cents === 0) continue;
     const rate = rateOf.get(lineId) ?? null;
     grossByRate.set(rate, (grossByRate.get(rate) ?? 0) + cents);
-    amountCents += cents;
   }
-  return taxesOn(amountCents, grossByRate);
+  return taxesByRate(grossByRate);
 }
 
 /**
- * The sales tax in what a ticket charges, rate by rate: what it was sold at (soldCents) unless
- * `amountCents` is given. The amount is shared over the lines in proportion to what each charges
- * (so a discount comes off every rate alike), then summed per rate: the same shares the refunds
- * draw on (refundShares), so the tax handed back at a rate never exceeds what was sold at it.
+ * The sales tax in what a ticket was sold at (soldCents), rate by rate: shared over the lines
+ * in proportion to what each charges (so a discount comes off every rate alike), then summed
+ * per rate. The refunds draw on the same shares (refundShares), so the tax handed back at a
+ * rate never exceeds what was sold at it.
  */
-export function ticketTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>, amountCents: number = soldCents(ticket)): TaxLine[] {
-  return taxesOfLines(ticket, sharedOverLines(ticket, amountCents));
+export function ticketTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): TaxLine[] {
+  return taxesOfLines(ticket, soldByLine(ticket));
 }
 
 /** How a ticket's applied refunds share out over its lines (refundShares). */
@@ -150,15 +148,15 @@ export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | '
   const taxes = new Map<string, TaxLine[]>();
   for (const refund of ticket.refunds) {
     if (refund.state !== 'applied') continue;
-    const byLine = new Map<string, number>();
-    let rest = refund.amountCents;
-    let gone: TaxLine[] = [];
     const forLine = refund.line === null ? undefined : left.get(refund.line.lineId);
     if (refund.line !== null && forLine === undefined) {
       // Its line is no longer charged: all of it at the rate the line had.
-      gone = taxesOn(rest, new Map([[refund.line.taxBasisPoints, rest]]));
-      rest = 0;
-    } else if (refund.line !== null && forLine !== undefined) {
+      taxes.set(refund.refundId, taxesByRate(new Map([[refund.line.taxBasisPoints, refund.amountCents]])));
+      continue;
+    }
+    const byLine = new Map<string, number>();
+    let rest = refund.amountCents;
+    if (refund.line !== null && forLine !== undefined) {
       const taken = Math.min(forLine, rest);
       byLine.set(refund.line.lineId, taken);
       left.set(refund.line.lineId, forLine - taken);
@@ -172,7 +170,7 @@ export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | '
         left.set(id, Math.max(0, left.get(id)! - shares[i]!));
       });
     }
-    taxes.set(refund.refundId, gone.length > 0 ? gone : taxesOfLines(ticket, byLine));
+    taxes.set(refund.refundId, taxesOfLines(ticket, byLine));
   }
   left.delete('');
   return { taxes, leftByLine: left };
@@ -189,7 +187,6 @@ export function compedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): n
  * ticket owes its closed total less its payments: its refunds came after the sale.
  */
 export function owedCents(t: Pick<TicketView, 'status' | 'totalCents' | 'closedTotalCents' | 'paidCents' | 'refundedCents'>): number {
-  // A closed ticket owes what it was closed at (a manager may have accepted another total than the lines').
   return t.status === 'closed' ? Math.max(0, soldCents(t) - t.paidCents) : Math.max(0, t.totalCents - keptCents(t));
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PaymentMethod } from '../domain/ticket-events';
-import { addTaxLines, sortedTaxLines, type TaxLine } from '../domain/tax';
+import { TaxLine, addTaxLines, sortedTaxLines } from '../domain/tax';
 import { chargedQuantity, compedQuantity, owedCents, refundShares, ticketTaxes, type AggregateView, type RefundShares, type TicketLine, type TicketView } from '../projection/views';
 
 /**
@@ -37,9 +37,6 @@ export const ItemSold = z.object({
   amountCents: Cents,
 });
 export type ItemSold = z.infer<typeof ItemSold>;
-
-/** The sales tax in an amount at one rate (shared/domain/tax.ts TaxLine; no rate: null, untaxed). */
-export const TaxTotal = z.object({ basisPoints: z.number().int().nullable(), grossCents: Cents, taxCents: Cents, netCents: Cents });
 
 export const DayTakings = DayWindow.extend({
   /** Tickets closed in the window (by `closedAt`), with the totals they were closed with. */
@@ -104,10 +101,11 @@ export const DayTakings = DayWindow.extend({
   /**
    * The sales tax in the prices (tax included), rate by rate, lowest first, no rate last:
    * `sales` in the totals of the tickets closed in the window, `refunds` in the money handed
-   * back in it (each refund shared over its ticket's rates like its total). What is owed is
+   * back in it (refundShares: a refund for a line at that line's rate, one for the whole ticket
+   * shared over its rates). What is owed is
    * the tax on sales less the tax on refunds.
    */
-  taxes: z.object({ sales: z.array(TaxTotal), refunds: z.array(TaxTotal) }).default({ sales: [], refunds: [] }),
+  taxes: z.object({ sales: z.array(TaxLine), refunds: z.array(TaxLine) }).default({ sales: [], refunds: [] }),
   /** What the tickets closed in the window sold, item by item: most sold first (then by value, name, id). */
   itemsSold: z.array(ItemSold),
 });

@@ -17,7 +17,7 @@ import { ManagerApi } from '../../app/manager-api';
 import { TakingsModel } from './takings-model.svelte';
 import { StaffModel } from './staff-model.svelte';
 import { MenuEditorModel } from './menu-editor-model.svelte';
-import { ReceiptDetailsModel } from './receipt-details-model.svelte';
+import { LocationDetailsModel } from './location-details-model.svelte';
 import { appEndpoints } from '../../sync/endpoints';
 
 /**
@@ -48,7 +48,7 @@ export interface Screens {
   /** Adding, repricing and retiring menu items: managers only. */
   menu: MenuEditorModel | null;
   /** What receipts say about the business (on the Menu screen): managers only. */
-  receipt: ReceiptDetailsModel | null;
+  locationDetails: LocationDetailsModel | null;
   /** Who is serving on this device. */
   staff: StaffModel;
   manager: boolean;
@@ -133,7 +133,7 @@ export class AppModel {
           takings: manager ? new TakingsModel(log, sync, new ServerTakings(api), this.now) : null,
           staff: new StaffModel(session.staff),
           menu: manager ? new MenuEditorModel(log, session.menuCommands) : null,
-          receipt: manager ? new ReceiptDetailsModel(log, session.locationCommands) : null,
+          locationDetails: manager ? new LocationDetailsModel(log, session.locationCommands) : null,
         },
       };
     } catch (err) {

@@ -3,7 +3,7 @@ import { ServerUnreachable } from '../../app/manager-api';
 import { deviceRetention, localBusinessDay } from '../../store/device-retention';
 import { PaymentMethod } from '../../../shared/domain/ticket-events';
 import { dayTakings, type DayTakings, type DayWindow, type MoneyCount } from '../../../shared/reports/day-takings';
-import type { TaxLine } from '../../../shared/domain/tax';
+import { compareRates, type TaxLine } from '../../../shared/domain/tax';
 import { message, money, taxRate } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import type { Now } from './now.svelte';
@@ -58,7 +58,7 @@ type Figure = (typeof FIGURES)[number];
 export function taxFigures(reports: readonly DayTakings[]): Figure[] {
   const rates = (pick: (t: DayTakings) => readonly TaxLine[]): (number | null)[] => {
     const found = new Set(reports.flatMap((t) => pick(t).filter((l) => l.grossCents > 0).map((l) => l.basisPoints)));
-    return [...found].sort((a, b) => (a ?? Infinity) - (b ?? Infinity));
+    return [...found].sort(compareRates);
   };
   const sales = rates((t) => t.taxes.sales);
   const refunds = rates((t) => t.taxes.refunds).filter((r) => r !== null);

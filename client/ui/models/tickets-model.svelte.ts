@@ -102,7 +102,7 @@ export class TicketsModel extends CommandState {
   }
 
   /** What receipts say about the business (ReceiptPrint's header and last line). */
-  get seller(): LocationView | undefined {
+  get locationDetails(): LocationView | undefined {
     return this.log.locationDetails();
   }
 

@@ -1,4 +1,4 @@
-import type { LocationCommands, ReceiptDetails, ReceiptField } from '../../commands/location-commands';
+import type { LocationCommands, LocationDetails, LocationDetailsField } from '../../commands/location-commands';
 import { CommandState } from './command-state.svelte';
 import type { LiveLog } from './live-log.svelte';
 
@@ -7,17 +7,17 @@ import type { LiveLog } from './live-log.svelte';
  * and the receipt's last line. Each field shows what every till prints now until it is edited;
  * saving writes only the fields that differ from it.
  */
-export class ReceiptDetailsModel extends CommandState {
+export class LocationDetailsModel extends CommandState {
   /** What is being typed, by field. */
-  drafts = $state<Partial<Record<ReceiptField, string>>>({});
+  drafts = $state<Partial<Record<LocationDetailsField, string>>>({});
 
   /** The details every till prints (this device's view of them). */
   readonly current = $derived.by(() => this.log.locationDetails());
 
   /** The fields typed to something other than what is printed now. */
-  readonly changes = $derived.by((): Partial<ReceiptDetails> => {
-    const out: Partial<ReceiptDetails> = {};
-    for (const [field, typed] of Object.entries(this.drafts) as [ReceiptField, string][]) {
+  readonly changes = $derived.by((): Partial<LocationDetails> => {
+    const out: Partial<LocationDetails> = {};
+    for (const [field, typed] of Object.entries(this.drafts) as [LocationDetailsField, string][]) {
       if (typed.trim() !== (this.current?.[field] ?? '')) out[field] = typed;
     }
     return out;
@@ -32,7 +32,7 @@ export class ReceiptDetailsModel extends CommandState {
     super();
   }
 
-  shown(field: ReceiptField): string {
+  shown(field: LocationDetailsField): string {
     return this.drafts[field] ?? this.current?.[field] ?? '';
   }
 
