@@ -561,3 +561,30 @@ describe('takings: the tax figures (TakingsModel taxFigures)', () => {
     ]);
   });
 });
+
+describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in place', () => {
+  type MenuEditorMod = typeof import('../../client/ui/models/menu-editor-model.svelte');
+
+  it('[APP26][APP31] a typed value is checked before it is written (saying how to write it); an emptied tax rate takes the rate off', async () => {
+    const { MenuEditorModel } = await model<MenuEditorMod>('menu-editor-model');
+    const t = await till({ role: 'manager' });
+    const editor = new MenuEditorModel(t.log, t.menuCommands);
+    const id = await t.menuCommands.define({ name: 'Soup', category: 'Starters', priceCents: 650, taxBasisPoints: 1000 });
+    const soup = () => t.store.view(id) as MenuItemView;
+    expect([editor.shown(soup(), 'price'), editor.shown(soup(), 'tax')]).toEqual(['6.50', '10']);
+
+    editor.drafts.price[id] = '0';
+    expect(await editor.save(soup(), 'price')).toBe(false);
+    expect(editor.error).toBe('Enter the new price of Soup (e.g. 7.50)');
+    editor.drafts.tax[id] = 'ten';
+    expect(await editor.save(soup(), 'tax')).toBe(false);
+    expect(editor.error).toBe('Enter the new tax rate of Soup in % (e.g. 20; empty for none)');
+
+    editor.drafts.price[id] = '7,25';
+    expect(await editor.save(soup(), 'price')).toBe(true);
+    editor.drafts.tax[id] = ' ';
+    expect(await editor.save(soup(), 'tax')).toBe(true);
+    expect(soup()).toMatchObject({ priceCents: 725, taxBasisPoints: null });
+    expect(editor.drafts).toEqual({ price: {}, tax: {} });
+  });
+});

@@ -7,14 +7,46 @@ import type { LiveLog } from './live-log.svelte';
 /** The fields of an item a manager changes in place: its price and its tax rate. */
 export type MenuField = 'price' | 'tax';
 
+/** How a field reads on screen: its name, the unit its input is in, and the input's placeholder. */
+export interface MenuFieldLabel {
+  name: string;
+  unit: string;
+  placeholder: string;
+}
+
 /**
- * Each field as typed and as written: parse (undefined when it is not a value; an empty tax
- * rate is null, none) and what the item holds now.
+ * A field as typed and as written: parse (undefined when it is not a value), what the item
+ * holds now, how to ask for a value, and the command that writes one.
  */
-const FIELDS: Record<MenuField, { parse: (text: string) => number | null | undefined; shown: (item: MenuItemView) => string; example: string }> = {
-  price: { parse: (text) => positive(parseMoney(text)), shown: (item) => money(item.priceCents ?? 0), example: 'price of {name} (e.g. 7.50)' },
-  tax: { parse: parseTaxRate, shown: (item) => (item.taxBasisPoints === null ? '' : taxPercent(item.taxBasisPoints)), example: 'tax rate of {name} in % (e.g. 20; empty for none)' },
+interface MenuFieldRule<V> extends MenuFieldLabel {
+  parse(text: string): V | undefined;
+  shown(item: MenuItemView): string;
+  example: string;
+  write(commands: MenuCommands, menuItemId: string, value: V): Promise<unknown>;
+}
+
+const PRICE: MenuFieldRule<number> = {
+  name: 'price',
+  unit: '',
+  placeholder: '',
+  parse: (text) => positive(parseMoney(text)),
+  shown: (item) => money(item.priceCents ?? 0),
+  example: 'e.g. 7.50',
+  write: (commands, id, priceCents) => commands.reprice(id, priceCents),
 };
+
+/** An empty tax rate is none (null). */
+const TAX: MenuFieldRule<number | null> = {
+  name: 'tax rate',
+  unit: ' in %',
+  placeholder: 'none',
+  parse: parseTaxRate,
+  shown: (item) => (item.taxBasisPoints === null ? '' : taxPercent(item.taxBasisPoints)),
+  example: 'e.g. 20; empty for none',
+  write: (commands, id, basisPoints) => commands.setTaxRate(id, basisPoints),
+};
+
+export const MENU_FIELDS: Readonly<Record<MenuField, MenuFieldLabel>> = { price: PRICE, tax: TAX };
 
 function positive(cents: number | null): number | undefined {
   return cents !== null && cents > 0 ? cents : undefined;
@@ -82,19 +114,23 @@ export class MenuEditorModel extends CommandState {
 
   /** An item's field: what is being typed, else its value. */
   shown(item: MenuItemView, field: MenuField): string {
-    return this.drafts[field][item.id] ?? FIELDS[field].shown(item);
+    return this.drafts[field][item.id] ?? (field === 'price' ? PRICE : TAX).shown(item);
   }
 
   /** Writes what was typed in an item's field: a new price (reprice) or tax rate (setTaxRate). */
-  async save(item: MenuItemView, field: MenuField): Promise<boolean> {
+  save(item: MenuItemView, field: MenuField): Promise<boolean> {
+    return field === 'price' ? this.saveWith(item, field, PRICE) : this.saveWith(item, field, TAX);
+  }
+
+  private async saveWith<V>(item: MenuItemView, field: MenuField, rule: MenuFieldRule<V>): Promise<boolean> {
     const text = this.drafts[field][item.id];
     if (text === undefined) return false;
-    const value = FIELDS[field].parse(text);
+    const value = rule.parse(text);
     if (value === undefined) {
-      this.error = `Enter the new ${FIELDS[field].example.replace('{name}', item.name ?? item.id)}`;
+      this.error = `Enter the new ${rule.name} of ${item.name ?? item.id}${rule.unit} (${rule.example})`;
       return false;
     }
-    const ok = await this.run(() => (field === 'tax' ? this.commands.setTaxRate(item.id, value) : this.commands.reprice(item.id, value as number))); // a price is never null (only an empty tax rate is)
+    const ok = await this.run(() => rule.write(this.commands, item.id, value));
     if (ok) delete this.drafts[field][item.id];
     return ok;
   }
