@@ -40,6 +40,8 @@ export interface PaymentToRecord {
   amountCents: number;
   tenderedCents?: number;
   tipCents?: number;
+  /** The lines it is for (a guest paying for their own dishes); none for an amount. */
+  lineIds?: string[];
 }
 
 /** A refund as a manager gives it (ticket.refunded without its id). */

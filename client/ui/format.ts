@@ -1,5 +1,5 @@
 /** Display helpers shared by the screens. Money is integer cents everywhere. */
-import { ticketTaxes, type TicketRefund, type TicketView } from '../../shared/projection/views';
+import { ticketTaxes, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from '../../shared/projection/views';
 import type { TaxLine } from '../../shared/domain/tax';
 import { Note, PositiveCents, ShortText, formatCents } from '../../shared/domain/common';
 import { Address } from '../../shared/domain/location-events';
@@ -52,6 +52,37 @@ export function includedTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 
 /** " for the Cheeseburger" when a refund was for a line of the ticket (named as it was then); "" for the whole ticket. */
 export function refundFor(refund: Pick<TicketRefund, 'line'>): string {
   return refund.line?.name == null ? '' : ` for the ${refund.line.name}`;
+}
+
+/**
+ * " for Burger, Cola" when a payment was for lines of the ticket (a guest paying for their own
+ * dishes), by their names now; a line since taken off the ticket is counted, not named. "" for an amount.
+ */
+export function paymentFor(payment: Pick<TicketPayment, 'lineIds'>, ticket: Pick<TicketView, 'lines' | 'cancelledLines'>): string {
+  if (payment.lineIds.length === 0) return '';
+  const byId = new Map([...ticket.cancelledLines, ...ticket.lines].map((l) => [l.lineId, l.name]));
+  const named = payment.lineIds.flatMap((id) => byId.get(id) ?? []);
+  const gone = payment.lineIds.length - named.length;
+  return ` for ${[...named, ...(gone === 0 ? [] : [gone === 1 ? 'a line since removed' : `${gone} lines since removed`])].join(', ')}`;
+}
+
+const ordinal = (k: number): string => `${k}${k % 10 === 1 && k % 100 !== 11 ? 'st' : k % 10 === 2 && k % 100 !== 12 ? 'nd' : k % 10 === 3 && k % 100 !== 13 ? 'rd' : 'th'}`;
+
+/**
+ * How buttons name a ticket's lines: by item, numbered when the ticket has several lines of
+ * the same item ("Cola (2nd line)"), so a screen reader's "Remove Cola" is never ambiguous.
+ */
+export function lineNames(lines: readonly Pick<TicketLine, 'lineId' | 'name'>[]): Map<string, string> {
+  const total = new Map<string, number>();
+  for (const l of lines) total.set(l.name, (total.get(l.name) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  const names = new Map<string, string>();
+  for (const l of lines) {
+    const k = (seen.get(l.name) ?? 0) + 1;
+    seen.set(l.name, k);
+    names.set(l.lineId, (total.get(l.name) ?? 0) > 1 ? `${l.name} (${ordinal(k)} line)` : l.name);
+  }
+  return names;
 }
 
 /** A percentage typed by staff ("20", "5.5", "7,7 %") → basis points; null when it is not one (0–100, two decimals at most). */

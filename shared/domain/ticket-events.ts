@@ -95,6 +95,11 @@ function tenderChecked<T extends z.ZodType<{ method: PaymentMethod; amountCents:
     });
 }
 
+/** A tip is the card's only: cash tips go straight to the staff, unrecorded. */
+function tipChecked<T extends z.ZodType<{ method: PaymentMethod; tipCents?: number | undefined }>>(schema: T): T {
+  return schema.refine((p) => p.tipCents === undefined || p.method === 'card', { path: ['tipCents'], message: 'tipCents only applies to card' });
+}
+
 export const TicketPaymentRecordedV1 = tenderChecked(z.strictObject(paymentFields));
 export type TicketPaymentRecordedV1 = z.infer<typeof TicketPaymentRecordedV1>;
 
@@ -104,11 +109,29 @@ export type TicketPaymentRecordedV1 = z.infer<typeof TicketPaymentRecordedV1>;
  * had none; v1 builds see v2 as needs_update and keep it, where a v1 schema would have refused
  * the new field as invalid.
  */
-export const TicketPaymentRecordedV2 = tenderChecked(z.strictObject({ ...paymentFields, tipCents: PositiveCents.optional() })).refine(
-  (p) => p.tipCents === undefined || p.method === 'card',
-  { path: ['tipCents'], message: 'tipCents only applies to card' },
-);
+export const TicketPaymentRecordedV2 = tipChecked(tenderChecked(z.strictObject({ ...paymentFields, tipCents: PositiveCents.optional() })));
 export type TicketPaymentRecordedV2 = z.infer<typeof TicketPaymentRecordedV2>;
+
+/**
+ * v3: a payment can name the lines it was taken for (separate checks: a guest pays for their
+ * own dishes), so the till shows them paid and offers the rest. The amount is what was taken
+ * all the same: the lines only say what it was for. Written as v3 only when it names lines.
+ */
+export const TicketPaymentRecordedV3 = tipChecked(
+  tenderChecked(
+    z.strictObject({
+      ...paymentFields,
+      tipCents: PositiveCents.optional(),
+      lineIds: z
+        .array(EntityId)
+        .min(1)
+        .max(200)
+        .refine((ids) => new Set(ids).size === ids.length, { message: 'lineIds must not repeat a line' })
+        .optional(),
+    }),
+  ),
+);
+export type TicketPaymentRecordedV3 = z.infer<typeof TicketPaymentRecordedV3>;
 
 export const TicketClosedV1 = z.strictObject({ totalCents: Cents });
 export type TicketClosedV1 = z.infer<typeof TicketClosedV1>;

@@ -20,6 +20,7 @@ import {
   TicketOpenedV1,
   TicketPaymentRecordedV1,
   TicketPaymentRecordedV2,
+  TicketPaymentRecordedV3,
   TicketQuantityChangedV1,
   TicketSentToKitchenV1,
   TicketTableAssignedV1,
@@ -66,7 +67,7 @@ export const EVENT_CATALOG = {
   'ticket.sent_to_kitchen': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketSentToKitchenV1 } },
   'ticket.kitchen_item_bumped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketKitchenItemBumpedV1 } },
   // v2 added the card tip: a payment without one is still written as v1.
-  'ticket.payment_recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketPaymentRecordedV1, 2: TicketPaymentRecordedV2 }, writtenFrom: 1 },
+  'ticket.payment_recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketPaymentRecordedV1, 2: TicketPaymentRecordedV2, 3: TicketPaymentRecordedV3 }, writtenFrom: 1 },
   'ticket.closed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketClosedV1 } },
   'ticket.voided': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketVoidedV1 } },
   'ticket.line_comped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketLineCompedV1 } },
@@ -133,7 +134,7 @@ export interface EventPayloads {
   'ticket.covers_set': z.infer<typeof TicketCoversSetV1>;
   'ticket.sent_to_kitchen': z.infer<typeof TicketSentToKitchenV1>;
   'ticket.kitchen_item_bumped': z.infer<typeof TicketKitchenItemBumpedV1>;
-  'ticket.payment_recorded': z.infer<typeof TicketPaymentRecordedV2>;
+  'ticket.payment_recorded': z.infer<typeof TicketPaymentRecordedV3>;
   'ticket.closed': z.infer<typeof TicketClosedV1>;
   'ticket.voided': z.infer<typeof TicketVoidedV1>;
   'ticket.line_comped': z.infer<typeof TicketLineCompedV1>;

@@ -507,6 +507,7 @@ function paymentOf(e: DecodedEvent<'ticket.payment_recorded'>, state: TicketPaym
     tenderedCents: p.tenderedCents ?? null,
     changeCents: p.tenderedCents !== undefined ? p.tenderedCents - p.amountCents : 0,
     tipCents: p.tipCents ?? 0,
+    lineIds: p.lineIds ?? [],
     at: e.at,
     terminal: e.origin.terminal,
     state,

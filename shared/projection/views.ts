@@ -125,6 +125,21 @@ export function ticketTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'c
   return taxesOfLines(ticket, soldByLine(ticket));
 }
 
+/**
+ * What the given lines come to of what the ticket is sold at (their shares of soldCents, so a
+ * discount comes off them as off every line): what a guest paying for their own dishes owes.
+ * A line that charges nothing (comped, or not on the ticket) adds nothing.
+ */
+export function linesShareCents(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>, lineIds: readonly string[]): number {
+  const sold = soldByLine(ticket);
+  return lineIds.reduce((sum, id) => sum + (id === '' ? 0 : (sold.get(id) ?? 0)), 0);
+}
+
+/** The lines an applied payment was taken for (a held or handed-back payment pays for nothing). */
+export function paidLineIds(ticket: Pick<TicketView, 'payments'>): Set<string> {
+  return new Set(ticket.payments.filter((p) => p.state === 'applied').flatMap((p) => p.lineIds));
+}
+
 /** How a ticket's applied refunds share out over its lines (refundShares). */
 export interface RefundShares {
   /** Per applied refund (by refundId): the sales tax in it, rate by rate. */
@@ -230,6 +245,8 @@ export interface TicketPayment {
   changeCents: number;
   /** A card tip charged with the amount, owed to staff: not toward the ticket's total (0 without). */
   tipCents: number;
+  /** The lines it was taken for (separate checks: a guest paying for their own dishes); empty when for an amount. */
+  lineIds: string[];
   at: number;
   terminal: string;
   state: PaymentState;

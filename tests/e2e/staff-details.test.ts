@@ -644,6 +644,38 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await manager.getByRole('button', { name: 'Close ticket' }).isEnabled()).toBe(true);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP34] separate checks: a guest pays for their burger, another for the rest; the ticket and the receipt say what each payment was for', async () => {
+    const page = await till();
+    await openTicket(page, 'T8');
+    await addItem(page, 'Cheeseburger'); // 14.50
+    await addItem(page, 'Lemonade'); // 3.50
+    await page.getByRole('button', { name: 'Take payment' }).click();
+    const forLines = page.getByRole('group', { name: 'Or pay for items' });
+    await forLines.getByRole('button', { name: 'Pay for Cheeseburger' }).click();
+    expect(await forLines.getByRole('button', { name: 'Pay for Cheeseburger' }).getAttribute('aria-pressed')).toBe('true');
+    await page.getByRole('button', { name: /^Record card payment 14.50$/ }).click();
+    await idle(page);
+    // The burger is paid: it is offered no more, and what is due is the lemonade.
+    await expect.poll(() => page.getByTestId('pay-due').textContent()).toBe('3.50');
+    expect(await page.getByRole('button', { name: 'Pay for Cheeseburger' }).count()).toBe(0);
+    const lines = page.getByTestId('line');
+    expect(await lines.filter({ hasText: 'Cheeseburger' }).getByText('paid', { exact: true }).count()).toBe(1);
+    expect(await lines.filter({ hasText: 'Lemonade' }).getByText('paid', { exact: true }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Cash', exact: true }).click();
+    await page.getByRole('button', { name: /^Record cash payment 3.50$/ }).click();
+    await idle(page);
+    const payments = (await page.getByRole('list', { name: 'Payments' }).getByRole('listitem').allInnerTexts()).map((row) => row.split(/\s+/).join(' '));
+    expect(payments).toEqual(['Card 14.50 for Cheeseburger', 'Cash 3.50']);
+    await page.getByRole('button', { name: 'Back to menu' }).click();
+    await page.getByRole('button', { name: 'Close ticket' }).click();
+    await idle(page);
+    const prints = await countPrints(page);
+    await page.getByRole('button', { name: 'Print receipt' }).click();
+    await expect.poll(prints).toBe(1);
+    expect(await onPaper(page, 'receipt')).toContain('Card for Cheeseburger 14.50 Cash 3.50');
+    await page.emulateMedia({ media: 'screen' });
+  }, TEST_TIMEOUT_MS);
+
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
     const page = await terminal('till-update-check');
     await waitForOfflineShell(page);

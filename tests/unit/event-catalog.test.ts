@@ -125,13 +125,17 @@ describe('event catalog', () => {
     expect(fieldOf(() => validatePayload('ticket.payment_recorded', { paymentId: 'p', method: 'card', amountCents: 500, tipCents: 1.5 }))).toBe('payload.tipCents');
   });
 
-  it('[EVT8] ticket.payment_recorded v1 decodes to v2 unchanged (no tip); a tip at v1 is refused (v1 never had one)', () => {
+  it('[EVT8][EVT13] ticket.payment_recorded v1 and v2 decode to the current version unchanged (no tip, no lines); a tip at v1 or lines at v2 are refused (those versions never had them)', () => {
     const v1 = { paymentId: 'p1', method: 'cash', amountCents: 850, tenderedCents: 1000 };
     const r = decodeEvent(envelope({ type: 'ticket.payment_recorded', v: 1, payload: v1 }));
     expect(r.status).toBe('ok');
-    expect(r.event).toMatchObject({ v: 2, payload: v1 });
+    expect(r.event).toMatchObject({ v: CURRENT_VERSIONS['ticket.payment_recorded'], payload: v1 });
+    const v2 = { paymentId: 'p1', method: 'card', amountCents: 850, tipCents: 100 };
+    expect(decodeEvent(envelope({ type: 'ticket.payment_recorded', v: 2, payload: v2 })).event).toMatchObject({ v: 3, payload: v2 });
     const tipAtV1 = checkIncomingEvent(envelope({ type: 'ticket.payment_recorded', v: 1, payload: { paymentId: 'p2', method: 'card', amountCents: 850, tipCents: 100 } }));
     expect(tipAtV1).toMatchObject({ ok: false, error: { field: 'payload.tipCents' } });
+    const linesAtV2 = checkIncomingEvent(envelope({ type: 'ticket.payment_recorded', v: 2, payload: { ...v2, lineIds: ['l1'] } }));
+    expect(linesAtV2).toMatchObject({ ok: false, error: { field: 'payload.lineIds' } });
   });
 
   it('[EVT9] a sale names its close (v2) only when it is not the ticket\'s first: a first sale is written as v1, and v1 decodes unchanged', () => {

@@ -105,7 +105,8 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
       case 8: {
         const due = view ? view.totalCents - view.paidCents : 0;
         const amount = due > 0 && op.b % 3 !== 0 ? due : 100 + (op.b % 1000);
-        write('ticket.payment_recorded', { paymentId: term.nextLabel(), method: op.b % 2 ? 'card' : 'cash', amountCents: amount });
+        // Some for lines (separate checks), one of them perhaps never on the ticket.
+        write('ticket.payment_recorded', { paymentId: term.nextLabel(), method: op.b % 2 ? 'card' : 'cash', amountCents: amount, ...(op.b % 4 === 1 ? { lineIds: [line] } : {}) });
         break;
       }
       case 9:
@@ -281,6 +282,8 @@ describe('projection convergence (property)', () => {
             // Money is consistent: paid is the sum of applied payments, total what is charged of the lines (a comp gives away at most what it saw).
             expect(v.paidCents).toBe(v.payments.filter((p) => p.state === 'applied').reduce((n, p) => n + p.amountCents, 0));
             expect(v.refundedCents).toBe(v.refunds.filter((r) => r.state === 'applied').reduce((n, r) => n + r.amountCents, 0));
+            // A payment keeps the lines it was for as written (PRJ22), whatever became of them.
+            for (const p of v.payments) expect(p.lineIds).toEqual((evs.find((e) => e.id === p.eventId)!.payload as { lineIds?: string[] }).lineIds ?? []);
             // Never more handed back than kept taken, unless a manager said it was (accept_refund).
             if (!v.conflicts.some((c) => c.resolution?.kind === 'accept_refund')) expect(v.refundedCents).toBeLessThanOrEqual(v.paidCents);
             expect(v.subtotalCents).toBe(v.lines.reduce((n, l) => n + l.unitPriceCents * (l.comped === null ? l.quantity : Math.max(0, l.quantity - l.comped.quantity)), 0));

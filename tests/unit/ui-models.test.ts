@@ -469,6 +469,46 @@ describe('tickets screen (TicketsModel)', () => {
     expect(pay.tipText).toBe('');
   });
 
+  it('[APP34] a guest pays for their own dishes: the amount follows the lines chosen, the payment names them, and they are offered no more', async () => {
+    const location = `ui-${++n}`;
+    const a = await till({ location, terminal: 'till-1', label: 'A' });
+    const b = await till({ location, terminal: 'till-2', label: 'B' });
+    const id = await a.commands.openTicket();
+    await a.commands.addItem(id, burger, 2);
+    await a.commands.addItem(id, cola);
+    await a.commands.addItem(id, soup);
+    a.tickets.select(id);
+    const pay = a.tickets.payment;
+    const [burgers, colaLine, soupLine] = ticketOf(a.store, id).lines.map((l) => l.lineId);
+    expect(pay.payableLines.map((p) => [p.line.name, p.cents])).toEqual([
+      ['Cheeseburger', 2500],
+      ['Cola', 350],
+      ['Tomato soup', 650],
+    ]);
+    pay.amountText = '5';
+    pay.toggleLine(burgers!);
+    pay.toggleLine(colaLine!);
+    // Choosing lines replaces a typed amount; taking one off lowers it.
+    expect([pay.amountText, pay.amount, pay.hasDraft]).toEqual([null, 2850, true]);
+    pay.toggleLine(colaLine!);
+    expect(pay.amount).toBe(2500);
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(a.store, id).payments.map((p) => [p.amountCents, p.lineIds])).toEqual([[2500, [burgers]]]);
+    expect([pay.lineIds, pay.hasDraft]).toEqual([[], false]);
+    expect(pay.payableLines.map((p) => p.line.lineId)).toEqual([colaLine, soupLine]);
+    // Till B, meanwhile, took the soup's payment: chosen here, it drops out and is not sent again.
+    pay.toggleLine(soupLine!);
+    expect(pay.amount).toBe(650);
+    exchange(a.store, b.store);
+    await b.commands.recordPayment(id, { method: 'cash', amountCents: 650, lineIds: [soupLine!] });
+    exchange(a.store, b.store);
+    expect([pay.chosenLines, pay.amount, pay.payableLines.length]).toEqual([[], 350, 1]);
+    // An even split is for an amount, not for lines.
+    pay.toggleLine(colaLine!);
+    pay.split(2);
+    expect([pay.lineIds, pay.amount]).toEqual([[], 175]);
+  });
+
   it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {
     const location = `ui-${++n}`;
     const a = await till({ location, terminal: 'till-1', label: 'A' });

@@ -1,4 +1,5 @@
 import type { PaymentMethod } from '../../../shared/domain/ticket-events';
+import { linesShareCents, paidLineIds, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import type { PaymentToRecord } from '../../commands/ticket-commands';
 import { AMOUNT_MAX_CENTS, money, parseMoney } from '../format';
 
@@ -9,9 +10,15 @@ import { AMOUNT_MAX_CENTS, money, parseMoney } from '../format';
  */
 export const TENDER_OVER_MAX_CENTS = 100_000;
 
+/** A line a guest can pay for on their own, and what it comes to (linesShareCents). */
+export interface PayableLine {
+  line: TicketLine;
+  cents: number;
+}
+
 /**
- * The payment panel of the selected ticket: method, amount (the amount due unless typed),
- * cash handed over and the change. Held here, not in the panel, so a half-typed payment is
+ * The payment panel of the selected ticket: method, amount (the amount due, or what the
+ * lines a guest pays for come to, unless typed), cash handed over and the change. Held here, not in the panel, so a half-typed payment is
  * seen by the automatic update (nothing half-typed is reloaded away) and survives a look at
  * another screen; it is cleared when another ticket is selected.
  */
@@ -24,9 +31,29 @@ export class PaymentForm {
   tipText = $state('');
   /** The change of the last cash payment recorded, shown big for the cashier. */
   lastChange = $state<number | null>(null);
+  /** The lines a guest is paying for (separate checks); empty: an amount. */
+  lineIds = $state<string[]>([]);
 
   readonly due = $derived.by(() => this.dueNow() ?? 0);
-  readonly amount = $derived(this.amountText === null ? this.due : parseMoney(this.amountText));
+  /** Lines a guest can still pay for on their own: charging something, and no applied payment was for them. */
+  readonly payableLines = $derived.by((): PayableLine[] => {
+    const ticket = this.ticketNow();
+    if (ticket === null || this.dueNow() === null) return [];
+    const paid = paidLineIds(ticket);
+    return ticket.lines
+      .filter((line) => !paid.has(line.lineId))
+      .map((line) => ({ line, cents: linesShareCents(ticket, [line.lineId]) }))
+      .filter((p) => p.cents > 0);
+  });
+  /** The chosen lines still payable (one another till took payment for meanwhile drops out). */
+  readonly chosenLines = $derived(this.lineIds.filter((id) => this.payableLines.some((p) => p.line.lineId === id)));
+  /** What the chosen lines come to, at most the amount due; null with none chosen. */
+  readonly forLines = $derived.by((): number | null => {
+    const ticket = this.ticketNow();
+    if (ticket === null || this.chosenLines.length === 0) return null;
+    return Math.min(linesShareCents(ticket, this.chosenLines), this.due);
+  });
+  readonly amount = $derived(this.amountText === null ? (this.forLines ?? this.due) : parseMoney(this.amountText));
   readonly tendered = $derived(this.method === 'cash' && this.tenderedText.trim() !== '' ? parseMoney(this.tenderedText) : null);
   readonly change = $derived(this.amount !== null && this.tendered !== null ? this.tendered - this.amount : null);
   readonly tip = $derived(this.method === 'card' && this.tipText.trim() !== '' ? parseMoney(this.tipText) : null);
@@ -47,16 +74,26 @@ export class PaymentForm {
   });
 
   /** Something typed that is not recorded yet. */
-  readonly hasDraft = $derived(this.amountText !== null || this.tenderedText.trim() !== '' || this.tipText.trim() !== '');
+  readonly hasDraft = $derived(this.amountText !== null || this.tenderedText.trim() !== '' || this.tipText.trim() !== '' || this.lineIds.length > 0);
 
   constructor(
     /** What is left to take on the selected ticket (TicketsModel.dueOf); null when nothing can be. */
     private readonly dueNow: () => number | null,
     private readonly recordPayment: (payment: PaymentToRecord) => Promise<boolean>,
+    /** The selected ticket, for the lines a guest can pay for. */
+    private readonly ticketNow: () => TicketView | null,
   ) {}
 
+  /** An even share of the amount due: for an amount, not for lines. */
   split(n: number): void {
+    this.lineIds = [];
     this.amountText = money(Math.ceil(this.due / n));
+  }
+
+  /** Adds the line to what the guest pays for, or takes it off; the amount follows the lines. */
+  toggleLine(lineId: string): void {
+    this.lineIds = this.lineIds.includes(lineId) ? this.lineIds.filter((id) => id !== lineId) : [...this.lineIds, lineId];
+    this.amountText = null;
   }
 
   /** A tip of `percent` % of the amount (rounded to the cent), as the guest asks at the card machine. */
@@ -87,12 +124,14 @@ export class PaymentForm {
       amountCents: amount,
       ...(tendered === null ? {} : { tenderedCents: tendered }),
       ...(tip === null || tip === 0 ? {} : { tipCents: tip }),
+      ...(this.chosenLines.length === 0 ? {} : { lineIds: [...this.chosenLines] }),
     });
     if (!ok) return false;
     this.lastChange = given !== null && given > 0 ? given : null;
     this.amountText = null;
     this.tenderedText = '';
     this.tipText = '';
+    this.lineIds = [];
     return true;
   }
 
@@ -103,5 +142,6 @@ export class PaymentForm {
     this.tenderedText = '';
     this.tipText = '';
     this.lastChange = null;
+    this.lineIds = [];
   }
 }

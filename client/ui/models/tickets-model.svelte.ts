@@ -43,6 +43,7 @@ export class TicketsModel extends CommandState {
   readonly payment = new PaymentForm(
     () => (this.selected === null ? null : this.dueOf(this.selected)),
     (payment) => this.recordPayment(payment),
+    () => this.selected,
   );
 
   readonly tickets = $derived.by(() => {
