@@ -1,4 +1,5 @@
 import { checkIncomingEventJson, refusedToTerminal } from '../../shared/events/catalog';
+import { canonicalJson, type EventEnvelope } from '../../shared/events/envelope';
 import type { Role } from '../../shared/protocol/token-claims';
 import type { EventResult, Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore, ValidEvent } from '../store/event-store';
@@ -48,21 +49,36 @@ export interface IngestLog {
 }
 
 /**
- * Splits a raw batch into valid events and per-event rejections. Pure.
+ * Splits a raw batch into valid events and per-event answers. Pure.
  * Invariants: one result slot per input, in input order; a slot is either a valid event
- * (to be stored) or a rejection naming the event (id, or `#index` without one) and field.
+ * (to be stored) or an answer naming the event (id, or `#index` without one): a rejection
+ * with its field, or `duplicate` for an event identical to the one stored under its id
+ * (`stored`: canonical JSON by id). That one is answered as it stands, unchecked: it was
+ * checked when it was stored, and an outbox retries by re-sending whole batches.
  */
-export function classifyBatch(raws: readonly unknown[]): Array<ValidEvent | EventResult> {
+export function classifyBatch(raws: readonly unknown[], stored: ReadonlyMap<string, string> = new Map()): Array<ValidEvent | EventResult> {
   return raws.map((raw, index) => {
+    const id = idOf(raw);
+    if (id !== undefined && sameAsStored(raw, stored.get(id))) return { id, status: 'duplicate' } satisfies EventResult;
     const checked = checkIncomingEventJson(raw);
     if (checked.ok) return { event: checked.event, canonical: checked.canonical };
     return {
-      id: idOf(raw) ?? `#${index}`,
+      id: id ?? `#${index}`,
       status: 'rejected',
       reason: checked.error.message,
       field: checked.error.field,
     } satisfies EventResult;
   });
+}
+
+function sameAsStored(raw: unknown, stored: string | undefined): boolean {
+  if (stored === undefined) return false;
+  try {
+    return canonicalJson(raw) === stored;
+  } catch {
+    // Nested too deep to sort: not what was stored; the full check answers it.
+    return false;
+  }
 }
 
 export class IngestService {
@@ -78,6 +94,17 @@ export class IngestService {
     for (const hook of this.hooks) await hook.flush?.();
   }
 
+  /**
+   * The stored JSON of the batches' events when they are being sent again (the first one is
+   * stored): a first upload pays one lookup, not one per event.
+   */
+  private async storedIfResent(location: string, batches: readonly UploadBatch[]): Promise<Map<string, string>> {
+    const ids = batches.flatMap(({ raws }) => raws.flatMap((raw) => idOf(raw) ?? []));
+    if (ids.length === 0) return new Map();
+    const first = await this.store.storedJson(location, ids.slice(0, 1));
+    return first.size === 0 ? first : this.store.storedJson(location, ids);
+  }
+
   async ingest(location: string, raws: readonly unknown[], uploader: Uploader | null = null): Promise<IngestResult> {
     const [result] = await this.ingestEach(location, [{ raws, uploader }]);
     return result!;
@@ -90,8 +117,9 @@ export class IngestService {
    * terminal, which at 10 terminals × 100 updates/s was a third of the relay's CPU.
    */
   async ingestEach(location: string, batches: readonly UploadBatch[]): Promise<IngestResult[]> {
+    const stored = await this.storedIfResent(location, batches);
     const slotsOf = batches.map(({ raws, uploader }) =>
-      classifyBatch(raws).map((slot) => (isValid(slot) && uploader !== null ? refuseUnauthorized(slot, uploader) : slot)),
+      classifyBatch(raws, stored).map((slot, i) => (uploader === null ? slot : refuseUnauthorized(slot, raws[i], uploader))),
     );
     const appended = await this.store.appendBatch(location, slotsOf.flatMap((slots) => slots.filter(isValid)), this.now());
     let next = 0;
@@ -138,10 +166,13 @@ export class IngestService {
   }
 }
 
-/** A manager's event of a terminal token's own writer is refused (refusedToTerminal, CMD2). */
-function refuseUnauthorized(slot: ValidEvent, uploader: Uploader): ValidEvent | EventResult {
-  const { event } = slot;
-  if (!refusedToTerminal(uploader, event)) return slot;
+/**
+ * A manager's event of a terminal token's own writer is refused (refusedToTerminal, CMD2),
+ * stored already or not. A duplicate's raw event is the stored one, so it has an envelope.
+ */
+function refuseUnauthorized(slot: ValidEvent | EventResult, raw: unknown, uploader: Uploader): ValidEvent | EventResult {
+  const event = isValid(slot) ? slot.event : slot.status === 'duplicate' ? (raw as EventEnvelope) : null;
+  if (event === null || !refusedToTerminal(uploader, event)) return slot;
   return { id: event.id, status: 'rejected', reason: `only a manager may write ${event.type}`, field: 'type' };
 }
 

@@ -16,6 +16,8 @@ import type { Watermarks } from '../../shared/protocol/rest-events';
  */
 export interface EventStore {
   appendBatch(location: string, events: readonly ValidEvent[], receivedAt: number): Promise<AppendResult>;
+  /** The stored (canonical) JSON of those of `ids` the location holds, by id. */
+  storedJson(location: string, ids: readonly string[]): Promise<Map<string, string>>;
   /** Events after `cursor` (exclusive), oldest first. */
   readAfter(location: string, cursor: number, limit: number): Promise<ReadResult>;
   /** Every event JSON of a location, oldest first (to build a projection). */

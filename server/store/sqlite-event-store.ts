@@ -61,6 +61,15 @@ export class SqliteEventStore implements EventStore {
     return { outcomes, watermarks: this.readMarks(location) };
   }
 
+  async storedJson(location: string, ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const id of ids) {
+      const json = this.byId.get(location, id) as string | undefined;
+      if (json !== undefined) out.set(id, json);
+    }
+    return out;
+  }
+
   async readAfter(location: string, cursor: number, limit: number): Promise<ReadResult> {
     // One extra row tells whether another page exists without a COUNT.
     const rows = this.after.all(location, cursor, limit + 1) as { cursor: number; json: string }[];

@@ -76,6 +76,25 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect(stored.body.events[0]).toMatchObject({ id: e.id, payload: { seats: 4 } });
   });
 
+  it('[SRV6] a batch sent again (an outbox retry) is answered duplicate event by event; a changed event in it is still rejected, the rest stored', async () => {
+    const t = await mint('loc-resend', 'terminal', 'till-1');
+    const batch = [1, 2, 3].map((n) => tableEvent('till-1', n));
+    expect((await postEvents(server.url, t, batch)).body.results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted']);
+    // The same events, keys in another order, one changed, one new at the end.
+    const reordered = Object.fromEntries(Object.entries(batch[0]!).reverse());
+    const changed = { ...batch[1]!, payload: { ...(batch[1]!.payload as object), seats: 9 } };
+    const fresh = tableEvent('till-1', 4);
+    const again = await postEvents(server.url, t, [reordered, changed, batch[2], fresh]);
+    expect(again.body.results.map((r) => [r.status, r.field ?? null])).toEqual([
+      ['duplicate', null],
+      ['rejected', 'id'],
+      ['duplicate', null],
+      ['accepted', null],
+    ]);
+    expect(again.body.watermarks).toEqual({ 'till-1': 4 });
+    expect(await allEvents(t)).toHaveLength(4);
+  });
+
   it('[SRV7] invalid events are rejected one by one, naming event and field; valid ones in the batch are stored', async () => {
     const t = await mint('loc-bad', 'terminal', 'till-1');
     const good1 = tableEvent('till-1', 1);
@@ -174,6 +193,10 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
       await results(manager, [event('manager-1', 1, 'ticket.voided', { reason: 'walked out' }), event('manager-1', 2, 'ticket.line_comped', comp), event('manager-1', 3, 'ticket.refunded', refund)]),
     ).toEqual([{ status: 'accepted' }, { status: 'accepted' }, { status: 'accepted' }]);
     expect(await results(till, [event('manager-2', 1, 'ticket.voided', { reason: 'again' }), event('manager-2', 2, 'ticket.line_comped', comp)])).toEqual([{ status: 'accepted' }, { status: 'accepted' }]);
+    // Stored already (the manager posted it), a till's own-writer copy of it is refused all the same.
+    const managersVoid = event('till-1', 9, 'ticket.voided', { reason: 'stored' });
+    expect(await results(manager, [managersVoid])).toEqual([{ status: 'accepted' }]);
+    expect(await results(till, [managersVoid])).toEqual([{ status: 'rejected', field: 'type' }]);
 
     // The menu is a manager's too (APP26); marking an item sold out is anyone's (the kitchen does).
     const item = { type: 'menu_item', id: 'item-1' };
