@@ -362,8 +362,7 @@ export class EventStore {
     this.tabs?.close();
     const closed = this.persistenceLayer?.close() ?? Promise.resolve();
     // The writer slot is freed only once the last writes are on disk (STO17): a store that
-    // took it before loaded the log without them, reused their origin.n and created the same
-    // segment key, and one of the two segments was lost at the next load.
+    // took it before loaded the log without them and reused their origin.n.
     this.lease.release(closed);
     this.doc.destroy();
     return closed;

@@ -31,8 +31,8 @@ export interface WriterLease {
 
 /**
  * Slots of this page whose store is closing: settles once its last writes are on disk and
- * the slot is free. A store opened before then would load the log without those writes,
- * hand out their origin.n again and create the same segment key, losing one segment.
+ * the slot is free. A store opened before then would load the log without those writes
+ * and hand out their origin.n again.
  */
 const closing = new Map<string, Promise<void>>();
 

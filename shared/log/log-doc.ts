@@ -17,6 +17,10 @@ import { eventIdOf } from './event-head';
  * Each segment has exactly one writer: a writer is one tab of one terminal (its
  * origin.terminal) or the server. So no two replicas ever create the same map key
  * concurrently (which would drop one side's array), and appends never interleave.
+ * Nor does one writer across its lives: a key's index is its Yjs client's (segmentIndex),
+ * and a reloaded tab or a restarted server is a new client. A tab that relayed a write which
+ * opened a segment, then died before storing it, would otherwise open "the next" segment
+ * again under the same key, and one of the two arrays would vanish from every replica.
  * Entries are only ever deleted inside an array (compaction), never a whole segment:
  * a concurrent push into a deleted array would be lost.
  */
@@ -31,6 +35,18 @@ export { SERVER_WRITER } from '../events/envelope';
 
 export function segmentKey(writer: string, index: number): string {
   return `${writer}/${index}`;
+}
+
+/** Segments one Yjs client may open (256 events each): its indices never reach the next client's. */
+const SEGMENTS_PER_CLIENT = 2 ** 20;
+
+/**
+ * The index of the `k`th segment a Yjs client opens for its writer: (clientID + 1) × 2^20 + k,
+ * an integer below 2^53. Clients are unique (Yjs relies on it too), so no two lives of a
+ * writer share a key; indices of an older layout (0, 1, 2…) stay below every one of them.
+ */
+export function segmentIndex(clientID: number, k: number): number {
+  return (clientID + 1) * SEGMENTS_PER_CLIENT + k;
 }
 
 export function parseSegmentKey(key: string): { writer: string; index: number } | null {
@@ -69,11 +85,14 @@ export function relayedOf(doc: Y.Doc): Y.Map<number> {
 
 /**
  * Appends event JSON for one writer. Must run inside a transaction the caller tags
- * with its origin. Finds the writer's open segment by its highest index; the writer
- * is the only one that ever touches its segments, so this needs no coordination.
+ * with its origin. Fills the segments its Yjs client opened (segmentIndex), never one of an
+ * earlier life of the writer; the writer is the only one that ever touches its segments,
+ * so this needs no coordination.
  */
 export class SegmentWriter {
-  private index = -1;
+  /** The client the open segment belongs to, and how many segments it opened. */
+  private client = -1;
+  private opened = 0;
   private current: Y.Array<string> | null = null;
 
   constructor(
@@ -93,25 +112,29 @@ export class SegmentWriter {
   }
 
   private openSegment(): Y.Array<string> {
-    if (this.current === null || this.current.doc === null) this.locate();
+    // Yjs gives a doc a new client id when it meets its own id in another's update.
+    if (this.client !== this.doc.clientID || this.current?.doc === null) this.locate();
     if (this.current !== null && this.current.length < SEGMENT_SIZE) return this.current;
-    this.index += 1;
     const fresh = new Y.Array<string>();
-    segmentsOf(this.doc).set(segmentKey(this.writer, this.index), fresh);
+    segmentsOf(this.doc).set(segmentKey(this.writer, segmentIndex(this.client, this.opened)), fresh);
+    this.opened += 1;
     this.current = fresh;
     return fresh;
   }
 
+  /** This client's last segment for the writer, if it opened any (one deleted under it is skipped). */
   private locate(): void {
-    const prefix = `${this.writer}/`;
-    let best = -1;
+    this.client = this.doc.clientID;
+    const first = segmentIndex(this.client, 0);
+    let opened = 0;
     for (const key of segmentsOf(this.doc).keys()) {
-      if (!key.startsWith(prefix)) continue;
       const parsed = parseSegmentKey(key);
-      if (parsed !== null && parsed.writer === this.writer && parsed.index > best) best = parsed.index;
+      if (parsed === null || parsed.writer !== this.writer) continue;
+      const k = parsed.index - first;
+      if (k >= 0 && k < SEGMENTS_PER_CLIENT && k + 1 > opened) opened = k + 1;
     }
-    this.index = best;
-    const last: unknown = best >= 0 ? segmentsOf(this.doc).get(segmentKey(this.writer, best)) : null;
+    this.opened = opened;
+    const last: unknown = opened > 0 ? segmentsOf(this.doc).get(segmentKey(this.writer, first + opened - 1)) : null;
     // Not an array (a faulty client's write): openSegment then opens the next index.
     this.current = last instanceof Y.Array ? (last as Y.Array<string>) : null;
   }

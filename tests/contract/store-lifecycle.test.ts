@@ -3,7 +3,8 @@ import { forceCloseDatabase } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { EventStore, type EventStoreOptions } from '../../client/store/event-store';
-import { SEGMENT_SIZE } from '../../shared/log/log-doc';
+import { SEGMENT_SIZE, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
+import { PERSISTENCE } from '../../client/store/origins';
 import { installWebLocks } from '../helpers/web-locks';
 
 let seq = 0;
@@ -53,6 +54,46 @@ describe('Store lifecycle', () => {
       expect(after.origin.n).toBe(Math.max(lastEvent.origin.n, next.origin.terminal === 'till-1' ? next.origin.n : 0) + 1);
     } finally {
       restore();
+    }
+  });
+});
+
+describe('A tab that dies between relaying and storing', () => {
+  it('[STO23] the write that opened a segment reached the relay, not the disk: the reloaded tab opens its own segments, and after the sync both sides\' events are held everywhere', async () => {
+    // The device's counter survives the crash (localStorage in a browser; a stand-in here).
+    const saved = new Map<string, string>();
+    const g = globalThis as { localStorage?: unknown };
+    g.localStorage = { getItem: (k: string) => saved.get(k) ?? null, setItem: (k: string, v: string) => void saved.set(k, v), removeItem: (k: string) => void saved.delete(k) };
+    try {
+      for (const reloadedWins of [false, true]) {
+        const location = `crash-${++seq}`;
+        const crashed = await openStore({ location, persistence: 'memory' });
+        await Promise.all(Array.from({ length: SEGMENT_SIZE }, (_, i) => crashed.append('ticket.opened', { number: num(i) }, ticket(`t${i}`))));
+        const onDisk = Y.encodeStateAsUpdate(crashed.doc);
+        const room = new Y.Doc();
+        Y.applyUpdate(room, onDisk);
+        // The next event opens a segment; the relay gets it, the disk does not.
+        const relayedOnly = await crashed.append('ticket.opened', { number: num(900) }, ticket('t900'));
+        Y.applyUpdate(room, Y.encodeStateAsUpdate(crashed.doc, Y.encodeStateVector(room)));
+        const crashedClient = crashed.doc.clientID;
+        await crashed.close();
+
+        const reloaded = await openStore({ location, persistence: 'memory' });
+        // Which array Yjs would have kept, had the two lives shared a key, depends on the client ids: both ways.
+        reloaded.doc.clientID = reloadedWins ? crashedClient + 1 : Math.max(0, crashedClient - 1);
+        Y.applyUpdate(reloaded.doc, onDisk, PERSISTENCE);
+        const offline = await Promise.all([1, 2, 3].map((i) => reloaded.append('ticket.opened', { number: num(900 + i) }, ticket(`u${i}`))));
+        expect(offline.map((e) => e.origin.n)).toEqual([258, 259, 260]);
+        Y.applyUpdate(room, Y.encodeStateAsUpdate(reloaded.doc, Y.encodeStateVector(room)));
+        Y.applyUpdate(reloaded.doc, Y.encodeStateAsUpdate(room, Y.encodeStateVector(reloaded.doc)), 'relay');
+        for (const doc of [room, reloaded.doc]) expect(readAllEventJson(doc)).toHaveLength(SEGMENT_SIZE + 4);
+        expect(reloaded.getByAggregate('t900')).toEqual([relayedOnly]);
+        expect([...segmentsOf(room).keys()]).toHaveLength(3);
+        await reloaded.close();
+        room.destroy();
+      }
+    } finally {
+      delete g.localStorage;
     }
   });
 });
