@@ -613,8 +613,10 @@ export class EventStore {
   }
 
   private ingest(events: EventEnvelope[], origin: StoreChange['origin']): void {
-    // A local event is new by construction (its id was just made).
-    const fresh = origin === 'local' ? events : events.filter((e) => !this.projection.has(e.id));
+    // A local event is new by construction (its id was just made). Another may come twice in
+    // one update: in its writer's segment and in the server's bridged copy.
+    const seen = new Set<string>();
+    const fresh = origin === 'local' ? events : events.filter((e) => !this.projection.has(e.id) && !seen.has(e.id) && seen.add(e.id));
     if (fresh.length === 0) return;
     const heldAt = this.now();
     for (const e of fresh) this.index(e, origin, heldAt);

@@ -109,6 +109,20 @@ for (const persistence of ['memory', 'indexeddb'] as const) {
       await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
       expect(store.views()).toHaveLength(1);
     });
+
+    it('[STO6] an event that arrives twice in one update (its writer\'s segment and the server\'s copy) is held and owed once', async () => {
+      const store = await openStore({ location: location(), persistence });
+      const writer = await openStore({ location: location(), persistence: 'memory', terminal: 'till-9' });
+      const sale = await writer.append('ticket.opened', { number: 'Z-001' }, ticket('t1'));
+      const room = new Y.Doc();
+      room.transact(() => {
+        new SegmentWriter(room, 'till-9').append([JSON.stringify(sale)]);
+        new SegmentWriter(room, 'server').append([JSON.stringify(sale)]);
+      });
+      Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(room), { relay: true });
+      expect(store.eventsByWriter().get('till-9')).toEqual([sale]);
+      expect(store.getByAggregate('t1')).toEqual([sale]);
+    });
   });
 }
 
