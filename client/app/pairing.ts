@@ -97,35 +97,36 @@ export function pairingFromQuery(query: URLSearchParams, now = Date.now()): Pair
  * other in every doc). So:
  *  - the same device paired again as the same terminal keeps its writer (its log and counters
  *    are intact);
- *  - otherwise the terminal id itself if the server holds no event of it (nor of its tabs);
+ *  - otherwise the terminal id itself if the server holds no event of it (nor of its tabs),
+ *    whether or not its first ones are there (a till whose n = 1 is missing has no watermark);
  *  - otherwise, or when the server cannot be asked (offline), `${terminal}.r${random}`: a new
  *    writer of the same terminal (its uploads still count as the terminal's own).
  */
 export async function chooseWriter(
   pairing: Pairing,
   previous: Pairing | null,
-  serverMarks: () => Promise<Readonly<Record<string, number>>>,
+  serverWriters: () => Promise<readonly string[]>,
   random: () => number = Math.random,
 ): Promise<string> {
   if (previous !== null && previous.location === pairing.location && previous.terminal === pairing.terminal) return previous.writer;
   const fresh = `${pairing.terminal}.r${Math.floor(random() * 36 ** 4).toString(36).padStart(4, '0')}`;
-  let marks: Readonly<Record<string, number>>;
+  let writers: readonly string[];
   try {
-    marks = await serverMarks();
+    writers = await serverWriters();
   } catch {
     return fresh;
   }
-  const used = Object.keys(marks).some((w) => isWriterOf(w, pairing.terminal));
+  const used = writers.some((w) => isWriterOf(w, pairing.terminal));
   return used ? fresh : pairing.terminal;
 }
 
-/** The location's watermarks (writer → highest n stored), asked of the server with the new token. */
-export async function fetchServerWatermarks(token: string, timeoutMs = 3_000): Promise<Readonly<Record<string, number>>> {
+/** Every writer the location holds an event of, asked of the server with the new token. */
+export async function fetchServerWriters(token: string, timeoutMs = 3_000): Promise<readonly string[]> {
   const res = await fetch(`${appEndpoints().apiBase}/api/watermarks`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  const body = (await res.json()) as { watermarks?: unknown };
-  if (typeof body.watermarks !== 'object' || body.watermarks === null) throw new Error('no watermarks in the answer');
-  return body.watermarks as Record<string, number>;
+  const body = (await res.json()) as { writers?: unknown };
+  if (!Array.isArray(body.writers) || !body.writers.every((w) => typeof w === 'string')) throw new Error('no writers in the answer');
+  return body.writers as string[];
 }
 
 /** The stored pairing: localStorage, else the durable IndexedDB copy (after a crash). */

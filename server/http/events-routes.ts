@@ -90,6 +90,7 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
     const claims = await authenticate(deps.tokens, request);
     const response: WatermarksResponse = {
       watermarks: await deps.store.watermarks(claims.location),
+      writers: await deps.store.writers(claims.location),
       serverTime: deps.now(),
     };
     return response;

@@ -23,6 +23,8 @@ export interface EventStore {
   /** Every event JSON of a location, oldest first (to build a projection). */
   readAll(location: string): Promise<string[]>;
   watermarks(location: string): Promise<Watermarks>;
+  /** Every writer (origin.terminal) the location holds an event of, with a watermark or not. */
+  writers(location: string): Promise<string[]>;
   countEvents(location: string): Promise<number>;
   close(): void;
 }

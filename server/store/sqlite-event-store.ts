@@ -22,6 +22,7 @@ export class SqliteEventStore implements EventStore {
   private readonly takeGap: Statement;
   private readonly anyGap: Statement;
   private readonly allMarks: Statement;
+  private readonly allWriters: Statement;
   private readonly after: Statement;
   private readonly all: Statement;
   private readonly count: Statement;
@@ -43,6 +44,10 @@ export class SqliteEventStore implements EventStore {
     this.takeGap = db.prepare('DELETE FROM watermark_gaps WHERE location = ? AND terminal = ? AND n = ?');
     this.anyGap = db.prepare('SELECT 1 FROM watermark_gaps WHERE location = ? AND terminal = ? LIMIT 1').pluck();
     this.allMarks = db.prepare('SELECT terminal, n FROM watermarks WHERE location = ?');
+    // A writer's stored events are at or below its mark, or gaps above it: the two small tables name them all.
+    this.allWriters = db
+      .prepare('SELECT terminal FROM watermarks WHERE location = ? UNION SELECT terminal FROM watermark_gaps WHERE location = ? ORDER BY terminal')
+      .pluck();
     this.after = db.prepare(
       'SELECT cursor, json FROM events WHERE location = ? AND cursor > ? ORDER BY cursor LIMIT ?',
     );
@@ -82,6 +87,10 @@ export class SqliteEventStore implements EventStore {
 
   async watermarks(location: string): Promise<Watermarks> {
     return this.readMarks(location);
+  }
+
+  async writers(location: string): Promise<string[]> {
+    return this.allWriters.all(location, location) as string[];
   }
 
   async countEvents(location: string): Promise<number> {

@@ -58,6 +58,8 @@ export type GetEventsResponse = z.infer<typeof GetEventsResponse>;
 
 export const WatermarksResponse = z.object({
   watermarks: Watermarks,
+  /** Every writer the location holds an event of: also one whose first events are missing (no watermark yet). */
+  writers: z.array(z.string()),
   serverTime: z.number(),
 });
 export type WatermarksResponse = z.infer<typeof WatermarksResponse>;

@@ -55,6 +55,10 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     // Any terminal may upload another terminal's events; watermarks are per origin.
     const other = await postEvents(server.url, t, [tableEvent('till-8', 1)]);
     expect(other.body.watermarks).toEqual({ 'till-7': 4, 'till-8': 1 });
+    // A writer whose first event is missing has no watermark, and is still one the location holds
+    // events of (STO16: a device paired as it must write as a fresh writer).
+    await postEvents(server.url, t, [tableEvent('till-9', 2)]);
+    expect((await api(server.url, '/api/watermarks', t)).body).toMatchObject({ watermarks: { 'till-7': 4, 'till-8': 1 }, writers: ['till-7', 'till-8', 'till-9'] });
   });
 
   it('same id with different content is rejected naming the field; a reused origin.n too', async () => {

@@ -270,7 +270,7 @@ describe('A replaced device', () => {
     const pairing = { token: await mint('replaced', 'terminal', 'till-1'), location: 'replaced', terminal: 'till-1', writer: 'till-1', role: 'terminal' as const, expiresAt: null, pairedAt: 0 };
     const writer = await chooseWriter(pairing, null, async () => {
       const res = await fetch(`${server.url}/api/watermarks`, { headers: { authorization: `Bearer ${pairing.token}` } });
-      return ((await res.json()) as { watermarks: Record<string, number> }).watermarks;
+      return ((await res.json()) as { writers: string[] }).writers;
     });
     expect(writer).toMatch(/^till-1\.r/);
     const fresh = await terminal({ ...options, terminal: 'till-1', writer });

@@ -26,17 +26,18 @@ describe('pairing from a link', () => {
 describe('the writer a paired device writes as', () => {
   const token = tokenWith({ location: 'demo', role: 'terminal', terminal: 'till-1', exp: 2_000_000_000 });
   const paired = () => pairingFromQuery(new URLSearchParams({ token, location: 'demo', terminal: 'till-1' }));
-  const marks = (m: Record<string, number>) => () => Promise.resolve(m);
+  /** The writers the server holds an event of. */
+  const held = (...writers: string[]) => () => Promise.resolve(writers);
   const random = () => 0.5;
 
   it('is the terminal id when the server holds no event of it or of its tabs (another terminal with a longer id does not count)', async () => {
-    expect(await chooseWriter(paired(), null, marks({ 'till-10': 4, 'till-2': 9 }), random)).toBe('till-1');
+    expect(await chooseWriter(paired(), null, held('till-10', 'till-2'), random)).toBe('till-1');
   });
 
   it('[STO16] is a fresh writer of the terminal when the server holds its events: a replaced or wiped device never reuses its numbers', async () => {
-    const fresh = await chooseWriter(paired(), null, marks({ 'till-1': 5 }), random);
+    const fresh = await chooseWriter(paired(), null, held('till-1'), random);
     expect(fresh).toMatch(/^till-1\.r[0-9a-z]{4}$/);
-    expect(await chooseWriter(paired(), null, marks({ 'till-1.2': 1 }), random)).toBe(fresh);
+    expect(await chooseWriter(paired(), null, held('till-1.2'), random)).toBe(fresh);
   });
 
   it('[STO16] is a fresh writer when the server cannot be asked (offline pairing)', async () => {
@@ -45,9 +46,9 @@ describe('the writer a paired device writes as', () => {
 
   it('stays what it was when the same device is paired again as the same terminal (its log and counters are intact)', async () => {
     const before = { ...paired(), writer: 'till-1.rabcd' };
-    expect(await chooseWriter(paired(), before, marks({ 'till-1.rabcd': 40 }), random)).toBe('till-1.rabcd');
+    expect(await chooseWriter(paired(), before, held('till-1.rabcd'), random)).toBe('till-1.rabcd');
     const otherTerminal = { ...before, terminal: 'till-2', writer: 'till-2' };
-    expect(await chooseWriter(paired(), otherTerminal, marks({}), random)).toBe('till-1');
+    expect(await chooseWriter(paired(), otherTerminal, held(), random)).toBe('till-1');
   });
 });
 

@@ -1,5 +1,5 @@
 import { openSession, type Session } from '../../app/session';
-import { chooseWriter, fetchServerWatermarks, isManager, loadPairing, pairingFromQuery, savePairing, forgetPairing, type Pairing } from '../../app/pairing';
+import { chooseWriter, fetchServerWriters, isManager, loadPairing, pairingFromQuery, savePairing, forgetPairing, type Pairing } from '../../app/pairing';
 import { message } from '../format';
 import { LiveLog } from './live-log.svelte';
 import { Router } from './router.svelte';
@@ -89,7 +89,7 @@ export class AppModel {
       return;
     }
     const current = this.phase.name === 'ready' ? this.phase.screens.session.pairing : null;
-    pairing.writer = await chooseWriter(pairing, current ?? (await loadPairing()), () => fetchServerWatermarks(pairing.token));
+    pairing.writer = await chooseWriter(pairing, current ?? (await loadPairing()), () => fetchServerWriters(pairing.token));
     await savePairing(pairing);
     this.router.replace('tickets');
     if (current) {
