@@ -203,15 +203,17 @@ export class TicketCommands {
 
   /**
    * Closes at the current total and records the sale for the back office: a ticket's first sale
-   * once (by key, whoever closes it); a ticket sold already (a manager reopened it) is sold again
-   * for this close, naming it.
+   * once (by key, whoever closes it); a ticket closed before (a manager reopened it) is sold again
+   * for this close, naming it, even when this device has not received the first sale yet (it
+   * would be folded as a duplicate of that one, and this close never sold).
    */
   async close(ticketId: string): Promise<void> {
     const ticket = this.ticket(ticketId);
     if (ticket.status === 'closed' || ticket.status === 'voided') throw new CommandRefused(`the ticket is ${ticket.status} already`);
     const closed = await this.append(ticketId, 'ticket.closed', { totalCents: ticket.totalCents });
     const after = this.ticket(ticketId);
-    if (ticket.sale === null) {
+    const closedBefore = this.ctx.store.getByAggregate(ticketId).some((e) => e.type === 'ticket.closed' && e.id !== closed.id);
+    if (ticket.sale === null && !closedBefore) {
       await this.append(ticketId, 'sale.recorded', { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at }, saleKey(ticketId));
     } else {
       await this.resell(ticketId, closed.id);
@@ -271,12 +273,13 @@ export class TicketCommands {
 
   /**
    * Settles a conflict. A closing total accepted is sold again at it, whatever this device's sale
-   * says (other replicas may hold another sale first; a repeat of the same total folds as a duplicate).
+   * says (it may not have received the first sale yet; other replicas may hold another sale
+   * first; a repeat of the same total folds as a duplicate).
    */
   async resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string): Promise<void> {
     this.requireManager('resolve a conflict');
     const resolved = await this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) });
-    if (resolution.kind === 'accept_total' && this.ticket(ticketId).sale !== null) await this.resell(ticketId, resolved.id);
+    if (resolution.kind === 'accept_total') await this.resell(ticketId, resolved.id);
   }
 
   ticket(ticketId: string): TicketView {

@@ -13,7 +13,7 @@ import {
   type RegisterWrite,
 } from './merge-policy';
 import { assertNever, outcome, type Outcome } from './reducer';
-import { chargedQuantity, discountCents, type TicketConflict, type TicketDiscountView, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
+import { chargedQuantity, discountCents, refundShares, type TicketConflict, type TicketDiscountView, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
 
 /**
  * The ticket reducer: one event at a time, following TICKET_MERGE_POLICY.
@@ -51,7 +51,16 @@ export interface TicketState {
   lww: Map<string, RegisterWrite>;
   /** Conflict id → the event it holds back. */
   held: Map<string, TicketEvent>;
+  /**
+   * Closes held because the ticket was voided, as they would have applied then: keep_closed
+   * applies one so (its guests, its discount, its total checked against the lines then), as
+   * if it had sorted before the void.
+   */
+  heldCloses: Array<{ conflictId: string; closed: ClosedRecord; linesTotalCents: number }>;
 }
+
+/** A close that holds: `discountCents` and `covers` as when it applied (the takings report them). */
+type ClosedRecord = NonNullable<TicketState['closed']>;
 
 type TicketEventType = keyof typeof TICKET_MERGE_POLICY;
 type TicketEvent = DecodedEvent<TicketEventType>;
@@ -78,6 +87,7 @@ export function newTicketState(): TicketState {
     conflicts: [],
     lww: new Map(),
     held: new Map(),
+    heldCloses: [],
   };
 }
 
@@ -190,6 +200,11 @@ function appliedRefunded(s: TicketState, method?: PaymentMethod): number {
 /** The money the ticket keeps: applied payments less applied refunds. What the total is checked against. */
 function keptCents(s: TicketState): number {
   return appliedPaid(s) - appliedRefunded(s);
+}
+
+/** The total the money kept must fit: the close's once closed (what was sold, a manager may have accepted it), else the lines'. */
+function payableCents(s: TicketState): number {
+  return s.closed?.totalCents ?? totalOf(s);
 }
 
 /** True when the event's stamp beats the register's current write; then it takes the register. */
@@ -361,7 +376,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     case 'ticket.payment_recorded': {
       const p = e.payload;
       if (s.payments.some((x) => x.paymentId === p.paymentId)) return outcome('duplicate', `payment ${p.paymentId} already recorded`);
-      const total = totalOf(s);
+      const total = payableCents(s);
       const paid = keptCents(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
@@ -378,12 +393,16 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const refunded = appliedRefunded(s);
       const takenBy = appliedPaid(s, p.method);
       const refundedBy = appliedRefunded(s, p.method);
-      if (refunded + p.amountCents > taken || refundedBy + p.amountCents > takenBy) {
+      // A refund for a line, at most what the line has left (two managers refunding one dish offline).
+      const lineLeft = p.lineId === undefined ? null : lineRefundableCents(s, p.lineId);
+      if (refunded + p.amountCents > taken || refundedBy + p.amountCents > takenBy || (lineLeft !== null && p.amountCents > lineLeft)) {
         const ids = [...s.refunds.filter((r) => r.state === 'applied').map((r) => r.eventId), e.id];
         const detail =
           refunded + p.amountCents > taken
             ? `refunds ${money(refunded + p.amountCents)} exceed the ${money(taken)} taken`
-            : `${p.method} refunds ${money(refundedBy + p.amountCents)} exceed the ${money(takenBy)} taken by ${p.method}`;
+            : refundedBy + p.amountCents > takenBy
+              ? `${p.method} refunds ${money(refundedBy + p.amountCents)} exceed the ${money(takenBy)} taken by ${p.method}`
+              : `a refund of ${money(p.amountCents)} for the ${refundLine(s, p.lineId!).name ?? 'line'} exceeds the ${money(lineLeft!)} it has left`;
         return escalate(s, e, 'over_refund', ids, detail);
       }
       s.refunds.push(refundOf(s, e, 'applied', null));
@@ -395,13 +414,8 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         if (s.closed.totalCents === totalCents) return outcome('duplicate', 'already closed with this total');
         return escalate(s, e, 'close_total_mismatch', [s.closed.eventId, e.id], `closed with ${money(s.closed.totalCents)} and with ${money(totalCents)}`);
       }
-      const charge = chargeOf(s);
-      s.closed = { eventId: e.id, totalCents, at: e.at, discountCents: charge.discount, covers: s.covers };
-      const linesTotal = charge.subtotal - charge.discount;
-      if (linesTotal === totalCents) return outcome('applied');
-      // The close stands (the till did close) but the difference must be looked at.
-      const conflictId = addConflict(s, 'close_total_mismatch', [e.id], e.at, `closed with ${money(totalCents)}, lines total ${money(linesTotal)}`);
-      return outcome('applied', 'total differs from lines', conflictId);
+      const conflictId = applyClose(s, closeRecordOf(s, e), totalOf(s));
+      return conflictId === null ? outcome('applied') : outcome('applied', 'total differs from lines', conflictId);
     }
     case 'ticket.voided': {
       if (s.voided) return outcome('duplicate', 'already voided');
@@ -457,14 +471,13 @@ function holdPaymentsOfVoid(s: TicketState, voidEventId: string, at: number): st
  * the whole, so these refunds are then `settled` in it; keeping the payments keeps them.
  */
 function holdRefundsBeyondPayments(s: TicketState, conflictId: string): void {
-  const paid = appliedPaid(s);
-  let refunded = appliedRefunded(s);
-  for (let i = s.refunds.length - 1; i >= 0 && refunded > paid; i--) {
+  // In all and by method, as a refund is checked when given: no cash back for what a card paid.
+  const beyond = (method?: PaymentMethod): boolean => appliedRefunded(s, method) > appliedPaid(s, method);
+  for (let i = s.refunds.length - 1; i >= 0; i--) {
     const r = s.refunds[i]!;
-    if (r.state !== 'applied') continue;
+    if (r.state !== 'applied' || !(beyond() || beyond(r.method))) continue;
     r.state = 'held';
     r.conflictId = conflictId;
-    refunded -= r.amountCents;
   }
 }
 
@@ -474,7 +487,7 @@ function holdRefundsBeyondPayments(s: TicketState, conflictId: string): void {
  * and take the new total, or keep it): the newest payments that do not fit are held.
  */
 function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent): Outcome {
-  const total = totalOf(s);
+  const total = payableCents(s);
   const applied = s.payments.filter((p) => p.state === 'applied');
   const kept = keptCents(s);
   if (kept <= total) return outcome('applied');
@@ -490,6 +503,38 @@ function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent): Outcome {
   }
   holdRefundsBeyondPayments(s, conflictId);
   return outcome('applied', 'payments above the new total are held', conflictId);
+}
+
+/**
+ * Money a manager kept counts again, under the rules any payment meets: a void holds it
+ * (payment_after_void), and, unless the manager just accepted exactly that (`checkTotal`
+ * false), what the ticket keeps beyond its total is held as an over-payment.
+ */
+function keepHeldMoney(s: TicketState, conflictId: string, e: TicketEvent, checkTotal: boolean): void {
+  settleHeldMoney(s, conflictId, 'kept');
+  if (s.voided !== null) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
+  else if (checkTotal) holdPaymentsAboveTotal(s, e);
+}
+
+/** A close as it applies now: the guests and the discount it was made with. */
+function closeRecordOf(s: TicketState, e: DecodedEvent<'ticket.closed'>): ClosedRecord {
+  return { eventId: e.id, totalCents: e.payload.totalCents, at: e.at, discountCents: chargeOf(s).discount, covers: s.covers };
+}
+
+/**
+ * Closes the ticket. The close stands (the till did close) but a total other than the lines'
+ * (`linesTotalCents` when it applied) must be looked at: returns that conflict's id, or null.
+ */
+function applyClose(s: TicketState, closed: ClosedRecord, linesTotalCents: number): string | null {
+  s.closed = closed;
+  if (linesTotalCents === closed.totalCents) return null;
+  return addConflict(s, 'close_total_mismatch', [closed.eventId], closed.at, `closed with ${money(closed.totalCents)}, lines total ${money(linesTotalCents)}`);
+}
+
+/** What a line can still get back of what it was sold at (refundShares); 0 for a line no longer charged. */
+function lineRefundableCents(s: TicketState, lineId: string): number {
+  const ticket = { lines: s.lines, totalCents: totalOf(s), closedTotalCents: s.closed?.totalCents ?? null, refunds: s.refunds };
+  return refundShares(ticket).leftByLine.get(lineId) ?? 0;
 }
 
 /** The conflict an outcome raised, to carry it over into another outcome. */
@@ -550,6 +595,9 @@ function addConflict(s: TicketState, kind: ConflictKind, eventIds: string[], at:
 function escalate(s: TicketState, e: TicketEvent, kind: ConflictKind, eventIds: string[], detail: string): Outcome {
   const conflictId = addConflict(s, kind, eventIds, e.at, detail);
   s.held.set(conflictId, e);
+  if (kind === 'closed_and_voided' && e.type === 'ticket.closed' && !s.heldCloses.some((h) => h.conflictId === conflictId)) {
+    s.heldCloses.push({ conflictId, closed: closeRecordOf(s, e), linesTotalCents: totalOf(s) });
+  }
   if (e.type === 'ticket.payment_recorded' && !s.payments.some((p) => p.paymentId === e.payload.paymentId)) {
     s.payments.push(paymentOf(e, 'held', conflictId));
   }
@@ -587,13 +635,16 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
     case 'payment_after_void':
       if (r.kind === 'reopen') {
         s.voided = null;
-        settleHeldMoney(s, conflictId, 'kept');
+        // Two tills may each have taken the whole amount before the void: the second is an over-payment.
+        keepHeldMoney(s, conflictId, e, true);
       } else {
         settleHeldMoney(s, conflictId, 'handed back');
       }
       break;
     case 'over_payment':
-      settleHeldMoney(s, conflictId, r.kind === 'accept_payment' ? 'kept' : 'handed back');
+      // Kept on a ticket voided meanwhile, the money is held for the void's decision.
+      if (r.kind === 'accept_payment') keepHeldMoney(s, conflictId, e, false);
+      else settleHeldMoney(s, conflictId, 'handed back');
       break;
     case 'over_refund':
       setRefundState(s, conflictId, r.kind === 'accept_refund' ? 'applied' : 'discarded');
@@ -617,6 +668,8 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         if (s.closed !== null && !c.eventIds.includes(s.closed.eventId)) break;
         const base = s.closed ?? { eventId: held?.id ?? e.id, at: held?.at ?? e.at };
         s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents, discountCents: s.closed?.discountCents ?? chargeOf(s).discount, covers: s.closed?.covers ?? s.covers };
+        // The money kept must fit the total accepted (a payment taken for the lines the close missed).
+        holdPaymentsAboveTotal(s, e);
       } else {
         s.closed = null;
       }
@@ -628,7 +681,9 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         // The sale is void: its money is held for a refund-or-reopen decision, as for any void.
         if (s.voided) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
       } else {
-        s.closed = s.closed ?? (held?.type === 'ticket.closed' ? { eventId: held.id, totalCents: held.payload.totalCents, at: held.at, discountCents: chargeOf(s).discount, covers: s.covers } : null);
+        // A held close applies as it would have before the void: its guests, its discount, its total checked then.
+        const heldClose = s.closed === null ? s.heldCloses.find((h) => h.conflictId === conflictId) : undefined;
+        if (heldClose !== undefined) applyClose(s, { ...heldClose.closed }, heldClose.linesTotalCents);
         const voidId = s.voided?.eventId ?? null;
         s.voided = null;
         // No void any more: payments it held count again, and refunds held because of it apply
@@ -638,11 +693,13 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
           other.status = 'resolved';
           other.resolution = { kind: 'reopen', eventId: e.id, at: e.at, terminal: e.origin.terminal, staff: e.origin.staff ?? null, note };
         };
+        let keptAgain = false;
         for (const other of [...s.conflicts]) {
           if (other.status !== 'open') continue;
           if (other.kind === 'payment_after_void') {
             settleHeldMoney(s, other.conflictId, 'kept');
             settled(other, 'the close was kept: the void no longer applies');
+            keptAgain = true;
             continue;
           }
           const refund = s.held.get(other.conflictId);
@@ -652,12 +709,15 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
             applyTicketEvent(s, refund);
           }
         }
+        // Payments the void held count again: what exceeds the close's total is an over-payment.
+        if (keptAgain) holdPaymentsAboveTotal(s, e);
       }
       break;
     default:
       return assertNever(c.kind, 'conflict kind');
   }
   s.held.delete(conflictId);
+  s.heldCloses = s.heldCloses.filter((h) => h.conflictId !== conflictId);
   // `c` is still in s.conflicts (the held change above only ever appends conflicts).
   c.status = 'resolved';
   c.resolution = {

@@ -6,6 +6,9 @@ import { MenuCommands } from '../../client/commands/menu-commands';
 import { LocationCommands } from '../../client/commands/location-commands';
 import { LOCATION_DETAILS_ID } from '../../shared/domain/location-events';
 import type { MenuItemView, TicketView } from '../../shared/projection/views';
+import type { EventEnvelope } from '../../shared/events/envelope';
+import { SegmentWriter } from '../../shared/log/log-doc';
+import { FixedClockTerminal, ticketOf } from '../helpers/test-writer';
 
 const stores: EventStore[] = [];
 afterEach(() => {
@@ -22,6 +25,17 @@ async function terminal(terminalId: string, label: string, role: 'terminal' | 'm
 function exchange(a: EventStore, b: EventStore): void {
   Y.applyUpdate(b.doc, Y.encodeStateAsUpdate(a.doc, Y.encodeStateVector(b.doc)), 'relay');
   Y.applyUpdate(a.doc, Y.encodeStateAsUpdate(b.doc, Y.encodeStateVector(a.doc)), 'relay');
+}
+
+/** Events written elsewhere reach the store (as the relay would bring them), each in its writer's segments. */
+function deliver(store: EventStore, events: readonly EventEnvelope[]): void {
+  const doc = new Y.Doc();
+  doc.transact(() => {
+    for (const writer of new Set(events.map((e) => e.origin.terminal))) {
+      new SegmentWriter(doc, writer).append(events.filter((e) => e.origin.terminal === writer).map((e) => JSON.stringify(e)));
+    }
+  });
+  Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(doc), 'relay');
 }
 
 const burger = { id: 'burger', name: 'Cheeseburger', priceCents: 1250 };
@@ -280,6 +294,56 @@ describe('TicketCommands', () => {
     }
     syncAll();
     consistent();
+  });
+
+  it('[CMD4][PRJ18] a till that has the reopening but not yet the first sale closes again with a sale naming its close: the back office holds the close that stands', async () => {
+    const TK = { id: 'tk-resold', type: 'ticket' };
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2', 1_000);
+    const manager = new FixedClockTerminal('manager-1', 2_000);
+    const base = [
+      a.write(TK, 'ticket.opened', { number: 'A-006' }),
+      a.write(TK, 'ticket.item_added', { lineId: 'l-main', menuItemId: 'm-main', name: 'Main', unitPriceCents: 2000, quantity: 1 }),
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-1', method: 'card', amountCents: 2000 }),
+    ];
+    b.see(...base);
+    const firstClose = a.write(TK, 'ticket.closed', { totalCents: 2000 });
+    const firstSale = a.write(TK, 'sale.recorded', { ticketId: TK.id, totalCents: 2000, paidCents: 2000, closedAt: firstClose.at }, { key: `sale-${TK.id}` });
+    // A dessert added by a till that had not seen the close is held; a manager reopens for it.
+    const dessert = b.write(TK, 'ticket.item_added', { lineId: 'l-dessert', menuItemId: 'm-d', name: 'Dessert', unitPriceCents: 1000, quantity: 1 });
+    manager.see(...base, firstClose, dessert);
+    const held = ticketOf([...base, firstClose, dessert]).conflicts.find((c) => c.kind === 'change_after_close')!;
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'reopen' } });
+    // Till 3 has all that, not the first sale (till 1 could not relay it yet): it takes the 10.00 and closes.
+    const c = await terminal('till-3', 'C');
+    deliver(c.store, [...base, firstClose, dessert, reopen]);
+    expect((c.store.view(TK.id) as TicketView).sale).toBeNull();
+    await c.commands.recordPayment(TK.id, { method: 'cash', amountCents: 1000 });
+    await c.commands.close(TK.id);
+    const close = c.store.getByAggregate(TK.id).filter((e) => e.type === 'ticket.closed').at(-1)!;
+    const sales = () => c.store.getByAggregate(TK.id).filter((e) => e.type === 'sale.recorded');
+    expect(sales().map((e) => [e.v, (e.payload as { closeEventId?: string }).closeEventId])).toEqual([[2, close.id]]);
+    // The first sale arrives: the sale that counts is the one of the close that stands.
+    deliver(c.store, [firstSale]);
+    expect((c.store.view(TK.id) as TicketView).sale).toMatchObject({ totalCents: 3000, closeEventId: close.id });
+  });
+
+  it('[CMD4] a total a manager accepts is sold at it even on a device that has not received the first sale yet', async () => {
+    const TK = { id: 'tk-accepted', type: 'ticket' };
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2', 1_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-007' }), a.write(TK, 'ticket.item_added', { lineId: 'l-main', menuItemId: 'm-main', name: 'Main', unitPriceCents: 2000, quantity: 1 })];
+    b.see(...base);
+    // Till 2 adds a dessert and closes at 30.00; till 1, offline, closes at 20.00 and records the first sale.
+    const closes = [b.write(TK, 'ticket.item_added', { lineId: 'l-d', menuItemId: 'm-d', name: 'Dessert', unitPriceCents: 1000, quantity: 1 }), b.write(TK, 'ticket.closed', { totalCents: 3000 }), a.write(TK, 'ticket.closed', { totalCents: 2000 })];
+    const firstSale = a.write(TK, 'sale.recorded', { ticketId: TK.id, totalCents: 2000, paidCents: 0, closedAt: closes[2]!.at }, { key: `sale-${TK.id}` });
+    const manager = await terminal('manager-1', 'M', 'manager');
+    deliver(manager.store, [...base, ...closes]);
+    const mismatch = (manager.store.view(TK.id) as TicketView).conflicts.find((c) => c.kind === 'close_total_mismatch' && c.status === 'open')!;
+    await manager.commands.resolveConflict(TK.id, mismatch.conflictId, { kind: 'accept_total', totalCents: 3000 });
+    deliver(manager.store, [firstSale]);
+    const view = manager.store.view(TK.id) as TicketView;
+    expect(view).toMatchObject({ closedTotalCents: 3000, sale: { totalCents: 3000, closeEventId: view.closedEventId } });
   });
 
   it('[CMD3] two offline terminals both closing a ticket hand one sale to the back office', async () => {

@@ -223,14 +223,22 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
 });
 
 describe('refunds share out over the lines (refundShares)', () => {
-  it('[PRJ19] two managers offline each refund the same line in full: the second one\'s excess is shared over the other lines, so the tax handed back at its rate stays what was sold at it', () => {
+  it('[PRJ16][PRJ19] two managers offline each refund the same line in full: the second is held (the line has nothing left); accepted, its excess is shared over the other lines, so the tax handed back at its rate stays what was sold at it', () => {
     const till = new FixedClockTerminal('till-1');
     const a = new FixedClockTerminal('manager-1');
     const b = new FixedClockTerminal('manager-2');
     const sold = soldDinner(till, a, b);
     const fromA = a.write(TK, 'ticket.refunded', { refundId: 'ra', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
     const fromB = b.write(TK, 'ticket.refunded', { refundId: 'rb', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
-    const v = ticketOf([...sold, fromA, fromB]);
+    const held = ticketOf([...sold, fromA, fromB]);
+    expect(held.refunds.map((r) => r.state)).toEqual(['applied', 'held']);
+    const conflict = held.conflicts.find((c) => c.kind === 'over_refund')!;
+    expect(conflict.detail).toBe('a refund of 7.50 for the Wine exceeds the 0.00 it has left');
+    expect(refundShares(held).leftByLine.get('l-wine')).toBe(0);
+    // The guest did get both back: a manager accepts it.
+    a.see(fromB);
+    const accepted = a.write(TK, 'conflict.resolved', { conflictId: conflict.conflictId, resolution: { kind: 'accept_refund' } });
+    const v = ticketOf([...sold, fromA, fromB, accepted]);
     expect(v.refunds.map((r) => r.state)).toEqual(['applied', 'applied']);
     const shares = refundShares(v);
     const atTwenty = [...shares.taxes.values()].flat().filter((t) => t.basisPoints === 2000).reduce((n, t) => n + t.grossCents, 0);

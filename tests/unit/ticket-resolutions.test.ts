@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
+import { owedCents, type TicketView } from '../../shared/projection/views';
+import { dayTakings } from '../../shared/reports/day-takings';
+import { FixedClockTerminal, ticketOf } from '../helpers/test-writer';
+
+/*
+ * Money a manager's resolution brings back (or a close applies) meets the checks any payment,
+ * refund or close meets when it is folded: a void holds it, what exceeds the total is an
+ * over-payment, a refund is covered by its own method. Each case is a sequence two offline tills
+ * and a manager can write.
+ */
+const TK: AggregateRef = { id: 'tk-res', type: 'ticket' };
+const main = { lineId: 'l-main', menuItemId: 'm-main', name: 'Main', unitPriceCents: 2000, quantity: 1 };
+const dessert = { lineId: 'l-dessert', menuItemId: 'm-d', name: 'Dessert', unitPriceCents: 1000, quantity: 1 };
+const day = { from: 0, to: 2_000_000_000_000 };
+
+function resolve(by: FixedClockTerminal, v: TicketView, kind: string, resolution: object): EventEnvelope {
+  const conflict = v.conflicts.find((c) => c.kind === kind && c.status === 'open');
+  if (conflict === undefined) throw new Error(`no open ${kind}`);
+  return by.write(TK, 'conflict.resolved', { conflictId: conflict.conflictId, resolution });
+}
+
+describe('what a resolution brings back is checked again', () => {
+  it('[PRJ16] refunds held with a payment are matched by method: the cash payment handed back whole settles the cash refund in it (no cash handed back twice)', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const waiter = new FixedClockTerminal('till-2', 5_000);
+    const base = [
+      till.write(TK, 'ticket.opened', { number: 'A-001' }),
+      till.write(TK, 'ticket.item_added', { ...main, lineId: 'l-burger', name: 'Burger' }),
+      till.write(TK, 'ticket.item_added', { ...dessert, lineId: 'l-soup', name: 'Soup' }),
+      till.write(TK, 'ticket.item_added', { ...dessert, lineId: 'l-salad', name: 'Salad' }),
+    ];
+    waiter.see(...base);
+    const paid = [
+      till.write(TK, 'ticket.payment_recorded', { paymentId: 'p-card', method: 'card', amountCents: 2000 }),
+      till.write(TK, 'ticket.payment_recorded', { paymentId: 'p-cash', method: 'cash', amountCents: 2000 }),
+      till.write(TK, 'ticket.closed', { totalCents: 4000 }),
+    ];
+    manager.see(...base, ...paid);
+    waiter.see(paid[0]!, paid[1]!);
+    const soupBack = manager.write(TK, 'ticket.refunded', { refundId: 'rf-1', method: 'cash', amountCents: 1000, reason: 'soup sent back' });
+    // A waiter who had not seen the close takes the burger off: held; the manager reopens to apply it.
+    const removed = waiter.write(TK, 'ticket.item_removed', { lineId: 'l-burger' });
+    let all = [...base, ...paid, soupBack, removed];
+    manager.see(removed);
+    all = [...all, resolve(manager, ticketOf(all), 'change_after_close', { kind: 'reopen' })];
+    const held = ticketOf(all);
+    // 40.00 kept on a 20.00 total: the newest payment (the cash) is held, and the cash refund with it.
+    expect(held.payments.map((p) => [p.paymentId, p.state])).toEqual([
+      ['p-card', 'applied'],
+      ['p-cash', 'held'],
+    ]);
+    expect(held.refunds.map((r) => r.state)).toEqual(['held']);
+    all = [...all, resolve(manager, held, 'over_payment', { kind: 'refund_payment' })];
+    const v = ticketOf(all);
+    expect(v.refunds.map((r) => r.state)).toEqual(['settled']);
+    const takings = dayTakings([v], day);
+    expect(takings.refunded.byMethod.cash.amountCents).toBe(0);
+    expect(takings.cashExpectedCents).toBeGreaterThanOrEqual(0);
+  });
+
+  it('[PRJ6a] two tills each took the whole bill around a void: reopened, the second payment is an over-payment again', () => {
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2', 5_000);
+    const manager = new FixedClockTerminal('manager-1');
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-003' }), a.write(TK, 'ticket.item_added', main)];
+    b.see(...base);
+    manager.see(...base);
+    const payA = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-a', method: 'card', amountCents: 2000 });
+    manager.see(payA);
+    const voided = manager.write(TK, 'ticket.voided', { reason: 'wrong table' });
+    const note = b.write(TK, 'ticket.note_set', { note: 'window seat' });
+    const payB = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p-b', method: 'cash', amountCents: 2000 });
+    // Without the void, the second is an over-payment.
+    expect(ticketOf([...base, payA, note, payB]).payments.map((p) => p.state)).toEqual(['applied', 'held']);
+    const all = [...base, payA, voided, note, payB];
+    manager.see(note, payB);
+    for (const c of ticketOf(all).conflicts.filter((x) => x.kind === 'payment_after_void')) {
+      all.push(manager.write(TK, 'conflict.resolved', { conflictId: c.conflictId, resolution: { kind: 'reopen' } }));
+    }
+    const v = ticketOf(all);
+    expect([v.status, v.paidCents, v.totalCents]).toEqual(['paid', 2000, 2000]);
+    expect(v.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
+    expect(dayTakings([v], day).taken.amountCents).toBe(2000);
+  });
+
+  it('[PRJ6b] a payment a manager accepts on a ticket voided meanwhile is held for the void, never counted as taken', () => {
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2', 1_000);
+    const manager = new FixedClockTerminal('manager-1', 2_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-007' }), a.write(TK, 'ticket.item_added', main)];
+    b.see(...base);
+    const p1 = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-1', method: 'card', amountCents: 2000 });
+    const p2 = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p-2', method: 'card', amountCents: 2000 });
+    manager.see(...base, p1, p2);
+    const all = [...base, p1, p2, manager.write(TK, 'ticket.voided', { reason: 'nothing charged' })];
+    all.push(resolve(manager, ticketOf(all), 'over_payment', { kind: 'accept_payment' }));
+    const v = ticketOf(all);
+    expect([v.status, v.paidCents]).toEqual(['voided', 0]);
+    expect(v.payments.map((p) => p.state)).toEqual(['held', 'held']);
+    expect(v.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['payment_after_void', 'payment_after_void']);
+  });
+
+  it('[PRJ6b] a payment on a closed ticket must fit the total it was closed (and accepted) at, not its lines\'', () => {
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2', 5_000);
+    const manager = new FixedClockTerminal('manager-1', 10_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-002' }), a.write(TK, 'ticket.item_added', main)];
+    b.see(...base);
+    const withDessert = b.write(TK, 'ticket.item_added', dessert);
+    // Till 1, which never saw the dessert, takes 20.00 and closes at 20.00; a manager accepts that total.
+    const pay1 = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-1', method: 'card', amountCents: 2000 });
+    const all = [...base, withDessert, pay1, a.write(TK, 'ticket.closed', { totalCents: 2000 })];
+    manager.see(...all);
+    all.push(resolve(manager, ticketOf(all), 'close_total_mismatch', { kind: 'accept_total', totalCents: 2000 }));
+    // Till 2 saw the 20.00 paid, not the close: it takes the 10.00 it thinks is left.
+    b.see(pay1);
+    all.push(b.write(TK, 'ticket.payment_recorded', { paymentId: 'p-2', method: 'cash', amountCents: 1000 }));
+    const v = ticketOf(all);
+    expect([v.closedTotalCents, v.paidCents]).toEqual([2000, 2000]);
+    expect(v.payments.find((p) => p.paymentId === 'p-2')?.state).toBe('held');
+    expect(v.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
+  });
+
+  it('[PRJ6d] a total a manager accepts holds the money kept above it as an over-payment', () => {
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2', 5_000);
+    const manager = new FixedClockTerminal('manager-1', 10_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-004' }), a.write(TK, 'ticket.item_added', main)];
+    b.see(...base);
+    // Till 1 adds a dessert, takes 30.00 and closes at 30.00; till 2, offline, works the ticket and closes it at 20.00.
+    const all = [
+      ...base,
+      a.write(TK, 'ticket.item_added', dessert),
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-1', method: 'card', amountCents: 3000 }),
+      a.write(TK, 'ticket.closed', { totalCents: 3000 }),
+      b.write(TK, 'ticket.note_set', { note: 'birthday' }),
+      b.write(TK, 'ticket.covers_set', { covers: 3 }),
+      b.write(TK, 'ticket.table_assigned', { tableId: 't5' }),
+      b.write(TK, 'ticket.closed', { totalCents: 2000 }),
+    ];
+    manager.see(...all);
+    const before = ticketOf(all);
+    expect([before.closedTotalCents, before.paidCents]).toEqual([3000, 3000]);
+    // The dessert was never served: the manager accepts 20.00, and the 30.00 taken no longer fits it.
+    all.push(resolve(manager, before, 'close_total_mismatch', { kind: 'accept_total', totalCents: 2000 }));
+    const v = ticketOf(all);
+    expect([v.closedTotalCents, v.paidCents]).toEqual([2000, 0]);
+    expect(v.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
+  });
+
+  it('[PRJ6e] a close kept over a void applies as it would have before it: its total checked against the lines then, the guests it was made with', () => {
+    const outcomes = [false, true].map((voidFirst) => {
+      const a = new FixedClockTerminal('till-1', voidFirst ? 5_000 : 0);
+      const b = new FixedClockTerminal('till-2');
+      const manager = new FixedClockTerminal('manager-1', voidFirst ? 0 : 5_000);
+      const base = [a.write(TK, 'ticket.opened', { number: 'A-005', covers: 4 }), a.write(TK, 'ticket.item_added', main)];
+      b.see(...base);
+      manager.see(...base);
+      const withDessert = b.write(TK, 'ticket.item_added', dessert);
+      manager.see(withDessert);
+      // Till 1 never saw the dessert: it closes 10.00 short, as the manager voids.
+      const all = [...base, withDessert, a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-1', method: 'card', amountCents: 2000 }), a.write(TK, 'ticket.closed', { totalCents: 2000 }), manager.write(TK, 'ticket.voided', { reason: 'walked out' })];
+      manager.see(...all);
+      all.push(manager.write(TK, 'ticket.covers_set', { covers: 2 }));
+      all.push(resolve(manager, ticketOf(all), 'closed_and_voided', { kind: 'keep_closed' }));
+      const v = ticketOf(all);
+      const order = v.history.filter((h) => h.type === 'ticket.closed' || h.type === 'ticket.voided').map((h) => h.type);
+      expect(order[0]).toBe(voidFirst ? 'ticket.voided' : 'ticket.closed');
+      return { status: v.status, closedTotalCents: v.closedTotalCents, owed: owedCents(v), closedCovers: v.closedCovers, open: v.conflicts.filter((c) => c.status === 'open').map((c) => c.kind) };
+    });
+    expect(outcomes[0]).toEqual({ status: 'closed', closedTotalCents: 2000, owed: 0, closedCovers: 4, open: ['close_total_mismatch'] });
+    expect(outcomes[1]).toEqual(outcomes[0]);
+  });
+});
