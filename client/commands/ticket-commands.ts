@@ -185,11 +185,26 @@ export class TicketCommands {
     return this.append(ticketId, 'ticket.covers_set', { covers });
   }
 
-  /** Sends the lines not yet sent. */
+  /** Sends the lines not yet sent, but those held back. */
   sendToKitchen(ticketId: string) {
-    const lineIds = this.ticket(ticketId).lines.filter((l) => l.sentAt === null).map((l) => l.lineId);
+    const lineIds = this.ticket(ticketId).lines.filter((l) => l.sentAt === null && !l.held).map((l) => l.lineId);
     if (lineIds.length === 0) throw new CommandRefused('nothing new to send to the kitchen');
     return this.append(ticketId, 'ticket.sent_to_kitchen', { lineIds });
+  }
+
+  /** Sends the lines held back ("Fire": the mains, once the starters are eaten). */
+  fireHeld(ticketId: string) {
+    const lineIds = this.ticket(ticketId).lines.filter((l) => l.sentAt === null && l.held).map((l) => l.lineId);
+    if (lineIds.length === 0) throw new CommandRefused('no line is held back');
+    return this.append(ticketId, 'ticket.sent_to_kitchen', { lineIds });
+  }
+
+  /** Holds a line back from the kitchen, or lets it go with the next send; as it is already, writes nothing. */
+  async holdLine(ticketId: string, lineId: string, held: boolean): Promise<void> {
+    const line = this.ticket(ticketId).lines.find((l) => l.lineId === lineId);
+    if (!line) throw new CommandRefused(`no line ${lineId} on this ticket (removed?)`);
+    if (line.sentAt !== null) throw new CommandRefused(`${line.name} is in the kitchen already`);
+    if (line.held !== held) await this.append(ticketId, 'ticket.line_held', { lineId, held });
   }
 
   bumpItem(ticketId: string, lineId: string) {

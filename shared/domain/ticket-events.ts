@@ -68,6 +68,14 @@ export const TicketSentToKitchenV1 = z.strictObject({ lineIds: z.array(EntityId)
 export type TicketSentToKitchenV1 = z.infer<typeof TicketSentToKitchenV1>;
 
 export const TicketKitchenItemBumpedV1 = z.strictObject({ lineId: EntityId });
+
+/**
+ * A line held back from the kitchen (a main course, until the starters are eaten) or let go:
+ * "Send to kitchen" leaves held lines, "Fire" sends them. A write to the line's register (the
+ * latest holds); once the line is sent it no longer matters.
+ */
+export const TicketLineHeldV1 = z.strictObject({ lineId: EntityId, held: z.boolean() });
+export type TicketLineHeldV1 = z.infer<typeof TicketLineHeldV1>;
 export type TicketKitchenItemBumpedV1 = z.infer<typeof TicketKitchenItemBumpedV1>;
 
 export const PaymentMethod = z.enum(['cash', 'card']);

@@ -14,6 +14,7 @@ import {
   TicketItemRemovedV1,
   TicketKitchenItemBumpedV1,
   TicketLineCompedV1,
+  TicketLineHeldV1,
   TicketRefundedV1,
   TicketRefundedV2,
   TicketNoteSetV1,
@@ -71,6 +72,7 @@ export const EVENT_CATALOG = {
   'ticket.closed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketClosedV1 } },
   'ticket.voided': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketVoidedV1 } },
   'ticket.line_comped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketLineCompedV1 } },
+  'ticket.line_held': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketLineHeldV1 } },
   // v2 added the line a refund is for: a refund for the whole ticket is still written as v1.
   'ticket.refunded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketRefundedV1, 2: TicketRefundedV2 }, writtenFrom: 1 },
   'ticket.discount_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketDiscountSetV1 } },
@@ -138,6 +140,7 @@ export interface EventPayloads {
   'ticket.closed': z.infer<typeof TicketClosedV1>;
   'ticket.voided': z.infer<typeof TicketVoidedV1>;
   'ticket.line_comped': z.infer<typeof TicketLineCompedV1>;
+  'ticket.line_held': z.infer<typeof TicketLineHeldV1>;
   'ticket.refunded': z.infer<typeof TicketRefundedV2>;
   'ticket.discount_set': z.infer<typeof TicketDiscountSetV1>;
   'sale.recorded': z.infer<typeof SaleRecordedV2>;

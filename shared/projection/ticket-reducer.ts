@@ -273,6 +273,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         sentAt: null,
         sentQuantity: null,
         bumpedAt: null,
+        held: false,
         addedBy: e.origin.terminal,
         comped: null,
       });
@@ -300,6 +301,15 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         line.quantity = quantity;
       });
       return changed.status === 'applied' ? { ...changed, ...conflictPart(holdPaymentsAboveTotal(s, e)) } : changed;
+    }
+    case 'ticket.line_held': {
+      const { lineId, held } = e.payload;
+      if (s.removed.includes(lineId)) return outcome('superseded', 'line was removed');
+      const line = lineById(s, lineId);
+      if (!line) return outcome('ignored', `no line ${lineId}`);
+      return lww(s, e, `held:${lineId}`, () => {
+        line.held = held;
+      });
     }
     case 'ticket.line_comped': {
       const { lineId, reason, quantity } = e.payload;

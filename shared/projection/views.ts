@@ -67,6 +67,8 @@ export interface TicketLine {
    */
   sentQuantity: number | null;
   bumpedAt: number | null;
+  /** Held back from the kitchen until fired (a main course); meaningless once sent. */
+  held: boolean;
   addedBy: string;
   /** Given away by a manager ("on the house"): still made, not in the ticket's total. Null when charged. */
   comped: { reason: string; at: number; eventId: string; terminal: string; staff: string | null; quantity: number } | null;

@@ -346,6 +346,32 @@ describe('TicketCommands', () => {
     expect(view).toMatchObject({ closedTotalCents: 3000, sale: { totalCents: 3000, closeEventId: view.closedEventId } });
   });
 
+  it('[APP35] a line held back is left by Send and sent by Fire; a sent line cannot be held; holding as it is writes nothing', async () => {
+    const till = await terminal('till-1', 'A');
+    const t = await till.commands.openTicket();
+    await till.commands.addItem(t, burger, 1);
+    await till.commands.addItem(t, cola, 1);
+    const [burgerLine, colaLine] = (till.store.view(t) as TicketView).lines.map((l) => l.lineId);
+    await till.commands.holdLine(t, burgerLine!, true);
+    const written = till.store.getByAggregate(t).length;
+    await till.commands.holdLine(t, burgerLine!, true);
+    expect(till.store.getByAggregate(t)).toHaveLength(written);
+    await till.commands.fireHeld(t);
+    // Fired: the burger went; the cola, not held, waits for Send.
+    const sent = () => (till.store.view(t) as TicketView).lines.map((l) => [l.lineId, l.sentAt !== null]);
+    expect(sent()).toEqual([
+      [burgerLine, true],
+      [colaLine, false],
+    ]);
+    await expect(till.commands.holdLine(t, burgerLine!, false)).rejects.toThrow(/Cheeseburger is in the kitchen already/);
+    expect(() => till.commands.fireHeld(t)).toThrow(/no line is held back/);
+    await till.commands.holdLine(t, colaLine!, true);
+    expect(() => till.commands.sendToKitchen(t)).toThrow(/nothing new to send/);
+    await till.commands.holdLine(t, colaLine!, false);
+    await till.commands.sendToKitchen(t);
+    expect(sent().every(([, s]) => s)).toBe(true);
+  });
+
   it('[CMD3] two offline terminals both closing a ticket hand one sale to the back office', async () => {
     const location = `cmd-${++n}`;
     const a = await terminal('till-1', 'A', 'terminal', location);

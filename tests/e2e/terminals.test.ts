@@ -278,6 +278,30 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     await expect.poll(() => till.getByTestId('line').filter({ hasText: 'Calamari' }).count()).toBe(1);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP35] courses: the till holds the steak back and sends the soup; the kitchen cooks the soup, told the steak is to come; fired, the steak reaches the kitchen live', async () => {
+    const kitchen = await terminal('kitchen-courses');
+    const till = await terminal('till-courses');
+    const number = await openTicket(till, 'T3');
+    await addItem(till, 'Tomato soup');
+    await addItem(till, 'Ribeye steak');
+    await till.getByRole('button', { name: 'Hold Ribeye steak' }).click();
+    await idle(till);
+    expect(await till.getByRole('button', { name: 'Hold Ribeye steak' }).getAttribute('aria-pressed')).toBe('true');
+    await till.getByRole('button', { name: 'Send to kitchen (1)' }).click();
+    await idle(till);
+
+    await kitchen.getByRole('link', { name: 'Kitchen' }).click();
+    const card = kitchen.getByTestId('kitchen-ticket').filter({ has: kitchen.getByRole('heading', { name: number }) });
+    await expect.poll(() => card.locator('li .name').allTextContents(), { timeout: 15_000 }).toEqual(['Tomato soup']);
+    expect(await card.getByTestId('kitchen-held').textContent()).toBe('Held, to come: 1× Ribeye steak');
+
+    await till.getByRole('button', { name: 'Fire held (1)' }).click();
+    await idle(till);
+    await expect.poll(() => card.locator('li .name').allTextContents(), { timeout: 15_000 }).toEqual(['Tomato soup', 'Ribeye steak']);
+    expect(await card.getByTestId('kitchen-held').count()).toBe(0);
+    expect(await till.getByRole('button', { name: /^Fire held/ }).count()).toBe(0);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP23] a waiter signs in on a till: the ticket list, the kitchen card, the history and the other terminals\' consoles say who; a colleague switches with one tap', async () => {
     const till = await terminal('till-staff');
     const kitchen = await terminal('kitchen-staff');

@@ -32,6 +32,7 @@ const VALID: Record<EventType, Record<string, unknown>> = {
   'ticket.covers_set': { covers: 3 },
   'ticket.sent_to_kitchen': { lineIds: ['l1'] },
   'ticket.kitchen_item_bumped': { lineId: 'l1' },
+  'ticket.line_held': { lineId: 'l1', held: true },
   'ticket.payment_recorded': { paymentId: 'p1', method: 'cash', amountCents: 2500, tenderedCents: 3000 },
   'ticket.closed': { totalCents: 2500 },
   'ticket.voided': { reason: 'guest left' },

@@ -100,7 +100,9 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         write('ticket.sent_to_kitchen', { lineIds: [line, `L${op.b % 4}`] });
         break;
       case 7:
-        write('ticket.kitchen_item_bumped', { lineId: line });
+        // Bumped in the kitchen, or held back and fired at the till (PRJ23).
+        if (op.b % 3 === 0) write('ticket.line_held', { lineId: line, held: op.b % 2 === 0 });
+        else write('ticket.kitchen_item_bumped', { lineId: line });
         break;
       case 8: {
         const due = view ? view.totalCents - view.paidCents : 0;

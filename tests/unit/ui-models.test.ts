@@ -129,6 +129,27 @@ describe('kitchen display (KitchenModel)', () => {
     expect(ticketOf(store, first).cancelledLines[0]!.bumpedAt).not.toBeNull();
   });
 
+  it('[APP35] lines a till holds back are not cooked yet: the card says they are to come, and a ticket with only held lines is not shown; fired, they join the card', async () => {
+    const t = await till();
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, soup);
+    await t.commands.addItem(id, burger, 2);
+    const [soupLine, burgerLine] = ticketOf(t.store, id).lines.map((l) => l.lineId);
+    await t.commands.holdLine(id, burgerLine!, true);
+    await t.commands.holdLine(id, soupLine!, true);
+    expect(kitchen.queue).toEqual([]);
+    await t.commands.holdLine(id, soupLine!, false);
+    await t.commands.sendToKitchen(id);
+    const card = () => kitchen.queue.find((e) => e.ticket.id === id)!;
+    expect(card().lines.map((l) => l.name)).toEqual(['Tomato soup']);
+    expect(card().held.map((l) => [l.quantity, l.name])).toEqual([[2, 'Cheeseburger']]);
+    expect(kitchen.allDay.map((i) => i.name)).toEqual(['Tomato soup']);
+    await t.commands.fireHeld(id);
+    expect(card().lines.map((l) => l.name)).toEqual(['Tomato soup', 'Cheeseburger']);
+    expect(card().held).toEqual([]);
+  });
+
   it('[APP1] a ticket voided after it was sent stays on the kitchen display, every line cancelled, until the kitchen bumps it', async () => {
     const { store, kitchen, first, second } = await kitchenWithTwo();
     const manager = new TicketCommands({ store, label: 'A', role: 'manager' });

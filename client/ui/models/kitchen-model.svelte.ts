@@ -17,6 +17,8 @@ export interface KitchenTicket {
   cancelled: ReadonlySet<string>;
   /** The ticket was voided after lines were sent: every line is cancelled (stop cooking). */
   voided: boolean;
+  /** Lines of this station the till holds back, to be fired later (the mains): coming, not to start yet. */
+  held: TicketLine[];
 }
 
 /** A ticket the kitchen has bumped, for a recall: its bumped lines and when the last was bumped. */
@@ -98,7 +100,8 @@ export class KitchenModel {
       const lines = ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null && here(l)).concat(cancelled);
       if (lines.length === 0) continue;
       lines.sort((a, b) => a.sentAt! - b.sentAt!);
-      out.push({ ticket, lines, since: lines[0]!.sentAt!, cancelled: new Set((voided ? lines : cancelled).map((l) => l.lineId)), voided });
+      const held = voided ? [] : ticket.lines.filter((l) => l.sentAt === null && l.held && here(l));
+      out.push({ ticket, lines, since: lines[0]!.sentAt!, cancelled: new Set((voided ? lines : cancelled).map((l) => l.lineId)), voided, held });
     }
     return out.sort((a, b) => a.since - b.since);
   });

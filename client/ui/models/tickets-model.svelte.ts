@@ -286,6 +286,16 @@ export class TicketsModel extends CommandState {
     return this.withTicket((id) => this.commands.sendToKitchen(id));
   }
 
+  /** Sends the lines held back (the mains, once the starters are eaten). */
+  fireHeld() {
+    return this.withTicket((id) => this.commands.fireHeld(id));
+  }
+
+  /** Holds the line back from the kitchen, or lets it go with the next send. */
+  holdLine(lineId: string, held: boolean) {
+    return this.withTicket((id) => this.commands.holdLine(id, lineId, held));
+  }
+
   recordPayment(payment: PaymentToRecord) {
     return this.withTicket((id) => this.commands.recordPayment(id, payment));
   }
