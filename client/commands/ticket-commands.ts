@@ -6,7 +6,7 @@ import type { ConflictResolution } from '../../shared/domain/conflict-events';
 import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
 import { discountCents, keptCents, refundShares, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
-import type { EventStore } from '../store/event-store';
+import { StorageFullError, type EventStore } from '../store/event-store';
 import { DeviceCounter } from '../store/writer-lease';
 
 /**
@@ -225,14 +225,17 @@ export class TicketCommands {
   async close(ticketId: string): Promise<void> {
     const ticket = this.ticket(ticketId);
     if (ticket.status === 'closed' || ticket.status === 'voided') throw new CommandRefused(`the ticket is ${ticket.status} already`);
-    const closed = await this.append(ticketId, 'ticket.closed', { totalCents: ticket.totalCents });
+    // A full disk writes the close all the same (held and synced): its sale must follow.
+    const unsaved: StorageFullError[] = [];
+    const closed = await keptIfUnsaved(this.append(ticketId, 'ticket.closed', { totalCents: ticket.totalCents }), unsaved);
     const after = this.ticket(ticketId);
     const closedBefore = this.ctx.store.getByAggregate(ticketId).some((e) => e.type === 'ticket.closed' && e.id !== closed.id);
     if (ticket.sale === null && !closedBefore) {
-      await this.append(ticketId, 'sale.recorded', { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at }, saleKey(ticketId));
+      await keptIfUnsaved(this.append(ticketId, 'sale.recorded', { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at }, saleKey(ticketId)), unsaved);
     } else {
-      await this.resell(ticketId, closed.id);
+      await this.resell(ticketId, closed.id, unsaved);
     }
+    if (unsaved.length > 0) throw unsaved[0];
   }
 
   /**
@@ -240,11 +243,11 @@ export class TicketCommands {
    * reopening and a new close, or a total a manager accepted), naming that close; `by` is the
    * event that sells it again (the close, the resolution), its key.
    */
-  private async resell(ticketId: string, by: string): Promise<void> {
+  private async resell(ticketId: string, by: string, unsaved: StorageFullError[]): Promise<void> {
     const t = this.ticket(ticketId);
     if (t.status !== 'closed' || t.closedEventId === null || t.closedTotalCents === null || t.closedAt === null) return;
     const payload = { ticketId, totalCents: t.closedTotalCents, paidCents: t.paidCents, closedAt: t.closedAt, closeEventId: t.closedEventId };
-    await this.append(ticketId, 'sale.recorded', payload, saleKey(ticketId, by));
+    await keptIfUnsaved(this.append(ticketId, 'sale.recorded', payload, saleKey(ticketId, by)), unsaved);
   }
 
   void(ticketId: string, reason: string) {
@@ -293,8 +296,10 @@ export class TicketCommands {
    */
   async resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string): Promise<void> {
     this.requireManager('resolve a conflict');
-    const resolved = await this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) });
-    if (resolution.kind === 'accept_total') await this.resell(ticketId, resolved.id);
+    const unsaved: StorageFullError[] = [];
+    const resolved = await keptIfUnsaved(this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) }), unsaved);
+    if (resolution.kind === 'accept_total') await this.resell(ticketId, resolved.id, unsaved);
+    if (unsaved.length > 0) throw unsaved[0];
   }
 
   ticket(ticketId: string): TicketView {
@@ -331,4 +336,19 @@ export function writerLabel(writer: string, pairedLabel?: string): string {
   if (!pairedLabel) return writerLabelFor(writer, 3);
   const slot = /\.(\d+)$/.exec(writer)?.[1];
   return slot ? `${pairedLabel}${slot}` : pairedLabel;
+}
+
+/**
+ * The event an append wrote, also when the disk was full: then it is held in memory and synced,
+ * not saved here (StorageFullError), and `unsaved` keeps the error for the command to report at
+ * its end, once what must follow the event (a close's sale) is written too.
+ */
+async function keptIfUnsaved(append: Promise<EventEnvelope>, unsaved: StorageFullError[]): Promise<EventEnvelope> {
+  try {
+    return await append;
+  } catch (err) {
+    if (!(err instanceof StorageFullError) || err.event === null) throw err;
+    unsaved.push(err);
+    return err.event;
+  }
 }

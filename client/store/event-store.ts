@@ -189,7 +189,14 @@ export class EventStore {
     const event = this.stamp(type, payload, options);
     this.queueWrite(event);
     this.ingest([event], 'local');
-    if (this.persistenceLayer) await this.durable();
+    if (this.persistenceLayer) {
+      try {
+        await this.durable();
+      } catch (err) {
+        // Written all the same (held and synced): the caller learns which event is not saved here.
+        throw err instanceof StorageFullError ? err.of(event) : err;
+      }
+    }
     return event;
   }
 
@@ -787,11 +794,22 @@ async function requestPersistentStorage(): Promise<boolean | null> {
   }
 }
 
-/** The device ran out of storage and compaction could not free enough. */
+/**
+ * The device ran out of storage and compaction could not free enough. The change is written all
+ * the same (`event`, when an append says so): held in memory and synced, not saved here.
+ */
 export class StorageFullError extends Error {
   override readonly name = 'StorageFullError';
-  constructor(cause: string) {
-    super(`This device's storage is full; the change is kept in memory and synced, but not saved here (${cause})`);
+  constructor(
+    private readonly detail: string,
+    readonly event: EventEnvelope | null = null,
+  ) {
+    super(`This device's storage is full; the change is kept in memory and synced, but not saved here (${detail})`);
+  }
+
+  /** The same failure, naming the event an append wrote. */
+  of(event: EventEnvelope): StorageFullError {
+    return new StorageFullError(this.detail, event);
   }
 }
 

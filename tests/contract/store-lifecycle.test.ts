@@ -2,7 +2,9 @@ import 'fake-indexeddb/auto';
 import { forceCloseDatabase } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { EventStore, type EventStoreOptions } from '../../client/store/event-store';
+import { EventStore, StorageFullError, type EventStoreOptions } from '../../client/store/event-store';
+import { TicketCommands } from '../../client/commands/ticket-commands';
+import type { TicketView } from '../../shared/projection/views';
 import { SEGMENT_SIZE, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
 import { PERSISTENCE } from '../../client/store/origins';
 import { installWebLocks } from '../helpers/web-locks';
@@ -94,6 +96,34 @@ describe('A tab that dies between relaying and storing', () => {
       }
     } finally {
       delete g.localStorage;
+    }
+  });
+});
+
+describe('A full disk under a command', () => {
+  it('[CMD4][STO19] a close on a full disk still records its sale: both are held and synced, and the command says the disk is full', async () => {
+    const store = await openStore({ location: `full-close-${++seq}` });
+    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const t = await commands.openTicket();
+    await commands.addItem(t, { id: 'cola', name: 'Cola', priceCents: 350 });
+    await commands.recordPayment(t, { method: 'cash', amountCents: 350 });
+    const add = IDBObjectStore.prototype.add;
+    // Full for good: every write aborts, and compaction has nothing to free.
+    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
+      const req = add.apply(this, args);
+      const tx = this.transaction as IDBTransaction & { _abort(name: string): void };
+      queueMicrotask(() => tx._abort('QuotaExceededError'));
+      return req;
+    };
+    try {
+      const closing = commands.close(t);
+      await expect(closing).rejects.toBeInstanceOf(StorageFullError);
+      const view = store.view(t) as TicketView;
+      expect(view.status).toBe('closed');
+      expect(view.sale).toMatchObject({ totalCents: 350, paidCents: 350 });
+      expect(store.persistence.mode).toBe('memory');
+    } finally {
+      IDBObjectStore.prototype.add = add;
     }
   });
 });

@@ -1,3 +1,4 @@
+import 'fake-indexeddb/auto';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -528,6 +529,33 @@ describe('tickets screen (TicketsModel)', () => {
     pay.toggleLine(colaLine!);
     pay.split(2);
     expect([pay.lineIds, pay.amount]).toEqual([[], 175]);
+  });
+
+  it('[STO19] on a full disk a ticket opened is shown and an item added clears its quantity and note (both written, held and synced: a second tap would write them twice); the screen says the disk is full', async () => {
+    const store = await EventStore.open({ location: `ui-full-${++n}`, terminal: 'till-1', crossTab: false });
+    stores.push(store);
+    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const tickets = new ticketsMod.TicketsModel(new liveLogMod.LiveLog(store), commands, new MenuCommands({ store, role: 'terminal' }), false);
+    const add = IDBObjectStore.prototype.add;
+    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
+      const req = add.apply(this, args);
+      const tx = this.transaction as IDBTransaction & { _abort(name: string): void };
+      queueMicrotask(() => tx._abort('QuotaExceededError'));
+      return req;
+    };
+    try {
+      expect(await tickets.openTicket(null)).toBe(true);
+      expect(tickets.error).toMatch(/storage is full/);
+      expect(tickets.selected?.number).toBe('A-001');
+      tickets.nextQuantity = 2;
+      tickets.nextNote = 'no ice';
+      expect(await tickets.addItem({ id: 'cola', name: 'Cola', priceCents: 350 } as MenuItemView)).toBe(true);
+      expect([tickets.nextQuantity, tickets.nextNote]).toEqual([1, '']);
+      expect(tickets.selected?.lines.map((l) => [l.quantity, l.note])).toEqual([[2, 'no ice']]);
+      expect(store.views()).toHaveLength(1);
+    } finally {
+      IDBObjectStore.prototype.add = add;
+    }
   });
 
   it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {

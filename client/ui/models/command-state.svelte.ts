@@ -1,3 +1,4 @@
+import { StorageFullError } from '../../store/event-store';
 import { message } from '../format';
 
 /**
@@ -8,7 +9,11 @@ export class CommandState {
   busy = $state(false);
   error = $state<string | null>(null);
 
-  /** Runs one command; true when it was written. */
+  /**
+   * Runs one command; true when it was written. A full disk is said, and the command counts as
+   * written: its events are held and synced (StorageFullError), so the screen moves on rather
+   * than invite a second tap that would write them twice.
+   */
   protected async run(action: () => Promise<unknown>): Promise<boolean> {
     this.busy = true;
     this.error = null;
@@ -17,7 +22,7 @@ export class CommandState {
       return true;
     } catch (err) {
       this.error = message(err);
-      return false;
+      return err instanceof StorageFullError;
     } finally {
       this.busy = false;
     }
