@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { CONFLICT_LABEL, money, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
+import { CONFLICT_LABEL, clockTime, lineNames, money, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
 
 const line = (sentAt: number | null, bumpedAt: number | null) => ({ sentAt, bumpedAt }) as never;
 
 describe('what staff read', () => {
+  it('times of day run 00:00 to 23:59, never "24:05" after midnight', () => {
+    expect(clockTime(new Date(2024, 0, 1, 0, 5, 9).getTime())).toMatch(/^00:05:09$/);
+    expect(clockTime(new Date(2024, 0, 1, 23, 59, 0).getTime())).toMatch(/^23:59:00$/);
+  });
+
+  it('[APP27] lines of one item are named by their place, so each button names one line', () => {
+    const names = lineNames([
+      { lineId: 'a', name: 'Steak' },
+      { lineId: 'b', name: 'Soup' },
+      { lineId: 'c', name: 'Steak' },
+    ]);
+    expect([...names.values()]).toEqual(['Steak (1st line)', 'Soup', 'Steak (2nd line)']);
+  });
+
   it('money from integer cents', () => {
     expect(money(2650)).toBe('26.50');
     expect(money(-5)).toBe('−0.05');

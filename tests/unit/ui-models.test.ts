@@ -130,6 +130,18 @@ describe('kitchen display (KitchenModel)', () => {
     expect(ticketOf(store, first).cancelledLines[0]!.bumpedAt).not.toBeNull();
   });
 
+  it('[APP14] "All day" keeps two items of one name apart (each its own row, by item and note)', async () => {
+    const t = await till();
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, { id: 'cola', name: 'Cola', priceCents: 350 });
+    await t.commands.addItem(id, { id: 'kids-cola', name: 'Cola', priceCents: 250 });
+    await t.commands.sendToKitchen(id);
+    const rows = kitchen.allDay.map((i) => [i.name, i.quantity, i.key]);
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((r) => r[2])).size).toBe(2);
+  });
+
   it('[APP35] lines a till holds back are not cooked yet: the card says they are to come, and a ticket with only held lines is not shown; fired, they join the card', async () => {
     const t = await till();
     const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
@@ -556,6 +568,35 @@ describe('tickets screen (TicketsModel)', () => {
     } finally {
       IDBObjectStore.prototype.add = add;
     }
+  });
+
+  it('[APP30] a payment panel left open takes no payment while another is held for a manager; a change recorded for one ticket is not shown on the next', async () => {
+    const t = await till({ role: 'manager' });
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.addItem(id, cola);
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    pay.amountText = '10';
+    expect(await pay.record()).toBe(true);
+    // The burger comped: the 10.00 no longer fits the 3.50 total, and is held.
+    await t.commands.compLine(id, ticketOf(t.store, id).lines[0]!.lineId, 'flat');
+    expect(ticketOf(t.store, id).payments.map((p) => p.state)).toEqual(['held']);
+    expect(pay.problem).toMatch(/a payment is held for a manager/i);
+    expect(await pay.record()).toBe(false);
+    expect(ticketOf(t.store, id).payments).toHaveLength(1);
+
+    const other = await t.commands.openTicket();
+    await t.commands.addItem(other, soup);
+    const next = await t.commands.openTicket();
+    t.tickets.select(other);
+    pay.method = 'cash';
+    pay.tenderedText = '10';
+    const recording = pay.record();
+    t.tickets.select(next);
+    expect(await recording).toBe(true);
+    expect(ticketOf(t.store, other).paidCents).toBe(650);
+    expect(t.tickets.payment.lastChange).toBeNull();
   });
 
   it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {

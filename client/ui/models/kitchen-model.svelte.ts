@@ -38,6 +38,8 @@ export const BUMP_HOLD_MS = 600;
 
 /** One item of "All day": how many the waiting tickets still need of it with this note. */
 export interface AllDayItem {
+  /** The item and the note: two items of one name are two rows. */
+  key: string;
   name: string;
   note: string | null;
   quantity: number;
@@ -120,7 +122,7 @@ export class KitchenModel {
       for (const line of entry.lines) {
         if (entry.cancelled.has(line.lineId)) continue;
         const key = `${line.menuItemId}\u0000${line.note ?? ''}`;
-        const count = counts.get(key) ?? { name: line.name, note: line.note, quantity: 0 };
+        const count = counts.get(key) ?? { key, name: line.name, note: line.note, quantity: 0 };
         count.quantity += line.quantity;
         counts.set(key, count);
       }

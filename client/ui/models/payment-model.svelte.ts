@@ -61,6 +61,8 @@ export class PaymentForm {
   /** Why the payment cannot be recorded as typed, in staff words; null when it can. */
   readonly problem = $derived.by((): string | null => {
     const { amount, due, method, tendered, change } = this;
+    // Another payment now could charge the guest twice (the panel may have stayed open since the hold).
+    if (this.ticketNow()?.payments.some((p) => p.state === 'held')) return 'A payment is held for a manager: take no other payment until it is settled';
     if (amount === null || amount <= 0) return 'Enter an amount';
     // More than due is a typing slip (1000.00 for 10.00), not a tip: cash over the amount is change.
     if (amount > due) return method === 'cash' ? `More than the ${money(due)} due: put the cash handed over below for the change` : `More than the ${money(due)} due: put the extra as the tip`;
@@ -119,6 +121,7 @@ export class PaymentForm {
     if (problem !== null || amount === null) return false;
     // Taken before the payment lands: then the amount due, and so this, changes.
     const given = this.change;
+    const ticketId = this.ticketNow()?.id;
     const ok = await this.recordPayment({
       method,
       amountCents: amount,
@@ -127,6 +130,8 @@ export class PaymentForm {
       ...(this.chosenLines.length === 0 ? {} : { lineIds: [...this.chosenLines] }),
     });
     if (!ok) return false;
+    // Another ticket was selected meanwhile: its form is its own (no change of this one shown there).
+    if (this.ticketNow()?.id !== ticketId) return true;
     this.lastChange = given !== null && given > 0 ? given : null;
     this.amountText = null;
     this.tenderedText = '';
