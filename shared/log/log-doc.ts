@@ -112,8 +112,11 @@ export class SegmentWriter {
   }
 
   private openSegment(): Y.Array<string> {
-    // Yjs gives a doc a new client id when it meets its own id in another's update.
-    if (this.client !== this.doc.clientID || this.current?.doc === null) this.locate();
+    // Yjs gives a doc a new client id when it meets its own id in another's update. A segment
+    // another replica deleted or replaced (a faulty or hostile client) takes nothing more:
+    // whatever is pushed into a deleted array is deleted with it.
+    if (this.client !== this.doc.clientID) this.locate();
+    if (this.current !== null && (this.current._item?.deleted ?? true)) this.current = null;
     if (this.current !== null && this.current.length < SEGMENT_SIZE) return this.current;
     const fresh = new Y.Array<string>();
     segmentsOf(this.doc).set(segmentKey(this.writer, segmentIndex(this.client, this.opened)), fresh);
@@ -135,8 +138,8 @@ export class SegmentWriter {
     }
     this.opened = opened;
     const last: unknown = opened > 0 ? segmentsOf(this.doc).get(segmentKey(this.writer, first + opened - 1)) : null;
-    // Not an array (a faulty client's write): openSegment then opens the next index.
-    this.current = last instanceof Y.Array ? (last as Y.Array<string>) : null;
+    // Only an array this client made (not a faulty client's write there): else openSegment opens the next index.
+    this.current = last instanceof Y.Array && last._item?.id.client === this.client ? (last as Y.Array<string>) : null;
   }
 }
 
