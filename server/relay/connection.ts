@@ -29,6 +29,13 @@ const PING_EVERY_MS = 30_000;
  * a few hundred single updates, well above one turn's batch to a reader that keeps up.
  */
 const BACKED_UP_BYTES = 256 * 1024;
+/** Presence (awareness) is a few names and flags per client: a frame above this is not presence. */
+const MAX_AWARENESS_BYTES = 64 * 1024;
+/**
+ * Frames a connection may queue while its room loads: a client sends its sync step, its
+ * presence and what it wrote offline, not a stream (each frame is within maxMessageBytes too).
+ */
+const MAX_QUEUED_FRAMES = 256;
 
 /**
  * One authenticated websocket in one room. Frames that arrive before the room finished
@@ -49,6 +56,10 @@ export class RelayConnection {
    * because its socket was backed up; null while it keeps up.
    */
   private heldSince: Map<number, number> | null = null;
+  /** Presence changes were not sent (backed-up socket): the whole presence follows once it drained. */
+  private presenceHeld = false;
+  /** Bytes in `queue`. */
+  private queuedBytes = 0;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly now: () => number;
   /** One callback for every send (not a closure per frame). */
@@ -59,6 +70,11 @@ export class RelayConnection {
   private readonly catchUp = (): void => {
     const since = this.heldSince;
     this.heldSince = null;
+    if (this.presenceHeld && this.room !== null) {
+      this.presenceHeld = false;
+      const presence = this.room.awarenessSnapshot();
+      if (presence !== null) this.send(presence);
+    }
     if (since === null || this.room === null) return;
     const frame = updateFrame(Y.encodeStateAsUpdate(this.room.doc, Y.encodeStateVector(since)));
     if (this.writeFrame(frame)) for (const hook of this.options.hooks) hook.onBytes?.('out', frame.byteLength);
@@ -120,14 +136,32 @@ export class RelayConnection {
    */
   sendUpdate(frame: Buffer, stateBefore: Map<number, number>): boolean {
     if (this.heldSince !== null) return false;
-    if (this.socket.bufferedAmount > BACKED_UP_BYTES) {
-      const raw = rawSocketOf(this.socket);
-      if (raw === null) return false;
+    if (this.backedUp()) {
       this.heldSince = stateBefore;
-      raw.once('drain', this.catchUp);
       return false;
     }
     return this.writeFrame(frame);
+  }
+
+  /**
+   * Sends a presence change, unless the client reads slower than they come: then they are not
+   * queued in server memory, and it gets the room's whole presence once its socket drained.
+   */
+  sendAwareness(message: Uint8Array): void {
+    if (this.presenceHeld) return;
+    if (this.backedUp()) {
+      this.presenceHeld = true;
+      return;
+    }
+    this.send(message);
+  }
+
+  /** The socket holds more than BACKED_UP_BYTES: true, and the catch-up is armed for its drain. */
+  private backedUp(): boolean {
+    if (this.socket.bufferedAmount <= BACKED_UP_BYTES) return false;
+    const raw = rawSocketOf(this.socket);
+    if (raw !== null && this.heldSince === null && !this.presenceHeld) raw.once('drain', this.catchUp);
+    return true;
   }
 
   /**
@@ -169,8 +203,10 @@ export class RelayConnection {
     // A timer can fire late (sleeping laptop, busy loop): check expiry on every frame too.
     if (this.now() >= this.claims.exp * 1000) return this.close(CloseReason.tokenExpired);
     const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    if (this.queue !== null) this.queue.push(frame);
-    else this.handle(frame);
+    if (this.queue === null) return this.handle(frame);
+    this.queuedBytes += frame.byteLength;
+    if (this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes > this.options.maxMessageBytes) return this.close(CloseReason.messageTooLarge);
+    this.queue.push(frame);
   }
 
   private handle(frame: Uint8Array): void {
@@ -191,9 +227,12 @@ export class RelayConnection {
           if (encoding.length(encoder) > 1) this.send(encoding.toUint8Array(encoder));
           break;
         }
-        case MessageType.awareness:
-          awarenessProtocol.applyAwarenessUpdate(room.awareness, decoding.readVarUint8Array(decoder), this);
+        case MessageType.awareness: {
+          const update = decoding.readVarUint8Array(decoder);
+          if (update.byteLength > MAX_AWARENESS_BYTES) return this.close(CloseReason.messageTooLarge);
+          awarenessProtocol.applyAwarenessUpdate(room.awareness, update, this);
           break;
+        }
         case MessageType.queryAwareness: {
           const snapshot = room.awarenessSnapshot();
           if (snapshot !== null) this.send(snapshot);

@@ -89,7 +89,7 @@ export class Room {
         const changed = [...added, ...updated, ...removed];
         if (changed.length === 0 || this.connections.size === 0) return;
         const message = encodeAwareness(this.awareness, changed);
-        for (const c of this.connections) c.send(message);
+        for (const c of this.connections) c.sendAwareness(message);
       },
     );
   }

@@ -174,4 +174,27 @@ describe('relay fan-out: a reader that falls behind', () => {
     expect(reader.doc.getArray('list').toArray()).toEqual(list.toArray());
     expect(messages - before).toBeLessThan(updates / 2);
   });
+  it('[SRV4] presence too: a reader that stops reading is not sent every change piled up, and gets the latest once it drains; presence above 64 KiB is refused', async () => {
+    const writer = await connectSynced(server.wsUrl, 'loc-presence', await mint('loc-presence', 'terminal', 'till-1'));
+    const reader = await connectSynced(server.wsUrl, 'loc-presence', await mint('loc-presence', 'terminal', 'till-2'));
+    clients.push(writer, reader);
+    const readerWs = reader.provider.ws as unknown as { _socket: { pause(): void; resume(): void }; addEventListener(t: 'message', f: () => void): void };
+    let messages = 0;
+    readerWs.addEventListener('message', () => (messages += 1));
+    readerWs._socket.pause();
+    const changes = 400;
+    const note = 'x'.repeat(32 * 1024);
+    for (let i = 0; i < changes; i++) writer.provider.awareness.setLocalState({ i, note });
+    const writerWs = writer.provider.ws as unknown as { bufferedAmount: number };
+    await waitFor(() => writerWs.bufferedAmount === 0, 'writer sent every change', 30_000);
+    const before = messages;
+    readerWs._socket.resume();
+    const latest = () => (reader.provider.awareness.getStates().get(writer.doc.clientID) as { i?: number } | undefined)?.i;
+    await waitFor(() => latest() === changes - 1, 'the reader has the latest presence', 30_000);
+    expect(messages - before).toBeLessThan(changes / 2);
+
+    const closed = new Promise<number>((resolve) => (writer.provider.ws as unknown as { addEventListener(t: 'close', f: (e: { code: number }) => void): void }).addEventListener('close', (e) => resolve(e.code)));
+    writer.provider.awareness.setLocalState({ note: 'x'.repeat(70 * 1024) });
+    expect(await closed).toBe(CloseReason.messageTooLarge.code);
+  });
 });
