@@ -57,6 +57,8 @@ export interface TicketState {
    * if it had sorted before the void.
    */
   heldCloses: Array<{ conflictId: string; closed: ClosedRecord; linesTotalCents: number }>;
+  /** Payments a manager kept beyond the total (accept_payment): later checks leave them be. */
+  acceptedPayments: string[];
 }
 
 /** A close that holds: `discountCents` and `covers` as when it applied (the takings report them). */
@@ -88,6 +90,7 @@ export function newTicketState(): TicketState {
     lww: new Map(),
     held: new Map(),
     heldCloses: [],
+    acceptedPayments: [],
   };
 }
 
@@ -496,17 +499,21 @@ function holdRefundsBeyondPayments(s: TicketState, conflictId: string): void {
  * tills each taking the full amount, it is an over-payment for a manager (refund the payment
  * and take the new total, or keep it): the newest payments that do not fit are held.
  */
-function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent): Outcome {
-  const total = payableCents(s);
-  const applied = s.payments.filter((p) => p.state === 'applied');
+function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent, total = payableCents(s)): Outcome {
+  // A payment a manager kept beyond the total is never asked about again, nor counted against it.
+  const applied = s.payments.filter((p) => p.state === 'applied' && !s.acceptedPayments.includes(p.paymentId));
   const kept = keptCents(s);
-  if (kept <= total) return outcome('applied');
+  const accepted = appliedPaid(s) - applied.reduce((n, p) => n + p.amountCents, 0);
+  if (kept - accepted <= total) return outcome('applied');
   const held: TicketPayment[] = [];
-  for (let i = applied.length - 1, left = kept; i >= 0 && left > total; i--) {
+  for (let i = applied.length - 1, left = kept - accepted; i >= 0 && left > total; i--) {
     held.push(applied[i]!);
     left -= applied[i]!.amountCents;
   }
-  const conflictId = addConflict(s, 'over_payment', [...held.map((p) => p.eventId), e.id], e.at, `payments ${money(kept)} exceed the total ${money(total)} after a change`);
+  if (held.length === 0) return outcome('applied');
+  // A payment is handed back whole: on a closed ticket, the way to hand back only the difference is to keep it and refund that.
+  const hint = s.closed === null ? '' : `; to hand back only the ${money(kept - accepted - total)} over, keep the payment and refund that`;
+  const conflictId = addConflict(s, 'over_payment', [...held.map((p) => p.eventId), e.id], e.at, `payments ${money(kept)} exceed the total ${money(total)} after a change${hint}`);
   for (const p of held) {
     p.state = 'held';
     p.conflictId = conflictId;
@@ -653,8 +660,10 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
       break;
     case 'over_payment':
       // Kept on a ticket voided meanwhile, the money is held for the void's decision.
-      if (r.kind === 'accept_payment') keepHeldMoney(s, conflictId, e, false);
-      else settleHeldMoney(s, conflictId, 'handed back');
+      if (r.kind === 'accept_payment') {
+        for (const p of s.payments) if (p.conflictId === conflictId) s.acceptedPayments.push(p.paymentId);
+        keepHeldMoney(s, conflictId, e, false);
+      } else settleHeldMoney(s, conflictId, 'handed back');
       break;
     case 'over_refund':
       setRefundState(s, conflictId, r.kind === 'accept_refund' ? 'applied' : 'discarded');
@@ -720,7 +729,8 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
           }
         }
         // Payments the void held count again: what exceeds the close's total is an over-payment.
-        if (keptAgain) holdPaymentsAboveTotal(s, e);
+        // Checked against the lines, as when they were taken before the close (it sorted first).
+        if (keptAgain) holdPaymentsAboveTotal(s, e, totalOf(s));
       }
       break;
     default:

@@ -174,4 +174,42 @@ describe('what a resolution brings back is checked again', () => {
     expect(outcomes[0]).toEqual({ status: 'closed', closedTotalCents: 2000, owed: 0, closedCovers: 4, open: ['close_total_mismatch'] });
     expect(outcomes[1]).toEqual(outcomes[0]);
   });
+
+  it('[PRJ6e] a close kept over a void checks the payments the void held as they were taken, against the lines: the same in either order', () => {
+    const outcomes = [false, true].map((voidFirst) => {
+      const a = new FixedClockTerminal('till-1');
+      const b = new FixedClockTerminal('till-2');
+      const manager = new FixedClockTerminal('manager-1');
+      const base = [a.write(TK, 'ticket.opened', { number: 'A-008' }), a.write(TK, 'ticket.item_added', main), a.write(TK, 'ticket.item_added', dessert), a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3000 })];
+      // Till 2 never saw the dessert (nor the payment): it closes at 20.00 as the manager voids.
+      const close = b.write(TK, 'ticket.closed', { totalCents: 2000 });
+      const voided = manager.write(TK, 'ticket.voided', { reason: 'x' });
+      const ordered = voidFirst ? [...base, voided, close] : [...base, close, voided];
+      ordered.forEach((e, i) => (e.seq = i + 1));
+      manager.see(...ordered);
+      const all = [...ordered, resolve(manager, ticketOf(ordered), 'closed_and_voided', { kind: 'keep_closed' })];
+      const v = ticketOf(all);
+      return { status: v.status, paid: v.paidCents, payments: v.payments.map((p) => p.state), open: v.conflicts.filter((c) => c.status === 'open').map((c) => c.kind) };
+    });
+    expect(outcomes[0]).toEqual({ status: 'closed', paid: 3000, payments: ['applied'], open: ['close_total_mismatch'] });
+    expect(outcomes[1]).toEqual(outcomes[0]);
+  });
+
+  it('[PRJ6b] an over-payment a manager accepted is not asked about again when a void around it is reopened', () => {
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2', 1_000);
+    const manager = new FixedClockTerminal('manager-1', 2_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-009' }), a.write(TK, 'ticket.item_added', main)];
+    b.see(...base);
+    const p1 = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-1', method: 'card', amountCents: 2000 });
+    const p2 = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p-2', method: 'card', amountCents: 2000 });
+    manager.see(...base, p1, p2);
+    const all = [...base, p1, p2, manager.write(TK, 'ticket.voided', { reason: 'wrong table' })];
+    all.push(resolve(manager, ticketOf(all), 'over_payment', { kind: 'accept_payment' }));
+    for (const c of ticketOf(all).conflicts.filter((x) => x.kind === 'payment_after_void' && x.status === 'open')) {
+      all.push(manager.write(TK, 'conflict.resolved', { conflictId: c.conflictId, resolution: { kind: 'reopen' } }));
+    }
+    const v = ticketOf(all);
+    expect([v.status, v.paidCents, v.openConflicts]).toEqual(['paid', 4000, 0]);
+  });
 });

@@ -537,10 +537,16 @@ describe('tickets screen (TicketsModel)', () => {
     await b.commands.recordPayment(id, { method: 'cash', amountCents: 650, lineIds: [soupLine!] });
     exchange(a.store, b.store);
     expect([pay.chosenLines, pay.amount, pay.payableLines.length]).toEqual([[], 350, 1]);
+    // Part of what a line comes to does not pay for it: the line is offered still.
+    pay.toggleLine(colaLine!);
+    pay.amountText = '1.00';
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(a.store, id).payments.at(-1)?.lineIds).toEqual([]);
+    expect(pay.payableLines.map((p) => p.line.lineId)).toEqual([colaLine]);
     // An even split is for an amount, not for lines.
     pay.toggleLine(colaLine!);
     pay.split(2);
-    expect([pay.lineIds, pay.amount]).toEqual([[], 175]);
+    expect([pay.lineIds, pay.amount]).toEqual([[], 125]);
   });
 
   it('[STO19] on a full disk a ticket opened is shown and an item added clears its quantity and note (both written, held and synced: a second tap would write them twice); the screen says the disk is full', async () => {

@@ -76,7 +76,7 @@ export class PaymentForm {
   });
 
   /** Something typed that is not recorded yet. */
-  readonly hasDraft = $derived(this.amountText !== null || this.tenderedText.trim() !== '' || this.tipText.trim() !== '' || this.lineIds.length > 0);
+  readonly hasDraft = $derived(this.amountText !== null || this.tenderedText.trim() !== '' || this.tipText.trim() !== '' || this.chosenLines.length > 0);
 
   constructor(
     /** What is left to take on the selected ticket (TicketsModel.dueOf); null when nothing can be. */
@@ -127,7 +127,8 @@ export class PaymentForm {
       amountCents: amount,
       ...(tendered === null ? {} : { tenderedCents: tendered }),
       ...(tip === null || tip === 0 ? {} : { tipCents: tip }),
-      ...(this.chosenLines.length === 0 ? {} : { lineIds: [...this.chosenLines] }),
+      // For the lines only when it pays what they come to: a part of it leaves them to pay.
+      ...(this.forLines === null || amount < this.forLines ? {} : { lineIds: [...this.chosenLines] }),
     });
     if (!ok) return false;
     // Another ticket was selected meanwhile: its form is its own (no change of this one shown there).
