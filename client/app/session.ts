@@ -6,7 +6,7 @@ import { StaffOnDuty } from './staff-on-duty';
 import { SyncManager } from '../sync/sync-manager';
 import { realTimers } from '../sync/timers';
 import { CompactionScheduler, DEFAULT_COMPACTION_SCHEDULE } from '../store/compaction-scheduler';
-import { deviceRetention } from '../store/device-retention';
+import { DEVICE_RETENTION } from '../store/device-retention';
 import { appEndpoints } from '../sync/endpoints';
 import { readTokenClaims, savePairing, type Pairing } from './pairing';
 import { TokenRenewal } from './token-renewal';
@@ -35,7 +35,7 @@ export interface Session {
 }
 
 export async function openSession(pairing: Pairing): Promise<Session> {
-  const store = await EventStore.open({ location: pairing.location, terminal: pairing.writer });
+  const store = await EventStore.open({ location: pairing.location, terminal: pairing.writer, retention: DEVICE_RETENTION });
   const staff = StaffOnDuty.forLocation(pairing.location);
   const commandContext = { store, role: pairing.role, staff: () => staff.current };
   const commands = new TicketCommands(commandContext);
@@ -53,13 +53,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     browser: window,
   });
   // Idle, over-threshold and manual compaction; acknowledgements from uploads count too.
-  // The policy is read at each run: the UTC offset of a till left running through a clock change is the current one.
-  const compaction = new CompactionScheduler(store, realTimers, () => sync.watermarks(), {
-    ...DEFAULT_COMPACTION_SCHEDULE,
-    get policy() {
-      return deviceRetention(Date.now());
-    },
-  });
+  const compaction = new CompactionScheduler(store, realTimers, () => sync.watermarks(), { ...DEFAULT_COMPACTION_SCHEDULE, policy: DEVICE_RETENTION });
   let current = pairing;
   const pairingListeners = new Set<(pairing: Pairing) => void>();
   const renewal = new TokenRenewal({

@@ -1,4 +1,4 @@
-import { DEFAULT_RETENTION, type RetentionPolicy } from '../../shared/compaction/retention-policy';
+import { BUSINESS_DAY_END_HOUR, DEFAULT_RETENTION, type RetentionPolicy } from '../../shared/compaction/retention-policy';
 import type { DayWindow } from '../../shared/reports/day-takings';
 
 /**
@@ -7,10 +7,11 @@ import type { DayWindow } from '../../shared/reports/day-takings';
  * yesterday is still whole on the device.
  */
 
-/** The retention policy with the UTC offset in force at `at` (summer time moves it). */
-export function deviceRetention(at: number): RetentionPolicy {
-  return { ...DEFAULT_RETENTION, utcOffsetMinutes: -new Date(at).getTimezoneOffset() };
-}
+/** What compaction keeps, by this device's business days (each with its own summer time). */
+export const DEVICE_RETENTION: RetentionPolicy = {
+  businessDayEnd: (at) => localBusinessDay(at).to,
+  keepAfterDayEndMs: DEFAULT_RETENTION.keepAfterDayEndMs,
+};
 
 /**
  * The business day holding `at`: from the end hour on its local calendar date (the date before,
@@ -18,7 +19,7 @@ export function deviceRetention(at: number): RetentionPolicy {
  * so the days around a clock change (23 and 25 hours) neither overlap nor leave a gap, and the
  * day before `from` is the previous calendar day.
  */
-export function localBusinessDay(at: number, endHour = DEFAULT_RETENTION.businessDayEndHour): DayWindow {
+export function localBusinessDay(at: number, endHour = BUSINESS_DAY_END_HOUR): DayWindow {
   const t = new Date(at);
   let start = new Date(t.getFullYear(), t.getMonth(), t.getDate(), endHour);
   if (start.getTime() > at) start = new Date(t.getFullYear(), t.getMonth(), t.getDate() - 1, endHour);

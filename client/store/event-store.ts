@@ -8,7 +8,7 @@ import type { HistoryEntry } from '../../shared/projection/views';
 import { SegmentWriter, acksOf, compactedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
 import { aggregateIdOf, eventIdOf } from '../../shared/log/event-head';
 import { applyCompaction, planCompaction } from '../../shared/compaction/compaction-plan';
-import type { RetentionPolicy } from '../../shared/compaction/retention-policy';
+import { DEFAULT_RETENTION, type RetentionPolicy } from '../../shared/compaction/retention-policy';
 import { COMPACTION, LOCAL, originKind, type TransactionOrigin } from './origins';
 import { IdbPersistence, type StoredCheckpoint } from './idb-persistence';
 import { CheckpointWriter } from './checkpoint-writer';
@@ -44,6 +44,11 @@ export interface EventStoreOptions {
   clockBoundMs?: number;
   /** Wall clock for bookkeeping (when an event was first held); injectable for tests. */
   now?: () => number;
+  /**
+   * What compaction keeps when no run names a policy (a full disk compacts by itself): the
+   * device's business days (DEVICE_RETENTION); default days ending 04:00 UTC.
+   */
+  retention?: RetentionPolicy;
 }
 
 export const DEFAULT_CLOCK_BOUND_MS = 5 * 60_000;
@@ -128,6 +133,7 @@ export class EventStore {
     readonly clock: HybridClock,
     private readonly clockBoundMs: number,
     private readonly now: () => number,
+    private readonly retention: RetentionPolicy,
   ) {
     this.doc = new Y.Doc({ gc: true });
     this.writerSegments = new SegmentWriter(this.doc, lease.writer);
@@ -143,6 +149,7 @@ export class EventStore {
       options.clock ?? new HybridClock(),
       options.clockBoundMs ?? DEFAULT_CLOCK_BOUND_MS,
       options.now ?? (() => Date.now()),
+      options.retention ?? DEFAULT_RETENTION,
     );
     if (options.persistence !== 'memory') await store.openPersistence();
     else store.persistence = { mode: 'memory', reason: 'memory persistence requested' };
@@ -266,7 +273,7 @@ export class EventStore {
     await this.checkpoints?.flush().catch(() => undefined);
     const storedBytesBefore = this.storedBytes();
     const stateBytesBefore = Y.encodeStateAsUpdate(this.doc).byteLength;
-    const plan = planCompaction(this.projection, watermarks, new Map(compactedOf(this.doc).entries()), at, options.policy);
+    const plan = planCompaction(this.projection, watermarks, new Map(compactedOf(this.doc).entries()), at, options.policy ?? this.retention);
     let result = { aggregates: 0, events: 0 };
     if (plan.aggregates.length > 0) {
       this.doc.transact(() => {

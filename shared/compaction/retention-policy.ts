@@ -12,29 +12,28 @@ import type { AggregateView } from '../projection/views';
  * The server's canonical log keeps everything; this only bounds what terminals hold.
  */
 export interface RetentionPolicy {
-  /** Hour (0–23, local to the location) at which a business day ends, e.g. 4 = 04:00. */
-  businessDayEndHour: number;
-  /** The location's offset from UTC, minutes (e.g. 60 for CET in winter). */
-  utcOffsetMinutes: number;
+  /**
+   * The end (UTC ms) of the business day that holds `at`, where the restaurant is: a device
+   * gives its calendar's (client/store/device-retention.ts), which knows the summer time of
+   * that day, not only today's.
+   */
+  businessDayEnd(at: number): number;
   /** How long after the end of its business day a closed ticket stays. */
   keepAfterDayEndMs: number;
 }
 
-export const DEFAULT_RETENTION: RetentionPolicy = {
-  businessDayEndHour: 4,
-  utcOffsetMinutes: 0,
-  keepAfterDayEndMs: 24 * 60 * 60_000,
-};
-
 const DAY_MS = 24 * 60 * 60_000;
+/** The hour (local) at which a business day ends: 04:00. */
+export const BUSINESS_DAY_END_HOUR = 4;
 
-/** The end (UTC ms) of the business day that contains `at`. */
-export function businessDayEnd(at: number, policy: RetentionPolicy): number {
-  const local = at + policy.utcOffsetMinutes * 60_000;
-  const endHour = policy.businessDayEndHour * 60 * 60_000;
-  const dayStart = Math.floor((local - endHour) / DAY_MS) * DAY_MS + endHour;
-  return dayStart + DAY_MS - policy.utcOffsetMinutes * 60_000;
-}
+/** Days ending at 04:00 UTC: where no calendar is at hand (tests, the benchmarks). */
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  businessDayEnd(at) {
+    const endHour = BUSINESS_DAY_END_HOUR * 60 * 60_000;
+    return Math.floor((at - endHour) / DAY_MS) * DAY_MS + endHour + DAY_MS;
+  },
+  keepAfterDayEndMs: DAY_MS,
+};
 
 export type Retention = { compactable: true } | { compactable: false; reason: string };
 
@@ -51,7 +50,7 @@ export function retentionOf(
   if (view.needsUpdate > 0) return { compactable: false, reason: 'ticket has events this build cannot read' };
   const owed = events.find((e) => e.origin.n > (watermarks[e.origin.terminal] ?? 0));
   if (owed) return { compactable: false, reason: `event ${owed.id} is not acknowledged yet` };
-  const keepUntil = businessDayEnd(view.lastEventAt, policy) + policy.keepAfterDayEndMs;
+  const keepUntil = policy.businessDayEnd(view.lastEventAt) + policy.keepAfterDayEndMs;
   if (now < keepUntil) return { compactable: false, reason: `kept until ${new Date(keepUntil).toISOString()}` };
   return { compactable: true };
 }

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { deviceRetention, localBusinessDay } from '../../client/store/device-retention';
-import { businessDayEnd } from '../../shared/compaction/retention-policy';
+import { DEVICE_RETENTION, localBusinessDay } from '../../client/store/device-retention';
+import { EventStore } from '../../client/store/event-store';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
+import { retentionOf } from '../../shared/compaction/retention-policy';
+import { acksOf } from '../../shared/log/log-doc';
 
 const zone = process.env.TZ;
 afterEach(() => {
@@ -27,7 +30,7 @@ describe('business days in the device\'s time zone (client/store/device-retentio
     expect(localBusinessDay(at('2026-07-01T12:00:00Z')).from).toBe(at('2026-07-01T08:00:00Z'));
     // 02:00 local on the 27th is still the 26th's service, for compaction too.
     const lateNight = at('2026-11-27T07:00:00Z');
-    expect(businessDayEnd(lateNight, deviceRetention(lateNight))).toBe(localBusinessDay(lateNight).to);
+    expect(DEVICE_RETENTION.businessDayEnd(lateNight)).toBe(localBusinessDay(lateNight).to);
   });
 
   it('[APP20] around a clock change the days are 23 and 25 hours: one day follows the other with no overlap and no gap, and the day before is the previous date', () => {
@@ -58,5 +61,34 @@ describe('business days in the device\'s time zone (client/store/device-retentio
       '2026-10-20T02:00:00.000Z',
       '2026-10-19T02:00:00.000Z',
     ]);
+  });
+
+  it('[APP20] a ticket closed on the Saturday of a clock change is kept by Saturday\'s day (its summer time), not by the offset in force when compaction runs', () => {
+    process.env.TZ = 'Europe/Berlin';
+    // Saturday 24 October 2026, 04:30 summer time; clocks go back on Sunday at 03:00.
+    const closedAt = new Date(2026, 9, 24, 4, 30).getTime();
+    const sundayMorning = new Date(2026, 9, 25, 5, 0).getTime();
+    expect(DEVICE_RETENTION.businessDayEnd(closedAt)).toBe(new Date(2026, 9, 25, 4, 0).getTime());
+    const view = { kind: 'ticket', status: 'closed', openConflicts: 0, needsUpdate: 0, lastEventAt: closedAt, aggregateType: 'ticket' } as never;
+    expect(retentionOf(view, [], {}, sundayMorning, DEVICE_RETENTION)).toEqual({ compactable: false, reason: expect.stringMatching(/^kept until/) });
+  });
+
+  it('[CMP3] the compaction a full disk runs by itself keeps the device\'s business days (a store opened with them), not UTC days', async () => {
+    process.env.TZ = 'America/New_York';
+    let wall = new Date(2026, 2, 2, 21, 30).getTime(); // Monday 21:30: dinner service
+    const clock = new HybridClock({ wallNow: () => wall });
+    const T = { aggregate: { id: 'ticket-1', type: 'ticket' } };
+    for (const retention of [DEVICE_RETENTION, undefined]) {
+      const store = await EventStore.open({ location: `q-${retention ? 'device' : 'utc'}`, terminal: 'till-1', persistence: 'memory', crossTab: false, clock, now: () => wall, ...(retention ? { retention } : {}) });
+      wall = new Date(2026, 2, 2, 21, 30).getTime();
+      await store.append('ticket.opened', { number: 'A-001' }, T);
+      await store.append('ticket.closed', { totalCents: 0 }, T);
+      store.doc.transact(() => acksOf(store.doc).set('till-1', 2), 'server');
+      wall = new Date(2026, 2, 3, 23, 30).getTime(); // Tuesday 23:30: Monday is yesterday, kept until Wednesday 04:00
+      // What the recovery from a full disk runs: no policy named.
+      const report = await store.compact({ rewriteLog: true });
+      expect(report.aggregates, retention ? 'device days' : 'UTC days').toBe(retention ? 0 : 1);
+      await store.close();
+    }
   });
 });

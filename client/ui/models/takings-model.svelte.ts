@@ -1,6 +1,6 @@
 import type { ServerTakings } from '../../app/server-takings';
 import { ServerUnreachable } from '../../app/manager-api';
-import { deviceRetention, localBusinessDay } from '../../store/device-retention';
+import { DEVICE_RETENTION, localBusinessDay } from '../../store/device-retention';
 import { PaymentMethod } from '../../../shared/domain/ticket-events';
 import { dayTakings, type DayTakings, type DayWindow, type MoneyCount } from '../../../shared/reports/day-takings';
 import { compareRates, type TaxLine } from '../../../shared/domain/tax';
@@ -114,7 +114,7 @@ export class TakingsModel {
    * Settled tickets leave a device once acknowledged and a day past the end of their
    * business day (compaction, deviceRetention): an older day may be missing tickets here.
    */
-  readonly mayBeIncomplete = $derived.by(() => this.day.to + deviceRetention(this.day.to).keepAfterDayEndMs <= this.physicalNow());
+  readonly mayBeIncomplete = $derived.by(() => this.day.to + DEVICE_RETENTION.keepAfterDayEndMs <= this.physicalNow());
 
   /** The business's name, at the top of the takings slip (null until a manager set the receipt details). */
   get businessName(): string | null {
