@@ -66,7 +66,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const app = await createApp({ https, logLevel: config.logLevel, corsOrigins: config.corsOrigins, now, isShuttingDown: () => shuttingDown });
   const log = app.log;
 
-  const eventIndex = createEventIndex();
+  const eventIndex = createEventIndex({ acknowledged: (location) => store.watermarks(location) });
   // The ingest service bridges into the relay's rooms and the relay ingests into it: the
   // relay's hook calls it only once rooms serve connections, after it exists.
   const relayIngest: RelayIngest | null = config.relayIngest

@@ -1,3 +1,4 @@
+import type * as Y from 'yjs';
 import { observeLog, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
 import { eventHeadOf } from '../../shared/log/event-head';
 import type { RelayHook } from './hooks';
@@ -17,7 +18,10 @@ import type { Room } from './room';
  *    updates causes one small map update per `publishEveryMs`.
  *
  * Ids and origins removed by compaction stay counted on purpose: a compacted event was in
- * the room, re-appending it would undo the compaction, and a watermark never goes back.
+ * the room, re-appending it would undo the compaction, and a watermark never goes back. After
+ * a restart the doc no longer holds them, so a load starts each mark from the one published
+ * before (`relayed`, at most what the canonical store acknowledges: compaction only removes
+ * acknowledged events), not from the gap they left.
  */
 export interface EventIndex {
   readonly hook: RelayHook;
@@ -31,6 +35,8 @@ export interface EventIndex {
 export interface EventIndexOptions {
   /** Debounce of `relayed` map writes (default 150 ms). */
   publishEveryMs?: number;
+  /** The canonical store's watermarks of a location: what a mark published before may be taken up to. */
+  acknowledged?: (location: string) => Promise<Readonly<Record<string, number>>>;
 }
 
 /** Contiguous high mark of one terminal, plus the n held above it. */
@@ -46,6 +52,15 @@ class Contiguous {
       return false;
     }
     this.mark = n;
+    while (this.above.delete(this.mark + 1)) this.mark += 1;
+    return true;
+  }
+
+  /** Takes the mark up to n (what was held before, compacted since); true when it advanced. */
+  raiseTo(n: number): boolean {
+    if (n <= this.mark) return false;
+    this.mark = n;
+    for (const held of this.above) if (held <= n) this.above.delete(held);
     while (this.above.delete(this.mark + 1)) this.mark += 1;
     return true;
   }
@@ -85,6 +100,17 @@ class RoomIndex {
       if (c.add(n)) this.dirty.add(terminal);
     }
     this.uncommitted = [];
+  }
+
+  /** Each mark up to the one published before, as far as the canonical store acknowledges. */
+  raiseTo(published: Y.Map<number>, acknowledged: Readonly<Record<string, number>>): void {
+    for (const [terminal, mark] of published) {
+      const upTo = Math.min(typeof mark === 'number' ? mark : 0, acknowledged[terminal] ?? 0);
+      if (upTo <= 0) continue;
+      let c = this.origins.get(terminal);
+      if (c === undefined) this.origins.set(terminal, (c = new Contiguous()));
+      c.raiseTo(upTo);
+    }
   }
 
   marks(): Map<string, number> {
@@ -127,10 +153,11 @@ export function createEventIndex(options: EventIndexOptions = {}): EventIndex {
     },
     hook: {
       name: 'event-index',
-      onLoad(room) {
+      async onLoad(room) {
         const index = new RoomIndex();
         index.addAll(readAllEventJson(room.doc));
         index.commit(); // loaded from the store
+        if (options.acknowledged !== undefined) index.raiseTo(relayedOf(room.doc), await options.acknowledged(room.name));
         rooms.set(room, index);
         // Catch up at once (a crash may have lost a debounced write; the doc is the truth).
         for (const terminal of index.origins.keys()) index.dirty.add(terminal);

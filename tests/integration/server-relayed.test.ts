@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { SegmentWriter, relayedOf } from '../../shared/log/log-doc';
+import { SegmentWriter, acksOf, deleteEvents, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
 import { canonicalEventJson } from '../../shared/events/envelope';
 import { eventHeadOf, eventIdOf } from '../../shared/log/event-head';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
@@ -69,6 +69,25 @@ describe('relay: relayed watermarks', () => {
     appendAs(b, writer, 'till-1', [32]);
     appendAs(b, writer, 'till-1', [31]);
     await waitFor(() => relayedOf(b.doc).get('till-1') === 32, 'relayed 32 after restart');
+  });
+
+  it('[SRV10] a mark does not go back when a terminal compacted the events under it and the server restarted: it keeps advancing', async () => {
+    const c = await join('till-3');
+    const writer = new SegmentWriter(c.doc, 'till-3');
+    appendAs(c, writer, 'till-3', [1, 2, 3, 4, 5]);
+    await waitFor(() => relayedOf(c.doc).get('till-3') === 5 && acksOf(c.doc).get('till-3') === 5, 'relayed and acknowledged 5');
+    // The terminal compacts the first three (acknowledged: the server lets them go).
+    const old = new Set(readAllEventJson(c.doc).filter((j) => eventHeadOf(j)?.terminal === 'till-3' && eventHeadOf(j)!.n <= 3).map((j) => eventIdOf(j)!));
+    c.doc.transact(() => deleteEvents(c.doc, old), 'local');
+    const witness = await join('till-4');
+    await waitFor(() => readAllEventJson(witness.doc).filter((j) => eventHeadOf(j)?.terminal === 'till-3').length === 2, 'the room let them go');
+    for (const x of clients.splice(0)) x.destroy();
+    await server.close();
+    server = await startTestServer({ dataDir });
+    const d = await join('till-3');
+    expect(relayedOf(d.doc).get('till-3')).toBe(5);
+    appendAs(d, new SegmentWriter(d.doc, 'till-3'), 'till-3', [6]);
+    await waitFor(() => relayedOf(d.doc).get('till-3') === 6, 'relayed 6 after the restart');
   });
 });
 
