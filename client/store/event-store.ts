@@ -243,6 +243,18 @@ export class EventStore {
     return compactedOf(this.doc).has(aggregateId);
   }
 
+  /**
+   * Events held for aggregates this device archived: late ones (a refund or a change a till
+   * wrote offline, not yet knowing of the compaction). The views leave them out, as their
+   * aggregate's earlier events are gone here; the server's log has the whole of it.
+   */
+  lateOnArchived(): EventEnvelope[] {
+    this.readRemainingLog();
+    const out: EventEnvelope[] = [];
+    for (const id of compactedOf(this.doc).keys()) out.push(...this.projection.eventsOf(id));
+    return out;
+  }
+
   /** Ticket numbers of archived tickets: never handed out again. */
   archivedTicketNumbers(): string[] {
     const out: string[] = [];

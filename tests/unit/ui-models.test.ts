@@ -12,6 +12,8 @@ import { HybridClock } from '../../shared/clock/hybrid-clock';
 import type { MenuItemView, TicketView } from '../../shared/projection/views';
 import * as Y from 'yjs';
 import { age, NOTE_MAX } from '../../client/ui/format';
+import { SegmentWriter, acksOf } from '../../shared/log/log-doc';
+import { FixedClockTerminal } from '../helpers/test-writer';
 import { dayTakings, type DayTakings } from '../../shared/reports/day-takings';
 
 /*
@@ -722,5 +724,33 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     expect(await editor.save(soup(), 'tax')).toBe(true);
     expect(soup()).toMatchObject({ priceCents: 725, taxBasisPoints: null });
     expect(editor.drafts).toEqual({ price: {}, tax: {} });
+  });
+});
+
+describe('late events on a ticket this device archived', () => {
+  type TakingsMod = typeof import('../../client/ui/models/takings-model.svelte');
+  type ConflictsMod = typeof import('../../client/ui/models/conflicts-model.svelte');
+
+  it('[APP20] a refund written offline elsewhere on a ticket this device archived: Takings says the day may be incomplete, Conflicts that the server holds it', async () => {
+    const { TakingsModel } = await model<TakingsMod>('takings-model');
+    const { ConflictsModel } = await model<ConflictsMod>('conflicts-model');
+    const t = await till({ role: 'manager' });
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, cola);
+    await t.commands.recordPayment(id, { method: 'cash', amountCents: 350 });
+    await t.commands.close(id);
+    t.store.doc.transact(() => acksOf(t.store.doc).set('till-1', t.store.getByAggregate(id).length), 'relay');
+    const takings = new TakingsModel(t.log, { status: { owed: 0 } } as never, {} as never, new nowMod.Now());
+    const conflicts = new ConflictsModel(t.log, t.commands, true);
+    expect((await t.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).aggregates).toBe(1);
+    expect([takings.mayBeIncomplete, conflicts.archivedWithLateEvents]).toEqual([false, 0]);
+    // A manager's tablet, offline since before the compaction, gave back the cola today.
+    const tablet = new FixedClockTerminal('manager-9', Date.now() - 1_700_000_000_000);
+    const late = tablet.write({ id, type: 'ticket' }, 'ticket.refunded', { refundId: 'rf-late', method: 'cash', amountCents: 350, reason: 'flat' });
+    const relay = new Y.Doc();
+    relay.transact(() => new SegmentWriter(relay, 'manager-9').append([JSON.stringify(late)]));
+    Y.applyUpdate(t.store.doc, Y.encodeStateAsUpdate(relay), 'relay');
+    expect(t.store.view(id)).toBeUndefined();
+    expect([takings.mayBeIncomplete, conflicts.archivedWithLateEvents]).toEqual([true, 1]);
   });
 });

@@ -27,6 +27,12 @@ export class ConflictsModel extends CommandState {
 
   readonly openCount = $derived(this.entries.filter((e) => e.conflict.status === 'open').length);
 
+  /**
+   * Tickets this device archived that late events arrived for (a change or a refund written
+   * offline elsewhere): it cannot show them, or a conflict they raise; the server holds them.
+   */
+  readonly archivedWithLateEvents = $derived.by(() => new Set(this.log.lateOnArchived().map((e) => e.aggregate.id)).size);
+
   constructor(
     private readonly log: LiveLog,
     private readonly commands: TicketCommands,

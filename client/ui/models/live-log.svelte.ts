@@ -61,6 +61,12 @@ export class LiveLog {
     return view?.kind === 'location' ? view : undefined;
   }
 
+  /** Late events of aggregates this device archived (EventStore.lateOnArchived): no view shows them. */
+  lateOnArchived(): EventEnvelope[] {
+    void this.changes;
+    return this.store.lateOnArchived();
+  }
+
   /** Every aggregate, every type. */
   all(): AggregateView[] {
     void this.changes;

@@ -112,9 +112,13 @@ export class TakingsModel {
 
   /**
    * Settled tickets leave a device once acknowledged and a day past the end of their
-   * business day (compaction, deviceRetention): an older day may be missing tickets here.
+   * business day (compaction, DEVICE_RETENTION): an older day may be missing tickets here.
+   * So may any day with late events of such a ticket (a refund given offline on it): the
+   * device holds them but no view shows them; the server counts them.
    */
-  readonly mayBeIncomplete = $derived.by(() => this.day.to + DEVICE_RETENTION.keepAfterDayEndMs <= this.physicalNow());
+  readonly mayBeIncomplete = $derived.by(
+    () => this.day.to + DEVICE_RETENTION.keepAfterDayEndMs <= this.physicalNow() || this.log.lateOnArchived().some((e) => e.at >= this.day.from && e.at < this.day.to),
+  );
 
   /** The business's name, at the top of the takings slip (null until a manager set the receipt details). */
   get businessName(): string | null {
