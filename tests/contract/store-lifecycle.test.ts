@@ -8,6 +8,7 @@ import type { TicketView } from '../../shared/projection/views';
 import { SEGMENT_SIZE, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
 import { PERSISTENCE } from '../../client/store/origins';
 import { installWebLocks } from '../helpers/web-locks';
+import { failIndexedDbWrites } from '../helpers/failing-disk';
 
 let seq = 0;
 const open: EventStore[] = [];
@@ -107,14 +108,8 @@ describe('A full disk under a command', () => {
     const t = await commands.openTicket();
     await commands.addItem(t, { id: 'cola', name: 'Cola', priceCents: 350 });
     await commands.recordPayment(t, { method: 'cash', amountCents: 350 });
-    const add = IDBObjectStore.prototype.add;
     // Full for good: every write aborts, and compaction has nothing to free.
-    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
-      const req = add.apply(this, args);
-      const tx = this.transaction as IDBTransaction & { _abort(name: string): void };
-      queueMicrotask(() => tx._abort('QuotaExceededError'));
-      return req;
-    };
+    const disk = failIndexedDbWrites();
     try {
       const closing = commands.close(t);
       await expect(closing).rejects.toBeInstanceOf(StorageFullError);
@@ -123,7 +118,7 @@ describe('A full disk under a command', () => {
       expect(view.sale).toMatchObject({ totalCents: 350, paidCents: 350 });
       expect(store.persistence.mode).toBe('memory');
     } finally {
-      IDBObjectStore.prototype.add = add;
+      disk.restore();
     }
   });
 });
@@ -133,20 +128,12 @@ describe('A full disk, then room again', () => {
     const location = `full-${++seq}`;
     const store = await openStore({ location });
     const first = await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
-    const add = IDBObjectStore.prototype.add;
-    let full = true;
-    // As browsers report it: the transaction aborts with QuotaExceededError (fake-indexeddb's own abort step).
-    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
-      const req = add.apply(this, args);
-      const tx = this.transaction as IDBTransaction & { _abort(name: string): void };
-      if (full) queueMicrotask(() => tx._abort('QuotaExceededError'));
-      return req;
-    };
+    const disk = failIndexedDbWrites();
     try {
       const refused = store.append('ticket.item_added', { lineId: 'l1', menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity: 1 }, ticket('t1'));
       await expect(refused).rejects.toThrow(/storage is full/);
       expect(store.persistence.mode).toBe('memory');
-      full = false; // room again (another site's data was evicted, a photo deleted)
+      disk.failing = false; // room again (another site's data was evicted, a photo deleted)
       const later = await store.append('ticket.opened', { number: num(2) }, ticket('t2'));
       await store.close();
       open.length = 0;
@@ -155,7 +142,7 @@ describe('A full disk, then room again', () => {
       expect(reloaded.getByAggregate('t2')).toEqual([later]);
       expect(reloaded.getByAggregate('t1').map((e) => e.id)).toEqual([first.id, store.getByAggregate('t1')[1]!.id]);
     } finally {
-      IDBObjectStore.prototype.add = add;
+      disk.restore();
     }
   });
 });
@@ -204,19 +191,12 @@ describe('IndexedDB failing under a running store', () => {
     const store = await openStore({ location });
     await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
     const other = await openStore({ location: `other-${++seq}`, terminal: 'till-2', persistence: 'memory' });
-    const add = IDBObjectStore.prototype.add;
-    let failing = true;
-    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
-      const req = add.apply(this, args);
-      const tx = this.transaction as IDBTransaction & { _abort(name: string): void };
-      if (failing) queueMicrotask(() => tx._abort('UnknownError')); // a disk error, as Chromium reports it
-      return req;
-    };
+    const disk = failIndexedDbWrites('UnknownError'); // a disk error, as Chromium reports it
     try {
       await relayed(store, other, 'r1', 'B-001');
       await until(() => store.persistence.mode === 'memory');
       expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/UnknownError/) });
-      failing = false;
+      disk.failing = false;
       await relayed(store, other, 'r2', 'B-002');
       await until(() => store.persistence.mode === 'indexeddb');
       await store.close();
@@ -226,7 +206,7 @@ describe('IndexedDB failing under a running store', () => {
       expect(reloaded.view('r1')).toBeDefined();
       expect(reloaded.view('r2')).toBeDefined();
     } finally {
-      IDBObjectStore.prototype.add = add;
+      disk.restore();
     }
   });
 });

@@ -14,6 +14,7 @@ import * as Y from 'yjs';
 import { age, NOTE_MAX } from '../../client/ui/format';
 import { SegmentWriter, acksOf } from '../../shared/log/log-doc';
 import { FixedClockTerminal } from '../helpers/test-writer';
+import { failIndexedDbWrites } from '../helpers/failing-disk';
 import { dayTakings, type DayTakings } from '../../shared/reports/day-takings';
 
 /*
@@ -556,13 +557,7 @@ describe('tickets screen (TicketsModel)', () => {
     stores.push(store);
     const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
     const tickets = new ticketsMod.TicketsModel(new liveLogMod.LiveLog(store), commands, new MenuCommands({ store, role: 'terminal' }), false);
-    const add = IDBObjectStore.prototype.add;
-    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
-      const req = add.apply(this, args);
-      const tx = this.transaction as IDBTransaction & { _abort(name: string): void };
-      queueMicrotask(() => tx._abort('QuotaExceededError'));
-      return req;
-    };
+    const disk = failIndexedDbWrites();
     try {
       expect(await tickets.openTicket(null)).toBe(true);
       expect(tickets.error).toMatch(/storage is full/);
@@ -574,7 +569,7 @@ describe('tickets screen (TicketsModel)', () => {
       expect(tickets.selected?.lines.map((l) => [l.quantity, l.note])).toEqual([[2, 'no ice']]);
       expect(store.views()).toHaveLength(1);
     } finally {
-      IDBObjectStore.prototype.add = add;
+      disk.restore();
     }
   });
 
