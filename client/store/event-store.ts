@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
-import { parseEnvelope, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
+import { compareEvents, parseEnvelope, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
-import { validatePayload } from '../../shared/events/catalog';
+import { EventValidationError, validatePayload } from '../../shared/events/catalog';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { LocationProjection, type AggregateView, type CheckpointRecord } from '../../shared/projection/location-projection';
 import type { HistoryEntry } from '../../shared/projection/views';
@@ -14,6 +14,7 @@ import { IdbPersistence, type StoredCheckpoint } from './idb-persistence';
 import { CheckpointWriter } from './checkpoint-writer';
 import { TabChannel } from './tab-channel';
 import { acquireWriterLease, type WriterLease } from './writer-lease';
+import { ClockSuspectIds } from './clock-suspects';
 
 /**
  * The terminal's event log: one Y.Doc per location, persisted in IndexedDB.
@@ -100,6 +101,7 @@ export class EventStore {
   private readonly heldSince = new Map<string, number>();
   /** Events stamped implausibly far in the future: shown for review, not followed by our clock. */
   readonly clockSuspects: EventEnvelope[] = [];
+  private readonly suspectIds: ClockSuspectIds;
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private persistenceLayer: IdbPersistence | null = null;
   private storageRecovery: Promise<void> | null = null;
@@ -137,6 +139,7 @@ export class EventStore {
   ) {
     this.doc = new Y.Doc({ gc: true });
     this.writerSegments = new SegmentWriter(this.doc, lease.writer);
+    this.suspectIds = new ClockSuspectIds(`rms:${location}:clock-suspects`);
   }
 
   /** Opens the location's log: takes a writer slot, loads from IndexedDB, joins other tabs. */
@@ -414,6 +417,12 @@ export class EventStore {
       payload: valid,
     };
     if (options.key !== undefined) event.key = options.key;
+    // What came from the options (aggregate, key, staff) and the counters, as every replica
+    // and the server check them: an envelope they refuse would be shown here, then lost.
+    const checked = parseEnvelope(event);
+    if (!checked.success) {
+      throw new EventValidationError(`${type} envelope`, checked.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    }
     return event;
   }
 
@@ -652,13 +661,18 @@ export class EventStore {
 
   /** The store's own indexes of one new event (the projection keeps its own). */
   private index(e: EventEnvelope, origin: StoreChange['origin'], heldAt: number): void {
-    if (this.isPlausible(e, origin)) this.clock.observe(e.at);
-    else this.clockSuspects.push(e);
+    // A suspect stays one after a reload, when the clock cannot judge it until calibrated again.
+    if (this.isPlausible(e, origin) && !this.suspectIds.has(e.id)) this.clock.observe(e.at);
+    else {
+      this.clockSuspects.push(e);
+      this.suspectIds.add(e.id);
+    }
     this.indexByWriter(e);
     if (e.origin.terminal !== this.writer) this.heldSince.set(e.id, heldAt);
     if (e.key !== undefined) {
       const first = this.byKey.get(e.key);
-      if (!first || e.id < first.id) this.byKey.set(e.key, e);
+      // The one the fold keeps: the first in fold order (the others of the key are duplicates).
+      if (!first || compareEvents(e, first) < 0) this.byKey.set(e.key, e);
     }
   }
 

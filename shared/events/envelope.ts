@@ -36,17 +36,26 @@ export type AggregateRef = z.infer<typeof AggregateRef>;
 /** Who on the staff wrote an event (signed in on the terminal); the terminal is the device. */
 export const StaffName = z.string().min(1).max(64);
 
+/**
+ * Upper bounds of the counters and the clock, far above any real value (2^31 events on one
+ * aggregate, 2^40 of one writer, the year 6429) and far below 2^53: the next seq, n or stamp
+ * (+1) is always an exact integer. At 2^53 a +1 is lost and the clock stops increasing.
+ */
+export const MAX_SEQ = 2 ** 31 - 1;
+export const MAX_ORIGIN_N = 2 ** 40;
+export const MAX_AT = 2 ** 47;
+
 export const EventOrigin = z.object({
   terminal: TerminalId,
-  n: z.number().int().positive(),
+  n: z.number().int().positive().max(MAX_ORIGIN_N),
   staff: StaffName.optional(),
 });
 export type EventOrigin = z.infer<typeof EventOrigin>;
 
 export const EventEnvelope = z.object({
   id: z.string().regex(EVENT_ID_PATTERN, 'id must be a UUIDv7'),
-  seq: z.number().int().positive(),
-  at: z.number().int().nonnegative(),
+  seq: z.number().int().positive().max(MAX_SEQ),
+  at: z.number().int().nonnegative().max(MAX_AT),
   type: z
     .string()
     .min(1)
@@ -88,11 +97,11 @@ function plainValidEnvelope(raw: unknown): EventEnvelope | null {
   if (!isPlain(raw)) return null;
   const { id, seq, at, type, v, aggregate, origin, key, payload } = raw;
   if (typeof id !== 'string' || !EVENT_ID_PATTERN.test(id)) return null;
-  if (!isPositiveInt(seq) || !Number.isSafeInteger(at) || (at as number) < 0 || !isPositiveInt(v)) return null;
+  if (!isPositiveInt(seq) || seq > MAX_SEQ || !Number.isSafeInteger(at) || (at as number) < 0 || (at as number) > MAX_AT || !isPositiveInt(v)) return null;
   if (!isString(type, 1, 64) || !TYPE_PATTERN.test(type)) return null;
   if (!isPlain(aggregate) || !isString(aggregate.id, 1, 128) || !isString(aggregate.type, 1, 64)) return null;
   if (!isPlain(origin) || !isString(origin.terminal, 1, 64) || !TERMINAL_PATTERN.test(origin.terminal)) return null;
-  if (!isPositiveInt(origin.n)) return null;
+  if (!isPositiveInt(origin.n) || origin.n > MAX_ORIGIN_N) return null;
   // Present-but-undefined members and a missing payload are left to zod (never from JSON).
   if ('staff' in origin && !isString(origin.staff, 1, 64)) return null;
   if ('key' in raw && !isString(key, 1, 200)) return null;

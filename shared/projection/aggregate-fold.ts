@@ -65,7 +65,7 @@ function initialDomain(aggregateType: string): DomainState {
  * stores per aggregate. Bump FOLD_SNAPSHOT_VERSION whenever this shape or the meaning of a
  * reducer changes: a checkpoint of another version is ignored and the log is refolded.
  */
-export const FOLD_SNAPSHOT_VERSION = 20; // 2: payments held after a change, keep_void/keep_closed, sentQuantity, cancelled lines; 3: menu item availability, voidedAt; 4: comped lines (not in the total); 5: payment tips; 6, 7: refunds; 8: discounts; 9, 10: sales after a reopening or an accepted total; 11, 12, 14: tax rates, the line a refund is for; 13: the location's receipt details; 15, 16: guests (covers) as a register, kept at the close; 17: the lines a payment was for; 18: closes held by a void, as they would have applied; 19: lines held from the kitchen; 20: payments a manager kept beyond the total
+export const FOLD_SNAPSHOT_VERSION = 21; // 2: payments held after a change, keep_void/keep_closed, sentQuantity, cancelled lines; 3: menu item availability, voidedAt; 4: comped lines (not in the total); 5: payment tips; 6, 7: refunds; 8: discounts; 9, 10: sales after a reopening or an accepted total; 11, 12, 14: tax rates, the line a refund is for; 13: the location's receipt details; 15, 16: guests (covers) as a register, kept at the close; 17: the lines a payment was for; 18: closes held by a void, as they would have applied; 19: lines held from the kitchen; 20: payments a manager kept beyond the total; 21: only an event that can apply takes its key
 
 export interface FoldSnapshot {
   id: string;
@@ -334,19 +334,22 @@ export class AggregateFold {
     if (e.aggregate.type !== this.aggregateType) {
       return outcome('invalid', `aggregate type ${e.aggregate.type}, expected ${this.aggregateType}`);
     }
+    const decoded = decodeEvent(e);
+    if (decoded.status === 'invalid') return outcome('invalid', decoded.error.message);
+    const expected = decoded.status === 'ok' ? aggregateTypeOf((decoded.event as DecodedEvent).type) : '*';
+    if (expected !== '*' && expected !== this.aggregateType) return outcome('invalid', `${e.type} belongs to ${expected} aggregates`);
+    // Only an event that can apply takes its key: an invalid one (which the server refuses,
+    // so its log never holds it) must not make the valid one after it a duplicate here.
     if (e.key !== undefined) {
       const first = this.keys.get(e.key);
       if (first !== undefined) return outcome('duplicate', `key ${e.key} already used by ${first}`);
       this.keys.set(e.key, e.id);
     }
-    const decoded = decodeEvent(e);
     switch (decoded.status) {
       case 'unknown_type':
         return { status: 'needs_update', reason: `unknown event type ${e.type}`, conflictId: null };
       case 'needs_update':
         return { status: 'needs_update', reason: decoded.reason, conflictId: null };
-      case 'invalid':
-        return outcome('invalid', decoded.error.message);
       case 'ok':
         return this.reduce(decoded.event as DecodedEvent);
       default:
@@ -355,10 +358,6 @@ export class AggregateFold {
   }
 
   private reduce(e: DecodedEvent): Outcome {
-    const expected = aggregateTypeOf(e.type);
-    if (expected !== '*' && expected !== this.aggregateType) {
-      return outcome('invalid', `${e.type} belongs to ${expected} aggregates`);
-    }
     const d = this.domain;
     switch (d.kind) {
       case 'ticket': {

@@ -4,7 +4,8 @@ import * as Y from 'yjs';
 import { EventStore, type EventStoreOptions } from '../../client/store/event-store';
 import { EventValidationError } from '../../shared/events/catalog';
 import { canonicalJson } from '../../shared/events/envelope';
-import { EVENT_ID_PATTERN } from '../../shared/events/event-id';
+import { EVENT_ID_PATTERN, newEventId } from '../../shared/events/event-id';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { SegmentWriter, acksOf, compactedOf } from '../../shared/log/log-doc';
 import { installWebLocks } from '../helpers/web-locks';
 
@@ -80,8 +81,17 @@ for (const persistence of ['memory', 'indexeddb'] as const) {
       await expect(refused).rejects.toBeInstanceOf(EventValidationError);
       await expect(refused).rejects.toThrow(/quantity/);
       await expect(store.append('ticket.teleported', {}, ticket('t1'))).rejects.toThrow(/type/);
+      // The envelope's fields from the options too, as the relay and the server check them.
+      for (const [options, field] of [
+        [{ ...ticket('t1'), key: 'k'.repeat(250) }, 'key'],
+        [ticket('t'.repeat(300)), 'aggregate.id'],
+        [{ ...ticket('t1'), staff: '' }, 'origin.staff'],
+      ] as const) {
+        await expect(store.append('ticket.note_set', { note: 'n' }, options), field).rejects.toMatchObject({ name: 'EventValidationError', field });
+      }
       expect(Y.encodeStateVector(store.doc)).toEqual(before);
       expect(store.getByAggregate('t1')).toHaveLength(1);
+      expect(store.views()).toHaveLength(1);
     });
 
     it('[STO5] subscribers hear local and remote changes with the touched aggregates', async () => {
@@ -507,3 +517,51 @@ async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(condition()).toBe(true);
 }
+
+describe('EventStore clock', () => {
+  it('[SYN10] an event flagged as stamped far ahead stays flagged after a reload, when the clock cannot judge it yet: it never drags the clock', async () => {
+    const saved = new Map<string, string>();
+    const g = globalThis as { localStorage?: unknown };
+    g.localStorage = { getItem: (k: string) => saved.get(k) ?? null, setItem: (k: string, v: string) => void saved.set(k, v), removeItem: (k: string) => void saved.delete(k) };
+    try {
+      const location = `suspect-${++seq}`;
+      const calibrated = await openStore({ location, clock: new HybridClock({ offsetMs: 0 }) });
+      await calibrated.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      const far = Date.now() + 10 * 60 * 60_000;
+      const foreign = new Y.Doc();
+      const ahead = { id: newEventId(far), seq: 2, at: far, type: 'ticket.note_set', v: 1, aggregate: { id: 't1', type: 'ticket' }, origin: { terminal: 'till-9', n: 1 }, payload: { note: 'future' } };
+      foreign.transact(() => new SegmentWriter(foreign, 'till-9').append([JSON.stringify(ahead)]));
+      Y.applyUpdate(calibrated.doc, Y.encodeStateAsUpdate(foreign), { relay: true });
+      expect(calibrated.clockSuspects.map((e) => e.id)).toEqual([ahead.id]);
+      await calibrated.close();
+      open.length = 0;
+      // Reopened as the app does: no offset known until the server answers.
+      const reloaded = await openStore({ location });
+      await reloaded.indexed;
+      expect(reloaded.clock.calibrated).toBe(false);
+      const mine = await reloaded.append('ticket.note_set', { note: 'mine' }, ticket('t1'));
+      expect(mine.at).toBeLessThan(Date.now() + 60_000);
+      expect(reloaded.clockSuspects.map((e) => e.id)).toEqual([ahead.id]);
+    } finally {
+      delete g.localStorage;
+    }
+  });
+
+  it('[STO3] the same key twice: append returns the event the fold keeps (first in fold order), not the one with the smaller id', async () => {
+    const store = await openStore({ location: `key-${++seq}`, persistence: 'memory' });
+    await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    const t = 1_700_000_000_000;
+    const base = { type: 'sale.recorded', v: 1, aggregate: { id: 't1', type: 'ticket' }, key: 'sale-t1' };
+    // Two tills sold it offline: the first in fold order (seq 2) has the larger id.
+    const first = { ...base, id: newEventId(t + 5000), seq: 2, at: t + 5000, origin: { terminal: 'till-8', n: 1 }, payload: { ticketId: 't1', totalCents: 100, paidCents: 100, closedAt: t } };
+    const second = { ...base, id: newEventId(t), seq: 3, at: t, origin: { terminal: 'till-9', n: 1 }, payload: { ticketId: 't1', totalCents: 999, paidCents: 999, closedAt: t } };
+    const foreign = new Y.Doc();
+    foreign.transact(() => {
+      new SegmentWriter(foreign, 'till-8').append([JSON.stringify(first)]);
+      new SegmentWriter(foreign, 'till-9').append([JSON.stringify(second)]);
+    });
+    Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(foreign), { relay: true });
+    const got = await store.append('sale.recorded', { ticketId: 't1', totalCents: 1, paidCents: 1, closedAt: t }, { ...ticket('t1'), key: 'sale-t1' });
+    expect(got.id).toBe(first.id);
+  });
+});

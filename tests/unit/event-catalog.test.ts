@@ -250,6 +250,10 @@ describe('event catalog', () => {
     expect(field({ ...envelope(), id: 'nope' })).toBe('id');
     expect(field({ ...envelope(), origin: { terminal: 'till 1', n: 1 } })).toBe('origin.terminal');
     expect(field(envelope({ type: 'ticket.split' }))).toBe('type');
+    // Counters and stamps stay far below 2^53, so the next one (+1) is exact (HLC1).
+    expect(field(envelope({ at: Number.MAX_SAFE_INTEGER }))).toBe('at');
+    expect(field(envelope({ seq: Number.MAX_SAFE_INTEGER }))).toBe('seq');
+    expect(field({ ...envelope(), origin: { terminal: 'till-1', n: Number.MAX_SAFE_INTEGER } })).toBe('origin.n');
     expect(field(envelope({ v: CURRENT_VERSIONS['ticket.item_added'] + 1 }))).toBe('v');
     expect(field(envelope({ aggregate: { id: 'tk', type: 'table' } }))).toBe('aggregate.type');
     expect(field(envelope({ payload: { ...VALID['ticket.item_added'], quantity: 0 } }))).toBe('payload.quantity');
