@@ -281,7 +281,8 @@ export class EventStore {
   ): Promise<CompactionReport> {
     this.readRemainingLog();
     this.writeAppended();
-    const at = options.now ?? this.now();
+    // Server-corrected time, as the events are stamped and the retention reads them.
+    const at = options.now ?? this.clock.physicalNow();
     const watermarks: Record<string, number> = { ...acksOf(this.doc).toJSON() };
     for (const [t, n] of Object.entries(options.watermarks ?? {})) watermarks[t] = Math.max(watermarks[t] ?? 0, n);
     // The stored figures include the checkpoint: bring it up to date first, so before and after compare alike.

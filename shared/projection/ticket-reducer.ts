@@ -685,7 +685,10 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         // A total settles the close it was about: one that holds no more (the ticket was
         // reopened and closed again since) keeps its own.
         if (s.closed !== null && !c.eventIds.includes(s.closed.eventId)) break;
-        const base = s.closed ?? { eventId: held?.id ?? e.id, at: held?.at ?? e.at };
+        // Nothing to close at that total: the ticket was voided since (the void holds its
+        // money), or the close the conflict is about was undone by a reopening.
+        if (s.voided !== null || (s.closed === null && held?.type !== 'ticket.closed')) break;
+        const base = s.closed ?? { eventId: held!.id, at: held!.at };
         s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents, discountCents: s.closed?.discountCents ?? chargeOf(s).discount, covers: s.closed?.covers ?? s.covers };
         // The money kept must fit the total accepted (a payment taken for the lines the close missed).
         holdPaymentsAboveTotal(s, e);

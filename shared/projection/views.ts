@@ -1,7 +1,7 @@
 import type { PaymentMethod, TicketDiscount } from '../domain/ticket-events';
 import type { ConflictResolutionKind } from '../domain/conflict-events';
 import type { ConflictKind } from './merge-policy';
-import { allocateCents, taxesByRate, type TaxLine } from '../domain/tax';
+import { allocateCents, taxIncludedIn, taxesByRate, type TaxLine } from '../domain/tax';
 
 /**
  * What the projection shows: plain JSON data (no Maps, no undefined, no class instances),
@@ -105,8 +105,8 @@ function soldByLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTot
   return sharedOverLines(ticket, soldCents(ticket));
 }
 
-/** Cents per line (line id → cents) as the tax in them, rate by rate (shared/domain/tax.ts taxesByRate). */
-function taxesOfLines(ticket: Pick<TicketView, 'lines'>, byLine: ReadonlyMap<string, number>): TaxLine[] {
+/** Cents per line (line id → cents) summed per rate: rate → gross. */
+function grossByRateOf(ticket: Pick<TicketView, 'lines'>, byLine: ReadonlyMap<string, number>): Map<number | null, number> {
   const rateOf = new Map(ticket.lines.map((l) => [l.lineId, l.taxBasisPoints]));
   const grossByRate = new Map<number | null, number>();
   for (const [lineId, cents] of byLine) {
@@ -114,7 +114,12 @@ function taxesOfLines(ticket: Pick<TicketView, 'lines'>, byLine: ReadonlyMap<str
     const rate = rateOf.get(lineId) ?? null;
     grossByRate.set(rate, (grossByRate.get(rate) ?? 0) + cents);
   }
-  return taxesByRate(grossByRate);
+  return grossByRate;
+}
+
+/** Cents per line (line id → cents) as the tax in them, rate by rate (shared/domain/tax.ts taxesByRate). */
+function taxesOfLines(ticket: Pick<TicketView, 'lines'>, byLine: ReadonlyMap<string, number>): TaxLine[] {
+  return taxesByRate(grossByRateOf(ticket, byLine));
 }
 
 /**
@@ -163,12 +168,24 @@ export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | '
   const left = new Map(sold);
   const ids = [...sold.keys()];
   const taxes = new Map<string, TaxLine[]>();
+  // Per rate, the gross refunded so far: each refund's tax is what it adds to the tax in that
+  // running total, so the refunds' tax is rounded once in all, never above what was sold.
+  const refundedAtRate = new Map<number, number>();
+  const taxOfRefund = (grossByRate: ReadonlyMap<number | null, number>): TaxLine[] =>
+    taxesByRate(grossByRate).map((line) => {
+      if (line.basisPoints === null) return line;
+      const before = refundedAtRate.get(line.basisPoints) ?? 0;
+      const after = before + line.grossCents;
+      refundedAtRate.set(line.basisPoints, after);
+      const taxCents = taxIncludedIn(after, line.basisPoints) - taxIncludedIn(before, line.basisPoints);
+      return { ...line, taxCents, netCents: line.grossCents - taxCents };
+    });
   for (const refund of ticket.refunds) {
     if (refund.state !== 'applied') continue;
     const forLine = refund.line === null ? undefined : left.get(refund.line.lineId);
     if (refund.line !== null && forLine === undefined) {
       // Its line is no longer charged: all of it at the rate the line had.
-      taxes.set(refund.refundId, taxesByRate(new Map([[refund.line.taxBasisPoints, refund.amountCents]])));
+      taxes.set(refund.refundId, taxOfRefund(new Map([[refund.line.taxBasisPoints, refund.amountCents]])));
       continue;
     }
     const byLine = new Map<string, number>();
@@ -187,7 +204,7 @@ export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | '
         left.set(id, Math.max(0, left.get(id)! - shares[i]!));
       });
     }
-    taxes.set(refund.refundId, taxesOfLines(ticket, byLine));
+    taxes.set(refund.refundId, taxOfRefund(grossByRateOf(ticket, byLine)));
   }
   left.delete('');
   return { taxes, leftByLine: left };

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { DayTakings } from '../reports/day-takings';
 
 /** The widest window GET /api/reports/takings answers: a month of business days. */
-export const MAX_TAKINGS_WINDOW_MS = 31 * 24 * 60 * 60_000;
+// 31 business days, one of them the 25 hours of an autumn clock change.
+export const MAX_TAKINGS_WINDOW_MS = (31 * 24 + 1) * 60 * 60_000;
 
 /** A query parameter holding ms since the epoch (query strings are text). */
 const EpochMs = z

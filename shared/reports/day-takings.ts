@@ -80,9 +80,9 @@ export const DayTakings = DayWindow.extend({
   held: PaymentTotals,
   /**
    * Tickets voided in the window (by `voidedAt`) and what the guest would have paid for their
-   * lines (the total: comped parts are in `comped` if given away before the void, nowhere
-   * after). Lines cannot change after a void (a change is held as a conflict), so the total is
-   * the one at the void.
+   * lines (the total: comped parts excluded, and counted in no `comped` either, which leaves
+   * voided tickets out). Lines cannot change after a void (a change is held as a conflict), so
+   * the total is the one at the void.
    */
   voided: MoneyCount,
   /**
@@ -132,7 +132,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
   for (const view of views) {
     if (view.kind !== 'ticket') continue;
     let counted = false;
-    if (within(view.closedAt)) {
+    if (view.status === 'closed' && within(view.closedAt)) {
       add(closed, view.closedTotalCents ?? 0);
       // What the discount took off at the close: a discount changed after it is held, not counted.
       if ((view.closedDiscountCents ?? 0) > 0) add(discounted, view.closedDiscountCents!);

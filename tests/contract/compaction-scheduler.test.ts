@@ -5,6 +5,7 @@ import { EventStore, StorageFullError } from '../../client/store/event-store';
 import { CompactionScheduler } from '../../client/store/compaction-scheduler';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { acksOf } from '../../shared/log/log-doc';
+import { DEFAULT_RETENTION } from '../../shared/compaction/retention-policy';
 import { ManualTimers } from '../helpers/manual-timers';
 
 const DAY = 24 * 60 * 60_000;
@@ -54,6 +55,25 @@ describe('CompactionScheduler', () => {
     expect(last).toMatchObject({ trigger: 'idle', aggregates: 30, events: 120 });
     expect(last.storedBytesAfter!).toBeLessThan(last.storedBytesBefore!);
     expect(scheduler.status()).toMatchObject({ eventsHeld: 1, aggregatesHeld: 1 }); // the open ticket stays
+  });
+
+  it('[APP20] compaction reads server-corrected time, as the events are stamped: a device clock running fast does not let tickets go early', async () => {
+    const timers = new ManualTimers();
+    const store = await storeWithClosedTickets(timers, 3);
+    // The server says this device's clock is 45 minutes fast.
+    store.clock.setOffset(-45 * 60_000);
+    const scheduler = new CompactionScheduler(store, timers, () => ({}), { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1e9 });
+    opened.push({ close: () => scheduler.stop() });
+    // By the device's clock the retention window has passed; by the server's, not for 45 minutes.
+    const keptUntil = DEFAULT_RETENTION.businessDayEnd(store.getByAggregate('t3').at(-1)!.at) + DEFAULT_RETENTION.keepAfterDayEndMs;
+    timers.advance(keptUntil - timers.now() + 10 * 60_000);
+    await until(() => !scheduler.status().running); // the idle checks' run, started back then
+    await scheduler.compactNow();
+    expect(store.isArchived('t3')).toBe(false);
+    timers.advance(40 * 60_000);
+    await until(() => !scheduler.status().running);
+    await scheduler.compactNow();
+    expect(store.isArchived('t3')).toBe(true);
   });
 
   it('[CMP6] compacts when stored bytes pass the threshold', async () => {

@@ -134,7 +134,8 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
       expect({ path, status: res.status, error: res.body.error, field: res.body.field }).toEqual({ path, status: 400, error: 'badRequest', field });
       expect(res.body.message.startsWith(`${field}: `)).toBe(true);
     }
-    // A whole month of days is fine.
+    // A whole month of days is fine, also one with the 25-hour day of an autumn clock change.
     expect((await api(server.url, query(DAY.from, DAY.from + 31 * 24 * 3600_000), manager)).status).toBe(200);
+    expect((await api(server.url, query(DAY.from, DAY.from + (31 * 24 + 1) * 3600_000), manager)).status).toBe(200);
   });
 });

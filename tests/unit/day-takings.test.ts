@@ -293,4 +293,60 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       ticketsWithOpenConflicts: 0,
     });
   });
+
+  it('[SRV25][PRJ6d] a ticket kept void is not sold on the day a manager accepts the total of its old close: nothing is closed, its money stays held', () => {
+    const till = terminal('till-1');
+    const offline = terminal('till-2');
+    const manager = terminal('manager-1');
+    const events: EventEnvelope[] = [];
+    const write = (by: TestWriter, iso: string, type: string, payload: unknown): void => {
+      setWall(iso);
+      const e = by.write({ type: 'ticket', id: 'tk-v' }, type, payload);
+      events.push(e);
+      for (const other of [till, manager]) if (other !== by) other.see(e);
+    };
+    write(till, '2026-11-26T12:00:00Z', 'ticket.opened', { number: 'A-001' });
+    write(till, '2026-11-26T12:00:01Z', 'ticket.item_added', { ...line('v1', 2000), taxBasisPoints: 2000 });
+    write(till, '2026-11-26T12:30:00Z', 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1800 });
+    offline.see(...events);
+    write(till, '2026-11-26T12:31:00Z', 'ticket.closed', { totalCents: 1800 }); // short of the lines: flagged
+    write(offline, '2026-11-26T12:32:00Z', 'ticket.voided', { reason: 'walked out' });
+    const project = (): LocationProjection => {
+      const p = new LocationProjection();
+      p.apply(events);
+      return p;
+    };
+    const conflicts = (project().get('tk-v') as { conflicts: { kind: string; conflictId: string }[] }).conflicts;
+    manager.see(...events);
+    write(manager, '2026-11-27T10:00:00Z', 'conflict.resolved', { conflictId: conflicts.find((c) => c.kind === 'closed_and_voided')!.conflictId, resolution: { kind: 'keep_void' } });
+    write(manager, '2026-11-27T10:01:00Z', 'conflict.resolved', { conflictId: conflicts.find((c) => c.kind === 'close_total_mismatch')!.conflictId, resolution: { kind: 'accept_total', totalCents: 1800 } });
+    const views = project().all();
+    expect(views[0]).toMatchObject({ status: 'voided', closedAt: null });
+    expect(dayTakings(views, NOV_27).closed).toEqual({ count: 0, amountCents: 0 });
+    expect(dayTakings(views, NOV_27).taxes.sales).toEqual([]);
+    expect(dayTakings(views, NOV_26).held.amountCents).toBe(1800);
+  });
+
+  it('[SRV25][PRJ19] a sale refunded in parts hands back at most the tax it was sold with: each refund\'s tax is what it adds to the refunds\' running total', () => {
+    const till = terminal('till-1');
+    const manager = terminal('manager-1');
+    const events: EventEnvelope[] = [];
+    const write = (by: TestWriter, type: string, payload: unknown): void => {
+      setWall('2026-11-26T12:00:00Z');
+      const e = by.write({ type: 'ticket', id: 'tk-r' }, type, payload);
+      events.push(e);
+      for (const other of [till, manager]) if (other !== by) other.see(e);
+    };
+    write(till, 'ticket.opened', { number: 'A-001' });
+    write(till, 'ticket.item_added', { ...line('r1', 1200), taxBasisPoints: 2000 });
+    write(till, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1200 });
+    write(till, 'ticket.closed', { totalCents: 1200 });
+    write(manager, 'ticket.refunded', { refundId: 'r1', method: 'card', amountCents: 603, reason: 'cold' });
+    write(manager, 'ticket.refunded', { refundId: 'r2', method: 'card', amountCents: 597, reason: 'cold' });
+    const p = new LocationProjection();
+    p.apply(events);
+    const { taxes } = dayTakings(p.all(), NOV_26);
+    expect(taxes.sales.map((t) => t.taxCents)).toEqual([200]);
+    expect(taxes.refunds.map((t) => [t.grossCents, t.taxCents])).toEqual([[1200, 200]]);
+  });
 });
