@@ -1,6 +1,6 @@
 import type * as Y from 'yjs';
 import type { LocationProjection } from '../projection/location-projection';
-import { compactedOf, deleteEmptySegmentsOfEarlierLives, deleteEvents, type Tombstone } from '../log/log-doc';
+import { compactedOf, deleteEvents, type Tombstone } from '../log/log-doc';
 import { retentionOf, type RetentionPolicy } from './retention-policy';
 
 /**
@@ -49,8 +49,5 @@ export function applyCompaction(doc: Y.Doc, plan: CompactionPlan, by: string, at
     tombstones.set(a.id, stone);
     for (const id of a.eventIds) ids.add(id);
   }
-  const events = deleteEvents(doc, ids);
-  // The writer's segments of its earlier lives that this left empty go too (one per reload).
-  deleteEmptySegmentsOfEarlierLives(doc, by);
-  return { aggregates: plan.aggregates.length, events };
+  return { aggregates: plan.aggregates.length, events: deleteEvents(doc, ids) };
 }

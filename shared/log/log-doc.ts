@@ -21,9 +21,8 @@ import { eventIdOf } from './event-head';
  * and a reloaded tab or a restarted server is a new client. A tab that relayed a write which
  * opened a segment, then died before storing it, would otherwise open "the next" segment
  * again under the same key, and one of the two arrays would vanish from every replica.
- * Entries are deleted inside an array (compaction); a whole segment only once empty and of an
- * earlier life of its writer (deleteEmptySegmentsOfEarlierLives), as a push into a deleted
- * array would be lost and only a live writer pushes.
+ * Entries are only ever deleted inside an array (compaction), never a whole segment:
+ * a concurrent push into a deleted array would be lost.
  */
 export const SEGMENTS = 'segments';
 export const ACKS = 'acks';
@@ -186,25 +185,6 @@ export function deleteEvents(doc: Y.Doc, eventIds: ReadonlySet<string>): number 
     }
   }
   return deleted;
-}
-
-/**
- * Deletes the writer's empty segments of its earlier lives (other Yjs clients: a reload, a
- * restart): one opens each life, and compaction empties them. Nobody pushes into them again
- * (a writer fills only its own client's segments, and one writer has one live client), so
- * deleting the key loses nothing. Must run inside a transaction. Returns how many it deleted.
- */
-export function deleteEmptySegmentsOfEarlierLives(doc: Y.Doc, writer: string): number {
-  const own = segmentIndex(doc.clientID, 0);
-  const empty: string[] = [];
-  for (const [key, segment] of segmentsOf(doc).entries() as IterableIterator<[string, unknown]>) {
-    const parsed = parseSegmentKey(key);
-    if (parsed === null || parsed.writer !== writer) continue;
-    if (parsed.index >= own && parsed.index < own + SEGMENTS_PER_CLIENT) continue;
-    if (segment instanceof Y.Array && segment.length === 0) empty.push(key);
-  }
-  for (const key of empty) segmentsOf(doc).delete(key);
-  return empty.length;
 }
 
 /** Every event JSON held in the doc, segment by segment (order across segments is not meaningful). */

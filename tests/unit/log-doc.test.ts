@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { SegmentWriter, deleteEmptySegmentsOfEarlierLives, deleteEvents, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
+import { SegmentWriter, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
 
 function sync(a: Y.Doc, b: Y.Doc): void {
   Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)));
@@ -29,26 +29,5 @@ describe('SegmentWriter', () => {
       server.transact(() => again.append(['e3']));
       expect(readAllEventJson(server).sort()).toEqual(['e2', 'e3']);
     }
-  });
-
-  it('[STO23] a writer\'s segments of its earlier lives go once compaction emptied them; its live segment and other writers\' stay', () => {
-    const event = (id: string) => JSON.stringify({ id, origin: { terminal: 'till-1', n: 1 } });
-    const firstLife = new Y.Doc();
-    firstLife.transact(() => new SegmentWriter(firstLife, 'till-1').append([event('a'), event('b')]));
-    firstLife.transact(() => new SegmentWriter(firstLife, 'till-2').append([event('x')]));
-    const reloaded = new Y.Doc();
-    Y.applyUpdate(reloaded, Y.encodeStateAsUpdate(firstLife));
-    reloaded.transact(() => new SegmentWriter(reloaded, 'till-1').append([event('c')]));
-    expect(segmentsOf(reloaded).size).toBe(3);
-    // Not yet empty: kept.
-    reloaded.transact(() => expect(deleteEmptySegmentsOfEarlierLives(reloaded, 'till-1')).toBe(0));
-    reloaded.transact(() => {
-      deleteEvents(reloaded, new Set(['a', 'b', 'c', 'x']));
-      expect(deleteEmptySegmentsOfEarlierLives(reloaded, 'till-1')).toBe(1);
-    });
-    // The live one (empty too) and till-2's stay; the writer goes on in its own.
-    expect(segmentsOf(reloaded).size).toBe(2);
-    reloaded.transact(() => new SegmentWriter(reloaded, 'till-1').append([event('d')]));
-    expect(readAllEventJson(reloaded)).toEqual([event('d')]);
   });
 });
