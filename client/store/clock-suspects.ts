@@ -9,27 +9,43 @@ const KEEP = 500;
  * every LWW write and be saved so in the next checkpoint (SYN10).
  */
 export class ClockSuspectIds {
-  private readonly ids: string[];
+  private ids: Set<string>;
   private readonly storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
 
   constructor(private readonly key: string) {
-    let stored: unknown = [];
-    try {
-      stored = JSON.parse(this.storage?.getItem(key) ?? '[]');
-    } catch {
-      // An unreadable list is an empty one: the calibrated clock flags them again.
-    }
-    this.ids = Array.isArray(stored) ? stored.filter((id): id is string => typeof id === 'string') : [];
+    this.ids = this.read();
   }
 
   has(id: string): boolean {
-    return this.ids.includes(id);
+    return this.ids.has(id);
   }
 
   add(id: string): void {
-    if (this.has(id)) return;
-    this.ids.push(id);
-    if (this.ids.length > KEEP) this.ids.splice(0, this.ids.length - KEEP);
-    this.storage?.setItem(this.key, JSON.stringify(this.ids));
+    if (this.ids.has(id)) return;
+    this.change((ids) => ids.add(id));
+  }
+
+  /** Judged again (the clock calibrated since): no longer a suspect. */
+  delete(id: string): void {
+    if (this.ids.has(id)) this.change((ids) => ids.delete(id));
+  }
+
+  /** Read, change and write back: other tabs of this device share the list. */
+  private change(how: (ids: Set<string>) => void): void {
+    const ids = this.storage === undefined ? this.ids : this.read();
+    how(ids);
+    const kept = [...ids].slice(-KEEP);
+    this.ids = new Set(kept);
+    this.storage?.setItem(this.key, JSON.stringify(kept));
+  }
+
+  private read(): Set<string> {
+    let stored: unknown = [];
+    try {
+      stored = JSON.parse(this.storage?.getItem(this.key) ?? '[]');
+    } catch {
+      // An unreadable list is an empty one: the calibrated clock flags them again.
+    }
+    return new Set(Array.isArray(stored) ? stored.filter((id): id is string => typeof id === 'string') : []);
   }
 }

@@ -1,4 +1,4 @@
-import { BUSINESS_DAY_END_HOUR, DEFAULT_RETENTION, type RetentionPolicy } from '../../shared/compaction/retention-policy';
+import { BUSINESS_DAY_END_HOUR, type RetentionPolicy } from '../../shared/compaction/retention-policy';
 import type { DayWindow } from '../../shared/reports/day-takings';
 
 /**
@@ -9,8 +9,8 @@ import type { DayWindow } from '../../shared/reports/day-takings';
 
 /** What compaction keeps, by this device's business days (each with its own summer time). */
 export const DEVICE_RETENTION: RetentionPolicy = {
-  businessDayEnd: (at) => localBusinessDay(at).to,
-  keepAfterDayEndMs: DEFAULT_RETENTION.keepAfterDayEndMs,
+  // The end of the next business day (23 or 25 hours long around a clock change).
+  keptUntil: (at) => localBusinessDay(localBusinessDay(at).to).to,
 };
 
 /**

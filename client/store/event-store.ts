@@ -677,6 +677,20 @@ export class EventStore {
     }
   }
 
+  /**
+   * The clock knows the server's time now (again): suspects that are within the bound after
+   * all (this device's own clock was the one off) are followed, and suspects no more.
+   */
+  clockCalibrated(): void {
+    for (let i = this.clockSuspects.length - 1; i >= 0; i--) {
+      const e = this.clockSuspects[i]!;
+      if (e.at > this.clock.physicalNow() + this.clockBoundMs) continue;
+      this.clock.observe(e.at);
+      this.clockSuspects.splice(i, 1);
+      this.suspectIds.delete(e.id);
+    }
+  }
+
   /** Implausible = stamped beyond the bound ahead of server time, as far as we know it. */
   private isPlausible(e: EventEnvelope, origin: StoreChange['origin']): boolean {
     return origin === 'local' || !this.clock.calibrated || e.at <= this.clock.physicalNow() + this.clockBoundMs;

@@ -462,6 +462,7 @@ export class SyncManager {
     this.serverTimeAt = this.timers.now();
     this.clockOffsetMs = this.offsets.add(wallSent, this.store.clock.wallTime(), serverTime);
     this.store.clock.setOffset(this.clockOffsetMs);
+    this.store.clockCalibrated();
     this.announce();
   }
 

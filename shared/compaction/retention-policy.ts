@@ -13,13 +13,11 @@ import type { AggregateView } from '../projection/views';
  */
 export interface RetentionPolicy {
   /**
-   * The end (UTC ms) of the business day that holds `at`, where the restaurant is: a device
-   * gives its calendar's (client/store/device-retention.ts), which knows the summer time of
-   * that day, not only today's.
+   * When a settled ticket whose last event is at `at` may leave the device: the end of the
+   * business day after its own, where the restaurant is. A device gives its calendar's
+   * (client/store/device-retention.ts), which knows each day's summer time and length.
    */
-  businessDayEnd(at: number): number;
-  /** How long after the end of its business day a closed ticket stays. */
-  keepAfterDayEndMs: number;
+  keptUntil(at: number): number;
 }
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -28,11 +26,10 @@ export const BUSINESS_DAY_END_HOUR = 4;
 
 /** Days ending at 04:00 UTC: where no calendar is at hand (tests, the benchmarks). */
 export const DEFAULT_RETENTION: RetentionPolicy = {
-  businessDayEnd(at) {
+  keptUntil(at) {
     const endHour = BUSINESS_DAY_END_HOUR * 60 * 60_000;
-    return Math.floor((at - endHour) / DAY_MS) * DAY_MS + endHour + DAY_MS;
+    return Math.floor((at - endHour) / DAY_MS) * DAY_MS + endHour + 2 * DAY_MS;
   },
-  keepAfterDayEndMs: DAY_MS,
 };
 
 export type Retention = { compactable: true } | { compactable: false; reason: string };
@@ -50,7 +47,7 @@ export function retentionOf(
   if (view.needsUpdate > 0) return { compactable: false, reason: 'ticket has events this build cannot read' };
   const owed = events.find((e) => e.origin.n > (watermarks[e.origin.terminal] ?? 0));
   if (owed) return { compactable: false, reason: `event ${owed.id} is not acknowledged yet` };
-  const keepUntil = policy.businessDayEnd(view.lastEventAt) + policy.keepAfterDayEndMs;
+  const keepUntil = policy.keptUntil(view.lastEventAt);
   if (now < keepUntil) return { compactable: false, reason: `kept until ${new Date(keepUntil).toISOString()}` };
   return { compactable: true };
 }

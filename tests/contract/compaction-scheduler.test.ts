@@ -65,7 +65,7 @@ describe('CompactionScheduler', () => {
     const scheduler = new CompactionScheduler(store, timers, () => ({}), { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1e9 });
     opened.push({ close: () => scheduler.stop() });
     // By the device's clock the retention window has passed; by the server's, not for 45 minutes.
-    const keptUntil = DEFAULT_RETENTION.businessDayEnd(store.getByAggregate('t3').at(-1)!.at) + DEFAULT_RETENTION.keepAfterDayEndMs;
+    const keptUntil = DEFAULT_RETENTION.keptUntil(store.getByAggregate('t3').at(-1)!.at);
     timers.advance(keptUntil - timers.now() + 10 * 60_000);
     await until(() => !scheduler.status().running); // the idle checks' run, started back then
     await scheduler.compactNow();

@@ -542,6 +542,12 @@ describe('EventStore clock', () => {
       const mine = await reloaded.append('ticket.note_set', { note: 'mine' }, ticket('t1'));
       expect(mine.at).toBeLessThan(Date.now() + 60_000);
       expect(reloaded.clockSuspects.map((e) => e.id)).toEqual([ahead.id]);
+      // Calibrated again, and the server says this device was 10 hours behind: judged again, it is followed.
+      reloaded.clock.setOffset(10 * 60 * 60_000);
+      reloaded.clockCalibrated();
+      expect(reloaded.clockSuspects).toEqual([]);
+      expect(reloaded.clock.peek()).toBeGreaterThanOrEqual(far);
+      expect(saved.get(`rms:${location}:clock-suspects`)).toBe('[]');
     } finally {
       delete g.localStorage;
     }

@@ -30,7 +30,7 @@ describe('business days in the device\'s time zone (client/store/device-retentio
     expect(localBusinessDay(at('2026-07-01T12:00:00Z')).from).toBe(at('2026-07-01T08:00:00Z'));
     // 02:00 local on the 27th is still the 26th's service, for compaction too.
     const lateNight = at('2026-11-27T07:00:00Z');
-    expect(DEVICE_RETENTION.businessDayEnd(lateNight)).toBe(localBusinessDay(lateNight).to);
+    expect(DEVICE_RETENTION.keptUntil(lateNight)).toBe(localBusinessDay(localBusinessDay(lateNight).to).to);
   });
 
   it('[APP20] around a clock change the days are 23 and 25 hours: one day follows the other with no overlap and no gap, and the day before is the previous date', () => {
@@ -68,7 +68,10 @@ describe('business days in the device\'s time zone (client/store/device-retentio
     // Saturday 24 October 2026, 04:30 summer time; clocks go back on Sunday at 03:00.
     const closedAt = new Date(2026, 9, 24, 4, 30).getTime();
     const sundayMorning = new Date(2026, 9, 25, 5, 0).getTime();
-    expect(DEVICE_RETENTION.businessDayEnd(closedAt)).toBe(new Date(2026, 9, 25, 4, 0).getTime());
+    // Kept until the end of Sunday's business day (Monday 04:00), Saturday's being 25 hours long.
+    // And a ticket of the Friday before (2024): until the end of that 25-hour Saturday, Sunday 04:00 winter time.
+    expect(DEVICE_RETENTION.keptUntil(new Date(2024, 9, 25, 20, 0).getTime())).toBe(new Date(2024, 9, 27, 4, 0).getTime());
+    expect(DEVICE_RETENTION.keptUntil(closedAt)).toBe(new Date(2026, 9, 26, 4, 0).getTime());
     const view = { kind: 'ticket', status: 'closed', openConflicts: 0, needsUpdate: 0, lastEventAt: closedAt, aggregateType: 'ticket' } as never;
     expect(retentionOf(view, [], {}, sundayMorning, DEVICE_RETENTION)).toEqual({ compactable: false, reason: expect.stringMatching(/^kept until/) });
   });

@@ -747,5 +747,10 @@ describe('late events on a ticket this device archived', () => {
     Y.applyUpdate(t.store.doc, Y.encodeStateAsUpdate(relay), 'relay');
     expect(t.store.view(id)).toBeUndefined();
     expect([takings.mayBeIncomplete, conflicts.archivedWithLateEvents]).toEqual([true, 1]);
+    // Acknowledged, it stays while its day is not past (the warning with it), then goes like a ticket.
+    t.store.doc.transact(() => acksOf(t.store.doc).set('manager-9', 1), 'relay');
+    expect((await t.store.compact({ now: Date.now() + 60_000 })).events).toBe(0);
+    expect(takings.mayBeIncomplete).toBe(true);
+    expect((await t.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).events).toBe(1);
   });
 });

@@ -117,7 +117,7 @@ export class TakingsModel {
    * device holds them but no view shows them; the server counts them.
    */
   readonly mayBeIncomplete = $derived.by(
-    () => this.day.to + DEVICE_RETENTION.keepAfterDayEndMs <= this.physicalNow() || this.log.lateOnArchived().some((e) => e.at >= this.day.from && e.at < this.day.to),
+    () => DEVICE_RETENTION.keptUntil(this.day.to - 1) <= this.physicalNow() || this.log.lateOnArchived().some((e) => e.at >= this.day.from && e.at < this.day.to),
   );
 
   /** The business's name, at the top of the takings slip (null until a manager set the receipt details). */
