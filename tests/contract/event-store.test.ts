@@ -8,6 +8,7 @@ import { EVENT_ID_PATTERN, newEventId } from '../../shared/events/event-id';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { SegmentWriter, acksOf, compactedOf } from '../../shared/log/log-doc';
 import { installWebLocks } from '../helpers/web-locks';
+import { installLocalStorage } from '../helpers/device-storage';
 
 let seq = 0;
 const open: EventStore[] = [];
@@ -520,9 +521,7 @@ async function until(condition: () => boolean): Promise<void> {
 
 describe('EventStore clock', () => {
   it('[SYN10] an event flagged as stamped far ahead stays flagged after a reload, when the clock cannot judge it yet: it never drags the clock', async () => {
-    const saved = new Map<string, string>();
-    const g = globalThis as { localStorage?: unknown };
-    g.localStorage = { getItem: (k: string) => saved.get(k) ?? null, setItem: (k: string, v: string) => void saved.set(k, v), removeItem: (k: string) => void saved.delete(k) };
+    const { saved, restore } = installLocalStorage();
     try {
       const location = `suspect-${++seq}`;
       const calibrated = await openStore({ location, clock: new HybridClock({ offsetMs: 0 }) });
@@ -549,7 +548,7 @@ describe('EventStore clock', () => {
       expect(reloaded.clock.peek()).toBeGreaterThanOrEqual(far);
       expect(saved.get(`rms:${location}:clock-suspects`)).toBe('[]');
     } finally {
-      delete g.localStorage;
+      restore();
     }
   });
 

@@ -8,6 +8,7 @@ import type { TicketView } from '../../shared/projection/views';
 import { SEGMENT_SIZE, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
 import { PERSISTENCE } from '../../client/store/origins';
 import { installWebLocks } from '../helpers/web-locks';
+import { installLocalStorage } from '../helpers/device-storage';
 import { failIndexedDbWrites } from '../helpers/failing-disk';
 
 let seq = 0;
@@ -64,9 +65,7 @@ describe('Store lifecycle', () => {
 describe('A tab that dies between relaying and storing', () => {
   it('[STO23] the write that opened a segment reached the relay, not the disk: the reloaded tab opens its own segments, and after the sync both sides\' events are held everywhere', async () => {
     // The device's counter survives the crash (localStorage in a browser; a stand-in here).
-    const saved = new Map<string, string>();
-    const g = globalThis as { localStorage?: unknown };
-    g.localStorage = { getItem: (k: string) => saved.get(k) ?? null, setItem: (k: string, v: string) => void saved.set(k, v), removeItem: (k: string) => void saved.delete(k) };
+    const { restore } = installLocalStorage();
     try {
       for (const reloadedWins of [false, true]) {
         const location = `crash-${++seq}`;
@@ -96,7 +95,7 @@ describe('A tab that dies between relaying and storing', () => {
         room.destroy();
       }
     } finally {
-      delete g.localStorage;
+      restore();
     }
   });
 });
