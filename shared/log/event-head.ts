@@ -24,6 +24,15 @@ const N_MARK = '","n":';
 /** A mark found after this key may be the payload's own, not the envelope's. */
 const PAYLOAD_KEY = '"payload":';
 
+/**
+ * Whether the fast path may read `json` at all: a whole object (not cut off) with no second
+ * `"id"` member. A duplicate key is read first here and last by JSON.parse: such an entry
+ * (only a faulty or hostile writer makes one) is parsed, so both always agree.
+ */
+function plainlyWhole(json: string): boolean {
+  return json.charCodeAt(json.length - 1) === 125 && json.indexOf(',"id":') < 0;
+}
+
 /** Null for anything that holds no event, a non-string entry included (see log-doc.ts). */
 export function eventHeadOf(json: unknown): EventHead | null {
   if (typeof json !== 'string') return null;
@@ -33,7 +42,7 @@ export function eventHeadOf(json: unknown): EventHead | null {
 /** Only the id (the event index needs nothing else). */
 export function eventIdOf(json: unknown): string | null {
   if (typeof json !== 'string') return null;
-  if (json.startsWith(ID_PREFIX)) {
+  if (json.startsWith(ID_PREFIX) && plainlyWhole(json)) {
     const end = json.indexOf('"', ID_PREFIX.length);
     const id = json.slice(ID_PREFIX.length, Math.max(ID_PREFIX.length, end));
     if (end > ID_PREFIX.length && !id.includes('\\')) return id;
@@ -50,7 +59,7 @@ const AGGREGATE_MARK = '"aggregate":{"id":"';
  */
 export function aggregateIdOf(json: string): string | null {
   const at = json.indexOf(AGGREGATE_MARK);
-  if (at >= 0 && at < json.indexOf(PAYLOAD_KEY)) {
+  if (at >= 0 && at < json.indexOf(PAYLOAD_KEY) && plainlyWhole(json) && json.lastIndexOf('"aggregate":') === at) {
     const start = at + AGGREGATE_MARK.length;
     const end = json.indexOf('"', start);
     const id = json.slice(start, Math.max(start, end));
@@ -66,14 +75,15 @@ export function aggregateIdOf(json: string): string | null {
 }
 
 function fastHead(json: string): EventHead | null {
-  if (!json.startsWith(ID_PREFIX)) return null;
+  if (!json.startsWith(ID_PREFIX) || !plainlyWhole(json)) return null;
   const idEnd = json.indexOf('"', ID_PREFIX.length);
   if (idEnd <= ID_PREFIX.length) return null;
   const id = json.slice(ID_PREFIX.length, idEnd);
   if (id.includes('\\')) return null;
   const at = json.indexOf(ORIGIN_MARK, idEnd);
-  // After the payload key, the match may be the payload's own (a foreign key order): parse.
-  if (at < 0 || at > json.indexOf(PAYLOAD_KEY)) return null;
+  // After the payload key, the match may be the payload's own (a foreign key order), and a
+  // second origin may be the envelope's own (read last by JSON.parse): parse.
+  if (at < 0 || at > json.indexOf(PAYLOAD_KEY) || json.lastIndexOf(',"origin":') !== at) return null;
   const tStart = at + ORIGIN_MARK.length;
   const tEnd = json.indexOf('"', tStart);
   if (tEnd <= tStart || !json.startsWith(N_MARK, tEnd)) return null;

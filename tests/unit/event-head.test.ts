@@ -31,4 +31,24 @@ describe('event heads read without parsing (shared/log/event-head.ts)', () => {
     expect(aggregateIdOf('not json')).toBeNull();
     expect(aggregateIdOf('{"id":"x"}')).toBeNull();
   });
+
+  it('reads what JSON.parse reads: an entry with a key twice (read last by a parse) or cut off is parsed, never read by the fast path', () => {
+    const json = JSON.stringify(event);
+    const cases = [
+      json.replace('"origin":{', '"origin":{"terminal":"mgr-1","n":3},"origin":{'),
+      json.replace(/}$/, ',"origin":{"terminal":"mgr-1","n":7}}'),
+      json.replace(/}$/, ',"id":"another"}'),
+      json.slice(0, -1),
+    ];
+    for (const entry of cases) {
+      let parsed: unknown = null;
+      try {
+        const p = JSON.parse(entry) as { id: string; origin: { terminal: string; n: number } };
+        parsed = { id: p.id, terminal: p.origin.terminal, n: p.origin.n };
+      } catch {
+        parsed = null;
+      }
+      expect(eventHeadOf(entry), entry.slice(-60)).toEqual(parsed);
+    }
+  });
 });
