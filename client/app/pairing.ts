@@ -1,4 +1,4 @@
-import { isWriterOf } from '../../shared/events/envelope';
+import { TerminalId, isWriterOf } from '../../shared/events/envelope';
 import { appEndpoints } from '../sync/endpoints';
 
 /**
@@ -82,7 +82,7 @@ export function pairingFromQuery(query: URLSearchParams, now = Date.now()): Pair
   }
   const terminal = query.get('terminal')?.trim() || claims.terminal;
   if (!terminal) throw new PairingError('the pairing link names no terminal');
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(terminal)) throw new PairingError(`"${terminal}" is not a valid terminal id`);
+  if (!TerminalId.safeParse(terminal).success) throw new PairingError(`"${terminal}" is not a valid terminal id`);
   if (claims.terminal !== null && claims.terminal !== terminal) {
     throw new PairingError(`the token is for terminal "${claims.terminal}", the link says "${terminal}"`);
   }
@@ -118,6 +118,15 @@ export async function chooseWriter(
   }
   const used = writers.some((w) => isWriterOf(w, pairing.terminal));
   return used ? fresh : pairing.terminal;
+}
+
+/**
+ * A link for the terminal this device is paired as whose token is no newer than the device's
+ * own (a bookmark, a kiosk's start page, the link in a chat): the device keeps its own token,
+ * which it renews itself, rather than go back to an older or expired one.
+ */
+export function isStaleLinkFor(stored: Pairing, link: Pairing): boolean {
+  return stored.location === link.location && stored.terminal === link.terminal && (stored.expiresAt ?? Infinity) >= (link.expiresAt ?? Infinity);
 }
 
 /** Every writer the location holds an event of, asked of the server with the new token. */

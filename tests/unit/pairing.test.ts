@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PairingError, chooseWriter, pairingFromQuery } from '../../client/app/pairing';
+import { PairingError, chooseWriter, isStaleLinkFor, pairingFromQuery } from '../../client/app/pairing';
 
 /** An unsigned token with these claims (the device only reads them; the server verifies). */
 function tokenWith(claims: object): string {
@@ -9,6 +9,20 @@ function tokenWith(claims: object): string {
 
 describe('pairing from a link', () => {
   const token = tokenWith({ location: 'demo', role: 'terminal', terminal: 'till-1', exp: 2_000_000_000 });
+
+  it('[APP16] the same terminal\'s link again, with a token no newer than the device\'s own (renewed since), leaves the device\'s token; a newer one, or another terminal\'s, is used', () => {
+    const link = (exp: number, terminal = 'till-1') => pairingFromQuery(new URLSearchParams({ token: tokenWith({ location: 'demo', role: 'terminal', terminal, exp }), location: 'demo', terminal }));
+    const renewed = link(2_100_000_000);
+    expect(isStaleLinkFor(renewed, link(2_000_000_000))).toBe(true);
+    expect(isStaleLinkFor(renewed, link(2_100_000_000))).toBe(true);
+    expect(isStaleLinkFor(renewed, link(2_200_000_000))).toBe(false);
+    expect(isStaleLinkFor(renewed, link(2_000_000_000, 'till-2'))).toBe(false);
+  });
+
+  it('takes a terminal id the server takes (a colon in it too)', () => {
+    const bar = tokenWith({ location: 'demo', role: 'terminal', terminal: 'bar:1', exp: 2_000_000_000 });
+    expect(pairingFromQuery(new URLSearchParams({ token: bar, location: 'demo', terminal: 'bar:1' })).terminal).toBe('bar:1');
+  });
 
   it('takes location and terminal from the link when they agree with the token', () => {
     const p = pairingFromQuery(new URLSearchParams({ token, location: 'demo', terminal: 'till-1' }), 1000);

@@ -720,6 +720,29 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     expect(soup()).toMatchObject({ priceCents: 725, taxBasisPoints: null });
     expect(editor.drafts).toEqual({ price: {}, tax: {} });
   });
+
+  it('[APP26][APP8] a double tap on "Off the menu…" only asks (taking off for good needs a second, deliberate tap); typed work holds the automatic update back', async () => {
+    const { MenuEditorModel, RETIRE_CONFIRM_MS } = await model<MenuEditorMod>('menu-editor-model');
+    const t = await till({ role: 'manager' });
+    const editor = new MenuEditorModel(t.log, t.menuCommands);
+    const id = await t.menuCommands.define({ name: 'Soup', category: 'Starters', priceCents: 650 });
+    const soup = () => t.store.view(id) as MenuItemView;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    expect(await editor.retire(soup())).toBe(false);
+    vi.advanceTimersByTime(80); // the second half of a double tap
+    expect([await editor.retire(soup()), editor.retireArmed]).toEqual([false, false]);
+    expect(soup().retired).toBe(false);
+    vi.advanceTimersByTime(RETIRE_CONFIRM_MS);
+    vi.useRealTimers();
+    expect(await editor.retire(soup())).toBe(true);
+    expect(soup().retired).toBe(true);
+    expect(editor.hasDrafts).toBe(false);
+    editor.priceText = '4.50';
+    expect(editor.hasDrafts).toBe(true);
+    editor.priceText = '';
+    editor.drafts.tax[id] = '5';
+    expect(editor.hasDrafts).toBe(true);
+  });
 });
 
 describe('late events on a ticket this device archived', () => {

@@ -1,5 +1,5 @@
 import { openSession, type Session } from '../../app/session';
-import { chooseWriter, fetchServerWriters, isManager, loadPairing, pairingFromQuery, savePairing, forgetPairing, type Pairing } from '../../app/pairing';
+import { chooseWriter, fetchServerWriters, isStaleLinkFor, isManager, loadPairing, pairingFromQuery, savePairing, forgetPairing, type Pairing } from '../../app/pairing';
 import { message } from '../format';
 import { LiveLog } from './live-log.svelte';
 import { Router } from './router.svelte';
@@ -56,9 +56,15 @@ export interface Screens {
 
 export class AppModel {
   phase = $state.raw<Phase>({ name: 'starting' });
+  /** Why a pairing link opened on a paired device was not used (it keeps its session); null when none. */
+  pairingNotice = $state<string | null>(null);
   readonly router = new Router();
-  /** The automatic update waits while the tickets screen holds typed work (see TicketsModel.hasDrafts). */
-  readonly shell = new ShellModel(() => this.phase.name === 'ready' && this.phase.screens.tickets.hasDrafts);
+  /** The automatic update waits while a screen holds typed work: a ticket, a payment, a menu change, the receipt details. */
+  readonly shell = new ShellModel(() => {
+    if (this.phase.name !== 'ready') return false;
+    const { tickets, menu, locationDetails } = this.phase.screens;
+    return tickets.hasDrafts || (menu?.hasDrafts ?? false) || (locationDetails?.edited ?? false);
+  });
   readonly now = new Now();
 
   constructor() {
@@ -81,15 +87,23 @@ export class AppModel {
   /** Handles a pairing link: keeps the pairing and opens that location's log. */
   async pair(query: URLSearchParams): Promise<void> {
     let pairing: Pairing;
+    const current = this.phase.name === 'ready' ? this.phase.screens.session.pairing : null;
     try {
       pairing = pairingFromQuery(query);
     } catch (err) {
       this.router.replace('tickets');
-      this.phase = { name: 'unpaired', error: message(err) };
+      // A paired device keeps its session: a bad link (an old bookmark, another terminal's) says so only.
+      if (current === null) this.phase = { name: 'unpaired', error: message(err) };
+      else this.pairingNotice = `This pairing link was not used: ${message(err)}`;
       return;
     }
-    const current = this.phase.name === 'ready' ? this.phase.screens.session.pairing : null;
-    pairing.writer = await chooseWriter(pairing, current ?? (await loadPairing()), () => fetchServerWriters(pairing.token));
+    const stored = current ?? (await loadPairing());
+    if (stored !== null && isStaleLinkFor(stored, pairing)) {
+      this.router.replace('tickets');
+      if (current === null) await this.open(stored);
+      return;
+    }
+    pairing.writer = await chooseWriter(pairing, stored, () => fetchServerWriters(pairing.token));
     await savePairing(pairing);
     this.router.replace('tickets');
     if (current) {

@@ -57,6 +57,9 @@ function parseTaxRate(text: string): number | null | undefined {
   return text.trim() === '' ? null : (parseTaxPercent(text) ?? undefined);
 }
 
+/** A confirming tap sooner than this after the asking one is the second half of a double tap. */
+export const RETIRE_CONFIRM_MS = 600;
+
 /**
  * The Menu screen (managers): add an item, change a price or a tax rate, take an item off the
  * menu. Every till's menu follows live; lines already on tickets keep the price and the rate
@@ -73,6 +76,14 @@ export class MenuEditorModel extends CommandState {
   drafts = $state<Record<MenuField, Record<string, string>>>({ price: {}, tax: {} });
   /** The item whose retirement waits for a second tap. */
   retiring = $state<string | null>(null);
+  /** The confirming tap counts (RETIRE_CONFIRM_MS after asking: until then the button is disabled). */
+  retireArmed = $state(false);
+  private armTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Something typed and not saved: a new item, a price or a rate (the automatic update waits for it). */
+  get hasDrafts(): boolean {
+    return [this.name, this.category, this.priceText, this.station, this.taxText].some((t) => t.trim() !== '') || Object.values(this.drafts).some((byItem) => Object.keys(byItem).length > 0);
+  }
 
   /** Items on the menu, by category then name. */
   readonly items = $derived.by((): MenuItemView[] => this.log.menuItems().sort((a, b) => compareNames(a.category ?? '', b.category ?? '')));
@@ -135,11 +146,19 @@ export class MenuEditorModel extends CommandState {
     return ok;
   }
 
+  /**
+   * Takes the item off the menu for good on a second tap, a deliberate one: the tap that asked
+   * relabels the same button, so a double tap's second half (within RETIRE_CONFIRM_MS) is not one.
+   */
   async retire(item: MenuItemView): Promise<boolean> {
     if (this.retiring !== item.id) {
       this.retiring = item.id;
+      this.retireArmed = false;
+      clearTimeout(this.armTimer);
+      this.armTimer = setTimeout(() => (this.retireArmed = true), RETIRE_CONFIRM_MS);
       return false;
     }
+    if (!this.retireArmed) return false;
     this.retiring = null;
     return this.run(() => this.commands.retire(item.id));
   }
