@@ -101,7 +101,7 @@ function sharedOverLines(ticket: Pick<TicketView, 'lines'>, amountCents: number)
 }
 
 /** What each line the guest pays for came to of what the ticket was sold at (soldCents): line id → cents. */
-function soldByLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): Map<string, number> {
+export function soldByLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): Map<string, number> {
   return sharedOverLines(ticket, soldCents(ticket));
 }
 

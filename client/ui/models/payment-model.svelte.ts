@@ -1,5 +1,5 @@
 import type { PaymentMethod } from '../../../shared/domain/ticket-events';
-import { linesShareCents, paidLineIds, type TicketLine, type TicketView } from '../../../shared/projection/views';
+import { linesShareCents, paidLineIds, soldByLine, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import type { PaymentToRecord } from '../../commands/ticket-commands';
 import { AMOUNT_MAX_CENTS, money, parseMoney } from '../format';
 
@@ -40,9 +40,11 @@ export class PaymentForm {
     const ticket = this.ticketNow();
     if (ticket === null || this.dueNow() === null) return [];
     const paid = paidLineIds(ticket);
+    // Each line's share, allocated once for the ticket (linesShareCents of one line each would allocate per line).
+    const sold = soldByLine(ticket);
     return ticket.lines
       .filter((line) => !paid.has(line.lineId))
-      .map((line) => ({ line, cents: linesShareCents(ticket, [line.lineId]) }))
+      .map((line) => ({ line, cents: sold.get(line.lineId) ?? 0 }))
       .filter((p) => p.cents > 0);
   });
   /** The chosen lines still payable (one another till took payment for meanwhile drops out). */
