@@ -55,18 +55,21 @@ type TicketsMod = typeof import('../../client/ui/models/tickets-model.svelte');
 type ShellMod = typeof import('../../client/ui/models/shell-model.svelte');
 type LiveLogMod = typeof import('../../client/ui/models/live-log.svelte');
 type NowMod = typeof import('../../client/ui/models/now.svelte');
+type PaymentMod = typeof import('../../client/ui/models/payment-model.svelte');
 
 let kitchenMod: KitchenMod;
 let ticketsMod: TicketsMod;
 let shellMod: ShellMod;
 let liveLogMod: LiveLogMod;
 let nowMod: NowMod;
+let paymentMod: PaymentMod;
 beforeAll(async () => {
   kitchenMod = await model<KitchenMod>('kitchen-model');
   ticketsMod = await model<TicketsMod>('tickets-model');
   shellMod = await model<ShellMod>('shell-model');
   liveLogMod = await model<LiveLogMod>('live-log');
   nowMod = await model<NowMod>('now');
+  paymentMod = await model<PaymentMod>('payment-model');
 });
 
 const stores: EventStore[] = [];
@@ -600,6 +603,37 @@ describe('tickets screen (TicketsModel)', () => {
     expect(await recording).toBe(true);
     expect(ticketOf(t.store, other).paidCents).toBe(650);
     expect(t.tickets.payment.lastChange).toBeNull();
+  });
+
+  it('[APP36] a double tap on Record after a part payment records it once: the rest of the bill is not taken as a second payment', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger, 2);
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    pay.split(2);
+    expect(await pay.record()).toBe(true);
+    // The amount is back to the rest due (12.50): the second tap must not take it.
+    expect(pay.amount).toBe(1250);
+    expect(pay.justRecorded).toBe(true);
+    expect(await pay.record()).toBe(false);
+    expect(ticketOf(t.store, id).payments.map((p) => p.amountCents)).toEqual([1250]);
+    // A moment later the second guest pays.
+    await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(t.store, id).payments.map((p) => p.amountCents)).toEqual([1250, 1250]);
+
+    // A change to the form is meant: it is taken at once.
+    const next = await t.commands.openTicket();
+    await t.commands.addItem(next, burger, 2);
+    t.tickets.select(next);
+    pay.split(2);
+    expect(await pay.record()).toBe(true);
+    expect(pay.justRecorded).toBe(true);
+    pay.method = 'cash';
+    expect(pay.justRecorded).toBe(false);
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(t.store, next).payments.map((p) => [p.method, p.amountCents])).toEqual([['card', 1250], ['cash', 1250]]);
   });
 
   it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {

@@ -10,6 +10,13 @@ import { AMOUNT_MAX_CENTS, money, parseMoney } from '../format';
  */
 export const TENDER_OVER_MAX_CENTS = 100_000;
 
+/**
+ * After a payment is recorded the Record button stays disabled this long: the amount falls
+ * back to what is still due, so the second tap of a double tap would record the rest of the
+ * bill as a payment nobody took (as the kitchen's BUMP_HOLD_MS).
+ */
+export const RECORD_HOLD_MS = 600;
+
 /** A line a guest can pay for on their own, and what it comes to (linesShareCents). */
 export interface PayableLine {
   line: TicketLine;
@@ -33,6 +40,11 @@ export class PaymentForm {
   lastChange = $state<number | null>(null);
   /** The lines a guest is paying for (separate checks); empty: an amount. */
   lineIds = $state<string[]>([]);
+  /** The form as a payment recorded left it, for RECORD_HOLD_MS (null: none). */
+  private recordedForm = $state<string | null>(null);
+  private recordedTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A payment was just recorded and nothing changed since: the button waits (a change is meant). */
+  readonly justRecorded = $derived(this.recordedForm !== null && this.recordedForm === this.formKey());
 
   readonly due = $derived.by(() => this.dueNow() ?? 0);
   /** Lines a guest can still pay for on their own: charging something, and no applied payment was for them. */
@@ -120,7 +132,7 @@ export class PaymentForm {
   /** Records the payment as typed; false (and nothing written) when there is a problem or it failed. */
   async record(): Promise<boolean> {
     const { amount, tendered, tip, problem, method } = this;
-    if (problem !== null || amount === null) return false;
+    if (problem !== null || amount === null || this.justRecorded) return false;
     // Taken before the payment lands: then the amount due, and so this, changes.
     const given = this.change;
     const ticketId = this.ticketNow()?.id;
@@ -140,11 +152,28 @@ export class PaymentForm {
     this.tenderedText = '';
     this.tipText = '';
     this.lineIds = [];
+    this.holdAfterRecord();
     return true;
+  }
+
+  private formKey(): string {
+    return JSON.stringify([this.method, this.amountText, this.tenderedText, this.tipText, this.lineIds]);
+  }
+
+  private holdAfterRecord(): void {
+    this.recordedForm = this.formKey();
+    if (this.recordedTimer !== null) clearTimeout(this.recordedTimer);
+    this.recordedTimer = setTimeout(() => {
+      this.recordedTimer = null;
+      this.recordedForm = null;
+    }, RECORD_HOLD_MS);
   }
 
   /** Forgets what was typed (another ticket, or back to the menu). */
   reset(): void {
+    if (this.recordedTimer !== null) clearTimeout(this.recordedTimer);
+    this.recordedTimer = null;
+    this.recordedForm = null;
     this.method = 'card';
     this.amountText = null;
     this.tenderedText = '';
