@@ -209,6 +209,7 @@ async function roomLoad(dataDir: string): Promise<{ ours: number; floor: number;
         putState: () => {},
         appendChunk: () => 0,
         dropUpdates: () => 0,
+        dropThrough: () => 0,
       };
       const index = createEventIndex();
       const hooks = [persistenceHook(readOnly, merger, { mergeEvery: 500 }), index.hook];

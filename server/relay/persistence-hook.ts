@@ -10,14 +10,12 @@ import type { Room } from './room';
 const DROP_SLICE = 200;
 
 interface Progress {
-  /** Sequence number of the newest update stored for the room. */
-  lastSeq: number;
   /** Stored pieces after the state row that are already merged chunks (or loaded pieces). */
   chunks: number;
   /** Single updates stored since the last chunk, kept to merge them without reading back. */
   small: Uint8Array[];
-  /** Sequence number of small[0]. */
-  smallFrom: number;
+  /** Their sequence numbers: what a chunk of them replaces (not a range: see RoomStore.dropUpdates). */
+  smallSeqs: number[];
   /** Pending idle merge (see MERGE_IDLE_MS). */
   idleMerge: NodeJS.Timeout | null;
   /** Updates seen but not stored yet (stored together at the room's next commit). */
@@ -40,8 +38,8 @@ interface Progress {
  *    once per mergeEvery × MAX_CHUNKS updates, ~16k at the default 500);
  *  - a periodic flush and unload merge the pending single updates into a chunk.
  * Merges and rebuilds run in the merger's worker thread, one job at a time; the result is
- * stored first and the rows it holds are dropped after, by sequence range and a slice per
- * turn (see RoomStore), so a job never holds up relayed frames for long and may finish
+ * stored first and the rows it holds are dropped after, a slice per turn: a chunk's own
+ * rows by their sequence numbers, a rebuild's by range (see RoomStore), so a job never holds up relayed frames for long and may finish
  * after its room unloaded or reloaded. Durability does not wait for them: the updates are
  * stored at the commit, and a merge that fails leaves them stored as they were.
  * Loading applies state row + pieces in one transaction with the `persistence` origin,
@@ -70,9 +68,19 @@ export function persistenceHook(store: RoomStore, merger: UpdateMerger, options:
     jobs = jobs.then(job).catch(onMergeError);
   };
 
-  /** Deletes the rows now held by a chunk or the state row, a slice per event-loop turn. */
-  const dropCovered = async (room: string, fromSeq: number, toSeq: number): Promise<void> => {
-    while (store.dropUpdates(room, fromSeq, toSeq, DROP_SLICE) === DROP_SLICE) await new Promise((r) => setImmediate(r));
+  const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  /** Deletes the rows a chunk now holds, a slice per event-loop turn. */
+  const dropMerged = async (room: string, seqs: readonly number[]): Promise<void> => {
+    for (let i = 0; i < seqs.length; i += DROP_SLICE) {
+      if (i > 0) await nextTurn();
+      store.dropUpdates(room, seqs.slice(i, i + DROP_SLICE));
+    }
+  };
+
+  /** Deletes the rows the state row now holds, a slice per event-loop turn. */
+  const dropThrough = async (room: string, toSeq: number): Promise<void> => {
+    while (store.dropThrough(room, toSeq, DROP_SLICE) === DROP_SLICE) await nextTurn();
   };
 
   const mergeSmall = (room: Room): void => {
@@ -80,8 +88,9 @@ export function persistenceHook(store: RoomStore, merger: UpdateMerger, options:
     if (p === undefined) return;
     cancelIdleMerge(p);
     if (p.small.length === 0) return;
-    const { small, smallFrom: from, lastSeq: to } = p;
+    const { small, smallSeqs } = p;
     p.small = [];
+    p.smallSeqs = [];
     if (p.chunks + 1 > MAX_CHUNKS) {
       p.chunks = 0;
       // Everything stored when the job runs (chunks of earlier jobs included), not just through
@@ -89,7 +98,7 @@ export function persistenceHook(store: RoomStore, merger: UpdateMerger, options:
       enqueue(async () => {
         const stored = await store.load(room.name);
         store.putState(room.name, await merger.rebuild(stored.updates));
-        await dropCovered(room.name, 0, stored.lastSeq);
+        await dropThrough(room.name, stored.lastSeq);
       });
       return;
     }
@@ -97,7 +106,7 @@ export function persistenceHook(store: RoomStore, merger: UpdateMerger, options:
     if (small.length < 2) return;
     enqueue(async () => {
       store.appendChunk(room.name, await merger.merge(small));
-      await dropCovered(room.name, from, to);
+      await dropMerged(room.name, smallSeqs);
     });
   };
 
@@ -113,9 +122,8 @@ export function persistenceHook(store: RoomStore, merger: UpdateMerger, options:
     const seqs = store.appendUpdates(room.name, p.queue);
     // Stored now: from here a failure to merge only costs space, so it must not throw.
     for (let i = 0; i < seqs.length; i++) {
-      if (p.small.length === 0) p.smallFrom = seqs[i]!;
       p.small.push(p.queue[i]!);
-      p.lastSeq = seqs[i]!;
+      p.smallSeqs.push(seqs[i]!);
     }
     p.queue = [];
     if (p.small.length >= mergeEvery * MERGE_BURST_FACTOR) return mergeSmall(room);
@@ -137,10 +145,9 @@ export function persistenceHook(store: RoomStore, merger: UpdateMerger, options:
         }, PERSISTENCE_ORIGIN);
       }
       progress.set(room.name, {
-        lastSeq: snapshot.lastSeq,
         chunks: Math.max(0, snapshot.updates.length - 1),
         small: [],
-        smallFrom: 0,
+        smallSeqs: [],
         idleMerge: null,
         queue: [],
       });

@@ -35,9 +35,18 @@ export class MemoryRoomStore implements RoomStore {
     return this.appendUpdate(room, chunk);
   }
 
-  dropUpdates(room: string, fromSeq: number, toSeq: number, limit: number): number {
+  dropUpdates(room: string, seqs: readonly number[]): number {
+    const wanted = new Set(seqs);
+    return this.drop(room, (r) => wanted.has(r.seq), seqs.length);
+  }
+
+  dropThrough(room: string, toSeq: number, limit: number): number {
+    return this.drop(room, (r) => r.seq <= toSeq, limit);
+  }
+
+  private drop(room: string, matches: (row: { seq: number }) => boolean, limit: number): number {
     const rows = this.updates.get(room) ?? [];
-    const drop = new Set(rows.filter((r) => r.seq >= fromSeq && r.seq <= toSeq).slice(0, limit));
+    const drop = new Set(rows.filter(matches).slice(0, limit));
     this.updates.set(room, rows.filter((r) => !drop.has(r)));
     return drop.size;
   }

@@ -21,8 +21,13 @@ export interface RoomStore {
   putState(room: string, state: Uint8Array): void;
   /** Appends a merged chunk of stored updates (which stay until dropped); returns its seq. */
   appendChunk(room: string, chunk: Uint8Array): number;
-  /** Deletes at most `limit` of the updates with fromSeq <= seq <= toSeq; returns how many. */
-  dropUpdates(room: string, fromSeq: number, toSeq: number, limit: number): number;
+  /**
+   * Deletes the rows with these sequence numbers (those a chunk now holds): exactly these, never
+   * a range, since a chunk stored meanwhile gets a sequence number among them.
+   */
+  dropUpdates(room: string, seqs: readonly number[]): number;
+  /** Deletes at most `limit` of the rows with seq <= toSeq (those the state row now holds); returns how many. */
+  dropThrough(room: string, toSeq: number, limit: number): number;
 }
 
 export interface RoomSnapshot {
@@ -35,6 +40,7 @@ export class SqliteRoomStore implements RoomStore {
   private readonly getUpdates: Statement;
   private readonly append: Statement;
   private readonly writeState: Statement;
+  private readonly dropRows: Statement;
   private readonly dropSlice: Statement;
   private readonly runAppendAll: (room: string, updates: readonly Uint8Array[]) => number[];
 
@@ -49,9 +55,10 @@ export class SqliteRoomStore implements RoomStore {
     this.runAppendAll = db.transaction((room: string, updates: readonly Uint8Array[]) =>
       updates.map((u) => this.appendUpdate(room, u)),
     );
+    this.dropRows = db.prepare('DELETE FROM room_updates WHERE room = ? AND seq IN (SELECT value FROM json_each(?))');
     this.dropSlice = db.prepare(
       `DELETE FROM room_updates WHERE seq IN
-         (SELECT seq FROM room_updates WHERE room = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?)`,
+         (SELECT seq FROM room_updates WHERE room = ? AND seq <= ? ORDER BY seq LIMIT ?)`,
     );
   }
 
@@ -84,8 +91,12 @@ export class SqliteRoomStore implements RoomStore {
     return this.appendUpdate(room, chunk);
   }
 
-  dropUpdates(room: string, fromSeq: number, toSeq: number, limit: number): number {
-    return this.dropSlice.run(room, fromSeq, toSeq, limit).changes;
+  dropUpdates(room: string, seqs: readonly number[]): number {
+    return this.dropRows.run(room, JSON.stringify(seqs)).changes;
+  }
+
+  dropThrough(room: string, toSeq: number, limit: number): number {
+    return this.dropSlice.run(room, toSeq, limit).changes;
   }
 }
 

@@ -104,14 +104,57 @@ describe('room persistence: bounded work per update', () => {
       const seqs = Array.from({ length: 450 }, (_, i) => store.appendUpdate('r', Uint8Array.of(i % 256)));
       store.appendUpdate('other', Uint8Array.of(1));
       const chunkSeq = store.appendChunk('r', Uint8Array.of(9, 9));
-      const slices: number[] = [];
-      for (let n = -1; n !== 0; ) slices.push((n = store.dropUpdates('r', seqs[0]!, seqs[399]!, 200)));
-      expect(slices).toEqual([200, 200, 0]);
-      const left = await store.load('r');
-      expect(left.updates).toHaveLength(51); // the 50 after the range, then the chunk
+      // A chunk's own rows, by their numbers: the rows around and the chunk itself stay.
+      expect(store.dropUpdates('r', seqs.slice(0, 200))).toBe(200);
+      expect(store.dropUpdates('r', seqs.slice(200, 400))).toBe(200);
+      let left = await store.load('r');
+      expect(left.updates).toHaveLength(51); // the 50 after them, then the chunk
       expect(left.updates.at(-1)).toEqual(Uint8Array.of(9, 9));
       expect(left.lastSeq).toBe(chunkSeq);
+      // A rebuild's rows, by range and a slice at a time.
+      const slices: number[] = [];
+      for (let n = -1; n !== 0; ) slices.push((n = store.dropThrough('r', seqs[449]!, 20)));
+      expect(slices).toEqual([20, 20, 10, 0]);
+      left = await store.load('r');
+      expect(left.updates).toEqual([Uint8Array.of(9, 9)]);
       expect((await store.load('other')).updates).toHaveLength(1);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('[SRV11] a chunk stored while later updates are committed is never dropped with them (it takes a sequence number among theirs)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rms-rooms-'));
+    const db = openDatabase(dir);
+    try {
+      const store = new SqliteRoomStore(db);
+      const mergeEvery = 10;
+      const { room, hook } = await loadRoom(store, mergeEvery);
+      const client = new Y.Doc();
+      const origin = remoteOrigin({} as never);
+      client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, origin));
+      const list = client.getArray<string>('list');
+      const push = (count: number): void => {
+        for (let i = 0; i < count; i++) {
+          list.push([`e${list.length}`]);
+          room.commit();
+        }
+      };
+      // A burst: its chunk is merged in the worker while traffic goes on.
+      push(mergeEvery * MERGE_BURST_FACTOR);
+      push(5);
+      await hook.settled(); // the chunk lands after these five, before the next five
+      push(5);
+      hook.onFlush!(room); // chunks the ten around it
+      await hook.settled();
+      hook.onUnload!(room);
+      room.destroy();
+
+      const again = await loadRoom(store, mergeEvery);
+      expect(again.room.doc.getArray('list').toArray()).toEqual(list.toArray());
+      again.hook.onUnload!(again.room);
+      again.room.destroy();
     } finally {
       db.close();
       rmSync(dir, { recursive: true, force: true });
