@@ -13,7 +13,7 @@ import { COMPACTION, LOCAL, originKind, type TransactionOrigin } from './origins
 import { IdbPersistence, type StoredCheckpoint } from './idb-persistence';
 import { CheckpointWriter } from './checkpoint-writer';
 import { TabChannel } from './tab-channel';
-import { acquireWriterLease, type WriterLease } from './writer-lease';
+import { acquireWriterLease, WriterLostError, type WriterLease } from './writer-lease';
 import { ClockSuspectIds } from './clock-suspects';
 
 /**
@@ -399,6 +399,7 @@ export class EventStore {
   }
 
   private stamp(type: string, payload: unknown, options: AppendOptions): EventEnvelope {
+    if (!this.lease.held()) throw new WriterLostError(this.writer);
     const { v, payload: valid } = validatePayload(type, payload);
     // Held events are in (seq, …) order, so the last one carries the highest seq.
     const seq = this.projection.lastSeqOf(options.aggregate.id) + 1;

@@ -12,8 +12,8 @@
  * so it also keeps a record of its slot in localStorage (shared at once by an origin's tabs,
  * plain http included), refreshed every HEARTBEAT_MS: a slot whose record is younger than
  * STALE_MS is taken even if nobody answers. A crashed tab stops answering and beating, so its
- * slot is free STALE_MS later. (The limit: a tab busy for longer than STALE_MS, or without
- * localStorage for longer than SETTLE_MS, may lose its slot to a tab opening meanwhile.)
+ * slot is free STALE_MS later. A tab busy or frozen for longer than STALE_MS may lose its slot
+ * to a tab opening meanwhile: it then knows (TabSlot.held) and writes no more under it.
  */
 export const SETTLE_MS = 200;
 export const HEARTBEAT_MS = 1_000;
@@ -35,6 +35,13 @@ type SlotMessage =
 
 export interface TabSlot {
   readonly slot: number;
+  /**
+   * Whether this tab still holds the slot. A tab frozen for longer than STALE_MS (a background
+   * tab on Android, Energy Saver) neither answered nor beat meanwhile, so a tab opening then
+   * may have taken its slot: once its record is another tab's, or its own heartbeat came
+   * STALE_MS late, the slot is lost for good (it must not number events as the new holder does).
+   */
+  held(): boolean;
   /** Stops answering for the slot: another tab may take it. */
   release(): void;
 }
@@ -116,9 +123,22 @@ export async function claimTabSlot(channelName: string, maxSlots: number): Promi
   }
   mine.held = true;
   const { slot } = mine;
-  const beat = (): void => records?.setItem(recordKey(slot), JSON.stringify({ tab, at: Date.now() } satisfies SlotRecord));
-  beat();
-  const heartbeat = records ? setInterval(beat, HEARTBEAT_MS) : undefined;
+  // Measured on the monotonic clock: a wall clock set forward is no freeze.
+  let beatAt = performance.now();
+  let lost = false;
+  const held = (): boolean => {
+    if (lost || records === undefined) return !lost;
+    const record = recordOf(slot);
+    lost = (record !== null && record.tab !== tab) || performance.now() - beatAt >= STALE_MS;
+    if (lost) clearInterval(heartbeat);
+    return !lost;
+  };
+  const writeRecord = (): void => {
+    beatAt = performance.now();
+    records?.setItem(recordKey(slot), JSON.stringify({ tab, at: Date.now() } satisfies SlotRecord));
+  };
+  const heartbeat = records ? setInterval(() => held() && writeRecord(), HEARTBEAT_MS) : undefined;
+  writeRecord(); // over the stale record of the tab that held the slot before, if any
   const release = (): void => {
     clearInterval(heartbeat);
     // A holder that was silent for STALE_MS may have lost the slot: the record is then another tab's.
@@ -132,7 +152,7 @@ export async function claimTabSlot(channelName: string, maxSlots: number): Promi
     if (!event.persisted) release();
   };
   if (typeof addEventListener === 'function') addEventListener('pagehide', onPageHide);
-  return { slot, release };
+  return { slot, held, release };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -17,8 +17,18 @@ import { claimTabSlot } from './tab-slots';
  */
 export const MAX_WRITER_SLOTS = 16;
 
+/** This tab no longer holds its writer (TabSlot.held): an append would reuse another tab's origin.n. */
+export class WriterLostError extends Error {
+  override readonly name = 'WriterLostError';
+  constructor(writer: string) {
+    super(`This tab was asleep and another tab of this terminal now writes as ${writer}: reload this tab (nothing was lost)`);
+  }
+}
+
 export interface WriterLease {
   readonly writer: string;
+  /** False once another tab took this writer (only without Web Locks, see TabSlot.held). */
+  held(): boolean;
   /** Highest n ever reserved for this writer on this device (0 if none). */
   reserved(): number;
   reserve(n: number): void;
@@ -60,7 +70,7 @@ async function tabSlotLease(location: string, terminal: string): Promise<WriterL
   for (let slot = 1; slot <= MAX_WRITER_SLOTS; slot++) await closing.get(slotName(location, writerOf(terminal, slot)));
   const held = await claimTabSlot(`rms:${location}:writer-slots:${terminal}`, MAX_WRITER_SLOTS);
   if (!held) throw allSlotsTaken(terminal);
-  return counterLease(location, writerOf(terminal, held.slot), { release: () => held.release(), freed: Promise.resolve() });
+  return counterLease(location, writerOf(terminal, held.slot), { release: () => held.release(), freed: Promise.resolve() }, () => held.held());
 }
 
 function writerOf(terminal: string, slot: number): string {
@@ -101,32 +111,39 @@ function holdLock(locks: LockManager, name: string): Promise<HeldLock | null> {
 
 /**
  * A counter that only grows, kept on this device (localStorage, which survives a crashed
- * tab and is shared by tabs; in memory where there is none, e.g. Node).
+ * tab and is shared by tabs; in memory where there is none, e.g. Node). Read from storage each
+ * time: another tab may have raised it.
  */
 export class DeviceCounter {
   private value: number;
   private readonly storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
 
   constructor(private readonly key: string) {
-    this.value = Number(this.storage?.getItem(key) ?? 0) || 0;
+    this.value = this.stored();
   }
 
   get(): number {
+    this.value = Math.max(this.value, this.stored());
     return this.value;
   }
 
   raiseTo(n: number): void {
-    if (n <= this.value) return;
+    if (n <= this.get()) return;
     this.value = n;
     this.storage?.setItem(this.key, String(n));
   }
+
+  private stored(): number {
+    return Number(this.storage?.getItem(this.key) ?? 0) || 0;
+  }
 }
 
-function counterLease(location: string, writer: string, lock: HeldLock): WriterLease {
+function counterLease(location: string, writer: string, lock: HeldLock, held: () => boolean = () => true): WriterLease {
   const counter = new DeviceCounter(`rms:${location}:n:${writer}`);
   const name = slotName(location, writer);
   return {
     writer,
+    held,
     reserved: () => counter.get(),
     reserve: (n) => counter.raiseTo(n),
     release: (done) => {

@@ -187,6 +187,52 @@ describe('Writer lease without Web Locks', () => {
     expect(recordOf(loc, 1)).toEqual(nextRecord);
   });
 
+  it('[STO24] a tab frozen while another took its slot knows it lost it: its store refuses to append, and numbers go on in the new holder', async () => {
+    fakeClock();
+    const loc = newLocation();
+    const before = channels.length;
+    const frozen = await EventStore.open({ location: loc, terminal: 'till-1', crossTab: true });
+    stores.push(frozen);
+    const frozenChannels = channels.slice(before);
+    const ticket = (id: string) => ({ aggregate: { id, type: 'ticket' } });
+    await frozen.append('ticket.opened', { number: 'A-001' }, ticket('a1'));
+    // Frozen: it neither answers nor beats (fake intervals do not run), while time passes.
+    frozenChannels.forEach((c) => (c.onmessage = null));
+    vi.setSystemTime(Date.now() + STALE_MS);
+    const next = await EventStore.open({ location: loc, terminal: 'till-1', crossTab: true });
+    stores.push(next);
+    expect([frozen.writer, next.writer]).toEqual(['till-1', 'till-1']);
+    await expect(frozen.append('ticket.opened', { number: 'A-002' }, ticket('a2'))).rejects.toThrow(/another tab of this terminal now writes as till-1: reload this tab/);
+    const taken = await next.append('ticket.opened', { number: 'A-002' }, ticket('b1'));
+    expect(taken.origin).toEqual({ terminal: 'till-1', n: 2 });
+    // Its heartbeat, when it runs again, leaves the new holder's record.
+    const record = recordOf(loc, 1);
+    vi.advanceTimersByTime(HEARTBEAT_MS);
+    expect(recordOf(loc, 1)).toEqual({ ...record, at: expect.any(Number) });
+    expect(recordOf(loc, 1)!.tab).toBe(record!.tab);
+  });
+
+  it('[STO24] a holder whose own heartbeat came STALE_MS late (frozen) takes its slot as lost, even before another tab wrote its record', async () => {
+    const loc = newLocation();
+    const held = await lease(loc);
+    expect(held.held()).toBe(true);
+    const now = performance.now();
+    vi.spyOn(performance, 'now').mockReturnValue(now + STALE_MS);
+    expect(held.held()).toBe(false);
+    vi.restoreAllMocks();
+    expect(held.held()).toBe(false); // for good
+  });
+
+  it('[STO24] a counter another tab raised is read before a number is handed out', async () => {
+    const loc = newLocation();
+    const held = await lease(loc);
+    expect(held.reserved()).toBe(0);
+    localStorage.setItem(`rms:${loc}:n:till-1`, '7');
+    expect(held.reserved()).toBe(7);
+    held.reserve(5); // never lowers it
+    expect(localStorage.getItem(`rms:${loc}:n:till-1`)).toBe('7');
+  });
+
   it('[STO22] release removes the slot\'s record and stops its heartbeat', async () => {
     fakeClock();
     const loc = newLocation();
