@@ -6,7 +6,7 @@ import type { ConflictResolution } from '../../shared/domain/conflict-events';
 import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
 import { discountCents, keptCents, refundShares, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
-import { StorageFullError, type EventStore } from '../store/event-store';
+import { NotSavedError, type EventStore } from '../store/event-store';
 import { DeviceCounter } from '../store/writer-lease';
 
 /**
@@ -225,8 +225,8 @@ export class TicketCommands {
   async close(ticketId: string): Promise<void> {
     const ticket = this.ticket(ticketId);
     if (ticket.status === 'closed' || ticket.status === 'voided') throw new CommandRefused(`the ticket is ${ticket.status} already`);
-    // A full disk writes the close all the same (held and synced): its sale must follow.
-    const unsaved: StorageFullError[] = [];
+    // A close this device cannot save (a full disk, a closed database) is written all the same (held and synced): its sale must follow.
+    const unsaved: NotSavedError[] = [];
     const closed = await keptIfUnsaved(this.append(ticketId, 'ticket.closed', { totalCents: ticket.totalCents }), unsaved);
     const after = this.ticket(ticketId);
     const closedBefore = this.ctx.store.getByAggregate(ticketId).some((e) => e.type === 'ticket.closed' && e.id !== closed.id);
@@ -243,7 +243,7 @@ export class TicketCommands {
    * reopening and a new close, or a total a manager accepted), naming that close; `by` is the
    * event that sells it again (the close, the resolution), its key.
    */
-  private async resell(ticketId: string, by: string, unsaved: StorageFullError[]): Promise<void> {
+  private async resell(ticketId: string, by: string, unsaved: NotSavedError[]): Promise<void> {
     const t = this.ticket(ticketId);
     if (t.status !== 'closed' || t.closedEventId === null || t.closedTotalCents === null || t.closedAt === null) return;
     const payload = { ticketId, totalCents: t.closedTotalCents, paidCents: t.paidCents, closedAt: t.closedAt, closeEventId: t.closedEventId };
@@ -296,7 +296,7 @@ export class TicketCommands {
    */
   async resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string): Promise<void> {
     this.requireManager('resolve a conflict');
-    const unsaved: StorageFullError[] = [];
+    const unsaved: NotSavedError[] = [];
     const resolved = await keptIfUnsaved(this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) }), unsaved);
     if (resolution.kind === 'accept_total') await this.resell(ticketId, resolved.id, unsaved);
     if (unsaved.length > 0) throw unsaved[0];
@@ -340,14 +340,14 @@ export function writerLabel(writer: string, pairedLabel?: string): string {
 
 /**
  * The event an append wrote, also when the disk was full: then it is held in memory and synced,
- * not saved here (StorageFullError), and `unsaved` keeps the error for the command to report at
+ * not saved here (NotSavedError), and `unsaved` keeps the error for the command to report at
  * its end, once what must follow the event (a close's sale) is written too.
  */
-async function keptIfUnsaved(append: Promise<EventEnvelope>, unsaved: StorageFullError[]): Promise<EventEnvelope> {
+async function keptIfUnsaved(append: Promise<EventEnvelope>, unsaved: NotSavedError[]): Promise<EventEnvelope> {
   try {
     return await append;
   } catch (err) {
-    if (!(err instanceof StorageFullError) || err.event === null) throw err;
+    if (!(err instanceof NotSavedError) || err.event === null) throw err;
     unsaved.push(err);
     return err.event;
   }

@@ -192,20 +192,19 @@ export class EventStore {
     if (this.closing !== null) throw new Error(`The event log of ${this.location} is closed: the change was not saved`);
     this.readRemainingLog();
     const existing = options.key === undefined ? undefined : this.byKey.get(options.key);
-    if (existing) {
-      await this.durable();
-      return existing;
-    }
+    if (existing) return this.saved(existing);
     const event = this.stamp(type, payload, options);
     this.queueWrite(event);
     this.ingest([event], 'local');
-    if (this.persistenceLayer) {
-      try {
-        await this.durable();
-      } catch (err) {
-        // Written all the same (held and synced): the caller learns which event is not saved here.
-        throw err instanceof StorageFullError ? err.of(event) : err;
-      }
+    return this.saved(event);
+  }
+
+  /** `event` once it is on disk; if it cannot be, it is written all the same (held and synced) and the caller learns which. */
+  private async saved(event: EventEnvelope): Promise<EventEnvelope> {
+    try {
+      await this.durable();
+    } catch (err) {
+      throw err instanceof NotSavedError ? err.of(event) : new NotSavedError(describe(err), event);
     }
     return event;
   }
@@ -844,20 +843,35 @@ async function requestPersistentStorage(): Promise<boolean | null> {
 }
 
 /**
- * The device ran out of storage and compaction could not free enough. The change is written all
- * the same (`event`, when an append says so): held in memory and synced, not saved here.
+ * IndexedDB failed to save a change (its connection closed under the tab by a newer build in
+ * another tab, site data cleared, a disk error). The change is written all the same (`event`,
+ * when an append says so): held in memory and synced, not saved here. A command goes on with
+ * what must follow it (a close's sale) and reports this at its end.
  */
-export class StorageFullError extends Error {
-  override readonly name = 'StorageFullError';
+export class NotSavedError extends Error {
+  override readonly name: string = 'NotSavedError';
   constructor(
-    private readonly detail: string,
+    protected readonly detail: string,
     readonly event: EventEnvelope | null = null,
+    text = `This device could not save the change; it is kept in memory and synced (${detail})`,
   ) {
-    super(`This device's storage is full; the change is kept in memory and synced, but not saved here (${detail})`);
+    super(text);
   }
 
   /** The same failure, naming the event an append wrote. */
-  of(event: EventEnvelope): StorageFullError {
+  of(event: EventEnvelope): NotSavedError {
+    return new NotSavedError(this.detail, event);
+  }
+}
+
+/** The device ran out of storage and compaction could not free enough (a NotSavedError). */
+export class StorageFullError extends NotSavedError {
+  override readonly name = 'StorageFullError';
+  constructor(detail: string, event: EventEnvelope | null = null) {
+    super(detail, event, `This device's storage is full; the change is kept in memory and synced, but not saved here (${detail})`);
+  }
+
+  override of(event: EventEnvelope): StorageFullError {
     return new StorageFullError(this.detail, event);
   }
 }

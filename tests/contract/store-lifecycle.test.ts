@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { forceCloseDatabase } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { EventStore, StorageFullError, type EventStoreOptions } from '../../client/store/event-store';
+import { EventStore, NotSavedError, StorageFullError, type EventStoreOptions } from '../../client/store/event-store';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import type { TicketView } from '../../shared/projection/views';
 import { SEGMENT_SIZE, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
@@ -183,6 +183,27 @@ describe('IndexedDB failing under a running store', () => {
     newer.close();
     expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/newer version/) });
     await expect(store.append('ticket.opened', { number: num(2) }, ticket('t2'))).rejects.toThrow();
+  });
+
+  it('[CMD4][STO19] a close the device cannot save (the database closed for a newer version in another tab) still records its sale, and the command says it was not saved', async () => {
+    const location = `upgraded-close-${++seq}`;
+    const store = await openStore({ location });
+    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const t = await commands.openTicket();
+    await commands.addItem(t, { id: 'cola', name: 'Cola', priceCents: 350 });
+    await commands.recordPayment(t, { method: 'card', amountCents: 350 });
+    const newer = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(`rms:${location}`, 99);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    newer.close();
+    const closing = commands.close(t);
+    await expect(closing).rejects.toBeInstanceOf(NotSavedError);
+    await expect(closing).rejects.toThrow(/kept in memory and synced/);
+    const view = store.view(t) as TicketView;
+    expect(view.status).toBe('closed');
+    expect(view.sale).toMatchObject({ totalCents: 350, paidCents: 350 });
   });
 
   it('[STO19] a failed write of events nobody awaits (from the relay) is reported, retried with the next write, and the report cleared once it succeeds', async () => {

@@ -1,4 +1,4 @@
-import { StorageFullError } from '../../store/event-store';
+import { NotSavedError } from '../../store/event-store';
 import { message } from '../format';
 
 /**
@@ -10,9 +10,10 @@ export class CommandState {
   error = $state<string | null>(null);
 
   /**
-   * Runs one command; true when it was written. A full disk is said, and the command counts as
-   * written: its events are held and synced (StorageFullError), so the screen moves on rather
-   * than invite a second tap that would write them twice.
+   * Runs one command; true when it was written. A change this device could not save (a full
+   * disk) is said, and the command counts as written: its events are held and synced
+   * (NotSavedError), so the screen moves on rather than invite a second tap that would write
+   * them twice.
    */
   protected async run(action: () => Promise<unknown>): Promise<boolean> {
     this.busy = true;
@@ -22,7 +23,7 @@ export class CommandState {
       return true;
     } catch (err) {
       this.error = message(err);
-      return err instanceof StorageFullError;
+      return err instanceof NotSavedError;
     } finally {
       this.busy = false;
     }

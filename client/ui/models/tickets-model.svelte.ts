@@ -1,6 +1,6 @@
 import type { PaymentToRecord, RefundToGive, TicketCommands } from '../../commands/ticket-commands';
 import { CommandState } from './command-state.svelte';
-import { StorageFullError } from '../../store/event-store';
+import { NotSavedError } from '../../store/event-store';
 import type { MenuCommands } from '../../commands/menu-commands';
 import { owedCents, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
@@ -146,7 +146,7 @@ export class TicketsModel extends CommandState {
         this.selectedId = await this.commands.openTicket(covers ? { ...tableOption, covers } : tableOption);
       } catch (err) {
         // Opened all the same on a full disk (held and synced): show it, as a second tap would open another.
-        if (err instanceof StorageFullError && err.event !== null) this.selectedId = err.event.aggregate.id;
+        if (err instanceof NotSavedError && err.event !== null) this.selectedId = err.event.aggregate.id;
         throw err;
       }
     });
