@@ -7,5 +7,6 @@ export declare function buildIfStale(options: {
   settings?: Record<string, string | undefined>;
   env?: NodeJS.ProcessEnv;
 }): void;
+export declare function viteSettings(env?: NodeJS.ProcessEnv, envDir?: string): Record<string, string>;
 export declare function buildStaffApp(env?: NodeJS.ProcessEnv): void;
 export declare function buildServer(): string;
