@@ -207,8 +207,14 @@ export class TicketCommands {
     if (line.held !== held) await this.append(ticketId, 'ticket.line_held', { lineId, held });
   }
 
-  bumpItem(ticketId: string, lineId: string) {
-    return this.append(ticketId, 'ticket.kitchen_item_bumped', { lineId });
+  /**
+   * The kitchen made the line: `made` of it, as its card showed (default: the line's quantity
+   * now). A cancelled line's bump only says the kitchen saw it, and names no quantity.
+   */
+  bumpItem(ticketId: string, lineId: string, made?: number) {
+    const line = this.ticket(ticketId).lines.find((l) => l.lineId === lineId);
+    const quantity = line === undefined ? undefined : (made ?? line.quantity);
+    return this.append(ticketId, 'ticket.kitchen_item_bumped', quantity === undefined ? { lineId } : { lineId, quantity });
   }
 
   /** `tipCents`: a card tip, charged with the amount and owed to staff (not toward the total). */

@@ -68,6 +68,11 @@ export const TicketSentToKitchenV1 = z.strictObject({ lineIds: z.array(EntityId)
 export type TicketSentToKitchenV1 = z.infer<typeof TicketSentToKitchenV1>;
 
 export const TicketKitchenItemBumpedV1 = z.strictObject({ lineId: EntityId });
+/**
+ * v2 adds how many the kitchen made: the quantity its card showed. A till that had not seen
+ * the send may raise the quantity meanwhile; the rest is then still to make.
+ */
+export const TicketKitchenItemBumpedV2 = z.strictObject({ lineId: EntityId, quantity: Quantity.optional() });
 
 /**
  * A line held back from the kitchen (a main course, until the starters are eaten) or let go:
@@ -77,6 +82,7 @@ export const TicketKitchenItemBumpedV1 = z.strictObject({ lineId: EntityId });
 export const TicketLineHeldV1 = z.strictObject({ lineId: EntityId, held: z.boolean() });
 export type TicketLineHeldV1 = z.infer<typeof TicketLineHeldV1>;
 export type TicketKitchenItemBumpedV1 = z.infer<typeof TicketKitchenItemBumpedV1>;
+export type TicketKitchenItemBumpedV2 = z.infer<typeof TicketKitchenItemBumpedV2>;
 
 export const PaymentMethod = z.enum(['cash', 'card']);
 export type PaymentMethod = z.infer<typeof PaymentMethod>;

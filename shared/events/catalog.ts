@@ -13,6 +13,7 @@ import {
   TicketItemAddedV3,
   TicketItemRemovedV1,
   TicketKitchenItemBumpedV1,
+  TicketKitchenItemBumpedV2,
   TicketLineCompedV1,
   TicketLineHeldV1,
   TicketRefundedV1,
@@ -66,7 +67,8 @@ export const EVENT_CATALOG = {
   'ticket.table_assigned': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketTableAssignedV1 } },
   'ticket.covers_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketCoversSetV1 } },
   'ticket.sent_to_kitchen': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketSentToKitchenV1 } },
-  'ticket.kitchen_item_bumped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketKitchenItemBumpedV1 } },
+  // v2 added how many the kitchen made: a bump without it is still written as v1.
+  'ticket.kitchen_item_bumped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketKitchenItemBumpedV1, 2: TicketKitchenItemBumpedV2 }, writtenFrom: 1 },
   // v2 added the card tip: a payment without one is still written as v1.
   'ticket.payment_recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketPaymentRecordedV1, 2: TicketPaymentRecordedV2, 3: TicketPaymentRecordedV3 }, writtenFrom: 1 },
   'ticket.closed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketClosedV1 } },
@@ -135,7 +137,7 @@ export interface EventPayloads {
   'ticket.table_assigned': z.infer<typeof TicketTableAssignedV1>;
   'ticket.covers_set': z.infer<typeof TicketCoversSetV1>;
   'ticket.sent_to_kitchen': z.infer<typeof TicketSentToKitchenV1>;
-  'ticket.kitchen_item_bumped': z.infer<typeof TicketKitchenItemBumpedV1>;
+  'ticket.kitchen_item_bumped': z.infer<typeof TicketKitchenItemBumpedV2>;
   'ticket.payment_recorded': z.infer<typeof TicketPaymentRecordedV3>;
   'ticket.closed': z.infer<typeof TicketClosedV1>;
   'ticket.voided': z.infer<typeof TicketVoidedV1>;
@@ -336,6 +338,10 @@ export function checkIncomingEventJson(
   if (!env.success) return { ok: false, error: new EventValidationError('event', toIssues(env.error, '')) };
   const e = env.data;
   try {
+    const prototypeKey = envelopePrototypeKey(raw as Record<string, unknown>);
+    if (prototypeKey !== null) {
+      throw new EventValidationError(`event ${e.id}`, [{ path: prototypeKey, message: 'a prototype key is not an event field' }]);
+    }
     if (!isKnownType(e.type)) {
       throw new EventValidationError(`event ${e.id}`, [{ path: 'type', message: `unknown event type "${e.type}"` }]);
     }
@@ -362,6 +368,22 @@ export function checkIncomingEventJson(
     if (err instanceof EventValidationError) return { ok: false, error: err };
     throw err;
   }
+}
+
+/**
+ * Members that, copied by assignment (`out[key] = …`, as sortKeys and object merges do), set a
+ * prototype instead of a field. JSON.parse makes them plain own keys; an event carrying one is
+ * refused, not stored stripped of it. The envelope's unknown keys would be dropped silently, so
+ * its objects are looked at here; the payload's schemas are strict and refuse them as unknown.
+ */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor'] as const;
+
+/** The dotted field of the first prototype key on the envelope, its aggregate or its origin; null if none. */
+function envelopePrototypeKey(raw: Record<string, unknown>): string | null {
+  for (const [prefix, obj] of [['', raw], ['aggregate.', raw.aggregate], ['origin.', raw.origin]] as const) {
+    for (const key of PROTOTYPE_KEYS) if (Object.hasOwn(obj as object, key)) return `${prefix}${key}`;
+  }
+  return null;
 }
 
 const utf8 = new TextEncoder();

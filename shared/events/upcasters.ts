@@ -1,5 +1,5 @@
 import type { EventEnvelope } from './envelope';
-import type { TicketItemAddedV1, TicketItemAddedV2, TicketItemAddedV3, TicketPaymentRecordedV1, TicketPaymentRecordedV2, TicketPaymentRecordedV3, TicketRefundedV1, TicketRefundedV2 } from '../domain/ticket-events';
+import type { TicketItemAddedV1, TicketItemAddedV2, TicketItemAddedV3, TicketKitchenItemBumpedV1, TicketKitchenItemBumpedV2, TicketPaymentRecordedV1, TicketPaymentRecordedV2, TicketPaymentRecordedV3, TicketRefundedV1, TicketRefundedV2 } from '../domain/ticket-events';
 import type { MenuItemDefinedV1, MenuItemDefinedV2 } from '../domain/menu-events';
 import type { SaleRecordedV1, SaleRecordedV2 } from '../domain/sale-events';
 
@@ -38,6 +38,10 @@ export const UPCASTERS: Readonly<Record<string, Readonly<Record<number, Upcaster
     1: (payload): TicketPaymentRecordedV2 => payload as TicketPaymentRecordedV1,
     // v3 added the lines a payment was for: a v2 payment was for an amount.
     2: (payload): TicketPaymentRecordedV3 => payload as TicketPaymentRecordedV2,
+  },
+  'ticket.kitchen_item_bumped': {
+    // v2 added how many the kitchen made: a v1 bump made the whole line, as the fold has it then.
+    1: (payload): TicketKitchenItemBumpedV2 => payload as TicketKitchenItemBumpedV1,
   },
   'ticket.refunded': {
     // v2 added the line a refund is for: a v1 refund was for the whole ticket.

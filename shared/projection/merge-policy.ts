@@ -44,7 +44,8 @@ export const TICKET_MERGE_POLICY = {
   'ticket.covers_set': { merge: 'lww', fields: ['covers'], whenClosed: 'apply', whenVoided: 'apply' },
   // The kitchen keeps working after the guest paid: sending and bumping never escalate.
   'ticket.sent_to_kitchen': { merge: 'first-wins', fields: ['lines[].sentAt'], whenClosed: 'apply', whenVoided: 'apply' },
-  'ticket.kitchen_item_bumped': { merge: 'first-wins', fields: ['lines[].bumpedAt'], whenClosed: 'apply', whenVoided: 'apply' },
+  // The most made holds: a bump of no more than made before changes nothing.
+  'ticket.kitchen_item_bumped': { merge: 'first-wins', fields: ['lines[].bumpedAt', 'lines[].bumpedQuantity'], whenClosed: 'apply', whenVoided: 'apply' },
   // The kitchen's timing, no money: the latest hold or fire of a line holds, after the end too.
   'ticket.line_held': { merge: 'lww', fields: ['lines[].held'], whenClosed: 'apply', whenVoided: 'apply' },
   // A line is comped once (a second comp of it is the same fact: `duplicate`); it stays on the

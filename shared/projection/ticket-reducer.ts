@@ -276,6 +276,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         sentAt: null,
         sentQuantity: null,
         bumpedAt: null,
+        bumpedQuantity: 0,
         held: false,
         addedBy: e.origin.terminal,
         comped: null,
@@ -299,9 +300,11 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const line = lineById(s, lineId);
       if (!line) return outcome('ignored', `no line ${lineId}`);
       // A sent line is changed only by a till that had not seen the send (the app adds a new
-      // line instead): it applies, and the kitchen sees both quantities (sentQuantity).
+      // line instead): it applies, and the kitchen sees both quantities (sentQuantity). Raised
+      // above what the kitchen made, the line is waiting again for the rest.
       const changed = lww(s, e, `quantity:${lineId}`, () => {
         line.quantity = quantity;
+        if (line.bumpedQuantity > 0) line.bumpedAt = quantity > line.bumpedQuantity ? null : (line.bumpedAt ?? e.at);
       });
       return changed.status === 'applied' ? { ...changed, ...conflictPart(holdPaymentsAboveTotal(s, e)) } : changed;
     }
@@ -379,11 +382,21 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       return known ? outcome('superseded', 'lines already sent') : outcome('ignored', 'no such lines');
     }
     case 'ticket.kitchen_item_bumped': {
-      // A cancelled line is bumped too: the kitchen saw the cancellation.
-      const line = lineById(s, e.payload.lineId) ?? s.cancelled.find((l) => l.lineId === e.payload.lineId);
-      if (!line) return outcome('ignored', `no line ${e.payload.lineId}`);
-      if (line.bumpedAt !== null) return outcome('superseded', 'already bumped');
-      line.bumpedAt = e.at;
+      const line = lineById(s, e.payload.lineId);
+      if (!line) {
+        // A cancelled line is bumped too: the kitchen saw the cancellation.
+        const cancelled = s.cancelled.find((l) => l.lineId === e.payload.lineId);
+        if (!cancelled) return outcome('ignored', `no line ${e.payload.lineId}`);
+        if (cancelled.bumpedAt !== null) return outcome('superseded', 'already bumped');
+        cancelled.bumpedAt = e.at;
+        return outcome('applied');
+      }
+      // What the kitchen's card showed (a v1 bump: the whole line). Fewer than the line holds
+      // now (raised by a till that had not seen the send): the rest is still to make.
+      const made = e.payload.quantity ?? line.quantity;
+      if (made <= line.bumpedQuantity) return outcome('superseded', 'already bumped');
+      line.bumpedQuantity = made;
+      line.bumpedAt = made >= line.quantity ? e.at : null;
       return outcome('applied');
     }
     case 'ticket.payment_recorded': {

@@ -66,7 +66,10 @@ export interface TicketLine {
    * silently different card.
    */
   sentQuantity: number | null;
+  /** When the kitchen made all of the line (null while some is still to make). */
   bumpedAt: number | null;
+  /** How many of the line the kitchen made (0: none yet); below `quantity`, the rest is to make. */
+  bumpedQuantity: number;
   /** Held back from the kitchen until fired (a main course); meaningless once sent. */
   held: boolean;
   addedBy: string;

@@ -69,6 +69,39 @@ describe('projection: last-write-wins', () => {
     expect(ticketOf([...base, more, sent]).lines[0]).toMatchObject({ quantity: 3, sentQuantity: 1 });
   });
 
+  it('[PRJ24] a quantity raised by a till that had not seen the send puts the line back in the kitchen for the rest, whichever of the raise and the send folds first', () => {
+    for (const raiseFirst of [true, false]) {
+      const a = new Terminal('till-a', raiseFirst ? 1_000 : 0);
+      const b = new Terminal('till-b', raiseFirst ? 0 : 1_000);
+      const base = openedTicket(a, b);
+      const sent = a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1'] });
+      wall += 10;
+      const made = a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1', quantity: 1 }, { v: 2 }); // the card showed 1×
+      const raised = b.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 3 }); // B saw neither
+      expect(raised.seq).toBe(sent.seq);
+      const line = ticketOf([...base, sent, made, raised]).lines[0]!;
+      expect(line, `raise first: ${raiseFirst}`).toMatchObject({ quantity: 3, bumpedQuantity: 1, bumpedAt: null });
+      a.see(raised);
+      const rest = a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1', quantity: 3 }, { v: 2 });
+      expect(ticketOf([...base, sent, made, raised, rest]).lines[0]).toMatchObject({ bumpedQuantity: 3, bumpedAt: rest.at });
+      // The same bump again changes nothing.
+      const again = a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1', quantity: 3 }, { v: 2 });
+      expect(foldedAs(ticketOf([...base, sent, made, raised, rest, again]), again).status).toBe('superseded');
+    }
+  });
+
+  it('[PRJ24] a bump without a quantity (v1) made the whole line; a line lowered to what was made is done', () => {
+    const a = new Terminal('till-a');
+    const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 2 })];
+    const sent = a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1'] });
+    const v1 = a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1' });
+    expect(ticketOf([...base, sent, v1]).lines[0]).toMatchObject({ bumpedQuantity: 2, bumpedAt: v1.at });
+    const part = a.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1', quantity: 1 }, { v: 2 });
+    expect(ticketOf([...base, sent, part]).lines[0]).toMatchObject({ bumpedQuantity: 1, bumpedAt: null });
+    const lowered = a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 1 });
+    expect(ticketOf([...base, sent, part, lowered]).lines[0]).toMatchObject({ quantity: 1, bumpedAt: lowered.at });
+  });
+
   it('[PRJ4] a line removed after it was sent is kept as cancelled for the kitchen until bumped; one removed before the send or after the bump is not', () => {
     const a = new Terminal('till-a');
     const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', burger('l2')), a.write(TK, 'ticket.item_added', burger('l3'))];

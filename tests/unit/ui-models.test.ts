@@ -203,8 +203,8 @@ describe('kitchen display (KitchenModel)', () => {
   it('[APP1] a double tap on a line\'s "Bump" bumps that line only; another card can still be bumped during the hold', async () => {
     const { store, kitchen, first, second } = await kitchenWithTwo();
     const line = kitchen.queue[0]!.lines[0]!;
-    await kitchen.bumpLine(first, line.lineId);
-    await kitchen.bumpLine(kitchen.queue[0]!.ticket.id, kitchen.queue[0]!.lines[0]!.lineId);
+    await kitchen.bumpLine(first, line);
+    await kitchen.bumpLine(kitchen.queue[0]!.ticket.id, kitchen.queue[0]!.lines[0]!);
     expect(ticketOf(store, first).lines.filter((l) => l.bumpedAt !== null).map((l) => l.lineId)).toEqual([line.lineId]);
     // A deliberate tap on the other card, where it is shown, is not swallowed.
     await kitchen.bumpTicket(kitchen.queue[1]!);

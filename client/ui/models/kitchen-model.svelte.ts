@@ -71,9 +71,10 @@ export function localStationChoice(key = 'rms:kitchen-station'): StationChoice {
  * It reads the local log only, so it keeps working with no network; lines sent from other
  * tills appear as the relay brings them.
  *
- * Bumping is final in the log (`ticket.kitchen_item_bumped` is first-wins, and no event
- * un-bumps a line), so a recall shows a bumped ticket again on this screen, read from its
- * bumped lines; it writes nothing and puts nothing back in any queue.
+ * Bumping is final in the log (`ticket.kitchen_item_bumped` records how many the kitchen
+ * made, and only a quantity raised above that, by a till that had not seen the send, puts a
+ * line back in the queue), so a recall shows a bumped ticket again on this screen, read from
+ * its bumped lines; it writes nothing and puts nothing back in any queue.
  *
  * A screen may show one station (the menu item's `station`: grill, bar…): only the lines
  * its items are prepared at, and "Bump ticket" bumps those, leaving the ticket on the other
@@ -213,10 +214,11 @@ export class KitchenModel {
     return this.hold?.lineIds.has(lineId) ?? false;
   }
 
-  bumpLine(ticketId: string, lineId: string) {
-    if (this.justBumped(lineId)) return Promise.resolve();
-    this.holdAfterBump([lineId]);
-    return this.run(() => this.commands.bumpItem(ticketId, lineId));
+  /** Bumps the line as the card shows it (its quantity: what the kitchen made). */
+  bumpLine(ticketId: string, line: TicketLine) {
+    if (this.justBumped(line.lineId)) return Promise.resolve();
+    this.holdAfterBump([line.lineId]);
+    return this.run(() => this.commands.bumpItem(ticketId, line.lineId, line.quantity));
   }
 
   /** Bumps every waiting line of the ticket (a second tap on it while it is held does nothing). */
@@ -225,7 +227,7 @@ export class KitchenModel {
     if (lines.length === 0) return Promise.resolve();
     this.holdAfterBump(lines.map((l) => l.lineId));
     return this.run(async () => {
-      for (const line of lines) await this.commands.bumpItem(entry.ticket.id, line.lineId);
+      for (const line of lines) await this.commands.bumpItem(entry.ticket.id, line.lineId, line.quantity);
     });
   }
 
