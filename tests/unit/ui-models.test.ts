@@ -9,7 +9,7 @@ import { EventStore } from '../../client/store/event-store';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
-import type { MenuItemView, TicketView } from '../../shared/projection/views';
+import { isSettled, type MenuItemView, type TicketView } from '../../shared/projection/views';
 import * as Y from 'yjs';
 import { age, NOTE_MAX } from '../../client/ui/format';
 import { SegmentWriter, acksOf } from '../../shared/log/log-doc';
@@ -167,6 +167,31 @@ describe('kitchen display (KitchenModel)', () => {
     await t.commands.fireHeld(id);
     expect(card().lines.map((l) => l.name)).toEqual(['Tomato soup', 'Cheeseburger']);
     expect(card().held).toEqual([]);
+  });
+
+  it('[APP37] a ticket paid and closed with the mains held stays on the tickets list, and on the kitchen card as to come, until they are fired and cooked', async () => {
+    const t = await till();
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, soup);
+    await t.commands.addItem(id, burger);
+    const [soupLine, burgerLine] = ticketOf(t.store, id).lines;
+    await t.commands.holdLine(id, burgerLine!.lineId, true);
+    await t.commands.sendToKitchen(id);
+    await t.commands.recordPayment(id, { method: 'card', amountCents: ticketOf(t.store, id).totalCents });
+    await t.commands.close(id);
+    t.tickets.select(null);
+    const listed = () => t.tickets.tickets.some((x) => x.id === id);
+    await kitchen.bumpLine(id, soupLine!);
+    expect(ticketOf(t.store, id).status).toBe('closed');
+    expect(listed()).toBe(true);
+    expect(isSettled(ticketOf(t.store, id))).toBe(false);
+    expect(kitchen.queue.find((e) => e.ticket.id === id)?.held.map((l) => l.name)).toEqual(['Cheeseburger']);
+    await t.commands.fireHeld(id); // on the closed ticket
+    expect(listed()).toBe(false);
+    expect(isSettled(ticketOf(t.store, id))).toBe(false); // cooking
+    await kitchen.bumpLine(id, ticketOf(t.store, id).lines[1]!);
+    expect(isSettled(ticketOf(t.store, id))).toBe(true);
   });
 
   it('[APP1] a ticket voided after it was sent stays on the kitchen display, every line cancelled, until the kitchen bumps it', async () => {
