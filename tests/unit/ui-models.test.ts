@@ -165,8 +165,38 @@ describe('kitchen display (KitchenModel)', () => {
     expect(card().held.map((l) => [l.quantity, l.name])).toEqual([[2, 'Cheeseburger']]);
     expect(kitchen.allDay.map((i) => i.name)).toEqual(['Tomato soup']);
     await t.commands.fireHeld(id);
-    expect(card().lines.map((l) => l.name)).toEqual(['Tomato soup', 'Cheeseburger']);
-    expect(card().held).toEqual([]);
+    // Fired: a card of its own (send 2), nothing more to come.
+    const cards = kitchen.queue.filter((e) => e.ticket.id === id);
+    expect(cards.map((e) => [e.send, e.lines.map((l) => l.name), e.held])).toEqual([
+      [1, ['Tomato soup'], []],
+      [2, ['Cheeseburger'], []],
+    ]);
+  });
+
+  it('[APP38] a line sent later is a card of its own, with its own age: "Bump ticket" on the first card never bumps it', async () => {
+    let wall = Date.now();
+    const t = await till({ clock: new HybridClock({ wallNow: () => wall }) });
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.sendToKitchen(id);
+    wall += 5 * 60_000;
+    await t.commands.addItem(id, cola);
+    await t.commands.sendToKitchen(id);
+    const cards = kitchen.queue.filter((e) => e.ticket.id === id);
+    expect(cards.map((e) => [e.send, e.lines.map((l) => l.name)])).toEqual([
+      [1, ['Cheeseburger']],
+      [2, ['Cola']],
+    ]);
+    expect(cards[1]!.since - cards[0]!.since).toBeGreaterThan(4 * 60_000);
+    expect(new Set(kitchen.queue.map((e) => e.key)).size).toBe(kitchen.queue.length);
+    await kitchen.bumpTicket(cards[0]!);
+    expect(ticketOf(t.store, id).lines.map((l) => [l.name, l.bumpedAt !== null])).toEqual([
+      ['Cheeseburger', true],
+      ['Cola', false],
+    ]);
+    // Numbered as sent, whatever was bumped since.
+    await vi.waitFor(() => expect(kitchen.queue.filter((e) => e.ticket.id === id).map((e) => e.send)).toEqual([2]), { timeout: 3 * kitchenMod.BUMP_HOLD_MS });
   });
 
   it('[APP37] a ticket paid and closed with the mains held stays on the tickets list, and on the kitchen card as to come, until they are fired and cooked', async () => {

@@ -7,17 +7,22 @@ import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import type { Now } from './now.svelte';
 
+/** One send of a ticket to the kitchen (a card: the mains fired later are a card of their own). */
 export interface KitchenTicket {
   ticket: TicketView;
-  /** Sent and not yet bumped, in the order they were sent (during a hold, also those just bumped: see `justBumped`). */
+  /** Unique among the cards: the ticket and its send. */
+  key: string;
+  /** Which send of the ticket it is (1 the first), whatever of the others was bumped. */
+  send: number;
+  /** Sent with this send and not yet bumped, in the ticket's order (during a hold, also those just bumped: see `justBumped`). */
   lines: TicketLine[];
-  /** When the oldest waiting line was sent (hybrid-clock ms). */
+  /** When they were sent (hybrid-clock ms). */
   since: number;
   /** Lines of `lines` removed at a till after they were sent: shown as cancelled until bumped. */
   cancelled: ReadonlySet<string>;
   /** The ticket was voided after lines were sent: every line is cancelled (stop cooking). */
   voided: boolean;
-  /** Lines of this station the till holds back, to be fired later (the mains): coming, not to start yet. */
+  /** Lines of this station the till holds back, to be fired later (the mains): coming, not to start yet (on the ticket's last card). */
   held: TicketLine[];
 }
 
@@ -91,8 +96,10 @@ export class KitchenModel {
   private recallDepth = $state(0);
 
   /**
-   * Tickets with lines waiting, from the log. A ticket voided after its lines were sent stays,
-   * every line cancelled, until the kitchen bumps it: it must not vanish while being cooked.
+   * Cards with lines waiting, from the log: one per send of a ticket, so lines sent later (an
+   * add-on, the mains fired) come as a card of their own, with their own age, and "Bump
+   * ticket" on the first card never takes them. A ticket voided after its lines were sent
+   * stays, every line cancelled, until the kitchen bumps it: it must not vanish while being cooked.
    */
   private readonly waiting = $derived.by((): KitchenTicket[] => {
     const out: KitchenTicket[] = [];
@@ -102,9 +109,16 @@ export class KitchenModel {
       const cancelled = ticket.cancelledLines.filter((l) => l.bumpedAt === null && here(l));
       const lines = ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null && here(l)).concat(cancelled);
       if (lines.length === 0) continue;
-      lines.sort((a, b) => a.sentAt! - b.sentAt!);
+      const bySend = new Map<number, TicketLine[]>();
+      for (const line of lines) bySend.set(line.sentAt!, [...(bySend.get(line.sentAt!) ?? []), line]);
+      const sends = [...new Set([...ticket.lines, ...ticket.cancelledLines].flatMap((l) => (l.sentAt === null ? [] : [l.sentAt])))].sort((a, b) => a - b);
+      const waitingSends = [...bySend.keys()].sort((a, b) => a - b);
       const held = voided ? [] : ticket.lines.filter((l) => l.sentAt === null && l.held && here(l));
-      out.push({ ticket, lines, since: lines[0]!.sentAt!, cancelled: new Set((voided ? lines : cancelled).map((l) => l.lineId)), voided, held });
+      const cancelledIds = new Set((voided ? lines : cancelled).map((l) => l.lineId));
+      for (const at of waitingSends) {
+        const last = at === waitingSends.at(-1);
+        out.push({ ticket, key: `${ticket.id}:${at}`, send: sends.indexOf(at) + 1, lines: bySend.get(at)!, since: at, cancelled: cancelledIds, voided, held: last ? held : [] });
+      }
     }
     return out.sort((a, b) => a.since - b.since);
   });
@@ -221,7 +235,7 @@ export class KitchenModel {
     return this.run(() => this.commands.bumpItem(ticketId, line.lineId, line.quantity));
   }
 
-  /** Bumps every waiting line of the ticket (a second tap on it while it is held does nothing). */
+  /** Bumps every waiting line of the card (a second tap on it while it is held does nothing). */
   bumpTicket(entry: KitchenTicket) {
     const lines = entry.lines.filter((l) => !this.justBumped(l.lineId));
     if (lines.length === 0) return Promise.resolve();
