@@ -50,12 +50,41 @@ export const DEFAULT_DATA_DIR = './data';
 /** An on/off variable: `1`/`true` or `0`/`false`. */
 const Flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
+/**
+ * CORS_ORIGINS: a comma list of origins, each written as a browser sends its Origin header
+ * (`new URL(entry).origin`: lower-case scheme and host, no default port, no trailing slash),
+ * since CORS compares exact strings. An entry that is no origin or has a path could never
+ * match one: refused at startup, naming it.
+ */
+const CorsOrigins = z.string().transform((list, ctx) => {
+  const origins: string[] = [];
+  for (const entry of list.split(',').map((s) => s.trim()).filter((s) => s.length > 0)) {
+    const problem = originProblem(entry);
+    if (problem === null) origins.push(new URL(entry).origin);
+    else ctx.issues.push({ code: 'custom', input: entry, message: `"${entry}" ${problem}; write scheme://host[:port], e.g. https://till.example.com` });
+  }
+  return origins;
+});
+
+function originProblem(entry: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return 'is not a URL';
+  }
+  if (url.origin === 'null') return 'is not an http(s) origin';
+  if (url.username !== '' || url.password !== '') return 'has credentials';
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') return 'has a path';
+  return null;
+}
+
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   RMS_SECRET: z.string().min(MIN_SECRET_LENGTH, `RMS_SECRET must be at least ${MIN_SECRET_LENGTH} characters`).optional(),
-  CORS_ORIGINS: z.string().default(''),
+  CORS_ORIGINS: CorsOrigins.default([]),
   STATIC_DIR: z.string().min(1).default('./dist'),
   PUBLIC_URL: z.string().url().optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
@@ -90,9 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     host: e.HOST,
     dataDir: e.DATA_DIR,
     secret: e.RMS_SECRET,
-    corsOrigins: e.CORS_ORIGINS.split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
+    corsOrigins: e.CORS_ORIGINS,
     staticDir: e.STATIC_DIR,
     publicUrl: e.PUBLIC_URL,
     tls: e.TLS_CERT_FILE !== undefined && e.TLS_KEY_FILE !== undefined ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : null,

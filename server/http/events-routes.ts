@@ -28,6 +28,44 @@ export interface EventsRoutesDeps {
 const DEFAULT_PAGE = 500;
 
 export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDeps): void {
+  // Encapsulated: this JSON parser serves POST /api/events only.
+  void app.register(async (batches) => registerPostEvents(batches, deps));
+
+  app.get('/api/events', async (request) => {
+    const claims = await authenticate(deps.tokens, request);
+    const query = parseInput(GetEventsQuery, request.query, 'query');
+    const after = query.after === undefined || query.after === '' ? 0 : Number(query.after);
+    const page = await deps.store.readAfter(claims.location, after, query.limit ?? DEFAULT_PAGE);
+    const last = page.events.at(-1);
+    const response: GetEventsResponse = {
+      events: page.events.map((e) => JSON.parse(e.json) as unknown),
+      next: String(last?.cursor ?? after),
+      hasMore: page.hasMore,
+      serverTime: deps.now(),
+    };
+    return response;
+  });
+
+  app.get('/api/watermarks', async (request) => {
+    const claims = await authenticate(deps.tokens, request);
+    const response: WatermarksResponse = {
+      watermarks: await deps.store.watermarks(claims.location),
+      writers: await deps.store.writers(claims.location),
+      serverTime: deps.now(),
+    };
+    return response;
+  });
+}
+
+/**
+ * A batch is parsed keeping "__proto__" and "constructor" members as the plain own keys
+ * JSON.parse makes them (Fastify's default refuses the whole body): one such event, which
+ * honest terminals re-upload for its writer, would stop a location's uploads for good. The
+ * event check (checkIncomingEventJson) rejects that event alone.
+ */
+function registerPostEvents(app: FastifyInstance, deps: EventsRoutesDeps): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'));
   app.post('/api/events', { bodyLimit: MAX_BATCH_BYTES }, async (request) => {
     const claims = await authenticate(deps.tokens, request);
     const body = request.body;
@@ -69,30 +107,5 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
       deps.inFlight.delete(work);
       stop();
     }
-  });
-
-  app.get('/api/events', async (request) => {
-    const claims = await authenticate(deps.tokens, request);
-    const query = parseInput(GetEventsQuery, request.query, 'query');
-    const after = query.after === undefined || query.after === '' ? 0 : Number(query.after);
-    const page = await deps.store.readAfter(claims.location, after, query.limit ?? DEFAULT_PAGE);
-    const last = page.events.at(-1);
-    const response: GetEventsResponse = {
-      events: page.events.map((e) => JSON.parse(e.json) as unknown),
-      next: String(last?.cursor ?? after),
-      hasMore: page.hasMore,
-      serverTime: deps.now(),
-    };
-    return response;
-  });
-
-  app.get('/api/watermarks', async (request) => {
-    const claims = await authenticate(deps.tokens, request);
-    const response: WatermarksResponse = {
-      watermarks: await deps.store.watermarks(claims.location),
-      writers: await deps.store.writers(claims.location),
-      serverTime: deps.now(),
-    };
-    return response;
   });
 }

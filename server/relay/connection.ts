@@ -58,6 +58,11 @@ export class RelayConnection {
   private heldSince: Map<number, number> | null = null;
   /** Presence changes were not sent (backed-up socket): the whole presence follows once it drained. */
   private presenceHeld = false;
+  /**
+   * A sync step 1 came while the socket was backed up: its answer is the catch-up (heldSince
+   * includes the state vector it sent), written as the sync step 2 the client waits for.
+   */
+  private step2Owed = false;
   /** Bytes in `queue`. */
   private queuedBytes = 0;
   private readonly pingTimer: NodeJS.Timeout;
@@ -75,7 +80,10 @@ export class RelayConnection {
       const presence = this.room.awarenessSnapshot();
       if (presence !== null) this.send(presence);
     }
+    const step2Owed = this.step2Owed;
+    this.step2Owed = false;
     if (since === null || this.room === null) return;
+    if (step2Owed) return this.send(encodeSyncStep2(this.room.doc, Y.encodeStateVector(since)));
     const frame = updateFrame(Y.encodeStateAsUpdate(this.room.doc, Y.encodeStateVector(since)));
     if (this.writeFrame(frame)) for (const hook of this.options.hooks) hook.onBytes?.('out', frame.byteLength);
   };
@@ -156,6 +164,21 @@ export class RelayConnection {
     this.send(message);
   }
 
+  /**
+   * A sync step 1 (at the decoder) while the socket is backed up is read here and answered
+   * once it drained, in the catch-up, instead of with a copy of the document queued per
+   * request: a client that asks again and again and never reads would fill server memory.
+   * Returns whether it was; anything else is left unread, for readSyncMessage.
+   */
+  private deferredStep1(decoder: decoding.Decoder): boolean {
+    if (decoding.peekVarUint(decoder) !== syncProtocol.messageYjsSyncStep1 || !this.backedUp()) return false;
+    decoding.readVarUint(decoder);
+    const has = Y.decodeStateVector(decoding.readVarUint8Array(decoder));
+    this.heldSince = this.heldSince === null ? has : lowerClocks(this.heldSince, has);
+    this.step2Owed = true;
+    return true;
+  }
+
   /** The socket holds more than BACKED_UP_BYTES: true, and the catch-up is armed for its drain. */
   private backedUp(): boolean {
     if (this.socket.bufferedAmount <= BACKED_UP_BYTES) return false;
@@ -217,6 +240,7 @@ export class RelayConnection {
       const type = decoding.readVarUint(decoder);
       switch (type) {
         case MessageType.sync: {
+          if (this.deferredStep1(decoder)) break;
           const encoder = encoding.createEncoder();
           encoding.writeVarUint(encoder, MessageType.sync);
           // y-protocols swallows update errors unless given a handler: rethrow to close below.
@@ -234,8 +258,9 @@ export class RelayConnection {
           break;
         }
         case MessageType.queryAwareness: {
+          // Backed up: the whole presence follows once it drained, once however often it asked.
           const snapshot = room.awarenessSnapshot();
-          if (snapshot !== null) this.send(snapshot);
+          if (snapshot !== null) this.sendAwareness(snapshot);
           break;
         }
         case MessageType.auth:
@@ -277,6 +302,24 @@ export class RelayConnection {
     }
     this.options.onGone(this, room);
   }
+}
+
+/** The answer to a sync step 1 that sent `stateVector`: what of `doc` it lacks. */
+function encodeSyncStep2(doc: Y.Doc, stateVector: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MessageType.sync);
+  syncProtocol.writeSyncStep2(e, doc, stateVector);
+  return encoding.toUint8Array(e);
+}
+
+/** Per client, the lower of two state vectors' clocks (absent: 0): what both are known to have. */
+function lowerClocks(a: Map<number, number>, b: Map<number, number>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [client, clock] of a) {
+    const other = b.get(client);
+    if (other !== undefined) out.set(client, Math.min(clock, other));
+  }
+  return out;
 }
 
 /** ws keeps the TCP socket in `_socket` (public enough: ws's own tests and many servers use it). */

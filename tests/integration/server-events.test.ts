@@ -124,6 +124,37 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect(res.body.watermarks).toEqual({ 'till-1': 1 });
   });
 
+  it('[SRV7] an event carrying a "__proto__" or "constructor" key is rejected alone, naming it; the rest of its batch is stored and no prototype is touched', async () => {
+    const t = await mint('loc-proto', 'terminal', 'till-1');
+    const good1 = tableEvent('till-1', 1);
+    const inPayload = tableEvent('till-1', 2);
+    const inConstructor = tableEvent('till-1', 3);
+    const inOrigin = tableEvent('till-1', 4);
+    const good2 = tableEvent('till-1', 5);
+    // JSON.stringify cannot write a "__proto__" member: spliced into the text, as a peer could send it.
+    const poison = (e: object, at: string, member: string): string => JSON.stringify(e).replace(`"${at}":{`, `"${at}":{${member},`);
+    const rawBody = `{"events":[${[
+      JSON.stringify(good1),
+      poison(inPayload, 'payload', '"__proto__":{"polluted":true}'),
+      poison(inConstructor, 'payload', '"constructor":{"prototype":{"polluted":true}}'),
+      poison(inOrigin, 'origin', '"__proto__":{"polluted":true}'),
+      JSON.stringify(good2),
+    ].join(',')}]}`;
+    const res = await api<{ results: { id: string; status: string; field?: string }[] }>(server.url, '/api/events', t, { rawBody });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual([
+      { id: good1.id, status: 'accepted' },
+      expect.objectContaining({ id: inPayload.id, status: 'rejected', field: 'payload.__proto__' }),
+      expect.objectContaining({ id: inConstructor.id, status: 'rejected', field: 'payload.constructor' }),
+      expect.objectContaining({ id: inOrigin.id, status: 'rejected', field: 'origin.__proto__' }),
+      { id: good2.id, status: 'accepted' },
+    ]);
+    const stored = (await api<Page>(server.url, '/api/events', t)).body.events.map((e) => e.id);
+    expect(stored.sort()).toEqual([good1.id, good2.id].sort());
+    expect((Object.prototype as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
   it('[SRV7] malformed batches are a clear 4xx and store nothing; the server stays up', async () => {
     const t = await mint('loc-malformed', 'terminal', 'till-1');
     const cases: Array<[string, { rawBody?: string; body?: unknown }, number, string]> = [

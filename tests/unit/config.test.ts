@@ -16,3 +16,19 @@ describe('server configuration from the environment', () => {
     );
   });
 });
+
+describe('CORS_ORIGINS', () => {
+  it('[SRV27] entries are normalised to the Origin header a browser sends: lower case, no trailing slash, no default port', () => {
+    const { corsOrigins } = loadConfig({ CORS_ORIGINS: ' https://Till.Example/ , HTTP://LOCALHOST:5173,https://x.example:443,,' });
+    expect(corsOrigins).toEqual(['https://till.example', 'http://localhost:5173', 'https://x.example']);
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+  });
+
+  it('[SRV27] an entry that is no origin, or has a path, stops startup with an error naming it', () => {
+    const refused = ['till.example', 'https://x.example/app', 'https://x.example/?a=1', 'file:///tmp/app', '*'];
+    for (const entry of refused) {
+      expect(() => loadConfig({ CORS_ORIGINS: `https://ok.example,${entry}` }), entry).toThrow(/invalid configuration:\n {2}CORS_ORIGINS: /);
+      expect(() => loadConfig({ CORS_ORIGINS: `https://ok.example,${entry}` }), entry).toThrow(entry);
+    }
+  });
+});

@@ -19,3 +19,25 @@ describe('classifyBatch: what the server checks before storing a batch', () => {
     expect(classifyBatch([older])[0]).toMatchObject({ id: older.id, status: 'rejected' });
   });
 });
+
+describe('classifyBatch: prototype keys', () => {
+  it('[SRV7] a "__proto__" or "constructor" member anywhere in an event rejects that event alone, naming the field', () => {
+    const [good, top, aggregate, payload] = [1, 2, 3, 4].map((n) => tableEvent('till-1', n));
+    // As JSON.parse reads a body: the key is an own member, which an object literal cannot write.
+    const withMember = (e: EventEnvelope, at: string, member: string): unknown =>
+      JSON.parse(at === '' ? JSON.stringify(e).replace('{', `{${member},`) : JSON.stringify(e).replace(`"${at}":{`, `"${at}":{${member},`));
+    const slots = classifyBatch([
+      good,
+      withMember(top!, '', '"__proto__":{"id":"x"}'),
+      withMember(aggregate!, 'aggregate', '"constructor":{"prototype":{"polluted":true}}'),
+      withMember(payload!, 'payload', '"__proto__":{"polluted":true}'),
+    ]);
+    expect(slots[0]).toMatchObject({ canonical: expect.any(String) });
+    expect(slots.slice(1)).toEqual([
+      expect.objectContaining({ id: top!.id, status: 'rejected', field: '__proto__' }),
+      expect.objectContaining({ id: aggregate!.id, status: 'rejected', field: 'aggregate.constructor' }),
+      expect.objectContaining({ id: payload!.id, status: 'rejected', field: 'payload.__proto__' }),
+    ]);
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+});
