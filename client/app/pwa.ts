@@ -27,9 +27,18 @@ export interface ShellEvents {
 
 export function registerShell(events: ShellEvents): void {
   if (!('serviceWorker' in navigator)) return;
+  let applying = false;
   const update = registerSW({
     immediate: true,
-    onNeedRefresh: () => events.needRefresh(() => update(true)),
+    onNeedRefresh: () =>
+      events.needRefresh(async () => {
+        applying = true;
+        await update(true);
+      }),
+    // The new build took control. Applied here: reload. Applied in another tab of the app (all
+    // of them are told): this page runs on (one bundle, nothing more to load) and reloads as
+    // an update waiting would, when staff choose or it is idle with nothing half-typed.
+    onNeedReload: () => (applying ? window.location.reload() : events.needRefresh(() => Promise.resolve(window.location.reload()))),
     onOfflineReady: () => events.offlineReady(),
     onRegisteredSW: (_url, registration) => {
       if (registration) checkForUpdates(registration);

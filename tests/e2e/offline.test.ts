@@ -177,6 +177,11 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       build.publishNext();
       await page.reload(); // a navigation makes the browser look for a new service worker
       await page.getByText('A new version of the app is ready').waitFor({ timeout: 20_000 });
+      // A second tab of the till, with a note half typed: applying the update in the first must not reload it.
+      const other = await context.newPage();
+      await other.goto(page.url());
+      await other.getByText('A new version of the app is ready').waitFor({ timeout: 20_000 });
+      await other.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
       await page.getByRole('button', { name: 'Reload now' }).click();
 
       await page.waitForFunction(() => document.querySelector('[role="status"]')?.textContent?.includes('new version') !== true);
@@ -184,6 +189,10 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       await expect.poll(() => page.getByTestId('line').count()).toBe(2);
       const active = await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting === null);
       expect(active).toBe(true);
+      // The other tab runs on, told an update is ready (its own Reload now).
+      await other.waitForFunction(async () => (await navigator.serviceWorker.getRegistration())?.waiting === null);
+      expect(await other.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+      await other.getByText('A new version of the app is ready').waitFor();
     } finally {
       await context.close();
       await release.close();
