@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { PERSISTENCE, TAB } from './origins';
+import { PERSISTENCE } from './origins';
 import type { CheckpointChanges, CheckpointRecord } from '../../shared/projection/location-projection';
 import { fnv1a32 } from '../../shared/fnv1a';
 import { MAX_CHUNKS, MERGE_BURST_FACTOR, MERGE_IDLE_MS, mergeUpdatesBounded } from '../../shared/log/stored-updates';
@@ -100,8 +100,14 @@ export class IdbPersistence {
   private readUpTo = 0;
   /** Keys of the records this tab added above `readUpTo`: what it did not add is another tab's. */
   private readonly ownKeys = new Set<number>();
+  /**
+   * Another tab's updates (TAB) are stored too: they reach this tab as soon as they enter that
+   * tab's doc, possibly before its own IndexedDB batch (queued behind a checkpoint or a merge)
+   * commits; killed then, the events would live only in this tab's memory. Yjs applies a
+   * record stored twice once.
+   */
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin === PERSISTENCE || origin === TAB) return;
+    if (origin === PERSISTENCE) return;
     this.queue.push(update);
     this.schedule();
   };

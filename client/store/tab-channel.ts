@@ -4,8 +4,8 @@ import { TAB, PERSISTENCE } from './origins';
 /**
  * Keeps the docs of several tabs of one device in sync with no network: each tab
  * broadcasts its own updates; a tab that opens asks the others for what it lacks.
- * Received updates are applied with the `tab` origin, which the persistence skips
- * (the sending tab already stored them) and this channel does not echo.
+ * Received updates are applied with the `tab` origin, which this channel does not echo
+ * (the persistence stores them too: the sending tab may not have yet).
  */
 type TabMessage =
   | { type: 'hello'; stateVector: Uint8Array; wantsReply: boolean }

@@ -514,6 +514,29 @@ describe('Several tabs of one terminal', () => {
   });
 });
 
+describe('Several tabs of one terminal: a tab killed before its write committed', () => {
+  it('[STO25] the other tab stores what it received from it: the events survive a reload of the device', async () => {
+    const restore = installWebLocks();
+    try {
+      const location = `tabs-${++seq}`;
+      // Tab A never gets its write to disk (killed first: here, it has no disk at all).
+      const tabA = await openStore({ location, crossTab: true, persistence: 'memory' });
+      const tabB = await openStore({ location, crossTab: true });
+      const sale = await tabA.append('ticket.opened', { number: 'A-001' }, ticket('a1'));
+      await until(() => tabB.view('a1') !== undefined);
+      await tabB.durable();
+      tabA.close();
+      tabB.close();
+      open.length = 0;
+      await new Promise((r) => setTimeout(r, 0)); // Web Locks release asynchronously
+      const reloaded = await openStore({ location, crossTab: true });
+      expect(reloaded.getByAggregate('a1')).toEqual([sale]);
+    } finally {
+      restore();
+    }
+  });
+});
+
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(condition()).toBe(true);
