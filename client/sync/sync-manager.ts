@@ -3,15 +3,15 @@ import type { EventEnvelope } from '../../shared/events/envelope';
 import { acksOf, relayedOf } from '../../shared/log/log-doc';
 import type { Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore } from '../store/event-store';
-import { DeviceCounter } from '../store/writer-lease';
 import { Backoff, UPLOAD_BACKOFF } from './backoff';
-import { ClockOffsetEstimator } from './clock-offset';
+import { ClockOffsetEstimator, WallStepDetector } from './clock-offset';
 import { ConnectionMonitor } from './connection-state';
 import { BATCH_LIMITS, GRACE_MS, SLOW_BATCH_LIMITS, computeOutbox, deliveryStateOf, takeBatch, type BatchLimits, type Outbox } from './outbox';
+import { LastSyncTime } from './last-sync';
 import { Quarantine } from './quarantine';
 import { RelayConnection } from './relay-connection';
 import type { ConnectedTerminal, DeliveryState, SyncMetrics, SyncStatus } from './sync-status';
-import { realTimers, type Timers } from './timers';
+import { monotonicClock, realTimers, type Timers } from './timers';
 import { OutboxUploader, type UploadOutcome } from './uploader';
 
 /**
@@ -61,6 +61,9 @@ export interface SyncOptions {
 export class SyncManager {
   private readonly store: EventStore;
   private readonly timers: Timers;
+  /** Elapsed time that never steps (see Timers.monotonicNow). */
+  private readonly elapsed: () => number;
+  private readonly wallSteps: WallStepDetector;
   private readonly relay: RelayConnection;
   private readonly uploader: OutboxUploader;
   private readonly connection: ConnectionMonitor;
@@ -69,6 +72,12 @@ export class SyncManager {
   private readonly quarantine: Quarantine;
   /** The watermarks of the last upload answer (the server's word at that moment). */
   private postWatermarks: Readonly<Record<string, number>> = {};
+  /**
+   * Room-doc acks the server's REST answers went below (confirmed by GET /api/watermarks):
+   * written by the server before a restore from backup, they no longer hold. Terminal → that
+   * ack; believed again once the room writes that terminal's ack anew.
+   */
+  private readonly staleAcks = new Map<string, number>();
   /**
    * Events the server answered accepted or duplicate that their writer's watermark does not
    * cover yet: a refused event below them holds it back for good. Acknowledged all the same
@@ -81,6 +90,13 @@ export class SyncManager {
    * late in it at once, while the relay was still delivering them.
    */
   private readonly relayGrace = new Map<string, number>();
+  /**
+   * Events refused alone (a 400/422 for a batch of just them: a proxy's answer, or one event's
+   * body refused whole) → until when they wait (timers clock), with their own backoff, so the
+   * events behind them still go. Never quarantined: a proxy's bad minute refuses every event.
+   */
+  private readonly refusedAlone = new Map<string, number>();
+  private readonly refusalBackoff: Backoff;
   private readonly listeners = new Set<(s: SyncStatus) => void>();
   private readonly cleanups: (() => void)[] = [];
   private token: string;
@@ -97,14 +113,15 @@ export class SyncManager {
    * When the relay last synced, the server last published marks or an upload was answered
    * (SyncStatus.lastSyncAt); kept on the device, so an offline reload still says when.
    */
-  private readonly inSyncAt: DeviceCounter;
-  private unauthorized: string | null = null;
+  private readonly inSyncAt: LastSyncTime;
+  /** The server refuses our token: why, and since when (the status says offline since then). */
+  private unauthorized: { message: string; since: number } | null = null;
   private limits: BatchLimits | null = null;
   /** Consecutive uploads that timed out: each doubles the next timeout. */
   private timeouts = 0;
   private graceTimer: unknown = null;
   private clockOffsetMs: number | null = null;
-  /** When an answer last carried the server's time (timers clock). */
+  /** When an answer last carried the server's time (monotonic clock: a wall clock set meanwhile does not delay the next probe). */
   private serverTimeAt: number | null = null;
   private publishQueued = false;
   private current: SyncStatus;
@@ -123,12 +140,15 @@ export class SyncManager {
   private constructor(private readonly options: SyncOptions) {
     this.store = options.store;
     this.timers = options.timers ?? realTimers;
+    this.elapsed = monotonicClock(this.timers);
+    this.wallSteps = new WallStepDetector(this.timers.now, this.elapsed);
     this.token = options.token;
     this.staff = options.staff ?? null;
     this.connection = new ConnectionMonitor(this.timers.now, options.browser?.navigator.onLine ?? true);
     this.backoff = new Backoff(UPLOAD_BACKOFF, this.timers.random);
+    this.refusalBackoff = new Backoff(UPLOAD_BACKOFF, this.timers.random);
     this.quarantine = new Quarantine(`rms:${options.location}:quarantine:${this.store.writer}`);
-    this.inSyncAt = new DeviceCounter(`rms:${options.location}:in-sync-at:${this.store.writer}`);
+    this.inSyncAt = new LastSyncTime(`rms:${options.location}:in-sync-at:${this.store.writer}`);
     this.uploader = new OutboxUploader({ apiBase: options.apiBase, token: () => this.token, timers: this.timers, ...(options.fetch ? { fetch: options.fetch } : {}) });
     this.relay = new RelayConnection({
       url: options.syncEndpoint,
@@ -171,7 +191,10 @@ export class SyncManager {
   async syncNow(): Promise<void> {
     if (this.stopped) return;
     this.backoff.reset();
-    this.relayGrace.clear(); // staff asked: what is owed goes now, relay grace or not
+    this.refusalBackoff.reset();
+    // Staff asked: what is owed goes now, relay grace or an earlier refusal or not.
+    this.relayGrace.clear();
+    this.refusedAlone.clear();
     if (this.paused) this.resume();
     else this.relay.reconnectNow();
     for (let batches = 0; batches < 1000; batches++) {
@@ -220,10 +243,12 @@ export class SyncManager {
     this.listeners.clear();
   }
 
-  /** The watermarks known from the room doc and from upload answers, whichever is higher. */
+  /** The watermarks known from the room doc and from upload answers, whichever is higher (less acks known stale). */
   watermarks(): Watermarks {
     const merged: Record<string, number> = { ...this.postWatermarks };
-    for (const [terminal, n] of acksOf(this.store.doc).entries()) merged[terminal] = Math.max(merged[terminal] ?? 0, n);
+    for (const [terminal, n] of acksOf(this.store.doc).entries()) {
+      if (this.staleAcks.get(terminal) !== n) merged[terminal] = Math.max(merged[terminal] ?? 0, n);
+    }
     return merged;
   }
 
@@ -251,6 +276,7 @@ export class SyncManager {
     };
     const acks = acksOf(this.store.doc);
     const onAcks = (event: Y.YMapEvent<number>) => {
+      for (const terminal of event.changes.keys.keys()) this.staleAcks.delete(terminal);
       onMarks();
       for (const [terminal, change] of event.changes.keys) {
         if (change.action !== 'add' && (change.oldValue ?? 0) > (acks.get(terminal) ?? 0)) {
@@ -373,6 +399,7 @@ export class SyncManager {
       this.intervalTimer = null;
       if (this.paused) return;
       this.armInterval();
+      this.noticeWallStep();
       this.trigger();
     }, SYNC_INTERVAL_MS);
   }
@@ -401,6 +428,7 @@ export class SyncManager {
     // wait for it rather than make it finish at once on the page's first frames.
     await this.store.indexed;
     if (this.stopped) return;
+    this.noticeWallStep();
     let { owed } = this.uploadable();
     if (owed.length === 0) {
       await this.probeClockIfDue();
@@ -412,11 +440,30 @@ export class SyncManager {
     this.clearTimer('retryTimer');
     const { events, body } = takeBatch(owed, this.batchLimits());
     this.metrics.attempts++;
-    const wallSent = this.store.clock.wallTime();
     const sentWith = this.token;
     const outcome = await this.uploader.upload(body, this.timeoutMs());
-    if (outcome.kind === 'stored') this.learnServerTime(wallSent, outcome.serverTime);
+    if (outcome.kind === 'stored') this.learnServerTime(outcome.latencyMs, outcome.serverTime);
     this.handle(outcome, events, body.length, sentWith);
+    if (outcome.kind === 'stored') await this.checkAcksAgainst(outcome.watermarks);
+  }
+
+  /**
+   * The server's marks (an answer over REST) are below the room doc's acks: the server was
+   * restored from a backup while the relay could not tell us (its room guard rewrites `acks`).
+   * An answer may also predate acks that just arrived: ask the server's marks now, and drop
+   * the acks they are still below, so what the server lost is uploaded again.
+   */
+  private async checkAcksAgainst(marks: Watermarks): Promise<void> {
+    if (!acksAbove(acksOf(this.store.doc), marks, this.staleAcks)) return;
+    const confirmed = await this.uploader.probe(this.timeoutMs());
+    if (confirmed.kind !== 'answered' || this.stopped) return;
+    const acks = acksOf(this.store.doc);
+    if (!acksAbove(acks, confirmed.watermarks, this.staleAcks)) return;
+    for (const [terminal, n] of acks.entries()) if ((confirmed.watermarks[terminal] ?? 0) < n) this.staleAcks.set(terminal, n);
+    this.serverForgot();
+    this.postWatermarks = confirmed.watermarks;
+    this.schedulePublish();
+    this.retrySoon(0);
   }
 
   /**
@@ -425,29 +472,27 @@ export class SyncManager {
    * CLOCK_PROBE_EVERY_MS, so stamps and kitchen ages stay on server time.
    */
   private async probeClockIfDue(): Promise<void> {
-    if (this.serverTimeAt !== null && this.timers.now() - this.serverTimeAt < CLOCK_PROBE_EVERY_MS) return;
-    const wallSent = this.store.clock.wallTime();
+    if (this.serverTimeAt !== null && this.elapsed() - this.serverTimeAt < CLOCK_PROBE_EVERY_MS) return;
     const sentWith = this.token;
     const outcome = await this.uploader.probe(this.timeoutMs());
     switch (outcome.kind) {
       case 'answered': {
-        this.learnServerTime(wallSent, outcome.serverTime);
-        const latency = outcome.receivedAt - outcome.sentAt;
-        this.connection.succeeded(latency);
-        this.sample(latency);
+        this.learnServerTime(outcome.latencyMs, outcome.serverTime);
+        this.heard(outcome.latencyMs);
+        this.sample(outcome.latencyMs);
         this.markInSync();
+        await this.checkAcksAgainst(outcome.watermarks);
         return;
       }
       case 'unauthorized':
         // Refused a token renewToken has replaced since: says nothing of the new one (asked again at the next trigger).
         if (sentWith !== this.token) return;
-        this.unauthorized = outcome.message || `HTTP ${outcome.status}`;
-        this.countFailure('unauthorized');
+        this.tokenRefused(outcome.message || `HTTP ${outcome.status}`);
         return;
       case 'failed':
         // Asked again at the next trigger; nothing waits on it.
         this.countFailure(outcome.cause);
-        this.connection.failed();
+        this.heard(null);
         this.sample(null);
         return;
       default: {
@@ -458,19 +503,55 @@ export class SyncManager {
   }
 
   /** An answer's `serverTime`, measured against the same wall clock the hybrid clock corrects. */
-  private learnServerTime(wallSent: number, serverTime: number): void {
-    this.serverTimeAt = this.timers.now();
-    this.clockOffsetMs = this.offsets.add(wallSent, this.store.clock.wallTime(), serverTime);
+  private learnServerTime(rttMs: number, serverTime: number): void {
+    this.noticeWallStep(); // a step while the request was out: the older samples are void, not this one
+    this.serverTimeAt = this.elapsed();
+    this.clockOffsetMs = this.offsets.add(this.store.clock.wallTime(), rttMs, serverTime);
     this.store.clock.setOffset(this.clockOffsetMs);
     this.store.clockCalibrated();
     this.announce();
   }
 
+  /**
+   * The device's clock was set (NTP, staff): the offset measured against the old wall clock
+   * is off by the step. Forget it and ask the server's time at once (the hybrid clock keeps
+   * the old offset until the answer: the step may also be a device waking from sleep).
+   */
+  private noticeWallStep(): void {
+    const step = this.wallSteps.step();
+    if (step === 0) return;
+    this.offsets.clear();
+    this.clockOffsetMs = null;
+    this.serverTimeAt = null;
+    // Set back: wall-clock times kept move with it (a relay grace would last the step, "last
+    // sync" lie in the future). Not forward: that may be sleep, and later times would be lies.
+    if (step < 0) {
+      this.inSyncAt.shift(step);
+      if (this.metrics.lastSuccessAt !== null) this.metrics.lastSuccessAt += step;
+      for (const held of [this.relayGrace, this.refusedAlone]) for (const [id, until] of held) held.set(id, until + step);
+    }
+    this.announce();
+    this.schedulePublish();
+  }
+
+  /** What the connection state learns from an answer (its latency) or a failure (null); nothing while paused (offline says so). */
+  private heard(latencyMs: number | null): void {
+    if (this.paused) return;
+    if (latencyMs === null) this.connection.failed();
+    else this.connection.succeeded(latencyMs);
+  }
+
+  private tokenRefused(message: string): void {
+    this.unauthorized = { message, since: this.unauthorized?.since ?? this.timers.now() };
+    this.countFailure('unauthorized');
+    this.schedulePublish();
+  }
+
   private handle(outcome: UploadOutcome, events: EventEnvelope[], bytes: number, sentWith: string): void {
     switch (outcome.kind) {
       case 'stored': {
-        const latency = outcome.receivedAt - outcome.sentAt;
-        this.connection.succeeded(latency);
+        const latency = outcome.latencyMs;
+        this.heard(latency);
         this.limits = null;
         this.timeouts = 0;
         if (Object.entries(this.postWatermarks).some(([t, n]) => (outcome.watermarks[t] ?? 0) < n)) this.serverForgot();
@@ -503,10 +584,17 @@ export class SyncManager {
         return;
       }
       case 'tooLarge':
-        // Halve the batch; an event too large alone can never be stored: set it aside.
+        // An event too large alone can never be stored: set it aside.
         if (events.length === 1) this.quarantineEvent(events[0]!, `too large for the server: ${outcome.message}`, null);
-        else this.limits = { maxEvents: Math.max(1, Math.floor(events.length / 2)), maxBytes: Math.max(1024, Math.floor(bytes / 2)) };
+        else this.halveBatch(events, bytes);
         this.countFailure('too_large');
+        this.retrySoon(0);
+        return;
+      case 'refused':
+        // Halved as for a 413, but an event refused alone only waits (see refusedAlone).
+        if (events.length === 1) this.refusedAlone.set(events[0]!.id, this.timers.now() + this.refusalBackoff.fail());
+        else this.halveBatch(events, bytes);
+        this.countFailure('refused');
         this.retrySoon(0);
         return;
       case 'unauthorized':
@@ -516,13 +604,12 @@ export class SyncManager {
           this.retrySoon(0);
           return;
         }
-        this.unauthorized = outcome.message || `HTTP ${outcome.status}`;
-        this.countFailure('unauthorized');
+        this.tokenRefused(outcome.message || `HTTP ${outcome.status}`);
         return;
       case 'failed': {
         if (outcome.cause === 'timeout') this.timeouts++;
         this.countFailure(outcome.cause);
-        this.connection.failed();
+        this.heard(null);
         this.sample(null);
         this.retrySoon(this.backoff.fail());
         return;
@@ -544,10 +631,13 @@ export class SyncManager {
     this.answered.clear();
   }
 
-  /** At most one storage write a second: marks can change many times a second under load. */
   private markInSync(): void {
-    const now = this.timers.now();
-    if (now - this.inSyncAt.get() >= 1_000) this.inSyncAt.raiseTo(now);
+    this.inSyncAt.mark(this.timers.now());
+  }
+
+  /** The server would not take the batch whole (413, or a 400/422 over one event's body): smaller ones, until one is stored. */
+  private halveBatch(events: EventEnvelope[], bytes: number): void {
+    this.limits = { maxEvents: Math.max(1, Math.floor(events.length / 2)), maxBytes: Math.max(1024, Math.floor(bytes / 2)) };
   }
 
   private forgetCoveredAnswers(): void {
@@ -600,18 +690,19 @@ export class SyncManager {
 
   /**
    * What to upload now: the owed events, less own events still in their relay grace while
-   * the relay is in step (it delivers them; the server acknowledges them in `acks`), and
-   * when the first of those comes out of it. Out of step, everything owed goes.
+   * the relay is in step (it delivers them; the server acknowledges them in `acks`) and
+   * events refused alone still waiting, and when the first of those held comes due.
    */
   private uploadable(outbox = this.outbox()): { owed: EventEnvelope[]; heldUntil: number | null } {
-    if (this.relayGrace.size === 0) return { owed: outbox.owed, heldUntil: null };
+    if (this.relayGrace.size === 0 && this.refusedAlone.size === 0) return { owed: outbox.owed, heldUntil: null };
     const now = this.timers.now();
-    for (const [id, until] of this.relayGrace) if (until <= now) this.relayGrace.delete(id);
-    if (this.relayGrace.size === 0 || !this.relayInStep) return { owed: outbox.owed, heldUntil: null };
+    for (const held of [this.relayGrace, this.refusedAlone]) for (const [id, until] of held) if (until <= now) held.delete(id);
+    const relayHolds = this.relayGrace.size > 0 && this.relayInStep;
+    if (!relayHolds && this.refusedAlone.size === 0) return { owed: outbox.owed, heldUntil: null };
     const owed: EventEnvelope[] = [];
     let heldUntil: number | null = null;
     for (const e of outbox.owed) {
-      const until = this.relayGrace.get(e.id);
+      const until = this.refusedAlone.get(e.id) ?? (relayHolds ? this.relayGrace.get(e.id) : undefined);
       if (until === undefined) owed.push(e);
       else if (heldUntil === null || until < heldUntil) heldUntil = until;
     }
@@ -664,10 +755,10 @@ export class SyncManager {
   private computeStatus(): SyncStatus {
     const outbox = this.store.isIndexed ? this.outbox() : null;
     return {
-      connection: this.unauthorized !== null ? { name: 'offline', since: this.timers.now() } : this.connection.current,
+      connection: this.unauthorized !== null ? { name: 'offline', since: this.unauthorized.since } : this.connection.current,
       relay: this.relay.state,
       owed: outbox === null ? null : outbox.owed.length + outbox.waiting,
-      lastSyncAt: maxOrNull(this.metrics.lastSuccessAt, this.inSyncAt.get() || null),
+      lastSyncAt: this.inSyncAt.at(this.timers.now()),
       oldestOwedAt: outbox?.oldestOwedAt ?? null,
       inFlight: this.inFlight !== null,
       attempt: this.backoff.attempt,
@@ -678,7 +769,7 @@ export class SyncManager {
       clockOffsetMs: this.clockOffsetMs,
       terminals: this.terminals(),
       watermarks: this.watermarks(),
-      authProblem: this.unauthorized ?? (this.relay.refusedFor ? `relay refused: ${this.relay.refusedFor}` : null),
+      authProblem: this.unauthorized?.message ?? (this.relay.refusedFor ? `relay refused: ${this.relay.refusedFor}` : null),
     };
   }
 
@@ -701,6 +792,12 @@ export class SyncManager {
   }
 }
 
+/** Whether a room-doc ack (not known stale) is above the server's mark for its terminal. */
+function acksAbove(acks: Y.Map<number>, marks: Watermarks, stale: ReadonlyMap<string, number>): boolean {
+  for (const [terminal, n] of acks.entries()) if (stale.get(terminal) !== n && (marks[terminal] ?? 0) < n) return true;
+  return false;
+}
+
 /** Runs `fn` holding a Web Lock if the platform has them and the lock is free; skips it if another tab holds it. */
 async function withUploadLock(name: string, fn: () => Promise<void>): Promise<void> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
@@ -708,8 +805,4 @@ async function withUploadLock(name: string, fn: () => Promise<void>): Promise<vo
   await locks.request(name, { ifAvailable: true }, async (lock) => {
     if (lock) await fn();
   });
-}
-
-function maxOrNull(a: number | null, b: number | null): number | null {
-  return a === null ? b : b === null ? a : Math.max(a, b);
 }

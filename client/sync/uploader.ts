@@ -1,4 +1,4 @@
-import type { Timers } from './timers';
+import { monotonicClock, type Timers } from './timers';
 import { PostEventsResponse, WatermarksResponse, type EventResult, type Watermarks } from '../../shared/protocol/rest-events';
 
 /**
@@ -7,19 +7,25 @@ import { PostEventsResponse, WatermarksResponse, type EventResult, type Watermar
  * backoff, batch size and quarantine.
  */
 export type UploadOutcome =
-  | { kind: 'stored'; results: EventResult[]; watermarks: Watermarks; serverTime: number; sentAt: number; receivedAt: number }
+  | ({ kind: 'stored'; results: EventResult[]; watermarks: Watermarks; serverTime: number } & Timing)
   /** The batch is above the server's limits (413): smaller batches will go. */
   | { kind: 'tooLarge'; message: string }
+  /**
+   * A 400 or 422 for the whole batch. Our server answers each event's problems inside a 200,
+   * so this is a proxy's or a bug's, possibly over one event's body: smaller batches may go.
+   */
+  | { kind: 'refused'; status: number; message: string }
   /** The token is missing, expired or not allowed (401/403): retrying cannot help. */
   | { kind: 'unauthorized'; status: number; message: string }
   | { kind: 'failed'; cause: FailureCause; message: string };
 
-/**
- * `refused`: a 400 or 422 for the whole batch. Our server answers each event's problems inside
- * a 200, so this comes from a proxy or a bug, never from one event: retried with backoff,
- * nothing quarantined (a proxy's bad minute must not set valid sales aside).
- */
-export type FailureCause = 'network' | 'timeout' | 'server' | 'refused' | 'bad_response';
+export type FailureCause = 'network' | 'timeout' | 'server' | 'bad_response';
+
+/** When the answer came (wall clock) and the round trip (monotonic clock: a wall clock set meanwhile does not skew it). */
+export interface Timing {
+  receivedAt: number;
+  latencyMs: number;
+}
 
 export interface UploaderOptions {
   apiBase: string;
@@ -30,11 +36,11 @@ export interface UploaderOptions {
 
 /** The server's clock, asked with nothing to upload (`GET /api/watermarks`). */
 export type ProbeOutcome =
-  | { kind: 'answered'; serverTime: number; sentAt: number; receivedAt: number }
+  | ({ kind: 'answered'; serverTime: number; watermarks: Watermarks } & Timing)
   | { kind: 'unauthorized'; status: number; message: string }
   | { kind: 'failed'; cause: FailureCause; message: string };
 
-type Answer = { kind: 'answer'; status: number; text: string; sentAt: number; receivedAt: number };
+type Answer = { kind: 'answer'; status: number; text: string } & Timing;
 
 export class OutboxUploader {
   private readonly fetchImpl: typeof fetch;
@@ -49,11 +55,11 @@ export class OutboxUploader {
     const { status, text } = answer;
     if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: serverMessage(text) };
     if (status === 413) return { kind: 'tooLarge', message: text };
-    if (status === 400 || status === 422) return { kind: 'failed', cause: 'refused', message: `HTTP ${status}: ${text.slice(0, 200)}` };
+    if (status === 400 || status === 422) return { kind: 'refused', status, message: `HTTP ${status}: ${text.slice(0, 200)}` };
     if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
     const parsed = parseJson(text, PostEventsResponse);
     if (!parsed.success) return { kind: 'failed', cause: 'bad_response', message: parsed.message };
-    return { kind: 'stored', ...parsed.data, sentAt: answer.sentAt, receivedAt: answer.receivedAt };
+    return { kind: 'stored', ...parsed.data, receivedAt: answer.receivedAt, latencyMs: answer.latencyMs };
   }
 
   async probe(timeoutMs: number): Promise<ProbeOutcome> {
@@ -64,7 +70,7 @@ export class OutboxUploader {
     if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
     const parsed = parseJson(text, WatermarksResponse);
     if (!parsed.success) return { kind: 'failed', cause: 'bad_response', message: parsed.message };
-    return { kind: 'answered', serverTime: parsed.data.serverTime, sentAt: answer.sentAt, receivedAt: answer.receivedAt };
+    return { kind: 'answered', serverTime: parsed.data.serverTime, watermarks: parsed.data.watermarks, receivedAt: answer.receivedAt, latencyMs: answer.latencyMs };
   }
 
   /** One request with the token and a timeout: the answer's status and body, or why there is none. */
@@ -72,13 +78,14 @@ export class OutboxUploader {
     const controller = new AbortController();
     const { timers } = this.options;
     const timer = timers.setTimeout(() => controller.abort(), timeoutMs);
-    const sentAt = timers.now();
+    const elapsed = monotonicClock(timers);
+    const sentAt = elapsed();
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.token()}` };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     try {
       const res = await this.fetchImpl(`${this.options.apiBase}${path}`, { ...init, headers, signal: controller.signal });
       const text = await res.text();
-      return { kind: 'answer', status: res.status, text, sentAt, receivedAt: timers.now() };
+      return { kind: 'answer', status: res.status, text, receivedAt: timers.now(), latencyMs: elapsed() - sentAt };
     } catch (err) {
       const timedOut = controller.signal.aborted;
       return { kind: 'failed', cause: timedOut ? 'timeout' : 'network', message: timedOut ? `no answer in ${timeoutMs} ms` : describe(err) };

@@ -6,7 +6,7 @@ import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../
 import { TEST_SECRET, mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { chooseWriter } from '../../client/app/pairing';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
-import { describeSync, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
+import { describeSync, openTerminal, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
 
 const { defer, inProcess, proxyTo, terminal } = testScope();
@@ -245,6 +245,34 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.metrics.failuresByCause.refused).toBe(4);
     expectExactlyOnce(await serverEvents(server.url, 'proxy-400'), 4);
+  });
+
+  it('[OUT9] a 400 over one event\'s body halves the batch: the other events go, the refused one waits (not quarantined)', async () => {
+    const server = await inProcess({ relayIngest: false });
+    // A proxy that refuses any batch carrying one event's body, passing the rest to the server.
+    const marker = 'refused-by-the-proxy';
+    let refusals = 0;
+    const proxyFetch: typeof fetch = (input, init) => {
+      if (init?.method === 'POST' && String(init.body).includes(marker)) {
+        refusals++;
+        return Promise.resolve(new Response('<html>400 Bad Request</html>', { status: 400 }));
+      }
+      return globalThis.fetch(input, init);
+    };
+    // Written before sync starts, so they go as one batch.
+    const opened = await openTerminal({ location: 'proxy-one', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: proxyFetch } });
+    const ticket = { aggregate: { id: 'ticket-1', type: 'ticket' } };
+    await opened.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    for (let i = 0; i < 6; i++) await opened.store.append('ticket.note_set', { note: i === 2 ? marker : `note ${i}` }, ticket);
+    const t = opened.startSync();
+    defer(() => t.close());
+    // Before, the batch was retried whole with backoff for ever: nothing reached the server.
+    await waitForAsync(async () => (await serverEvents(server.url, 'proxy-one')).length === 6, 'every event but the refused one stored', 10_000);
+    const stored = (await serverEvents(server.url, 'proxy-one')).map((e) => e.origin.n).sort((x, y) => x - y);
+    expect(stored).toEqual([1, 2, 3, 5, 6, 7]);
+    expect(t.sync.status.quarantined).toEqual([]);
+    expect(t.sync.status.owed).toBe(1); // n 4 waits with backoff, and goes once the proxy lets it
+    expect(refusals).toBeGreaterThan(1);
   });
 
   it('[SYN5] events of a silent writer arriving after the first are uploaded when their own grace ends', async () => {

@@ -123,4 +123,49 @@ describe('Sync lifecycle and timing', () => {
     await waitFor(() => t.sync.status.owed === 0, 'acknowledged');
     expect(posts).toBe(2);
   });
+
+  it('[SYN15] an upload stored after the browser went offline leaves the status offline (not online while sync is paused)', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const relayPath = await proxyTo(server.port);
+    await relayPath.refuse(true);
+    const browser = Object.assign(new EventTarget(), { navigator: { onLine: true } });
+    let release: (() => void) | null = null;
+    const t = await terminal({
+      location: 'stored-offline',
+      terminal: 'till-1',
+      apiBase: server.url,
+      syncEndpoint: relayPath.wsUrl,
+      sync: {
+        timers: new ManualTimers(16),
+        browser,
+        // The server stores the upload; its answer arrives only after the network went.
+        fetch: async (input, init) => {
+          const res = await globalThis.fetch(input, init);
+          if (init?.method === 'POST') await new Promise<void>((r) => (release = r));
+          return res;
+        },
+      },
+    });
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    await waitFor(() => release !== null, 'the upload stored, its answer held');
+    browser.navigator.onLine = false;
+    browser.dispatchEvent(new Event('offline'));
+    release!();
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.owed === 0, 'its answer handled');
+    // Before, the answer made the status "online" while sync stayed paused.
+    expect(t.sync.status.connection.name).toBe('offline');
+  });
+
+  it('[SYN19] a refused token reads "offline since" when it was first refused, not since each status', async () => {
+    const server = await inProcess();
+    const timers = new ManualTimers(19);
+    const t = await terminal({ location: 'refused-since', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { timers, token: await expired('refused-since') } });
+    await waitFor(() => t.sync.status.authProblem !== null && t.sync.status.connection.name === 'offline', 'the token refused');
+    const since = (t.sync.status.connection as { since: number }).since;
+    timers.advance(60_000);
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    await waitFor(() => t.sync.status.owed === 1, 'a new status published');
+    // Before, "since" was the time of each status: the pill read "Offline · 0s" over and over.
+    expect(t.sync.status.connection).toEqual({ name: 'offline', since });
+  });
 });

@@ -4,7 +4,8 @@ import { ticketCommands } from '../../bench/workload';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 import { mint, waitFor, waitForAsync } from '../helpers/server-clients';
-import { serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
+import { acksOf } from '../../shared/log/log-doc';
+import { openTerminal, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 
 let server: InProcessServer | null = null;
 let proxy: TcpProxy | null = null;
@@ -57,4 +58,31 @@ describe('Outage', () => {
       expect(canonicalJson(body.state)).toBe(canonicalJson({ ...view, history: terminals[0]!.store.history(view.id) }));
     }
   });
+
+  it('[SYN20] a server restored from an older backup, reached over REST only: the events it lost are uploaded again', async () => {
+    server = await startTestServer();
+    const location = 'restored';
+    // The relay cannot be reached (nothing listens there): the room cannot rewrite its acks.
+    const opened = await openTerminal({ location, terminal: 'till-1', apiBase: server.url, syncEndpoint: `ws://127.0.0.1:${await closedPort()}/sync` });
+    for (let i = 1; i <= 5; i++) await opened.store.append('ticket.opened', { number: `A-00${i}` }, { aggregate: { id: `ticket-${i}`, type: 'ticket' } });
+    // What the server published into the room doc before it was restored from a backup without these five.
+    opened.store.doc.transact(() => acksOf(opened.store.doc).set('till-1', 5), 'server');
+    const t = opened.startSync();
+    terminals.push(t);
+    await t.store.append('ticket.opened', { number: 'A-006' }, { aggregate: { id: 'ticket-6', type: 'ticket' } });
+    // Before, the stale ack outweighed the server's answers: only the sixth was ever uploaded.
+    await waitForAsync(async () => (await serverEvents(server!.url, location)).length === 6, 'the server holds all six again');
+    await waitFor(() => t.sync.status.owed === 0, 'nothing owed');
+    expect(t.sync.status.watermarks).toEqual({ 'till-1': 6 });
+  });
 });
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}

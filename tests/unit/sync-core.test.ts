@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Backoff, UPLOAD_BACKOFF } from '../../client/sync/backoff';
 import { ConnectionMonitor, OFFLINE_AFTER, RECENT_MS, SLOW_LATENCY_MS } from '../../client/sync/connection-state';
-import { ClockOffsetEstimator } from '../../client/sync/clock-offset';
+import { ClockOffsetEstimator, WallStepDetector, WALL_STEP_MS } from '../../client/sync/clock-offset';
 import { computeOutbox, deliveryStateOf, takeBatch } from '../../client/sync/outbox';
 import { resolveEndpoints } from '../../client/sync/endpoints';
+import { LastSyncTime } from '../../client/sync/last-sync';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
 
@@ -60,9 +61,38 @@ describe('ConnectionMonitor', () => {
 describe('ClockOffsetEstimator', () => {
   it('[OUT3] takes the offset of the sample with the shortest round trip', () => {
     const est = new ClockOffsetEstimator();
-    est.add(1_000, 1_400, 601_300); // rtt 400: offset 600_100
-    expect(est.add(2_000, 2_010, 602_010)).toBe(600_005); // rtt 10 wins
-    expect(est.add(3_000, 3_900, 610_000)).toBe(600_005);
+    est.add(1_400, 400, 601_300); // rtt 400: offset 600_100
+    expect(est.add(2_010, 10, 602_010)).toBe(600_005); // rtt 10 wins
+    expect(est.add(3_900, 900, 610_000)).toBe(600_005);
+    est.clear(); // the wall clock was set: the old samples measured the old one
+    expect(est.estimate()).toBeNull();
+    expect(est.add(4_900, 900, 610_000)).toBe(605_550);
+  });
+
+  it('[SYN17] a wall clock set (moving apart from monotonic time beyond WALL_STEP_MS) is noticed once, with its size', () => {
+    let wall = 1_764_000_000_000;
+    let mono = 50;
+    const steps = new WallStepDetector(() => wall, () => mono);
+    wall += 30_000;
+    mono += 30_000 + WALL_STEP_MS / 2; // drift within the bound: no step
+    expect(steps.step()).toBe(0);
+    wall -= 3_600_000; // set back an hour
+    expect(steps.step()).toBe(-3_600_000);
+    expect(steps.step()).toBe(0);
+  });
+});
+
+describe('LastSyncTime', () => {
+  it('[SYN18] a last sync stored in the future (the clock set back since) is replaced by the next mark, and never read as later than now', () => {
+    const hour = 3_600_000;
+    const stored = new LastSyncTime('test:last-sync'); // no localStorage here: memory only
+    expect(stored.at(1_000)).toBeNull();
+    stored.mark(10 * hour); // while the clock ran an hour fast
+    expect(stored.at(9 * hour)).toBe(9 * hour);
+    stored.mark(9 * hour + 5); // the clock set right: the next word from the server
+    expect(stored.at(9 * hour + 60_000)).toBe(9 * hour + 5);
+    stored.shift(-hour);
+    expect(stored.at(9 * hour)).toBe(8 * hour + 5);
   });
 });
 

@@ -22,6 +22,14 @@ export interface StorageInfo {
 
 const MAX_ROWS = 300;
 
+/** A clock offset as the console shows it: (server time − this device's clock), its sign said in words. */
+export function clockOffsetText(ms: number | null): string {
+  if (ms === null) return '— (not measured yet)';
+  const rounded = Math.round(ms);
+  if (rounded === 0) return '0 ms (in step with the server)';
+  return rounded > 0 ? `+${rounded} ms (server ahead)` : `${rounded} ms (server behind)`;
+}
+
 /** The technical console: sync state, storage, and an inspector over every event held. */
 export class ConsoleModel {
   aggregateFilter = $state('');

@@ -1,0 +1,39 @@
+/**
+ * When this terminal last heard from the server that it is in step (SyncStatus.lastSyncAt),
+ * kept on the device so an offline reload still says when. A wall-clock time: after the
+ * clock is set back, a stored time lies in the future; it is then replaced, never kept as
+ * the highest (it read "Last sync 0s ago" for as long as the clock had been ahead).
+ */
+export class LastSyncTime {
+  private value: number | null;
+  /** The value in storage: written at most once a second (marks can change many times a second under load). */
+  private written: number | null;
+  private readonly storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
+
+  constructor(private readonly key: string) {
+    this.value = this.written = Number(this.storage?.getItem(key) ?? 0) || null;
+  }
+
+  /** The time stored, no later than `now` (a time in the future is no news of when). */
+  at(now: number): number | null {
+    return this.value === null ? null : Math.min(this.value, now);
+  }
+
+  /** In step at `now`, even if an earlier mark lies later (the clock was set back since). */
+  mark(now: number): void {
+    this.value = now;
+    if (this.written === null || Math.abs(now - this.written) >= 1_000) this.save();
+  }
+
+  /** The wall clock was set by `stepMs` (negative: back): the time stored moves with it. */
+  shift(stepMs: number): void {
+    if (this.value === null) return;
+    this.value += stepMs;
+    this.save();
+  }
+
+  private save(): void {
+    this.written = this.value;
+    this.storage?.setItem(this.key, String(this.value));
+  }
+}

@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { SyncManager, SYNC_INTERVAL_MS } from '../../client/sync/sync-manager';
+import type { Timers } from '../../client/sync/timers';
+import { installLocalStorage } from '../helpers/device-storage';
+import { ManualTimers } from '../helpers/manual-timers';
+import { mint, waitFor } from '../helpers/server-clients';
+import { startTerminal, type TestTerminal } from '../helpers/terminals';
+import type { InProcessServer } from '../helpers/server-in-process';
+import { testScope } from '../helpers/test-scope';
+
+const { defer, inProcess } = testScope();
+const storage = installLocalStorage();
+afterEach(() => storage.saved.clear());
+
+const HOUR = 3_600_000;
+const ticket = { aggregate: { id: 't1', type: 'ticket' } };
+
+/**
+ * A tablet's clocks: the real wall clock set `wallOffsetMs` away (as staff or NTP set it),
+ * the real monotonic clock, and timers that fire only when the test says (`fire`).
+ */
+class TabletClock implements Timers {
+  wallOffsetMs = 0;
+  private readonly manual = new ManualTimers(17);
+  now = (): number => Date.now() + this.wallOffsetMs;
+  monotonicNow = (): number => performance.now();
+  setTimeout = (fn: () => void, ms: number): unknown => this.manual.setTimeout(fn, ms);
+  clearTimeout = (handle: unknown): void => this.manual.clearTimeout(handle);
+  random = (): number => this.manual.random();
+  fire(ms: number): void {
+    this.manual.advance(ms);
+  }
+}
+
+async function tablet(location: string, clock: TabletClock): Promise<{ t: TestTerminal; server: InProcessServer }> {
+  const server = await inProcess();
+  const t = await startTerminal({ location, terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, wallNow: clock.now, sync: { timers: clock } });
+  defer(() => t.close());
+  await waitFor(() => t.sync.status.clockOffsetMs !== null && !t.sync.status.inFlight, 'the start-up clock probe answered');
+  return { t, server };
+}
+
+describe('The wall clock set while the till runs', () => {
+  it('[SYN17] set back an hour: the offset is measured again at once and stamps stay on server time', async () => {
+    const clock = new TabletClock();
+    clock.wallOffsetMs = HOUR; // an hour fast
+    const { t } = await tablet('set-back', clock);
+    expect(Math.abs(t.sync.status.clockOffsetMs! + HOUR)).toBeLessThan(2_000);
+
+    clock.wallOffsetMs = 0; // set right
+    clock.fire(SYNC_INTERVAL_MS); // the next automatic trigger
+    // Before, the next probe was due 5 min after the last answer by the wall clock (an hour
+    // and 5 min away now), and the old sample kept winning: stamps an hour behind meanwhile.
+    await waitFor(() => t.sync.status.clockOffsetMs !== null && Math.abs(t.sync.status.clockOffsetMs) < 2_000, 'the offset measured again');
+    const stamped = await t.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    expect(Math.abs(stamped.at - Date.now())).toBeLessThan(2_000);
+    // "Last sync" moved back with the clock: never in the future.
+    expect(t.sync.status.lastSyncAt!).toBeLessThanOrEqual(clock.now());
+    expect(t.sync.status.lastSyncAt!).toBeGreaterThan(clock.now() - 10_000);
+  });
+
+  it('[SYN18] a "last sync" stored while the clock was an hour fast is replaced by the next word from the server', async () => {
+    const clock = new TabletClock();
+    clock.wallOffsetMs = HOUR;
+    const { t, server } = await tablet('last-sync', clock);
+    expect(t.sync.status.lastSyncAt!).toBeGreaterThan(Date.now() + HOUR - 10_000);
+    // The tablet is switched off, its clock set right, and the app started again.
+    t.sync.stop();
+    clock.wallOffsetMs = 0;
+    const again = SyncManager.start({
+      store: t.store,
+      location: 'last-sync',
+      token: await mint('last-sync', 'terminal', 'till-1'),
+      role: 'terminal',
+      apiBase: server.url,
+      syncEndpoint: server.wsUrl,
+      WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
+      timers: clock,
+    });
+    defer(() => again.stop());
+    await waitFor(() => again.status.clockOffsetMs !== null && !again.status.inFlight, 'the start-up clock probe answered');
+    // Before, the stored time was only ever raised: "Last sync 0s ago" for the next hour, online or not.
+    await waitFor(() => again.status.lastSyncAt !== null && again.status.lastSyncAt <= clock.now(), 'last sync no later than now');
+    // Kept on the device as such: offline after this, it reads "n minutes ago" as they pass.
+    expect(Number(storage.saved.get('rms:last-sync:in-sync-at:till-1'))).toBeLessThanOrEqual(clock.now());
+  });
+});
