@@ -15,7 +15,6 @@ import { registerTokensRoutes } from './http/tokens-routes';
 import { registerAggregatesRoutes } from './http/aggregates-routes';
 import { registerReportsRoutes } from './http/reports-routes';
 import { IngestService } from './ingest/ingest-service';
-import { ProjectionCache } from './ingest/projection-cache';
 import { relayIngestHook, type RelayIngest } from './ingest/relay-ingest-hook';
 import { roomBridgeHook } from './ingest/room-bridge';
 import { countIngested, createMetrics } from './metrics';
@@ -107,14 +106,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     ],
     log,
   });
-  const projections = new ProjectionCache(store);
-  const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex, log), projections.hook], log, now);
+  const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex, log)], log, now);
 
   const inFlight = new Set<Promise<unknown>>();
   registerOpsRoutes(app, { db, metrics, now, isShuttingDown: () => shuttingDown });
   registerEventsRoutes(app, { tokens, store, ingest, metrics, now, inFlight });
-  registerAggregatesRoutes(app, { tokens, projections, now });
-  registerReportsRoutes(app, { tokens, projections, now });
+  registerAggregatesRoutes(app, { tokens, store, now });
+  registerReportsRoutes(app, { tokens, store, now });
   registerTokensRoutes(app, { tokens, store, rooms: relay.rooms, revocations, closeRevoked: (location) => relay.closeRevoked(location), now });
   const servesApp = await registerStaticFiles(app, config.staticDir);
   relay.attach(app.server);

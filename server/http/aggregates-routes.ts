@@ -1,22 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { AggregateResponse } from '../../shared/protocol/rest-aggregates';
 import type { TokenIssuer } from '../auth/tokens';
-import type { ProjectionCache } from '../ingest/projection-cache';
+import type { EventStore } from '../store/event-store';
+import { foldAggregate } from '../store/folded-views';
 import { authenticate } from './auth';
 import { HttpError } from './http-error';
 
 export interface AggregatesRoutesDeps {
   tokens: TokenIssuer;
-  projections: ProjectionCache;
+  store: EventStore;
   now: () => number;
 }
 
-/** GET /api/aggregates/:type/:id — the server projection of one aggregate of the caller's location. */
+/** GET /api/aggregates/:type/:id — one aggregate of the caller's location, folded from its own events. */
 export function registerAggregatesRoutes(app: FastifyInstance, deps: AggregatesRoutesDeps): void {
   app.get<{ Params: { type: string; id: string } }>('/api/aggregates/:type/:id', async (request) => {
     const claims = await authenticate(deps.tokens, request);
     const { type, id } = request.params;
-    const projection = await deps.projections.get(claims.location);
+    const projection = await foldAggregate(deps.store, claims.location, id);
     const view = projection.get(id);
     if (view === undefined || view.aggregateType !== type) {
       throw new HttpError(404, 'notFound', `no ${type} ${id} in location ${claims.location}`);

@@ -53,6 +53,32 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (location, terminal)
   ) WITHOUT ROWID;
   `,
+  // Reads of what a request needs instead of a whole location's log (SRV28): an aggregate's
+  // events, the tickets with an event in a report's window (by the event's `at`), and the
+  // tickets that may be open now. `ticket_ends` counts per ticket its closes and voids and its
+  // conflict resolutions: only a resolution can undo a close or a void (ticket-reducer.ts),
+  // so a ticket with no end, or with a resolution, is all that may be open.
+  `
+  ALTER TABLE events ADD COLUMN type TEXT;
+  ALTER TABLE events ADD COLUMN at INTEGER;
+  UPDATE events SET type = json_extract(json, '$.type'), at = json_extract(json, '$.at');
+  CREATE INDEX events_location_aggregate ON events(location, aggregate_id);
+  CREATE INDEX events_location_aggregate_type_at ON events(location, aggregate_type, at);
+  CREATE TABLE ticket_ends (
+    location TEXT NOT NULL, ticket_id TEXT NOT NULL, ends INTEGER NOT NULL, resolutions INTEGER NOT NULL,
+    PRIMARY KEY (location, ticket_id)
+  ) WITHOUT ROWID;
+  INSERT INTO ticket_ends (location, ticket_id, ends, resolutions)
+    SELECT location, aggregate_id, SUM(type IN ('ticket.closed', 'ticket.voided')), SUM(type = 'conflict.resolved')
+    FROM events WHERE aggregate_type = 'ticket' GROUP BY location, aggregate_id;
+  CREATE INDEX ticket_ends_maybe_open ON ticket_ends(location, ticket_id) WHERE ends = 0 OR resolutions > 0;
+  CREATE TRIGGER events_ticket_ends AFTER INSERT ON events WHEN NEW.aggregate_type = 'ticket' BEGIN
+    INSERT INTO ticket_ends (location, ticket_id, ends, resolutions)
+      VALUES (NEW.location, NEW.aggregate_id, NEW.type IS 'ticket.closed' OR NEW.type IS 'ticket.voided', NEW.type IS 'conflict.resolved')
+      ON CONFLICT (location, ticket_id) DO UPDATE SET ends = ends + excluded.ends, resolutions = resolutions + excluded.resolutions
+      WHERE excluded.ends + excluded.resolutions > 0;
+  END;
+  `,
 ];
 
 /** Opens (creating if needed) the data directory's database, in WAL mode, migrated. */
@@ -69,9 +95,10 @@ export function openDatabase(dataDir: string): Db {
   return db;
 }
 
-function migrate(db: Db): void {
+/** Runs the migrations `db` has not had, up to the first `through` of them (all by default: a test stops earlier to write an older schema). */
+export function migrate(db: Db, through = MIGRATIONS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  for (let i = current; i < MIGRATIONS.length; i++) {
+  for (let i = current; i < through; i++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[i]!);
       db.pragma(`user_version = ${i + 1}`);

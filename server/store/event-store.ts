@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { Watermarks } from '../../shared/protocol/rest-events';
+import type { DayWindow } from '../../shared/reports/day-takings';
 
 /**
  * The canonical, append-only event log of every location. Implementations: SQLite
@@ -20,8 +21,17 @@ export interface EventStore {
   storedJson(location: string, ids: readonly string[]): Promise<Map<string, string>>;
   /** Events after `cursor` (exclusive), oldest first. */
   readAfter(location: string, cursor: number, limit: number): Promise<ReadResult>;
-  /** Every event JSON of a location, oldest first (to build a projection). */
+  /** Every event JSON of a location, oldest first (a whole-log check; no request reads it: SRV28). */
   readAll(location: string): Promise<string[]>;
+  /** Every event JSON of one aggregate of the location, oldest first (to fold it). */
+  readAggregate(location: string, aggregateId: string): Promise<string[]>;
+  /**
+   * Every event JSON, oldest first, of the tickets a takings report of `window` may count
+   * (dayTakings): those with an event whose `at` is in the window (a close, a void, a comp, a
+   * payment or a refund in it has one), and those that may be open now (no close or void
+   * stored, or a conflict resolved since, which can reopen). Never the location's other tickets.
+   */
+  readTakingsTickets(location: string, window: DayWindow): Promise<string[]>;
   watermarks(location: string): Promise<Watermarks>;
   /** Every writer (origin.terminal) the location holds an event of, with a watermark or not. */
   writers(location: string): Promise<string[]>;

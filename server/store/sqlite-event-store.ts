@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Watermarks } from '../../shared/protocol/rest-events';
+import type { DayWindow } from '../../shared/reports/day-takings';
 import type { Db } from './database';
 import type { AppendOutcome, AppendResult, EventStore, ReadResult, ValidEvent } from './event-store';
 
@@ -25,13 +26,15 @@ export class SqliteEventStore implements EventStore {
   private readonly allWriters: Statement;
   private readonly after: Statement;
   private readonly all: Statement;
+  private readonly ofAggregate: Statement;
+  private readonly ofTakings: Statement;
   private readonly count: Statement;
   private readonly runBatch: (location: string, events: readonly ValidEvent[], receivedAt: number) => AppendOutcome[];
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
-      `INSERT OR IGNORE INTO events (location, id, terminal, n, aggregate_type, aggregate_id, json, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO events (location, id, terminal, n, aggregate_type, aggregate_id, type, at, json, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.byId = db.prepare('SELECT json FROM events WHERE location = ? AND id = ?').pluck();
     this.byOrigin = db.prepare('SELECT id FROM events WHERE location = ? AND terminal = ? AND n = ?').pluck();
@@ -52,6 +55,18 @@ export class SqliteEventStore implements EventStore {
       'SELECT cursor, json FROM events WHERE location = ? AND cursor > ? ORDER BY cursor LIMIT ?',
     );
     this.all = db.prepare('SELECT json FROM events WHERE location = ? ORDER BY cursor').pluck();
+    this.ofAggregate = db.prepare('SELECT json FROM events WHERE location = ? AND aggregate_id = ? ORDER BY cursor').pluck();
+    // The tickets first, then their events by aggregate (CROSS JOIN keeps that order: the planner
+    // would rather walk the location's whole log by cursor). `ticket_ends` is kept by a trigger (database.ts).
+    this.ofTakings = db
+      .prepare(
+        `WITH chosen(id) AS (
+           SELECT aggregate_id FROM events WHERE location = @location AND aggregate_type = 'ticket' AND at >= @from AND at < @to
+           UNION SELECT ticket_id FROM ticket_ends INDEXED BY ticket_ends_maybe_open WHERE location = @location AND (ends = 0 OR resolutions > 0)
+         )
+         SELECT e.json FROM chosen CROSS JOIN events AS e ON e.location = @location AND e.aggregate_id = chosen.id ORDER BY e.cursor`,
+      )
+      .pluck();
     this.count = db.prepare('SELECT COUNT(*) FROM events WHERE location = ?').pluck();
     this.runBatch = db.transaction((location: string, events: readonly ValidEvent[], receivedAt: number) => {
       const accepted = new Map<string, number[]>();
@@ -85,6 +100,14 @@ export class SqliteEventStore implements EventStore {
     return this.all.all(location) as string[];
   }
 
+  async readAggregate(location: string, aggregateId: string): Promise<string[]> {
+    return this.ofAggregate.all(location, aggregateId) as string[];
+  }
+
+  async readTakingsTickets(location: string, window: DayWindow): Promise<string[]> {
+    return this.ofTakings.all({ location, from: window.from, to: window.to }) as string[];
+  }
+
   async watermarks(location: string): Promise<Watermarks> {
     return this.readMarks(location);
   }
@@ -115,6 +138,8 @@ export class SqliteEventStore implements EventStore {
       n,
       event.aggregate.type,
       event.aggregate.id,
+      event.type,
+      event.at,
       canonical,
       receivedAt,
     );

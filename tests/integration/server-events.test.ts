@@ -260,7 +260,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect(res.body.aggregate).toEqual({ type: 'table', id: e.aggregate.id });
     expect(res.body.state).toMatchObject({ id: e.aggregate.id, aggregateType: 'table' });
     expect(res.body.events.map((x) => x.id)).toEqual([e.id]);
-    // Later batches reach the already-built projection.
+    // A later batch is in the next read (each read folds the aggregate from the store).
     const e2 = tableEvent('till-1', 2);
     await postEvents(server.url, t, [e2]);
     expect((await api(server.url, `/api/aggregates/table/${e2.aggregate.id}`, t)).status).toBe(200);
