@@ -163,10 +163,10 @@ function dbFloor(batches: readonly Batch[]): number {
   const db = openDatabase(dir);
   try {
     const insert = db.prepare(
-      `INSERT OR IGNORE INTO events (location, id, terminal, n, aggregate_type, aggregate_id, json, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO events (location, id, terminal, n, aggregate_type, aggregate_id, type, at, json, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const rowsOf = (e: EventEnvelope) => [LOCATION, e.id, e.origin.terminal, e.origin.n, e.aggregate.type, e.aggregate.id, canonicalEventJson(e), 1] as const;
+    const rowsOf = (e: EventEnvelope) => [LOCATION, e.id, e.origin.terminal, e.origin.n, e.aggregate.type, e.aggregate.id, e.type, e.at, canonicalEventJson(e), 1] as const;
     const slices = batches.map((b) => b.events.map(rowsOf));
     const batch = db.transaction((slice: ReturnType<typeof rowsOf>[]) => {
       for (const r of slice) insert.run(...r);
