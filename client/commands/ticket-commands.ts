@@ -153,7 +153,7 @@ export class TicketCommands {
   /** A line at the item's price and tax rate of now: a later change to the menu leaves it as it is. */
   addItem(ticketId: string, item: Pick<MenuItemView, 'id' | 'name' | 'priceCents'> & { taxBasisPoints?: number | null }, quantity = 1, note?: string) {
     if (item.priceCents === null || item.name === null) throw new CommandRefused(`menu item ${item.id} has no price or name`);
-    this.refuseSoldOut(item.id, item.name);
+    this.refuseUnavailable(item.id, item.name);
     const lineId = `line-${newEventId().slice(-12)}`;
     const tax = item.taxBasisPoints == null ? {} : { taxBasisPoints: item.taxBasisPoints };
     const payload = { lineId, menuItemId: item.id, name: item.name, unitPriceCents: item.priceCents, ...tax, quantity, ...(note ? { note } : {}) };
@@ -166,8 +166,8 @@ export class TicketCommands {
 
   changeQuantity(ticketId: string, lineId: string, quantity: number) {
     const line = this.ticket(ticketId).lines.find((l) => l.lineId === lineId);
-    // More of a sold-out item is refused like adding it; fewer is always fine.
-    if (line && quantity > line.quantity) this.refuseSoldOut(line.menuItemId, line.name);
+    // More of a sold-out item (or one off the menu) is refused like adding it; fewer is always fine.
+    if (line && quantity > line.quantity) this.refuseUnavailable(line.menuItemId, line.name);
     return this.append(ticketId, 'ticket.quantity_changed', { lineId, quantity });
   }
 
@@ -315,9 +315,11 @@ export class TicketCommands {
   }
 
   /** The log's word, not the caller's copy of the menu: it may predate the kitchen's 86. */
-  private refuseSoldOut(menuItemId: string, name: string): void {
+  private refuseUnavailable(menuItemId: string, name: string): void {
     const item = this.ctx.store.view(menuItemId);
-    if (item?.kind === 'menu_item' && item.soldOut) throw new CommandRefused(`${name} is sold out`);
+    if (item?.kind !== 'menu_item') return;
+    if (item.retired) throw new CommandRefused(`${name} is off the menu`);
+    if (item.soldOut) throw new CommandRefused(`${name} is sold out`);
   }
 
   private requireManager(what: string): void {

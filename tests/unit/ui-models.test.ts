@@ -691,6 +691,28 @@ describe('tickets screen (TicketsModel)', () => {
     expect(ticketOf(t.store, next).payments.map((p) => [p.method, p.amountCents])).toEqual([['card', 1250], ['cash', 1250]]);
   });
 
+  it('[APP19] "one more" of a sent line is a new sale at the menu\'s price and tax rate now; an item taken off the menu is not offered', async () => {
+    const t = await till({ role: 'manager' });
+    const itemId = await t.menuCommands.define({ name: 'Lager', category: 'Drinks', priceCents: 400, taxBasisPoints: 1000 });
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, t.store.view(itemId) as MenuItemView);
+    await t.commands.sendToKitchen(id);
+    await t.menuCommands.reprice(itemId, 600); // happy hour is over
+    await t.menuCommands.setTaxRate(itemId, 2000);
+    t.tickets.select(id);
+    const [first] = ticketOf(t.store, id).lines;
+    expect(await t.tickets.addAnother(first!)).toBe(true);
+    expect(ticketOf(t.store, id).lines.map((l) => [l.unitPriceCents, l.taxBasisPoints])).toEqual([
+      [400, 1000],
+      [600, 2000],
+    ]);
+    await t.menuCommands.retire(itemId);
+    expect(t.tickets.isUnavailable(itemId)).toBe(true);
+    expect(await t.tickets.addAnother(first!)).toBe(false);
+    expect(t.tickets.error).toMatch(/Lager is off the menu/);
+    expect(ticketOf(t.store, id).lines).toHaveLength(2);
+  });
+
   it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {
     const location = `ui-${++n}`;
     const a = await till({ location, terminal: 'till-1', label: 'A' });

@@ -98,10 +98,10 @@ export class TicketsModel extends CommandState {
     super();
   }
 
-  /** The kitchen marked the item sold out: no more of it is offered (APP19). */
-  isSoldOut(menuItemId: string): boolean {
+  /** The kitchen marked the item sold out, or it is off the menu: no more of it is offered (APP19). */
+  isUnavailable(menuItemId: string): boolean {
     const item = this.log.view(menuItemId);
-    return item?.kind === 'menu_item' && item.soldOut;
+    return item?.kind === 'menu_item' && (item.soldOut || item.retired);
   }
 
   /** What receipts say about the business (ReceiptPrint's header and last line). */
@@ -226,11 +226,16 @@ export class TicketsModel extends CommandState {
   }
 
   /**
-   * One more of a line the kitchen already has: a new line at the same price, sent with the
-   * next "Send to kitchen" (a higher quantity on the sent line was charged but never cooked).
+   * One more of a line the kitchen already has: a new line, sent with the next "Send to
+   * kitchen" (a higher quantity on the sent line was charged but never cooked). A new sale: at
+   * the menu's price and tax rate now (the line's, for an item the menu does not hold).
    */
   addAnother(line: TicketLine) {
-    const item = { id: line.menuItemId, name: line.name, priceCents: line.unitPriceCents, taxBasisPoints: line.taxBasisPoints };
+    const menu = this.log.view(line.menuItemId);
+    const item =
+      menu?.kind === 'menu_item' && menu.name !== null && menu.priceCents !== null
+        ? menu
+        : { id: line.menuItemId, name: line.name, priceCents: line.unitPriceCents, taxBasisPoints: line.taxBasisPoints };
     return this.withTicket((id) => this.commands.addItem(id, item, 1, line.note ?? undefined));
   }
 
