@@ -118,10 +118,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   relay.attach(app.server);
 
   if (config.seedDemo && getMeta(db, 'demo_seeded') === undefined) {
-    const result = await ingest.ingest(DEMO_LOCATION, demoSeedEvents(now()));
-    if (result.rejected > 0) log.error({ results: result.results }, 'demo seed rejected');
+    // A location already called "demo" (this data directory ran with SEED_DEMO=0) is real data:
+    // the seed's later stamps would win over its menu and receipt details.
+    if ((await store.countEvents(DEMO_LOCATION)) > 0) {
+      log.info({ location: DEMO_LOCATION }, 'demo seed skipped: the location holds events already');
+    } else {
+      const result = await ingest.ingest(DEMO_LOCATION, demoSeedEvents(now()));
+      if (result.rejected > 0) log.error({ results: result.results }, 'demo seed rejected');
+      log.info({ location: DEMO_LOCATION, events: result.accepted }, 'demo location created');
+    }
     setMeta(db, 'demo_seeded', String(now()));
-    log.info({ location: DEMO_LOCATION, events: result.accepted }, 'demo location created');
   }
   const demoLocation = getMeta(db, 'demo_seeded') !== undefined ? DEMO_LOCATION : null;
 

@@ -171,7 +171,8 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const config = loadConfig();
   const minted = await mintCliToken(command.options, loadExistingSecret(config.dataDir, config.secret));
-  const baseUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+  // As the server prints its own links (server/main.ts): https when it serves TLS.
+  const baseUrl = config.publicUrl ?? `${config.tls ? 'https' : 'http'}://localhost:${config.port}`;
   process.stdout.write(formatMinted(minted, command.options.json, baseUrl));
 }
 

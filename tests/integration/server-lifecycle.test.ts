@@ -6,7 +6,8 @@ import { canonicalEventJson, type EventEnvelope } from '../../shared/events/enve
 import { openDatabase } from '../../server/store/database';
 import { SqliteEventStore } from '../../server/store/sqlite-event-store';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
-import { TEST_SECRET, api, connectSynced, eventIdsIn, mint, tableEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
+import { TEST_SECRET, api, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
+import { startTestServer } from '../helpers/server-in-process';
 import { serverEvents } from '../helpers/terminals';
 
 /**
@@ -101,4 +102,20 @@ describe('server lifecycle', () => {
     const probe = await client(second, 'locked', 'manager-1');
     expect(eventIdsIn(probe.doc)).toEqual([sale.id]);
   }, 120_000);
+});
+
+describe('demo seed', () => {
+  it('[SRV13] a location already called "demo" (a start with SEED_DEMO=0 used it for real) is never seeded over', async () => {
+    const dataDir = makeDataDir();
+    cleanups.push(() => removeDataDir(dataDir));
+    const first = await startTestServer({ dataDir, seedDemo: false });
+    const table = tableEvent('till-1', 1, { payload: { tableId: 'table-till-1-1', label: 'Terrace 1', seats: 2 } });
+    expect((await postEvents(first.url, await mint('demo', 'terminal', 'till-1'), [table])).body.results[0]!.status).toBe('accepted');
+    await first.close();
+
+    const second = await startTestServer({ dataDir, seedDemo: true });
+    cleanups.push(() => second.close());
+    const events = await api<{ events: EventEnvelope[] }>(second.url, '/api/events', await mint('demo', 'manager', 'mgr'));
+    expect(events.body.events.map((e) => e.id)).toEqual([table.id]);
+  });
 });
