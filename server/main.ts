@@ -46,7 +46,7 @@ export interface RunningServer {
 /**
  * Wiring only: opens the data directory, builds store → ingest → relay → HTTP, listens.
  * Hook order matters and is spelled out here: persistence before the event index before
- * the room guard before relay ingest before metrics (relay); room bridge, then projection, after the store commit (ingest).
+ * the room guard before relay ingest before metrics (relay); the room bridge after the store commit (ingest).
  */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const now = (): number => Date.now();
@@ -98,6 +98,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       roomGuardHook({
         acknowledged: (location) => store.watermarks(location),
         relayed: (room) => eventIndex.relayed(room),
+        holds: (room, id) => eventIndex.holds(room, id),
+        stored: (location, terminal, after, upTo) => store.readWriter(location, terminal, after, upTo),
         warn: (obj, msg) => log.warn(obj, msg),
         onError: (err) => log.error({ err: String(err) }, 'room guard failed to undo a change'),
       }),

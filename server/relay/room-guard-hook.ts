@@ -23,12 +23,29 @@ import { serverSegmentsOf } from './server-segments';
  *    their writer's watermark; deleting any other would lose a sale before it reached the back
  *    office (the writer's own store drops it too). The server appends each such event back,
  *    in its own segments, and logs who deleted it.
+ *
+ * And what the room lacks: an event the canonical store acknowledges that the room never got
+ * (a REST batch of a client with no document, such as a back-office integration, is bridged
+ * into the room after its answer: a crash in between, or a room that failed to load, and only
+ * the store had it). RESTORE_AFTER_LOAD_MS after a room loads, each writer whose mark in the
+ * room (`relayed`, which counts what compaction removed) is below the store's watermark gets
+ * the events in between the room does not hold, in the server's segments. Not at once: a
+ * terminal reconnecting syncs its own events into the room within that time, and the room
+ * would hold each of them twice.
  */
+export const RESTORE_AFTER_LOAD_MS = 5_000;
+
 export interface RoomGuardSources {
   /** The canonical store's watermarks of a location. */
   acknowledged(location: string): Promise<Readonly<Record<string, number>>>;
   /** What the room holds, stored (the event index). */
   relayed(room: Room): ReadonlyMap<string, number>;
+  /** Whether the room holds (or held, before a compaction) the event (the event index). */
+  holds(room: Room, id: string): boolean;
+  /** The canonical store's event JSON of one writer with after < n <= upTo. */
+  stored(location: string, terminal: string, after: number, upTo: number): Promise<string[]>;
+  /** Default RESTORE_AFTER_LOAD_MS. */
+  restoreAfterLoadMs?: number;
   warn(obj: object, msg: string): void;
   onError(err: unknown): void;
 }
@@ -58,6 +75,22 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
     sources.warn({ location: room.name, terminal, events: lost.length }, 'a connection deleted events the canonical store does not hold: restored');
   };
 
+  const restoreMissing = async (room: Room): Promise<void> => {
+    const truth = await sources.acknowledged(room.name);
+    const missing: string[] = [];
+    for (const [terminal, n] of Object.entries(truth)) {
+      const mark = sources.relayed(room).get(terminal) ?? 0;
+      if (n <= mark) continue;
+      for (const json of await sources.stored(room.name, terminal, mark, n)) {
+        const head = eventHeadOf(json);
+        if (head !== null && !sources.holds(room, head.id)) missing.push(json);
+      }
+    }
+    if (missing.length === 0 || room.doc.isDestroyed) return;
+    room.doc.transact(() => serverSegmentsOf(room).append(missing), SERVER_ORIGIN);
+    sources.warn({ location: room.name, events: missing.length }, 'the room lacked events the canonical store holds: added');
+  };
+
   return {
     name: 'room-guard',
     async onLoad(room) {
@@ -66,7 +99,10 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
       const stopAcks = watchMarks(acksOf(room.doc), (keys) => void correctAcks(room, keys).catch(sources.onError));
       const stopRelayed = watchMarks(relayedOf(room.doc), (keys) => correctRelayed(room, keys));
       const stopDeletes = watchDeletedEvents(room.doc, (removed, by) => void restoreUnacknowledged(room, removed, by).catch(sources.onError));
+      const restore = setTimeout(() => void restoreMissing(room).catch(sources.onError), sources.restoreAfterLoadMs ?? RESTORE_AFTER_LOAD_MS);
+      restore.unref();
       stops.set(room, () => {
+        clearTimeout(restore);
         stopAcks();
         stopRelayed();
         stopDeletes();

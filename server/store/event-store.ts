@@ -23,6 +23,8 @@ export interface EventStore {
   readAfter(location: string, cursor: number, limit: number): Promise<ReadResult>;
   /** Every event JSON of a location, oldest first (a whole-log check; no request reads it: SRV28). */
   readAll(location: string): Promise<string[]>;
+  /** The event JSON of one writer with after < origin.n <= upTo, by n. */
+  readWriter(location: string, terminal: string, after: number, upTo: number): Promise<string[]>;
   /** Every event JSON of one aggregate of the location, oldest first (to fold it). */
   readAggregate(location: string, aggregateId: string): Promise<string[]>;
   /**

@@ -27,6 +27,7 @@ export class SqliteEventStore implements EventStore {
   private readonly after: Statement;
   private readonly all: Statement;
   private readonly ofAggregate: Statement;
+  private readonly ofWriter: Statement;
   private readonly ofTakings: Statement;
   private readonly count: Statement;
   private readonly runBatch: (location: string, events: readonly ValidEvent[], receivedAt: number) => AppendOutcome[];
@@ -56,6 +57,7 @@ export class SqliteEventStore implements EventStore {
     );
     this.all = db.prepare('SELECT json FROM events WHERE location = ? ORDER BY cursor').pluck();
     this.ofAggregate = db.prepare('SELECT json FROM events WHERE location = ? AND aggregate_id = ? ORDER BY cursor').pluck();
+    this.ofWriter = db.prepare('SELECT json FROM events WHERE location = ? AND terminal = ? AND n > ? AND n <= ? ORDER BY n').pluck();
     // The tickets first, then their events by aggregate (CROSS JOIN keeps that order: the planner
     // would rather walk the location's whole log by cursor). `ticket_ends` is kept by a trigger (database.ts).
     this.ofTakings = db
@@ -98,6 +100,10 @@ export class SqliteEventStore implements EventStore {
 
   async readAll(location: string): Promise<string[]> {
     return this.all.all(location) as string[];
+  }
+
+  async readWriter(location: string, terminal: string, after: number, upTo: number): Promise<string[]> {
+    return this.ofWriter.all(location, terminal, after, upTo) as string[];
   }
 
   async readAggregate(location: string, aggregateId: string): Promise<string[]> {

@@ -2,7 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { acksOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
 import { startTestServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
-import { TEST_SECRET, connectSynced, mint, postEvents, tableEvent, waitFor, waitForAsync } from '../helpers/server-clients';
+import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, waitForAsync } from '../helpers/server-clients';
+import { openDatabase } from '../../server/store/database';
+import { SqliteEventStore } from '../../server/store/sqlite-event-store';
+import { RESTORE_AFTER_LOAD_MS } from '../../server/relay/room-guard-hook';
+import { canonicalEventJson } from '../../shared/events/envelope';
 import { serverEvents, startTerminal } from '../helpers/terminals';
 
 /**
@@ -113,5 +117,26 @@ describe('room guard', () => {
       await victim.sync.syncNow();
       return (await serverEvents(server.url, 'deleted')).some((e) => e.id === sale.id);
     }, 'the sale reached the canonical store');
+  });
+});
+
+describe('room guard: what the room lacks', () => {
+  it('[SRV29] an event the canonical store holds that the room never got (the server died before bridging a back-office POST) reaches the room after its next load', async () => {
+    const dataDir = makeDataDir();
+    cleanups.push(() => removeDataDir(dataDir));
+    const location = 'unbridged';
+    const posted = tableEvent('back-office', 1);
+    // Stored, never bridged: written into the canonical store with no server running.
+    const db = openDatabase(dataDir);
+    const store = new SqliteEventStore(db);
+    await store.appendBatch(location, [{ event: posted, canonical: canonicalEventJson(posted) }], Date.now());
+    store.close();
+
+    const server = await startTestServer({ dataDir });
+    cleanups.push(() => server.close());
+    const till = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-1'));
+    cleanups.push(() => till.destroy());
+    await waitFor(() => eventIdsIn(till.doc).includes(posted.id), 'the room has the event', 3 * RESTORE_AFTER_LOAD_MS);
+    expect(eventIdsIn(till.doc).filter((id) => id === posted.id)).toHaveLength(1);
   });
 });
