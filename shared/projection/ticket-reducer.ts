@@ -57,6 +57,8 @@ export interface TicketState {
    * if it had sorted before the void.
    */
   heldCloses: Array<{ conflictId: string; closed: ClosedRecord; linesTotalCents: number }>;
+  /** Sends to the kitchen applied so far: a line's `send` says which it went with. */
+  sends: number;
   /** Payments a manager kept beyond the total (accept_payment): later checks leave them be. */
   acceptedPayments: string[];
 }
@@ -90,6 +92,7 @@ export function newTicketState(): TicketState {
     lww: new Map(),
     held: new Map(),
     heldCloses: [],
+    sends: 0,
     acceptedPayments: [],
   };
 }
@@ -275,6 +278,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         note: p.note ?? null,
         sentAt: null,
         sentQuantity: null,
+        send: null,
         bumpedAt: null,
         bumpedQuantity: 0,
         held: false,
@@ -368,6 +372,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     case 'ticket.sent_to_kitchen': {
       // A handful of line ids: an array scan beats building a Set per event.
       const wanted = e.payload.lineIds;
+      const send = s.sends + 1;
       let sent = 0;
       let known = false;
       for (const l of s.lines) {
@@ -376,9 +381,13 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         if (l.sentAt !== null) continue;
         l.sentAt = e.at;
         l.sentQuantity = l.quantity;
+        l.send = send;
         sent++;
       }
-      if (sent > 0) return outcome('applied');
+      if (sent > 0) {
+        s.sends = send;
+        return outcome('applied');
+      }
       return known ? outcome('superseded', 'lines already sent') : outcome('ignored', 'no such lines');
     }
     case 'ticket.kitchen_item_bumped': {

@@ -66,6 +66,8 @@ export interface TicketLine {
    * silently different card.
    */
   sentQuantity: number | null;
+  /** Which send to the kitchen of its ticket it went with (1 the first; null while not sent): a kitchen card's number. */
+  send: number | null;
   /** When the kitchen made all of the line (null while some is still to make). */
   bumpedAt: number | null;
   /** How many of the line the kitchen made (0: none yet); below `quantity`, the rest is to make. */

@@ -195,8 +195,21 @@ describe('kitchen display (KitchenModel)', () => {
       ['Cheeseburger', true],
       ['Cola', false],
     ]);
-    // Numbered as sent, whatever was bumped since.
+    // Numbered as sent, whatever was bumped or removed since.
     await vi.waitFor(() => expect(kitchen.queue.filter((e) => e.ticket.id === id).map((e) => e.send)).toEqual([2]), { timeout: 3 * kitchenMod.BUMP_HOLD_MS });
+    await t.commands.removeItem(id, ticketOf(t.store, id).lines[0]!.lineId);
+    expect(kitchen.queue.filter((e) => e.ticket.id === id).map((e) => [e.send, e.lines.map((l) => l.name)])).toEqual([[2, ['Cola']]]);
+  });
+
+  it('[APP38][PRJ24] a line the kitchen made part of stays on its card, and All day counts only the rest', async () => {
+    const t = await till();
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger, 3);
+    await t.commands.sendToKitchen(id);
+    await t.commands.bumpItem(id, ticketOf(t.store, id).lines[0]!.lineId, 1); // the card showed 1× (a raise it had not seen)
+    expect(kitchen.queue.map((e) => e.lines.map((l) => [l.quantity, l.bumpedQuantity]))).toEqual([[[3, 1]]]);
+    expect(kitchen.allDay.map((i) => [i.name, i.quantity])).toEqual([['Cheeseburger', 2]]);
   });
 
   it('[APP37] a ticket paid and closed with the mains held stays on the tickets list, and on the kitchen card as to come, until they are fired and cooked', async () => {

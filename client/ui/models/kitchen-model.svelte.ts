@@ -111,13 +111,13 @@ export class KitchenModel {
       if (lines.length === 0) continue;
       const bySend = new Map<number, TicketLine[]>();
       for (const line of lines) bySend.set(line.sentAt!, [...(bySend.get(line.sentAt!) ?? []), line]);
-      const sends = [...new Set([...ticket.lines, ...ticket.cancelledLines].flatMap((l) => (l.sentAt === null ? [] : [l.sentAt])))].sort((a, b) => a - b);
       const waitingSends = [...bySend.keys()].sort((a, b) => a - b);
       const held = voided ? [] : ticket.lines.filter((l) => l.sentAt === null && l.held && here(l));
       const cancelledIds = new Set((voided ? lines : cancelled).map((l) => l.lineId));
       for (const at of waitingSends) {
         const last = at === waitingSends.at(-1);
-        out.push({ ticket, key: `${ticket.id}:${at}`, send: sends.indexOf(at) + 1, lines: bySend.get(at)!, since: at, cancelled: cancelledIds, voided, held: last ? held : [] });
+        const lines = bySend.get(at)!;
+        out.push({ ticket, key: `${ticket.id}:${at}`, send: lines[0]!.send ?? 1, lines, since: at, cancelled: cancelledIds, voided, held: last ? held : [] });
       }
     }
     return out.sort((a, b) => a.since - b.since);
@@ -138,7 +138,7 @@ export class KitchenModel {
         if (entry.cancelled.has(line.lineId)) continue;
         const key = `${line.menuItemId}\u0000${line.note ?? ''}`;
         const count = counts.get(key) ?? { key, name: line.name, note: line.note, quantity: 0 };
-        count.quantity += line.quantity;
+        count.quantity += line.quantity - line.bumpedQuantity; // a line partly made needs the rest
         counts.set(key, count);
       }
     }
