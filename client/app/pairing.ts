@@ -123,10 +123,16 @@ export async function chooseWriter(
 /**
  * A link for the terminal this device is paired as whose token is no newer than the device's
  * own (a bookmark, a kiosk's start page, the link in a chat): the device keeps its own token,
- * which it renews itself, rather than go back to an older or expired one.
+ * which it renews itself, rather than go back to an older or expired one. Newer by when it was
+ * issued: a link made after a revocation, or for another role, may expire before a long-lived
+ * token renewed earlier, and must still be taken. (By expiry for tokens that do not say.)
  */
 export function isStaleLinkFor(stored: Pairing, link: Pairing): boolean {
-  return stored.location === link.location && stored.terminal === link.terminal && (stored.expiresAt ?? Infinity) >= (link.expiresAt ?? Infinity);
+  if (stored.location !== link.location || stored.terminal !== link.terminal) return false;
+  const issued = (p: Pairing): number | null => readTokenClaims(p.token).issuedAt;
+  const [storedAt, linkAt] = [issued(stored), issued(link)];
+  if (storedAt !== null && linkAt !== null) return storedAt >= linkAt;
+  return (stored.expiresAt ?? Infinity) >= (link.expiresAt ?? Infinity);
 }
 
 /** Every writer the location holds an event of, asked of the server with the new token. */

@@ -19,6 +19,14 @@ describe('pairing from a link', () => {
     expect(isStaleLinkFor(renewed, link(2_000_000_000, 'till-2'))).toBe(false);
   });
 
+  it('[APP16] newer is by when the token was issued: a link made after a revocation is taken though a long-lived token renewed earlier expires later', () => {
+    const link = (iat: number, exp: number) => pairingFromQuery(new URLSearchParams({ token: tokenWith({ location: 'demo', role: 'terminal', terminal: 'till-1', iat, exp }), location: 'demo', terminal: 'till-1' }));
+    const yearLong = link(1_800_000_000, 1_800_000_000 + 365 * 86_400);
+    const madeSince = link(1_800_100_000, 1_800_100_000 + 30 * 86_400);
+    expect(isStaleLinkFor(yearLong, madeSince)).toBe(false);
+    expect(isStaleLinkFor(madeSince, yearLong)).toBe(true); // the kiosk's old start page
+  });
+
   it('takes a terminal id the server takes (a colon in it too)', () => {
     const bar = tokenWith({ location: 'demo', role: 'terminal', terminal: 'bar:1', exp: 2_000_000_000 });
     expect(pairingFromQuery(new URLSearchParams({ token: bar, location: 'demo', terminal: 'bar:1' })).terminal).toBe('bar:1');
