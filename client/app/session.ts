@@ -61,6 +61,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     apiBase: endpoints.apiBase,
     timers: realTimers,
     browser: window,
+    serverNow: () => store.clock.physicalNow(),
     async onRenewed(token) {
       current = { ...current, token, expiresAt: readTokenClaims(token).expiresAt };
       sync.renewToken(token);

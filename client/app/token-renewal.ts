@@ -13,7 +13,7 @@ import { readTokenClaims } from './pairing';
 export const RENEW_AFTER_FRACTION = 0.5;
 /** Looked at again at least this often: a device asleep at the due time renews soon after waking. */
 export const CHECK_EVERY_MS = 60 * 60_000;
-/** After an attempt that got no answer (offline, server down). */
+/** After an attempt that got no answer (offline, server down), and after a renewal (never a loop). */
 export const RETRY_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -26,6 +26,11 @@ export interface TokenRenewalOptions {
   browser?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
   /** The new token; the next check is armed once this settles. */
   onRenewed(token: string): Promise<void> | void;
+  /**
+   * The time on the server's clock (this device's corrected by the offset sync measured):
+   * a token's iat and exp are the server's. Default: the device's own clock (timers.now).
+   */
+  serverNow?: () => number;
 }
 
 export class TokenRenewal {
@@ -61,7 +66,7 @@ export class TokenRenewal {
     this.options.timers.clearTimeout(this.timer);
     this.timer = null;
     const { issuedAt, expiresAt } = readTokenClaims(this.token);
-    const now = this.options.timers.now();
+    const now = (this.options.serverNow ?? this.options.timers.now)();
     if (expiresAt === null || now >= expiresAt) return;
     const due = issuedAt === null ? now : issuedAt + (expiresAt - issuedAt) * RENEW_AFTER_FRACTION;
     if (now < due) return this.arm(Math.min(due - now, CHECK_EVERY_MS));
@@ -75,7 +80,8 @@ export class TokenRenewal {
     } catch {
       // Not stored (storage full): this page goes on with the new token; a reload renews again.
     }
-    this.arm(0);
+    // Not at once: a clock still far off would make every new token look due.
+    this.arm(RETRY_MS);
   }
 
   /** The new token, null when no answer came, or 'refused' (the token is no longer valid). */

@@ -51,6 +51,26 @@ describe('token renewal', () => {
     r.stop();
   });
 
+  it('[SYN16] a device clock hours ahead of the server: the token is judged on the server\'s time (not renewed early, nor in a loop); after a renewal the next look is a minute on', async () => {
+    const ahead = 3 * 3600_000; // past the half-life of a 4-hour token on the device's own clock
+    const token = await mint('renew', 'terminal', 'till-3', 4 * 3600);
+    const timers = new ManualTimers();
+    timers.advance(Date.now() + ahead - timers.now());
+    const counting = countingPosts();
+    const renewed: string[] = [];
+    const r = new TokenRenewal({ token, apiBase: server.url, timers, fetch: counting.fetch, onRenewed: (t) => void renewed.push(t), serverNow: () => timers.now() - ahead });
+    await r.check();
+    expect(counting.posts()).toBe(0);
+    r.stop();
+
+    const due = renewal(await mint('renew', 'terminal', 'till-4', 60));
+    due.timers.advance(31_000);
+    await due.r.check();
+    expect(due.renewed).toHaveLength(1);
+    expect(due.timers.nextDue()! - due.timers.now()).toBe(RETRY_MS);
+    due.r.stop();
+  });
+
   it('[SYN16] no answer (server down) is asked again a minute later; a refused token (forged, expired) is not asked again', async () => {
     const token = await mint('renew', 'terminal', 'till-2', 60);
     const down = renewal(token, 'http://127.0.0.1:9'); // nothing listens on the discard port
