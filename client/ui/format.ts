@@ -134,6 +134,8 @@ const FIELD_LABEL: Record<string, string> = {
   name: 'name',
   quantity: 'quantity',
   amountCents: 'amount',
+  priceCents: 'price',
+  unitPriceCents: 'price',
   tenderedCents: 'cash handed over',
   totalCents: 'total',
   covers: 'number of guests',

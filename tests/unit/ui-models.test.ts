@@ -830,9 +830,15 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     const soup = () => t.store.view(id) as MenuItemView;
     expect([editor.shown(soup(), 'price'), editor.shown(soup(), 'tax')]).toEqual(['6.50', '10']);
 
-    editor.drafts.price[id] = '0';
-    expect(await editor.save(soup(), 'price')).toBe(false);
-    expect(editor.error).toBe('Enter the new price of Soup (e.g. 7.50)');
+    for (const text of ['0', '1000000.01']) {
+      editor.drafts.price[id] = text;
+      expect(await editor.save(soup(), 'price')).toBe(false);
+      expect(editor.error).toBe('Enter the new price of Soup (e.g. 7.50)');
+    }
+    editor.priceText = '1000000.01';
+    editor.name = 'Caviar';
+    editor.category = 'Starters';
+    expect(editor.addProblem).toBe('At most 1000000.00 a price');
     editor.drafts.tax[id] = 'ten';
     expect(await editor.save(soup(), 'tax')).toBe(false);
     expect(editor.error).toBe('Enter the new tax rate of Soup in % (e.g. 20; empty for none)');

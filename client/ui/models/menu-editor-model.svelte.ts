@@ -1,6 +1,6 @@
 import type { MenuCommands } from '../../commands/menu-commands';
 import type { MenuItemView } from '../../../shared/projection/views';
-import { compareNames, money, parseMoney, parseTaxPercent, taxPercent } from '../format';
+import { AMOUNT_MAX_CENTS, compareNames, money, parseMoney, parseTaxPercent, taxPercent } from '../format';
 import { CommandState } from './command-state.svelte';
 import type { LiveLog } from './live-log.svelte';
 
@@ -29,7 +29,7 @@ const PRICE: MenuFieldRule<number> = {
   name: 'price',
   unit: '',
   placeholder: '',
-  parse: (text) => positive(parseMoney(text)),
+  parse: (text) => priceOf(parseMoney(text)),
   shown: (item) => money(item.priceCents ?? 0),
   example: 'e.g. 7.50',
   write: (commands, id, priceCents) => commands.reprice(id, priceCents),
@@ -48,8 +48,9 @@ const TAX: MenuFieldRule<number | null> = {
 
 export const MENU_FIELDS: Readonly<Record<MenuField, MenuFieldLabel>> = { price: PRICE, tax: TAX };
 
-function positive(cents: number | null): number | undefined {
-  return cents !== null && cents > 0 ? cents : undefined;
+/** A price the events take: above 0, at most AMOUNT_MAX_CENTS. */
+function priceOf(cents: number | null): number | undefined {
+  return cents !== null && cents > 0 && cents <= AMOUNT_MAX_CENTS ? cents : undefined;
 }
 
 /** A tax rate as typed: empty is none (null), else basis points; undefined when it is neither. */
@@ -100,6 +101,7 @@ export class MenuEditorModel extends CommandState {
     if (this.category.trim() === '') return 'Give it a category';
     const price = parseMoney(this.priceText);
     if (price === null || price <= 0) return 'Enter its price (e.g. 7.50)';
+    if (price > AMOUNT_MAX_CENTS) return `At most ${money(AMOUNT_MAX_CENTS)} a price`;
     if (parseTaxRate(this.taxText) === undefined) return 'Enter the tax included in its price in % (e.g. 20), or leave it empty';
     return null;
   });
