@@ -1,6 +1,7 @@
 import * as Y from 'yjs';
 import { eventHeadOf } from '../../shared/log/event-head';
-import { acksOf, collectStrings, relayedOf, segmentsOf } from '../../shared/log/log-doc';
+import { acksOf, collectStrings, compactedOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
+import { parseEnvelope } from '../../shared/events/envelope';
 import type { RelayHook } from './hooks';
 import { SERVER_ORIGIN, asRoomOrigin, type RoomOrigin } from './origins';
 import type { Room } from './room';
@@ -75,15 +76,24 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
     sources.warn({ location: room.name, terminal, events: lost.length }, 'a connection deleted events the canonical store does not hold: restored');
   };
 
-  const restoreMissing = async (room: Room): Promise<void> => {
-    const truth = await sources.acknowledged(room.name);
+  /**
+   * Up to the store's watermarks as they were at the load: what was posted since is the room
+   * bridge's to write (a terminal's own events after their grace, or its relay brings them).
+   * Not what a compaction removed (a tombstone of the aggregate written after the event).
+   */
+  const restoreMissing = async (room: Room, acknowledgedAtLoad: Readonly<Record<string, number>>): Promise<void> => {
+    const compacted = compactedOf(room.doc);
     const missing: string[] = [];
-    for (const [terminal, n] of Object.entries(truth)) {
+    for (const [terminal, n] of Object.entries(acknowledgedAtLoad)) {
       const mark = sources.relayed(room).get(terminal) ?? 0;
       if (n <= mark) continue;
       for (const json of await sources.stored(room.name, terminal, mark, n)) {
-        const head = eventHeadOf(json);
-        if (head !== null && !sources.holds(room, head.id)) missing.push(json);
+        const parsed = parseEnvelope(JSON.parse(json));
+        if (!parsed.success || sources.holds(room, parsed.data.id)) continue;
+        const stone = compacted.get(parsed.data.aggregate.id);
+        if (stone !== undefined && parsed.data.at <= stone.at) continue;
+        // In the envelope's own key order, as the bridge writes (the relay's index reads it without a full parse).
+        missing.push(JSON.stringify(parsed.data));
       }
     }
     if (missing.length === 0 || room.doc.isDestroyed) return;
@@ -94,12 +104,13 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
   return {
     name: 'room-guard',
     async onLoad(room) {
+      const acknowledgedAtLoad = await sources.acknowledged(room.name);
       await correctAcks(room, null);
       correctRelayed(room, null);
       const stopAcks = watchMarks(acksOf(room.doc), (keys) => void correctAcks(room, keys).catch(sources.onError));
       const stopRelayed = watchMarks(relayedOf(room.doc), (keys) => correctRelayed(room, keys));
       const stopDeletes = watchDeletedEvents(room.doc, (removed, by) => void restoreUnacknowledged(room, removed, by).catch(sources.onError));
-      const restore = setTimeout(() => void restoreMissing(room).catch(sources.onError), sources.restoreAfterLoadMs ?? RESTORE_AFTER_LOAD_MS);
+      const restore = setTimeout(() => void restoreMissing(room, acknowledgedAtLoad).catch(sources.onError), sources.restoreAfterLoadMs ?? RESTORE_AFTER_LOAD_MS);
       restore.unref();
       stops.set(room, () => {
         clearTimeout(restore);

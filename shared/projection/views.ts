@@ -417,24 +417,24 @@ export type AggregateView = TicketView | MenuItemView | TableView | LocationView
 export type AuditedView = AggregateView & { history: HistoryEntry[] };
 
 /**
- * Lines still to send to the kitchen on a ticket that goes on: held back (courses) or never
- * sent, also once the guest paid and the ticket is closed (a paid main is still to cook).
- * None on a voided ticket.
+ * Lines held back from the kitchen (courses) on a ticket that goes on: still to fire, also once
+ * the guest paid and the ticket is closed (a paid main is still to cook). None on a voided
+ * ticket. (A line never sent nor held may be one no kitchen makes: a coffee at the counter.)
  */
-export function unsentLines(view: TicketView): TicketLine[] {
-  return view.status === 'voided' ? [] : view.lines.filter((l) => l.sentAt === null);
+export function linesToFire(view: TicketView): TicketLine[] {
+  return view.status === 'voided' ? [] : view.lines.filter((l) => l.sentAt === null && l.held);
 }
 
 /**
  * Nothing left to do on it: a ticket closed or voided, with no open conflict, nothing
- * waiting in the kitchen and nothing still to send there. A till's working screens (tickets,
+ * waiting in the kitchen and nothing held back to fire. A till's working screens (tickets,
  * kitchen queue, open conflicts) show no settled aggregate, so a checkpoint keeps them apart
  * and a restart restores them after the first screen (client/store/idb-persistence.ts).
  */
 export function isSettled(view: AggregateView): boolean {
   if (view.kind !== 'ticket') return false;
   if (view.status !== 'closed' && view.status !== 'voided') return false;
-  if (view.openConflicts > 0 || unsentLines(view).length > 0) return false;
+  if (view.openConflicts > 0 || linesToFire(view).length > 0) return false;
   const waiting = (l: TicketLine): boolean => l.sentAt !== null && l.bumpedAt === null;
   return !view.lines.some(waiting) && !view.cancelledLines.some((l) => l.bumpedAt === null);
 }

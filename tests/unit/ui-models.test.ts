@@ -235,6 +235,14 @@ describe('kitchen display (KitchenModel)', () => {
     expect(isSettled(ticketOf(t.store, id))).toBe(false); // cooking
     await kitchen.bumpLine(id, ticketOf(t.store, id).lines[1]!);
     expect(isSettled(ticketOf(t.store, id))).toBe(true);
+
+    // A coffee at the counter is never sent: its ticket, closed, goes like any other.
+    const counter = await t.commands.openTicket();
+    await t.commands.addItem(counter, cola);
+    await t.commands.recordPayment(counter, { method: 'cash', amountCents: 350 });
+    await t.commands.close(counter);
+    expect(t.tickets.tickets.some((x) => x.id === counter)).toBe(false);
+    expect(isSettled(ticketOf(t.store, counter))).toBe(true);
   });
 
   it('[APP1] a ticket voided after it was sent stays on the kitchen display, every line cancelled, until the kitchen bumps it', async () => {

@@ -2,7 +2,7 @@ import type { PaymentToRecord, RefundToGive, TicketCommands } from '../../comman
 import { CommandState } from './command-state.svelte';
 import { NotSavedError } from '../../store/event-store';
 import type { MenuCommands } from '../../commands/menu-commands';
-import { owedCents, unsentLines, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
+import { linesToFire, owedCents, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
 import { TICKET_AGGREGATE, type TicketDiscount } from '../../../shared/domain/ticket-events';
 import { compareNames, message } from '../format';
@@ -50,8 +50,8 @@ export class TicketsModel extends CommandState {
   readonly tickets = $derived.by(() => {
     const all = this.log.views<TicketView>(TICKET_AGGREGATE);
     return all
-      // A closed ticket with lines still to send stays: the kitchen has not got them yet.
-      .filter((t) => this.showEnded || !ENDED.has(t.status) || t.openConflicts > 0 || unsentLines(t).length > 0 || t.id === this.selectedId)
+      // A closed ticket with lines held back stays: the kitchen has not got them yet.
+      .filter((t) => this.showEnded || !ENDED.has(t.status) || t.openConflicts > 0 || linesToFire(t).length > 0 || t.id === this.selectedId)
       .sort((a, b) => (b.openedAt ?? b.lastEventAt) - (a.openedAt ?? a.lastEventAt));
   });
 
