@@ -67,7 +67,10 @@ export class TokenRenewal {
     this.timer = null;
     const { issuedAt, expiresAt } = readTokenClaims(this.token);
     const now = (this.options.serverNow ?? this.options.timers.now)();
-    if (expiresAt === null || now >= expiresAt) return;
+    if (expiresAt === null) return;
+    // Expired, or so it looks on a clock not corrected yet (at start, a device days ahead):
+    // looked at again, never asked (the server renews only valid tokens).
+    if (now >= expiresAt) return this.arm(CHECK_EVERY_MS);
     const due = issuedAt === null ? now : issuedAt + (expiresAt - issuedAt) * RENEW_AFTER_FRACTION;
     if (now < due) return this.arm(Math.min(due - now, CHECK_EVERY_MS));
     const renewed = await this.renew();

@@ -267,7 +267,8 @@ export class EventStore {
   /**
    * Removes closed, acknowledged, old aggregates (see shared/compaction/retention-policy.ts)
    * from the doc, then rewrites IndexedDB as one state update so the stored bytes shrink.
-   * `watermarks` adds acknowledgements known beyond the doc's (e.g. from upload answers).
+   * `watermarks`: what the server acknowledges, as sync knows it (the doc's `acks` with upload
+   * answers, less acks it found stale after a server restore); without it, the doc's `acks`.
    */
   async compact(
     options: {
@@ -282,8 +283,7 @@ export class EventStore {
     this.writeAppended();
     // Server-corrected time, as the events are stamped and the retention reads them.
     const at = options.now ?? this.clock.physicalNow();
-    const watermarks: Record<string, number> = { ...acksOf(this.doc).toJSON() };
-    for (const [t, n] of Object.entries(options.watermarks ?? {})) watermarks[t] = Math.max(watermarks[t] ?? 0, n);
+    const watermarks: Readonly<Record<string, number>> = options.watermarks ?? acksOf(this.doc).toJSON();
     // The stored figures include the checkpoint: bring it up to date first, so before and after compare alike.
     await this.checkpoints?.flush().catch(() => undefined);
     const storedBytesBefore = this.storedBytes();

@@ -553,6 +553,8 @@ export class SyncManager {
         const latency = outcome.latencyMs;
         this.heard(latency);
         this.limits = null;
+        // Every event refused alone went through since: a later refusal starts short again.
+        if (this.refusedAlone.size === 0) this.refusalBackoff.reset();
         this.timeouts = 0;
         if (Object.entries(this.postWatermarks).some(([t, n]) => (outcome.watermarks[t] ?? 0) < n)) this.serverForgot();
         this.postWatermarks = outcome.watermarks;
@@ -591,11 +593,17 @@ export class SyncManager {
         this.retrySoon(0);
         return;
       case 'refused':
-        // Halved as for a 413, but an event refused alone only waits (see refusedAlone).
-        if (events.length === 1) this.refusedAlone.set(events[0]!.id, this.timers.now() + this.refusalBackoff.fail());
-        else this.halveBatch(events, bytes);
         this.countFailure('refused');
-        this.retrySoon(0);
+        if (events.length > 1) {
+          // Halved as for a 413: the event refused is found in a few requests.
+          this.halveBatch(events, bytes);
+          this.retrySoon(0);
+          return;
+        }
+        // Refused alone: it waits (see refusedAlone), and the next event goes after a backoff,
+        // not at once: a proxy that refuses everything would be walked one event a request.
+        this.refusedAlone.set(events[0]!.id, this.timers.now() + this.refusalBackoff.fail());
+        this.retrySoon(this.backoff.fail());
         return;
       case 'unauthorized':
         // Refused a token renewToken has replaced while the request was out: the old token's

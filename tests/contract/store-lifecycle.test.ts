@@ -5,7 +5,7 @@ import * as Y from 'yjs';
 import { EventStore, NotSavedError, StorageFullError, type EventStoreOptions } from '../../client/store/event-store';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import type { TicketView } from '../../shared/projection/views';
-import { SEGMENT_SIZE, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
+import { SEGMENT_SIZE, acksOf, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
 import { PERSISTENCE } from '../../client/store/origins';
 import { installWebLocks } from '../helpers/web-locks';
 import { installLocalStorage } from '../helpers/device-storage';
@@ -235,6 +235,23 @@ async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
   expect(condition()).toBe(true);
 }
+
+describe('Compaction and the watermarks it is given', () => {
+  it('[CMP2][SYN20] the watermarks sync gives replace the doc\'s acks (one sync found stale after a server restore): nothing above them leaves', async () => {
+    const store = await openStore({ location: `stale-acks-${++seq}` });
+    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const t = await commands.openTicket();
+    await commands.addItem(t, { id: 'cola', name: 'Cola', priceCents: 350 });
+    await commands.recordPayment(t, { method: 'cash', amountCents: 350 });
+    await commands.close(t);
+    // The room's acks say all of it is held; the server, restored from a backup, holds none of it.
+    store.doc.transact(() => acksOf(store.doc).set(store.writer, 100), 'server');
+    const later = Date.now() + 3 * 24 * 60 * 60_000;
+    expect((await store.compact({ now: later, watermarks: {} })).aggregates).toBe(0);
+    expect(store.view(t)).toBeDefined();
+    expect((await store.compact({ now: later })).aggregates).toBe(1); // the doc's acks, when sync gives none
+  });
+});
 
 describe('A closed store', () => {
   it('[STO20] refuses appends after close, rather than resolving them unsaved; closing twice closes once', async () => {

@@ -57,3 +57,20 @@ export class ManualTimers implements Timers {
     this.time = until;
   }
 }
+
+/**
+ * A tablet's clocks: the real wall clock set `wallOffsetMs` away (as staff or NTP set it),
+ * the real monotonic clock, and timers that fire only when the test says (`fire`).
+ */
+export class TabletClock implements Timers {
+  wallOffsetMs = 0;
+  private readonly manual = new ManualTimers(17);
+  now = (): number => Date.now() + this.wallOffsetMs;
+  monotonicNow = (): number => performance.now();
+  setTimeout = (fn: () => void, ms: number): unknown => this.manual.setTimeout(fn, ms);
+  clearTimeout = (handle: unknown): void => this.manual.clearTimeout(handle);
+  random = (): number => this.manual.random();
+  fire(ms: number): void {
+    this.manual.advance(ms);
+  }
+}

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SyncManager, SYNC_INTERVAL_MS } from '../../client/sync/sync-manager';
-import type { Timers } from '../../client/sync/timers';
 import { installLocalStorage } from '../helpers/device-storage';
-import { ManualTimers } from '../helpers/manual-timers';
+import { TabletClock } from '../helpers/manual-timers';
 import { mint, waitFor } from '../helpers/server-clients';
 import { startTerminal, type TestTerminal } from '../helpers/terminals';
 import type { InProcessServer } from '../helpers/server-in-process';
@@ -15,23 +14,6 @@ afterEach(() => storage.saved.clear());
 
 const HOUR = 3_600_000;
 const ticket = { aggregate: { id: 't1', type: 'ticket' } };
-
-/**
- * A tablet's clocks: the real wall clock set `wallOffsetMs` away (as staff or NTP set it),
- * the real monotonic clock, and timers that fire only when the test says (`fire`).
- */
-class TabletClock implements Timers {
-  wallOffsetMs = 0;
-  private readonly manual = new ManualTimers(17);
-  now = (): number => Date.now() + this.wallOffsetMs;
-  monotonicNow = (): number => performance.now();
-  setTimeout = (fn: () => void, ms: number): unknown => this.manual.setTimeout(fn, ms);
-  clearTimeout = (handle: unknown): void => this.manual.clearTimeout(handle);
-  random = (): number => this.manual.random();
-  fire(ms: number): void {
-    this.manual.advance(ms);
-  }
-}
 
 async function tablet(location: string, clock: TabletClock): Promise<{ t: TestTerminal; server: InProcessServer }> {
   const server = await inProcess();

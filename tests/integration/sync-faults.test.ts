@@ -8,6 +8,7 @@ import { chooseWriter } from '../../client/app/pairing';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
 import { describeSync, openTerminal, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
+import { TabletClock } from '../helpers/manual-timers';
 
 const { defer, inProcess, proxyTo, terminal } = testScope();
 
@@ -273,6 +274,34 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.owed).toBe(1); // n 4 waits with backoff, and goes once the proxy lets it
     expect(refusals).toBeGreaterThan(1);
+  });
+
+  it('[OUT9] a proxy refusing every POST is not walked one event a request: after the event refused alone, the next waits a backoff', async () => {
+    const server = await inProcess({ relayIngest: false });
+    let posts = 0;
+    const refuseAll: typeof fetch = (input, init) => {
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      posts++;
+      return Promise.resolve(new Response('<html>400 Bad Request</html>', { status: 400 }));
+    };
+    const clock = new TabletClock();
+    const opened = await openTerminal({ location: 'proxy-all', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: refuseAll, timers: clock } });
+    const ticket = { aggregate: { id: 'ticket-1', type: 'ticket' } };
+    await opened.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    for (let i = 0; i < 39; i++) await opened.store.append('ticket.note_set', { note: `note ${i}` }, ticket);
+    const t = opened.startSync();
+    defer(() => t.close());
+    // Only timers due now fire: the halving (40, 20, 10, 5, 2, 1) and nothing after it.
+    for (let turn = 0; turn < 30; turn++) {
+      await waitFor(() => !t.sync.status.inFlight, 'the upload answered');
+      clock.fire(0);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await waitFor(() => !t.sync.status.inFlight, 'the upload answered');
+    // Before, each event after the first refused alone went at once: 30 turns, 30 more requests.
+    expect(posts).toBeLessThanOrEqual(8);
+    expect(t.sync.status.quarantined).toEqual([]);
+    expect(t.sync.status.owed).toBe(40);
   });
 
   it('[SYN5] events of a silent writer arriving after the first are uploaded when their own grace ends', async () => {

@@ -63,6 +63,18 @@ describe('token renewal', () => {
     expect(counting.posts()).toBe(0);
     r.stop();
 
+    // Days ahead and not corrected yet (a reload: the offset is measured again): it looks expired, and is looked at again once corrected.
+    let offset = 0;
+    const uncorrected = new TokenRenewal({ token, apiBase: server.url, timers, fetch: counting.fetch, onRenewed: (t) => void renewed.push(t), serverNow: () => timers.now() - offset });
+    timers.advance(20 * 86_400_000);
+    await uncorrected.check();
+    expect(counting.posts()).toBe(0);
+    offset = timers.now() + CHECK_EVERY_MS - (Date.now() + 2.5 * 3600_000); // sync measured the offset: at the next look, 2.5 h into the 4-hour token
+    timers.advance(CHECK_EVERY_MS);
+    await uncorrected.check();
+    expect([counting.posts(), renewed.length]).toEqual([1, 1]);
+    uncorrected.stop();
+
     const due = renewal(await mint('renew', 'terminal', 'till-4', 60));
     due.timers.advance(31_000);
     await due.r.check();
@@ -90,7 +102,11 @@ describe('token renewal', () => {
     const old = renewal(await expired('renew'));
     await old.r.check();
     expect(old.requests()).toBe(0); // expired: only a new pairing link helps
-    expect(old.timers.nextDue()).toBeNull();
+    // Looked at again (it may only look expired on a clock not corrected yet), never asked.
+    expect(old.timers.nextDue()! - old.timers.now()).toBe(CHECK_EVERY_MS);
+    old.timers.advance(CHECK_EVERY_MS);
+    await old.r.check();
+    expect(old.requests()).toBe(0);
   });
 
   it('[SYN16] start() asks at once; back online it asks again without waiting for the retry; stop() ends it', async () => {
