@@ -13,8 +13,17 @@ import type { AppendOutcome, AppendResult, EventStore, ReadResult, ValidEvent } 
  * terminal, `watermark_gaps` the stored n above it; accepting n = mark + 1 advances the
  * mark through the gaps. Cost per event is O(1) amortised, never a scan of the log.
  */
+/** What `ticket_ends` counts per ticket (database.ts, SRV28): its opening, its ends, and the resolutions that may undo them. */
+const TICKET_ENDS: ReadonlyMap<string, { ends: number; resolutions: number }> = new Map([
+  ['ticket.opened', { ends: 0, resolutions: 0 }],
+  ['ticket.closed', { ends: 1, resolutions: 0 }],
+  ['ticket.voided', { ends: 1, resolutions: 0 }],
+  ['conflict.resolved', { ends: 0, resolutions: 1 }],
+]);
+
 export class SqliteEventStore implements EventStore {
   private readonly insert: Statement;
+  private readonly countEnds: Statement;
   private readonly byId: Statement;
   private readonly byOrigin: Statement;
   private readonly getMark: Statement;
@@ -36,6 +45,10 @@ export class SqliteEventStore implements EventStore {
     this.insert = db.prepare(
       `INSERT OR IGNORE INTO events (location, id, terminal, n, aggregate_type, aggregate_id, type, at, json, received_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.countEnds = db.prepare(
+      `INSERT INTO ticket_ends (location, ticket_id, ends, resolutions) VALUES (?, ?, ?, ?)
+       ON CONFLICT (location, ticket_id) DO UPDATE SET ends = ends + excluded.ends, resolutions = resolutions + excluded.resolutions`,
     );
     this.byId = db.prepare('SELECT json FROM events WHERE location = ? AND id = ?').pluck();
     this.byOrigin = db.prepare('SELECT id FROM events WHERE location = ? AND terminal = ? AND n = ?').pluck();
@@ -59,7 +72,7 @@ export class SqliteEventStore implements EventStore {
     this.ofAggregate = db.prepare('SELECT json FROM events WHERE location = ? AND aggregate_id = ? ORDER BY cursor').pluck();
     this.ofWriter = db.prepare('SELECT json FROM events WHERE location = ? AND terminal = ? AND n > ? AND n <= ? ORDER BY n').pluck();
     // The tickets first, then their events by aggregate (CROSS JOIN keeps that order: the planner
-    // would rather walk the location's whole log by cursor). `ticket_ends` is kept by a trigger (database.ts).
+    // would rather walk the location's whole log by cursor). `ticket_ends` is kept by appendOne (TICKET_ENDS).
     this.ofTakings = db
       .prepare(
         `WITH chosen(id) AS (
@@ -150,6 +163,8 @@ export class SqliteEventStore implements EventStore {
       receivedAt,
     );
     if (info.changes === 1) {
+      const ends = event.aggregate.type === 'ticket' ? TICKET_ENDS.get(event.type) : undefined;
+      if (ends !== undefined) this.countEnds.run(location, event.aggregate.id, ends.ends, ends.resolutions);
       const ns = accepted.get(terminal);
       if (ns === undefined) accepted.set(terminal, [n]);
       else ns.push(n);
