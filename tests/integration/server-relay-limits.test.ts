@@ -1,12 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { MessageType } from '../../server/relay/messages';
-import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
-import { connectSynced, mint, waitFor, type TestClient } from '../helpers/server-clients';
+import { connectSynced, mint, waitFor } from '../helpers/server-clients';
+import { testScope } from '../helpers/test-scope';
+
+const { defer, inProcess } = testScope();
 
 /** A raw y-websocket client that records what it reads: frames by (type, sync step), and bytes. */
 class RawClient {
@@ -67,20 +69,11 @@ function frameOf(type: number, write?: (e: encoding.Encoder) => void): Buffer {
 }
 
 describe('relay limits: a client that asks and never reads', () => {
-  let server: InProcessServer;
-  const clients: TestClient[] = [];
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await server.dispose();
-  });
-
   it('[SRV26] repeated sync step 1 and presence queries are not each answered into server memory: one answer follows once it reads again, and the room is unaffected', async () => {
+    const server = await inProcess();
     const location = 'loc-ask-flood';
     const writer = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-1'));
-    clients.push(writer);
+    defer(() => writer.destroy());
     writer.provider.awareness.setLocalState({ name: 'writer' });
     // A room doc above the backpressure limit (256 KiB): one answer to a step 1 fills the socket.
     const docBytes = 300 * 1024;
@@ -106,7 +99,7 @@ describe('relay limits: a client that asks and never reads', () => {
     // The room is unaffected: the writer keeps writing, and a third client syncs it all.
     list.push(['after']);
     const witness = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-3'));
-    clients.push(witness);
+    defer(() => witness.destroy());
     await waitFor(() => witness.doc.getArray('list').length === 41, 'another client syncs the room', 30_000);
 
     asker.resume();
