@@ -111,7 +111,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex, log)], log, now);
 
   const inFlight = new Set<Promise<unknown>>();
-  registerOpsRoutes(app, { db, metrics, now, isShuttingDown: () => shuttingDown });
+  registerOpsRoutes(app, { db, metrics, now });
   registerEventsRoutes(app, { tokens, store, ingest, metrics, now, inFlight });
   registerAggregatesRoutes(app, { tokens, store, now });
   registerReportsRoutes(app, { tokens, store, now });
