@@ -49,7 +49,7 @@ export class CompactionScheduler {
   constructor(
     private readonly store: EventStore,
     private readonly timers: Timers,
-    /** The best acknowledgement watermarks known (doc and upload answers). */
+    /** What the server acknowledges, as sync knows it (SyncManager.watermarks: the doc's acks, upload answers, less acks found stale): all compaction goes by. */
     private readonly watermarks: () => Readonly<Record<string, number>>,
     private readonly schedule: CompactionSchedule = DEFAULT_COMPACTION_SCHEDULE,
   ) {

@@ -157,12 +157,14 @@ describe('Compaction', () => {
     expect(written).toBeGreaterThan(1700);
     await waitForAsync(async () => (await serverEvents(server.url, 'busy')).length === written, 'server holds all', 30_000);
     await waitFor(() => terminals.every((t) => t.sync.status.owed === 0), 'outboxes empty', 30_000);
+    // Mid-traffic runs may find nothing acknowledged yet on a slow machine: once all is, one more does.
+    compacted += (await terminals[0]!.store.compact({ now: Date.now() + 3 * DAY, watermarks: terminals[0]!.sync.watermarks() })).aggregates;
     const stored = await serverEvents(server.url, 'busy');
     expect(new Set(stored.map((e) => e.id)).size).toBe(written);
     expect(compacted).toBeGreaterThan(0);
     expect(terminals[0]!.store.projection.size).toBeLessThan(written);
-    // Every terminal agrees on what is left.
-    const [first, ...rest] = terminals.map((t) => canonicalJson(t.store.views()));
-    for (const r of rest) expect(r).toBe(first);
+    // Every terminal agrees on what is left, once the last compaction has reached them.
+    const agreed = () => new Set(terminals.map((t) => canonicalJson(t.store.views()))).size === 1;
+    await waitFor(agreed, 'every terminal agrees on what is left', 30_000);
   });
 });

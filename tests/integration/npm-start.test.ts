@@ -19,7 +19,9 @@ describe('npm start', () => {
   it('[SRV13] starts from an empty data directory: serves the app, the API and the demo location, prints working pairing links, stops on SIGTERM', async () => {
     await ensureBuilt();
     dataDir = makeDataDir('rms-npm-start-');
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+    // The app's settings as ensureBuilt built it (same-origin API and relay, whatever the shell
+    // says), so `npm start` finds dist/ current and never rebuilds it under the browser tests.
+    const env: NodeJS.ProcessEnv = { ...process.env, VITE_API_BASE: '', VITE_SYNC_ENDPOINT: '', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
     delete env.RMS_SECRET;
     delete env.SEED_DEMO;
     delete env.STATIC_DIR;

@@ -187,10 +187,14 @@ describe('relay fan-out: a reader that falls behind', () => {
     for (let i = 0; i < changes; i++) writer.provider.awareness.setLocalState({ i, note });
     const writerWs = writer.provider.ws as unknown as { bufferedAmount: number };
     await waitFor(() => writerWs.bufferedAmount === 0, 'writer sent every change', 30_000);
+    const latest = (c: TestClient) => (c.provider.awareness.getStates().get(writer.doc.clientID) as { i?: number } | undefined)?.i;
+    // The server has the last change (a second reader, keeping up, has it).
+    const witness = await connectSynced(server.wsUrl, 'loc-presence', await mint('loc-presence', 'terminal', 'till-3'));
+    clients.push(witness);
+    await waitFor(() => latest(witness) === changes - 1, 'witness has the latest presence', 30_000);
     const before = messages;
     readerWs._socket.resume();
-    const latest = () => (reader.provider.awareness.getStates().get(writer.doc.clientID) as { i?: number } | undefined)?.i;
-    await waitFor(() => latest() === changes - 1, 'the reader has the latest presence', 30_000);
+    await waitFor(() => latest(reader) === changes - 1, 'the reader has the latest presence', 30_000);
     expect(messages - before).toBeLessThan(changes / 2);
 
     const closed = new Promise<number>((resolve) => (writer.provider.ws as unknown as { addEventListener(t: 'close', f: (e: { code: number }) => void): void }).addEventListener('close', (e) => resolve(e.code)));

@@ -96,9 +96,11 @@ describe('relay: live sync and persistence across restarts', () => {
       segmentsOf(a.doc).set('till-1/77', junk as Y.Array<string>);
       segmentsOf(a.doc).set('till-1/78', 'not an array' as unknown as Y.Array<string>);
     });
-    await waitFor(() => server.port > 0 && a.provider.synced, 'a synced');
+    // A second client seeing the junk means the server has applied a's frame (a graceful stop
+    // then commits it).
+    const probe = await join('kitchen-1');
+    await waitFor(() => segmentsOf(probe.doc).has('till-1/77') && segmentsOf(probe.doc).has('till-1/78'), 'the junk in the room');
     const restartedPort = server.port;
-    await new Promise((r) => setTimeout(r, 100)); // the room's group commit
     for (const c of clients.splice(0)) c.destroy();
     await server.stop();
     server = await spawnServer({ dataDir, secret: TEST_SECRET, port: restartedPort });

@@ -42,9 +42,9 @@ describe('Backoff', () => {
     const t = await startTerminal({ location: 'backoff', terminal: 'till-1', apiBase: proxy.url, syncEndpoint: server.wsUrl, sync: { timers } });
     cleanups.push(() => t.close());
     // The relay syncing tells the manager the server is reachable (which resets the upload
-    // backoff): let that happen before the uploads start failing.
-    await waitFor(() => t.sync.status.relay === 'connected', 'relay connected');
-    await new Promise((r) => setTimeout(r, 200));
+    // backoff and starts an upload): let that happen, and that upload end, before the uploads
+    // start failing, or the reset would come between the draws.
+    await waitFor(() => t.sync.relayInStep && !t.sync.status.inFlight, 'relay in step, nothing in flight');
     await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
     timers.advance(1_000); // the upload shortly after a local write
 

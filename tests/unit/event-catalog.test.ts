@@ -149,6 +149,25 @@ describe('event catalog', () => {
     expect(checkIncomingEvent(envelope({ type: 'sale.recorded', v: 1, payload: { ...sale, closeEventId: 'ev-close' } }))).toMatchObject({ ok: false, error: { field: 'payload.closeEventId' } });
   });
 
+  it('[EVT14] ticket.line_held names a line and whether it is held (v1): holding and letting go validate; a held that is not a boolean, or no line, is named', () => {
+    expect(validatePayload('ticket.line_held', { lineId: 'l1', held: true })).toEqual({ v: 1, payload: { lineId: 'l1', held: true } });
+    expect(validatePayload('ticket.line_held', { lineId: 'l1', held: false })).toEqual({ v: 1, payload: { lineId: 'l1', held: false } });
+    expect(fieldOf(() => validatePayload('ticket.line_held', { lineId: 'l1', held: 'yes' }))).toBe('payload.held');
+    expect(fieldOf(() => validatePayload('ticket.line_held', { held: true }))).toBe('payload.lineId');
+  });
+
+  it('[EVT15] a kitchen bump with how many were made is written as v2, one without as v1; v1 decodes unchanged (the whole line); a quantity that is not 1–999 whole is named', () => {
+    expect(validatePayload('ticket.kitchen_item_bumped', { lineId: 'l1' })).toEqual({ v: 1, payload: { lineId: 'l1' } });
+    expect(validatePayload('ticket.kitchen_item_bumped', { lineId: 'l1', quantity: 2 })).toEqual({ v: 2, payload: { lineId: 'l1', quantity: 2 } });
+    for (const quantity of [0, 1000, 1.5]) expect(fieldOf(() => validatePayload('ticket.kitchen_item_bumped', { lineId: 'l1', quantity })), String(quantity)).toBe('payload.quantity');
+    const r = decodeEvent(envelope({ type: 'ticket.kitchen_item_bumped', v: 1, payload: { lineId: 'l1' } }));
+    expect(r).toMatchObject({ status: 'ok', event: { v: CURRENT_VERSIONS['ticket.kitchen_item_bumped'], payload: { lineId: 'l1' } } });
+    expect(r.event.payload).not.toHaveProperty('quantity');
+    expect(decodeEvent(envelope({ type: 'ticket.kitchen_item_bumped', v: 2, payload: { lineId: 'l1', quantity: 2 } })).event.payload).toEqual({ lineId: 'l1', quantity: 2 });
+    // v1 never had it: a quantity under v1 is refused, not dropped.
+    expect(checkIncomingEvent(envelope({ type: 'ticket.kitchen_item_bumped', v: 1, payload: { lineId: 'l1', quantity: 2 } }))).toMatchObject({ ok: false, error: { field: 'payload.quantity' } });
+  });
+
   it('[EVT1] an unknown type is rejected on field "type"', () => {
     expect(fieldOf(() => validatePayload('ticket.teleported', {}))).toBe('type');
   });

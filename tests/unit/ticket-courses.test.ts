@@ -8,7 +8,7 @@ const steak = { lineId: 'l-steak', menuItemId: 'm-steak', name: 'Ribeye steak', 
 const soup = { lineId: 'l-soup', menuItemId: 'm-soup', name: 'Tomato soup', unitPriceCents: 650, quantity: 1 };
 
 describe('a line held back from the kitchen (courses)', () => {
-  it('[PRJ23] holding is an LWW register per line: the later stamp holds, on a closed ticket too; a removed or unknown line is not held', () => {
+  it('[PRJ23][EVT14] holding is an LWW register per line: the later stamp holds, on a closed ticket too; a removed or unknown line is not held', () => {
     expect(TICKET_MERGE_POLICY['ticket.line_held']).toEqual({ merge: 'lww', fields: ['lines[].held'], whenClosed: 'apply', whenVoided: 'apply' });
     const till = new FixedClockTerminal('till-1');
     const slow = new FixedClockTerminal('till-2', -600_000);
