@@ -1,5 +1,6 @@
 import type { DecodedEvent } from '../events/catalog';
 import { formatCents as money } from '../domain/common';
+import { compareEvents } from '../events/envelope';
 import type { PaymentMethod } from '../domain/ticket-events';
 import {
   TICKET_MERGE_POLICY,
@@ -13,7 +14,7 @@ import {
   type RegisterWrite,
 } from './merge-policy';
 import { assertNever, outcome, type Outcome } from './reducer';
-import { chargedQuantity, discountCents, refundShares, type TicketConflict, type TicketDiscountView, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
+import { chargedQuantity, discountCents, refundShares, type ConflictResolutionView, type TicketConflict, type TicketDiscountView, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
 
 /**
  * The ticket reducer: one event at a time, following TICKET_MERGE_POLICY.
@@ -108,21 +109,45 @@ export function reduceTicket(s: TicketState, e: TicketEvent): Outcome {
   const rule = s.voided ? policy.whenVoided : s.closed ? policy.whenClosed : 'apply';
   if (rule === 'apply') return applyTicketEvent(s, e);
   const endedBy = (s.voided ?? s.closed)!.eventId;
-  return escalate(s, e, rule, [endedBy, e.id], `${WHAT_HAPPENED[e.type] ?? e.type} after the ticket was ${s.voided ? 'voided' : 'closed'}`);
+  return escalate(s, e, rule, [endedBy, e.id], `${whatHappened(s, e)} after the ticket was ${s.voided ? 'voided' : 'closed'}`);
 }
 
-/** A held-back event in the words a conflict's detail shows staff ("an item added after the ticket was closed"). */
-const WHAT_HAPPENED: Partial<Record<TicketEventType, string>> = {
-  'ticket.item_added': 'an item added',
-  'ticket.item_removed': 'an item removed',
-  'ticket.quantity_changed': 'a quantity changed',
-  'ticket.line_comped': 'a line comped',
-  'ticket.payment_recorded': 'a payment taken',
-  'ticket.refunded': 'a refund given',
-  'ticket.discount_set': 'a discount changed',
-  'ticket.closed': 'a close',
-  'ticket.voided': 'a void',
-};
+/**
+ * A held-back event in the words a conflict's detail shows staff, saying what it would change
+ * ("2× Tiramisu (12.00) added after the ticket was closed"): several held changes are told apart.
+ */
+function whatHappened(s: TicketState, e: TicketEvent): string {
+  switch (e.type) {
+    case 'ticket.item_added':
+      return `${e.payload.quantity}× ${e.payload.name} (${money(e.payload.unitPriceCents * e.payload.quantity)}) added`;
+    case 'ticket.item_removed':
+      return `${lineNameOf(s, e.payload.lineId)} removed`;
+    case 'ticket.quantity_changed':
+      return `${lineNameOf(s, e.payload.lineId)} set to ${e.payload.quantity}×`;
+    case 'ticket.line_comped':
+      return `${lineNameOf(s, e.payload.lineId)} comped`;
+    case 'ticket.payment_recorded':
+      return `a ${e.payload.method} payment of ${money(e.payload.amountCents)} taken`;
+    case 'ticket.refunded':
+      return `a ${e.payload.method} refund of ${money(e.payload.amountCents)} given`;
+    case 'ticket.discount_set':
+      return e.payload.discount === null ? 'the discount taken off' : 'a discount changed';
+    case 'ticket.closed':
+      return `a close at ${money(e.payload.totalCents)}`;
+    case 'ticket.voided':
+      return 'a void';
+    default:
+      return e.type;
+  }
+}
+
+/** A line's name: on the ticket, cancelled, or in a change held back (its add came after the end too). */
+function lineNameOf(s: TicketState, lineId: string): string {
+  const line = lineById(s, lineId) ?? s.cancelled.find((l) => l.lineId === lineId);
+  if (line) return line.name;
+  for (const held of s.held.values()) if (held.type === 'ticket.item_added' && held.payload.lineId === lineId) return held.payload.name;
+  return 'an item';
+}
 
 /** The view fields of a ticket, derived from its state. */
 export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregateType' | 'concurrent' | 'lastEventAt' | 'needsUpdate'> {
@@ -415,7 +440,8 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const paid = keptCents(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
-        return escalate(s, e, 'over_payment', ids, `payments ${money(paid + p.amountCents)} exceed the total ${money(total)}`);
+        // Named by this payment alone: one from an offline till folding before it must not rename it.
+        return escalate(s, e, 'over_payment', ids, `payments ${money(paid + p.amountCents)} exceed the total ${money(total)}`, { idFrom: [e.id], alias: conflictIdFor('over_payment', ids) });
       }
       s.payments.push(paymentOf(e, 'applied', null));
       return outcome('applied');
@@ -490,14 +516,32 @@ function holdPaymentsOfVoid(s: TicketState, voidEventId: string, at: number): st
   const taken = s.payments.filter((p) => p.state === 'applied');
   if (taken.length === 0) return null;
   const refunded = appliedRefunded(s);
-  const detail = `voided with ${taken.length} payment(s) of ${money(appliedPaid(s))} taken${refunded > 0 ? `, ${money(refunded)} of it refunded already` : ''}`;
-  const conflictId = addConflict(s, 'payment_after_void', [...taken.map((p) => p.eventId), voidEventId], at, detail);
-  for (const p of taken) {
+  const ids = holdEach(s, 'payment_after_void', taken, voidEventId, at, (p) => `voided with a ${p.method} payment of ${money(p.amountCents)} taken`);
+  // Refunds beyond what still counts go with the last payment's decision.
+  if (refunded > 0) noteRefunded(s, ids.at(-1)!, refunded);
+  holdRefundsBeyondPayments(s, ids.at(-1)!);
+  return ids[0]!;
+}
+
+/**
+ * Holds each payment in a conflict of its own, named by the payment and the event that held it
+ * (the void, the change): a payment from an offline till folding in later opens its own and
+ * renames none a manager may have settled. `kind` with all of them as earlier builds named the
+ * one conflict they shared is kept as an alias. Returns the conflicts' ids, in payment order.
+ */
+function holdEach(s: TicketState, kind: ConflictKind, payments: readonly TicketPayment[], causeId: string, at: number, detail: (p: TicketPayment) => string): string[] {
+  const shared = conflictIdFor(kind, [...payments.map((p) => p.eventId), causeId]);
+  return payments.map((p) => {
+    const conflictId = addConflict(s, kind, [p.eventId, causeId], at, detail(p), payments.length > 1 ? { alias: shared } : {});
     p.state = 'held';
     p.conflictId = conflictId;
-  }
-  holdRefundsBeyondPayments(s, conflictId);
-  return conflictId;
+    return conflictId;
+  });
+}
+
+function noteRefunded(s: TicketState, conflictId: string, refunded: number): void {
+  const c = s.conflicts.find((x) => x.conflictId === conflictId);
+  if (c && !c.detail.includes('refunded already')) c.detail += `, ${money(refunded)} refunded already`;
 }
 
 /**
@@ -535,13 +579,9 @@ function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent, total = payableC
   if (held.length === 0) return outcome('applied');
   // A payment is handed back whole: on a closed ticket, the way to hand back only the difference is to keep it and refund that.
   const hint = s.closed === null ? '' : `; to hand back only the ${money(kept - accepted - total)} over, keep the payment and refund that`;
-  const conflictId = addConflict(s, 'over_payment', [...held.map((p) => p.eventId), e.id], e.at, `payments ${money(kept)} exceed the total ${money(total)} after a change${hint}`);
-  for (const p of held) {
-    p.state = 'held';
-    p.conflictId = conflictId;
-  }
-  holdRefundsBeyondPayments(s, conflictId);
-  return outcome('applied', 'payments above the new total are held', conflictId);
+  const ids = holdEach(s, 'over_payment', held, e.id, e.at, (p) => `a ${p.method} payment of ${money(p.amountCents)}: payments ${money(kept)} exceed the total ${money(total)} after a change${hint}`);
+  holdRefundsBeyondPayments(s, ids.at(-1)!);
+  return outcome('applied', 'payments above the new total are held', ids[0]!);
 }
 
 /**
@@ -622,17 +662,29 @@ function refundOf(s: TicketState, e: DecodedEvent<'ticket.refunded'>, state: Tic
   };
 }
 
+interface ConflictNaming {
+  /** The events its id is made of (default: all of `eventIds`). */
+  idFrom?: readonly string[];
+  /** The id an earlier build gave it (TicketConflict.aliases). */
+  alias?: string;
+}
+
 /** Opens a conflict (once per id) and returns its id. */
-function addConflict(s: TicketState, kind: ConflictKind, eventIds: string[], at: number, detail: string): string {
-  const conflictId = conflictIdFor(kind, eventIds);
-  if (s.conflicts.some((c) => c.conflictId === conflictId)) return conflictId;
-  s.conflicts.push({ conflictId, kind, eventIds: [...eventIds].sort(), detectedAt: at, detail, status: 'open', resolution: null });
+function addConflict(s: TicketState, kind: ConflictKind, eventIds: string[], at: number, detail: string, naming: ConflictNaming = {}): string {
+  const conflictId = conflictIdFor(kind, naming.idFrom ?? eventIds);
+  const existing = s.conflicts.find((c) => c.conflictId === conflictId);
+  const alias = naming.alias !== undefined && naming.alias !== conflictId ? [naming.alias] : [];
+  if (existing) {
+    for (const a of alias) if (!existing.aliases.includes(a)) existing.aliases.push(a);
+    return conflictId;
+  }
+  s.conflicts.push({ conflictId, kind, eventIds: [...eventIds].sort(), aliases: alias, detectedAt: at, detail, status: 'open', resolution: null, overruled: [] });
   return conflictId;
 }
 
 /** Holds the event back as an open conflict; payments and refunds stay visible as 'held'. */
-function escalate(s: TicketState, e: TicketEvent, kind: ConflictKind, eventIds: string[], detail: string): Outcome {
-  const conflictId = addConflict(s, kind, eventIds, e.at, detail);
+function escalate(s: TicketState, e: TicketEvent, kind: ConflictKind, eventIds: string[], detail: string, naming: ConflictNaming = {}): Outcome {
+  const conflictId = addConflict(s, kind, eventIds, e.at, detail, naming);
   s.held.set(conflictId, e);
   if (kind === 'closed_and_voided' && e.type === 'ticket.closed' && !s.heldCloses.some((h) => h.conflictId === conflictId)) {
     s.heldCloses.push({ conflictId, closed: closeRecordOf(s, e), linesTotalCents: totalOf(s) });
@@ -666,14 +718,25 @@ function settleHeldMoney(s: TicketState, conflictId: string, how: 'kept' | 'hand
 function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): Outcome {
   const { conflictId, resolution: r } = e.payload;
   const c = s.conflicts.find((x) => x.conflictId === conflictId);
-  if (!c) return outcome('ignored', `no conflict ${conflictId}`);
-  if (c.status === 'resolved') return outcome('superseded', 'conflict already resolved', conflictId);
+  if (!c) return resolveAliased(s, e);
+  if (c.status === 'resolved') {
+    c.overruled.push(resolutionOf(e));
+    return outcome('superseded', 'conflict already resolved', conflictId);
+  }
   if (!resolutionFits(c.kind, r.kind)) return outcome('invalid', `${r.kind} does not settle ${c.kind}`, conflictId);
   const held = s.held.get(conflictId);
+  /** Said on the resolution beside the manager's note (a held change that no longer applies). */
+  let outcomeNote: string | null = null;
   switch (c.kind) {
     case 'payment_after_void':
       if (r.kind === 'reopen') {
         s.voided = null;
+        // No void any more: the other payments it held count again too.
+        for (const other of s.conflicts) {
+          if (other === c || other.status !== 'open' || other.kind !== 'payment_after_void') continue;
+          settleHeldMoney(s, other.conflictId, 'kept');
+          settleAlong(s, other, e, 'the ticket was reopened: the void no longer applies');
+        }
         // Two tills may each have taken the whole amount before the void: the second is an over-payment.
         keepHeldMoney(s, conflictId, e, true);
       } else {
@@ -695,9 +758,15 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         s.closed = null;
         s.voided = null;
         // The held change now applies as if it had never been held (its outcome stays
-        // 'escalated'); a held refund is checked again against the money taken.
-        s.refunds = s.refunds.filter((x) => x.conflictId !== conflictId);
-        if (held) applyTicketEvent(s, held);
+        // 'escalated'); a held refund is checked again against the money taken. Changes held
+        // before it apply first, in the log's order: one may build on another (the quantity of
+        // an item added after the close), whichever card the manager takes first.
+        for (const earlier of heldChangesBefore(s, held)) {
+          applyHeldChange(s, earlier.conflictId);
+          settleAlong(s, earlier, e, 'the ticket was reopened for a later change: this one, made before it, applies first');
+        }
+        const applied = applyHeldChange(s, conflictId);
+        if (applied !== null && applied.status !== 'applied' && applied.status !== 'escalated') outcomeNote = `the change no longer applies (${applied.reason ?? applied.status})`;
       } else {
         setRefundState(s, conflictId, 'discarded');
       }
@@ -732,23 +801,18 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         s.voided = null;
         // No void any more: payments it held count again, and refunds held because of it apply
         // to the closed ticket (their conflicts are settled by this choice).
-        const settled = (other: TicketConflict, note: string): void => {
-          s.held.delete(other.conflictId);
-          other.status = 'resolved';
-          other.resolution = { kind: 'reopen', eventId: e.id, at: e.at, terminal: e.origin.terminal, staff: e.origin.staff ?? null, note };
-        };
         let keptAgain = false;
         for (const other of [...s.conflicts]) {
           if (other.status !== 'open') continue;
           if (other.kind === 'payment_after_void') {
             settleHeldMoney(s, other.conflictId, 'kept');
-            settled(other, 'the close was kept: the void no longer applies');
+            settleAlong(s, other, e, 'the close was kept: the void no longer applies');
             keptAgain = true;
             continue;
           }
           const refund = s.held.get(other.conflictId);
           if (other.kind === 'change_after_close' && refund?.type === 'ticket.refunded' && voidId !== null && other.eventIds.includes(voidId)) {
-            settled(other, 'the close was kept: the refund applies');
+            settleAlong(s, other, e, 'the close was kept: the refund applies');
             s.refunds = s.refunds.filter((x) => x.conflictId !== other.conflictId);
             applyTicketEvent(s, refund);
           }
@@ -765,13 +829,58 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
   s.heldCloses = s.heldCloses.filter((h) => h.conflictId !== conflictId);
   // `c` is still in s.conflicts (the held change above only ever appends conflicts).
   c.status = 'resolved';
-  c.resolution = {
-    kind: r.kind,
-    eventId: e.id,
-    at: e.at,
-    terminal: e.origin.terminal,
-    staff: e.origin.staff ?? null,
-    note: e.payload.note ?? null,
-  };
+  c.resolution = { ...resolutionOf(e), note: [e.payload.note, outcomeNote].filter((n) => n != null).join('; ') || null };
   return outcome('applied', null, conflictId);
+}
+
+function resolutionOf(e: DecodedEvent<'conflict.resolved'>): ConflictResolutionView {
+  return { kind: e.payload.resolution.kind, eventId: e.id, at: e.at, terminal: e.origin.terminal, staff: e.origin.staff ?? null, note: e.payload.note ?? null };
+}
+
+/** Another conflict this resolution settles too (`reopen`, with why). */
+function settleAlong(s: TicketState, other: TicketConflict, e: DecodedEvent<'conflict.resolved'>, note: string): void {
+  s.held.delete(other.conflictId);
+  other.status = 'resolved';
+  other.resolution = { ...resolutionOf(e), kind: 'reopen', note };
+}
+
+/**
+ * A resolution naming an id an earlier build gave a conflict (one conflict holding every
+ * payment, TicketConflict.aliases): it settles each open conflict carrying that id, as it
+ * would have settled the one.
+ */
+function resolveAliased(s: TicketState, e: DecodedEvent<'conflict.resolved'>): Outcome {
+  const { conflictId } = e.payload;
+  const aliased = s.conflicts.filter((x) => x.aliases.includes(conflictId));
+  if (aliased.length === 0) return outcome('ignored', `no conflict ${conflictId}`);
+  const open = aliased.filter((x) => x.status === 'open');
+  if (open.length === 0) return outcome('superseded', 'conflict already resolved', aliased[0]!.conflictId);
+  let first: Outcome | null = null;
+  for (const x of open) {
+    if (x.status !== 'open') continue; // settled along by an earlier one (a reopening)
+    const o = resolveConflict(s, { ...e, payload: { ...e.payload, conflictId: x.conflictId } });
+    first ??= o;
+  }
+  return first!;
+}
+
+/** Open change_after_close conflicts whose held change sorts before `change` (log order). */
+function heldChangesBefore(s: TicketState, change: TicketEvent | undefined): TicketConflict[] {
+  if (change === undefined) return [];
+  return s.conflicts
+    .filter((o) => o.status === 'open' && o.kind === 'change_after_close')
+    .flatMap((o) => {
+      const ev = s.held.get(o.conflictId);
+      return ev !== undefined && compareEvents(ev, change) < 0 ? [{ o, ev }] : [];
+    })
+    .sort((a, b) => compareEvents(a.ev, b.ev))
+    .map(({ o }) => o);
+}
+
+/** Applies the change a change_after_close conflict held (its held refunds checked again); null when none was held. */
+function applyHeldChange(s: TicketState, conflictId: string): Outcome | null {
+  const held = s.held.get(conflictId);
+  s.held.delete(conflictId);
+  s.refunds = s.refunds.filter((x) => x.conflictId !== conflictId);
+  return held === undefined ? null : applyTicketEvent(s, held);
 }

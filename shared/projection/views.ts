@@ -304,21 +304,33 @@ export interface TicketRefund {
   conflictId: string | null;
 }
 
+export interface ConflictResolutionView {
+  kind: ConflictResolutionKind;
+  eventId: string;
+  at: number;
+  terminal: string;
+  staff: string | null;
+  note: string | null;
+}
+
 export interface TicketConflict {
   conflictId: string;
   kind: ConflictKind;
   eventIds: string[];
+  /**
+   * Ids an earlier build gave it: one conflict held every payment together, under an id of
+   * them all. A resolution naming one settles each conflict that carries it.
+   */
+  aliases: string[];
   detectedAt: number;
   detail: string;
   status: 'open' | 'resolved';
-  resolution: {
-    kind: ConflictResolutionKind;
-    eventId: string;
-    at: number;
-    terminal: string;
-    staff: string | null;
-    note: string | null;
-  } | null;
+  resolution: ConflictResolutionView | null;
+  /**
+   * Resolutions that came after the one that holds (two managers at once): not applied. The
+   * screen says so: the second may have handed money back that the first kept.
+   */
+  overruled: ConflictResolutionView[];
 }
 
 export type TicketStatus = 'open' | 'sent' | 'paid' | 'closed' | 'voided';

@@ -102,6 +102,86 @@ describe('projection: last-write-wins', () => {
     expect(ticketOf([...base, sent, part, lowered]).lines[0]).toMatchObject({ quantity: 1, bumpedAt: lowered.at });
   });
 
+  it('[PRJ25] changes held after a close, reopened in any order: those made before the one reopened apply first, so none is lost (a quantity for an item added after the close)', () => {
+    for (const second of ['quantity', 'remove'] as const) {
+      for (const newestFirst of [true, false]) {
+        const a = new Terminal('till-a');
+        const b = new Terminal('till-b');
+        const mgr = new Terminal('mgr');
+        const base = openedTicket(a, b); // one 10.00 burger
+        const closed = [a.write(TK, 'ticket.payment_recorded', { paymentId: 'pa', method: 'card', amountCents: 1000 }), a.write(TK, 'ticket.closed', { totalCents: 1000 })];
+        // B saw the payment, not the close: a note, then a dessert, then 3 of it (or removes it).
+        b.see(closed[0]!);
+        const note = b.write(TK, 'ticket.note_set', { note: 'birthday' });
+        const add = b.write(TK, 'ticket.item_added', { lineId: 'l-dessert', menuItemId: 'm-d', name: 'Dessert', unitPriceCents: 500, quantity: 1 });
+        const change = second === 'quantity' ? b.write(TK, 'ticket.quantity_changed', { lineId: 'l-dessert', quantity: 3 }) : b.write(TK, 'ticket.item_removed', { lineId: 'l-dessert' });
+        let events = [...base, ...closed, note, add, change];
+        mgr.see(...events);
+        const open = ticketOf(events).conflicts.filter((c) => c.status === 'open' && c.kind === 'change_after_close');
+        expect(open).toHaveLength(2);
+        const order = newestFirst ? [...open].sort((x, y) => y.detectedAt - x.detectedAt) : open;
+        for (const c of order) {
+          const v = ticketOf(events);
+          if (v.conflicts.find((x) => x.conflictId === c.conflictId)!.status === 'resolved') continue; // applied with the later one
+          events = [...events, mgr.write(TK, 'conflict.resolved', { conflictId: c.conflictId, resolution: { kind: 'reopen' } })];
+        }
+        const v = ticketOf(events);
+        const label = `${second}, ${newestFirst ? 'newest first' : 'oldest first'}`;
+        expect(v.lines.map((l) => [l.name, l.quantity]), label).toEqual(second === 'quantity' ? [['Burger', 1], ['Dessert', 3]] : [['Burger', 1]]);
+        expect(v.conflicts.filter((c) => c.kind === 'change_after_close').map((c) => c.status), label).toEqual(['resolved', 'resolved']);
+      }
+    }
+  });
+
+  it('[PRJ26] each payment a void holds is a conflict of its own: one from an offline till folding in later opens its own, and the one a manager settled stays settled', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const mgr = new Terminal('mgr');
+    const base = [...openedTicket(a, b), a.write(TK, 'ticket.item_added', burger('l2')), a.write(TK, 'ticket.item_added', burger('l3'))]; // 30.00
+    b.see(base[2]!, base[3]!);
+    const card = a.write(TK, 'ticket.payment_recorded', { paymentId: 'pa', method: 'card', amountCents: 2000 });
+    const cash = b.write(TK, 'ticket.payment_recorded', { paymentId: 'pb', method: 'cash', amountCents: 1000 }); // offline
+    mgr.see(...base, card);
+    const voided = mgr.write(TK, 'ticket.voided', { reason: 'wrong table' });
+    const seen = ticketOf([...base, card, voided]).conflicts.find((c) => c.kind === 'payment_after_void')!;
+    const handedBack = mgr.write(TK, 'conflict.resolved', { conflictId: seen.conflictId, resolution: { kind: 'refund_payment' } });
+    const v = ticketOf([...base, card, voided, handedBack, cash]); // B syncs at last
+    expect(v.payments.map((p) => [p.paymentId, p.state])).toEqual(expect.arrayContaining([['pa', 'refunded'], ['pb', 'held']]));
+    const conflicts = v.conflicts.filter((c) => c.kind === 'payment_after_void');
+    expect(conflicts.map((c) => c.status).sort()).toEqual(['open', 'resolved']);
+    expect(conflicts.find((c) => c.status === 'open')!.detail).toBe('voided with a cash payment of 10.00 taken');
+    expect(foldedAs(v, handedBack).status).toBe('applied');
+
+    // Reopened from the cash payment's card: the void is gone, and so is every payment it held.
+    const open = conflicts.find((c) => c.status === 'open')!;
+    const reopened = ticketOf([...base, card, voided, cash, mgr.write(TK, 'conflict.resolved', { conflictId: open.conflictId, resolution: { kind: 'reopen' } })]);
+    expect(reopened.status).not.toBe('voided');
+    expect(reopened.conflicts.filter((c) => c.kind === 'payment_after_void').every((c) => c.status === 'resolved')).toBe(true);
+    expect(reopened.payments.filter((p) => p.state === 'applied' || p.state === 'held').map((p) => p.paymentId).sort()).toEqual(['pa', 'pb']);
+  });
+
+  it('[PRJ27] two managers settling one conflict at once: the second is kept as overruled, for the screen to say (its money was not applied)', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'pa', method: 'cash', amountCents: 1000 });
+    b.see(pay);
+    const voided = b.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const id = ticketOf([...base, pay, voided]).conflicts[0]!.conflictId;
+    const m1 = new Terminal('mgr-1');
+    const m2 = new Terminal('mgr-2');
+    m1.see(...base, pay, voided);
+    m2.see(...base, pay, voided);
+    const keep = m1.write(TK, 'conflict.resolved', { conflictId: id, resolution: { kind: 'reopen' } });
+    const back = m2.write(TK, 'conflict.resolved', { conflictId: id, resolution: { kind: 'refund_payment' } });
+    const v = ticketOf([...base, pay, voided, keep, back]);
+    const c = v.conflicts[0]!;
+    const [won, lost] = [keep, back].sort((x, y) => (foldedAs(v, x).status === 'applied' ? -1 : 1));
+    expect(c.resolution).toMatchObject({ eventId: won!.id });
+    expect(c.overruled).toMatchObject([{ eventId: lost!.id, terminal: lost!.origin.terminal }]);
+    expect(foldedAs(v, lost!).status).toBe('superseded');
+  });
+
   it('[PRJ4] a line removed after it was sent is kept as cancelled for the kitchen until bumped; one removed before the send or after the bump is not', () => {
     const a = new Terminal('till-a');
     const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', burger('l2')), a.write(TK, 'ticket.item_added', burger('l3'))];
@@ -246,7 +326,7 @@ describe('projection: escalated business conflicts', () => {
     const voided = b.write(TK, 'ticket.voided', { reason: 'guest complaint' });
     const v = ticketOf([...base, pay, voided]);
     expect(v).toMatchObject({ status: 'voided', paidCents: 0, openConflicts: 1 });
-    expect(v.conflicts[0]!.detail).toBe('voided with 1 payment(s) of 10.00 taken');
+    expect(v.conflicts[0]!.detail).toBe('voided with a cash payment of 10.00 taken');
   });
 
   it('[PRJ6b] two tills each taking the full amount offline is an over-payment; accept or refund', () => {
@@ -261,9 +341,14 @@ describe('projection: escalated business conflicts', () => {
     expect(v.conflicts).toHaveLength(1);
     const c = v.conflicts[0]!;
     expect(c.kind).toBe('over_payment');
-    expect(c.conflictId).toBe(conflictIdFor('over_payment', [p1.id, p2.id]));
+    // Named by the payment held alone (a payment folding in before it renames nothing); an earlier build named both.
+    const held = v.payments.find((p) => p.state === 'held')!;
+    expect(c.conflictId).toBe(conflictIdFor('over_payment', [held.eventId]));
+    expect(c.aliases).toEqual([conflictIdFor('over_payment', [p1.id, p2.id])]);
     expect(ticketOf([...base, p1, p2, resolve(a, c.conflictId, { kind: 'refund_payment' })]).paidCents).toBe(1000);
     expect(ticketOf([...base, p1, p2, resolve(a, c.conflictId, { kind: 'accept_payment' })]).paidCents).toBe(2000);
+    // A resolution an earlier build wrote, naming both, still settles it.
+    expect(ticketOf([...base, p1, p2, resolve(a, c.aliases[0]!, { kind: 'accept_payment' })])).toMatchObject({ paidCents: 2000, openConflicts: 0 });
   });
 
   it('[PRJ6c] items added after close are held; discard_change keeps the ticket, reopen applies them', () => {
@@ -276,7 +361,7 @@ describe('projection: escalated business conflicts', () => {
     a.see(late); // a manager resolves what they have seen
     const v = ticketOf([...base, close, late]);
     expect(v).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 1 });
-    expect(v.conflicts[0]!.detail).toBe('an item added after the ticket was closed'); // staff words, not event names
+    expect(v.conflicts[0]!.detail).toBe('1× Burger (10.00) added after the ticket was closed'); // staff words, and which change
     expect(v.history.at(-1)).toMatchObject({ status: 'escalated', conflictId: v.conflicts[0]!.conflictId });
     const id = conflictIdFor('change_after_close', [close.id, late.id]);
     expect(v.conflicts[0]!.conflictId).toBe(id);
@@ -335,7 +420,7 @@ describe('projection: escalated business conflicts', () => {
     const v = ticketOf([...base, pay, removed]);
     // Not "paid 20.00 on 10.00, ready to close": the card payment waits for a manager.
     expect(v).toMatchObject({ status: 'open', totalCents: 1000, paidCents: 0, openConflicts: 1 });
-    expect(v.conflicts[0]).toMatchObject({ kind: 'over_payment', detail: 'payments 20.00 exceed the total 10.00 after a change' });
+    expect(v.conflicts[0]).toMatchObject({ kind: 'over_payment', detail: 'a card payment of 20.00: payments 20.00 exceed the total 10.00 after a change' });
     expect(v.history.at(-1)).toMatchObject({ status: 'applied', conflictId: v.conflicts[0]!.conflictId });
     expect(ticketOf([...base, pay, removed, resolve(a, v.conflicts[0]!.conflictId, { kind: 'refund_payment' })])).toMatchObject({ paidCents: 0, openConflicts: 0 });
     expect(ticketOf([...base, pay, removed, resolve(a, v.conflicts[0]!.conflictId, { kind: 'accept_payment' })])).toMatchObject({ paidCents: 2000, openConflicts: 0 });

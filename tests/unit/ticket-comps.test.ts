@@ -89,7 +89,7 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     const v = ticketOf([...base, closed, comped]);
     expect(v).toMatchObject({ status: 'closed', totalCents: 1500, openConflicts: 1 });
     expect(v.lines.every((l) => l.comped === null)).toBe(true);
-    expect(v.history.find((h) => h.eventId === comped.id)).toMatchObject({ status: 'escalated', conflictId, reason: 'a line comped after the ticket was closed' });
+    expect(v.history.find((h) => h.eventId === comped.id)).toMatchObject({ status: 'escalated', conflictId, reason: 'Soup comped after the ticket was closed' });
 
     const reopen = manager.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'reopen' } });
     const reopened = ticketOf([...base, closed, comped, reopen]);

@@ -151,7 +151,7 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
     const conflictId = conflictIdFor('change_after_close', [voided.id, given.id]);
     expect(v).toMatchObject({ status: 'voided', refundedCents: 0 });
     expect(v.refunds).toMatchObject([{ refundId: 'rf-1', state: 'held', conflictId }]);
-    expect(foldedAs(v, given)).toEqual({ status: 'escalated', reason: 'a refund given after the ticket was voided', conflictId });
+    expect(foldedAs(v, given)).toEqual({ status: 'escalated', reason: 'a card refund of 15.00 given after the ticket was voided', conflictId });
 
     const discard = manager.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'discard_change' } });
     expect(ticketOf([...base, voided, given, discard]).refunds).toMatchObject([{ refundId: 'rf-1', state: 'discarded' }]);
@@ -172,7 +172,7 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
     const keepVoid = manager.write(TK, 'conflict.resolved', { conflictId: clash.conflictId, resolution: { kind: 'keep_void' } });
     const v = ticketOf([...base, given, voided, keepVoid]);
     const held = v.conflicts.find((c) => c.kind === 'payment_after_void')!;
-    expect(held).toMatchObject({ status: 'open', detail: 'voided with 1 payment(s) of 15.00 taken, 10.00 of it refunded already' });
+    expect(held).toMatchObject({ status: 'open', detail: 'voided with a card payment of 15.00 taken, 10.00 refunded already' });
     expect(v.refunds).toMatchObject([{ refundId: 'rf-1', state: 'held', conflictId: held.conflictId }]);
     expect(v).toMatchObject({ status: 'voided', paidCents: 0, refundedCents: 0 });
 
@@ -221,7 +221,7 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
     const before = ticketOf([...open, closed!, voided, given]);
     // The void folds first (its stamp is earlier): the close and then the refund are held.
     expect(foldedAs(before, closed!).status).toBe('escalated');
-    expect(foldedAs(before, given)).toMatchObject({ status: 'escalated', reason: 'a refund given after the ticket was voided' });
+    expect(foldedAs(before, given)).toMatchObject({ status: 'escalated', reason: 'a card refund of 5.00 given after the ticket was voided' });
     const clash = conflictIdFor('closed_and_voided', [voided.id, closed!.id]);
     const keepClosed = refunder.write(TK, 'conflict.resolved', { conflictId: clash, resolution: { kind: 'keep_closed' } });
     const v = ticketOf([...open, closed!, voided, given, keepClosed]);

@@ -915,3 +915,34 @@ describe('late events on a ticket this device archived', () => {
     expect((await t.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).events).toBe(1);
   });
 });
+
+describe('the Conflicts screen (ConflictsModel)', () => {
+  type ConflictsMod = typeof import('../../client/ui/models/conflicts-model.svelte');
+
+  it('[PRJ27] a conflict two managers settled at once is listed right after the open ones, the choice not applied with it', async () => {
+    const { ConflictsModel } = await model<ConflictsMod>('conflicts-model');
+    const location = `ui-${++n}`;
+    const a = await till({ location, terminal: 'mgr-1', label: 'M', role: 'manager' });
+    const b = await till({ location, terminal: 'mgr-2', label: 'N', role: 'manager' });
+    const id = await a.commands.openTicket();
+    await a.commands.addItem(id, cola);
+    await a.commands.recordPayment(id, { method: 'cash', amountCents: 350 });
+    await a.commands.void(id, 'walked out');
+    const quiet = await a.commands.openTicket(); // a conflict settled once, for the order
+    await a.commands.addItem(quiet, soup);
+    await a.commands.recordPayment(quiet, { method: 'card', amountCents: 650 });
+    await a.commands.void(quiet, 'wrong table');
+    await a.commands.resolveConflict(quiet, ticketOf(a.store, quiet).conflicts[0]!.conflictId, { kind: 'refund_payment' });
+    exchange(a.store, b.store);
+    const conflictId = ticketOf(a.store, id).conflicts[0]!.conflictId;
+    await a.commands.resolveConflict(id, conflictId, { kind: 'reopen' });
+    await b.commands.resolveConflict(id, conflictId, { kind: 'refund_payment' });
+    exchange(a.store, b.store);
+    const screen = new ConflictsModel(a.log, a.commands, true);
+    expect(screen.entries.map((e) => [e.ticket.id, e.conflict.overruled.length])).toEqual([
+      [id, 1],
+      [quiet, 0],
+    ]);
+    expect(ticketOf(a.store, id).conflicts[0]!).toEqual(ticketOf(b.store, id).conflicts[0]!);
+  });
+});

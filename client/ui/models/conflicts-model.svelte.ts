@@ -22,7 +22,9 @@ export class ConflictsModel extends CommandState {
     for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
       for (const conflict of ticket.conflicts) out.push({ ticket, conflict });
     }
-    return out.sort((a, b) => Number(a.conflict.status === 'resolved') - Number(b.conflict.status === 'resolved') || b.conflict.detectedAt - a.conflict.detectedAt);
+    // Open first, then those two managers settled at once (their money to check), newest first.
+    const rank = (c: TicketConflict): number => (c.status === 'open' ? 0 : c.overruled.length > 0 ? 1 : 2);
+    return out.sort((a, b) => rank(a.conflict) - rank(b.conflict) || b.conflict.detectedAt - a.conflict.detectedAt);
   });
 
   readonly openCount = $derived(this.entries.filter((e) => e.conflict.status === 'open').length);
