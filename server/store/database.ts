@@ -56,8 +56,8 @@ const MIGRATIONS: readonly string[] = [
   // Reads of what a request needs instead of a whole location's log (SRV28): an aggregate's
   // events, the tickets with an event in a report's window (by the event's `at`), and the
   // tickets that may be open now. `ticket_ends` counts per ticket opened its closes and voids
-  // and its conflict resolutions: only a resolution can undo a close or a void
-  // (ticket-reducer.ts), so a ticket with no end, or with a resolution, is all that may be open.
+  // and its `reopen` resolutions: only a reopening can undo a close or a void
+  // (ticket-reducer.ts), so a ticket with no end, or reopened, is all that may be open.
   // Kept by the store as it inserts those four types (sqlite-event-store.ts): a trigger, even
   // one whose WHEN is false for most events, cost more than the insert itself.
   `
@@ -72,7 +72,8 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO ticket_ends (location, ticket_id, ends, resolutions)
     SELECT location, aggregate_id, SUM(type IN ('ticket.closed', 'ticket.voided')), SUM(type = 'conflict.resolved')
-    FROM events WHERE aggregate_type = 'ticket' AND type IN ('ticket.opened', 'ticket.closed', 'ticket.voided', 'conflict.resolved')
+    FROM events WHERE aggregate_type = 'ticket' AND (type IN ('ticket.opened', 'ticket.closed', 'ticket.voided')
+      OR (type = 'conflict.resolved' AND json_extract(json, '$.payload.resolution.kind') = 'reopen'))
     GROUP BY location, aggregate_id;
   CREATE INDEX ticket_ends_maybe_open ON ticket_ends(location, ticket_id) WHERE ends = 0 OR resolutions > 0;
   `,

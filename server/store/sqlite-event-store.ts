@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import type { EventEnvelope } from '../../shared/events/envelope';
 import type { Watermarks } from '../../shared/protocol/rest-events';
 import type { DayWindow } from '../../shared/reports/day-takings';
 import type { Db } from './database';
@@ -13,13 +14,25 @@ import type { AppendOutcome, AppendResult, EventStore, ReadResult, ValidEvent } 
  * terminal, `watermark_gaps` the stored n above it; accepting n = mark + 1 advances the
  * mark through the gaps. Cost per event is O(1) amortised, never a scan of the log.
  */
-/** What `ticket_ends` counts per ticket (database.ts, SRV28): its opening, its ends, and the resolutions that may undo them. */
-const TICKET_ENDS: ReadonlyMap<string, { ends: number; resolutions: number }> = new Map([
-  ['ticket.opened', { ends: 0, resolutions: 0 }],
-  ['ticket.closed', { ends: 1, resolutions: 0 }],
-  ['ticket.voided', { ends: 1, resolutions: 0 }],
-  ['conflict.resolved', { ends: 0, resolutions: 1 }],
-]);
+/**
+ * What `ticket_ends` counts of a ticket's event (database.ts, SRV28): its opening, its ends, and
+ * the resolutions that may undo one: only a `reopen` does (any other settles money or keeps
+ * the end, and would keep the ticket in every report for good).
+ */
+function ticketEndsOf(event: EventEnvelope): { ends: number; resolutions: number } | undefined {
+  if (event.aggregate.type !== 'ticket') return undefined;
+  switch (event.type) {
+    case 'ticket.opened':
+      return { ends: 0, resolutions: 0 };
+    case 'ticket.closed':
+    case 'ticket.voided':
+      return { ends: 1, resolutions: 0 };
+    case 'conflict.resolved':
+      return (event.payload as { resolution?: { kind?: unknown } }).resolution?.kind === 'reopen' ? { ends: 0, resolutions: 1 } : undefined;
+    default:
+      return undefined;
+  }
+}
 
 export class SqliteEventStore implements EventStore {
   private readonly insert: Statement;
@@ -72,7 +85,7 @@ export class SqliteEventStore implements EventStore {
     this.ofAggregate = db.prepare('SELECT json FROM events WHERE location = ? AND aggregate_id = ? ORDER BY cursor').pluck();
     this.ofWriter = db.prepare('SELECT json FROM events WHERE location = ? AND terminal = ? AND n > ? AND n <= ? ORDER BY n').pluck();
     // The tickets first, then their events by aggregate (CROSS JOIN keeps that order: the planner
-    // would rather walk the location's whole log by cursor). `ticket_ends` is kept by appendOne (TICKET_ENDS).
+    // would rather walk the location's whole log by cursor). `ticket_ends` is kept by appendOne (ticketEndsOf).
     this.ofTakings = db
       .prepare(
         `WITH chosen(id) AS (
@@ -163,7 +176,7 @@ export class SqliteEventStore implements EventStore {
       receivedAt,
     );
     if (info.changes === 1) {
-      const ends = event.aggregate.type === 'ticket' ? TICKET_ENDS.get(event.type) : undefined;
+      const ends = ticketEndsOf(event);
       if (ends !== undefined) this.countEnds.run(location, event.aggregate.id, ends.ends, ends.resolutions);
       const ns = accepted.get(terminal);
       if (ns === undefined) accepted.set(terminal, [n]);

@@ -23,7 +23,8 @@ const YESTERDAY = TODAY.from - 12 * HOUR;
  * Two days of one location: `tk-old` sold and closed yesterday; `tk-open` opened yesterday and
  * still open; `tk-late` opened and paid yesterday, closed today; `tk-today` sold today;
  * `tk-reopened` closed yesterday, then reopened by a manager (a line added after the close,
- * settled `reopen`): open now, with no event today.
+ * settled `reopen`): open now, with no event today; `tk-settled` closed yesterday with a second
+ * payment a manager handed back yesterday (a resolution that reopens nothing).
  */
 function twoDays(): { till: EventEnvelope[]; manager: EventEnvelope[]; later: (ticket: string, type: string, payload: unknown) => EventEnvelope } {
   let wall = YESTERDAY;
@@ -48,13 +49,17 @@ function twoDays(): { till: EventEnvelope[]; manager: EventEnvelope[]; later: (t
   line('tk-open', 1, 500);
   sale('tk-late', 'A-003', 1200, false);
   sale('tk-reopened', 'A-004', 900);
+  sale('tk-settled', 'A-005', 700);
   wall += HOUR;
   line('tk-reopened', 2, 300);
   const conflict = projected(tillEvents).get('tk-reopened');
   if (conflict?.kind !== 'ticket' || conflict.conflicts.length !== 1) throw new Error('tk-reopened has no conflict to settle');
-  const resolved = new TestWriter('manager-1', () => wall)
-    .see(...tillEvents)
-    .write({ type: TICKET_AGGREGATE, id: 'tk-reopened' }, 'conflict.resolved', { conflictId: conflict.conflicts[0]!.conflictId, resolution: { kind: 'reopen' } });
+  const managerWriter = new TestWriter('manager-1', () => wall).see(...tillEvents);
+  const resolved = managerWriter.write({ type: TICKET_AGGREGATE, id: 'tk-reopened' }, 'conflict.resolved', { conflictId: conflict.conflicts[0]!.conflictId, resolution: { kind: 'reopen' } });
+  const twice = managerWriter.write({ type: TICKET_AGGREGATE, id: 'tk-settled' }, 'ticket.payment_recorded', { paymentId: 'tk-settled-p2', method: 'cash', amountCents: 700 });
+  const over = projected([...tillEvents, twice]).get('tk-settled');
+  if (over?.kind !== 'ticket' || over.conflicts.length !== 1) throw new Error('tk-settled has no over-payment to settle');
+  const handedBack = managerWriter.write({ type: TICKET_AGGREGATE, id: 'tk-settled' }, 'conflict.resolved', { conflictId: over.conflicts[0]!.conflictId, resolution: { kind: 'refund_payment' } });
   wall = TODAY.from + 10 * HOUR;
   write('tk-late', 'ticket.closed', { totalCents: 1200 });
   sale('tk-today', 'B-001', 2000);
@@ -62,7 +67,7 @@ function twoDays(): { till: EventEnvelope[]; manager: EventEnvelope[]; later: (t
     wall = TODAY.from + 11 * HOUR;
     return till.write({ type: TICKET_AGGREGATE, id: ticket }, type, payload);
   };
-  return { till: tillEvents, manager: [resolved], later };
+  return { till: tillEvents, manager: [resolved, twice, handedBack], later };
 }
 
 function projected(events: readonly EventEnvelope[]): LocationProjection {
@@ -133,7 +138,7 @@ describe('Server views folded per request from the events they need (SRV28)', ()
       migrate(db);
       const store = new SqliteEventStore(db);
       expect(aggregatesOf(await store.readTakingsTickets(LOCATION, TODAY))).toEqual(['tk-late', 'tk-open', 'tk-reopened', 'tk-today']);
-      expect(aggregatesOf(await store.readTakingsTickets(LOCATION, { from: TODAY.from - 24 * HOUR, to: TODAY.from }))).toEqual(['tk-late', 'tk-old', 'tk-open', 'tk-reopened']);
+      expect(aggregatesOf(await store.readTakingsTickets(LOCATION, { from: TODAY.from - 24 * HOUR, to: TODAY.from }))).toEqual(['tk-late', 'tk-old', 'tk-open', 'tk-reopened', 'tk-settled']);
       expect((await store.readAggregate(LOCATION, 'tk-old')).map((j) => (JSON.parse(j) as EventEnvelope).id)).toEqual(events.filter((e) => e.aggregate.id === 'tk-old').map((e) => e.id));
     } finally {
       db.close();
