@@ -190,7 +190,13 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
     voidReason: s.voided?.reason ?? null,
     voidedAt: s.voided?.at ?? null,
     sale: s.sale ? { ...s.sale } : null,
-    conflicts: s.conflicts.map((c) => ({ ...c, eventIds: [...c.eventIds], resolution: c.resolution ? { ...c.resolution } : null })),
+    conflicts: s.conflicts.map((c) => ({
+      ...c,
+      eventIds: [...c.eventIds],
+      aliases: [...c.aliases],
+      resolution: c.resolution ? { ...c.resolution } : null,
+      overruled: c.overruled.map((o) => ({ ...o })),
+    })),
     openConflicts: s.conflicts.filter((c) => c.status === 'open').length,
     openedBy: s.openedBy ? { ...s.openedBy } : null,
     openedAt: s.openedAt,
@@ -515,11 +521,8 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
 function holdPaymentsOfVoid(s: TicketState, voidEventId: string, at: number): string | null {
   const taken = s.payments.filter((p) => p.state === 'applied');
   if (taken.length === 0) return null;
-  const refunded = appliedRefunded(s);
   const ids = holdEach(s, 'payment_after_void', taken, voidEventId, at, (p) => `voided with a ${p.method} payment of ${money(p.amountCents)} taken`);
-  // Refunds beyond what still counts go with the last payment's decision.
-  if (refunded > 0) noteRefunded(s, ids.at(-1)!, refunded);
-  holdRefundsBeyondPayments(s, ids.at(-1)!);
+  holdRefundsBeyondPayments(s, taken);
   return ids[0]!;
 }
 
@@ -539,24 +542,29 @@ function holdEach(s: TicketState, kind: ConflictKind, payments: readonly TicketP
   });
 }
 
-function noteRefunded(s: TicketState, conflictId: string, refunded: number): void {
-  const c = s.conflicts.find((x) => x.conflictId === conflictId);
-  if (c && !c.detail.includes('refunded already')) c.detail += `, ${money(refunded)} refunded already`;
-}
-
 /**
  * Refunds no longer covered by the payments that still count (the void or the change held
  * them) are held with those payments: handing the payments back (refund_payment) hands back
  * the whole, so these refunds are then `settled` in it; keeping the payments keeps them.
  */
-function holdRefundsBeyondPayments(s: TicketState, conflictId: string): void {
+function holdRefundsBeyondPayments(s: TicketState, held: readonly TicketPayment[]): void {
   // In all and by method, as a refund is checked when given: no cash back for what a card paid.
   const beyond = (method?: PaymentMethod): boolean => appliedRefunded(s, method) > appliedPaid(s, method);
+  // Each goes with the decision on a payment of its own method (handing that back hands the
+  // refund back with it: `settled`), the last of them; else with the last payment held.
+  const conflictOf = (method: PaymentMethod): string => (held.findLast((p) => p.method === method) ?? held.at(-1)!).conflictId!;
+  const carried = new Map<string, number>();
   for (let i = s.refunds.length - 1; i >= 0; i--) {
     const r = s.refunds[i]!;
     if (r.state !== 'applied' || !(beyond() || beyond(r.method))) continue;
     r.state = 'held';
-    r.conflictId = conflictId;
+    r.conflictId = conflictOf(r.method);
+    carried.set(r.conflictId, (carried.get(r.conflictId) ?? 0) + r.amountCents);
+  }
+  // The card says so: handing the payment back hands back only what was not refunded already.
+  for (const [conflictId, cents] of carried) {
+    const c = s.conflicts.find((x) => x.conflictId === conflictId);
+    if (c && !c.detail.includes('refunded already')) c.detail += `, ${money(cents)} of it refunded already`;
   }
 }
 
@@ -580,7 +588,7 @@ function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent, total = payableC
   // A payment is handed back whole: on a closed ticket, the way to hand back only the difference is to keep it and refund that.
   const hint = s.closed === null ? '' : `; to hand back only the ${money(kept - accepted - total)} over, keep the payment and refund that`;
   const ids = holdEach(s, 'over_payment', held, e.id, e.at, (p) => `a ${p.method} payment of ${money(p.amountCents)}: payments ${money(kept)} exceed the total ${money(total)} after a change${hint}`);
-  holdRefundsBeyondPayments(s, ids.at(-1)!);
+  holdRefundsBeyondPayments(s, held);
   return outcome('applied', 'payments above the new total are held', ids[0]!);
 }
 
@@ -758,12 +766,12 @@ function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>): 
         s.closed = null;
         s.voided = null;
         // The held change now applies as if it had never been held (its outcome stays
-        // 'escalated'); a held refund is checked again against the money taken. Changes held
-        // before it apply first, in the log's order: one may build on another (the quantity of
-        // an item added after the close), whichever card the manager takes first.
-        for (const earlier of heldChangesBefore(s, held)) {
-          applyHeldChange(s, earlier.conflictId);
-          settleAlong(s, earlier, e, 'the ticket was reopened for a later change: this one, made before it, applies first');
+        // 'escalated'); a held refund is checked again against the money taken. A change to a
+        // line added after the close too (3× the dessert) brings that addition with it, held
+        // before it: whichever card the manager takes first. Other held changes wait for theirs.
+        for (const addition of heldAdditionOf(s, held)) {
+          applyHeldChange(s, addition.conflictId);
+          settleAlong(s, addition, e, 'a later change to this line was applied: the line came with it');
         }
         const applied = applyHeldChange(s, conflictId);
         if (applied !== null && applied.status !== 'applied' && applied.status !== 'escalated') outcomeNote = `the change no longer applies (${applied.reason ?? applied.status})`;
@@ -853,6 +861,8 @@ function resolveAliased(s: TicketState, e: DecodedEvent<'conflict.resolved'>): O
   const { conflictId } = e.payload;
   const aliased = s.conflicts.filter((x) => x.aliases.includes(conflictId));
   if (aliased.length === 0) return outcome('ignored', `no conflict ${conflictId}`);
+  // Those settled before (another manager, or a build naming them one by one): this one is not applied to them.
+  for (const x of aliased) if (x.status === 'resolved') x.overruled.push(resolutionOf(e));
   const open = aliased.filter((x) => x.status === 'open');
   if (open.length === 0) return outcome('superseded', 'conflict already resolved', aliased[0]!.conflictId);
   let first: Outcome | null = null;
@@ -864,17 +874,28 @@ function resolveAliased(s: TicketState, e: DecodedEvent<'conflict.resolved'>): O
   return first!;
 }
 
-/** Open change_after_close conflicts whose held change sorts before `change` (log order). */
-function heldChangesBefore(s: TicketState, change: TicketEvent | undefined): TicketConflict[] {
-  if (change === undefined) return [];
-  return s.conflicts
-    .filter((o) => o.status === 'open' && o.kind === 'change_after_close')
-    .flatMap((o) => {
-      const ev = s.held.get(o.conflictId);
-      return ev !== undefined && compareEvents(ev, change) < 0 ? [{ o, ev }] : [];
-    })
-    .sort((a, b) => compareEvents(a.ev, b.ev))
-    .map(({ o }) => o);
+/** The open change_after_close conflict holding the addition of the line `change` is about, if it sorts before it. */
+function heldAdditionOf(s: TicketState, change: TicketEvent | undefined): TicketConflict[] {
+  const lineId = change === undefined ? undefined : lineIdOf(change);
+  if (lineId === undefined || lineById(s, lineId)) return [];
+  return s.conflicts.filter((o) => {
+    const ev = o.status === 'open' && o.kind === 'change_after_close' ? s.held.get(o.conflictId) : undefined;
+    return ev?.type === 'ticket.item_added' && ev.payload.lineId === lineId && compareEvents(ev, change!) < 0;
+  });
+}
+
+/** The line a change held after the end is about (those that can be held: removal, quantity, comp, refund). */
+function lineIdOf(e: TicketEvent): string | undefined {
+  switch (e.type) {
+    case 'ticket.item_removed':
+    case 'ticket.quantity_changed':
+    case 'ticket.line_comped':
+      return e.payload.lineId;
+    case 'ticket.refunded':
+      return e.payload.lineId;
+    default:
+      return undefined;
+  }
 }
 
 /** Applies the change a change_after_close conflict held (its held refunds checked again); null when none was held. */

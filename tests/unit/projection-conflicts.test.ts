@@ -133,6 +133,28 @@ describe('projection: last-write-wins', () => {
     }
   });
 
+  it('[PRJ25] reopening one change held after a close applies no other (a dessert the manager then discards stays off)', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const mgr = new Terminal('mgr');
+    const base = openedTicket(a, b);
+    const closed = [a.write(TK, 'ticket.payment_recorded', { paymentId: 'pa', method: 'card', amountCents: 1000 }), a.write(TK, 'ticket.closed', { totalCents: 1000 })];
+    b.see(closed[0]!);
+    const note = b.write(TK, 'ticket.note_set', { note: 'birthday' });
+    const dessert = b.write(TK, 'ticket.item_added', { lineId: 'l-dessert', menuItemId: 'm-d', name: 'Dessert', unitPriceCents: 500, quantity: 1 });
+    const coffee = b.write(TK, 'ticket.item_added', { lineId: 'l-coffee', menuItemId: 'm-c', name: 'Coffee', unitPriceCents: 300, quantity: 1 });
+    const events = [...base, ...closed, note, dessert, coffee];
+    mgr.see(...events);
+    const held = (id: string) => ticketOf(events).conflicts.find((c) => c.eventIds.includes(id))!.conflictId;
+    const v = ticketOf([
+      ...events,
+      mgr.write(TK, 'conflict.resolved', { conflictId: held(coffee.id), resolution: { kind: 'reopen' } }),
+      mgr.write(TK, 'conflict.resolved', { conflictId: held(dessert.id), resolution: { kind: 'discard_change' } }),
+    ]);
+    expect(v.lines.map((l) => l.name)).toEqual(['Burger', 'Coffee']);
+    expect(v.openConflicts).toBe(0);
+  });
+
   it('[PRJ26] each payment a void holds is a conflict of its own: one from an offline till folding in later opens its own, and the one a manager settled stays settled', () => {
     const a = new Terminal('till-a');
     const b = new Terminal('till-b');
@@ -158,6 +180,43 @@ describe('projection: last-write-wins', () => {
     expect(reopened.status).not.toBe('voided');
     expect(reopened.conflicts.filter((c) => c.kind === 'payment_after_void').every((c) => c.status === 'resolved')).toBe(true);
     expect(reopened.payments.filter((p) => p.state === 'applied' || p.state === 'held').map((p) => p.paymentId).sort()).toEqual(['pa', 'pb']);
+  });
+
+  it('[PRJ26] a refund held with payments goes with a payment of its own method: handing back the card keeps the cash refund', () => {
+    const a = new Terminal('till-a');
+    const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 2000 })]; // 30.00
+    const pays = [a.write(TK, 'ticket.payment_recorded', { paymentId: 'pcard', method: 'card', amountCents: 2000 }), a.write(TK, 'ticket.payment_recorded', { paymentId: 'pcash', method: 'cash', amountCents: 1000 })];
+    const refund = a.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 500, reason: 'cold' });
+    const removed = a.write(TK, 'ticket.item_removed', { lineId: 'l2' }); // total 10.00: both payments held
+    const events = [...base, ...pays, refund, removed];
+    const v0 = ticketOf(events);
+    const conflictOf = (id: string) => v0.payments.find((p) => p.paymentId === id)!.conflictId!;
+    expect(v0.refunds).toMatchObject([{ refundId: 'r1', state: 'held', conflictId: conflictOf('pcash') }]);
+    expect(v0.conflicts.find((c) => c.conflictId === conflictOf('pcash'))!.detail).toMatch(/5\.00 of it refunded already/);
+    const mgr = new Terminal('mgr').see(...events);
+    const v = ticketOf([
+      ...events,
+      mgr.write(TK, 'conflict.resolved', { conflictId: conflictOf('pcard'), resolution: { kind: 'refund_payment' } }),
+      mgr.write(TK, 'conflict.resolved', { conflictId: conflictOf('pcash'), resolution: { kind: 'accept_payment' } }),
+    ]);
+    expect(v.refunds).toMatchObject([{ refundId: 'r1', state: 'applied' }]);
+    expect([v.paidCents, v.refundedCents]).toEqual([1000, 500]);
+  });
+
+  it('[PRJ26][PRJ27] an earlier build\'s resolution naming every payment of a void, after one was settled: kept as overruled, not applied', () => {
+    const a = new Terminal('till-a');
+    const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 2000 })];
+    const card = a.write(TK, 'ticket.payment_recorded', { paymentId: 'pcard', method: 'card', amountCents: 2000 });
+    const cash = a.write(TK, 'ticket.payment_recorded', { paymentId: 'pcash', method: 'cash', amountCents: 1000 });
+    const voided = a.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const events = [...base, card, cash, voided];
+    const group = conflictIdFor('payment_after_void', [card.id, cash.id, voided.id]);
+    const cardConflict = ticketOf(events).payments.find((p) => p.paymentId === 'pcard')!.conflictId!;
+    const reopen = new Terminal('mgr-new').see(...events).write(TK, 'conflict.resolved', { conflictId: cardConflict, resolution: { kind: 'reopen' } });
+    const old = new Terminal('mgr-old').see(...events).write(TK, 'conflict.resolved', { conflictId: group, resolution: { kind: 'refund_payment' } });
+    const v = ticketOf([...events, reopen, old]);
+    expect(foldedAs(v, old).status).toBe('superseded');
+    expect(v.conflicts.filter((c) => c.kind === 'payment_after_void').flatMap((c) => c.overruled.map((o) => o.eventId))).toEqual([old.id, old.id]);
   });
 
   it('[PRJ27] two managers settling one conflict at once: the second is kept as overruled, for the screen to say (its money was not applied)', () => {

@@ -172,7 +172,7 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
     const keepVoid = manager.write(TK, 'conflict.resolved', { conflictId: clash.conflictId, resolution: { kind: 'keep_void' } });
     const v = ticketOf([...base, given, voided, keepVoid]);
     const held = v.conflicts.find((c) => c.kind === 'payment_after_void')!;
-    expect(held).toMatchObject({ status: 'open', detail: 'voided with a card payment of 15.00 taken, 10.00 refunded already' });
+    expect(held).toMatchObject({ status: 'open', detail: 'voided with a card payment of 15.00 taken, 10.00 of it refunded already' });
     expect(v.refunds).toMatchObject([{ refundId: 'rf-1', state: 'held', conflictId: held.conflictId }]);
     expect(v).toMatchObject({ status: 'voided', paidCents: 0, refundedCents: 0 });
 
