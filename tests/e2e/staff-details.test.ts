@@ -121,6 +121,34 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(layout).toEqual({ broken: [], outside: 0 });
   }, TEST_TIMEOUT_MS);
 
+  it('[APP39] keyboard: Enter twice on "Add …" adds twice, the focus staying on it; a manager\'s line buttons stay inside their cell at 1024×768; Escape closes the sign-in panel', async () => {
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-keys', 'manager');
+    fixture.closeAfter(t.context);
+    const page = t.page;
+    await openTicket(page, 'T3');
+    const add = page.getByRole('button', { name: /^Add Cheeseburger/ });
+    await add.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('line').count()).toBe(1);
+    // Before, the button was disabled while the command ran: the focus fell to the page, and the second Enter added nothing.
+    expect(await add.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('line').count()).toBe(2);
+
+    const overflow = await page.evaluate(() => {
+      const row = document.querySelector('[data-testid="line"]')!;
+      const cell = row.querySelector('td')!.getBoundingClientRect();
+      return [...row.querySelectorAll('td:first-child button')].filter((b) => b.getBoundingClientRect().right > cell.right + 0.5).map((b) => b.getAttribute('aria-label'));
+    });
+    expect(overflow).toEqual([]);
+
+    await page.getByTestId('serving').click();
+    const panel = page.getByRole('region', { name: 'Who is serving' });
+    await panel.waitFor();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => panel.count()).toBe(0);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP10] a long ticket keeps Send, Pay and Close on screen and tappable at 1024×768, with its lines scrolled to the top', async () => {
     const page = await till();
     await openTicket(page, 'T6');

@@ -652,6 +652,26 @@ describe('tickets screen (TicketsModel)', () => {
     }
   });
 
+  it('[APP34] a line worth more than is still due (the rest paid by amount) is charged what is due, and the payment does not name it (the money was another guest\'s)', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.addItem(id, cola);
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    pay.amountText = '12.50';
+    expect(await pay.record()).toBe(true);
+    await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+    const burgerLine = ticketOf(t.store, id).lines[0]!.lineId;
+    pay.toggleLine(burgerLine);
+    expect(pay.amount).toBe(350);
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(t.store, id).payments.map((p) => [p.amountCents, p.lineIds])).toEqual([
+      [1250, []],
+      [350, []],
+    ]);
+  });
+
   it('[APP30] a payment panel left open takes no payment while another is held for a manager; a change recorded for one ticket is not shown on the next', async () => {
     const t = await till({ role: 'manager' });
     const id = await t.commands.openTicket();

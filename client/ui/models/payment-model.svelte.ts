@@ -43,6 +43,7 @@ export class PaymentForm {
   /** The form as a payment recorded left it, for RECORD_HOLD_MS (null: none). */
   private recordedForm = $state<string | null>(null);
   private recordedTimer: ReturnType<typeof setTimeout> | null = null;
+  private recording = false;
   /** A payment was just recorded and nothing changed since: the button waits (a change is meant). */
   readonly justRecorded = $derived(this.recordedForm !== null && this.recordedForm === this.formKey());
 
@@ -100,6 +101,12 @@ export class PaymentForm {
     private readonly ticketNow: () => TicketView | null,
   ) {}
 
+  /** What the chosen lines come to, whatever is due. */
+  private linesCents(): number {
+    const ticket = this.ticketNow();
+    return ticket === null ? 0 : linesShareCents(ticket, this.chosenLines);
+  }
+
   /** An even share of the amount due: for an amount, not for lines. */
   split(n: number): void {
     this.lineIds = [];
@@ -132,7 +139,17 @@ export class PaymentForm {
   /** Records the payment as typed; false (and nothing written) when there is a problem or it failed. */
   async record(): Promise<boolean> {
     const { amount, tendered, tip, problem, method } = this;
-    if (problem !== null || amount === null || this.justRecorded) return false;
+    // One at a time: a second submit while the first is written would take the same amount again.
+    if (problem !== null || amount === null || this.justRecorded || this.recording) return false;
+    this.recording = true;
+    try {
+      return await this.recordNow(amount, tendered, tip, method);
+    } finally {
+      this.recording = false;
+    }
+  }
+
+  private async recordNow(amount: number, tendered: number | null, tip: number | null, method: PaymentMethod): Promise<boolean> {
     // Taken before the payment lands: then the amount due, and so this, changes.
     const given = this.change;
     const ticketId = this.ticketNow()?.id;
@@ -141,8 +158,9 @@ export class PaymentForm {
       amountCents: amount,
       ...(tendered === null ? {} : { tenderedCents: tendered }),
       ...(tip === null || tip === 0 ? {} : { tipCents: tip }),
-      // For the lines only when it pays what they come to: a part of it leaves them to pay.
-      ...(this.forLines === null || amount < this.forLines ? {} : { lineIds: [...this.chosenLines] }),
+      // For the lines only when it pays all they come to (not only what is due, when that is
+      // less: the rest of what was paid by amount is another guest's): a part leaves them to pay.
+      ...(this.forLines === null || amount < this.linesCents() ? {} : { lineIds: [...this.chosenLines] }),
     });
     if (!ok) return false;
     // Another ticket was selected meanwhile: its form is its own (no change of this one shown there).
