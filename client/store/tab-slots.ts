@@ -38,8 +38,11 @@ export interface TabSlot {
   /**
    * Whether this tab still holds the slot. A tab frozen for longer than STALE_MS (a background
    * tab on Android, Energy Saver) neither answered nor beat meanwhile, so a tab opening then
-   * may have taken its slot: once its record is another tab's, or its own heartbeat came
-   * STALE_MS late, the slot is lost for good (it must not number events as the new holder does).
+   * may have taken its slot: once the slot's record is another tab's, it is lost for good (it
+   * must not number events as the new holder does). A late heartbeat alone is no loss (the
+   * screen off, another app in front): the record still its own, the tab writes it again.
+   * Numbers stay apart in the moment before the new holder's record is written too: both read
+   * the device's counter at every append (STO24).
    */
   held(): boolean;
   /** Stops answering for the slot: another tab may take it. */
@@ -123,20 +126,15 @@ export async function claimTabSlot(channelName: string, maxSlots: number): Promi
   }
   mine.held = true;
   const { slot } = mine;
-  // Measured on the monotonic clock: a wall clock set forward is no freeze.
-  let beatAt = performance.now();
   let lost = false;
   const held = (): boolean => {
     if (lost || records === undefined) return !lost;
     const record = recordOf(slot);
-    lost = (record !== null && record.tab !== tab) || performance.now() - beatAt >= STALE_MS;
+    lost = record !== null && record.tab !== tab;
     if (lost) clearInterval(heartbeat);
     return !lost;
   };
-  const writeRecord = (): void => {
-    beatAt = performance.now();
-    records?.setItem(recordKey(slot), JSON.stringify({ tab, at: Date.now() } satisfies SlotRecord));
-  };
+  const writeRecord = (): void => records?.setItem(recordKey(slot), JSON.stringify({ tab, at: Date.now() } satisfies SlotRecord));
   const heartbeat = records ? setInterval(() => held() && writeRecord(), HEARTBEAT_MS) : undefined;
   writeRecord(); // over the stale record of the tab that held the slot before, if any
   const release = (): void => {

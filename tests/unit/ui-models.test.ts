@@ -672,6 +672,23 @@ describe('tickets screen (TicketsModel)', () => {
     ]);
   });
 
+  it('[APP39] a tap while the last one is still being saved applies at once, in order, to the ticket it was for', async () => {
+    const t = await till();
+    const a = await t.commands.openTicket();
+    await t.commands.addItem(a, burger);
+    const b = await t.commands.openTicket();
+    t.tickets.select(a);
+    const menuItem = { id: cola.id, name: cola.name, priceCents: cola.priceCents, category: 'Drinks' } as unknown as MenuItemView;
+    const taps = [t.tickets.addItem(menuItem), t.tickets.addItem(menuItem), t.tickets.changeCovers(1)];
+    // Shown before any is saved: the next tap reads what the last one did.
+    expect(ticketOf(t.store, a).lines.map((l) => l.name)).toEqual(['Cheeseburger', 'Cola', 'Cola']);
+    t.tickets.select(b);
+    expect(await Promise.all(taps)).toEqual([true, true, true]);
+    expect(ticketOf(t.store, a).covers).toBe(1);
+    expect(ticketOf(t.store, b).covers).toBeNull();
+    expect(t.tickets.busy).toBe(false);
+  });
+
   it('[APP30] a payment panel left open takes no payment while another is held for a manager; a change recorded for one ticket is not shown on the next', async () => {
     const t = await till({ role: 'manager' });
     const id = await t.commands.openTicket();

@@ -3,6 +3,7 @@ import type { MenuCommands } from '../../commands/menu-commands';
 import type { MenuItemView, TicketLine, TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
+import { NotSavedError } from '../../store/event-store';
 import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import type { Now } from './now.svelte';
@@ -241,7 +242,17 @@ export class KitchenModel {
     if (lines.length === 0) return Promise.resolve();
     this.holdAfterBump(lines.map((l) => l.lineId));
     return this.run(async () => {
-      for (const line of lines) await this.commands.bumpItem(entry.ticket.id, line.lineId, line.quantity);
+      // A bump this device could not save is written all the same (held and synced): the rest of the card goes on.
+      const unsaved: NotSavedError[] = [];
+      for (const line of lines) {
+        try {
+          await this.commands.bumpItem(entry.ticket.id, line.lineId, line.quantity);
+        } catch (err) {
+          if (!(err instanceof NotSavedError)) throw err;
+          unsaved.push(err);
+        }
+      }
+      if (unsaved.length > 0) throw unsaved[0];
     });
   }
 
