@@ -121,7 +121,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(layout).toEqual({ broken: [], outside: 0 });
   }, TEST_TIMEOUT_MS);
 
-  it('[APP39] keyboard: Enter twice on "Add …" adds twice, the focus staying on it; a manager\'s line buttons stay inside their cell at 1024×768; Escape closes the sign-in panel', async () => {
+  it('[APP39] keyboard: Enter twice on "Add …" adds twice, the focus staying on it; a manager\'s line buttons stay inside their cell at 1024×768; a void reason takes the focus and Escape closes the form; Escape closes the sign-in panel', async () => {
     const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-keys', 'manager');
     fixture.closeAfter(t.context);
     const page = t.page;
@@ -141,6 +141,13 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
       return [...row.querySelectorAll('td:first-child button')].filter((b) => b.getBoundingClientRect().right > cell.right + 0.5).map((b) => b.getAttribute('aria-label'));
     });
     expect(overflow).toEqual([]);
+
+    // A form whose reason must be typed takes the focus there; Escape closes it, the focus back on the ticket.
+    await page.getByRole('button', { name: 'Void…' }).click();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('void-reason');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('#void-reason').count()).toBe(0);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('ticket-number');
 
     await page.getByTestId('serving').click();
     const panel = page.getByRole('region', { name: 'Who is serving' });
