@@ -689,6 +689,24 @@ describe('tickets screen (TicketsModel)', () => {
     expect(t.tickets.busy).toBe(false);
   });
 
+  it('[APP5] ÷3 is kept for the next guests: each pays an even share of what is left, and together exactly the bill', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, { id: 'x', name: 'Set menu', priceCents: 1000 });
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    pay.split(3);
+    const shares: number[] = [];
+    for (let guest = 0; guest < 3; guest++) {
+      await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+      shares.push(pay.amount!);
+      expect(await pay.record()).toBe(true);
+    }
+    expect(shares).toEqual([334, 333, 333]);
+    expect(ticketOf(t.store, id).paidCents).toBe(1000);
+    expect(pay.splitLeft).toBeNull();
+  });
+
   it('[APP30] a payment panel left open takes no payment while another is held for a manager; a change recorded for one ticket is not shown on the next', async () => {
     const t = await till({ role: 'manager' });
     const id = await t.commands.openTicket();

@@ -40,6 +40,8 @@ export class PaymentForm {
   lastChange = $state<number | null>(null);
   /** The lines a guest is paying for (separate checks); empty: an amount. */
   lineIds = $state<string[]>([]);
+  /** Guests still to pay their even share (÷n), this one included; null when not splitting. */
+  splitLeft = $state<number | null>(null);
   /** The form as a payment recorded left it, for RECORD_HOLD_MS (null: none). */
   private recordedForm = $state<string | null>(null);
   private recordedTimer: ReturnType<typeof setTimeout> | null = null;
@@ -107,9 +109,10 @@ export class PaymentForm {
     return ticket === null ? 0 : linesShareCents(ticket, this.chosenLines);
   }
 
-  /** An even share of the amount due: for an amount, not for lines. */
+  /** An even share of the amount due: for an amount, not for lines. The next guests' shares follow (recordNow). */
   split(n: number): void {
     this.lineIds = [];
+    this.splitLeft = n;
     this.amountText = money(Math.ceil(this.due / n));
   }
 
@@ -117,6 +120,7 @@ export class PaymentForm {
   toggleLine(lineId: string): void {
     this.lineIds = this.lineIds.includes(lineId) ? this.lineIds.filter((id) => id !== lineId) : [...this.lineIds, lineId];
     this.amountText = null;
+    this.splitLeft = null;
   }
 
   /** A tip of `percent` % of the amount (rounded to the cent), as the guest asks at the card machine. */
@@ -166,10 +170,13 @@ export class PaymentForm {
     // Another ticket was selected meanwhile: its form is its own (no change of this one shown there).
     if (this.ticketNow()?.id !== ticketId) return true;
     this.lastChange = given !== null && given > 0 ? given : null;
-    this.amountText = null;
     this.tenderedText = '';
     this.tipText = '';
     this.lineIds = [];
+    // Splitting ÷n: the next guest's share of what is left (÷3 of 10.00: 3.34, then 3.33, then the rest).
+    const left = this.splitLeft === null ? null : this.splitLeft - 1;
+    this.splitLeft = left !== null && left > 1 ? left : null;
+    this.amountText = this.splitLeft === null ? null : money(Math.ceil(this.due / this.splitLeft));
     this.holdAfterRecord();
     return true;
   }
@@ -198,5 +205,6 @@ export class PaymentForm {
     this.tipText = '';
     this.lastChange = null;
     this.lineIds = [];
+    this.splitLeft = null;
   }
 }
