@@ -160,7 +160,14 @@ export class TicketCommands {
     return this.append(ticketId, 'ticket.item_added', payload);
   }
 
+  /**
+   * Takes a line off. One the kitchen has made (bumped) is taken off by a manager only, like a
+   * comp: a served dish deleted at a till would leave no trace in the takings. One sent and
+   * not made yet shows on the kitchen's card as CANCELLED.
+   */
   removeItem(ticketId: string, lineId: string) {
+    const line = this.ticket(ticketId).lines.find((l) => l.lineId === lineId);
+    if (line !== undefined && line.bumpedQuantity > 0) this.requireManager(`take off ${line.name}, which the kitchen made (or comp it)`);
     return this.append(ticketId, 'ticket.item_removed', { lineId });
   }
 

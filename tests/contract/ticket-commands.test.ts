@@ -60,6 +60,24 @@ describe('TicketCommands', () => {
     expect((a.store.view(await a.commands.openTicket()) as TicketView).number).toBe('A-004');
   });
 
+  it('[CMD2] a line the kitchen made comes off at a till only by a manager; one sent and not made yet comes off (the kitchen sees it cancelled)', async () => {
+    const location = `cmd-${++n}`;
+    const till = await terminal('till-1', 'A', 'terminal', location);
+    const manager = await terminal('manager-1', 'M', 'manager', location);
+    const id = await till.commands.openTicket();
+    await till.commands.addItem(id, { id: 'burger', name: 'Cheeseburger', priceCents: 1250 });
+    await till.commands.addItem(id, { id: 'cola', name: 'Cola', priceCents: 350 });
+    await till.commands.sendToKitchen(id);
+    const [served, waiting] = (till.store.view(id) as TicketView).lines;
+    await till.commands.bumpItem(id, served!.lineId);
+    await expect(async () => till.commands.removeItem(id, served!.lineId)).rejects.toThrow(/only a manager may take off Cheeseburger, which the kitchen made/);
+    await till.commands.removeItem(id, waiting!.lineId);
+    expect((till.store.view(id) as TicketView).cancelledLines.map((l) => l.name)).toEqual(['Cola']);
+    exchange(till.store, manager.store);
+    await manager.commands.removeItem(id, served!.lineId);
+    expect((manager.store.view(id) as TicketView).lines).toEqual([]);
+  });
+
   it('[TKN7] writers whose hash labels coincide stop sharing numbers once one has seen the other', async () => {
     const location = `cmd-${++n}`;
     // Both hash to HKR at three letters.
