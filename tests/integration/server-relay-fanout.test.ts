@@ -150,52 +150,57 @@ describe('relay fan-out: a reader that falls behind', () => {
     await server.dispose();
   });
 
-  it('gets what it missed as one catch-up once its socket drains, not every update piled up', async () => {
-    const writer = await connectSynced(server.wsUrl, 'loc-slow', await mint('loc-slow', 'terminal', 'till-1'));
-    const reader = await connectSynced(server.wsUrl, 'loc-slow', await mint('loc-slow', 'terminal', 'till-2'));
+  /**
+   * A writer and a reader of `location`, the reader reading nothing (the kernel buffers fill,
+   * then the server's) and counting what it is sent; and a client that keeps up, connected
+   * once the writer is done, to know what the server holds.
+   */
+  async function writerAndStalledReader(location: string) {
+    const writer = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-1'));
+    const reader = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-2'));
     clients.push(writer, reader);
     const readerWs = reader.provider.ws as unknown as { _socket: { pause(): void; resume(): void }; addEventListener(t: 'message', f: () => void): void };
-    let messages = 0;
-    readerWs.addEventListener('message', () => (messages += 1));
-    readerWs._socket.pause(); // reads nothing: the kernel buffers fill, then the server's
+    const sent = { messages: 0 };
+    readerWs.addEventListener('message', () => (sent.messages += 1));
+    readerWs._socket.pause();
+    const witness = async (): Promise<TestClient> => {
+      const writerWs = writer.provider.ws as unknown as { bufferedAmount: number };
+      await waitFor(() => writerWs.bufferedAmount === 0, 'writer sent everything', 30_000);
+      const client = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-3'));
+      clients.push(client);
+      return client;
+    };
+    return { writer, reader, sent, resume: () => readerWs._socket.resume(), witness };
+  }
+
+  it('gets what it missed as one catch-up once its socket drains, not every update piled up', async () => {
+    const { writer, reader, sent, resume, witness: connectWitness } = await writerAndStalledReader('loc-slow');
     const updates = 800;
     const list = writer.doc.getArray<string>('list');
     const payload = 'x'.repeat(32 * 1024);
     for (let i = 0; i < updates; i++) list.push([`${i}:${payload}`]);
-    const writerWs = writer.provider.ws as unknown as { bufferedAmount: number };
-    await waitFor(() => writerWs.bufferedAmount === 0, 'writer sent everything', 30_000);
     // The server applied everything (a second reader, keeping up, has it all).
-    const witness = await connectSynced(server.wsUrl, 'loc-slow', await mint('loc-slow', 'terminal', 'till-3'));
-    clients.push(witness);
+    const witness = await connectWitness();
     await waitFor(() => witness.doc.getArray('list').length === updates, 'witness has every update', 30_000);
-    const before = messages;
-    readerWs._socket.resume();
+    const before = sent.messages;
+    resume();
     await waitFor(() => reader.doc.getArray('list').length === updates, 'slow reader caught up', 30_000);
     expect(reader.doc.getArray('list').toArray()).toEqual(list.toArray());
-    expect(messages - before).toBeLessThan(updates / 2);
+    expect(sent.messages - before).toBeLessThan(updates / 2);
   });
   it('[SRV4] presence too: a reader that stops reading is not sent every change piled up, and gets the latest once it drains; presence above 64 KiB is refused', async () => {
-    const writer = await connectSynced(server.wsUrl, 'loc-presence', await mint('loc-presence', 'terminal', 'till-1'));
-    const reader = await connectSynced(server.wsUrl, 'loc-presence', await mint('loc-presence', 'terminal', 'till-2'));
-    clients.push(writer, reader);
-    const readerWs = reader.provider.ws as unknown as { _socket: { pause(): void; resume(): void }; addEventListener(t: 'message', f: () => void): void };
-    let messages = 0;
-    readerWs.addEventListener('message', () => (messages += 1));
-    readerWs._socket.pause();
+    const { writer, reader, sent, resume, witness: connectWitness } = await writerAndStalledReader('loc-presence');
     const changes = 400;
     const note = 'x'.repeat(32 * 1024);
     for (let i = 0; i < changes; i++) writer.provider.awareness.setLocalState({ i, note });
-    const writerWs = writer.provider.ws as unknown as { bufferedAmount: number };
-    await waitFor(() => writerWs.bufferedAmount === 0, 'writer sent every change', 30_000);
     const latest = (c: TestClient) => (c.provider.awareness.getStates().get(writer.doc.clientID) as { i?: number } | undefined)?.i;
     // The server has the last change (a second reader, keeping up, has it).
-    const witness = await connectSynced(server.wsUrl, 'loc-presence', await mint('loc-presence', 'terminal', 'till-3'));
-    clients.push(witness);
+    const witness = await connectWitness();
     await waitFor(() => latest(witness) === changes - 1, 'witness has the latest presence', 30_000);
-    const before = messages;
-    readerWs._socket.resume();
+    const before = sent.messages;
+    resume();
     await waitFor(() => latest(reader) === changes - 1, 'the reader has the latest presence', 30_000);
-    expect(messages - before).toBeLessThan(changes / 2);
+    expect(sent.messages - before).toBeLessThan(changes / 2);
 
     const closed = new Promise<number>((resolve) => (writer.provider.ws as unknown as { addEventListener(t: 'close', f: (e: { code: number }) => void): void }).addEventListener('close', (e) => resolve(e.code)));
     writer.provider.awareness.setLocalState({ note: 'x'.repeat(70 * 1024) });
