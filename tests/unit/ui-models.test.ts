@@ -695,16 +695,27 @@ describe('tickets screen (TicketsModel)', () => {
     await t.commands.addItem(id, { id: 'x', name: 'Set menu', priceCents: 1000 });
     t.tickets.select(id);
     const pay = t.tickets.payment;
-    pay.split(3);
     const shares: number[] = [];
     for (let guest = 0; guest < 3; guest++) {
       await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+      pay.split(3); // each guest's ÷3 (tapped again, or not: the same)
+      expect(pay.splitOf).toBe(3);
       shares.push(pay.amount!);
       expect(await pay.record()).toBe(true);
     }
     expect(shares).toEqual([334, 333, 333]);
     expect(ticketOf(t.store, id).paidCents).toBe(1000);
+    expect([pay.splitLeft, pay.splitOf, pay.amountText]).toEqual([null, null, null]);
+
+    // The rest typed for one guest: the split ends, nothing is left over as a draft.
+    const other = await t.commands.openTicket();
+    await t.commands.addItem(other, { id: 'x', name: 'Set menu', priceCents: 1000 });
+    t.tickets.select(other);
+    pay.split(2);
+    pay.typeAmount('10.00');
     expect(pay.splitLeft).toBeNull();
+    expect(await pay.record()).toBe(true);
+    expect([pay.amountText, pay.hasDraft]).toEqual([null, false]);
   });
 
   it('[APP30] a payment panel left open takes no payment while another is held for a manager; a change recorded for one ticket is not shown on the next', async () => {

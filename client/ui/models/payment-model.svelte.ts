@@ -42,6 +42,8 @@ export class PaymentForm {
   lineIds = $state<string[]>([]);
   /** Guests still to pay their even share (÷n), this one included; null when not splitting. */
   splitLeft = $state<number | null>(null);
+  /** The n of the split going on (its ÷n button is pressed). */
+  splitOf = $state<number | null>(null);
   /** The form as a payment recorded left it, for RECORD_HOLD_MS (null: none). */
   private recordedForm = $state<string | null>(null);
   private recordedTimer: ReturnType<typeof setTimeout> | null = null;
@@ -112,15 +114,30 @@ export class PaymentForm {
   /** An even share of the amount due: for an amount, not for lines. The next guests' shares follow (recordNow). */
   split(n: number): void {
     this.lineIds = [];
-    this.splitLeft = n;
-    this.amountText = money(Math.ceil(this.due / n));
+    // ÷n tapped again for the next guest of the same split: still that guest's share.
+    if (this.splitOf !== n || this.splitLeft === null) {
+      this.splitOf = n;
+      this.splitLeft = n;
+    }
+    this.amountText = money(Math.ceil(this.due / this.splitLeft));
+  }
+
+  /** An amount typed by hand: the split, if any, ends (the amount is no share of it). */
+  typeAmount(text: string): void {
+    this.amountText = text;
+    this.endSplit();
+  }
+
+  private endSplit(): void {
+    this.splitLeft = null;
+    this.splitOf = null;
   }
 
   /** Adds the line to what the guest pays for, or takes it off; the amount follows the lines. */
   toggleLine(lineId: string): void {
     this.lineIds = this.lineIds.includes(lineId) ? this.lineIds.filter((id) => id !== lineId) : [...this.lineIds, lineId];
     this.amountText = null;
-    this.splitLeft = null;
+    this.endSplit();
   }
 
   /** A tip of `percent` % of the amount (rounded to the cent), as the guest asks at the card machine. */
@@ -173,9 +190,11 @@ export class PaymentForm {
     this.tenderedText = '';
     this.tipText = '';
     this.lineIds = [];
-    // Splitting ÷n: the next guest's share of what is left (÷3 of 10.00: 3.34, then 3.33, then the rest).
+    // Splitting ÷n: the next guest's share of what is left (÷3 of 10.00: 3.34, then 3.33, then
+    // the rest); over once every guest paid, or nothing is due any more.
     const left = this.splitLeft === null ? null : this.splitLeft - 1;
-    this.splitLeft = left !== null && left > 1 ? left : null;
+    if (left === null || left <= 0 || this.due === 0) this.endSplit();
+    else this.splitLeft = left;
     this.amountText = this.splitLeft === null ? null : money(Math.ceil(this.due / this.splitLeft));
     this.holdAfterRecord();
     return true;
@@ -205,6 +224,6 @@ export class PaymentForm {
     this.tipText = '';
     this.lastChange = null;
     this.lineIds = [];
-    this.splitLeft = null;
+    this.endSplit();
   }
 }
