@@ -358,7 +358,7 @@ export function writerLabel(writer: string, pairedLabel?: string): string {
  * not saved here (NotSavedError), and `unsaved` keeps the error for the command to report at
  * its end, once what must follow the event (a close's sale) is written too.
  */
-async function keptIfUnsaved(append: Promise<EventEnvelope>, unsaved: NotSavedError[]): Promise<EventEnvelope> {
+export async function keptIfUnsaved(append: Promise<EventEnvelope>, unsaved: NotSavedError[]): Promise<EventEnvelope> {
   try {
     return await append;
   } catch (err) {

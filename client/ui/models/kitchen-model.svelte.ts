@@ -1,9 +1,9 @@
-import type { TicketCommands } from '../../commands/ticket-commands';
+import { keptIfUnsaved, type TicketCommands } from '../../commands/ticket-commands';
 import type { MenuCommands } from '../../commands/menu-commands';
 import type { MenuItemView, TicketLine, TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
-import { NotSavedError } from '../../store/event-store';
+import type { NotSavedError } from '../../store/event-store';
 import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import type { Now } from './now.svelte';
@@ -244,14 +244,7 @@ export class KitchenModel {
     return this.run(async () => {
       // A bump this device could not save is written all the same (held and synced): the rest of the card goes on.
       const unsaved: NotSavedError[] = [];
-      for (const line of lines) {
-        try {
-          await this.commands.bumpItem(entry.ticket.id, line.lineId, line.quantity);
-        } catch (err) {
-          if (!(err instanceof NotSavedError)) throw err;
-          unsaved.push(err);
-        }
-      }
+      for (const line of lines) await keptIfUnsaved(this.commands.bumpItem(entry.ticket.id, line.lineId, line.quantity), unsaved);
       if (unsaved.length > 0) throw unsaved[0];
     });
   }

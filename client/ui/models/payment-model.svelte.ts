@@ -66,12 +66,14 @@ export class PaymentForm {
   });
   /** The chosen lines still payable (one another till took payment for meanwhile drops out). */
   readonly chosenLines = $derived(this.lineIds.filter((id) => this.payableLines.some((p) => p.line.lineId === id)));
-  /** What the chosen lines come to, at most the amount due; null with none chosen. */
-  readonly forLines = $derived.by((): number | null => {
+  /** What the chosen lines come to, whatever is due; null with none chosen. */
+  private readonly linesCents = $derived.by((): number | null => {
     const ticket = this.ticketNow();
     if (ticket === null || this.chosenLines.length === 0) return null;
-    return Math.min(linesShareCents(ticket, this.chosenLines), this.due);
+    return linesShareCents(ticket, this.chosenLines);
   });
+  /** What the chosen lines come to, at most the amount due; null with none chosen. */
+  readonly forLines = $derived(this.linesCents === null ? null : Math.min(this.linesCents, this.due));
   readonly amount = $derived(this.amountText === null ? (this.forLines ?? this.due) : parseMoney(this.amountText));
   readonly tendered = $derived(this.method === 'cash' && this.tenderedText.trim() !== '' ? parseMoney(this.tenderedText) : null);
   readonly change = $derived(this.amount !== null && this.tendered !== null ? this.tendered - this.amount : null);
@@ -104,12 +106,6 @@ export class PaymentForm {
     /** The selected ticket, for the lines a guest can pay for. */
     private readonly ticketNow: () => TicketView | null,
   ) {}
-
-  /** What the chosen lines come to, whatever is due. */
-  private linesCents(): number {
-    const ticket = this.ticketNow();
-    return ticket === null ? 0 : linesShareCents(ticket, this.chosenLines);
-  }
 
   /** An even share of the amount due: for an amount, not for lines. The next guests' shares follow (recordNow). */
   split(n: number): void {
@@ -181,7 +177,7 @@ export class PaymentForm {
       ...(tip === null || tip === 0 ? {} : { tipCents: tip }),
       // For the lines only when it pays all they come to (not only what is due, when that is
       // less: the rest of what was paid by amount is another guest's): a part leaves them to pay.
-      ...(this.forLines === null || amount < this.linesCents() ? {} : { lineIds: [...this.chosenLines] }),
+      ...(this.linesCents === null || amount < this.linesCents ? {} : { lineIds: [...this.chosenLines] }),
     });
     if (!ok) return false;
     // Another ticket was selected meanwhile: its form is its own (no change of this one shown there).
