@@ -2,6 +2,7 @@ import { EventStore } from '../store/event-store';
 import { TicketCommands } from '../commands/ticket-commands';
 import { MenuCommands } from '../commands/menu-commands';
 import { LocationCommands } from '../commands/location-commands';
+import { TableCommands } from '../commands/table-commands';
 import { StaffOnDuty } from './staff-on-duty';
 import { SyncManager } from '../sync/sync-manager';
 import { realTimers } from '../sync/timers';
@@ -25,6 +26,8 @@ export interface Session {
   readonly commands: TicketCommands;
   /** Sold out ("86") and back; adding, repricing and retiring items (managers). */
   readonly menuCommands: MenuCommands;
+  /** The tables staff open tickets at (managers). */
+  readonly tableCommands: TableCommands;
   /** What receipts say about the business (managers). */
   readonly locationCommands: LocationCommands;
   /** Who is signed in on this device: the commands stamp it on every event. */
@@ -40,6 +43,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
   const commandContext = { store, role: pairing.role, staff: () => staff.current };
   const commands = new TicketCommands(commandContext);
   const menuCommands = new MenuCommands(commandContext);
+  const tableCommands = new TableCommands(commandContext);
   const locationCommands = new LocationCommands(commandContext);
   const endpoints = appEndpoints();
   const sync = SyncManager.start({
@@ -79,6 +83,7 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     store,
     commands,
     menuCommands,
+    tableCommands,
     locationCommands,
     staff,
     sync,

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { MAX_EVENT_BYTES, canonicalParsedEventJson, isWriterOf, parseEnvelope, type EventEnvelope } from './envelope';
 import { upcasterFor } from './upcasters';
 import { MENU_ITEM_AGGREGATE, MenuItemAvailabilitySetV1, MenuItemDefinedV1, MenuItemDefinedV2, MenuItemRepricedV1, MenuItemRetiredV1, MenuItemTaxSetV1 } from '../domain/menu-events';
-import { TABLE_AGGREGATE, TableDefinedV1 } from '../domain/table-events';
+import { TABLE_AGGREGATE, TableDefinedV1, TableDefinedV2, TableRetiredV1 } from '../domain/table-events';
 import { LOCATION_AGGREGATE, LocationDetailsSetV1 } from '../domain/location-events';
 import {
   TICKET_AGGREGATE,
@@ -43,7 +43,7 @@ interface CatalogEntry {
   readonly versions: Readonly<Record<number, z.ZodType>>;
   /**
    * The oldest version a new event is written at when its payload fits it, where the later
-   * versions only added optional fields: a build that knows only that version still folds
+   * versions only added optional fields or made fields optional: a build that knows only that version still folds
    * it (a v2 it would keep as needs_update, out of its fold: a payment it cannot see).
    */
   readonly writtenFrom?: number;
@@ -56,7 +56,9 @@ export const EVENT_CATALOG = {
   'menu.item_retired': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemRetiredV1 } },
   'menu.item_tax_set': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemTaxSetV1 } },
   'menu.item_availability_set': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemAvailabilitySetV1 } },
-  'table.defined': { aggregateType: TABLE_AGGREGATE, versions: { 1: TableDefinedV1 } },
+  // v2 lets a change carry one field: a full definition is still written as v1.
+  'table.defined': { aggregateType: TABLE_AGGREGATE, versions: { 1: TableDefinedV1, 2: TableDefinedV2 }, writtenFrom: 1 },
+  'table.retired': { aggregateType: TABLE_AGGREGATE, versions: { 1: TableRetiredV1 } },
   'location.details_set': { aggregateType: LOCATION_AGGREGATE, versions: { 1: LocationDetailsSetV1 } },
   'ticket.opened': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketOpenedV1 } },
   // v3 added the line's tax rate: a line without one is still written as v2 (v1 had no line id).
@@ -88,7 +90,7 @@ export type EventType = keyof typeof EVENT_CATALOG;
 
 /**
  * What only a manager (or admin) may write (CMD2): voids, comps, refunds, discounts, conflict resolutions, the
- * menu itself (items, prices, tax rates, retirement) and the location's receipt details. Marking an item sold out
+ * menu itself (items, prices, tax rates, retirement), the tables and the location's receipt details. Marking an item sold out
  * is anyone's: the kitchen does.
  */
 export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
@@ -102,6 +104,8 @@ export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'menu.item_retired',
   'menu.item_tax_set',
   'location.details_set',
+  'table.defined',
+  'table.retired',
 ]);
 
 /**
@@ -127,7 +131,8 @@ export interface EventPayloads {
   'menu.item_retired': z.infer<typeof MenuItemRetiredV1>;
   'menu.item_tax_set': z.infer<typeof MenuItemTaxSetV1>;
   'menu.item_availability_set': z.infer<typeof MenuItemAvailabilitySetV1>;
-  'table.defined': z.infer<typeof TableDefinedV1>;
+  'table.defined': z.infer<typeof TableDefinedV2>;
+  'table.retired': z.infer<typeof TableRetiredV1>;
   'location.details_set': z.infer<typeof LocationDetailsSetV1>;
   'ticket.opened': z.infer<typeof TicketOpenedV1>;
   'ticket.item_added': z.infer<typeof TicketItemAddedV3>;
@@ -257,24 +262,25 @@ export function validatePayload(type: string, payload: unknown): { v: number; pa
   return { v: current, payload: valid };
 }
 
-/** The keys each older version's object schema has (see fitsOlder). */
-const olderKeys = new WeakMap<z.ZodType, ReadonlySet<string> | null>();
+/** The keys each older version's object schema has, and those of them it requires (see fitsOlder). */
+const olderKeys = new WeakMap<z.ZodType, { keys: ReadonlySet<string>; required: readonly string[] } | null>();
 
 /**
  * Whether a payload valid at the current version fits an older one from `writtenFrom` on. The
- * later versions only added optional fields, so it does exactly when it has no key the older
- * one lacks: a key check, not a second zod parse on every append (a schema that is not an
- * object is parsed).
+ * later versions only added optional fields or made fields optional, so it does exactly when
+ * it has no key the older one lacks and every key the older one requires: a key check, not a
+ * second zod parse on every append (a schema that is not an object is parsed).
  */
 function fitsOlder(schema: z.ZodType, payload: unknown): boolean {
-  let keys = olderKeys.get(schema);
-  if (keys === undefined) {
-    const shape = (schema as { shape?: object }).shape;
-    keys = shape === undefined ? null : new Set(Object.keys(shape));
-    olderKeys.set(schema, keys);
+  let known = olderKeys.get(schema);
+  if (known === undefined) {
+    const shape = (schema as { shape?: Record<string, z.ZodType> }).shape;
+    known = shape === undefined ? null : { keys: new Set(Object.keys(shape)), required: Object.keys(shape).filter((k) => !shape[k]!.safeParse(undefined).success) };
+    olderKeys.set(schema, known);
   }
-  if (keys === null || typeof payload !== 'object' || payload === null) return schema.safeParse(payload).success;
-  for (const key of Object.keys(payload)) if (!keys.has(key)) return false;
+  if (known === null || typeof payload !== 'object' || payload === null) return schema.safeParse(payload).success;
+  for (const key of Object.keys(payload)) if (!known.keys.has(key)) return false;
+  for (const key of known.required) if (!Object.prototype.hasOwnProperty.call(payload, key)) return false;
   return true;
 }
 

@@ -2,6 +2,7 @@ import type { EventEnvelope } from './envelope';
 import type { TicketItemAddedV1, TicketItemAddedV2, TicketItemAddedV3, TicketKitchenItemBumpedV1, TicketKitchenItemBumpedV2, TicketPaymentRecordedV1, TicketPaymentRecordedV2, TicketPaymentRecordedV3, TicketRefundedV1, TicketRefundedV2 } from '../domain/ticket-events';
 import type { MenuItemDefinedV1, MenuItemDefinedV2 } from '../domain/menu-events';
 import type { SaleRecordedV1, SaleRecordedV2 } from '../domain/sale-events';
+import type { TableDefinedV1, TableDefinedV2 } from '../domain/table-events';
 
 /**
  * Upcasters lift a payload one version up: UPCASTERS[type][v] turns a valid v payload
@@ -32,6 +33,10 @@ export const UPCASTERS: Readonly<Record<string, Readonly<Record<number, Upcaster
   'menu.item_defined': {
     // v2 added the tax rate: a v1 item had none.
     1: (payload): MenuItemDefinedV2 => payload as MenuItemDefinedV1,
+  },
+  'table.defined': {
+    // v2 made each field optional: a v1 definition carries both.
+    1: (payload): TableDefinedV2 => payload as TableDefinedV1,
   },
   'ticket.payment_recorded': {
     // v2 added the card tip: a v1 payment had none, and is otherwise the same.

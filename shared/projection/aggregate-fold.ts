@@ -65,7 +65,7 @@ function initialDomain(aggregateType: string): DomainState {
  * stores per aggregate. Bump FOLD_SNAPSHOT_VERSION whenever this shape or the meaning of a
  * reducer changes: a checkpoint of another version is ignored and the log is refolded.
  */
-export const FOLD_SNAPSHOT_VERSION = 26; // 2: payments held after a change, keep_void/keep_closed, sentQuantity, cancelled lines; 3: menu item availability, voidedAt; 4: comped lines (not in the total); 5: payment tips; 6, 7: refunds; 8: discounts; 9, 10: sales after a reopening or an accepted total; 11, 12, 14: tax rates, the line a refund is for; 13: the location's receipt details; 15, 16: guests (covers) as a register, kept at the close; 17: the lines a payment was for; 18: closes held by a void, as they would have applied; 19: lines held from the kitchen; 20: payments a manager kept beyond the total; 21: only an event that can apply takes its key; 22: an accepted total closes no voided or reopened ticket; 23: how many of a line the kitchen made; 24: which send a line went with; 25, 26: a held change's detail says what it is, a reopened change brings the held addition of its line, each held payment is its own conflict (refunds with one of their method)
+export const FOLD_SNAPSHOT_VERSION = 27; // 2: payments held after a change, keep_void/keep_closed, sentQuantity, cancelled lines; 3: menu item availability, voidedAt; 4: comped lines (not in the total); 5: payment tips; 6, 7: refunds; 8: discounts; 9, 10: sales after a reopening or an accepted total; 11, 12, 14: tax rates, the line a refund is for; 13: the location's receipt details; 15, 16: guests (covers) as a register, kept at the close; 17: the lines a payment was for; 18: closes held by a void, as they would have applied; 19: lines held from the kitchen; 20: payments a manager kept beyond the total; 21: only an event that can apply takes its key; 22: an accepted total closes no voided or reopened ticket; 23: how many of a line the kitchen made; 24: which send a line went with; 25, 26: a held change's detail says what it is, a reopened change brings the held addition of its line, each held payment is its own conflict (refunds with one of their method); 27: retired tables
 
 export interface FoldSnapshot {
   id: string;
@@ -446,7 +446,7 @@ export class AggregateFold {
         return { ...base, kind: 'menu_item', ...fields, soldOut: !available };
       }
       case 'table':
-        return { ...base, kind: 'table', label: d.state.label, seats: d.state.seats };
+        return { ...base, kind: 'table', label: d.state.label, seats: d.state.seats, retired: d.state.retired, retiredAt: d.state.retiredAt };
       case 'location': {
         const { lww: _lww, ...fields } = d.state;
         return { ...base, kind: 'location', ...fields };

@@ -77,10 +77,7 @@ export function reduceMenuItem(s: MenuItemState, e: MenuItemEvent): Outcome {
     case 'menu.item_availability_set':
       return writeRegisters<MenuItemState>(s, e, { available: e.payload.available });
     case 'menu.item_retired':
-      if (s.retired) return outcome('superseded', 'already retired');
-      s.retired = true;
-      s.retiredAt = e.at;
-      return outcome('applied');
+      return retireOnce(s, e);
     case 'conflict.resolved':
       return outcome('ignored', 'menu items have no escalated conflicts');
     default:
@@ -88,18 +85,31 @@ export function reduceMenuItem(s: MenuItemState, e: MenuItemEvent): Outcome {
   }
 }
 
-export interface TableState extends Pick<TableView, 'label' | 'seats'> {
+/** First-wins retirement of a menu item or a table: the first sets retiredAt, later ones are superseded. */
+function retireOnce(s: { retired: boolean; retiredAt: number | null }, e: DecodedEvent): Outcome {
+  if (s.retired) return outcome('superseded', 'already retired');
+  s.retired = true;
+  s.retiredAt = e.at;
+  return outcome('applied');
+}
+
+export interface TableState extends Pick<TableView, 'label' | 'seats' | 'retired' | 'retiredAt'> {
   readonly lww: Map<string, RegisterWrite>;
 }
 
 export function newTableState(): TableState {
-  return { label: null, seats: null, lww: new Map() };
+  return { label: null, seats: null, retired: false, retiredAt: null, lww: new Map() };
 }
 
 export function reduceTable(s: TableState, e: TableEvent): Outcome {
   switch (e.type) {
-    case 'table.defined':
-      return writeRegisters<TableState>(s, e, { label: e.payload.label, seats: e.payload.seats });
+    case 'table.defined': {
+      // Only the fields the write carries (v2): a rename leaves the seats' register as it is.
+      const { label, seats } = e.payload;
+      return writeRegisters<TableState>(s, e, { ...(label === undefined ? {} : { label }), ...(seats === undefined ? {} : { seats }) });
+    }
+    case 'table.retired':
+      return retireOnce(s, e);
     case 'conflict.resolved':
       return outcome('ignored', 'tables have no escalated conflicts');
     default:

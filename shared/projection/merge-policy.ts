@@ -83,7 +83,10 @@ export const MENU_ITEM_MERGE_POLICY = {
 } as const satisfies Record<string, EventPolicy>;
 
 export const TABLE_MERGE_POLICY = {
+  // A change is an LWW write per field it carries (v2 may carry one).
   'table.defined': { merge: 'lww', fields: ['label', 'seats'], whenClosed: 'apply', whenVoided: 'apply' },
+  // Retiring is one-way, as for a menu item: the first retirement sets retiredAt.
+  'table.retired': { merge: 'first-wins', fields: ['retired', 'retiredAt'], whenClosed: 'apply', whenVoided: 'apply' },
   'conflict.resolved': { merge: 'resolve', fields: [], whenClosed: 'apply', whenVoided: 'apply' },
 } as const satisfies Record<string, EventPolicy>;
 

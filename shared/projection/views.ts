@@ -403,6 +403,9 @@ export interface TableView extends AggregateBase {
   kind: 'table';
   label: string | null;
   seats: number | null;
+  /** Off the floor plan (table.retired): no new ticket is opened at it. */
+  retired: boolean;
+  retiredAt: number | null;
 }
 
 /** The location's details (location.details_set): what its receipts say about the seller. */

@@ -4,8 +4,9 @@ import { EventStore } from '../../client/store/event-store';
 import { CommandRefused, TicketCommands, refundableForLine, writerLabel } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
 import { LocationCommands } from '../../client/commands/location-commands';
+import { TableCommands } from '../../client/commands/table-commands';
 import { LOCATION_DETAILS_ID } from '../../shared/domain/location-events';
-import type { MenuItemView, TicketView } from '../../shared/projection/views';
+import type { MenuItemView, TableView, TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { SegmentWriter } from '../../shared/log/log-doc';
 import { FixedClockTerminal, ticketOf } from '../helpers/test-writer';
@@ -452,6 +453,47 @@ describe('MenuCommands: the menu from a manager\'s tablet', () => {
     expect((till.store.view(t) as TicketView).lines).toHaveLength(1);
     // Nothing of the refused attempts was written.
     expect(till.store.getByAggregate(id).map((e) => e.origin.terminal)).toEqual(['manager-1', 'manager-1', 'manager-1']);
+  });
+});
+
+describe('TableCommands: the floor plan from a manager\'s tablet', () => {
+  it('[APP40][CMD2] a manager adds a table, renames it, changes its seats and takes it off the floor; a ticket at it keeps it; a till may do none of it', async () => {
+    const location = `cmd-${++n}`;
+    const manager = await terminal('manager-1', 'M', 'manager', location);
+    const till = await terminal('till-1', 'A', 'terminal', location);
+    const managerTables = new TableCommands({ store: manager.store, role: 'manager' });
+    const tillTables = new TableCommands({ store: till.store, role: 'terminal' });
+    const onlyManagers = new CommandRefused('only a manager may set up the tables');
+    expect(() => tillTables.define({ label: 'T1', seats: 2 })).toThrow(onlyManagers);
+
+    const id = await managerTables.define({ label: ' Terrace 1 ', seats: 4 });
+    expect(() => managerTables.define({ label: 'terrace 1', seats: 2 })).toThrow(new CommandRefused('there is a table Terrace 1 already'));
+    expect(() => managerTables.define({ label: ' ', seats: 2 })).toThrow(new CommandRefused('name the table'));
+    expect(() => managerTables.define({ label: 'T2', seats: 0 })).toThrow(new CommandRefused('a table seats 1 to 99 guests'));
+    expect(() => managerTables.define({ label: 'T2', seats: 2.5 })).toThrow(new CommandRefused('a table seats 1 to 99 guests'));
+    exchange(manager.store, till.store);
+    expect(till.store.view(id)).toMatchObject({ kind: 'table', label: 'Terrace 1', seats: 4, retired: false });
+    const t = await till.commands.openTicket({ tableId: id, covers: 4 });
+
+    expect(() => tillTables.change(id, { seats: 6 })).toThrow(onlyManagers);
+    expect(() => managerTables.change(id, { label: 'Terrace 1', seats: 4 })).toThrow(new CommandRefused('nothing changed'));
+    // Only what changed is written: the seats another tablet sets meanwhile hold.
+    const renamed = await managerTables.change(id, { label: 'Terrace A', seats: 4 });
+    expect(renamed.payload).toEqual({ tableId: id, label: 'Terrace A' });
+    await managerTables.change(id, { seats: 6 });
+    exchange(manager.store, till.store);
+    expect(till.store.view(id)).toMatchObject({ label: 'Terrace A', seats: 6 });
+
+    expect(() => tillTables.retire(id)).toThrow(onlyManagers);
+    await managerTables.retire(id);
+    expect(() => managerTables.retire(id)).toThrow(new CommandRefused('table Terrace A is already off the floor'));
+    exchange(manager.store, till.store);
+    expect((till.store.view(id) as TableView).retired).toBe(true);
+    expect(tillTables.inUse()).toEqual([]);
+    expect((till.store.view(t) as TicketView).tableId).toBe(id);
+    // A retired table's label is free again.
+    await managerTables.define({ label: 'Terrace A', seats: 2 });
+    expect(till.store.getByAggregate(id).map((e) => e.origin.terminal)).toEqual(['manager-1', 'manager-1', 'manager-1', 'manager-1']);
   });
 });
 

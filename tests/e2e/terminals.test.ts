@@ -346,7 +346,7 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     expect(await added.nth(1).textContent()).toContain('· Ben');
   }, TEST_TIMEOUT_MS);
 
-  it('[APP26] a manager adds a dish, changes its price and takes it off the menu from the tablet: a till\'s menu follows live, its ticket keeps the price it took; a till has no Menu screen', async () => {
+  it('[APP26][APP40] a manager adds a dish, changes its price and takes it off the menu from the tablet: a till\'s menu follows live, its ticket keeps the price it took; a till has no Menu screen; a table added is offered, one taken off is not', async () => {
     const manager = await terminal('manager-menu', 'manager');
     const till = await terminal('till-menu');
     expect(await till.getByRole('link', { name: 'Menu' }).count()).toBe(0);
@@ -378,6 +378,22 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     await expect.poll(() => addSoup.count(), { timeout: 15_000 }).toBe(0);
     expect(await manager.getByRole('row', { name: /Soup of the day/ }).count()).toBe(0);
     expect(await till.getByTestId('line').filter({ hasText: 'Soup of the day' }).count()).toBe(1);
+
+    // The floor plan (APP40): a table added on the tablet is offered on the till, with its seats as the guests; one taken off is not, and its ticket keeps it.
+    const addTable = manager.getByRole('form', { name: 'Add a table' });
+    await addTable.getByRole('textbox', { name: 'Table' }).fill('Terrace 1');
+    await addTable.getByRole('textbox', { name: 'Seats' }).fill('6');
+    await addTable.getByRole('button', { name: 'Add the table' }).click();
+    await manager.getByRole('textbox', { name: 'Name of table Terrace 1' }).waitFor();
+    await manager.getByRole('button', { name: 'Take table T8 off the floor…', exact: true }).click();
+    await manager.getByRole('button', { name: 'Take table T8 off the floor', exact: true }).click();
+    await expect.poll(() => manager.getByRole('textbox', { name: 'Name of table T8' }).count()).toBe(0);
+    await till.getByRole('button', { name: '+ New ticket' }).click();
+    await expect.poll(() => till.getByRole('button', { name: 'New ticket for table Terrace 1' }).count(), { timeout: 15_000 }).toBe(1);
+    expect(await till.getByRole('button', { name: /^New ticket for table T8/ }).count()).toBe(0);
+    await till.getByRole('button', { name: 'New ticket for table Terrace 1' }).click();
+    await expect.poll(() => till.getByTestId('covers').textContent()).toBe('6 guests');
+    expect(await till.getByRole('button', { name: /^Ticket [A-Z0-9]+-\d+, T8/ }).count()).toBe(1);
   }, TEST_TIMEOUT_MS);
 });
 

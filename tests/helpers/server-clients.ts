@@ -125,17 +125,20 @@ export function eventIdsIn(doc: Y.Doc): string[] {
 }
 
 /** A valid `table.defined` event (the smallest catalog event) from `terminal`, number n. */
-export function tableEvent(terminal: string, n: number, overrides: Partial<EventEnvelope> = {}): EventEnvelope {
-  const tableId = `table-${terminal}-${n}`;
+/**
+ * An event any role may write (a ticket opened, number T-00n), as `terminal`'s n-th: the test
+ * event of the server's tests (a manager's kind, CMD2, would be refused from a terminal token).
+ */
+export function ticketOpenedEvent(terminal: string, n: number, overrides: Partial<EventEnvelope> = {}): EventEnvelope {
   return {
     id: newEventId(),
     seq: 1,
     at: Date.now(),
-    type: 'table.defined',
+    type: 'ticket.opened',
     v: 1,
-    aggregate: { type: 'table', id: tableId },
+    aggregate: { type: 'ticket', id: `ticket-${terminal}-${n}` },
     origin: { terminal, n },
-    payload: { tableId, label: `T${n}`, seats: 4 },
+    payload: { number: `T-${String(n).padStart(3, '0')}`, covers: 4 },
     ...overrides,
   };
 }

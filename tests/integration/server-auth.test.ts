@@ -15,7 +15,7 @@ import {
   legacyAdminToken,
   mint,
   postEvents,
-  tableEvent,
+  ticketOpenedEvent,
   upgradeStatus,
   waitFor,
 } from '../helpers/server-clients';
@@ -79,10 +79,10 @@ describe('auth: tokens scope every socket and request to one location and role',
   ] as const)('[SRV2] REST with a %s token is refused on every endpoint', async (_name, token, status, code) => {
     const t = await token();
     for (const res of [
-      await postEvents(server.url, t as string, [tableEvent('till-1', 1)]),
+      await postEvents(server.url, t as string, [ticketOpenedEvent('till-1', 1)]),
       await api(server.url, '/api/events', t),
       await api(server.url, '/api/watermarks', t),
-      await api(server.url, '/api/aggregates/table/x', t),
+      await api(server.url, '/api/aggregates/ticket/x', t),
     ]) {
       expect(res.status).toBe(status);
       expect(res.body).toMatchObject({ error: code });
@@ -92,16 +92,16 @@ describe('auth: tokens scope every socket and request to one location and role',
   it('[SRV3] a token for A can never read or write B, and nothing leaks across locations', async () => {
     const a = await mint('loc-a', 'terminal', 'till-1');
     const b = await mint('loc-b', 'terminal', 'till-1');
-    const ev = tableEvent('till-1', 1);
+    const ev = ticketOpenedEvent('till-1', 1);
     expect((await postEvents(server.url, a, [ev])).body.results[0]!.status).toBe('accepted');
     // Explicitly asking for B with A's token is forbidden.
-    const cross = await api(server.url, '/api/events?location=loc-b', a, { body: { events: [tableEvent('till-1', 2)] } });
+    const cross = await api(server.url, '/api/events?location=loc-b', a, { body: { events: [ticketOpenedEvent('till-1', 2)] } });
     expect(cross.status).toBe(403);
     expect((await api(server.url, '/api/events?location=loc-b', a)).status).toBe(403);
     // B sees nothing of A: no events, no watermarks, no aggregate, and A's id is new to B.
     expect((await api<{ events: unknown[] }>(server.url, '/api/events', b)).body.events).toEqual([]);
     expect((await api(server.url, '/api/watermarks', b)).body).toMatchObject({ watermarks: {} });
-    expect((await api(server.url, `/api/aggregates/table/${ev.aggregate.id}`, b)).status).toBe(404);
+    expect((await api(server.url, `/api/aggregates/ticket/${ev.aggregate.id}`, b)).status).toBe(404);
     expect((await postEvents(server.url, b, [ev])).body.results[0]!.status).toBe('accepted');
     // And B's room holds none of A's room content.
     const ca = await connectSynced(server.wsUrl, 'loc-a', a);

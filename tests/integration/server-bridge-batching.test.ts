@@ -6,7 +6,7 @@ import { createEventIndex } from '../../server/relay/event-index-hook';
 import { Room } from '../../server/relay/room';
 import type { RoomRegistry } from '../../server/relay/room-registry';
 import type { ValidEvent } from '../../server/store/event-store';
-import { eventIdsIn, tableEvent } from '../helpers/server-clients';
+import { eventIdsIn, ticketOpenedEvent } from '../helpers/server-clients';
 
 /**
  * The bridge writes into the room after the response, a location's pending work in one
@@ -39,7 +39,7 @@ describe('bridge: batched writes into the room', () => {
     return roomBridgeHook(rooms, index, log, { graceMs: GRACE, everyMs: EVERY });
   };
   const valid = (terminal: string, n: number): ValidEvent => {
-    const event = tableEvent(terminal, n);
+    const event = ticketOpenedEvent(terminal, n);
     return { event, canonical: canonicalEventJson(event) };
   };
 

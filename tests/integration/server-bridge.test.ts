@@ -3,7 +3,7 @@ import { ACKS, SegmentWriter, acksOf, segmentsOf } from '../../shared/log/log-do
 import { canonicalEventJson } from '../../shared/events/envelope';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { startTcpProxy } from '../helpers/tcp-proxy';
-import { api, connectClient, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, waitForAsync } from '../helpers/server-clients';
+import { api, connectClient, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync } from '../helpers/server-clients';
 
 describe('bridge: REST batches reach the room live, once', () => {
   let server: InProcessServer;
@@ -20,7 +20,7 @@ describe('bridge: REST batches reach the room live, once', () => {
     const token = await mint('loc-br', 'terminal', 'till-1');
     const a = await connectSynced(server.wsUrl, 'loc-br', token);
     const b = await connectSynced(server.wsUrl, 'loc-br', await mint('loc-br', 'terminal', 'till-2'));
-    const e = tableEvent('till-1', 1);
+    const e = ticketOpenedEvent('till-1', 1);
     await Promise.all([1, 2, 3].map(() => postEvents(server.url, token, [e])));
     await postEvents(server.url, token, [e]);
     for (const c of [a, b]) {
@@ -28,7 +28,7 @@ describe('bridge: REST batches reach the room live, once', () => {
       await waitFor(() => acksOf(c.doc).get('till-1') === 1, 'ack reached client');
     }
     // One more round trip so any late duplicate would have arrived too.
-    const marker = tableEvent('till-1', 2);
+    const marker = ticketOpenedEvent('till-1', 2);
     await postEvents(server.url, token, [marker]);
     await waitFor(() => eventIdsIn(a.doc).includes(marker.id) && eventIdsIn(b.doc).includes(marker.id), 'marker');
     expect(eventIdsIn(a.doc).filter((id) => id === e.id)).toHaveLength(1);
@@ -42,7 +42,7 @@ describe('bridge: REST batches reach the room live, once', () => {
   it('an event a terminal already wrote into the room is not appended again when uploaded', async () => {
     const token = await mint('loc-own', 'terminal', 'till-1');
     const a = await connectSynced(server.wsUrl, 'loc-own', token);
-    const e = tableEvent('till-1', 1);
+    const e = ticketOpenedEvent('till-1', 1);
     a.doc.transact(() => new SegmentWriter(a.doc, 'till-1').append([canonicalEventJson(e)]), 'local');
     const probe = await connectSynced(server.wsUrl, 'loc-own', token);
     await waitFor(() => eventIdsIn(probe.doc).includes(e.id), 'relayed');
@@ -56,9 +56,9 @@ describe('bridge: REST batches reach the room live, once', () => {
   it('acks only grow; a room that is not loaded is loaded, written and unloaded again', async () => {
     // Posted by a back-office integration (not the events' own terminal): bridged at once.
     const token = await mint('loc-cold', 'manager', 'back-office');
-    const e1 = tableEvent('till-1', 1);
-    const e2 = tableEvent('till-1', 2);
-    const e3 = tableEvent('till-1', 3);
+    const e1 = ticketOpenedEvent('till-1', 1);
+    const e2 = ticketOpenedEvent('till-1', 2);
+    const e3 = ticketOpenedEvent('till-1', 3);
     // No client connected: the bridge loads the room itself.
     await postEvents(server.url, token, [e1, e2]);
     const admin = await mint('loc-cold', 'admin', 'ops');
@@ -81,11 +81,11 @@ describe('bridge: REST batches reach the room live, once', () => {
     const writer = await connectSynced(server.wsUrl, 'loc-own', token);
     const viewer = await connectSynced(server.wsUrl, 'loc-own', await mint('loc-own', 'terminal', 'till-2'));
     // Relayed first, then uploaded (the normal path): the room already holds it.
-    const relayedFirst = tableEvent('till-1', 1);
+    const relayedFirst = ticketOpenedEvent('till-1', 1);
     writer.doc.transact(() => new SegmentWriter(writer.doc, 'till-1').append([JSON.stringify(relayedFirst)]));
     await waitFor(() => eventIdsIn(viewer.doc).includes(relayedFirst.id), 'relayed');
     // Uploaded but never relayed (its relay is down): bridged after the grace.
-    const uploadedOnly = tableEvent('till-1', 2);
+    const uploadedOnly = ticketOpenedEvent('till-1', 2);
     await postEvents(server.url, token, [relayedFirst, uploadedOnly]);
     await waitFor(() => eventIdsIn(viewer.doc).includes(uploadedOnly.id), 'bridged after the grace', 15_000);
     const ids = eventIdsIn(viewer.doc);
@@ -103,7 +103,7 @@ describe('bridge: REST batches reach the room live, once', () => {
     await proxy.refuse(true);
     proxy.cut();
     await waitFor(() => !a.provider.wsconnected, 'client noticed the drop');
-    const e = tableEvent('till-1', 1);
+    const e = ticketOpenedEvent('till-1', 1);
     await postEvents(server.url, token, [e]);
     a.doc.getMap('m').set('offline', 1);
     await proxy.refuse(false);

@@ -8,7 +8,7 @@ import {
   eventIdsIn,
   mint,
   postEvents,
-  tableEvent,
+  ticketOpenedEvent,
   waitFor,
 } from '../helpers/server-clients';
 
@@ -34,7 +34,7 @@ describe('crash safety: kill -9 loses nothing that was acknowledged', () => {
     const writer = await connectSynced(server.wsUrl, 'loc-crash', token);
     const watcher = await connectSynced(server.wsUrl, 'loc-crash', await mint('loc-crash', 'terminal', 'till-2'));
     for (let i = 0; i < 30; i++) writer.doc.getMap<number>('counters').set(`k${i}`, i);
-    const events = Array.from({ length: 12 }, (_, i) => tableEvent('till-1', i + 1));
+    const events = Array.from({ length: 12 }, (_, i) => ticketOpenedEvent('till-1', i + 1));
     const posted = await postEvents(server.url, token, events);
     expect(posted.body.results.every((r) => r.status === 'accepted')).toBe(true);
     // The watcher seeing everything means the server applied it, and stored it in the same

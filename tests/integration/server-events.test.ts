@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BATCH_EVENTS } from '../../shared/protocol/rest-events';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
-import { api, mint, postEvents, tableEvent } from '../helpers/server-clients';
+import { api, mint, postEvents, ticketOpenedEvent } from '../helpers/server-clients';
 
 type Page = { events: { id: string }[]; next: string; hasMore: boolean; serverTime: number };
 
@@ -32,7 +32,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
   };
 
   it('[SRV6] the same batch posted 3 times concurrently stores each event once', async () => {
-    const batch = [tableEvent('till-1', 1), tableEvent('till-1', 2), tableEvent('till-1', 3)];
+    const batch = [ticketOpenedEvent('till-1', 1), ticketOpenedEvent('till-1', 2), ticketOpenedEvent('till-1', 3)];
     const answers = await Promise.all([1, 2, 3].map(() => postEvents(server.url, token, batch)));
     for (const a of answers) expect(a.status).toBe(200);
     for (const [i, e] of batch.entries()) {
@@ -47,29 +47,29 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
 
   it('[SRV6] watermarks are the highest contiguous n: 1,2,4 → 2 until 3 arrives → 4', async () => {
     const t = await mint('loc-wm', 'terminal', 'till-7');
-    const [e1, e2, e3, e4] = [1, 2, 3, 4].map((n) => tableEvent('till-7', n));
+    const [e1, e2, e3, e4] = [1, 2, 3, 4].map((n) => ticketOpenedEvent('till-7', n));
     expect((await postEvents(server.url, t, [e1, e2, e4])).body.watermarks).toEqual({ 'till-7': 2 });
     expect((await api(server.url, '/api/watermarks', t)).body).toMatchObject({ watermarks: { 'till-7': 2 } });
     const after3 = await postEvents(server.url, t, [e3]);
     expect(after3.body.watermarks).toEqual({ 'till-7': 4 });
     // Any terminal may upload another terminal's events; watermarks are per origin.
-    const other = await postEvents(server.url, t, [tableEvent('till-8', 1)]);
+    const other = await postEvents(server.url, t, [ticketOpenedEvent('till-8', 1)]);
     expect(other.body.watermarks).toEqual({ 'till-7': 4, 'till-8': 1 });
     // A writer whose first event is missing has no watermark, and is still one the location holds
     // events of (STO16: a device paired as it must write as a fresh writer).
-    await postEvents(server.url, t, [tableEvent('till-9', 2)]);
+    await postEvents(server.url, t, [ticketOpenedEvent('till-9', 2)]);
     expect((await api(server.url, '/api/watermarks', t)).body).toMatchObject({ watermarks: { 'till-7': 4, 'till-8': 1 }, writers: ['till-7', 'till-8', 'till-9'] });
   });
 
   it('same id with different content is rejected naming the field; a reused origin.n too', async () => {
     const t = await mint('loc-conflict', 'terminal', 'till-1');
-    const e = tableEvent('till-1', 1);
+    const e = ticketOpenedEvent('till-1', 1);
     expect((await postEvents(server.url, t, [e])).body.results[0]!.status).toBe('accepted');
-    const changed = { ...e, payload: { ...(e.payload as object), seats: 9 } };
+    const changed = { ...e, payload: { ...(e.payload as object), covers: 9 } };
     const r = (await postEvents(server.url, t, [changed])).body.results[0]!;
     expect(r).toMatchObject({ id: e.id, status: 'rejected', field: 'id' });
     expect(r.reason).toMatch(/different content/);
-    const sameOrigin = tableEvent('till-1', 1);
+    const sameOrigin = ticketOpenedEvent('till-1', 1);
     expect((await postEvents(server.url, t, [sameOrigin])).body.results[0]).toMatchObject({
       id: sameOrigin.id,
       status: 'rejected',
@@ -77,17 +77,17 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     });
     const stored = await api<Page>(server.url, '/api/events', t);
     expect(stored.body.events).toHaveLength(1);
-    expect(stored.body.events[0]).toMatchObject({ id: e.id, payload: { seats: 4 } });
+    expect(stored.body.events[0]).toMatchObject({ id: e.id, payload: { covers: 4 } });
   });
 
   it('[SRV6] a batch sent again (an outbox retry) is answered duplicate event by event; a changed event in it is still rejected, the rest stored', async () => {
     const t = await mint('loc-resend', 'terminal', 'till-1');
-    const batch = [1, 2, 3].map((n) => tableEvent('till-1', n));
+    const batch = [1, 2, 3].map((n) => ticketOpenedEvent('till-1', n));
     expect((await postEvents(server.url, t, batch)).body.results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted']);
     // The same events, keys in another order, one changed, one new at the end.
     const reordered = Object.fromEntries(Object.entries(batch[0]!).reverse());
-    const changed = { ...batch[1]!, payload: { ...(batch[1]!.payload as object), seats: 9 } };
-    const fresh = tableEvent('till-1', 4);
+    const changed = { ...batch[1]!, payload: { ...(batch[1]!.payload as object), covers: 9 } };
+    const fresh = ticketOpenedEvent('till-1', 4);
     const again = await postEvents(server.url, t, [reordered, changed, batch[2], fresh]);
     expect(again.body.results.map((r) => [r.status, r.field ?? null])).toEqual([
       ['duplicate', null],
@@ -101,19 +101,19 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
 
   it('[SRV7] invalid events are rejected one by one, naming event and field; valid ones in the batch are stored', async () => {
     const t = await mint('loc-bad', 'terminal', 'till-1');
-    const good1 = tableEvent('till-1', 1);
-    const unknownType = tableEvent('till-1', 2, { type: 'table.teleported' });
-    const futureVersion = tableEvent('till-1', 3, { v: 99 });
-    const wrongType = tableEvent('till-1', 4, { payload: { tableId: 'x', label: 'T', seats: 'four' } });
+    const good1 = ticketOpenedEvent('till-1', 1);
+    const unknownType = ticketOpenedEvent('till-1', 2, { type: 'ticket.teleported' });
+    const futureVersion = ticketOpenedEvent('till-1', 3, { v: 99 });
+    const wrongType = ticketOpenedEvent('till-1', 4, { payload: { number: 'T-004', covers: 'four' } });
     const noEnvelope = { hello: 'world' };
-    const good2 = tableEvent('till-1', 5);
+    const good2 = ticketOpenedEvent('till-1', 5);
     const res = await postEvents(server.url, t, [good1, unknownType, futureVersion, wrongType, noEnvelope, good2]);
     expect(res.status).toBe(200);
     expect(res.body.results).toEqual([
       { id: good1.id, status: 'accepted' },
       expect.objectContaining({ id: unknownType.id, status: 'rejected', field: 'type' }),
       expect.objectContaining({ id: futureVersion.id, status: 'rejected', field: 'v' }),
-      expect.objectContaining({ id: wrongType.id, status: 'rejected', field: 'payload.seats' }),
+      expect.objectContaining({ id: wrongType.id, status: 'rejected', field: 'payload.covers' }),
       expect.objectContaining({ id: '#4', status: 'rejected' }),
       { id: good2.id, status: 'accepted' },
     ]);
@@ -126,11 +126,11 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
 
   it('[SRV7] an event carrying a "__proto__" or "constructor" key is rejected alone, naming it; the rest of its batch is stored and no prototype is touched', async () => {
     const t = await mint('loc-proto', 'terminal', 'till-1');
-    const good1 = tableEvent('till-1', 1);
-    const inPayload = tableEvent('till-1', 2);
-    const inConstructor = tableEvent('till-1', 3);
-    const inOrigin = tableEvent('till-1', 4);
-    const good2 = tableEvent('till-1', 5);
+    const good1 = ticketOpenedEvent('till-1', 1);
+    const inPayload = ticketOpenedEvent('till-1', 2);
+    const inConstructor = ticketOpenedEvent('till-1', 3);
+    const inOrigin = ticketOpenedEvent('till-1', 4);
+    const good2 = ticketOpenedEvent('till-1', 5);
     // JSON.stringify cannot write a "__proto__" member: spliced into the text, as a peer could send it.
     const poison = (e: object, at: string, member: string): string => JSON.stringify(e).replace(`"${at}":{`, `"${at}":{${member},`);
     const rawBody = `{"events":[${[
@@ -161,8 +161,8 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
       ['not JSON', { rawBody: '{"events": [' }, 400, 'badRequest'],
       ['events not an array', { body: { events: 'nope' } }, 400, 'invalidBatch'],
       ['no events field', { body: { items: [] } }, 400, 'invalidBatch'],
-      ['array body', { body: [tableEvent('till-1', 1)] }, 400, 'invalidBatch'],
-      ['too many events', { body: { events: Array.from({ length: MAX_BATCH_EVENTS + 1 }, (_, i) => tableEvent('till-1', i + 1)) } }, 413, 'payloadTooLarge'],
+      ['array body', { body: [ticketOpenedEvent('till-1', 1)] }, 400, 'invalidBatch'],
+      ['too many events', { body: { events: Array.from({ length: MAX_BATCH_EVENTS + 1 }, (_, i) => ticketOpenedEvent('till-1', i + 1)) } }, 413, 'payloadTooLarge'],
       ['too many bytes', { rawBody: JSON.stringify({ events: [{ pad: 'x'.repeat(2 * 1024 * 1024) }] }) }, 413, 'payloadTooLarge'],
     ];
     for (const [name, init, status, code] of cases) {
@@ -183,7 +183,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
 
   it('GET /api/events pages by server cursor; bad cursors are 400', async () => {
     const t = await mint('loc-page', 'terminal', 'till-1');
-    const batch = [1, 2, 3, 4, 5].map((n) => tableEvent('till-1', n));
+    const batch = [1, 2, 3, 4, 5].map((n) => ticketOpenedEvent('till-1', n));
     await postEvents(server.url, t, batch);
     const first = await api<Page>(server.url, '/api/events?limit=2', t);
     expect(first.body.events.map((e) => e.id)).toEqual(batch.slice(0, 2).map((e) => e.id));
@@ -204,7 +204,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     const manager = await mint('loc-roles', 'manager', 'manager-1');
     const ticket = { type: 'ticket', id: 'ticket-1' };
     const event = (terminal: string, n: number, type: string, payload: object) =>
-      tableEvent(terminal, n, { type, aggregate: ticket, seq: n, payload });
+      ticketOpenedEvent(terminal, n, { type, aggregate: ticket, seq: n, payload });
     const results = async (t: string, events: unknown[]) =>
       (await postEvents(server.url, t, events)).body.results.map((r) => ({ status: r.status, field: r.field }));
     await postEvents(server.url, till, [event('till-1', 1, 'ticket.opened', { number: 'A-001' })]);
@@ -235,7 +235,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
 
     // The menu is a manager's too (APP26); marking an item sold out is anyone's (the kitchen does).
     const item = { type: 'menu_item', id: 'item-1' };
-    const menuEvent = (terminal: string, n: number, type: string, payload: object) => tableEvent(terminal, n, { type, aggregate: item, seq: n, payload });
+    const menuEvent = (terminal: string, n: number, type: string, payload: object) => ticketOpenedEvent(terminal, n, { type, aggregate: item, seq: n, payload });
     expect(
       await results(till, [
         menuEvent('till-1', 4, 'menu.item_defined', { menuItemId: 'item-1', name: 'Soup', category: 'Starters', priceCents: 700 }),
@@ -249,21 +249,21 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
 
   it('GET /api/aggregates/:type/:id answers the shared projection of the stored events', async () => {
     const t = await mint('loc-agg', 'terminal', 'till-1');
-    const e = tableEvent('till-1', 1);
+    const e = ticketOpenedEvent('till-1', 1);
     await postEvents(server.url, t, [e]);
     const res = await api<{ aggregate: unknown; state: Record<string, unknown>; events: { id: string }[] }>(
       server.url,
-      `/api/aggregates/table/${e.aggregate.id}`,
+      `/api/aggregates/ticket/${e.aggregate.id}`,
       t,
     );
     expect(res.status).toBe(200);
-    expect(res.body.aggregate).toEqual({ type: 'table', id: e.aggregate.id });
-    expect(res.body.state).toMatchObject({ id: e.aggregate.id, aggregateType: 'table' });
+    expect(res.body.aggregate).toEqual({ type: 'ticket', id: e.aggregate.id });
+    expect(res.body.state).toMatchObject({ id: e.aggregate.id, aggregateType: 'ticket' });
     expect(res.body.events.map((x) => x.id)).toEqual([e.id]);
     // A later batch is in the next read (each read folds the aggregate from the store).
-    const e2 = tableEvent('till-1', 2);
+    const e2 = ticketOpenedEvent('till-1', 2);
     await postEvents(server.url, t, [e2]);
-    expect((await api(server.url, `/api/aggregates/table/${e2.aggregate.id}`, t)).status).toBe(200);
+    expect((await api(server.url, `/api/aggregates/ticket/${e2.aggregate.id}`, t)).status).toBe(200);
     expect((await api(server.url, `/api/aggregates/menu_item/${e.aggregate.id}`, t)).status).toBe(404);
   });
 

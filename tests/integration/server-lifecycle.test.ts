@@ -6,7 +6,7 @@ import { canonicalEventJson, type EventEnvelope } from '../../shared/events/enve
 import { openDatabase } from '../../server/store/database';
 import { SqliteEventStore } from '../../server/store/sqlite-event-store';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
-import { TEST_SECRET, api, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
+import { TEST_SECRET, api, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
 import { startTestServer } from '../helpers/server-in-process';
 import { serverEvents } from '../helpers/terminals';
 
@@ -46,7 +46,7 @@ describe('server lifecycle', () => {
     // canonical log gets its sales from the relay or not at all.
     const till = await client(first, 'shutdown', 'till-1');
     const kitchen = await client(first, 'shutdown', 'kitchen-1');
-    const events = Array.from({ length: 5000 }, (_, i) => tableEvent('till-1', i + 1));
+    const events = Array.from({ length: 5000 }, (_, i) => ticketOpenedEvent('till-1', i + 1));
     write(till, 'till-1', events);
     await waitFor(() => eventIdsIn(kitchen.doc).length === events.length, 'the backlog relayed to the kitchen');
     // The server stops while it is still storing the backlog in the canonical log.
@@ -76,7 +76,7 @@ describe('server lifecycle', () => {
     cleanups.push(() => locker.close());
     locker.exec('BEGIN IMMEDIATE');
     cleanups.push(() => locker.inTransaction && locker.exec('ROLLBACK'));
-    const sale = tableEvent('till-1', 1);
+    const sale = ticketOpenedEvent('till-1', 1);
     write(till, 'till-1', [sale]);
     await waitFor(() => first.logs.some((l) => l.msg === 'relay ingest failed'), 'the relay tried to store the sale', 30_000);
     // The till goes; the room goes idle and its flush fails like every write.
@@ -109,13 +109,13 @@ describe('demo seed', () => {
     const dataDir = makeDataDir();
     cleanups.push(() => removeDataDir(dataDir));
     const first = await startTestServer({ dataDir, seedDemo: false });
-    const table = tableEvent('till-1', 1, { payload: { tableId: 'table-till-1-1', label: 'Terrace 1', seats: 2 } });
-    expect((await postEvents(first.url, await mint('demo', 'terminal', 'till-1'), [table])).body.results[0]!.status).toBe('accepted');
+    const opened = ticketOpenedEvent('till-1', 1);
+    expect((await postEvents(first.url, await mint('demo', 'terminal', 'till-1'), [opened])).body.results[0]!.status).toBe('accepted');
     await first.close();
 
     const second = await startTestServer({ dataDir, seedDemo: true });
     cleanups.push(() => second.close());
     const events = await api<{ events: EventEnvelope[] }>(second.url, '/api/events', await mint('demo', 'manager', 'mgr'));
-    expect(events.body.events.map((e) => e.id)).toEqual([table.id]);
+    expect(events.body.events.map((e) => e.id)).toEqual([opened.id]);
   });
 });

@@ -14,7 +14,7 @@ import { startUpdateMerger } from '../../server/store/update-merger';
 import { COMMIT_WINDOW_MS, Room } from '../../server/relay/room';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
-import { connectSynced, mint, tableEvent, waitFor, type TestClient } from '../helpers/server-clients';
+import { connectSynced, mint, ticketOpenedEvent, waitFor, type TestClient } from '../helpers/server-clients';
 
 /** What the room asks of a connection when it relays, recorded. */
 class FakeConnection {
@@ -66,7 +66,7 @@ async function loadedRoom(store: MemoryRoomStore) {
   const client = new Y.Doc();
   const writer = new SegmentWriter(client, 'till-1');
   client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, remoteOrigin(sender as unknown as RelayConnection)));
-  const append = (n: number): void => client.transact(() => writer.append([JSON.stringify(tableEvent('till-1', n))]));
+  const append = (n: number): void => client.transact(() => writer.append([JSON.stringify(ticketOpenedEvent('till-1', n))]));
   return { room, index, sender, other, append };
 }
 

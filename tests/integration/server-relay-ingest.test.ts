@@ -8,7 +8,7 @@ import { SqliteEventStore } from '../../server/store/sqlite-event-store';
 import { SegmentWriter, acksOf, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
-import { api, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
+import { api, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
 import { serverEvents } from '../helpers/terminals';
 
@@ -53,7 +53,7 @@ describe('relay ingest', () => {
   it('[SRV17] events written into the room are in the canonical log and acknowledged in the doc, with no POST', async () => {
     const s = await server();
     const till = await client(s, 'ingest', 'till-1');
-    const events = [1, 2, 3].map((n) => tableEvent('till-1', n));
+    const events = [1, 2, 3].map((n) => ticketOpenedEvent('till-1', n));
     write(till, 'till-1', events);
     await waitForAsync(async () => (await storedIds(s, 'ingest')).length === 3, 'stored from the relay');
     expect((await storedIds(s, 'ingest')).sort()).toEqual(events.map((e) => e.id).sort());
@@ -68,11 +68,11 @@ describe('relay ingest', () => {
   it('[SRV17] what the server would refuse over REST it does not store from the relay; the rest of the same update is stored', async () => {
     const s = await server();
     const till = await client(s, 'refusals', 'till-1');
-    const good = tableEvent('till-1', 1);
-    const badPayload = tableEvent('till-1', 2, { payload: { tableId: 'x', label: 42, seats: 4 } as never });
-    const ownVoid = tableEvent('till-1', 3, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
-    const newer = tableEvent('till-1', 4, { v: 99 });
-    const ownComp = tableEvent('till-1', 5, { type: 'ticket.line_comped', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { lineId: 'line-1', reason: 'cold', quantity: 1 } });
+    const good = ticketOpenedEvent('till-1', 1);
+    const badPayload = ticketOpenedEvent('till-1', 2, { payload: { number: 42, covers: 4 } as never });
+    const ownVoid = ticketOpenedEvent('till-1', 3, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
+    const newer = ticketOpenedEvent('till-1', 4, { v: 99 });
+    const ownComp = ticketOpenedEvent('till-1', 5, { type: 'ticket.line_comped', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { lineId: 'line-1', reason: 'cold', quantity: 1 } });
     write(till, 'till-1', [good, badPayload, ownVoid, newer, ownComp, 'not json at all']);
     await waitForAsync(async () => (await metric(s, 'rejected')) === 4, 'four refused');
     expect(await storedIds(s, 'refusals')).toEqual([good.id]);
@@ -81,7 +81,7 @@ describe('relay ingest', () => {
     await waitFor(() => acksOf(till.doc).get('till-1') === 1, 'acknowledged up to the first refused');
     // A manager's void written by the manager's own device is the manager's to write.
     const manager = await client(s, 'refusals', 'manager-1', 'manager');
-    const void1 = tableEvent('manager-1', 1, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
+    const void1 = ticketOpenedEvent('manager-1', 1, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
     write(manager, 'manager-1', [void1]);
     await waitForAsync(async () => (await storedIds(s, 'refusals')).includes(void1.id), 'the manager\'s void stored');
   });
@@ -90,7 +90,7 @@ describe('relay ingest', () => {
     const s = await server();
     const a = await client(s, 'outage', 'till-1');
     const b = await client(s, 'outage', 'till-2');
-    const events = Array.from({ length: 1200 }, (_, i) => tableEvent('till-1', i + 1));
+    const events = Array.from({ length: 1200 }, (_, i) => ticketOpenedEvent('till-1', i + 1));
     write(a, 'till-1', events);
     await waitForAsync(async () => (await storedIds(s, 'outage')).length === 1200, 'all stored', 20_000);
     expect(new Set(await storedIds(s, 'outage')).size).toBe(1200);
@@ -101,7 +101,7 @@ describe('relay ingest', () => {
   it('[SRV17] with RELAY_INGEST off only POST /api/events stores events', async () => {
     const s = await server({ relayIngest: false });
     const till = await client(s, 'off', 'till-1');
-    const e = tableEvent('till-1', 1);
+    const e = ticketOpenedEvent('till-1', 1);
     write(till, 'till-1', [e]);
     const probe = await client(s, 'off', 'till-2');
     await waitFor(() => eventIdsIn(probe.doc).includes(e.id), 'relayed');
@@ -118,9 +118,9 @@ describe('relay ingest', () => {
     cleanups.push(() => removeDataDir(dataDir));
     const before = await startTestServer({ dataDir, relayIngest: false });
     const till = await connectSynced(before.wsUrl, 'catch-up', await mint('catch-up', 'terminal', 'till-1'));
-    const posted = tableEvent('till-1', 1);
-    const relayedOnly = [2, 3, 4].map((n) => tableEvent('till-1', n));
-    const ownVoid = tableEvent('till-1', 5, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
+    const posted = ticketOpenedEvent('till-1', 1);
+    const relayedOnly = [2, 3, 4].map((n) => ticketOpenedEvent('till-1', n));
+    const ownVoid = ticketOpenedEvent('till-1', 5, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
     expect((await postEvents(before.url, await mint('catch-up', 'terminal', 'till-1'), [posted])).body.results[0]!.status).toBe('accepted');
     write(till, 'till-1', [...relayedOnly, ownVoid]);
     await waitFor(() => relayedOf(till.doc).get('till-1') === 5, 'stored in the room');
@@ -147,8 +147,8 @@ describe('relay ingest', () => {
     const seen: IngestedBatch[] = [];
     const ingest = new IngestService(store, [{ name: 'record', afterIngest: (b) => void seen.push(b) }], { error: () => {} });
     const voidOf = (terminal: string, n: number) =>
-      tableEvent(terminal, n, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
-    const tillGood = tableEvent('till-1', 1);
+      ticketOpenedEvent(terminal, n, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
+    const tillGood = ticketOpenedEvent('till-1', 1);
     const tillVoid = voidOf('till-1', 2);
     const managerVoid = voidOf('manager-1', 1);
     const results = await ingest.ingestEach('window', [

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { segmentsOf } from '../../shared/log/log-doc';
-import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, type TestClient } from '../helpers/server-clients';
+import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, type TestClient } from '../helpers/server-clients';
 
 /**
  * The relay as terminals use it: real child process, real y-websocket providers.
@@ -107,7 +107,7 @@ describe('relay: live sync and persistence across restarts', () => {
     // Before, loading the room threw on the number and every connection was closed with internalError.
     const b = await join('till-2');
     expect(segmentsOf(b.doc).has('till-1/77')).toBe(true);
-    const event = tableEvent('back-office', 1);
+    const event = ticketOpenedEvent('back-office', 1);
     expect((await postEvents(server.url, await mint('loc-a', 'manager', 'manager-1'), [event])).body.results[0]!.status).toBe('accepted');
     await waitFor(() => eventIdsIn(b.doc).includes(event.id), 'the REST event bridged into the room');
   });

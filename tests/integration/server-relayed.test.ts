@@ -5,11 +5,11 @@ import { canonicalEventJson } from '../../shared/events/envelope';
 import { eventHeadOf, eventIdOf } from '../../shared/log/event-head';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
-import { connectSynced, mint, postEvents, tableEvent, waitFor, type TestClient } from '../helpers/server-clients';
+import { connectSynced, mint, postEvents, ticketOpenedEvent, waitFor, type TestClient } from '../helpers/server-clients';
 
 /** Appends events of `terminal` with the given origin.n into the client's own segment. */
 function appendAs(client: TestClient, writer: SegmentWriter, terminal: string, ns: number[]): void {
-  client.doc.transact(() => writer.append(ns.map((n) => JSON.stringify(tableEvent(terminal, n)))), 'local');
+  client.doc.transact(() => writer.append(ns.map((n) => JSON.stringify(ticketOpenedEvent(terminal, n)))), 'local');
 }
 
 describe('relay: relayed watermarks', () => {
@@ -52,7 +52,7 @@ describe('relay: relayed watermarks', () => {
   it('[SRV10] events the server bridged in from REST count for their origin too', async () => {
     const a = clients[0]!;
     const token = await mint('loc-rl', 'terminal', 'till-2');
-    const posted = await postEvents(server.url, token, [tableEvent('till-2', 1), tableEvent('till-2', 2)]);
+    const posted = await postEvents(server.url, token, [ticketOpenedEvent('till-2', 1), ticketOpenedEvent('till-2', 2)]);
     expect(posted.body.results.map((r) => r.status)).toEqual(['accepted', 'accepted']);
     await waitFor(() => relayedOf(a.doc).get('till-2') === 2, 'relayed from bridged events');
   });
@@ -93,7 +93,7 @@ describe('relay: relayed watermarks', () => {
 
 describe('event head: id and origin without a full parse', () => {
   it('reads the envelope layout and the canonical layout alike, and refuses junk', () => {
-    const e = tableEvent('till-7', 42, { key: 'k' });
+    const e = ticketOpenedEvent('till-7', 42, { key: 'k' });
     const expected = { id: e.id, terminal: 'till-7', n: 42 };
     expect(eventHeadOf(JSON.stringify(e))).toEqual(expected);
     expect(eventHeadOf(canonicalEventJson(e))).toEqual(expected);

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloseReason, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
-import { TEST_SECRET, api, connectSynced, mint, postEvents, tableEvent, upgradeStatus, waitFor, type TestClient } from '../helpers/server-clients';
+import { TEST_SECRET, api, connectSynced, mint, postEvents, ticketOpenedEvent, upgradeStatus, waitFor, type TestClient } from '../helpers/server-clients';
 
 /**
  * [SRV24] A manager cuts a device off (a stolen tablet, whose token would otherwise be renewed
@@ -50,7 +50,7 @@ function closesOf(c: TestClient): { code: number; reason: string }[] {
 /** Every way `token` is checked: two REST endpoints, the renewal and the relay upgrade (both carriers). */
 async function everyCheck(s: InProcessServer, location: string, token: string) {
   const rest = [
-    await postEvents(s.url, token, [tableEvent('probe', 1)]),
+    await postEvents(s.url, token, [ticketOpenedEvent('probe', 1)]),
     await api(s.url, '/api/watermarks', token),
     await api(s.url, '/api/tokens/renew', token, { body: {} }),
   ].map((res) => ({ status: res.status, error: (res.body as { error?: string }).error }));

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { acksOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
 import { startTestServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
-import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, tableEvent, waitFor, waitForAsync } from '../helpers/server-clients';
+import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync } from '../helpers/server-clients';
 import { openDatabase } from '../../server/store/database';
 import { SqliteEventStore } from '../../server/store/sqlite-event-store';
 import { RESTORE_AFTER_LOAD_MS } from '../../server/relay/room-guard-hook';
@@ -45,7 +45,7 @@ describe('room guard', () => {
     const { server, victim, restBack } = await victimWithUploadsDown('forged');
     await victim.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
     await waitFor(() => victim.sync.status.relay === 'connected' && victim.sync.status.owed === 1, 'the victim owes its sale');
-    expect((await postEvents(server.url, await mint('forged', 'terminal', 'till-1'), [tableEvent('till-1', 1)])).body.results[0]!.status).toBe('accepted');
+    expect((await postEvents(server.url, await mint('forged', 'terminal', 'till-1'), [ticketOpenedEvent('till-1', 1)])).body.results[0]!.status).toBe('accepted');
 
     const forger = await connectSynced(server.wsUrl, 'forged', await mint('forged', 'terminal', 'till-2'));
     cleanups.push(() => forger.destroy());
@@ -80,7 +80,7 @@ describe('room guard', () => {
     );
     cleanups.push(() => terminals.forEach((t) => t.close()));
     for (const [i, t] of terminals.entries()) {
-      for (let k = 1; k <= 5; k++) await t.store.append('table.defined', { tableId: `t${i}-${k}`, label: `T${i}${k}`, seats: 4 }, { aggregate: { id: `t${i}-${k}`, type: 'table' } });
+      for (let k = 1; k <= 5; k++) await t.store.append('ticket.opened', { number: `T-${i}0${k}` }, { aggregate: { id: `ticket-${i}-${k}`, type: 'ticket' } });
     }
     await waitFor(() => terminals.every((t) => t.sync.status.owed === 0), 'all ten acknowledged');
 
@@ -125,7 +125,7 @@ describe('room guard: what the room lacks', () => {
     const dataDir = makeDataDir();
     cleanups.push(() => removeDataDir(dataDir));
     const location = 'unbridged';
-    const posted = tableEvent('back-office', 1);
+    const posted = ticketOpenedEvent('back-office', 1);
     // Stored, never bridged: written into the canonical store with no server running.
     const db = openDatabase(dataDir);
     const store = new SqliteEventStore(db);

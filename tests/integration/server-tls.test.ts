@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 import { loadConfig } from '../../server/config';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
-import { eventIdsIn, mint, tableEvent, waitFor } from '../helpers/server-clients';
+import { eventIdsIn, mint, ticketOpenedEvent, waitFor } from '../helpers/server-clients';
 import { SegmentWriter } from '../../shared/log/log-doc';
 import { canonicalEventJson } from '../../shared/events/envelope';
 
@@ -76,7 +76,7 @@ describe('HTTPS', () => {
     const a = wssClient(s.wsUrl, 'tls', await mint('tls', 'terminal', 'till-1'));
     const b = wssClient(s.wsUrl, 'tls', await mint('tls', 'terminal', 'till-2'));
     await waitFor(() => a.provider.synced && b.provider.synced, 'both synced over wss');
-    const sale = tableEvent('till-1', 1);
+    const sale = ticketOpenedEvent('till-1', 1);
     a.doc.transact(() => new SegmentWriter(a.doc, 'till-1').append([canonicalEventJson(sale)]), 'local');
     await waitFor(() => eventIdsIn(b.doc).includes(sale.id), 'relayed over wss');
   });

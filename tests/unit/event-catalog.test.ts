@@ -22,6 +22,7 @@ const VALID: Record<EventType, Record<string, unknown>> = {
   'menu.item_tax_set': { menuItemId: 'm1', taxBasisPoints: 2000 },
   'menu.item_availability_set': { menuItemId: 'm1', available: false },
   'table.defined': { tableId: 't1', label: 'T1', seats: 4 },
+  'table.retired': { tableId: 't1' },
   'location.details_set': { name: 'Bistro', address: '1 Market St', taxNumber: 'GB123', receiptFooter: 'See you soon' },
   'ticket.opened': { number: 'A-001', tableId: 't1', covers: 2 },
   'ticket.item_added': { lineId: 'l1', menuItemId: 'm1', name: 'Burger', unitPriceCents: 1250, quantity: 2, note: 'no onions' },

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBatch } from '../../server/ingest/ingest-service';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
-import { tableEvent } from '../helpers/server-clients';
+import { ticketOpenedEvent } from '../helpers/server-clients';
 
 describe('classifyBatch: what the server checks before storing a batch', () => {
   it('[SRV6] an event identical to the one stored under its id is a duplicate unchecked; anything else under that id is checked in full', () => {
-    const stored = tableEvent('till-1', 1);
+    const stored = ticketOpenedEvent('till-1', 1);
     // Stored by an older build, say, whose schema this one no longer takes: identical, it is still the same fact.
-    const older = { ...tableEvent('till-1', 2), payload: { tableId: 't', label: 'T2', seats: 4, retiredField: true } } as EventEnvelope;
+    const older = { ...ticketOpenedEvent('till-1', 2), payload: { number: 'T-002', covers: 4, retiredField: true } } as EventEnvelope;
     const held = new Map([stored, older].map((e) => [e.id, canonicalEventJson(e)]));
-    const slots = classifyBatch([stored, older, { ...older, payload: { ...(older.payload as object), seats: 5 } }, tableEvent('till-1', 3)], held);
+    const slots = classifyBatch([stored, older, { ...older, payload: { ...(older.payload as object), covers: 5 } }, ticketOpenedEvent('till-1', 3)], held);
     expect(slots[0]).toEqual({ id: stored.id, status: 'duplicate' });
     expect(slots[1]).toEqual({ id: older.id, status: 'duplicate' });
     // Changed: checked like any new event (here refused by the schema; the store refuses a valid one by its id).
@@ -22,7 +22,7 @@ describe('classifyBatch: what the server checks before storing a batch', () => {
 
 describe('classifyBatch: prototype keys', () => {
   it('[SRV7] a "__proto__" or "constructor" member anywhere in an event rejects that event alone, naming the field', () => {
-    const [good, top, aggregate, payload] = [1, 2, 3, 4].map((n) => tableEvent('till-1', n));
+    const [good, top, aggregate, payload] = [1, 2, 3, 4].map((n) => ticketOpenedEvent('till-1', n));
     // As JSON.parse reads a body: the key is an own member, which an object literal cannot write.
     const withMember = (e: EventEnvelope, at: string, member: string): unknown =>
       JSON.parse(at === '' ? JSON.stringify(e).replace('{', `{${member},`) : JSON.stringify(e).replace(`"${at}":{`, `"${at}":{${member},`));

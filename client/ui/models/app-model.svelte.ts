@@ -17,6 +17,7 @@ import { ManagerApi } from '../../app/manager-api';
 import { TakingsModel } from './takings-model.svelte';
 import { StaffModel } from './staff-model.svelte';
 import { MenuEditorModel } from './menu-editor-model.svelte';
+import { TablesEditorModel } from './tables-editor-model.svelte';
 import { LocationDetailsModel } from './location-details-model.svelte';
 import { appEndpoints } from '../../sync/endpoints';
 
@@ -47,6 +48,7 @@ export interface Screens {
   takings: TakingsModel | null;
   /** Adding, repricing and retiring menu items: managers only. */
   menu: MenuEditorModel | null;
+  tables: TablesEditorModel | null;
   /** What receipts say about the business (on the Menu screen): managers only. */
   locationDetails: LocationDetailsModel | null;
   /** Who is serving on this device. */
@@ -59,11 +61,11 @@ export class AppModel {
   /** Why a pairing link opened on a paired device was not used (it keeps its session); null when none. */
   pairingNotice = $state<string | null>(null);
   readonly router = new Router();
-  /** The automatic update waits while a screen holds typed work: a ticket, a payment, a menu change, the receipt details. */
+  /** The automatic update waits while a screen holds typed work: a ticket, a payment, a menu or table change, the receipt details. */
   readonly shell = new ShellModel(() => {
     if (this.phase.name !== 'ready') return false;
-    const { tickets, menu, locationDetails } = this.phase.screens;
-    return tickets.hasDrafts || (menu?.hasDrafts ?? false) || (locationDetails?.edited ?? false);
+    const { tickets, menu, tables, locationDetails } = this.phase.screens;
+    return tickets.hasDrafts || (menu?.hasDrafts ?? false) || (tables?.hasDrafts ?? false) || (locationDetails?.edited ?? false);
   });
   readonly now = new Now();
 
@@ -147,6 +149,7 @@ export class AppModel {
           takings: manager ? new TakingsModel(log, sync, new ServerTakings(api), this.now) : null,
           staff: new StaffModel(session.staff),
           menu: manager ? new MenuEditorModel(log, session.menuCommands) : null,
+          tables: manager ? new TablesEditorModel(log, session.tableCommands) : null,
           locationDetails: manager ? new LocationDetailsModel(log, session.locationCommands) : null,
         },
       };

@@ -1,8 +1,9 @@
 import type { EventStore, StoreChange } from '../../store/event-store';
 import type { EventEnvelope } from '../../../shared/events/envelope';
-import type { AggregateView, HistoryEntry, LocationView, MenuItemView } from '../../../shared/projection/views';
+import type { AggregateView, HistoryEntry, LocationView, MenuItemView, TableView } from '../../../shared/projection/views';
 import { LOCATION_DETAILS_ID } from '../../../shared/domain/location-events';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
+import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
 import { compareNames } from '../format';
 
 /**
@@ -53,6 +54,13 @@ export class LiveLog {
     return this.views<MenuItemView>(MENU_ITEM_AGGREGATE)
       .filter((item) => !item.retired && item.name !== null)
       .sort((a, b) => compareNames(a.name ?? '', b.name ?? ''));
+  }
+
+  /** The tables in use (labelled, not retired: a retired table is off the floor for good), by label. */
+  tables(): TableView[] {
+    return this.views<TableView>(TABLE_AGGREGATE)
+      .filter((t) => !t.retired && t.label !== null)
+      .sort((a, b) => compareNames(a.label ?? '', b.label ?? ''));
   }
 
   /** The location's details (what receipts say about the business); undefined until a manager sets them. */

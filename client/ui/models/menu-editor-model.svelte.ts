@@ -3,6 +3,7 @@ import type { MenuItemView } from '../../../shared/projection/views';
 import { AMOUNT_MAX_CENTS, compareNames, money, parseMoney, parseTaxPercent, taxPercent } from '../format';
 import { CommandState } from './command-state.svelte';
 import type { LiveLog } from './live-log.svelte';
+import { SecondTap } from './second-tap.svelte';
 
 /** The fields of an item a manager changes in place: its price and its tax rate. */
 export type MenuField = 'price' | 'tax';
@@ -58,9 +59,6 @@ function parseTaxRate(text: string): number | null | undefined {
   return text.trim() === '' ? null : (parseTaxPercent(text) ?? undefined);
 }
 
-/** A confirming tap sooner than this after the asking one is the second half of a double tap. */
-export const RETIRE_CONFIRM_MS = 600;
-
 /**
  * The Menu screen (managers): add an item, change a price or a tax rate, take an item off the
  * menu. Every till's menu follows live; lines already on tickets keep the price and the rate
@@ -76,10 +74,7 @@ export class MenuEditorModel extends CommandState {
   /** Prices and rates being typed, by field and item (a field shows the item's value until then). */
   drafts = $state<Record<MenuField, Record<string, string>>>({ price: {}, tax: {} });
   /** The item whose retirement waits for a second tap. */
-  retiring = $state<string | null>(null);
-  /** The confirming tap counts (RETIRE_CONFIRM_MS after asking: until then the button is disabled). */
-  retireArmed = $state(false);
-  private armTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly retiring = new SecondTap();
 
   /** Something typed and not saved: a new item, a price or a rate (the automatic update waits for it). */
   get hasDrafts(): boolean {
@@ -148,21 +143,9 @@ export class MenuEditorModel extends CommandState {
     return ok;
   }
 
-  /**
-   * Takes the item off the menu for good on a second tap, a deliberate one: the tap that asked
-   * relabels the same button, so a double tap's second half (within RETIRE_CONFIRM_MS) is not one.
-   */
+  /** Takes the item off the menu for good on a second, deliberate tap (SecondTap). */
   async retire(item: MenuItemView): Promise<boolean> {
-    if (this.retiring !== item.id) {
-      this.retiring = item.id;
-      this.retireArmed = false;
-      clearTimeout(this.armTimer);
-      this.armTimer = setTimeout(() => (this.retireArmed = true), RETIRE_CONFIRM_MS);
-      return false;
-    }
-    if (!this.retireArmed) return false;
-    this.retiring = null;
+    if (!this.retiring.tap(item.id)) return false;
     return this.run(() => this.commands.retire(item.id));
   }
-
 }

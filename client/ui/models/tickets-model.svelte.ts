@@ -3,7 +3,6 @@ import { CommandState } from './command-state.svelte';
 import { NotSavedError } from '../../store/event-store';
 import type { MenuCommands } from '../../commands/menu-commands';
 import { linesToFire, owedCents, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
-import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
 import { TICKET_AGGREGATE, type TicketDiscount } from '../../../shared/domain/ticket-events';
 import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
@@ -82,12 +81,7 @@ export class TicketsModel extends CommandState {
       .map(([category, items]) => ({ category, items }));
   });
 
-  readonly tables = $derived.by(() =>
-    this.log
-      .views<TableView>(TABLE_AGGREGATE)
-      .filter((t) => t.label !== null)
-      .sort((a, b) => compareNames(a.label ?? '', b.label ?? '')),
-  );
+  readonly tables = $derived.by(() => this.log.tables());
 
   constructor(
     private readonly log: LiveLog,
@@ -113,6 +107,12 @@ export class TicketsModel extends CommandState {
     if (tableId === null) return 'No table';
     const t = this.log.view(tableId);
     return t?.kind === 'table' && t.label ? t.label : tableId;
+  }
+
+  /** The tables a ticket can be moved to: those in use, and the one it is at if that was taken off the floor. */
+  tableChoices(ticket: TicketView): TableView[] {
+    const at = ticket.tableId === null ? undefined : this.log.view(ticket.tableId);
+    return at?.kind === 'table' && at.retired && at.label !== null ? [...this.tables, at] : this.tables;
   }
 
   /** Open (not ended) tickets at a table, for the table picker. */
