@@ -103,6 +103,17 @@ export function refundProblem(ticket: TicketView, refund: Pick<RefundToGive, 'me
   return refund.amountCents > forLine ? `at most ${money(forLine)} can go back for the ${name}` : null;
 }
 
+/**
+ * Why `ticket` cannot be voided, in staff words; null when it can (TicketCommands.void, the Void…
+ * button). A closed ticket's money was counted on its day: a void would take it out of that day
+ * after the cash-up, and hand it back on none. A refund counts on the day it is given.
+ */
+export function voidProblem(ticket: Pick<TicketView, 'status'>): string | null {
+  if (ticket.status === 'voided') return 'the ticket is voided already';
+  if (ticket.status === 'closed') return 'a closed ticket is refunded, not voided: use Refund…';
+  return null;
+}
+
 /** "in cash" / "to card", as staff say where a refund goes. */
 export function refundWay(method: PaymentMethod): string {
   return method === 'cash' ? 'in cash' : 'to card';
@@ -263,8 +274,11 @@ export class TicketCommands {
     await keptIfUnsaved(this.append(ticketId, 'sale.recorded', payload, saleKey(ticketId, by)), unsaved);
   }
 
+  /** Voids a ticket that has not closed (voidProblem); its payments are held for a manager's refund or reopen. */
   void(ticketId: string, reason: string) {
     this.requireManager('void a ticket');
+    const problem = voidProblem(this.ticket(ticketId));
+    if (problem !== null) throw new CommandRefused(problem);
     return this.append(ticketId, 'ticket.voided', { reason });
   }
 

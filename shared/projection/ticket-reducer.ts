@@ -167,8 +167,8 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
       voided: s.voided !== null,
       closed: s.closed !== null,
       totalCents,
-      // What the ticket keeps: money handed back is owed again if it is ever reopened.
-      paidCents: paidCents - refundedCents,
+      // Paid once nothing is owed (owedCents): a refund is not owed again if the ticket is reopened.
+      paidCents,
       anySent: s.lines.some((l) => l.sentAt !== null),
     }),
     lines: s.lines.map(lineCopy),
@@ -234,7 +234,7 @@ function appliedRefunded(s: TicketState, method?: PaymentMethod): number {
   return s.refunds.reduce((n, r) => (r.state === 'applied' && (method === undefined || r.method === method) ? n + r.amountCents : n), 0);
 }
 
-/** The money the ticket keeps: applied payments less applied refunds. What the total is checked against. */
+/** The money the ticket keeps: applied payments less applied refunds. What a lowered total is checked against (holdPaymentsAboveTotal). */
 function keptCents(s: TicketState): number {
   return appliedPaid(s) - appliedRefunded(s);
 }
@@ -443,7 +443,9 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const p = e.payload;
       if (s.payments.some((x) => x.paymentId === p.paymentId)) return outcome('duplicate', `payment ${p.paymentId} already recorded`);
       const total = payableCents(s);
-      const paid = keptCents(s);
+      // Against what was paid, refunds aside: a refund is not owed again (owedCents), so a
+      // payment beyond what is owed (two tills taking it) is one, after a refund too.
+      const paid = appliedPaid(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
         // Named by this payment alone: one from an offline till folding before it must not rename it.

@@ -221,15 +221,19 @@ export function compedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): n
 }
 
 /**
- * What the guest still owes on a ticket: its total less what it keeps (applied payments less
- * applied refunds: money handed back on a ticket that is reopened is owed again). A closed
- * ticket owes its closed total less its payments: its refunds came after the sale.
+ * What the guest still owes on a ticket: what it is sold at (soldCents: a closed ticket's closed
+ * total) less its applied payments, never below zero. A refund is a money movement of its own,
+ * counted on the day it was handed back: it is not owed again, also on a ticket reopened after
+ * it (the guest compensated for a cold dish is not charged the compensation back).
  */
-export function owedCents(t: Pick<TicketView, 'status' | 'totalCents' | 'closedTotalCents' | 'paidCents' | 'refundedCents'>): number {
-  return t.status === 'closed' ? Math.max(0, soldCents(t) - t.paidCents) : Math.max(0, t.totalCents - keptCents(t));
+export function owedCents(t: Pick<TicketView, 'totalCents' | 'closedTotalCents' | 'paidCents'>): number {
+  return Math.max(0, soldCents(t) - t.paidCents);
 }
 
-/** The money a ticket keeps: its applied payments less its applied refunds. */
+/**
+ * The money a ticket keeps: its applied payments less its applied refunds. What its total is
+ * checked against for over-payments (money held beyond the total), not what the guest owes.
+ */
 export function keptCents(t: Pick<TicketView, 'paidCents' | 'refundedCents'>): number {
   return t.paidCents - t.refundedCents;
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { EventStore } from '../../client/store/event-store';
-import { CommandRefused, TicketCommands, refundableForLine, writerLabel } from '../../client/commands/ticket-commands';
+import { CommandRefused, TicketCommands, refundableForLine, voidProblem, writerLabel } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
 import { LocationCommands } from '../../client/commands/location-commands';
 import { TableCommands } from '../../client/commands/table-commands';
@@ -128,6 +128,37 @@ describe('TicketCommands', () => {
     const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager' });
     await manager.void(t, 'walked out');
     expect((till.store.view(t) as TicketView).status).toBe('voided');
+  });
+
+  it('[CMD5] a closed ticket is refunded, not voided: the void is refused, writing nothing; an open, sent or paid one is voided', async () => {
+    const till = await terminal('till-1', 'A');
+    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager' });
+    const status = (id: string) => (till.store.view(id) as TicketView).status;
+    // A void would take a closed ticket's money out of the day it was counted and hand it back on none.
+    const closed = await till.commands.openTicket();
+    await till.commands.addItem(closed, burger, 1);
+    await till.commands.recordPayment(closed, { method: 'cash', amountCents: 1250 });
+    await till.commands.close(closed);
+    const written = till.store.getByAggregate(closed).length;
+    expect(() => manager.void(closed, 'wrong table')).toThrow(CommandRefused);
+    expect(() => manager.void(closed, 'wrong table')).toThrow(/a closed ticket is refunded, not voided: use Refund…/);
+    expect(till.store.getByAggregate(closed)).toHaveLength(written);
+    expect(status(closed)).toBe('closed');
+
+    const open = await till.commands.openTicket();
+    await till.commands.addItem(open, cola, 1);
+    const sent = await till.commands.openTicket();
+    await till.commands.addItem(sent, cola, 1);
+    await till.commands.sendToKitchen(sent);
+    const paid = await till.commands.openTicket();
+    await till.commands.addItem(paid, cola, 1);
+    await till.commands.recordPayment(paid, { method: 'card', amountCents: 350 });
+    expect([status(open), status(sent), status(paid)]).toEqual(['open', 'sent', 'paid']);
+    // The ticket screen offers Void… by the same rule.
+    expect([closed, open, sent, paid].map((id) => voidProblem(till.store.view(id) as TicketView))).toEqual(['a closed ticket is refunded, not voided: use Refund…', null, null, null]);
+    for (const id of [open, sent, paid]) await manager.void(id, 'walked out');
+    expect([status(open), status(sent), status(paid)]).toEqual(['voided', 'voided', 'voided']);
+    expect(() => manager.void(open, 'again')).toThrow(/voided already/);
   });
 
   it('[CMD2][PRJ15] only a manager may comp a line: a terminal\'s compLine is refused writing nothing; a manager\'s comps it once', async () => {

@@ -4,7 +4,7 @@ import { saleKey } from '../../shared/domain/sale-events';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
-import { isSettled } from '../../shared/projection/views';
+import { isSettled, owedCents } from '../../shared/projection/views';
 import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
 
 const T0 = 1_700_000_000_000;
@@ -426,6 +426,36 @@ describe('projection: escalated business conflicts', () => {
     expect(v.conflicts[0]!.conflictId).toBe(id);
     expect(ticketOf([...base, close, late, resolve(a, id, { kind: 'discard_change' })])).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 0 });
     expect(ticketOf([...base, close, late, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'open', totalCents: 2000, openConflicts: 0 });
+  });
+
+  it('[PRJ16][PRJ6c] a ticket reopened after a refund owes only what its payments do not cover: the refund is not charged again', () => {
+    const a = new Terminal('till-a');
+    const manager = new Terminal('manager-1');
+    const base = [...openedTicket(a, manager), a.write(TK, 'ticket.item_added', burger('l2', 2))];
+    const paid = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3000 });
+    const close = a.write(TK, 'ticket.closed', { totalCents: 3000 });
+    manager.see(...base, paid, close);
+    // 10.00 back for a cold dish, then a 3.00 coffee added after the close, and the ticket reopened for it.
+    const refunded = manager.write(TK, 'ticket.refunded', { refundId: 'rf-1', method: 'card', amountCents: 1000, reason: 'cold', lineId: 'l1' });
+    a.see(refunded);
+    const coffee = a.write(TK, 'ticket.item_added', { lineId: 'l3', menuItemId: 'm-coffee', name: 'Coffee', unitPriceCents: 300, quantity: 1 });
+    manager.see(coffee);
+    const reopen = resolve(manager, conflictIdFor('change_after_close', [close.id, coffee.id]), { kind: 'reopen' });
+    const reopened = [...base, paid, close, refunded, coffee, reopen];
+    const v = ticketOf(reopened);
+    expect(v).toMatchObject({ status: 'open', totalCents: 3300, paidCents: 3000, refundedCents: 1000, openConflicts: 0 });
+    expect(owedCents(v)).toBe(300);
+    // The coffee paid, nothing is owed: the ticket closes, the 10.00 compensation still given.
+    a.see(reopen);
+    const settled = ticketOf([...reopened, a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 300 })]);
+    expect(settled).toMatchObject({ status: 'paid', paidCents: 3300, refundedCents: 1000, openConflicts: 0 });
+    expect(owedCents(settled)).toBe(0);
+    // Two tills offline each take the 3.00 owed: the second is an over-payment, as on any ticket (not hidden by the refund).
+    const b = new Terminal('till-b');
+    b.see(...reopened);
+    const twice = ticketOf([...reopened, a.write(TK, 'ticket.payment_recorded', { paymentId: 'p3', method: 'cash', amountCents: 300 }), b.write(TK, 'ticket.payment_recorded', { paymentId: 'p4', method: 'cash', amountCents: 300 })]);
+    expect(twice).toMatchObject({ paidCents: 3300, openConflicts: 1 });
+    expect(twice.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
   });
 
   it('[PRJ6d] concurrent closes with different totals escalate; accept_total settles the total', () => {
