@@ -6,8 +6,8 @@ import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { LocationProjection, type AggregateView, type CheckpointRecord } from '../../shared/projection/location-projection';
 import type { HistoryEntry } from '../../shared/projection/views';
 import { SegmentWriter, acksOf, compactedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
-import { aggregateIdOf, eventIdOf } from '../../shared/log/event-head';
-import { applyCompaction, planCompaction } from '../../shared/compaction/compaction-plan';
+import { MAX_ENTRY_LENGTH, aggregateIdOf, eventIdOf, parseEntry } from '../../shared/log/event-head';
+import { applyCompaction, planCompaction, type CompactionResult } from '../../shared/compaction/compaction-plan';
 import { DEFAULT_RETENTION, type RetentionPolicy } from '../../shared/compaction/retention-policy';
 import { COMPACTION, LOCAL, originKind, type TransactionOrigin } from './origins';
 import { IdbPersistence, type StoredCheckpoint } from './idb-persistence';
@@ -820,12 +820,9 @@ function whenIdle(fn: () => void): void {
 
 /** Parses one stored entry; returns the reason as a string when it is not a valid envelope. */
 function parseStoredEvent(json: string): EventEnvelope | string {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch {
-    return 'not JSON';
-  }
+  // An entry longer than any event is not parsed at all: its parse could block the till for seconds (SRV31).
+  const raw = parseEntry(json);
+  if (raw === undefined) return json.length > MAX_ENTRY_LENGTH ? `too long to be an event (${json.length} characters)` : 'not JSON';
   const parsed = parseEnvelope(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

@@ -1,5 +1,5 @@
 import { SERVER_WRITER } from '../../shared/events/envelope';
-import { eventHeadOf } from '../../shared/log/event-head';
+import { eventHeadOf, parseEntry } from '../../shared/log/event-head';
 import { observeLog, readAllEventJson } from '../../shared/log/log-doc';
 import type { Watermarks } from '../../shared/protocol/rest-events';
 import type { RelayHook } from '../relay/hooks';
@@ -96,12 +96,9 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     for (const { uploader, jsons } of window) {
       let raws: unknown[] | null = null;
       for (const json of jsons) {
-        let raw: unknown;
-        try {
-          raw = JSON.parse(json);
-        } catch {
-          continue; // Not an event: the log readers skip it, and so does the canonical store.
-        }
+        const raw = parseEntry(json);
+        // Not an event (not JSON, or too long to be one): the log readers skip it, and so does the canonical store.
+        if (raw === undefined) continue;
         if (size === RELAY_INGEST_BATCH) {
           chunks.push([]);
           size = 0;

@@ -1,3 +1,5 @@
+import { MAX_EVENT_BYTES } from '../events/envelope';
+
 /**
  * The id and origin of an event held in a room, read from its JSON without parsing the
  * whole event when it can be (room load indexes every event: 100k JSON.parse calls
@@ -33,15 +35,38 @@ function plainlyWhole(json: string): boolean {
   return json.charCodeAt(json.length - 1) === 125 && json.indexOf(',"id":') < 0;
 }
 
-/** Null for anything that holds no event, a non-string entry included (see log-doc.ts). */
+/**
+ * Longest entry read as an event (UTF-16 units). The terminals and the bridge write an event
+ * as JSON of at most MAX_EVENT_BYTES; the margin is for another writer's escapes and spaces.
+ * Anything longer holds no event and is never parsed: one frame may carry 32 MB of deeply
+ * nested JSON, whose parse blocks the event loop for seconds, again at each load of its room.
+ */
+export const MAX_ENTRY_LENGTH = 4 * MAX_EVENT_BYTES;
+
+/** Whether `json` may hold an event at all: a string no longer than MAX_ENTRY_LENGTH. */
+function readable(json: unknown): json is string {
+  return typeof json === 'string' && json.length <= MAX_ENTRY_LENGTH;
+}
+
+/** What a log entry's JSON parses to; undefined when it is not JSON or too long to be an event (then not parsed). */
+export function parseEntry(json: string): unknown {
+  if (!readable(json)) return undefined;
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Null for anything that holds no event, a non-string or oversized entry included (see log-doc.ts). */
 export function eventHeadOf(json: unknown): EventHead | null {
-  if (typeof json !== 'string') return null;
+  if (!readable(json)) return null;
   return fastHead(json) ?? parsedHead(json);
 }
 
 /** Only the id (the event index needs nothing else). */
 export function eventIdOf(json: unknown): string | null {
-  if (typeof json !== 'string') return null;
+  if (!readable(json)) return null;
   if (json.startsWith(ID_PREFIX) && plainlyWhole(json)) {
     const end = json.indexOf('"', ID_PREFIX.length);
     const id = json.slice(ID_PREFIX.length, Math.max(ID_PREFIX.length, end));
@@ -58,6 +83,7 @@ const AGGREGATE_MARK = '"aggregate":{"id":"';
  * the payload key may be the payload's own, so that is parsed.
  */
 export function aggregateIdOf(json: string): string | null {
+  if (!readable(json)) return null;
   const at = json.indexOf(AGGREGATE_MARK);
   if (at >= 0 && at < json.indexOf(PAYLOAD_KEY) && plainlyWhole(json) && json.lastIndexOf('"aggregate":') === at) {
     const start = at + AGGREGATE_MARK.length;
@@ -65,13 +91,9 @@ export function aggregateIdOf(json: string): string | null {
     const id = json.slice(start, Math.max(start, end));
     if (end > start && !id.includes('\\')) return id;
   }
-  try {
-    const parsed = JSON.parse(json) as { aggregate?: { id?: unknown } } | null;
-    const id = parsed?.aggregate?.id;
-    return typeof id === 'string' ? id : null;
-  } catch {
-    return null;
-  }
+  const parsed = parseEntry(json) as { aggregate?: { id?: unknown } } | null | undefined;
+  const id = parsed?.aggregate?.id;
+  return typeof id === 'string' ? id : null;
 }
 
 function fastHead(json: string): EventHead | null {
@@ -104,12 +126,8 @@ function fastHead(json: string): EventHead | null {
 }
 
 function parsedHead(json: string): EventHead | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    return null; // a malformed entry written by a faulty client holds no event
-  }
+  const parsed = parseEntry(json);
+  // Undefined, or no object: a malformed entry written by a faulty client holds no event.
   if (parsed === null || typeof parsed !== 'object') return null;
   const { id, origin } = parsed as { id?: unknown; origin?: unknown };
   if (typeof id !== 'string') return null;

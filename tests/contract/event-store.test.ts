@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { EventStore, type EventStoreOptions } from '../../client/store/event-store';
 import { EventValidationError } from '../../shared/events/catalog';
@@ -111,12 +111,17 @@ for (const persistence of ['memory', 'indexeddb'] as const) {
       expect(store.view('t9')).toEqual(other.view('t9'));
     });
 
-    it('[STO6] an entry that is not a valid event is listed as unreadable, never fatal', async () => {
+    it('[STO6][SRV31] an entry that is not a valid event is listed as unreadable, never fatal; one longer than any event is not even parsed', async () => {
       const store = await openStore({ location: location(), persistence });
       const foreign = new Y.Doc();
-      foreign.transact(() => new SegmentWriter(foreign, 'till-9').append(['{"not":"an event"}', 'garbage']));
+      const huge = `{"id":"x","payload":${'['.repeat(40_000)}${']'.repeat(40_000)}}`;
+      foreign.transact(() => new SegmentWriter(foreign, 'till-9').append(['{"not":"an event"}', 'garbage', huge]));
+      const parse = vi.spyOn(JSON, 'parse');
       Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(foreign), { relay: true });
-      expect(store.unreadable.map((u) => u.reason)).toEqual([expect.stringMatching(/invalid envelope/), 'not JSON']);
+      const parsedHuge = parse.mock.calls.some(([text]) => text === huge);
+      parse.mockRestore();
+      expect(store.unreadable.map((u) => u.reason)).toEqual([expect.stringMatching(/invalid envelope/), 'not JSON', `too long to be an event (${huge.length} characters)`]);
+      expect(parsedHuge).toBe(false);
       await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
       expect(store.views()).toHaveLength(1);
     });

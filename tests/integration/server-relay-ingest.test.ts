@@ -11,6 +11,7 @@ import { startTestServer, type InProcessServer } from '../helpers/server-in-proc
 import { api, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
 import { serverEvents } from '../helpers/terminals';
+import { MAX_ENTRY_LENGTH } from '../../shared/log/event-head';
 
 /**
  * [SRV17] The relay as a way into the canonical store (server/ingest/relay-ingest-hook.ts):
@@ -84,6 +85,23 @@ describe('relay ingest', () => {
     const void1 = ticketOpenedEvent('manager-1', 1, { type: 'ticket.voided', aggregate: { type: 'ticket', id: 'ticket-1' }, payload: { reason: 'walked out' } });
     write(manager, 'manager-1', [void1]);
     await waitForAsync(async () => (await storedIds(s, 'refusals')).includes(void1.id), 'the manager\'s void stored');
+  });
+
+  it('[SRV31] an entry too long to be an event is never parsed nor checked: the rest of the same update is stored', async () => {
+    const s = await server();
+    const till = await client(s, 'oversized', 'till-1');
+    const first = ticketOpenedEvent('till-1', 1);
+    const third = ticketOpenedEvent('till-1', 3);
+    // An event's head, its aggregate's keys swapped (no fast path reads it), 200 KB of nested arrays.
+    const nested = '['.repeat(100_000) + ']'.repeat(100_000);
+    const oversized = JSON.stringify({ ...ticketOpenedEvent('till-1', 2, { aggregate: { type: 'ticket', id: 't' } }), payload: '__P__' }).replace('"__P__"', nested);
+    expect(oversized.length).toBeGreaterThan(MAX_ENTRY_LENGTH);
+    write(till, 'till-1', [first, oversized, third]);
+    await waitForAsync(async () => (await metric(s, 'accepted')) === 2, 'the two events stored');
+    expect((await storedIds(s, 'oversized')).sort()).toEqual([first.id, third.id].sort());
+    // Skipped as an entry that is not JSON is: never handed to the checks (a refusal counts as rejected).
+    expect(await metric(s, 'rejected')).toBe(0);
+    expect(readAllEventJson(till.doc)).toHaveLength(3);
   });
 
   it('[SRV17] a terminal back from an outage, 1,200 events in one update: all stored, once, and acknowledged to the others', async () => {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { aggregateIdOf, eventHeadOf } from '../../shared/log/event-head';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MAX_ENTRY_LENGTH, aggregateIdOf, eventHeadOf, eventIdOf, parseEntry } from '../../shared/log/event-head';
 import { canonicalJson } from '../../shared/events/envelope';
 import { TestWriter } from '../helpers/test-writer';
 
@@ -15,6 +15,8 @@ const event = new TestWriter('till-1', () => 1_700_000_000_000).write({ id: 'tic
 });
 
 describe('event heads read without parsing (shared/log/event-head.ts)', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it("reads the id, origin and aggregate of both layouts, the envelope's and not a payload's", () => {
     for (const json of [JSON.stringify(event), canonicalJson(event)]) {
       expect(eventHeadOf(json)).toEqual({ id: event.id, terminal: 'till-1', n: 1 });
@@ -50,5 +52,29 @@ describe('event heads read without parsing (shared/log/event-head.ts)', () => {
       }
       expect(eventHeadOf(entry), entry.slice(-60)).toEqual(parsed);
     }
+  });
+
+  it('[SRV31] an entry longer than any event holds none and is never parsed, whatever its head says', () => {
+    // Deeply nested JSON is what makes a parse slow; its head is an event's, readable by the fast paths.
+    const nested = '['.repeat(100_000) + ']'.repeat(100_000);
+    const oversized = [
+      JSON.stringify({ ...event, payload: '__P__' }).replace('"__P__"', nested),
+      // The aggregate's keys swapped: no fast path reads it.
+      JSON.stringify({ ...event, aggregate: { type: 'ticket', id: 'ticket-A-1' }, payload: '__P__' }).replace('"__P__"', nested),
+    ];
+    const parse = vi.spyOn(JSON, 'parse');
+    for (const json of oversized) {
+      expect(json.length).toBeGreaterThan(MAX_ENTRY_LENGTH);
+      expect(eventHeadOf(json)).toBeNull();
+      expect(eventIdOf(json)).toBeNull();
+      expect(aggregateIdOf(json)).toBeNull();
+      expect(parseEntry(json)).toBeUndefined();
+    }
+    expect(parse).not.toHaveBeenCalled();
+    // Up to the limit (another writer's spaces), an event is still read.
+    const spaced = JSON.stringify(event).replace(/}$/, ' '.repeat(MAX_ENTRY_LENGTH - JSON.stringify(event).length) + '}');
+    expect(spaced.length).toBe(MAX_ENTRY_LENGTH);
+    expect(eventHeadOf(spaced)).toEqual({ id: event.id, terminal: 'till-1', n: 1 });
+    expect(aggregateIdOf(spaced)).toBe('ticket-A-1');
   });
 });
