@@ -56,8 +56,10 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     // online/offline events: offline pauses the relay and uploads at once, online resumes them.
     browser: window,
   });
-  // Idle, over-threshold and manual compaction; acknowledgements from uploads count too.
-  const compaction = new CompactionScheduler(store, realTimers, () => sync.watermarks(), { ...DEFAULT_COMPACTION_SCHEDULE, policy: DEVICE_RETENTION });
+  // Every compaction (idle, over-threshold, manual, a full disk's) goes by sync's watermarks:
+  // acknowledgements from uploads count too, acks found stale after a server restore do not.
+  store.useWatermarks(() => sync.watermarks());
+  const compaction = new CompactionScheduler(store, realTimers, { ...DEFAULT_COMPACTION_SCHEDULE, policy: DEVICE_RETENTION });
   let current = pairing;
   const pairingListeners = new Set<(pairing: Pairing) => void>();
   const renewal = new TokenRenewal({

@@ -5,7 +5,8 @@ import type { CompactionReport, EventStore } from './event-store';
 /**
  * When compaction runs on a terminal: when the app has been idle for a while, when the
  * stored bytes pass a threshold, and when staff ask for it from the console. (A quota
- * error on write compacts by itself: see EventStore.durable.)
+ * error on write compacts by itself: see EventStore.durable.) Every run judges "acknowledged"
+ * as the store's watermark source says (EventStore.useWatermarks), as a full disk's does.
  */
 export interface CompactionSchedule {
   /** No local or remote change for this long counts as idle. */
@@ -49,8 +50,6 @@ export class CompactionScheduler {
   constructor(
     private readonly store: EventStore,
     private readonly timers: Timers,
-    /** What the server acknowledges, as sync knows it (SyncManager.watermarks: the doc's acks, upload answers, less acks found stale): all compaction goes by. */
-    private readonly watermarks: () => Readonly<Record<string, number>>,
     private readonly schedule: CompactionSchedule = DEFAULT_COMPACTION_SCHEDULE,
   ) {
     this.lastActivity = timers.now();
@@ -112,7 +111,6 @@ export class CompactionScheduler {
           // Events are stamped in server-corrected time: a device clock 45 minutes fast must
           // not let a day's tickets go before the Takings screen warns the day may be incomplete.
           now: this.timers.now() + this.store.clock.getOffset(),
-          watermarks: this.watermarks(),
           ...(this.schedule.policy ? { policy: this.schedule.policy } : {}),
           // A failed run removed the aggregates from the doc but may not have shrunk the log.
           ...(this.lastFailure ? { rewriteLog: true } : {}),

@@ -105,6 +105,8 @@ export class EventStore {
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private persistenceLayer: IdbPersistence | null = null;
   private storageRecovery: Promise<void> | null = null;
+  /** What the server acknowledges, as sync knows it (see useWatermarks); null: the doc's acks. */
+  private watermarkSource: (() => Readonly<Record<string, number>>) | null = null;
   private tabs: TabChannel | null = null;
   private stopObserving: () => void = () => {};
   persistence: PersistenceState = { mode: 'memory', reason: 'not opened yet' };
@@ -265,10 +267,19 @@ export class EventStore {
   }
 
   /**
+   * What every compaction judges "acknowledged" by when its run names no watermarks — the
+   * scheduled ones and a full disk's alike: sync's (the doc's `acks` with upload answers, less
+   * acks it found stale after a server restore, SYN20). Without a source, the doc's `acks`,
+   * which would let a full disk delete events the restored server lacks.
+   */
+  useWatermarks(source: () => Readonly<Record<string, number>>): void {
+    this.watermarkSource = source;
+  }
+
+  /**
    * Removes closed, acknowledged, old aggregates (see shared/compaction/retention-policy.ts)
    * from the doc, then rewrites IndexedDB as one state update so the stored bytes shrink.
-   * `watermarks`: what the server acknowledges, as sync knows it (the doc's `acks` with upload
-   * answers, less acks it found stale after a server restore); without it, the doc's `acks`.
+   * `watermarks`: what the server acknowledges; without it, the source given to useWatermarks.
    */
   async compact(
     options: {
@@ -283,7 +294,7 @@ export class EventStore {
     this.writeAppended();
     // Server-corrected time, as the events are stamped and the retention reads them.
     const at = options.now ?? this.clock.physicalNow();
-    const watermarks: Readonly<Record<string, number>> = options.watermarks ?? acksOf(this.doc).toJSON();
+    const watermarks = options.watermarks ?? this.watermarkSource?.() ?? acksOf(this.doc).toJSON();
     // The stored figures include the checkpoint: bring it up to date first, so before and after compare alike.
     await this.checkpoints?.flush().catch(() => undefined);
     const storedBytesBefore = this.storedBytes();

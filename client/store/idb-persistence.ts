@@ -208,8 +208,9 @@ export class IdbPersistence {
     this.queue = [];
     let state: Uint8Array;
     let key: number;
+    let tx: IDBTransaction | null = null;
     try {
-      const tx = this.db.transaction([UPDATES, CUSTOM], 'readwrite', { durability: 'strict' });
+      tx = this.db.transaction([UPDATES, CUSTOM], 'readwrite', { durability: 'strict' });
       const updates = tx.objectStore(UPDATES);
       // In the same transaction: no other tab writes between reading its records and the clear.
       await this.absorbForeign(updates, await request<IDBValidKey[]>(updates.getAllKeys(IDBKeyRange.lowerBound(this.readUpTo, true))));
@@ -220,8 +221,11 @@ export class IdbPersistence {
       await done(tx);
     } catch (err) {
       this.queue = pending.concat(this.queue);
-      this.failed(err);
-      throw err;
+      // An aborted transaction fails its pending requests with AbortError: its own error is the
+      // telling one (QuotaExceededError on a full disk, which the store recovers from).
+      const cause: unknown = tx?.error ?? err;
+      this.failed(cause);
+      throw cause;
     }
     this.succeeded();
     this.readUpTo = key;

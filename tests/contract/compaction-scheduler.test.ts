@@ -36,7 +36,7 @@ describe('CompactionScheduler', () => {
   it('[CMP5] compacts once the terminal has been idle, not while it is busy, and reports what it freed', async () => {
     const timers = new ManualTimers();
     const store = await storeWithClosedTickets(timers, 30);
-    const scheduler = new CompactionScheduler(store, timers, () => acksOf(store.doc).toJSON(), { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1e9 });
+    const scheduler = new CompactionScheduler(store, timers, { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1e9 });
     opened.push({ close: () => scheduler.stop() });
     timers.advance(60_000); // idle for a minute, but nothing is old enough yet
     await until(() => scheduler.status().lastCompaction !== null && !scheduler.status().running);
@@ -63,7 +63,7 @@ describe('CompactionScheduler', () => {
     const store = await storeWithClosedTickets(timers, 3);
     // The server says this device's clock is 45 minutes fast.
     store.clock.setOffset(-45 * 60_000);
-    const scheduler = new CompactionScheduler(store, timers, () => acksOf(store.doc).toJSON(), { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1e9 });
+    const scheduler = new CompactionScheduler(store, timers, { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1e9 });
     opened.push({ close: () => scheduler.stop() });
     // By the device's clock the retention window has passed; by the server's, not for 45 minutes.
     const keptUntil = DEFAULT_RETENTION.keptUntil(store.getByAggregate('t3').at(-1)!.at);
@@ -81,7 +81,7 @@ describe('CompactionScheduler', () => {
     const timers = new ManualTimers();
     const store = await storeWithClosedTickets(timers, 10);
     timers.advance(2 * DAY);
-    const scheduler = new CompactionScheduler(store, timers, () => acksOf(store.doc).toJSON(), { idleMs: 10 * DAY, checkEveryMs: 1_000, maxStoredBytes: 1_000 });
+    const scheduler = new CompactionScheduler(store, timers, { idleMs: 10 * DAY, checkEveryMs: 1_000, maxStoredBytes: 1_000 });
     opened.push({ close: () => scheduler.stop() });
     timers.advance(1_000);
     await until(() => scheduler.status().lastCompaction !== null);
@@ -92,7 +92,7 @@ describe('CompactionScheduler', () => {
     const timers = new ManualTimers();
     const store = await storeWithClosedTickets(timers, 10);
     timers.advance(2 * DAY);
-    const scheduler = new CompactionScheduler(store, timers, () => acksOf(store.doc).toJSON(), { idleMs: 10 * DAY, checkEveryMs: 1_000, maxStoredBytes: 1_000 });
+    const scheduler = new CompactionScheduler(store, timers, { idleMs: 10 * DAY, checkEveryMs: 1_000, maxStoredBytes: 1_000 });
     opened.push({ close: () => scheduler.stop() });
     const clear = IDBObjectStore.prototype.clear;
     IDBObjectStore.prototype.clear = () => {

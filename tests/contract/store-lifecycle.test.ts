@@ -7,6 +7,7 @@ import { TicketCommands } from '../../client/commands/ticket-commands';
 import type { TicketView } from '../../shared/projection/views';
 import { SEGMENT_SIZE, acksOf, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
 import { PERSISTENCE } from '../../client/store/origins';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { installWebLocks } from '../helpers/web-locks';
 import { installLocalStorage } from '../helpers/device-storage';
 import { failIndexedDbWrites } from '../helpers/failing-disk';
@@ -116,6 +117,20 @@ describe('A full disk under a command', () => {
       expect(view.status).toBe('closed');
       expect(view.sale).toMatchObject({ totalCents: 350, paidCents: 350 });
       expect(store.persistence.mode).toBe('memory');
+    } finally {
+      disk.restore();
+    }
+  });
+});
+
+describe('A full disk compaction cannot help', () => {
+  it('[CMP3] the status names the disk\'s error (the rewrite\'s aborted transaction), not its aborted request\'s', async () => {
+    const store = await openStore({ location: `full-status-${++seq}` });
+    await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
+    const disk = failIndexedDbWrites();
+    try {
+      await expect(store.append('ticket.opened', { number: num(2) }, ticket('t2'))).rejects.toBeInstanceOf(StorageFullError);
+      expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/^storage is full: .*\(QuotaExceededError/) });
     } finally {
       disk.restore();
     }
@@ -250,6 +265,39 @@ describe('Compaction and the watermarks it is given', () => {
     expect((await store.compact({ now: later, watermarks: {} })).aggregates).toBe(0);
     expect(store.view(t)).toBeDefined();
     expect((await store.compact({ now: later })).aggregates).toBe(1); // the doc's acks, when sync gives none
+  });
+
+  it('[CMP2][CMP3][SYN20] a full disk compacts by the store\'s watermark source too: its own events above those marks stay, however high the doc\'s acks', async () => {
+    let wall = Date.now();
+    const store = await openStore({ location: `stale-acks-full-${++seq}`, clock: new HybridClock({ wallNow: () => wall }), now: () => wall });
+    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const sell = async (): Promise<string> => {
+      const t = await commands.openTicket();
+      await commands.addItem(t, { id: 'cola', name: 'Cola', priceCents: 350 });
+      await commands.recordPayment(t, { method: 'cash', amountCents: 350 });
+      await commands.close(t);
+      return t;
+    };
+    const uploaded = await sell();
+    const lost = await sell();
+    const serverMark = store.getByAggregate(uploaded).at(-1)!.origin.n;
+    // The room's acks say both sales are held; the server, restored from a backup, holds the first only (as sync knows).
+    store.doc.transact(() => acksOf(store.doc).set(store.writer, 100), 'server');
+    store.useWatermarks(() => ({ [store.writer]: serverMark }));
+    wall += 3 * 24 * 60 * 60_000;
+    const disk = failIndexedDbWrites('QuotaExceededError', 1);
+    try {
+      await store.append('ticket.opened', { number: 'A-900' }, ticket('t900')); // refused once, saved after compacting
+    } finally {
+      disk.restore();
+    }
+    expect(store.isArchived(uploaded)).toBe(true); // compaction ran to make room
+    expect(store.isArchived(lost)).toBe(false);
+    const owed = store.getByAggregate(lost);
+    expect(owed.length).toBeGreaterThan(0);
+    expect(owed.every((e) => e.origin.n > serverMark)).toBe(true);
+    expect(store.eventsByWriter().get(store.writer)!.filter((e) => e.origin.n > serverMark)).toHaveLength(owed.length + 1);
+    expect(store.persistence.mode).toBe('indexeddb');
   });
 });
 

@@ -75,7 +75,7 @@ describe('Compaction', () => {
     const owedTickets = new Set(t.store.views('ticket').filter((v) => v.id.startsWith('ticket-Q-')).map((v) => v.id));
     const kept = [...open, ...owedTickets, ...t.store.views('menu_item').map((v) => v.id)];
     const before = keptViews(t.store, kept);
-    // The acknowledgements the terminal knows, as its CompactionScheduler passes them: upload
+    // The acknowledgements the terminal knows, as its store is given them (useWatermarks): upload
     // answers too, not only the watermarks the room had relayed into the doc before the cut
     // (under load those lagged, and a slice of acknowledged tickets stayed).
     const report = await t.store.compact({ now: wall + 3 * DAY, watermarks: t.sync.watermarks() });
@@ -110,7 +110,7 @@ describe('Compaction', () => {
     await waitFor(() => b.sync.status.relay !== 'connected', 'b offline');
     const late = await b.store.append('ticket.note_set', { note: 'left an umbrella' }, ticket);
 
-    // As the app's CompactionScheduler does: the best watermarks known (doc and upload answers).
+    // As the app gives its store (useWatermarks): the best watermarks known (doc and upload answers).
     const report = await a.store.compact({ now: Date.now() + 3 * DAY, watermarks: a.sync.watermarks() });
     expect(report.aggregates).toBe(1);
     expect(a.store.view('t-late')).toBeUndefined();
