@@ -76,6 +76,8 @@ export interface CompactionReport {
   at: number;
   aggregates: number;
   events: number;
+  /** Tombstones dropped, TOMBSTONE_KEPT_MS after their compaction (CMP8). */
+  tombstones: number;
   /** IndexedDB bytes (null in memory mode) and Yjs state bytes, before and after. */
   storedBytesBefore: number | null;
   storedBytesAfter: number | null;
@@ -300,13 +302,14 @@ export class EventStore {
     const storedBytesBefore = this.storedBytes();
     const stateBytesBefore = Y.encodeStateAsUpdate(this.doc).byteLength;
     const plan = planCompaction(this.projection, watermarks, new Map(compactedOf(this.doc).entries()), at, options.policy ?? this.retention);
-    let result = { aggregates: 0, events: 0 };
-    if (plan.aggregates.length > 0) {
+    let result: CompactionResult = { aggregates: 0, events: 0, tombstones: 0 };
+    const changes = plan.aggregates.length > 0 || plan.expired.length > 0;
+    if (changes) {
       this.doc.transact(() => {
         result = applyCompaction(this.doc, plan, this.writer, at);
       }, COMPACTION);
     }
-    if (plan.aggregates.length > 0 || options.rewriteLog === true) {
+    if (changes || options.rewriteLog === true) {
       await this.persistenceLayer?.rewrite();
       // The checkpoint drops the archived aggregates now too, rather than in a moment
       // (failing only costs speed, see CheckpointWriter).

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { EventStore } from '../../client/store/event-store';
+import { TicketCommands } from '../../client/commands/ticket-commands';
+import { TOMBSTONE_KEPT_MS } from '../../shared/compaction/compaction-plan';
+import { compactedOf } from '../../shared/log/log-doc';
+
+const DAY = 24 * 60 * 60_000;
+const stores: EventStore[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) void s.close();
+});
+
+async function till(location: string, terminal: string) {
+  const store = await EventStore.open({ location, terminal, persistence: 'memory', crossTab: false });
+  stores.push(store);
+  return { store, commands: new TicketCommands({ store, role: 'manager' }) };
+}
+
+/** A ticket opened and closed with nothing on it: settled at once. */
+async function closedTicket(commands: TicketCommands): Promise<string> {
+  const id = await commands.openTicket();
+  await commands.close(id);
+  return id;
+}
+
+describe('compaction: tombstones end', () => {
+  it('[CMP8] a tombstone is dropped TOMBSTONE_KEPT_MS after its compaction (the doc stops growing by one per ticket), unless a late event of its aggregate is held; every replica follows', async () => {
+    const a = await till('tombstones', 'till-1');
+    const b = await till('tombstones', 'till-2');
+    const first = await closedTicket(a.commands);
+    const lateOne = await closedTicket(a.commands);
+    const marks = () => ({ 'till-1': 1_000, 'till-2': 1_000 });
+    const t0 = Date.now() + 3 * DAY;
+    expect((await a.store.compact({ now: t0, watermarks: marks() })).aggregates).toBe(2);
+    expect([...compactedOf(a.store.doc).keys()].sort()).toEqual([first, lateOne].sort());
+    // A refund another till wrote offline for the second ticket: a late event held here.
+    Y.applyUpdate(b.store.doc, Y.encodeStateAsUpdate(a.store.doc));
+    await b.store.append('ticket.note_set', { note: 'late' }, { aggregate: { id: lateOne, type: 'ticket' } });
+    Y.applyUpdate(a.store.doc, Y.encodeStateAsUpdate(b.store.doc, Y.encodeStateVector(a.store.doc)));
+
+    // A day short of the end: both kept, whatever else is compacted.
+    await closedTicket(a.commands);
+    await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS - DAY, watermarks: {} });
+    expect(compactedOf(a.store.doc).size).toBe(2);
+    const next = await closedTicket(a.commands);
+    const report = await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS, watermarks: marks() });
+    expect(report.aggregates).toBeGreaterThanOrEqual(1);
+    // The first ticket's tombstone goes; the one whose late event is still held stays (the event stays hidden).
+    expect(compactedOf(a.store.doc).has(first)).toBe(false);
+    expect(compactedOf(a.store.doc).has(lateOne)).toBe(true);
+    expect(compactedOf(a.store.doc).has(next)).toBe(true);
+    expect(a.store.view(lateOne)).toBeUndefined();
+    // The drop is a CRDT change: the other till's doc loses it too.
+    Y.applyUpdate(b.store.doc, Y.encodeStateAsUpdate(a.store.doc, Y.encodeStateVector(b.store.doc)));
+    expect(compactedOf(b.store.doc).has(first)).toBe(false);
+    expect(compactedOf(b.store.doc).has(lateOne)).toBe(true);
+  });
+});
