@@ -443,7 +443,7 @@ export class SyncManager {
     const sentWith = this.token;
     const outcome = await this.uploader.upload(body, this.timeoutMs());
     if (outcome.kind === 'stored') this.learnServerTime(outcome.latencyMs, outcome.serverTime);
-    this.handle(outcome, events, body.length, sentWith);
+    this.applyUploadOutcome(outcome, events, body.length, sentWith);
     if (outcome.kind === 'stored') await this.checkAcksAgainst(outcome.watermarks);
   }
 
@@ -547,7 +547,7 @@ export class SyncManager {
     this.schedulePublish();
   }
 
-  private handle(outcome: UploadOutcome, events: EventEnvelope[], bytes: number, sentWith: string): void {
+  private applyUploadOutcome(outcome: UploadOutcome, events: EventEnvelope[], bytes: number, sentWith: string): void {
     switch (outcome.kind) {
       case 'stored': {
         const latency = outcome.latencyMs;

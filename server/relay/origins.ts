@@ -1,3 +1,4 @@
+import { assertNever } from '../../shared/assert-never';
 import type { RelayConnection } from './connection';
 
 /**
@@ -35,10 +36,6 @@ export function connectionOf(origin: unknown): RelayConnection | null {
     case 'server':
       return null;
     default:
-      return assertNever(o);
+      return assertNever(o, 'origin');
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected origin ${JSON.stringify(x)}`);
 }

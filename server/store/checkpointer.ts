@@ -26,7 +26,7 @@ import { DB_FILE, type Db } from './database';
  * end to end; 0.1–0.3 ms without). Once per 4 MiB instead, each stall was long enough to
  * be the relay's p99 at 1000 updates/s (41 ms, from 13). So the worker looks at the WAL's
  * size every `everyMs` and checkpoints when the writer is quiet: the WAL holds
- * `softBytes` and has not grown for QUIET_MS. A writer that is never quiet is checkpointed
+ * `softBytes` and has not grown for `quietMs`. A writer that is never quiet is checkpointed
  * at `hardBytes`, small enough for a short stall.
  *
  * The worker is plain JavaScript evaluated from a string (no TypeScript loader needed in

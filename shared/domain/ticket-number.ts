@@ -1,3 +1,5 @@
+import { fnv1a32 } from '../fnv1a';
+
 /**
  * Ticket numbers staff can read and say aloud ("A-017"), that never collide between
  * terminals working offline and never change after sync:
@@ -30,12 +32,8 @@ export function parseTicketNumber(n: string): { writerLabel: string; k: number }
  * terminals of a location is known (enrolment), use `assignWriterLabels` instead, which
  * lengthens labels until they are unique.
  */
-export function writerLabelFor(terminalId: string, length = 2): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < terminalId.length; i++) {
-    h ^= terminalId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
+export function writerLabelFor(terminalId: string, length: number): string {
+  let h = fnv1a32(terminalId);
   let out = '';
   for (let i = 0; i < length; i++) {
     out += LABEL_ALPHABET[h % LABEL_ALPHABET.length];

@@ -168,11 +168,6 @@ export function aggregateTypeOf(type: EventType): string {
   return EVENT_CATALOG[type].aggregateType;
 }
 
-export function schemaFor(type: string, v: number): z.ZodType | undefined {
-  if (!isKnownType(type)) return undefined;
-  return (EVENT_CATALOG[type].versions as Record<number, z.ZodType>)[v];
-}
-
 export interface ValidationIssue {
   path: string;
   message: string;
@@ -230,7 +225,7 @@ const validCurrent = new WeakMap<object, EventType>();
 const writtenAt = new WeakMap<object, number>();
 
 function validateAt(type: EventType, v: number, payload: unknown): unknown {
-  // `type` is known here: look the schema up directly (schemaFor re-checks the type).
+  // Callers have checked `type` is known, so the catalog entry exists.
   const schema = (EVENT_CATALOG[type].versions as Readonly<Record<number, z.ZodType>>)[v];
   if (!schema) throw new EventValidationError(`${type} v${v}`, [{ path: 'v', message: `unknown version ${v}` }]);
   const r = schema.safeParse(payload);

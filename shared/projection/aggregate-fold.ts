@@ -19,7 +19,8 @@ import {
   type MenuItemState,
   type TableState,
 } from './catalog-reducers';
-import { assertNever, outcome, type Outcome } from './reducer';
+import { assertNever } from '../assert-never';
+import { outcome, type Outcome } from './reducer';
 import type { AggregateView, ConcurrentGroup, HistoryEntry, HistoryStatus } from './views';
 import type { RegisterWrite } from './merge-policy';
 import { fnv1a32 } from '../fnv1a';

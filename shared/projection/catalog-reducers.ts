@@ -1,6 +1,7 @@
 import type { DecodedEvent } from '../events/catalog';
 import { LOCATION_MERGE_POLICY, MENU_ITEM_MERGE_POLICY, TABLE_MERGE_POLICY, writeWins, raceLoser, registerWriteOf, type RegisterWrite } from './merge-policy';
-import { assertNever, outcome, type Outcome } from './reducer';
+import { assertNever } from '../assert-never';
+import { outcome, type Outcome } from './reducer';
 import type { LocationView, MenuItemView, TableView } from './views';
 
 /** Reducers of the location's catalog aggregates (menu items, tables, the location's details), per merge-policy.ts. */

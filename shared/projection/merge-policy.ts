@@ -161,20 +161,12 @@ export function conflictIdFor(kind: ConflictKind, eventIds: readonly string[]): 
   return `cf-${kind}-${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}`;
 }
 
-/** LWW stamp: (at, origin.terminal, id), compared in that order. */
-export type Stamp = readonly [at: number, terminal: string, id: string];
-
-export function stampOf(e: Pick<EventEnvelope, 'at' | 'id' | 'origin'>): Stamp {
-  return [e.at, e.origin.terminal, e.id];
-}
-
 /**
- * The write currently holding a register: its stamp's parts, flat (one small object per
- * write instead of an object plus a stamp tuple), and its seq. `seq` tells whether a newer
- * write had seen it:
- * a writer's seq is above every seq it saw, so a winner with seq <= the holder's did not
- * see it; the holder then lost a race and is marked `superseded` in history. A holder
- * replaced by someone who saw it stays `applied` (it was a normal later edit).
+ * The write currently holding a register: its LWW stamp (at, origin.terminal, id), compared
+ * in that order, and its seq. `seq` tells whether a newer write had seen it: a writer's seq
+ * is above every seq it saw, so a winner with seq <= the holder's did not see it; the
+ * holder then lost a race and is marked `superseded` in history. A holder replaced by
+ * someone who saw it stays `applied` (it was a normal later edit).
  */
 export interface RegisterWrite {
   readonly at: number;
@@ -193,12 +185,6 @@ export function raceLoser(current: RegisterWrite | undefined, next: RegisterWrit
 }
 
 /** True when `next` beats `current` (or there is no current write). */
-export function lwwWins(current: Stamp | undefined, next: Stamp): boolean {
-  if (!current) return true;
-  return stampAfter(next[0], next[1], next[2], current[0], current[1], current[2]);
-}
-
-/** lwwWins for register writes, without building their stamps. */
 export function writeWins(current: RegisterWrite | undefined, next: RegisterWrite): boolean {
   if (!current) return true;
   return stampAfter(next.at, next.terminal, next.id, current.at, current.terminal, current.id);

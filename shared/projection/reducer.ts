@@ -29,8 +29,3 @@ export function outcome(status: Outcome['status'], reason: string | null = null,
   if (reason === null && conflictId === null) return BARE[status];
   return { status, reason, conflictId };
 }
-
-/** Ends every switch over a union: adding a member without handling it fails to compile. */
-export function assertNever(x: never, what = 'value'): never {
-  throw new Error(`unhandled ${what}: ${JSON.stringify(x)}`);
-}

@@ -13,7 +13,8 @@ import {
   type ConflictKind,
   type RegisterWrite,
 } from './merge-policy';
-import { assertNever, outcome, type Outcome } from './reducer';
+import { assertNever } from '../assert-never';
+import { outcome, type Outcome } from './reducer';
 import { chargedQuantity, discountCents, refundShares, type ConflictResolutionView, type TicketConflict, type TicketDiscountView, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SERVER_WRITER, TerminalId, isWriterOf } from '../events/envelope';
+import { assertNever } from '../assert-never';
 
 /**
  * Claims of the signed (HS256) tokens the server issues. One token is scoped to exactly one
@@ -49,10 +50,6 @@ export function canMint(minter: Role, minted: Role): boolean {
     case 'terminal':
       return false;
     default:
-      return assertNever(minter);
+      return assertNever(minter, 'role');
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected role ${String(x)}`);
 }

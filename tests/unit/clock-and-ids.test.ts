@@ -92,9 +92,18 @@ describe('ticket numbers', () => {
   });
 
   it('[TKN3] a terminal id always gives the same short label', () => {
-    expect(writerLabelFor('till-1')).toBe(writerLabelFor('till-1'));
-    expect(writerLabelFor('till-1')).toMatch(/^[A-Z]{2}$/);
+    expect(writerLabelFor('till-1', 2)).toBe(writerLabelFor('till-1', 2));
+    expect(writerLabelFor('till-1', 2)).toMatch(/^[A-Z]{2}$/);
     expect(writerLabelFor('till-1', 3)).toMatch(/^[A-Z]{3}$/);
+  });
+
+  it('[TKN3] a terminal id gives the same label in every release (numbers already written carry it)', () => {
+    const labels = (id: string) => [1, 2, 3, 4].map((n) => writerLabelFor(id, n));
+    expect(labels('till-1')).toEqual(['C', 'CR', 'CRD', 'CRDA']);
+    expect(labels('kds-1')).toEqual(['D', 'DY', 'DYX', 'DYXX']);
+    expect(labels('')).toEqual(['D', 'DR', 'DRJ', 'DRJM']);
+    expect(labels('Ü-terminal-é')).toEqual(['A', 'AP', 'APK', 'APKG']);
+    expect(assignWriterLabels(['till-1', 'till-2', 'kds-1'])).toEqual(new Map([['kds-1', 'D'], ['till-1', 'C'], ['till-2', 'F']]));
   });
 
   it('[TKN4] the next ordinal follows the highest used by this writer, and the persisted high-water mark', () => {

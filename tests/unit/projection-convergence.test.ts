@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { canonicalJson, compareEvents, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
 import { saleKey } from '../../shared/domain/sale-events';
 import { CURRENT_VERSIONS, isKnownType } from '../../shared/events/catalog';
-import { CONFLICT_RESOLUTIONS, lwwWins, stampOf } from '../../shared/projection/merge-policy';
+import { CONFLICT_RESOLUTIONS, registerWriteOf, writeWins } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
 import type { MenuItemView, TicketView } from '../../shared/projection/views';
@@ -310,7 +310,7 @@ describe('projection convergence (property)', () => {
         const { all, menu } = simulate(terminals, skews, tickets, ops);
         const writes = all.filter((e) => e.type === 'menu.item_availability_set');
         const v = projectAggregate(all.filter((e) => e.aggregate.id === menu.id)) as MenuItemView;
-        const winner = writes.reduce<EventEnvelope | null>((best, w) => (best === null || lwwWins(stampOf(best), stampOf(w)) ? w : best), null);
+        const winner = writes.reduce<EventEnvelope | null>((best, w) => (best === null || writeWins(registerWriteOf(best), registerWriteOf(w)) ? w : best), null);
         expect(v.soldOut).toBe(winner !== null && !(winner.payload as { available: boolean }).available);
       }),
       { numRuns: 100 },
@@ -324,7 +324,7 @@ describe('projection convergence (property)', () => {
         for (const ref of refs) {
           const evs = all.filter((e) => e.aggregate.id === ref.id);
           const writes = evs.filter((e) => e.type === 'ticket.covers_set' || (e.type === 'ticket.opened' && (e.payload as { covers?: number }).covers !== undefined));
-          const winner = writes.reduce<EventEnvelope | null>((best, w) => (best === null || lwwWins(stampOf(best), stampOf(w)) ? w : best), null);
+          const winner = writes.reduce<EventEnvelope | null>((best, w) => (best === null || writeWins(registerWriteOf(best), registerWriteOf(w)) ? w : best), null);
           expect((projectAggregate(evs) as TicketView).covers).toBe(winner === null ? null : (winner.payload as { covers: number }).covers);
         }
       }),
@@ -337,12 +337,12 @@ describe('projection convergence (property)', () => {
       fc.property(scenarioArb, ({ terminals, skews, tickets, ops }) => {
         const { all, notes, refs } = simulate(terminals, skews, tickets, ops);
         for (const { event: y, seen } of notes) {
-          for (const x of notes) if (seen.has(x.event.id)) expect(lwwWins(stampOf(x.event), stampOf(y))).toBe(true);
+          for (const x of notes) if (seen.has(x.event.id)) expect(writeWins(registerWriteOf(x.event), registerWriteOf(y))).toBe(true);
         }
         for (const ref of refs) {
           const mine = notes.filter((w) => w.event.aggregate.id === ref.id);
           if (mine.length === 0) continue;
-          const winner = mine.reduce((best, w) => (lwwWins(stampOf(best.event), stampOf(w.event)) ? w : best));
+          const winner = mine.reduce((best, w) => (writeWins(registerWriteOf(best.event), registerWriteOf(w.event)) ? w : best));
           const v = projectAggregate(all.filter((e) => e.aggregate.id === ref.id)) as TicketView;
           expect(v.note).toBe((winner.event.payload as { note: string }).note);
           for (const w of mine) expect(w.seen.has(winner.event.id)).toBe(false);

@@ -4,6 +4,7 @@ import type { TicketConflict, TicketView } from '../../../shared/projection/view
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
 import { CONFLICT_RESOLUTIONS } from '../../../shared/projection/merge-policy';
 import type { ConflictResolutionKind } from '../../../shared/domain/conflict-events';
+import { assertNever } from '../../../shared/assert-never';
 import { CommandState } from './command-state.svelte';
 import type { LiveLog } from './live-log.svelte';
 
@@ -67,10 +68,6 @@ function toResolution(kind: ConflictResolutionKind, totalCents: number | null): 
     case 'reopen':
       return { kind };
     default:
-      return assertNever(kind);
+      return assertNever(kind, 'resolution');
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unknown resolution ${String(x)}`);
 }

@@ -57,17 +57,19 @@ export interface StationChoice {
   set(station: string | null): void;
 }
 
+const STATION_CHOICE_KEY = 'rms:kitchen-station';
+
 /** The choice kept in this browser's localStorage; in memory where there is none. */
-export function localStationChoice(key = 'rms:kitchen-station'): StationChoice {
+export function localStationChoice(): StationChoice {
   const storage = typeof localStorage !== 'undefined' ? localStorage : null;
   let held: string | null = null;
   return {
-    get: () => (storage !== null ? storage.getItem(key) : held),
+    get: () => (storage !== null ? storage.getItem(STATION_CHOICE_KEY) : held),
     set(station) {
       held = station;
       if (storage === null) return;
-      if (station === null) storage.removeItem(key);
-      else storage.setItem(key, station);
+      if (station === null) storage.removeItem(STATION_CHOICE_KEY);
+      else storage.setItem(STATION_CHOICE_KEY, station);
     },
   };
 }
