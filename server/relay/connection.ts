@@ -1,7 +1,6 @@
 import type { Duplex } from 'node:stream';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
@@ -253,8 +252,7 @@ export class RelayConnection {
         }
         case MessageType.awareness: {
           const update = decoding.readVarUint8Array(decoder);
-          if (update.byteLength > MAX_AWARENESS_BYTES) return this.close(CloseReason.messageTooLarge);
-          awarenessProtocol.applyAwarenessUpdate(room.awareness, update, this);
+          if (update.byteLength > MAX_AWARENESS_BYTES || !room.applyPresence(this, update)) return this.close(CloseReason.messageTooLarge);
           break;
         }
         case MessageType.queryAwareness: {

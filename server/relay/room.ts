@@ -1,3 +1,5 @@
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { CloseReason } from '../../shared/protocol/close-reasons';
@@ -28,6 +30,19 @@ export class RoomHookError extends Error {
 export const COMMIT_WINDOW_MS = 10;
 
 /**
+ * Presence client ids one connection may speak for over its life: a tab has one (its doc's
+ * client id), a reconnect is a new connection. Each is kept in server memory until it goes.
+ */
+export const MAX_PRESENCE_IDS_PER_CONNECTION = 8;
+
+/**
+ * How long the clock of a presence client id is kept once its connection went: clients send
+ * back every presence change they receive, and one that comes back late must be seen as old,
+ * not make its sender speak for the id (y-protocols' own limit for a silent client).
+ */
+const RELEASED_PRESENCE_KEPT_MS = awarenessProtocol.outdatedTimeout;
+
+/**
  * One location's shared document, its awareness and its live connections. A room is created
  * empty, filled by the onLoad hooks, and only then handed to connections (see RoomRegistry).
  *
@@ -41,8 +56,12 @@ export class Room {
   readonly doc = new Y.Doc();
   readonly awareness = new awarenessProtocol.Awareness(this.doc);
   readonly connections = new Set<RelayConnection>();
-  /** Awareness client ids each connection controls, removed when it goes. */
+  /** Presence client ids each connection speaks for (see applyPresence), forgotten when it goes. */
   private readonly controlled = new Map<RelayConnection, Set<number>>();
+  /** The connection speaking for each presence client id: the inverse of `controlled`. */
+  private readonly controller = new Map<number, RelayConnection>();
+  /** When the connection of each presence client id went, oldest first (see RELEASED_PRESENCE_KEPT_MS). */
+  private readonly released = new Map<number, number>();
   /** Updates were applied since the last successful commit. */
   private uncommitted = false;
   /** Connections whose updates are not stored yet: closed if storing them fails. */
@@ -75,23 +94,12 @@ export class Room {
       this.commitScheduled ??= setTimeout(() => this.commit(), COMMIT_WINDOW_MS);
       this.relayUpdate(update, sender, transaction.beforeState);
     });
-    this.awareness.on(
-      'update',
-      ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
-        const conn = this.connections.has(origin as RelayConnection) ? (origin as RelayConnection) : null;
-        if (conn !== null) {
-          const ids = this.controlled.get(conn);
-          if (ids !== undefined) {
-            for (const id of added) ids.add(id);
-            for (const id of removed) ids.delete(id);
-          }
-        }
-        const changed = [...added, ...updated, ...removed];
-        if (changed.length === 0 || this.connections.size === 0) return;
-        const message = encodeAwareness(this.awareness, changed);
-        for (const c of this.connections) c.sendAwareness(message);
-      },
-    );
+    this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
+      const changed = [...added, ...updated, ...removed];
+      if (changed.length === 0 || this.connections.size === 0) return;
+      const message = encodeAwareness(this.awareness, changed);
+      for (const c of this.connections) c.sendAwareness(message);
+    });
   }
 
   /**
@@ -134,10 +142,76 @@ export class Room {
 
   remove(conn: RelayConnection): void {
     if (!this.connections.delete(conn)) return;
-    const ids = this.controlled.get(conn);
+    const ids = [...(this.controlled.get(conn) ?? [])];
     this.controlled.delete(conn);
-    if (ids !== undefined && ids.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, [...ids], null);
+    awarenessProtocol.removeAwarenessStates(this.awareness, ids, null);
+    const now = Date.now();
+    for (const id of ids) {
+      this.controller.delete(id);
+      this.released.set(id, now);
+    }
+    this.forgetReleased(now);
     for (const hook of this.hooks) hook.onConnectionsChanged?.(this);
+  }
+
+  /** Drops the clocks of presence client ids released RELEASED_PRESENCE_KEPT_MS ago. */
+  private forgetReleased(now: number): void {
+    for (const [id, at] of this.released) {
+      if (now - at < RELEASED_PRESENCE_KEPT_MS) return;
+      this.released.delete(id);
+      this.awareness.meta.delete(id);
+    }
+  }
+
+  /**
+   * Applies the presence (awareness) update `update` from `conn`, only its entries for client
+   * ids it speaks for: ids no one else does, from its first entry that sets a newer state
+   * for one on. y-websocket clients send back every presence change they receive, so entries
+   * for ids another connection (or the server) speaks for, removals of ids no one does and
+   * states no newer than the server's are dropped, not refused; y-protocols would keep a clock
+   * for each new id named, forever. Returns false, applying nothing, when `conn` would speak
+   * for more than MAX_PRESENCE_IDS_PER_CONNECTION ids.
+   */
+  applyPresence(conn: RelayConnection, update: Uint8Array): boolean {
+    const own = this.controlled.get(conn);
+    if (own === undefined) return true;
+    this.forgetReleased(Date.now());
+    const decoder = decoding.createDecoder(update);
+    const kept: { clientId: number; clock: number; state: string }[] = [];
+    const claimed = new Set<number>();
+    for (let n = decoding.readVarUint(decoder); n > 0; n--) {
+      const clientId = decoding.readVarUint(decoder);
+      const clock = decoding.readVarUint(decoder);
+      const state = decoding.readVarString(decoder);
+      const controller = this.controller.get(clientId);
+      if (controller === conn) {
+        kept.push({ clientId, clock, state });
+      } else if (controller === undefined && this.isNewPresence(clientId, clock, state)) {
+        claimed.add(clientId);
+        kept.push({ clientId, clock, state });
+      }
+    }
+    if (own.size + claimed.size > MAX_PRESENCE_IDS_PER_CONNECTION) return false;
+    for (const id of claimed) {
+      own.add(id);
+      this.controller.set(id, conn);
+      this.released.delete(id);
+    }
+    if (kept.length === 0) return true;
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, kept.length);
+    for (const { clientId, clock, state } of kept) {
+      encoding.writeVarUint(encoder, clientId);
+      encoding.writeVarUint(encoder, clock);
+      encoding.writeVarString(encoder, state);
+    }
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, encoding.toUint8Array(encoder), conn);
+    return true;
+  }
+
+  /** Whether an entry sets a newer state for an id (not the server's own) than the server has. */
+  private isNewPresence(clientId: number, clock: number, state: string): boolean {
+    return clientId !== this.awareness.clientID && clock > (this.awareness.meta.get(clientId)?.clock ?? 0) && JSON.parse(state) !== null;
   }
 
   /**

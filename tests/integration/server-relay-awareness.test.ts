@@ -1,0 +1,158 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { outdatedTimeout } from 'y-protocols/awareness';
+import * as encoding from 'lib0/encoding';
+import WebSocket from 'ws';
+import { configWith } from '../../server/config';
+import { MessageType } from '../../server/relay/messages';
+import { Relay } from '../../server/relay/relay';
+import { MAX_PRESENCE_IDS_PER_CONNECTION, type Room } from '../../server/relay/room';
+import { connectSynced, mint, tokens, waitFor, type TestClient } from '../helpers/server-clients';
+import { testScope } from '../helpers/test-scope';
+
+const { defer } = testScope();
+
+/** A presence frame naming `entries` (client id, clock, state). */
+function presenceFrame(entries: [clientId: number, clock: number, state: unknown][]): Buffer {
+  const update = encoding.createEncoder();
+  encoding.writeVarUint(update, entries.length);
+  for (const [clientId, clock, state] of entries) {
+    encoding.writeVarUint(update, clientId);
+    encoding.writeVarUint(update, clock);
+    encoding.writeVarString(update, JSON.stringify(state));
+  }
+  const frame = encoding.createEncoder();
+  encoding.writeVarUint(frame, MessageType.awareness);
+  encoding.writeVarUint8Array(frame, encoding.toUint8Array(update));
+  return Buffer.from(encoding.toUint8Array(frame));
+}
+
+/** A raw websocket that counts the presence frames it reads and records its close code. */
+async function openRaw(url: string): Promise<{ ws: WebSocket; presenceFrames(): number; closedWith(): number | null }> {
+  const ws = new WebSocket(url);
+  let presence = 0;
+  let closed: number | null = null;
+  ws.on('message', (data: Buffer) => {
+    if (data[0] === MessageType.awareness) presence += 1;
+  });
+  ws.on('close', (code) => (closed = code));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { ws, presenceFrames: () => presence, closedWith: () => closed };
+}
+
+describe('relay presence: a connection speaks only for its own client ids', () => {
+  let http: Server;
+  let relay: Relay;
+  let wsUrl: string;
+
+  beforeAll(async () => {
+    relay = new Relay({ tokens, limits: configWith({}).relay, hooks: [], log: { warn() {}, info() {} } });
+    http = createServer((_req, res) => res.writeHead(404).end());
+    relay.attach(http);
+    await new Promise<void>((res) => http.listen(0, '127.0.0.1', res));
+    const address = http.address();
+    wsUrl = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/sync`;
+  });
+
+  afterAll(async () => {
+    await relay.close();
+    await new Promise((res) => http.close(res));
+  });
+
+  const roomOf = (location: string): Room => relay.rooms.peek(location)!;
+  const join = async (location: string, terminal: string): Promise<TestClient> => {
+    const client = await connectSynced(wsUrl, location, await mint(location, 'terminal', terminal));
+    defer(() => client.destroy());
+    return client;
+  };
+  /** The server's presence clients, and the clocks it keeps (its own among them). */
+  const presenceKept = (room: Room) => ({ states: [...room.awareness.getStates().keys()].sort(), clocks: [...room.awareness.meta.keys()].sort() });
+  /**
+   * Date.now() `outdatedTimeout` later (frozen there until the test ends), then `client`'s
+   * presence changed and reaching the server, which forgets released ids' clocks by then.
+   */
+  const laterPresence = async (room: Room, client: TestClient, state: { name: string }): Promise<void> => {
+    vi.setSystemTime(Date.now() + outdatedTimeout + 1_000);
+    defer(() => void vi.useRealTimers());
+    client.provider.awareness.setLocalState(state);
+    await waitFor(() => (room.awareness.getStates().get(client.doc.clientID) as { name?: string } | undefined)?.name === state.name, 'the server has the change');
+  };
+
+  it('[SRV34] a terminal\'s presence reaches the others, and once it left the server keeps nothing of it', async () => {
+    const location = 'loc-presence';
+    const a = await join(location, 'till-1');
+    const b = await join(location, 'till-2');
+    b.provider.awareness.setLocalState({ name: 'till-2' });
+    const seenByA = () => a.provider.awareness.getStates().get(b.doc.clientID) as { name?: string } | undefined;
+    await waitFor(() => seenByA()?.name === 'till-2', 'a sees b');
+    a.provider.awareness.setLocalState({ name: 'till-1' });
+    await waitFor(() => roomOf(location).awareness.getStates().has(a.doc.clientID), 'the server has a');
+
+    b.destroy();
+    await waitFor(() => seenByA() === undefined, 'a sees b leave');
+    const room = roomOf(location);
+    expect(presenceKept(room).states).toEqual([a.doc.clientID]);
+    // Its clock is kept a while, so that its presence a sends back late is seen as old.
+    expect(room.awareness.meta.has(b.doc.clientID)).toBe(true);
+    await laterPresence(room, a, { name: 'till-1 later' });
+    expect(presenceKept(room)).toEqual({ states: [a.doc.clientID], clocks: [a.doc.clientID, room.awareness.clientID].sort() });
+  });
+
+  it('[SRV34] a connection naming a flood of client ids is closed 4413 and the server keeps none of them; removals and others\' ids are dropped', async () => {
+    const location = 'loc-presence-flood';
+    const a = await join(location, 'till-1');
+    a.provider.awareness.setLocalState({ name: 'till-1' });
+    const room = roomOf(location);
+    await waitFor(() => room.awareness.getStates().has(a.doc.clientID), 'the server has a');
+    const before = presenceKept(room);
+
+    const raw = await openRaw(`${wsUrl}/${location}?token=${await mint(location, 'terminal', 'till-2')}`);
+    defer(() => raw.ws.terminate());
+    // Thousands of new ids removed at once, and a's presence overwritten: dropped, not applied.
+    raw.ws.send(presenceFrame(Array.from({ length: 5000 }, (_, i): [number, number, unknown] => [1_000_000 + i, 1, null])));
+    raw.ws.send(presenceFrame([[a.doc.clientID, 1_000, { name: 'impostor' }]]));
+    // Handled in order: the answer to this query comes after both were.
+    const answered = raw.presenceFrames() + 1;
+    raw.ws.send(Buffer.from([MessageType.queryAwareness]));
+    await waitFor(() => raw.presenceFrames() >= answered, 'the query answered');
+    expect(raw.closedWith()).toBeNull();
+    expect(presenceKept(room)).toEqual(before);
+    expect(room.awareness.getStates().get(a.doc.clientID)).toEqual({ name: 'till-1' });
+
+    // Speaking for more ids than one tab has: closed, and what it named is forgotten.
+    const ids = Array.from({ length: MAX_PRESENCE_IDS_PER_CONNECTION + 1 }, (_, i) => 2_000_000 + i);
+    raw.ws.send(presenceFrame(ids.slice(0, 2).map((id): [number, number, unknown] => [id, 1, { name: 'x' }])));
+    raw.ws.send(presenceFrame(ids.slice(2).map((id): [number, number, unknown] => [id, 1, { name: 'x' }])));
+    await waitFor(() => raw.closedWith() !== null, 'the flooding connection closed');
+    expect(raw.closedWith()).toBe(4413);
+    await waitFor(() => room.connections.size === 1, 'the server let it go');
+    expect(presenceKept(room).states).toEqual(before.states);
+    await laterPresence(room, a, { name: 'till-1 later' });
+    expect(presenceKept(room)).toEqual(before);
+  });
+
+  it(`[SRV34] a terminal that stays while more than ${MAX_PRESENCE_IDS_PER_CONNECTION} others come and go keeps its connection (it sends back their presence)`, async () => {
+    const location = 'loc-presence-churn';
+    const stayer = await join(location, 'till-0');
+    stayer.provider.awareness.setLocalState({ name: 'till-0' });
+    let closed = false;
+    stayer.provider.on('connection-close', () => (closed = true));
+    for (let i = 1; i <= MAX_PRESENCE_IDS_PER_CONNECTION + 2; i++) {
+      const visitor = await join(location, `till-${i}`);
+      visitor.provider.awareness.setLocalState({ name: `till-${i}` });
+      await waitFor(() => stayer.provider.awareness.getStates().has(visitor.doc.clientID), `the stayer sees visitor ${i}`);
+      visitor.destroy();
+      await waitFor(() => !stayer.provider.awareness.getStates().has(visitor.doc.clientID), `the stayer sees visitor ${i} leave`);
+    }
+    const last = await join(location, 'till-last');
+    last.provider.awareness.setLocalState({ name: 'till-last' });
+    await waitFor(() => stayer.provider.awareness.getStates().has(last.doc.clientID), 'the stayer still sees newcomers');
+    expect(closed).toBe(false);
+    const room = roomOf(location);
+    await laterPresence(room, stayer, { name: 'till-0 later' });
+    expect(presenceKept(room).clocks).toEqual([stayer.doc.clientID, last.doc.clientID, room.awareness.clientID].sort());
+  });
+});
