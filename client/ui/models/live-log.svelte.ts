@@ -1,4 +1,4 @@
-import type { EventStore, StoreChange } from '../../store/event-store';
+import type { EventStore, PersistenceState, StoreChange } from '../../store/event-store';
 import type { EventEnvelope } from '../../../shared/events/envelope';
 import type { AggregateView, HistoryEntry, LocationView, MenuItemView, TableView } from '../../../shared/projection/views';
 import { LOCATION_DETAILS_ID } from '../../../shared/domain/location-events';
@@ -24,6 +24,12 @@ export class LiveLog {
       this.lastOrigin = change.origin;
       this.changes++;
     });
+  }
+
+  /** Where the log is kept (IndexedDB or memory only); re-read at every change: it can fall back to memory after opening. */
+  get persistence(): PersistenceState {
+    void this.changes;
+    return this.store.persistence;
   }
 
   // Screens take the views restored so far: right after a restart, settled aggregates
