@@ -40,6 +40,8 @@ export interface RunningServer {
   tokens: TokenIssuer;
   /** The demo location, when it exists (seeded at this start or an earlier one). */
   demoLocation: string | null;
+  /** Whether this start created the demo location: only then are its pairing links printed. */
+  demoCreated: boolean;
   close(): Promise<void>;
 }
 
@@ -62,7 +64,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const roomStore = new SqliteRoomStore(db);
   const metrics = createMetrics();
   let shuttingDown = false;
-  const app = await createApp({ https, logLevel: config.logLevel, corsOrigins: config.corsOrigins, now, isShuttingDown: () => shuttingDown });
+  const app = await createApp({ https, logLevel: config.logLevel, corsOrigins: config.corsOrigins, tokens, now, isShuttingDown: () => shuttingDown });
   const log = app.log;
 
   const eventIndex = createEventIndex({ acknowledged: (location) => store.watermarks(location) });
@@ -112,13 +114,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   const inFlight = new Set<Promise<unknown>>();
   registerOpsRoutes(app, { db, metrics, now });
-  registerEventsRoutes(app, { tokens, store, ingest, metrics, now, inFlight });
-  registerAggregatesRoutes(app, { tokens, store, now });
-  registerReportsRoutes(app, { tokens, store, now });
+  registerEventsRoutes(app, { store, ingest, metrics, now, inFlight });
+  registerAggregatesRoutes(app, { store, now });
+  registerReportsRoutes(app, { store, now });
   registerTokensRoutes(app, { tokens, store, rooms: relay.rooms, revocations, closeRevoked: (location) => relay.closeRevoked(location), now });
   const servesApp = await registerStaticFiles(app, config.staticDir);
   relay.attach(app.server);
 
+  let demoCreated = false;
   if (config.seedDemo && getMeta(db, 'demo_seeded') === undefined) {
     // A location already called "demo" (this data directory ran with SEED_DEMO=0) is real data:
     // the seed's later stamps would win over its menu and receipt details.
@@ -128,6 +131,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       const result = await ingest.ingest(DEMO_LOCATION, demoSeedEvents(now()));
       if (result.rejected > 0) log.error({ results: result.results }, 'demo seed rejected');
       log.info({ location: DEMO_LOCATION, events: result.accepted }, 'demo location created');
+      demoCreated = true;
     }
     setMeta(db, 'demo_seeded', String(now()));
   }
@@ -170,6 +174,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     port,
     tokens,
     demoLocation,
+    demoCreated,
     mintToken: (input) => tokens.mint(input),
     close,
   };
@@ -184,7 +189,7 @@ function readPem(variable: string, file: string): Buffer {
 }
 
 /**
- * The command line: start with the environment's configuration, print the pairing links,
+ * The command line: start with the environment's configuration, print the URL and how to pair,
  * shut down gracefully on SIGTERM / SIGINT. Run by `npm start` (scripts/start.mjs) and by
  * `npm run server` (this file as the entry point).
  */
@@ -209,18 +214,21 @@ export async function main(): Promise<void> {
   // The token CLI must sign with this server's secret: it needs the same DATA_DIR or RMS_SECRET.
   const tokenEnv = config.secret !== undefined ? 'RMS_SECRET=… ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${config.dataDir} ` : '';
   const lines = [`RMS server ready: open ${base}`];
-  if (server.demoLocation !== null) {
+  // Links carry 30-day tokens (a manager's): printed once, not into every start's service log.
+  if (server.demoCreated) {
     const tillToken = await server.mintToken({ location: DEMO_LOCATION, role: 'terminal', terminal: 'till-1', ttlSeconds: 30 * 86400 });
     const managerToken = await server.mintToken({ location: DEMO_LOCATION, role: 'manager', terminal: 'manager-1', ttlSeconds: 30 * 86400 });
     lines.push(
       `Pair a till:    ${pairingLink(base, tillToken, DEMO_LOCATION, 'till-1')}`,
       `Pair a manager: ${pairingLink(base, managerToken, DEMO_LOCATION, 'manager-1')}`,
     );
+  } else if (server.demoLocation !== null) {
+    lines.push('Pair a device:  the command below prints a pairing link (--role manager for a manager); the demo links were printed at its first start only');
   }
   lines.push(`Mint tokens:    ${tokenEnv}npm run token -- --location ${server.demoLocation ?? '<location>'} --role terminal --terminal till-2`);
   // Pairing links say localhost unless PUBLIC_URL is set: the addresses other devices can open.
   const others = config.publicUrl === undefined ? networkUrls(config.host, server.port, config.tls ? 'https' : 'http', networkInterfaces()) : [];
-  if (others.length > 0) lines.push(`Other devices:  ${others.join('  ')}  (PUBLIC_URL=<one of them> npm start prints pairing links for it)`);
+  if (others.length > 0) lines.push(`Other devices:  ${others.join('  ')}  (PUBLIC_URL=<one of them>: pairing links that open there)`);
   const insecure = [base, ...others].filter((url) => !isSecureContextUrl(url)).map((url) => new URL(url).origin);
   if (insecure.length > 0) {
     lines.push(

@@ -1,41 +1,56 @@
+import { isWriterOf } from '../../shared/events/envelope';
 import type { TokenClaims } from '../../shared/protocol/token-claims';
 import type { SqliteRevocationStore } from '../store/revocation-store';
 import type { TokenIssuer } from './tokens';
 
 /**
- * Devices a manager cut off: per (location, terminal), the moment before which that terminal's
+ * Devices a manager cut off: per (location, name), the moment before which that terminal's
  * tokens no longer count. Tokens are renewed forever (POST /api/tokens/renew), so a stolen
- * device's token would never die by expiry alone. Held in memory, since every verify asks,
- * and written through to SQLite so a revocation survives restarts.
+ * device's token would never die by expiry alone. The name may be one of a terminal's writer
+ * ids, as the console lists them (`till-2.2` for a second tab, `till-2.r0ab3` for a re-paired
+ * device): tokens name the terminal (`till-2`), so revoking a writer revokes its terminal.
+ * Held in memory, since every verify asks, and written through to SQLite so a revocation
+ * survives restarts.
  */
 export class Revocations {
-  /** ms since the epoch, by revocationKey. */
-  private readonly revokedAt = new Map<string, number>();
+  /** ms since the epoch, by location, then by the name revoked. */
+  private readonly revokedAt = new Map<string, Map<string, number>>();
 
   constructor(private readonly store: SqliteRevocationStore) {
-    for (const r of store.all()) this.revokedAt.set(revocationKey(r.location, r.terminal), r.revokedAt);
+    for (const r of store.all()) this.namesOf(r.location).set(r.terminal, r.revokedAt);
   }
 
-  /** Revokes `terminal`'s tokens of `location` issued up to `at` (ms); returns the revocation time kept. */
-  revoke(location: string, terminal: string, at: number): number {
-    const key = revocationKey(location, terminal);
+  /** Revokes the tokens of `location` issued up to `at` (ms) of `name`'s terminal; returns the revocation time kept. */
+  revoke(location: string, name: string, at: number): number {
+    const names = this.namesOf(location);
     // Never earlier than a previous revocation (the clock may step back).
-    const revokedAt = Math.max(at, this.revokedAt.get(key) ?? 0);
-    this.store.record({ location, terminal, revokedAt });
-    this.revokedAt.set(key, revokedAt);
+    const revokedAt = Math.max(at, names.get(name) ?? 0);
+    this.store.record({ location, terminal: name, revokedAt });
+    names.set(name, revokedAt);
     return revokedAt;
   }
 
   /**
-   * Whether a token was issued at or before its terminal's revocation. `iat` is in whole
-   * seconds, so a token minted in the revocation's own second counts as revoked (a stolen
-   * one might be); a token without `iat` (legacy) too.
+   * Whether a token was issued at or before a revocation of its terminal or of one of its
+   * writers. `iat` is in whole seconds, so a token minted in the revocation's own second
+   * counts as revoked (a stolen one might be); a token without `iat` (legacy) too.
    */
   isRevoked(claims: TokenClaims): boolean {
-    if (claims.terminal === undefined) return false;
-    const at = this.revokedAt.get(revocationKey(claims.location, claims.terminal));
-    if (at === undefined) return false;
-    return claims.iat === undefined || claims.iat <= Math.floor(at / 1000);
+    const terminal = claims.terminal;
+    if (terminal === undefined) return false;
+    let latest: number | undefined;
+    // A location cuts off few devices: a scan of its revocations is enough.
+    for (const [name, at] of this.revokedAt.get(claims.location) ?? []) {
+      if (isWriterOf(name, terminal)) latest = Math.max(at, latest ?? 0);
+    }
+    if (latest === undefined) return false;
+    return claims.iat === undefined || claims.iat <= Math.floor(latest / 1000);
+  }
+
+  private namesOf(location: string): Map<string, number> {
+    let names = this.revokedAt.get(location);
+    if (names === undefined) this.revokedAt.set(location, (names = new Map()));
+    return names;
   }
 }
 
@@ -49,9 +64,4 @@ export function withRevocations(tokens: TokenIssuer, revocations: Revocations): 
       return verified;
     },
   };
-}
-
-/** Location ids hold no newline (LocationId), so this key is unambiguous. */
-function revocationKey(location: string, terminal: string): string {
-  return `${location}\n${terminal}`;
 }

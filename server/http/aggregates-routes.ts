@@ -1,21 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { AggregateResponse } from '../../shared/protocol/rest-aggregates';
-import type { TokenIssuer } from '../auth/tokens';
 import type { EventStore } from '../store/event-store';
 import { foldAggregate } from '../store/folded-views';
-import { authenticate } from './auth';
+import { ANY_ROLE, claimsOf } from './auth';
 import { HttpError } from './http-error';
 
 export interface AggregatesRoutesDeps {
-  tokens: TokenIssuer;
   store: EventStore;
   now: () => number;
 }
 
 /** GET /api/aggregates/:type/:id — one aggregate of the caller's location, folded from its own events. */
 export function registerAggregatesRoutes(app: FastifyInstance, deps: AggregatesRoutesDeps): void {
-  app.get<{ Params: { type: string; id: string } }>('/api/aggregates/:type/:id', async (request) => {
-    const claims = await authenticate(deps.tokens, request);
+  app.get<{ Params: { type: string; id: string } }>('/api/aggregates/:type/:id', { config: { roles: ANY_ROLE } }, async (request) => {
+    const claims = claimsOf(request);
     const { type, id } = request.params;
     const projection = await foldAggregate(deps.store, claims.location, id);
     const view = projection.get(id);

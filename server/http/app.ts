@@ -1,13 +1,18 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION, checkProtocolVersion } from '../../shared/protocol/protocol-version';
+import type { TokenIssuer } from '../auth/tokens';
+import { tokenHook } from './auth';
 import { HttpError, sendError } from './http-error';
+import { useJsonParser } from './json-body';
 
 export interface AppOptions {
   /** PEM certificate and key: HTTPS (and WSS for the relay) on the same port. */
   https?: { cert: Buffer; key: Buffer } | null;
   logLevel: string;
   corsOrigins: readonly string[];
+  /** Checks the bearer token of every route whose config names `roles`. */
+  tokens: TokenIssuer;
   now: () => number;
   /** While true (a graceful shutdown runs), new requests get 503 `shuttingDown`. */
   isShuttingDown?: () => boolean;
@@ -15,8 +20,9 @@ export interface AppOptions {
 
 /**
  * The Fastify instance with what every route shares: JSON logs, CORS limited to the
- * configured origins, the protocol-version check, `X-Server-Time` on every response and
- * one error format (ErrorResponse) for every failure, including Fastify's own (bad JSON, 413).
+ * configured origins, the protocol-version check, the bearer-token check of the routes that
+ * name `roles` (before their body is read), `X-Server-Time` on every response and one error
+ * format (ErrorResponse) for every failure, including Fastify's own (bad JSON, 413).
  */
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -44,6 +50,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // Only JSON bodies: text/plain would reach the routes as a string (415 instead, as documented).
   app.removeContentTypeParser('text/plain');
+  // JSON nested deeper than MAX_JSON_DEPTH never reaches JSON.parse.
+  useJsonParser(app, app.getDefaultJsonParser('error', 'error'));
 
   app.addHook('onRequest', async () => {
     if (options.isShuttingDown?.()) throw new HttpError(503, 'shuttingDown', 'server is shutting down; retry shortly');
@@ -68,6 +76,9 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       throw new HttpError(400, check.reason, `protocol ${String(raw)} not supported (server speaks ${PROTOCOL_VERSION})`);
     }
   });
+
+  app.decorateRequest('tokenClaims', null);
+  app.addHook('onRequest', tokenHook(options.tokens));
 
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('X-Server-Time', String(options.now()));

@@ -8,15 +8,14 @@ import {
   type PostEventsResponse,
   type WatermarksResponse,
 } from '../../shared/protocol/rest-events';
-import type { TokenIssuer } from '../auth/tokens';
 import type { IngestService } from '../ingest/ingest-service';
 import { countIngested, type ServerMetrics } from '../metrics';
 import type { EventStore } from '../store/event-store';
-import { authenticate } from './auth';
+import { ANY_ROLE, claimsOf } from './auth';
 import { HttpError, parseInput } from './http-error';
+import { useJsonParser } from './json-body';
 
 export interface EventsRoutesDeps {
-  tokens: TokenIssuer;
   store: EventStore;
   ingest: IngestService;
   metrics: ServerMetrics;
@@ -31,8 +30,8 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
   // Encapsulated: this JSON parser serves POST /api/events only.
   void app.register(async (batches) => registerPostEvents(batches, deps));
 
-  app.get('/api/events', async (request) => {
-    const claims = await authenticate(deps.tokens, request);
+  app.get('/api/events', { config: { roles: ANY_ROLE } }, async (request) => {
+    const claims = claimsOf(request);
     const query = parseInput(GetEventsQuery, request.query, 'query');
     const after = query.after === undefined || query.after === '' ? 0 : Number(query.after);
     const page = await deps.store.readAfter(claims.location, after, query.limit ?? DEFAULT_PAGE);
@@ -46,8 +45,8 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
     return response;
   });
 
-  app.get('/api/watermarks', async (request) => {
-    const claims = await authenticate(deps.tokens, request);
+  app.get('/api/watermarks', { config: { roles: ANY_ROLE } }, async (request) => {
+    const claims = claimsOf(request);
     const response: WatermarksResponse = {
       watermarks: await deps.store.watermarks(claims.location),
       writers: await deps.store.writers(claims.location),
@@ -64,10 +63,9 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
  * event check (checkIncomingEventJson) rejects that event alone.
  */
 function registerPostEvents(app: FastifyInstance, deps: EventsRoutesDeps): void {
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'));
-  app.post('/api/events', { bodyLimit: MAX_BATCH_BYTES }, async (request) => {
-    const claims = await authenticate(deps.tokens, request);
+  useJsonParser(app, app.getDefaultJsonParser('ignore', 'ignore'));
+  app.post('/api/events', { bodyLimit: MAX_BATCH_BYTES, config: { roles: ANY_ROLE } }, async (request) => {
+    const claims = claimsOf(request);
     const body = request.body;
     if (body !== null && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events)) {
       const count = (body as { events: unknown[] }).events.length;

@@ -6,12 +6,13 @@ import {
   type MintTokenResponse,
   type RevokeTokenResponse,
 } from '../../shared/protocol/rest-tokens';
+import { isWriterOf } from '../../shared/events/envelope';
 import { canMint } from '../../shared/protocol/token-claims';
 import type { Revocations } from '../auth/revocations';
 import type { MintInput, TokenIssuer } from '../auth/tokens';
 import type { EventStore } from '../store/event-store';
 import type { RoomRegistry } from '../relay/room-registry';
-import { authenticate } from './auth';
+import { ANY_ROLE, MANAGER_ROLES, claimsOf } from './auth';
 import { HttpError, parseInput } from './http-error';
 
 const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
@@ -31,12 +32,13 @@ export interface TokensRoutesDeps {
  * mints any role there. Terminals cannot mint. POST /api/tokens/renew — any valid token gets
  * a fresh one of the same location, role, terminal and lifetime, so a paired till never has
  * to be paired again only because its token aged. POST /api/tokens/revoke — a manager or admin
- * cuts off a device of its location (a stolen tablet): its tokens issued so far stop working,
- * its live relay connections are closed. GET /api/admin/stats — operators only.
+ * cuts off a device of its location (a stolen tablet), named by its terminal or one of its
+ * writer ids: its tokens issued so far stop working, its live relay connections are closed.
+ * GET /api/admin/stats — operators only.
  */
 export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDeps): void {
-  app.post('/api/tokens', async (request) => {
-    const claims = await authenticate(deps.tokens, request, ['manager', 'admin']);
+  app.post('/api/tokens', { config: { roles: MANAGER_ROLES } }, async (request) => {
+    const claims = claimsOf(request);
     const wanted = parseInput(MintTokenRequest, request.body, 'body');
     if (!canMint(claims.role, wanted.role)) {
       throw new HttpError(403, 'forbidden', `a ${claims.role} may not mint ${wanted.role} tokens`, { field: 'role' });
@@ -47,8 +49,8 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
     return mint(deps, { location: claims.location, role: wanted.role, terminal: wanted.terminal, ttlSeconds: wanted.ttlSeconds ?? DEFAULT_TTL_SECONDS });
   });
 
-  app.post('/api/tokens/renew', async (request) => {
-    const claims = await authenticate(deps.tokens, request);
+  app.post('/api/tokens/renew', { config: { roles: ANY_ROLE } }, async (request) => {
+    const claims = claimsOf(request);
     // Minted before every token named its device: it cannot be revoked, so it dies at its expiry.
     if (claims.terminal === undefined) {
       throw new HttpError(403, 'forbidden', 'a token naming no device is not renewed (it could not be revoked): mint one with a terminal', { field: 'terminal' });
@@ -58,10 +60,11 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
     return mint(deps, { location: claims.location, role: claims.role, terminal: claims.terminal, ttlSeconds: Math.min(Math.max(lifetime, 1), MAX_TOKEN_TTL_SECONDS) });
   });
 
-  app.post('/api/tokens/revoke', async (request): Promise<RevokeTokenResponse> => {
-    const claims = await authenticate(deps.tokens, request, ['manager', 'admin']);
+  app.post('/api/tokens/revoke', { config: { roles: MANAGER_ROLES } }, async (request): Promise<RevokeTokenResponse> => {
+    const claims = claimsOf(request);
     const { terminal } = parseInput(RevokeTokenRequest, request.body, 'body');
-    if (terminal === claims.terminal) {
+    // One of its own writer ids (another tab of it) would revoke its own token too.
+    if (claims.terminal !== undefined && isWriterOf(terminal, claims.terminal)) {
       throw new HttpError(400, 'badRequest', 'a device cannot revoke its own token', { field: 'terminal' });
     }
     // Always the caller's own location: the body names no other.
@@ -70,8 +73,8 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
     return { location: claims.location, terminal, revokedAt, closed, serverTime: deps.now() };
   });
 
-  app.get('/api/admin/stats', async (request) => {
-    const claims = await authenticate(deps.tokens, request, ['admin']);
+  app.get('/api/admin/stats', { config: { roles: ['admin'] } }, async (request) => {
+    const claims = claimsOf(request);
     const room = deps.rooms.peek(claims.location);
     return {
       location: claims.location,

@@ -89,6 +89,47 @@ describe('auth: tokens scope every socket and request to one location and role',
     }
   });
 
+  it('[SRV33] a request without a valid token, or with a role the route refuses, is answered before its body is read; public routes need no token', async () => {
+    const notJson = '{"events": [[[ not json';
+    const oversized = `{"events":[${'['.repeat(3 * 1024 * 1024)}`;
+    const terminal = await mint('loc-a', 'terminal', 'till-1');
+    for (const path of ['/api/events', '/api/tokens', '/api/tokens/renew', '/api/tokens/revoke']) {
+      for (const [token, rawBody] of [[null, notJson], ['not-a-token', notJson], [await expired('loc-a'), notJson], [null, oversized]] as const) {
+        const res = await api(server.url, path, token, { rawBody });
+        expect({ path, status: res.status }).toEqual({ path, status: 401 });
+        expect(res.body).toMatchObject({ error: expect.stringMatching(/^(unauthorized|tokenExpired)$/) });
+      }
+    }
+    for (const path of ['/api/tokens', '/api/tokens/revoke']) {
+      const res = await api(server.url, path, terminal, { rawBody: notJson });
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({ error: 'forbidden' });
+    }
+    // A valid token's body is still read: malformed JSON is its 400.
+    const parsed = await api(server.url, '/api/events', terminal, { rawBody: notJson });
+    expect(parsed.status).toBe(400);
+    expect(parsed.body).toMatchObject({ error: 'badRequest', field: 'body' });
+    expect((await api(server.url, '/healthz', null)).status).toBe(200);
+    expect((await api(server.url, '/metrics', null)).status).toBe(200);
+  });
+
+  it('[SRV33] a body nesting arrays or objects deeper than 64 levels is refused before it is parsed; brackets in strings do not count', async () => {
+    const token = await mint('loc-a', 'manager', 'mgr-1');
+    const nested = (levels: number) => `{"events":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+    for (const path of ['/api/events', '/api/tokens']) {
+      const deep = await api(server.url, path, token, { rawBody: nested(65) });
+      expect(deep.status).toBe(400);
+      expect(deep.body).toMatchObject({ error: 'badRequest', field: 'body', message: expect.stringContaining('nested deeper than 64') });
+    }
+    // 64 levels, and strings full of brackets and escaped quotes, are parsed: a batch of one event, rejected alone.
+    const brackets = JSON.stringify({ events: [{ id: `\\"${'['.repeat(100)}"\\\\` }] });
+    for (const rawBody of [nested(64), brackets]) {
+      const parsed = await api<{ results: { status: string }[] }>(server.url, '/api/events', token, { rawBody });
+      expect(parsed.status).toBe(200);
+      expect(parsed.body.results.map((r) => r.status)).toEqual(['rejected']);
+    }
+  });
+
   it('[SRV3] a token for A can never read or write B, and nothing leaks across locations', async () => {
     const a = await mint('loc-a', 'terminal', 'till-1');
     const b = await mint('loc-b', 'terminal', 'till-1');

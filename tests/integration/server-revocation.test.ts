@@ -136,6 +136,31 @@ describe('[SRV24] revoking a device', () => {
     expect(await everyCheck(server, location, paired.body.token)).toEqual(ALL_REVOKED);
   });
 
+  it.each([
+    ['a re-paired device', 'till-2.r0ab3'],
+    ['a second tab', 'till-2.2'],
+  ])('[SRV24] revoking the writer id of %s, as the console lists it, cuts off its terminal: its token is refused and its live connection closed', async (_name, writer) => {
+    const location = `rev-writer-${writer.replace(/\W/g, '')}`;
+    const till2 = await mint(location, 'terminal', 'till-2');
+    const till20 = await mint(location, 'terminal', 'till-20');
+    const manager = await mint(location, 'manager', 'mgr-1');
+    const c = await client(server, location, till2);
+    const closed = closesOf(c);
+
+    const res = await revoke(server, manager, { terminal: writer });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ location, terminal: writer, closed: 1 });
+    await waitFor(() => closed.length > 0, 'till-2 closed');
+    expect(closed).toEqual([{ code: CloseReason.tokenRevoked.code, reason: 'tokenRevoked' }]);
+    expect(await everyCheck(server, location, till2)).toEqual(ALL_REVOKED);
+    // Another terminal whose id merely starts the same is not its writer.
+    expectAllowed(await everyCheck(server, location, till20));
+    // Nor may a manager cut itself off through one of its own writer ids.
+    const own = await revoke(server, manager, { terminal: 'mgr-1.2' });
+    expect(own.status).toBe(400);
+    expect(own.body).toMatchObject({ error: 'badRequest', field: 'terminal' });
+  });
+
   it('[SRV24] the revocation survives a server restart on the same data directory', async () => {
     const dataDir = makeDataDir();
     cleanups.push(() => removeDataDir(dataDir));
