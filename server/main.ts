@@ -113,11 +113,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex, log)], log, now);
 
   const inFlight = new Set<Promise<unknown>>();
-  registerOpsRoutes(app, { db, metrics, now });
+  registerOpsRoutes(app, { db, metrics, store, rooms: relay.rooms, now });
   registerEventsRoutes(app, { store, ingest, metrics, now, inFlight });
   registerAggregatesRoutes(app, { store, now });
   registerReportsRoutes(app, { store, now });
-  registerTokensRoutes(app, { tokens, store, rooms: relay.rooms, revocations, closeRevoked: (location) => relay.closeRevoked(location), now });
+  registerTokensRoutes(app, { tokens, revocations, closeRevoked: (location) => relay.closeRevoked(location), now });
   const servesApp = await registerStaticFiles(app, config.staticDir);
   relay.attach(app.server);
 

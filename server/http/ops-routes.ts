@@ -1,14 +1,23 @@
 import type { FastifyInstance } from 'fastify';
+import type { AdminStatsResponse } from '../../shared/protocol/rest-admin';
 import type { ServerMetrics } from '../metrics';
+import type { RoomRegistry } from '../relay/room-registry';
 import type { Db } from '../store/database';
+import type { EventStore } from '../store/event-store';
+import { claimsOf } from './auth';
 
 export interface OpsRoutesDeps {
   db: Db;
   metrics: ServerMetrics;
+  store: EventStore;
+  rooms: RoomRegistry;
   now: () => number;
 }
 
-/** /healthz (liveness + a database round trip) and Prometheus /metrics. */
+/**
+ * /healthz (liveness + a database round trip), Prometheus /metrics, and GET /api/admin/stats:
+ * an operator's look at one location (its log, its watermarks, whether its room is loaded).
+ */
 export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): void {
   // While shutting down the app's onRequest hook answers 503 before any route.
   app.get('/healthz', async () => {
@@ -19,5 +28,17 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
   app.get('/metrics', async (_request, reply) => {
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
+  });
+
+  app.get('/api/admin/stats', { config: { roles: ['admin'] } }, async (request): Promise<AdminStatsResponse> => {
+    const claims = claimsOf(request);
+    const room = deps.rooms.peek(claims.location);
+    return {
+      location: claims.location,
+      events: await deps.store.countEvents(claims.location),
+      watermarks: await deps.store.watermarks(claims.location),
+      room: room === undefined ? null : { loaded: true, connections: room.connections.size },
+      serverTime: deps.now(),
+    };
   });
 }

@@ -10,8 +10,6 @@ import { isWriterOf } from '../../shared/events/envelope';
 import { canMint } from '../../shared/protocol/token-claims';
 import type { Revocations } from '../auth/revocations';
 import type { MintInput, TokenIssuer } from '../auth/tokens';
-import type { EventStore } from '../store/event-store';
-import type { RoomRegistry } from '../relay/room-registry';
 import { ANY_ROLE, MANAGER_ROLES, claimsOf } from './auth';
 import { HttpError, parseInput } from './http-error';
 
@@ -19,8 +17,6 @@ const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
 
 export interface TokensRoutesDeps {
   tokens: TokenIssuer;
-  store: EventStore;
-  rooms: RoomRegistry;
   revocations: Revocations;
   /** Closes the live relay connections of `location` whose token is revoked; returns how many. */
   closeRevoked(location: string): number;
@@ -34,7 +30,6 @@ export interface TokensRoutesDeps {
  * to be paired again only because its token aged. POST /api/tokens/revoke — a manager or admin
  * cuts off a device of its location (a stolen tablet), named by its terminal or one of its
  * writer ids: its tokens issued so far stop working, its live relay connections are closed.
- * GET /api/admin/stats — operators only.
  */
 export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDeps): void {
   app.post('/api/tokens', { config: { roles: MANAGER_ROLES } }, async (request) => {
@@ -73,17 +68,6 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
     return { location: claims.location, terminal, revokedAt, closed, serverTime: deps.now() };
   });
 
-  app.get('/api/admin/stats', { config: { roles: ['admin'] } }, async (request) => {
-    const claims = claimsOf(request);
-    const room = deps.rooms.peek(claims.location);
-    return {
-      location: claims.location,
-      events: await deps.store.countEvents(claims.location),
-      watermarks: await deps.store.watermarks(claims.location),
-      room: room === undefined ? null : { loaded: true, connections: room.connections.size },
-      serverTime: deps.now(),
-    };
-  });
 }
 
 async function mint(deps: TokensRoutesDeps, input: MintInput): Promise<MintTokenResponse> {
