@@ -1,0 +1,124 @@
+import 'fake-indexeddb/auto';
+import { afterEach, vi } from 'vitest';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as Y from 'yjs';
+import { EventStore } from '../../client/store/event-store';
+import { TicketCommands } from '../../client/commands/ticket-commands';
+import { MenuCommands } from '../../client/commands/menu-commands';
+import type { HybridClock } from '../../shared/clock/hybrid-clock';
+import type { TicketView } from '../../shared/projection/views';
+
+/*
+ * The staff app's view-models (client/ui/models/*.svelte.ts) use runes, which only the Svelte
+ * compiler understands, and vitest here runs without the Svelte plugin. So each model is
+ * compiled the way vite-plugin-svelte does it (TypeScript stripped, then `compileModule`) into
+ * tests/.tmp/ui-models/, its relative imports pointing back at the sources, and imported from
+ * there: the tests drive the real models over a real EventStore (in memory) and TicketCommands.
+ */
+const ROOT = resolve(import.meta.dirname, '../..');
+const MODELS = join(ROOT, 'client', 'ui', 'models');
+
+/** The view-models' sources, hashed: compiled once per version of them all, then reused by every test file. */
+function modelsVersion(): string {
+  const hash = createHash('sha1');
+  for (const file of readdirSync(MODELS).sort()) hash.update(file).update(readFileSync(join(MODELS, file)));
+  return hash.digest('hex').slice(0, 12);
+}
+
+const OUT = join(ROOT, 'tests', '.tmp', 'ui-models', modelsVersion());
+
+/** The compilers load only when a model is compiled (a test file finding them all compiled needs neither). */
+const compilers = async () => ({ ts: (await import('typescript')).default, svelte: await import('svelte/compiler') });
+
+async function compileModel(source: string): Promise<string> {
+  const out = join(OUT, `${relative(ROOT, source).replaceAll('/', '__')}.js`);
+  if (existsSync(out)) return out;
+  const { ts, svelte } = await compilers();
+  const tsCode = readFileSync(source, 'utf8');
+  const js = ts.transpileModule(tsCode, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true },
+  }).outputText;
+  let code = svelte.compileModule(js, { generate: 'client', dev: false, filename: source }).js.code;
+  const imports = [...code.matchAll(/(from\s+|import\s*\(\s*)'(\.{1,2}\/[^']+)'/g)];
+  for (const [all, head, spec] of imports) {
+    const target = resolve(dirname(source), spec!);
+    let file: string | undefined;
+    if (target.endsWith('.svelte')) file = pathToFileURL(await compileModel(`${target}.ts`)).href;
+    else file = ['.ts', '/index.ts', ''].map((ext) => target + ext).find((f) => existsSync(f));
+    if (!file) throw new Error(`${source}: cannot resolve ${spec}`);
+    code = code.replace(all, `${head}'${file}'`);
+  }
+  mkdirSync(OUT, { recursive: true });
+  // Test files in parallel workers may compile the same model: each writes a name of its own
+  // and renames it over the shared one (atomic), so no import ever reads a half-written file.
+  const written = `${out}.${randomUUID()}.tmp`;
+  writeFileSync(written, code);
+  renameSync(written, out);
+  return out;
+}
+
+/** The view-model client/ui/models/<name>.svelte.ts, compiled and imported. */
+export async function model<T>(name: string): Promise<T> {
+  return (await import(/* @vite-ignore */ await compileModel(join(MODELS, `${name}.svelte.ts`)))) as T;
+}
+
+type KitchenMod = typeof import('../../client/ui/models/kitchen-model.svelte');
+type TicketsMod = typeof import('../../client/ui/models/tickets-model.svelte');
+type ShellMod = typeof import('../../client/ui/models/shell-model.svelte');
+type LiveLogMod = typeof import('../../client/ui/models/live-log.svelte');
+type NowMod = typeof import('../../client/ui/models/now.svelte');
+type PaymentMod = typeof import('../../client/ui/models/payment-model.svelte');
+
+export const kitchenMod = await model<KitchenMod>('kitchen-model');
+export const ticketsMod = await model<TicketsMod>('tickets-model');
+export const shellMod = await model<ShellMod>('shell-model');
+export const liveLogMod = await model<LiveLogMod>('live-log');
+export const nowMod = await model<NowMod>('now');
+export const paymentMod = await model<PaymentMod>('payment-model');
+
+/** The stores a test opened, closed after it. */
+export const stores: EventStore[] = [];
+
+/** After each test, closes the stores it opened and puts back real timers: call once at the top of a test file. */
+export function cleanUpAfterEach(): void {
+  afterEach(() => {
+    vi.useRealTimers();
+    for (const s of stores.splice(0)) s.close();
+  });
+}
+
+let tills = 0;
+/** A till over an in-memory store: its commands, live log and tickets screen. */
+export async function till(options: { clock?: HybridClock; location?: string; terminal?: string; label?: string; role?: 'terminal' | 'manager' } = {}) {
+  const store = await EventStore.open({
+    // A prefix of its own: tests number the locations they name themselves `ui-<n>`.
+    location: options.location ?? `ui-till-${++tills}`,
+    terminal: options.terminal ?? 'till-1',
+    persistence: 'memory',
+    crossTab: false,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  stores.push(store);
+  const commands = new TicketCommands({ store, label: options.label ?? 'A', role: options.role ?? 'terminal' });
+  const menuCommands = new MenuCommands({ store, role: options.role ?? 'terminal' });
+  const log = new liveLogMod.LiveLog(store);
+  const tickets = new ticketsMod.TicketsModel(log, commands, menuCommands, options.role === 'manager');
+  return { store, commands, menuCommands, log, tickets };
+}
+
+/** Gives each of two stores what the other holds and it lacks, as the relay would. */
+export function exchange(a: EventStore, b: EventStore): void {
+  Y.applyUpdate(b.doc, Y.encodeStateAsUpdate(a.doc, Y.encodeStateVector(b.doc)), 'relay');
+  Y.applyUpdate(a.doc, Y.encodeStateAsUpdate(b.doc, Y.encodeStateVector(a.doc)), 'relay');
+}
+
+export const burger = { id: 'burger', name: 'Cheeseburger', priceCents: 1250 };
+export const cola = { id: 'cola', name: 'Cola', priceCents: 350 };
+export const soup = { id: 'soup', name: 'Tomato soup', priceCents: 650 };
+
+export function ticketOf(store: EventStore, id: string): TicketView {
+  return store.view(id) as TicketView;
+}

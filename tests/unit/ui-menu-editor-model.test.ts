@@ -1,0 +1,115 @@
+import { describe, expect, it, vi } from 'vitest';
+import { cleanUpAfterEach, model, ticketOf, till } from '../helpers/ui-models';
+import { TableCommands } from '../../client/commands/table-commands';
+import type { MenuItemView, TableView } from '../../shared/projection/views';
+
+cleanUpAfterEach();
+
+describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in place', () => {
+  type MenuEditorMod = typeof import('../../client/ui/models/menu-editor-model.svelte');
+  type SecondTapMod = typeof import('../../client/ui/models/second-tap.svelte');
+
+  it('[APP26][APP31] a typed value is checked before it is written (saying how to write it); an emptied tax rate takes the rate off', async () => {
+    const { MenuEditorModel } = await model<MenuEditorMod>('menu-editor-model');
+    const t = await till({ role: 'manager' });
+    const editor = new MenuEditorModel(t.log, t.menuCommands);
+    const id = await t.menuCommands.define({ name: 'Soup', category: 'Starters', priceCents: 650, taxBasisPoints: 1000 });
+    const soup = () => t.store.view(id) as MenuItemView;
+    expect([editor.shown(soup(), 'price'), editor.shown(soup(), 'tax')]).toEqual(['6.50', '10']);
+
+    for (const text of ['0', '1000000.01']) {
+      editor.drafts.price[id] = text;
+      expect(await editor.save(soup(), 'price')).toBe(false);
+      expect(editor.error).toBe('Enter the new price of Soup (e.g. 7.50)');
+    }
+    editor.priceText = '1000000.01';
+    editor.name = 'Caviar';
+    editor.category = 'Starters';
+    expect(editor.addProblem).toBe('At most 1000000.00 a price');
+    editor.drafts.tax[id] = 'ten';
+    expect(await editor.save(soup(), 'tax')).toBe(false);
+    expect(editor.error).toBe('Enter the new tax rate of Soup in % (e.g. 20; empty for none)');
+
+    editor.drafts.price[id] = '7,25';
+    expect(await editor.save(soup(), 'price')).toBe(true);
+    editor.drafts.tax[id] = ' ';
+    expect(await editor.save(soup(), 'tax')).toBe(true);
+    expect(soup()).toMatchObject({ priceCents: 725, taxBasisPoints: null });
+    expect(editor.drafts).toEqual({ price: {}, tax: {} });
+  });
+
+  it('[APP26][APP8] a double tap on "Off the menu…" only asks (taking off for good needs a second, deliberate tap); typed work holds the automatic update back', async () => {
+    const { MenuEditorModel } = await model<MenuEditorMod>('menu-editor-model');
+    const { CONFIRM_AFTER_MS } = await model<SecondTapMod>('second-tap');
+    const t = await till({ role: 'manager' });
+    const editor = new MenuEditorModel(t.log, t.menuCommands);
+    const id = await t.menuCommands.define({ name: 'Soup', category: 'Starters', priceCents: 650 });
+    const soup = () => t.store.view(id) as MenuItemView;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    expect(await editor.retire(soup())).toBe(false);
+    vi.advanceTimersByTime(80); // the second half of a double tap
+    expect([await editor.retire(soup()), editor.retiring.armed]).toEqual([false, false]);
+    expect(soup().retired).toBe(false);
+    vi.advanceTimersByTime(CONFIRM_AFTER_MS);
+    vi.useRealTimers();
+    expect(await editor.retire(soup())).toBe(true);
+    expect(soup().retired).toBe(true);
+    expect(editor.hasDrafts).toBe(false);
+    editor.priceText = '4.50';
+    expect(editor.hasDrafts).toBe(true);
+    editor.priceText = '';
+    editor.drafts.tax[id] = '5';
+    expect(editor.hasDrafts).toBe(true);
+  });
+
+  it('[APP40] the Tables section adds a table (saying why it cannot yet), saves only a typed change, takes a table off the floor on a deliberate second tap; the till no longer offers it, a ticket at it keeps it', async () => {
+    type TablesMod = typeof import('../../client/ui/models/tables-editor-model.svelte');
+    const { TablesEditorModel } = await model<TablesMod>('tables-editor-model');
+    const { CONFIRM_AFTER_MS } = await model<SecondTapMod>('second-tap');
+    const t = await till({ role: 'manager' });
+    const tableCommands = new TableCommands({ store: t.store, role: 'manager' });
+    const editor = new TablesEditorModel(t.log, tableCommands);
+    expect(editor.addProblem).toBe('Name the table (e.g. T12, Terrace 3)');
+    editor.label = 'T1';
+    editor.seatsText = '0';
+    expect(editor.addProblem).toBe('Seats: a number from 1 to 99');
+    expect(editor.hasDrafts).toBe(true);
+    editor.seatsText = '2';
+    expect(await editor.add()).toBe(true);
+    editor.label = 't1';
+    expect(editor.addProblem).toBe('There is a table t1 already');
+    editor.label = 'T2';
+    expect(await editor.add()).toBe(true);
+    expect(editor.tables.map((x) => [x.label, x.seats])).toEqual([['T1', 2], ['T2', 2]]);
+    const [t1, t2] = editor.tables as [TableView, TableView];
+
+    editor.type(t2, 'seats', 'six');
+    expect(await editor.save(t2)).toBe(false);
+    expect(editor.error).toBe('Seats: a number from 1 to 99 (table T2)');
+    editor.type(t2, 'seats', '6');
+    editor.type(t2, 'label', 'Window');
+    expect(editor.shown(t2, 'label')).toBe('Window');
+    expect(await editor.save(t2)).toBe(true);
+    expect(editor.edits).toEqual({});
+    expect(t.store.view(t2.id)).toMatchObject({ label: 'Window', seats: 6 });
+    // Typed back to what it holds: nothing is written.
+    const written = t.store.getByAggregate(t1.id).length;
+    editor.type(t1, 'label', 'T1 ');
+    expect(await editor.save(t1)).toBe(true);
+    expect(t.store.getByAggregate(t1.id)).toHaveLength(written);
+
+    const ticket = await t.commands.openTicket({ tableId: t1.id });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    expect(await editor.retire(t1)).toBe(false);
+    vi.advanceTimersByTime(80);
+    expect([await editor.retire(t1), editor.retiring.armed]).toEqual([false, false]);
+    vi.advanceTimersByTime(CONFIRM_AFTER_MS);
+    vi.useRealTimers();
+    expect(await editor.retire(t1)).toBe(true);
+    expect(editor.tables.map((x) => x.label)).toEqual(['Window']);
+    expect(t.tickets.tables.map((x) => x.label)).toEqual(['Window']);
+    // The ticket at the retired table still shows it among its choices (disabled on screen), and keeps it.
+    expect(t.tickets.tableChoices(ticketOf(t.store, ticket)).map((x) => [x.label, x.retired])).toEqual([['Window', false], ['T1', true]]);
+    expect(t.tickets.tableLabel(ticketOf(t.store, ticket).tableId)).toBe('T1');
+  });
+});

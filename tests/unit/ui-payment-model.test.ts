@@ -1,0 +1,219 @@
+import { describe, expect, it, vi } from 'vitest';
+import { burger, cleanUpAfterEach, cola, exchange, paymentMod, soup, ticketOf, till } from '../helpers/ui-models';
+
+cleanUpAfterEach();
+let n = 0; // numbers the locations a test names itself
+
+// The tickets screen's payment panel (PaymentForm); the rest of the screen is in ui-tickets-model.test.ts.
+describe('tickets screen (TicketsModel)', () => {
+  it('[APP5] cash handed over is checked in the payment panel: at least the amount, at most the amount + 1000.00 (and the schema maximum)', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, { id: 'x', name: 'Set menu', priceCents: 1000 });
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    pay.method = 'cash';
+    expect(pay.amount).toBe(1000);
+    for (const [text, problem] of [
+      ['99999', /more cash than.*10\.00.*at most 1010\.00/i],
+      ['2000000', /more cash than/i],
+      ['9.99', /less cash handed over than the amount/i],
+      ['abc', /enter the cash handed over/i],
+    ] as const) {
+      pay.tenderedText = text;
+      expect(pay.problem, text).toMatch(problem);
+      expect(await pay.record(), text).toBe(false);
+    }
+    expect(ticketOf(t.store, id).payments).toHaveLength(0);
+    pay.tenderedText = '1010';
+    expect(pay.problem).toBeNull();
+    pay.tenderedText = '50';
+    expect(pay.change).toBe(4000);
+    expect(await pay.record()).toBe(true);
+    expect(pay.lastChange).toBe(4000);
+    expect(ticketOf(t.store, id).payments.map((p) => [p.amountCents, p.tenderedCents])).toEqual([[1000, 5000]]);
+    expect(pay.hasDraft).toBe(false);
+  });
+
+  it('[APP24] a card payment takes a tip (typed or a percentage of the amount), not toward the total; a tip over the amount or on cash is not offered', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, { id: 'x', name: 'Set menu', priceCents: 1000 });
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    expect(pay.method).toBe('card');
+    pay.tipText = '15';
+    expect(pay.problem).toMatch(/a tip of 15\.00 on 10\.00/i);
+    expect(await pay.record()).toBe(false);
+    pay.tipText = 'x';
+    expect(pay.problem).toMatch(/enter the tip as an amount/i);
+    pay.tipPercent(15);
+    expect(pay.tipText).toBe('1.50');
+    expect(pay.problem).toBeNull();
+    expect(pay.hasDraft).toBe(true);
+    // Cash: the tip field is the card's only (staff keep cash tips); a tip typed before is not sent.
+    pay.method = 'cash';
+    expect(pay.tip).toBeNull();
+    pay.method = 'card';
+    expect(await pay.record()).toBe(true);
+    const ticket = ticketOf(t.store, id);
+    expect(ticket.payments.map((p) => [p.method, p.amountCents, p.tipCents])).toEqual([['card', 1000, 150]]);
+    expect([ticket.paidCents, ticket.totalCents, ticket.status]).toEqual([1000, 1000, 'paid']);
+    expect(pay.tipText).toBe('');
+  });
+
+  it('[APP34] a guest pays for their own dishes: the amount follows the lines chosen, the payment names them, and they are offered no more', async () => {
+    const location = `ui-${++n}`;
+    const a = await till({ location, terminal: 'till-1', label: 'A' });
+    const b = await till({ location, terminal: 'till-2', label: 'B' });
+    const id = await a.commands.openTicket();
+    await a.commands.addItem(id, burger, 2);
+    await a.commands.addItem(id, cola);
+    await a.commands.addItem(id, soup);
+    a.tickets.select(id);
+    const pay = a.tickets.payment;
+    const [burgers, colaLine, soupLine] = ticketOf(a.store, id).lines.map((l) => l.lineId);
+    expect(pay.payableLines.map((p) => [p.line.name, p.cents])).toEqual([
+      ['Cheeseburger', 2500],
+      ['Cola', 350],
+      ['Tomato soup', 650],
+    ]);
+    pay.amountText = '5';
+    pay.toggleLine(burgers!);
+    pay.toggleLine(colaLine!);
+    // Choosing lines replaces a typed amount; taking one off lowers it.
+    expect([pay.amountText, pay.amount, pay.hasDraft]).toEqual([null, 2850, true]);
+    pay.toggleLine(colaLine!);
+    expect(pay.amount).toBe(2500);
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(a.store, id).payments.map((p) => [p.amountCents, p.lineIds])).toEqual([[2500, [burgers]]]);
+    expect([pay.lineIds, pay.hasDraft]).toEqual([[], false]);
+    expect(pay.payableLines.map((p) => p.line.lineId)).toEqual([colaLine, soupLine]);
+    // Till B, meanwhile, took the soup's payment: chosen here, it drops out and is not sent again.
+    pay.toggleLine(soupLine!);
+    expect(pay.amount).toBe(650);
+    exchange(a.store, b.store);
+    await b.commands.recordPayment(id, { method: 'cash', amountCents: 650, lineIds: [soupLine!] });
+    exchange(a.store, b.store);
+    expect([pay.chosenLines, pay.amount, pay.payableLines.length]).toEqual([[], 350, 1]);
+    // Part of what a line comes to does not pay for it: the line is offered still.
+    pay.toggleLine(colaLine!);
+    pay.amountText = '1.00';
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(a.store, id).payments.at(-1)?.lineIds).toEqual([]);
+    expect(pay.payableLines.map((p) => p.line.lineId)).toEqual([colaLine]);
+    // An even split is for an amount, not for lines.
+    pay.toggleLine(colaLine!);
+    pay.split(2);
+    expect([pay.lineIds, pay.amount]).toEqual([[], 125]);
+  });
+
+  it('[APP34] a line worth more than is still due (the rest paid by amount) is charged what is due, and the payment does not name it (the money was another guest\'s)', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.addItem(id, cola);
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    pay.amountText = '12.50';
+    expect(await pay.record()).toBe(true);
+    await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+    const burgerLine = ticketOf(t.store, id).lines[0]!.lineId;
+    pay.toggleLine(burgerLine);
+    expect(pay.amount).toBe(350);
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(t.store, id).payments.map((p) => [p.amountCents, p.lineIds])).toEqual([
+      [1250, []],
+      [350, []],
+    ]);
+  });
+
+  it('[APP5] ÷3 is kept for the next guests: each pays an even share of what is left, and together exactly the bill', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, { id: 'x', name: 'Set menu', priceCents: 1000 });
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    const shares: number[] = [];
+    for (let guest = 0; guest < 3; guest++) {
+      await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+      pay.split(3); // each guest's ÷3 (tapped again, or not: the same)
+      expect(pay.splitOf).toBe(3);
+      shares.push(pay.amount!);
+      expect(await pay.record()).toBe(true);
+    }
+    expect(shares).toEqual([334, 333, 333]);
+    expect(ticketOf(t.store, id).paidCents).toBe(1000);
+    expect([pay.splitLeft, pay.splitOf, pay.amountText]).toEqual([null, null, null]);
+
+    // The rest typed for one guest: the split ends, nothing is left over as a draft.
+    const other = await t.commands.openTicket();
+    await t.commands.addItem(other, { id: 'x', name: 'Set menu', priceCents: 1000 });
+    t.tickets.select(other);
+    pay.split(2);
+    pay.typeAmount('10.00');
+    expect(pay.splitLeft).toBeNull();
+    expect(await pay.record()).toBe(true);
+    expect([pay.amountText, pay.hasDraft]).toEqual([null, false]);
+  });
+
+  it('[APP30] a payment panel left open takes no payment while another is held for a manager; a change recorded for one ticket is not shown on the next', async () => {
+    const t = await till({ role: 'manager' });
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.addItem(id, cola);
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    pay.amountText = '10';
+    expect(await pay.record()).toBe(true);
+    // The burger comped: the 10.00 no longer fits the 3.50 total, and is held.
+    await t.commands.compLine(id, ticketOf(t.store, id).lines[0]!.lineId, 'flat');
+    expect(ticketOf(t.store, id).payments.map((p) => p.state)).toEqual(['held']);
+    expect(pay.problem).toMatch(/a payment is held for a manager/i);
+    expect(await pay.record()).toBe(false);
+    expect(ticketOf(t.store, id).payments).toHaveLength(1);
+
+    const other = await t.commands.openTicket();
+    await t.commands.addItem(other, soup);
+    const next = await t.commands.openTicket();
+    t.tickets.select(other);
+    pay.method = 'cash';
+    pay.tenderedText = '10';
+    const recording = pay.record();
+    t.tickets.select(next);
+    expect(await recording).toBe(true);
+    expect(ticketOf(t.store, other).paidCents).toBe(650);
+    expect(t.tickets.payment.lastChange).toBeNull();
+  });
+
+  it('[APP36] a double tap on Record after a part payment records it once: the rest of the bill is not taken as a second payment', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger, 2);
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    pay.split(2);
+    expect(await pay.record()).toBe(true);
+    // The amount is back to the rest due (12.50): the second tap must not take it.
+    expect(pay.amount).toBe(1250);
+    expect(pay.justRecorded).toBe(true);
+    expect(await pay.record()).toBe(false);
+    expect(ticketOf(t.store, id).payments.map((p) => p.amountCents)).toEqual([1250]);
+    // A moment later the second guest pays.
+    await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(t.store, id).payments.map((p) => p.amountCents)).toEqual([1250, 1250]);
+
+    // A change to the form is meant: it is taken at once.
+    const next = await t.commands.openTicket();
+    await t.commands.addItem(next, burger, 2);
+    t.tickets.select(next);
+    pay.split(2);
+    expect(await pay.record()).toBe(true);
+    expect(pay.justRecorded).toBe(true);
+    pay.method = 'cash';
+    expect(pay.justRecorded).toBe(false);
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(t.store, next).payments.map((p) => [p.method, p.amountCents])).toEqual([['card', 1250], ['cash', 1250]]);
+  });
+});

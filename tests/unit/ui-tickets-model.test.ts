@@ -1,0 +1,208 @@
+import { describe, expect, it, vi } from 'vitest';
+import { burger, cleanUpAfterEach, cola, exchange, liveLogMod, stores, ticketOf, ticketsMod, till } from '../helpers/ui-models';
+import { EventStore } from '../../client/store/event-store';
+import { TicketCommands } from '../../client/commands/ticket-commands';
+import { MenuCommands } from '../../client/commands/menu-commands';
+import type { MenuItemView } from '../../shared/projection/views';
+import { NOTE_MAX } from '../../client/ui/format';
+import { failIndexedDbWrites } from '../helpers/failing-disk';
+
+cleanUpAfterEach();
+let n = 0; // numbers the locations a test names itself
+
+async function tillWithTwoTickets() {
+  const t = await till();
+  return { t, a: await t.commands.openTicket(), b: await t.commands.openTicket() };
+}
+
+describe('tickets screen (TicketsModel)', () => {
+  it('[APP3] the item note and quantity typed for one ticket do not carry over to another', async () => {
+    const { t, a, b } = await tillWithTwoTickets();
+    t.tickets.select(a);
+    t.tickets.nextNote = 'no onions';
+    t.tickets.nextQuantity = 3;
+    t.tickets.select(b);
+    expect(t.tickets.nextNote).toBe('');
+    expect(t.tickets.nextQuantity).toBe(1);
+    // Selecting the ticket already shown keeps what is being typed.
+    t.tickets.nextNote = 'well done';
+    t.tickets.select(b);
+    expect(t.tickets.nextNote).toBe('well done');
+  });
+
+  it('[APP12] the menu lists categories and their items by name, numbers in numeric order, whatever the items\' ids; retired items are left out', async () => {
+    const t = await till();
+    const define = (id: string, name: string, category: string) =>
+      t.store.append('menu.item_defined', { menuItemId: id, name, category, priceCents: 600 }, { aggregate: { type: 'menu_item', id } });
+    await define('item-1', 'Tomato soup', 'Starters');
+    await define('item-2', 'Dessert 10', 'Desserts');
+    await define('item-3', 'Dessert 2', 'Desserts');
+    await define('item-4', 'Calamari', 'Starters');
+    await define('item-5', 'Affogato', 'Desserts');
+    await define('item-6', 'Old special', 'Starters');
+    await t.store.append('menu.item_retired', { menuItemId: 'item-6' }, { aggregate: { type: 'menu_item', id: 'item-6' } });
+    expect(t.tickets.menu.map((s) => [s.category, s.items.map((i) => i.name)])).toEqual([
+      ['Desserts', ['Affogato', 'Dessert 2', 'Dessert 10']],
+      ['Starters', ['Calamari', 'Tomato soup']],
+    ]);
+  });
+
+  it('[APP4] an item note over the limit is refused in words staff read, and the typed note is kept', async () => {
+    expect(NOTE_MAX).toBe(500); // the schema's Note
+    const t = await till();
+    const id = await t.commands.openTicket();
+    t.tickets.select(id);
+    const long = 'x'.repeat(NOTE_MAX + 1);
+    t.tickets.nextNote = long;
+    t.tickets.nextQuantity = 2;
+    expect(await t.tickets.addItem(burger as never)).toBe(false);
+    expect(t.tickets.error).not.toMatch(/payload|ticket\.item_added|Too big/);
+    expect(t.tickets.error).toMatch(/note is too long.*500 characters/i);
+    expect(t.tickets.nextNote).toBe(long);
+    expect(t.tickets.nextQuantity).toBe(2);
+    expect(ticketOf(t.store, id).lines).toHaveLength(0);
+    // A successful add clears them for the next item.
+    t.tickets.nextNote = 'no onions';
+    expect(await t.tickets.addItem(burger as never)).toBe(true);
+    expect(t.tickets.nextNote).toBe('');
+    expect(t.tickets.nextQuantity).toBe(1);
+    expect(ticketOf(t.store, id).lines.map((l) => [l.quantity, l.note])).toEqual([[2, 'no onions']]);
+  });
+
+  it('[APP4] a ticket note over the limit is refused in words staff read and stays in the field', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    t.tickets.select(id);
+    t.tickets.noteDraft = 'y'.repeat(NOTE_MAX + 1);
+    expect(await t.tickets.saveNote()).toBe(false);
+    expect(t.tickets.error).toMatch(/note is too long.*500 characters/i);
+    expect(t.tickets.noteDraft).toBe('y'.repeat(NOTE_MAX + 1));
+  });
+
+  it('[APP6] an unsaved ticket note is saved when the waiter taps another ticket', async () => {
+    const { t, a, b } = await tillWithTwoTickets();
+    t.tickets.select(a);
+    t.tickets.noteDraft = 'allergy: nuts, seat 2';
+    t.tickets.select(b);
+    await vi.waitFor(() => expect(ticketOf(t.store, a).note).toBe('allergy: nuts, seat 2'));
+    expect(t.tickets.noteDraft).toBeNull();
+    t.tickets.select(a);
+    expect(t.tickets.noteDraft).toBeNull();
+  });
+
+  it('[APP6] a ticket note that cannot be saved when leaving the ticket is kept for it, with a message naming the ticket', async () => {
+    const { t, a, b } = await tillWithTwoTickets();
+    t.tickets.select(a);
+    const long = 'z'.repeat(NOTE_MAX + 1);
+    t.tickets.noteDraft = long;
+    t.tickets.select(b);
+    await vi.waitFor(() => expect(t.tickets.error).toMatch(new RegExp(`${ticketOf(t.store, a).number}.*too long`)));
+    expect(t.tickets.noteDraft).toBeNull();
+    expect(t.tickets.hasDrafts).toBe(true);
+    t.tickets.select(a);
+    expect(t.tickets.noteDraft).toBe(long);
+  });
+
+  it('[APP8] drafts (item note, quantity, ticket note, payment amount) count as half-typed work', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    t.tickets.select(id);
+    expect(t.tickets.hasDrafts).toBe(false);
+    t.tickets.nextNote = 'no onions';
+    expect(t.tickets.hasDrafts).toBe(true);
+    t.tickets.nextNote = '';
+    t.tickets.nextQuantity = 2;
+    expect(t.tickets.hasDrafts).toBe(true);
+    t.tickets.nextQuantity = 1;
+    t.tickets.noteDraft = 'birthday';
+    expect(t.tickets.hasDrafts).toBe(true);
+    t.tickets.noteDraft = '';
+    expect(t.tickets.hasDrafts).toBe(false); // the same as the saved (empty) note
+    t.tickets.payment.amountText = '5.00';
+    expect(t.tickets.hasDrafts).toBe(true);
+  });
+
+  it('[STO19] on a full disk a ticket opened is shown and an item added clears its quantity and note (both written, held and synced: a second tap would write them twice); the screen says the disk is full', async () => {
+    const store = await EventStore.open({ location: `ui-full-${++n}`, terminal: 'till-1', crossTab: false });
+    stores.push(store);
+    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const tickets = new ticketsMod.TicketsModel(new liveLogMod.LiveLog(store), commands, new MenuCommands({ store, role: 'terminal' }), false);
+    const disk = failIndexedDbWrites();
+    try {
+      expect(await tickets.openTicket(null)).toBe(true);
+      expect(tickets.error).toMatch(/storage is full/);
+      expect(tickets.selected?.number).toBe('A-001');
+      tickets.nextQuantity = 2;
+      tickets.nextNote = 'no ice';
+      expect(await tickets.addItem({ id: 'cola', name: 'Cola', priceCents: 350 } as MenuItemView)).toBe(true);
+      expect([tickets.nextQuantity, tickets.nextNote]).toEqual([1, '']);
+      expect(tickets.selected?.lines.map((l) => [l.quantity, l.note])).toEqual([[2, 'no ice']]);
+      expect(store.views()).toHaveLength(1);
+    } finally {
+      disk.restore();
+    }
+  });
+
+  it('[APP39] a tap while the last one is still being saved applies at once, in order, to the ticket it was for', async () => {
+    const t = await till();
+    const a = await t.commands.openTicket();
+    await t.commands.addItem(a, burger);
+    const b = await t.commands.openTicket();
+    t.tickets.select(a);
+    const menuItem = { id: cola.id, name: cola.name, priceCents: cola.priceCents, category: 'Drinks' } as unknown as MenuItemView;
+    const taps = [t.tickets.addItem(menuItem), t.tickets.addItem(menuItem), t.tickets.changeCovers(1)];
+    // Shown before any is saved: the next tap reads what the last one did.
+    expect(ticketOf(t.store, a).lines.map((l) => l.name)).toEqual(['Cheeseburger', 'Cola', 'Cola']);
+    t.tickets.select(b);
+    expect(await Promise.all(taps)).toEqual([true, true, true]);
+    expect(ticketOf(t.store, a).covers).toBe(1);
+    expect(ticketOf(t.store, b).covers).toBeNull();
+    expect(t.tickets.busy).toBe(false);
+  });
+
+  it('[APP19] "one more" of a sent line is a new sale at the menu\'s price and tax rate now; an item taken off the menu is not offered', async () => {
+    const t = await till({ role: 'manager' });
+    const itemId = await t.menuCommands.define({ name: 'Lager', category: 'Drinks', priceCents: 400, taxBasisPoints: 1000 });
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, t.store.view(itemId) as MenuItemView);
+    await t.commands.sendToKitchen(id);
+    await t.menuCommands.reprice(itemId, 600); // happy hour is over
+    await t.menuCommands.setTaxRate(itemId, 2000);
+    t.tickets.select(id);
+    const [first] = ticketOf(t.store, id).lines;
+    expect(await t.tickets.addAnother(first!)).toBe(true);
+    expect(ticketOf(t.store, id).lines.map((l) => [l.unitPriceCents, l.taxBasisPoints])).toEqual([
+      [400, 1000],
+      [600, 2000],
+    ]);
+    await t.menuCommands.retire(itemId);
+    expect(t.tickets.isUnavailable(itemId)).toBe(true);
+    expect(await t.tickets.addAnother(first!)).toBe(false);
+    expect(t.tickets.error).toMatch(/Lager is off the menu/);
+    expect(ticketOf(t.store, id).lines).toHaveLength(2);
+  });
+
+  it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {
+    const location = `ui-${++n}`;
+    const a = await till({ location, terminal: 'till-1', label: 'A' });
+    const b = await till({ location, terminal: 'till-2', label: 'B' });
+    const id = await a.commands.openTicket();
+    await a.commands.addItem(id, burger);
+    exchange(a.store, b.store);
+    // Till A takes 12.50 and closes; till B, not having seen it, adds a cola.
+    await a.commands.recordPayment(id, { method: 'card', amountCents: 1250 });
+    await a.commands.close(id);
+    await b.commands.addItem(id, cola);
+    exchange(a.store, b.store);
+    const view = ticketOf(a.store, id);
+    expect(view.status).toBe('closed');
+    expect(view.totalCents - view.paidCents).toBeGreaterThan(0);
+    expect(view.openConflicts).toBeGreaterThan(0);
+    expect(a.tickets.dueOf(view)).toBeNull();
+    // An open ticket's due is what is left to take.
+    const open = await a.commands.openTicket();
+    await a.commands.addItem(open, cola);
+    expect(a.tickets.dueOf(ticketOf(a.store, open))).toBe(350);
+  });
+});
