@@ -57,7 +57,7 @@ const MIGRATIONS: readonly string[] = [
   // events, the tickets with an event in a report's window (by the event's `at`), and the
   // tickets that may be open now. `ticket_ends` counts per ticket opened its closes and voids
   // and its `reopen` resolutions: only a reopening can undo a close or a void
-  // (ticket-reducer.ts), so a ticket with no end, or reopened, is all that may be open.
+  // (ticket-resolutions.ts), so a ticket with no end, or reopened, is all that may be open.
   // Kept by the store as it inserts those four types (sqlite-event-store.ts): a trigger, even
   // one whose WHEN is false for most events, cost more than the insert itself.
   `

@@ -4,7 +4,9 @@ import { MENU_ITEM_AGGREGATE } from '../domain/menu-events';
 import { TABLE_AGGREGATE } from '../domain/table-events';
 import { LOCATION_AGGREGATE } from '../domain/location-events';
 import { TICKET_AGGREGATE } from '../domain/ticket-events';
-import { isTicketEvent, newTicketState, reduceTicket, ticketViewOf, type TicketState } from './ticket-reducer';
+import { isTicketEvent, newTicketState, type TicketState } from './ticket-state';
+import { reduceTicket } from './ticket-reducer';
+import { ticketViewOf } from './ticket-view';
 import {
   isLocationEvent,
   isMenuItemEvent,

@@ -1,0 +1,232 @@
+import type { DecodedEvent } from '../events/catalog';
+import { compareEvents } from '../events/envelope';
+import { resolutionFits } from './merge-policy';
+import { assertNever } from '../assert-never';
+import { outcome, type Outcome } from './reducer';
+import type { ConflictResolutionView, TicketConflict, TicketPayment, TicketRefund } from './views';
+import { lineById, type TicketEvent, type TicketState } from './ticket-state';
+import { chargeOf, totalOf } from './ticket-money';
+import { applyClose, holdPaymentsAboveTotal, holdPaymentsOfVoid } from './ticket-conflicts';
+
+/*
+ * What a manager's decision (`conflict.resolved`) does to a ticket: keeps or hands back the
+ * money a conflict held, reopens, keeps a close or a void, applies a change held back.
+ */
+
+/**
+ * The reducer's own switch (applyTicketEvent in ticket-reducer.ts), which a decision applies a
+ * held change with: passed in, so that this module does not import the reducer that imports it.
+ */
+export type ApplyTicketEvent = (s: TicketState, e: TicketEvent) => Outcome;
+
+/** Settles a conflict (or those an earlier build's id names) as the manager decided in `e`. */
+export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolved'>, apply: ApplyTicketEvent): Outcome {
+  const { conflictId, resolution: r } = e.payload;
+  const c = s.conflicts.find((x) => x.conflictId === conflictId);
+  if (!c) return resolveAliased(s, e, apply);
+  if (c.status === 'resolved') {
+    c.overruled.push(resolutionOf(e));
+    return outcome('superseded', 'conflict already resolved', conflictId);
+  }
+  if (!resolutionFits(c.kind, r.kind)) return outcome('invalid', `${r.kind} does not settle ${c.kind}`, conflictId);
+  const held = s.held.get(conflictId);
+  /** Said on the resolution beside the manager's note (a held change that no longer applies). */
+  let outcomeNote: string | null = null;
+  switch (c.kind) {
+    case 'payment_after_void':
+      if (r.kind === 'reopen') {
+        s.voided = null;
+        // No void any more: the other payments it held count again too.
+        for (const other of s.conflicts) {
+          if (other === c || other.status !== 'open' || other.kind !== 'payment_after_void') continue;
+          settleHeldMoney(s, other.conflictId, 'kept');
+          settleAlong(s, other, e, 'the ticket was reopened: the void no longer applies');
+        }
+        // Two tills may each have taken the whole amount before the void: the second is an over-payment.
+        keepHeldMoney(s, conflictId, e, true);
+      } else {
+        settleHeldMoney(s, conflictId, 'handed back');
+      }
+      break;
+    case 'over_payment':
+      // Kept on a ticket voided meanwhile, the money is held for the void's decision.
+      if (r.kind === 'accept_payment') {
+        for (const p of s.payments) if (p.conflictId === conflictId) s.acceptedPayments.push(p.paymentId);
+        keepHeldMoney(s, conflictId, e, false);
+      } else settleHeldMoney(s, conflictId, 'handed back');
+      break;
+    case 'over_refund':
+      setRefundState(s, conflictId, r.kind === 'accept_refund' ? 'applied' : 'discarded');
+      break;
+    case 'change_after_close':
+      if (r.kind === 'reopen') {
+        s.closed = null;
+        s.voided = null;
+        // The held change now applies as if it had never been held (its outcome stays
+        // 'escalated'); a held refund is checked again against the money taken. A change to a
+        // line added after the close too (3× the dessert) brings that addition with it, held
+        // before it: whichever card the manager takes first. Other held changes wait for theirs.
+        for (const addition of heldAdditionOf(s, held)) {
+          applyHeldChange(s, addition.conflictId, apply);
+          settleAlong(s, addition, e, 'a later change to this line was applied: the line came with it');
+        }
+        const applied = applyHeldChange(s, conflictId, apply);
+        if (applied !== null && applied.status !== 'applied' && applied.status !== 'escalated') outcomeNote = `the change no longer applies (${applied.reason ?? applied.status})`;
+      } else {
+        setRefundState(s, conflictId, 'discarded');
+      }
+      break;
+    case 'close_total_mismatch':
+      if (r.kind === 'accept_total') {
+        // A total settles the close it was about: one that holds no more (the ticket was
+        // reopened and closed again since) keeps its own.
+        if (s.closed !== null && !c.eventIds.includes(s.closed.eventId)) break;
+        // Nothing to close at that total: the ticket was voided since (the void holds its
+        // money), or the close the conflict is about was undone by a reopening.
+        if (s.voided !== null || (s.closed === null && held?.type !== 'ticket.closed')) break;
+        const base = s.closed ?? { eventId: held!.id, at: held!.at };
+        s.closed = { eventId: base.eventId, at: base.at, totalCents: r.totalCents, discountCents: s.closed?.discountCents ?? chargeOf(s).discount, covers: s.closed?.covers ?? s.covers };
+        // The money kept must fit the total accepted (a payment taken for the lines the close missed).
+        holdPaymentsAboveTotal(s, e);
+      } else {
+        s.closed = null;
+      }
+      break;
+    case 'closed_and_voided':
+      if (r.kind === 'keep_void') {
+        s.voided = s.voided ?? (held?.type === 'ticket.voided' ? { eventId: held.id, reason: held.payload.reason, at: held.at } : null);
+        s.closed = null;
+        // The sale is void: its money is held for a refund-or-reopen decision, as for any void.
+        if (s.voided) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
+      } else {
+        // A held close applies as it would have before the void: its guests, its discount, its total checked then.
+        const heldClose = s.closed === null ? s.heldCloses.find((h) => h.conflictId === conflictId) : undefined;
+        if (heldClose !== undefined) applyClose(s, { ...heldClose.closed }, heldClose.linesTotalCents);
+        const voidId = s.voided?.eventId ?? null;
+        s.voided = null;
+        // No void any more: payments it held count again, and refunds held because of it apply
+        // to the closed ticket (their conflicts are settled by this choice).
+        let keptAgain = false;
+        for (const other of [...s.conflicts]) {
+          if (other.status !== 'open') continue;
+          if (other.kind === 'payment_after_void') {
+            settleHeldMoney(s, other.conflictId, 'kept');
+            settleAlong(s, other, e, 'the close was kept: the void no longer applies');
+            keptAgain = true;
+            continue;
+          }
+          const refund = s.held.get(other.conflictId);
+          if (other.kind === 'change_after_close' && refund?.type === 'ticket.refunded' && voidId !== null && other.eventIds.includes(voidId)) {
+            settleAlong(s, other, e, 'the close was kept: the refund applies');
+            s.refunds = s.refunds.filter((x) => x.conflictId !== other.conflictId);
+            apply(s, refund);
+          }
+        }
+        // Payments the void held count again: what exceeds the close's total is an over-payment.
+        // Checked against the lines, as when they were taken before the close (it sorted first).
+        if (keptAgain) holdPaymentsAboveTotal(s, e, totalOf(s));
+      }
+      break;
+    default:
+      return assertNever(c.kind, 'conflict kind');
+  }
+  s.held.delete(conflictId);
+  s.heldCloses = s.heldCloses.filter((h) => h.conflictId !== conflictId);
+  // `c` is still in s.conflicts (the held change above only ever appends conflicts).
+  c.status = 'resolved';
+  c.resolution = { ...resolutionOf(e), note: [e.payload.note, outcomeNote].filter((n) => n != null).join('; ') || null };
+  return outcome('applied', null, conflictId);
+}
+
+function resolutionOf(e: DecodedEvent<'conflict.resolved'>): ConflictResolutionView {
+  return { kind: e.payload.resolution.kind, eventId: e.id, at: e.at, terminal: e.origin.terminal, staff: e.origin.staff ?? null, note: e.payload.note ?? null };
+}
+
+/** Another conflict this resolution settles too (`reopen`, with why). */
+function settleAlong(s: TicketState, other: TicketConflict, e: DecodedEvent<'conflict.resolved'>, note: string): void {
+  s.held.delete(other.conflictId);
+  other.status = 'resolved';
+  other.resolution = { ...resolutionOf(e), kind: 'reopen', note };
+}
+
+/**
+ * A resolution naming an id an earlier build gave a conflict (one conflict holding every
+ * payment, TicketConflict.aliases): it settles each open conflict carrying that id, as it
+ * would have settled the one.
+ */
+function resolveAliased(s: TicketState, e: DecodedEvent<'conflict.resolved'>, apply: ApplyTicketEvent): Outcome {
+  const { conflictId } = e.payload;
+  const aliased = s.conflicts.filter((x) => x.aliases.includes(conflictId));
+  if (aliased.length === 0) return outcome('ignored', `no conflict ${conflictId}`);
+  // Those settled before (another manager, or a build naming them one by one): this one is not applied to them.
+  for (const x of aliased) if (x.status === 'resolved') x.overruled.push(resolutionOf(e));
+  const open = aliased.filter((x) => x.status === 'open');
+  if (open.length === 0) return outcome('superseded', 'conflict already resolved', aliased[0]!.conflictId);
+  let first: Outcome | null = null;
+  for (const x of open) {
+    if (x.status !== 'open') continue; // settled along by an earlier one (a reopening)
+    const o = resolveConflict(s, { ...e, payload: { ...e.payload, conflictId: x.conflictId } }, apply);
+    first ??= o;
+  }
+  return first!;
+}
+
+/**
+ * Money a manager kept counts again, under the rules any payment meets: a void holds it
+ * (payment_after_void), and, unless the manager just accepted exactly that (`checkTotal`
+ * false), what the ticket keeps beyond its total is held as an over-payment.
+ */
+function keepHeldMoney(s: TicketState, conflictId: string, e: TicketEvent, checkTotal: boolean): void {
+  settleHeldMoney(s, conflictId, 'kept');
+  if (s.voided !== null) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
+  else if (checkTotal) holdPaymentsAboveTotal(s, e);
+}
+
+function setPaymentState(s: TicketState, conflictId: string, state: TicketPayment['state']): void {
+  for (const p of s.payments) if (p.conflictId === conflictId) p.state = state;
+}
+
+function setRefundState(s: TicketState, conflictId: string, state: TicketRefund['state']): void {
+  for (const r of s.refunds) if (r.conflictId === conflictId) r.state = state;
+}
+
+/**
+ * Settles the money a conflict held: kept, the payments and refunds count again; handed back,
+ * the payments are `refunded` whole, and the refunds held with them were part of that (`settled`).
+ */
+function settleHeldMoney(s: TicketState, conflictId: string, how: 'kept' | 'handed back'): void {
+  setPaymentState(s, conflictId, how === 'kept' ? 'applied' : 'refunded');
+  setRefundState(s, conflictId, how === 'kept' ? 'applied' : 'settled');
+}
+
+/** The open change_after_close conflict holding the addition of the line `change` is about, if it sorts before it. */
+function heldAdditionOf(s: TicketState, change: TicketEvent | undefined): TicketConflict[] {
+  const lineId = change === undefined ? undefined : lineIdOf(change);
+  if (lineId === undefined || lineById(s, lineId)) return [];
+  return s.conflicts.filter((o) => {
+    const ev = o.status === 'open' && o.kind === 'change_after_close' ? s.held.get(o.conflictId) : undefined;
+    return ev?.type === 'ticket.item_added' && ev.payload.lineId === lineId && compareEvents(ev, change!) < 0;
+  });
+}
+
+/** The line a change held after the end is about (those that can be held: removal, quantity, comp, refund). */
+function lineIdOf(e: TicketEvent): string | undefined {
+  switch (e.type) {
+    case 'ticket.item_removed':
+    case 'ticket.quantity_changed':
+    case 'ticket.line_comped':
+      return e.payload.lineId;
+    case 'ticket.refunded':
+      return e.payload.lineId;
+    default:
+      return undefined;
+  }
+}
+
+/** Applies the change a change_after_close conflict held (its held refunds checked again); null when none was held. */
+function applyHeldChange(s: TicketState, conflictId: string, apply: ApplyTicketEvent): Outcome | null {
+  const held = s.held.get(conflictId);
+  s.held.delete(conflictId);
+  s.refunds = s.refunds.filter((x) => x.conflictId !== conflictId);
+  return held === undefined ? null : apply(s, held);
+}
