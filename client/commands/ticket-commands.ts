@@ -6,7 +6,8 @@ import type { ConflictResolution } from '../../shared/domain/conflict-events';
 import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
 import { discountCents, keptCents, refundShares, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
-import { NotSavedError, type EventStore } from '../store/event-store';
+import type { EventStore } from '../store/event-store';
+import { NotSavedError } from '../store/storage-errors';
 import { DeviceCounter } from '../store/writer-lease';
 
 /**

@@ -3,10 +3,10 @@ import { compareEvents, parseEnvelope, type AggregateRef, type EventEnvelope } f
 import { newEventId } from '../../shared/events/event-id';
 import { EventValidationError, validatePayload } from '../../shared/events/catalog';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
-import { LocationProjection, type AggregateView, type CheckpointRecord } from '../../shared/projection/location-projection';
+import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
 import type { HistoryEntry } from '../../shared/projection/views';
 import { SegmentWriter, acksOf, compactedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
-import { MAX_ENTRY_LENGTH, aggregateIdOf, eventIdOf, parseEntry } from '../../shared/log/event-head';
+import { eventIdOf } from '../../shared/log/event-head';
 import { applyCompaction, planCompaction, type CompactionResult } from '../../shared/compaction/compaction-plan';
 import { DEFAULT_RETENTION, type RetentionPolicy } from '../../shared/compaction/retention-policy';
 import { COMPACTION, LOCAL, originKind, type TransactionOrigin } from './origins';
@@ -15,6 +15,8 @@ import { CheckpointWriter } from './checkpoint-writer';
 import { TabChannel } from './tab-channel';
 import { acquireWriterLease, WriterLostError, type WriterLease } from './writer-lease';
 import { ClockSuspectIds } from './clock-suspects';
+import { LogReading, parseStoredEvent, whenIdle } from './log-reading';
+import { NotSavedError, StorageFullError, isQuotaError } from './storage-errors';
 
 /**
  * The terminal's event log: one Y.Doc per location, persisted in IndexedDB.
@@ -511,97 +513,36 @@ export class EventStore {
       this.checkpoints?.schedule();
       return;
     }
-    // Events the checkpoint does not know (written in its last seconds, or arrived since):
-    // their aggregates are folded from all their events now, the rest restored.
-    const touched = new Set<string>();
-    for (const json of late) {
-      const id = aggregateIdOf(json);
-      if (id !== null) touched.add(id);
-    }
-    this.projection.restore(checkpoint.records.filter((r) => !touched.has(r.id)));
-    this.clock.observe(checkpoint.meta.clock);
-    const reading = new LogReading(jsons, this.now());
+    const reading = new LogReading(jsons, this.now(), {
+      projection: this.projection,
+      parse: (entries) => this.parseAll(entries),
+      index: (e, heldAt) => this.index(e, 'persistence', heldAt),
+      viewsChanged: (aggregates) => this.notify({ aggregates, events: [], origin: 'persistence' }),
+    });
     this.reading = reading;
-    if (touched.size > 0) {
-      const theirs: EventEnvelope[] = [];
-      for (const json of jsons) {
-        const id = aggregateIdOf(json);
-        if (id === null || !touched.has(id)) continue;
-        const event = parseStoredEvent(json);
-        if (typeof event !== 'string') theirs.push(event);
-      }
-      // Into the projection only: the reading indexes every event, these included, and
-      // every reader of the indexes (append, the outbox) has the reading finished first.
-      this.projection.apply(theirs);
-      for (const id of touched) reading.changed.add(id);
-    }
+    reading.restoreCheckpoint(checkpoint.records, late);
+    this.clock.observe(checkpoint.meta.clock);
     const settled = checkpoint.settled;
     if (settled === null) reading.settled = 'restored';
-    else {
-      this.restored = new Promise<void>((resolve) => {
-        reading.settledDone = resolve;
-        whenIdle(() => void settled().then((records) => this.restoreSettled(reading, records)));
-      });
-    }
+    else this.restored = reading.restoreSettledWhenIdle(settled);
     // The events are read in idle slices once every view is readable: parsing them
     // meanwhile only delayed the settled aggregates (by 0.3–0.5 s at 100k events in Node).
     this.indexed = new Promise<void>((resolve) => {
       reading.done = resolve;
       const slice = (): void => {
         if (this.reading !== reading) return resolve();
-        if (this.readLogFor(reading, INDEX_SLICE_MS)) this.finishReading(reading);
+        if (reading.readFor(INDEX_SLICE_MS)) this.finishReading(reading);
         else whenIdle(slice);
       };
       void this.restored.then(() => whenIdle(slice));
     });
   }
 
-  /**
-   * The settled aggregates of the restored checkpoint, decompressed after the first screen.
-   * Too late if the events were attached meanwhile (something needed them all): they were
-   * folded from their events then.
-   */
-  private restoreSettled(reading: LogReading, records: CheckpointRecord[] | null): void {
-    if (reading.settled !== 'pending') return;
-    reading.settled = 'restored';
-    const ids = this.projection.restore(records ?? []);
-    if (ids.length > 0) this.notify({ aggregates: new Set(ids), events: [], origin: 'persistence' });
-    reading.settledDone?.();
-  }
-
-  /**
-   * Works through the restored log for about `budgetMs`: parse every event, then hand
-   * the restored folds theirs, then index them. Returns whether it is done.
-   */
-  private readLogFor(reading: LogReading, budgetMs: number): boolean {
-    const until = performance.now() + budgetMs;
-    const step = 500;
-    while (performance.now() < until) {
-      if (reading.parsed < reading.jsons.length) {
-        const end = Math.min(reading.jsons.length, reading.parsed + step);
-        for (const e of this.parseAll(reading.jsons.slice(reading.parsed, end))) reading.add(e);
-        reading.parsed = end;
-      } else if (reading.attached < reading.groups.length) {
-        reading.skipSettled();
-        const end = Math.min(reading.groups.length, reading.attached + step / 10);
-        for (const id of this.projection.attach(reading.groups.slice(reading.attached, end))) reading.changed.add(id);
-        reading.attached = end;
-      } else if (reading.indexed < reading.events.length) {
-        const end = Math.min(reading.events.length, reading.indexed + step);
-        for (let i = reading.indexed; i < end; i++) this.index(reading.events[i]!, 'persistence', reading.heldAt);
-        reading.indexed = end;
-      } else {
-        return true;
-      }
-    }
-    return false;
-  }
-
   /** Finishes reading the restored log now: called by everything that needs the events. */
   private readRemainingLog(): void {
     const reading = this.reading;
     if (reading === null) return;
-    this.readLogFor(reading, Infinity);
+    reading.readFor(Infinity);
     this.finishReading(reading);
   }
 
@@ -778,71 +719,6 @@ export class EventStore {
   }
 }
 
-/** The events behind a restored checkpoint, read in slices: parsed, attached to their folds, indexed. */
-class LogReading {
-  parsed = 0;
-  attached = 0;
-  indexed = 0;
-  /** The checkpoint's settled aggregates: still decompressing, restored, or folded from events instead. */
-  settled: 'pending' | 'restored' | 'skipped' = 'pending';
-  settledDone?: () => void;
-  /** Each event once (a doc may hold two copies: the server bridges uploads into the room). */
-  readonly events: EventEnvelope[] = [];
-  private readonly seen = new Set<string>();
-  private readonly byAggregate = new Map<string, EventEnvelope[]>();
-  private groupList: [string, EventEnvelope[]][] | null = null;
-  /** Aggregates whose view changed (refolded, new or gone): listeners hear of them at the end. */
-  readonly changed = new Set<string>();
-  /** Log additions observed meanwhile, ingested after. */
-  readonly arrived: { jsons: string[]; origin: unknown }[] = [];
-  done?: () => void;
-
-  constructor(
-    readonly jsons: readonly string[],
-    /** When this replica is taken to have first held the restored events of other writers. */
-    readonly heldAt: number,
-  ) {}
-
-  add(e: EventEnvelope): void {
-    if (this.seen.has(e.id)) return;
-    this.seen.add(e.id);
-    this.events.push(e);
-    const list = this.byAggregate.get(e.aggregate.id);
-    if (list) list.push(e);
-    else this.byAggregate.set(e.aggregate.id, [e]);
-  }
-
-  /** Attaching starts without the settled aggregates' folds: they are folded from their events. */
-  skipSettled(): void {
-    if (this.settled !== 'pending') return;
-    this.settled = 'skipped';
-    this.settledDone?.();
-  }
-
-  /** The events by aggregate, once all are parsed. */
-  get groups(): readonly [string, EventEnvelope[]][] {
-    this.groupList ??= [...this.byAggregate];
-    return this.groupList;
-  }
-}
-
-/** Runs `fn` when the page is idle (after it has rendered), or soon where there is no such notion. */
-function whenIdle(fn: () => void): void {
-  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 500 });
-  else setTimeout(fn, 0);
-}
-
-/** Parses one stored entry; returns the reason as a string when it is not a valid envelope. */
-function parseStoredEvent(json: string): EventEnvelope | string {
-  // An entry longer than any event is not parsed at all: its parse could block the till for seconds (SRV31).
-  const raw = parseEntry(json);
-  if (raw === undefined) return json.length > MAX_ENTRY_LENGTH ? `too long to be an event (${json.length} characters)` : 'not JSON';
-  const parsed = parseEnvelope(raw);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  return `invalid envelope: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown'}`;
-}
-
 async function requestPersistentStorage(): Promise<boolean | null> {
   const storage = typeof navigator !== 'undefined' ? navigator.storage : undefined;
   if (!storage?.persist) return null;
@@ -851,44 +727,6 @@ async function requestPersistentStorage(): Promise<boolean | null> {
   } catch {
     return null;
   }
-}
-
-/**
- * IndexedDB failed to save a change (its connection closed under the tab by a newer build in
- * another tab, site data cleared, a disk error). The change is written all the same (`event`,
- * when an append says so): held in memory and synced, not saved here. A command goes on with
- * what must follow it (a close's sale) and reports this at its end.
- */
-export class NotSavedError extends Error {
-  override readonly name: string = 'NotSavedError';
-  constructor(
-    protected readonly detail: string,
-    readonly event: EventEnvelope | null = null,
-    text = `This device could not save the change; it is kept in memory and synced (${detail})`,
-  ) {
-    super(text);
-  }
-
-  /** The same failure, naming the event an append wrote. */
-  of(event: EventEnvelope): NotSavedError {
-    return new NotSavedError(this.detail, event);
-  }
-}
-
-/** The device ran out of storage and compaction could not free enough (a NotSavedError). */
-export class StorageFullError extends NotSavedError {
-  override readonly name = 'StorageFullError';
-  constructor(detail: string, event: EventEnvelope | null = null) {
-    super(detail, event, `This device's storage is full; the change is kept in memory and synced, but not saved here (${detail})`);
-  }
-
-  override of(event: EventEnvelope): StorageFullError {
-    return new StorageFullError(this.detail, event);
-  }
-}
-
-function isQuotaError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'QuotaExceededError';
 }
 
 function describe(err: unknown): string {

@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { EventStore, StorageFullError } from '../../client/store/event-store';
+import { EventStore } from '../../client/store/event-store';
+import { StorageFullError } from '../../client/store/storage-errors';
 import { CompactionScheduler } from '../../client/store/compaction-scheduler';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { acksOf } from '../../shared/log/log-doc';

@@ -1,4 +1,4 @@
-import { NotSavedError } from '../../store/event-store';
+import { NotSavedError } from '../../store/storage-errors';
 import { message } from '../format';
 
 /**

@@ -3,7 +3,7 @@ import type { MenuCommands } from '../../commands/menu-commands';
 import type { MenuItemView, TicketLine, TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
-import type { NotSavedError } from '../../store/event-store';
+import type { NotSavedError } from '../../store/storage-errors';
 import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import type { Now } from './now.svelte';

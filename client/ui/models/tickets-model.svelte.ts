@@ -1,6 +1,6 @@
 import type { PaymentToRecord, RefundToGive, TicketCommands } from '../../commands/ticket-commands';
 import { CommandState } from './command-state.svelte';
-import { NotSavedError } from '../../store/event-store';
+import { NotSavedError } from '../../store/storage-errors';
 import type { MenuCommands } from '../../commands/menu-commands';
 import { linesToFire, owedCents, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { TICKET_AGGREGATE, type TicketDiscount } from '../../../shared/domain/ticket-events';
