@@ -6,6 +6,7 @@ import { lineById, type TicketEvent, type TicketState } from './ticket-state';
 import { appliedPaid, appliedRefunded, lineRefundableCents, payableCents, paymentOf, refundLine, refundOf, totalOf } from './ticket-money';
 import { applyClose, closeRecordOf, escalate, holdPaymentsAboveTotal, holdPaymentsOfVoid, whatHappened } from './ticket-conflicts';
 import { resolveConflict } from './ticket-resolutions';
+import { refundedForUnchargedCents } from './views';
 
 /**
  * The ticket reducer: one event at a time, following TICKET_MERGE_POLICY. Its state
@@ -225,9 +226,10 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     case 'ticket.payment_recorded': {
       const p = e.payload;
       if (s.payments.some((x) => x.paymentId === p.paymentId)) return outcome('duplicate', `payment ${p.paymentId} already recorded`);
-      const total = payableCents(s);
-      // Against what was paid, refunds aside: a refund is not owed again (owedCents), so a
-      // payment beyond what is owed (two tills taking it) is one, after a refund too.
+      // Against what is owed (owedCents): what was paid, refunds aside (a refund is not owed
+      // again, unless its line is no longer charged), so a payment beyond it (two tills
+      // taking it) is one, after a refund too.
+      const total = payableCents(s) + refundedForUnchargedCents(s);
       const paid = appliedPaid(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];

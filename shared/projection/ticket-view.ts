@@ -1,5 +1,5 @@
 import { deriveTicketStatus } from './merge-policy';
-import type { TicketLine, TicketView } from './views';
+import { refundedForUnchargedCents, type TicketLine, type TicketView } from './views';
 import type { TicketState } from './ticket-state';
 import { appliedRefunded, chargeOf } from './ticket-money';
 
@@ -21,8 +21,9 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
       voided: s.voided !== null,
       closed: s.closed !== null,
       totalCents,
-      // Paid once nothing is owed (owedCents): a refund is not owed again if the ticket is reopened.
-      paidCents,
+      // Paid once nothing is owed (owedCents): a refund is not owed again if the ticket is
+      // reopened, unless its line is no longer charged.
+      paidCents: paidCents - refundedForUnchargedCents(s),
       anySent: s.lines.some((l) => l.sentAt !== null),
     }),
     lines: s.lines.map(lineCopy),

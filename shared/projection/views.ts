@@ -221,13 +221,31 @@ export function compedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): n
 }
 
 /**
+ * Applied refunds for lines the ticket no longer charges (removed, or comped whole, after the
+ * refund): the sale no longer holds what they handed back, so the guest owes it again (else
+ * the line's worth would come off twice, as a refund and off the total). A refund for a line
+ * still charged, or for the whole ticket, is money handed back for good.
+ */
+export function refundedForUnchargedCents(ticket: Pick<TicketView, 'lines' | 'refunds'>): number {
+  let cents = 0;
+  let charged: Set<string> | null = null;
+  for (const r of ticket.refunds) {
+    if (r.state !== 'applied' || r.line === null) continue;
+    charged ??= new Set(ticket.lines.filter((l) => chargedQuantity(l) > 0).map((l) => l.lineId));
+    if (!charged.has(r.line.lineId)) cents += r.amountCents;
+  }
+  return cents;
+}
+
+/**
  * What the guest still owes on a ticket: what it is sold at (soldCents: a closed ticket's closed
  * total) less its applied payments, never below zero. A refund is a money movement of its own,
  * counted on the day it was handed back: it is not owed again, also on a ticket reopened after
- * it (the guest compensated for a cold dish is not charged the compensation back).
+ * it (the guest compensated for a cold dish is not charged the compensation back) — unless its
+ * line is no longer charged (refundedForUnchargedCents).
  */
-export function owedCents(t: Pick<TicketView, 'totalCents' | 'closedTotalCents' | 'paidCents'>): number {
-  return Math.max(0, soldCents(t) - t.paidCents);
+export function owedCents(t: Pick<TicketView, 'totalCents' | 'closedTotalCents' | 'paidCents' | 'lines' | 'refunds'>): number {
+  return Math.max(0, soldCents(t) + refundedForUnchargedCents(t) - t.paidCents);
 }
 
 /**

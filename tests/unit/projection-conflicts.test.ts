@@ -458,6 +458,31 @@ describe('projection: escalated business conflicts', () => {
     expect(twice.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
   });
 
+  it('[PRJ16] a refund for a line taken off the ticket afterwards is owed again: the line\'s worth does not come off twice', () => {
+    const a = new Terminal('till-a');
+    const manager = new Terminal('manager-1');
+    const line = (lineId: string, name: string, unitPriceCents: number) => ({ lineId, menuItemId: `m-${name}`, name, unitPriceCents, quantity: 1 });
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', line('l1', 'burger', 1000)), a.write(TK, 'ticket.item_added', line('l2', 'steak', 2000))];
+    const paid = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3000 });
+    const close = a.write(TK, 'ticket.closed', { totalCents: 3000 });
+    manager.see(...base, paid, close);
+    const refunded = manager.write(TK, 'ticket.refunded', { refundId: 'rf-1', method: 'card', amountCents: 1000, reason: 'cold', lineId: 'l1' });
+    a.see(refunded);
+    const removed = a.write(TK, 'ticket.item_removed', { lineId: 'l1' });
+    manager.see(removed);
+    const reopen = resolve(manager, conflictIdFor('change_after_close', [close.id, removed.id]), { kind: 'reopen' });
+    a.see(reopen);
+    const coffee = a.write(TK, 'ticket.item_added', line('l3', 'coffee', 500));
+    const events = [...base, paid, close, refunded, removed, reopen, coffee];
+    // 25.00 of lines, 30.00 paid, the burger's 10.00 handed back and the burger gone: 5.00 is owed.
+    const v = ticketOf(events);
+    expect(v).toMatchObject({ status: 'open', totalCents: 2500, paidCents: 3000, refundedCents: 1000 });
+    expect(owedCents(v)).toBe(500);
+    const coffeePaid = ticketOf([...events, a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 500 })]);
+    expect(coffeePaid).toMatchObject({ status: 'paid', paidCents: 3500, openConflicts: 0 });
+    expect(owedCents(coffeePaid)).toBe(0);
+  });
+
   it('[PRJ6d] concurrent closes with different totals escalate; accept_total settles the total', () => {
     const a = new Terminal('till-a');
     const b = new Terminal('till-b');
