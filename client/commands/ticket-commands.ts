@@ -17,8 +17,6 @@ import { DeviceCounter } from '../store/writer-lease';
  */
 export interface CommandContext {
   store: EventStore;
-  /** Staff-readable prefix of this terminal's ticket numbers, unique in the location (from pairing). */
-  label?: string;
   /** Who is signed in on the device now (StaffOnDuty), stamped as origin.staff; null when no one is. */
   staff?: () => string | null;
   role: 'terminal' | 'manager' | 'admin';
@@ -133,20 +131,19 @@ export class TicketCommands {
   }
 
   /**
-   * The prefix of this writer's ticket numbers. A hash label (no paired label) can coincide
-   * with another writer's; once a ticket of another writer is seen under it, this writer
-   * moves to its 4-letter label for good, so two writers stop sharing numbers as soon as one
-   * has seen the other (offline before that, both may have issued the same one).
+   * The prefix of this writer's ticket numbers. Its 3-letter hash label can coincide with
+   * another writer's; once a ticket of another writer is seen under it, this writer moves to
+   * its 4-letter label for good, so two writers stop sharing numbers as soon as one has seen
+   * the other (offline before that, both may have issued the same one).
    */
   get label(): string {
-    if (this.ctx.label) return writerLabel(this.ctx.store.writer, this.ctx.label);
     return this.lengthened.get() > 0 ? writerLabelFor(this.ctx.store.writer, 4) : writerLabel(this.ctx.store.writer);
   }
 
   /** Opens a ticket with the next number of this writer; returns the ticket id. */
   async openTicket(options: { tableId?: string; covers?: number } = {}): Promise<string> {
     const tickets = this.ctx.store.views(TICKET_AGGREGATE) as TicketView[];
-    if (!this.ctx.label && this.lengthened.get() === 0) {
+    if (this.lengthened.get() === 0) {
       const mine = this.label;
       const writer = this.ctx.store.writer;
       if (tickets.some((v) => v.openedBy !== null && v.openedBy.terminal !== writer && parseTicketNumber(v.number ?? '')?.writerLabel === mine)) this.lengthened.raiseTo(1);
@@ -358,14 +355,12 @@ export class TicketCommands {
 }
 
 /**
- * The ticket-number prefix of a writer: the paired label (unique per location), plus the
- * tab slot for a second tab of the same terminal ('A' → 'A2'). Without a paired label,
- * a hash of the writer id (unique with high probability only).
+ * The ticket-number prefix of a writer: a 3-letter hash of its writer id, unique with high
+ * probability only (TicketCommands.label lengthens it once it is seen to coincide). A second
+ * tab writes as its own writer (`till-1.2`), so it hashes to its own prefix.
  */
-export function writerLabel(writer: string, pairedLabel?: string): string {
-  if (!pairedLabel) return writerLabelFor(writer, 3);
-  const slot = /\.(\d+)$/.exec(writer)?.[1];
-  return slot ? `${pairedLabel}${slot}` : pairedLabel;
+export function writerLabel(writer: string): string {
+  return writerLabelFor(writer, 3);
 }
 
 /**

@@ -1,10 +1,11 @@
 import { fnv1a32 } from '../fnv1a';
 
 /**
- * Ticket numbers staff can read and say aloud ("A-017"), that never collide between
- * terminals working offline and never change after sync:
- *   - the writer label is a short per-terminal prefix, so two terminals never produce
- *     the same number even if both open their 17th ticket offline;
+ * Ticket numbers staff can read and say aloud ("CRD-017"), that terminals working offline
+ * do not share and that never change after sync:
+ *   - the writer label is a short prefix hashed from the writer id, so two terminals do not
+ *     produce the same number even if both open their 17th ticket offline (unless their
+ *     hashes coincide: TicketCommands.label lengthens a label once it has seen that);
  *   - k is the writer's own count of tickets opened, kept by that terminal;
  *   - the number is written into `ticket.opened`, so sync never renumbers anything.
  * The ticket's identity is its aggregate id; the number is for people.
@@ -28,9 +29,7 @@ export function parseTicketNumber(n: string): { writerLabel: string; k: number }
 
 /**
  * A short label derived deterministically from a terminal id (FNV-1a → letters).
- * `length` 1 gives 22 labels, 2 gives 484. Hash labels can coincide, so when the set of
- * terminals of a location is known (enrolment), use `assignWriterLabels` instead, which
- * lengthens labels until they are unique.
+ * `length` 1 gives 22 labels, 3 gives 10,648. Hash labels can coincide.
  */
 export function writerLabelFor(terminalId: string, length: number): string {
   let h = fnv1a32(terminalId);
@@ -41,21 +40,6 @@ export function writerLabelFor(terminalId: string, length: number): string {
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
   }
   return out;
-}
-
-/**
- * Unique labels for a known set of terminals: the shortest length (1..4) at which
- * every hash label differs. Same set in → same labels out, whatever the order.
- */
-export function assignWriterLabels(terminalIds: Iterable<string>): Map<string, string> {
-  const ids = [...new Set(terminalIds)].sort();
-  for (let length = 1; length <= 4; length++) {
-    const labels = ids.map((id) => writerLabelFor(id, length));
-    if (new Set(labels).size === labels.length) return new Map(ids.map((id, i) => [id, labels[i]!]));
-  }
-  // Still colliding at 4 letters (over 200k terminals, or a pathological hash): fall back to
-  // the sorted index, which is unique but shifts when terminals are added.
-  return new Map(ids.map((id, i) => [id, i.toString(36).toUpperCase().padStart(4, '0')]));
 }
 
 /**

@@ -105,7 +105,7 @@ describe('A tab that dies between relaying and storing', () => {
 describe('A full disk under a command', () => {
   it('[CMD4][STO19] a close on a full disk still records its sale: both are held and synced, and the command says the disk is full', async () => {
     const store = await openStore({ location: `full-close-${++seq}` });
-    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const commands = new TicketCommands({ store, role: 'terminal' });
     const t = await commands.openTicket();
     await commands.addItem(t, { id: 'cola', name: 'Cola', priceCents: 350 });
     await commands.recordPayment(t, { method: 'cash', amountCents: 350 });
@@ -204,7 +204,7 @@ describe('IndexedDB failing under a running store', () => {
   it('[CMD4][STO19] a close the device cannot save (the database closed for a newer version in another tab) still records its sale, and the command says it was not saved', async () => {
     const location = `upgraded-close-${++seq}`;
     const store = await openStore({ location });
-    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const commands = new TicketCommands({ store, role: 'terminal' });
     const t = await commands.openTicket();
     await commands.addItem(t, { id: 'cola', name: 'Cola', priceCents: 350 });
     await commands.recordPayment(t, { method: 'card', amountCents: 350 });
@@ -255,7 +255,7 @@ async function until(condition: () => boolean): Promise<void> {
 describe('Compaction and the watermarks it is given', () => {
   it('[CMP2][SYN20] the watermarks sync gives replace the doc\'s acks (one sync found stale after a server restore): nothing above them leaves', async () => {
     const store = await openStore({ location: `stale-acks-${++seq}` });
-    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const commands = new TicketCommands({ store, role: 'terminal' });
     const t = await commands.openTicket();
     await commands.addItem(t, { id: 'cola', name: 'Cola', priceCents: 350 });
     await commands.recordPayment(t, { method: 'cash', amountCents: 350 });
@@ -271,7 +271,7 @@ describe('Compaction and the watermarks it is given', () => {
   it('[CMP2][CMP3][SYN20] a full disk compacts by the store\'s watermark source too: its own events above those marks stay, however high the doc\'s acks', async () => {
     let wall = Date.now();
     const store = await openStore({ location: `stale-acks-full-${++seq}`, clock: new HybridClock({ wallNow: () => wall }), now: () => wall });
-    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const commands = new TicketCommands({ store, role: 'terminal' });
     const sell = async (): Promise<string> => {
       const t = await commands.openTicket();
       await commands.addItem(t, { id: 'cola', name: 'Cola', priceCents: 350 });

@@ -17,10 +17,10 @@ afterEach(() => {
 });
 
 let n = 0;
-async function terminal(terminalId: string, label: string, role: 'terminal' | 'manager' = 'terminal', location = `cmd-${++n}`) {
+async function terminal(terminalId: string, role: 'terminal' | 'manager' = 'terminal', location = `cmd-${++n}`) {
   const store = await EventStore.open({ location, terminal: terminalId, persistence: 'memory', crossTab: false });
   stores.push(store);
-  return { store, commands: new TicketCommands({ store, label, role, staff: () => 'sam' }) };
+  return { store, commands: new TicketCommands({ store, role, staff: () => 'sam' }) };
 }
 
 function exchange(a: EventStore, b: EventStore): void {
@@ -44,8 +44,8 @@ const cola = { id: 'cola', name: 'Cola', priceCents: 350 };
 
 describe('TicketCommands', () => {
   it('[TKN5] numbers from terminals working offline never collide and do not change after sync', async () => {
-    const a = await terminal('till-1', 'A');
-    const b = await terminal('till-2', 'B');
+    const a = await terminal('till-1');
+    const b = await terminal('till-2');
     const ids = [];
     for (let i = 0; i < 3; i++) {
       ids.push(await a.commands.openTicket());
@@ -56,15 +56,15 @@ describe('TicketCommands', () => {
     const after = ids.map((id) => (a.store.view(id) as TicketView).number);
     expect(after).toEqual(before);
     expect(new Set(after).size).toBe(6);
-    expect(after.slice(0, 2)).toEqual(['A-001', 'B-001']);
+    expect(after.slice(0, 2)).toEqual([`${writerLabel(a.store.writer)}-001`, `${writerLabel(b.store.writer)}-001`]);
     // Numbering continues from what the writer has used, also as seen after sync.
-    expect((a.store.view(await a.commands.openTicket()) as TicketView).number).toBe('A-004');
+    expect((a.store.view(await a.commands.openTicket()) as TicketView).number).toBe(`${writerLabel(a.store.writer)}-004`);
   });
 
   it('[CMD2] a line the kitchen made comes off at a till only by a manager; one sent and not made yet comes off (the kitchen sees it cancelled)', async () => {
     const location = `cmd-${++n}`;
-    const till = await terminal('till-1', 'A', 'terminal', location);
-    const manager = await terminal('manager-1', 'M', 'manager', location);
+    const till = await terminal('till-1', 'terminal', location);
+    const manager = await terminal('manager-1', 'manager', location);
     const id = await till.commands.openTicket();
     await till.commands.addItem(id, { id: 'burger', name: 'Cheeseburger', priceCents: 1250 });
     await till.commands.addItem(id, { id: 'cola', name: 'Cola', priceCents: 350 });
@@ -82,8 +82,8 @@ describe('TicketCommands', () => {
   it('[TKN7] writers whose hash labels coincide stop sharing numbers once one has seen the other', async () => {
     const location = `cmd-${++n}`;
     // Both hash to HKR at three letters.
-    const a = await terminal('till-4', '', 'terminal', location);
-    const b = await terminal('terminal-38', '', 'terminal', location);
+    const a = await terminal('till-4', 'terminal', location);
+    const b = await terminal('terminal-38', 'terminal', location);
     const first = a.store.view(await a.commands.openTicket()) as TicketView;
     expect(first.number).toBe('HKR-001');
     exchange(a.store, b.store);
@@ -95,13 +95,13 @@ describe('TicketCommands', () => {
   });
 
   it('[TKN6] a second tab of a terminal numbers with its own prefix', () => {
-    expect(writerLabel('till-1', 'A')).toBe('A');
-    expect(writerLabel('till-1.2', 'A')).toBe('A2');
-    expect(writerLabel('till-1.2')).toMatch(/^[A-Z]{3}$/);
+    // A second tab writes as till-1.2, which hashes to a label of its own.
+    expect(writerLabel('till-1')).toBe('CRD');
+    expect(writerLabel('till-1.2')).toBe('LYW');
   });
 
   it('[CMD1] a whole order: items, kitchen, split payment with change, close, sale recorded once', async () => {
-    const { store, commands } = await terminal('till-1', 'A');
+    const { store, commands } = await terminal('till-1');
     const t = await commands.openTicket({ tableId: 'table-4', covers: 2 });
     await commands.addItem(t, burger, 2, 'no onions');
     await commands.addItem(t, cola, 1);
@@ -122,17 +122,17 @@ describe('TicketCommands', () => {
   });
 
   it('[CMD2] only a manager may void or resolve conflicts', async () => {
-    const till = await terminal('till-1', 'A');
+    const till = await terminal('till-1');
     const t = await till.commands.openTicket();
     expect(() => till.commands.void(t, 'walked out')).toThrow(/only a manager/);
-    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager' });
+    const manager = new TicketCommands({ store: till.store, role: 'manager' });
     await manager.void(t, 'walked out');
     expect((till.store.view(t) as TicketView).status).toBe('voided');
   });
 
   it('[CMD5] a closed ticket is refunded, not voided: the void is refused, writing nothing; an open, sent or paid one is voided', async () => {
-    const till = await terminal('till-1', 'A');
-    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager' });
+    const till = await terminal('till-1');
+    const manager = new TicketCommands({ store: till.store, role: 'manager' });
     const status = (id: string) => (till.store.view(id) as TicketView).status;
     // A void would take a closed ticket's money out of the day it was counted and hand it back on none.
     const closed = await till.commands.openTicket();
@@ -162,7 +162,7 @@ describe('TicketCommands', () => {
   });
 
   it('[CMD2][PRJ15] only a manager may comp a line: a terminal\'s compLine is refused writing nothing; a manager\'s comps it once', async () => {
-    const till = await terminal('till-1', 'A');
+    const till = await terminal('till-1');
     const t = await till.commands.openTicket();
     await till.commands.addItem(t, burger, 1);
     await till.commands.addItem(t, cola, 2);
@@ -173,7 +173,7 @@ describe('TicketCommands', () => {
     expect(() => till.commands.compLine(t, colaLine!.lineId, 'flat')).toThrow(/only a manager may comp a line/);
     expect(written()).toBe(before);
 
-    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: () => 'kim' });
+    const manager = new TicketCommands({ store: till.store, role: 'manager', staff: () => 'kim' });
     await manager.compLine(t, colaLine!.lineId, 'flat');
     const view = till.store.view(t) as TicketView;
     expect(view.totalCents).toBe(burger.priceCents);
@@ -188,12 +188,12 @@ describe('TicketCommands', () => {
   });
 
   it('[CMD2][PRJ16] only a manager may refund, on a closed ticket, each way at most what it took less its refunds', async () => {
-    const till = await terminal('till-1', 'A');
+    const till = await terminal('till-1');
     const t = await till.commands.openTicket();
     await till.commands.addItem(t, burger, 2);
     await till.commands.recordPayment(t, { method: 'card', amountCents: 1500 });
     await till.commands.recordPayment(t, { method: 'cash', amountCents: 1000, tenderedCents: 2000 });
-    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: () => 'kim' });
+    const manager = new TicketCommands({ store: till.store, role: 'manager', staff: () => 'kim' });
     expect(() => manager.refund(t, { method: 'cash', amountCents: 100, reason: 'cold' })).toThrow(/only a closed ticket is refunded/);
     await till.commands.close(t);
     const written = () => till.store.getByAggregate(t).length;
@@ -224,11 +224,11 @@ describe('TicketCommands', () => {
   });
 
   it('[CMD2][PRJ17] only a manager may discount a ticket, not above what its lines charge, and not once it ended', async () => {
-    const till = await terminal('till-1', 'A');
+    const till = await terminal('till-1');
     const t = await till.commands.openTicket();
     await till.commands.addItem(t, burger, 2); // 25.00
     expect(() => till.commands.setDiscount(t, { kind: 'percent', percent: 10, reason: 'staff meal' })).toThrow(/only a manager may give a discount/);
-    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: () => 'kim' });
+    const manager = new TicketCommands({ store: till.store, role: 'manager', staff: () => 'kim' });
     expect(() => manager.setDiscount(t, { kind: 'amount', amountCents: 2501, reason: 'voucher' })).toThrow(/more than the 25\.00 the ticket charges/);
     await manager.setDiscount(t, { kind: 'percent', percent: 10, reason: 'staff meal' });
     expect(till.store.view(t)).toMatchObject({ subtotalCents: 2500, totalCents: 2250, discount: { percent: 10, staff: 'kim' } });
@@ -248,8 +248,8 @@ describe('TicketCommands', () => {
   });
 
   it('[CMD4][PRJ18] a ticket a manager reopens and that closes again at another total hands the back office a new sale for that close', async () => {
-    const till = await terminal('till-1', 'A');
-    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager' });
+    const till = await terminal('till-1');
+    const manager = new TicketCommands({ store: till.store, role: 'manager' });
     const t = await till.commands.openTicket();
     await till.commands.addItem(t, burger, 1);
     await till.commands.addItem(t, cola, 1);
@@ -278,8 +278,8 @@ describe('TicketCommands', () => {
 
   it('[CMD4][PRJ18] two tills closing offline at different totals: the total a manager accepts is sold again, replacing the first sale', async () => {
     const location = `cmd-${++n}`;
-    const a = await terminal('till-1', 'A', 'terminal', location);
-    const b = await terminal('till-2', 'B', 'terminal', location);
+    const a = await terminal('till-1', 'terminal', location);
+    const b = await terminal('till-2', 'terminal', location);
     const t = await a.commands.openTicket();
     await a.commands.addItem(t, burger, 1);
     exchange(a.store, b.store);
@@ -292,7 +292,7 @@ describe('TicketCommands', () => {
     exchange(a.store, b.store);
     const mismatch = (a.store.view(t) as TicketView).conflicts.find((c) => c.kind === 'close_total_mismatch' && c.status === 'open')!;
     expect(mismatch).toBeDefined();
-    const manager = new TicketCommands({ store: a.store, label: 'A', role: 'manager' });
+    const manager = new TicketCommands({ store: a.store, role: 'manager' });
     await manager.resolveConflict(t, mismatch.conflictId, { kind: 'accept_total', totalCents: 1600 });
     const view = a.store.view(t) as TicketView;
     expect(view).toMatchObject({ closedTotalCents: 1600, sale: { totalCents: 1600, closeEventId: view.closedEventId } });
@@ -306,10 +306,10 @@ describe('TicketCommands', () => {
   it('[CMD4][PRJ18] four tills closing at four totals, managers accepting totals concurrently and one after another: the sale is always at the total the close holds at, on every replica', async () => {
     const location = `cmd-${++n}`;
     const tills = [
-      await terminal('till-1', 'A', 'terminal', location),
-      await terminal('till-2', 'B', 'terminal', location),
-      await terminal('till-3', 'C', 'terminal', location),
-      await terminal('till-4', 'D', 'terminal', location),
+      await terminal('till-1', 'terminal', location),
+      await terminal('till-2', 'terminal', location),
+      await terminal('till-3', 'terminal', location),
+      await terminal('till-4', 'terminal', location),
     ];
     const [a, b, c, d] = tills;
     const t = await a!.commands.openTicket();
@@ -328,7 +328,7 @@ describe('TicketCommands', () => {
       for (const x of tills) for (const y of tills) if (x !== y) exchange(x.store, y.store);
     };
     syncAll();
-    const managerOf = (store: EventStore) => new TicketCommands({ store, label: 'M', role: 'manager' });
+    const managerOf = (store: EventStore) => new TicketCommands({ store, role: 'manager' });
     const mismatches = () => (a!.store.view(t) as TicketView).conflicts.filter((k) => k.kind === 'close_total_mismatch' && k.status === 'open');
     const consistent = () => {
       for (const x of tills) {
@@ -379,7 +379,7 @@ describe('TicketCommands', () => {
     const held = ticketOf([...base, firstClose, dessert]).conflicts.find((c) => c.kind === 'change_after_close')!;
     const reopen = manager.write(TK, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'reopen' } });
     // Till 3 has all that, not the first sale (till 1 could not relay it yet): it takes the 10.00 and closes.
-    const c = await terminal('till-3', 'C');
+    const c = await terminal('till-3');
     deliver(c.store, [...base, firstClose, dessert, reopen]);
     expect((c.store.view(TK.id) as TicketView).sale).toBeNull();
     await c.commands.recordPayment(TK.id, { method: 'cash', amountCents: 1000 });
@@ -401,7 +401,7 @@ describe('TicketCommands', () => {
     // Till 2 adds a dessert and closes at 30.00; till 1, offline, closes at 20.00 and records the first sale.
     const closes = [b.write(TK, 'ticket.item_added', { lineId: 'l-d', menuItemId: 'm-d', name: 'Dessert', unitPriceCents: 1000, quantity: 1 }), b.write(TK, 'ticket.closed', { totalCents: 3000 }), a.write(TK, 'ticket.closed', { totalCents: 2000 })];
     const firstSale = a.write(TK, 'sale.recorded', { ticketId: TK.id, totalCents: 2000, paidCents: 0, closedAt: closes[2]!.at }, { key: `sale-${TK.id}` });
-    const manager = await terminal('manager-1', 'M', 'manager');
+    const manager = await terminal('manager-1', 'manager');
     deliver(manager.store, [...base, ...closes]);
     const mismatch = (manager.store.view(TK.id) as TicketView).conflicts.find((c) => c.kind === 'close_total_mismatch' && c.status === 'open')!;
     await manager.commands.resolveConflict(TK.id, mismatch.conflictId, { kind: 'accept_total', totalCents: 3000 });
@@ -411,7 +411,7 @@ describe('TicketCommands', () => {
   });
 
   it('[APP35] a line held back is left by Send and sent by Fire; a sent line cannot be held; holding as it is writes nothing', async () => {
-    const till = await terminal('till-1', 'A');
+    const till = await terminal('till-1');
     const t = await till.commands.openTicket();
     await till.commands.addItem(t, burger, 1);
     await till.commands.addItem(t, cola, 1);
@@ -438,8 +438,8 @@ describe('TicketCommands', () => {
 
   it('[CMD3] two offline terminals both closing a ticket hand one sale to the back office', async () => {
     const location = `cmd-${++n}`;
-    const a = await terminal('till-1', 'A', 'terminal', location);
-    const b = await terminal('till-2', 'B', 'terminal', location);
+    const a = await terminal('till-1', 'terminal', location);
+    const b = await terminal('till-2', 'terminal', location);
     const t = await a.commands.openTicket();
     await a.commands.addItem(t, burger, 1);
     await a.commands.recordPayment(t, { method: 'card', amountCents: 1250 });
@@ -457,8 +457,8 @@ describe('TicketCommands', () => {
 describe('MenuCommands: the menu from a manager\'s tablet', () => {
   it('[APP26][CMD2] a manager adds an item, reprices it and takes it off the menu; lines already on a ticket keep their price; a till may do none of it', async () => {
     const location = `cmd-${++n}`;
-    const manager = await terminal('manager-1', 'M', 'manager', location);
-    const till = await terminal('till-1', 'A', 'terminal', location);
+    const manager = await terminal('manager-1', 'manager', location);
+    const till = await terminal('till-1', 'terminal', location);
     const managerMenu = new MenuCommands({ store: manager.store, role: 'manager' });
     const tillMenu = new MenuCommands({ store: till.store, role: 'terminal' });
     expect(() => tillMenu.define({ name: 'Soup', category: 'Starters', priceCents: 700 })).toThrow(new CommandRefused('only a manager may change the menu'));
@@ -490,8 +490,8 @@ describe('MenuCommands: the menu from a manager\'s tablet', () => {
 describe('TableCommands: the floor plan from a manager\'s tablet', () => {
   it('[APP40][CMD2] a manager adds a table, renames it, changes its seats and takes it off the floor; a ticket at it keeps it; a till may do none of it', async () => {
     const location = `cmd-${++n}`;
-    const manager = await terminal('manager-1', 'M', 'manager', location);
-    const till = await terminal('till-1', 'A', 'terminal', location);
+    const manager = await terminal('manager-1', 'manager', location);
+    const till = await terminal('till-1', 'terminal', location);
     const managerTables = new TableCommands({ store: manager.store, role: 'manager' });
     const tillTables = new TableCommands({ store: till.store, role: 'terminal' });
     const onlyManagers = new CommandRefused('only a manager may set up the tables');
@@ -530,13 +530,13 @@ describe('TableCommands: the floor plan from a manager\'s tablet', () => {
 
 describe('tax rates from a manager\'s tablet', () => {
   it('[APP31][EVT11] a refund for one line: at most what that line has left of what it was sold at (its share of the total) after the refunds; written as v2 naming it, one for the ticket as v1', async () => {
-    const till = await terminal('till-1', 'A');
+    const till = await terminal('till-1');
     const t = await till.commands.openTicket();
     await till.commands.addItem(t, { ...burger, taxBasisPoints: 1000 }, 2); // 25.00
     await till.commands.addItem(t, { ...cola, taxBasisPoints: 2000 }, 1); // 3.50
     await till.commands.recordPayment(t, { method: 'card', amountCents: 2850 });
     await till.commands.close(t);
-    const manager = new TicketCommands({ store: till.store, label: 'A', role: 'manager', staff: () => 'kim' });
+    const manager = new TicketCommands({ store: till.store, role: 'manager', staff: () => 'kim' });
     const [burgers, colaLine] = (till.store.view(t) as TicketView).lines;
     expect(() => manager.refund(t, { method: 'card', amountCents: 351, reason: 'flat', lineId: colaLine!.lineId })).toThrow(/at most 3\.50 can go back for the Cola/);
     expect(() => manager.refund(t, { method: 'card', amountCents: 100, reason: 'flat', lineId: 'line-nope' })).toThrow(/charges no such line/);
@@ -555,8 +555,8 @@ describe('tax rates from a manager\'s tablet', () => {
 
   it('[APP31][CMD2] an item is defined with the tax in its price; a line copies it; a new rate reaches new lines only; a till may not set one', async () => {
     const location = `cmd-${++n}`;
-    const manager = await terminal('manager-1', 'M', 'manager', location);
-    const till = await terminal('till-1', 'A', 'terminal', location);
+    const manager = await terminal('manager-1', 'manager', location);
+    const till = await terminal('till-1', 'terminal', location);
     const managerMenu = new MenuCommands({ store: manager.store, role: 'manager' });
     const tillMenu = new MenuCommands({ store: till.store, role: 'terminal' });
     const id = await managerMenu.define({ name: 'House red', category: 'Drinks', priceCents: 750, taxBasisPoints: 2000 });
@@ -587,7 +587,7 @@ describe('tax rates from a manager\'s tablet', () => {
 
 describe('what receipts say about the business (LocationCommands)', () => {
   it('[APP32][CMD2] a manager writes the fields changed, trimmed (an emptied one taken off, never the name); a till may not', async () => {
-    const manager = await terminal('manager-1', 'M', 'manager');
+    const manager = await terminal('manager-1', 'manager');
     const managerDetails = new LocationCommands({ store: manager.store, role: 'manager' });
     const tillDetails = new LocationCommands({ store: manager.store, role: 'terminal' });
     expect(() => tillDetails.setDetails({ name: 'Bistro' })).toThrow(new CommandRefused('only a manager may change what receipts say'));
@@ -604,7 +604,7 @@ describe('what receipts say about the business (LocationCommands)', () => {
 
 describe('guests (covers)', () => {
   it('[APP33] a till counts the guests of a ticket (the opening took the table\'s seats); the same count again writes nothing', async () => {
-    const till = await terminal('till-1', 'A');
+    const till = await terminal('till-1');
     const t = await till.commands.openTicket({ tableId: 't5', covers: 4 });
     await till.commands.setCovers(t, 3);
     expect(till.store.getByAggregate(t).at(-1)).toMatchObject({ type: 'ticket.covers_set', payload: { covers: 3 } });
@@ -620,7 +620,7 @@ describe('who is serving (origin.staff)', () => {
     const store = await EventStore.open({ location: `cmd-${++n}`, terminal: 'till-1', persistence: 'memory', crossTab: false });
     stores.push(store);
     let signedIn: string | null = 'Ana';
-    const ctx = { store, label: 'A', role: 'terminal' as const, staff: () => signedIn };
+    const ctx = { store, role: 'terminal' as const, staff: () => signedIn };
     const commands = new TicketCommands(ctx);
     const menu = new MenuCommands(ctx);
     await store.append('menu.item_defined', { menuItemId: burger.id, name: burger.name, category: 'Mains', priceCents: burger.priceCents }, { aggregate: { type: 'menu_item', id: burger.id } });
@@ -644,16 +644,16 @@ describe('who is serving (origin.staff)', () => {
 });
 
 describe('MenuCommands', () => {
-  async function withBurgerOnTheMenu(terminalId: string, label: string, location = `cmd-${++n}`) {
-    const t = await terminal(terminalId, label, 'terminal', location);
+  async function withBurgerOnTheMenu(terminalId: string, location = `cmd-${++n}`) {
+    const t = await terminal(terminalId, 'terminal', location);
     await t.store.append('menu.item_defined', { menuItemId: burger.id, name: burger.name, category: 'Mains', priceCents: burger.priceCents }, { aggregate: { type: 'menu_item', id: burger.id } });
     return { ...t, menu: new MenuCommands({ store: t.store, role: 'terminal', staff: () => 'sam' }) };
   }
 
   it('[APP19] an item the kitchen marked sold out is refused at another till ("Cheeseburger is sold out"); marked available again, it is added', async () => {
     const location = `cmd-${++n}`;
-    const kitchen = await withBurgerOnTheMenu('kitchen-1', 'K', location);
-    const till = await terminal('till-2', 'B', 'terminal', location);
+    const kitchen = await withBurgerOnTheMenu('kitchen-1', location);
+    const till = await terminal('till-2', 'terminal', location);
     exchange(kitchen.store, till.store);
     const t = await till.commands.openTicket();
 
@@ -672,7 +672,7 @@ describe('MenuCommands', () => {
   });
 
   it('[APP19] "One more" of a line whose item is sold out is refused too; one less is fine', async () => {
-    const till = await withBurgerOnTheMenu('till-1', 'A');
+    const till = await withBurgerOnTheMenu('till-1');
     const t = await till.commands.openTicket();
     await till.commands.addItem(t, burger, 2);
     const line = (till.store.view(t) as TicketView).lines[0]!;
@@ -683,7 +683,7 @@ describe('MenuCommands', () => {
   });
 
   it('[APP19] marking an item the log does not hold is refused, writing nothing', async () => {
-    const { store, menu } = await withBurgerOnTheMenu('till-1', 'A');
+    const { store, menu } = await withBurgerOnTheMenu('till-1');
     expect(() => menu.setAvailability('no-such-item', false)).toThrow(new CommandRefused('no menu item no-such-item'));
     expect(store.getByAggregate('no-such-item')).toHaveLength(0);
   });

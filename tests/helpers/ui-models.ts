@@ -92,7 +92,7 @@ export function cleanUpAfterEach(): void {
 
 let tills = 0;
 /** A till over an in-memory store: its commands, live log and tickets screen. */
-export async function till(options: { clock?: HybridClock; location?: string; terminal?: string; label?: string; role?: 'terminal' | 'manager' } = {}) {
+export async function till(options: { clock?: HybridClock; location?: string; terminal?: string; role?: 'terminal' | 'manager' } = {}) {
   const store = await EventStore.open({
     // A prefix of its own: tests number the locations they name themselves `ui-<n>`.
     location: options.location ?? `ui-till-${++tills}`,
@@ -102,7 +102,7 @@ export async function till(options: { clock?: HybridClock; location?: string; te
     ...(options.clock ? { clock: options.clock } : {}),
   });
   stores.push(store);
-  const commands = new TicketCommands({ store, label: options.label ?? 'A', role: options.role ?? 'terminal' });
+  const commands = new TicketCommands({ store, role: options.role ?? 'terminal' });
   const menuCommands = new MenuCommands({ store, role: options.role ?? 'terminal' });
   const log = new liveLogMod.LiveLog(store);
   const tickets = new ticketsMod.TicketsModel(log, commands, menuCommands, options.role === 'manager');

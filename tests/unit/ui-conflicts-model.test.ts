@@ -46,8 +46,8 @@ describe('the Conflicts screen (ConflictsModel)', () => {
   it('[PRJ27] a conflict two managers settled at once is listed right after the open ones, the choice not applied with it', async () => {
     const { ConflictsModel } = await model<ConflictsMod>('conflicts-model');
     const location = `ui-${++n}`;
-    const a = await till({ location, terminal: 'mgr-1', label: 'M', role: 'manager' });
-    const b = await till({ location, terminal: 'mgr-2', label: 'N', role: 'manager' });
+    const a = await till({ location, terminal: 'mgr-1', role: 'manager' });
+    const b = await till({ location, terminal: 'mgr-2', role: 'manager' });
     const id = await a.commands.openTicket();
     await a.commands.addItem(id, cola);
     await a.commands.recordPayment(id, { method: 'cash', amountCents: 350 });

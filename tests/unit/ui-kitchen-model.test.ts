@@ -146,7 +146,7 @@ describe('kitchen display (KitchenModel)', () => {
 
   it('[APP1] a ticket voided after it was sent stays on the kitchen display, every line cancelled, until the kitchen bumps it', async () => {
     const { store, kitchen, first, second } = await kitchenWithTwo();
-    const manager = new TicketCommands({ store, label: 'A', role: 'manager' });
+    const manager = new TicketCommands({ store, role: 'manager' });
     await manager.void(first, 'guest left');
     const card = kitchen.queue.find((e) => e.ticket.id === first)!;
     expect(card.voided).toBe(true);

@@ -64,8 +64,8 @@ describe('tickets screen (TicketsModel)', () => {
 
   it('[APP34] a guest pays for their own dishes: the amount follows the lines chosen, the payment names them, and they are offered no more', async () => {
     const location = `ui-${++n}`;
-    const a = await till({ location, terminal: 'till-1', label: 'A' });
-    const b = await till({ location, terminal: 'till-2', label: 'B' });
+    const a = await till({ location, terminal: 'till-1' });
+    const b = await till({ location, terminal: 'till-2' });
     const id = await a.commands.openTicket();
     await a.commands.addItem(id, burger, 2);
     await a.commands.addItem(id, cola);

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { burger, cleanUpAfterEach, cola, exchange, liveLogMod, stores, ticketOf, ticketsMod, till } from '../helpers/ui-models';
 import { EventStore } from '../../client/store/event-store';
-import { TicketCommands } from '../../client/commands/ticket-commands';
+import { TicketCommands, writerLabel } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
 import type { MenuItemView } from '../../shared/projection/views';
 import { NOTE_MAX } from '../../client/ui/format';
@@ -126,13 +126,13 @@ describe('tickets screen (TicketsModel)', () => {
   it('[STO19] on a full disk a ticket opened is shown and an item added clears its quantity and note (both written, held and synced: a second tap would write them twice); the screen says the disk is full', async () => {
     const store = await EventStore.open({ location: `ui-full-${++n}`, terminal: 'till-1', crossTab: false });
     stores.push(store);
-    const commands = new TicketCommands({ store, label: 'A', role: 'terminal' });
+    const commands = new TicketCommands({ store, role: 'terminal' });
     const tickets = new ticketsMod.TicketsModel(new liveLogMod.LiveLog(store), commands, new MenuCommands({ store, role: 'terminal' }), false);
     const disk = failIndexedDbWrites();
     try {
       expect(await tickets.openTicket(null)).toBe(true);
       expect(tickets.error).toMatch(/storage is full/);
-      expect(tickets.selected?.number).toBe('A-001');
+      expect(tickets.selected?.number).toBe(`${writerLabel(store.writer)}-001`);
       tickets.nextQuantity = 2;
       tickets.nextNote = 'no ice';
       expect(await tickets.addItem({ id: 'cola', name: 'Cola', priceCents: 350 } as MenuItemView)).toBe(true);
@@ -185,8 +185,8 @@ describe('tickets screen (TicketsModel)', () => {
 
   it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {
     const location = `ui-${++n}`;
-    const a = await till({ location, terminal: 'till-1', label: 'A' });
-    const b = await till({ location, terminal: 'till-2', label: 'B' });
+    const a = await till({ location, terminal: 'till-1' });
+    const b = await till({ location, terminal: 'till-2' });
     const id = await a.commands.openTicket();
     await a.commands.addItem(id, burger);
     exchange(a.store, b.store);
