@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeJwt } from 'jose';
 import type { ZodType } from 'zod';
-import { DeviceTerminalId } from '../../shared/protocol/token-claims';
+import { NewDeviceTerminalId } from '../../shared/protocol/token-claims';
 import { MAX_TOKEN_TTL_SECONDS } from '../../shared/protocol/rest-tokens';
 import { Role, LocationId } from '../../shared/protocol/token-claims';
 import { loadExistingSecret } from '../auth/secret';
@@ -77,7 +77,7 @@ export function parseTokenArgs(argv: readonly string[]): TokenCommand {
   if (values.terminal === undefined) {
     throw new ArgumentError('--terminal is required: the device or integration the token is for (the name it is revoked by)');
   }
-  const terminal = parseFlag('--terminal', DeviceTerminalId, values.terminal);
+  const terminal = parseFlag('--terminal', NewDeviceTerminalId, values.terminal);
   return { kind: 'mint', options: { location, role, terminal, ttlSeconds: parseTtlFlag(values.ttl), json: values.json } };
 }
 

@@ -274,8 +274,10 @@ function fitsOlder(schema: z.ZodType, payload: unknown): boolean {
     olderKeys.set(schema, known);
   }
   if (known === null || typeof payload !== 'object' || payload === null) return schema.safeParse(payload).success;
-  for (const key of Object.keys(payload)) if (!known.keys.has(key)) return false;
-  for (const key of known.required) if (!Object.prototype.hasOwnProperty.call(payload, key)) return false;
+  // A key holding undefined is absent: JSON drops it.
+  const fields = payload as Record<string, unknown>;
+  for (const key of Object.keys(payload)) if (fields[key] !== undefined && !known.keys.has(key)) return false;
+  for (const key of known.required) if (fields[key] === undefined) return false;
   return true;
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceTerminalId, Role } from './token-claims';
+import { DeviceTerminalId, NewDeviceTerminalId, Role } from './token-claims';
 
 /** Longest token lifetime the server mints (seconds): one year. */
 export const MAX_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
@@ -7,7 +7,7 @@ export const MAX_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
 /** POST /api/tokens: mint a token for the caller's own location (pairing a device). */
 export const MintTokenRequest = z.object({
   role: Role,
-  terminal: DeviceTerminalId.optional(),
+  terminal: NewDeviceTerminalId.optional(),
   ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).optional(),
 });
 export type MintTokenRequest = z.infer<typeof MintTokenRequest>;

@@ -25,6 +25,15 @@ export const DeviceTerminalId = TerminalId.refine((t) => !isWriterOf(t, SERVER_W
   message: `"${SERVER_WRITER}" is the server's own writer id, not a terminal`,
 });
 
+/**
+ * The id a new device is given (minted): no dot, which separates a device's writer ids from
+ * its id (`till-2.2` a second tab, `till-2.r…` a re-paired device): a device `bar.1` would be
+ * taken for a writer of `bar`, and revoking it would cut `bar` off too.
+ */
+export const NewDeviceTerminalId = DeviceTerminalId.refine((t) => !t.includes('.'), {
+  message: 'a device id has no dot (a dot separates its writer ids: till-2.2, till-2.r…)',
+});
+
 export const TokenClaims = z.object({
   location: LocationId,
   role: Role,

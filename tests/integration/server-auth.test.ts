@@ -180,6 +180,10 @@ describe('auth: tokens scope every socket and request to one location and role',
     const asServer = await api(server.url, '/api/tokens', manager, { body: { role: 'terminal', terminal: 'server', ttlSeconds: 60 } });
     expect(asServer.status).toBe(400);
     expect(asServer.body).toMatchObject({ field: 'terminal' });
+    // Nor has a new device a dot in its id: `bar.1` would be taken for a writer of `bar` (revoking one would cut both off).
+    const dotted = await api(server.url, '/api/tokens', manager, { body: { role: 'terminal', terminal: 'bar.1', ttlSeconds: 60 } });
+    expect(dotted.status).toBe(400);
+    expect(dotted.body).toMatchObject({ field: 'terminal' });
   });
 
   it('[SRV5] a token expiring mid-session closes with tokenExpired; renewing resumes without losing anything', async () => {

@@ -70,6 +70,8 @@ describe('tables (the floor plan)', () => {
       expect((err as Error).message).toMatch(/names its label, its seats or both/);
     }
     expect(() => validatePayload('table.defined', { tableId: 't1', label: '' })).toThrow(/payload\.label/);
+    // A key holding undefined is absent (JSON drops it): such a change is a v2, never an invalid v1.
+    expect(validatePayload('table.defined', { tableId: 't1', label: 'T1', seats: undefined }).v).toBe(2);
     expect(() => validatePayload('table.retired', { tableId: 't1', label: 'x' })).toThrow(/payload\.label: Unrecognized key/);
     expect(MANAGER_EVENT_TYPES.has('table.defined') && MANAGER_EVENT_TYPES.has('table.retired')).toBe(true);
     const event = { type: 'table.retired', origin: { terminal: 'till-1' } };

@@ -45,6 +45,7 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     const editor = new MenuEditorModel(t.log, t.menuCommands);
     const id = await t.menuCommands.define({ name: 'Soup', category: 'Starters', priceCents: 650 });
     const soup = () => t.store.view(id) as MenuItemView;
+    editor.drafts.price[id] = '7.00';
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     expect(await editor.retire(soup())).toBe(false);
     vi.advanceTimersByTime(80); // the second half of a double tap
@@ -54,11 +55,13 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     vi.useRealTimers();
     expect(await editor.retire(soup())).toBe(true);
     expect(soup().retired).toBe(true);
+    // The price typed for the soup went with it.
     expect(editor.hasDrafts).toBe(false);
     editor.priceText = '4.50';
     expect(editor.hasDrafts).toBe(true);
     editor.priceText = '';
-    editor.drafts.tax[id] = '5';
+    const bread = await t.menuCommands.define({ name: 'Bread', category: 'Starters', priceCents: 300 });
+    editor.drafts.tax[bread] = '5';
     expect(editor.hasDrafts).toBe(true);
   });
 
@@ -99,6 +102,9 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     expect(t.store.getByAggregate(t1.id)).toHaveLength(written);
 
     const ticket = await t.commands.openTicket({ tableId: t1.id });
+    // Seats typed for the table about to go: gone with it, they hold no automatic update back.
+    editor.type(t1, 'seats', '3');
+    expect(editor.hasDrafts).toBe(true);
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     expect(await editor.retire(t1)).toBe(false);
     vi.advanceTimersByTime(80);
@@ -106,6 +112,7 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     vi.advanceTimersByTime(CONFIRM_AFTER_MS);
     vi.useRealTimers();
     expect(await editor.retire(t1)).toBe(true);
+    expect(editor.hasDrafts).toBe(false);
     expect(editor.tables.map((x) => x.label)).toEqual(['Window']);
     expect(t.tickets.tables.map((x) => x.label)).toEqual(['Window']);
     // The ticket at the retired table still shows it among its choices (disabled on screen), and keeps it.

@@ -78,7 +78,8 @@ export class MenuEditorModel extends CommandState {
 
   /** Something typed and not saved: a new item, a price or a rate (the automatic update waits for it). */
   get hasDrafts(): boolean {
-    return [this.name, this.category, this.priceText, this.station, this.taxText].some((t) => t.trim() !== '') || Object.values(this.drafts).some((byItem) => Object.keys(byItem).length > 0);
+    // A draft of an item taken off the menu (here or on another tablet) is gone with it.
+    return [this.name, this.category, this.priceText, this.station, this.taxText].some((t) => t.trim() !== '') || Object.values(this.drafts).some((byItem) => this.items.some((item) => byItem[item.id] !== undefined));
   }
 
   /** Items on the menu, by category then name. */

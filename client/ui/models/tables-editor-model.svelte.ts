@@ -52,9 +52,9 @@ export class TablesEditorModel extends CommandState {
     super();
   }
 
-  /** Something typed and not saved (the automatic update waits for it). */
+  /** Something typed and not saved (the automatic update waits for it); an edit of a table taken off the floor is gone with it. */
   get hasDrafts(): boolean {
-    return this.label.trim() !== '' || Object.keys(this.edits).length > 0;
+    return this.label.trim() !== '' || this.tables.some((t) => this.edits[t.id] !== undefined);
   }
 
   async add(): Promise<boolean> {
