@@ -146,7 +146,7 @@ describe('Backoff', () => {
     await waitFor(() => posts === 1, 'the upload in flight');
     t.close(); // e.g. the device unpaired
     answer(new Response('busy', { status: 503 }));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => !t.sync.status.inFlight, 'the answer handled');
     timers.advance(3_600_000);
     await new Promise((r) => setTimeout(r, 50));
     expect(posts).toBe(1);

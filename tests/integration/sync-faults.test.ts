@@ -49,6 +49,17 @@ async function relayOnlyWriter(location: string, options: { relayIngest?: boolea
   return { server, a, b };
 }
 
+/** waitFor, moving `clock`'s timers on by the real time that passed at each look. */
+function waitTicking(clock: TabletClock, check: () => boolean, label: string, timeoutMs?: number, state?: () => string): Promise<void> {
+  let last = performance.now();
+  return waitFor(() => {
+    const now = performance.now();
+    clock.fire(now - last);
+    last = now;
+    return check();
+  }, label, timeoutMs, state);
+}
+
 /** Counts this terminal's POSTs; `failNext` answers that many with a proxy's HTML 400. */
 function countingFetch(): { fetch: typeof fetch; posts: () => number; failNext: (count: number) => void } {
   let posts = 0;
@@ -197,11 +208,14 @@ describe('Refusals never stall delivery', () => {
     const server = await inProcess();
     const aPosts = countingFetch();
     const bPosts = countingFetch();
-    const a = await terminal({ location: 'refused', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: aPosts.fetch } });
-    const b = await terminal({ location: 'refused', terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300, sync: { fetch: bPosts.fetch } });
+    // Both syncs' timers fire only when the test says: moved on with real time while it waits
+    // (waitTicking), then on their own at the end, to show no upload is left to go.
+    const clock = new TabletClock();
+    const a = await terminal({ location: 'refused', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: aPosts.fetch, timers: clock } });
+    const b = await terminal({ location: 'refused', terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300, sync: { fetch: bPosts.fetch, timers: clock } });
     const ticket = { id: 'ticket-1', type: 'ticket' };
     await a.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
-    await waitFor(() => a.sync.status.owed === 0, 'the first event acknowledged');
+    await waitTicking(clock, () => a.sync.status.owed === 0, 'the first event acknowledged');
     // What a till on a newer release writes during a rolling upgrade: a version this server refuses.
     const at = a.store.clock.now();
     const newer = { id: newEventId(at), seq: 2, at, type: 'ticket.note_set', v: 99, aggregate: ticket, origin: { terminal: 'till-1', n: 2 }, payload: { note: 'from the future' } };
@@ -209,13 +223,13 @@ describe('Refusals never stall delivery', () => {
     for (let i = 0; i < 5; i++) await a.store.append('ticket.note_set', { note: `note ${i}` }, { aggregate: ticket });
 
     // b owes a's events once it holds them: settled means after they all arrived.
-    await waitFor(() => b.store.eventsByWriter().get('till-1')?.length === 7, 'b holds all of a\'s events');
+    await waitTicking(clock, () => b.store.eventsByWriter().get('till-1')?.length === 7, 'b holds all of a\'s events');
     // It settles in about a second. One CI run timed out here after 10 s (not reproduced): the
     // state is printed at 10 s, and the wait goes on past one upload timeout (a hung request).
     const state = () => [describeSync('a', a), describeSync('b', b)].join('\n');
     const slow = setTimeout(() => console.warn(`OUT8: still owed after 10 s\n${state()}`), 10_000);
     try {
-      await waitFor(() => a.sync.status.owed === 0 && b.sync.status.owed === 0, 'nothing owed on either terminal', 30_000, state);
+      await waitTicking(clock, () => a.sync.status.owed === 0 && b.sync.status.owed === 0, 'nothing owed on either terminal', 30_000, state);
     } finally {
       clearTimeout(slow);
     }
@@ -225,8 +239,13 @@ describe('Refusals never stall delivery', () => {
     const last = a.store.getByAggregate('ticket-1').at(-1)!;
     expect(a.sync.deliveryState(last)).toBe('acknowledged');
     // Settled: no upload loop (one answered all-duplicate batch used to start the next at once, forever).
+    // Every sync timer due in the next second fires, and each upload one starts is answered: none posts.
     const before = [aPosts.posts(), bPosts.posts()];
-    await new Promise((r) => setTimeout(r, 1000));
+    for (let step = 0; step < 10; step++) {
+      clock.fire(100);
+      await new Promise((r) => setImmediate(r)); // an upload a timer started has published its status
+      await waitFor(() => !a.sync.status.inFlight && !b.sync.status.inFlight, 'the uploads answered');
+    }
     expect([aPosts.posts(), bPosts.posts()]).toEqual(before);
   });
 
