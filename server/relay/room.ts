@@ -166,8 +166,9 @@ export class Room {
   /**
    * Applies the presence (awareness) update `update` from `conn`, only its entries for client
    * ids it speaks for: ids no one else does, from its first entry that sets a newer state
-   * for one on. y-websocket clients send back every presence change they receive, so entries
-   * for ids another connection (or the server) speaks for, removals of ids no one does and
+   * for one on (or ids another connection of the same device speaks for: a reconnect while the
+   * old socket still looks alive). y-websocket clients send back every presence change they
+   * receive, so entries for ids another device (or the server) speaks for, removals of ids no one does and
    * states no newer than the server's are dropped, not refused; y-protocols would keep a clock
    * for each new id named, forever. Returns false, applying nothing, when `conn` would speak
    * for more than MAX_PRESENCE_IDS_PER_CONNECTION ids.
@@ -186,13 +187,17 @@ export class Room {
       const controller = this.controller.get(clientId);
       if (controller === conn) {
         kept.push({ clientId, clock, state });
-      } else if (controller === undefined && this.isNewPresence(clientId, clock, state)) {
+      } else if ((controller === undefined || sameDevice(controller, conn)) && this.isNewPresence(clientId, clock, state)) {
         claimed.add(clientId);
         kept.push({ clientId, clock, state });
       }
     }
     if (own.size + claimed.size > MAX_PRESENCE_IDS_PER_CONNECTION) return false;
     for (const id of claimed) {
+      // The same device reconnected while its old socket is not known dead yet (up to a minute
+      // of pings): its newer presence is its own, not an impostor's.
+      const previous = this.controller.get(id);
+      if (previous !== undefined) this.controlled.get(previous)?.delete(id);
       own.add(id);
       this.controller.set(id, conn);
       this.released.delete(id);
@@ -252,4 +257,9 @@ export class Room {
     this.awareness.destroy();
     this.doc.destroy();
   }
+}
+
+/** Whether two connections are one device's (the terminal its token names). */
+function sameDevice(a: RelayConnection, b: RelayConnection): boolean {
+  return a.claims.terminal !== undefined && a.claims.terminal === b.claims.terminal;
 }

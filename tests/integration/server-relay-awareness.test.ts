@@ -134,6 +134,33 @@ describe('relay presence: a connection speaks only for its own client ids', () =
     expect(presenceKept(room)).toEqual(before);
   });
 
+  it('[SRV34] a device that reconnects while its old socket still looks alive speaks for its presence again; another device cannot', async () => {
+    const location = 'loc-presence-reconnect';
+    const old = await join(location, 'till-1');
+    old.provider.awareness.setLocalState({ name: 'till-1' });
+    const room = roomOf(location);
+    const id = old.doc.clientID;
+    await waitFor(() => room.awareness.getStates().has(id), 'the server has the till');
+    const clock = room.awareness.meta.get(id)!.clock;
+    // The same till over a new socket (the old one half-open: the server learns it is dead only by its pings).
+    const again = await openRaw(`${wsUrl}/${location}?token=${await mint(location, 'terminal', 'till-1')}`);
+    defer(() => again.ws.terminate());
+    again.ws.send(presenceFrame([[id, clock + 1, { name: 'till-1', staff: 'sam' }]]));
+    await waitFor(() => (room.awareness.getStates().get(id) as { staff?: string } | undefined)?.staff === 'sam', 'the new socket speaks for the till');
+    // Another device naming it with a newer clock still cannot.
+    const other = await openRaw(`${wsUrl}/${location}?token=${await mint(location, 'terminal', 'till-2')}`);
+    defer(() => other.ws.terminate());
+    other.ws.send(presenceFrame([[id, clock + 5, { name: 'impostor' }]]));
+    const answered = other.presenceFrames() + 1;
+    other.ws.send(Buffer.from([MessageType.queryAwareness]));
+    await waitFor(() => other.presenceFrames() >= answered, 'the query answered');
+    expect(room.awareness.getStates().get(id)).toEqual({ name: 'till-1', staff: 'sam' });
+    // The old socket going takes nothing with it: the presence is the new socket's.
+    old.destroy();
+    await waitFor(() => room.connections.size === 2, 'the old socket gone');
+    expect(room.awareness.getStates().get(id)).toEqual({ name: 'till-1', staff: 'sam' });
+  });
+
   it(`[SRV34] a terminal that stays while more than ${MAX_PRESENCE_IDS_PER_CONNECTION} others come and go keeps its connection (it sends back their presence)`, async () => {
     const location = 'loc-presence-churn';
     const stayer = await join(location, 'till-0');
