@@ -5,7 +5,8 @@ import { EventValidationError, validatePayload } from '../../shared/events/catal
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
 import type { HistoryEntry } from '../../shared/projection/views';
-import { SegmentWriter, acksOf, compactedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
+import { SegmentWriter, acksOf, compactedOf, numberedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
+import { parseTicketNumber } from '../../shared/domain/ticket-number';
 import { eventIdOf } from '../../shared/log/event-head';
 import { applyCompaction, planCompaction, type CompactionResult } from '../../shared/compaction/compaction-plan';
 import { DEFAULT_RETENTION, type RetentionPolicy } from '../../shared/compaction/retention-policy';
@@ -263,10 +264,15 @@ export class EventStore {
     return out;
   }
 
-  /** Ticket numbers of archived tickets: never handed out again. */
+  /** Ticket numbers of archived tickets (and, per label, the highest of those whose tombstones ended): never handed out again. */
   archivedTicketNumbers(): string[] {
     const out: string[] = [];
     for (const stone of compactedOf(this.doc).values()) if (stone.number) out.push(stone.number);
+    for (const [key, k] of numberedOf(this.doc)) {
+      const number = `${key.slice(0, key.indexOf('/'))}-${String(k).padStart(3, '0')}`;
+      // Only what a number can be: a faulty replica's entry must not stop tickets opening.
+      if (parseTicketNumber(number) !== undefined) out.push(number);
+    }
     return out;
   }
 

@@ -1,6 +1,7 @@
 import type * as Y from 'yjs';
 import type { LocationProjection } from '../projection/location-projection';
-import { compactedOf, deleteEvents, type Tombstone } from '../log/log-doc';
+import { compactedOf, deleteEvents, numberedOf, type Tombstone } from '../log/log-doc';
+import { parseTicketNumber } from '../domain/ticket-number';
 import { DEFAULT_RETENTION, retentionOf, type RetentionPolicy } from './retention-policy';
 
 /**
@@ -21,7 +22,7 @@ export interface CompactionPlan {
  * shows such an event as an aggregate of its own, the server's log keeping the whole of it.
  * Without an end, the doc (every replica's, and each paired till's first sync) grew by a
  * tombstone per ticket for good: ~25 KB a day at 300 tickets, ~10 MB and 1.6 s to apply after
- * a year. Ticket numbers do not depend on it: a writer's counter never goes back (TKN4).
+ * a year. A ticket's number stays taken (numberedOf: the highest ordinal per label).
  */
 export const TOMBSTONE_KEPT_MS = 90 * 24 * 60 * 60_000;
 
@@ -69,6 +70,13 @@ export function applyCompaction(doc: Y.Doc, plan: CompactionPlan, by: string, at
     tombstones.set(a.id, stone);
     for (const id of a.eventIds) ids.add(id);
   }
-  for (const id of plan.expired) tombstones.delete(id);
+  const numbered = numberedOf(doc);
+  for (const id of plan.expired) {
+    // Its number stays taken: the label's highest ordinal, under this replica's key.
+    const number = parseTicketNumber(tombstones.get(id)?.number ?? '');
+    const key = number === undefined ? null : `${number.writerLabel}/${by}`;
+    if (number !== undefined && key !== null && (numbered.get(key) ?? 0) < number.k) numbered.set(key, number.k);
+    tombstones.delete(id);
+  }
   return { aggregates: plan.aggregates.length, events: deleteEvents(doc, ids), tombstones: plan.expired.length };
 }

@@ -42,8 +42,12 @@ export function retentionOf(
   policy: RetentionPolicy = DEFAULT_RETENTION,
 ): Retention {
   if (view.kind !== 'ticket') return { compactable: false, reason: `${view.aggregateType} is kept` };
-  if (view.status !== 'closed' && view.status !== 'voided') return { compactable: false, reason: `ticket is ${view.status}` };
-  if (view.openConflicts > 0) return { compactable: false, reason: 'ticket has open conflicts' };
+  // No opening held: the rest of a ticket archived here so long ago that its tombstone ended
+  // (CMP8), written by a till offline all that time. Nothing here can settle it, the server
+  // has the whole of it: it goes as its events would have, not kept as an open ticket forever.
+  const fragment = view.number === null;
+  if (!fragment && view.status !== 'closed' && view.status !== 'voided') return { compactable: false, reason: `ticket is ${view.status}` };
+  if (!fragment && view.openConflicts > 0) return { compactable: false, reason: 'ticket has open conflicts' };
   if (view.needsUpdate > 0) return { compactable: false, reason: 'ticket has events this build cannot read' };
   const owed = events.find((e) => e.origin.n > (watermarks[e.origin.terminal] ?? 0));
   if (owed) return { compactable: false, reason: `event ${owed.id} is not acknowledged yet` };

@@ -28,6 +28,7 @@ export const SEGMENTS = 'segments';
 export const ACKS = 'acks';
 export const RELAYED = 'relayed';
 export const COMPACTED = 'compacted';
+export const NUMBERED = 'numbered';
 export const SEGMENT_SIZE = 256;
 
 /** The writer id the server uses for events it bridges in from REST (defined with the envelope). */
@@ -147,7 +148,7 @@ export class SegmentWriter {
  * Left behind by compaction, so every replica agrees the aggregate is archived: a terminal
  * that was offline during it does not show a late event as a resurrected, partial ticket
  * (the late event is still uploaded, then compacted in turn). `number` keeps a ticket's
- * readable number reserved. A writer's counter does not go back when its events leave: it
+ * readable number reserved (numberedOf once the tombstone ended). A writer's counter does not go back when its events leave: it
  * continues from the highest of its last event held, its device reservation and its `acks`
  * watermark (EventStore).
  */
@@ -160,6 +161,17 @@ export interface Tombstone {
 
 export function compactedOf(doc: Y.Doc): Y.Map<Tombstone> {
   return doc.getMap<Tombstone>(COMPACTED);
+}
+
+/**
+ * The highest ticket ordinal of a number label whose tombstones ended (CMP8), keyed
+ * `${label}/${replica}`: each replica writes only its own keys (two writing one key at once,
+ * Yjs would keep either value, maybe the lower), a reader takes the highest per label. A few
+ * keys per label: what keeps those numbers from being handed out again once their tombstones
+ * are gone.
+ */
+export function numberedOf(doc: Y.Doc): Y.Map<number> {
+  return doc.getMap<number>(NUMBERED);
 }
 
 /**

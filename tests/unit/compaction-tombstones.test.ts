@@ -4,6 +4,7 @@ import { EventStore } from '../../client/store/event-store';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import { TOMBSTONE_KEPT_MS } from '../../shared/compaction/compaction-plan';
 import { compactedOf } from '../../shared/log/log-doc';
+import type { TicketView } from '../../shared/projection/views';
 
 const DAY = 24 * 60 * 60_000;
 const stores: EventStore[] = [];
@@ -28,8 +29,9 @@ describe('compaction: tombstones end', () => {
   it('[CMP8] a tombstone is dropped TOMBSTONE_KEPT_MS after its compaction (the doc stops growing by one per ticket), unless a late event of its aggregate is held; every replica follows', async () => {
     const a = await till('tombstones', 'till-1');
     const b = await till('tombstones', 'till-2');
-    const first = await closedTicket(a.commands);
     const lateOne = await closedTicket(a.commands);
+    const first = await closedTicket(a.commands);
+    const firstNumber = (a.store.view(first) as TicketView).number!;
     const marks = () => ({ 'till-1': 1_000, 'till-2': 1_000 });
     const t0 = Date.now() + 3 * DAY;
     expect((await a.store.compact({ now: t0, watermarks: marks() })).aggregates).toBe(2);
@@ -50,10 +52,34 @@ describe('compaction: tombstones end', () => {
     expect(compactedOf(a.store.doc).has(first)).toBe(false);
     expect(compactedOf(a.store.doc).has(lateOne)).toBe(true);
     expect(compactedOf(a.store.doc).has(next)).toBe(true);
+    // Its number stays taken (the label's highest ordinal): a till that lost its own counter does not hand it out again.
+    expect(a.store.archivedTicketNumbers()).toContain(firstNumber);
     expect(a.store.view(lateOne)).toBeUndefined();
     // The drop is a CRDT change: the other till's doc loses it too.
     Y.applyUpdate(b.store.doc, Y.encodeStateAsUpdate(a.store.doc, Y.encodeStateVector(b.store.doc)));
     expect(compactedOf(b.store.doc).has(first)).toBe(false);
     expect(compactedOf(b.store.doc).has(lateOne)).toBe(true);
+  });
+
+  it('[CMP8] the rest of a ticket whose tombstone ended (a till offline all that time) is not kept as an open ticket forever: it goes once acknowledged and past retention', async () => {
+    const a = await till('tombstones-late', 'till-1');
+    const b = await till('tombstones-late', 'till-2');
+    const ticket = await closedTicket(a.commands);
+    Y.applyUpdate(b.store.doc, Y.encodeStateAsUpdate(a.store.doc));
+    const t0 = Date.now() + 3 * DAY;
+    await a.store.compact({ now: t0, watermarks: { 'till-1': 1_000 } });
+    await closedTicket(a.commands);
+    await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS, watermarks: { 'till-1': 1_000 } });
+    expect(compactedOf(a.store.doc).has(ticket)).toBe(false);
+    // b, offline all along, wrote a note on the ticket; it arrives now.
+    await b.store.append('ticket.note_set', { note: 'late' }, { aggregate: { id: ticket, type: 'ticket' } });
+    Y.applyUpdate(a.store.doc, Y.encodeStateAsUpdate(b.store.doc, Y.encodeStateVector(a.store.doc)));
+    expect(a.store.view(ticket)).toMatchObject({ kind: 'ticket', number: null });
+    // Not acknowledged yet: kept (the server must get it first).
+    expect((await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS + 3 * DAY, watermarks: { 'till-1': 1_000 } })).aggregates).toBe(0);
+    expect(a.store.view(ticket)).toBeDefined();
+    const report = await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS + 3 * DAY, watermarks: { 'till-1': 1_000, 'till-2': 1_000 } });
+    expect(report.aggregates).toBe(1);
+    expect(a.store.view(ticket)).toBeUndefined();
   });
 });
