@@ -31,6 +31,9 @@ import { SqliteRevocationStore } from './store/revocation-store';
 import { SqliteRoomStore } from './store/room-store';
 import { startUpdateMerger } from './store/update-merger';
 
+/** How long a graceful shutdown waits for requests still arriving before it cuts their sockets. */
+export const ARRIVING_REQUESTS_GRACE_MS = 3_000;
+
 /** A running server. `close()` is the graceful shutdown (also run on SIGTERM / SIGINT). */
 export interface RunningServer {
   url: string;
@@ -153,7 +156,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await relay.disconnectAll(CloseReason.serverShuttingDown);
       // 2. stop listening and let in-flight requests (batches and their bridging) finish
       await Promise.allSettled([...inFlight]);
+      // A request still arriving is not idle, so app.close() would wait for it for good (a till
+      // mid-upload on a dead link): after a grace its socket is cut. Its body was never read
+      // whole, so nothing of it was stored, and the till sends the batch again.
+      const cut = setTimeout(() => app.server.closeAllConnections(), ARRIVING_REQUESTS_GRACE_MS);
       await app.close();
+      clearTimeout(cut);
+      // One that began arriving as the server closed was not in progress yet: cut it now.
+      app.server.closeAllConnections();
       // what the relay brought is stored before the rooms are (the back office reads the log while we are down)
       await relayIngest?.close();
       await ingest.flush();

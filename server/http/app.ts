@@ -6,6 +6,9 @@ import { tokenHook } from './auth';
 import { HttpError, sendError } from './http-error';
 import { useJsonParser } from './json-body';
 
+/** The longest a request may take to arrive, body included: a batch on the slowest link takes seconds. */
+export const REQUEST_TIMEOUT_MS = 120_000;
+
 export interface AppOptions {
   /** PEM certificate and key: HTTPS (and WSS for the relay) on the same port. */
   https?: { cert: Buffer; key: Buffer } | null;
@@ -41,6 +44,9 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     },
     // Upgraded sockets are the relay's; HTTP keep-alive sockets must not hold shutdown.
     forceCloseConnections: 'idle',
+    // A request whose body stops arriving (a till on bad Wi-Fi mid-upload, a half-open socket)
+    // is answered 408 and its socket freed, not held for good (Node's default is no limit).
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // Our own 503 (below), in the one error format; Fastify's has no serverTime.
     return503OnClosing: false,
     // A URL Fastify cannot even route (a bad %-escape) gets the one error format too.

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { createConnection } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SegmentWriter } from '../../shared/log/log-doc';
@@ -118,4 +119,28 @@ describe('demo seed', () => {
     const events = await api<{ events: EventEnvelope[] }>(second.url, '/api/events', await mint('demo', 'manager', 'mgr'));
     expect(events.body.events.map((e) => e.id)).toEqual([opened.id]);
   });
+});
+
+describe('graceful shutdown and a request still arriving', () => {
+  it('[SRV35] a request whose body stops arriving (a till mid-upload on a dead link) does not hold the shutdown: its socket is cut after a grace, and nothing of it is stored', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => removeDataDir(server.dataDir));
+    const token = await mint('stalled', 'terminal', 'till-1');
+    const socket = createConnection({ host: '127.0.0.1', port: server.port });
+    cleanups.push(() => socket.destroy());
+    let received = '';
+    socket.on('data', (data) => (received += String(data)));
+    const cut = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const body = JSON.stringify({ events: [ticketOpenedEvent('till-1', 1)] });
+    // The server reads the headers and asks for the body (100 Continue): the request is in progress.
+    socket.write(`POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+    await waitFor(() => received.includes('100 Continue'), 'the server waits for the body');
+    // Half the body, then nothing more (the link died).
+    socket.write(body.slice(0, body.length >> 1));
+    await server.close();
+    await cut;
+    const db = new Database(join(server.dataDir, 'rms.sqlite'), { fileMustExist: true });
+    cleanups.push(() => db.close());
+    expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 0 });
+  }, 30_000);
 });
