@@ -60,6 +60,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
       break;
     case 'change_after_close':
       if (r.kind === 'reopen') {
+        const heldByEnd = moneyHeldByEnd(s, c);
         s.closed = null;
         s.voided = null;
         // The held change now applies as if it had never been held (its outcome stays
@@ -72,6 +73,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         }
         const applied = applyHeldChange(s, conflictId, apply);
         if (applied !== null && applied.status !== 'applied' && applied.status !== 'escalated') outcomeNote = `the change no longer applies (${applied.reason ?? applied.status})`;
+        releaseMoneyHeldByEnd(s, heldByEnd, e);
       } else {
         setRefundState(s, conflictId, 'discarded');
       }
@@ -89,7 +91,9 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         // The money kept must fit the total accepted (a payment taken for the lines the close missed).
         holdPaymentsAboveTotal(s, e);
       } else {
+        const heldByEnd = moneyHeldByEnd(s, c);
         s.closed = null;
+        releaseMoneyHeldByEnd(s, heldByEnd, e);
       }
       break;
     case 'closed_and_voided':
@@ -169,6 +173,33 @@ function resolveAliased(s: TicketState, e: DecodedEvent<'conflict.resolved'>, ap
     first ??= o;
   }
   return first!;
+}
+
+/**
+ * The open conflicts holding money only because the ticket ended, which a reopening undoes
+ * (besides `c`, the one resolved): a void's payments (payment_after_void), and payments held
+ * beyond a close's total (over_payment: the total they must fit is the close's while it holds).
+ */
+function moneyHeldByEnd(s: TicketState, c: TicketConflict): TicketConflict[] {
+  return s.conflicts.filter(
+    (o) => o !== c && o.status === 'open' && ((o.kind === 'payment_after_void' && s.voided !== null) || (o.kind === 'over_payment' && s.closed !== null)),
+  );
+}
+
+/**
+ * After a reopening: the money `heldByEnd` held counts again (settled along with the reopening)
+ * and is checked against the lines as any payment is, so what the ticket keeps beyond them is
+ * held again as an over-payment. Else a live ticket kept the guest's payment held, its full
+ * total due and a card offering to hand the money back to a guest still at the table.
+ */
+function releaseMoneyHeldByEnd(s: TicketState, heldByEnd: readonly TicketConflict[], e: DecodedEvent<'conflict.resolved'>): void {
+  if (heldByEnd.length === 0) return;
+  for (const other of heldByEnd) {
+    if (other.status !== 'open') continue;
+    settleHeldMoney(s, other.conflictId, 'kept');
+    settleAlong(s, other, e, other.kind === 'payment_after_void' ? 'the ticket was reopened: the void no longer applies' : 'the ticket was reopened: its payments are checked against its lines again');
+  }
+  holdPaymentsAboveTotal(s, e, totalOf(s));
 }
 
 /**

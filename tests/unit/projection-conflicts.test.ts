@@ -483,6 +483,46 @@ describe('projection: escalated business conflicts', () => {
     expect(owedCents(coffeePaid)).toBe(0);
   });
 
+  it('[PRJ6f] a voided ticket reopened from a change\'s card counts the payments the void held again: nothing is left held on the live ticket, nor offered back', () => {
+    const a = new Terminal('till-a');
+    const manager = new Terminal('manager-1');
+    const base = openedTicket(a, manager);
+    const paid = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
+    manager.see(paid);
+    const voided = manager.write(TK, 'ticket.voided', { reason: 'walked out' });
+    // A till that had not seen the void adds fries: held as a change after the end.
+    const fries = a.write(TK, 'ticket.item_added', { lineId: 'l2', menuItemId: 'm-fries', name: 'Fries', unitPriceCents: 450, quantity: 1 });
+    manager.see(fries);
+    const held = ticketOf([...base, paid, voided, fries]);
+    expect(held.conflicts.filter((c) => c.status === 'open').map((c) => c.kind).sort()).toEqual(['change_after_close', 'payment_after_void']);
+    const reopen = resolve(manager, conflictIdFor('change_after_close', [voided.id, fries.id]), { kind: 'reopen' });
+    const v = ticketOf([...base, paid, voided, fries, reopen]);
+    expect(v).toMatchObject({ status: 'open', totalCents: 1450, paidCents: 1000, openConflicts: 0 });
+    expect(v.payments.map((p) => p.state)).toEqual(['applied']);
+    expect(owedCents(v)).toBe(450);
+  });
+
+  it('[PRJ6f] a ticket reopened from a close-total card checks the payments held beyond that close against its lines: those that fit count again', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    // b had not seen the burger: it closes at 0.00; the guest then pays the burger on a.
+    const close = b.write(TK, 'ticket.closed', { totalCents: 0 });
+    a.see(close);
+    const paid = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 });
+    const before = ticketOf([...base, close, paid]);
+    expect(before.conflicts.filter((c) => c.status === 'open').map((c) => c.kind).sort()).toEqual(['close_total_mismatch', 'over_payment']);
+    const mismatch = before.conflicts.find((c) => c.kind === 'close_total_mismatch')!;
+    const v = ticketOf([...base, close, paid, resolve(a, mismatch.conflictId, { kind: 'reopen' })]);
+    expect(v).toMatchObject({ status: 'paid', paidCents: 1000, openConflicts: 0 });
+    expect(owedCents(v)).toBe(0);
+    // Two tills each took the whole bill before that close: the second is still held, against the lines.
+    const twice = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 1000 });
+    const w = ticketOf([...base, close, paid, twice, resolve(a, mismatch.conflictId, { kind: 'reopen' })]);
+    expect(w.payments.map((p) => p.state)).toEqual(['applied', 'held']);
+    expect(w.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
+  });
+
   it('[PRJ6d] concurrent closes with different totals escalate; accept_total settles the total', () => {
     const a = new Terminal('till-a');
     const b = new Terminal('till-b');
