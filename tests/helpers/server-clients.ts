@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
@@ -189,5 +190,17 @@ export function countingPosts(): { fetch: typeof fetch; posts(): number } {
       return globalThis.fetch(input, init);
     },
     posts: () => posts,
+  };
+}
+
+/** `relay` alone (no REST, no hooks it was not given) on a free 127.0.0.1 port: its /sync URL, and close() for the HTTP server. */
+export async function serveRelay(relay: { attach(server: Server): void }): Promise<{ wsUrl: string; close(): Promise<void> }> {
+  const http = createServer((_req, res) => res.writeHead(404).end());
+  relay.attach(http);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const address = http.address();
+  return {
+    wsUrl: `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/sync`,
+    close: () => new Promise<void>((resolve) => http.close(() => resolve())),
   };
 }

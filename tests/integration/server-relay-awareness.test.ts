@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { outdatedTimeout } from 'y-protocols/awareness';
 import * as encoding from 'lib0/encoding';
@@ -7,7 +6,7 @@ import { configWith } from '../../server/config';
 import { MessageType } from '../../server/relay/messages';
 import { Relay } from '../../server/relay/relay';
 import { MAX_PRESENCE_IDS_PER_CONNECTION, type Room } from '../../server/relay/room';
-import { connectSynced, mint, tokens, waitFor, type TestClient } from '../helpers/server-clients';
+import { connectSynced, mint, serveRelay, tokens, waitFor, type TestClient } from '../helpers/server-clients';
 import { testScope } from '../helpers/test-scope';
 
 const { defer } = testScope();
@@ -44,22 +43,19 @@ async function openRaw(url: string): Promise<{ ws: WebSocket; presenceFrames(): 
 }
 
 describe('relay presence: a connection speaks only for its own client ids', () => {
-  let http: Server;
+  let served: { wsUrl: string; close(): Promise<void> };
   let relay: Relay;
   let wsUrl: string;
 
   beforeAll(async () => {
     relay = new Relay({ tokens, limits: configWith({}).relay, hooks: [], log: { warn() {}, info() {} } });
-    http = createServer((_req, res) => res.writeHead(404).end());
-    relay.attach(http);
-    await new Promise<void>((res) => http.listen(0, '127.0.0.1', res));
-    const address = http.address();
-    wsUrl = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/sync`;
+    served = await serveRelay(relay);
+    wsUrl = served.wsUrl;
   });
 
   afterAll(async () => {
     await relay.close();
-    await new Promise((res) => http.close(res));
+    await served.close();
   });
 
   const roomOf = (location: string): Room => relay.rooms.peek(location)!;

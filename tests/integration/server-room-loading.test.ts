@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { configWith } from '../../server/config';
@@ -7,7 +6,7 @@ import { Relay } from '../../server/relay/relay';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
 import type { RoomSnapshot } from '../../server/store/room-store';
 import { startUpdateMerger } from '../../server/store/update-merger';
-import { connectClient, mint, tokens, waitFor } from '../helpers/server-clients';
+import { connectClient, mint, serveRelay, tokens, waitFor } from '../helpers/server-clients';
 
 /** A room store whose loads wait until the test opens the gate. */
 class GatedRoomStore extends MemoryRoomStore {
@@ -25,7 +24,7 @@ class GatedRoomStore extends MemoryRoomStore {
 }
 
 describe('relay: a room serves nobody before its persisted state is loaded', () => {
-  let http: Server;
+  let served: { wsUrl: string; close(): Promise<void> };
   let relay: Relay;
   let store: GatedRoomStore;
   let wsUrl: string;
@@ -42,17 +41,14 @@ describe('relay: a room serves nobody before its persisted state is loaded', () 
       hooks: [persistenceHook(store, merger, { mergeEvery: 100 })],
       log: { warn() {}, info() {} },
     });
-    http = createServer((_req, res) => res.writeHead(404).end());
-    relay.attach(http);
-    await new Promise<void>((res) => http.listen(0, '127.0.0.1', res));
-    const address = http.address();
-    wsUrl = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/sync`;
+    served = await serveRelay(relay);
+    wsUrl = served.wsUrl;
   });
 
   afterAll(async () => {
     await relay.close();
     await merger.close();
-    await new Promise((res) => http.close(res));
+    await served.close();
   });
 
   it('clients connected during the load are answered only after it, with the persisted state', async () => {
