@@ -385,6 +385,13 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     await addTable.getByRole('textbox', { name: 'Seats' }).fill('6');
     await addTable.getByRole('button', { name: 'Add the table' }).click();
     await manager.getByRole('textbox', { name: 'Name of table Terrace 1' }).waitFor();
+    // The screen scrolled to its Tables, the app's bars in place.
+    await manager.getByRole('heading', { name: 'Tables' }).evaluate((heading) => {
+      heading.scrollIntoView({ block: 'start' });
+      window.scrollTo(0, 0);
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await manager.screenshot({ path: join(SCREENSHOTS, 'menu-tables.png') });
     await manager.getByRole('button', { name: 'Take table T8 off the floor…', exact: true }).click();
     await manager.getByRole('button', { name: 'Take table T8 off the floor', exact: true }).click();
     await expect.poll(() => manager.getByRole('textbox', { name: 'Name of table T8' }).count()).toBe(0);
