@@ -11,7 +11,7 @@ import type { Timers } from './timers';
  * we schedule ourselves, with full jitter, so 50 terminals coming back at once do not
  * arrive together (y-websocket's own delay is the same for everyone).
  *
- *   paused ──start()──► connecting ──open──► connected
+ *   paused ──start()──► connecting ──open──► syncing ──first sync──► connected
  *     ▲                    ▲   │                │ closed by network or server
  *     │ pause()            │   └─────fail───────┤
  *     │                    └── backoff timer ◄──┘   (retriable close; cut short by serverAnswered)
@@ -67,12 +67,8 @@ export class RelayConnection {
   }
 
   get state(): RelayState {
-    if (this.provider.wsconnected) return 'connected';
+    if (this.provider.wsconnected) return this.provider.synced ? 'connected' : 'syncing';
     return this.wanted && this.refusedFor === null ? 'connecting' : 'disconnected';
-  }
-
-  get synced(): boolean {
-    return this.provider.synced;
   }
 
   get attempt(): number {

@@ -177,7 +177,7 @@ export class SyncManager {
 
   /** The relay is connected and synced: this terminal's events reach the server through it. */
   get relayInStep(): boolean {
-    return this.relay.state === 'connected' && this.relay.synced;
+    return this.relay.state === 'connected';
   }
 
   /** Calls `fn` at once and on every change. */

@@ -16,7 +16,12 @@ export type ConnectionState =
   | { name: 'intermittent'; recentFailures: number }
   | { name: 'offline'; since: number };
 
-export type RelayState = 'connected' | 'connecting' | 'disconnected';
+/**
+ * The relay as staff see it: `syncing` while the socket is open but the room has not answered
+ * the first sync yet (it is loading; or a server that never answers, which would otherwise
+ * read "connected" while nothing arrives), `connected` once it has.
+ */
+export type RelayState = 'connected' | 'syncing' | 'connecting' | 'disconnected';
 
 /** Where one event is on its way to the back office. */
 export type DeliveryState = 'local' | 'relayed' | 'acknowledged';

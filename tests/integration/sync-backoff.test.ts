@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import * as encoding from 'lib0/encoding';
+import * as syncProtocol from 'y-protocols/sync';
 import { UPLOAD_BACKOFF, RELAY_BACKOFF } from '../../client/sync/backoff';
 import { RelayConnection } from '../../client/sync/relay-connection';
 import { startTestServer } from '../helpers/server-in-process';
@@ -120,6 +122,39 @@ describe('Backoff', () => {
     expect(delays).toEqual(expectedDelays(3, RELAY_BACKOFF, 6));
     // Ceilings doubled every time: 500, 1000, …, 16000 ms.
     expect(relay.attempt).toBe(6);
+  });
+
+  it('[SYN21] a relay that accepts the socket but never answers the sync reads "syncing", not "connected"; its answer makes it connected', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    const sockets: WebSocket[] = [];
+    let received = 0;
+    wss.on('connection', (socket) => {
+      sockets.push(socket);
+      socket.on('message', () => (received += 1));
+    });
+    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+    const port = (wss.address() as { port: number }).port;
+    const relay = new RelayConnection({
+      url: `ws://127.0.0.1:${port}/sync`,
+      room: 'mute',
+      doc: new Y.Doc(),
+      token: 'irrelevant',
+      timers: new ManualTimers(3),
+      WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
+      onChange: () => {},
+    });
+    cleanups.push(() => relay.destroy());
+    relay.start();
+    // Its sync step 1 arrived: the socket is open and the server silent.
+    await waitFor(() => received >= 1, 'the client asked to sync');
+    expect(relay.state).toBe('syncing');
+    // The server answers with its state (sync step 2 of an empty doc): in step.
+    const answer = encoding.createEncoder();
+    encoding.writeVarUint(answer, 0); // messageSync
+    syncProtocol.writeSyncStep2(answer, new Y.Doc());
+    sockets[0]!.send(encoding.toUint8Array(answer));
+    await waitFor(() => relay.state === 'connected', 'connected once answered');
   });
 
   it('[SYN12] a stopped terminal sends nothing more: an upload in flight when it stopped schedules no retry', async () => {
