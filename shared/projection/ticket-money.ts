@@ -1,6 +1,6 @@
 import type { DecodedEvent } from '../events/catalog';
 import type { PaymentMethod } from '../domain/ticket-events';
-import { chargedQuantity, discountCents, refundShares, type TicketLine, type TicketPayment, type TicketRefund } from './views';
+import { chargedQuantity, discountCents, refundShares, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
 import { lineById, type TicketState } from './ticket-state';
 
 /*
@@ -42,8 +42,12 @@ export function payableCents(s: TicketState): number {
 
 /** What a line can still get back of what it was sold at (refundShares); 0 for a line no longer charged. */
 export function lineRefundableCents(s: TicketState, lineId: string): number {
-  const ticket = { lines: s.lines, totalCents: totalOf(s), closedTotalCents: s.closed?.totalCents ?? null, refunds: s.refunds };
-  return refundShares(ticket).leftByLine.get(lineId) ?? 0;
+  return refundShares(soldTicketOf(s)).leftByLine.get(lineId) ?? 0;
+}
+
+/** The state as the views' money rules read a ticket: its lines, totals and refunds. */
+export function soldTicketOf(s: TicketState): Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds'> {
+  return { lines: s.lines, totalCents: totalOf(s), closedTotalCents: s.closed?.totalCents ?? null, refunds: s.refunds };
 }
 
 export function paymentOf(e: DecodedEvent<'ticket.payment_recorded'>, state: TicketPayment['state'], conflictId: string | null): TicketPayment {
@@ -65,9 +69,10 @@ export function paymentOf(e: DecodedEvent<'ticket.payment_recorded'>, state: Tic
 }
 
 /** The line a refund is for, as it is now (a line removed since the sale is among the cancelled ones). */
-export function refundLine(s: TicketState, lineId: string): NonNullable<TicketRefund['line']> {
+/** The line a refund is for, as it is when the refund is folded: its name and rate, and what the refund takes of what it has left. */
+export function refundLine(s: TicketState, lineId: string, amountCents: number): NonNullable<TicketRefund['line']> {
   const line = lineById(s, lineId) ?? s.cancelled.find((l) => l.lineId === lineId);
-  return { lineId, name: line?.name ?? null, taxBasisPoints: line?.taxBasisPoints ?? null };
+  return { lineId, name: line?.name ?? null, taxBasisPoints: line?.taxBasisPoints ?? null, drawnCents: Math.min(amountCents, lineRefundableCents(s, lineId)) };
 }
 
 export function refundOf(s: TicketState, e: DecodedEvent<'ticket.refunded'>, state: TicketRefund['state'], conflictId: string | null): TicketRefund {
@@ -78,7 +83,7 @@ export function refundOf(s: TicketState, e: DecodedEvent<'ticket.refunded'>, sta
     method: p.method,
     amountCents: p.amountCents,
     reason: p.reason,
-    line: p.lineId === undefined ? null : refundLine(s, p.lineId),
+    line: p.lineId === undefined ? null : refundLine(s, p.lineId, p.amountCents),
     at: e.at,
     terminal: e.origin.terminal,
     staff: e.origin.staff ?? null,

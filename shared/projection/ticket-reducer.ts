@@ -3,7 +3,7 @@ import { TICKET_MERGE_POLICY, conflictIdFor, writeWins, raceLoser, registerWrite
 import { assertNever } from '../assert-never';
 import { outcome, type Outcome } from './reducer';
 import { lineById, type TicketEvent, type TicketState } from './ticket-state';
-import { appliedPaid, appliedRefunded, lineRefundableCents, payableCents, paymentOf, refundLine, refundOf, totalOf } from './ticket-money';
+import { appliedPaid, appliedRefunded, lineRefundableCents, payableCents, paymentOf, refundLine, refundOf, soldTicketOf, totalOf } from './ticket-money';
 import { applyClose, closeRecordOf, escalate, holdPaymentsAboveTotal, holdPaymentsOfVoid, whatHappened } from './ticket-conflicts';
 import { resolveConflict } from './ticket-resolutions';
 import { refundedForUnchargedCents } from './views';
@@ -229,7 +229,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       // Against what is owed (owedCents): what was paid, refunds aside (a refund is not owed
       // again, unless its line is no longer charged), so a payment beyond it (two tills
       // taking it) is one, after a refund too.
-      const total = payableCents(s) + refundedForUnchargedCents(s);
+      const total = payableCents(s) + refundedForUnchargedCents(soldTicketOf(s));
       const paid = appliedPaid(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
@@ -256,7 +256,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
             ? `refunds ${money(refunded + p.amountCents)} exceed the ${money(taken)} taken`
             : refundedBy + p.amountCents > takenBy
               ? `${p.method} refunds ${money(refundedBy + p.amountCents)} exceed the ${money(takenBy)} taken by ${p.method}`
-              : `a refund of ${money(p.amountCents)} for the ${refundLine(s, p.lineId!).name ?? 'line'} exceeds the ${money(lineLeft!)} it has left`;
+              : `a refund of ${money(p.amountCents)} for the ${refundLine(s, p.lineId!, p.amountCents).name ?? 'line'} exceeds the ${money(lineLeft!)} it has left`;
         return escalate(s, e, 'over_refund', ids, detail);
       }
       s.refunds.push(refundOf(s, e, 'applied', null));

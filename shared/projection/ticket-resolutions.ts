@@ -3,9 +3,9 @@ import { compareEvents } from '../events/envelope';
 import { resolutionFits } from './merge-policy';
 import { assertNever } from '../assert-never';
 import { outcome, type Outcome } from './reducer';
-import type { ConflictResolutionView, TicketConflict, TicketPayment, TicketRefund } from './views';
+import { refundedForUnchargedCents, type ConflictResolutionView, type TicketConflict, type TicketPayment, type TicketRefund } from './views';
 import { lineById, type TicketEvent, type TicketState } from './ticket-state';
-import { chargeOf, totalOf } from './ticket-money';
+import { appliedPaid, chargeOf, soldTicketOf, totalOf } from './ticket-money';
 import { applyClose, holdPaymentsAboveTotal, holdPaymentsOfVoid } from './ticket-conflicts';
 
 /*
@@ -187,19 +187,30 @@ function moneyHeldByEnd(s: TicketState, c: TicketConflict): TicketConflict[] {
 }
 
 /**
- * After a reopening: the money `heldByEnd` held counts again (settled along with the reopening)
- * and is checked against the lines as any payment is, so what the ticket keeps beyond them is
- * held again as an over-payment. Else a live ticket kept the guest's payment held, its full
- * total due and a card offering to hand the money back to a guest still at the table.
+ * After a reopening. The void's payments count again (settled along with the reopening), and
+ * what the ticket then keeps beyond its lines is held as an over-payment, as any payment is.
+ * A payment held beyond a close's total counts again only if it fits the lines (as a payment
+ * taken then would have): its conflict is settled along; one that still does not fit stays
+ * held under its own conflict, so a manager's decision on it (maybe on another tablet) still
+ * applies. Else a live ticket kept the guest's payment held, its full total due and a card
+ * offering to hand the money back to a guest still at the table.
  */
 function releaseMoneyHeldByEnd(s: TicketState, heldByEnd: readonly TicketConflict[], e: DecodedEvent<'conflict.resolved'>): void {
-  if (heldByEnd.length === 0) return;
+  let voidReleased = false;
   for (const other of heldByEnd) {
-    if (other.status !== 'open') continue;
+    if (other.status !== 'open' || other.kind !== 'payment_after_void') continue;
     settleHeldMoney(s, other.conflictId, 'kept');
-    settleAlong(s, other, e, other.kind === 'payment_after_void' ? 'the ticket was reopened: the void no longer applies' : 'the ticket was reopened: its payments are checked against its lines again');
+    settleAlong(s, other, e, 'the ticket was reopened: the void no longer applies');
+    voidReleased = true;
   }
-  holdPaymentsAboveTotal(s, e, totalOf(s));
+  if (voidReleased) holdPaymentsAboveTotal(s, e, totalOf(s));
+  for (const other of heldByEnd) {
+    if (other.status !== 'open' || other.kind !== 'over_payment') continue;
+    const held = s.payments.filter((p) => p.conflictId === other.conflictId && p.state === 'held').reduce((n, p) => n + p.amountCents, 0);
+    if (appliedPaid(s) + held > totalOf(s) + refundedForUnchargedCents(soldTicketOf(s))) continue;
+    settleHeldMoney(s, other.conflictId, 'kept');
+    settleAlong(s, other, e, 'the ticket was reopened: its payments fit its lines');
+  }
 }
 
 /**

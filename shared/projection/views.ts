@@ -221,19 +221,23 @@ export function compedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): n
 }
 
 /**
- * Applied refunds for lines the ticket no longer charges (removed, or comped whole, after the
- * refund): the sale no longer holds what they handed back, so the guest owes it again (else
- * the line's worth would come off twice, as a refund and off the total). A refund for a line
- * still charged, or for the whole ticket, is money handed back for good.
+ * What refunds for lines handed back that the sale no longer holds: per line, what its
+ * applied refunds drew from it (drawnCents) beyond what it is sold at now (taken off, comped,
+ * fewer of it after a reopening). That much would otherwise come off twice, as a refund and
+ * off the total, so the guest owes it again. A refund for a line still sold at what it drew,
+ * or for the whole ticket, is money handed back for good; so is everything once a manager
+ * accepted a close total other than the lines' (that total is what was sold).
  */
-export function refundedForUnchargedCents(ticket: Pick<TicketView, 'lines' | 'refunds'>): number {
-  let cents = 0;
-  let charged: Set<string> | null = null;
+export function refundedForUnchargedCents(ticket: Pick<TicketView, 'lines' | 'refunds' | 'totalCents' | 'closedTotalCents'>): number {
+  if (ticket.closedTotalCents !== null && ticket.closedTotalCents !== ticket.totalCents) return 0;
+  const drawn = new Map<string, number>();
   for (const r of ticket.refunds) {
-    if (r.state !== 'applied' || r.line === null) continue;
-    charged ??= new Set(ticket.lines.filter((l) => chargedQuantity(l) > 0).map((l) => l.lineId));
-    if (!charged.has(r.line.lineId)) cents += r.amountCents;
+    if (r.state === 'applied' && r.line !== null) drawn.set(r.line.lineId, (drawn.get(r.line.lineId) ?? 0) + r.line.drawnCents);
   }
+  if (drawn.size === 0) return 0;
+  const sold = soldByLine(ticket);
+  let cents = 0;
+  for (const [lineId, drawnCents] of drawn) cents += Math.max(0, drawnCents - (sold.get(lineId) ?? 0));
   return cents;
 }
 
@@ -317,8 +321,10 @@ export interface TicketRefund {
    * The line the money is for (a dish sent back), as it was when the refund was folded (its
    * name and rate stay with the refund if the line later leaves the ticket); null for the
    * ticket as a whole. `name` and `taxBasisPoints` are null for a line the ticket never had.
+   * `drawnCents`: what it took of what the line had left then (its amount, or less for a refund
+   * beyond the line: the rest came off the ticket as a whole).
    */
-  line: { lineId: string; name: string | null; taxBasisPoints: number | null } | null;
+  line: { lineId: string; name: string | null; taxBasisPoints: number | null; drawnCents: number } | null;
   at: number;
   terminal: string;
   staff: string | null;

@@ -4,7 +4,7 @@ import { saleKey } from '../../shared/domain/sale-events';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
-import { isSettled, owedCents } from '../../shared/projection/views';
+import { isSettled, owedCents, refundedForUnchargedCents } from '../../shared/projection/views';
 import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
 
 const T0 = 1_700_000_000_000;
@@ -483,6 +483,43 @@ describe('projection: escalated business conflicts', () => {
     expect(owedCents(coffeePaid)).toBe(0);
   });
 
+  it('[PRJ16] what a line refund drew from its line is owed again only for the part the line is no longer sold at (fewer of it), at most the line\'s worth (an accepted refund beyond it), never against a close total a manager accepted', () => {
+    const line = (lineId: string, name: string, unitPriceCents: number, quantity = 1) => ({ lineId, menuItemId: `m-${name}`, name, unitPriceCents, quantity });
+    const closedAndRefunded = (burgers: number, refunds: number[]) => {
+      const a = new Terminal('till-a');
+      const managers = refunds.map((_, i) => new Terminal(`manager-${i + 1}`));
+      const total = burgers * 1000 + 2000;
+      const base = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', line('l1', 'burger', 1000, burgers)), a.write(TK, 'ticket.item_added', line('l2', 'steak', 2000))];
+      const paid = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: total });
+      const close = a.write(TK, 'ticket.closed', { totalCents: total });
+      for (const m of managers) m.see(...base, paid, close);
+      const given = managers.map((m, i) => m.write(TK, 'ticket.refunded', { refundId: `rf-${i}`, method: 'card', amountCents: refunds[i]!, reason: 'cold', lineId: 'l1' }));
+      a.see(...given);
+      const coffee = a.write(TK, 'ticket.item_added', line('l3', 'coffee', 500));
+      managers[0]!.see(coffee);
+      const events = [...base, paid, close, ...given, coffee];
+      const reopen = resolve(managers[0]!, conflictIdFor('change_after_close', [close.id, coffee.id]), { kind: 'reopen' });
+      a.see(reopen);
+      return { a, managers, events: [...events, reopen] };
+    };
+    // Both burgers (20.00) handed back, then one of them taken off the bill: the 10.00 it is no longer sold at is owed again, and the coffee.
+    const fewer = closedAndRefunded(2, [2000]);
+    const lowered = ticketOf([...fewer.events, fewer.a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 1 })]);
+    expect(lowered).toMatchObject({ totalCents: 3500, paidCents: 4000, refundedCents: 2000 });
+    expect(owedCents(lowered)).toBe(500);
+    // Two managers each gave 10.00 back for the one burger (the second accepted beyond it), then it was taken off: only its 10.00 is owed again.
+    const twice = closedAndRefunded(1, [1000, 1000]);
+    const over = ticketOf(twice.events).conflicts.find((c) => c.kind === 'over_refund')!;
+    const accepted = resolve(twice.managers[0]!, over.conflictId, { kind: 'accept_refund' });
+    twice.a.see(accepted);
+    const removed = ticketOf([...twice.events, accepted, twice.a.write(TK, 'ticket.item_removed', { lineId: 'l1' })]);
+    expect(removed).toMatchObject({ totalCents: 2500, paidCents: 3000, refundedCents: 2000 });
+    expect(owedCents(removed)).toBe(500);
+    // Closed at a total a manager accepted with the burger in it (35.00): that is what was sold, the refund given for good.
+    expect(refundedForUnchargedCents({ ...removed, closedTotalCents: 3500 })).toBe(0);
+    expect(refundedForUnchargedCents(removed)).toBe(1000);
+  });
+
   it('[PRJ6f] a voided ticket reopened from a change\'s card counts the payments the void held again: nothing is left held on the live ticket, nor offered back', () => {
     const a = new Terminal('till-a');
     const manager = new Terminal('manager-1');
@@ -521,6 +558,35 @@ describe('projection: escalated business conflicts', () => {
     const w = ticketOf([...base, close, paid, twice, resolve(a, mismatch.conflictId, { kind: 'reopen' })]);
     expect(w.payments.map((p) => p.state)).toEqual(['applied', 'held']);
     expect(w.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
+  });
+
+  it('[PRJ6f] a payment held before the close that still does not fit stays held under its own conflict: a manager handing it back on another tablet applies, whichever decision sorts first', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const p1 = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
+    const p2 = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 1000 });
+    a.see(p2);
+    const close = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    // A till that had not seen the close adds a coffee: a manager reopens for it while another hands p2 back.
+    const c = new Terminal('till-c');
+    c.see(...base, p1, p2);
+    const coffee = c.write(TK, 'ticket.item_added', { lineId: 'l3', menuItemId: 'm-coffee', name: 'Coffee', unitPriceCents: 500, quantity: 1 });
+    const events = [...base, p1, p2, close, coffee];
+    const held = ticketOf(events).conflicts.find((x) => x.kind === 'over_payment')!;
+    // Made at the same moment, the decisions fold in the order of their tablets' ids: both orders.
+    for (const [reopener, refunder] of [['manager-1', 'manager-2'], ['manager-2', 'manager-1']]) {
+      const m1 = new Terminal(refunder!);
+      const m2 = new Terminal(reopener!);
+      m1.see(...events);
+      m2.see(...events);
+      const reopen = resolve(m2, conflictIdFor('change_after_close', [close.id, coffee.id]), { kind: 'reopen' });
+      const handBack = resolve(m1, held.conflictId, { kind: 'refund_payment' });
+      const v = ticketOf([...events, reopen, handBack]);
+      expect(v.payments.map((p) => `${p.paymentId}:${p.state}`)).toEqual(['p1:applied', 'p2:refunded']);
+      expect(v).toMatchObject({ status: 'open', totalCents: 1500, openConflicts: 0 });
+      expect(owedCents(v)).toBe(500);
+    }
   });
 
   it('[PRJ6d] concurrent closes with different totals escalate; accept_total settles the total', () => {

@@ -182,7 +182,7 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
     expect([burgerBack.v, goodwill.v]).toEqual([2, 2]); // (a test writer writes the current version; the app writes v1 without a line)
     const projection = new LocationProjection();
     projection.apply([...base, discount, paid, closed, burgerBack, goodwill]);
-    expect((projection.get(TK.id) as TicketView).refunds.map((r) => r.line)).toEqual([{ lineId: 'l-burger', name: 'Burger', taxBasisPoints: 1000 }, null]);
+    expect((projection.get(TK.id) as TicketView).refunds.map((r) => r.line)).toEqual([{ lineId: 'l-burger', name: 'Burger', taxBasisPoints: 1000, drawnCents: 1035 }, null]);
     const window = { from: 0, to: 2_000_000_000_000 };
     const report = dayTakings(projection.all(), window);
     expect(report.taxes).toEqual({
@@ -264,7 +264,7 @@ describe('refunds share out over the lines (refundShares)', () => {
     const reopen = manager.write(TK, 'conflict.resolved', { conflictId: conflict.conflictId, resolution: { kind: 'reopen' } });
     const v = ticketOf([...sold, wineBack, removed, reopen]);
     expect(v.lines.map((l) => l.lineId)).toEqual(['l-burger', 'l-water']);
-    expect(v.refunds[0]!.line).toEqual({ lineId: 'l-wine', name: 'Wine', taxBasisPoints: 2000 });
+    expect(v.refunds[0]!.line).toEqual({ lineId: 'l-wine', name: 'Wine', taxBasisPoints: 2000, drawnCents: 750 });
     expect(refundShares(v).taxes.get('rw')).toEqual([{ basisPoints: 2000, grossCents: 750, taxCents: 125, netCents: 625 }]);
   });
 
