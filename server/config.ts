@@ -46,6 +46,7 @@ export interface RelayLimits {
 
 /** Where the database and the token secret live unless DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = './data';
+export const DEFAULT_PORT = 8787;
 
 /** An on/off variable: `1`/`true` or `0`/`false`. */
 const Flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
@@ -80,7 +81,7 @@ function originProblem(entry: string): string | null {
 }
 
 const Env = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   RMS_SECRET: z.string().min(MIN_SECRET_LENGTH, `RMS_SECRET must be at least ${MIN_SECRET_LENGTH} characters`).optional(),

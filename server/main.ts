@@ -5,7 +5,7 @@ import { CloseReason } from '../shared/protocol/close-reasons';
 import { Revocations, withRevocations } from './auth/revocations';
 import { createTokenIssuer, type MintInput, type TokenIssuer } from './auth/tokens';
 import { loadOrCreateSecret } from './auth/secret';
-import { DEFAULT_DATA_DIR, loadConfig, type ServerConfig } from './config';
+import { DEFAULT_DATA_DIR, DEFAULT_PORT, loadConfig, type ServerConfig } from './config';
 import { DEMO_LOCATION, demoSeedEvents } from './demo/demo-seed';
 import { createApp } from './http/app';
 import { registerEventsRoutes } from './http/events-routes';
@@ -222,7 +222,9 @@ export async function main(): Promise<void> {
   }
   const base = config.publicUrl ?? server.url;
   // The token CLI must sign with this server's secret: it needs the same DATA_DIR or RMS_SECRET.
-  const tokenEnv = config.secret !== undefined ? 'RMS_SECRET=… ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${config.dataDir} ` : '';
+  // And the address its links open: PUBLIC_URL when the server is not the CLI's default (another port, HTTPS, a LAN name).
+  const secretEnv = config.secret !== undefined ? 'RMS_SECRET=… ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${config.dataDir} ` : '';
+  const tokenEnv = secretEnv + (base === `http://localhost:${DEFAULT_PORT}` ? '' : `PUBLIC_URL=${base} `);
   const lines = [`RMS server ready: open ${base}`];
   // Links carry 30-day tokens (a manager's): printed once, not into every start's service log.
   if (server.demoCreated) {
@@ -233,7 +235,7 @@ export async function main(): Promise<void> {
       `Pair a manager: ${pairingLink(base, managerToken, DEMO_LOCATION, 'manager-1')}`,
     );
   } else if (server.demoLocation !== null) {
-    lines.push('Pair a device:  the command below prints a pairing link (--role manager for a manager); the demo links were printed at its first start only');
+    lines.push('Pair a device:  the command below prints a pairing link (--role manager for a manager): links carry tokens, so only a first start prints them');
   }
   lines.push(`Mint tokens:    ${tokenEnv}npm run token -- --location ${server.demoLocation ?? '<location>'} --role terminal --terminal till-2`);
   // Pairing links say localhost unless PUBLIC_URL is set: the addresses other devices can open.

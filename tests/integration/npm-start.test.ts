@@ -63,7 +63,7 @@ async function npmStart(dir: string): Promise<Started> {
 }
 
 describe('npm start', () => {
-  it('[SRV13] starts from an empty data directory: serves the app, the API and the demo location, prints working pairing links, stops on SIGTERM; a later start prints no token', async () => {
+  it('[SRV13] starts from an empty data directory: serves the app, the API and the demo location, prints working pairing links, stops on SIGTERM; a later start prints no token, only the command that mints a link opening at this server', async () => {
     await ensureBuilt();
     dataDir = makeDataDir('rms-npm-start-');
     const first = await npmStart(dataDir);
@@ -94,6 +94,8 @@ describe('npm start', () => {
       expect(second.banner.join('\n')).not.toMatch(/token=|Pair a (till|manager):/);
       expect(second.banner).toContainEqual(expect.stringMatching(/^Pair a device: .*pairing link/));
       expect(second.banner).toContainEqual(expect.stringMatching(/^Mint tokens: .*npm run token -- --location demo /));
+      // With the address the server's links open (another port here): the CLI's link opens there too.
+      expect(second.banner).toContainEqual(expect.stringContaining(`PUBLIC_URL=${second.url} npm run token`));
       expect((await fetch(`${second.url}/healthz`)).status).toBe(200);
     } finally {
       expect(await second.stop()).toBe(0);
