@@ -5,7 +5,7 @@ import { assertNever } from '../assert-never';
 import { outcome, type Outcome } from './reducer';
 import { refundedForUnchargedCents, type ConflictResolutionView, type TicketConflict, type TicketPayment, type TicketRefund } from './views';
 import { lineById, type TicketEvent, type TicketState } from './ticket-state';
-import { appliedPaid, chargeOf, soldTicketOf, totalOf } from './ticket-money';
+import { appliedPaid, chargeOf, lineRefundableCents, soldTicketOf, totalOf } from './ticket-money';
 import { applyClose, holdPaymentsAboveTotal, holdPaymentsOfVoid } from './ticket-conflicts';
 
 /*
@@ -229,7 +229,13 @@ function setPaymentState(s: TicketState, conflictId: string, state: TicketPaymen
 }
 
 function setRefundState(s: TicketState, conflictId: string, state: TicketRefund['state']): void {
-  for (const r of s.refunds) if (r.conflictId === conflictId) r.state = state;
+  for (const r of s.refunds) {
+    if (r.conflictId !== conflictId) continue;
+    // Counted from now on: it takes of its line what the line has left now (refunds applied
+    // while it was held took theirs), not what it had when it was held (a new object: views share the old).
+    if (state === 'applied' && r.state !== 'applied' && r.line !== null) r.line = { ...r.line, drawnCents: Math.min(r.amountCents, lineRefundableCents(s, r.line.lineId)) };
+    r.state = state;
+  }
 }
 
 /**

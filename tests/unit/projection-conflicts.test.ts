@@ -520,6 +520,28 @@ describe('projection: escalated business conflicts', () => {
     expect(refundedForUnchargedCents(removed)).toBe(1000);
   });
 
+  it('[PRJ16] a line refund held for its money (cash for a card sale) and accepted later takes of its line what the line has left then: nothing is owed again, whichever manager\'s refund folds first', () => {
+    const line = (lineId: string, name: string) => ({ lineId, menuItemId: `m-${name}`, name, unitPriceCents: 1000, quantity: 1 });
+    for (const [cashBy, cardBy] of [['manager-1', 'manager-2'], ['manager-2', 'manager-1']]) {
+      const a = new Terminal('till-a');
+      const base = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', line('l1', 'burger')), a.write(TK, 'ticket.item_added', line('l2', 'steak'))];
+      const paid = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 2000 });
+      const cashier = new Terminal(cashBy!);
+      const carder = new Terminal(cardBy!);
+      cashier.see(...base, paid);
+      carder.see(...base, paid);
+      // Both hand the cold burger back offline: one from the drawer, one to the card.
+      const cash = cashier.write(TK, 'ticket.refunded', { refundId: 'rf-cash', method: 'cash', amountCents: 1000, reason: 'cold', lineId: 'l1' });
+      const card = carder.write(TK, 'ticket.refunded', { refundId: 'rf-card', method: 'card', amountCents: 1000, reason: 'cold', lineId: 'l1' });
+      const over = ticketOf([...base, paid, cash, card]).conflicts.find((c) => c.kind === 'over_refund')!;
+      cashier.see(card);
+      const v = ticketOf([...base, paid, cash, card, resolve(cashier, over.conflictId, { kind: 'accept_refund' })]);
+      expect(v).toMatchObject({ totalCents: 2000, paidCents: 2000, refundedCents: 2000, status: 'paid' });
+      expect(v.refunds.reduce((n, r) => n + (r.line?.drawnCents ?? 0), 0)).toBe(1000);
+      expect(owedCents(v)).toBe(0);
+    }
+  });
+
   it('[PRJ6f] a voided ticket reopened from a change\'s card counts the payments the void held again: nothing is left held on the live ticket, nor offered back', () => {
     const a = new Terminal('till-a');
     const manager = new Terminal('manager-1');

@@ -162,10 +162,10 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         break;
       }
       case 18: {
-        // A manager refunds what it sees taken (PRJ16), or more, racing other refunds, payments and voids.
+        // A manager refunds what it sees taken (PRJ16), or more, for the ticket or a line, racing other refunds, payments, removals and voids.
         const refundable = view ? view.paidCents - view.refundedCents : 0;
         const amount = refundable > 0 && op.b % 3 !== 0 ? refundable : 100 + (op.b % 1000);
-        write('ticket.refunded', { refundId: term.nextLabel(), method: op.b % 2 ? 'card' : 'cash', amountCents: amount, reason: 'sim' });
+        write('ticket.refunded', { refundId: term.nextLabel(), method: op.b % 2 ? 'card' : 'cash', amountCents: amount, reason: 'sim', ...(op.b % 5 < 2 ? { lineId: line } : {}) });
         break;
       }
       case 19:
