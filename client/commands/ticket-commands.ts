@@ -240,7 +240,8 @@ export class TicketCommands {
 
   /**
    * Closes at the current total and records the sale for the back office: a ticket's first sale
-   * once (by key, whoever closes it); a ticket closed before (a manager reopened it) is sold again
+   * (the fold keeps one, whoever closes it; keyed by its close, so that a till which never saw
+   * the first close still sells its own close after a reopening); a ticket closed before (a manager reopened it) is sold again
    * for this close, naming it, even when this device has not received the first sale yet (it
    * would be folded as a duplicate of that one, and this close never sold).
    */
@@ -253,7 +254,7 @@ export class TicketCommands {
     const after = this.ticket(ticketId);
     const closedBefore = this.ctx.store.getByAggregate(ticketId).some((e) => e.type === 'ticket.closed' && e.id !== closed.id);
     if (ticket.sale === null && !closedBefore) {
-      await keptIfUnsaved(this.append(ticketId, 'sale.recorded', { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at }, saleKey(ticketId)), unsaved);
+      await keptIfUnsaved(this.append(ticketId, 'sale.recorded', { ticketId, totalCents: after.closedTotalCents ?? ticket.totalCents, paidCents: after.paidCents, closedAt: closed.at }, saleKey(ticketId, closed.id)), unsaved);
     } else {
       await this.resell(ticketId, closed.id, unsaved);
     }

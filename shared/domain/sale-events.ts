@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { Cents, EntityId } from './common';
 
 /**
- * The sale handed to the back office when a ticket closes. Written on the ticket's
- * aggregate with key `sale-${ticketId}` (saleKey), so if two offline terminals both close and
- * record it, the projection (and the back office) count it once.
+ * The sale handed to the back office when a ticket closes, on the ticket's aggregate. If two
+ * offline terminals both close and record it, the projection (and the back office) count it
+ * once: the first folded; a later first sale replaces it only when it records the close that
+ * holds (the ticket reopened and closed again by a till that never saw the first close).
  */
 const saleFields = {
   ticketId: EntityId,
@@ -26,10 +27,9 @@ export const SaleRecordedV2 = z.strictObject({ ...saleFields, closeEventId: Enti
 export type SaleRecordedV2 = z.infer<typeof SaleRecordedV2>;
 
 /**
- * The idempotency key of a ticket's sale: the first one per ticket (two tills closing it offline
- * record it once); a later one per event that sells it again (the close, or the resolution that
- * accepted a total).
+ * The idempotency key of a ticket's sale: per event that sells it (its close, or the resolution
+ * that accepted a total). Earlier builds keyed a first sale by the ticket alone (`by` absent).
  */
-export function saleKey(ticketId: string, soldAgainBy?: string): string {
-  return soldAgainBy === undefined ? `sale-${ticketId}` : `sale-${ticketId}-${soldAgainBy}`;
+export function saleKey(ticketId: string, by?: string): string {
+  return by === undefined ? `sale-${ticketId}` : `sale-${ticketId}-${by}`;
 }

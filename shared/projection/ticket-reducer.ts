@@ -280,8 +280,10 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     case 'sale.recorded': {
       const closeEventId = e.payload.closeEventId ?? null;
       if (closeEventId === null) {
-        // A ticket's first sale: one, whoever closed it (two tills offline record it once).
-        if (s.sale !== null) return outcome('duplicate', 'sale already recorded');
+        // A ticket's first sale: one, whoever closed it (two tills offline record it once) —
+        // unless it records the close that holds and the sale before it another: a till that
+        // never saw the first close closed the ticket again after a manager reopened it.
+        if (s.sale !== null && !recordsHoldingClose(s, e.payload)) return outcome('duplicate', 'sale already recorded');
       } else {
         // A later sale names its close (after a reopening, or a total a manager accepted): it
         // counts while that close holds at that total, and replaces the earlier sale.
@@ -298,6 +300,11 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     default:
       return assertNever(e, 'ticket event');
   }
+}
+
+/** Whether a first sale (naming no close) records the close that holds now, which the sale held does not. */
+function recordsHoldingClose(s: TicketState, sale: { closedAt: number; totalCents: number }): boolean {
+  return s.closed !== null && s.closed.at === sale.closedAt && s.closed.totalCents === sale.totalCents && s.sale !== null && s.sale.closedAt !== sale.closedAt && s.sale.closeEventId !== s.closed.eventId;
 }
 
 /** The conflict an outcome raised, to carry it over into another outcome. */

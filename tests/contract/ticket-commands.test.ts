@@ -265,12 +265,13 @@ describe('TicketCommands', () => {
     await till.commands.recordPayment(t, { method: 'card', amountCents: 1250 });
     await till.commands.close(t);
     const view = till.store.view(t) as TicketView;
-    const close = till.store.getByAggregate(t).filter((e) => e.type === 'ticket.closed').at(-1)!;
-    expect(view).toMatchObject({ status: 'closed', closedTotalCents: 1250, sale: { totalCents: 1250, paidCents: 1250, closeEventId: close.id } });
+    const [firstClose, close] = till.store.getByAggregate(t).filter((e) => e.type === 'ticket.closed');
+    expect(view).toMatchObject({ status: 'closed', closedTotalCents: 1250, sale: { totalCents: 1250, paidCents: 1250, closeEventId: close!.id } });
     const sales = till.store.getByAggregate(t).filter((e) => e.type === 'sale.recorded');
+    // Each keyed by the close it records.
     expect(sales.map((e) => [e.key, e.v, (e.payload as { totalCents: number }).totalCents])).toEqual([
-      [`sale-${t}`, 1, 1600],
-      [`sale-${t}-${close.id}`, 2, 1250],
+      [`sale-${t}-${firstClose!.id}`, 1, 1600],
+      [`sale-${t}-${close!.id}`, 2, 1250],
     ]);
     // The first sale is marked replaced in the history.
     expect(till.store.history(t).filter((h) => h.type === 'sale.recorded').map((h) => h.status)).toEqual(['superseded', 'applied']);

@@ -15,11 +15,43 @@ const writer = (id: string, skewMs = 0) => new TestWriter(id, () => wall + skewM
 function sale(by: TestWriter, close: EventEnvelope, totalCents: number, first: boolean): EventEnvelope {
   const payload = { ticketId: TK.id, totalCents, paidCents: totalCents, closedAt: close.at };
   return first
-    ? by.write(TK, 'sale.recorded', payload, { key: saleKey(TK.id) })
+    ? by.write(TK, 'sale.recorded', payload, { key: saleKey(TK.id, close.id) })
     : by.write(TK, 'sale.recorded', { ...payload, closeEventId: close.id }, { key: saleKey(TK.id, close.id) });
 }
 
 describe('the sale handed to the back office (sale.recorded), sold again after a reopening', () => {
+  it('[PRJ18] a till that never saw the first close closes the ticket again after a manager reopened it: its first sale records the close that holds and replaces the first; two tills closing at once still sell once', () => {
+    const a = writer('till-1');
+    const b = writer('till-2');
+    const manager = writer('manager-1');
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', burger)];
+    b.see(...base);
+    const paid = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
+    const closedByA = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const soldByA = sale(a, closedByA, 1000, true);
+    // b, not having seen a's close, adds soup: held; the manager reopens for it.
+    const early = ['table by the window', 'two more coming'].map((note) => b.write(TK, 'ticket.note_set', { note }));
+const soupAdded = b.write(TK, 'ticket.item_added', soup);
+    manager.see(...base, paid, closedByA, soldByA, ...early, soupAdded);
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: conflictIdFor('change_after_close', [closedByA.id, soupAdded.id]), resolution: { kind: 'reopen' } });
+    // b, still offline, takes the whole 15.00 and closes: from where it stands, the ticket's first close and sale.
+    const notes = ['window', 'birthday', 'no onions'].map((note) => b.write(TK, 'ticket.note_set', { note }));
+    const paidByB = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 1500 });
+    const closedByB = b.write(TK, 'ticket.closed', { totalCents: 1500 });
+    const soldByB = sale(b, closedByB, 1500, true);
+    const v = ticketOf([...base, paid, closedByA, soldByA, ...early, soupAdded, reopen, ...notes, paidByB, closedByB, soldByB]);
+    expect(v).toMatchObject({ status: 'closed', closedTotalCents: 1500 });
+    expect(v.sale).toMatchObject({ eventId: soldByB.id, totalCents: 1500 });
+    expect(foldedAs(v, soldByA).status).toBe('superseded');
+
+    // Two tills closing at once, each selling its own close: one sale.
+    const c = writer('till-3');
+    c.see(...base, paid);
+    const closedByC = c.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const both = ticketOf([...base, paid, closedByA, soldByA, closedByC, sale(c, closedByC, 1000, true)]);
+    expect(both.history.filter((h) => h.type === 'sale.recorded').map((h) => h.status).sort()).toEqual(['applied', 'duplicate']);
+  });
+
   it('[PRJ18] a sale naming the close that holds replaces the first; the first is marked superseded; any order gives the same view', () => {
     const till = writer('till-1');
     const manager = writer('manager-1');
