@@ -44,6 +44,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         }
         // Two tills may each have taken the whole amount before the void: the second is an over-payment.
         keepHeldMoney(s, conflictId, e, true);
+        settleEndsUndone(s, c, e);
       } else {
         settleHeldMoney(s, conflictId, 'handed back');
       }
@@ -74,6 +75,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         const applied = applyHeldChange(s, conflictId, apply);
         if (applied !== null && applied.status !== 'applied' && applied.status !== 'escalated') outcomeNote = `the change no longer applies (${applied.reason ?? applied.status})`;
         releaseMoneyHeldByEnd(s, heldByEnd, e);
+        settleEndsUndone(s, c, e);
       } else {
         setRefundState(s, conflictId, 'discarded');
       }
@@ -94,6 +96,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         const heldByEnd = moneyHeldByEnd(s, c);
         s.closed = null;
         releaseMoneyHeldByEnd(s, heldByEnd, e);
+        settleEndsUndone(s, c, e);
       }
       break;
     case 'closed_and_voided':
@@ -173,6 +176,22 @@ function resolveAliased(s: TicketState, e: DecodedEvent<'conflict.resolved'>, ap
     first ??= o;
   }
   return first!;
+}
+
+/**
+ * After a reopening: the open conflicts about an end it undid are settled along with it —
+ * which of a close and a void holds (neither does now), and a close's total (that close no
+ * longer holds). Left open, their cards asked about an open ticket, and keeping a close then
+ * closed it at that old total, whatever was added since.
+ */
+function settleEndsUndone(s: TicketState, c: TicketConflict, e: DecodedEvent<'conflict.resolved'>): void {
+  for (const other of s.conflicts) {
+    if (other === c || other.status !== 'open') continue;
+    const undone = (other.kind === 'closed_and_voided' && s.closed === null && s.voided === null) || (other.kind === 'close_total_mismatch' && s.closed === null);
+    if (!undone) continue;
+    settleAlong(s, other, e, 'the ticket was reopened');
+    s.heldCloses = s.heldCloses.filter((h) => h.conflictId !== other.conflictId);
+  }
 }
 
 /**

@@ -542,6 +542,24 @@ describe('projection: escalated business conflicts', () => {
     }
   });
 
+  it('[PRJ6f] a reopening settles the cards about the ends it undid: which of a close and a void holds, and a close\'s total (left open, keeping the close closed the ticket at its old total)', () => {
+    const a = new Terminal('till-a');
+    const manager = new Terminal('manager-1');
+    const base = openedTicket(a, manager);
+    // Offline: the manager voids; the till takes the bill and closes.
+    const voided = manager.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const paid = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
+    const closed = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const merged = ticketOf([...base, voided, paid, closed]);
+    expect(merged.conflicts.filter((c) => c.status === 'open').map((c) => c.kind).sort()).toEqual(['closed_and_voided', 'payment_after_void']);
+    const paymentCard = merged.conflicts.find((c) => c.kind === 'payment_after_void')!;
+    manager.see(paid, closed);
+    const reopen = resolve(manager, paymentCard.conflictId, { kind: 'reopen' });
+    const v = ticketOf([...base, voided, paid, closed, reopen]);
+    expect(v).toMatchObject({ status: 'paid', paidCents: 1000, openConflicts: 0 });
+    expect(v.conflicts.find((c) => c.kind === 'closed_and_voided')?.resolution?.kind).toBe('reopen');
+  });
+
   it('[PRJ6f] a voided ticket reopened from a change\'s card counts the payments the void held again: nothing is left held on the live ticket, nor offered back', () => {
     const a = new Terminal('till-a');
     const manager = new Terminal('manager-1');
