@@ -229,7 +229,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       // Against what is owed (owedCents): what was paid, refunds aside (a refund is not owed
       // again, unless its line is no longer charged), so a payment beyond it (two tills
       // taking it) is one, after a refund too.
-      const total = payableCents(s) + refundedForUnchargedCents(soldTicketOf(s));
+      const total = payableCents(s) + (s.refunds.length === 0 ? 0 : refundedForUnchargedCents(soldTicketOf(s)));
       const paid = appliedPaid(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
