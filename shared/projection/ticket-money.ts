@@ -68,8 +68,10 @@ export function paymentOf(e: DecodedEvent<'ticket.payment_recorded'>, state: Tic
   };
 }
 
-/** The line a refund is for, as it is now (a line removed since the sale is among the cancelled ones). */
-/** The line a refund is for, as it is when the refund is folded: its name and rate, and what the refund takes of what it has left. */
+/**
+ * The line a refund is for, as it is when the refund is folded (a line removed since the sale is
+ * among the cancelled ones): its name and rate, and what the refund takes of what it has left.
+ */
 export function refundLine(s: TicketState, lineId: string, amountCents: number): NonNullable<TicketRefund['line']> {
   const line = lineById(s, lineId) ?? s.cancelled.find((l) => l.lineId === lineId);
   return { lineId, name: line?.name ?? null, taxBasisPoints: line?.taxBasisPoints ?? null, drawnCents: Math.min(amountCents, lineRefundableCents(s, lineId)) };
