@@ -1,6 +1,6 @@
 import { newEventId } from '../../shared/events/event-id';
 import { formatCents as money } from '../../shared/domain/common';
-import { TICKET_AGGREGATE, type PaymentMethod, type TicketDiscount } from '../../shared/domain/ticket-events';
+import { MAX_LINES_PER_SEND, TICKET_AGGREGATE, type PaymentMethod, type TicketDiscount } from '../../shared/domain/ticket-events';
 import { saleKey } from '../../shared/domain/sale-events';
 import type { ConflictResolution } from '../../shared/domain/conflict-events';
 import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
@@ -202,17 +202,24 @@ export class TicketCommands {
   }
 
   /** Sends the lines not yet sent, but those held back. */
-  sendToKitchen(ticketId: string) {
+  sendToKitchen(ticketId: string): Promise<void> {
     const lineIds = this.ticket(ticketId).lines.filter((l) => l.sentAt === null && !l.held).map((l) => l.lineId);
     if (lineIds.length === 0) throw new CommandRefused('nothing new to send to the kitchen');
-    return this.append(ticketId, 'ticket.sent_to_kitchen', { lineIds });
+    return this.send(ticketId, lineIds);
   }
 
   /** Sends the lines held back ("Fire": the mains, once the starters are eaten). */
-  fireHeld(ticketId: string) {
+  fireHeld(ticketId: string): Promise<void> {
     const lineIds = this.ticket(ticketId).lines.filter((l) => l.sentAt === null && l.held).map((l) => l.lineId);
     if (lineIds.length === 0) throw new CommandRefused('no line is held back');
-    return this.append(ticketId, 'ticket.sent_to_kitchen', { lineIds });
+    return this.send(ticketId, lineIds);
+  }
+
+  /** One send per MAX_LINES_PER_SEND lines (a banquet's ticket; each its own kitchen card). */
+  private async send(ticketId: string, lineIds: readonly string[]): Promise<void> {
+    const sends: Promise<EventEnvelope>[] = [];
+    for (let i = 0; i < lineIds.length; i += MAX_LINES_PER_SEND) sends.push(this.append(ticketId, 'ticket.sent_to_kitchen', { lineIds: lineIds.slice(i, i + MAX_LINES_PER_SEND) }));
+    await Promise.all(sends);
   }
 
   /** Holds a line back from the kitchen, or lets it go with the next send; as it is already, writes nothing. */

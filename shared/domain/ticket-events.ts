@@ -64,7 +64,10 @@ export type TicketTableAssignedV1 = z.infer<typeof TicketTableAssignedV1>;
 export const TicketCoversSetV1 = z.strictObject({ covers: Covers });
 export type TicketCoversSetV1 = z.infer<typeof TicketCoversSetV1>;
 
-export const TicketSentToKitchenV1 = z.strictObject({ lineIds: z.array(EntityId).min(1).max(200) });
+/** The most lines one send names: a banquet's ticket goes to the kitchen in several (TicketCommands). */
+export const MAX_LINES_PER_SEND = 200;
+
+export const TicketSentToKitchenV1 = z.strictObject({ lineIds: z.array(EntityId).min(1).max(MAX_LINES_PER_SEND) });
 export type TicketSentToKitchenV1 = z.infer<typeof TicketSentToKitchenV1>;
 
 export const TicketKitchenItemBumpedV1 = z.strictObject({ lineId: EntityId });

@@ -488,6 +488,18 @@ describe('MenuCommands: the menu from a manager\'s tablet', () => {
   });
 });
 
+describe('a banquet: more lines than one send names', () => {
+  it('[APP38] a ticket of 450 lines goes to the kitchen in sends of 200 at most, every line sent', async () => {
+    const till = await terminal('till-1');
+    const t = await till.commands.openTicket();
+    for (let i = 0; i < 450; i++) await till.commands.addItem(t, burger, 1);
+    await till.commands.sendToKitchen(t);
+    const sends = till.store.getByAggregate(t).filter((e) => e.type === 'ticket.sent_to_kitchen').map((e) => (e.payload as { lineIds: string[] }).lineIds.length);
+    expect(sends).toEqual([200, 200, 50]);
+    expect((till.store.view(t) as TicketView).lines.every((l) => l.sentAt !== null)).toBe(true);
+  });
+});
+
 describe('TableCommands: the floor plan from a manager\'s tablet', () => {
   it('[APP40][CMD2] a manager adds a table, renames it, changes its seats and takes it off the floor; a ticket at it keeps it; a till may do none of it', async () => {
     const location = `cmd-${++n}`;
