@@ -35,7 +35,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
   switch (c.kind) {
     case 'payment_after_void':
       if (r.kind === 'reopen') {
-        s.voided = null;
+        unvoid(s);
         // No void any more: the other payments it held count again too.
         for (const other of s.conflicts) {
           if (other === c || other.status !== 'open' || other.kind !== 'payment_after_void') continue;
@@ -57,13 +57,14 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
       } else settleHeldMoney(s, conflictId, 'handed back');
       break;
     case 'over_refund':
-      setRefundState(s, conflictId, r.kind === 'accept_refund' ? 'applied' : 'discarded');
+      if (r.kind === 'accept_refund') acceptRefunds(s, conflictId);
+      else setRefundState(s, conflictId, 'discarded');
       break;
     case 'change_after_close':
       if (r.kind === 'reopen') {
         const heldByEnd = moneyHeldByEnd(s, c);
         s.closed = null;
-        s.voided = null;
+        unvoid(s);
         // The held change now applies as if it had never been held (its outcome stays
         // 'escalated'); a held refund is checked again against the money taken. A change to a
         // line added after the close too (3× the dessert) brings that addition with it, held
@@ -110,7 +111,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         const heldClose = s.closed === null ? s.heldCloses.find((h) => h.conflictId === conflictId) : undefined;
         if (heldClose !== undefined) applyClose(s, { ...heldClose.closed }, heldClose.linesTotalCents);
         const voidId = s.voided?.eventId ?? null;
-        s.voided = null;
+        unvoid(s);
         // No void any more: payments it held count again, and refunds held because of it apply
         // to the closed ticket (their conflicts are settled by this choice).
         let keptAgain = false;
@@ -176,6 +177,12 @@ function resolveAliased(s: TicketState, e: DecodedEvent<'conflict.resolved'>, ap
     first ??= o;
   }
   return first!;
+}
+
+/** The void no longer holds: the kitchen's sight of it goes with it (its lines are to make again). */
+function unvoid(s: TicketState): void {
+  s.voided = null;
+  for (const line of s.lines) line.voidSeenAt = null;
 }
 
 /**
@@ -248,12 +255,20 @@ function setPaymentState(s: TicketState, conflictId: string, state: TicketPaymen
 }
 
 function setRefundState(s: TicketState, conflictId: string, state: TicketRefund['state']): void {
+  for (const r of s.refunds) if (r.conflictId === conflictId) r.state = state;
+}
+
+/**
+ * Refunds held as beyond what could go back (over_refund), accepted: counted from now on, each
+ * takes of its line what the line has left now (refunds applied while it was held took theirs),
+ * not what it had when held. (A refund held only along with a payment keeps what it drew when
+ * it counted.) A new line object: views share the old.
+ */
+function acceptRefunds(s: TicketState, conflictId: string): void {
   for (const r of s.refunds) {
     if (r.conflictId !== conflictId) continue;
-    // Counted from now on: it takes of its line what the line has left now (refunds applied
-    // while it was held took theirs), not what it had when it was held (a new object: views share the old).
-    if (state === 'applied' && r.state !== 'applied' && r.line !== null) r.line = { ...r.line, drawnCents: Math.min(r.amountCents, lineRefundableCents(s, r.line.lineId)) };
-    r.state = state;
+    if (r.line !== null) r.line = { ...r.line, drawnCents: Math.min(r.amountCents, lineRefundableCents(s, r.line.lineId)) };
+    r.state = 'applied';
   }
 }
 

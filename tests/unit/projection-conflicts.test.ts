@@ -560,6 +560,42 @@ describe('projection: escalated business conflicts', () => {
     expect(v.conflicts.find((c) => c.kind === 'closed_and_voided')?.resolution?.kind).toBe('reopen');
   });
 
+  it('[PRJ16] a line refund held along with the payments by a void keeps what it drew when a reopening counts it again: its line taken off meanwhile, it is owed again, whichever card is resolved first', () => {
+    const line = (lineId: string, name: string, unitPriceCents: number) => ({ lineId, menuItemId: `m-${name}`, name, unitPriceCents, quantity: 1 });
+    const a = new Terminal('till-a');
+    const c = new Terminal('till-c');
+    const m = new Terminal('manager-1');
+    const events: EventEnvelope[] = [];
+    const push = (e: EventEnvelope) => (events.push(e), e);
+    push(a.write(TK, 'ticket.opened', { number: 'A-001' }));
+    push(a.write(TK, 'ticket.item_added', line('l1', 'burger', 1000)));
+    push(a.write(TK, 'ticket.item_added', line('l2', 'steak', 2000)));
+    push(a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3000 }));
+    const closed = push(a.write(TK, 'ticket.closed', { totalCents: 3000 }));
+    m.see(...events);
+    c.see(...events);
+    push(m.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'card', amountCents: 1000, reason: 'cold burger', lineId: 'l1' }));
+    const drink = push(c.write(TK, 'ticket.item_added', line('l3', 'drink', 500)));
+    m.see(...events);
+    push(m.write(TK, 'conflict.resolved', { conflictId: conflictIdFor('change_after_close', [closed.id, drink.id]), resolution: { kind: 'reopen' } }));
+    a.see(...events);
+    c.see(...events);
+    // The manager voids by mistake; a till that has not seen it takes the burger off.
+    const voided = push(m.write(TK, 'ticket.voided', { reason: 'wrong ticket' }));
+    const removed = push(c.write(TK, 'ticket.item_removed', { lineId: 'l1' }));
+    m.see(removed);
+    const reopenRemoval = resolve(m, conflictIdFor('change_after_close', [voided.id, removed.id]), { kind: 'reopen' });
+    const paymentCard = ticketOf(events).conflicts.find((x) => x.kind === 'payment_after_void' && x.status === 'open')!;
+    const reopenPayment = resolve(m, paymentCard.conflictId, { kind: 'reopen' });
+    // 25.00 of lines, 30.00 paid, the burger's 10.00 handed back and the burger gone: 5.00 owed.
+    for (const resolutions of [[reopenRemoval], [reopenPayment, reopenRemoval]]) {
+      const v = ticketOf([...events, ...resolutions]);
+      expect(v).toMatchObject({ totalCents: 2500, paidCents: 3000, refundedCents: 1000 });
+      expect(v.refunds[0]!.line?.drawnCents).toBe(1000);
+      expect(owedCents(v)).toBe(500);
+    }
+  });
+
   it('[PRJ6f] a voided ticket reopened from a change\'s card counts the payments the void held again: nothing is left held on the live ticket, nor offered back', () => {
     const a = new Terminal('till-a');
     const manager = new Terminal('manager-1');
