@@ -96,6 +96,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         send: null,
         bumpedAt: null,
         bumpedQuantity: 0,
+        voidSeenAt: null,
         held: false,
         addedBy: e.origin.terminal,
         comped: null,
@@ -214,6 +215,13 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         if (cancelled.bumpedAt !== null) return outcome('superseded', 'already bumped');
         cancelled.bumpedAt = e.at;
         return outcome('applied');
+      }
+      // The VOIDED card bumped: the kitchen saw the void, it made nothing (reopened, the line
+      // is to make again).
+      if (s.voided !== null) {
+        if (line.voidSeenAt !== null) return outcome('superseded', 'the void was seen already');
+        line.voidSeenAt = e.at;
+        return outcome('applied', 'the kitchen saw the void');
       }
       // What the kitchen's card showed (a v1 bump: the whole line). Fewer than the line holds
       // now (raised by a till that had not seen the send): the rest is still to make.

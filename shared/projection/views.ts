@@ -72,6 +72,11 @@ export interface TicketLine {
   bumpedAt: number | null;
   /** How many of the line the kitchen made (0: none yet); below `quantity`, the rest is to make. */
   bumpedQuantity: number;
+  /**
+   * When the kitchen bumped the line's VOIDED card (null: not since the ticket was last voided):
+   * it saw the void, it made nothing. A reopening clears it, and the line is to make again.
+   */
+  voidSeenAt: number | null;
   /** Held back from the kitchen until fired (a main course); meaningless once sent. */
   held: boolean;
   addedBy: string;
@@ -478,6 +483,6 @@ export function isSettled(view: AggregateView): boolean {
   if (view.kind !== 'ticket') return false;
   if (view.status !== 'closed' && view.status !== 'voided') return false;
   if (view.openConflicts > 0 || linesToFire(view).length > 0) return false;
-  const waiting = (l: TicketLine): boolean => l.sentAt !== null && l.bumpedAt === null;
+  const waiting = (l: TicketLine): boolean => l.sentAt !== null && l.bumpedAt === null && (view.status !== 'voided' || l.voidSeenAt === null);
   return !view.lines.some(waiting) && !view.cancelledLines.some((l) => l.bumpedAt === null);
 }

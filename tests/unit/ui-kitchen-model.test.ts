@@ -35,6 +35,41 @@ describe('kitchen display (KitchenModel)', () => {
     expect(ticketOf(store, first).cancelledLines[0]!.bumpedAt).not.toBeNull();
   });
 
+  it('[APP1][PRJ24] the kitchen bumping a VOIDED card saw the void, it made nothing: a manager reopening the ticket brings its dishes back to the kitchen', async () => {
+    const t = await till({ role: 'manager' });
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger, 2);
+    await t.commands.sendToKitchen(id);
+    await t.commands.recordPayment(id, { method: 'card', amountCents: 1000 });
+    await t.commands.void(id, 'wrong ticket');
+    expect(kitchen.queue.map((e) => [e.voided, e.lines.map((l) => l.quantity)])).toEqual([[true, [2]]]);
+    await kitchen.bumpTicket(kitchen.queue[0]!);
+    await vi.waitFor(() => expect(kitchen.queue).toEqual([]), { timeout: 3 * kitchenMod.BUMP_HOLD_MS });
+    expect(isSettled(ticketOf(t.store, id))).toBe(false); // the payment the void held is still to settle
+    expect(ticketOf(t.store, id).lines[0]).toMatchObject({ bumpedAt: null, bumpedQuantity: 0 });
+    // The wrong ticket: reopened from the payment's card, its burgers are to make again.
+    const held = ticketOf(t.store, id).conflicts.find((c) => c.kind === 'payment_after_void')!;
+    await t.commands.resolveConflict(id, held.conflictId, { kind: 'reopen' });
+    expect(kitchen.queue.map((e) => [e.voided, e.lines.map((l) => `${l.quantity}× ${l.name}`)])).toEqual([[false, ['2× Cheeseburger']]]);
+  });
+
+  it('[APP38] two sends stamped in the same millisecond (two tills) are two cards', async () => {
+    const t = await till();
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.sendToKitchen(id);
+    await t.commands.addItem(id, soup);
+    await t.commands.sendToKitchen(id);
+    const lines = ticketOf(t.store, id).lines;
+    expect(lines.map((l) => l.send)).toEqual([1, 2]);
+    // As if stamped at once: the cards still follow the sends.
+    const sameMoment = { ...ticketOf(t.store, id), lines: lines.map((l) => ({ ...l, sentAt: lines[0]!.sentAt })) };
+    vi.spyOn(t.log, 'views').mockReturnValue([sameMoment] as never);
+    expect(kitchen.queue.map((e) => [e.send, e.lines.map((l) => l.name)])).toEqual([[1, ['Cheeseburger']], [2, ['Tomato soup']]]);
+  });
+
   it('[APP14] "All day" keeps two items of one name apart (each its own row, by item and note)', async () => {
     const t = await till();
     const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());

@@ -110,17 +110,20 @@ export class KitchenModel {
     for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
       const voided = ticket.status === 'voided';
       const cancelled = ticket.cancelledLines.filter((l) => l.bumpedAt === null && here(l));
-      const lines = ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null && here(l)).concat(cancelled);
+      // A voided ticket's lines wait until the kitchen saw the void (voidSeenAt), not until made.
+      const lines = ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null && (!voided || l.voidSeenAt === null) && here(l)).concat(cancelled);
       if (lines.length === 0) continue;
+      // By send (two tills' sends stamped in the same millisecond are two cards), aged from its first line.
       const bySend = new Map<number, TicketLine[]>();
-      for (const line of lines) bySend.set(line.sentAt!, [...(bySend.get(line.sentAt!) ?? []), line]);
+      for (const line of lines) bySend.set(line.send ?? 1, [...(bySend.get(line.send ?? 1) ?? []), line]);
       const waitingSends = [...bySend.keys()].sort((a, b) => a - b);
       const held = voided ? [] : ticket.lines.filter((l) => l.sentAt === null && l.held && here(l));
       const cancelledIds = new Set((voided ? lines : cancelled).map((l) => l.lineId));
-      for (const at of waitingSends) {
-        const last = at === waitingSends.at(-1);
-        const lines = bySend.get(at)!;
-        out.push({ ticket, key: `${ticket.id}:${at}`, send: lines[0]!.send ?? 1, lines, since: at, cancelled: cancelledIds, voided, held: last ? held : [] });
+      for (const send of waitingSends) {
+        const last = send === waitingSends.at(-1);
+        const lines = bySend.get(send)!;
+        const since = Math.min(...lines.map((l) => l.sentAt!));
+        out.push({ ticket, key: `${ticket.id}:${send}`, send, lines, since, cancelled: cancelledIds, voided, held: last ? held : [] });
       }
     }
     return out.sort((a, b) => a.since - b.since);
