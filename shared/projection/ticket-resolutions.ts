@@ -62,7 +62,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
       break;
     case 'change_after_close':
       if (r.kind === 'reopen') {
-        const heldByEnd = moneyHeldByEnd(s, c);
+        const heldByEnd = moneyHeldByEnd(s, c, { void: true });
         s.closed = null;
         unvoid(s);
         // The held change now applies as if it had never been held (its outcome stays
@@ -94,7 +94,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         // The money kept must fit the total accepted (a payment taken for the lines the close missed).
         holdPaymentsAboveTotal(s, e);
       } else {
-        const heldByEnd = moneyHeldByEnd(s, c);
+        const heldByEnd = moneyHeldByEnd(s, c, { void: false });
         s.closed = null;
         releaseMoneyHeldByEnd(s, heldByEnd, e);
         settleEndsUndone(s, c, e);
@@ -106,6 +106,8 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         s.closed = null;
         // The sale is void: its money is held for a refund-or-reopen decision, as for any void.
         if (s.voided) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
+        // No close holds: its total's card asks about nothing (its reopen would count the void's money as taken).
+        settleEndsUndone(s, c, e, 'the void was kept');
       } else {
         // A held close applies as it would have before the void: its guests, its discount, its total checked then.
         const heldClose = s.closed === null ? s.heldCloses.find((h) => h.conflictId === conflictId) : undefined;
@@ -150,11 +152,11 @@ function resolutionOf(e: DecodedEvent<'conflict.resolved'>): ConflictResolutionV
   return { kind: e.payload.resolution.kind, eventId: e.id, at: e.at, terminal: e.origin.terminal, staff: e.origin.staff ?? null, note: e.payload.note ?? null };
 }
 
-/** Another conflict this resolution settles too (`reopen`, with why). */
+/** Another conflict this resolution settles too (its kind: a reopening, a kept void or close; with why). */
 function settleAlong(s: TicketState, other: TicketConflict, e: DecodedEvent<'conflict.resolved'>, note: string): void {
   s.held.delete(other.conflictId);
   other.status = 'resolved';
-  other.resolution = { ...resolutionOf(e), kind: 'reopen', note };
+  other.resolution = { ...resolutionOf(e), note };
 }
 
 /**
@@ -191,24 +193,25 @@ function unvoid(s: TicketState): void {
  * longer holds). Left open, their cards asked about an open ticket, and keeping a close then
  * closed it at that old total, whatever was added since.
  */
-function settleEndsUndone(s: TicketState, c: TicketConflict, e: DecodedEvent<'conflict.resolved'>): void {
+function settleEndsUndone(s: TicketState, c: TicketConflict, e: DecodedEvent<'conflict.resolved'>, note = 'the ticket was reopened'): void {
   for (const other of s.conflicts) {
     if (other === c || other.status !== 'open') continue;
     const undone = (other.kind === 'closed_and_voided' && s.closed === null && s.voided === null) || (other.kind === 'close_total_mismatch' && s.closed === null);
     if (!undone) continue;
-    settleAlong(s, other, e, 'the ticket was reopened');
+    settleAlong(s, other, e, note);
     s.heldCloses = s.heldCloses.filter((h) => h.conflictId !== other.conflictId);
   }
 }
 
 /**
  * The open conflicts holding money only because the ticket ended, which a reopening undoes
- * (besides `c`, the one resolved): a void's payments (payment_after_void), and payments held
- * beyond a close's total (over_payment: the total they must fit is the close's while it holds).
+ * (besides `c`, the one resolved): a void's payments (payment_after_void) when it undoes the
+ * void (a close total's card reopens the close only: the void's money stays held), and payments
+ * held beyond a close's total (over_payment: the total they must fit is the close's while it holds).
  */
-function moneyHeldByEnd(s: TicketState, c: TicketConflict): TicketConflict[] {
+function moneyHeldByEnd(s: TicketState, c: TicketConflict, undone: { void: boolean }): TicketConflict[] {
   return s.conflicts.filter(
-    (o) => o !== c && o.status === 'open' && ((o.kind === 'payment_after_void' && s.voided !== null) || (o.kind === 'over_payment' && s.closed !== null)),
+    (o) => o !== c && o.status === 'open' && ((o.kind === 'payment_after_void' && undone.void && s.voided !== null) || (o.kind === 'over_payment' && s.closed !== null)),
   );
 }
 
