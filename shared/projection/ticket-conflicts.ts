@@ -164,24 +164,14 @@ function holdRefundsBeyondPayments(s: TicketState, held: readonly TicketPayment[
   // In all and by method, as a refund is checked when given: no cash back for what a card paid.
   const beyond = (method?: PaymentMethod): boolean => appliedRefunded(s, method) > appliedPaid(s, method);
   // Each goes with the decision on a payment of its own method (handing that back hands the
-  // refund back with it: `settled`): the first with room for it (its amount less the refunds
-  // gone with it already), else the one with most room; else with the last payment held. (The
-  // last of its method took a refund larger than itself, and the card of the payment it was
-  // for said nothing of it: the money went back twice.)
-  const room = new Map(held.map((p) => [p.conflictId!, p.amountCents]));
-  const conflictOf = (method: PaymentMethod, cents: number): string => {
-    const same = held.filter((p) => p.method === method);
-    const roomOf = (p: TicketPayment): number => room.get(p.conflictId!)!;
-    const chosen = same.find((p) => roomOf(p) >= cents) ?? same.reduce<TicketPayment | undefined>((best, p) => (best === undefined || roomOf(p) > roomOf(best) ? p : best), undefined) ?? held.at(-1)!;
-    room.set(chosen.conflictId!, roomOf(chosen) - cents);
-    return chosen.conflictId!;
-  };
+  // refund back with it: `settled`), the last of them; else with the last payment held.
+  const conflictOf = (method: PaymentMethod): string => (held.findLast((p) => p.method === method) ?? held.at(-1)!).conflictId!;
   const carried = new Map<string, number>();
   for (let i = s.refunds.length - 1; i >= 0; i--) {
     const r = s.refunds[i]!;
     if (r.state !== 'applied' || !(beyond() || beyond(r.method))) continue;
     r.state = 'held';
-    r.conflictId = conflictOf(r.method, r.amountCents);
+    r.conflictId = conflictOf(r.method);
     carried.set(r.conflictId, (carried.get(r.conflictId) ?? 0) + r.amountCents);
   }
   // The card says so: handing the payment back hands back only what was not refunded already.

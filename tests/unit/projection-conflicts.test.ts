@@ -617,21 +617,6 @@ describe('projection: escalated business conflicts', () => {
     expect(v.payments.map((p) => p.state)).toEqual(['held']);
   });
 
-  it('[PRJ6a][PRJ16] a void holding two cash payments puts an earlier cash refund with the payment it fits (4.50 back goes with the 4.50, not the 1.17 taken after it): its card says so, the other hands back only itself', () => {
-    const a = new Terminal('till-a');
-    const b = new Terminal('till-b');
-    const base = openedTicket(a, b);
-    const first = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 450 });
-    const refund = a.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 450, reason: 'cold' });
-    const second = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 117 });
-    const voided = a.write(TK, 'ticket.voided', { reason: 'walked out' });
-    const v = ticketOf([...base, first, refund, second, voided]);
-    const cardOf = (paymentId: string) => v.conflicts.find((c) => c.conflictId === v.payments.find((p) => p.paymentId === paymentId)!.conflictId)!;
-    expect(v.refunds[0]!.conflictId).toBe(cardOf('p1').conflictId);
-    expect(cardOf('p1').detail).toMatch(/4\.50 of it refunded already/);
-    expect(cardOf('p2').detail).not.toMatch(/refunded already/);
-  });
-
   it('[PRJ6f] a voided ticket reopened from a change\'s card counts the payments the void held again: nothing is left held on the live ticket, nor offered back', () => {
     const a = new Terminal('till-a');
     const manager = new Terminal('manager-1');
