@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { burger, cleanUpAfterEach, cola, kitchenMod, nowMod, soup, ticketOf, till } from '../helpers/ui-models';
+import { burger, cleanUpAfterEach, cola, exchange, kitchenMod, nowMod, soup, ticketOf, till } from '../helpers/ui-models';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { isSettled, type MenuItemView } from '../../shared/projection/views';
@@ -68,6 +68,25 @@ describe('kitchen display (KitchenModel)', () => {
     const sameMoment = { ...ticketOf(t.store, id), lines: lines.map((l) => ({ ...l, sentAt: lines[0]!.sentAt })) };
     vi.spyOn(t.log, 'views').mockReturnValue([sameMoment] as never);
     expect(kitchen.queue.map((e) => [e.send, e.lines.map((l) => l.name)])).toEqual([[1, ['Cheeseburger']], [2, ['Tomato soup']]]);
+  });
+
+  it('[APP1] a recall stays on the ticket it shows when another kitchen screen bumps one meanwhile (the bumped tickets reorder)', async () => {
+    const a = await till({ location: 'recall-pin', terminal: 'till-a' });
+    const b = await till({ location: 'recall-pin', terminal: 'kds-b' });
+    for (const item of [burger, soup, cola]) {
+      const id = await a.commands.openTicket();
+      await a.commands.addItem(id, item);
+      await a.commands.sendToKitchen(id);
+    }
+    exchange(a.store, b.store);
+    const here = new kitchenMod.KitchenModel(a.log, a.commands, a.menuCommands, new nowMod.Now());
+    const there = new kitchenMod.KitchenModel(b.log, b.commands, b.menuCommands, new nowMod.Now());
+    await here.bumpTicket(here.queue[0]!); // the burger's, by mistake
+    here.recall();
+    expect(here.recalled?.lines.map((l) => l.name)).toEqual(['Cheeseburger']);
+    await there.bumpTicket(there.queue[1]!);
+    exchange(a.store, b.store);
+    expect(here.recalled?.lines.map((l) => l.name)).toEqual(['Cheeseburger']);
   });
 
   it('[APP14] "All day" keeps two items of one name apart (each its own row, by item and note)', async () => {

@@ -95,8 +95,11 @@ export class KitchenModel {
   /** The queue as it was shown at the last bump, and the lines bumped since (see BUMP_HOLD_MS). */
   private hold = $state.raw<{ queue: KitchenTicket[]; lineIds: ReadonlySet<string> } | null>(null);
   private holdTimer: ReturnType<typeof setTimeout> | null = null;
-  /** How many bumped tickets back the recall shows (0: none). */
-  private recallDepth = $state(0);
+  /**
+   * The bumped ticket the recall shows (null: none): pinned by id, so a bump on another kitchen
+   * screen, which reorders the bumped tickets, does not swap it under the cook.
+   */
+  private recalledId = $state<string | null>(null);
 
   /**
    * Cards with lines waiting, from the log: one per send of a ticket, so lines sent later (an
@@ -169,10 +172,10 @@ export class KitchenModel {
   readonly lastBumped = $derived(this.bumped[0] ?? null);
 
   /** The bumped ticket the recall shows, or null. */
-  readonly recalled = $derived(this.recallDepth > 0 ? (this.bumped[Math.min(this.recallDepth, this.bumped.length) - 1] ?? null) : null);
+  readonly recalled = $derived(this.recalledId === null ? null : (this.bumped.find((b) => b.ticket.id === this.recalledId) ?? null));
 
   /** Whether the recall can go one ticket further back. */
-  readonly canRecallEarlier = $derived(this.recallDepth > 0 && this.recallDepth < this.bumped.length);
+  readonly canRecallEarlier = $derived(this.recalled !== null && this.bumped.indexOf(this.recalled) < this.bumped.length - 1);
 
   /** Each menu item's station (null: none), and every station the menu names, in order. */
   private readonly menuStations = $derived.by(() => {
@@ -214,7 +217,7 @@ export class KitchenModel {
   /** Shows one station (null: all), remembered on this device. */
   showStation(station: string | null): void {
     this.clearHold();
-    this.recallDepth = 0;
+    this.recalledId = null;
     this.station = station;
     this.stationChoice.set(station);
   }
@@ -261,12 +264,13 @@ export class KitchenModel {
 
   /** Shows the last bumped ticket again; pressed again, the one bumped before it. */
   recall(): void {
-    if (this.bumped.length === 0) return;
-    this.recallDepth = Math.min(this.recallDepth + 1, this.bumped.length);
+    const shown = this.recalled === null ? -1 : this.bumped.indexOf(this.recalled);
+    const next = this.bumped[Math.min(shown + 1, this.bumped.length - 1)];
+    if (next !== undefined) this.recalledId = next.ticket.id;
   }
 
   dismissRecall(): void {
-    this.recallDepth = 0;
+    this.recalledId = null;
   }
 
   /** Keeps the queue as shown (read before the bump lands) for BUMP_HOLD_MS after the last bump. */
