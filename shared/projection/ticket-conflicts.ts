@@ -39,7 +39,7 @@ export function escalate(s: TicketState, e: TicketEvent, kind: ConflictKind, eve
   const conflictId = addConflict(s, kind, eventIds, e.at, detail, naming);
   s.held.set(conflictId, e);
   if (kind === 'closed_and_voided' && e.type === 'ticket.closed' && !s.heldCloses.some((h) => h.conflictId === conflictId)) {
-    s.heldCloses.push({ conflictId, closed: closeRecordOf(s, e), linesTotalCents: totalOf(s) });
+    s.heldCloses.push({ conflictId, closed: closeRecordOf(s, e), linesTotalCents: totalOf(s), sale: null });
   }
   if (e.type === 'ticket.payment_recorded' && !s.payments.some((p) => p.paymentId === e.payload.paymentId)) {
     s.payments.push(paymentOf(e, 'held', conflictId));

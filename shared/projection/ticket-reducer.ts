@@ -287,20 +287,21 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     }
     case 'sale.recorded': {
       const closeEventId = e.payload.closeEventId ?? null;
+      const sale = { eventId: e.id, totalCents: e.payload.totalCents, paidCents: e.payload.paidCents, closedAt: e.payload.closedAt, closeEventId };
       if (closeEventId === null) {
         // A ticket's first sale: one, whoever closed it (two tills offline record it once) —
         // unless it records the close that holds and the sale before it another: a till that
         // never saw the first close closed the ticket again after a manager reopened it.
-        if (s.sale !== null && !recordsHoldingClose(s, e.payload)) return outcome('duplicate', 'sale already recorded');
+        if (s.sale !== null && !recordsHoldingClose(s, e.payload)) return keptWithHeldClose(s, sale) ?? outcome('duplicate', 'sale already recorded');
       } else {
         // A later sale names its close (after a reopening, or a total a manager accepted): it
         // counts while that close holds at that total, and replaces the earlier sale.
-        if (s.closed?.eventId !== closeEventId) return outcome('superseded', 'the close it records does not hold');
+        if (s.closed?.eventId !== closeEventId) return keptWithHeldClose(s, sale) ?? outcome('superseded', 'the close it records does not hold');
         if (s.closed.totalCents !== e.payload.totalCents) return outcome('superseded', `the close holds at ${money(s.closed.totalCents)}`);
         if (s.sale?.closeEventId === closeEventId && s.sale.totalCents === e.payload.totalCents) return outcome('duplicate', 'sale already recorded');
       }
       const replaced = s.sale?.eventId;
-      s.sale = { eventId: e.id, totalCents: e.payload.totalCents, paidCents: e.payload.paidCents, closedAt: e.payload.closedAt, closeEventId };
+      s.sale = sale;
       return replaced === undefined ? outcome('applied') : { ...outcome('applied'), supersedes: [replaced] };
     }
     case 'conflict.resolved':
@@ -308,6 +309,20 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     default:
       return assertNever(e, 'ticket event');
   }
+}
+
+/**
+ * A sale of a close a void holds (closed_and_voided): kept with that close, it counts if a
+ * manager keeps the close (else the back office kept the sale of an earlier close). Undefined
+ * when it records no held close.
+ */
+function keptWithHeldClose(s: TicketState, sale: NonNullable<TicketState['sale']>): Outcome | undefined {
+  const held = s.heldCloses.find(
+    (h) => h.closed.totalCents === sale.totalCents && (sale.closeEventId !== null ? h.closed.eventId === sale.closeEventId : h.closed.at === sale.closedAt),
+  );
+  if (held === undefined) return undefined;
+  held.sale ??= sale;
+  return outcome('superseded', 'its close is held by a void: it counts if a manager keeps the close');
 }
 
 /** Whether a first sale (naming no close) records the close that holds now, which the sale held does not. */

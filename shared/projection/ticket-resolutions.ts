@@ -111,7 +111,11 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
       } else {
         // A held close applies as it would have before the void: its guests, its discount, its total checked then.
         const heldClose = s.closed === null ? s.heldCloses.find((h) => h.conflictId === conflictId) : undefined;
-        if (heldClose !== undefined) applyClose(s, { ...heldClose.closed }, heldClose.linesTotalCents);
+        if (heldClose !== undefined) {
+          applyClose(s, { ...heldClose.closed }, heldClose.linesTotalCents);
+          // The sale of that close, kept with it, is the ticket's now.
+          if (heldClose.sale !== null) s.sale = heldClose.sale;
+        }
         const voidId = s.voided?.eventId ?? null;
         unvoid(s);
         // No void any more: payments it held count again, and refunds held because of it apply

@@ -38,7 +38,7 @@ export interface TicketState {
    * applies one so (its guests, its discount, its total checked against the lines then), as
    * if it had sorted before the void.
    */
-  heldCloses: Array<{ conflictId: string; closed: ClosedRecord; linesTotalCents: number }>;
+  heldCloses: Array<{ conflictId: string; closed: ClosedRecord; linesTotalCents: number; sale: TicketView['sale'] }>;
   /** Sends to the kitchen applied so far: a line's `send` says which it went with. */
   sends: number;
   /** Payments a manager kept beyond the total (accept_payment): later checks leave them be. */

@@ -20,6 +20,33 @@ function sale(by: TestWriter, close: EventEnvelope, totalCents: number, first: b
 }
 
 describe('the sale handed to the back office (sale.recorded), sold again after a reopening', () => {
+  it('[PRJ18][PRJ6e] a sale of a close a void holds is kept with it: a manager keeping that close makes it the ticket\'s sale (the earlier close\'s stayed)', () => {
+    const till = writer('till-1');
+    const manager = writer('manager-1', 1);
+    const base = [till.write(TK, 'ticket.opened', { number: 'A-001' }), till.write(TK, 'ticket.item_added', burger), till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 })];
+    const closed = till.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const firstSale = sale(till, closed, 1000, true);
+    // A soup added after the close, reopened by the manager.
+    const soupAdded = writer('till-2').see(...base).write(TK, 'ticket.item_added', soup);
+    manager.see(...base, closed, firstSale, soupAdded);
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: conflictIdFor('change_after_close', [closed.id, soupAdded.id]), resolution: { kind: 'reopen' } });
+    till.see(soupAdded, reopen);
+    // Offline: the manager voids; the till takes the soup and closes again at 15.00, selling that close.
+    const voided = manager.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const paidSoup = till.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 500 });
+    const closedAgain = till.write(TK, 'ticket.closed', { totalCents: 1500 });
+    const resale = sale(till, closedAgain, 1500, false);
+    const events = [...base, closed, firstSale, soupAdded, reopen, voided, paidSoup, closedAgain, resale];
+    const merged = ticketOf(events);
+    expect(merged.status).toBe('voided');
+    const both = merged.conflicts.find((c) => c.kind === 'closed_and_voided')!;
+    manager.see(paidSoup, closedAgain, resale);
+    const keepClosed = manager.write(TK, 'conflict.resolved', { conflictId: both.conflictId, resolution: { kind: 'keep_closed' } });
+    const v = ticketOf([...events, keepClosed]);
+    expect(v).toMatchObject({ status: 'closed', closedTotalCents: 1500 });
+    expect(v.sale).toMatchObject({ eventId: resale.id, totalCents: 1500, closeEventId: closedAgain.id });
+  });
+
   it('[PRJ18] a till that never saw the first close closes the ticket again after a manager reopened it: its first sale records the close that holds and replaces the first; two tills closing at once still sell once', () => {
     const a = writer('till-1');
     const b = writer('till-2');
