@@ -13,6 +13,17 @@ export interface TableDraft {
 export const TABLE_LABEL_MAX = 16;
 export const TABLE_SEATS_MAX = 99;
 
+/** A table staff can open tickets at: named, not taken off the floor. */
+export function isInUse(table: TableView): boolean {
+  return !table.retired && table.label !== null;
+}
+
+/** The table among `tables` other than `exceptId` with the name `label`, case aside (staff tell tables by it). */
+export function tableNamed(tables: readonly TableView[], label: string, exceptId: string | null): TableView | undefined {
+  const lower = label.toLocaleLowerCase();
+  return tables.find((t) => t.id !== exceptId && t.label?.toLocaleLowerCase() === lower);
+}
+
 /**
  * The floor plan (managers): add a table, rename it or change its seats, take it off the floor.
  * Tickets keep the table they were opened at; only new tickets see a change. Like the other
@@ -51,7 +62,7 @@ export class TableCommands {
 
   /** The tables in use (labelled, not retired). */
   inUse(): TableView[] {
-    return this.ctx.store.views(TABLE_AGGREGATE).filter((t): t is TableView => t.kind === 'table' && !t.retired && t.label !== null);
+    return this.ctx.store.views(TABLE_AGGREGATE).filter((t): t is TableView => t.kind === 'table' && isInUse(t));
   }
 
   /** A label as typed, trimmed; refused when empty, too long, or another table in use has it (staff tell tables by it). */
@@ -59,7 +70,7 @@ export class TableCommands {
     const label = typed.trim();
     if (label === '') throw new CommandRefused('name the table');
     if (label.length > TABLE_LABEL_MAX) throw new CommandRefused(`a table's name is at most ${TABLE_LABEL_MAX} characters`);
-    const taken = this.inUse().find((t) => t.id !== tableId && t.label?.toLocaleLowerCase() === label.toLocaleLowerCase());
+    const taken = tableNamed(this.inUse(), label, tableId);
     if (taken !== undefined) throw new CommandRefused(`there is a table ${taken.label} already`);
     return label;
   }

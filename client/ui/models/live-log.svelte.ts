@@ -4,6 +4,7 @@ import type { AggregateView, HistoryEntry, LocationView, MenuItemView, TableView
 import { LOCATION_DETAILS_ID } from '../../../shared/domain/location-events';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
+import { isInUse } from '../../commands/table-commands';
 import { compareNames } from '../format';
 
 /**
@@ -65,7 +66,7 @@ export class LiveLog {
   /** The tables in use (labelled, not retired: a retired table is off the floor for good), by label. */
   tables(): TableView[] {
     return this.views<TableView>(TABLE_AGGREGATE)
-      .filter((t) => !t.retired && t.label !== null)
+      .filter(isInUse)
       .sort((a, b) => compareNames(a.label ?? '', b.label ?? ''));
   }
 

@@ -1,4 +1,4 @@
-import { TABLE_LABEL_MAX, TABLE_SEATS_MAX, type TableCommands, type TableDraft } from '../../commands/table-commands';
+import { TABLE_LABEL_MAX, TABLE_SEATS_MAX, tableNamed, type TableCommands, type TableDraft } from '../../commands/table-commands';
 import type { TableView } from '../../../shared/projection/views';
 import { CommandState } from './command-state.svelte';
 import type { LiveLog } from './live-log.svelte';
@@ -40,7 +40,7 @@ export class TablesEditorModel extends CommandState {
     const label = this.label.trim();
     if (label === '') return 'Name the table (e.g. T12, Terrace 3)';
     if (label.length > TABLE_LABEL_MAX) return `At most ${TABLE_LABEL_MAX} characters a table's name`;
-    if (this.labelTaken(label, null)) return `There is a table ${label} already`;
+    if (tableNamed(this.tables, label, null) !== undefined) return `There is a table ${label} already`;
     if (parseSeats(this.seatsText) === undefined) return SEATS_HINT;
     return null;
   });
@@ -100,8 +100,4 @@ export class TablesEditorModel extends CommandState {
     return this.run(() => this.commands.retire(table.id));
   }
 
-  private labelTaken(label: string, tableId: string | null): boolean {
-    const lower = label.toLocaleLowerCase();
-    return this.tables.some((t) => t.id !== tableId && t.label?.toLocaleLowerCase() === lower);
-  }
 }
