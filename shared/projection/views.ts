@@ -474,6 +474,14 @@ export function linesToFire(view: TicketView): TicketLine[] {
 }
 
 /**
+ * Whether a line of the ticket is on the kitchen's screen: sent and not yet made — or, on a
+ * voided ticket, until the kitchen saw the void (voidSeenAt).
+ */
+export function waitsInKitchen(ticket: Pick<TicketView, 'status'>, line: TicketLine): boolean {
+  return line.sentAt !== null && line.bumpedAt === null && (ticket.status !== 'voided' || line.voidSeenAt === null);
+}
+
+/**
  * Nothing left to do on it: a ticket closed or voided, with no open conflict, nothing
  * waiting in the kitchen and nothing held back to fire. A till's working screens (tickets,
  * kitchen queue, open conflicts) show no settled aggregate, so a checkpoint keeps them apart
@@ -483,6 +491,5 @@ export function isSettled(view: AggregateView): boolean {
   if (view.kind !== 'ticket') return false;
   if (view.status !== 'closed' && view.status !== 'voided') return false;
   if (view.openConflicts > 0 || linesToFire(view).length > 0) return false;
-  const waiting = (l: TicketLine): boolean => l.sentAt !== null && l.bumpedAt === null && (view.status !== 'voided' || l.voidSeenAt === null);
-  return !view.lines.some(waiting) && !view.cancelledLines.some((l) => l.bumpedAt === null);
+  return !view.lines.some((l) => waitsInKitchen(view, l)) && !view.cancelledLines.some((l) => l.bumpedAt === null);
 }

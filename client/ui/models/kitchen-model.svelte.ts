@@ -1,6 +1,6 @@
 import { keptIfUnsaved, type TicketCommands } from '../../commands/ticket-commands';
 import type { MenuCommands } from '../../commands/menu-commands';
-import type { MenuItemView, TicketLine, TicketView } from '../../../shared/projection/views';
+import { waitsInKitchen, type MenuItemView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
 import type { NotSavedError } from '../../store/storage-errors';
@@ -113,8 +113,7 @@ export class KitchenModel {
     for (const ticket of this.log.views<TicketView>(TICKET_AGGREGATE)) {
       const voided = ticket.status === 'voided';
       const cancelled = ticket.cancelledLines.filter((l) => l.bumpedAt === null && here(l));
-      // A voided ticket's lines wait until the kitchen saw the void (voidSeenAt), not until made.
-      const lines = ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null && (!voided || l.voidSeenAt === null) && here(l)).concat(cancelled);
+      const lines = ticket.lines.filter((l) => waitsInKitchen(ticket, l) && here(l)).concat(cancelled);
       if (lines.length === 0) continue;
       // By send (two tills' sends stamped in the same millisecond are two cards), aged from its first line.
       const bySend = new Map<number, TicketLine[]>();
