@@ -3,7 +3,7 @@ import { formatCents as money } from '../domain/common';
 import type { PaymentMethod } from '../domain/ticket-events';
 import { conflictIdFor, type ConflictKind } from './merge-policy';
 import { outcome, type Outcome } from './reducer';
-import type { TicketPayment } from './views';
+import type { TicketPayment, TicketRefund } from './views';
 import { lineById, type ClosedRecord, type TicketEvent, type TicketState } from './ticket-state';
 import { appliedPaid, appliedRefunded, chargeOf, keptCents, payableCents, paymentOf, refundOf, totalOf } from './ticket-money';
 
@@ -17,15 +17,15 @@ import { appliedPaid, appliedRefunded, chargeOf, keptCents, payableCents, paymen
 interface ConflictNaming {
   /** The events its id is made of (default: all of `eventIds`). */
   idFrom?: readonly string[];
-  /** The id an earlier build gave it (TicketConflict.aliases). */
-  alias?: string;
+  /** The ids earlier builds gave it (TicketConflict.aliases). */
+  aliases?: readonly string[];
 }
 
 /** Opens a conflict (once per id) and returns its id. */
 function addConflict(s: TicketState, kind: ConflictKind, eventIds: string[], at: number, detail: string, naming: ConflictNaming = {}): string {
   const conflictId = conflictIdFor(kind, naming.idFrom ?? eventIds);
   const existing = s.conflicts.find((c) => c.conflictId === conflictId);
-  const alias = naming.alias !== undefined && naming.alias !== conflictId ? [naming.alias] : [];
+  const alias = (naming.aliases ?? []).filter((a) => a !== conflictId);
   if (existing) {
     for (const a of alias) if (!existing.aliases.includes(a)) existing.aliases.push(a);
     return conflictId;
@@ -58,8 +58,7 @@ export function escalate(s: TicketState, e: TicketEvent, kind: ConflictKind, eve
 export function holdPaymentsOfVoid(s: TicketState, voidEventId: string, at: number): string | null {
   const taken = s.payments.filter((p) => p.state === 'applied');
   if (taken.length === 0) return null;
-  const ids = holdEach(s, 'payment_after_void', taken, voidEventId, at, (p) => `voided with a ${p.method} payment of ${money(p.amountCents)} taken`);
-  holdRefundsBeyondPayments(s, taken);
+  const ids = holdWithRefunds(s, 'payment_after_void', taken, voidEventId, at, (ps) => `voided with ${paymentsTaken(ps)} taken`);
   return ids[0]!;
 }
 
@@ -82,8 +81,7 @@ export function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent, total = p
   if (held.length === 0) return outcome('applied');
   // A payment is handed back whole: on a closed ticket, the way to hand back only the difference is to keep it and refund that.
   const hint = s.closed === null ? '' : `; to hand back only the ${money(kept - accepted - total)} over, keep the payment and refund that`;
-  const ids = holdEach(s, 'over_payment', held, e.id, e.at, (p) => `a ${p.method} payment of ${money(p.amountCents)}: payments ${money(kept)} exceed the total ${money(total)} after a change${hint}`);
-  holdRefundsBeyondPayments(s, held);
+  const ids = holdWithRefunds(s, 'over_payment', held, e.id, e.at, (ps) => `${paymentsTaken(ps)}: payments ${money(kept)} exceed the total ${money(total)} after a change${hint}`);
   return outcome('applied', 'payments above the new total are held', ids[0]!);
 }
 
@@ -139,41 +137,115 @@ function lineNameOf(s: TicketState, lineId: string): string {
   return 'an item';
 }
 
-/**
- * Holds each payment in a conflict of its own, named by the payment and the event that held it
- * (the void, the change): a payment from an offline till folding in later opens its own and
- * renames none a manager may have settled. `kind` with all of them as earlier builds named the
- * one conflict they shared is kept as an alias. Returns the conflicts' ids, in payment order.
- */
-function holdEach(s: TicketState, kind: ConflictKind, payments: readonly TicketPayment[], causeId: string, at: number, detail: (p: TicketPayment) => string): string[] {
-  const shared = conflictIdFor(kind, [...payments.map((p) => p.eventId), causeId]);
-  return payments.map((p) => {
-    const conflictId = addConflict(s, kind, [p.eventId, causeId], at, detail(p), payments.length > 1 ? { alias: shared } : {});
-    p.state = 'held';
-    p.conflictId = conflictId;
-    return conflictId;
-  });
+/** "a cash payment of 5.98", or "cash payments of 5.98 and 2.65" (held together). */
+function paymentsTaken(ps: readonly TicketPayment[]): string {
+  if (ps.length === 1) return `a ${ps[0]!.method} payment of ${money(ps[0]!.amountCents)}`;
+  const amounts = ps.map((p) => money(p.amountCents));
+  return `${ps[0]!.method} payments of ${amounts.slice(0, -1).join(', ')} and ${amounts.at(-1)}`;
 }
 
 /**
- * Refunds no longer covered by the payments that still count (the void or the change held
- * them) are held with those payments: handing the payments back (refund_payment) hands back
- * the whole, so these refunds are then `settled` in it; keeping the payments keeps them.
+ * Holds the payments (a void's, or those above a lowered total) and the refunds they no longer
+ * cover, each payment in a conflict of its own named by the payment and the event that held it
+ * (the void, the change): a payment from an offline till folding in later opens its own and
+ * renames none a manager may have settled. The conflict with all of them, as earlier builds
+ * named the one they shared, is kept as an alias. Returns the conflicts' ids, in payment order.
+ *
+ * A held refund goes with the decision on a payment of its own method that it fits in (its
+ * amount less the refunds gone with it already): handing that payment back hands back only
+ * what was not refunded, and the refund with it (`settled`). A refund that fits in no single
+ * payment of its method (8.63 back of payments of 5.98 and 2.65) holds them together, in one
+ * conflict: handed back one by one, the first would go back whole although the refund had
+ * given it back already. Held together they are never less than the refunds they carry: a
+ * lowered total that holds fewer payments than that holds more of that method with them.
  */
-function holdRefundsBeyondPayments(s: TicketState, held: readonly TicketPayment[]): void {
-  // In all and by method, as a refund is checked when given: no cash back for what a card paid.
-  const beyond = (method?: PaymentMethod): boolean => appliedRefunded(s, method) > appliedPaid(s, method);
-  // Each goes with the decision on a payment of its own method (handing that back hands the
-  // refund back with it: `settled`), the last of them; else with the last payment held.
-  const conflictOf = (method: PaymentMethod): string => (held.findLast((p) => p.method === method) ?? held.at(-1)!).conflictId!;
-  const carried = new Map<string, number>();
+function holdWithRefunds(s: TicketState, kind: ConflictKind, payments: readonly TicketPayment[], causeId: string, at: number, detail: (ps: readonly TicketPayment[]) => string): string[] {
+  const held = [...payments];
+  const refunds = refundsBeyond(s, held);
+  const together = new Set<PaymentMethod>();
+  for (const method of new Set(refunds.map((r) => r.method))) {
+    const ofMethod = <T extends { method: PaymentMethod }>(xs: readonly T[]): T[] => xs.filter((x) => x.method === method);
+    // None of its method held: refunds a manager accepted beyond the money taken (carryRefunds).
+    if (ofMethod(held).length === 0 || assignOneByOne(ofMethod(held), ofMethod(refunds)) !== null) continue;
+    together.add(method);
+    // Hold more of the method's payments, newest first, until they cover the refunds they carry
+    // (never one a manager kept beyond the total: it is not asked about again).
+    const sum = (xs: readonly { amountCents: number }[]) => xs.reduce((n, x) => n + x.amountCents, 0);
+    for (const p of [...s.payments].reverse()) {
+      if (sum(ofMethod(refunds)) <= sum(ofMethod(held))) break;
+      if (p.method !== method || p.state !== 'applied' || held.includes(p) || s.acceptedPayments.includes(p.paymentId)) continue;
+      held.push(p);
+      refunds.splice(0, refunds.length, ...refundsBeyond(s, held));
+    }
+  }
+  held.sort((a, b) => s.payments.indexOf(a) - s.payments.indexOf(b));
+  const groups: TicketPayment[][] = [];
+  for (const method of together) groups.push(held.filter((p) => p.method === method));
+  for (const p of held) if (!together.has(p.method)) groups.push([p]);
+  groups.sort((a, b) => s.payments.indexOf(a[0]!) - s.payments.indexOf(b[0]!));
+  // Earlier builds held every payment in one conflict, and then each in its own.
+  const shared = conflictIdFor(kind, [...payments.map((p) => p.eventId), causeId]);
+  const ids = groups.map((group) => {
+    const aliases = [...(payments.length > 1 ? [shared] : []), ...(group.length > 1 ? group.map((p) => conflictIdFor(kind, [p.eventId, causeId])) : [])];
+    const conflictId = addConflict(s, kind, [...group.map((p) => p.eventId), causeId], at, detail(group), { aliases });
+    for (const p of group) {
+      p.state = 'held';
+      p.conflictId = conflictId;
+    }
+    return conflictId;
+  });
+  carryRefunds(s, groups, refunds);
+  return ids;
+}
+
+/**
+ * The applied refunds no longer covered once `held` stop counting, newest first: by method, as
+ * a refund is checked when given (no cash back for what a card paid).
+ */
+function refundsBeyond(s: TicketState, held: readonly TicketPayment[]): TicketRefund[] {
+  const left = new Map<PaymentMethod, number>();
+  for (const r of s.refunds) if (r.state === 'applied') left.set(r.method, (left.get(r.method) ?? 0) + r.amountCents);
+  for (const [method, refunded] of left) left.set(method, refunded - appliedPaid(s, method) + held.reduce((n, p) => (p.method === method ? n + p.amountCents : n), 0));
+  const beyond: TicketRefund[] = [];
   for (let i = s.refunds.length - 1; i >= 0; i--) {
     const r = s.refunds[i]!;
-    if (r.state !== 'applied' || !(beyond() || beyond(r.method))) continue;
-    r.state = 'held';
-    r.conflictId = conflictOf(r.method);
-    carried.set(r.conflictId, (carried.get(r.conflictId) ?? 0) + r.amountCents);
+    if (r.state !== 'applied' || left.get(r.method)! <= 0) continue;
+    beyond.push(r);
+    left.set(r.method, left.get(r.method)! - r.amountCents);
   }
+  return beyond;
+}
+
+/** Each refund to a payment of its own that it fits in (largest first, into the newest with room), or null if one fits in none. */
+function assignOneByOne(payments: readonly TicketPayment[], refunds: readonly TicketRefund[]): Map<TicketRefund, TicketPayment> | null {
+  const room = new Map(payments.map((p) => [p, p.amountCents]));
+  const assigned = new Map<TicketRefund, TicketPayment>();
+  for (const r of [...refunds].sort((a, b) => b.amountCents - a.amountCents)) {
+    const p = payments.findLast((x) => room.get(x)! >= r.amountCents);
+    if (p === undefined) return null;
+    room.set(p, room.get(p)! - r.amountCents);
+    assigned.set(r, p);
+  }
+  return assigned;
+}
+
+/** Holds each refund with the group of payments it goes with, and the card says what of it was refunded already. */
+function carryRefunds(s: TicketState, groups: readonly TicketPayment[][], refunds: readonly TicketRefund[]): void {
+  const carried = new Map<string, number>();
+  const hold = (r: TicketRefund, conflictId: string) => {
+    r.state = 'held';
+    r.conflictId = conflictId;
+    carried.set(conflictId, (carried.get(conflictId) ?? 0) + r.amountCents);
+  };
+  // A method held in one conflict carries all its refunds; held one by one, each refund goes with a payment it fits in.
+  for (const method of new Set(groups.map((g) => g[0]!.method))) {
+    const ofMethod = groups.filter((g) => g[0]!.method === method);
+    const refundsOfMethod = refunds.filter((r) => r.method === method);
+    if (ofMethod.length === 1) for (const r of refundsOfMethod) hold(r, ofMethod[0]![0]!.conflictId!);
+    else for (const [r, p] of assignOneByOne(ofMethod.map((g) => g[0]!), refundsOfMethod) ?? []) hold(r, p.conflictId!);
+  }
+  // A refund of a method no held payment has (a manager accepted refunds beyond the money taken): with the last held.
+  for (const r of refunds) if (r.state === 'applied') hold(r, groups.at(-1)!.at(-1)!.conflictId!);
   // The card says so: handing the payment back hands back only what was not refunded already.
   for (const [conflictId, cents] of carried) {
     const c = s.conflicts.find((x) => x.conflictId === conflictId);

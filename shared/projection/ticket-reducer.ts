@@ -242,7 +242,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
         // Named by this payment alone: one from an offline till folding before it must not rename it.
-        return escalate(s, e, 'over_payment', ids, `payments ${money(paid + p.amountCents)} exceed the total ${money(total)}`, { idFrom: [e.id], alias: conflictIdFor('over_payment', ids) });
+        return escalate(s, e, 'over_payment', ids, `payments ${money(paid + p.amountCents)} exceed the total ${money(total)}`, { idFrom: [e.id], aliases: [conflictIdFor('over_payment', ids)] });
       }
       s.payments.push(paymentOf(e, 'applied', null));
       return outcome('applied');

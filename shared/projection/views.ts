@@ -351,8 +351,9 @@ export interface TicketConflict {
   kind: ConflictKind;
   eventIds: string[];
   /**
-   * Ids an earlier build gave it: one conflict held every payment together, under an id of
-   * them all. A resolution naming one settles each conflict that carries it.
+   * Ids earlier builds gave it: one conflict held every payment together, under an id of
+   * them all; or each payment its own, where payments are now held together (a refund larger
+   * than any one of them). A resolution naming one settles each conflict that carries it.
    */
   aliases: string[];
   detectedAt: number;

@@ -203,6 +203,71 @@ describe('projection: last-write-wins', () => {
     expect([v.paidCents, v.refundedCents]).toEqual([1000, 500]);
   });
 
+  it('[PRJ26] a held refund goes with a payment of its method it fits in: handing back another gives back only that one', () => {
+    const a = new Terminal('till-a');
+    const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 500 })]; // 15.00
+    const first = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 });
+    const refund = a.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 600, reason: 'cold' });
+    const second = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 500 });
+    const events = [...base, first, refund, second, a.write(TK, 'ticket.voided', { reason: 'walked out' })];
+    const v0 = ticketOf(events);
+    const conflictOf = (id: string) => v0.payments.find((p) => p.paymentId === id)!.conflictId!;
+    // 6.00 of the 10.00 went back: not of the 5.00 (the newest cash payment, which it does not fit in).
+    expect(v0.refunds).toMatchObject([{ refundId: 'r1', state: 'held', conflictId: conflictOf('p1') }]);
+    const mgr = new Terminal('mgr').see(...events);
+    const v = ticketOf([
+      ...events,
+      mgr.write(TK, 'conflict.resolved', { conflictId: conflictOf('p2'), resolution: { kind: 'refund_payment' } }),
+      mgr.write(TK, 'conflict.resolved', { conflictId: conflictOf('p1'), resolution: { kind: 'reopen' } }),
+    ]);
+    // The guest paid 15.00 and got 6.00 and 5.00 back: the ticket keeps 4.00 (it kept -1.00 when the refund went with the 5.00).
+    expect([v.paidCents, v.refundedCents]).toEqual([1000, 600]);
+  });
+
+  it('[PRJ26] a held refund larger than any one payment of its method holds them together: handed back, only what was not refunded goes back', () => {
+    const a = new Terminal('till-a');
+    const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 501 })]; // 15.01
+    const pays = [
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 }),
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 500 }),
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p3', method: 'card', amountCents: 1 }),
+    ];
+    const refund = a.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 1200, reason: 'cold' });
+    const events = [...base, ...pays, refund, a.write(TK, 'ticket.voided', { reason: 'walked out' })];
+    const v0 = ticketOf(events);
+    const cashConflict = v0.payments.find((p) => p.paymentId === 'p1')!.conflictId!;
+    expect(v0.payments.find((p) => p.paymentId === 'p2')!.conflictId).toBe(cashConflict);
+    expect(v0.payments.find((p) => p.paymentId === 'p3')!.conflictId).not.toBe(cashConflict);
+    expect(v0.refunds).toMatchObject([{ refundId: 'r1', state: 'held', conflictId: cashConflict }]);
+    expect(v0.conflicts.find((c) => c.conflictId === cashConflict)!.detail).toBe('voided with cash payments of 10.00 and 5.00 taken, 12.00 of it refunded already');
+    const mgr = new Terminal('mgr').see(...events);
+    const handedBack = ticketOf([...events, mgr.write(TK, 'conflict.resolved', { conflictId: cashConflict, resolution: { kind: 'refund_payment' } })]);
+    expect(handedBack.payments.filter((p) => p.method === 'cash').map((p) => p.state)).toEqual(['refunded', 'refunded']);
+    expect(handedBack.refunds.map((r) => r.state)).toEqual(['settled']);
+    const reopened = ticketOf([...events, mgr.write(TK, 'conflict.resolved', { conflictId: cashConflict, resolution: { kind: 'reopen' } })]);
+    expect([reopened.paidCents, reopened.refundedCents]).toEqual([1501, 1200]);
+  });
+
+  it('[PRJ26] payments above a lowered total hold older ones of their method along when a refund is larger than those held', () => {
+    const a = new Terminal('till-a');
+    const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 300 })]; // 13.00
+    const pays = [
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 }),
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 300 }),
+    ];
+    const refund = a.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 1200, reason: 'cold' });
+    // Kept 1.00 against a total of 0.00: the 3.00 alone would go back whole though 12.00 went back already.
+    const events = [...base, ...pays, refund, a.write(TK, 'ticket.item_removed', { lineId: 'l2' }), a.write(TK, 'ticket.item_removed', { lineId: 'l1' })];
+    const v0 = ticketOf(events);
+    const conflictId = v0.payments[1]!.conflictId!;
+    expect(v0.payments.map((p) => [p.state, p.conflictId])).toEqual([['held', conflictId], ['held', conflictId]]);
+    expect(v0.refunds).toMatchObject([{ refundId: 'r1', state: 'held', conflictId }]);
+    const mgr = new Terminal('mgr').see(...events);
+    const v = ticketOf([...events, mgr.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'refund_payment' } })]);
+    // 13.00 paid, 12.00 refunded, 1.00 handed back: nothing kept, nothing owed.
+    expect([v.paidCents, v.refundedCents, v.totalCents]).toEqual([0, 0, 0]);
+  });
+
   it('[PRJ26][PRJ27] an earlier build\'s resolution naming every payment of a void, after one was settled: kept as overruled, not applied', () => {
     const a = new Terminal('till-a');
     const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 2000 })];
