@@ -60,7 +60,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const db = openDatabase(config.dataDir);
   // Every check of a token (REST, relay upgrade, renewal) also refuses revoked devices.
   const revocations = new Revocations(new SqliteRevocationStore(db));
-  const tokens = withRevocations(createTokenIssuer(secret, now), revocations);
+  const tokens = withRevocations(createTokenIssuer(secret, now), revocations, now);
   // WAL checkpoints in a worker thread, not inside a commit on the event loop.
   const checkpointer = startCheckpointer(db, config.dataDir);
   const store = new SqliteEventStore(db);

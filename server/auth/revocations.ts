@@ -36,15 +36,25 @@ export class Revocations {
    * counts as revoked (a stolen one might be); a token without `iat` (legacy) too.
    */
   isRevoked(claims: TokenClaims): boolean {
-    const terminal = claims.terminal;
-    if (terminal === undefined) return false;
-    let latest: number | undefined;
-    // A location cuts off few devices: a scan of its revocations is enough.
-    for (const [name, at] of this.revokedAt.get(claims.location) ?? []) {
-      if (isWriterOf(name, terminal)) latest = Math.max(at, latest ?? 0);
-    }
+    if (claims.terminal === undefined) return false;
+    const latest = this.latestOf(claims.location, claims.terminal);
     if (latest === undefined) return false;
     return claims.iat === undefined || claims.iat <= Math.floor(latest / 1000);
+  }
+
+  /** When (ms) a token minted for `terminal` stops counting as revoked: the second after its latest revocation; 0 if never revoked. */
+  mintableFrom(location: string, terminal: string): number {
+    const latest = this.latestOf(location, terminal);
+    return latest === undefined ? 0 : (Math.floor(latest / 1000) + 1) * 1000;
+  }
+
+  private latestOf(location: string, terminal: string): number | undefined {
+    let latest: number | undefined;
+    // A location cuts off few devices: a scan of its revocations is enough.
+    for (const [name, at] of this.revokedAt.get(location) ?? []) {
+      if (isWriterOf(name, terminal)) latest = Math.max(at, latest ?? 0);
+    }
+    return latest;
   }
 
   private namesOf(location: string): Map<string, number> {
@@ -54,10 +64,19 @@ export class Revocations {
   }
 }
 
-/** `tokens`, whose verify also refuses revoked tokens: on every call, cached tokens included. */
-export function withRevocations(tokens: TokenIssuer, revocations: Revocations): TokenIssuer {
+/**
+ * `tokens`, whose verify also refuses revoked tokens: on every call, cached tokens included.
+ * A token minted in the second of a revocation of its device would count as revoked (`iat` is
+ * in whole seconds): minting waits for the next second, so a manager who cuts off a lost till
+ * and at once pairs a new one under its name gets a link that works.
+ */
+export function withRevocations(tokens: TokenIssuer, revocations: Revocations, now: () => number = Date.now): TokenIssuer {
   return {
-    mint: (input) => tokens.mint(input),
+    async mint(input) {
+      const wait = revocations.mintableFrom(input.location, input.terminal) - now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      return tokens.mint(input);
+    },
     async verify(token) {
       const verified = await tokens.verify(token);
       if (verified.ok && revocations.isRevoked(verified.claims)) return { ok: false, failure: 'revoked' };

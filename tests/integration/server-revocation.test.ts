@@ -114,14 +114,14 @@ describe('[SRV24] revoking a device', () => {
     expectAllowed(await everyCheck(server, location, till1));
   });
 
-  it('[SRV24] a token minted for till-2 after the revocation (paired again) works, and a second revocation cuts it off too', async () => {
+  it('[SRV24] a token minted for till-2 right after the revocation (paired again, in the same second) works, and a second revocation cuts it off too', async () => {
     const location = 'rev-repair';
     const manager = await mint(location, 'manager', 'mgr-1');
     const old = await mint(location, 'terminal', 'till-2');
     const first = await revoke(server, manager, { terminal: 'till-2' });
     expect(first.body.closed).toBe(0);
-    await afterSecondOf(first.body.revokedAt);
 
+    // Paired again at once, most likely in the revocation's own second: the link still works.
     const paired = await api<{ token: string }>(server.url, '/api/tokens', manager, { body: { role: 'terminal', terminal: 'till-2' } });
     expect(paired.status).toBe(200);
     expectAllowed(await everyCheck(server, location, paired.body.token));
