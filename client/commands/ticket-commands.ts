@@ -231,13 +231,13 @@ export class TicketCommands {
   }
 
   /**
-   * The kitchen made the line: `made` of it, as its card showed (default: the line's quantity
-   * now). A cancelled line's bump only says the kitchen saw it, and names no quantity.
+   * The kitchen bumped the line as its card showed it: made (`made` of it, default the line's
+   * quantity now), or `stopped` (the card showed it VOIDED or CANCELLED: the kitchen saw it stop).
    */
-  bumpItem(ticketId: string, lineId: string, made?: number) {
+  bumpItem(ticketId: string, lineId: string, card: { stopped: boolean; made?: number } = { stopped: false }) {
     const line = this.ticket(ticketId).lines.find((l) => l.lineId === lineId);
-    const quantity = line === undefined ? undefined : (made ?? line.quantity);
-    return this.append(ticketId, 'ticket.kitchen_item_bumped', quantity === undefined ? { lineId } : { lineId, quantity });
+    const quantity = line === undefined || card.stopped ? undefined : (card.made ?? line.quantity);
+    return this.append(ticketId, 'ticket.kitchen_item_bumped', { lineId, ...(quantity === undefined ? {} : { quantity }), stopped: card.stopped });
   }
 
   /** `tipCents`: a card tip, charged with the amount and owed to staff (not toward the total). */

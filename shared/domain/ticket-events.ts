@@ -76,6 +76,14 @@ export const TicketKitchenItemBumpedV1 = z.strictObject({ lineId: EntityId });
  * the send may raise the quantity meanwhile; the rest is then still to make.
  */
 export const TicketKitchenItemBumpedV2 = z.strictObject({ lineId: EntityId, quantity: Quantity.optional() });
+/**
+ * v3 says what the kitchen's card showed: `stopped` when it showed the line VOIDED or
+ * CANCELLED (the kitchen saw it stop, and made nothing more of it), else the kitchen made it.
+ * The fold no longer guesses that from whether the ticket is voided where the bump folds: a
+ * void undone at once, a bump racing a void, a close holding the void back all folded it
+ * wrong. This build always writes it; without it (v1, v2) the fold guesses as before.
+ */
+export const TicketKitchenItemBumpedV3 = z.strictObject({ lineId: EntityId, quantity: Quantity.optional(), stopped: z.boolean().optional() });
 
 /**
  * A line held back from the kitchen (a main course, until the starters are eaten) or let go:
@@ -86,6 +94,7 @@ export const TicketLineHeldV1 = z.strictObject({ lineId: EntityId, held: z.boole
 export type TicketLineHeldV1 = z.infer<typeof TicketLineHeldV1>;
 export type TicketKitchenItemBumpedV1 = z.infer<typeof TicketKitchenItemBumpedV1>;
 export type TicketKitchenItemBumpedV2 = z.infer<typeof TicketKitchenItemBumpedV2>;
+export type TicketKitchenItemBumpedV3 = z.infer<typeof TicketKitchenItemBumpedV3>;
 
 export const PaymentMethod = z.enum(['cash', 'card']);
 export type PaymentMethod = z.infer<typeof PaymentMethod>;

@@ -14,6 +14,7 @@ import {
   TicketItemRemovedV1,
   TicketKitchenItemBumpedV1,
   TicketKitchenItemBumpedV2,
+  TicketKitchenItemBumpedV3,
   TicketLineCompedV1,
   TicketLineHeldV1,
   TicketRefundedV1,
@@ -69,8 +70,8 @@ export const EVENT_CATALOG = {
   'ticket.table_assigned': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketTableAssignedV1 } },
   'ticket.covers_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketCoversSetV1 } },
   'ticket.sent_to_kitchen': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketSentToKitchenV1 } },
-  // v2 added how many the kitchen made: a bump without it is still written as v1.
-  'ticket.kitchen_item_bumped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketKitchenItemBumpedV1, 2: TicketKitchenItemBumpedV2 }, writtenFrom: 1 },
+  // v2 added how many the kitchen made, v3 whether its card showed the line stopped (voided, cancelled).
+  'ticket.kitchen_item_bumped': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketKitchenItemBumpedV1, 2: TicketKitchenItemBumpedV2, 3: TicketKitchenItemBumpedV3 }, writtenFrom: 1 },
   // v2 added the card tip: a payment without one is still written as v1.
   'ticket.payment_recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketPaymentRecordedV1, 2: TicketPaymentRecordedV2, 3: TicketPaymentRecordedV3 }, writtenFrom: 1 },
   'ticket.closed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketClosedV1 } },
@@ -142,7 +143,7 @@ export interface EventPayloads {
   'ticket.table_assigned': z.infer<typeof TicketTableAssignedV1>;
   'ticket.covers_set': z.infer<typeof TicketCoversSetV1>;
   'ticket.sent_to_kitchen': z.infer<typeof TicketSentToKitchenV1>;
-  'ticket.kitchen_item_bumped': z.infer<typeof TicketKitchenItemBumpedV2>;
+  'ticket.kitchen_item_bumped': z.infer<typeof TicketKitchenItemBumpedV3>;
   'ticket.payment_recorded': z.infer<typeof TicketPaymentRecordedV3>;
   'ticket.closed': z.infer<typeof TicketClosedV1>;
   'ticket.voided': z.infer<typeof TicketVoidedV1>;

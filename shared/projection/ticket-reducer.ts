@@ -207,18 +207,23 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       return known ? outcome('superseded', 'lines already sent') : outcome('ignored', 'no such lines');
     }
     case 'ticket.kitchen_item_bumped': {
+      // What the card showed: stopped (VOIDED, CANCELLED) or made. A bump of an earlier build
+      // does not say: a cancelled line's or a voided ticket's was a stop, as they fold here.
       const line = lineById(s, e.payload.lineId);
-      if (!line) {
-        // A cancelled line is bumped too: the kitchen saw the cancellation.
-        const cancelled = s.cancelled.find((l) => l.lineId === e.payload.lineId);
-        if (!cancelled) return outcome('ignored', `no line ${e.payload.lineId}`);
+      const cancelled = line ? undefined : s.cancelled.find((l) => l.lineId === e.payload.lineId);
+      const stopped = e.payload.stopped ?? (cancelled !== undefined || s.voided !== null);
+      if (cancelled) {
+        // The kitchen saw the cancellation (or made it before it knew: nothing to stop either way).
         if (cancelled.bumpedAt !== null) return outcome('superseded', 'already bumped');
         cancelled.bumpedAt = e.at;
         return outcome('applied');
       }
-      // The VOIDED card bumped: the kitchen saw the void, it made nothing (reopened, the line
-      // is to make again).
-      if (s.voided !== null) {
+      if (!line) return outcome('ignored', `no line ${e.payload.lineId}`);
+      if (stopped) {
+        // The kitchen saw the void (reopened, the line is to make again). A stop that no longer
+        // holds here (the void undone at once, a removal held back by a close) made nothing:
+        // the line is still to make.
+        if (s.voided === null) return outcome('superseded', 'the kitchen saw a stop that does not hold: the line is still to make');
         if (line.voidSeenAt !== null) return outcome('superseded', 'the void was seen already');
         line.voidSeenAt = e.at;
         return outcome('applied', 'the kitchen saw the void');

@@ -161,6 +161,8 @@ describe('event catalog', () => {
     expect(validatePayload('ticket.kitchen_item_bumped', { lineId: 'l1' })).toEqual({ v: 1, payload: { lineId: 'l1' } });
     expect(validatePayload('ticket.kitchen_item_bumped', { lineId: 'l1', quantity: 2 })).toEqual({ v: 2, payload: { lineId: 'l1', quantity: 2 } });
     for (const quantity of [0, 1000, 1.5]) expect(fieldOf(() => validatePayload('ticket.kitchen_item_bumped', { lineId: 'l1', quantity })), String(quantity)).toBe('payload.quantity');
+    expect(validatePayload('ticket.kitchen_item_bumped', { lineId: 'l1', stopped: true })).toEqual({ v: 3, payload: { lineId: 'l1', stopped: true } });
+    expect(fieldOf(() => validatePayload('ticket.kitchen_item_bumped', { lineId: 'l1', stopped: 'yes' }))).toBe('payload.stopped');
     const r = decodeEvent(envelope({ type: 'ticket.kitchen_item_bumped', v: 1, payload: { lineId: 'l1' } }));
     expect(r).toMatchObject({ status: 'ok', event: { v: CURRENT_VERSIONS['ticket.kitchen_item_bumped'], payload: { lineId: 'l1' } } });
     expect(r.event.payload).not.toHaveProperty('quantity');

@@ -102,6 +102,46 @@ describe('projection: last-write-wins', () => {
     expect(ticketOf([...base, sent, part, lowered]).lines[0]).toMatchObject({ quantity: 1, bumpedAt: lowered.at });
   });
 
+  it('[PRJ24] a bump says what its card showed: the VOIDED card of a void a manager undid at once stops nothing, the line is still to make', () => {
+    const a = new Terminal('till-a');
+    const mgr = new Terminal('mgr');
+    const kds = new Terminal('kds');
+    const base = [...openedTicket(a, mgr), a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1'] }), a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 })];
+    mgr.see(...base);
+    const voided = mgr.write(TK, 'ticket.voided', { reason: 'wrong ticket' });
+    const held = ticketOf([...base, voided]).conflicts[0]!;
+    const reopened = mgr.write(TK, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'reopen' } });
+    // The kitchen, a moment behind, still shows the VOIDED card and clears it.
+    kds.see(...base, voided);
+    wall += 10;
+    const cleared = kds.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1', stopped: true });
+    const v = ticketOf([...base, voided, reopened, cleared]);
+    expect(v.status).not.toBe('voided');
+    expect(v.lines[0]).toMatchObject({ bumpedAt: null, bumpedQuantity: 0, voidSeenAt: null });
+    expect(foldedAs(v, cleared).status).toBe('superseded');
+    // Where the void still holds, the same bump is the kitchen seeing it.
+    expect(ticketOf([...base, voided, cleared]).lines[0]).toMatchObject({ voidSeenAt: cleared.at, bumpedQuantity: 0 });
+  });
+
+  it('[PRJ24] a bump of a dish made before the kitchen knew of a void that sorts before it counts as made: reopened, the dish is not cooked again', () => {
+    const a = new Terminal('till-a');
+    const mgr = new Terminal('mgr');
+    const kds = new Terminal('kds');
+    const base = [...openedTicket(a, mgr), a.write(TK, 'ticket.item_added', { ...burger('l2'), name: 'Fries' }), a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1', 'l2'] }), a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 2000 })];
+    kds.see(...base);
+    const first = kds.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l1', quantity: 1, stopped: false });
+    mgr.see(...base, first);
+    const voided = mgr.write(TK, 'ticket.voided', { reason: 'wrong ticket' });
+    wall += 10;
+    const second = kds.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l2', quantity: 1, stopped: false }); // same seq as the void, later
+    expect(second.seq).toBe(voided.seq);
+    const events = [...base, first, voided, second];
+    expect(ticketOf(events).lines.map((l) => [l.lineId, l.bumpedQuantity, l.voidSeenAt])).toEqual([['l1', 1, null], ['l2', 1, null]]);
+    const held = ticketOf(events).conflicts.find((c) => c.kind === 'payment_after_void')!;
+    const reopened = ticketOf([...events, mgr.write(TK, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'reopen' } })]);
+    expect(reopened.lines.every((l) => l.bumpedAt !== null)).toBe(true);
+  });
+
   it('[PRJ25] changes held after a close, reopened in any order: those made before the one reopened apply first, so none is lost (a quantity for an item added after the close)', () => {
     for (const second of ['quantity', 'remove'] as const) {
       for (const newestFirst of [true, false]) {

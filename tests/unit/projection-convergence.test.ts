@@ -103,7 +103,8 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         // Bumped in the kitchen, or held back and fired at the till (PRJ23).
         if (op.b % 3 === 0) write('ticket.line_held', { lineId: line, held: op.b % 2 === 0 });
         else if (op.b % 3 === 1) write('ticket.kitchen_item_bumped', { lineId: line });
-        else write('ticket.kitchen_item_bumped', { lineId: line, quantity: 1 + (op.b % 4) }, { v: 2 });
+        else if (op.b % 5 < 2) write('ticket.kitchen_item_bumped', { lineId: line, quantity: 1 + (op.b % 4) }, { v: 2 });
+        else write('ticket.kitchen_item_bumped', { lineId: line, quantity: 1 + (op.b % 4), stopped: op.b % 5 === 4 });
         break;
       case 8: {
         const due = view ? view.totalCents - view.paidCents : 0;

@@ -48,6 +48,9 @@ describe('kitchen display (KitchenModel)', () => {
     await vi.waitFor(() => expect(kitchen.queue).toEqual([]), { timeout: 3 * kitchenMod.BUMP_HOLD_MS });
     expect(isSettled(ticketOf(t.store, id))).toBe(false); // the payment the void held is still to settle
     expect(ticketOf(t.store, id).lines[0]).toMatchObject({ bumpedAt: null, bumpedQuantity: 0 });
+    // The bump says the card showed the line stopped, wherever it folds (PRJ24).
+    const bumps = t.store.getByAggregate(id).filter((e) => e.type === 'ticket.kitchen_item_bumped');
+    expect(bumps.map((e) => e.payload)).toEqual([{ lineId: ticketOf(t.store, id).lines[0]!.lineId, stopped: true }]);
     // The wrong ticket: reopened from the payment's card, its burgers are to make again.
     const held = ticketOf(t.store, id).conflicts.find((c) => c.kind === 'payment_after_void')!;
     await t.commands.resolveConflict(id, held.conflictId, { kind: 'reopen' });
@@ -160,7 +163,7 @@ describe('kitchen display (KitchenModel)', () => {
     const id = await t.commands.openTicket();
     await t.commands.addItem(id, burger, 3);
     await t.commands.sendToKitchen(id);
-    await t.commands.bumpItem(id, ticketOf(t.store, id).lines[0]!.lineId, 1); // the card showed 1× (a raise it had not seen)
+    await t.commands.bumpItem(id, ticketOf(t.store, id).lines[0]!.lineId, { stopped: false, made: 1 }); // the card showed 1× (a raise it had not seen)
     expect(kitchen.queue.map((e) => e.lines.map((l) => [l.quantity, l.bumpedQuantity]))).toEqual([[[3, 1]]]);
     expect(kitchen.allDay.map((i) => [i.name, i.quantity])).toEqual([['Cheeseburger', 2]]);
   });
@@ -178,7 +181,8 @@ describe('kitchen display (KitchenModel)', () => {
     await t.commands.close(id);
     t.tickets.select(null);
     const listed = () => t.tickets.tickets.some((x) => x.id === id);
-    await kitchen.bumpLine(id, soupLine!);
+    const cardOf = () => kitchen.queue.find((e) => e.ticket.id === id)!;
+    await kitchen.bumpLine(cardOf(), soupLine!);
     expect(ticketOf(t.store, id).status).toBe('closed');
     expect(listed()).toBe(true);
     expect(isSettled(ticketOf(t.store, id))).toBe(false);
@@ -186,7 +190,7 @@ describe('kitchen display (KitchenModel)', () => {
     await t.commands.fireHeld(id); // on the closed ticket
     expect(listed()).toBe(false);
     expect(isSettled(ticketOf(t.store, id))).toBe(false); // cooking
-    await kitchen.bumpLine(id, ticketOf(t.store, id).lines[1]!);
+    await kitchen.bumpLine(cardOf(), ticketOf(t.store, id).lines[1]!);
     expect(isSettled(ticketOf(t.store, id))).toBe(true);
 
     // A coffee at the counter is never sent: its ticket, closed, goes like any other.
@@ -232,8 +236,8 @@ describe('kitchen display (KitchenModel)', () => {
   it('[APP1] a double tap on a line\'s "Bump" bumps that line only; another card can still be bumped during the hold', async () => {
     const { store, kitchen, first, second } = await kitchenWithTwo();
     const line = kitchen.queue[0]!.lines[0]!;
-    await kitchen.bumpLine(first, line);
-    await kitchen.bumpLine(kitchen.queue[0]!.ticket.id, kitchen.queue[0]!.lines[0]!);
+    await kitchen.bumpLine(kitchen.queue[0]!, line);
+    await kitchen.bumpLine(kitchen.queue[0]!, kitchen.queue[0]!.lines[0]!);
     expect(ticketOf(store, first).lines.filter((l) => l.bumpedAt !== null).map((l) => l.lineId)).toEqual([line.lineId]);
     // A deliberate tap on the other card, where it is shown, is not swallowed.
     await kitchen.bumpTicket(kitchen.queue[1]!);

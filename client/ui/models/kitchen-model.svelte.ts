@@ -236,11 +236,11 @@ export class KitchenModel {
     return this.hold?.lineIds.has(lineId) ?? false;
   }
 
-  /** Bumps the line as the card shows it (its quantity: what the kitchen made). */
-  bumpLine(ticketId: string, line: TicketLine) {
+  /** Bumps the line as the card shows it: made (its quantity), or stopped (VOIDED, CANCELLED). */
+  bumpLine(entry: KitchenTicket, line: TicketLine) {
     if (this.justBumped(line.lineId)) return Promise.resolve();
     this.holdAfterBump([line.lineId]);
-    return this.run(() => this.commands.bumpItem(ticketId, line.lineId, line.quantity));
+    return this.run(() => this.commands.bumpItem(entry.ticket.id, line.lineId, asShown(entry, line)));
   }
 
   /** Bumps every waiting line of the card (a second tap on it while it is held does nothing). */
@@ -251,7 +251,7 @@ export class KitchenModel {
     return this.run(async () => {
       // A bump this device could not save is written all the same (held and synced): the rest of the card goes on.
       const unsaved: NotSavedError[] = [];
-      for (const line of lines) await keptIfUnsaved(this.commands.bumpItem(entry.ticket.id, line.lineId, line.quantity), unsaved);
+      for (const line of lines) await keptIfUnsaved(this.commands.bumpItem(entry.ticket.id, line.lineId, asShown(entry, line)), unsaved);
       if (unsaved.length > 0) throw unsaved[0];
     });
   }
@@ -294,4 +294,9 @@ export class KitchenModel {
       this.error = message(err);
     }
   }
+}
+
+/** What a bump of `line` on the card says: the card showed it stopped (VOIDED, CANCELLED), or it was made (its quantity). */
+function asShown(entry: KitchenTicket, line: TicketLine): { stopped: boolean; made?: number } {
+  return entry.cancelled.has(line.lineId) ? { stopped: true } : { stopped: false, made: line.quantity };
 }
