@@ -1,6 +1,7 @@
 import { parseEnvelope, type EventEnvelope } from '../../shared/events/envelope';
 import type { CheckpointRecord, LocationProjection } from '../../shared/projection/location-projection';
 import { MAX_ENTRY_LENGTH, aggregateIdOf, parseEntry } from '../../shared/log/event-head';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../shared/json-depth';
 import type { StoredCheckpoint } from './idb-persistence';
 
 /** What a reading fills: the store's projection, its own indexes, its listeners. */
@@ -142,7 +143,10 @@ export class LogReading {
 export function parseStoredEvent(json: string): EventEnvelope | string {
   // An entry longer than any event is not parsed at all: its parse could block the till for seconds (SRV31).
   const raw = parseEntry(json);
-  if (raw === undefined) return json.length > MAX_ENTRY_LENGTH ? `too long to be an event (${json.length} characters)` : 'not JSON';
+  if (raw === undefined) {
+    if (json.length > MAX_ENTRY_LENGTH) return `too long to be an event (${json.length} characters)`;
+    return nestsDeeperThan(json, MAX_JSON_DEPTH) ? `nested deeper than ${MAX_JSON_DEPTH} levels` : 'not JSON';
+  }
   const parsed = parseEnvelope(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

@@ -1,4 +1,5 @@
 import { MAX_EVENT_BYTES } from '../events/envelope';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth';
 
 /**
  * The id and origin of an event held in a room, read from its JSON without parsing the
@@ -48,9 +49,13 @@ function readable(json: unknown): json is string {
   return typeof json === 'string' && json.length <= MAX_ENTRY_LENGTH;
 }
 
-/** What a log entry's JSON parses to; undefined when it is not JSON or too long to be an event (then not parsed). */
+/**
+ * What a log entry's JSON parses to; undefined when it is not JSON, or too long or too deeply
+ * nested to be an event (then not parsed). A payload nested thousands deep parses, but the
+ * JSON.stringify of an upload batch holding it threw, and every upload of the till with it.
+ */
 export function parseEntry(json: string): unknown {
-  if (!readable(json)) return undefined;
+  if (!readable(json) || nestsDeeperThan(json, MAX_JSON_DEPTH)) return undefined;
   try {
     return JSON.parse(json) as unknown;
   } catch {

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_ENTRY_LENGTH, aggregateIdOf, eventHeadOf, eventIdOf, parseEntry } from '../../shared/log/event-head';
 import { canonicalJson } from '../../shared/events/envelope';
 import { TestWriter } from '../helpers/test-writer';
+import { parseStoredEvent } from '../../client/store/log-reading';
+import { MAX_JSON_DEPTH } from '../../shared/json-depth';
 
 // A payload that holds an `aggregate` and an `origin` of its own: never to be read as the envelope's.
 const event = new TestWriter('till-1', () => 1_700_000_000_000).write({ id: 'ticket-A-1', type: 'ticket' }, 'ticket.item_added', {
@@ -76,5 +78,16 @@ describe('event heads read without parsing (shared/log/event-head.ts)', () => {
     expect(spaced.length).toBe(MAX_ENTRY_LENGTH);
     expect(eventHeadOf(spaced)).toEqual({ id: event.id, terminal: 'till-1', n: 1 });
     expect(aggregateIdOf(spaced)).toBe('ticket-A-1');
+  });
+
+  it('an entry nested deeper than MAX_JSON_DEPTH holds no event: its parse is refused, saying why (one stopped every upload of the tills that held it)', () => {
+    const nestedPayload = (depth: number) => JSON.stringify({ ...event, payload: '__P__' }).replace('"__P__"', '['.repeat(depth) + ']'.repeat(depth));
+    const deep = nestedPayload(5000);
+    expect(deep.length).toBeLessThan(MAX_ENTRY_LENGTH);
+    expect(parseEntry(deep)).toBeUndefined();
+    expect(parseStoredEvent(deep)).toBe(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+    // The envelope and its payload object take two levels: a payload nested up to the rest is read.
+    expect(parseEntry(nestedPayload(MAX_JSON_DEPTH - 1))).toMatchObject({ id: event.id });
+    expect(parseEntry(nestedPayload(MAX_JSON_DEPTH))).toBeUndefined();
   });
 });
