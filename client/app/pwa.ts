@@ -18,6 +18,8 @@ import { registerSW } from 'virtual:pwa-register';
 export const UPDATE_CHECK_EVERY_MS = 10 * 60_000;
 const UPDATE_RETRY_MS = 5_000;
 const UPDATE_RETRIES = 12;
+/** How long a page no worker controls waits for the new build to activate before it reloads anyway. */
+const ACTIVATE_WAIT_MS = 10_000;
 
 export interface ShellEvents {
   /** A new build is waiting; call `apply()` to activate it and reload. */
@@ -34,6 +36,9 @@ export function registerShell(events: ShellEvents): void {
       events.needRefresh(async () => {
         applying = true;
         await update(true);
+        // A page no worker controls (the one opened from the pairing link, never reloaded: no
+        // clients.claim()) never sees 'controlling', which reloads the others (onNeedReload).
+        if (navigator.serviceWorker.controller === null) await reloadOnceActivated();
       }),
     // The new build took control. Applied here: reload. Applied in another tab of the app (all
     // of them are told): this page runs on (one bundle, nothing more to load) and reloads as
@@ -44,6 +49,24 @@ export function registerShell(events: ShellEvents): void {
       if (registration) checkForUpdates(registration);
     },
   });
+}
+
+/** Reloads once the waiting build has activated (or failed to), or after ACTIVATE_WAIT_MS at most. */
+async function reloadOnceActivated(): Promise<void> {
+  const registration = await navigator.serviceWorker.getRegistration();
+  const active = registration?.active ?? null;
+  const incoming = registration?.waiting ?? (active?.state === 'activating' ? active : null);
+  if (incoming !== null) {
+    await new Promise<void>((settled) => {
+      const timeout = setTimeout(settled, ACTIVATE_WAIT_MS);
+      incoming.addEventListener('statechange', () => {
+        if (incoming.state !== 'activated' && incoming.state !== 'redundant') return;
+        clearTimeout(timeout);
+        settled();
+      });
+    });
+  }
+  window.location.reload();
 }
 
 function checkForUpdates(registration: ServiceWorkerRegistration): void {

@@ -199,6 +199,99 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       build.remove();
     }
   }, TEST_TIMEOUT_MS);
+
+  it('[APP8] a till never reloaded since its pairing link takes a new build with "Reload now", its typed ticket note saved first', async () => {
+    const build = copyOfBuild();
+    const release = await startAppServer({ staticDir: build.dir });
+    const { context, page } = await openTerminal(fixture.browser(), release, 'till-kiosk');
+    try {
+      await waitForOfflineShell(page);
+      // Opened from the link and never reloaded: no service worker controls this page (no clients.claim()).
+      expect(await page.evaluate(() => navigator.serviceWorker.controller === null)).toBe(true);
+      const number = await takeOrder(page, 'T1', ['Espresso']);
+      await page.locator('#ticket-note').fill('nut allergy, seat 2');
+      await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+
+      build.publishNext();
+      // No navigation: the network coming back makes the app look for a new build.
+      await context.setOffline(true);
+      await context.setOffline(false);
+      await page.getByText('A new version of the app is ready').waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: 'Reload now' }).click();
+
+      await waitUntil(
+        () =>
+          page
+            .evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === undefined && navigator.serviceWorker.controller !== null)
+            .catch(() => false),
+        'the page reloaded under the new build',
+        30_000,
+      );
+      expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting === null)).toBe(true);
+      await page.getByRole('button', { name: new RegExp(`^Ticket ${number},`) }).click({ timeout: 15_000 });
+      await expect.poll(() => page.locator('#ticket-note').inputValue()).toBe('nut allergy, seat 2');
+      expect(await page.getByRole('button', { name: 'Save note' }).isDisabled()).toBe(true);
+    } finally {
+      await context.close();
+      await release.close();
+      build.remove();
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP41] a link for another location is held back while the till owes events (running, and on a cold start), and taken once they are sent', async () => {
+    const app = fixture.app();
+    const { context, page } = await openTerminal(fixture.browser(), app, 'till-owes');
+    try {
+      await waitForOfflineShell(page);
+      await context.setOffline(true);
+      const number = await takeOrder(page, 'T7', ['Espresso']);
+      await expect.poll(() => page.getByTestId('owed').textContent()).toMatch(/^[1-9]/);
+      const token = await app.server.mintToken({ location: 'other', role: 'terminal', terminal: 'till-1', ttlSeconds: 3600 });
+      const otherLink = `${app.url}/#/pair?${new URLSearchParams({ token, location: 'other', terminal: 'till-1' })}`;
+      const where = page.locator('header .where strong');
+      const heldBack = page.getByText(/This till still owes \d+ events? to demo/);
+
+      await page.evaluate((link) => (location.href = link), otherLink);
+      await heldBack.waitFor();
+      expect(await where.textContent()).toBe('demo');
+      expect(await page.getByRole('button', { name: 'Switch anyway' }).isVisible()).toBe(true);
+
+      // A cold start on the link (a kiosk's start page): no session open, the count remembered.
+      await page.goto('about:blank');
+      await page.goto(otherLink);
+      await heldBack.waitFor({ timeout: 15_000 });
+      expect(await where.textContent()).toBe('demo');
+
+      // Online, the order goes; then the same link is taken.
+      await context.setOffline(false);
+      await expect.poll(() => page.getByTestId('owed').textContent(), { timeout: 30_000 }).toBe('0');
+      expect(await ticketOnServer(app, number)).toBe(1);
+      await page.evaluate((link) => (location.href = link), otherLink);
+      await expect.poll(() => where.textContent().catch(() => null), { timeout: 20_000 }).toBe('other');
+    } finally {
+      await context.close();
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP41] a link for another terminal, held back while the till owes events, is taken on "Switch anyway"', async () => {
+    const { context, page } = await openTerminal(fixture.browser(), fixture.app(), 'till-leaving');
+    try {
+      await waitForOfflineShell(page);
+      await context.setOffline(true);
+      await takeOrder(page, 'T2', ['Espresso']);
+      await expect.poll(() => page.getByTestId('owed').textContent()).toMatch(/^[1-9]/);
+      const where = page.locator('header .where');
+      await page.evaluate((link) => (location.href = link), await fixture.app().pairingLink('till-arriving'));
+      await page.getByText(/This till still owes \d+ events? to demo \(terminal till-leaving\)/).waitFor();
+      expect(await where.textContent()).toContain('till-leaving');
+
+      await page.getByRole('button', { name: 'Switch anyway' }).click();
+      await expect.poll(() => where.textContent().catch(() => ''), { timeout: 20_000 }).toContain('till-arriving');
+      await context.setOffline(false);
+    } finally {
+      await context.close();
+    }
+  }, TEST_TIMEOUT_MS);
 });
 
 /** Opens a ticket, adds the items, and waits until the last command is durable. */

@@ -15,13 +15,13 @@ describe('automatic update (ShellModel)', () => {
     for (const k of BROWSER) g[k] = saved.get(k);
   });
 
-  function shellWith(drafts: () => boolean) {
+  function shellWith(drafts: () => boolean, saveTicketNote: () => Promise<void> = async () => {}) {
     g.window = new EventTarget();
     g.document = { activeElement: null };
     g.HTMLInputElement = class {};
     g.HTMLTextAreaElement = class {};
     vi.useFakeTimers();
-    const shell = new shellMod.ShellModel(drafts);
+    const shell = new shellMod.ShellModel({ drafts, saveTicketNote });
     const apply = vi.fn(async () => {});
     shell.updateReady(apply);
     return { shell, apply };
@@ -35,5 +35,27 @@ describe('automatic update (ShellModel)', () => {
     drafts = false;
     vi.advanceTimersByTime(60_000);
     expect(apply).toHaveBeenCalledTimes(1);
+  });
+
+  it('[APP8] "Reload now" saves the ticket note typed first, then reloads', async () => {
+    let unsavedNote = true;
+    const saveTicketNote = vi.fn(async () => {
+      unsavedNote = false;
+    });
+    const { shell, apply } = shellWith(() => unsavedNote, saveTicketNote);
+    await shell.reloadNow();
+    expect(saveTicketNote).toHaveBeenCalledTimes(1);
+    expect(apply).toHaveBeenCalledTimes(1);
+    expect(shell.confirmingLoss).toBe(false);
+  });
+
+  it('[APP8] "Reload now" with other typed work left asks first, and reloads only when told to', async () => {
+    const { shell, apply } = shellWith(() => true);
+    await shell.reloadNow();
+    expect(apply).not.toHaveBeenCalled();
+    expect(shell.confirmingLoss).toBe(true);
+    await shell.applyUpdate();
+    expect(apply).toHaveBeenCalledTimes(1);
+    expect(shell.confirmingLoss).toBe(false);
   });
 });

@@ -60,12 +60,19 @@ export class AppModel {
   phase = $state.raw<Phase>({ name: 'starting' });
   /** Why a pairing link opened on a paired device was not used (it keeps its session); null when none. */
   pairingNotice = $state<string | null>(null);
+  /** A link for another location or terminal held back while this till owes events: `switchAnyway` takes it. */
+  heldPairing = $state.raw<Pairing | null>(null);
   readonly router = new Router();
-  /** The automatic update waits while a screen holds typed work: a ticket, a payment, a menu or table change, the receipt details. */
-  readonly shell = new ShellModel(() => {
-    if (this.phase.name !== 'ready') return false;
-    const { tickets, menu, tables, locationDetails } = this.phase.screens;
-    return tickets.hasDrafts || (menu?.hasDrafts ?? false) || (tables?.hasDrafts ?? false) || (locationDetails?.edited ?? false);
+  /** The update waits while a screen holds typed work: a ticket, a payment, a menu or table change, the receipt details. */
+  readonly shell = new ShellModel({
+    drafts: () => {
+      if (this.phase.name !== 'ready') return false;
+      const { tickets, menu, tables, locationDetails } = this.phase.screens;
+      return tickets.hasDrafts || (menu?.hasDrafts ?? false) || (tables?.hasDrafts ?? false) || (locationDetails?.edited ?? false);
+    },
+    saveTicketNote: async () => {
+      if (this.phase.name === 'ready' && this.phase.screens.tickets.noteDraft !== null) await this.phase.screens.tickets.saveNote();
+    },
   });
   readonly now = new Now();
 
@@ -90,6 +97,7 @@ export class AppModel {
   async pair(query: URLSearchParams): Promise<void> {
     let pairing: Pairing;
     const current = this.phase.name === 'ready' ? this.phase.screens.session.pairing : null;
+    this.heldPairing = null;
     try {
       pairing = pairingFromQuery(query);
     } catch (err) {
@@ -105,15 +113,48 @@ export class AppModel {
       if (current === null) await this.open(stored);
       return;
     }
+    // Another location or terminal: that pairing's log is not opened (nor synced) again, so
+    // what it still owes the server would stay on this device unsent. Held back until it is 0.
+    const owed = stored === null || samePlace(stored, pairing) ? 0 : this.owedUnder(stored);
+    if (stored !== null && owed > 0) {
+      this.router.replace('tickets');
+      this.heldPairing = pairing;
+      this.pairingNotice =
+        `This till still owes ${owed} event${owed === 1 ? '' : 's'} to ${stored.location} (terminal ${stored.terminal}): ` +
+        'bring it online until "Owed to server" reads 0 (refused events settled in the console), then open the link again. ' +
+        `"Switch anyway" leaves them on this device, never sent.`;
+      if (current === null) await this.open(stored);
+      return;
+    }
+    await this.take(pairing, stored, current !== null);
+  }
+
+  /** Takes the pairing link held back (heldPairing), leaving the events owed under the current pairing unsent. */
+  async switchAnyway(): Promise<void> {
+    const pairing = this.heldPairing;
+    if (pairing === null) return;
+    this.heldPairing = null;
+    this.pairingNotice = null;
+    await this.take(pairing, this.phase.name === 'ready' ? this.phase.screens.session.pairing : await loadPairing(), true);
+  }
+
+  /** Keeps the pairing and opens its log: after a reload when a session is open. */
+  private async take(pairing: Pairing, stored: Pairing | null, sessionOpen: boolean): Promise<void> {
     pairing.writer = await chooseWriter(pairing, stored, () => fetchServerWriters(pairing.token));
     await savePairing(pairing);
     this.router.replace('tickets');
-    if (current) {
+    if (sessionOpen) {
       // Another location or terminal: start clean rather than swap a live store and its writer lock.
       location.reload();
       return;
     }
     await this.open(pairing);
+  }
+
+  /** What the pairing owes the server (owed and refused events): its open session's count, else the last one remembered. */
+  private owedUnder(pairing: Pairing): number {
+    const status = this.phase.name === 'ready' ? this.phase.screens.sync.status : null;
+    return status?.owed != null ? status.owed + status.quarantined.length : rememberedOwed(pairing);
   }
 
   async unpair(): Promise<void> {
@@ -131,6 +172,9 @@ export class AppModel {
       });
       const log = new LiveLog(session.store);
       const sync = new SyncModel(session.sync);
+      session.sync.subscribe((status) => {
+        if (status.owed !== null) rememberOwed(pairing, status.owed + status.quarantined.length);
+      });
       const manager = isManager(pairing.role);
       const conflicts = new ConflictsModel(log, session.commands, manager);
       const api = new ManagerApi({ apiBase: appEndpoints().apiBase, token: () => session.pairing.token });
@@ -157,4 +201,23 @@ export class AppModel {
       this.phase = { name: 'failed', pairing, error: message(err) };
     }
   }
+}
+
+function samePlace(a: Pairing, b: Pairing): boolean {
+  return a.location === b.location && a.terminal === b.terminal;
+}
+
+/**
+ * What each pairing last owed the server, kept for a link opened on a cold start (no session
+ * open to ask): `rms:owed:<location>:<writer>`.
+ */
+const owedKey = (pairing: Pairing): string => `rms:owed:${pairing.location}:${pairing.writer}`;
+
+function rememberOwed(pairing: Pairing, owed: number): void {
+  const key = owedKey(pairing);
+  if (localStorage.getItem(key) !== String(owed)) localStorage.setItem(key, String(owed));
+}
+
+function rememberedOwed(pairing: Pairing): number {
+  return Number(localStorage.getItem(owedKey(pairing)) ?? 0) || 0;
 }
