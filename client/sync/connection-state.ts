@@ -16,7 +16,10 @@ import type { ConnectionState } from './sync-status';
  *
  * A success while failures are recent (within RECENT_MS) stays `intermittent`, until they
  * are no longer recent. The relay connecting counts as a success (`reachable`), so a
- * terminal with nothing to upload still learns that it is back.
+ * terminal with nothing to upload still learns that it is back; the relay failing to connect
+ * counts as a failure, so one with nothing to upload learns that the server is gone.
+ * `intermittent` is judged again whenever read: its count of recent failures never freezes,
+ * and once none is recent without a success since, it reads `offline` since the last failure.
  */
 export const SLOW_LATENCY_MS = 1_500;
 export const OFFLINE_AFTER = 4;
@@ -31,6 +34,7 @@ export class ConnectionMonitor {
   private latencyEwma: number | null = null;
   /** What the server last told us: a success, a failure, or nothing since the browser's hint. */
   private lastOutcome: 'success' | 'failure' | 'none' = 'none';
+  private lastFailureAt: number | null = null;
 
   constructor(
     private readonly now: () => number,
@@ -40,8 +44,8 @@ export class ConnectionMonitor {
   }
 
   get current(): ConnectionState {
-    // Failures stop being recent with time alone: after a success, re-judge when read.
-    if (this.state.name === 'intermittent' && this.lastOutcome === 'success') this.state = this.judged();
+    // Failures stop being recent with time alone: re-judge when read.
+    if (this.state.name === 'intermittent') this.state = this.intermittentNow(this.state.recentFailures);
     return this.state;
   }
 
@@ -73,7 +77,8 @@ export class ConnectionMonitor {
   failed(): ConnectionState {
     this.consecutiveFailures++;
     this.lastOutcome = 'failure';
-    this.failureTimes.push(this.now());
+    this.lastFailureAt = this.now();
+    this.failureTimes.push(this.lastFailureAt);
     if (this.consecutiveFailures >= OFFLINE_AFTER) {
       if (this.state.name !== 'offline') this.state = { name: 'offline', since: this.now() };
     } else {
@@ -98,6 +103,14 @@ export class ConnectionMonitor {
     const recent = this.recentFailures();
     if (this.state.name === 'offline' && recent > 0) this.state = { name: 'intermittent', recentFailures: recent };
     return this.state;
+  }
+
+  /** An intermittent state as of now: its recent failures counted again (the same object if unchanged). */
+  private intermittentNow(shown: number): ConnectionState {
+    if (this.lastOutcome === 'success') return this.judged();
+    const recent = this.recentFailures();
+    if (recent === 0) return { name: 'offline', since: this.lastFailureAt ?? this.now() };
+    return recent === shown ? this.state : { name: 'intermittent', recentFailures: recent };
   }
 
   /** The state the outcomes so far support, once the last one was a success. */

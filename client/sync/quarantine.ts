@@ -3,8 +3,10 @@ import type { QuarantinedEvent } from './sync-status';
 
 /**
  * Events the server rejected as invalid: kept in the log, listed for staff, never retried
- * on their own (a manager can release them, e.g. after a server update). Survives reloads
- * in localStorage; read back through its schema like any other stored input.
+ * on their own (a manager can release them, e.g. after a server update), dropped once their
+ * writer's watermark covers them (the server stored them after all, e.g. from another
+ * terminal). Survives reloads in localStorage; read back through its schema like any other
+ * stored input.
  */
 const Stored = z.array(
   z.object({
@@ -45,6 +47,17 @@ export class Quarantine {
   release(eventIds: Iterable<string>): void {
     for (const id of eventIds) this.entries.delete(id);
     this.save();
+  }
+
+  /** Drops the events the server's watermarks (writer → highest contiguous n) cover. */
+  dropCovered(watermarks: Readonly<Record<string, number>>): void {
+    let dropped = false;
+    for (const [id, e] of this.entries) {
+      if (e.n > (watermarks[e.terminal] ?? 0)) continue;
+      this.entries.delete(id);
+      dropped = true;
+    }
+    if (dropped) this.save();
   }
 
   private save(): void {

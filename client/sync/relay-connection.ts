@@ -33,6 +33,8 @@ export interface RelayOptions {
   onChange: () => void;
   /** The relay is back and in sync: the server is reachable. */
   onSynced?: () => void;
+  /** A connect failed or the socket closed (retriable): the server may be unreachable. */
+  onFailed?: () => void;
 }
 
 export class RelayConnection {
@@ -136,6 +138,7 @@ export class RelayConnection {
     }
     if (stable) this.backoff.reset();
     this.clearTimer();
+    this.options.onFailed?.();
     const delay = this.backoff.fail();
     this.nextAttemptAt = this.options.timers.now() + delay;
     this.timer = this.options.timers.setTimeout(() => {

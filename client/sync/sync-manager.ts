@@ -36,7 +36,11 @@ export const CLOCK_PROBE_EVERY_MS = 5 * 60_000;
 export const BASE_TIMEOUT_MS = 10_000;
 export const SLOW_TIMEOUT_MS = 30_000;
 export const MAX_TIMEOUT_MS = 60_000;
+/** The console's charts take a sample this often, paused or not (offline is when the outbox grows). */
+export const SAMPLE_EVERY_MS = 5_000;
 const MAX_SAMPLES = 120;
+/** What "Sync now" says when the browser has no network. */
+export const NO_NETWORK = 'No network: this device is offline. What is owed goes once the network is back.';
 
 export interface SyncOptions {
   store: EventStore;
@@ -120,6 +124,13 @@ export class SyncManager {
   /** Consecutive uploads that timed out: each doubles the next timeout. */
   private timeouts = 0;
   private graceTimer: unknown = null;
+  private sampleTimer: unknown = null;
+  /** Staff asked to sync: the next upload with nothing owed asks the server's time, due or not. */
+  private probeAsked = false;
+  /** Why the last upload or probe got no answer (its cause); null once one is answered. */
+  private unanswered: string | null = null;
+  /** The latency the charts show: the last answer's, none (a gap) since a failure. */
+  private chartedLatencyMs: number | null = null;
   private clockOffsetMs: number | null = null;
   /** When an answer last carried the server's time (monotonic clock: a wall clock set meanwhile does not delay the next probe). */
   private serverTimeAt: number | null = null;
@@ -129,7 +140,6 @@ export class SyncManager {
     attempts: 0,
     successes: 0,
     failuresByCause: {},
-    conflictsSeen: 0,
     eventsSent: 0,
     bytesSent: 0,
     lastSuccessAt: null,
@@ -160,6 +170,8 @@ export class SyncManager {
       onChange: () => this.schedulePublish(),
       // The server answered over the relay: uploads waiting out a backoff can go now.
       onSynced: () => this.serverReachable(),
+      // With nothing owed, the relay is the only one to find the server gone.
+      onFailed: () => this.relayFailed(),
     });
     this.current = this.computeStatus();
   }
@@ -175,6 +187,11 @@ export class SyncManager {
     return this.current;
   }
 
+  /** The device's pairing role (managers may release quarantined events). */
+  get role(): SyncOptions['role'] {
+    return this.options.role;
+  }
+
   /** The relay is connected and synced: this terminal's events reach the server through it. */
   get relayInStep(): boolean {
     return this.relay.state === 'connected';
@@ -187,14 +204,23 @@ export class SyncManager {
     return () => this.listeners.delete(fn);
   }
 
-  /** Manual "Sync now": skips any backoff wait and uploads until the outbox is empty or a try fails. */
-  async syncNow(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Manual "Sync now": skips any backoff wait and uploads until the outbox is empty or a try
+   * fails; with nothing owed it asks the server's time, so the server is always asked. Returns
+   * why the server was not reached, in words for staff (null once it answered). Without a
+   * network (the browser says so) it tries nothing: the `online` event resumes sync.
+   */
+  async syncNow(): Promise<string | null> {
+    if (this.stopped) return null;
+    if (this.options.browser && !this.options.browser.navigator.onLine) return NO_NETWORK;
     this.backoff.reset();
     this.refusalBackoff.reset();
     // Staff asked: what is owed goes now, relay grace or an earlier refusal or not.
     this.relayGrace.clear();
     this.refusedAlone.clear();
+    this.probeAsked = true;
+    this.unanswered = null;
+    const successesBefore = this.metrics.successes;
     if (this.paused) this.resume();
     else this.relay.reconnectNow();
     for (let batches = 0; batches < 1000; batches++) {
@@ -202,6 +228,11 @@ export class SyncManager {
       await this.uploadOnce();
       if (this.metrics.successes === before || this.outbox().owed.length === 0) break;
     }
+    // The batch awaited was one already in flight when staff asked, and nothing is owed: ask now.
+    if (this.probeAsked && this.unanswered === null && this.metrics.successes === successesBefore) await this.uploadOnce();
+    this.probeAsked = false;
+    if (this.unauthorized !== null) return `The server refuses this terminal: ${this.unauthorized.message}`;
+    return this.unanswered === null ? null : `Server not reachable (${this.unanswered}). Work continues here; what is owed goes when it answers.`;
   }
 
   deliveryState(event: EventEnvelope): DeliveryState {
@@ -239,6 +270,7 @@ export class SyncManager {
     this.clearTimer('intervalTimer');
     this.clearTimer('debounceTimer');
     this.clearTimer('graceTimer');
+    this.clearTimer('sampleTimer');
     this.relay.destroy();
     this.listeners.clear();
   }
@@ -277,6 +309,7 @@ export class SyncManager {
     const acks = acksOf(this.store.doc);
     const onAcks = (event: Y.YMapEvent<number>) => {
       for (const terminal of event.changes.keys.keys()) this.staleAcks.delete(terminal);
+      this.forgetCovered();
       onMarks();
       for (const [terminal, change] of event.changes.keys) {
         if (change.action !== 'add' && (change.oldValue ?? 0) > (acks.get(terminal) ?? 0)) {
@@ -295,6 +328,7 @@ export class SyncManager {
     this.relay.provider.awareness.on('change', onAwareness);
     this.cleanups.push(() => this.relay.provider.awareness.off('change', onAwareness));
     this.announce();
+    this.armSampler();
     // The owed count waits for the log to be read, online or not (offline it read "counting…" for good).
     if (!this.store.isIndexed) void this.store.indexed.then(() => this.schedulePublish());
     if (browser && !browser.navigator.onLine) {
@@ -327,9 +361,17 @@ export class SyncManager {
     void this.uploadOnce();
   }
 
+  /** The relay failed to connect or lost its socket: a failure, as an upload's would be. */
+  private relayFailed(): void {
+    if (this.unauthorized !== null) return;
+    this.heard(null);
+    this.schedulePublish();
+  }
+
   private serverReachable(): void {
     if (this.paused || this.unauthorized !== null) return;
     this.connection.reachable();
+    this.chartedLatencyMs ??= this.metrics.lastLatencyMs; // an answer, though not timed
     this.markInSync();
     this.schedulePublish();
     this.backoff.reset();
@@ -472,14 +514,16 @@ export class SyncManager {
    * CLOCK_PROBE_EVERY_MS, so stamps and kitchen ages stay on server time.
    */
   private async probeClockIfDue(): Promise<void> {
-    if (this.serverTimeAt !== null && this.elapsed() - this.serverTimeAt < CLOCK_PROBE_EVERY_MS) return;
+    const due = this.serverTimeAt === null || this.elapsed() - this.serverTimeAt >= CLOCK_PROBE_EVERY_MS;
+    if (!due && !this.probeAsked) return;
+    this.probeAsked = false;
     const sentWith = this.token;
     const outcome = await this.uploader.probe(this.timeoutMs());
     switch (outcome.kind) {
       case 'answered': {
         this.learnServerTime(outcome.latencyMs, outcome.serverTime);
         this.heard(outcome.latencyMs);
-        this.sample(outcome.latencyMs);
+        this.metrics.lastLatencyMs = outcome.latencyMs;
         this.markInSync();
         await this.checkAcksAgainst(outcome.watermarks);
         return;
@@ -491,9 +535,7 @@ export class SyncManager {
         return;
       case 'failed':
         // Asked again at the next trigger; nothing waits on it.
-        this.countFailure(outcome.cause);
-        this.heard(null);
-        this.sample(null);
+        this.unreachable(outcome.cause);
         return;
       default: {
         const never: never = outcome;
@@ -534,8 +576,17 @@ export class SyncManager {
     this.schedulePublish();
   }
 
+  /** A request got no answer: counted by cause, and a failure for the connection state. */
+  private unreachable(cause: string): void {
+    this.unanswered = cause;
+    this.countFailure(cause);
+    this.heard(null);
+  }
+
   /** What the connection state learns from an answer (its latency) or a failure (null); nothing while paused (offline says so). */
   private heard(latencyMs: number | null): void {
+    if (latencyMs !== null) this.unanswered = null;
+    this.chartedLatencyMs = latencyMs;
     if (this.paused) return;
     if (latencyMs === null) this.connection.failed();
     else this.connection.succeeded(latencyMs);
@@ -567,7 +618,7 @@ export class SyncManager {
           if (r.status === 'rejected') this.quarantineEvent(e, r.reason ?? 'rejected by the server', r.field ?? null);
           else this.answered.set(e.id, e.origin);
         }
-        this.forgetCoveredAnswers();
+        this.forgetCovered();
         if (settled > 0) this.backoff.reset();
         // The server is up: a relay waiting out its backoff reconnects now (after a restart,
         // whichever channel reaches it first brings the other back).
@@ -578,7 +629,6 @@ export class SyncManager {
         this.metrics.lastSuccessAt = outcome.receivedAt;
         this.markInSync();
         this.metrics.lastLatencyMs = latency;
-        this.sample(latency);
         // More owed: the next batch at once, unless this answer settled none of its events
         // (a server answering for other ids): then wait as after a failure, never spin.
         // Own events still in their relay grace are not due yet: the grace timer comes back for them.
@@ -616,9 +666,7 @@ export class SyncManager {
         return;
       case 'failed': {
         if (outcome.cause === 'timeout') this.timeouts++;
-        this.countFailure(outcome.cause);
-        this.heard(null);
-        this.sample(null);
+        this.unreachable(outcome.cause);
         this.retrySoon(this.backoff.fail());
         return;
       }
@@ -648,10 +696,11 @@ export class SyncManager {
     this.limits = { maxEvents: Math.max(1, Math.floor(events.length / 2)), maxBytes: Math.max(1024, Math.floor(bytes / 2)) };
   }
 
-  private forgetCoveredAnswers(): void {
-    if (this.answered.size === 0) return;
+  /** Answers and quarantined events the watermarks now cover: the server holds them. */
+  private forgetCovered(): void {
     const marks = this.watermarks();
     for (const [id, { terminal, n }] of this.answered) if (n <= (marks[terminal] ?? 0)) this.answered.delete(id);
+    this.quarantine.dropCovered(marks);
   }
 
   private quarantineEvent(e: EventEnvelope, reason: string, field: string | null): void {
@@ -662,9 +711,27 @@ export class SyncManager {
     this.metrics.failuresByCause[cause] = (this.metrics.failuresByCause[cause] ?? 0) + 1;
   }
 
-  private sample(latencyMs: number | null): void {
-    this.metrics.samples.push({ at: this.timers.now(), outbox: this.outbox().owed.length, latencyMs });
+  /** Every SAMPLE_EVERY_MS until stop(), paused or not. */
+  private armSampler(): void {
+    this.sampleTimer = this.timers.setTimeout(() => {
+      this.sampleTimer = null;
+      this.sample();
+      this.armSampler();
+    }, SAMPLE_EVERY_MS);
+  }
+
+  /**
+   * One point of the console's charts: the owed count as last published, and the last answer's
+   * latency (a gap since a failure, and while paused). Republishes the status with it and the
+   * connection state as of now (failures stop being recent with time alone), recomputing nothing else.
+   */
+  private sample(): void {
+    const { owed } = this.current;
+    const latencyMs = this.paused ? null : this.chartedLatencyMs;
+    if (owed !== null) this.metrics.samples.push({ at: this.timers.now(), outbox: owed, latencyMs });
     if (this.metrics.samples.length > MAX_SAMPLES) this.metrics.samples.shift();
+    this.current = { ...this.current, connection: this.connectionState(), metrics: this.metricsSnapshot() };
+    for (const fn of this.listeners) fn(this.current);
   }
 
   private retrySoon(delayMs: number): void {
@@ -763,7 +830,7 @@ export class SyncManager {
   private computeStatus(): SyncStatus {
     const outbox = this.store.isIndexed ? this.outbox() : null;
     return {
-      connection: this.unauthorized !== null ? { name: 'offline', since: this.unauthorized.since } : this.connection.current,
+      connection: this.connectionState(),
       relay: this.relay.state,
       owed: outbox === null ? null : outbox.owed.length + outbox.waiting,
       lastSyncAt: this.inSyncAt.at(this.timers.now()),
@@ -772,13 +839,23 @@ export class SyncManager {
       attempt: this.backoff.attempt,
       backoffMs: this.backoff.ceilingMs(),
       nextAttemptAt: this.retryAt,
+      relayAttempt: this.relay.attempt,
+      relayNextAttemptAt: this.relay.nextAttemptAt,
       quarantined: this.quarantine.list(),
-      metrics: { ...this.metrics, failuresByCause: { ...this.metrics.failuresByCause }, samples: [...this.metrics.samples] },
+      metrics: this.metricsSnapshot(),
       clockOffsetMs: this.clockOffsetMs,
       terminals: this.terminals(),
       watermarks: this.watermarks(),
       authProblem: this.unauthorized?.message ?? (this.relay.refusedFor ? `relay refused: ${this.relay.refusedFor}` : null),
     };
+  }
+
+  private connectionState(): SyncStatus['connection'] {
+    return this.unauthorized !== null ? { name: 'offline', since: this.unauthorized.since } : this.connection.current;
+  }
+
+  private metricsSnapshot(): SyncMetrics {
+    return { ...this.metrics, failuresByCause: { ...this.metrics.failuresByCause }, samples: [...this.metrics.samples] };
   }
 
   /** Coalesces bursts of changes (e.g. 1,000 appends) into one status per task. */
@@ -792,7 +869,7 @@ export class SyncManager {
     });
   }
 
-  private clearTimer(name: 'retryTimer' | 'intervalTimer' | 'debounceTimer' | 'graceTimer'): void {
+  private clearTimer(name: 'retryTimer' | 'intervalTimer' | 'debounceTimer' | 'graceTimer' | 'sampleTimer'): void {
     const handle = this[name];
     if (handle !== null) this.timers.clearTimeout(handle);
     this[name] = null;

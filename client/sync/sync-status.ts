@@ -47,12 +47,14 @@ export interface SyncMetrics {
   attempts: number;
   successes: number;
   failuresByCause: Record<string, number>;
-  conflictsSeen: number;
   eventsSent: number;
   bytesSent: number;
   lastSuccessAt: number | null;
   lastLatencyMs: number | null;
-  /** Bounded history for the console's small charts (outbox size, sync latency). */
+  /**
+   * Bounded history for the console's small charts (outbox size, sync latency), one sample
+   * every SAMPLE_EVERY_MS, paused or not; latency is the last answer's, null since a failure.
+   */
   samples: SyncSample[];
 }
 
@@ -75,9 +77,13 @@ export interface SyncStatus {
   /** Last word from the server that this terminal is in step: an upload stored, the relay synced, or acknowledgement marks arrived. */
   lastSyncAt: number | null;
   inFlight: boolean;
+  /** Uploads failed in a row; the next wait is drawn below backoffMs (its ceiling). */
   attempt: number;
   backoffMs: number;
   nextAttemptAt: number | null;
+  /** Relay connects failed in a row (reset once a connection stays up), and when it tries next. */
+  relayAttempt: number;
+  relayNextAttemptAt: number | null;
   quarantined: QuarantinedEvent[];
   metrics: SyncMetrics;
   clockOffsetMs: number | null;

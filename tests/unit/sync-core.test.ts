@@ -5,6 +5,7 @@ import { ClockOffsetEstimator, WallStepDetector, WALL_STEP_MS } from '../../clie
 import { computeOutbox, deliveryStateOf, takeBatch } from '../../client/sync/outbox';
 import { resolveEndpoints } from '../../client/sync/endpoints';
 import { LastSyncTime } from '../../client/sync/last-sync';
+import { Quarantine } from '../../client/sync/quarantine';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
 
@@ -53,8 +54,25 @@ describe('ConnectionMonitor', () => {
     now += RECENT_MS + 1;
     expect(m.current.name).toBe('online'); // no new outcome needed for an old failure to stop counting
     m.failed();
+    const failedAt = now;
     now += RECENT_MS + 1;
-    expect(m.current.name).toBe('intermittent'); // after a failure, only the next outcome decides
+    // No failure recent and no answer since: not "intermittent, 1 recent failure" for good.
+    expect(m.current).toEqual({ name: 'offline', since: failedAt });
+  });
+
+  it('[OUT2] an intermittent state counts its recent failures when read: the count never freezes', () => {
+    let now = 0;
+    const m = new ConnectionMonitor(() => now);
+    m.failed();
+    now += 20_000;
+    m.failed();
+    m.browserOffline();
+    // The browser says it is back ("Sync now" used to say so too, with no network): failures on record.
+    expect(m.browserOnline()).toEqual({ name: 'intermittent', recentFailures: 2 });
+    now += RECENT_MS - 10_000; // the first failure is no longer recent, the second still is
+    expect(m.current).toEqual({ name: 'intermittent', recentFailures: 1 });
+    now += 20_000; // neither is; nothing answered since
+    expect(m.current).toEqual({ name: 'offline', since: 20_000 });
   });
 });
 
@@ -151,6 +169,18 @@ describe('Outbox', () => {
     expect(deliveryStateOf(e, {}, {})).toBe('local');
     expect(deliveryStateOf(e, { 'till-1': 2 }, { 'till-1': 3 })).toBe('relayed');
     expect(deliveryStateOf(e, { 'till-1': 3 }, { 'till-1': 3 })).toBe('acknowledged');
+  });
+});
+
+describe('Quarantine', () => {
+  it('[OUT12] an event is dropped once its writer\'s watermark covers it (the server stored it after all)', () => {
+    const q = new Quarantine('unit-quarantine');
+    const entry = (terminal: string, n: number) => ({ eventId: `${terminal}-${n}`, type: 'ticket.opened', aggregateId: 't', terminal, n, reason: 'invalid', field: null, at: 0 });
+    q.add(entry('till-1', 3));
+    q.add(entry('till-1', 5));
+    q.add(entry('till-2', 3));
+    q.dropCovered({ 'till-1': 4 });
+    expect(q.list().map((e) => e.eventId)).toEqual(['till-1-5', 'till-2-3']);
   });
 });
 

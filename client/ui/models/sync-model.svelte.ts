@@ -1,17 +1,22 @@
 import type { SyncManager } from '../../sync/sync-manager';
 import type { DeliveryState, SyncStatus } from '../../sync/sync-status';
 import type { EventEnvelope } from '../../../shared/events/envelope';
+import { isManager } from '../../app/pairing';
 import { message } from '../format';
 
-/** The sync layer's published status as reactive state, and its one manual action. */
+/** The sync layer's published status as reactive state, and its manual actions. */
 export class SyncModel {
   status: SyncStatus;
   syncing = $state(false);
+  /** Why the last "Sync now" did not reach the server (no network, no answer, token refused). */
   lastError = $state<string | null>(null);
+  /** Managers may let quarantined events be uploaded again (e.g. after a server update). */
+  readonly mayReleaseQuarantined: boolean;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly manager: SyncManager) {
     this.status = $state.raw(manager.status);
+    this.mayReleaseQuarantined = isManager(manager.role);
     this.unsubscribe = manager.subscribe((s) => (this.status = s));
   }
 
@@ -19,12 +24,17 @@ export class SyncModel {
     this.syncing = true;
     this.lastError = null;
     try {
-      await this.manager.syncNow();
+      this.lastError = await this.manager.syncNow();
     } catch (err) {
       this.lastError = message(err);
     } finally {
       this.syncing = false;
     }
+  }
+
+  /** Lets one quarantined event be uploaded again (managers only). */
+  releaseQuarantined(eventId: string): void {
+    if (this.mayReleaseQuarantined) this.manager.releaseQuarantine([eventId]);
   }
 
   /** Re-evaluated whenever the status changes (watermarks, relay). */

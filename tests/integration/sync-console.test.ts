@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { NO_NETWORK, SAMPLE_EVERY_MS } from '../../client/sync/sync-manager';
+import { ManualTimers } from '../helpers/manual-timers';
+import { waitFor } from '../helpers/server-clients';
+import { testScope } from '../helpers/test-scope';
+
+const { inProcess, proxyTo, terminal } = testScope();
+
+const ticket = { id: 't1', type: 'ticket' };
+
+/** A fetch that reaches the server until `down` is set, counting requests and the clock probes among them (GET /api/watermarks). */
+function switchableFetch() {
+  const state = { down: false, requests: 0, probes: 0 };
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    state.requests++;
+    if (String(input).endsWith('/api/watermarks')) state.probes++;
+    if (state.down) throw new TypeError('fetch failed');
+    return globalThis.fetch(input, init);
+  };
+  return { state, fetch };
+}
+
+describe('What the status bar and the console say', () => {
+  it('[SYN22] with nothing owed, the relay failing to reach the server turns the pill intermittent, then offline; its retries are in the status', async () => {
+    const server = await inProcess();
+    const relayPath = await proxyTo(server.port);
+    const timers = new ManualTimers(22);
+    const t = await terminal({ location: 'relay-down', terminal: 'till-1', apiBase: server.url, syncEndpoint: relayPath.wsUrl, sync: { timers } });
+    await waitFor(() => t.sync.relayInStep && t.sync.status.connection.name === 'online' && !t.sync.status.inFlight, 'in step, the start-up probe answered');
+
+    await relayPath.refuse(true);
+    relayPath.cut(); // the server goes
+    await waitFor(() => t.sync.status.relayNextAttemptAt !== null, 'the relay waiting to reconnect');
+    // Before, the pill read "Online · N ms" for up to 5 minutes: only uploads and probes told it.
+    expect(t.sync.status.connection).toEqual({ name: 'intermittent', recentFailures: 1 });
+    expect(t.sync.status.relayAttempt).toBe(1);
+    for (let tries = 0; tries < 10 && t.sync.status.connection.name !== 'offline'; tries++) {
+      const attempt = t.sync.status.relayAttempt;
+      timers.advance(t.sync.status.relayNextAttemptAt! - timers.now());
+      await waitFor(() => t.sync.status.relayAttempt === attempt + 1 && t.sync.status.relayNextAttemptAt !== null, `relay retry ${attempt + 1} refused`);
+    }
+    expect(t.sync.status.connection.name).toBe('offline');
+
+    await relayPath.refuse(false);
+    timers.advance(t.sync.status.relayNextAttemptAt! - timers.now());
+    // Connected and synced again: the server answered (its failures still recent).
+    await waitFor(() => t.sync.relayInStep && t.sync.status.connection.name === 'intermittent', 'the relay back, heard as an answer');
+  });
+
+  it('[SYN23] "Sync now" with nothing owed asks the server, and says when it does not answer', async () => {
+    const server = await inProcess();
+    const timers = new ManualTimers(23);
+    const { state, fetch } = switchableFetch();
+    const t = await terminal({ location: 'sync-now', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { timers, fetch } });
+    await waitFor(() => t.sync.relayInStep && t.sync.status.clockOffsetMs !== null && !t.sync.status.inFlight, 'in step, the start-up probe answered');
+    const probes = state.probes;
+
+    // Before, with nothing owed and the probe not due, "Sync now" asked nobody and said nothing.
+    expect(await t.sync.syncNow()).toBeNull();
+    expect(state.probes).toBe(probes + 1);
+
+    state.down = true;
+    expect(await t.sync.syncNow()).toMatch(/^Server not reachable/);
+    expect(state.probes).toBe(probes + 2);
+  });
+
+  it('[SYN23] "Sync now" without a network tries nothing and says so: offline stays offline', async () => {
+    const server = await inProcess();
+    const timers = new ManualTimers(24);
+    const browser = Object.assign(new EventTarget(), { navigator: { onLine: false } });
+    const { state, fetch } = switchableFetch();
+    const t = await terminal({ location: 'no-network', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { timers, browser, fetch } });
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+
+    // Before, it resumed sync with no network (and the state read "intermittent" for good after).
+    expect(await t.sync.syncNow()).toBe(NO_NETWORK);
+    expect(state.requests).toBe(0);
+    expect(t.sync.status.relay).toBe('disconnected');
+    expect(t.sync.status.connection.name).toBe('offline');
+  });
+
+  it('[OUT11] the charts are sampled on a timer, paused or not: an outbox growing offline shows; a probe\'s latency is the last latency', async () => {
+    const server = await inProcess();
+    const timers = new ManualTimers(25);
+    const browser = Object.assign(new EventTarget(), { navigator: { onLine: true } });
+    const t = await terminal({ location: 'charts', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { timers, browser } });
+    await waitFor(() => t.sync.relayInStep && t.sync.status.clockOffsetMs !== null && !t.sync.status.inFlight, 'in step, the start-up probe answered');
+    // Before, only uploads set the last latency: a till whose sales go through the relay showed "—".
+    const latency = t.sync.status.metrics.lastLatencyMs;
+    expect(latency).not.toBeNull();
+    timers.advance(SAMPLE_EVERY_MS);
+    expect(t.sync.status.metrics.samples.at(-1)).toMatchObject({ outbox: 0, latencyMs: latency });
+
+    browser.navigator.onLine = false;
+    browser.dispatchEvent(new Event('offline'));
+    for (const number of ['A-001', 'A-002', 'A-003']) await t.store.append('ticket.opened', { number }, { aggregate: { id: number, type: 'ticket' } });
+    await waitFor(() => t.sync.status.owed === 3, 'three owed');
+    timers.advance(SAMPLE_EVERY_MS);
+    // Before, nothing sampled while offline: the outbox chart stayed flat at 0.
+    expect(t.sync.status.metrics.samples.at(-1)).toMatchObject({ outbox: 3, latencyMs: null });
+  });
+
+  it('[OUT12] a quarantined event leaves the quarantine once its writer\'s watermark covers it', async () => {
+    const server = await inProcess();
+    const relayPath = await proxyTo(server.port);
+    await relayPath.refuse(true); // uploads only
+    let watermark = 1;
+    // The server's word, scripted: it refuses event 2, then (updated, or given it by another terminal) holds it.
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      const { events } = JSON.parse(String(init.body)) as { events: { id: string; origin: { n: number } }[] };
+      const results = events.map((e) => (e.origin.n === 2 ? { id: e.id, status: 'rejected', reason: 'invalid' } : { id: e.id, status: 'accepted' }));
+      return Response.json({ results, watermarks: { 'till-1': watermark }, serverTime: Date.now() });
+    };
+    const t = await terminal({ location: 'quarantine', terminal: 'till-1', apiBase: server.url, syncEndpoint: relayPath.wsUrl, sync: { timers: new ManualTimers(26), fetch } });
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    await t.store.append('ticket.note_set', { note: 'refused' }, { aggregate: ticket });
+    await t.sync.syncNow();
+    await waitFor(() => t.sync.status.quarantined.length === 1 && !t.sync.status.inFlight, 'event 2 quarantined');
+
+    watermark = 3;
+    await t.store.append('ticket.note_set', { note: 'later' }, { aggregate: ticket });
+    await t.sync.syncNow();
+    // Before, it stayed quarantined (and "1 quarantined" on the bar) for good.
+    await waitFor(() => t.sync.status.quarantined.length === 0 && t.sync.status.owed === 0, 'the quarantine emptied');
+  });
+});
