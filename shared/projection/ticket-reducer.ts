@@ -102,6 +102,15 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         comped: null,
       });
       s.lww.set(`quantity:${p.lineId}`, registerWriteOf(e));
+      // Applied by a manager reopening it: a send that named it while it was held goes with it.
+      const heldSend = s.heldLineSends.findIndex((x) => x.lineId === p.lineId);
+      if (heldSend >= 0) {
+        const line = s.lines.at(-1)!;
+        line.sentAt = s.heldLineSends[heldSend]!.at;
+        line.sentQuantity = line.quantity;
+        line.send = ++s.sends;
+        s.heldLineSends.splice(heldSend, 1);
+      }
       return outcome('applied');
     }
     case 'ticket.item_removed': {
@@ -200,10 +209,18 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         l.send = send;
         sent++;
       }
+      // Lines whose addition an end holds back: sent when a manager reopens them.
+      let heldBack = 0;
+      for (const lineId of wanted) {
+        if (lineById(s, lineId) || s.heldLineSends.some((x) => x.lineId === lineId) || !isHeldAddition(s, lineId)) continue;
+        s.heldLineSends.push({ lineId, at: e.at });
+        heldBack++;
+      }
       if (sent > 0) {
         s.sends = send;
         return outcome('applied');
       }
+      if (heldBack > 0) return outcome('superseded', 'its lines were added after the end: sent if a manager reopens them');
       return known ? outcome('superseded', 'lines already sent') : outcome('ignored', 'no such lines');
     }
     case 'ticket.kitchen_item_bumped': {
@@ -338,4 +355,10 @@ function recordsHoldingClose(s: TicketState, sale: { closedAt: number; totalCent
 /** The conflict an outcome raised, to carry it over into another outcome. */
 function conflictPart(o: Outcome): Partial<Outcome> {
   return o.conflictId === null ? {} : { reason: o.reason, conflictId: o.conflictId };
+}
+
+/** Whether the addition of `lineId` is held back by an end (a change_after_close conflict). */
+function isHeldAddition(s: TicketState, lineId: string): boolean {
+  for (const e of s.held.values()) if (e.type === 'ticket.item_added' && e.payload.lineId === lineId) return true;
+  return false;
 }

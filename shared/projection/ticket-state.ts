@@ -41,6 +41,12 @@ export interface TicketState {
   heldCloses: Array<{ conflictId: string; closed: ClosedRecord; linesTotalCents: number; sale: TicketView['sale'] }>;
   /** Sends to the kitchen applied so far: a line's `send` says which it went with. */
   sends: number;
+  /**
+   * Sends naming a line whose addition an end held back (a dessert added and sent by a till
+   * that had not seen the close): a manager reopening the addition applies the send with it,
+   * or the line came back unsent and was sent, and cooked, again.
+   */
+  heldLineSends: Array<{ lineId: string; at: number }>;
   /** Payments a manager kept beyond the total (accept_payment): later checks leave them be. */
   acceptedPayments: string[];
 }
@@ -75,6 +81,7 @@ export function newTicketState(): TicketState {
     held: new Map(),
     heldCloses: [],
     sends: 0,
+    heldLineSends: [],
     acceptedPayments: [],
   };
 }

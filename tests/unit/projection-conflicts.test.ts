@@ -142,6 +142,28 @@ describe('projection: last-write-wins', () => {
     expect(reopened.lines.every((l) => l.bumpedAt !== null)).toBe(true);
   });
 
+  it('[PRJ25] a line added and sent by a till that had not seen the close: reopened by a manager, it is in the kitchen as sent, not unsent (it was sent and cooked again)', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const mgr = new Terminal('mgr');
+    const base = [...openedTicket(a, b), a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 })];
+    const closed = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    b.see(...base);
+    const cake = b.write(TK, 'ticket.item_added', { ...burger('l2'), name: 'Cake', unitPriceCents: 500 });
+    const sent = b.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l2'] });
+    const events = [...base, closed, cake, sent];
+    const v0 = ticketOf(events);
+    expect(v0.lines.map((l) => l.lineId)).toEqual(['l1']);
+    expect(foldedAs(v0, sent).status).toBe('superseded');
+    const held = v0.conflicts.find((c) => c.kind === 'change_after_close')!;
+    mgr.see(...events);
+    const reopened = ticketOf([...events, mgr.write(TK, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'reopen' } })]);
+    expect(reopened.lines.find((l) => l.lineId === 'l2')).toMatchObject({ sentAt: sent.at, sentQuantity: 1, send: 1, bumpedAt: null });
+    // Discarded, it stays off the ticket.
+    const discarded = ticketOf([...events, mgr.write(TK, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'discard_change' } })]);
+    expect(discarded.lines.map((l) => l.lineId)).toEqual(['l1']);
+  });
+
   it('[PRJ25] changes held after a close, reopened in any order: those made before the one reopened apply first, so none is lost (a quantity for an item added after the close)', () => {
     for (const second of ['quantity', 'remove'] as const) {
       for (const newestFirst of [true, false]) {
