@@ -813,12 +813,13 @@ export class SyncManager {
     const self = this.relay.provider.awareness.clientID;
     const out: ConnectedTerminal[] = [];
     for (const [clientId, state] of this.relay.provider.awareness.getStates()) {
-      const rms = (state as { rms?: Partial<ConnectedTerminal> & { terminal?: string } }).rms;
-      if (!rms?.terminal) continue;
+      // Another device's presence is whatever it sent: a terminal that is not a name is left out.
+      const rms = (state as { rms?: { [K in keyof ConnectedTerminal]?: unknown } }).rms;
+      if (typeof rms?.terminal !== 'string' || rms.terminal === '') continue;
       out.push({
         clientId,
         terminal: rms.terminal,
-        role: String(rms.role ?? ''),
+        role: typeof rms.role === 'string' ? rms.role : '',
         staff: typeof rms.staff === 'string' ? rms.staff : null,
         clockOffsetMs: typeof rms.clockOffsetMs === 'number' ? rms.clockOffsetMs : null,
         self: clientId === self,

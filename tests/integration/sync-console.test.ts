@@ -124,4 +124,18 @@ describe('What the status bar and the console say', () => {
     // Before, it stayed quarantined (and "1 quarantined" on the bar) for good.
     await waitFor(() => t.sync.status.quarantined.length === 0 && t.sync.status.owed === 0, 'the quarantine emptied');
   });
+
+  it('[SYN24] a presence whose terminal is not a string (a faulty or hostile device) is left out of the terminals list; the status keeps updating', async () => {
+    const server = await inProcess();
+    const base = { location: 'bad-presence', apiBase: server.url, syncEndpoint: server.wsUrl };
+    const a = await terminal({ ...base, terminal: 'till-1' });
+    const b = await terminal({ ...base, terminal: 'till-2' });
+    await waitFor(() => b.sync.status.terminals.some((x) => x.terminal === 'till-1'), 'b sees till-1');
+    const awarenessOf = (t: typeof a) => (t.sync as unknown as { relay: { provider: { awareness: import('y-protocols/awareness').Awareness } } }).relay.provider.awareness;
+    awarenessOf(a).setLocalStateField('rms', { terminal: 42 });
+    await waitFor(() => [...awarenessOf(b).getStates().values()].some((st) => (st as { rms?: { terminal?: unknown } }).rms?.terminal === 42), 'the bad presence reaches b');
+    await b.store.append('ticket.opened', { number: 'B-001' }, { aggregate: ticket });
+    await waitFor(() => b.sync.status.owed === 0 && !b.sync.status.terminals.some((x) => x.terminal === 'till-1'), 'b publishes its status, without the bad presence');
+    expect(b.sync.status.terminals.map((x) => x.terminal)).toEqual(['till-2']);
+  });
 });
