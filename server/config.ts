@@ -57,6 +57,9 @@ const Flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v
  * since CORS compares exact strings. An entry that is no origin or has a path could never
  * match one: refused at startup, naming it.
  */
+/** A delay for setTimeout/setInterval: Node runs one above 2^31 - 1 ms after 1 ms instead (a room unloaded at once, a flush every millisecond). */
+const TimerMs = z.coerce.number().int().max(2 ** 31 - 1, 'at most 2147483647 (about 24.8 days)');
+
 const CorsOrigins = z.string().transform((list, ctx) => {
   const origins: string[] = [];
   for (const entry of list.split(',').map((s) => s.trim()).filter((s) => s.length > 0)) {
@@ -94,9 +97,9 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RELAY_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
   RELAY_MAX_CONNECTIONS_PER_ROOM: z.coerce.number().int().positive().default(200),
-  RELAY_ROOM_IDLE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  RELAY_ROOM_IDLE_MS: TimerMs.min(0).default(30_000),
   RELAY_COMPACT_EVERY_UPDATES: z.coerce.number().int().positive().default(500),
-  RELAY_COMPACT_EVERY_MS: z.coerce.number().int().positive().default(60_000),
+  RELAY_COMPACT_EVERY_MS: TimerMs.min(1).default(60_000),
   RELAY_INGEST: Flag.default(true),
 }).superRefine((e, ctx) => {
   if ((e.TLS_CERT_FILE === undefined) === (e.TLS_KEY_FILE === undefined)) return;

@@ -15,6 +15,12 @@ describe('server configuration from the environment', () => {
       /invalid configuration:\n {2}PORT: .*\n {2}RMS_SECRET: RMS_SECRET must be at least 16 characters\n {2}LOG_LEVEL: /,
     );
   });
+
+  it('rejects a delay a timer cannot hold (Node would run it after 1 ms) and a non-positive flush interval', () => {
+    expect(() => loadConfig({ RELAY_COMPACT_EVERY_MS: '3000000000', RELAY_ROOM_IDLE_MS: '2147483648' })).toThrow(/RELAY_ROOM_IDLE_MS: .*2147483647[\s\S]*RELAY_COMPACT_EVERY_MS: .*2147483647/);
+    expect(() => loadConfig({ RELAY_COMPACT_EVERY_MS: '0' })).toThrow(/RELAY_COMPACT_EVERY_MS/);
+    expect(loadConfig({ RELAY_ROOM_IDLE_MS: '0', RELAY_COMPACT_EVERY_MS: '2147483647' })).toMatchObject({ relay: { roomIdleMs: 0, compactEveryMs: 2147483647 } });
+  });
 });
 
 describe('CORS_ORIGINS', () => {
