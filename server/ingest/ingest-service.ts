@@ -1,5 +1,5 @@
 import { checkIncomingEventJson, refusedToTerminal } from '../../shared/events/catalog';
-import { canonicalJson, type EventEnvelope } from '../../shared/events/envelope';
+import { SERVER_WRITER, canonicalJson, isWriterOf, type EventEnvelope } from '../../shared/events/envelope';
 import type { Role } from '../../shared/protocol/token-claims';
 import type { EventResult, Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore, ValidEvent } from '../store/event-store';
@@ -169,8 +169,13 @@ export class IngestService {
 /**
  * A manager's event of a terminal token's own writer is refused (refusedToTerminal, CMD2),
  * stored already or not. A duplicate's raw event is the stored one, so it has an envelope.
+ * A new event of the server's own writer (the demo seed's) is refused from every token: no
+ * device writes as the server (a till posted voids as "server", which no rule then refused).
  */
 function refuseUnauthorized(slot: ValidEvent | EventResult, raw: unknown, uploader: Uploader): ValidEvent | EventResult {
+  if (isValid(slot) && isWriterOf(slot.event.origin.terminal, SERVER_WRITER)) {
+    return { id: slot.event.id, status: 'rejected', reason: `"${SERVER_WRITER}" is the server's own writer id: no device writes as it`, field: 'origin.terminal' };
+  }
   const event = isValid(slot) ? slot.event : slot.status === 'duplicate' ? (raw as EventEnvelope) : null;
   if (event === null || !refusedToTerminal(uploader, event)) return slot;
   return { id: event.id, status: 'rejected', reason: `only a manager may write ${event.type}`, field: 'type' };

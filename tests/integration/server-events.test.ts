@@ -228,6 +228,12 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
       await results(manager, [event('manager-1', 1, 'ticket.voided', { reason: 'walked out' }), event('manager-1', 2, 'ticket.line_comped', comp), event('manager-1', 3, 'ticket.refunded', refund)]),
     ).toEqual([{ status: 'accepted' }, { status: 'accepted' }, { status: 'accepted' }]);
     expect(await results(till, [event('manager-2', 1, 'ticket.voided', { reason: 'again' }), event('manager-2', 2, 'ticket.line_comped', comp)])).toEqual([{ status: 'accepted' }, { status: 'accepted' }]);
+    // Nor as the server's own writer (the demo seed's): a new event of it is refused from any token.
+    expect(await results(till, [event('server', 90, 'ticket.voided', { reason: 'forged' }), event('server.2', 1, 'ticket.note_set', { note: 'x' })])).toEqual([
+      { status: 'rejected', field: 'origin.terminal' },
+      { status: 'rejected', field: 'origin.terminal' },
+    ]);
+    expect(await results(manager, [event('server', 91, 'ticket.voided', { reason: 'forged' })])).toEqual([{ status: 'rejected', field: 'origin.terminal' }]);
     // Stored already (the manager posted it), a till's own-writer copy of it is refused all the same.
     const managersVoid = event('till-1', 9, 'ticket.voided', { reason: 'stored' });
     expect(await results(manager, [managersVoid])).toEqual([{ status: 'accepted' }]);
