@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { eventHeadOf } from '../../shared/log/event-head';
+import { eventHeadOf, parseEntry } from '../../shared/log/event-head';
 import { acksOf, collectStrings, compactedOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
 import { parseEnvelope } from '../../shared/events/envelope';
 import type { RelayHook } from './hooks';
@@ -22,8 +22,10 @@ import { serverSegmentsOf } from './server-segments';
  *    down upload again what the canonical store lacks.
  *  - Delete an event the canonical store does not hold. Compaction deletes only events under
  *    their writer's watermark; deleting any other would lose a sale before it reached the back
- *    office (the writer's own store drops it too). The server appends each such event back,
- *    in its own segments, and logs who deleted it.
+ *    office (the writer's own store drops it too). Nor one it holds, but by a compaction (which
+ *    tombstones the event's aggregate in the same transaction): else a till paired later never
+ *    saw that open ticket. The server appends each such event back, in its own segments, and
+ *    logs who deleted it.
  *
  * And what the room lacks: an event the canonical store acknowledges that the room never got
  * (a REST batch of a client with no document, such as a back-office integration, is bridged
@@ -63,17 +65,24 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
     const truth = sources.relayed(room);
     overwrite(room, relayedOf(room.doc), keys, (terminal) => truth.get(terminal));
   };
-  const restoreUnacknowledged = async (room: Room, removed: readonly string[], by: RoomOrigin): Promise<void> => {
+  const restoreDeleted = async (room: Room, removed: readonly string[], by: RoomOrigin): Promise<void> => {
     const marks = await sources.acknowledged(room.name);
     if (room.doc.isDestroyed) return;
+    const compacted = compactedOf(room.doc);
     const lost = removed.filter((json) => {
       const head = eventHeadOf(json);
-      return head !== null && head.terminal !== null && head.n > (marks[head.terminal] ?? 0);
+      if (head === null || head.terminal === null) return false;
+      if (head.n > (marks[head.terminal] ?? 0)) return true;
+      // Acknowledged: a compaction's to delete, which tombstones its aggregate in the same transaction.
+      const parsed = parseEnvelope(parseEntry(json));
+      if (!parsed.success) return false;
+      const stone = compacted.get(parsed.data.aggregate.id);
+      return stone === undefined || parsed.data.at > stone.at;
     });
     if (lost.length === 0) return;
     room.doc.transact(() => serverSegmentsOf(room).append(lost), SERVER_ORIGIN);
     const terminal = by.kind === 'remote' ? (by.connection.claims.terminal ?? null) : null;
-    sources.warn({ location: room.name, terminal, events: lost.length }, 'a connection deleted events the canonical store does not hold: restored');
+    sources.warn({ location: room.name, terminal, events: lost.length }, 'a connection deleted events the canonical store does not hold, or held without a compaction: restored');
   };
 
   /**
@@ -109,7 +118,7 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
       correctRelayed(room, null);
       const stopAcks = watchMarks(acksOf(room.doc), (keys) => void correctAcks(room, keys).catch(sources.onError));
       const stopRelayed = watchMarks(relayedOf(room.doc), (keys) => correctRelayed(room, keys));
-      const stopDeletes = watchDeletedEvents(room.doc, (removed, by) => void restoreUnacknowledged(room, removed, by).catch(sources.onError));
+      const stopDeletes = watchDeletedEvents(room.doc, (removed, by) => void restoreDeleted(room, removed, by).catch(sources.onError));
       const restore = setTimeout(() => void restoreMissing(room, acknowledgedAtLoad).catch(sources.onError), sources.restoreAfterLoadMs ?? RESTORE_AFTER_LOAD_MS);
       restore.unref();
       stops.set(room, () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { SegmentWriter, acksOf, deleteEvents, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
+import { SegmentWriter, acksOf, compactedOf, deleteEvents, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
 import { canonicalEventJson } from '../../shared/events/envelope';
-import { eventHeadOf, eventIdOf } from '../../shared/log/event-head';
+import { aggregateIdOf, eventHeadOf, eventIdOf } from '../../shared/log/event-head';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
 import { connectSynced, mint, postEvents, ticketOpenedEvent, waitFor, type TestClient } from '../helpers/server-clients';
@@ -76,9 +76,13 @@ describe('relay: relayed watermarks', () => {
     const writer = new SegmentWriter(c.doc, 'till-3');
     appendAs(c, writer, 'till-3', [1, 2, 3, 4, 5]);
     await waitFor(() => relayedOf(c.doc).get('till-3') === 5 && acksOf(c.doc).get('till-3') === 5, 'relayed and acknowledged 5');
-    // The terminal compacts the first three (acknowledged: the server lets them go).
-    const old = new Set(readAllEventJson(c.doc).filter((j) => eventHeadOf(j)?.terminal === 'till-3' && eventHeadOf(j)!.n <= 3).map((j) => eventIdOf(j)!));
-    c.doc.transact(() => deleteEvents(c.doc, old), 'local');
+    // The terminal compacts the first three (acknowledged, their aggregates tombstoned: the server lets them go).
+    const oldJson = readAllEventJson(c.doc).filter((j) => eventHeadOf(j)?.terminal === 'till-3' && eventHeadOf(j)!.n <= 3);
+    const old = new Set(oldJson.map((j) => eventIdOf(j)!));
+    c.doc.transact(() => {
+      for (const j of oldJson) compactedOf(c.doc).set(aggregateIdOf(j)!, { at: Date.now(), by: 'till-3', events: 1, number: null });
+      deleteEvents(c.doc, old);
+    }, 'local');
     const witness = await join('till-4');
     await waitFor(() => readAllEventJson(witness.doc).filter((j) => eventHeadOf(j)?.terminal === 'till-3').length === 2, 'the room let them go');
     for (const x of clients.splice(0)) x.destroy();

@@ -118,6 +118,27 @@ describe('room guard', () => {
       return (await serverEvents(server.url, 'deleted')).some((e) => e.id === sale.id);
     }, 'the sale reached the canonical store');
   });
+
+  it('[SRV16] a terminal deleting another till\'s acknowledged sale from the room, with no compaction tombstone: the server puts it back, and a till paired later sees the ticket', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    const base = { location: 'wiped-acked', apiBase: server.url, syncEndpoint: server.wsUrl };
+    const victim = await startTerminal({ ...base, terminal: 'till-3' });
+    cleanups.push(() => victim.close());
+    const sale = await victim.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
+    await waitFor(() => victim.sync.status.owed === 0, 'the sale acknowledged');
+    const attacker = await connectSynced(server.wsUrl, 'wiped-acked', await mint('wiped-acked', 'terminal', 'till-2'));
+    cleanups.push(() => attacker.destroy());
+    await waitFor(() => [...segmentsOf(attacker.doc).keys()].some((k) => k.startsWith('till-3/')), 'the attacker holds the sale');
+    attacker.doc.transact(() => {
+      for (const [key, segment] of segmentsOf(attacker.doc)) if (key.startsWith('till-3/')) segment.delete(0, segment.length);
+    });
+    const serverHeld = () => [...segmentsOf(attacker.doc)].filter(([key]) => key.startsWith('server/')).reduce((n, [, segment]) => n + segment.length, 0);
+    await waitFor(() => serverHeld() === 1, 'the server appended the sale back');
+    const later = await startTerminal({ ...base, terminal: 'till-4' });
+    cleanups.push(() => later.close());
+    await waitFor(() => later.store.getByAggregate('ticket-1').some((e) => e.id === sale.id), 'a till paired later holds the ticket');
+  });
 });
 
 describe('room guard: what the room lacks', () => {
