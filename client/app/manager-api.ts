@@ -1,3 +1,5 @@
+import { withProtocolVersion } from '../../shared/protocol/protocol-version';
+
 /**
  * The server's REST API as a manager's device calls it, with the device's own token: the
  * server decides who may do what. Used by the console's Devices panel (DeviceAdmin) and the
@@ -33,7 +35,7 @@ export class ManagerApi {
     try {
       res = await fetchImpl(`${this.options.apiBase}${path}`, {
         ...init,
-        headers: { ...init.headers, authorization: `Bearer ${this.options.token()}` },
+        headers: withProtocolVersion({ ...init.headers, authorization: `Bearer ${this.options.token()}` }),
         signal: AbortSignal.timeout(10_000),
       });
     } catch (err) {

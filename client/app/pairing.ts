@@ -1,3 +1,4 @@
+import { withProtocolVersion } from '../../shared/protocol/protocol-version';
 import { TerminalId, isWriterOf } from '../../shared/events/envelope';
 import { appEndpoints } from '../sync/endpoints';
 
@@ -137,7 +138,7 @@ export function isStaleLinkFor(stored: Pairing, link: Pairing): boolean {
 
 /** Every writer the location holds an event of, asked of the server with the new token. */
 export async function fetchServerWriters(token: string, timeoutMs = 3_000): Promise<readonly string[]> {
-  const res = await fetch(`${appEndpoints().apiBase}/api/watermarks`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(`${appEndpoints().apiBase}/api/watermarks`, { headers: withProtocolVersion({ authorization: `Bearer ${token}` }), signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   const body = (await res.json()) as { writers?: unknown };
   if (!Array.isArray(body.writers) || !body.writers.every((w) => typeof w === 'string')) throw new Error('no writers in the answer');

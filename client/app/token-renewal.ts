@@ -1,3 +1,4 @@
+import { withProtocolVersion } from '../../shared/protocol/protocol-version';
 import { MintTokenResponse } from '../../shared/protocol/rest-tokens';
 import type { Timers } from '../sync/timers';
 import { readTokenClaims } from './pairing';
@@ -93,7 +94,7 @@ export class TokenRenewal {
     try {
       const res = await fetchImpl(`${this.options.apiBase}/api/tokens/renew`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${this.token}` },
+        headers: withProtocolVersion({ authorization: `Bearer ${this.token}` }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       if (res.status === 401 || res.status === 403) return 'refused';

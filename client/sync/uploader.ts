@@ -1,5 +1,6 @@
 import { monotonicClock, type Timers } from './timers';
 import { PostEventsResponse, WatermarksResponse, type EventResult, type Watermarks } from '../../shared/protocol/rest-events';
+import { isVersionRefusal, withProtocolVersion } from '../../shared/protocol/protocol-version';
 
 /**
  * Sends one batch to `POST /api/events` (or asks the server's clock) and classifies the
@@ -19,7 +20,8 @@ export type UploadOutcome =
   | { kind: 'unauthorized'; status: number; message: string }
   | { kind: 'failed'; cause: FailureCause; message: string };
 
-export type FailureCause = 'network' | 'timeout' | 'server' | 'bad_response';
+/** `version`: the server does not speak this build's protocol (an update is due; it comes by the offline shell). */
+export type FailureCause = 'network' | 'timeout' | 'server' | 'bad_response' | 'version';
 
 /** When the answer came (wall clock) and the round trip (monotonic clock: a wall clock set meanwhile does not skew it). */
 export interface Timing {
@@ -55,6 +57,8 @@ export class OutboxUploader {
     const { status, text } = answer;
     if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: serverMessage(text) };
     if (status === 413) return { kind: 'tooLarge', message: text };
+    // Not this batch's fault: no smaller batch goes, and no event is to quarantine.
+    if (status === 400 && isVersionRefusal(text)) return { kind: 'failed', cause: 'version', message: serverMessage(text) };
     if (status === 400 || status === 422) return { kind: 'refused', status, message: `HTTP ${status}: ${text.slice(0, 200)}` };
     if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
     const parsed = parseJson(text, PostEventsResponse);
@@ -67,6 +71,7 @@ export class OutboxUploader {
     if (answer.kind !== 'answer') return answer;
     const { status, text } = answer;
     if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: serverMessage(text) };
+    if (status === 400 && isVersionRefusal(text)) return { kind: 'failed', cause: 'version', message: serverMessage(text) };
     if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
     const parsed = parseJson(text, WatermarksResponse);
     if (!parsed.success) return { kind: 'failed', cause: 'bad_response', message: parsed.message };
@@ -80,7 +85,7 @@ export class OutboxUploader {
     const timer = timers.setTimeout(() => controller.abort(), timeoutMs);
     const elapsed = monotonicClock(timers);
     const sentAt = elapsed();
-    const headers: Record<string, string> = { authorization: `Bearer ${this.options.token()}` };
+    const headers = withProtocolVersion({ authorization: `Bearer ${this.options.token()}` });
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     try {
       const res = await this.fetchImpl(`${this.options.apiBase}${path}`, { ...init, headers, signal: controller.signal });

@@ -15,6 +15,27 @@ export const MIN_CLIENT_PROTOCOL_VERSION = 1;
 
 export const PROTOCOL_HEADER = 'x-rms-protocol';
 
+/**
+ * `headers` with this build's protocol version: every request of the app says it, so a server
+ * that no longer speaks it refuses the request (clientTooOld) instead of misreading it.
+ */
+export function withProtocolVersion(headers: Record<string, string>): Record<string, string> {
+  return { ...headers, [PROTOCOL_HEADER]: String(PROTOCOL_VERSION) };
+}
+
+/** The relay's query parameters saying this build's protocol version (the `v` of the URL). */
+export const PROTOCOL_QUERY: Readonly<Record<string, string>> = { v: String(PROTOCOL_VERSION) };
+
+/** Whether an error answer's body is a refusal of the protocol version (`{ error: 'clientTooOld' | 'serverTooOld' }`). */
+export function isVersionRefusal(body: string): boolean {
+  try {
+    const error = (JSON.parse(body) as { error?: unknown }).error;
+    return error === 'clientTooOld' || error === 'serverTooOld';
+  } catch {
+    return false;
+  }
+}
+
 export type ProtocolCheck = { ok: true } | { ok: false; reason: 'clientTooOld' | 'serverTooOld' };
 
 /** Compares a peer's announced version with ours; `undefined` means "did not say" and passes. */

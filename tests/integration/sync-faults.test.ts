@@ -8,6 +8,7 @@ import { chooseWriter } from '../../client/app/pairing';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
 import { describeSync, openTerminal, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../shared/protocol/protocol-version';
 import { TabletClock } from '../helpers/manual-timers';
 
 const { defer, inProcess, proxyTo, terminal } = testScope();
@@ -266,6 +267,28 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.metrics.failuresByCause.refused).toBe(4);
     expectExactlyOnce(await serverEvents(server.url, 'proxy-400'), 4);
+  });
+
+  it('[OUT9] every request says the app\'s protocol version; a server that no longer speaks it (clientTooOld) is waited out: nothing halved or quarantined', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const versions = new Set<string | null>();
+    let sendAs: string | null = '0'; // an app older than the server accepts
+    const oldApp: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      versions.add(headers.get(PROTOCOL_HEADER));
+      if (sendAs !== null) headers.set(PROTOCOL_HEADER, sendAs);
+      return globalThis.fetch(input, { ...init, headers });
+    };
+    const t = await terminal({ location: 'too-old', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: oldApp } });
+    await writeTickets(t, 2, 'V');
+    await waitForAsync(async () => (await t.sync.syncNow(), (t.sync.status.metrics.failuresByCause.version ?? 0) > 0), 'the server refused the version');
+    expect(versions).toEqual(new Set([String(PROTOCOL_VERSION)]));
+    expect(t.sync.status.quarantined).toEqual([]);
+    expect(t.sync.status.metrics.failuresByCause.refused).toBeUndefined();
+    expect(await serverEvents(server.url, 'too-old')).toEqual([]);
+    sendAs = null; // the app updated
+    await waitForAsync(async () => (await t.sync.syncNow(), t.sync.status.owed === 0), 'delivered once the app speaks the version');
+    expectExactlyOnce(await serverEvents(server.url, 'too-old'), 2);
   });
 
   it('[OUT9] a 400 over one event\'s body halves the batch: the other events go, the refused one waits (not quarantined)', async () => {
