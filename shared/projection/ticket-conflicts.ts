@@ -165,7 +165,7 @@ function holdWithRefunds(s: TicketState, kind: ConflictKind, payments: readonly 
   const together = new Set<PaymentMethod>();
   for (const method of new Set(refunds.map((r) => r.method))) {
     const ofMethod = <T extends { method: PaymentMethod }>(xs: readonly T[]): T[] => xs.filter((x) => x.method === method);
-    // None of its method held: refunds a manager accepted beyond the money taken (carryRefunds).
+    // None of its method held: refunds a manager accepted beyond the money taken (they stay applied: carryRefunds).
     if (ofMethod(held).length === 0 || assignOneByOne(ofMethod(held), ofMethod(refunds)) !== null) continue;
     together.add(method);
     // Hold more of the method's payments, newest first, until they cover the refunds they carry
@@ -216,12 +216,17 @@ function refundsBeyond(s: TicketState, held: readonly TicketPayment[]): TicketRe
   return beyond;
 }
 
-/** Each refund to a payment of its own that it fits in (largest first, into the newest with room), or null if one fits in none. */
+/**
+ * Each refund to a payment of its own that it fits in (largest first, into the oldest with
+ * room), or null if one fits in none. The oldest: a payment an offline till took meanwhile
+ * usually folds in later, and sorts after the first; a refund moving to it would change what
+ * a card a manager settled already had carried.
+ */
 function assignOneByOne(payments: readonly TicketPayment[], refunds: readonly TicketRefund[]): Map<TicketRefund, TicketPayment> | null {
   const room = new Map(payments.map((p) => [p, p.amountCents]));
   const assigned = new Map<TicketRefund, TicketPayment>();
   for (const r of [...refunds].sort((a, b) => b.amountCents - a.amountCents)) {
-    const p = payments.findLast((x) => room.get(x)! >= r.amountCents);
+    const p = payments.find((x) => room.get(x)! >= r.amountCents);
     if (p === undefined) return null;
     room.set(p, room.get(p)! - r.amountCents);
     assigned.set(r, p);
@@ -229,10 +234,17 @@ function assignOneByOne(payments: readonly TicketPayment[], refunds: readonly Ti
   return assigned;
 }
 
-/** Holds each refund with the group of payments it goes with, and the card says what of it was refunded already. */
+/**
+ * Holds each refund with the group of payments it goes with, and the card says what of it was
+ * refunded already. Never more than the group's payments: handing them back hands back what
+ * they took less what went back, so a refund beyond them (a manager accepted it beyond the
+ * money taken) stays applied — that money is gone either way.
+ */
 function carryRefunds(s: TicketState, groups: readonly TicketPayment[][], refunds: readonly TicketRefund[]): void {
   const carried = new Map<string, number>();
+  const paidIn = new Map(groups.map((g) => [g[0]!.conflictId!, g.reduce((n, p) => n + p.amountCents, 0)]));
   const hold = (r: TicketRefund, conflictId: string) => {
+    if ((carried.get(conflictId) ?? 0) + r.amountCents > paidIn.get(conflictId)!) return;
     r.state = 'held';
     r.conflictId = conflictId;
     carried.set(conflictId, (carried.get(conflictId) ?? 0) + r.amountCents);
@@ -244,8 +256,6 @@ function carryRefunds(s: TicketState, groups: readonly TicketPayment[][], refund
     if (ofMethod.length === 1) for (const r of refundsOfMethod) hold(r, ofMethod[0]![0]!.conflictId!);
     else for (const [r, p] of assignOneByOne(ofMethod.map((g) => g[0]!), refundsOfMethod) ?? []) hold(r, p.conflictId!);
   }
-  // A refund of a method no held payment has (a manager accepted refunds beyond the money taken): with the last held.
-  for (const r of refunds) if (r.state === 'applied') hold(r, groups.at(-1)!.at(-1)!.conflictId!);
   // The card says so: handing the payment back hands back only what was not refunded already.
   for (const [conflictId, cents] of carried) {
     const c = s.conflicts.find((x) => x.conflictId === conflictId);

@@ -102,15 +102,8 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         comped: null,
       });
       s.lww.set(`quantity:${p.lineId}`, registerWriteOf(e));
-      // Applied by a manager reopening it: a send that named it while it was held goes with it.
-      const heldSend = s.heldLineSends.findIndex((x) => x.lineId === p.lineId);
-      if (heldSend >= 0) {
-        const line = s.lines.at(-1)!;
-        line.sentAt = s.heldLineSends[heldSend]!.at;
-        line.sentQuantity = line.quantity;
-        line.send = ++s.sends;
-        s.heldLineSends.splice(heldSend, 1);
-      }
+      // Applied by a manager reopening it: the kitchen's events that named it while it was held go with it.
+      replayHeldLineEvents(s, p.lineId);
       return outcome('applied');
     }
     case 'ticket.item_removed': {
@@ -141,7 +134,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const { lineId, held } = e.payload;
       if (s.removed.includes(lineId)) return outcome('superseded', 'line was removed');
       const line = lineById(s, lineId);
-      if (!line) return outcome('ignored', `no line ${lineId}`);
+      if (!line) return holdForHeldLine(s, lineId, e) ? outcome('superseded', HELD_LINE_REASON) : outcome('ignored', `no line ${lineId}`);
       return lww(s, e, `held:${lineId}`, () => {
         line.held = held;
       });
@@ -211,16 +204,12 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       }
       // Lines whose addition an end holds back: sent when a manager reopens them.
       let heldBack = 0;
-      for (const lineId of wanted) {
-        if (lineById(s, lineId) || s.heldLineSends.some((x) => x.lineId === lineId) || !isHeldAddition(s, lineId)) continue;
-        s.heldLineSends.push({ lineId, at: e.at });
-        heldBack++;
-      }
+      for (const lineId of wanted) if (holdForHeldLine(s, lineId, { ...e, payload: { lineIds: [lineId] } })) heldBack++;
       if (sent > 0) {
         s.sends = send;
         return outcome('applied');
       }
-      if (heldBack > 0) return outcome('superseded', 'its lines were added after the end: sent if a manager reopens them');
+      if (heldBack > 0) return outcome('superseded', HELD_LINE_REASON);
       return known ? outcome('superseded', 'lines already sent') : outcome('ignored', 'no such lines');
     }
     case 'ticket.kitchen_item_bumped': {
@@ -235,7 +224,10 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         cancelled.bumpedAt = e.at;
         return outcome('applied');
       }
-      if (!line) return outcome('ignored', `no line ${e.payload.lineId}`);
+      if (!line) {
+        if (holdForHeldLine(s, e.payload.lineId, e)) return outcome('superseded', HELD_LINE_REASON);
+        return outcome('ignored', `no line ${e.payload.lineId}`);
+      }
       if (stopped) {
         // The kitchen saw the void (reopened, the line is to make again). A stop that no longer
         // holds here (the void undone at once, a removal held back by a close) made nothing:
@@ -357,8 +349,28 @@ function conflictPart(o: Outcome): Partial<Outcome> {
   return o.conflictId === null ? {} : { reason: o.reason, conflictId: o.conflictId };
 }
 
+const HELD_LINE_REASON = 'its line was added after the end: it applies if a manager reopens the addition';
+
+/**
+ * Keeps a kitchen event (send, bump, hold) naming `lineId` when the line's addition is held
+ * back by an end, for replayHeldLineEvents; whether it was kept.
+ */
+function holdForHeldLine(s: TicketState, lineId: string, e: TicketEvent): boolean {
+  if (lineById(s, lineId) || !isHeldAddition(s, lineId)) return false;
+  s.heldLineEvents.push({ lineId, event: e });
+  return true;
+}
+
 /** Whether the addition of `lineId` is held back by an end (a change_after_close conflict). */
 function isHeldAddition(s: TicketState, lineId: string): boolean {
   for (const e of s.held.values()) if (e.type === 'ticket.item_added' && e.payload.lineId === lineId) return true;
   return false;
+}
+
+/** Applies the kitchen events kept for `lineId` while its addition was held, in their fold order. */
+function replayHeldLineEvents(s: TicketState, lineId: string): void {
+  const kept = s.heldLineEvents.filter((x) => x.lineId === lineId);
+  if (kept.length === 0) return;
+  s.heldLineEvents = s.heldLineEvents.filter((x) => x.lineId !== lineId);
+  for (const { event } of kept) applyTicketEvent(s, event);
 }

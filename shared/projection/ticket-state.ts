@@ -42,11 +42,12 @@ export interface TicketState {
   /** Sends to the kitchen applied so far: a line's `send` says which it went with. */
   sends: number;
   /**
-   * Sends naming a line whose addition an end held back (a dessert added and sent by a till
-   * that had not seen the close): a manager reopening the addition applies the send with it,
-   * or the line came back unsent and was sent, and cooked, again.
+   * The kitchen's events naming a line whose addition an end held back (a dessert added, sent
+   * and made by a till and a kitchen that had not seen the close): its send, bumps and hold,
+   * in fold order. A manager reopening the addition applies them with it, or the line came
+   * back unsent (sent, and cooked, again) or unmade (cooked again).
    */
-  heldLineSends: Array<{ lineId: string; at: number }>;
+  heldLineEvents: Array<{ lineId: string; event: TicketEvent }>;
   /** Payments a manager kept beyond the total (accept_payment): later checks leave them be. */
   acceptedPayments: string[];
 }
@@ -81,7 +82,7 @@ export function newTicketState(): TicketState {
     held: new Map(),
     heldCloses: [],
     sends: 0,
-    heldLineSends: [],
+    heldLineEvents: [],
     acceptedPayments: [],
   };
 }

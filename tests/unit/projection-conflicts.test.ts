@@ -164,6 +164,27 @@ describe('projection: last-write-wins', () => {
     expect(discarded.lines.map((l) => l.lineId)).toEqual(['l1']);
   });
 
+  it('[PRJ25] the kitchen made a line whose addition a close held back: reopened by a manager, it is made, not to cook again', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const kds = new Terminal('kds');
+    const mgr = new Terminal('mgr');
+    const base = [...openedTicket(a, b), a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 })];
+    const closed = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    b.see(...base);
+    const cake = b.write(TK, 'ticket.item_added', { ...burger('l2'), name: 'Cake', unitPriceCents: 500 });
+    const sent = b.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l2'] });
+    kds.see(...base, cake, sent);
+    const made = kds.write(TK, 'ticket.kitchen_item_bumped', { lineId: 'l2', quantity: 1, stopped: false });
+    const events = [...base, closed, cake, sent, made];
+    const v0 = ticketOf(events);
+    expect(foldedAs(v0, made).status).toBe('superseded');
+    const held = v0.conflicts.find((c) => c.kind === 'change_after_close')!;
+    mgr.see(...events);
+    const reopened = ticketOf([...events, mgr.write(TK, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'reopen' } })]);
+    expect(reopened.lines.find((l) => l.lineId === 'l2')).toMatchObject({ sentAt: sent.at, bumpedQuantity: 1, bumpedAt: made.at });
+  });
+
   it('[PRJ25] changes held after a close, reopened in any order: those made before the one reopened apply first, so none is lost (a quantity for an item added after the close)', () => {
     for (const second of ['quantity', 'remove'] as const) {
       for (const newestFirst of [true, false]) {
@@ -328,6 +349,48 @@ describe('projection: last-write-wins', () => {
     const v = ticketOf([...events, mgr.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'refund_payment' } })]);
     // 13.00 paid, 12.00 refunded, 1.00 handed back: nothing kept, nothing owed.
     expect([v.paidCents, v.refundedCents, v.totalCents]).toEqual([0, 0, 0]);
+  });
+
+  it('[PRJ26] a refund a manager accepted beyond the money taken is never carried by payments it exceeds: handed back, the drawer still counts it', () => {
+    const a = new Terminal('till-a');
+    const mgr = new Terminal('mgr');
+    const base = [...openedTicket(a, mgr)]; // 10.00
+    const pays = [a.write(TK, 'ticket.payment_recorded', { paymentId: 'pcard', method: 'card', amountCents: 800 }), a.write(TK, 'ticket.payment_recorded', { paymentId: 'pcash', method: 'cash', amountCents: 200 })];
+    mgr.see(...pays);
+    const refund = mgr.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 300, reason: 'goodwill' });
+    const over = ticketOf([...base, ...pays, refund]).conflicts.find((c) => c.kind === 'over_refund')!;
+    const events = [...base, ...pays, refund, resolve(mgr, over.conflictId, { kind: 'accept_refund' }), mgr.write(TK, 'ticket.voided', { reason: 'walked out' })];
+    const v0 = ticketOf(events);
+    const cashConflict = v0.payments.find((p) => p.paymentId === 'pcash')!.conflictId!;
+    expect(v0.refunds).toMatchObject([{ refundId: 'r1', state: 'applied' }]);
+    expect(v0.conflicts.find((c) => c.conflictId === cashConflict)!.detail).not.toMatch(/refunded already/);
+    const v = ticketOf([...events, resolve(mgr, cashConflict, { kind: 'refund_payment' })]);
+    // The guest paid 2.00 cash and got 3.00 back, then the 2.00: the drawer is 3.00 down.
+    expect(v.payments.find((p) => p.paymentId === 'pcash')!.state).toBe('refunded');
+    expect(v.refunds).toMatchObject([{ refundId: 'r1', state: 'applied' }]);
+  });
+
+  it('[PRJ26] a payment an offline till took before the void, folding in after a manager settled another, takes no refund that card carried', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const mgr = new Terminal('mgr');
+    const base = [...openedTicket(a, b), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 300 })]; // 13.00
+    b.see(base[2]!);
+    const first = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 598 });
+    wall += 10;
+    const late = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 265 }); // offline, same seq
+    wall += 10;
+    mgr.see(...base, first);
+    const refund = mgr.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 200, reason: 'cold' });
+    const voided = mgr.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const seen = ticketOf([...base, first, refund, voided]);
+    const firstConflict = seen.payments[0]!.conflictId!;
+    expect(seen.refunds).toMatchObject([{ refundId: 'r1', state: 'held', conflictId: firstConflict }]);
+    const handedBack = resolve(mgr, firstConflict, { kind: 'refund_payment' });
+    const v = ticketOf([...base, first, late, refund, voided, handedBack]);
+    expect(late.seq).toBe(first.seq);
+    expect(v.refunds).toMatchObject([{ refundId: 'r1', state: 'settled', conflictId: firstConflict }]);
+    expect(v.conflicts.find((c) => c.conflictId === firstConflict)!.detail).toMatch(/2\.00 of it refunded already/);
   });
 
   it('[PRJ26][PRJ27] an earlier build\'s resolution naming every payment of a void, after one was settled: kept as overruled, not applied', () => {
