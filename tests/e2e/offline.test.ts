@@ -273,20 +273,51 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
     }
   }, TEST_TIMEOUT_MS);
 
-  it('[APP41] a link for another terminal, held back while the till owes events, is taken on "Switch anyway"', async () => {
-    const { context, page } = await openTerminal(fixture.browser(), fixture.app(), 'till-leaving');
+  it('[APP41] a link for another terminal at the same location is taken at once, owing or not: the log it reopens sends what the till owed', async () => {
+    const app = fixture.app();
+    const { context, page } = await openTerminal(fixture.browser(), app, 'till-leaving');
     try {
       await waitForOfflineShell(page);
       await context.setOffline(true);
-      await takeOrder(page, 'T2', ['Espresso']);
+      const number = await takeOrder(page, 'T2', ['Espresso']);
       await expect.poll(() => page.getByTestId('owed').textContent()).toMatch(/^[1-9]/);
       const where = page.locator('header .where');
-      await page.evaluate((link) => (location.href = link), await fixture.app().pairingLink('till-arriving'));
-      await page.getByText(/This till still owes \d+ events? to demo \(terminal till-leaving\)/).waitFor();
-      expect(await where.textContent()).toContain('till-leaving');
-
-      await page.getByRole('button', { name: 'Switch anyway' }).click();
+      await page.evaluate((link) => (location.href = link), await app.pairingLink('till-arriving'));
       await expect.poll(() => where.textContent().catch(() => ''), { timeout: 20_000 }).toContain('till-arriving');
+      expect(await page.getByText(/This till still owes/).count()).toBe(0);
+
+      // The same location's log, reopened: the order the other writer owed goes from here.
+      await context.setOffline(false);
+      await expect.poll(() => ticketOnServer(app, number), { timeout: 45_000 }).toBe(1);
+    } finally {
+      await context.close();
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP41] on a cold start whose stored pairing never opens its log, the held link is still offered: "Switch anyway" takes it', async () => {
+    const app = fixture.app();
+    const { context, page } = await openTerminal(fixture.browser(), app, 'till-stuck');
+    try {
+      await waitForOfflineShell(page);
+      await context.setOffline(true);
+      await takeOrder(page, 'T3', ['Espresso']);
+      await expect.poll(() => page.getByTestId('owed').textContent()).toMatch(/^[1-9]/);
+      const token = await app.server.mintToken({ location: 'elsewhere', role: 'terminal', terminal: 'till-1', ttlSeconds: 3600 });
+      const otherLink = `${app.url}/#/pair?${new URLSearchParams({ token, location: 'elsewhere', terminal: 'till-1' })}`;
+      // The demo log's database never answers (a wedged IndexedDB): its session stays "Opening…".
+      await context.addInitScript(() => {
+        const open = IDBFactory.prototype.open;
+        IDBFactory.prototype.open = function (this: IDBFactory, name: string, version?: number) {
+          return name === 'rms:demo' ? ({} as IDBOpenDBRequest) : open.call(this, name, version);
+        };
+      });
+
+      await page.goto('about:blank');
+      await page.goto(otherLink);
+      await page.getByText(/This till still owes \d+ events? to demo/).waitFor({ timeout: 15_000 });
+      expect(await page.getByText('Opening the log of').isVisible()).toBe(true);
+      await page.getByRole('button', { name: 'Switch anyway' }).click();
+      await expect.poll(() => page.locator('header .where strong').textContent().catch(() => null), { timeout: 20_000 }).toBe('elsewhere');
       await context.setOffline(false);
     } finally {
       await context.close();

@@ -60,7 +60,7 @@ export class AppModel {
   phase = $state.raw<Phase>({ name: 'starting' });
   /** Why a pairing link opened on a paired device was not used (it keeps its session); null when none. */
   pairingNotice = $state<string | null>(null);
-  /** A link for another location or terminal held back while this till owes events: `switchAnyway` takes it. */
+  /** A link for another location held back while this till owes events: `switchAnyway` takes it (shown while starting, too). */
   heldPairing = $state.raw<Pairing | null>(null);
   readonly router = new Router();
   /** The update waits while a screen holds typed work: a ticket, a payment, a menu or table change, the receipt details. */
@@ -113,23 +113,25 @@ export class AppModel {
       if (current === null) await this.open(stored);
       return;
     }
-    // Another location or terminal: that pairing's log is not opened (nor synced) again, so
+    // Another location: this one's log (kept per location) is not opened nor synced again, so
     // what it still owes the server would stay on this device unsent. Held back until it is 0.
-    const owed = stored === null || samePlace(stored, pairing) ? 0 : this.owedUnder(stored);
+    // Another terminal at this location reopens the same log and sends what it owes: taken.
+    const owed = stored === null || stored.location === pairing.location ? 0 : this.owedUnder(stored);
     if (stored !== null && owed > 0) {
       this.router.replace('tickets');
       this.heldPairing = pairing;
       this.pairingNotice =
-        `This till still owes ${owed} event${owed === 1 ? '' : 's'} to ${stored.location} (terminal ${stored.terminal}): ` +
-        'bring it online until "Owed to server" reads 0 (refused events settled in the console), then open the link again. ' +
-        `"Switch anyway" leaves them on this device, never sent.`;
+        `This till still owes ${owed} event${owed === 1 ? '' : 's'} to ${stored.location}: ` +
+        'bring it online until "Owed to server" reads 0, then open the link again ' +
+        '(events the server refused are not counted: a manager settles them in the console). ' +
+        `"Switch anyway" leaves them on this device, not sent until it is paired with ${stored.location} again.`;
       if (current === null) await this.open(stored);
       return;
     }
     await this.take(pairing, stored, current !== null);
   }
 
-  /** Takes the pairing link held back (heldPairing), leaving the events owed under the current pairing unsent. */
+  /** Takes the pairing link held back (heldPairing): what the current location owes stays on the device until it is paired there again. */
   async switchAnyway(): Promise<void> {
     const pairing = this.heldPairing;
     if (pairing === null) return;
@@ -144,17 +146,21 @@ export class AppModel {
     await savePairing(pairing);
     this.router.replace('tickets');
     if (sessionOpen) {
-      // Another location or terminal: start clean rather than swap a live store and its writer lock.
+      // Another location or terminal, or a session that never opened: start clean rather than swap a live store and its writer lock.
       location.reload();
       return;
     }
     await this.open(pairing);
   }
 
-  /** What the pairing owes the server (owed and refused events): its open session's count, else the last one remembered. */
+  /**
+   * What the pairing's location log owes the server: its open session's count, else the last one
+   * remembered. Refused events do not count: a terminal cannot release them, and "Owed to
+   * server" leaves them out, so a hold on them could never be lifted.
+   */
   private owedUnder(pairing: Pairing): number {
-    const status = this.phase.name === 'ready' ? this.phase.screens.sync.status : null;
-    return status?.owed != null ? status.owed + status.quarantined.length : rememberedOwed(pairing);
+    const owed = this.phase.name === 'ready' ? this.phase.screens.sync.status.owed : null;
+    return owed ?? rememberedOwed(pairing.location);
   }
 
   async unpair(): Promise<void> {
@@ -173,7 +179,7 @@ export class AppModel {
       const log = new LiveLog(session.store);
       const sync = new SyncModel(session.sync);
       session.sync.subscribe((status) => {
-        if (status.owed !== null) rememberOwed(pairing, status.owed + status.quarantined.length);
+        if (status.owed !== null) rememberOwed(pairing.location, status.owed);
       });
       const manager = isManager(pairing.role);
       const conflicts = new ConflictsModel(log, session.commands, manager);
@@ -203,21 +209,22 @@ export class AppModel {
   }
 }
 
-function samePlace(a: Pairing, b: Pairing): boolean {
-  return a.location === b.location && a.terminal === b.terminal;
-}
-
 /**
- * What each pairing last owed the server, kept for a link opened on a cold start (no session
- * open to ask): `rms:owed:<location>:<writer>`.
+ * What each location's log last owed the server (every writer's events in it), kept for a link
+ * opened on a cold start (no session open to ask): `rms:owed:<location>`.
  */
-const owedKey = (pairing: Pairing): string => `rms:owed:${pairing.location}:${pairing.writer}`;
+const owedKey = (locationId: string): string => `rms:owed:${locationId}`;
 
-function rememberOwed(pairing: Pairing, owed: number): void {
-  const key = owedKey(pairing);
-  if (localStorage.getItem(key) !== String(owed)) localStorage.setItem(key, String(owed));
+/** Runs in a sync status listener: a full localStorage must not throw out of it (the running session's count still decides). */
+function rememberOwed(locationId: string, owed: number): void {
+  const key = owedKey(locationId);
+  try {
+    if (localStorage.getItem(key) !== String(owed)) localStorage.setItem(key, String(owed));
+  } catch {
+    // Quota exceeded: the count last kept stays.
+  }
 }
 
-function rememberedOwed(pairing: Pairing): number {
-  return Number(localStorage.getItem(owedKey(pairing)) ?? 0) || 0;
+function rememberedOwed(locationId: string): number {
+  return Number(localStorage.getItem(owedKey(locationId)) ?? 0) || 0;
 }
