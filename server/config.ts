@@ -84,7 +84,7 @@ function originProblem(entry: string): string | null {
 }
 
 const Env = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
+  PORT: z.string().regex(/^\d{1,5}$/, 'a port number in digits, 0-65535').transform(Number).pipe(z.number().max(65535, 'a port number in digits, 0-65535')).default(DEFAULT_PORT),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   RMS_SECRET: z.string().min(MIN_SECRET_LENGTH, `RMS_SECRET must be at least ${MIN_SECRET_LENGTH} characters`).optional(),

@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { PROTOCOL_HEADER, PROTOCOL_VERSION, checkProtocolVersion } from '../../shared/protocol/protocol-version';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION, checkProtocolVersion, parseProtocolVersion } from '../../shared/protocol/protocol-version';
 import type { TokenIssuer } from '../auth/tokens';
 import { tokenHook } from './auth';
 import { HttpError, sendError } from './http-error';
@@ -73,8 +73,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request) => {
     const raw = request.headers[PROTOCOL_HEADER];
     if (raw === undefined || !request.url.startsWith('/api/')) return;
-    const version = Number(raw);
-    if (!Number.isInteger(version)) {
+    const version = typeof raw === 'string' ? parseProtocolVersion(raw) : null;
+    if (version === null) {
       throw new HttpError(400, 'badRequest', `${PROTOCOL_HEADER} must be an integer (got ${JSON.stringify(raw)})`, { field: PROTOCOL_HEADER });
     }
     const check = checkProtocolVersion(version);

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
-import { checkProtocolVersion } from '../../shared/protocol/protocol-version';
+import { checkProtocolVersion, parseProtocolVersion } from '../../shared/protocol/protocol-version';
 import { RELAY_SUBPROTOCOL, tokenFromSubprotocols } from '../../shared/protocol/relay-auth';
 import { LocationId, type TokenClaims } from '../../shared/protocol/token-claims';
 import type { TokenIssuer, VerifyFailure } from '../auth/tokens';
@@ -96,8 +96,9 @@ export class Relay {
       return refuse(socket, 404, 'notFound', 'no such location');
     }
     const version = url.searchParams.get('v');
-    if (version !== null && !/^\d{1,6}$/.test(version)) return refuse(socket, 400, 'badRequest', `protocol version must be an integer (got ${JSON.stringify(version.slice(0, 20))})`);
-    const versionCheck = checkProtocolVersion(version === null ? undefined : Number(version));
+    const parsedVersion = version === null ? undefined : parseProtocolVersion(version);
+    if (parsedVersion === null) return refuse(socket, 400, 'badRequest', `protocol version must be an integer (got ${JSON.stringify(version!.slice(0, 20))})`);
+    const versionCheck = checkProtocolVersion(parsedVersion);
     if (!versionCheck.ok) return refuse(socket, 400, versionCheck.reason, `protocol version ${version} not supported`);
 
     const token = tokenFromSubprotocols(req.headers['sec-websocket-protocol']) ?? url.searchParams.get('token');

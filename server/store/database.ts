@@ -82,10 +82,17 @@ const MIGRATIONS: readonly string[] = [
 /** Opens (creating if needed) the data directory's database, in WAL mode, migrated. */
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, DB_FILE));
+  const path = join(dataDir, DB_FILE);
+  const db = new Database(path);
   // WAL: readers never block the writer; NORMAL is durable against process crashes
-  // (kill -9), which is what a committed batch must survive.
-  db.pragma('journal_mode = WAL');
+  // (kill -9), which is what a committed batch must survive. The first statement is the
+  // first read of the file: a file that is no database says so here, naming it.
+  try {
+    db.pragma('journal_mode = WAL');
+  } catch (err) {
+    db.close();
+    throw new Error(`cannot open the database ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

@@ -38,6 +38,11 @@ export function isVersionRefusal(body: string): boolean {
 
 export type ProtocolCheck = { ok: true } | { ok: false; reason: 'clientTooOld' | 'serverTooOld' };
 
+/** A version as a peer writes it (header or `v`): digits only ("1", not "1.0" or "0x1"); null for anything else. */
+export function parseProtocolVersion(raw: string): number | null {
+  return /^\d{1,6}$/.test(raw) ? Number(raw) : null;
+}
+
 /** Compares a peer's announced version with ours; `undefined` means "did not say" and passes. */
 export function checkProtocolVersion(peer: number | undefined): ProtocolCheck {
   if (peer === undefined) return { ok: true };

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,5 +63,17 @@ describe('SQLite WAL checkpoints (server/store/checkpointer.ts)', () => {
     }
     for (let i = 0; i < 250 && size(file) < before + 256 * KiB; i++) await sleep(20);
     expect(size(file)).toBeGreaterThan(before + 256 * KiB);
+  });
+});
+
+describe('the database file', () => {
+  it('a data directory whose database file is not a database stops the start with an error naming the file, and leaves the file as it was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rms-corrupt-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, DB_FILE);
+    const garbage = 'this is a backup someone copied over the database\n'.repeat(200);
+    writeFileSync(file, garbage);
+    expect(() => openDatabase(dir)).toThrow(`cannot open the database ${file}: file is not a database`);
+    expect(statSync(file).size).toBe(garbage.length);
   });
 });

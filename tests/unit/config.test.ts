@@ -16,6 +16,12 @@ describe('server configuration from the environment', () => {
     );
   });
 
+  it('reads a port in digits only (0x50 was port 80)', () => {
+    for (const port of ['0x50', '1e3', '80.0', '65536', '-1']) expect(() => loadConfig({ PORT: port }), port).toThrow(/PORT: a port number in digits/);
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
+  });
+
   it('rejects a delay a timer cannot hold (Node would run it after 1 ms) and a non-positive flush interval', () => {
     expect(() => loadConfig({ RELAY_COMPACT_EVERY_MS: '3000000000', RELAY_ROOM_IDLE_MS: '2147483648' })).toThrow(/RELAY_ROOM_IDLE_MS: .*2147483647[\s\S]*RELAY_COMPACT_EVERY_MS: .*2147483647/);
     expect(() => loadConfig({ RELAY_COMPACT_EVERY_MS: '0' })).toThrow(/RELAY_COMPACT_EVERY_MS/);
