@@ -16,8 +16,10 @@ import type { ConnectionState } from './sync-status';
  *
  * A success while failures are recent (within RECENT_MS) stays `intermittent`, until they
  * are no longer recent. The relay connecting counts as a success (`reachable`), so a
- * terminal with nothing to upload still learns that it is back; the relay failing to connect
- * counts as a failure, so one with nothing to upload learns that the server is gone.
+ * terminal with nothing to upload still learns that it is back. The relay failing to connect
+ * is no outcome by itself (websockets may be blocked while REST works): the sync manager then
+ * asks the server over REST, and that answer or failure counts, so a terminal with nothing to
+ * upload learns that the server is gone.
  * `intermittent` is judged again whenever read: its count of recent failures never freezes,
  * and once none is recent without a success since, it reads `offline` since the last failure.
  */

@@ -33,7 +33,7 @@ export interface RelayOptions {
   onChange: () => void;
   /** The relay is back and in sync: the server is reachable. */
   onSynced?: () => void;
-  /** A connect failed or the socket closed (retriable): the server may be unreachable. */
+  /** A connect failed or the socket closed (retriable): the server, or only the relay's path to it, may be unreachable. */
   onFailed?: () => void;
 }
 
@@ -113,6 +113,8 @@ export class RelayConnection {
   renewToken(token: string): void {
     this.provider.protocols = relaySubprotocols(token);
     if (!this.wanted && this.refusedFor === null) return;
+    // Not wanted while it closes: disconnect() emits connection-close at once, and a renewal is no failure.
+    this.wanted = false;
     this.provider.disconnect();
     this.start();
   }

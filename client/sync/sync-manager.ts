@@ -125,7 +125,7 @@ export class SyncManager {
   private timeouts = 0;
   private graceTimer: unknown = null;
   private sampleTimer: unknown = null;
-  /** Staff asked to sync: the next upload with nothing owed asks the server's time, due or not. */
+  /** Staff asked to sync, or the relay failed: the next upload with nothing owed asks the server's time, due or not. */
   private probeAsked = false;
   /** Why the last upload or probe got no answer (its cause); null once one is answered. */
   private unanswered: string | null = null;
@@ -170,7 +170,7 @@ export class SyncManager {
       onChange: () => this.schedulePublish(),
       // The server answered over the relay: uploads waiting out a backoff can go now.
       onSynced: () => this.serverReachable(),
-      // With nothing owed, the relay is the only one to find the server gone.
+      // With nothing owed, the relay is the first to find the server gone: asks it over REST.
       onFailed: () => this.relayFailed(),
     });
     this.current = this.computeStatus();
@@ -361,11 +361,16 @@ export class SyncManager {
     void this.uploadOnce();
   }
 
-  /** The relay failed to connect or lost its socket: a failure, as an upload's would be. */
+  /**
+   * The relay failed to connect or lost its socket. Not a failure by itself: a proxy may block
+   * websockets, or the relay refuse the room, while uploads are stored. The server is asked over
+   * REST (at most one request per relay failure, and none while one is out or uploads back off);
+   * its answer or failure moves the connection state.
+   */
   private relayFailed(): void {
-    if (this.unauthorized !== null) return;
-    this.heard(null);
-    this.schedulePublish();
+    if (this.paused || this.unauthorized !== null) return;
+    this.probeAsked = true;
+    this.trigger();
   }
 
   private serverReachable(): void {
@@ -714,9 +719,9 @@ export class SyncManager {
   /** Every SAMPLE_EVERY_MS until stop(), paused or not. */
   private armSampler(): void {
     this.sampleTimer = this.timers.setTimeout(() => {
-      this.sampleTimer = null;
-      this.sample();
+      // Re-armed first: a listener that throws (a full localStorage) must not stop the charts.
       this.armSampler();
+      this.sample();
     }, SAMPLE_EVERY_MS);
   }
 
@@ -840,7 +845,8 @@ export class SyncManager {
       attempt: this.backoff.attempt,
       backoffMs: this.backoff.ceilingMs(),
       nextAttemptAt: this.retryAt,
-      relayAttempt: this.relay.attempt,
+      // None while connected: the backoff itself resets only after a stable connection (STABLE_MS).
+      relayAttempt: this.relayInStep ? 0 : this.relay.attempt,
       relayNextAttemptAt: this.relay.nextAttemptAt,
       quarantined: this.quarantine.list(),
       metrics: this.metricsSnapshot(),

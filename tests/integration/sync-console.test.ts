@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NO_NETWORK, SAMPLE_EVERY_MS } from '../../client/sync/sync-manager';
 import { ManualTimers } from '../helpers/manual-timers';
-import { waitFor } from '../helpers/server-clients';
+import { mint, waitFor } from '../helpers/server-clients';
 import { testScope } from '../helpers/test-scope';
 
 const { inProcess, proxyTo, terminal } = testScope();
@@ -21,30 +21,82 @@ function switchableFetch() {
 }
 
 describe('What the status bar and the console say', () => {
-  it('[SYN22] with nothing owed, the relay failing to reach the server turns the pill intermittent, then offline; its retries are in the status', async () => {
+  it('[SYN22] with nothing owed, the relay failing asks the server, gone: the pill turns intermittent, then offline; its retries are in the status, none once connected', async () => {
     const server = await inProcess();
     const relayPath = await proxyTo(server.port);
     const timers = new ManualTimers(22);
-    const t = await terminal({ location: 'relay-down', terminal: 'till-1', apiBase: server.url, syncEndpoint: relayPath.wsUrl, sync: { timers } });
+    const { state, fetch } = switchableFetch();
+    const t = await terminal({ location: 'relay-down', terminal: 'till-1', apiBase: server.url, syncEndpoint: relayPath.wsUrl, sync: { timers, fetch } });
     await waitFor(() => t.sync.relayInStep && t.sync.status.connection.name === 'online' && !t.sync.status.inFlight, 'in step, the start-up probe answered');
 
     await relayPath.refuse(true);
+    state.down = true;
     relayPath.cut(); // the server goes
-    await waitFor(() => t.sync.status.relayNextAttemptAt !== null, 'the relay waiting to reconnect');
+    /** The relay failed once more, and the probe it asked for got no answer. */
+    const failedAgain = (attempt: number, probes: number) => () => t.sync.status.relayAttempt === attempt + 1 && t.sync.status.relayNextAttemptAt !== null && state.probes === probes + 1 && !t.sync.status.inFlight;
+    await waitFor(failedAgain(0, state.probes), 'the relay waiting to reconnect, the server asked');
     // Before, the pill read "Online · N ms" for up to 5 minutes: only uploads and probes told it.
     expect(t.sync.status.connection).toEqual({ name: 'intermittent', recentFailures: 1 });
     expect(t.sync.status.relayAttempt).toBe(1);
     for (let tries = 0; tries < 10 && t.sync.status.connection.name !== 'offline'; tries++) {
       const attempt = t.sync.status.relayAttempt;
+      const probes = state.probes;
       timers.advance(t.sync.status.relayNextAttemptAt! - timers.now());
-      await waitFor(() => t.sync.status.relayAttempt === attempt + 1 && t.sync.status.relayNextAttemptAt !== null, `relay retry ${attempt + 1} refused`);
+      await waitFor(failedAgain(attempt, probes), `relay retry ${attempt + 1} refused, the server asked`);
     }
     expect(t.sync.status.connection.name).toBe('offline');
 
     await relayPath.refuse(false);
+    state.down = false;
     timers.advance(t.sync.status.relayNextAttemptAt! - timers.now());
     // Connected and synced again: the server answered (its failures still recent).
     await waitFor(() => t.sync.relayInStep && t.sync.status.connection.name === 'intermittent', 'the relay back, heard as an answer');
+    // Before, the console read "Relay retries: N failed in a row" while connected.
+    expect(t.sync.status.relayAttempt).toBe(0);
+  });
+
+  it('[SYN22] a relay refused while REST answers (websockets blocked by a proxy) reads online: each relay failure asks the server once', async () => {
+    const server = await inProcess();
+    const relayPath = await proxyTo(server.port);
+    await relayPath.refuse(true);
+    const timers = new ManualTimers(27);
+    const { state, fetch } = switchableFetch();
+    const t = await terminal({ location: 'no-websockets', terminal: 'till-1', apiBase: server.url, syncEndpoint: relayPath.wsUrl, sync: { timers, fetch } });
+    await waitFor(() => t.sync.status.relayNextAttemptAt !== null && t.sync.status.metrics.lastLatencyMs !== null && !t.sync.status.inFlight, 'the relay refused, the start-up probe answered');
+    const probes = state.probes;
+    for (let tries = 0; tries < 6; tries++) {
+      const attempt = t.sync.status.relayAttempt;
+      timers.advance(t.sync.status.relayNextAttemptAt! - timers.now());
+      await waitFor(() => t.sync.status.relayAttempt === attempt + 1 && t.sync.status.relayNextAttemptAt !== null && !t.sync.status.inFlight, `relay retry ${attempt + 1} refused`);
+    }
+    // Before, each relay failure counted as one: "Offline" after four, while every sale uploaded fine.
+    expect(t.sync.status.connection.name).toBe('online');
+    expect(state.probes).toBe(probes + 6);
+
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    await waitFor(() => t.sync.status.owed === 0 && !t.sync.status.inFlight, 'the sale uploaded');
+    expect(t.sync.status.connection.name).toBe('online');
+  });
+
+  it('[OUT13] a token renewal reconnects the relay without a failure: no probe asked, and the next drop is the first in a row', async () => {
+    const server = await inProcess();
+    const relayPath = await proxyTo(server.port);
+    const timers = new ManualTimers(28);
+    const { state, fetch } = switchableFetch();
+    const t = await terminal({ location: 'renewal', terminal: 'till-1', apiBase: server.url, syncEndpoint: relayPath.wsUrl, sync: { timers, fetch } });
+    await waitFor(() => t.sync.relayInStep && t.sync.status.connection.name === 'online' && !t.sync.status.inFlight, 'in step, the start-up probe answered');
+    const probes = state.probes;
+
+    t.sync.renewToken(await mint('renewal', 'terminal', 'till-1'));
+    await waitFor(() => t.sync.relayInStep && !t.sync.status.inFlight, 'the relay back with the new token');
+    // Before, the renewal's own disconnect read as a relay failure (then as a failed request).
+    expect(state.probes).toBe(probes);
+    expect(t.sync.status.connection.name).toBe('online');
+
+    await relayPath.refuse(true);
+    relayPath.cut();
+    await waitFor(() => t.sync.status.relayNextAttemptAt !== null, 'the relay waiting to reconnect');
+    expect(t.sync.status.relayAttempt).toBe(1);
   });
 
   it('[SYN23] "Sync now" with nothing owed asks the server, and says when it does not answer', async () => {
@@ -98,6 +150,25 @@ describe('What the status bar and the console say', () => {
     timers.advance(SAMPLE_EVERY_MS);
     // Before, nothing sampled while offline: the outbox chart stayed flat at 0.
     expect(t.sync.status.metrics.samples.at(-1)).toMatchObject({ outbox: 3, latencyMs: null });
+  });
+
+  it('[OUT11] a status listener that throws (a full localStorage) does not stop the charts', async () => {
+    const server = await inProcess();
+    const timers = new ManualTimers(29);
+    const t = await terminal({ location: 'charts-throw', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { timers } });
+    await waitFor(() => t.sync.relayInStep && t.sync.status.owed !== null && !t.sync.status.inFlight, 'in step');
+    let throwNext = false;
+    t.sync.subscribe(() => {
+      if (!throwNext) return;
+      throwNext = false;
+      throw new Error('QuotaExceededError');
+    });
+    throwNext = true;
+    expect(() => timers.advance(SAMPLE_EVERY_MS)).toThrow('QuotaExceededError');
+    const samples = t.sync.status.metrics.samples.length;
+    timers.advance(3 * SAMPLE_EVERY_MS);
+    // Before, the sampler re-armed after the listeners ran: one throw stopped it for good.
+    expect(t.sync.status.metrics.samples.length).toBe(samples + 3);
   });
 
   it('[OUT12] a quarantined event leaves the quarantine once its writer\'s watermark covers it', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { SyncManager } from '../../client/sync/sync-manager';
 import type { SyncStatus } from '../../client/sync/sync-status';
 import { cleanUpAfterEach, model } from '../helpers/ui-models';
@@ -8,17 +8,21 @@ const { SyncModel } = await model<SyncMod>('sync-model');
 
 cleanUpAfterEach();
 
-/** Just the SyncManager the model talks to: a fixed status, a scripted "Sync now", releases recorded. */
+/** Just the SyncManager the model talks to: statuses published by the test, a scripted "Sync now", releases recorded. */
 function fakeManager(role: SyncManager['role'], syncNowSays: string | null) {
   const released: string[] = [];
+  const listeners = new Set<(s: SyncStatus) => void>();
   const manager = {
     role,
     status: {} as SyncStatus,
-    subscribe: () => () => {},
+    subscribe: (fn: (s: SyncStatus) => void) => (listeners.add(fn), () => listeners.delete(fn)),
     syncNow: async () => syncNowSays,
     releaseQuarantine: (ids: Iterable<string>) => void released.push(...ids),
   };
-  return { manager: manager as unknown as SyncManager, released };
+  const publish = (s: Pick<SyncStatus, 'connection' | 'lastSyncAt'>) => {
+    for (const fn of listeners) fn(s as SyncStatus);
+  };
+  return { manager: manager as unknown as SyncManager, released, publish };
 }
 
 describe('Sync status (SyncModel)', () => {
@@ -30,6 +34,30 @@ describe('Sync status (SyncModel)', () => {
     const up = new SyncModel(fakeManager('terminal', null).manager);
     await up.syncNow();
     expect(up.lastError).toBeNull();
+  });
+
+  it('[SYN23] what "Sync now" said is cleared once the server answers: in sync since, or the connection online', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(1_000_000);
+      const fake = fakeManager('terminal', 'Server not reachable (network)');
+      const m = new SyncModel(fake.manager);
+      await m.syncNow();
+      fake.publish({ connection: { name: 'intermittent', recentFailures: 1 }, lastSyncAt: 990_000 });
+      expect(m.lastError).toBe('Server not reachable (network)');
+      vi.setSystemTime(1_005_000);
+      // Before, it stayed on screen for good, the server answering or not.
+      fake.publish({ connection: { name: 'intermittent', recentFailures: 1 }, lastSyncAt: 1_004_000 });
+      expect(m.lastError).toBeNull();
+
+      await m.syncNow();
+      fake.publish({ connection: { name: 'offline', since: 1_005_000 }, lastSyncAt: 1_004_000 });
+      expect(m.lastError).toBe('Server not reachable (network)');
+      fake.publish({ connection: { name: 'online', latencyMs: 40 }, lastSyncAt: 1_004_000 });
+      expect(m.lastError).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('[OUT12] a manager releases a quarantined event for upload; a terminal cannot', () => {

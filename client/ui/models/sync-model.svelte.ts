@@ -8,8 +8,10 @@ import { message } from '../format';
 export class SyncModel {
   status: SyncStatus;
   syncing = $state(false);
-  /** Why the last "Sync now" did not reach the server (no network, no answer, token refused). */
+  /** Why the last "Sync now" did not reach the server (no network, no answer, token refused); cleared once it answers. */
   lastError = $state<string | null>(null);
+  /** When lastError was set (wall clock, as lastSyncAt). */
+  private lastErrorAt = 0;
   /** Managers may let quarantined events be uploaded again (e.g. after a server update). */
   readonly mayReleaseQuarantined: boolean;
   private readonly unsubscribe: () => void;
@@ -17,7 +19,10 @@ export class SyncModel {
   constructor(private readonly manager: SyncManager) {
     this.status = $state.raw(manager.status);
     this.mayReleaseQuarantined = isManager(manager.role);
-    this.unsubscribe = manager.subscribe((s) => (this.status = s));
+    this.unsubscribe = manager.subscribe((s) => {
+      this.status = s;
+      if (this.lastError !== null && answeredSince(s, this.lastErrorAt)) this.lastError = null;
+    });
   }
 
   async syncNow(): Promise<void> {
@@ -28,6 +33,7 @@ export class SyncModel {
     } catch (err) {
       this.lastError = message(err);
     } finally {
+      this.lastErrorAt = Date.now();
       this.syncing = false;
     }
   }
@@ -46,4 +52,9 @@ export class SyncModel {
   dispose(): void {
     this.unsubscribe();
   }
+}
+
+/** The server answered after `at`: in sync since, or the connection reads online or slow (no failure recent). */
+function answeredSince(s: SyncStatus, at: number): boolean {
+  return (s.lastSyncAt !== null && s.lastSyncAt > at) || s.connection.name === 'online' || s.connection.name === 'slow';
 }
