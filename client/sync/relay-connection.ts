@@ -5,6 +5,7 @@ import { relaySubprotocols } from '../../shared/protocol/relay-auth';
 import { Backoff, RELAY_BACKOFF } from './backoff';
 import type { RelayState } from './sync-status';
 import type { Timers } from './timers';
+import { PROTOCOL_QUERY } from '../../shared/protocol/protocol-version';
 
 /**
  * The live connection to the location's relay: a y-websocket provider whose reconnects
@@ -55,6 +56,8 @@ export class RelayConnection {
       disableBc: true, // tabs sync through our own TabChannel, not y-websocket's
       // The token rides in a subprotocol, not the URL (shared/protocol/relay-auth.ts).
       protocols: relaySubprotocols(options.token),
+      // The protocol version does (`v`): a server that no longer speaks it refuses the upgrade.
+      params: { ...PROTOCOL_QUERY },
       ...(options.WebSocketImpl ? { WebSocketPolyfill: options.WebSocketImpl } : {}),
     });
     this.provider.on('status', ({ status }) => {

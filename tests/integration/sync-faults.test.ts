@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { ticketCommands } from '../../bench/workload';
 import { newEventId } from '../../shared/events/event-id';
 import { SegmentWriter } from '../../shared/log/log-doc';
@@ -279,10 +280,19 @@ describe('Refusals never stall delivery', () => {
       if (sendAs !== null) headers.set(PROTOCOL_HEADER, sendAs);
       return globalThis.fetch(input, { ...init, headers });
     };
-    const t = await terminal({ location: 'too-old', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: oldApp } });
+    const relayUrls: string[] = [];
+    class RecordingSocket extends WebSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        relayUrls.push(String(url));
+        super(url, protocols);
+      }
+    }
+    const t = await terminal({ location: 'too-old', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: oldApp, WebSocketImpl: RecordingSocket as unknown as typeof globalThis.WebSocket } });
     await writeTickets(t, 2, 'V');
     await waitForAsync(async () => (await t.sync.syncNow(), (t.sync.status.metrics.failuresByCause.version ?? 0) > 0), 'the server refused the version');
     expect(versions).toEqual(new Set([String(PROTOCOL_VERSION)]));
+    expect(relayUrls.length).toBeGreaterThan(0);
+    expect(relayUrls.every((u) => new URL(u).searchParams.get('v') === String(PROTOCOL_VERSION))).toBe(true);
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.metrics.failuresByCause.refused).toBeUndefined();
     expect(await serverEvents(server.url, 'too-old')).toEqual([]);
