@@ -113,7 +113,8 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       if (i < 0) return outcome('ignored', `no line ${lineId}`);
       const [line] = s.lines.splice(i, 1);
       s.removed.push(lineId);
-      if (line!.sentAt !== null && line!.bumpedAt === null) s.cancelled.push(line!);
+      if (line!.sentAt === null) s.removedUnsent.push(line!);
+      else if (line!.bumpedAt === null) s.cancelled.push(line!);
       return holdPaymentsAboveTotal(s, e);
     }
     case 'ticket.quantity_changed': {
@@ -200,6 +201,14 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
         l.sentAt = e.at;
         l.sentQuantity = l.quantity;
         l.send = send;
+        sent++;
+      }
+      // Lines removed by a till that had not seen this send: the kitchen got them, and sees them cancelled.
+      for (const lineId of wanted) {
+        const i = s.removedUnsent.findIndex((l) => l.lineId === lineId);
+        if (i < 0) continue;
+        const [line] = s.removedUnsent.splice(i, 1);
+        s.cancelled.push({ ...line!, sentAt: e.at, sentQuantity: line!.quantity, send });
         sent++;
       }
       // Lines whose addition an end holds back: sent when a manager reopens them.

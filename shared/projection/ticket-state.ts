@@ -20,6 +20,11 @@ export interface TicketState {
   removed: string[];
   /** Removed lines the kitchen had been sent and not bumped (see TicketView.cancelledLines). */
   cancelled: TicketLine[];
+  /**
+   * Removed lines not sent when removed: a send from a till that had not seen the removal
+   * (folding after it) still put them on the kitchen's screen, which must show them cancelled.
+   */
+  removedUnsent: TicketLine[];
   payments: TicketPayment[];
   refunds: TicketRefund[];
   /** The discount that holds (LWW register 'discount'), without its value (that follows the lines). */
@@ -71,6 +76,7 @@ export function newTicketState(): TicketState {
     lines: [],
     removed: [],
     cancelled: [],
+    removedUnsent: [],
     payments: [],
     refunds: [],
     discount: null,

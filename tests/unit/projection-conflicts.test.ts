@@ -90,6 +90,20 @@ describe('projection: last-write-wins', () => {
     }
   });
 
+  it('[PRJ24] a line removed by a till that had not seen its send, the removal folding first: the kitchen that got it sees it cancelled, it does not vanish', () => {
+    for (const removalFirst of [true, false]) {
+      const a = new Terminal('till-b'); // sorts after till-a at the same stamp
+      const b = new Terminal('till-a', removalFirst ? -1_000 : 1_000);
+      const base = openedTicket(a, b);
+      const sent = a.write(TK, 'ticket.sent_to_kitchen', { lineIds: ['l1'] });
+      const removed = b.write(TK, 'ticket.item_removed', { lineId: 'l1' }); // B saw no send
+      expect(removed.seq).toBe(sent.seq);
+      const v = ticketOf([...base, sent, removed]);
+      expect(v.lines, `removal first: ${removalFirst}`).toEqual([]);
+      expect(v.cancelledLines).toMatchObject([{ lineId: 'l1', sentAt: sent.at, sentQuantity: 1, send: 1, bumpedAt: null }]);
+    }
+  });
+
   it('[PRJ24] a bump without a quantity (v1) made the whole line; a line lowered to what was made is done', () => {
     const a = new Terminal('till-a');
     const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 2 })];
