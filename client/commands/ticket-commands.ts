@@ -330,9 +330,16 @@ export class TicketCommands {
   async resolveConflict(ticketId: string, conflictId: string, resolution: ConflictResolution, note?: string): Promise<void> {
     this.requireManager('resolve a conflict');
     const unsaved: NotSavedError[] = [];
-    const resolved = await keptIfUnsaved(this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}) }), unsaved);
+    // A hand-back names the refunds its card carries here: those, and only those, are part of it.
+    const carried = resolution.kind === 'refund_payment' ? { refundIds: this.refundsCarriedBy(ticketId, conflictId) } : {};
+    const resolved = await keptIfUnsaved(this.append(ticketId, 'conflict.resolved', { conflictId, resolution, ...(note ? { note } : {}), ...carried }), unsaved);
     if (resolution.kind === 'accept_total') await this.resell(ticketId, resolved.id, unsaved);
     if (unsaved.length > 0) throw unsaved[0];
+  }
+
+  /** The refunds a conflict's card carries as this device shows it ("…, 2.00 of it refunded already"): a hand-back names them. */
+  private refundsCarriedBy(ticketId: string, conflictId: string): string[] {
+    return this.ticket(ticketId).refunds.filter((r) => r.conflictId === conflictId && r.state === 'held').map((r) => r.refundId);
   }
 
   ticket(ticketId: string): TicketView {

@@ -33,3 +33,12 @@ export const ConflictResolvedV1 = z.strictObject({
   note: Note.optional(),
 });
 export type ConflictResolvedV1 = z.infer<typeof ConflictResolvedV1>;
+
+/**
+ * v2: a hand-back (`refund_payment`) names the refunds its card carried ("…, 2.00 of it
+ * refunded already"): only those are part of it. A refund that reached the ticket after the
+ * manager decided (given offline meanwhile), or moved onto this card since, is not: it was
+ * given, or handed back, apart. Only a hand-back carries it; one without is written as v1.
+ */
+export const ConflictResolvedV2 = ConflictResolvedV1.extend({ refundIds: z.array(z.string().min(1).max(200)).max(200).optional() });
+export type ConflictResolvedV2 = z.infer<typeof ConflictResolvedV2>;

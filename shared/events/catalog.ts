@@ -31,7 +31,7 @@ import {
   TicketVoidedV1,
 } from '../domain/ticket-events';
 import { SaleRecordedV1, SaleRecordedV2 } from '../domain/sale-events';
-import { ConflictResolvedV1 } from '../domain/conflict-events';
+import { ConflictResolvedV1, ConflictResolvedV2 } from '../domain/conflict-events';
 
 /**
  * The event catalog: every (type, v) this build understands, with its zod schema and the
@@ -84,7 +84,8 @@ export const EVENT_CATALOG = {
   // v2 added the close a sale after a reopening records: a first sale is still written as v1.
   'sale.recorded': { aggregateType: TICKET_AGGREGATE, versions: { 1: SaleRecordedV1, 2: SaleRecordedV2 }, writtenFrom: 1 },
   // A resolution is written on the aggregate whose conflict it settles, whatever its type.
-  'conflict.resolved': { aggregateType: '*', versions: { 1: ConflictResolvedV1 } },
+  // v2 lets a hand-back name the refunds its card carried: one without is still written as v1.
+  'conflict.resolved': { aggregateType: '*', versions: { 1: ConflictResolvedV1, 2: ConflictResolvedV2 }, writtenFrom: 1 },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type EventType = keyof typeof EVENT_CATALOG;
@@ -152,7 +153,7 @@ export interface EventPayloads {
   'ticket.refunded': z.infer<typeof TicketRefundedV2>;
   'ticket.discount_set': z.infer<typeof TicketDiscountSetV1>;
   'sale.recorded': z.infer<typeof SaleRecordedV2>;
-  'conflict.resolved': z.infer<typeof ConflictResolvedV1>;
+  'conflict.resolved': z.infer<typeof ConflictResolvedV2>;
 }
 
 /** An event whose payload decodeEvent has upcast and validated at the current version. */

@@ -3,6 +3,7 @@ import type { TicketItemAddedV1, TicketItemAddedV2, TicketItemAddedV3, TicketKit
 import type { MenuItemDefinedV1, MenuItemDefinedV2 } from '../domain/menu-events';
 import type { SaleRecordedV1, SaleRecordedV2 } from '../domain/sale-events';
 import type { TableDefinedV1, TableDefinedV2 } from '../domain/table-events';
+import type { ConflictResolvedV1, ConflictResolvedV2 } from '../domain/conflict-events';
 
 /**
  * Upcasters lift a payload one version up: UPCASTERS[type][v] turns a valid v payload
@@ -53,6 +54,10 @@ export const UPCASTERS: Readonly<Record<string, Readonly<Record<number, Upcaster
   'ticket.refunded': {
     // v2 added the line a refund is for: a v1 refund was for the whole ticket.
     1: (payload): TicketRefundedV2 => payload as TicketRefundedV1,
+  },
+  'conflict.resolved': {
+    // v2 lets a hand-back name the refunds its card carried: a v1 one names none (the fold settles those the card holds when it folds).
+    1: (payload): ConflictResolvedV2 => payload as ConflictResolvedV1,
   },
   'sale.recorded': {
     // v2 added the close a later sale records: a v1 sale is a ticket's first, and names none.

@@ -3,7 +3,7 @@ import { formatCents as money } from '../domain/common';
 import type { PaymentMethod } from '../domain/ticket-events';
 import { conflictIdFor, type ConflictKind } from './merge-policy';
 import { outcome, type Outcome } from './reducer';
-import type { TicketPayment, TicketRefund } from './views';
+import type { TicketConflict, TicketPayment, TicketRefund } from './views';
 import { lineById, type ClosedRecord, type TicketEvent, type TicketState } from './ticket-state';
 import { appliedPaid, appliedRefunded, chargeOf, keptCents, payableCents, paymentOf, refundOf, totalOf } from './ticket-money';
 
@@ -256,9 +256,16 @@ function carryRefunds(s: TicketState, groups: readonly TicketPayment[][], refund
     if (ofMethod.length === 1) for (const r of refundsOfMethod) hold(r, ofMethod[0]![0]!.conflictId!);
     else for (const [r, p] of assignOneByOne(ofMethod.map((g) => g[0]!), refundsOfMethod) ?? []) hold(r, p.conflictId!);
   }
-  // The card says so: handing the payment back hands back only what was not refunded already.
-  for (const [conflictId, cents] of carried) {
+  for (const conflictId of carried.keys()) {
     const c = s.conflicts.find((x) => x.conflictId === conflictId);
-    if (c && !c.detail.includes('refunded already')) c.detail += `, ${money(cents)} of it refunded already`;
+    if (c) restateCarried(s, c);
   }
+}
+
+const CARRIED_NOTE = /, [^,]+ of it refunded already$/;
+
+/** The card says what it carries (or carried, handed back): handing the payment back hands back only what was not refunded already. */
+export function restateCarried(s: TicketState, c: TicketConflict): void {
+  const cents = s.refunds.reduce((n, r) => (r.conflictId === c.conflictId && (r.state === 'held' || r.state === 'settled') ? n + r.amountCents : n), 0);
+  c.detail = c.detail.replace(CARRIED_NOTE, '') + (cents > 0 ? `, ${money(cents)} of it refunded already` : '');
 }

@@ -6,7 +6,7 @@ import { outcome, type Outcome } from './reducer';
 import { refundedForUnchargedCents, type ConflictResolutionView, type TicketConflict, type TicketPayment, type TicketRefund } from './views';
 import { lineById, type TicketEvent, type TicketState } from './ticket-state';
 import { appliedPaid, chargeOf, lineRefundableCents, soldTicketOf, totalOf } from './ticket-money';
-import { applyClose, holdPaymentsAboveTotal, holdPaymentsOfVoid } from './ticket-conflicts';
+import { applyClose, holdPaymentsAboveTotal, holdPaymentsOfVoid, restateCarried } from './ticket-conflicts';
 
 /*
  * What a manager's decision (`conflict.resolved`) does to a ticket: keeps or hands back the
@@ -46,7 +46,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         keepHeldMoney(s, conflictId, e, true);
         settleEndsUndone(s, c, e);
       } else {
-        settleHeldMoney(s, conflictId, 'handed back');
+        handBack(s, c, e.payload.refundIds);
       }
       break;
     case 'over_payment':
@@ -54,7 +54,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
       if (r.kind === 'accept_payment') {
         for (const p of s.payments) if (p.conflictId === conflictId) s.acceptedPayments.push(p.paymentId);
         keepHeldMoney(s, conflictId, e, false);
-      } else settleHeldMoney(s, conflictId, 'handed back');
+      } else handBack(s, c, e.payload.refundIds);
       break;
     case 'over_refund':
       if (r.kind === 'accept_refund') acceptRefunds(s, conflictId);
@@ -277,6 +277,40 @@ function acceptRefunds(s: TicketState, conflictId: string): void {
     if (r.line !== null) r.line = { ...r.line, drawnCents: Math.min(r.amountCents, lineRefundableCents(s, r.line.lineId)) };
     r.state = 'applied';
   }
+}
+
+/**
+ * A manager hands back the payments a conflict held: they are `refunded`, less the refunds its
+ * card carried (`refundIds`, as the manager's device showed them), which were part of that
+ * (`settled`) wherever they are held now (a payment folding in since may have taken them onto
+ * its own card). A refund held with it that the card did not carry (given offline meanwhile)
+ * counts again as given: the guest got it besides. A hand-back of an earlier build names none:
+ * the refunds held with it now are part of it.
+ */
+function handBack(s: TicketState, c: TicketConflict, refundIds: readonly string[] | undefined): void {
+  if (refundIds === undefined) {
+    settleHeldMoney(s, c.conflictId, 'handed back');
+    return;
+  }
+  setPaymentState(s, c.conflictId, 'refunded');
+  const moved = new Set<string>();
+  for (const r of s.refunds) {
+    if (refundIds.includes(r.refundId) && (r.state === 'applied' || (r.state === 'held' && isMoneyCard(s, r.conflictId)))) {
+      if (r.conflictId !== null && r.conflictId !== c.conflictId) moved.add(r.conflictId);
+      r.state = 'settled';
+      r.conflictId = c.conflictId;
+    } else if (r.conflictId === c.conflictId && r.state === 'held') {
+      r.state = 'applied';
+      r.conflictId = null;
+    }
+  }
+  for (const other of s.conflicts) if (moved.has(other.conflictId) || other === c) restateCarried(s, other);
+}
+
+/** Whether the conflict holds payments (a void's, or those above the total): its card hands money back. */
+function isMoneyCard(s: TicketState, conflictId: string | null): boolean {
+  const c = s.conflicts.find((x) => x.conflictId === conflictId);
+  return c !== undefined && (c.kind === 'payment_after_void' || c.kind === 'over_payment');
 }
 
 /**

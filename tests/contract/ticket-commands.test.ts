@@ -130,6 +130,28 @@ describe('TicketCommands', () => {
     expect((till.store.view(t) as TicketView).status).toBe('voided');
   });
 
+  it('[PRJ26] a hand-back names the refunds its card carries on this device: a refund reaching the ticket later is not part of it', async () => {
+    const till = await terminal('till-1');
+    const manager = new TicketCommands({ store: till.store, role: 'manager' });
+    const t = await till.commands.openTicket();
+    await till.commands.addItem(t, burger, 1);
+    await till.commands.addItem(t, cola, 1);
+    await till.commands.recordPayment(t, { method: 'cash', amountCents: 1600 });
+    await till.commands.close(t);
+    await manager.refund(t, { method: 'cash', amountCents: 300, reason: 'cold' });
+    const view = () => till.store.view(t) as TicketView;
+    // A comp after the close, reopened: the payment no longer fits, and is held with the refund.
+    await manager.compLine(t, view().lines[0]!.lineId, 'flat');
+    await manager.resolveConflict(t, view().conflicts.find((c) => c.kind === 'change_after_close')!.conflictId, { kind: 'reopen' });
+    const card = view().conflicts.find((c) => c.kind === 'over_payment' && c.status === 'open')!;
+    expect(card.detail).toMatch(/3\.00 of it refunded already/);
+    const carried = view().refunds.map((r) => r.refundId);
+    await manager.resolveConflict(t, card.conflictId, { kind: 'refund_payment' });
+    const resolved = till.store.getByAggregate(t).filter((e) => e.type === 'conflict.resolved').at(-1)!;
+    expect([resolved.v, resolved.payload]).toEqual([2, { conflictId: card.conflictId, resolution: { kind: 'refund_payment' }, refundIds: carried }]);
+    expect(view().refunds.map((r) => r.state)).toEqual(['settled']);
+  });
+
   it('[CMD5] a closed ticket is refunded, not voided: the void is refused, writing nothing; an open, sent or paid one is voided', async () => {
     const till = await terminal('till-1');
     const manager = new TicketCommands({ store: till.store, role: 'manager' });

@@ -115,6 +115,15 @@ describe('event catalog', () => {
     );
   });
 
+  it('[EVT17] a hand-back names the refunds its card carried (conflict.resolved v2); one that names none is written as v1', () => {
+    const handBack = { conflictId: 'c', resolution: { kind: 'refund_payment' } };
+    expect(validatePayload('conflict.resolved', { ...handBack, refundIds: ['rf-1'] })).toEqual({ v: 2, payload: { ...handBack, refundIds: ['rf-1'] } });
+    expect(validatePayload('conflict.resolved', handBack)).toEqual({ v: 1, payload: handBack });
+    expect(fieldOf(() => validatePayload('conflict.resolved', { ...handBack, refundIds: 'rf-1' }))).toBe('payload.refundIds');
+    const v1 = decodeEvent(envelope({ type: 'conflict.resolved', v: 1, payload: handBack }));
+    expect(v1).toMatchObject({ status: 'ok', event: { v: 2, payload: handBack } });
+  });
+
   it('[EVT8] a card payment carries a tip (v2); a tip on cash, or one that is not integer cents, names payload.tipCents', () => {
     expect(validatePayload('ticket.payment_recorded', { paymentId: 'p', method: 'card', amountCents: 1450, tipCents: 200 })).toEqual({
       v: 2,

@@ -407,6 +407,54 @@ describe('projection: last-write-wins', () => {
     expect(v.conflicts.find((c) => c.conflictId === firstConflict)!.detail).toMatch(/2\.00 of it refunded already/);
   });
 
+  it('[PRJ26] a hand-back names the refunds its card carried: a refund given offline meanwhile, folding in before it, still counts as given', () => {
+    const till = new Terminal('till-a');
+    const mgr1 = new Terminal('mgr-1');
+    const mgr2 = new Terminal('mgr-2');
+    const paid = [...openedTicket(till, mgr1), till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 })];
+    mgr1.see(...paid);
+    mgr2.see(...paid);
+    const refund = mgr1.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 300, reason: 'cold' }); // offline
+    wall += 10;
+    const voided = mgr2.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const conflictId = ticketOf([...paid, voided]).conflicts[0]!.conflictId;
+    // mgr-2's card: "a cash payment of 10.00 taken", no refund on it: the whole 10.00 goes back.
+    const handedBack = mgr2.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'refund_payment' }, refundIds: [] });
+    const v = ticketOf([...paid, refund, voided, handedBack]);
+    expect(refund.seq).toBe(voided.seq);
+    expect(v.payments).toMatchObject([{ paymentId: 'p1', state: 'refunded' }]);
+    // The guest got 3.00 and then 10.00: the 3.00 counts as given (it was settled in the hand-back, and the drawer was 3.00 short).
+    expect(v.refunds).toMatchObject([{ refundId: 'r1', state: 'applied', conflictId: null }]);
+    // An earlier build's hand-back names none: the refunds held with it now are part of it, as before.
+    const earlier = mgr2.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'refund_payment' } }, { v: 1 });
+    expect(ticketOf([...paid, refund, voided, earlier]).refunds).toMatchObject([{ refundId: 'r1', state: 'settled' }]);
+  });
+
+  it('[PRJ26] a hand-back settles the refunds its card carried even where a payment an offline till took earlier has taken them onto its own card since', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const mgr = new Terminal('mgr');
+    const base = [...openedTicket(a, b), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 300 })]; // 13.00
+    b.see(base[2]!);
+    const late = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 265 }); // offline, taken earlier
+    wall += 10;
+    const first = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 598 });
+    mgr.see(...base, first);
+    const refund = mgr.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 200, reason: 'cold' });
+    const voided = mgr.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const seen = ticketOf([...base, first, refund, voided]);
+    const firstConflict = seen.payments[0]!.conflictId!;
+    expect(seen.refunds).toMatchObject([{ refundId: 'r1', state: 'held', conflictId: firstConflict }]);
+    const handedBack = mgr.write(TK, 'conflict.resolved', { conflictId: firstConflict, resolution: { kind: 'refund_payment' }, refundIds: ['r1'] });
+    const v = ticketOf([...base, first, late, refund, voided, handedBack]);
+    expect(late.seq).toBe(first.seq);
+    expect(v.payments.map((p) => p.paymentId)).toEqual(['p2', 'p1']);
+    expect(v.refunds).toMatchObject([{ refundId: 'r1', state: 'settled', conflictId: firstConflict }]);
+    // The late payment's card carries no refund any more: handed back, all of its 2.65 goes.
+    const lateConflict = v.payments[0]!.conflictId!;
+    expect(v.conflicts.find((c) => c.conflictId === lateConflict)!.detail).toBe('voided with a cash payment of 2.65 taken');
+  });
+
   it('[PRJ26][PRJ27] an earlier build\'s resolution naming every payment of a void, after one was settled: kept as overruled, not applied', () => {
     const a = new Terminal('till-a');
     const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 2000 })];
