@@ -137,10 +137,13 @@ function lineNameOf(s: TicketState, lineId: string): string {
   return 'an item';
 }
 
-/** "a cash payment of 5.98", or "cash payments of 5.98 and 2.65" (held together). */
+/**
+ * "a cash payment of 5.98", "cash payments of 5.98 and 2.65" (held together), "a card payment
+ * of 14.50 + 2.00 tip": a card's tip was charged with it, and goes back with it.
+ */
 function paymentsTaken(ps: readonly TicketPayment[]): string {
-  if (ps.length === 1) return `a ${ps[0]!.method} payment of ${money(ps[0]!.amountCents)}`;
-  const amounts = ps.map((p) => money(p.amountCents));
+  const amounts = ps.map((p) => money(p.amountCents) + (p.tipCents > 0 ? ` + ${money(p.tipCents)} tip` : ''));
+  if (ps.length === 1) return `a ${ps[0]!.method} payment of ${amounts[0]}`;
   return `${ps[0]!.method} payments of ${amounts.slice(0, -1).join(', ')} and ${amounts.at(-1)}`;
 }
 

@@ -455,6 +455,12 @@ describe('projection: last-write-wins', () => {
     expect(v.conflicts.find((c) => c.conflictId === lateConflict)!.detail).toBe('voided with a cash payment of 2.65 taken');
   });
 
+  it('[PRJ26] a card payment a void holds says its tip: it was charged with it, and a hand-back gives it back too', () => {
+    const a = new Terminal('till-a');
+    const events = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000, tipCents: 200 }), a.write(TK, 'ticket.voided', { reason: 'walked out' })];
+    expect(ticketOf(events).conflicts.map((c) => c.detail)).toEqual(['voided with a card payment of 10.00 + 2.00 tip taken']);
+  });
+
   it('[PRJ26][PRJ27] an earlier build\'s resolution naming every payment of a void, after one was settled: kept as overruled, not applied', () => {
     const a = new Terminal('till-a');
     const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 2000 })];
