@@ -67,7 +67,7 @@ export const DayTakings = DayWindow.extend({
   refunded: PaymentTotals,
   /**
    * Cash the drawer should hold from the window's sales (the float aside): the cash payments'
-   * amounts less the cash refunds. `amountCents` is already net of change (the reducer records
+   * amounts less the cash refunds and the cash handed back (`handedBack`). `amountCents` is already net of change (the reducer records
    * the cash handed over as `tenderedCents` and the change as tendered − amount), so change is
    * not taken off again.
    */
@@ -75,9 +75,18 @@ export const DayTakings = DayWindow.extend({
   /**
    * Payments taken in the window that are held for a manager (a payment on a voided ticket,
    * or one that no longer fits the total): not in the takings until a manager accepts or
-   * refunds them; held cash may be in the drawer meanwhile. Refunded payments count nowhere.
+   * refunds them; held cash may be in the drawer meanwhile. A payment handed back on a later
+   * day stays here, or in `taken` if it was held later still: a day's figures stay as they were.
    */
   held: PaymentTotals,
+  /**
+   * Payments a manager handed back in the window (by the decision's `at`), taken on an earlier
+   * day, less the refunds given on an earlier day that were part of them (`count`: the payments):
+   * money out of the drawer or back to the card. (A payment taken and handed back the same day,
+   * and the refunds of that day that were part of it, count nowhere. A server from before it
+   * answers without it: read as none.)
+   */
+  handedBack: PaymentTotals.default(() => emptyTotals()),
   /**
    * Tickets voided in the window (by `voidedAt`) and what the guest would have paid for their
    * lines (the total: comped parts excluded, and counted in no `comped` either, which leaves
@@ -122,6 +131,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
   const taken = emptyTotals();
   const held = emptyTotals();
   const refunded = emptyTotals();
+  const handedBack = emptyTotals();
   const tips = emptyCount();
   let changeGivenCents = 0;
   let ticketsWithOpenConflicts = 0;
@@ -160,9 +170,15 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       }
     }
     for (const payment of view.payments) {
-      if (payment.state === 'refunded' || !within(payment.at)) continue;
+      const back = payment.state === 'refunded' ? handBackOf(view, payment.conflictId) : null;
+      if (back !== null && within(back.at) && !within(payment.at)) {
+        addByMethod(handedBack, payment);
+        counted = true;
+      }
+      // Handed back: on its own day as it ended then (taken, or held), unless handed back that day too.
+      if (!within(payment.at) || (payment.state === 'refunded' && (back === null || within(back.at)))) continue;
       counted = true;
-      if (payment.state === 'held') {
+      if (payment.state === 'held' || (back !== null && within(back.heldAt))) {
         addByMethod(held, payment);
         continue;
       }
@@ -173,9 +189,16 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     // Shared over the ticket's lines in fold order (refundShares), made only for a ticket with a refund in the window.
     let shares: RefundShares | undefined;
     for (const refund of view.refunds) {
-      if (refund.state === 'discarded' || refund.state === 'settled' || !within(refund.at)) continue;
+      // Part of a hand-back: given on its own day (as it ended then), and taken off the hand-back on a later one.
+      const partOf = refund.state === 'settled' ? handBackOf(view, refund.conflictId) : null;
+      if (partOf !== null && within(partOf.at) && !within(refund.at)) {
+        handedBack.amountCents -= refund.amountCents;
+        handedBack.byMethod[refund.method].amountCents -= refund.amountCents;
+        counted = true;
+      }
+      if (refund.state === 'discarded' || !within(refund.at) || (refund.state === 'settled' && (partOf === null || within(partOf.at)))) continue;
       counted = true;
-      if (refund.state !== 'applied') continue;
+      if (refund.state === 'held') continue;
       addByMethod(refunded, refund);
       shares ??= refundShares(view);
       addTaxLines(refundsTax, shares.taxes.get(refund.refundId) ?? []);
@@ -193,8 +216,9 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     changeGivenCents,
     tips,
     refunded,
-    cashExpectedCents: taken.byMethod.cash.amountCents - refunded.byMethod.cash.amountCents,
+    cashExpectedCents: taken.byMethod.cash.amountCents - refunded.byMethod.cash.amountCents - handedBack.byMethod.cash.amountCents,
     held,
+    handedBack,
     voided,
     comped,
     open,
@@ -202,6 +226,15 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     taxes: { sales: sortedTaxLines(salesTax.values()), refunds: sortedTaxLines(refundsTax.values()) },
     itemsSold: [...items.values()].sort((a, b) => b.quantity - a.quantity || b.amountCents - a.amountCents || byCodeUnits(a.name, b.name) || byCodeUnits(a.menuItemId, b.menuItemId)),
   };
+}
+
+/**
+ * When a manager handed back the money of a conflict (`refund_payment`), and when the conflict
+ * held it (`heldAt`); null when its payments did not go back so.
+ */
+function handBackOf(view: TicketView, conflictId: string | null): { at: number; heldAt: number } | null {
+  const c = conflictId === null ? undefined : view.conflicts.find((x) => x.conflictId === conflictId);
+  return c?.resolution?.kind === 'refund_payment' ? { at: c.resolution.at, heldAt: c.detectedAt } : null;
 }
 
 /** The same order everywhere (a locale's collation may differ between a tablet and the server). */

@@ -3,6 +3,7 @@ import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
 import { LocationProjection } from '../../shared/projection/location-projection';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
 import { DayTakings, dayTakings, type DayWindow } from '../../shared/reports/day-takings';
+import type { TicketView } from '../../shared/projection/views';
 import { TestWriter } from '../helpers/test-writer';
 
 /** The wall clock every terminal of a test reads (UTC). */
@@ -114,6 +115,7 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       // The cash amounts (20.00 + 12.00 + 10.00): what was handed over less the change.
       cashExpectedCents: 4200,
       held: { count: 1, amountCents: 1500, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 1, amountCents: 1500 } } },
+      handedBack: { count: 0, amountCents: 0, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 0, amountCents: 0 } } },
       voided: { count: 1, amountCents: 1500 },
       comped: { count: 0, amountCents: 0 },
       // E still owes 15.00; F was opened on the 27th.
@@ -167,6 +169,44 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
     const views = projection.all();
     expect(dayTakings(views, NOV_26).voided).toEqual({ count: 1, amountCents: 1500 });
     expect(dayTakings(views, NOV_27).voided).toEqual({ count: 0, amountCents: 0 });
+  });
+
+  it('[SRV25] a payment handed back on a later day leaves its own day as it was (taken, or held) and goes out on the day of the hand-back, less the refunds given before it that were part of it', () => {
+    const till = terminal('till-1');
+    const manager = terminal('manager-1');
+    const events: EventEnvelope[] = [];
+    const write = (by: TestWriter, iso: string, type: string, payload: unknown): EventEnvelope => {
+      setWall(iso);
+      const e = by.write({ type: 'ticket', id: 'tk-h' }, type, payload);
+      events.push(e);
+      for (const other of [till, manager]) if (other !== by) other.see(e);
+      return e;
+    };
+    write(till, '2026-11-26T12:00:00Z', 'ticket.opened', { number: 'H-001' });
+    write(till, '2026-11-26T12:00:00Z', 'ticket.item_added', line('h1', 1000));
+    write(till, '2026-11-26T12:00:00Z', 'ticket.item_added', line('h2', 500));
+    write(till, '2026-11-26T12:30:00Z', 'ticket.payment_recorded', { paymentId: 'pay-h', method: 'cash', amountCents: 1500 });
+    write(till, '2026-11-26T12:40:00Z', 'ticket.closed', { totalCents: 1500 });
+    write(manager, '2026-11-26T13:00:00Z', 'ticket.refunded', { refundId: 'rf-h', method: 'cash', amountCents: 400, reason: 'cold' });
+    // The next morning a comp after the close, reopened: the payment no longer fits and is held, with the refund.
+    const comp = write(manager, '2026-11-27T09:00:00Z', 'ticket.line_comped', { lineId: 'h1', reason: 'complaint', quantity: 1 });
+    const projection = new LocationProjection();
+    projection.apply(events);
+    const change = (projection.all().find((v) => v.id === 'tk-h') as TicketView).conflicts.find((c) => c.eventIds.includes(comp.id))!;
+    projection.apply([write(manager, '2026-11-27T09:05:00Z', 'conflict.resolved', { conflictId: change.conflictId, resolution: { kind: 'reopen' } })]);
+    const held = (projection.all().find((v) => v.id === 'tk-h') as TicketView).conflicts.find((c) => c.kind === 'over_payment')!;
+    expect(held.detail).toMatch(/4\.00 of it refunded already/);
+    projection.apply([write(manager, '2026-11-27T09:10:00Z', 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'refund_payment' }, refundIds: ['rf-h'] })]);
+    const views = projection.all();
+    // The 26th as it ended: 15.00 taken in cash, 4.00 refunded in cash: 11.00 in the drawer.
+    expect(dayTakings(views, NOV_26)).toMatchObject({ taken: { amountCents: 1500 }, refunded: { amountCents: 400 }, handedBack: { amountCents: 0 }, cashExpectedCents: 1100 });
+    // The 27th: the 11.00 left of it handed back in cash.
+    expect(dayTakings(views, NOV_27)).toMatchObject({
+      taken: { amountCents: 0 },
+      refunded: { amountCents: 0 },
+      handedBack: { count: 1, amountCents: 1100, byMethod: { cash: { count: 1, amountCents: 1100 } } },
+      cashExpectedCents: -1100,
+    });
   });
 
   it('[SRV25][PRJ15] comped lines count on the day of the comp with their value, out of the total; not on a voided ticket, nor a comp held after the close', () => {

@@ -29,6 +29,7 @@ export interface ServerReport {
 const countAndMoney = (c: MoneyCount): string => `${c.count} · ${money(c.amountCents)}`;
 const METHOD_LABEL: Record<PaymentMethod, string> = { cash: 'Cash payments', card: 'Card payments' };
 const REFUND_LABEL: Record<PaymentMethod, string> = { cash: 'Refunded in cash', card: 'Refunded to cards' };
+const HANDED_BACK_LABEL: Record<PaymentMethod, string> = { cash: 'Held payments handed back in cash', card: 'Held payments handed back to cards' };
 
 /** The figures in the order a manager reads them at the cash-up. */
 const FIGURES: readonly { key: string; label: string; of: (t: DayTakings) => string }[] = [
@@ -40,6 +41,7 @@ const FIGURES: readonly { key: string; label: string; of: (t: DayTakings) => str
   { key: 'change', label: 'Change handed back', of: (t) => money(t.changeGivenCents) },
   { key: 'tips', label: 'Card tips (for staff)', of: (t) => countAndMoney(t.tips) },
   ...PaymentMethod.options.map((method) => ({ key: `refunded-${method}`, label: REFUND_LABEL[method], of: (t: DayTakings) => countAndMoney(t.refunded.byMethod[method]) })),
+  ...PaymentMethod.options.map((method) => ({ key: `handed-back-${method}`, label: HANDED_BACK_LABEL[method], of: (t: DayTakings) => countAndMoney(t.handedBack.byMethod[method]) })),
   { key: 'cash-expected', label: 'Cash expected in the drawer', of: (t) => money(t.cashExpectedCents) },
   { key: 'held', label: 'Held — awaiting a manager', of: (t) => countAndMoney(t.held) },
   { key: 'voided', label: 'Voided tickets (their lines)', of: (t) => countAndMoney(t.voided) },
