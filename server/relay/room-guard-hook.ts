@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { eventHeadOf, parseEntry } from '../../shared/log/event-head';
-import { acksOf, collectStrings, compactedOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
+import { acksOf, collectStrings, compactedOf, relayedOf, segmentsOf, type Tombstone } from '../../shared/log/log-doc';
 import { parseEnvelope } from '../../shared/events/envelope';
 import type { RelayHook } from './hooks';
 import { SERVER_ORIGIN, asRoomOrigin, type RoomOrigin } from './origins';
@@ -47,6 +47,8 @@ export interface RoomGuardSources {
   holds(room: Room, id: string): boolean;
   /** The canonical store's event JSON of one writer with after < n <= upTo. */
   stored(location: string, terminal: string, after: number, upTo: number): Promise<string[]>;
+  /** Whether the canonical log lets the aggregate leave a terminal (a compaction's tombstone may stand). */
+  mayLeave(location: string, aggregateId: string): Promise<boolean>;
   /** Default RESTORE_AFTER_LOAD_MS. */
   restoreAfterLoadMs?: number;
   warn(obj: object, msg: string): void;
@@ -69,20 +71,51 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
     const marks = await sources.acknowledged(room.name);
     if (room.doc.isDestroyed) return;
     const compacted = compactedOf(room.doc);
-    const lost = removed.filter((json) => {
+    const mayLeave = new Map<string, Promise<boolean>>();
+    const lost: string[] = [];
+    for (const json of removed) {
       const head = eventHeadOf(json);
-      if (head === null || head.terminal === null) return false;
-      if (head.n > (marks[head.terminal] ?? 0)) return true;
-      // Acknowledged: a compaction's to delete, which tombstones its aggregate in the same transaction.
+      if (head === null || head.terminal === null) continue;
+      if (head.n > (marks[head.terminal] ?? 0)) {
+        lost.push(json);
+        continue;
+      }
+      // Acknowledged: a compaction's to delete, which tombstones its aggregate in the same
+      // transaction, and only an aggregate the canonical log lets go (not an open ticket).
       const parsed = parseEnvelope(parseEntry(json));
-      if (!parsed.success) return false;
-      const stone = compacted.get(parsed.data.aggregate.id);
-      return stone === undefined || parsed.data.at > stone.at;
-    });
+      if (!parsed.success) continue;
+      const aggregateId = parsed.data.aggregate.id;
+      const stone = compacted.get(aggregateId);
+      if (!mayLeave.has(aggregateId)) mayLeave.set(aggregateId, sources.mayLeave(room.name, aggregateId));
+      if (stone === undefined || parsed.data.at > stone.at || !(await mayLeave.get(aggregateId)!)) lost.push(json);
+    }
+    if (room.doc.isDestroyed) return;
     if (lost.length === 0) return;
     room.doc.transact(() => serverSegmentsOf(room).append(lost), SERVER_ORIGIN);
     const terminal = by.kind === 'remote' ? (by.connection.claims.terminal ?? null) : null;
     sources.warn({ location: room.name, terminal, events: lost.length }, 'a connection deleted events the canonical store does not hold, or held without a compaction: restored');
+  };
+
+  /**
+   * A tombstone hides its aggregate on every till: one a connection writes stands only if the
+   * canonical log lets the aggregate go (else any token holder could hide an open ticket from
+   * every till). Else the value before it is put back.
+   */
+  const undoForgedTombstones = async (room: Room, written: ReadonlyMap<string, Tombstone | undefined>, by: RoomOrigin): Promise<void> => {
+    const forged: [string, Tombstone | undefined][] = [];
+    for (const [aggregateId, before] of written) {
+      if (compactedOf(room.doc).has(aggregateId) && !(await sources.mayLeave(room.name, aggregateId))) forged.push([aggregateId, before]);
+    }
+    if (forged.length === 0 || room.doc.isDestroyed) return;
+    room.doc.transact(() => {
+      const compacted = compactedOf(room.doc);
+      for (const [aggregateId, before] of forged) {
+        if (before === undefined) compacted.delete(aggregateId);
+        else compacted.set(aggregateId, before);
+      }
+    }, SERVER_ORIGIN);
+    const terminal = by.kind === 'remote' ? (by.connection.claims.terminal ?? null) : null;
+    sources.warn({ location: room.name, terminal, aggregates: forged.map(([id]) => id) }, 'a connection tombstoned aggregates the canonical log does not let go: undone');
   };
 
   /**
@@ -119,6 +152,7 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
       const stopAcks = watchMarks(acksOf(room.doc), (keys) => void correctAcks(room, keys).catch(sources.onError));
       const stopRelayed = watchMarks(relayedOf(room.doc), (keys) => correctRelayed(room, keys));
       const stopDeletes = watchDeletedEvents(room.doc, (removed, by) => void restoreDeleted(room, removed, by).catch(sources.onError));
+      const stopTombstones = watchTombstones(room.doc, (written, by) => void undoForgedTombstones(room, written, by).catch(sources.onError));
       const restore = setTimeout(() => void restoreMissing(room, acknowledgedAtLoad).catch(sources.onError), sources.restoreAfterLoadMs ?? RESTORE_AFTER_LOAD_MS);
       restore.unref();
       stops.set(room, () => {
@@ -126,6 +160,7 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
         stopAcks();
         stopRelayed();
         stopDeletes();
+        stopTombstones();
       });
     },
     onUnload(room) {
@@ -147,6 +182,20 @@ function watchMarks(map: Y.Map<number>, changed: (keys: string[]) => void): () =
   };
   map.observe(observer);
   return () => map.unobserve(observer);
+}
+
+/** Calls `written` with the tombstones a connection's transaction set, and the value each had before. */
+function watchTombstones(doc: Y.Doc, written: (before: Map<string, Tombstone | undefined>, by: RoomOrigin) => void): () => void {
+  const compacted = compactedOf(doc);
+  const observer = (event: Y.YMapEvent<Tombstone>, tr: Y.Transaction) => {
+    const by = remoteOriginOf(tr);
+    if (by === null) return;
+    const before = new Map<string, Tombstone | undefined>();
+    for (const [key, change] of event.changes.keys) if (change.action !== 'delete') before.set(key, change.oldValue as Tombstone | undefined);
+    if (before.size > 0) written(before, by);
+  };
+  compacted.observe(observer);
+  return () => compacted.unobserve(observer);
 }
 
 /** Calls `removed` with the event JSON a connection's transaction deleted from the log (entries or whole segments). */

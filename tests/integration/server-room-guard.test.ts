@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { acksOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
+import { acksOf, compactedOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
 import { startTestServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync } from '../helpers/server-clients';
@@ -138,6 +138,32 @@ describe('room guard', () => {
     const later = await startTerminal({ ...base, terminal: 'till-4' });
     cleanups.push(() => later.close());
     await waitFor(() => later.store.getByAggregate('ticket-1').some((e) => e.id === sale.id), 'a till paired later holds the ticket');
+  });
+
+  it('[SRV16] a tombstone a connection writes for an open ticket (a forged compaction, deleting its events or not) is undone: every till still sees the ticket', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    const base = { location: 'forged-stone', apiBase: server.url, syncEndpoint: server.wsUrl };
+    const victim = await startTerminal({ ...base, terminal: 'till-3' });
+    cleanups.push(() => victim.close());
+    const open = await victim.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
+    await victim.store.append('ticket.opened', { number: 'A-002' }, { aggregate: { id: 'ticket-2', type: 'ticket' } });
+    await waitFor(() => victim.sync.status.owed === 0, 'both tickets acknowledged');
+    const attacker = await connectSynced(server.wsUrl, 'forged-stone', await mint('forged-stone', 'terminal', 'till-2'));
+    cleanups.push(() => attacker.destroy());
+    await waitFor(() => [...segmentsOf(attacker.doc).keys()].some((k) => k.startsWith('till-3/')), 'the attacker holds the tickets');
+    const stone = { at: Date.now(), by: 'till-2', events: 1, number: null };
+    // ticket-1: its events deleted under a tombstone; ticket-2: a tombstone alone hides it too.
+    attacker.doc.transact(() => {
+      compactedOf(attacker.doc).set('ticket-1', stone);
+      compactedOf(attacker.doc).set('ticket-2', stone);
+      for (const [key, segment] of segmentsOf(attacker.doc)) if (key.startsWith('till-3/')) segment.delete(0, segment.length);
+    });
+    await waitFor(() => compactedOf(attacker.doc).size === 0, 'the server took the tombstones back');
+    const later = await startTerminal({ ...base, terminal: 'till-4' });
+    cleanups.push(() => later.close());
+    await waitFor(() => later.store.getByAggregate('ticket-1').some((e) => e.id === open.id) && later.store.view('ticket-2') !== undefined, 'a till paired later sees both tickets');
+    await waitFor(() => victim.store.view('ticket-1') !== undefined && victim.store.view('ticket-2') !== undefined, 'the victim sees both tickets');
   });
 });
 
