@@ -115,7 +115,7 @@ export function whatHappened(s: TicketState, e: TicketEvent): string {
     case 'ticket.line_comped':
       return `${lineNameOf(s, e.payload.lineId)} comped`;
     case 'ticket.payment_recorded':
-      return `a ${e.payload.method} payment of ${money(e.payload.amountCents)} taken`;
+      return `${paymentWords(e.payload)} taken`;
     case 'ticket.refunded':
       return `a ${e.payload.method} refund of ${money(e.payload.amountCents)} given`;
     case 'ticket.discount_set':
@@ -142,9 +142,18 @@ function lineNameOf(s: TicketState, lineId: string): string {
  * of 14.50 + 2.00 tip": a card's tip was charged with it, and goes back with it.
  */
 function paymentsTaken(ps: readonly TicketPayment[]): string {
-  const amounts = ps.map((p) => money(p.amountCents) + (p.tipCents > 0 ? ` + ${money(p.tipCents)} tip` : ''));
-  if (ps.length === 1) return `a ${ps[0]!.method} payment of ${amounts[0]}`;
+  if (ps.length === 1) return paymentWords(ps[0]!);
+  const amounts = ps.map(amountWords);
   return `${ps[0]!.method} payments of ${amounts.slice(0, -1).join(', ')} and ${amounts.at(-1)}`;
+}
+
+/** "a card payment of 14.50 + 2.00 tip", as a card shows a payment held. */
+export function paymentWords(p: { method: PaymentMethod; amountCents: number; tipCents?: number }): string {
+  return `a ${p.method} payment of ${amountWords(p)}`;
+}
+
+function amountWords(p: { amountCents: number; tipCents?: number }): string {
+  return money(p.amountCents) + ((p.tipCents ?? 0) > 0 ? ` + ${money(p.tipCents!)} tip` : '');
 }
 
 /**

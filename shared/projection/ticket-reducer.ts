@@ -4,7 +4,7 @@ import { assertNever } from '../assert-never';
 import { outcome, type Outcome } from './reducer';
 import { lineById, type TicketEvent, type TicketState } from './ticket-state';
 import { appliedPaid, appliedRefunded, lineRefundableCents, payableCents, paymentOf, refundLine, refundOf, soldTicketOf, totalOf } from './ticket-money';
-import { applyClose, closeRecordOf, escalate, holdPaymentsAboveTotal, holdPaymentsOfVoid, whatHappened } from './ticket-conflicts';
+import { applyClose, closeRecordOf, escalate, holdPaymentsAboveTotal, holdPaymentsOfVoid, paymentWords, whatHappened } from './ticket-conflicts';
 import { resolveConflict } from './ticket-resolutions';
 import { refundedForUnchargedCents } from './views';
 
@@ -265,7 +265,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];
         // Named by this payment alone: one from an offline till folding before it must not rename it.
-        return escalate(s, e, 'over_payment', ids, `payments ${money(paid + p.amountCents)} exceed the total ${money(total)}`, { idFrom: [e.id], aliases: [conflictIdFor('over_payment', ids)] });
+        return escalate(s, e, 'over_payment', ids, `${paymentWords(p)}: payments ${money(paid + p.amountCents)} exceed the total ${money(total)}`, { idFrom: [e.id], aliases: [conflictIdFor('over_payment', ids)] });
       }
       s.payments.push(paymentOf(e, 'applied', null));
       return outcome('applied');

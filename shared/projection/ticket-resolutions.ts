@@ -46,7 +46,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         keepHeldMoney(s, conflictId, e, true);
         settleEndsUndone(s, c, e);
       } else {
-        handBack(s, c, e.payload.refundIds);
+        handBack(s, c, e);
       }
       break;
     case 'over_payment':
@@ -54,7 +54,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
       if (r.kind === 'accept_payment') {
         for (const p of s.payments) if (p.conflictId === conflictId) s.acceptedPayments.push(p.paymentId);
         keepHeldMoney(s, conflictId, e, false);
-      } else handBack(s, c, e.payload.refundIds);
+      } else handBack(s, c, e);
       break;
     case 'over_refund':
       if (r.kind === 'accept_refund') acceptRefunds(s, conflictId);
@@ -179,7 +179,8 @@ function resolveAliased(s: TicketState, e: DecodedEvent<'conflict.resolved'>, ap
   let first: Outcome | null = null;
   for (const x of open) {
     if (x.status !== 'open') continue; // settled along by an earlier one (a reopening)
-    const o = resolveConflict(s, { ...e, payload: { ...e.payload, conflictId: x.conflictId } }, apply);
+    // The card the manager saw held other payments: the refunds it named say nothing of this one's.
+    const o = resolveConflict(s, { ...e, payload: { ...e.payload, conflictId: x.conflictId, refundIds: undefined } }, apply);
     first ??= o;
   }
   return first!;
@@ -287,7 +288,8 @@ function acceptRefunds(s: TicketState, conflictId: string): void {
  * counts again as given: the guest got it besides. A hand-back of an earlier build names none:
  * the refunds held with it now are part of it.
  */
-function handBack(s: TicketState, c: TicketConflict, refundIds: readonly string[] | undefined): void {
+function handBack(s: TicketState, c: TicketConflict, e: DecodedEvent<'conflict.resolved'>): void {
+  const refundIds = e.payload.refundIds;
   if (refundIds === undefined) {
     settleHeldMoney(s, c.conflictId, 'handed back');
     return;
@@ -295,8 +297,11 @@ function handBack(s: TicketState, c: TicketConflict, refundIds: readonly string[
   setPaymentState(s, c.conflictId, 'refunded');
   const moved = new Set<string>();
   for (const r of s.refunds) {
-    if (refundIds.includes(r.refundId) && (r.state === 'applied' || (r.state === 'held' && isMoneyCard(s, r.conflictId)))) {
-      if (r.conflictId !== null && r.conflictId !== c.conflictId) moved.add(r.conflictId);
+    if (refundIds.includes(r.refundId) && r.state !== 'discarded' && r.state !== 'settled') {
+      const other = r.state === 'held' && r.conflictId !== c.conflictId ? s.conflicts.find((x) => x.conflictId === r.conflictId) : undefined;
+      if (other !== undefined) moved.add(other.conflictId);
+      // Held on its own card (beyond what its line had left, here): given, as the manager knew; that card asks no more.
+      if (other !== undefined && other.status === 'open' && holdsOnly(s, other, r.refundId)) settleAlong(s, other, e, 'the refund was part of a hand-back');
       r.state = 'settled';
       r.conflictId = c.conflictId;
     } else if (r.conflictId === c.conflictId && r.state === 'held') {
@@ -307,10 +312,10 @@ function handBack(s: TicketState, c: TicketConflict, refundIds: readonly string[
   for (const other of s.conflicts) if (moved.has(other.conflictId) || other === c) restateCarried(s, other);
 }
 
-/** Whether the conflict holds payments (a void's, or those above the total): its card hands money back. */
-function isMoneyCard(s: TicketState, conflictId: string | null): boolean {
-  const c = s.conflicts.find((x) => x.conflictId === conflictId);
-  return c !== undefined && (c.kind === 'payment_after_void' || c.kind === 'over_payment');
+/** Whether the conflict holds back that refund and nothing else. */
+function holdsOnly(s: TicketState, c: TicketConflict, refundId: string): boolean {
+  const held = s.held.get(c.conflictId);
+  return held?.type === 'ticket.refunded' && held.payload.refundId === refundId;
 }
 
 /**

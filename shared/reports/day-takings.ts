@@ -81,7 +81,7 @@ export const DayTakings = DayWindow.extend({
   held: PaymentTotals,
   /**
    * Payments a manager handed back in the window (by the decision's `at`), taken on an earlier
-   * day, less the refunds given on an earlier day that were part of them (`count`: the payments):
+   * day, with their card tips, less the refunds given on an earlier day that were part of them (`count`: the payments):
    * money out of the drawer or back to the card. (A payment taken and handed back the same day,
    * and the refunds of that day that were part of it, count nowhere. A server from before it
    * answers without it: read as none.)
@@ -172,7 +172,8 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     for (const payment of view.payments) {
       const back = payment.state === 'refunded' ? handBackOf(view, payment.conflictId) : null;
       if (back !== null && within(back.at) && !within(payment.at)) {
-        addByMethod(handedBack, payment);
+        // A card's tip was charged with it, and goes back with it.
+        addByMethod(handedBack, { method: payment.method, amountCents: payment.amountCents + payment.tipCents });
         counted = true;
       }
       // Handed back: on its own day as it ended then (taken, or held), unless handed back that day too.

@@ -209,6 +209,33 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
     });
   });
 
+  it('[SRV25] a card payment handed back on a later day goes back with its tip, which stays in its own day\'s tips', () => {
+    const till = terminal('till-1');
+    const manager = terminal('manager-1');
+    const events: EventEnvelope[] = [];
+    const write = (by: TestWriter, iso: string, type: string, payload: unknown): EventEnvelope => {
+      setWall(iso);
+      const e = by.write({ type: 'ticket', id: 'tk-t' }, type, payload);
+      events.push(e);
+      for (const other of [till, manager]) if (other !== by) other.see(e);
+      return e;
+    };
+    write(till, '2026-11-26T12:00:00Z', 'ticket.opened', { number: 'T-001' });
+    write(till, '2026-11-26T12:00:00Z', 'ticket.item_added', line('t1', 1000));
+    write(till, '2026-11-26T12:30:00Z', 'ticket.payment_recorded', { paymentId: 'pay-t', method: 'card', amountCents: 1000, tipCents: 200 });
+    write(till, '2026-11-26T12:40:00Z', 'ticket.closed', { totalCents: 1000 });
+    const comp = write(manager, '2026-11-27T09:00:00Z', 'ticket.line_comped', { lineId: 't1', reason: 'complaint', quantity: 1 });
+    const projection = new LocationProjection();
+    projection.apply(events);
+    const ticket = () => projection.all().find((v) => v.id === 'tk-t') as TicketView;
+    projection.apply([write(manager, '2026-11-27T09:05:00Z', 'conflict.resolved', { conflictId: ticket().conflicts.find((c) => c.eventIds.includes(comp.id))!.conflictId, resolution: { kind: 'reopen' } })]);
+    const held = ticket().conflicts.find((c) => c.kind === 'over_payment')!;
+    expect(held.detail).toMatch(/^a card payment of 10\.00 \+ 2\.00 tip/);
+    projection.apply([write(manager, '2026-11-27T09:10:00Z', 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'refund_payment' }, refundIds: [] })]);
+    expect(dayTakings(projection.all(), NOV_26)).toMatchObject({ taken: { amountCents: 1000 }, tips: { amountCents: 200 } });
+    expect(dayTakings(projection.all(), NOV_27)).toMatchObject({ handedBack: { count: 1, amountCents: 1200, byMethod: { card: { count: 1, amountCents: 1200 } } }, tips: { amountCents: 0 } });
+  });
+
   it('[SRV25][PRJ15] comped lines count on the day of the comp with their value, out of the total; not on a voided ticket, nor a comp held after the close', () => {
     const { projection, events } = location();
     // Has seen A (closed at 13:00) only: its hybrid clock is not ahead of the times written below.

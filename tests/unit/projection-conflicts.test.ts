@@ -461,6 +461,38 @@ describe('projection: last-write-wins', () => {
     expect(ticketOf(events).conflicts.map((c) => c.detail)).toEqual(['voided with a card payment of 10.00 + 2.00 tip taken']);
   });
 
+  it('[PRJ26] a refund a hand-back named, held since on a card of its own (its line removed by a till offline), is settled with it and that card with it', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const mgr = new Terminal('mgr');
+    const base = [...openedTicket(a, b), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 500 }), a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 800 })];
+    b.see(...base.slice(2));
+    mgr.see(...base);
+    const removed = b.write(TK, 'ticket.item_removed', { lineId: 'l2' }); // offline
+    wall += 10;
+    const refund = mgr.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 300, reason: 'cold', lineId: 'l2' });
+    const voided = mgr.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const card = ticketOf([...base, refund, voided]).conflicts[0]!;
+    expect(card.detail).toBe('voided with a cash payment of 8.00 taken, 3.00 of it refunded already');
+    const handedBack = mgr.write(TK, 'conflict.resolved', { conflictId: card.conflictId, resolution: { kind: 'refund_payment' }, refundIds: ['r1'] });
+    const v = ticketOf([...base, removed, refund, voided, handedBack]);
+    expect(v.refunds).toMatchObject([{ refundId: 'r1', state: 'settled', conflictId: card.conflictId }]);
+    // Its own card (beyond what the removed line had left) asks nothing more: accepting it would count it twice.
+    expect(v.conflicts.find((c) => c.kind === 'over_refund')).toMatchObject({ status: 'resolved', resolution: { note: 'the refund was part of a hand-back' } });
+    expect(v.openConflicts).toBe(0);
+  });
+
+  it('[PRJ26] a tipped card payment is named with its tip on every card: taken after the void, or beyond the total', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const voided = a.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const late = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000, tipCents: 200 });
+    expect(ticketOf([...base, voided, late]).conflicts.map((c) => c.detail)).toEqual(['a card payment of 10.00 + 2.00 tip taken after the ticket was voided']);
+    const twice = [a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 1000 }), b.write(TK, 'ticket.payment_recorded', { paymentId: 'p3', method: 'card', amountCents: 1000, tipCents: 150 })];
+    expect(ticketOf([...base, ...twice]).conflicts.map((c) => c.detail)).toEqual(['a card payment of 10.00 + 1.50 tip: payments 20.00 exceed the total 10.00']);
+  });
+
   it('[PRJ26][PRJ27] an earlier build\'s resolution naming every payment of a void, after one was settled: kept as overruled, not applied', () => {
     const a = new Terminal('till-a');
     const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 2000 })];
