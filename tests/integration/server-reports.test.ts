@@ -77,6 +77,7 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
       refunded: { count: 1, amountCents: 300, byMethod: { cash: { count: 1, amountCents: 300 }, card: { count: 0, amountCents: 0 } } },
       cashExpectedCents: 1700,
       held: { count: 0, amountCents: 0, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 0, amountCents: 0 } } },
+      handedBack: { count: 0, amountCents: 0, byMethod: { cash: { count: 0, amountCents: 0 }, card: { count: 0, amountCents: 0 } } },
       voided: { count: 0, amountCents: 0 },
       comped: { count: 0, amountCents: 0 },
       open: { count: 1, amountCents: 1000 },
