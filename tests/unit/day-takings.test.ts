@@ -3,7 +3,7 @@ import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
 import { LocationProjection } from '../../shared/projection/location-projection';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
 import { DayTakings, dayTakings, type DayWindow } from '../../shared/reports/day-takings';
-import type { TicketView } from '../../shared/projection/views';
+import type { AggregateView, TicketView } from '../../shared/projection/views';
 import { TestWriter } from '../helpers/test-writer';
 
 /** The wall clock every terminal of a test reads (UTC). */
@@ -90,6 +90,37 @@ function settleVoid(events: readonly EventEnvelope[], conflictId: string, kind: 
   return manager.write({ type: 'ticket', id: 'tk-d' }, 'conflict.resolved', { conflictId, resolution: { kind } });
 }
 
+/** One ticket written by a till and a manager who see each other's writes live. */
+function oneTicket(ticketId: string) {
+  const till = terminal('till-1');
+  const manager = terminal('manager-1');
+  const events: EventEnvelope[] = [];
+  const write = (by: TestWriter, iso: string, type: string, payload: unknown): EventEnvelope => {
+    setWall(iso);
+    const e = by.write({ type: 'ticket', id: ticketId }, type, payload);
+    events.push(e);
+    for (const other of [till, manager]) if (other !== by) other.see(e);
+    return e;
+  };
+  return { ticketId, till, manager, events, write };
+}
+
+/**
+ * The next morning the manager comps `lineId` of the closed ticket, reopens it to apply the
+ * comp, and hands back the payment the lowered total holds, naming `refundIds` (what its card
+ * carried): the views after, and the card's text.
+ */
+function handBackNextMorning(t: ReturnType<typeof oneTicket>, lineId: string, refundIds: string[]): { views: AggregateView[]; card: string } {
+  const comp = t.write(t.manager, '2026-11-27T09:00:00Z', 'ticket.line_comped', { lineId, reason: 'complaint', quantity: 1 });
+  const projection = new LocationProjection();
+  projection.apply(t.events);
+  const ticket = () => projection.all().find((v) => v.id === t.ticketId) as TicketView;
+  projection.apply([t.write(t.manager, '2026-11-27T09:05:00Z', 'conflict.resolved', { conflictId: ticket().conflicts.find((c) => c.eventIds.includes(comp.id))!.conflictId, resolution: { kind: 'reopen' } })]);
+  const held = ticket().conflicts.find((c) => c.kind === 'over_payment')!;
+  projection.apply([t.write(t.manager, '2026-11-27T09:10:00Z', 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'refund_payment' }, refundIds })]);
+  return { views: projection.all(), card: held.detail };
+}
+
 describe('the day\'s takings (shared/reports/day-takings.ts), from real events', () => {
   it('[SRV25] cash and card are split, change is counted apart and not taken off the cash expected again; held payments, voids, open tickets and conflicts are told apart', () => {
     const { projection } = location();
@@ -172,32 +203,15 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
   });
 
   it('[SRV25] a payment handed back on a later day leaves its own day as it was (taken, or held) and goes out on the day of the hand-back, less the refunds given before it that were part of it', () => {
-    const till = terminal('till-1');
-    const manager = terminal('manager-1');
-    const events: EventEnvelope[] = [];
-    const write = (by: TestWriter, iso: string, type: string, payload: unknown): EventEnvelope => {
-      setWall(iso);
-      const e = by.write({ type: 'ticket', id: 'tk-h' }, type, payload);
-      events.push(e);
-      for (const other of [till, manager]) if (other !== by) other.see(e);
-      return e;
-    };
-    write(till, '2026-11-26T12:00:00Z', 'ticket.opened', { number: 'H-001' });
-    write(till, '2026-11-26T12:00:00Z', 'ticket.item_added', line('h1', 1000));
-    write(till, '2026-11-26T12:00:00Z', 'ticket.item_added', line('h2', 500));
-    write(till, '2026-11-26T12:30:00Z', 'ticket.payment_recorded', { paymentId: 'pay-h', method: 'cash', amountCents: 1500 });
-    write(till, '2026-11-26T12:40:00Z', 'ticket.closed', { totalCents: 1500 });
-    write(manager, '2026-11-26T13:00:00Z', 'ticket.refunded', { refundId: 'rf-h', method: 'cash', amountCents: 400, reason: 'cold' });
-    // The next morning a comp after the close, reopened: the payment no longer fits and is held, with the refund.
-    const comp = write(manager, '2026-11-27T09:00:00Z', 'ticket.line_comped', { lineId: 'h1', reason: 'complaint', quantity: 1 });
-    const projection = new LocationProjection();
-    projection.apply(events);
-    const change = (projection.all().find((v) => v.id === 'tk-h') as TicketView).conflicts.find((c) => c.eventIds.includes(comp.id))!;
-    projection.apply([write(manager, '2026-11-27T09:05:00Z', 'conflict.resolved', { conflictId: change.conflictId, resolution: { kind: 'reopen' } })]);
-    const held = (projection.all().find((v) => v.id === 'tk-h') as TicketView).conflicts.find((c) => c.kind === 'over_payment')!;
-    expect(held.detail).toMatch(/4\.00 of it refunded already/);
-    projection.apply([write(manager, '2026-11-27T09:10:00Z', 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'refund_payment' }, refundIds: ['rf-h'] })]);
-    const views = projection.all();
+    const t = oneTicket('tk-h');
+    t.write(t.till, '2026-11-26T12:00:00Z', 'ticket.opened', { number: 'H-001' });
+    t.write(t.till, '2026-11-26T12:00:00Z', 'ticket.item_added', line('h1', 1000));
+    t.write(t.till, '2026-11-26T12:00:00Z', 'ticket.item_added', line('h2', 500));
+    t.write(t.till, '2026-11-26T12:30:00Z', 'ticket.payment_recorded', { paymentId: 'pay-h', method: 'cash', amountCents: 1500 });
+    t.write(t.till, '2026-11-26T12:40:00Z', 'ticket.closed', { totalCents: 1500 });
+    t.write(t.manager, '2026-11-26T13:00:00Z', 'ticket.refunded', { refundId: 'rf-h', method: 'cash', amountCents: 400, reason: 'cold' });
+    const { views, card } = handBackNextMorning(t, 'h1', ['rf-h']);
+    expect(card).toMatch(/4\.00 of it refunded already/);
     // The 26th as it ended: 15.00 taken in cash, 4.00 refunded in cash: 11.00 in the drawer.
     expect(dayTakings(views, NOV_26)).toMatchObject({ taken: { amountCents: 1500 }, refunded: { amountCents: 400 }, handedBack: { amountCents: 0 }, cashExpectedCents: 1100 });
     // The 27th: the 11.00 left of it handed back in cash.
@@ -210,30 +224,15 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
   });
 
   it('[SRV25] a card payment handed back on a later day goes back with its tip, which stays in its own day\'s tips', () => {
-    const till = terminal('till-1');
-    const manager = terminal('manager-1');
-    const events: EventEnvelope[] = [];
-    const write = (by: TestWriter, iso: string, type: string, payload: unknown): EventEnvelope => {
-      setWall(iso);
-      const e = by.write({ type: 'ticket', id: 'tk-t' }, type, payload);
-      events.push(e);
-      for (const other of [till, manager]) if (other !== by) other.see(e);
-      return e;
-    };
-    write(till, '2026-11-26T12:00:00Z', 'ticket.opened', { number: 'T-001' });
-    write(till, '2026-11-26T12:00:00Z', 'ticket.item_added', line('t1', 1000));
-    write(till, '2026-11-26T12:30:00Z', 'ticket.payment_recorded', { paymentId: 'pay-t', method: 'card', amountCents: 1000, tipCents: 200 });
-    write(till, '2026-11-26T12:40:00Z', 'ticket.closed', { totalCents: 1000 });
-    const comp = write(manager, '2026-11-27T09:00:00Z', 'ticket.line_comped', { lineId: 't1', reason: 'complaint', quantity: 1 });
-    const projection = new LocationProjection();
-    projection.apply(events);
-    const ticket = () => projection.all().find((v) => v.id === 'tk-t') as TicketView;
-    projection.apply([write(manager, '2026-11-27T09:05:00Z', 'conflict.resolved', { conflictId: ticket().conflicts.find((c) => c.eventIds.includes(comp.id))!.conflictId, resolution: { kind: 'reopen' } })]);
-    const held = ticket().conflicts.find((c) => c.kind === 'over_payment')!;
-    expect(held.detail).toMatch(/^a card payment of 10\.00 \+ 2\.00 tip/);
-    projection.apply([write(manager, '2026-11-27T09:10:00Z', 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'refund_payment' }, refundIds: [] })]);
-    expect(dayTakings(projection.all(), NOV_26)).toMatchObject({ taken: { amountCents: 1000 }, tips: { amountCents: 200 } });
-    expect(dayTakings(projection.all(), NOV_27)).toMatchObject({ handedBack: { count: 1, amountCents: 1200, byMethod: { card: { count: 1, amountCents: 1200 } } }, tips: { amountCents: 0 } });
+    const t = oneTicket('tk-t');
+    t.write(t.till, '2026-11-26T12:00:00Z', 'ticket.opened', { number: 'T-001' });
+    t.write(t.till, '2026-11-26T12:00:00Z', 'ticket.item_added', line('t1', 1000));
+    t.write(t.till, '2026-11-26T12:30:00Z', 'ticket.payment_recorded', { paymentId: 'pay-t', method: 'card', amountCents: 1000, tipCents: 200 });
+    t.write(t.till, '2026-11-26T12:40:00Z', 'ticket.closed', { totalCents: 1000 });
+    const { views, card } = handBackNextMorning(t, 't1', []);
+    expect(card).toMatch(/^a card payment of 10\.00 \+ 2\.00 tip/);
+    expect(dayTakings(views, NOV_26)).toMatchObject({ taken: { amountCents: 1000 }, tips: { amountCents: 200 } });
+    expect(dayTakings(views, NOV_27)).toMatchObject({ handedBack: { count: 1, amountCents: 1200, byMethod: { card: { count: 1, amountCents: 1200 } } }, tips: { amountCents: 0 } });
   });
 
   it('[SRV25][PRJ15] comped lines count on the day of the comp with their value, out of the total; not on a voided ticket, nor a comp held after the close', () => {
