@@ -5,7 +5,7 @@ import { conflictIdFor, type ConflictKind } from './merge-policy';
 import { outcome, type Outcome } from './reducer';
 import type { TicketConflict, TicketPayment, TicketRefund } from './views';
 import { lineById, type ClosedRecord, type TicketEvent, type TicketState } from './ticket-state';
-import { appliedPaid, appliedRefunded, chargeOf, keptCents, payableCents, paymentOf, refundOf, totalOf } from './ticket-money';
+import { appliedPaid, chargeOf, keptCents, payableCents, paymentOf, refundOf, totalOf } from './ticket-money';
 
 /*
  * How the ticket reducer opens a conflict and what the conflict holds back: an event escalated
