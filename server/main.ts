@@ -27,7 +27,7 @@ import { Relay } from './relay/relay';
 import { startCheckpointer } from './store/checkpointer';
 import { getMeta, openDatabase, setMeta } from './store/database';
 import { SqliteEventStore } from './store/sqlite-event-store';
-import { mayLeaveTerminals } from './store/folded-views';
+import { aggregatesMayLeave } from './store/folded-views';
 import { SqliteRevocationStore } from './store/revocation-store';
 import { SqliteRoomStore } from './store/room-store';
 import { startUpdateMerger } from './store/update-merger';
@@ -106,7 +106,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         relayed: (room) => eventIndex.relayed(room),
         holds: (room, id) => eventIndex.holds(room, id),
         stored: (location, terminal, after, upTo) => store.readWriter(location, terminal, after, upTo),
-        mayLeave: (location, aggregateId) => mayLeaveTerminals(store, location, aggregateId),
+        mayLeave: (location, aggregateIds) => aggregatesMayLeave(store, location, aggregateIds, now()),
         warn: (obj, msg) => log.warn(obj, msg),
         onError: (err) => log.error({ err: String(err) }, 'room guard failed to undo a change'),
       }),

@@ -47,8 +47,8 @@ export interface RoomGuardSources {
   holds(room: Room, id: string): boolean;
   /** The canonical store's event JSON of one writer with after < n <= upTo. */
   stored(location: string, terminal: string, after: number, upTo: number): Promise<string[]>;
-  /** Whether the canonical log lets the aggregate leave a terminal (a compaction's tombstone may stand). */
-  mayLeave(location: string, aggregateId: string): Promise<boolean>;
+  /** Of the aggregates, those the canonical log lets leave a terminal (a compaction's tombstone may stand). */
+  mayLeave(location: string, aggregateIds: readonly string[]): Promise<Set<string>>;
   /** Default RESTORE_AFTER_LOAD_MS. */
   restoreAfterLoadMs?: number;
   warn(obj: object, msg: string): void;
@@ -67,55 +67,55 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
     const truth = sources.relayed(room);
     overwrite(room, relayedOf(room.doc), keys, (terminal) => truth.get(terminal));
   };
-  const restoreDeleted = async (room: Room, removed: readonly string[], by: RoomOrigin): Promise<void> => {
+  /**
+   * A tombstone hides its aggregate on every till. One a connection writes where there was none
+   * stands only if the canonical log lets the aggregate go (else any token holder could hide an
+   * open ticket from every till); one it updates (late events of an archived aggregate) hides
+   * nothing new. Judged once per transaction, for the tombstone's undo and the deletions both.
+   */
+  const hiddenBy = new WeakMap<Y.Transaction, { hidden: ReadonlyMap<string, Tombstone | undefined>; allowed: Promise<Set<string>> }>();
+  const judgeTombstones = (room: Room, tr: Y.Transaction, written: ReadonlyMap<string, Tombstone | undefined>) => {
+    const hidden = new Map([...written].filter(([, before]) => before === undefined));
+    const judged = { hidden, allowed: hidden.size === 0 ? Promise.resolve(new Set<string>()) : sources.mayLeave(room.name, [...hidden.keys()]) };
+    hiddenBy.set(tr, judged);
+    return judged;
+  };
+
+  const undoForgedTombstones = async (room: Room, judged: ReturnType<typeof judgeTombstones>, by: RoomOrigin): Promise<void> => {
+    const allowed = await judged.allowed;
+    const forged = [...judged.hidden.keys()].filter((aggregateId) => !allowed.has(aggregateId) && compactedOf(room.doc).has(aggregateId));
+    if (forged.length === 0 || room.doc.isDestroyed) return;
+    room.doc.transact(() => {
+      for (const aggregateId of forged) compactedOf(room.doc).delete(aggregateId);
+    }, SERVER_ORIGIN);
+    const terminal = by.kind === 'remote' ? (by.connection.claims.terminal ?? null) : null;
+    sources.warn({ location: room.name, terminal, aggregates: forged }, 'a connection tombstoned aggregates the canonical log does not let go: undone');
+  };
+
+  const restoreDeleted = async (room: Room, removed: readonly string[], by: RoomOrigin, tr: Y.Transaction): Promise<void> => {
     const marks = await sources.acknowledged(room.name);
+    const judged = hiddenBy.get(tr);
+    const allowed = judged === undefined ? new Set<string>() : await judged.allowed;
     if (room.doc.isDestroyed) return;
     const compacted = compactedOf(room.doc);
-    const mayLeave = new Map<string, Promise<boolean>>();
-    const lost: string[] = [];
-    for (const json of removed) {
+    const lost = removed.filter((json) => {
       const head = eventHeadOf(json);
-      if (head === null || head.terminal === null) continue;
-      if (head.n > (marks[head.terminal] ?? 0)) {
-        lost.push(json);
-        continue;
-      }
+      if (head === null || head.terminal === null) return false;
+      if (head.n > (marks[head.terminal] ?? 0)) return true;
       // Acknowledged: a compaction's to delete, which tombstones its aggregate in the same
-      // transaction, and only an aggregate the canonical log lets go (not an open ticket).
+      // transaction (or did before: late events of an archived one), and only an aggregate the
+      // canonical log lets go (not an open ticket).
       const parsed = parseEnvelope(parseEntry(json));
-      if (!parsed.success) continue;
+      if (!parsed.success) return false;
       const aggregateId = parsed.data.aggregate.id;
       const stone = compacted.get(aggregateId);
-      if (!mayLeave.has(aggregateId)) mayLeave.set(aggregateId, sources.mayLeave(room.name, aggregateId));
-      if (stone === undefined || parsed.data.at > stone.at || !(await mayLeave.get(aggregateId)!)) lost.push(json);
-    }
-    if (room.doc.isDestroyed) return;
+      if (stone === undefined || parsed.data.at > stone.at) return true;
+      return judged?.hidden.has(aggregateId) === true && !allowed.has(aggregateId);
+    });
     if (lost.length === 0) return;
     room.doc.transact(() => serverSegmentsOf(room).append(lost), SERVER_ORIGIN);
     const terminal = by.kind === 'remote' ? (by.connection.claims.terminal ?? null) : null;
     sources.warn({ location: room.name, terminal, events: lost.length }, 'a connection deleted events the canonical store does not hold, or held without a compaction: restored');
-  };
-
-  /**
-   * A tombstone hides its aggregate on every till: one a connection writes stands only if the
-   * canonical log lets the aggregate go (else any token holder could hide an open ticket from
-   * every till). Else the value before it is put back.
-   */
-  const undoForgedTombstones = async (room: Room, written: ReadonlyMap<string, Tombstone | undefined>, by: RoomOrigin): Promise<void> => {
-    const forged: [string, Tombstone | undefined][] = [];
-    for (const [aggregateId, before] of written) {
-      if (compactedOf(room.doc).has(aggregateId) && !(await sources.mayLeave(room.name, aggregateId))) forged.push([aggregateId, before]);
-    }
-    if (forged.length === 0 || room.doc.isDestroyed) return;
-    room.doc.transact(() => {
-      const compacted = compactedOf(room.doc);
-      for (const [aggregateId, before] of forged) {
-        if (before === undefined) compacted.delete(aggregateId);
-        else compacted.set(aggregateId, before);
-      }
-    }, SERVER_ORIGIN);
-    const terminal = by.kind === 'remote' ? (by.connection.claims.terminal ?? null) : null;
-    sources.warn({ location: room.name, terminal, aggregates: forged.map(([id]) => id) }, 'a connection tombstoned aggregates the canonical log does not let go: undone');
   };
 
   /**
@@ -151,8 +151,9 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
       correctRelayed(room, null);
       const stopAcks = watchMarks(acksOf(room.doc), (keys) => void correctAcks(room, keys).catch(sources.onError));
       const stopRelayed = watchMarks(relayedOf(room.doc), (keys) => correctRelayed(room, keys));
-      const stopDeletes = watchDeletedEvents(room.doc, (removed, by) => void restoreDeleted(room, removed, by).catch(sources.onError));
-      const stopTombstones = watchTombstones(room.doc, (written, by) => void undoForgedTombstones(room, written, by).catch(sources.onError));
+      // The tombstones' observer runs before the deletions' (a map's observers before deep ones), so a transaction's judgement is there for both.
+      const stopTombstones = watchTombstones(room.doc, (written, by, tr) => void undoForgedTombstones(room, judgeTombstones(room, tr, written), by).catch(sources.onError));
+      const stopDeletes = watchDeletedEvents(room.doc, (removed, by, tr) => void restoreDeleted(room, removed, by, tr).catch(sources.onError));
       const restore = setTimeout(() => void restoreMissing(room, acknowledgedAtLoad).catch(sources.onError), sources.restoreAfterLoadMs ?? RESTORE_AFTER_LOAD_MS);
       restore.unref();
       stops.set(room, () => {
@@ -185,21 +186,21 @@ function watchMarks(map: Y.Map<number>, changed: (keys: string[]) => void): () =
 }
 
 /** Calls `written` with the tombstones a connection's transaction set, and the value each had before. */
-function watchTombstones(doc: Y.Doc, written: (before: Map<string, Tombstone | undefined>, by: RoomOrigin) => void): () => void {
+function watchTombstones(doc: Y.Doc, written: (before: Map<string, Tombstone | undefined>, by: RoomOrigin, tr: Y.Transaction) => void): () => void {
   const compacted = compactedOf(doc);
   const observer = (event: Y.YMapEvent<Tombstone>, tr: Y.Transaction) => {
     const by = remoteOriginOf(tr);
     if (by === null) return;
     const before = new Map<string, Tombstone | undefined>();
     for (const [key, change] of event.changes.keys) if (change.action !== 'delete') before.set(key, change.oldValue as Tombstone | undefined);
-    if (before.size > 0) written(before, by);
+    if (before.size > 0) written(before, by, tr);
   };
   compacted.observe(observer);
   return () => compacted.unobserve(observer);
 }
 
 /** Calls `removed` with the event JSON a connection's transaction deleted from the log (entries or whole segments). */
-function watchDeletedEvents(doc: Y.Doc, removed: (jsons: string[], by: RoomOrigin) => void): () => void {
+function watchDeletedEvents(doc: Y.Doc, removed: (jsons: string[], by: RoomOrigin, tr: Y.Transaction) => void): () => void {
   const segments = segmentsOf(doc);
   const observer = (events: Y.YEvent<Y.AbstractType<unknown>>[], tr: Y.Transaction) => {
     const by = remoteOriginOf(tr);
@@ -215,7 +216,7 @@ function watchDeletedEvents(doc: Y.Doc, removed: (jsons: string[], by: RoomOrigi
         for (const item of ev.changes.deleted) collectStrings(item, jsons);
       }
     }
-    if (jsons.length > 0) removed(jsons, by);
+    if (jsons.length > 0) removed(jsons, by, tr);
   };
   segments.observeDeep(observer);
   return () => segments.unobserveDeep(observer);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { acksOf, compactedOf, relayedOf, segmentsOf } from '../../shared/log/log-doc';
+import { SegmentWriter, acksOf, compactedOf, deleteEvents, readAllEventJson, relayedOf, segmentsOf } from '../../shared/log/log-doc';
 import { startTestServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync } from '../helpers/server-clients';
@@ -164,6 +164,41 @@ describe('room guard', () => {
     cleanups.push(() => later.close());
     await waitFor(() => later.store.getByAggregate('ticket-1').some((e) => e.id === open.id) && later.store.view('ticket-2') !== undefined, 'a till paired later sees both tickets');
     await waitFor(() => victim.store.view('ticket-1') !== undefined && victim.store.view('ticket-2') !== undefined, 'the victim sees both tickets');
+  });
+
+  it('[SRV16] a compaction of a settled ticket stands, and so does a later one of its late event (the tombstone updated), though the late event opened a conflict in the canonical log', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    const till = await connectSynced(server.wsUrl, 'archived', await mint('archived', 'terminal', 'till-3'));
+    const late = await connectSynced(server.wsUrl, 'archived', await mint('archived', 'terminal', 'till-4'));
+    cleanups.push(() => till.destroy(), () => late.destroy());
+    const aggregate = { type: 'ticket', id: 'ticket-9' };
+    const at = Date.now() - 5 * 24 * 60 * 60_000;
+    const sale = [
+      ticketOpenedEvent('till-3', 1, { aggregate, seq: 1, at }),
+      ticketOpenedEvent('till-3', 2, { aggregate, seq: 2, at: at + 1, type: 'ticket.item_added', v: 2, payload: { lineId: 'l1', menuItemId: 'm', name: 'Soup', unitPriceCents: 500, quantity: 1 } }),
+      ticketOpenedEvent('till-3', 3, { aggregate, seq: 3, at: at + 2, type: 'ticket.payment_recorded', payload: { paymentId: 'p1', method: 'cash', amountCents: 500 } }),
+      ticketOpenedEvent('till-3', 4, { aggregate, seq: 4, at: at + 3, type: 'ticket.closed', payload: { totalCents: 500 } }),
+    ];
+    const writer = new SegmentWriter(till.doc, 'till-3');
+    till.doc.transact(() => writer.append(sale.map((e) => JSON.stringify(e))), 'local');
+    await waitFor(() => acksOf(till.doc).get('till-3') === 4, 'the sale acknowledged');
+    const compact = (ids: string[], events: number) =>
+      till.doc.transact(() => {
+        compactedOf(till.doc).set('ticket-9', { at: Date.now(), by: 'till-3', events, number: 'T-001' });
+        deleteEvents(till.doc, new Set(ids));
+      }, 'local');
+    compact(sale.map((e) => e.id), 4);
+    // A till that had not seen the close adds a dessert: the canonical log now holds a change after the close.
+    const dessert = ticketOpenedEvent('till-4', 1, { aggregate, seq: 4, at: at + 4, type: 'ticket.item_added', v: 2, payload: { lineId: 'l2', menuItemId: 'm', name: 'Cake', unitPriceCents: 400, quantity: 1 } });
+    late.doc.transact(() => new SegmentWriter(late.doc, 'till-4').append([JSON.stringify(dessert)]), 'local');
+    await waitFor(() => acksOf(till.doc).get('till-4') === 1 && readAllEventJson(till.doc).some((j) => j.includes(dessert.id)), 'the late event acknowledged, on the till');
+    compact([dessert.id], 5);
+    // A witness the guard answers after it judged the compaction: a forged mark, overwritten.
+    till.doc.transact(() => acksOf(till.doc).set('till-9', 99), 'local');
+    await waitFor(() => !acksOf(till.doc).has('till-9'), 'the server corrected the forged mark');
+    expect(compactedOf(till.doc).get('ticket-9')).toMatchObject({ events: 5 });
+    expect(readAllEventJson(till.doc).filter((j) => j.includes('ticket-9'))).toEqual([]);
   });
 });
 
