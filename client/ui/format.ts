@@ -206,6 +206,31 @@ export function resolutionLabel(conflictKind: string, resolutionKind: string): s
   return RESOLUTION_IN_CONTEXT[`${conflictKind}.${resolutionKind}`] ?? RESOLUTION_LABEL[resolutionKind] ?? resolutionKind;
 }
 
+/** The same choices for a card holding several payments together. */
+const FOR_SEVERAL_PAYMENTS: Record<string, string> = {
+  'payment_after_void.refund_payment': 'Refund the payments, keep the void',
+  'payment_after_void.reopen': 'Reopen the ticket, keep the payments',
+  'over_payment.accept_payment': 'Accept the payments (keep the extra)',
+  'over_payment.refund_payment': 'Refund the payments that do not fit',
+};
+
+/**
+ * A choice as a card offers it: for several payments held together, in the plural; a hand-back
+ * says how much goes back, and how ("…: hand back 6.00 in cash"): the payments and their tips
+ * less the refunds the card carries (or carried), which were given already.
+ */
+export function choiceLabel(ticket: Pick<TicketView, 'payments' | 'refunds'>, conflict: { conflictId: string; kind: string }, resolutionKind: string): string {
+  const payments = ticket.payments.filter((p) => p.conflictId === conflict.conflictId);
+  const key = `${conflict.kind}.${resolutionKind}`;
+  const label = (payments.length > 1 ? FOR_SEVERAL_PAYMENTS[key] : undefined) ?? resolutionLabel(conflict.kind, resolutionKind);
+  if (resolutionKind !== 'refund_payment' || payments.length === 0) return label;
+  const taken = payments.reduce((n, p) => n + p.amountCents + p.tipCents, 0);
+  const refunded = ticket.refunds.reduce((n, r) => (r.conflictId === conflict.conflictId && (r.state === 'held' || r.state === 'settled') ? n + r.amountCents : n), 0);
+  const methods = new Set(payments.map((p) => p.method));
+  const how = methods.size > 1 ? '' : methods.has('cash') ? ' in cash' : ' to the card';
+  return `${label}: hand back ${money(Math.max(0, taken - refunded))}${how}`;
+}
+
 export const CONFLICT_LABEL: Record<string, string> = {
   payment_after_void: 'Payment on a voided ticket',
   over_payment: 'Payments exceed the total',

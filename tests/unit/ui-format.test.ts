@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CONFLICT_LABEL, clockTime, lineNames, money, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
+import { CONFLICT_LABEL, choiceLabel, clockTime, lineNames, money, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
+import type { TicketPayment, TicketRefund } from '../../shared/projection/views';
 
 const line = (sentAt: number | null, bumpedAt: number | null) => ({ sentAt, bumpedAt }) as never;
 
@@ -34,6 +35,21 @@ describe('what staff read', () => {
     expect(statusLabel({ status: 'sent', lines: [line(1, null), line(1, 2)] })).toBe('In kitchen');
     expect(statusLabel({ status: 'sent', lines: [line(1, 2), line(null, null)] })).toBe('Served');
     expect(statusLabel({ status: 'paid', lines: [line(1, 2)] })).toBe('Paid');
+  });
+
+  it('[PRJ26] a hand-back says how much goes back, and how: the payments and their tips less the refunds the card carries; several payments in the plural', () => {
+    const payment = (paymentId: string, method: 'cash' | 'card', amountCents: number, conflictId: string, tipCents = 0) => ({ paymentId, method, amountCents, tipCents, conflictId }) as TicketPayment;
+    const refund = (refundId: string, amountCents: number, conflictId: string, state: TicketRefund['state']) => ({ refundId, method: 'cash', amountCents, conflictId, state }) as TicketRefund;
+    const ticket = {
+      payments: [payment('p1', 'cash', 1000, 'cf-a'), payment('p2', 'cash', 800, 'cf-a'), payment('p3', 'card', 1450, 'cf-b', 200)],
+      refunds: [refund('r1', 1200, 'cf-a', 'held'), refund('r2', 300, null as never, 'applied')],
+    };
+    const grouped = { conflictId: 'cf-a', kind: 'payment_after_void' };
+    expect(choiceLabel(ticket, grouped, 'refund_payment')).toBe('Refund the payments, keep the void: hand back 6.00 in cash');
+    expect(choiceLabel(ticket, grouped, 'reopen')).toBe('Reopen the ticket, keep the payments');
+    expect(choiceLabel(ticket, { conflictId: 'cf-b', kind: 'payment_after_void' }, 'refund_payment')).toBe('Refund the payment, keep the void: hand back 16.50 to the card');
+    expect(choiceLabel(ticket, { conflictId: 'cf-b', kind: 'over_payment' }, 'refund_payment')).toBe('Refund the payment that does not fit: hand back 16.50 to the card');
+    expect(choiceLabel(ticket, { conflictId: 'cf-x', kind: 'change_after_close' }, 'reopen')).toBe('Reopen the ticket and apply the change');
   });
 
   it('a resolution is named for the conflict it settles: reopening a voided ticket is how it keeps its payment', () => {
