@@ -1,5 +1,5 @@
 /** Display helpers shared by the screens. Money is integer cents everywhere. */
-import { ticketTaxes, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from '../../shared/projection/views';
+import { carriedRefundCents, ticketTaxes, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from '../../shared/projection/views';
 import type { TaxLine } from '../../shared/domain/tax';
 import { Note, PositiveCents, ShortText, formatCents } from '../../shared/domain/common';
 import { Address } from '../../shared/domain/location-events';
@@ -225,7 +225,7 @@ export function choiceLabel(ticket: Pick<TicketView, 'payments' | 'refunds'>, co
   const label = (payments.length > 1 ? FOR_SEVERAL_PAYMENTS[key] : undefined) ?? resolutionLabel(conflict.kind, resolutionKind);
   if (resolutionKind !== 'refund_payment' || payments.length === 0) return label;
   const taken = payments.reduce((n, p) => n + p.amountCents + p.tipCents, 0);
-  const refunded = ticket.refunds.reduce((n, r) => (r.conflictId === conflict.conflictId && (r.state === 'held' || r.state === 'settled') ? n + r.amountCents : n), 0);
+  const refunded = carriedRefundCents(ticket.refunds, conflict.conflictId);
   const methods = new Set(payments.map((p) => p.method));
   const how = methods.size > 1 ? '' : methods.has('cash') ? ' in cash' : ' to the card';
   return `${label}: hand back ${money(Math.max(0, taken - refunded))}${how}`;

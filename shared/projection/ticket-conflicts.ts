@@ -3,7 +3,7 @@ import { formatCents as money } from '../domain/common';
 import type { PaymentMethod } from '../domain/ticket-events';
 import { conflictIdFor, type ConflictKind } from './merge-policy';
 import { outcome, type Outcome } from './reducer';
-import type { TicketConflict, TicketPayment, TicketRefund } from './views';
+import { carriedRefundCents, type TicketConflict, type TicketPayment, type TicketRefund } from './views';
 import { lineById, type ClosedRecord, type TicketEvent, type TicketState } from './ticket-state';
 import { appliedPaid, chargeOf, keptCents, payableCents, paymentOf, refundOf, totalOf } from './ticket-money';
 
@@ -278,6 +278,6 @@ const CARRIED_NOTE = /, [^,]+ of it refunded already$/;
 
 /** The card says what it carries (or carried, handed back): handing the payment back hands back only what was not refunded already. */
 export function restateCarried(s: TicketState, c: TicketConflict): void {
-  const cents = s.refunds.reduce((n, r) => (r.conflictId === c.conflictId && (r.state === 'held' || r.state === 'settled') ? n + r.amountCents : n), 0);
+  const cents = carriedRefundCents(s.refunds, c.conflictId);
   c.detail = c.detail.replace(CARRIED_NOTE, '') + (cents > 0 ? `, ${money(cents)} of it refunded already` : '');
 }

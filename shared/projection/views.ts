@@ -226,6 +226,14 @@ export function compedQuantity(line: Pick<TicketLine, 'quantity' | 'comped'>): n
 }
 
 /**
+ * What the refunds a held-money conflict carries (or carried, once handed back) came to: the
+ * "…, 6.00 of it refunded already" of its card, which a hand-back does not give back again.
+ */
+export function carriedRefundCents(refunds: readonly TicketRefund[], conflictId: string): number {
+  return refunds.reduce((n, r) => (r.conflictId === conflictId && (r.state === 'held' || r.state === 'settled') ? n + r.amountCents : n), 0);
+}
+
+/**
  * What refunds for lines handed back that the sale no longer holds: per line, what its
  * applied refunds drew from it (drawnCents) beyond what it is sold at now (taken off, comped,
  * fewer of it after a reopening). That much would otherwise come off twice, as a refund and
