@@ -38,9 +38,9 @@ export interface RelayLimits {
   maxConnectionsPerRoom: number;
   /** How long a room with no connections stays in memory before it is flushed and unloaded. */
   roomIdleMs: number;
-  /** Merge a room's appended updates into its state row after this many updates... */
+  /** Merge a room's appended single updates into one chunk row once this many are stored and its writes pause (at once past 4× this many)... */
   compactEveryUpdates: number;
-  /** ...or after this long, whichever comes first. */
+  /** ...and at least this often (server/relay/persistence-hook.ts; after 32 chunks the pieces are rebuilt into one state). */
   compactEveryMs: number;
 }
 
@@ -51,15 +51,15 @@ export const DEFAULT_PORT = 8787;
 /** An on/off variable: `1`/`true` or `0`/`false`. */
 const Flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
-/**
- * CORS_ORIGINS: a comma list of origins, each written as a browser sends its Origin header
- * (`new URL(entry).origin`: lower-case scheme and host, no default port, no trailing slash),
- * since CORS compares exact strings. An entry that is no origin or has a path could never
- * match one: refused at startup, naming it.
- */
 /** A delay for setTimeout/setInterval: Node runs one above 2^31 - 1 ms after 1 ms instead (a room unloaded at once, a flush every millisecond). */
 const TimerMs = z.coerce.number().int().max(2 ** 31 - 1, 'at most 2147483647 (about 24.8 days)');
 
+/**
+ * CORS_ORIGINS: a comma list of origins, each written as a browser sends its Origin header
+ * (`new URL(entry).origin`: lower-case scheme and host, no default port, no trailing slash),
+ * since CORS compares exact strings. An entry that is no http(s) origin or has a path could
+ * never match one: refused at startup, naming it.
+ */
 const CorsOrigins = z.string().transform((list, ctx) => {
   const origins: string[] = [];
   for (const entry of list.split(',').map((s) => s.trim()).filter((s) => s.length > 0)) {
@@ -77,11 +77,25 @@ function originProblem(entry: string): string | null {
   } catch {
     return 'is not a URL';
   }
-  if (url.origin === 'null') return 'is not an http(s) origin';
+  if (!isHttpUrl(url)) return 'is not an http(s) origin';
   if (url.username !== '' || url.password !== '') return 'has credentials';
   if (url.pathname !== '/' || url.search !== '' || url.hash !== '') return 'has a path';
   return null;
 }
+
+/** A browser's page address: an http(s) URL (`new URL('pos.lan:8787')` parses, as scheme `pos.lan:`, and opens nowhere). */
+function isHttpUrl(url: URL): boolean {
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.host !== '';
+}
+
+/** PUBLIC_URL: the address devices open, printed at the front of every pairing link. */
+const PublicUrl = z.string().refine((value) => {
+  try {
+    return isHttpUrl(new URL(value));
+  } catch {
+    return false;
+  }
+}, 'an http(s) URL, e.g. https://pos.bistro.lan:8787');
 
 const Env = z.object({
   PORT: z.string().regex(/^\d{1,5}$/, 'a port number in digits, 0-65535').transform(Number).pipe(z.number().max(65535, 'a port number in digits, 0-65535')).default(DEFAULT_PORT),
@@ -90,7 +104,7 @@ const Env = z.object({
   RMS_SECRET: z.string().min(MIN_SECRET_LENGTH, `RMS_SECRET must be at least ${MIN_SECRET_LENGTH} characters`).optional(),
   CORS_ORIGINS: CorsOrigins.default([]),
   STATIC_DIR: z.string().min(1).default('./dist'),
-  PUBLIC_URL: z.string().url().optional(),
+  PUBLIC_URL: PublicUrl.optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
   SEED_DEMO: Flag.default(true),

@@ -33,7 +33,8 @@ Options:
 Environment:
   DATA_DIR     the server's data directory, holding token-secret (default: ./data)
   RMS_SECRET   the server's secret, when it runs with one instead of DATA_DIR/token-secret
-  PUBLIC_URL   base URL of pairing links (default: http://localhost:PORT)
+  PUBLIC_URL   base URL of pairing links (default: http://localhost:PORT, https with TLS_CERT_FILE/TLS_KEY_FILE)
+  (the server's whole environment is checked, as at its start: a bad variable stops this too)
   PORT         server port used in the default pairing link base (default: 8787)
 `;
 

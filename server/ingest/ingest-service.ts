@@ -5,7 +5,7 @@ import type { EventResult, Watermarks } from '../../shared/protocol/rest-events'
 import type { EventStore, ValidEvent } from '../store/event-store';
 
 /**
- * A side effect of a committed batch: the room bridge, the server projection. Hooks run in
+ * A side effect of a committed batch (the room bridge). Hooks run in
  * order after the store transaction committed, with the events accepted by it (never
  * duplicates: those were handled the first time).
  */

@@ -1,6 +1,6 @@
 import type { RoomSnapshot, RoomStore } from './room-store';
 
-/** RoomStore in memory: for tests and for embedding without a data directory. */
+/** RoomStore in memory, for tests (the server itself always stores rooms in SQLite). */
 export class MemoryRoomStore implements RoomStore {
   private readonly states = new Map<string, Uint8Array>();
   private readonly updates = new Map<string, Array<{ seq: number; data: Uint8Array }>>();

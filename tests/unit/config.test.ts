@@ -37,10 +37,19 @@ describe('CORS_ORIGINS', () => {
   });
 
   it('[SRV27] an entry that is no origin, or has a path, stops startup with an error naming it', () => {
-    const refused = ['till.example', 'https://x.example/app', 'https://x.example/?a=1', 'file:///tmp/app', '*'];
+    const refused = ['till.example', 'https://x.example/app', 'https://x.example/?a=1', 'file:///tmp/app', '*', 'ftp://x.example', 'ws://x.example', 'wss://x.example:443'];
     for (const entry of refused) {
       expect(() => loadConfig({ CORS_ORIGINS: `https://ok.example,${entry}` }), entry).toThrow(/invalid configuration:\n {2}CORS_ORIGINS: /);
       expect(() => loadConfig({ CORS_ORIGINS: `https://ok.example,${entry}` }), entry).toThrow(entry);
     }
+  });
+});
+
+describe('PUBLIC_URL', () => {
+  it('[SRV27] is an http(s) URL: one without a scheme would print pairing links no browser opens', () => {
+    for (const value of ['pos.lan:8787', 'pos.lan', 'ftp://pos.lan', 'ws://pos.lan:8787', 'mailto:x@pos.lan']) {
+      expect(() => loadConfig({ PUBLIC_URL: value }), value).toThrow(/invalid configuration:\n {2}PUBLIC_URL: an http\(s\) URL/);
+    }
+    expect(loadConfig({ PUBLIC_URL: 'https://pos.bistro.lan:8787' }).publicUrl).toBe('https://pos.bistro.lan:8787');
   });
 });
