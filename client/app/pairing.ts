@@ -1,6 +1,7 @@
 import { withProtocolVersion } from '../../shared/protocol/protocol-version';
 import { TerminalId, isWriterOf } from '../../shared/events/envelope';
 import { appEndpoints } from '../sync/endpoints';
+import { keepOnDevice } from '../store/device-storage';
 
 /**
  * The pairing of this device: which location it works for, as which terminal, with which
@@ -150,7 +151,8 @@ export async function loadPairing(): Promise<Pairing | null> {
   const fromLocal = parseStored(localStorage.getItem(STORAGE_KEY));
   if (fromLocal) return fromLocal;
   const fromIdb = parseStored(await idbGet().catch(() => null));
-  if (fromIdb) localStorage.setItem(STORAGE_KEY, JSON.stringify(fromIdb));
+  // Copied back for the next start; a full device starts from the IndexedDB copy again.
+  if (fromIdb) keepOnDevice(localStorage, STORAGE_KEY, JSON.stringify(fromIdb));
   return fromIdb;
 }
 

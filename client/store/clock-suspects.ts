@@ -1,3 +1,5 @@
+import { deviceStorage, keepOnDevice } from './device-storage';
+
 /** The newest suspects kept: a device meets a handful, if any. */
 const KEEP = 500;
 
@@ -10,8 +12,7 @@ const KEEP = 500;
  */
 export class ClockSuspectIds {
   private ids: Set<string>;
-  private readonly storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
-
+  private readonly storage = deviceStorage();
   constructor(private readonly key: string) {
     this.ids = this.read();
   }
@@ -36,7 +37,8 @@ export class ClockSuspectIds {
     how(ids);
     const kept = [...ids].slice(-KEEP);
     this.ids = new Set(kept);
-    this.storage?.setItem(this.key, JSON.stringify(kept));
+    // Called while an update is indexed: a full device keeps the list in memory, never half an update.
+    keepOnDevice(this.storage, this.key, JSON.stringify(kept));
   }
 
   private read(): Set<string> {

@@ -477,9 +477,9 @@ export class EventStore {
    */
   private writeAppended(): void {
     if (this.unwritten.length === 0) return;
+    this.lease.reserve(this.unwrittenUpTo);
     const jsons = this.unwritten;
     this.unwritten = [];
-    this.lease.reserve(this.unwrittenUpTo);
     this.doc.transact(() => this.writerSegments.append(jsons), LOCAL);
   }
 

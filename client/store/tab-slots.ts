@@ -1,3 +1,5 @@
+import { deviceStorage, keepOnDevice } from './device-storage';
+
 /**
  * Writer slots agreed among the tabs of one device over a BroadcastChannel, for browsers
  * without Web Locks (they exist only in secure contexts, and a LAN server is plain http).
@@ -53,7 +55,7 @@ export interface TabSlot {
 export async function claimTabSlot(channelName: string, maxSlots: number): Promise<TabSlot | null> {
   const tab = Math.random().toString(36).slice(2);
   const channel = new BroadcastChannel(channelName);
-  const records = typeof localStorage !== 'undefined' ? localStorage : undefined;
+  const records = deviceStorage();
   const recordKey = (slot: number): string => `${channelName}:${slot}`;
   const recordOf = (slot: number): SlotRecord | null => {
     try {
@@ -134,7 +136,8 @@ export async function claimTabSlot(channelName: string, maxSlots: number): Promi
     if (lost) clearInterval(heartbeat);
     return !lost;
   };
-  const writeRecord = (): void => records?.setItem(recordKey(slot), JSON.stringify({ tab, at: Date.now() } satisfies SlotRecord));
+  // A full device keeps no record: the slot then rests on the channel's answers alone.
+  const writeRecord = (): void => void keepOnDevice(records, recordKey(slot), JSON.stringify({ tab, at: Date.now() } satisfies SlotRecord));
   const heartbeat = records ? setInterval(() => held() && writeRecord(), HEARTBEAT_MS) : undefined;
   writeRecord(); // over the stale record of the tab that held the slot before, if any
   const release = (): void => {

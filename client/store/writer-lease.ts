@@ -1,4 +1,5 @@
 import { claimTabSlot } from './tab-slots';
+import { deviceStorage, keepOnDevice } from './device-storage';
 
 /**
  * Several tabs of one terminal must never hand out the same origin.n. Each tab takes
@@ -116,7 +117,7 @@ function holdLock(locks: LockManager, name: string): Promise<HeldLock | null> {
  */
 export class DeviceCounter {
   private value: number;
-  private readonly storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
+  private readonly storage = deviceStorage();
 
   constructor(private readonly key: string) {
     this.value = this.stored();
@@ -127,10 +128,11 @@ export class DeviceCounter {
     return this.value;
   }
 
+  /** Kept in this tab even when the device refuses the write (storage full): the log written next holds `n` too. */
   raiseTo(n: number): void {
     if (n <= this.get()) return;
     this.value = n;
-    this.storage?.setItem(this.key, String(n));
+    keepOnDevice(this.storage, this.key, String(n));
   }
 
   private stored(): number {

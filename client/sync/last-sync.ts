@@ -1,3 +1,5 @@
+import { deviceStorage, keepOnDevice } from '../store/device-storage';
+
 /**
  * When this terminal last heard from the server that it is in step (SyncStatus.lastSyncAt),
  * kept on the device so an offline reload still says when. A wall-clock time: after the
@@ -8,7 +10,7 @@ export class LastSyncTime {
   private value: number | null;
   /** The value in storage: written at most once a second (marks can change many times a second under load). */
   private written: number | null;
-  private readonly storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
+  private readonly storage = deviceStorage();
 
   constructor(private readonly key: string) {
     this.value = this.written = Number(this.storage?.getItem(key) ?? 0) || null;
@@ -34,6 +36,6 @@ export class LastSyncTime {
 
   private save(): void {
     this.written = this.value;
-    this.storage?.setItem(this.key, String(this.value));
+    keepOnDevice(this.storage, this.key, String(this.value));
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceStorage, keepOnDevice } from '../store/device-storage';
 import type { QuarantinedEvent } from './sync-status';
 
 /**
@@ -23,7 +24,7 @@ const Stored = z.array(
 
 export class Quarantine {
   private readonly entries = new Map<string, QuarantinedEvent>();
-  private readonly storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
+  private readonly storage = deviceStorage();
 
   constructor(private readonly key: string) {
     const parsed = Stored.safeParse(safeJson(this.storage?.getItem(key)));
@@ -60,8 +61,9 @@ export class Quarantine {
     if (dropped) this.save();
   }
 
+  /** Held in memory when the device refuses the write: an upload's answer is still taken whole. */
   private save(): void {
-    this.storage?.setItem(this.key, JSON.stringify(this.list()));
+    keepOnDevice(this.storage, this.key, JSON.stringify(this.list()));
   }
 }
 

@@ -6,7 +6,7 @@ import { EventValidationError } from '../../shared/events/catalog';
 import { canonicalJson } from '../../shared/events/envelope';
 import { EVENT_ID_PATTERN, newEventId } from '../../shared/events/event-id';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
-import { SegmentWriter, acksOf, compactedOf } from '../../shared/log/log-doc';
+import { SegmentWriter, acksOf, compactedOf, readAllEventJson } from '../../shared/log/log-doc';
 import { installWebLocks } from '../helpers/web-locks';
 import { installLocalStorage } from '../helpers/device-storage';
 
@@ -546,6 +546,63 @@ async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(condition()).toBe(true);
 }
+
+/** A localStorage that refuses every write while `full` (about 5 MiB per origin; some browsers count IndexedDB in it). */
+function installFullableLocalStorage(): { setFull(full: boolean): void; restore(): void } {
+  const { restore } = installLocalStorage();
+  const storage = (globalThis as unknown as { localStorage: Storage }).localStorage;
+  const setItem = storage.setItem.bind(storage);
+  let full = false;
+  storage.setItem = (key: string, value: string) => {
+    if (full) throw new DOMException('localStorage is full', 'QuotaExceededError');
+    setItem(key, value);
+  };
+  return { setFull: (f) => void (full = f), restore };
+}
+
+describe('EventStore with a full localStorage', () => {
+  it('[STO15] an append is still written to the log: it is stored, relayed and there after a reload', async () => {
+    const { setFull, restore } = installFullableLocalStorage();
+    try {
+      const location = `ls-full-${++seq}`;
+      const store = await openStore({ location });
+      await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      setFull(true);
+      const added = await store.append('ticket.item_added', item('l1'), ticket('t1'));
+      expect(readAllEventJson(store.doc).map((json) => (JSON.parse(json) as { id: string }).id)).toContain(added.id);
+      expect(store.persistence.mode).toBe('indexeddb');
+      await store.close();
+      setFull(false);
+      const reopened = await openStore({ location });
+      await reopened.indexed;
+      expect(reopened.getByAggregate('t1').map((e) => e.id)).toContain(added.id);
+      expect(reopened.view('t1')).toMatchObject({ lines: [{ lineId: 'l1' }] });
+    } finally {
+      restore();
+    }
+  });
+
+  it('[SYN10] an update from the relay holding a far-ahead event is indexed whole: its suspect is kept in memory', async () => {
+    const { setFull, restore } = installFullableLocalStorage();
+    try {
+      const store = await openStore({ location: `ls-full-${++seq}`, clock: new HybridClock({ offsetMs: 0 }), persistence: 'memory' });
+      setFull(true);
+      const now = Date.now();
+      const far = now + 10 * 60 * 60_000;
+      const envelope = (at: number, n: number, type: string, payload: object) => ({ id: newEventId(at), seq: n, at, type, v: 1, aggregate: { id: 't2', type: 'ticket' }, origin: { terminal: 'till-9', n }, payload });
+      const opened = envelope(now, 1, 'ticket.opened', { number: 'Z-001' });
+      const ahead = envelope(far, 2, 'ticket.note_set', { note: 'future' });
+      const foreign = new Y.Doc();
+      foreign.transact(() => new SegmentWriter(foreign, 'till-9').append([JSON.stringify(opened), JSON.stringify(ahead)]));
+      Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(foreign), { relay: true });
+      expect(store.getByAggregate('t2').map((e) => e.id)).toEqual([opened.id, ahead.id]);
+      expect(store.view('t2')).toBeDefined();
+      expect(store.clockSuspects.map((e) => e.id)).toEqual([ahead.id]);
+    } finally {
+      restore();
+    }
+  });
+});
 
 describe('EventStore clock', () => {
   it('[SYN10] an event flagged as stamped far ahead stays flagged after a reload, when the clock cannot judge it yet: it never drags the clock', async () => {
