@@ -214,8 +214,8 @@ export interface LogObserver {
 }
 
 /**
- * Reports the event JSON each transaction added to the log, and what compaction deleted.
- * Reads only what the transaction touched.
+ * Reports what compaction (or anyone) deleted from the log in each transaction, then the event
+ * JSON it added. Reads only what the transaction touched.
  */
 export function observeLog(doc: Y.Doc, observer: LogObserver): () => void {
   const segments = segmentsOf(doc);
@@ -237,8 +237,10 @@ export function observeLog(doc: Y.Doc, observer: LogObserver): () => void {
         for (const item of ev.changes.deleted) collectStrings(item, removed);
       }
     }
-    if (added.length > 0) observer.onAdded(added, tr.origin);
+    // Removals first: a transaction that deletes events and adds copies of them (the server
+    // undoing a compaction, met by a till that was away as one update) must end with them held.
     if (removed.length > 0) observer.onRemoved?.(removed, tr.origin);
+    if (added.length > 0) observer.onAdded(added, tr.origin);
   };
   segments.observeDeep(handler);
   return () => segments.unobserveDeep(handler);

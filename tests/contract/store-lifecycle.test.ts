@@ -6,7 +6,8 @@ import { EventStore, type EventStoreOptions } from '../../client/store/event-sto
 import { NotSavedError, StorageFullError } from '../../client/store/storage-errors';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import type { TicketView } from '../../shared/projection/views';
-import { SEGMENT_SIZE, acksOf, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
+import { SEGMENT_SIZE, SegmentWriter, acksOf, compactedOf, deleteEvents, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
+import { SERVER_WRITER } from '../../shared/events/envelope';
 import { PERSISTENCE } from '../../client/store/origins';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { installWebLocks } from '../helpers/web-locks';
@@ -299,6 +300,31 @@ describe('Compaction and the watermarks it is given', () => {
     expect(owed.every((e) => e.origin.n > serverMark)).toBe(true);
     expect(store.eventsByWriter().get(store.writer)!.filter((e) => e.origin.n > serverMark)).toHaveLength(owed.length + 1);
     expect(store.persistence.mode).toBe('indexeddb');
+  });
+});
+
+describe('A compaction undone by the server', () => {
+  it('[CMP2][SRV16] met as one update (the till was away): the events deleted and the copies put back, the ticket stays held', async () => {
+    const store = await openStore({ location: `undone-${++seq}`, persistence: 'memory' });
+    const commands = new TicketCommands({ store, role: 'terminal' });
+    const t = await commands.openTicket();
+    await commands.addItem(t, { id: 'soup', name: 'Soup', priceCents: 500 });
+    // The room: the same log, then a forged compaction of the open ticket and the server's undoing of it.
+    const room = new Y.Doc();
+    Y.applyUpdate(room, Y.encodeStateAsUpdate(store.doc));
+    const jsons = readAllEventJson(room);
+    room.transact(() => {
+      compactedOf(room).set(t, { at: Date.now(), by: 'till-9', events: jsons.length, number: null });
+      deleteEvents(room, new Set(store.getByAggregate(t).map((e) => e.id)));
+    });
+    room.transact(() => {
+      compactedOf(room).delete(t);
+      new SegmentWriter(room, SERVER_WRITER).append(jsons);
+    });
+    Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(room, Y.encodeStateVector(store.doc)), { relay: true });
+    expect(readAllEventJson(store.doc)).toHaveLength(jsons.length);
+    expect(store.getByAggregate(t)).toHaveLength(jsons.length);
+    expect(store.view(t)).toMatchObject({ status: 'open', lines: [{ name: 'Soup' }] });
   });
 });
 
