@@ -106,7 +106,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         relayed: (room) => eventIndex.relayed(room),
         holds: (room, id) => eventIndex.holds(room, id),
         stored: (location, terminal, after, upTo) => store.readWriter(location, terminal, after, upTo),
-        mayLeave: (location, aggregateIds) => aggregatesMayLeave(store, location, aggregateIds, now()),
+        mayLeave: (location, compactedAt) => aggregatesMayLeave(store, location, compactedAt, now()),
         warn: (obj, msg) => log.warn(obj, msg),
         onError: (err) => log.error({ err: String(err) }, 'room guard failed to undo a change'),
       }),

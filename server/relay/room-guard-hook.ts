@@ -47,12 +47,18 @@ export interface RoomGuardSources {
   holds(room: Room, id: string): boolean;
   /** The canonical store's event JSON of one writer with after < n <= upTo. */
   stored(location: string, terminal: string, after: number, upTo: number): Promise<string[]>;
-  /** Of the aggregates, those the canonical log lets leave a terminal (a compaction's tombstone may stand). */
-  mayLeave(location: string, aggregateIds: readonly string[]): Promise<Set<string>>;
+  /** Of the aggregates compacted (id → the tombstone's time), those the canonical log lets leave a terminal (the tombstone may stand). */
+  mayLeave(location: string, compactedAt: ReadonlyMap<string, number>): Promise<Set<string>>;
   /** Default RESTORE_AFTER_LOAD_MS. */
   restoreAfterLoadMs?: number;
   warn(obj: object, msg: string): void;
   onError(err: unknown): void;
+}
+
+/** A tombstone's time as a number: a forged one's junk (NaN passes every "not before" check) counts as the epoch. */
+function timeOf(stone: Tombstone | undefined): number {
+  const at: unknown = stone?.at;
+  return typeof at === 'number' && Number.isFinite(at) ? at : 0;
 }
 
 export function roomGuardHook(sources: RoomGuardSources): RelayHook {
@@ -76,7 +82,8 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
   const hiddenBy = new WeakMap<Y.Transaction, { hidden: ReadonlyMap<string, Tombstone | undefined>; allowed: Promise<Set<string>> }>();
   const judgeTombstones = (room: Room, tr: Y.Transaction, written: ReadonlyMap<string, Tombstone | undefined>) => {
     const hidden = new Map([...written].filter(([, before]) => before === undefined));
-    const judged = { hidden, allowed: hidden.size === 0 ? Promise.resolve(new Set<string>()) : sources.mayLeave(room.name, [...hidden.keys()]) };
+    const compactedAt = new Map([...hidden.keys()].map((aggregateId) => [aggregateId, timeOf(compactedOf(room.doc).get(aggregateId))]));
+    const judged = { hidden, allowed: hidden.size === 0 ? Promise.resolve(new Set<string>()) : sources.mayLeave(room.name, compactedAt) };
     hiddenBy.set(tr, judged);
     return judged;
   };

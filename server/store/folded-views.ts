@@ -2,7 +2,7 @@ import { TICKET_AGGREGATE } from '../../shared/domain/ticket-events';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
 import type { DayWindow } from '../../shared/reports/day-takings';
-import { retentionOf } from '../../shared/compaction/retention-policy';
+import { SHORTEST_KEPT_MS, retentionOf } from '../../shared/compaction/retention-policy';
 import { TOMBSTONE_KEPT_MS } from '../../shared/compaction/compaction-plan';
 import type { EventStore } from './event-store';
 
@@ -28,25 +28,28 @@ export async function foldTakingsTickets(store: EventStore, location: string, wi
 const FOLDS_PER_TURN = 50;
 
 /**
- * Of `aggregateIds`, those the canonical log lets leave a terminal (retentionOf: a ticket closed
- * or voided, no conflict open, every event acknowledged), whatever the day: the device's
- * calendar decides when, the server only that it may. Also a ticket opened longer ago than a
- * tombstone is kept (CMP8): a terminal lets the rest of it go as a fragment, settled or not. The
- * room guard asks it of the tombstones a connection writes.
+ * Of the aggregates compacted (aggregate id → the tombstone's time), those the canonical log
+ * lets leave a terminal (retentionOf: a ticket closed or voided, no conflict open, every event
+ * acknowledged, its last event at least SHORTEST_KEPT_MS before the tombstone's time): the
+ * device's calendar decides when, the server only that it may, by its own log. A till that
+ * compacted offline a ticket another till refunded since had not seen the refund: its
+ * tombstone is older than the refund allows. Also a ticket opened longer ago than a tombstone is
+ * kept (CMP8): a terminal lets the rest of it go as a fragment, settled or not. The room guard
+ * asks it of the tombstones a connection writes.
  */
-export async function aggregatesMayLeave(store: EventStore, location: string, aggregateIds: Iterable<string>, now: number): Promise<Set<string>> {
+export async function aggregatesMayLeave(store: EventStore, location: string, compactedAt: ReadonlyMap<string, number>, now: number): Promise<Set<string>> {
   const watermarks = await store.watermarks(location);
-  const anyDay = { keptUntil: () => 0 };
+  const anyCalendar = { keptUntil: (at: number) => at + SHORTEST_KEPT_MS };
   const allowed = new Set<string>();
   let folds = 0;
-  for (const aggregateId of aggregateIds) {
+  for (const [aggregateId, at] of compactedAt) {
     if (++folds % FOLDS_PER_TURN === 0) await new Promise((turn) => setImmediate(turn));
     const projection = folded(await store.readAggregate(location, aggregateId));
     const view = projection.get(aggregateId);
     if (view === undefined) continue;
     const events = projection.eventsOf(aggregateId);
     const fragmentAge = now - (events[0]?.at ?? now) >= TOMBSTONE_KEPT_MS;
-    if (fragmentAge || retentionOf(view, events, watermarks, 0, anyDay).compactable) allowed.add(aggregateId);
+    if (fragmentAge || retentionOf(view, events, watermarks, at, anyCalendar).compactable) allowed.add(aggregateId);
   }
   return allowed;
 }

@@ -32,6 +32,15 @@ export const DEFAULT_RETENTION: RetentionPolicy = {
   },
 };
 
+/**
+ * The least time any device's calendar keeps a settled ticket after its last event: a day of
+ * 23 hours (the spring clock change) ending just after it, less 3 hours for a device's clock
+ * running ahead. The server judges a tombstone by it (it knows no device's days): a ticket
+ * whose last event in the canonical log is later than the compacting device could have let go
+ * at the tombstone's time had changed since that device last saw it (SRV16).
+ */
+export const SHORTEST_KEPT_MS = 20 * 60 * 60_000;
+
 export type Retention = { compactable: true } | { compactable: false; reason: string };
 
 export function retentionOf(

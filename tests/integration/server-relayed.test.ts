@@ -74,8 +74,9 @@ describe('relay: relayed watermarks', () => {
   it('[SRV10] a mark does not go back when a terminal compacted the events under it and the server restarted: it keeps advancing', async () => {
     const c = await join('till-3');
     const writer = new SegmentWriter(c.doc, 'till-3');
-    // What may leave a terminal (the server checks a tombstone against its log): leftovers of tickets whose opening left long ago (CMP8).
-    c.doc.transact(() => writer.append([1, 2, 3, 4, 5].map((n) => JSON.stringify(ticketOpenedEvent('till-3', n, { type: 'ticket.note_set', payload: { note: 'late' } })))), 'local');
+    // What may leave a terminal (the server checks a tombstone against its log): leftovers of tickets whose opening left long ago (CMP8), written days ago.
+    const at = Date.now() - 3 * 24 * 60 * 60_000;
+    c.doc.transact(() => writer.append([1, 2, 3, 4, 5].map((n) => JSON.stringify(ticketOpenedEvent('till-3', n, { at, type: 'ticket.note_set', payload: { note: 'late' } })))), 'local');
     await waitFor(() => relayedOf(c.doc).get('till-3') === 5 && acksOf(c.doc).get('till-3') === 5, 'relayed and acknowledged 5');
     // The terminal compacts the first three (acknowledged, their aggregates tombstoned: the server lets them go).
     const oldJson = readAllEventJson(c.doc).filter((j) => eventHeadOf(j)?.terminal === 'till-3' && eventHeadOf(j)!.n <= 3);

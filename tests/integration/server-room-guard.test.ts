@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SegmentWriter, acksOf, compactedOf, deleteEvents, readAllEventJson, relayedOf, segmentsOf } from '../../shared/log/log-doc';
+import { SegmentWriter, acksOf, compactedOf, deleteEvents, readAllEventJson, relayedOf, segmentsOf, type Tombstone } from '../../shared/log/log-doc';
 import { startTestServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync } from '../helpers/server-clients';
@@ -199,6 +199,55 @@ describe('room guard', () => {
     await waitFor(() => !acksOf(till.doc).has('till-9'), 'the server corrected the forged mark');
     expect(compactedOf(till.doc).get('ticket-9')).toMatchObject({ events: 5 });
     expect(readAllEventJson(till.doc).filter((j) => j.includes('ticket-9'))).toEqual([]);
+  });
+
+  it('[SRV16] a compaction of a ticket refunded today, by a till offline since before the refund, is undone: every till keeps the ticket and the refund', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    const till = await connectSynced(server.wsUrl, 'stale-stone', await mint('stale-stone', 'terminal', 'till-3'));
+    const manager = await connectSynced(server.wsUrl, 'stale-stone', await mint('stale-stone', 'manager', 'manager-1'));
+    cleanups.push(() => till.destroy(), () => manager.destroy());
+    const aggregate = { type: 'ticket', id: 'ticket-9' };
+    const at = Date.now() - 5 * 24 * 60 * 60_000;
+    const sale = [
+      ticketOpenedEvent('till-3', 1, { aggregate, seq: 1, at }),
+      ticketOpenedEvent('till-3', 2, { aggregate, seq: 2, at: at + 1, type: 'ticket.item_added', v: 2, payload: { lineId: 'l1', menuItemId: 'm', name: 'Soup', unitPriceCents: 500, quantity: 1 } }),
+      ticketOpenedEvent('till-3', 3, { aggregate, seq: 3, at: at + 2, type: 'ticket.payment_recorded', payload: { paymentId: 'p1', method: 'cash', amountCents: 500 } }),
+      ticketOpenedEvent('till-3', 4, { aggregate, seq: 4, at: at + 3, type: 'ticket.closed', payload: { totalCents: 500 } }),
+    ];
+    till.doc.transact(() => new SegmentWriter(till.doc, 'till-3').append(sale.map((e) => JSON.stringify(e))), 'local');
+    await waitFor(() => acksOf(manager.doc).get('till-3') === 4 && readAllEventJson(manager.doc).length === 4, 'the sale acknowledged, on the manager\'s tablet');
+    const refund = ticketOpenedEvent('manager-1', 1, { aggregate, seq: 5, type: 'ticket.refunded', payload: { refundId: 'rf-1', method: 'cash', amountCents: 500, reason: 'cold soup' } });
+    manager.doc.transact(() => new SegmentWriter(manager.doc, 'manager-1').append([JSON.stringify(refund)]), 'local');
+    await waitFor(() => acksOf(manager.doc).get('manager-1') === 1, 'the refund acknowledged');
+    // The till compacts by what it held before the refund reached it: closed 5 days ago, all acknowledged.
+    till.doc.transact(() => {
+      compactedOf(till.doc).set('ticket-9', { at: Date.now(), by: 'till-3', events: 4, number: 'T-001' });
+      deleteEvents(till.doc, new Set(sale.map((e) => e.id)));
+    }, 'local');
+    const restored = () => [...segmentsOf(manager.doc).entries()].filter(([key]) => key.startsWith('server/')).flatMap(([, segment]) => segment.toArray());
+    await waitFor(() => restored().length === 4 && !compactedOf(manager.doc).has('ticket-9'), 'the server put the sale back and took the tombstone away');
+    const later = await startTerminal({ location: 'stale-stone', terminal: 'till-4', apiBase: server.url, syncEndpoint: server.wsUrl });
+    cleanups.push(() => later.close());
+    await waitFor(() => later.store.getByAggregate('ticket-9').length === 5, 'a till paired later holds the ticket, refund and all');
+    expect(later.store.view('ticket-9')).toMatchObject({ status: 'closed', refunds: [{ refundId: 'rf-1', amountCents: 500 }] });
+  });
+
+  it('[SRV16] a tombstone whose time is no number is judged as of the epoch: undone, even for a ticket settled days ago', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    const till = await connectSynced(server.wsUrl, 'junk-stone', await mint('junk-stone', 'terminal', 'till-3'));
+    cleanups.push(() => till.destroy());
+    const aggregate = { type: 'ticket', id: 'ticket-9' };
+    const at = Date.now() - 5 * 24 * 60 * 60_000;
+    const sale = [
+      ticketOpenedEvent('till-3', 1, { aggregate, seq: 1, at }),
+      ticketOpenedEvent('till-3', 2, { aggregate, seq: 2, at: at + 1, type: 'ticket.closed', payload: { totalCents: 0 } }),
+    ];
+    till.doc.transact(() => new SegmentWriter(till.doc, 'till-3').append(sale.map((e) => JSON.stringify(e))), 'local');
+    await waitFor(() => acksOf(till.doc).get('till-3') === 2, 'the ticket acknowledged');
+    till.doc.transact(() => compactedOf(till.doc).set('ticket-9', { at: 'soon', by: 'till-3', events: 2, number: 'T-001' } as unknown as Tombstone), 'local');
+    await waitFor(() => !compactedOf(till.doc).has('ticket-9'), 'the server took the tombstone away');
   });
 });
 
