@@ -641,20 +641,17 @@ export class SyncManager {
         return;
       }
       case 'tooLarge':
-        // An event too large alone can never be stored: set it aside.
-        if (events.length === 1) this.quarantineEvent(events[0]!, `too large for the server: ${outcome.message}`, null);
-        else this.halveBatch(events, bytes);
-        this.countFailure('too_large');
-        this.retrySoon(0);
-        return;
       case 'refused':
-        this.countFailure('refused');
+        this.countFailure(outcome.kind === 'tooLarge' ? 'too_large' : 'refused');
         if (events.length > 1) {
-          // Halved as for a 413: the event refused is found in a few requests.
+          // Halved: a batch above the limits, or the event refused, is found in a few requests.
           this.halveBatch(events, bytes);
           this.retrySoon(0);
           return;
         }
+        // One event is never above our server's limits (append bounds it at MAX_EVENT_BYTES, a
+        // batch takes MAX_BATCH_BYTES): a 413 for it is a proxy's, as a 400 or 422 is, and never
+        // quarantines it (a proxy's bad minute would set every owed sale aside, owed 0).
         // Refused alone: it waits (see refusedAlone), and the next event goes after a backoff,
         // not at once: a proxy that refuses everything would be walked one event a request.
         this.refusedAlone.set(events[0]!.id, this.timers.now() + this.refusalBackoff.fail());

@@ -9,7 +9,7 @@ import { isVersionRefusal, withProtocolVersion } from '../../shared/protocol/pro
  */
 export type UploadOutcome =
   | ({ kind: 'stored'; results: EventResult[]; watermarks: Watermarks; serverTime: number } & Timing)
-  /** The batch is above the server's limits (413): smaller batches will go. */
+  /** The batch is above the server's limits, or a proxy's (413): smaller batches will go. */
   | { kind: 'tooLarge'; message: string }
   /**
    * A 400 or 422 for the whole batch. Our server answers each event's problems inside a 200,

@@ -63,7 +63,8 @@ function waitTicking(clock: TabletClock, check: () => boolean, label: string, ti
 }
 
 /** Counts this terminal's POSTs; `failNext` answers that many with a proxy's HTML 400. */
-function countingFetch(): { fetch: typeof fetch; posts: () => number; failNext: (count: number) => void } {
+/** Counts POSTs; the next `count` are answered `status` by a proxy in front of the server (HTML, not our JSON). */
+function countingFetch(status = 400): { fetch: typeof fetch; posts: () => number; failNext: (count: number) => void } {
   let posts = 0;
   let failing = 0;
   return {
@@ -74,7 +75,7 @@ function countingFetch(): { fetch: typeof fetch; posts: () => number; failNext: 
       posts++;
       if (failing > 0) {
         failing--;
-        return Promise.resolve(new Response('<html>400 Bad Request</html>', { status: 400 }));
+        return Promise.resolve(new Response(`<html>${status} from the proxy</html>`, { status }));
       }
       return globalThis.fetch(input, init);
     },
@@ -268,6 +269,22 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.metrics.failuresByCause.refused).toBe(4);
     expectExactlyOnce(await serverEvents(server.url, 'proxy-400'), 4);
+  });
+
+  it('[OUT9] a proxy\'s 413s for a while (its bad minute, or a limit below one batch) halve the batches and then wait: no event is quarantined, all are delivered', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const posts = countingFetch(413);
+    const t = await terminal({ location: 'proxy-413', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
+    posts.failNext(12);
+    await writeTickets(t, 6, 'Q');
+    await waitForAsync(async () => {
+      await t.sync.syncNow();
+      return t.sync.status.owed === 0;
+    }, 'everything delivered after the proxy recovered');
+    // Before, the event a 413 left alone was quarantined "too large" (a ~300-byte sale), and every one after it: owed 0, nothing stored.
+    expect(t.sync.status.quarantined).toEqual([]);
+    expect(t.sync.status.metrics.failuresByCause.too_large).toBe(12);
+    expectExactlyOnce(await serverEvents(server.url, 'proxy-413'), 6);
   });
 
   it('[OUT9] every request says the app\'s protocol version; a server that no longer speaks it (clientTooOld) is waited out: nothing halved or quarantined', async () => {
