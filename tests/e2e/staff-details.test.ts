@@ -156,7 +156,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => panel.count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
-  it('[APP10] a long ticket keeps Send, Pay and Close on screen and tappable at 1024×768, with its lines scrolled to the top', async () => {
+  it('[APP10] a long ticket keeps Send, Pay and Close on screen and tappable at 1024×768, with its lines scrolled to the top; its payment keeps Record and the change in reach, Escape gives the focus back to Take payment', async () => {
     const page = await till();
     await openTicket(page, 'T6');
     const items = ['Tomato soup', 'Garlic bread', 'Caesar salad', 'Calamari', 'Espresso', 'House red \\(glass\\)', 'Sparkling water', 'Lemonade', 'Cheeseburger', 'Ribeye steak', 'Mushroom risotto', 'Fish and chips'];
@@ -166,6 +166,18 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     const reachable = await inReach(page, ['Send to kitchen (12)', 'Take payment', 'Close ticket'].map((name) => page.getByRole('button', { name, exact: true })));
     expect(reachable).toEqual(['Send to kitchen (12): ok', 'Take payment: ok', 'Close ticket: ok']);
     expect(await page.getByTestId('line').first().isVisible()).toBe(true);
+
+    // Its payment: the dozen lines to pay for scroll in their box, under the pinned Record and change.
+    await page.getByRole('button', { name: 'Take payment', exact: true }).click();
+    await page.getByRole('button', { name: 'Cash', exact: true }).click();
+    await page.getByRole('textbox', { name: 'Cash handed over' }).fill('200');
+    await page.evaluate(() => document.querySelector('section[aria-label="Payment"]')!.scrollTo(0, 0));
+    const payment = await inReach(page, [page.getByRole('button', { name: /^Record cash payment/ }), page.getByText(/^Change to give/)]);
+    expect(payment.map((r) => r.replace(/[\d.]+: /, '…: '))).toEqual(['Record cash payment …: ok', 'Change to give: …: ok']);
+    // Escape closes it, the focus back on the button that opened it (not lost to the page).
+    await page.keyboard.press('Escape');
+    await page.getByRole('region', { name: 'Menu' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Take payment');
   }, TEST_TIMEOUT_MS);
 
   it('[APP11] a menu longer than the panel scrolls under the quantity and the item note: both stay in reach at 1024×768', async () => {
@@ -217,7 +229,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await page.getByRole('button', { name: 'Back to menu' }).click();
   }, TEST_TIMEOUT_MS);
 
-  it('[APP6] a ticket note typed and not saved is saved, not lost, when the waiter taps another ticket', async () => {
+  it('[APP6] a ticket note typed and not saved is saved, not lost, when the waiter taps another ticket; Enter in the field saves it', async () => {
     const page = await till();
     const other = await openTicket(page, 'T7');
     const number = await openTicket(page, 'T8');
@@ -229,6 +241,10 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => page.getByTestId('ticket-number').textContent()).toBe(number);
     await expect.poll(() => page.getByRole('textbox', { name: 'Ticket note' }).inputValue(), { timeout: 5_000 }).toBe('allergy: nuts at seat 2');
     expect(await page.getByRole('button', { name: 'Save note' }).isDisabled()).toBe(true);
+    // Enter in the field saves it, as the button does.
+    await page.getByRole('textbox', { name: 'Ticket note' }).fill('allergy: nuts at seat 2, birthday');
+    await page.getByRole('textbox', { name: 'Ticket note' }).press('Enter');
+    await expect.poll(() => page.getByRole('button', { name: 'Save note' }).isDisabled()).toBe(true);
   }, TEST_TIMEOUT_MS);
 
   it('[APP15] a till opened over plain http on the network (no secure context) takes orders and says it cannot start offline; on a secure origin nothing is said', async () => {

@@ -89,13 +89,15 @@ describe('tickets screen (TicketsModel)', () => {
     expect(ticketOf(a.store, id).payments.map((p) => [p.amountCents, p.lineIds])).toEqual([[2500, [burgers]]]);
     expect([pay.lineIds, pay.hasDraft]).toEqual([[], false]);
     expect(pay.payableLines.map((p) => p.line.lineId)).toEqual([colaLine, soupLine]);
-    // Till B, meanwhile, took the soup's payment: chosen here, it drops out and is not sent again.
+    // Till B, meanwhile, took the soup's payment: chosen here, it drops out and is not sent again
+    // (nor is the rest of the bill taken in its place: the guest chooses again).
     pay.toggleLine(soupLine!);
     expect(pay.amount).toBe(650);
     exchange(a.store, b.store);
     await b.commands.recordPayment(id, { method: 'cash', amountCents: 650, lineIds: [soupLine!] });
     exchange(a.store, b.store);
-    expect([pay.chosenLines, pay.amount, pay.payableLines.length]).toEqual([[], 350, 1]);
+    expect([pay.chosenLines, pay.amount, pay.payableLines.length]).toEqual([[], null, 1]);
+    expect(pay.problem).toMatch(/choose again/);
     // Part of what a line comes to does not pay for it: the line is offered still.
     pay.toggleLine(colaLine!);
     pay.amountText = '1.00';
@@ -126,6 +128,100 @@ describe('tickets screen (TicketsModel)', () => {
       [1250, []],
       [350, []],
     ]);
+  });
+
+  it('[APP34] lines chosen that another till removed leave no amount to take (not the whole bill): the guest chooses again', async () => {
+    const location = `ui-${++n}`;
+    const a = await till({ location, terminal: 'till-1' });
+    const b = await till({ location, terminal: 'till-2' });
+    const id = await a.commands.openTicket();
+    await a.commands.addItem(id, burger);
+    await a.commands.addItem(id, cola);
+    await a.commands.addItem(id, soup);
+    a.tickets.select(id);
+    const pay = a.tickets.payment;
+    const [burgerLine, colaLine] = ticketOf(a.store, id).lines.map((l) => l.lineId);
+    pay.toggleLine(burgerLine!);
+    expect(pay.amount).toBe(1250);
+    exchange(a.store, b.store);
+    await b.commands.removeItem(id, burgerLine!);
+    exchange(a.store, b.store);
+    expect([pay.amount, pay.due]).toEqual([null, 1000]);
+    expect(pay.problem).toMatch(/items chosen were removed.*choose again/i);
+    expect(await pay.record()).toBe(false);
+    expect(ticketOf(a.store, id).payments).toHaveLength(0);
+    pay.toggleLine(colaLine!);
+    expect([pay.amount, pay.problem]).toEqual([350, null]);
+  });
+
+  it('[APP34] a ticket paid in full offers no items to pay for and no split', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.addItem(id, cola);
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    expect(pay.payableLines).toHaveLength(2);
+    expect(await pay.record()).toBe(true);
+    expect(pay.due).toBe(0);
+    expect(pay.payableLines).toEqual([]);
+    pay.split(2);
+    expect([pay.splitOf, pay.splitLeft, pay.hasDraft]).toEqual([null, null, false]);
+  });
+
+  it('[APP5] the share of a split follows the amount due: a line another till removes or a payment it takes meanwhile changes the next guest\'s share', async () => {
+    const location = `ui-${++n}`;
+    const a = await till({ location, terminal: 'till-1' });
+    const b = await till({ location, terminal: 'till-2' });
+    const id = await a.commands.openTicket();
+    await a.commands.addItem(id, burger);
+    await a.commands.addItem(id, cola);
+    await a.commands.addItem(id, soup);
+    a.tickets.select(id);
+    const pay = a.tickets.payment;
+    pay.split(3);
+    expect(pay.amount).toBe(750);
+    expect(await pay.record()).toBe(true);
+    expect([pay.splitLeft, pay.amount, pay.hasDraft]).toEqual([2, 750, true]);
+    exchange(a.store, b.store);
+    await b.commands.removeItem(id, ticketOf(b.store, id).lines[2]!.lineId); // the soup, 6.50
+    exchange(a.store, b.store);
+    expect([pay.due, pay.amount, pay.problem]).toEqual([850, 425, null]);
+    await b.commands.recordPayment(id, { method: 'card', amountCents: 100 });
+    exchange(a.store, b.store);
+    expect([pay.due, pay.amount, pay.problem]).toEqual([750, 375, null]);
+    await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+    expect(await pay.record()).toBe(true);
+    expect([pay.splitLeft, pay.amount]).toEqual([1, 375]);
+    expect(ticketOf(a.store, id).payments.map((p) => p.amountCents)).toEqual([750, 100, 375]);
+  });
+
+  it('[APP5] "Change due" stays up until the form is changed for the next guest (method, amount, cash handed over, lines, split)', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger, 4);
+    await t.commands.addItem(id, cola);
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    const colaLine = ticketOf(t.store, id).lines[1]!.lineId;
+    const changes: Array<(p: typeof pay) => void> = [
+      (p) => (p.method = 'card'),
+      (p) => p.typeAmount('1.00'),
+      (p) => (p.tenderedText = '5'),
+      (p) => p.toggleLine(colaLine),
+      (p) => p.split(2),
+    ];
+    for (const [i, change] of changes.entries()) {
+      pay.method = 'cash';
+      pay.typeAmount('10.00');
+      pay.tenderedText = '20';
+      expect(await pay.record()).toBe(true);
+      // Not only while Record waits: until the next guest's payment is typed.
+      if (i === 0) await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+      expect(pay.lastChange, change.toString()).toBe(1000);
+      change(pay);
+      expect(pay.lastChange, change.toString()).toBeNull();
+    }
   });
 
   it('[APP5] ÷3 is kept for the next guests: each pays an even share of what is left, and together exactly the bill', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { burger, cleanUpAfterEach, cola, exchange, liveLogMod, stores, ticketOf, ticketsMod, till } from '../helpers/ui-models';
+import { burger, cleanUpAfterEach, cola, exchange, liveLogMod, soup, stores, ticketOf, ticketsMod, till } from '../helpers/ui-models';
 import { EventStore } from '../../client/store/event-store';
 import { TicketCommands, writerLabel } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
@@ -101,6 +101,52 @@ describe('tickets screen (TicketsModel)', () => {
     expect(t.tickets.hasDrafts).toBe(true);
     t.tickets.select(a);
     expect(t.tickets.noteDraft).toBe(long);
+  });
+
+  it('[APP6] "Send to kitchen" and "Fire held" save the ticket note typed first (an allergy reaches the kitchen); one that cannot be saved sends nothing', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, soup);
+    await t.commands.addItem(id, burger);
+    t.tickets.select(id);
+    const [, main] = ticketOf(t.store, id).lines;
+    expect(await t.tickets.holdLine(main!.lineId, true)).toBe(true);
+    t.tickets.noteDraft = 'nut allergy seat 2';
+    expect(await t.tickets.sendToKitchen()).toBe(true);
+    expect(ticketOf(t.store, id).note).toBe('nut allergy seat 2');
+    expect(t.tickets.noteDraft).toBeNull();
+    expect(ticketOf(t.store, id).lines.map((l) => l.sentAt !== null)).toEqual([true, false]);
+
+    t.tickets.noteDraft = 'y'.repeat(NOTE_MAX + 1);
+    expect(await t.tickets.fireHeld()).toBe(false);
+    expect(t.tickets.error).toMatch(/note is too long/i);
+    expect(ticketOf(t.store, id).lines[1]!.sentAt).toBeNull();
+    t.tickets.noteDraft = 'nut allergy seat 2, mains no sauce';
+    expect(await t.tickets.fireHeld()).toBe(true);
+    expect(ticketOf(t.store, id).note).toBe('nut allergy seat 2, mains no sauce');
+    expect(ticketOf(t.store, id).lines[1]!.sentAt).not.toBeNull();
+  });
+
+  it('[APP34] a line a guest paid for is not taken off by a till (their money would be owed back); a manager may, and the payment is held for them', async () => {
+    for (const role of ['terminal', 'manager'] as const) {
+      const t = await till({ role });
+      const id = await t.commands.openTicket();
+      await t.commands.addItem(id, burger);
+      await t.commands.addItem(id, cola);
+      const [paid, other] = ticketOf(t.store, id).lines;
+      await t.commands.recordPayment(id, { method: 'card', amountCents: 1250, lineIds: [paid!.lineId] });
+      t.tickets.select(id);
+      const ticket = ticketOf(t.store, id);
+      const manager = role === 'manager';
+      expect([t.tickets.canRemove(ticket, ticket.lines[0]!), t.tickets.canRemove(ticket, ticket.lines[1]!)], role).toEqual([manager, true]);
+      expect(await t.tickets.removeItem(paid!.lineId), role).toBe(manager);
+      if (!manager) {
+        expect(t.tickets.error).toMatch(/only a manager takes off Cheeseburger: a guest paid for it/i);
+        expect(await t.tickets.changeQuantity(paid!.lineId, 0)).toBe(false);
+      }
+      expect(ticketOf(t.store, id).lines.map((l) => l.lineId), role).toEqual(manager ? [other!.lineId] : [paid!.lineId, other!.lineId]);
+      expect(ticketOf(t.store, id).payments.map((p) => p.state), role).toEqual([manager ? 'held' : 'applied']);
+    }
   });
 
   it('[APP8] drafts (item note, quantity, ticket note, payment amount) count as half-typed work', async () => {

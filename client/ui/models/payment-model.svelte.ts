@@ -31,31 +31,37 @@ export interface PayableLine {
  */
 export class PaymentForm {
   method = $state<PaymentMethod>('card');
-  /** null = the amount still due. */
+  /** null = worked out: the split's share, what the chosen lines come to, or the amount still due. */
   amountText = $state<string | null>(null);
   tenderedText = $state('');
   /** A card tip (owed to staff, charged with the amount); empty = none. */
   tipText = $state('');
-  /** The change of the last cash payment recorded, shown big for the cashier. */
-  lastChange = $state<number | null>(null);
   /** The lines a guest is paying for (separate checks); empty: an amount. */
   lineIds = $state<string[]>([]);
   /** Guests still to pay their even share (÷n), this one included; null when not splitting. */
   splitLeft = $state<number | null>(null);
   /** The n of the split going on (its ÷n button is pressed). */
   splitOf = $state<number | null>(null);
-  /** The form as a payment recorded left it, for RECORD_HOLD_MS (null: none). */
+  /** The form as the last payment recorded left it (null: none on this ticket), and the change given then. */
   private recordedForm = $state<string | null>(null);
+  private recordedChange = $state<number | null>(null);
+  /** For RECORD_HOLD_MS after a payment is recorded. */
+  private holding = $state(false);
   private recordedTimer: ReturnType<typeof setTimeout> | null = null;
   private recording = false;
+  /** Nothing was changed since the last payment was recorded. */
+  private readonly unchanged = $derived(this.recordedForm !== null && this.recordedForm === this.formKey());
   /** A payment was just recorded and nothing changed since: the button waits (a change is meant). */
-  readonly justRecorded = $derived(this.recordedForm !== null && this.recordedForm === this.formKey());
+  readonly justRecorded = $derived(this.holding && this.unchanged);
+  /** The change of the last cash payment recorded, shown big for the cashier until the form is changed for the next guest. */
+  readonly lastChange = $derived(this.unchanged ? this.recordedChange : null);
 
   readonly due = $derived.by(() => this.dueNow() ?? 0);
   /** Lines a guest can still pay for on their own: charging something, and no applied payment was for them. */
   readonly payableLines = $derived.by((): PayableLine[] => {
     const ticket = this.ticketNow();
-    if (ticket === null || this.dueNow() === null) return [];
+    // Nothing to pay for on a ticket paid in full.
+    if (ticket === null || (this.dueNow() ?? 0) <= 0) return [];
     const paid = paidLineIds(ticket);
     // Each line's share, allocated once for the ticket (linesShareCents of one line each would allocate per line).
     const sold = soldByLine(ticket);
@@ -66,6 +72,8 @@ export class PaymentForm {
   });
   /** The chosen lines still payable (one another till took payment for meanwhile drops out). */
   readonly chosenLines = $derived(this.lineIds.filter((id) => this.payableLines.some((p) => p.line.lineId === id)));
+  /** Lines were chosen and none is payable any more (removed, or paid for, on another till): no amount, not the whole due. */
+  private readonly chosenGone = $derived(this.lineIds.length > 0 && this.chosenLines.length === 0);
   /** What the chosen lines come to, whatever is due; null with none chosen. */
   private readonly linesCents = $derived.by((): number | null => {
     const ticket = this.ticketNow();
@@ -74,7 +82,13 @@ export class PaymentForm {
   });
   /** What the chosen lines come to, at most the amount due; null with none chosen. */
   readonly forLines = $derived(this.linesCents === null ? null : Math.min(this.linesCents, this.due));
-  readonly amount = $derived(this.amountText === null ? (this.forLines ?? this.due) : parseMoney(this.amountText));
+  /** The even share of the split going on, of what is due now: it follows a line or a payment another till adds meanwhile. */
+  private readonly splitShare = $derived(this.splitLeft === null ? null : Math.ceil(this.due / this.splitLeft));
+  readonly amount = $derived.by((): number | null => {
+    if (this.amountText !== null) return parseMoney(this.amountText);
+    if (this.chosenGone) return null;
+    return this.splitShare ?? this.forLines ?? this.due;
+  });
   readonly tendered = $derived(this.method === 'cash' && this.tenderedText.trim() !== '' ? parseMoney(this.tenderedText) : null);
   readonly change = $derived(this.amount !== null && this.tendered !== null ? this.tendered - this.amount : null);
   readonly tip = $derived(this.method === 'card' && this.tipText.trim() !== '' ? parseMoney(this.tipText) : null);
@@ -84,6 +98,7 @@ export class PaymentForm {
     const { amount, due, method, tendered, change } = this;
     // Another payment now could charge the guest twice (the panel may have stayed open since the hold).
     if (this.ticketNow()?.payments.some((p) => p.state === 'held')) return 'A payment is held for a manager: take no other payment until it is settled';
+    if (this.chosenGone && this.amountText === null) return 'The items chosen were removed or paid for (on another till): choose again';
     if (amount === null || amount <= 0) return 'Enter an amount';
     // More than due is a typing slip (1000.00 for 10.00), not a tip: cash over the amount is change.
     if (amount > due) return method === 'cash' ? `More than the ${money(due)} due: put the cash handed over below for the change` : `More than the ${money(due)} due: put the extra as the tip`;
@@ -97,7 +112,9 @@ export class PaymentForm {
   });
 
   /** Something typed that is not recorded yet. */
-  readonly hasDraft = $derived(this.amountText !== null || this.tenderedText.trim() !== '' || this.tipText.trim() !== '' || this.chosenLines.length > 0);
+  readonly hasDraft = $derived(
+    this.amountText !== null || this.tenderedText.trim() !== '' || this.tipText.trim() !== '' || this.chosenLines.length > 0 || this.splitLeft !== null,
+  );
 
   constructor(
     /** What is left to take on the selected ticket (TicketsModel.dueOf); null when nothing can be. */
@@ -107,15 +124,16 @@ export class PaymentForm {
     private readonly ticketNow: () => TicketView | null,
   ) {}
 
-  /** An even share of the amount due: for an amount, not for lines. The next guests' shares follow (recordNow). */
+  /** An even share of the amount due (none when nothing is): for an amount, not for lines. The next guests' shares follow (recordNow). */
   split(n: number): void {
+    if (this.due <= 0) return;
     this.lineIds = [];
+    this.amountText = null;
     // ÷n tapped again for the next guest of the same split: still that guest's share.
     if (this.splitOf !== n || this.splitLeft === null) {
       this.splitOf = n;
       this.splitLeft = n;
     }
-    this.amountText = money(Math.ceil(this.due / this.splitLeft));
   }
 
   /** An amount typed by hand: the split, if any, ends (the amount is no share of it). */
@@ -182,7 +200,7 @@ export class PaymentForm {
     if (!ok) return false;
     // Another ticket was selected meanwhile: its form is its own (no change of this one shown there).
     if (this.ticketNow()?.id !== ticketId) return true;
-    this.lastChange = given !== null && given > 0 ? given : null;
+    this.recordedChange = given !== null && given > 0 ? given : null;
     this.tenderedText = '';
     this.tipText = '';
     this.lineIds = [];
@@ -191,21 +209,22 @@ export class PaymentForm {
     const left = this.splitLeft === null ? null : this.splitLeft - 1;
     if (left === null || left <= 0 || this.due === 0) this.endSplit();
     else this.splitLeft = left;
-    this.amountText = this.splitLeft === null ? null : money(Math.ceil(this.due / this.splitLeft));
+    this.amountText = null;
     this.holdAfterRecord();
     return true;
   }
 
   private formKey(): string {
-    return JSON.stringify([this.method, this.amountText, this.tenderedText, this.tipText, this.lineIds]);
+    return JSON.stringify([this.method, this.amountText, this.tenderedText, this.tipText, this.lineIds, this.splitOf, this.splitLeft]);
   }
 
   private holdAfterRecord(): void {
     this.recordedForm = this.formKey();
+    this.holding = true;
     if (this.recordedTimer !== null) clearTimeout(this.recordedTimer);
     this.recordedTimer = setTimeout(() => {
       this.recordedTimer = null;
-      this.recordedForm = null;
+      this.holding = false;
     }, RECORD_HOLD_MS);
   }
 
@@ -214,11 +233,12 @@ export class PaymentForm {
     if (this.recordedTimer !== null) clearTimeout(this.recordedTimer);
     this.recordedTimer = null;
     this.recordedForm = null;
+    this.recordedChange = null;
+    this.holding = false;
     this.method = 'card';
     this.amountText = null;
     this.tenderedText = '';
     this.tipText = '';
-    this.lastChange = null;
     this.lineIds = [];
     this.endSplit();
   }

@@ -2,7 +2,7 @@ import type { PaymentToRecord, RefundToGive, TicketCommands } from '../../comman
 import { CommandState } from './command-state.svelte';
 import { NotSavedError } from '../../store/storage-errors';
 import type { MenuCommands } from '../../commands/menu-commands';
-import { linesToFire, owedCents, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
+import { linesToFire, owedCents, paidLineIds, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { TICKET_AGGREGATE, type TicketDiscount } from '../../../shared/domain/ticket-events';
 import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
@@ -221,7 +221,7 @@ export class TicketsModel extends CommandState {
   changeQuantity(lineId: string, quantity: number) {
     const id = this.selectedId;
     if (id === null) return;
-    if (quantity < 1) return this.run(() => this.commands.removeItem(id, lineId));
+    if (quantity < 1) return this.removeItem(lineId);
     return this.run(() => this.commands.changeQuantity(id, lineId, quantity));
   }
 
@@ -239,7 +239,22 @@ export class TicketsModel extends CommandState {
     return this.withTicket((id) => this.commands.addItem(id, item, 1, line.note ?? undefined));
   }
 
+  /**
+   * Whether the till offers to take the line off: not one the kitchen made (TicketCommands.removeItem)
+   * nor one a guest paid for (their money would be owed back, and nothing would say so), unless a
+   * manager (the payment that no longer fits is then held for them: refund or keep).
+   */
+  canRemove(ticket: TicketView, line: TicketLine): boolean {
+    return this.manager || (line.bumpedQuantity === 0 && !paidLineIds(ticket).has(line.lineId));
+  }
+
   removeItem(lineId: string) {
+    const ticket = this.selected;
+    const line = ticket?.lines.find((l) => l.lineId === lineId);
+    if (ticket && line && !this.canRemove(ticket, line)) {
+      this.error = `Only a manager takes off ${line.name}: ${line.bumpedQuantity > 0 ? 'the kitchen made it' : 'a guest paid for it, and the money goes back'}`;
+      return Promise.resolve(false);
+    }
     return this.withTicket((id) => this.commands.removeItem(id, lineId));
   }
 
@@ -296,12 +311,12 @@ export class TicketsModel extends CommandState {
   }
 
   sendToKitchen() {
-    return this.withTicket((id) => this.commands.sendToKitchen(id));
+    return this.withNoteSaved((id) => this.commands.sendToKitchen(id));
   }
 
   /** Sends the lines held back (the mains, once the starters are eaten). */
   fireHeld() {
-    return this.withTicket((id) => this.commands.fireHeld(id));
+    return this.withNoteSaved((id) => this.commands.fireHeld(id));
   }
 
   /** Holds the line back from the kitchen, or lets it go with the next send. */
@@ -339,6 +354,17 @@ export class TicketsModel extends CommandState {
   private seatsOf(tableId: string): number | undefined {
     const t = this.log.view(tableId);
     return t?.kind === 'table' && t.seats !== null ? t.seats : undefined;
+  }
+
+  /**
+   * The kitchen reads the ticket note with what it is sent (an allergy at seat 2): one typed and
+   * not saved is saved first, and nothing is sent while it cannot be (the message says why).
+   */
+  private async withNoteSaved(action: (ticketId: string) => Promise<unknown>): Promise<boolean> {
+    const id = this.selectedId;
+    if (id === null) return false;
+    if (this.isUnsavedNote(id) && !(await this.saveNoteOf(id, null))) return false;
+    return this.run(() => action(id));
   }
 
   private withTicket(action: (ticketId: string) => Promise<unknown>) {
