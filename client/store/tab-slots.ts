@@ -136,8 +136,16 @@ export async function claimTabSlot(channelName: string, maxSlots: number): Promi
     if (lost) clearInterval(heartbeat);
     return !lost;
   };
-  // A full device keeps no record: the slot then rests on the channel's answers alone.
-  const writeRecord = (): void => void keepOnDevice(records, recordKey(slot), JSON.stringify({ tab, at: Date.now() } satisfies SlotRecord));
+  const writeRecord = (): void => {
+    const record = JSON.stringify({ tab, at: Date.now() } satisfies SlotRecord);
+    if (keepOnDevice(records, recordKey(slot), record)) return;
+    // A full device: the record there goes first (a crashed holder's, stale, which would
+    // otherwise outlive our claim and make every append of ours a lost slot, reload or not;
+    // or our own last beat), freeing its bytes for ours. If even then refused, the slot has
+    // no record: it rests on the channel's answers alone.
+    records?.removeItem(recordKey(slot));
+    keepOnDevice(records, recordKey(slot), record);
+  };
   const heartbeat = records ? setInterval(() => held() && writeRecord(), HEARTBEAT_MS) : undefined;
   writeRecord(); // over the stale record of the tab that held the slot before, if any
   const release = (): void => {

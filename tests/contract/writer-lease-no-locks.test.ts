@@ -29,7 +29,10 @@ class MemoryStorage {
   getItem(key: string): string | null {
     return this.items.get(key) ?? null;
   }
+  /** A device whose storage is full refuses every write. */
+  full = false;
   setItem(key: string, value: string): void {
+    if (this.full) throw new DOMException('localStorage is full', 'QuotaExceededError');
     this.items.set(key, String(value));
   }
   removeItem(key: string): void {
@@ -155,6 +158,21 @@ describe('Writer lease without Web Locks', () => {
     vi.setSystemTime(Date.now() + STALE_MS);
     const next = await lease(loc);
     expect(next.writer).toBe('till-1');
+  });
+
+  it('[STO22] with localStorage full, a crashed tab\'s stale record does not take the slot from the tab that claims it (every append refused, reload or not)', async () => {
+    fakeClock();
+    const loc = newLocation();
+    const crashed = await silencedTab(loc);
+    crashed.silence();
+    vi.setSystemTime(Date.now() + STALE_MS);
+    (localStorage as unknown as MemoryStorage).full = true;
+    const next = await lease(loc);
+    expect(next.writer).toBe('till-1');
+    expect(next.held()).toBe(true);
+    vi.advanceTimersByTime(3 * HEARTBEAT_MS);
+    expect(next.held()).toBe(true);
+    expect(recordOf(loc, 1)).toBeNull(); // no record: the slot rests on the channel's answers
   });
 
   it('[STO22] a busy tab keeps its slot: it cannot answer, but its heartbeat record is fresh', async () => {
