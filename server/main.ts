@@ -54,8 +54,9 @@ export interface RunningServer {
  * Hook order matters and is spelled out here: persistence before the event index before
  * the room guard before relay ingest before metrics (relay); the room bridge after the store commit (ingest).
  */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const now = (): number => Date.now();
+export async function startServer(config: ServerConfig, clock: { now?: () => number } = {}): Promise<RunningServer> {
+  // The server's time (tokens, X-Server-Time, the room guard's judgement): tests move it days ahead.
+  const now = clock.now ?? ((): number => Date.now());
   const https = config.tls === null ? null : { cert: readPem('TLS_CERT_FILE', config.tls.certFile), key: readPem('TLS_KEY_FILE', config.tls.keyFile) };
   const secret = loadOrCreateSecret(config.dataDir, config.secret);
   const db = openDatabase(config.dataDir);

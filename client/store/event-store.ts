@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import { compareEvents, parseEnvelope, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
 import { EventValidationError, validatePayload } from '../../shared/events/catalog';
-import { HybridClock } from '../../shared/clock/hybrid-clock';
+import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
 import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
 import type { HistoryEntry } from '../../shared/projection/views';
 import { SegmentWriter, acksOf, compactedOf, numberedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
@@ -55,7 +55,6 @@ export interface EventStoreOptions {
   retention?: RetentionPolicy;
 }
 
-export const DEFAULT_CLOCK_BOUND_MS = 5 * 60_000;
 /** Time one slice of background event reading may take before yielding to the page. */
 const INDEX_SLICE_MS = 12;
 
@@ -157,7 +156,7 @@ export class EventStore {
       options.location,
       lease,
       options.clock ?? new HybridClock(),
-      options.clockBoundMs ?? DEFAULT_CLOCK_BOUND_MS,
+      options.clockBoundMs ?? CLOCK_BOUND_MS,
       options.now ?? (() => Date.now()),
       options.retention ?? DEFAULT_RETENTION,
     );

@@ -3,6 +3,7 @@ import type { EventEnvelope } from '../../shared/events/envelope';
 import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
 import type { DayWindow } from '../../shared/reports/day-takings';
 import { SHORTEST_KEPT_MS, retentionOf } from '../../shared/compaction/retention-policy';
+import { CLOCK_BOUND_MS } from '../../shared/clock/hybrid-clock';
 import { TOMBSTONE_KEPT_MS } from '../../shared/compaction/compaction-plan';
 import type { EventStore } from './event-store';
 
@@ -33,7 +34,9 @@ const FOLDS_PER_TURN = 50;
  * acknowledged, its last event at least SHORTEST_KEPT_MS before the tombstone's time): the
  * device's calendar decides when, the server only that it may, by its own log. A till that
  * compacted offline a ticket another till refunded since had not seen the refund: its
- * tombstone is older than the refund allows. Also a ticket opened longer ago than a tombstone is
+ * tombstone is older than the refund allows. A tombstone dated later than the server's clock
+ * (plus CLOCK_BOUND_MS) is judged as of then: dated a day ahead, it let go a ticket closed
+ * minutes ago. Also a ticket opened longer ago than a tombstone is
  * kept (CMP8): a terminal lets the rest of it go as a fragment, settled or not. The room guard
  * asks it of the tombstones a connection writes.
  */
@@ -49,7 +52,7 @@ export async function aggregatesMayLeave(store: EventStore, location: string, co
     if (view === undefined) continue;
     const events = projection.eventsOf(aggregateId);
     const fragmentAge = now - (events[0]?.at ?? now) >= TOMBSTONE_KEPT_MS;
-    if (fragmentAge || retentionOf(view, events, watermarks, at, anyCalendar).compactable) allowed.add(aggregateId);
+    if (fragmentAge || retentionOf(view, events, watermarks, Math.min(at, now + CLOCK_BOUND_MS), anyCalendar).compactable) allowed.add(aggregateId);
   }
   return allowed;
 }

@@ -9,6 +9,13 @@
  *  - otherwise a stamp is the wall clock corrected by the estimated offset to the
  *    server's time, so stamps of different terminals stay comparable.
  */
+/**
+ * How far ahead of server time a stamp is still plausible (a device's clock calibrated a while
+ * ago, drifting): beyond it a terminal lists an event for review (EventStore `clockSuspects`)
+ * and the server judges a tombstone as of its own time plus this.
+ */
+export const CLOCK_BOUND_MS = 5 * 60_000;
+
 export interface HybridClockOptions {
   /** Wall clock in ms; injected so tests can skew and freeze it. */
   wallNow?: () => number;

@@ -14,7 +14,8 @@ export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
 export const tokens: TokenIssuer = createTokenIssuer(TEST_SECRET);
 
-export function mint(location: string, role: Role = 'terminal', terminal = 'till-1', ttlSeconds = 3600): Promise<string> {
+/** 30 days by default, as a pairing link's token: a test may move the server's clock days ahead (compaction). */
+export function mint(location: string, role: Role = 'terminal', terminal = 'till-1', ttlSeconds = 30 * 24 * 3600): Promise<string> {
   return tokens.mint({ location, role, terminal, ttlSeconds });
 }
 

@@ -13,7 +13,7 @@ export interface InProcessServer extends RunningServer {
 
 /** startServer() on 127.0.0.1, a free port and a fresh data directory. */
 export async function startTestServer(
-  options: { dataDir?: string; relay?: Partial<RelayLimits>; relayIngest?: boolean; corsOrigins?: string[]; seedDemo?: boolean; tls?: ServerConfig['tls'] } = {},
+  options: { dataDir?: string; relay?: Partial<RelayLimits>; relayIngest?: boolean; corsOrigins?: string[]; seedDemo?: boolean; tls?: ServerConfig['tls']; now?: () => number } = {},
 ): Promise<InProcessServer> {
   const dataDir = options.dataDir ?? makeDataDir();
   const server = await startServer(
@@ -30,6 +30,7 @@ export async function startTestServer(
       ...(options.relayIngest !== undefined ? { relayIngest: options.relayIngest } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
     }),
+    options.now ? { now: options.now } : {},
   );
   return {
     ...server,

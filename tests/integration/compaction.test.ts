@@ -16,8 +16,17 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function serverAndProxy(): Promise<{ server: InProcessServer; proxy: TcpProxy }> {
-  const server = await startTestServer();
+/**
+ * The server's clock, moved forward as the test lets days pass: a compaction is judged by the
+ * server's time (a tombstone dated ahead of it counts as of then), so the days must pass there too.
+ */
+function serverClock(): { now: () => number; passDays: (days: number) => void } {
+  let ahead = 0;
+  return { now: () => Date.now() + ahead, passDays: (days) => void (ahead += days * DAY) };
+}
+
+async function serverAndProxy(clock = serverClock()): Promise<{ server: InProcessServer; proxy: TcpProxy }> {
+  const server = await startTestServer({ now: clock.now });
   const proxy = await startTcpProxy(server.port);
   cleanups.push(() => server.dispose(), () => proxy.close());
   return { server, proxy };
@@ -95,7 +104,8 @@ describe('Compaction', () => {
   });
 
   it('[CMP2] a terminal offline through a compaction: nothing is resurrected, nothing owed is lost', async () => {
-    const { server, proxy } = await serverAndProxy();
+    const clock = serverClock();
+    const { server, proxy } = await serverAndProxy(clock);
     const a = keep(await startTerminal({ location: 'late', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl }));
     const b = keep(await startTerminal({ location: 'late', terminal: 'till-2', apiBase: proxy.url, syncEndpoint: proxy.wsUrl }));
     const ticket = { aggregate: { id: 't-late', type: 'ticket' } };
@@ -111,7 +121,8 @@ describe('Compaction', () => {
     const late = await b.store.append('ticket.note_set', { note: 'left an umbrella' }, ticket);
 
     // As the app gives its store (useWatermarks): the best watermarks known (doc and upload answers).
-    const report = await a.store.compact({ now: Date.now() + 3 * DAY, watermarks: a.sync.watermarks() });
+    clock.passDays(3);
+    const report = await a.store.compact({ now: clock.now(), watermarks: a.sync.watermarks() });
     expect(report.aggregates).toBe(1);
     expect(a.store.view('t-late')).toBeUndefined();
 
@@ -127,13 +138,15 @@ describe('Compaction', () => {
     // Once acknowledged, the late event is compacted in turn.
     await waitFor(() => b.sync.status.owed === 0, 'late event acknowledged');
     await waitFor(() => a.sync.watermarks()['till-2'] === late.origin.n, 'a learns the ack');
-    await a.store.compact({ now: Date.now() + 3 * DAY, watermarks: a.sync.watermarks() });
+    clock.passDays(3);
+    await a.store.compact({ now: clock.now(), watermarks: a.sync.watermarks() });
     await waitFor(() => b.store.getByAggregate('t-late').length === 0 && a.store.getByAggregate('t-late').length === 0, 'late event gone everywhere');
     expect(await serverEvents(server.url, 'late')).toHaveLength(5);
   });
 
   it('[CMP4] compaction during live traffic from 3 terminals loses no event', async () => {
-    const { server } = await serverAndProxy();
+    const clock = serverClock();
+    const { server } = await serverAndProxy(clock);
     const base = { location: 'busy', apiBase: server.url, syncEndpoint: server.wsUrl };
     const terminals = [
       keep(await startTerminal({ ...base, terminal: 'till-1' })),
@@ -148,7 +161,10 @@ describe('Compaction', () => {
         written++;
         k++;
         await t.store.append(c.type, c.payload, { aggregate: c.aggregate, ...(c.key ? { key: c.key } : {}) });
-        if (i === 0 && k % 100 === 0) compacted += (await t.store.compact({ now: Date.now() + 3 * DAY, watermarks: t.sync.watermarks() })).aggregates;
+        if (i === 0 && k % 100 === 0) {
+          clock.passDays(3); // the service goes on a few days later
+          compacted += (await t.store.compact({ now: clock.now(), watermarks: t.sync.watermarks() })).aggregates;
+        }
         if (k % 10 === 0) await new Promise((r) => setTimeout(r, 10)); // staff are not that fast: let the network breathe
       }
     });
@@ -158,7 +174,8 @@ describe('Compaction', () => {
     await waitForAsync(async () => (await serverEvents(server.url, 'busy')).length === written, 'server holds all', 30_000);
     await waitFor(() => terminals.every((t) => t.sync.status.owed === 0), 'outboxes empty', 30_000);
     // Mid-traffic runs may find nothing acknowledged yet on a slow machine: once all is, one more does.
-    compacted += (await terminals[0]!.store.compact({ now: Date.now() + 3 * DAY, watermarks: terminals[0]!.sync.watermarks() })).aggregates;
+    clock.passDays(3);
+    compacted += (await terminals[0]!.store.compact({ now: clock.now(), watermarks: terminals[0]!.sync.watermarks() })).aggregates;
     const stored = await serverEvents(server.url, 'busy');
     expect(new Set(stored.map((e) => e.id)).size).toBe(written);
     expect(compacted).toBeGreaterThan(0);

@@ -233,6 +233,27 @@ describe('room guard', () => {
     expect(later.store.view('ticket-9')).toMatchObject({ status: 'closed', refunds: [{ refundId: 'rf-1', amountCents: 500 }] });
   });
 
+  it('[SRV16] a tombstone dated ahead of the server\'s clock is judged as of the server\'s time: a ticket closed minutes ago stays (a till whose clock ran a day ahead)', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    const till = await connectSynced(server.wsUrl, 'ahead-stone', await mint('ahead-stone', 'terminal', 'till-3'));
+    cleanups.push(() => till.destroy());
+    const aggregate = { type: 'ticket', id: 'ticket-9' };
+    const at = Date.now() - 60_000;
+    const sale = [
+      ticketOpenedEvent('till-3', 1, { aggregate, seq: 1, at }),
+      ticketOpenedEvent('till-3', 2, { aggregate, seq: 2, at: at + 1, type: 'ticket.closed', payload: { totalCents: 0 } }),
+    ];
+    till.doc.transact(() => new SegmentWriter(till.doc, 'till-3').append(sale.map((e) => JSON.stringify(e))), 'local');
+    await waitFor(() => acksOf(till.doc).get('till-3') === 2, 'the ticket acknowledged');
+    const aDayAhead = Date.now() + 24 * 60 * 60_000;
+    till.doc.transact(() => {
+      compactedOf(till.doc).set('ticket-9', { at: aDayAhead, by: 'till-3', events: 2, number: 'T-001' });
+      deleteEvents(till.doc, new Set(sale.map((e) => e.id)));
+    }, 'local');
+    await waitFor(() => !compactedOf(till.doc).has('ticket-9') && readAllEventJson(till.doc).length === 2, 'the server took the tombstone away and put the ticket back');
+  });
+
   it('[SRV16] a tombstone whose time is no number is judged as of the epoch: undone, even for a ticket settled days ago', async () => {
     const server = await startTestServer();
     cleanups.push(() => server.dispose());
