@@ -168,8 +168,12 @@ const STATUS_LABEL: Record<string, string> = {
   voided: 'Voided',
 };
 
-/** A ticket's status as staff read it: "sent" once the kitchen bumped every line sent is "Served". */
-export function statusLabel(ticket: Pick<TicketView, 'status' | 'lines'>): string {
+/**
+ * A ticket's status as staff read it: "sent" once the kitchen bumped every line sent is "Served";
+ * with lines whose send has not left this device (`sending`: TicketsModel.notInKitchenYet), "Sending to kitchen…" (APP42).
+ */
+export function statusLabel(ticket: Pick<TicketView, 'status' | 'lines'>, sending = false): string {
+  if (ticket.status === 'sent' && sending) return 'Sending to kitchen…';
   const served = ticket.status === 'sent' && ticket.lines.every((l) => l.sentAt === null || l.bumpedAt !== null);
   return served ? 'Served' : (STATUS_LABEL[ticket.status] ?? ticket.status);
 }

@@ -51,6 +51,9 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     await addItem(a, 'House red \\(glass\\)'); // 7.50
     await a.getByRole('button', { name: /^Send to kitchen/ }).click();
     await idle(a);
+    // The send is on A only: no kitchen screen has it yet, and the ticket does not say "in kitchen" (APP42).
+    await expect.poll(() => a.getByTestId('ticket-status').textContent()).toBe('Sending to kitchen…');
+    expect(await a.getByTestId('kitchen-tag').allTextContents()).toEqual(['sending to kitchen…', 'sending to kitchen…']);
     await setNote(a, 'window seat');
     await a.getByRole('button', { name: 'Take payment' }).click();
     await a.getByRole('textbox', { name: 'Amount' }).fill('20.00');
@@ -76,6 +79,7 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
       await expect.poll(() => page.getByRole('textbox', { name: 'Ticket note' }).inputValue()).toBe('birthday, bring candles');
       await expect.poll(() => page.getByTestId('line').count()).toBe(2);
       await expect.poll(() => page.getByTestId('paid').textContent()).toBe('34.00');
+      await expect.poll(() => page.getByTestId('kitchen-tag').allTextContents()).toEqual(['in kitchen', 'in kitchen']);
     }
     // The overwritten note stays in the history, marked as having lost the race.
     await b.getByRole('button', { name: 'History' }).click();

@@ -4,7 +4,9 @@ import { EventStore } from '../../client/store/event-store';
 import { TicketCommands, writerLabel } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
 import type { MenuItemView } from '../../shared/projection/views';
-import { NOTE_MAX } from '../../client/ui/format';
+import { NOTE_MAX, statusLabel } from '../../client/ui/format';
+import type { DeliveryState } from '../../client/sync/sync-status';
+import type { EventEnvelope } from '../../shared/events/envelope';
 import { failIndexedDbWrites } from '../helpers/failing-disk';
 
 cleanUpAfterEach();
@@ -227,6 +229,59 @@ describe('tickets screen (TicketsModel)', () => {
     expect(await t.tickets.addAnother(first!)).toBe(false);
     expect(t.tickets.error).toMatch(/Lager is off the menu/);
     expect(ticketOf(t.store, id).lines).toHaveLength(2);
+  });
+
+  it('[APP42] lines whose send is still only on this till read "sending to kitchen", not "in kitchen", until the send is relayed or acknowledged; a line the kitchen made is in it; without sync as before', async () => {
+    const t = await till();
+    // The sync layer's answer per event: 'local' until the test says the relay or the server has it.
+    const delivered = new Map<string, DeliveryState>();
+    const lookups: string[] = [];
+    const delivery = {
+      deliveryState(e: EventEnvelope): DeliveryState {
+        lookups.push(e.id);
+        return delivered.get(e.id) ?? 'local';
+      },
+    };
+    const tickets = new ticketsMod.TicketsModel(t.log, t.commands, t.menuCommands, false, delivery);
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.addItem(id, cola);
+    await t.commands.addItem(id, soup);
+    const [burgerLine, colaLine, soupLine] = ticketOf(t.store, id).lines.map((l) => l.lineId);
+    await t.commands.holdLine(id, soupLine!, true);
+    await t.commands.sendToKitchen(id);
+    await t.commands.fireHeld(id);
+    const [send, fire] = t.store.getByAggregate(id).filter((e) => e.type === 'ticket.sent_to_kitchen');
+    const shown = () => {
+      const view = ticketOf(t.store, id);
+      const notInKitchen = tickets.notInKitchenYet(view);
+      return { lines: [...notInKitchen].sort(), status: statusLabel(view, notInKitchen.size > 0) };
+    };
+
+    // Offline: both sends are on this till only.
+    expect(shown()).toEqual({ lines: [burgerLine, colaLine, soupLine].sort(), status: 'Sending to kitchen…' });
+    // A till without sync (tests, a memory log) shows every line sent in the kitchen, as before.
+    expect(t.tickets.notInKitchenYet(ticketOf(t.store, id)).size).toBe(0);
+    expect(statusLabel(ticketOf(t.store, id))).toBe('In kitchen');
+    // One lookup per send, not per event of the log.
+    lookups.length = 0;
+    shown();
+    expect(lookups.sort()).toEqual([send!.id, fire!.id].sort());
+
+    // The first send relayed: its lines are in the kitchen; the fired soup is not yet.
+    delivered.set(send!.id, 'relayed');
+    expect(shown()).toEqual({ lines: [soupLine], status: 'Sending to kitchen…' });
+    // A kitchen screen on this till made the soup: the kitchen has it, whatever the send's delivery.
+    await t.commands.bumpItem(id, soupLine!);
+    expect(shown()).toEqual({ lines: [], status: 'In kitchen' });
+
+    // Acknowledged reads as in the kitchen too.
+    await t.commands.addItem(id, cola);
+    await t.commands.sendToKitchen(id);
+    const [, , again] = t.store.getByAggregate(id).filter((e) => e.type === 'ticket.sent_to_kitchen');
+    expect(shown().lines).toHaveLength(1);
+    delivered.set(again!.id, 'acknowledged');
+    expect(shown()).toEqual({ lines: [], status: 'In kitchen' });
   });
 
   it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {

@@ -192,7 +192,7 @@ export class AppModel {
           sync,
           manager,
           conflicts,
-          tickets: new TicketsModel(log, session.commands, session.menuCommands, manager),
+          tickets: new TicketsModel(log, session.commands, session.menuCommands, manager, sync),
           kitchen: new KitchenModel(log, session.commands, session.menuCommands, this.now),
           console: new ConsoleModel(log, sync, session.store, session.compaction),
           devices: manager ? new DevicesModel(new DeviceAdmin(api, `${location.origin}${location.pathname}`)) : null,

@@ -3,7 +3,9 @@ import { CommandState } from './command-state.svelte';
 import { NotSavedError } from '../../store/storage-errors';
 import type { MenuCommands } from '../../commands/menu-commands';
 import { linesToFire, owedCents, paidLineIds, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
-import { TICKET_AGGREGATE, type TicketDiscount } from '../../../shared/domain/ticket-events';
+import { TICKET_AGGREGATE, type TicketDiscount, type TicketSentToKitchenV1 } from '../../../shared/domain/ticket-events';
+import type { EventEnvelope } from '../../../shared/events/envelope';
+import type { DeliveryState } from '../../sync/sync-status';
 import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import { PaymentForm } from './payment-model.svelte';
@@ -17,6 +19,12 @@ export interface MenuSection {
 type Sellable = MenuItemView & { name: string; priceCents: number };
 
 const ENDED = new Set(['closed', 'voided']);
+const NONE: ReadonlySet<string> = new Set();
+
+/** Where an event is on its way off this device (SyncModel: re-read whenever the sync status changes). */
+export interface DeliverySource {
+  deliveryState(event: EventEnvelope): DeliveryState;
+}
 
 /**
  * The tickets screen: which ticket is open on this till, what can be done to it, and the
@@ -88,6 +96,8 @@ export class TicketsModel extends CommandState {
     private readonly commands: TicketCommands,
     private readonly menuCommands: MenuCommands,
     readonly manager: boolean,
+    /** Null without sync (tests, a memory log): every line sent reads "in kitchen". */
+    private readonly delivery: DeliverySource | null = null,
   ) {
     super();
   }
@@ -96,6 +106,29 @@ export class TicketsModel extends CommandState {
   isUnavailable(menuItemId: string): boolean {
     const item = this.log.view(menuItemId);
     return item?.kind === 'menu_item' && (item.soldOut || item.retired);
+  }
+
+  /**
+   * The ticket's lines sent from this device whose send has not left it yet (APP42): offline, or
+   * the relay not reached, the kitchen screens (other devices) cannot have them. A line is in the
+   * kitchen once a send naming it was relayed or acknowledged (another till's send came through
+   * the relay), or once the kitchen made it (a kitchen screen on this device bumped it). One read
+   * of the ticket's events and one delivery lookup per send, not the whole log.
+   */
+  notInKitchenYet(ticket: TicketView): ReadonlySet<string> {
+    const waiting = new Set(ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null).map((l) => l.lineId));
+    if (this.delivery === null || waiting.size === 0) return NONE;
+    const local = new Set<string>();
+    const left = new Set<string>();
+    for (const e of this.log.events(ticket.id)) {
+      if (e.type !== 'ticket.sent_to_kitchen') continue;
+      const named = ((e.payload as Partial<TicketSentToKitchenV1>).lineIds ?? []).filter((id) => waiting.has(id));
+      if (named.length === 0) continue;
+      const into = this.delivery.deliveryState(e) === 'local' ? local : left;
+      for (const id of named) into.add(id);
+    }
+    for (const id of left) local.delete(id);
+    return local;
   }
 
   /** What receipts say about the business (ReceiptPrint's header and last line). */
