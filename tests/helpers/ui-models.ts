@@ -1,15 +1,14 @@
 import 'fake-indexeddb/auto';
 import { afterEach, vi } from 'vitest';
-import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as Y from 'yjs';
 import { EventStore } from '../../client/store/event-store';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
 import type { HybridClock } from '../../shared/clock/hybrid-clock';
 import type { TicketView } from '../../shared/projection/views';
+import { ROOT, compiledDir, compiledPath, compilers, pointImports, stripTypes, writeCompiled } from './svelte-compiled';
 
 /*
  * The staff app's view-models (client/ui/models/*.svelte.ts) use runes, which only the Svelte
@@ -18,46 +17,16 @@ import type { TicketView } from '../../shared/projection/views';
  * tests/.tmp/ui-models/, its relative imports pointing back at the sources, and imported from
  * there: the tests drive the real models over a real EventStore (in memory) and TicketCommands.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
 const MODELS = join(ROOT, 'client', 'ui', 'models');
-
-/** The view-models' sources, hashed: compiled once per version of them all, then reused by every test file. */
-function modelsVersion(): string {
-  const hash = createHash('sha1');
-  for (const file of readdirSync(MODELS).sort()) hash.update(file).update(readFileSync(join(MODELS, file)));
-  return hash.digest('hex').slice(0, 12);
-}
-
-const OUT = join(ROOT, 'tests', '.tmp', 'ui-models', modelsVersion());
-
-/** The compilers load only when a model is compiled (a test file finding them all compiled needs neither). */
-const compilers = async () => ({ ts: (await import('typescript')).default, svelte: await import('svelte/compiler') });
+const OUT = compiledDir('ui-models', MODELS);
 
 async function compileModel(source: string): Promise<string> {
-  const out = join(OUT, `${relative(ROOT, source).replaceAll('/', '__')}.js`);
+  const out = compiledPath(OUT, source);
   if (existsSync(out)) return out;
   const { ts, svelte } = await compilers();
-  const tsCode = readFileSync(source, 'utf8');
-  const js = ts.transpileModule(tsCode, {
-    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true },
-  }).outputText;
-  let code = svelte.compileModule(js, { generate: 'client', dev: false, filename: source }).js.code;
-  const imports = [...code.matchAll(/(from\s+|import\s*\(\s*)'(\.{1,2}\/[^']+)'/g)];
-  for (const [all, head, spec] of imports) {
-    const target = resolve(dirname(source), spec!);
-    let file: string | undefined;
-    if (target.endsWith('.svelte')) file = pathToFileURL(await compileModel(`${target}.ts`)).href;
-    else file = ['.ts', '/index.ts', ''].map((ext) => target + ext).find((f) => existsSync(f));
-    if (!file) throw new Error(`${source}: cannot resolve ${spec}`);
-    code = code.replace(all, `${head}'${file}'`);
-  }
-  mkdirSync(OUT, { recursive: true });
-  // Test files in parallel workers may compile the same model: each writes a name of its own
-  // and renames it over the shared one (atomic), so no import ever reads a half-written file.
-  const written = `${out}.${randomUUID()}.tmp`;
-  writeFileSync(written, code);
-  renameSync(written, out);
-  return out;
+  const code = svelte.compileModule(stripTypes(ts, readFileSync(source, 'utf8')), { generate: 'client', dev: false, filename: source }).js.code;
+  // A `.svelte` import of a model names its `.svelte.ts` module.
+  return writeCompiled(out, await pointImports(code, source, (target) => compileModel(`${target}.ts`)));
 }
 
 /** The view-model client/ui/models/<name>.svelte.ts, compiled and imported. */
