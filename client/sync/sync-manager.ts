@@ -129,6 +129,8 @@ export class SyncManager {
   private probeAsked = false;
   /** Why the last upload or probe got no answer (its cause); null once one is answered. */
   private unanswered: string | null = null;
+  /** Since the last Sync now: a batch refused whole (a proxy's 400, 413 or 422), as `HTTP <status>`. */
+  private refusedWith: string | null = null;
   /** The latency the charts show: the last answer's, none (a gap) since a failure. */
   private chartedLatencyMs: number | null = null;
   private clockOffsetMs: number | null = null;
@@ -220,6 +222,7 @@ export class SyncManager {
     this.refusedAlone.clear();
     this.probeAsked = true;
     this.unanswered = null;
+    this.refusedWith = null;
     const successesBefore = this.metrics.successes;
     if (this.paused) this.resume();
     else this.relay.reconnectNow();
@@ -232,7 +235,10 @@ export class SyncManager {
     if (this.probeAsked && this.unanswered === null && this.metrics.successes === successesBefore) await this.uploadOnce();
     this.probeAsked = false;
     if (this.unauthorized !== null) return `The server refuses this terminal: ${this.unauthorized.message}`;
-    return this.unanswered === null ? null : `Server not reachable (${this.unanswered}). Work continues here; what is owed goes when it answers.`;
+    if (this.unanswered !== null) return `Server not reachable (${this.unanswered}). Work continues here; what is owed goes when it answers.`;
+    // Answered, but not stored: something between (a proxy) refuses the uploads.
+    if (this.refusedWith !== null && this.outbox().owed.length > 0) return `Uploads refused (${this.refusedWith}, not by this app's server: a proxy in between?). What is owed stays here and is tried again.`;
+    return null;
   }
 
   deliveryState(event: EventEnvelope): DeliveryState {
@@ -643,6 +649,7 @@ export class SyncManager {
       case 'tooLarge':
       case 'refused':
         this.countFailure(outcome.kind === 'tooLarge' ? 'too_large' : 'refused');
+        this.refusedWith = outcome.kind === 'tooLarge' ? 'HTTP 413' : `HTTP ${outcome.status}`;
         if (events.length > 1) {
           // Halved: a batch above the limits, or the event refused, is found in a few requests.
           this.halveBatch(events, bytes);
@@ -841,7 +848,8 @@ export class SyncManager {
       inFlight: this.inFlight !== null,
       attempt: this.backoff.attempt,
       backoffMs: this.backoff.ceilingMs(),
-      nextAttemptAt: this.retryAt,
+      // Every owed event refused alone and waiting: the first of them is the next attempt.
+      nextAttemptAt: this.retryAt ?? (this.refusedAlone.size === 0 ? null : Math.min(...this.refusedAlone.values())),
       // None while connected: the backoff itself resets only after a stable connection (STABLE_MS).
       relayAttempt: this.relayInStep ? 0 : this.relay.attempt,
       relayNextAttemptAt: this.relay.nextAttemptAt,

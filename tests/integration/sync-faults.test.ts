@@ -374,6 +374,29 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.owed).toBe(40);
   });
 
+  it('[OUT9] an event refused alone, all that is owed, says when it goes again: the next attempt is its own wait\'s end', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const refuseAll: typeof fetch = (input, init) =>
+      init?.method === 'POST' ? Promise.resolve(new Response('<html>413 from the proxy</html>', { status: 413 })) : globalThis.fetch(input, init);
+    const clock = new TabletClock();
+    const opened = await openTerminal({ location: 'proxy-one', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: refuseAll, timers: clock } });
+    await opened.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
+    const t = opened.startSync();
+    defer(() => t.close());
+    // The refusal, then the upload backoff's retry: it finds the event still waiting its own backoff.
+    for (const ms of [0, 0, 10 * 60_000]) {
+      await waitFor(() => !t.sync.status.inFlight, 'the upload answered');
+      clock.fire(ms);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await waitFor(() => !t.sync.status.inFlight, 'the upload answered');
+    expect(t.sync.status.owed).toBe(1);
+    expect(t.sync.status.quarantined).toEqual([]);
+    expect(t.sync.status.nextAttemptAt).not.toBeNull();
+    // Staff press Sync now: the server answers nothing was stored, and says so.
+    expect(await t.sync.syncNow()).toMatch(/^Uploads refused \(HTTP 413/);
+  });
+
   it('[SYN5] events of a silent writer arriving after the first are uploaded when their own grace ends', async () => {
     const { server, a, b } = await relayOnlyWriter('grace', { relayIngest: false });
     await writeTickets(a, 5, 'G');
