@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type * as Y from 'yjs';
+import type { EventEnvelope } from '../../shared/events/envelope';
 import { SegmentWriter, acksOf, compactedOf, deleteEvents, readAllEventJson, relayedOf, segmentsOf, type Tombstone } from '../../shared/log/log-doc';
 import { startTestServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
@@ -38,6 +40,24 @@ async function victimWithUploadsDown(location: string) {
   });
   cleanups.push(() => victim.close());
   return { server, victim, restBack: () => (restDown = false) };
+}
+
+const TICKET_9 = { type: 'ticket', id: 'ticket-9' };
+
+/** A soup sold on till-3 at `at`: ticket-9 opened, the soup added, paid in cash, closed. */
+function soupSold(at: number): EventEnvelope[] {
+  const aggregate = TICKET_9;
+  return [
+    ticketOpenedEvent('till-3', 1, { aggregate, seq: 1, at }),
+    ticketOpenedEvent('till-3', 2, { aggregate, seq: 2, at: at + 1, type: 'ticket.item_added', v: 2, payload: { lineId: 'l1', menuItemId: 'm', name: 'Soup', unitPriceCents: 500, quantity: 1 } }),
+    ticketOpenedEvent('till-3', 3, { aggregate, seq: 3, at: at + 2, type: 'ticket.payment_recorded', payload: { paymentId: 'p1', method: 'cash', amountCents: 500 } }),
+    ticketOpenedEvent('till-3', 4, { aggregate, seq: 4, at: at + 3, type: 'ticket.closed', payload: { totalCents: 500 } }),
+  ];
+}
+
+/** `events` written by `writer` on a client, as a terminal's own write. */
+function writeAs(client: { doc: Y.Doc }, writer: string, events: readonly EventEnvelope[]): void {
+  client.doc.transact(() => new SegmentWriter(client.doc, writer).append(events.map((e) => JSON.stringify(e))), 'local');
 }
 
 describe('room guard', () => {
@@ -172,16 +192,9 @@ describe('room guard', () => {
     const till = await connectSynced(server.wsUrl, 'archived', await mint('archived', 'terminal', 'till-3'));
     const late = await connectSynced(server.wsUrl, 'archived', await mint('archived', 'terminal', 'till-4'));
     cleanups.push(() => till.destroy(), () => late.destroy());
-    const aggregate = { type: 'ticket', id: 'ticket-9' };
     const at = Date.now() - 5 * 24 * 60 * 60_000;
-    const sale = [
-      ticketOpenedEvent('till-3', 1, { aggregate, seq: 1, at }),
-      ticketOpenedEvent('till-3', 2, { aggregate, seq: 2, at: at + 1, type: 'ticket.item_added', v: 2, payload: { lineId: 'l1', menuItemId: 'm', name: 'Soup', unitPriceCents: 500, quantity: 1 } }),
-      ticketOpenedEvent('till-3', 3, { aggregate, seq: 3, at: at + 2, type: 'ticket.payment_recorded', payload: { paymentId: 'p1', method: 'cash', amountCents: 500 } }),
-      ticketOpenedEvent('till-3', 4, { aggregate, seq: 4, at: at + 3, type: 'ticket.closed', payload: { totalCents: 500 } }),
-    ];
-    const writer = new SegmentWriter(till.doc, 'till-3');
-    till.doc.transact(() => writer.append(sale.map((e) => JSON.stringify(e))), 'local');
+    const sale = soupSold(at);
+    writeAs(till, 'till-3', sale);
     await waitFor(() => acksOf(till.doc).get('till-3') === 4, 'the sale acknowledged');
     const compact = (ids: string[], events: number) =>
       till.doc.transact(() => {
@@ -190,8 +203,8 @@ describe('room guard', () => {
       }, 'local');
     compact(sale.map((e) => e.id), 4);
     // A till that had not seen the close adds a dessert: the canonical log now holds a change after the close.
-    const dessert = ticketOpenedEvent('till-4', 1, { aggregate, seq: 4, at: at + 4, type: 'ticket.item_added', v: 2, payload: { lineId: 'l2', menuItemId: 'm', name: 'Cake', unitPriceCents: 400, quantity: 1 } });
-    late.doc.transact(() => new SegmentWriter(late.doc, 'till-4').append([JSON.stringify(dessert)]), 'local');
+    const dessert = ticketOpenedEvent('till-4', 1, { aggregate: TICKET_9, seq: 4, at: at + 4, type: 'ticket.item_added', v: 2, payload: { lineId: 'l2', menuItemId: 'm', name: 'Cake', unitPriceCents: 400, quantity: 1 } });
+    writeAs(late, 'till-4', [dessert]);
     await waitFor(() => acksOf(till.doc).get('till-4') === 1 && readAllEventJson(till.doc).some((j) => j.includes(dessert.id)), 'the late event acknowledged, on the till');
     compact([dessert.id], 5);
     // A witness the guard answers after it judged the compaction: a forged mark, overwritten.
@@ -207,18 +220,12 @@ describe('room guard', () => {
     const till = await connectSynced(server.wsUrl, 'stale-stone', await mint('stale-stone', 'terminal', 'till-3'));
     const manager = await connectSynced(server.wsUrl, 'stale-stone', await mint('stale-stone', 'manager', 'manager-1'));
     cleanups.push(() => till.destroy(), () => manager.destroy());
-    const aggregate = { type: 'ticket', id: 'ticket-9' };
     const at = Date.now() - 5 * 24 * 60 * 60_000;
-    const sale = [
-      ticketOpenedEvent('till-3', 1, { aggregate, seq: 1, at }),
-      ticketOpenedEvent('till-3', 2, { aggregate, seq: 2, at: at + 1, type: 'ticket.item_added', v: 2, payload: { lineId: 'l1', menuItemId: 'm', name: 'Soup', unitPriceCents: 500, quantity: 1 } }),
-      ticketOpenedEvent('till-3', 3, { aggregate, seq: 3, at: at + 2, type: 'ticket.payment_recorded', payload: { paymentId: 'p1', method: 'cash', amountCents: 500 } }),
-      ticketOpenedEvent('till-3', 4, { aggregate, seq: 4, at: at + 3, type: 'ticket.closed', payload: { totalCents: 500 } }),
-    ];
-    till.doc.transact(() => new SegmentWriter(till.doc, 'till-3').append(sale.map((e) => JSON.stringify(e))), 'local');
+    const sale = soupSold(at);
+    writeAs(till, 'till-3', sale);
     await waitFor(() => acksOf(manager.doc).get('till-3') === 4 && readAllEventJson(manager.doc).length === 4, 'the sale acknowledged, on the manager\'s tablet');
-    const refund = ticketOpenedEvent('manager-1', 1, { aggregate, seq: 5, type: 'ticket.refunded', payload: { refundId: 'rf-1', method: 'cash', amountCents: 500, reason: 'cold soup' } });
-    manager.doc.transact(() => new SegmentWriter(manager.doc, 'manager-1').append([JSON.stringify(refund)]), 'local');
+    const refund = ticketOpenedEvent('manager-1', 1, { aggregate: TICKET_9, seq: 5, type: 'ticket.refunded', payload: { refundId: 'rf-1', method: 'cash', amountCents: 500, reason: 'cold soup' } });
+    writeAs(manager, 'manager-1', [refund]);
     await waitFor(() => acksOf(manager.doc).get('manager-1') === 1, 'the refund acknowledged');
     // The till compacts by what it held before the refund reached it: closed 5 days ago, all acknowledged.
     till.doc.transact(() => {
@@ -238,20 +245,16 @@ describe('room guard', () => {
     cleanups.push(() => server.dispose());
     const till = await connectSynced(server.wsUrl, 'ahead-stone', await mint('ahead-stone', 'terminal', 'till-3'));
     cleanups.push(() => till.destroy());
-    const aggregate = { type: 'ticket', id: 'ticket-9' };
     const at = Date.now() - 60_000;
-    const sale = [
-      ticketOpenedEvent('till-3', 1, { aggregate, seq: 1, at }),
-      ticketOpenedEvent('till-3', 2, { aggregate, seq: 2, at: at + 1, type: 'ticket.closed', payload: { totalCents: 0 } }),
-    ];
-    till.doc.transact(() => new SegmentWriter(till.doc, 'till-3').append(sale.map((e) => JSON.stringify(e))), 'local');
-    await waitFor(() => acksOf(till.doc).get('till-3') === 2, 'the ticket acknowledged');
+    const sale = soupSold(at);
+    writeAs(till, 'till-3', sale);
+    await waitFor(() => acksOf(till.doc).get('till-3') === 4, 'the ticket acknowledged');
     const aDayAhead = Date.now() + 24 * 60 * 60_000;
     till.doc.transact(() => {
-      compactedOf(till.doc).set('ticket-9', { at: aDayAhead, by: 'till-3', events: 2, number: 'T-001' });
+      compactedOf(till.doc).set('ticket-9', { at: aDayAhead, by: 'till-3', events: 4, number: 'T-001' });
       deleteEvents(till.doc, new Set(sale.map((e) => e.id)));
     }, 'local');
-    await waitFor(() => !compactedOf(till.doc).has('ticket-9') && readAllEventJson(till.doc).length === 2, 'the server took the tombstone away and put the ticket back');
+    await waitFor(() => !compactedOf(till.doc).has('ticket-9') && readAllEventJson(till.doc).length === 4, 'the server took the tombstone away and put the ticket back');
   });
 
   it('[SRV16] a tombstone whose time is no number is judged as of the epoch: undone, even for a ticket settled days ago', async () => {
@@ -259,15 +262,11 @@ describe('room guard', () => {
     cleanups.push(() => server.dispose());
     const till = await connectSynced(server.wsUrl, 'junk-stone', await mint('junk-stone', 'terminal', 'till-3'));
     cleanups.push(() => till.destroy());
-    const aggregate = { type: 'ticket', id: 'ticket-9' };
     const at = Date.now() - 5 * 24 * 60 * 60_000;
-    const sale = [
-      ticketOpenedEvent('till-3', 1, { aggregate, seq: 1, at }),
-      ticketOpenedEvent('till-3', 2, { aggregate, seq: 2, at: at + 1, type: 'ticket.closed', payload: { totalCents: 0 } }),
-    ];
-    till.doc.transact(() => new SegmentWriter(till.doc, 'till-3').append(sale.map((e) => JSON.stringify(e))), 'local');
-    await waitFor(() => acksOf(till.doc).get('till-3') === 2, 'the ticket acknowledged');
-    till.doc.transact(() => compactedOf(till.doc).set('ticket-9', { at: 'soon', by: 'till-3', events: 2, number: 'T-001' } as unknown as Tombstone), 'local');
+    const sale = soupSold(at);
+    writeAs(till, 'till-3', sale);
+    await waitFor(() => acksOf(till.doc).get('till-3') === 4, 'the ticket acknowledged');
+    till.doc.transact(() => compactedOf(till.doc).set('ticket-9', { at: 'soon', by: 'till-3', events: 4, number: 'T-001' } as unknown as Tombstone), 'local');
     await waitFor(() => !compactedOf(till.doc).has('ticket-9'), 'the server took the tombstone away');
   });
 });
