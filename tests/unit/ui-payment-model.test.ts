@@ -5,6 +5,19 @@ cleanUpAfterEach();
 let n = 0; // numbers the locations a test names itself
 
 // The tickets screen's payment panel (PaymentForm); the rest of the screen is in ui-tickets-model.test.ts.
+/** Burgers (`burgers` of them), a cola and a soup on one ticket of till-1, open on its payment panel; till-2 of the same location beside it. */
+async function dinnerOnTwoTills(burgers: number) {
+  const location = `ui-${++n}`;
+  const a = await till({ location, terminal: 'till-1' });
+  const b = await till({ location, terminal: 'till-2' });
+  const id = await a.commands.openTicket();
+  await a.commands.addItem(id, burger, burgers);
+  await a.commands.addItem(id, cola);
+  await a.commands.addItem(id, soup);
+  a.tickets.select(id);
+  return { a, b, id, pay: a.tickets.payment };
+}
+
 describe('tickets screen (TicketsModel)', () => {
   it('[APP5] cash handed over is checked in the payment panel: at least the amount, at most the amount + 1000.00 (and the schema maximum)', async () => {
     const t = await till();
@@ -63,15 +76,7 @@ describe('tickets screen (TicketsModel)', () => {
   });
 
   it('[APP34] a guest pays for their own dishes: the amount follows the lines chosen, the payment names them, and they are offered no more', async () => {
-    const location = `ui-${++n}`;
-    const a = await till({ location, terminal: 'till-1' });
-    const b = await till({ location, terminal: 'till-2' });
-    const id = await a.commands.openTicket();
-    await a.commands.addItem(id, burger, 2);
-    await a.commands.addItem(id, cola);
-    await a.commands.addItem(id, soup);
-    a.tickets.select(id);
-    const pay = a.tickets.payment;
+    const { a, b, id, pay } = await dinnerOnTwoTills(2);
     const [burgers, colaLine, soupLine] = ticketOf(a.store, id).lines.map((l) => l.lineId);
     expect(pay.payableLines.map((p) => [p.line.name, p.cents])).toEqual([
       ['Cheeseburger', 2500],
@@ -131,15 +136,7 @@ describe('tickets screen (TicketsModel)', () => {
   });
 
   it('[APP34] lines chosen that another till removed leave no amount to take (not the whole bill): the guest chooses again', async () => {
-    const location = `ui-${++n}`;
-    const a = await till({ location, terminal: 'till-1' });
-    const b = await till({ location, terminal: 'till-2' });
-    const id = await a.commands.openTicket();
-    await a.commands.addItem(id, burger);
-    await a.commands.addItem(id, cola);
-    await a.commands.addItem(id, soup);
-    a.tickets.select(id);
-    const pay = a.tickets.payment;
+    const { a, b, id, pay } = await dinnerOnTwoTills(1);
     const [burgerLine, colaLine] = ticketOf(a.store, id).lines.map((l) => l.lineId);
     pay.toggleLine(burgerLine!);
     expect(pay.amount).toBe(1250);
@@ -170,15 +167,7 @@ describe('tickets screen (TicketsModel)', () => {
   });
 
   it('[APP5] the share of a split follows the amount due: a line another till removes or a payment it takes meanwhile changes the next guest\'s share', async () => {
-    const location = `ui-${++n}`;
-    const a = await till({ location, terminal: 'till-1' });
-    const b = await till({ location, terminal: 'till-2' });
-    const id = await a.commands.openTicket();
-    await a.commands.addItem(id, burger);
-    await a.commands.addItem(id, cola);
-    await a.commands.addItem(id, soup);
-    a.tickets.select(id);
-    const pay = a.tickets.payment;
+    const { a, b, id, pay } = await dinnerOnTwoTills(1);
     pay.split(3);
     expect(pay.amount).toBe(750);
     expect(await pay.record()).toBe(true);
