@@ -67,7 +67,7 @@ export function refundableByMethod(ticket: Pick<TicketView, 'payments' | 'refund
 }
 
 /** What can still go back for one line: what it was sold at less its share of the refunds (refundShares); null when the ticket charges no such line. */
-export function refundableForLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds' | 'paidCents'>, lineId: string): number | null {
+export function refundableForLine(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds'>, lineId: string): number | null {
   return refundShares(ticket).leftByLine.get(lineId) ?? null;
 }
 

@@ -46,8 +46,8 @@ export function lineRefundableCents(s: TicketState, lineId: string): number {
 }
 
 /** The state as the views' money rules read a ticket: its lines, totals and refunds. */
-export function soldTicketOf(s: TicketState): Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds' | 'paidCents'> {
-  return { lines: s.lines, totalCents: totalOf(s), closedTotalCents: s.closed?.totalCents ?? null, refunds: s.refunds, paidCents: appliedPaid(s) };
+export function soldTicketOf(s: TicketState): Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds'> {
+  return { lines: s.lines, totalCents: totalOf(s), closedTotalCents: s.closed?.totalCents ?? null, refunds: s.refunds };
 }
 
 export function paymentOf(e: DecodedEvent<'ticket.payment_recorded'>, state: TicketPayment['state'], conflictId: string | null): TicketPayment {

@@ -169,17 +169,15 @@ export interface RefundShares {
  * Shares a ticket's applied refunds out over its lines, in fold order, each drawing on what
  * the lines have left (soldByLine less the refunds before it): a refund for a line takes from
  * that line first (at its rate; a line no longer charged, e.g. removed after a reopening, at
- * the rate it had). The rest of it, and a refund for the whole ticket, give back first the money
- * kept above what was sold (an over-payment a manager accepted: no sale, no tax), then are
- * shared over what the lines have left, each line at most what it has; beyond that (refunds a
- * manager accepted beyond the money taken) at no rate. So the tax handed back at a rate never
- * exceeds what was sold at it, and a double charge handed back takes no tax off the sale.
+ * the rate it had). The rest of it, and a refund for the whole ticket, are shared over what the
+ * lines have left, each line at most what it has; beyond that (refunds a manager accepted
+ * beyond the money taken) at no rate. So the tax handed back at a rate never exceeds what was
+ * sold at it.
  */
-export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds' | 'paidCents'>): RefundShares {
+export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds'>): RefundShares {
   const sold = soldByLine(ticket);
   const left = new Map(sold);
   const ids = [...sold.keys()];
-  let aboveSold = Math.max(0, ticket.paidCents - soldCents(ticket));
   const taxes = new Map<string, TaxLine[]>();
   // Per rate, the gross refunded so far: each refund's tax is what it adds to the tax in that
   // running total, so the refunds' tax is rounded once in all, never above what was sold.
@@ -209,12 +207,6 @@ export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | '
       left.set(refund.line.lineId, forLine - taken);
       rest -= taken;
     }
-    // Under the empty id: at no rate (grossByRateOf).
-    const atNoRate = (cents: number): void => void (cents > 0 && byLine.set('', (byLine.get('') ?? 0) + cents));
-    const unsold = Math.min(rest, aboveSold);
-    aboveSold -= unsold;
-    rest -= unsold;
-    atNoRate(unsold);
     const weights = ids.map((id) => left.get(id)!);
     const shared = Math.min(rest, weights.reduce((sum, w) => sum + w, 0));
     if (shared > 0) {
@@ -225,7 +217,8 @@ export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | '
         left.set(id, Math.max(0, left.get(id)! - shares[i]!));
       });
     }
-    atNoRate(rest - shared);
+    // Under the empty id: at no rate (grossByRateOf).
+    if (rest > shared) byLine.set('', (byLine.get('') ?? 0) + rest - shared);
     taxes.set(refund.refundId, taxOfRefund(grossByRateOf(ticket, byLine)));
   }
   left.delete('');

@@ -276,31 +276,6 @@ describe('refunds share out over the lines (refundShares)', () => {
     expect(back.get(2000)).toBe(750);
   });
 
-  it('[PRJ19] a double charge a manager kept, then handed back (the over-payment card\'s advice), is money kept above the sale: its refund takes no tax off the sale, and the dishes keep what they can get back', () => {
-    const till = new FixedClockTerminal('till-1');
-    const other = new FixedClockTerminal('till-2');
-    const manager = new FixedClockTerminal('manager-1');
-    const ordered = dinner(till);
-    other.see(...ordered);
-    const first = till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 });
-    const second = other.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 3450 });
-    const charged = [...ordered, first, second];
-    const conflict = ticketOf(charged).conflicts.find((c) => c.kind === 'over_payment')!;
-    manager.see(...charged);
-    const kept = manager.write(TK, 'conflict.resolved', { conflictId: conflict.conflictId, resolution: { kind: 'accept_payment' } });
-    const closed = manager.write(TK, 'ticket.closed', { totalCents: 3450 });
-    const back = manager.write(TK, 'ticket.refunded', { refundId: 'r-twice', method: 'card', amountCents: 3450, reason: 'charged twice' });
-    const v = ticketOf([...charged, kept, closed, back]);
-    expect(v.refunds.map((r) => r.state)).toEqual(['applied']);
-    expect(refundShares(v).taxes.get('r-twice')).toEqual([{ basisPoints: null, grossCents: 3450, taxCents: 0, netCents: 3450 }]);
-    expect(refundShares(v).leftByLine.get('l-wine')).toBe(750);
-    // The guest returns the wine after all: all of it can go back, at its rate.
-    const wine = manager.write(TK, 'ticket.refunded', { refundId: 'r-wine', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
-    const after = ticketOf([...charged, kept, closed, back, wine]);
-    expect(after.refunds.map((r) => r.state)).toEqual(['applied', 'applied']);
-    expect(refundShares(after).taxes.get('r-wine')).toEqual([{ basisPoints: 2000, grossCents: 750, taxCents: 125, netCents: 625 }]);
-  });
-
   it('[PRJ19] a refund keeps the name and rate of its line when the line later leaves the ticket (removed after a reopening)', () => {
     const till = new FixedClockTerminal('till-1');
     const manager = new FixedClockTerminal('manager-1');
