@@ -129,22 +129,29 @@ export async function claimTabSlot(channelName: string, maxSlots: number): Promi
   mine.held = true;
   const { slot } = mine;
   let lost = false;
+  /** This tab's record was written: gone now, another tab took the slot (a full device kept it no record of its own). */
+  let wroteRecord = false;
   const held = (): boolean => {
     if (lost || records === undefined) return !lost;
     const record = recordOf(slot);
-    lost = record !== null && record.tab !== tab;
+    lost = record === null ? wroteRecord : record.tab !== tab;
     if (lost) clearInterval(heartbeat);
     return !lost;
   };
   const writeRecord = (): void => {
     const record = JSON.stringify({ tab, at: Date.now() } satisfies SlotRecord);
-    if (keepOnDevice(records, recordKey(slot), record)) return;
-    // A full device: the record there goes first (a crashed holder's, stale, which would
-    // otherwise outlive our claim and make every append of ours a lost slot, reload or not;
-    // or our own last beat), freeing its bytes for ours. If even then refused, the slot has
-    // no record: it rests on the channel's answers alone.
+    if (keepOnDevice(records, recordKey(slot), record)) {
+      wroteRecord = true;
+      return;
+    }
+    // A full device. Another tab's record there (a crashed holder's, stale) goes first, freeing
+    // its bytes for ours: else it outlives our claim and makes every append of ours a lost slot,
+    // reload or not. If even then refused, the slot has no record and rests on the channel's
+    // answers; the holder it was taken from, waking, finds its record gone and knows. Our own
+    // record stays as it was (an older beat).
+    if (recordOf(slot)?.tab === tab) return;
     records?.removeItem(recordKey(slot));
-    keepOnDevice(records, recordKey(slot), record);
+    if (keepOnDevice(records, recordKey(slot), record)) wroteRecord = true;
   };
   const heartbeat = records ? setInterval(() => held() && writeRecord(), HEARTBEAT_MS) : undefined;
   writeRecord(); // over the stale record of the tab that held the slot before, if any

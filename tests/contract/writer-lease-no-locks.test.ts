@@ -160,7 +160,7 @@ describe('Writer lease without Web Locks', () => {
     expect(next.writer).toBe('till-1');
   });
 
-  it('[STO22] with localStorage full, a crashed tab\'s stale record does not take the slot from the tab that claims it (every append refused, reload or not)', async () => {
+  it('[STO22] with localStorage full, a crashed tab\'s stale record does not take the slot from the tab that claims it (every append refused, reload or not), and a frozen one waking knows it lost it', async () => {
     fakeClock();
     const loc = newLocation();
     const crashed = await silencedTab(loc);
@@ -173,6 +173,8 @@ describe('Writer lease without Web Locks', () => {
     vi.advanceTimersByTime(3 * HEARTBEAT_MS);
     expect(next.held()).toBe(true);
     expect(recordOf(loc, 1)).toBeNull(); // no record: the slot rests on the channel's answers
+    // Had it only been frozen, waking it finds its record gone: the slot was taken (else both held till-1).
+    expect(crashed.lease.held()).toBe(false);
   });
 
   it('[STO22] a busy tab keeps its slot: it cannot answer, but its heartbeat record is fresh', async () => {
