@@ -129,7 +129,7 @@ export class SyncManager {
   private probeAsked = false;
   /** Why the last upload or probe got no answer (its cause); null once one is answered. */
   private unanswered: string | null = null;
-  /** Since the last Sync now: a batch refused whole (a proxy's 400, 413 or 422), as `HTTP <status>`. */
+  /** Since the last upload stored: a batch refused whole (a proxy's 400, 413 or 422), as `HTTP <status>`. */
   private refusedWith: string | null = null;
   /** The latency the charts show: the last answer's, none (a gap) since a failure. */
   private chartedLatencyMs: number | null = null;
@@ -222,7 +222,6 @@ export class SyncManager {
     this.refusedAlone.clear();
     this.probeAsked = true;
     this.unanswered = null;
-    this.refusedWith = null;
     const successesBefore = this.metrics.successes;
     if (this.paused) this.resume();
     else this.relay.reconnectNow();
@@ -237,7 +236,8 @@ export class SyncManager {
     if (this.unauthorized !== null) return `The server refuses this terminal: ${this.unauthorized.message}`;
     if (this.unanswered !== null) return `Server not reachable (${this.unanswered}). Work continues here; what is owed goes when it answers.`;
     // Answered, but not stored: something between (a proxy) refuses the uploads.
-    if (this.refusedWith !== null && this.outbox().owed.length > 0) return `Uploads refused (${this.refusedWith}, not by this app's server: a proxy in between?). What is owed stays here and is tried again.`;
+    const refused = this.uploadsRefused();
+    if (refused !== null) return `Uploads refused (${refused}, not by this app's server: a proxy in between?). What is owed stays here and is tried again.`;
     return null;
   }
 
@@ -615,6 +615,7 @@ export class SyncManager {
         const latency = outcome.latencyMs;
         this.heard(latency);
         this.limits = null;
+        this.refusedWith = null;
         // Every event refused alone went through since: a later refusal starts short again.
         if (this.refusedAlone.size === 0) this.refusalBackoff.reset();
         this.timeouts = 0;
@@ -777,6 +778,11 @@ export class SyncManager {
    * the relay is in step (it delivers them; the server acknowledges them in `acks`) and
    * events refused alone still waiting, and when the first of those held comes due.
    */
+  /** See SyncStatus.uploadsRefused. */
+  private uploadsRefused(): string | null {
+    return this.refusedWith !== null && this.outbox().owed.length > 0 ? this.refusedWith : null;
+  }
+
   private uploadable(outbox = this.outbox()): { owed: EventEnvelope[]; heldUntil: number | null } {
     if (this.relayGrace.size === 0 && this.refusedAlone.size === 0) return { owed: outbox.owed, heldUntil: null };
     const now = this.timers.now();
@@ -859,6 +865,7 @@ export class SyncManager {
       terminals: this.terminals(),
       watermarks: this.watermarks(),
       authProblem: this.unauthorized?.message ?? (this.relay.refusedFor ? `relay refused: ${this.relay.refusedFor}` : null),
+      uploadsRefused: outbox === null || outbox.owed.length === 0 ? null : this.refusedWith,
     };
   }
 

@@ -92,4 +92,10 @@ export interface SyncStatus {
   watermarks: Record<string, number>;
   /** Why the server refuses this terminal (expired or bad token), if it does: staff must re-pair. */
   authProblem: string | null;
+  /**
+   * Uploads answered but refused whole by something in between (a proxy's 400, 413 or 422, as
+   * `HTTP <status>`) since the last one stored, while events are owed: they wait here and are
+   * tried again. Null otherwise.
+   */
+  uploadsRefused: string | null;
 }

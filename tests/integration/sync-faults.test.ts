@@ -395,6 +395,7 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.nextAttemptAt).not.toBeNull();
     // Staff press Sync now: the server answers nothing was stored, and says so.
     expect(await t.sync.syncNow()).toMatch(/^Uploads refused \(HTTP 413/);
+    expect(t.sync.status.uploadsRefused).toBe('HTTP 413');
   });
 
   it('[SYN5] events of a silent writer arriving after the first are uploaded when their own grace ends', async () => {

@@ -19,8 +19,8 @@ function fakeManager(role: SyncManager['role'], syncNowSays: string | null) {
     syncNow: async () => syncNowSays,
     releaseQuarantine: (ids: Iterable<string>) => void released.push(...ids),
   };
-  const publish = (s: Pick<SyncStatus, 'connection' | 'lastSyncAt'>) => {
-    for (const fn of listeners) fn(s as SyncStatus);
+  const publish = (s: Pick<SyncStatus, 'connection' | 'lastSyncAt'> & Partial<Pick<SyncStatus, 'uploadsRefused'>>) => {
+    for (const fn of listeners) fn({ uploadsRefused: null, ...s } as SyncStatus);
   };
   return { manager: manager as unknown as SyncManager, released, publish };
 }
@@ -58,6 +58,18 @@ describe('Sync status (SyncModel)', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('[SYN23] what "Sync now" said of uploads refused whole (a proxy between) stands while they are, the connection online or not', async () => {
+    const said = 'Uploads refused (HTTP 413, not by this app\'s server: a proxy in between?). What is owed stays here and is tried again.';
+    const fake = fakeManager('terminal', said);
+    const m = new SyncModel(fake.manager);
+    await m.syncNow();
+    // The clock probe and the relay answer: the connection reads online, the sales are still refused.
+    fake.publish({ connection: { name: 'online', latencyMs: 40 }, lastSyncAt: Date.now() - 60_000, uploadsRefused: 'HTTP 413' });
+    expect(m.lastError).toBe(said);
+    fake.publish({ connection: { name: 'online', latencyMs: 40 }, lastSyncAt: Date.now() + 1, uploadsRefused: null });
+    expect(m.lastError).toBeNull();
   });
 
   it('[OUT12] a manager releases a quarantined event for upload; a terminal cannot', () => {

@@ -8,7 +8,7 @@ import { message } from '../format';
 export class SyncModel {
   status: SyncStatus;
   syncing = $state(false);
-  /** Why the last "Sync now" did not reach the server (no network, no answer, token refused); cleared once it answers. */
+  /** Why the last "Sync now" did not reach the server (no network, no answer, token refused) or its uploads were refused; cleared once it answers (stores one). */
   lastError = $state<string | null>(null);
   /** When lastError was set (wall clock, as lastSyncAt). */
   private lastErrorAt = 0;
@@ -21,7 +21,8 @@ export class SyncModel {
     this.mayReleaseQuarantined = isManager(manager.role);
     this.unsubscribe = manager.subscribe((s) => {
       this.status = s;
-      if (this.lastError !== null && answeredSince(s, this.lastErrorAt)) this.lastError = null;
+      // Uploads a proxy refuses are answered too: what Sync now said of them stands until one is stored.
+      if (this.lastError !== null && answeredSince(s, this.lastErrorAt) && s.uploadsRefused === null) this.lastError = null;
     });
   }
 
