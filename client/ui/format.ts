@@ -170,12 +170,15 @@ const STATUS_LABEL: Record<string, string> = {
 
 /**
  * A ticket's status as staff read it: "sent" once the kitchen bumped every line sent is "Served";
- * with lines whose send has not left this device (`sending`: TicketsModel.notInKitchenYet), "Sending to kitchen…" (APP42).
+ * with lines whose send has not left this device (`sending`: TicketsModel.notInKitchenYet), "Sending to kitchen…",
+ * also on a ticket paid or closed meanwhile ("Paid · sending to kitchen…"): the kitchen has not got them (APP42).
  */
 export function statusLabel(ticket: Pick<TicketView, 'status' | 'lines'>, sending = false): string {
-  if (ticket.status === 'sent' && sending) return 'Sending to kitchen…';
+  if (sending && ticket.status === 'sent') return 'Sending to kitchen…';
   const served = ticket.status === 'sent' && ticket.lines.every((l) => l.sentAt === null || l.bumpedAt !== null);
-  return served ? 'Served' : (STATUS_LABEL[ticket.status] ?? ticket.status);
+  const label = served ? 'Served' : (STATUS_LABEL[ticket.status] ?? ticket.status);
+  // A voided ticket's lines are cancelled: nothing is on its way to be made.
+  return sending && ticket.status !== 'voided' ? `${label} · sending to kitchen…` : label;
 }
 
 const RESOLUTION_LABEL: Record<string, string> = {

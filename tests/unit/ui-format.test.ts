@@ -37,6 +37,15 @@ describe('what staff read', () => {
     expect(statusLabel({ status: 'paid', lines: [line(1, 2)] })).toBe('Paid');
   });
 
+  it('[APP42] a ticket paid or closed while a send is still only on this till says so: the kitchen has not got it; a voided one does not', () => {
+    const sending = [line(1, null)];
+    expect(statusLabel({ status: 'sent', lines: sending }, true)).toBe('Sending to kitchen…');
+    expect(statusLabel({ status: 'paid', lines: sending }, true)).toBe('Paid · sending to kitchen…');
+    expect(statusLabel({ status: 'closed', lines: sending }, true)).toBe('Closed · sending to kitchen…');
+    expect(statusLabel({ status: 'voided', lines: sending }, true)).toBe('Voided');
+    expect(statusLabel({ status: 'closed', lines: sending })).toBe('Closed');
+  });
+
   it('[PRJ26] a hand-back says how much goes back, and how: the payments and their tips less the refunds the card carries; several payments in the plural', () => {
     const payment = (paymentId: string, method: 'cash' | 'card', amountCents: number, conflictId: string, tipCents = 0) => ({ paymentId, method, amountCents, tipCents, conflictId }) as TicketPayment;
     const refund = (refundId: string, amountCents: number, conflictId: string, state: TicketRefund['state']) => ({ refundId, method: 'cash', amountCents, conflictId, state }) as TicketRefund;

@@ -185,6 +185,64 @@ describe('tickets screen (TicketsModel)', () => {
     expect(ticketOf(a.store, id).payments.map((p) => p.amountCents)).toEqual([750, 100, 375]);
   });
 
+  it('[APP5] cash counted for a share another till\'s payment then changed is not recorded at the new share unasked: Record waits until the cashier confirms (Use, or ÷n again)', async () => {
+    const { a, b, id, pay } = await dinnerOnTwoTills(1); // 22.50
+    pay.method = 'cash';
+    pay.split(3);
+    pay.tenderedText = '20';
+    expect([pay.amount, pay.change, pay.problem]).toEqual([750, 1250, null]);
+    // Another till takes 5.00 while the cash is counted: the share is now ceil(17.50 / 3).
+    exchange(a.store, b.store);
+    await b.commands.recordPayment(id, { method: 'card', amountCents: 500 });
+    exchange(a.store, b.store);
+    expect([pay.amount, pay.amountWas]).toEqual([584, 750]);
+    expect(pay.problem).toBe('The amount due changed on another till (7.50 → 5.84): check the amount and the change');
+    expect(await pay.record()).toBe(false);
+    expect(ticketOf(a.store, id).payments.map((p) => p.amountCents)).toEqual([500]);
+    // More cash typed is no confirmation; Use is.
+    pay.tenderedText = '10';
+    expect(pay.amountWas).toBe(750);
+    pay.useAmountNow();
+    expect([pay.problem, pay.change]).toEqual([null, 416]);
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(a.store, id).payments.map((p) => p.amountCents)).toEqual([500, 584]);
+    // The next guest's share, not acted on yet, follows what is due; tapping ÷3 again confirms a change.
+    await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+    pay.tenderedText = '20';
+    await b.commands.recordPayment(id, { method: 'card', amountCents: 100 });
+    exchange(a.store, b.store);
+    expect(pay.problem).toMatch(/changed on another till \(5\.83 → 5\.33\)/);
+    pay.split(3);
+    expect([pay.problem, pay.amount, pay.change]).toEqual([null, 533, 1467]);
+  });
+
+  it('[APP5] the amount due acted on (method changed, a tip typed) and then changed on another till asks first; untouched, it follows; a typed amount confirms it', async () => {
+    const { a, b, id, pay } = await dinnerOnTwoTills(1); // 22.50
+    exchange(a.store, b.store);
+    await b.commands.addItem(id, cola);
+    exchange(a.store, b.store);
+    expect([pay.amount, pay.problem]).toEqual([2600, null]);
+    pay.tipText = '2';
+    await b.commands.addItem(id, cola);
+    exchange(a.store, b.store);
+    expect(pay.problem).toBe('The amount due changed on another till (26.00 → 29.50): check the amount');
+    expect(await pay.record()).toBe(false);
+    pay.typeAmount('29.50');
+    expect(pay.problem).toBeNull();
+    expect(await pay.record()).toBe(true);
+    // Cash chosen for the rest (nothing typed else): another till's payment changes it, and Record waits.
+    const rest = await a.commands.openTicket();
+    await a.commands.addItem(rest, soup);
+    a.tickets.select(rest);
+    pay.method = 'cash';
+    exchange(a.store, b.store);
+    await b.commands.recordPayment(rest, { method: 'card', amountCents: 150 });
+    exchange(a.store, b.store);
+    expect(pay.problem).toMatch(/changed on another till \(6\.50 → 5\.00\)/);
+    expect(await pay.record()).toBe(false);
+    expect(ticketOf(a.store, rest).payments).toHaveLength(1);
+  });
+
   it('[APP5] "Change due" stays up until the form is changed for the next guest (method, amount, cash handed over, lines, split)', async () => {
     const t = await till();
     const id = await t.commands.openTicket();

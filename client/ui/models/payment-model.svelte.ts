@@ -30,12 +30,18 @@ export interface PayableLine {
  * another screen; it is cleared when another ticket is selected.
  */
 export class PaymentForm {
-  method = $state<PaymentMethod>('card');
+  private methodChosen = $state<PaymentMethod>('card');
   /** null = worked out: the split's share, what the chosen lines come to, or the amount still due. */
   amountText = $state<string | null>(null);
-  tenderedText = $state('');
+  private tenderedTyped = $state('');
   /** A card tip (owed to staff, charged with the amount); empty = none. */
-  tipText = $state('');
+  private tipTyped = $state('');
+  /**
+   * The worked-out amount the cashier acted on (chose ÷n or lines, changed the method, typed cash
+   * handed over or a tip): the card machine or the change was worked out from it. null: not acted on
+   * since the last payment. Live changes of the amount after that are not recorded unconfirmed (amountWas).
+   */
+  private seen = $state<number | null>(null);
   /** The lines a guest is paying for (separate checks); empty: an amount. */
   lineIds = $state<string[]>([]);
   /** Guests still to pay their even share (÷n), this one included; null when not splitting. */
@@ -89,6 +95,8 @@ export class PaymentForm {
     if (this.chosenGone) return null;
     return this.splitShare ?? this.forLines ?? this.due;
   });
+  /** The amount the cashier acted on, when a payment or a line on another till changed it since (a typed amount never changes); else null. */
+  readonly amountWas = $derived(this.amountText === null && this.seen !== null && this.amount !== null && this.amount !== this.seen ? this.seen : null);
   readonly tendered = $derived(this.method === 'cash' && this.tenderedText.trim() !== '' ? parseMoney(this.tenderedText) : null);
   readonly change = $derived(this.amount !== null && this.tendered !== null ? this.tendered - this.amount : null);
   readonly tip = $derived(this.method === 'card' && this.tipText.trim() !== '' ? parseMoney(this.tipText) : null);
@@ -100,6 +108,8 @@ export class PaymentForm {
     if (this.ticketNow()?.payments.some((p) => p.state === 'held')) return 'A payment is held for a manager: take no other payment until it is settled';
     if (this.chosenGone && this.amountText === null) return 'The items chosen were removed or paid for (on another till): choose again';
     if (amount === null || amount <= 0) return 'Enter an amount';
+    // The card machine was keyed, or the change counted, for the amount seen: recording the new one unasked would not match the money.
+    if (this.amountWas !== null) return `The amount due changed on another till (${money(this.amountWas)} → ${money(amount)}): check the amount${method === 'cash' ? ' and the change' : ''}`;
     // More than due is a typing slip (1000.00 for 10.00), not a tip: cash over the amount is change.
     if (amount > due) return method === 'cash' ? `More than the ${money(due)} due: put the cash handed over below for the change` : `More than the ${money(due)} due: put the extra as the tip`;
     if (method === 'card') return this.tipProblem(amount);
@@ -124,6 +134,38 @@ export class PaymentForm {
     private readonly ticketNow: () => TicketView | null,
   ) {}
 
+  get method(): PaymentMethod {
+    return this.methodChosen;
+  }
+  set method(method: PaymentMethod) {
+    if (method !== this.methodChosen) this.actOnAmount();
+    this.methodChosen = method;
+  }
+  get tenderedText(): string {
+    return this.tenderedTyped;
+  }
+  set tenderedText(text: string) {
+    this.actOnAmount();
+    this.tenderedTyped = text;
+  }
+  get tipText(): string {
+    return this.tipTyped;
+  }
+  set tipText(text: string) {
+    this.actOnAmount();
+    this.tipTyped = text;
+  }
+
+  /** The cashier acts on the amount shown: the first act keeps it (a later change of it is asked about), later ones do not move it. */
+  private actOnAmount(): void {
+    this.seen ??= this.amount;
+  }
+
+  /** The amount as it is now is the one meant (after another till changed it: "Use …"). */
+  useAmountNow(): void {
+    this.seen = this.amount;
+  }
+
   /** An even share of the amount due (none when nothing is): for an amount, not for lines. The next guests' shares follow (recordNow). */
   split(n: number): void {
     if (this.due <= 0) return;
@@ -134,6 +176,8 @@ export class PaymentForm {
       this.splitOf = n;
       this.splitLeft = n;
     }
+    // The share shown now is the one chosen (tapped again: confirmed after a change).
+    this.useAmountNow();
   }
 
   /** An amount typed by hand: the split, if any, ends (the amount is no share of it). */
@@ -152,6 +196,7 @@ export class PaymentForm {
     this.lineIds = this.lineIds.includes(lineId) ? this.lineIds.filter((id) => id !== lineId) : [...this.lineIds, lineId];
     this.amountText = null;
     this.endSplit();
+    this.useAmountNow();
   }
 
   /** A tip of `percent` % of the amount (rounded to the cent), as the guest asks at the card machine. */
@@ -210,6 +255,8 @@ export class PaymentForm {
     if (left === null || left <= 0 || this.due === 0) this.endSplit();
     else this.splitLeft = left;
     this.amountText = null;
+    // The next guest's amount is not acted on yet.
+    this.seen = null;
     this.holdAfterRecord();
     return true;
   }
@@ -241,5 +288,6 @@ export class PaymentForm {
     this.tipText = '';
     this.lineIds = [];
     this.endSplit();
+    this.seen = null;
   }
 }
