@@ -1,6 +1,6 @@
 import type { DecodedEvent } from '../events/catalog';
 import type { PaymentMethod } from '../domain/ticket-events';
-import { chargedQuantity, discountCents, refundShares, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
+import { chargedQuantity, discountCents, refundShares, refundsOwedAgainCents, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
 import { lineById, type TicketState } from './ticket-state';
 
 /*
@@ -77,15 +77,31 @@ export function refundLine(s: TicketState, lineId: string, amountCents: number):
   return { lineId, name: line?.name ?? null, taxBasisPoints: line?.taxBasisPoints ?? null, drawnCents: Math.min(amountCents, lineRefundableCents(s, lineId)) };
 }
 
+/**
+ * Money the ticket keeps above what it is sold at that no refund has given back yet: what a
+ * refund gives back first (a refund for a line, after its line). Refunds that gave back such
+ * money, or drew on lines no longer sold (refundsOwedAgainCents), gave back that much already.
+ */
+export function aboveSaleLeftCents(s: TicketState): number {
+  return Math.max(0, appliedPaid(s) - payableCents(s) - refundsOwedAgainCents(soldTicketOf(s)));
+}
+
+/** What of a refund gives back money kept above the sale, as it counts now (TicketRefund.aboveSaleCents). */
+export function aboveSaleOf(s: TicketState, amountCents: number, line: TicketRefund['line']): number {
+  return Math.min(amountCents - (line?.drawnCents ?? 0), aboveSaleLeftCents(s));
+}
+
 export function refundOf(s: TicketState, e: DecodedEvent<'ticket.refunded'>, state: TicketRefund['state'], conflictId: string | null): TicketRefund {
   const p = e.payload;
+  const line = p.lineId === undefined ? null : refundLine(s, p.lineId, p.amountCents);
   return {
     refundId: p.refundId,
     eventId: e.id,
     method: p.method,
     amountCents: p.amountCents,
     reason: p.reason,
-    line: p.lineId === undefined ? null : refundLine(s, p.lineId, p.amountCents),
+    line,
+    aboveSaleCents: aboveSaleOf(s, p.amountCents, line),
     at: e.at,
     terminal: e.origin.terminal,
     staff: e.origin.staff ?? null,

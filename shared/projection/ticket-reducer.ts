@@ -6,7 +6,7 @@ import { lineById, type TicketEvent, type TicketState } from './ticket-state';
 import { appliedPaid, appliedRefunded, lineRefundableCents, payableCents, paymentOf, refundLine, refundOf, soldTicketOf, totalOf } from './ticket-money';
 import { applyClose, closeRecordOf, escalate, holdPaymentsAboveTotal, holdPaymentsOfVoid, paymentWords, whatHappened } from './ticket-conflicts';
 import { resolveConflict } from './ticket-resolutions';
-import { refundedForUnchargedCents } from './views';
+import { refundsOwedAgainCents } from './views';
 
 /**
  * The ticket reducer: one event at a time, following TICKET_MERGE_POLICY. Its state
@@ -260,7 +260,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       // Against what is owed (owedCents): what was paid, refunds aside (a refund is not owed
       // again, unless its line is no longer charged), so a payment beyond it (two tills
       // taking it) is one, after a refund too.
-      const total = payableCents(s) + (s.refunds.length === 0 ? 0 : refundedForUnchargedCents(soldTicketOf(s)));
+      const total = payableCents(s) + (s.refunds.length === 0 ? 0 : refundsOwedAgainCents(soldTicketOf(s)));
       const paid = appliedPaid(s);
       if (paid + p.amountCents > total) {
         const ids = [...s.payments.filter((x) => x.state === 'applied').map((x) => x.eventId), e.id];

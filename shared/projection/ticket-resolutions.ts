@@ -3,9 +3,9 @@ import { compareEvents } from '../events/envelope';
 import { resolutionFits } from './merge-policy';
 import { assertNever } from '../assert-never';
 import { outcome, type Outcome } from './reducer';
-import { refundedForUnchargedCents, type ConflictResolutionView, type TicketConflict, type TicketPayment, type TicketRefund } from './views';
+import { refundsOwedAgainCents, type ConflictResolutionView, type TicketConflict, type TicketPayment, type TicketRefund } from './views';
 import { lineById, type TicketEvent, type TicketState } from './ticket-state';
-import { appliedPaid, chargeOf, lineRefundableCents, soldTicketOf, totalOf } from './ticket-money';
+import { aboveSaleOf, appliedPaid, chargeOf, lineRefundableCents, soldTicketOf, totalOf } from './ticket-money';
 import { applyClose, holdPaymentsAboveTotal, holdPaymentsOfVoid, restateCarried } from './ticket-conflicts';
 
 /*
@@ -241,7 +241,7 @@ function releaseMoneyHeldByEnd(s: TicketState, heldByEnd: readonly TicketConflic
   for (const other of heldByEnd) {
     if (other.status !== 'open' || other.kind !== 'over_payment') continue;
     const held = s.payments.filter((p) => p.conflictId === other.conflictId && p.state === 'held').reduce((n, p) => n + p.amountCents, 0);
-    if (appliedPaid(s) + held > totalOf(s) + refundedForUnchargedCents(soldTicketOf(s))) continue;
+    if (appliedPaid(s) + held > totalOf(s) + refundsOwedAgainCents(soldTicketOf(s))) continue;
     settleHeldMoney(s, other.conflictId, 'kept');
     settleAlong(s, other, e, 'the ticket was reopened: its payments fit its lines');
   }
@@ -276,6 +276,7 @@ function acceptRefunds(s: TicketState, conflictId: string): void {
   for (const r of s.refunds) {
     if (r.conflictId !== conflictId) continue;
     if (r.line !== null) r.line = { ...r.line, drawnCents: Math.min(r.amountCents, lineRefundableCents(s, r.line.lineId)) };
+    r.aboveSaleCents = aboveSaleOf(s, r.amountCents, r.line);
     r.state = 'applied';
   }
 }

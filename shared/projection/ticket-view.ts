@@ -1,5 +1,5 @@
 import { deriveTicketStatus } from './merge-policy';
-import { refundedForUnchargedCents, type TicketLine, type TicketView } from './views';
+import { refundsOwedAgainCents, type TicketLine, type TicketView } from './views';
 import type { TicketState } from './ticket-state';
 import { appliedRefunded, chargeOf } from './ticket-money';
 
@@ -23,7 +23,7 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
       totalCents,
       // Paid once nothing is owed (owedCents): a refund is not owed again if the ticket is
       // reopened, unless its line is no longer charged.
-      paidCents: s.refunds.length === 0 ? paidCents : paidCents - refundedForUnchargedCents({ lines: s.lines, refunds: s.refunds, totalCents, closedTotalCents: s.closed?.totalCents ?? null }),
+      paidCents: s.refunds.length === 0 ? paidCents : paidCents - refundsOwedAgainCents({ lines: s.lines, refunds: s.refunds, totalCents, closedTotalCents: s.closed?.totalCents ?? null }),
       anySent: s.lines.some((l) => l.sentAt !== null),
     }),
     lines: s.lines.map(lineCopy),

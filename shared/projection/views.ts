@@ -166,11 +166,12 @@ export interface RefundShares {
 }
 
 /**
- * Shares a ticket's applied refunds out over its lines, in fold order, each drawing on what
- * the lines have left (soldByLine less the refunds before it): a refund for a line takes from
- * that line first (at its rate; a line no longer charged, e.g. removed after a reopening, at
- * the rate it had). The rest of it, and a refund for the whole ticket, are shared over what the
- * lines have left, each line at most what it has; beyond that (refunds a manager accepted
+ * Shares a ticket's applied refunds out over its lines, in fold order. What a refund gave back
+ * of money kept above the sale (aboveSaleCents, decided when it counted) is at no rate. The rest
+ * draws on what the lines have left (soldByLine less the refunds before it): a refund for a
+ * line takes from that line first (at its rate; a line no longer charged, e.g. removed after a
+ * reopening, at the rate it had), then, like a refund for the whole ticket, is shared over what
+ * the lines have left, each line at most what it has; beyond that (refunds a manager accepted
  * beyond the money taken) at no rate. So the tax handed back at a rate never exceeds what was
  * sold at it.
  */
@@ -193,14 +194,18 @@ export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | '
     });
   for (const refund of ticket.refunds) {
     if (refund.state !== 'applied') continue;
+    const unsold = refund.aboveSaleCents;
+    let rest = refund.amountCents - unsold;
     const forLine = refund.line === null ? undefined : left.get(refund.line.lineId);
     if (refund.line !== null && forLine === undefined) {
-      // Its line is no longer charged: all of it at the rate the line had.
-      taxes.set(refund.refundId, taxOfRefund(new Map([[refund.line.taxBasisPoints, refund.amountCents]])));
+      // Its line is no longer charged: the rest at the rate the line had.
+      const grossByRate = new Map<number | null, number>([[null, unsold]]);
+      grossByRate.set(refund.line.taxBasisPoints, (grossByRate.get(refund.line.taxBasisPoints) ?? 0) + rest);
+      taxes.set(refund.refundId, taxOfRefund(new Map([...grossByRate].filter(([, cents]) => cents > 0))));
       continue;
     }
-    const byLine = new Map<string, number>();
-    let rest = refund.amountCents;
+    // Under the empty id: at no rate (grossByRateOf).
+    const byLine = new Map<string, number>(unsold > 0 ? [['', unsold]] : []);
     if (refund.line !== null && forLine !== undefined) {
       const taken = Math.min(forLine, rest);
       byLine.set(refund.line.lineId, taken);
@@ -217,7 +222,6 @@ export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | '
         left.set(id, Math.max(0, left.get(id)! - shares[i]!));
       });
     }
-    // Under the empty id: at no rate (grossByRateOf).
     if (rest > shared) byLine.set('', (byLine.get('') ?? 0) + rest - shared);
     taxes.set(refund.refundId, taxOfRefund(grossByRateOf(ticket, byLine)));
   }
@@ -239,14 +243,20 @@ export function carriedRefundCents(refunds: readonly TicketRefund[], conflictId:
 }
 
 /**
- * What refunds for lines handed back that the sale no longer holds: per line, what its
- * applied refunds drew from it (drawnCents) beyond what it is sold at now (taken off, comped,
- * fewer of it after a reopening). That much would otherwise come off twice, as a refund and
- * off the total, so the guest owes it again. A refund for a line still sold at what it drew,
- * or for the whole ticket, is money handed back for good; so is everything once a manager
- * accepted a close total other than the lines' (that total is what was sold).
+ * The refunds a guest owes again if the sale holds more: what applied refunds gave back of
+ * money kept above the sale (aboveSaleCents: it was never part of the sale), and what refunds
+ * for lines drew from them (drawnCents) beyond what they are sold at now (taken off, comped,
+ * fewer of it after a reopening: that would otherwise come off twice, as a refund and off the
+ * total). A refund for a line still sold at what it drew, or for the whole ticket, is money
+ * handed back for good; so is everything drawn from lines once a manager accepted a close
+ * total other than the lines' (that total is what was sold).
  */
-export function refundedForUnchargedCents(ticket: Pick<TicketView, 'lines' | 'refunds' | 'totalCents' | 'closedTotalCents'>): number {
+export function refundsOwedAgainCents(ticket: Pick<TicketView, 'lines' | 'refunds' | 'totalCents' | 'closedTotalCents'>): number {
+  const unsold = ticket.refunds.reduce((n, r) => (r.state === 'applied' ? n + r.aboveSaleCents : n), 0);
+  return unsold + refundedForUnchargedLinesCents(ticket);
+}
+
+function refundedForUnchargedLinesCents(ticket: Pick<TicketView, 'lines' | 'refunds' | 'totalCents' | 'closedTotalCents'>): number {
   if (ticket.closedTotalCents !== null && ticket.closedTotalCents !== ticket.totalCents) return 0;
   const drawn = new Map<string, number>();
   for (const r of ticket.refunds) {
@@ -263,11 +273,11 @@ export function refundedForUnchargedCents(ticket: Pick<TicketView, 'lines' | 're
  * What the guest still owes on a ticket: what it is sold at (soldCents: a closed ticket's closed
  * total) less its applied payments, never below zero. A refund is a money movement of its own,
  * counted on the day it was handed back: it is not owed again, also on a ticket reopened after
- * it (the guest compensated for a cold dish is not charged the compensation back) — unless its
- * line is no longer charged (refundedForUnchargedCents).
+ * it (the guest compensated for a cold dish is not charged the compensation back) — unless it
+ * gave back money kept above the sale, or its line is no longer charged (refundsOwedAgainCents).
  */
 export function owedCents(t: Pick<TicketView, 'totalCents' | 'closedTotalCents' | 'paidCents' | 'lines' | 'refunds'>): number {
-  return Math.max(0, soldCents(t) + refundedForUnchargedCents(t) - t.paidCents);
+  return Math.max(0, soldCents(t) + refundsOwedAgainCents(t) - t.paidCents);
 }
 
 /**
@@ -343,6 +353,13 @@ export interface TicketRefund {
    * beyond the line: the rest came off the ticket as a whole).
    */
   line: { lineId: string; name: string | null; taxBasisPoints: number | null; drawnCents: number } | null;
+  /**
+   * What of it gave back money the ticket kept above what it was sold at, when it counted (a
+   * double charge, or the difference over a lowered total, kept and handed back as a refund, as
+   * the over-payment card advises): no sale of anything, so no tax, and owed again if the sale
+   * grows. A refund for a line takes from its line first.
+   */
+  aboveSaleCents: number;
   at: number;
   terminal: string;
   staff: string | null;

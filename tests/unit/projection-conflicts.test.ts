@@ -4,7 +4,7 @@ import { saleKey } from '../../shared/domain/sale-events';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
-import { isSettled, owedCents, refundedForUnchargedCents } from '../../shared/projection/views';
+import { isSettled, owedCents, refundsOwedAgainCents } from '../../shared/projection/views';
 import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
 
 const T0 = 1_700_000_000_000;
@@ -806,8 +806,8 @@ describe('projection: escalated business conflicts', () => {
     expect(removed).toMatchObject({ totalCents: 2500, paidCents: 3000, refundedCents: 2000 });
     expect(owedCents(removed)).toBe(500);
     // Closed at a total a manager accepted with the burger in it (35.00): that is what was sold, the refund given for good.
-    expect(refundedForUnchargedCents({ ...removed, closedTotalCents: 3500 })).toBe(0);
-    expect(refundedForUnchargedCents(removed)).toBe(1000);
+    expect(refundsOwedAgainCents({ ...removed, closedTotalCents: 3500 })).toBe(0);
+    expect(refundsOwedAgainCents(removed)).toBe(1000);
   });
 
   it('[PRJ16] a line refund held for its money (cash for a card sale) and accepted later takes of its line what the line has left then: nothing is owed again, whichever manager\'s refund folds first', () => {

@@ -40,7 +40,7 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
     const v = ticketOf([...base, given]);
     expect(v).toMatchObject({ status: 'closed', totalCents: 1500, paidCents: 1500, closedTotalCents: 1500, refundedCents: 1000, openConflicts: 0 });
     expect(v.refunds).toEqual([
-      { refundId: 'rf-1', eventId: given.id, method: 'card', amountCents: 1000, reason: 'burger sent back', line: null, at: given.at, terminal: 'manager-1', staff: null, state: 'applied', conflictId: null },
+      { refundId: 'rf-1', eventId: given.id, method: 'card', amountCents: 1000, reason: 'burger sent back', line: null, aboveSaleCents: 0, at: given.at, terminal: 'manager-1', staff: null, state: 'applied', conflictId: null },
     ]);
     expect(foldedAs(v, given)).toEqual({ status: 'applied', reason: null, conflictId: null });
   });

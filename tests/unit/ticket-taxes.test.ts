@@ -276,6 +276,57 @@ describe('refunds share out over the lines (refundShares)', () => {
     expect(back.get(2000)).toBe(750);
   });
 
+  it('[PRJ19][PRJ16] a double charge a manager kept and handed back as a refund is money kept above the sale: no tax comes off the sale, the dishes keep what they can get back, and a dish added on reopening is owed', () => {
+    const till = new FixedClockTerminal('till-1');
+    const other = new FixedClockTerminal('till-2');
+    const manager = new FixedClockTerminal('manager-1');
+    const ordered = dinner(till);
+    other.see(...ordered);
+    const charged = [
+      ...ordered,
+      till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 }),
+      other.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 3450 }),
+    ];
+    const conflict = ticketOf(charged).conflicts.find((c) => c.kind === 'over_payment')!;
+    manager.see(...charged);
+    const settled = [
+      ...charged,
+      manager.write(TK, 'conflict.resolved', { conflictId: conflict.conflictId, resolution: { kind: 'accept_payment' } }),
+      manager.write(TK, 'ticket.closed', { totalCents: 3450 }),
+      manager.write(TK, 'ticket.refunded', { refundId: 'r-twice', method: 'card', amountCents: 3450, reason: 'charged twice' }),
+    ];
+    const v = ticketOf(settled);
+    expect(v.refunds[0]).toMatchObject({ state: 'applied', aboveSaleCents: 3450 });
+    expect(refundShares(v).taxes.get('r-twice')).toEqual([{ basisPoints: null, grossCents: 3450, taxCents: 0, netCents: 3450 }]);
+    expect(refundShares(v).leftByLine.get('l-wine')).toBe(750);
+    expect(owedCents(v)).toBe(0);
+    // A dessert added after the close, and the ticket reopened for it: the guest owes it (the double charge went back).
+    other.see(...settled);
+    const dessert = other.write(TK, 'ticket.item_added', { lineId: 'l-cake', menuItemId: 'm-cake', name: 'Cake', unitPriceCents: 800, quantity: 1 });
+    const change = ticketOf([...settled, dessert]).conflicts.find((c) => c.kind === 'change_after_close' && c.status === 'open')!;
+    manager.see(dessert);
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: change.conflictId, resolution: { kind: 'reopen' } });
+    expect(owedCents(ticketOf([...settled, dessert, reopen]))).toBe(800);
+  });
+
+  it('[PRJ19] the difference over a lowered total, kept and refunded as the over-payment card advises, takes no tax off the sale', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const paid = [...dinner(till), till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 })];
+    const removed = [...paid, till.write(TK, 'ticket.item_removed', { lineId: 'l-water' })];
+    const conflict = ticketOf(removed).conflicts.find((c) => c.kind === 'over_payment' && c.status === 'open')!;
+    manager.see(...removed);
+    const v = ticketOf([
+      ...removed,
+      manager.write(TK, 'conflict.resolved', { conflictId: conflict.conflictId, resolution: { kind: 'accept_payment' } }),
+      manager.write(TK, 'ticket.closed', { totalCents: 3150 }),
+      manager.write(TK, 'ticket.refunded', { refundId: 'r-diff', method: 'card', amountCents: 300, reason: 'water taken off' }),
+    ]);
+    expect(v.status).toBe('closed');
+    expect(refundShares(v).taxes.get('r-diff')).toEqual([{ basisPoints: null, grossCents: 300, taxCents: 0, netCents: 300 }]);
+    expect(owedCents(v)).toBe(0);
+  });
+
   it('[PRJ19] a refund keeps the name and rate of its line when the line later leaves the ticket (removed after a reopening)', () => {
     const till = new FixedClockTerminal('till-1');
     const manager = new FixedClockTerminal('manager-1');
@@ -291,6 +342,11 @@ describe('refunds share out over the lines (refundShares)', () => {
     expect(v.lines.map((l) => l.lineId)).toEqual(['l-burger', 'l-water']);
     expect(v.refunds[0]!.line).toEqual({ lineId: 'l-wine', name: 'Wine', taxBasisPoints: 2000, drawnCents: 750 });
     expect(refundShares(v).taxes.get('rw')).toEqual([{ basisPoints: 2000, grossCents: 750, taxCents: 125, netCents: 625 }]);
+    // The 7.50 the ticket now keeps above its lines went back with the wine: a refund after it is of the sale, taxed.
+    const later = manager.write(TK, 'ticket.refunded', { refundId: 'r-late', method: 'card', amountCents: 300, reason: 'slow service' });
+    const after = ticketOf([...sold, wineBack, removed, reopen, later]);
+    expect(after.refunds[1]).toMatchObject({ state: 'applied', aboveSaleCents: 0 });
+    expect(refundShares(after).taxes.get('r-late')!.some((t) => t.basisPoints === 1000)).toBe(true);
   });
 
   it('[PRJ19] refunds within what a ticket was sold at never hand back more at a rate than was sold at it, whatever their order and lines', () => {
