@@ -66,7 +66,7 @@ describe.skipIf(skipBrowserTests)('staff app: terminals of one location', () => 
     await expect.poll(() => a.getByTestId('change-due').textContent()).toBe('Change due: 6.00');
     await a.getByRole('button', { name: 'Close ticket' }).click();
     await idle(a);
-    await expect.poll(() => a.getByTestId('ticket-status').textContent()).toBe('Closed');
+    await expect.poll(() => a.getByTestId('ticket-status').textContent()).toBe('Closed · sending to kitchen…');
     // Nothing of it reached B while A is offline.
     expect(await b.getByTestId('line').count()).toBe(0);
 
