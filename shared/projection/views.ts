@@ -167,13 +167,13 @@ export interface RefundShares {
 
 /**
  * Shares a ticket's applied refunds out over its lines, in fold order. What a refund gave back
- * of money kept above the sale (aboveSaleCents, decided when it counted) is at no rate. The rest
- * draws on what the lines have left (soldByLine less the refunds before it): a refund for a
- * line takes from that line first (at its rate; a line no longer charged, e.g. removed after a
- * reopening, at the rate it had), then, like a refund for the whole ticket, is shared over what
- * the lines have left, each line at most what it has; beyond that (refunds a manager accepted
- * beyond the money taken) at no rate. So the tax handed back at a rate never exceeds what was
- * sold at it.
+ * of money kept above the sale (aboveSaleCents) is at no rate. The rest draws on what the lines
+ * have left (soldByLine less the refunds before it): a refund for a line takes what it drew from
+ * its line (drawnCents) at the line's rate, as far as the line still sells it, and the part the
+ * line no longer sells (taken off, comped, fewer of it after a reopening: owed again) at no
+ * rate; the rest of it, like a refund for the whole ticket, is shared over what the lines have
+ * left, each line at most what it has; beyond that (refunds a manager accepted beyond the money
+ * taken) at no rate. So the tax handed back at a rate never exceeds what is sold at it.
  */
 export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents' | 'refunds'>): RefundShares {
   const sold = soldByLine(ticket);
@@ -194,23 +194,23 @@ export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | '
     });
   for (const refund of ticket.refunds) {
     if (refund.state !== 'applied') continue;
-    const unsold = refund.aboveSaleCents;
-    let rest = refund.amountCents - unsold;
-    const forLine = refund.line === null ? undefined : left.get(refund.line.lineId);
-    if (refund.line !== null && forLine === undefined) {
-      // Its line is no longer charged: the rest at the rate the line had.
-      const grossByRate = new Map<number | null, number>([[null, unsold]]);
-      grossByRate.set(refund.line.taxBasisPoints, (grossByRate.get(refund.line.taxBasisPoints) ?? 0) + rest);
-      taxes.set(refund.refundId, taxOfRefund(new Map([...grossByRate].filter(([, cents]) => cents > 0))));
-      continue;
-    }
     // Under the empty id: at no rate (grossByRateOf).
-    const byLine = new Map<string, number>(unsold > 0 ? [['', unsold]] : []);
-    if (refund.line !== null && forLine !== undefined) {
-      const taken = Math.min(forLine, rest);
-      byLine.set(refund.line.lineId, taken);
-      left.set(refund.line.lineId, forLine - taken);
-      rest -= taken;
+    const byLine = new Map<string, number>();
+    const atNoRate = (cents: number): void => void (cents > 0 && byLine.set('', (byLine.get('') ?? 0) + cents));
+    atNoRate(refund.aboveSaleCents);
+    let rest = refund.amountCents - refund.aboveSaleCents;
+    if (refund.line !== null) {
+      // What it drew from its line: at the line's rate while the line still sells it; beyond what
+      // it sells now (taken off, comped, fewer of it) at no rate: the guest owes that again.
+      const drawn = Math.min(refund.line.drawnCents, rest);
+      const forLine = left.get(refund.line.lineId) ?? 0;
+      const fromLine = Math.min(forLine, drawn);
+      if (fromLine > 0) {
+        byLine.set(refund.line.lineId, fromLine);
+        left.set(refund.line.lineId, forLine - fromLine);
+      }
+      atNoRate(drawn - fromLine);
+      rest -= drawn;
     }
     const weights = ids.map((id) => left.get(id)!);
     const shared = Math.min(rest, weights.reduce((sum, w) => sum + w, 0));
@@ -222,7 +222,7 @@ export function refundShares(ticket: Pick<TicketView, 'lines' | 'totalCents' | '
         left.set(id, Math.max(0, left.get(id)! - shares[i]!));
       });
     }
-    if (rest > shared) byLine.set('', (byLine.get('') ?? 0) + rest - shared);
+    atNoRate(rest - shared);
     taxes.set(refund.refundId, taxOfRefund(grossByRateOf(ticket, byLine)));
   }
   left.delete('');

@@ -327,7 +327,45 @@ describe('refunds share out over the lines (refundShares)', () => {
     expect(owedCents(v)).toBe(0);
   });
 
-  it('[PRJ19] a refund keeps the name and rate of its line when the line later leaves the ticket (removed after a reopening)', () => {
+  it('[PRJ19][PRJ16] a refund given before the sale fell (a comp on reopening) counts as giving back what the sale no longer holds: no tax off the sale, and a dish added later is owed', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const sold = soldDinner(till, manager);
+    const slow = manager.write(TK, 'ticket.refunded', { refundId: 'r-slow', method: 'card', amountCents: 750, reason: 'slow service' });
+    const comp = manager.write(TK, 'ticket.line_comped', { lineId: 'l-wine', reason: 'corked', quantity: 1 });
+    const change = ticketOf([...sold, slow, comp]).conflicts.find((c) => c.kind === 'change_after_close' && c.status === 'open')!;
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: change.conflictId, resolution: { kind: 'reopen' } });
+    const v = ticketOf([...sold, slow, comp, reopen]);
+    expect([v.totalCents, v.refunds[0]!.aboveSaleCents, owedCents(v)]).toEqual([2700, 750, 0]);
+    expect(refundShares(v).taxes.get('r-slow')).toEqual([{ basisPoints: null, grossCents: 750, taxCents: 0, netCents: 750 }]);
+    const cake = manager.write(TK, 'ticket.item_added', { lineId: 'l-cake', menuItemId: 'm-cake', name: 'Cake', unitPriceCents: 800, quantity: 1 });
+    expect(owedCents(ticketOf([...sold, slow, comp, reopen, cake]))).toBe(800);
+  });
+
+  it('[PRJ19] a refund held with its payment while the sale fell counts as giving back the difference once the payment is kept: what is taxed is what the ticket keeps', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const sold = soldDinner(till, manager);
+    const cold = manager.write(TK, 'ticket.refunded', { refundId: 'r-cold', method: 'card', amountCents: 500, reason: 'cold' });
+    const comp = manager.write(TK, 'ticket.line_comped', { lineId: 'l-wine', reason: 'corked', quantity: 1 });
+    const change = ticketOf([...sold, cold, comp]).conflicts.find((c) => c.kind === 'change_after_close' && c.status === 'open')!;
+    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: change.conflictId, resolution: { kind: 'reopen' } });
+    const reopened = [...sold, cold, comp, reopen];
+    const over = ticketOf(reopened).conflicts.find((c) => c.kind === 'over_payment' && c.status === 'open')!;
+    expect(ticketOf(reopened).refunds[0]!.state).toBe('held');
+    const settled = [
+      ...reopened,
+      manager.write(TK, 'conflict.resolved', { conflictId: over.conflictId, resolution: { kind: 'accept_payment' } }),
+      manager.write(TK, 'ticket.closed', { totalCents: 2700 }),
+      manager.write(TK, 'ticket.refunded', { refundId: 'r-over', method: 'card', amountCents: 250, reason: 'the rest over' }),
+    ];
+    const v = ticketOf(settled);
+    expect(v.refunds.map((r) => [r.state, r.aboveSaleCents])).toEqual([['applied', 500], ['applied', 250]]);
+    const taxed = [...refundShares(v).taxes.values()].flat().filter((t) => t.basisPoints !== null).reduce((n, t) => n + t.grossCents, 0);
+    expect(ticketTaxes(v).reduce((n, t) => n + t.grossCents, 0) - taxed).toBe(v.paidCents - v.refundedCents);
+  });
+
+  it('[PRJ19] a refund keeps the name and rate of its line when the line later leaves the ticket (removed after a reopening); what it drew, now owed again, takes no tax off the sale that is left', () => {
     const till = new FixedClockTerminal('till-1');
     const manager = new FixedClockTerminal('manager-1');
     const sold = soldDinner(till, manager);
@@ -341,7 +379,9 @@ describe('refunds share out over the lines (refundShares)', () => {
     const v = ticketOf([...sold, wineBack, removed, reopen]);
     expect(v.lines.map((l) => l.lineId)).toEqual(['l-burger', 'l-water']);
     expect(v.refunds[0]!.line).toEqual({ lineId: 'l-wine', name: 'Wine', taxBasisPoints: 2000, drawnCents: 750 });
-    expect(refundShares(v).taxes.get('rw')).toEqual([{ basisPoints: 2000, grossCents: 750, taxCents: 125, netCents: 625 }]);
+    // The sale no longer has the wine: the 7.50 it drew is owed again (the payment covers it), at no rate.
+    expect(refundShares(v).taxes.get('rw')).toEqual([{ basisPoints: null, grossCents: 750, taxCents: 0, netCents: 750 }]);
+    expect(owedCents(v)).toBe(0);
     // The 7.50 the ticket now keeps above its lines went back with the wine: a refund after it is of the sale, taxed.
     const later = manager.write(TK, 'ticket.refunded', { refundId: 'r-late', method: 'card', amountCents: 300, reason: 'slow service' });
     const after = ticketOf([...sold, wineBack, removed, reopen, later]);
