@@ -222,6 +222,16 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
   });
 });
 
+/** The dinner sold, a refund for the whole ticket, then the wine comped after the close and the ticket reopened for it: the sale falls 7.50. */
+function refundThenWineCompedOnReopening(refundId: string, amountCents: number) {
+  const till = new FixedClockTerminal('till-1');
+  const manager = new FixedClockTerminal('manager-1');
+  const given = [...soldDinner(till, manager), manager.write(TK, 'ticket.refunded', { refundId, method: 'card', amountCents, reason: 'slow service' })];
+  const comped = [...given, manager.write(TK, 'ticket.line_comped', { lineId: 'l-wine', reason: 'corked', quantity: 1 })];
+  const change = ticketOf(comped).conflicts.find((c) => c.kind === 'change_after_close' && c.status === 'open')!;
+  return { manager, reopened: [...comped, manager.write(TK, 'conflict.resolved', { conflictId: change.conflictId, resolution: { kind: 'reopen' } })] };
+}
+
 describe('refunds share out over the lines (refundShares)', () => {
   it('[PRJ16][PRJ19] two managers offline each refund the same line in full: the second is held (the line has nothing left); accepted, its excess is shared over the other lines, so the tax handed back at its rate stays what was sold at it', () => {
     const till = new FixedClockTerminal('till-1');
@@ -328,29 +338,16 @@ describe('refunds share out over the lines (refundShares)', () => {
   });
 
   it('[PRJ19][PRJ16] a refund given before the sale fell (a comp on reopening) counts as giving back what the sale no longer holds: no tax off the sale, and a dish added later is owed', () => {
-    const till = new FixedClockTerminal('till-1');
-    const manager = new FixedClockTerminal('manager-1');
-    const sold = soldDinner(till, manager);
-    const slow = manager.write(TK, 'ticket.refunded', { refundId: 'r-slow', method: 'card', amountCents: 750, reason: 'slow service' });
-    const comp = manager.write(TK, 'ticket.line_comped', { lineId: 'l-wine', reason: 'corked', quantity: 1 });
-    const change = ticketOf([...sold, slow, comp]).conflicts.find((c) => c.kind === 'change_after_close' && c.status === 'open')!;
-    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: change.conflictId, resolution: { kind: 'reopen' } });
-    const v = ticketOf([...sold, slow, comp, reopen]);
+    const { manager, reopened } = refundThenWineCompedOnReopening('r-slow', 750);
+    const v = ticketOf(reopened);
     expect([v.totalCents, v.refunds[0]!.aboveSaleCents, owedCents(v)]).toEqual([2700, 750, 0]);
     expect(refundShares(v).taxes.get('r-slow')).toEqual([{ basisPoints: null, grossCents: 750, taxCents: 0, netCents: 750 }]);
     const cake = manager.write(TK, 'ticket.item_added', { lineId: 'l-cake', menuItemId: 'm-cake', name: 'Cake', unitPriceCents: 800, quantity: 1 });
-    expect(owedCents(ticketOf([...sold, slow, comp, reopen, cake]))).toBe(800);
+    expect(owedCents(ticketOf([...reopened, cake]))).toBe(800);
   });
 
   it('[PRJ19] a refund held with its payment while the sale fell counts as giving back the difference once the payment is kept: what is taxed is what the ticket keeps', () => {
-    const till = new FixedClockTerminal('till-1');
-    const manager = new FixedClockTerminal('manager-1');
-    const sold = soldDinner(till, manager);
-    const cold = manager.write(TK, 'ticket.refunded', { refundId: 'r-cold', method: 'card', amountCents: 500, reason: 'cold' });
-    const comp = manager.write(TK, 'ticket.line_comped', { lineId: 'l-wine', reason: 'corked', quantity: 1 });
-    const change = ticketOf([...sold, cold, comp]).conflicts.find((c) => c.kind === 'change_after_close' && c.status === 'open')!;
-    const reopen = manager.write(TK, 'conflict.resolved', { conflictId: change.conflictId, resolution: { kind: 'reopen' } });
-    const reopened = [...sold, cold, comp, reopen];
+    const { manager, reopened } = refundThenWineCompedOnReopening('r-cold', 500);
     const over = ticketOf(reopened).conflicts.find((c) => c.kind === 'over_payment' && c.status === 'open')!;
     expect(ticketOf(reopened).refunds[0]!.state).toBe('held');
     const settled = [
