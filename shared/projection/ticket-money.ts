@@ -86,35 +86,6 @@ export function aboveSaleLeftCents(s: TicketState): number {
   return Math.max(0, appliedPaid(s) - payableCents(s) - refundsOwedAgainCents(soldTicketOf(s)));
 }
 
-/**
- * The sale fell by `fallCents` (negative: it grew): the refunds given before, in fold order,
- * count as giving back that much more of money kept above the sale (they compensated for what
- * is no longer sold), as far as there is such money. What no applied refund takes now waits in
- * aboveSaleUnclaimed, for a refund held with its payment when the sale fell that counts again
- * (kept), as far as money (held payments too) stays above the sale. Money above the sale because
- * a payment was kept later is for refunds given after it (aboveSaleOf), not these.
- */
-export function claimAboveSale(s: TicketState, fallCents: number): void {
-  const pending = Math.max(0, s.aboveSaleUnclaimed + fallCents);
-  if (pending === 0) {
-    s.aboveSaleUnclaimed = 0;
-    return;
-  }
-  let claimed = 0;
-  const claimable = Math.min(pending, aboveSaleLeftCents(s));
-  for (const r of s.refunds) {
-    if (claimed >= claimable) break;
-    if (r.state !== 'applied') continue;
-    const more = Math.min(r.amountCents - (r.line?.drawnCents ?? 0) - r.aboveSaleCents, claimable - claimed);
-    if (more <= 0) continue;
-    r.aboveSaleCents += more;
-    claimed += more;
-  }
-  const heldPaid = s.payments.reduce((n, p) => (p.state === 'held' ? n + p.amountCents : n), 0);
-  const aboveWithHeld = appliedPaid(s) + heldPaid - payableCents(s) - refundsOwedAgainCents(soldTicketOf(s));
-  s.aboveSaleUnclaimed = Math.max(0, Math.min(pending - claimed, aboveWithHeld));
-}
-
 /** What of a refund gives back money kept above the sale, as it counts now (TicketRefund.aboveSaleCents). */
 export function aboveSaleOf(s: TicketState, amountCents: number, line: TicketRefund['line']): number {
   return Math.min(amountCents - (line?.drawnCents ?? 0), aboveSaleLeftCents(s));

@@ -3,7 +3,7 @@ import { TICKET_MERGE_POLICY, conflictIdFor, writeWins, raceLoser, registerWrite
 import { assertNever } from '../assert-never';
 import { outcome, type Outcome } from './reducer';
 import { lineById, type TicketEvent, type TicketState } from './ticket-state';
-import { appliedPaid, appliedRefunded, claimAboveSale, lineRefundableCents, payableCents, paymentOf, refundLine, refundOf, soldTicketOf, totalOf } from './ticket-money';
+import { appliedPaid, appliedRefunded, lineRefundableCents, payableCents, paymentOf, refundLine, refundOf, soldTicketOf, totalOf } from './ticket-money';
 import { applyClose, closeRecordOf, escalate, holdPaymentsAboveTotal, holdPaymentsOfVoid, paymentWords, whatHappened } from './ticket-conflicts';
 import { resolveConflict } from './ticket-resolutions';
 import { refundsOwedAgainCents } from './views';
@@ -23,14 +23,6 @@ import { refundsOwedAgainCents } from './views';
 
 /** Folds one event into `s` (in place, see OWNERSHIP above) and says how it fared. */
 export function reduceTicket(s: TicketState, e: TicketEvent): Outcome {
-  const soldBefore = payableCents(s);
-  const result = foldTicketEvent(s, e);
-  // Refunds given before the sale fell gave back what it no longer holds (ticket-money).
-  claimAboveSale(s, soldBefore - payableCents(s));
-  return result;
-}
-
-function foldTicketEvent(s: TicketState, e: TicketEvent): Outcome {
   if (e.type === 'conflict.resolved') return resolveConflict(s, e, applyTicketEvent);
   const policy = TICKET_MERGE_POLICY[e.type];
   const rule = s.voided ? policy.whenVoided : s.closed ? policy.whenClosed : 'apply';

@@ -27,12 +27,6 @@ export interface TicketState {
   removedUnsent: TicketLine[];
   payments: TicketPayment[];
   refunds: TicketRefund[];
-  /**
-   * What the sale fell (a line taken off, a comp, a discount, a lower total accepted) below the
-   * money kept that no refund counts as giving back yet: a refund given before the fall that
-   * counts again later (kept with its payment) takes it (claimAboveSale).
-   */
-  aboveSaleUnclaimed: number;
   /** The discount that holds (LWW register 'discount'), without its value (that follows the lines). */
   discount: Omit<TicketDiscountView, 'cents'> | null;
   /** `discountCents` and `covers`: what the discount took off and the guests when the close applied (the takings report them). */
@@ -85,7 +79,6 @@ export function newTicketState(): TicketState {
     removedUnsent: [],
     payments: [],
     refunds: [],
-    aboveSaleUnclaimed: 0,
     discount: null,
     closed: null,
     voided: null,

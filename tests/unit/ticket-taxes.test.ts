@@ -222,16 +222,6 @@ describe('tax rates on the menu and on the lines (EVT10, PRJ19)', () => {
   });
 });
 
-/** The dinner sold, a refund for the whole ticket, then the wine comped after the close and the ticket reopened for it: the sale falls 7.50. */
-function refundThenWineCompedOnReopening(refundId: string, amountCents: number) {
-  const till = new FixedClockTerminal('till-1');
-  const manager = new FixedClockTerminal('manager-1');
-  const given = [...soldDinner(till, manager), manager.write(TK, 'ticket.refunded', { refundId, method: 'card', amountCents, reason: 'slow service' })];
-  const comped = [...given, manager.write(TK, 'ticket.line_comped', { lineId: 'l-wine', reason: 'corked', quantity: 1 })];
-  const change = ticketOf(comped).conflicts.find((c) => c.kind === 'change_after_close' && c.status === 'open')!;
-  return { manager, reopened: [...comped, manager.write(TK, 'conflict.resolved', { conflictId: change.conflictId, resolution: { kind: 'reopen' } })] };
-}
-
 describe('refunds share out over the lines (refundShares)', () => {
   it('[PRJ16][PRJ19] two managers offline each refund the same line in full: the second is held (the line has nothing left); accepted, its excess is shared over the other lines, so the tax handed back at its rate stays what was sold at it', () => {
     const till = new FixedClockTerminal('till-1');
@@ -335,31 +325,6 @@ describe('refunds share out over the lines (refundShares)', () => {
     expect(v.status).toBe('closed');
     expect(refundShares(v).taxes.get('r-diff')).toEqual([{ basisPoints: null, grossCents: 300, taxCents: 0, netCents: 300 }]);
     expect(owedCents(v)).toBe(0);
-  });
-
-  it('[PRJ19][PRJ16] a refund given before the sale fell (a comp on reopening) counts as giving back what the sale no longer holds: no tax off the sale, and a dish added later is owed', () => {
-    const { manager, reopened } = refundThenWineCompedOnReopening('r-slow', 750);
-    const v = ticketOf(reopened);
-    expect([v.totalCents, v.refunds[0]!.aboveSaleCents, owedCents(v)]).toEqual([2700, 750, 0]);
-    expect(refundShares(v).taxes.get('r-slow')).toEqual([{ basisPoints: null, grossCents: 750, taxCents: 0, netCents: 750 }]);
-    const cake = manager.write(TK, 'ticket.item_added', { lineId: 'l-cake', menuItemId: 'm-cake', name: 'Cake', unitPriceCents: 800, quantity: 1 });
-    expect(owedCents(ticketOf([...reopened, cake]))).toBe(800);
-  });
-
-  it('[PRJ19] a refund held with its payment while the sale fell counts as giving back the difference once the payment is kept: what is taxed is what the ticket keeps', () => {
-    const { manager, reopened } = refundThenWineCompedOnReopening('r-cold', 500);
-    const over = ticketOf(reopened).conflicts.find((c) => c.kind === 'over_payment' && c.status === 'open')!;
-    expect(ticketOf(reopened).refunds[0]!.state).toBe('held');
-    const settled = [
-      ...reopened,
-      manager.write(TK, 'conflict.resolved', { conflictId: over.conflictId, resolution: { kind: 'accept_payment' } }),
-      manager.write(TK, 'ticket.closed', { totalCents: 2700 }),
-      manager.write(TK, 'ticket.refunded', { refundId: 'r-over', method: 'card', amountCents: 250, reason: 'the rest over' }),
-    ];
-    const v = ticketOf(settled);
-    expect(v.refunds.map((r) => [r.state, r.aboveSaleCents])).toEqual([['applied', 500], ['applied', 250]]);
-    const taxed = [...refundShares(v).taxes.values()].flat().filter((t) => t.basisPoints !== null).reduce((n, t) => n + t.grossCents, 0);
-    expect(ticketTaxes(v).reduce((n, t) => n + t.grossCents, 0) - taxed).toBe(v.paidCents - v.refundedCents);
   });
 
   it('[PRJ19] a refund keeps the name and rate of its line when the line later leaves the ticket (removed after a reopening); what it drew, now owed again, takes no tax off the sale that is left', () => {
