@@ -773,16 +773,16 @@ export class SyncManager {
     return Math.min(MAX_TIMEOUT_MS, stretched);
   }
 
+  /** See SyncStatus.uploadsRefused. */
+  private uploadsRefused(outbox: Outbox = this.outbox()): string | null {
+    return this.refusedWith !== null && outbox.owed.length > 0 ? this.refusedWith : null;
+  }
+
   /**
    * What to upload now: the owed events, less own events still in their relay grace while
    * the relay is in step (it delivers them; the server acknowledges them in `acks`) and
    * events refused alone still waiting, and when the first of those held comes due.
    */
-  /** See SyncStatus.uploadsRefused. */
-  private uploadsRefused(): string | null {
-    return this.refusedWith !== null && this.outbox().owed.length > 0 ? this.refusedWith : null;
-  }
-
   private uploadable(outbox = this.outbox()): { owed: EventEnvelope[]; heldUntil: number | null } {
     if (this.relayGrace.size === 0 && this.refusedAlone.size === 0) return { owed: outbox.owed, heldUntil: null };
     const now = this.timers.now();
@@ -865,7 +865,7 @@ export class SyncManager {
       terminals: this.terminals(),
       watermarks: this.watermarks(),
       authProblem: this.unauthorized?.message ?? (this.relay.refusedFor ? `relay refused: ${this.relay.refusedFor}` : null),
-      uploadsRefused: outbox === null || outbox.owed.length === 0 ? null : this.refusedWith,
+      uploadsRefused: outbox === null ? null : this.uploadsRefused(outbox),
     };
   }
 
