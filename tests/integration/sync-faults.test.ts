@@ -379,7 +379,7 @@ describe('Refusals never stall delivery', () => {
     const refuseAll: typeof fetch = (input, init) =>
       init?.method === 'POST' ? Promise.resolve(new Response('<html>413 from the proxy</html>', { status: 413 })) : globalThis.fetch(input, init);
     const clock = new TabletClock();
-    const opened = await openTerminal({ location: 'proxy-one', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: refuseAll, timers: clock } });
+    const opened = await openTerminal({ location: 'proxy-alone', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: refuseAll, timers: clock } });
     await opened.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
     const t = opened.startSync();
     defer(() => t.close());
