@@ -1,5 +1,5 @@
 /** Display helpers shared by the screens. Money is integer cents everywhere. */
-import { carriedRefundCents, ticketTaxes, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from '../../shared/projection/views';
+import { carriedRefundCents, keptCents, soldCents, ticketTaxes, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from '../../shared/projection/views';
 import type { TaxLine } from '../../shared/domain/tax';
 import { Note, PositiveCents, ShortText, formatCents } from '../../shared/domain/common';
 import { Address } from '../../shared/domain/location-events';
@@ -47,6 +47,16 @@ export function taxRate(basisPoints: number): string {
 /** The tax in what a ticket charges (its closed total once sold), rate by rate, as a bill shows it: rates that charge something (no line without a rate). */
 export function includedTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 'closedTotalCents'>): (TaxLine & { basisPoints: number })[] {
   return ticketTaxes(ticket).filter((t): t is TaxLine & { basisPoints: number } => t.basisPoints !== null && t.grossCents > 0);
+}
+
+/**
+ * What a ticket keeps above what it sells (an over-payment a manager kept): the money it keeps
+ * less soldCents, owed back to the guest by a refund. 0 while a payment is held: a manager
+ * settles that first, and what is kept follows from it.
+ */
+export function keptOverSaleCents(ticket: Pick<TicketView, 'paidCents' | 'refundedCents' | 'totalCents' | 'closedTotalCents' | 'payments'>): number {
+  if (ticket.payments.some((p) => p.state === 'held')) return 0;
+  return Math.max(0, keptCents(ticket) - soldCents(ticket));
 }
 
 /** " for the Cheeseburger" when a refund was for a line of the ticket (named as it was then); "" for the whole ticket. */
@@ -199,7 +209,7 @@ const RESOLUTION_LABEL: Record<string, string> = {
 const RESOLUTION_IN_CONTEXT: Record<string, string> = {
   'payment_after_void.refund_payment': 'Refund the payment, keep the void',
   'payment_after_void.reopen': 'Reopen the ticket, keep the payment',
-  'over_payment.accept_payment': 'Accept the payment (keep the extra)',
+  'over_payment.accept_payment': 'Keep the payment (then refund what is over)',
   'over_payment.refund_payment': 'Refund the payment that does not fit',
   'over_refund.accept_refund': 'Accept the refund (the money was handed back)',
   'over_refund.discard_change': 'Discard the refund (it was not given)',
@@ -217,7 +227,7 @@ export function resolutionLabel(conflictKind: string, resolutionKind: string): s
 const FOR_SEVERAL_PAYMENTS: Record<string, string> = {
   'payment_after_void.refund_payment': 'Refund the payments, keep the void',
   'payment_after_void.reopen': 'Reopen the ticket, keep the payments',
-  'over_payment.accept_payment': 'Accept the payments (keep the extra)',
+  'over_payment.accept_payment': 'Keep the payments (then refund what is over)',
   'over_payment.refund_payment': 'Refund the payments that do not fit',
 };
 

@@ -705,7 +705,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await manager.getByTestId('due').textContent()).toBe('14.50');
     expect(await manager.getByRole('button', { name: 'Take payment' }).isDisabled()).toBe(true);
     const card = manager.getByTestId('conflict').filter({ hasText: 'Payments exceed the total' });
-    await card.getByRole('button', { name: 'Accept the payment (keep the extra)' }).click();
+    await card.getByRole('button', { name: 'Keep the payment (then refund what is over)' }).click();
     await idle(manager);
     await expect.poll(() => manager.getByTestId('payment-held').count()).toBe(0);
     expect(await manager.getByTestId('paid').textContent()).toBe('18.00');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONFLICT_LABEL, choiceLabel, clockTime, lineNames, money, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
+import { CONFLICT_LABEL, choiceLabel, clockTime, keptOverSaleCents, lineNames, money, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
 import type { TicketPayment, TicketRefund } from '../../shared/projection/views';
 
 const line = (sentAt: number | null, bumpedAt: number | null) => ({ sentAt, bumpedAt }) as never;
@@ -67,6 +67,22 @@ describe('what staff read', () => {
     expect(resolutionLabel('close_total_mismatch', 'reopen')).toBe('Reopen the ticket');
     // One terminal may have both closed and voided: the label does not say "another".
     expect(CONFLICT_LABEL.closed_and_voided).not.toMatch(/another/);
+  });
+
+  it('[APP28] keeping an over-payment reads as keeping it until the extra is refunded, not as the restaurant keeping the guest\'s money', () => {
+    expect(resolutionLabel('over_payment', 'accept_payment')).toBe('Keep the payment (then refund what is over)');
+    const twice = { payments: [{ conflictId: 'cf' }, { conflictId: 'cf' }] as TicketPayment[], refunds: [] };
+    expect(choiceLabel(twice, { conflictId: 'cf', kind: 'over_payment' }, 'accept_payment')).toBe('Keep the payments (then refund what is over)');
+  });
+
+  it('[APP28] what a ticket keeps above what it sells (a kept over-payment) is what it keeps less its sale; nothing while a payment is held or when it keeps no more', () => {
+    const applied = [{ state: 'applied' }] as TicketPayment[];
+    const ticket = { paidCents: 3600, refundedCents: 0, totalCents: 1800, closedTotalCents: null, payments: applied };
+    expect(keptOverSaleCents(ticket)).toBe(1800);
+    expect(keptOverSaleCents({ ...ticket, closedTotalCents: 2000 })).toBe(1600);
+    expect(keptOverSaleCents({ ...ticket, refundedCents: 1000 })).toBe(800);
+    expect(keptOverSaleCents({ ...ticket, refundedCents: 2400 })).toBe(0);
+    expect(keptOverSaleCents({ ...ticket, payments: [...applied, { state: 'held' }] as TicketPayment[] })).toBe(0);
   });
 });
 

@@ -271,6 +271,22 @@ describe('tickets screen (TicketsModel)', () => {
     }
   });
 
+  it('[APP5] "Change due" goes once the payment it was for is held for a manager (a paid line removed): that change no longer stands', async () => {
+    const t = await till({ role: 'manager' });
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.addItem(id, cola);
+    t.tickets.select(id);
+    const pay = t.tickets.payment;
+    pay.method = 'cash';
+    pay.tenderedText = '20';
+    expect(await pay.record()).toBe(true);
+    expect(pay.lastChange).toBe(400);
+    await t.commands.removeItem(id, ticketOf(t.store, id).lines[0]!.lineId);
+    expect(ticketOf(t.store, id).payments.map((p) => p.state)).toEqual(['held']);
+    expect(pay.lastChange).toBeNull();
+  });
+
   it('[APP5] ÷3 is kept for the next guests: each pays an even share of what is left, and together exactly the bill', async () => {
     const t = await till();
     const id = await t.commands.openTicket();

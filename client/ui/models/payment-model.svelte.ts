@@ -51,6 +51,8 @@ export class PaymentForm {
   /** The form as the last payment recorded left it (null: none on this ticket), and the change given then. */
   private recordedForm = $state<string | null>(null);
   private recordedChange = $state<number | null>(null);
+  /** The payment the last recording took: the ticket's new one of that method and amount (the command names it); null when not found. */
+  private recordedPaymentId = $state<string | null>(null);
   /** For RECORD_HOLD_MS after a payment is recorded. */
   private holding = $state(false);
   private recordedTimer: ReturnType<typeof setTimeout> | null = null;
@@ -59,8 +61,11 @@ export class PaymentForm {
   private readonly unchanged = $derived(this.recordedForm !== null && this.recordedForm === this.formKey());
   /** A payment was just recorded and nothing changed since: the button waits (a change is meant). */
   readonly justRecorded = $derived(this.holding && this.unchanged);
-  /** The change of the last cash payment recorded, shown big for the cashier until the form is changed for the next guest. */
-  readonly lastChange = $derived(this.unchanged ? this.recordedChange : null);
+  /**
+   * The change of the last cash payment recorded, shown big for the cashier until the form is
+   * changed for the next guest, and while that payment still counts (not once it is held for a manager).
+   */
+  readonly lastChange = $derived(this.unchanged && this.recordedStillApplied() ? this.recordedChange : null);
 
   readonly due = $derived.by(() => this.dueNow() ?? 0);
   /** Lines a guest can still pay for on their own: charging something, and no applied payment was for them. */
@@ -233,6 +238,7 @@ export class PaymentForm {
     // Taken before the payment lands: then the amount due, and so this, changes.
     const given = this.change;
     const ticketId = this.ticketNow()?.id;
+    const before = new Set(this.ticketNow()?.payments.map((p) => p.paymentId));
     const ok = await this.recordPayment({
       method,
       amountCents: amount,
@@ -246,6 +252,7 @@ export class PaymentForm {
     // Another ticket was selected meanwhile: its form is its own (no change of this one shown there).
     if (this.ticketNow()?.id !== ticketId) return true;
     this.recordedChange = given !== null && given > 0 ? given : null;
+    this.recordedPaymentId = this.ticketNow()?.payments.find((p) => !before.has(p.paymentId) && p.method === method && p.amountCents === amount)?.paymentId ?? null;
     this.tenderedText = '';
     this.tipText = '';
     this.lineIds = [];
@@ -259,6 +266,10 @@ export class PaymentForm {
     this.seen = null;
     this.holdAfterRecord();
     return true;
+  }
+
+  private recordedStillApplied(): boolean {
+    return this.ticketNow()?.payments.some((p) => p.paymentId === this.recordedPaymentId && p.state === 'applied') ?? false;
   }
 
   private formKey(): string {
@@ -281,6 +292,7 @@ export class PaymentForm {
     this.recordedTimer = null;
     this.recordedForm = null;
     this.recordedChange = null;
+    this.recordedPaymentId = null;
     this.holding = false;
     this.method = 'card';
     this.amountText = null;
