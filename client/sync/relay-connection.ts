@@ -22,6 +22,14 @@ import { PROTOCOL_QUERY } from '../../shared/protocol/protocol-version';
  * accepts and at once closes keeps being backed off (a loop that took servers down).
  */
 export const STABLE_MS = 10_000;
+/**
+ * A socket still connecting after this long is given up (and backed off): an opening handshake
+ * lost on a path that black-holed for a moment leaves it connecting for as long as the browser
+ * waits (minutes in Chromium; forever in Node's ws), and nothing else would close it.
+ */
+export const CONNECT_TIMEOUT_MS = 15_000;
+/** "Sync now" gives up a socket connecting for longer than this at once, rather than at the timeout. */
+export const STALE_CONNECT_MS = 3_000;
 
 export interface RelayOptions {
   /** ws(s)://host/sync — the room (location) is appended. */
@@ -43,6 +51,8 @@ export class RelayConnection {
   private wanted = false;
   private readonly backoff: Backoff;
   private timer: unknown = null;
+  private connectTimer: unknown = null;
+  private connectingSince: number | null = null;
   private openedAt: number | null = null;
   /** When the next reconnect is scheduled, if one is. */
   nextAttemptAt: number | null = null;
@@ -61,7 +71,10 @@ export class RelayConnection {
       ...(options.WebSocketImpl ? { WebSocketPolyfill: options.WebSocketImpl } : {}),
     });
     this.provider.on('status', ({ status }) => {
-      if (status === 'connected') this.openedAt = options.timers.now();
+      if (status === 'connected') {
+        this.openedAt = options.timers.now();
+        this.clearConnectTimer();
+      }
       options.onChange();
     });
     this.provider.on('sync', (synced: boolean) => {
@@ -84,14 +97,20 @@ export class RelayConnection {
     this.wanted = true;
     this.refusedFor = null;
     this.clearTimer();
-    this.provider.connect();
+    this.connect();
     this.options.onChange();
   }
 
   /** Staff asked to sync now: skip a pending backoff wait and connect at once. */
   reconnectNow(): void {
-    if (this.provider.wsconnected || this.provider.wsconnecting) return;
+    if (this.provider.wsconnected) return;
     this.backoff.reset();
+    if (this.provider.wsconnecting) {
+      // Connecting for a while: its handshake may be lost on the way. Given up now, its close
+      // schedules the next try (short: the backoff was just reset).
+      if (this.connectingSince !== null && this.options.timers.now() - this.connectingSince >= STALE_CONNECT_MS) this.giveUpConnecting();
+      return;
+    }
     this.start();
   }
 
@@ -108,6 +127,7 @@ export class RelayConnection {
   pause(): void {
     this.wanted = false;
     this.clearTimer();
+    this.clearConnectTimer();
     this.provider.disconnect();
     this.options.onChange();
   }
@@ -125,10 +145,36 @@ export class RelayConnection {
   destroy(): void {
     this.wanted = false;
     this.clearTimer();
+    this.clearConnectTimer();
     this.provider.destroy();
   }
 
+  /** provider.connect(), timed: a socket still connecting after CONNECT_TIMEOUT_MS is given up. */
+  private connect(): void {
+    this.provider.connect();
+    if (!this.provider.wsconnecting) return;
+    this.clearConnectTimer();
+    this.connectingSince = this.options.timers.now();
+    this.connectTimer = this.options.timers.setTimeout(() => {
+      this.connectTimer = null;
+      if (this.wanted && this.provider.wsconnecting) this.giveUpConnecting();
+    }, CONNECT_TIMEOUT_MS);
+  }
+
+  /** Closing a connecting socket ends in its close event (onClose: the backoff), as a failed connect does. */
+  private giveUpConnecting(): void {
+    this.clearConnectTimer();
+    this.provider.ws?.close();
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== null) this.options.timers.clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    this.connectingSince = null;
+  }
+
   private onClose(event: CloseEvent | null): void {
+    this.clearConnectTimer();
     const stable = this.openedAt !== null && this.options.timers.now() - this.openedAt >= STABLE_MS;
     this.openedAt = null;
     if (!this.wanted) return;
@@ -149,7 +195,7 @@ export class RelayConnection {
     this.timer = this.options.timers.setTimeout(() => {
       this.timer = null;
       this.nextAttemptAt = null;
-      if (this.wanted) this.provider.connect();
+      if (this.wanted) this.connect();
     }, delay);
     this.options.onChange();
   }

@@ -5,7 +5,8 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { UPLOAD_BACKOFF, RELAY_BACKOFF } from '../../client/sync/backoff';
-import { RelayConnection } from '../../client/sync/relay-connection';
+import { CONNECT_TIMEOUT_MS, RelayConnection, STALE_CONNECT_MS } from '../../client/sync/relay-connection';
+import { createServer, type Socket } from 'node:net';
 import { startTestServer } from '../helpers/server-in-process';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import { ManualTimers } from '../helpers/manual-timers';
@@ -122,6 +123,41 @@ describe('Backoff', () => {
     expect(delays).toEqual(expectedDelays(3, RELAY_BACKOFF, 6));
     // Ceilings doubled every time: 500, 1000, …, 16000 ms.
     expect(relay.attempt).toBe(6);
+  });
+
+  it('[SYN9] a socket whose opening handshake is never answered (lost on a path that black-holed) is given up after CONNECT_TIMEOUT_MS, or at once by Sync now once stale, and backed off: it never stays connecting', async () => {
+    // Accepts TCP and never answers the upgrade: the socket stays connecting.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => {
+      for (const socket of sockets) socket.destroy();
+      silent.close(() => r());
+    }));
+    const port = (silent.address() as { port: number }).port;
+    const timers = new ManualTimers(3);
+    const relay = new RelayConnection({
+      url: `ws://127.0.0.1:${port}/sync`,
+      room: 'silent',
+      doc: new Y.Doc(),
+      token: 'irrelevant',
+      timers,
+      WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
+      onChange: () => {},
+    });
+    cleanups.push(() => relay.destroy());
+    relay.start();
+    await waitFor(() => sockets.length === 1, 'the socket reached the server');
+    expect(relay.state).toBe('connecting');
+    // Before, nothing ever closed it: no backoff, no next attempt, and Sync now returned early.
+    timers.advance(CONNECT_TIMEOUT_MS);
+    await waitFor(() => relay.attempt === 1 && relay.nextAttemptAt !== null, 'given up and backed off');
+    timers.advance(relay.nextAttemptAt! - timers.now());
+    await waitFor(() => sockets.length === 2, 'the next try reached the server');
+    // Sync now, the socket connecting for a while already: given up at once.
+    timers.advance(STALE_CONNECT_MS);
+    relay.reconnectNow();
+    await waitFor(() => relay.nextAttemptAt !== null, 'given up by Sync now');
   });
 
   it('[SYN21] a relay that accepts the socket but never answers the sync reads "syncing", not "connected"; its answer makes it connected', async () => {
