@@ -675,6 +675,8 @@ export class SyncManager {
         this.tokenRefused(outcome.message || `HTTP ${outcome.status}`);
         return;
       case 'failed': {
+        // No answer now: that is the story, not a refusal before.
+        this.refusedWith = null;
         if (outcome.cause === 'timeout') this.timeouts++;
         this.unreachable(outcome.cause);
         this.retrySoon(this.backoff.fail());
@@ -775,7 +777,9 @@ export class SyncManager {
 
   /** See SyncStatus.uploadsRefused. */
   private uploadsRefused(outbox: Outbox = this.outbox()): string | null {
-    return this.refusedWith !== null && outbox.owed.length > 0 ? this.refusedWith : null;
+    // Nothing owed (the relay delivered what was refused): a later sale owed is no refusal's.
+    if (outbox.owed.length === 0) this.refusedWith = null;
+    return this.refusedWith;
   }
 
   /**

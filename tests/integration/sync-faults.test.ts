@@ -398,6 +398,29 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.uploadsRefused).toBe('HTTP 413');
   });
 
+  it('[SYN23] a refusal the relay made good (it delivered what the proxy refused) is not said of the sales after it', async () => {
+    const server = await inProcess();
+    const posts = countingFetch(413);
+    const t = await terminal({ location: 'refused-then-relayed', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
+    await waitFor(() => t.sync.status.relay === 'connected', 'the relay in step');
+    const ticket = { aggregate: { id: 'ticket-1', type: 'ticket' } };
+    await t.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    posts.failNext(1);
+    expect(await t.sync.syncNow()).toMatch(/^Uploads refused \(HTTP 413/);
+    // The relay delivers it: nothing owed, and no POST was ever stored.
+    await waitFor(() => t.sync.status.owed === 0, 'delivered by the relay');
+    const published: { owed: number | null; uploadsRefused: string | null }[] = [];
+    const stop = t.sync.subscribe((status) => published.push({ owed: status.owed, uploadsRefused: status.uploadsRefused }));
+    defer(stop);
+    for (let i = 0; i < 3; i++) {
+      await t.store.append('ticket.note_set', { note: `note ${i}` }, ticket);
+      await waitFor(() => t.sync.status.owed === 0, 'delivered by the relay');
+    }
+    expect(published.some((status) => (status.owed ?? 0) > 0)).toBe(true);
+    // Before, every sale owed for a moment read "refused by a proxy", and a later outage was blamed on one.
+    expect(published.filter((status) => status.uploadsRefused !== null)).toEqual([]);
+  });
+
   it('[SYN5] events of a silent writer arriving after the first are uploaded when their own grace ends', async () => {
     const { server, a, b } = await relayOnlyWriter('grace', { relayIngest: false });
     await writeTickets(a, 5, 'G');
