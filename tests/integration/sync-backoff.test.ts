@@ -37,6 +37,21 @@ async function serverBehindRefusingProxy() {
   return { server, proxy };
 }
 
+/** A relay connection to a test server on 127.0.0.1:`port`, on these timers; destroyed after the test. */
+function relayTo(port: number, room: string, timers: ManualTimers): RelayConnection {
+  const relay = new RelayConnection({
+    url: `ws://127.0.0.1:${port}/sync`,
+    room,
+    doc: new Y.Doc(),
+    token: 'irrelevant',
+    timers,
+    WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
+    onChange: () => {},
+  });
+  cleanups.push(() => relay.destroy());
+  return relay;
+}
+
 describe('Backoff', () => {
   it('[SYN6] upload attempts follow the capped, fully jittered curve and reset on success', async () => {
     const { server, proxy } = await serverBehindRefusingProxy();
@@ -102,16 +117,7 @@ describe('Backoff', () => {
     cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
     const port = (wss.address() as { port: number }).port;
     const timers = new ManualTimers(3);
-    const relay = new RelayConnection({
-      url: `ws://127.0.0.1:${port}/sync`,
-      room: 'loop',
-      doc: new Y.Doc(),
-      token: 'irrelevant',
-      timers,
-      WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
-      onChange: () => {},
-    });
-    cleanups.push(() => relay.destroy());
+    const relay = relayTo(port, 'loop', timers);
     relay.start();
     const delays: number[] = [];
     for (let k = 1; k <= 6; k++) {
@@ -136,16 +142,7 @@ describe('Backoff', () => {
     }));
     const port = (silent.address() as { port: number }).port;
     const timers = new ManualTimers(3);
-    const relay = new RelayConnection({
-      url: `ws://127.0.0.1:${port}/sync`,
-      room: 'silent',
-      doc: new Y.Doc(),
-      token: 'irrelevant',
-      timers,
-      WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
-      onChange: () => {},
-    });
-    cleanups.push(() => relay.destroy());
+    const relay = relayTo(port, 'silent', timers);
     relay.start();
     await waitFor(() => sockets.length === 1, 'the socket reached the server');
     expect(relay.state).toBe('connecting');
@@ -171,16 +168,7 @@ describe('Backoff', () => {
     });
     cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
     const port = (wss.address() as { port: number }).port;
-    const relay = new RelayConnection({
-      url: `ws://127.0.0.1:${port}/sync`,
-      room: 'mute',
-      doc: new Y.Doc(),
-      token: 'irrelevant',
-      timers: new ManualTimers(3),
-      WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
-      onChange: () => {},
-    });
-    cleanups.push(() => relay.destroy());
+    const relay = relayTo(port, 'mute', new ManualTimers(3));
     relay.start();
     // Its sync step 1 arrived: the socket is open and the server silent.
     await waitFor(() => received >= 1, 'the client asked to sync');

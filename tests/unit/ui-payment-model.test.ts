@@ -5,6 +5,16 @@ cleanUpAfterEach();
 let n = 0; // numbers the locations a test names itself
 
 // The tickets screen's payment panel (PaymentForm); the rest of the screen is in ui-tickets-model.test.ts.
+/** A burger and a cola on one ticket, open on its payment panel, on a till (or a manager's). */
+async function burgerAndCola(role: 'terminal' | 'manager' = 'terminal') {
+  const t = await till({ role });
+  const id = await t.commands.openTicket();
+  await t.commands.addItem(id, burger);
+  await t.commands.addItem(id, cola);
+  t.tickets.select(id);
+  return { t, id, pay: t.tickets.payment };
+}
+
 /** Burgers (`burgers` of them), a cola and a soup on one ticket of till-1, open on its payment panel; till-2 of the same location beside it. */
 async function dinnerOnTwoTills(burgers: number) {
   const location = `ui-${++n}`;
@@ -116,12 +126,7 @@ describe('tickets screen (TicketsModel)', () => {
   });
 
   it('[APP34] a line worth more than is still due (the rest paid by amount) is charged what is due, and the payment does not name it (the money was another guest\'s)', async () => {
-    const t = await till();
-    const id = await t.commands.openTicket();
-    await t.commands.addItem(id, burger);
-    await t.commands.addItem(id, cola);
-    t.tickets.select(id);
-    const pay = t.tickets.payment;
+    const { t, id, pay } = await burgerAndCola();
     pay.amountText = '12.50';
     expect(await pay.record()).toBe(true);
     await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
@@ -152,12 +157,7 @@ describe('tickets screen (TicketsModel)', () => {
   });
 
   it('[APP34] a ticket paid in full offers no items to pay for and no split', async () => {
-    const t = await till();
-    const id = await t.commands.openTicket();
-    await t.commands.addItem(id, burger);
-    await t.commands.addItem(id, cola);
-    t.tickets.select(id);
-    const pay = t.tickets.payment;
+    const { t, id, pay } = await burgerAndCola();
     expect(pay.payableLines).toHaveLength(2);
     expect(await pay.record()).toBe(true);
     expect(pay.due).toBe(0);
@@ -272,12 +272,7 @@ describe('tickets screen (TicketsModel)', () => {
   });
 
   it('[APP5] "Change due" goes once the payment it was for is held for a manager (a paid line removed): that change no longer stands', async () => {
-    const t = await till({ role: 'manager' });
-    const id = await t.commands.openTicket();
-    await t.commands.addItem(id, burger);
-    await t.commands.addItem(id, cola);
-    t.tickets.select(id);
-    const pay = t.tickets.payment;
+    const { t, id, pay } = await burgerAndCola('manager');
     pay.method = 'cash';
     pay.tenderedText = '20';
     expect(await pay.record()).toBe(true);
@@ -317,12 +312,7 @@ describe('tickets screen (TicketsModel)', () => {
   });
 
   it('[APP30] a payment panel left open takes no payment while another is held for a manager; a change recorded for one ticket is not shown on the next', async () => {
-    const t = await till({ role: 'manager' });
-    const id = await t.commands.openTicket();
-    await t.commands.addItem(id, burger);
-    await t.commands.addItem(id, cola);
-    t.tickets.select(id);
-    const pay = t.tickets.payment;
+    const { t, id, pay } = await burgerAndCola('manager');
     pay.amountText = '10';
     expect(await pay.record()).toBe(true);
     // The burger comped: the 10.00 no longer fits the 3.50 total, and is held.
