@@ -1,5 +1,5 @@
 /** Display helpers shared by the screens. Money is integer cents everywhere. */
-import { carriedRefundCents, keptCents, soldCents, ticketTaxes, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from '../../shared/projection/views';
+import { carriedRefundCents, refundsOwedAgainCents, soldCents, ticketTaxes, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from '../../shared/projection/views';
 import type { TaxLine } from '../../shared/domain/tax';
 import { Note, PositiveCents, ShortText, formatCents } from '../../shared/domain/common';
 import { Address } from '../../shared/domain/location-events';
@@ -50,13 +50,14 @@ export function includedTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 
 }
 
 /**
- * What a ticket keeps above what it sells (an over-payment a manager kept): the money it keeps
- * less soldCents, owed back to the guest by a refund. 0 while a payment is held: a manager
- * settles that first, and what is kept follows from it.
+ * What a ticket keeps above what it sells (an over-payment a manager kept), owed back to the
+ * guest by a refund: its payments less soldCents less what refunds gave back of such money (by
+ * the projection's rule, the mirror of owedCents: a refund for a dish is compensation, given for
+ * good, and takes nothing off it). 0 while a payment is held: a manager settles that first.
  */
-export function keptOverSaleCents(ticket: Pick<TicketView, 'paidCents' | 'refundedCents' | 'totalCents' | 'closedTotalCents' | 'payments'>): number {
+export function keptOverSaleCents(ticket: Pick<TicketView, 'paidCents' | 'totalCents' | 'closedTotalCents' | 'payments' | 'lines' | 'refunds'>): number {
   if (ticket.payments.some((p) => p.state === 'held')) return 0;
-  return Math.max(0, keptCents(ticket) - soldCents(ticket));
+  return Math.max(0, ticket.paidCents - soldCents(ticket) - refundsOwedAgainCents(ticket));
 }
 
 /** " for the Cheeseburger" when a refund was for a line of the ticket (named as it was then); "" for the whole ticket. */

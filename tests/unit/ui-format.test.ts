@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONFLICT_LABEL, choiceLabel, clockTime, keptOverSaleCents, lineNames, money, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
-import type { TicketPayment, TicketRefund } from '../../shared/projection/views';
+import type { TicketLine, TicketPayment, TicketRefund } from '../../shared/projection/views';
 
 const line = (sentAt: number | null, bumpedAt: number | null) => ({ sentAt, bumpedAt }) as never;
 
@@ -75,13 +75,18 @@ describe('what staff read', () => {
     expect(choiceLabel(twice, { conflictId: 'cf', kind: 'over_payment' }, 'accept_payment')).toBe('Keep the payments (then refund what is over)');
   });
 
-  it('[APP28] what a ticket keeps above what it sells (a kept over-payment) is what it keeps less its sale; nothing while a payment is held or when it keeps no more', () => {
+  it('[APP28] what a ticket keeps above what it sells (a kept over-payment) is its payments less its sale less what refunds gave back of it; a refund for a dish takes nothing off it; nothing while a payment is held', () => {
     const applied = [{ state: 'applied' }] as TicketPayment[];
-    const ticket = { paidCents: 3600, refundedCents: 0, totalCents: 1800, closedTotalCents: null, payments: applied };
+    const refund = (amountCents: number, aboveSaleCents: number, lineId?: string) =>
+      ({ state: 'applied', amountCents, aboveSaleCents, line: lineId ? { lineId, name: 'Cola', taxBasisPoints: null, drawnCents: amountCents - aboveSaleCents } : null }) as TicketRefund;
+    const lines = [{ lineId: 'l-cola', unitPriceCents: 1800, quantity: 1, comped: null }] as TicketLine[];
+    const ticket = { paidCents: 3600, totalCents: 1800, closedTotalCents: null, payments: applied, lines, refunds: [] as TicketRefund[] };
     expect(keptOverSaleCents(ticket)).toBe(1800);
     expect(keptOverSaleCents({ ...ticket, closedTotalCents: 2000 })).toBe(1600);
-    expect(keptOverSaleCents({ ...ticket, refundedCents: 1000 })).toBe(800);
-    expect(keptOverSaleCents({ ...ticket, refundedCents: 2400 })).toBe(0);
+    expect(keptOverSaleCents({ ...ticket, refunds: [refund(1000, 1000)] })).toBe(800);
+    expect(keptOverSaleCents({ ...ticket, refunds: [refund(1800, 1800), refund(600, 0)] })).toBe(0);
+    // A refund for the cola (compensation, for good): the over-payment is still all to give back.
+    expect(keptOverSaleCents({ ...ticket, refunds: [refund(350, 0, 'l-cola')] })).toBe(1800);
     expect(keptOverSaleCents({ ...ticket, payments: [...applied, { state: 'held' }] as TicketPayment[] })).toBe(0);
   });
 });

@@ -51,7 +51,7 @@ export class PaymentForm {
   /** The form as the last payment recorded left it (null: none on this ticket), and the change given then. */
   private recordedForm = $state<string | null>(null);
   private recordedChange = $state<number | null>(null);
-  /** The payment the last recording took: the ticket's new one of that method and amount (the command names it); null when not found. */
+  /** The payment the last recording took (its id, as the command wrote it). */
   private recordedPaymentId = $state<string | null>(null);
   /** For RECORD_HOLD_MS after a payment is recorded. */
   private holding = $state(false);
@@ -134,7 +134,8 @@ export class PaymentForm {
   constructor(
     /** What is left to take on the selected ticket (TicketsModel.dueOf); null when nothing can be. */
     private readonly dueNow: () => number | null,
-    private readonly recordPayment: (payment: PaymentToRecord) => Promise<boolean>,
+    /** Records it: the payment's id, or null when it was not recorded. */
+    private readonly recordPayment: (payment: PaymentToRecord) => Promise<string | null>,
     /** The selected ticket, for the lines a guest can pay for. */
     private readonly ticketNow: () => TicketView | null,
   ) {}
@@ -238,8 +239,7 @@ export class PaymentForm {
     // Taken before the payment lands: then the amount due, and so this, changes.
     const given = this.change;
     const ticketId = this.ticketNow()?.id;
-    const before = new Set(this.ticketNow()?.payments.map((p) => p.paymentId));
-    const ok = await this.recordPayment({
+    const paymentId = await this.recordPayment({
       method,
       amountCents: amount,
       ...(tendered === null ? {} : { tenderedCents: tendered }),
@@ -248,11 +248,11 @@ export class PaymentForm {
       // less: the rest of what was paid by amount is another guest's): a part leaves them to pay.
       ...(this.linesCents === null || amount < this.linesCents ? {} : { lineIds: [...this.chosenLines] }),
     });
-    if (!ok) return false;
+    if (paymentId === null) return false;
     // Another ticket was selected meanwhile: its form is its own (no change of this one shown there).
     if (this.ticketNow()?.id !== ticketId) return true;
     this.recordedChange = given !== null && given > 0 ? given : null;
-    this.recordedPaymentId = this.ticketNow()?.payments.find((p) => !before.has(p.paymentId) && p.method === method && p.amountCents === amount)?.paymentId ?? null;
+    this.recordedPaymentId = paymentId;
     this.tenderedText = '';
     this.tipText = '';
     this.lineIds = [];

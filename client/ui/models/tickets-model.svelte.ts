@@ -50,7 +50,7 @@ export class TicketsModel extends CommandState {
   /** The payment being typed for the selected ticket. */
   readonly payment = new PaymentForm(
     () => (this.selected === null ? null : this.dueOf(this.selected)),
-    (payment) => this.recordPayment(payment),
+    (payment) => this.recordPaymentOf(payment),
     () => this.selected,
   );
 
@@ -359,6 +359,15 @@ export class TicketsModel extends CommandState {
 
   recordPayment(payment: PaymentToRecord) {
     return this.withTicket((id) => this.commands.recordPayment(id, payment));
+  }
+
+  /** Records it, as recordPayment; the payment's id, or null when it was not recorded (PaymentForm finds it so). */
+  private async recordPaymentOf(payment: PaymentToRecord): Promise<string | null> {
+    let paymentId: string | null = null;
+    const ok = await this.withTicket(async (id) => {
+      paymentId = ((await this.commands.recordPayment(id, payment)).payload as { paymentId: string }).paymentId;
+    });
+    return ok ? paymentId : null;
   }
 
   close() {
