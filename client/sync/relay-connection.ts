@@ -25,11 +25,14 @@ export const STABLE_MS = 10_000;
 /**
  * A socket still connecting after this long is given up (and backed off): an opening handshake
  * lost on a path that black-holed for a moment leaves it connecting for as long as the browser
- * waits (minutes in Chromium; forever in Node's ws), and nothing else would close it.
+ * waits (minutes in Chromium; forever in Node's ws), and nothing else would close it. Doubled
+ * after each attempt given up, up to MAX_CONNECT_TIMEOUT_MS (a link whose handshake takes
+ * longer still connects), and back once a socket opens.
  */
 export const CONNECT_TIMEOUT_MS = 15_000;
-/** "Sync now" gives up a socket connecting for longer than this at once, rather than at the timeout. */
-export const STALE_CONNECT_MS = 3_000;
+export const MAX_CONNECT_TIMEOUT_MS = 120_000;
+/** "Sync now" gives up a socket connecting for longer than this at once, rather than at the timeout (not sooner: a slow link's handshake is cut). */
+export const STALE_CONNECT_MS = 7_500;
 
 export interface RelayOptions {
   /** ws(s)://host/sync — the room (location) is appended. */
@@ -53,6 +56,7 @@ export class RelayConnection {
   private timer: unknown = null;
   private connectTimer: unknown = null;
   private connectingSince: number | null = null;
+  private connectTimeoutMs = CONNECT_TIMEOUT_MS;
   private openedAt: number | null = null;
   /** When the next reconnect is scheduled, if one is. */
   nextAttemptAt: number | null = null;
@@ -73,6 +77,7 @@ export class RelayConnection {
     this.provider.on('status', ({ status }) => {
       if (status === 'connected') {
         this.openedAt = options.timers.now();
+        this.connectTimeoutMs = CONNECT_TIMEOUT_MS;
         this.clearConnectTimer();
       }
       options.onChange();
@@ -157,8 +162,10 @@ export class RelayConnection {
     this.connectingSince = this.options.timers.now();
     this.connectTimer = this.options.timers.setTimeout(() => {
       this.connectTimer = null;
-      if (this.wanted && this.provider.wsconnecting) this.giveUpConnecting();
-    }, CONNECT_TIMEOUT_MS);
+      if (!this.wanted || !this.provider.wsconnecting) return;
+      this.connectTimeoutMs = Math.min(2 * this.connectTimeoutMs, MAX_CONNECT_TIMEOUT_MS);
+      this.giveUpConnecting();
+    }, this.connectTimeoutMs);
   }
 
   /** Closing a connecting socket ends in its close event (onClose: the backoff), as a failed connect does. */

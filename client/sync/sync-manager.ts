@@ -589,6 +589,8 @@ export class SyncManager {
 
   /** A request got no answer: counted by cause, and a failure for the connection state. */
   private unreachable(cause: string): void {
+    // No answer now (an upload or a probe): that is the story, not a refusal before.
+    this.refusedWith = null;
     this.unanswered = cause;
     this.countFailure(cause);
     this.heard(null);
@@ -675,8 +677,6 @@ export class SyncManager {
         this.tokenRefused(outcome.message || `HTTP ${outcome.status}`);
         return;
       case 'failed': {
-        // No answer now: that is the story, not a refusal before.
-        this.refusedWith = null;
         if (outcome.cause === 'timeout') this.timeouts++;
         this.unreachable(outcome.cause);
         this.retrySoon(this.backoff.fail());

@@ -55,11 +55,12 @@ export class OutboxUploader {
     const answer = await this.request('/api/events', { method: 'POST', body }, timeoutMs);
     if (answer.kind !== 'answer') return answer;
     const { status, text } = answer;
-    if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: serverMessage(text) };
+    if (isRefusedToken(status, text)) return { kind: 'unauthorized', status, message: serverMessage(text) };
     if (status === 413) return { kind: 'tooLarge', message: text };
     // Not this batch's fault: no smaller batch goes, and no event is to quarantine.
     if (status === 400 && isVersionRefusal(text)) return { kind: 'failed', cause: 'version', message: serverMessage(text) };
-    if (status === 400 || status === 422) return { kind: 'refused', status, message: `HTTP ${status}: ${text.slice(0, 200)}` };
+    // A 401 or 403 that is not our server's (a firewall's page): the batch refused, not the token.
+    if (status === 400 || status === 422 || status === 401 || status === 403) return { kind: 'refused', status, message: `HTTP ${status}: ${text.slice(0, 200)}` };
     if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
     const parsed = parseJson(text, PostEventsResponse);
     if (!parsed.success) return { kind: 'failed', cause: 'bad_response', message: parsed.message };
@@ -70,7 +71,7 @@ export class OutboxUploader {
     const answer = await this.request('/api/watermarks', { method: 'GET' }, timeoutMs);
     if (answer.kind !== 'answer') return answer;
     const { status, text } = answer;
-    if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: serverMessage(text) };
+    if (isRefusedToken(status, text)) return { kind: 'unauthorized', status, message: serverMessage(text) };
     if (status === 400 && isVersionRefusal(text)) return { kind: 'failed', cause: 'version', message: serverMessage(text) };
     if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
     const parsed = parseJson(text, WatermarksResponse);
@@ -112,6 +113,22 @@ function parseJson<T>(text: string, schema: { safeParse(v: unknown): { success: 
 }
 
 /** The human part of the server's error answer (`{ error, message }`), else the text itself. */
+/**
+ * A 401 or 403 of our server (its error JSON: `{ error, message, serverTime }`): this token is
+ * refused, re-pair. One that is not (a firewall blocking a note that looks like SQL, a proxy's
+ * login page) says nothing of the token: taken as such, it stopped every upload and told staff
+ * to re-pair, for good.
+ */
+function isRefusedToken(status: number, text: string): boolean {
+  if (status !== 401 && status !== 403) return false;
+  try {
+    const body = JSON.parse(text) as { error?: unknown; serverTime?: unknown };
+    return typeof body.error === 'string' && typeof body.serverTime === 'number';
+  } catch {
+    return false;
+  }
+}
+
 function serverMessage(text: string): string {
   try {
     const body = JSON.parse(text) as { message?: unknown };

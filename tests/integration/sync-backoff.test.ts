@@ -131,7 +131,7 @@ describe('Backoff', () => {
     expect(relay.attempt).toBe(6);
   });
 
-  it('[SYN9] a socket whose opening handshake is never answered (lost on a path that black-holed) is given up after CONNECT_TIMEOUT_MS, or at once by Sync now once stale, and backed off: it never stays connecting', async () => {
+  it('[SYN9] a socket whose opening handshake is never answered (lost on a path that black-holed) is given up after CONNECT_TIMEOUT_MS (twice that the next time), or at once by Sync now once stale, and backed off: it never stays connecting', async () => {
     // Accepts TCP and never answers the upgrade: the socket stays connecting.
     const sockets: Socket[] = [];
     const silent = createServer((socket) => void sockets.push(socket));
@@ -151,8 +151,12 @@ describe('Backoff', () => {
     await waitFor(() => relay.attempt === 1 && relay.nextAttemptAt !== null, 'given up and backed off');
     timers.advance(relay.nextAttemptAt! - timers.now());
     await waitFor(() => sockets.length === 2, 'the next try reached the server');
-    // Sync now, the socket connecting for a while already: given up at once.
-    timers.advance(STALE_CONNECT_MS);
+    // The next try waits twice as long (a slow link's handshake still gets through)...
+    timers.advance(CONNECT_TIMEOUT_MS);
+    await new Promise((r) => setTimeout(r, 50));
+    expect([relay.state, relay.nextAttemptAt]).toEqual(['connecting', null]);
+    // ...unless staff press Sync now, the socket connecting for a while already: given up at once.
+    expect(CONNECT_TIMEOUT_MS).toBeGreaterThanOrEqual(STALE_CONNECT_MS);
     relay.reconnectNow();
     await waitFor(() => relay.nextAttemptAt !== null, 'given up by Sync now');
   });

@@ -287,6 +287,22 @@ describe('Refusals never stall delivery', () => {
     expectExactlyOnce(await serverEvents(server.url, 'proxy-413'), 6);
   });
 
+  it('[OUT9] a 403 that is not our server\'s (a firewall\'s page, a note that looked like SQL) refuses the batch, not the token: nothing quarantined, no re-pairing asked, all delivered after', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const posts = countingFetch(403);
+    const t = await terminal({ location: 'firewall-403', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
+    posts.failNext(4);
+    await writeTickets(t, 4, 'W');
+    await waitForAsync(async () => {
+      await t.sync.syncNow();
+      return t.sync.status.owed === 0;
+    }, 'everything delivered after the firewall let it through');
+    // Before, the first 403 read as a refused token: uploads stopped for good, and staff were told to re-pair.
+    expect(t.sync.status.authProblem).toBeNull();
+    expect(t.sync.status.quarantined).toEqual([]);
+    expectExactlyOnce(await serverEvents(server.url, 'firewall-403'), 4);
+  });
+
   it('[OUT9] every request says the app\'s protocol version; a server that no longer speaks it (clientTooOld) is waited out: nothing halved or quarantined', async () => {
     const server = await inProcess({ relayIngest: false });
     const versions = new Set<string | null>();
