@@ -1,5 +1,5 @@
 /** Display helpers shared by the screens. Money is integer cents everywhere. */
-import { carriedRefundCents, refundsOwedAgainCents, soldCents, ticketTaxes, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from '../../shared/projection/views';
+import { carriedRefundCents, keptAboveSaleCents, ticketTaxes, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from '../../shared/projection/views';
 import type { TaxLine } from '../../shared/domain/tax';
 import { Note, PositiveCents, ShortText, formatCents } from '../../shared/domain/common';
 import { Address } from '../../shared/domain/location-events';
@@ -51,13 +51,11 @@ export function includedTaxes(ticket: Pick<TicketView, 'lines' | 'totalCents' | 
 
 /**
  * What a ticket keeps above what it sells (an over-payment a manager kept), owed back to the
- * guest by a refund: its payments less soldCents less what refunds gave back of such money (by
- * the projection's rule, the mirror of owedCents: a refund for a dish is compensation, given for
- * good, and takes nothing off it). 0 while a payment is held: a manager settles that first.
+ * guest by a refund (keptAboveSaleCents, the projection's rule). 0 while a payment is held: a
+ * manager settles that first.
  */
 export function keptOverSaleCents(ticket: Pick<TicketView, 'paidCents' | 'totalCents' | 'closedTotalCents' | 'payments' | 'lines' | 'refunds'>): number {
-  if (ticket.payments.some((p) => p.state === 'held')) return 0;
-  return Math.max(0, ticket.paidCents - soldCents(ticket) - refundsOwedAgainCents(ticket));
+  return ticket.payments.some((p) => p.state === 'held') ? 0 : keptAboveSaleCents(ticket);
 }
 
 /** " for the Cheeseburger" when a refund was for a line of the ticket (named as it was then); "" for the whole ticket. */

@@ -1,6 +1,6 @@
 import type { DecodedEvent } from '../events/catalog';
 import type { PaymentMethod } from '../domain/ticket-events';
-import { chargedQuantity, discountCents, refundShares, refundsOwedAgainCents, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
+import { chargedQuantity, discountCents, keptAboveSaleCents, refundShares, type TicketLine, type TicketPayment, type TicketRefund, type TicketView } from './views';
 import { lineById, type TicketState } from './ticket-state';
 
 /*
@@ -77,13 +77,9 @@ export function refundLine(s: TicketState, lineId: string, amountCents: number):
   return { lineId, name: line?.name ?? null, taxBasisPoints: line?.taxBasisPoints ?? null, drawnCents: Math.min(amountCents, lineRefundableCents(s, lineId)) };
 }
 
-/**
- * Money the ticket keeps above what it is sold at that no refund has given back yet: what a
- * refund gives back first (a refund for a line, after its line). Refunds that gave back such
- * money, or drew on lines no longer sold (refundsOwedAgainCents), gave back that much already.
- */
+/** Money kept above the sale no refund gave back yet (keptAboveSaleCents): what a refund gives back first (a refund for a line, after its line). */
 export function aboveSaleLeftCents(s: TicketState): number {
-  return Math.max(0, appliedPaid(s) - payableCents(s) - refundsOwedAgainCents(soldTicketOf(s)));
+  return keptAboveSaleCents({ ...soldTicketOf(s), paidCents: appliedPaid(s) });
 }
 
 /** What of a refund gives back money kept above the sale, as it counts now (TicketRefund.aboveSaleCents). */

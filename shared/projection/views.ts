@@ -270,6 +270,16 @@ function refundedForUnchargedLinesCents(ticket: Pick<TicketView, 'lines' | 'refu
 }
 
 /**
+ * Money a ticket keeps above what it is sold at that no refund has given back yet (the mirror of
+ * owedCents): its payments less soldCents less the refunds owed again (refundsOwedAgainCents:
+ * those that gave back such money, or drew on lines no longer sold). A refund for a dish still
+ * sold is compensation, given for good, and takes nothing off it.
+ */
+export function keptAboveSaleCents(t: Pick<TicketView, 'totalCents' | 'closedTotalCents' | 'paidCents' | 'lines' | 'refunds'>): number {
+  return Math.max(0, t.paidCents - soldCents(t) - refundsOwedAgainCents(t));
+}
+
+/**
  * What the guest still owes on a ticket: what it is sold at (soldCents: a closed ticket's closed
  * total) less its applied payments, never below zero. A refund is a money movement of its own,
  * counted on the day it was handed back: it is not owed again, also on a ticket reopened after
