@@ -82,6 +82,24 @@ function countingFetch(status = 400): { fetch: typeof fetch; posts: () => number
   };
 }
 
+/**
+ * A till (relay ingest off: uploads only) writes `count` events (ticket numbers `prefix`-…) behind a proxy answering the next
+ * `refusals` POSTs with `status` (its HTML page); staff press "Sync now" through its bad minute
+ * (each press skips the backoff wait) until nothing is owed.
+ */
+async function deliveredThroughRefusals(status: number, refusals: number, location: string, count: number, prefix: string) {
+  const server = await inProcess({ relayIngest: false });
+  const posts = countingFetch(status);
+  const t = await terminal({ location, terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
+  posts.failNext(refusals);
+  await writeTickets(t, count, prefix);
+  await waitForAsync(async () => {
+    await t.sync.syncNow();
+    return t.sync.status.owed === 0;
+  }, `everything delivered after the ${status}s`);
+  return { server, t };
+}
+
 describe('Delivery through faults', () => {
   it('[SYN3] server kill -9 in the middle of uploading, restarted: nothing lost, nothing doubled', async () => {
     const dataDir = makeDataDir();
@@ -255,16 +273,7 @@ describe('Refusals never stall delivery', () => {
 
   it('[OUT9] a 400 for a whole batch (a proxy\'s, not the server\'s per-event answer) is retried: nothing quarantined', async () => {
     // Uploads only: the relay must not deliver these events for them (relay ingest off).
-    const server = await inProcess({ relayIngest: false });
-    const posts = countingFetch();
-    const t = await terminal({ location: 'proxy-400', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
-    posts.failNext(4);
-    await writeTickets(t, 4, 'P');
-    // Staff pressing "Sync now" through the proxy's bad minute (each press skips the backoff wait).
-    await waitForAsync(async () => {
-      await t.sync.syncNow();
-      return t.sync.status.owed === 0;
-    }, 'everything delivered after the proxy recovered');
+    const { server, t } = await deliveredThroughRefusals(400, 4, 'proxy-400', 4, 'P');
     // Before, each 400 halved the batch and the event left alone was quarantined for good.
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.metrics.failuresByCause.refused).toBe(4);
@@ -272,15 +281,7 @@ describe('Refusals never stall delivery', () => {
   });
 
   it('[OUT9] a proxy\'s 413s for a while (its bad minute, or a limit below one batch) halve the batches and then wait: no event is quarantined, all are delivered', async () => {
-    const server = await inProcess({ relayIngest: false });
-    const posts = countingFetch(413);
-    const t = await terminal({ location: 'proxy-413', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
-    posts.failNext(12);
-    await writeTickets(t, 6, 'Q');
-    await waitForAsync(async () => {
-      await t.sync.syncNow();
-      return t.sync.status.owed === 0;
-    }, 'everything delivered after the proxy recovered');
+    const { server, t } = await deliveredThroughRefusals(413, 12, 'proxy-413', 6, 'Q');
     // Before, the event a 413 left alone was quarantined "too large" (a ~300-byte sale), and every one after it: owed 0, nothing stored.
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.metrics.failuresByCause.too_large).toBe(12);
@@ -288,15 +289,7 @@ describe('Refusals never stall delivery', () => {
   });
 
   it('[OUT9] a 403 that is not our server\'s (a firewall\'s page, a note that looked like SQL) refuses the batch, not the token: nothing quarantined, no re-pairing asked, all delivered after', async () => {
-    const server = await inProcess({ relayIngest: false });
-    const posts = countingFetch(403);
-    const t = await terminal({ location: 'firewall-403', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
-    posts.failNext(4);
-    await writeTickets(t, 4, 'W');
-    await waitForAsync(async () => {
-      await t.sync.syncNow();
-      return t.sync.status.owed === 0;
-    }, 'everything delivered after the firewall let it through');
+    const { server, t } = await deliveredThroughRefusals(403, 4, 'firewall-403', 4, 'W');
     // Before, the first 403 read as a refused token: uploads stopped for good, and staff were told to re-pair.
     expect(t.sync.status.authProblem).toBeNull();
     expect(t.sync.status.quarantined).toEqual([]);
