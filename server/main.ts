@@ -30,6 +30,7 @@ import { SqliteEventStore } from './store/sqlite-event-store';
 import { aggregatesMayLeave } from './store/folded-views';
 import { SqliteRevocationStore } from './store/revocation-store';
 import { SqliteRoomStore } from './store/room-store';
+import { StoreHealth } from './store/store-health';
 import { startUpdateMerger } from './store/update-merger';
 
 /** How long a graceful shutdown waits for requests still arriving before it cuts their sockets. */
@@ -68,6 +69,8 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
   const store = new SqliteEventStore(db);
   const roomStore = new SqliteRoomStore(db);
   const metrics = createMetrics();
+  // Told by every site that writes the store: /healthz says when nothing sent can be stored.
+  const storeHealth = new StoreHealth(now, (op) => metrics.storeErrors.inc({ op }));
   let shuttingDown = false;
   const app = await createApp({ https, logLevel: config.logLevel, corsOrigins: config.corsOrigins, tokens, now, isShuttingDown: () => shuttingDown });
   const log = app.log;
@@ -83,9 +86,11 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
           watermarks: (location) => store.watermarks(location),
           held: (room) => eventIndex.highest(room),
           onIngested: (location, result) => {
+            if (result.accepted > 0) storeHealth.succeeded();
             countIngested(metrics.relayEventsIngested, result);
             if (result.rejected > 0) log.info({ location, rejected: result.results.filter((r) => r.status === 'rejected') }, 'relayed events rejected');
           },
+          onFailed: (_location, err) => storeHealth.failed('relay_ingest', err),
         },
       )
     : null;
@@ -114,13 +119,14 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
       ...(relayIngest ? [relayIngest.hook] : []),
       metrics.relayHook,
     ],
+    storeHealth,
     log,
   });
   const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex, log)], log, now);
 
   const inFlight = new Set<Promise<unknown>>();
-  registerOpsRoutes(app, { db, metrics, store, rooms: relay.rooms, now });
-  registerEventsRoutes(app, { store, ingest, metrics, now, inFlight });
+  registerOpsRoutes(app, { db, metrics, store, storeHealth, rooms: relay.rooms, now });
+  registerEventsRoutes(app, { store, ingest, metrics, storeHealth, now, inFlight });
   registerAggregatesRoutes(app, { store, now });
   registerReportsRoutes(app, { store, now });
   registerTokensRoutes(app, { tokens, revocations, closeRevoked: (location) => relay.closeRevoked(location), now });

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RelayHook } from './relay/hooks';
+import { STORE_WRITE_OPS } from './store/store-health';
 
 /**
  * Prometheus metrics of one server instance. Each instance has its own registry, so several
@@ -13,6 +14,7 @@ export interface ServerMetrics {
   relayConnections: Gauge;
   relayRooms: Gauge;
   relayBytes: Counter<'direction'>;
+  storeErrors: Counter<'op'>;
   relayHook: RelayHook;
 }
 
@@ -53,6 +55,14 @@ export function createMetrics(): ServerMetrics {
     labelNames: ['direction'] as const,
     registers: [registry],
   });
+  const storeErrors = new Counter({
+    name: 'rms_store_errors_total',
+    help: 'Store writes that failed (disk full, database locked), by site: events (POST /api/events), relay_ingest, room_commit, room_flush',
+    labelNames: ['op'] as const,
+    registers: [registry],
+  });
+  // Listed at 0 from the start, so an alert on its increase sees the first failure.
+  for (const op of STORE_WRITE_OPS) storeErrors.inc({ op }, 0);
   const connectionsPerRoom = new Map<string, number>();
   let bytesIn: { inc(n: number): void } | undefined;
   let bytesOut: { inc(n: number): void } | undefined;
@@ -77,7 +87,7 @@ export function createMetrics(): ServerMetrics {
       else (bytesOut ??= relayBytes.labels('out')).inc(bytes);
     },
   };
-  return { registry, eventsIngested, relayEventsIngested, batchSeconds, relayConnections, relayRooms, relayBytes, relayHook };
+  return { registry, eventsIngested, relayEventsIngested, batchSeconds, relayConnections, relayRooms, relayBytes, storeErrors, relayHook };
 }
 
 /** Counts one batch's outcomes (POST /api/events or the relay). */

@@ -11,6 +11,7 @@ import {
 import type { IngestService } from '../ingest/ingest-service';
 import { countIngested, type ServerMetrics } from '../metrics';
 import type { EventStore } from '../store/event-store';
+import type { StoreHealth } from '../store/store-health';
 import { ANY_ROLE, claimsOf } from './auth';
 import { HttpError, parseInput } from './http-error';
 import { useJsonParser } from './json-body';
@@ -19,6 +20,7 @@ export interface EventsRoutesDeps {
   store: EventStore;
   ingest: IngestService;
   metrics: ServerMetrics;
+  storeHealth: StoreHealth;
   now: () => number;
   /** Tracks in-flight batches so shutdown can wait for them. */
   inFlight: Set<Promise<unknown>>;
@@ -87,7 +89,12 @@ function registerPostEvents(app: FastifyInstance, deps: EventsRoutesDeps): void 
     const work = deps.ingest.ingest(claims.location, parsed.data.events, { terminal: claims.terminal ?? null, role: claims.role });
     deps.inFlight.add(work);
     try {
-      const result = await work;
+      const result = await work.catch((err: unknown) => {
+        // Only the store throws here (disk full, database locked): a 500, the batch sent again later.
+        deps.storeHealth.failed('events', err);
+        throw err;
+      });
+      if (result.accepted > 0) deps.storeHealth.succeeded();
       countIngested(deps.metrics.eventsIngested, result);
       if (result.rejected > 0) {
         request.log.info(

@@ -51,6 +51,8 @@ export interface RelayIngestOptions {
   held(room: Room): ReadonlyMap<string, number>;
   /** After each batch stored (metrics). */
   onIngested?(location: string, result: IngestResult): void;
+  /** A batch could not be stored (store health, metrics). */
+  onFailed?(location: string, err: unknown): void;
 }
 
 /** What one connection's updates added since the last batch. */
@@ -120,6 +122,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         // The events stay in the room and in their terminals' outboxes: uploaded later.
         const terminals = chunk.map((b) => b.uploader?.terminal ?? null);
         options.log.error({ location: room.name, terminals, err: String(err) }, 'relay ingest failed');
+        options.onFailed?.(room.name, err);
         const state = rooms.get(room);
         if (state !== undefined) state.catchUpDue = true;
         return;

@@ -7,6 +7,7 @@ import { RELAY_SUBPROTOCOL, tokenFromSubprotocols } from '../../shared/protocol/
 import { LocationId, type TokenClaims } from '../../shared/protocol/token-claims';
 import type { TokenIssuer, VerifyFailure } from '../auth/tokens';
 import type { RelayLimits } from '../config';
+import type { StoreHealth } from '../store/store-health';
 import { RelayConnection } from './connection';
 import type { RelayHook } from './hooks';
 import { RoomRegistry } from './room-registry';
@@ -19,7 +20,9 @@ export interface RelayOptions {
   isRevoked?(claims: TokenClaims): boolean;
   limits: RelayLimits;
   hooks: readonly RelayHook[];
-  log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /** Told of the rooms' commits and flushes (/healthz, metrics). */
+  storeHealth: StoreHealth;
+  log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
 /**
@@ -34,9 +37,13 @@ export class Relay {
   constructor(private readonly options: RelayOptions) {
     this.rooms = new RoomRegistry({
       hooks: options.hooks,
+      commitWatch: { storeHealth: options.storeHealth, log: options.log },
       idleMs: options.limits.roomIdleMs,
       flushEveryMs: options.limits.compactEveryMs,
-      onFlushError: (room, err) => options.log.warn({ location: room.name, err: String(err) }, 'room flush failed'),
+      onFlushError: (room, err) => {
+        options.storeHealth.failed('room_flush', err);
+        options.log.warn({ location: room.name, err: String(err) }, 'room flush failed');
+      },
     });
     // maxPayload is a hard backstop above our own limit, which closes with a typed code.
     // A client that offers subprotocols (the staff app, see relay-auth.ts) gets `rms.sync`

@@ -1,9 +1,11 @@
 import type { CloseReasonInfo } from '../../shared/protocol/close-reasons';
 import type { RelayHook } from './hooks';
-import { Room } from './room';
+import { Room, type RoomCommitWatch } from './room';
 
 export interface RoomRegistryOptions {
   hooks: readonly RelayHook[];
+  /** Told of every room's commits (store health, the log). */
+  commitWatch: RoomCommitWatch;
   /** Grace period before an idle room (no connections) is flushed and unloaded. */
   idleMs: number;
   /** Interval of the periodic flush of every loaded room. */
@@ -112,7 +114,7 @@ export class RoomRegistry {
   }
 
   private async load(name: string): Promise<Room> {
-    const room = new Room(name, this.options.hooks);
+    const room = new Room(name, this.options.hooks, this.options.commitWatch);
     try {
       for (const hook of this.options.hooks) await hook.onLoad?.(room);
     } catch (err) {

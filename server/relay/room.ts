@@ -3,6 +3,7 @@ import * as encoding from 'lib0/encoding';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { CloseReason } from '../../shared/protocol/close-reasons';
+import type { StoreHealth } from '../store/store-health';
 import type { RelayConnection } from './connection';
 import type { RelayHook } from './hooks';
 import { encodeAwareness, updateFrame } from './messages';
@@ -28,6 +29,18 @@ export class RoomHookError extends Error {
  * it is relayed), so a crash loses nothing.
  */
 export const COMMIT_WINDOW_MS = 10;
+
+/**
+ * A room logs a failed commit at most this often: on a full disk every commit fails, 100 a second
+ * at a busy location (rms_store_errors_total counts them all).
+ */
+export const COMMIT_FAILURE_LOG_EVERY_MS = 10_000;
+
+/** Who hears of a room's commits: the store's health, and the log for a failed one. */
+export interface RoomCommitWatch {
+  storeHealth: StoreHealth;
+  log: { error(obj: object, msg: string): void };
+}
 
 /**
  * Presence client ids one connection may speak for over its life: a tab has one (its doc's
@@ -67,6 +80,7 @@ export class Room {
   /** Connections whose updates are not stored yet: closed if storing them fails. */
   private readonly uncommittedSenders = new Set<RelayConnection>();
   private commitScheduled: NodeJS.Timeout | null = null;
+  private commitFailureLoggedAt = -Infinity;
   /**
    * This turn's relayed updates (see relayUpdate): none yet, one written at once, or the
    * connections corked for the rest of the turn.
@@ -76,6 +90,7 @@ export class Room {
   constructor(
     readonly name: string,
     private readonly hooks: readonly RelayHook[],
+    private readonly commitWatch: RoomCommitWatch | null = null,
   ) {
     // The server itself is not a participant.
     this.awareness.setLocalState(null);
@@ -234,7 +249,8 @@ export class Room {
     for (const hook of this.hooks) {
       try {
         hook.onCommit?.(this);
-      } catch {
+      } catch (err) {
+        this.commitFailed(hook.name, err);
         for (const sender of this.uncommittedSenders) sender.close(CloseReason.internalError);
         this.uncommittedSenders.clear();
         return;
@@ -242,6 +258,16 @@ export class Room {
     }
     this.uncommitted = false;
     this.uncommittedSenders.clear();
+    this.commitWatch?.storeHealth.succeeded();
+  }
+
+  private commitFailed(hook: string, err: unknown): void {
+    if (this.commitWatch === null) return;
+    this.commitWatch.storeHealth.failed('room_commit', err);
+    const now = Date.now();
+    if (now - this.commitFailureLoggedAt < COMMIT_FAILURE_LOG_EVERY_MS) return;
+    this.commitFailureLoggedAt = now;
+    this.commitWatch.log.error({ location: this.name, hook, err: String(err) }, 'room commit failed (its senders are closed and send again)');
   }
 
   /** The awareness states of everyone connected, as one message (null when none). */

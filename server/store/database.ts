@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Db = Database.Database;
@@ -83,6 +83,12 @@ const MIGRATIONS: readonly string[] = [
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, DB_FILE);
+  // SQLite opens an empty file as a new blank database: terminals would then see every ack
+  // vanish and upload everything again, a back office following the log would see nothing.
+  // A database the server ever wrote has its header in the file, or a WAL beside it.
+  if (existsSync(path) && statSync(path).size === 0 && !existsSync(`${path}-wal`)) {
+    throw new Error(`${path} is empty (truncated?): restore it, or delete it to start a new database`);
+  }
   const db = new Database(path);
   // WAL: readers never block the writer; NORMAL is durable against process crashes
   // (kill -9), which is what a committed batch must survive. The first statement is the
@@ -96,13 +102,28 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  try {
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return db;
 }
 
-/** Runs the migrations `db` has not had, up to the first `through` of them (all by default: a test stops earlier to write an older schema). */
+/**
+ * Runs the migrations `db` has not had, up to the first `through` of them (all by default: a test
+ * stops earlier to write an older schema). Refuses a database a newer build migrated further
+ * (a rollback): this build would keep its derived tables (`ticket_ends`) without what the newer
+ * migrations expect of them, and the newer build, started again, would never repair them.
+ */
 export function migrate(db: Db, through = MIGRATIONS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `${db.name}: schema version ${current} is newer than this server's ${MIGRATIONS.length} (written by a newer RMS); refusing to downgrade`,
+    );
+  }
   for (let i = current; i < through; i++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[i]!);

@@ -6,6 +6,7 @@ import { configWith } from '../../server/config';
 import { MessageType } from '../../server/relay/messages';
 import { Relay } from '../../server/relay/relay';
 import { MAX_PRESENCE_IDS_PER_CONNECTION, type Room } from '../../server/relay/room';
+import { StoreHealth } from '../../server/store/store-health';
 import { connectSynced, mint, serveRelay, tokens, waitFor, type TestClient } from '../helpers/server-clients';
 import { testScope } from '../helpers/test-scope';
 
@@ -48,7 +49,7 @@ describe('relay presence: a connection speaks only for its own client ids', () =
   let wsUrl: string;
 
   beforeAll(async () => {
-    relay = new Relay({ tokens, limits: configWith({}).relay, hooks: [], log: { warn() {}, info() {} } });
+    relay = new Relay({ tokens, limits: configWith({}).relay, hooks: [], storeHealth: new StoreHealth(Date.now), log: { warn() {}, info() {}, error() {} } });
     served = await serveRelay(relay);
     wsUrl = served.wsUrl;
   });

@@ -5,6 +5,7 @@ import { persistenceHook } from '../../server/relay/persistence-hook';
 import { Relay } from '../../server/relay/relay';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
 import type { RoomSnapshot } from '../../server/store/room-store';
+import { StoreHealth } from '../../server/store/store-health';
 import { startUpdateMerger } from '../../server/store/update-merger';
 import { connectClient, mint, serveRelay, tokens, waitFor } from '../helpers/server-clients';
 
@@ -39,7 +40,8 @@ describe('relay: a room serves nobody before its persisted state is loaded', () 
       tokens,
       limits: configWith({}).relay,
       hooks: [persistenceHook(store, merger, { mergeEvery: 100 })],
-      log: { warn() {}, info() {} },
+      storeHealth: new StoreHealth(Date.now),
+      log: { warn() {}, info() {}, error() {} },
     });
     served = await serveRelay(relay);
     wsUrl = served.wsUrl;

@@ -1,0 +1,137 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
+import { SegmentWriter } from '../../shared/log/log-doc';
+import { DB_FILE, openDatabase } from '../../server/store/database';
+import { makeDataDir, removeDataDir, spawnServer } from '../helpers/server-process';
+import { TEST_SECRET, api, connectSynced, mint, postEvents, ticketOpenedEvent, waitForAsync } from '../helpers/server-clients';
+import { startTestServer } from '../helpers/server-in-process';
+
+/**
+ * The server on a data directory it must not use, and on a store that stops taking writes
+ * (disk full, simulated by a trigger another connection puts on the file): it says so rather
+ * than serve as if all were well.
+ */
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function dataDir(): string {
+  const dir = makeDataDir();
+  cleanups.push(() => removeDataDir(dir));
+  return dir;
+}
+
+/** The real CLI's start on `dir`: its error, when it exits before listening. */
+function startError(dir: string): Promise<string> {
+  return spawnServer({ dataDir: dir, secret: TEST_SECRET }).then(
+    (s) => s.kill9().then(() => 'started'),
+    (err: unknown) => String(err),
+  );
+}
+
+/** Makes every insert into `table` fail, as a full disk does, until the returned function is called. */
+function failInserts(dir: string, table: string): () => void {
+  const side = new Database(join(dir, DB_FILE));
+  const trigger = `fail_${table}`;
+  side.exec(`CREATE TRIGGER ${trigger} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END;`);
+  let restored = false;
+  const restore = (): void => {
+    if (restored) return;
+    restored = true;
+    side.exec(`DROP TRIGGER ${trigger}`);
+    side.close();
+  };
+  cleanups.push(restore);
+  return restore;
+}
+
+async function storeErrors(url: string, op: string): Promise<number> {
+  const text = String((await api<string>(url, '/metrics', null)).body);
+  return Number(text.match(new RegExp(`^rms_store_errors_total\\{op="${op}"\\} (\\d+)`, 'm'))?.[1] ?? NaN);
+}
+
+describe('start refusals', () => {
+  it('[SRV36] a database written by a newer RMS (a rollback) stops the start in one line, and is left as it was', async () => {
+    const dir = dataDir();
+    const db = openDatabase(dir);
+    db.pragma('user_version = 99');
+    db.close();
+    const error = await startError(dir);
+    expect(error).toMatch(/exited with 1 before listening/);
+    expect(error).toContain(`RMS server could not start: ${join(dir, DB_FILE)}: schema version 99 is newer than this server's`);
+    expect(error).toContain('refusing to downgrade');
+    const after = new Database(join(dir, DB_FILE), { readonly: true });
+    cleanups.push(() => after.close());
+    expect(after.pragma('user_version', { simple: true })).toBe(99);
+  }, 30_000);
+
+  it('[SRV36] an empty database file (a failed copy or restore) stops the start in one line instead of opening as a new database', async () => {
+    const dir = dataDir();
+    writeFileSync(join(dir, DB_FILE), '');
+    const error = await startError(dir);
+    expect(error).toMatch(/exited with 1 before listening/);
+    expect(error).toContain(`RMS server could not start: ${join(dir, DB_FILE)} is empty (truncated?): restore it, or delete it to start a new database`);
+    expect(statSync(join(dir, DB_FILE)).size).toBe(0);
+  }, 30_000);
+});
+
+describe('store writes failing', () => {
+  it('[SRV37] /healthz answers 503 storageFailing while POST /api/events cannot store, counted in rms_store_errors_total; 200 again once a write stores', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    const token = await mint('full', 'terminal', 'till-1');
+    expect((await api(server.url, '/healthz', null)).status).toBe(200);
+    expect(await storeErrors(server.url, 'events')).toBe(0);
+
+    const restore = failInserts(server.dataDir, 'events');
+    const sale = ticketOpenedEvent('till-1', 1);
+    expect((await postEvents(server.url, token, [sale])).status).toBe(500);
+    const health = await api<Record<string, unknown>>(server.url, '/healthz', null);
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: 'storageFailing', op: 'events', error: expect.stringContaining('disk full') });
+    expect(await storeErrors(server.url, 'events')).toBe(1);
+    // Nothing was accepted meanwhile.
+    const read = await api<{ events: EventEnvelope[] }>(server.url, '/api/events', token);
+    expect(read.body.events).toEqual([]);
+
+    restore();
+    expect((await postEvents(server.url, token, [sale])).body.results).toEqual([{ id: sale.id, status: 'accepted' }]);
+    expect((await api(server.url, '/healthz', null)).body).toMatchObject({ status: 'ok' });
+  });
+
+  it('[SRV37] a room whose commits fail (disk full) closes its senders, logs it once a while, not per commit, and /healthz says so until the room stores again', async () => {
+    const dir = dataDir();
+    const server = await spawnServer({ dataDir: dir, secret: TEST_SECRET });
+    cleanups.push(() => (server.child.exitCode === null && server.child.signalCode === null ? server.kill9() : undefined));
+    const till = await connectSynced(server.wsUrl, 'full', await mint('full', 'terminal', 'till-1'));
+    cleanups.push(() => till.destroy());
+    const writer = new SegmentWriter(till.doc, 'till-1');
+    const write = (n: number): void => till.doc.transact(() => writer.append([canonicalEventJson(ticketOpenedEvent('till-1', n))]), 'local');
+
+    const restoreRooms = failInserts(dir, 'room_updates');
+    const restoreEvents = failInserts(dir, 'events');
+    // Each sale fails to commit and its till is closed (it reconnects and sends the next one).
+    for (let n = 1; n <= 3; n++) {
+      write(n);
+      await waitForAsync(async () => (await storeErrors(server.url, 'room_commit')) >= n, `room commit ${n} failed`, 30_000);
+    }
+    const health = await api<Record<string, unknown>>(server.url, '/healthz', null);
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: 'storageFailing' });
+    expect(await storeErrors(server.url, 'relay_ingest')).toBeGreaterThanOrEqual(1);
+    const logged = server.logs.filter((l) => l.msg === 'room commit failed (its senders are closed and send again)');
+    expect(logged.length).toBeGreaterThanOrEqual(1);
+    expect(logged[0]).toMatchObject({ level: 50, location: 'full', err: expect.stringContaining('disk full') });
+    expect(logged.length).toBeLessThan(await storeErrors(server.url, 'room_commit'));
+
+    restoreRooms();
+    restoreEvents();
+    write(4);
+    await waitForAsync(async () => (await api(server.url, '/healthz', null)).status === 200, '/healthz ok once the room stores again', 30_000);
+    expect(await server.stop()).toBe(0);
+  }, 60_000);
+});
