@@ -7,6 +7,8 @@ import type { Timers } from './timers';
  */
 export const UPLOAD_BACKOFF = { baseMs: 1_000, capMs: 60_000 } as const;
 export const RELAY_BACKOFF = { baseMs: 500, capMs: 30_000 } as const;
+/** Events the server rejected as newer than it knows: it must be updated first, which takes minutes at least. */
+export const SERVER_UPDATE_BACKOFF = { baseMs: 60_000, capMs: 15 * 60_000 } as const;
 
 export interface BackoffPolicy {
   baseMs: number;

@@ -1,13 +1,16 @@
 import { z } from 'zod';
+import { decodeEvent, refusedToTerminal } from '../../shared/events/catalog';
+import type { EventEnvelope } from '../../shared/events/envelope';
+import { NEWER_THAN_SERVER, type EventResult } from '../../shared/protocol/rest-events';
 import { deviceStorage, keepOnDevice } from '../store/device-storage';
 import type { QuarantinedEvent } from './sync-status';
 
 /**
  * Events the server rejected as invalid: kept in the log, listed for staff, never retried
- * on their own (a manager can release them, e.g. after a server update), dropped once their
- * writer's watermark covers them (the server stored them after all, e.g. from another
- * terminal). Survives reloads in localStorage; read back through its schema like any other
- * stored input.
+ * on their own (a manager can release them), dropped once their writer's watermark covers
+ * them (the server stored them after all, e.g. from another terminal). Survives reloads in
+ * localStorage; read back through its schema like any other stored input. Not those it
+ * rejected as newer than it knows (refusedAsNewer): they wait for its update, owed.
  */
 const Stored = z.array(
   z.object({
@@ -74,4 +77,17 @@ function safeJson(text: string | null | undefined): unknown {
   } catch {
     return [];
   }
+}
+
+/**
+ * Whether the server rejected the event as of a type or version newer than it knows: this
+ * build (or the event's writer) is ahead of the server, which must be updated; the event is not
+ * at fault. The server says so by its code; one from before the code only by the field, `v` or
+ * `type`, of an event this build knows and the uploader may write (else a manager's event a
+ * till wrote, refused on `type`).
+ */
+export function refusedAsNewer(result: EventResult, event: EventEnvelope, uploader: { role: string; terminal: string }): boolean {
+  if (result.code !== undefined) return result.code === NEWER_THAN_SERVER;
+  if (result.field !== 'v' && result.field !== 'type') return false;
+  return decodeEvent(event).status === 'ok' && !refusedToTerminal(uploader, event);
 }

@@ -3,16 +3,16 @@ import type { EventEnvelope } from '../../shared/events/envelope';
 import { acksOf, relayedOf } from '../../shared/log/log-doc';
 import type { Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore } from '../store/event-store';
-import { Backoff, UPLOAD_BACKOFF } from './backoff';
+import { Backoff, SERVER_UPDATE_BACKOFF, UPLOAD_BACKOFF } from './backoff';
 import { ClockOffsetEstimator, WallStepDetector } from './clock-offset';
 import { ConnectionMonitor } from './connection-state';
 import { BATCH_LIMITS, GRACE_MS, SLOW_BATCH_LIMITS, computeOutbox, deliveryStateOf, takeBatch, type BatchLimits, type Outbox } from './outbox';
 import { LastSyncTime } from './last-sync';
-import { Quarantine } from './quarantine';
+import { Quarantine, refusedAsNewer } from './quarantine';
 import { RelayConnection } from './relay-connection';
 import type { ConnectedTerminal, DeliveryState, SyncMetrics, SyncStatus } from './sync-status';
 import { monotonicClock, realTimers, type Timers } from './timers';
-import { OutboxUploader, type UploadOutcome } from './uploader';
+import { OutboxUploader, type FailureCause, type UploadOutcome } from './uploader';
 
 /**
  * Delivers this terminal's log: live through the relay (Yjs updates) and, exactly once
@@ -101,6 +101,14 @@ export class SyncManager {
    */
   private readonly refusedAlone = new Map<string, number>();
   private readonly refusalBackoff: Backoff;
+  /**
+   * Events the server rejected as newer than it knows (refusedAsNewer: this build is ahead of
+   * it, e.g. it was rolled back) → their writer, n and until when they wait (timers clock). Not
+   * their fault: never quarantined; sent again after a long backoff (the server must be updated
+   * first) while the events behind them go, and dropped once it takes them.
+   */
+  private readonly awaitingServer = new Map<string, { terminal: string; n: number; until: number }>();
+  private readonly serverUpdateBackoff: Backoff;
   private readonly listeners = new Set<(s: SyncStatus) => void>();
   private readonly cleanups: (() => void)[] = [];
   private token: string;
@@ -127,8 +135,8 @@ export class SyncManager {
   private sampleTimer: unknown = null;
   /** Staff asked to sync, or the relay failed: the next upload with nothing owed asks the server's time, due or not. */
   private probeAsked = false;
-  /** Why the last upload or probe got no answer (its cause); null once one is answered. */
-  private unanswered: string | null = null;
+  /** Why the last upload or probe got no answer (its cause, and what the server said of a `version` refusal); null once one is answered. */
+  private unanswered: { cause: FailureCause; message: string } | null = null;
   /** Since the last upload stored: a batch refused whole (a proxy's 400, 413 or 422), as `HTTP <status>`. */
   private refusedWith: string | null = null;
   /** The latency the charts show: the last answer's, none (a gap) since a failure. */
@@ -159,6 +167,7 @@ export class SyncManager {
     this.connection = new ConnectionMonitor(this.timers.now, options.browser?.navigator.onLine ?? true);
     this.backoff = new Backoff(UPLOAD_BACKOFF, this.timers.random);
     this.refusalBackoff = new Backoff(UPLOAD_BACKOFF, this.timers.random);
+    this.serverUpdateBackoff = new Backoff(SERVER_UPDATE_BACKOFF, this.timers.random);
     this.quarantine = new Quarantine(`rms:${options.location}:quarantine:${this.store.writer}`);
     this.inSyncAt = new LastSyncTime(`rms:${options.location}:in-sync-at:${this.store.writer}`);
     this.uploader = new OutboxUploader({ apiBase: options.apiBase, token: () => this.token, timers: this.timers, ...(options.fetch ? { fetch: options.fetch } : {}) });
@@ -220,6 +229,7 @@ export class SyncManager {
     // Staff asked: what is owed goes now, relay grace or an earlier refusal or not.
     this.relayGrace.clear();
     this.refusedAlone.clear();
+    for (const waiting of this.awaitingServer.values()) waiting.until = 0;
     this.probeAsked = true;
     this.unanswered = null;
     const successesBefore = this.metrics.successes;
@@ -234,11 +244,22 @@ export class SyncManager {
     if (this.probeAsked && this.unanswered === null && this.metrics.successes === successesBefore) await this.uploadOnce();
     this.probeAsked = false;
     if (this.unauthorized !== null) return `The server refuses this terminal: ${this.unauthorized.message}`;
-    if (this.unanswered !== null) return `Server not reachable (${this.unanswered}). Work continues here; what is owed goes when it answers.`;
+    const unanswered = this.unansweredText();
+    if (unanswered !== null) return unanswered;
     // Answered, but not stored: something between (a proxy) refuses the uploads.
     const refused = this.uploadsRefused();
     if (refused !== null) return `Uploads refused (${refused}, not by this app's server: a proxy in between?). What is owed stays here and is tried again.`;
+    const newer = this.awaitingServerUpdate();
+    if (newer > 0) return `The server needs an update for ${newer} event${newer === 1 ? '' : 's'} (newer than it knows): they wait here and go once it is updated.`;
     return null;
+  }
+
+  /** Why the last request got no answer, for staff; a protocol version refused is the server's answer, in its words. */
+  private unansweredText(): string | null {
+    if (this.unanswered === null) return null;
+    const { cause, message } = this.unanswered;
+    if (cause === 'version') return `The server and this app speak different protocol versions (${message}): one of them needs an update. Work continues here; what is owed goes once they match.`;
+    return `Server not reachable (${cause}). Work continues here; what is owed goes when it answers.`;
   }
 
   deliveryState(event: EventEnvelope): DeliveryState {
@@ -546,7 +567,7 @@ export class SyncManager {
         return;
       case 'failed':
         // Asked again at the next trigger; nothing waits on it.
-        this.unreachable(outcome.cause);
+        this.unreachable(outcome.cause, outcome.message);
         return;
       default: {
         const never: never = outcome;
@@ -582,16 +603,17 @@ export class SyncManager {
       this.inSyncAt.shift(step);
       if (this.metrics.lastSuccessAt !== null) this.metrics.lastSuccessAt += step;
       for (const held of [this.relayGrace, this.refusedAlone]) for (const [id, until] of held) held.set(id, until + step);
+      for (const waiting of this.awaitingServer.values()) waiting.until += step;
     }
     this.announce();
     this.schedulePublish();
   }
 
   /** A request got no answer: counted by cause, and a failure for the connection state. */
-  private unreachable(cause: string): void {
+  private unreachable(cause: FailureCause, message: string): void {
     // No answer now (an upload or a probe): that is the story, not a refusal before.
     this.refusedWith = null;
-    this.unanswered = cause;
+    this.unanswered = { cause, message };
     this.countFailure(cause);
     this.heard(null);
   }
@@ -625,12 +647,22 @@ export class SyncManager {
         this.postWatermarks = outcome.watermarks;
         const byId = new Map(events.map((e) => [e.id, e]));
         let settled = 0;
+        let waitUntil: number | null = null;
         for (const r of outcome.results) {
           const e = byId.get(r.id);
           if (e === undefined) continue;
           settled++;
-          if (r.status === 'rejected') this.quarantineEvent(e, r.reason ?? 'rejected by the server', r.field ?? null);
-          else this.answered.set(e.id, e.origin);
+          if (r.status === 'rejected' && refusedAsNewer(r, e, { role: this.options.role, terminal: this.store.writer })) {
+            // One longer wait per answer, not per event: a batch of them does not wait for ever.
+            waitUntil ??= this.timers.now() + this.serverUpdateBackoff.fail();
+            this.awaitingServer.set(e.id, { terminal: e.origin.terminal, n: e.origin.n, until: waitUntil });
+            this.countFailure('server_needs_update');
+          } else if (r.status === 'rejected') {
+            this.quarantineEvent(e, r.reason ?? 'rejected by the server', r.field ?? null);
+          } else {
+            this.answered.set(e.id, e.origin);
+            this.awaitingServer.delete(e.id);
+          }
         }
         this.forgetCovered();
         if (settled > 0) this.backoff.reset();
@@ -678,7 +710,7 @@ export class SyncManager {
         return;
       case 'failed': {
         if (outcome.cause === 'timeout') this.timeouts++;
-        this.unreachable(outcome.cause);
+        this.unreachable(outcome.cause, outcome.message);
         this.retrySoon(this.backoff.fail());
         return;
       }
@@ -708,10 +740,12 @@ export class SyncManager {
     this.limits = { maxEvents: Math.max(1, Math.floor(events.length / 2)), maxBytes: Math.max(1024, Math.floor(bytes / 2)) };
   }
 
-  /** Answers and quarantined events the watermarks now cover: the server holds them. */
+  /** Answers, events awaiting a server update and quarantined events the watermarks now cover: the server holds them. */
   private forgetCovered(): void {
     const marks = this.watermarks();
-    for (const [id, { terminal, n }] of this.answered) if (n <= (marks[terminal] ?? 0)) this.answered.delete(id);
+    for (const held of [this.answered, this.awaitingServer]) for (const [id, { terminal, n }] of held) if (n <= (marks[terminal] ?? 0)) held.delete(id);
+    // None waits for a server update (it was updated): one newer than it later waits short again.
+    if (this.awaitingServer.size === 0) this.serverUpdateBackoff.reset();
     this.quarantine.dropCovered(marks);
   }
 
@@ -784,19 +818,22 @@ export class SyncManager {
 
   /**
    * What to upload now: the owed events, less own events still in their relay grace while
-   * the relay is in step (it delivers them; the server acknowledges them in `acks`) and
-   * events refused alone still waiting, and when the first of those held comes due.
+   * the relay is in step (it delivers them; the server acknowledges them in `acks`), events
+   * refused alone and events awaiting a server update still waiting, and when the first of
+   * those held comes due.
    */
   private uploadable(outbox = this.outbox()): { owed: EventEnvelope[]; heldUntil: number | null } {
-    if (this.relayGrace.size === 0 && this.refusedAlone.size === 0) return { owed: outbox.owed, heldUntil: null };
+    if (this.relayGrace.size === 0 && this.refusedAlone.size === 0 && this.awaitingServer.size === 0) return { owed: outbox.owed, heldUntil: null };
     const now = this.timers.now();
     for (const held of [this.relayGrace, this.refusedAlone]) for (const [id, until] of held) if (until <= now) held.delete(id);
     const relayHolds = this.relayGrace.size > 0 && this.relayInStep;
-    if (!relayHolds && this.refusedAlone.size === 0) return { owed: outbox.owed, heldUntil: null };
+    if (!relayHolds && this.refusedAlone.size === 0 && this.awaitingServer.size === 0) return { owed: outbox.owed, heldUntil: null };
     const owed: EventEnvelope[] = [];
     let heldUntil: number | null = null;
     for (const e of outbox.owed) {
-      const until = this.refusedAlone.get(e.id) ?? (relayHolds ? this.relayGrace.get(e.id) : undefined);
+      // Kept once due (the status counts them until the server takes them): due, it goes.
+      const awaiting = this.awaitingServer.get(e.id)?.until;
+      const until = this.refusedAlone.get(e.id) ?? (awaiting !== undefined && awaiting > now ? awaiting : undefined) ?? (relayHolds ? this.relayGrace.get(e.id) : undefined);
       if (until === undefined) owed.push(e);
       else if (heldUntil === null || until < heldUntil) heldUntil = until;
     }
@@ -858,8 +895,7 @@ export class SyncManager {
       inFlight: this.inFlight !== null,
       attempt: this.backoff.attempt,
       backoffMs: this.backoff.ceilingMs(),
-      // Every owed event refused alone and waiting: the first of them is the next attempt.
-      nextAttemptAt: this.retryAt ?? (this.refusedAlone.size === 0 ? null : Math.min(...this.refusedAlone.values())),
+      nextAttemptAt: this.retryAt ?? this.firstWaitEnd(),
       // None while connected: the backoff itself resets only after a stable connection (STABLE_MS).
       relayAttempt: this.relayInStep ? 0 : this.relay.attempt,
       relayNextAttemptAt: this.relay.nextAttemptAt,
@@ -870,7 +906,19 @@ export class SyncManager {
       watermarks: this.watermarks(),
       authProblem: this.unauthorized?.message ?? (this.relay.refusedFor ? `relay refused: ${this.relay.refusedFor}` : null),
       uploadsRefused: outbox === null ? null : this.uploadsRefused(outbox),
+      awaitingServerUpdate: outbox === null ? 0 : this.awaitingServerUpdate(outbox),
     };
+  }
+
+  /** See SyncStatus.awaitingServerUpdate. */
+  private awaitingServerUpdate(outbox: Outbox = this.outbox()): number {
+    return this.awaitingServer.size === 0 ? 0 : outbox.owed.filter((e) => this.awaitingServer.has(e.id)).length;
+  }
+
+  /** Every owed event refused alone or awaiting a server update: the first of their waits' ends is the next attempt. */
+  private firstWaitEnd(): number | null {
+    const ends = [...this.refusedAlone.values(), ...[...this.awaitingServer.values()].map((w) => w.until)];
+    return ends.length === 0 ? null : Math.min(...ends);
   }
 
   private connectionState(): SyncStatus['connection'] {

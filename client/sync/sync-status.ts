@@ -98,4 +98,10 @@ export interface SyncStatus {
    * tried again. Null otherwise.
    */
   uploadsRefused: string | null;
+  /**
+   * Owed events the server rejected as newer than it knows (a type or version of a later
+   * build: the server must be updated). Not quarantined: they wait with a long backoff and go
+   * once it knows them, while the events after them go.
+   */
+  awaitingServerUpdate: number;
 }

@@ -1,7 +1,7 @@
-import { checkIncomingEventJson, refusedToTerminal } from '../../shared/events/catalog';
-import { SERVER_WRITER, canonicalJson, isWriterOf, type EventEnvelope } from '../../shared/events/envelope';
+import { CURRENT_VERSIONS, checkIncomingEventJson, isKnownType, refusedToTerminal } from '../../shared/events/catalog';
+import { SERVER_WRITER, canonicalJson, isWriterOf, parseEnvelope, type EventEnvelope } from '../../shared/events/envelope';
 import type { Role } from '../../shared/protocol/token-claims';
-import type { EventResult, Watermarks } from '../../shared/protocol/rest-events';
+import { NEWER_THAN_SERVER, type EventResult, type Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore, ValidEvent } from '../store/event-store';
 
 /**
@@ -67,8 +67,17 @@ export function classifyBatch(raws: readonly unknown[], stored: ReadonlyMap<stri
       status: 'rejected',
       reason: checked.error.message,
       field: checked.error.field,
+      ...(newerThanServer(raw, checked.error.field) ? { code: NEWER_THAN_SERVER } : {}),
     } satisfies EventResult;
   });
+}
+
+/** A well-formed event refused for its type or version, newer than this build knows (see NEWER_THAN_SERVER). */
+function newerThanServer(raw: unknown, field: string): boolean {
+  if (field !== 'type' && field !== 'v') return false;
+  const env = parseEnvelope(raw);
+  if (!env.success) return false;
+  return !isKnownType(env.data.type) || env.data.v > CURRENT_VERSIONS[env.data.type];
 }
 
 function sameAsStored(raw: unknown, stored: string | undefined): boolean {

@@ -17,12 +17,21 @@ export type PostEventsRequest = z.infer<typeof PostEventsRequest>;
 export const EventStatus = z.enum(['accepted', 'duplicate', 'rejected']);
 export type EventStatus = z.infer<typeof EventStatus>;
 
+/**
+ * A rejection's code: the event's type or version is newer than this server's build (its
+ * writer runs a newer one). Not the event's fault: its writer sends it again once the server
+ * is updated, and does not quarantine it.
+ */
+export const NEWER_THAN_SERVER = 'newer_than_server';
+
 export const EventResult = z.object({
   /** The event's id, or `#<index>` when the event had no usable id. */
   id: z.string(),
   status: EventStatus,
   reason: z.string().optional(),
   field: z.string().optional(),
+  /** Why a rejection, for machines (NEWER_THAN_SERVER); any string, so a later server's codes parse. */
+  code: z.string().optional(),
 });
 export type EventResult = z.infer<typeof EventResult>;
 

@@ -10,7 +10,11 @@ import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
 import { describeSync, openTerminal, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../shared/protocol/protocol-version';
-import { TabletClock } from '../helpers/manual-timers';
+import { ManualTimers, TabletClock } from '../helpers/manual-timers';
+import { startTestServer } from '../helpers/server-in-process';
+import { CURRENT_VERSIONS, EVENT_CATALOG } from '../../shared/events/catalog';
+import { UPCASTERS } from '../../shared/events/upcasters';
+import { SERVER_UPDATE_BACKOFF } from '../../client/sync/backoff';
 
 const { defer, inProcess, proxyTo, terminal } = testScope();
 
@@ -238,10 +242,11 @@ describe('Refusals never stall delivery', () => {
     const ticket = { id: 'ticket-1', type: 'ticket' };
     await a.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
     await waitTicking(clock, () => a.sync.status.owed === 0, 'the first event acknowledged');
-    // What a till on a newer release writes during a rolling upgrade: a version this server refuses.
+    // What a faulty release writes: a payload its schema refuses. (One of a version newer than the
+    // server knows is not the event's fault: it waits for the server's update, OUT14.)
     const at = a.store.clock.now();
-    const newer = { id: newEventId(at), seq: 2, at, type: 'ticket.note_set', v: 99, aggregate: ticket, origin: { terminal: 'till-1', n: 2 }, payload: { note: 'from the future' } };
-    a.store.doc.transact(() => new SegmentWriter(a.store.doc, 'till-1').append([JSON.stringify(newer)]), 'newer-release');
+    const invalid = { id: newEventId(at), seq: 2, at, type: 'ticket.note_set', v: 1, aggregate: ticket, origin: { terminal: 'till-1', n: 2 }, payload: { note: 42 } };
+    a.store.doc.transact(() => new SegmentWriter(a.store.doc, 'till-1').append([JSON.stringify(invalid)]), 'faulty-release');
     for (let i = 0; i < 5; i++) await a.store.append('ticket.note_set', { note: `note ${i}` }, { aggregate: ticket });
 
     // b owes a's events once it holds them: settled means after they all arrived.
@@ -271,6 +276,89 @@ describe('Refusals never stall delivery', () => {
     expect([aPosts.posts(), bPosts.posts()]).toEqual(before);
   });
 
+  it('[OUT14] an event of a version newer than the server knows (a till ahead of its server, REST only) waits, not quarantined, and goes by itself once the server is updated', async () => {
+    const type = 'ticket.payment_recorded';
+    const current = CURRENT_VERSIONS[type];
+    const dataDir = makeDataDir();
+    defer(() => removeDataDir(dataDir));
+    let server = await startTestServer({ dataDir });
+    defer(() => server.close());
+    // The server is restarted on another port: the till's requests follow it.
+    const firstUrl = server.url;
+    const fetch: typeof globalThis.fetch = (input, init) => globalThis.fetch(String(input).replace(firstUrl, server.url), init);
+    const timers = new ManualTimers(14);
+    // A websocket a proxy blocks: the relay never delivers, uploads alone do.
+    const t = await terminal({ location: 'server-older', terminal: 'till-1', apiBase: firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch } });
+    const ticket = { id: 'ticket-1', type: 'ticket' };
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    // The till's newer build writes the payment at a version the server does not know yet.
+    const at = t.store.clock.now();
+    const payment = { id: newEventId(at), seq: 2, at, type, v: current + 1, aggregate: ticket, origin: { terminal: 'till-1', n: 2 }, payload: { paymentId: 'p1', method: 'card', amountCents: 1500 } };
+    t.store.doc.transact(() => new SegmentWriter(t.store.doc, 'till-1').append([JSON.stringify(payment)]), 'newer-release');
+    await t.store.append('ticket.note_set', { note: 'window' }, { aggregate: ticket });
+
+    const said = await t.sync.syncNow();
+    await waitFor(() => !t.sync.status.inFlight, 'the uploads answered');
+    // Before, the payment was quarantined: owed 0, and it never went by itself.
+    expect(t.sync.status.quarantined).toEqual([]);
+    expect(t.sync.status.owed).toBe(1);
+    expect(t.sync.status.awaitingServerUpdate).toBe(1);
+    expect(said).toMatch(/server needs an update for 1 event/);
+    expect((await serverEvents(server.url, 'server-older')).map((e) => e.origin.n).sort()).toEqual([1, 3]);
+
+    // The server is updated: it learns the version, on the same data.
+    await server.close();
+    const versions = EVENT_CATALOG[type].versions as Record<number, unknown>;
+    const upcasters = UPCASTERS[type] as Record<number, unknown>;
+    versions[current + 1] = versions[current];
+    upcasters[current] = (p: unknown) => p;
+    (CURRENT_VERSIONS as Record<string, number>)[type] = current + 1;
+    defer(() => {
+      delete versions[current + 1];
+      delete upcasters[current];
+      (CURRENT_VERSIONS as Record<string, number>)[type] = current;
+    });
+    server = await startTestServer({ dataDir });
+    // No staff action: its wait ends (at most SERVER_UPDATE_BACKOFF's cap), and it goes.
+    timers.advance(SERVER_UPDATE_BACKOFF.capMs);
+    await waitFor(() => t.sync.status.owed === 0 && !t.sync.status.inFlight, 'the payment delivered', 10_000, () => describeSync('till-1', t));
+    expect(t.sync.status.quarantined).toEqual([]);
+    expect(t.sync.status.awaitingServerUpdate).toBe(0);
+    expect(t.sync.status.watermarks['till-1']).toBe(3);
+    expectExactlyOnce(await serverEvents(server.url, 'server-older'), 3);
+  });
+
+  it('[OUT14] a server from before the rejection code, refusing the version of an event this build knows, is waited for too; an invalid event is still quarantined', async () => {
+    const server = await inProcess({ relayIngest: false });
+    let updated = false;
+    // The server's word, scripted as an older build's: no code, only the field.
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      const { events } = JSON.parse(String(init.body)) as { events: { id: string; type: string; origin: { n: number } }[] };
+      const results = events.map((e) => {
+        if (e.origin.n === 2 && !updated) return { id: e.id, status: 'rejected', reason: `${e.type} v1: v: newer than this server knows (v0)`, field: 'v' };
+        if (e.origin.n === 3) return { id: e.id, status: 'rejected', reason: 'ticket.note_set v1: payload.note: too long', field: 'payload.note' };
+        return { id: e.id, status: 'accepted' };
+      });
+      return Response.json({ results, watermarks: { 'till-1': updated ? 2 : 1 }, serverTime: Date.now() });
+    };
+    const timers = new ManualTimers(15);
+    const t = await terminal({ location: 'older-server', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch } });
+    const ticket = { aggregate: { id: 'ticket-1', type: 'ticket' } };
+    await t.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    await t.store.append('ticket.note_set', { note: 'newer for that server' }, ticket);
+    await t.store.append('ticket.note_set', { note: 'refused' }, ticket);
+    await t.sync.syncNow();
+    await waitFor(() => !t.sync.status.inFlight, 'the uploads answered');
+    expect(t.sync.status.quarantined.map((q) => q.n)).toEqual([3]);
+    expect(t.sync.status.awaitingServerUpdate).toBe(1);
+    expect(t.sync.status.owed).toBe(1);
+    updated = true;
+    timers.advance(SERVER_UPDATE_BACKOFF.capMs);
+    await waitFor(() => t.sync.status.owed === 0 && !t.sync.status.inFlight, 'delivered once the server knows it', 10_000, () => describeSync('till-1', t));
+    expect(t.sync.status.awaitingServerUpdate).toBe(0);
+  });
+
   it('[OUT9] a 400 for a whole batch (a proxy\'s, not the server\'s per-event answer) is retried: nothing quarantined', async () => {
     // Uploads only: the relay must not deliver these events for them (relay ingest off).
     const { server, t } = await deliveredThroughRefusals(400, 4, 'proxy-400', 4, 'P');
@@ -296,7 +384,7 @@ describe('Refusals never stall delivery', () => {
     expectExactlyOnce(await serverEvents(server.url, 'firewall-403'), 4);
   });
 
-  it('[OUT9] every request says the app\'s protocol version; a server that no longer speaks it (clientTooOld) is waited out: nothing halved or quarantined', async () => {
+  it('[OUT9] every request says the app\'s protocol version; a server that no longer speaks it (clientTooOld) is waited out: nothing halved or quarantined, and Sync now says so in the server\'s words', async () => {
     const server = await inProcess({ relayIngest: false });
     const versions = new Set<string | null>();
     let sendAs: string | null = '0'; // an app older than the server accepts
@@ -322,6 +410,8 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.metrics.failuresByCause.refused).toBeUndefined();
     expect(await serverEvents(server.url, 'too-old')).toEqual([]);
+    // Before, Sync now said "Server not reachable (version)": it answered, and its words are shown.
+    expect(await t.sync.syncNow()).toMatch(/^The server and this app speak different protocol versions \(protocol 0 not supported \(server speaks 1\)\)/);
     sendAs = null; // the app updated
     await waitForAsync(async () => (await t.sync.syncNow(), t.sync.status.owed === 0), 'delivered once the app speaks the version');
     expectExactlyOnce(await serverEvents(server.url, 'too-old'), 2);
