@@ -1,7 +1,6 @@
 import * as Y from 'yjs';
 import { COMPACTED } from '../../shared/log/log-doc';
-import { FOLD_SNAPSHOT_VERSION } from '../../shared/projection/aggregate-fold';
-import type { LocationProjection } from '../../shared/projection/location-projection';
+import { foldFingerprint, type LocationProjection } from '../../shared/projection/location-projection';
 import type { HybridClock } from '../../shared/clock/hybrid-clock';
 import type { CheckpointMeta, IdbPersistence, StoredCheckpoint } from './idb-persistence';
 
@@ -34,11 +33,13 @@ export class CheckpointWriter {
   /**
    * The event JSON this doc holds beyond what the checkpoint describes ([] when it describes
    * exactly this doc), so the projection can start from it and fold those. Null when it
-   * cannot: another format, a state the doc does not contain, or a compaction since (its
-   * deletions are not in a state vector; its tombstones are).
+   * cannot: folds of another build (another foldFingerprint, or none: older builds), a
+   * state the doc does not contain, or a compaction since (its deletions are not in a state
+   * vector; its tombstones are). The meta is the last writer's: records a tab of another
+   * build wrote are skipped one by one (LocationProjection.restore).
    */
   static eventsSince(checkpoint: StoredCheckpoint, doc: Y.Doc): string[] | null {
-    if (checkpoint.meta.version !== FOLD_SNAPSHOT_VERSION) return null;
+    if (checkpoint.meta.fingerprint !== foldFingerprint()) return null;
     const then = checkpoint.meta.stateVector;
     const nowBytes = Y.encodeStateVector(doc);
     if (nowBytes.length === then.length && nowBytes.every((b, i) => b === then[i])) return [];
@@ -75,7 +76,7 @@ export class CheckpointWriter {
   private async write(): Promise<void> {
     if (!this.ready()) return;
     const changes = this.projection.takeChanges();
-    const meta: CheckpointMeta = { version: FOLD_SNAPSHOT_VERSION, stateVector: Y.encodeStateVector(this.doc), clock: this.clock.peek() };
+    const meta: CheckpointMeta = { fingerprint: foldFingerprint(), stateVector: Y.encodeStateVector(this.doc), clock: this.clock.peek() };
     try {
       await this.layer.writeCheckpoint(changes, meta);
     } catch (err) {

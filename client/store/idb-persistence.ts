@@ -45,8 +45,11 @@ const DB_VERSION = 2;
 
 /** What a projection checkpoint describes: the doc exactly as its state vector says. */
 export interface CheckpointMeta {
-  /** Format of the records (the fold snapshot version): another version is ignored. */
-  version: number;
+  /**
+   * foldFingerprint() of the build that wrote it: a checkpoint of another (or with none,
+   * from builds that stored a `version` instead) is ignored, by this build and older ones.
+   */
+  fingerprint: string;
   /** Y.encodeStateVector of the doc the records were taken from. */
   stateVector: Uint8Array;
   /** The hybrid clock when taken: a restored store's clock never goes behind it. */

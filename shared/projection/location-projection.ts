@@ -1,5 +1,7 @@
 import type { EventEnvelope } from '../events/envelope';
-import { AggregateFold, type FoldSnapshot } from './aggregate-fold';
+import { CURRENT_VERSIONS, EVENT_TYPES } from '../events/catalog';
+import { fnv1a32 } from '../fnv1a';
+import { AggregateFold, FOLD_SNAPSHOT_VERSION, type FoldSnapshot } from './aggregate-fold';
 import { isSettled, type AggregateView, type HistoryEntry } from './views';
 
 // Re-exported because callers of the projection name its views (client/store imports it here).
@@ -12,8 +14,22 @@ export interface CheckpointRecord {
   size: number;
   /** The view was settled (isSettled) when taken; absent in checkpoints of older builds. */
   settled?: boolean;
+  /** foldFingerprint() of the build that folded it; absent in checkpoints of older builds (not restored). */
+  fingerprint?: string;
   /** JSON of the FoldSnapshot, decoded on first use. */
   fold: string;
+}
+
+/**
+ * What a fold snapshot depends on: the fold's own logic (FOLD_SNAPSHOT_VERSION) and every
+ * event type with the version this build reads it at. A build that learnt a new version or
+ * type folds differently what an older one kept as needs_update (a payment it could not
+ * read), so a snapshot taken with another fingerprint is refolded, never restored.
+ * Computed on each call (a few dozen entries): tests teach the catalog a version at runtime.
+ */
+export function foldFingerprint(): string {
+  const versions = EVENT_TYPES.map((t) => `${t}@${CURRENT_VERSIONS[t]}`).join(',');
+  return `${FOLD_SNAPSHOT_VERSION}.${fnv1a32(versions).toString(36)}`;
 }
 
 /** What changed since the last `takeChanges()`: records to write and aggregates to drop. */
@@ -148,9 +164,10 @@ export class LocationProjection {
     if (this.changed === null) throw new Error('takeChanges needs trackChanges() first');
     const put: CheckpointRecord[] = [];
     const deleted: string[] = [];
+    const fingerprint = foldFingerprint();
     for (const id of this.changed) {
       const fold = this.folds.get(id);
-      if (fold) put.push({ id, type: fold.type, size: fold.size, settled: isSettled(fold.view()), fold: JSON.stringify(fold.snapshot()) });
+      if (fold) put.push({ id, type: fold.type, size: fold.size, settled: isSettled(fold.view()), fingerprint, fold: JSON.stringify(fold.snapshot()) });
       else if (!this.frozen.has(id)) deleted.push(id);
     }
     this.changed.clear();
@@ -166,12 +183,15 @@ export class LocationProjection {
   /**
    * Starts from a checkpoint: every aggregate restored detached. May come in parts (the
    * settled aggregates after the rest), before any `attach`; an aggregate already held is
-   * kept as it is. Returns the ids restored.
+   * kept as it is. A record another build folded (another foldFingerprint: a tab of an
+   * older build writes into the same checkpoint) is skipped: its aggregate is folded from
+   * its events when they are attached. Returns the ids restored.
    */
   restore(records: readonly CheckpointRecord[]): string[] {
     const restored: string[] = [];
+    const fingerprint = foldFingerprint();
     for (const r of records) {
-      if (this.frozen.has(r.id) || this.folds.has(r.id)) continue;
+      if (r.fingerprint !== fingerprint || this.frozen.has(r.id) || this.folds.has(r.id)) continue;
       this.frozen.set(r.id, r);
       this.count += r.size;
       restored.push(r.id);

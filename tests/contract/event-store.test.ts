@@ -2,10 +2,14 @@ import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { EventStore, type EventStoreOptions } from '../../client/store/event-store';
-import { EventValidationError } from '../../shared/events/catalog';
+import { z } from 'zod';
+import { CURRENT_VERSIONS, EVENT_CATALOG, EventValidationError } from '../../shared/events/catalog';
+import { UPCASTERS } from '../../shared/events/upcasters';
+import { FOLD_SNAPSHOT_VERSION } from '../../shared/projection/aggregate-fold';
+import type { CheckpointRecord } from '../../shared/projection/location-projection';
 import { canonicalJson } from '../../shared/events/envelope';
 import { EVENT_ID_PATTERN, newEventId } from '../../shared/events/event-id';
-import { HybridClock } from '../../shared/clock/hybrid-clock';
+import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
 import { SegmentWriter, acksOf, compactedOf, readAllEventJson } from '../../shared/log/log-doc';
 import { installWebLocks } from '../helpers/web-locks';
 import { installLocalStorage } from '../helpers/device-storage';
@@ -336,8 +340,8 @@ describe('EventStore on IndexedDB', () => {
     await store.append('ticket.closed', { totalCents: 1250 }, ticket(id));
   }
 
-  /** Every record of the stored checkpoint, by aggregate id, with the bucket it sits in. */
-  async function storedCheckpoint(location: string): Promise<{ id: string; bucket: number }[]> {
+  /** Every record of the stored checkpoint, with the bucket it sits in. */
+  async function storedCheckpoint(location: string): Promise<(CheckpointRecord & { bucket: number })[]> {
     const db = await openDatabase(location);
     const [keys, values] = await Promise.all(
       (['getAllKeys', 'getAll'] as const).map(
@@ -350,13 +354,154 @@ describe('EventStore on IndexedDB', () => {
       ),
     );
     db.close();
-    const out: { id: string; bucket: number }[] = [];
+    const out: (CheckpointRecord & { bucket: number })[] = [];
     for (const [i, bytes] of (values as Uint8Array[]).entries()) {
       const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-      for (const r of JSON.parse(await new Response(stream).text()) as { id: string }[]) out.push({ id: r.id, bucket: keys![i] as number });
+      for (const r of JSON.parse(await new Response(stream).text()) as CheckpointRecord[]) out.push({ ...r, bucket: keys![i] as number });
     }
     return out;
   }
+
+  /** Stores these checkpoint records (each in its bucket, replacing the bucket) and, if given, this meta. */
+  async function storeCheckpoint(location: string, records: (CheckpointRecord & { bucket: number })[], meta?: object): Promise<void> {
+    const buckets = new Map<number, CheckpointRecord[]>();
+    for (const { bucket, ...r } of records) buckets.set(bucket, [...(buckets.get(bucket) ?? []), r]);
+    const encoded = await Promise.all(
+      [...buckets].map(async ([bucket, list]) => {
+        const stream = new Blob([JSON.stringify(list)]).stream().pipeThrough(new CompressionStream('deflate-raw'));
+        return [bucket, new Uint8Array(await new Response(stream).arrayBuffer())] as const;
+      }),
+    );
+    const db = await openDatabase(location);
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction(['projection', 'custom'], 'readwrite');
+      for (const [bucket, bytes] of encoded) tx.objectStore('projection').put(bytes, bucket);
+      if (meta) tx.objectStore('custom').put(meta, 'rms:checkpoint-meta');
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+  }
+
+  async function storedMeta(location: string): Promise<Record<string, unknown>> {
+    const db = await openDatabase(location);
+    const meta = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = db.transaction('custom').objectStore('custom').get('rms:checkpoint-meta');
+      req.onsuccess = () => resolve(req.result as Record<string, unknown>);
+      req.onerror = () => reject(req.error);
+    });
+    db.close();
+    return meta;
+  }
+
+  const NEXT_PAYMENT = CURRENT_VERSIONS['ticket.payment_recorded'] + 1;
+  const NEXT_NOTE = CURRENT_VERSIONS['ticket.note_set'] + 1;
+
+  /** An event a newer build wrote (till-9, at a version this build does not know yet) arrives from the relay. */
+  function arriveFromNewerBuild(store: EventStore, aggregateId: string, n: number, type: string, v: number, payload: object): void {
+    const at = Date.now();
+    const seq = Math.max(...store.getByAggregate(aggregateId).map((e) => e.seq)) + 1;
+    const event = { id: newEventId(at), seq, at, type, v, aggregate: { id: aggregateId, type: 'ticket' }, origin: { terminal: 'till-9', n }, payload };
+    const foreign = new Y.Doc();
+    foreign.transact(() => new SegmentWriter(foreign, 'till-9').append([JSON.stringify(event)]));
+    Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(foreign), { relay: true });
+  }
+
+  /**
+   * This build is updated to one that knows those versions (a card payment's terminal
+   * reference, a pinned note), as the next build's catalog would; returns the undo.
+   */
+  function updateToNewerBuild(): () => void {
+    const payments = EVENT_CATALOG['ticket.payment_recorded'].versions as Record<number, unknown>;
+    const notes = EVENT_CATALOG['ticket.note_set'].versions as Record<number, unknown>;
+    const current = CURRENT_VERSIONS as Record<string, number>;
+    const upcasters = UPCASTERS as Record<string, Record<number, unknown>>;
+    payments[NEXT_PAYMENT] = z.strictObject({ paymentId: z.string(), method: z.enum(['cash', 'card']), amountCents: z.number().int().positive(), terminalRef: z.string().optional() });
+    notes[NEXT_NOTE] = z.strictObject({ note: z.string(), pinned: z.boolean().optional() });
+    upcasters['ticket.payment_recorded']![NEXT_PAYMENT - 1] = (p: unknown) => p;
+    upcasters['ticket.note_set'] = { [NEXT_NOTE - 1]: (p: unknown) => p };
+    current['ticket.payment_recorded'] = NEXT_PAYMENT;
+    current['ticket.note_set'] = NEXT_NOTE;
+    return () => {
+      delete payments[NEXT_PAYMENT];
+      delete notes[NEXT_NOTE];
+      delete upcasters['ticket.payment_recorded']![NEXT_PAYMENT - 1];
+      delete upcasters['ticket.note_set'];
+      current['ticket.payment_recorded'] = NEXT_PAYMENT - 1;
+      current['ticket.note_set'] = NEXT_NOTE - 1;
+    };
+  }
+
+  /**
+   * A till of this build holding a newer build's events, closed (its checkpoint stored): t1
+   * sent and paid by a v-next payment, c1 closed at no charge with a v-next note (settled).
+   */
+  async function closedHoldingNewerEvents(location: string): Promise<void> {
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    await first.append('ticket.item_added', item('l1'), ticket('t1'));
+    await first.append('ticket.sent_to_kitchen', { lineIds: ['l1'] }, ticket('t1'));
+    arriveFromNewerBuild(first, 't1', 1, 'ticket.payment_recorded', NEXT_PAYMENT, { paymentId: 'p1', method: 'card', amountCents: 1250, terminalRef: 'TX-99' });
+    await first.append('ticket.opened', { number: 'A-002' }, ticket('c1'));
+    arriveFromNewerBuild(first, 'c1', 2, 'ticket.note_set', NEXT_NOTE, { note: 'window seat', pinned: true });
+    await first.append('ticket.closed', { totalCents: 0 }, ticket('c1'));
+    expect(first.view('t1')).toMatchObject({ status: 'sent', paidCents: 0, needsUpdate: 1 });
+    expect(first.view('c1')).toMatchObject({ status: 'closed', note: null, needsUpdate: 1 });
+    await first.close();
+  }
+
+  it('[STO13] a build that learnt a newer event version does not trust the checkpoint an older build wrote: what it held as needs_update is folded', async () => {
+    const location = `checkpoint-upgrade-${++seq}`;
+    await closedHoldingNewerEvents(location);
+    const undo = updateToNewerBuild();
+    try {
+      const updated = await openStore({ location });
+      expect(updated.isIndexed).toBe(true);
+      expect(updated.view('t1')).toMatchObject({ status: 'paid', paidCents: 1250, needsUpdate: 0 });
+      expect(updated.view('c1')).toMatchObject({ status: 'closed', note: 'window seat', needsUpdate: 0 });
+    } finally {
+      undo();
+    }
+  });
+
+  it('[STO13] records another build wrote into the checkpoint (its tab still open beside this one) are folded from their events, the rest restored', async () => {
+    const location = `checkpoint-two-builds-${++seq}`;
+    await closedHoldingNewerEvents(location);
+    const older = await storedCheckpoint(location);
+    expect(older.find((r) => r.id === 'c1')).toMatchObject({ settled: true });
+    const undo = updateToNewerBuild();
+    try {
+      const updated = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+      await updated.append('ticket.opened', { number: 'A-003' }, ticket('t3'));
+      const views = allViews(updated);
+      await updated.close();
+      // The older build's tab writes its t1 and c1 (settled) into the buckets; the meta stays this build's.
+      const current = await storedCheckpoint(location);
+      await storeCheckpoint(location, [...current.filter((r) => r.id !== 't1' && r.id !== 'c1'), ...older.filter((r) => r.id === 't1' || r.id === 'c1')]);
+
+      const reopened = await openStore({ location });
+      expect(reopened.isIndexed).toBe(false);
+      expect(reopened.view('t3', { partial: true })).toMatchObject({ number: 'A-003' });
+      await reopened.restored;
+      await reopened.indexed;
+      expect(reopened.view('t1')).toMatchObject({ status: 'paid', paidCents: 1250, needsUpdate: 0 });
+      expect(reopened.view('c1')).toMatchObject({ status: 'closed', note: 'window seat', needsUpdate: 0 });
+      expect(allViews(reopened)).toEqual(views);
+    } finally {
+      undo();
+    }
+  });
+
+  it('[STO13] a checkpoint of a build before fold fingerprints (none stored) is not used: the log is read at open', async () => {
+    const location = `checkpoint-unfingerprinted-${++seq}`;
+    await closedWithOneTicket(location);
+    const { fingerprint: _meta, ...meta } = await storedMeta(location);
+    const records = (await storedCheckpoint(location)).map(({ fingerprint: _record, ...r }) => r);
+    await storeCheckpoint(location, records, { ...meta, version: FOLD_SNAPSHOT_VERSION });
+    const second = await openStore({ location });
+    expect(second.isIndexed).toBe(true);
+    expect(second.view('t1')).toMatchObject({ number: 'A-001' });
+  });
 
   it('[STO13] settled aggregates are restored after open: screens see the rest at once, then a change brings them', async () => {
     const location = `checkpoint-settled-${++seq}`;
