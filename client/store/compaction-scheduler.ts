@@ -7,6 +7,8 @@ import type { CompactionReport, EventStore } from './event-store';
  * stored bytes pass a threshold, and when staff ask for it from the console. (A quota
  * error on write compacts by itself: see EventStore.durable.) Every run judges "acknowledged"
  * as the store's watermark source says (EventStore.useWatermarks), as a full disk's does.
+ * None runs before the clock is calibrated (CMP9): retention reads server time, and a device
+ * rebooted offline with its wall clock days ahead would let go of today's tickets.
  */
 export interface CompactionSchedule {
   /** No local or remote change for this long counts as idle. */
@@ -35,6 +37,9 @@ export interface StorageStatus {
   lastFailure: { at: number; trigger: CompactionTrigger; message: string } | null;
   running: boolean;
 }
+
+/** A manual run's refusal before calibration, as the console shows it (lastFailure). */
+const UNCALIBRATED = "this device has not had the server's time since it started (its clock may be off): it compacts once it has";
 
 export class CompactionScheduler {
   private lastActivity: number;
@@ -79,7 +84,12 @@ export class CompactionScheduler {
   }
 
   compactNow(): Promise<CompactionReport> {
-    return this.run('manual');
+    if (this.store.clock.calibrated) return this.run('manual');
+    // check() waits for the clock; staff asking are told why, as of a failed run.
+    const refused = new Error(UNCALIBRATED);
+    this.recordFailure('manual', refused);
+    this.publish();
+    return Promise.reject(refused);
   }
 
   stop(): void {
@@ -91,6 +101,7 @@ export class CompactionScheduler {
 
   /** One check: compacts when idle or over the size threshold. */
   async check(): Promise<void> {
+    if (!this.store.clock.calibrated) return; // the next check after the server's answer runs
     const bytes = this.store.storedBytes();
     if (bytes !== null && bytes > this.schedule.maxStoredBytes) await this.run('threshold');
     else if (this.activeSinceCompaction && this.timers.now() - this.lastActivity >= this.schedule.idleMs) await this.run('idle');
@@ -121,7 +132,7 @@ export class CompactionScheduler {
         if (report.aggregates > 0) this.activeSinceCompaction = false;
         return report;
       } catch (err) {
-        this.lastFailure = { at: this.timers.now(), trigger, message: err instanceof Error ? err.message : String(err) };
+        this.recordFailure(trigger, err);
         throw err;
       } finally {
         this.running = null;
@@ -130,6 +141,10 @@ export class CompactionScheduler {
     })();
     this.publish();
     return this.running;
+  }
+
+  private recordFailure(trigger: CompactionTrigger, err: unknown): void {
+    this.lastFailure = { at: this.timers.now(), trigger, message: err instanceof Error ? err.message : String(err) };
   }
 
   private publish(): void {

@@ -4,6 +4,7 @@ import { newEventId } from '../../shared/events/event-id';
 import { EventValidationError, validatePayload } from '../../shared/events/catalog';
 import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
 import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
+import { isRegisterWrite } from '../../shared/projection/merge-policy';
 import type { HistoryEntry } from '../../shared/projection/views';
 import { SegmentWriter, acksOf, compactedOf, numberedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
 import { parseTicketNumber } from '../../shared/domain/ticket-number';
@@ -427,7 +428,7 @@ export class EventStore {
     // server's watermark for us covers them.
     const own = this.byWriter.get(this.writer);
     const n = Math.max(own?.[own.length - 1]?.origin.n ?? 0, this.lease.reserved(), acksOf(this.doc).get(this.writer) ?? 0) + 1;
-    const at = this.clock.now();
+    const at = isRegisterWrite(type) ? this.registerStamp(options.aggregate.id) : this.clock.now();
     const event: EventEnvelope = {
       id: newEventId(at),
       seq,
@@ -446,6 +447,18 @@ export class EventStore {
       throw new EventValidationError(`${type} envelope`, checked.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
     }
     return event;
+  }
+
+  /**
+   * An LWW write's stamp: above every event held of its aggregate, so a write made after seeing
+   * another wins (SYN8) even over one stamped ahead of server time that the clock does not
+   * follow (a suspect, or our own stamps capped at calibration). The clock itself does not
+   * move there; state-machine events keep its stamp (a close's `at` is its sale's business day).
+   */
+  private registerStamp(aggregateId: string): number {
+    let at = this.clock.now();
+    for (const e of this.projection.eventsOf(aggregateId)) if (e.at >= at) at = e.at + 1;
+    return at;
   }
 
   /** Queues the event for writeAppended at the end of this task. */
@@ -622,12 +635,8 @@ export class EventStore {
 
   /** The store's own indexes of one new event (the projection keeps its own). */
   private index(e: EventEnvelope, origin: StoreChange['origin'], heldAt: number): void {
-    // A suspect stays one after a reload, when the clock cannot judge it until calibrated again.
-    if (this.isPlausible(e, origin) && !this.suspectIds.has(e.id)) this.clock.observe(e.at);
-    else {
-      this.clockSuspects.push(e);
-      this.suspectIds.add(e.id);
-    }
+    // A local event was stamped by our clock (a register write above it is not followed: registerStamp).
+    if (origin !== 'local') this.judgeStamp(e);
     this.indexByWriter(e);
     if (e.origin.terminal !== this.writer) this.heldSince.set(e.id, heldAt);
     if (e.key !== undefined) {
@@ -637,14 +646,30 @@ export class EventStore {
     }
   }
 
+  /** Follows a stamp this tab's clock did not issue (another replica's, another tab's, one read from disk), or lists it for review (SYN10). */
+  private judgeStamp(e: EventEnvelope): void {
+    // A suspect stays one after a reload, when the clock cannot judge it until calibrated again.
+    if (this.isPlausible(e) && !this.suspectIds.has(e.id)) this.clock.observe(e.at);
+    else {
+      this.clockSuspects.push(e);
+      this.suspectIds.add(e.id);
+    }
+  }
+
   /**
-   * The clock knows the server's time now (again): suspects that are within the bound after
-   * all (this device's own clock was the one off) are followed, and suspects no more.
+   * The clock knows the server's time now (again): what it issued or followed beyond the bound
+   * (its wall clock ran ahead before, or it followed a checkpoint's or our own events' stamps
+   * from then) is not followed any more, as another terminal's suspect is not (HLC4); suspects
+   * that are within the bound after all (this device's own clock was the one off) are
+   * followed, and suspects no more.
    */
   clockCalibrated(): void {
+    const bound = this.clock.physicalNow() + this.clockBoundMs;
+    // Beyond the bound it stamps from server time again, not minutes ahead (a sale at 03:58 on its day).
+    if (this.clock.peek() > bound) this.clock.capAt(this.clock.physicalNow());
     for (let i = this.clockSuspects.length - 1; i >= 0; i--) {
       const e = this.clockSuspects[i]!;
-      if (e.at > this.clock.physicalNow() + this.clockBoundMs) continue;
+      if (e.at > bound) continue;
       this.clock.observe(e.at);
       this.clockSuspects.splice(i, 1);
       this.suspectIds.delete(e.id);
@@ -652,8 +677,8 @@ export class EventStore {
   }
 
   /** Implausible = stamped beyond the bound ahead of server time, as far as we know it. */
-  private isPlausible(e: EventEnvelope, origin: StoreChange['origin']): boolean {
-    return origin === 'local' || !this.clock.calibrated || e.at <= this.clock.physicalNow() + this.clockBoundMs;
+  private isPlausible(e: EventEnvelope): boolean {
+    return !this.clock.calibrated || e.at <= this.clock.physicalNow() + this.clockBoundMs;
   }
 
   private indexByWriter(e: EventEnvelope): void {

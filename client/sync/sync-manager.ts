@@ -600,6 +600,11 @@ export class SyncManager {
     // Set back: wall-clock times kept move with it (a relay grace would last the step, "last
     // sync" lie in the future). Not forward: that may be sleep, and later times would be lies.
     if (step < 0) {
+      // Server time did not step: a calibrated clock carries on from it until the next answer
+      // (offline, it would stamp the same instant and put the sales after 04:00 on the day
+      // before). Uncalibrated, the wall clock may just have been set right: nothing to keep.
+      const clock = this.store.clock;
+      if (clock.calibrated) clock.setOffset(clock.getOffset() - step);
       this.inSyncAt.shift(step);
       if (this.metrics.lastSuccessAt !== null) this.metrics.lastSuccessAt += step;
       for (const held of [this.relayGrace, this.refusedAlone]) for (const [id, until] of held) held.set(id, until + step);

@@ -3,7 +3,8 @@
  *
  * Invariants:
  *  - every stamp is strictly greater than the previous stamp of this clock (monotonic,
- *    even when the wall clock jumps back);
+ *    even when the wall clock jumps back), unless it was capped (`capAt`: stamps issued or
+ *    followed before calibration beyond the bound ahead of server time);
  *  - every stamp is strictly greater than every stamp this clock has `observe`d, so
  *    "I saw it, then changed it" wins LWW even on a terminal whose wall clock runs slow;
  *  - otherwise a stamp is the wall clock corrected by the estimated offset to the
@@ -45,6 +46,15 @@ export class HybridClock {
   /** Record a stamp seen on another event, so later stamps of ours come after it. */
   observe(at: number): void {
     if (at > this.last) this.last = at;
+  }
+
+  /**
+   * Forgets stamps above `t` (issued or followed): the next stamp is at most t + 1, and follows
+   * physical time once that passes t, rather than last + 1 in the future for as long as the skew.
+   * For a clock found beyond the bound ahead of server time once calibrated (HLC4).
+   */
+  capAt(t: number): void {
+    if (this.last > t) this.last = t;
   }
 
   /** The highest stamp issued or seen. */

@@ -96,6 +96,23 @@ export const LOCATION_MERGE_POLICY = {
   'conflict.resolved': { merge: 'resolve', fields: [], whenClosed: 'apply', whenVoided: 'apply' },
 } as const satisfies Record<string, EventPolicy>;
 
+const REGISTER_WRITES: ReadonlySet<string> = new Set(
+  [TICKET_MERGE_POLICY, MENU_ITEM_MERGE_POLICY, TABLE_MERGE_POLICY, LOCATION_MERGE_POLICY].flatMap((policy) =>
+    Object.entries(policy)
+      .filter(([, p]) => p.merge === 'lww')
+      .map(([type]) => type),
+  ),
+);
+
+/**
+ * Whether events of `type` are LWW writes (merge 'lww'): a writer stamps them above every event
+ * it holds of their aggregate (EventStore), so "I saw it, then changed it" wins. The (lww)
+ * fields an opening or a new line carries are the first writes of their registers.
+ */
+export function isRegisterWrite(type: string): boolean {
+  return REGISTER_WRITES.has(type);
+}
+
 /**
  * Ticket state machine. Closed and voided are facts (flags set by events); the rest is
  * derived from the lines and payments, so concurrent edits can never leave a status that

@@ -16,8 +16,10 @@ afterEach(() => {
 });
 
 let seq = 0;
-async function storeWithClosedTickets(timers: ManualTimers, tickets: number): Promise<EventStore> {
-  const store = await EventStore.open({ location: `sched-${++seq}`, terminal: 'till-1', crossTab: false, clock: new HybridClock({ wallNow: timers.now }), now: timers.now });
+/** A store with closed, acknowledged tickets; its clock calibrated (offset 0) unless `calibrated` is false. */
+async function storeWithClosedTickets(timers: ManualTimers, tickets: number, { calibrated = true } = {}): Promise<EventStore> {
+  const clock = new HybridClock({ wallNow: timers.now, ...(calibrated ? { offsetMs: 0 } : {}) });
+  const store = await EventStore.open({ location: `sched-${++seq}`, terminal: 'till-1', crossTab: false, clock, now: timers.now });
   opened.push(store);
   for (let i = 1; i <= tickets; i++) {
     const aggregate = { id: `t${i}`, type: 'ticket' };
@@ -115,6 +117,30 @@ describe('CompactionScheduler', () => {
     expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'threshold', aggregates: 0 });
     expect(store.storedBytes()!).toBeLessThan(storedAfterFailure);
     expect(store.persistence.mode).toBe('indexeddb');
+  });
+});
+
+describe('CompactionScheduler before the clock is calibrated', () => {
+  it('[CMP9] no scheduled run until the server\'s time is known (a till rebooted offline days ahead keeps today\'s tickets); a manual run says why; then it runs', async () => {
+    const timers = new ManualTimers();
+    const store = await storeWithClosedTickets(timers, 5, { calibrated: false });
+    timers.advance(2 * DAY); // by this device's wall clock the retention window has passed
+    const scheduler = new CompactionScheduler(store, timers, { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1_000 });
+    opened.push({ close: () => scheduler.stop() });
+    timers.advance(30_000); // a check: idle and over the threshold, but not calibrated
+    await until(() => !scheduler.status().running);
+    expect(scheduler.status().lastCompaction).toBeNull();
+    expect(store.isArchived('t1')).toBe(false);
+    await expect(scheduler.compactNow()).rejects.toThrow(/server's time/);
+    expect(scheduler.status().lastFailure).toMatchObject({ trigger: 'manual', message: expect.stringMatching(/has not had the server's time/) });
+    expect(store.isArchived('t1')).toBe(false);
+    // The server answers: the wall clock was right after all.
+    store.clock.setOffset(0);
+    store.clockCalibrated();
+    timers.advance(30_000);
+    await until(() => scheduler.status().lastCompaction !== null && !scheduler.status().running);
+    expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'threshold', aggregates: 5 });
+    expect(scheduler.status().lastFailure).toBeNull();
   });
 });
 

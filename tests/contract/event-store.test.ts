@@ -26,6 +26,7 @@ async function openStore(options: Partial<EventStoreOptions> & { location: strin
   return store;
 }
 
+const DAY = 24 * 60 * 60_000;
 const num = (prefix: string, i: number) => `${prefix}-${String(i).padStart(3, '0')}`;
 const ticket = (id: string) => ({ aggregate: { id, type: 'ticket' } });
 const item = (lineId: string, quantity = 1) => ({
@@ -768,7 +769,8 @@ describe('EventStore clock', () => {
       const reloaded = await openStore({ location });
       await reloaded.indexed;
       expect(reloaded.clock.calibrated).toBe(false);
-      const mine = await reloaded.append('ticket.note_set', { note: 'mine' }, ticket('t1'));
+      // Not a register write (those are stamped above what they saw of their aggregate, SYN8): the clock's own stamp.
+      const mine = await reloaded.append('ticket.item_added', item('l1'), ticket('t1'));
       expect(mine.at).toBeLessThan(Date.now() + 60_000);
       expect(reloaded.clockSuspects.map((e) => e.id)).toEqual([ahead.id]);
       // Calibrated again, and the server says this device was 10 hours behind: judged again, it is followed.
@@ -780,6 +782,78 @@ describe('EventStore clock', () => {
     } finally {
       restore();
     }
+  });
+
+  it('[HLC4] a till that wrote with its wall clock days ahead before its first calibration stamps near server time once calibrated: the evening is not sold days ahead', async () => {
+    const real = Date.parse('2026-11-27T17:00:00Z');
+    const skew = 2 * DAY;
+    const clock = new HybridClock({ wallNow: () => real + skew });
+    const store = await openStore({ location: `ahead-${++seq}`, persistence: 'memory', clock });
+    await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    const skewed = await store.append('ticket.note_set', { note: 'booted ahead' }, ticket('t1'));
+    expect(skewed.at).toBeGreaterThanOrEqual(real + skew);
+    // The server's first answer: the wall clock is two days fast.
+    clock.setOffset(-skew);
+    store.clockCalibrated();
+    const added = await store.append('ticket.item_added', item('l1'), ticket('t1'));
+    await store.append('ticket.opened', { number: 'A-002' }, ticket('t2'));
+    const closed = await store.append('ticket.closed', { totalCents: 0 }, ticket('t2'));
+    for (const e of [added, closed]) {
+      expect(e.at).toBeGreaterThanOrEqual(real);
+      expect(e.at).toBeLessThanOrEqual(real + CLOCK_BOUND_MS + 10);
+    }
+    // Its ticket still folds in the order written (seq), and its own later register write wins over the skewed one.
+    expect(added.seq).toBeGreaterThan(skewed.seq);
+    const note = await store.append('ticket.note_set', { note: 'calibrated' }, ticket('t1'));
+    expect(note.at).toBeGreaterThan(skewed.at);
+    expect(store.view('t1')).toMatchObject({ note: 'calibrated', lines: [{ lineId: 'l1' }] });
+    expect(store.clock.peek()).toBeLessThanOrEqual(real + CLOCK_BOUND_MS + 10);
+  });
+
+  it('[HLC4] reloaded before calibration, a till does not keep stamping after its own events written days ahead once calibrated', async () => {
+    const real = Date.parse('2026-11-27T17:00:00Z');
+    const location = `ahead-reload-${++seq}`;
+    const ahead = await openStore({ location, clock: new HybridClock({ wallNow: () => real + 2 * DAY }) });
+    await ahead.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    await ahead.close();
+    open.length = 0;
+    // The wall clock set right, the app reloaded: the clock follows what it reads from disk until the server answers.
+    const clock = new HybridClock({ wallNow: () => real + 60_000 });
+    const reloaded = await openStore({ location, clock });
+    await reloaded.indexed;
+    clock.setOffset(0);
+    reloaded.clockCalibrated();
+    const added = await reloaded.append('ticket.item_added', item('l1'), ticket('t1'));
+    expect(added.at).toBeLessThanOrEqual(real + 60_000 + CLOCK_BOUND_MS + 10);
+    expect(added.seq).toBe(2);
+  });
+
+  it('[SYN8] a register write made after seeing a write stamped far ahead (a clock suspect) wins; the clock does not follow it and a close keeps its stamp', async () => {
+    let real = Date.parse('2026-11-27T17:00:00Z');
+    const skewed = await openStore({ location: `lww-${++seq}`, terminal: 'till-a', persistence: 'memory', clock: new HybridClock({ wallNow: () => real + 2 * DAY }) });
+    const kitchen = await openStore({ location: `lww-${seq}`, terminal: 'kds-1', persistence: 'memory', clock: new HybridClock({ wallNow: () => real, offsetMs: 0 }) });
+    const soup = { aggregate: { id: 'm-soup', type: 'menu_item' } };
+    await kitchen.append('menu.item_defined', { menuItemId: 'm-soup', name: 'Soup', category: 'Starters', priceCents: 500 }, soup);
+    await kitchen.append('ticket.opened', { number: 'K-001' }, ticket('t1'));
+    await kitchen.append('ticket.item_added', { ...item('l1'), unitPriceCents: 500 }, ticket('t1'));
+    Y.applyUpdate(skewed.doc, Y.encodeStateAsUpdate(kitchen.doc));
+    // The till two days ahead (not calibrated yet) marks it sold out and notes the ticket.
+    const soldOut = await skewed.append('menu.item_availability_set', { menuItemId: 'm-soup', available: false }, soup);
+    await skewed.append('ticket.note_set', { note: 'from the future' }, ticket('t1'));
+    Y.applyUpdate(kitchen.doc, Y.encodeStateAsUpdate(skewed.doc));
+    expect(kitchen.clockSuspects).toHaveLength(2);
+    real += 60_000;
+    const back = await kitchen.append('menu.item_availability_set', { menuItemId: 'm-soup', available: true }, soup);
+    await kitchen.append('ticket.note_set', { note: 'seen, changed' }, ticket('t1'));
+    expect(back.at).toBeGreaterThan(soldOut.at);
+    expect(kitchen.view('m-soup')).toMatchObject({ soldOut: false });
+    expect(kitchen.view('t1')).toMatchObject({ note: 'seen, changed' });
+    // The clock itself stays at server time: the sale's close is stamped now (its business day).
+    expect(kitchen.clock.peek()).toBeLessThan(real + CLOCK_BOUND_MS);
+    await kitchen.append('ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 500 }, ticket('t1'));
+    const closed = await kitchen.append('ticket.closed', { totalCents: 500 }, ticket('t1'));
+    expect(closed.at).toBeGreaterThanOrEqual(real);
+    expect(closed.at).toBeLessThan(real + 1_000);
   });
 
   it('[STO3] the same key twice: append returns the event the fold keeps (first in fold order), not the one with the smaller id', async () => {

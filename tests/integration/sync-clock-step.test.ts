@@ -42,6 +42,21 @@ describe('The wall clock set while the till runs', () => {
     expect(t.sync.status.lastSyncAt!).toBeGreaterThan(clock.now() - 10_000);
   });
 
+  it('[SYN17] set back an hour while the server cannot be reached: stamps go on at server time, not frozen for the hour', async () => {
+    const clock = new TabletClock();
+    const { t, server } = await tablet('set-back-offline', clock);
+    const before = await t.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    await server.close();
+    clock.wallOffsetMs = -HOUR; // staff set the clock an hour back, offline
+    clock.fire(SYNC_INTERVAL_MS); // the next automatic trigger notices the step
+    await waitFor(() => t.sync.status.clockOffsetMs === null, 'the step noticed');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = await t.store.append('ticket.note_set', { note: 'later' }, ticket);
+    // Before, every stamp was the last one + 1 until the wall clock caught up an hour later.
+    expect(after.at - before.at).toBeGreaterThanOrEqual(50);
+    expect(Math.abs(after.at - Date.now())).toBeLessThan(2_000);
+  });
+
   it('[SYN18] a "last sync" stored while the clock was an hour fast is replaced by the next word from the server', async () => {
     const clock = new TabletClock();
     clock.wallOffsetMs = HOUR;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { HybridClock } from '../../shared/clock/hybrid-clock';
+import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
 import { EVENT_ID_PATTERN, eventIdTime, newEventId } from '../../shared/events/event-id';
 import {
   TICKET_NUMBER_PATTERN,
@@ -45,6 +45,25 @@ describe('hybrid clock', () => {
     expect(clock.physicalNow()).toBe(500);
     // Monotonic still: a smaller offset never moves stamps back.
     expect(clock.now()).toBe(1251);
+  });
+
+  it('[HLC4] capped once calibrated, a clock that ran ahead stamps from physical time again; below the cap nothing changes', () => {
+    let wall = 1_700_000_000_000;
+    const clock = new HybridClock({ wallNow: () => wall });
+    wall += 2 * 24 * 60 * 60_000; // booted two days ahead
+    const ahead = clock.now();
+    wall -= 2 * 24 * 60 * 60_000; // the wall clock set right; the clock still follows its last stamp
+    expect(clock.now()).toBe(ahead + 1);
+    clock.capAt(clock.physicalNow());
+    expect(clock.now()).toBe(wall + 1);
+    wall += 10;
+    expect(clock.now()).toBe(wall);
+    // Above the clock's last stamp the cap changes nothing: stamps stay monotonic (HLC1, HLC3).
+    const near = new HybridClock({ wallNow: () => 1000, offsetMs: 250 });
+    expect(near.now()).toBe(1250);
+    near.setOffset(-500);
+    near.capAt(near.physicalNow() + CLOCK_BOUND_MS);
+    expect(near.now()).toBe(1251);
   });
 });
 
