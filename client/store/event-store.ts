@@ -138,6 +138,8 @@ export class EventStore {
 
   private constructor(
     readonly location: string,
+    /** The device's terminal id (its tabs write as `writer`s of it: isWriterOf). */
+    readonly terminal: string,
     private readonly lease: WriterLease,
     readonly clock: HybridClock,
     private readonly clockBoundMs: number,
@@ -155,6 +157,7 @@ export class EventStore {
     const lease = await acquireWriterLease(options.location, options.terminal, { crossTab });
     const store = new EventStore(
       options.location,
+      options.terminal,
       lease,
       options.clock ?? new HybridClock(),
       options.clockBoundMs ?? CLOCK_BOUND_MS,
@@ -440,6 +443,9 @@ export class EventStore {
       payload: valid,
     };
     if (options.key !== undefined) event.key = options.key;
+    // A register write lifted beyond the bound (above a stamp the clock does not follow): after
+    // a reload, uncalibrated, the clock must not follow it either, as another's suspect (SYN10).
+    if (at > this.clock.physicalNow() + this.clockBoundMs && isRegisterWrite(type)) this.suspectIds.add(event.id);
     // What came from the options (aggregate, key, staff) and the counters, as every replica
     // and the server check them: an envelope they refuse would be shown here, then lost.
     const checked = parseEnvelope(event);

@@ -446,7 +446,8 @@ export class IdbPersistence {
   }
 }
 
-function bucketOf(aggregateId: string, settled: boolean): number {
+/** The checkpoint bucket an aggregate's record is stored in (settled ones apart). */
+export function bucketOf(aggregateId: string, settled: boolean): number {
   return (fnv1a32(aggregateId) % CHECKPOINT_BUCKETS) + (settled ? CHECKPOINT_BUCKETS : 0);
 }
 

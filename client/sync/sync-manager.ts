@@ -657,7 +657,7 @@ export class SyncManager {
           const e = byId.get(r.id);
           if (e === undefined) continue;
           settled++;
-          if (r.status === 'rejected' && refusedAsNewer(r, e, { role: this.options.role, terminal: this.store.writer })) {
+          if (r.status === 'rejected' && refusedAsNewer(r, e, { role: this.options.role, terminal: this.store.terminal })) {
             // One longer wait per answer, not per event: a batch of them does not wait for ever.
             waitUntil ??= this.timers.now() + this.serverUpdateBackoff.fail();
             this.awaitingServer.set(e.id, { terminal: e.origin.terminal, n: e.origin.n, until: waitUntil });
@@ -755,6 +755,8 @@ export class SyncManager {
   }
 
   private quarantineEvent(e: EventEnvelope, reason: string, field: string | null): void {
+    // Waiting for a server update before, refused for another reason once it came: no longer waiting.
+    this.awaitingServer.delete(e.id);
     this.quarantine.add({ eventId: e.id, type: e.type, aggregateId: e.aggregate.id, terminal: e.origin.terminal, n: e.origin.n, reason, field, at: this.timers.now() });
   }
 
@@ -900,7 +902,7 @@ export class SyncManager {
       inFlight: this.inFlight !== null,
       attempt: this.backoff.attempt,
       backoffMs: this.backoff.ceilingMs(),
-      nextAttemptAt: this.retryAt ?? this.firstWaitEnd(),
+      nextAttemptAt: this.retryAt ?? (outbox === null ? null : this.firstWaitEnd(outbox)),
       // None while connected: the backoff itself resets only after a stable connection (STABLE_MS).
       relayAttempt: this.relayInStep ? 0 : this.relay.attempt,
       relayNextAttemptAt: this.relay.nextAttemptAt,
@@ -921,9 +923,8 @@ export class SyncManager {
   }
 
   /** Every owed event refused alone or awaiting a server update: the first of their waits' ends is the next attempt. */
-  private firstWaitEnd(): number | null {
-    const ends = [...this.refusedAlone.values(), ...[...this.awaitingServer.values()].map((w) => w.until)];
-    return ends.length === 0 ? null : Math.min(...ends);
+  private firstWaitEnd(outbox: Outbox): number | null {
+    return this.refusedAlone.size === 0 && this.awaitingServer.size === 0 ? null : this.uploadable(outbox).heldUntil;
   }
 
   private connectionState(): SyncStatus['connection'] {

@@ -54,6 +54,8 @@ export class LocationProjection {
   private readonly folds = new Map<string, AggregateFold>();
   /** Restored folds not decoded yet. */
   private readonly frozen = new Map<string, CheckpointRecord>();
+  /** Records of another build's folds skipped by `restore` (see dropDetached). */
+  private readonly skipped = new Set<string>();
   /** Event id → aggregate id, for every event held in an attached fold. */
   private readonly aggregateIndex = new Map<string, string>();
   /** Aggregates changed or removed since the last takeChanges(); null unless checkpoints are kept. */
@@ -191,6 +193,7 @@ export class LocationProjection {
     const restored: string[] = [];
     const fingerprint = foldFingerprint();
     for (const r of records) {
+      if (r.fingerprint !== fingerprint) this.skipped.add(r.id);
       if (r.fingerprint !== fingerprint || this.frozen.has(r.id) || this.folds.has(r.id)) continue;
       this.frozen.set(r.id, r);
       this.count += r.size;
@@ -229,6 +232,9 @@ export class LocationProjection {
     const orphans = [...this.frozen.keys()];
     for (const [id, fold] of this.folds) if (fold.detached) orphans.push(id);
     this.remove(orphans);
+    // Skipped records no event backs either (compacted since): dropped from the checkpoint too.
+    for (const id of this.skipped) if (!this.folds.has(id)) this.changed?.add(id);
+    this.skipped.clear();
     return new Set(orphans);
   }
 

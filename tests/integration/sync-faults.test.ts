@@ -359,6 +359,39 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.awaitingServerUpdate).toBe(0);
   });
 
+  it('[OUT14] an event that waited for the server\'s update and is then refused for another reason is quarantined and waits no more: no next attempt is shown, the next newer event waits the first wait again', async () => {
+    const server = await inProcess({ relayIngest: false });
+    let updated = false;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      const { events } = JSON.parse(String(init.body)) as { events: { id: string; origin: { n: number } }[] };
+      const results = events.map((e) => {
+        if (e.origin.n === 1) return { id: e.id, status: 'accepted' };
+        // n 2: newer than the server until it is updated, then refused for its content; n 3 newer again.
+        if (e.origin.n === 2 && updated) return { id: e.id, status: 'rejected', reason: 'payload.note: too long', field: 'payload.note' };
+        return { id: e.id, status: 'rejected', reason: 'newer than this server knows', field: 'v', code: 'newer_than_server' };
+      });
+      return Response.json({ results, watermarks: { 'till-1': 1 }, serverTime: Date.now() });
+    };
+    const timers = new ManualTimers(16);
+    const t = await terminal({ location: 'waited-then-refused', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch } });
+    const ticket = { aggregate: { id: 'ticket-1', type: 'ticket' } };
+    await t.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    await t.store.append('ticket.note_set', { note: 'waits' }, ticket);
+    await t.sync.syncNow();
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.awaitingServerUpdate === 1, 'waiting for the server update');
+    updated = true;
+    await t.sync.syncNow();
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.quarantined.length === 1, 'quarantined by the updated server');
+    // Before, it stayed among the waiting: "next attempt" at the epoch, for good, and the long backoff never reset.
+    expect(t.sync.status.awaitingServerUpdate).toBe(0);
+    expect(t.sync.status.nextAttemptAt).toBeNull();
+    await t.store.append('ticket.note_set', { note: 'newer again' }, ticket);
+    await t.sync.syncNow();
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.awaitingServerUpdate === 1, 'the next one waiting');
+    expect(t.sync.status.nextAttemptAt! - timers.now()).toBeLessThanOrEqual(SERVER_UPDATE_BACKOFF.baseMs);
+  });
+
   it('[OUT9] a 400 for a whole batch (a proxy\'s, not the server\'s per-event answer) is retried: nothing quarantined', async () => {
     // Uploads only: the relay must not deliver these events for them (relay ingest off).
     const { server, t } = await deliveredThroughRefusals(400, 4, 'proxy-400', 4, 'P');
