@@ -744,6 +744,59 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await page.emulateMedia({ media: 'screen' });
   }, TEST_TIMEOUT_MS);
 
+  // After the tests that count the day's takings: this one closes a ticket.
+  it('[APP39] keyboard: after a one-shot action the focus is on the next thing to do, never the page (a ticket opened from the table picker, Send, Record, Close, a kitchen Bump or recall, a sign-in); Escape closes the payment panel after a record; the status bar says Offline as a status', async () => {
+    const page = await terminal('till-focus');
+    const press = async (control: Locator) => {
+      await control.focus();
+      await page.keyboard.press('Enter');
+    };
+    await press(page.getByRole('link', { name: 'Tickets' }));
+    await press(page.getByRole('button', { name: '+ New ticket' }));
+    await expect.poll(() => focused(page)).toMatch(/^New ticket for table /);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => focused(page)).toMatch(/^ticket-number /);
+    const number = (await page.getByTestId('ticket-number').textContent())!;
+    await press(page.getByRole('button', { name: /^Add Cheeseburger/ }));
+    await press(page.getByRole('button', { name: /^Add Lemonade/ }));
+    await expect.poll(() => page.getByTestId('line').count()).toBe(2);
+    await press(page.getByRole('button', { name: /^Send to kitchen/ }));
+    await idle(page);
+    await expect.poll(() => focused(page)).toBe(`ticket-number ${number}`);
+
+    await press(page.getByRole('button', { name: 'Take payment' }));
+    await press(page.getByRole('button', { name: 'Cash', exact: true }));
+    await page.getByRole('textbox', { name: 'Cash handed over' }).fill('20');
+    await press(page.getByRole('button', { name: /^Record cash payment/ }));
+    await expect.poll(() => focused(page)).toBe('change-due Change due: 2.00');
+    await page.keyboard.press('Escape');
+    await page.getByRole('region', { name: 'Menu' }).waitFor();
+    await press(page.getByRole('button', { name: 'Close ticket' }));
+    await idle(page);
+    await expect.poll(() => focused(page)).toBe(`ticket-number ${number}`);
+
+    await press(page.getByRole('link', { name: 'Kitchen' }));
+    await press(page.getByRole('button', { name: `Bump Cheeseburger on ${number}` }));
+    expect(await focused(page)).toBe(`Bump Lemonade on ${number}`);
+    await page.keyboard.press('Enter');
+    expect(await focused(page)).toMatch(/^(Bump all of |H1 Kitchen)/);
+    const recall = page.getByRole('button', { name: 'Recall last bumped' });
+    await expect.poll(() => recall.isEnabled()).toBe(true);
+    await press(recall);
+    await expect.poll(() => focused(page)).toMatch(/^(BUTTON Recall earlier|H1 Kitchen)/);
+    await press(page.getByRole('button', { name: 'Hide recalled' }));
+    await expect.poll(() => focused(page)).toBe('BUTTON Recall last bumped');
+
+    await press(page.getByTestId('serving'));
+    await page.getByRole('textbox', { name: 'Your name' }).fill('Ada');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => focused(page)).toBe('serving Serving: Ada');
+
+    await page.context().setOffline(true);
+    await expect.poll(() => page.getByRole('region', { name: 'Sync status' }).getByRole('status').textContent(), { timeout: 15_000 }).toBe('Offline');
+    await page.context().setOffline(false);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
     const page = await terminal('till-update-check');
     await waitForOfflineShell(page);
@@ -774,6 +827,16 @@ async function inReach(page: Page, controls: readonly Locator[]): Promise<string
       }),
     ),
   );
+}
+
+/** What has the keyboard's focus: "body" when it fell to the page, else its id, test id, label or tag, and its text. */
+async function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    if (el === null || el === document.body) return 'body';
+    const name = el.id || el.getAttribute('data-testid') || el.getAttribute('aria-label') || el.tagName;
+    return el.getAttribute('aria-label') === name ? name : `${name} ${el.textContent?.trim().replace(/\s+/g, ' ')}`;
+  });
 }
 
 /** `count` menu items of `category` ("Dessert 1" … at 6.00), posted by a back-office manager token. */

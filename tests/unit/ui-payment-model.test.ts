@@ -45,6 +45,7 @@ describe('tickets screen (TicketsModel)', () => {
     ] as const) {
       pay.tenderedText = text;
       expect(pay.problem, text).toMatch(problem);
+      expect(pay.problemField, text).toBe('cash');
       expect(await pay.record(), text).toBe(false);
     }
     expect(ticketOf(t.store, id).payments).toHaveLength(0);
@@ -67,6 +68,7 @@ describe('tickets screen (TicketsModel)', () => {
     expect(pay.method).toBe('card');
     pay.tipText = '15';
     expect(pay.problem).toMatch(/a tip of 15\.00 on 10\.00/i);
+    expect(pay.problemField).toBe('tip');
     expect(await pay.record()).toBe(false);
     pay.tipText = 'x';
     expect(pay.problem).toMatch(/enter the tip as an amount/i);
@@ -364,5 +366,31 @@ describe('tickets screen (TicketsModel)', () => {
     expect(pay.justRecorded).toBe(false);
     expect(await pay.record()).toBe(true);
     expect(ticketOf(t.store, next).payments.map((p) => [p.method, p.amountCents])).toEqual([['card', 1250], ['cash', 1250]]);
+  });
+
+  it('[APP43] a payment waits until the cashier says they checked ("charge anyway"), for each payment', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger, 2); // 25.00
+    // What this till shows of a ticket an updated till wrote to: the events it cannot read are
+    // counted (needsUpdate), maybe a payment, and the ticket shows as owing all of it.
+    const view = () => ({ ...ticketOf(t.store, id), needsUpdate: 1 });
+    const pay = new paymentMod.PaymentForm(
+      () => t.tickets.dueOf(view()),
+      async (payment) => ((await t.commands.recordPayment(id, payment)).payload as { paymentId: string }).paymentId,
+      view,
+    );
+    pay.split(2);
+    expect(pay.problem).toBeNull();
+    expect(await pay.record()).toBe(false);
+    expect(ticketOf(t.store, id).payments).toHaveLength(0);
+    expect(pay.uncheckedNewer).toBe(true);
+
+    pay.chargeAnyway = true;
+    expect(pay.uncheckedNewer).toBe(false);
+    expect(await pay.record()).toBe(true);
+    // The next guest's payment is asked about again.
+    expect(pay.uncheckedNewer).toBe(true);
+    expect(ticketOf(t.store, id).payments.map((p) => p.amountCents)).toEqual([1250]);
   });
 });

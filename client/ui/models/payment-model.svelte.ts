@@ -57,6 +57,13 @@ export class PaymentForm {
   private holding = $state(false);
   private recordedTimer: ReturnType<typeof setTimeout> | null = null;
   private recording = false;
+  /**
+   * The cashier checked a ticket holding events of a newer app version (chargeAnyway): those may be
+   * a payment an updated till took, which this one cannot read (the ticket shows as owing), so a
+   * payment waits for this, each time.
+   */
+  chargeAnyway = $state(false);
+  readonly uncheckedNewer = $derived.by(() => (this.ticketNow()?.needsUpdate ?? 0) > 0 && !this.chargeAnyway);
   /** Nothing was changed since the last payment was recorded. */
   private readonly unchanged = $derived(this.recordedForm !== null && this.recordedForm === this.formKey());
   /** A payment was just recorded and nothing changed since: the button waits (a change is meant). */
@@ -106,25 +113,30 @@ export class PaymentForm {
   readonly change = $derived(this.amount !== null && this.tendered !== null ? this.tendered - this.amount : null);
   readonly tip = $derived(this.method === 'card' && this.tipText.trim() !== '' ? parseMoney(this.tipText) : null);
 
-  /** Why the payment cannot be recorded as typed, in staff words; null when it can. */
-  readonly problem = $derived.by((): string | null => {
+  /** Why the payment cannot be recorded as typed, in staff words, and the field it is about (none: a payment held, items chosen gone); null when it can. */
+  private readonly issue = $derived.by((): { message: string; field: 'amount' | 'tip' | 'cash' | null } | null => {
     const { amount, due, method, tendered, change } = this;
+    const about = (field: 'amount' | 'tip' | 'cash' | null, message: string | null) => (message === null ? null : { message, field });
     // Another payment now could charge the guest twice (the panel may have stayed open since the hold).
-    if (this.ticketNow()?.payments.some((p) => p.state === 'held')) return 'A payment is held for a manager: take no other payment until it is settled';
-    if (this.chosenGone && this.amountText === null) return 'The items chosen were removed or paid for (on another till): choose again';
-    if (amount === null || amount <= 0) return 'Enter an amount';
+    if (this.ticketNow()?.payments.some((p) => p.state === 'held')) return about(null, 'A payment is held for a manager: take no other payment until it is settled');
+    if (this.chosenGone && this.amountText === null) return about(null, 'The items chosen were removed or paid for (on another till): choose again');
+    if (amount === null || amount <= 0) return about('amount', 'Enter an amount');
     // The card machine was keyed, or the change counted, for the amount seen: recording the new one unasked would not match the money.
-    if (this.amountWas !== null) return `The amount due changed on another till (${money(this.amountWas)} → ${money(amount)}): check the amount${method === 'cash' ? ' and the change' : ''}`;
+    if (this.amountWas !== null) return about('amount', `The amount due changed on another till (${money(this.amountWas)} → ${money(amount)}): check the amount${method === 'cash' ? ' and the change' : ''}`);
     // More than due is a typing slip (1000.00 for 10.00), not a tip: cash over the amount is change.
-    if (amount > due) return method === 'cash' ? `More than the ${money(due)} due: put the cash handed over below for the change` : `More than the ${money(due)} due: put the extra as the tip`;
-    if (method === 'card') return this.tipProblem(amount);
+    if (amount > due) return about('amount', method === 'cash' ? `More than the ${money(due)} due: put the cash handed over below for the change` : `More than the ${money(due)} due: put the extra as the tip`);
+    if (method === 'card') return about('tip', this.tipProblem(amount));
     if (this.tenderedText.trim() === '') return null;
-    if (tendered === null) return 'Enter the cash handed over';
-    if (change !== null && change < 0) return 'Less cash handed over than the amount';
+    if (tendered === null) return about('cash', 'Enter the cash handed over');
+    if (change !== null && change < 0) return about('cash', 'Less cash handed over than the amount');
     const most = Math.min(amount + TENDER_OVER_MAX_CENTS, AMOUNT_MAX_CENTS);
-    if (tendered > most) return `More cash than anyone hands over for ${money(amount)}: check the cash handed over (at most ${money(most)})`;
+    if (tendered > most) return about('cash', `More cash than anyone hands over for ${money(amount)}: check the cash handed over (at most ${money(most)})`);
     return null;
   });
+  /** Why the payment cannot be recorded as typed, in staff words; null when it can. */
+  readonly problem = $derived(this.issue?.message ?? null);
+  /** The field `problem` is about (the panel ties the message to it); null for none. */
+  readonly problemField = $derived(this.issue?.field ?? null);
 
   /** Something typed that is not recorded yet. */
   readonly hasDraft = $derived(
@@ -226,7 +238,7 @@ export class PaymentForm {
   async record(): Promise<boolean> {
     const { amount, tendered, tip, problem, method } = this;
     // One at a time: a second submit while the first is written would take the same amount again.
-    if (problem !== null || amount === null || this.justRecorded || this.recording) return false;
+    if (problem !== null || amount === null || this.justRecorded || this.recording || this.uncheckedNewer) return false;
     this.recording = true;
     try {
       return await this.recordNow(amount, tendered, tip, method);
@@ -253,6 +265,7 @@ export class PaymentForm {
     if (this.ticketNow()?.id !== ticketId) return true;
     this.recordedChange = given !== null && given > 0 ? given : null;
     this.recordedPaymentId = paymentId;
+    this.chargeAnyway = false;
     this.tenderedText = '';
     this.tipText = '';
     this.lineIds = [];
@@ -294,6 +307,7 @@ export class PaymentForm {
     this.recordedChange = null;
     this.recordedPaymentId = null;
     this.holding = false;
+    this.chargeAnyway = false;
     this.method = 'card';
     this.amountText = null;
     this.tenderedText = '';
