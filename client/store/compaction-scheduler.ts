@@ -36,10 +36,17 @@ export interface StorageStatus {
   /** The last run failed (cleared by one that succeeds): a scheduled run has no caller to tell. */
   lastFailure: { at: number; trigger: CompactionTrigger; message: string } | null;
   running: boolean;
+  /** No run until the server's time is known (CMP9): this device's clock may be off since it started. */
+  waitingForServerTime: boolean;
 }
 
-/** A manual run's refusal before calibration, as the console shows it (lastFailure). */
-const UNCALIBRATED = "this device has not had the server's time since it started (its clock may be off): it compacts once it has";
+/** A manual run's refusal before calibration (the console says so from waitingForServerTime). */
+export class WaitingForServerTimeError extends Error {
+  constructor() {
+    super("this device has not had the server's time since it started (its clock may be off): it compacts once it has");
+    this.name = 'WaitingForServerTimeError';
+  }
+}
 
 export class CompactionScheduler {
   private lastActivity: number;
@@ -74,6 +81,7 @@ export class CompactionScheduler {
       lastCompaction: this.last,
       lastFailure: this.lastFailure,
       running: this.running !== null,
+      waitingForServerTime: !this.store.clock.calibrated,
     };
   }
 
@@ -84,12 +92,9 @@ export class CompactionScheduler {
   }
 
   compactNow(): Promise<CompactionReport> {
-    if (this.store.clock.calibrated) return this.run('manual');
-    // check() waits for the clock; staff asking are told why, as of a failed run.
-    const refused = new Error(UNCALIBRATED);
-    this.recordFailure('manual', refused);
-    this.publish();
-    return Promise.reject(refused);
+    // check() waits for the clock; not a failure (the next run need not rewrite the log).
+    if (!this.store.clock.calibrated) return Promise.reject(new WaitingForServerTimeError());
+    return this.run('manual');
   }
 
   stop(): void {
@@ -132,7 +137,7 @@ export class CompactionScheduler {
         if (report.aggregates > 0) this.activeSinceCompaction = false;
         return report;
       } catch (err) {
-        this.recordFailure(trigger, err);
+        this.lastFailure = { at: this.timers.now(), trigger, message: err instanceof Error ? err.message : String(err) };
         throw err;
       } finally {
         this.running = null;
@@ -141,10 +146,6 @@ export class CompactionScheduler {
     })();
     this.publish();
     return this.running;
-  }
-
-  private recordFailure(trigger: CompactionTrigger, err: unknown): void {
-    this.lastFailure = { at: this.timers.now(), trigger, message: err instanceof Error ? err.message : String(err) };
   }
 
   private publish(): void {

@@ -102,7 +102,9 @@ export class ConsoleModel {
       await this.refreshStorage();
       return report;
     } catch {
-      return null; // in the scheduler's status (lastFailure), which the console shows
+      // In the scheduler's status (lastFailure, or waitingForServerTime), which the console shows.
+      this.logStorage = this.compaction.status();
+      return null;
     }
   }
 
@@ -116,12 +118,19 @@ export class ConsoleModel {
     return this.store.unreadable;
   }
 
+  /** Events stamped beyond the bound ahead of server time (SYN10), newest first: judged again when events arrive or the clock is calibrated (a sync status). */
+  get clockSuspects(): EventEnvelope[] {
+    void this.log.changes;
+    void this.sync.status;
+    return [...this.store.clockSuspects].sort((a, b) => b.at - a.at);
+  }
+
   get maxRows(): number {
     return MAX_ROWS;
   }
 
   async refreshStorage(): Promise<void> {
-    const storage = navigator.storage;
+    const storage = globalThis.navigator?.storage;
     const estimate = storage?.estimate ? await storage.estimate().catch(() => null) : null;
     const persisted = storage?.persisted ? await storage.persisted().catch(() => null) : null;
     this.storage = {
@@ -130,5 +139,7 @@ export class ConsoleModel {
       persisted,
       storedBytes: this.store.storedBytes(),
     };
+    // Nothing is published when the clock is calibrated (waitingForServerTime): read it again.
+    this.logStorage = this.compaction.status();
   }
 }
