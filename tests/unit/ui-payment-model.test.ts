@@ -374,7 +374,11 @@ describe('tickets screen (TicketsModel)', () => {
     await t.commands.addItem(id, burger, 2); // 25.00
     // What this till shows of a ticket an updated till wrote to: the events it cannot read are
     // counted (needsUpdate), maybe a payment, and the ticket shows as owing all of it.
-    const view = () => ({ ...ticketOf(t.store, id), needsUpdate: 1 });
+    let newer = 1;
+    const view = () => {
+      void t.log.changes; // as the app's selected ticket: read again when the log changes
+      return { ...ticketOf(t.store, id), needsUpdate: newer };
+    };
     const pay = new paymentMod.PaymentForm(
       () => t.tickets.dueOf(view()),
       async (payment) => ((await t.commands.recordPayment(id, payment)).payload as { paymentId: string }).paymentId,
@@ -392,5 +396,13 @@ describe('tickets screen (TicketsModel)', () => {
     // The next guest's payment is asked about again.
     expect(pay.uncheckedNewer).toBe(true);
     expect(ticketOf(t.store, id).payments.map((p) => p.amountCents)).toEqual([1250]);
+
+    // Checked, then the updated till writes again (maybe the second guest paid there): asked again.
+    pay.chargeAnyway = true;
+    newer = 2;
+    await t.commands.setNote(id, 'arrived from the updated till');
+    expect(pay.chargeAnyway).toBe(false);
+    expect(await pay.record()).toBe(false);
+    expect(ticketOf(t.store, id).payments).toHaveLength(1);
   });
 });

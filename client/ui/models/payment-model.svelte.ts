@@ -62,8 +62,16 @@ export class PaymentForm {
    * a payment an updated till took, which this one cannot read (the ticket shows as owing), so a
    * payment waits for this, each time.
    */
-  chargeAnyway = $state(false);
-  readonly uncheckedNewer = $derived.by(() => (this.ticketNow()?.needsUpdate ?? 0) > 0 && !this.chargeAnyway);
+  private checkedNewer = $state<number | null>(null);
+  private readonly newer = $derived.by(() => this.ticketNow()?.needsUpdate ?? 0);
+  /** Ticked for as many newer events as the ticket holds: one more arriving (another payment?) asks again. */
+  get chargeAnyway(): boolean {
+    return this.newer > 0 && this.checkedNewer === this.newer;
+  }
+  set chargeAnyway(checked: boolean) {
+    this.checkedNewer = checked ? this.newer : null;
+  }
+  readonly uncheckedNewer = $derived(this.newer > 0 && !this.chargeAnyway);
   /** Nothing was changed since the last payment was recorded. */
   private readonly unchanged = $derived(this.recordedForm !== null && this.recordedForm === this.formKey());
   /** A payment was just recorded and nothing changed since: the button waits (a change is meant). */
@@ -265,7 +273,7 @@ export class PaymentForm {
     if (this.ticketNow()?.id !== ticketId) return true;
     this.recordedChange = given !== null && given > 0 ? given : null;
     this.recordedPaymentId = paymentId;
-    this.chargeAnyway = false;
+    this.checkedNewer = null;
     this.tenderedText = '';
     this.tipText = '';
     this.lineIds = [];
@@ -307,7 +315,7 @@ export class PaymentForm {
     this.recordedChange = null;
     this.recordedPaymentId = null;
     this.holding = false;
-    this.chargeAnyway = false;
+    this.checkedNewer = null;
     this.method = 'card';
     this.amountText = null;
     this.tenderedText = '';
