@@ -37,6 +37,11 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
     const query = parseInput(GetEventsQuery, request.query, 'query');
     const after = query.after === undefined || query.after === '' ? 0 : Number(query.after);
     const page = await deps.store.readAfter(claims.location, after, query.limit ?? DEFAULT_PAGE);
+    // A cursor this log never gave: the database was replaced or restored from a backup since.
+    // Answered as an empty page, its reader would skip every event stored next, up to that cursor.
+    if (after > page.lastCursor) {
+      throw new HttpError(409, 'cursorAhead', `cursor ${after} is beyond this log's end (${page.lastCursor}): the database was replaced or restored; page again from the start, keeping what you hold by event id`, { field: 'after' });
+    }
     const last = page.events.at(-1);
     const response: GetEventsResponse = {
       events: page.events.map((e) => JSON.parse(e.json) as unknown),

@@ -67,4 +67,6 @@ export interface StoredEvent {
 export interface ReadResult {
   events: StoredEvent[];
   hasMore: boolean;
+  /** The highest cursor this log ever gave (any location; 0 for none): a cursor above it is not this log's. */
+  lastCursor: number;
 }

@@ -47,6 +47,7 @@ export class SqliteEventStore implements EventStore {
   private readonly allMarks: Statement;
   private readonly allWriters: Statement;
   private readonly after: Statement;
+  private readonly lastCursor: Statement;
   private readonly all: Statement;
   private readonly ofAggregate: Statement;
   private readonly ofWriter: Statement;
@@ -82,6 +83,8 @@ export class SqliteEventStore implements EventStore {
       'SELECT cursor, json FROM events WHERE location = ? AND cursor > ? ORDER BY cursor LIMIT ?',
     );
     this.all = db.prepare('SELECT json FROM events WHERE location = ? ORDER BY cursor').pluck();
+    // AUTOINCREMENT: the highest cursor ever given, kept in sqlite_sequence (no event is ever deleted).
+    this.lastCursor = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck();
     this.ofAggregate = db.prepare('SELECT json FROM events WHERE location = ? AND aggregate_id = ? ORDER BY cursor').pluck();
     this.ofWriter = db.prepare('SELECT json FROM events WHERE location = ? AND terminal = ? AND n > ? AND n <= ? ORDER BY n').pluck();
     // The tickets first, then their events by aggregate (CROSS JOIN keeps that order: the planner
@@ -121,7 +124,7 @@ export class SqliteEventStore implements EventStore {
   async readAfter(location: string, cursor: number, limit: number): Promise<ReadResult> {
     // One extra row tells whether another page exists without a COUNT.
     const rows = this.after.all(location, cursor, limit + 1) as { cursor: number; json: string }[];
-    return { events: rows.slice(0, limit), hasMore: rows.length > limit };
+    return { events: rows.slice(0, limit), hasMore: rows.length > limit, lastCursor: (this.lastCursor.get() as number | undefined) ?? 0 };
   }
 
   async readAll(location: string): Promise<string[]> {

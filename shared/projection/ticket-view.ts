@@ -44,7 +44,8 @@ export function ticketViewOf(s: TicketState): Omit<TicketView, 'id' | 'aggregate
     closedAt: s.closed?.at ?? null,
     voidReason: s.voided?.reason ?? null,
     voidedAt: s.voided?.at ?? null,
-    sale: s.sale ? { ...s.sale } : null,
+    // A voided ticket sold nothing (the back office un-books it); a kept close brings its sale back.
+    sale: s.sale !== null && s.voided === null ? { ...s.sale } : null,
     conflicts: s.conflicts.map((c) => ({
       ...c,
       eventIds: [...c.eventIds],

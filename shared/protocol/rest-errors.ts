@@ -13,6 +13,7 @@ export const ErrorCode = z.enum([
   'tokenRevoked',
   'forbidden',
   'notFound',
+  'cursorAhead',
   'clientTooOld',
   'serverTooOld',
   'internalError',

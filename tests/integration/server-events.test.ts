@@ -181,7 +181,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect((await api(server.url, '/healthz', null)).status).toBe(200);
   });
 
-  it('GET /api/events pages by server cursor; bad cursors are 400', async () => {
+  it('[SRV38] GET /api/events pages by server cursor; bad cursors are 400, one beyond the log\'s end 409', async () => {
     const t = await mint('loc-page', 'terminal', 'till-1');
     const batch = [1, 2, 3, 4, 5].map((n) => ticketOpenedEvent('till-1', n));
     await postEvents(server.url, t, batch);
@@ -197,6 +197,11 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     // Beyond a safe integer: it would come back as `next: "1e+23"`, a cursor nobody can pass.
     expect((await api(server.url, '/api/events?after=99999999999999999999999&limit=1', t)).status).toBe(400);
     expect((await api(server.url, '/api/events?limit=0', t)).status).toBe(400);
+    // A cursor this log never gave (its database restored from a backup since, or replaced): not an
+    // empty page, which would make its reader skip every event stored next up to that cursor.
+    const ahead = await api<{ error: string; field: string }>(server.url, `/api/events?after=${Number(rest.body.next) + 1000}`, t);
+    expect(ahead.status).toBe(409);
+    expect(ahead.body).toMatchObject({ error: 'cursorAhead', field: 'after' });
   });
 
   it('[CMD2] a terminal token may not post its own void, comp, refund, conflict resolution or menu change; a manager may, and a till may relay a manager\'s', async () => {

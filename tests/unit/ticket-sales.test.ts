@@ -39,12 +39,33 @@ describe('the sale handed to the back office (sale.recorded), sold again after a
     const events = [...base, closed, firstSale, soupAdded, reopen, voided, paidSoup, closedAgain, resale];
     const merged = ticketOf(events);
     expect(merged.status).toBe('voided');
+    // Voided, nothing is sold (the back office follows state.sale): before, the first close's sale stayed.
+    expect(merged.sale).toBeNull();
     const both = merged.conflicts.find((c) => c.kind === 'closed_and_voided')!;
     manager.see(paidSoup, closedAgain, resale);
     const keepClosed = manager.write(TK, 'conflict.resolved', { conflictId: both.conflictId, resolution: { kind: 'keep_closed' } });
     const v = ticketOf([...events, keepClosed]);
     expect(v).toMatchObject({ status: 'closed', closedTotalCents: 1500 });
     expect(v.sale).toMatchObject({ eventId: resale.id, totalCents: 1500, closeEventId: closedAgain.id });
+  });
+
+  it('[PRJ18] a ticket closed and sold, then voided (closed on one till, voided on a tablet that had not seen it, and the void kept): no sale; all orders alike', () => {
+    const till = writer('till-1');
+    const manager = writer('manager-1', 1);
+    const base = [till.write(TK, 'ticket.opened', { number: 'A-001' }), till.write(TK, 'ticket.item_added', burger)];
+    manager.see(...base);
+    const closed = till.write(TK, 'ticket.closed', { totalCents: 1000 });
+    const firstSale = sale(till, closed, 1000, true);
+    const voided = manager.write(TK, 'ticket.voided', { reason: 'never served' });
+    const both = ticketOf([...base, closed, firstSale, voided]).conflicts.find((c) => c.kind === 'closed_and_voided')!;
+    manager.see(closed, firstSale);
+    const keepVoid = manager.write(TK, 'conflict.resolved', { conflictId: both.conflictId, resolution: { kind: 'keep_void' } });
+    const events = [...base, closed, firstSale, voided, keepVoid];
+    for (const order of [events, [...events].reverse()]) {
+      const v = ticketOf(order);
+      expect(v).toMatchObject({ status: 'voided', closedTotalCents: null });
+      expect(v.sale).toBeNull();
+    }
   });
 
   it('[PRJ18] a till that never saw the first close closes the ticket again after a manager reopened it: its first sale records the close that holds and replaces the first; two tills closing at once still sell once', () => {
