@@ -3,7 +3,7 @@ import { CompactionScheduler } from '../../client/store/compaction-scheduler';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import type { SyncModel } from '../../client/ui/models/sync-model.svelte';
 import { ManualTimers } from '../helpers/manual-timers';
-import { cleanUpAfterEach, exchange, model, till } from '../helpers/ui-models';
+import { burger, cleanUpAfterEach, exchange, model, till } from '../helpers/ui-models';
 
 cleanUpAfterEach();
 
@@ -28,6 +28,23 @@ describe('technical console (ConsoleModel)', () => {
     await ahead.commands.openTicket();
     exchange(ahead.store, kitchen.store);
     expect(console.clockSuspects.map((e) => [e.type, e.origin.terminal])).toEqual([['ticket.opened', 'till-9']]);
+  });
+
+  it('[OUT10] the inspector makes again only the rows of what changed: a till\'s next event does not rebuild every row (a tablet left on the console through a service)', async () => {
+    const t = await till();
+    const { console } = await consoleOf(t);
+    const first = await t.commands.openTicket();
+    await t.commands.addItem(first, burger);
+    const second = await t.commands.openTicket();
+    const rowsOf = (id: string) => console.allEvents.filter((r) => r.event.aggregate.id === id);
+    const before = rowsOf(first);
+    await t.commands.addItem(second, burger);
+    expect(rowsOf(second)).toHaveLength(2);
+    // The same row objects: the keyed list leaves them as they are.
+    expect(rowsOf(first)).toHaveLength(2);
+    rowsOf(first).forEach((row, i) => expect(row).toBe(before[i]));
+    await t.commands.addItem(first, burger);
+    expect(rowsOf(first)).toHaveLength(3);
   });
 
   it('[CMP9] before the server\'s time is known, "Compact now" is said to wait for it, not to have failed', async () => {

@@ -1,7 +1,7 @@
 import type { CompactionReport, EventStore } from '../../store/event-store';
 import type { CompactionScheduler, StorageStatus } from '../../store/compaction-scheduler';
 import type { EventEnvelope } from '../../../shared/events/envelope';
-import type { HistoryEntry } from '../../../shared/projection/views';
+import type { AggregateView, HistoryEntry } from '../../../shared/projection/views';
 import type { LiveLog } from './live-log.svelte';
 import type { SyncModel } from './sync-model.svelte';
 
@@ -55,17 +55,28 @@ export class ConsoleModel {
   /** Every event held, newest first, with the projection's verdict on it. */
   readonly allEvents = $derived.by((): InspectedEvent[] => {
     const out: InspectedEvent[] = [];
-    for (const view of this.log.all()) {
-      const byId = new Map(this.log.history(view.id).map((h) => [h.eventId, h]));
-      const concurrent = new Set(view.concurrent.flatMap((g) => g.eventIds));
-      for (const event of this.log.events(view.id)) {
-        const history = byId.get(event.id) ?? null;
-        const marker = history?.conflictId ?? (concurrent.has(event.id) ? `concurrent at seq ${event.seq}` : null);
-        out.push({ event, history, conflictMarker: marker });
-      }
-    }
+    for (const view of this.log.all()) out.push(...this.rowsOf(view));
     return out.sort((a, b) => b.event.at - a.event.at || (b.event.id < a.event.id ? -1 : 1));
   });
+
+  /**
+   * An aggregate's rows, made again only when its view is (a fold rebuilds its view on any
+   * change): every event of every till re-ran them all, new objects re-rendering every row of the
+   * inspector, and a tablet left on the console kept its main thread busy through a service.
+   */
+  private readonly rowsByView = new WeakMap<AggregateView, InspectedEvent[]>();
+  private rowsOf(view: AggregateView): InspectedEvent[] {
+    let rows = this.rowsByView.get(view);
+    if (rows !== undefined) return rows;
+    const byId = new Map(this.log.history(view.id).map((h) => [h.eventId, h]));
+    const concurrent = new Set(view.concurrent.flatMap((g) => g.eventIds));
+    rows = this.log.events(view.id).map((event) => {
+      const history = byId.get(event.id) ?? null;
+      return { event, history, conflictMarker: history?.conflictId ?? (concurrent.has(event.id) ? `concurrent at seq ${event.seq}` : null) };
+    });
+    this.rowsByView.set(view, rows);
+    return rows;
+  }
 
   readonly types = $derived([...new Set(this.allEvents.map((e) => e.event.type))].sort());
   readonly terminals = $derived([...new Set(this.allEvents.map((e) => e.event.origin.terminal))].sort());
