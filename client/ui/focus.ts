@@ -24,3 +24,8 @@ export function closesOnEscape(node: HTMLElement, close: () => void): { update(n
     destroy: () => node.removeEventListener('keydown', onKey),
   };
 }
+
+/** The focus fell to the page: the element holding it went, or was disabled (a screen reader loses its place). */
+export function focusLost(): boolean {
+  return document.activeElement === null || document.activeElement === document.body;
+}
