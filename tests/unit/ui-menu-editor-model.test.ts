@@ -102,6 +102,7 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     expect(t.store.getByAggregate(t1.id)).toHaveLength(written);
 
     const ticket = await t.commands.openTicket({ tableId: t1.id });
+    expect(editor.openTicketsAt(t1.id)).toBe(1);
     // Seats typed for the table about to go: gone with it, they hold no automatic update back.
     editor.type(t1, 'seats', '3');
     expect(editor.hasDrafts).toBe(true);
@@ -118,5 +119,17 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     // The ticket at the retired table still shows it among its choices (disabled on screen), and keeps it.
     expect(t.tickets.tableChoices(ticketOf(t.store, ticket)).map((x) => [x.label, x.retired])).toEqual([['Window', false], ['T1', true]]);
     expect(t.tickets.tableLabel(ticketOf(t.store, ticket).tableId)).toBe('T1');
+
+    // T1 added again: its party still sits there (the ticket at the old T1), so the picker says it is taken.
+    editor.label = 'T1';
+    expect(await editor.add()).toBe(true);
+    const newT1 = editor.tables.find((x) => x.label === 'T1')!;
+    expect(newT1.id).not.toBe(t1.id);
+    expect(t.tickets.openAt(newT1.id)).toBe(1);
+    // A second ticket opened there (another waiter, the party unseen): each says the other is open at it.
+    const second = await t.commands.openTicket({ tableId: newT1.id });
+    expect(t.tickets.alsoOpenAt(ticketOf(t.store, second)).map((x) => x.id)).toEqual([ticket]);
+    expect(t.tickets.alsoOpenAt(ticketOf(t.store, ticket)).map((x) => x.id)).toEqual([second]);
+    expect(t.tickets.alsoOpenAt(ticketOf(t.store, ticket)).length + t.tickets.openAt(t2.id)).toBe(1);
   });
 });

@@ -1,9 +1,10 @@
 import type { EventStore, PersistenceState, StoreChange } from '../../store/event-store';
 import type { EventEnvelope } from '../../../shared/events/envelope';
-import type { AggregateView, HistoryEntry, LocationView, MenuItemView, TableView } from '../../../shared/projection/views';
+import type { AggregateView, HistoryEntry, LocationView, MenuItemView, TableView, TicketView } from '../../../shared/projection/views';
 import { LOCATION_DETAILS_ID } from '../../../shared/domain/location-events';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
+import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
 import { isInUse } from '../../commands/table-commands';
 import { compareNames } from '../format';
 
@@ -68,6 +69,22 @@ export class LiveLog {
     return this.views<TableView>(TABLE_AGGREGATE)
       .filter(isInUse)
       .sort((a, b) => compareNames(a.label ?? '', b.label ?? ''));
+  }
+
+  /**
+   * Tickets neither closed nor voided at a table: those at it, and those at a table of the same
+   * name (a table taken off the floor and added again keeps its open tickets on the old one,
+   * shown under that name: the party is still sitting there).
+   */
+  openTicketsAt(tableId: string): TicketView[] {
+    const label = (id: string | null): string | null => {
+      const t = id === null ? undefined : this.view(id);
+      return t?.kind === 'table' && t.label !== null ? t.label.toLocaleLowerCase() : null;
+    };
+    const name = label(tableId);
+    return this.views<TicketView>(TICKET_AGGREGATE).filter(
+      (t) => t.status !== 'closed' && t.status !== 'voided' && t.tableId !== null && (t.tableId === tableId || (name !== null && label(t.tableId) === name)),
+    );
   }
 
   /** The location's details (what receipts say about the business); undefined until a manager sets them. */

@@ -94,6 +94,11 @@ export class TablesEditorModel extends CommandState {
     return ok;
   }
 
+  /** Open tickets at the table (said before it is taken off the floor). */
+  openTicketsAt(tableId: string): number {
+    return this.log.openTicketsAt(tableId).length;
+  }
+
   /** Takes the table off the floor for good on a second, deliberate tap (SecondTap). */
   async retire(table: TableView): Promise<boolean> {
     if (!this.retiring.tap(table.id)) return false;

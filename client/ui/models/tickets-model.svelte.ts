@@ -148,9 +148,15 @@ export class TicketsModel extends CommandState {
     return at?.kind === 'table' && at.retired && at.label !== null ? [...this.tables, at] : this.tables;
   }
 
-  /** Open (not ended) tickets at a table, for the table picker. */
+  /** Open (not ended) tickets at a table, for the table picker (LiveLog.openTicketsAt: a table of the same name too). */
   openAt(tableId: string): number {
-    return this.log.views<TicketView>(TICKET_AGGREGATE).filter((t) => t.tableId === tableId && !ENDED.has(t.status)).length;
+    return this.log.openTicketsAt(tableId).length;
+  }
+
+  /** The other open tickets at this ticket's table (two waiters opened one each, offline): one of them could be left unpaid. */
+  alsoOpenAt(ticket: TicketView): TicketView[] {
+    if (ticket.tableId === null || ENDED.has(ticket.status)) return [];
+    return this.log.openTicketsAt(ticket.tableId).filter((t) => t.id !== ticket.id);
   }
 
   isEnded(ticket: TicketView): boolean {
