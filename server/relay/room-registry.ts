@@ -93,6 +93,9 @@ export class RoomRegistry {
     try {
       room.commit();
       for (const hook of this.options.hooks) hook.onFlush?.(room);
+      // A flush may write the doc (the event index publishes `relayed`): stored now, not left
+      // queued for an unload to drop.
+      room.commit();
       return true;
     } catch (err) {
       this.options.onFlushError?.(room, err);

@@ -13,6 +13,8 @@ import { persistenceHook } from '../../server/relay/persistence-hook';
 import { startUpdateMerger } from '../../server/store/update-merger';
 import { COMMIT_WINDOW_MS, Room } from '../../server/relay/room';
 import { MemoryRoomStore } from '../../server/store/memory-room-store';
+import { RoomRegistry } from '../../server/relay/room-registry';
+import { StoreHealth } from '../../server/store/store-health';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { connectSynced, mint, ticketOpenedEvent, waitFor, type TestClient } from '../helpers/server-clients';
 
@@ -205,5 +207,30 @@ describe('relay fan-out: a reader that falls behind', () => {
     const closed = new Promise<number>((resolve) => (writer.provider.ws as unknown as { addEventListener(t: 'close', f: (e: { code: number }) => void): void }).addEventListener('close', (e) => resolve(e.code)));
     writer.provider.awareness.setLocalState({ note: 'x'.repeat(70 * 1024) });
     expect(await closed).toBe(CloseReason.messageTooLarge.code);
+  });
+});
+
+describe('relay rooms: the last flush', () => {
+  it('[SRV10] the marks a room\'s flush publishes as it unloads (events of its last moment) are stored with it', async () => {
+    const store = new MemoryRoomStore();
+    // No publish before the flush: the events came in the room's last moment.
+    const index = createEventIndex({ publishEveryMs: 60_000 });
+    const registry = new RoomRegistry({
+      hooks: [persistenceHook(store, merger, { mergeEvery: 500 }), index.hook],
+      commitWatch: { storeHealth: new StoreHealth(Date.now), log: { error() {} } },
+      idleMs: 60_000,
+      flushEveryMs: 60_000,
+    });
+    const room = await registry.acquire('r');
+    const client = new Y.Doc();
+    client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, remoteOrigin(new FakeConnection() as unknown as RelayConnection)));
+    client.transact(() => new SegmentWriter(client, 'till-1').append([1, 2].map((n) => JSON.stringify(ticketOpenedEvent('till-1', n)))));
+    room.commit();
+    expect(relayedOf(room.doc).get('till-1')).toBeUndefined();
+    await registry.closeAll(CloseReason.serverShuttingDown);
+    const stored = new Y.Doc();
+    for (const update of (await store.load('r')).updates) Y.applyUpdate(stored, update);
+    // Before, the flush's own write came after the room's commit and went with the room, unstored.
+    expect(relayedOf(stored).get('till-1')).toBe(2);
   });
 });
