@@ -131,5 +131,14 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     expect(t.tickets.alsoOpenAt(ticketOf(t.store, second)).map((x) => x.id)).toEqual([ticket]);
     expect(t.tickets.alsoOpenAt(ticketOf(t.store, ticket)).map((x) => x.id)).toEqual([second]);
     expect(t.tickets.alsoOpenAt(ticketOf(t.store, ticket)).length + t.tickets.openAt(t2.id)).toBe(1);
+    // Its own ticket does not make a table taken in its choice.
+    expect(t.tickets.openAt(newT1.id, second)).toBe(1);
+    // The first party paid (not closed yet): no risk of leaving it unpaid, said on neither.
+    await t.commands.addItem(ticket, { id: 'soup', name: 'Soup', priceCents: 650 });
+    await t.commands.recordPayment(ticket, { method: 'cash', amountCents: 650 });
+    expect(ticketOf(t.store, ticket).status).toBe('paid');
+    expect(t.tickets.alsoOpenAt(ticketOf(t.store, second))).toEqual([]);
+    expect(t.tickets.alsoOpenAt(ticketOf(t.store, ticket))).toEqual([]);
+    expect(t.tickets.openAt(newT1.id)).toBe(2);
   });
 });

@@ -76,15 +76,24 @@ export class LiveLog {
    * name (a table taken off the floor and added again keeps its open tickets on the old one,
    * shown under that name: the party is still sitting there).
    */
-  openTicketsAt(tableId: string): TicketView[] {
-    const label = (id: string | null): string | null => {
-      const t = id === null ? undefined : this.view(id);
-      return t?.kind === 'table' && t.label !== null ? t.label.toLocaleLowerCase() : null;
-    };
-    const name = label(tableId);
-    return this.views<TicketView>(TICKET_AGGREGATE).filter(
-      (t) => t.status !== 'closed' && t.status !== 'voided' && t.tableId !== null && (t.tableId === tableId || (name !== null && label(t.tableId) === name)),
-    );
+  openTicketsAt(tableId: string): readonly TicketView[] {
+    return this.openByTable.get(this.tableKey(tableId)) ?? [];
+  }
+
+  /** Open tickets by their table's name (lower case; its id when it has none): made once a change, read per table. */
+  private readonly openByTable = $derived.by(() => {
+    const out = new Map<string, TicketView[]>();
+    for (const t of this.views<TicketView>(TICKET_AGGREGATE)) {
+      if (t.tableId === null || t.status === 'closed' || t.status === 'voided') continue;
+      const key = this.tableKey(t.tableId);
+      out.set(key, [...(out.get(key) ?? []), t]);
+    }
+    return out;
+  });
+
+  private tableKey(tableId: string): string {
+    const t = this.view(tableId);
+    return t?.kind === 'table' && t.label !== null ? `name:${t.label.toLocaleLowerCase()}` : `id:${tableId}`;
   }
 
   /** The location's details (what receipts say about the business); undefined until a manager sets them. */

@@ -148,15 +148,20 @@ export class TicketsModel extends CommandState {
     return at?.kind === 'table' && at.retired && at.label !== null ? [...this.tables, at] : this.tables;
   }
 
-  /** Open (not ended) tickets at a table, for the table picker (LiveLog.openTicketsAt: a table of the same name too). */
-  openAt(tableId: string): number {
-    return this.log.openTicketsAt(tableId).length;
+  /** Open (not ended) tickets at a table, but `except` (LiveLog.openTicketsAt: a table of the same name too), for the table picker and choice. */
+  openAt(tableId: string, except: string | null = null): number {
+    return this.log.openTicketsAt(tableId).filter((t) => t.id !== except).length;
   }
 
-  /** The other open tickets at this ticket's table (two waiters opened one each, offline): one of them could be left unpaid. */
+  /**
+   * The other unpaid tickets at this unpaid ticket's table (two waiters opened one each,
+   * offline): closing one, the other could be left unpaid. A paid one (the party that left,
+   * not closed yet) is no such risk.
+   */
   alsoOpenAt(ticket: TicketView): TicketView[] {
-    if (ticket.tableId === null || ENDED.has(ticket.status)) return [];
-    return this.log.openTicketsAt(ticket.tableId).filter((t) => t.id !== ticket.id);
+    const unpaid = (t: TicketView) => !ENDED.has(t.status) && t.status !== 'paid';
+    if (ticket.tableId === null || !unpaid(ticket)) return [];
+    return this.log.openTicketsAt(ticket.tableId).filter((t) => t.id !== ticket.id && unpaid(t));
   }
 
   isEnded(ticket: TicketView): boolean {
