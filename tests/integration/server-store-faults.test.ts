@@ -1,4 +1,4 @@
-import { statSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -134,4 +134,33 @@ describe('store writes failing', () => {
     await waitForAsync(async () => (await api(server.url, '/healthz', null)).status === 200, '/healthz ok once the room stores again', 30_000);
     expect(await server.stop()).toBe(0);
   }, 60_000);
+});
+
+describe('the log restored from a backup', () => {
+  it('[SRV38] a back office following the log by cursor skips none of the events stored after a restore: they take cursors above every one given before', async () => {
+    const dir = dataDir();
+    const token = await mint('loc-restore', 'terminal', 'till-1');
+    type Page = { events: { id: string }[]; next: string };
+    const page = async (url: string, after: string) => (await api<Page>(url, `/api/events?after=${after}`, token)).body;
+    let server = await startTestServer({ dataDir: dir });
+    await postEvents(server.url, token, [1, 2, 3].map((n) => ticketOpenedEvent('till-1', n)));
+    await server.close();
+    const backup = `${dir}.backup`;
+    cpSync(dir, backup, { recursive: true });
+    cleanups.push(() => removeDataDir(backup));
+    // Sold after the backup: the back office reads it and holds its cursor.
+    server = await startTestServer({ dataDir: dir });
+    await postEvents(server.url, token, [4, 5, 6].map((n) => ticketOpenedEvent('till-1', n)));
+    const held = (await page(server.url, '')).next;
+    await server.close();
+    // The database restored from the backup; the tills upload what it lost, and sell on.
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(backup, dir, { recursive: true });
+    server = await startTestServer({ dataDir: dir });
+    cleanups.push(() => server.close());
+    const resold = [4, 5, 6, 7].map((n) => ticketOpenedEvent('till-1', n));
+    await postEvents(server.url, token, resold);
+    // Before, they took the cursors 4–7 again, at or below the one the back office held: it never saw them.
+    expect((await page(server.url, held)).events.map((e) => e.id)).toEqual(resold.map((e) => e.id));
+  });
 });
