@@ -65,7 +65,7 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     expect(editor.hasDrafts).toBe(true);
   });
 
-  it('[APP40] the Tables section adds a table (saying why it cannot yet), saves only a typed change, takes a table off the floor on a deliberate second tap; the till no longer offers it, a ticket at it keeps it', async () => {
+  it('[APP40][APP44] the Tables section adds a table (saying why it cannot yet), saves only a typed change, takes a table off the floor on a deliberate second tap; the till no longer offers it, a ticket at it keeps it, its table added again counts it; an unpaid ticket at a table with another says so', async () => {
     type TablesMod = typeof import('../../client/ui/models/tables-editor-model.svelte');
     const { TablesEditorModel } = await model<TablesMod>('tables-editor-model');
     const { CONFIRM_AFTER_MS } = await model<SecondTapMod>('second-tap');
