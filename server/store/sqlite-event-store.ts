@@ -42,6 +42,8 @@ function ticketEndsOf(event: EventEnvelope): { ends: number; resolutions: number
  * by cursor skips none of them (SRV38). 15 digits until the year 2286.
  */
 const CURSORS_PER_MS = 100;
+/** A clock read beyond this (year 2286) is not taken: one such cursor would pass the 15 digits a reader may send back, for good. */
+const LATEST_CURSOR_MS = 9_999_999_999_999;
 
 export class SqliteEventStore implements EventStore {
   private readonly insert: Statement;
@@ -110,7 +112,8 @@ export class SqliteEventStore implements EventStore {
     this.count = db.prepare('SELECT COUNT(*) FROM events WHERE location = ?').pluck();
     this.runBatch = db.transaction((location: string, events: readonly ValidEvent[], receivedAt: number) => {
       const accepted = new Map<string, number[]>();
-      const cursors = { next: Math.max(((this.lastCursor.get() as number | undefined) ?? 0) + 1, receivedAt * CURSORS_PER_MS) };
+      const fromClock = Math.floor(Math.min(receivedAt, LATEST_CURSOR_MS)) * CURSORS_PER_MS;
+      const cursors = { next: Math.max(((this.lastCursor.get() as number | undefined) ?? 0) + 1, fromClock) };
       const outcomes = events.map((e) => this.appendOne(location, e, receivedAt, accepted, cursors));
       for (const [terminal, ns] of accepted) this.advance(location, terminal, ns);
       return outcomes;

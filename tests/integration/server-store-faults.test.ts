@@ -163,4 +163,16 @@ describe('the log restored from a backup', () => {
     // Before, they took the cursors 4–7 again, at or below the one the back office held: it never saw them.
     expect((await page(server.url, held)).events.map((e) => e.id)).toEqual(resold.map((e) => e.id));
   });
+  it('[SRV38] a server clock read absurdly far ahead (year 2290) gives no cursor a reader cannot send back', async () => {
+    // Good until then (the server judges expiry by its clock).
+    const token = await mint('loc-far-clock', 'terminal', 'till-1', Math.floor((Date.UTC(2291, 0, 1) - Date.now()) / 1000));
+    const server = await startTestServer({ dataDir: dataDir(), now: () => Date.UTC(2290, 0, 1) + 0.5 });
+    cleanups.push(() => server.close());
+    const stored = await postEvents(server.url, token, [ticketOpenedEvent('till-1', 1)]);
+    expect(stored.body.results.map((r) => r.status)).toEqual(['accepted']);
+    const first = await api<{ next: string }>(server.url, '/api/events', token);
+    expect(first.body.next.length).toBeLessThanOrEqual(15);
+    // Before, a 16-digit cursor: refused as `after`, the reader could not go on.
+    expect((await api(server.url, `/api/events?after=${first.body.next}`, token)).status).toBe(200);
+  });
 });
