@@ -86,7 +86,7 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
           watermarks: (location) => store.watermarks(location),
           held: (room) => eventIndex.highest(room),
           onIngested: (location, result) => {
-            if (result.accepted > 0) storeHealth.succeeded();
+            if (result.accepted > 0) storeHealth.succeeded('relay_ingest');
             countIngested(metrics.relayEventsIngested, result);
             if (result.rejected > 0) log.info({ location, rejected: result.results.filter((r) => r.status === 'rejected') }, 'relayed events rejected');
           },

@@ -99,7 +99,7 @@ function registerPostEvents(app: FastifyInstance, deps: EventsRoutesDeps): void 
         deps.storeHealth.failed('events', err);
         throw err;
       });
-      if (result.accepted > 0) deps.storeHealth.succeeded();
+      if (result.accepted > 0) deps.storeHealth.succeeded('events');
       countIngested(deps.metrics.eventsIngested, result);
       if (result.rejected > 0) {
         request.log.info(

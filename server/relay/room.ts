@@ -258,7 +258,7 @@ export class Room {
     }
     this.uncommitted = false;
     this.uncommittedSenders.clear();
-    this.commitWatch?.storeHealth.succeeded();
+    this.commitWatch?.storeHealth.succeeded('room_commit');
   }
 
   private commitFailed(hook: string, err: unknown): void {

@@ -9,13 +9,18 @@ export interface StoreFailure {
   since: number;
 }
 
+/** What each site writes: a success there clears what failed there only. */
+const WRITES: Record<StoreWriteOp, 'events' | 'rooms'> = { events: 'events', relay_ingest: 'events', room_commit: 'rooms', room_flush: 'rooms' };
+
 /**
  * Whether the store takes writes, as the sites that write it last found: failing from a failed
- * write until a later one stores something. `SELECT 1` still answers on a full disk or while
- * another process holds the write lock, when nothing a terminal sends can be stored.
+ * write until a later one stores something in the same place (the canonical log, or the rooms'
+ * state: with only one of them failing, a success in the other does not say all is well).
+ * `SELECT 1` still answers on a full disk or while another process holds the write lock, when
+ * nothing a terminal sends can be stored.
  */
 export class StoreHealth {
-  private failure: StoreFailure | null = null;
+  private readonly failures = new Map<'events' | 'rooms', StoreFailure>();
 
   constructor(
     private readonly now: () => number,
@@ -23,17 +28,21 @@ export class StoreHealth {
     private readonly onFailed: (op: StoreWriteOp) => void = () => {},
   ) {}
 
-  /** The failure since the last write that stored something, if any. */
+  /** The longest-standing failure not cleared by a write that stored something in its place since, if any. */
   get failing(): StoreFailure | null {
-    return this.failure;
+    let first: StoreFailure | null = null;
+    for (const f of this.failures.values()) if (first === null || f.since < first.since) first = f;
+    return first;
   }
 
   failed(op: StoreWriteOp, err: unknown): void {
-    this.failure = { op, error: String(err), since: this.failure?.since ?? this.now() };
+    const place = WRITES[op];
+    this.failures.set(place, { op, error: String(err), since: this.failures.get(place)?.since ?? this.now() });
     this.onFailed(op);
   }
 
-  succeeded(): void {
-    this.failure = null;
+  /** A write at `op` stored something. */
+  succeeded(op: StoreWriteOp): void {
+    this.failures.delete(WRITES[op]);
   }
 }

@@ -103,6 +103,24 @@ describe('store writes failing', () => {
     expect((await api(server.url, '/healthz', null)).body).toMatchObject({ status: 'ok' });
   });
 
+  it('[SRV37] with only the rooms\' state failing to store, a sale stored in the canonical log does not make /healthz say all is well', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    const restore = failInserts(server.dataDir, 'room_updates');
+    const till = await connectSynced(server.wsUrl, 'half-full', await mint('half-full', 'terminal', 'till-1'));
+    cleanups.push(() => till.destroy());
+    const writer = new SegmentWriter(till.doc, 'till-1');
+    till.doc.transact(() => writer.append([canonicalEventJson(ticketOpenedEvent('till-1', 1))]), 'local');
+    await waitForAsync(async () => (await api(server.url, '/healthz', null)).status === 503, 'the room commit failed');
+    // The canonical log still takes a REST upload: before, its success cleared the rooms' failure.
+    const token = await mint('half-full', 'terminal', 'till-2');
+    expect((await postEvents(server.url, token, [ticketOpenedEvent('till-2', 1)])).body.results[0]).toMatchObject({ status: 'accepted' });
+    expect((await api<Record<string, unknown>>(server.url, '/healthz', null)).body).toMatchObject({ status: 'storageFailing', op: 'room_commit' });
+    restore();
+    till.doc.transact(() => writer.append([canonicalEventJson(ticketOpenedEvent('till-1', 2))]), 'local');
+    await waitForAsync(async () => (await api(server.url, '/healthz', null)).status === 200, 'the room stores again');
+  });
+
   it('[SRV37] a room whose commits fail (disk full) closes its senders, logs it once a while, not per commit, and /healthz says so until the room stores again', async () => {
     const dir = dataDir();
     const server = await spawnServer({ dataDir: dir, secret: TEST_SECRET });
