@@ -431,7 +431,8 @@ export class EventStore {
     // server's watermark for us covers them.
     const own = this.byWriter.get(this.writer);
     const n = Math.max(own?.[own.length - 1]?.origin.n ?? 0, this.lease.reserved(), acksOf(this.doc).get(this.writer) ?? 0) + 1;
-    const at = isRegisterWrite(type) ? this.registerStamp(options.aggregate.id) : this.clock.now();
+    const register = isRegisterWrite(type);
+    const at = register ? this.registerStamp(options.aggregate.id) : this.clock.now();
     const event: EventEnvelope = {
       id: newEventId(at),
       seq,
@@ -445,7 +446,7 @@ export class EventStore {
     if (options.key !== undefined) event.key = options.key;
     // A register write lifted beyond the bound (above a stamp the clock does not follow): after
     // a reload, uncalibrated, the clock must not follow it either, as another's suspect (SYN10).
-    if (at > this.clock.physicalNow() + this.clockBoundMs && isRegisterWrite(type)) this.suspectIds.add(event.id);
+    if (register && at > this.clock.physicalNow() + this.clockBoundMs) this.suspectIds.add(event.id);
     // What came from the options (aggregate, key, staff) and the counters, as every replica
     // and the server check them: an envelope they refuse would be shown here, then lost.
     const checked = parseEnvelope(event);
