@@ -4,7 +4,7 @@ import { MAX_LINES_PER_SEND, TICKET_AGGREGATE, type PaymentMethod, type TicketDi
 import { saleKey } from '../../shared/domain/sale-events';
 import type { ConflictResolution } from '../../shared/domain/conflict-events';
 import { formatTicketNumber, nextTicketOrdinal, parseTicketNumber, writerLabelFor } from '../../shared/domain/ticket-number';
-import { discountCents, keptCents, refundShares, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
+import { discountCents, hasEnded, keptCents, refundShares, type MenuItemView, type TicketDiscountView, type TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { EventStore } from '../store/event-store';
 import { NotSavedError } from '../store/storage-errors';
@@ -78,7 +78,7 @@ export function flatDiscount(d: TicketDiscount): Pick<TicketDiscountView, 'kind'
 
 /** Why `discount` cannot be set on `ticket`, in staff words; null when it can (TicketCommands.setDiscount, the Discount… form). */
 export function discountProblem(ticket: TicketView, discount: TicketDiscount | null): string | null {
-  if (ticket.status === 'closed' || ticket.status === 'voided') return `the ticket is ${ticket.status}: its total is settled`;
+  if (hasEnded(ticket)) return `the ticket is ${ticket.status}: its total is settled`;
   if (discount === null) return null;
   if (discount.kind === 'amount' && discount.amountCents > ticket.subtotalCents) return `more than the ${money(ticket.subtotalCents)} the ticket charges`;
   const off = discountCents(flatDiscount(discount), ticket.subtotalCents);
@@ -254,7 +254,7 @@ export class TicketCommands {
    */
   async close(ticketId: string): Promise<void> {
     const ticket = this.ticket(ticketId);
-    if (ticket.status === 'closed' || ticket.status === 'voided') throw new CommandRefused(`the ticket is ${ticket.status} already`);
+    if (hasEnded(ticket)) throw new CommandRefused(`the ticket is ${ticket.status} already`);
     // A close this device cannot save (a full disk, a closed database) is written all the same (held and synced): its sale must follow.
     const unsaved: NotSavedError[] = [];
     const closed = await keptIfUnsaved(this.append(ticketId, 'ticket.closed', { totalCents: ticket.totalCents }), unsaved);

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../events/envelope';
-import type { AggregateView } from '../projection/views';
+import { hasEnded, type AggregateView } from '../projection/views';
 
 /**
  * Which aggregates may leave a terminal (compaction). One aggregate leaves only when ALL hold:
@@ -55,7 +55,7 @@ export function retentionOf(
   // (CMP8), written by a till offline all that time. Nothing here can settle it, the server
   // has the whole of it: it goes as its events would have, not kept as an open ticket forever.
   const fragment = view.number === null;
-  if (!fragment && view.status !== 'closed' && view.status !== 'voided') return { compactable: false, reason: `ticket is ${view.status}` };
+  if (!fragment && !hasEnded(view)) return { compactable: false, reason: `ticket is ${view.status}` };
   if (!fragment && view.openConflicts > 0) return { compactable: false, reason: 'ticket has open conflicts' };
   if (view.needsUpdate > 0) return { compactable: false, reason: 'ticket has events this build cannot read' };
   const owed = events.find((e) => e.origin.n > (watermarks[e.origin.terminal] ?? 0));

@@ -522,6 +522,11 @@ export function waitsInKitchen(ticket: Pick<TicketView, 'status'>, line: TicketL
   return line.sentAt !== null && line.bumpedAt === null && (ticket.status !== 'voided' || line.voidSeenAt === null);
 }
 
+/** A ticket closed or voided: it takes no more lines or payments (conflicts and refunds aside). */
+export function hasEnded(ticket: Pick<TicketView, 'status'>): boolean {
+  return ticket.status === 'closed' || ticket.status === 'voided';
+}
+
 /**
  * Nothing left to do on it: a ticket closed or voided, with no open conflict, nothing
  * waiting in the kitchen and nothing held back to fire. A till's working screens (tickets,
@@ -530,7 +535,7 @@ export function waitsInKitchen(ticket: Pick<TicketView, 'status'>, line: TicketL
  */
 export function isSettled(view: AggregateView): boolean {
   if (view.kind !== 'ticket') return false;
-  if (view.status !== 'closed' && view.status !== 'voided') return false;
+  if (!hasEnded(view)) return false;
   if (view.openConflicts > 0 || linesToFire(view).length > 0) return false;
   return !view.lines.some((l) => waitsInKitchen(view, l)) && !view.cancelledLines.some((l) => l.bumpedAt === null);
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PaymentMethod } from '../domain/ticket-events';
 import { TaxLine, addTaxLines, sortedTaxLines } from '../domain/tax';
-import { chargedQuantity, compedQuantity, owedCents, refundShares, ticketTaxes, type AggregateView, type RefundShares, type TicketLine, type TicketView } from '../projection/views';
+import { chargedQuantity, compedQuantity, hasEnded, owedCents, refundShares, ticketTaxes, type AggregateView, type RefundShares, type TicketLine, type TicketView } from '../projection/views';
 
 /**
  * The day's takings (cash-up): what the manager counts the drawer against at the end of a
@@ -157,7 +157,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     } else if (view.status === 'voided' && within(view.voidedAt)) {
       add(voided, view.totalCents);
       counted = true;
-    } else if (isOpen(view) && (view.openedAt ?? view.lastEventAt) < day.to) {
+    } else if (!hasEnded(view) && (view.openedAt ?? view.lastEventAt) < day.to) {
       // (openedAt is null only while the opening has not arrived: its other events date it.)
       add(open, owedCents(view));
       counted = true;
@@ -259,9 +259,6 @@ function addItemSold(items: Map<string, ItemSold>, line: TicketLine): void {
   item.amountCents += line.unitPriceCents * charged;
 }
 
-function isOpen(ticket: TicketView): boolean {
-  return ticket.status !== 'closed' && ticket.status !== 'voided';
-}
 
 function emptyCount(): MoneyCount {
   return { count: 0, amountCents: 0 };

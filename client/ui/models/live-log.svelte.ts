@@ -1,6 +1,6 @@
 import type { EventStore, PersistenceState, StoreChange } from '../../store/event-store';
 import type { EventEnvelope } from '../../../shared/events/envelope';
-import type { AggregateView, HistoryEntry, LocationView, MenuItemView, TableView, TicketView } from '../../../shared/projection/views';
+import { hasEnded, type AggregateView, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketView } from '../../../shared/projection/views';
 import { LOCATION_DETAILS_ID } from '../../../shared/domain/location-events';
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TABLE_AGGREGATE } from '../../../shared/domain/table-events';
@@ -84,7 +84,7 @@ export class LiveLog {
   private readonly openByTable = $derived.by(() => {
     const out = new Map<string, TicketView[]>();
     for (const t of this.views<TicketView>(TICKET_AGGREGATE)) {
-      if (t.tableId === null || t.status === 'closed' || t.status === 'voided') continue;
+      if (t.tableId === null || hasEnded(t)) continue;
       const key = this.tableKey(t.tableId);
       out.set(key, [...(out.get(key) ?? []), t]);
     }

@@ -2,7 +2,7 @@ import type { PaymentToRecord, RefundToGive, TicketCommands } from '../../comman
 import { CommandState } from './command-state.svelte';
 import { NotSavedError } from '../../store/storage-errors';
 import type { MenuCommands } from '../../commands/menu-commands';
-import { linesToFire, owedCents, paidLineIds, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
+import { hasEnded, linesToFire, owedCents, paidLineIds, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { TICKET_AGGREGATE, type TicketDiscount, type TicketSentToKitchenV1 } from '../../../shared/domain/ticket-events';
 import type { EventEnvelope } from '../../../shared/events/envelope';
 import type { DeliveryState } from '../../sync/sync-status';
@@ -18,7 +18,6 @@ export interface MenuSection {
 /** A menu item the till can sell: defined, priced, named, not retired. */
 type Sellable = MenuItemView & { name: string; priceCents: number };
 
-const ENDED = new Set(['closed', 'voided']);
 const NONE: ReadonlySet<string> = new Set();
 
 /** Where an event is on its way off this device (SyncModel: re-read whenever the sync status changes). */
@@ -58,7 +57,7 @@ export class TicketsModel extends CommandState {
     const all = this.log.views<TicketView>(TICKET_AGGREGATE);
     return all
       // A closed ticket with lines held back stays: the kitchen has not got them yet.
-      .filter((t) => this.showEnded || !ENDED.has(t.status) || t.openConflicts > 0 || linesToFire(t).length > 0 || t.id === this.selectedId)
+      .filter((t) => this.showEnded || !hasEnded(t) || t.openConflicts > 0 || linesToFire(t).length > 0 || t.id === this.selectedId)
       .sort((a, b) => (b.openedAt ?? b.lastEventAt) - (a.openedAt ?? a.lastEventAt));
   });
 
@@ -159,13 +158,13 @@ export class TicketsModel extends CommandState {
    * not closed yet) is no such risk.
    */
   alsoOpenAt(ticket: TicketView): TicketView[] {
-    const unpaid = (t: TicketView) => !ENDED.has(t.status) && t.status !== 'paid';
+    const unpaid = (t: TicketView) => !hasEnded(t) && t.status !== 'paid';
     if (ticket.tableId === null || !unpaid(ticket)) return [];
     return this.log.openTicketsAt(ticket.tableId).filter((t) => t.id !== ticket.id && unpaid(t));
   }
 
   isEnded(ticket: TicketView): boolean {
-    return ENDED.has(ticket.status);
+    return hasEnded(ticket);
   }
 
   /**
@@ -258,7 +257,7 @@ export class TicketsModel extends CommandState {
    * and payments say (nothing can be taken there; a difference is a manager's conflict).
    */
   dueOf(ticket: TicketView): number | null {
-    if (ENDED.has(ticket.status)) return null;
+    if (hasEnded(ticket)) return null;
     return owedCents(ticket);
   }
 
