@@ -191,8 +191,9 @@ export class TicketCommands {
     return this.append(ticketId, 'ticket.note_set', { note });
   }
 
-  assignTable(ticketId: string, tableId: string) {
-    return this.append(ticketId, 'ticket.table_assigned', { tableId });
+  /** Moves the ticket to a table, or off its table (`null`: the party takes it away). */
+  assignTable(ticketId: string, tableId: string | null) {
+    return this.append(ticketId, 'ticket.table_assigned', tableId === null ? {} : { tableId });
   }
 
   /** The guests at the table, as counted (the opening took the table's seats). */

@@ -60,6 +60,13 @@ export type TicketNoteSetV1 = z.infer<typeof TicketNoteSetV1>;
 export const TicketTableAssignedV1 = z.strictObject({ tableId: EntityId });
 export type TicketTableAssignedV1 = z.infer<typeof TicketTableAssignedV1>;
 
+/**
+ * v2: without a table the ticket leaves its table (the party takes it away), as a ticket
+ * opened without one. A move to a table is still written as v1, so older tills read it.
+ */
+export const TicketTableAssignedV2 = TicketTableAssignedV1.partial();
+export type TicketTableAssignedV2 = z.infer<typeof TicketTableAssignedV2>;
+
 /** The guests at the table, as a waiter counts them (the opening guessed the table's seats). */
 export const TicketCoversSetV1 = z.strictObject({ covers: Covers });
 export type TicketCoversSetV1 = z.infer<typeof TicketCoversSetV1>;

@@ -27,6 +27,7 @@ import {
   TicketQuantityChangedV1,
   TicketSentToKitchenV1,
   TicketTableAssignedV1,
+  TicketTableAssignedV2,
   TicketCoversSetV1,
   TicketVoidedV1,
 } from '../domain/ticket-events';
@@ -70,7 +71,7 @@ export const EVENT_CATALOG = {
   'ticket.item_removed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketItemRemovedV1 } },
   'ticket.quantity_changed': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketQuantityChangedV1 } },
   'ticket.note_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketNoteSetV1 } },
-  'ticket.table_assigned': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketTableAssignedV1 } },
+  'ticket.table_assigned': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketTableAssignedV1, 2: TicketTableAssignedV2 }, writtenFrom: 1 },
   'ticket.covers_set': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketCoversSetV1 } },
   'ticket.sent_to_kitchen': { aggregateType: TICKET_AGGREGATE, versions: { 1: TicketSentToKitchenV1 } },
   // v2 added how many the kitchen made, v3 whether its card showed the line stopped (voided, cancelled).
@@ -144,7 +145,7 @@ export interface EventPayloads {
   'ticket.item_removed': z.infer<typeof TicketItemRemovedV1>;
   'ticket.quantity_changed': z.infer<typeof TicketQuantityChangedV1>;
   'ticket.note_set': z.infer<typeof TicketNoteSetV1>;
-  'ticket.table_assigned': z.infer<typeof TicketTableAssignedV1>;
+  'ticket.table_assigned': z.infer<typeof TicketTableAssignedV2>;
   'ticket.covers_set': z.infer<typeof TicketCoversSetV1>;
   'ticket.sent_to_kitchen': z.infer<typeof TicketSentToKitchenV1>;
   'ticket.kitchen_item_bumped': z.infer<typeof TicketKitchenItemBumpedV3>;

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from './envelope';
-import type { TicketItemAddedV1, TicketItemAddedV2, TicketItemAddedV3, TicketKitchenItemBumpedV1, TicketKitchenItemBumpedV2, TicketKitchenItemBumpedV3, TicketPaymentRecordedV1, TicketPaymentRecordedV2, TicketPaymentRecordedV3, TicketRefundedV1, TicketRefundedV2 } from '../domain/ticket-events';
+import type { TicketItemAddedV1, TicketItemAddedV2, TicketItemAddedV3, TicketKitchenItemBumpedV1, TicketKitchenItemBumpedV2, TicketKitchenItemBumpedV3, TicketPaymentRecordedV1, TicketPaymentRecordedV2, TicketPaymentRecordedV3, TicketRefundedV1, TicketRefundedV2, TicketTableAssignedV1, TicketTableAssignedV2 } from '../domain/ticket-events';
 import type { MenuItemDefinedV1, MenuItemDefinedV2 } from '../domain/menu-events';
 import type { SaleRecordedV1, SaleRecordedV2 } from '../domain/sale-events';
 import type { TableDefinedV1, TableDefinedV2 } from '../domain/table-events';
@@ -50,6 +50,10 @@ export const UPCASTERS: Readonly<Record<string, Readonly<Record<number, Upcaster
     1: (payload): TicketKitchenItemBumpedV2 => payload as TicketKitchenItemBumpedV1,
     // v3 added what the card showed: a v2 bump does not say (the fold guesses, as it did).
     2: (payload): TicketKitchenItemBumpedV3 => payload as TicketKitchenItemBumpedV2,
+  },
+  'ticket.table_assigned': {
+    // v2 made the table optional (none: off its table): a v1 move names one.
+    1: (payload): TicketTableAssignedV2 => payload as TicketTableAssignedV1,
   },
   'ticket.refunded': {
     // v2 added the line a refund is for: a v1 refund was for the whole ticket.

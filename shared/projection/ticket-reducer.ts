@@ -177,7 +177,7 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       });
     }
     case 'ticket.table_assigned': {
-      const tableId = e.payload.tableId;
+      const tableId = e.payload.tableId ?? null;
       return lww(s, e, 'tableId', (t) => {
         t.tableId = tableId;
       });

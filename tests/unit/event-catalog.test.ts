@@ -84,8 +84,9 @@ describe('event catalog', () => {
     for (const type of EVENT_TYPES) {
       const [first] = Object.keys(VALID[type]);
       const { [first!]: _dropped, ...rest } = VALID[type];
-      // The receipt details carry only the fields changed: none is required (EVT12).
-      if (type !== 'location.details_set') expect(fieldOf(() => validatePayload(type, rest))).toBe(`payload.${first}`);
+      // The receipt details carry only the fields changed: none is required (EVT12); a move
+      // without a table leaves the table (EVT18).
+      if (type !== 'location.details_set' && type !== 'ticket.table_assigned') expect(fieldOf(() => validatePayload(type, rest))).toBe(`payload.${first}`);
       expect(fieldOf(() => validatePayload(type, { ...VALID[type], extra: 1 }))).toBe('payload.extra');
     }
   });
@@ -178,6 +179,17 @@ describe('event catalog', () => {
     expect(decodeEvent(envelope({ type: 'ticket.kitchen_item_bumped', v: 2, payload: { lineId: 'l1', quantity: 2 } })).event.payload).toEqual({ lineId: 'l1', quantity: 2 });
     // v1 never had it: a quantity under v1 is refused, not dropped.
     expect(checkIncomingEvent(envelope({ type: 'ticket.kitchen_item_bumped', v: 1, payload: { lineId: 'l1', quantity: 2 } }))).toMatchObject({ ok: false, error: { field: 'payload.quantity' } });
+  });
+
+  it('[EVT18] a move off the table (no tableId) is written as ticket.table_assigned v2, a move to a table as v1; v1 decodes unchanged; an empty or extra field is named', () => {
+    expect(validatePayload('ticket.table_assigned', { tableId: 't2' })).toEqual({ v: 1, payload: { tableId: 't2' } });
+    expect(validatePayload('ticket.table_assigned', {})).toEqual({ v: 2, payload: {} });
+    expect(decodeEvent(envelope({ type: 'ticket.table_assigned', v: 1, payload: { tableId: 't2' } }))).toMatchObject({ status: 'ok', event: { v: 2, payload: { tableId: 't2' } } });
+    expect(decodeEvent(envelope({ type: 'ticket.table_assigned', v: 2, payload: {} }))).toMatchObject({ status: 'ok', event: { v: 2, payload: {} } });
+    // v1 always named a table.
+    expect(checkIncomingEvent(envelope({ type: 'ticket.table_assigned', v: 1, payload: {} }))).toMatchObject({ ok: false, error: { field: 'payload.tableId' } });
+    expect(fieldOf(() => validatePayload('ticket.table_assigned', { tableId: '' }))).toBe('payload.tableId');
+    expect(fieldOf(() => validatePayload('ticket.table_assigned', { table: 't2' }))).toBe('payload.table');
   });
 
   it('[EVT1] an unknown type is rejected on field "type"', () => {

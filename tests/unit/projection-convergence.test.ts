@@ -93,7 +93,8 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         break;
       }
       case 5:
-        if (op.b % 2 === 0) write('ticket.table_assigned', { tableId: `table-${op.b % 3}` });
+        // A move off the table (EVT18) now and then.
+        if (op.b % 2 === 0) write('ticket.table_assigned', op.b % 8 === 0 ? {} : { tableId: `table-${op.b % 3}` });
         else write('ticket.covers_set', { covers: 1 + (op.b % 6) });
         break;
       case 6:

@@ -4,7 +4,7 @@ import { EventValidationError, MANAGER_EVENT_TYPES, validatePayload } from '../.
 import { refusedToTerminal } from '../../shared/events/catalog';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import type { HistoryEntry, TableView } from '../../shared/projection/views';
-import { TestWriter } from '../helpers/test-writer';
+import { TestWriter, ticketOf } from '../helpers/test-writer';
 
 let wall = 1_700_000_000_000;
 
@@ -77,5 +77,21 @@ describe('tables (the floor plan)', () => {
     const event = { type: 'table.retired', origin: { terminal: 'till-1' } };
     expect(refusedToTerminal({ role: 'terminal', terminal: 'till-1' }, event)).toBe(true);
     expect(refusedToTerminal({ role: 'manager', terminal: 'manager-1' }, { ...event, origin: { terminal: 'manager-1' } })).toBe(false);
+  });
+
+  it('[EVT18] a ticket moved off its table has none (a takeaway); a move to a table made after seeing it wins, and so does one made after seeing that, in any order', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const K: AggregateRef = { id: 'k-1', type: 'ticket' };
+    const opened = a.write(K, 'ticket.opened', { number: 'AAA-001', tableId: 't5' });
+    wall += 1000;
+    const off = b.see(opened).write(K, 'ticket.table_assigned', {}, { v: 2 });
+    expect(ticketOf([opened, off]).tableId).toBeNull();
+    // Till a's clock runs behind: its move, made after seeing the move off, still wins.
+    wall -= 60_000;
+    const back = a.see(off).write(K, 'ticket.table_assigned', { tableId: 't7' }, { v: 1 });
+    const offAgain = b.see(back).write(K, 'ticket.table_assigned', {}, { v: 2 });
+    for (const order of permutations([opened, off, back])) expect(ticketOf(order).tableId).toBe('t7');
+    for (const order of permutations([opened, off, back, offAgain])) expect(ticketOf(order).tableId).toBeNull();
   });
 });

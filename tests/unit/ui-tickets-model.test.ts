@@ -32,6 +32,22 @@ describe('tickets screen (TicketsModel)', () => {
     expect(t.tickets.nextNote).toBe('well done');
   });
 
+  it('[EVT18][APP44] a ticket taken off its table reads "No table", and the table no longer counts it: the other ticket there stops saying "Also open at"', async () => {
+    const t = await till();
+    const staying = await t.commands.openTicket({ tableId: 't-5' });
+    const leaving = await t.commands.openTicket({ tableId: 't-5' });
+    expect(t.tickets.alsoOpenAt(ticketOf(t.store, staying)).map((x) => x.id)).toEqual([leaving]);
+    t.tickets.select(leaving);
+    await t.tickets.assignTable(null);
+    expect(ticketOf(t.store, leaving).tableId).toBeNull();
+    expect(t.tickets.tableLabel(ticketOf(t.store, leaving).tableId)).toBe('No table');
+    expect(t.tickets.openAt('t-5')).toBe(1);
+    expect(t.tickets.alsoOpenAt(ticketOf(t.store, staying))).toEqual([]);
+    // Written so that a build knowing only v1 reads a move to a table.
+    await t.tickets.assignTable('t-6');
+    expect(t.store.getByAggregate(leaving).filter((e) => e.type === 'ticket.table_assigned').map((e) => [e.v, e.payload])).toEqual([[2, {}], [1, { tableId: 't-6' }]]);
+  });
+
   it('[APP12] the menu lists categories and their items by name, numbers in numeric order, whatever the items\' ids; retired items are left out', async () => {
     const t = await till();
     const define = (id: string, name: string, category: string) =>

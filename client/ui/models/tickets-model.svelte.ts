@@ -349,7 +349,7 @@ export class TicketsModel extends CommandState {
     });
   }
 
-  assignTable(tableId: string) {
+  assignTable(tableId: string | null) {
     return this.withTicket((id) => this.commands.assignTable(id, tableId));
   }
 
