@@ -14,7 +14,7 @@ import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../
 import { serverEvents, startTerminal, type TestTerminal } from '../tests/helpers/terminals';
 import type { BenchRow } from './report';
 import { percentile } from './stats';
-import { startTcpProxy, type TcpProxy } from '../tests/helpers/tcp-proxy';
+import { startTcpProxy } from '../tests/helpers/tcp-proxy';
 import { ticketCommands } from './workload';
 
 /**

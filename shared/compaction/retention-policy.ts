@@ -4,11 +4,13 @@ import { hasEnded, type AggregateView } from '../projection/views';
 /**
  * Which aggregates may leave a terminal (compaction). One aggregate leaves only when ALL hold:
  *  - it is a ticket that is closed or voided, with no open conflict (reference data — menu
- *    items, tables — and aggregate types this build does not know always stay);
+ *    items, tables — and aggregate types this build does not know always stay), or a
+ *    fragment (no opening held, CMP8), whatever its status;
+ *  - none of its events is one this build cannot read (needs_update);
  *  - every one of its events is acknowledged by the server (origin.n ≤ watermark), so the
  *    canonical log has it: nothing owed ever leaves;
- *  - it is older than the retention window: its last event is before the end of its
- *    business day plus `keepAfterDayEndMs` (default: business day end + 24 h).
+ *  - it is past `policy.keptUntil(lastEventAt)`: by default the end of the business day
+ *    after its own.
  * The server's canonical log keeps everything; this only bounds what terminals hold.
  */
 export interface RetentionPolicy {

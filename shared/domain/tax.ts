@@ -39,7 +39,7 @@ export function allocateCents(cents: number, weights: readonly number[]): number
     return { share: Number(scaled / BigInt(total)), remainder: Number(scaled % BigInt(total)) };
   });
   let left = cents - parts.reduce((a, p) => a + p.share, 0);
-  const byRemainder = parts.map((p, i) => i).sort((a, b) => parts[b]!.remainder - parts[a]!.remainder || a - b);
+  const byRemainder = parts.map((_, i) => i).sort((a, b) => parts[b]!.remainder - parts[a]!.remainder || a - b);
   for (const i of byRemainder) {
     if (left === 0) break;
     parts[i]!.share++;

@@ -37,8 +37,8 @@ import { ConflictResolvedV1, ConflictResolvedV2 } from '../domain/conflict-event
 /**
  * The event catalog: every (type, v) this build understands, with its zod schema and the
  * aggregate type it belongs to. Adding a version: add its schema here and the upcaster from
- * the previous version in upcasters.ts (CATALOG_INVARIANTS in the tests check that every
- * non-current version has one). Nothing to bump: a new version or type changes the
+ * the previous version in upcasters.ts (the [EVT2] tests in tests/unit/event-catalog.test.ts check
+ * that every non-current version has one). Nothing to bump: a new version or type changes the
  * projection checkpoints' fingerprint (foldFingerprint in location-projection.ts), so the
  * first open of the new build refolds the log, applying what older builds held as
  * needs_update. FOLD_SNAPSHOT_VERSION is bumped only when the fold's own logic changes.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EVENT_ID_PATTERN } from './event-id';
 
 /**
- * The event envelope (see ../../../shared/DESIGN.md "The event").
+ * The event envelope (docs/SPEC.md, EVT1–EVT4).
  * Events are facts: once written they are never edited. The payload is validated
  * separately by the schema of its (type, v) in the catalog, so that an event of a
  * version this build does not know is still a valid envelope: kept and synced untouched.

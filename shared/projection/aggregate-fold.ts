@@ -152,7 +152,7 @@ export class AggregateFold {
    * the snapshot says of the events it folded, for attach() to check.
    */
   private restored: { size: number; digest: number } | null = null;
-  // Derived by the fold; reset by refold().
+  // Derived by the fold; reset by settle() before it refolds.
   private aggregateType = '';
   private domain: DomainState = { kind: 'other' };
   private keys = new Map<string, string>();
