@@ -14,6 +14,12 @@ export const EntityId = z.string().min(1).max(128);
 export const Quantity = z.number().int().positive().max(999);
 
 export const ShortText = z.string().min(1).max(120);
+
+/** Whether a name has something to read: one of spaces only is an empty button on every till. */
+export const notBlank = (s: string): boolean => s.trim() !== '';
+
+/** What staff find a thing by (an item, its category or station, the restaurant): never blank. */
+export const DisplayName = ShortText.refine(notBlank, 'must not be blank');
 export const Note = z.string().max(500);
 
 /** Cents as staff read money: 2650 → "26.50", −150 → "−1.50" (exact, no floating point). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ShortText } from './common';
+import { DisplayName, ShortText } from './common';
 
 /** The location itself (the business behind the tills): aggregate type 'location', one aggregate per location. */
 export const LOCATION_AGGREGATE = 'location';
@@ -18,7 +18,7 @@ export const Address = z.string().min(1).max(300);
  */
 export const LocationDetailsSetV1 = z
   .strictObject({
-    name: ShortText.optional(),
+    name: DisplayName.optional(),
     address: Address.nullable().optional(),
     /** The tax (VAT, GST) registration number. */
     taxNumber: ShortText.nullable().optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EntityId, PositiveCents, ShortText } from './common';
+import { DisplayName, EntityId, PositiveCents } from './common';
 import { TaxBasisPoints } from './tax';
 
 /** Menu items: aggregate type 'menu_item', aggregate id = menuItemId. */
@@ -7,11 +7,11 @@ export const MENU_ITEM_AGGREGATE = 'menu_item';
 
 export const MenuItemDefinedV1 = z.strictObject({
   menuItemId: EntityId,
-  name: ShortText,
-  category: ShortText,
+  name: DisplayName,
+  category: DisplayName,
   priceCents: PositiveCents,
   /** The kitchen station that prepares it (grill, bar...); absent = not sent to a station. */
-  station: ShortText.optional(),
+  station: DisplayName.optional(),
 });
 export type MenuItemDefinedV1 = z.infer<typeof MenuItemDefinedV1>;
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { EntityId } from './common';
+import { EntityId, notBlank } from './common';
 
 /** Dining tables: aggregate type 'table', aggregate id = tableId. */
 export const TABLE_AGGREGATE = 'table';
 
-const TableLabel = z.string().min(1).max(16);
+const TableLabel = z.string().min(1).max(16).refine(notBlank, 'must not be blank');
 const TableSeats = z.number().int().positive().max(99);
 
 export const TableDefinedV1 = z.strictObject({

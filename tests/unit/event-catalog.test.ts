@@ -192,6 +192,17 @@ describe('event catalog', () => {
     expect(fieldOf(() => validatePayload('ticket.table_assigned', { table: 't2' }))).toBe('payload.table');
   });
 
+  it('[EVT1] a name staff find a thing by is never blank: spaces only are refused naming the field (an item, its category and station, a table, the restaurant)', () => {
+    const item = { menuItemId: 'm1', name: 'Soup', category: 'Starters', priceCents: 650, station: 'kitchen' };
+    for (const field of ['name', 'category', 'station'] as const) expect(fieldOf(() => validatePayload('menu.item_defined', { ...item, [field]: '   ' })), field).toBe(`payload.${field}`);
+    expect(fieldOf(() => validatePayload('table.defined', { tableId: 't1', label: ' \t', seats: 2 }))).toBe('payload.label');
+    expect(fieldOf(() => validatePayload('table.defined', { tableId: 't1', label: '  ' }))).toBe('payload.label');
+    expect(fieldOf(() => validatePayload('location.details_set', { name: '   ' }))).toBe('payload.name');
+    expect(checkIncomingEvent(envelope({ type: 'menu.item_defined', v: 1, aggregate: { id: 'm1', type: 'menu_item' }, payload: { ...item, name: ' ' } }))).toMatchObject({ ok: false, error: { field: 'payload.name' } });
+    // A name with spaces around it is a name.
+    expect(validatePayload('menu.item_defined', { ...item, name: ' Soup ' }).payload).toMatchObject({ name: ' Soup ' });
+  });
+
   it('[EVT1] an unknown type is rejected on field "type"', () => {
     expect(fieldOf(() => validatePayload('ticket.teleported', {}))).toBe('type');
   });
