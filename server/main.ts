@@ -10,7 +10,7 @@ import { DEMO_LOCATION, demoSeedEvents } from './demo/demo-seed';
 import { createApp } from './http/app';
 import { registerEventsRoutes } from './http/events-routes';
 import { registerOpsRoutes } from './http/ops-routes';
-import { registerStaticFiles } from './http/static-files';
+import { checkDataDirNotServed, registerStaticFiles } from './http/static-files';
 import { registerTokensRoutes } from './http/tokens-routes';
 import { registerAggregatesRoutes } from './http/aggregates-routes';
 import { registerReportsRoutes } from './http/reports-routes';
@@ -58,6 +58,8 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, clock: { now?: () => number } = {}): Promise<RunningServer> {
   // The server's time (tokens, X-Server-Time, the room guard's judgement): tests move it days ahead.
   const now = clock.now ?? ((): number => Date.now());
+  // Before the data directory is created or opened: refused, nothing is left open.
+  checkDataDirNotServed(config.staticDir, config.dataDir);
   const https = config.tls === null ? null : { cert: readPem('TLS_CERT_FILE', config.tls.certFile), key: readPem('TLS_KEY_FILE', config.tls.keyFile) };
   const secret = loadOrCreateSecret(config.dataDir, config.secret);
   const db = openDatabase(config.dataDir);
