@@ -141,7 +141,8 @@ export async function startAppServer(options: { staticDir?: string } = {}): Prom
     async canonicalEvents() {
       const out: EventEnvelope[] = [];
       let after = '';
-      for (;;) {
+      // Bounded: a paging bug fails the test here, not at its timeout.
+      for (let pages = 0; pages < 10_000; pages++) {
         const res = await fetch(`${url}/api/events?after=${encodeURIComponent(after)}&limit=1000`, {
           headers: { authorization: `Bearer ${reader}` },
         });
@@ -149,8 +150,10 @@ export async function startAppServer(options: { staticDir?: string } = {}): Prom
         const body = (await res.json()) as { events: EventEnvelope[]; next: string | null; hasMore: boolean };
         out.push(...body.events);
         if (!body.hasMore || body.next === null) return out;
+        if (String(body.next) === after) throw new Error(`GET /api/events: the cursor did not move past ${after}`);
         after = String(body.next);
       }
+      throw new Error('GET /api/events: more than 10,000 pages');
     },
     async close() {
       await server.close();
