@@ -12,6 +12,7 @@ import { Quarantine, refusedAsNewer } from './quarantine';
 import { RelayConnection } from './relay-connection';
 import type { ConnectedTerminal, DeliveryState, SyncMetrics, SyncStatus } from './sync-status';
 import { monotonicClock, realTimers, type Timers } from './timers';
+import { UploadHolds } from './upload-holds';
 import { OutboxUploader, type FailureCause, type UploadOutcome } from './uploader';
 
 /**
@@ -82,32 +83,11 @@ export class SyncManager {
    * ack; believed again once the room writes that terminal's ack anew.
    */
   private readonly staleAcks = new Map<string, number>();
-  /**
-   * Events the server answered accepted or duplicate that their writer's watermark does not
-   * cover yet: a refused event below them holds it back for good. Acknowledged all the same
-   * (not uploaded again, not owed); dropped once the watermark covers them.
-   */
-  private readonly answered = new Map<string, { terminal: string; n: number }>();
-  /**
-   * Own events written with the relay in step → when their relay grace ends (timers clock).
-   * Each event waits out its own grace: one timer per burst used to post the events written
-   * late in it at once, while the relay was still delivering them.
-   */
-  private readonly relayGrace = new Map<string, number>();
-  /**
-   * Events refused alone (a 400/422 for a batch of just them: a proxy's answer, or one event's
-   * body refused whole) → until when they wait (timers clock), with their own backoff, so the
-   * events behind them still go. Never quarantined: a proxy's bad minute refuses every event.
-   */
-  private readonly refusedAlone = new Map<string, number>();
+  /** Answers above the watermarks, and what holds owed events back (times on the timers clock). */
+  private readonly holds = new UploadHolds();
+  /** The wait of an event refused alone (see UploadHolds.refused). */
   private readonly refusalBackoff: Backoff;
-  /**
-   * Events the server rejected as newer than it knows (refusedAsNewer: this build is ahead of
-   * it, e.g. it was rolled back) → their writer, n and until when they wait (timers clock). Not
-   * their fault: never quarantined; sent again after a long backoff (the server must be updated
-   * first) while the events behind them go, and dropped once it takes them.
-   */
-  private readonly awaitingServer = new Map<string, { terminal: string; n: number; until: number }>();
+  /** The wait of events the server rejected as newer than it knows (see UploadHolds.rejectedAsNewer). */
   private readonly serverUpdateBackoff: Backoff;
   private readonly listeners = new Set<(s: SyncStatus) => void>();
   private readonly cleanups: (() => void)[] = [];
@@ -227,9 +207,7 @@ export class SyncManager {
     this.backoff.reset();
     this.refusalBackoff.reset();
     // Staff asked: what is owed goes now, relay grace or an earlier refusal or not.
-    this.relayGrace.clear();
-    this.refusedAlone.clear();
-    for (const waiting of this.awaitingServer.values()) waiting.until = 0;
+    this.holds.releaseAll();
     this.probeAsked = true;
     this.unanswered = null;
     const successesBefore = this.metrics.successes;
@@ -249,7 +227,7 @@ export class SyncManager {
     // Answered, but not stored: something between (a proxy) refuses the uploads.
     const refused = this.uploadsRefused();
     if (refused !== null) return `Uploads refused (${refused}, not by this app's server: a proxy in between?). What is owed stays here and is tried again.`;
-    const newer = this.awaitingServerUpdate();
+    const newer = this.holds.awaitingServerUpdate(this.outbox().owed);
     if (newer > 0) return `The server needs an update for ${newer} event${newer === 1 ? '' : 's'} (newer than it knows): they wait here and go once it is updated.`;
     return null;
   }
@@ -263,7 +241,7 @@ export class SyncManager {
   }
 
   deliveryState(event: EventEnvelope): DeliveryState {
-    if (this.answered.has(event.id)) return 'acknowledged';
+    if (this.holds.isAnswered(event.id)) return 'acknowledged';
     return deliveryStateOf(event, this.watermarks(), relayedOf(this.store.doc).toJSON() as Record<string, number>);
   }
 
@@ -412,10 +390,7 @@ export class SyncManager {
   }
 
   private afterLocalWrite(events: readonly EventEnvelope[]): void {
-    if (this.relayInStep) {
-      const until = this.timers.now() + RELAY_DELIVERY_GRACE_MS;
-      for (const e of events) this.relayGrace.set(e.id, until);
-    }
+    if (this.relayInStep) this.holds.writtenInStep(events.map((e) => e.id), this.timers.now() + RELAY_DELIVERY_GRACE_MS);
     // Waiting out a backoff: the retry will carry this event too.
     if (this.paused || this.retryTimer !== null || this.debounceTimer !== null) return;
     // The relay is in step: the server stores what it relays and acknowledges it in `acks`
@@ -505,7 +480,7 @@ export class SyncManager {
     this.noticeWallStep();
     let { owed } = this.uploadable();
     if (owed.length === 0) {
-      await this.probeClockIfDue();
+      await this.probeServerIfDue();
       if (this.paused || this.stopped) return;
       // Writes made while the probe was out found it in flight: they go now, not at the next trigger.
       ({ owed } = this.uploadable());
@@ -541,11 +516,13 @@ export class SyncManager {
   }
 
   /**
-   * With the relay delivering, a till may post nothing for hours, and only answers over HTTP
-   * carry the server's time: ask it (a GET) when the last answer is older than
-   * CLOCK_PROBE_EVERY_MS, so stamps and kitchen ages stay on server time.
+   * With nothing owed, asks the server (a GET) when asked to (`probeAsked`: the relay failed,
+   * or staff pressed Sync now), or when the last answer carrying the server's time is older
+   * than CLOCK_PROBE_EVERY_MS (with the relay delivering, a till may post nothing for hours:
+   * stamps and kitchen ages stay on server time); then checks the room doc's acks against
+   * the marks it answers.
    */
-  private async probeClockIfDue(): Promise<void> {
+  private async probeServerIfDue(): Promise<void> {
     const due = this.serverTimeAt === null || this.elapsed() - this.serverTimeAt >= CLOCK_PROBE_EVERY_MS;
     if (!due && !this.probeAsked) return;
     this.probeAsked = false;
@@ -607,8 +584,7 @@ export class SyncManager {
       if (clock.calibrated) clock.setOffset(clock.getOffset() - step);
       this.inSyncAt.shift(step);
       if (this.metrics.lastSuccessAt !== null) this.metrics.lastSuccessAt += step;
-      for (const held of [this.relayGrace, this.refusedAlone]) for (const [id, until] of held) held.set(id, until + step);
-      for (const waiting of this.awaitingServer.values()) waiting.until += step;
+      this.holds.shift(step);
     }
     this.announce();
     this.schedulePublish();
@@ -646,7 +622,7 @@ export class SyncManager {
         this.limits = null;
         this.refusedWith = null;
         // Every event refused alone went through since: a later refusal starts short again.
-        if (this.refusedAlone.size === 0) this.refusalBackoff.reset();
+        if (this.holds.refusedAloneCount === 0) this.refusalBackoff.reset();
         this.timeouts = 0;
         if (Object.entries(this.postWatermarks).some(([t, n]) => (outcome.watermarks[t] ?? 0) < n)) this.serverForgot();
         this.postWatermarks = outcome.watermarks;
@@ -660,13 +636,12 @@ export class SyncManager {
           if (r.status === 'rejected' && refusedAsNewer(r, e, { role: this.options.role, terminal: this.store.terminal })) {
             // One longer wait per answer, not per event: a batch of them does not wait for ever.
             waitUntil ??= this.timers.now() + this.serverUpdateBackoff.fail();
-            this.awaitingServer.set(e.id, { terminal: e.origin.terminal, n: e.origin.n, until: waitUntil });
+            this.holds.rejectedAsNewer(e, waitUntil);
             this.countFailure('server_needs_update');
           } else if (r.status === 'rejected') {
             this.quarantineEvent(e, r.reason ?? 'rejected by the server', r.field ?? null);
           } else {
-            this.answered.set(e.id, e.origin);
-            this.awaitingServer.delete(e.id);
+            this.holds.taken(e);
           }
         }
         this.forgetCovered();
@@ -699,9 +674,9 @@ export class SyncManager {
         // One event is never above our server's limits (append bounds it at MAX_EVENT_BYTES, a
         // batch takes MAX_BATCH_BYTES): a 413 for it is a proxy's, as a 400 or 422 is, and never
         // quarantines it (a proxy's bad minute would set every owed sale aside, owed 0).
-        // Refused alone: it waits (see refusedAlone), and the next event goes after a backoff,
+        // Refused alone: it waits (see UploadHolds.refused), and the next event goes after a backoff,
         // not at once: a proxy that refuses everything would be walked one event a request.
-        this.refusedAlone.set(events[0]!.id, this.timers.now() + this.refusalBackoff.fail());
+        this.holds.refused(events[0]!.id, this.timers.now() + this.refusalBackoff.fail());
         this.retrySoon(this.backoff.fail());
         return;
       case 'unauthorized':
@@ -733,7 +708,7 @@ export class SyncManager {
    */
   private serverForgot(): void {
     this.postWatermarks = {};
-    this.answered.clear();
+    this.holds.forgetAnswers();
   }
 
   private markInSync(): void {
@@ -748,15 +723,14 @@ export class SyncManager {
   /** Answers, events awaiting a server update and quarantined events the watermarks now cover: the server holds them. */
   private forgetCovered(): void {
     const marks = this.watermarks();
-    for (const held of [this.answered, this.awaitingServer]) for (const [id, { terminal, n }] of held) if (n <= (marks[terminal] ?? 0)) held.delete(id);
+    this.holds.settleCovered(marks);
     // None waits for a server update (it was updated): one newer than it later waits short again.
-    if (this.awaitingServer.size === 0) this.serverUpdateBackoff.reset();
+    if (this.holds.awaitingServerCount === 0) this.serverUpdateBackoff.reset();
     this.quarantine.dropCovered(marks);
   }
 
   private quarantineEvent(e: EventEnvelope, reason: string, field: string | null): void {
-    // Waiting for a server update before, refused for another reason once it came: no longer waiting.
-    this.awaitingServer.delete(e.id);
+    this.holds.quarantined(e.id);
     this.quarantine.add({ eventId: e.id, type: e.type, aggregateId: e.aggregate.id, terminal: e.origin.terminal, n: e.origin.n, reason, field, at: this.timers.now() });
   }
 
@@ -816,35 +790,20 @@ export class SyncManager {
     return Math.min(MAX_TIMEOUT_MS, stretched);
   }
 
-  /** See SyncStatus.uploadsRefused. */
+  /**
+   * See SyncStatus.uploadsRefused. Forgets the refusal once nothing is owed, when read: a
+   * refusal answered after the relay delivered all that was owed (the batch was out meanwhile)
+   * is dropped here too, which forgetCovered alone would not see.
+   */
   private uploadsRefused(outbox: Outbox = this.outbox()): string | null {
     // Nothing owed (the relay delivered what was refused): a later sale owed is no refusal's.
     if (outbox.owed.length === 0) this.refusedWith = null;
     return this.refusedWith;
   }
 
-  /**
-   * What to upload now: the owed events, less own events still in their relay grace while
-   * the relay is in step (it delivers them; the server acknowledges them in `acks`), events
-   * refused alone and events awaiting a server update still waiting, and when the first of
-   * those held comes due.
-   */
+  /** What to upload now, and when the first event held back comes due (see UploadHolds.heldBack). */
   private uploadable(outbox = this.outbox()): { owed: EventEnvelope[]; heldUntil: number | null } {
-    if (this.relayGrace.size === 0 && this.refusedAlone.size === 0 && this.awaitingServer.size === 0) return { owed: outbox.owed, heldUntil: null };
-    const now = this.timers.now();
-    for (const held of [this.relayGrace, this.refusedAlone]) for (const [id, until] of held) if (until <= now) held.delete(id);
-    const relayHolds = this.relayGrace.size > 0 && this.relayInStep;
-    if (!relayHolds && this.refusedAlone.size === 0 && this.awaitingServer.size === 0) return { owed: outbox.owed, heldUntil: null };
-    const owed: EventEnvelope[] = [];
-    let heldUntil: number | null = null;
-    for (const e of outbox.owed) {
-      // Kept once due (the status counts them until the server takes them): due, it goes.
-      const awaiting = this.awaitingServer.get(e.id)?.until;
-      const until = this.refusedAlone.get(e.id) ?? (awaiting !== undefined && awaiting > now ? awaiting : undefined) ?? (relayHolds ? this.relayGrace.get(e.id) : undefined);
-      if (until === undefined) owed.push(e);
-      else if (heldUntil === null || until < heldUntil) heldUntil = until;
-    }
-    return { owed, heldUntil };
+    return this.holds.heldBack(outbox.owed, this.timers.now(), this.relayInStep);
   }
 
   private outbox(): Outbox {
@@ -852,7 +811,7 @@ export class SyncManager {
       byWriter: this.store.eventsByWriter(),
       watermarks: this.watermarks(),
       quarantined: this.quarantine.ids,
-      answered: this.answered,
+      answered: { has: (id) => this.holds.isAnswered(id) },
       ownWriter: this.store.writer,
       firstHeldAt: (id) => this.store.firstHeldAt(id),
       // Stamps carry the measured offset; the status bar counts from the wall clock.
@@ -902,7 +861,7 @@ export class SyncManager {
       inFlight: this.inFlight !== null,
       attempt: this.backoff.attempt,
       backoffMs: this.backoff.ceilingMs(),
-      nextAttemptAt: this.retryAt ?? (outbox === null ? null : this.firstWaitEnd(outbox)),
+      nextAttemptAt: this.retryAt ?? (outbox === null ? null : this.holds.firstWaitEnd(outbox.owed, this.timers.now(), this.relayInStep)),
       // None while connected: the backoff itself resets only after a stable connection (STABLE_MS).
       relayAttempt: this.relayInStep ? 0 : this.relay.attempt,
       relayNextAttemptAt: this.relay.nextAttemptAt,
@@ -913,18 +872,8 @@ export class SyncManager {
       watermarks: this.watermarks(),
       authProblem: this.unauthorized?.message ?? (this.relay.refusedFor ? `relay refused: ${this.relay.refusedFor}` : null),
       uploadsRefused: outbox === null ? null : this.uploadsRefused(outbox),
-      awaitingServerUpdate: outbox === null ? 0 : this.awaitingServerUpdate(outbox),
+      awaitingServerUpdate: outbox === null ? 0 : this.holds.awaitingServerUpdate(outbox.owed),
     };
-  }
-
-  /** See SyncStatus.awaitingServerUpdate. */
-  private awaitingServerUpdate(outbox: Outbox = this.outbox()): number {
-    return this.awaitingServer.size === 0 ? 0 : outbox.owed.filter((e) => this.awaitingServer.has(e.id)).length;
-  }
-
-  /** Every owed event refused alone or awaiting a server update: the first of their waits' ends is the next attempt. */
-  private firstWaitEnd(outbox: Outbox): number | null {
-    return this.refusedAlone.size === 0 && this.awaitingServer.size === 0 ? null : this.uploadable(outbox).heldUntil;
   }
 
   private connectionState(): SyncStatus['connection'] {
