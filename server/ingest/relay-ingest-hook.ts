@@ -131,7 +131,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
   };
 
   /** Runs `write` after this room's earlier batches; close() waits for it. */
-  const enqueue = (room: Room, state: RoomIngest, write: () => Promise<void>): void => {
+  const enqueue = (state: RoomIngest, write: () => Promise<void>): void => {
     const next = state.writing.then(write);
     state.writing = next;
     writes.add(next);
@@ -147,7 +147,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     if (state.pending.size === 0 || closed) return;
     const batches = [...state.pending.values()];
     state.pending = new Map();
-    enqueue(room, state, () => store(room, batches));
+    enqueue(state, () => store(room, batches));
   };
 
   /**
@@ -178,7 +178,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     state.catchUpDue = false;
     // Read now: a flush is followed by the unload, which forgets the room's index.
     const held = new Map(options.held(room));
-    enqueue(room, state, () =>
+    enqueue(state, () =>
       catchUp(room, held).catch((err: unknown) => {
         options.log.error({ location: room.name, err: String(err) }, 'relay ingest catch-up failed');
         state.catchUpDue = true;
