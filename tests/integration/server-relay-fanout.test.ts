@@ -12,7 +12,7 @@ import { updateFrame } from '../../server/relay/messages';
 import { persistenceHook } from '../../server/relay/persistence-hook';
 import { startUpdateMerger } from '../../server/store/update-merger';
 import { COMMIT_WINDOW_MS, Room } from '../../server/relay/room';
-import { MemoryRoomStore } from '../../server/store/memory-room-store';
+import { MemoryRoomStore } from '../helpers/memory-room-store';
 import { RoomRegistry } from '../../server/relay/room-registry';
 import { StoreHealth } from '../../server/store/store-health';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';

@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { configWith } from '../../server/config';
 import { persistenceHook } from '../../server/relay/persistence-hook';
 import { Relay } from '../../server/relay/relay';
-import { MemoryRoomStore } from '../../server/store/memory-room-store';
+import { MemoryRoomStore } from '../helpers/memory-room-store';
 import type { RoomSnapshot } from '../../server/store/room-store';
 import { StoreHealth } from '../../server/store/store-health';
 import { startUpdateMerger } from '../../server/store/update-merger';

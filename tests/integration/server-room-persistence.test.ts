@@ -7,7 +7,7 @@ import { persistenceHook } from '../../server/relay/persistence-hook';
 import { COMMIT_WINDOW_MS, Room } from '../../server/relay/room';
 import { remoteOrigin } from '../../server/relay/origins';
 import { openDatabase } from '../../server/store/database';
-import { MemoryRoomStore } from '../../server/store/memory-room-store';
+import { MemoryRoomStore } from '../helpers/memory-room-store';
 import { SqliteRoomStore, type RoomSnapshot, type RoomStore } from '../../server/store/room-store';
 import { startUpdateMerger } from '../../server/store/update-merger';
 import { MAX_CHUNKS, MERGE_BURST_FACTOR } from '../../shared/log/stored-updates';

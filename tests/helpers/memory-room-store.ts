@@ -1,6 +1,6 @@
-import type { RoomSnapshot, RoomStore } from './room-store';
+import type { RoomSnapshot, RoomStore } from '../../server/store/room-store';
 
-/** RoomStore in memory, for tests (the server itself always stores rooms in SQLite). */
+/** RoomStore in memory, for relay tests without a database (the server always stores rooms in SQLite). */
 export class MemoryRoomStore implements RoomStore {
   private readonly states = new Map<string, Uint8Array>();
   private readonly updates = new Map<string, Array<{ seq: number; data: Uint8Array }>>();
