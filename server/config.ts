@@ -36,6 +36,8 @@ export interface ServerConfig {
 export interface RelayLimits {
   maxMessageBytes: number;
   maxConnectionsPerRoom: number;
+  /** Connections one device (its token's terminal) may hold in its room; a newer one closes its oldest. */
+  maxConnectionsPerDevice: number;
   /** How long a room with no connections stays in memory before it is flushed and unloaded. */
   roomIdleMs: number;
   /** Merge a room's appended single updates into one chunk row once this many are stored and its writes pause (at once past 4× this many)... */
@@ -111,6 +113,7 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RELAY_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
   RELAY_MAX_CONNECTIONS_PER_ROOM: z.coerce.number().int().positive().default(200),
+  RELAY_MAX_CONNECTIONS_PER_DEVICE: z.coerce.number().int().positive().default(16),
   RELAY_ROOM_IDLE_MS: TimerMs.min(0).default(30_000),
   RELAY_COMPACT_EVERY_UPDATES: z.coerce.number().int().positive().default(500),
   RELAY_COMPACT_EVERY_MS: TimerMs.min(1).default(60_000),
@@ -146,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     relay: {
       maxMessageBytes: e.RELAY_MAX_MESSAGE_BYTES,
       maxConnectionsPerRoom: e.RELAY_MAX_CONNECTIONS_PER_ROOM,
+      maxConnectionsPerDevice: e.RELAY_MAX_CONNECTIONS_PER_DEVICE,
       roomIdleMs: e.RELAY_ROOM_IDLE_MS,
       compactEveryUpdates: e.RELAY_COMPACT_EVERY_UPDATES,
       compactEveryMs: e.RELAY_COMPACT_EVERY_MS,

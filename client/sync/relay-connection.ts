@@ -1,6 +1,6 @@
 import type * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import { closeReasonOf, isRetriableCloseCode, type CloseReasonName } from '../../shared/protocol/close-reasons';
+import { CloseReason, closeReasonOf, isRetriableCloseCode, type CloseReasonName } from '../../shared/protocol/close-reasons';
 import { relaySubprotocols } from '../../shared/protocol/relay-auth';
 import { Backoff, RELAY_BACKOFF } from './backoff';
 import type { RelayState } from './sync-status';
@@ -19,7 +19,8 @@ import { PROTOCOL_QUERY } from '../../shared/protocol/protocol-version';
  *     └─────────────────────────────────────────── terminal close (e.g. tokenExpired)
  *
  * The backoff resets only for a connection that stayed open STABLE_MS: a server that
- * accepts and at once closes keeps being backed off (a loop that took servers down).
+ * accepts and at once closes keeps being backed off (a loop that took servers down). Nor for
+ * one `superseded` by a newer connection of the same device (see onClose).
  */
 export const STABLE_MS = 10_000;
 /**
@@ -194,7 +195,10 @@ export class RelayConnection {
       this.options.onChange();
       return;
     }
-    if (stable) this.backoff.reset();
+    // Superseded: another connection of this device took its place (more tabs than the relay
+    // allows one device). However long it was open, coming back closes another tab's: no reset,
+    // or the tabs would take turns every half second.
+    if (stable && event?.code !== CloseReason.superseded.code) this.backoff.reset();
     this.clearTimer();
     this.options.onFailed?.();
     const delay = this.backoff.fail();

@@ -14,6 +14,7 @@ import { RoomHookError, type Room } from './room';
 export interface ConnectionOptions {
   maxMessageBytes: number;
   maxConnectionsPerRoom: number;
+  maxConnectionsPerDevice: number;
   hooks: readonly RelayHook[];
   /** Called once the socket is gone, after the room forgot it. */
   onGone(conn: RelayConnection, room: Room | null): void;
@@ -110,9 +111,17 @@ export class RelayConnection {
     this.armExpiry();
   }
 
-  /** Joins the loaded room: sync step 1, awareness, then the frames queued meanwhile. */
+  /**
+   * Joins the loaded room: sync step 1, awareness, then the frames queued meanwhile. A device
+   * at its cap makes room by closing its own oldest connection (a reloaded till or reopened tab
+   * replaces a socket that may be stale), so one device can never hold the whole room.
+   */
   attach(room: Room): void {
     if (this.gone) return;
+    // The device is its token's terminal; tokens from before every token named one count as one.
+    const ownDevice = [...room.connections].filter((c) => c.claims.terminal === this.claims.terminal);
+    const excess = ownDevice.length - this.options.maxConnectionsPerDevice + 1;
+    for (const oldest of ownDevice.slice(0, Math.max(0, excess))) oldest.close(CloseReason.superseded);
     if (room.connections.size >= this.options.maxConnectionsPerRoom) {
       this.close(CloseReason.roomFull);
       return;

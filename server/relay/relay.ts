@@ -14,6 +14,9 @@ import { RoomRegistry } from './room-registry';
 
 export const SYNC_PATH_PREFIX = '/sync/';
 
+/** Bytes a message may exceed RELAY_MAX_MESSAGE_BYTES by and still be refused by our check, with its typed code. */
+const MAX_PAYLOAD_SLACK = 1024;
+
 export interface RelayOptions {
   tokens: TokenIssuer;
   /** Whether a token `tokens` verified was revoked since (see closeRevoked); none when absent. */
@@ -45,12 +48,15 @@ export class Relay {
         options.log.warn({ location: room.name, err: String(err) }, 'room flush failed');
       },
     });
-    // maxPayload is a hard backstop above our own limit, which closes with a typed code.
+    // maxPayload is the hard backstop: ws buffers a whole message before handing it over,
+    // so it bounds what one socket holds of one. A message up to MAX_PAYLOAD_SLACK above our
+    // limit still reaches our own check, which closes with the typed 4413; past that ws cuts
+    // it unread with 1009 (clients read it as the same, close-reasons.ts).
     // A client that offers subprotocols (the staff app, see relay-auth.ts) gets `rms.sync`
     // selected, never the one carrying its token; one offering others is refused by its browser.
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: options.limits.maxMessageBytes * 2 + 1024,
+      maxPayload: options.limits.maxMessageBytes + MAX_PAYLOAD_SLACK,
       handleProtocols: (offered) => (offered.has(RELAY_SUBPROTOCOL) ? RELAY_SUBPROTOCOL : false),
     });
   }
@@ -125,6 +131,7 @@ export class Relay {
       const conn = new RelayConnection(ws, claims, {
         maxMessageBytes: this.options.limits.maxMessageBytes,
         maxConnectionsPerRoom: this.options.limits.maxConnectionsPerRoom,
+        maxConnectionsPerDevice: this.options.limits.maxConnectionsPerDevice,
         hooks: this.options.hooks,
         onGone: (_c, room) => {
           if (room !== null) this.rooms.release(room);

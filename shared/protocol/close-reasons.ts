@@ -21,6 +21,13 @@ export const TerminalCloseReason = {
 export const RetriableCloseReason = {
   internalError: { code: 4500, reason: 'internalError' },
   serverShuttingDown: { code: 4503, reason: 'serverShuttingDown' },
+  /**
+   * The device (its token's terminal) opened more connections to the room than the relay
+   * allows one device: this was its oldest, closed so the newest (a reloaded till, a reopened
+   * tab) gets in. Backed off like any retriable close, without the reset a long-open socket
+   * earns (client/sync/relay-connection.ts), so more tabs than the cap take turns ever slower.
+   */
+  superseded: { code: 4509, reason: 'superseded' },
   roomFull: { code: 4529, reason: 'roomFull' },
 } as const;
 
@@ -31,8 +38,8 @@ export type CloseReasonInfo = (typeof CloseReason)[CloseReasonName];
 
 /**
  * RFC 6455's "message too big". The relay's socket layer sends it for a frame past its hard
- * cap (twice the relay's limit), which it refuses before reading it, so before the relay can
- * answer messageTooLarge itself: it means the same, and is as terminal.
+ * cap (1 KiB above the relay's limit), which it refuses before reading it, so before the relay
+ * can answer messageTooLarge itself: it means the same, and is as terminal.
  */
 export const MESSAGE_TOO_BIG = 1009;
 

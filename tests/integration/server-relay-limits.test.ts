@@ -4,8 +4,12 @@ import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
+import { RelayConnection as ClientRelayConnection, STABLE_MS } from '../../client/sync/relay-connection';
 import { MessageType } from '../../server/relay/messages';
+import { CloseReason, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
+import { ManualTimers } from '../helpers/manual-timers';
 import { connectSynced, mint, waitFor } from '../helpers/server-clients';
+import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { testScope } from '../helpers/test-scope';
 
 const { defer, inProcess } = testScope();
@@ -114,5 +118,81 @@ describe('relay limits: a client that asks and never reads', () => {
     expect(asker.count(AWARENESS)).toBeGreaterThan(0);
     expect(asker.count(AWARENESS)).toBeLessThan(asks / 4);
     asker.ws.terminate();
+  });
+});
+
+describe('relay limits: connections per device', () => {
+  /** A server whose rooms take 6 connections, 3 of them one device's; disposed after the test. */
+  async function smallRelay(): Promise<InProcessServer> {
+    const server = await startTestServer({ relay: { maxConnectionsPerRoom: 6, maxConnectionsPerDevice: 3 } });
+    defer(() => server.dispose());
+    return server;
+  }
+
+  /** A raw socket in its room: resolved once the server sent its sync step 1 (it is attached). */
+  async function attached(server: InProcessServer, location: string, token: string): Promise<RawClient> {
+    const client = await RawClient.open(`${server.wsUrl}/${location}?token=${token}`);
+    defer(() => client.ws.terminate());
+    await waitFor(() => client.bytes > 0 || client.closedWith !== null, 'attached or refused');
+    return client;
+  }
+
+  it('[SRV40] one device opening more connections than its cap closes its own oldest (superseded, retriable), never filling the room: other devices still connect and sync, and the per-room limit still holds', async () => {
+    const server = await smallRelay();
+    const location = 'loc-device-cap';
+    const till9 = await mint(location, 'terminal', 'till-9');
+    const own: RawClient[] = [];
+    for (let i = 0; i < 10; i++) own.push(await attached(server, location, till9));
+    await waitFor(() => own.filter((c) => c.closedWith !== null).length === 7, 'the device down to its cap');
+    expect(own.map((c) => c.closedWith)).toEqual([...Array(7).fill(CloseReason.superseded.code), null, null, null]);
+    expect(isRetriableCloseCode(CloseReason.superseded.code)).toBe(true);
+
+    // Two other devices get in and sync with each other.
+    const writer = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-2'));
+    defer(() => writer.destroy());
+    const reader = await connectSynced(server.wsUrl, location, await mint(location, 'manager', 'manager-1'));
+    defer(() => reader.destroy());
+    writer.doc.getMap('m').set('order', 'soup');
+    await waitFor(() => reader.doc.getMap('m').get('order') === 'soup', 'another device syncs');
+
+    // The room's own limit: a sixth connection fits, a seventh (of yet another device) is refused.
+    expect((await attached(server, location, await mint(location, 'terminal', 'till-3'))).closedWith).toBeNull();
+    const seventh = await attached(server, location, await mint(location, 'terminal', 'till-4'));
+    await waitFor(() => seventh.closedWith !== null, 'the seventh refused');
+    expect(seventh.closedWith).toBe(CloseReason.roomFull.code);
+    expect(own.slice(7).map((c) => c.closedWith)).toEqual([null, null, null]);
+  });
+
+  it('[SRV40] a tab superseded by its own device waits ever longer to come back, however long it was open: more tabs than the cap do not take turns every half second', async () => {
+    const server = await startTestServer({ relay: { maxConnectionsPerDevice: 1 } });
+    defer(() => server.dispose());
+    const location = 'loc-device-turns';
+    const token = await mint(location, 'terminal', 'till-9');
+    const timers = new ManualTimers(5);
+    const tab = (): ClientRelayConnection => {
+      const relay = new ClientRelayConnection({
+        url: server.wsUrl,
+        room: location,
+        doc: new Y.Doc(),
+        token,
+        timers,
+        WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
+        onChange: () => {},
+      });
+      defer(() => relay.destroy());
+      return relay;
+    };
+    const [a, b] = [tab(), tab()];
+    a.start();
+    await waitFor(() => a.state === 'connected', 'tab a connected');
+    b.start();
+    await waitFor(() => b.state === 'connected' && a.attempt === 1 && a.nextAttemptAt !== null, 'tab a superseded by tab b');
+    timers.advance(a.nextAttemptAt! - timers.now());
+    await waitFor(() => a.state === 'connected' && b.attempt === 1 && b.nextAttemptAt !== null, 'tab a back, superseding tab b');
+    b.pause();
+    timers.advance(STABLE_MS); // tab a open long enough to count as stable
+    b.start();
+    await waitFor(() => b.state === 'connected' && a.nextAttemptAt !== null, 'tab a superseded again');
+    expect(a.attempt).toBe(2);
   });
 });

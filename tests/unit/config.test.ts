@@ -27,6 +27,12 @@ describe('server configuration from the environment', () => {
     expect(() => loadConfig({ RELAY_COMPACT_EVERY_MS: '0' })).toThrow(/RELAY_COMPACT_EVERY_MS/);
     expect(loadConfig({ RELAY_ROOM_IDLE_MS: '0', RELAY_COMPACT_EVERY_MS: '2147483647' })).toMatchObject({ relay: { roomIdleMs: 0, compactEveryMs: 2147483647 } });
   });
+
+  it('[SRV40] caps one device at 16 relay connections unless RELAY_MAX_CONNECTIONS_PER_DEVICE says otherwise (a positive integer)', () => {
+    expect(loadConfig({}).relay.maxConnectionsPerDevice).toBe(16);
+    expect(loadConfig({ RELAY_MAX_CONNECTIONS_PER_DEVICE: '4' }).relay.maxConnectionsPerDevice).toBe(4);
+    expect(() => loadConfig({ RELAY_MAX_CONNECTIONS_PER_DEVICE: '0' })).toThrow(/RELAY_MAX_CONNECTIONS_PER_DEVICE/);
+  });
 });
 
 describe('CORS_ORIGINS', () => {
