@@ -8,12 +8,12 @@ import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { acksOf } from '../../shared/log/log-doc';
 import { DEFAULT_RETENTION } from '../../shared/compaction/retention-policy';
 import { ManualTimers } from '../helpers/manual-timers';
+import { closeAll } from '../helpers/event-stores';
+import { until } from '../helpers/until';
 
 const DAY = 24 * 60 * 60_000;
-const opened: { close(): void }[] = [];
-afterEach(() => {
-  for (const o of opened.splice(0)) o.close();
-});
+const opened: { close(): void | Promise<void> }[] = [];
+afterEach(() => closeAll(opened));
 
 let seq = 0;
 /** A store with closed, acknowledged tickets; its clock calibrated (offset 0) unless `calibrated` is false. */
@@ -42,7 +42,7 @@ describe('CompactionScheduler', () => {
     const scheduler = new CompactionScheduler(store, timers, { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1e9 });
     opened.push({ close: () => scheduler.stop() });
     timers.advance(60_000); // idle for a minute, but nothing is old enough yet
-    await until(() => scheduler.status().lastCompaction !== null && !scheduler.status().running);
+    await until(() => scheduler.status().lastCompaction !== null && !scheduler.status().running, 'a compaction run finished');
     expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'idle', aggregates: 0 });
     const firstRun = scheduler.status().lastCompaction!.at;
     // Busy: a change just now means the next check does not count as idle.
@@ -52,9 +52,9 @@ describe('CompactionScheduler', () => {
     expect(scheduler.status().running).toBe(false);
     expect(scheduler.status().lastCompaction!.at).toBe(firstRun);
     timers.advance(2 * DAY); // the retention window passes; the app sat idle meanwhile
-    await until(() => !scheduler.status().running);
+    await until(() => !scheduler.status().running, 'no compaction running');
     timers.advance(30_000); // the next check
-    await until(() => scheduler.status().lastCompaction?.aggregates === 30);
+    await until(() => scheduler.status().lastCompaction?.aggregates === 30, 'a compaction of the 30 closed tickets');
     const last = scheduler.status().lastCompaction!;
     expect(last).toMatchObject({ trigger: 'idle', aggregates: 30, events: 120 });
     expect(last.storedBytesAfter!).toBeLessThan(last.storedBytesBefore!);
@@ -71,11 +71,11 @@ describe('CompactionScheduler', () => {
     // By the device's clock the retention window has passed; by the server's, not for 45 minutes.
     const keptUntil = DEFAULT_RETENTION.keptUntil(store.getByAggregate('t3').at(-1)!.at);
     timers.advance(keptUntil - timers.now() + 10 * 60_000);
-    await until(() => !scheduler.status().running); // the idle checks' run, started back then
+    await until(() => !scheduler.status().running, 'no compaction running'); // the idle checks' run, started back then
     await scheduler.compactNow();
     expect(store.isArchived('t3')).toBe(false);
     timers.advance(40 * 60_000);
-    await until(() => !scheduler.status().running);
+    await until(() => !scheduler.status().running, 'no compaction running');
     await scheduler.compactNow();
     expect(store.isArchived('t3')).toBe(true);
   });
@@ -87,7 +87,7 @@ describe('CompactionScheduler', () => {
     const scheduler = new CompactionScheduler(store, timers, { idleMs: 10 * DAY, checkEveryMs: 1_000, maxStoredBytes: 1_000 });
     opened.push({ close: () => scheduler.stop() });
     timers.advance(1_000);
-    await until(() => scheduler.status().lastCompaction !== null);
+    await until(() => scheduler.status().lastCompaction !== null, 'a compaction run');
     expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'threshold', aggregates: 10 });
   });
 
@@ -103,7 +103,7 @@ describe('CompactionScheduler', () => {
     };
     try {
       timers.advance(1_000);
-      await until(() => scheduler.status().lastFailure !== null && !scheduler.status().running);
+      await until(() => scheduler.status().lastFailure !== null && !scheduler.status().running, 'a failed compaction run finished');
     } finally {
       IDBObjectStore.prototype.clear = clear;
     }
@@ -111,7 +111,7 @@ describe('CompactionScheduler', () => {
     expect(scheduler.status().lastCompaction).toBeNull();
     const storedAfterFailure = store.storedBytes()!;
     timers.advance(1_000);
-    await until(() => scheduler.status().lastCompaction !== null && !scheduler.status().running);
+    await until(() => scheduler.status().lastCompaction !== null && !scheduler.status().running, 'a compaction run finished');
     expect(scheduler.status().lastFailure).toBeNull();
     // The aggregates left the doc in the failed run; this one shrinks the log it could not.
     expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'threshold', aggregates: 0 });
@@ -128,7 +128,7 @@ describe('CompactionScheduler before the clock is calibrated', () => {
     const scheduler = new CompactionScheduler(store, timers, { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1_000 });
     opened.push({ close: () => scheduler.stop() });
     timers.advance(30_000); // a check: idle and over the threshold, but not calibrated
-    await until(() => !scheduler.status().running);
+    await until(() => !scheduler.status().running, 'no compaction running');
     expect(scheduler.status().lastCompaction).toBeNull();
     expect(store.isArchived('t1')).toBe(false);
     await expect(scheduler.compactNow()).rejects.toThrow(/server's time/);
@@ -140,7 +140,7 @@ describe('CompactionScheduler before the clock is calibrated', () => {
     store.clockCalibrated();
     expect(scheduler.status().waitingForServerTime).toBe(false);
     timers.advance(30_000);
-    await until(() => scheduler.status().lastCompaction !== null && !scheduler.status().running);
+    await until(() => scheduler.status().lastCompaction !== null && !scheduler.status().running, 'a compaction run finished');
     expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'threshold', aggregates: 5 });
     expect(scheduler.status().lastFailure).toBeNull();
   });
@@ -177,8 +177,3 @@ describe('A full disk', () => {
     }
   });
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(condition()).toBe(true);
-}

@@ -1,31 +1,23 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { EventStore, type EventStoreOptions } from '../../client/store/event-store';
+import { EventStore } from '../../client/store/event-store';
 import { bucketOf } from '../../client/store/idb-persistence';
 import { z } from 'zod';
 import { CURRENT_VERSIONS, EVENT_CATALOG, EventValidationError } from '../../shared/events/catalog';
 import { UPCASTERS } from '../../shared/events/upcasters';
 import { FOLD_SNAPSHOT_VERSION } from '../../shared/projection/aggregate-fold';
 import type { CheckpointRecord } from '../../shared/projection/location-projection';
-import { canonicalJson } from '../../shared/events/envelope';
 import { EVENT_ID_PATTERN, newEventId } from '../../shared/events/event-id';
 import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
 import { SegmentWriter, acksOf, compactedOf, readAllEventJson } from '../../shared/log/log-doc';
 import { installWebLocks } from '../helpers/web-locks';
 import { installLocalStorage } from '../helpers/device-storage';
+import { allViews, closeAll, openStore, openedStores } from '../helpers/event-stores';
+import { until } from '../helpers/until';
 
 let seq = 0;
-const open: EventStore[] = [];
-afterEach(() => {
-  for (const s of open.splice(0)) s.close();
-});
-
-async function openStore(options: Partial<EventStoreOptions> & { location: string }): Promise<EventStore> {
-  const store = await EventStore.open({ terminal: 'till-1', crossTab: false, ...options });
-  open.push(store);
-  return store;
-}
+afterEach(() => closeAll(openedStores));
 
 const DAY = 24 * 60 * 60_000;
 const num = (prefix: string, i: number) => `${prefix}-${String(i).padStart(3, '0')}`;
@@ -37,10 +29,6 @@ const item = (lineId: string, quantity = 1) => ({
   unitPriceCents: 1250,
   quantity,
 });
-
-function allViews(store: EventStore): string {
-  return canonicalJson(store.views().sort((a, b) => (a.id < b.id ? -1 : 1)));
-}
 
 // The same behaviour, whichever persistence backs the store.
 for (const persistence of ['memory', 'indexeddb'] as const) {
@@ -168,7 +156,7 @@ describe('EventStore on IndexedDB', () => {
     expect(order).toEqual(['reserve 5', 'doc update']);
     expect(events.map((e) => e.origin.n)).toEqual([1, 2, 3, 4, 5]);
     const reader = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
-    open.push(reader);
+    openedStores.push(reader);
     expect(reader.projection.size).toBe(5);
   });
 
@@ -195,7 +183,7 @@ describe('EventStore on IndexedDB', () => {
     const event = await writer.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
     // Without closing the writer (as if the tab died now), a fresh load sees it.
     const reader = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
-    open.push(reader);
+    openedStores.push(reader);
     expect(reader.getByAggregate('t1')).toEqual([event]);
   });
 
@@ -666,7 +654,7 @@ describe('Several tabs of one terminal', () => {
         writes.push(tabB.append('ticket.opened', { number: num('B', i) }, ticket(`b${i}`)));
       }
       await Promise.all(writes);
-      await until(() => tabA.projection.size === 50 && tabB.projection.size === 50);
+      await until(() => tabA.projection.size === 50 && tabB.projection.size === 50, 'each tab holding both tabs\' 50 tickets');
       const stamps = tabA.views().flatMap((v) => tabA.getByAggregate(v.id).map((e) => `${e.origin.terminal}#${e.origin.n}`));
       expect(new Set(stamps).size).toBe(50);
       expect(allViews(tabA)).toEqual(allViews(tabB));
@@ -674,7 +662,7 @@ describe('Several tabs of one terminal', () => {
       // Both tabs' writes survive a reload of either.
       tabA.close();
       tabB.close();
-      open.length = 0;
+      openedStores.length = 0;
       await new Promise((r) => setTimeout(r, 0)); // Web Locks release asynchronously
       const reloaded = await openStore({ location, crossTab: true });
       expect(reloaded.projection.size).toBe(50);
@@ -694,11 +682,11 @@ describe('Several tabs of one terminal: a tab killed before its write committed'
       const tabA = await openStore({ location, crossTab: true, persistence: 'memory' });
       const tabB = await openStore({ location, crossTab: true });
       const sale = await tabA.append('ticket.opened', { number: 'A-001' }, ticket('a1'));
-      await until(() => tabB.view('a1') !== undefined);
+      await until(() => tabB.view('a1') !== undefined, 'tab B receiving tab A\'s sale');
       await tabB.durable();
       tabA.close();
       tabB.close();
-      open.length = 0;
+      openedStores.length = 0;
       await new Promise((r) => setTimeout(r, 0)); // Web Locks release asynchronously
       const reloaded = await openStore({ location, crossTab: true });
       expect(reloaded.getByAggregate('a1')).toEqual([sale]);
@@ -707,11 +695,6 @@ describe('Several tabs of one terminal: a tab killed before its write committed'
     }
   });
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(condition()).toBe(true);
-}
 
 /** A localStorage that refuses every write while `full` (about 5 MiB per origin; some browsers count IndexedDB in it). */
 function installFullableLocalStorage(): { setFull(full: boolean): void; restore(): void } {
@@ -784,7 +767,7 @@ describe('EventStore clock', () => {
       Y.applyUpdate(calibrated.doc, Y.encodeStateAsUpdate(foreign), { relay: true });
       expect(calibrated.clockSuspects.map((e) => e.id)).toEqual([ahead.id]);
       await calibrated.close();
-      open.length = 0;
+      openedStores.length = 0;
       // Reopened as the app does: no offset known until the server answers.
       const reloaded = await openStore({ location });
       await reloaded.indexed;
@@ -836,7 +819,7 @@ describe('EventStore clock', () => {
     const ahead = await openStore({ location, clock: new HybridClock({ wallNow: () => real + 2 * DAY }) });
     await ahead.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
     await ahead.close();
-    open.length = 0;
+    openedStores.length = 0;
     // The wall clock set right, the app reloaded: the clock follows what it reads from disk until the server answers.
     const clock = new HybridClock({ wallNow: () => real + 60_000 });
     const reloaded = await openStore({ location, clock });
@@ -890,7 +873,7 @@ describe('EventStore clock', () => {
       const lifted = await kitchen.append('ticket.note_set', { note: 'seen, changed' }, ticket('t1'));
       expect(lifted.at).toBeGreaterThan(far);
       await kitchen.close();
-      open.length = 0;
+      openedStores.length = 0;
       // Reloaded with no answer from the server yet: it reads its own write, two days ahead.
       const reloaded = await openStore({ location, terminal: 'kds-1' });
       await reloaded.indexed;

@@ -2,14 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { IdbPersistence, MERGE_EVERY } from '../../client/store/idb-persistence';
-
-async function until(condition: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from '../helpers/until';
 
 describe('IdbPersistence', () => {
   it('[STO14] merges small records into a chunk once writes pause, not during the burst; a reload is exact', async () => {

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { forceCloseDatabase } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { EventStore, type EventStoreOptions } from '../../client/store/event-store';
+import { EventStore } from '../../client/store/event-store';
 import { NotSavedError, StorageFullError } from '../../client/store/storage-errors';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import type { TicketView } from '../../shared/projection/views';
@@ -13,18 +13,11 @@ import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { installWebLocks } from '../helpers/web-locks';
 import { installLocalStorage } from '../helpers/device-storage';
 import { failIndexedDbWrites } from '../helpers/failing-disk';
+import { closeAll, openStore, openedStores } from '../helpers/event-stores';
+import { until } from '../helpers/until';
 
 let seq = 0;
-const open: EventStore[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close().catch(() => undefined)));
-});
-
-async function openStore(options: Partial<EventStoreOptions> & { location: string }): Promise<EventStore> {
-  const store = await EventStore.open({ terminal: 'till-1', crossTab: false, ...options });
-  open.push(store);
-  return store;
-}
+afterEach(() => closeAll(openedStores));
 
 const ticket = (id: string) => ({ aggregate: { id, type: 'ticket' } });
 const num = (i: number) => `A-${String(i).padStart(3, '0')}`;
@@ -49,7 +42,7 @@ describe('Store lifecycle', () => {
       // Another slot while the first is still writing, or the same one continuing after it.
       expect(`${next.origin.terminal}#${next.origin.n}`).not.toBe(`${lastEvent.origin.terminal}#${lastEvent.origin.n}`);
       await second.close();
-      open.length = 0;
+      openedStores.length = 0;
 
       const reloaded = await openStore({ location });
       expect(reloaded.getByAggregate('t900')).toEqual([lastEvent]);
@@ -152,7 +145,7 @@ describe('A full disk, then room again', () => {
       disk.failing = false; // room again (another site's data was evicted, a photo deleted)
       const later = await store.append('ticket.opened', { number: num(2) }, ticket('t2'));
       await store.close();
-      open.length = 0;
+      openedStores.length = 0;
 
       const reloaded = await openStore({ location });
       expect(reloaded.getByAggregate('t2')).toEqual([later]);
@@ -231,14 +224,14 @@ describe('IndexedDB failing under a running store', () => {
     const disk = failIndexedDbWrites('UnknownError'); // a disk error, as Chromium reports it
     try {
       await relayed(store, other, 'r1', 'B-001');
-      await until(() => store.persistence.mode === 'memory');
+      await until(() => store.persistence.mode === 'memory', 'the failed write reported (persistence: memory)');
       expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/UnknownError/) });
       disk.failing = false;
       await relayed(store, other, 'r2', 'B-002');
-      await until(() => store.persistence.mode === 'indexeddb');
+      await until(() => store.persistence.mode === 'indexeddb', 'the report cleared by a saved write (persistence: indexeddb)');
       await store.close();
       await other.close();
-      open.length = 0;
+      openedStores.length = 0;
       const reloaded = await openStore({ location });
       expect(reloaded.view('r1')).toBeDefined();
       expect(reloaded.view('r2')).toBeDefined();
@@ -247,11 +240,6 @@ describe('IndexedDB failing under a running store', () => {
     }
   });
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(condition()).toBe(true);
-}
 
 describe('Compaction and the watermarks it is given', () => {
   it('[CMP2][SYN20] the watermarks sync gives replace the doc\'s acks (one sync found stale after a server restore): nothing above them leaves', async () => {
@@ -338,7 +326,7 @@ describe('A closed store', () => {
     await expect(store.append('ticket.item_added', { lineId: 'l1', menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity: 1 }, ticket('t1'))).rejects.toThrow(/closed/);
     expect(store.close()).toBe(closed); // closing twice closes once
     await closed;
-    open.length = 0;
+    openedStores.length = 0;
     const reloaded = await openStore({ location });
     expect(reloaded.getByAggregate('t1')).toHaveLength(1);
   });

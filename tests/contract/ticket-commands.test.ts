@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { EventStore } from '../../client/store/event-store';
+import type { EventStore } from '../../client/store/event-store';
 import { CommandRefused, TicketCommands, refundableForLine, voidProblem, writerLabel } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
 import { LocationCommands } from '../../client/commands/location-commands';
@@ -10,22 +10,14 @@ import type { MenuItemView, TableView, TicketView } from '../../shared/projectio
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { SegmentWriter } from '../../shared/log/log-doc';
 import { FixedClockTerminal, ticketOf } from '../helpers/test-writer';
+import { closeAll, exchange, openStore, openedStores } from '../helpers/event-stores';
 
-const stores: EventStore[] = [];
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
-});
+afterEach(() => closeAll(openedStores));
 
 let n = 0;
 async function terminal(terminalId: string, role: 'terminal' | 'manager' = 'terminal', location = `cmd-${++n}`) {
-  const store = await EventStore.open({ location, terminal: terminalId, persistence: 'memory', crossTab: false });
-  stores.push(store);
+  const store = await openStore({ location, terminal: terminalId, persistence: 'memory' });
   return { store, commands: new TicketCommands({ store, role, staff: () => 'sam' }) };
-}
-
-function exchange(a: EventStore, b: EventStore): void {
-  Y.applyUpdate(b.doc, Y.encodeStateAsUpdate(a.doc, Y.encodeStateVector(b.doc)), 'relay');
-  Y.applyUpdate(a.doc, Y.encodeStateAsUpdate(b.doc, Y.encodeStateVector(a.doc)), 'relay');
 }
 
 /** Events written elsewhere reach the store (as the relay would bring them), each in its writer's segments. */
@@ -652,8 +644,7 @@ describe('guests (covers)', () => {
 
 describe('who is serving (origin.staff)', () => {
   it('[APP23] every event carries who is signed in on the device when it is written; with no one signed in, none', async () => {
-    const store = await EventStore.open({ location: `cmd-${++n}`, terminal: 'till-1', persistence: 'memory', crossTab: false });
-    stores.push(store);
+    const store = await openStore({ location: `cmd-${++n}`, persistence: 'memory' });
     let signedIn: string | null = 'Ana';
     const ctx = { store, role: 'terminal' as const, staff: () => signedIn };
     const commands = new TicketCommands(ctx);

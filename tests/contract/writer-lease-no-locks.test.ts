@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EventStore } from '../../client/store/event-store';
 import { HEARTBEAT_MS, SETTLE_MS, STALE_MS } from '../../client/store/tab-slots';
 import { acquireWriterLease, type WriterLease } from '../../client/store/writer-lease';
-import { canonicalJson } from '../../shared/events/envelope';
+import { allViews } from '../helpers/event-stores';
+import { until } from '../helpers/until';
 
 /**
  * A browser on plain http (a LAN server): BroadcastChannel but no Web Locks, as in Node 20.
@@ -304,19 +305,10 @@ describe('Writer lease without Web Locks', () => {
       writes.push(tabB.append('ticket.opened', { number: num('B', i) }, { aggregate: { id: `b${i}`, type: 'ticket' } }));
     }
     await Promise.all(writes);
-    await until(() => tabA.projection.size === 50 && tabB.projection.size === 50);
+    await until(() => tabA.projection.size === 50 && tabB.projection.size === 50, 'each tab holding both tabs\' 50 tickets');
     const stamps = tabA.views().flatMap((v) => tabA.getByAggregate(v.id).map((e) => `${e.origin.terminal}#${e.origin.n}`));
     expect(new Set(stamps).size).toBe(50);
     expect(allViews(tabA)).toEqual(allViews(tabB));
     expect([tabA.writer, tabB.writer].sort()).toEqual(['till-1', 'till-1.2']);
   });
 });
-
-function allViews(store: EventStore): string {
-  return canonicalJson(store.views().sort((a, b) => (a.id < b.id ? -1 : 1)));
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(condition()).toBe(true);
-}

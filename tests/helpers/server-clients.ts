@@ -67,10 +67,10 @@ export interface TestClient {
   destroy(): void;
 }
 
-/** A y-websocket client in Node, as a terminal would run it. */
-export function connectClient(wsUrl: string, location: string, token: string, doc = new Y.Doc()): TestClient {
+/** A y-websocket client in Node, as a terminal would run it; `webSocket` is the socket class (one that trusts a test certificate, say). */
+export function connectClient(wsUrl: string, location: string, token: string, doc = new Y.Doc(), webSocket: new (url: string, protocols?: string | string[]) => WebSocket = WebSocket): TestClient {
   const provider = new WebsocketProvider(wsUrl, location, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    WebSocketPolyfill: webSocket as unknown as typeof globalThis.WebSocket,
     disableBc: true,
     params: { token },
     maxBackoffTime: 300,

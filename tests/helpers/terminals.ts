@@ -12,7 +12,11 @@ import { mint } from './server-clients';
 export interface TestTerminal {
   store: EventStore;
   sync: SyncManager;
-  close(): void;
+  /**
+   * Stops syncing and closes the store; what it returns settles once the store's last writes are
+   * on disk and its writer slot is free (void from a test's own wrapper that closes only once).
+   */
+  close(): Promise<void> | void;
 }
 
 export interface DeferredTerminal {
@@ -73,7 +77,7 @@ function syncTerminal(store: EventStore, token: string, options: TerminalOptions
     sync,
     close() {
       sync.stop();
-      store.close();
+      return store.close();
     },
   };
 }

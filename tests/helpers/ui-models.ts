@@ -2,12 +2,12 @@ import 'fake-indexeddb/auto';
 import { afterEach, vi } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as Y from 'yjs';
 import { EventStore } from '../../client/store/event-store';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
 import type { HybridClock } from '../../shared/clock/hybrid-clock';
 import type { TicketView } from '../../shared/projection/views';
+import { closeAll } from './event-stores';
 import { ROOT, compiledDir, compiledPath, compilers, pointImports, stripTypes, writeCompiled } from './svelte-compiled';
 
 /*
@@ -53,9 +53,9 @@ export const stores: EventStore[] = [];
 
 /** After each test, closes the stores it opened and puts back real timers: call once at the top of a test file. */
 export function cleanUpAfterEach(): void {
-  afterEach(() => {
+  afterEach(async () => {
     vi.useRealTimers();
-    for (const s of stores.splice(0)) s.close();
+    await closeAll(stores);
   });
 }
 
@@ -78,11 +78,8 @@ export async function till(options: { clock?: HybridClock; location?: string; te
   return { store, commands, menuCommands, log, tickets };
 }
 
-/** Gives each of two stores what the other holds and it lacks, as the relay would. */
-export function exchange(a: EventStore, b: EventStore): void {
-  Y.applyUpdate(b.doc, Y.encodeStateAsUpdate(a.doc, Y.encodeStateVector(b.doc)), 'relay');
-  Y.applyUpdate(a.doc, Y.encodeStateAsUpdate(b.doc, Y.encodeStateVector(a.doc)), 'relay');
-}
+// Kept with the store helpers, which the contract tests use without compiling the Svelte models.
+export { exchange } from './event-stores';
 
 export const burger = { id: 'burger', name: 'Cheeseburger', priceCents: 1250 };
 export const cola = { id: 'cola', name: 'Cola', priceCents: 350 };

@@ -3,12 +3,11 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { loadConfig } from '../../server/config';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
-import { eventIdsIn, mint, ticketOpenedEvent, waitFor } from '../helpers/server-clients';
+import { connectClient, eventIdsIn, mint, ticketOpenedEvent, waitFor, type TestClient } from '../helpers/server-clients';
 import { SegmentWriter } from '../../shared/log/log-doc';
 import { canonicalEventJson } from '../../shared/events/envelope';
 
@@ -20,6 +19,13 @@ import { canonicalEventJson } from '../../shared/events/envelope';
 const TLS_DIR = join(import.meta.dirname, '../fixtures/tls');
 const tls = { certFile: join(TLS_DIR, 'cert.pem'), keyFile: join(TLS_DIR, 'key.pem') };
 const ca = readFileSync(tls.certFile);
+
+/** A socket that trusts the fixture's certificate. */
+class TrustingWebSocket extends WebSocket {
+  constructor(url: string, protocols?: string | string[]) {
+    super(url, protocols, { ca });
+  }
+}
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -44,25 +50,11 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-/** A y-websocket client that trusts the fixture's certificate. */
-function wssClient(wsUrl: string, location: string, token: string): { doc: Y.Doc; provider: WebsocketProvider } {
-  class TrustingWebSocket extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols, { ca });
-    }
-  }
-  const doc = new Y.Doc();
-  const provider = new WebsocketProvider(wsUrl, location, doc, {
-    WebSocketPolyfill: TrustingWebSocket as unknown as typeof globalThis.WebSocket,
-    disableBc: true,
-    params: { token },
-    maxBackoffTime: 300,
-  });
-  cleanups.push(() => {
-    provider.destroy();
-    doc.destroy();
-  });
-  return { doc, provider };
+/** A y-websocket client over TrustingWebSocket, destroyed after the test. */
+function wssClient(wsUrl: string, location: string, token: string): TestClient {
+  const client = connectClient(wsUrl, location, token, new Y.Doc(), TrustingWebSocket);
+  cleanups.push(() => client.destroy());
+  return client;
 }
 
 describe('HTTPS', () => {
