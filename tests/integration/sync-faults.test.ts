@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { z } from 'zod';
 import { ticketCommands } from '../../bench/workload';
-import { newEventId } from '../../shared/events/event-id';
-import { SegmentWriter } from '../../shared/log/log-doc';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEST_SECRET, mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { chooseWriter } from '../../client/app/pairing';
@@ -12,8 +11,8 @@ import { testScope } from '../helpers/test-scope';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../shared/protocol/protocol-version';
 import { ManualTimers, TabletClock } from '../helpers/manual-timers';
 import { startTestServer } from '../helpers/server-in-process';
-import { CURRENT_VERSIONS, EVENT_CATALOG } from '../../shared/events/catalog';
-import { UPCASTERS } from '../../shared/events/upcasters';
+import { CURRENT_VERSIONS } from '../../shared/events/catalog';
+import { withNextVersion, writeAsOtherBuild } from '../helpers/other-builds';
 import { SERVER_UPDATE_BACKOFF } from '../../client/sync/backoff';
 
 const { defer, inProcess, proxyTo, terminal } = testScope();
@@ -161,13 +160,17 @@ describe('Delivery through faults', () => {
   it('[SYN1] with the relay in step, sales are acknowledged through it: not one is posted', async () => {
     const server = await inProcess();
     const posts = countingFetch();
-    const t = await terminal({ location: 'no-posts', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
-    await waitFor(() => t.sync.relayInStep, 'the relay in step');
+    // The sync core's timers fire only when the test says: the grace ends before the count, however late a real timer would be.
+    const timers = new ManualTimers(1);
+    const t = await terminal({ location: 'no-posts', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch, timers } });
+    await waitFor(() => t.sync.relayInStep && t.sync.status.clockOffsetMs !== null && !t.sync.status.inFlight, 'the relay in step, the start-up probe answered');
     const before = posts.posts();
     await writeTickets(t, 20, 'P');
     await waitFor(() => t.sync.status.owed === 0, 'acknowledged');
-    // Past the grace an upload would have gone: none did.
-    await new Promise((r) => setTimeout(r, RELAY_DELIVERY_GRACE_MS + 500));
+    // The grace ends: an upload of what is still owed would go now. None does.
+    timers.advance(RELAY_DELIVERY_GRACE_MS);
+    await new Promise((r) => setImmediate(r)); // an upload the grace started has published its status
+    await waitFor(() => !t.sync.status.inFlight, 'nothing in flight');
     expect(posts.posts() - before).toBe(0);
     expectExactlyOnce(await serverEvents(server.url, 'no-posts'), 20);
   });
@@ -176,6 +179,9 @@ describe('Delivery through faults', () => {
     const server = await inProcess({ relayIngest: false }); // only an upload delivers them
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
+    let probeOut = false;
+    // The sync core's timers fire only when the test says: the relay grace ends while the probe is held.
+    const timers = new ManualTimers(8);
     const t = await terminal({
       location: 'probe-out',
       terminal: 'till-1',
@@ -183,16 +189,20 @@ describe('Delivery through faults', () => {
       syncEndpoint: server.wsUrl,
       // The start-up probe (nothing owed yet) is held until the test lets it through.
       sync: {
+        timers,
         fetch: async (input, init) => {
-          if (String(input).endsWith('/api/watermarks')) await gate;
+          if (String(input).endsWith('/api/watermarks')) {
+            probeOut = true;
+            await gate;
+          }
           return globalThis.fetch(input, init);
         },
       },
     });
-    await waitFor(() => t.sync.relayInStep, 'the relay in step');
+    await waitFor(() => t.sync.relayInStep && probeOut && t.sync.status.inFlight, 'the relay in step, the start-up probe out');
     await writeTickets(t, 3, 'W');
-    // Past the relay grace: its trigger found the probe in flight.
-    await new Promise((r) => setTimeout(r, RELAY_DELIVERY_GRACE_MS + 500));
+    // The relay grace ends: its trigger finds the probe in flight. Then the probe returns.
+    timers.advance(RELAY_DELIVERY_GRACE_MS);
     release();
     await waitForAsync(async () => (await serverEvents(server.url, 'probe-out')).length === 3, 'uploaded once the probe returned', 10_000);
   });
@@ -244,9 +254,7 @@ describe('Refusals never stall delivery', () => {
     await waitTicking(clock, () => a.sync.status.owed === 0, 'the first event acknowledged');
     // What a faulty release writes: a payload its schema refuses. (One of a version newer than the
     // server knows is not the event's fault: it waits for the server's update, OUT14.)
-    const at = a.store.clock.now();
-    const invalid = { id: newEventId(at), seq: 2, at, type: 'ticket.note_set', v: 1, aggregate: ticket, origin: { terminal: 'till-1', n: 2 }, payload: { note: 42 } };
-    a.store.doc.transact(() => new SegmentWriter(a.store.doc, 'till-1').append([JSON.stringify(invalid)]), 'faulty-release');
+    writeAsOtherBuild(a, 2, { type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: 42 } });
     for (let i = 0; i < 5; i++) await a.store.append('ticket.note_set', { note: `note ${i}` }, { aggregate: ticket });
 
     // b owes a's events once it holds them: settled means after they all arrived.
@@ -292,9 +300,7 @@ describe('Refusals never stall delivery', () => {
     const ticket = { id: 'ticket-1', type: 'ticket' };
     await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
     // The till's newer build writes the payment at a version the server does not know yet.
-    const at = t.store.clock.now();
-    const payment = { id: newEventId(at), seq: 2, at, type, v: current + 1, aggregate: ticket, origin: { terminal: 'till-1', n: 2 }, payload: { paymentId: 'p1', method: 'card', amountCents: 1500 } };
-    t.store.doc.transact(() => new SegmentWriter(t.store.doc, 'till-1').append([JSON.stringify(payment)]), 'newer-release');
+    writeAsOtherBuild(t, 2, { type, v: current + 1, aggregate: ticket, payload: { paymentId: 'p1', method: 'card', amountCents: 1500 } });
     await t.store.append('ticket.note_set', { note: 'window' }, { aggregate: ticket });
 
     const said = await t.sync.syncNow();
@@ -308,16 +314,7 @@ describe('Refusals never stall delivery', () => {
 
     // The server is updated: it learns the version, on the same data.
     await server.close();
-    const versions = EVENT_CATALOG[type].versions as Record<number, unknown>;
-    const upcasters = UPCASTERS[type] as Record<number, unknown>;
-    versions[current + 1] = versions[current];
-    upcasters[current] = (p: unknown) => p;
-    (CURRENT_VERSIONS as Record<string, number>)[type] = current + 1;
-    defer(() => {
-      delete versions[current + 1];
-      delete upcasters[current];
-      (CURRENT_VERSIONS as Record<string, number>)[type] = current;
-    });
+    defer(withNextVersion(type));
     server = await startTestServer({ dataDir });
     // No staff action: its wait ends (at most SERVER_UPDATE_BACKOFF's cap), and it goes.
     timers.advance(SERVER_UPDATE_BACKOFF.capMs);
@@ -331,7 +328,7 @@ describe('Refusals never stall delivery', () => {
   it('[OUT14] a server from before the rejection code, refusing the version of an event this build knows, is waited for too; an invalid event is still quarantined', async () => {
     const server = await inProcess({ relayIngest: false });
     let updated = false;
-    // The server's word, scripted as an older build's: no code, only the field.
+    // The server's word, scripted as an older build's (no code, only the field): no build from before the code exists to start.
     const fetch: typeof globalThis.fetch = async (input, init) => {
       if (init?.method !== 'POST') return globalThis.fetch(input, init);
       const { events } = JSON.parse(String(init.body)) as { events: { id: string; type: string; origin: { n: number } }[] };
@@ -360,36 +357,43 @@ describe('Refusals never stall delivery', () => {
   });
 
   it('[OUT14] an event that waited for the server\'s update and is then refused for another reason is quarantined and waits no more: no next attempt is shown, the next newer event waits the first wait again', async () => {
-    const server = await inProcess({ relayIngest: false });
-    let updated = false;
-    const fetch: typeof globalThis.fetch = async (input, init) => {
-      if (init?.method !== 'POST') return globalThis.fetch(input, init);
-      const { events } = JSON.parse(String(init.body)) as { events: { id: string; origin: { n: number } }[] };
-      const results = events.map((e) => {
-        if (e.origin.n === 1) return { id: e.id, status: 'accepted' };
-        // n 2: newer than the server until it is updated, then refused for its content; n 3 newer again.
-        if (e.origin.n === 2 && updated) return { id: e.id, status: 'rejected', reason: 'payload.note: too long', field: 'payload.note' };
-        return { id: e.id, status: 'rejected', reason: 'newer than this server knows', field: 'v', code: 'newer_than_server' };
-      });
-      return Response.json({ results, watermarks: { 'till-1': 1 }, serverTime: Date.now() });
-    };
+    const type = 'ticket.payment_recorded';
+    const current = CURRENT_VERSIONS[type];
+    const dataDir = makeDataDir();
+    defer(() => removeDataDir(dataDir));
+    let server = await startTestServer({ dataDir });
+    defer(() => server.close());
+    // The server is restarted on another port: the till's requests follow it.
+    const firstUrl = server.url;
+    const fetch: typeof globalThis.fetch = (input, init) => globalThis.fetch(String(input).replace(firstUrl, server.url), init);
     const timers = new ManualTimers(16);
-    const t = await terminal({ location: 'waited-then-refused', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch } });
-    const ticket = { aggregate: { id: 'ticket-1', type: 'ticket' } };
-    await t.store.append('ticket.opened', { number: 'A-001' }, ticket);
-    await t.store.append('ticket.note_set', { note: 'waits' }, ticket);
+    // Each wait is drawn at 99% of its ceiling: one at most the first ceiling is the first wait again.
+    timers.random = () => 0.99;
+    const t = await terminal({ location: 'waited-then-refused', terminal: 'till-1', apiBase: firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch } });
+    const ticket = { id: 'ticket-1', type: 'ticket' };
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    // The till's newer build writes the payment at a version the server does not know yet.
+    const payment = { paymentId: 'p1', method: 'card', amountCents: 1500 };
+    writeAsOtherBuild(t, 2, { type, v: current + 1, aggregate: ticket, payload: payment });
     await t.sync.syncNow();
     await waitFor(() => !t.sync.status.inFlight && t.sync.status.awaitingServerUpdate === 1, 'waiting for the server update');
-    updated = true;
+
+    // The server is updated, on the same data: its new version is not the till's, it requires a currency the till's did not write.
+    await server.close();
+    defer(withNextVersion(type, z.strictObject({ paymentId: z.string(), method: z.string(), amountCents: z.number().int(), currency: z.string() })));
+    server = await startTestServer({ dataDir });
     await t.sync.syncNow();
     await waitFor(() => !t.sync.status.inFlight && t.sync.status.quarantined.length === 1, 'quarantined by the updated server');
+    expect(t.sync.status.quarantined[0]).toMatchObject({ n: 2, field: 'payload.currency' });
     // Before, it stayed among the waiting: "next attempt" at the epoch, for good, and the long backoff never reset.
     expect(t.sync.status.awaitingServerUpdate).toBe(0);
     expect(t.sync.status.nextAttemptAt).toBeNull();
-    await t.store.append('ticket.note_set', { note: 'newer again' }, ticket);
+    // A payment newer than the updated server too.
+    writeAsOtherBuild(t, 3, { type, v: current + 2, aggregate: ticket, payload: { ...payment, paymentId: 'p2', currency: 'EUR' } });
     await t.sync.syncNow();
     await waitFor(() => !t.sync.status.inFlight && t.sync.status.awaitingServerUpdate === 1, 'the next one waiting');
     expect(t.sync.status.nextAttemptAt! - timers.now()).toBeLessThanOrEqual(SERVER_UPDATE_BACKOFF.baseMs);
+    expect((await serverEvents(server.url, 'waited-then-refused')).map((e) => e.origin.n)).toEqual([1]);
   });
 
   it('[OUT9] a 400 for a whole batch (a proxy\'s, not the server\'s per-event answer) is retried: nothing quarantined', async () => {

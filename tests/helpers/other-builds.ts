@@ -1,0 +1,52 @@
+import type { z } from 'zod';
+import { CURRENT_VERSIONS, EVENT_CATALOG, type EventType } from '../../shared/events/catalog';
+import { newEventId } from '../../shared/events/event-id';
+import { UPCASTERS } from '../../shared/events/upcasters';
+import { SegmentWriter } from '../../shared/log/log-doc';
+import type { TestTerminal } from './terminals';
+
+/**
+ * Other builds of the app. The event catalog as one has it, for the servers a test starts in
+ * this process (a server started after the change is that build; its terminals share the
+ * catalog too): each change returns its undo, for the test's `defer`. And an event as one
+ * wrote it, which this build would not (a version it does not know, a payload it refuses).
+ */
+type Versions = Record<number, z.ZodType>;
+type Upcasters = Record<number, (payload: unknown) => unknown>;
+
+/** An updated build: `type` has one version more, `schema` (by default the current one's; a payload of the one before upcast as it is). */
+export function withNextVersion(type: EventType, schema?: z.ZodType): () => void {
+  const current = CURRENT_VERSIONS[type];
+  const versions = EVENT_CATALOG[type].versions as Versions;
+  schema ??= versions[current]!;
+  const upcastersByType = UPCASTERS as Record<string, Upcasters>;
+  const hadUpcasters = upcastersByType[type] !== undefined;
+  const upcasters = (upcastersByType[type] ??= {});
+  versions[current + 1] = schema;
+  upcasters[current] = (payload) => payload;
+  (CURRENT_VERSIONS as Record<string, number>)[type] = current + 1;
+  return () => {
+    delete versions[current + 1];
+    delete upcasters[current];
+    if (!hadUpcasters) delete upcastersByType[type];
+    (CURRENT_VERSIONS as Record<string, number>)[type] = current;
+  };
+}
+
+/** A build with other limits: `type`'s payload at version `v` checked by `schema`. */
+export function withSchema(type: EventType, v: number, schema: z.ZodType): () => void {
+  const versions = EVENT_CATALOG[type].versions as Versions;
+  const before = versions[v];
+  versions[v] = schema;
+  return () => {
+    if (before === undefined) delete versions[v];
+    else versions[v] = before;
+  };
+}
+
+/** Writes into `t`'s log, as its writer's `n`th event, what another build of the app wrote (unchecked). */
+export function writeAsOtherBuild(t: TestTerminal, n: number, event: { type: string; v: number; aggregate: { id: string; type: string }; payload: unknown }): void {
+  const at = t.store.clock.now();
+  const envelope = { id: newEventId(at), seq: n, at, ...event, origin: { terminal: t.store.writer, n } };
+  t.store.doc.transact(() => new SegmentWriter(t.store.doc, t.store.writer).append([JSON.stringify(envelope)]), 'other-build');
+}
