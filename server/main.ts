@@ -26,7 +26,7 @@ import { persistenceHook } from './relay/persistence-hook';
 import { Relay } from './relay/relay';
 import { startCheckpointer } from './store/checkpointer';
 import { getMeta, openDatabase, setMeta } from './store/database';
-import { SqliteEventStore } from './store/sqlite-event-store';
+import { SqliteCanonicalLog } from './store/sqlite-canonical-log';
 import { aggregatesMayLeave } from './store/folded-views';
 import { SqliteRevocationStore } from './store/revocation-store';
 import { SqliteRoomStore } from './store/room-store';
@@ -68,7 +68,7 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
   const tokens = withRevocations(createTokenIssuer(secret, now), revocations, now);
   // WAL checkpoints in a worker thread, not inside a commit on the event loop.
   const checkpointer = startCheckpointer(db, config.dataDir);
-  const store = new SqliteEventStore(db);
+  const store = new SqliteCanonicalLog(db);
   const roomStore = new SqliteRoomStore(db);
   const metrics = createMetrics();
   // Told by every site that writes the store: /healthz says when nothing sent can be stored.

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { AggregateResponse } from '../../shared/protocol/rest-aggregates';
-import type { EventStore } from '../store/event-store';
+import type { CanonicalLog } from '../store/canonical-log';
 import { foldAggregate } from '../store/folded-views';
 import { ANY_ROLE, claimsOf } from './auth';
 import { HttpError } from './http-error';
 
 export interface AggregatesRoutesDeps {
-  store: EventStore;
+  store: CanonicalLog;
   now: () => number;
 }
 

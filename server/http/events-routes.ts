@@ -10,14 +10,14 @@ import {
 } from '../../shared/protocol/rest-events';
 import type { IngestService } from '../ingest/ingest-service';
 import { countIngested, type ServerMetrics } from '../metrics';
-import type { EventStore } from '../store/event-store';
+import type { CanonicalLog } from '../store/canonical-log';
 import type { StoreHealth } from '../store/store-health';
 import { ANY_ROLE, claimsOf } from './auth';
 import { HttpError, parseInput } from './http-error';
 import { useJsonParser } from './json-body';
 
 export interface EventsRoutesDeps {
-  store: EventStore;
+  store: CanonicalLog;
   ingest: IngestService;
   metrics: ServerMetrics;
   storeHealth: StoreHealth;

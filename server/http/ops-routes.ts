@@ -3,14 +3,14 @@ import type { AdminStatsResponse } from '../../shared/protocol/rest-admin';
 import type { ServerMetrics } from '../metrics';
 import type { RoomRegistry } from '../relay/room-registry';
 import type { Db } from '../store/database';
-import type { EventStore } from '../store/event-store';
+import type { CanonicalLog } from '../store/canonical-log';
 import type { StoreHealth } from '../store/store-health';
 import { claimsOf } from './auth';
 
 export interface OpsRoutesDeps {
   db: Db;
   metrics: ServerMetrics;
-  store: EventStore;
+  store: CanonicalLog;
   storeHealth: StoreHealth;
   rooms: RoomRegistry;
   now: () => number;

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { TakingsQuery, type TakingsResponse } from '../../shared/protocol/rest-reports';
 import { dayTakings } from '../../shared/reports/day-takings';
-import type { EventStore } from '../store/event-store';
+import type { CanonicalLog } from '../store/canonical-log';
 import { foldTakingsTickets } from '../store/folded-views';
 import { MANAGER_ROLES, claimsOf } from './auth';
 import { parseInput } from './http-error';
 
 export interface ReportsRoutesDeps {
-  store: EventStore;
+  store: CanonicalLog;
   now: () => number;
 }
 

@@ -2,7 +2,7 @@ import { CURRENT_VERSIONS, MANAGER_EVENT_TYPES, checkIncomingEventJson, isKnownT
 import { SERVER_WRITER, canonicalJson, isWriterOf, parseEnvelope, type EventEnvelope } from '../../shared/events/envelope';
 import type { Role } from '../../shared/protocol/token-claims';
 import { NEWER_THAN_SERVER, type EventResult, type Watermarks } from '../../shared/protocol/rest-events';
-import type { EventStore, Refusal, ValidEvent } from '../store/event-store';
+import type { CanonicalLog, Refusal, ValidEvent } from '../store/canonical-log';
 
 /**
  * A side effect of a committed batch (the room bridge). Hooks run in
@@ -98,7 +98,7 @@ function sameAsStored(raw: unknown, stored: string | undefined): boolean {
 
 export class IngestService {
   constructor(
-    private readonly store: EventStore,
+    private readonly store: CanonicalLog,
     private readonly hooks: readonly IngestHook[],
     private readonly log: IngestLog,
     private readonly now: () => number = Date.now,

@@ -58,7 +58,7 @@ const MIGRATIONS: readonly string[] = [
   // tickets that may be open now. `ticket_ends` counts per ticket opened its closes and voids
   // and its `reopen` resolutions: only a reopening can undo a close or a void
   // (ticket-resolutions.ts), so a ticket with no end, or reopened, is all that may be open.
-  // Kept by the store as it inserts those four types (sqlite-event-store.ts): a trigger, even
+  // Kept by the store as it inserts those four types (sqlite-canonical-log.ts): a trigger, even
   // one whose WHEN is false for most events, cost more than the insert itself.
   `
   ALTER TABLE events ADD COLUMN type TEXT;

@@ -5,7 +5,7 @@ import type { DayWindow } from '../../shared/reports/day-takings';
 import { SHORTEST_KEPT_MS, retentionOf } from '../../shared/compaction/retention-policy';
 import { CLOCK_BOUND_MS } from '../../shared/clock/hybrid-clock';
 import { TOMBSTONE_KEPT_MS } from '../../shared/compaction/compaction-plan';
-import type { EventStore } from './event-store';
+import type { CanonicalLog } from './canonical-log';
 
 /*
  * The server's views, folded per request by the shared projection (the code the terminals
@@ -16,12 +16,12 @@ import type { EventStore } from './event-store';
  */
 
 /** A projection of one aggregate alone (empty when the location holds no event of it). */
-export async function foldAggregate(store: EventStore, location: string, aggregateId: string): Promise<LocationProjection> {
+export async function foldAggregate(store: CanonicalLog, location: string, aggregateId: string): Promise<LocationProjection> {
   return folded(await store.readAggregate(location, aggregateId));
 }
 
-/** The views of the tickets a takings report of `window` may count (EventStore.readTakingsTickets). */
-export async function foldTakingsTickets(store: EventStore, location: string, window: DayWindow): Promise<AggregateView[]> {
+/** The views of the tickets a takings report of `window` may count (CanonicalLog.readTakingsTickets). */
+export async function foldTakingsTickets(store: CanonicalLog, location: string, window: DayWindow): Promise<AggregateView[]> {
   return folded(await store.readTakingsTickets(location, window)).all(TICKET_AGGREGATE);
 }
 
@@ -40,7 +40,7 @@ const FOLDS_PER_TURN = 50;
  * kept (CMP8): a terminal lets the rest of it go as a fragment, settled or not. The room guard
  * asks it of the tombstones a connection writes.
  */
-export async function aggregatesMayLeave(store: EventStore, location: string, compactedAt: ReadonlyMap<string, number>, now: number): Promise<Set<string>> {
+export async function aggregatesMayLeave(store: CanonicalLog, location: string, compactedAt: ReadonlyMap<string, number>, now: number): Promise<Set<string>> {
   const watermarks = await store.watermarks(location);
   const anyCalendar = { keptUntil: (at: number) => at + SHORTEST_KEPT_MS };
   const allowed = new Set<string>();

@@ -5,7 +5,7 @@ import { roomBridgeHook } from '../../server/ingest/room-bridge';
 import { createEventIndex } from '../../server/relay/event-index-hook';
 import { Room } from '../../server/relay/room';
 import type { RoomRegistry } from '../../server/relay/room-registry';
-import type { ValidEvent } from '../../server/store/event-store';
+import type { ValidEvent } from '../../server/store/canonical-log';
 import { eventIdsIn, ticketOpenedEvent } from '../helpers/server-clients';
 
 /**

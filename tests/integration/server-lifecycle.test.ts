@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SegmentWriter } from '../../shared/log/log-doc';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import { openDatabase } from '../../server/store/database';
-import { SqliteEventStore } from '../../server/store/sqlite-event-store';
+import { SqliteCanonicalLog } from '../../server/store/sqlite-canonical-log';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEST_SECRET, api, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync, type TestClient } from '../helpers/server-clients';
 import { startTestServer } from '../helpers/server-in-process';
@@ -55,7 +55,7 @@ describe('server lifecycle', () => {
     // Stored by the shutdown itself, not left to the next start's catch-up (SRV21): the back
     // office reads the log while the server is down for an upgrade.
     const db = openDatabase(dataDir);
-    const stored = await new SqliteEventStore(db).readAll('shutdown').finally(() => db.close());
+    const stored = await new SqliteCanonicalLog(db).readAll('shutdown').finally(() => db.close());
     expect(new Set(stored.map((json) => (JSON.parse(json) as EventEnvelope).id))).toEqual(new Set(events.map((e) => e.id)));
 
     const second = await serverIn(dataDir);

@@ -7,7 +7,7 @@ import type { TakingsResponse } from '../../shared/protocol/rest-reports';
 import { LocationProjection } from '../../shared/projection/location-projection';
 import { dayTakings } from '../../shared/reports/day-takings';
 import { DB_FILE, migrate, openDatabase } from '../../server/store/database';
-import { SqliteEventStore } from '../../server/store/sqlite-event-store';
+import { SqliteCanonicalLog } from '../../server/store/sqlite-canonical-log';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
 import { api, mint, postEvents } from '../helpers/server-clients';
@@ -106,7 +106,7 @@ describe('Server views folded per request from the events they need (SRV28)', ()
   it('[SRV28][SRV25] a takings report reads only the tickets of its window and those that may be open, and answers as the whole log\'s projection', async () => {
     const db = openDatabase(server.dataDir);
     try {
-      const read = await new SqliteEventStore(db).readTakingsTickets(LOCATION, TODAY);
+      const read = await new SqliteCanonicalLog(db).readTakingsTickets(LOCATION, TODAY);
       expect(aggregatesOf(read)).toEqual(['tk-late', 'tk-open', 'tk-reopened', 'tk-today']);
     } finally {
       db.close();
@@ -136,7 +136,7 @@ describe('Server views folded per request from the events they need (SRV28)', ()
       const insert = db.prepare('INSERT INTO events (location, id, terminal, n, aggregate_type, aggregate_id, json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0)');
       for (const e of events) insert.run(LOCATION, e.id, e.origin.terminal, e.origin.n, e.aggregate.type, e.aggregate.id, canonicalEventJson(e));
       migrate(db);
-      const store = new SqliteEventStore(db);
+      const store = new SqliteCanonicalLog(db);
       expect(aggregatesOf(await store.readTakingsTickets(LOCATION, TODAY))).toEqual(['tk-late', 'tk-open', 'tk-reopened', 'tk-today']);
       expect(aggregatesOf(await store.readTakingsTickets(LOCATION, { from: TODAY.from - 24 * HOUR, to: TODAY.from }))).toEqual(['tk-late', 'tk-old', 'tk-open', 'tk-reopened', 'tk-settled']);
       expect((await store.readAggregate(LOCATION, 'tk-old')).map((j) => (JSON.parse(j) as EventEnvelope).id)).toEqual(events.filter((e) => e.aggregate.id === 'tk-old').map((e) => e.id));

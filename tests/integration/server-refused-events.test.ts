@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IngestService, type Uploader } from '../../server/ingest/ingest-service';
 import { DB_FILE, migrate } from '../../server/store/database';
-import { SqliteEventStore } from '../../server/store/sqlite-event-store';
+import { SqliteCanonicalLog } from '../../server/store/sqlite-canonical-log';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import type { TakingsResponse } from '../../shared/protocol/rest-reports';
 import { SegmentWriter } from '../../shared/log/log-doc';
@@ -96,7 +96,7 @@ describe('remembered role refusals', () => {
     const db = new Database(join(dataDir, DB_FILE));
     cleanups.push(() => db.close());
     migrate(db);
-    const ingest = new IngestService(new SqliteEventStore(db), [], { error: () => {} });
+    const ingest = new IngestService(new SqliteCanonicalLog(db), [], { error: () => {} });
     const tillVoid = voidOf('till-1', 1, 'ticket-1');
     const [fromManager, fromTill] = await ingest.ingestEach('window', [
       { raws: [tillVoid], uploader: { terminal: 'manager-1', role: 'manager' } },
@@ -112,7 +112,7 @@ describe('remembered role refusals', () => {
     const db = new Database(join(dataDir, DB_FILE));
     cleanups.push(() => db.close());
     migrate(db);
-    const ingest = new IngestService(new SqliteEventStore(db), [], { error: () => {} });
+    const ingest = new IngestService(new SqliteCanonicalLog(db), [], { error: () => {} });
     const managerVoid = voidOf('manager-1', 1, 'ticket-1');
     const statusOf = async (uploader: Uploader) => (await ingest.ingest('caught-up', [managerVoid], uploader)).results[0]!.status;
     expect(await statusOf({ terminal: 'manager-1', role: 'terminal', presumed: true })).toBe('rejected');
@@ -136,7 +136,7 @@ describe('remembered role refusals', () => {
       'old', stored.id, 'till-1', 1, 'ticket', stored.aggregate.id, canonicalEventJson(stored),
     );
     migrate(db);
-    const ingest = new IngestService(new SqliteEventStore(db), [], { error: () => {} });
+    const ingest = new IngestService(new SqliteCanonicalLog(db), [], { error: () => {} });
     const tillVoid = voidOf('till-1', 2, stored.aggregate.id);
     await ingest.ingest('old', [tillVoid], { terminal: 'till-1', role: 'terminal' });
     const fromManager = await ingest.ingest('old', [tillVoid, stored], { terminal: 'manager-1', role: 'manager' });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IngestService, type IngestedBatch } from '../../server/ingest/ingest-service';
 import { openDatabase } from '../../server/store/database';
-import { SqliteEventStore } from '../../server/store/sqlite-event-store';
+import { SqliteCanonicalLog } from '../../server/store/sqlite-canonical-log';
 import { SegmentWriter, acksOf, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
@@ -166,7 +166,7 @@ describe('relay ingest', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rms-ingest-each-'));
     const db = openDatabase(dir);
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => db.close());
-    const store = new SqliteEventStore(db);
+    const store = new SqliteCanonicalLog(db);
     const transactions = vi.spyOn(store, 'appendBatch');
     const seen: IngestedBatch[] = [];
     const ingest = new IngestService(store, [{ name: 'record', afterIngest: (b) => void seen.push(b) }], { error: () => {} });

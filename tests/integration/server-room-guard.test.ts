@@ -6,7 +6,7 @@ import { startTestServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync } from '../helpers/server-clients';
 import { openDatabase } from '../../server/store/database';
-import { SqliteEventStore } from '../../server/store/sqlite-event-store';
+import { SqliteCanonicalLog } from '../../server/store/sqlite-canonical-log';
 import { RESTORE_AFTER_LOAD_MS } from '../../server/relay/room-guard-hook';
 import { canonicalEventJson } from '../../shared/events/envelope';
 import { serverEvents, startTerminal } from '../helpers/terminals';
@@ -279,7 +279,7 @@ describe('room guard: what the room lacks', () => {
     const posted = ticketOpenedEvent('back-office', 1);
     // Stored, never bridged: written into the canonical store with no server running.
     const db = openDatabase(dataDir);
-    const store = new SqliteEventStore(db);
+    const store = new SqliteCanonicalLog(db);
     await store.appendBatch(location, [{ event: posted, canonical: canonicalEventJson(posted) }], Date.now());
     store.close();
 

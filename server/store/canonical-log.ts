@@ -15,7 +15,7 @@ import type { DayWindow } from '../../shared/reports/day-takings';
  *    stored together or not at all;
  *  - a watermark is the highest n such that 1..n of that terminal are all stored; it only grows.
  */
-export interface EventStore {
+export interface CanonicalLog {
   /**
    * Stores `events` in one transaction, which also remembers `refusals.record` and answers
    * each event whose id is in `refusals.lookUp` and was ever refused (now or before, and not

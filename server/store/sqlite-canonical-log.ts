@@ -3,7 +3,7 @@ import type { EventEnvelope } from '../../shared/events/envelope';
 import type { Watermarks } from '../../shared/protocol/rest-events';
 import type { DayWindow } from '../../shared/reports/day-takings';
 import type { Db } from './database';
-import type { AppendOutcome, AppendResult, BatchRefusals, EventStore, ReadResult, Refusal, ValidEvent } from './event-store';
+import type { AppendOutcome, AppendResult, BatchRefusals, CanonicalLog, ReadResult, Refusal, ValidEvent } from './canonical-log';
 
 /**
  * SQLite canonical store. better-sqlite3 is synchronous, so a batch runs as one
@@ -47,7 +47,7 @@ const LATEST_CURSOR_MS = 9_999_999_999_999;
 
 const NO_REFUSALS: BatchRefusals = { record: [], lookUp: [] };
 
-export class SqliteEventStore implements EventStore {
+export class SqliteCanonicalLog implements CanonicalLog {
   private readonly insert: Statement;
   private readonly countEnds: Statement;
   private readonly byId: Statement;
