@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { newEventId } from '../../shared/events/event-id';
+import { validatePayload } from '../../shared/events/catalog';
 import { readTokenClaims } from '../../client/app/pairing';
 import { pairingLink } from '../../shared/protocol/pairing-link';
 import {
@@ -806,6 +807,128 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await page.context().setOffline(false);
   }, TEST_TIMEOUT_MS);
 
+  /** A name of one word wider than any column: it must break, never push a button out of its card or panel. */
+  const LONG_WORD = 'Supercalifragilisticexpialidociousbutevenlongerwithoutanyspace';
+  /** A table's name at its limit (16 characters), of the widest letter and no space. */
+  const LONG_TABLE = 'WWWWWWWWWWWWWWWW';
+
+  it('[APP14][APP7] a busy kitchen at 1024×768: with forty tickets sent, "All day" (160 items and notes) scrolls in its box and the first card starts on the first screen; a 16-character table name and an item of one long word stay inside their card with LATE, the waiting time and Bump', async () => {
+    const events: BackOfficeEvent[] = [
+      { type: 'table.defined', aggregate: { type: 'table', id: 'table-long' }, payload: { tableId: 'table-long', label: LONG_TABLE, seats: 4 } },
+    ];
+    // Sent 20 minutes ago and on: the first (at the long table) is LATE and the first card.
+    const sentFrom = Date.now() - 20 * 60_000;
+    for (let k = 0; k < 40; k++) {
+      const aggregate = { type: 'ticket', id: `busy-${k}` };
+      const at = sentFrom + k * 1000;
+      events.push({ type: 'ticket.opened', aggregate, at, payload: { number: `BUSY-${String(k + 1).padStart(3, '0')}`, covers: 2, ...(k === 0 ? { tableId: 'table-long' } : {}) } });
+      const lineIds = [0, 1, 2, 3].map((l) => `busy-${k}-line-${l}`);
+      lineIds.forEach((lineId, l) => {
+        const [menuItemId, name] = k === 1 && l === 0 ? ['long-word', LONG_WORD] : [`busy-item-${k}-${l}`, `Dish of the day number ${k * 4 + l}`];
+        events.push({ type: 'ticket.item_added', aggregate, at, payload: { lineId, menuItemId, name, unitPriceCents: 1200, quantity: 1, note: 'no salt, sauce on the side' } });
+      });
+      events.push({ type: 'ticket.sent_to_kitchen', aggregate, at: at + 1, payload: { lineIds } });
+    }
+    await postAsBackOffice(fixture.app(), 'back-office-busy', events);
+
+    const page = await terminal('kitchen-busy');
+    await page.getByRole('link', { name: 'Kitchen' }).click();
+    const cards = page.getByTestId('kitchen-ticket');
+    await page.getByRole('heading', { name: 'BUSY-040' }).waitFor();
+    // (Other tests' tickets may still be waiting too.)
+    expect(await page.getByTestId('all-day-item').count()).toBeGreaterThanOrEqual(160);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'kitchen-busy-1024x768.png') });
+    // The first card's heading on the first screen, not under a wall of "All day".
+    const first = (await cards.first().getByRole('heading').boundingBox())!;
+    expect(await cards.first().getByRole('heading').textContent()).toBe('BUSY-001');
+    expect(first.y + first.height).toBeLessThanOrEqual(VIEWPORT.height);
+
+    const card = (number: string) => cards.filter({ has: page.getByRole('heading', { name: number, exact: true }) });
+    const atLongTable = card('BUSY-001');
+    expect(await atLongTable.getByText(LONG_TABLE).count()).toBe(1);
+    expect(
+      await notInside(atLongTable, {
+        number: atLongTable.getByRole('heading'),
+        LATE: atLongTable.getByText('LATE', { exact: true }),
+        'waiting time': atLongTable.getByTestId('kitchen-age'),
+        'Bump ticket': atLongTable.getByRole('button', { name: 'Bump all of BUSY-001' }),
+      }),
+    ).toEqual([]);
+    // The number on one line ("BUSY-001", not "BUSY-" over "001").
+    expect(await atLongTable.getByRole('heading').evaluate((h) => h.getBoundingClientRect().height < 1.8 * parseFloat(getComputedStyle(h).fontSize))).toBe(true);
+    const withLongWord = card('BUSY-002');
+    expect(await notInside(withLongWord, { Bump: withLongWord.getByRole('button', { name: `Bump ${LONG_WORD} on BUSY-002` }), 'waiting time': withLongWord.getByTestId('kitchen-age') })).toEqual([]);
+    // Nothing makes the screen scroll sideways.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth && document.querySelector('main')!.scrollWidth <= document.querySelector('main')!.clientWidth)).toBe(true);
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP7][APP11] real names at a 1024×768 till: the table picker fits "Garden 21" and "Room 101" in its buttons; a second ticket open at a table (its name said "(open ticket)" in the table list) leaves the status and both guests buttons in the ticket panel; an item of one long word stays in its menu button and its "pay for items" button, and leaves Price and Off the menu on the Menu screen; a category\'s button brings it up under the menu\'s pinned head', async () => {
+    const tables = ['Garden 21', 'Room 101', 'Window 4', 'Patio-3'];
+    await postAsBackOffice(fixture.app(), 'back-office-names', [
+      ...tables.map((label, i) => ({ type: 'table.defined', aggregate: { type: 'table', id: `table-named-${i}` }, payload: { tableId: `table-named-${i}`, label, seats: 4 } })),
+      { type: 'menu.item_defined', aggregate: { type: 'menu_item', id: 'long-word' }, payload: { menuItemId: 'long-word', name: LONG_WORD, category: 'Specials', priceCents: 1200 } },
+    ]);
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-names', 'manager');
+    fixture.closeAfter(t.context);
+    const page = t.page;
+
+    await page.getByRole('button', { name: '+ New ticket' }).click();
+    await page.getByRole('button', { name: 'New ticket for table Garden 21' }).waitFor();
+    const picker = await page.locator('.tables button').evaluateAll((buttons) =>
+      buttons.filter((b) => b.scrollWidth > b.clientWidth || b.getBoundingClientRect().height < 44).map((b) => b.textContent?.trim()),
+    );
+    expect(picker).toEqual([]);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+
+    await openTicket(page, 'T1');
+    await openTicket(page, 'T2');
+    const table = page.locator('label.table select');
+    expect(await table.locator('option', { hasText: 'T1 (open ticket)' }).count()).toBe(1);
+    await addItem(page, LONG_WORD);
+    await addItem(page, 'Lemonade');
+    const panel = page.getByRole('region', { name: 'Ticket', exact: true });
+    expect(
+      await notInside(panel, {
+        status: page.getByTestId('ticket-status'),
+        'Decrease guests': page.getByRole('button', { name: 'Decrease guests' }),
+        'Increase guests': page.getByRole('button', { name: 'Increase guests' }),
+        table,
+      }),
+    ).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'ticket-head-1024x768.png') });
+
+    // The menu: the long name stays in its button; the category's button brings Specials up under the pinned head, the focus on it.
+    const menu = page.getByRole('region', { name: 'Menu', exact: true });
+    const addLongWord = page.getByRole('button', { name: `Add ${LONG_WORD}, 12.00` });
+    await addLongWord.scrollIntoViewIfNeeded();
+    expect(await notInside(menu, { [LONG_WORD]: addLongWord })).toEqual([]);
+    expect(await menu.evaluate((m) => m.scrollWidth <= m.clientWidth)).toBe(true);
+    await menu.evaluate((m) => m.scrollTo(0, 0));
+    await page.getByRole('navigation', { name: 'Menu categories' }).getByRole('button', { name: 'Specials', exact: true }).click();
+    const specials = menu.getByRole('heading', { name: 'Specials', exact: true });
+    expect(await inReach(page, [specials])).toEqual(['Specials: ok']);
+    expect(await focused(page)).toBe('H3 Specials');
+
+    await page.getByRole('button', { name: 'Take payment', exact: true }).click();
+    const payForLongWord = page.getByRole('button', { name: `Pay for ${LONG_WORD}` });
+    expect(await notInside(page.getByRole('region', { name: 'Payment' }), { 'pay for the long word': payForLongWord })).toEqual([]);
+    expect((await payForLongWord.textContent())?.replace(/\s+/g, ' ')).toContain(LONG_WORD);
+    expect(await payForLongWord.evaluate((b) => b.scrollWidth <= b.clientWidth)).toBe(true);
+    await page.keyboard.press('Escape');
+
+    await page.getByRole('link', { name: 'Menu' }).click();
+    const row = page.getByTestId('menu-row').filter({ hasText: LONG_WORD });
+    const onScreen = await Promise.all(
+      [row.getByRole('textbox').first(), row.getByRole('button', { name: `Take ${LONG_WORD} off the menu…` })].map(async (control) => {
+        const box = (await control.boundingBox())!;
+        return box.x + box.width <= VIEWPORT.width;
+      }),
+    );
+    expect(onScreen).toEqual([true, true]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
     const page = await terminal('till-update-check');
     await waitForOfflineShell(page);
@@ -848,29 +971,54 @@ async function focused(page: Page): Promise<string> {
   });
 }
 
-/** `count` menu items of `category` ("Dessert 1" … at 6.00), posted by a back-office manager token. */
-async function defineMenuItems(app: AppServer, category: string, count: number): Promise<void> {
-  const token = await app.server.mintToken({ location: LOCATION, role: 'manager', terminal: 'back-office', ttlSeconds: 600 });
-  const singular = category.replace(/s$/, '');
-  const events = Array.from({ length: count }, (_, i) => {
-    const menuItemId = `${singular.toLowerCase()}-${i + 1}`;
-    return {
-      id: newEventId(),
-      seq: 1,
-      at: Date.now(),
-      type: 'menu.item_defined',
-      v: 1,
-      aggregate: { type: 'menu_item', id: menuItemId },
-      origin: { terminal: 'back-office', n: i + 1 },
-      payload: { menuItemId, name: `${singular} ${i + 1}`, category, priceCents: 600 },
-    };
+/** Which of `parts` (by name) do not lie wholly inside `container`'s box (half a pixel of rounding allowed). */
+async function notInside(container: Locator, parts: Record<string, Locator>): Promise<string[]> {
+  const box = (await container.boundingBox())!;
+  const outside: string[] = [];
+  for (const [name, part] of Object.entries(parts)) {
+    const b = (await part.boundingBox())!;
+    if (b.x < box.x - 0.5 || b.y < box.y - 0.5 || b.x + b.width > box.x + box.width + 0.5 || b.y + b.height > box.y + box.height + 0.5) outside.push(name);
+  }
+  return outside;
+}
+
+/** An event the back office writes: its type, aggregate and payload, stamped `at` (default now). */
+interface BackOfficeEvent {
+  type: string;
+  aggregate: { type: string; id: string };
+  payload: unknown;
+  at?: number;
+}
+
+/** Posts `events` as written by the back-office manager `terminal` (one call per terminal: its origin counter starts at 1); all accepted. */
+async function postAsBackOffice(app: AppServer, terminal: string, events: readonly BackOfficeEvent[]): Promise<void> {
+  const token = await app.server.mintToken({ location: LOCATION, role: 'manager', terminal, ttlSeconds: 600 });
+  const seqs = new Map<string, number>();
+  const envelopes = events.map((e, i) => {
+    const seq = (seqs.get(e.aggregate.id) ?? 0) + 1;
+    seqs.set(e.aggregate.id, seq);
+    const at = e.at ?? Date.now();
+    return { id: newEventId(at), seq, at, type: e.type, v: validatePayload(e.type, e.payload).v, aggregate: e.aggregate, origin: { terminal, n: i + 1 }, payload: e.payload };
   });
   const res = await fetch(`${app.url}/api/events`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ events }),
+    body: JSON.stringify({ events: envelopes }),
   });
   const body = (await res.json()) as { results: { status: string }[] };
-  expect(body.results.map((r) => r.status)).toEqual(events.map(() => 'accepted'));
+  expect(body.results.map((r) => r.status)).toEqual(envelopes.map(() => 'accepted'));
+}
+
+/** `count` menu items of `category` ("Dessert 1" … at 6.00), posted by a back-office manager token. */
+async function defineMenuItems(app: AppServer, category: string, count: number): Promise<void> {
+  const singular = category.replace(/s$/, '');
+  await postAsBackOffice(
+    app,
+    'back-office',
+    Array.from({ length: count }, (_, i) => {
+      const menuItemId = `${singular.toLowerCase()}-${i + 1}`;
+      return { type: 'menu.item_defined', aggregate: { type: 'menu_item', id: menuItemId }, payload: { menuItemId, name: `${singular} ${i + 1}`, category, priceCents: 600 } };
+    }),
+  );
 }
 
