@@ -1,8 +1,8 @@
-import { CURRENT_VERSIONS, MANAGER_EVENT_TYPES, checkIncomingEventJson, isKnownType, refusedToTerminal } from '../../shared/events/catalog';
+import { CURRENT_VERSIONS, checkIncomingEventJson, isKnownType, refusedToTerminal } from '../../shared/events/catalog';
 import { SERVER_WRITER, canonicalJson, isWriterOf, parseEnvelope, type EventEnvelope } from '../../shared/events/envelope';
 import type { Role } from '../../shared/protocol/token-claims';
 import { NEWER_THAN_SERVER, type EventResult, type Watermarks } from '../../shared/protocol/rest-events';
-import type { CanonicalLog, Refusal, ValidEvent } from '../store/canonical-log';
+import type { CanonicalLog, ValidEvent } from '../store/canonical-log';
 
 /**
  * A side effect of a committed batch (the room bridge). Hooks run in
@@ -36,12 +36,6 @@ export interface IngestResult {
 export interface Uploader {
   terminal: string | null;
   role: Role;
-  /**
-   * Not a token's: the relay ingest's catch-up presumes each event came from its writer's
-   * terminal token. Its role refusals are not remembered: a manager's void it refuses is
-   * still stored from a till's upload on the manager's behalf (SYN5).
-   */
-  presumed?: true;
 }
 
 /** Raw events and who sent them (null: the server itself, e.g. the demo seed). */
@@ -133,11 +127,10 @@ export class IngestService {
    */
   async ingestEach(location: string, batches: readonly UploadBatch[]): Promise<IngestResult[]> {
     const stored = await this.storedIfResent(location, batches);
-    const refusals = { record: [] as Refusal[], lookUp: [] as string[] };
     const slotsOf = batches.map(({ raws, uploader }) =>
-      classifyBatch(raws, stored).map((slot, i) => (uploader === null ? slot : refuseUnauthorized(slot, raws[i], uploader, refusals))),
+      classifyBatch(raws, stored).map((slot, i) => (uploader === null ? slot : refuseUnauthorized(slot, raws[i], uploader))),
     );
-    const appended = await this.store.appendBatch(location, slotsOf.flatMap((slots) => slots.filter(isValid)), this.now(), refusals);
+    const appended = await this.store.appendBatch(location, slotsOf.flatMap((slots) => slots.filter(isValid)), this.now());
     let next = 0;
     const out: IngestResult[] = [];
     for (const [b, slots] of slotsOf.entries()) {
@@ -187,33 +180,14 @@ export class IngestService {
  * stored already or not. A duplicate's raw event is the stored one, so it has an envelope.
  * A new event of the server's own writer (the demo seed's) is refused from every token: no
  * device writes as the server (a till posted voids as "server", which no rule then refused).
- *
- * A new event refused for the role is remembered (`refusals.record`): it stays in the room,
- * and after the grace a manager's outbox uploads it on its writer's behalf (SYN5), from a
- * token that may write it. So a manager's kind of event uploaded by another than its writer
- * is looked up (`refusals.lookUp`) and answered with its refusal if it had one; nothing else
- * is (the hot path).
  */
-function refuseUnauthorized(
-  slot: ValidEvent | EventResult,
-  raw: unknown,
-  uploader: Uploader,
-  refusals: { record: Refusal[]; lookUp: string[] },
-): ValidEvent | EventResult {
+function refuseUnauthorized(slot: ValidEvent | EventResult, raw: unknown, uploader: Uploader): ValidEvent | EventResult {
   if (isValid(slot) && isWriterOf(slot.event.origin.terminal, SERVER_WRITER)) {
     return { id: slot.event.id, status: 'rejected', reason: `"${SERVER_WRITER}" is the server's own writer id: no device writes as it`, field: 'origin.terminal' };
   }
   const event = isValid(slot) ? slot.event : slot.status === 'duplicate' ? (raw as EventEnvelope) : null;
-  if (event === null) return slot;
-  if (refusedToTerminal(uploader, event)) {
-    const refusal = { id: event.id, status: 'rejected', reason: `only a manager may write ${event.type}`, field: 'type' } satisfies EventResult;
-    if (isValid(slot) && uploader.presumed !== true) refusals.record.push(refusal);
-    return refusal;
-  }
-  if (isValid(slot) && MANAGER_EVENT_TYPES.has(event.type) && !(uploader.terminal !== null && isWriterOf(event.origin.terminal, uploader.terminal))) {
-    refusals.lookUp.push(event.id);
-  }
-  return slot;
+  if (event === null || !refusedToTerminal(uploader, event)) return slot;
+  return { id: event.id, status: 'rejected', reason: `only a manager may write ${event.type}`, field: 'type' };
 }
 
 function isValid(slot: ValidEvent | EventResult): slot is ValidEvent {

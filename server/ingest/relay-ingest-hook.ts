@@ -169,7 +169,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       const head = eventHeadOf(json);
       if (head === null || head.terminal === null || !behindWriters.has(head.terminal)) continue;
       if (head.n <= (marks[head.terminal] ?? 0)) continue;
-      pendingOf(behind, { role: 'terminal', terminal: head.terminal, presumed: true }).jsons.push(json);
+      pendingOf(behind, { role: 'terminal', terminal: head.terminal }).jsons.push(json);
     }
     if (behind.size > 0) await store(room, [...behind.values()]);
   };

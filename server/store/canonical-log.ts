@@ -16,12 +16,7 @@ import type { DayWindow } from '../../shared/reports/day-takings';
  *  - a watermark is the highest n such that 1..n of that terminal are all stored; it only grows.
  */
 export interface CanonicalLog {
-  /**
-   * Stores `events` in one transaction, which also remembers `refusals.record` and answers
-   * each event whose id is in `refusals.lookUp` and was ever refused (now or before, and not
-   * stored) `rejected` with the recorded reason and field, storing nothing of it.
-   */
-  appendBatch(location: string, events: readonly ValidEvent[], receivedAt: number, refusals?: BatchRefusals): Promise<AppendResult>;
+  appendBatch(location: string, events: readonly ValidEvent[], receivedAt: number): Promise<AppendResult>;
   /** The stored (canonical) JSON of those of `ids` the location holds, by id. */
   storedJson(location: string, ids: readonly string[]): Promise<Map<string, string>>;
   /** Events after `cursor` (exclusive), oldest first. */
@@ -50,20 +45,6 @@ export interface ValidEvent {
   event: EventEnvelope;
   /** canonicalEventJson(event): what is stored and compared. */
   canonical: string;
-}
-
-/** An event refused for its uploader's role (CMD2), remembered by id. */
-export interface Refusal {
-  id: string;
-  reason: string;
-  field: string;
-}
-
-/** A batch's role refusals (CMD2): those to remember, and the ids to answer with an earlier one. */
-export interface BatchRefusals {
-  /** Remembered unless the location stores the id (a stored event is canonical). */
-  record: readonly Refusal[];
-  lookUp: readonly string[];
 }
 
 export type AppendOutcome =

@@ -77,15 +77,6 @@ const MIGRATIONS: readonly string[] = [
     GROUP BY location, aggregate_id;
   CREATE INDEX ticket_ends_maybe_open ON ticket_ends(location, ticket_id) WHERE ends = 0 OR resolutions > 0;
   `,
-  // Role refusals remembered (CMD2): a till's own void refused from its token stays in the room,
-  // and another device's outbox would upload it on the till's behalf (SYN5), from a token that
-  // may write it. Looked up only for a manager's kind of event uploaded by another than its writer.
-  `
-  CREATE TABLE refused_events (
-    location TEXT NOT NULL, id TEXT NOT NULL, reason TEXT NOT NULL, field TEXT NOT NULL,
-    PRIMARY KEY (location, id)
-  ) WITHOUT ROWID;
-  `,
 ];
 
 /** Opens (creating if needed) the data directory's database, in WAL mode, migrated. */

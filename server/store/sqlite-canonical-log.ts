@@ -3,7 +3,7 @@ import type { EventEnvelope } from '../../shared/events/envelope';
 import type { Watermarks } from '../../shared/protocol/rest-events';
 import type { DayWindow } from '../../shared/reports/day-takings';
 import type { Db } from './database';
-import type { AppendOutcome, AppendResult, BatchRefusals, CanonicalLog, ReadResult, Refusal, ValidEvent } from './canonical-log';
+import type { AppendOutcome, AppendResult, CanonicalLog, ReadResult, ValidEvent } from './canonical-log';
 
 /**
  * SQLite canonical store. better-sqlite3 is synchronous, so a batch runs as one
@@ -45,8 +45,6 @@ const CURSORS_PER_MS = 100;
 /** A clock read beyond this (year 2286) is not taken: one such cursor would pass the 15 digits a reader may send back, for good. */
 const LATEST_CURSOR_MS = 9_999_999_999_999;
 
-const NO_REFUSALS: BatchRefusals = { record: [], lookUp: [] };
-
 export class SqliteCanonicalLog implements CanonicalLog {
   private readonly insert: Statement;
   private readonly countEnds: Statement;
@@ -66,9 +64,7 @@ export class SqliteCanonicalLog implements CanonicalLog {
   private readonly ofWriter: Statement;
   private readonly ofTakings: Statement;
   private readonly count: Statement;
-  private readonly remember: Statement;
-  private readonly refusedIn: Statement;
-  private readonly runBatch: (location: string, events: readonly ValidEvent[], receivedAt: number, refusals: BatchRefusals) => AppendOutcome[];
+  private readonly runBatch: (location: string, events: readonly ValidEvent[], receivedAt: number) => AppendOutcome[];
 
   constructor(db: Db) {
     this.insert = db.prepare(
@@ -114,30 +110,18 @@ export class SqliteCanonicalLog implements CanonicalLog {
       )
       .pluck();
     this.count = db.prepare('SELECT COUNT(*) FROM events WHERE location = ?').pluck();
-    this.remember = db.prepare(
-      `INSERT OR IGNORE INTO refused_events (location, id, reason, field) SELECT @location, @id, @reason, @field
-       WHERE NOT EXISTS (SELECT 1 FROM events WHERE location = @location AND id = @id)`,
-    );
-    this.refusedIn = db.prepare('SELECT id, reason, field FROM refused_events WHERE location = ? AND id IN (SELECT value FROM json_each(?))');
-    this.runBatch = db.transaction((location: string, events: readonly ValidEvent[], receivedAt: number, refusals: BatchRefusals) => {
-      for (const { id, reason, field } of refusals.record) this.remember.run({ location, id, reason, field });
-      const refused = this.refusedOf(location, refusals.lookUp);
+    this.runBatch = db.transaction((location: string, events: readonly ValidEvent[], receivedAt: number) => {
       const accepted = new Map<string, number[]>();
       const fromClock = Math.floor(Math.min(receivedAt, LATEST_CURSOR_MS)) * CURSORS_PER_MS;
       const cursors = { next: Math.max(((this.lastCursor.get() as number | undefined) ?? 0) + 1, fromClock) };
-      const outcomes = events.map((e) => {
-        const refusal = refused.get(e.event.id);
-        // Refused once, stored since by its own writer: answered as any event sent again is.
-        if (refusal !== undefined && this.byId.get(location, e.event.id) === undefined) return { status: 'rejected', ...refusal } satisfies AppendOutcome;
-        return this.appendOne(location, e, receivedAt, accepted, cursors);
-      });
+      const outcomes = events.map((e) => this.appendOne(location, e, receivedAt, accepted, cursors));
       for (const [terminal, ns] of accepted) this.advance(location, terminal, ns);
       return outcomes;
     });
   }
 
-  async appendBatch(location: string, events: readonly ValidEvent[], receivedAt: number, refusals = NO_REFUSALS): Promise<AppendResult> {
-    const outcomes = this.runBatch(location, events, receivedAt, refusals);
+  async appendBatch(location: string, events: readonly ValidEvent[], receivedAt: number): Promise<AppendResult> {
+    const outcomes = this.runBatch(location, events, receivedAt);
     return { outcomes, watermarks: this.readMarks(location) };
   }
 
@@ -262,13 +246,6 @@ export class SqliteCanonicalLog implements CanonicalLog {
       if (hadGaps) while (this.takeGap.run(location, terminal, mark + 1).changes === 1) mark += 1;
     }
     if (mark > before) this.setMark.run(location, terminal, mark);
-  }
-
-  /** The recorded refusals of those of `ids` the location ever refused, by id (one query per batch). */
-  private refusedOf(location: string, ids: readonly string[]): Map<string, Refusal> {
-    if (ids.length === 0) return new Map();
-    const rows = this.refusedIn.all(location, JSON.stringify(ids)) as Refusal[];
-    return new Map(rows.map((r) => [r.id, r]));
   }
 
   private readMarks(location: string): Watermarks {
