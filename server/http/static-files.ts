@@ -21,15 +21,24 @@ export async function registerStaticFiles(app: FastifyInstance, dir: string): Pr
  * Runs before either directory is created, so both may still be missing.
  */
 export function checkDataDirNotServed(staticDir: string, dataDir: string): void {
-  const staticReal = realPathOfMaybeMissing(staticDir);
-  const dataReal = realPathOfMaybeMissing(dataDir);
-  const fromStatic = relative(staticReal, dataReal);
-  const inside = fromStatic === '' || (!isAbsolute(fromStatic) && fromStatic !== '..' && !fromStatic.startsWith(`..${sep}`));
-  if (inside) {
-    throw new Error(
-      `DATA_DIR (${dataReal}) is inside STATIC_DIR (${staticReal}): the server would serve the token secret and the database to anyone; move DATA_DIR out of STATIC_DIR`,
-    );
+  // As written and with symlinks resolved, each way: a DATA_DIR spelt through a link inside
+  // STATIC_DIR (static/data → /var/rms) is served through that link.
+  const statics = [resolve(staticDir), realPathOfMaybeMissing(staticDir)];
+  const datas = [resolve(dataDir), realPathOfMaybeMissing(dataDir)];
+  for (const data of datas) {
+    const inside = statics.find((root) => isWithin(root, data));
+    if (inside !== undefined) {
+      throw new Error(
+        `DATA_DIR (${data}) is inside STATIC_DIR (${inside}): the server would serve the token secret and the database to anyone; move DATA_DIR out of STATIC_DIR`,
+      );
+    }
   }
+}
+
+/** Whether `path` is `root` or lies under it (both absolute). */
+function isWithin(root: string, path: string): boolean {
+  const fromRoot = relative(root, path);
+  return fromRoot === '' || (!isAbsolute(fromRoot) && fromRoot !== '..' && !fromRoot.startsWith(`..${sep}`));
 }
 
 /** `path` absolute with its symlinks resolved, as far as it exists: the rest is appended as written. */

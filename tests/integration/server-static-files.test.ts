@@ -63,6 +63,12 @@ describe('static files', () => {
     const link = join(elsewhere, 'site');
     symlinkSync(root, link);
     expect(await startError(link, join(root, 'data'))).toContain(`DATA_DIR (${join(real, 'data')}) is inside STATIC_DIR (${real})`);
+
+    // DATA_DIR spelt through a link inside STATIC_DIR to a directory elsewhere: served through the link.
+    const outside = join(elsewhere, 'rms-data');
+    mkdirSync(outside);
+    symlinkSync(outside, join(root, 'data-link'));
+    expect(await startError(root, join(root, 'data-link'))).toContain(`DATA_DIR (${join(root, 'data-link')}) is inside STATIC_DIR (${root})`);
   });
 
   it('[SRV39] with DATA_DIR elsewhere the app is served and dotfiles answer the 404 of an unknown path', async () => {
