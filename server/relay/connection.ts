@@ -118,10 +118,13 @@ export class RelayConnection {
    */
   attach(room: Room): void {
     if (this.gone) return;
-    // The device is its token's terminal; tokens from before every token named one count as one.
-    const ownDevice = [...room.connections].filter((c) => c.claims.terminal === this.claims.terminal);
-    const excess = ownDevice.length - this.options.maxConnectionsPerDevice + 1;
-    for (const oldest of ownDevice.slice(0, Math.max(0, excess))) oldest.close(CloseReason.superseded);
+    // The device is its token's terminal. Tokens from before every token named one name no
+    // device: separate back-office integrations, which must not close each other's sockets.
+    if (this.claims.terminal !== undefined) {
+      const ownDevice = [...room.connections].filter((c) => c.claims.terminal === this.claims.terminal);
+      const excess = ownDevice.length - this.options.maxConnectionsPerDevice + 1;
+      for (const oldest of ownDevice.slice(0, Math.max(0, excess))) oldest.close(CloseReason.superseded);
+    }
     if (room.connections.size >= this.options.maxConnectionsPerRoom) {
       this.close(CloseReason.roomFull);
       return;

@@ -8,7 +8,7 @@ import { RelayConnection as ClientRelayConnection, STABLE_MS } from '../../clien
 import { MessageType } from '../../server/relay/messages';
 import { CloseReason, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
 import { ManualTimers } from '../helpers/manual-timers';
-import { connectSynced, mint, waitFor } from '../helpers/server-clients';
+import { connectSynced, legacyAdminToken, mint, waitFor } from '../helpers/server-clients';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { testScope } from '../helpers/test-scope';
 
@@ -161,6 +161,17 @@ describe('relay limits: connections per device', () => {
     await waitFor(() => seventh.closedWith !== null, 'the seventh refused');
     expect(seventh.closedWith).toBe(CloseReason.roomFull.code);
     expect(own.slice(7).map((c) => c.closedWith)).toEqual([null, null, null]);
+  });
+
+  it('[SRV40] tokens naming no device (minted before every token had to: separate back-office integrations) are not one device: none closes another\'s socket', async () => {
+    const server = await smallRelay();
+    const location = 'loc-legacy-tokens';
+    const integrations: RawClient[] = [];
+    for (let i = 0; i < 4; i++) integrations.push(await attached(server, location, await legacyAdminToken(location)));
+    // One more connection of a device, then a round trip: a close the relay sent has arrived by then.
+    const till = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-2'));
+    defer(() => till.destroy());
+    expect(integrations.map((c) => c.closedWith)).toEqual([null, null, null, null]);
   });
 
   it('[SRV40] a tab superseded by its own device waits ever longer to come back, however long it was open: more tabs than the cap do not take turns every half second', async () => {
