@@ -190,7 +190,8 @@ describe.skipIf(skipBrowserTests)('staff app: offline shell and durability', () 
       const active = await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting === null);
       expect(active).toBe(true);
       // The other tab runs on, told an update is ready (its own Reload now).
-      await other.waitForFunction(async () => (await navigator.serviceWorker.getRegistration())?.waiting === null);
+      // Not waitForFunction: it takes an async predicate's promise as a truthy answer at once.
+      await waitUntil(() => other.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting === null), 'the other tab sees the new worker active');
       expect(await other.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
       await other.getByText('A new version of the app is ready').waitFor();
     } finally {
