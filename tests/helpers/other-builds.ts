@@ -3,6 +3,8 @@ import { CURRENT_VERSIONS, EVENT_CATALOG, type EventType } from '../../shared/ev
 import { newEventId } from '../../shared/events/event-id';
 import { UPCASTERS } from '../../shared/events/upcasters';
 import { SegmentWriter } from '../../shared/log/log-doc';
+import { startTestServer, type InProcessServer } from './server-in-process';
+import { makeDataDir, removeDataDir } from './server-process';
 import type { TestTerminal } from './terminals';
 
 /**
@@ -49,4 +51,35 @@ export function writeAsOtherBuild(t: TestTerminal, n: number, event: { type: str
   const at = t.store.clock.now();
   const envelope = { id: newEventId(at), seq: n, at, ...event, origin: { terminal: t.store.writer, n } };
   t.store.doc.transact(() => new SegmentWriter(t.store.doc, t.store.writer).append([JSON.stringify(envelope)]), 'other-build');
+}
+
+/**
+ * A server a test updates to another build: `restart(change)` stops it, makes the catalog change
+ * (a version more, another schema) and starts it again on the same data, on another port.
+ * `fetch` sends a till's requests, made to `firstUrl`, to whichever runs now.
+ */
+export async function updatableServer(defer: (cleanup: () => void | Promise<void>) => void): Promise<{
+  readonly server: InProcessServer;
+  firstUrl: string;
+  fetch: typeof globalThis.fetch;
+  restart(change: () => void): Promise<InProcessServer>;
+}> {
+  const dataDir = makeDataDir();
+  defer(() => removeDataDir(dataDir));
+  let server = await startTestServer({ dataDir });
+  defer(() => server.close());
+  const firstUrl = server.url;
+  return {
+    get server() {
+      return server;
+    },
+    firstUrl,
+    fetch: (input, init) => globalThis.fetch(String(input).replace(firstUrl, server.url), init),
+    async restart(change) {
+      await server.close();
+      change();
+      server = await startTestServer({ dataDir });
+      return server;
+    },
+  };
 }

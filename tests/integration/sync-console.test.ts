@@ -2,10 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { NO_NETWORK, SAMPLE_EVERY_MS } from '../../client/sync/sync-manager';
 import { ManualTimers } from '../helpers/manual-timers';
-import { withSchema, writeAsOtherBuild } from '../helpers/other-builds';
+import { updatableServer, withSchema, writeAsOtherBuild } from '../helpers/other-builds';
 import { mint, waitFor } from '../helpers/server-clients';
-import { startTestServer } from '../helpers/server-in-process';
-import { makeDataDir, removeDataDir } from '../helpers/server-process';
 import { serverEvents } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
 
@@ -177,17 +175,12 @@ describe('What the status bar and the console say', () => {
   });
 
   it('[OUT12] a quarantined event leaves the quarantine once its writer\'s watermark covers it', async () => {
-    const dataDir = makeDataDir();
-    defer(() => removeDataDir(dataDir));
-    let server = await startTestServer({ dataDir });
-    defer(() => server.close());
-    // The server is restarted on another port: the till's requests and its relay follow it.
-    const firstUrl = server.url;
-    const fetch: typeof globalThis.fetch = (input, init) => globalThis.fetch(String(input).replace(firstUrl, server.url), init);
-    const relayPath = await proxyTo(server.port);
+    // Restarted as an updated build on another port: the till's requests and its relay follow it.
+    const updatable = await updatableServer(defer);
+    const relayPath = await proxyTo(updatable.server.port);
     await relayPath.refuse(true); // uploads only, until the server is updated
     const timers = new ManualTimers(26);
-    const t = await terminal({ location: 'quarantine', terminal: 'till-1', apiBase: firstUrl, syncEndpoint: relayPath.wsUrl, sync: { timers, fetch } });
+    const t = await terminal({ location: 'quarantine', terminal: 'till-1', apiBase: updatable.firstUrl, syncEndpoint: relayPath.wsUrl, sync: { timers, fetch: updatable.fetch } });
     await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
     // Written by a build that allows longer notes: this server refuses it.
     writeAsOtherBuild(t, 2, { type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: 'n'.repeat(600) } });
@@ -197,17 +190,15 @@ describe('What the status bar and the console say', () => {
 
     // The server is updated to that build's limit, on the same data, and the relay reaches it:
     // it stores what it relays, the note this time, and acknowledges it.
-    await server.close();
-    defer(withSchema('ticket.note_set', 1, z.strictObject({ note: z.string().max(1000) })));
-    server = await startTestServer({ dataDir });
-    relayPath.retarget(server.port);
+    await updatable.restart(() => defer(withSchema('ticket.note_set', 1, z.strictObject({ note: z.string().max(1000) }))));
+    relayPath.retarget(updatable.server.port);
     await relayPath.refuse(false);
     await waitFor(() => t.sync.status.relayNextAttemptAt !== null, 'the relay waiting to reconnect');
     timers.advance(t.sync.status.relayNextAttemptAt! - timers.now());
     // Before, it stayed quarantined (and "1 quarantined" on the bar) for good.
     await waitFor(() => t.sync.status.quarantined.length === 0, 'the quarantine emptied');
     expect(t.sync.status.watermarks['till-1']).toBe(2);
-    expect((await serverEvents(server.url, 'quarantine')).map((e) => e.origin.n).sort()).toEqual([1, 2]);
+    expect((await serverEvents(updatable.server.url, 'quarantine')).map((e) => e.origin.n).sort()).toEqual([1, 2]);
   });
 
   it('[SYN24] a presence whose terminal is not a string (a faulty or hostile device) is left out of the terminals list; the status keeps updating', async () => {

@@ -10,9 +10,8 @@ import { describeSync, openTerminal, serverEvents, startTerminal, type TestTermi
 import { testScope } from '../helpers/test-scope';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../shared/protocol/protocol-version';
 import { ManualTimers, TabletClock } from '../helpers/manual-timers';
-import { startTestServer } from '../helpers/server-in-process';
 import { CURRENT_VERSIONS } from '../../shared/events/catalog';
-import { withNextVersion, writeAsOtherBuild } from '../helpers/other-builds';
+import { updatableServer, withNextVersion, writeAsOtherBuild } from '../helpers/other-builds';
 import { SERVER_UPDATE_BACKOFF } from '../../client/sync/backoff';
 
 const { defer, inProcess, proxyTo, terminal } = testScope();
@@ -287,16 +286,11 @@ describe('Refusals never stall delivery', () => {
   it('[OUT14] an event of a version newer than the server knows (a till ahead of its server, REST only) waits, not quarantined, and goes by itself once the server is updated', async () => {
     const type = 'ticket.payment_recorded';
     const current = CURRENT_VERSIONS[type];
-    const dataDir = makeDataDir();
-    defer(() => removeDataDir(dataDir));
-    let server = await startTestServer({ dataDir });
-    defer(() => server.close());
-    // The server is restarted on another port: the till's requests follow it.
-    const firstUrl = server.url;
-    const fetch: typeof globalThis.fetch = (input, init) => globalThis.fetch(String(input).replace(firstUrl, server.url), init);
+    // Restarted as an updated build on another port: the till's requests follow it.
+    const updatable = await updatableServer(defer);
     const timers = new ManualTimers(14);
     // A websocket a proxy blocks: the relay never delivers, uploads alone do.
-    const t = await terminal({ location: 'server-older', terminal: 'till-1', apiBase: firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch } });
+    const t = await terminal({ location: 'server-older', terminal: 'till-1', apiBase: updatable.firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: updatable.fetch } });
     const ticket = { id: 'ticket-1', type: 'ticket' };
     await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
     // The till's newer build writes the payment at a version the server does not know yet.
@@ -310,19 +304,17 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.owed).toBe(1);
     expect(t.sync.status.awaitingServerUpdate).toBe(1);
     expect(said).toMatch(/server needs an update for 1 event/);
-    expect((await serverEvents(server.url, 'server-older')).map((e) => e.origin.n).sort()).toEqual([1, 3]);
+    expect((await serverEvents(updatable.server.url, 'server-older')).map((e) => e.origin.n).sort()).toEqual([1, 3]);
 
     // The server is updated: it learns the version, on the same data.
-    await server.close();
-    defer(withNextVersion(type));
-    server = await startTestServer({ dataDir });
+    await updatable.restart(() => defer(withNextVersion(type)));
     // No staff action: its wait ends (at most SERVER_UPDATE_BACKOFF's cap), and it goes.
     timers.advance(SERVER_UPDATE_BACKOFF.capMs);
     await waitFor(() => t.sync.status.owed === 0 && !t.sync.status.inFlight, 'the payment delivered', 10_000, () => describeSync('till-1', t));
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.awaitingServerUpdate).toBe(0);
     expect(t.sync.status.watermarks['till-1']).toBe(3);
-    expectExactlyOnce(await serverEvents(server.url, 'server-older'), 3);
+    expectExactlyOnce(await serverEvents(updatable.server.url, 'server-older'), 3);
   });
 
   it('[OUT14] a server from before the rejection code, refusing the version of an event this build knows, is waited for too; an invalid event is still quarantined', async () => {
@@ -359,17 +351,12 @@ describe('Refusals never stall delivery', () => {
   it('[OUT14] an event that waited for the server\'s update and is then refused for another reason is quarantined and waits no more: no next attempt is shown, the next newer event waits the first wait again', async () => {
     const type = 'ticket.payment_recorded';
     const current = CURRENT_VERSIONS[type];
-    const dataDir = makeDataDir();
-    defer(() => removeDataDir(dataDir));
-    let server = await startTestServer({ dataDir });
-    defer(() => server.close());
-    // The server is restarted on another port: the till's requests follow it.
-    const firstUrl = server.url;
-    const fetch: typeof globalThis.fetch = (input, init) => globalThis.fetch(String(input).replace(firstUrl, server.url), init);
+    // Restarted as an updated build on another port: the till's requests follow it.
+    const updatable = await updatableServer(defer);
     const timers = new ManualTimers(16);
     // Each wait is drawn at 99% of its ceiling: one at most the first ceiling is the first wait again.
     timers.random = () => 0.99;
-    const t = await terminal({ location: 'waited-then-refused', terminal: 'till-1', apiBase: firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch } });
+    const t = await terminal({ location: 'waited-then-refused', terminal: 'till-1', apiBase: updatable.firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: updatable.fetch } });
     const ticket = { id: 'ticket-1', type: 'ticket' };
     await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
     // The till's newer build writes the payment at a version the server does not know yet.
@@ -379,9 +366,7 @@ describe('Refusals never stall delivery', () => {
     await waitFor(() => !t.sync.status.inFlight && t.sync.status.awaitingServerUpdate === 1, 'waiting for the server update');
 
     // The server is updated, on the same data: its new version is not the till's, it requires a currency the till's did not write.
-    await server.close();
-    defer(withNextVersion(type, z.strictObject({ paymentId: z.string(), method: z.string(), amountCents: z.number().int(), currency: z.string() })));
-    server = await startTestServer({ dataDir });
+    await updatable.restart(() => defer(withNextVersion(type, z.strictObject({ paymentId: z.string(), method: z.string(), amountCents: z.number().int(), currency: z.string() }))));
     await t.sync.syncNow();
     await waitFor(() => !t.sync.status.inFlight && t.sync.status.quarantined.length === 1, 'quarantined by the updated server');
     expect(t.sync.status.quarantined[0]).toMatchObject({ n: 2, field: 'payload.currency' });
@@ -393,7 +378,7 @@ describe('Refusals never stall delivery', () => {
     await t.sync.syncNow();
     await waitFor(() => !t.sync.status.inFlight && t.sync.status.awaitingServerUpdate === 1, 'the next one waiting');
     expect(t.sync.status.nextAttemptAt! - timers.now()).toBeLessThanOrEqual(SERVER_UPDATE_BACKOFF.baseMs);
-    expect((await serverEvents(server.url, 'waited-then-refused')).map((e) => e.origin.n)).toEqual([1]);
+    expect((await serverEvents(updatable.server.url, 'waited-then-refused')).map((e) => e.origin.n)).toEqual([1]);
   });
 
   it('[OUT9] a 400 for a whole batch (a proxy\'s, not the server\'s per-event answer) is retried: nothing quarantined', async () => {
