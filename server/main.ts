@@ -6,7 +6,7 @@ import { Revocations, withRevocations } from './auth/revocations';
 import { createTokenIssuer, type MintInput, type TokenIssuer } from './auth/tokens';
 import { loadOrCreateSecret } from './auth/secret';
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, loadConfig, type ServerConfig } from './config';
-import { DEMO_LOCATION, demoSeedEvents } from './demo/demo-seed';
+import { DEMO_LOCATION, settleDemoLocation } from './demo/demo-seed';
 import { createApp } from './http/app';
 import { registerEventsRoutes } from './http/events-routes';
 import { registerOpsRoutes } from './http/ops-routes';
@@ -25,7 +25,7 @@ import { roomGuardHook } from './relay/room-guard-hook';
 import { persistenceHook } from './relay/persistence-hook';
 import { Relay } from './relay/relay';
 import { startCheckpointer } from './store/checkpointer';
-import { getMeta, openDatabase, setMeta } from './store/database';
+import { openDatabase } from './store/database';
 import { SqliteCanonicalLog } from './store/sqlite-canonical-log';
 import { aggregatesMayLeave } from './store/folded-views';
 import { SqliteRevocationStore } from './store/revocation-store';
@@ -43,7 +43,7 @@ export interface RunningServer {
   /** Mints a token with this server's secret (tests, pairing). */
   mintToken(input: MintInput): Promise<string>;
   tokens: TokenIssuer;
-  /** The demo location, when it exists (seeded at this start or an earlier one). */
+  /** The demo location, when this data directory has one (seeded at this start or an earlier one). */
   demoLocation: string | null;
   /** Whether this start created the demo location: only then are its pairing links printed. */
   demoCreated: boolean;
@@ -135,21 +135,13 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
   const servesApp = await registerStaticFiles(app, config.staticDir);
   relay.attach(app.server);
 
-  let demoCreated = false;
-  if (config.seedDemo && getMeta(db, 'demo_seeded') === undefined) {
-    // A location already called "demo" (this data directory ran with SEED_DEMO=0) is real data:
-    // the seed's later stamps would win over its menu and receipt details.
-    if ((await store.countEvents(DEMO_LOCATION)) > 0) {
-      log.info({ location: DEMO_LOCATION }, 'demo seed skipped: the location holds events already');
-    } else {
-      const result = await ingest.ingest(DEMO_LOCATION, demoSeedEvents(now()));
-      if (result.rejected > 0) log.error({ results: result.results }, 'demo seed rejected');
-      log.info({ location: DEMO_LOCATION, events: result.accepted }, 'demo location created');
-      demoCreated = true;
-    }
-    setMeta(db, 'demo_seeded', String(now()));
-  }
-  const demoLocation = getMeta(db, 'demo_seeded') !== undefined ? DEMO_LOCATION : null;
+  const { demoLocation, demoCreated } = await settleDemoLocation({
+    db,
+    seedDemo: config.seedDemo,
+    ingest: (location, events) => ingest.ingest(location, events),
+    now,
+    log,
+  });
 
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
@@ -231,24 +223,44 @@ export async function main(): Promise<void> {
     process.stderr.write(`RMS server could not start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
+  // From here on a signal is a graceful shutdown, even one sent as the banner appears.
+  const stop = (signal: string): void => {
+    void server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown after ${signal} failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
   const base = config.publicUrl ?? server.url;
   // The token CLI must sign with this server's secret: it needs the same DATA_DIR or RMS_SECRET.
   // And the address its links open: PUBLIC_URL when the server is not the CLI's default (another port, HTTPS, a LAN name).
   const secretEnv = config.secret !== undefined ? 'RMS_SECRET=… ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${config.dataDir} ` : '';
   const tokenEnv = secretEnv + (base === `http://localhost:${DEFAULT_PORT}` ? '' : `PUBLIC_URL=${base} `);
   const lines = [`RMS server ready: open ${base}`];
-  // Links carry 30-day tokens (a manager's): printed once, not into every start's service log.
-  if (server.demoCreated) {
-    const tillToken = await server.mintToken({ location: DEMO_LOCATION, role: 'terminal', terminal: 'till-1', ttlSeconds: 30 * 86400 });
-    const managerToken = await server.mintToken({ location: DEMO_LOCATION, role: 'manager', terminal: 'manager-1', ttlSeconds: 30 * 86400 });
+  if (server.demoLocation === null) {
+    // A real restaurant starts with a manager's tablet: a till's token opens no Menu screen to build the menu on.
     lines.push(
-      `Pair a till:    ${pairingLink(base, tillToken, DEMO_LOCATION, 'till-1')}`,
-      `Pair a manager: ${pairingLink(base, managerToken, DEMO_LOCATION, 'manager-1')}`,
+      `First step:     ${tokenEnv}npm run token -- --location <your-location> --role manager --terminal manager-1`,
+      "                (<your-location>: your restaurant's id, e.g. bistro-nord) pair your manager tablet with the link it prints; from its Console (Devices) you pair the tills",
     );
-  } else if (server.demoLocation !== null) {
-    lines.push('Pair a device:  the command below prints a pairing link (--role manager for a manager): links carry tokens, so only a first start prints them');
+  } else {
+    // Links carry 30-day tokens (a manager's): printed once, not into every start's service log.
+    if (server.demoCreated) {
+      const tillToken = await server.mintToken({ location: DEMO_LOCATION, role: 'terminal', terminal: 'till-1', ttlSeconds: 30 * 86400 });
+      const managerToken = await server.mintToken({ location: DEMO_LOCATION, role: 'manager', terminal: 'manager-1', ttlSeconds: 30 * 86400 });
+      lines.push(
+        `Pair a till:    ${pairingLink(base, tillToken, DEMO_LOCATION, 'till-1')}`,
+        `Pair a manager: ${pairingLink(base, managerToken, DEMO_LOCATION, 'manager-1')}`,
+      );
+    } else {
+      lines.push('Pair a device:  the command below prints a pairing link (--role manager for a manager): links carry tokens, so only a first start prints them');
+    }
+    lines.push(`Mint tokens:    ${tokenEnv}npm run token -- --location ${server.demoLocation} --role terminal --terminal till-2`);
   }
-  lines.push(`Mint tokens:    ${tokenEnv}npm run token -- --location ${server.demoLocation ?? '<location>'} --role terminal --terminal till-2`);
   // Pairing links say localhost unless PUBLIC_URL is set: the addresses other devices can open.
   const others = config.publicUrl === undefined ? networkUrls(config.host, server.port, config.tls ? 'https' : 'http', networkInterfaces()) : [];
   if (others.length > 0) lines.push(`Other devices:  ${others.join('  ')}  (PUBLIC_URL=<one of them>: pairing links that open there)`);
@@ -261,17 +273,6 @@ export async function main(): Promise<void> {
   }
   // Humans read these; they are single lines on stdout next to the JSON logs.
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
-  const stop = (signal: string): void => {
-    void server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`shutdown after ${signal} failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -4,8 +4,13 @@ import { TABLE_AGGREGATE } from '../../shared/domain/table-events';
 import { LOCATION_AGGREGATE, LOCATION_DETAILS_ID } from '../../shared/domain/location-events';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { validatePayload } from '../../shared/events/catalog';
+import type { IngestResult } from '../ingest/ingest-service';
+import { getMeta, setMeta, type Db } from '../store/database';
 
 export const DEMO_LOCATION = 'demo';
+/** The `meta` key holding this data directory's choice: when the demo was seeded, or DEMO_SKIPPED. */
+const DEMO_META_KEY = 'demo_seeded';
+const DEMO_SKIPPED = 'skipped';
 /** Origin of the events the server writes itself; terminals never use this id. */
 export const SEED_TERMINAL = 'server';
 
@@ -67,4 +72,51 @@ export function demoSeedEvents(now: number): EventEnvelope[] {
     push('table.defined', { type: TABLE_AGGREGATE, id: tableId }, { tableId, label: `T${t}`, seats: t <= 4 ? 2 : 4 });
   }
   return events;
+}
+
+export interface DemoSettled {
+  /** The demo location, when this data directory has one (seeded at this start or an earlier one). */
+  demoLocation: string | null;
+  /** Whether this start seeded it. */
+  demoCreated: boolean;
+}
+
+export interface DemoSeedDeps {
+  db: Db;
+  /** SEED_DEMO. */
+  seedDemo: boolean;
+  /** Stores the seed's events through the normal ingest path. */
+  ingest(location: string, events: EventEnvelope[]): Promise<IngestResult>;
+  now: () => number;
+  log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+/**
+ * Seeds the demo location or records that it was skipped, once per data directory: seeded only
+ * at the first start of an empty database with SEED_DEMO on. A first start with SEED_DEMO=0, or
+ * a database that already holds data without a recorded choice (a data directory from before it
+ * was recorded), is a real restaurant's: skipped for good, so a later plain `npm start` never puts
+ * the demo and its pairing links next to real sales.
+ */
+export async function settleDemoLocation({ db, seedDemo, ingest, now, log }: DemoSeedDeps): Promise<DemoSettled> {
+  const recorded = getMeta(db, DEMO_META_KEY);
+  if (recorded !== undefined) return { demoLocation: recorded === DEMO_SKIPPED ? null : DEMO_LOCATION, demoCreated: false };
+  if (!seedDemo || holdsData(db)) {
+    log.info({ location: DEMO_LOCATION, seedDemo }, 'demo seed skipped for good (SEED_DEMO=0 at the first start, or the database holds data already)');
+    setMeta(db, DEMO_META_KEY, DEMO_SKIPPED);
+    return { demoLocation: null, demoCreated: false };
+  }
+  const result = await ingest(DEMO_LOCATION, demoSeedEvents(now()));
+  if (result.rejected > 0) log.error({ results: result.results }, 'demo seed rejected');
+  log.info({ location: DEMO_LOCATION, events: result.accepted }, 'demo location created');
+  setMeta(db, DEMO_META_KEY, String(now()));
+  return { demoLocation: DEMO_LOCATION, demoCreated: true };
+}
+
+/** Any event or room of any location: a relay-only room may hold events not ingested yet. */
+function holdsData(db: Db): boolean {
+  const row = db
+    .prepare('SELECT EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM room_states) OR EXISTS (SELECT 1 FROM room_updates) AS held')
+    .get() as { held: number };
+  return row.held === 1;
 }
