@@ -323,14 +323,17 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect((await app.canonicalEvents()).some((e) => e.origin.terminal.startsWith('till-stolen') && e.type === 'ticket.item_added')).toBe(false);
   }, TEST_TIMEOUT_MS);
 
-  it('[APP18] a manager pairs a new till from the console and cuts it off again; a bad terminal id gets the server\'s reason', async () => {
+  it('[APP18] a manager pairs a new till from the console and cuts it off again; a bad device name, or the tablet\'s own, is said before asking the server', async () => {
     const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-devices', 'manager');
     fixture.closeAfter(t.context);
     const manager = t.page;
     await manager.getByRole('link', { name: 'Console' }).click();
-    await manager.getByLabel('Pair a new terminal').fill('bad id!');
-    await manager.getByRole('button', { name: 'Make pairing link' }).click();
-    await expect.poll(() => manager.getByRole('alert').filter({ hasText: 'terminal' }).first().textContent()).toMatch(/letters, digits/);
+    const refused = manager.getByRole('alert').filter({ hasText: 'name' }).first();
+    for (const [name, said] of [['Till 1', /A device name uses letters, digits, _ - and : \(no spaces or dots\)/], ['till.2', /no spaces or dots/], ['manager-devices', /manager-devices is this tablet's own name/]] as const) {
+      await manager.getByLabel('Pair a new terminal').fill(name);
+      await manager.getByRole('button', { name: 'Make pairing link' }).click();
+      await expect.poll(() => refused.textContent()).toMatch(said);
+    }
 
     await manager.getByLabel('Pair a new terminal').fill('till-new');
     await manager.getByRole('button', { name: 'Make pairing link' }).click();

@@ -257,6 +257,7 @@ describe('tickets screen (TicketsModel)', () => {
         lookups.push(e.id);
         return delivered.get(e.id) ?? 'local';
       },
+      status: { lastSyncAt: null },
     };
     const tickets = new ticketsMod.TicketsModel(t.log, t.commands, t.menuCommands, false, delivery);
     const id = await t.commands.openTicket();
@@ -298,6 +299,20 @@ describe('tickets screen (TicketsModel)', () => {
     expect(shown().lines).toHaveLength(1);
     delivered.set(again!.id, 'acknowledged');
     expect(shown()).toEqual({ lines: [], status: 'In kitchen' });
+  });
+
+  it('[APP45] an empty menu or floor is "on its way" until this device has synced with the server; after, one a manager has yet to make', async () => {
+    const t = await till();
+    const sync = { deliveryState: (): DeliveryState => 'local', status: { lastSyncAt: null as number | null } };
+    const tickets = new ticketsMod.TicketsModel(t.log, t.commands, t.menuCommands, false, sync);
+    expect(tickets.menu).toEqual([]);
+    expect(tickets.tables).toEqual([]);
+    expect(tickets.hasSynced).toBe(false);
+    // "Last sync" set (kept on the device across reloads): what the server holds has come.
+    sync.status = { lastSyncAt: 1_700_000_000_000 };
+    expect(tickets.hasSynced).toBe(true);
+    // A till without sync (tests, a memory log) has heard from no server.
+    expect(t.tickets.hasSynced).toBe(false);
   });
 
   it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {

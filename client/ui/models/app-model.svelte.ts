@@ -195,7 +195,7 @@ export class AppModel {
           tickets: new TicketsModel(log, session.commands, session.menuCommands, manager, sync),
           kitchen: new KitchenModel(log, session.commands, session.menuCommands, this.now),
           console: new ConsoleModel(log, sync, session.store, session.compaction),
-          devices: manager ? new DevicesModel(new DeviceAdmin(api, `${location.origin}${location.pathname}`)) : null,
+          devices: manager ? new DevicesModel(new DeviceAdmin(api, `${location.origin}${location.pathname}`), pairing.terminal) : null,
           takings: manager ? new TakingsModel(log, sync, new ServerTakings(api), this.now) : null,
           staff: new StaffModel(session.staff),
           menu: manager ? new MenuEditorModel(log, session.menuCommands) : null,

@@ -1,6 +1,23 @@
 import type { DeviceAdmin, NewPairing } from '../../app/device-admin';
 import type { RevokeTokenResponse } from '../../../shared/protocol/rest-tokens';
+import { NewDeviceTerminalId } from '../../../shared/protocol/token-claims';
+import { SERVER_WRITER, isWriterOf } from '../../../shared/events/envelope';
 import { message } from '../format';
+
+/** What a new device's name may be (NewDeviceTerminalId), said once: the schema's own messages name ids and writers. */
+export const DEVICE_NAME_RULE = 'A device name uses letters, digits, _ - and : (no spaces or dots)';
+
+/**
+ * Why `name` cannot be a new device's name, checked before asking the server (POST /api/tokens
+ * parses it with the same schema), or null. Not the name of the device asking: tokens are revoked
+ * by name, so cutting the new device off would cut this one off too, and the server refuses a
+ * device revoking its own name.
+ */
+export function newDeviceNameProblem(name: string, ownTerminal: string): string | null {
+  if (isWriterOf(name, ownTerminal)) return `${ownTerminal} is this tablet's own name: choose another (a device is cut off by its name, and this tablet would be cut off with it)`;
+  if (NewDeviceTerminalId.safeParse(name).success) return null;
+  return name === SERVER_WRITER ? `"${SERVER_WRITER}" is the server's own name: choose another` : DEVICE_NAME_RULE;
+}
 
 /** The console's Devices panel (managers): pair a new terminal, cut a lost one off. */
 export class DevicesModel {
@@ -14,24 +31,32 @@ export class DevicesModel {
   revokeError = $state<string | null>(null);
   busy = $state(false);
 
-  constructor(private readonly admin: DeviceAdmin) {}
+  constructor(
+    private readonly admin: DeviceAdmin,
+    /** This tablet's device name (its token's terminal). */
+    private readonly ownTerminal: string,
+  ) {}
 
   async makePairingLink(): Promise<void> {
     await this.run(async () => {
       this.pairing = null;
-      this.pairingError = null;
+      const name = this.newTerminal.trim();
+      this.pairingError = newDeviceNameProblem(name, this.ownTerminal);
+      if (this.pairingError !== null) return;
       try {
-        this.pairing = await this.admin.pairingLinkFor(this.newTerminal.trim());
+        this.pairing = await this.admin.pairingLinkFor(name);
       } catch (err) {
         this.pairingError = message(err);
       }
     });
   }
 
+  /** Asks once more; not for this tablet's own name or one of its writers (the server refuses it: a device cannot revoke itself). */
   askRevoke(): void {
     this.revoked = null;
-    this.revokeError = null;
-    this.confirming = this.revokeTerminal.trim().length > 0;
+    const name = this.revokeTerminal.trim();
+    this.revokeError = isWriterOf(name, this.ownTerminal) ? `${this.ownTerminal} is this tablet's own name: a device cannot cut itself off` : null;
+    this.confirming = name.length > 0 && this.revokeError === null;
   }
 
   cancelRevoke(): void {

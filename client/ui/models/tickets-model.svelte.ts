@@ -5,7 +5,7 @@ import type { MenuCommands } from '../../commands/menu-commands';
 import { hasEnded, linesToFire, owedCents, paidLineIds, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { TICKET_AGGREGATE, type TicketDiscount, type TicketSentToKitchenV1 } from '../../../shared/domain/ticket-events';
 import type { EventEnvelope } from '../../../shared/events/envelope';
-import type { DeliveryState } from '../../sync/sync-status';
+import type { DeliveryState, SyncStatus } from '../../sync/sync-status';
 import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import { PaymentForm } from './payment-model.svelte';
@@ -20,9 +20,11 @@ type Sellable = MenuItemView & { name: string; priceCents: number };
 
 const NONE: ReadonlySet<string> = new Set();
 
-/** Where an event is on its way off this device (SyncModel: re-read whenever the sync status changes). */
-export interface DeliverySource {
+/** What the tickets screen reads of the sync layer (SyncModel, reactive: re-read whenever the sync status changes). */
+export interface SyncSource {
+  /** Where an event is on its way off this device. */
   deliveryState(event: EventEnvelope): DeliveryState;
+  readonly status: Pick<SyncStatus, 'lastSyncAt'>;
 }
 
 /**
@@ -95,8 +97,8 @@ export class TicketsModel extends CommandState {
     private readonly commands: TicketCommands,
     private readonly menuCommands: MenuCommands,
     readonly manager: boolean,
-    /** Null without sync (tests, a memory log): every line sent reads "in kitchen". */
-    private readonly delivery: DeliverySource | null = null,
+    /** Null without sync (tests, a memory log): every line sent reads "in kitchen", and nothing has come from a server. */
+    private readonly sync: SyncSource | null = null,
   ) {
     super();
   }
@@ -116,21 +118,30 @@ export class TicketsModel extends CommandState {
    */
   notInKitchenYet(ticket: TicketView): ReadonlySet<string> {
     const waiting = new Set(ticket.lines.filter((l) => l.sentAt !== null && l.bumpedAt === null).map((l) => l.lineId));
-    if (this.delivery === null || waiting.size === 0) return NONE;
+    if (this.sync === null || waiting.size === 0) return NONE;
     const local = new Set<string>();
     const left = new Set<string>();
     for (const e of this.log.events(ticket.id)) {
       if (e.type !== 'ticket.sent_to_kitchen') continue;
       const named = ((e.payload as Partial<TicketSentToKitchenV1>).lineIds ?? []).filter((id) => waiting.has(id));
       if (named.length === 0) continue;
-      const into = this.delivery.deliveryState(e) === 'local' ? local : left;
+      const into = this.sync.deliveryState(e) === 'local' ? local : left;
       for (const id of named) into.add(id);
     }
     for (const id of left) local.delete(id);
     return local;
   }
 
-  /** What receipts say about the business (ReceiptPrint's header and last line). */
+  /**
+   * This device has synced with the server (the status bar's "Last sync" is not "never"; the time
+   * is kept on the device): the location's menu and tables have reached it, so an empty menu or
+   * floor is one no manager has made yet, not one still on its way (APP45).
+   */
+  get hasSynced(): boolean {
+    return this.sync !== null && this.sync.status.lastSyncAt !== null;
+  }
+
+  /** What receipts say about the business (ReceiptPrint's header and last line, the app's header). */
   get locationDetails(): LocationView | undefined {
     return this.log.locationDetails();
   }

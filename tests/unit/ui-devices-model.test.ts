@@ -1,0 +1,56 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { DeviceAdmin } from '../../client/app/device-admin';
+import { model } from '../helpers/ui-models';
+
+type DevicesMod = typeof import('../../client/ui/models/devices-model.svelte');
+const { DevicesModel, DEVICE_NAME_RULE } = await model<DevicesMod>('devices-model');
+
+/** The panel of the manager tablet `manager-1`, over an admin that records what reaches the server. */
+function panel() {
+  const admin = {
+    pairingLinkFor: vi.fn(async (terminal: string) => ({ terminal, link: `https://rms.test/#/pair?terminal=${terminal}`, expiresAt: 0 })),
+    revoke: vi.fn(async (terminal: string) => ({ location: 'bistro', terminal, revokedAt: 0, closed: 0, serverTime: 0 })),
+  };
+  return { admin, devices: new DevicesModel(admin as unknown as DeviceAdmin, 'manager-1') };
+}
+
+describe('Devices panel (DevicesModel)', () => {
+  it('[APP18] a device name the server would refuse gets one clear rule before any request, with or without a dot', async () => {
+    const { admin, devices } = panel();
+    for (const name of ['Till 1', 'Küche', 'till.2', 'bar!']) {
+      devices.newTerminal = name;
+      await devices.makePairingLink();
+      expect(devices.pairingError).toBe(DEVICE_NAME_RULE);
+      expect(devices.pairing).toBeNull();
+    }
+    devices.newTerminal = 'server';
+    await devices.makePairingLink();
+    expect(devices.pairingError).toMatch(/server's own name/);
+    expect(admin.pairingLinkFor).not.toHaveBeenCalled();
+
+    devices.newTerminal = ' till-2 ';
+    await devices.makePairingLink();
+    expect(devices.pairingError).toBeNull();
+    expect(admin.pairingLinkFor).toHaveBeenCalledWith('till-2');
+    expect(devices.pairing?.terminal).toBe('till-2');
+  });
+
+  it('[APP18] this tablet\'s own name is refused for a new device (revoking it would cut both off) and for revoking (a device cannot cut itself off)', async () => {
+    const { admin, devices } = panel();
+    devices.newTerminal = 'manager-1';
+    await devices.makePairingLink();
+    expect(devices.pairingError).toMatch(/manager-1 is this tablet's own name: choose another/);
+    expect(admin.pairingLinkFor).not.toHaveBeenCalled();
+
+    devices.revokeTerminal = 'manager-1.2';
+    devices.askRevoke();
+    expect(devices.confirming).toBe(false);
+    expect(devices.revokeError).toMatch(/manager-1 is this tablet's own name: a device cannot cut itself off/);
+    devices.revokeTerminal = 'till-9';
+    devices.askRevoke();
+    expect(devices.confirming).toBe(true);
+    expect(devices.revokeError).toBeNull();
+    await devices.confirmRevoke();
+    expect(admin.revoke).toHaveBeenCalledWith('till-9');
+  });
+});
