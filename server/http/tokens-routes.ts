@@ -41,6 +41,11 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
     if (wanted.terminal === undefined) {
       throw new HttpError(400, 'badRequest', 'a token names the device or integration it is for (the name it is revoked by)', { field: 'terminal' });
     }
+    // A device is cut off by its name: a new one under the caller's would go with it, and the
+    // caller could not revoke it (a device cannot revoke its own name).
+    if (claims.terminal !== undefined && isWriterOf(wanted.terminal, claims.terminal)) {
+      throw new HttpError(400, 'badRequest', `${wanted.terminal} is this device's own name: choose another for the new device`, { field: 'terminal' });
+    }
     return mint(deps, { location: claims.location, role: wanted.role, terminal: wanted.terminal, ttlSeconds: wanted.ttlSeconds ?? DEFAULT_TTL_SECONDS });
   });
 

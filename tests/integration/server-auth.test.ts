@@ -175,6 +175,9 @@ describe('auth: tokens scope every socket and request to one location and role',
     expect((await upgradeStatus(server.wsUrl, 'loc-a', minted.body.token)).status).toBe(101);
     expect((await upgradeStatus(server.wsUrl, 'loc-b', minted.body.token)).status).toBe(403);
     expect((await api(server.url, '/api/tokens', admin, { body: { role: 'manager', terminal: 'm2' } })).status).toBe(200);
+    // Not under the caller's own name: revoked by that name, both devices would go, and the caller cannot revoke itself.
+    const own = await api<{ field: string }>(server.url, '/api/tokens', manager, { body: { role: 'terminal', terminal: 'mgr-1' } });
+    expect([own.status, own.body.field]).toEqual([400, 'terminal']);
     // Every token names its device or integration, whatever its role: that name is how it is revoked (SRV24).
     const unnamed = await api(server.url, '/api/tokens', admin, { body: { role: 'admin' } });
     expect(unnamed.status).toBe(400);
