@@ -1,4 +1,4 @@
-import { MENU_ITEM_AGGREGATE } from '../../shared/domain/menu-events';
+import { MENU_ITEM_AGGREGATE, type MenuItemDefinedV2 } from '../../shared/domain/menu-events';
 import { newEventId } from '../../shared/events/event-id';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { MenuItemView } from '../../shared/projection/views';
@@ -15,10 +15,16 @@ export interface MenuItemDraft {
   taxBasisPoints?: number;
 }
 
+/** What a manager changes of an item's definition: its name, category or station ('' for none). */
+export type MenuItemChange = Partial<Pick<MenuItemDraft, 'name' | 'category' | 'station'>>;
+
+/** The fields a category or a station is, matched against the menu's existing spellings. */
+type GroupingField = 'category' | 'station';
+
 /**
  * What staff can do to the menu from a terminal: mark an item sold out ("86") when the
- * kitchen runs out of it, and available again (any role); add, reprice and retire items
- * (managers, as the back office does over REST). Like TicketCommands, each method resolves
+ * kitchen runs out of it, and available again (any role); add, rename, reprice and retire
+ * items (managers, as the back office does over REST). Like TicketCommands, each method resolves
  * once the event is durable, and the projection shows it before that.
  */
 export class MenuCommands {
@@ -30,20 +36,41 @@ export class MenuCommands {
     return this.append(menuItemId, 'menu.item_availability_set', { menuItemId, available });
   }
 
-  /** A new item on every till's menu; returns its id. Tickets copy its price when it is added. */
+  /**
+   * A new item on every till's menu; returns its id. Tickets copy its price when it is added.
+   * Its category and station take the menu's spelling of them (spelledAsOnMenu).
+   */
   define(draft: MenuItemDraft): Promise<string> {
     requireManager(this.ctx, 'change the menu');
     const menuItemId = `item-${newEventId().slice(-12)}`;
-    const station = draft.station?.trim();
+    const definition = this.definition(menuItemId, { name: draft.name, category: draft.category, priceCents: draft.priceCents, station: draft.station ?? '' });
     const written = this.append(menuItemId, 'menu.item_defined', {
-      menuItemId,
-      name: draft.name.trim(),
-      category: draft.category.trim(),
-      priceCents: draft.priceCents,
-      ...(station ? { station } : {}),
+      ...definition,
       ...(draft.taxBasisPoints === undefined ? {} : { taxBasisPoints: draft.taxBasisPoints }),
     });
     return written.then(() => menuItemId);
+  }
+
+  /**
+   * A new name, category or station for the item; null when it changes nothing (nothing is
+   * written). It is `menu.item_defined` again, which carries the whole definition: the fold
+   * keeps each field as its own LWW register (PRJ4), so the fields not changed are written
+   * as they stand now, the price among them (a price or another field changed at the same
+   * moment on another device may lose to them). The tax rate is left out: its register is
+   * kept. Lines already on tickets keep the name they were added with.
+   */
+  redefine(menuItemId: string, change: MenuItemChange): Promise<EventEnvelope | null> {
+    requireManager(this.ctx, 'change the menu');
+    const item = this.item(menuItemId);
+    if (item.name === null || item.category === null || item.priceCents === null) throw new CommandRefused(`no menu item ${menuItemId}`);
+    const definition = this.definition(menuItemId, {
+      name: change.name ?? item.name,
+      category: change.category ?? item.category,
+      priceCents: item.priceCents,
+      station: change.station ?? item.station ?? '',
+    });
+    const unchanged = definition.name === item.name && definition.category === item.category && (definition.station ?? null) === item.station;
+    return unchanged ? Promise.resolve(null) : this.append(menuItemId, 'menu.item_defined', definition);
   }
 
   /** The price of new lines; lines already on tickets keep the price they were added at. */
@@ -69,6 +96,36 @@ export class MenuCommands {
     const item = this.item(menuItemId);
     if (item.retired) throw new CommandRefused(`${item.name ?? menuItemId} is already off the menu`);
     return this.append(menuItemId, 'menu.item_retired', { menuItemId });
+  }
+
+  /** The definition an event carries: names trimmed, the category and station spelled as on the menu, no station when none is typed. */
+  private definition(menuItemId: string, typed: Omit<MenuItemDraft, 'station' | 'taxBasisPoints'> & { station: string }): MenuItemDefinedV2 {
+    const station = this.spelledAsOnMenu('station', typed.station, menuItemId);
+    return {
+      menuItemId,
+      name: typed.name.trim(),
+      category: this.spelledAsOnMenu('category', typed.category, menuItemId),
+      priceCents: typed.priceCents,
+      ...(station ? { station } : {}),
+    };
+  }
+
+  /**
+   * A category or station as typed, trimmed; one that matches the menu's other items' ignoring
+   * case takes their spelling ("grill" → "Grill"), so a slip makes no second station (whose
+   * items no Grill kitchen screen would show). Of several spellings, the one most items use.
+   */
+  private spelledAsOnMenu(field: GroupingField, typed: string, menuItemId: string): string {
+    const wanted = typed.trim();
+    const uses = new Map<string, number>();
+    for (const view of this.ctx.store.views(MENU_ITEM_AGGREGATE, { partial: true })) {
+      const item = view as MenuItemView;
+      const spelling = item[field];
+      if (item.id === menuItemId || item.retired || item.name === null || spelling === null) continue;
+      if (spelling.toLocaleLowerCase() === wanted.toLocaleLowerCase()) uses.set(spelling, (uses.get(spelling) ?? 0) + 1);
+    }
+    if (uses.has(wanted)) return wanted;
+    return [...uses].sort(([a, m], [b, n]) => n - m || a.localeCompare(b))[0]?.[0] ?? wanted;
   }
 
   private item(menuItemId: string): MenuItemView {

@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { cleanUpAfterEach, model, ticketOf, till } from '../helpers/ui-models';
+import { cleanUpAfterEach, kitchenMod, model, nowMod, ticketOf, till } from '../helpers/ui-models';
 import { TableCommands } from '../../client/commands/table-commands';
 import type { MenuItemView, TableView } from '../../shared/projection/views';
 
 cleanUpAfterEach();
 
-describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in place', () => {
+describe('the Menu screen (MenuEditorModel): a name, category, station, price or tax rate changed in place', () => {
   type MenuEditorMod = typeof import('../../client/ui/models/menu-editor-model.svelte');
   type SecondTapMod = typeof import('../../client/ui/models/second-tap.svelte');
 
@@ -35,7 +35,80 @@ describe('the Menu screen (MenuEditorModel): a price or a tax rate changed in pl
     editor.drafts.tax[id] = ' ';
     expect(await editor.save(soup(), 'tax')).toBe(true);
     expect(soup()).toMatchObject({ priceCents: 725, taxBasisPoints: null });
-    expect(editor.drafts).toEqual({ price: {}, tax: {} });
+    expect(editor.drafts).toEqual({ name: {}, category: {}, station: {}, price: {}, tax: {} });
+  });
+
+  it('[APP26] a manager renames an item and moves it to another category and station, each field saved on its own; only a typed change is written, the other fields stay; a line already on a ticket keeps the name it was added with', async () => {
+    const { MenuEditorModel } = await model<MenuEditorMod>('menu-editor-model');
+    const t = await till({ role: 'manager' });
+    const editor = new MenuEditorModel(t.log, t.menuCommands);
+    const id = await t.menuCommands.define({ name: 'Burger', category: 'Mains', priceCents: 1200, station: 'Grill', taxBasisPoints: 1000 });
+    await t.menuCommands.define({ name: 'Tiramisu', category: 'Desserts', priceCents: 600, station: 'Pastry' });
+    const burger = () => t.store.view(id) as MenuItemView;
+    const written = () => t.store.getByAggregate(id).length;
+    t.tickets.select(await t.commands.openTicket());
+    expect(await t.tickets.addItem(burger())).toBe(true);
+    expect(['name', 'category', 'station'].map((f) => editor.shown(burger(), f as 'name'))).toEqual(['Burger', 'Mains', 'Grill']);
+
+    // A Save with nothing typed, and a value typed back to what the item holds, write nothing.
+    const before = written();
+    expect(await editor.save(burger(), 'name')).toBe(false);
+    editor.drafts.category[id] = ' Mains ';
+    editor.drafts.tax[id] = '10';
+    expect([await editor.save(burger(), 'category'), await editor.save(burger(), 'tax')]).toEqual([true, true]);
+    expect([written(), editor.error, editor.hasDrafts]).toEqual([before, null, false]);
+
+    editor.drafts.name[id] = '  ';
+    expect(await editor.save(burger(), 'name')).toBe(false);
+    expect(editor.error).toBe('Enter the new name of Burger (it cannot be blank)');
+    editor.drafts.name[id] = ' Cheeseburger ';
+    expect(editor.shown(burger(), 'name')).toBe(' Cheeseburger ');
+    expect(await editor.save(burger(), 'name')).toBe(true);
+    expect(written()).toBe(before + 1);
+    expect(burger()).toMatchObject({ name: 'Cheeseburger', category: 'Mains', station: 'Grill', priceCents: 1200, taxBasisPoints: 1000 });
+    editor.drafts.category[id] = 'Specials';
+    editor.drafts.station[id] = 'pastry';
+    expect([await editor.save(burger(), 'category'), await editor.save(burger(), 'station')]).toEqual([true, true]);
+    // The station takes the menu's spelling; the price and the rate are as they were.
+    expect(burger()).toMatchObject({ name: 'Cheeseburger', category: 'Specials', station: 'Pastry', priceCents: 1200, taxBasisPoints: 1000 });
+    expect(editor.drafts).toEqual({ name: {}, category: {}, station: {}, price: {}, tax: {} });
+    // An emptied station takes it off any station.
+    editor.drafts.station[id] = '';
+    expect(await editor.save(burger(), 'station')).toBe(true);
+    expect(burger().station).toBeNull();
+    // The till's menu says the new name; the burger already on the ticket keeps its old one.
+    expect(t.log.menuItems().map((i) => i.name)).toEqual(['Cheeseburger', 'Tiramisu']);
+    expect(ticketOf(t.store, t.tickets.selectedId!).lines.map((l) => l.name)).toEqual(['Burger']);
+  });
+
+  it('[APP26][APP13] a category or station typed like one on the menu but for case and spaces takes its spelling ("grill" → "Grill"): no second station, the Grill kitchen screen shows the item', async () => {
+    const { MenuEditorModel } = await model<MenuEditorMod>('menu-editor-model');
+    const t = await till({ role: 'manager' });
+    const editor = new MenuEditorModel(t.log, t.menuCommands);
+    await t.menuCommands.define({ name: 'Steak', category: 'Mains', priceCents: 2400, station: 'Grill' });
+    editor.name = 'Burger';
+    editor.category = ' mains';
+    editor.priceText = '12.00';
+    editor.station = 'grill ';
+    expect(await editor.add()).toBe(true);
+    const added = t.log.menuItems().find((i) => i.name === 'Burger')!;
+    expect([added.category, added.station]).toEqual(['Mains', 'Grill']);
+    expect([editor.categories, editor.stations]).toEqual([['Mains'], ['Grill']]);
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    expect(kitchen.stations).toEqual(['Grill']);
+
+    // Moved to a station typed in another case: the menu's spelling too.
+    const salad = await t.menuCommands.define({ name: 'Salad', category: 'Starters', priceCents: 800, station: 'Cold' });
+    editor.drafts.station[salad] = 'GRILL';
+    editor.drafts.category[salad] = 'MAINS ';
+    expect(await editor.save(t.store.view(salad) as MenuItemView, 'station')).toBe(true);
+    expect(await editor.save(t.store.view(salad) as MenuItemView, 'category')).toBe(true);
+    expect(t.store.view(salad)).toMatchObject({ category: 'Mains', station: 'Grill' });
+    // Its own spelling, the only one on the menu, changes as typed ("cold" was no other item's).
+    const soup = await t.menuCommands.define({ name: 'Soup', category: 'starters', priceCents: 650 });
+    editor.drafts.category[soup] = 'Starters';
+    expect(await editor.save(t.store.view(soup) as MenuItemView, 'category')).toBe(true);
+    expect((t.store.view(soup) as MenuItemView).category).toBe('Starters');
   });
 
   it('[APP26][APP8] a double tap on "Off the menu…" only asks (taking off for good needs a second, deliberate tap); typed work holds the automatic update back', async () => {

@@ -1,12 +1,12 @@
 import type { MenuCommands } from '../../commands/menu-commands';
 import type { MenuItemView } from '../../../shared/projection/views';
-import { AMOUNT_MAX_CENTS, compareNames, money, parseMoney, parseTaxPercent, taxPercent } from '../format';
+import { AMOUNT_MAX_CENTS, SHORT_TEXT_MAX, compareNames, money, parseMoney, parseTaxPercent, taxPercent } from '../format';
 import { CommandState } from './command-state.svelte';
 import type { LiveLog } from './live-log.svelte';
 import { SecondTap } from './second-tap.svelte';
 
-/** The fields of an item a manager changes in place: its price and its tax rate. */
-export type MenuField = 'price' | 'tax';
+/** The fields of an item a manager changes in place. */
+export type MenuField = 'name' | 'category' | 'station' | 'price' | 'tax';
 
 /** How a field reads on screen: its name, the unit its input is in, and the input's placeholder. */
 export interface MenuFieldLabel {
@@ -17,37 +17,102 @@ export interface MenuFieldLabel {
 
 /**
  * A field as typed and as written: parse (undefined when it is not a value), what the item
- * holds now, how to ask for a value, and the command that writes one.
+ * holds now (as shown and as a value), how to ask for a value, and the command that writes one.
  */
-interface MenuFieldRule<V> extends MenuFieldLabel {
+interface MenuFieldSpec<V> extends MenuFieldLabel {
   parse(text: string): V | undefined;
   shown(item: MenuItemView): string;
+  held(item: MenuItemView): V | null;
   example: string;
   write(commands: MenuCommands, menuItemId: string, value: V): Promise<unknown>;
 }
 
-const PRICE: MenuFieldRule<number> = {
-  name: 'price',
-  unit: '',
-  placeholder: '',
-  parse: (text) => priceOf(parseMoney(text)),
-  shown: (item) => money(item.priceCents ?? 0),
-  example: 'e.g. 7.50',
-  write: (commands, id, priceCents) => commands.reprice(id, priceCents),
+/** A field's spec, its value's type closed over. */
+interface MenuFieldRule extends MenuFieldLabel {
+  shown(item: MenuItemView): string;
+  example: string;
+  /** The write of a typed text: undefined when it is not a value, null when the item holds it already. */
+  writeOf(item: MenuItemView, text: string): ((commands: MenuCommands) => Promise<unknown>) | null | undefined;
+}
+
+function fieldRule<V>(spec: MenuFieldSpec<V>): MenuFieldRule {
+  const { name, unit, placeholder, shown, example } = spec;
+  return {
+    name,
+    unit,
+    placeholder,
+    shown,
+    example,
+    writeOf(item, text) {
+      const value = spec.parse(text);
+      if (value === undefined) return undefined;
+      return value === spec.held(item) ? null : (commands) => spec.write(commands, item.id, value);
+    },
+  };
+}
+
+/** A name staff find the item by: not blank, at most SHORT_TEXT_MAX; `optional` takes empty as none (''). */
+function parseName(text: string, optional = false): string | undefined {
+  const name = text.trim();
+  return (name !== '' || optional) && name.length <= SHORT_TEXT_MAX ? name : undefined;
+}
+
+const MENU_FIELD_RULES: Readonly<Record<MenuField, MenuFieldRule>> = {
+  name: fieldRule<string>({
+    name: 'name',
+    unit: '',
+    placeholder: '',
+    parse: (text) => parseName(text),
+    shown: (item) => item.name ?? '',
+    held: (item) => item.name,
+    example: 'it cannot be blank',
+    write: (commands, id, name) => commands.redefine(id, { name }),
+  }),
+  category: fieldRule<string>({
+    name: 'category',
+    unit: '',
+    placeholder: '',
+    parse: (text) => parseName(text),
+    shown: (item) => item.category ?? '',
+    held: (item) => item.category,
+    example: 'e.g. Starters',
+    write: (commands, id, category) => commands.redefine(id, { category }),
+  }),
+  /** An empty station is none (''): the item shows on the all-stations kitchen screen only. */
+  station: fieldRule<string>({
+    name: 'station',
+    unit: '',
+    placeholder: 'none',
+    parse: (text) => parseName(text, true),
+    shown: (item) => item.station ?? '',
+    held: (item) => item.station ?? '',
+    example: 'e.g. Grill; empty for none',
+    write: (commands, id, station) => commands.redefine(id, { station }),
+  }),
+  price: fieldRule<number>({
+    name: 'price',
+    unit: '',
+    placeholder: '',
+    parse: (text) => priceOf(parseMoney(text)),
+    shown: (item) => money(item.priceCents ?? 0),
+    held: (item) => item.priceCents,
+    example: 'e.g. 7.50',
+    write: (commands, id, priceCents) => commands.reprice(id, priceCents),
+  }),
+  /** An empty tax rate is none (null). */
+  tax: fieldRule<number | null>({
+    name: 'tax rate',
+    unit: ' in %',
+    placeholder: 'none',
+    parse: parseTaxRate,
+    shown: (item) => (item.taxBasisPoints === null ? '' : taxPercent(item.taxBasisPoints)),
+    held: (item) => item.taxBasisPoints,
+    example: 'e.g. 20; empty for none',
+    write: (commands, id, basisPoints) => commands.setTaxRate(id, basisPoints),
+  }),
 };
 
-/** An empty tax rate is none (null). */
-const TAX: MenuFieldRule<number | null> = {
-  name: 'tax rate',
-  unit: ' in %',
-  placeholder: 'none',
-  parse: parseTaxRate,
-  shown: (item) => (item.taxBasisPoints === null ? '' : taxPercent(item.taxBasisPoints)),
-  example: 'e.g. 20; empty for none',
-  write: (commands, id, basisPoints) => commands.setTaxRate(id, basisPoints),
-};
-
-export const MENU_FIELDS: Readonly<Record<MenuField, MenuFieldLabel>> = { price: PRICE, tax: TAX };
+export const MENU_FIELDS: Readonly<Record<MenuField, MenuFieldLabel>> = MENU_FIELD_RULES;
 
 /** A price the events take: above 0, at most AMOUNT_MAX_CENTS. */
 function priceOf(cents: number | null): number | undefined {
@@ -60,9 +125,9 @@ function parseTaxRate(text: string): number | null | undefined {
 }
 
 /**
- * The Menu screen (managers): add an item, change a price or a tax rate, take an item off the
- * menu. Every till's menu follows live; lines already on tickets keep the price and the rate
- * they were added at.
+ * The Menu screen (managers): add an item, change its name, category, station, price or tax
+ * rate, take an item off the menu. Every till's menu follows live; lines already on tickets keep
+ * the name, the price and the rate they were added with. A field saves only a typed change.
  */
 export class MenuEditorModel extends CommandState {
   name = $state('');
@@ -71,12 +136,12 @@ export class MenuEditorModel extends CommandState {
   station = $state('');
   /** The tax included in the price, in % (empty: no rate). */
   taxText = $state('');
-  /** Prices and rates being typed, by field and item (a field shows the item's value until then). */
-  drafts = $state<Record<MenuField, Record<string, string>>>({ price: {}, tax: {} });
+  /** Fields being typed, by field and item (a field shows the item's value until then). */
+  drafts = $state<Record<MenuField, Record<string, string>>>({ name: {}, category: {}, station: {}, price: {}, tax: {} });
   /** The item whose retirement waits for a second tap. */
   readonly retiring = new SecondTap();
 
-  /** Something typed and not saved: a new item, a price or a rate (the automatic update waits for it). */
+  /** Something typed and not saved: a new item or a field of one (the automatic update waits for it). */
   get hasDrafts(): boolean {
     // A draft of an item taken off the menu (here or on another tablet) is gone with it.
     return [this.name, this.category, this.priceText, this.station, this.taxText].some((t) => t.trim() !== '') || Object.values(this.drafts).some((byItem) => this.items.some((item) => byItem[item.id] !== undefined));
@@ -123,23 +188,23 @@ export class MenuEditorModel extends CommandState {
 
   /** An item's field: what is being typed, else its value. */
   shown(item: MenuItemView, field: MenuField): string {
-    return this.drafts[field][item.id] ?? (field === 'price' ? PRICE : TAX).shown(item);
+    return this.drafts[field][item.id] ?? MENU_FIELD_RULES[field].shown(item);
   }
 
-  /** Writes what was typed in an item's field: a new price (reprice) or tax rate (setTaxRate). */
-  save(item: MenuItemView, field: MenuField): Promise<boolean> {
-    return field === 'price' ? this.saveWith(item, field, PRICE) : this.saveWith(item, field, TAX);
-  }
-
-  private async saveWith<V>(item: MenuItemView, field: MenuField, rule: MenuFieldRule<V>): Promise<boolean> {
+  /**
+   * Writes what was typed in an item's field (a new name, category or station: redefine; a
+   * price: reprice; a tax rate: setTaxRate); a value the item holds already writes nothing.
+   */
+  async save(item: MenuItemView, field: MenuField): Promise<boolean> {
     const text = this.drafts[field][item.id];
     if (text === undefined) return false;
-    const value = rule.parse(text);
-    if (value === undefined) {
+    const rule = MENU_FIELD_RULES[field];
+    const write = rule.writeOf(item, text);
+    if (write === undefined) {
       this.error = `Enter the new ${rule.name} of ${item.name ?? item.id}${rule.unit} (${rule.example})`;
       return false;
     }
-    const ok = await this.run(() => rule.write(this.commands, item.id, value));
+    const ok = write === null || (await this.run(() => write(this.commands)));
     if (ok) delete this.drafts[field][item.id];
     return ok;
   }
