@@ -1,8 +1,9 @@
 import { deviceStorage, keepOnDevice } from '../store/device-storage';
 
 /**
- * When this terminal last heard from the server that it is in step (SyncStatus.lastSyncAt),
- * kept on the device so an offline reload still says when. A wall-clock time: after the
+ * When this terminal last heard from the server that it is in step (SyncStatus.lastSyncAt), or
+ * first received the location's room (SyncStatus.roomReceivedAt, marked with `markOnce`), kept
+ * on the device so an offline reload still says when. A wall-clock time: after the
  * clock is set back, a stored time lies in the future; it is then replaced, never kept as
  * the highest (it read "Last sync 0s ago" for as long as the clock had been ahead).
  */
@@ -25,6 +26,11 @@ export class LastSyncTime {
   mark(now: number): void {
     this.value = now;
     if (this.written === null || Math.abs(now - this.written) >= 1_000) this.save();
+  }
+
+  /** Marks `now` the first time only: what happened once stays when it first did. */
+  markOnce(now: number): void {
+    if (this.value === null) this.mark(now);
   }
 
   /** The wall clock was set by `stepMs` (negative: back): the time stored moves with it. */

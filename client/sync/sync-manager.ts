@@ -106,6 +106,8 @@ export class SyncManager {
    * (SyncStatus.lastSyncAt); kept on the device, so an offline reload still says when.
    */
   private readonly inSyncAt: LastSyncTime;
+  /** When the relay first synced with the server's room on this device (SyncStatus.roomReceivedAt); kept on the device. */
+  private readonly roomReceivedAt: LastSyncTime;
   /** The server refuses our token: why, and since when (the status says offline since then). */
   private unauthorized: { message: string; since: number } | null = null;
   private limits: BatchLimits | null = null;
@@ -150,6 +152,7 @@ export class SyncManager {
     this.serverUpdateBackoff = new Backoff(SERVER_UPDATE_BACKOFF, this.timers.random);
     this.quarantine = new Quarantine(`rms:${options.location}:quarantine:${this.store.writer}`);
     this.inSyncAt = new LastSyncTime(`rms:${options.location}:in-sync-at:${this.store.writer}`);
+    this.roomReceivedAt = new LastSyncTime(`rms:${options.location}:room-received-at:${this.store.writer}`);
     this.uploader = new OutboxUploader({ apiBase: options.apiBase, token: () => this.token, timers: this.timers, ...(options.fetch ? { fetch: options.fetch } : {}) });
     this.relay = new RelayConnection({
       url: options.syncEndpoint,
@@ -159,8 +162,12 @@ export class SyncManager {
       timers: this.timers,
       ...(options.WebSocketImpl ? { WebSocketImpl: options.WebSocketImpl } : {}),
       onChange: () => this.schedulePublish(),
-      // The server answered over the relay: uploads waiting out a backoff can go now.
-      onSynced: () => this.serverReachable(),
+      // The server answered over the relay: the room (menu, tables) is here, and uploads
+      // waiting out a backoff can go now.
+      onSynced: () => {
+        this.roomReceivedAt.markOnce(this.timers.now());
+        this.serverReachable();
+      },
       // With nothing owed, the relay is the first to find the server gone: asks it over REST.
       onFailed: () => this.relayFailed(),
     });
@@ -583,6 +590,7 @@ export class SyncManager {
       const clock = this.store.clock;
       if (clock.calibrated) clock.setOffset(clock.getOffset() - step);
       this.inSyncAt.shift(step);
+      this.roomReceivedAt.shift(step);
       if (this.metrics.lastSuccessAt !== null) this.metrics.lastSuccessAt += step;
       this.holds.shift(step);
     }
@@ -857,6 +865,7 @@ export class SyncManager {
       relay: this.relay.state,
       owed: outbox === null ? null : outbox.owed.length + outbox.waiting,
       lastSyncAt: this.inSyncAt.at(this.timers.now()),
+      roomReceivedAt: this.roomReceivedAt.at(this.timers.now()),
       oldestOwedAt: outbox?.oldestOwedAt ?? null,
       inFlight: this.inFlight !== null,
       attempt: this.backoff.attempt,

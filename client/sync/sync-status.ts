@@ -76,6 +76,12 @@ export interface SyncStatus {
   oldestOwedAt: number | null;
   /** Last word from the server that this terminal is in step: an upload stored, the relay synced, or acknowledgement marks arrived. */
   lastSyncAt: number | null;
+  /**
+   * When the relay first completed its sync with the server's room on this device (kept on the
+   * device): the location's menu and tables, which arrive only through the relay, have reached
+   * it. Null until then, however many REST answers came (lastSyncAt is set by those too).
+   */
+  roomReceivedAt: number | null;
   inFlight: boolean;
   /** Uploads failed in a row; the next wait is drawn below backoffMs (its ceiling). */
   attempt: number;

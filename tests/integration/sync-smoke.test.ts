@@ -53,5 +53,43 @@ describe('SyncManager against the real server', () => {
       delete (globalThis as { localStorage?: unknown }).localStorage;
     }
   });
+
+  it('[APP45] the room received is the relay\'s first sync, not any REST answer, and is kept on the device: a blocked relay leaves it unset while the last sync is set', async () => {
+    const stored = new Map<string, string>();
+    const storage = { getItem: (k: string) => stored.get(k) ?? null, setItem: (k: string, v: string) => void stored.set(k, v), removeItem: (k: string) => void stored.delete(k) };
+    (globalThis as { localStorage?: unknown }).localStorage = storage;
+    const menuItems = (t: TestTerminal) => [...t.store.eventsByWriter().values()].flat().filter((e) => e.type === 'menu.item_defined').length;
+    try {
+      server = await startTestServer({ seedDemo: true });
+      const base = { location: 'demo', terminal: 'till-9', apiBase: server.url };
+      // Websockets blocked (nothing listens there), REST working: the clock probe answers, no menu comes.
+      const blocked = await startTerminal({ ...base, syncEndpoint: 'ws://127.0.0.1:1/sync' });
+      await waitFor(() => blocked.sync.status.lastSyncAt !== null, 'the server answered over REST');
+      expect(menuItems(blocked)).toBe(0);
+      expect(blocked.sync.status.roomReceivedAt).toBeNull();
+      await blocked.close();
+
+      // The relay open: the room is received once its first sync lands, with the menu in it.
+      const open = await startTerminal({ ...base, syncEndpoint: server.wsUrl });
+      const menuWhenReceived: number[] = [];
+      const unsubscribe = open.sync.subscribe((s) => {
+        if (s.roomReceivedAt !== null && menuWhenReceived.length === 0) menuWhenReceived.push(menuItems(open));
+      });
+      await waitFor(() => open.sync.status.roomReceivedAt !== null, 'the room received');
+      unsubscribe();
+      expect(menuWhenReceived[0]).toBeGreaterThan(0);
+      const received = open.sync.status.roomReceivedAt!;
+      await open.close();
+      await server.dispose();
+      server = null;
+
+      // A reload with no server to reach: the room was received, once, on this device.
+      const offline = await startTerminal({ ...base, apiBase: 'http://127.0.0.1:9', syncEndpoint: 'ws://127.0.0.1:9' });
+      terminals.push(offline);
+      expect(offline.sync.status.roomReceivedAt).toBe(received);
+    } finally {
+      delete (globalThis as { localStorage?: unknown }).localStorage;
+    }
+  });
 });
 

@@ -14,6 +14,7 @@ async function statusBarText(status: Partial<SyncStatus>, options: { expiresAt?:
     owed: 0,
     oldestOwedAt: null,
     lastSyncAt: Date.now(),
+    roomReceivedAt: Date.now(),
     inFlight: false,
     quarantined: [],
     authProblem: null,

@@ -257,7 +257,7 @@ describe('tickets screen (TicketsModel)', () => {
         lookups.push(e.id);
         return delivered.get(e.id) ?? 'local';
       },
-      status: { lastSyncAt: null },
+      status: { roomReceivedAt: null },
     };
     const tickets = new ticketsMod.TicketsModel(t.log, t.commands, t.menuCommands, false, delivery);
     const id = await t.commands.openTicket();
@@ -301,18 +301,21 @@ describe('tickets screen (TicketsModel)', () => {
     expect(shown()).toEqual({ lines: [], status: 'In kitchen' });
   });
 
-  it('[APP45] an empty menu or floor is "on its way" until this device has synced with the server; after, one a manager has yet to make', async () => {
+  it('[APP45] an empty menu or floor is "on its way" until this device has received the room from the relay; after, one a manager has yet to make', async () => {
     const t = await till();
-    const sync = { deliveryState: (): DeliveryState => 'local', status: { lastSyncAt: null as number | null } };
+    const sync = { deliveryState: (): DeliveryState => 'local', status: { lastSyncAt: null as number | null, roomReceivedAt: null as number | null } };
     const tickets = new ticketsMod.TicketsModel(t.log, t.commands, t.menuCommands, false, sync);
     expect(tickets.menu).toEqual([]);
     expect(tickets.tables).toEqual([]);
-    expect(tickets.hasSynced).toBe(false);
-    // "Last sync" set (kept on the device across reloads): what the server holds has come.
-    sync.status = { lastSyncAt: 1_700_000_000_000 };
-    expect(tickets.hasSynced).toBe(true);
+    expect(tickets.roomReceived).toBe(false);
+    // A REST answer (the clock probe) sets "Last sync" but brings no menu: still on its way.
+    sync.status = { lastSyncAt: 1_700_000_000_000, roomReceivedAt: null };
+    expect(tickets.roomReceived).toBe(false);
+    // The relay synced the room once (kept on the device across reloads): what the server holds has come.
+    sync.status = { lastSyncAt: 1_700_000_000_000, roomReceivedAt: 1_700_000_000_000 };
+    expect(tickets.roomReceived).toBe(true);
     // A till without sync (tests, a memory log) has heard from no server.
-    expect(t.tickets.hasSynced).toBe(false);
+    expect(t.tickets.roomReceived).toBe(false);
   });
 
   it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {

@@ -24,7 +24,7 @@ const NONE: ReadonlySet<string> = new Set();
 export interface SyncSource {
   /** Where an event is on its way off this device. */
   deliveryState(event: EventEnvelope): DeliveryState;
-  readonly status: Pick<SyncStatus, 'lastSyncAt'>;
+  readonly status: Pick<SyncStatus, 'roomReceivedAt'>;
 }
 
 /**
@@ -133,12 +133,12 @@ export class TicketsModel extends CommandState {
   }
 
   /**
-   * This device has synced with the server (the status bar's "Last sync" is not "never"; the time
-   * is kept on the device): the location's menu and tables have reached it, so an empty menu or
-   * floor is one no manager has made yet, not one still on its way (APP45).
+   * This device has received the location's room from the server's relay, once (kept on the
+   * device; a REST answer alone brings no menu): the menu and tables have reached it, so an
+   * empty menu or floor is one no manager has made yet, not one still on its way (APP45).
    */
-  get hasSynced(): boolean {
-    return this.sync !== null && this.sync.status.lastSyncAt !== null;
+  get roomReceived(): boolean {
+    return this.sync !== null && this.sync.status.roomReceivedAt !== null;
   }
 
   /** What receipts say about the business (ReceiptPrint's header and last line, the app's header). */
