@@ -146,7 +146,8 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const localHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  // An IPv6 address goes in brackets in a URL (HOST=::1).
+  const localHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${https ? 'https' : 'http'}://${localHost}:${port}`;
   log.info({ port, url, dataDir: config.dataDir, servesApp }, 'server listening');
 
@@ -238,8 +239,9 @@ export async function main(): Promise<void> {
   const base = config.publicUrl ?? server.url;
   // The token CLI must sign with this server's secret: it needs the same DATA_DIR or RMS_SECRET.
   // And the address its links open: PUBLIC_URL when the server is not the CLI's default (another port, HTTPS, a LAN name).
-  const secretEnv = config.secret !== undefined ? 'RMS_SECRET=… ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${config.dataDir} ` : '';
-  const tokenEnv = secretEnv + (base === `http://localhost:${DEFAULT_PORT}` ? '' : `PUBLIC_URL=${base} `);
+  // The secret itself is never printed: the owner puts it in.
+  const secretEnv = config.secret !== undefined ? 'RMS_SECRET=<the server\'s RMS_SECRET> ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${shellWord(config.dataDir)} ` : '';
+  const tokenEnv = secretEnv + (base === `http://localhost:${DEFAULT_PORT}` ? '' : `PUBLIC_URL=${shellWord(base)} `);
   const lines = [`RMS server ready: open ${base}`];
   if (server.demoLocation === null) {
     // A real restaurant starts with a manager's tablet: a till's token opens no Menu screen to build the menu on.
@@ -280,4 +282,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   });
+}
+
+/** `value` as one shell word (a DATA_DIR with a space in it): quoted only when it needs to be. */
+function shellWord(value: string): string {
+  return /^[\w./:@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

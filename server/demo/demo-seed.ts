@@ -8,9 +8,11 @@ import type { IngestResult } from '../ingest/ingest-service';
 import { getMeta, setMeta, type Db } from '../store/database';
 
 export const DEMO_LOCATION = 'demo';
-/** The `meta` key holding this data directory's choice: when the demo was seeded, or DEMO_SKIPPED. */
+/** The `meta` key holding this data directory's choice: when the demo was seeded, DEMO_SKIPPED, or DEMO_SEEDING. */
 const DEMO_META_KEY = 'demo_seeded';
 const DEMO_SKIPPED = 'skipped';
+/** Recorded before the seed is stored: a start stopped meanwhile is told from a real restaurant's data. */
+const DEMO_SEEDING = 'seeding';
 /** Origin of the events the server writes itself; terminals never use this id. */
 export const SEED_TERMINAL = 'server';
 
@@ -100,17 +102,29 @@ export interface DemoSeedDeps {
  */
 export async function settleDemoLocation({ db, seedDemo, ingest, now, log }: DemoSeedDeps): Promise<DemoSettled> {
   const recorded = getMeta(db, DEMO_META_KEY);
-  if (recorded !== undefined) return { demoLocation: recorded === DEMO_SKIPPED ? null : DEMO_LOCATION, demoCreated: false };
+  if (recorded === DEMO_SEEDING && demoHeld(db)) {
+    // A first start stopped right after storing the seed (one transaction: it is whole).
+    setMeta(db, DEMO_META_KEY, String(now()));
+    return { demoLocation: DEMO_LOCATION, demoCreated: false };
+  }
+  // Stopped before the seed was stored: still the first start of an empty database.
+  if (recorded !== undefined && recorded !== DEMO_SEEDING) return { demoLocation: recorded === DEMO_SKIPPED ? null : DEMO_LOCATION, demoCreated: false };
   if (!seedDemo || holdsData(db)) {
     log.info({ location: DEMO_LOCATION, seedDemo }, 'demo seed skipped for good (SEED_DEMO=0 at the first start, or the database holds data already)');
     setMeta(db, DEMO_META_KEY, DEMO_SKIPPED);
     return { demoLocation: null, demoCreated: false };
   }
+  setMeta(db, DEMO_META_KEY, DEMO_SEEDING);
   const result = await ingest(DEMO_LOCATION, demoSeedEvents(now()));
   if (result.rejected > 0) log.error({ results: result.results }, 'demo seed rejected');
   log.info({ location: DEMO_LOCATION, events: result.accepted }, 'demo location created');
   setMeta(db, DEMO_META_KEY, String(now()));
   return { demoLocation: DEMO_LOCATION, demoCreated: true };
+}
+
+/** Whether the demo location holds events (its seed was stored). */
+function demoHeld(db: Db): boolean {
+  return db.prepare('SELECT 1 FROM events WHERE location = ? LIMIT 1').get(DEMO_LOCATION) !== undefined;
 }
 
 /** Any event or room of any location: a relay-only room may hold events not ingested yet. */

@@ -7,6 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/browser';
 import { api, postEvents, ticketOpenedEvent } from '../helpers/server-clients';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
+import { settleDemoLocation } from '../../server/demo/demo-seed';
+import { IngestService } from '../../server/ingest/ingest-service';
+import { openDatabase } from '../../server/store/database';
+import { SqliteCanonicalLog } from '../../server/store/sqlite-canonical-log';
+import type { EventEnvelope } from '../../shared/events/envelope';
 
 /**
  * Whether a data directory holds the demo location is decided at its first start, once: a real
@@ -136,6 +141,29 @@ describe('the demo location, decided once per data directory', () => {
       expect(await later.stop()).toBe(0);
     }
     expect(stored(dataDir)).toEqual({ byLocation: { demo: 21 }, demoChoice: expect.stringMatching(/^\d+$/) });
+  }, 120_000);
+
+  it('[SRV13] a first start stopped right after storing the demo\'s seed, before recording it, keeps the demo at the next start (not taken for a real restaurant\'s data)', async () => {
+    const dataDir = makeDataDir('rms-day0-');
+    cleanups.push(() => removeDataDir(dataDir));
+    const db = openDatabase(dataDir);
+    cleanups.push(() => db.close());
+    const store = new IngestService(new SqliteCanonicalLog(db), [], { error: () => {} });
+    const log = { info: () => {}, error: () => {} };
+    // The seed's transaction commits; the process is killed before the choice is recorded.
+    const killed = (location: string, events: EventEnvelope[]) => store.ingest(location, events).then(() => Promise.reject(new Error('killed')));
+    await expect(settleDemoLocation({ db, seedDemo: true, ingest: killed, now: Date.now, log })).rejects.toThrow('killed');
+    const next = await settleDemoLocation({ db, seedDemo: false, ingest: (location, events) => store.ingest(location, events), now: Date.now, log });
+    expect(next).toEqual({ demoLocation: 'demo', demoCreated: false });
+    expect(stored(dataDir)).toEqual({ byLocation: { demo: 21 }, demoChoice: expect.stringMatching(/^\d+$/) });
+  });
+
+  it('[SRV13] the first step names a DATA_DIR with a space in it as one shell word', async () => {
+    const dataDir = makeDataDir('rms day0 ');
+    cleanups.push(() => removeDataDir(dataDir));
+    const first = await start(dataDir, { SEED_DEMO: '0' });
+    expect(first.banner.find((line) => line.startsWith('First step:'))).toContain(`DATA_DIR='${dataDir}' PUBLIC_URL=${first.url} npm run token -- `);
+    expect(await first.stop()).toBe(0);
   }, 120_000);
 
   it('[SRV13] an older data directory holding another location\'s events and no recorded choice is never seeded by a plain start', async () => {
