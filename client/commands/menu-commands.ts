@@ -1,4 +1,4 @@
-import { MENU_ITEM_AGGREGATE, type MenuItemDefinedV2 } from '../../shared/domain/menu-events';
+import { MENU_ITEM_AGGREGATE, type MenuItemChangedV1, type MenuItemDefinedV2 } from '../../shared/domain/menu-events';
 import { newEventId } from '../../shared/events/event-id';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { MenuItemView } from '../../shared/projection/views';
@@ -52,25 +52,26 @@ export class MenuCommands {
   }
 
   /**
-   * A new name, category or station for the item; null when it changes nothing (nothing is
-   * written). It is `menu.item_defined` again, which carries the whole definition: the fold
-   * keeps each field as its own LWW register (PRJ4), so the fields not changed are written
-   * as they stand now, the price among them (a price or another field changed at the same
-   * moment on another device may lose to them). The tax rate is left out: its register is
-   * kept. Lines already on tickets keep the name they were added with.
+   * A new name, category or station for the item: `menu.item_changed` carrying only the fields
+   * that change; null when none does (nothing is written). Each field is its own register
+   * (PRJ4): the price, the tax rate and the fields not changed are not written, so a change of
+   * them made on a device this one has not heard from yet holds. A category or station typed takes
+   * the menu's spelling (spelledAsOnMenu; '' for the station: none); one not typed is left as
+   * it is spelled. Lines already on tickets keep the name they were added with.
    */
   redefine(menuItemId: string, change: MenuItemChange): Promise<EventEnvelope | null> {
     requireManager(this.ctx, 'change the menu');
     const item = this.item(menuItemId);
-    if (item.name === null || item.category === null || item.priceCents === null) throw new CommandRefused(`no menu item ${menuItemId}`);
-    const definition = this.definition(menuItemId, {
-      name: change.name ?? item.name,
-      category: change.category ?? item.category,
-      priceCents: item.priceCents,
-      station: change.station ?? item.station ?? '',
-    });
-    const unchanged = definition.name === item.name && definition.category === item.category && (definition.station ?? null) === item.station;
-    return unchanged ? Promise.resolve(null) : this.append(menuItemId, 'menu.item_defined', definition);
+    if (item.name === null) throw new CommandRefused(`no menu item ${menuItemId}`);
+    const name = change.name?.trim();
+    const category = change.category === undefined ? undefined : this.spelledAsOnMenu('category', change.category, menuItemId);
+    const station = change.station === undefined ? undefined : this.spelledAsOnMenu('station', change.station, menuItemId) || null;
+    const changed: Omit<MenuItemChangedV1, 'menuItemId'> = {
+      ...(name === undefined || name === item.name ? {} : { name }),
+      ...(category === undefined || category === item.category ? {} : { category }),
+      ...(station === undefined || station === item.station ? {} : { station }),
+    };
+    return Object.keys(changed).length === 0 ? Promise.resolve(null) : this.append(menuItemId, 'menu.item_changed', { menuItemId, ...changed });
   }
 
   /** The price of new lines; lines already on tickets keep the price they were added at. */

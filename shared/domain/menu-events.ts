@@ -22,6 +22,24 @@ export type MenuItemDefinedV1 = z.infer<typeof MenuItemDefinedV1>;
 export const MenuItemDefinedV2 = MenuItemDefinedV1.extend({ taxBasisPoints: TaxBasisPoints.optional() });
 export type MenuItemDefinedV2 = z.infer<typeof MenuItemDefinedV2>;
 
+/**
+ * A new name, category or station of an item: only the fields changed, at least one. Each is its
+ * own LWW register (as item_defined writes them), so a rename never writes back a price, nor
+ * another field, changed meanwhile on a device that had not heard of it. A null station takes
+ * the item off any station.
+ */
+export const MenuItemChangedV1 = z
+  .strictObject({
+    menuItemId: EntityId,
+    name: DisplayName.optional(),
+    category: DisplayName.optional(),
+    station: DisplayName.nullable().optional(),
+  })
+  .refine((p) => p.name !== undefined || p.category !== undefined || p.station !== undefined, {
+    message: 'a menu item change names its name, category or station',
+  });
+export type MenuItemChangedV1 = z.infer<typeof MenuItemChangedV1>;
+
 export const MenuItemRepricedV1 = z.strictObject({
   menuItemId: EntityId,
   priceCents: PositiveCents,

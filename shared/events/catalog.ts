@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { MAX_EVENT_BYTES, canonicalParsedEventJson, isWriterOf, parseEnvelope, type EventEnvelope } from './envelope';
 import { upcasterFor } from './upcasters';
-import { MENU_ITEM_AGGREGATE, MenuItemAvailabilitySetV1, MenuItemDefinedV1, MenuItemDefinedV2, MenuItemRepricedV1, MenuItemRetiredV1, MenuItemTaxSetV1 } from '../domain/menu-events';
+import { MENU_ITEM_AGGREGATE, MenuItemAvailabilitySetV1, MenuItemChangedV1, MenuItemDefinedV1, MenuItemDefinedV2, MenuItemRepricedV1, MenuItemRetiredV1, MenuItemTaxSetV1 } from '../domain/menu-events';
 import { TABLE_AGGREGATE, TableDefinedV1, TableDefinedV2, TableRetiredV1 } from '../domain/table-events';
 import { LOCATION_AGGREGATE, LocationDetailsSetV1 } from '../domain/location-events';
 import {
@@ -57,6 +57,8 @@ interface CatalogEntry {
 export const EVENT_CATALOG = {
   // v2 added the tax rate: an item without one is still written as v1.
   'menu.item_defined': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemDefinedV1, 2: MenuItemDefinedV2 }, writtenFrom: 1 },
+  // Only the name, category or station changed (EVT19): a rename writes no price back.
+  'menu.item_changed': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemChangedV1 } },
   'menu.item_repriced': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemRepricedV1 } },
   'menu.item_retired': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemRetiredV1 } },
   'menu.item_tax_set': { aggregateType: MENU_ITEM_AGGREGATE, versions: { 1: MenuItemTaxSetV1 } },
@@ -96,7 +98,7 @@ export type EventType = keyof typeof EVENT_CATALOG;
 
 /**
  * What only a manager (or admin) may write (CMD2): voids, comps, refunds, discounts, conflict resolutions, the
- * menu itself (items, prices, tax rates, retirement), the tables and the location's receipt details. Marking an item sold out
+ * menu itself (items, their names, categories and stations, prices, tax rates, retirement), the tables and the location's receipt details. Marking an item sold out
  * is anyone's: the kitchen does.
  */
 export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
@@ -106,6 +108,7 @@ export const MANAGER_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'ticket.discount_set',
   'conflict.resolved',
   'menu.item_defined',
+  'menu.item_changed',
   'menu.item_repriced',
   'menu.item_retired',
   'menu.item_tax_set',
@@ -133,6 +136,7 @@ export const CURRENT_VERSIONS: Readonly<Record<EventType, number>> = Object.from
 /** Payloads at the current version, for reducers that trust decodeEvent's output. */
 export interface EventPayloads {
   'menu.item_defined': z.infer<typeof MenuItemDefinedV2>;
+  'menu.item_changed': z.infer<typeof MenuItemChangedV1>;
   'menu.item_repriced': z.infer<typeof MenuItemRepricedV1>;
   'menu.item_retired': z.infer<typeof MenuItemRetiredV1>;
   'menu.item_tax_set': z.infer<typeof MenuItemTaxSetV1>;

@@ -71,6 +71,15 @@ export function reduceMenuItem(s: MenuItemState, e: MenuItemEvent): Outcome {
       if (p.taxBasisPoints !== undefined) fields.taxBasisPoints = p.taxBasisPoints;
       return writeRegisters<MenuItemState>(s, e, fields);
     }
+    case 'menu.item_changed': {
+      // Only the fields the change carries: a rename leaves the price's register, and the others', as they are.
+      const patch: Partial<MenuItemState> = {};
+      for (const field of MENU_ITEM_MERGE_POLICY['menu.item_changed'].fields) {
+        const value = e.payload[field];
+        if (value !== undefined) patch[field] = value;
+      }
+      return writeRegisters<MenuItemState>(s, e, patch);
+    }
     case 'menu.item_tax_set':
       return writeRegisters<MenuItemState>(s, e, { taxBasisPoints: e.payload.taxBasisPoints });
     case 'menu.item_repriced':

@@ -73,6 +73,8 @@ export const TICKET_MERGE_POLICY = {
 export const MENU_ITEM_MERGE_POLICY = {
   // A redefinition is an LWW write per field it carries: each field keeps the newest value.
   'menu.item_defined': { merge: 'lww', fields: ['name', 'category', 'priceCents', 'station', 'taxBasisPoints'], whenClosed: 'apply', whenVoided: 'apply' },
+  // A new name, category or station: the same registers, only those the change carries.
+  'menu.item_changed': { merge: 'lww', fields: ['name', 'category', 'station'], whenClosed: 'apply', whenVoided: 'apply' },
   'menu.item_repriced': { merge: 'lww', fields: ['priceCents'], whenClosed: 'apply', whenVoided: 'apply' },
   'menu.item_tax_set': { merge: 'lww', fields: ['taxBasisPoints'], whenClosed: 'apply', whenVoided: 'apply' },
   // Retiring is one-way: the first retirement sets retiredAt.

@@ -5,8 +5,10 @@ import {
   EVENT_CATALOG,
   EVENT_TYPES,
   EventValidationError,
+  MANAGER_EVENT_TYPES,
   checkIncomingEvent,
   decodeEvent,
+  refusedToTerminal,
   validatePayload,
   type EventType,
 } from '../../shared/events/catalog';
@@ -17,6 +19,7 @@ import { newEventId } from '../../shared/events/event-id';
 /** One valid payload per type at its current version: the whole catalog, checked by the type. */
 const VALID: Record<EventType, Record<string, unknown>> = {
   'menu.item_defined': { menuItemId: 'm1', name: 'Burger', category: 'Mains', priceCents: 1250, station: 'grill' },
+  'menu.item_changed': { menuItemId: 'm1', name: 'Cheeseburger', category: 'Mains', station: 'grill' },
   'menu.item_repriced': { menuItemId: 'm1', priceCents: 1300 },
   'menu.item_retired': { menuItemId: 'm1' },
   'menu.item_tax_set': { menuItemId: 'm1', taxBasisPoints: 2000 },
@@ -201,6 +204,30 @@ describe('event catalog', () => {
     expect(checkIncomingEvent(envelope({ type: 'menu.item_defined', v: 1, aggregate: { id: 'm1', type: 'menu_item' }, payload: { ...item, name: ' ' } }))).toMatchObject({ ok: false, error: { field: 'payload.name' } });
     // A name with spaces around it is a name.
     expect(validatePayload('menu.item_defined', { ...item, name: ' Soup ' }).payload).toMatchObject({ name: ' Soup ' });
+  });
+
+  it('[EVT19][CMD2] a menu item change names its name, category or station (a change naming none is refused at `payload`); a null station takes the item off any, a blank name is refused; a manager\'s event', () => {
+    const field = (payload: unknown) => fieldOf(() => validatePayload('menu.item_changed', payload));
+    expect(field({ menuItemId: 'm1' })).toBe('payload');
+    expect(() => validatePayload('menu.item_changed', { menuItemId: 'm1' })).toThrow(/names its name, category or station/);
+    // A key holding undefined is absent (JSON drops it).
+    expect(field({ menuItemId: 'm1', name: undefined })).toBe('payload');
+    expect(validatePayload('menu.item_changed', { menuItemId: 'm1', station: null })).toEqual({ v: 1, payload: { menuItemId: 'm1', station: null } });
+    expect(validatePayload('menu.item_changed', { menuItemId: 'm1', name: 'Fried calamari' }).payload).toEqual({ menuItemId: 'm1', name: 'Fried calamari' });
+    for (const key of ['name', 'category', 'station'] as const) {
+      expect(field({ menuItemId: 'm1', [key]: '  ' }), key).toBe(`payload.${key}`);
+      expect(field({ menuItemId: 'm1', [key]: '' }), key).toBe(`payload.${key}`);
+    }
+    expect(field({ menuItemId: 'm1', name: null })).toBe('payload.name');
+    expect(field({ menuItemId: 'm1', category: null })).toBe('payload.category');
+    // It never carries a price: a rename writes none back (APP26).
+    expect(field({ menuItemId: 'm1', name: 'Soup', priceCents: 650 })).toBe('payload.priceCents');
+    expect(checkIncomingEvent(envelope({ type: 'menu.item_changed', v: 1, aggregate: { id: 'm1', type: 'menu_item' }, payload: { menuItemId: 'm1' } }))).toMatchObject({ ok: false, error: { field: 'payload' } });
+    expect(checkIncomingEvent(envelope({ type: 'menu.item_changed', v: 1, aggregate: { id: 'm1', type: 'ticket' }, payload: { menuItemId: 'm1', name: 'Soup' } }))).toMatchObject({ ok: false, error: { field: 'aggregate.type' } });
+    expect(MANAGER_EVENT_TYPES.has('menu.item_changed')).toBe(true);
+    const change = { type: 'menu.item_changed', origin: { terminal: 'till-1' } };
+    expect(refusedToTerminal({ role: 'terminal', terminal: 'till-1' }, change)).toBe(true);
+    expect(refusedToTerminal({ role: 'manager', terminal: 'manager-1' }, { ...change, origin: { terminal: 'manager-1' } })).toBe(false);
   });
 
   it('[EVT1] an unknown type is rejected on field "type"', () => {

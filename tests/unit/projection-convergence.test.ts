@@ -154,8 +154,14 @@ function simulate(terminalCount: number, skews: number[], tickets: number, ops: 
         else write('ticket.note_set', { note: 42 });
         break;
       case 16:
-        // The kitchen or a till marks the menu item sold out, or available again (PRJ14).
-        all.push(term.write(menu, 'menu.item_availability_set', { menuItemId: 'm-1', available: op.b % 2 === 0 }));
+        // The kitchen or a till marks the menu item sold out, or available again (PRJ14); a
+        // manager renames it, moves it to another category or station or off any (EVT19), or reprices it.
+        if (op.b % 4 < 2) all.push(term.write(menu, 'menu.item_availability_set', { menuItemId: 'm-1', available: op.b % 2 === 0 }));
+        else if (op.b % 4 === 2) {
+          const label = term.nextLabel();
+          const change = [{ name: label }, { category: label }, { station: op.a % 3 === 0 ? null : label }, { name: label, station: label }][op.a % 4]!;
+          all.push(term.write(menu, 'menu.item_changed', { menuItemId: 'm-1', ...change }));
+        } else all.push(term.write(menu, 'menu.item_repriced', { menuItemId: 'm-1', priceCents: 100 * (1 + (op.a % 20)) }));
         break;
       case 17: {
         // A manager comps a line it sees (PRJ15), racing other comps, removals, payments and the close.
@@ -314,6 +320,25 @@ describe('projection convergence (property)', () => {
         const v = projectAggregate(all.filter((e) => e.aggregate.id === menu.id)) as MenuItemView;
         const winner = writes.reduce<EventEnvelope | null>((best, w) => (best === null || writeWins(registerWriteOf(best), registerWriteOf(w)) ? w : best), null);
         expect(v.soldOut).toBe(winner !== null && !(winner.payload as { available: boolean }).available);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('[PRJ4][EVT19] each of the menu item\'s fields is that of its highest-stamped write carrying it: the definition, a change (only the fields it names) or a new price', () => {
+    const MENU_FIELDS = ['name', 'category', 'station', 'priceCents'] as const;
+    // A definition writes all four (no station: null); a change or a new price only those it carries.
+    const carries = (e: EventEnvelope, field: (typeof MENU_FIELDS)[number]) => e.type === 'menu.item_defined' || (e.payload as Record<string, unknown>)[field] !== undefined;
+    fc.assert(
+      fc.property(scenarioArb, ({ terminals, skews, tickets, ops }) => {
+        const { all, menu } = simulate(terminals, skews, tickets, ops);
+        const evs = all.filter((e) => e.aggregate.id === menu.id);
+        const v = projectAggregate(evs) as MenuItemView;
+        for (const field of MENU_FIELDS) {
+          const writes = evs.filter((e) => e.type !== 'menu.item_availability_set' && carries(e, field));
+          const winner = writes.reduce((best, w) => (writeWins(registerWriteOf(best), registerWriteOf(w)) ? w : best));
+          expect(v[field], field).toBe((winner.payload as Record<string, unknown>)[field] ?? null);
+        }
       }),
       { numRuns: 100 },
     );

@@ -66,16 +66,21 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
     expect(await editor.save(burger(), 'name')).toBe(true);
     expect(written()).toBe(before + 1);
     expect(burger()).toMatchObject({ name: 'Cheeseburger', category: 'Mains', station: 'Grill', priceCents: 1200, taxBasisPoints: 1000 });
+    // Only the name is written (EVT19): a price set meanwhile on a tablet not heard from yet holds.
+    const lastWritten = () => t.store.getByAggregate(id).at(-1)!;
+    expect([lastWritten().type, lastWritten().payload]).toEqual(['menu.item_changed', { menuItemId: id, name: 'Cheeseburger' }]);
     editor.drafts.category[id] = 'Specials';
     editor.drafts.station[id] = 'pastry';
     expect([await editor.save(burger(), 'category'), await editor.save(burger(), 'station')]).toEqual([true, true]);
     // The station takes the menu's spelling; the price and the rate are as they were.
     expect(burger()).toMatchObject({ name: 'Cheeseburger', category: 'Specials', station: 'Pastry', priceCents: 1200, taxBasisPoints: 1000 });
+    expect(lastWritten().payload).toEqual({ menuItemId: id, station: 'Pastry' });
     expect(editor.drafts).toEqual({ name: {}, category: {}, station: {}, price: {}, tax: {} });
     // An emptied station takes it off any station.
     editor.drafts.station[id] = '';
     expect(await editor.save(burger(), 'station')).toBe(true);
     expect(burger().station).toBeNull();
+    expect(lastWritten().payload).toEqual({ menuItemId: id, station: null });
     // The till's menu says the new name; the burger already on the ticket keeps its old one.
     expect(t.log.menuItems().map((i) => i.name)).toEqual(['Cheeseburger', 'Tiramisu']);
     expect(ticketOf(t.store, t.tickets.selectedId!).lines.map((l) => l.name)).toEqual(['Burger']);
