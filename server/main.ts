@@ -146,8 +146,8 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  // An IPv6 address goes in brackets in a URL (HOST=::1).
-  const localHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  // An IPv6 address goes in brackets in a URL (HOST=::1); one with a zone (fe80::1%eth0) has no URL form.
+  const localHost = config.host === '0.0.0.0' || config.host === '::' || config.host.includes('%') ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${https ? 'https' : 'http'}://${localHost}:${port}`;
   log.info({ port, url, dataDir: config.dataDir, servesApp }, 'server listening');
 
@@ -240,7 +240,7 @@ export async function main(): Promise<void> {
   // The token CLI must sign with this server's secret: it needs the same DATA_DIR or RMS_SECRET.
   // And the address its links open: PUBLIC_URL when the server is not the CLI's default (another port, HTTPS, a LAN name).
   // The secret itself is never printed: the owner puts it in.
-  const secretEnv = config.secret !== undefined ? 'RMS_SECRET=<the server\'s RMS_SECRET> ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${shellWord(config.dataDir)} ` : '';
+  const secretEnv = config.secret !== undefined ? 'RMS_SECRET=<your RMS_SECRET> ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${shellWord(config.dataDir)} ` : '';
   const tokenEnv = secretEnv + (base === `http://localhost:${DEFAULT_PORT}` ? '' : `PUBLIC_URL=${shellWord(base)} `);
   const lines = [`RMS server ready: open ${base}`];
   if (server.demoLocation === null) {

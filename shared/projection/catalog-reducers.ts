@@ -41,7 +41,9 @@ export function isLocationEvent(e: DecodedEvent): e is LocationEvent {
 
 /**
  * Writes each field as its own LWW register, so a rename and a concurrent repricing
- * both survive. Superseded only if every field lost.
+ * both survive. Superseded only if every field lost; a concurrent write it beat is
+ * superseded only once it holds no field (a change of name and category, beaten on the
+ * name only, still shows its category).
  */
 function writeRegisters<S extends { readonly lww: Map<string, RegisterWrite> }>(s: S, e: DecodedEvent, patch: Partial<S>): Outcome {
   const write = registerWriteOf(e);
@@ -59,6 +61,8 @@ function writeRegisters<S extends { readonly lww: Map<string, RegisterWrite> }>(
   }
   if (won === 0) return outcome('superseded', 'older write');
   const o = outcome('applied', won < keys.length ? 'some fields had newer writes' : null);
+  if (losers.size === 0) return o;
+  for (const w of s.lww.values()) losers.delete(w.id);
   return losers.size ? { ...o, supersedes: [...losers].sort() } : o;
 }
 

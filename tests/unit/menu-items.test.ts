@@ -100,4 +100,21 @@ describe('menu items: a new name, category or station (menu.item_changed)', () =
     const offAgain = a.see(moved).write(M, 'menu.item_changed', { menuItemId: M.id, station: null });
     for (const order of permutations([defined, offStation, moved, offAgain])) expect(menuItem(order)).toMatchObject({ name: 'Soup of the day', station: null, priceCents: 650 });
   });
+
+  it('[EVT19][PRJ4] a concurrent change beaten on one field but still showing another is applied, not superseded: only one that holds no field any more is', () => {
+    const M: AggregateRef = { id: 'm-soup', type: 'menu_item' };
+    const a = new TestWriter('manager-a', () => wall);
+    const b = new TestWriter('manager-b', () => wall + 5_000);
+    const defined = a.write(M, 'menu.item_defined', { menuItemId: M.id, name: 'Soup', category: 'Starters', priceCents: 650 });
+    b.see(defined);
+    wall += 1000;
+    // Neither saw the other's: b's later stamp takes the name, a's category holds.
+    const renamedAndMoved = a.write(M, 'menu.item_changed', { menuItemId: M.id, name: 'Soup A', category: 'Soups' });
+    const renamed = b.write(M, 'menu.item_changed', { menuItemId: M.id, name: 'Soup B' });
+    for (const order of permutations([defined, renamedAndMoved, renamed])) {
+      const v = menuItem(order);
+      expect(v).toMatchObject({ name: 'Soup B', category: 'Soups' });
+      expect(v.history.find((h) => h.eventId === renamedAndMoved.id)?.status).toBe('applied');
+    }
+  });
 });

@@ -116,6 +116,17 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
     expect((t.store.view(soup) as MenuItemView).category).toBe('Starters');
   });
 
+  it('[APP26][EVT19] a change or a price that arrived before its item\'s definition (a back office\'s, or out of order) is no item: not on the Menu screen nor on the kitchen\'s lists, until it is defined', async () => {
+    const t = await till({ role: 'manager' });
+    const ghost = { type: 'menu_item', id: 'm-ghost' };
+    await t.store.append('menu.item_changed', { menuItemId: 'm-ghost', name: 'Ghost', station: 'Pastry' }, { aggregate: ghost });
+    await t.store.append('menu.item_repriced', { menuItemId: 'm-later', priceCents: 500 }, { aggregate: { type: 'menu_item', id: 'm-later' } });
+    expect(t.log.menuItems()).toEqual([]);
+    await t.store.append('menu.item_defined', { menuItemId: 'm-ghost', name: 'Tart', category: 'Desserts', priceCents: 450 }, { aggregate: ghost });
+    // Defined now: the definition, stamped after the change, holds every field it names (no station: none).
+    expect(t.log.menuItems().map((i) => [i.name, i.category, i.station])).toEqual([['Tart', 'Desserts', null]]);
+  });
+
   it('[APP26][APP8] a double tap on "Off the menu…" only asks (taking off for good needs a second, deliberate tap); typed work holds the automatic update back', async () => {
     const { MenuEditorModel } = await model<MenuEditorMod>('menu-editor-model');
     const { CONFIRM_AFTER_MS } = await model<SecondTapMod>('second-tap');

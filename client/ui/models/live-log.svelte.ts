@@ -57,10 +57,14 @@ export class LiveLog {
     return this.store.history(aggregateId);
   }
 
-  /** The items on the menu (named, not retired: a retired item is gone for good), by name. */
+  /**
+   * The items on the menu (defined — named, priced and in a category: a change or a price
+   * alone, ahead of its definition, is no item yet — and not retired: a retired item is gone
+   * for good), by name.
+   */
   menuItems(): MenuItemView[] {
     return this.views<MenuItemView>(MENU_ITEM_AGGREGATE)
-      .filter((item) => !item.retired && item.name !== null)
+      .filter((item) => !item.retired && item.name !== null && item.priceCents !== null && item.category !== null)
       .sort((a, b) => compareNames(a.name ?? '', b.name ?? ''));
   }
 
