@@ -66,6 +66,13 @@ function writeRegisters<S extends { readonly lww: Map<string, RegisterWrite> }>(
   return losers.size ? { ...o, supersedes: [...losers].sort() } : o;
 }
 
+/** The fields a write carries, of those it may (a field left out keeps its register). */
+function carriedFields<F extends string, P extends Partial<Record<F, unknown>>>(fields: readonly F[], payload: P): Pick<P, F> {
+  const patch: Partial<Record<F, unknown>> = {};
+  for (const field of fields) if (payload[field] !== undefined) patch[field] = payload[field];
+  return patch as Pick<P, F>;
+}
+
 export function reduceMenuItem(s: MenuItemState, e: MenuItemEvent): Outcome {
   switch (e.type) {
     case 'menu.item_defined': {
@@ -75,15 +82,9 @@ export function reduceMenuItem(s: MenuItemState, e: MenuItemEvent): Outcome {
       if (p.taxBasisPoints !== undefined) fields.taxBasisPoints = p.taxBasisPoints;
       return writeRegisters<MenuItemState>(s, e, fields);
     }
-    case 'menu.item_changed': {
-      // Only the fields the change carries: a rename leaves the price's register, and the others', as they are.
-      const patch: Partial<MenuItemState> = {};
-      for (const field of MENU_ITEM_MERGE_POLICY['menu.item_changed'].fields) {
-        const value = e.payload[field];
-        if (value !== undefined) patch[field] = value;
-      }
-      return writeRegisters<MenuItemState>(s, e, patch);
-    }
+    case 'menu.item_changed':
+      // A rename leaves the price's register, and the others', as they are.
+      return writeRegisters<MenuItemState>(s, e, carriedFields(MENU_ITEM_MERGE_POLICY['menu.item_changed'].fields, e.payload));
     case 'menu.item_tax_set':
       return writeRegisters<MenuItemState>(s, e, { taxBasisPoints: e.payload.taxBasisPoints });
     case 'menu.item_repriced':
@@ -141,15 +142,8 @@ export function newLocationState(): LocationState {
 
 export function reduceLocation(s: LocationState, e: LocationEvent): Outcome {
   switch (e.type) {
-    case 'location.details_set': {
-      // Only the fields the write carries (a field left out keeps its register).
-      const patch: Partial<LocationState> = {};
-      for (const field of LOCATION_MERGE_POLICY['location.details_set'].fields) {
-        const value = e.payload[field];
-        if (value !== undefined) patch[field] = value;
-      }
-      return writeRegisters<LocationState>(s, e, patch);
-    }
+    case 'location.details_set':
+      return writeRegisters<LocationState>(s, e, carriedFields(LOCATION_MERGE_POLICY['location.details_set'].fields, e.payload));
     case 'conflict.resolved':
       return outcome('ignored', 'a location has no escalated conflicts');
     default:
