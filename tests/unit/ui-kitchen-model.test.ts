@@ -104,6 +104,19 @@ describe('kitchen display (KitchenModel)', () => {
     expect(new Set(rows.map((r) => r[2])).size).toBe(2);
   });
 
+  it('[APP14][APP26] "All day" names an item renamed since its first line was sent as the newest card does', async () => {
+    const t = await till();
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    const first = await t.commands.openTicket();
+    await t.commands.addItem(first, { id: 'burger', name: 'Cheeseburger', priceCents: 1450 });
+    await t.commands.sendToKitchen(first);
+    const second = await t.commands.openTicket();
+    await t.commands.addItem(second, { id: 'burger', name: 'Classic burger', priceCents: 1450 });
+    await t.commands.sendToKitchen(second);
+    expect(kitchen.queue.map((e) => e.lines.map((l) => l.name))).toEqual([['Cheeseburger'], ['Classic burger']]);
+    expect(kitchen.allDay.map((i) => [i.name, i.quantity])).toEqual([['Classic burger', 2]]);
+  });
+
   it('[APP35] lines a till holds back are not cooked yet: the card says they are to come, and a ticket with only held lines is not shown; fired, they join the card', async () => {
     const t = await till();
     const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());

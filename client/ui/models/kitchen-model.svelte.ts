@@ -137,7 +137,9 @@ export class KitchenModel {
   /**
    * "All day": how many of each item the waiting tickets still need (cancelled lines left
    * out), so a cook can start six burgers at once; by name, so each item keeps its place as
-   * counts change. By item and note: "medium rare" is not the same steak.
+   * counts change. By item and note: "medium rare" is not the same steak. Named as its newest
+   * line is (the queue is oldest first): an item renamed since the first was sent reads as the
+   * card of the newest says.
    */
   readonly allDay = $derived.by((): AllDayItem[] => {
     const counts = new Map<string, AllDayItem>();
@@ -146,6 +148,7 @@ export class KitchenModel {
         if (entry.cancelled.has(line.lineId)) continue;
         const key = `${line.menuItemId}\u0000${line.note ?? ''}`;
         const count = counts.get(key) ?? { key, name: line.name, note: line.note, quantity: 0 };
+        count.name = line.name;
         count.quantity += line.quantity - line.bumpedQuantity; // a line partly made needs the rest
         counts.set(key, count);
       }
