@@ -932,6 +932,38 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP26] Menu screen: a price that is none is said under its field (marked invalid, described by it) and goes as it is corrected; a rename that re-sorts the menu keeps the focus in the renamed item\'s name field', async () => {
+    const tart = (id: string, name: string) => ({ type: 'menu.item_defined', aggregate: { type: 'menu_item', id }, payload: { menuItemId: id, name, category: 'Tarts', priceCents: 650 } });
+    await postAsBackOffice(fixture.app(), 'back-office-tarts', [tart('tart-apple', 'Apple tart'), tart('tart-bakewell', 'Bakewell tart')]);
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-tarts', 'manager');
+    fixture.closeAfter(t.context);
+    const page = t.page;
+    await page.getByRole('link', { name: 'Menu' }).click();
+
+    const price = page.getByRole('textbox', { name: 'New price of Bakewell tart' });
+    await price.fill('0');
+    await price.press('Enter');
+    const problem = page.getByTestId('menu-row').filter({ has: price }).getByRole('alert');
+    await expect.poll(() => problem.textContent()).toBe('Enter a price (e.g. 7.50)');
+    expect([await price.getAttribute('aria-invalid'), await price.getAttribute('aria-describedby')]).toEqual(['true', await problem.getAttribute('id')]);
+    const [field, said] = [(await price.boundingBox())!, (await problem.boundingBox())!];
+    expect(said.y >= field.y + field.height && said.y < field.y + field.height + 40).toBe(true);
+    await price.fill('6.50');
+    await expect.poll(() => problem.count()).toBe(0);
+    expect(await price.getAttribute('aria-invalid')).toBe('false');
+
+    // Renamed "Zz…" with Enter: its row moves after the Bakewell tart's, the focus (and the next keys) stay in its name field.
+    const name = page.getByRole('textbox', { name: 'New name of Apple tart' });
+    await name.fill('Zz apple tart');
+    await name.press('Enter');
+    const renamed = page.getByRole('textbox', { name: 'New name of Zz apple tart' });
+    await renamed.waitFor();
+    expect(await page.getByTestId('menu-row').filter({ hasText: 'tart' }).locator('input.name').evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value))).toEqual(['Bakewell tart', 'Zz apple tart']);
+    expect(await focused(page)).toBe('New name of Zz apple tart');
+    await page.keyboard.type('s');
+    expect(await renamed.inputValue()).toBe('Zz apple tarts');
+  }, TEST_TIMEOUT_MS);
+
   it('[APP8] a running till hears about a new build without a navigation (when the network comes back)', async () => {
     const page = await terminal('till-update-check');
     await waitForOfflineShell(page);

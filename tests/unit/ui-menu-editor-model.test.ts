@@ -20,7 +20,7 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
     for (const text of ['0', '1000000.01']) {
       editor.drafts.price[id] = text;
       expect(await editor.save(soup(), 'price')).toBe(false);
-      expect(editor.error).toBe('Enter the new price of Soup (e.g. 7.50)');
+      expect(editor.errorOf(soup(), 'price')).toBe('Enter a price (e.g. 7.50)');
     }
     editor.priceText = '1000000.01';
     editor.name = 'Caviar';
@@ -28,7 +28,7 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
     expect(editor.addProblem).toBe('At most 1000000.00 a price');
     editor.drafts.tax[id] = 'ten';
     expect(await editor.save(soup(), 'tax')).toBe(false);
-    expect(editor.error).toBe('Enter the new tax rate of Soup in % (e.g. 20; empty for none)');
+    expect(editor.errorOf(soup(), 'tax')).toBe('Enter a tax rate in % (e.g. 20; empty for none)');
 
     editor.drafts.price[id] = '7,25';
     expect(await editor.save(soup(), 'price')).toBe(true);
@@ -36,6 +36,39 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
     expect(await editor.save(soup(), 'tax')).toBe(true);
     expect(soup()).toMatchObject({ priceCents: 725, taxBasisPoints: null });
     expect(editor.drafts).toEqual({ name: {}, category: {}, station: {}, price: {}, tax: {} });
+  });
+
+  it('[APP26] a typed value that is none is said at its field, not over the whole menu; it goes once the field is typed in again or saved, even as the value the item holds (which writes nothing)', async () => {
+    const { MenuEditorModel } = await model<MenuEditorMod>('menu-editor-model');
+    const t = await till({ role: 'manager' });
+    const editor = new MenuEditorModel(t.log, t.menuCommands);
+    const id = await t.menuCommands.define({ name: 'Soup', category: 'Starters', priceCents: 650 });
+    const breadId = await t.menuCommands.define({ name: 'Bread', category: 'Starters', priceCents: 300 });
+    const soup = () => t.store.view(id) as MenuItemView;
+    const bread = () => t.store.view(breadId) as MenuItemView;
+    const written = () => t.store.getByAggregate(id).length;
+
+    editor.type(soup(), 'price', '0');
+    expect(await editor.save(soup(), 'price')).toBe(false);
+    const errors = () => [editor.errorOf(soup(), 'price'), editor.errorOf(soup(), 'tax'), editor.errorOf(bread(), 'price'), editor.error];
+    expect(errors()).toEqual(['Enter a price (e.g. 7.50)', null, null, null]);
+    // Another field saved meanwhile: the price is still not one.
+    editor.type(soup(), 'name', 'Soup of the day');
+    expect(await editor.save(soup(), 'name')).toBe(true);
+    expect(errors()).toEqual(['Enter a price (e.g. 7.50)', null, null, null]);
+    // Typed in again: the error goes as the manager corrects it.
+    editor.type(soup(), 'price', '6.5');
+    expect(errors()).toEqual([null, null, null, null]);
+    // The price it holds, saved: nothing written, no error left.
+    const before = written();
+    expect(await editor.save(soup(), 'price')).toBe(true);
+    expect([written(), errors(), editor.hasDrafts]).toEqual([before, [null, null, null, null], false]);
+    // A draft not typed through the field (restored), saved as the value held: the error goes too.
+    editor.type(bread(), 'price', 'three');
+    expect(await editor.save(bread(), 'price')).toBe(false);
+    editor.drafts.price[breadId] = '3.00';
+    expect(await editor.save(bread(), 'price')).toBe(true);
+    expect(editor.errorOf(bread(), 'price')).toBeNull();
   });
 
   it('[APP26] a manager renames an item and moves it to another category and station, each field saved on its own; only a typed change is written, the other fields stay; a line already on a ticket keeps the name it was added with', async () => {
@@ -60,7 +93,7 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
 
     editor.drafts.name[id] = '  ';
     expect(await editor.save(burger(), 'name')).toBe(false);
-    expect(editor.error).toBe('Enter the new name of Burger (it cannot be blank)');
+    expect(editor.errorOf(burger(), 'name')).toBe('Enter a name (it cannot be blank)');
     editor.drafts.name[id] = ' Cheeseburger ';
     expect(editor.shown(burger(), 'name')).toBe(' Cheeseburger ');
     expect(await editor.save(burger(), 'name')).toBe(true);

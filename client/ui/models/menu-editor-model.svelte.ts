@@ -138,6 +138,8 @@ export class MenuEditorModel extends CommandState {
   taxText = $state('');
   /** Fields being typed, by field and item (a field shows the item's value until then). */
   drafts = $state<Record<MenuField, Record<string, string>>>({ name: {}, category: {}, station: {}, price: {}, tax: {} });
+  /** A field whose typed text is no value, and how to write one: said under that field (`error` says the rest). */
+  fieldError = $state<{ itemId: string; field: MenuField; text: string } | null>(null);
   /** The item whose retirement waits for a second tap. */
   readonly retiring = new SecondTap();
 
@@ -191,6 +193,22 @@ export class MenuEditorModel extends CommandState {
     return this.drafts[field][item.id] ?? MENU_FIELD_RULES[field].shown(item);
   }
 
+  /** What is wrong with what was typed in an item's field; null when nothing is. */
+  errorOf(item: MenuItemView, field: MenuField): string | null {
+    const e = this.fieldError;
+    return e !== null && e.itemId === item.id && e.field === field ? e.text : null;
+  }
+
+  /** Types in an item's field: its error goes, the manager is correcting it. */
+  type(item: MenuItemView, field: MenuField, text: string): void {
+    this.drafts[field][item.id] = text;
+    this.clearErrorOf(item, field);
+  }
+
+  private clearErrorOf(item: MenuItemView, field: MenuField): void {
+    if (this.errorOf(item, field) !== null) this.fieldError = null;
+  }
+
   /**
    * Writes what was typed in an item's field (a new name, category or station: redefine; a
    * price: reprice; a tax rate: setTaxRate); a value the item holds already writes nothing.
@@ -201,11 +219,14 @@ export class MenuEditorModel extends CommandState {
     const rule = MENU_FIELD_RULES[field];
     const write = rule.writeOf(item, text);
     if (write === undefined) {
-      this.error = `Enter the new ${rule.name} of ${item.name ?? item.id}${rule.unit} (${rule.example})`;
+      this.fieldError = { itemId: item.id, field, text: `Enter a ${rule.name}${rule.unit} (${rule.example})` };
       return false;
     }
     const ok = write === null || (await this.run(() => write(this.commands)));
-    if (ok) delete this.drafts[field][item.id];
+    if (ok) {
+      delete this.drafts[field][item.id];
+      this.clearErrorOf(item, field);
+    }
     return ok;
   }
 
