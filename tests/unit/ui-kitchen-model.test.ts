@@ -315,6 +315,20 @@ describe('kitchen display (KitchenModel)', () => {
     expect(new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now(), choice).station).toBe('bar');
   });
 
+  it('[APP13][APP26] a screen on a station a manager respells on the Menu screen ("grill" → "Grill") shows its lines under the new spelling, not an empty old one', async () => {
+    const t = await till({ role: 'manager' });
+    const id = await t.menuCommands.define({ name: 'Cheeseburger', category: 'Mains', priceCents: 1450, station: 'grill' });
+    const ticket = await t.commands.openTicket();
+    await t.commands.addItem(ticket, { id, name: 'Cheeseburger', priceCents: 1450 });
+    await t.commands.sendToKitchen(ticket);
+    const kept: Array<string | null> = ['grill'];
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now(), { get: () => kept.at(-1) ?? null, set: (s) => void kept.push(s) });
+    expect([kitchen.station, kitchen.queue.length]).toEqual(['grill', 1]);
+    await t.menuCommands.redefine(id, { station: 'Grill' });
+    expect(kitchen.stations).toEqual(['Grill']);
+    expect([kitchen.station, kitchen.queue.length]).toEqual(['Grill', 1]);
+  });
+
   it('[APP19] the kitchen marks an item of its station sold out: the tills\' menu shows it sold out and refuses it; available again, it is added', async () => {
     const t = await till();
     const define = (item: { id: string; name: string; priceCents: number }, station: string) =>

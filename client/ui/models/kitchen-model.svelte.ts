@@ -90,8 +90,18 @@ export function localStationChoice(): StationChoice {
  */
 export class KitchenModel {
   error = $state<string | null>(null);
-  /** The station this screen shows (null: every station). */
-  station = $state<string | null>(null);
+  /** The station chosen on this device (null: every station). */
+  private chosenStation = $state<string | null>(null);
+  /**
+   * The station this screen shows (null: every station): the one chosen, spelled as the menu
+   * spells it now (a manager corrected "grill" to "Grill" on the Menu screen: the screen keeps
+   * showing its lines, not an empty "grill" beside a new "Grill").
+   */
+  readonly station = $derived.by((): string | null => {
+    const chosen = this.chosenStation;
+    if (chosen === null || this.stations.includes(chosen)) return chosen;
+    return this.stations.find((s) => s.toLocaleLowerCase() === chosen.toLocaleLowerCase()) ?? chosen;
+  });
   /** The queue as it was shown at the last bump, and the lines bumped since (see BUMP_HOLD_MS). */
   private hold = $state.raw<{ queue: KitchenTicket[]; lineIds: ReadonlySet<string> } | null>(null);
   private holdTimer: ReturnType<typeof setTimeout> | null = null;
@@ -213,14 +223,14 @@ export class KitchenModel {
     private readonly now: Now,
     private readonly stationChoice: StationChoice = localStationChoice(),
   ) {
-    this.station = stationChoice.get();
+    this.chosenStation = stationChoice.get();
   }
 
   /** Shows one station (null: all), remembered on this device. */
   showStation(station: string | null): void {
     this.clearHold();
     this.recalledId = null;
-    this.station = station;
+    this.chosenStation = station;
     this.stationChoice.set(station);
   }
 
