@@ -19,7 +19,7 @@ import { relayIngestHook, type RelayIngest } from './ingest/relay-ingest-hook';
 import { roomBridgeHook } from './ingest/room-bridge';
 import { countIngested, createMetrics } from './metrics';
 import { pairingLink } from '../shared/protocol/pairing-link';
-import { isSecureContextUrl, networkUrls } from './pairing';
+import { isSecureContextUrl, networkUrls, shellWord, urlHost } from './pairing';
 import { createEventIndex } from './relay/event-index-hook';
 import { roomGuardHook } from './relay/room-guard-hook';
 import { persistenceHook } from './relay/persistence-hook';
@@ -137,6 +137,7 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
 
   const { demoLocation, demoCreated } = await settleDemoLocation({
     db,
+    store,
     seedDemo: config.seedDemo,
     ingest: (location, events) => ingest.ingest(location, events),
     now,
@@ -146,9 +147,7 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  // An IPv6 address goes in brackets in a URL (HOST=::1); one with a zone (fe80::1%eth0) has no URL form.
-  const localHost = config.host === '0.0.0.0' || config.host === '::' || config.host.includes('%') ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `${https ? 'https' : 'http'}://${localHost}:${port}`;
+  const url = `${https ? 'https' : 'http'}://${urlHost(config.host)}:${port}`;
   log.info({ port, url, dataDir: config.dataDir, servesApp }, 'server listening');
 
   let closing: Promise<void> | null = null;
@@ -282,9 +281,4 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   });
-}
-
-/** `value` as one shell word (a DATA_DIR with a space in it): quoted only when it needs to be. */
-function shellWord(value: string): string {
-  return /^[\w./:@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

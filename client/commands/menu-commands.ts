@@ -15,7 +15,7 @@ export interface MenuItemDraft {
   taxBasisPoints?: number;
 }
 
-/** What a manager changes of an item's definition: its name, category or station ('' for none). */
+/** What a manager changes of an item's definition: its name, category or station (the station '' for none). */
 export type MenuItemChange = Partial<Pick<MenuItemDraft, 'name' | 'category' | 'station'>>;
 
 /** The fields a category or a station is, matched against the menu's existing spellings. */
@@ -43,11 +43,16 @@ export class MenuCommands {
   define(draft: MenuItemDraft): Promise<string> {
     requireManager(this.ctx, 'change the menu');
     const menuItemId = `item-${newEventId().slice(-12)}`;
-    const definition = this.definition(menuItemId, { name: draft.name, category: draft.category, priceCents: draft.priceCents, station: draft.station ?? '' });
+    // The name trimmed, the category and station spelled as on the menu, no station when none is typed.
+    const station = this.spelledAsOnMenu('station', draft.station ?? '', menuItemId);
     const written = this.append(menuItemId, 'menu.item_defined', {
-      ...definition,
+      menuItemId,
+      name: draft.name.trim(),
+      category: this.spelledAsOnMenu('category', draft.category, menuItemId),
+      priceCents: draft.priceCents,
+      ...(station ? { station } : {}),
       ...(draft.taxBasisPoints === undefined ? {} : { taxBasisPoints: draft.taxBasisPoints }),
-    });
+    } satisfies MenuItemDefinedV2);
     return written.then(() => menuItemId);
   }
 
@@ -97,18 +102,6 @@ export class MenuCommands {
     const item = this.item(menuItemId);
     if (item.retired) throw new CommandRefused(`${item.name ?? menuItemId} is already off the menu`);
     return this.append(menuItemId, 'menu.item_retired', { menuItemId });
-  }
-
-  /** The definition an event carries: names trimmed, the category and station spelled as on the menu, no station when none is typed. */
-  private definition(menuItemId: string, typed: Omit<MenuItemDraft, 'station' | 'taxBasisPoints'> & { station: string }): MenuItemDefinedV2 {
-    const station = this.spelledAsOnMenu('station', typed.station, menuItemId);
-    return {
-      menuItemId,
-      name: typed.name.trim(),
-      category: this.spelledAsOnMenu('category', typed.category, menuItemId),
-      priceCents: typed.priceCents,
-      ...(station ? { station } : {}),
-    };
   }
 
   /**

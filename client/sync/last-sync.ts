@@ -3,9 +3,9 @@ import { deviceStorage, keepOnDevice } from '../store/device-storage';
 /**
  * When this terminal last heard from the server that it is in step (SyncStatus.lastSyncAt), or
  * first received the location's room (SyncStatus.roomReceivedAt, marked with `markOnce`), kept
- * on the device so an offline reload still says when. A wall-clock time: after the
- * clock is set back, a stored time lies in the future; it is then replaced, never kept as
- * the highest (it read "Last sync 0s ago" for as long as the clock had been ahead).
+ * on the device so an offline reload still says when. A wall-clock time: `mark` replaces it even
+ * when it lies later (the clock was set back: the highest kept read "Last sync 0s ago" meanwhile);
+ * `markOnce` keeps the first.
  */
 export class LastSyncTime {
   private value: number | null;

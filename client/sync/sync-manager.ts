@@ -443,7 +443,7 @@ export class SyncManager {
   private armGraceTimer(): void {
     if (this.paused || this.stopped || this.graceTimer !== null || !this.store.isIndexed) return;
     const outbox = this.outbox();
-    const held = this.uploadable(outbox).heldUntil;
+    const held = this.uploadableNow(outbox).heldUntil;
     const due = outbox.waitingUntil === null ? held : held === null ? outbox.waitingUntil : Math.min(outbox.waitingUntil, held);
     if (due === null) return;
     this.graceTimer = this.timers.setTimeout(() => this.graceDue(), Math.max(0, due - this.timers.now()) + 1);
@@ -485,16 +485,16 @@ export class SyncManager {
     await this.store.indexed;
     if (this.stopped) return;
     this.noticeWallStep();
-    let { owed } = this.uploadable();
-    if (owed.length === 0) {
+    let { uploadable } = this.uploadableNow();
+    if (uploadable.length === 0) {
       await this.probeServerIfDue();
       if (this.paused || this.stopped) return;
       // Writes made while the probe was out found it in flight: they go now, not at the next trigger.
-      ({ owed } = this.uploadable());
-      if (owed.length === 0) return;
+      ({ uploadable } = this.uploadableNow());
+      if (uploadable.length === 0) return;
     }
     this.clearTimer('retryTimer');
-    const { events, body } = takeBatch(owed, this.batchLimits());
+    const { events, body } = takeBatch(uploadable, this.batchLimits());
     this.metrics.attempts++;
     const sentWith = this.token;
     const outcome = await this.uploader.upload(body, this.timeoutMs());
@@ -666,7 +666,7 @@ export class SyncManager {
         // More owed: the next batch at once, unless this answer settled none of its events
         // (a server answering for other ids): then wait as after a failure, never spin.
         // Own events still in their relay grace are not due yet: the grace timer comes back for them.
-        if (this.uploadable().owed.length > 0) this.retrySoon(settled > 0 ? 0 : this.backoff.fail());
+        if (this.uploadableNow().uploadable.length > 0) this.retrySoon(settled > 0 ? 0 : this.backoff.fail());
         return;
       }
       case 'tooLarge':
@@ -809,9 +809,9 @@ export class SyncManager {
     return this.refusedWith;
   }
 
-  /** What to upload now, and when the first event held back comes due (see UploadHolds.heldBack). */
-  private uploadable(outbox = this.outbox()): { owed: EventEnvelope[]; heldUntil: number | null } {
-    return this.holds.heldBack(outbox.owed, this.timers.now(), this.relayInStep);
+  /** What to upload now, and when the first event held back comes due (see UploadHolds.uploadableNow). */
+  private uploadableNow(outbox = this.outbox()): { uploadable: EventEnvelope[]; heldUntil: number | null } {
+    return this.holds.uploadableNow(outbox.owed, this.timers.now(), this.relayInStep);
   }
 
   private outbox(): Outbox {

@@ -111,13 +111,13 @@ export class UploadHolds {
    * What of `owed` to upload at `now`: less own events still in their relay grace while the
    * relay is in step (it delivers them; the server acknowledges them in `acks`), events
    * refused alone and events awaiting a server update still waiting; and when the first of
-   * those held comes due.
+   * those held comes due. Also forgets the relay graces and refusal waits that ended by `now`.
    */
-  heldBack(owed: EventEnvelope[], now: number, relayInStep: boolean): { owed: EventEnvelope[]; heldUntil: number | null } {
-    if (this.relayGrace.size === 0 && this.refusedAlone.size === 0 && this.awaitingServer.size === 0) return { owed, heldUntil: null };
+  uploadableNow(owed: EventEnvelope[], now: number, relayInStep: boolean): { uploadable: EventEnvelope[]; heldUntil: number | null } {
+    if (this.relayGrace.size === 0 && this.refusedAlone.size === 0 && this.awaitingServer.size === 0) return { uploadable: owed, heldUntil: null };
     for (const held of [this.relayGrace, this.refusedAlone]) for (const [id, until] of held) if (until <= now) held.delete(id);
     const relayHolds = this.relayGrace.size > 0 && relayInStep;
-    if (!relayHolds && this.refusedAlone.size === 0 && this.awaitingServer.size === 0) return { owed, heldUntil: null };
+    if (!relayHolds && this.refusedAlone.size === 0 && this.awaitingServer.size === 0) return { uploadable: owed, heldUntil: null };
     const uploadable: EventEnvelope[] = [];
     let heldUntil: number | null = null;
     for (const e of owed) {
@@ -127,7 +127,7 @@ export class UploadHolds {
       if (until === undefined) uploadable.push(e);
       else if (heldUntil === null || until < heldUntil) heldUntil = until;
     }
-    return { owed: uploadable, heldUntil };
+    return { uploadable, heldUntil };
   }
 
   /**
@@ -135,7 +135,7 @@ export class UploadHolds {
    * waits is the next attempt (null without: a relay grace alone schedules none).
    */
   firstWaitEnd(owed: EventEnvelope[], now: number, relayInStep: boolean): number | null {
-    return this.refusedAlone.size === 0 && this.awaitingServer.size === 0 ? null : this.heldBack(owed, now, relayInStep).heldUntil;
+    return this.refusedAlone.size === 0 && this.awaitingServer.size === 0 ? null : this.uploadableNow(owed, now, relayInStep).heldUntil;
   }
 
   /** How many of `owed` wait for a server update (see SyncStatus.awaitingServerUpdate). */

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SECRET_FILE, secretFilePath } from '../auth/secret';
 import { loadConfig, type ServerConfig } from '../config';
-import { checkDataDirNotServed } from '../http/static-files';
+import { servedRootOf } from '../http/static-files';
 import { DB_FILE } from '../store/database';
 
 /**
@@ -82,13 +82,10 @@ function formatBackup(result: BackupResult): string {
 
 /** A backup under STATIC_DIR would be served to anyone, as a data directory there would (SRV39). */
 function checkTargetNotServed(staticDir: string, targetDir: string): void {
-  try {
-    checkDataDirNotServed(staticDir, targetDir);
-  } catch {
-    throw new Error(
-      `the backup directory ${resolve(targetDir)} is inside STATIC_DIR (${resolve(staticDir)}): the server would serve every sale and the token secret to anyone; back up outside STATIC_DIR`,
-    );
-  }
+  if (servedRootOf(staticDir, targetDir) === null) return;
+  throw new Error(
+    `the backup directory ${resolve(targetDir)} is inside STATIC_DIR (${resolve(staticDir)}): the server would serve every sale and the token secret to anyone; back up outside STATIC_DIR`,
+  );
 }
 
 function makeTargetDir(targetDir: string): void {

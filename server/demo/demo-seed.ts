@@ -5,10 +5,14 @@ import { LOCATION_AGGREGATE, LOCATION_DETAILS_ID } from '../../shared/domain/loc
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { validatePayload } from '../../shared/events/catalog';
 import type { IngestResult } from '../ingest/ingest-service';
-import { getMeta, setMeta, type Db } from '../store/database';
+import type { CanonicalLog } from '../store/canonical-log';
+import { getMeta, holdsAnyData, setMeta, type Db } from '../store/database';
 
 export const DEMO_LOCATION = 'demo';
-/** The `meta` key holding this data directory's choice: when the demo was seeded, DEMO_SKIPPED, or DEMO_SEEDING. */
+/**
+ * The `meta` key holding this data directory's choice: when the demo was seeded, DEMO_SKIPPED, or
+ * DEMO_SEEDING. It keeps its name `demo_seeded` because existing data directories hold it.
+ */
 const DEMO_META_KEY = 'demo_seeded';
 const DEMO_SKIPPED = 'skipped';
 /** Recorded before the seed is stored: a start stopped meanwhile is told from a real restaurant's data. */
@@ -85,6 +89,8 @@ export interface DemoSettled {
 
 export interface DemoSeedDeps {
   db: Db;
+  /** The canonical store: whether the demo location holds events (its seed was stored). */
+  store: Pick<CanonicalLog, 'countEvents'>;
   /** SEED_DEMO. */
   seedDemo: boolean;
   /** Stores the seed's events through the normal ingest path. */
@@ -100,16 +106,16 @@ export interface DemoSeedDeps {
  * was recorded), is a real restaurant's: skipped for good, so a later plain `npm start` never puts
  * the demo and its pairing links next to real sales.
  */
-export async function settleDemoLocation({ db, seedDemo, ingest, now, log }: DemoSeedDeps): Promise<DemoSettled> {
+export async function settleDemoLocation({ db, store, seedDemo, ingest, now, log }: DemoSeedDeps): Promise<DemoSettled> {
   const recorded = getMeta(db, DEMO_META_KEY);
-  if (recorded === DEMO_SEEDING && demoHeld(db)) {
+  if (recorded === DEMO_SEEDING && (await store.countEvents(DEMO_LOCATION)) > 0) {
     // A first start stopped right after storing the seed (one transaction: it is whole).
     setMeta(db, DEMO_META_KEY, String(now()));
     return { demoLocation: DEMO_LOCATION, demoCreated: false };
   }
-  // Stopped before the seed was stored: still the first start of an empty database.
+  // A recorded choice holds; DEMO_SEEDING without the seed stored (stopped before it) is still a first start.
   if (recorded !== undefined && recorded !== DEMO_SEEDING) return { demoLocation: recorded === DEMO_SKIPPED ? null : DEMO_LOCATION, demoCreated: false };
-  if (!seedDemo || holdsData(db)) {
+  if (!seedDemo || holdsAnyData(db)) {
     log.info({ location: DEMO_LOCATION, seedDemo }, 'demo seed skipped for good (SEED_DEMO=0 at the first start, or the database holds data already)');
     setMeta(db, DEMO_META_KEY, DEMO_SKIPPED);
     return { demoLocation: null, demoCreated: false };
@@ -120,17 +126,4 @@ export async function settleDemoLocation({ db, seedDemo, ingest, now, log }: Dem
   log.info({ location: DEMO_LOCATION, events: result.accepted }, 'demo location created');
   setMeta(db, DEMO_META_KEY, String(now()));
   return { demoLocation: DEMO_LOCATION, demoCreated: true };
-}
-
-/** Whether the demo location holds events (its seed was stored). */
-function demoHeld(db: Db): boolean {
-  return db.prepare('SELECT 1 FROM events WHERE location = ? LIMIT 1').get(DEMO_LOCATION) !== undefined;
-}
-
-/** Any event or room of any location: a relay-only room may hold events not ingested yet. */
-function holdsData(db: Db): boolean {
-  const row = db
-    .prepare('SELECT EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM room_states) OR EXISTS (SELECT 1 FROM room_updates) AS held')
-    .get() as { held: number };
-  return row.held === 1;
 }

@@ -21,18 +21,26 @@ export async function registerStaticFiles(app: FastifyInstance, dir: string): Pr
  * Runs before either directory is created, so both may still be missing.
  */
 export function checkDataDirNotServed(staticDir: string, dataDir: string): void {
-  // As written and with symlinks resolved, each way: a DATA_DIR spelt through a link inside
-  // STATIC_DIR (static/data → /var/rms) is served through that link.
-  const statics = [resolve(staticDir), realPathOfMaybeMissing(staticDir)];
-  const datas = [resolve(dataDir), realPathOfMaybeMissing(dataDir)];
-  for (const data of datas) {
-    const inside = statics.find((root) => isWithin(root, data));
-    if (inside !== undefined) {
-      throw new Error(
-        `DATA_DIR (${data}) is inside STATIC_DIR (${inside}): the server would serve the token secret and the database to anyone; move DATA_DIR out of STATIC_DIR`,
-      );
-    }
+  const served = servedRootOf(staticDir, dataDir);
+  if (served !== null) {
+    throw new Error(
+      `DATA_DIR (${served.dir}) is inside STATIC_DIR (${served.root}): the server would serve the token secret and the database to anyone; move DATA_DIR out of STATIC_DIR`,
+    );
   }
+}
+
+/**
+ * The static root `dir` is or lies under, and the spelling of `dir` found there; null when it lies
+ * outside. Both as written and with symlinks resolved, each way: a DATA_DIR spelt through a link
+ * inside STATIC_DIR (static/data → /var/rms) is served through that link. Either may be missing.
+ */
+export function servedRootOf(staticDir: string, dir: string): { root: string; dir: string } | null {
+  const roots = [resolve(staticDir), realPathOfMaybeMissing(staticDir)];
+  for (const spelling of [resolve(dir), realPathOfMaybeMissing(dir)]) {
+    const root = roots.find((r) => isWithin(r, spelling));
+    if (root !== undefined) return { root, dir: spelling };
+  }
+  return null;
 }
 
 /** Whether `path` is `root` or lies under it (both absolute). */

@@ -143,3 +143,11 @@ export function setMeta(db: Db, key: string, value: string): void {
     value,
   );
 }
+
+/** Any event or room of any location: a relay-only room may hold events not ingested yet. */
+export function holdsAnyData(db: Db): boolean {
+  const row = db
+    .prepare('SELECT EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM room_states) OR EXISTS (SELECT 1 FROM room_updates) AS held')
+    .get() as { held: number };
+  return row.held === 1;
+}

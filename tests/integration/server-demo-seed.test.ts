@@ -148,12 +148,13 @@ describe('the demo location, decided once per data directory', () => {
     cleanups.push(() => removeDataDir(dataDir));
     const db = openDatabase(dataDir);
     cleanups.push(() => db.close());
-    const store = new IngestService(new SqliteCanonicalLog(db), [], { error: () => {} });
+    const store = new SqliteCanonicalLog(db);
+    const service = new IngestService(store, [], { error: () => {} });
     const log = { info: () => {}, error: () => {} };
     // The seed's transaction commits; the process is killed before the choice is recorded.
-    const killed = (location: string, events: EventEnvelope[]) => store.ingest(location, events).then(() => Promise.reject(new Error('killed')));
-    await expect(settleDemoLocation({ db, seedDemo: true, ingest: killed, now: Date.now, log })).rejects.toThrow('killed');
-    const next = await settleDemoLocation({ db, seedDemo: false, ingest: (location, events) => store.ingest(location, events), now: Date.now, log });
+    const killed = (location: string, events: EventEnvelope[]) => service.ingest(location, events).then(() => Promise.reject(new Error('killed')));
+    await expect(settleDemoLocation({ db, store, seedDemo: true, ingest: killed, now: Date.now, log })).rejects.toThrow('killed');
+    const next = await settleDemoLocation({ db, store, seedDemo: false, ingest: (location, events) => service.ingest(location, events), now: Date.now, log });
     expect(next).toEqual({ demoLocation: 'demo', demoCreated: false });
     expect(stored(dataDir)).toEqual({ byLocation: { demo: 21 }, demoChoice: expect.stringMatching(/^\d+$/) });
   });

@@ -16,14 +16,14 @@ describe('UploadHolds', () => {
     holds.writtenInStep([early!.id], 1_000);
     holds.writtenInStep([late!.id], 1_500);
     const owed = [early!, late!, other!];
-    expect(holds.heldBack(owed, 500, true)).toEqual({ owed: [other], heldUntil: 1_000 });
+    expect(holds.uploadableNow(owed, 500, true)).toEqual({ uploadable: [other], heldUntil: 1_000 });
     // The relay dropped: nothing delivers them, they go now.
-    expect(holds.heldBack(owed, 500, false)).toEqual({ owed, heldUntil: null });
+    expect(holds.uploadableNow(owed, 500, false)).toEqual({ uploadable: owed, heldUntil: null });
     // Each its own grace: the early one is due, the late one still waits.
-    expect(holds.heldBack(owed, 1_000, true)).toEqual({ owed: [early, other], heldUntil: 1_500 });
+    expect(holds.uploadableNow(owed, 1_000, true)).toEqual({ uploadable: [early, other], heldUntil: 1_500 });
     // A relay grace alone is no next attempt (the grace timer comes back for it).
     expect(holds.firstWaitEnd(owed, 1_000, true)).toBeNull();
-    expect(holds.heldBack(owed, 1_500, true)).toEqual({ owed, heldUntil: null });
+    expect(holds.uploadableNow(owed, 1_500, true)).toEqual({ uploadable: owed, heldUntil: null });
   });
 
   it('[OUT9] an event refused alone waits while the events behind it go, and is forgotten once due', () => {
@@ -31,9 +31,9 @@ describe('UploadHolds', () => {
     const [refused, behind] = [event('till-1', 1), event('till-1', 2)];
     holds.refused(refused!.id, 5_000);
     expect(holds.refusedAloneCount).toBe(1);
-    expect(ids(holds.heldBack([refused!, behind!], 1_000, false).owed)).toEqual([behind!.id]);
+    expect(ids(holds.uploadableNow([refused!, behind!], 1_000, false).uploadable)).toEqual([behind!.id]);
     expect(holds.firstWaitEnd([refused!, behind!], 1_000, false)).toBe(5_000);
-    expect(holds.heldBack([refused!, behind!], 5_000, false)).toEqual({ owed: [refused, behind], heldUntil: null });
+    expect(holds.uploadableNow([refused!, behind!], 5_000, false)).toEqual({ uploadable: [refused, behind], heldUntil: null });
     expect(holds.refusedAloneCount).toBe(0);
   });
 
@@ -41,10 +41,10 @@ describe('UploadHolds', () => {
     const holds = new UploadHolds();
     const newer = event('till-1', 3);
     holds.rejectedAsNewer(newer, 60_000);
-    expect(holds.heldBack([newer], 1_000, false)).toEqual({ owed: [], heldUntil: 60_000 });
+    expect(holds.uploadableNow([newer], 1_000, false)).toEqual({ uploadable: [], heldUntil: 60_000 });
     expect(holds.awaitingServerUpdate([newer])).toBe(1);
     // Due, it goes, and is still counted: the server has not taken it yet.
-    expect(holds.heldBack([newer], 60_000, false)).toEqual({ owed: [newer], heldUntil: null });
+    expect(holds.uploadableNow([newer], 60_000, false)).toEqual({ uploadable: [newer], heldUntil: null });
     expect(holds.awaitingServerCount).toBe(1);
     holds.settleCovered({ 'till-1': 2 });
     expect(holds.awaitingServerCount).toBe(1);
@@ -83,9 +83,9 @@ describe('UploadHolds', () => {
     holds.rejectedAsNewer(newer!, 30_000);
     holds.shift(-9_000);
     const owed = [inGrace!, refused!, newer!];
-    expect(holds.heldBack(owed, 500, true)).toEqual({ owed: [], heldUntil: 1_000 });
-    expect(holds.heldBack(owed, 1_000, true)).toEqual({ owed: [inGrace], heldUntil: 11_000 });
-    expect(holds.heldBack(owed, 11_000, true)).toEqual({ owed: [inGrace, refused], heldUntil: 21_000 });
+    expect(holds.uploadableNow(owed, 500, true)).toEqual({ uploadable: [], heldUntil: 1_000 });
+    expect(holds.uploadableNow(owed, 1_000, true)).toEqual({ uploadable: [inGrace], heldUntil: 11_000 });
+    expect(holds.uploadableNow(owed, 11_000, true)).toEqual({ uploadable: [inGrace, refused], heldUntil: 21_000 });
   });
 
   it('[SYN13] Sync now releases every hold: what is owed goes at once, a server-update wait still counted', () => {
@@ -96,7 +96,7 @@ describe('UploadHolds', () => {
     holds.rejectedAsNewer(newer!, 30_000);
     holds.releaseAll();
     const owed = [inGrace!, refused!, newer!];
-    expect(holds.heldBack(owed, 1_000, true)).toEqual({ owed, heldUntil: null });
+    expect(holds.uploadableNow(owed, 1_000, true)).toEqual({ uploadable: owed, heldUntil: null });
     expect(holds.awaitingServerUpdate(owed)).toBe(1);
   });
 });
