@@ -62,21 +62,38 @@ export class MenuCommands {
    * (PRJ4): the price, the tax rate and the fields not changed are not written, so a change of
    * them made on a device this one has not heard from yet holds. A category or station typed takes
    * the menu's spelling (spelledAsOnMenu; '' for the station: none); one not typed is left as
-   * it is spelled. Lines already on tickets keep the name they were added with.
+   * it is spelled. The item's own category or station typed otherwise but for case ("grill" →
+   * "Grill") respells it on every item that spells it so: one station, however many items it
+   * makes. Lines already on tickets keep the name they were added with.
    */
   redefine(menuItemId: string, change: MenuItemChange): Promise<EventEnvelope | null> {
     requireManager(this.ctx, 'change the menu');
     const item = this.item(menuItemId);
     if (item.name === null) throw new CommandRefused(`no menu item ${menuItemId}`);
+    const respelled: { field: GroupingField; from: string; to: string }[] = [];
+    const grouping = (field: GroupingField, typed: string): string => {
+      const held = item[field];
+      const wanted = typed.trim();
+      const menuSpelling = this.spelledAsOnMenu(field, typed, menuItemId);
+      if (held === null || wanted === held || wanted.toLocaleLowerCase() !== held.toLocaleLowerCase()) return menuSpelling;
+      // Its group respelled, unless the item is the odd spelling of another group: it joins that.
+      if (this.menuItemsSpelling(field, held, menuItemId).length === 0 && menuSpelling !== wanted) return menuSpelling;
+      respelled.push({ field, from: held, to: wanted });
+      return wanted;
+    };
     const name = change.name?.trim();
-    const category = change.category === undefined ? undefined : this.spelledAsOnMenu('category', change.category, menuItemId);
-    const station = change.station === undefined ? undefined : this.spelledAsOnMenu('station', change.station, menuItemId) || null;
+    const category = change.category === undefined ? undefined : grouping('category', change.category);
+    const station = change.station === undefined ? undefined : grouping('station', change.station) || null;
     const changed: Omit<MenuItemChangedV1, 'menuItemId'> = {
       ...(name === undefined || name === item.name ? {} : { name }),
       ...(category === undefined || category === item.category ? {} : { category }),
       ...(station === undefined || station === item.station ? {} : { station }),
     };
-    return Object.keys(changed).length === 0 ? Promise.resolve(null) : this.append(menuItemId, 'menu.item_changed', { menuItemId, ...changed });
+    if (Object.keys(changed).length === 0) return Promise.resolve(null);
+    const others = respelled.flatMap(({ field, from, to }) =>
+      this.menuItemsSpelling(field, from, menuItemId).map((other) => this.append(other.id, 'menu.item_changed', { menuItemId: other.id, [field]: to })),
+    );
+    return Promise.all([this.append(menuItemId, 'menu.item_changed', { menuItemId, ...changed }), ...others]).then(([own]) => own);
   }
 
   /** The price of new lines; lines already on tickets keep the price they were added at. */
@@ -112,14 +129,22 @@ export class MenuCommands {
   private spelledAsOnMenu(field: GroupingField, typed: string, menuItemId: string): string {
     const wanted = typed.trim();
     const uses = new Map<string, number>();
-    for (const view of this.ctx.store.views(MENU_ITEM_AGGREGATE, { partial: true })) {
-      const item = view as MenuItemView;
+    for (const item of this.otherMenuItems(menuItemId)) {
       const spelling = item[field];
-      if (item.id === menuItemId || item.retired || item.name === null || spelling === null) continue;
-      if (spelling.toLocaleLowerCase() === wanted.toLocaleLowerCase()) uses.set(spelling, (uses.get(spelling) ?? 0) + 1);
+      if (spelling !== null && spelling.toLocaleLowerCase() === wanted.toLocaleLowerCase()) uses.set(spelling, (uses.get(spelling) ?? 0) + 1);
     }
     if (uses.has(wanted)) return wanted;
     return [...uses].sort(([a, m], [b, n]) => n - m || a.localeCompare(b))[0]?.[0] ?? wanted;
+  }
+
+  /** The menu's other items whose category or station is spelled `spelling`. */
+  private menuItemsSpelling(field: GroupingField, spelling: string, menuItemId: string): MenuItemView[] {
+    return this.otherMenuItems(menuItemId).filter((item) => item[field] === spelling);
+  }
+
+  /** The items on the menu (defined, not retired) but `menuItemId`. */
+  private otherMenuItems(menuItemId: string): MenuItemView[] {
+    return (this.ctx.store.views(MENU_ITEM_AGGREGATE, { partial: true }) as MenuItemView[]).filter((item) => item.id !== menuItemId && !item.retired && item.name !== null);
   }
 
   private item(menuItemId: string): MenuItemView {

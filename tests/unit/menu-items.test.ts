@@ -70,13 +70,24 @@ describe('menu items: a new name, category or station (menu.item_changed)', () =
     await menu.redefine('x', { category: 'MAINS ' });
     expect(written().at(-1)).toEqual({ menuItemId: 'x', category: 'Mains' });
     expect(store.view('x')).toMatchObject({ name: 'Calamari', category: 'Mains', station: 'grill', priceCents: 950 });
-    // Typed as the menu spells what the item holds already: nothing is written.
-    expect(await menu.redefine('x', { category: 'mains', station: 'Grill' })).toBeNull();
+    // Typed as the item holds it: nothing is written (otherwise but for case respells the group: below).
+    expect(await menu.redefine('x', { category: 'Mains ', station: 'grill' })).toBeNull();
     expect(written()).toHaveLength(4);
     // An emptied station takes the item off any station.
     await menu.redefine('x', { station: ' ' });
     expect(written().at(-1)).toEqual({ menuItemId: 'x', station: null });
     expect((store.view('x') as MenuItemView).station).toBeNull();
+  });
+
+  it('[APP26] an item\'s own station typed otherwise but for case ("grill" → "Grill") respells it on every item that spells it so; an odd spelling of another group joins that group', async () => {
+    const { store, menu } = await managerTablet('manager-1');
+    const burger = await menu.define({ name: 'Burger', category: 'Mains', priceCents: 1450, station: 'grill' });
+    const steak = await menu.define({ name: 'Steak frites', category: 'Mains', priceCents: 2450, station: 'grill' });
+    const soup = await menu.define({ name: 'Soup', category: 'Starters', priceCents: 650, station: 'kitchen' });
+    // Before, "Grill" typed on the burger came back as the steak's "grill": nothing was written.
+    expect(await menu.redefine(burger, { station: 'Grill' })).not.toBeNull();
+    expect([burger, steak, soup].map((id) => (store.view(id) as MenuItemView).station)).toEqual(['Grill', 'Grill', 'kitchen']);
+    expect(store.getByAggregate(steak).at(-1)!.payload).toEqual({ menuItemId: steak, station: 'Grill' });
   });
 
   it('[EVT19][PRJ4] a change writes only the registers it carries (a null station takes the item off any station; the price, the rate and availability stay); one that lost every field it carries to newer writes is superseded', () => {
