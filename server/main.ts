@@ -25,7 +25,7 @@ import { roomGuardHook } from './relay/room-guard-hook';
 import { persistenceHook } from './relay/persistence-hook';
 import { Relay } from './relay/relay';
 import { startCheckpointer } from './store/checkpointer';
-import { openDatabase } from './store/database';
+import { holdsAnyData, openDatabase } from './store/database';
 import { SqliteCanonicalLog } from './store/sqlite-canonical-log';
 import { aggregatesMayLeave } from './store/folded-views';
 import { SqliteRevocationStore } from './store/revocation-store';
@@ -47,6 +47,8 @@ export interface RunningServer {
   demoLocation: string | null;
   /** Whether this start created the demo location: only then are its pairing links printed. */
   demoCreated: boolean;
+  /** Whether the database held no event and no room when this start was done: a new restaurant's first step is still to come. */
+  empty: boolean;
   close(): Promise<void>;
 }
 
@@ -143,6 +145,8 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
     now,
     log,
   });
+  // Before any device can write: whether this restaurant has yet to take its first step.
+  const empty = !holdsAnyData(db);
 
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
@@ -188,6 +192,7 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
     tokens,
     demoLocation,
     demoCreated,
+    empty,
     mintToken: (input) => tokens.mint(input),
     close,
   };
@@ -242,12 +247,15 @@ export async function main(): Promise<void> {
   const secretEnv = config.secret !== undefined ? 'RMS_SECRET=<your RMS_SECRET> ' : config.dataDir !== DEFAULT_DATA_DIR ? `DATA_DIR=${shellWord(config.dataDir)} ` : '';
   const tokenEnv = secretEnv + (base === `http://localhost:${DEFAULT_PORT}` ? '' : `PUBLIC_URL=${shellWord(base)} `);
   const lines = [`RMS server ready: open ${base}`];
-  if (server.demoLocation === null) {
+  if (server.demoLocation === null && server.empty) {
     // A real restaurant starts with a manager's tablet: a till's token opens no Menu screen to build the menu on.
     lines.push(
       `First step:     ${tokenEnv}npm run token -- --location <your-location> --role manager --terminal manager-1`,
       "                (<your-location>: your restaurant's id, e.g. bistro-nord) pair your manager tablet with the link it prints; from its Console (Devices) you pair the tills",
     );
+  } else if (server.demoLocation === null) {
+    // Trading already: a device is paired from a manager's Console, or minted under a name of its own (a shared name is revoked as one).
+    lines.push(`Pair a device:  a manager's Console (Devices), or ${tokenEnv}npm run token -- --location <your-location> --role terminal --terminal <a-new-name>`);
   } else {
     // Links carry 30-day tokens (a manager's): printed once, not into every start's service log.
     if (server.demoCreated) {

@@ -329,7 +329,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     const manager = t.page;
     await manager.getByRole('link', { name: 'Console' }).click();
     const refused = manager.getByRole('alert').filter({ hasText: 'name' }).first();
-    for (const [name, said] of [['Till 1', /A device name uses letters, digits, _ - and : \(no spaces or dots\)/], ['till.2', /no spaces or dots/], ['manager-devices', /manager-devices is this tablet's own name/]] as const) {
+    for (const [name, said] of [['Till 1', /A device name uses letters a–z, digits, _ - and : \(no spaces, dots or accents\)/], ['till.2', /no spaces, dots or accents/], ['manager-devices', /manager-devices is this tablet's own name/]] as const) {
       await manager.getByLabel('Pair a new terminal').fill(name);
       await manager.getByRole('button', { name: 'Make pairing link' }).click();
       await expect.poll(() => refused.textContent()).toMatch(said);

@@ -5,7 +5,7 @@ import { SERVER_WRITER, isWriterOf } from '../../../shared/events/envelope';
 import { message } from '../format';
 
 /** What a new device's name may be (NewDeviceTerminalId), said once: the schema's own messages name ids and writers. */
-export const DEVICE_NAME_RULE = 'A device name uses letters, digits, _ - and : (no spaces or dots)';
+export const DEVICE_NAME_RULE = 'A device name uses letters a–z, digits, _ - and : (no spaces, dots or accents)';
 
 /**
  * Why `name` cannot be a new device's name, checked before asking the server (POST /api/tokens
