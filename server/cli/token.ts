@@ -1,4 +1,6 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeJwt } from 'jose';
@@ -9,6 +11,7 @@ import { Role, LocationId } from '../../shared/protocol/token-claims';
 import { loadExistingSecret } from '../auth/secret';
 import { createTokenIssuer, parseTtl } from '../auth/tokens';
 import { loadConfig } from '../config';
+import { DB_FILE, locationsWithEvents } from '../store/database';
 import { pairingLink } from '../../shared/protocol/pairing-link';
 
 /**
@@ -175,6 +178,29 @@ async function main(argv: readonly string[]): Promise<void> {
   // As the server prints its own links (server/main.ts): https when it serves TLS.
   const baseUrl = config.publicUrl ?? `${config.tls ? 'https' : 'http'}://localhost:${config.port}`;
   process.stdout.write(formatMinted(minted, command.options.json, baseUrl));
+  const note = unknownLocationNote(config.dataDir, command.options.location);
+  if (note !== null) process.stderr.write(`token: note: ${note}\n`);
+}
+
+/**
+ * Said when the server's database holds events of other locations and none of `location`: a
+ * location is made by its first event, so a misspelt id pairs a till to an empty restaurant of
+ * its own ("No menu yet"). Null when it holds none at all (a new server) or cannot be read.
+ */
+export function unknownLocationNote(dataDir: string, location: string): string | null {
+  const file = join(dataDir, DB_FILE);
+  if (!existsSync(file)) return null;
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const held = locationsWithEvents(db);
+    if (held.length === 0 || held.includes(location)) return null;
+    return `this server holds no events of ${location} yet, only of ${held.join(', ')}: check the spelling (a new location starts with its first event)`;
+  } catch {
+    return null;
+  } finally {
+    db?.close();
+  }
 }
 
 /** True when this file is the program being run, not a module imported by tests. */

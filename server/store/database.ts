@@ -79,6 +79,11 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** The locations the database holds events of (one index walk: few locations, many events). */
+export function locationsWithEvents(db: Db): string[] {
+  return (db.prepare('SELECT DISTINCT location FROM events ORDER BY location').all() as { location: string }[]).map((r) => r.location);
+}
+
 /** Opens (creating if needed) the data directory's database, in WAL mode, migrated. */
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });

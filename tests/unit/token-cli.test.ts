@@ -7,6 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenIssuer } from '../../server/auth/tokens';
 import { ArgumentError, USAGE, formatMinted, mintCliToken, parseTokenArgs, type TokenOptions } from '../../server/cli/token';
 import { MAX_TOKEN_TTL_SECONDS } from '../../shared/protocol/rest-tokens';
+import { loadOrCreateSecret } from '../../server/auth/secret';
+import { IngestService } from '../../server/ingest/ingest-service';
+import { openDatabase } from '../../server/store/database';
+import { SqliteCanonicalLog } from '../../server/store/sqlite-canonical-log';
+import { ticketOpenedEvent } from '../helpers/server-clients';
 
 const SECRET = 'a-test-secret-of-enough-length';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -137,6 +142,20 @@ describe('npm run token (process)', () => {
     const result = run(['--bogus'], tempDataDir());
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(`token: unknown option --bogus\n\n${USAGE}`);
+  });
+
+  it('a location the server holds no events of, while it holds others\', is minted with a note naming those (a misspelt id pairs a till to an empty restaurant)', async () => {
+    const dataDir = tempDataDir();
+    loadOrCreateSecret(dataDir, undefined);
+    const db = openDatabase(dataDir);
+    await new IngestService(new SqliteCanonicalLog(db), [], { error: () => {} }).ingest('bistro-nord', [ticketOpenedEvent('manager-1', 1)]);
+    db.close();
+    const typo = run(['--location', 'bistro-nrod', '--terminal', 'till-2'], dataDir);
+    expect(typo.status).toBe(0);
+    expect(typo.stdout).toContain('Pairing link:');
+    expect(typo.stderr).toBe('token: note: this server holds no events of bistro-nrod yet, only of bistro-nord: check the spelling (a new location starts with its first event)\n');
+    const right = run(['--location', 'bistro-nord', '--terminal', 'till-2'], dataDir);
+    expect([right.status, right.stderr]).toEqual([0, '']);
   });
 
   it('without a secret in DATA_DIR it fails and creates none', () => {
