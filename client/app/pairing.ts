@@ -156,13 +156,18 @@ export async function loadPairing(): Promise<Pairing | null> {
   return fromIdb;
 }
 
-/** Keeps the pairing; resolves once the IndexedDB copy is committed. */
+/**
+ * Keeps the pairing; resolves once the IndexedDB copy is committed. Either copy is enough for
+ * the next start (a full localStorage, or no IndexedDB in private mode); with neither, it throws.
+ */
 export async function savePairing(pairing: Pairing): Promise<void> {
   const json = JSON.stringify(pairing);
-  localStorage.setItem(STORAGE_KEY, json);
-  await idbPut(json).catch(() => {
-    // No IndexedDB (private mode): localStorage is all there is.
-  });
+  const keptLocally = keepOnDevice(localStorage, STORAGE_KEY, json);
+  try {
+    await idbPut(json);
+  } catch (err) {
+    if (!keptLocally) throw new Error(`this device's storage is full or blocked: the pairing cannot be kept (${err instanceof Error ? err.message : String(err)})`);
+  }
 }
 
 export async function forgetPairing(): Promise<void> {

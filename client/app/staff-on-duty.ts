@@ -1,4 +1,5 @@
 import { StaffName } from '../../shared/events/envelope';
+import { deviceStorage } from '../store/device-storage';
 
 /** Names offered for a quick sign-in on this device, most recent first. */
 const RECENT_MAX = 8;
@@ -13,7 +14,7 @@ const RECENT_MAX = 8;
 export class StaffOnDuty {
   private state: { current: string | null; recent: string[] };
   private readonly listeners = new Set<(current: string | null) => void>();
-  private readonly storage = typeof localStorage !== 'undefined' ? localStorage : undefined;
+  private readonly storage = deviceStorage();
 
   constructor(private readonly key: string) {
     this.state = readState(this.storage?.getItem(key) ?? null);

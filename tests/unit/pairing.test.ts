@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { PairingError, chooseWriter, isStaleLinkFor, pairingFromQuery } from '../../client/app/pairing';
+import 'fake-indexeddb/auto';
+import { describe, expect, it, vi } from 'vitest';
+import { PairingError, chooseWriter, isStaleLinkFor, loadPairing, pairingFromQuery, savePairing } from '../../client/app/pairing';
 
 /** An unsigned token with these claims (the device only reads them; the server verifies). */
 function tokenWith(claims: object): string {
@@ -74,3 +75,29 @@ describe('the writer a paired device writes as', () => {
   });
 });
 
+
+describe('the pairing kept on the device', () => {
+  /** localStorage as a browser has it when it is full: reads work, every write throws. */
+  const fullStorage = { getItem: () => null, setItem: () => { throw new DOMException('quota exceeded', 'QuotaExceededError'); }, removeItem: () => {} };
+  const pairing = pairingFromQuery(new URLSearchParams({ token: tokenWith({ location: 'demo', role: 'terminal', terminal: 'till-1', exp: 2_000_000_000 }), location: 'demo', terminal: 'till-1' }), 1000);
+
+  it('[APP16] a full localStorage does not fail the pairing: the IndexedDB copy is kept and the next start reads it', async () => {
+    vi.stubGlobal('localStorage', fullStorage);
+    try {
+      await savePairing(pairing);
+      expect(await loadPairing()).toEqual(pairing);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('[APP16] with neither copy kept (localStorage full, no IndexedDB) the pairing fails with a clear error instead of a device that forgets it on reload', async () => {
+    vi.stubGlobal('localStorage', fullStorage);
+    vi.stubGlobal('indexedDB', undefined);
+    try {
+      await expect(savePairing(pairing)).rejects.toThrow(/storage is full or blocked: the pairing cannot be kept/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});

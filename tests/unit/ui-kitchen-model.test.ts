@@ -315,6 +315,31 @@ describe('kitchen display (KitchenModel)', () => {
     expect(new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now(), choice).station).toBe('bar');
   });
 
+  it('[APP13] the station kept in localStorage: a reload starts there; a full localStorage does not throw out of the choice, which holds for this screen', () => {
+    const items = new Map<string, string>();
+    let full = false;
+    const storage = {
+      getItem: (key: string) => items.get(key) ?? null,
+      setItem(key: string, value: string) {
+        if (full) throw new DOMException('quota exceeded', 'QuotaExceededError');
+        items.set(key, value);
+      },
+      removeItem: (key: string) => void items.delete(key),
+    };
+    vi.stubGlobal('localStorage', storage);
+    try {
+      kitchenMod.localStationChoice().set('grill');
+      const reloaded = kitchenMod.localStationChoice();
+      expect(reloaded.get()).toBe('grill');
+      full = true;
+      reloaded.set('bar');
+      expect(reloaded.get()).toBe('bar');
+      expect(kitchenMod.localStationChoice().get()).toBe('grill');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('[APP13][APP26] a screen on a station a manager respells on the Menu screen ("grill" → "Grill") shows its lines under the new spelling, not an empty old one', async () => {
     const t = await till({ role: 'manager' });
     const id = await t.menuCommands.define({ name: 'Cheeseburger', category: 'Mains', priceCents: 1450, station: 'grill' });

@@ -20,6 +20,7 @@ import { MenuEditorModel } from './menu-editor-model.svelte';
 import { TablesEditorModel } from './tables-editor-model.svelte';
 import { LocationDetailsModel } from './location-details-model.svelte';
 import { appEndpoints } from '../../sync/endpoints';
+import { deviceStorage, keepOnDevice } from '../../store/device-storage';
 
 /**
  * The app's top-level state machine:
@@ -217,14 +218,12 @@ const owedKey = (locationId: string): string => `rms:owed:${locationId}`;
 
 /** Runs in a sync status listener: a full localStorage must not throw out of it (the running session's count still decides). */
 function rememberOwed(locationId: string, owed: number): void {
+  const storage = deviceStorage();
   const key = owedKey(locationId);
-  try {
-    if (localStorage.getItem(key) !== String(owed)) localStorage.setItem(key, String(owed));
-  } catch {
-    // Quota exceeded: the count last kept stays.
-  }
+  // A full localStorage keeps the count last kept.
+  if (storage?.getItem(key) !== String(owed)) keepOnDevice(storage, key, String(owed));
 }
 
 function rememberedOwed(locationId: string): number {
-  return Number(localStorage.getItem(owedKey(locationId)) ?? 0) || 0;
+  return Number(deviceStorage()?.getItem(owedKey(locationId)) ?? 0) || 0;
 }

@@ -4,6 +4,7 @@ import { waitsInKitchen, type MenuItemView, type TicketLine, type TicketView } f
 import { MENU_ITEM_AGGREGATE } from '../../../shared/domain/menu-events';
 import { TICKET_AGGREGATE } from '../../../shared/domain/ticket-events';
 import type { NotSavedError } from '../../store/storage-errors';
+import { deviceStorage, keepOnDevice } from '../../store/device-storage';
 import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import type { Now } from './now.svelte';
@@ -59,17 +60,16 @@ export interface StationChoice {
 
 const STATION_CHOICE_KEY = 'rms:kitchen-station';
 
-/** The choice kept in this browser's localStorage; in memory where there is none. */
+/** The choice kept in this browser's localStorage; in memory only where there is none or it is full. */
 export function localStationChoice(): StationChoice {
-  const storage = typeof localStorage !== 'undefined' ? localStorage : null;
-  let held: string | null = null;
+  const storage = deviceStorage();
+  let held = storage?.getItem(STATION_CHOICE_KEY) ?? null;
   return {
-    get: () => (storage !== null ? storage.getItem(STATION_CHOICE_KEY) : held),
+    get: () => held,
     set(station) {
       held = station;
-      if (storage === null) return;
-      if (station === null) storage.removeItem(STATION_CHOICE_KEY);
-      else storage.setItem(STATION_CHOICE_KEY, station);
+      if (station === null) storage?.removeItem(STATION_CHOICE_KEY);
+      else keepOnDevice(storage, STATION_CHOICE_KEY, station);
     },
   };
 }
