@@ -7,10 +7,15 @@ import type { DayWindow } from '../../shared/reports/day-takings';
  * yesterday is still whole on the device.
  */
 
-/** What compaction keeps, by this device's business days (each with its own summer time). */
+/**
+ * What compaction keeps, by this device's business days (each with its own summer time): until
+ * the end of the second business day after the ticket's. One day would do where every device
+ * keeps the restaurant's time; the second is for one that does not (a tablet left on UTC in
+ * Los Angeles): its compaction reaches every device, and must not take tickets of the others'
+ * yesterday from their Takings screens.
+ */
 export const DEVICE_RETENTION: RetentionPolicy = {
-  // The end of the next business day (23 or 25 hours long around a clock change).
-  keptUntil: (at) => localBusinessDay(localBusinessDay(at).to).to,
+  keptUntil: (at) => localBusinessDay(localBusinessDay(localBusinessDay(at).to).to).to,
 };
 
 /**

@@ -30,7 +30,7 @@ describe('business days in the device\'s time zone (client/store/device-retentio
     expect(localBusinessDay(at('2026-07-01T12:00:00Z')).from).toBe(at('2026-07-01T08:00:00Z'));
     // 02:00 local on the 27th is still the 26th's service, for compaction too.
     const lateNight = at('2026-11-27T07:00:00Z');
-    expect(DEVICE_RETENTION.keptUntil(lateNight)).toBe(localBusinessDay(localBusinessDay(lateNight).to).to);
+    expect(DEVICE_RETENTION.keptUntil(lateNight)).toBe(localBusinessDay(localBusinessDay(localBusinessDay(lateNight).to).to).to);
   });
 
   it('[APP20] around a clock change the days are 23 and 25 hours: one day follows the other with no overlap and no gap, and the day before is the previous date', () => {
@@ -68,12 +68,25 @@ describe('business days in the device\'s time zone (client/store/device-retentio
     // Saturday 24 October 2026, 04:30 summer time; clocks go back on Sunday at 03:00.
     const closedAt = new Date(2026, 9, 24, 4, 30).getTime();
     const sundayMorning = new Date(2026, 9, 25, 5, 0).getTime();
-    // Kept until the end of Sunday's business day (Monday 04:00), Saturday's being 25 hours long.
-    // And a ticket of the Friday before (2024): until the end of that 25-hour Saturday, Sunday 04:00 winter time.
-    expect(DEVICE_RETENTION.keptUntil(new Date(2024, 9, 25, 20, 0).getTime())).toBe(new Date(2024, 9, 27, 4, 0).getTime());
-    expect(DEVICE_RETENTION.keptUntil(closedAt)).toBe(new Date(2026, 9, 26, 4, 0).getTime());
+    // Kept until the end of Monday's business day (Tuesday 04:00), Saturday's being 25 hours long.
+    // And a ticket of the Thursday before (2024): until the end of that 25-hour Saturday, Sunday 04:00 winter time.
+    expect(DEVICE_RETENTION.keptUntil(new Date(2024, 9, 24, 20, 0).getTime())).toBe(new Date(2024, 9, 27, 4, 0).getTime());
+    expect(DEVICE_RETENTION.keptUntil(closedAt)).toBe(new Date(2026, 9, 27, 4, 0).getTime());
     const view = { kind: 'ticket', status: 'closed', openConflicts: 0, needsUpdate: 0, lastEventAt: closedAt, aggregateType: 'ticket' } as never;
     expect(retentionOf(view, [], {}, sundayMorning, DEVICE_RETENTION)).toEqual({ compactable: false, reason: expect.stringMatching(/^kept until/) });
+  });
+
+  it('[CMP1] a device whose time zone is not the restaurant\'s (a tablet left on UTC in Los Angeles, or one on Tokyo time) keeps every ticket at least as long as the restaurant\'s own devices: its compaction never takes their yesterday', () => {
+    const hour = 3_600_000;
+    const start = at('2026-10-30T00:00:00Z'); // a week over the US clock change of Nov 1
+    const closes = Array.from({ length: 7 * 24 * 4 }, (_, i) => start + i * (hour / 4));
+    process.env.TZ = 'America/Los_Angeles';
+    const restaurant = closes.map((t) => localBusinessDay(localBusinessDay(t).to).to);
+    for (const other of ['UTC', 'Asia/Tokyo', 'Pacific/Honolulu']) {
+      process.env.TZ = other;
+      const early = closes.filter((t, i) => DEVICE_RETENTION.keptUntil(t) < restaurant[i]!);
+      expect(early.map((t) => new Date(t).toISOString()), other).toEqual([]);
+    }
   });
 
   it('[CMP3] the compaction a full disk runs by itself keeps the device\'s business days (a store opened with them), not UTC days', async () => {
