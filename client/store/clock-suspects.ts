@@ -1,16 +1,83 @@
+import type { EventEnvelope } from '../../shared/events/envelope';
+import type { HybridClock } from '../../shared/clock/hybrid-clock';
 import { deviceStorage, keepOnDevice } from './device-storage';
 
 /** The newest suspects kept: a device meets a handful, if any. */
 const KEEP = 500;
 
 /**
- * Ids of events this device judged stamped too far ahead of server time (EventStore's
- * `clockSuspects`), kept on the device (localStorage, which survives a reload; in memory
+ * Which event stamps the clock follows (SYN10): every stamp it did not issue itself, unless
+ * stamped beyond the bound ahead of server time. Those are listed for review (EventStore's
+ * `clockSuspects`) and kept suspects across reloads (ClockSuspectIds) until the calibrated
+ * clock finds them within the bound after all.
+ */
+export class ClockSuspects {
+  /** Events stamped implausibly far in the future: shown for review, not followed by the clock. */
+  readonly events: EventEnvelope[] = [];
+  private readonly ids: ClockSuspectIds;
+
+  constructor(
+    location: string,
+    private readonly clock: HybridClock,
+    /** How far ahead of server time a stamp may be before it is suspect (EventStoreOptions.clockBoundMs). */
+    private readonly boundMs: number,
+  ) {
+    this.ids = new ClockSuspectIds(`rms:${location}:clock-suspects`);
+  }
+
+  /** Follows a stamp this tab's clock did not issue (another replica's, another tab's, one read from disk), or lists it for review. */
+  judge(e: EventEnvelope): void {
+    // A suspect stays one after a reload, when the clock cannot judge it until calibrated again.
+    if (this.isPlausible(e) && !this.ids.has(e.id)) this.clock.observe(e.at);
+    else {
+      this.events.push(e);
+      this.ids.add(e.id);
+    }
+  }
+
+  /**
+   * A register write this tab stamped (EventStore.registerStamp): lifted beyond the bound
+   * (above a stamp the clock does not follow), after a reload, uncalibrated, the clock must
+   * not follow it either, as another's suspect.
+   */
+  judgeOwn(e: EventEnvelope): void {
+    if (e.at > this.clock.physicalNow() + this.boundMs) this.ids.add(e.id);
+  }
+
+  /**
+   * The clock knows the server's time now (again): what it issued or followed beyond the bound
+   * (its wall clock ran ahead before, or it followed a checkpoint's or our own events' stamps
+   * from then) is not followed any more, as another terminal's suspect is not (HLC4); suspects
+   * that are within the bound after all (this device's own clock was the one off) are
+   * followed, and suspects no more.
+   */
+  calibrated(): void {
+    const bound = this.clock.physicalNow() + this.boundMs;
+    // Beyond the bound it stamps from server time again, not minutes ahead (a sale at 03:58 on its day).
+    if (this.clock.peek() > bound) this.clock.capAt(this.clock.physicalNow());
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i]!;
+      if (e.at > bound) continue;
+      this.clock.observe(e.at);
+      this.events.splice(i, 1);
+      this.ids.delete(e.id);
+    }
+  }
+
+  /** Implausible = stamped beyond the bound ahead of server time, as far as we know it. */
+  private isPlausible(e: EventEnvelope): boolean {
+    return !this.clock.calibrated || e.at <= this.clock.physicalNow() + this.boundMs;
+  }
+}
+
+/**
+ * Ids of events this device judged stamped too far ahead of server time (ClockSuspects),
+ * kept on the device (localStorage, which survives a reload; in memory
  * where there is none). After a reload the clock is not calibrated until the server answers,
  * and would otherwise follow them when the log is read: its stamps would run hours ahead, win
  * every LWW write and be saved so in the next checkpoint (SYN10).
  */
-export class ClockSuspectIds {
+class ClockSuspectIds {
   private ids: Set<string>;
   private readonly storage = deviceStorage();
   constructor(private readonly key: string) {

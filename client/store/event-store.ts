@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { compareEvents, parseEnvelope, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
+import { parseEnvelope, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
 import { EventValidationError, validatePayload } from '../../shared/events/catalog';
 import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
@@ -16,26 +16,14 @@ import { IdbPersistence, type StoredCheckpoint } from './idb-persistence';
 import { CheckpointWriter } from './checkpoint-writer';
 import { TabChannel } from './tab-channel';
 import { acquireWriterLease, WriterLostError, type WriterLease } from './writer-lease';
-import { ClockSuspectIds } from './clock-suspects';
+import { ClockSuspects } from './clock-suspects';
+import { HeldEvents } from './held-events';
 import { LogReading, parseStoredEvent, whenIdle } from './log-reading';
 import { NotSavedError, StorageFullError, isQuotaError } from './storage-errors';
 
-/**
- * The terminal's event log: one Y.Doc per location, persisted in IndexedDB.
- *
- * Data path: append → validate → stamp (id, seq, at, origin) → projection re-folds the
- * touched aggregate → listeners; at the end of the task, every event appended in it is
- * written into this writer's segment in one transaction (`local` origin) → resolve once
- * IndexedDB has committed. Events arriving from the relay, from other tabs or from disk
- * take the same ingest path from the doc observer.
- *
- * Cold load: when IndexedDB holds a projection checkpoint of exactly the stored doc (same
- * state vector), the views come from it and the events are read afterwards, in slices
- * (`indexed`); anything that needs them before that reads the rest at once. Otherwise
- * every event is read and folded during open, and a checkpoint is written soon after.
- */
 export interface EventStoreOptions {
   location: string;
+  /** The device's writer id (Pairing.writer), which is not always its terminal id: see EventStore.terminal. */
   terminal: string;
   /** 'memory' skips IndexedDB (benchmarks, tests); default tries IndexedDB. */
   persistence?: 'indexeddb' | 'memory';
@@ -94,19 +82,31 @@ export interface UnreadableEntry {
   reason: string;
 }
 
+/**
+ * The terminal's event log: one Y.Doc per location, persisted in IndexedDB.
+ *
+ * Data path: append → validate → stamp (id, seq, at, origin) → HeldEvents (which the
+ * outbox reads) and the projection, which re-folds the touched aggregate → listeners; at
+ * the end of the task, every event appended in it is written into this writer's segment in
+ * one transaction (`local` origin) → resolve once IndexedDB has committed. Events arriving
+ * from the relay, from other tabs or from disk take the same ingest path from the doc
+ * observer; ClockSuspects judges their stamps.
+ *
+ * Cold load: when IndexedDB holds a projection checkpoint of this doc — the stored doc
+ * itself (same state vector), or an earlier state of it with no compaction since, whose
+ * late events' aggregates are refolded ('caught-up', CheckpointWriter.eventsSince) — the
+ * views come from it and the events are read afterwards, in slices (`indexed`); anything
+ * that needs them before that reads the rest at once. Otherwise every event is read and
+ * folded during open, and a checkpoint is written soon after.
+ */
 export class EventStore {
   readonly doc: Y.Doc;
   readonly projection = new LocationProjection();
   readonly unreadable: UnreadableEntry[] = [];
   private readonly writerSegments: SegmentWriter;
-  private readonly byKey = new Map<string, EventEnvelope>();
-  /** Events per writer (origin.terminal), sorted by origin.n: the outbox reads this. */
-  private readonly byWriter = new Map<string, EventEnvelope[]>();
-  /** When other writers' events were first held here (own events are always "held"). */
-  private readonly heldSince = new Map<string, number>();
-  /** Events stamped implausibly far in the future: shown for review, not followed by our clock. */
-  readonly clockSuspects: EventEnvelope[] = [];
-  private readonly suspectIds: ClockSuspectIds;
+  /** The events held, by writer, key and when first held: what append and the outbox read. */
+  private readonly held: HeldEvents;
+  private readonly suspects: ClockSuspects;
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private persistenceLayer: IdbPersistence | null = null;
   private storageRecovery: Promise<void> | null = null;
@@ -138,17 +138,22 @@ export class EventStore {
 
   private constructor(
     readonly location: string,
-    /** The device's terminal id (its tabs write as `writer`s of it: isWriterOf). */
+    /**
+     * The device's writer id (Pairing.writer, given as EventStoreOptions.terminal): the terminal
+     * id, or a fresh `${terminal}.r…` for a re-paired device. Its tabs write as `writer`s of it
+     * (`.k`, see acquireWriterLease).
+     */
     readonly terminal: string,
     private readonly lease: WriterLease,
     readonly clock: HybridClock,
-    private readonly clockBoundMs: number,
+    clockBoundMs: number,
     private readonly now: () => number,
     private readonly retention: RetentionPolicy,
   ) {
     this.doc = new Y.Doc({ gc: true });
     this.writerSegments = new SegmentWriter(this.doc, lease.writer);
-    this.suspectIds = new ClockSuspectIds(`rms:${location}:clock-suspects`);
+    this.held = new HeldEvents(lease.writer);
+    this.suspects = new ClockSuspects(location, clock, clockBoundMs);
   }
 
   /** Opens the location's log: takes a writer slot, loads from IndexedDB, joins other tabs. */
@@ -193,6 +198,16 @@ export class EventStore {
     return this.lease.writer;
   }
 
+  /** Events stamped implausibly far in the future: shown for review, not followed by our clock (SYN10). */
+  get clockSuspects(): readonly EventEnvelope[] {
+    return this.suspects.events;
+  }
+
+  /** The clock knows the server's time now (again): see ClockSuspects.calibrated. */
+  clockCalibrated(): void {
+    this.suspects.calibrated();
+  }
+
   /**
    * Validates, stamps and writes one event. Readable at once (`getByAggregate`, views)
    * and resolved once durable. The same `key` twice returns the first event, writing nothing.
@@ -201,7 +216,7 @@ export class EventStore {
     // After close nothing records the doc: an append would resolve unsaved (STO20).
     if (this.closing !== null) throw new Error(`The event log of ${this.location} is closed: the change was not saved`);
     this.readRemainingLog();
-    const existing = options.key === undefined ? undefined : this.byKey.get(options.key);
+    const existing = options.key === undefined ? undefined : this.held.firstWithKey(options.key);
     if (existing) return this.saved(existing);
     const event = this.stamp(type, payload, options);
     this.queueWrite(event);
@@ -339,13 +354,13 @@ export class EventStore {
   /** Events held per writer (origin.terminal), each list sorted by origin.n. */
   eventsByWriter(): ReadonlyMap<string, readonly EventEnvelope[]> {
     this.readRemainingLog();
-    return this.byWriter;
+    return this.held.byWriter();
   }
 
   /** When this replica first held an event (0 for its own: held since written). */
   firstHeldAt(eventId: string): number {
     this.readRemainingLog();
-    return this.heldSince.get(eventId) ?? 0;
+    return this.held.firstHeldAt(eventId);
   }
 
   /** False while events behind a restored checkpoint are still being read (see `indexed`). */
@@ -429,8 +444,7 @@ export class EventStore {
     const seq = this.projection.lastSeqOf(options.aggregate.id) + 1;
     // Compaction may have removed our newest events, but only acknowledged ones: the
     // server's watermark for us covers them.
-    const own = this.byWriter.get(this.writer);
-    const n = Math.max(own?.[own.length - 1]?.origin.n ?? 0, this.lease.reserved(), acksOf(this.doc).get(this.writer) ?? 0) + 1;
+    const n = Math.max(this.held.lastN(this.writer), this.lease.reserved(), acksOf(this.doc).get(this.writer) ?? 0) + 1;
     const register = isRegisterWrite(type);
     const at = register ? this.registerStamp(options.aggregate.id) : this.clock.now();
     const event: EventEnvelope = {
@@ -444,9 +458,8 @@ export class EventStore {
       payload: valid,
     };
     if (options.key !== undefined) event.key = options.key;
-    // A register write lifted beyond the bound (above a stamp the clock does not follow): after
-    // a reload, uncalibrated, the clock must not follow it either, as another's suspect (SYN10).
-    if (register && at > this.clock.physicalNow() + this.clockBoundMs) this.suspectIds.add(event.id);
+    // Lifted beyond the bound, it must stay unfollowed after a reload too (SYN10).
+    if (register) this.suspects.judgeOwn(event);
     // What came from the options (aggregate, key, staff) and the counters, as every replica
     // and the server check them: an envelope they refuse would be shown here, then lost.
     const checked = parseEnvelope(event);
@@ -523,8 +536,9 @@ export class EventStore {
 
   /**
    * Right after the doc is loaded: restore the projection from the checkpoint if it
-   * describes exactly this doc, and read the events in the background; otherwise read
-   * and fold them all now.
+   * describes this doc or an earlier state of it with no compaction since (refolding the
+   * aggregates of the events it does not know), and read the events in the background;
+   * otherwise read and fold them all now.
    */
   private readLoadedLog(checkpoint: StoredCheckpoint | null): void {
     const jsons = readAllEventJson(this.doc);
@@ -605,7 +619,7 @@ export class EventStore {
     for (const aggregateId of touched) {
       for (const e of this.projection.eventsOf(aggregateId)) {
         if (!gone.has(e.id)) leftovers.push(e);
-        else this.unindex(e);
+        else this.held.remove(e);
       }
     }
     this.projection.remove(touched);
@@ -617,15 +631,6 @@ export class EventStore {
     // The projection indexes ids by aggregate; look the event up through its aggregate.
     const aggregateId = this.projection.aggregateOf(eventId);
     return aggregateId === undefined ? undefined : this.projection.eventsOf(aggregateId).find((e) => e.id === eventId);
-  }
-
-  private unindex(e: EventEnvelope): void {
-    this.heldSince.delete(e.id);
-    if (e.key !== undefined && this.byKey.get(e.key)?.id === e.id) this.byKey.delete(e.key);
-    const list = this.byWriter.get(e.origin.terminal);
-    if (!list) return;
-    const i = list.findIndex((x) => x.id === e.id);
-    if (i >= 0) list.splice(i, 1);
   }
 
   private ingest(events: EventEnvelope[], origin: StoreChange['origin']): void {
@@ -643,68 +648,8 @@ export class EventStore {
   /** The store's own indexes of one new event (the projection keeps its own). */
   private index(e: EventEnvelope, origin: StoreChange['origin'], heldAt: number): void {
     // A local event was stamped by our clock (a register write above it is not followed: registerStamp).
-    if (origin !== 'local') this.judgeStamp(e);
-    this.indexByWriter(e);
-    if (e.origin.terminal !== this.writer) this.heldSince.set(e.id, heldAt);
-    if (e.key !== undefined) {
-      const first = this.byKey.get(e.key);
-      // The one the fold keeps: the first in fold order (the others of the key are duplicates).
-      if (!first || compareEvents(e, first) < 0) this.byKey.set(e.key, e);
-    }
-  }
-
-  /** Follows a stamp this tab's clock did not issue (another replica's, another tab's, one read from disk), or lists it for review (SYN10). */
-  private judgeStamp(e: EventEnvelope): void {
-    // A suspect stays one after a reload, when the clock cannot judge it until calibrated again.
-    if (this.isPlausible(e) && !this.suspectIds.has(e.id)) this.clock.observe(e.at);
-    else {
-      this.clockSuspects.push(e);
-      this.suspectIds.add(e.id);
-    }
-  }
-
-  /**
-   * The clock knows the server's time now (again): what it issued or followed beyond the bound
-   * (its wall clock ran ahead before, or it followed a checkpoint's or our own events' stamps
-   * from then) is not followed any more, as another terminal's suspect is not (HLC4); suspects
-   * that are within the bound after all (this device's own clock was the one off) are
-   * followed, and suspects no more.
-   */
-  clockCalibrated(): void {
-    const bound = this.clock.physicalNow() + this.clockBoundMs;
-    // Beyond the bound it stamps from server time again, not minutes ahead (a sale at 03:58 on its day).
-    if (this.clock.peek() > bound) this.clock.capAt(this.clock.physicalNow());
-    for (let i = this.clockSuspects.length - 1; i >= 0; i--) {
-      const e = this.clockSuspects[i]!;
-      if (e.at > bound) continue;
-      this.clock.observe(e.at);
-      this.clockSuspects.splice(i, 1);
-      this.suspectIds.delete(e.id);
-    }
-  }
-
-  /** Implausible = stamped beyond the bound ahead of server time, as far as we know it. */
-  private isPlausible(e: EventEnvelope): boolean {
-    return !this.clock.calibrated || e.at <= this.clock.physicalNow() + this.clockBoundMs;
-  }
-
-  private indexByWriter(e: EventEnvelope): void {
-    let list = this.byWriter.get(e.origin.terminal);
-    if (!list) this.byWriter.set(e.origin.terminal, (list = []));
-    const last = list[list.length - 1];
-    if (!last || last.origin.n < e.origin.n) {
-      list.push(e);
-      return;
-    }
-    // Out of order (another writer's events may arrive in any order): insert sorted.
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (list[mid]!.origin.n < e.origin.n) lo = mid + 1;
-      else hi = mid;
-    }
-    list.splice(lo, 0, e);
+    if (origin !== 'local') this.suspects.judge(e);
+    this.held.add(e, heldAt);
   }
 
   private async openPersistence(): Promise<void> {
