@@ -12,11 +12,11 @@ import type { DeliveryState } from './sync-status';
  *    duplicate (`answered`: above a refused event the watermark can never pass);
  *  - owed = held − acknowledged − quarantined;
  *  - this writer's own events come first; other writers' only once they have been held
- *    here for GRACE_MS (their own terminal is likelier to upload them, and the server's
- *    idempotency makes a second upload harmless) — so no event is stranded when the
- *    terminal that wrote it breaks.
+ *    here for OTHER_WRITERS_GRACE_MS (their own terminal is likelier to upload them, and
+ *    the server's idempotency makes a second upload harmless) — so no event is stranded
+ *    when the terminal that wrote it breaks.
  */
-export const GRACE_MS = 10_000;
+export const OTHER_WRITERS_GRACE_MS = 10_000;
 
 export interface OutboxInput {
   /** Events held, per writer (origin.terminal), sorted by origin.n. */
@@ -48,7 +48,7 @@ export interface Outbox {
 }
 
 export function computeOutbox(input: OutboxInput): Outbox {
-  const grace = input.graceMs ?? GRACE_MS;
+  const grace = input.graceMs ?? OTHER_WRITERS_GRACE_MS;
   const own: EventEnvelope[] = [];
   const others: EventEnvelope[] = [];
   let waiting = 0;

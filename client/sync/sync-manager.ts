@@ -1,4 +1,5 @@
 import type * as Y from 'yjs';
+import { assertNever } from '../../shared/assert-never';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { acksOf, relayedOf } from '../../shared/log/log-doc';
 import type { Watermarks } from '../../shared/protocol/rest-events';
@@ -6,27 +7,17 @@ import type { EventStore } from '../store/event-store';
 import { Backoff, SERVER_UPDATE_BACKOFF, UPLOAD_BACKOFF } from './backoff';
 import { ClockOffsetEstimator, WallStepDetector } from './clock-offset';
 import { ConnectionMonitor } from './connection-state';
-import { BATCH_LIMITS, GRACE_MS, SLOW_BATCH_LIMITS, computeOutbox, deliveryStateOf, takeBatch, type BatchLimits, type Outbox } from './outbox';
+import { KnownWatermarks } from './known-watermarks';
+import { BATCH_LIMITS, OTHER_WRITERS_GRACE_MS, SLOW_BATCH_LIMITS, computeOutbox, deliveryStateOf, takeBatch, type BatchLimits, type Outbox } from './outbox';
 import { LastSyncTime } from './last-sync';
 import { Quarantine, refusedAsNewer } from './quarantine';
 import { RelayConnection } from './relay-connection';
-import type { ConnectedTerminal, DeliveryState, SyncMetrics, SyncStatus } from './sync-status';
+import type { DeliveryState, SyncMetrics, SyncStatus } from './sync-status';
+import { TerminalPresence } from './terminal-presence';
 import { monotonicClock, realTimers, type Timers } from './timers';
 import { UploadHolds } from './upload-holds';
 import { OutboxUploader, type FailureCause, type UploadOutcome } from './uploader';
 
-/**
- * Delivers this terminal's log: live through the relay (Yjs updates) and, exactly once
- * in effect, to the canonical store through `POST /api/events` (the server is idempotent
- * by event id, so a retry after a lost answer is harmless).
- *
- * Triggers: start-up (after the log has loaded), the browser's `online` event, every
- * SYNC_INTERVAL_MS while online, `syncNow()`, and shortly after a local append (at once
- * without the relay; with it, after RELAY_DELIVERY_GRACE_MS, as the server stores what it
- * relays: most events are acknowledged by then and never posted).
- * Offline (the browser says so) pauses both the relay and uploads; online resumes both.
- * One upload is in flight per terminal (per tab, and across tabs through a Web Lock).
- */
 export const SYNC_INTERVAL_MS = 30_000;
 /** While an upload is in flight, later local writes wait this long to share the next batch. */
 export const APPEND_DEBOUNCE_MS = 250;
@@ -58,11 +49,24 @@ export interface SyncOptions {
   WebSocketImpl?: typeof WebSocket;
   /** Browser online/offline events and navigator.onLine; omit in Node. */
   browser?: Pick<Window, 'addEventListener' | 'removeEventListener'> & { navigator: { onLine: boolean } };
-  graceMs?: number;
+  /** How long other writers' events wait here before they are ours to upload (default OTHER_WRITERS_GRACE_MS). */
+  otherWritersGraceMs?: number;
   /** Upload timeout on a normal link (default BASE_TIMEOUT_MS); it stretches on a slow one. */
   uploadTimeoutMs?: number;
 }
 
+/**
+ * Delivers this terminal's log: live through the relay (Yjs updates) and, exactly once
+ * in effect, to the canonical store through `POST /api/events` (the server is idempotent
+ * by event id, so a retry after a lost answer is harmless).
+ *
+ * Triggers: start-up (after the log has loaded), the browser's `online` event, every
+ * SYNC_INTERVAL_MS while online, `syncNow()`, and shortly after a local append (at once
+ * without the relay; with it, after RELAY_DELIVERY_GRACE_MS, as the server stores what it
+ * relays: most events are acknowledged by then and never posted).
+ * Offline (the browser says so) pauses both the relay and uploads; online resumes both.
+ * One upload is in flight per tab (each tab uploads as its own writer, see writer-lease.ts).
+ */
 export class SyncManager {
   private readonly store: EventStore;
   private readonly timers: Timers;
@@ -70,19 +74,14 @@ export class SyncManager {
   private readonly elapsed: () => number;
   private readonly wallSteps: WallStepDetector;
   private readonly relay: RelayConnection;
+  private readonly presence: TerminalPresence;
   private readonly uploader: OutboxUploader;
   private readonly connection: ConnectionMonitor;
   private readonly backoff: Backoff;
   private readonly offsets = new ClockOffsetEstimator();
   private readonly quarantine: Quarantine;
-  /** The watermarks of the last upload answer (the server's word at that moment). */
-  private postWatermarks: Readonly<Record<string, number>> = {};
-  /**
-   * Room-doc acks the server's REST answers went below (confirmed by GET /api/watermarks):
-   * written by the server before a restore from backup, they no longer hold. Terminal → that
-   * ack; believed again once the room writes that terminal's ack anew.
-   */
-  private readonly staleAcks = new Map<string, number>();
+  /** What the server holds, from the room's acks and its REST answers (see KnownWatermarks, SYN20). */
+  private readonly known = new KnownWatermarks();
   /** Answers above the watermarks, and what holds owed events back (times on the timers clock). */
   private readonly holds = new UploadHolds();
   /** The wait of an event refused alone (see UploadHolds.refused). */
@@ -97,7 +96,8 @@ export class SyncManager {
   private retryTimer: unknown = null;
   private retryAt: number | null = null;
   private intervalTimer: unknown = null;
-  private debounceTimer: unknown = null;
+  /** After a local write: the relay grace, or the short wait that lets a burst share a batch. */
+  private afterWriteTimer: unknown = null;
   private paused = false;
   /** After stop(): an answer still in flight schedules nothing (no upload from a closed store). */
   private stopped = false;
@@ -113,7 +113,8 @@ export class SyncManager {
   private limits: BatchLimits | null = null;
   /** Consecutive uploads that timed out: each doubles the next timeout. */
   private timeouts = 0;
-  private graceTimer: unknown = null;
+  /** Fires when the first wait ends: other writers' grace, a relay grace, a refusal's or a server update's wait. */
+  private dueTimer: unknown = null;
   private sampleTimer: unknown = null;
   /** Staff asked to sync, or the relay failed: the next upload with nothing owed asks the server's time, due or not. */
   private probeAsked = false;
@@ -171,6 +172,7 @@ export class SyncManager {
       // With nothing owed, the relay is the first to find the server gone: asks it over REST.
       onFailed: () => this.relayFailed(),
     });
+    this.presence = new TerminalPresence(this.relay.provider.awareness);
     this.current = this.computeStatus();
   }
 
@@ -222,11 +224,11 @@ export class SyncManager {
     else this.relay.reconnectNow();
     for (let batches = 0; batches < 1000; batches++) {
       const before = this.metrics.successes;
-      await this.uploadOnce();
+      await this.syncOnce();
       if (this.metrics.successes === before || this.outbox().owed.length === 0) break;
     }
     // The batch awaited was one already in flight when staff asked, and nothing is owed: ask now.
-    if (this.probeAsked && this.unanswered === null && this.metrics.successes === successesBefore) await this.uploadOnce();
+    if (this.probeAsked && this.unanswered === null && this.metrics.successes === successesBefore) await this.syncOnce();
     this.probeAsked = false;
     if (this.unauthorized !== null) return `The server refuses this terminal: ${this.unauthorized.message}`;
     const unanswered = this.unansweredText();
@@ -257,7 +259,7 @@ export class SyncManager {
     if (this.stopped) return;
     this.quarantine.release(eventIds);
     this.schedulePublish();
-    void this.uploadOnce();
+    void this.syncOnce();
   }
 
   /** Someone else signed in (or out) on this device: the other terminals' consoles show it. */
@@ -272,7 +274,7 @@ export class SyncManager {
     this.token = token;
     this.unauthorized = null;
     this.relay.renewToken(token);
-    void this.uploadOnce();
+    void this.syncOnce();
   }
 
   stop(): void {
@@ -280,20 +282,16 @@ export class SyncManager {
     for (const c of this.cleanups.splice(0)) c();
     this.clearTimer('retryTimer');
     this.clearTimer('intervalTimer');
-    this.clearTimer('debounceTimer');
-    this.clearTimer('graceTimer');
+    this.clearTimer('afterWriteTimer');
+    this.clearTimer('dueTimer');
     this.clearTimer('sampleTimer');
     this.relay.destroy();
     this.listeners.clear();
   }
 
-  /** The watermarks known from the room doc and from upload answers, whichever is higher (less acks known stale). */
+  /** The watermarks known from the room doc and from the server's answers, whichever is higher (less acks known stale). */
   watermarks(): Watermarks {
-    const merged: Record<string, number> = { ...this.postWatermarks };
-    for (const [terminal, n] of acksOf(this.store.doc).entries()) {
-      if (this.staleAcks.get(terminal) !== n) merged[terminal] = Math.max(merged[terminal] ?? 0, n);
-    }
-    return merged;
+    return this.known.merged(acksOf(this.store.doc));
   }
 
   private begin(): void {
@@ -309,7 +307,7 @@ export class SyncManager {
     this.cleanups.push(
       this.store.subscribe((change) => {
         if (change.origin === 'local') this.afterLocalWrite(change.events);
-        else this.afterOthersEvents();
+        else this.othersEventsArrived();
         this.schedulePublish();
       }),
     );
@@ -320,15 +318,12 @@ export class SyncManager {
     };
     const acks = acksOf(this.store.doc);
     const onAcks = (event: Y.YMapEvent<number>) => {
-      for (const terminal of event.changes.keys.keys()) this.staleAcks.delete(terminal);
+      const { forgot } = this.known.roomAcksChanged(event.changes.keys, acks);
       this.forgetCovered();
       onMarks();
-      for (const [terminal, change] of event.changes.keys) {
-        if (change.action !== 'add' && (change.oldValue ?? 0) > (acks.get(terminal) ?? 0)) {
-          this.serverForgot();
-          if (!this.paused) this.trigger();
-          return;
-        }
+      if (forgot) {
+        this.serverForgot();
+        if (!this.paused) this.trigger();
       }
     };
     acks.observe(onAcks);
@@ -336,9 +331,7 @@ export class SyncManager {
     this.cleanups.push(() => acks.unobserve(onAcks));
     this.cleanups.push(() => relayedOf(this.store.doc).unobserve(onMarks));
     // Another terminal joined, left, or someone else signed in there: the console lists them.
-    const onAwareness = (): void => this.schedulePublish();
-    this.relay.provider.awareness.on('change', onAwareness);
-    this.cleanups.push(() => this.relay.provider.awareness.off('change', onAwareness));
+    this.cleanups.push(this.presence.onChange(() => this.schedulePublish()));
     this.announce();
     this.armSampler();
     // The owed count waits for the log to be read, online or not (offline it read "counting…" for good).
@@ -349,7 +342,7 @@ export class SyncManager {
     }
     this.relay.start();
     this.armInterval();
-    void this.uploadOnce();
+    void this.syncOnce();
   }
 
   private pause(): void {
@@ -359,8 +352,8 @@ export class SyncManager {
     // Every automatic trigger waits for resume(), which uploads what is owed.
     this.clearTimer('retryTimer');
     this.clearTimer('intervalTimer');
-    this.clearTimer('debounceTimer');
-    this.clearTimer('graceTimer');
+    this.clearTimer('afterWriteTimer');
+    this.clearTimer('dueTimer');
     this.schedulePublish();
   }
 
@@ -370,7 +363,7 @@ export class SyncManager {
     this.backoff.reset();
     this.relay.start();
     this.armInterval();
-    void this.uploadOnce();
+    void this.syncOnce();
   }
 
   /**
@@ -393,19 +386,19 @@ export class SyncManager {
     this.schedulePublish();
     this.backoff.reset();
     this.clearTimer('retryTimer');
-    void this.uploadOnce();
+    void this.syncOnce();
   }
 
   private afterLocalWrite(events: readonly EventEnvelope[]): void {
     if (this.relayInStep) this.holds.writtenInStep(events.map((e) => e.id), this.timers.now() + RELAY_DELIVERY_GRACE_MS);
     // Waiting out a backoff: the retry will carry this event too.
-    if (this.paused || this.retryTimer !== null || this.debounceTimer !== null) return;
+    if (this.paused || this.retryTimer !== null || this.afterWriteTimer !== null) return;
     // The relay is in step: the server stores what it relays and acknowledges it in `acks`
     // within a fraction of a second. Upload only what is still owed after a grace (the
     // socket dropped the update, or the server does not store from the relay).
     if (this.relayInStep) {
-      this.debounceTimer = this.timers.setTimeout(() => {
-        this.debounceTimer = null;
+      this.afterWriteTimer = this.timers.setTimeout(() => {
+        this.afterWriteTimer = null;
         this.trigger();
       }, RELAY_DELIVERY_GRACE_MS);
       return;
@@ -414,11 +407,11 @@ export class SyncManager {
     // flight is followed at once by the next one if more is owed; otherwise wait a moment
     // so a burst of writes shares one batch.
     if (this.inFlight === null) {
-      void this.uploadOnce();
+      void this.syncOnce();
       return;
     }
-    this.debounceTimer = this.timers.setTimeout(() => {
-      this.debounceTimer = null;
+    this.afterWriteTimer = this.timers.setTimeout(() => {
+      this.afterWriteTimer = null;
       this.trigger();
     }, APPEND_DEBOUNCE_MS);
   }
@@ -428,25 +421,26 @@ export class SyncManager {
    * own terminal may be gone): check again when the first one waiting comes due, and after
    * each upload for those that arrived later.
    */
-  private afterOthersEvents(): void {
-    if (this.paused || this.graceTimer !== null) return;
-    this.graceTimer = this.timers.setTimeout(() => this.graceDue(), (this.options.graceMs ?? GRACE_MS) + 1);
+  private othersEventsArrived(): void {
+    if (this.paused || this.dueTimer !== null) return;
+    this.dueTimer = this.timers.setTimeout(() => this.firstWaitDue(), (this.options.otherWritersGraceMs ?? OTHER_WRITERS_GRACE_MS) + 1);
   }
 
-  private graceDue(): void {
-    this.graceTimer = null;
+  private firstWaitDue(): void {
+    this.dueTimer = null;
     this.trigger();
-    // An upload in flight or a backoff wait re-arms it when it ends (see uploadOnce).
-    if (this.inFlight === null && this.retryTimer === null) this.armGraceTimer();
+    // An upload in flight or a backoff wait re-arms it when it ends (see syncOnce).
+    if (this.inFlight === null && this.retryTimer === null) this.armDueTimer();
   }
 
-  private armGraceTimer(): void {
-    if (this.paused || this.stopped || this.graceTimer !== null || !this.store.isIndexed) return;
+  /** Arms the due timer for the first wait to end: other writers' grace (the outbox's `waitingUntil`) or an owed event's hold. */
+  private armDueTimer(): void {
+    if (this.paused || this.stopped || this.dueTimer !== null || !this.store.isIndexed) return;
     const outbox = this.outbox();
     const held = this.uploadableNow(outbox).heldUntil;
     const due = outbox.waitingUntil === null ? held : held === null ? outbox.waitingUntil : Math.min(outbox.waitingUntil, held);
     if (due === null) return;
-    this.graceTimer = this.timers.setTimeout(() => this.graceDue(), Math.max(0, due - this.timers.now()) + 1);
+    this.dueTimer = this.timers.setTimeout(() => this.firstWaitDue(), Math.max(0, due - this.timers.now()) + 1);
   }
 
   private armInterval(): void {
@@ -462,17 +456,19 @@ export class SyncManager {
 
   /** Automatic triggers wait out a backoff: only the retry timer, the browser and staff cut it short. */
   private trigger(): void {
-    if (this.retryTimer === null) void this.uploadOnce();
+    if (this.retryTimer === null) void this.syncOnce();
   }
 
-  /** One batch, unless one is already in flight (then waits for that one). */
-  private uploadOnce(): Promise<void> {
+  /**
+   * One upload of the next batch owed or, with nothing owed, a probe of the server if due (see
+   * probeServerIfDue); one already in flight is waited for instead.
+   */
+  private syncOnce(): Promise<void> {
     if (this.inFlight) return this.inFlight;
     if (this.paused || this.stopped || this.unauthorized !== null) return Promise.resolve();
-    const run = withUploadLock(`rms:${this.options.location}:upload:${this.store.writer}`, () => this.uploadBatch());
-    this.inFlight = run.finally(() => {
+    this.inFlight = this.uploadBatch().finally(() => {
       this.inFlight = null;
-      this.armGraceTimer();
+      this.armDueTimer();
       this.schedulePublish();
     });
     this.schedulePublish();
@@ -510,14 +506,13 @@ export class SyncManager {
    * the acks they are still below, so what the server lost is uploaded again.
    */
   private async checkAcksAgainst(marks: Watermarks): Promise<void> {
-    if (!acksAbove(acksOf(this.store.doc), marks, this.staleAcks)) return;
+    if (!this.known.acksAbove(acksOf(this.store.doc), marks)) return;
     const confirmed = await this.uploader.probe(this.timeoutMs());
     if (confirmed.kind !== 'answered' || this.stopped) return;
     const acks = acksOf(this.store.doc);
-    if (!acksAbove(acks, confirmed.watermarks, this.staleAcks)) return;
-    for (const [terminal, n] of acks.entries()) if ((confirmed.watermarks[terminal] ?? 0) < n) this.staleAcks.set(terminal, n);
-    this.serverForgot();
-    this.postWatermarks = confirmed.watermarks;
+    if (!this.known.acksAbove(acks, confirmed.watermarks)) return;
+    this.known.confirmedBelowAcks(acks, confirmed.watermarks);
+    this.holds.forgetAnswers();
     this.schedulePublish();
     this.retrySoon(0);
   }
@@ -553,10 +548,8 @@ export class SyncManager {
         // Asked again at the next trigger; nothing waits on it.
         this.unreachable(outcome.cause, outcome.message);
         return;
-      default: {
-        const never: never = outcome;
-        throw new Error(`unhandled probe outcome ${JSON.stringify(never)}`);
-      }
+      default:
+        assertNever(outcome, 'probe outcome');
     }
   }
 
@@ -632,8 +625,8 @@ export class SyncManager {
         // Every event refused alone went through since: a later refusal starts short again.
         if (this.holds.refusedAloneCount === 0) this.refusalBackoff.reset();
         this.timeouts = 0;
-        if (Object.entries(this.postWatermarks).some(([t, n]) => (outcome.watermarks[t] ?? 0) < n)) this.serverForgot();
-        this.postWatermarks = outcome.watermarks;
+        // Below the last answer: the server forgot what it answered before.
+        if (this.known.answered(outcome.watermarks).forgot) this.holds.forgetAnswers();
         const byId = new Map(events.map((e) => [e.id, e]));
         let settled = 0;
         let waitUntil: number | null = null;
@@ -665,7 +658,7 @@ export class SyncManager {
         this.metrics.lastLatencyMs = latency;
         // More owed: the next batch at once, unless this answer settled none of its events
         // (a server answering for other ids): then wait as after a failure, never spin.
-        // Own events still in their relay grace are not due yet: the grace timer comes back for them.
+        // Own events still in their relay grace are not due yet: the due timer comes back for them.
         if (this.uploadableNow().uploadable.length > 0) this.retrySoon(settled > 0 ? 0 : this.backoff.fail());
         return;
       }
@@ -702,10 +695,8 @@ export class SyncManager {
         this.retrySoon(this.backoff.fail());
         return;
       }
-      default: {
-        const never: never = outcome;
-        throw new Error(`unhandled upload outcome ${JSON.stringify(never)}`);
-      }
+      default:
+        assertNever(outcome, 'upload outcome');
     }
   }
 
@@ -715,7 +706,7 @@ export class SyncManager {
    * holds: upload again everything above what it says now.
    */
   private serverForgot(): void {
-    this.postWatermarks = {};
+    this.known.forget();
     this.holds.forgetAnswers();
   }
 
@@ -777,7 +768,7 @@ export class SyncManager {
     this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = null;
       this.retryAt = null;
-      void this.uploadOnce();
+      void this.syncOnce();
     }, delayMs);
   }
 
@@ -825,37 +816,13 @@ export class SyncManager {
       // Stamps carry the measured offset; the status bar counts from the wall clock.
       ownWrittenAt: (e) => e.at - (this.clockOffsetMs ?? 0),
       now: this.timers.now(),
-      ...(this.options.graceMs === undefined ? {} : { graceMs: this.options.graceMs }),
+      ...(this.options.otherWritersGraceMs === undefined ? {} : { graceMs: this.options.otherWritersGraceMs }),
     });
   }
 
-  /** Tells the other terminals (awareness) who we are and how far our clock is off. */
+  /** Tells the other terminals who we are and how far our clock is off. */
   private announce(): void {
-    this.relay.provider.awareness.setLocalStateField('rms', {
-      terminal: this.store.writer,
-      role: this.options.role,
-      staff: this.staff,
-      clockOffsetMs: this.clockOffsetMs,
-    });
-  }
-
-  private terminals(): ConnectedTerminal[] {
-    const self = this.relay.provider.awareness.clientID;
-    const out: ConnectedTerminal[] = [];
-    for (const [clientId, state] of this.relay.provider.awareness.getStates()) {
-      // Another device's presence is whatever it sent: a terminal that is not a name is left out.
-      const rms = (state as { rms?: { [K in keyof ConnectedTerminal]?: unknown } }).rms;
-      if (typeof rms?.terminal !== 'string' || rms.terminal === '') continue;
-      out.push({
-        clientId,
-        terminal: rms.terminal,
-        role: typeof rms.role === 'string' ? rms.role : '',
-        staff: typeof rms.staff === 'string' ? rms.staff : null,
-        clockOffsetMs: typeof rms.clockOffsetMs === 'number' ? rms.clockOffsetMs : null,
-        self: clientId === self,
-      });
-    }
-    return out.sort((a, b) => a.terminal.localeCompare(b.terminal));
+    this.presence.announce({ terminal: this.store.writer, role: this.options.role, staff: this.staff, clockOffsetMs: this.clockOffsetMs });
   }
 
   private computeStatus(): SyncStatus {
@@ -877,7 +844,7 @@ export class SyncManager {
       quarantined: this.quarantine.list(),
       metrics: this.metricsSnapshot(),
       clockOffsetMs: this.clockOffsetMs,
-      terminals: this.terminals(),
+      terminals: this.presence.list(),
       watermarks: this.watermarks(),
       authProblem: this.unauthorized?.message ?? (this.relay.refusedFor ? `relay refused: ${this.relay.refusedFor}` : null),
       uploadsRefused: outbox === null ? null : this.uploadsRefused(outbox),
@@ -904,25 +871,10 @@ export class SyncManager {
     });
   }
 
-  private clearTimer(name: 'retryTimer' | 'intervalTimer' | 'debounceTimer' | 'graceTimer' | 'sampleTimer'): void {
+  private clearTimer(name: 'retryTimer' | 'intervalTimer' | 'afterWriteTimer' | 'dueTimer' | 'sampleTimer'): void {
     const handle = this[name];
     if (handle !== null) this.timers.clearTimeout(handle);
     this[name] = null;
     if (name === 'retryTimer') this.retryAt = null;
   }
-}
-
-/** Whether a room-doc ack (not known stale) is above the server's mark for its terminal. */
-function acksAbove(acks: Y.Map<number>, marks: Watermarks, stale: ReadonlyMap<string, number>): boolean {
-  for (const [terminal, n] of acks.entries()) if (stale.get(terminal) !== n && (marks[terminal] ?? 0) < n) return true;
-  return false;
-}
-
-/** Runs `fn` holding a Web Lock if the platform has them and the lock is free; skips it if another tab holds it. */
-async function withUploadLock(name: string, fn: () => Promise<void>): Promise<void> {
-  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
-  if (!locks) return fn();
-  await locks.request(name, { ifAvailable: true }, async (lock) => {
-    if (lock) await fn();
-  });
 }

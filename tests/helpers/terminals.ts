@@ -33,7 +33,7 @@ export interface TerminalOptions {
   syncEndpoint: string;
   /** Wall-clock skew of this terminal, ms (negative = behind). */
   skewMs?: number;
-  graceMs?: number;
+  otherWritersGraceMs?: number;
   sync?: Partial<SyncOptions>;
   /** Default memory; 'indexeddb' needs fake-indexeddb installed by the test file. */
   persistence?: 'memory' | 'indexeddb';
@@ -69,7 +69,7 @@ function syncTerminal(store: EventStore, token: string, options: TerminalOptions
     apiBase: options.apiBase,
     syncEndpoint: options.syncEndpoint,
     WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
-    ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+    ...(options.otherWritersGraceMs === undefined ? {} : { otherWritersGraceMs: options.otherWritersGraceMs }),
     ...options.sync,
   });
   return {

@@ -96,7 +96,7 @@ describe('room guard', () => {
     cleanups.push(() => server.stop());
     const port = server.port;
     const terminals = await Promise.all(
-      ['till-1', 'till-2'].map((terminal) => startTerminal({ location: 'wiped', terminal, apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300 })),
+      ['till-1', 'till-2'].map((terminal) => startTerminal({ location: 'wiped', terminal, apiBase: server.url, syncEndpoint: server.wsUrl, otherWritersGraceMs: 300 })),
     );
     cleanups.push(() => terminals.forEach((t) => t.close()));
     for (const [i, t] of terminals.entries()) {

@@ -33,7 +33,7 @@ function expectExactlyOnce(stored: { id: string; origin: { terminal: string; n: 
  * events after 300 ms of grace. With `relayIngest: false` the server does not store what it
  * relays, as when it relayed events and crashed before storing them.
  */
-async function relayOnlyWriter(location: string, options: { relayIngest?: boolean; graceMs?: number } = {}) {
+async function relayOnlyWriter(location: string, options: { relayIngest?: boolean; otherWritersGraceMs?: number } = {}) {
   const server = await inProcess({ relayIngest: options.relayIngest });
   const blackhole = await proxyTo(server.port);
   blackhole.setMode('blackhole');
@@ -49,7 +49,7 @@ async function relayOnlyWriter(location: string, options: { relayIngest?: boolea
     },
   };
   defer(() => a.close());
-  const b = await terminal({ location, terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: options.graceMs ?? 300 });
+  const b = await terminal({ location, terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, otherWritersGraceMs: options.otherWritersGraceMs ?? 300 });
   return { server, a, b };
 }
 
@@ -208,7 +208,7 @@ describe('Delivery through faults', () => {
 
   it('[SYN5] a terminal whose events reached only the relay, not the server\'s store, then died: another terminal uploads them', async () => {
     // b's grace outlasts a's writing, even on a loaded machine: until a dies, only the relay holds the events.
-    const { server, a, b } = await relayOnlyWriter('relay-only', { relayIngest: false, graceMs: 3000 });
+    const { server, a, b } = await relayOnlyWriter('relay-only', { relayIngest: false, otherWritersGraceMs: 3000 });
     await writeTickets(a, 50, 'R');
     await waitFor(() => b.store.projection.size === 50, 'the relay carried them to b');
     expect(await serverEvents(server.url, 'relay-only')).toHaveLength(0);
@@ -246,8 +246,8 @@ describe('Refusals never stall delivery', () => {
     // (waitTicking), then on their own at the end, to show no upload is left to go.
     const clock = new TabletClock();
     // a's refused event is written as another release's, not appended: a owes it after the grace for events it did not write (300 ms here).
-    const a = await terminal({ location: 'refused', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300, sync: { fetch: aPosts.fetch, timers: clock } });
-    const b = await terminal({ location: 'refused', terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, graceMs: 300, sync: { fetch: bPosts.fetch, timers: clock } });
+    const a = await terminal({ location: 'refused', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, otherWritersGraceMs: 300, sync: { fetch: aPosts.fetch, timers: clock } });
+    const b = await terminal({ location: 'refused', terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl, otherWritersGraceMs: 300, sync: { fetch: bPosts.fetch, timers: clock } });
     const ticket = { id: 'ticket-1', type: 'ticket' };
     await a.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
     await waitTicking(clock, () => a.sync.status.owed === 0, 'the first event acknowledged');
@@ -553,7 +553,7 @@ describe('Refusals never stall delivery', () => {
     await waitFor(() => b.store.projection.size === 5, 'the first events relayed to b');
     await new Promise((r) => setTimeout(r, 200));
     await writeTickets(a, 20, 'H');
-    // Before, only the first arrival armed the grace timer: the later ones waited for the 30 s interval.
+    // Before, only the first arrival armed the due timer: the later ones waited for the 30 s interval.
     await waitForAsync(async () => (await serverEvents(server.url, 'grace')).length === 25, 'b uploaded every event of a', 10_000);
     a.close();
   });

@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
 import { ManualTimers } from '../helpers/manual-timers';
 import { countingPosts, expired, mint, waitFor, waitForAsync } from '../helpers/server-clients';
-import { serverEvents } from '../helpers/terminals';
+import { openTerminal, serverEvents } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
+import { installWebLocks } from '../helpers/web-locks';
 
-const { inProcess, proxyTo, terminal } = testScope();
+const { defer, inProcess, proxyTo, terminal } = testScope();
 
 const ticket = { id: 't1', type: 'ticket' };
 
@@ -167,5 +168,44 @@ describe('Sync lifecycle and timing', () => {
     await waitFor(() => t.sync.status.owed === 1, 'a new status published');
     // Before, "since" was the time of each status: the pill read "Offline · 0s" over and over.
     expect(t.sync.status.connection).toEqual({ name: 'offline', since });
+  });
+
+  it('[SYN25] a sync started on a store whose earlier sync (stopped) still has an upload out uploads at once', async () => {
+    // Web Locks as in a browser: the writer slot takes one, and an upload once took one per writer.
+    defer(installWebLocks());
+    // Only uploads deliver (relay ingest off), and manual time: no retry or interval comes to the rescue.
+    const server = await inProcess({ relayIngest: false });
+    let holding = true;
+    let held: () => void = () => {};
+    const heldOut = new Promise<void>((r) => (held = r));
+    let releaseHeld: () => void = () => {};
+    const released = new Promise<never>((_, reject) => (releaseHeld = () => reject(new TypeError('fetch failed'))));
+    released.catch(() => {});
+    defer(() => releaseHeld());
+    const opened = await openTerminal({
+      location: 'restarted',
+      terminal: 'till-1',
+      apiBase: server.url,
+      syncEndpoint: server.wsUrl,
+      sync: {
+        timers: new ManualTimers(25),
+        // The first sync's upload stays out until the test ends (a server that answers late).
+        fetch: (input, init) => {
+          if (!holding) return globalThis.fetch(input, init);
+          held();
+          return released;
+        },
+      },
+    });
+    await opened.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    const first = opened.startSync();
+    await heldOut;
+    first.sync.stop();
+    holding = false;
+    const second = opened.startSync();
+    defer(() => second.close());
+    // Before, the second sync skipped every upload while the first one's was out (the same writer's lock).
+    await waitFor(() => second.sync.status.owed === 0, 'the second sync uploaded what is owed');
+    expect(await serverEvents(server.url, 'restarted')).toHaveLength(1);
   });
 });

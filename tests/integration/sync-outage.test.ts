@@ -24,7 +24,7 @@ describe('Outage', () => {
     const location = 'outage';
     const ids = ['till-1', 'till-2', 'till-3'];
     for (const terminal of ids) {
-      terminals.push(await startTerminal({ location, terminal, apiBase: proxy.url, syncEndpoint: proxy.wsUrl, graceMs: 2_000 }));
+      terminals.push(await startTerminal({ location, terminal, apiBase: proxy.url, syncEndpoint: proxy.wsUrl, otherWritersGraceMs: 2_000 }));
     }
     await waitFor(() => terminals.every((t) => t.sync.status.relay === 'connected'), 'relay connected');
     await proxy.refuse(true);

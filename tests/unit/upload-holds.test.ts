@@ -21,7 +21,7 @@ describe('UploadHolds', () => {
     expect(holds.uploadableNow(owed, 500, false)).toEqual({ uploadable: owed, heldUntil: null });
     // Each its own grace: the early one is due, the late one still waits.
     expect(holds.uploadableNow(owed, 1_000, true)).toEqual({ uploadable: [early, other], heldUntil: 1_500 });
-    // A relay grace alone is no next attempt (the grace timer comes back for it).
+    // A relay grace alone is no next attempt (the due timer comes back for it).
     expect(holds.firstWaitEnd(owed, 1_000, true)).toBeNull();
     expect(holds.uploadableNow(owed, 1_500, true)).toEqual({ uploadable: owed, heldUntil: null });
   });
