@@ -3,7 +3,7 @@ import { compareEvents } from '../events/envelope';
 import { resolutionFits } from './merge-policy';
 import { assertNever } from '../assert-never';
 import { outcome, type Outcome } from './reducer';
-import { refundsOwedAgainCents, type ConflictResolutionView, type TicketConflict, type TicketPayment, type TicketRefund } from './views';
+import { refundsOwedAgainCents, type ConflictResolutionView, type TicketConflict, type TicketPayment, type TicketRefund, type UndoneClose } from './views';
 import { lineById, type TicketEvent, type TicketState } from './ticket-state';
 import { aboveSaleOf, appliedPaid, chargeOf, lineRefundableCents, soldTicketOf, totalOf } from './ticket-money';
 import { applyClose, holdPaymentsAboveTotal, holdPaymentsOfVoid, restateCarried } from './ticket-conflicts';
@@ -32,6 +32,8 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
   const held = s.held.get(conflictId);
   /** Said on the resolution beside the manager's note (a held change that no longer applies). */
   let outcomeNote: string | null = null;
+  /** The close a reopening undoes, as it held (the takings take it off on the decision's day). */
+  let undidClose: UndoneClose | null = null;
   switch (c.kind) {
     case 'payment_after_void':
       if (r.kind === 'reopen') {
@@ -63,7 +65,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
     case 'change_after_close':
       if (r.kind === 'reopen') {
         const heldByEnd = moneyHeldByEnd(s, c, { void: true });
-        s.closed = null;
+        undidClose = undoClose(s);
         unvoid(s);
         // The held change now applies as if it had never been held (its outcome stays
         // 'escalated'); a held refund is checked again against the money taken. A change to a
@@ -95,7 +97,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         holdPaymentsAboveTotal(s, e);
       } else {
         const heldByEnd = moneyHeldByEnd(s, c, { void: false });
-        s.closed = null;
+        undidClose = undoClose(s);
         releaseMoneyHeldByEnd(s, heldByEnd, e);
         settleEndsUndone(s, c, e);
       }
@@ -103,6 +105,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
     case 'closed_and_voided':
       if (r.kind === 'keep_void') {
         s.voided = s.voided ?? (held?.type === 'ticket.voided' ? { eventId: held.id, reason: held.payload.reason, at: held.at } : null);
+        // Not a reopening: of a close and a void made together, the void held (no undidClose: the close's day, flagged, never sold it).
         s.closed = null;
         // The sale is void: its money is held for a refund-or-reopen decision, as for any void.
         if (s.voided) holdPaymentsOfVoid(s, s.voided.eventId, e.at);
@@ -148,12 +151,21 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
   s.heldCloses = s.heldCloses.filter((h) => h.conflictId !== conflictId);
   // `c` is still in s.conflicts (the held change above only ever appends conflicts).
   c.status = 'resolved';
-  c.resolution = { ...resolutionOf(e), note: [e.payload.note, outcomeNote].filter((n) => n != null).join('; ') || null };
+  c.resolution = { ...resolutionOf(e), note: [e.payload.note, outcomeNote].filter((n) => n != null).join('; ') || null, undidClose };
   return outcome('applied', null, conflictId);
 }
 
 function resolutionOf(e: DecodedEvent<'conflict.resolved'>): ConflictResolutionView {
-  return { kind: e.payload.resolution.kind, eventId: e.id, at: e.at, terminal: e.origin.terminal, staff: e.origin.staff ?? null, note: e.payload.note ?? null };
+  return { kind: e.payload.resolution.kind, eventId: e.id, at: e.at, terminal: e.origin.terminal, staff: e.origin.staff ?? null, note: e.payload.note ?? null, undidClose: null };
+}
+
+/** A reopening undoes the close that holds, if one does: returns it as it held (its lines copied: the state's change in place). */
+function undoClose(s: TicketState): UndoneClose | null {
+  const closed = s.closed;
+  if (closed === null) return null;
+  s.closed = null;
+  const lines = s.lines.map((l) => ({ ...l, comped: l.comped === null ? null : { ...l.comped } }));
+  return { closedAt: closed.at, totalCents: closed.totalCents, discountCents: closed.discountCents, covers: closed.covers, lines };
 }
 
 /** Another conflict this resolution settles too (its kind: a reopening, a kept void or close; with why). */

@@ -384,6 +384,21 @@ export interface ConflictResolutionView {
   terminal: string;
   staff: string | null;
   note: string | null;
+  /**
+   * The close this reopening undid, as it held: the takings keep it on its own day and take it
+   * off on the reopening's (SRV25). Null for any other decision, or when no close held then.
+   */
+  undidClose: UndoneClose | null;
+}
+
+/** A close as it held until a manager reopened the ticket: what the takings counted of it. Never changed once made. */
+export interface UndoneClose {
+  closedAt: number;
+  totalCents: number;
+  discountCents: number;
+  covers: number | null;
+  /** The lines then (copies): what it sold and the tax in it. */
+  lines: TicketLine[];
 }
 
 export interface TicketConflict {

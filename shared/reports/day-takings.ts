@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PaymentMethod } from '../domain/ticket-events';
 import { TaxLine, addTaxLines, sortedTaxLines } from '../domain/tax';
-import { chargedQuantity, compedQuantity, hasEnded, owedCents, refundShares, ticketTaxes, type AggregateView, type RefundShares, type TicketLine, type TicketView } from '../projection/views';
+import { chargedQuantity, compedQuantity, hasEnded, owedCents, refundShares, ticketTaxes, type AggregateView, type RefundShares, type TicketConflict, type TicketLine, type TicketView, type UndoneClose } from '../projection/views';
 
 /**
  * The day's takings (cash-up): what the manager counts the drawer against at the end of a
@@ -22,6 +22,9 @@ const Count = z.number().int().nonnegative();
 export const MoneyCount = z.object({ count: Count, amountCents: Cents });
 export type MoneyCount = z.infer<typeof MoneyCount>;
 
+/** Sales net of the closes reopened that day (a reopening takes its close off): below zero on a day with only the reopening. */
+const NetMoneyCount = z.object({ count: z.number().int(), amountCents: Cents });
+
 /** Payments of one state, in all and per method (every method PaymentMethod holds, zero included). */
 export const PaymentTotals = MoneyCount.extend({ byMethod: z.record(PaymentMethod, MoneyCount) });
 export type PaymentTotals = z.infer<typeof PaymentTotals>;
@@ -30,26 +33,31 @@ export type PaymentTotals = z.infer<typeof PaymentTotals>;
 export const ItemSold = z.object({
   menuItemId: z.string(),
   name: z.string(),
-  /** Charged (comped parts apart). */
-  quantity: Count,
-  compedQuantity: Count,
+  /** Charged (comped parts apart); net of the closes reopened in the window, as `closed`. */
+  quantity: z.number().int(),
+  compedQuantity: z.number().int(),
   /** What the charged quantity came to at the prices on the tickets, before any ticket discount. */
   amountCents: Cents,
 });
 export type ItemSold = z.infer<typeof ItemSold>;
 
 export const DayTakings = DayWindow.extend({
-  /** Tickets closed in the window (by `closedAt`), with the totals they were closed with. */
-  closed: MoneyCount,
+  /**
+   * Tickets closed in the window (by `closedAt`), with the totals they were closed with — a
+   * close a manager reopened later too: it stays on its day as it was, and comes off on the
+   * reopening's day (a count of −1 and its total, its items, guests, discount and tax), as a
+   * hand-back does. Closed, reopened and closed again the same day, only the last close is left.
+   */
+  closed: NetMoneyCount,
   /** Of those, the ones closed with a discount, and what their discounts took off (in no total). */
-  discounted: MoneyCount,
+  discounted: NetMoneyCount,
   /**
    * The guests of the tickets closed in the window (`count`: their covers when they closed; a
    * ticket without a count adds none) and those tickets' closed totals (`amountCents`): the spend
    * per guest is the one over the other. (A server from before guests and taxes answers without
    * them: read as none.)
    */
-  guests: MoneyCount.default({ count: 0, amountCents: 0 }),
+  guests: NetMoneyCount.default({ count: 0, amountCents: 0 }),
   /** Payments taken in the window (by their `at`) that count: state 'applied'. */
   taken: PaymentTotals,
   /** Change handed back on the cash payments taken (tendered − amount). */
@@ -75,8 +83,8 @@ export const DayTakings = DayWindow.extend({
   /**
    * Payments taken in the window that are held for a manager (a payment on a voided ticket,
    * or one that no longer fits the total): not in the takings until a manager accepts or
-   * refunds them; held cash may be in the drawer meanwhile. A payment handed back on a later
-   * day stays here, or in `taken` if it was held later still: a day's figures stay as they were.
+   * refunds them; held cash may be in the drawer meanwhile. A payment held or handed back on a
+   * later day stays here if it was held that day, else in `taken`: a day's figures stay as they were.
    */
   held: PaymentTotals,
   /**
@@ -122,9 +130,7 @@ export type DayTakings = z.infer<typeof DayTakings>;
 
 export function dayTakings(views: readonly AggregateView[], day: DayWindow): DayTakings {
   const within = (at: number | null): boolean => at !== null && at >= day.from && at < day.to;
-  const closed = emptyCount();
-  const discounted = emptyCount();
-  const guests = emptyCount();
+  const sales: Sales = { closed: emptyCount(), discounted: emptyCount(), guests: emptyCount(), items: new Map(), taxes: new Map() };
   const voided = emptyCount();
   const comped = emptyCount();
   const open = emptyCount();
@@ -135,24 +141,13 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
   const tips = emptyCount();
   let changeGivenCents = 0;
   let ticketsWithOpenConflicts = 0;
-  const items = new Map<string, ItemSold>();
-  const salesTax = new Map<number | null, TaxLine>();
   const refundsTax = new Map<number | null, TaxLine>();
 
   for (const view of views) {
     if (view.kind !== 'ticket') continue;
     let counted = false;
     if (view.status === 'closed' && within(view.closedAt)) {
-      add(closed, view.closedTotalCents ?? 0);
-      // What the discount took off at the close: a discount changed after it is held, not counted.
-      if ((view.closedDiscountCents ?? 0) > 0) add(discounted, view.closedDiscountCents!);
-      // The guests at the close, like its total and discount: a count changed since leaves the day as it was.
-      if (view.closedCovers !== null) {
-        guests.count += view.closedCovers;
-        guests.amountCents += view.closedTotalCents ?? 0;
-      }
-      for (const line of view.lines) addItemSold(items, line);
-      addTaxLines(salesTax, ticketTaxes(view));
+      addSale(sales, { totalCents: view.closedTotalCents ?? 0, discountCents: view.closedDiscountCents ?? 0, covers: view.closedCovers, lines: view.lines }, 1);
       counted = true;
     } else if (view.status === 'voided' && within(view.voidedAt)) {
       add(voided, view.totalCents);
@@ -161,6 +156,18 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       // (openedAt is null only while the opening has not arrived: its other events date it.)
       add(open, owedCents(view));
       counted = true;
+    }
+    // A close a manager reopened: on its own day as it was, taken off on the reopening's.
+    for (const { resolution } of view.conflicts) {
+      if (resolution === null || resolution.undidClose === null) continue;
+      if (within(resolution.undidClose.closedAt)) {
+        addSale(sales, resolution.undidClose, 1);
+        counted = true;
+      }
+      if (within(resolution.at)) {
+        addSale(sales, resolution.undidClose, -1);
+        counted = true;
+      }
     }
     if (view.status !== 'voided') {
       for (const line of view.lines) {
@@ -179,7 +186,10 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       // Handed back: on its own day as it ended then (taken, or held), unless handed back that day too.
       if (!within(payment.at) || (payment.state === 'refunded' && (back === null || within(back.at)))) continue;
       counted = true;
-      if (payment.state === 'held' || (back !== null && within(back.heldAt))) {
+      // Held by the day's end (held now, or until handed back): held that day. Held only later
+      // (a void the next day), it was taken that day, and leaves on the decision's if handed back.
+      const heldAt = payment.state === 'held' ? heldSince(view, conflictOf(view, payment.conflictId)) : (back?.heldAt ?? null);
+      if (heldAt !== null && heldAt < day.to) {
         addByMethod(held, payment);
         continue;
       }
@@ -199,7 +209,8 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
       }
       if (refund.state === 'discarded' || !within(refund.at) || (refund.state === 'settled' && (partOf === null || within(partOf.at)))) continue;
       counted = true;
-      if (refund.state === 'held') continue;
+      // Held only after the day (with the payments a later void held), it was given that day.
+      if (refund.state === 'held' && heldSince(view, conflictOf(view, refund.conflictId)) < day.to) continue;
       addByMethod(refunded, refund);
       shares ??= refundShares(view);
       addTaxLines(refundsTax, shares.taxes.get(refund.refundId) ?? []);
@@ -207,6 +218,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     if (counted && view.openConflicts > 0) ticketsWithOpenConflicts++;
   }
 
+  const { closed, discounted, guests } = sales;
   return {
     from: day.from,
     to: day.to,
@@ -224,9 +236,41 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     comped,
     open,
     ticketsWithOpenConflicts,
-    taxes: { sales: sortedTaxLines(salesTax.values()), refunds: sortedTaxLines(refundsTax.values()) },
-    itemsSold: [...items.values()].sort((a, b) => b.quantity - a.quantity || b.amountCents - a.amountCents || byCodeUnits(a.name, b.name) || byCodeUnits(a.menuItemId, b.menuItemId)),
+    // A close reopened the day it was made leaves nothing of its own (a rate or an item only it had).
+    taxes: { sales: sortedTaxLines([...sales.taxes.values()].filter((l) => l.grossCents !== 0 || l.taxCents !== 0)), refunds: sortedTaxLines(refundsTax.values()) },
+    itemsSold: [...sales.items.values()].filter((i) => i.quantity !== 0 || i.compedQuantity !== 0 || i.amountCents !== 0).sort((a, b) => b.quantity - a.quantity || b.amountCents - a.amountCents || byCodeUnits(a.name, b.name) || byCodeUnits(a.menuItemId, b.menuItemId)),
   };
+}
+
+/** What the takings count of a close: its total, discount and guests then, and its lines (what it sold, the tax in it). */
+type Sale = Pick<UndoneClose, 'totalCents' | 'discountCents' | 'covers' | 'lines'>;
+
+/** The figures of the closes counted in the window: rate → tax line, menu item id → its sales. */
+interface Sales {
+  closed: MoneyCount;
+  discounted: MoneyCount;
+  guests: MoneyCount;
+  items: Map<string, ItemSold>;
+  taxes: Map<number | null, TaxLine>;
+}
+
+/** Adds a close to the sales (`sign` 1), or takes a reopened one off them (-1). */
+function addSale(sales: Sales, sale: Sale, sign: 1 | -1): void {
+  addSigned(sales.closed, sale.totalCents, sign);
+  // What the discount took off at the close: a discount changed after it is held, not counted.
+  if (sale.discountCents > 0) addSigned(sales.discounted, sale.discountCents, sign);
+  // The guests at the close, like its total and discount: a count changed since leaves the day as it was.
+  if (sale.covers !== null) {
+    sales.guests.count += sign * sale.covers;
+    sales.guests.amountCents += sign * sale.totalCents;
+  }
+  for (const line of sale.lines) addItemSold(sales.items, line, sign);
+  const taxes = ticketTaxes({ lines: sale.lines, totalCents: sale.totalCents, closedTotalCents: sale.totalCents });
+  addTaxLines(sales.taxes, sign === 1 ? taxes : taxes.map((l) => ({ ...l, grossCents: -l.grossCents, taxCents: -l.taxCents, netCents: -l.netCents })));
+}
+
+function conflictOf(view: TicketView, conflictId: string | null): TicketConflict | undefined {
+  return conflictId === null ? undefined : view.conflicts.find((x) => x.conflictId === conflictId);
 }
 
 /**
@@ -234,8 +278,18 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
  * held it (`heldAt`); null when its payments did not go back so.
  */
 function handBackOf(view: TicketView, conflictId: string | null): { at: number; heldAt: number } | null {
-  const c = conflictId === null ? undefined : view.conflicts.find((x) => x.conflictId === conflictId);
-  return c?.resolution?.kind === 'refund_payment' ? { at: c.resolution.at, heldAt: c.detectedAt } : null;
+  const c = conflictOf(view, conflictId);
+  return c?.resolution?.kind === 'refund_payment' ? { at: c.resolution.at, heldAt: heldSince(view, c) } : null;
+}
+
+/**
+ * Since when a conflict held its money (-Infinity without one: held all along): a void's
+ * payments from the void on, also when a manager's decision held them later (the void kept over
+ * a close made with it, or a payment kept on a voided ticket).
+ */
+function heldSince(view: TicketView, c: TicketConflict | undefined): number {
+  if (c === undefined) return -Infinity;
+  return c.kind === 'payment_after_void' && view.voidedAt !== null ? Math.min(c.detectedAt, view.voidedAt) : c.detectedAt;
 }
 
 /** The same order everywhere (a locale's collation may differ between a tablet and the server). */
@@ -243,8 +297,8 @@ function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Adds a closed ticket's line to its item's sales; one item's lines may carry different names (a rename): the first by sort order is kept. */
-function addItemSold(items: Map<string, ItemSold>, line: TicketLine): void {
+/** Adds a closed ticket's line to its item's sales (`sign` -1: takes a reopened close's off); one item's lines may carry different names (a rename): the first by sort order is kept. */
+function addItemSold(items: Map<string, ItemSold>, line: TicketLine, sign: 1 | -1): void {
   const charged = chargedQuantity(line);
   const comped = compedQuantity(line);
   let item = items.get(line.menuItemId);
@@ -254,9 +308,9 @@ function addItemSold(items: Map<string, ItemSold>, line: TicketLine): void {
   } else if (line.name < item.name) {
     item.name = line.name;
   }
-  item.quantity += charged;
-  item.compedQuantity += comped;
-  item.amountCents += line.unitPriceCents * charged;
+  item.quantity += sign * charged;
+  item.compedQuantity += sign * comped;
+  item.amountCents += sign * line.unitPriceCents * charged;
 }
 
 
@@ -270,8 +324,12 @@ function emptyTotals(): PaymentTotals {
 }
 
 function add(total: MoneyCount, cents: number): void {
-  total.count++;
-  total.amountCents += cents;
+  addSigned(total, cents, 1);
+}
+
+function addSigned(total: MoneyCount, cents: number, sign: 1 | -1): void {
+  total.count += sign;
+  total.amountCents += sign * cents;
 }
 
 /** A payment or a refund, in all and under its method. */

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import type { TakingsResponse } from '../../shared/protocol/rest-reports';
+import { LocationProjection } from '../../shared/projection/location-projection';
+import type { TicketView } from '../../shared/projection/views';
+import { dayTakings } from '../../shared/reports/day-takings';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { api, mint, postEvents } from '../helpers/server-clients';
 import { TestWriter } from '../helpers/test-writer';
@@ -109,6 +112,39 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
     expect((await postEvents(server.url, manager, late.events)).status).toBe(200);
     const res = await api<TakingsResponse>(server.url, query(DAY.from, DAY.to), manager);
     expect(res.body.takings).toMatchObject({ closed: { count: 3, amountCents: 4200 }, taken: { byMethod: { card: { count: 2, amountCents: 2200 } } } });
+  });
+
+  it('[SRV25][SRV28] a ticket closed on one day and reopened on the next is read for both: its close stays on its day, the reopening takes it off on its own, as a device counts it', async () => {
+    const location = 'loc-reopen';
+    const boss = await mint(location, 'manager', 'manager-1');
+    const a = till('till-1');
+    a.sale('2026-11-20T12:00:00Z', 'tk-r', 'A-001', 1200, { method: 'card', amountCents: 1200 });
+    expect((await postEvents(server.url, await mint(location, 'terminal', 'till-1'), a.events)).status).toBe(200);
+    const before = await api<TakingsResponse>(server.url, query(DAY.from, DAY.to), boss);
+    // The next morning a dessert is added to the closed ticket (held), the manager reopens it to apply it, 3.00 is paid and it is closed at 15.00.
+    let wall = Date.parse('2026-11-21T09:00:00Z');
+    const m = new TestWriter('manager-1', () => wall).see(...a.events);
+    const added = m.write({ type: 'ticket', id: 'tk-r' }, 'ticket.item_added', { lineId: 'tk-r-l2', menuItemId: 'm-2', name: 'Dessert', unitPriceCents: 300, quantity: 1 });
+    const folded = new LocationProjection();
+    folded.apply([...a.events, added]);
+    const held = (folded.get('tk-r') as TicketView).conflicts.find((c) => c.eventIds.includes(added.id))!;
+    wall += 60_000;
+    const reopen = m.write({ type: 'ticket', id: 'tk-r' }, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'reopen' } });
+    wall += 60_000;
+    const paid = m.write({ type: 'ticket', id: 'tk-r' }, 'ticket.payment_recorded', { paymentId: 'tk-r-p2', method: 'card', amountCents: 300 });
+    wall += 60_000;
+    const closed = m.write({ type: 'ticket', id: 'tk-r' }, 'ticket.closed', { totalCents: 1500 });
+    expect((await postEvents(server.url, boss, [added, reopen, paid, closed])).body.results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+
+    const local = new LocationProjection();
+    local.apply([...a.events, added, reopen, paid, closed]);
+    const nextDay = { from: DAY.to, to: DAY.to + 24 * 60 * 60_000 };
+    const day1 = await api<TakingsResponse>(server.url, query(DAY.from, DAY.to), boss);
+    const day2 = await api<TakingsResponse>(server.url, query(nextDay.from, nextDay.to), boss);
+    expect(day1.body.takings).toEqual(before.body.takings);
+    expect(day1.body.takings.closed).toEqual({ count: 1, amountCents: 1200 });
+    expect(day2.body.takings).toMatchObject({ closed: { count: 0, amountCents: 300 }, taken: { amountCents: 300 } });
+    expect(day2.body.takings).toEqual(dayTakings(local.all(), nextDay));
   });
 
   it('[SRV25][SRV4] a terminal token gets 403 saying who may read the takings; no token gets 401', async () => {

@@ -415,4 +415,133 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
     expect(taxes.sales.map((t) => t.taxCents)).toEqual([200]);
     expect(taxes.refunds.map((t) => [t.grossCents, t.taxCents])).toEqual([[1200, 200]]);
   });
+
+  describe('[SRV25] a cash-up never changes after the fact: a reopened close and money held on a later day', () => {
+    const NOV_28 = dayFrom('2026-11-28T04:00:00Z');
+    const DAYS = [NOV_25, NOV_26, NOV_27, NOV_28];
+    const taxed = (lineId: string, cents: number) => ({ ...line(lineId, cents), taxBasisPoints: 1000 });
+
+    /**
+     * R: 10.00 + 5.00 (10 % tax in them), 2 guests, paid by card and closed on the 26th; the next
+     *    morning comped 10.00, reopened, the 15.00 handed back, 5.00 paid and closed again.
+     * S: 20.00 closed at 11:00 on the 27th, comped, reopened, handed back and closed again at 0.00 by 11:30.
+     * O: 8.00 closed on the 26th, reopened on the 27th by a change (its second line), left open.
+     * V: 30.00 opened on the 26th, 10.00 cash paid then; voided on the 27th, the 10.00 handed back on the 28th.
+     * `at(iso)`: the views of the events written before then (what a device held then).
+     */
+    function reopenedDays() {
+      const till = terminal('till-1');
+      const manager = terminal('manager-1');
+      const events: EventEnvelope[] = [];
+      const write = (by: TestWriter, iso: string, ticket: string, type: string, payload: unknown): EventEnvelope => {
+        setWall(iso);
+        const e = by.write({ type: 'ticket', id: ticket } satisfies AggregateRef, type, payload);
+        events.push(e);
+        for (const other of [till, manager]) if (other !== by) other.see(e);
+        return e;
+      };
+      const at = (iso = '2100-01-01T00:00:00Z'): AggregateView[] => {
+        const p = new LocationProjection();
+        p.apply(events.filter((e) => e.at < Date.parse(iso)));
+        return p.all();
+      };
+      const ticket = (id: string): TicketView => at().find((v) => v.id === id) as TicketView;
+      const resolve = (iso: string, id: string, conflictId: string, kind: 'reopen' | 'refund_payment'): void => {
+        write(manager, iso, id, 'conflict.resolved', { conflictId, resolution: { kind }, ...(kind === 'refund_payment' ? { refundIds: [] } : {}) });
+      };
+      /** Comps `lineId` of the closed ticket, reopens it, hands back what no longer fits and closes it again at the new total. */
+      const compReopenReclose = (id: string, lineId: string, [comp, reopen, back, pay, close]: string[]): void => {
+        const comped = write(manager, comp!, id, 'ticket.line_comped', { lineId, reason: 'cold', quantity: 1 });
+        resolve(reopen!, id, ticket(id).conflicts.find((c) => c.eventIds.includes(comped.id))!.conflictId, 'reopen');
+        resolve(back!, id, ticket(id).conflicts.find((c) => c.kind === 'over_payment' && c.status === 'open')!.conflictId, 'refund_payment');
+        const owed = ticket(id).totalCents - ticket(id).paidCents;
+        if (owed > 0) write(till, pay!, id, 'ticket.payment_recorded', { paymentId: `${id}-again`, method: 'card', amountCents: owed });
+        write(till, close!, id, 'ticket.closed', { totalCents: ticket(id).totalCents });
+      };
+
+      write(till, '2026-11-26T14:00:00Z', 'tk-r', 'ticket.opened', { number: 'A-001' });
+      write(till, '2026-11-26T14:00:01Z', 'tk-r', 'ticket.item_added', taxed('r1', 1000));
+      write(till, '2026-11-26T14:00:02Z', 'tk-r', 'ticket.item_added', taxed('r2', 500));
+      write(till, '2026-11-26T14:01:00Z', 'tk-r', 'ticket.covers_set', { covers: 2 });
+      write(till, '2026-11-26T14:30:00Z', 'tk-r', 'ticket.payment_recorded', { paymentId: 'pay-r', method: 'card', amountCents: 1500 });
+      write(till, '2026-11-26T14:31:00Z', 'tk-r', 'ticket.closed', { totalCents: 1500 });
+      write(till, '2026-11-26T15:00:00Z', 'tk-o', 'ticket.opened', { number: 'A-002' });
+      write(till, '2026-11-26T15:00:01Z', 'tk-o', 'ticket.item_added', taxed('o1', 800));
+      write(till, '2026-11-26T15:30:00Z', 'tk-o', 'ticket.payment_recorded', { paymentId: 'pay-o', method: 'cash', amountCents: 800 });
+      write(till, '2026-11-26T15:31:00Z', 'tk-o', 'ticket.closed', { totalCents: 800 });
+      write(till, '2026-11-26T18:00:00Z', 'tk-v', 'ticket.opened', { number: 'A-003' });
+      write(till, '2026-11-26T18:00:01Z', 'tk-v', 'ticket.item_added', taxed('v1', 3000));
+      write(till, '2026-11-26T18:30:00Z', 'tk-v', 'ticket.payment_recorded', { paymentId: 'pay-v', method: 'cash', amountCents: 1000 });
+
+      compReopenReclose('tk-r', 'r1', ['2026-11-27T09:00:00Z', '2026-11-27T09:05:00Z', '2026-11-27T09:10:00Z', '2026-11-27T09:12:00Z', '2026-11-27T09:13:00Z']);
+      const added = write(manager, '2026-11-27T10:00:00Z', 'tk-o', 'ticket.item_added', taxed('o2', 400));
+      resolve('2026-11-27T10:05:00Z', 'tk-o', ticket('tk-o').conflicts.find((c) => c.eventIds.includes(added.id))!.conflictId, 'reopen');
+      write(manager, '2026-11-27T10:30:00Z', 'tk-v', 'ticket.voided', { reason: 'walked out' });
+      write(till, '2026-11-27T11:00:00Z', 'tk-s', 'ticket.opened', { number: 'A-004' });
+      write(till, '2026-11-27T11:00:01Z', 'tk-s', 'ticket.item_added', taxed('s1', 2000));
+      write(till, '2026-11-27T11:01:00Z', 'tk-s', 'ticket.payment_recorded', { paymentId: 'pay-s', method: 'cash', amountCents: 2000 });
+      write(till, '2026-11-27T11:02:00Z', 'tk-s', 'ticket.closed', { totalCents: 2000 });
+      compReopenReclose('tk-s', 's1', ['2026-11-27T11:10:00Z', '2026-11-27T11:15:00Z', '2026-11-27T11:20:00Z', '2026-11-27T11:25:00Z', '2026-11-27T11:30:00Z']);
+      const held = ticket('tk-v').conflicts.find((c) => c.kind === 'payment_after_void')!;
+      resolve('2026-11-28T10:00:00Z', 'tk-v', held.conflictId, 'refund_payment');
+      return { at };
+    }
+
+    /** The figures a day adds to the period's: money in less money out per method, sales, guests, tax and items (net of what came off later). */
+    const ledger = (t: DayTakings) => ({
+      closed: [t.closed.count, t.closed.amountCents],
+      discounted: [t.discounted.count, t.discounted.amountCents],
+      guests: [t.guests.count, t.guests.amountCents],
+      kept: Object.fromEntries(Object.entries(t.taken.byMethod).map(([m, taken]) => [m, taken.amountCents - t.refunded.byMethod[m as 'cash'].amountCents - t.handedBack.byMethod[m as 'cash'].amountCents])),
+      cash: t.cashExpectedCents,
+      salesTax: Object.fromEntries(t.taxes.sales.map((l) => [String(l.basisPoints), [l.grossCents, l.taxCents, l.netCents]])),
+      items: Object.fromEntries(t.itemsSold.map((i) => [i.menuItemId, [i.quantity, i.compedQuantity, i.amountCents]])),
+    });
+    type Ledger = ReturnType<typeof ledger>;
+    const addLedgers = (a: Ledger, b: Ledger): Ledger => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, sum(v, b[k as keyof Ledger])])) as Ledger;
+    const sum = (a: unknown, b: unknown): unknown => {
+      if (typeof a === 'number') return a + (b as number);
+      if (Array.isArray(a)) return a.map((x, i) => sum(x, (b as unknown[])[i]));
+      const out: Record<string, unknown> = { ...(b as object) };
+      for (const [k, v] of Object.entries(a as object)) out[k] = k in out ? sum(v, out[k]) : v;
+      // An item or rate that nets to nothing is in no report.
+      for (const [k, v] of Object.entries(out)) if (Array.isArray(v) && v.every((x) => x === 0)) delete out[k];
+      return out;
+    };
+
+    it('a close stays on its day at its total, items, guests and tax; the reopening takes it off on its own day, the new close counts on its own; the days add up to the period', () => {
+      const { at } = reopenedDays();
+      const printed = DAYS.map((day) => dayTakings(at(new Date(day.to).toISOString()), day));
+      const now = at();
+      // Re-run later, every day reads as it was printed (but for what is open now).
+      DAYS.forEach((day, i) => expect({ ...dayTakings(now, day), open: null, ticketsWithOpenConflicts: null }).toEqual({ ...printed[i], open: null, ticketsWithOpenConflicts: null }));
+      expect(dayTakings(now, NOV_26)).toMatchObject({
+        closed: { count: 2, amountCents: 2300 },
+        guests: { count: 2, amountCents: 1500 },
+        taken: { amountCents: 3300 },
+        cashExpectedCents: 1800,
+        taxes: { sales: [{ basisPoints: 1000, grossCents: 2300, taxCents: 209, netCents: 2091 }] },
+      });
+      // R off (-15.00, its 2 guests, r1 and r2, 1.36 of tax) and on again at 5.00; S at its last close only (0.00); O off (-8.00).
+      const nov27 = dayTakings(now, NOV_27);
+      expect(nov27).toMatchObject({ closed: { count: 0, amountCents: -1800 }, guests: { count: 0, amountCents: -1000 }, taxes: { sales: [{ basisPoints: 1000, grossCents: -1800, taxCents: -164, netCents: -1636 }] } });
+      expect(nov27.itemsSold.map((i) => [i.menuItemId, i.quantity, i.compedQuantity, i.amountCents])).toEqual([
+        ['m-s1', 0, 1, 0],
+        ['m-o1', -1, 0, -800],
+        ['m-r1', -1, 1, -1000],
+      ]);
+      const whole = dayTakings(now, { from: NOV_25.from, to: NOV_28.to });
+      expect(whole).toMatchObject({ closed: { count: 2, amountCents: 500 }, taxes: { sales: [{ basisPoints: 1000, grossCents: 500, taxCents: 45, netCents: 455 }] } });
+      expect(DAYS.map((day) => ledger(dayTakings(now, day))).reduce(addLedgers)).toEqual(ledger(whole));
+    });
+
+    it('a payment taken on a day and held by a void on a later one stays taken on its day; handed back, it goes out on the day of the decision', () => {
+      const { at } = reopenedDays();
+      const pending = at('2026-11-28T04:00:00Z'); // voided, its 10.00 waiting for a manager
+      expect((pending.find((v) => v.id === 'tk-v') as TicketView).payments[0]!.state).toBe('held');
+      expect(dayTakings(pending, NOV_26)).toMatchObject({ taken: { byMethod: { cash: { amountCents: 1800 } } }, held: { amountCents: 0 }, cashExpectedCents: 1800 });
+      expect(dayTakings(pending, NOV_27)).toMatchObject({ held: { amountCents: 0 }, voided: { count: 1, amountCents: 3000 } });
+      expect(dayTakings(at(), NOV_28)).toMatchObject({ handedBack: { byMethod: { cash: { count: 1, amountCents: 1000 } } }, cashExpectedCents: -1000 });
+    });
+  });
 });
