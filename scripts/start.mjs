@@ -3,11 +3,14 @@
 import { pathToFileURL } from 'node:url';
 import { buildServer, buildStaffApp } from './builds.mjs';
 
-buildStaffApp();
+// The server first (seconds): its configuration check says what is wrong with the environment
+// before the staff app's build, which takes far longer.
 const server = buildServer();
 
 // Stack traces point into server/ and shared/, not into the bundle.
 process.setSourceMapsEnabled(true);
 // main() runs the server; importing the module alone starts nothing.
-const { main } = await import(pathToFileURL(server).href);
-await main();
+const { main, configFromEnvironment } = await import(pathToFileURL(server).href);
+const config = configFromEnvironment();
+buildStaffApp();
+await main(config);

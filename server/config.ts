@@ -53,6 +53,12 @@ export const DEFAULT_PORT = 8787;
 /** An on/off variable: `1`/`true` or `0`/`false`. */
 const Flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
+/**
+ * The largest RELAY_MAX_MESSAGE_BYTES: the relay buffers a whole message per socket before it
+ * reads it, so a limit in gigabytes lets a few sockets take the server's memory.
+ */
+export const MAX_RELAY_MESSAGE_BYTES = 64 * 1024 * 1024;
+
 /** A delay for setTimeout/setInterval: Node runs one above 2^31 - 1 ms after 1 ms instead (a room unloaded at once, a flush every millisecond). */
 const TimerMs = z.coerce.number().int().max(2 ** 31 - 1, 'at most 2147483647 (about 24.8 days)');
 
@@ -111,7 +117,12 @@ const Env = z.object({
   TLS_KEY_FILE: z.string().min(1).optional(),
   SEED_DEMO: Flag.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  RELAY_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  RELAY_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(MAX_RELAY_MESSAGE_BYTES, `at most ${MAX_RELAY_MESSAGE_BYTES} (64 MiB): the relay holds a whole message per socket in memory`)
+    .default(32 * 1024 * 1024),
   RELAY_MAX_CONNECTIONS_PER_ROOM: z.coerce.number().int().positive().default(200),
   RELAY_MAX_CONNECTIONS_PER_DEVICE: z.coerce.number().int().positive().default(16),
   RELAY_ROOM_IDLE_MS: TimerMs.min(0).default(30_000),
@@ -125,11 +136,16 @@ const Env = z.object({
 });
 
 /**
- * Parses the environment; throws one readable error listing every bad variable. A variable
- * set to the empty string counts as unset (`PORT= npm start` means the default port, not 0).
+ * Parses the environment; throws one readable error listing every bad variable. Values are
+ * trimmed (a stray space in a unit file), and a variable set to nothing but blanks counts as
+ * unset (`PORT= npm start` means the default port; RELAY_ROOM_IDLE_MS=" " is not 0 ms). The
+ * secret is taken as written: trimming it would change the key every token is signed with.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
+  const set = Object.entries(env).flatMap(([name, value]) =>
+    value === undefined || value.trim() === '' ? [] : [[name, name === 'RMS_SECRET' ? value : value.trim()] as const],
+  );
+  const parsed = Env.safeParse(Object.fromEntries(set));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`);

@@ -17,7 +17,7 @@ import { registerReportsRoutes } from './http/reports-routes';
 import { IngestService } from './ingest/ingest-service';
 import { relayIngestHook, type RelayIngest } from './ingest/relay-ingest-hook';
 import { roomBridgeHook } from './ingest/room-bridge';
-import { countIngested, createMetrics } from './metrics';
+import { countClose, countIngested, createMetrics } from './metrics';
 import { pairingLink } from '../shared/protocol/pairing-link';
 import { isSecureContextUrl, networkUrls, shellWord, urlHost } from './pairing';
 import { createEventIndex } from './relay/event-index-hook';
@@ -52,14 +52,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** What a test or an embedder swaps in: the clock, and where the JSON log lines go (stdout otherwise). */
+export interface ServerRuntime {
+  now?: () => number;
+  logStream?: { write(line: string): void };
+}
+
 /**
  * Wiring only: opens the data directory, builds store → ingest → relay → HTTP, listens.
  * Hook order matters and is spelled out here: persistence before the event index before
  * the room guard before relay ingest before metrics (relay); the room bridge after the store commit (ingest).
  */
-export async function startServer(config: ServerConfig, clock: { now?: () => number } = {}): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, runtime: ServerRuntime = {}): Promise<RunningServer> {
   // The server's time (tokens, X-Server-Time, the room guard's judgement): tests move it days ahead.
-  const now = clock.now ?? ((): number => Date.now());
+  const now = runtime.now ?? ((): number => Date.now());
   // Before the data directory is created or opened: refused, nothing is left open.
   checkDataDirNotServed(config.staticDir, config.dataDir);
   const https = config.tls === null ? null : { cert: readPem('TLS_CERT_FILE', config.tls.certFile), key: readPem('TLS_KEY_FILE', config.tls.keyFile) };
@@ -76,7 +82,15 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
   // Told by every site that writes the store: /healthz says when nothing sent can be stored.
   const storeHealth = new StoreHealth(now, (op) => metrics.storeErrors.inc({ op }));
   let shuttingDown = false;
-  const app = await createApp({ https, logLevel: config.logLevel, corsOrigins: config.corsOrigins, tokens, now, isShuttingDown: () => shuttingDown });
+  const app = await createApp({
+    https,
+    logLevel: config.logLevel,
+    ...(runtime.logStream ? { logStream: runtime.logStream } : {}),
+    corsOrigins: config.corsOrigins,
+    tokens,
+    now,
+    isShuttingDown: () => shuttingDown,
+  });
   const log = app.log;
 
   const eventIndex = createEventIndex({ acknowledged: (location) => store.watermarks(location) });
@@ -89,10 +103,11 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
           log,
           watermarks: (location) => store.watermarks(location),
           held: (room) => eventIndex.highest(room),
-          onIngested: (location, result) => {
+          onIngested: (location, result, caughtUp) => {
             if (result.accepted > 0) storeHealth.succeeded('relay_ingest');
-            countIngested(metrics.relayEventsIngested, result);
-            if (result.rejected > 0) log.info({ location, rejected: result.results.filter((r) => r.status === 'rejected') }, 'relayed events rejected');
+            // Catch-up's duplicates are events stored already (counted as they came in), not relay ingest.
+            countIngested(metrics.relayEventsIngested, caughtUp ? { ...result, duplicates: 0 } : result);
+            if (result.rejected > 0) log.info({ location, caughtUp, rejected: result.results.filter((r) => r.status === 'rejected') }, 'relayed events rejected');
           },
           onFailed: (_location, err) => storeHealth.failed('relay_ingest', err),
         },
@@ -125,6 +140,7 @@ export async function startServer(config: ServerConfig, clock: { now?: () => num
     ],
     storeHealth,
     log,
+    onClosed: (reason) => countClose(metrics.relayCloses, reason),
   });
   const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex, log)], log, now);
 
@@ -207,19 +223,24 @@ function readPem(variable: string, file: string): Buffer {
 }
 
 /**
+ * The environment's configuration; on a mistake, its message and exit 1 (the operator's to fix,
+ * not a stack trace). `npm start` checks it before it builds the staff app.
+ */
+export function configFromEnvironment(): ServerConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
+
+/**
  * The command line: start with the environment's configuration, print the URL and how to pair,
  * shut down gracefully on SIGTERM / SIGINT. Run by `npm start` (scripts/start.mjs) and by
  * `npm run server` (this file as the entry point).
  */
-export async function main(): Promise<void> {
-  let config: ServerConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    // A configuration mistake is the operator's to fix: its message, not a stack trace.
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  }
+export async function main(config: ServerConfig = configFromEnvironment()): Promise<void> {
   let server: RunningServer;
   try {
     server = await startServer(config);

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CloseReason, type CloseReasonInfo } from '../shared/protocol/close-reasons';
 import type { RelayHook } from './relay/hooks';
 import { STORE_WRITE_OPS } from './store/store-health';
 
@@ -14,6 +15,7 @@ export interface ServerMetrics {
   relayConnections: Gauge;
   relayRooms: Gauge;
   relayBytes: Counter<'direction'>;
+  relayCloses: Counter<'code' | 'reason'>;
   storeErrors: Counter<'op'>;
   relayHook: RelayHook;
 }
@@ -55,6 +57,14 @@ export function createMetrics(): ServerMetrics {
     labelNames: ['direction'] as const,
     registers: [registry],
   });
+  const relayCloses = new Counter({
+    name: 'rms_relay_closes_total',
+    help: 'Relay connections the server closed, by close code and reason (4413 messageTooLarge and 4422 malformedMessage stop a till syncing live)',
+    labelNames: ['code', 'reason'] as const,
+    registers: [registry],
+  });
+  // Listed at 0 from the start, as rms_store_errors_total.
+  for (const { code, reason } of Object.values(CloseReason)) relayCloses.inc({ code: String(code), reason }, 0);
   const storeErrors = new Counter({
     name: 'rms_store_errors_total',
     help: 'Store writes that failed (disk full, database locked), by site: events (POST /api/events), relay_ingest, room_commit, room_flush',
@@ -87,7 +97,12 @@ export function createMetrics(): ServerMetrics {
       else (bytesOut ??= relayBytes.labels('out')).inc(bytes);
     },
   };
-  return { registry, eventsIngested, relayEventsIngested, batchSeconds, relayConnections, relayRooms, relayBytes, storeErrors, relayHook };
+  return { registry, eventsIngested, relayEventsIngested, batchSeconds, relayConnections, relayRooms, relayBytes, relayCloses, storeErrors, relayHook };
+}
+
+/** Counts one close the relay initiated. */
+export function countClose(counter: Counter<'code' | 'reason'>, { code, reason }: CloseReasonInfo): void {
+  counter.inc({ code: String(code), reason });
 }
 
 /** Counts one batch's outcomes (POST /api/events or the relay). */

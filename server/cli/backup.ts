@@ -169,12 +169,16 @@ function messageOf(err: unknown): string {
 
 /** The target directory from the command line, or undefined for --help. */
 function parseBackupArgs(argv: readonly string[]): string | undefined {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { help: { type: 'boolean', short: 'h', default: false } },
-    strict: true,
-    allowPositionals: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: { help: { type: 'boolean', short: 'h', default: false } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    // Node's own message spans lines and says nothing of what the command takes.
+    const code = (err as { code?: unknown }).code;
+    const line = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `unknown option ${/'([^']*)'/.exec(messageOf(err))?.[1]}` : '--help takes no value';
+    throw new Error(`${line}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
   if (values.help) return undefined;
   if (positionals.length !== 1) throw new Error(`expected one argument, the backup directory (got ${positionals.length})\n\n${USAGE}`);
   return positionals[0]!;

@@ -89,12 +89,12 @@ function parseFlags(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    throw flagSyntaxError(err);
+    throw flagSyntaxError(err, argv);
   }
 }
 
 /** Node's parseArgs errors, reworded to one line naming the flag (its own span several lines). */
-function flagSyntaxError(err: unknown): Error {
+function flagSyntaxError(err: unknown, argv: readonly string[]): Error {
   const message = err instanceof Error ? err.message : String(err);
   const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
   const flag = quoted.split(' ')[0];
@@ -104,10 +104,14 @@ function flagSyntaxError(err: unknown): Error {
       return new ArgumentError(`unknown option ${flag}`, true);
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return new ArgumentError(`unexpected argument "${quoted}"`, true);
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return message.includes('does not take an argument')
-        ? new ArgumentError(`${flag} takes no value`)
-        : new ArgumentError(`${flag} needs a value`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      if (message.includes('does not take an argument')) return new ArgumentError(`${flag} takes no value`);
+      // `--ttl -5`: parseArgs takes a value starting with a dash for the next flag.
+      const dashed = message.includes('ambiguous') ? argv[argv.indexOf(flag ?? '') + 1] : undefined;
+      if (dashed === undefined) return new ArgumentError(`${flag} needs a value`);
+      if (flag === '--ttl') return new ArgumentError(`--ttl must be a positive lifetime such as 30d, 12h or 3600 (got ${JSON.stringify(dashed)})`);
+      return new ArgumentError(`${flag} needs a value, not ${JSON.stringify(dashed)}`);
+    }
     default:
       return err instanceof Error ? err : new Error(message);
   }

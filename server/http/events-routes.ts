@@ -97,7 +97,12 @@ function registerPostEvents(app: FastifyInstance, deps: EventsRoutesDeps): void 
       const result = await work.catch((err: unknown) => {
         // Only the store throws here (disk full, database locked): a 500, the batch sent again later.
         deps.storeHealth.failed('events', err);
-        throw err;
+        // Logged here, with whose batch it was (the error handler would log it again without).
+        request.log.error(
+          { location: claims.location, terminal: claims.terminal ?? null, events: parsed.data.events.length, err: String(err) },
+          'event batch not stored',
+        );
+        throw new HttpError(500, 'internalError', 'internal error');
       });
       if (result.accepted > 0) deps.storeHealth.succeeded('events');
       countIngested(deps.metrics.eventsIngested, result);

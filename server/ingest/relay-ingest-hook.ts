@@ -30,6 +30,12 @@ import type { IngestLog, IngestResult, IngestService, UploadBatch, Uploader } fr
  *
  * Only updates from connections count: the server's own writes (REST bridging, restores)
  * hold events that are canonical already; a room's load is compared with the log (catch-up).
+ *
+ * Catch-up remembers, per location and writer, up to which origin.n the room's events were
+ * judged (by catch-up, or by live ingest with no batch failed since): a writer whose watermark
+ * never passes a gap (a refused event its till set aside, an n never written) is read once per
+ * server life, not at every load, and its refusals are counted and logged once. Catch-up's
+ * duplicates are not counted: they are events stored already (SRV21).
  */
 export const RELAY_INGEST_BATCH = 500;
 export const RELAY_INGEST_WINDOW_MS = 10;
@@ -49,8 +55,8 @@ export interface RelayIngestOptions {
   watermarks(location: string): Promise<Watermarks>;
   /** Per writer, the highest origin.n the room holds (the event index): catch-up reads only writers above their watermark. */
   held(room: Room): ReadonlyMap<string, number>;
-  /** After each batch stored (metrics). */
-  onIngested?(location: string, result: IngestResult): void;
+  /** After each batch stored (metrics, the log of refusals); `caughtUp` for catch-up's batches. */
+  onIngested?(location: string, result: IngestResult, caughtUp: boolean): void;
   /** A batch could not be stored (store health, metrics). */
   onFailed?(location: string, err: unknown): void;
 }
@@ -91,8 +97,27 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
   const writes = new Set<Promise<void>>();
   let closed = false;
 
-  /** Stores one window's events, every connection's in one transaction (RELAY_INGEST_BATCH events at most each). */
-  const store = async (room: Room, window: readonly Pending[]): Promise<void> => {
+  /**
+   * Per location, per writer: every event of it up to this origin.n the room held was judged
+   * (stored, a duplicate or refused). Kept across loads for the server's life: a handful of
+   * writers per location.
+   */
+  const judged = new Map<string, Map<string, number>>();
+  const judgedOf = (location: string): Map<string, number> => {
+    let marks = judged.get(location);
+    if (marks === undefined) judged.set(location, (marks = new Map()));
+    return marks;
+  };
+  const markJudged = (location: string, held: ReadonlyMap<string, number>): void => {
+    const marks = judgedOf(location);
+    for (const [writer, n] of held) if (n > (marks.get(writer) ?? 0)) marks.set(writer, n);
+  };
+
+  /**
+   * Stores one window's events, every connection's in one transaction (RELAY_INGEST_BATCH
+   * events at most each). Returns whether all of it was stored.
+   */
+  const store = async (room: Room, state: RoomIngest, window: readonly Pending[], caughtUp = false): Promise<boolean> => {
     const chunks: UploadBatch[][] = [[]];
     let size = 0;
     for (const { uploader, jsons } of window) {
@@ -114,20 +139,21 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     for (const [i, chunk] of chunks.entries()) {
       // A terminal back from a long outage brings thousands: let frames and requests through between chunks.
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      if (closed || chunk.length === 0) return;
+      if (closed) return false;
+      if (chunk.length === 0) return true;
       try {
         const results = await ingest.ingestEach(room.name, chunk);
-        for (const result of results) options.onIngested?.(room.name, result);
+        for (const result of results) options.onIngested?.(room.name, result, caughtUp);
       } catch (err) {
         // The events stay in the room and in their terminals' outboxes: uploaded later.
         const terminals = chunk.map((b) => b.uploader?.terminal ?? null);
         options.log.error({ location: room.name, terminals, err: String(err) }, 'relay ingest failed');
         options.onFailed?.(room.name, err);
-        const state = rooms.get(room);
-        if (state !== undefined) state.catchUpDue = true;
-        return;
+        state.catchUpDue = true;
+        return false;
       }
     }
+    return true;
   };
 
   /** Runs `write` after this room's earlier batches; close() waits for it. */
@@ -147,31 +173,35 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     if (state.pending.size === 0 || closed) return;
     const batches = [...state.pending.values()];
     state.pending = new Map();
-    enqueue(state, () => store(room, batches));
+    enqueue(state, async () => void (await store(room, state, batches)));
   };
 
   /**
-   * Ingests the room's events above the canonical watermarks, each as uploaded by its own
-   * writer's terminal token (the strictest uploader it could have had: a manager's void is
-   * refused here and left to the manager's outbox). Usually no writer is behind and nothing
-   * is read; otherwise one pass over the events' heads (~0.2 s at 100k events), taking those
-   * of the writers behind; events stored above a gap come back as duplicates.
+   * Ingests the room's events above the canonical watermarks and not judged yet, each as
+   * uploaded by its own writer's terminal token (the strictest uploader it could have had: a
+   * manager's void is refused here and left to the manager's outbox). Usually no writer is
+   * behind and nothing is read; otherwise one pass over the events' heads (~0.2 s at 100k
+   * events), taking those of the writers behind; events stored above a gap come back as
+   * duplicates (once per server life: then they are judged).
    */
-  const catchUp = async (room: Room, held: ReadonlyMap<string, number>): Promise<void> => {
+  const catchUp = async (room: Room, state: RoomIngest, held: ReadonlyMap<string, number>): Promise<void> => {
     // After the connection that loaded the room got its first answer.
     await new Promise((resolve) => setImmediate(resolve));
     const marks = await options.watermarks(room.name);
+    const judgedHere = judgedOf(room.name);
+    const from = (writer: string): number => Math.max(marks[writer] ?? 0, judgedHere.get(writer) ?? 0);
     const behindWriters = new Set<string>();
-    for (const [writer, n] of held) if (writer !== SERVER_WRITER && n > (marks[writer] ?? 0)) behindWriters.add(writer);
+    for (const [writer, n] of held) if (writer !== SERVER_WRITER && n > from(writer)) behindWriters.add(writer);
     if (behindWriters.size === 0) return;
     const behind = new Map<string, Pending>();
     for (const json of readAllEventJson(room.doc)) {
       const head = eventHeadOf(json);
       if (head === null || head.terminal === null || !behindWriters.has(head.terminal)) continue;
-      if (head.n <= (marks[head.terminal] ?? 0)) continue;
+      if (head.n <= from(head.terminal)) continue;
       pendingOf(behind, { role: 'terminal', terminal: head.terminal }).jsons.push(json);
     }
-    if (behind.size > 0) await store(room, [...behind.values()]);
+    // A failed store set catchUpDue: judged stays where it was, and the next catch-up reads it all again.
+    if (behind.size === 0 || (await store(room, state, [...behind.values()], true))) markJudged(room.name, held);
   };
 
   const scheduleCatchUp = (room: Room, state: RoomIngest): void => {
@@ -179,7 +209,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     // Read now: a flush is followed by the unload, which forgets the room's index.
     const held = new Map(options.held(room));
     enqueue(state, () =>
-      catchUp(room, held).catch((err: unknown) => {
+      catchUp(room, state, held).catch((err: unknown) => {
         options.log.error({ location: room.name, err: String(err) }, 'relay ingest catch-up failed');
         state.catchUpDue = true;
       }),
@@ -206,7 +236,14 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       onFlush(room) {
         drain(room);
         const state = rooms.get(room);
-        if (state?.catchUpDue && !closed) scheduleCatchUp(room, state);
+        if (state === undefined || closed) return;
+        if (state.catchUpDue) scheduleCatchUp(room, state);
+        // Every event the room holds now came in live (judged by the batches queued before
+        // this) or at its load (judged by catch-up): unless one of them fails, all is judged.
+        const held = new Map(options.held(room));
+        enqueue(state, async () => {
+          if (!state.catchUpDue) markJudged(room.name, held);
+        });
       },
       onUnload(room) {
         const state = rooms.get(room);

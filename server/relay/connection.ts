@@ -4,7 +4,7 @@ import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
+import { CloseReason, isRetriableCloseCode, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
 import type { TokenClaims } from '../../shared/protocol/token-claims';
 import type { RelayHook } from './hooks';
 import { MessageType, encodeSyncStep1, updateFrame } from './messages';
@@ -18,7 +18,34 @@ export interface ConnectionOptions {
   hooks: readonly RelayHook[];
   /** Called once the socket is gone, after the room forgot it. */
   onGone(conn: RelayConnection, room: Room | null): void;
+  /** Hears of every close the server initiates (metrics). */
+  onClosed?(reason: CloseReasonInfo): void;
+  log: RelayConnectionLog;
   now?: () => number;
+}
+
+export interface RelayConnectionLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * How loud a close the server initiates is logged. The unexpected ones (too large, malformed,
+ * room full, internal error) are warnings: after 4413 or 4422 (terminal) a till stops syncing
+ * live until reloaded, and nothing else says why. Closes at a shutdown are not logged one by
+ * one: the shutdown is (all are counted).
+ */
+function closeLogLevel(reason: CloseReasonInfo): 'info' | 'warn' | null {
+  switch (reason.code) {
+    case CloseReason.serverShuttingDown.code:
+      return null;
+    case CloseReason.tokenExpired.code:
+    case CloseReason.tokenRevoked.code:
+    case CloseReason.superseded.code:
+      return 'info';
+    default:
+      return 'warn';
+  }
 }
 
 /** Longest delay setTimeout accepts; longer expiries are re-armed in steps. */
@@ -223,8 +250,25 @@ export class RelayConnection {
     rawSocketOf(this.socket)?.uncork();
   }
 
-  close(reason: CloseReasonInfo): void {
+  /** Closes the socket with `reason` (logged and counted; `detail`: what made the server close it). */
+  close(reason: CloseReasonInfo, detail?: unknown): void {
     if (this.gone) return;
+    const { location, terminal } = this.claims;
+    const level = closeLogLevel(reason);
+    if (level !== null) {
+      this.options.log[level](
+        {
+          location,
+          terminal: terminal ?? null,
+          code: reason.code,
+          reason: reason.reason,
+          retriable: isRetriableCloseCode(reason.code),
+          ...(detail === undefined ? {} : { err: String(detail) }),
+        },
+        'relay connection closed by the server',
+      );
+    }
+    this.options.onClosed?.(reason);
     this.socket.close(reason.code, reason.reason);
     this.teardown();
   }
@@ -232,14 +276,18 @@ export class RelayConnection {
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (this.gone) return;
     for (const hook of this.options.hooks) hook.onBytes?.('in', data.byteLength);
-    if (data.byteLength > this.options.maxMessageBytes) return this.close(CloseReason.messageTooLarge);
-    if (!isBinary) return this.close(CloseReason.malformedMessage);
+    if (data.byteLength > this.options.maxMessageBytes) {
+      return this.close(CloseReason.messageTooLarge, `a message of ${data.byteLength} bytes, over RELAY_MAX_MESSAGE_BYTES (${this.options.maxMessageBytes})`);
+    }
+    if (!isBinary) return this.close(CloseReason.malformedMessage, 'a text frame');
     // A timer can fire late (sleeping laptop, busy loop): check expiry on every frame too.
     if (this.now() >= this.claims.exp * 1000) return this.close(CloseReason.tokenExpired);
     const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (this.queue === null) return this.handle(frame);
     this.queuedBytes += frame.byteLength;
-    if (this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes > this.options.maxMessageBytes) return this.close(CloseReason.messageTooLarge);
+    if (this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes > this.options.maxMessageBytes) {
+      return this.close(CloseReason.messageTooLarge, `${this.queue.length + 1} frames, ${this.queuedBytes} bytes sent while its room loaded`);
+    }
     this.queue.push(frame);
   }
 
@@ -264,7 +312,9 @@ export class RelayConnection {
         }
         case MessageType.awareness: {
           const update = decoding.readVarUint8Array(decoder);
-          if (update.byteLength > MAX_AWARENESS_BYTES || !room.applyPresence(this, update)) return this.close(CloseReason.messageTooLarge);
+          if (update.byteLength > MAX_AWARENESS_BYTES || !room.applyPresence(this, update)) {
+            return this.close(CloseReason.messageTooLarge, `a presence update of ${update.byteLength} bytes or for too many clients`);
+          }
           break;
         }
         case MessageType.queryAwareness: {
@@ -281,7 +331,7 @@ export class RelayConnection {
           break;
       }
     } catch (err) {
-      this.close(err instanceof RoomHookError ? CloseReason.internalError : CloseReason.malformedMessage);
+      this.close(err instanceof RoomHookError ? CloseReason.internalError : CloseReason.malformedMessage, err);
     }
   }
 

@@ -8,7 +8,7 @@ import { LocationId, type TokenClaims } from '../../shared/protocol/token-claims
 import type { TokenIssuer, VerifyFailure } from '../auth/tokens';
 import type { RelayLimits } from '../config';
 import type { StoreHealth } from '../store/store-health';
-import { RelayConnection } from './connection';
+import { RelayConnection, type RelayConnectionLog } from './connection';
 import type { RelayHook } from './hooks';
 import { RoomRegistry } from './room-registry';
 
@@ -25,7 +25,9 @@ export interface RelayOptions {
   hooks: readonly RelayHook[];
   /** Told of the rooms' commits and flushes (/healthz, metrics). */
   storeHealth: StoreHealth;
-  log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  log: RelayConnectionLog & { error(obj: object, msg: string): void };
+  /** Hears of every close the server initiates (metrics). */
+  onClosed?(reason: CloseReasonInfo): void;
 }
 
 /**
@@ -45,7 +47,8 @@ export class Relay {
       flushEveryMs: options.limits.compactEveryMs,
       onFlushError: (room, err) => {
         options.storeHealth.failed('room_flush', err);
-        options.log.warn({ location: room.name, err: String(err) }, 'room flush failed');
+        // As a failed commit (room.ts): what the room holds unstored is lost at its unload.
+        options.log.error({ location: room.name, err: String(err) }, 'room flush failed');
       },
     });
     // maxPayload is the hard backstop: ws buffers a whole message before handing it over,
@@ -133,6 +136,8 @@ export class Relay {
         maxConnectionsPerRoom: this.options.limits.maxConnectionsPerRoom,
         maxConnectionsPerDevice: this.options.limits.maxConnectionsPerDevice,
         hooks: this.options.hooks,
+        log: this.options.log,
+        ...(this.options.onClosed ? { onClosed: this.options.onClosed } : {}),
         onGone: (_c, room) => {
           if (room !== null) this.rooms.release(room);
         },

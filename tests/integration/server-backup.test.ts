@@ -188,4 +188,13 @@ describe('npm run backup', () => {
     expect(otherSecret.stderr).toMatch(/^backup: \S+token-secret holds another token secret .*: back up into another directory\n$/);
     expect(readdirSync(target)).toEqual(['token-secret']);
   });
+
+  it('[SRV41] an unknown option is one line and the usage, exit 1 (not Node\'s own error)', async () => {
+    const root = tempRoot();
+    const result = await runBackup(join(root, 'data'), ['--foo', join(root, 'backups')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^backup: unknown option --foo\n\nUsage: npm run backup -- <target-dir>\n/);
+    expect(result.stderr).not.toContain('ERR_PARSE_ARGS');
+    expect(existsSync(join(root, 'backups'))).toBe(false);
+  });
 });

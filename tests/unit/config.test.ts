@@ -35,6 +35,23 @@ describe('server configuration from the environment', () => {
   });
 });
 
+describe('blank and padded values', () => {
+  it('[SRV44] values are trimmed, and one of blanks only counts as unset (RELAY_ROOM_IDLE_MS=" " was 0 ms, HOST="   " was taken)', () => {
+    const defaults = loadConfig({});
+    expect(loadConfig({ RELAY_ROOM_IDLE_MS: ' ', HOST: '   ', DATA_DIR: '\t', PORT: ' ' })).toEqual(defaults);
+    expect(loadConfig({ PORT: ' 80 ', HOST: ' 127.0.0.1\n', RELAY_MAX_CONNECTIONS_PER_ROOM: '\t5' })).toMatchObject({ port: 80, host: '127.0.0.1', relay: { maxConnectionsPerRoom: 5 } });
+    // The secret is taken as written: trimmed, every token signed with it would stop verifying.
+    expect(loadConfig({ RMS_SECRET: ' 0123456789abcdef ' }).secret).toBe(' 0123456789abcdef ');
+  });
+
+  it('[SRV44] RELAY_MAX_MESSAGE_BYTES is at most 64 MiB, said in the error', () => {
+    expect(loadConfig({ RELAY_MAX_MESSAGE_BYTES: String(64 * 1024 * 1024) }).relay.maxMessageBytes).toBe(64 * 1024 * 1024);
+    for (const value of ['1e12', '99999999999999999999', String(64 * 1024 * 1024 + 1)]) {
+      expect(() => loadConfig({ RELAY_MAX_MESSAGE_BYTES: value }), value).toThrow(/RELAY_MAX_MESSAGE_BYTES: at most 67108864 \(64 MiB\)/);
+    }
+  });
+});
+
 describe('CORS_ORIGINS', () => {
   it('[SRV27] entries are normalised to the Origin header a browser sends: lower case, no trailing slash, no default port', () => {
     const { corsOrigins } = loadConfig({ CORS_ORIGINS: ' https://Till.Example/ , HTTP://LOCALHOST:5173,https://x.example:443,,' });

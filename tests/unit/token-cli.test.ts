@@ -90,6 +90,14 @@ describe('parseTokenArgs', () => {
     expect(mintOptions([...admin, '--ttl', '365d']).ttlSeconds).toBe(MAX_TOKEN_TTL_SECONDS);
     expect(mintOptions([...admin, '--ttl', '1']).ttlSeconds).toBe(1);
   });
+
+  it('a negative ttl is refused as one, not as a missing value (parseArgs reads "-5" as a flag)', () => {
+    const admin = ['--location', 'demo', '--role', 'admin', '--terminal', 'office'];
+    expect(argumentError([...admin, '--ttl', '-5']).message).toBe('--ttl must be a positive lifetime such as 30d, 12h or 3600 (got "-5")');
+    expect(argumentError([...admin, '--ttl=-5']).message).toMatch(/^--ttl must/);
+    expect(argumentError(['--location', '-x']).message).toBe('--location needs a value, not "-x"');
+    expect(argumentError([...admin, '--ttl']).message).toBe('--ttl needs a value');
+  });
 });
 
 describe('minting and output', () => {
