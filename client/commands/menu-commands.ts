@@ -18,6 +18,15 @@ export interface MenuItemDraft {
 /** What a manager changes of an item's definition: its name, category or station (the station '' for none). */
 export type MenuItemChange = Partial<Pick<MenuItemDraft, 'name' | 'category' | 'station'>>;
 
+/**
+ * The item among `items` other than `exceptId`, on the menu (not retired), named `name` trimmed,
+ * case aside: staff tell items apart by name on the till, so two "Crème brûlée" at two prices must not be.
+ */
+export function menuItemNamed(items: readonly MenuItemView[], name: string, exceptId: string | null): MenuItemView | undefined {
+  const lower = name.trim().toLocaleLowerCase();
+  return items.find((item) => item.id !== exceptId && !item.retired && item.name?.toLocaleLowerCase() === lower);
+}
+
 /** The fields a category or a station is, matched against the menu's existing spellings. */
 type GroupingField = 'category' | 'station';
 
@@ -42,6 +51,7 @@ export class MenuCommands {
    */
   define(draft: MenuItemDraft): Promise<string> {
     requireManager(this.ctx, 'change the menu');
+    this.refuseNameTaken(draft.name, null);
     const menuItemId = `item-${newEventId().slice(-12)}`;
     // The name trimmed, the category and station spelled as on the menu, no station when none is typed.
     const station = this.spelledAsOnMenu('station', draft.station ?? '', menuItemId);
@@ -82,6 +92,7 @@ export class MenuCommands {
       return wanted;
     };
     const name = change.name?.trim();
+    if (name !== undefined && name !== item.name) this.refuseNameTaken(name, menuItemId);
     const category = change.category === undefined ? undefined : grouping('category', change.category);
     const station = change.station === undefined ? undefined : grouping('station', change.station) || null;
     const changed: Omit<MenuItemChangedV1, 'menuItemId'> = {
@@ -137,13 +148,19 @@ export class MenuCommands {
     return [...uses].sort(([a, m], [b, n]) => n - m || a.localeCompare(b))[0]?.[0] ?? wanted;
   }
 
+  /** Refuses a name another item on the menu has, case aside (menuItemNamed). */
+  private refuseNameTaken(name: string, menuItemId: string | null): void {
+    const taken = menuItemNamed(this.otherMenuItems(menuItemId), name, menuItemId);
+    if (taken !== undefined) throw new CommandRefused(`there is a menu item ${taken.name} already`);
+  }
+
   /** The menu's other items whose category or station is spelled `spelling`. */
   private menuItemsSpelling(field: GroupingField, spelling: string, menuItemId: string): MenuItemView[] {
     return this.otherMenuItems(menuItemId).filter((item) => item[field] === spelling);
   }
 
   /** The items on the menu (defined, not retired) but `menuItemId`. */
-  private otherMenuItems(menuItemId: string): MenuItemView[] {
+  private otherMenuItems(menuItemId: string | null): MenuItemView[] {
     return (this.ctx.store.views(MENU_ITEM_AGGREGATE, { partial: true }) as MenuItemView[]).filter((item) => item.id !== menuItemId && !item.retired && item.name !== null);
   }
 

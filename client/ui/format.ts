@@ -21,11 +21,15 @@ export function sentence(text: string): string {
 /** Cents as staff read money (shared/domain/common.ts formatCents). */
 export const money = formatCents;
 
-/** "12", "12.5", "12.50" → cents; null when it is not an amount. */
+/**
+ * "12", "12.5", "12,50", ".5", "5." → cents; null when it is not an amount (a sign, an exponent,
+ * hex, a currency symbol, three decimals). Any number of whole digits: a caller says "at most …"
+ * of one too large (AMOUNT_MAX_CENTS), not "enter an amount".
+ */
 export function parseMoney(text: string): number | null {
-  const m = /^\s*(\d{1,7})(?:[.,](\d{1,2}))?\s*$/.exec(text);
+  const m = /^\s*(?:(\d+)(?:[.,](\d{0,2}))?|[.,](\d{1,2}))\s*$/.exec(text);
   if (!m) return null;
-  return Number(m[1]) * 100 + Number((m[2] ?? '0').padEnd(2, '0'));
+  return Number(m[1] ?? '0') * 100 + Number((m[2] ?? m[3] ?? '').padEnd(2, '0'));
 }
 
 /** "1 guest", "4 guests". */

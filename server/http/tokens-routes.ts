@@ -6,7 +6,7 @@ import {
   type MintTokenResponse,
   type RevokeTokenResponse,
 } from '../../shared/protocol/rest-tokens';
-import { isWriterOf } from '../../shared/events/envelope';
+import { SERVER_WRITER, isWriterOf } from '../../shared/events/envelope';
 import { canMint } from '../../shared/protocol/token-claims';
 import type { Revocations } from '../auth/revocations';
 import type { MintInput, TokenIssuer } from '../auth/tokens';
@@ -20,6 +20,8 @@ export interface TokensRoutesDeps {
   revocations: Revocations;
   /** Closes the live relay connections of `location` whose token is revoked; returns how many. */
   closeRevoked(location: string): number;
+  /** Every writer id holding events in `location`'s canonical log (CanonicalLog.writers). */
+  writers(location: string): Promise<string[]>;
   now: () => number;
 }
 
@@ -30,6 +32,7 @@ export interface TokensRoutesDeps {
  * to be paired again only because its token aged. POST /api/tokens/revoke — a manager or admin
  * cuts off a device of its location (a stolen tablet), named by its terminal or one of its
  * writer ids: its tokens issued so far stop working, its live relay connections are closed.
+ * The answer says whether that name ever synced here, and which device it may have meant if not.
  */
 export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDeps): void {
   app.post('/api/tokens', { config: { roles: MANAGER_ROLES } }, async (request) => {
@@ -70,9 +73,26 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
     // Always the caller's own location: the body names no other.
     const revokedAt = deps.revocations.revoke(claims.location, terminal, deps.now());
     const closed = deps.closeRevoked(claims.location);
-    return { location: claims.location, terminal, revokedAt, closed, serverTime: deps.now() };
+    // A name that never synced is still revoked (a lost device paired but unused); a typo is said.
+    // A device connected live is known too, though it wrote nothing yet.
+    const known = closed > 0 ? { synced: true, didYouMean: null } : knownName(terminal, await deps.writers(claims.location));
+    return { location: claims.location, terminal, revokedAt, closed, ...known, serverTime: deps.now() };
   });
+}
 
+/** Loose form of a device name, for a suggestion: case and the separators - _ : ignored. */
+const looseName = (name: string): string => name.toLocaleLowerCase().replace(/[-_:]/g, '');
+
+/**
+ * Whether `terminal` (a device name or one of its writer ids) is among the location's `writers`
+ * and, if not, a device name among them differing only in case or separators.
+ */
+export function knownName(terminal: string, writers: readonly string[]): Pick<RevokeTokenResponse, 'synced' | 'didYouMean'> {
+  if (writers.some((w) => isWriterOf(w, terminal) || isWriterOf(terminal, w))) return { synced: true, didYouMean: null };
+  // Devices are named without dots (NewDeviceTerminalId): a writer's device is what precedes its first dot.
+  const devices = [...new Set(writers.map((w) => w.split('.')[0]!))].filter((d) => d !== SERVER_WRITER);
+  const wanted = looseName(terminal.split('.')[0]!);
+  return { synced: false, didYouMean: devices.find((d) => looseName(d) === wanted) ?? null };
 }
 
 async function mint(deps: TokensRoutesDeps, input: MintInput): Promise<MintTokenResponse> {

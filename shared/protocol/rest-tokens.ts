@@ -35,6 +35,14 @@ export const RevokeTokenResponse = z.object({
   revokedAt: z.number(),
   /** Live relay connections of the terminal closed with `tokenRevoked`. */
   closed: z.number(),
+  /**
+   * Whether a writer of that name holds events in the location, or a device of it was connected:
+   * false for a mistyped name (or a device paired but never used). A server from before says
+   * nothing: read as synced, no suggestion.
+   */
+  synced: z.boolean().default(true),
+  /** When not synced: a device that has, whose name differs only in case or in - _ : ("Till-3" for "till3"); else null. */
+  didYouMean: z.string().nullable().default(null),
   serverTime: z.number(),
 });
 export type RevokeTokenResponse = z.infer<typeof RevokeTokenResponse>;

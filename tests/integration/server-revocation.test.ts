@@ -98,7 +98,7 @@ describe('[SRV24] revoking a device', () => {
 
     const res = await revoke(server, manager, { terminal: 'till-2' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ location, terminal: 'till-2', revokedAt: expect.any(Number), closed: 1, serverTime: expect.any(Number) });
+    expect(res.body).toEqual({ location, terminal: 'till-2', revokedAt: expect.any(Number), closed: 1, synced: true, didYouMean: null, serverTime: expect.any(Number) });
 
     await waitFor(() => c2Closed.length > 0, 'till-2 closed');
     expect(c2Closed).toEqual([{ code: CloseReason.tokenRevoked.code, reason: 'tokenRevoked' }]);

@@ -1,15 +1,16 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { DeviceAdmin } from '../../client/app/device-admin';
 import { model } from '../helpers/ui-models';
+import { RevokeTokenResponse } from '../../shared/protocol/rest-tokens';
 
 type DevicesMod = typeof import('../../client/ui/models/devices-model.svelte');
-const { DevicesModel, DEVICE_NAME_RULE } = await model<DevicesMod>('devices-model');
+const { DevicesModel, DEVICE_NAME_RULE, revokedSummary } = await model<DevicesMod>('devices-model');
 
 /** The panel of the manager tablet `manager-1`, over an admin that records what reaches the server. */
 function panel() {
   const admin = {
     pairingLinkFor: vi.fn(async (terminal: string) => ({ terminal, link: `https://rms.test/#/pair?terminal=${terminal}`, expiresAt: 0 })),
-    revoke: vi.fn(async (terminal: string) => ({ location: 'bistro', terminal, revokedAt: 0, closed: 0, serverTime: 0 })),
+    revoke: vi.fn(async (terminal: string) => ({ location: 'bistro', terminal, revokedAt: 0, closed: 0, synced: true, didYouMean: null, serverTime: 0 })),
   };
   return { admin, devices: new DevicesModel(admin as unknown as DeviceAdmin, 'manager-1') };
 }
@@ -52,5 +53,17 @@ describe('Devices panel (DevicesModel)', () => {
     expect(devices.revokeError).toBeNull();
     await devices.confirmRevoke();
     expect(admin.revoke).toHaveBeenCalledWith('till-9');
+  });
+
+  it('[APP18] a revoked name no device synced under is said plainly, with the device meant, and so is a revocation that closed no connection', () => {
+    const at = new Date(2026, 10, 27, 15, 36, 51).getTime();
+    const answer = { location: 'bistro', terminal: 'till-3', revokedAt: at, closed: 0, serverTime: at };
+    expect(revokedSummary({ ...answer, synced: false, didYouMean: 'Till-3' })).toBe(
+      'No device named till-3 has synced here (did you mean Till-3? It is not cut off: revoke it by that name). till-3 cut off at 15:36:51; no live connection was open, so none was closed.',
+    );
+    expect(revokedSummary({ ...answer, terminal: 'lost-tab', synced: false, didYouMean: null })).toBe('No device named lost-tab has synced here. lost-tab cut off at 15:36:51; no live connection was open, so none was closed.');
+    expect(revokedSummary({ ...answer, synced: true, didYouMean: null, closed: 2 })).toBe('till-3 cut off at 15:36:51; 2 live connections closed.');
+    // A server from before the check answers without it: nothing is claimed about the name.
+    expect(revokedSummary(RevokeTokenResponse.parse({ ...answer, closed: 1 }))).toBe('till-3 cut off at 15:36:51; 1 live connection closed.');
   });
 });

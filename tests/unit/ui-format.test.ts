@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONFLICT_LABEL, choiceLabel, clockTime, keptOverSaleCents, lineNames, money, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
+import { CONFLICT_LABEL, choiceLabel, clockTime, keptOverSaleCents, lineNames, money, parseMoney, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
 import type { TicketLine, TicketPayment, TicketRefund } from '../../shared/projection/views';
 
 const line = (sentAt: number | null, bumpedAt: number | null) => ({ sentAt, bumpedAt }) as never;
@@ -17,6 +17,11 @@ describe('what staff read', () => {
       { lineId: 'c', name: 'Steak' },
     ]);
     expect([...names.values()]).toEqual(['Steak (1st line)', 'Soup', 'Steak (2nd line)']);
+  });
+
+  it('[APP26] a typed amount: any number of whole digits (one too large is the caller\'s "at most …"), ".5" and "5."; never a sign, an exponent, hex or a currency symbol', () => {
+    expect(['12', ' 12.5 ', '12,50', '.5', ',05', '5.', '999999999', '1000000,01'].map(parseMoney)).toEqual([1200, 1250, 1250, 50, 5, 500, 99_999_999_900, 100_000_001]);
+    expect(['', '.', '1e3', '-1', '+1', '0x32', '€5', '5 €', '1.234', '1 000'].map(parseMoney)).toEqual(Array(10).fill(null));
   });
 
   it('money from integer cents', () => {

@@ -17,15 +17,23 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
     const soup = () => t.store.view(id) as MenuItemView;
     expect([editor.shown(soup(), 'price'), editor.shown(soup(), 'tax')]).toEqual(['6.50', '10']);
 
-    for (const text of ['0', '1000000.01']) {
-      editor.drafts.price[id] = text;
+    for (const [text, said] of [
+      ['0', 'Enter a price (e.g. 7.50)'],
+      ['1e3', 'Enter a price (e.g. 7.50)'],
+      ['1000000.01', 'At most 1000000.00 a price'],
+      ['1000000,01', 'At most 1000000.00 a price'],
+      ['999999999', 'At most 1000000.00 a price'],
+    ]) {
+      editor.drafts.price[id] = text!;
       expect(await editor.save(soup(), 'price')).toBe(false);
-      expect(editor.errorOf(soup(), 'price')).toBe('Enter a price (e.g. 7.50)');
+      expect(editor.errorOf(soup(), 'price'), text).toBe(said);
     }
-    editor.priceText = '1000000.01';
     editor.name = 'Caviar';
     editor.category = 'Starters';
-    expect(editor.addProblem).toBe('At most 1000000.00 a price');
+    for (const text of ['1000000.01', '999999999']) {
+      editor.priceText = text;
+      expect(editor.addProblem, text).toBe('At most 1000000.00 a price');
+    }
     editor.drafts.tax[id] = 'ten';
     expect(await editor.save(soup(), 'tax')).toBe(false);
     expect(editor.errorOf(soup(), 'tax')).toBe('Enter a tax rate in % (e.g. 20; empty for none)');
@@ -36,6 +44,36 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
     expect(await editor.save(soup(), 'tax')).toBe(true);
     expect(soup()).toMatchObject({ priceCents: 725, taxBasisPoints: null });
     expect(editor.drafts).toEqual({ name: {}, category: {}, station: {}, price: {}, tax: {} });
+  });
+
+  it('[APP26] a name another item on the menu has, case and spaces aside, is refused for a new item and for a rename, said under the field; a retired item\'s name is free, and an item may respell its own', async () => {
+    const { MenuEditorModel } = await model<MenuEditorMod>('menu-editor-model');
+    const t = await till({ role: 'manager' });
+    const editor = new MenuEditorModel(t.log, t.menuCommands);
+    const creme = await t.menuCommands.define({ name: 'Crème brûlée', category: 'Desserts', priceCents: 1250 });
+    const tartId = await t.menuCommands.define({ name: 'Tart', category: 'Desserts', priceCents: 500 });
+    const tart = () => t.store.view(tartId) as MenuItemView;
+
+    expect(() => t.menuCommands.define({ name: ' crème BRÛLÉE ', category: 'Desserts', priceCents: 300 })).toThrow('there is a menu item Crème brûlée already');
+    expect(() => t.menuCommands.redefine(tartId, { name: 'crème brûlée' })).toThrow('there is a menu item Crème brûlée already');
+    editor.name = 'crème brûlée ';
+    editor.category = 'Desserts';
+    editor.priceText = '3.00';
+    expect(editor.addProblem).toBe('There is a menu item Crème brûlée already');
+    expect(await editor.add()).toBe(false);
+
+    const written = t.store.getByAggregate(tartId).length;
+    editor.type(tart(), 'name', 'CRÈME BRÛLÉE');
+    expect(await editor.save(tart(), 'name')).toBe(false);
+    expect([editor.errorOf(tart(), 'name'), editor.error, t.store.getByAggregate(tartId).length]).toEqual(['There is a menu item Crème brûlée already', null, written]);
+
+    // Its own name respelled is no other item's.
+    await t.menuCommands.redefine(creme, { name: 'Crème Brûlée' });
+    // Off the menu, its name is free again.
+    await t.menuCommands.retire(creme);
+    editor.type(tart(), 'name', 'crème brûlée');
+    expect(await editor.save(tart(), 'name')).toBe(true);
+    expect(tart().name).toBe('crème brûlée');
   });
 
   it('[APP26] a typed value that is none is said at its field, not over the whole menu; it goes once the field is typed in again or saved, even as the value the item holds (which writes nothing)', async () => {

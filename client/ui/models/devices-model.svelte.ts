@@ -2,7 +2,7 @@ import type { DeviceAdmin, NewPairing } from '../../app/device-admin';
 import type { RevokeTokenResponse } from '../../../shared/protocol/rest-tokens';
 import { NewDeviceTerminalId } from '../../../shared/protocol/token-claims';
 import { SERVER_WRITER, isWriterOf } from '../../../shared/events/envelope';
-import { message } from '../format';
+import { clockTime, message } from '../format';
 
 /** What a new device's name may be (NewDeviceTerminalId), said once: the schema's own messages name ids and writers. */
 export const DEVICE_NAME_RULE = 'A device name uses letters a–z, digits, _ - and : (no spaces, dots or accents)';
@@ -17,6 +17,19 @@ export function newDeviceNameProblem(name: string, ownTerminal: string): string 
   if (isWriterOf(name, ownTerminal)) return `${ownTerminal} is this tablet's own name: choose another (a device is cut off by its name, and this tablet would be cut off with it)`;
   if (NewDeviceTerminalId.safeParse(name).success) return null;
   return name === SERVER_WRITER ? `"${SERVER_WRITER}" is the server's own name: choose another` : DEVICE_NAME_RULE;
+}
+
+/**
+ * What a revocation did, said plainly: a name no device synced under (a typo, a wrong case) cuts
+ * nothing off that syncs, and a device the server suggests keeps syncing until revoked by its own name.
+ */
+export function revokedSummary(revoked: RevokeTokenResponse): string {
+  const { terminal, closed, didYouMean } = revoked;
+  const unknown = revoked.synced
+    ? ''
+    : `No device named ${terminal} has synced here${didYouMean === null ? '' : ` (did you mean ${didYouMean}? It is not cut off: revoke it by that name)`}. `;
+  const connections = closed === 0 ? 'no live connection was open, so none was closed' : `${closed} live connection${closed === 1 ? '' : 's'} closed`;
+  return `${unknown}${terminal} cut off at ${clockTime(revoked.revokedAt)}; ${connections}.`;
 }
 
 /** The console's Devices panel (managers): pair a new terminal, cut a lost one off. */

@@ -1,4 +1,4 @@
-import type { MenuCommands } from '../../commands/menu-commands';
+import { menuItemNamed, type MenuCommands } from '../../commands/menu-commands';
 import type { MenuItemView } from '../../../shared/projection/views';
 import { AMOUNT_MAX_CENTS, SHORT_TEXT_MAX, compareNames, money, parseMoney, parseTaxPercent, taxPercent } from '../format';
 import { CommandState } from './command-state.svelte';
@@ -16,11 +16,13 @@ export interface MenuFieldLabel {
 }
 
 /**
- * A field as typed and as written: parse (undefined when it is not a value), what the item
- * holds now (as shown and as a value), how to ask for a value, and the command that writes one.
+ * A field as typed and as written: parse (undefined when it is not a value), why a value is
+ * refused all the same (too large, another item's name), what the item holds now (as shown and
+ * as a value), how to ask for a value, and the command that writes one.
  */
 interface MenuFieldSpec<V> extends MenuFieldLabel {
   parse(text: string): V | undefined;
+  refusal?(value: V, item: MenuItemView, menu: readonly MenuItemView[]): string | null;
   shown(item: MenuItemView): string;
   held(item: MenuItemView): V | null;
   example: string;
@@ -31,8 +33,8 @@ interface MenuFieldSpec<V> extends MenuFieldLabel {
 interface MenuFieldRule extends MenuFieldLabel {
   shown(item: MenuItemView): string;
   example: string;
-  /** The write of a typed text: undefined when it is not a value, null when the item holds it already. */
-  writeOf(item: MenuItemView, text: string): ((commands: MenuCommands) => Promise<unknown>) | null | undefined;
+  /** The write of a typed text: null when the item holds it already; why not (said under the field) when it cannot be written. */
+  writeOf(item: MenuItemView, text: string, menu: readonly MenuItemView[]): ((commands: MenuCommands) => Promise<unknown>) | null | string;
 }
 
 function fieldRule<V>(spec: MenuFieldSpec<V>): MenuFieldRule {
@@ -43,10 +45,11 @@ function fieldRule<V>(spec: MenuFieldSpec<V>): MenuFieldRule {
     placeholder,
     shown,
     example,
-    writeOf(item, text) {
+    writeOf(item, text, menu) {
       const value = spec.parse(text);
-      if (value === undefined) return undefined;
-      return value === spec.held(item) ? null : (commands) => spec.write(commands, item.id, value);
+      if (value === undefined) return `Enter a ${name}${unit} (${example})`;
+      if (value === spec.held(item)) return null;
+      return spec.refusal?.(value, item, menu) ?? ((commands) => spec.write(commands, item.id, value));
     },
   };
 }
@@ -63,6 +66,7 @@ const MENU_FIELD_RULES: Readonly<Record<MenuField, MenuFieldRule>> = {
     unit: '',
     placeholder: '',
     parse: (text) => parseName(text),
+    refusal: (name, item, menu) => nameTaken(menu, name, item.id),
     shown: (item) => item.name ?? '',
     held: (item) => item.name,
     example: 'it cannot be blank',
@@ -94,6 +98,7 @@ const MENU_FIELD_RULES: Readonly<Record<MenuField, MenuFieldRule>> = {
     unit: '',
     placeholder: '',
     parse: (text) => priceOf(parseMoney(text)),
+    refusal: (priceCents) => (priceCents > AMOUNT_MAX_CENTS ? PRICE_TOO_LARGE : null),
     shown: (item) => money(item.priceCents ?? 0),
     held: (item) => item.priceCents,
     example: 'e.g. 7.50',
@@ -114,9 +119,17 @@ const MENU_FIELD_RULES: Readonly<Record<MenuField, MenuFieldRule>> = {
 
 export const MENU_FIELDS: Readonly<Record<MenuField, MenuFieldLabel>> = MENU_FIELD_RULES;
 
-/** A price the events take: above 0, at most AMOUNT_MAX_CENTS. */
+/** A price: above 0 (one above AMOUNT_MAX_CENTS is refused with PRICE_TOO_LARGE). */
 function priceOf(cents: number | null): number | undefined {
-  return cents !== null && cents > 0 && cents <= AMOUNT_MAX_CENTS ? cents : undefined;
+  return cents !== null && cents > 0 ? cents : undefined;
+}
+
+const PRICE_TOO_LARGE = `At most ${money(AMOUNT_MAX_CENTS)} a price`;
+
+/** Why `name` cannot be an item's (MenuCommands refuses it): another item on the menu has it, case aside; else null. */
+function nameTaken(menu: readonly MenuItemView[], name: string, exceptId: string | null): string | null {
+  const taken = menuItemNamed(menu, name, exceptId);
+  return taken === undefined ? null : `There is a menu item ${taken.name} already`;
 }
 
 /** A tax rate as typed: empty is none (null), else basis points; undefined when it is neither. */
@@ -161,10 +174,12 @@ export class MenuEditorModel extends CommandState {
   /** Why the new item cannot be added as typed; null when it can. */
   readonly addProblem = $derived.by((): string | null => {
     if (this.name.trim() === '') return 'Name the item';
+    const taken = nameTaken(this.items, this.name, null);
+    if (taken !== null) return taken;
     if (this.category.trim() === '') return 'Give it a category';
     const price = parseMoney(this.priceText);
     if (price === null || price <= 0) return 'Enter its price (e.g. 7.50)';
-    if (price > AMOUNT_MAX_CENTS) return `At most ${money(AMOUNT_MAX_CENTS)} a price`;
+    if (price > AMOUNT_MAX_CENTS) return PRICE_TOO_LARGE;
     if (parseTaxRate(this.taxText) === undefined) return 'Enter the tax included in its price in % (e.g. 20), or leave it empty';
     return null;
   });
@@ -216,10 +231,9 @@ export class MenuEditorModel extends CommandState {
   async save(item: MenuItemView, field: MenuField): Promise<boolean> {
     const text = this.drafts[field][item.id];
     if (text === undefined) return false;
-    const rule = MENU_FIELD_RULES[field];
-    const write = rule.writeOf(item, text);
-    if (write === undefined) {
-      this.fieldError = { itemId: item.id, field, text: `Enter a ${rule.name}${rule.unit} (${rule.example})` };
+    const write = MENU_FIELD_RULES[field].writeOf(item, text, this.items);
+    if (typeof write === 'string') {
+      this.fieldError = { itemId: item.id, field, text: write };
       return false;
     }
     const ok = write === null || (await this.run(() => write(this.commands)));
