@@ -1,10 +1,5 @@
 import { withProtocolVersion } from '../../shared/protocol/protocol-version';
 
-/**
- * The server's REST API as a manager's device calls it, with the device's own token: the
- * server decides who may do what. Used by the console's Devices panel (DeviceAdmin) and the
- * Takings screen (ServerTakings).
- */
 export interface ManagerApiOptions {
   apiBase: string;
   /** The device's token now (it is renewed). */
@@ -17,6 +12,11 @@ export class ServerUnreachable extends Error {
   override readonly name = 'ServerUnreachable';
 }
 
+/**
+ * The server's REST API as a manager's device calls it, with the device's own token: the
+ * server decides who may do what. Used by the console's Devices panel (DeviceAdmin) and the
+ * Takings screen (ServerTakings).
+ */
 export class ManagerApi {
   constructor(private readonly options: ManagerApiOptions) {}
 

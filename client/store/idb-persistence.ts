@@ -4,20 +4,7 @@ import type { CheckpointChanges, CheckpointRecord } from '../../shared/projectio
 import { fnv1a32 } from '../../shared/fnv1a';
 import { MAX_CHUNKS, MERGE_BURST_FACTOR, MERGE_IDLE_MS, mergeUpdatesBounded } from '../../shared/log/stored-updates';
 
-/**
- * Durable storage of a location's Y.Doc in IndexedDB, in y-indexeddb's layout
- * (database = doc name; object stores `updates` (auto-increment) and `custom`), so
- * y-indexeddb can read what we write. What we do differently, and why:
- *  - every update is committed in a transaction we await (`committed()`), so an
- *    `append` can resolve only once its event is on disk (durability `strict`);
- *  - updates written within one task share one IndexedDB transaction;
- *  - nothing is written on open (y-indexeddb stores a state on every open and grows);
- *  - small updates are merged in bounded chunks of MERGE_EVERY, when writes pause, instead
- *    of re-encoding the whole document every 500 writes (quadratic bytes written at 100k events);
- *  - other tabs of the device write into the same database: a record this tab neither read
- *    nor wrote is applied to its doc before a merge or a rewrite replaces it (the tabs'
- *    BroadcastChannel may not have delivered it yet), never cleared unread.
- */
+/** Small update records merged into one chunk, when writes pause (see IdbPersistence). */
 export const MERGE_EVERY = 500;
 /** More small records than this (a burst) are replaced by one state rather than merged. */
 const MAX_MERGE = MERGE_BURST_FACTOR * MERGE_EVERY;
@@ -72,6 +59,20 @@ export interface PersistenceStats {
   chunks: number;
 }
 
+/**
+ * Durable storage of a location's Y.Doc in IndexedDB, in y-indexeddb's layout
+ * (database = doc name; object stores `updates` (auto-increment) and `custom`), so
+ * y-indexeddb can read what we write. What we do differently, and why:
+ *  - every update is committed in a transaction we await (`committed()`), so an
+ *    `append` can resolve only once its event is on disk (durability `strict`);
+ *  - updates written within one task share one IndexedDB transaction;
+ *  - nothing is written on open (y-indexeddb stores a state on every open and grows);
+ *  - small updates are merged in bounded chunks of MERGE_EVERY, when writes pause, instead
+ *    of re-encoding the whole document every 500 writes (quadratic bytes written at 100k events);
+ *  - other tabs of the device write into the same database: a record this tab neither read
+ *    nor wrote is applied to its doc before a merge or a rewrite replaces it (the tabs'
+ *    BroadcastChannel may not have delivered it yet), never cleared unread.
+ */
 export class IdbPersistence {
   private queue: Uint8Array[] = [];
   /** Every write, in order (batches, merges, rewrites): later work chains after it. */

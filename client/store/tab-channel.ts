@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import { TAB, PERSISTENCE } from './origins';
+import { assertNever } from '../../shared/assert-never';
 
 /**
  * Keeps the docs of several tabs of one device in sync with no network: each tab
@@ -48,10 +49,8 @@ export class TabChannel {
       case 'update':
         Y.applyUpdate(this.doc, msg.update, TAB);
         return;
-      default: {
-        const never: never = msg;
-        throw new Error(`unknown tab message ${JSON.stringify(never)}`);
-      }
+      default:
+        assertNever(msg, 'tab message');
     }
   }
 

@@ -1,4 +1,5 @@
 import { deviceStorage, keepOnDevice } from './device-storage';
+import { assertNever } from '../../shared/assert-never';
 
 /**
  * Writer slots agreed among the tabs of one device over a BroadcastChannel, for browsers
@@ -100,10 +101,8 @@ export async function claimTabSlot(channelName: string, maxSlots: number): Promi
         if (mine.held || (!msg.held && tab < msg.tab)) tellMine();
         else beaten = true;
         return;
-      default: {
-        const never: never = msg;
-        throw new Error(`unknown slot message ${JSON.stringify(never)}`);
-      }
+      default:
+        assertNever(msg, 'slot message');
     }
   };
 

@@ -2,6 +2,7 @@ import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Role, TokenClaims } from '../../shared/protocol/token-claims';
 import type { TokenIssuer } from '../auth/tokens';
 import { HttpError } from './http-error';
+import { assertNever } from '../../shared/assert-never';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -58,10 +59,8 @@ async function authenticate(tokens: TokenIssuer, request: FastifyRequest, allowe
       case 'badSignature':
       case 'badClaims':
         throw new HttpError(401, 'unauthorized', `invalid token (${verified.failure})`);
-      default: {
-        const never: never = verified.failure;
-        throw new Error(`unexpected failure ${String(never)}`);
-      }
+      default:
+        assertNever(verified.failure, 'token failure');
     }
   }
   const claims = verified.claims;

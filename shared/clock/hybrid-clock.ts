@@ -1,16 +1,4 @@
 /**
- * Hybrid logical clock, as one number of milliseconds.
- *
- * Invariants:
- *  - every stamp is strictly greater than the previous stamp of this clock (monotonic,
- *    even when the wall clock jumps back), unless it was capped (`capAt`: stamps issued or
- *    followed before calibration beyond the bound ahead of server time);
- *  - every stamp is strictly greater than every stamp this clock has `observe`d, so
- *    "I saw it, then changed it" wins LWW even on a terminal whose wall clock runs slow;
- *  - otherwise a stamp is the wall clock corrected by the estimated offset to the
- *    server's time, so stamps of different terminals stay comparable.
- */
-/**
  * How far ahead of server time a stamp is still plausible (a device's clock calibrated a while
  * ago, drifting): beyond it a terminal lists an event for review (EventStore `clockSuspects`)
  * and the server judges a tombstone as of its own time plus this.
@@ -24,6 +12,18 @@ export interface HybridClockOptions {
   offsetMs?: number;
 }
 
+/**
+ * Hybrid logical clock, as one number of milliseconds.
+ *
+ * Invariants:
+ *  - every stamp is strictly greater than the previous stamp of this clock (monotonic,
+ *    even when the wall clock jumps back), unless it was capped (`capAt`: stamps issued or
+ *    followed before calibration beyond the bound ahead of server time);
+ *  - every stamp is strictly greater than every stamp this clock has `observe`d, so
+ *    "I saw it, then changed it" wins LWW even on a terminal whose wall clock runs slow;
+ *  - otherwise a stamp is the wall clock corrected by the estimated offset to the
+ *    server's time, so stamps of different terminals stay comparable.
+ */
 export class HybridClock {
   private last = 0;
   private offsetMs: number;
