@@ -39,14 +39,14 @@ type TicketsMod = typeof import('../../client/ui/models/tickets-model.svelte');
 type ShellMod = typeof import('../../client/ui/models/shell-model.svelte');
 type LiveLogMod = typeof import('../../client/ui/models/live-log.svelte');
 type NowMod = typeof import('../../client/ui/models/now.svelte');
-type PaymentMod = typeof import('../../client/ui/models/payment-model.svelte');
+type PaymentMod = typeof import('../../client/ui/models/payment-form.svelte');
 
 export const kitchenMod = await model<KitchenMod>('kitchen-model');
 export const ticketsMod = await model<TicketsMod>('tickets-model');
 export const shellMod = await model<ShellMod>('shell-model');
 export const liveLogMod = await model<LiveLogMod>('live-log');
 export const nowMod = await model<NowMod>('now');
-export const paymentMod = await model<PaymentMod>('payment-model');
+export const paymentMod = await model<PaymentMod>('payment-form');
 
 /** The stores a test opened, closed after it. */
 export const stores: EventStore[] = [];

@@ -8,7 +8,7 @@ import type { EventEnvelope } from '../../../shared/events/envelope';
 import type { DeliveryState, SyncStatus } from '../../sync/sync-status';
 import { compareNames, message } from '../format';
 import type { LiveLog } from './live-log.svelte';
-import { PaymentForm } from './payment-model.svelte';
+import { PaymentForm } from './payment-form.svelte';
 
 export interface MenuSection {
   category: string;
