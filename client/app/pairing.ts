@@ -167,7 +167,10 @@ export async function savePairing(pairing: Pairing): Promise<void> {
     await idbPut(json);
   } catch (err) {
     if (!keptLocally) throw new Error(`this device's storage is full or blocked: the pairing cannot be kept (${err instanceof Error ? err.message : String(err)})`);
+    return;
   }
+  // The pairing before this one, still in a full localStorage, would be read first on the next start.
+  if (!keptLocally) localStorage.removeItem(STORAGE_KEY);
 }
 
 export async function forgetPairing(): Promise<void> {

@@ -91,6 +91,29 @@ describe('the pairing kept on the device', () => {
     }
   });
 
+  it('[APP16] a new pairing taken while localStorage is full (the old one still in it) is the one the next start reads', async () => {
+    const items = new Map<string, string>();
+    const storage = {
+      full: false,
+      getItem: (key: string) => items.get(key) ?? null,
+      setItem(key: string, value: string) {
+        if (storage.full) throw new DOMException('quota exceeded', 'QuotaExceededError');
+        items.set(key, value);
+      },
+      removeItem: (key: string) => void items.delete(key),
+    };
+    vi.stubGlobal('localStorage', storage);
+    try {
+      await savePairing(pairing);
+      storage.full = true;
+      const bar = pairingFromQuery(new URLSearchParams({ token: tokenWith({ location: 'bistro-b', role: 'terminal', terminal: 'bar-2', exp: 2_000_000_000 }), location: 'bistro-b', terminal: 'bar-2' }), 2000);
+      await savePairing(bar);
+      expect(await loadPairing()).toEqual(bar);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('[APP16] with neither copy kept (localStorage full, no IndexedDB) the pairing fails with a clear error instead of a device that forgets it on reload', async () => {
     vi.stubGlobal('localStorage', fullStorage);
     vi.stubGlobal('indexedDB', undefined);

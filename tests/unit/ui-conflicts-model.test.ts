@@ -40,6 +40,22 @@ describe('late events on a ticket this device archived', () => {
   });
 });
 
+describe('Takings: a day the devices may have compacted (TakingsModel mayBeIncomplete)', () => {
+  type TakingsMod = typeof import('../../client/ui/models/takings-model.svelte');
+
+  it('[APP20][CMP1] warns from the end of the next business day, when a device in another time zone may have compacted it (this one keeps a day more)', async () => {
+    const { TakingsModel } = await model<TakingsMod>('takings-model');
+    const t = await till({ role: 'manager' });
+    const takings = new TakingsModel(t.log, { status: { owed: 0 } } as never, {} as never, new nowMod.Now());
+    const shown: boolean[] = [takings.mayBeIncomplete];
+    takings.previousDay(); // yesterday: its next day (today) has not ended
+    shown.push(takings.mayBeIncomplete);
+    takings.previousDay(); // the day before: its next day (yesterday) has
+    shown.push(takings.mayBeIncomplete);
+    expect(shown).toEqual([false, false, true]);
+  });
+});
+
 describe('the Conflicts screen (ConflictsModel)', () => {
   type ConflictsMod = typeof import('../../client/ui/models/conflicts-model.svelte');
 

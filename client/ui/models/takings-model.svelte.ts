@@ -1,6 +1,6 @@
 import type { ServerTakings } from '../../app/server-takings';
 import { ServerUnreachable } from '../../app/manager-api';
-import { DEVICE_RETENTION, localBusinessDay } from '../../store/device-retention';
+import { localBusinessDay } from '../../store/device-retention';
 import { PaymentMethod } from '../../../shared/domain/ticket-events';
 import { dayTakings, type DayTakings, type DayWindow, type MoneyCount } from '../../../shared/reports/day-takings';
 import { compareRates, type TaxLine } from '../../../shared/domain/tax';
@@ -113,13 +113,15 @@ export class TakingsModel {
   readonly isToday = $derived.by(() => this.day.from === this.today().from);
 
   /**
-   * Settled tickets leave a device once acknowledged and a day past the end of their
-   * business day (compaction, DEVICE_RETENTION): an older day may be missing tickets here.
-   * So may any day with late events of such a ticket (a refund given offline on it): the
-   * device holds them but no view shows them; the server counts them.
+   * Settled tickets leave the devices once acknowledged and past the end of the business day
+   * after theirs: this one keeps them a day more (DEVICE_RETENTION), but a device in another
+   * time zone may compact by its own days, up to a day earlier, and compaction reaches every
+   * device. So a day whose next day has ended may be missing tickets here. So may any day with
+   * late events of such a ticket (a refund given offline on it): the device holds them but no
+   * view shows them; the server counts them.
    */
   readonly mayBeIncomplete = $derived.by(
-    () => DEVICE_RETENTION.keptUntil(this.day.to - 1) <= this.physicalNow() || this.log.lateOnArchived().some((e) => e.at >= this.day.from && e.at < this.day.to),
+    () => localBusinessDay(this.day.to).to <= this.physicalNow() || this.log.lateOnArchived().some((e) => e.at >= this.day.from && e.at < this.day.to),
   );
 
   /** The business's name, at the top of the takings slip (null until a manager set the receipt details). */
