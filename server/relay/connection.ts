@@ -125,7 +125,13 @@ export class RelayConnection {
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
     socket.on('close', () => this.teardown());
-    socket.on('error', () => this.teardown());
+    socket.on('error', (err: Error & { code?: string }) => {
+      // ws refuses a frame past its cap itself (1009) before onFrame sees it: the relay's refusal all the same.
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && !this.gone) {
+        this.reportClose(CloseReason.messageTooLarge, `${err.message}: a frame over the socket's cap, RELAY_MAX_MESSAGE_BYTES (${this.options.maxMessageBytes}) + 1 KiB`);
+      }
+      this.teardown();
+    });
     socket.on('pong', () => {
       this.alive = true;
     });
@@ -253,6 +259,13 @@ export class RelayConnection {
   /** Closes the socket with `reason` (logged and counted; `detail`: what made the server close it). */
   close(reason: CloseReasonInfo, detail?: unknown): void {
     if (this.gone) return;
+    this.reportClose(reason, detail);
+    this.socket.close(reason.code, reason.reason);
+    this.teardown();
+  }
+
+  /** Logs and counts a close the server makes (once per connection: callers check `gone`). */
+  private reportClose(reason: CloseReasonInfo, detail?: unknown): void {
     const { location, terminal } = this.claims;
     const level = closeLogLevel(reason);
     if (level !== null) {
@@ -269,8 +282,6 @@ export class RelayConnection {
       );
     }
     this.options.onClosed?.(reason);
-    this.socket.close(reason.code, reason.reason);
-    this.teardown();
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {

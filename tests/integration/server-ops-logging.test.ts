@@ -100,6 +100,18 @@ describe('relay closes', () => {
     expect(logged).toEqual([
       expect.objectContaining({ level: 40, location: 'big', terminal: 'till-7', code: 4413, reason: 'messageTooLarge', retriable: false, err: expect.stringContaining('1500 bytes') }),
     ]);
+
+    // Far over: the socket layer refuses it before the relay reads it (1009), logged and counted as the same refusal.
+    const far = new WebSocket(`${s.wsUrl}/big?token=${await mint('big', 'terminal', 'till-8')}`);
+    far.on('error', () => {});
+    const farClosed = new Promise<number>((resolve) => far.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => far.on('open', resolve));
+    far.send(Buffer.alloc(200_000));
+    expect(await farClosed).toBe(1009);
+    await waitForAsync(async () => (await s.metric(closeMetric)) === 2, 'the far-over frame counted');
+    expect(s.logs.filter((l) => l.msg === 'relay connection closed by the server').at(-1)).toEqual(
+      expect.objectContaining({ level: 40, location: 'big', terminal: 'till-8', code: 4413, reason: 'messageTooLarge', err: expect.stringContaining('RELAY_MAX_MESSAGE_BYTES (1000)') }),
+    );
   });
 
   it('[SRV42] a device superseded by its newer connection is logged at info, and counted', async () => {
