@@ -21,7 +21,7 @@ interface ConflictNaming {
   aliases?: readonly string[];
 }
 
-/** Opens a conflict (once per id) and returns its id. */
+/** Opens a conflict (once per id) and returns its id; opened by a held change a decision applies, it dates from the decision. */
 function addConflict(s: TicketState, kind: ConflictKind, eventIds: string[], at: number, detail: string, naming: ConflictNaming = {}): string {
   const conflictId = conflictIdFor(kind, naming.idFrom ?? eventIds);
   const existing = s.conflicts.find((c) => c.conflictId === conflictId);
@@ -30,7 +30,7 @@ function addConflict(s: TicketState, kind: ConflictKind, eventIds: string[], at:
     for (const a of alias) if (!existing.aliases.includes(a)) existing.aliases.push(a);
     return conflictId;
   }
-  s.conflicts.push({ conflictId, kind, eventIds: [...eventIds].sort(), aliases: alias, detectedAt: at, detail, status: 'open', resolution: null, overruled: [] });
+  s.conflicts.push({ conflictId, kind, eventIds: [...eventIds].sort(), aliases: alias, detectedAt: s.applyingAt ?? at, detail, status: 'open', resolution: null, overruled: [] });
   return conflictId;
 }
 

@@ -146,7 +146,8 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
       const line = lineById(s, lineId);
       if (!line) return outcome('ignored', `no line ${lineId}`);
       if (line.comped !== null) return outcome('duplicate', 'line already comped');
-      line.comped = { reason, at: e.at, eventId: e.id, terminal: e.origin.terminal, staff: e.origin.staff ?? null, quantity: Math.min(quantity, line.quantity) };
+      // Applied by a manager's decision (a reopening), it gives the line away from then: the day it was held never counted it.
+      line.comped = { reason, at: s.applyingAt ?? e.at, eventId: e.id, terminal: e.origin.terminal, staff: e.origin.staff ?? null, quantity: Math.min(quantity, line.quantity) };
       // The total drops: payments taken above it are held, as when the line is removed.
       return holdPaymentsAboveTotal(s, e);
     }

@@ -72,10 +72,10 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         // line added after the close too (3× the dessert) brings that addition with it, held
         // before it: whichever card the manager takes first. Other held changes wait for theirs.
         for (const addition of heldAdditionOf(s, held)) {
-          applyHeldChange(s, addition.conflictId, apply);
+          applyHeldChange(s, addition.conflictId, apply, e.at);
           settleAlong(s, addition, e, 'a later change to this line was applied: the line came with it');
         }
-        const applied = applyHeldChange(s, conflictId, apply);
+        const applied = applyHeldChange(s, conflictId, apply, e.at);
         if (applied !== null && applied.status !== 'applied' && applied.status !== 'escalated') outcomeNote = `the change no longer applies (${applied.reason ?? applied.status})`;
         releaseMoneyHeldByEnd(s, heldByEnd, e);
         settleEndsUndone(s, c, e);
@@ -364,10 +364,19 @@ function lineIdOf(e: TicketEvent): string | undefined {
   }
 }
 
-/** Applies the change a change_after_close conflict held (its held refunds checked again); null when none was held. */
-function applyHeldChange(s: TicketState, conflictId: string, apply: ApplyTicketEvent): Outcome | null {
+/**
+ * Applies the change a change_after_close conflict held (its held refunds checked again), at
+ * the decision `at` (TicketState.applyingAt); null when none was held.
+ */
+function applyHeldChange(s: TicketState, conflictId: string, apply: ApplyTicketEvent, at: number): Outcome | null {
   const held = s.held.get(conflictId);
   s.held.delete(conflictId);
   s.refunds = s.refunds.filter((x) => x.conflictId !== conflictId);
-  return held === undefined ? null : apply(s, held);
+  if (held === undefined) return null;
+  s.applyingAt = at;
+  try {
+    return apply(s, held);
+  } finally {
+    s.applyingAt = null;
+  }
 }

@@ -55,6 +55,13 @@ export interface TicketState {
   heldLineEvents: Array<{ lineId: string; event: TicketEvent }>;
   /** Payments a manager kept beyond the total (accept_payment): later checks leave them be. */
   acceptedPayments: string[];
+  /**
+   * While a manager's decision applies a change it held (a reopening), the decision's `at`:
+   * what the change opens (a payment held above the new total) and a comp it makes date from
+   * the decision, not from the change — a day's takings never move money after the fact.
+   * Null otherwise (set and cleared within one decision).
+   */
+  applyingAt: number | null;
 }
 
 /** A close that holds: `discountCents` and `covers` as when it applied (the takings report them). */
@@ -90,6 +97,7 @@ export function newTicketState(): TicketState {
     sends: 0,
     heldLineEvents: [],
     acceptedPayments: [],
+    applyingAt: null,
   };
 }
 

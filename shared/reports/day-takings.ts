@@ -22,9 +22,6 @@ const Count = z.number().int().nonnegative();
 export const MoneyCount = z.object({ count: Count, amountCents: Cents });
 export type MoneyCount = z.infer<typeof MoneyCount>;
 
-/** Sales net of the closes reopened that day (a reopening takes its close off): below zero on a day with only the reopening. */
-const NetMoneyCount = z.object({ count: z.number().int(), amountCents: Cents });
-
 /** Payments of one state, in all and per method (every method PaymentMethod holds, zero included). */
 export const PaymentTotals = MoneyCount.extend({ byMethod: z.record(PaymentMethod, MoneyCount) });
 export type PaymentTotals = z.infer<typeof PaymentTotals>;
@@ -33,31 +30,40 @@ export type PaymentTotals = z.infer<typeof PaymentTotals>;
 export const ItemSold = z.object({
   menuItemId: z.string(),
   name: z.string(),
-  /** Charged (comped parts apart); net of the closes reopened in the window, as `closed`. */
-  quantity: z.number().int(),
-  compedQuantity: z.number().int(),
+  /** Charged (comped parts apart). */
+  quantity: Count,
+  compedQuantity: Count,
   /** What the charged quantity came to at the prices on the tickets, before any ticket discount. */
   amountCents: Cents,
 });
 export type ItemSold = z.infer<typeof ItemSold>;
 
+/**
+ * The closes a manager's reopening took off in the window (by the decision's `at`), whichever
+ * day they were made, as they were: how many and their totals, the discounts and guests on
+ * them, the tax in them rate by rate and what they sold. The net sales are `closed` less these.
+ * (A server from before it answers without it: read as none; an older build drops it.)
+ */
+export const ReopenedCloses = MoneyCount.extend({ discounted: MoneyCount, guests: MoneyCount, taxes: z.array(TaxLine), itemsSold: z.array(ItemSold) });
+export type ReopenedCloses = z.infer<typeof ReopenedCloses>;
+
 export const DayTakings = DayWindow.extend({
   /**
-   * Tickets closed in the window (by `closedAt`), with the totals they were closed with — a
-   * close a manager reopened later too: it stays on its day as it was, and comes off on the
-   * reopening's day (a count of −1 and its total, its items, guests, discount and tax), as a
-   * hand-back does. Closed, reopened and closed again the same day, only the last close is left.
+   * The closes made in the window (by their `at`), with the totals they were closed with — a
+   * close a manager reopened later too, as it was: it stays on its day, and comes off in
+   * `reopened` on the day of the reopening (the same day too), as a hand-back does. Closed,
+   * reopened and closed again, a ticket has two closes here and one in `reopened`.
    */
-  closed: NetMoneyCount,
+  closed: MoneyCount,
   /** Of those, the ones closed with a discount, and what their discounts took off (in no total). */
-  discounted: NetMoneyCount,
+  discounted: MoneyCount,
   /**
    * The guests of the tickets closed in the window (`count`: their covers when they closed; a
    * ticket without a count adds none) and those tickets' closed totals (`amountCents`): the spend
    * per guest is the one over the other. (A server from before guests and taxes answers without
    * them: read as none.)
    */
-  guests: NetMoneyCount.default({ count: 0, amountCents: 0 }),
+  guests: MoneyCount.default({ count: 0, amountCents: 0 }),
   /** Payments taken in the window (by their `at`) that count: state 'applied'. */
   taken: PaymentTotals,
   /** Change handed back on the cash payments taken (tendered − amount). */
@@ -117,20 +123,23 @@ export const DayTakings = DayWindow.extend({
   ticketsWithOpenConflicts: Count,
   /**
    * The sales tax in the prices (tax included), rate by rate, lowest first, no rate last:
-   * `sales` in the totals of the tickets closed in the window, `refunds` in the money handed
+   * `sales` in the totals of the closes made in the window (`reopened` apart), `refunds` in the money handed
    * back in it (refundShares: a refund for a line at that line's rate, one for the whole ticket
    * shared over its rates). What is owed is
-   * the tax on sales less the tax on refunds.
+   * the tax on sales less the tax in the closes reopened (`reopened.taxes`) and on refunds.
    */
   taxes: z.object({ sales: z.array(TaxLine), refunds: z.array(TaxLine) }).default({ sales: [], refunds: [] }),
-  /** What the tickets closed in the window sold, item by item: most sold first (then by value, name, id). */
+  /** What the closes made in the window sold, item by item: most sold first (then by value, name, id). */
   itemsSold: z.array(ItemSold),
+  /** The closes reopened in the window, taken off the sales (`closed`, `taxes.sales`, `itemsSold` are before it). */
+  reopened: ReopenedCloses.default(() => emptyReopened()),
 });
 export type DayTakings = z.infer<typeof DayTakings>;
 
 export function dayTakings(views: readonly AggregateView[], day: DayWindow): DayTakings {
   const within = (at: number | null): boolean => at !== null && at >= day.from && at < day.to;
-  const sales: Sales = { closed: emptyCount(), discounted: emptyCount(), guests: emptyCount(), items: new Map(), taxes: new Map() };
+  const sales = emptySales();
+  const reopened = emptySales();
   const voided = emptyCount();
   const comped = emptyCount();
   const open = emptyCount();
@@ -147,7 +156,7 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     if (view.kind !== 'ticket') continue;
     let counted = false;
     if (view.status === 'closed' && within(view.closedAt)) {
-      addSale(sales, { totalCents: view.closedTotalCents ?? 0, discountCents: view.closedDiscountCents ?? 0, covers: view.closedCovers, lines: view.lines }, 1);
+      addSale(sales, { totalCents: view.closedTotalCents ?? 0, discountCents: view.closedDiscountCents ?? 0, covers: view.closedCovers, lines: view.lines });
       counted = true;
     } else if (view.status === 'voided' && within(view.voidedAt)) {
       add(voided, view.totalCents);
@@ -161,11 +170,11 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     for (const { resolution } of view.conflicts) {
       if (resolution === null || resolution.undidClose === null) continue;
       if (within(resolution.undidClose.closedAt)) {
-        addSale(sales, resolution.undidClose, 1);
+        addSale(sales, resolution.undidClose);
         counted = true;
       }
       if (within(resolution.at)) {
-        addSale(sales, resolution.undidClose, -1);
+        addSale(reopened, resolution.undidClose);
         counted = true;
       }
     }
@@ -218,13 +227,12 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     if (counted && view.openConflicts > 0) ticketsWithOpenConflicts++;
   }
 
-  const { closed, discounted, guests } = sales;
   return {
     from: day.from,
     to: day.to,
-    closed,
-    discounted,
-    guests,
+    closed: sales.closed,
+    discounted: sales.discounted,
+    guests: sales.guests,
     taken,
     changeGivenCents,
     tips,
@@ -236,16 +244,21 @@ export function dayTakings(views: readonly AggregateView[], day: DayWindow): Day
     comped,
     open,
     ticketsWithOpenConflicts,
-    // A close reopened the day it was made leaves nothing of its own (a rate or an item only it had).
-    taxes: { sales: sortedTaxLines([...sales.taxes.values()].filter((l) => l.grossCents !== 0 || l.taxCents !== 0)), refunds: sortedTaxLines(refundsTax.values()) },
-    itemsSold: [...sales.items.values()].filter((i) => i.quantity !== 0 || i.compedQuantity !== 0 || i.amountCents !== 0).sort((a, b) => b.quantity - a.quantity || b.amountCents - a.amountCents || byCodeUnits(a.name, b.name) || byCodeUnits(a.menuItemId, b.menuItemId)),
+    taxes: { sales: sortedTaxLines(sales.taxes.values()), refunds: sortedTaxLines(refundsTax.values()) },
+    itemsSold: sortedItems(sales.items),
+    reopened: { ...reopened.closed, discounted: reopened.discounted, guests: reopened.guests, taxes: sortedTaxLines(reopened.taxes.values()), itemsSold: sortedItems(reopened.items) },
   };
+}
+
+/** Most sold first, then by value, name, id. */
+function sortedItems(items: Map<string, ItemSold>): ItemSold[] {
+  return [...items.values()].sort((a, b) => b.quantity - a.quantity || b.amountCents - a.amountCents || byCodeUnits(a.name, b.name) || byCodeUnits(a.menuItemId, b.menuItemId));
 }
 
 /** What the takings count of a close: its total, discount and guests then, and its lines (what it sold, the tax in it). */
 type Sale = Pick<UndoneClose, 'totalCents' | 'discountCents' | 'covers' | 'lines'>;
 
-/** The figures of the closes counted in the window: rate → tax line, menu item id → its sales. */
+/** The figures of closes (made, or reopened, in the window): rate → tax line, menu item id → its sales. */
 interface Sales {
   closed: MoneyCount;
   discounted: MoneyCount;
@@ -254,19 +267,25 @@ interface Sales {
   taxes: Map<number | null, TaxLine>;
 }
 
-/** Adds a close to the sales (`sign` 1), or takes a reopened one off them (-1). */
-function addSale(sales: Sales, sale: Sale, sign: 1 | -1): void {
-  addSigned(sales.closed, sale.totalCents, sign);
+function emptySales(): Sales {
+  return { closed: emptyCount(), discounted: emptyCount(), guests: emptyCount(), items: new Map(), taxes: new Map() };
+}
+
+function emptyReopened(): ReopenedCloses {
+  return { ...emptyCount(), discounted: emptyCount(), guests: emptyCount(), taxes: [], itemsSold: [] };
+}
+
+function addSale(sales: Sales, sale: Sale): void {
+  add(sales.closed, sale.totalCents);
   // What the discount took off at the close: a discount changed after it is held, not counted.
-  if (sale.discountCents > 0) addSigned(sales.discounted, sale.discountCents, sign);
+  if (sale.discountCents > 0) add(sales.discounted, sale.discountCents);
   // The guests at the close, like its total and discount: a count changed since leaves the day as it was.
   if (sale.covers !== null) {
-    sales.guests.count += sign * sale.covers;
-    sales.guests.amountCents += sign * sale.totalCents;
+    sales.guests.count += sale.covers;
+    sales.guests.amountCents += sale.totalCents;
   }
-  for (const line of sale.lines) addItemSold(sales.items, line, sign);
-  const taxes = ticketTaxes({ lines: sale.lines, totalCents: sale.totalCents, closedTotalCents: sale.totalCents });
-  addTaxLines(sales.taxes, sign === 1 ? taxes : taxes.map((l) => ({ ...l, grossCents: -l.grossCents, taxCents: -l.taxCents, netCents: -l.netCents })));
+  for (const line of sale.lines) addItemSold(sales.items, line);
+  addTaxLines(sales.taxes, ticketTaxes({ lines: sale.lines, totalCents: sale.totalCents, closedTotalCents: sale.totalCents }));
 }
 
 function conflictOf(view: TicketView, conflictId: string | null): TicketConflict | undefined {
@@ -297,8 +316,8 @@ function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Adds a closed ticket's line to its item's sales (`sign` -1: takes a reopened close's off); one item's lines may carry different names (a rename): the first by sort order is kept. */
-function addItemSold(items: Map<string, ItemSold>, line: TicketLine, sign: 1 | -1): void {
+/** Adds a closed ticket's line to its item's sales; one item's lines may carry different names (a rename): the first by sort order is kept. */
+function addItemSold(items: Map<string, ItemSold>, line: TicketLine): void {
   const charged = chargedQuantity(line);
   const comped = compedQuantity(line);
   let item = items.get(line.menuItemId);
@@ -308,9 +327,9 @@ function addItemSold(items: Map<string, ItemSold>, line: TicketLine, sign: 1 | -
   } else if (line.name < item.name) {
     item.name = line.name;
   }
-  item.quantity += sign * charged;
-  item.compedQuantity += sign * comped;
-  item.amountCents += sign * line.unitPriceCents * charged;
+  item.quantity += charged;
+  item.compedQuantity += comped;
+  item.amountCents += line.unitPriceCents * charged;
 }
 
 
@@ -324,12 +343,8 @@ function emptyTotals(): PaymentTotals {
 }
 
 function add(total: MoneyCount, cents: number): void {
-  addSigned(total, cents, 1);
-}
-
-function addSigned(total: MoneyCount, cents: number, sign: 1 | -1): void {
-  total.count += sign;
-  total.amountCents += sign * cents;
+  total.count++;
+  total.amountCents += cents;
 }
 
 /** A payment or a refund, in all and under its method. */

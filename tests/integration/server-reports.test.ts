@@ -7,6 +7,7 @@ import { dayTakings } from '../../shared/reports/day-takings';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { api, mint, postEvents } from '../helpers/server-clients';
 import { TestWriter } from '../helpers/test-writer';
+import { TakingsResponseBeforeReopened } from '../helpers/takings-of-older-builds';
 
 /** The business day of Nov 20 for a location on UTC: 04:00 to 04:00. */
 const DAY = { from: Date.parse('2026-11-20T04:00:00Z'), to: Date.parse('2026-11-21T04:00:00Z') };
@@ -94,6 +95,7 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
         refunds: [{ basisPoints: null, grossCents: 300, taxCents: 0, netCents: 300 }],
       },
       itemsSold: [{ menuItemId: 'm-1', name: 'Dish', quantity: 2, compedQuantity: 0, amountCents: 3500 }],
+      reopened: { count: 0, amountCents: 0, discounted: { count: 0, amountCents: 0 }, guests: { count: 0, amountCents: 0 }, taxes: [], itemsSold: [] },
     });
     expect(res.body.serverTime).toBeTypeOf('number');
 
@@ -114,14 +116,14 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
     expect(res.body.takings).toMatchObject({ closed: { count: 3, amountCents: 4200 }, taken: { byMethod: { card: { count: 2, amountCents: 2200 } } } });
   });
 
-  it('[SRV25][SRV28] a ticket closed on one day and reopened on the next is read for both: its close stays on its day, the reopening takes it off on its own, as a device counts it', async () => {
+  it('[SRV25][SRV28] a ticket closed on one day, reopened on the next and closed again on the third is read for each: its close stays on its day, the reopening takes it off in `reopened` on its own, as a device counts it; a build from before `reopened` reads every day', async () => {
     const location = 'loc-reopen';
     const boss = await mint(location, 'manager', 'manager-1');
     const a = till('till-1');
-    a.sale('2026-11-20T12:00:00Z', 'tk-r', 'A-001', 1200, { method: 'card', amountCents: 1200 });
+    a.sale('2026-11-20T12:00:00Z', 'tk-r', 'A-001', 1200, { method: 'card', amountCents: 1200 }, true, 1000);
     expect((await postEvents(server.url, await mint(location, 'terminal', 'till-1'), a.events)).status).toBe(200);
     const before = await api<TakingsResponse>(server.url, query(DAY.from, DAY.to), boss);
-    // The next morning a dessert is added to the closed ticket (held), the manager reopens it to apply it, 3.00 is paid and it is closed at 15.00.
+    // The next morning a dessert is added to the closed ticket (held) and the manager reopens it to apply it; the day after, 3.00 is paid and it is closed at 15.00.
     let wall = Date.parse('2026-11-21T09:00:00Z');
     const m = new TestWriter('manager-1', () => wall).see(...a.events);
     const added = m.write({ type: 'ticket', id: 'tk-r' }, 'ticket.item_added', { lineId: 'tk-r-l2', menuItemId: 'm-2', name: 'Dessert', unitPriceCents: 300, quantity: 1 });
@@ -130,7 +132,7 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
     const held = (folded.get('tk-r') as TicketView).conflicts.find((c) => c.eventIds.includes(added.id))!;
     wall += 60_000;
     const reopen = m.write({ type: 'ticket', id: 'tk-r' }, 'conflict.resolved', { conflictId: held.conflictId, resolution: { kind: 'reopen' } });
-    wall += 60_000;
+    wall = Date.parse('2026-11-22T12:00:00Z');
     const paid = m.write({ type: 'ticket', id: 'tk-r' }, 'ticket.payment_recorded', { paymentId: 'tk-r-p2', method: 'card', amountCents: 300 });
     wall += 60_000;
     const closed = m.write({ type: 'ticket', id: 'tk-r' }, 'ticket.closed', { totalCents: 1500 });
@@ -138,13 +140,21 @@ describe('REST: GET /api/reports/takings (the day\'s takings from the canonical 
 
     const local = new LocationProjection();
     local.apply([...a.events, added, reopen, paid, closed]);
-    const nextDay = { from: DAY.to, to: DAY.to + 24 * 60 * 60_000 };
-    const day1 = await api<TakingsResponse>(server.url, query(DAY.from, DAY.to), boss);
-    const day2 = await api<TakingsResponse>(server.url, query(nextDay.from, nextDay.to), boss);
-    expect(day1.body.takings).toEqual(before.body.takings);
-    expect(day1.body.takings.closed).toEqual({ count: 1, amountCents: 1200 });
-    expect(day2.body.takings).toMatchObject({ closed: { count: 0, amountCents: 300 }, taken: { amountCents: 300 } });
-    expect(day2.body.takings).toEqual(dayTakings(local.all(), nextDay));
+    const day = (n: number) => ({ from: DAY.from + n * 24 * 60 * 60_000, to: DAY.to + n * 24 * 60 * 60_000 });
+    const answers = await Promise.all([0, 1, 2].map((n) => api<TakingsResponse>(server.url, query(day(n).from, day(n).to), boss)));
+    const [day1, day2, day3] = answers.map((res) => res.body.takings);
+    expect(day1).toEqual(before.body.takings);
+    expect(day1!.closed).toEqual({ count: 1, amountCents: 1200 });
+    expect(day2).toMatchObject({
+      closed: { count: 0, amountCents: 0 },
+      itemsSold: [],
+      reopened: { count: 1, amountCents: 1200, taxes: [{ basisPoints: 1000, grossCents: 1200, taxCents: 109, netCents: 1091 }], itemsSold: [{ menuItemId: 'm-1', quantity: 1, amountCents: 1200 }] },
+    });
+    expect(day3).toMatchObject({ closed: { count: 1, amountCents: 1500 }, taken: { amountCents: 300 }, reopened: { count: 0 } });
+    [day2, day3].forEach((takings, i) => expect(takings).toEqual(dayTakings(local.all(), day(i + 1))));
+    // An older build reads each answer as it did (the reopening apart): nothing below zero.
+    for (const res of answers) expect(TakingsResponseBeforeReopened.safeParse(res.body).error).toBeUndefined();
+    expect(TakingsResponseBeforeReopened.parse(answers[1]!.body).takings).toMatchObject({ closed: { count: 0, amountCents: 0 }, itemsSold: [] });
   });
 
   it('[SRV25][SRV4] a terminal token gets 403 saying who may read the takings; no token gets 401', async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
 import { LocationProjection } from '../../shared/projection/location-projection';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
-import { DayTakings, dayTakings, type DayWindow } from '../../shared/reports/day-takings';
+import { DayTakings, dayTakings, type DayWindow, type ItemSold } from '../../shared/reports/day-takings';
+import type { TaxLine } from '../../shared/domain/tax';
 import type { AggregateView, TicketView } from '../../shared/projection/views';
 import { TestWriter } from '../helpers/test-writer';
 
@@ -160,6 +161,8 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
         { menuItemId: 'm-a1', name: 'Item a1', quantity: 2, compedQuantity: 0, amountCents: 2000 },
         { menuItemId: 'm-b1', name: 'Item b1', quantity: 1, compedQuantity: 0, amountCents: 3000 },
       ],
+      // No manager reopened a close.
+      reopened: { count: 0, amountCents: 0, discounted: { count: 0, amountCents: 0 }, guests: { count: 0, amountCents: 0 }, taxes: [], itemsSold: [] },
     });
     // Plain JSON, valid as the REST answer carries it.
     expect(DayTakings.parse(JSON.parse(JSON.stringify(report)))).toEqual(report);
@@ -487,15 +490,27 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       return { at };
     }
 
-    /** The figures a day adds to the period's: money in less money out per method, sales, guests, tax and items (net of what came off later). */
+    /** Rate → [gross, tax, net] of a sales tax list, less that of another (the closes reopened). */
+    const netTaxes = (sold: readonly TaxLine[], off: readonly TaxLine[]) => net(sold, off, (l) => String(l.basisPoints), (l) => [l.grossCents, l.taxCents, l.netCents]);
+    const netItems = (sold: readonly ItemSold[], off: readonly ItemSold[]) => net(sold, off, (i) => i.menuItemId, (i) => [i.quantity, i.compedQuantity, i.amountCents]);
+    /** Key → figures of `sold` less those of `off`; a key that nets to nothing is left out. */
+    function net<T>(sold: readonly T[], off: readonly T[], key: (x: T) => string, figures: (x: T) => number[]): Record<string, number[]> {
+      const out: Record<string, number[]> = {};
+      for (const [xs, sign] of [[sold, 1], [off, -1]] as const) {
+        for (const x of xs) out[key(x)] = figures(x).map((n, i) => (out[key(x)]?.[i] ?? 0) + sign * n);
+      }
+      return Object.fromEntries(Object.entries(out).filter(([, v]) => v.some((n) => n !== 0)));
+    }
+
+    /** The figures a day adds to the period's: money in less money out per method, and the sales, guests, tax and items net of the closes reopened. */
     const ledger = (t: DayTakings) => ({
-      closed: [t.closed.count, t.closed.amountCents],
-      discounted: [t.discounted.count, t.discounted.amountCents],
-      guests: [t.guests.count, t.guests.amountCents],
+      closed: [t.closed.count - t.reopened.count, t.closed.amountCents - t.reopened.amountCents],
+      discounted: [t.discounted.count - t.reopened.discounted.count, t.discounted.amountCents - t.reopened.discounted.amountCents],
+      guests: [t.guests.count - t.reopened.guests.count, t.guests.amountCents - t.reopened.guests.amountCents],
       kept: Object.fromEntries(Object.entries(t.taken.byMethod).map(([m, taken]) => [m, taken.amountCents - t.refunded.byMethod[m as 'cash'].amountCents - t.handedBack.byMethod[m as 'cash'].amountCents])),
       cash: t.cashExpectedCents,
-      salesTax: Object.fromEntries(t.taxes.sales.map((l) => [String(l.basisPoints), [l.grossCents, l.taxCents, l.netCents]])),
-      items: Object.fromEntries(t.itemsSold.map((i) => [i.menuItemId, [i.quantity, i.compedQuantity, i.amountCents]])),
+      salesTax: netTaxes(t.taxes.sales, t.reopened.taxes),
+      items: netItems(t.itemsSold, t.reopened.itemsSold),
     });
     type Ledger = ReturnType<typeof ledger>;
     const addLedgers = (a: Ledger, b: Ledger): Ledger => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, sum(v, b[k as keyof Ledger])])) as Ledger;
@@ -504,12 +519,13 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       if (Array.isArray(a)) return a.map((x, i) => sum(x, (b as unknown[])[i]));
       const out: Record<string, unknown> = { ...(b as object) };
       for (const [k, v] of Object.entries(a as object)) out[k] = k in out ? sum(v, out[k]) : v;
-      // An item or rate that nets to nothing is in no report.
+      // An item or rate that nets to nothing is in no ledger.
       for (const [k, v] of Object.entries(out)) if (Array.isArray(v) && v.every((x) => x === 0)) delete out[k];
       return out;
     };
+    const itemRows = (items: readonly ItemSold[]) => items.map((i) => [i.menuItemId, i.quantity, i.compedQuantity, i.amountCents]);
 
-    it('a close stays on its day at its total, items, guests and tax; the reopening takes it off on its own day, the new close counts on its own; the days add up to the period', () => {
+    it('a close stays on its day at its total, items, guests and tax; the reopening takes it off on its own day (`reopened`, as it was), the new close counts on its own; net of them the days add up to the period', () => {
       const { at } = reopenedDays();
       const printed = DAYS.map((day) => dayTakings(at(new Date(day.to).toISOString()), day));
       const now = at();
@@ -521,18 +537,66 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
         taken: { amountCents: 3300 },
         cashExpectedCents: 1800,
         taxes: { sales: [{ basisPoints: 1000, grossCents: 2300, taxCents: 209, netCents: 2091 }] },
+        reopened: { count: 0, amountCents: 0 },
       });
-      // R off (-15.00, its 2 guests, r1 and r2, 1.36 of tax) and on again at 5.00; S at its last close only (0.00); O off (-8.00).
+      // Closes made on the 27th: R again at 5.00 (its 2 guests), S at 20.00 and again at 0.00. Reopened: R (15.00, 2 guests), O (8.00) and S (20.00), as they were.
       const nov27 = dayTakings(now, NOV_27);
-      expect(nov27).toMatchObject({ closed: { count: 0, amountCents: -1800 }, guests: { count: 0, amountCents: -1000 }, taxes: { sales: [{ basisPoints: 1000, grossCents: -1800, taxCents: -164, netCents: -1636 }] } });
-      expect(nov27.itemsSold.map((i) => [i.menuItemId, i.quantity, i.compedQuantity, i.amountCents])).toEqual([
-        ['m-s1', 0, 1, 0],
-        ['m-o1', -1, 0, -800],
-        ['m-r1', -1, 1, -1000],
+      expect(nov27).toMatchObject({
+        closed: { count: 3, amountCents: 2500 },
+        guests: { count: 2, amountCents: 500 },
+        // (S's close at 0.00 sold nothing, at no rate.)
+        taxes: { sales: [{ basisPoints: 1000, grossCents: 2500, taxCents: 227, netCents: 2273 }, { basisPoints: null, grossCents: 0, taxCents: 0, netCents: 0 }] },
+        reopened: { count: 3, amountCents: 4300, discounted: { count: 0, amountCents: 0 }, guests: { count: 2, amountCents: 1500 }, taxes: [{ basisPoints: 1000, grossCents: 4300, taxCents: 391, netCents: 3909 }] },
+      });
+      expect(itemRows(nov27.itemsSold)).toEqual([
+        ['m-s1', 1, 1, 2000],
+        ['m-r2', 1, 0, 500],
+        ['m-r1', 0, 1, 0],
       ]);
+      expect(itemRows(nov27.reopened.itemsSold)).toEqual([
+        ['m-s1', 1, 0, 2000],
+        ['m-r1', 1, 0, 1000],
+        ['m-o1', 1, 0, 800],
+        ['m-r2', 1, 0, 500],
+      ]);
+      // Every figure an older build reads is a count or a sale made (none below zero), and the report is valid as the REST answer carries it.
+      expect(DayTakings.parse(JSON.parse(JSON.stringify(nov27)))).toEqual(nov27);
       const whole = dayTakings(now, { from: NOV_25.from, to: NOV_28.to });
-      expect(whole).toMatchObject({ closed: { count: 2, amountCents: 500 }, taxes: { sales: [{ basisPoints: 1000, grossCents: 500, taxCents: 45, netCents: 455 }] } });
+      expect(whole).toMatchObject({ closed: { count: 5, amountCents: 4800 }, reopened: { count: 3, amountCents: 4300 } });
+      expect(ledger(whole)).toMatchObject({ closed: [2, 500], salesTax: { 1000: [500, 45, 455] } });
       expect(DAYS.map((day) => ledger(dayTakings(now, day))).reduce(addLedgers)).toEqual(ledger(whole));
+    });
+
+    it('[PRJ6] a change held on a closed ticket late on its day and applied by a reopening the next morning dates what it opens from the decision: the payment it holds above the new total, and its comp, leave the closed day as printed', () => {
+      const t = oneTicket('tk-late');
+      t.write(t.till, '2026-11-26T12:00:00Z', 'ticket.opened', { number: 'A-007' });
+      t.write(t.till, '2026-11-26T12:00:01Z', 'ticket.item_added', taxed('a', 1000));
+      t.write(t.till, '2026-11-26T12:00:02Z', 'ticket.item_added', taxed('b', 500));
+      t.write(t.till, '2026-11-26T12:30:00Z', 'ticket.payment_recorded', { paymentId: 'pay-1', method: 'cash', amountCents: 1500 });
+      t.write(t.till, '2026-11-26T12:31:00Z', 'ticket.closed', { totalCents: 1500 });
+      const comp = t.write(t.manager, '2026-11-26T22:00:00Z', 'ticket.line_comped', { lineId: 'b', reason: 'cold', quantity: 1 });
+      const views = () => {
+        const p = new LocationProjection();
+        p.apply(t.events);
+        return p.all();
+      };
+      const ticket = () => views()[0] as TicketView;
+      const printed = dayTakings(views(), NOV_26);
+      const reopen = t.write(t.manager, '2026-11-27T09:00:00Z', 'conflict.resolved', { conflictId: ticket().conflicts.find((c) => c.eventIds.includes(comp.id))!.conflictId, resolution: { kind: 'reopen' } });
+      const overPayment = ticket().conflicts.find((c) => c.kind === 'over_payment')!;
+      expect([overPayment.detectedAt, ticket().lines[1]!.comped!.at]).toEqual([reopen.at, reopen.at]);
+      // The manager has not decided yet: the 26th still took the 15.00, as printed.
+      const undecided = dayTakings(views(), NOV_26);
+      expect({ ...undecided, open: null, ticketsWithOpenConflicts: null }).toEqual({ ...printed, open: null, ticketsWithOpenConflicts: null });
+      expect(undecided).toMatchObject({ taken: { amountCents: 1500 }, held: { amountCents: 0 }, comped: { count: 0 }, cashExpectedCents: 1500 });
+      // Handed back, 10.00 paid and closed again: the 15.00 goes out on the 27th, with the comp; the days keep what the period keeps.
+      t.write(t.manager, '2026-11-27T09:05:00Z', 'conflict.resolved', { conflictId: overPayment.conflictId, resolution: { kind: 'refund_payment' }, refundIds: [] });
+      t.write(t.till, '2026-11-27T09:10:00Z', 'ticket.payment_recorded', { paymentId: 'pay-2', method: 'cash', amountCents: 1000 });
+      t.write(t.till, '2026-11-27T09:11:00Z', 'ticket.closed', { totalCents: 1000 });
+      const [nov26, nov27] = [NOV_26, NOV_27].map((day) => dayTakings(views(), day));
+      expect({ ...nov26, open: null, ticketsWithOpenConflicts: null }).toEqual({ ...printed, open: null, ticketsWithOpenConflicts: null });
+      expect(nov27).toMatchObject({ handedBack: { amountCents: 1500 }, comped: { count: 1, amountCents: 500 }, cashExpectedCents: -500, reopened: { count: 1, amountCents: 1500 } });
+      expect(nov26!.cashExpectedCents + nov27!.cashExpectedCents).toBe(dayTakings(views(), { from: NOV_26.from, to: NOV_27.to }).cashExpectedCents);
     });
 
     it('a payment taken on a day and held by a void on a later one stays taken on its day; handed back, it goes out on the day of the decision', () => {

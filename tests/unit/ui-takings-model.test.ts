@@ -36,4 +36,49 @@ describe('takings: the tax figures (TakingsModel taxFigures)', () => {
       ['tax-sales-none', 'Sales with no tax rate', '9.00'],
     ]);
   });
+
+  it('[APP31][SRV25] a day with a reopened close: its tax per rate in its own rows, taken off (negative), beside the day\'s sales; none where no close was reopened', async () => {
+    const { taxFigures } = await model<TakingsMod>('takings-model');
+    const reopenedDay: DayTakings = {
+      ...report({ sales: [{ basisPoints: 1000, grossCents: 500, taxCents: 45, netCents: 455 }], refunds: [] }),
+      reopened: { ...dayTakings([], day).reopened, count: 1, amountCents: 1500, taxes: [{ basisPoints: 1000, grossCents: 1200, taxCents: 109, netCents: 1091 }, { basisPoints: 2000, grossCents: 300, taxCents: 50, netCents: 250 }] },
+    };
+    expect(read(taxFigures([reopenedDay]), reopenedDay)).toEqual([
+      ['tax-sales-1000', 'Tax at 10 % in sales', '0.45 of 5.00'],
+      ['tax-reopened-1000', 'Tax at 10 % in reopened closes', '−1.09 of −12.00'],
+      ['tax-reopened-2000', 'Tax at 20 % in reopened closes', '−0.50 of −3.00'],
+    ]);
+    // Only a reopening, of a close at no rate: nothing taxed, no tax rows.
+    const untaxedReopening = { ...reopenedDay, taxes: { sales: [], refunds: [] }, reopened: { ...reopenedDay.reopened, taxes: [{ basisPoints: null, grossCents: 1500, taxCents: 0, netCents: 1500 }] } };
+    expect(taxFigures([untaxedReopening])).toEqual([]);
+  });
+});
+
+describe('takings: the closes reopened this day (TakingsModel reopenedFigures)', () => {
+  type TakingsMod = typeof import('../../client/ui/models/takings-model.svelte');
+  const day = { from: 0, to: 1 };
+  const none = dayTakings([], day);
+
+  it('[APP20][SRV25] how many and what they came to, taken off (negative); their guests and discounts where they had any; the net sales; no rows on a day without one, unless the other report has one', async () => {
+    const { reopenedFigures } = await model<TakingsMod>('takings-model');
+    const withReopening: DayTakings = {
+      ...none,
+      closed: { count: 1, amountCents: 500 },
+      guests: { count: 2, amountCents: 500 },
+      reopened: { ...none.reopened, count: 2, amountCents: 2300, guests: { count: 2, amountCents: 1500 } },
+    };
+    const read = (r: DayTakings, ...reports: DayTakings[]) => reopenedFigures(reports).map((f) => [f.key, f.label, f.of(r)]);
+    expect(read(withReopening, withReopening)).toEqual([
+      ['reopened', 'Reopened closes (taken off)', '2 · −23.00'],
+      ['reopened-guests', 'Guests on reopened closes', '2'],
+      ['net-sales', 'Net sales (closed less reopened)', '−18.00'],
+    ]);
+    expect(reopenedFigures([none])).toEqual([]);
+    // The server counted a reopening this device has not seen yet: the device reads none, and the rows compare.
+    expect(read(none, none, withReopening)).toEqual([
+      ['reopened', 'Reopened closes (taken off)', '0 · 0.00'],
+      ['reopened-guests', 'Guests on reopened closes', '0'],
+      ['net-sales', 'Net sales (closed less reopened)', '0.00'],
+    ]);
+  });
 });

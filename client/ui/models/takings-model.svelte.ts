@@ -27,15 +27,28 @@ export interface ServerReport {
 }
 
 const countAndMoney = (c: MoneyCount): string => `${c.count} · ${money(c.amountCents)}`;
+/** Money taken off the day's figures (closes a manager reopened): it reads as a negative. */
+const countAndMoneyOff = (c: MoneyCount): string => `${c.count} · ${money(-c.amountCents)}`;
 const METHOD_LABEL: Record<PaymentMethod, string> = { cash: 'Cash payments', card: 'Card payments' };
 const REFUND_LABEL: Record<PaymentMethod, string> = { cash: 'Refunded in cash', card: 'Refunded to cards' };
 const HANDED_BACK_LABEL: Record<PaymentMethod, string> = { cash: 'Held payments handed back in cash', card: 'Held payments handed back to cards' };
 
-/** The figures in the order a manager reads them at the cash-up. */
-const FIGURES: readonly { key: string; label: string; of: (t: DayTakings) => string }[] = [
+/** A figure of the takings: its key, its label and how a report reads it. */
+interface Figure {
+  key: string;
+  label: string;
+  of: (t: DayTakings) => string;
+}
+
+/** The figures in the order a manager reads them at the cash-up: the day's closes first (the closes reopened follow them: reopenedFigures)… */
+const CLOSE_FIGURES: readonly Figure[] = [
   { key: 'closed', label: 'Tickets closed', of: (t) => countAndMoney(t.closed) },
   { key: 'discounted', label: 'Discounts on them', of: (t) => countAndMoney(t.discounted) },
   { key: 'guests', label: 'Guests on them · spend per guest', of: (t) => `${t.guests.count} · ${money(t.guests.count === 0 ? 0 : Math.round(t.guests.amountCents / t.guests.count))}` },
+];
+
+/** …then the money. */
+const MONEY_FIGURES: readonly Figure[] = [
   ...PaymentMethod.options.map((method) => ({ key: method, label: METHOD_LABEL[method], of: (t: DayTakings) => countAndMoney(t.taken.byMethod[method]) })),
   { key: 'taken', label: 'Payments taken in all', of: (t) => countAndMoney(t.taken) },
   { key: 'change', label: 'Change handed back', of: (t) => money(t.changeGivenCents) },
@@ -50,30 +63,56 @@ const FIGURES: readonly { key: string; label: string; of: (t: DayTakings) => str
   { key: 'conflicts', label: 'Tickets with open conflicts', of: (t) => String(t.ticketsWithOpenConflicts) },
 ];
 
-type Figure = (typeof FIGURES)[number];
+
+/**
+ * The closes reopened this day (made this day or before), taken off its sales, and what the
+ * sales come to without them: only on a day either report has one. The guests and discounts of
+ * those closes where they had any; the spend per guest above is the day's closes' alone.
+ */
+export function reopenedFigures(reports: readonly DayTakings[]): Figure[] {
+  if (!reports.some((t) => t.reopened.count > 0)) return [];
+  return [
+    { key: 'reopened', label: 'Reopened closes (taken off)', of: (t) => countAndMoneyOff(t.reopened) },
+    ...(reports.some((t) => t.reopened.discounted.count > 0) ? [{ key: 'reopened-discounted', label: 'Discounts on reopened closes', of: (t: DayTakings) => countAndMoneyOff(t.reopened.discounted) }] : []),
+    ...(reports.some((t) => t.reopened.guests.count > 0) ? [{ key: 'reopened-guests', label: 'Guests on reopened closes', of: (t: DayTakings) => String(t.reopened.guests.count) }] : []),
+    { key: 'net-sales', label: 'Net sales (closed less reopened)', of: (t) => money(t.closed.amountCents - t.reopened.amountCents) },
+  ];
+}
+
+/** Where each kind of tax figure reads its lines, and how its label names them. */
+const TAX_KINDS = {
+  sales: { lines: (t: DayTakings) => t.taxes.sales, words: 'sales' },
+  refunds: { lines: (t: DayTakings) => t.taxes.refunds, words: 'refunds' },
+  /** Taken off the day: it reads as a negative. */
+  reopened: { lines: (t: DayTakings) => t.reopened.taxes, words: 'reopened closes' },
+} as const;
+type TaxKind = keyof typeof TAX_KINDS;
 
 /**
  * The tax figures, rate by rate, for the rates either report holds (prices include tax): the
- * tax in the sales, and in the refunds where there were any. Sales at no rate are listed only
- * beside taxed figures (an item whose rate was never set); none at all where nothing is taxed.
+ * tax in the sales, in the closes reopened (taken off) and in the refunds where there were any.
+ * Sales at no rate are listed only beside taxed figures (an item whose rate was never set);
+ * none at all where nothing is taxed.
  */
 export function taxFigures(reports: readonly DayTakings[]): Figure[] {
-  const rates = (pick: (t: DayTakings) => readonly TaxLine[]): (number | null)[] => {
-    const found = new Set(reports.flatMap((t) => pick(t).filter((l) => l.grossCents > 0).map((l) => l.basisPoints)));
+  const rates = (kind: TaxKind): (number | null)[] => {
+    const found = new Set(reports.flatMap((t) => TAX_KINDS[kind].lines(t).filter((l) => l.grossCents > 0).map((l) => l.basisPoints)));
     return [...found].sort(compareRates);
   };
-  const sales = rates((t) => t.taxes.sales);
-  const refunds = rates((t) => t.taxes.refunds).filter((r) => r !== null);
-  if (refunds.length === 0 && !sales.some((r) => r !== null)) return [];
-  const figure = (kind: 'sales' | 'refunds', rate: number | null): Figure => ({
+  const sales = rates('sales');
+  const reopened = rates('reopened').filter((r) => r !== null);
+  const refunds = rates('refunds').filter((r) => r !== null);
+  if (refunds.length === 0 && reopened.length === 0 && !sales.some((r) => r !== null)) return [];
+  const figure = (kind: TaxKind, rate: number | null): Figure => ({
     key: `tax-${kind}-${rate ?? 'none'}`,
-    label: rate === null ? `Sales with no tax rate` : `Tax at ${taxRate(rate)} in ${kind}`,
+    label: rate === null ? `Sales with no tax rate` : `Tax at ${taxRate(rate)} in ${TAX_KINDS[kind].words}`,
     of: (t) => {
-      const line = t.taxes[kind].find((l) => l.basisPoints === rate);
-      return rate === null ? money(line?.grossCents ?? 0) : `${money(line?.taxCents ?? 0)} of ${money(line?.grossCents ?? 0)}`;
+      const line: TaxLine | undefined = TAX_KINDS[kind].lines(t).find((l) => l.basisPoints === rate);
+      const [gross, tax] = kind === 'reopened' ? [-(line?.grossCents ?? 0), -(line?.taxCents ?? 0)] : [line?.grossCents ?? 0, line?.taxCents ?? 0];
+      return rate === null ? money(gross) : `${money(tax)} of ${money(gross)}`;
     },
   });
-  return [...sales.map((r) => figure('sales', r)), ...refunds.map((r) => figure('refunds', r))];
+  return [...sales.map((r) => figure('sales', r)), ...reopened.map((r) => figure('reopened', r)), ...refunds.map((r) => figure('refunds', r))];
 }
 
 /**
@@ -98,7 +137,8 @@ export class TakingsModel {
 
   readonly figures = $derived.by((): TakingsFigure[] => {
     const server = this.server?.takings ?? null;
-    return [...FIGURES, ...taxFigures(server === null ? [this.local] : [this.local, server])].map(({ key, label, of }) => {
+    const reports = server === null ? [this.local] : [this.local, server];
+    return [...CLOSE_FIGURES, ...reopenedFigures(reports), ...MONEY_FIGURES, ...taxFigures(reports)].map(({ key, label, of }) => {
       const local = of(this.local);
       const atServer = server === null ? null : of(server);
       return { key, label, local, server: atServer, differs: atServer !== null && atServer !== local };
