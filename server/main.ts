@@ -101,7 +101,7 @@ export async function startServer(config: ServerConfig, runtime: ServerRuntime =
         { ingestEach: (location, batches) => ingest.ingestEach(location, batches) },
         {
           log,
-          watermarks: (location) => store.watermarks(location),
+          acknowledgements: (location) => store.acknowledgements(location),
           held: (room) => eventIndex.highest(room),
           onIngested: (location, result, caughtUp) => {
             if (result.accepted > 0) storeHealth.succeeded('relay_ingest');
@@ -127,7 +127,7 @@ export async function startServer(config: ServerConfig, runtime: ServerRuntime =
       persistence,
       eventIndex.hook,
       roomGuardHook({
-        acknowledged: (location) => store.watermarks(location),
+        acknowledged: (location) => store.acknowledgements(location),
         relayed: (room) => eventIndex.relayed(room),
         holds: (room, id) => eventIndex.holds(room, id),
         stored: (location, terminal, after, upTo) => store.readWriter(location, terminal, after, upTo),

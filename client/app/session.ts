@@ -56,9 +56,9 @@ export async function openSession(pairing: Pairing): Promise<Session> {
     // online/offline events: offline pauses the relay and uploads at once, online resumes them.
     browser: window,
   });
-  // Every compaction (idle, over-threshold, manual, a full disk's) goes by sync's watermarks:
-  // acknowledgements from uploads count too, acks found stale after a server restore do not.
-  store.useWatermarks(() => sync.watermarks());
+  // Every compaction (idle, over-threshold, manual, a full disk's) goes by sync's acknowledgements:
+  // those from uploads count too, acks found stale after a server restore do not.
+  store.useAcknowledgements(() => sync.acknowledgements());
   const compaction = new CompactionScheduler(store, realTimers, { ...DEFAULT_COMPACTION_SCHEDULE, policy: DEVICE_RETENTION });
   let current = pairing;
   const pairingListeners = new Set<(pairing: Pairing) => void>();

@@ -6,7 +6,7 @@ import type { CompactionReport, EventStore } from './event-store';
  * When compaction runs on a terminal: when the app has been idle for a while, when the
  * stored bytes pass a threshold, and when staff ask for it from the console. (A quota
  * error on write compacts by itself: see EventStore.durable.) Every run judges "acknowledged"
- * as the store's watermark source says (EventStore.useWatermarks), as a full disk's does.
+ * as the store's acknowledgement source says (EventStore.useAcknowledgements), as a full disk's does.
  * None runs before the clock is calibrated (CMP9): retention reads server time, and a device
  * rebooted offline with its wall clock days ahead would let go of today's tickets.
  */

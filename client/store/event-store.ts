@@ -6,7 +6,8 @@ import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
 import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
 import { isRegisterWrite } from '../../shared/projection/merge-policy';
 import type { HistoryEntry } from '../../shared/projection/views';
-import { SegmentWriter, acksOf, compactedOf, numberedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
+import { storedAboveOf, type Acknowledgements } from '../../shared/log/acknowledgements';
+import { SegmentWriter, ackRangesOf, acksOf, compactedOf, numberedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
 import { parseTicketNumber } from '../../shared/domain/ticket-number';
 import { eventIdOf } from '../../shared/log/event-head';
 import { applyCompaction, planCompaction, type CompactionResult } from '../../shared/compaction/compaction-plan';
@@ -110,8 +111,8 @@ export class EventStore {
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private persistenceLayer: IdbPersistence | null = null;
   private storageRecovery: Promise<void> | null = null;
-  /** What the server acknowledges, as sync knows it (see useWatermarks); null: the doc's acks. */
-  private watermarkSource: (() => Readonly<Record<string, number>>) | null = null;
+  /** What the server acknowledges, as sync knows it (see useAcknowledgements); null: the doc's. */
+  private acknowledgementSource: (() => Acknowledgements) | null = null;
   private tabs: TabChannel | null = null;
   private stopObserving: () => void = () => {};
   persistence: PersistenceState = { mode: 'memory', reason: 'not opened yet' };
@@ -295,25 +296,25 @@ export class EventStore {
   }
 
   /**
-   * What every compaction judges "acknowledged" by when its run names no watermarks — the
-   * scheduled ones and a full disk's alike: sync's (the doc's `acks` with upload answers, less
-   * acks it found stale after a server restore, SYN20). Without a source, the doc's `acks`,
+   * What every compaction judges "acknowledged" by when its run names none — the scheduled
+   * ones and a full disk's alike: sync's (the doc's `acks` and `ackRanges` with upload answers,
+   * less acks it found stale after a server restore, SYN20). Without a source, the doc's,
    * which would let a full disk delete events the restored server lacks.
    */
-  useWatermarks(source: () => Readonly<Record<string, number>>): void {
-    this.watermarkSource = source;
+  useAcknowledgements(source: () => Acknowledgements): void {
+    this.acknowledgementSource = source;
   }
 
   /**
    * Removes closed, acknowledged, old aggregates (see shared/compaction/retention-policy.ts)
    * from the doc, then rewrites IndexedDB as one state update so the stored bytes shrink.
-   * `watermarks`: what the server acknowledges; without it, the source given to useWatermarks.
+   * `acknowledgements`: what the server acknowledges; without it, the source given to useAcknowledgements.
    */
   async compact(
     options: {
       now?: number;
       policy?: RetentionPolicy;
-      watermarks?: Readonly<Record<string, number>>;
+      acknowledgements?: Acknowledgements;
       /** Rewrite the IndexedDB log even if nothing was compacted (it still merges it). */
       rewriteLog?: boolean;
     } = {},
@@ -322,12 +323,15 @@ export class EventStore {
     this.writeAppended();
     // Server-corrected time, as the events are stamped and the retention reads them.
     const at = options.now ?? this.clock.physicalNow();
-    const watermarks = options.watermarks ?? this.watermarkSource?.() ?? acksOf(this.doc).toJSON();
+    const acks = options.acknowledgements ?? this.acknowledgementSource?.() ?? {
+      marks: acksOf(this.doc).toJSON() as Record<string, number>,
+      above: storedAboveOf(ackRangesOf(this.doc).entries()),
+    };
     // The stored figures include the checkpoint: bring it up to date first, so before and after compare alike.
     await this.checkpoints?.flush().catch(() => undefined);
     const storedBytesBefore = this.storedBytes();
     const stateBytesBefore = Y.encodeStateAsUpdate(this.doc).byteLength;
-    const plan = planCompaction(this.projection, watermarks, new Map(compactedOf(this.doc).entries()), at, options.policy ?? this.retention);
+    const plan = planCompaction(this.projection, acks, new Map(compactedOf(this.doc).entries()), at, options.policy ?? this.retention);
     let result: CompactionResult = { aggregates: 0, events: 0, tombstones: 0 };
     const changes = plan.aggregates.length > 0 || plan.expired.length > 0;
     if (changes) {

@@ -1,4 +1,5 @@
-import type { Watermarks } from '../../shared/protocol/rest-events';
+import { unionAbove, type Acknowledgements } from '../../shared/log/acknowledgements';
+import type { StoredAbove, Watermarks } from '../../shared/protocol/rest-events';
 
 /** The room doc's `acks` (a Y.Map the server writes through the relay): terminal → highest contiguous n it holds. */
 export interface RoomAcks {
@@ -29,10 +30,14 @@ export interface RoomAckChange {
  *    (no relay, or its room guard has not run). Once GET /api/watermarks confirms it, the
  *    acks it is below are stale: disbelieved (uploaded again, and not compacted away) until
  *    the room writes that writer's ack anew; the confirmed marks are the server's word.
+ *  - what the server stores above the marks (OUT8): the last REST answer's ranges, with the
+ *    room's `ackRanges` of each writer whose room ack is not known stale.
  */
 export class KnownWatermarks {
   /** The marks of the last REST answer (the server's word at that moment). */
   private answers: Readonly<Watermarks> = {};
+  /** What the last REST answer said the server stores above those marks. */
+  private answeredAbove: Readonly<StoredAbove> = {};
   /** Room acks a confirmed answer went below: writer → that ack (a new value is believed). */
   private readonly staleAcks = new Map<string, number>();
 
@@ -45,10 +50,18 @@ export class KnownWatermarks {
     return merged;
   }
 
-  /** An upload was answered with these marks; `forgot` if any is below the last answer's. */
-  answered(marks: Watermarks): { forgot: boolean } {
+  /** merged, with the ranges the server stores above the marks (the room's `ackRanges`, read as storedAboveOf). */
+  acknowledgements(roomAcks: RoomAcks, roomRanges: Readonly<StoredAbove>): Acknowledgements {
+    const stale = (terminal: string) => this.staleAcks.has(terminal) && this.staleAcks.get(terminal) === roomAcks.get(terminal);
+    const believed = Object.fromEntries(Object.entries(roomRanges).filter(([terminal]) => !stale(terminal)));
+    return { marks: this.merged(roomAcks), above: unionAbove(this.answeredAbove, believed) };
+  }
+
+  /** An upload was answered with these marks (and ranges above them); `forgot` if any mark is below the last answer's. */
+  answered(marks: Watermarks, above: Readonly<StoredAbove> = {}): { forgot: boolean } {
     const forgot = Object.entries(this.answers).some(([terminal, n]) => (marks[terminal] ?? 0) < n);
     this.answers = marks;
+    this.answeredAbove = above;
     return { forgot };
   }
 
@@ -71,13 +84,15 @@ export class KnownWatermarks {
   }
 
   /** GET /api/watermarks confirmed marks below the room's acks (see acksAbove): those acks are stale, and the answers are these marks. */
-  confirmedBelowAcks(roomAcks: RoomAcks, confirmed: Watermarks): void {
+  confirmedBelowAcks(roomAcks: RoomAcks, confirmed: Watermarks, confirmedAbove: Readonly<StoredAbove> = {}): void {
     for (const [terminal, n] of roomAcks.entries()) if ((confirmed[terminal] ?? 0) < n) this.staleAcks.set(terminal, n);
     this.answers = confirmed;
+    this.answeredAbove = confirmedAbove;
   }
 
   /** The server forgot (see roomAcksChanged): its earlier answers no longer hold. */
   forget(): void {
     this.answers = {};
+    this.answeredAbove = {};
   }
 }

@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../../shared/events/envelope';
+import { acknowledges, type Acknowledgements } from '../../shared/log/acknowledgements';
 import type { DeliveryState } from './sync-status';
 
 /**
@@ -8,8 +9,9 @@ import type { DeliveryState } from './sync-status';
  *
  * Invariants:
  *  - an event is acknowledged iff origin.n ≤ watermark[origin.terminal] (the highest
- *    contiguous n the canonical store holds), or the server answered it accepted or
- *    duplicate (`answered`: above a refused event the watermark can never pass);
+ *    contiguous n the canonical store holds), or in a range the server stores above it
+ *    (storedAbove: above a refused event the watermark can never pass, OUT8), or the server
+ *    answered it accepted or duplicate (`answered`, until the ranges say so);
  *  - owed = held − acknowledged − quarantined;
  *  - this writer's own events come first; other writers' only once they have been held
  *    here for OTHER_WRITERS_GRACE_MS (their own terminal is likelier to upload them, and
@@ -21,9 +23,9 @@ export const OTHER_WRITERS_GRACE_MS = 10_000;
 export interface OutboxInput {
   /** Events held, per writer (origin.terminal), sorted by origin.n. */
   byWriter: ReadonlyMap<string, readonly EventEnvelope[]>;
-  watermarks: Readonly<Record<string, number>>;
+  acknowledged: Acknowledgements;
   quarantined: ReadonlySet<string>;
-  /** Ids the server answered accepted or duplicate, above their writer's watermark. */
+  /** Ids the server answered accepted or duplicate, above their writer's watermark and not in its ranges yet. */
   answered?: { has(id: string): boolean };
   ownWriter: string;
   /** When this replica first held another writer's event (ms, wall clock). */
@@ -58,9 +60,11 @@ export function computeOutbox(input: OutboxInput): Outbox {
   for (const writer of writers) {
     const events = input.byWriter.get(writer)!;
     const isOwn = writer === input.ownWriter;
-    for (let i = firstAbove(events, input.watermarks[writer] ?? 0); i < events.length; i++) {
+    const ranges = input.acknowledged.above[writer] !== undefined;
+    for (let i = firstAbove(events, input.acknowledged.marks[writer] ?? 0); i < events.length; i++) {
       const e = events[i]!;
       if (input.quarantined.has(e.id) || input.answered?.has(e.id)) continue;
+      if (ranges && acknowledges(input.acknowledged, writer, e.origin.n)) continue;
       // Own events were held from when they were written; firstHeldAt knows only others'.
       const heldAt = isOwn ? (input.ownWrittenAt?.(e) ?? e.at) : input.firstHeldAt(e.id);
       if (!isOwn && input.now - heldAt < grace) {
@@ -115,11 +119,11 @@ export function takeBatch(owed: readonly EventEnvelope[], limits: BatchLimits): 
 /** Where an event is: acknowledged by the canonical store, held by the relay, or only here. */
 export function deliveryStateOf(
   event: EventEnvelope,
-  acknowledged: Readonly<Record<string, number>>,
+  acknowledged: Acknowledgements,
   relayed: Readonly<Record<string, number>>,
 ): DeliveryState {
   const { terminal, n } = event.origin;
-  if (n <= (acknowledged[terminal] ?? 0)) return 'acknowledged';
+  if (acknowledges(acknowledged, terminal, n)) return 'acknowledged';
   if (n <= (relayed[terminal] ?? 0)) return 'relayed';
   return 'local';
 }

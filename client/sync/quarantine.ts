@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { decodeEvent, refusedToTerminal } from '../../shared/events/catalog';
 import type { EventEnvelope } from '../../shared/events/envelope';
+import { acknowledges, type Acknowledgements } from '../../shared/log/acknowledgements';
 import { NEWER_THAN_SERVER, type EventResult } from '../../shared/protocol/rest-events';
 import { deviceStorage, keepOnDevice } from '../store/device-storage';
 import type { QuarantinedEvent } from './sync-status';
 
 /**
  * Events the server rejected as invalid: kept in the log, listed for staff, never retried
- * on their own (a manager can release them), dropped once their writer's watermark covers
- * them (the server stored them after all, e.g. from another terminal). Survives reloads in
+ * on their own (a manager can release them), dropped once the server acknowledges them
+ * (it stored them after all, e.g. from another terminal). Survives reloads in
  * localStorage; read back through its schema like any other stored input. Not those it
  * rejected as newer than it knows (refusedAsNewer): they wait for its update, owed.
  */
@@ -53,11 +54,11 @@ export class Quarantine {
     this.save();
   }
 
-  /** Drops the events the server's watermarks (writer → highest contiguous n) cover. */
-  dropCovered(watermarks: Readonly<Record<string, number>>): void {
+  /** Drops the events the server acknowledges (its watermarks, or the ranges it stores above them). */
+  dropCovered(acks: Acknowledgements): void {
     let dropped = false;
     for (const [id, e] of this.entries) {
-      if (e.n > (watermarks[e.terminal] ?? 0)) continue;
+      if (!acknowledges(acks, e.terminal, e.n)) continue;
       this.entries.delete(id);
       dropped = true;
     }

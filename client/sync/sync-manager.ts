@@ -1,8 +1,9 @@
 import type * as Y from 'yjs';
 import { assertNever } from '../../shared/assert-never';
 import type { EventEnvelope } from '../../shared/events/envelope';
-import { acksOf, relayedOf } from '../../shared/log/log-doc';
-import type { Watermarks } from '../../shared/protocol/rest-events';
+import { storedAboveOf, type Acknowledgements } from '../../shared/log/acknowledgements';
+import { ackRangesOf, acksOf, relayedOf } from '../../shared/log/log-doc';
+import type { StoredAbove, Watermarks } from '../../shared/protocol/rest-events';
 import type { EventStore } from '../store/event-store';
 import { Backoff, SERVER_UPDATE_BACKOFF, UPLOAD_BACKOFF } from './backoff';
 import { ClockOffsetEstimator, WallStepDetector } from './clock-offset';
@@ -82,6 +83,8 @@ export class SyncManager {
   private readonly quarantine: Quarantine;
   /** What the server holds, from the room's acks and its REST answers (see KnownWatermarks, SYN20). */
   private readonly known = new KnownWatermarks();
+  /** The room doc's `ackRanges`, read (storedAboveOf) when it changes. */
+  private roomRanges: StoredAbove = {};
   /** Answers above the watermarks, and what holds owed events back (times on the timers clock). */
   private readonly holds = new UploadHolds();
   /** The wait of an event refused alone (see UploadHolds.refused). */
@@ -251,7 +254,7 @@ export class SyncManager {
 
   deliveryState(event: EventEnvelope): DeliveryState {
     if (this.holds.isAnswered(event.id)) return 'acknowledged';
-    return deliveryStateOf(event, this.watermarks(), relayedOf(this.store.doc).toJSON() as Record<string, number>);
+    return deliveryStateOf(event, this.acknowledgements(), relayedOf(this.store.doc).toJSON() as Record<string, number>);
   }
 
   /** Lets quarantined events be uploaded again (e.g. after the server was updated). */
@@ -294,6 +297,11 @@ export class SyncManager {
     return this.known.merged(acksOf(this.store.doc));
   }
 
+  /** The watermarks, with what the server stores above them (the room's `ackRanges` and its answers'): see KnownWatermarks. */
+  acknowledgements(): Acknowledgements {
+    return this.known.acknowledgements(acksOf(this.store.doc), this.roomRanges);
+  }
+
   private begin(): void {
     const { browser } = this.options;
     if (browser) {
@@ -327,8 +335,17 @@ export class SyncManager {
       }
     };
     acks.observe(onAcks);
+    const ranges = ackRangesOf(this.store.doc);
+    const onRanges = () => {
+      this.roomRanges = storedAboveOf(ranges.entries());
+      this.forgetCovered();
+      onMarks();
+    };
+    this.roomRanges = storedAboveOf(ranges.entries());
+    ranges.observe(onRanges);
     relayedOf(this.store.doc).observe(onMarks);
     this.cleanups.push(() => acks.unobserve(onAcks));
+    this.cleanups.push(() => ranges.unobserve(onRanges));
     this.cleanups.push(() => relayedOf(this.store.doc).unobserve(onMarks));
     // Another terminal joined, left, or someone else signed in there: the console lists them.
     this.cleanups.push(this.presence.onChange(() => this.schedulePublish()));
@@ -511,7 +528,7 @@ export class SyncManager {
     if (confirmed.kind !== 'answered' || this.stopped) return;
     const acks = acksOf(this.store.doc);
     if (!this.known.acksAbove(acks, confirmed.watermarks)) return;
-    this.known.confirmedBelowAcks(acks, confirmed.watermarks);
+    this.known.confirmedBelowAcks(acks, confirmed.watermarks, confirmed.storedAbove);
     this.holds.forgetAnswers();
     this.schedulePublish();
     this.retrySoon(0);
@@ -626,7 +643,7 @@ export class SyncManager {
         if (this.holds.refusedAloneCount === 0) this.refusalBackoff.reset();
         this.timeouts = 0;
         // Below the last answer: the server forgot what it answered before.
-        if (this.known.answered(outcome.watermarks).forgot) this.holds.forgetAnswers();
+        if (this.known.answered(outcome.watermarks, outcome.storedAbove).forgot) this.holds.forgetAnswers();
         const byId = new Map(events.map((e) => [e.id, e]));
         let settled = 0;
         let waitUntil: number | null = null;
@@ -719,13 +736,13 @@ export class SyncManager {
     this.limits = { maxEvents: Math.max(1, Math.floor(events.length / 2)), maxBytes: Math.max(1024, Math.floor(bytes / 2)) };
   }
 
-  /** Answers, events awaiting a server update and quarantined events the watermarks now cover: the server holds them. */
+  /** Answers, events awaiting a server update and quarantined events now acknowledged: the server holds them. */
   private forgetCovered(): void {
-    const marks = this.watermarks();
-    this.holds.settleCovered(marks);
+    const acks = this.acknowledgements();
+    this.holds.settleCovered(acks);
     // None waits for a server update (it was updated): one newer than it later waits short again.
     if (this.holds.awaitingServerCount === 0) this.serverUpdateBackoff.reset();
-    this.quarantine.dropCovered(marks);
+    this.quarantine.dropCovered(acks);
   }
 
   private quarantineEvent(e: EventEnvelope, reason: string, field: string | null): void {
@@ -808,7 +825,7 @@ export class SyncManager {
   private outbox(): Outbox {
     return computeOutbox({
       byWriter: this.store.eventsByWriter(),
-      watermarks: this.watermarks(),
+      acknowledged: this.acknowledgements(),
       quarantined: this.quarantine.ids,
       answered: { has: (id) => this.holds.isAnswered(id) },
       ownWriter: this.store.writer,

@@ -1,5 +1,5 @@
 import type { EventEnvelope, EventOrigin } from '../../shared/events/envelope';
-import type { Watermarks } from '../../shared/protocol/rest-events';
+import { acknowledges, type Acknowledgements } from '../../shared/log/acknowledgements';
 
 /**
  * What holds an owed event back from the next upload, per event, and the server's answers
@@ -11,13 +11,14 @@ import type { Watermarks } from '../../shared/protocol/rest-events';
  *    relay in step) its relay grace has not ended, in that order; due, it goes;
  *  - relay graces and refusal waits are forgotten once they end; a server-update wait is
  *    kept once due (the status counts the event until the server takes it);
- *  - an answer and a server-update wait are forgotten once the watermarks cover the event.
+ *  - an answer and a server-update wait are forgotten once the acknowledgements (watermarks
+ *    and the ranges stored above them) cover the event.
  */
 export class UploadHolds {
   /**
-   * Events the server answered accepted or duplicate that their writer's watermark does not
-   * cover yet: a refused event below them holds it back for good. Acknowledged all the same
-   * (not uploaded again, not owed); dropped once the watermark covers them.
+   * Events the server answered accepted or duplicate that its acknowledgements do not cover
+   * yet (a server from before `storedAbove` never names those above a refused event).
+   * Acknowledged all the same (not uploaded again, not owed); dropped once they are covered.
    */
   private readonly answered = new Map<string, Pick<EventOrigin, 'terminal' | 'n'>>();
   /**
@@ -86,9 +87,9 @@ export class UploadHolds {
     this.answered.clear();
   }
 
-  /** Answers and server-update waits the watermarks now cover: the server holds those events. */
-  settleCovered(marks: Watermarks): void {
-    for (const held of [this.answered, this.awaitingServer]) for (const [id, { terminal, n }] of held) if (n <= (marks[terminal] ?? 0)) held.delete(id);
+  /** Answers and server-update waits the acknowledgements now cover: the server holds those events. */
+  settleCovered(acks: Acknowledgements): void {
+    for (const held of [this.answered, this.awaitingServer]) for (const [id, { terminal, n }] of held) if (acknowledges(acks, terminal, n)) held.delete(id);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { monotonicClock, type Timers } from './timers';
-import { PostEventsResponse, WatermarksResponse, type EventResult, type Watermarks } from '../../shared/protocol/rest-events';
+import { PostEventsResponse, WatermarksResponse, type EventResult, type StoredAbove, type Watermarks } from '../../shared/protocol/rest-events';
 import { isVersionRefusal, withProtocolVersion } from '../../shared/protocol/protocol-version';
 
 /**
@@ -8,7 +8,7 @@ import { isVersionRefusal, withProtocolVersion } from '../../shared/protocol/pro
  * backoff, batch size and quarantine.
  */
 export type UploadOutcome =
-  | ({ kind: 'stored'; results: EventResult[]; watermarks: Watermarks; serverTime: number } & Timing)
+  | ({ kind: 'stored'; results: EventResult[]; watermarks: Watermarks; storedAbove: StoredAbove; serverTime: number } & Timing)
   /** The batch is above the server's limits, or a proxy's (413): smaller batches will go. */
   | { kind: 'tooLarge'; message: string }
   /**
@@ -38,7 +38,7 @@ export interface UploaderOptions {
 
 /** The server's clock, asked with nothing to upload (`GET /api/watermarks`). */
 export type ProbeOutcome =
-  | ({ kind: 'answered'; serverTime: number; watermarks: Watermarks } & Timing)
+  | ({ kind: 'answered'; serverTime: number; watermarks: Watermarks; storedAbove: StoredAbove } & Timing)
   | { kind: 'unauthorized'; status: number; message: string }
   | { kind: 'failed'; cause: FailureCause; message: string };
 
@@ -76,7 +76,8 @@ export class OutboxUploader {
     if (status < 200 || status > 299) return { kind: 'failed', cause: 'server', message: `HTTP ${status}` };
     const parsed = parseJson(text, WatermarksResponse);
     if (!parsed.success) return { kind: 'failed', cause: 'bad_response', message: parsed.message };
-    return { kind: 'answered', serverTime: parsed.data.serverTime, watermarks: parsed.data.watermarks, receivedAt: answer.receivedAt, latencyMs: answer.latencyMs };
+    const { serverTime, watermarks, storedAbove } = parsed.data;
+    return { kind: 'answered', serverTime, watermarks, storedAbove, receivedAt: answer.receivedAt, latencyMs: answer.latencyMs };
   }
 
   /** One request with the token and a timeout: the answer's status and body, or why there is none. */

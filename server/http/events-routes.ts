@@ -54,8 +54,10 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
 
   app.get('/api/watermarks', { config: { roles: ANY_ROLE } }, async (request) => {
     const claims = claimsOf(request);
+    const { marks, above } = await deps.store.acknowledgements(claims.location);
     const response: WatermarksResponse = {
-      watermarks: await deps.store.watermarks(claims.location),
+      watermarks: marks,
+      storedAbove: above,
       writers: await deps.store.writers(claims.location),
       serverTime: deps.now(),
     };
@@ -115,6 +117,7 @@ function registerPostEvents(app: FastifyInstance, deps: EventsRoutesDeps): void 
       const response: PostEventsResponse = {
         results: result.results,
         watermarks: result.watermarks,
+        storedAbove: result.storedAbove,
         serverTime: deps.now(),
       };
       return response;

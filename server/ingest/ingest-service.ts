@@ -1,7 +1,7 @@
 import { CURRENT_VERSIONS, checkIncomingEventJson, isKnownType, refusedToTerminal } from '../../shared/events/catalog';
 import { SERVER_WRITER, canonicalJson, isWriterOf, parseEnvelope, type EventEnvelope } from '../../shared/events/envelope';
 import type { Role } from '../../shared/protocol/token-claims';
-import { NEWER_THAN_SERVER, type EventResult, type Watermarks } from '../../shared/protocol/rest-events';
+import { NEWER_THAN_SERVER, type EventResult, type StoredAbove, type Watermarks } from '../../shared/protocol/rest-events';
 import type { CanonicalLog, ValidEvent } from '../store/canonical-log';
 
 /**
@@ -20,6 +20,7 @@ export interface IngestedBatch {
   location: string;
   accepted: readonly ValidEvent[];
   watermarks: Watermarks;
+  storedAbove: StoredAbove;
   /** The terminal whose token posted the batch (null for manager/admin tokens without one). */
   uploader: string | null;
 }
@@ -27,6 +28,7 @@ export interface IngestedBatch {
 export interface IngestResult {
   results: EventResult[];
   watermarks: Watermarks;
+  storedAbove: StoredAbove;
   accepted: number;
   duplicates: number;
   rejected: number;
@@ -156,7 +158,7 @@ export class IngestService {
       const uploader = batches[b]!.uploader?.terminal ?? null;
       for (const hook of this.hooks) {
         try {
-          await hook.afterIngest({ location, accepted, watermarks: appended.watermarks, uploader });
+          await hook.afterIngest({ location, accepted, watermarks: appended.watermarks, storedAbove: appended.storedAbove, uploader });
         } catch (err) {
           // The batch is committed: the canonical store is the truth, a failed side effect is logged.
           this.log.error({ hook: hook.name, location, err: String(err) }, 'after-ingest hook failed');
@@ -166,6 +168,7 @@ export class IngestService {
       out.push({
         results,
         watermarks: appended.watermarks,
+        storedAbove: appended.storedAbove,
         accepted: accepted.length,
         duplicates: count('duplicate'),
         rejected: count('rejected'),

@@ -1,7 +1,7 @@
 import { SERVER_WRITER } from '../../shared/events/envelope';
 import { eventHeadOf, parseEntry } from '../../shared/log/event-head';
 import { observeLog, readAllEventJson } from '../../shared/log/log-doc';
-import type { Watermarks } from '../../shared/protocol/rest-events';
+import { acknowledges, type Acknowledgements } from '../../shared/log/acknowledgements';
 import type { RelayHook } from '../relay/hooks';
 import { asRoomOrigin } from '../relay/origins';
 import type { Room } from '../relay/room';
@@ -51,8 +51,8 @@ export interface RelayIngest {
 
 export interface RelayIngestOptions {
   log: IngestLog;
-  /** The canonical log's watermarks of a location (what catch-up need not look at). */
-  watermarks(location: string): Promise<Watermarks>;
+  /** What the canonical log acknowledges of a location (what catch-up need not look at). */
+  acknowledgements(location: string): Promise<Acknowledgements>;
   /** Per writer, the highest origin.n the room holds (the event index): catch-up reads only writers above their watermark. */
   held(room: Room): ReadonlyMap<string, number>;
   /** After each batch stored (metrics, the log of refusals); `caughtUp` for catch-up's batches. */
@@ -181,15 +181,14 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
    * uploaded by its own writer's terminal token (the strictest uploader it could have had: a
    * manager's void is refused here and left to the manager's outbox). Usually no writer is
    * behind and nothing is read; otherwise one pass over the events' heads (~0.2 s at 100k
-   * events), taking those of the writers behind; events stored above a gap come back as
-   * duplicates (once per server life: then they are judged).
+   * events), taking those of the writers behind, less those stored above a gap (storedAbove).
    */
   const catchUp = async (room: Room, state: RoomIngest, held: ReadonlyMap<string, number>): Promise<void> => {
     // After the connection that loaded the room got its first answer.
     await new Promise((resolve) => setImmediate(resolve));
-    const marks = await options.watermarks(room.name);
+    const acks = await options.acknowledgements(room.name);
     const judgedHere = judgedOf(room.name);
-    const from = (writer: string): number => Math.max(marks[writer] ?? 0, judgedHere.get(writer) ?? 0);
+    const from = (writer: string): number => Math.max(acks.marks[writer] ?? 0, judgedHere.get(writer) ?? 0);
     const behindWriters = new Set<string>();
     for (const [writer, n] of held) if (writer !== SERVER_WRITER && n > from(writer)) behindWriters.add(writer);
     if (behindWriters.size === 0) return;
@@ -197,7 +196,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     for (const json of readAllEventJson(room.doc)) {
       const head = eventHeadOf(json);
       if (head === null || head.terminal === null || !behindWriters.has(head.terminal)) continue;
-      if (head.n <= from(head.terminal)) continue;
+      if (head.n <= from(head.terminal) || acknowledges(acks, head.terminal, head.n)) continue;
       pendingOf(behind, { role: 'terminal', terminal: head.terminal }).jsons.push(json);
     }
     // A failed store set catchUpDue: judged stays where it was, and the next catch-up reads it all again.

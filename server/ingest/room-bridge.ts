@@ -1,4 +1,5 @@
-import { acksOf } from '../../shared/log/log-doc';
+import { ackRangesOf, acksOf, publishRanges } from '../../shared/log/log-doc';
+import type { StoredAbove } from '../../shared/protocol/rest-events';
 import type { EventIndex } from '../relay/event-index-hook';
 import { SERVER_ORIGIN } from '../relay/origins';
 import { serverSegmentsOf } from '../relay/server-segments';
@@ -11,7 +12,9 @@ import type { IngestHook, IngestLog } from './ingest-service';
  * them live:
  *  - each accepted event the room does not hold yet is appended once, in the server's own
  *    segments (SERVER_WRITER: no terminal ever writes there), as `JSON.stringify(event)`;
- *  - the watermarks go into `acks`, only ever increasing (a late, smaller value is ignored).
+ *  - the watermarks go into `acks`, only ever increasing (a late, smaller value is ignored),
+ *    and what is stored above them into `ackRanges`, as the last batch's answer says (a
+ *    writer it names none for loses its key: its mark rose through them);
  * Both happen in one transaction tagged with the `server` origin.
  *
  * A terminal's own events (origin = the uploading terminal or one of its tabs) are bridged
@@ -48,6 +51,8 @@ class PendingRoom {
   readonly waiting: Array<{ due: number; events: readonly EventEnvelope[] }> = [];
   /** Highest watermark per terminal not written into `acks` yet. */
   readonly acks = new Map<string, number>();
+  /** The last batch's `storedAbove`, not written into `ackRanges` yet. */
+  ranges: StoredAbove | null = null;
   timer: ReturnType<typeof setTimeout> | null = null;
   timerAt = Infinity;
   /** Writes of one location run one after the other (a write may wait for the room to load). */
@@ -92,8 +97,10 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, log: Inge
     for (const { events: own } of p.waiting.splice(0, due)) events.push(...own);
     const acks = [...p.acks];
     p.acks.clear();
+    const ranges = p.ranges;
+    p.ranges = null;
     if (p.waiting.length > 0) schedule(location, p, p.waiting[0]!.due + everyMs);
-    if (events.length === 0 && acks.length === 0) return;
+    if (events.length === 0 && acks.length === 0 && ranges === null) return;
 
     const room = await rooms.acquire(location);
     try {
@@ -113,6 +120,7 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, log: Inge
         for (const [terminal, n] of acks) {
           if ((published.get(terminal) ?? 0) < n) published.set(terminal, n);
         }
+        if (ranges !== null) publishRanges(ackRangesOf(room.doc), ranges);
       }, SERVER_ORIGIN);
     } finally {
       rooms.release(room);
@@ -121,7 +129,7 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, log: Inge
 
   return {
     name: 'room-bridge',
-    afterIngest({ location, accepted, watermarks, uploader }) {
+    afterIngest({ location, accepted, watermarks, storedAbove, uploader }) {
       let p = pending.get(location);
       if (p === undefined) pending.set(location, (p = new PendingRoom()));
       const own = (e: EventEnvelope) => uploader !== null && isWriterOf(e.origin.terminal, uploader);
@@ -133,13 +141,14 @@ export function roomBridgeHook(rooms: RoomRegistry, index: EventIndex, log: Inge
       for (const [terminal, n] of Object.entries(watermarks)) {
         if ((p.acks.get(terminal) ?? 0) < n) p.acks.set(terminal, n);
       }
+      p.ranges = storedAbove;
       const clock = now();
       if (later.length > 0) {
         p.waiting.push({ due: clock + graceMs, events: later });
         schedule(location, p, p.waiting[0]!.due + everyMs);
       }
       if (atOnce.length > 0) schedule(location, p, clock);
-      else if (p.acks.size > 0) schedule(location, p, clock + everyMs);
+      else schedule(location, p, clock + everyMs);
     },
     async flush() {
       for (const [location, p] of [...pending]) {

@@ -1,6 +1,7 @@
 import * as Y from 'yjs';
 import { eventHeadOf, parseEntry } from '../../shared/log/event-head';
-import { acksOf, collectStrings, compactedOf, relayedOf, segmentsOf, type Tombstone } from '../../shared/log/log-doc';
+import { acknowledges, type Acknowledgements } from '../../shared/log/acknowledgements';
+import { ackRangesOf, acksOf, collectStrings, compactedOf, publishRanges, relayedOf, segmentsOf, type Tombstone } from '../../shared/log/log-doc';
 import { parseEnvelope } from '../../shared/events/envelope';
 import type { RelayHook } from './hooks';
 import { SERVER_ORIGIN, asRoomOrigin, type RoomOrigin } from './origins';
@@ -12,12 +13,13 @@ import { serverSegmentsOf } from './server-segments';
  * after it (a Yjs update cannot be refused in part, and a terminal's sync legitimately carries
  * other writers' items):
  *
- *  - Change `acks` or `relayed`. They are the server's word: terminals stop uploading what
- *    `acks` covers, so a forged mark would hide another till's unsent sales, and an old
+ *  - Change `acks`, `ackRanges` or `relayed`. They are the server's word: terminals stop uploading what
+ *    `acks` and `ackRanges` cover, so a forged mark would hide another till's unsent sales, and an old
  *    server's marks, carried back by terminals after the data directory was replaced or
  *    restored from a backup, would stop them re-delivering. After any transaction from a
  *    connection that changed them, and when a room loads, the server writes its truth over
- *    each changed key: the canonical store's watermarks into `acks`, the event index's marks
+ *    each changed key: the canonical store's watermarks into `acks` (and what it stores above
+ *    them into `ackRanges`, every key: publishRanges), the event index's marks
  *    into `relayed`, deleting keys it has no mark for. Terminals that see their marks go
  *    down upload again what the canonical store lacks.
  *  - Delete an event the canonical store does not hold. Compaction deletes only events under
@@ -26,6 +28,9 @@ import { serverSegmentsOf } from './server-segments';
  *    tombstones the event's aggregate in the same transaction): else a till paired later never
  *    saw that open ticket. The server appends each such event back, in its own segments, and
  *    logs who deleted it.
+ *
+ *    An event it acknowledges above a gap (storedAbove) is the canonical store's too: deleted by a
+ *    compaction, it stays deleted.
  *
  * And what the room lacks: an event the canonical store acknowledges that the room never got
  * (a REST batch of a client with no document, such as a back-office integration, is bridged
@@ -39,8 +44,8 @@ import { serverSegmentsOf } from './server-segments';
 export const RESTORE_AFTER_LOAD_MS = 5_000;
 
 export interface RoomGuardSources {
-  /** The canonical store's watermarks of a location. */
-  acknowledged(location: string): Promise<Readonly<Record<string, number>>>;
+  /** The canonical store's watermarks of a location, and what it stores above them. */
+  acknowledged(location: string): Promise<Acknowledgements>;
   /** What the room holds, stored (the event index). */
   relayed(room: Room): ReadonlyMap<string, number>;
   /** Whether the room holds (or held, before a compaction) the event (the event index). */
@@ -67,7 +72,12 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
   const correctAcks = async (room: Room, keys: Iterable<string> | null): Promise<void> => {
     const truth = await sources.acknowledged(room.name);
     if (room.doc.isDestroyed) return;
-    overwrite(room, acksOf(room.doc), keys, (terminal) => truth[terminal]);
+    overwrite(room, acksOf(room.doc), keys, (terminal) => truth.marks[terminal]);
+  };
+  const correctRanges = async (room: Room): Promise<void> => {
+    const truth = await sources.acknowledged(room.name);
+    if (room.doc.isDestroyed) return;
+    room.doc.transact(() => publishRanges(ackRangesOf(room.doc), truth.above), SERVER_ORIGIN);
   };
   const correctRelayed = (room: Room, keys: Iterable<string> | null): void => {
     const truth = sources.relayed(room);
@@ -100,7 +110,7 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
   };
 
   const restoreDeleted = async (room: Room, removed: readonly string[], by: RoomOrigin, tr: Y.Transaction): Promise<void> => {
-    const marks = await sources.acknowledged(room.name);
+    const acks = await sources.acknowledged(room.name);
     const judged = hiddenBy.get(tr);
     const allowed = judged === undefined ? new Set<string>() : await judged.allowed;
     if (room.doc.isDestroyed) return;
@@ -108,7 +118,7 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
     const lost = removed.filter((json) => {
       const head = eventHeadOf(json);
       if (head === null || head.terminal === null) return false;
-      if (head.n > (marks[head.terminal] ?? 0)) return true;
+      if (!acknowledges(acks, head.terminal, head.n)) return true;
       // Acknowledged: a compaction's to delete, which tombstones its aggregate in the same
       // transaction (or did before: late events of an archived one), and only an aggregate the
       // canonical log lets go (not an open ticket).
@@ -153,10 +163,12 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
   return {
     name: 'room-guard',
     async onLoad(room) {
-      const acknowledgedAtLoad = await sources.acknowledged(room.name);
+      const acknowledgedAtLoad = (await sources.acknowledged(room.name)).marks;
       await correctAcks(room, null);
+      await correctRanges(room);
       correctRelayed(room, null);
       const stopAcks = watchMarks(acksOf(room.doc), (keys) => void correctAcks(room, keys).catch(sources.onError));
+      const stopRanges = watchMarks(ackRangesOf(room.doc), () => void correctRanges(room).catch(sources.onError));
       const stopRelayed = watchMarks(relayedOf(room.doc), (keys) => correctRelayed(room, keys));
       // The tombstones' observer runs before the deletions' (a map's observers before deep ones), so a transaction's judgement is there for both.
       const stopTombstones = watchTombstones(room.doc, (written, by, tr) => void undoForgedTombstones(room, judgeTombstones(room, tr, written), by).catch(sources.onError));
@@ -166,6 +178,7 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
       stops.set(room, () => {
         clearTimeout(restore);
         stopAcks();
+        stopRanges();
         stopRelayed();
         stopDeletes();
         stopTombstones();
@@ -184,8 +197,8 @@ function remoteOriginOf(tr: Y.Transaction): RoomOrigin | null {
 }
 
 /** Calls `changed` with the keys a connection's transaction changed in `map`. */
-function watchMarks(map: Y.Map<number>, changed: (keys: string[]) => void): () => void {
-  const observer = (event: Y.YMapEvent<number>, tr: Y.Transaction) => {
+function watchMarks<T>(map: Y.Map<T>, changed: (keys: string[]) => void): () => void {
+  const observer = (event: Y.YMapEvent<T>, tr: Y.Transaction) => {
     if (remoteOriginOf(tr) !== null) changed([...event.keysChanged]);
   };
   map.observe(observer);

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '../../shared/events/envelope';
-import type { Watermarks } from '../../shared/protocol/rest-events';
+import type { Acknowledgements } from '../../shared/log/acknowledgements';
+import type { StoredAbove, Watermarks } from '../../shared/protocol/rest-events';
 import type { DayWindow } from '../../shared/reports/day-takings';
 
 /**
@@ -13,7 +14,8 @@ import type { DayWindow } from '../../shared/reports/day-takings';
  *    origin is `rejected`, so watermarks always describe real, distinct events;
  *  - a batch is one transaction: all its accepted events and the watermarks they move are
  *    stored together or not at all;
- *  - a watermark is the highest n such that 1..n of that terminal are all stored; it only grows.
+ *  - a watermark is the highest n such that 1..n of that terminal are all stored; it only grows;
+ *  - `storedAbove` names the n stored above it, as ranges, the lowest MAX_RANGES_ABOVE per terminal.
  */
 export interface CanonicalLog {
   appendBatch(location: string, events: readonly ValidEvent[], receivedAt: number): Promise<AppendResult>;
@@ -35,6 +37,8 @@ export interface CanonicalLog {
    */
   readTakingsTickets(location: string, window: DayWindow): Promise<string[]>;
   watermarks(location: string): Promise<Watermarks>;
+  /** The watermarks, and what is stored above them (cheap when nothing is: every answer carries it). */
+  acknowledgements(location: string): Promise<Acknowledgements>;
   /** Every writer (origin.terminal) the location holds an event of, with a watermark or not. */
   writers(location: string): Promise<string[]>;
   countEvents(location: string): Promise<number>;
@@ -57,6 +61,8 @@ export interface AppendResult {
   outcomes: AppendOutcome[];
   /** The location's watermarks after the batch. */
   watermarks: Watermarks;
+  /** What the location stores above them after the batch. */
+  storedAbove: StoredAbove;
 }
 
 export interface StoredEvent {

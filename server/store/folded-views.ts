@@ -41,7 +41,7 @@ const FOLDS_PER_TURN = 50;
  * asks it of the tombstones a connection writes.
  */
 export async function aggregatesMayLeave(store: CanonicalLog, location: string, compactedAt: ReadonlyMap<string, number>, now: number): Promise<Set<string>> {
-  const watermarks = await store.watermarks(location);
+  const acks = await store.acknowledgements(location);
   const anyCalendar = { keptUntil: (at: number) => at + SHORTEST_KEPT_MS };
   const allowed = new Set<string>();
   let folds = 0;
@@ -52,7 +52,7 @@ export async function aggregatesMayLeave(store: CanonicalLog, location: string, 
     if (view === undefined) continue;
     const events = projection.eventsOf(aggregateId);
     const fragmentAge = now - (events[0]?.at ?? now) >= TOMBSTONE_KEPT_MS;
-    if (fragmentAge || retentionOf(view, events, watermarks, Math.min(at, now + CLOCK_BOUND_MS), anyCalendar).compactable) allowed.add(aggregateId);
+    if (fragmentAge || retentionOf(view, events, acks, Math.min(at, now + CLOCK_BOUND_MS), anyCalendar).compactable) allowed.add(aggregateId);
   }
   return allowed;
 }

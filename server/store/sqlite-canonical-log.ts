@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { EventEnvelope } from '../../shared/events/envelope';
-import type { Watermarks } from '../../shared/protocol/rest-events';
+import { addToRanges, dropThrough, lowestRanges, type Acknowledgements } from '../../shared/log/acknowledgements';
+import type { StoredAbove, Watermarks } from '../../shared/protocol/rest-events';
 import type { DayWindow } from '../../shared/reports/day-takings';
 import type { Db } from './database';
 import type { AppendOutcome, AppendResult, CanonicalLog, ReadResult, ValidEvent } from './canonical-log';
@@ -12,7 +13,10 @@ import type { AppendOutcome, AppendResult, CanonicalLog, ReadResult, ValidEvent 
  *
  * Watermarks are kept incrementally: `watermarks` holds the contiguous high mark per
  * terminal, `watermark_gaps` the stored n above it; accepting n = mark + 1 advances the
- * mark through the gaps. Cost per event is O(1) amortised, never a scan of the log.
+ * mark through the gaps. Cost per event is O(1) amortised, never a scan of the log. The gaps
+ * are also kept in memory as ranges per location (read once, at its first batch or question,
+ * then kept by `advance`): every answer names the lowest of them (`storedAbove`), and a writer
+ * stuck below an n never stored gains a gap row per event for good (OUT8).
  */
 /**
  * What `ticket_ends` counts of a ticket's event (database.ts, SRV28): its opening, its ends, and
@@ -54,8 +58,8 @@ export class SqliteCanonicalLog implements CanonicalLog {
   private readonly setMark: Statement;
   private readonly addGap: Statement;
   private readonly takeGap: Statement;
-  private readonly anyGap: Statement;
   private readonly allMarks: Statement;
+  private readonly gapsOf: Statement;
   private readonly allWriters: Statement;
   private readonly after: Statement;
   private readonly lastCursor: Statement;
@@ -65,6 +69,8 @@ export class SqliteCanonicalLog implements CanonicalLog {
   private readonly ofTakings: Statement;
   private readonly count: Statement;
   private readonly runBatch: (location: string, events: readonly ValidEvent[], receivedAt: number) => AppendOutcome[];
+  /** location → terminal → the n stored above its mark, as sorted ranges (rangesAbove). */
+  private readonly above = new Map<string, Map<string, [number, number][]>>();
 
   constructor(db: Db) {
     this.insert = db.prepare(
@@ -84,8 +90,8 @@ export class SqliteCanonicalLog implements CanonicalLog {
     );
     this.addGap = db.prepare('INSERT OR IGNORE INTO watermark_gaps (location, terminal, n) VALUES (?, ?, ?)');
     this.takeGap = db.prepare('DELETE FROM watermark_gaps WHERE location = ? AND terminal = ? AND n = ?');
-    this.anyGap = db.prepare('SELECT 1 FROM watermark_gaps WHERE location = ? AND terminal = ? LIMIT 1').pluck();
     this.allMarks = db.prepare('SELECT terminal, n FROM watermarks WHERE location = ?');
+    this.gapsOf = db.prepare('SELECT terminal, n FROM watermark_gaps WHERE location = ? ORDER BY terminal, n');
     // A writer's stored events are at or below its mark, or gaps above it: the two small tables name them all.
     this.allWriters = db
       .prepare('SELECT terminal FROM watermarks WHERE location = ? UNION SELECT terminal FROM watermark_gaps WHERE location = ? ORDER BY terminal')
@@ -121,8 +127,17 @@ export class SqliteCanonicalLog implements CanonicalLog {
   }
 
   async appendBatch(location: string, events: readonly ValidEvent[], receivedAt: number): Promise<AppendResult> {
-    const outcomes = this.runBatch(location, events, receivedAt);
-    return { outcomes, watermarks: this.readMarks(location) };
+    // Read before the batch's gaps are written: `advance` adds those.
+    this.rangesAbove(location);
+    let outcomes: AppendOutcome[];
+    try {
+      outcomes = this.runBatch(location, events, receivedAt);
+    } catch (err) {
+      // Rolled back: the ranges `advance` kept may name what was not stored.
+      this.above.delete(location);
+      throw err;
+    }
+    return { outcomes, watermarks: this.readMarks(location), storedAbove: this.storedAbove(location) };
   }
 
   async storedJson(location: string, ids: readonly string[]): Promise<Map<string, string>> {
@@ -158,6 +173,10 @@ export class SqliteCanonicalLog implements CanonicalLog {
 
   async watermarks(location: string): Promise<Watermarks> {
     return this.readMarks(location);
+  }
+
+  async acknowledgements(location: string): Promise<Acknowledgements> {
+    return { marks: this.readMarks(location), above: this.storedAbove(location) };
   }
 
   async writers(location: string): Promise<string[]> {
@@ -234,18 +253,44 @@ export class SqliteCanonicalLog implements CanonicalLog {
    */
   private advance(location: string, terminal: string, accepted: number[]): void {
     const before = (this.getMark.get(location, terminal) as number | undefined) ?? 0;
-    const hadGaps = this.anyGap.get(location, terminal) !== undefined;
+    const byLocation = this.rangesAbove(location);
+    let ranges = byLocation.get(terminal);
+    const hadGaps = ranges !== undefined;
     let mark = before;
     for (const n of accepted.sort((a, b) => a - b)) {
       // n <= mark cannot happen: (terminal, n) is unique and every n <= mark is stored.
       if (n !== mark + 1) {
         this.addGap.run(location, terminal, n);
+        if (ranges === undefined) byLocation.set(terminal, (ranges = []));
+        addToRanges(ranges, n);
         continue;
       }
       mark = n;
       if (hadGaps) while (this.takeGap.run(location, terminal, mark + 1).changes === 1) mark += 1;
     }
     if (mark > before) this.setMark.run(location, terminal, mark);
+    if (ranges !== undefined && mark > before) {
+      dropThrough(ranges, mark);
+      if (ranges.length === 0) byLocation.delete(terminal);
+    }
+  }
+
+  /** The location's ranges above the marks, read from `watermark_gaps` at its first use. */
+  private rangesAbove(location: string): Map<string, [number, number][]> {
+    let byTerminal = this.above.get(location);
+    if (byTerminal !== undefined) return byTerminal;
+    byTerminal = new Map();
+    for (const { terminal, n } of this.gapsOf.iterate(location) as IterableIterator<{ terminal: string; n: number }>) {
+      let ranges = byTerminal.get(terminal);
+      if (ranges === undefined) byTerminal.set(terminal, (ranges = []));
+      addToRanges(ranges, n);
+    }
+    this.above.set(location, byTerminal);
+    return byTerminal;
+  }
+
+  private storedAbove(location: string): StoredAbove {
+    return Object.fromEntries([...this.rangesAbove(location)].map(([terminal, ranges]) => [terminal, lowestRanges(ranges)]));
   }
 
   private readMarks(location: string): Watermarks {

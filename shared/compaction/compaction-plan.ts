@@ -1,5 +1,6 @@
 import type * as Y from 'yjs';
 import type { LocationProjection } from '../projection/location-projection';
+import { acknowledges, type Acknowledgements } from '../log/acknowledgements';
 import { compactedOf, deleteEvents, numberedOf, type Tombstone } from '../log/log-doc';
 import { parseTicketNumber } from '../domain/ticket-number';
 import { DEFAULT_RETENTION, retentionOf, type RetentionPolicy } from './retention-policy';
@@ -28,7 +29,7 @@ export const TOMBSTONE_KEPT_MS = 90 * 24 * 60 * 60_000;
 
 export function planCompaction(
   projection: LocationProjection,
-  watermarks: Readonly<Record<string, number>>,
+  acks: Acknowledgements,
   tombstones: ReadonlyMap<string, Tombstone>,
   now: number,
   policy?: RetentionPolicy,
@@ -41,8 +42,8 @@ export function planCompaction(
     // that day can say they are held here and not counted (EventStore.lateOnArchived).
     const archived = tombstones.has(view.id);
     const leaves = archived
-      ? events.every((e) => e.origin.n <= (watermarks[e.origin.terminal] ?? 0) && now >= (policy ?? DEFAULT_RETENTION).keptUntil(e.at))
-      : retentionOf(view, events, watermarks, now, policy).compactable;
+      ? events.every((e) => acknowledges(acks, e.origin.terminal, e.origin.n) && now >= (policy ?? DEFAULT_RETENTION).keptUntil(e.at))
+      : retentionOf(view, events, acks, now, policy).compactable;
     if (!leaves) continue;
     aggregates.push({ id: view.id, number: view.kind === 'ticket' ? view.number : null, eventIds: events.map((e) => e.id) });
   }

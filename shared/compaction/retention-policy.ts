@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../events/envelope';
+import { acknowledges, type Acknowledgements } from '../log/acknowledgements';
 import { hasEnded, type AggregateView } from '../projection/views';
 
 /**
@@ -7,8 +8,8 @@ import { hasEnded, type AggregateView } from '../projection/views';
  *    items, tables — and aggregate types this build does not know always stay), or a
  *    fragment (no opening held, CMP8), whatever its status;
  *  - none of its events is one this build cannot read (needs_update);
- *  - every one of its events is acknowledged by the server (origin.n ≤ watermark), so the
- *    canonical log has it: nothing owed ever leaves;
+ *  - every one of its events is acknowledged by the server (origin.n ≤ watermark, or in a
+ *    range it stores above it: acknowledges), so the canonical log has it: nothing owed ever leaves;
  *  - it is past `policy.keptUntil(lastEventAt)`: by default the end of the business day
  *    after its own.
  * The server's canonical log keeps everything; this only bounds what terminals hold.
@@ -48,7 +49,7 @@ export type Retention = { compactable: true } | { compactable: false; reason: st
 export function retentionOf(
   view: AggregateView,
   events: readonly EventEnvelope[],
-  watermarks: Readonly<Record<string, number>>,
+  acks: Acknowledgements,
   now: number,
   policy: RetentionPolicy = DEFAULT_RETENTION,
 ): Retention {
@@ -60,7 +61,7 @@ export function retentionOf(
   if (!fragment && !hasEnded(view)) return { compactable: false, reason: `ticket is ${view.status}` };
   if (!fragment && view.openConflicts > 0) return { compactable: false, reason: 'ticket has open conflicts' };
   if (view.needsUpdate > 0) return { compactable: false, reason: 'ticket has events this build cannot read' };
-  const owed = events.find((e) => e.origin.n > (watermarks[e.origin.terminal] ?? 0));
+  const owed = events.find((e) => !acknowledges(acks, e.origin.terminal, e.origin.n));
   if (owed) return { compactable: false, reason: `event ${owed.id} is not acknowledged yet` };
   const keepUntil = policy.keptUntil(view.lastEventAt);
   if (now < keepUntil) return { compactable: false, reason: `kept until ${new Date(keepUntil).toISOString()}` };

@@ -1,4 +1,6 @@
 import * as Y from 'yjs';
+import type { StoredAbove } from '../protocol/rest-events';
+import { flatRanges } from './acknowledgements';
 import { eventIdOf } from './event-head';
 
 /**
@@ -6,6 +8,7 @@ import { eventIdOf } from './event-head';
  *
  *   Y.Map 'segments'   `${writer}/${index}` → Y.Array<string>   (event JSON, one entry each)
  *   Y.Map 'acks'       terminal → highest contiguous origin.n stored by the server (canonical log)
+ *   Y.Map 'ackRanges'  terminal → the n it stores above that mark, [from, to, from, to…] (acknowledgements.ts)
  *   Y.Map 'relayed'    terminal → highest contiguous origin.n the relay's room doc holds
  *   Y.Map 'compacted'  aggregate id → Tombstone: the aggregate left the doc (compaction)
  *
@@ -26,6 +29,7 @@ import { eventIdOf } from './event-head';
  */
 export const SEGMENTS = 'segments';
 export const ACKS = 'acks';
+export const ACK_RANGES = 'ackRanges';
 export const RELAYED = 'relayed';
 export const COMPACTED = 'compacted';
 export const NUMBERED = 'numbered';
@@ -77,6 +81,30 @@ function entriesOf(segment: Y.Array<unknown>): string[] {
 /** Written only by the server: acknowledgements of the canonical store. */
 export function acksOf(doc: Y.Doc): Y.Map<number> {
   return doc.getMap<number>(ACKS);
+}
+
+/**
+ * Written only by the server: the ranges of n it stores above each writer's `acks` mark, flat
+ * (flatRanges). A replica may hold anything there: read through storedAboveOf.
+ */
+export function ackRangesOf(doc: Y.Doc): Y.Map<unknown> {
+  return doc.getMap<unknown>(ACK_RANGES);
+}
+
+/**
+ * Sets `ackRanges` (ackRangesOf) to the server's ranges, writing only the keys that differ (its
+ * truth: any other key goes). Must run inside a transaction the caller tags.
+ */
+export function publishRanges(published: Y.Map<unknown>, storedAbove: StoredAbove): void {
+  for (const key of [...published.keys()]) if (!Object.hasOwn(storedAbove, key)) published.delete(key);
+  for (const [terminal, ranges] of Object.entries(storedAbove)) {
+    const flat = flatRanges(ranges);
+    if (!sameNumbers(published.get(terminal), flat)) published.set(terminal, flat);
+  }
+}
+
+function sameNumbers(value: unknown, flat: readonly number[]): boolean {
+  return Array.isArray(value) && value.length === flat.length && flat.every((n, i) => value[i] === n);
 }
 
 /** Written only by the server: what the relay holds, so a terminal can show "relayed". */

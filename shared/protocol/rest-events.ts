@@ -39,9 +39,22 @@ export type EventResult = z.infer<typeof EventResult>;
 export const Watermarks = z.record(TerminalId, z.number().int().nonnegative());
 export type Watermarks = z.infer<typeof Watermarks>;
 
+/** The most ranges a server names per writer in `storedAbove`: the lowest ones (an event above them counts as not acknowledged). */
+export const MAX_RANGES_ABOVE = 64;
+
+/**
+ * terminal → the ranges [from, to] of origin.n the server stores above its watermark, lowest
+ * first (at most MAX_RANGES_ABOVE): above an n it never stores (an event it refused, an n
+ * reserved and never written) the watermark stops for good, these events are acknowledged all
+ * the same (OUT8). Optional, default none: a server from before it sends none.
+ */
+export const StoredAbove = z.record(TerminalId, z.array(z.tuple([z.number().int().positive(), z.number().int().positive()])));
+export type StoredAbove = z.infer<typeof StoredAbove>;
+
 export const PostEventsResponse = z.object({
   results: z.array(EventResult),
   watermarks: Watermarks,
+  storedAbove: StoredAbove.default({}),
   serverTime: z.number(),
 });
 export type PostEventsResponse = z.infer<typeof PostEventsResponse>;
@@ -67,6 +80,7 @@ export type GetEventsResponse = z.infer<typeof GetEventsResponse>;
 
 export const WatermarksResponse = z.object({
   watermarks: Watermarks,
+  storedAbove: StoredAbove.default({}),
   /** Every writer the location holds an event of: also one whose first events are missing (no watermark yet). */
   writers: z.array(z.string()),
   serverTime: z.number(),

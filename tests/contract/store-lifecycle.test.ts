@@ -8,6 +8,7 @@ import { TicketCommands } from '../../client/commands/ticket-commands';
 import type { TicketView } from '../../shared/projection/views';
 import { SEGMENT_SIZE, SegmentWriter, acksOf, compactedOf, deleteEvents, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
 import { SERVER_WRITER } from '../../shared/events/envelope';
+import { marksOnly } from '../../shared/log/acknowledgements';
 import { PERSISTENCE } from '../../client/store/origins';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { installWebLocks } from '../helpers/web-locks';
@@ -252,7 +253,7 @@ describe('Compaction and the watermarks it is given', () => {
     // The room's acks say all of it is held; the server, restored from a backup, holds none of it.
     store.doc.transact(() => acksOf(store.doc).set(store.writer, 100), 'server');
     const later = Date.now() + 3 * 24 * 60 * 60_000;
-    expect((await store.compact({ now: later, watermarks: {} })).aggregates).toBe(0);
+    expect((await store.compact({ now: later, acknowledgements: marksOnly({}) })).aggregates).toBe(0);
     expect(store.view(t)).toBeDefined();
     expect((await store.compact({ now: later })).aggregates).toBe(1); // the doc's acks, when sync gives none
   });
@@ -273,7 +274,7 @@ describe('Compaction and the watermarks it is given', () => {
     const serverMark = store.getByAggregate(uploaded).at(-1)!.origin.n;
     // The room's acks say both sales are held; the server, restored from a backup, holds the first only (as sync knows).
     store.doc.transact(() => acksOf(store.doc).set(store.writer, 100), 'server');
-    store.useWatermarks(() => ({ [store.writer]: serverMark }));
+    store.useAcknowledgements(() => marksOnly({ [store.writer]: serverMark }));
     wall += 3 * 24 * 60 * 60_000;
     const disk = failIndexedDbWrites('QuotaExceededError', 1);
     try {

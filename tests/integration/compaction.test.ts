@@ -9,6 +9,10 @@ import { startTestServer, type InProcessServer } from '../helpers/server-in-proc
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 import { waitFor, waitForAsync } from '../helpers/server-clients';
 import { openTerminal, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
+import { writeAsOtherBuild } from '../helpers/other-builds';
+import { mint } from '../helpers/server-clients';
+import { ackRangesOf } from '../../shared/log/log-doc';
+import { WatermarksResponse } from '../../shared/protocol/rest-events';
 
 const DAY = 24 * 60 * 60_000;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -87,7 +91,7 @@ describe('Compaction', () => {
     // The acknowledgements the terminal knows, as its store is given them (useWatermarks): upload
     // answers too, not only the watermarks the room had relayed into the doc before the cut
     // (under load those lagged, and a slice of acknowledged tickets stayed).
-    const report = await t.store.compact({ now: wall + 3 * DAY, watermarks: t.sync.watermarks() });
+    const report = await t.store.compact({ now: wall + 3 * DAY, acknowledgements: t.sync.acknowledgements() });
 
     expect(report.stateBytesAfter / report.stateBytesBefore).toBeLessThanOrEqual(0.15);
     expect(report.storedBytesAfter! / report.storedBytesBefore!).toBeLessThanOrEqual(0.15);
@@ -122,7 +126,7 @@ describe('Compaction', () => {
 
     // As the app gives its store (useWatermarks): the best watermarks known (doc and upload answers).
     clock.passDays(3);
-    const report = await a.store.compact({ now: clock.now(), watermarks: a.sync.watermarks() });
+    const report = await a.store.compact({ now: clock.now(), acknowledgements: a.sync.acknowledgements() });
     expect(report.aggregates).toBe(1);
     expect(a.store.view('t-late')).toBeUndefined();
 
@@ -139,7 +143,7 @@ describe('Compaction', () => {
     await waitFor(() => b.sync.status.owed === 0, 'late event acknowledged');
     await waitFor(() => a.sync.watermarks()['till-2'] === late.origin.n, 'a learns the ack');
     clock.passDays(3);
-    await a.store.compact({ now: clock.now(), watermarks: a.sync.watermarks() });
+    await a.store.compact({ now: clock.now(), acknowledgements: a.sync.acknowledgements() });
     await waitFor(() => b.store.getByAggregate('t-late').length === 0 && a.store.getByAggregate('t-late').length === 0, 'late event gone everywhere');
     expect(await serverEvents(server.url, 'late')).toHaveLength(5);
   });
@@ -163,7 +167,7 @@ describe('Compaction', () => {
         await t.store.append(c.type, c.payload, { aggregate: c.aggregate, ...(c.key ? { key: c.key } : {}) });
         if (i === 0 && k % 100 === 0) {
           clock.passDays(3); // the service goes on a few days later
-          compacted += (await t.store.compact({ now: clock.now(), watermarks: t.sync.watermarks() })).aggregates;
+          compacted += (await t.store.compact({ now: clock.now(), acknowledgements: t.sync.acknowledgements() })).aggregates;
         }
         if (k % 10 === 0) await new Promise((r) => setTimeout(r, 10)); // staff are not that fast: let the network breathe
       }
@@ -175,7 +179,7 @@ describe('Compaction', () => {
     await waitFor(() => terminals.every((t) => t.sync.status.owed === 0), 'outboxes empty', 30_000);
     // Mid-traffic runs may find nothing acknowledged yet on a slow machine: once all is, one more does.
     clock.passDays(3);
-    compacted += (await terminals[0]!.store.compact({ now: clock.now(), watermarks: terminals[0]!.sync.watermarks() })).aggregates;
+    compacted += (await terminals[0]!.store.compact({ now: clock.now(), acknowledgements: terminals[0]!.sync.acknowledgements() })).aggregates;
     const stored = await serverEvents(server.url, 'busy');
     expect(new Set(stored.map((e) => e.id)).size).toBe(written);
     expect(compacted).toBeGreaterThan(0);
@@ -183,5 +187,63 @@ describe('Compaction', () => {
     // Every terminal agrees on what is left, once the last compaction has reached them.
     const agreed = () => new Set(terminals.map((t) => canonicalJson(t.store.views()))).size === 1;
     await waitFor(agreed, 'every terminal agrees on what is left', 30_000);
+  });
+
+  it('[OUT8][CMP1] above an event the server refused for good, what the writer wrote later is acknowledged by the ranges the server stores: not uploaded again after a reload, and compacted away for good', async () => {
+    const clock = serverClock();
+    const { server } = await serverAndProxy(clock);
+    const posted: number[] = [];
+    // The origin.n of every event the till posts, across its reload.
+    const counting: typeof fetch = async (input, init) => {
+      if (init?.method === 'POST' && typeof init.body === 'string') for (const e of (JSON.parse(init.body) as { events: { origin: { n: number } }[] }).events) posted.push(e.origin.n);
+      return globalThis.fetch(input, init);
+    };
+    const options = { location: 'gap', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, persistence: 'indexeddb' as const, sync: { fetch: counting } };
+    let a = (await openTerminal(options)).startSync();
+    const sell = async (id: string, skip: 'opened' | null = null) => {
+      const ticket = { aggregate: { id, type: 'ticket' } };
+      if (skip !== 'opened') await a.store.append('ticket.opened', { number: `A-${id}` }, ticket);
+      await a.store.append('ticket.item_added', { lineId: 'l1', menuItemId: 'soup', name: 'Soup', unitPriceCents: 500, quantity: 1 }, ticket);
+      await a.store.append('ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 500 }, ticket);
+      await a.store.append('ticket.closed', { totalCents: 500 }, ticket);
+    };
+    await a.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: '001', type: 'ticket' } });
+    await waitFor(() => a.sync.status.owed === 0, 'the opening acknowledged');
+    // n 2: what a faulty release wrote, refused by the server for good (quarantined here).
+    writeAsOtherBuild(a, 2, { type: 'ticket.note_set', v: 1, aggregate: { id: '001', type: 'ticket' }, payload: { note: 42 } });
+    await sell('001', 'opened'); // n 3..5
+    for (const id of ['002', '003', '004']) await sell(id); // n 6..17
+    await waitFor(() => a.sync.status.owed === 0 && a.sync.status.quarantined.length === 1, 'all but the refused event acknowledged');
+    expect(a.sync.status.quarantined.map((q) => q.n)).toEqual([2]);
+
+    // (a) The server says what it stores above the watermark it cannot pass.
+    const res = await fetch(`${server.url}/api/watermarks`, { headers: { authorization: `Bearer ${await mint('gap', 'terminal', 'till-2')}` } });
+    const answer = WatermarksResponse.parse(await res.json());
+    expect(answer.watermarks).toEqual({ 'till-1': 1 });
+    expect(answer.storedAbove).toEqual({ 'till-1': [[3, 17]] });
+    await waitFor(() => ackRangesOf(a.store.doc).size === 1, 'the room says so too');
+
+    // (b) Reloaded, the till uploads nothing above the gap again (before: all 15 events, and after every reload).
+    await a.close();
+    posted.length = 0;
+    a = (await openTerminal(options)).startSync();
+    cleanups.push(() => a.close());
+    await waitFor(() => a.store.isIndexed && a.sync.status.relay === 'connected' && a.sync.status.owed === 0 && !a.sync.status.inFlight, 'reloaded, in step');
+    await a.sync.syncNow();
+    expect(posted.filter((n) => n > 2)).toEqual([]);
+
+    // (c) Days later, the tickets written after the refused event leave; the one holding it stays.
+    clock.passDays(3);
+    const report = await a.store.compact({ now: clock.now(), acknowledgements: a.sync.acknowledgements() });
+    expect(report.aggregates).toBe(3);
+    expect(['002', '003', '004'].map((id) => a.store.getByAggregate(id).length)).toEqual([0, 0, 0]);
+    expect(a.store.view('001')).toBeDefined();
+    // The server's room guard lets that compaction stand. A witness it answers after it judged it: a forged range, overwritten.
+    a.store.doc.transact(() => ackRangesOf(a.store.doc).set('till-9', [1, 1000]), 'local');
+    await waitFor(() => !ackRangesOf(a.store.doc).has('till-9'), 'the server corrected the forged range');
+    const later = keep(await startTerminal({ location: 'gap', terminal: 'till-2', apiBase: server.url, syncEndpoint: server.wsUrl }));
+    await waitFor(() => later.store.view('001') !== undefined && later.store.isArchived('004'), 'a till paired later has the room');
+    expect(['002', '003', '004'].map((id) => [later.store.getByAggregate(id).length, a.store.getByAggregate(id).length])).toEqual([[0, 0], [0, 0], [0, 0]]);
+    expect(await serverEvents(server.url, 'gap')).toHaveLength(16);
   });
 });

@@ -47,7 +47,7 @@ describe('bridge: batched writes into the room', () => {
     const bridge = await setUp();
     const batches = [1, 2, 3].map((n) => [valid('till-1', n)]);
     for (const [i, accepted] of batches.entries()) {
-      await bridge.afterIngest({ location: 'loc', accepted, watermarks: { 'till-1': i + 1 }, uploader: 'till-1' });
+      await bridge.afterIngest({ location: 'loc', accepted, watermarks: { 'till-1': i + 1 }, storedAbove: {}, uploader: 'till-1' });
       await vi.advanceTimersByTimeAsync(10);
     }
     // The watermarks were published within EVERY, in one transaction; no event yet.
@@ -68,13 +68,13 @@ describe('bridge: batched writes into the room', () => {
     const bridge = await setUp();
     const own = valid('till-1', 1);
     const others = valid('till-2', 1);
-    await bridge.afterIngest({ location: 'loc', accepted: [own, others], watermarks: { 'till-1': 1, 'till-2': 1 }, uploader: 'till-1' });
+    await bridge.afterIngest({ location: 'loc', accepted: [own, others], watermarks: { 'till-1': 1, 'till-2': 1 }, storedAbove: {}, uploader: 'till-1' });
     await vi.advanceTimersByTimeAsync(1);
     expect(eventIdsIn(room.doc)).toEqual([others.event.id]);
     await bridge.flush?.();
     expect(eventIdsIn(room.doc)).toEqual([others.event.id, own.event.id]);
     // Already in the room: never appended twice.
-    await bridge.afterIngest({ location: 'loc', accepted: [own], watermarks: {}, uploader: null });
+    await bridge.afterIngest({ location: 'loc', accepted: [own], watermarks: {}, storedAbove: {}, uploader: null });
     await vi.advanceTimersByTimeAsync(1);
     expect(eventIdsIn(room.doc)).toEqual([others.event.id, own.event.id]);
   });

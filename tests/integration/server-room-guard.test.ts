@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type * as Y from 'yjs';
 import type { EventEnvelope } from '../../shared/events/envelope';
-import { SegmentWriter, acksOf, compactedOf, deleteEvents, readAllEventJson, relayedOf, segmentsOf, type Tombstone } from '../../shared/log/log-doc';
+import { SegmentWriter, ackRangesOf, acksOf, compactedOf, deleteEvents, readAllEventJson, relayedOf, segmentsOf, type Tombstone } from '../../shared/log/log-doc';
 import { startTestServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync } from '../helpers/server-clients';
@@ -86,6 +86,26 @@ describe('room guard', () => {
       return (await serverEvents(server.url, 'forged')).some((e) => e.origin.terminal === 'till-3');
     }, 'the victim delivered its sale');
     expect(victim.sync.status.owed).toBe(0);
+  });
+
+  it('[SRV15][OUT8] a terminal forging ackRanges (the n stored above a writer\'s watermark) is overwritten with the truth: its key put back, one the server has no range for deleted', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    // till-1's n 2 never reached the server: 3 and 4 are stored above its watermark.
+    const body = (await postEvents(server.url, await mint('ranges', 'terminal', 'till-1'), [ticketOpenedEvent('till-1', 1), ticketOpenedEvent('till-1', 3), ticketOpenedEvent('till-1', 4)])).body as { storedAbove?: unknown };
+    expect(body.storedAbove).toEqual({ 'till-1': [[3, 4]] });
+    const forger = await connectSynced(server.wsUrl, 'ranges', await mint('ranges', 'terminal', 'till-2'));
+    cleanups.push(() => forger.destroy());
+    // Once the bridge wrote the events (after their uploader's grace), with the ranges: nothing else writes them.
+    await waitFor(() => readAllEventJson(forger.doc).length === 3 && JSON.stringify(ackRangesOf(forger.doc).get('till-1')) === '[3,4]', 'the events and the real ranges of till-1');
+    forger.doc.transact(() => {
+      ackRangesOf(forger.doc).set('till-1', [2, 1000]);
+      ackRangesOf(forger.doc).set('till-3', [1, 1000]);
+    });
+    await waitFor(
+      () => JSON.stringify(ackRangesOf(forger.doc).toJSON()) === JSON.stringify({ 'till-1': [3, 4] }),
+      'the server wrote its truth over the forged ranges',
+    );
   });
 
   it('[SRV15] after the server lost its data (a new data directory), terminals upload everything again', async () => {

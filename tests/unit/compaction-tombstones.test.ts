@@ -4,6 +4,7 @@ import { EventStore } from '../../client/store/event-store';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import { TOMBSTONE_KEPT_MS } from '../../shared/compaction/compaction-plan';
 import { compactedOf } from '../../shared/log/log-doc';
+import { marksOnly } from '../../shared/log/acknowledgements';
 import type { TicketView } from '../../shared/projection/views';
 
 const DAY = 24 * 60 * 60_000;
@@ -34,7 +35,7 @@ describe('compaction: tombstones end', () => {
     const firstNumber = (a.store.view(first) as TicketView).number!;
     const marks = () => ({ 'till-1': 1_000, 'till-2': 1_000 });
     const t0 = Date.now() + 3 * DAY;
-    expect((await a.store.compact({ now: t0, watermarks: marks() })).aggregates).toBe(2);
+    expect((await a.store.compact({ now: t0, acknowledgements: marksOnly(marks()) })).aggregates).toBe(2);
     expect([...compactedOf(a.store.doc).keys()].sort()).toEqual([first, lateOne].sort());
     // A refund another till wrote offline for the second ticket: a late event held here.
     Y.applyUpdate(b.store.doc, Y.encodeStateAsUpdate(a.store.doc));
@@ -43,10 +44,10 @@ describe('compaction: tombstones end', () => {
 
     // A day short of the end: both kept, whatever else is compacted.
     await closedTicket(a.commands);
-    await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS - DAY, watermarks: {} });
+    await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS - DAY, acknowledgements: marksOnly({}) });
     expect(compactedOf(a.store.doc).size).toBe(2);
     const next = await closedTicket(a.commands);
-    const report = await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS, watermarks: marks() });
+    const report = await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS, acknowledgements: marksOnly(marks()) });
     expect(report.aggregates).toBeGreaterThanOrEqual(1);
     // The first ticket's tombstone goes; the one whose late event is still held stays (the event stays hidden).
     expect(compactedOf(a.store.doc).has(first)).toBe(false);
@@ -67,18 +68,18 @@ describe('compaction: tombstones end', () => {
     const ticket = await closedTicket(a.commands);
     Y.applyUpdate(b.store.doc, Y.encodeStateAsUpdate(a.store.doc));
     const t0 = Date.now() + 3 * DAY;
-    await a.store.compact({ now: t0, watermarks: { 'till-1': 1_000 } });
+    await a.store.compact({ now: t0, acknowledgements: marksOnly({ 'till-1': 1_000 }) });
     await closedTicket(a.commands);
-    await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS, watermarks: { 'till-1': 1_000 } });
+    await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS, acknowledgements: marksOnly({ 'till-1': 1_000 }) });
     expect(compactedOf(a.store.doc).has(ticket)).toBe(false);
     // b, offline all along, wrote a note on the ticket; it arrives now.
     await b.store.append('ticket.note_set', { note: 'late' }, { aggregate: { id: ticket, type: 'ticket' } });
     Y.applyUpdate(a.store.doc, Y.encodeStateAsUpdate(b.store.doc, Y.encodeStateVector(a.store.doc)));
     expect(a.store.view(ticket)).toMatchObject({ kind: 'ticket', number: null });
     // Not acknowledged yet: kept (the server must get it first).
-    expect((await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS + 3 * DAY, watermarks: { 'till-1': 1_000 } })).aggregates).toBe(0);
+    expect((await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS + 3 * DAY, acknowledgements: marksOnly({ 'till-1': 1_000 }) })).aggregates).toBe(0);
     expect(a.store.view(ticket)).toBeDefined();
-    const report = await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS + 3 * DAY, watermarks: { 'till-1': 1_000, 'till-2': 1_000 } });
+    const report = await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS + 3 * DAY, acknowledgements: marksOnly({ 'till-1': 1_000, 'till-2': 1_000 }) });
     expect(report.aggregates).toBe(1);
     expect(a.store.view(ticket)).toBeUndefined();
   });

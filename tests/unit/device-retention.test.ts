@@ -4,6 +4,7 @@ import { EventStore } from '../../client/store/event-store';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { retentionOf } from '../../shared/compaction/retention-policy';
 import { acksOf } from '../../shared/log/log-doc';
+import { marksOnly } from '../../shared/log/acknowledgements';
 
 const zone = process.env.TZ;
 afterEach(() => {
@@ -73,7 +74,7 @@ describe('business days in the device\'s time zone (client/store/device-retentio
     expect(DEVICE_RETENTION.keptUntil(new Date(2024, 9, 24, 20, 0).getTime())).toBe(new Date(2024, 9, 27, 4, 0).getTime());
     expect(DEVICE_RETENTION.keptUntil(closedAt)).toBe(new Date(2026, 9, 27, 4, 0).getTime());
     const view = { kind: 'ticket', status: 'closed', openConflicts: 0, needsUpdate: 0, lastEventAt: closedAt, aggregateType: 'ticket' } as never;
-    expect(retentionOf(view, [], {}, sundayMorning, DEVICE_RETENTION)).toEqual({ compactable: false, reason: expect.stringMatching(/^kept until/) });
+    expect(retentionOf(view, [], marksOnly({}), sundayMorning, DEVICE_RETENTION)).toEqual({ compactable: false, reason: expect.stringMatching(/^kept until/) });
   });
 
   it('[CMP1] a device whose time zone is not the restaurant\'s (a tablet left on UTC in Los Angeles, or one on Tokyo time) keeps every ticket at least as long as the restaurant\'s own devices: its compaction never takes their yesterday', () => {

@@ -64,4 +64,18 @@ describe('KnownWatermarks', () => {
     expect(known.merged(acks)).toEqual({ 'till-1': 2, 'till-2': 1 });
     expect(known.roomAcksChanged(write(acks, 'till-2', undefined), acks)).toEqual({ forgot: true });
   });
+
+  it('[OUT8][SYN20] the ranges stored above the marks: the last answer\'s with the room\'s, less a writer\'s whose room ack is known stale; forget drops the answer\'s', () => {
+    const known = new KnownWatermarks();
+    const acks = new Map([['till-1', 5], ['till-2', 9]]);
+    known.answered({ 'till-1': 5, 'till-2': 9 }, { 'till-1': [[7, 8]] });
+    const room = { 'till-1': [[10, 12]] as [number, number][], 'till-2': [[11, 11]] as [number, number][] };
+    expect(known.acknowledgements(acks, room).above).toEqual({ 'till-1': [[7, 8], [10, 12]], 'till-2': [[11, 11]] });
+    // A restore the relay could not tell: the server's confirmed answer is below till-2's room ack.
+    known.confirmedBelowAcks(acks, { 'till-1': 5, 'till-2': 3 }, {});
+    expect(known.acknowledgements(acks, room)).toEqual({ marks: { 'till-1': 5, 'till-2': 3 }, above: { 'till-1': [[10, 12]] } });
+    known.answered({ 'till-1': 5, 'till-2': 3 }, { 'till-2': [[5, 6]] });
+    known.forget();
+    expect(known.acknowledgements(acks, {}).above).toEqual({});
+  });
 });

@@ -8,6 +8,7 @@ import { LastSyncTime } from '../../client/sync/last-sync';
 import { Quarantine } from '../../client/sync/quarantine';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
+import { marksOnly } from '../../shared/log/acknowledgements';
 
 function event(terminal: string, n: number): EventEnvelope {
   return { id: newEventId(1_764_000_000_000 + n), seq: n, at: 1_764_000_000_000 + n, type: 'ticket.note_set', v: 1, aggregate: { id: 't', type: 'ticket' }, origin: { terminal, n }, payload: { note: 'x'.repeat(50) } };
@@ -122,7 +123,7 @@ describe('Outbox', () => {
 
   it('[OUT4] owes what is above the watermarks, own events first, others only after their grace', () => {
     const quarantined = new Set([byWriter.get('till-1')![3]!.id]);
-    const input = { byWriter, watermarks: { 'till-1': 1, 'till-2': 2 }, quarantined, ownWriter: 'till-1', firstHeldAt: () => 1_000, now: 5_000, graceMs: 10_000 };
+    const input = { byWriter, acknowledged: marksOnly({ 'till-1': 1, 'till-2': 2 }), quarantined, ownWriter: 'till-1', firstHeldAt: () => 1_000, now: 5_000, graceMs: 10_000 };
     const early = computeOutbox(input);
     expect(early.owed.map((e) => `${e.origin.terminal}#${e.origin.n}`)).toEqual(['till-1#2', 'till-1#3']);
     expect(early.waiting).toBe(1);
@@ -133,13 +134,13 @@ describe('Outbox', () => {
 
   it('[OUT8] events the server answered accepted or duplicate are not owed, even above their watermark', () => {
     const answered = new Set([byWriter.get('till-1')![2]!.id, byWriter.get('till-1')![3]!.id]);
-    const outbox = computeOutbox({ byWriter, watermarks: { 'till-1': 1, 'till-2': 3 }, quarantined: new Set([byWriter.get('till-1')![1]!.id]), answered, ownWriter: 'till-1', firstHeldAt: () => 0, now: 0 });
+    const outbox = computeOutbox({ byWriter, acknowledged: marksOnly({ 'till-1': 1, 'till-2': 3 }), quarantined: new Set([byWriter.get('till-1')![1]!.id]), answered, ownWriter: 'till-1', firstHeldAt: () => 0, now: 0 });
     expect(outbox.owed).toEqual([]);
   });
 
   it('[SYN5] says when the first of the events still in their grace comes due', () => {
     const held = new Map([['till-2', [1_000, 1_400, 1_300].map((heldAt, i) => ({ ...event('till-2', i + 1), heldAt }))]]);
-    const outbox = computeOutbox({ byWriter: held, watermarks: {}, quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: (id) => held.get('till-2')!.find((e) => e.id === id)!.heldAt, now: 1_500, graceMs: 300 });
+    const outbox = computeOutbox({ byWriter: held, acknowledged: marksOnly({}), quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: (id) => held.get('till-2')!.find((e) => e.id === id)!.heldAt, now: 1_500, graceMs: 300 });
     expect(outbox.owed.map((e) => e.origin.n)).toEqual([1]);
     expect(outbox.waiting).toBe(2);
     expect(outbox.waitingUntil).toBe(1_600);
@@ -147,10 +148,10 @@ describe('Outbox', () => {
 
   it('[OUT4] the oldest owed of own events is when it was written (not the epoch)', () => {
     const own = byWriter.get('till-1')!;
-    const outbox = computeOutbox({ byWriter: new Map([['till-1', own]]), watermarks: {}, quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: () => 0, now: own[3]!.at + 60_000 });
+    const outbox = computeOutbox({ byWriter: new Map([['till-1', own]]), acknowledged: marksOnly({}), quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: () => 0, now: own[3]!.at + 60_000 });
     expect(outbox.oldestOwedAt).toBe(Math.min(...own.map((e) => e.at)));
     // On a tablet 6 minutes slow, stamps (server-corrected) lie 6 minutes ahead of its wall clock.
-    const slow = computeOutbox({ byWriter: new Map([['till-1', own]]), watermarks: {}, quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: () => 0, ownWrittenAt: (e) => e.at - 360_000, now: own[3]!.at });
+    const slow = computeOutbox({ byWriter: new Map([['till-1', own]]), acknowledged: marksOnly({}), quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: () => 0, ownWrittenAt: (e) => e.at - 360_000, now: own[3]!.at });
     expect(slow.oldestOwedAt).toBe(Math.min(...own.map((e) => e.at)) - 360_000);
   });
 
@@ -166,9 +167,9 @@ describe('Outbox', () => {
 
   it('[OUT6] delivery state: local → relayed → acknowledged', () => {
     const e = event('till-1', 3);
-    expect(deliveryStateOf(e, {}, {})).toBe('local');
-    expect(deliveryStateOf(e, { 'till-1': 2 }, { 'till-1': 3 })).toBe('relayed');
-    expect(deliveryStateOf(e, { 'till-1': 3 }, { 'till-1': 3 })).toBe('acknowledged');
+    expect(deliveryStateOf(e, marksOnly({}), {})).toBe('local');
+    expect(deliveryStateOf(e, marksOnly({ 'till-1': 2 }), { 'till-1': 3 })).toBe('relayed');
+    expect(deliveryStateOf(e, marksOnly({ 'till-1': 3 }), { 'till-1': 3 })).toBe('acknowledged');
   });
 });
 
@@ -179,7 +180,7 @@ describe('Quarantine', () => {
     q.add(entry('till-1', 3));
     q.add(entry('till-1', 5));
     q.add(entry('till-2', 3));
-    q.dropCovered({ 'till-1': 4 });
+    q.dropCovered(marksOnly({ 'till-1': 4 }));
     expect(q.list().map((e) => e.eventId)).toEqual(['till-1-5', 'till-2-3']);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UploadHolds } from '../../client/sync/upload-holds';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
+import { marksOnly } from '../../shared/log/acknowledgements';
 
 function event(terminal: string, n: number): EventEnvelope {
   return { id: newEventId(1_764_000_000_000 + n), seq: n, at: 1_764_000_000_000 + n, type: 'ticket.note_set', v: 1, aggregate: { id: 't', type: 'ticket' }, origin: { terminal, n }, payload: { note: 'x' } };
@@ -46,9 +47,9 @@ describe('UploadHolds', () => {
     // Due, it goes, and is still counted: the server has not taken it yet.
     expect(holds.uploadableNow([newer], 60_000, false)).toEqual({ uploadable: [newer], heldUntil: null });
     expect(holds.awaitingServerCount).toBe(1);
-    holds.settleCovered({ 'till-1': 2 });
+    holds.settleCovered(marksOnly({ 'till-1': 2 }));
     expect(holds.awaitingServerCount).toBe(1);
-    holds.settleCovered({ 'till-1': 3 });
+    holds.settleCovered(marksOnly({ 'till-1': 3 }));
     expect(holds.awaitingServerCount).toBe(0);
     expect(holds.awaitingServerUpdate([newer])).toBe(0);
   });
@@ -69,7 +70,7 @@ describe('UploadHolds', () => {
     const [a, b] = [event('till-1', 4), event('till-2', 1)];
     holds.taken(a!);
     holds.taken(b!);
-    holds.settleCovered({ 'till-1': 3, 'till-2': 1 });
+    holds.settleCovered(marksOnly({ 'till-1': 3, 'till-2': 1 }));
     expect([holds.isAnswered(a!.id), holds.isAnswered(b!.id)]).toEqual([true, false]);
     holds.forgetAnswers();
     expect(holds.isAnswered(a!.id)).toBe(false);
