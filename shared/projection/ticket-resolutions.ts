@@ -373,7 +373,9 @@ function applyHeldChange(s: TicketState, conflictId: string, apply: ApplyTicketE
   s.held.delete(conflictId);
   s.refunds = s.refunds.filter((x) => x.conflictId !== conflictId);
   if (held === undefined) return null;
-  s.applyingAt = at;
+  // A refund held since it was given (on a voided ticket) and held again stays held since then:
+  // its own day never counted it.
+  s.applyingAt = held.type === 'ticket.refunded' ? null : at;
   try {
     return apply(s, held);
   } finally {

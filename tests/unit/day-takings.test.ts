@@ -599,6 +599,26 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       expect(nov26!.cashExpectedCents + nov27!.cashExpectedCents).toBe(dayTakings(views(), { from: NOV_26.from, to: NOV_27.to }).cashExpectedCents);
     });
 
+    it('[PRJ6] a refund held on a voided ticket and held again by a reopening the next morning is not given on its own day (it was counted there, held since the decision)', () => {
+      const t = oneTicket('tk-rf');
+      t.write(t.till, '2026-11-26T12:00:00Z', 'ticket.opened', { number: 'A-015' });
+      t.write(t.till, '2026-11-26T12:00:01Z', 'ticket.item_added', taxed('a', 1000));
+      t.write(t.till, '2026-11-26T12:30:00Z', 'ticket.payment_recorded', { paymentId: 'pay-1', method: 'cash', amountCents: 1000 });
+      t.write(t.manager, '2026-11-26T12:40:00Z', 'ticket.voided', { reason: 'wrong table' });
+      const refund = t.write(t.manager, '2026-11-26T13:00:00Z', 'ticket.refunded', { refundId: 'rf-1', method: 'cash', amountCents: 300, reason: 'x' });
+      const views = () => {
+        const p = new LocationProjection();
+        p.apply(t.events);
+        return p.all();
+      };
+      const printed = dayTakings(views(), NOV_26);
+      expect(printed).toMatchObject({ refunded: { count: 0 } });
+      const card = (views()[0] as TicketView).conflicts.find((c) => c.eventIds.includes(refund.id))!;
+      t.write(t.manager, '2026-11-27T09:00:00Z', 'conflict.resolved', { conflictId: card.conflictId, resolution: { kind: 'reopen' } });
+      // The reopened void counts its payment again on its day (as any reopened void does); the refund, held again, is given nowhere yet.
+      expect(dayTakings(views(), NOV_26)).toMatchObject({ refunded: { count: 0, amountCents: 0 }, taken: { amountCents: 1000 }, cashExpectedCents: 1000 });
+    });
+
     it('a payment taken on a day and held by a void on a later one stays taken on its day; handed back, it goes out on the day of the decision', () => {
       const { at } = reopenedDays();
       const pending = at('2026-11-28T04:00:00Z'); // voided, its 10.00 waiting for a manager
