@@ -511,6 +511,8 @@ export class SyncManager {
     this.metrics.attempts++;
     const sentWith = this.token;
     const outcome = await this.uploader.upload(body, this.timeoutMs());
+    // Stopped meanwhile: a newer sync of this store may own the quarantine list it would save over.
+    if (this.stopped) return;
     if (outcome.kind === 'stored') this.learnServerTime(outcome.latencyMs, outcome.serverTime);
     this.applyUploadOutcome(outcome, events, body.length, sentWith);
     if (outcome.kind === 'stored') await this.checkAcksAgainst(outcome.watermarks);

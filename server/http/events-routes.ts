@@ -99,11 +99,8 @@ function registerPostEvents(app: FastifyInstance, deps: EventsRoutesDeps): void 
       const result = await work.catch((err: unknown) => {
         // Only the store throws here (disk full, database locked): a 500, the batch sent again later.
         deps.storeHealth.failed('events', err);
-        // Logged here, with whose batch it was (the error handler would log it again without).
-        request.log.error(
-          { location: claims.location, terminal: claims.terminal ?? null, events: parsed.data.events.length, err: String(err) },
-          'event batch not stored',
-        );
+        // Logged here, with whose batch it was (the error handler would log it again without); the error itself, for its stack.
+        request.log.error({ location: claims.location, terminal: claims.terminal ?? null, events: parsed.data.events.length, err }, 'event batch not stored');
         throw new HttpError(500, 'internalError', 'internal error');
       });
       if (result.accepted > 0) deps.storeHealth.succeeded('events');

@@ -35,7 +35,12 @@ import type { IngestLog, IngestResult, IngestService, UploadBatch, Uploader } fr
  * judged (by catch-up, or by live ingest with no batch failed since): a writer whose watermark
  * never passes a gap (a refused event its till set aside, an n never written) is read once per
  * server life, not at every load, and its refusals are counted and logged once. Catch-up's
- * duplicates are not counted: they are events stored already (SRV21).
+ * duplicates are not counted: they are events stored already (SRV21). A mark only says that
+ * every event of the writer up to it the room holds was judged, so it is taken back whenever
+ * that stops being true: a failed batch forgets the location's marks (its events may lie below
+ * a mark, their writer's higher n having come first), and an event the server puts into the
+ * room below a mark (the room guard restoring one a connection deleted, perhaps while catch-up
+ * read the room) lowers its writer's mark under it. Else catch-up skipped them until a restart.
  */
 export const RELAY_INGEST_BATCH = 500;
 export const RELAY_INGEST_WINDOW_MS = 10;
@@ -87,7 +92,7 @@ class RoomIngest {
   /** This room's batches are stored one after the other, in the order they arrived. */
   writing: Promise<void> = Promise.resolve();
   stop: () => void = () => {};
-  /** A batch failed: compare the room with the canonical log at the next flush. */
+  /** A batch failed, or the server put an event in below a mark: compare the room with the canonical log at the next flush (and mark nothing until then). */
   catchUpDue = false;
 }
 
@@ -111,6 +116,17 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
   const markJudged = (location: string, held: ReadonlyMap<string, number>): void => {
     const marks = judgedOf(location);
     for (const [writer, n] of held) if (n > (marks.get(writer) ?? 0)) marks.set(writer, n);
+  };
+  /** Events the room holds now that may not be judged: each writer's mark goes below them, and catch-up is due. */
+  const unjudge = (room: Room, state: RoomIngest, jsons: readonly string[]): void => {
+    const marks = judged.get(room.name);
+    if (marks === undefined) return;
+    for (const json of jsons) {
+      const head = eventHeadOf(json);
+      if (head === null || head.terminal === null || head.n > (marks.get(head.terminal) ?? 0)) continue;
+      marks.set(head.terminal, head.n - 1);
+      state.catchUpDue = true;
+    }
   };
 
   /**
@@ -147,8 +163,9 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       } catch (err) {
         // The events stay in the room and in their terminals' outboxes: uploaded later.
         const terminals = chunk.map((b) => b.uploader?.terminal ?? null);
-        options.log.error({ location: room.name, terminals, err: String(err) }, 'relay ingest failed');
+        options.log.error({ location: room.name, terminals, err }, 'relay ingest failed');
         options.onFailed?.(room.name, err);
+        judged.delete(room.name);
         state.catchUpDue = true;
         return false;
       }
@@ -199,8 +216,9 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       if (head.n <= from(head.terminal) || acknowledges(acks, head.terminal, head.n)) continue;
       pendingOf(behind, { role: 'terminal', terminal: head.terminal }).jsons.push(json);
     }
-    // A failed store set catchUpDue: judged stays where it was, and the next catch-up reads it all again.
-    if (behind.size === 0 || (await store(room, state, [...behind.values()], true))) markJudged(room.name, held);
+    const judgedAll = behind.size === 0 || (await store(room, state, [...behind.values()], true));
+    // A failed store, or an event put in below a mark meanwhile, set catchUpDue: the next catch-up reads it all again.
+    if (judgedAll && !state.catchUpDue) markJudged(room.name, held);
   };
 
   const scheduleCatchUp = (room: Room, state: RoomIngest): void => {
@@ -209,7 +227,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     const held = new Map(options.held(room));
     enqueue(state, () =>
       catchUp(room, state, held).catch((err: unknown) => {
-        options.log.error({ location: room.name, err: String(err) }, 'relay ingest catch-up failed');
+        options.log.error({ location: room.name, err }, 'relay ingest catch-up failed');
         state.catchUpDue = true;
       }),
     );
@@ -224,7 +242,10 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         state.stop = observeLog(room.doc, {
           onAdded(jsons, origin) {
             const typed = asRoomOrigin(origin);
-            if (typed?.kind !== 'remote' || closed) return;
+            if (closed) return;
+            // The server's own writes are canonical (REST bridging, restores), bar the room guard's undoing a deletion.
+            if (typed?.kind === 'server') unjudge(room, state, jsons);
+            if (typed?.kind !== 'remote') return;
             const { role, terminal } = typed.connection.claims;
             pendingOf(state.pending, { role, terminal: terminal ?? null }).jsons.push(...jsons);
             state.scheduled ??= schedule(() => drain(room), state.drainedAt + RELAY_INGEST_WINDOW_MS - performance.now());

@@ -6,7 +6,7 @@ import { SegmentWriter } from '../../shared/log/log-doc';
 import { configWith, type RelayLimits } from '../../server/config';
 import { startServer, type RunningServer } from '../../server/main';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
-import { TEST_SECRET, api, connectSynced, mint, postEvents, ticketOpenedEvent, waitForAsync } from '../helpers/server-clients';
+import { TEST_SECRET, api, connectSynced, mint, postEvents, ticketOpenedEvent, waitForAsync, type TestClient } from '../helpers/server-clients';
 
 /**
  * What an operator reads of a running server: its log lines (captured here, at debug level)
@@ -82,6 +82,43 @@ describe('relay catch-up', () => {
     expect({ duplicate: await s.metric(relayIngested('duplicate')), rejected: await s.metric(relayIngested('rejected')) }).toEqual(before);
     expect(refusalsLogged()).toBe(1);
   });
+
+  it('[SRV21] a writer\'s lower n, its batch failed after its higher n was judged, is caught up once the store takes writes again', async () => {
+    const s = await server({ roomIdleMs: 50 });
+    const token = await mint('late', 'terminal', 'till-1');
+    const write = (client: TestClient, ns: number[]): void =>
+      client.doc.transact(() => new SegmentWriter(client.doc, 'till-1').append(ns.map((n) => canonicalEventJson(ticketOpenedEvent('till-1', n)))), 'local');
+    const acknowledged = async (): Promise<{ watermarks: Record<string, number>; storedAbove: Record<string, [number, number][]> }> =>
+      (await api<{ watermarks: Record<string, number>; storedAbove: Record<string, [number, number][]> }>(s.url, '/api/watermarks', token)).body;
+    const unloaded = () => waitForAsync(async () => (await s.metric('rms_relay_rooms')) === 0, 'the room flushed and unloaded');
+
+    // The room gets till-1's n = 100 first (out of order, or another token holder's write as till-1): stored, and judged at the room's flush.
+    const first = await connectSynced(s.wsUrl, 'late', token);
+    write(first, [100]);
+    await waitForAsync(async () => (await s.metric(relayIngested('accepted'))) === 1, 'n = 100 stored from the relay');
+    first.destroy();
+    await unloaded();
+
+    // Its sales n = 1..3 come next, while the store takes no writes (a full disk).
+    const Database = (await import('better-sqlite3')).default;
+    const side = new Database(join(s.dataDir, 'rms.sqlite'));
+    cleanups.push(() => side.close());
+    side.exec(`CREATE TRIGGER fail_events BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END;`);
+    const till = await connectSynced(s.wsUrl, 'late', token);
+    write(till, [1, 2, 3]);
+    await waitForAsync(async () => s.logs.some((l) => l.msg === 'relay ingest failed'), 'the relay ingest of n = 1..3 failed');
+    side.exec('DROP TRIGGER fail_events');
+    till.destroy();
+    await unloaded();
+
+    // Loaded again: once an event written now is stored, the flush's and the load's catch-ups are done.
+    const probe = await connectSynced(s.wsUrl, 'late', token);
+    write(probe, [101]);
+    await waitForAsync(async () => (await acknowledged()).storedAbove['till-1']?.some(([from, to]) => from <= 101 && 101 <= to) === true, 'n = 101 stored');
+    probe.destroy();
+    // Before, catch-up read till-1 from n = 100 on (judged), at the flush and at every load: n = 1..3 reached the canonical log only by an upload.
+    expect((await acknowledged()).watermarks['till-1']).toBe(3);
+  });
 });
 
 describe('relay closes', () => {
@@ -146,7 +183,7 @@ describe('request logs', () => {
     expect(JSON.stringify(s.logs)).not.toContain(token);
   });
 
-  it('[SRV43] a batch the store cannot take is logged at error with whose it was, once', async () => {
+  it('[SRV43] a batch the store cannot take is logged at error with whose it was and the error\'s stack, once', async () => {
     const s = await server();
     const Database = (await import('better-sqlite3')).default;
     const side = new Database(join(s.dataDir, 'rms.sqlite'));
@@ -158,7 +195,9 @@ describe('request logs', () => {
     expect(posted.body).toMatchObject({ error: 'internalError' });
     const errors = s.logs.filter((l) => l.level >= 50);
     expect(errors).toEqual([
-      expect.objectContaining({ msg: 'event batch not stored', location: 'full', terminal: 'till-3', events: 2, err: expect.stringContaining('disk full') }),
+      expect.objectContaining({ msg: 'event batch not stored', location: 'full', terminal: 'till-3', events: 2, err: expect.objectContaining({ message: expect.stringContaining('disk full') }) }),
     ]);
+    // The error itself, not its text: where it was thrown is in the line.
+    expect(errors[0]!.err).toEqual(expect.objectContaining({ type: expect.any(String), stack: expect.stringContaining('\n    at ') }));
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
+import { installLocalStorage } from '../helpers/device-storage';
 import { ManualTimers } from '../helpers/manual-timers';
+import { writeAsOtherBuild } from '../helpers/other-builds';
 import { countingPosts, expired, mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { openTerminal, serverEvents } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
@@ -207,5 +209,51 @@ describe('Sync lifecycle and timing', () => {
     // Before, the second sync skipped every upload while the first one's was out (the same writer's lock).
     await waitFor(() => second.sync.status.owed === 0, 'the second sync uploaded what is owed');
     expect(await serverEvents(server.url, 'restarted')).toHaveLength(1);
+  });
+
+  it('[SYN12] a sync stopped with its upload out takes nothing of the late answer: what the next sync quarantined is still quarantined after a reload', async () => {
+    const storage = installLocalStorage();
+    defer(() => storage.restore());
+    const server = await inProcess({ relayIngest: false });
+    let holding = true;
+    let held: () => void = () => {};
+    const heldOut = new Promise<void>((r) => (held = r));
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((r) => (answer = r));
+    const opened = await openTerminal({
+      location: 'late-answer',
+      terminal: 'till-1',
+      apiBase: server.url,
+      // No relay listens there: every event is uploaded at once, not after the relay's grace.
+      syncEndpoint: 'ws://127.0.0.1:1/sync',
+      sync: {
+        timers: new ManualTimers(12),
+        // The first sync's upload reaches the server only when the test says (a server that answers late).
+        fetch: async (input, init) => {
+          if (!holding || init?.method !== 'POST') return globalThis.fetch(input, init);
+          held();
+          await answered;
+          return globalThis.fetch(input, init);
+        },
+      },
+    });
+    const bad = (n: number) => ({ type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: n } });
+    await opened.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    const first = opened.startSync();
+    writeAsOtherBuild(first, 2, bad(2)); // refused by the server: in the first sync's batch
+    await heldOut;
+    first.sync.stop();
+    holding = false;
+    writeAsOtherBuild(first, 3, bad(3));
+    const second = opened.startSync();
+    defer(() => second.sync.stop());
+    await waitFor(() => second.sync.status.owed === 0 && second.sync.status.quarantined.length === 2, 'the second sync quarantined both refused events');
+    answer();
+    await waitFor(() => !first.sync.status.inFlight, 'the first sync\'s late answer handled');
+    // A reload: the list read back is the second sync's. Before, the stopped sync quarantined n = 2
+    // again and saved its own list over it: n = 3 was uploaded again after the reload.
+    const reloaded = opened.startSync();
+    defer(() => reloaded.close());
+    expect(reloaded.sync.status.quarantined.map((q) => q.n)).toEqual([2, 3]);
   });
 });
