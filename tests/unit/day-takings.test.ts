@@ -22,6 +22,17 @@ const NOV_27 = dayFrom('2026-11-27T04:00:00Z');
 
 const line = (lineId: string, unitPriceCents: number, quantity = 1) => ({ lineId, menuItemId: `m-${lineId}`, name: `Item ${lineId}`, unitPriceCents, quantity });
 
+/** Writes a ticket's event by `by` at `iso` into `events`; the `live` terminals see it at once. */
+function liveWriter(events: EventEnvelope[], live: readonly TestWriter[]) {
+  return (by: TestWriter, iso: string, ticket: string, type: string, payload: unknown): EventEnvelope => {
+    setWall(iso);
+    const e = by.write({ type: 'ticket', id: ticket } satisfies AggregateRef, type, payload);
+    events.push(e);
+    for (const other of live) if (other !== by) other.see(e);
+    return e;
+  };
+}
+
 /**
  * A location's day, written as terminals write it and folded by LocationProjection:
  *  - A: 20.00 paid cash with 25.00 handed over, closed at 13:00;
@@ -37,14 +48,8 @@ function location(): { projection: LocationProjection; events: EventEnvelope[]; 
   const offline = terminal('till-2');
   const manager = terminal('manager-1');
   const events: EventEnvelope[] = [];
-  const write = (by: TestWriter, iso: string, ticket: string, type: string, payload: unknown): EventEnvelope => {
-    setWall(iso);
-    const e = by.write({ type: 'ticket', id: ticket } satisfies AggregateRef, type, payload);
-    events.push(e);
-    // The till and the manager see each other's writes live; till-2 is offline (it sees only what it is shown).
-    for (const other of [till, manager]) if (other !== by) other.see(e);
-    return e;
-  };
+  // The till and the manager see each other's writes live; till-2 is offline (it sees only what it is shown).
+  const write = liveWriter(events, [till, manager]);
   const sale = (ticket: string, number: string, lines: ReturnType<typeof line>[], openedIso: string): void => {
     write(till, openedIso, ticket, 'ticket.opened', { number });
     for (const l of lines) write(till, openedIso, ticket, 'ticket.item_added', l);
@@ -96,13 +101,8 @@ function oneTicket(ticketId: string) {
   const till = terminal('till-1');
   const manager = terminal('manager-1');
   const events: EventEnvelope[] = [];
-  const write = (by: TestWriter, iso: string, type: string, payload: unknown): EventEnvelope => {
-    setWall(iso);
-    const e = by.write({ type: 'ticket', id: ticketId }, type, payload);
-    events.push(e);
-    for (const other of [till, manager]) if (other !== by) other.see(e);
-    return e;
-  };
+  const writeTo = liveWriter(events, [till, manager]);
+  const write = (by: TestWriter, iso: string, type: string, payload: unknown): EventEnvelope => writeTo(by, iso, ticketId, type, payload);
   return { ticketId, till, manager, events, write };
 }
 
@@ -436,13 +436,7 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
       const till = terminal('till-1');
       const manager = terminal('manager-1');
       const events: EventEnvelope[] = [];
-      const write = (by: TestWriter, iso: string, ticket: string, type: string, payload: unknown): EventEnvelope => {
-        setWall(iso);
-        const e = by.write({ type: 'ticket', id: ticket } satisfies AggregateRef, type, payload);
-        events.push(e);
-        for (const other of [till, manager]) if (other !== by) other.see(e);
-        return e;
-      };
+      const write = liveWriter(events, [till, manager]);
       const at = (iso = '2100-01-01T00:00:00Z'): AggregateView[] => {
         const p = new LocationProjection();
         p.apply(events.filter((e) => e.at < Date.parse(iso)));
