@@ -323,12 +323,13 @@ export class EventStore {
     this.writeAppended();
     // Server-corrected time, as the events are stamped and the retention reads them.
     const at = options.now ?? this.clock.physicalNow();
+    // The stored figures include the checkpoint: bring it up to date first, so before and after compare alike.
+    await this.checkpoints?.flush().catch(() => undefined);
+    // Read once flushed: what sync believes may have changed meanwhile (a stale ack found, SYN20).
     const acks = options.acknowledgements ?? this.acknowledgementSource?.() ?? {
       marks: acksOf(this.doc).toJSON() as Record<string, number>,
       above: storedAboveOf(ackRangesOf(this.doc).entries()),
     };
-    // The stored figures include the checkpoint: bring it up to date first, so before and after compare alike.
-    await this.checkpoints?.flush().catch(() => undefined);
     const storedBytesBefore = this.storedBytes();
     const stateBytesBefore = Y.encodeStateAsUpdate(this.doc).byteLength;
     const plan = planCompaction(this.projection, acks, new Map(compactedOf(this.doc).entries()), at, options.policy ?? this.retention);

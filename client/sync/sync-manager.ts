@@ -336,10 +336,15 @@ export class SyncManager {
     };
     acks.observe(onAcks);
     const ranges = ackRangesOf(this.store.doc);
-    const onRanges = () => {
+    const onRanges = (event: Y.YMapEvent<unknown>) => {
       this.roomRanges = storedAboveOf(ranges.entries());
+      const { forgot } = this.known.roomRangesChanged(event.changes.keys, acks, this.roomRanges);
       this.forgetCovered();
       onMarks();
+      if (forgot) {
+        this.serverForgot();
+        if (!this.paused) this.trigger();
+      }
     };
     this.roomRanges = storedAboveOf(ranges.entries());
     ranges.observe(onRanges);
@@ -515,22 +520,24 @@ export class SyncManager {
     if (this.stopped) return;
     if (outcome.kind === 'stored') this.learnServerTime(outcome.latencyMs, outcome.serverTime);
     this.applyUploadOutcome(outcome, events, body.length, sentWith);
-    if (outcome.kind === 'stored') await this.checkAcksAgainst(outcome.watermarks);
+    if (outcome.kind === 'stored') await this.checkAcksAgainst(outcome);
   }
 
   /**
-   * The server's marks (an answer over REST) are below the room doc's acks: the server was
-   * restored from a backup while the relay could not tell us (its room guard rewrites `acks`).
-   * An answer may also predate acks that just arrived: ask the server's marks now, and drop
-   * the acks they are still below, so what the server lost is uploaded again.
+   * The server's answer over REST lacks what the room doc's acks or ackRanges name: the server
+   * was restored from a backup while the relay could not tell us (its room guard rewrites
+   * them). An answer may also predate room marks that just arrived: ask the server's marks
+   * now, and drop the room's marks and ranges it still lacks, so what the server lost is
+   * uploaded again (SYN20).
    */
-  private async checkAcksAgainst(marks: Watermarks): Promise<void> {
-    if (!this.known.acksAbove(acksOf(this.store.doc), marks)) return;
+  private async checkAcksAgainst(answer: { watermarks: Watermarks; storedAbove: StoredAbove }): Promise<void> {
+    if (!this.known.lacksRoom(acksOf(this.store.doc), this.roomRanges, { marks: answer.watermarks, above: answer.storedAbove })) return;
     const confirmed = await this.uploader.probe(this.timeoutMs());
     if (confirmed.kind !== 'answered' || this.stopped) return;
     const acks = acksOf(this.store.doc);
-    if (!this.known.acksAbove(acks, confirmed.watermarks)) return;
-    this.known.confirmedBelowAcks(acks, confirmed.watermarks, confirmed.storedAbove);
+    const server = { marks: confirmed.watermarks, above: confirmed.storedAbove };
+    if (!this.known.lacksRoom(acks, this.roomRanges, server)) return;
+    this.known.confirmedLacking(acks, this.roomRanges, server);
     this.holds.forgetAnswers();
     this.schedulePublish();
     this.retrySoon(0);
@@ -555,7 +562,7 @@ export class SyncManager {
         this.heard(outcome.latencyMs);
         this.metrics.lastLatencyMs = outcome.latencyMs;
         this.markInSync();
-        await this.checkAcksAgainst(outcome.watermarks);
+        await this.checkAcksAgainst(outcome);
         return;
       }
       case 'unauthorized':

@@ -3,8 +3,9 @@ import { canonicalJson } from '../../shared/events/envelope';
 import { ticketCommands } from '../../bench/workload';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
-import { mint, waitFor, waitForAsync } from '../helpers/server-clients';
-import { acksOf } from '../../shared/log/log-doc';
+import { mint, postEvents, waitFor, waitForAsync } from '../helpers/server-clients';
+import { acknowledges } from '../../shared/log/acknowledgements';
+import { ackRangesOf, acksOf } from '../../shared/log/log-doc';
 import { openTerminal, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 
 let server: InProcessServer | null = null;
@@ -74,6 +75,38 @@ describe('Outage', () => {
     await waitForAsync(async () => (await serverEvents(server!.url, location)).length === 6, 'the server holds all six again');
     await waitFor(() => t.sync.status.owed === 0, 'nothing owed');
     expect(t.sync.status.watermarks).toEqual({ 'till-1': 6 });
+  });
+
+  it('[SYN20][OUT8] a restored server at the room\'s ack, lacking what the room says it stored above it, reached over REST only: those are uploaded again, not compacted before it holds them', async () => {
+    server = await startTestServer();
+    const location = 'restored-ranges';
+    const opened = await openTerminal({ location, terminal: 'till-1', apiBase: server.url, syncEndpoint: `ws://127.0.0.1:${await closedPort()}/sync` });
+    const sell = async (id: string, number: string): Promise<void> => {
+      const aggregate = { aggregate: { id, type: 'ticket' } };
+      await opened.store.append('ticket.opened', { number }, aggregate);
+      await opened.store.append('ticket.item_added', { lineId: 'l1', menuItemId: 'soup', name: 'Soup', unitPriceCents: 500, quantity: 1 }, aggregate);
+      await opened.store.append('ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 500 }, aggregate);
+      await opened.store.append('ticket.closed', { totalCents: 500 }, aggregate);
+    };
+    await sell('ticket-1', 'A-001'); // n 1..4
+    await sell('ticket-2', 'A-002'); // n 5..8
+    // The restored server's backup holds the first sale only.
+    const written = opened.store.eventsByWriter().get('till-1')!;
+    expect((await postEvents(server.url, await mint(location), written.slice(0, 4))).status).toBe(200);
+    // What the old server published into the room doc: n 5 came late, 6..8 were stored above its mark.
+    opened.store.doc.transact(() => {
+      acksOf(opened.store.doc).set('till-1', 4);
+      ackRangesOf(opened.store.doc).set('till-1', [6, 8]);
+    }, 'server');
+    const t = opened.startSync();
+    terminals.push(t);
+    t.store.useAcknowledgements(() => t.sync.acknowledgements()); // as the app's session does
+    // Before, the room's ranges outweighed the server's answers: only n 5 was ever uploaded, and the sale compacted away.
+    await waitForAsync(async () => (await serverEvents(server!.url, location)).length === 8, 'the server holds all eight again');
+    await waitFor(() => t.sync.status.owed === 0, 'nothing owed');
+    expect(acknowledges(t.sync.acknowledgements(), 'till-1', 8)).toBe(true);
+    expect((await t.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).aggregates).toBe(2);
+    expect((await serverEvents(server.url, location)).map((e) => e.origin.n).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 });
 

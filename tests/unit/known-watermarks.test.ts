@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KnownWatermarks, type RoomAckChange } from '../../client/sync/known-watermarks';
+import { acknowledges, marksOnly } from '../../shared/log/acknowledgements';
 
 /** The room's acks after a write, and the change Yjs reports for it. */
 function write(acks: Map<string, number>, terminal: string, n: number | undefined): ReadonlyMap<string, RoomAckChange> {
@@ -33,11 +34,11 @@ describe('KnownWatermarks', () => {
     const acks = new Map([['till-1', 5], ['till-2', 3]]);
     const answer = { 'till-1': 2, 'till-2': 3 };
     known.answered(answer);
-    expect(known.acksAbove(acks, answer)).toBe(true);
-    known.confirmedBelowAcks(acks, answer);
+    expect(known.lacksRoom(acks, {}, marksOnly(answer))).toBe(true);
+    known.confirmedLacking(acks, {}, marksOnly(answer));
     expect(known.merged(acks)).toEqual({ 'till-1': 2, 'till-2': 3 });
     // Known stale: no longer a reason to ask again.
-    expect(known.acksAbove(acks, answer)).toBe(false);
+    expect(known.lacksRoom(acks, {}, marksOnly(answer))).toBe(false);
     // The room writes the same ack anew (its guard has run): believed again.
     expect(known.roomAcksChanged(write(acks, 'till-1', 5), acks)).toEqual({ forgot: false });
     expect(known.merged(acks)).toEqual({ 'till-1': 5, 'till-2': 3 });
@@ -46,7 +47,7 @@ describe('KnownWatermarks', () => {
   it('[SYN20] a stale ack is only that value: the room\'s next one is believed', () => {
     const known = new KnownWatermarks();
     const acks = new Map([['till-1', 5]]);
-    known.confirmedBelowAcks(acks, { 'till-1': 2 });
+    known.confirmedLacking(acks, {}, marksOnly({ 'till-1': 2 }));
     acks.set('till-1', 6);
     expect(known.merged(acks)).toEqual({ 'till-1': 6 });
   });
@@ -65,17 +66,80 @@ describe('KnownWatermarks', () => {
     expect(known.roomAcksChanged(write(acks, 'till-2', undefined), acks)).toEqual({ forgot: true });
   });
 
-  it('[OUT8][SYN20] the ranges stored above the marks: the last answer\'s with the room\'s, less a writer\'s whose room ack is known stale; forget drops the answer\'s', () => {
+  it('[OUT8][SYN20] the ranges stored above the marks: the last answer\'s with the room\'s, less those a confirmed answer lacks; forget drops the answer\'s', () => {
     const known = new KnownWatermarks();
     const acks = new Map([['till-1', 5], ['till-2', 9]]);
     known.answered({ 'till-1': 5, 'till-2': 9 }, { 'till-1': [[7, 8]] });
     const room = { 'till-1': [[10, 12]] as [number, number][], 'till-2': [[11, 11]] as [number, number][] };
     expect(known.acknowledgements(acks, room).above).toEqual({ 'till-1': [[7, 8], [10, 12]], 'till-2': [[11, 11]] });
-    // A restore the relay could not tell: the server's confirmed answer is below till-2's room ack.
-    known.confirmedBelowAcks(acks, { 'till-1': 5, 'till-2': 3 }, {});
-    expect(known.acknowledgements(acks, room)).toEqual({ marks: { 'till-1': 5, 'till-2': 3 }, above: { 'till-1': [[10, 12]] } });
+    // A restore the relay could not tell: the server's confirmed answer is below till-2's room ack, and holds till-1's 10 only.
+    known.confirmedLacking(acks, room, { marks: { 'till-1': 5, 'till-2': 3 }, above: { 'till-1': [[10, 10]] } });
+    expect(known.acknowledgements(acks, room)).toEqual({ marks: { 'till-1': 5, 'till-2': 3 }, above: { 'till-1': [[10, 10]] } });
     known.answered({ 'till-1': 5, 'till-2': 3 }, { 'till-2': [[5, 6]] });
     known.forget();
     expect(known.acknowledgements(acks, {}).above).toEqual({});
+  });
+
+  it('[SYN20][OUT8] an answer lacking an n of a room range is a suspicion, every mark equal to the room\'s acks or not', () => {
+    const known = new KnownWatermarks();
+    const acks = new Map([['till-1', 4]]);
+    const room = { 'till-1': [[6, 8]] as [number, number][] };
+    // A server restored from a backup: the same mark, none of what the old one stored above it.
+    expect(known.lacksRoom(acks, room, { marks: { 'till-1': 4 }, above: {} })).toBe(true);
+    expect(known.lacksRoom(acks, room, { marks: { 'till-1': 4 }, above: { 'till-1': [[6, 7]] } })).toBe(true);
+    // Held: up to the mark, or in the answer's ranges (pieced together).
+    expect(known.lacksRoom(acks, room, { marks: { 'till-1': 8 }, above: {} })).toBe(false);
+    expect(known.lacksRoom(acks, room, { marks: { 'till-1': 6 }, above: { 'till-1': [[9, 9], [7, 8]] } })).toBe(false);
+    // A writer with ranges and no ack.
+    expect(known.lacksRoom(new Map(), { 'till-2': [[3, 4]] }, { marks: {}, above: {} })).toBe(true);
+    // Above the lowest 64 ranges an answer names, nothing is held: the safe side.
+    const capped = Array.from({ length: 64 }, (_, i): [number, number] => [2 * i + 2, 2 * i + 2]);
+    expect(known.lacksRoom(new Map(), { 'till-3': [[130, 130]] }, { marks: { 'till-3': 1 }, above: { 'till-3': capped } })).toBe(true);
+    expect(known.lacksRoom(new Map(), { 'till-3': [[128, 128]] }, { marks: { 'till-3': 1 }, above: { 'till-3': capped } })).toBe(false);
+  });
+
+  it('[SYN20][OUT8] a confirmed answer lacking room ranges: every such writer\'s are disbelieved, with or without a stale ack, until the room writes them anew', () => {
+    const known = new KnownWatermarks();
+    // till-1's ack is above the restored mark; till-2's equals it; till-3 has ranges and no ack; till-4's the server holds.
+    const acks = new Map([['till-1', 50], ['till-2', 10], ['till-4', 3]]);
+    const room = {
+      'till-1': [[60, 70]] as [number, number][],
+      'till-2': [[12, 40]] as [number, number][],
+      'till-3': [[1, 30]] as [number, number][],
+      'till-4': [[5, 5]] as [number, number][],
+    };
+    known.answered({ 'till-1': 50, 'till-2': 10 }, { 'till-2': [[12, 40]] });
+    const restored = { marks: { 'till-1': 20, 'till-2': 10, 'till-4': 5 }, above: {} };
+    expect(known.lacksRoom(acks, room, restored)).toBe(true);
+    known.confirmedLacking(acks, room, restored);
+    const acked = known.acknowledgements(acks, room);
+    expect(acked).toEqual({ marks: { 'till-1': 20, 'till-2': 10, 'till-4': 5 }, above: { 'till-4': [[5, 5]] } });
+    for (const [terminal, n] of [['till-1', 65], ['till-2', 20], ['till-3', 5]] as const) expect(acknowledges(acked, terminal, n)).toBe(false);
+    // Known stale: no longer a reason to ask again.
+    expect(known.lacksRoom(acks, room, restored)).toBe(false);
+    // The room writes till-2's anew (its guard has run, or the server stored them again): believed again.
+    known.roomRangesChanged(new Map([['till-2', { action: 'update' as const, oldValue: [12, 40] }]]), acks, room);
+    expect(known.acknowledgements(acks, room).above).toEqual({ 'till-2': [[12, 40]], 'till-4': [[5, 5]] });
+    // A stale value is only that value: the room's next one for till-3 is believed.
+    expect(known.acknowledgements(acks, { ...room, 'till-3': [[1, 2]] }).above['till-3']).toEqual([[1, 2]]);
+  });
+
+  it('[SYN20][OUT8] an answer lacking an n the last answer\'s ranges held says the server forgot', () => {
+    const known = new KnownWatermarks();
+    known.answered({ 'till-1': 4 }, { 'till-1': [[6, 8]] });
+    expect(known.answered({ 'till-1': 4 }, { 'till-1': [[6, 9]] })).toEqual({ forgot: false });
+    expect(known.answered({ 'till-1': 9 }, {})).toEqual({ forgot: false });
+    known.answered({ 'till-1': 4 }, { 'till-1': [[6, 8]] });
+    expect(known.answered({ 'till-1': 4 }, {})).toEqual({ forgot: true });
+  });
+
+  it('[SRV15][OUT8] the room writing a writer\'s ackRanges without an n it held, its ack not covering it, says the server forgot (a restore with the relay up); ranges the ack rose through do not', () => {
+    const known = new KnownWatermarks();
+    const changed = (oldValue: unknown, action: 'update' | 'delete' | 'add' = 'update') => new Map([['till-1', { action, oldValue }]]);
+    expect(known.roomRangesChanged(changed([6, 8]), new Map([['till-1', 4]]), {})).toEqual({ forgot: true });
+    expect(known.roomRangesChanged(changed([6, 8], 'delete'), new Map([['till-1', 4]]), { 'till-1': [[6, 7]] })).toEqual({ forgot: true });
+    expect(known.roomRangesChanged(changed([6, 8]), new Map([['till-1', 8]]), {})).toEqual({ forgot: false });
+    expect(known.roomRangesChanged(changed([6, 8]), new Map([['till-1', 4]]), { 'till-1': [[6, 9]] })).toEqual({ forgot: false });
+    expect(known.roomRangesChanged(changed(undefined, 'add'), new Map(), { 'till-1': [[6, 9]] })).toEqual({ forgot: false });
   });
 });
