@@ -530,10 +530,15 @@ export class SyncManager {
    * now, and drop the room's marks and ranges it still lacks, so what the server lost is
    * uploaded again (SYN20).
    */
-  private async checkAcksAgainst(answer: { watermarks: Watermarks; storedAbove: StoredAbove }): Promise<void> {
+  private async checkAcksAgainst(answer: { watermarks: Watermarks; storedAbove: StoredAbove }, answeredByProbe = false): Promise<void> {
     if (!this.known.lacksRoom(acksOf(this.store.doc), this.roomRanges, { marks: answer.watermarks, above: answer.storedAbove })) return;
-    const confirmed = await this.uploader.probe(this.timeoutMs());
-    if (confirmed.kind !== 'answered' || this.stopped) return;
+    // An upload's answer is confirmed by asking the marks; a probe's already is that answer.
+    let confirmed = answer;
+    if (!answeredByProbe) {
+      const probed = await this.uploader.probe(this.timeoutMs());
+      if (probed.kind !== 'answered' || this.stopped) return;
+      confirmed = probed;
+    }
     const acks = acksOf(this.store.doc);
     const server = { marks: confirmed.watermarks, above: confirmed.storedAbove };
     if (!this.known.lacksRoom(acks, this.roomRanges, server)) return;
@@ -562,7 +567,14 @@ export class SyncManager {
         this.heard(outcome.latencyMs);
         this.metrics.lastLatencyMs = outcome.latencyMs;
         this.markInSync();
-        await this.checkAcksAgainst(outcome);
+        // The server's word as an upload's answer is: lacking what the last answer held, it
+        // forgot (a restore); an idle till posts nothing else that would tell it (SYN20).
+        if (this.known.answered(outcome.watermarks, outcome.storedAbove).forgot) {
+          this.holds.forgetAnswers();
+          this.schedulePublish();
+          this.retrySoon(0);
+        }
+        await this.checkAcksAgainst(outcome, true);
         return;
       }
       case 'unauthorized':

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { cpSync } from 'node:fs';
 import { canonicalJson } from '../../shared/events/envelope';
 import { ticketCommands } from '../../bench/workload';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
@@ -7,6 +8,7 @@ import { mint, postEvents, waitFor, waitForAsync } from '../helpers/server-clien
 import { acknowledges } from '../../shared/log/acknowledgements';
 import { ackRangesOf, acksOf } from '../../shared/log/log-doc';
 import { openTerminal, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
+import { makeDataDir, removeDataDir } from '../helpers/server-process';
 
 let server: InProcessServer | null = null;
 let proxy: TcpProxy | null = null;
@@ -75,6 +77,39 @@ describe('Outage', () => {
     await waitForAsync(async () => (await serverEvents(server!.url, location)).length === 6, 'the server holds all six again');
     await waitFor(() => t.sync.status.owed === 0, 'nothing owed');
     expect(t.sync.status.watermarks).toEqual({ 'till-1': 6 });
+  });
+
+  it('[SYN20] an idle till reached over REST only, its server restored from a backup without its last sales: the next probe (Sync now) says so, and they are uploaded again', async () => {
+    const location = 'restored-idle';
+    const dataDir = makeDataDir();
+    const backup = makeDataDir();
+    try {
+      server = await startTestServer({ dataDir });
+      proxy = await startTcpProxy(server.port);
+      const t = await startTerminal({ location, terminal: 'till-1', apiBase: `http://127.0.0.1:${proxy.port}`, syncEndpoint: `ws://127.0.0.1:${await closedPort()}/sync` });
+      terminals.push(t);
+      for (let i = 1; i <= 3; i++) await t.store.append('ticket.opened', { number: `A-00${i}` }, { aggregate: { id: `ticket-${i}`, type: 'ticket' } });
+      await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 3, 'three stored');
+      // The night's backup: the server stopped, its data directory copied.
+      await server.close();
+      cpSync(dataDir, backup, { recursive: true });
+      server = await startTestServer({ dataDir });
+      proxy.retarget(server.port);
+      for (let i = 4; i <= 6; i++) await t.store.append('ticket.opened', { number: `A-00${i}` }, { aggregate: { id: `ticket-${i}`, type: 'ticket' } });
+      await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 6, 'six stored');
+      // Restored from the backup: the last three are gone from the server; the till, idle, owes nothing.
+      await server.close();
+      server = await startTestServer({ dataDir: backup });
+      proxy.retarget(server.port);
+      await t.sync.syncNow();
+      await waitForAsync(async () => (await serverEvents(server!.url, location)).length === 6, 'the server holds all six again');
+      await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 6, 'nothing owed');
+    } finally {
+      await server?.close();
+      server = null;
+      removeDataDir(dataDir);
+      removeDataDir(backup);
+    }
   });
 
   it('[SYN20][OUT8] a restored server at the room\'s ack, lacking what the room says it stored above it, reached over REST only: those are uploaded again, not compacted before it holds them', async () => {
