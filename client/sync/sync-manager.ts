@@ -35,6 +35,12 @@ const MAX_SAMPLES = 120;
 /** What "Sync now" says when the browser has no network. */
 export const NO_NETWORK = 'No network: this device is offline. What is owed goes once the network is back.';
 
+/** The room doc's acks and ackRanges at one moment (what the server had published by then). */
+interface RoomMarks {
+  acks: ReadonlyMap<string, number>;
+  ranges: StoredAbove;
+}
+
 export interface SyncOptions {
   store: EventStore;
   location: string;
@@ -528,21 +534,24 @@ export class SyncManager {
    * was restored from a backup while the relay could not tell us (its room guard rewrites
    * them). An answer may also predate room marks that just arrived: ask the server's marks
    * now, and drop the room's marks and ranges it still lacks, so what the server lost is
-   * uploaded again (SYN20).
+   * uploaded again (SYN20). A GET's answer is judged against the room as it was when the GET
+   * went out (`roomWhenAsked`, a probe's): a room mark that arrived over the relay while it was
+   * out may be newer than the answer, and disbelieving it held another writer's events owed
+   * for the whole grace. An upload's answer is confirmed by a GET sent here.
    */
-  private async checkAcksAgainst(answer: { watermarks: Watermarks; storedAbove: StoredAbove }, answeredByProbe = false): Promise<void> {
+  private async checkAcksAgainst(answer: { watermarks: Watermarks; storedAbove: StoredAbove }, roomWhenAsked: RoomMarks | null = null): Promise<void> {
     if (!this.known.lacksRoom(acksOf(this.store.doc), this.roomRanges, { marks: answer.watermarks, above: answer.storedAbove })) return;
-    // An upload's answer is confirmed by asking the marks; a probe's already is that answer.
     let confirmed = answer;
-    if (!answeredByProbe) {
+    let asked = roomWhenAsked;
+    if (asked === null) {
+      asked = this.roomNow();
       const probed = await this.uploader.probe(this.timeoutMs());
       if (probed.kind !== 'answered' || this.stopped) return;
       confirmed = probed;
     }
-    const acks = acksOf(this.store.doc);
     const server = { marks: confirmed.watermarks, above: confirmed.storedAbove };
-    if (!this.known.lacksRoom(acks, this.roomRanges, server)) return;
-    this.known.confirmedLacking(acks, this.roomRanges, server);
+    if (!this.known.lacksRoom(asked.acks, asked.ranges, server)) return;
+    this.known.confirmedLacking(asked.acks, asked.ranges, server);
     this.holds.forgetAnswers();
     this.schedulePublish();
     this.retrySoon(0);
@@ -560,6 +569,7 @@ export class SyncManager {
     if (!due && !this.probeAsked) return;
     this.probeAsked = false;
     const sentWith = this.token;
+    const asked = this.roomNow();
     const outcome = await this.uploader.probe(this.timeoutMs());
     switch (outcome.kind) {
       case 'answered': {
@@ -574,7 +584,7 @@ export class SyncManager {
           this.schedulePublish();
           this.retrySoon(0);
         }
-        await this.checkAcksAgainst(outcome, true);
+        await this.checkAcksAgainst(outcome, asked);
         return;
       }
       case 'unauthorized':
@@ -589,6 +599,11 @@ export class SyncManager {
       default:
         assertNever(outcome, 'probe outcome');
     }
+  }
+
+  /** The room's acks and ranges now (a copy): what a request sent now can be judged against. */
+  private roomNow(): RoomMarks {
+    return { acks: new Map(acksOf(this.store.doc).entries()), ranges: this.roomRanges };
   }
 
   /** An answer's `serverTime`, measured against the same wall clock the hybrid clock corrects. */

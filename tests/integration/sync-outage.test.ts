@@ -112,6 +112,41 @@ describe('Outage', () => {
     }
   });
 
+  it('[SYN20] a probe\'s answer that reaches a till after newer room acks (over the relay, another connection) does not make it disbelieve them: another writer\'s events are acknowledged, not owed for the grace', async () => {
+    server = await startTestServer();
+    const location = 'probe-race';
+    // A's probe answer is read by the server, then held back until the room's newer acks reached A.
+    let hold: { read: () => void; release: Promise<void> } | null = null;
+    const slowProbe: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (hold === null || !String(input).endsWith('/api/watermarks')) return res;
+      const held = hold;
+      hold = null;
+      const text = await res.text();
+      held.read();
+      await held.release;
+      return new Response(text, { status: res.status, headers: res.headers });
+    };
+    // A grace far longer than the test: before, A owed B's events until it ran out.
+    const a = await startTerminal({ location, terminal: 'till-a', apiBase: server.url, syncEndpoint: server.wsUrl, otherWritersGraceMs: 3_600_000, sync: { fetch: slowProbe } });
+    const b = await startTerminal({ location, terminal: 'till-b', apiBase: server.url, syncEndpoint: server.wsUrl });
+    terminals.push(a, b);
+    await waitFor(() => a.sync.status.relay === 'connected' && b.sync.status.relay === 'connected', 'both relays connected');
+    let read!: () => void;
+    const wasRead = new Promise<void>((resolve) => (read = resolve));
+    let release!: () => void;
+    hold = { read, release: new Promise<void>((resolve) => (release = resolve)) };
+    const probing = a.sync.syncNow();
+    await wasRead;
+    for (let i = 1; i <= 5; i++) await b.store.append('ticket.opened', { number: `B-00${i}` }, { aggregate: { id: `b-${i}`, type: 'ticket' } });
+    await waitFor(() => acksOf(a.store.doc).get('till-b') === 5, "the room's acks for B reached A");
+    release();
+    await probing;
+    await waitFor(() => a.store.eventsByWriter().get('till-b')?.length === 5, "A holds B's five");
+    expect(a.sync.watermarks()['till-b']).toBe(5);
+    await waitFor(() => a.sync.status.owed === 0, 'A owes nothing');
+  });
+
   it('[SYN20][OUT8] a restored server at the room\'s ack, lacking what the room says it stored above it, reached over REST only: those are uploaded again, not compacted before it holds them', async () => {
     server = await startTestServer();
     const location = 'restored-ranges';
