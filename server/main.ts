@@ -117,7 +117,7 @@ export async function startServer(config: ServerConfig, runtime: ServerRuntime =
   const merger = startUpdateMerger();
   const persistence = persistenceHook(roomStore, merger, {
     mergeEvery: config.relay.compactEveryUpdates,
-    onMergeError: (err) => log.warn({ err }, 'room update merge failed (the updates stay stored unmerged)'),
+    onMergeError: (err, room) => log.warn({ err, location: room }, 'room update merge failed (the updates stay stored unmerged)'),
   });
   const relay = new Relay({
     tokens,

@@ -55,8 +55,8 @@ export interface PersistenceOptions {
   mergeEvery: number;
   /** Default MERGE_IDLE_MS. */
   mergeIdleMs?: number;
-  /** A merge failed (the updates stay stored unmerged). */
-  onMergeError?: (err: unknown) => void;
+  /** A merge of `room`'s updates failed (they stay stored unmerged). */
+  onMergeError?: (err: unknown, room: string) => void;
 }
 
 export function persistenceHook(store: RoomStore, merger: UpdateMerger, options: PersistenceOptions): PersistenceHook {
@@ -64,8 +64,8 @@ export function persistenceHook(store: RoomStore, merger: UpdateMerger, options:
   const progress = new Map<string, Progress>();
   // One job at a time: each replaces a range of rows that no earlier job still has to write.
   let jobs: Promise<void> = Promise.resolve();
-  const enqueue = (job: () => Promise<void>): void => {
-    jobs = jobs.then(job).catch(onMergeError);
+  const enqueue = (room: string, job: () => Promise<void>): void => {
+    jobs = jobs.then(job).catch((err: unknown) => onMergeError(err, room));
   };
 
   const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -95,7 +95,7 @@ export function persistenceHook(store: RoomStore, merger: UpdateMerger, options:
       p.chunks = 0;
       // Everything stored when the job runs (chunks of earlier jobs included), not just through
       // `to`; reading it is the one main-thread cost of a rebuild (~20 MB at 100k events).
-      enqueue(async () => {
+      enqueue(room.name, async () => {
         const stored = await store.load(room.name);
         store.putState(room.name, await merger.rebuild(stored.updates));
         await dropThrough(room.name, stored.lastSeq);
@@ -104,7 +104,7 @@ export function persistenceHook(store: RoomStore, merger: UpdateMerger, options:
     }
     p.chunks += 1;
     if (small.length < 2) return;
-    enqueue(async () => {
+    enqueue(room.name, async () => {
       store.appendChunk(room.name, await merger.merge(small));
       await dropMerged(room.name, smallSeqs);
     });

@@ -220,11 +220,11 @@ describe('room persistence: bounded work per update', () => {
     expect(reloaded.getMap('events').toJSON()).toEqual({ kept: 'y' });
   });
 
-  it('a merge that fails leaves the stored updates as they were, and later merges still run', async () => {
+  it('a merge that fails leaves the stored updates as they were, and later merges still run; the failure names its room', async () => {
     const store = new CountingStore();
     const errors: unknown[] = [];
     const failing = { ...merger, merge: () => Promise.reject(new Error('worker gone')) };
-    const hook = persistenceHook(store, failing, { mergeEvery: 5, mergeIdleMs: 0, onMergeError: (err) => errors.push(err) });
+    const hook = persistenceHook(store, failing, { mergeEvery: 5, mergeIdleMs: 0, onMergeError: (err, room) => errors.push([room, (err as Error).message]) });
     const room = new Room('r', [hook]);
     await hook.onLoad!(room);
     const client = new Y.Doc();
@@ -239,7 +239,7 @@ describe('room persistence: bounded work per update', () => {
     };
     await writeAndFlush(0, 6);
     await writeAndFlush(6, 6);
-    expect(errors).toHaveLength(2); // the second merge was still attempted
+    expect(errors).toEqual([['r', 'worker gone'], ['r', 'worker gone']]); // the second merge was still attempted
     expect(store.merges).toBe(0);
     expect((await store.load('r')).updates).toHaveLength(12);
     const again = await loadRoom(store, 5);
