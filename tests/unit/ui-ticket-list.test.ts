@@ -1,26 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, compiledDir, compiledPath, compilers, pointImports, stripTypes, writeCompiled } from '../helpers/svelte-compiled';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
+import { cleanUpAfterEach, ticketOf, ticketsMod, till } from '../helpers/ui-models';
 
-type TicketListModule = { openedSince(openedAt: number | null, now: number): string | null };
+cleanUpAfterEach();
 
-/**
- * TicketList's module script (`<script module>`), compiled alone: the component's instance
- * script imports a runes module (Now) the components helper does not compile.
- */
-async function ticketListModule(): Promise<TicketListModule> {
-  const components = join(ROOT, 'client', 'ui', 'components');
-  const source = join(components, 'TicketList.svelte');
-  const script = /<script module lang="ts">([\s\S]*?)<\/script>/.exec(readFileSync(source, 'utf8'))![1]!;
-  const code = await pointImports(stripTypes((await compilers()).ts, script), source, () => Promise.reject(new Error('no component in the module script')));
-  const out = compiledPath(compiledDir('ui-component-modules', components), source);
-  return (await import(/* @vite-ignore */ writeCompiled(out, code))) as TicketListModule;
-}
-
-describe('tickets list (TicketList)', () => {
-  it('[APP48] a ticket left open from an earlier business day (they turn at 04:00) says since when: "since yesterday", "since Wed 25"; tonight\'s say nothing', async () => {
-    const { openedSince } = await ticketListModule();
+describe('tickets list: a ticket left open from an earlier day', () => {
+  it('[APP48] a ticket left open from an earlier business day (they turn at 04:00) says since when: "since yesterday", "since Wed 25"; tonight\'s say nothing', () => {
+    const { openedSince } = ticketsMod;
     const at = (day: number, hour: number, minute = 0) => new Date(2026, 10, day, hour, minute).getTime();
     // Friday 27 November 2026, 01:30: still Thursday's business day.
     const now = at(27, 1, 30);
@@ -29,5 +15,22 @@ describe('tickets list (TicketList)', () => {
     expect([at(26, 3, 59), at(25, 12)].map((t) => openedSince(t, now))).toEqual(['since yesterday', 'since yesterday']);
     // Opened at 02:00 on Thursday: Wednesday's business day.
     expect([at(25, 3), at(26, 2)].map((t) => openedSince(t, at(27, 20)))).toEqual(['since Tue 24', 'since Wed 25']);
+  });
+
+  it('[APP48] judged by the server-corrected time, as the ticket was stamped: a tablet whose clock runs a day behind does not take yesterday\'s ticket for tonight\'s; an ended one says nothing', async () => {
+    const day = 24 * 3_600_000;
+    // Noon on a business day, by the server; the tablet's own clock says the day before.
+    const serverNoon = new Date(2026, 10, 26, 12).getTime();
+    let wall = serverNoon - day;
+    const clock = new HybridClock({ wallNow: () => wall, offsetMs: day });
+    const t = await till({ clock, role: 'manager' });
+    const id = await t.commands.openTicket();
+    const ticket = () => ticketOf(t.store, id);
+    expect(t.tickets.openSince(ticket(), 0)).toBeNull();
+    // The next noon, by the server: yesterday's ticket, though the tablet's clock says it is the day it was opened.
+    wall += day;
+    expect(t.tickets.openSince(ticket(), 1)).toBe('since yesterday');
+    await t.commands.void(id, 'left');
+    expect(t.tickets.openSince(ticket(), 2)).toBeNull();
   });
 });

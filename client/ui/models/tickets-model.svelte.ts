@@ -1,6 +1,7 @@
 import type { PaymentToRecord, RefundToGive, TicketCommands } from '../../commands/ticket-commands';
 import { CommandState } from './command-state.svelte';
 import { NotSavedError } from '../../store/storage-errors';
+import { localBusinessDay } from '../../store/device-retention';
 import type { MenuCommands } from '../../commands/menu-commands';
 import { hasEnded, linesToFire, owedCents, paidLineIds, type HistoryEntry, type LocationView, type MenuItemView, type TableView, type TicketLine, type TicketView } from '../../../shared/projection/views';
 import { TICKET_AGGREGATE, type TicketDiscount, type TicketSentToKitchenV1 } from '../../../shared/domain/ticket-events';
@@ -25,6 +26,19 @@ export interface SyncSource {
   /** Where an event is on its way off this device. */
   deliveryState(event: EventEnvelope): DeliveryState;
   readonly status: Pick<SyncStatus, 'roomReceivedAt'>;
+}
+
+/**
+ * "since yesterday", "since Tue 25": a ticket opened before the business day holding `now`
+ * (localBusinessDay, as Takings counts days), left open from an earlier service; null for one
+ * of this day (APP48).
+ */
+export function openedSince(openedAt: number | null, now: number): string | null {
+  const today = localBusinessDay(now);
+  if (openedAt === null || openedAt >= today.from) return null;
+  if (openedAt >= localBusinessDay(today.from - 1).from) return 'since yesterday';
+  const day = new Date(localBusinessDay(openedAt).from);
+  return `since ${day.toLocaleDateString([], { weekday: 'short' })} ${day.getDate()}`;
 }
 
 /**
@@ -176,6 +190,16 @@ export class TicketsModel extends CommandState {
 
   isEnded(ticket: TicketView): boolean {
     return hasEnded(ticket);
+  }
+
+  /**
+   * Since when a ticket left open from an earlier business day is open (openedSince), by this
+   * device's server-corrected time, re-read at each `tick` (a Now's value); null for one of
+   * this business day, or an ended one.
+   */
+  openSince(ticket: TicketView, tick: number): string | null {
+    void tick;
+    return hasEnded(ticket) ? null : openedSince(ticket.openedAt, this.log.store.clock.physicalNow());
   }
 
   /**
