@@ -57,7 +57,7 @@ const Flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v
  * The largest RELAY_MAX_MESSAGE_BYTES: the relay buffers a whole message per socket before it
  * reads it, so a limit in gigabytes lets a few sockets take the server's memory.
  */
-export const MAX_RELAY_MESSAGE_BYTES = 64 * 1024 * 1024;
+const MAX_RELAY_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /** A delay for setTimeout/setInterval: Node runs one above 2^31 - 1 ms after 1 ms instead (a room unloaded at once, a flush every millisecond). */
 const TimerMs = z.coerce.number().int().max(2 ** 31 - 1, 'at most 2147483647 (about 24.8 days)');

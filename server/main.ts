@@ -17,7 +17,7 @@ import { registerReportsRoutes } from './http/reports-routes';
 import { IngestService } from './ingest/ingest-service';
 import { relayIngestHook, type RelayIngest } from './ingest/relay-ingest-hook';
 import { roomBridgeHook } from './ingest/room-bridge';
-import { countClose, countIngested, createMetrics } from './metrics';
+import { countIngested, createMetrics } from './metrics';
 import { pairingLink } from '../shared/protocol/pairing-link';
 import { isSecureContextUrl, networkUrls, shellWord, urlHost } from './pairing';
 import { createEventIndex } from './relay/event-index-hook';
@@ -140,7 +140,7 @@ export async function startServer(config: ServerConfig, runtime: ServerRuntime =
     ],
     storeHealth,
     log,
-    onClosed: (reason) => countClose(metrics.relayCloses, reason),
+    onClosed: ({ code, reason }) => metrics.relayCloses.inc({ code: String(code), reason }),
   });
   const ingest = new IngestService(store, [roomBridgeHook(relay.rooms, eventIndex, log)], log, now);
 

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { CloseReason, type CloseReasonInfo } from '../shared/protocol/close-reasons';
+import { CloseReason } from '../shared/protocol/close-reasons';
 import type { RelayHook } from './relay/hooks';
 import { STORE_WRITE_OPS } from './store/store-health';
 
@@ -98,11 +98,6 @@ export function createMetrics(): ServerMetrics {
     },
   };
   return { registry, eventsIngested, relayEventsIngested, batchSeconds, relayConnections, relayRooms, relayBytes, relayCloses, storeErrors, relayHook };
-}
-
-/** Counts one close the relay initiated. */
-export function countClose(counter: Counter<'code' | 'reason'>, { code, reason }: CloseReasonInfo): void {
-  counter.inc({ code: String(code), reason });
 }
 
 /** Counts one batch's outcomes (POST /api/events or the relay). */

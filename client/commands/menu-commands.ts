@@ -150,7 +150,7 @@ export class MenuCommands {
 
   /** Refuses a name another item on the menu has, case aside (menuItemNamed). */
   private refuseNameTaken(name: string, menuItemId: string | null): void {
-    const taken = menuItemNamed(this.otherMenuItems(menuItemId), name, menuItemId);
+    const taken = menuItemNamed(this.menuItems(), name, menuItemId);
     if (taken !== undefined) throw new CommandRefused(`there is a menu item ${taken.name} already`);
   }
 
@@ -159,9 +159,14 @@ export class MenuCommands {
     return this.otherMenuItems(menuItemId).filter((item) => item[field] === spelling);
   }
 
+  /** Every menu item this device holds, retired ones too. */
+  private menuItems(): MenuItemView[] {
+    return this.ctx.store.views(MENU_ITEM_AGGREGATE, { partial: true }) as MenuItemView[];
+  }
+
   /** The items on the menu (defined, not retired) but `menuItemId`. */
   private otherMenuItems(menuItemId: string | null): MenuItemView[] {
-    return (this.ctx.store.views(MENU_ITEM_AGGREGATE, { partial: true }) as MenuItemView[]).filter((item) => item.id !== menuItemId && !item.retired && item.name !== null);
+    return this.menuItems().filter((item) => item.id !== menuItemId && !item.retired && item.name !== null);
   }
 
   private item(menuItemId: string): MenuItemView {

@@ -105,6 +105,31 @@ export function parseTaxPercent(text: string): number | null {
   return basisPoints !== null && basisPoints <= 10_000 ? basisPoints : null;
 }
 
+/** A whole percentage as typed, with or without "%" ("20", "20 %"); null when it is not digits (Number() would read "1e1" and "0x32"). */
+export function wholePercent(text: string): number | null {
+  const digits = /^\s*(\d{1,3})\s*%?\s*$/.exec(text)?.[1];
+  return digits === undefined ? null : Number(digits);
+}
+
+/**
+ * A total a manager types to accept (ConflictCard), as cents; nothing typed is the lines' total
+ * (`cents` null). A typing slip or an absurd total is said (`problem`), never read as an amount.
+ */
+export function acceptedTotal(text: string): { cents: number | null; problem: string | null } {
+  if (text.trim() === '') return { cents: null, problem: null };
+  const cents = parseMoney(text);
+  if (cents === null) return { cents: null, problem: 'Enter the total as an amount (e.g. 12.50)' };
+  return cents > AMOUNT_MAX_CENTS ? { cents: null, problem: `At most ${money(AMOUNT_MAX_CENTS)} a total` } : { cents, problem: null };
+}
+
+/**
+ * A figure a manager's reopened close takes off the day, read as a negative: a quantity 3 →
+ * "−3"; with `as` money, 2300 cents → "−23.00". Nothing taken off reads "0" ("0.00").
+ */
+export function takenOff(n: number, as: (n: number) => string = String): string {
+  return `${n > 0 ? '−' : ''}${as(Math.abs(n))}`;
+}
+
 /** Whole elapsed time as "45s", "3m 05s", "1h 02m". */
 export function age(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));

@@ -121,6 +121,6 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
 }
 
 /** A token put in a query string must not end up in the logs with the URL. */
-export function redactToken(url: string): string {
+function redactToken(url: string): string {
   return url.replace(/([?&]token=)[^&]*/g, '$1[redacted]');
 }

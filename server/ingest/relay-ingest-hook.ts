@@ -31,16 +31,10 @@ import type { IngestLog, IngestResult, IngestService, UploadBatch, Uploader } fr
  * Only updates from connections count: the server's own writes (REST bridging, restores)
  * hold events that are canonical already; a room's load is compared with the log (catch-up).
  *
- * Catch-up remembers, per location and writer, up to which origin.n the room's events were
- * judged (by catch-up, or by live ingest with no batch failed since): a writer whose watermark
- * never passes a gap (a refused event its till set aside, an n never written) is read once per
- * server life, not at every load, and its refusals are counted and logged once. Catch-up's
- * duplicates are not counted: they are events stored already (SRV21). A mark only says that
- * every event of the writer up to it the room holds was judged, so it is taken back whenever
- * that stops being true: a failed batch forgets the location's marks (its events may lie below
- * a mark, their writer's higher n having come first), and an event the server puts into the
- * room below a mark (the room guard restoring one a connection deleted, perhaps while catch-up
- * read the room) lowers its writer's mark under it. Else catch-up skipped them until a restart.
+ * Catch-up skips, per writer, what it already judged this server life (up to a mark: a writer
+ * stuck at a gap is read once, its refusals counted and logged once; duplicates not counted,
+ * SRV21); a failed batch, or an event the server puts back below a mark (the room guard), takes
+ * the mark back.
  */
 export const RELAY_INGEST_BATCH = 500;
 export const RELAY_INGEST_WINDOW_MS = 10;

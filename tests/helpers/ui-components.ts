@@ -26,11 +26,6 @@ export async function component<Props extends Record<string, unknown>>(name: str
   return ((await import(/* @vite-ignore */ await compileComponent(join(COMPONENTS, `${name}.svelte`)))) as { default: Component<Props> }).default;
 }
 
-/** What the module script (`<script module>`) of client/ui/components/<name>.svelte exports, from the compiled component. */
-export async function componentModule<Exports>(name: string): Promise<Exports> {
-  return (await import(/* @vite-ignore */ await compileComponent(join(COMPONENTS, `${name}.svelte`)))) as Exports;
-}
-
 /** Server-rendered markup as the text it reads: a line per row, heading or paragraph, cells joined by spaces. */
 export function textOf(html: string): string {
   return html

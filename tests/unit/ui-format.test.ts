@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONFLICT_LABEL, choiceLabel, clockTime, keptOverSaleCents, lineNames, money, parseMoney, parseTaxPercent, resolutionLabel, statusLabel, taxPercent, taxRate } from '../../client/ui/format';
+import { CONFLICT_LABEL, acceptedTotal, choiceLabel, clockTime, keptOverSaleCents, lineNames, money, parseMoney, parseTaxPercent, resolutionLabel, statusLabel, takenOff, taxPercent, taxRate, wholePercent } from '../../client/ui/format';
 import type { TicketLine, TicketPayment, TicketRefund } from '../../shared/projection/views';
 
 const line = (sentAt: number | null, bumpedAt: number | null) => ({ sentAt, bumpedAt }) as never;
@@ -96,3 +96,30 @@ describe('what staff read', () => {
   });
 });
 
+describe('discount form (DiscountForm)', () => {
+  it('[APP29] a percentage is whole digits, with or without "%": "20 %" is 20; "1e1", "0x32", "12.5" and "-5" are no percentage', () => {
+    expect(['20', ' 20% ', '20 %', '100', '7'].map(wholePercent)).toEqual([20, 20, 20, 100, 7]);
+    expect(['1e1', '0x32', '12.5', '-5', '', '%', '20 %%', '1000'].map(wholePercent)).toEqual(Array(8).fill(null));
+  });
+});
+
+describe('conflict card (ConflictCard)', () => {
+  it('[APP27] a total typed to accept is an amount up to the maximum: a slip or an absurd total is said (a 20-digit one offered "at most 90071992547409.91", a 320-digit one "Accept total Infinity.NaN")', () => {
+    const problem = (text: string) => acceptedTotal(text).problem;
+    expect(['', ' ', '12.50', '12,5', '1000000'].map(problem)).toEqual([null, null, null, null, null]);
+    expect(problem('twelve')).toBe('Enter the total as an amount (e.g. 12.50)');
+    for (const absurd of ['1000000.01', '99999999999999999999', '9'.repeat(320)]) expect(problem(absurd), absurd).toBe('At most 1000000.00 a total');
+  });
+
+  it('[APP27] the total accepted is the one typed, in cents; none (the lines\' total offered) when nothing or no amount is typed', () => {
+    expect(['12.50', ' 12,5 ', '1000000'].map((t) => acceptedTotal(t).cents)).toEqual([1250, 1250, 100_000_000]);
+    expect(['', ' ', 'twelve', '1000000.01'].map((t) => acceptedTotal(t).cents)).toEqual([null, null, null, null]);
+  });
+});
+
+describe('takings (TakingsScreen, TakingsModel)', () => {
+  it('[APP20] what reopened closes take off the day reads as a negative, counts and money alike; nothing taken off as none', () => {
+    expect([takenOff(3), takenOff(0)]).toEqual(['−3', '0']);
+    expect([takenOff(2300, money), takenOff(5, money), takenOff(0, money)]).toEqual([money(-2300), '−0.05', '0.00']);
+  });
+});

@@ -4,7 +4,7 @@ import { localBusinessDay } from '../../store/device-retention';
 import { PaymentMethod } from '../../../shared/domain/ticket-events';
 import { dayTakings, type DayTakings, type DayWindow, type MoneyCount } from '../../../shared/reports/day-takings';
 import { compareRates, type TaxLine } from '../../../shared/domain/tax';
-import { message, money, taxRate } from '../format';
+import { message, money, takenOff, taxRate } from '../format';
 import type { LiveLog } from './live-log.svelte';
 import type { Now } from './now.svelte';
 import type { SyncModel } from './sync-model.svelte';
@@ -28,7 +28,7 @@ export interface ServerReport {
 
 const countAndMoney = (c: MoneyCount): string => `${c.count} · ${money(c.amountCents)}`;
 /** Money taken off the day's figures (closes a manager reopened): it reads as a negative. */
-const countAndMoneyOff = (c: MoneyCount): string => `${c.count} · ${money(-c.amountCents)}`;
+const countAndMoneyOff = (c: MoneyCount): string => `${c.count} · ${takenOff(c.amountCents, money)}`;
 const METHOD_LABEL: Record<PaymentMethod, string> = { cash: 'Cash payments', card: 'Card payments' };
 const REFUND_LABEL: Record<PaymentMethod, string> = { cash: 'Refunded in cash', card: 'Refunded to cards' };
 const HANDED_BACK_LABEL: Record<PaymentMethod, string> = { cash: 'Held payments handed back in cash', card: 'Held payments handed back to cards' };
@@ -79,12 +79,12 @@ export function reopenedFigures(reports: readonly DayTakings[]): Figure[] {
   ];
 }
 
-/** Where each kind of tax figure reads its lines, and how its label names them. */
+/** Where each kind of tax figure reads its lines, how its label names them, and its sign. */
 const TAX_KINDS = {
-  sales: { lines: (t: DayTakings) => t.taxes.sales, words: 'sales' },
-  refunds: { lines: (t: DayTakings) => t.taxes.refunds, words: 'refunds' },
+  sales: { lines: (t: DayTakings) => t.taxes.sales, words: 'sales', sign: 1 },
+  refunds: { lines: (t: DayTakings) => t.taxes.refunds, words: 'refunds', sign: 1 },
   /** Taken off the day: it reads as a negative. */
-  reopened: { lines: (t: DayTakings) => t.reopened.taxes, words: 'reopened closes' },
+  reopened: { lines: (t: DayTakings) => t.reopened.taxes, words: 'reopened closes', sign: -1 },
 } as const;
 type TaxKind = keyof typeof TAX_KINDS;
 
@@ -107,8 +107,10 @@ export function taxFigures(reports: readonly DayTakings[]): Figure[] {
     key: `tax-${kind}-${rate ?? 'none'}`,
     label: rate === null ? `Sales with no tax rate` : `Tax at ${taxRate(rate)} in ${TAX_KINDS[kind].words}`,
     of: (t) => {
-      const line: TaxLine | undefined = TAX_KINDS[kind].lines(t).find((l) => l.basisPoints === rate);
-      const [gross, tax] = kind === 'reopened' ? [-(line?.grossCents ?? 0), -(line?.taxCents ?? 0)] : [line?.grossCents ?? 0, line?.taxCents ?? 0];
+      const { lines, sign } = TAX_KINDS[kind];
+      const line: TaxLine | undefined = lines(t).find((l) => l.basisPoints === rate);
+      const gross = sign * (line?.grossCents ?? 0);
+      const tax = sign * (line?.taxCents ?? 0);
       return rate === null ? money(gross) : `${money(tax)} of ${money(gross)}`;
     },
   });

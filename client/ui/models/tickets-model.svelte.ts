@@ -194,8 +194,8 @@ export class TicketsModel extends CommandState {
 
   /**
    * Since when a ticket left open from an earlier business day is open (openedSince), by this
-   * device's server-corrected time, re-read at each `tick` (a Now's value); null for one of
-   * this business day, or an ended one.
+   * device's server-corrected time; null for one of this business day, or an ended one. `tick`
+   * (a Now's value) goes unused: passing it makes the list re-render this each minute.
    */
   openSince(ticket: TicketView, tick: number): string | null {
     void tick;
