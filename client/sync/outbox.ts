@@ -60,11 +60,10 @@ export function computeOutbox(input: OutboxInput): Outbox {
   for (const writer of writers) {
     const events = input.byWriter.get(writer)!;
     const isOwn = writer === input.ownWriter;
-    const ranges = input.acknowledged.above[writer] !== undefined;
     for (let i = firstAbove(events, input.acknowledged.marks[writer] ?? 0); i < events.length; i++) {
       const e = events[i]!;
       if (input.quarantined.has(e.id) || input.answered?.has(e.id)) continue;
-      if (ranges && acknowledges(input.acknowledged, writer, e.origin.n)) continue;
+      if (acknowledges(input.acknowledged, writer, e.origin.n)) continue;
       // Own events were held from when they were written; firstHeldAt knows only others'.
       const heldAt = isOwn ? (input.ownWrittenAt?.(e) ?? e.at) : input.firstHeldAt(e.id);
       if (!isOwn && input.now - heldAt < grace) {

@@ -8,7 +8,7 @@ import type { EventStore } from '../store/event-store';
 import { Backoff, SERVER_UPDATE_BACKOFF, UPLOAD_BACKOFF } from './backoff';
 import { ClockOffsetEstimator, WallStepDetector } from './clock-offset';
 import { ConnectionMonitor } from './connection-state';
-import { KnownWatermarks } from './known-watermarks';
+import { KnownAcknowledgements } from './known-acknowledgements';
 import { BATCH_LIMITS, OTHER_WRITERS_GRACE_MS, SLOW_BATCH_LIMITS, computeOutbox, deliveryStateOf, takeBatch, type BatchLimits, type Outbox } from './outbox';
 import { LastSyncTime } from './last-sync';
 import { Quarantine, refusedAsNewer } from './quarantine';
@@ -87,8 +87,8 @@ export class SyncManager {
   private readonly backoff: Backoff;
   private readonly offsets = new ClockOffsetEstimator();
   private readonly quarantine: Quarantine;
-  /** What the server holds, from the room's acks and its REST answers (see KnownWatermarks, SYN20). */
-  private readonly known = new KnownWatermarks();
+  /** What the server holds, from the room's acks and its REST answers (see KnownAcknowledgements, SYN20). */
+  private readonly known = new KnownAcknowledgements();
   /** The room doc's `ackRanges`, read (storedAboveOf) when it changes. */
   private roomRanges: StoredAbove = {};
   /** Answers above the watermarks, and what holds owed events back (times on the timers clock). */
@@ -300,10 +300,10 @@ export class SyncManager {
 
   /** The watermarks known from the room doc and from the server's answers, whichever is higher (less acks known stale). */
   watermarks(): Watermarks {
-    return this.known.merged(acksOf(this.store.doc));
+    return this.known.marks(acksOf(this.store.doc));
   }
 
-  /** The watermarks, with what the server stores above them (the room's `ackRanges` and its answers'): see KnownWatermarks. */
+  /** The watermarks, with what the server stores above them (the room's `ackRanges` and its answers'): see KnownAcknowledgements. */
   acknowledgements(): Acknowledgements {
     return this.known.acknowledgements(acksOf(this.store.doc), this.roomRanges);
   }
@@ -331,26 +331,12 @@ export class SyncManager {
       this.schedulePublish();
     };
     const acks = acksOf(this.store.doc);
-    const onAcks = (event: Y.YMapEvent<number>) => {
-      const { forgot } = this.known.roomAcksChanged(event.changes.keys, acks);
-      this.forgetCovered();
-      onMarks();
-      if (forgot) {
-        this.serverForgot();
-        if (!this.paused) this.trigger();
-      }
-    };
+    const onAcks = (event: Y.YMapEvent<number>) => this.afterRoomMarks(this.known.roomAcksChanged(event.changes.keys, acks).forgot);
     acks.observe(onAcks);
     const ranges = ackRangesOf(this.store.doc);
     const onRanges = (event: Y.YMapEvent<unknown>) => {
       this.roomRanges = storedAboveOf(ranges.entries());
-      const { forgot } = this.known.roomRangesChanged(event.changes.keys, acks, this.roomRanges);
-      this.forgetCovered();
-      onMarks();
-      if (forgot) {
-        this.serverForgot();
-        if (!this.paused) this.trigger();
-      }
+      this.afterRoomMarks(this.known.roomRangesChanged(event.changes.keys, acks, this.roomRanges).forgot);
     };
     this.roomRanges = storedAboveOf(ranges.entries());
     ranges.observe(onRanges);
@@ -371,6 +357,17 @@ export class SyncManager {
     this.relay.start();
     this.armInterval();
     void this.syncOnce();
+  }
+
+  /** The room's `acks` or `ackRanges` changed (`forgot`: the server lost what it acknowledged, see KnownAcknowledgements). */
+  private afterRoomMarks(forgot: boolean): void {
+    this.forgetCovered();
+    this.markInSync();
+    this.schedulePublish();
+    if (forgot) {
+      this.serverForgot();
+      if (!this.paused) this.trigger();
+    }
   }
 
   private pause(): void {
@@ -526,20 +523,17 @@ export class SyncManager {
     if (this.stopped) return;
     if (outcome.kind === 'stored') this.learnServerTime(outcome.latencyMs, outcome.serverTime);
     this.applyUploadOutcome(outcome, events, body.length, sentWith);
-    if (outcome.kind === 'stored') await this.checkAcksAgainst(outcome);
+    if (outcome.kind === 'stored') await this.confirmAnswerAgainstRoom(outcome);
   }
 
   /**
-   * The server's answer over REST lacks what the room doc's acks or ackRanges name: the server
-   * was restored from a backup while the relay could not tell us (its room guard rewrites
-   * them). An answer may also predate room marks that just arrived: ask the server's marks
-   * now, and drop the room's marks and ranges it still lacks, so what the server lost is
-   * uploaded again (SYN20). A GET's answer is judged against the room as it was when the GET
-   * went out (`roomWhenAsked`, a probe's): a room mark that arrived over the relay while it was
-   * out may be newer than the answer, and disbelieving it held another writer's events owed
-   * for the whole grace. An upload's answer is confirmed by a GET sent here.
+   * A REST answer lacking what the room's acks or ackRanges name may mean a restore the relay
+   * could not tell (SYN20): confirmed by a GET (an upload's answer may predate the room's
+   * marks), the room's marks it lacks are disbelieved and what the server lost goes again.
+   * Judged against the room as it was when the GET was sent (`roomWhenAsked`, a probe's): a
+   * room mark arriving meanwhile may be newer than the answer.
    */
-  private async checkAcksAgainst(answer: { watermarks: Watermarks; storedAbove: StoredAbove }, roomWhenAsked: RoomMarks | null = null): Promise<void> {
+  private async confirmAnswerAgainstRoom(answer: { watermarks: Watermarks; storedAbove: StoredAbove }, roomWhenAsked: RoomMarks | null = null): Promise<void> {
     if (!this.known.lacksRoom(acksOf(this.store.doc), this.roomRanges, { marks: answer.watermarks, above: answer.storedAbove })) return;
     let confirmed = answer;
     let asked = roomWhenAsked;
@@ -552,6 +546,11 @@ export class SyncManager {
     const server = { marks: confirmed.watermarks, above: confirmed.storedAbove };
     if (!this.known.lacksRoom(asked.acks, asked.ranges, server)) return;
     this.known.confirmedLacking(asked.acks, asked.ranges, server);
+    this.uploadWhatTheServerLost();
+  }
+
+  /** The server lacks what it answered before: its answers no longer hold, and what it lacks goes now. */
+  private uploadWhatTheServerLost(): void {
     this.holds.forgetAnswers();
     this.schedulePublish();
     this.retrySoon(0);
@@ -579,12 +578,8 @@ export class SyncManager {
         this.markInSync();
         // The server's word as an upload's answer is: lacking what the last answer held, it
         // forgot (a restore); an idle till posts nothing else that would tell it (SYN20).
-        if (this.known.answered(outcome.watermarks, outcome.storedAbove).forgot) {
-          this.holds.forgetAnswers();
-          this.schedulePublish();
-          this.retrySoon(0);
-        }
-        await this.checkAcksAgainst(outcome, asked);
+        if (this.known.answered(outcome.watermarks, outcome.storedAbove).forgot) this.uploadWhatTheServerLost();
+        await this.confirmAnswerAgainstRoom(outcome, asked);
         return;
       }
       case 'unauthorized':
@@ -754,9 +749,9 @@ export class SyncManager {
   }
 
   /**
-   * The server's marks went down: its data was replaced or restored from a backup (the
-   * relay's room guard writes its truth into `acks`). What it said before no longer
-   * holds: upload again everything above what it says now.
+   * The room says the server lost what it acknowledged (an ack written lower, or ranges
+   * shrunk below the ack: the relay's room guard writes its truth after a restore): what it
+   * said before no longer holds; upload again what it lacks.
    */
   private serverForgot(): void {
     this.known.forget();

@@ -14,13 +14,6 @@ export interface Acknowledgements {
   readonly above: Readonly<StoredAbove>;
 }
 
-export const NOTHING_ACKNOWLEDGED: Acknowledgements = { marks: {}, above: {} };
-
-/** Only the watermarks (a server from before `storedAbove`, or a test's). */
-export function marksOnly(marks: Readonly<Watermarks>): Acknowledgements {
-  return { marks, above: {} };
-}
-
 /** Whether the server stores the writer's event n. */
 export function acknowledges(acks: Acknowledgements, terminal: string, n: number): boolean {
   if (n <= (acks.marks[terminal] ?? 0)) return true;
@@ -113,7 +106,10 @@ export function storedAboveOf(entries: Iterable<[string, unknown]>): StoredAbove
   return Object.fromEntries(above);
 }
 
-/** Both sources' ranges, writer by writer (each is the server's word: a union is still true). */
+/**
+ * Both sources' ranges, writer by writer (each is the server's word: a union is still true).
+ * For lookups only (acknowledges): a writer's ranges come out unsorted and may overlap.
+ */
 export function unionAbove(a: Readonly<StoredAbove>, b: Readonly<StoredAbove>): StoredAbove {
   const union = new Map(Object.entries(a));
   for (const [terminal, ranges] of Object.entries(b)) union.set(terminal, [...(union.get(terminal) ?? []), ...ranges]);

@@ -107,6 +107,11 @@ function sameNumbers(value: unknown, flat: readonly number[]): boolean {
   return Array.isArray(value) && value.length === flat.length && flat.every((n, i) => value[i] === n);
 }
 
+/** Whether two lists of ranges are the same ranges, in the same order. */
+export function sameRanges(a: readonly (readonly [number, number])[], b: readonly (readonly [number, number])[]): boolean {
+  return sameNumbers(flatRanges(a), flatRanges(b));
+}
+
 /** Written only by the server: what the relay holds, so a terminal can show "relayed". */
 export function relayedOf(doc: Y.Doc): Y.Map<number> {
   return doc.getMap<number>(RELAYED);

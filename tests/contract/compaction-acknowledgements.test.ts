@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TicketCommands } from '../../client/commands/ticket-commands';
-import { marksOnly, type Acknowledgements } from '../../shared/log/acknowledgements';
+import type { Acknowledgements } from '../../shared/log/acknowledgements';
+import { marksOnly } from '../helpers/acknowledgements';
 import { closeAll, openStore, openedStores } from '../helpers/event-stores';
 
 afterEach(() => closeAll(openedStores));

@@ -8,7 +8,7 @@ import { TicketCommands } from '../../client/commands/ticket-commands';
 import type { TicketView } from '../../shared/projection/views';
 import { SEGMENT_SIZE, SegmentWriter, acksOf, compactedOf, deleteEvents, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
 import { SERVER_WRITER } from '../../shared/events/envelope';
-import { marksOnly } from '../../shared/log/acknowledgements';
+import { marksOnly } from '../helpers/acknowledgements';
 import { PERSISTENCE } from '../../client/store/origins';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { installWebLocks } from '../helpers/web-locks';

@@ -4,7 +4,7 @@ import { EventStore } from '../../client/store/event-store';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import { TOMBSTONE_KEPT_MS } from '../../shared/compaction/compaction-plan';
 import { compactedOf } from '../../shared/log/log-doc';
-import { marksOnly } from '../../shared/log/acknowledgements';
+import { marksOnly } from '../helpers/acknowledgements';
 import type { TicketView } from '../../shared/projection/views';
 
 const DAY = 24 * 60 * 60_000;

@@ -4,7 +4,7 @@ import { EventStore } from '../../client/store/event-store';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { retentionOf } from '../../shared/compaction/retention-policy';
 import { acksOf } from '../../shared/log/log-doc';
-import { marksOnly } from '../../shared/log/acknowledgements';
+import { marksOnly } from '../helpers/acknowledgements';
 
 const zone = process.env.TZ;
 afterEach(() => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UploadHolds } from '../../client/sync/upload-holds';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
-import { marksOnly } from '../../shared/log/acknowledgements';
+import { marksOnly } from '../helpers/acknowledgements';
 
 function event(terminal: string, n: number): EventEnvelope {
   return { id: newEventId(1_764_000_000_000 + n), seq: n, at: 1_764_000_000_000 + n, type: 'ticket.note_set', v: 1, aggregate: { id: 't', type: 'ticket' }, origin: { terminal, n }, payload: { note: 'x' } };

@@ -1,4 +1,5 @@
 import { rangesFromFlat, unionAbove, type Acknowledgements } from '../../shared/log/acknowledgements';
+import { sameRanges } from '../../shared/log/log-doc';
 import type { StoredAbove, Watermarks } from '../../shared/protocol/rest-events';
 
 /** The room doc's `acks` (a Y.Map the server writes through the relay): terminal → highest contiguous n it holds. */
@@ -7,10 +8,10 @@ export interface RoomAcks {
   get(terminal: string): number | undefined;
 }
 
-/** One key of a Y.Map change (`YMapEvent.changes.keys`). */
-export interface RoomAckChange {
+/** One key of a room Y.Map's change (`YMapEvent.changes.keys`). */
+export interface RoomMapChange<V> {
   action: 'add' | 'update' | 'delete';
-  oldValue: number | undefined;
+  oldValue: V | undefined;
 }
 
 /** Ranges of n as StoredAbove holds them for one writer. */
@@ -39,9 +40,9 @@ type Ranges = readonly (readonly [number, number])[];
  *  - what the server stores above the marks (OUT8): the last REST answer's ranges, with the
  *    room's `ackRanges` not known stale.
  */
-export class KnownWatermarks {
+export class KnownAcknowledgements {
   /** The marks of the last REST answer (the server's word at that moment). */
-  private answers: Readonly<Watermarks> = {};
+  private answeredMarks: Readonly<Watermarks> = {};
   /** What the last REST answer said the server stores above those marks. */
   private answeredAbove: Readonly<StoredAbove> = {};
   /** Room acks a confirmed answer went below: writer → that ack (a new value is believed). */
@@ -50,26 +51,26 @@ export class KnownWatermarks {
   private readonly staleRanges = new Map<string, Ranges>();
 
   /** The room's acks (less those known stale) and the last answer, whichever is higher per writer. */
-  merged(roomAcks: RoomAcks): Watermarks {
-    const merged: Record<string, number> = { ...this.answers };
+  marks(roomAcks: RoomAcks): Watermarks {
+    const marks: Record<string, number> = { ...this.answeredMarks };
     for (const [terminal, n] of roomAcks.entries()) {
-      if (this.staleAcks.get(terminal) !== n) merged[terminal] = Math.max(merged[terminal] ?? 0, n);
+      if (this.staleAcks.get(terminal) !== n) marks[terminal] = Math.max(marks[terminal] ?? 0, n);
     }
-    return merged;
+    return marks;
   }
 
-  /** merged, with the ranges the server stores above the marks (the room's `ackRanges`, read as storedAboveOf). */
+  /** The marks, with the ranges the server stores above them (the room's `ackRanges`, read as storedAboveOf). */
   acknowledgements(roomAcks: RoomAcks, roomRanges: Readonly<StoredAbove>): Acknowledgements {
-    return { marks: this.merged(roomAcks), above: unionAbove(this.answeredAbove, this.believedRanges(roomRanges)) };
+    return { marks: this.marks(roomAcks), above: unionAbove(this.answeredAbove, this.believedRanges(roomRanges)) };
   }
 
   /** An upload was answered with these marks (and ranges above them); `forgot` if it lacks an n the last answer held. */
   answered(marks: Watermarks, above: Readonly<StoredAbove> = {}): { forgot: boolean } {
     const answer = { marks, above };
     const forgot =
-      Object.entries(this.answers).some(([terminal, n]) => markOf(answer, terminal) < n) ||
+      Object.entries(this.answeredMarks).some(([terminal, n]) => markOf(answer, terminal) < n) ||
       Object.entries(this.answeredAbove).some(([terminal, ranges]) => !holdsAll(answer, terminal, ranges));
-    this.answers = marks;
+    this.answeredMarks = marks;
     this.answeredAbove = above;
     return { forgot };
   }
@@ -78,7 +79,7 @@ export class KnownWatermarks {
    * The room wrote these acks: each is believed again. `forgot` if one went down (then call
    * forget, once what the old marks covered is settled).
    */
-  roomAcksChanged(changes: ReadonlyMap<string, RoomAckChange>, roomAcks: RoomAcks): { forgot: boolean } {
+  roomAcksChanged(changes: ReadonlyMap<string, RoomMapChange<number>>, roomAcks: RoomAcks): { forgot: boolean } {
     for (const terminal of changes.keys()) this.staleAcks.delete(terminal);
     for (const [terminal, change] of changes) {
       if (change.action !== 'add' && (change.oldValue ?? 0) > (roomAcks.get(terminal) ?? 0)) return { forgot: true };
@@ -91,7 +92,7 @@ export class KnownWatermarks {
    * n it held that the room's ack does not now cover (the room guard writes the server's truth,
    * acks before ranges, SRV15): as for an ack written lower.
    */
-  roomRangesChanged(changes: ReadonlyMap<string, { action: 'add' | 'update' | 'delete'; oldValue: unknown }>, roomAcks: RoomAcks, roomRanges: Readonly<StoredAbove>): { forgot: boolean } {
+  roomRangesChanged(changes: ReadonlyMap<string, RoomMapChange<unknown>>, roomAcks: RoomAcks, roomRanges: Readonly<StoredAbove>): { forgot: boolean } {
     let forgot = false;
     for (const [terminal, change] of changes) {
       this.staleRanges.delete(terminal);
@@ -117,13 +118,13 @@ export class KnownWatermarks {
   confirmedLacking(roomAcks: RoomAcks, roomRanges: Readonly<StoredAbove>, confirmed: Acknowledgements): void {
     for (const [terminal, n] of roomAcks.entries()) if (markOf(confirmed, terminal) < n) this.staleAcks.set(terminal, n);
     for (const [terminal, ranges] of Object.entries(roomRanges)) if (!holdsAll(confirmed, terminal, ranges)) this.staleRanges.set(terminal, ranges);
-    this.answers = confirmed.marks;
+    this.answeredMarks = confirmed.marks;
     this.answeredAbove = confirmed.above;
   }
 
   /** The server forgot (see roomAcksChanged): its earlier answers, marks and ranges, no longer hold. */
   forget(): void {
-    this.answers = {};
+    this.answeredMarks = {};
     this.answeredAbove = {};
   }
 
@@ -131,7 +132,7 @@ export class KnownWatermarks {
   private believedRanges(roomRanges: Readonly<StoredAbove>): StoredAbove {
     const stale = (terminal: string, ranges: Ranges) => {
       const known = this.staleRanges.get(terminal);
-      return known !== undefined && JSON.stringify(known) === JSON.stringify(ranges);
+      return known !== undefined && sameRanges(known, ranges);
     };
     return Object.fromEntries(Object.entries(roomRanges).filter(([terminal, ranges]) => !stale(terminal, ranges)));
   }
