@@ -724,9 +724,12 @@ export class SyncManager {
         // batch takes MAX_BATCH_BYTES): a 413 for it is a proxy's, as a 400 or 422 is, and never
         // quarantines it (a proxy's bad minute would set every owed sale aside, owed 0).
         // Refused alone: it waits (see UploadHolds.refused), and the next event goes after a backoff,
-        // not at once: a proxy that refuses everything would be walked one event a request.
-        this.holds.refused(events[0]!.id, this.timers.now() + this.refusalBackoff.fail());
-        this.retrySoon(this.backoff.fail());
+        // not at once: a proxy that refuses everything would be walked one event a request. Its own
+        // wait outlasts that backoff: due first again, it went again in place of the events
+        // behind it, refused each time, while they waited out its growing waits.
+        const retryIn = this.backoff.fail();
+        this.holds.refused(events[0]!.id, this.timers.now() + Math.max(retryIn + 1, this.refusalBackoff.fail()));
+        this.retrySoon(retryIn);
         return;
       case 'unauthorized':
         // Refused a token renewToken has replaced while the request was out: the old token's

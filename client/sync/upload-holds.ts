@@ -34,6 +34,12 @@ export class UploadHolds {
    */
   private readonly refusedAlone = new Map<string, number>();
   /**
+   * Events refused alone, their wait ended or not: they go after the other owed events. Lowest
+   * n first, one due again led every batch, which the same refusal halved back to it, while the
+   * events behind it waited out its growing waits. Forgotten once the server takes them.
+   */
+  private readonly refusedBefore = new Set<string>();
+  /**
    * Events the server rejected as newer than it knows (refusedAsNewer: this build is ahead of
    * it, e.g. it was rolled back) → their writer, n and until when they wait. Not their fault:
    * never quarantined; sent again after a long backoff (the server must be updated first)
@@ -64,6 +70,7 @@ export class UploadHolds {
   /** The event was refused alone: it waits until `until`. */
   refused(id: string, until: number): void {
     this.refusedAlone.set(id, until);
+    this.refusedBefore.add(id);
   }
 
   /** The server rejected the event as newer than it knows: it waits until `until`. */
@@ -75,6 +82,7 @@ export class UploadHolds {
   taken(e: EventEnvelope): void {
     this.answered.set(e.id, e.origin);
     this.awaitingServer.delete(e.id);
+    this.refusedBefore.delete(e.id);
   }
 
   /** Waiting for a server update before, refused for another reason once it came: no longer waiting. */
@@ -115,6 +123,18 @@ export class UploadHolds {
    * those held comes due. Also forgets the relay graces and refusal waits that ended by `now`.
    */
   uploadableNow(owed: EventEnvelope[], now: number, relayInStep: boolean): { uploadable: EventEnvelope[]; heldUntil: number | null } {
+    const { uploadable, heldUntil } = this.notHeld(owed, now, relayInStep);
+    return { uploadable: this.refusedLast(uploadable), heldUntil };
+  }
+
+  /** `events` with those refused alone before moved after the others (see refusedBefore). */
+  private refusedLast(events: EventEnvelope[]): EventEnvelope[] {
+    if (this.refusedBefore.size === 0) return events;
+    const others = events.filter((e) => !this.refusedBefore.has(e.id));
+    return others.length === events.length ? events : [...others, ...events.filter((e) => this.refusedBefore.has(e.id))];
+  }
+
+  private notHeld(owed: EventEnvelope[], now: number, relayInStep: boolean): { uploadable: EventEnvelope[]; heldUntil: number | null } {
     if (this.relayGrace.size === 0 && this.refusedAlone.size === 0 && this.awaitingServer.size === 0) return { uploadable: owed, heldUntil: null };
     for (const held of [this.relayGrace, this.refusedAlone]) for (const [id, until] of held) if (until <= now) held.delete(id);
     const relayHolds = this.relayGrace.size > 0 && relayInStep;

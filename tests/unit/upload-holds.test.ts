@@ -27,15 +27,17 @@ describe('UploadHolds', () => {
     expect(holds.uploadableNow(owed, 1_500, true)).toEqual({ uploadable: owed, heldUntil: null });
   });
 
-  it('[OUT9] an event refused alone waits while the events behind it go, and is forgotten once due', () => {
+  it('[OUT9] an event refused alone waits while the events behind it go; due again, it goes after them (it led every batch, refused each time, while they waited out its growing waits) until the server takes it', () => {
     const holds = new UploadHolds();
-    const [refused, behind] = [event('till-1', 1), event('till-1', 2)];
+    const [refused, behind, next] = [event('till-1', 1), event('till-1', 2), event('till-1', 3)];
     holds.refused(refused!.id, 5_000);
     expect(holds.refusedAloneCount).toBe(1);
     expect(ids(holds.uploadableNow([refused!, behind!], 1_000, false).uploadable)).toEqual([behind!.id]);
     expect(holds.firstWaitEnd([refused!, behind!], 1_000, false)).toBe(5_000);
-    expect(holds.uploadableNow([refused!, behind!], 5_000, false)).toEqual({ uploadable: [refused, behind], heldUntil: null });
+    expect(holds.uploadableNow([refused!, behind!, next!], 5_000, false)).toEqual({ uploadable: [behind, next, refused], heldUntil: null });
     expect(holds.refusedAloneCount).toBe(0);
+    holds.taken(refused!);
+    expect(holds.uploadableNow([refused!, behind!, next!], 6_000, false).uploadable).toEqual([refused, behind, next]);
   });
 
   it('[OUT14] an event rejected as newer waits, is counted until the server takes it, and is dropped once the watermarks cover it', () => {
@@ -97,7 +99,8 @@ describe('UploadHolds', () => {
     holds.rejectedAsNewer(newer!, 30_000);
     holds.releaseAll();
     const owed = [inGrace!, refused!, newer!];
-    expect(holds.uploadableNow(owed, 1_000, true)).toEqual({ uploadable: owed, heldUntil: null });
+    // All of it, the one refused alone before last (see OUT9).
+    expect(holds.uploadableNow(owed, 1_000, true)).toEqual({ uploadable: [inGrace, newer, refused], heldUntil: null });
     expect(holds.awaitingServerUpdate(owed)).toBe(1);
   });
 });
