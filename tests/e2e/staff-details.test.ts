@@ -369,6 +369,20 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await expect.poll(() => till.getByTestId('auth-problem').textContent(), { timeout: 15_000 }).toMatch(/refuses this terminal/);
   }, TEST_TIMEOUT_MS);
 
+  it('[APP20] each screen opens at its top: Takings after a Console scrolled down to its Devices panel shows its figures first', async () => {
+    const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-scroll', 'manager');
+    fixture.closeAfter(t.context);
+    const manager = t.page;
+    const content = manager.locator('main.content');
+    await manager.getByRole('link', { name: 'Console' }).click();
+    await manager.getByRole('heading', { name: 'Console' }).first().waitFor();
+    await content.evaluate((main) => main.scrollTo(0, main.scrollHeight));
+    expect(await content.evaluate((main) => main.scrollTop)).toBeGreaterThan(0);
+    await manager.getByRole('link', { name: 'Takings' }).click();
+    await manager.getByRole('heading', { name: 'Takings' }).waitFor();
+    expect(await content.evaluate((main) => main.scrollTop)).toBe(0);
+  }, TEST_TIMEOUT_MS);
+
   it('[APP20][APP24][APP25] a manager takes a card payment with a tip and a cash payment and closes both tickets, the second offline: Takings shows the day on the device with what it still owes; offline the server cannot be asked, back online its figures agree', async () => {
     await clearOfTheDayTurn();
     const t = await openTerminal(fixture.browser(), fixture.app(), 'manager-takings', 'manager');
