@@ -337,6 +337,8 @@ describe('relay limits', () => {
 function updateFrameOfSize(bytes: number, key: string): Uint8Array {
   const frameWith = (length: number): Uint8Array => {
     const doc = new Y.Doc();
+    // One client id for both sizes: a random one's varint length varies, and the frame by a byte with it.
+    doc.clientID = 1_000_000;
     doc.getMap('m').set(key, 'x'.repeat(length));
     const e = encoding.createEncoder();
     encoding.writeVarUint(e, MessageType.sync);
