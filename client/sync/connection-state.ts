@@ -22,6 +22,9 @@ import type { ConnectionState } from './sync-status';
  * upload learns that the server is gone.
  * `intermittent` is judged again whenever read: its count of recent failures never freezes,
  * and once none is recent without a success since, it reads `offline` since the last failure.
+ * The relay in step (`linked`) is the server answering all along: each read counts it as a
+ * success, so a REST request failing meanwhile reads `intermittent` while recent, then `online`,
+ * never `offline` (a till the relay delivers for read "Offline" for minutes after one hiccup).
  */
 export const SLOW_LATENCY_MS = 1_500;
 export const OFFLINE_AFTER = 4;
@@ -41,11 +44,14 @@ export class ConnectionMonitor {
   constructor(
     private readonly now: () => number,
     browserOnline = true,
+    /** The relay is connected and in step with the server. */
+    private readonly linked: () => boolean = () => false,
   ) {
     this.state = browserOnline ? { name: 'online', latencyMs: null } : { name: 'offline', since: now() };
   }
 
   get current(): ConnectionState {
+    if (this.linked()) return this.reachable();
     // Failures stop being recent with time alone: re-judge when read.
     if (this.state.name === 'intermittent') this.state = this.intermittentNow(this.state.recentFailures);
     return this.state;

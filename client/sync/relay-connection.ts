@@ -138,10 +138,13 @@ export class RelayConnection {
     this.options.onChange();
   }
 
-  /** Reconnects with a new token; the doc keeps every local change meanwhile. */
+  /**
+   * Reconnects with a new token (also after a refusal); the doc keeps every local change
+   * meanwhile. Paused, it only keeps the token: start() connects with it once back online.
+   */
   renewToken(token: string): void {
     this.provider.protocols = relaySubprotocols(token);
-    if (!this.wanted && this.refusedFor === null) return;
+    if (!this.wanted) return;
     // Not wanted while it closes: disconnect() emits connection-close at once, and a renewal is no failure.
     this.wanted = false;
     this.provider.disconnect();

@@ -156,7 +156,7 @@ export class SyncManager {
     this.wallSteps = new WallStepDetector(this.timers.now, this.elapsed);
     this.token = options.token;
     this.staff = options.staff ?? null;
-    this.connection = new ConnectionMonitor(this.timers.now, options.browser?.navigator.onLine ?? true);
+    this.connection = new ConnectionMonitor(this.timers.now, options.browser?.navigator.onLine ?? true, () => this.relayInStep);
     this.backoff = new Backoff(UPLOAD_BACKOFF, this.timers.random);
     this.refusalBackoff = new Backoff(UPLOAD_BACKOFF, this.timers.random);
     this.serverUpdateBackoff = new Backoff(SERVER_UPDATE_BACKOFF, this.timers.random);
@@ -238,7 +238,8 @@ export class SyncManager {
     }
     // The batch awaited was one already in flight when staff asked, and nothing is owed: ask now.
     if (this.probeAsked && this.unanswered === null && this.metrics.successes === successesBefore) await this.syncOnce();
-    this.probeAsked = false;
+    // Not answered: the next trigger asks again (see probeServerIfDue).
+    if (this.unanswered === null) this.probeAsked = false;
     if (this.unauthorized !== null) return `The server refuses this terminal: ${this.unauthorized.message}`;
     const unanswered = this.unansweredText();
     if (unanswered !== null) return unanswered;
@@ -570,6 +571,8 @@ export class SyncManager {
     const sentWith = this.token;
     const asked = this.roomNow();
     const outcome = await this.uploader.probe(this.timeoutMs());
+    // Stopped meanwhile: the store may be closed, and a newer sync of it owns its clock and status.
+    if (this.stopped) return;
     switch (outcome.kind) {
       case 'answered': {
         this.learnServerTime(outcome.latencyMs, outcome.serverTime);
@@ -588,7 +591,9 @@ export class SyncManager {
         this.tokenRefused(outcome.message || `HTTP ${outcome.status}`);
         return;
       case 'failed':
-        // Asked again at the next trigger; nothing waits on it.
+        // Asked again at the next trigger (the 30 s interval), not at the next clock probe due
+        // minutes later: its failure stays on the connection state until an answer follows it.
+        this.probeAsked = true;
         this.unreachable(outcome.cause, outcome.message);
         return;
       default:
@@ -728,7 +733,7 @@ export class SyncManager {
         // wait outlasts that backoff: due first again, it went again in place of the events
         // behind it, refused each time, while they waited out its growing waits.
         const retryIn = this.backoff.fail();
-        this.holds.refused(events[0]!.id, this.timers.now() + Math.max(retryIn + 1, this.refusalBackoff.fail()));
+        this.holds.refused(events[0]!, this.timers.now() + Math.max(retryIn + 1, this.refusalBackoff.fail()));
         this.retrySoon(retryIn);
         return;
       case 'unauthorized':

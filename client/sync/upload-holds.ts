@@ -11,8 +11,8 @@ import { acknowledges, type Acknowledgements } from '../../shared/log/acknowledg
  *    relay in step) its relay grace has not ended, in that order; due, it goes;
  *  - relay graces and refusal waits are forgotten once they end; a server-update wait is
  *    kept once due (the status counts the event until the server takes it);
- *  - an answer and a server-update wait are forgotten once the acknowledgements (watermarks
- *    and the ranges stored above them) cover the event.
+ *  - an answer, a server-update wait and a refusal are forgotten once the acknowledgements
+ *    (watermarks and the ranges stored above them) cover the event.
  */
 export class UploadHolds {
   /**
@@ -34,11 +34,13 @@ export class UploadHolds {
    */
   private readonly refusedAlone = new Map<string, number>();
   /**
-   * Events refused alone, their wait ended or not: they go after the other owed events. Lowest
-   * n first, one due again led every batch, which the same refusal halved back to it, while the
-   * events behind it waited out its growing waits. Forgotten once the server takes them.
+   * Events refused alone, their wait ended or not → their writer and n: they go after the other
+   * owed events. Lowest n first, one due again led every batch, which the same refusal halved
+   * back to it, while the events behind it waited out its growing waits. Forgotten once the
+   * server takes them, the acknowledgements cover them (the relay delivered them) or they are
+   * quarantined: none is kept for good.
    */
-  private readonly refusedBefore = new Set<string>();
+  private readonly refusedBefore = new Map<string, Pick<EventOrigin, 'terminal' | 'n'>>();
   /**
    * Events the server rejected as newer than it knows (refusedAsNewer: this build is ahead of
    * it, e.g. it was rolled back) → their writer, n and until when they wait. Not their fault:
@@ -68,9 +70,9 @@ export class UploadHolds {
   }
 
   /** The event was refused alone: it waits until `until`. */
-  refused(id: string, until: number): void {
-    this.refusedAlone.set(id, until);
-    this.refusedBefore.add(id);
+  refused(e: EventEnvelope, until: number): void {
+    this.refusedAlone.set(e.id, until);
+    this.refusedBefore.set(e.id, e.origin);
   }
 
   /** The server rejected the event as newer than it knows: it waits until `until`. */
@@ -85,9 +87,10 @@ export class UploadHolds {
     this.refusedBefore.delete(e.id);
   }
 
-  /** Waiting for a server update before, refused for another reason once it came: no longer waiting. */
+  /** Waiting for a server update or refused alone before, rejected by the server now: no longer waiting nor last. */
   quarantined(id: string): void {
     this.awaitingServer.delete(id);
+    this.refusedBefore.delete(id);
   }
 
   /** The server forgot what it answered (restored from a backup): its answers no longer hold. */
@@ -95,9 +98,14 @@ export class UploadHolds {
     this.answered.clear();
   }
 
-  /** Answers and server-update waits the acknowledgements now cover: the server holds those events. */
+  /** Answers, server-update waits and refusals the acknowledgements now cover: the server holds those events. */
   settleCovered(acks: Acknowledgements): void {
     for (const held of [this.answered, this.awaitingServer]) for (const [id, { terminal, n }] of held) if (acknowledges(acks, terminal, n)) held.delete(id);
+    for (const [id, { terminal, n }] of this.refusedBefore) {
+      if (!acknowledges(acks, terminal, n)) continue;
+      this.refusedBefore.delete(id);
+      this.refusedAlone.delete(id);
+    }
   }
 
   /**

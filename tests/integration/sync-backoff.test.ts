@@ -5,6 +5,7 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { UPLOAD_BACKOFF, RELAY_BACKOFF } from '../../client/sync/backoff';
+import { CloseReason } from '../../shared/protocol/close-reasons';
 import { CONNECT_TIMEOUT_MS, RelayConnection, STALE_CONNECT_MS } from '../../client/sync/relay-connection';
 import { createServer, type Socket } from 'node:net';
 import { startTestServer } from '../helpers/server-in-process';
@@ -129,6 +130,29 @@ describe('Backoff', () => {
     expect(delays).toEqual(expectedDelays(3, RELAY_BACKOFF, 6));
     // Ceilings doubled every time: 500, 1000, …, 16000 ms.
     expect(relay.attempt).toBe(6);
+  });
+
+  it('[SYN15] a token renewed while paused after a refusal (tokenExpired) connects nothing until start(); renewed while wanted, it reconnects', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    let accepted = 0;
+    wss.on('connection', (socket) => {
+      accepted++;
+      socket.close(CloseReason.tokenExpired.code, CloseReason.tokenExpired.reason);
+    });
+    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+    const relay = relayTo((wss.address() as { port: number }).port, 'renewed', new ManualTimers(15));
+    relay.start();
+    await waitFor(() => relay.refusedFor === 'tokenExpired', 'refused for an expired token');
+    relay.pause(); // the browser went offline
+    relay.renewToken('header.payload.renewed');
+    await new Promise((r) => setTimeout(r, 50));
+    // Before, the renewal reconnected during the outage.
+    expect([accepted, relay.state]).toEqual([1, 'disconnected']);
+    relay.start(); // back online: with the new token
+    await waitFor(() => accepted === 2 && relay.refusedFor === 'tokenExpired', 'connected again once back online');
+    relay.renewToken('header.payload.renewed-again'); // online: a renewal after a refusal reconnects
+    await waitFor(() => accepted === 3, 'reconnected with the renewed token');
   });
 
   it('[SYN9] a socket whose opening handshake is never answered (lost on a path that black-holed) is given up after CONNECT_TIMEOUT_MS (twice that the next time), or at once by Sync now once stale, and backed off: it never stays connecting', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
+import { RECENT_MS } from '../../client/sync/connection-state';
+import { RELAY_DELIVERY_GRACE_MS, SYNC_INTERVAL_MS } from '../../client/sync/sync-manager';
 import { installLocalStorage } from '../helpers/device-storage';
 import { ManualTimers } from '../helpers/manual-timers';
 import { writeAsOtherBuild } from '../helpers/other-builds';
@@ -43,6 +44,52 @@ describe('Sync lifecycle and timing', () => {
     // Before, the second event was posted 100 ms after it was written, as the relay was delivering it.
     expect(uploads.posts()).toBe(0);
     expect(await serverEvents(server.url, 'late-write')).toHaveLength(2);
+  });
+
+  it('[OUT2] REST failing while the relay stays in step reads intermittent, never offline; a failed probe is asked again at the next interval', async () => {
+    const server = await inProcess();
+    const timers = new ManualTimers(2);
+    let restDown = false;
+    let probes = 0;
+    const t = await terminal({
+      location: 'rest-hiccup',
+      terminal: 'till-1',
+      apiBase: server.url,
+      syncEndpoint: server.wsUrl,
+      sync: {
+        timers,
+        // REST blocked at will (a proxy's bad minutes); the relay is not.
+        fetch: async (input, init) => {
+          if (String(input).endsWith('/api/watermarks')) {
+            probes++;
+            if (restDown) throw new TypeError('fetch failed');
+          }
+          return globalThis.fetch(input, init);
+        },
+      },
+    });
+    await waitFor(() => t.sync.relayInStep && t.sync.status.clockOffsetMs !== null && !t.sync.status.inFlight, 'the relay in step, the start-up clock probe answered');
+    /** The next 30 s interval, and the probe it asks. */
+    const nextInterval = async () => {
+      const before = probes;
+      timers.advance(SYNC_INTERVAL_MS);
+      await waitFor(() => probes > before && !t.sync.status.inFlight, 'the probe asked again and answered or failed');
+    };
+    restDown = true;
+    expect(await t.sync.syncNow()).toMatch(/not reachable/);
+    const asked = probes;
+    for (let i = 0; i < 3; i++) await nextInterval();
+    // Before, the failed probe was asked again only at the clock probe 5 minutes on, and a minute
+    // after it the pill read "Offline" while the relay delivered every sale.
+    expect(t.sync.status.connection).toEqual({ name: 'intermittent', recentFailures: 3 }); // at 30, 60 and 90 s
+    expect(probes - asked).toBe(3);
+    expect(t.sync.relayInStep).toBe(true);
+
+    restDown = false;
+    await nextInterval();
+    timers.advance(RECENT_MS);
+    expect(t.sync.status.connection.name).toBe('online');
+    expect(probes - asked).toBe(4); // answered: not asked again until the clock probe is due
   });
 
   it('[SYN14] a 401 for a request sent with the old token, answered after renewToken, does not block uploads with the new one', async () => {
@@ -255,5 +302,45 @@ describe('Sync lifecycle and timing', () => {
     const reloaded = opened.startSync();
     defer(() => reloaded.close());
     expect(reloaded.sync.status.quarantined.map((q) => q.n)).toEqual([2, 3]);
+  });
+
+  it('[SYN12] a clock probe answered after stop() changes nothing: no clock offset, no last sync, no connection state', async () => {
+    const storage = installLocalStorage();
+    defer(() => storage.restore());
+    const server = await inProcess();
+    let held: () => void = () => {};
+    const heldOut = new Promise<void>((r) => (held = r));
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((r) => (answer = r));
+    const t = await terminal({
+      location: 'late-probe',
+      terminal: 'till-1',
+      apiBase: server.url,
+      syncEndpoint: 'ws://127.0.0.1:1/sync',
+      // Ten minutes behind: an answer applied would calibrate the clock by that much.
+      skewMs: -600_000,
+      sync: {
+        timers: new ManualTimers(12),
+        // The start-up clock probe reaches the server only when the test says.
+        fetch: async (input, init) => {
+          if (String(input).endsWith('/api/watermarks')) {
+            held();
+            await answered;
+          }
+          return globalThis.fetch(input, init);
+        },
+      },
+    });
+    await heldOut;
+    const before = t.sync.status;
+    t.close();
+    answer();
+    await waitFor(() => !t.sync.status.inFlight, 'the late probe answer handled');
+    // Before, the stopped sync calibrated the closed store's clock, stored "last sync" and read online with its latency.
+    expect([...storage.saved.keys()].filter((k) => k.includes('in-sync-at'))).toEqual([]);
+    expect(t.store.clock.getOffset()).toBe(0);
+    expect(t.sync.status.clockOffsetMs).toBeNull();
+    expect(t.sync.status.connection).toEqual(before.connection);
+    expect(t.sync.status.lastSyncAt).toBeNull();
   });
 });

@@ -75,6 +75,22 @@ describe('ConnectionMonitor', () => {
     now += 20_000; // neither is; nothing answered since
     expect(m.current).toEqual({ name: 'offline', since: 20_000 });
   });
+
+  it('[OUT2] the relay in step is the server answering all along: failing requests read intermittent while recent, then online, never offline', () => {
+    let now = 0;
+    let linked = true;
+    const m = new ConnectionMonitor(() => now, true, () => linked);
+    for (let i = 0; i < OFFLINE_AFTER; i++) m.failed(); // REST blocked (a proxy), websockets not
+    expect(m.current).toEqual({ name: 'intermittent', recentFailures: OFFLINE_AFTER });
+    now += RECENT_MS + 1;
+    // Before, no failure recent and no answer since read "offline" while the relay delivered.
+    expect(m.current.name).toBe('online');
+    m.failed();
+    linked = false; // the relay dropped: the next outcome decides (it asks the server)
+    expect(m.current).toEqual({ name: 'intermittent', recentFailures: 1 });
+    for (let i = 1; i < OFFLINE_AFTER; i++) m.failed();
+    expect(m.current.name).toBe('offline');
+  });
 });
 
 describe('ClockOffsetEstimator', () => {

@@ -30,7 +30,7 @@ describe('UploadHolds', () => {
   it('[OUT9] an event refused alone waits while the events behind it go; due again, it goes after them (it led every batch, refused each time, while they waited out its growing waits) until the server takes it', () => {
     const holds = new UploadHolds();
     const [refused, behind, next] = [event('till-1', 1), event('till-1', 2), event('till-1', 3)];
-    holds.refused(refused!.id, 5_000);
+    holds.refused(refused!, 5_000);
     expect(holds.refusedAloneCount).toBe(1);
     expect(ids(holds.uploadableNow([refused!, behind!], 1_000, false).uploadable)).toEqual([behind!.id]);
     expect(holds.firstWaitEnd([refused!, behind!], 1_000, false)).toBe(5_000);
@@ -38,6 +38,19 @@ describe('UploadHolds', () => {
     expect(holds.refusedAloneCount).toBe(0);
     holds.taken(refused!);
     expect(holds.uploadableNow([refused!, behind!, next!], 6_000, false).uploadable).toEqual([refused, behind, next]);
+  });
+
+  it('[OUT9] an event refused alone that the acknowledgements cover (the relay delivered it) or the server quarantined is forgotten (its wait and its place last): nothing kept for good', () => {
+    const holds = new UploadHolds();
+    const [delivered, behind, rejected] = [event('till-1', 1), event('till-1', 2), event('till-1', 3)];
+    holds.refused(delivered!, 5_000);
+    holds.settleCovered(marksOnly({ 'till-1': 1 }));
+    expect(holds.refusedAloneCount).toBe(0); // a later refusal's backoff starts short again
+    holds.refused(rejected!, 0);
+    holds.quarantined(rejected!.id);
+    // Owed again (the server restored from a backup, the quarantine released): no longer held nor last.
+    // Before, both stayed refused before for good (held on to, for every event a proxy ever refused).
+    expect(holds.uploadableNow([delivered!, behind!, rejected!], 1_000, false)).toEqual({ uploadable: [delivered, behind, rejected], heldUntil: null });
   });
 
   it('[OUT14] an event rejected as newer waits, is counted until the server takes it, and is dropped once the watermarks cover it', () => {
@@ -82,7 +95,7 @@ describe('UploadHolds', () => {
     const holds = new UploadHolds();
     const [inGrace, refused, newer] = [event('till-1', 1), event('till-1', 2), event('till-1', 3)];
     holds.writtenInStep([inGrace!.id], 10_000);
-    holds.refused(refused!.id, 20_000);
+    holds.refused(refused!, 20_000);
     holds.rejectedAsNewer(newer!, 30_000);
     holds.shift(-9_000);
     const owed = [inGrace!, refused!, newer!];
@@ -95,7 +108,7 @@ describe('UploadHolds', () => {
     const holds = new UploadHolds();
     const [inGrace, refused, newer] = [event('till-1', 1), event('till-1', 2), event('till-1', 3)];
     holds.writtenInStep([inGrace!.id], 10_000);
-    holds.refused(refused!.id, 20_000);
+    holds.refused(refused!, 20_000);
     holds.rejectedAsNewer(newer!, 30_000);
     holds.releaseAll();
     const owed = [inGrace!, refused!, newer!];
