@@ -13,6 +13,7 @@ import {
   SCREENSHOTS,
   type AppServer,
   openTerminal,
+  pair,
   skipBrowserTests,
   useAppAndBrowser,
   waitForOfflineShell,
@@ -136,6 +137,76 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOTS, 'ticket-lines-1024x768.png') });
     expect(layout).toEqual({ broken: [], outside: 0 });
+  }, TEST_TIMEOUT_MS);
+
+  it('[APP7] a manager\'s tablet upright (768×1024): the ticket keeps a column its lines fit in, the menu and the payment under it in reach; the header\'s links clear of the role; Tickets and Menu do not pan sideways (the Menu\'s table scrolls in its box); the console\'s Inspect links are 44 px high; turned to 1024×768, the till\'s layout again; on a phone (390×844) Tickets does not pan either', async () => {
+    const tablet = await fixture.browser().newContext({ viewport: { width: 768, height: 1024 }, hasTouch: true });
+    fixture.closeAfter(tablet);
+    const page = await tablet.newPage();
+    await pair(page, fixture.app(), 'manager-upright', 'manager');
+    await openTicket(page, 'T5');
+    await addItem(page, 'Mushroom risotto');
+    const layout = await page.evaluate(() => {
+      const box = (selector: string) => document.querySelector(selector)!.getBoundingClientRect();
+      const name = box('[data-testid="line"] .name');
+      const role = box('header .role');
+      const atRole = document.elementFromPoint(role.left + role.width / 2, role.top + role.height / 2);
+      return {
+        // At 768 px it had 136 px: a line's name one letter a line, "VCC-0" for its number.
+        ticketColumnAtLeast400: box('section[aria-label="Ticket"]').width >= 400,
+        lineNameWiderThanTall: name.width > name.height,
+        roleBadgeHitsItself: atRole?.closest('.role') != null,
+      };
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'ticket-768x1024.png') });
+    expect(layout).toEqual({ ticketColumnAtLeast400: true, lineNameWiderThanTall: true, roleBadgeHitsItself: true });
+    expect(await pansSideways(page)).toBe(false);
+    // The menu, then the payment, under the ticket: their buttons reached in the panel's own scroll.
+    const menu = page.getByRole('region', { name: 'Menu' });
+    const addFish = menu.getByRole('button', { name: /^Add Fish and chips,/ });
+    await addFish.scrollIntoViewIfNeeded();
+    expect(await inReach(page, [addFish])).toEqual([expect.stringMatching(/: ok$/)]);
+    await page.getByRole('button', { name: 'Take payment', exact: true }).click();
+    const record = page.getByRole('button', { name: /^Record card payment/ });
+    expect(await inReach(page, [record])).toEqual([expect.stringMatching(/: ok$/)]);
+    expect(await notInside(page.getByRole('region', { name: 'Payment' }), { record })).toEqual([]);
+    await page.getByRole('button', { name: 'Back to menu' }).click();
+
+    await page.getByRole('link', { name: 'Menu' }).click();
+    await page.getByRole('heading', { name: 'Menu', level: 1 }).waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'menu-768x1024.png') });
+    expect(await pansSideways(page)).toBe(false);
+    expect(await page.locator('table.items').evaluate((table) => table.parentElement!.scrollWidth > table.parentElement!.clientWidth)).toBe(true);
+    // Its categories and stations whole in their fields ("kitche" when the fields were squeezed).
+    const cut = await page.locator('table.items').evaluate((table) => [...table.querySelectorAll('input.category, input.station')].filter((field) => field.scrollWidth > field.clientWidth).map((field) => (field as HTMLInputElement).value));
+    expect(cut).toEqual([]);
+    // The console's Inspect links are a finger's target (they were 32 px high).
+    await page.getByRole('link', { name: 'Console' }).click();
+    const inspect = page.getByRole('button', { name: /^Inspect / });
+    await inspect.first().waitFor();
+    expect(await inspect.evaluateAll((links) => links.filter((link) => link.getBoundingClientRect().height < 44).length)).toBe(0);
+
+    // Turned to 1024×768, the till's layout: the links beside the business's name, the ticket between the list and the menu.
+    await page.setViewportSize(VIEWPORT);
+    await page.getByRole('link', { name: 'Tickets' }).click();
+    await menu.waitFor();
+    const landscape = await page.evaluate(() => {
+      const box = (selector: string) => document.querySelector(selector)!.getBoundingClientRect();
+      return { linksBesideName: box('header nav').top < box('header .brand').bottom, menuBesideTicket: box('section[aria-label="Menu"]').left >= box('section[aria-label="Ticket"]').right };
+    });
+    await page.screenshot({ path: join(SCREENSHOTS, 'ticket-manager-1024x768.png') });
+    expect(landscape).toEqual({ linksBesideName: true, menuBesideTicket: true });
+
+    const phone = await fixture.browser().newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    fixture.closeAfter(phone);
+    const phonePage = await phone.newPage();
+    await pair(phonePage, fixture.app(), 'manager-phone', 'manager');
+    await openTicket(phonePage, 'T5');
+    await addItem(phonePage, 'Cheeseburger');
+    await phonePage.locator('main.content').evaluate((main) => main.scrollTo(0, 0));
+    await phonePage.screenshot({ path: join(SCREENSHOTS, 'ticket-390x844.png') });
+    expect(await pansSideways(phonePage)).toBe(false);
   }, TEST_TIMEOUT_MS);
 
   it('[APP39] keyboard: Enter twice on "Add …" adds twice, the focus staying on it; a manager\'s line buttons stay inside their cell at 1024×768; a void reason takes the focus and Escape closes the form; Escape closes the sign-in panel', async () => {
@@ -1035,6 +1106,14 @@ async function focused(page: Page): Promise<string> {
     if (el === null || el === document.body) return 'body';
     const name = el.id || el.getAttribute('data-testid') || el.getAttribute('aria-label') || el.tagName;
     return el.getAttribute('aria-label') === name ? name : `${name} ${el.textContent?.trim().replace(/\s+/g, ' ')}`;
+  });
+}
+
+/** Whether the page, or the app's one scroll box (main), is wider than the screen: the staff would pan sideways to reach a part. */
+function pansSideways(page: Page): Promise<boolean> {
+  return page.evaluate(() => {
+    const content = document.querySelector('main.content')!;
+    return document.documentElement.scrollWidth > innerWidth || content.scrollWidth > content.clientWidth;
   });
 }
 
