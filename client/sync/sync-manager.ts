@@ -14,10 +14,13 @@ import { LastSyncTime } from './last-sync';
 import { Quarantine, refusedAsNewer } from './quarantine';
 import { RelayConnection } from './relay-connection';
 import type { DeliveryState, SyncMetrics, SyncStatus } from './sync-status';
+import { SyncStatusBoard } from './sync-status-board';
 import { TerminalPresence } from './terminal-presence';
 import { monotonicClock, realTimers, type Timers } from './timers';
 import { UploadHolds } from './upload-holds';
 import { OutboxUploader, type FailureCause, type UploadOutcome } from './uploader';
+
+export { SAMPLE_EVERY_MS } from './sync-status-board';
 
 export const SYNC_INTERVAL_MS = 30_000;
 /** While an upload is in flight, later local writes wait this long to share the next batch. */
@@ -29,9 +32,6 @@ export const CLOCK_PROBE_EVERY_MS = 5 * 60_000;
 export const BASE_TIMEOUT_MS = 10_000;
 export const SLOW_TIMEOUT_MS = 30_000;
 export const MAX_TIMEOUT_MS = 60_000;
-/** The console's charts take a sample this often, paused or not (offline is when the outbox grows). */
-export const SAMPLE_EVERY_MS = 5_000;
-const MAX_SAMPLES = 120;
 /** What "Sync now" says when the browser has no network. */
 export const NO_NETWORK = 'No network: this device is offline. What is owed goes once the network is back.';
 
@@ -97,7 +97,6 @@ export class SyncManager {
   private readonly refusalBackoff: Backoff;
   /** The wait of events the server rejected as newer than it knows (see UploadHolds.rejectedAsNewer). */
   private readonly serverUpdateBackoff: Backoff;
-  private readonly listeners = new Set<(s: SyncStatus) => void>();
   private readonly cleanups: (() => void)[] = [];
   private token: string;
   private staff: string | null;
@@ -124,30 +123,17 @@ export class SyncManager {
   private timeouts = 0;
   /** Fires when the first wait ends: other writers' grace, a relay grace, a refusal's or a server update's wait. */
   private dueTimer: unknown = null;
-  private sampleTimer: unknown = null;
   /** Staff asked to sync, or the relay failed: the next upload with nothing owed asks the server's time, due or not. */
   private probeAsked = false;
   /** Why the last upload or probe got no answer (its cause, and what the server said of a `version` refusal); null once one is answered. */
   private unanswered: { cause: FailureCause; message: string } | null = null;
   /** Since the last upload stored: a batch refused whole (a proxy's 400, 413 or 422), as `HTTP <status>`. */
   private refusedWith: string | null = null;
-  /** The latency the charts show: the last answer's, none (a gap) since a failure. */
-  private chartedLatencyMs: number | null = null;
   private clockOffsetMs: number | null = null;
   /** When an answer last carried the server's time (monotonic clock: a wall clock set meanwhile does not delay the next probe). */
   private serverTimeAt: number | null = null;
-  private publishQueued = false;
-  private current: SyncStatus;
-  private readonly metrics: SyncMetrics = {
-    attempts: 0,
-    successes: 0,
-    failuresByCause: {},
-    eventsSent: 0,
-    bytesSent: 0,
-    lastSuccessAt: null,
-    lastLatencyMs: null,
-    samples: [],
-  };
+  /** The status published to subscribers, and the metrics and chart samples in it. */
+  private readonly statusBoard: SyncStatusBoard;
 
   private constructor(private readonly options: SyncOptions) {
     this.store = options.store;
@@ -171,7 +157,7 @@ export class SyncManager {
       token: options.token,
       timers: this.timers,
       ...(options.WebSocketImpl ? { WebSocketImpl: options.WebSocketImpl } : {}),
-      onChange: () => this.schedulePublish(),
+      onChange: () => this.statusBoard.publish(),
       // The server answered over the relay: the room (menu, tables) is here, and uploads
       // waiting out a backoff can go now.
       onSynced: () => {
@@ -182,7 +168,12 @@ export class SyncManager {
       onFailed: () => this.relayFailed(),
     });
     this.presence = new TerminalPresence(this.relay.provider.awareness);
-    this.current = this.computeStatus();
+    this.statusBoard = new SyncStatusBoard({
+      timers: this.timers,
+      status: (metrics) => this.computeStatus(metrics),
+      connection: () => this.connectionState(),
+      paused: () => this.paused,
+    });
   }
 
   /** Starts syncing a store whose log has loaded. */
@@ -193,7 +184,7 @@ export class SyncManager {
   }
 
   get status(): SyncStatus {
-    return this.current;
+    return this.statusBoard.status;
   }
 
   /** The device's pairing role (managers may release quarantined events). */
@@ -208,9 +199,7 @@ export class SyncManager {
 
   /** Calls `fn` at once and on every change. */
   subscribe(fn: (s: SyncStatus) => void): () => void {
-    this.listeners.add(fn);
-    fn(this.current);
-    return () => this.listeners.delete(fn);
+    return this.statusBoard.subscribe(fn);
   }
 
   /**
@@ -228,16 +217,16 @@ export class SyncManager {
     this.holds.releaseAll();
     this.probeAsked = true;
     this.unanswered = null;
-    const successesBefore = this.metrics.successes;
+    const successesBefore = this.statusBoard.successes;
     if (this.paused) this.resume();
     else this.relay.reconnectNow();
     for (let batches = 0; batches < 1000; batches++) {
-      const before = this.metrics.successes;
+      const before = this.statusBoard.successes;
       await this.syncOnce();
-      if (this.metrics.successes === before || this.outbox().owed.length === 0) break;
+      if (this.statusBoard.successes === before || this.outbox().owed.length === 0) break;
     }
     // The batch awaited was one already in flight when staff asked, and nothing is owed: ask now.
-    if (this.probeAsked && this.unanswered === null && this.metrics.successes === successesBefore) await this.syncOnce();
+    if (this.probeAsked && this.unanswered === null && this.statusBoard.successes === successesBefore) await this.syncOnce();
     // Not answered: the next trigger asks again (see probeServerIfDue).
     if (this.unanswered === null) this.probeAsked = false;
     if (this.unauthorized !== null) return `The server refuses this terminal: ${this.unauthorized.message}`;
@@ -268,7 +257,7 @@ export class SyncManager {
   releaseQuarantine(eventIds: Iterable<string>): void {
     if (this.stopped) return;
     this.quarantine.release(eventIds);
-    this.schedulePublish();
+    this.statusBoard.publish();
     void this.syncOnce();
   }
 
@@ -294,9 +283,8 @@ export class SyncManager {
     this.clearTimer('intervalTimer');
     this.clearTimer('afterWriteTimer');
     this.clearTimer('dueTimer');
-    this.clearTimer('sampleTimer');
     this.relay.destroy();
-    this.listeners.clear();
+    this.statusBoard.stop();
   }
 
   /** The watermarks known from the room doc and from the server's answers, whichever is higher (less acks known stale). */
@@ -323,13 +311,13 @@ export class SyncManager {
       this.store.subscribe((change) => {
         if (change.origin === 'local') this.afterLocalWrite(change.events);
         else this.othersEventsArrived();
-        this.schedulePublish();
+        this.statusBoard.publish();
       }),
     );
     // Only the server writes these maps: a change is word from it that we are in step.
     const onMarks = () => {
       this.markInSync();
-      this.schedulePublish();
+      this.statusBoard.publish();
     };
     const acks = acksOf(this.store.doc);
     const onAcks = (event: Y.YMapEvent<number>) => this.afterRoomMarks(this.known.roomAcksChanged(event.changes.keys, acks).forgot);
@@ -346,11 +334,11 @@ export class SyncManager {
     this.cleanups.push(() => ranges.unobserve(onRanges));
     this.cleanups.push(() => relayedOf(this.store.doc).unobserve(onMarks));
     // Another terminal joined, left, or someone else signed in there: the console lists them.
-    this.cleanups.push(this.presence.onChange(() => this.schedulePublish()));
+    this.cleanups.push(this.presence.onChange(() => this.statusBoard.publish()));
     this.announce();
-    this.armSampler();
+    this.statusBoard.startSampling();
     // The owed count waits for the log to be read, online or not (offline it read "counting…" for good).
-    if (!this.store.isIndexed) void this.store.indexed.then(() => this.schedulePublish());
+    if (!this.store.isIndexed) void this.store.indexed.then(() => this.statusBoard.publish());
     if (browser && !browser.navigator.onLine) {
       this.pause();
       return;
@@ -364,7 +352,7 @@ export class SyncManager {
   private afterRoomMarks(forgot: boolean): void {
     this.forgetCovered();
     this.markInSync();
-    this.schedulePublish();
+    this.statusBoard.publish();
     if (forgot) {
       this.serverForgot();
       if (!this.paused) this.trigger();
@@ -380,7 +368,7 @@ export class SyncManager {
     this.clearTimer('intervalTimer');
     this.clearTimer('afterWriteTimer');
     this.clearTimer('dueTimer');
-    this.schedulePublish();
+    this.statusBoard.publish();
   }
 
   private resume(): void {
@@ -407,9 +395,9 @@ export class SyncManager {
   private serverReachable(): void {
     if (this.paused || this.unauthorized !== null) return;
     this.connection.reachable();
-    this.chartedLatencyMs ??= this.metrics.lastLatencyMs; // an answer, though not timed
+    this.statusBoard.answeredUntimed();
     this.markInSync();
-    this.schedulePublish();
+    this.statusBoard.publish();
     this.backoff.reset();
     this.clearTimer('retryTimer');
     void this.syncOnce();
@@ -495,9 +483,9 @@ export class SyncManager {
     this.inFlight = this.uploadBatch().finally(() => {
       this.inFlight = null;
       this.armDueTimer();
-      this.schedulePublish();
+      this.statusBoard.publish();
     });
-    this.schedulePublish();
+    this.statusBoard.publish();
     return this.inFlight;
   }
 
@@ -517,7 +505,7 @@ export class SyncManager {
     }
     this.clearTimer('retryTimer');
     const { events, body } = takeBatch(uploadable, this.batchLimits());
-    this.metrics.attempts++;
+    this.statusBoard.attempted();
     const sentWith = this.token;
     const outcome = await this.uploader.upload(body, this.timeoutMs());
     // Stopped meanwhile: a newer sync of this store may own the quarantine list it would save over.
@@ -553,7 +541,7 @@ export class SyncManager {
   /** The server lacks what it answered before: its answers no longer hold, and what it lacks goes now. */
   private uploadWhatTheServerLost(): void {
     this.holds.forgetAnswers();
-    this.schedulePublish();
+    this.statusBoard.publish();
     this.retrySoon(0);
   }
 
@@ -577,7 +565,7 @@ export class SyncManager {
       case 'answered': {
         this.learnServerTime(outcome.latencyMs, outcome.serverTime);
         this.heard(outcome.latencyMs);
-        this.metrics.lastLatencyMs = outcome.latencyMs;
+        this.statusBoard.probed(outcome.latencyMs);
         this.markInSync();
         // The server's word as an upload's answer is: lacking what the last answer held, it
         // forgot (a restore); an idle till posts nothing else that would tell it (SYN20).
@@ -637,11 +625,11 @@ export class SyncManager {
       if (clock.calibrated) clock.setOffset(clock.getOffset() - step);
       this.inSyncAt.shift(step);
       this.roomReceivedAt.shift(step);
-      if (this.metrics.lastSuccessAt !== null) this.metrics.lastSuccessAt += step;
+      this.statusBoard.shift(step);
       this.holds.shift(step);
     }
     this.announce();
-    this.schedulePublish();
+    this.statusBoard.publish();
   }
 
   /** A request got no answer: counted by cause, and a failure for the connection state. */
@@ -649,14 +637,14 @@ export class SyncManager {
     // No answer now (an upload or a probe): that is the story, not a refusal before.
     this.refusedWith = null;
     this.unanswered = { cause, message };
-    this.countFailure(cause);
+    this.statusBoard.failed(cause);
     this.heard(null);
   }
 
   /** What the connection state learns from an answer (its latency) or a failure (null); nothing while paused (offline says so). */
   private heard(latencyMs: number | null): void {
     if (latencyMs !== null) this.unanswered = null;
-    this.chartedLatencyMs = latencyMs;
+    this.statusBoard.charted(latencyMs);
     if (this.paused) return;
     if (latencyMs === null) this.connection.failed();
     else this.connection.succeeded(latencyMs);
@@ -664,8 +652,8 @@ export class SyncManager {
 
   private tokenRefused(message: string): void {
     this.unauthorized = { message, since: this.unauthorized?.since ?? this.timers.now() };
-    this.countFailure('unauthorized');
-    this.schedulePublish();
+    this.statusBoard.failed('unauthorized');
+    this.statusBoard.publish();
   }
 
   private applyUploadOutcome(outcome: UploadOutcome, events: EventEnvelope[], bytes: number, sentWith: string): void {
@@ -691,7 +679,7 @@ export class SyncManager {
             // One longer wait per answer, not per event: a batch of them does not wait for ever.
             waitUntil ??= this.timers.now() + this.serverUpdateBackoff.fail();
             this.holds.rejectedAsNewer(e, waitUntil);
-            this.countFailure('server_needs_update');
+            this.statusBoard.failed('server_needs_update');
           } else if (r.status === 'rejected') {
             this.quarantineEvent(e, r.reason ?? 'rejected by the server', r.field ?? null);
           } else {
@@ -703,12 +691,8 @@ export class SyncManager {
         // The server is up: a relay waiting out its backoff reconnects now (after a restart,
         // whichever channel reaches it first brings the other back).
         this.relay.serverAnswered();
-        this.metrics.successes++;
-        this.metrics.eventsSent += events.length;
-        this.metrics.bytesSent += bytes;
-        this.metrics.lastSuccessAt = outcome.receivedAt;
+        this.statusBoard.stored({ events: events.length, bytes, receivedAt: outcome.receivedAt, latencyMs: latency });
         this.markInSync();
-        this.metrics.lastLatencyMs = latency;
         // More owed: the next batch at once, unless this answer settled none of its events
         // (a server answering for other ids): then wait as after a failure, never spin.
         // Own events still in their relay grace are not due yet: the due timer comes back for them.
@@ -717,7 +701,7 @@ export class SyncManager {
       }
       case 'tooLarge':
       case 'refused':
-        this.countFailure(outcome.kind === 'tooLarge' ? 'too_large' : 'refused');
+        this.statusBoard.failed(outcome.kind === 'tooLarge' ? 'too_large' : 'refused');
         this.refusedWith = outcome.kind === 'tooLarge' ? 'HTTP 413' : `HTTP ${outcome.status}`;
         if (events.length > 1) {
           // Halved: a batch above the limits, or the event refused, is found in a few requests.
@@ -789,33 +773,6 @@ export class SyncManager {
     this.quarantine.add({ eventId: e.id, type: e.type, aggregateId: e.aggregate.id, terminal: e.origin.terminal, n: e.origin.n, reason, field, at: this.timers.now() });
   }
 
-  private countFailure(cause: string): void {
-    this.metrics.failuresByCause[cause] = (this.metrics.failuresByCause[cause] ?? 0) + 1;
-  }
-
-  /** Every SAMPLE_EVERY_MS until stop(), paused or not. */
-  private armSampler(): void {
-    this.sampleTimer = this.timers.setTimeout(() => {
-      // Re-armed first: a listener that throws (a full localStorage) must not stop the charts.
-      this.armSampler();
-      this.sample();
-    }, SAMPLE_EVERY_MS);
-  }
-
-  /**
-   * One point of the console's charts: the owed count as last published, and the last answer's
-   * latency (a gap since a failure, and while paused). Republishes the status with it and the
-   * connection state as of now (failures stop being recent with time alone), recomputing nothing else.
-   */
-  private sample(): void {
-    const { owed } = this.current;
-    const latencyMs = this.paused ? null : this.chartedLatencyMs;
-    if (owed !== null) this.metrics.samples.push({ at: this.timers.now(), outbox: owed, latencyMs });
-    if (this.metrics.samples.length > MAX_SAMPLES) this.metrics.samples.shift();
-    this.current = { ...this.current, connection: this.connectionState(), metrics: this.metricsSnapshot() };
-    for (const fn of this.listeners) fn(this.current);
-  }
-
   private retrySoon(delayMs: number): void {
     // An answer that came after pause() or stop(): resume() uploads what is owed; stop(), nothing.
     if (this.paused || this.stopped) return;
@@ -881,7 +838,8 @@ export class SyncManager {
     this.presence.announce({ terminal: this.store.writer, role: this.options.role, staff: this.staff, clockOffsetMs: this.clockOffsetMs });
   }
 
-  private computeStatus(): SyncStatus {
+  /** The status as of now, with the board's `metrics` (see SyncStatusBoard.publish). */
+  private computeStatus(metrics: SyncMetrics): SyncStatus {
     const outbox = this.store.isIndexed ? this.outbox() : null;
     return {
       connection: this.connectionState(),
@@ -898,7 +856,7 @@ export class SyncManager {
       relayAttempt: this.relayInStep ? 0 : this.relay.attempt,
       relayNextAttemptAt: this.relay.nextAttemptAt,
       quarantined: this.quarantine.list(),
-      metrics: this.metricsSnapshot(),
+      metrics,
       clockOffsetMs: this.clockOffsetMs,
       terminals: this.presence.list(),
       watermarks: this.watermarks(),
@@ -912,22 +870,7 @@ export class SyncManager {
     return this.unauthorized !== null ? { name: 'offline', since: this.unauthorized.since } : this.connection.current;
   }
 
-  private metricsSnapshot(): SyncMetrics {
-    return { ...this.metrics, failuresByCause: { ...this.metrics.failuresByCause }, samples: [...this.metrics.samples] };
-  }
-
-  /** Coalesces bursts of changes (e.g. 1,000 appends) into one status per task. */
-  private schedulePublish(): void {
-    if (this.publishQueued) return;
-    this.publishQueued = true;
-    queueMicrotask(() => {
-      this.publishQueued = false;
-      this.current = this.computeStatus();
-      for (const fn of this.listeners) fn(this.current);
-    });
-  }
-
-  private clearTimer(name: 'retryTimer' | 'intervalTimer' | 'afterWriteTimer' | 'dueTimer' | 'sampleTimer'): void {
+  private clearTimer(name: 'retryTimer' | 'intervalTimer' | 'afterWriteTimer' | 'dueTimer'): void {
     const handle = this[name];
     if (handle !== null) this.timers.clearTimeout(handle);
     this[name] = null;
