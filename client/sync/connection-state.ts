@@ -22,9 +22,9 @@ import type { ConnectionState } from './sync-status';
  * upload learns that the server is gone.
  * `intermittent` is judged again whenever read: its count of recent failures never freezes,
  * and once none is recent without a success since, it reads `offline` since the last failure.
- * The relay in step (`linked`) is the server answering all along: each read counts it as a
- * success, so a REST request failing meanwhile reads `intermittent` while recent, then `online`,
- * never `offline` (a till the relay delivers for read "Offline" for minutes after one hiccup).
+ * The relay in step (`linked`) is the server answering all along: a REST request failing
+ * meanwhile reads `intermittent` while recent, then `online` (the failures forgotten), never
+ * `offline` (a till the relay delivered for read "Offline" for minutes after one hiccup).
  */
 export const SLOW_LATENCY_MS = 1_500;
 export const OFFLINE_AFTER = 4;
@@ -51,7 +51,12 @@ export class ConnectionMonitor {
   }
 
   get current(): ConnectionState {
-    if (this.linked()) return this.reachable();
+    if (this.linked()) {
+      // Failures still recent keep counting: a half-open relay socket (the server gone, noticed
+      // only at y-websocket's 30 s timeout) is no answer, and once it closes the state is offline.
+      const recent = this.recentFailures();
+      return recent === 0 ? this.reachable() : { name: 'intermittent', recentFailures: recent };
+    }
     // Failures stop being recent with time alone: re-judge when read.
     if (this.state.name === 'intermittent') this.state = this.intermittentNow(this.state.recentFailures);
     return this.state;

@@ -91,6 +91,19 @@ describe('ConnectionMonitor', () => {
     for (let i = 1; i < OFFLINE_AFTER; i++) m.failed();
     expect(m.current.name).toBe('offline');
   });
+
+  it('[OUT2] a relay "in step" on a half-open socket keeps the failures counting: once it closes, the state is offline at once', () => {
+    let now = 0;
+    let linked = true;
+    const m = new ConnectionMonitor(() => now, true, () => linked);
+    for (let i = 0; i < OFFLINE_AFTER; i++) {
+      m.failed(); // the server is gone; the relay's socket has not noticed yet
+      now += 1_000;
+      expect(m.current).toEqual({ name: 'intermittent', recentFailures: i + 1 }); // read between uploads (publish, sample)
+    }
+    linked = false; // y-websocket's timeout closed it
+    expect(m.current.name).toBe('offline');
+  });
 });
 
 describe('ClockOffsetEstimator', () => {
