@@ -28,7 +28,8 @@ export function reduceTicket(s: TicketState, e: TicketEvent): Outcome {
   const rule = s.voided ? policy.whenVoided : s.closed ? policy.whenClosed : 'apply';
   if (rule === 'apply') return applyTicketEvent(s, e);
   const endedBy = (s.voided ?? s.closed)!.eventId;
-  return escalate(s, e, rule, [endedBy, e.id], `${whatHappened(s, e)} after the ticket was ${s.voided ? 'voided' : 'closed'}`);
+  // The same line, payment or refund again is the same fact after the end too: no second card.
+  return repeatedAdd(s, e) ?? escalate(s, e, rule, [endedBy, e.id], `${whatHappened(s, e)} after the ticket was ${s.voided ? 'voided' : 'closed'}`);
 }
 
 /** True when the event's stamp beats the register's current write; then it takes the register. */
@@ -53,8 +54,30 @@ function lww(s: TicketState, e: TicketEvent, register: string, set: (s: TicketSt
   return r.outcome;
 }
 
+/** An add (merge 'add') of an id the ticket has (a removed line, a held payment or refund too): `duplicate`; else null. */
+function repeatedAdd(s: TicketState, e: TicketEvent): Outcome | null {
+  switch (e.type) {
+    case 'ticket.item_added': {
+      const { lineId } = e.payload;
+      return lineById(s, lineId) || s.removed.includes(lineId) ? outcome('duplicate', `line ${lineId} already added`) : null;
+    }
+    case 'ticket.payment_recorded': {
+      const { paymentId } = e.payload;
+      return s.payments.some((p) => p.paymentId === paymentId) ? outcome('duplicate', `payment ${paymentId} already recorded`) : null;
+    }
+    case 'ticket.refunded': {
+      const { refundId } = e.payload;
+      return s.refunds.some((r) => r.refundId === refundId) ? outcome('duplicate', `refund ${refundId} already recorded`) : null;
+    }
+    default:
+      return null;
+  }
+}
+
 /** What one event does to the ticket, by type, once the ticket's end (if any) lets it apply. */
 function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
+  const repeated = repeatedAdd(s, e);
+  if (repeated !== null) return repeated;
   switch (e.type) {
     case 'ticket.opened': {
       if (s.openedEventId) return outcome('superseded', 'ticket already opened');
@@ -82,7 +105,6 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     }
     case 'ticket.item_added': {
       const p = e.payload;
-      if (lineById(s, p.lineId) || s.removed.includes(p.lineId)) return outcome('duplicate', `line ${p.lineId} already added`);
       s.lines.push({
         lineId: p.lineId,
         menuItemId: p.menuItemId,
@@ -257,7 +279,6 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     }
     case 'ticket.payment_recorded': {
       const p = e.payload;
-      if (s.payments.some((x) => x.paymentId === p.paymentId)) return outcome('duplicate', `payment ${p.paymentId} already recorded`);
       // Against what is owed (owedCents): what was paid, refunds aside (a refund is not owed
       // again, unless its line is no longer charged), so a payment beyond it (two tills
       // taking it) is one, after a refund too.
@@ -273,7 +294,6 @@ function applyTicketEvent(s: TicketState, e: TicketEvent): Outcome {
     }
     case 'ticket.refunded': {
       const p = e.payload;
-      if (s.refunds.some((r) => r.refundId === p.refundId)) return outcome('duplicate', `refund ${p.refundId} already recorded`);
       // In all, and by its method: no cash from the drawer for what was paid by card.
       const taken = appliedPaid(s);
       const refunded = appliedRefunded(s);

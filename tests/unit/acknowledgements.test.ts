@@ -24,6 +24,7 @@ describe('acknowledgements: watermarks and the ranges stored above them (shared/
     expect(rangesOf([58, 59, 60, 62, 63, 70])).toEqual([[58, 60], [62, 63], [70, 70]]);
     expect(rangesOf([70, 62, 58, 60, 59, 63, 61, 61])).toEqual([[58, 63], [70, 70]]);
     expect(rangesOf([5, 3, 1, 2, 4])).toEqual([[1, 5]]);
+    expect(rangesOf([5, 6, 7, 4])).toEqual([[4, 7]]);
     const ranges = rangesOf([58, 59, 60, 62, 70]);
     dropThrough(ranges, 62);
     expect(ranges).toEqual([[70, 70]]);

@@ -47,6 +47,12 @@ describe('hybrid clock', () => {
     expect(clock.now()).toBe(1251);
   });
 
+  it('[HLC3] a wall clock or an offset with a fraction of a millisecond still stamps whole milliseconds (an event\'s `at` is an integer)', () => {
+    const clock = new HybridClock({ wallNow: () => 1000.7, offsetMs: 0.4 });
+    expect(clock.now()).toBe(1001);
+    expect(clock.now()).toBe(1002);
+  });
+
   it('[HLC4] capped once calibrated, a clock that ran ahead stamps from physical time again; below the cap nothing changes', () => {
     let wall = 1_700_000_000_000;
     const clock = new HybridClock({ wallNow: () => wall });

@@ -350,6 +350,57 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
     expect(dayTakings(projection.all(), NOV_27)).toMatchObject({ refunded: { count: 3, amountCents: 3100 }, cashExpectedCents: -1300, ticketsWithOpenConflicts: 0 });
   });
 
+  it('[SRV25][PRJ16] a refund a manager discarded counts nowhere: not in the day\'s refunds, not out of the drawer', () => {
+    const till = terminal('till-1');
+    const manager = terminal('manager-1');
+    const offline = terminal('manager-2');
+    const events: EventEnvelope[] = [];
+    const write = liveWriter(events, [till, manager]);
+    write(till, '2026-11-26T12:00:00Z', 'tk-r', 'ticket.opened', { number: 'A-050' });
+    write(till, '2026-11-26T12:00:00Z', 'tk-r', 'ticket.item_added', line('r1', 2000));
+    write(till, '2026-11-26T12:10:00Z', 'tk-r', 'ticket.payment_recorded', { paymentId: 'pay-r', method: 'cash', amountCents: 2000 });
+    offline.see(...events);
+    // Two managers each hand the 20.00 back: the second is held (over_refund), then discarded.
+    write(manager, '2026-11-26T13:00:00Z', 'tk-r', 'ticket.refunded', { refundId: 'rf-1', method: 'cash', amountCents: 2000, reason: 'cold' });
+    write(offline, '2026-11-26T13:05:00Z', 'tk-r', 'ticket.refunded', { refundId: 'rf-2', method: 'cash', amountCents: 2000, reason: 'cold' });
+    const projection = new LocationProjection();
+    projection.apply(events);
+    const view = projection.get('tk-r') as TicketView;
+    manager.see(...events);
+    const conflictId = view.conflicts.find((c) => c.kind === 'over_refund')!.conflictId;
+    projection.apply([write(manager, '2026-11-26T13:10:00Z', 'tk-r', 'conflict.resolved', { conflictId, resolution: { kind: 'discard_change' } })]);
+    expect(dayTakings(projection.all(), NOV_26)).toMatchObject({ refunded: { count: 1, amountCents: 2000 }, cashExpectedCents: 0, ticketsWithOpenConflicts: 0 });
+  });
+
+  it('[SRV25] a business day ends just before its `to`: a ticket opened, or a void holding a payment and its refund, at that very moment are the next day\'s', () => {
+    const till = terminal('till-1');
+    const manager = terminal('manager-1');
+    const events: EventEnvelope[] = [];
+    const write = liveWriter(events, [till, manager]);
+    write(till, '2026-11-26T02:00:00Z', 'tk-x', 'ticket.opened', { number: 'A-060' });
+    write(till, '2026-11-26T02:00:00Z', 'tk-x', 'ticket.item_added', line('x1', 1000));
+    write(till, '2026-11-26T02:10:00Z', 'tk-x', 'ticket.payment_recorded', { paymentId: 'pay-x', method: 'cash', amountCents: 1000 });
+    write(manager, '2026-11-26T02:20:00Z', 'tk-x', 'ticket.refunded', { refundId: 'rf-x', method: 'cash', amountCents: 300, reason: 'cold' });
+    const end = '2026-11-26T04:00:00Z';
+    expect(Date.parse(end)).toBe(NOV_25.to);
+    const voided = write(manager, end, 'tk-x', 'ticket.voided', { reason: 'wrong table' });
+    const other = terminal('till-2'); // its clock has not seen the void: it stamps the same moment
+    const opened = write(other, end, 'tk-y', 'ticket.opened', { number: 'A-061' });
+    write(other, end, 'tk-y', 'ticket.item_added', line('y1', 500));
+    expect([voided.at, opened.at]).toEqual([NOV_25.to, NOV_25.to]);
+    const projection = new LocationProjection();
+    projection.apply(events);
+    // On the 25th the payment was taken and 3.00 of it given back; nothing was open or held at its end.
+    expect(dayTakings(projection.all(), NOV_25)).toMatchObject({
+      taken: { count: 1, amountCents: 1000 },
+      held: { count: 0, amountCents: 0 },
+      refunded: { count: 1, amountCents: 300 },
+      open: { count: 0, amountCents: 0 },
+      voided: { count: 0 },
+    });
+    expect(dayTakings(projection.all(), NOV_26)).toMatchObject({ open: { count: 1, amountCents: 500 }, voided: { count: 1, amountCents: 1000 } });
+  });
+
   it('[SRV25] a reopened void counts the payment it held again, and the ticket is open, not voided', () => {
     const { projection, events, voidConflict } = location();
     projection.apply([settleVoid(events, voidConflict, 'reopen')]);

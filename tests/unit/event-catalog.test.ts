@@ -13,7 +13,7 @@ import {
   type EventType,
 } from '../../shared/events/catalog';
 import { UPCASTERS } from '../../shared/events/upcasters';
-import type { EventEnvelope } from '../../shared/events/envelope';
+import { MAX_EVENT_BYTES, type EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
 
 /** One valid payload per type at its current version: the whole catalog, checked by the type. */
@@ -313,6 +313,7 @@ describe('event catalog', () => {
     const r = decodeEvent(future);
     expect(r.status).toBe('needs_update');
     expect(r.event).toBe(future);
+    expect(decodeEvent(envelope({ v: CURRENT_VERSIONS['ticket.item_added'] + 1, payload: { anything: ['new'] } })).status).toBe('needs_update');
     expect(decodeEvent(envelope({ type: 'ticket.split', payload: {} })).status).toBe('unknown_type');
   });
 
@@ -339,6 +340,11 @@ describe('event catalog', () => {
     expect(field(envelope({ aggregate: { id: 'tk', type: 'table' } }))).toBe('aggregate.type');
     expect(field(envelope({ payload: { ...VALID['ticket.item_added'], quantity: 0 } }))).toBe('payload.quantity');
     expect(field(envelope({ payload: { ...VALID['ticket.item_added'], note: 'x'.repeat(20_000) } }))).toBe('payload.note');
+    // The bound is on UTF-8 bytes: '€' is 3 of them, so this is under 8 K characters and over 16 KiB.
+    const refundIds = Array.from({ length: 28 }, (_, i) => `rf-${i}`.padEnd(200, '€'));
+    const wide = envelope({ type: 'conflict.resolved', v: CURRENT_VERSIONS['conflict.resolved'], payload: { conflictId: 'cf-x', resolution: { kind: 'refund_payment' }, refundIds } });
+    expect(JSON.stringify(wide).length).toBeLessThan(MAX_EVENT_BYTES / 2);
+    expect(field(wide)).toBe('payload');
     expect(field(null)).toBe('event');
     const notAnObject = checkIncomingEvent('nope');
     expect(notAnObject.ok ? '' : notAnObject.error.message).not.toMatch(/^event: event:/); // the context said once

@@ -59,6 +59,27 @@ describe('projection: last-write-wins', () => {
     expect(statuses[fromB.id]).toBe('superseded');
   });
 
+  it('[PRJ4] equal stamps: the higher terminal id holds the register, in either order', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const fromA = a.write(TK, 'ticket.note_set', { note: 'from A' });
+    const fromB = b.write(TK, 'ticket.note_set', { note: 'from B' });
+    expect(fromA.at).toBe(fromB.at);
+    expect(ticketOf([...base, fromA, fromB]).note).toBe('from B');
+    expect(ticketOf([...base, fromB, fromA]).note).toBe('from B');
+  });
+
+  it('[PRJ5] three terminals writing one seq are one concurrent group of three', () => {
+    const [a, b, c] = [new Terminal('till-a'), new Terminal('till-b'), new Terminal('till-c')];
+    const base = openedTicket(a, b);
+    c.see(...base);
+    const notes = [a, b, c].map((t) => t.write(TK, 'ticket.note_set', { note: t.id }));
+    const v = ticketOf([...base, ...notes]);
+    // Stamped alike, they fold in their terminals' order.
+    expect(v.concurrent).toEqual([{ seq: notes[0]!.seq, eventIds: notes.map((e) => e.id), terminals: ['till-a', 'till-b', 'till-c'] }]);
+  });
+
   it('[PRJ4] a quantity change from a till that had not seen the send applies, and the line keeps what the kitchen was sent', () => {
     const a = new Terminal('till-a');
     const b = new Terminal('till-b');
@@ -277,6 +298,48 @@ describe('projection: last-write-wins', () => {
     expect(reopened.status).not.toBe('voided');
     expect(reopened.conflicts.filter((c) => c.kind === 'payment_after_void').every((c) => c.status === 'resolved')).toBe(true);
     expect(reopened.payments.filter((p) => p.state === 'applied' || p.state === 'held').map((p) => p.paymentId).sort()).toEqual(['pa', 'pb']);
+  });
+
+  it('[PRJ6] a conflict\'s id is made of its kind and its events\' ids, whatever their order', () => {
+    expect(conflictIdFor('over_payment', ['e-2', 'e-1'])).toBe(conflictIdFor('over_payment', ['e-1', 'e-2']));
+    expect(conflictIdFor('over_payment', ['e-1', 'e-2'])).not.toBe(conflictIdFor('payment_after_void', ['e-1', 'e-2']));
+  });
+
+  it('[PRJ26] a refund of a whole payment is held with it by a void: its card carries all of it', () => {
+    const a = new Terminal('till-a');
+    const base = openedTicket(a, new Terminal('x'));
+    const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 });
+    const refund = a.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 1000, reason: 'cold' });
+    const v = ticketOf([...base, pay, refund, a.write(TK, 'ticket.voided', { reason: 'mistake' })]);
+    const conflictId = v.payments[0]!.conflictId;
+    expect(v.payments).toMatchObject([{ state: 'held', conflictId }]);
+    expect(v.refunds).toMatchObject([{ state: 'held', conflictId }]);
+    expect(v.conflicts.find((c) => c.conflictId === conflictId)!.detail).toBe('voided with a cash payment of 10.00 taken, 10.00 of it refunded already');
+  });
+
+  it('[PRJ26] a refund equal to one of two card payments a void holds goes with that one: the one it fits in exactly', () => {
+    const a = new Terminal('till-a');
+    const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', { ...burger('l2'), unitPriceCents: 4000 })]; // 50.00
+    const pays = [
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 2000 }),
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 3000 }),
+    ];
+    const refund = a.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'card', amountCents: 3000, reason: 'cold' });
+    const v = ticketOf([...base, ...pays, refund, a.write(TK, 'ticket.voided', { reason: 'mistake' })]);
+    expect(v.conflicts.filter((c) => c.kind === 'payment_after_void')).toHaveLength(2);
+    expect(v.refunds).toMatchObject([{ state: 'held', conflictId: v.payments.find((p) => p.paymentId === 'p2')!.conflictId }]);
+  });
+
+  it('[PRJ26] a refund the payments still counted cover exactly stays applied when a lowered total holds the others', () => {
+    const a = new Terminal('till-a');
+    const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', burger('l2')), a.write(TK, 'ticket.item_added', burger('l3'))]; // 30.00
+    const pays = ['p1', 'p2', 'p3'].map((paymentId) => a.write(TK, 'ticket.payment_recorded', { paymentId, method: 'cash', amountCents: 1000 }));
+    const refund = a.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 1000, reason: 'cold' });
+    const removed = ['l1', 'l2', 'l3'].map((lineId) => a.write(TK, 'ticket.item_removed', { lineId }));
+    // Nothing left to pay: 20.00 kept is held (p3, p2), p1 covers the 10.00 given back.
+    const v = ticketOf([...base, ...pays, refund, ...removed]);
+    expect(v.payments.map((p) => [p.paymentId, p.state])).toEqual([['p1', 'applied'], ['p2', 'held'], ['p3', 'held']]);
+    expect(v.refunds).toMatchObject([{ refundId: 'r1', state: 'applied' }]);
   });
 
   it('[PRJ26] a refund held with payments goes with a payment of its own method: handing back the card keeps the cash refund', () => {
@@ -570,6 +633,16 @@ describe('projection: idempotency, history, versions', () => {
     expect(v.history).toHaveLength(4);
   });
 
+  it('[PRJ3] a keyed note written twice: the second is a duplicate, the first holds', () => {
+    const a = new Terminal('till-a');
+    const base = openedTicket(a, new Terminal('till-b'));
+    const first = a.write(TK, 'ticket.note_set', { note: 'first' }, { key: 'note-1' });
+    const again = a.write(TK, 'ticket.note_set', { note: 'again' }, { key: 'note-1' });
+    const v = ticketOf([...base, first, again]);
+    expect(v.note).toBe('first');
+    expect(foldedAs(v, again).status).toBe('duplicate');
+  });
+
   it('[PRJ8] a future version is kept as needs_update, an unknown type too, an invalid payload as invalid', () => {
     const a = new Terminal('till-a');
     const b = new Terminal('till-b');
@@ -594,6 +667,15 @@ describe('projection: idempotency, history, versions', () => {
     const v = ticketOf([opened, old]);
     expect(v.lines).toMatchObject([{ lineId: old.id, unitPriceCents: 250, quantity: 2 }]);
     expect(v.totalCents).toBe(500);
+  });
+
+  it('[PRJ10] a ticket with nothing to pay is not paid: no lines yet, or every line comped', () => {
+    const a = new Terminal('till-a');
+    const manager = new Terminal('manager-1');
+    const base = openedTicket(a, manager);
+    expect(ticketOf([base[0]!]).status).toBe('open');
+    const comped = manager.write(TK, 'ticket.line_comped', { lineId: 'l1', reason: 'birthday', quantity: 1 });
+    expect(ticketOf([...base, comped])).toMatchObject({ status: 'open', totalCents: 0, paidCents: 0 });
   });
 
   it('[PRJ7][PRJ10] history lists every event; status follows open → sent → paid → closed', () => {
@@ -716,6 +798,49 @@ describe('projection: escalated business conflicts', () => {
     expect(v.conflicts[0]!.conflictId).toBe(id);
     expect(ticketOf([...base, close, late, resolve(a, id, { kind: 'discard_change' })])).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 0 });
     expect(ticketOf([...base, close, late, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'open', totalCents: 2000, openConflicts: 0 });
+  });
+
+  it('[PRJ6a] a payment recorded again (its id) after the void is a duplicate: one payment, one card', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 });
+    const voided = a.write(TK, 'ticket.voided', { reason: 'mistake' });
+    b.see(pay, voided);
+    const again = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 });
+    const v = ticketOf([...base, pay, voided, again]);
+    expect(foldedAs(v, again)).toMatchObject({ status: 'duplicate', reason: 'payment p1 already recorded' });
+    expect(v.payments).toMatchObject([{ paymentId: 'p1', state: 'held' }]);
+    expect(v.conflicts.map((c) => c.kind)).toEqual(['payment_after_void']);
+  });
+
+  it('[PRJ16][PRJ6c] a refund given again (its id) after the void is a duplicate: no card of its own', () => {
+    const a = new Terminal('till-a');
+    const manager = new Terminal('manager-1');
+    const base = openedTicket(a, manager);
+    const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 });
+    const refunded = a.write(TK, 'ticket.refunded', { refundId: 'rf-1', method: 'cash', amountCents: 400, reason: 'cold' });
+    const voided = a.write(TK, 'ticket.voided', { reason: 'mistake' });
+    manager.see(pay, refunded, voided);
+    const again = manager.write(TK, 'ticket.refunded', { refundId: 'rf-1', method: 'cash', amountCents: 400, reason: 'cold' });
+    const v = ticketOf([...base, pay, refunded, voided, again]);
+    expect(foldedAs(v, again)).toMatchObject({ status: 'duplicate', reason: 'refund rf-1 already recorded' });
+    expect(v.refunds).toHaveLength(1);
+    expect(v.conflicts.map((c) => c.kind)).toEqual(['payment_after_void']);
+  });
+
+  it('[PRJ6c] a line added again (its id) after the close is a duplicate, not a change after the close', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 1000 });
+    const close = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    b.see(pay, close);
+    const again = b.write(TK, 'ticket.item_added', burger('l1'));
+    const v = ticketOf([...base, pay, close, again]);
+    expect(foldedAs(v, again)).toMatchObject({ status: 'duplicate', reason: 'line l1 already added' });
+    expect(v).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 0 });
+    expect(v.conflicts).toEqual([]);
   });
 
   it('[PRJ16][PRJ6c] a ticket reopened after a refund owes only what its payments do not cover: the refund is not charged again', () => {
@@ -1133,8 +1258,9 @@ describe('projection: LocationProjection', () => {
     const p = new LocationProjection();
     p.trackChanges();
     p.apply([...base, a.write(gone, 'table.defined', { tableId: 't-gone', label: 'T9', seats: 2 })]);
+    const checkpoint = p.takeChanges().put;
     const restored = new LocationProjection();
-    restored.restore(p.takeChanges().put);
+    restored.restore(checkpoint);
     expect(restored.get(gone.id)).toMatchObject({ label: 'T9' });
     expect(() => restored.eventsOf(TK.id)).toThrow(/not attached/);
     // The ticket got one more event than its snapshot folded; the table's events are gone.
@@ -1143,6 +1269,11 @@ describe('projection: LocationProjection', () => {
     expect(canonicalJson({ ...restored.get(TK.id), history: restored.historyOf(TK.id) })).toBe(canonicalJson(projectAggregate([...base, late])));
     expect(restored.get(gone.id)).toBeUndefined();
     expect(restored.size).toBe(base.length + 1);
+    // As many events as the snapshot folded, but not the same ones (their ids' digest differs): refolded too.
+    const swapped = new LocationProjection();
+    swapped.restore(checkpoint);
+    expect(swapped.attach(new Map([[TK.id, [base[0]!, late]]]))).toEqual(new Set([TK.id]));
+    expect(swapped.get(TK.id)).toMatchObject({ note: 'window seat', lines: [] });
   });
 
   it('[PRJ2] events of the wrong aggregate type are invalid, not folded', () => {
@@ -1150,7 +1281,11 @@ describe('projection: LocationProjection', () => {
     const opened = a.write(TK, 'ticket.opened', { number: 'A-009' });
     const stray = a.write({ id: TK.id, type: 'table' }, 'table.defined', { tableId: 'x', label: 'X', seats: 1 });
     const wrongType = a.write(TK, 'menu.item_retired', { menuItemId: 'm' });
-    expect(ticketOf([opened, stray, wrongType]).history.map((h) => h.status)).toEqual(['applied', 'invalid', 'invalid']);
+    // A ticket's own event type, but naming another aggregate type on the ticket's id.
+    const misnamed = a.write({ id: TK.id, type: 'menu_item' }, 'ticket.note_set', { note: 'x' });
+    const v = ticketOf([opened, stray, wrongType, misnamed]);
+    expect(v.history.map((h) => h.status)).toEqual(['applied', 'invalid', 'invalid', 'invalid']);
+    expect(v.note).toBeNull();
   });
 });
 

@@ -195,6 +195,27 @@ describe('what a resolution brings back is checked again', () => {
     expect(outcomes[1]).toEqual(outcomes[0]);
   });
 
+  it('[PRJ6e] a close kept over a void counts again a payment taken after the void: beyond the total, it is an over-payment', () => {
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2');
+    const manager = new FixedClockTerminal('manager-1');
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-010' }), a.write(TK, 'ticket.item_added', main)];
+    const p1 = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-1', method: 'cash', amountCents: 2000 });
+    manager.see(...base, p1);
+    const voided = manager.write(TK, 'ticket.voided', { reason: 'wrong table' });
+    // Till 2 takes the bill again after the void; till 1, seeing it all, closes at the lines' total.
+    b.see(...base, p1, voided);
+    const p2 = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p-2', method: 'card', amountCents: 2000 });
+    a.see(voided, p2);
+    const all = [...base, p1, voided, p2, a.write(TK, 'ticket.closed', { totalCents: 2000 })];
+    manager.see(...all);
+    all.push(resolve(manager, ticketOf(all), 'closed_and_voided', { kind: 'keep_closed' }));
+    const v = ticketOf(all);
+    expect(v.payments.map((p) => [p.paymentId, p.state])).toEqual([['p-1', 'applied'], ['p-2', 'held']]);
+    expect(v).toMatchObject({ status: 'closed', paidCents: 2000 });
+    expect(v.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
+  });
+
   it('[PRJ6b] an over-payment a manager accepted is not asked about again when a void around it is reopened', () => {
     const a = new FixedClockTerminal('till-1');
     const b = new FixedClockTerminal('till-2', 1_000);
