@@ -13,14 +13,17 @@ import { eventIdOf } from '../../shared/log/event-head';
 import { applyCompaction, planCompaction, type CompactionResult } from '../../shared/compaction/compaction-plan';
 import { DEFAULT_RETENTION, type RetentionPolicy } from '../../shared/compaction/retention-policy';
 import { COMPACTION, LOCAL, originKind, type TransactionOrigin } from './origins';
-import { IdbPersistence, type StoredCheckpoint } from './idb-persistence';
+import type { StoredCheckpoint } from './idb-persistence';
 import { CheckpointWriter } from './checkpoint-writer';
+import { StorePersistence, describe, type PersistenceState } from './store-persistence';
 import { TabChannel } from './tab-channel';
 import { acquireWriterLease, WriterLostError, type WriterLease } from './writer-lease';
 import { ClockSuspects } from './clock-suspects';
 import { HeldEvents } from './held-events';
 import { LogReading, parseStoredEvent, whenIdle } from './log-reading';
-import { NotSavedError, StorageFullError, isQuotaError } from './storage-errors';
+import { NotSavedError } from './storage-errors';
+
+export type { PersistenceState } from './store-persistence';
 
 export interface EventStoreOptions {
   location: string;
@@ -47,10 +50,6 @@ export interface EventStoreOptions {
 
 /** Time one slice of background event reading may take before yielding to the page. */
 const INDEX_SLICE_MS = 12;
-
-export type PersistenceState =
-  | { mode: 'indexeddb'; persisted: boolean | null }
-  | { mode: 'memory'; reason: string };
 
 export interface AppendOptions {
   aggregate: AggregateRef;
@@ -84,7 +83,7 @@ export interface UnreadableEntry {
 }
 
 /**
- * The terminal's event log: one Y.Doc per location, persisted in IndexedDB.
+ * The terminal's event log: one Y.Doc per location, persisted in IndexedDB (StorePersistence).
  *
  * Data path: append → validate → stamp (id, seq, at, origin) → HeldEvents (which the
  * outbox reads) and the projection, which re-folds the touched aggregate → listeners; at
@@ -109,15 +108,12 @@ export class EventStore {
   private readonly held: HeldEvents;
   private readonly suspects: ClockSuspects;
   private readonly listeners = new Set<(change: StoreChange) => void>();
-  private persistenceLayer: IdbPersistence | null = null;
-  private storageRecovery: Promise<void> | null = null;
+  /** IndexedDB and the projection checkpoint, or memory: see `persistence`. */
+  private readonly storage: StorePersistence;
   /** What the server acknowledges, as sync knows it (see useAcknowledgements); null: the doc's. */
   private acknowledgementSource: (() => Acknowledgements) | null = null;
   private tabs: TabChannel | null = null;
   private stopObserving: () => void = () => {};
-  persistence: PersistenceState = { mode: 'memory', reason: 'not opened yet' };
-  /** Whether the browser granted persistent storage (as `persistence` reports it in IndexedDB mode). */
-  private persisted: boolean | null = null;
   /** Set while the events behind a restored checkpoint are still being read. */
   private reading: LogReading | null = null;
   /** Resolves once every event held is read and indexed (at once unless restored from a checkpoint). */
@@ -127,7 +123,6 @@ export class EventStore {
    * settled aggregates are restored too (or, needed sooner, folded from their events).
    */
   restored: Promise<void> = Promise.resolve();
-  private checkpoints: CheckpointWriter | null = null;
   /** JSON of the events appended in this task, not yet in the doc (see writeAppended). */
   private unwritten: string[] = [];
   /** Highest origin.n among `unwritten`. */
@@ -155,6 +150,10 @@ export class EventStore {
     this.writerSegments = new SegmentWriter(this.doc, lease.writer);
     this.held = new HeldEvents(lease.writer);
     this.suspects = new ClockSuspects(location, clock, clockBoundMs);
+    this.storage = new StorePersistence(
+      () => this.compact({ rewriteLog: true }),
+      () => this.notify({ aggregates: new Set(), events: [], origin: 'persistence' }),
+    );
   }
 
   /** Opens the location's log: takes a writer slot, loads from IndexedDB, joins other tabs. */
@@ -170,18 +169,11 @@ export class EventStore {
       options.now ?? (() => Date.now()),
       options.retention ?? DEFAULT_RETENTION,
     );
-    if (options.persistence !== 'memory') await store.openPersistence();
-    else store.persistence = { mode: 'memory', reason: 'memory persistence requested' };
-    store.readLoadedLog(store.persistenceLayer?.takeCheckpoint() ?? null);
-    // Any change of the doc (events, and the server's acks, which move its state vector too)
-    // makes the checkpoint stale: rewrite it (only its meta, when no view changed). Not an
-    // 'update' listener: Yjs encodes every transaction for those (13 % of an append in memory).
-    const checkpoints = store.checkpoints;
-    if (checkpoints !== null) {
-      store.doc.on('afterTransaction', (tr: Y.Transaction) => {
-        if (tr.changed.size > 0 || tr.deleteSet.clients.size > 0) checkpoints.schedule();
-      });
-    }
+    if (options.persistence !== 'memory') {
+      const ready = (): boolean => store.reading === null && store.unwritten.length === 0;
+      await store.storage.open(`rms:${options.location}`, store.doc, store.projection, store.clock, ready);
+    } else store.storage.state = { mode: 'memory', reason: 'memory persistence requested' };
+    store.readLoadedLog(store.storage.takeCheckpoint());
     store.stopObserving = observeLog(store.doc, {
       onAdded: (jsons, origin) => store.onLogAdded(jsons, origin),
       onRemoved: (jsons, origin) => store.onLogRemoved(jsons, originKind(origin)),
@@ -197,6 +189,11 @@ export class EventStore {
   /** This tab's writer id (origin.terminal of the events it writes). */
   get writer(): string {
     return this.lease.writer;
+  }
+
+  /** Where the log is kept: IndexedDB (and whether the browser keeps it for good), or memory and why. */
+  get persistence(): PersistenceState {
+    return this.storage.state;
   }
 
   /** Events stamped implausibly far in the future: shown for review, not followed by our clock (SYN10). */
@@ -324,7 +321,7 @@ export class EventStore {
     // Server-corrected time, as the events are stamped and the retention reads them.
     const at = options.now ?? this.clock.physicalNow();
     // The stored figures include the checkpoint: bring it up to date first, so before and after compare alike.
-    await this.checkpoints?.flush().catch(() => undefined);
+    await this.storage.flushCheckpoint();
     // Read once flushed: what sync believes may have changed meanwhile (a stale ack found, SYN20).
     const acks = options.acknowledgements ?? this.acknowledgementSource?.() ?? {
       marks: acksOf(this.doc).toJSON() as Record<string, number>,
@@ -341,10 +338,10 @@ export class EventStore {
       }, COMPACTION);
     }
     if (changes || options.rewriteLog === true) {
-      await this.persistenceLayer?.rewrite();
+      await this.storage.rewriteLog();
       // The checkpoint drops the archived aggregates now too, rather than in a moment
       // (failing only costs speed, see CheckpointWriter).
-      await this.checkpoints?.flush().catch(() => undefined);
+      await this.storage.flushCheckpoint();
     }
     return {
       at,
@@ -383,41 +380,12 @@ export class EventStore {
   }
 
   /** Resolves once everything written so far is committed to IndexedDB (at once in memory mode). */
-  async durable(): Promise<void> {
-    if (!this.persistenceLayer) return;
-    try {
-      await this.written;
-      await this.persistenceLayer.committed();
-    } catch (err) {
-      if (!isQuotaError(err)) throw err;
-      await this.recoverFromFullStorage(err);
-    }
-  }
-
-  /**
-   * IndexedDB said the device is full: compact (which rewrites the log smaller), then retry
-   * the writes that failed. If that is not enough, fail loudly: the events stay in memory
-   * and keep syncing, but this device cannot promise to keep them.
-   */
-  private recoverFromFullStorage(cause: unknown): Promise<void> {
-    this.storageRecovery ??= (async () => {
-      try {
-        // The rewrite stores the whole (now smaller) state in place of the log, failed writes included.
-        await this.compact({ rewriteLog: true });
-        this.persistence = { mode: 'indexeddb', persisted: this.persisted };
-      } catch (err) {
-        this.persistence = { mode: 'memory', reason: `storage is full: recent changes are not saved on this device (${describe(err)})` };
-        this.notify({ aggregates: new Set(), events: [], origin: 'persistence' });
-        throw new StorageFullError(describe(cause));
-      } finally {
-        this.storageRecovery = null;
-      }
-    })();
-    return this.storageRecovery;
+  durable(): Promise<void> {
+    return this.storage.durable(this.written);
   }
 
   storedBytes(): number | null {
-    return this.persistenceLayer?.stats().storedBytes ?? null;
+    return this.storage.storedBytes();
   }
 
   /** Closes the store; resolves once its last writes (log and checkpoint) are on disk. */
@@ -429,12 +397,12 @@ export class EventStore {
   private closeNow(): Promise<void> {
     this.writeAppended();
     // Taken now and queued before the database closes, which waits for it.
-    void this.checkpoints?.flush().catch(() => undefined);
+    void this.storage.flushCheckpoint();
     this.reading?.skipSettled();
     this.reading = null;
     this.stopObserving();
     this.tabs?.close();
-    const closed = this.persistenceLayer?.close() ?? Promise.resolve();
+    const closed = this.storage.close();
     // The writer slot is freed only once the last writes are on disk (STO17): a store that
     // took it before loaded the log without them and reused their origin.n.
     this.lease.release(closed);
@@ -554,7 +522,7 @@ export class EventStore {
     if (jsons.length === 0) return;
     if (checkpoint === null || late === null) {
       this.ingest(this.parseAll(jsons), 'persistence');
-      this.checkpoints?.schedule();
+      this.storage.scheduleCheckpoint();
       return;
     }
     const reading = new LogReading(jsons, this.now(), {
@@ -597,7 +565,7 @@ export class EventStore {
     for (const id of this.projection.dropDetached()) reading.changed.add(id);
     if (reading.changed.size > 0) {
       this.notify({ aggregates: reading.changed, events: [], origin: 'persistence' });
-      this.checkpoints?.schedule();
+      this.storage.scheduleCheckpoint();
     }
     for (const { jsons, origin } of reading.arrived) this.onLogAdded(jsons, origin);
     reading.done?.();
@@ -656,66 +624,4 @@ export class EventStore {
     if (origin !== 'local') this.suspects.judge(e);
     this.held.add(e, heldAt);
   }
-
-  private async openPersistence(): Promise<void> {
-    if (typeof indexedDB === 'undefined') {
-      this.persistence = { mode: 'memory', reason: 'IndexedDB is not available in this browser' };
-      return;
-    }
-    try {
-      this.persistenceLayer = await IdbPersistence.open(`rms:${this.location}`, this.doc);
-      this.checkpoints = new CheckpointWriter(
-        this.persistenceLayer,
-        this.doc,
-        this.projection,
-        this.clock,
-        () => this.reading === null && this.unwritten.length === 0,
-      );
-    } catch (err) {
-      this.persistence = { mode: 'memory', reason: `IndexedDB could not be opened: ${describe(err)}` };
-      return;
-    }
-    this.persistenceLayer.onHealth = (problem) => this.onPersistenceHealth(problem);
-    this.persistence = { mode: 'indexeddb', persisted: null };
-    this.persisted = await requestPersistentStorage();
-    // Unless a failure was reported meanwhile.
-    if (this.persistence.mode === 'indexeddb') this.persistence = { mode: 'indexeddb', persisted: this.persisted };
-  }
-
-  /**
-   * A log write failed with nobody awaiting it (the relay's events), or the connection was
-   * closed under us: say `memory` at once (STO19) — before, only an awaited append saw it,
-   * and the status bar kept saying the log was saved. A full disk is recovered from as for
-   * an append (compaction, then memory if that fails); a write that succeeds again clears it.
-   */
-  private onPersistenceHealth(problem: unknown): void {
-    if (problem === null) {
-      if (this.persistence.mode === 'memory' && this.storageRecovery === null) {
-        this.persistence = { mode: 'indexeddb', persisted: this.persisted };
-        this.notify({ aggregates: new Set(), events: [], origin: 'persistence' });
-      }
-      return;
-    }
-    if (isQuotaError(problem)) {
-      void this.recoverFromFullStorage(problem).catch(() => undefined);
-      return;
-    }
-    if (this.persistence.mode === 'memory') return; // the first reason is the telling one
-    this.persistence = { mode: 'memory', reason: `IndexedDB stopped saving: recent changes are only in memory on this device (${describe(problem)})` };
-    this.notify({ aggregates: new Set(), events: [], origin: 'persistence' });
-  }
-}
-
-async function requestPersistentStorage(): Promise<boolean | null> {
-  const storage = typeof navigator !== 'undefined' ? navigator.storage : undefined;
-  if (!storage?.persist) return null;
-  try {
-    return (await storage.persisted()) || (await storage.persist());
-  } catch {
-    return null;
-  }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

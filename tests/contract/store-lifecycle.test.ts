@@ -32,7 +32,7 @@ describe('Store lifecycle', () => {
       // A full segment, so the next write opens the writer's second one.
       await Promise.all(Array.from({ length: SEGMENT_SIZE }, (_, i) => first.append('ticket.opened', { number: num(i) }, ticket(`t${i}`))));
       // Earlier work still being written when the session closes (a checkpoint here).
-      void (first as unknown as { checkpoints: { flush(): Promise<void> } }).checkpoints.flush();
+      void (first as unknown as { storage: { flushCheckpoint(): Promise<void> } }).storage.flushCheckpoint();
       const last = first.append('ticket.opened', { number: num(900) }, ticket('t900'));
       const closed = first.close();
       await new Promise((r) => setTimeout(r, 0)); // Web Locks release asynchronously
@@ -165,7 +165,7 @@ async function relayed(store: EventStore, other: EventStore, id: string, number:
 }
 
 function databaseOf(store: EventStore): IDBDatabase {
-  return (store as unknown as { persistenceLayer: { db: IDBDatabase } }).persistenceLayer.db;
+  return (store as unknown as { storage: { layer: { db: IDBDatabase } } }).storage.layer.db;
 }
 
 describe('IndexedDB failing under a running store', () => {
