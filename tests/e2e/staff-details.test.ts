@@ -139,7 +139,7 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     expect(layout).toEqual({ broken: [], outside: 0 });
   }, TEST_TIMEOUT_MS);
 
-  it('[APP7] a manager\'s tablet upright (768×1024): the ticket keeps a column its lines fit in, the menu and the payment under it in reach; the header\'s links clear of the role; Tickets and Menu do not pan sideways (the Menu\'s table scrolls in its box); the console\'s Inspect links are 44 px high; turned to 1024×768, the till\'s layout again; on a phone (390×844) Tickets does not pan either', async () => {
+  it('[APP7] a manager\'s tablet upright (768×1024): the ticket keeps a column its lines fit in, the menu and the payment under it in reach; the header\'s links clear of the role; Tickets and Menu do not pan sideways (the Menu\'s table scrolls in its box); the console\'s Inspect links are 44 px high; turned to 1024×768, the till\'s layout again, and at 1000×700 the menu in reach; on a phone (390×844) Tickets and Menu do not pan either', async () => {
     const tablet = await fixture.browser().newContext({ viewport: { width: 768, height: 1024 }, hasTouch: true });
     fixture.closeAfter(tablet);
     const page = await tablet.newPage();
@@ -197,6 +197,10 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     });
     await page.screenshot({ path: join(SCREENSHOTS, 'ticket-manager-1024x768.png') });
     expect(landscape).toEqual({ linksBesideName: true, menuBesideTicket: true });
+    // A short, wide screen (1000×700) keeps the three columns: stacked, the menu's pinned top took all of its row.
+    await page.setViewportSize({ width: 1000, height: 700 });
+    await addFish.scrollIntoViewIfNeeded();
+    expect(await inReach(page, [addFish])).toEqual([expect.stringMatching(/: ok$/)]);
 
     const phone = await fixture.browser().newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     fixture.closeAfter(phone);
@@ -206,6 +210,11 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
     await addItem(phonePage, 'Cheeseburger');
     await phonePage.locator('main.content').evaluate((main) => main.scrollTo(0, 0));
     await phonePage.screenshot({ path: join(SCREENSHOTS, 'ticket-390x844.png') });
+    expect(await pansSideways(phonePage)).toBe(false);
+    // Nor the Menu screen, its tables' list included (it scrolls in its own box).
+    await phonePage.getByRole('link', { name: 'Menu' }).click();
+    await phonePage.getByRole('heading', { name: 'Menu', level: 1 }).waitFor();
+    await phonePage.getByTestId('table-row').first().waitFor();
     expect(await pansSideways(phonePage)).toBe(false);
   }, TEST_TIMEOUT_MS);
 
