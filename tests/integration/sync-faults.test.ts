@@ -348,6 +348,42 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.awaitingServerUpdate).toBe(0);
   });
 
+  it('[OUT8][SYN20] an upload answered below the last answer (the server restored from a backup) takes back what it answered before: an event above a gap, answered accepted, goes again', async () => {
+    // A server from before storedAbove, scripted (GET too): it stores what it is posted and names only its contiguous watermark.
+    const stored = new Set<number>();
+    const posted: number[][] = [];
+    const watermarks = () => {
+      let n = 0;
+      while (stored.has(n + 1)) n++;
+      return n === 0 ? {} : { 'till-1': n };
+    };
+    const fetch: typeof globalThis.fetch = async (_input, init) => {
+      if (init?.method !== 'POST') return Response.json({ watermarks: watermarks(), writers: stored.size === 0 ? [] : ['till-1'], serverTime: Date.now() });
+      const { events } = JSON.parse(String(init.body)) as { events: { id: string; origin: { n: number } }[] };
+      posted.push(events.map((e) => e.origin.n));
+      for (const e of events) stored.add(e.origin.n);
+      return Response.json({ results: events.map((e) => ({ id: e.id, status: 'accepted' })), watermarks: watermarks(), serverTime: Date.now() });
+    };
+    const t = await terminal({ location: 'restored-answers', terminal: 'till-1', apiBase: 'http://127.0.0.1:1', syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers: new ManualTimers(18), fetch } });
+    const ticket = { id: 'ticket-1', type: 'ticket' };
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    // n 2 never written (reserved by a build that crashed): 3 lies above a gap its watermark never passes.
+    writeAsOtherBuild(t, 3, { type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: 'above the gap' } });
+    await t.sync.syncNow();
+    expect(posted).toEqual([[1, 3]]);
+    expect(t.sync.status.watermarks).toEqual({ 'till-1': 1 });
+    expect(t.sync.status.owed).toBe(0);
+
+    // Restored from a backup taken before: the answer to the next upload lacks 1, below the last answer.
+    stored.clear();
+    await t.store.append('ticket.note_set', { note: 'after the restore' }, { aggregate: ticket });
+    await t.sync.syncNow();
+    // 3 goes again with 1: answered accepted by the server before its restore, it was not stored for good.
+    expect(posted.slice(1)).toEqual([[4], [1, 3]]);
+    expect([...stored].sort((x, y) => x - y)).toEqual([1, 3, 4]);
+    expect(t.sync.status.owed).toBe(0);
+  });
+
   it('[OUT14] an event that waited for the server\'s update and is then refused for another reason is quarantined and waits no more: no next attempt is shown, the next newer event waits the first wait again', async () => {
     const type = 'ticket.payment_recorded';
     const current = CURRENT_VERSIONS[type];

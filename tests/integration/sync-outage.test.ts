@@ -112,6 +112,55 @@ describe('Outage', () => {
     }
   });
 
+  it('[SRV15][SYN20] a till that uploaded over REST with the relay down, its server then restored from a backup with the relay back: the room\'s ack written lower outweighs what the server answered before, and what it lost is owed at once', async () => {
+    const location = 'restored-relay-back';
+    const dataDir = makeDataDir();
+    const backup = makeDataDir();
+    let relay: TcpProxy | null = null;
+    try {
+      server = await startTestServer({ dataDir });
+      proxy = await startTcpProxy(server.port);
+      // The relay's way to the server: down while the till uploads over REST.
+      relay = await startTcpProxy(server.port);
+      await relay.refuse(true);
+      const t = await startTerminal({ location, terminal: 'till-1', apiBase: proxy.url, syncEndpoint: relay.wsUrl });
+      terminals.push(t);
+      const open = (i: number) => t.store.append('ticket.opened', { number: `A-00${i}` }, { aggregate: { id: `ticket-${i}`, type: 'ticket' } });
+      for (let i = 1; i <= 2; i++) await open(i);
+      await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 2, 'two stored');
+      // The night's backup: the server stopped, its data directory copied.
+      await server.close();
+      cpSync(dataDir, backup, { recursive: true });
+      server = await startTestServer({ dataDir });
+      proxy.retarget(server.port);
+      relay.retarget(server.port);
+      for (let i = 3; i <= 5; i++) await open(i);
+      await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 5, 'five stored, answered over REST');
+      // The relay comes back: the room says 5 too.
+      await relay.refuse(false);
+      await waitFor(() => acksOf(t.store.doc).get('till-1') === 5, 'the room acknowledges five');
+
+      // REST down from now on: no answer of the server's tells the till anything. Restored from the
+      // backup (relay ingest off: the room's copy of 3..5 is not stored back at once), it reaches the till over the relay only.
+      await proxy.refuse(true);
+      proxy.cut();
+      await server.close();
+      server = await startTestServer({ dataDir: backup, relayIngest: false });
+      relay.retarget(server.port);
+      relay.cut();
+      await waitFor(() => acksOf(t.store.doc).get('till-1') === 2, 'the room guard wrote the restored server\'s ack');
+      // Before, the REST answer's 5 outweighed the room's 2: the three it lost were owed by no one.
+      await waitFor(() => t.sync.status.owed === 3, 'the three the server lost owed', 10_000, () => JSON.stringify(t.sync.status.watermarks));
+      expect(t.sync.watermarks()).toEqual({ 'till-1': 2 });
+    } finally {
+      await relay?.close();
+      await server?.close();
+      server = null;
+      removeDataDir(dataDir);
+      removeDataDir(backup);
+    }
+  });
+
   it('[SYN20] a probe\'s answer that reaches a till after newer room acks (over the relay, another connection) does not make it disbelieve them: another writer\'s events are acknowledged, not owed for the grace', async () => {
     server = await startTestServer();
     const location = 'probe-race';

@@ -75,6 +75,10 @@ describe('business days in the device\'s time zone (client/store/device-retentio
     expect(DEVICE_RETENTION.keptUntil(closedAt)).toBe(new Date(2026, 9, 27, 4, 0).getTime());
     const view = { kind: 'ticket', status: 'closed', openConflicts: 0, needsUpdate: 0, lastEventAt: closedAt, aggregateType: 'ticket' } as never;
     expect(retentionOf(view, [], marksOnly({}), sundayMorning, DEVICE_RETENTION)).toEqual({ compactable: false, reason: expect.stringMatching(/^kept until/) });
+    // To the ms: kept until Tuesday 04:00, free to leave from then on.
+    const keptUntil = DEVICE_RETENTION.keptUntil(closedAt);
+    expect(retentionOf(view, [], marksOnly({}), keptUntil - 1, DEVICE_RETENTION)).toEqual({ compactable: false, reason: expect.stringMatching(/^kept until/) });
+    expect(retentionOf(view, [], marksOnly({}), keptUntil, DEVICE_RETENTION)).toEqual({ compactable: true });
   });
 
   it('[CMP1] a device whose time zone is not the restaurant\'s (a tablet left on UTC in Los Angeles, or one on Tokyo time) keeps every ticket at least as long as the restaurant\'s own devices: its compaction never takes their yesterday', () => {

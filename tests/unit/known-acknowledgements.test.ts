@@ -132,6 +132,9 @@ describe('KnownAcknowledgements', () => {
     expect(known.answered({ 'till-1': 9 }, {})).toEqual({ forgot: false });
     known.answered({ 'till-1': 4 }, { 'till-1': [[6, 8]] });
     expect(known.answered({ 'till-1': 4 }, {})).toEqual({ forgot: true });
+    // The n just above the new mark, held in a range before: the server stores 1..3 and not 4 (restored from a backup taken before 4 arrived).
+    known.answered({ 'till-1': 2 }, { 'till-1': [[4, 4]] });
+    expect(known.answered({ 'till-1': 3 }, {})).toEqual({ forgot: true });
   });
 
   it('[SRV15][OUT8] the room writing a writer\'s ackRanges without an n it held, its ack not covering it, says the server forgot (a restore with the relay up); ranges the ack rose through do not', () => {

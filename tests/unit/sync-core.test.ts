@@ -169,10 +169,15 @@ describe('Outbox', () => {
 
   it('[SYN5] says when the first of the events still in their grace comes due', () => {
     const held = new Map([['till-2', [1_000, 1_400, 1_300].map((heldAt, i) => ({ ...event('till-2', i + 1), heldAt }))]]);
-    const outbox = computeOutbox({ byWriter: held, acknowledged: marksOnly({}), quarantined: new Set(), ownWriter: 'till-1', firstHeldAt: (id) => held.get('till-2')!.find((e) => e.id === id)!.heldAt, now: 1_500, graceMs: 300 });
+    const input = { byWriter: held, acknowledged: marksOnly({}), quarantined: new Set<string>(), ownWriter: 'till-1', firstHeldAt: (id: string) => held.get('till-2')!.find((e) => e.id === id)!.heldAt, now: 1_500, graceMs: 300 };
+    const outbox = computeOutbox(input);
     expect(outbox.owed.map((e) => e.origin.n)).toEqual([1]);
     expect(outbox.waiting).toBe(2);
     expect(outbox.waitingUntil).toBe(1_600);
+    // At that very ms it is owed: held the whole grace, waitingUntil is when it comes due (OUT4).
+    const due = computeOutbox({ ...input, now: 1_600 });
+    expect(due.owed.map((e) => e.origin.n)).toEqual([1, 3]);
+    expect(due.waitingUntil).toBe(1_700);
   });
 
   it('[OUT4] the oldest owed of own events is when it was written (not the epoch)', () => {
