@@ -33,8 +33,8 @@ import type { IngestLog, IngestResult, IngestService, UploadBatch, Uploader } fr
  *
  * Catch-up skips, per writer, what it already judged this server life (up to a mark: a writer
  * stuck at a gap is read once, its refusals counted and logged once; duplicates not counted,
- * SRV21); a failed batch, or an event the server puts back below a mark (the room guard), takes
- * the mark back.
+ * SRV21); a failed batch, or an event the server puts back below a mark (the room guard) or
+ * below what the running catch-up will mark, takes the mark back.
  */
 export const RELAY_INGEST_BATCH = 500;
 export const RELAY_INGEST_WINDOW_MS = 10;
@@ -88,6 +88,19 @@ class RoomIngest {
   stop: () => void = () => {};
   /** A batch failed, or the server put an event in below a mark: compare the room with the canonical log at the next flush (and mark nothing until then). */
   catchUpDue = false;
+  /**
+   * Times catch-up became due. A mark read before the last of them (a catch-up's, a flush's)
+   * may cover an event the canonical log lacks and is not taken, even once a flush since then
+   * scheduled the next catch-up and cleared `catchUpDue`.
+   */
+  dues = 0;
+  /** Per writer, what the catch-up being run marks judged once it stored all: an event put back at or below it was maybe read before it came back. */
+  catchingUp: ReadonlyMap<string, number> | null = null;
+
+  catchUpBecameDue(): void {
+    this.catchUpDue = true;
+    this.dues += 1;
+  }
 }
 
 export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, options: RelayIngestOptions): RelayIngest {
@@ -111,15 +124,19 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     const marks = judgedOf(location);
     for (const [writer, n] of held) if (n > (marks.get(writer) ?? 0)) marks.set(writer, n);
   };
-  /** Events the room holds now that may not be judged: each writer's mark goes below them, and catch-up is due. */
+  /**
+   * Events the room holds now that may not be judged: each writer's mark goes below them, and
+   * catch-up is due. So too below the running catch-up's mark (after a failed batch the marks are
+   * gone): it read the room maybe before the event came back.
+   */
   const unjudge = (room: Room, state: RoomIngest, jsons: readonly string[]): void => {
     const marks = judged.get(room.name);
-    if (marks === undefined) return;
     for (const json of jsons) {
       const head = eventHeadOf(json);
-      if (head === null || head.terminal === null || head.n > (marks.get(head.terminal) ?? 0)) continue;
-      marks.set(head.terminal, head.n - 1);
-      state.catchUpDue = true;
+      if (head === null || head.terminal === null) continue;
+      if (marks !== undefined && head.n <= (marks.get(head.terminal) ?? 0)) marks.set(head.terminal, head.n - 1);
+      else if (head.n > (state.catchingUp?.get(head.terminal) ?? 0)) continue;
+      state.catchUpBecameDue();
     }
   };
 
@@ -160,7 +177,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         options.log.error({ location: room.name, terminals, err }, 'relay ingest failed');
         options.onFailed?.(room.name, err);
         judged.delete(room.name);
-        state.catchUpDue = true;
+        state.catchUpBecameDue();
         return false;
       }
     }
@@ -194,9 +211,10 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
    * behind and nothing is read; otherwise one pass over the events' heads (~0.2 s at 100k
    * events), taking those of the writers behind, less those stored above a gap (storedAbove).
    */
-  const catchUp = async (room: Room, state: RoomIngest, held: ReadonlyMap<string, number>): Promise<void> => {
+  const catchUp = async (room: Room, state: RoomIngest, held: ReadonlyMap<string, number>, dues: number): Promise<void> => {
     // After the connection that loaded the room got its first answer.
     await new Promise((resolve) => setImmediate(resolve));
+    state.catchingUp = held;
     const acks = await options.acknowledgements(room.name);
     const judgedHere = judgedOf(room.name);
     const from = (writer: string): number => Math.max(acks.marks[writer] ?? 0, judgedHere.get(writer) ?? 0);
@@ -211,19 +229,22 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       pendingOf(behind, { role: 'terminal', terminal: head.terminal }).jsons.push(json);
     }
     const judgedAll = behind.size === 0 || (await store(room, state, [...behind.values()], true));
-    // A failed store, or an event put in below a mark meanwhile, set catchUpDue: the next catch-up reads it all again.
-    if (judgedAll && !state.catchUpDue) markJudged(room.name, held);
+    // A failed store, or an event put in below a mark meanwhile, made catch-up due: the next one reads it all again.
+    if (judgedAll && state.dues === dues) markJudged(room.name, held);
   };
 
   const scheduleCatchUp = (room: Room, state: RoomIngest): void => {
     state.catchUpDue = false;
     // Read now: a flush is followed by the unload, which forgets the room's index.
     const held = new Map(options.held(room));
+    const dues = state.dues;
     enqueue(state, () =>
-      catchUp(room, state, held).catch((err: unknown) => {
-        options.log.error({ location: room.name, err }, 'relay ingest catch-up failed');
-        state.catchUpDue = true;
-      }),
+      catchUp(room, state, held, dues)
+        .catch((err: unknown) => {
+          options.log.error({ location: room.name, err }, 'relay ingest catch-up failed');
+          state.catchUpBecameDue();
+        })
+        .finally(() => (state.catchingUp = null)),
     );
   };
 
@@ -255,8 +276,9 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         // Every event the room holds now came in live (judged by the batches queued before
         // this) or at its load (judged by catch-up): unless one of them fails, all is judged.
         const held = new Map(options.held(room));
+        const dues = state.dues;
         enqueue(state, async () => {
-          if (!state.catchUpDue) markJudged(room.name, held);
+          if (state.dues === dues) markJudged(room.name, held);
         });
       },
       onUnload(room) {

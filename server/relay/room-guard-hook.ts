@@ -127,6 +127,9 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
       const aggregateId = parsed.data.aggregate.id;
       const stone = compacted.get(aggregateId);
       if (stone === undefined || parsed.data.at > stone.at) return true;
+      // This transaction's forged tombstone is gone by now (undoForgedTombstones, on the same
+      // judgement, ran first): still there, another transaction wrote it again in between, which
+      // only sources answering after real I/O allow (SQLite's answer within the same turn).
       return judged?.hidden.has(aggregateId) === true && !allowed.has(aggregateId);
     });
     if (lost.length === 0) return;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BATCH_EVENTS } from '../../shared/protocol/rest-events';
+import { MAX_BATCH_EVENTS, type PostEventsResponse } from '../../shared/protocol/rest-events';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { api, mint, postEvents, ticketOpenedEvent } from '../helpers/server-clients';
 
@@ -45,20 +45,26 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     for (const a of answers) expect(a.body.watermarks['till-1']).toBe(3);
   });
 
-  it('[SRV6] watermarks are the highest contiguous n: 1,2,4 → 2 until 3 arrives → 4', async () => {
+  it('[SRV6][OUT8] watermarks are the highest contiguous n: 1,2,4 → 2 until 3 arrives → 4; storedAbove names what is above them', async () => {
     const t = await mint('loc-wm', 'terminal', 'till-7');
+    const post = async (events: unknown[]) => (await postEvents(server.url, t, events)).body as PostEventsResponse;
     const [e1, e2, e3, e4] = [1, 2, 3, 4].map((n) => ticketOpenedEvent('till-7', n));
-    expect((await postEvents(server.url, t, [e1, e2, e4])).body.watermarks).toEqual({ 'till-7': 2 });
+    const first = await post([e1, e2, e4]);
+    expect([first.watermarks, first.storedAbove]).toEqual([{ 'till-7': 2 }, { 'till-7': [[4, 4]] }]);
     expect((await api(server.url, '/api/watermarks', t)).body).toMatchObject({ watermarks: { 'till-7': 2 } });
-    const after3 = await postEvents(server.url, t, [e3]);
-    expect(after3.body.watermarks).toEqual({ 'till-7': 4 });
+    const after3 = await post([e3]);
+    expect(after3.watermarks).toEqual({ 'till-7': 4 });
+    // The gap filled: 4 is under the watermark, no longer above it.
+    expect(after3.storedAbove).toEqual({});
     // Any terminal may upload another terminal's events; watermarks are per origin.
-    const other = await postEvents(server.url, t, [ticketOpenedEvent('till-8', 1)]);
-    expect(other.body.watermarks).toEqual({ 'till-7': 4, 'till-8': 1 });
+    const other = await post([ticketOpenedEvent('till-8', 1)]);
+    expect(other.watermarks).toEqual({ 'till-7': 4, 'till-8': 1 });
     // A writer whose first event is missing has no watermark, and is still one the location holds
     // events of (STO16: a device paired as it must write as a fresh writer).
-    await postEvents(server.url, t, [ticketOpenedEvent('till-9', 2)]);
+    await post([ticketOpenedEvent('till-9', 2)]);
     expect((await api(server.url, '/api/watermarks', t)).body).toMatchObject({ watermarks: { 'till-7': 4, 'till-8': 1 }, writers: ['till-7', 'till-8', 'till-9'] });
+    // Every range above a watermark, not only the lowest.
+    expect((await post([ticketOpenedEvent('till-9', 4)])).storedAbove).toEqual({ 'till-9': [[2, 2], [4, 4]] });
   });
 
   it('same id with different content is rejected naming the field; a reused origin.n too', async () => {

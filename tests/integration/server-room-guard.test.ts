@@ -55,6 +55,33 @@ function soupSold(at: number): EventEnvelope[] {
   ];
 }
 
+/** A cash refund of ticket-9 by manager-1 (its n = 1) at `at`: written after the ticket was compacted, it is no part of the compaction. */
+function lateRefund(at: number): EventEnvelope {
+  return ticketOpenedEvent('manager-1', 1, { aggregate: TICKET_9, seq: 5, at, type: 'ticket.refunded', payload: { refundId: 'rf-1', method: 'cash', amountCents: 500, reason: 'cold soup' } });
+}
+
+/** The entries of the server's own segments (what it put back or added). */
+function serverWritten(doc: Y.Doc): unknown[] {
+  return [...segmentsOf(doc).entries()].filter(([key]) => key.startsWith('server/')).flatMap(([, segment]) => segment.toArray());
+}
+
+/**
+ * `till` compacts soupSold(): ticket-9 tombstoned at the returned time, its events deleted. The
+ * compaction stands (a ticket settled days ago): once this returns, the guard has judged it.
+ */
+async function compactSoup(till: { doc: Y.Doc }, sale: readonly EventEnvelope[]): Promise<number> {
+  const stoneAt = Date.now();
+  till.doc.transact(() => {
+    compactedOf(till.doc).set('ticket-9', { at: stoneAt, by: 'till-3', events: 4, number: 'T-001' });
+    deleteEvents(till.doc, new Set(sale.map((e) => e.id)));
+  }, 'local');
+  // A witness the guard answers after it judged the compaction: a forged mark, overwritten.
+  till.doc.transact(() => acksOf(till.doc).set('till-9', 99), 'local');
+  await waitFor(() => !acksOf(till.doc).has('till-9'), 'the server corrected the forged mark');
+  expect(compactedOf(till.doc).get('ticket-9')).toMatchObject({ at: stoneAt });
+  return stoneAt;
+}
+
 /** `events` written by `writer` on a client, as a terminal's own write. */
 function writeAs(client: { doc: Y.Doc }, writer: string, events: readonly EventEnvelope[]): void {
   client.doc.transact(() => new SegmentWriter(client.doc, writer).append(events.map((e) => JSON.stringify(e))), 'local');
@@ -260,6 +287,24 @@ describe('room guard', () => {
     expect(later.store.view('ticket-9')).toMatchObject({ status: 'closed', refunds: [{ refundId: 'rf-1', amountCents: 500 }] });
   });
 
+  it('[SRV16] an acknowledged event dated after its aggregate\'s tombstone (a refund of an archived ticket), deleted alone, is put back', async () => {
+    const server = await startTestServer();
+    cleanups.push(() => server.dispose());
+    const till = await connectSynced(server.wsUrl, 'late-refund', await mint('late-refund', 'terminal', 'till-3'));
+    const manager = await connectSynced(server.wsUrl, 'late-refund', await mint('late-refund', 'manager', 'manager-1'));
+    cleanups.push(() => till.destroy(), () => manager.destroy());
+    const sale = soupSold(Date.now() - 5 * 24 * 60 * 60_000);
+    writeAs(till, 'till-3', sale);
+    await waitFor(() => acksOf(till.doc).get('till-3') === 4, 'the sale acknowledged');
+    const refund = lateRefund((await compactSoup(till, sale)) + 1);
+    writeAs(manager, 'manager-1', [refund]);
+    await waitFor(() => acksOf(till.doc).get('manager-1') === 1 && readAllEventJson(till.doc).some((j) => j.includes(refund.id)), 'the refund acknowledged, on the till');
+    // No compaction deletes it: the tombstone stays as it was.
+    till.doc.transact(() => deleteEvents(till.doc, new Set([refund.id])), 'local');
+    await waitFor(() => serverWritten(manager.doc).some((j) => String(j).includes(refund.id)), 'the server put the refund back');
+    expect(eventIdsIn(manager.doc)).toEqual([refund.id]);
+  });
+
   it('[SRV16] a tombstone dated ahead of the server\'s clock is judged as of the server\'s time: a ticket closed minutes ago stays (a till whose clock ran a day ahead)', async () => {
     const server = await startTestServer();
     cleanups.push(() => server.dispose());
@@ -309,5 +354,32 @@ describe('room guard: what the room lacks', () => {
     cleanups.push(() => till.destroy());
     await waitFor(() => eventIdsIn(till.doc).includes(posted.id), 'the room has the event', 3 * RESTORE_AFTER_LOAD_MS);
     expect(eventIdsIn(till.doc).filter((id) => id === posted.id)).toHaveLength(1);
+  });
+
+  it('[SRV29] an event the room never got, of an aggregate it holds a tombstone of but dated after it (a late refund), reaches the room after its next load', async () => {
+    const dataDir = makeDataDir();
+    cleanups.push(() => removeDataDir(dataDir));
+    const location = 'unbridged-refund';
+    let server = await startTestServer({ dataDir });
+    let till = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-3'));
+    const sale = soupSold(Date.now() - 5 * 24 * 60 * 60_000);
+    writeAs(till, 'till-3', sale);
+    await waitFor(() => acksOf(till.doc).get('till-3') === 4, 'the sale acknowledged');
+    const refund = lateRefund((await compactSoup(till, sale)) + 1);
+    till.destroy();
+    await server.close();
+    // Stored, never bridged: written into the canonical store with no server running.
+    const db = openDatabase(dataDir);
+    await new SqliteCanonicalLog(db).appendBatch(location, [{ event: refund, canonical: canonicalEventJson(refund) }], Date.now());
+    db.close();
+
+    server = await startTestServer({ dataDir });
+    cleanups.push(() => server.close());
+    till = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-3'));
+    cleanups.push(() => till.destroy());
+    expect(compactedOf(till.doc).get('ticket-9')).toBeDefined();
+    await waitFor(() => eventIdsIn(till.doc).includes(refund.id), 'the room has the refund', 3 * RESTORE_AFTER_LOAD_MS);
+    // The compacted sale stays compacted.
+    expect(eventIdsIn(till.doc)).toEqual([refund.id]);
   });
 });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import { SegmentWriter } from '../../shared/log/log-doc';
 import { DB_FILE, openDatabase } from '../../server/store/database';
+import { SqliteCanonicalLog } from '../../server/store/sqlite-canonical-log';
 import { makeDataDir, removeDataDir, spawnServer } from '../helpers/server-process';
 import { TEST_SECRET, api, connectSynced, mint, postEvents, ticketOpenedEvent, waitForAsync } from '../helpers/server-clients';
 import { startTestServer } from '../helpers/server-in-process';
@@ -49,6 +50,17 @@ function failInserts(dir: string, table: string): () => void {
   return restore;
 }
 
+/** The canonical log on a database of its own (closed after the test), and what its appendBatch takes. */
+function canonicalLog() {
+  const db = openDatabase(dataDir());
+  cleanups.push(() => db.close());
+  const valid = (terminal: string, n: number) => {
+    const event = ticketOpenedEvent(terminal, n);
+    return { event, canonical: canonicalEventJson(event) };
+  };
+  return { db, store: new SqliteCanonicalLog(db), valid };
+}
+
 async function storeErrors(url: string, op: string): Promise<number> {
   const text = String((await api<string>(url, '/metrics', null)).body);
   return Number(text.match(new RegExp(`^rms_store_errors_total\\{op="${op}"\\} (\\d+)`, 'm'))?.[1] ?? NaN);
@@ -80,6 +92,18 @@ describe('start refusals', () => {
 });
 
 describe('store writes failing', () => {
+  it('[SRV37][OUT8] a batch rolled back part-way names no range above a watermark it did not store', async () => {
+    const { db, store, valid } = canonicalLog();
+    await store.appendBatch('loc', [valid('till-1', 1)], Date.now());
+    // The batch fails after till-1's n = 5 was kept as a range above its mark: till-2's gap is refused.
+    db.exec(`CREATE TRIGGER fail_gap BEFORE INSERT ON watermark_gaps WHEN NEW.terminal = 'till-2' BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END`);
+    await expect(store.appendBatch('loc', [valid('till-1', 5), valid('till-2', 7)], Date.now())).rejects.toThrow(/disk full/);
+    db.exec('DROP TRIGGER fail_gap');
+    expect(await store.acknowledgements('loc')).toEqual({ marks: { 'till-1': 1 }, above: {} });
+    // Nor does the answer to the next batch.
+    expect((await store.appendBatch('loc', [valid('till-3', 1)], Date.now())).storedAbove).toEqual({});
+  });
+
   it('[SRV37] /healthz answers 503 storageFailing while POST /api/events cannot store, counted in rms_store_errors_total; 200 again once a write stores', async () => {
     const server = await startTestServer();
     cleanups.push(() => server.dispose());
@@ -181,6 +205,17 @@ describe('the log restored from a backup', () => {
     // Before, they took the cursors 4–7 again, at or below the one the back office held: it never saw them.
     expect((await page(server.url, held)).events.map((e) => e.id)).toEqual(resold.map((e) => e.id));
   });
+  it('[SRV38] batches in the same millisecond, or after the server clock went back a minute, take cursors above every one given', async () => {
+    const { store, valid } = canonicalLog();
+    const t = Date.UTC(2026, 0, 1);
+    await store.appendBatch('loc', [valid('till-1', 1)], t);
+    const firstCursor = (await store.readAfter('loc', 0, 10)).lastCursor;
+    const same = await store.appendBatch('loc', [valid('till-1', 2)], t);
+    const back = await store.appendBatch('loc', [valid('till-1', 3)], t - 60_000);
+    expect([...same.outcomes, ...back.outcomes].map((o) => o.status)).toEqual(['accepted', 'accepted']);
+    expect((await store.readAfter('loc', firstCursor, 10)).events).toHaveLength(2);
+  });
+
   it('[SRV38] a server clock read absurdly far ahead (year 2290) gives no cursor a reader cannot send back', async () => {
     // Good until then (the server judges expiry by its clock).
     const token = await mint('loc-far-clock', 'terminal', 'till-1', Math.floor((Date.UTC(2291, 0, 1) - Date.now()) / 1000));

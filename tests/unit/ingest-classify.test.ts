@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyBatch } from '../../server/ingest/ingest-service';
+import { IngestService, classifyBatch, type IngestedBatch } from '../../server/ingest/ingest-service';
+import type { CanonicalLog, ValidEvent } from '../../server/store/canonical-log';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import { ticketOpenedEvent } from '../helpers/server-clients';
 
@@ -39,5 +40,30 @@ describe('classifyBatch: prototype keys', () => {
       expect.objectContaining({ id: payload!.id, status: 'rejected', field: 'payload.__proto__' }),
     ]);
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+});
+
+describe('IngestService: after-ingest hooks', () => {
+  it('a hook that throws (the room bridge, a room failing to load) is logged: the committed batch is answered, and the hooks after it still run', async () => {
+    // A store that takes every event given.
+    const store: Pick<CanonicalLog, 'appendBatch' | 'storedJson'> = {
+      appendBatch: async (_location: string, events: readonly ValidEvent[]) => ({
+        outcomes: events.map(({ event }) => ({ id: event.id, status: 'accepted' as const })),
+        watermarks: { 'till-1': events.length },
+        storedAbove: {},
+      }),
+      storedJson: async () => new Map(),
+    };
+    const errors: object[] = [];
+    const after: IngestedBatch[] = [];
+    const hooks = [
+      { name: 'room-bridge', afterIngest: () => Promise.reject(new Error('room failed to load')) },
+      { name: 'after', afterIngest: (batch: IngestedBatch) => void after.push(batch) },
+    ];
+    const ingest = new IngestService(store as CanonicalLog, hooks, { error: (obj) => void errors.push(obj) });
+    const answer = await ingest.ingest('loc', [ticketOpenedEvent('till-1', 1)], { role: 'terminal', terminal: 'till-1' });
+    expect([answer.results.map((r) => r.status), answer.watermarks]).toEqual([['accepted'], { 'till-1': 1 }]);
+    expect(errors).toEqual([{ hook: 'room-bridge', location: 'loc', err: 'Error: room failed to load' }]);
+    expect(after.map((b) => b.accepted.length)).toEqual([1]);
   });
 });

@@ -11,11 +11,14 @@ import { ticketOpenedEvent, waitFor } from '../helpers/server-clients';
 
 /**
  * The relay ingest's marks of what it judged (SRV21), against a canonical log held in memory
- * that stores every event it is given, or fails the batch the test says.
+ * that stores every event it is given, or fails the batches the test says, or holds the next
+ * batch until the test lets it go.
  */
 function canonicalLog() {
   const stored = new Map<string, Set<number>>();
-  let failNext = false;
+  let failing = 0;
+  let held: Promise<void> | null = null;
+  let batches = 0;
   const watermarks = (): Record<string, number> => {
     const marks: Record<string, number> = {};
     for (const [writer, ns] of stored) {
@@ -27,14 +30,26 @@ function canonicalLog() {
   };
   return {
     holds: (writer: string): number[] => [...(stored.get(writer) ?? [])].sort((a, b) => a - b),
-    failNextBatch: () => void (failNext = true),
+    failNextBatch: () => void (failing += 1),
+    /** The next batch waits for the returned function's call. */
+    holdNextBatch: (): (() => void) => {
+      let release!: () => void;
+      held = new Promise<void>((resolve) => (release = resolve));
+      return release;
+    },
+    /** Batches begun so far. */
+    batches: () => batches,
     ingest: {
-      async ingestEach(_location: string, batches: readonly UploadBatch[]): Promise<IngestResult[]> {
-        if (failNext) {
-          failNext = false;
+      async ingestEach(_location: string, uploads: readonly UploadBatch[]): Promise<IngestResult[]> {
+        batches += 1;
+        const hold = held;
+        held = null;
+        await hold;
+        if (failing > 0) {
+          failing -= 1;
           throw new Error('database or disk is full (simulated)');
         }
-        return batches.map(({ raws }) => {
+        return uploads.map(({ raws }) => {
           for (const raw of raws as { origin: { terminal: string; n: number } }[]) {
             const { terminal, n } = raw.origin;
             stored.set(terminal, (stored.get(terminal) ?? new Set()).add(n));
@@ -58,36 +73,120 @@ function highestHeld(doc: Y.Doc, into: Map<string, number>): Map<string, number>
 
 const fromTill = (terminal: string) => ({ kind: 'remote', connection: { claims: { role: 'terminal', terminal } } });
 
+/**
+ * A loaded room whose relay ingest stores into `canonicalLog()`, and till-1's n = 1 and 2, which
+ * arrived while the store took no writes (their batch failed).
+ */
+async function roomAfterFailedBatch() {
+  const log = canonicalLog();
+  const doc = new Y.Doc();
+  const counted = new Map<string, number>();
+  let failures = 0;
+  const relay = relayIngestHook(log.ingest, {
+    log: { error: () => {} } as never,
+    acknowledgements: log.acknowledgements,
+    held: () => highestHeld(doc, counted),
+    onFailed: () => void failures++,
+  });
+  const room = { name: 'loc', doc } as Room;
+  relay.hook.onLoad!(room);
+  const sales = [1, 2].map((n) => canonicalEventJson(ticketOpenedEvent('till-1', n)));
+  log.failNextBatch();
+  doc.transact(() => new SegmentWriter(doc, 'till-1').append(sales), fromTill('till-1'));
+  // The event index counts them as they arrive: a deleted event stays counted.
+  highestHeld(doc, counted);
+  await waitFor(() => failures === 1, 'the live batch failed');
+  /** A connection deletes the sale (unstored). */
+  const deleteSale = (json: string): void => {
+    const segment = [...segmentsOf(doc).values()][0]!;
+    doc.transact(() => segment.delete(segment.toArray().indexOf(json), 1), fromTill('till-9'));
+  };
+  /** The room guard puts the sale back. */
+  const putBack = (json: string): void => doc.transact(() => new SegmentWriter(doc, 'server').append([json]), SERVER_ORIGIN);
+  return { log, relay, room, sales, failures: () => failures, deleteSale, putBack };
+}
+
+/** The batches queued by now are done (the fake store answers at once). */
+const settled = () => new Promise((resolve) => setTimeout(resolve, 50));
+
 describe('relay ingest marks', () => {
   it('[SRV21] an unstored event a connection deleted while catch-up read the room, put back by the server, is caught up', async () => {
-    const log = canonicalLog();
-    const doc = new Y.Doc();
-    const counted = new Map<string, number>();
-    let failures = 0;
-    const relay = relayIngestHook(log.ingest, {
-      log: { error: () => {} } as never,
-      acknowledgements: log.acknowledgements,
-      held: () => highestHeld(doc, counted),
-      onFailed: () => void failures++,
-    });
-    const room = { name: 'loc', doc } as Room;
-    relay.hook.onLoad!(room);
-    const [sale1, sale2] = [1, 2].map((n) => canonicalEventJson(ticketOpenedEvent('till-1', n)));
-
-    // till-1's n = 1 and 2 arrive while the store takes no writes.
-    log.failNextBatch();
-    doc.transact(() => new SegmentWriter(doc, 'till-1').append([sale1!, sale2!]), fromTill('till-1'));
-    await waitFor(() => failures === 1, 'the live batch failed');
-    // A connection deletes n = 1 (unstored): the room guard puts it back, but only after catch-up read the room.
-    const segment = [...segmentsOf(doc).values()][0]!;
-    doc.transact(() => segment.delete(segment.toArray().indexOf(sale1!), 1), fromTill('till-9'));
+    const { log, relay, room, sales, deleteSale, putBack } = await roomAfterFailedBatch();
+    const [sale1] = sales;
+    // A connection deletes n = 1: the room guard puts it back, but only after catch-up read the room.
+    deleteSale(sale1!);
     relay.hook.onFlush!(room);
     await waitFor(() => log.holds('till-1').includes(2), 'catch-up stored n = 2');
-    doc.transact(() => new SegmentWriter(doc, 'server').append([sale1!]), SERVER_ORIGIN);
+    putBack(sale1!);
 
     relay.hook.onFlush!(room);
     await relay.close();
     // Before, catch-up had judged till-1 up to n = 2: n = 1 was skipped until the server restarted.
+    expect(log.holds('till-1')).toEqual([1, 2]);
+  });
+
+  it("[SRV21] an unstored event put back at its writer's mark is caught up", async () => {
+    const { log, relay, room, sales, deleteSale, putBack } = await roomAfterFailedBatch();
+    const [, sale2] = sales;
+    deleteSale(sale2!);
+    relay.hook.onFlush!(room);
+    await waitFor(() => log.holds('till-1').includes(1), 'catch-up stored n = 1');
+    // Catch-up judged till-1 up to n = 2, the highest the room counted.
+    await settled();
+    putBack(sale2!);
+
+    relay.hook.onFlush!(room);
+    await relay.close();
+    expect(log.holds('till-1')).toEqual([1, 2]);
+  });
+
+  it('[SRV21] a catch-up that fails too marks nothing: a later flush catches the events up', async () => {
+    const { log, relay, room, failures } = await roomAfterFailedBatch();
+    log.failNextBatch();
+    relay.hook.onFlush!(room);
+    await waitFor(() => failures() === 2, 'the catch-up failed');
+    // The flush that scheduled it marked nothing after it: the next flush catches up.
+    await settled();
+    relay.hook.onFlush!(room);
+    await relay.close();
+    expect(log.holds('till-1')).toEqual([1, 2]);
+  });
+
+  it('[SRV21] an unstored event put back while catch-up stores what it read is caught up', async () => {
+    const { log, relay, room, sales, deleteSale, putBack } = await roomAfterFailedBatch();
+    const [sale1] = sales;
+    deleteSale(sale1!);
+    const release = log.holdNextBatch();
+    const before = log.batches();
+    relay.hook.onFlush!(room);
+    await waitFor(() => log.batches() > before, 'catch-up is storing n = 2');
+    // The failed batch took till-1's mark away: n = 1 is below no mark, only below what catch-up will mark.
+    putBack(sale1!);
+    release();
+    await waitFor(() => log.holds('till-1').includes(2), 'catch-up stored n = 2');
+    await settled();
+
+    relay.hook.onFlush!(room);
+    await relay.close();
+    // Before, catch-up marked till-1 judged up to n = 2 as it ended: n = 1 waited for a restart.
+    expect(log.holds('till-1')).toEqual([1, 2]);
+  });
+
+  it('[SRV21] a catch-up marks nothing once catch-up became due while it stored, though a flush since scheduled the next', async () => {
+    const { log, relay, room, sales, deleteSale, putBack } = await roomAfterFailedBatch();
+    const [sale1] = sales;
+    deleteSale(sale1!);
+    const release = log.holdNextBatch();
+    const before = log.batches();
+    relay.hook.onFlush!(room);
+    await waitFor(() => log.batches() > before, 'catch-up is storing n = 2');
+    putBack(sale1!);
+    // The room's next flush comes while the catch-up still stores: it schedules the next catch-up.
+    relay.hook.onFlush!(room);
+    release();
+
+    await relay.close();
+    // Before, the first catch-up ended marking till-1 judged up to n = 2, and the next one read nothing.
     expect(log.holds('till-1')).toEqual([1, 2]);
   });
 });
