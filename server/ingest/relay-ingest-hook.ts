@@ -178,6 +178,8 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         options.onFailed?.(room.name, err);
         judged.delete(room.name);
         state.catchUpBecameDue();
+        // The room may have been unloaded and loaded again meanwhile: the loaded one's marks went too.
+        for (const [other, s] of rooms) if (other.name === room.name && s !== state) s.catchUpBecameDue();
         return false;
       }
     }
@@ -283,6 +285,8 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       },
       onUnload(room) {
         const state = rooms.get(room);
+        // What it still has queued marks nothing: the room loaded next may fail a batch, or be put back into, below it.
+        state?.catchUpBecameDue();
         state?.scheduled?.cancel();
         state?.stop();
         rooms.delete(room);

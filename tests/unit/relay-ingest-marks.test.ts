@@ -109,6 +109,38 @@ async function roomAfterFailedBatch() {
 /** The batches queued by now are done (the fake store answers at once). */
 const settled = () => new Promise((resolve) => setTimeout(resolve, 50));
 
+/** A room whose relay ingest stores into `canonicalLog()`, till-1's sales written live into it, and its unload and load again (as the registry does, flush first). */
+function roomThatReloads() {
+  const log = canonicalLog();
+  const counted = new WeakMap<Room, Map<string, number>>();
+  const held = (room: Room) => highestHeld(room.doc, counted.get(room) ?? counted.set(room, new Map()).get(room)!);
+  let failures = 0;
+  const relay = relayIngestHook(log.ingest, {
+    log: { error: () => {} } as never,
+    acknowledgements: log.acknowledgements,
+    held,
+    onFailed: () => void failures++,
+  });
+  const room = { name: 'loc', doc: new Y.Doc() } as Room;
+  relay.hook.onLoad!(room);
+  const sale = (n: number) => canonicalEventJson(ticketOpenedEvent('till-1', n));
+  const live = (into: Room, ns: number[]) => {
+    into.doc.transact(() => new SegmentWriter(into.doc, 'till-1').append(ns.map(sale)), fromTill('till-1'));
+    held(into);
+  };
+  const reload = (from: Room): Room => {
+    relay.hook.onFlush!(from);
+    relay.hook.onUnload!(from);
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(from.doc));
+    from.doc.destroy();
+    const next = { name: from.name, doc } as Room;
+    relay.hook.onLoad!(next);
+    return next;
+  };
+  return { log, relay, room, live, reload, failures: () => failures };
+}
+
 describe('relay ingest marks', () => {
   it('[SRV21] an unstored event a connection deleted while catch-up read the room, put back by the server, is caught up', async () => {
     const { log, relay, room, sales, deleteSale, putBack } = await roomAfterFailedBatch();
@@ -187,6 +219,51 @@ describe('relay ingest marks', () => {
 
     await relay.close();
     // Before, the first catch-up ended marking till-1 judged up to n = 2, and the next one read nothing.
+    expect(log.holds('till-1')).toEqual([1, 2]);
+  });
+  it('[SRV21] a room unloaded while its batch stores, loaded again and failing a lower n: the unloaded one\'s queued marking takes nothing, the n is caught up', async () => {
+    const { log, relay, room, live, reload, failures } = roomThatReloads();
+    await settled();
+    const release = log.holdNextBatch();
+    const before = log.batches();
+    live(room, [2]); // n = 1 comes later (a gap); this batch is slow
+    await waitFor(() => log.batches() > before, 'the first room\'s batch storing');
+    const again = reload(room); // its flush's marking waits behind the slow batch
+    await settled();
+    log.failNextBatch();
+    live(again, [1]);
+    await waitFor(() => failures() === 1, 'the loaded room\'s batch failed');
+    release(); // the first room's queue ends: before, its marking took till-1 up to 2 again
+    await settled();
+    for (let i = 0; i < 2; i++) {
+      relay.hook.onFlush!(again);
+      await settled();
+    }
+    await relay.close();
+    expect(log.holds('till-1')).toEqual([1, 2]);
+  });
+
+  it('[SRV21] an unloaded room\'s batch of a lower n failing after the room loaded again: the loaded room catches it up', async () => {
+    const { log, relay, room, live, reload, failures } = roomThatReloads();
+    await settled();
+    live(room, [2]);
+    await waitFor(() => log.holds('till-1').includes(2), 'n = 2 stored');
+    relay.hook.onFlush!(room);
+    await settled(); // till-1 judged up to 2
+    const release = log.holdNextBatch();
+    log.failNextBatch();
+    const before = log.batches();
+    live(room, [1]); // late, slow, and it will fail
+    await waitFor(() => log.batches() > before, 'n = 1 storing');
+    const again = reload(room); // its catch-up finds till-1 judged up to 2: nothing behind
+    await settled();
+    release();
+    await waitFor(() => failures() === 1, 'the unloaded room\'s batch failed');
+    for (let i = 0; i < 3; i++) {
+      relay.hook.onFlush!(again);
+      await settled();
+    }
+    await relay.close();
     expect(log.holds('till-1')).toEqual([1, 2]);
   });
 });
