@@ -254,8 +254,14 @@ export class IdbPersistence {
     }, PERSISTENCE);
   }
 
-  /** Stops recording; the database closes once the writes already queued are done. */
+  /**
+   * Stops recording; the database closes once the writes already queued are done. A failed
+   * batch still queued (STO19) is tried once more first: with no later write to carry it, it
+   * was gone with the tab although the disk works again. Refused again, the close still ends,
+   * the failure reported already (the store says its log is only in memory).
+   */
   close(): Promise<void> {
+    if (this.queue.length > 0 && this.scheduled === null) this.schedule();
     this.closed = true;
     if (this.mergeTimer !== null) clearTimeout(this.mergeTimer);
     this.doc.off('update', this.onUpdate);

@@ -8,6 +8,7 @@ import { CURRENT_VERSIONS, EVENT_CATALOG, EventValidationError } from '../../sha
 import { UPCASTERS } from '../../shared/events/upcasters';
 import { FOLD_SNAPSHOT_VERSION } from '../../shared/projection/aggregate-fold';
 import type { CheckpointRecord } from '../../shared/projection/location-projection';
+import type { TicketView } from '../../shared/projection/views';
 import { EVENT_ID_PATTERN, newEventId } from '../../shared/events/event-id';
 import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
 import { SegmentWriter, acksOf, compactedOf, readAllEventJson } from '../../shared/log/log-doc';
@@ -132,6 +133,29 @@ for (const persistence of ['memory', 'indexeddb'] as const) {
       Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(room), { relay: true });
       expect(store.eventsByWriter().get('till-9')).toEqual([sale]);
       expect(store.getByAggregate('t1')).toEqual([sale]);
+    });
+
+    it('[STO6] events that arrive again in a later update (the server\'s copy after their writer\'s segment) are held once: one payment, not two', async () => {
+      const store = await openStore({ location: location(), persistence });
+      const writer = await openStore({ location: location(), persistence: 'memory', terminal: 'till-9' });
+      const opened = await writer.append('ticket.opened', { number: 'Z-001' }, ticket('t1'));
+      const paid = await writer.append('ticket.payment_recorded', { paymentId: 'p-1', method: 'cash', amountCents: 1250 }, ticket('t1'));
+      const room = new Y.Doc();
+      room.transact(() => new SegmentWriter(room, 'till-9').append([JSON.stringify(opened), JSON.stringify(paid)]));
+      Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(room), { relay: true });
+      const before = Y.encodeStateVector(store.doc);
+      room.transact(() => new SegmentWriter(room, 'server').append([JSON.stringify(opened), JSON.stringify(paid)]));
+      Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(room, before), { relay: true });
+      expect(store.eventsByWriter().get('till-9')).toEqual([opened, paid]);
+      expect(store.getByAggregate('t1')).toEqual([opened, paid]);
+      expect((store.view('t1') as TicketView).payments).toHaveLength(1);
+    });
+
+    it('[STO2] origin.n goes on above the server\'s watermark for this writer: its events compacted away and its counter lost, no n is handed out again', async () => {
+      const store = await openStore({ location: location(), persistence });
+      store.doc.transact(() => acksOf(store.doc).set(store.writer, 7), 'server');
+      const next = await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      expect(next.origin.n).toBe(8);
     });
   });
 }
@@ -314,6 +338,40 @@ describe('EventStore on IndexedDB', () => {
     const second = await openStore({ location });
     expect(second.isIndexed).toBe(true);
     expect(second.view('t1')).toMatchObject({ number: 'A-001' });
+  });
+
+  it('[STO13] a checkpoint write that fails keeps its changes for the next one: the views restored after a reload are the log\'s', async () => {
+    const location = `checkpoint-failed-${++seq}`;
+    const store = await openStore({ location });
+    const flushCheckpoint = () => (store as unknown as { storage: { flushCheckpoint(): Promise<void> } }).storage.flushCheckpoint();
+    await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    await flushCheckpoint();
+    // The next checkpoint write aborts (a one-off disk error); the log's writes go on.
+    const put = IDBObjectStore.prototype.put;
+    let failNext = true;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      const req = put.apply(this, args);
+      if (failNext && this.name === 'projection') {
+        failNext = false;
+        const tx = this.transaction as IDBTransaction & { _abort(name: string): void };
+        queueMicrotask(() => tx._abort('UnknownError'));
+      }
+      return req;
+    };
+    try {
+      await store.append('ticket.item_added', item('l1'), ticket('t1'));
+      await flushCheckpoint();
+      expect(failNext).toBe(false);
+    } finally {
+      IDBObjectStore.prototype.put = put;
+    }
+    // A later checkpoint that changes only t2 still writes t1 as it is now.
+    await store.append('ticket.opened', { number: 'A-002' }, ticket('t2'));
+    await store.close();
+    openedStores.length = 0;
+    const reloaded = await openStore({ location });
+    expect(reloaded.isIndexed).toBe(false); // restored from the checkpoint
+    expect((reloaded.view('t1') as TicketView).lines.map((l) => l.lineId)).toEqual(['l1']);
   });
 
   /** Opens, adds one line, sends, bumps, pays and closes: a settled ticket. */
@@ -884,6 +942,19 @@ describe('EventStore clock', () => {
     } finally {
       restore();
     }
+  });
+
+  it('[SYN10] this till\'s own register write, stamped above a far-ahead write it saw, is never listed as a clock suspect: only the far-ahead one is', async () => {
+    const store = await openStore({ location: `own-lifted-${++seq}`, persistence: 'memory', clock: new HybridClock({ offsetMs: 0 }) });
+    await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    const far = Date.now() + 10 * 60 * 60_000;
+    const ahead = { id: newEventId(far), seq: 2, at: far, type: 'ticket.note_set', v: 1, aggregate: { id: 't1', type: 'ticket' }, origin: { terminal: 'till-9', n: 1 }, payload: { note: 'future' } };
+    const foreign = new Y.Doc();
+    foreign.transact(() => new SegmentWriter(foreign, 'till-9').append([JSON.stringify(ahead)]));
+    Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(foreign), { relay: true });
+    const mine = await store.append('ticket.note_set', { note: 'now' }, ticket('t1'));
+    expect(mine.at).toBeGreaterThan(far);
+    expect(store.clockSuspects.map((e) => e.id)).toEqual([ahead.id]);
   });
 
   it('[STO3] the same key twice: append returns the event the fold keeps (first in fold order), not the one with the smaller id', async () => {

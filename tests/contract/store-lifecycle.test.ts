@@ -10,6 +10,7 @@ import { SEGMENT_SIZE, SegmentWriter, acksOf, compactedOf, deleteEvents, readAll
 import { SERVER_WRITER } from '../../shared/events/envelope';
 import { marksOnly } from '../helpers/acknowledgements';
 import { PERSISTENCE } from '../../client/store/origins';
+import type { IdbPersistence, PersistenceStats } from '../../client/store/idb-persistence';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { installWebLocks } from '../helpers/web-locks';
 import { installLocalStorage } from '../helpers/device-storage';
@@ -24,39 +25,42 @@ const ticket = (id: string) => ({ aggregate: { id, type: 'ticket' } });
 const num = (i: number) => `A-${String(i).padStart(3, '0')}`;
 
 describe('Store lifecycle', () => {
-  it('[STO17] a closed store keeps its writer slot until its last writes are on disk: a store reopened at once continues after them', async () => {
-    const restore = installWebLocks();
-    try {
-      const location = `slot-${++seq}`;
-      const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
-      // A full segment, so the next write opens the writer's second one.
-      await Promise.all(Array.from({ length: SEGMENT_SIZE }, (_, i) => first.append('ticket.opened', { number: num(i) }, ticket(`t${i}`))));
-      // Earlier work still being written when the session closes (a checkpoint here).
-      void (first as unknown as { storage: { flushCheckpoint(): Promise<void> } }).storage.flushCheckpoint();
-      const last = first.append('ticket.opened', { number: num(900) }, ticket('t900'));
-      const closed = first.close();
-      await new Promise((r) => setTimeout(r, 0)); // Web Locks release asynchronously
-      const second = await openStore({ location });
-      const next = await second.append('ticket.opened', { number: num(901) }, ticket('t901'));
-      const lastEvent = await last;
-      await closed;
-      // Another slot while the first is still writing, or the same one continuing after it.
-      expect(`${next.origin.terminal}#${next.origin.n}`).not.toBe(`${lastEvent.origin.terminal}#${lastEvent.origin.n}`);
-      await second.close();
-      openedStores.length = 0;
+  // With Web Locks (a secure context), and without them in a page alone (plain http, one tab): the same page waits for the closing store.
+  for (const webLocks of [true, false]) {
+    it(`[STO17] a closed store keeps its writer slot until its last writes are on disk: a store reopened at once continues after them (${webLocks ? 'Web Locks' : 'no Web Locks'})`, async () => {
+      const restore = webLocks ? installWebLocks() : () => {};
+      try {
+        const location = `slot-${++seq}`;
+        const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+        // A full segment, so the next write opens the writer's second one.
+        await Promise.all(Array.from({ length: SEGMENT_SIZE }, (_, i) => first.append('ticket.opened', { number: num(i) }, ticket(`t${i}`))));
+        // Earlier work still being written when the session closes (a checkpoint here).
+        void (first as unknown as { storage: { flushCheckpoint(): Promise<void> } }).storage.flushCheckpoint();
+        const last = first.append('ticket.opened', { number: num(900) }, ticket('t900'));
+        const closed = first.close();
+        await new Promise((r) => setTimeout(r, 0)); // Web Locks release asynchronously
+        const second = await openStore({ location });
+        const next = await second.append('ticket.opened', { number: num(901) }, ticket('t901'));
+        const lastEvent = await last;
+        await closed;
+        // Another slot while the first is still writing, or the same one continuing after it.
+        expect(`${next.origin.terminal}#${next.origin.n}`).not.toBe(`${lastEvent.origin.terminal}#${lastEvent.origin.n}`);
+        await second.close();
+        openedStores.length = 0;
 
-      const reloaded = await openStore({ location });
-      expect(reloaded.getByAggregate('t900')).toEqual([lastEvent]);
-      expect(reloaded.getByAggregate('t901')).toEqual([next]);
-      expect(reloaded.projection.size).toBe(SEGMENT_SIZE + 2);
-      // Once closed, the slot is free again and its counter continues.
-      expect(reloaded.writer).toBe('till-1');
-      const after = await reloaded.append('ticket.opened', { number: num(902) }, ticket('t902'));
-      expect(after.origin.n).toBe(Math.max(lastEvent.origin.n, next.origin.terminal === 'till-1' ? next.origin.n : 0) + 1);
-    } finally {
-      restore();
-    }
-  });
+        const reloaded = await openStore({ location });
+        expect(reloaded.getByAggregate('t900')).toEqual([lastEvent]);
+        expect(reloaded.getByAggregate('t901')).toEqual([next]);
+        expect(reloaded.projection.size).toBe(SEGMENT_SIZE + 2);
+        // Once closed, the slot is free again and its counter continues.
+        expect(reloaded.writer).toBe('till-1');
+        const after = await reloaded.append('ticket.opened', { number: num(902) }, ticket('t902'));
+        expect(after.origin.n).toBe(Math.max(lastEvent.origin.n, next.origin.terminal === 'till-1' ? next.origin.n : 0) + 1);
+      } finally {
+        restore();
+      }
+    });
+  }
 });
 
 describe('A tab that dies between relaying and storing', () => {
@@ -168,6 +172,11 @@ function databaseOf(store: EventStore): IDBDatabase {
   return (store as unknown as { storage: { layer: { db: IDBDatabase } } }).storage.layer.db;
 }
 
+/** The store's IndexedDB log: its records and chunks (one chunk and no record besides once rewritten). */
+function storedLogOf(store: EventStore): PersistenceStats {
+  return (store as unknown as { storage: { layer: IdbPersistence } }).storage.layer.stats();
+}
+
 describe('IndexedDB failing under a running store', () => {
   it('[STO19] the database closed by the browser: the store says it keeps the log in memory, at once and loudly', async () => {
     const store = await openStore({ location: `closed-${++seq}` });
@@ -239,6 +248,45 @@ describe('IndexedDB failing under a running store', () => {
     } finally {
       disk.restore();
     }
+  });
+
+  it('[STO19] a failed write of relayed events that a log rewrite (compaction) then stores: durable() resolves, everything is on disk', async () => {
+    const store = await openStore({ location: `relay-rewritten-${++seq}` });
+    await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
+    const other = await openStore({ location: `other-${++seq}`, terminal: 'till-2', persistence: 'memory' });
+    const disk = failIndexedDbWrites('UnknownError');
+    try {
+      await relayed(store, other, 'r1', 'B-001');
+      await until(() => store.persistence.mode === 'memory', 'the failed write reported (persistence: memory)');
+      disk.failing = false;
+      await store.compact({ rewriteLog: true });
+      expect(store.persistence.mode).toBe('indexeddb');
+      await expect(store.durable()).resolves.toBeUndefined();
+    } finally {
+      disk.restore();
+    }
+  });
+
+  it('[STO19][CMP3] relayed events refused by a full disk: the store frees space (the log rewritten by compaction) and stores them without another write, never saying memory', async () => {
+    const location = `relay-full-${++seq}`;
+    const store = await openStore({ location });
+    await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
+    const other = await openStore({ location: `other-${++seq}`, terminal: 'till-2', persistence: 'memory' });
+    const heard: string[] = [];
+    store.subscribe(() => heard.push(store.persistence.mode));
+    const disk = failIndexedDbWrites('QuotaExceededError', 1); // room again once compaction frees some
+    try {
+      await relayed(store, other, 'r1', 'B-001');
+      await until(() => storedLogOf(store).chunks === 1 && storedLogOf(store).records === 1, 'the log rewritten as one state, the refused write in it');
+      expect(store.persistence.mode).toBe('indexeddb');
+      expect(heard).not.toContain('memory');
+    } finally {
+      disk.restore();
+    }
+    await store.close();
+    openedStores.length = 0;
+    const reloaded = await openStore({ location });
+    expect(reloaded.view('r1')).toBeDefined();
   });
 });
 
@@ -330,5 +378,36 @@ describe('A closed store', () => {
     openedStores.length = 0;
     const reloaded = await openStore({ location });
     expect(reloaded.getByAggregate('t1')).toHaveLength(1);
+  });
+
+  it('[STO20][STO19] an append a one-off disk error refused, then no other write before the close: the close writes it, a reload has it', async () => {
+    const location = `close-retries-${++seq}`;
+    const store = await openStore({ location });
+    await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
+    const disk = failIndexedDbWrites('UnknownError', 1);
+    try {
+      await expect(store.append('ticket.opened', { number: num(2) }, ticket('t2'))).rejects.toBeInstanceOf(NotSavedError);
+      expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/UnknownError/) });
+    } finally {
+      disk.restore();
+    }
+    await store.close(); // the tab closes, reloads or updates before the till writes again
+    openedStores.length = 0;
+    const reloaded = await openStore({ location });
+    expect(reloaded.getByAggregate('t2')).toHaveLength(1);
+  });
+
+  it('[STO20][STO19] a refused append the disk refuses again at the close: the close still ends, the store still says the log is only in memory', async () => {
+    const store = await openStore({ location: `close-fails-${++seq}` });
+    await store.append('ticket.opened', { number: num(1) }, ticket('t1'));
+    const disk = failIndexedDbWrites('UnknownError', 2); // the append's write, then the close's
+    try {
+      await expect(store.append('ticket.opened', { number: num(2) }, ticket('t2'))).rejects.toBeInstanceOf(NotSavedError);
+      await expect(store.close()).resolves.toBeUndefined();
+      expect(disk.failing).toBe(false); // the close tried the write again
+      expect(store.persistence).toEqual({ mode: 'memory', reason: expect.stringMatching(/UnknownError/) });
+    } finally {
+      disk.restore();
+    }
   });
 });

@@ -1,15 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { EventStore } from '../../client/store/event-store';
-import { CommandRefused, TicketCommands, refundableForLine, voidProblem, writerLabel } from '../../client/commands/ticket-commands';
+import { CommandRefused, TicketCommands, refundableByMethod, refundableForLine, voidProblem, writerLabel } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
 import { LocationCommands } from '../../client/commands/location-commands';
 import { TableCommands } from '../../client/commands/table-commands';
 import { LOCATION_DETAILS_ID } from '../../shared/domain/location-events';
 import type { MenuItemView, TableView, TicketView } from '../../shared/projection/views';
 import type { EventEnvelope } from '../../shared/events/envelope';
-import { SegmentWriter } from '../../shared/log/log-doc';
+import { SegmentWriter, compactedOf } from '../../shared/log/log-doc';
 import { FixedClockTerminal, ticketOf } from '../helpers/test-writer';
+import { installLocalStorage } from '../helpers/device-storage';
 import { closeAll, exchange, openStore, openedStores } from '../helpers/event-stores';
 
 afterEach(() => closeAll(openedStores));
@@ -51,6 +52,29 @@ describe('TicketCommands', () => {
     expect(after.slice(0, 2)).toEqual([`${writerLabel(a.store.writer)}-001`, `${writerLabel(b.store.writer)}-001`]);
     // Numbering continues from what the writer has used, also as seen after sync.
     expect((a.store.view(await a.commands.openTicket()) as TicketView).number).toBe(`${writerLabel(a.store.writer)}-004`);
+  });
+
+  it('[TKN4] a number once issued is not issued again when the log no longer shows its ticket (compacted, its tombstone dropped): the device\'s high-water mark is above it', async () => {
+    const { restore } = installLocalStorage();
+    try {
+      const location = `cmd-${++n}`;
+      const first = await terminal('till-1', 'terminal', location);
+      const issued = (first.store.view(await first.commands.openTicket()) as TicketView).number;
+      await first.store.close();
+      openedStores.length = 0;
+      // The same writer on a log without that ticket: what compaction leaves once its tombstone expired.
+      const again = await terminal('till-1', 'terminal', location);
+      const next = (again.store.view(await again.commands.openTicket()) as TicketView).number;
+      expect([issued, next]).toEqual([`${writerLabel('till-1')}-001`, `${writerLabel('till-1')}-002`]);
+    } finally {
+      restore();
+    }
+  });
+
+  it('[TKN4] a number only an archived ticket\'s tombstone still shows is not issued again, with no high-water mark on the device (no localStorage)', async () => {
+    const { store, commands } = await terminal('till-1');
+    store.doc.transact(() => compactedOf(store.doc).set('t-old', { at: 1, by: store.writer, events: 3, number: `${commands.label}-005` }));
+    expect((store.view(await commands.openTicket()) as TicketView).number).toBe(`${commands.label}-006`);
   });
 
   it('[CMD2] a line the kitchen made comes off at a till only by a manager; one sent and not made yet comes off (the kitchen sees it cancelled)', async () => {
@@ -235,6 +259,23 @@ describe('TicketCommands', () => {
     await till.commands.recordPayment(voided, { method: 'card', amountCents: 350 });
     await manager.void(voided, 'wrong table');
     expect(() => manager.refund(voided, { method: 'card', amountCents: 350, reason: 'x' })).toThrow(/voided: settle its payments under Conflicts/);
+  });
+
+  it('[PRJ16] what can go back by one way never exceeds what the ticket keeps: refunds given concurrently past the cash taken leave the card only the rest', () => {
+    const ticket = {
+      payments: [
+        { state: 'applied', method: 'card', amountCents: 1000 },
+        { state: 'applied', method: 'cash', amountCents: 1000 },
+      ],
+      // Two managers, offline, each handed back 8.00 in cash.
+      refunds: [
+        { state: 'applied', method: 'cash', amountCents: 800 },
+        { state: 'applied', method: 'cash', amountCents: 800 },
+      ],
+      paidCents: 2000,
+      refundedCents: 1600,
+    } as Parameters<typeof refundableByMethod>[0];
+    expect(refundableByMethod(ticket)).toEqual({ cash: 0, card: 400 });
   });
 
   it('[CMD2][PRJ17] only a manager may discount a ticket, not above what its lines charge, and not once it ended', async () => {

@@ -148,6 +148,28 @@ describe('Writer lease without Web Locks', () => {
     expect((await lease(loc)).writer).toBe('till-1');
   });
 
+  it('[STO22] a slot record stamped in the future (the clock set back since a crashed tab wrote it) is no claim: the slot is taken', async () => {
+    const loc = newLocation();
+    localStorage.setItem(`rms:${loc}:writer-slots:till-1:1`, JSON.stringify({ tab: 'crashed', at: Date.now() + 2 * STALE_MS }));
+    expect((await lease(loc)).writer).toBe('till-1');
+  });
+
+  it('[STO22] a tab whose claim another tab (a lower id) claims too backs off and takes the next slot', async () => {
+    const loc = newLocation();
+    // The rival tab: it claims slot 1 as soon as it hears this tab's claim, then holds it.
+    const rival = new BroadcastChannel(`rms:${loc}:writer-slots:till-1`);
+    let claimed = false;
+    rival.onmessage = ({ data: msg }: MessageEvent<{ type: string; slot?: number; held?: boolean }>) => {
+      if (msg.type === 'slot' && msg.slot === 1 && msg.held === false && !claimed) {
+        claimed = true;
+        rival.postMessage({ type: 'slot', tab: '0', slot: 1, held: false });
+      } else if (msg.type === 'ask' && claimed) rival.postMessage({ type: 'slot', tab: '0', slot: 1, held: true });
+    };
+    const taken = await lease(loc);
+    expect(claimed).toBe(true);
+    expect(taken.writer).toBe('till-1.2');
+  });
+
   it('[STO22] a crashed tab no longer holds its slot', async () => {
     fakeClock();
     const loc = newLocation();

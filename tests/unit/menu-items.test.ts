@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MenuCommands } from '../../client/commands/menu-commands';
+import { CommandRefused } from '../../client/commands/ticket-commands';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
@@ -127,5 +128,21 @@ describe('menu items: a new name, category or station (menu.item_changed)', () =
       expect(v).toMatchObject({ name: 'Soup B', category: 'Soups' });
       expect(v.history.find((h) => h.eventId === renamedAndMoved.id)?.status).toBe('applied');
     }
+  });
+});
+
+describe('menu items: a name another item has', () => {
+  it('[APP26] a name another item on the menu has is refused for a new item and a rename, trimmed and case aside, writing nothing; a retired item\'s name is free again', async () => {
+    const { store, menu } = await managerTablet('manager-1');
+    const burger = await menu.define({ name: 'Burger', category: 'Mains', priceCents: 1250 });
+    const fries = await menu.define({ name: 'Fries', category: 'Sides', priceCents: 400 });
+    const written = store.projection.size;
+    const taken = new CommandRefused('there is a menu item Burger already');
+    expect(() => menu.define({ name: '  Burger ', category: 'Mains', priceCents: 990 })).toThrow(taken);
+    expect(() => menu.define({ name: 'BURGER', category: 'Mains', priceCents: 990 })).toThrow(taken);
+    expect(() => menu.redefine(fries, { name: 'burger' })).toThrow(taken);
+    expect(store.projection.size).toBe(written);
+    await menu.retire(burger);
+    await expect(menu.define({ name: 'Burger', category: 'Mains', priceCents: 1300 })).resolves.toMatch(/^item-/);
   });
 });
