@@ -54,12 +54,12 @@ function lww(s: TicketState, e: TicketEvent, register: string, set: (s: TicketSt
   return r.outcome;
 }
 
-/** An add (merge 'add') of an id the ticket has (a removed line, a held payment or refund too): `duplicate`; else null. */
+/** An add (merge 'add') of an id the ticket has (a removed line, a held line, payment or refund too): `duplicate`; else null. */
 function repeatedAdd(s: TicketState, e: TicketEvent): Outcome | null {
   switch (e.type) {
     case 'ticket.item_added': {
       const { lineId } = e.payload;
-      return lineById(s, lineId) || s.removed.includes(lineId) ? outcome('duplicate', `line ${lineId} already added`) : null;
+      return lineById(s, lineId) || s.removed.includes(lineId) || isHeldAddition(s, lineId) ? outcome('duplicate', `line ${lineId} already added`) : null;
     }
     case 'ticket.payment_recorded': {
       const { paymentId } = e.payload;

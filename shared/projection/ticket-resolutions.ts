@@ -39,11 +39,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
       if (r.kind === 'reopen') {
         unvoid(s);
         // No void any more: the other payments it held count again too.
-        for (const other of s.conflicts) {
-          if (other === c || other.status !== 'open' || other.kind !== 'payment_after_void') continue;
-          settleHeldMoney(s, other.conflictId, 'kept');
-          settleAlong(s, other, e, 'the ticket was reopened: the void no longer applies');
-        }
+        keepMoneyOfVoid(s, s.conflicts.filter((other) => other !== c), e, VOID_REOPENED);
         // Two tills may each have taken the whole amount before the void: the second is an over-payment.
         keepHeldMoney(s, conflictId, e, true);
         settleEndsUndone(s, c, e);
@@ -67,6 +63,8 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         const heldByEnd = moneyHeldByEnd(s, c, { void: true });
         undidClose = undoClose(s);
         unvoid(s);
+        // The void's money counts again before the held change: a held refund is checked against the payments it gave back from.
+        const voidMoneyKept = keepMoneyOfVoid(s, heldByEnd, e, VOID_REOPENED);
         // The held change now applies as if it had never been held (its outcome stays
         // 'escalated'); a held refund is checked again against the money taken. A change to a
         // line added after the close too (3× the dessert) brings that addition with it, held
@@ -77,7 +75,9 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         }
         const applied = applyHeldChange(s, conflictId, apply, e.at);
         if (applied !== null && applied.status !== 'applied' && applied.status !== 'escalated') outcomeNote = `the change no longer applies (${applied.reason ?? applied.status})`;
-        releaseMoneyHeldByEnd(s, heldByEnd, e);
+        // The void's payments are checked against the lines as any payment: what the ticket keeps beyond them is an over-payment.
+        if (voidMoneyKept) holdPaymentsAboveTotal(s, e, totalOf(s));
+        keepPaymentsFittingLines(s, heldByEnd, e);
         settleEndsUndone(s, c, e);
       } else {
         setRefundState(s, conflictId, 'discarded');
@@ -98,7 +98,7 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
       } else {
         const heldByEnd = moneyHeldByEnd(s, c, { void: false });
         undidClose = undoClose(s);
-        releaseMoneyHeldByEnd(s, heldByEnd, e);
+        keepPaymentsFittingLines(s, heldByEnd, e);
         settleEndsUndone(s, c, e);
       }
       break;
@@ -121,17 +121,11 @@ export function resolveConflict(s: TicketState, e: DecodedEvent<'conflict.resolv
         }
         const voidId = s.voided?.eventId ?? null;
         unvoid(s);
-        // No void any more: payments it held count again, and refunds held because of it apply
-        // to the closed ticket (their conflicts are settled by this choice).
-        let keptAgain = false;
+        // No void any more: payments it held count again, and then refunds held because of it
+        // apply to the closed ticket, checked against that money (their conflicts are settled by this choice).
+        const keptAgain = keepMoneyOfVoid(s, s.conflicts, e, 'the close was kept: the void no longer applies');
         for (const other of [...s.conflicts]) {
           if (other.status !== 'open') continue;
-          if (other.kind === 'payment_after_void') {
-            settleHeldMoney(s, other.conflictId, 'kept');
-            settleAlong(s, other, e, 'the close was kept: the void no longer applies');
-            keptAgain = true;
-            continue;
-          }
           const refund = s.held.get(other.conflictId);
           if (other.kind === 'change_after_close' && refund?.type === 'ticket.refunded' && voidId !== null && other.eventIds.includes(voidId)) {
             settleAlong(s, other, e, 'the close was kept: the refund applies');
@@ -220,6 +214,23 @@ function settleEndsUndone(s: TicketState, c: TicketConflict, e: DecodedEvent<'co
   }
 }
 
+const VOID_REOPENED = 'the ticket was reopened: the void no longer applies';
+
+/**
+ * The void no longer holds: the payments (and refunds with them) held by those of `conflicts`
+ * that are its (payment_after_void) count again, settled along (`note`: why). Whether any did.
+ */
+function keepMoneyOfVoid(s: TicketState, conflicts: readonly TicketConflict[], e: DecodedEvent<'conflict.resolved'>, note: string): boolean {
+  let kept = false;
+  for (const other of conflicts) {
+    if (other.status !== 'open' || other.kind !== 'payment_after_void') continue;
+    settleHeldMoney(s, other.conflictId, 'kept');
+    settleAlong(s, other, e, note);
+    kept = true;
+  }
+  return kept;
+}
+
 /**
  * The open conflicts holding money only because the ticket ended, which a reopening undoes
  * (besides `c`, the one resolved): a void's payments (payment_after_void) when it undoes the
@@ -233,23 +244,14 @@ function moneyHeldByEnd(s: TicketState, c: TicketConflict, undone: { void: boole
 }
 
 /**
- * After a reopening. The void's payments count again (settled along with the reopening), and
- * what the ticket then keeps beyond its lines is held as an over-payment, as any payment is.
- * A payment held beyond a close's total counts again only if it fits the lines (as a payment
- * taken then would have): its conflict is settled along; one that still does not fit stays
- * held under its own conflict, so a manager's decision on it (maybe on another tablet) still
- * applies. Else a live ticket kept the guest's payment held, its full total due and a card
- * offering to hand the money back to a guest still at the table.
+ * After a reopening (and the change it applies): a payment of `heldByEnd` held beyond a close's
+ * total counts again only if it fits the lines (as a payment taken then would have): its
+ * conflict is settled along; one that still does not fit stays held under its own conflict, so
+ * a manager's decision on it (maybe on another tablet) still applies. Else a live ticket kept
+ * the guest's payment held, its full total due and a card offering to hand the money back to a
+ * guest still at the table.
  */
-function releaseMoneyHeldByEnd(s: TicketState, heldByEnd: readonly TicketConflict[], e: DecodedEvent<'conflict.resolved'>): void {
-  let voidReleased = false;
-  for (const other of heldByEnd) {
-    if (other.status !== 'open' || other.kind !== 'payment_after_void') continue;
-    settleHeldMoney(s, other.conflictId, 'kept');
-    settleAlong(s, other, e, 'the ticket was reopened: the void no longer applies');
-    voidReleased = true;
-  }
-  if (voidReleased) holdPaymentsAboveTotal(s, e, totalOf(s));
+function keepPaymentsFittingLines(s: TicketState, heldByEnd: readonly TicketConflict[], e: DecodedEvent<'conflict.resolved'>): void {
   for (const other of heldByEnd) {
     if (other.status !== 'open' || other.kind !== 'over_payment') continue;
     const held = s.payments.filter((p) => p.conflictId === other.conflictId && p.state === 'held').reduce((n, p) => n + p.amountCents, 0);

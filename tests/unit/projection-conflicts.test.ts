@@ -843,6 +843,22 @@ describe('projection: escalated business conflicts', () => {
     expect(v.conflicts).toEqual([]);
   });
 
+  it('[PRJ6c] a line added again (its id) while the close holds its addition back is a duplicate: one card, and reopened, one line', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b');
+    const base = openedTicket(a, b);
+    const close = a.write(TK, 'ticket.closed', { totalCents: 1000 });
+    // A till that had not seen the close adds fries, and the same line reaches the log again under another event id.
+    const fries = b.write(TK, 'ticket.item_added', { lineId: 'l2', menuItemId: 'm-fries', name: 'Fries', unitPriceCents: 450, quantity: 1 });
+    const again = { ...fries, id: b.write(TK, 'ticket.note_set', { note: 'no salt' }).id };
+    const held = ticketOf([...base, close, fries, again]);
+    expect(foldedAs(held, again)).toMatchObject({ status: 'duplicate', reason: 'line l2 already added' });
+    expect(held.conflicts.map((c) => [c.kind, c.status])).toEqual([['change_after_close', 'open']]);
+    const v = ticketOf([...base, close, fries, again, resolve(a, held.conflicts[0]!.conflictId, { kind: 'reopen' })]);
+    expect(v.lines.map((l) => l.lineId)).toEqual(['l1', 'l2']);
+    expect(v).toMatchObject({ status: 'open', totalCents: 1450, openConflicts: 0 });
+  });
+
   it('[PRJ16][PRJ6c] a ticket reopened after a refund owes only what its payments do not cover: the refund is not charged again', () => {
     const a = new Terminal('till-a');
     const manager = new Terminal('manager-1');

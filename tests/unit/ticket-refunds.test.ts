@@ -155,11 +155,12 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
 
     const discard = manager.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'discard_change' } });
     expect(ticketOf([...base, voided, given, discard]).refunds).toMatchObject([{ refundId: 'rf-1', state: 'discarded' }]);
-    // Reopened, the refund is checked again against the money taken: the void still holds the payment.
+    // Reopened, the refund is checked again against the money taken: the payment the void held counts again first, and the refund fits it.
     const reopen = manager.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'reopen' } });
     const reopened = ticketOf([...base, voided, given, reopen]);
-    expect(reopened.refunds).toHaveLength(1);
-    expect(reopened.refunds[0]).toMatchObject({ refundId: 'rf-1', state: 'held', conflictId: conflictIdFor('over_refund', [given.id]) });
+    expect(reopened.payments).toMatchObject([{ paymentId: 'pay-1', state: 'applied' }]);
+    expect(reopened.refunds).toMatchObject([{ refundId: 'rf-1', state: 'applied', conflictId: null }]);
+    expect(reopened).toMatchObject({ refundedCents: 1500, openConflicts: 0 });
   });
 
   it('[PRJ16][PRJ6] a refund given before the ticket is voided is part of the money the void holds: handed back whole, it is settled in it, never handed back twice', () => {

@@ -216,6 +216,50 @@ describe('what a resolution brings back is checked again', () => {
     expect(v.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
   });
 
+  it('[PRJ6f][PRJ16] a refund given after the void, reopened from its card, is checked against the payments the void held, counted again first: it applies, nothing is left held', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const late = new FixedClockTerminal('till-2', 5_000);
+    const base = [till.write(TK, 'ticket.opened', { number: 'A-011' }), till.write(TK, 'ticket.item_added', main), till.write(TK, 'ticket.payment_recorded', { paymentId: 'p-1', method: 'card', amountCents: 2000 })];
+    manager.see(...base);
+    late.see(...base);
+    const voided = manager.write(TK, 'ticket.voided', { reason: 'wrong table' });
+    // A till that had not seen the void gives 5.00 back for a cold main: held as a change after the void.
+    const refund = late.write(TK, 'ticket.refunded', { refundId: 'rf-1', method: 'card', amountCents: 500, reason: 'cold' });
+    const all = [...base, voided, refund];
+    manager.see(refund);
+    all.push(resolve(manager, ticketOf(all), 'change_after_close', { kind: 'reopen' }));
+    const v = ticketOf(all);
+    expect(v.payments.map((p) => [p.paymentId, p.state])).toEqual([['p-1', 'applied']]);
+    expect(v.refunds.map((r) => [r.refundId, r.state])).toEqual([['rf-1', 'applied']]);
+    expect(v).toMatchObject({ status: 'paid', paidCents: 2000, refundedCents: 500, openConflicts: 0 });
+  });
+
+  it('[PRJ6e][PRJ16] a close kept over a void counts every payment the void held again before the refunds it held apply: a refund is checked against them all, whichever sorted first', () => {
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2');
+    const c = new FixedClockTerminal('till-3');
+    const manager = new FixedClockTerminal('manager-1');
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-012' }), a.write(TK, 'ticket.item_added', main), a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-1', method: 'card', amountCents: 1000 })];
+    for (const t of [b, c, manager]) t.see(...base);
+    // Four tills at once, none seeing the others: a void, a close, a 15.00 refund, and the rest of the bill paid.
+    const concurrent = [
+      manager.write(TK, 'ticket.voided', { reason: 'wrong table' }),
+      a.write(TK, 'ticket.closed', { totalCents: 2000 }),
+      b.write(TK, 'ticket.refunded', { refundId: 'rf-1', method: 'card', amountCents: 1500, reason: 'cold' }),
+      c.write(TK, 'ticket.payment_recorded', { paymentId: 'p-2', method: 'card', amountCents: 1000 }),
+    ];
+    const all = [...base, ...concurrent];
+    manager.see(...concurrent);
+    // The refund sorts before the second payment: folded as it came, it would exceed the 10.00 counted then.
+    expect(ticketOf(all).history.filter((h) => h.type === 'ticket.refunded' || h.type === 'ticket.payment_recorded').map((h) => h.type)).toEqual(['ticket.payment_recorded', 'ticket.refunded', 'ticket.payment_recorded']);
+    all.push(resolve(manager, ticketOf(all), 'closed_and_voided', { kind: 'keep_closed' }));
+    const v = ticketOf(all);
+    expect(v.payments.map((p) => [p.paymentId, p.state])).toEqual([['p-1', 'applied'], ['p-2', 'applied']]);
+    expect(v.refunds.map((r) => [r.refundId, r.state])).toEqual([['rf-1', 'applied']]);
+    expect(v).toMatchObject({ status: 'closed', paidCents: 2000, refundedCents: 1500, openConflicts: 0 });
+  });
+
   it('[PRJ6b] an over-payment a manager accepted is not asked about again when a void around it is reopened', () => {
     const a = new FixedClockTerminal('till-1');
     const b = new FixedClockTerminal('till-2', 1_000);
