@@ -256,16 +256,19 @@ export class IdbPersistence {
 
   /**
    * Stops recording; the database closes once the writes already queued are done. A failed
-   * batch still queued (STO19) is tried once more first: with no later write to carry it, it
-   * was gone with the tab although the disk works again. Refused again, the close still ends,
-   * the failure reported already (the store says its log is only in memory).
+   * batch still queued then (STO19: refused before the close, or by the write the close found
+   * scheduled) is tried once more: with no later write to carry it, it was gone with the tab
+   * although the disk works again. Refused again, the close still ends (an awaited append saw
+   * the refusal; the store said its log is only in memory).
    */
   close(): Promise<void> {
-    if (this.queue.length > 0 && this.scheduled === null) this.schedule();
     this.closed = true;
     if (this.mergeTimer !== null) clearTimeout(this.mergeTimer);
     this.doc.off('update', this.onUpdate);
-    return this.flushing.catch(() => undefined).then(() => this.db.close());
+    return this.flushing
+      .catch(() => undefined)
+      .then(() => (this.queue.length > 0 ? this.flush().catch(() => undefined) : undefined))
+      .then(() => this.db.close());
   }
 
   /**
@@ -402,7 +405,8 @@ export class IdbPersistence {
 
   /** A log write committed; if one had failed, everything it held was written with it. */
   private succeeded(): void {
-    if (!this.failing || this.queue.length > 0) return;
+    // Closed: the retry at the close stored it, but the store closed on what it said last.
+    if (this.closed || !this.failing || this.queue.length > 0) return;
     this.failing = false;
     this.onHealth?.(null);
   }

@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { IdbPersistence, MERGE_EVERY } from '../../client/store/idb-persistence';
+import { failIndexedDbWrites } from '../helpers/failing-disk';
 import { until } from '../helpers/until';
 
 describe('IdbPersistence', () => {
@@ -24,6 +25,25 @@ describe('IdbPersistence', () => {
     const again = await IdbPersistence.open(name, reloaded);
     expect(reloaded.getArray<string>('entries').toArray()).toEqual(entries.toArray());
     expect(again.stats()).toMatchObject({ records: 1, chunks: 1 });
+    await again.close();
+  });
+
+  it('[STO20][STO19] a write the close found scheduled, refused once: the close tries it again after it, a reload has it; a closed log says nothing more of its health', async () => {
+    const name = `close-${Math.random()}`;
+    const doc = new Y.Doc();
+    const log = await IdbPersistence.open(name, doc);
+    const health: string[] = [];
+    log.onHealth = (problem) => health.push(problem === null ? 'saved' : 'failed');
+    const disk = failIndexedDbWrites('UnknownError', 1);
+    doc.getArray<string>('entries').push(['a relayed sale']); // its write is scheduled, not begun
+    await log.close();
+    disk.restore();
+    expect(disk.failing).toBe(false); // the one refusal was used
+    expect(health).toEqual([]); // closed before either outcome: nobody to tell
+
+    const reloaded = new Y.Doc();
+    const again = await IdbPersistence.open(name, reloaded);
+    expect(reloaded.getArray<string>('entries').toArray()).toEqual(['a relayed sale']);
     await again.close();
   });
 });
