@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONFLICT_LABEL, acceptedTotal, choiceLabel, clockTime, keptOverSaleCents, lineNames, money, parseMoney, parseTaxPercent, resolutionLabel, statusLabel, takenOff, taxPercent, taxRate, wholePercent } from '../../client/ui/format';
+import { CONFLICT_LABEL, acceptedTotal, age, choiceLabel, clockTime, keptOverSaleCents, lineNames, money, parseMoney, parseTaxPercent, resolutionLabel, statusLabel, takenOff, taxPercent, taxRate, wholePercent } from '../../client/ui/format';
 import type { TicketLine, TicketPayment, TicketRefund } from '../../shared/projection/views';
 
 const line = (sentAt: number | null, bumpedAt: number | null) => ({ sentAt, bumpedAt }) as never;
@@ -8,6 +8,10 @@ describe('what staff read', () => {
   it('times of day run 00:00 to 23:59, never "24:05" after midnight', () => {
     expect(clockTime(new Date(2024, 0, 1, 0, 5, 9).getTime())).toMatch(/^00:05:09$/);
     expect(clockTime(new Date(2024, 0, 1, 23, 59, 0).getTime())).toMatch(/^23:59:00$/);
+  });
+
+  it('a waiting time reads in seconds under a minute, in minutes from one ("1m 00s", never "60s")', () => {
+    expect([age(59_999), age(60_000), age(61_000)]).toEqual(['59s', '1m 00s', '1m 01s']);
   });
 
   it('[APP27] lines of one item are named by their place, so each button names one line', () => {
@@ -51,18 +55,20 @@ describe('what staff read', () => {
     expect(statusLabel({ status: 'closed', lines: sending })).toBe('Closed');
   });
 
-  it('[PRJ26] a hand-back says how much goes back, and how: the payments and their tips less the refunds the card carries; several payments in the plural', () => {
+  it('[PRJ26] a hand-back says how much goes back, and how: the payments and their tips less the refunds the card carries, never below 0.00; several payments in the plural', () => {
     const payment = (paymentId: string, method: 'cash' | 'card', amountCents: number, conflictId: string, tipCents = 0) => ({ paymentId, method, amountCents, tipCents, conflictId }) as TicketPayment;
     const refund = (refundId: string, amountCents: number, conflictId: string, state: TicketRefund['state']) => ({ refundId, method: 'cash', amountCents, conflictId, state }) as TicketRefund;
     const ticket = {
-      payments: [payment('p1', 'cash', 1000, 'cf-a'), payment('p2', 'cash', 800, 'cf-a'), payment('p3', 'card', 1450, 'cf-b', 200)],
-      refunds: [refund('r1', 1200, 'cf-a', 'held'), refund('r2', 300, null as never, 'applied')],
+      payments: [payment('p1', 'cash', 1000, 'cf-a'), payment('p2', 'cash', 800, 'cf-a'), payment('p3', 'card', 1450, 'cf-b', 200), payment('p4', 'cash', 1000, 'cf-c')],
+      refunds: [refund('r1', 1200, 'cf-a', 'held'), refund('r2', 300, null as never, 'applied'), refund('r3', 1200, 'cf-c', 'held')],
     };
     const grouped = { conflictId: 'cf-a', kind: 'payment_after_void' };
     expect(choiceLabel(ticket, grouped, 'refund_payment')).toBe('Refund the payments, keep the void: hand back 6.00 in cash');
     expect(choiceLabel(ticket, grouped, 'reopen')).toBe('Reopen the ticket, keep the payments');
     expect(choiceLabel(ticket, { conflictId: 'cf-b', kind: 'payment_after_void' }, 'refund_payment')).toBe('Refund the payment, keep the void: hand back 16.50 to the card');
     expect(choiceLabel(ticket, { conflictId: 'cf-b', kind: 'over_payment' }, 'refund_payment')).toBe('Refund the payment that does not fit: hand back 16.50 to the card');
+    // Refunds carried beyond the payment hand back nothing more, not a negative.
+    expect(choiceLabel(ticket, { conflictId: 'cf-c', kind: 'payment_after_void' }, 'refund_payment')).toBe('Refund the payment, keep the void: hand back 0.00 in cash');
     expect(choiceLabel(ticket, { conflictId: 'cf-x', kind: 'change_after_close' }, 'reopen')).toBe('Reopen the ticket and apply the change');
   });
 

@@ -117,7 +117,7 @@ describe('kitchen display (KitchenModel)', () => {
     expect(kitchen.allDay.map((i) => [i.name, i.quantity])).toEqual([['Classic burger', 2]]);
   });
 
-  it('[APP35] lines a till holds back are not cooked yet: the card says they are to come, and a ticket with only held lines is not shown; fired, they join the card', async () => {
+  it('[APP35] lines a till holds back are not cooked yet: the ticket\'s last card says they are to come, and a ticket with only held lines is not shown; fired, they are a card of their own', async () => {
     const t = await till();
     const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
     const id = await t.commands.openTicket();
@@ -133,12 +133,20 @@ describe('kitchen display (KitchenModel)', () => {
     expect(card().lines.map((l) => l.name)).toEqual(['Tomato soup']);
     expect(card().held.map((l) => [l.quantity, l.name])).toEqual([[2, 'Cheeseburger']]);
     expect(kitchen.allDay.map((i) => i.name)).toEqual(['Tomato soup']);
-    await t.commands.fireHeld(id);
-    // Fired: a card of its own (send 2), nothing more to come.
-    const cards = kitchen.queue.filter((e) => e.ticket.id === id);
-    expect(cards.map((e) => [e.send, e.lines.map((l) => l.name), e.held])).toEqual([
+    // A drink sent meanwhile is the ticket's last card: the mains are to come on it, not on the soup's too.
+    await t.commands.addItem(id, cola);
+    await t.commands.sendToKitchen(id);
+    const cards = () => kitchen.queue.filter((e) => e.ticket.id === id).map((e) => [e.send, e.lines.map((l) => l.name), e.held.map((l) => l.name)]);
+    expect(cards()).toEqual([
       [1, ['Tomato soup'], []],
-      [2, ['Cheeseburger'], []],
+      [2, ['Cola'], ['Cheeseburger']],
+    ]);
+    await t.commands.fireHeld(id);
+    // Fired: a card of its own (send 3), nothing more to come.
+    expect(cards()).toEqual([
+      [1, ['Tomato soup'], []],
+      [2, ['Cola'], []],
+      [3, ['Cheeseburger'], []],
     ]);
   });
 
@@ -170,7 +178,7 @@ describe('kitchen display (KitchenModel)', () => {
     expect(kitchen.queue.filter((e) => e.ticket.id === id).map((e) => [e.send, e.lines.map((l) => l.name)])).toEqual([[2, ['Cola']]]);
   });
 
-  it('[APP38][PRJ24] a line the kitchen made part of stays on its card, and All day counts only the rest', async () => {
+  it('[APP38][PRJ24] a line the kitchen made part of stays on its card, and All day counts only the rest; its Bump takes all it shows off', async () => {
     const t = await till();
     const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
     const id = await t.commands.openTicket();
@@ -179,6 +187,9 @@ describe('kitchen display (KitchenModel)', () => {
     await t.commands.bumpItem(id, ticketOf(t.store, id).lines[0]!.lineId, { stopped: false, made: 1 }); // the card showed 1× (a raise it had not seen)
     expect(kitchen.queue.map((e) => e.lines.map((l) => [l.quantity, l.bumpedQuantity]))).toEqual([[[3, 1]]]);
     expect(kitchen.allDay.map((i) => [i.name, i.quantity])).toEqual([['Cheeseburger', 2]]);
+    const card = kitchen.queue[0]!;
+    await kitchen.bumpLine(card, card.lines[0]!);
+    expect(ticketOf(t.store, id).lines.map((l) => [l.quantity, l.bumpedQuantity])).toEqual([[3, 3]]);
   });
 
   it('[APP37] a ticket paid and closed with the mains held stays on the tickets list, and on the kitchen card as to come, until they are fired and cooked', async () => {
@@ -249,9 +260,11 @@ describe('kitchen display (KitchenModel)', () => {
   it('[APP1] a double tap on a line\'s "Bump" bumps that line only; another card can still be bumped during the hold', async () => {
     const { store, kitchen, first, second } = await kitchenWithTwo();
     const line = kitchen.queue[0]!.lines[0]!;
-    await kitchen.bumpLine(kitchen.queue[0]!, line);
+    const written = store.getByAggregate(first).length;
+    await Promise.all([kitchen.bumpLine(kitchen.queue[0]!, line), kitchen.bumpLine(kitchen.queue[0]!, line)]);
     await kitchen.bumpLine(kitchen.queue[0]!, kitchen.queue[0]!.lines[0]!);
     expect(ticketOf(store, first).lines.filter((l) => l.bumpedAt !== null).map((l) => l.lineId)).toEqual([line.lineId]);
+    expect(store.getByAggregate(first)).toHaveLength(written + 1);
     // A deliberate tap on the other card, where it is shown, is not swallowed.
     await kitchen.bumpTicket(kitchen.queue[1]!);
     expect(ticketOf(store, second).lines.every((l) => l.bumpedAt !== null)).toBe(true);
@@ -259,7 +272,7 @@ describe('kitchen display (KitchenModel)', () => {
     expect(kitchen.queue[0]!.lines.map((l) => l.name)).toEqual(['Cola']);
   });
 
-  it('[APP1] the last bumped ticket can be recalled (from the bumped lines in the log: no new event)', async () => {
+  it('[APP1] the last bumped ticket can be recalled (from the bumped lines in the log: no new event), then the one before while there is one; a voided ticket is not', async () => {
     const { store, kitchen, first, second } = await kitchenWithTwo();
     expect(kitchen.lastBumped).toBeNull();
     await kitchen.bumpTicket(kitchen.queue[1]!);
@@ -268,12 +281,23 @@ describe('kitchen display (KitchenModel)', () => {
     expect(kitchen.lastBumped?.lines.map((l) => l.name)).toEqual(['Cheeseburger', 'Cola']);
     const events = store.getByAggregate(first).length;
     kitchen.recall();
-    expect(kitchen.recalled?.ticket.id).toBe(first);
+    expect([kitchen.recalled?.ticket.id, kitchen.canRecallEarlier]).toEqual([first, true]);
     kitchen.recall(); // one further back
-    expect(kitchen.recalled?.ticket.id).toBe(second);
+    expect([kitchen.recalled?.ticket.id, kitchen.canRecallEarlier]).toEqual([second, false]);
     kitchen.dismissRecall();
     expect(kitchen.recalled).toBeNull();
     expect(store.getByAggregate(first).length).toBe(events);
+    await new TicketCommands({ store, role: 'manager' }).void(first, 'walked out');
+    expect(kitchen.lastBumped?.ticket.id).toBe(second);
+  });
+
+  it('[APP1] the last bumped ticket is the one whose last line was bumped last, not the one bumped first', async () => {
+    const { kitchen, first, second } = await kitchenWithTwo();
+    const card = kitchen.queue[0]!;
+    await kitchen.bumpLine(card, card.lines[0]!);
+    await kitchen.bumpTicket(kitchen.queue.find((e) => e.ticket.id === second)!);
+    await kitchen.bumpLine(card, card.lines[1]!);
+    expect(kitchen.lastBumped?.ticket.id).toBe(first);
   });
 
   it('[APP13] a station screen shows the lines made there; its "Bump ticket" bumps those, leaving the ticket to the other stations; the choice is kept on the device', async () => {

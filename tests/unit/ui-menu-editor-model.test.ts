@@ -9,7 +9,7 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
   type MenuEditorMod = typeof import('../../client/ui/models/menu-editor-model.svelte');
   type SecondTapMod = typeof import('../../client/ui/models/second-tap.svelte');
 
-  it('[APP26][APP31] a typed value is checked before it is written (saying how to write it); an emptied tax rate takes the rate off', async () => {
+  it('[APP26][APP31] a typed value is checked before it is written (saying how to write it), up to 1000000.00 a price and 120 characters a name; an emptied tax rate takes the rate off', async () => {
     const { MenuEditorModel } = await model<MenuEditorMod>('menu-editor-model');
     const t = await till({ role: 'manager' });
     const editor = new MenuEditorModel(t.log, t.menuCommands);
@@ -34,6 +34,17 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
       editor.priceText = text;
       expect(editor.addProblem, text).toBe('At most 1000000.00 a price');
     }
+    editor.priceText = '0';
+    expect(editor.addProblem).toBe('Enter its price (e.g. 7.50)');
+    // The largest price and the longest name are taken, for a new item and for one on the menu.
+    editor.name = 'x'.repeat(120);
+    editor.priceText = '1000000.00';
+    expect(editor.addProblem).toBeNull();
+    editor.drafts.price[id] = '1000000';
+    expect(await editor.save(soup(), 'price')).toBe(true);
+    expect(soup().priceCents).toBe(100_000_000);
+    editor.drafts.name[id] = 'y'.repeat(120);
+    expect(await editor.save(soup(), 'name')).toBe(true);
     editor.drafts.tax[id] = 'ten';
     expect(await editor.save(soup(), 'tax')).toBe(false);
     expect(editor.errorOf(soup(), 'tax')).toBe('Enter a tax rate in % (e.g. 20; empty for none)');
@@ -68,7 +79,10 @@ describe('the Menu screen (MenuEditorModel): a name, category, station, price or
     expect([editor.errorOf(tart(), 'name'), editor.error, t.store.getByAggregate(tartId).length]).toEqual(['There is a menu item Crème brûlée already', null, written]);
 
     // Its own name respelled is no other item's.
-    await t.menuCommands.redefine(creme, { name: 'Crème Brûlée' });
+    const cremeItem = () => t.store.view(creme) as MenuItemView;
+    editor.type(cremeItem(), 'name', 'Crème Brûlée');
+    expect(await editor.save(cremeItem(), 'name')).toBe(true);
+    expect(cremeItem().name).toBe('Crème Brûlée');
     // Off the menu, its name is free again.
     await t.menuCommands.retire(creme);
     editor.type(tart(), 'name', 'crème brûlée');

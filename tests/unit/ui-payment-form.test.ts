@@ -57,6 +57,13 @@ describe('tickets screen (TicketsModel)', () => {
     expect(pay.lastChange).toBe(4000);
     expect(ticketOf(t.store, id).payments.map((p) => [p.amountCents, p.tenderedCents])).toEqual([[1000, 5000]]);
     expect(pay.hasDraft).toBe(false);
+    // Near the schema maximum, it caps the cash handed over below the amount + 1000.00.
+    const large = await t.commands.openTicket();
+    await t.commands.addItem(large, { id: 'x', name: 'Set menu', priceCents: 99_990_000 });
+    t.tickets.select(large);
+    pay.method = 'cash';
+    pay.tenderedText = '1000500';
+    expect([pay.problem, pay.problemField]).toEqual(['More cash than anyone hands over for 999900.00: check the cash handed over (at most 1000000.00)', 'cash']);
   });
 
   it('[APP24] a card payment takes a tip (typed or a percentage of the amount), not toward the total; a tip over the amount or on cash is not offered', async () => {
@@ -72,19 +79,41 @@ describe('tickets screen (TicketsModel)', () => {
     expect(await pay.record()).toBe(false);
     pay.tipText = 'x';
     expect(pay.problem).toMatch(/enter the tip as an amount/i);
+    // A percentage is rounded to the nearest cent: 15 % of 3.50 (0.525) is 0.53.
+    pay.typeAmount('3.50');
+    pay.tipPercent(15);
+    expect(pay.tipText).toBe('0.53');
+    pay.typeAmount('10.00');
     pay.tipPercent(15);
     expect(pay.tipText).toBe('1.50');
     expect(pay.problem).toBeNull();
     expect(pay.hasDraft).toBe(true);
-    // Cash: the tip field is the card's only (staff keep cash tips); a tip typed before is not sent.
+    // Cash: the tip field is the card's only (staff keep cash tips); a tip typed before is not sent,
+    // nor, back on the card, the cash handed over typed meanwhile.
     pay.method = 'cash';
     expect(pay.tip).toBeNull();
+    pay.tenderedText = '20';
     pay.method = 'card';
+    expect([pay.tendered, pay.change]).toEqual([null, null]);
     expect(await pay.record()).toBe(true);
     const ticket = ticketOf(t.store, id);
-    expect(ticket.payments.map((p) => [p.method, p.amountCents, p.tipCents])).toEqual([['card', 1000, 150]]);
+    expect(ticket.payments.map((p) => [p.method, p.amountCents, p.tipCents, p.tenderedCents ?? null])).toEqual([['card', 1000, 150, null]]);
     expect([ticket.paidCents, ticket.totalCents, ticket.status]).toEqual([1000, 1000, 'paid']);
     expect(pay.tipText).toBe('');
+  });
+
+  it('[APP24] a tip typed as 0 is no tip, and a tip of the whole amount is no slip: both payments record', async () => {
+    const { t, id, pay } = await burgerAndCola();
+    pay.typeAmount('12.50');
+    pay.tipText = '0';
+    expect(await pay.record()).toBe(true);
+    pay.tipText = '3.50';
+    expect(pay.problem).toBeNull();
+    expect(await pay.record()).toBe(true);
+    expect(ticketOf(t.store, id).payments.map((p) => [p.amountCents, p.tipCents])).toEqual([
+      [1250, 0],
+      [350, 350],
+    ]);
   });
 
   it('[APP34] a guest pays for their own dishes: the amount follows the lines chosen, the payment names them, and they are offered no more', async () => {
@@ -158,12 +187,14 @@ describe('tickets screen (TicketsModel)', () => {
     expect([pay.amount, pay.problem]).toEqual([350, null]);
   });
 
-  it('[APP34] a ticket paid in full offers no items to pay for and no split', async () => {
-    const { t, id, pay } = await burgerAndCola();
-    expect(pay.payableLines).toHaveLength(2);
+  it('[APP34] a comped line (charging nothing) is not offered to pay for; a ticket paid in full offers no items, no split and no amount', async () => {
+    const { t, id, pay } = await burgerAndCola('manager');
+    await t.commands.compLine(id, ticketOf(t.store, id).lines[1]!.lineId, 'spilt');
+    expect(pay.payableLines.map((p) => [p.line.name, p.cents])).toEqual([['Cheeseburger', 1250]]);
     expect(await pay.record()).toBe(true);
     expect(pay.due).toBe(0);
     expect(pay.payableLines).toEqual([]);
+    expect([pay.amount, pay.problem, pay.problemField]).toEqual([0, 'Enter an amount', 'amount']);
     pay.split(2);
     expect([pay.splitOf, pay.splitLeft, pay.hasDraft]).toEqual([null, null, false]);
   });
@@ -271,6 +302,13 @@ describe('tickets screen (TicketsModel)', () => {
       change(pay);
       expect(pay.lastChange, change.toString()).toBeNull();
     }
+    // The exact cash: no change, and no "Change due" of 0.00.
+    pay.typeAmount('3.50');
+    pay.tenderedText = '3.50';
+    expect([pay.change, pay.problem]).toEqual([0, null]);
+    expect(await pay.record()).toBe(true);
+    expect(pay.lastChange).toBeNull();
+    expect(ticketOf(t.store, id).payments.at(-1)).toMatchObject({ amountCents: 350, tenderedCents: 350 });
   });
 
   it('[APP5] "Change due" goes once the payment it was for is held for a manager (a paid line removed): that change no longer stands', async () => {
@@ -302,15 +340,28 @@ describe('tickets screen (TicketsModel)', () => {
     expect(ticketOf(t.store, id).paidCents).toBe(1000);
     expect([pay.splitLeft, pay.splitOf, pay.amountText]).toEqual([null, null, null]);
 
-    // The rest typed for one guest: the split ends, nothing is left over as a draft.
+    // An amount typed for one guest: the split ends, nothing is left over as a draft.
     const other = await t.commands.openTicket();
     await t.commands.addItem(other, { id: 'x', name: 'Set menu', priceCents: 1000 });
     t.tickets.select(other);
     pay.split(2);
-    pay.typeAmount('10.00');
+    // ÷3 tapped after ÷2 (a slip corrected) is a third, not a half.
+    pay.split(3);
+    expect([pay.splitOf, pay.splitLeft, pay.amount]).toEqual([3, 3, 334]);
+    pay.typeAmount('9.98');
     expect(pay.splitLeft).toBeNull();
     expect(await pay.record()).toBe(true);
     expect([pay.amountText, pay.hasDraft]).toEqual([null, false]);
+
+    // Nothing left due ends the split too, before every guest paid: ÷3 of 0.02 is 0.01 twice.
+    pay.split(3);
+    for (const guest of [1, 2]) {
+      await vi.waitFor(() => expect(pay.justRecorded).toBe(false), { timeout: 3 * paymentMod.RECORD_HOLD_MS });
+      expect(pay.amount, `guest ${guest}`).toBe(1);
+      expect(await pay.record()).toBe(true);
+    }
+    expect(pay.due).toBe(0);
+    expect([pay.splitLeft, pay.splitOf, pay.hasDraft]).toEqual([null, null, false]);
   });
 
   it('[APP30] a payment panel left open takes no payment while another is held for a manager; a change recorded for one ticket is not shown on the next', async () => {

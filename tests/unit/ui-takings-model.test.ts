@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cleanUpAfterEach, model } from '../helpers/ui-models';
+import { cleanUpAfterEach, model, nowMod, till } from '../helpers/ui-models';
 import { dayTakings, type DayTakings } from '../../shared/reports/day-takings';
 
 cleanUpAfterEach();
@@ -80,5 +80,51 @@ describe('takings: the closes reopened this day (TakingsModel reopenedFigures)',
       ['reopened-guests', 'Guests on reopened closes', '0'],
       ['net-sales', 'Net sales (closed less reopened)', '0.00'],
     ]);
+  });
+});
+
+describe('the Takings screen (TakingsModel)', () => {
+  type TakingsMod = typeof import('../../client/ui/models/takings-model.svelte');
+  /** The Takings screen of a manager's till owing the server nothing; `server` answers "Check with the server". */
+  async function takingsScreen(server: object = {}) {
+    const { TakingsModel } = await model<TakingsMod>('takings-model');
+    const t = await till({ role: 'manager' });
+    return { t, takings: new TakingsModel(t.log, { status: { owed: 0 } } as never, server as never, new nowMod.Now()) };
+  }
+
+  it('[APP20] "Check with the server" marks each figure that differs: none before it is asked; a reopened close only the server counts gets its rows, flagged', async () => {
+    const { takings } = await takingsScreen({
+      of: async () => ({ takings: { ...takings.local, reopened: { ...takings.local.reopened, count: 1, amountCents: 500 } }, serverTime: 1 }),
+    });
+    expect([takings.figures.filter((f) => f.differs), takings.differences]).toEqual([[], 0]);
+    expect(takings.figures.some((f) => f.key === 'reopened')).toBe(false);
+    await takings.checkWithServer();
+    expect(takings.figures.find((f) => f.key === 'reopened')).toMatchObject({ local: '0 · 0.00', server: '1 · −5.00', differs: true });
+  });
+
+  it('[APP20] the server\'s answer for a day no longer shown is dropped', async () => {
+    let answer!: (figures: unknown) => void;
+    const { takings } = await takingsScreen({ of: () => new Promise((resolve) => (answer = resolve)) });
+    const asking = takings.checkWithServer();
+    takings.previousDay();
+    answer({ takings: takings.local, serverTime: 1 });
+    await asking;
+    expect(takings.server).toBeNull();
+  });
+
+  it('[APP20] today is the last day shown: "next day" on it stays on today', async () => {
+    const { takings } = await takingsScreen();
+    const today = takings.day;
+    takings.nextDay();
+    expect([takings.day, takings.isToday]).toEqual([today, true]);
+  });
+
+  it('[APP33] the spend per guest is rounded to the nearest cent (10.01 over 3 guests: 3.34)', async () => {
+    const { t, takings } = await takingsScreen();
+    const id = await t.commands.openTicket({ covers: 3 });
+    await t.commands.addItem(id, { id: 'x', name: 'Set menu', priceCents: 1001 });
+    await t.commands.recordPayment(id, { method: 'cash', amountCents: 1001 });
+    await t.commands.close(id);
+    expect(takings.figures.find((f) => f.key === 'guests')?.local).toBe('3 · 3.34');
   });
 });

@@ -8,6 +8,7 @@ import { NOTE_MAX, statusLabel } from '../../client/ui/format';
 import type { DeliveryState } from '../../client/sync/sync-status';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { failIndexedDbWrites } from '../helpers/failing-disk';
+import { HybridClock } from '../../shared/clock/hybrid-clock';
 
 cleanUpAfterEach();
 let n = 0; // numbers the locations a test names itself
@@ -18,6 +19,23 @@ async function tillWithTwoTickets() {
 }
 
 describe('tickets screen (TicketsModel)', () => {
+  it('the newest ticket is listed first', async () => {
+    let wall = new Date(2026, 10, 26, 19).getTime();
+    const t = await till({ clock: new HybridClock({ wallNow: () => wall }) });
+    const older = await t.commands.openTicket();
+    wall += 60_000;
+    const newer = await t.commands.openTicket();
+    expect(t.tickets.tickets.map((x) => x.id)).toEqual([newer, older]);
+  });
+
+  it('[APP33] "Decrease guests" on a ticket of 1 guest keeps it at 1 (no refusal)', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    t.tickets.select(id);
+    expect(await t.tickets.changeCovers(-1)).toBe(true);
+    expect([t.tickets.error, ticketOf(t.store, id).covers]).toEqual([null, 1]);
+  });
+
   it('[APP3] the item note and quantity typed for one ticket do not carry over to another', async () => {
     const { t, a, b } = await tillWithTwoTickets();
     t.tickets.select(a);
@@ -318,7 +336,7 @@ describe('tickets screen (TicketsModel)', () => {
     expect(t.tickets.roomReceived).toBe(false);
   });
 
-  it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree', async () => {
+  it('[APP9] a closed ticket shows no amount due to collect, even when its lines and payments disagree, and stays on the list until a manager settles it', async () => {
     const location = `ui-${++n}`;
     const a = await till({ location, terminal: 'till-1' });
     const b = await till({ location, terminal: 'till-2' });
@@ -335,6 +353,7 @@ describe('tickets screen (TicketsModel)', () => {
     expect(view.totalCents - view.paidCents).toBeGreaterThan(0);
     expect(view.openConflicts).toBeGreaterThan(0);
     expect(a.tickets.dueOf(view)).toBeNull();
+    expect(a.tickets.tickets.map((x) => x.id)).toContain(id);
     // An open ticket's due is what is left to take.
     const open = await a.commands.openTicket();
     await a.commands.addItem(open, cola);
