@@ -76,7 +76,8 @@ export class TokenRenewal {
     if (now < due) return this.arm(Math.min(due - now, CHECK_EVERY_MS));
     const renewed = await this.renew();
     if (this.stopped) return;
-    if (renewed === 'refused') return;
+    // Final: nothing more is asked, at the next look or when the network comes back.
+    if (renewed === 'refused') return this.stop();
     if (renewed === null) return this.arm(RETRY_MS);
     this.token = renewed;
     try {

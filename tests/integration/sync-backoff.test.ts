@@ -38,6 +38,19 @@ async function serverBehindRefusingProxy() {
   return { server, proxy };
 }
 
+/** A relay stand-in on 127.0.0.1 that accepts every socket and closes it at once with `code`; closed after the test. */
+async function serverClosingWith(code: number, reason = 'closed at once') {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  let accepted = 0;
+  wss.on('connection', (socket) => {
+    accepted++;
+    socket.close(code, reason);
+  });
+  cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+  return { port: (wss.address() as { port: number }).port, accepted: () => accepted };
+}
+
 /** A relay connection to a test server on 127.0.0.1:`port`, on these timers; destroyed after the test. */
 function relayTo(port: number, room: string, timers: ManualTimers): RelayConnection {
   const relay = new RelayConnection({
@@ -107,18 +120,10 @@ describe('Backoff', () => {
     expect(relay.attempt).toBeGreaterThanOrEqual(1); // not a reset: a failing relay keeps backing off
   });
 
-  it('[SYN9] a server that accepts and at once closes the socket keeps being backed off (no reset)', async () => {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise((r) => wss.once('listening', r));
-    let accepted = 0;
-    wss.on('connection', (socket) => {
-      accepted++;
-      socket.close(1011, 'going away at once');
-    });
-    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
-    const port = (wss.address() as { port: number }).port;
+  it('[SYN9] a server that accepts and at once closes the socket keeps being backed off (no reset) until Sync now starts the backoff over', async () => {
+    const server = await serverClosingWith(1011);
     const timers = new ManualTimers(3);
-    const relay = relayTo(port, 'loop', timers);
+    const relay = relayTo(server.port, 'loop', timers);
     relay.start();
     const delays: number[] = [];
     for (let k = 1; k <= 6; k++) {
@@ -126,33 +131,51 @@ describe('Backoff', () => {
       delays.push(relay.nextAttemptAt! - timers.now());
       timers.advance(relay.nextAttemptAt! - timers.now());
     }
-    expect(accepted).toBe(6);
+    expect(server.accepted()).toBe(6);
     expect(delays).toEqual(expectedDelays(3, RELAY_BACKOFF, 6));
     // Ceilings doubled every time: 500, 1000, …, 16000 ms.
     expect(relay.attempt).toBe(6);
+    await waitFor(() => relay.attempt === 7 && relay.nextAttemptAt !== null, 'close 7');
+    relay.reconnectNow();
+    await waitFor(() => server.accepted() === 8 && relay.attempt > 0, 'closed again after Sync now');
+    expect(relay.attempt).toBe(1);
+  });
+
+  it('[SRV37] a room that could not store closes its senders with internalError (4500): retried, not refused', async () => {
+    const server = await serverClosingWith(CloseReason.internalError.code, CloseReason.internalError.reason);
+    const relay = relayTo(server.port, 'retried', new ManualTimers(3));
+    relay.start();
+    await waitFor(() => relay.nextAttemptAt !== null || relay.refusedFor !== null, 'closed');
+    expect([relay.refusedFor, relay.attempt]).toEqual([null, 1]);
+  });
+
+  it('[APP17] a relay refused for good reads disconnected with its reason ("unknown" for a final code this build does not know); an upload stored meanwhile does not reconnect it', async () => {
+    for (const [code, reason] of [[CloseReason.tokenRevoked.code, 'tokenRevoked'], [4499, 'unknown']] as const) {
+      const server = await serverClosingWith(code);
+      const relay = relayTo(server.port, 'refused', new ManualTimers(3));
+      relay.start();
+      await waitFor(() => relay.refusedFor !== null, `refused with ${code}`);
+      expect([relay.refusedFor, relay.state]).toEqual([reason, 'disconnected']);
+      relay.serverAnswered(); // SYN11 cuts a backoff wait short: a refusal has none
+      await new Promise((r) => setTimeout(r, 50));
+      expect([server.accepted(), relay.refusedFor]).toEqual([1, reason]);
+    }
   });
 
   it('[SYN15] a token renewed while paused after a refusal (tokenExpired) connects nothing until start(); renewed while wanted, it reconnects', async () => {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise((r) => wss.once('listening', r));
-    let accepted = 0;
-    wss.on('connection', (socket) => {
-      accepted++;
-      socket.close(CloseReason.tokenExpired.code, CloseReason.tokenExpired.reason);
-    });
-    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
-    const relay = relayTo((wss.address() as { port: number }).port, 'renewed', new ManualTimers(15));
+    const server = await serverClosingWith(CloseReason.tokenExpired.code, CloseReason.tokenExpired.reason);
+    const relay = relayTo(server.port, 'renewed', new ManualTimers(15));
     relay.start();
     await waitFor(() => relay.refusedFor === 'tokenExpired', 'refused for an expired token');
     relay.pause(); // the browser went offline
     relay.renewToken('header.payload.renewed');
     await new Promise((r) => setTimeout(r, 50));
     // Before, the renewal reconnected during the outage.
-    expect([accepted, relay.state]).toEqual([1, 'disconnected']);
+    expect([server.accepted(), relay.state]).toEqual([1, 'disconnected']);
     relay.start(); // back online: with the new token
-    await waitFor(() => accepted === 2 && relay.refusedFor === 'tokenExpired', 'connected again once back online');
+    await waitFor(() => server.accepted() === 2 && relay.refusedFor === 'tokenExpired', 'connected again once back online');
     relay.renewToken('header.payload.renewed-again'); // online: a renewal after a refusal reconnects
-    await waitFor(() => accepted === 3, 'reconnected with the renewed token');
+    await waitFor(() => server.accepted() === 3, 'reconnected with the renewed token');
   });
 
   it('[SYN9] a socket whose opening handshake is never answered (lost on a path that black-holed) is given up after CONNECT_TIMEOUT_MS (twice that the next time), or at once by Sync now once stale, and backed off: it never stays connecting', async () => {

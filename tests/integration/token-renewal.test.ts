@@ -18,14 +18,28 @@ afterAll(async () => {
   await server.dispose();
 });
 
-/** Manual timers set to the real clock, and every request the renewal makes, counted. */
-function renewal(token: string, apiBase = server.url) {
+/**
+ * Manual timers set to the real clock, and every request the renewal makes, counted. `answer`
+ * stands in for the server where it never answers so (a proxy's 403, a 500, an answer held back).
+ */
+function renewal(token: string, { apiBase = server.url, answer = fetch }: { apiBase?: string; answer?: typeof fetch } = {}) {
   const timers = new ManualTimers();
   timers.advance(Date.now() - timers.now());
   const renewed: string[] = [];
-  const requests = countingPosts(); // every renewal is a POST
-  const r = new TokenRenewal({ token, apiBase, timers, fetch: requests.fetch, onRenewed: (t) => void renewed.push(t) });
-  return { r, timers, renewed, requests: requests.posts };
+  const browser = new EventTarget();
+  let requests = 0;
+  const counted: typeof fetch = (input, init) => {
+    requests++;
+    return answer(input, init);
+  };
+  const r = new TokenRenewal({ token, apiBase, timers, browser, fetch: counted, onRenewed: (t) => void renewed.push(t) });
+  return { r, timers, browser, renewed, requests: () => requests };
+}
+
+/** A token of these claims, unsigned: the device only reads them (the server's answer is stood in for). */
+function unsignedToken(claims: object): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ location: 'renew', role: 'terminal', terminal: 'till-5', ...claims })}.sig`;
 }
 
 describe('token renewal', () => {
@@ -83,9 +97,9 @@ describe('token renewal', () => {
     due.r.stop();
   });
 
-  it('[SYN16] no answer (server down) is asked again a minute later; a refused token (forged, expired) is not asked again', async () => {
+  it('[SYN16] no answer (server down) is asked again a minute later; a refused token (forged, a 403, expired) is not asked again, nor when the network comes back', async () => {
     const token = await mint('renew', 'terminal', 'till-2', 60);
-    const down = renewal(token, 'http://127.0.0.1:9'); // nothing listens on the discard port
+    const down = renewal(token, { apiBase: 'http://127.0.0.1:9' }); // nothing listens on the discard port
     down.timers.advance(31_000);
     await down.r.check();
     expect(down.requests()).toBe(1);
@@ -95,9 +109,22 @@ describe('token renewal', () => {
 
     const forged = renewal(await forge('renew'));
     forged.timers.advance(1800_001);
-    await forged.r.check();
+    forged.r.start();
+    await forged.r.check(); // the look start() began
+    // Nor when the network comes back (its listener posted the refused token at every change).
+    for (let i = 0; i < 2; i++) {
+      forged.browser.dispatchEvent(new Event('online'));
+      await forged.r.check();
+    }
     expect(forged.requests()).toBe(1);
     expect(forged.timers.nextDue()).toBeNull();
+
+    // A 403 (a proxy's) refuses it too: not taken as no answer, asked again every minute.
+    const forbidden = renewal(token, { answer: async () => new Response('{"error":"forbidden"}', { status: 403 }) });
+    forbidden.timers.advance(31_000);
+    await forbidden.r.check();
+    expect(forbidden.requests()).toBe(1);
+    expect(forbidden.timers.nextDue()).toBeNull();
 
     const old = renewal(await expired('renew'));
     await old.r.check();
@@ -107,6 +134,39 @@ describe('token renewal', () => {
     old.timers.advance(CHECK_EVERY_MS);
     await old.r.check();
     expect(old.requests()).toBe(0);
+
+    // At the very second of its exp it is expired (the server would refuse it): not sent either.
+    const ending = renewal(token);
+    ending.timers.advance(readTokenClaims(token).expiresAt! - ending.timers.now());
+    await ending.r.check();
+    expect(ending.requests()).toBe(0);
+    expect(ending.timers.nextDue()! - ending.timers.now()).toBe(CHECK_EVERY_MS);
+  });
+
+  it('[SYN16] a token without iat (its half-life unknown) is renewed at once, then looked at a minute on; one without exp is never asked about nor looked at', async () => {
+    const noIssue = renewal(unsignedToken({ exp: Math.floor(Date.now() / 1000) + 3600 }), { answer: async () => new Response('', { status: 500 }) });
+    await noIssue.r.check();
+    expect(noIssue.requests()).toBe(1);
+    expect(noIssue.timers.nextDue()! - noIssue.timers.now()).toBe(RETRY_MS);
+    noIssue.r.stop();
+
+    const noExpiry = renewal(unsignedToken({ iat: Math.floor(Date.now() / 1000) - 3600 }));
+    await noExpiry.r.check();
+    expect([noExpiry.requests(), noExpiry.timers.nextDue()]).toEqual([0, null]);
+  });
+
+  it('[SYN16] stopped while a renewal is out (the session closed, the device unpaired), its answer hands no token over', async () => {
+    let answerNow!: () => void;
+    const answered = new Promise<void>((resolve) => (answerNow = resolve));
+    const out = renewal(await mint('renew', 'terminal', 'till-6', 60), { answer: (input, init) => answered.then(() => fetch(input, init)) });
+    out.timers.advance(31_000);
+    const checked = out.r.check();
+    await waitFor(() => out.requests() === 1, 'the renewal out');
+    out.r.stop();
+    answerNow();
+    await checked;
+    expect(out.renewed).toEqual([]);
+    expect(out.timers.nextDue()).toBeNull();
   });
 
   it('[SYN16] start() asks at once; back online it asks again without waiting for the retry; stop() ends it', async () => {

@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import { PairingError, chooseWriter, isStaleLinkFor, loadPairing, pairingFromQuery, savePairing } from '../../client/app/pairing';
+import { installLocalStorage } from '../helpers/device-storage';
 
 /** An unsigned token with these claims (the device only reads them; the server verifies). */
 function tokenWith(claims: object): string {
@@ -26,6 +27,7 @@ describe('pairing from a link', () => {
     const madeSince = link(1_800_100_000, 1_800_100_000 + 30 * 86_400);
     expect(isStaleLinkFor(yearLong, madeSince)).toBe(false);
     expect(isStaleLinkFor(madeSince, yearLong)).toBe(true); // the kiosk's old start page
+    expect(isStaleLinkFor(madeSince, link(1_800_100_000, 1_800_100_000 + 60 * 86_400))).toBe(true); // issued the same second: not newer
   });
 
   it('takes a terminal id the server takes (a colon in it too)', () => {
@@ -67,11 +69,14 @@ describe('the writer a paired device writes as', () => {
     expect(await chooseWriter(paired(), null, () => Promise.reject(new Error('offline')), random)).toMatch(/^till-1\.r/);
   });
 
-  it('stays what it was when the same device is paired again as the same terminal (its log and counters are intact)', async () => {
+  it('stays what it was when the same device is paired again as the same terminal of the same location (its log and counters are intact)', async () => {
     const before = { ...paired(), writer: 'till-1.rabcd' };
     expect(await chooseWriter(paired(), before, held('till-1.rabcd'), random)).toBe('till-1.rabcd');
     const otherTerminal = { ...before, terminal: 'till-2', writer: 'till-2' };
     expect(await chooseWriter(paired(), otherTerminal, held(), random)).toBe('till-1');
+    // The same terminal name in another location is another log: chosen as on a device never paired.
+    const otherLocation = { ...before, location: 'bistro-b' };
+    expect(await chooseWriter(paired(), otherLocation, held('till-1'), random)).toBe(await chooseWriter(paired(), null, held('till-1'), random));
   });
 });
 
@@ -119,8 +124,31 @@ describe('the pairing kept on the device', () => {
     vi.stubGlobal('indexedDB', undefined);
     try {
       await expect(savePairing(pairing)).rejects.toThrow(/storage is full or blocked: the pairing cannot be kept/);
+      await expect(loadPairing()).resolves.toBeNull(); // a start finds no pairing: not an error
     } finally {
       vi.unstubAllGlobals();
+    }
+  });
+
+  it('[APP16] the IndexedDB copy read at a start with localStorage wiped (site data partly cleared) is copied back to it', async () => {
+    const storage = installLocalStorage();
+    try {
+      await savePairing(pairing);
+      storage.saved.clear();
+      expect(await loadPairing()).toEqual(pairing);
+      expect(JSON.parse(storage.saved.get('rms:pairing') ?? 'null')).toEqual(pairing);
+    } finally {
+      storage.restore();
+    }
+  });
+
+  it('a kept pairing whose writer is empty (none chosen) writes as its terminal', async () => {
+    const storage = installLocalStorage();
+    try {
+      storage.saved.set('rms:pairing', JSON.stringify({ ...pairing, writer: '' }));
+      expect((await loadPairing())?.writer).toBe('till-1');
+    } finally {
+      storage.restore();
     }
   });
 });

@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { Backoff, UPLOAD_BACKOFF } from '../../client/sync/backoff';
 import { ConnectionMonitor, OFFLINE_AFTER, RECENT_MS, SLOW_LATENCY_MS } from '../../client/sync/connection-state';
-import { ClockOffsetEstimator, WallStepDetector, WALL_STEP_MS } from '../../client/sync/clock-offset';
+import { ClockOffsetEstimator, OFFSET_SAMPLES, WallStepDetector, WALL_STEP_MS } from '../../client/sync/clock-offset';
 import { computeOutbox, deliveryStateOf, takeBatch } from '../../client/sync/outbox';
 import { resolveEndpoints } from '../../client/sync/endpoints';
 import { LastSyncTime } from '../../client/sync/last-sync';
-import { Quarantine } from '../../client/sync/quarantine';
+import { Quarantine, refusedAsNewer } from '../../client/sync/quarantine';
+import { OutboxUploader } from '../../client/sync/uploader';
+import { NEWER_THAN_SERVER } from '../../shared/protocol/rest-events';
 import type { EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
 import { marksOnly } from '../helpers/acknowledgements';
+import { installLocalStorage } from '../helpers/device-storage';
+import { ManualTimers } from '../helpers/manual-timers';
 
 function event(terminal: string, n: number): EventEnvelope {
   return { id: newEventId(1_764_000_000_000 + n), seq: n, at: 1_764_000_000_000 + n, type: 'ticket.note_set', v: 1, aggregate: { id: 't', type: 'ticket' }, origin: { terminal, n }, payload: { note: 'x'.repeat(50) } };
@@ -117,6 +121,15 @@ describe('ClockOffsetEstimator', () => {
     expect(est.add(4_900, 900, 610_000)).toBe(605_550);
   });
 
+  it('[OUT3] only the last OFFSET_SAMPLES samples count (the shortest long ago measured a clock since drifted); a negative round trip counts as 0', () => {
+    const est = new ClockOffsetEstimator();
+    est.add(1_000, 10, 6_000); // rtt 10: offset 5_005
+    for (let i = 0; i < OFFSET_SAMPLES; i++) est.add(1_000, 20, 2_010); // rtt 20: offset 1_020
+    expect(est.estimate()).toBe(1_020);
+    est.clear();
+    expect(est.add(1_000, -100, 5_000)).toBe(4_000); // not 3_950: a timer off by a step is no shorter trip
+  });
+
   it('[SYN17] a wall clock set (moving apart from monotonic time beyond WALL_STEP_MS) is noticed once, with its size', () => {
     let wall = 1_764_000_000_000;
     let mono = 50;
@@ -208,14 +221,53 @@ describe('Outbox', () => {
 });
 
 describe('Quarantine', () => {
-  it('[OUT12] an event is dropped once its writer\'s watermark covers it (the server stored it after all)', () => {
-    const q = new Quarantine('unit-quarantine');
-    const entry = (terminal: string, n: number) => ({ eventId: `${terminal}-${n}`, type: 'ticket.opened', aggregateId: 't', terminal, n, reason: 'invalid', field: null, at: 0 });
-    q.add(entry('till-1', 3));
-    q.add(entry('till-1', 5));
-    q.add(entry('till-2', 3));
-    q.dropCovered(marksOnly({ 'till-1': 4 }));
-    expect(q.list().map((e) => e.eventId)).toEqual(['till-1-5', 'till-2-3']);
+  it('[OUT12] an event is dropped once its writer\'s watermark covers it (the server stored it after all), or released by a manager; both outlast a reload', () => {
+    const storage = installLocalStorage();
+    try {
+      const q = new Quarantine('unit-quarantine');
+      const entry = (terminal: string, n: number) => ({ eventId: `${terminal}-${n}`, type: 'ticket.opened', aggregateId: 't', terminal, n, reason: 'invalid', field: null, at: 0 });
+      q.add(entry('till-1', 3));
+      q.add(entry('till-1', 5));
+      q.add(entry('till-2', 3));
+      q.dropCovered(marksOnly({ 'till-1': 4 }));
+      expect(q.list().map((e) => e.eventId)).toEqual(['till-1-5', 'till-2-3']);
+      expect(new Quarantine('unit-quarantine').list()).toEqual(q.list());
+      q.release(['till-2-3']);
+      expect(new Quarantine('unit-quarantine').list().map((e) => e.eventId)).toEqual(['till-1-5']);
+    } finally {
+      storage.restore();
+    }
+  });
+
+  it('[OUT14] a rejection is newer than the server by its code when it has one; without (an older server), on v or type of an event this build writes, unless a till may not write it', () => {
+    const till = { role: 'terminal', terminal: 'till-1' };
+    const noted = event('till-1', 1);
+    const rejected = (field?: string, code?: string) => ({ id: noted.id, status: 'rejected' as const, field, code });
+    expect(refusedAsNewer(rejected(undefined, NEWER_THAN_SERVER), noted, till)).toBe(true);
+    expect(refusedAsNewer(rejected('v', 'invalid'), noted, till)).toBe(false); // a code says what it is
+    expect(refusedAsNewer(rejected('v'), noted, till)).toBe(true);
+    expect(refusedAsNewer(rejected('type'), noted, till)).toBe(true);
+    expect(refusedAsNewer(rejected('payload'), noted, till)).toBe(false);
+    // A manager's event of the till's own writer: refused to the till (CMD2), no update stores it.
+    const voided = { ...event('till-1', 2), type: 'ticket.voided', payload: { reason: 'wrong table' } };
+    expect(refusedAsNewer({ ...rejected('type'), id: voided.id }, voided, till)).toBe(false);
+  });
+});
+
+describe('OutboxUploader', () => {
+  /** An uploader whose every request is answered `status` with `body`, on manual timers. */
+  function answeredWith(status: number, body: string) {
+    const timers = new ManualTimers();
+    const uploader = new OutboxUploader({ apiBase: 'http://127.0.0.1:9', token: () => 'token', timers, fetch: async () => new Response(body, { status }) });
+    return { timers, upload: () => uploader.upload('{"events":[]}', 10_000) };
+  }
+
+  it('[OUT9] a 403 that is not our server\'s (no serverTime) and a 422 refuse the batch, not the token; a 502 is the server failing; an answer leaves no timeout armed', async () => {
+    expect(await answeredWith(403, '{"error":"Forbidden"}').upload()).toMatchObject({ kind: 'refused', status: 403 });
+    expect(await answeredWith(422, 'Unprocessable Entity').upload()).toMatchObject({ kind: 'refused', status: 422 });
+    const badGateway = answeredWith(502, '{}');
+    expect(await badGateway.upload()).toMatchObject({ kind: 'failed', cause: 'server' });
+    expect(badGateway.timers.nextDue()).toBeNull();
   });
 });
 

@@ -9,7 +9,7 @@ function hear(to: Awareness, from: Awareness): void {
 }
 
 describe('TerminalPresence', () => {
-  it('[SYN24] lists this terminal and the others by name; another device\'s fields are read one by one, a terminal that is not a name left out', () => {
+  it('[SYN24] lists this terminal and the others by name; another device\'s fields are read one by one, a terminal that is not a name (a number, empty) left out', () => {
     const own = new Awareness(new Y.Doc());
     const presence = new TerminalPresence(own);
     let changes = 0;
@@ -21,6 +21,9 @@ describe('TerminalPresence', () => {
     const hostile = new Awareness(new Y.Doc());
     hostile.setLocalStateField('rms', { terminal: 42, role: 'admin' });
     hear(own, hostile);
+    const unnamed = new Awareness(new Y.Doc());
+    unnamed.setLocalStateField('rms', { terminal: '', role: 'terminal' });
+    hear(own, unnamed);
     expect(presence.list()).toEqual([
       { clientId: other.clientID, terminal: 'till-1', role: '', staff: null, clockOffsetMs: null, self: false },
       { clientId: own.clientID, terminal: 'till-2', role: 'terminal', staff: 'Ana', clockOffsetMs: 12, self: true },
@@ -30,6 +33,6 @@ describe('TerminalPresence', () => {
     const before = changes;
     presence.announce({ terminal: 'till-2', role: 'terminal', staff: null, clockOffsetMs: 12 });
     expect(changes).toBe(before);
-    for (const a of [own, other, hostile]) a.destroy();
+    for (const a of [own, other, hostile, unnamed]) a.destroy();
   });
 });
