@@ -26,8 +26,9 @@ export interface AppOptions {
 /**
  * The Fastify instance with what every route shares: JSON logs, CORS limited to the
  * configured origins, the protocol-version check, the bearer-token check of the routes that
- * name `roles` (before their body is read), `X-Server-Time` on every response and one error
- * format (ErrorResponse) for every failure, including Fastify's own (bad JSON, 413).
+ * name `roles` (before their body is read, and again once it arrived), `X-Server-Time` on every
+ * response and one error format (ErrorResponse) for every failure, including Fastify's own
+ * (bad JSON, 413).
  */
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -78,7 +79,10 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.decorateRequest('tokenClaims', null);
-  app.addHook('onRequest', tokenHook(options.tokens));
+  // Checked before the body is read, and again once it arrived (a revocation meanwhile): auth.ts.
+  const checkToken = tokenHook(options.tokens);
+  app.addHook('onRequest', checkToken);
+  app.addHook('preHandler', checkToken);
 
   // Writes and failures at info; the reads every till repeats (watermarks, event pages, scrapes) at debug.
   app.addHook('onResponse', async (request, reply) => {

@@ -1,4 +1,4 @@
-import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Role, TokenClaims } from '../../shared/protocol/token-claims';
 import type { TokenIssuer } from '../auth/tokens';
 import { HttpError } from './http-error';
@@ -20,12 +20,15 @@ export const ANY_ROLE: readonly Role[] = ['terminal', 'manager', 'admin'];
 export const MANAGER_ROLES: readonly Role[] = ['manager', 'admin'];
 
 /**
- * onRequest hook: the bearer-token check of every route whose config names `roles`, before
+ * The bearer-token check of every route whose config names `roles` (routes without, healthz,
+ * metrics and the app's files, stay public). app.ts runs it twice: as an onRequest hook, before
  * Fastify reads and parses the body, so a request without a valid token costs no parse (a
- * deeply nested 2 MiB body without a token once held the event loop for half a second).
- * Routes without `roles` (healthz, metrics, the app's files) stay public.
+ * deeply nested 2 MiB body without a token once held the event loop for half a second); and as
+ * a preHandler hook, once the body has arrived, because a body may take up to
+ * REQUEST_TIMEOUT_MS: a device revoked (or a token expired) while it held its body must not
+ * renew, mint or store with it. Verified tokens are cached, so the second check costs a lookup.
  */
-export function tokenHook(tokens: TokenIssuer): onRequestAsyncHookHandler {
+export function tokenHook(tokens: TokenIssuer): (request: FastifyRequest) => Promise<void> {
   return async (request) => {
     const roles = request.routeOptions.config.roles;
     if (roles !== undefined) request.tokenClaims = await authenticate(tokens, request, roles);

@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { SignJWT } from 'jose';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
@@ -10,6 +12,7 @@ import { RelayConnection } from '../../client/sync/relay-connection';
 import { realTimers } from '../../client/sync/timers';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import {
+  TEST_SECRET,
   api,
   connectClient,
   connectSynced,
@@ -22,6 +25,39 @@ import {
   upgradeStatus,
   waitFor,
 } from '../helpers/server-clients';
+
+/** A token signed with the server's secret whatever its claims: `exp` left out when not given. */
+function signed(claims: Record<string, unknown>, exp?: number): Promise<string> {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt();
+  return (exp === undefined ? jwt : jwt.setExpirationTime(exp)).sign(new TextEncoder().encode(TEST_SECRET));
+}
+
+/** The JWT claims a token carries (unverified). */
+function claimsIn(token: string): { exp: number; iat?: number } & Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
+}
+
+/**
+ * A POST whose headers (token included) go out at once and whose body only when `sendBody()`
+ * is called, as a device on a slow link, or one stalling on purpose, sends it.
+ */
+function heldPost(baseUrl: string, path: string, token: string, body: unknown) {
+  const raw = JSON.stringify(body);
+  const req = httpRequest(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw) },
+  });
+  const answer = new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+    req.once('response', (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.once('error', reject);
+  });
+  req.flushHeaders();
+  return { path, answer, sendBody: () => req.end(raw) };
+}
 
 describe('auth: tokens scope every socket and request to one location and role', () => {
   let server: InProcessServer;
@@ -167,7 +203,10 @@ describe('auth: tokens scope every socket and request to one location and role',
     expect((await api(server.url, '/api/admin/stats', terminal)).status).toBe(403);
     expect((await api(server.url, '/api/admin/stats', manager)).status).toBe(403);
     expect((await api(server.url, '/api/admin/stats', admin)).status).toBe(200);
-    expect((await api(server.url, '/api/tokens', manager, { body: { role: 'admin', ttlSeconds: 60 } })).status).toBe(403);
+    for (const role of ['manager', 'admin']) {
+      const above = await api(server.url, '/api/tokens', manager, { body: { role, terminal: 'new-1', ttlSeconds: 60 } });
+      expect({ role, status: above.status }).toEqual({ role, status: 403 });
+    }
     const minted = await api<{ token: string; location: string }>(server.url, '/api/tokens', manager, { body: mintBody });
     expect(minted.status).toBe(200);
     expect(minted.body.location).toBe('loc-a');
@@ -214,14 +253,60 @@ describe('auth: tokens scope every socket and request to one location and role',
     other.destroy();
   });
 
+  it('[SRV5] a token used before its expiry is refused after it, though it was verified once: 401 tokenExpired on REST, 401 at the relay upgrade', async () => {
+    const short = await mint('loc-exp', 'terminal', 'till-1', 2);
+    expect((await api(server.url, '/api/watermarks', short)).status).toBe(200);
+    // Into the very second of exp (expired when exp <= now, in whole seconds): bounded by the 2 s lifetime.
+    const exp = claimsIn(short).exp * 1000;
+    await new Promise((r) => setTimeout(r, Math.max(0, exp - Date.now()) + 20));
+    expect((await upgradeStatus(server.wsUrl, 'loc-exp', short)).status).toBe(401);
+    const rest = await api(server.url, '/api/watermarks', short);
+    expect(rest.status).toBe(401);
+    expect(rest.body).toMatchObject({ error: 'tokenExpired' });
+  });
+
+  it('[SRV2] a token signed with the server\'s secret but breaking the claims rules is refused on REST and at the upgrade: a terminal naming no terminal, a token without exp', async () => {
+    const inAnHour = Math.floor(Date.now() / 1000) + 3600;
+    const noTerminal = await signed({ location: 'loc-claims', role: 'terminal' }, inAnHour);
+    const noExp = await signed({ location: 'loc-claims', role: 'admin', terminal: 'ops' });
+    for (const [name, token] of [['no terminal', noTerminal], ['no exp', noExp]] as const) {
+      const rest = await api(server.url, '/api/watermarks', token);
+      expect({ name, status: rest.status, body: rest.body }).toMatchObject({ name, status: 401, body: { error: 'unauthorized' } });
+      expect({ name, status: (await upgradeStatus(server.wsUrl, 'loc-claims', token)).status }).toEqual({ name, status: 401 });
+    }
+  });
+
+  it('[SRV24] a device revoked while it holds the body of a request is refused once the body arrives: it renews, mints and stores nothing', async () => {
+    const location = 'loc-held';
+    const manager = await mint(location, 'manager', 'mgr-1');
+    const stolenTill = await mint(location, 'terminal', 'till-2');
+    const stolenManager = await mint(location, 'manager', 'mgr-2');
+    const event = ticketOpenedEvent('till-2', 1);
+    const held = [
+      heldPost(server.url, '/api/tokens/renew', stolenTill, {}),
+      heldPost(server.url, '/api/events', stolenTill, { events: [event] }),
+      heldPost(server.url, '/api/tokens', stolenManager, { role: 'terminal', terminal: 'evil-1' }),
+    ];
+    await new Promise((r) => setTimeout(r, 300)); // their tokens checked at the headers
+    for (const terminal of ['till-2', 'mgr-2']) {
+      expect((await api(server.url, '/api/tokens/revoke', manager, { body: { terminal } })).status).toBe(200);
+    }
+    for (const request of held) request.sendBody();
+    const answers = await Promise.all(held.map(async ({ path, answer }) => ({ path, ...(await answer) })));
+    expect(answers.map(({ path, status, body }) => ({ path, status, error: body.error, token: body.token }))).toEqual(
+      held.map(({ path }) => ({ path, status: 401, error: 'tokenRevoked', token: undefined })),
+    );
+    const stored = await api<{ events: { id: string }[] }>(server.url, '/api/events', manager);
+    expect(stored.body.events.map((e) => e.id)).not.toContain(event.id);
+  });
+
   it('[SRV23] POST /api/tokens/renew gives any valid token a fresh one of the same location, role, terminal and lifetime; an expired or forged one gets nothing', async () => {
-    const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
     const short = await mint('loc-renew-rest', 'terminal', 'till-1', 600);
     await new Promise((r) => setTimeout(r, 1100)); // a second later: the renewed token expires later
     const renewed = await api<{ token: string; exp: number; role: string; terminal: string }>(server.url, '/api/tokens/renew', short, { body: {} });
     expect(renewed.status).toBe(200);
-    const before = claimsOf(short);
-    const after = claimsOf(renewed.body.token);
+    const before = claimsIn(short);
+    const after = claimsIn(renewed.body.token);
     expect(after).toMatchObject({ location: 'loc-renew-rest', role: 'terminal', terminal: 'till-1' });
     expect((after.exp as number) - (after.iat as number)).toBe(600);
     expect(after.exp as number).toBeGreaterThan(before.exp as number);
@@ -231,7 +316,7 @@ describe('auth: tokens scope every socket and request to one location and role',
     expect((await upgradeStatus(server.wsUrl, 'loc-other', renewed.body.token)).status).toBe(403);
     // A manager stays a manager (never more).
     const manager = await api<{ token: string }>(server.url, '/api/tokens/renew', await mint('loc-renew-rest', 'manager', 'mgr-1'), { body: {} });
-    expect(claimsOf(manager.body.token)).toMatchObject({ role: 'manager', terminal: 'mgr-1' });
+    expect(claimsIn(manager.body.token)).toMatchObject({ role: 'manager', terminal: 'mgr-1' });
     for (const token of [await expired('loc-renew-rest'), await forge('loc-renew-rest'), '']) {
       const refused = await api(server.url, '/api/tokens/renew', token, { body: {} });
       expect(refused.status).toBe(401);

@@ -12,8 +12,10 @@ import { testScope } from '../helpers/test-scope';
 
 const { defer } = testScope();
 
-/** A presence frame naming `entries` (client id, clock, state). */
-function presenceFrame(entries: [clientId: number, clock: number, state: unknown][]): Buffer {
+type PresenceEntry = [clientId: number, clock: number, state: unknown];
+
+/** A presence (awareness) update naming `entries`. */
+function presenceUpdate(entries: PresenceEntry[]): Uint8Array {
   const update = encoding.createEncoder();
   encoding.writeVarUint(update, entries.length);
   for (const [clientId, clock, state] of entries) {
@@ -21,10 +23,29 @@ function presenceFrame(entries: [clientId: number, clock: number, state: unknown
     encoding.writeVarUint(update, clock);
     encoding.writeVarString(update, JSON.stringify(state));
   }
+  return encoding.toUint8Array(update);
+}
+
+/** The frame carrying a presence update. */
+function framed(update: Uint8Array): Buffer {
   const frame = encoding.createEncoder();
   encoding.writeVarUint(frame, MessageType.awareness);
-  encoding.writeVarUint8Array(frame, encoding.toUint8Array(update));
+  encoding.writeVarUint8Array(frame, update);
   return Buffer.from(encoding.toUint8Array(frame));
+}
+
+/** A presence frame naming `entries` (client id, clock, state). */
+function presenceFrame(entries: PresenceEntry[]): Buffer {
+  return framed(presenceUpdate(entries));
+}
+
+/** A presence update of exactly `bytes` for one client id, its state padded to fit. */
+function presenceUpdateOf(bytes: number, clientId: number, clock: number): Uint8Array {
+  const padded = (pad: number) => presenceUpdate([[clientId, clock, { pad: 'x'.repeat(pad) }]]);
+  let pad = bytes - padded(0).byteLength;
+  // The state's length prefix grows with it: a byte or two less padding.
+  while (padded(pad).byteLength > bytes) pad -= 1;
+  return padded(pad);
 }
 
 /** A raw websocket that counts the presence frames it reads and records its close code. */
@@ -109,7 +130,7 @@ describe('relay presence: a connection speaks only for its own client ids', () =
     const raw = await openRaw(`${wsUrl}/${location}?token=${await mint(location, 'terminal', 'till-2')}`);
     defer(() => raw.ws.terminate());
     // Thousands of new ids removed at once, and a's presence overwritten: dropped, not applied.
-    raw.ws.send(presenceFrame(Array.from({ length: 5000 }, (_, i): [number, number, unknown] => [1_000_000 + i, 1, null])));
+    raw.ws.send(presenceFrame(Array.from({ length: 5000 }, (_, i): PresenceEntry => [1_000_000 + i, 1, null])));
     raw.ws.send(presenceFrame([[a.doc.clientID, 1_000, { name: 'impostor' }]]));
     // Handled in order: the answer to this query comes after both were.
     const answered = raw.presenceFrames() + 1;
@@ -121,14 +142,31 @@ describe('relay presence: a connection speaks only for its own client ids', () =
 
     // Speaking for more ids than one tab has: closed, and what it named is forgotten.
     const ids = Array.from({ length: MAX_PRESENCE_IDS_PER_CONNECTION + 1 }, (_, i) => 2_000_000 + i);
-    raw.ws.send(presenceFrame(ids.slice(0, 2).map((id): [number, number, unknown] => [id, 1, { name: 'x' }])));
-    raw.ws.send(presenceFrame(ids.slice(2).map((id): [number, number, unknown] => [id, 1, { name: 'x' }])));
+    raw.ws.send(presenceFrame(ids.slice(0, 2).map((id): PresenceEntry => [id, 1, { name: 'x' }])));
+    raw.ws.send(presenceFrame(ids.slice(2).map((id): PresenceEntry => [id, 1, { name: 'x' }])));
     await waitFor(() => raw.closedWith() !== null, 'the flooding connection closed');
     expect(raw.closedWith()).toBe(4413);
     await waitFor(() => room.connections.size === 1, 'the server let it go');
     expect(presenceKept(room).states).toEqual(before.states);
     await laterPresence(room, a, { name: 'till-1 later' });
     expect(presenceKept(room)).toEqual(before);
+  });
+
+  it('[SRV26] a presence update of 64 KiB is applied; one byte more closes 4413, far under the message limit', async () => {
+    const location = 'loc-presence-size';
+    expect(configWith({}).relay.maxMessageBytes).toBeGreaterThan(2 * 64 * 1024);
+    const raw = await openRaw(`${wsUrl}/${location}?token=${await mint(location, 'terminal', 'till-1')}`);
+    defer(() => raw.ws.terminate());
+    const id = 3_000_000;
+    const atCap = presenceUpdateOf(64 * 1024, id, 1);
+    const over = presenceUpdateOf(64 * 1024 + 1, id, 2);
+    expect([atCap.byteLength, over.byteLength]).toEqual([64 * 1024, 64 * 1024 + 1]);
+    raw.ws.send(framed(atCap));
+    await waitFor(() => relay.rooms.peek(location)?.awareness.meta.get(id)?.clock === 1, 'the server applied the 64 KiB update', 3_000);
+    raw.ws.send(framed(over));
+    await waitFor(() => raw.closedWith() !== null, 'the connection closed', 3_000);
+    expect(raw.closedWith()).toBe(4413);
+    expect(relay.rooms.peek(location)?.awareness.meta.get(id)?.clock).not.toBe(2);
   });
 
   it('[SRV34] a device that reconnects while its old socket still looks alive speaks for its presence again; another device cannot', async () => {

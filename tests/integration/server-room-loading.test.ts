@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { configWith } from '../../server/config';
+import { MessageType, encodeSyncStep1 } from '../../server/relay/messages';
 import { persistenceHook } from '../../server/relay/persistence-hook';
 import { Relay } from '../../server/relay/relay';
 import { MemoryRoomStore } from '../helpers/memory-room-store';
 import type { RoomSnapshot } from '../../server/store/room-store';
 import { StoreHealth } from '../../server/store/store-health';
 import { startUpdateMerger } from '../../server/store/update-merger';
+import { CloseReason } from '../../shared/protocol/close-reasons';
 import { connectClient, mint, serveRelay, tokens, waitFor } from '../helpers/server-clients';
+import { testScope } from '../helpers/test-scope';
 
 /** A room store whose loads wait until the test opens the gate. */
 class GatedRoomStore extends MemoryRoomStore {
@@ -70,5 +74,95 @@ describe('relay: a room serves nobody before its persisted state is loaded', () 
     await waitFor(() => b.doc.getMap('m').get('early') === 'written during the load', 'queued write relayed');
     a.destroy();
     b.destroy();
+  });
+});
+
+describe('relay: what a connection may do while its room loads', () => {
+  const { defer } = testScope();
+
+  /** A relay over a gated store, closed after the test (its load let through first). */
+  async function gatedRelay(options: { revoked?: ReadonlySet<string>; maxMessageBytes?: number } = {}) {
+    const store = new GatedRoomStore();
+    const merger = startUpdateMerger();
+    const relay = new Relay({
+      tokens,
+      isRevoked: (claims) => options.revoked?.has(claims.terminal ?? '') ?? false,
+      limits: { ...configWith({}).relay, ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}) },
+      hooks: [persistenceHook(store, merger, { mergeEvery: 100 })],
+      storeHealth: new StoreHealth(Date.now),
+      log: { warn() {}, info() {}, error() {} },
+    });
+    const served = await serveRelay(relay);
+    defer(() => merger.close());
+    defer(() => served.close());
+    defer(() => relay.close());
+    defer(() => store.release());
+    return { store, wsUrl: served.wsUrl };
+  }
+
+  /** A raw socket into `location` that records what it reads, open once the upgrade answered. */
+  async function openRaw(wsUrl: string, location: string, token: string) {
+    const ws = new WebSocket(`${wsUrl}/${location}?token=${token}`);
+    defer(() => ws.terminate());
+    const received: Buffer[] = [];
+    ws.on('message', (data: Buffer) => received.push(data));
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return {
+      ws,
+      received,
+      /** Its close code, or 'still open' after `ms`: a close that never comes fails fast. */
+      closedWithin: (ms: number) => Promise.race([closed, new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), ms))]),
+    };
+  }
+
+  /** A frame of `bytes` the relay reads and ignores (a y-protocols auth frame). */
+  const filler = (bytes: number) => Buffer.concat([Buffer.from([MessageType.auth]), Buffer.alloc(bytes - 1)]);
+  const step1 = Buffer.from(encodeSyncStep1(new Y.Doc()));
+  const isSyncStep2 = (frame: Buffer) => frame[0] === MessageType.sync && frame[1] === 1;
+
+  it('[SRV24] a device revoked while its room loads is closed tokenRevoked once the load ends, never sent a byte of the room', async () => {
+    const revoked = new Set<string>();
+    const { store, wsUrl } = await gatedRelay({ revoked });
+    const device = await openRaw(wsUrl, 'loc-load-revoked', await mint('loc-load-revoked', 'terminal', 'till-2'));
+    await waitFor(() => store.loadsRequested > 0, 'loading');
+    revoked.add('till-2'); // closeRevoked finds it in no room yet
+    store.release();
+    expect(await device.closedWithin(3_000)).toBe(CloseReason.tokenRevoked.code);
+    expect(device.received).toEqual([]);
+  });
+
+  it('[SRV26] frames sent while the room loads wait up to the message limit in bytes, all together: one byte more closes 4413', async () => {
+    const maxMessageBytes = 4096;
+    const { store, wsUrl } = await gatedRelay({ maxMessageBytes });
+    const token = await mint('loc-load-bytes');
+    const atLimit = await openRaw(wsUrl, 'loc-load-bytes', token);
+    const over = await openRaw(wsUrl, 'loc-load-bytes', token);
+    await waitFor(() => store.loadsRequested > 0, 'loading');
+    // Each frame under the limit; the last of atLimit's a sync step 1, answered once the room loaded.
+    for (const frame of [filler(2048), filler(maxMessageBytes - 2048 - step1.length), step1]) atLimit.ws.send(frame);
+    for (const frame of [filler(2048), filler(maxMessageBytes - 2048 + 1)]) over.ws.send(frame);
+    expect(await over.closedWithin(3_000)).toBe(CloseReason.messageTooLarge.code);
+    store.release();
+    await waitFor(() => atLimit.received.some(isSyncStep2), 'the queued sync step 1 answered after the load', 3_000);
+    expect(await atLimit.closedWithin(0)).toBe('still open');
+  });
+
+  it('[SRV26] at most 256 frames wait while the room loads, however small: the 257th closes 4413', async () => {
+    const { store, wsUrl } = await gatedRelay();
+    const token = await mint('loc-load-frames');
+    const atLimit = await openRaw(wsUrl, 'loc-load-frames', token);
+    const over = await openRaw(wsUrl, 'loc-load-frames', token);
+    await waitFor(() => store.loadsRequested > 0, 'loading');
+    for (let i = 1; i < 256; i++) atLimit.ws.send(filler(1));
+    atLimit.ws.send(step1);
+    for (let i = 0; i < 257; i++) over.ws.send(filler(1));
+    expect(await over.closedWithin(3_000)).toBe(CloseReason.messageTooLarge.code);
+    store.release();
+    await waitFor(() => atLimit.received.some(isSyncStep2), 'the 256th frame answered after the load', 3_000);
+    expect(await atLimit.closedWithin(0)).toBe('still open');
   });
 });
