@@ -73,8 +73,12 @@ export class Revocations {
 export function withRevocations(tokens: TokenIssuer, revocations: Revocations, now: () => number = Date.now): TokenIssuer {
   return {
     async mint(input) {
-      const wait = revocations.mintableFrom(input.location, input.terminal) - now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // Asked again after each wait: a timer may fire a millisecond before `now()` reaches the
+      // second (Node's timer clock is not Date.now()), and a revocation may come meanwhile.
+      const untilMintable = (): number => revocations.mintableFrom(input.location, input.terminal) - now();
+      for (let wait = untilMintable(); wait > 0; wait = untilMintable()) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       return tokens.mint(input);
     },
     async verify(token) {

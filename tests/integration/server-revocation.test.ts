@@ -1,5 +1,9 @@
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Revocations, withRevocations } from '../../server/auth/revocations';
+import { createTokenIssuer } from '../../server/auth/tokens';
+import { openDatabase } from '../../server/store/database';
+import { SqliteRevocationStore } from '../../server/store/revocation-store';
 import { CloseReason, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
@@ -134,6 +138,20 @@ describe('[SRV24] revoking a device', () => {
     await waitFor(() => closed.length > 0, 'the paired again till-2 closed');
     expect(closed).toEqual([{ code: CloseReason.tokenRevoked.code, reason: 'tokenRevoked' }]);
     expect(await everyCheck(server, location, paired.body.token)).toEqual(ALL_REVOKED);
+  });
+
+  it('[SRV24] a token minted right after a revocation is of the next second even when the wait for it ends a millisecond early (a timer may fire before Date.now() gets there)', async () => {
+    const dataDir = makeDataDir();
+    const db = openDatabase(dataDir);
+    cleanups.push(() => removeDataDir(dataDir), () => db.close());
+    const revocations = new Revocations(new SqliteRevocationStore(db));
+    revocations.revoke('rev-clock', 'till-2', 5_000_400);
+    // The clock as minting reads it: 50 ms before the next second, then 1 ms short of it (the timer fired early), then there.
+    const readings = [5_000_950, 5_000_999];
+    const now = (): number => readings.shift() ?? 5_001_000;
+    const tokens = withRevocations(createTokenIssuer(TEST_SECRET, now), revocations, now);
+    const token = await tokens.mint({ location: 'rev-clock', role: 'terminal', terminal: 'till-2', ttlSeconds: 3600 });
+    expect(await tokens.verify(token)).toMatchObject({ ok: true, claims: { iat: 5_001 } });
   });
 
   it.each([
