@@ -88,19 +88,8 @@ class RoomIngest {
   stop: () => void = () => {};
   /** A batch failed, or the server put an event in below a mark: compare the room with the canonical log at the next flush (and mark nothing until then). */
   catchUpDue = false;
-  /**
-   * Times catch-up became due. A mark read before the last of them (a catch-up's, a flush's)
-   * may cover an event the canonical log lacks and is not taken, even once a flush since then
-   * scheduled the next catch-up and cleared `catchUpDue`.
-   */
-  dues = 0;
   /** Per writer, what the catch-up being run marks judged once it stored all: an event put back at or below it was maybe read before it came back. */
   catchingUp: ReadonlyMap<string, number> | null = null;
-
-  catchUpBecameDue(): void {
-    this.catchUpDue = true;
-    this.dues += 1;
-  }
 }
 
 export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, options: RelayIngestOptions): RelayIngest {
@@ -120,6 +109,18 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     if (marks === undefined) judged.set(location, (marks = new Map()));
     return marks;
   };
+  /**
+   * Per location, times catch-up became due in one of its rooms (the one loaded now, or one
+   * unloaded with work still queued). A mark read before the last of them (a catch-up's, a
+   * flush's) may cover an event the canonical log lacks and is not taken, even once a flush
+   * since then scheduled the next catch-up and cleared `catchUpDue`.
+   */
+  const dues = new Map<string, number>();
+  const duesOf = (location: string): number => dues.get(location) ?? 0;
+  const catchUpBecameDue = (location: string, state: RoomIngest): void => {
+    state.catchUpDue = true;
+    dues.set(location, duesOf(location) + 1);
+  };
   const markJudged = (location: string, held: ReadonlyMap<string, number>): void => {
     const marks = judgedOf(location);
     for (const [writer, n] of held) if (n > (marks.get(writer) ?? 0)) marks.set(writer, n);
@@ -136,7 +137,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       if (head === null || head.terminal === null) continue;
       if (marks !== undefined && head.n <= (marks.get(head.terminal) ?? 0)) marks.set(head.terminal, head.n - 1);
       else if (head.n > (state.catchingUp?.get(head.terminal) ?? 0)) continue;
-      state.catchUpBecameDue();
+      catchUpBecameDue(room.name, state);
     }
   };
 
@@ -177,9 +178,9 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         options.log.error({ location: room.name, terminals, err }, 'relay ingest failed');
         options.onFailed?.(room.name, err);
         judged.delete(room.name);
-        state.catchUpBecameDue();
+        catchUpBecameDue(room.name, state);
         // The room may have been unloaded and loaded again meanwhile: the loaded one's marks went too.
-        for (const [other, s] of rooms) if (other.name === room.name && s !== state) s.catchUpBecameDue();
+        for (const [other, s] of rooms) if (other.name === room.name && s !== state) s.catchUpDue = true;
         return false;
       }
     }
@@ -213,7 +214,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
    * behind and nothing is read; otherwise one pass over the events' heads (~0.2 s at 100k
    * events), taking those of the writers behind, less those stored above a gap (storedAbove).
    */
-  const catchUp = async (room: Room, state: RoomIngest, held: ReadonlyMap<string, number>, dues: number): Promise<void> => {
+  const catchUp = async (room: Room, state: RoomIngest, held: ReadonlyMap<string, number>, duesThen: number): Promise<void> => {
     // After the connection that loaded the room got its first answer.
     await new Promise((resolve) => setImmediate(resolve));
     state.catchingUp = held;
@@ -232,19 +233,19 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     }
     const judgedAll = behind.size === 0 || (await store(room, state, [...behind.values()], true));
     // A failed store, or an event put in below a mark meanwhile, made catch-up due: the next one reads it all again.
-    if (judgedAll && state.dues === dues) markJudged(room.name, held);
+    if (judgedAll && duesOf(room.name) === duesThen) markJudged(room.name, held);
   };
 
   const scheduleCatchUp = (room: Room, state: RoomIngest): void => {
     state.catchUpDue = false;
     // Read now: a flush is followed by the unload, which forgets the room's index.
     const held = new Map(options.held(room));
-    const dues = state.dues;
+    const duesThen = duesOf(room.name);
     enqueue(state, () =>
-      catchUp(room, state, held, dues)
+      catchUp(room, state, held, duesThen)
         .catch((err: unknown) => {
           options.log.error({ location: room.name, err }, 'relay ingest catch-up failed');
-          state.catchUpBecameDue();
+          catchUpBecameDue(room.name, state);
         })
         .finally(() => (state.catchingUp = null)),
     );
@@ -278,15 +279,13 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         // Every event the room holds now came in live (judged by the batches queued before
         // this) or at its load (judged by catch-up): unless one of them fails, all is judged.
         const held = new Map(options.held(room));
-        const dues = state.dues;
+        const duesThen = duesOf(room.name);
         enqueue(state, async () => {
-          if (state.dues === dues) markJudged(room.name, held);
+          if (duesOf(room.name) === duesThen) markJudged(room.name, held);
         });
       },
       onUnload(room) {
         const state = rooms.get(room);
-        // What it still has queued marks nothing: the room loaded next may fail a batch, or be put back into, below it.
-        state?.catchUpBecameDue();
         state?.scheduled?.cancel();
         state?.stop();
         rooms.delete(room);
