@@ -210,17 +210,21 @@ describe('relay fan-out: a reader that falls behind', () => {
   });
 });
 
+/** A registry storing in `store`, whose event index publishes only at a flush. */
+function registryOver(store: MemoryRoomStore, { idleMs = 60_000 } = {}): RoomRegistry {
+  return new RoomRegistry({
+    hooks: [persistenceHook(store, merger, { mergeEvery: 500 }), createEventIndex({ publishEveryMs: 60_000 }).hook],
+    commitWatch: { storeHealth: new StoreHealth(Date.now), log: { error() {} } },
+    idleMs,
+    flushEveryMs: 60_000,
+  });
+}
+
 describe('relay rooms: the last flush', () => {
   it('[SRV10] the marks a room\'s flush publishes as it unloads (events of its last moment) are stored with it', async () => {
     const store = new MemoryRoomStore();
     // No publish before the flush: the events came in the room's last moment.
-    const index = createEventIndex({ publishEveryMs: 60_000 });
-    const registry = new RoomRegistry({
-      hooks: [persistenceHook(store, merger, { mergeEvery: 500 }), index.hook],
-      commitWatch: { storeHealth: new StoreHealth(Date.now), log: { error() {} } },
-      idleMs: 60_000,
-      flushEveryMs: 60_000,
-    });
+    const registry = registryOver(store);
     const room = await registry.acquire('r');
     const client = new Y.Doc();
     client.on('update', (u: Uint8Array) => Y.applyUpdate(room.doc, u, remoteOrigin(new FakeConnection() as unknown as RelayConnection)));
@@ -232,5 +236,24 @@ describe('relay rooms: the last flush', () => {
     for (const update of (await store.load('r')).updates) Y.applyUpdate(stored, update);
     // Before, the flush's own write came after the room's commit and went with the room, unstored.
     expect(relayedOf(stored).get('till-1')).toBe(2);
+  });
+
+  it('[SRV20] a room still loading when shutdown starts is flushed and unloaded too, not left loaded', async () => {
+    const registry = registryOver(new MemoryRoomStore());
+    const loading = registry.acquire('r');
+    await registry.closeAll(CloseReason.serverShuttingDown);
+    await loading;
+    expect(registry.size).toBe(0);
+  });
+});
+
+describe('relay rooms: going idle', () => {
+  it('a room released between a socket\'s acquire and its attach is not unloaded under that connection', async () => {
+    const registry = registryOver(new MemoryRoomStore(), { idleMs: 10 });
+    const room = await registry.acquire('r');
+    registry.release(room); // the REST bridge lets go between a socket's acquire() and its attach
+    room.add(new FakeConnection() as unknown as RelayConnection);
+    await new Promise((r) => setTimeout(r, 50)); // the idle timer has fired
+    expect(registry.peek('r')).toBe(room);
   });
 });

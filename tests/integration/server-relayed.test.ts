@@ -3,6 +3,8 @@ import * as Y from 'yjs';
 import { SegmentWriter, acksOf, compactedOf, deleteEvents, readAllEventJson, relayedOf } from '../../shared/log/log-doc';
 import { canonicalEventJson } from '../../shared/events/envelope';
 import { aggregateIdOf, eventHeadOf, eventIdOf } from '../../shared/log/event-head';
+import { createEventIndex } from '../../server/relay/event-index-hook';
+import { Room } from '../../server/relay/room';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
 import { connectSynced, mint, postEvents, ticketOpenedEvent, waitFor, type TestClient } from '../helpers/server-clients';
@@ -94,6 +96,20 @@ describe('relay: relayed watermarks', () => {
     expect(relayedOf(d.doc).get('till-3')).toBe(5);
     appendAs(d, new SegmentWriter(d.doc, 'till-3'), 'till-3', [6]);
     await waitFor(() => relayedOf(d.doc).get('till-3') === 6, 'relayed 6 after the restart');
+  });
+});
+
+describe('event index: the marks published before, at load', () => {
+  it('[SRV10] a published mark above what the doc and the canonical store hold is taken up only as far as the store acknowledges', async () => {
+    const index = createEventIndex({ publishEveryMs: 60_000, acknowledged: async () => ({ 'till-1': 2 }) });
+    const room = new Room('r', [index.hook]);
+    room.doc.transact(() => {
+      new SegmentWriter(room.doc, 'till-1').append([1, 2].map((n) => JSON.stringify(ticketOpenedEvent('till-1', n))));
+      relayedOf(room.doc).set('till-1', 5); // published before; 3..5 are neither in the doc nor acknowledged
+    });
+    await index.hook.onLoad!(room);
+    expect(index.relayed(room).get('till-1')).toBe(2);
+    room.destroy();
   });
 });
 

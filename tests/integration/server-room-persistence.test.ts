@@ -188,6 +188,17 @@ describe('room persistence: bounded work per update', () => {
     expect((await store.load('r')).updates).toHaveLength(20);
   });
 
+  it('[SRV11] a room\'s load does not store again what it read: a commit after it adds no row', async () => {
+    const store = new MemoryRoomStore();
+    const client = new Y.Doc();
+    client.on('update', (u: Uint8Array) => store.appendUpdates('r', [u]));
+    for (let i = 0; i < 5; i++) client.getArray<string>('list').push([`e${i}`]);
+    const { room } = await loadRoom(store, 500);
+    room.commit();
+    expect((await store.load('r')).updates).toHaveLength(5);
+    expect(room.doc.getArray('list').length).toBe(5);
+  });
+
   it('merges many single updates of many writers, in bounded fan-in, into the same document', async () => {
     const writers = Array.from({ length: 20 }, () => new Y.Doc());
     const updates: Uint8Array[] = [];
