@@ -106,6 +106,23 @@ async function roomAfterFailedBatch() {
   return { log, relay, room, sales, failures: () => failures, deleteSale, putBack };
 }
 
+/**
+ * `roomAfterFailedBatch()` with n = 1 deleted by a connection, then put back by the server while
+ * the catch-up of the next flush stores n = 2 (held until `release()`). The failed batch took
+ * till-1's mark away: n = 1 is below no mark, only below what that catch-up will mark.
+ */
+async function putBackWhileCatchUpStores() {
+  const { log, relay, room, sales, deleteSale, putBack } = await roomAfterFailedBatch();
+  const [sale1] = sales;
+  deleteSale(sale1!);
+  const release = log.holdNextBatch();
+  const before = log.batches();
+  relay.hook.onFlush!(room);
+  await waitFor(() => log.batches() > before, 'catch-up is storing n = 2');
+  putBack(sale1!);
+  return { log, relay, room, release };
+}
+
 /** The batches queued by now are done (the fake store answers at once). */
 const settled = () => new Promise((resolve) => setTimeout(resolve, 50));
 
@@ -185,15 +202,7 @@ describe('relay ingest marks', () => {
   });
 
   it('[SRV21] an unstored event put back while catch-up stores what it read is caught up', async () => {
-    const { log, relay, room, sales, deleteSale, putBack } = await roomAfterFailedBatch();
-    const [sale1] = sales;
-    deleteSale(sale1!);
-    const release = log.holdNextBatch();
-    const before = log.batches();
-    relay.hook.onFlush!(room);
-    await waitFor(() => log.batches() > before, 'catch-up is storing n = 2');
-    // The failed batch took till-1's mark away: n = 1 is below no mark, only below what catch-up will mark.
-    putBack(sale1!);
+    const { log, relay, room, release } = await putBackWhileCatchUpStores();
     release();
     await waitFor(() => log.holds('till-1').includes(2), 'catch-up stored n = 2');
     await settled();
@@ -205,14 +214,7 @@ describe('relay ingest marks', () => {
   });
 
   it('[SRV21] a catch-up marks nothing once catch-up became due while it stored, though a flush since scheduled the next', async () => {
-    const { log, relay, room, sales, deleteSale, putBack } = await roomAfterFailedBatch();
-    const [sale1] = sales;
-    deleteSale(sale1!);
-    const release = log.holdNextBatch();
-    const before = log.batches();
-    relay.hook.onFlush!(room);
-    await waitFor(() => log.batches() > before, 'catch-up is storing n = 2');
-    putBack(sale1!);
+    const { log, relay, room, release } = await putBackWhileCatchUpStores();
     // The room's next flush comes while the catch-up still stores: it schedules the next catch-up.
     relay.hook.onFlush!(room);
     release();
@@ -221,6 +223,7 @@ describe('relay ingest marks', () => {
     // Before, the first catch-up ended marking till-1 judged up to n = 2, and the next one read nothing.
     expect(log.holds('till-1')).toEqual([1, 2]);
   });
+
   it('[SRV21] a room unloaded while its batch stores, loaded again and failing a lower n: the unloaded one\'s queued marking takes nothing, the n is caught up', async () => {
     const { log, relay, room, live, reload, failures } = roomThatReloads();
     await settled();
