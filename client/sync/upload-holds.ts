@@ -100,11 +100,13 @@ export class UploadHolds {
 
   /** Answers, server-update waits and refusals the acknowledgements now cover: the server holds those events. */
   settleCovered(acks: Acknowledgements): void {
-    for (const held of [this.answered, this.awaitingServer]) for (const [id, { terminal, n }] of held) if (acknowledges(acks, terminal, n)) held.delete(id);
-    for (const [id, { terminal, n }] of this.refusedBefore) {
-      if (!acknowledges(acks, terminal, n)) continue;
-      this.refusedBefore.delete(id);
-      this.refusedAlone.delete(id);
+    for (const held of [this.answered, this.awaitingServer, this.refusedBefore]) {
+      for (const [id, { terminal, n }] of held) {
+        if (!acknowledges(acks, terminal, n)) continue;
+        held.delete(id);
+        // A refusal's wait too (it no longer holds anything back).
+        this.refusedAlone.delete(id);
+      }
     }
   }
 
