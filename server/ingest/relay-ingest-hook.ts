@@ -86,8 +86,6 @@ class RoomIngest {
   /** This room's batches are stored one after the other, in the order they arrived. */
   writing: Promise<void> = Promise.resolve();
   stop: () => void = () => {};
-  /** A batch failed, or the server put an event in below a mark: compare the room with the canonical log at the next flush (and mark nothing until then). */
-  catchUpDue = false;
   /** Per writer, what the catch-up being run marks judged once it stored all: an event put back at or below it was maybe read before it came back. */
   catchingUp: ReadonlyMap<string, number> | null = null;
 }
@@ -110,15 +108,20 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
     return marks;
   };
   /**
-   * Per location, times catch-up became due in one of its rooms (the one loaded now, or one
-   * unloaded with work still queued). A mark read before the last of them (a catch-up's, a
-   * flush's) may cover an event the canonical log lacks and is not taken, even once a flush
-   * since then scheduled the next catch-up and cleared `catchUpDue`.
+   * Locations where a batch failed, or the server put an event in below a mark, in any of their
+   * rooms (the one loaded now, or one unloaded with work still queued): the room loaded compares
+   * itself with the canonical log at its next flush (or its load).
+   */
+  const catchUpDue = new Set<string>();
+  /**
+   * Per location, times catch-up became due. A mark read before the last of them (a catch-up's,
+   * a flush's) may cover an event the canonical log lacks and is not taken, even once a flush
+   * since then scheduled the next catch-up.
    */
   const dues = new Map<string, number>();
   const duesOf = (location: string): number => dues.get(location) ?? 0;
-  const catchUpBecameDue = (location: string, state: RoomIngest): void => {
-    state.catchUpDue = true;
+  const catchUpBecameDue = (location: string): void => {
+    catchUpDue.add(location);
     dues.set(location, duesOf(location) + 1);
   };
   const markJudged = (location: string, held: ReadonlyMap<string, number>): void => {
@@ -137,7 +140,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       if (head === null || head.terminal === null) continue;
       if (marks !== undefined && head.n <= (marks.get(head.terminal) ?? 0)) marks.set(head.terminal, head.n - 1);
       else if (head.n > (state.catchingUp?.get(head.terminal) ?? 0)) continue;
-      catchUpBecameDue(room.name, state);
+      catchUpBecameDue(room.name);
     }
   };
 
@@ -178,9 +181,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         options.log.error({ location: room.name, terminals, err }, 'relay ingest failed');
         options.onFailed?.(room.name, err);
         judged.delete(room.name);
-        catchUpBecameDue(room.name, state);
-        // The room may have been unloaded and loaded again meanwhile: the loaded one's marks went too.
-        for (const [other, s] of rooms) if (other.name === room.name && s !== state) s.catchUpDue = true;
+        catchUpBecameDue(room.name);
         return false;
       }
     }
@@ -237,7 +238,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
   };
 
   const scheduleCatchUp = (room: Room, state: RoomIngest): void => {
-    state.catchUpDue = false;
+    catchUpDue.delete(room.name);
     // Read now: a flush is followed by the unload, which forgets the room's index.
     const held = new Map(options.held(room));
     const duesThen = duesOf(room.name);
@@ -245,7 +246,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
       catchUp(room, state, held, duesThen)
         .catch((err: unknown) => {
           options.log.error({ location: room.name, err }, 'relay ingest catch-up failed');
-          catchUpBecameDue(room.name, state);
+          catchUpBecameDue(room.name);
         })
         .finally(() => (state.catchingUp = null)),
     );
@@ -275,7 +276,7 @@ export function relayIngestHook(ingest: Pick<IngestService, 'ingestEach'>, optio
         drain(room);
         const state = rooms.get(room);
         if (state === undefined || closed) return;
-        if (state.catchUpDue) scheduleCatchUp(room, state);
+        if (catchUpDue.has(room.name)) scheduleCatchUp(room, state);
         // Every event the room holds now came in live (judged by the batches queued before
         // this) or at its load (judged by catch-up): unless one of them fails, all is judged.
         const held = new Map(options.held(room));
