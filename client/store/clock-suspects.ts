@@ -7,14 +7,19 @@ const KEEP = 500;
 
 /**
  * Which event stamps the clock follows (SYN10): every stamp it did not issue itself, unless
- * stamped beyond the bound ahead of server time. Those are listed for review (EventStore's
- * `clockSuspects`) and kept suspects across reloads (ClockSuspectIds) until the calibrated
- * clock finds them within the bound after all.
+ * stamped beyond the bound ahead of server time (those it followed before calibration are
+ * judged then). Those are listed for review (EventStore's `clockSuspects`) and kept suspects
+ * across reloads (ClockSuspectIds) until the calibrated clock finds them within the bound after all.
  */
 export class ClockSuspects {
   /** Events stamped implausibly far in the future: shown for review, not followed by the clock. */
   readonly events: EventEnvelope[] = [];
   private readonly ids: ClockSuspectIds;
+  /**
+   * Followed before calibration though stamped beyond the bound ahead of this device's time:
+   * judged at calibration (the relay's first sync may land before the server's first answer).
+   */
+  private unjudged: EventEnvelope[] = [];
 
   constructor(
     location: string,
@@ -28,11 +33,10 @@ export class ClockSuspects {
   /** Follows a stamp this tab's clock did not issue (another replica's, another tab's, one read from disk), or lists it for review. */
   judge(e: EventEnvelope): void {
     // A suspect stays one after a reload, when the clock cannot judge it until calibrated again.
-    if (this.isPlausible(e) && !this.ids.has(e.id)) this.clock.observe(e.at);
-    else {
-      this.events.push(e);
-      this.ids.add(e.id);
-    }
+    if (this.isPlausible(e) && !this.ids.has(e.id)) {
+      this.clock.observe(e.at);
+      if (!this.clock.calibrated && e.at > this.clock.physicalNow() + this.boundMs) this.unjudged = [...this.unjudged.slice(1 - KEEP), e];
+    } else this.suspect(e);
   }
 
   /**
@@ -44,10 +48,19 @@ export class ClockSuspects {
     if (e.at > this.clock.physicalNow() + this.boundMs) this.ids.add(e.id);
   }
 
+  /** Compacted away (EventStore.onLogRemoved): the console cannot show an event the store no longer holds. */
+  forget(id: string): void {
+    const listed = this.events.findIndex((e) => e.id === id);
+    if (listed >= 0) this.events.splice(listed, 1);
+    this.unjudged = this.unjudged.filter((e) => e.id !== id);
+    this.ids.delete(id);
+  }
+
   /**
    * The clock knows the server's time now (again): what it issued or followed beyond the bound
    * (its wall clock ran ahead before, or it followed a checkpoint's or our own events' stamps
-   * from then) is not followed any more, as another terminal's suspect is not (HLC4); suspects
+   * from then) is not followed any more, as another terminal's suspect is not (HLC4); the
+   * events it followed before and finds beyond the bound are suspects from now on; suspects
    * that are within the bound after all (this device's own clock was the one off) are
    * followed, and suspects no more.
    */
@@ -55,6 +68,9 @@ export class ClockSuspects {
     const bound = this.clock.physicalNow() + this.boundMs;
     // Beyond the bound it stamps from server time again, not minutes ahead (a sale at 03:58 on its day).
     if (this.clock.peek() > bound) this.clock.capAt(this.clock.physicalNow());
+    const followed = this.unjudged;
+    this.unjudged = [];
+    for (const e of followed) if (e.at > bound) this.suspect(e);
     for (let i = this.events.length - 1; i >= 0; i--) {
       const e = this.events[i]!;
       if (e.at > bound) continue;
@@ -62,6 +78,12 @@ export class ClockSuspects {
       this.events.splice(i, 1);
       this.ids.delete(e.id);
     }
+  }
+
+  /** Listed for review and kept across reloads, not followed. */
+  private suspect(e: EventEnvelope): void {
+    this.events.push(e);
+    this.ids.add(e.id);
   }
 
   /** Implausible = stamped beyond the bound ahead of server time, as far as we know it. */

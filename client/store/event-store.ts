@@ -203,7 +203,10 @@ export class EventStore {
 
   /** The clock knows the server's time now (again): see ClockSuspects.calibrated. */
   clockCalibrated(): void {
+    const before = this.clock.peek();
     this.suspects.calibrated();
+    // A checkpoint taken before keeps the stamps followed ahead: a reload, uncalibrated, would follow them again.
+    if (this.clock.peek() < before) this.storage.scheduleCheckpoint();
   }
 
   /**
@@ -592,7 +595,10 @@ export class EventStore {
     for (const aggregateId of touched) {
       for (const e of this.projection.eventsOf(aggregateId)) {
         if (!gone.has(e.id)) leftovers.push(e);
-        else this.held.remove(e);
+        else {
+          this.held.remove(e);
+          this.suspects.forget(e.id);
+        }
       }
     }
     this.projection.remove(touched);

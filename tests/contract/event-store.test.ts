@@ -14,7 +14,7 @@ import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
 import { SegmentWriter, acksOf, compactedOf, readAllEventJson } from '../../shared/log/log-doc';
 import { installWebLocks } from '../helpers/web-locks';
 import { installLocalStorage } from '../helpers/device-storage';
-import { allViews, closeAll, openStore, openedStores } from '../helpers/event-stores';
+import { allViews, closeAll, exchange, openStore, openedStores } from '../helpers/event-stores';
 import { until } from '../helpers/until';
 
 let seq = 0;
@@ -812,6 +812,42 @@ describe('EventStore with a full localStorage', () => {
 });
 
 describe('EventStore clock', () => {
+  it('[SYN10] a far-ahead event the relay synced before the server\'s first answer is a suspect once calibrated: a reload, offline, never drags the clock to it, checkpoint taken meanwhile included', async () => {
+    const { restore } = installLocalStorage();
+    try {
+      const location = `suspect-${++seq}`;
+      const kitchen = await openStore({ location, terminal: 'kds-1', clock: new HybridClock() }); // no offset known yet
+      const ahead = await openStore({ location, terminal: 'till-9', persistence: 'memory', clock: new HybridClock({ wallNow: () => Date.now() + 2 * DAY, offsetMs: 0 }) });
+      const far = await ahead.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      exchange(ahead, kitchen);
+      await kitchen.compact(); // writes the checkpoint pending since, with the clock followed 2 days ahead
+      kitchen.clock.setOffset(0);
+      kitchen.clockCalibrated();
+      expect(kitchen.clockSuspects.map((e) => e.id)).toEqual([far.id]);
+      await closeAll(openedStores);
+      const reloaded = await openStore({ location, terminal: 'kds-1' });
+      await reloaded.indexed;
+      expect(reloaded.clock.calibrated).toBe(false);
+      expect(reloaded.clockSuspects.map((e) => e.id)).toEqual([far.id]);
+      expect(reloaded.clock.peek()).toBeLessThan(Date.now() + 60_000);
+    } finally {
+      restore();
+    }
+  });
+
+  it('[SYN10] a suspect compacted away is listed no more: the console cannot show an event the store no longer holds', async () => {
+    const location = `suspect-${++seq}`;
+    const kitchen = await openStore({ location, terminal: 'kds-1', persistence: 'memory', clock: new HybridClock({ offsetMs: 0 }) });
+    const ahead = await openStore({ location, terminal: 'till-9', persistence: 'memory', clock: new HybridClock({ wallNow: () => Date.now() + 2 * DAY, offsetMs: 0 }) });
+    await ahead.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    const closed = await ahead.append('ticket.closed', { totalCents: 0 }, ticket('t1'));
+    exchange(ahead, kitchen);
+    expect(kitchen.clockSuspects).toHaveLength(2);
+    const report = await kitchen.compact({ now: closed.at + 3 * DAY, acknowledgements: { marks: { 'till-9': 2 }, above: {} } });
+    expect(report.aggregates).toBe(1);
+    expect(kitchen.clockSuspects).toEqual([]);
+  });
+
   it('[SYN10] an event flagged as stamped far ahead stays flagged after a reload, when the clock cannot judge it yet: it never drags the clock', async () => {
     const { saved, restore } = installLocalStorage();
     try {

@@ -111,6 +111,85 @@ describe('ClockSuspects', () => {
     expect(reloaded.clock.peek()).toBe(T0 + 90_000);
   });
 
+  it('[SYN10] suspects two tabs of the device found stay suspects after a reload: neither tab\'s write drops the other\'s', () => {
+    const { restore } = installLocalStorage();
+    onTestFinished(restore);
+    const location = 'held-events-test-d';
+    const [a, b] = [setUp(location), setUp(location)];
+    a.clock.setOffset(0);
+    b.clock.setOffset(0);
+    const x = event('till-2', 1, { at: T0 + 600_000 });
+    const y = event('till-3', 1, { at: T0 + 600_000 });
+    a.suspects.judge(x);
+    b.suspects.judge(y);
+    const reloaded = setUp(location);
+    reloaded.suspects.judge(x);
+    reloaded.suspects.judge(y);
+    expect(reloaded.suspects.events).toEqual([x, y]);
+    expect(reloaded.clock.peek()).toBe(0);
+  });
+
+  it('[SYN10] past 500 suspects the newest are kept across a reload', () => {
+    const { restore } = installLocalStorage();
+    onTestFinished(restore);
+    const location = 'held-events-test-e';
+    const before = setUp(location);
+    before.clock.setOffset(0);
+    const all = Array.from({ length: 501 }, (_, i) => event('till-2', i + 1, { at: T0 + 600_000 + i }));
+    for (const e of all) before.suspects.judge(e);
+    const reloaded = setUp(location);
+    reloaded.suspects.judge(all[500]!);
+    expect(reloaded.suspects.events).toEqual([all[500]]);
+  });
+
+  it('[SYN10] calibration keeps a suspect just beyond the bound a suspect', () => {
+    const { clock, suspects } = setUp('held-events-test-f');
+    clock.setOffset(0);
+    const just = event('till-2', 1, { at: T0 + 60_500 });
+    suspects.judge(just);
+    suspects.calibrated();
+    expect(suspects.events).toEqual([just]);
+    expect(clock.peek()).toBe(0);
+  });
+
+  it('[SYN10] an event followed before calibration (the relay synced before the server\'s first answer) and beyond the bound then is a suspect from calibration on, after a reload too', () => {
+    const { restore } = installLocalStorage();
+    onTestFinished(restore);
+    const location = 'held-events-test-g';
+    const before = setUp(location);
+    const far = event('till-9', 1, { at: T0 + 2 * 24 * 60 * 60_000 });
+    const near = event('till-9', 2, { at: T0 + 120_000 });
+    before.suspects.judge(far);
+    before.suspects.judge(near);
+    expect(before.clock.peek()).toBe(far.at); // it cannot judge them yet
+    before.setWall(T0 + 90_000);
+    before.clock.setOffset(0);
+    before.suspects.calibrated();
+    expect(before.suspects.events).toEqual([far]); // the other is within the bound now
+    expect(before.clock.peek()).toBe(T0 + 90_000);
+    const reloaded = setUp(location); // offline: the log read from disk
+    reloaded.suspects.judge(far);
+    expect(reloaded.clock.peek()).toBe(0);
+    expect(reloaded.suspects.events).toEqual([far]);
+  });
+
+  it('[SYN10] a suspect compacted away is not listed nor kept any more, one followed before calibration not judged then', () => {
+    const { saved, restore } = installLocalStorage();
+    onTestFinished(restore);
+    const location = 'held-events-test-h';
+    const { clock, suspects } = setUp(location);
+    const unjudged = event('till-9', 1, { at: T0 + 600_000 });
+    suspects.judge(unjudged);
+    clock.setOffset(0);
+    const listed = event('till-9', 2, { at: T0 + 600_000 });
+    suspects.judge(listed);
+    suspects.forget(unjudged.id);
+    suspects.forget(listed.id);
+    suspects.calibrated();
+    expect(suspects.events).toEqual([]);
+    expect(saved.get(`rms:${location}:clock-suspects`)).toBe('[]');
+  });
+
   it('[HLC4] calibration caps a clock that ran beyond the bound ahead of server time', () => {
     const { clock, suspects } = setUp('held-events-test-c');
     clock.observe(T0 + 600_000);
