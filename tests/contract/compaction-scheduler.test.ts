@@ -36,7 +36,7 @@ async function storeWithClosedTickets(timers: ManualTimers, tickets: number, { c
 }
 
 describe('CompactionScheduler', () => {
-  it('[CMP5] compacts once the terminal has been idle, not while it is busy, and reports what it freed', async () => {
+  it('[CMP5] compacts once the terminal has been idle, not while it is busy, and reports what it freed; still idle, it does not run again', async () => {
     const timers = new ManualTimers();
     const store = await storeWithClosedTickets(timers, 30);
     const scheduler = new CompactionScheduler(store, timers, { idleMs: 60_000, checkEveryMs: 30_000, maxStoredBytes: 1e9 });
@@ -59,6 +59,11 @@ describe('CompactionScheduler', () => {
     expect(last).toMatchObject({ trigger: 'idle', aggregates: 30, events: 120 });
     expect(last.storedBytesAfter!).toBeLessThan(last.storedBytesBefore!);
     expect(scheduler.status()).toMatchObject({ eventsHeld: 1, aggregatesHeld: 1 }); // the open ticket stays
+    for (let check = 0; check < 3; check++) {
+      timers.advance(30_000);
+      await until(() => !scheduler.status().running, 'no compaction running');
+    }
+    expect(scheduler.status().lastCompaction).toBe(last);
   });
 
   it('[APP20] compaction reads server-corrected time, as the events are stamped: a device clock running fast does not let tickets go early', async () => {
@@ -80,15 +85,25 @@ describe('CompactionScheduler', () => {
     expect(store.isArchived('t3')).toBe(true);
   });
 
-  it('[CMP6] compacts when stored bytes pass the threshold', async () => {
+  it('[CMP6] compacts when stored bytes pass the threshold, however little', async () => {
     const timers = new ManualTimers();
     const store = await storeWithClosedTickets(timers, 10);
     timers.advance(2 * DAY);
-    const scheduler = new CompactionScheduler(store, timers, { idleMs: 10 * DAY, checkEveryMs: 1_000, maxStoredBytes: 1_000 });
+    const scheduler = new CompactionScheduler(store, timers, { idleMs: 10 * DAY, checkEveryMs: 1_000, maxStoredBytes: store.storedBytes()! - 1 });
     opened.push({ close: () => scheduler.stop() });
     timers.advance(1_000);
     await until(() => scheduler.status().lastCompaction !== null, 'a compaction run');
     expect(scheduler.status().lastCompaction).toMatchObject({ trigger: 'threshold', aggregates: 10 });
+  });
+
+  it('[CMP5] "Compact now" asked while a run is going joins it, rather than starting a second one over the same log', async () => {
+    const timers = new ManualTimers();
+    const store = await storeWithClosedTickets(timers, 3);
+    const scheduler = new CompactionScheduler(store, timers, { idleMs: 10 * DAY, checkEveryMs: 10 * DAY, maxStoredBytes: 1e9 });
+    opened.push({ close: () => scheduler.stop() });
+    const first = scheduler.compactNow();
+    expect(scheduler.compactNow()).toBe(first);
+    await first;
   });
 
   it('[CMP7] a scheduled compaction that fails is in the status (no unhandled rejection); the next check rewrites the log and clears it', async () => {

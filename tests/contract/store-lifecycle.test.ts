@@ -10,6 +10,9 @@ import { SEGMENT_SIZE, SegmentWriter, acksOf, compactedOf, deleteEvents, readAll
 import { SERVER_WRITER } from '../../shared/events/envelope';
 import { marksOnly } from '../helpers/acknowledgements';
 import { PERSISTENCE } from '../../client/store/origins';
+import { CheckpointWriter } from '../../client/store/checkpoint-writer';
+import type { StoredCheckpoint } from '../../client/store/idb-persistence';
+import { foldFingerprint } from '../../shared/projection/location-projection';
 import type { IdbPersistence, PersistenceStats } from '../../client/store/idb-persistence';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
 import { installWebLocks } from '../helpers/web-locks';
@@ -61,6 +64,35 @@ describe('Store lifecycle', () => {
       }
     });
   }
+});
+
+describe('A checkpoint read at open', () => {
+  it('[STO13] one that describes even one event more than the stored doc (the log\'s last write lost, the checkpoint kept) is not used: the log is read instead', () => {
+    const tab = new Y.Doc();
+    tab.getArray<string>('log').push(['{"id":"e1"}']);
+    const onDisk = Y.encodeStateAsUpdate(tab);
+    tab.getArray<string>('log').push(['{"id":"e2"}']);
+    const stored = new Y.Doc();
+    Y.applyUpdate(stored, onDisk);
+    const checkpoint = { meta: { fingerprint: foldFingerprint(), stateVector: Y.encodeStateVector(tab), clock: 0 }, records: [], settled: null } satisfies StoredCheckpoint;
+    expect(CheckpointWriter.eventsSince(checkpoint, stored)).toBeNull();
+  });
+
+  it('[STO13] a doc holding the server\'s bridged copy of our events, reopened from its checkpoint, holds each event once', async () => {
+    const location = `bridged-${++seq}`;
+    const store = await openStore({ location });
+    for (let i = 1; i <= 3; i++) await store.append('ticket.opened', { number: num(i) }, ticket(`t${i}`));
+    const room = new Y.Doc();
+    Y.applyUpdate(room, Y.encodeStateAsUpdate(store.doc));
+    room.transact(() => new SegmentWriter(room, SERVER_WRITER).append(readAllEventJson(room)));
+    Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(room, Y.encodeStateVector(store.doc)), { relay: true });
+    expect(store.eventsByWriter().get('till-1')).toHaveLength(3);
+    await store.close();
+    openedStores.length = 0;
+    const reopened = await openStore({ location });
+    expect(readAllEventJson(reopened.doc)).toHaveLength(6);
+    expect(reopened.eventsByWriter().get('till-1')).toHaveLength(3);
+  });
 });
 
 describe('A tab that dies between relaying and storing', () => {

@@ -2,10 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { EventStore } from '../../client/store/event-store';
 import { TicketCommands } from '../../client/commands/ticket-commands';
-import { TOMBSTONE_KEPT_MS } from '../../shared/compaction/compaction-plan';
+import { TOMBSTONE_KEPT_MS, applyCompaction } from '../../shared/compaction/compaction-plan';
+import { DEFAULT_RETENTION, retentionOf } from '../../shared/compaction/retention-policy';
+import type { EventEnvelope } from '../../shared/events/envelope';
 import { compactedOf } from '../../shared/log/log-doc';
 import { marksOnly } from '../helpers/acknowledgements';
-import type { TicketView } from '../../shared/projection/views';
+import type { AggregateView, TicketView } from '../../shared/projection/views';
 
 const DAY = 24 * 60 * 60_000;
 const stores: EventStore[] = [];
@@ -84,5 +86,27 @@ describe('compaction: tombstones end', () => {
     const report = await a.store.compact({ now: t0 + TOMBSTONE_KEPT_MS + 3 * DAY, acknowledgements: marksOnly({ 'till-1': 1_000, 'till-2': 1_000 }) });
     expect(report.aggregates).toBe(1);
     expect(a.store.view(ticket)).toBeUndefined();
+  });
+});
+
+describe('compaction: what may leave, what its tombstone keeps', () => {
+  const T0 = 1_764_000_000_000;
+  const acknowledged = marksOnly({ 'till-1': 10 });
+  const events = [{ id: 'e1', at: T0, origin: { terminal: 'till-1', n: 1 } }] as EventEnvelope[];
+  const closed = (fields: Partial<TicketView> = {}) =>
+    ({ kind: 'ticket', aggregateType: 'ticket', id: 't1', number: 'A-001', status: 'closed', openConflicts: 0, needsUpdate: 0, lastEventAt: T0, ...fields }) as AggregateView;
+  const past = DEFAULT_RETENTION.keptUntil(T0) + DAY;
+
+  it('[CMP1] a closed, acknowledged ticket past retention leaves, unless a conflict is open on it or it holds an event this build cannot read', () => {
+    expect(retentionOf(closed(), events, acknowledged, past).compactable).toBe(true);
+    expect(retentionOf(closed({ openConflicts: 1 }), events, acknowledged, past)).toEqual({ compactable: false, reason: 'ticket has open conflicts' });
+    expect(retentionOf(closed({ needsUpdate: 1 }), events, acknowledged, past).compactable).toBe(false);
+  });
+
+  it('[CMP8] compacting an archived ticket\'s late events keeps its tombstone\'s number (still taken) and counts all its events', () => {
+    const doc = new Y.Doc();
+    doc.transact(() => applyCompaction(doc, { aggregates: [{ id: 't1', number: 'A-001', eventIds: ['e1', 'e2'] }], expired: [] }, 'till-1', T0));
+    doc.transact(() => applyCompaction(doc, { aggregates: [{ id: 't1', number: null, eventIds: ['e3'] }], expired: [] }, 'till-1', T0 + DAY));
+    expect(compactedOf(doc).get('t1')).toMatchObject({ number: 'A-001', events: 3 });
   });
 });

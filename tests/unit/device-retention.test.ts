@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEVICE_RETENTION, localBusinessDay } from '../../client/store/device-retention';
 import { EventStore } from '../../client/store/event-store';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
-import { retentionOf } from '../../shared/compaction/retention-policy';
+import { DEFAULT_RETENTION, retentionOf } from '../../shared/compaction/retention-policy';
 import { acksOf } from '../../shared/log/log-doc';
 import { marksOnly } from '../helpers/acknowledgements';
 
@@ -92,6 +92,11 @@ describe('business days in the device\'s time zone (client/store/device-retentio
       const early = closes.filter((t, i) => DEVICE_RETENTION.keptUntil(t) < restaurant[i]!);
       expect(early.map((t) => new Date(t).toISOString()), other).toEqual([]);
     }
+  });
+
+  it('[CMP1] without the device\'s days (the server\'s fallback, UTC) a ticket is kept until the end of the business day after its own: 04:00 UTC two dates on', () => {
+    expect(DEFAULT_RETENTION.keptUntil(at('2026-11-20T12:00:00Z'))).toBe(at('2026-11-22T04:00:00Z'));
+    expect(DEFAULT_RETENTION.keptUntil(at('2026-11-20T03:59:00Z'))).toBe(at('2026-11-21T04:00:00Z')); // still the 19th's day
   });
 
   it('[CMP3] the compaction a full disk runs by itself keeps the device\'s business days (a store opened with them), not UTC days', async () => {

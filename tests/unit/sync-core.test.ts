@@ -13,6 +13,8 @@ import { newEventId } from '../../shared/events/event-id';
 import { marksOnly } from '../helpers/acknowledgements';
 import { installLocalStorage } from '../helpers/device-storage';
 import { ManualTimers } from '../helpers/manual-timers';
+import { SAMPLE_EVERY_MS, SyncStatusBoard } from '../../client/sync/sync-status-board';
+import type { SyncStatus } from '../../client/sync/sync-status';
 
 function event(terminal: string, n: number): EventEnvelope {
   return { id: newEventId(1_764_000_000_000 + n), seq: n, at: 1_764_000_000_000 + n, type: 'ticket.note_set', v: 1, aggregate: { id: 't', type: 'ticket' }, origin: { terminal, n }, payload: { note: 'x'.repeat(50) } };
@@ -107,6 +109,96 @@ describe('ConnectionMonitor', () => {
     }
     linked = false; // y-websocket's timeout closed it
     expect(m.current.name).toBe('offline');
+  });
+});
+
+describe('ConnectionMonitor thresholds', () => {
+  it('[OUT2] slow is a moving average above SLOW_LATENCY_MS: an answer just slower reads slow, one at it online, one slow among fast ones online', () => {
+    expect(new ConnectionMonitor(() => 0).succeeded(SLOW_LATENCY_MS + 100)).toEqual({ name: 'slow', latencyMs: SLOW_LATENCY_MS + 100 });
+    expect(new ConnectionMonitor(() => 0).succeeded(SLOW_LATENCY_MS)).toEqual({ name: 'online', latencyMs: SLOW_LATENCY_MS });
+    const m = new ConnectionMonitor(() => 0);
+    m.succeeded(100);
+    expect(m.succeeded(3_000)).toEqual({ name: 'online', latencyMs: 970 });
+  });
+
+  it('[OUT2] offline since the failure that made it so, not the latest retry; the browser back online, one more failure reads intermittent', () => {
+    let now = 1_000;
+    const m = new ConnectionMonitor(() => now);
+    for (let i = 0; i < OFFLINE_AFTER; i++) m.failed();
+    now = 31_000;
+    expect(m.failed()).toEqual({ name: 'offline', since: 1_000 });
+    m.browserOnline();
+    now = 36_000;
+    expect(m.failed().name).toBe('intermittent');
+  });
+});
+
+describe('SyncStatusBoard', () => {
+  function board(owed: () => number | null, connection: () => SyncStatus['connection'] = () => ({ name: 'online', latencyMs: null })) {
+    const timers = new ManualTimers();
+    const b = new SyncStatusBoard({ timers, status: (metrics) => ({ owed: owed(), connection: connection(), metrics }) as unknown as SyncStatus, connection, paused: () => false });
+    b.startSampling();
+    return { b, timers };
+  }
+
+  it('[OUT11] the charts keep the last 120 samples of a till up all day, and none while the owed count is unknown (the log still read): no false 0', async () => {
+    let owed: number | null = null;
+    const { b, timers } = board(() => owed);
+    timers.advance(3 * SAMPLE_EVERY_MS);
+    expect(b.status.metrics.samples).toEqual([]);
+    owed = 2;
+    b.publish();
+    await Promise.resolve();
+    timers.advance(200 * SAMPLE_EVERY_MS);
+    expect(b.status.metrics.samples).toHaveLength(120);
+    expect(b.status.metrics.samples[0]!.outbox).toBe(2);
+    b.stop();
+  });
+
+  it('[OUT11] the latency chart resumes at the last latency once the relay syncs after a failure\'s gap', () => {
+    const { b, timers } = board(() => 0);
+    b.probed(120);
+    b.charted(120);
+    b.charted(null); // a failure: a gap
+    b.answeredUntimed();
+    timers.advance(SAMPLE_EVERY_MS);
+    expect(b.status.metrics.samples.at(-1)!.latencyMs).toBe(120);
+    b.stop();
+  });
+
+  it('[OUT2] a sample publishes the connection as of now: "intermittent" ends on the status bar with no other change', () => {
+    let connection: SyncStatus['connection'] = { name: 'intermittent', recentFailures: 1 };
+    const { b, timers } = board(() => 0, () => connection);
+    connection = { name: 'offline', since: 0 };
+    timers.advance(SAMPLE_EVERY_MS);
+    expect(b.status.connection).toEqual({ name: 'offline', since: 0 });
+    b.stop();
+  });
+
+  it('[OUT11] a burst of changes in one task publishes one status, and a published status does not change afterwards', async () => {
+    const { b, timers } = board(() => 1);
+    const published: SyncStatus[] = [];
+    b.subscribe((status) => published.push(status));
+    for (let i = 0; i < 10; i++) b.publish();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(published).toHaveLength(2); // the one at subscribe, and one for the burst
+    const before = b.status;
+    b.failed('timeout');
+    timers.advance(SAMPLE_EVERY_MS);
+    expect(before.metrics.samples).toEqual([]);
+    expect(before.metrics.failuresByCause).toEqual({});
+    b.stop();
+  });
+
+  it('[SYN17] the wall clock set back moves the last success back with it: never in the future', async () => {
+    const { b } = board(() => 0);
+    b.stored({ events: 1, bytes: 10, receivedAt: 50_000, latencyMs: 20 });
+    b.shift(-30_000);
+    b.publish();
+    await Promise.resolve();
+    expect(b.status.metrics.lastSuccessAt).toBe(20_000);
+    b.stop();
   });
 });
 

@@ -19,15 +19,40 @@ async function consoleOf(t: Awaited<ReturnType<typeof till>>) {
 }
 
 describe('technical console (ConsoleModel)', () => {
-  it('[SYN10] lists the events stamped beyond the bound ahead of server time, with who wrote them: the till whose clock to set right', async () => {
+  it('[SYN10] lists the events stamped beyond the bound ahead of server time, newest first, with who wrote them: the till whose clock to set right', async () => {
     const location = 'ui-console-suspects';
     const kitchen = await till({ location, terminal: 'kds-1', clock: new HybridClock({ offsetMs: 0 }) });
-    const ahead = await till({ location, terminal: 'till-9', clock: new HybridClock({ wallNow: () => Date.now() + 2 * DAY }) });
+    let skew = 2 * DAY;
+    const ahead = await till({ location, terminal: 'till-9', clock: new HybridClock({ wallNow: () => Date.now() + skew }) });
     const { console } = await consoleOf(kitchen);
     expect(console.clockSuspects).toEqual([]);
-    await ahead.commands.openTicket();
+    const first = await ahead.commands.openTicket();
     exchange(ahead.store, kitchen.store);
     expect(console.clockSuspects.map((e) => [e.type, e.origin.terminal])).toEqual([['ticket.opened', 'till-9']]);
+    skew = 5 * DAY;
+    const later = await ahead.commands.openTicket();
+    exchange(ahead.store, kitchen.store);
+    expect(console.clockSuspects.map((e) => e.aggregate.id)).toEqual([later, first]);
+  });
+
+  it('[OUT10] the event inspector lists the newest first; its terminal and aggregate filters keep only those', async () => {
+    const location = 'ui-console-inspector';
+    const a = await till({ location, terminal: 'till-1' });
+    const b = await till({ location, terminal: 'till-2' });
+    const { console } = await consoleOf(a);
+    const first = await a.commands.openTicket();
+    await new Promise((r) => setTimeout(r, 5));
+    await a.commands.addItem(first, burger);
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await b.commands.openTicket();
+    exchange(b.store, a.store);
+    expect(console.allEvents.map((r) => r.event.type)).toEqual(['ticket.opened', 'ticket.item_added', 'ticket.opened']);
+    expect(console.allEvents[0]!.event.aggregate.id).toBe(second);
+    console.terminalFilter = 'till-2';
+    expect(console.filtered.map((r) => r.event.aggregate.id)).toEqual([second]);
+    console.terminalFilter = '';
+    console.aggregateFilter = first;
+    expect(console.filtered.map((r) => r.event.type)).toEqual(['ticket.item_added', 'ticket.opened']);
   });
 
   it('[OUT10] the inspector makes again only the rows of what changed: a till\'s next event does not rebuild every row (a tablet left on the console through a service)', async () => {

@@ -15,10 +15,15 @@ describe('automatic update (ShellModel)', () => {
     for (const k of BROWSER) g[k] = saved.get(k);
   });
 
+  /** A text field: what a focused one holds no model may know (a void reason). */
+  class Input {
+    value = '';
+  }
+
   function shellWith(drafts: () => boolean, saveTicketNote: () => Promise<void> = async () => {}) {
     g.window = new EventTarget();
     g.document = { activeElement: null };
-    g.HTMLInputElement = class {};
+    g.HTMLInputElement = Input;
     g.HTMLTextAreaElement = class {};
     vi.useFakeTimers();
     const shell = new shellMod.ShellModel({ drafts, saveTicketNote });
@@ -34,6 +39,25 @@ describe('automatic update (ShellModel)', () => {
     expect(apply).not.toHaveBeenCalled();
     drafts = false;
     vi.advanceTimersByTime(60_000);
+    expect(apply).toHaveBeenCalledTimes(1);
+  });
+
+  it('[APP8] is not applied while a focused field holds half-typed text no model knows of, and is once it is empty', () => {
+    const { apply } = shellWith(() => false);
+    const field = new Input();
+    field.value = 'customer complained';
+    (g.document as { activeElement: unknown }).activeElement = field;
+    vi.advanceTimersByTime(shellMod.UPDATE_IDLE_MS + 60_000);
+    expect(apply).not.toHaveBeenCalled();
+    field.value = '  ';
+    vi.advanceTimersByTime(60_000);
+    expect(apply).toHaveBeenCalledTimes(1);
+  });
+
+  it('[APP8] two updates found in a row are applied once', () => {
+    const { shell, apply } = shellWith(() => false);
+    shell.updateReady(apply);
+    vi.advanceTimersByTime(shellMod.UPDATE_IDLE_MS + 120_000);
     expect(apply).toHaveBeenCalledTimes(1);
   });
 

@@ -3,6 +3,7 @@ import { burger, cleanUpAfterEach, cola, exchange, liveLogMod, soup, stores, tic
 import { EventStore } from '../../client/store/event-store';
 import { TicketCommands, writerLabel } from '../../client/commands/ticket-commands';
 import { MenuCommands } from '../../client/commands/menu-commands';
+import { TableCommands } from '../../client/commands/table-commands';
 import type { MenuItemView } from '../../shared/projection/views';
 import { NOTE_MAX, statusLabel } from '../../client/ui/format';
 import type { DeliveryState } from '../../client/sync/sync-status';
@@ -64,6 +65,24 @@ describe('tickets screen (TicketsModel)', () => {
     // Written so that a build knowing only v1 reads a move to a table.
     await t.tickets.assignTable('t-6');
     expect(t.store.getByAggregate(leaving).filter((e) => e.type === 'ticket.table_assigned').map((e) => [e.v, e.payload])).toEqual([[2, {}], [1, { tableId: 't-6' }]]);
+  });
+
+  it('[APP44] a table counts only its tickets still open: one closed there is not', async () => {
+    const t = await till();
+    const staying = await t.commands.openTicket({ tableId: 't-5' });
+    const leaving = await t.commands.openTicket({ tableId: 't-5' });
+    await t.commands.close(leaving);
+    expect(t.log.openTicketsAt('t-5').map((v) => v.id)).toEqual([staying]);
+  });
+
+  it('[APP40] a table of the same name (any case) added after one was taken off the floor counts the open tickets still at the old one', async () => {
+    const t = await till({ role: 'manager' });
+    const tables = new TableCommands({ store: t.store, role: 'manager' });
+    const old = await tables.define({ label: 'Terrace 5', seats: 4 });
+    const sitting = await t.commands.openTicket({ tableId: old });
+    await tables.retire(old);
+    const again = await tables.define({ label: 'terrace 5', seats: 4 });
+    expect(t.log.openTicketsAt(again).map((v) => v.id)).toEqual([sitting]);
   });
 
   it('[APP12] the menu lists categories and their items by name, numbers in numeric order, whatever the items\' ids; retired items are left out', async () => {
