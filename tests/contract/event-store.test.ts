@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { CURRENT_VERSIONS, EVENT_CATALOG, EventValidationError } from '../../shared/events/catalog';
 import { UPCASTERS } from '../../shared/events/upcasters';
 import { FOLD_SNAPSHOT_VERSION } from '../../shared/projection/aggregate-fold';
-import type { CheckpointRecord } from '../../shared/projection/location-projection';
+import { LocationProjection, type CheckpointRecord } from '../../shared/projection/location-projection';
 import type { TicketView } from '../../shared/projection/views';
 import { EVENT_ID_PATTERN, newEventId } from '../../shared/events/event-id';
 import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
@@ -649,6 +649,27 @@ describe('EventStore on IndexedDB', () => {
     expect(fourth.projection.size).toBe(8);
   });
 
+  it('[STO13][PRJ13] a closed ticket whose dish, taken off after it was sent, is still CANCELLED on the kitchen screen is not settled: it stays in the live part until the kitchen bumps it', async () => {
+    const location = `checkpoint-cancelled-${++seq}`;
+    const first = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    await first.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    await first.append('ticket.item_added', item('l1'), ticket('t1'));
+    await first.append('ticket.item_added', item('l2'), ticket('t1'));
+    await first.append('ticket.sent_to_kitchen', { lineIds: ['l1', 'l2'] }, ticket('t1'));
+    await first.append('ticket.kitchen_item_bumped', { lineId: 'l1' }, ticket('t1'));
+    await first.append('ticket.item_removed', { lineId: 'l2' }, ticket('t1'));
+    await first.append('ticket.payment_recorded', { paymentId: 'p-t1', method: 'card', amountCents: 1250 }, ticket('t1'));
+    await first.append('ticket.closed', { totalCents: 1250 }, ticket('t1'));
+    await first.close();
+    expect((await storedCheckpoint(location)).find((r) => r.id === 't1')).toMatchObject({ settled: false });
+
+    const second = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
+    expect(second.views('ticket', { partial: true }).map((v) => v.id)).toEqual(['t1']);
+    await second.append('ticket.kitchen_item_bumped', { lineId: 'l2' }, ticket('t1'));
+    await second.close();
+    expect((await storedCheckpoint(location)).find((r) => r.id === 't1')).toMatchObject({ settled: true });
+  });
+
   it('[STO9] stored bytes stay flat over 10 open/close cycles with no new events', async () => {
     const location = `flat-${++seq}`;
     const store = await EventStore.open({ location, terminal: 'till-1', crossTab: false });
@@ -1009,5 +1030,43 @@ describe('EventStore clock', () => {
     Y.applyUpdate(store.doc, Y.encodeStateAsUpdate(foreign), { relay: true });
     const got = await store.append('sale.recorded', { ticketId: 't1', totalCents: 1, paidCents: 1, closedAt: t }, { ...ticket('t1'), key: 'sale-t1' });
     expect(got.id).toBe(first.id);
+  });
+});
+
+describe('The projection a checkpoint restores (LocationProjection)', () => {
+  /** A ticket's first two events, and the checkpoint records of their fold. */
+  async function checkpointed() {
+    const store = await openStore({ location: `restore-${++seq}`, persistence: 'memory' });
+    await store.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    await store.append('ticket.item_added', item('l1'), ticket('t1'));
+    const events = [...store.getByAggregate('t1')];
+    const folded = new LocationProjection();
+    folded.trackChanges();
+    folded.apply(events);
+    return { store, events, records: folded.takeChanges().put };
+  }
+
+  it('[PRJ12] a checkpoint record restored after its aggregate\'s events arrived (newer than the record) leaves the live fold, counting each event once', async () => {
+    const { store, records } = await checkpointed();
+    await store.append('ticket.item_added', item('l2', 2), ticket('t1'));
+    const p = new LocationProjection();
+    p.apply(store.getByAggregate('t1'));
+    expect(p.restore(records)).toEqual([]);
+    expect(p.size).toBe(3);
+    expect(p.get('t1')).toMatchObject({ totalCents: 3 * 1250 });
+  });
+
+  it('[PRJ12][PRJ9] a restored aggregate given its events with one twice (two stores held it) attaches as the same events, not refolded; compacted away, it leaves nothing counted', async () => {
+    const { events, records } = await checkpointed();
+    const p = new LocationProjection();
+    p.restore(records);
+    expect(p.size).toBe(2);
+    expect([...p.attach([['t1', [...events, events[1]!]]])]).toEqual([]);
+    expect(p.size).toBe(2);
+    expect(p.eventsOf('t1')).toHaveLength(2);
+    const unread = new LocationProjection();
+    unread.restore(records);
+    unread.remove(['t1']);
+    expect([unread.size, unread.aggregateCount]).toEqual([0, 0]);
   });
 });

@@ -95,6 +95,9 @@ describe('ticket numbers', () => {
     expect(formatTicketNumber('A', 17)).toBe('A-017');
     expect(formatTicketNumber('KX', 1234)).toBe('KX-1234');
     expect(parseTicketNumber('KX-1234')).toEqual({ writerLabel: 'KX', k: 1234 });
+    // Up to six digits: a busy terminal's 100,000th ticket is numbered.
+    expect([100_000, 999_999].map((k) => formatTicketNumber('CRD', k))).toEqual(['CRD-100000', 'CRD-999999']);
+    expect(() => formatTicketNumber('CRD', 1_000_000)).toThrow(RangeError);
     expect(parseTicketNumber('17')).toBeUndefined();
     expect(() => formatTicketNumber('a', 1)).toThrow(RangeError);
     expect(() => formatTicketNumber('A', 0)).toThrow(RangeError);

@@ -314,6 +314,25 @@ describe('the day\'s takings (shared/reports/day-takings.ts), from real events',
     ]);
   });
 
+  it('[SRV25] an item renamed between two tickets is one row of the items sold, under the first of its names by sort order, whichever ticket is read first', () => {
+    const till = terminal('till-1');
+    const events: EventEnvelope[] = [];
+    const write = liveWriter(events, []);
+    const sell = (ticket: string, name: string, iso: string): void => {
+      write(till, iso, ticket, 'ticket.opened', { number: ticket.toUpperCase() });
+      write(till, iso, ticket, 'ticket.item_added', { ...line('wine', 750), lineId: `l-${ticket}`, name });
+      write(till, iso, ticket, 'ticket.payment_recorded', { paymentId: `pay-${ticket}`, method: 'card', amountCents: 750 });
+      write(till, iso, ticket, 'ticket.closed', { totalCents: 750 });
+    };
+    sell('tk-w1', 'Wine', '2026-11-26T19:00:00Z');
+    sell('tk-w2', 'House red', '2026-11-26T20:00:00Z');
+    const projection = new LocationProjection();
+    projection.apply(events);
+    for (const views of [projection.all(), [...projection.all()].reverse()]) {
+      expect(dayTakings(views, NOV_26).itemsSold).toEqual([{ menuItemId: 'm-wine', name: 'House red', quantity: 2, compedQuantity: 0, amountCents: 1500 }]);
+    }
+  });
+
   it('[SRV25][PRJ16] refunds count on the day they were given, per method; cash refunds leave the drawer; a held refund counts nowhere until accepted', () => {
     const { projection, events } = location();
     const manager = terminal('manager-3');

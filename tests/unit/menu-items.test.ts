@@ -128,6 +128,13 @@ describe('menu items: a new name, category or station (menu.item_changed)', () =
       expect(v).toMatchObject({ name: 'Soup B', category: 'Soups' });
       expect(v.history.find((h) => h.eventId === renamedAndMoved.id)?.status).toBe('applied');
     }
+    // The same where a's change folds after b's newer name (a wrote a price first: its change sorts later, its stamp still older).
+    const repriced = a.write(M, 'menu.item_repriced', { menuItemId: M.id, priceCents: 700 });
+    const lateChange = a.write(M, 'menu.item_changed', { menuItemId: M.id, name: 'Soup A', category: 'Soups' });
+    expect([lateChange.seq > renamed.seq, lateChange.at < renamed.at]).toEqual([true, true]);
+    const late = menuItem([defined, repriced, renamed, lateChange]);
+    expect(late).toMatchObject({ name: 'Soup B', category: 'Soups', priceCents: 700 });
+    expect(late.history.find((h) => h.eventId === lateChange.id)).toMatchObject({ status: 'applied', reason: 'some fields had newer writes' });
   });
 });
 

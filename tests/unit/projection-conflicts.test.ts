@@ -310,11 +310,19 @@ describe('projection: last-write-wins', () => {
     const base = openedTicket(a, new Terminal('x'));
     const pay = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000 });
     const refund = a.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 1000, reason: 'cold' });
-    const v = ticketOf([...base, pay, refund, a.write(TK, 'ticket.voided', { reason: 'mistake' })]);
-    const conflictId = v.payments[0]!.conflictId;
+    const voided = a.write(TK, 'ticket.voided', { reason: 'mistake' });
+    const v = ticketOf([...base, pay, refund, voided]);
+    const conflictId = v.payments[0]!.conflictId!;
     expect(v.payments).toMatchObject([{ state: 'held', conflictId }]);
     expect(v.refunds).toMatchObject([{ state: 'held', conflictId }]);
     expect(v.conflicts.find((c) => c.conflictId === conflictId)!.detail).toBe('voided with a cash payment of 10.00 taken, 10.00 of it refunded already');
+    // Handed back, the card still says what had been refunded already (that was not handed back again).
+    const mgr = new Terminal('manager-1');
+    mgr.see(...base, pay, refund, voided);
+    const back = mgr.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'refund_payment' }, refundIds: ['r1'] });
+    const after = ticketOf([...base, pay, refund, voided, back]);
+    expect(after.refunds).toMatchObject([{ refundId: 'r1', state: 'settled' }]);
+    expect(after.conflicts.find((c) => c.conflictId === conflictId)).toMatchObject({ status: 'resolved', detail: 'voided with a cash payment of 10.00 taken, 10.00 of it refunded already' });
   });
 
   it('[PRJ26] a refund equal to one of two card payments a void holds goes with that one: the one it fits in exactly', () => {
@@ -641,6 +649,17 @@ describe('projection: idempotency, history, versions', () => {
     const v = ticketOf([...base, first, again]);
     expect(v.note).toBe('first');
     expect(foldedAs(v, again).status).toBe('duplicate');
+  });
+
+  it('[PRJ2][PRJ7] two tills voiding offline: the first void in fold order holds (its reason, and its time the takings count it on), the second is a duplicate', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b', 24 * 60 * 60_000); // a day ahead by its clock
+    const base = openedTicket(a, b);
+    const first = a.write(TK, 'ticket.voided', { reason: 'walked out' });
+    const second = b.write(TK, 'ticket.voided', { reason: 'entered twice' });
+    const v = ticketOf([...base, second, first]);
+    expect(v).toMatchObject({ status: 'voided', voidReason: 'walked out', voidedAt: first.at });
+    expect(foldedAs(v, second)).toMatchObject({ status: 'duplicate', reason: 'already voided' });
   });
 
   it('[PRJ8] a future version is kept as needs_update, an unknown type too, an invalid payload as invalid', () => {

@@ -37,6 +37,7 @@ describe('tables (the floor plan)', () => {
     const reseated = b.write(T, 'table.defined', { tableId: T.id, seats: 6 });
     // A full definition is still written as v1 (a build that knows only v1 folds it); a change of one field is v2.
     expect([defined, renamed, reseated].map((e) => validatePayload(e.type, e.payload).v)).toEqual([1, 2, 2]);
+    expect(table([defined, renamed])).toMatchObject({ label: 'Terrace 1', seats: 4 });
     for (const order of permutations([defined, renamed, reseated])) {
       expect(table(order)).toMatchObject({ label: 'Terrace 1', seats: 6, retired: false });
     }

@@ -152,6 +152,38 @@ describe('a manager comps a line ("on the house", ticket.line_comped)', () => {
     }
   });
 
+  it('[PRJ15] a comped line lowered below its comped quantity charges nothing: never a negative amount off the other lines', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const base = burgerAndSoup(till, manager);
+    const two = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 2 });
+    manager.see(two);
+    const comped = comp(manager, burger.lineId, 'birthday', 2);
+    till.see(comped);
+    const lowered = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 1 });
+    const v = ticketOf([...base, two, comped, lowered]);
+    expect(v.lines.find((l) => l.lineId === burger.lineId)).toMatchObject({ quantity: 1, comped: { quantity: 2 } });
+    expect(v.subtotalCents).toBe(500);
+    expect(v.totalCents).toBe(500);
+  });
+
+  it('[PRJ15] a comp gives away at most what the line held when it folded: comping 3 a till lowered to 1 meanwhile gives 1, and a raise afterwards is charged', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1', 5_000);
+    const base = burgerAndSoup(till, manager);
+    const three = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 3 });
+    manager.see(three);
+    // The till lowers the burgers to 1 while the manager, offline, comps the 3 on their screen (folding after the lowering).
+    const lowered = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 1 });
+    const comped = comp(manager, burger.lineId, 'birthday', 3);
+    expect(lowered.seq).toBe(comped.seq);
+    till.see(comped);
+    const raised = till.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 3 });
+    const v = ticketOf([...base, three, lowered, comped, raised]);
+    expect(v.lines.find((l) => l.lineId === burger.lineId)!.comped!.quantity).toBe(1);
+    expect(v.totalCents).toBe(2 * 1000 + 500);
+  });
+
   it('[EVT1] a comp without a reason, or with one longer than 120 characters, is refused naming payload.reason', () => {
     for (const payload of [{ lineId: 'l1', quantity: 1 }, { lineId: 'l1', reason: '', quantity: 1 }, { lineId: 'l1', reason: 'x'.repeat(121), quantity: 1 }]) {
       let error: unknown;

@@ -241,6 +241,25 @@ describe('a manager refunds money on a ticket (ticket.refunded)', () => {
     expect(owedCents(v)).toBe(0);
   });
 
+  it('[PRJ16] a refund for a dish a till took off after it was sent (the kitchen sees it cancelled) keeps the dish\'s name', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1', 5_000);
+    const paid = [
+      till.write(TK, 'ticket.opened', { number: 'A-001' }),
+      till.write(TK, 'ticket.item_added', burger),
+      till.write(TK, 'ticket.item_added', soup),
+      till.write(TK, 'ticket.sent_to_kitchen', { lineIds: [burger.lineId, soup.lineId] }),
+      till.write(TK, 'ticket.payment_recorded', { paymentId: 'pay-1', method: 'card', amountCents: 1500 }),
+    ];
+    manager.see(...paid);
+    // The manager refunds the soup, unaware a till took it off meanwhile.
+    const removed = till.write(TK, 'ticket.item_removed', { lineId: soup.lineId });
+    const soupBack = manager.write(TK, 'ticket.refunded', { refundId: 'rf-soup', method: 'card', amountCents: 500, reason: 'cold', lineId: soup.lineId });
+    const v = ticketOf([...paid, removed, soupBack]);
+    expect(v.cancelledLines.map((l) => l.lineId)).toEqual([soup.lineId]);
+    expect(v.refunds.find((r) => r.refundId === 'rf-soup')!.line).toMatchObject({ lineId: soup.lineId, name: 'Soup' });
+  });
+
   it('[PRJ16] bad refunds are refused naming the field', () => {
     const field = (payload: unknown): string => {
       try {

@@ -98,6 +98,9 @@ const soupAdded = b.write(TK, 'ticket.item_added', soup);
     const closedByC = c.write(TK, 'ticket.closed', { totalCents: 1000 });
     const both = ticketOf([...base, paid, closedByA, soldByA, closedByC, sale(c, closedByC, 1000, true)]);
     expect(both.history.filter((h) => h.type === 'sale.recorded').map((h) => h.status).sort()).toEqual(['applied', 'duplicate']);
+    // The second close at the same total is the same fact: the first holds, no conflict.
+    expect(both).toMatchObject({ status: 'closed', closedTotalCents: 1000, closedAt: closedByA.at, openConflicts: 0 });
+    expect(foldedAs(both, closedByC)).toEqual({ status: 'duplicate', reason: 'already closed with this total', conflictId: null });
   });
 
   it('[PRJ18] a sale naming the close that holds replaces the first; the first is marked superseded; any order gives the same view', () => {
@@ -205,5 +208,56 @@ const soupAdded = b.write(TK, 'ticket.item_added', soup);
     expect([foldedAs(v, bad).status, foldedAs(v, good).status]).toEqual(['invalid', 'applied']);
     expect(v.sale?.totalCents).toBe(1250);
     expect(canonicalJson(ticketOf([opened, good]).sale)).toBe(canonicalJson(v.sale));
+  });
+});
+
+describe('the same fact written twice by two tills offline', () => {
+  it('[PRJ7] a second opening of the ticket is superseded: its number, opener and time stay the first\'s', () => {
+    const a = writer('till-1');
+    const b = writer('till-2', 5_000);
+    const first = a.write(TK, 'ticket.opened', { number: 'A-001' });
+    b.see(first);
+    const second = b.write(TK, 'ticket.opened', { number: 'B-007' });
+    const v = ticketOf([first, second]);
+    expect(v).toMatchObject({ number: 'A-001', openedAt: first.at, openedBy: { terminal: 'till-1', staff: null } });
+    expect(foldedAs(v, second).status).toBe('superseded');
+  });
+
+  it('[PRJ4] a second removal of a line is a duplicate and a quantity change of a removed line superseded, the history saying why (not "no such line")', () => {
+    const a = writer('till-1');
+    const b = writer('till-2', 5_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', burger)];
+    b.see(...base);
+    const removed = a.write(TK, 'ticket.item_removed', { lineId: burger.lineId });
+    const removedToo = b.write(TK, 'ticket.item_removed', { lineId: burger.lineId });
+    const changed = b.write(TK, 'ticket.quantity_changed', { lineId: burger.lineId, quantity: 2 });
+    const v = ticketOf([...base, removed, removedToo, changed]);
+    expect(foldedAs(v, removedToo)).toEqual({ status: 'duplicate', reason: 'line already removed', conflictId: null });
+    expect(foldedAs(v, changed)).toEqual({ status: 'superseded', reason: 'line was removed', conflictId: null });
+  });
+
+  it('[PRJ6] an addition of a line id already taken off (the same fact written again) is a duplicate: the dish does not come back', () => {
+    const a = writer('till-1');
+    const evs = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', burger), a.write(TK, 'ticket.item_removed', { lineId: burger.lineId })];
+    const again = a.write(TK, 'ticket.item_added', burger);
+    const v = ticketOf([...evs, again]);
+    expect(v.lines).toEqual([]);
+    expect(v.totalCents).toBe(0);
+    expect(foldedAs(v, again).status).toBe('duplicate');
+  });
+
+  it('[PRJ6b][APP21] the change due (shown and printed) is the change on payments that count: a cash payment held as an over-payment adds none', () => {
+    const a = writer('till-1');
+    const b = writer('till-2', 5_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', burger)];
+    b.see(...base);
+    const paidByA = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 1000, tenderedCents: 2000 });
+    const paidByB = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 1000, tenderedCents: 5000 });
+    const v = ticketOf([...base, paidByA, paidByB]);
+    expect(v.payments.map((p) => [p.paymentId, p.state, p.changeCents])).toEqual([
+      ['p1', 'applied', 1000],
+      ['p2', 'held', 4000],
+    ]);
+    expect(v.changeDueCents).toBe(1000);
   });
 });

@@ -34,6 +34,24 @@ function soldDinner(till: FixedClockTerminal, ...watchers: FixedClockTerminal[])
   return events;
 }
 
+/** The dinner charged in full on two tills, a manager keeping the double charge and closing at 34.50; `till2` and `manager` have seen the order, `manager` all of it. */
+function keptDoubleCharge(till: FixedClockTerminal, till2: FixedClockTerminal, manager: FixedClockTerminal): EventEnvelope[] {
+  const ordered = dinner(till);
+  till2.see(...ordered);
+  const charged = [
+    ...ordered,
+    till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 }),
+    till2.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 3450 }),
+  ];
+  const conflict = ticketOf(charged).conflicts.find((c) => c.kind === 'over_payment')!;
+  manager.see(...charged);
+  return [
+    ...charged,
+    manager.write(TK, 'conflict.resolved', { conflictId: conflict.conflictId, resolution: { kind: 'accept_payment' } }),
+    manager.write(TK, 'ticket.closed', { totalCents: 3450 }),
+  ];
+}
+
 describe('tax included in prices: the money rules (shared/domain/tax.ts)', () => {
   it('[PRJ19] the tax in a tax-inclusive amount is gross × rate / (1 + rate), to the nearest cent, halves up', () => {
     expect(taxIncludedIn(1200, 2000)).toBe(200);
@@ -280,21 +298,8 @@ describe('refunds share out over the lines (refundShares)', () => {
     const till = new FixedClockTerminal('till-1');
     const other = new FixedClockTerminal('till-2');
     const manager = new FixedClockTerminal('manager-1');
-    const ordered = dinner(till);
-    other.see(...ordered);
-    const charged = [
-      ...ordered,
-      till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 }),
-      other.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'card', amountCents: 3450 }),
-    ];
-    const conflict = ticketOf(charged).conflicts.find((c) => c.kind === 'over_payment')!;
-    manager.see(...charged);
-    const settled = [
-      ...charged,
-      manager.write(TK, 'conflict.resolved', { conflictId: conflict.conflictId, resolution: { kind: 'accept_payment' } }),
-      manager.write(TK, 'ticket.closed', { totalCents: 3450 }),
-      manager.write(TK, 'ticket.refunded', { refundId: 'r-twice', method: 'card', amountCents: 3450, reason: 'charged twice' }),
-    ];
+    const kept = keptDoubleCharge(till, other, manager);
+    const settled = [...kept, manager.write(TK, 'ticket.refunded', { refundId: 'r-twice', method: 'card', amountCents: 3450, reason: 'charged twice' })];
     const v = ticketOf(settled);
     expect(v.refunds[0]).toMatchObject({ state: 'applied', aboveSaleCents: 3450 });
     expect(refundShares(v).taxes.get('r-twice')).toEqual([{ basisPoints: null, grossCents: 3450, taxCents: 0, netCents: 3450 }]);
@@ -307,6 +312,43 @@ describe('refunds share out over the lines (refundShares)', () => {
     manager.see(dessert);
     const reopen = manager.write(TK, 'conflict.resolved', { conflictId: change.conflictId, resolution: { kind: 'reopen' } });
     expect(owedCents(ticketOf([...settled, dessert, reopen]))).toBe(800);
+  });
+
+  it('[PRJ19][PRJ16] on a kept double charge, a refund for a line draws on its line first (taxed at its rate); refunds without one take what is above the sale once, the rest off the sale', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const kept = keptDoubleCharge(till, new FixedClockTerminal('till-2'), manager);
+    const wineBack = manager.write(TK, 'ticket.refunded', { refundId: 'r-wine', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
+    const forWine = ticketOf([...kept, wineBack]);
+    expect(forWine.refunds[0]).toMatchObject({ state: 'applied', aboveSaleCents: 0, line: { lineId: 'l-wine', drawnCents: 750 } });
+    expect(refundShares(forWine).taxes.get('r-wine')).toEqual([{ basisPoints: 2000, grossCents: 750, taxCents: 125, netCents: 625 }]);
+
+    const first = manager.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'card', amountCents: 1000, reason: 'charged twice, part 1' });
+    const second = manager.write(TK, 'ticket.refunded', { refundId: 'r2', method: 'card', amountCents: 3000, reason: 'charged twice, rest' });
+    const v = ticketOf([...kept, first, second]);
+    expect(v.refunds.map((r) => [r.refundId, r.state, r.aboveSaleCents])).toEqual([
+      ['r1', 'applied', 1000],
+      ['r2', 'applied', 2450],
+    ]);
+    // The 24.50 left above the sale goes at no rate; the 5.50 beyond it comes off the sale, water's 3.00/34.50 of it at no rate too.
+    const r2 = refundShares(v).taxes.get('r2')!;
+    expect(r2.find((t) => t.basisPoints === null)!.grossCents).toBe(2450 + 48);
+    expect(r2.reduce((n, t) => n + t.grossCents, 0)).toBe(3000);
+  });
+
+  it('[PRJ19] a refund for a line whose share then shrinks (a discount set after it) hands back at its rate no more than the line now sells; the rest at no rate', () => {
+    const till = new FixedClockTerminal('till-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const paid = [...dinner(till), till.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 3450 })];
+    manager.see(...paid);
+    const wineBack = manager.write(TK, 'ticket.refunded', { refundId: 'r-wine', method: 'card', amountCents: 750, reason: 'corked', lineId: 'l-wine' });
+    const discount = manager.write(TK, 'ticket.discount_set', { discount: { kind: 'percent', percent: 10, reason: 'Regulars' } });
+    const v = ticketOf([...paid, wineBack, discount]);
+    expect(v.totalCents).toBe(3105);
+    const taxes = refundShares(v).taxes.get('r-wine')!;
+    expect(taxes.find((t) => t.basisPoints === 2000)!.grossCents).toBe(675);
+    expect(taxes.find((t) => t.basisPoints === null)!.grossCents).toBe(75);
+    expect(refundShares(v).leftByLine.get('l-wine')).toBe(0);
   });
 
   it('[PRJ19] the difference over a lowered total, kept and refunded as the over-payment card advises, takes no tax off the sale', () => {

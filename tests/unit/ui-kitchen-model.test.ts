@@ -57,6 +57,66 @@ describe('kitchen display (KitchenModel)', () => {
     expect(kitchen.queue.map((e) => [e.voided, e.lines.map((l) => `${l.quantity}× ${l.name}`)])).toEqual([[false, ['2× Cheeseburger']]]);
   });
 
+  it('[APP1][PRJ24] a kitchen screen of an older build bumping a VOIDED card (its bump does not say what the card showed) saw the void: reopened, the dishes are to make again', async () => {
+    const t = await till({ role: 'manager' });
+    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger, 2);
+    await t.commands.sendToKitchen(id);
+    await t.commands.recordPayment(id, { method: 'card', amountCents: 1000 });
+    await t.commands.void(id, 'wrong ticket');
+    const lineId = ticketOf(t.store, id).lines[0]!.lineId;
+    // An earlier build's bump: no `stopped`, taken as a stop on a voided ticket.
+    const bump = await t.store.append('ticket.kitchen_item_bumped', { lineId }, { aggregate: { id, type: 'ticket' } });
+    expect(ticketOf(t.store, id).lines[0]).toMatchObject({ voidSeenAt: bump.at, bumpedAt: null, bumpedQuantity: 0 });
+    const held = ticketOf(t.store, id).conflicts.find((c) => c.kind === 'payment_after_void')!;
+    await t.commands.resolveConflict(id, held.conflictId, { kind: 'reopen' });
+    expect(kitchen.queue.map((e) => [e.voided, e.lines.map((l) => `${l.quantity}× ${l.name}`)])).toEqual([[false, ['2× Cheeseburger']]]);
+  });
+
+  it('[APP1][PRJ24] two kitchen screens bumping a VOIDED card offline: the first to fold says when the void was seen, the other is superseded', async () => {
+    const t = await till({ location: 'void-seen-twice', terminal: 'till-a', role: 'manager' });
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.sendToKitchen(id);
+    await t.commands.void(id, 'guest left');
+    const screens = [await till({ location: 'void-seen-twice', terminal: 'kds-1' }), await till({ location: 'void-seen-twice', terminal: 'kds-2' })];
+    for (const k of screens) {
+      exchange(t.store, k.store);
+      const kitchen = new kitchenMod.KitchenModel(k.log, k.commands, k.menuCommands, new nowMod.Now());
+      await kitchen.bumpTicket(kitchen.queue[0]!);
+    }
+    for (const k of screens) exchange(t.store, k.store);
+    const bumps = t.store.getByAggregate(id).filter((e) => e.type === 'ticket.kitchen_item_bumped');
+    const folded = t.store.history(id).filter((h) => h.type === 'ticket.kitchen_item_bumped');
+    expect(folded.map((h) => [h.status, h.reason])).toEqual([
+      ['applied', 'the kitchen saw the void'],
+      ['superseded', 'the void was seen already'],
+    ]);
+    expect(ticketOf(t.store, id).lines[0]!.voidSeenAt).toBe(bumps.find((e) => e.id === folded[0]!.eventId)!.at);
+  });
+
+  it('[APP38][PRJ24] a send naming only a line another till removed unseen still went to the kitchen (its card shows it cancelled): the next send is a card of its own', async () => {
+    // The remover's id sorts first: in the same millisecond its removal still folds before the send.
+    const sender = await till({ location: 'send-of-removed', terminal: 'till-b' });
+    const remover = await till({ location: 'send-of-removed', terminal: 'till-a' });
+    const id = await sender.commands.openTicket();
+    await sender.commands.addItem(id, cola);
+    exchange(sender.store, remover.store);
+    const colaId = ticketOf(sender.store, id).lines[0]!.lineId;
+    await remover.commands.removeItem(id, colaId);
+    await sender.commands.sendToKitchen(id);
+    exchange(sender.store, remover.store);
+    expect(ticketOf(sender.store, id).cancelledLines).toMatchObject([{ lineId: colaId, send: 1 }]);
+    await sender.commands.addItem(id, burger);
+    await sender.commands.sendToKitchen(id);
+    const kitchen = new kitchenMod.KitchenModel(sender.log, sender.commands, sender.menuCommands, new nowMod.Now());
+    expect(kitchen.queue.map((e) => [e.send, e.lines.map((l) => l.name)])).toEqual([
+      [1, ['Cola']],
+      [2, ['Cheeseburger']],
+    ]);
+  });
+
   it('[APP38] two sends stamped in the same millisecond (two tills) are two cards', async () => {
     const t = await till();
     const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HybridClock } from '../../shared/clock/hybrid-clock';
-import { cleanUpAfterEach, ticketOf, ticketsMod, till } from '../helpers/ui-models';
+import { statusLabel } from '../../client/ui/format';
+import { burger, cleanUpAfterEach, ticketOf, ticketsMod, till } from '../helpers/ui-models';
 
 cleanUpAfterEach();
 
@@ -32,5 +33,18 @@ describe('tickets list: a ticket left open from an earlier day', () => {
     expect(t.tickets.openSince(ticket(), 1)).toBe('since yesterday');
     await t.commands.void(id, 'left');
     expect(t.tickets.openSince(ticket(), 2)).toBeNull();
+  });
+});
+
+describe('tickets list: what a ticket says of its state', () => {
+  it('[PRJ10] a ticket whose dishes were all sent and made is still a sent one: it says "Served", not "Open"', async () => {
+    const t = await till();
+    const id = await t.commands.openTicket();
+    await t.commands.addItem(id, burger);
+    await t.commands.sendToKitchen(id);
+    await t.commands.bumpItem(id, ticketOf(t.store, id).lines[0]!.lineId);
+    const listed = t.tickets.tickets.find((x) => x.id === id)!;
+    expect(listed.status).toBe('sent');
+    expect(statusLabel(listed, t.tickets.notInKitchenYet(listed).size > 0)).toBe('Served');
   });
 });
