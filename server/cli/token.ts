@@ -12,6 +12,7 @@ import { loadExistingSecret } from '../auth/secret';
 import { createTokenIssuer, parseTtl } from '../auth/tokens';
 import { loadConfig } from '../config';
 import { DB_FILE, locationsWithEvents } from '../store/database';
+import { urlHost } from '../pairing';
 import { pairingLink } from '../../shared/protocol/pairing-link';
 
 /**
@@ -36,9 +37,9 @@ Options:
 Environment:
   DATA_DIR     the server's data directory, holding token-secret (default: ./data)
   RMS_SECRET   the server's secret, when it runs with one instead of DATA_DIR/token-secret
-  PUBLIC_URL   base URL of pairing links (default: http://localhost:PORT, https with TLS_CERT_FILE/TLS_KEY_FILE)
+  PUBLIC_URL   base URL of pairing links (default: http://HOST:PORT, localhost when HOST is 0.0.0.0 or ::, https with TLS_CERT_FILE/TLS_KEY_FILE)
   (the server's whole environment is checked, as at its start: a bad variable stops this too)
-  PORT         server port used in the default pairing link base (default: 8787)
+  HOST, PORT   server address used in the default pairing link base (default: 0.0.0.0, 8787)
 `;
 
 const FLAGS = {
@@ -179,8 +180,8 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const config = loadConfig();
   const minted = await mintCliToken(command.options, loadExistingSecret(config.dataDir, config.secret));
-  // As the server prints its own links (server/main.ts): https when it serves TLS.
-  const baseUrl = config.publicUrl ?? `${config.tls ? 'https' : 'http'}://localhost:${config.port}`;
+  // As the server prints its own links (server/main.ts): https when it serves TLS, HOST's address unless it binds every interface.
+  const baseUrl = config.publicUrl ?? `${config.tls ? 'https' : 'http'}://${urlHost(config.host)}:${config.port}`;
   process.stdout.write(formatMinted(minted, command.options.json, baseUrl));
   const note = unknownLocationNote(config.dataDir, command.options.location);
   if (note !== null) process.stderr.write(`token: note: ${note}\n`);

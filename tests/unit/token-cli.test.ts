@@ -125,8 +125,8 @@ describe('npm run token (process)', () => {
   const roots: string[] = [];
   afterEach(() => roots.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-  function run(argv: string[], dataDir: string) {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
+  function run(argv: string[], dataDir: string, vars: NodeJS.ProcessEnv = {}) {
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, ...vars };
     delete env.RMS_SECRET;
     return spawnSync(process.execPath, ['--import', 'tsx', 'server/cli/token.ts', ...argv], { cwd: REPO_ROOT, env, encoding: 'utf8' });
   }
@@ -164,6 +164,18 @@ describe('npm run token (process)', () => {
     expect(typo.stderr).toBe('token: note: this server holds no events of bistro-nrod yet, only of bistro-nord: check the spelling (a new location starts with its first event)\n');
     const right = run(['--location', 'bistro-nord', '--terminal', 'till-2'], dataDir);
     expect([right.status, right.stderr]).toEqual([0, '']);
+  });
+
+  it('without PUBLIC_URL the link names HOST\'s address, as the server\'s banner does; localhost when HOST is every interface', () => {
+    const dataDir = tempDataDir();
+    loadOrCreateSecret(dataDir, undefined);
+    const link = (host: string): string => {
+      const result = run(['--location', 'demo', '--terminal', 'till-2'], dataDir, { HOST: host, PORT: '9000', PUBLIC_URL: '' });
+      expect(result.status, result.stderr).toBe(0);
+      return /^http:\/\/[^/]+\//m.exec(result.stdout)?.[0] ?? result.stdout;
+    };
+    expect(link('192.168.1.50')).toBe('http://192.168.1.50:9000/');
+    expect(link('0.0.0.0')).toBe('http://localhost:9000/');
   });
 
   it('without a secret in DATA_DIR it fails and creates none', () => {
