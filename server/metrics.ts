@@ -37,7 +37,7 @@ export function createMetrics(): ServerMetrics {
   });
   const batchSeconds = new Histogram({
     name: 'rms_batch_duration_seconds',
-    help: 'Time to validate, store and bridge one POST /api/events batch',
+    help: 'Time to check and store one POST /api/events batch',
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });

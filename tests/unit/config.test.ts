@@ -1,12 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config';
 
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** The default docs/server.md's table gives `name` (its row: | `NAME` | `default` | …). */
+function tableDefault(name: string): string | undefined {
+  return new RegExp(`^\\| \`${name}\` \\| \`([^\`]+)\``, 'm').exec(readFileSync(resolve(ROOT, 'docs/server.md'), 'utf8'))?.[1];
+}
+
+/** The default README.md's list gives `name` (its entry: - `NAME` (`default`), …). */
+function readmeDefault(name: string): string | undefined {
+  return new RegExp(`^- .*?\`${name}\` \\(\`([^\`]+)\``, 'm').exec(readFileSync(resolve(ROOT, 'README.md'), 'utf8'))?.[1];
+}
+
 describe('server configuration from the environment', () => {
-  it('uses the documented defaults when nothing is set, and counts an empty value as unset', () => {
+  it('uses the defaults docs/server.md and README.md give when nothing is set, and counts an empty value as unset', () => {
     const defaults = loadConfig({});
-    expect(defaults.port).toBe(8787);
-    expect(defaults.dataDir).toBe('./data');
-    expect(defaults.seedDemo).toBe(true);
+    const used: Record<string, string> = {
+      PORT: String(defaults.port),
+      HOST: defaults.host,
+      DATA_DIR: defaults.dataDir,
+      STATIC_DIR: defaults.staticDir,
+      LOG_LEVEL: defaults.logLevel,
+      SEED_DEMO: defaults.seedDemo ? '1' : '0',
+      RELAY_INGEST: defaults.relayIngest ? '1' : '0',
+      RELAY_MAX_MESSAGE_BYTES: String(defaults.relay.maxMessageBytes),
+      RELAY_MAX_CONNECTIONS_PER_ROOM: String(defaults.relay.maxConnectionsPerRoom),
+      RELAY_MAX_CONNECTIONS_PER_DEVICE: String(defaults.relay.maxConnectionsPerDevice),
+      RELAY_ROOM_IDLE_MS: String(defaults.relay.roomIdleMs),
+      RELAY_COMPACT_EVERY_UPDATES: String(defaults.relay.compactEveryUpdates),
+      RELAY_COMPACT_EVERY_MS: String(defaults.relay.compactEveryMs),
+    };
+    for (const [name, value] of Object.entries(used)) {
+      expect(tableDefault(name), name).toBe(value);
+      expect(readmeDefault(name), name).toBe(value);
+    }
     expect(loadConfig({ PORT: '', DATA_DIR: '', RMS_SECRET: '' })).toEqual(defaults);
   });
 
@@ -65,6 +95,8 @@ describe('CORS_ORIGINS', () => {
       expect(() => loadConfig({ CORS_ORIGINS: `https://ok.example,${entry}` }), entry).toThrow(/invalid configuration:\n {2}CORS_ORIGINS: /);
       expect(() => loadConfig({ CORS_ORIGINS: `https://ok.example,${entry}` }), entry).toThrow(entry);
     }
+    // A browser never sends user info in Origin: such an entry would match no request.
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://u:p@till.example' })).toThrow(/CORS_ORIGINS: "https:\/\/u:p@till\.example" has credentials/);
   });
 });
 
