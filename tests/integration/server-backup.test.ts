@@ -159,6 +159,20 @@ describe('npm run backup', () => {
     expect(readdirSync(backupDir)).toHaveLength(1);
   });
 
+  it('[SRV41] run again into the same directory (a nightly cron): a second copy beside the first and the same token-secret; the directory is private', async () => {
+    const root = tempRoot();
+    const dataDir = await dataDirWithDatabase(root);
+    const backupDir = join(root, 'backups');
+    const first = await runBackup(dataDir, [backupDir]);
+    expect(first.status, first.stderr).toBe(0);
+    // the next copy's name is a second later
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await runBackup(dataDir, [backupDir]);
+    expect(second.status, second.stderr).toBe(0);
+    expect(readdirSync(backupDir).filter((f) => f.endsWith('.sqlite'))).toHaveLength(2);
+    expect(statSync(backupDir).mode & 0o777).toBe(0o700);
+  });
+
   it('[SRV41] a missing database, a target inside STATIC_DIR or not a directory, or holding another token secret: exit 1, one line naming the problem, nothing written', async () => {
     const root = tempRoot();
     const target = join(root, 'backups');

@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BATCH_EVENTS, type PostEventsResponse } from '../../shared/protocol/rest-events';
+import { canonicalEventJson } from '../../shared/events/envelope';
+import { SegmentWriter } from '../../shared/log/log-doc';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
-import { api, mint, postEvents, ticketOpenedEvent } from '../helpers/server-clients';
+import { api, connectSynced, mint, postEvents, ticketOpenedEvent, waitForAsync } from '../helpers/server-clients';
 
 type Page = { events: { id: string }[]; next: string; hasMore: boolean; serverTime: number };
 
@@ -319,5 +321,68 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
       expect(garbage.body).toMatchObject({ error: 'badRequest', field: 'x-rms-protocol' });
     }
     expect((await api(server.url, '/api/watermarks', token, { headers: { 'x-rms-protocol': '1' } })).status).toBe(200);
+  });
+});
+
+describe('/metrics and /api/admin/stats values (docs/server.md, "Operations")', () => {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function freshServer(): Promise<InProcessServer> {
+    const s = await startTestServer();
+    cleanups.push(() => s.dispose());
+    return s;
+  }
+
+  /** The value of one series of /metrics (`series` a regex source, labels escaped); NaN when it is not listed. */
+  async function metric(s: InProcessServer, series: string): Promise<number> {
+    const text = (await api<string>(s.url, '/metrics', null)).body;
+    const line = new RegExp(`^${series} (\\S+)$`, 'm').exec(text);
+    return line === null ? NaN : Number(line[1]);
+  }
+
+  it('counts a batch\'s accepted, duplicate and rejected events, one batch duration per POST, and the process metrics', async () => {
+    const s = await freshServer();
+    const t = await mint('m1', 'terminal', 'till-1');
+    const events = [1, 2, 3].map((n) => ticketOpenedEvent('till-1', n));
+    expect((await postEvents(s.url, t, events)).status).toBe(200);
+    const unknownType = { ...ticketOpenedEvent('till-1', 4), type: 'no.such_type' };
+    expect((await postEvents(s.url, t, [events[0], unknownType])).status).toBe(200);
+    expect(await metric(s, 'rms_events_ingested_total\\{status="accepted"\\}')).toBe(3);
+    expect(await metric(s, 'rms_events_ingested_total\\{status="duplicate"\\}')).toBe(1);
+    expect(await metric(s, 'rms_events_ingested_total\\{status="rejected"\\}')).toBe(1);
+    expect(await metric(s, 'rms_batch_duration_seconds_count')).toBe(2);
+    expect(await metric(s, 'rms_process_cpu_user_seconds_total')).toBeGreaterThan(0);
+  });
+
+  it('relay connections are summed over rooms, rooms counted, bytes counted by direction', async () => {
+    const s = await freshServer();
+    const a = await connectSynced(s.wsUrl, 'room-a', await mint('room-a', 'terminal', 'till-1'));
+    cleanups.push(() => a.destroy());
+    const b = await connectSynced(s.wsUrl, 'room-b', await mint('room-b', 'terminal', 'till-1'));
+    cleanups.push(() => b.destroy());
+    await waitForAsync(async () => (await metric(s, 'rms_relay_connections')) === 2, 'two connections in two rooms');
+    expect(await metric(s, 'rms_relay_rooms')).toBe(2);
+    const bytes = async (direction: 'in' | 'out'): Promise<number> => (await metric(s, `rms_relay_bytes_total\\{direction="${direction}"\\}`)) || 0;
+    const inBefore = await bytes('in');
+    const outBefore = await bytes('out');
+    // ~100 KB of events from a till alone in its room: they come in, and go out to no one.
+    const events = Array.from({ length: 400 }, (_, i) => ticketOpenedEvent('till-1', i + 1));
+    a.doc.transact(() => new SegmentWriter(a.doc, 'till-1').append(events.map((e) => canonicalEventJson(e))), 'local');
+    await waitForAsync(async () => (await bytes('in')) - inBefore >= 80_000, '80 KB in');
+    expect((await bytes('out')) - outBefore).toBeLessThan(10_000);
+    b.destroy();
+    await waitForAsync(async () => (await metric(s, 'rms_relay_connections')) === 1, 'one connection left');
+  });
+
+  it('GET /api/admin/stats: the location\'s event count and watermarks, and its room with its connections while loaded', async () => {
+    const s = await freshServer();
+    await postEvents(s.url, await mint('st', 'terminal', 'till-1'), [1, 2].map((n) => ticketOpenedEvent('till-1', n)));
+    const c = await connectSynced(s.wsUrl, 'st', await mint('st', 'terminal', 'till-2'));
+    cleanups.push(() => c.destroy());
+    const stats = await api<{ events: number; watermarks: Record<string, number>; room: unknown }>(s.url, '/api/admin/stats', await mint('st', 'admin', 'admin-1'));
+    expect(stats.body).toMatchObject({ events: 2, watermarks: { 'till-1': 2 }, room: { loaded: true, connections: 1 } });
   });
 });
