@@ -16,8 +16,9 @@ export class ClockSuspects {
   readonly events: EventEnvelope[] = [];
   private readonly ids: ClockSuspectIds;
   /**
-   * Followed before calibration though stamped beyond the bound ahead of this device's time:
-   * judged at calibration (the relay's first sync may land before the server's first answer).
+   * Followed before calibration though stamped beyond the bound ahead of this device's time, or
+   * stamped by this tab after such a stamp: judged at calibration (the relay's first sync may
+   * land before the server's first answer).
    */
   private unjudged: EventEnvelope[] = [];
 
@@ -35,17 +36,19 @@ export class ClockSuspects {
     // A suspect stays one after a reload, when the clock cannot judge it until calibrated again.
     if (this.isPlausible(e) && !this.ids.has(e.id)) {
       this.clock.observe(e.at);
-      if (!this.clock.calibrated && e.at > this.clock.physicalNow() + this.boundMs) this.unjudged = [...this.unjudged.slice(1 - KEEP), e];
+      this.judgeAtCalibration(e);
     } else this.suspect(e);
   }
 
   /**
-   * A register write this tab stamped (EventStore.registerStamp): lifted beyond the bound
-   * (above a stamp the clock does not follow), after a reload, uncalibrated, the clock must
-   * not follow it either, as another's suspect.
+   * An event this tab stamped. A register write lifted beyond the bound (above a stamp the
+   * clock does not follow, EventStore.registerStamp): after a reload, uncalibrated, the clock
+   * must not follow it either, as another's suspect. Any other carries a stamp the clock
+   * followed before calibration, if beyond the bound: judged at calibration as that one is.
    */
-  judgeOwn(e: EventEnvelope): void {
-    if (e.at > this.clock.physicalNow() + this.boundMs) this.ids.add(e.id);
+  judgeOwn(e: EventEnvelope, register: boolean): void {
+    if (!register) this.judgeAtCalibration(e);
+    else if (e.at > this.clock.physicalNow() + this.boundMs) this.ids.add(e.id);
   }
 
   /** Compacted away (EventStore.onLogRemoved): the console cannot show an event the store no longer holds. */
@@ -78,6 +81,14 @@ export class ClockSuspects {
       this.events.splice(i, 1);
       this.ids.delete(e.id);
     }
+  }
+
+  /**
+   * Followed before calibration though beyond the bound ahead of this device's time: judged
+   * at calibration (within the bound then if only this device's wall clock was behind).
+   */
+  private judgeAtCalibration(e: EventEnvelope): void {
+    if (!this.clock.calibrated && e.at > this.clock.physicalNow() + this.boundMs) this.unjudged = [...this.unjudged.slice(1 - KEEP), e];
   }
 
   /** Listed for review and kept across reloads, not followed. */

@@ -434,14 +434,14 @@ export class EventStore {
       payload: valid,
     };
     if (options.key !== undefined) event.key = options.key;
-    // Lifted beyond the bound, it must stay unfollowed after a reload too (SYN10).
-    if (register) this.suspects.judgeOwn(event);
     // What came from the options (aggregate, key, staff) and the counters, as every replica
     // and the server check them: an envelope they refuse would be shown here, then lost.
     const checked = parseEnvelope(event);
     if (!checked.success) {
       throw new EventValidationError(`${type} envelope`, checked.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
     }
+    // Lifted beyond the bound, or stamped after a far-ahead stamp before calibration: unfollowed after a reload too (SYN10).
+    this.suspects.judgeOwn(event, register);
     return event;
   }
 

@@ -856,6 +856,30 @@ describe('EventStore clock', () => {
     }
   });
 
+  it('[SYN10] a sale this till stamped while its clock followed a far-ahead event before the server\'s first answer is a suspect once calibrated: a reload, offline, never drags the clock to it', async () => {
+    const { restore } = installLocalStorage();
+    try {
+      const location = `suspect-${++seq}`;
+      const till = await openStore({ location, terminal: 'till-1', clock: new HybridClock() }); // no offset known yet
+      const ahead = await openStore({ location, terminal: 'till-9', persistence: 'memory', clock: new HybridClock({ wallNow: () => Date.now() + 2 * DAY, offsetMs: 0 }) });
+      const far = await ahead.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+      exchange(ahead, till);
+      const sale = await till.append('ticket.opened', { number: 'B-001' }, ticket('t2'));
+      expect(sale.at).toBeGreaterThan(far.at); // the clock followed it: it cannot judge it yet
+      till.clock.setOffset(0);
+      till.clockCalibrated();
+      expect(till.clockSuspects.map((e) => e.id)).toEqual([far.id, sale.id]);
+      await closeAll(openedStores);
+      const reloaded = await openStore({ location, terminal: 'till-1' });
+      await reloaded.indexed;
+      expect(reloaded.clock.calibrated).toBe(false);
+      expect(reloaded.clock.peek()).toBeLessThan(Date.now() + 60_000);
+      expect(reloaded.clockSuspects.map((e) => e.id).sort()).toEqual([far.id, sale.id].sort());
+    } finally {
+      restore();
+    }
+  });
+
   it('[SYN10] a suspect compacted away is listed no more: the console cannot show an event the store no longer holds', async () => {
     const location = `suspect-${++seq}`;
     const kitchen = await openStore({ location, terminal: 'kds-1', persistence: 'memory', clock: new HybridClock({ offsetMs: 0 }) });

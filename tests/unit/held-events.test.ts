@@ -100,7 +100,7 @@ describe('ClockSuspects', () => {
     const ahead = event('till-2', 1, { at: T0 + 120_000 });
     before.suspects.judge(ahead);
     const ownLifted = event('till-1', 1, { at: T0 + 180_000 });
-    before.suspects.judgeOwn(ownLifted);
+    before.suspects.judgeOwn(ownLifted, true);
     expect(before.suspects.events).toEqual([ahead]); // own stamps are not listed, only remembered
     const reloaded = setUp(location);
     reloaded.suspects.judge(event('till-2', 2, { at: T0 + 90_000 }));
@@ -171,6 +171,42 @@ describe('ClockSuspects', () => {
     reloaded.suspects.judge(far);
     expect(reloaded.clock.peek()).toBe(0);
     expect(reloaded.suspects.events).toEqual([far]);
+  });
+
+  it('[SYN10] what this tab stamped after following a far-ahead stamp before calibration is a suspect from calibration on, after a reload too', () => {
+    const { restore } = installLocalStorage();
+    onTestFinished(restore);
+    const location = 'held-events-test-i';
+    const before = setUp(location);
+    const far = event('till-9', 1, { at: T0 + 2 * 24 * 60 * 60_000 });
+    before.suspects.judge(far);
+    const sale = event('till-1', 1, { at: before.clock.now() });
+    before.suspects.judgeOwn(sale, false);
+    expect(before.suspects.events).toEqual([]); // it cannot judge them yet
+    before.clock.setOffset(0);
+    before.suspects.calibrated();
+    expect(before.suspects.events).toEqual([far, sale]);
+    const reloaded = setUp(location); // offline: its own sale read from disk
+    reloaded.suspects.judge(sale);
+    expect(reloaded.clock.peek()).toBe(0);
+    expect(reloaded.suspects.events).toEqual([sale]);
+  });
+
+  it('[SYN10] a device whose wall clock is behind stamps after server time before calibration: within the bound once calibrated, no suspects', () => {
+    const { saved, restore } = installLocalStorage();
+    onTestFinished(restore);
+    const location = 'held-events-test-j';
+    const behind = setUp(location);
+    behind.setWall(T0 - 600_000);
+    const other = event('till-9', 1, { at: T0 });
+    behind.suspects.judge(other);
+    const sale = event('till-1', 1, { at: behind.clock.now() }); // beyond the bound of its own wall clock
+    behind.suspects.judgeOwn(sale, false);
+    behind.clock.setOffset(600_000);
+    behind.suspects.calibrated();
+    expect(behind.suspects.events).toEqual([]);
+    expect(saved.get(`rms:${location}:clock-suspects`) ?? '[]').toBe('[]');
+    expect(behind.clock.peek()).toBe(sale.at);
   });
 
   it('[SYN10] a suspect compacted away is not listed nor kept any more, one followed before calibration not judged then', () => {
