@@ -83,7 +83,7 @@ export class RelayConnection {
    * because its socket was backed up; null while it keeps up.
    */
   private heldSince: Map<number, number> | null = null;
-  /** Presence changes were not sent (backed-up socket): the whole presence follows once it drained. */
+  /** Presence changes were not sent (backed-up socket): the whole presence, removals too, follows once it drained. */
   private presenceHeld = false;
   /**
    * A sync step 1 came while the socket was backed up: its answer is the catch-up (heldSince
@@ -104,7 +104,7 @@ export class RelayConnection {
     this.heldSince = null;
     if (this.presenceHeld && this.room !== null) {
       this.presenceHeld = false;
-      const presence = this.room.awarenessSnapshot();
+      const presence = this.room.presenceCatchUp();
       if (presence !== null) this.send(presence);
     }
     const step2Owed = this.step2Owed;

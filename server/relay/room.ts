@@ -276,6 +276,18 @@ export class Room {
     return clients.length === 0 ? null : encodeAwareness(this.awareness, clients);
   }
 
+  /**
+   * The presence of every client id the server keeps a clock for, as one message (null when
+   * none): everyone connected, and the removals of those who left within
+   * RELEASED_PRESENCE_KEPT_MS (or cleared their state), for a connection that was sent no
+   * presence change for a while. A removal is no state, so the snapshot alone would leave
+   * those who left in its presence until y-protocols' timeout.
+   */
+  presenceCatchUp(): Uint8Array | null {
+    const clients = [...this.awareness.meta.keys()].filter((id) => id !== this.awareness.clientID);
+    return clients.length === 0 ? null : encodeAwareness(this.awareness, clients);
+  }
+
   destroy(): void {
     if (this.commitScheduled !== null) clearTimeout(this.commitScheduled);
     this.commitScheduled = null;

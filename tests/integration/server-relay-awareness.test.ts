@@ -119,6 +119,40 @@ describe('relay presence: a connection speaks only for its own client ids', () =
     expect(presenceKept(room)).toEqual({ states: [a.doc.clientID], clocks: [a.doc.clientID, room.awareness.clientID].sort() });
   });
 
+  it('[APP23] a connection joining a room is sent the presence of those already in it, unasked', async () => {
+    const location = 'loc-presence-join';
+    const a = await join(location, 'till-1');
+    a.provider.awareness.setLocalState({ name: 'till-1' });
+    await waitFor(() => roomOf(location).awareness.getStates().has(a.doc.clientID), 'the server has a');
+    // y-websocket asks for presence only over BroadcastChannel: without this snapshot a newcomer
+    // sees nobody until each renews (15 s). It comes before the answer to its sync step 1.
+    const b = await join(location, 'till-2');
+    expect(b.provider.awareness.getStates().get(a.doc.clientID)).toEqual({ name: 'till-1' });
+  });
+
+  it('[SRV26] a terminal that left while a reader was backed up is gone from that reader\'s presence once it drained', async () => {
+    const location = 'loc-presence-left';
+    const writer = await join(location, 'till-1');
+    const peer = await join(location, 'till-2');
+    const reader = await join(location, 'till-3');
+    peer.provider.awareness.setLocalState({ name: 'till-2' });
+    await waitFor(() => reader.provider.awareness.getStates().has(peer.doc.clientID), 'the reader sees the peer');
+    const readerSocket = (reader.provider.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    readerSocket.pause();
+    const room = roomOf(location);
+    const latest = (states: Map<number, unknown>) => (states.get(writer.doc.clientID) as { i?: number } | undefined)?.i;
+    const changes = 300;
+    const note = 'x'.repeat(32 * 1024);
+    for (let i = 0; i < changes; i++) writer.provider.awareness.setLocalState({ i, note });
+    await waitFor(() => latest(room.awareness.getStates()) === changes - 1, 'the server has the last change', 30_000);
+    peer.destroy();
+    await waitFor(() => !room.awareness.getStates().has(peer.doc.clientID), 'the server dropped the peer');
+    readerSocket.resume();
+    // The last change and the peer's removal come in one message, the presence catch-up.
+    await waitFor(() => latest(reader.provider.awareness.getStates()) === changes - 1, 'the reader caught up', 30_000);
+    expect(reader.provider.awareness.getStates().has(peer.doc.clientID)).toBe(false);
+  });
+
   it('[SRV34] a connection naming a flood of client ids is closed 4413 and the server keeps none of them; removals and others\' ids are dropped', async () => {
     const location = 'loc-presence-flood';
     const a = await join(location, 'till-1');
@@ -194,6 +228,26 @@ describe('relay presence: a connection speaks only for its own client ids', () =
     old.destroy();
     await waitFor(() => room.connections.size === 2, 'the old socket gone');
     expect(room.awareness.getStates().get(id)).toEqual({ name: 'till-1', staff: 'sam' });
+  });
+
+  it('[SRV34] a client id spoken for again after a reconnect keeps its clock once the ids released meanwhile are forgotten', async () => {
+    const location = 'loc-presence-reclaimed';
+    const other = await join(location, 'till-2');
+    const room = roomOf(location);
+    const id = 4_000_000;
+    const first = await openRaw(`${wsUrl}/${location}?token=${await mint(location, 'terminal', 'till-1')}`);
+    defer(() => first.ws.terminate());
+    first.ws.send(presenceFrame([[id, 1, { name: 'till-1' }]]));
+    await waitFor(() => room.awareness.getStates().has(id), 'the server has the till');
+    first.ws.terminate();
+    await waitFor(() => !room.awareness.getStates().has(id), 'the server released its id');
+    // The same till reconnected (y-websocket keeps its client id), with a newer state.
+    const again = await openRaw(`${wsUrl}/${location}?token=${await mint(location, 'terminal', 'till-1')}`);
+    defer(() => again.ws.terminate());
+    again.ws.send(presenceFrame([[id, 3, { name: 'till-1' }]]));
+    await waitFor(() => room.awareness.getStates().has(id), 'the server has the till again');
+    await laterPresence(room, other, { name: 'till-2 later' });
+    expect(presenceKept(room)).toEqual({ states: [id, other.doc.clientID].sort(), clocks: [id, other.doc.clientID, room.awareness.clientID].sort() });
   });
 
   it(`[SRV34] a terminal that stays while more than ${MAX_PRESENCE_IDS_PER_CONNECTION} others come and go keeps its connection (it sends back their presence)`, async () => {
