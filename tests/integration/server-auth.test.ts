@@ -5,7 +5,11 @@ import WebSocket from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TokenIssuer } from '../../server/auth/tokens';
+import { configWith } from '../../server/config';
 import { MessageType } from '../../server/relay/messages';
+import { Relay } from '../../server/relay/relay';
+import { StoreHealth } from '../../server/store/store-health';
 import { CloseReason, MESSAGE_TOO_BIG, closeReasonOf, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
 import { RELAY_SUBPROTOCOL } from '../../shared/protocol/relay-auth';
 import { RelayConnection } from '../../client/sync/relay-connection';
@@ -21,7 +25,9 @@ import {
   legacyAdminToken,
   mint,
   postEvents,
+  serveRelay,
   ticketOpenedEvent,
+  tokens,
   upgradeStatus,
   waitFor,
 } from '../helpers/server-clients';
@@ -328,6 +334,37 @@ describe('auth: tokens scope every socket and request to one location and role',
     const notRenewed = await api(server.url, '/api/tokens/renew', legacy, { body: {} });
     expect(notRenewed.status).toBe(403);
     expect(notRenewed.body).toMatchObject({ field: 'terminal' });
+  });
+});
+
+describe('relay upgrade at shutdown', () => {
+  it('an upgrade still verifying its token when shutdown starts is refused 503, never attached to a room the shutdown flushed', async () => {
+    let verifying = (): void => {};
+    const verifyStarted = new Promise<void>((resolve) => (verifying = resolve));
+    let finishVerify = (): void => {};
+    const verifyHeld = new Promise<void>((resolve) => (finishVerify = resolve));
+    const slowTokens: TokenIssuer = {
+      ...tokens,
+      async verify(token) {
+        verifying();
+        await verifyHeld;
+        return tokens.verify(token);
+      },
+    };
+    const relay = new Relay({ tokens: slowTokens, limits: configWith({}).relay, hooks: [], storeHealth: new StoreHealth(Date.now), log: { warn() {}, info() {}, error() {} } });
+    const served = await serveRelay(relay);
+    try {
+      const status = upgradeStatus(served.wsUrl, 'loc-shutdown', await mint('loc-shutdown'));
+      await verifyStarted;
+      const disconnected = relay.disconnectAll(CloseReason.serverShuttingDown);
+      finishVerify();
+      await disconnected;
+      expect((await status).status).toBe(503);
+      expect(relay.rooms.size).toBe(0);
+    } finally {
+      await relay.close();
+      await served.close();
+    }
   });
 });
 

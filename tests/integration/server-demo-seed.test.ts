@@ -9,7 +9,8 @@ import { api, postEvents, ticketOpenedEvent } from '../helpers/server-clients';
 import { makeDataDir, removeDataDir } from '../helpers/server-process';
 import { settleDemoLocation } from '../../server/demo/demo-seed';
 import { IngestService } from '../../server/ingest/ingest-service';
-import { openDatabase } from '../../server/store/database';
+import { holdsAnyData, openDatabase } from '../../server/store/database';
+import { SqliteRoomStore } from '../../server/store/room-store';
 import { SqliteCanonicalLog } from '../../server/store/sqlite-canonical-log';
 import type { EventEnvelope } from '../../shared/events/envelope';
 
@@ -166,6 +167,16 @@ describe('the demo location, decided once per data directory', () => {
     expect(first.banner.find((line) => line.startsWith('First step:'))).toContain(`DATA_DIR='${dataDir}' PUBLIC_URL=${first.url} npm run token -- `);
     expect(await first.stop()).toBe(0);
   }, 120_000);
+
+  it('[SRV13] a data directory whose terminals synced only through the relay (single room updates, nothing merged, nothing ingested) holds data: no demo is seeded over it', () => {
+    const dataDir = makeDataDir('rms-day0-');
+    cleanups.push(() => removeDataDir(dataDir));
+    const db = openDatabase(dataDir);
+    cleanups.push(() => db.close());
+    expect(holdsAnyData(db)).toBe(false);
+    new SqliteRoomStore(db).appendUpdate('bistro-nord', new Uint8Array([0, 0]));
+    expect(holdsAnyData(db)).toBe(true);
+  });
 
   it('[SRV13] an older data directory holding another location\'s events and no recorded choice is never seeded by a plain start', async () => {
     const dataDir = makeDataDir('rms-day0-');

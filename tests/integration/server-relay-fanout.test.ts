@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as ws from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
@@ -8,7 +9,7 @@ import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-r
 import type { RelayConnection } from '../../server/relay/connection';
 import { createEventIndex } from '../../server/relay/event-index-hook';
 import { remoteOrigin } from '../../server/relay/origins';
-import { updateFrame } from '../../server/relay/messages';
+import { MessageType, encodeSyncStep1, updateFrame } from '../../server/relay/messages';
 import { persistenceHook } from '../../server/relay/persistence-hook';
 import { startUpdateMerger } from '../../server/store/update-merger';
 import { COMMIT_WINDOW_MS, Room } from '../../server/relay/room';
@@ -154,16 +155,20 @@ describe('relay fan-out: a reader that falls behind', () => {
 
   /**
    * A writer and a reader of `location`, the reader reading nothing (the kernel buffers fill,
-   * then the server's) and counting what it is sent; and a client that keeps up, connected
-   * once the writer is done, to know what the server holds.
+   * then the server's) and counting what it is sent (and the sync steps among it); and a client
+   * that keeps up, connected once the writer is done, to know what the server holds.
    */
   async function writerAndStalledReader(location: string) {
     const writer = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-1'));
     const reader = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-2'));
     clients.push(writer, reader);
-    const readerWs = reader.provider.ws as unknown as { _socket: { pause(): void; resume(): void }; addEventListener(t: 'message', f: () => void): void };
-    const sent = { messages: 0 };
-    readerWs.addEventListener('message', () => (sent.messages += 1));
+    const readerWs = reader.provider.ws as unknown as { _socket: { pause(): void; resume(): void }; addEventListener(t: 'message', f: (e: { data: ArrayBuffer }) => void): void };
+    const sent = { messages: 0, syncSteps: [] as number[] };
+    readerWs.addEventListener('message', (e) => {
+      sent.messages += 1;
+      const [type, step] = new Uint8Array(e.data);
+      if (type === MessageType.sync) sent.syncSteps.push(step!);
+    });
     readerWs._socket.pause();
     const witness = async (): Promise<TestClient> => {
       const writerWs = writer.provider.ws as unknown as { bufferedAmount: number };
@@ -190,18 +195,88 @@ describe('relay fan-out: a reader that falls behind', () => {
     expect(reader.doc.getArray('list').toArray()).toEqual(list.toArray());
     expect(sent.messages - before).toBeLessThan(updates / 2);
   });
+
+  it('[SRV26] a sync step 1 read while the socket was backed up is answered once it drained as a sync step 2 (what a client marks itself synced on)', async () => {
+    const { writer, reader, sent, resume, witness: connectWitness } = await writerAndStalledReader('loc-step1');
+    const updates = 300;
+    const list = writer.doc.getArray<string>('list');
+    for (let i = 0; i < updates; i++) list.push([`${i}:${'x'.repeat(32 * 1024)}`]);
+    const witness = await connectWitness();
+    await waitFor(() => witness.doc.getArray('list').length === updates, 'witness has every update', 30_000);
+    (reader.provider.ws as unknown as ws.WebSocket).send(encodeSyncStep1(reader.doc));
+    // Frames are read in order: once its presence reached the witness, the server read the step 1.
+    reader.provider.awareness.setLocalState({ name: 'till-2' });
+    await waitFor(() => (witness.provider.awareness.getStates().get(reader.doc.clientID) as { name?: string } | undefined)?.name === 'till-2', 'the server read the sync step 1');
+    const before = sent.syncSteps.length;
+    resume();
+    await waitFor(() => reader.doc.getArray('list').length === updates, 'the reader caught up', 30_000);
+    expect(sent.syncSteps.slice(before)).toContain(syncProtocol.messageYjsSyncStep2);
+  });
+
+  it('[SRV26] a client backed up before it sent its first sync step 1 still gets the whole room once it drained, what came before it joined too', async () => {
+    const location = 'loc-fresh';
+    const writer = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-1'));
+    const earlier = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-3'));
+    clients.push(writer, earlier);
+    const list = writer.doc.getArray<string>('list');
+    list.push(['w0']);
+    const readerHas = Y.encodeStateAsUpdate(writer.doc);
+    for (let i = 1; i <= 5; i++) list.push([`w${i}`]);
+    earlier.doc.getMap('m').set('k', 'written before the reader joined');
+    await waitFor(() => earlier.doc.getArray('list').length === 6 && writer.doc.getMap('m').size === 1, 'the server has both');
+
+    // A raw client, to send its sync step 1 only once its socket is backed up.
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, readerHas);
+    const syncSteps: number[] = [];
+    const reader = new ws.WebSocket(`${server.wsUrl}/${location}?token=${await mint(location, 'terminal', 'till-2')}`);
+    try {
+      reader.on('message', (data: Buffer) => {
+        const decoder = decoding.createDecoder(new Uint8Array(data));
+        if (decoding.readVarUint(decoder) !== MessageType.sync) return;
+        syncSteps.push(decoding.peekVarUint(decoder));
+        syncProtocol.readSyncMessage(decoder, encoding.createEncoder(), doc, null);
+      });
+      await new Promise((r) => reader.once('message', r)); // attached: the server's sync step 1
+      const socket = (reader as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      socket.pause();
+      const flood = 300;
+      for (let i = 0; i < flood; i++) list.push([`f${i}:${'x'.repeat(32 * 1024)}`]);
+      await waitFor(() => earlier.doc.getArray('list').length === 6 + flood, 'the server has the flood', 30_000);
+      reader.send(encodeSyncStep1(doc));
+      // Then an update of its own: read in order, so once the writer has it the server read the step 1.
+      const own = encoding.createEncoder();
+      encoding.writeVarUint(own, MessageType.sync);
+      const ownDoc = new Y.Doc();
+      ownDoc.getMap('r').set('k', 'from the reader');
+      syncProtocol.writeUpdate(own, Y.encodeStateAsUpdate(ownDoc));
+      reader.send(encoding.toUint8Array(own));
+      await waitFor(() => writer.doc.getMap('r').get('k') === 'from the reader', 'the server read the sync step 1');
+      socket.resume();
+      await waitFor(() => syncSteps.includes(syncProtocol.messageYjsSyncStep2), 'the catch-up', 30_000);
+      // Answered from what the client said it has, not from where holding its updates began.
+      expect(doc.getArray('list').length).toBe(6 + flood);
+      expect(doc.getMap('m').get('k')).toBe('written before the reader joined');
+    } finally {
+      reader.terminate();
+    }
+  });
+
   it('[SRV4] presence too: a reader that stops reading is not sent every change piled up, and gets the latest once it drains; presence above 64 KiB is refused', async () => {
     const { writer, reader, sent, resume, witness: connectWitness } = await writerAndStalledReader('loc-presence');
     const changes = 400;
     const note = 'x'.repeat(32 * 1024);
     for (let i = 0; i < changes; i++) writer.provider.awareness.setLocalState({ i, note });
+    writer.doc.getArray<string>('list').push(['after the presence']);
     const latest = (c: TestClient) => (c.provider.awareness.getStates().get(writer.doc.clientID) as { i?: number } | undefined)?.i;
     // The server has the last change (a second reader, keeping up, has it).
     const witness = await connectWitness();
-    await waitFor(() => latest(witness) === changes - 1, 'witness has the latest presence', 30_000);
+    await waitFor(() => latest(witness) === changes - 1 && witness.doc.getArray('list').length === 1, 'witness has the latest presence and the update', 30_000);
     const before = sent.messages;
     resume();
-    await waitFor(() => latest(reader) === changes - 1, 'the reader has the latest presence', 30_000);
+    await waitFor(() => reader.doc.getArray('list').length === 1, 'the reader has the catch-up update', 30_000);
+    // Sent just before the catch-up update, not at the writer's next renewal (15 s on).
+    expect(latest(reader)).toBe(changes - 1);
     expect(sent.messages - before).toBeLessThan(changes / 2);
 
     const closed = new Promise<number>((resolve) => (writer.provider.ws as unknown as { addEventListener(t: 'close', f: (e: { code: number }) => void): void }).addEventListener('close', (e) => resolve(e.code)));
@@ -245,6 +320,13 @@ describe('relay rooms: the last flush', () => {
     await loading;
     expect(registry.size).toBe(0);
   });
+
+  it('[SRV19] after shutdown no room is loaded again: it would never be flushed', async () => {
+    const registry = registryOver(new MemoryRoomStore());
+    await registry.closeAll(CloseReason.serverShuttingDown);
+    await expect(registry.acquire('r')).rejects.toThrow(/shutting down/);
+    expect(registry.size).toBe(0);
+  });
 });
 
 describe('relay rooms: going idle', () => {
@@ -255,5 +337,19 @@ describe('relay rooms: going idle', () => {
     room.add(new FakeConnection() as unknown as RelayConnection);
     await new Promise((r) => setTimeout(r, 50)); // the idle timer has fired
     expect(registry.peek('r')).toBe(room);
+  });
+
+  it('a room acquired again while it idles out (the REST bridge) is not unloaded under its new user', async () => {
+    const registry = registryOver(new MemoryRoomStore(), { idleMs: 10 });
+    const room = await registry.acquire('r');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      registry.release(room);
+      expect(await registry.acquire('r')).toBe(room);
+      vi.advanceTimersByTime(10); // when the idle timer would fire
+      expect(registry.peek('r')).toBe(room);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

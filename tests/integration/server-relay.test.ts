@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { configWith } from '../../server/config';
+import type { RelayHook } from '../../server/relay/hooks';
+import { encodeSyncStep1 } from '../../server/relay/messages';
+import { Relay } from '../../server/relay/relay';
+import { StoreHealth } from '../../server/store/store-health';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { segmentsOf } from '../../shared/log/log-doc';
-import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, ticketOpenedEvent, waitFor, type TestClient } from '../helpers/server-clients';
+import { CloseReason } from '../../shared/protocol/close-reasons';
+import { TEST_SECRET, connectSynced, eventIdsIn, mint, postEvents, serveRelay, ticketOpenedEvent, tokens, waitFor, type TestClient } from '../helpers/server-clients';
 
 /**
  * The relay as terminals use it: real child process, real y-websocket providers.
@@ -110,5 +117,67 @@ describe('relay: live sync and persistence across restarts', () => {
     const event = ticketOpenedEvent('back-office', 1);
     expect((await postEvents(server.url, await mint('loc-a', 'manager', 'manager-1'), [event])).body.results[0]!.status).toBe('accepted');
     await waitFor(() => eventIdsIn(b.doc).includes(event.id), 'the REST event bridged into the room');
+  });
+});
+
+/** The relay in this process, to fail its hooks and see its rooms. */
+describe('relay: how a connection ends', () => {
+  let failUpdates = false;
+  const failing: RelayHook = {
+    name: 'failing',
+    onUpdate() {
+      if (failUpdates) throw new Error('store unwritable');
+    },
+  };
+  const relay = new Relay({ tokens, limits: configWith({ relay: { roomIdleMs: 50 } }).relay, hooks: [failing], storeHealth: new StoreHealth(Date.now), log: { warn() {}, info() {}, error() {} } });
+  let wsUrl: string;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ wsUrl, close } = await serveRelay(relay));
+  });
+
+  afterAll(async () => {
+    await relay.close();
+    await close();
+  });
+
+  const closeCodeOf = (client: TestClient) =>
+    new Promise<number>((resolve) => (client.provider.ws as unknown as { addEventListener(t: 'close', f: (e: { code: number }) => void): void }).addEventListener('close', (e) => resolve(e.code)));
+
+  it('a room whose last connection went is unloaded once idle', async () => {
+    const a = await connectSynced(wsUrl, 'loc-idle', await mint('loc-idle', 'terminal', 'till-1'));
+    expect(relay.rooms.peek('loc-idle')).toBeDefined();
+    a.destroy();
+    await waitFor(() => relay.rooms.peek('loc-idle') === undefined, 'the room unloaded', 3_000);
+  });
+
+  it('[SRV37] a hook failing on an update closes its sender as the server\'s fault (retriable 4500), not as a malformed message (4422, terminal)', async () => {
+    const a = await connectSynced(wsUrl, 'loc-hook', await mint('loc-hook', 'terminal', 'till-1'));
+    const closed = closeCodeOf(a);
+    failUpdates = true;
+    try {
+      a.doc.getArray('x').push(['sale']);
+      expect(await closed).toBe(CloseReason.internalError.code);
+    } finally {
+      failUpdates = false;
+      a.destroy();
+    }
+  });
+
+  it('a text frame is closed 4422, and what follows it is not read', async () => {
+    const ws = new WebSocket(`${wsUrl}/loc-text?token=${await mint('loc-text', 'terminal', 'till-1')}`);
+    try {
+      await new Promise((r) => ws.once('message', r)); // attached: the server's sync step 1
+      const answer = new Promise<number | 'answered'>((resolve) => {
+        ws.once('close', (code) => resolve(code));
+        ws.once('message', () => resolve('answered'));
+      });
+      ws.send('hello');
+      ws.send(encodeSyncStep1(new Y.Doc())); // read only if the text frame was not refused
+      expect(await answer).toBe(CloseReason.malformedMessage.code);
+    } finally {
+      ws.terminate();
+    }
   });
 });

@@ -179,6 +179,16 @@ describe('[SRV24] revoking a device', () => {
     expect(own.body).toMatchObject({ error: 'badRequest', field: 'terminal' });
   });
 
+  it('[SRV24] a second revocation of a device (revoked, paired again, revoked again) is the one stored: the tokens minted between stay refused after a restart', () => {
+    const dataDir = makeDataDir();
+    const db = openDatabase(dataDir);
+    cleanups.push(() => removeDataDir(dataDir), () => db.close());
+    const store = new SqliteRevocationStore(db);
+    store.record({ location: 'rev-twice', terminal: 'till-2', revokedAt: 1_000 });
+    store.record({ location: 'rev-twice', terminal: 'till-2', revokedAt: 5_000 });
+    expect(store.all()).toEqual([{ location: 'rev-twice', terminal: 'till-2', revokedAt: 5_000 }]);
+  });
+
   it('[SRV24] the revocation survives a server restart on the same data directory', async () => {
     const dataDir = makeDataDir();
     cleanups.push(() => removeDataDir(dataDir));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { configWith } from '../../server/config';
+import { configWith, type RelayLimits } from '../../server/config';
 import { MessageType, encodeSyncStep1 } from '../../server/relay/messages';
 import { persistenceHook } from '../../server/relay/persistence-hook';
 import { Relay } from '../../server/relay/relay';
@@ -81,14 +81,16 @@ describe('relay: what a connection may do while its room loads', () => {
   const { defer } = testScope();
 
   /** A relay over a gated store, closed after the test (its load let through first). */
-  async function gatedRelay(options: { revoked?: ReadonlySet<string>; maxMessageBytes?: number } = {}) {
+  async function gatedRelay(options: { revoked?: ReadonlySet<string>; limits?: Partial<RelayLimits> } = {}) {
     const store = new GatedRoomStore();
     const merger = startUpdateMerger();
+    /** How many rooms were loaded after each load and unload. */
+    const loadedRooms: number[] = [];
     const relay = new Relay({
       tokens,
       isRevoked: (claims) => options.revoked?.has(claims.terminal ?? '') ?? false,
-      limits: { ...configWith({}).relay, ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}) },
-      hooks: [persistenceHook(store, merger, { mergeEvery: 100 })],
+      limits: { ...configWith({}).relay, ...options.limits },
+      hooks: [persistenceHook(store, merger, { mergeEvery: 100 }), { name: 'rooms', onRoomsChanged: (n) => loadedRooms.push(n) }],
       storeHealth: new StoreHealth(Date.now),
       log: { warn() {}, info() {}, error() {} },
     });
@@ -97,7 +99,7 @@ describe('relay: what a connection may do while its room loads', () => {
     defer(() => served.close());
     defer(() => relay.close());
     defer(() => store.release());
-    return { store, wsUrl: served.wsUrl };
+    return { store, relay, loadedRooms, wsUrl: served.wsUrl };
   }
 
   /** A raw socket into `location` that records what it reads, open once the upgrade answered. */
@@ -135,9 +137,21 @@ describe('relay: what a connection may do while its room loads', () => {
     expect(device.received).toEqual([]);
   });
 
+  it('a room whose only connection went while it loaded is let go, and unloads once idle', async () => {
+    const { store, relay, loadedRooms, wsUrl } = await gatedRelay({ limits: { roomIdleMs: 10 } });
+    const device = await openRaw(wsUrl, 'loc-load-gone', await mint('loc-load-gone'));
+    await waitFor(() => store.loadsRequested > 0, 'loading');
+    device.ws.terminate();
+    // ws forgets a socket in the same 'close' event the connection ends on.
+    const sockets = (relay as unknown as { wss: { clients: Set<unknown> } }).wss.clients;
+    await waitFor(() => sockets.size === 0, 'the server saw the socket go');
+    store.release();
+    await waitFor(() => loadedRooms.join() === '1,0', 'the room loaded, then unloaded');
+  });
+
   it('[SRV26] frames sent while the room loads wait up to the message limit in bytes, all together: one byte more closes 4413', async () => {
     const maxMessageBytes = 4096;
-    const { store, wsUrl } = await gatedRelay({ maxMessageBytes });
+    const { store, wsUrl } = await gatedRelay({ limits: { maxMessageBytes } });
     const token = await mint('loc-load-bytes');
     const atLimit = await openRaw(wsUrl, 'loc-load-bytes', token);
     const over = await openRaw(wsUrl, 'loc-load-bytes', token);

@@ -1,16 +1,30 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { persistenceHook } from '../../server/relay/persistence-hook';
 import { COMMIT_WINDOW_MS, Room } from '../../server/relay/room';
-import { remoteOrigin } from '../../server/relay/origins';
+import { SERVER_ORIGIN, remoteOrigin } from '../../server/relay/origins';
 import { openDatabase } from '../../server/store/database';
 import { MemoryRoomStore } from '../helpers/memory-room-store';
 import { SqliteRoomStore, type RoomSnapshot, type RoomStore } from '../../server/store/room-store';
 import { startUpdateMerger } from '../../server/store/update-merger';
 import { MAX_CHUNKS, MERGE_BURST_FACTOR } from '../../shared/log/stored-updates';
+
+/** Every worker thread started, to end the merger's as a crash would. */
+const workersStarted = vi.hoisted(() => [] as Worker[]);
+vi.mock('node:worker_threads', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:worker_threads')>();
+  class RecordedWorker extends real.Worker {
+    constructor(...args: ConstructorParameters<typeof real.Worker>) {
+      super(...args);
+      workersStarted.push(this);
+    }
+  }
+  return { ...real, Worker: RecordedWorker };
+});
 
 const merger = startUpdateMerger();
 afterAll(() => merger.close());
@@ -199,6 +213,30 @@ describe('room persistence: bounded work per update', () => {
     expect(room.doc.getArray('list').length).toBe(5);
   });
 
+  it('[SRV11] a room loaded from more than MAX_CHUNKS pieces (and more than a drop slice) rewrites its whole state at its next merge, dropping every piece', async () => {
+    const store = new CountingStore();
+    const writer = new Y.Doc();
+    // Pieces left by earlier runs: a server restarted again and again must not count from 0.
+    const pieces = 250;
+    expect(pieces).toBeGreaterThan(Math.max(MAX_CHUNKS, 200)); // 200: a drop slice
+    for (let i = 0; i < pieces; i++) {
+      writer.getArray('a').push([i]);
+      store.appendUpdate('r', Y.encodeStateAsUpdate(writer));
+    }
+    const { room, hook } = await loadRoom(store, 500);
+    room.doc.transact(() => room.doc.getArray('a').push(['new']), SERVER_ORIGIN);
+    room.commit();
+    hook.onFlush!(room);
+    await hook.settled();
+    expect(store.fullWrites).toBe(1);
+    const stored = await store.load('r');
+    expect(stored.updates).toHaveLength(1);
+    const reloaded = new Y.Doc();
+    Y.applyUpdate(reloaded, stored.updates[0]!);
+    expect(reloaded.getArray('a').length).toBe(pieces + 1);
+    room.destroy();
+  });
+
   it('merges many single updates of many writers, in bounded fan-in, into the same document', async () => {
     const writers = Array.from({ length: 20 }, () => new Y.Doc());
     const updates: Uint8Array[] = [];
@@ -229,6 +267,24 @@ describe('room persistence: bounded work per update', () => {
     const reloaded = new Y.Doc();
     Y.applyUpdate(reloaded, rebuilt);
     expect(reloaded.getMap('events').toJSON()).toEqual({ kept: 'y' });
+  });
+
+  it('a merge after the merge worker died (a crash, out of memory) runs in a new worker', { timeout: 10_000 }, async () => {
+    const ownMerger = startUpdateMerger();
+    try {
+      const client = new Y.Doc();
+      const updates: Uint8Array[] = [];
+      client.on('update', (u: Uint8Array) => updates.push(u));
+      client.getArray('x').push([1]);
+      client.getArray('x').push([2]);
+      await ownMerger.merge(updates);
+      await workersStarted.at(-1)!.terminate();
+      const merged = new Y.Doc();
+      Y.applyUpdate(merged, await ownMerger.merge(updates));
+      expect(merged.getArray('x').toArray()).toEqual([1, 2]);
+    } finally {
+      await ownMerger.close();
+    }
   });
 
   it('a merge that fails leaves the stored updates as they were, and later merges still run; the failure names its room', async () => {

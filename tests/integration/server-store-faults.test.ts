@@ -1,11 +1,19 @@
 import { cpSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import * as Y from 'yjs';
 import { canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import { SegmentWriter } from '../../shared/log/log-doc';
+import { CloseReason } from '../../shared/protocol/close-reasons';
+import { SERVER_ORIGIN } from '../../server/relay/origins';
+import { persistenceHook } from '../../server/relay/persistence-hook';
+import { RoomRegistry } from '../../server/relay/room-registry';
 import { DB_FILE, openDatabase } from '../../server/store/database';
 import { SqliteCanonicalLog } from '../../server/store/sqlite-canonical-log';
+import { StoreHealth } from '../../server/store/store-health';
+import { startUpdateMerger } from '../../server/store/update-merger';
+import { MemoryRoomStore } from '../helpers/memory-room-store';
 import { makeDataDir, removeDataDir, spawnServer } from '../helpers/server-process';
 import { TEST_SECRET, api, connectSynced, mint, postEvents, ticketOpenedEvent, waitForAsync } from '../helpers/server-clients';
 import { startTestServer } from '../helpers/server-in-process';
@@ -176,6 +184,49 @@ describe('store writes failing', () => {
     await waitForAsync(async () => (await api(server.url, '/healthz', null)).status === 200, '/healthz ok once the room stores again', 30_000);
     expect(await server.stop()).toBe(0);
   }, 60_000);
+});
+
+/** A room store whose appends fail while `failing` is set (a full or read-only disk). */
+class FailingRoomStore extends MemoryRoomStore {
+  failing = false;
+  override appendUpdates(room: string, updates: readonly Uint8Array[]): number[] {
+    if (this.failing) throw new Error('disk full');
+    return super.appendUpdates(room, updates);
+  }
+}
+
+describe('a room whose flush fails', () => {
+  it('[SRV20] an idle room whose flush fails stays loaded with what only it holds, and unloads once a flush stores it', async () => {
+    const merger = startUpdateMerger();
+    cleanups.push(() => merger.close());
+    const store = new FailingRoomStore();
+    const idleMs = 10;
+    const registry = new RoomRegistry({
+      hooks: [persistenceHook(store, merger, { mergeEvery: 500 })],
+      commitWatch: { storeHealth: new StoreHealth(Date.now), log: { error() {} } },
+      idleMs,
+      flushEveryMs: 60_000,
+      onFlushError() {},
+    });
+    cleanups.push(() => registry.closeAll(CloseReason.serverShuttingDown));
+    const room = await registry.acquire('r');
+    store.failing = true;
+    room.doc.transact(() => room.doc.getMap('m').set('k', 'only in memory'), SERVER_ORIGIN);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      registry.release(room);
+      vi.advanceTimersByTime(idleMs); // idle: its flush fails
+      expect(registry.peek('r')).toBe(room);
+      store.failing = false;
+      vi.advanceTimersByTime(idleMs); // flushed again
+      expect(registry.peek('r')).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+    const stored = new Y.Doc();
+    for (const update of (await store.load('r')).updates) Y.applyUpdate(stored, update);
+    expect(stored.getMap('m').get('k')).toBe('only in memory');
+  });
 });
 
 describe('the log restored from a backup', () => {
