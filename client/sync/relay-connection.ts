@@ -80,6 +80,7 @@ export class RelayConnection {
         this.openedAt = options.timers.now();
         this.connectTimeoutMs = CONNECT_TIMEOUT_MS;
         this.clearConnectTimer();
+        this.reannouncePresence();
       }
       options.onChange();
     });
@@ -156,6 +157,18 @@ export class RelayConnection {
     this.clearTimer();
     this.clearConnectTimer();
     this.provider.destroy();
+  }
+
+  /**
+   * Sends this device's presence again with a newer clock on each (re)connect. The relay removed
+   * it when the last socket went, keeping its clock, and accepts only a newer one (SRV34); the
+   * provider keeps its client id and clock and would send the same clock again: the other
+   * terminals would not see this one until its presence renewal, up to 15 s later (APP23).
+   */
+  private reannouncePresence(): void {
+    const awareness = this.provider.awareness;
+    const own = awareness.getLocalState();
+    if (own !== null) awareness.setLocalState(own);
   }
 
   /** provider.connect(), timed: a socket still connecting after CONNECT_TIMEOUT_MS is given up. */

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { Awareness } from 'y-protocols/awareness';
 import { z } from 'zod';
 import { NO_NETWORK, SAMPLE_EVERY_MS } from '../../client/sync/sync-manager';
 import { ManualTimers } from '../helpers/manual-timers';
 import { updatableServer, withSchema, writeAsOtherBuild } from '../helpers/other-builds';
 import { mint, waitFor } from '../helpers/server-clients';
-import { serverEvents } from '../helpers/terminals';
+import { serverEvents, type TestTerminal } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
 
 const { defer, inProcess, proxyTo, terminal } = testScope();
@@ -21,6 +22,11 @@ function switchableFetch() {
     return globalThis.fetch(input, init);
   };
   return { state, fetch };
+}
+
+/** The presence (awareness) of a terminal's relay connection. */
+function awarenessOf(t: TestTerminal): Awareness {
+  return (t.sync as unknown as { relay: { provider: { awareness: Awareness } } }).relay.provider.awareness;
 }
 
 describe('What the status bar and the console say', () => {
@@ -201,13 +207,29 @@ describe('What the status bar and the console say', () => {
     expect((await serverEvents(updatable.server.url, 'quarantine')).map((e) => e.origin.n).sort()).toEqual([1, 2]);
   });
 
+  it('[APP23] a till whose relay reconnects (a token renewal) is back in the other terminals\' lists at once, not at its presence renewal (15 s)', async () => {
+    const server = await inProcess();
+    const base = { location: 'presence-back', apiBase: server.url, syncEndpoint: server.wsUrl };
+    const till = await terminal({ ...base, terminal: 'till-1' });
+    const other = await terminal({ ...base, terminal: 'till-2' });
+    const seesTill = () => other.sync.status.terminals.some((x) => x.terminal === 'till-1');
+    await waitFor(() => till.sync.relayInStep && !till.sync.status.inFlight && seesTill(), 'the other terminal sees the till');
+    let tillLeft = false;
+    awarenessOf(other).on('change', ({ removed }: { removed: number[] }) => (tillLeft ||= removed.includes(awarenessOf(till).clientID)));
+
+    // The server removes the till's presence when its socket goes (keeping its clock); the till
+    // comes back with the same client id, and no REST answer re-announces it (nothing owed).
+    till.sync.renewToken(await mint('presence-back', 'terminal', 'till-1'));
+    await waitFor(() => tillLeft && till.sync.relayInStep, 'the till gone from the other terminal and reconnected');
+    await waitFor(seesTill, 'the till back in the other terminal\'s list', 5_000);
+  });
+
   it('[SYN24] a presence whose terminal is not a string (a faulty or hostile device) is left out of the terminals list; the status keeps updating', async () => {
     const server = await inProcess();
     const base = { location: 'bad-presence', apiBase: server.url, syncEndpoint: server.wsUrl };
     const a = await terminal({ ...base, terminal: 'till-1' });
     const b = await terminal({ ...base, terminal: 'till-2' });
     await waitFor(() => b.sync.status.terminals.some((x) => x.terminal === 'till-1'), 'b sees till-1');
-    const awarenessOf = (t: typeof a) => (t.sync as unknown as { relay: { provider: { awareness: import('y-protocols/awareness').Awareness } } }).relay.provider.awareness;
     awarenessOf(a).setLocalStateField('rms', { terminal: 42 });
     await waitFor(() => [...awarenessOf(b).getStates().values()].some((st) => (st as { rms?: { terminal?: unknown } }).rms?.terminal === 42), 'the bad presence reaches b');
     await b.store.append('ticket.opened', { number: 'B-001' }, { aggregate: ticket });
