@@ -35,7 +35,8 @@ describe('kitchen display (KitchenModel)', () => {
     expect(ticketOf(store, first).cancelledLines[0]!.bumpedAt).not.toBeNull();
   });
 
-  it('[APP1][PRJ24] the kitchen bumping a VOIDED card saw the void, it made nothing: a manager reopening the ticket brings its dishes back to the kitchen', async () => {
+  /** Two burgers sent and paid by card, then the ticket voided (a wrong ticket): the kitchen still shows its card. */
+  async function voidedWithPayment() {
     const t = await till({ role: 'manager' });
     const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
     const id = await t.commands.openTicket();
@@ -43,6 +44,11 @@ describe('kitchen display (KitchenModel)', () => {
     await t.commands.sendToKitchen(id);
     await t.commands.recordPayment(id, { method: 'card', amountCents: 1000 });
     await t.commands.void(id, 'wrong ticket');
+    return { t, kitchen, id };
+  }
+
+  it('[APP1][PRJ24] the kitchen bumping a VOIDED card saw the void, it made nothing: a manager reopening the ticket brings its dishes back to the kitchen', async () => {
+    const { t, kitchen, id } = await voidedWithPayment();
     expect(kitchen.queue.map((e) => [e.voided, e.lines.map((l) => l.quantity)])).toEqual([[true, [2]]]);
     await kitchen.bumpTicket(kitchen.queue[0]!);
     await vi.waitFor(() => expect(kitchen.queue).toEqual([]), { timeout: 3 * kitchenMod.BUMP_HOLD_MS });
@@ -58,13 +64,7 @@ describe('kitchen display (KitchenModel)', () => {
   });
 
   it('[APP1][PRJ24] a kitchen screen of an older build bumping a VOIDED card (its bump does not say what the card showed) saw the void: reopened, the dishes are to make again', async () => {
-    const t = await till({ role: 'manager' });
-    const kitchen = new kitchenMod.KitchenModel(t.log, t.commands, t.menuCommands, new nowMod.Now());
-    const id = await t.commands.openTicket();
-    await t.commands.addItem(id, burger, 2);
-    await t.commands.sendToKitchen(id);
-    await t.commands.recordPayment(id, { method: 'card', amountCents: 1000 });
-    await t.commands.void(id, 'wrong ticket');
+    const { t, kitchen, id } = await voidedWithPayment();
     const lineId = ticketOf(t.store, id).lines[0]!.lineId;
     // An earlier build's bump: no `stopped`, taken as a stop on a voided ticket.
     const bump = await t.store.append('ticket.kitchen_item_bumped', { lineId }, { aggregate: { id, type: 'ticket' } });
