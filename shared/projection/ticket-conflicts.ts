@@ -82,6 +82,9 @@ export function holdPaymentsAboveTotal(s: TicketState, e: TicketEvent, total = p
   // A payment is handed back whole: on a closed ticket, the way to hand back only the difference is to keep it and refund that.
   const hint = s.closed === null ? '' : `; to hand back only the ${money(kept - accepted - total)} over, keep the payment and refund that`;
   const ids = holdWithRefunds(s, 'over_payment', held, e.id, e.at, (ps) => `${paymentsTaken(ps)}: payments ${money(kept)} exceed the total ${money(total)} after a change${hint}`);
+  // The refunds held with them may leave what those hand back short of the excess: what still
+  // counts is checked again (each pass holds at least one applied payment, so it ends).
+  holdPaymentsAboveTotal(s, e, total);
   return outcome('applied', 'payments above the new total are held', ids[0]!);
 }
 

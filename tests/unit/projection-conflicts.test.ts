@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, type AggregateRef, type EventEnvelope } from '../../shared/events/envelope';
+import { newEventId } from '../../shared/events/event-id';
 import { saleKey } from '../../shared/domain/sale-events';
 import { conflictIdFor } from '../../shared/projection/merge-policy';
 import { projectAggregate } from '../../shared/projection/project-aggregate';
 import { LocationProjection } from '../../shared/projection/location-projection';
-import { isSettled, owedCents, refundsOwedAgainCents } from '../../shared/projection/views';
+import { isSettled, keptCents, owedCents, refundsOwedAgainCents } from '../../shared/projection/views';
 import { TestWriter, foldedAs, ticketOf } from '../helpers/test-writer';
 
 const T0 = 1_700_000_000_000;
@@ -68,6 +69,16 @@ describe('projection: last-write-wins', () => {
     expect(fromA.at).toBe(fromB.at);
     expect(ticketOf([...base, fromA, fromB]).note).toBe('from B');
     expect(ticketOf([...base, fromB, fromA]).note).toBe('from B');
+  });
+
+  it('[PRJ4] equal stamps from one terminal (its tabs): the higher event id holds the register, in either order', () => {
+    const a = new Terminal('till-a');
+    const base = openedTicket(a, new Terminal('x'));
+    const at = wall + 10;
+    const [low, high] = [newEventId(at), newEventId(at)].sort();
+    const note = (id: string, seq: number, text: string): EventEnvelope => ({ id, seq, at, type: 'ticket.note_set', v: 1, aggregate: TK, origin: { terminal: 'till-b', n: seq }, payload: { note: text } });
+    expect(ticketOf([...base, note(low!, 3, 'low'), note(high!, 3, 'high')]).note).toBe('high');
+    expect(ticketOf([...base, note(high!, 3, 'high'), note(low!, 4, 'low')]).note).toBe('high');
   });
 
   it('[PRJ5] three terminals writing one seq are one concurrent group of three', () => {
@@ -338,6 +349,26 @@ describe('projection: last-write-wins', () => {
     expect(v.refunds).toMatchObject([{ state: 'held', conflictId: v.payments.find((p) => p.paymentId === 'p2')!.conflictId }]);
   });
 
+  it('[PRJ26] refunds that each fit a payment a void holds go one to each, the largest placed first: 5.00 and 3.00 back of 5.00 and 3.00 taken', () => {
+    const a = new Terminal('till-a');
+    const base = openedTicket(a, new Terminal('x'));
+    const pays = [
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p5', method: 'cash', amountCents: 500 }),
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p3', method: 'cash', amountCents: 300 }),
+    ];
+    const refunds = [
+      a.write(TK, 'ticket.refunded', { refundId: 'r3', method: 'cash', amountCents: 300, reason: 'cold' }),
+      a.write(TK, 'ticket.refunded', { refundId: 'r5', method: 'cash', amountCents: 500, reason: 'cold' }),
+    ];
+    const v = ticketOf([...base, ...pays, ...refunds, a.write(TK, 'ticket.voided', { reason: 'mistake' })]);
+    expect(v.conflicts.filter((c) => c.kind === 'payment_after_void')).toHaveLength(2);
+    const cardOf = (paymentId: string) => v.payments.find((p) => p.paymentId === paymentId)!.conflictId;
+    expect(v.refunds.map((r) => [r.refundId, r.conflictId])).toEqual([
+      ['r3', cardOf('p3')],
+      ['r5', cardOf('p5')],
+    ]);
+  });
+
   it('[PRJ26] a refund the payments still counted cover exactly stays applied when a lowered total holds the others', () => {
     const a = new Terminal('till-a');
     const base = [...openedTicket(a, new Terminal('x')), a.write(TK, 'ticket.item_added', burger('l2')), a.write(TK, 'ticket.item_added', burger('l3'))]; // 30.00
@@ -430,10 +461,56 @@ describe('projection: last-write-wins', () => {
     const conflictId = v0.payments[1]!.conflictId!;
     expect(v0.payments.map((p) => [p.state, p.conflictId])).toEqual([['held', conflictId], ['held', conflictId]]);
     expect(v0.refunds).toMatchObject([{ refundId: 'r1', state: 'held', conflictId }]);
+    // Named in the order they were taken, though the newest was held first.
+    expect(v0.conflicts.find((c) => c.conflictId === conflictId)!.detail).toBe('cash payments of 10.00 and 3.00: payments 1.00 exceed the total 0.00 after a change, 12.00 of it refunded already');
     const mgr = new Terminal('mgr').see(...events);
     const v = ticketOf([...events, mgr.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'refund_payment' } })]);
     // 13.00 paid, 12.00 refunded, 1.00 handed back: nothing kept, nothing owed.
     expect([v.paidCents, v.refundedCents, v.totalCents]).toEqual([0, 0, 0]);
+  });
+
+  it('[PRJ6b][PRJ26] payments held together with a refund hand back less than they took: what still counts above the total is held too, on a card of its own', () => {
+    const a = new Terminal('till-a');
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', { ...burger('l1'), unitPriceCents: 963 })];
+    const pays = [
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p0', method: 'cash', amountCents: 100 }),
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p1', method: 'cash', amountCents: 265 }),
+      a.write(TK, 'ticket.payment_recorded', { paymentId: 'p2', method: 'cash', amountCents: 598 }),
+    ];
+    // The dish sent back: 8.63 of the 9.63 handed back in cash; then another manager comps it.
+    const refund = a.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 863, reason: 'sent back', lineId: 'l1' });
+    const events = [...base, ...pays, refund, a.write(TK, 'ticket.line_comped', { lineId: 'l1', quantity: 1, reason: 'sent back' })];
+    const v0 = ticketOf(events);
+    // 5.98 alone would go back whole: 2.65 is held with it, carrying the refund (0.00 to hand back); the 1.00 left is over too.
+    expect(v0.totalCents).toBe(0);
+    expect(keptCents(v0)).toBe(0);
+    const together = v0.payments.find((p) => p.paymentId === 'p2')!.conflictId!;
+    const alone = v0.payments.find((p) => p.paymentId === 'p0')!.conflictId!;
+    expect(v0.payments.map((p) => [p.paymentId, p.state])).toEqual([['p0', 'held'], ['p1', 'held'], ['p2', 'held']]);
+    expect(v0.refunds).toMatchObject([{ refundId: 'r1', state: 'held', conflictId: together }]);
+    expect(v0.conflicts.filter((c) => c.status === 'open').map((c) => [c.conflictId, c.detail])).toEqual([
+      [together, 'cash payments of 2.65 and 5.98: payments 1.00 exceed the total 0.00 after a change, 8.63 of it refunded already'],
+      [alone, 'a cash payment of 1.00: payments 1.00 exceed the total 0.00 after a change'],
+    ]);
+    const mgr = new Terminal('mgr').see(...events);
+    const handedBack = [...events, ...[together, alone].map((conflictId) => mgr.write(TK, 'conflict.resolved', { conflictId, resolution: { kind: 'refund_payment' }, refundIds: conflictId === together ? ['r1'] : [] }))];
+    // The guest paid 9.63 and got 8.63 back: the last 1.00 goes back too.
+    expect(keptCents(ticketOf(handedBack))).toBe(0);
+  });
+
+  it('[PRJ6b][PRJ26] a payment a manager kept beyond the total is not held again to cover a refund a later change leaves uncovered', () => {
+    const a = new Terminal('till-a');
+    const mgr = new Terminal('mgr', 10_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-001' }), a.write(TK, 'ticket.item_added', { ...burger('l1'), unitPriceCents: 2000 })];
+    mgr.see(...base);
+    const pays = ['pa1', 'pa2', 'pb'].map((paymentId) => a.write(TK, 'ticket.payment_recorded', { paymentId, method: 'cash', amountCents: paymentId === 'pb' ? 500 : 1000 }));
+    mgr.see(...pays);
+    const over = ticketOf([...base, ...pays]).conflicts.find((c) => c.kind === 'over_payment')!;
+    const kept = [...base, ...pays, resolve(mgr, over.conflictId, { kind: 'accept_payment' })];
+    expect(ticketOf(kept).payments.map((p) => p.state)).toEqual(['applied', 'applied', 'applied']);
+    const v = ticketOf([...kept, mgr.write(TK, 'ticket.refunded', { refundId: 'r1', method: 'cash', amountCents: 1600, reason: 'cold' }), mgr.write(TK, 'ticket.line_comped', { lineId: 'l1', quantity: 1, reason: 'cold' })]);
+    // pa2 is held, and pa1 with it to cover the 16.00 refund; pb, which the manager kept, is not asked about again.
+    expect(v.payments.map((p) => [p.paymentId, p.state])).toEqual([['pa1', 'held'], ['pa2', 'held'], ['pb', 'applied']]);
   });
 
   it('[PRJ26] a refund a manager accepted beyond the money taken is never carried by payments it exceeds: handed back, the drawer still counts it', () => {
@@ -807,16 +884,28 @@ describe('projection: escalated business conflicts', () => {
     const base = openedTicket(a, b);
     const close = a.write(TK, 'ticket.closed', { totalCents: 1000 });
     b.see(close);
-    const late = b.write(TK, 'ticket.item_added', burger('l2'));
+    const late = b.write(TK, 'ticket.item_added', burger('l2', 2));
     a.see(late); // a manager resolves what they have seen
     const v = ticketOf([...base, close, late]);
     expect(v).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 1 });
-    expect(v.conflicts[0]!.detail).toBe('1× Burger (10.00) added after the ticket was closed'); // staff words, and which change
+    expect(v.conflicts[0]!.detail).toBe('2× Burger (20.00) added after the ticket was closed'); // staff words, and which change (what it adds to the total)
     expect(v.history.at(-1)).toMatchObject({ status: 'escalated', conflictId: v.conflicts[0]!.conflictId });
     const id = conflictIdFor('change_after_close', [close.id, late.id]);
     expect(v.conflicts[0]!.conflictId).toBe(id);
     expect(ticketOf([...base, close, late, resolve(a, id, { kind: 'discard_change' })])).toMatchObject({ status: 'closed', totalCents: 1000, openConflicts: 0 });
-    expect(ticketOf([...base, close, late, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'open', totalCents: 2000, openConflicts: 0 });
+    expect(ticketOf([...base, close, late, resolve(a, id, { kind: 'reopen' })])).toMatchObject({ status: 'open', totalCents: 3000, openConflicts: 0 });
+  });
+
+  it('[PRJ6c] a quantity changed on a voided ticket is held as a change after its end', () => {
+    const a = new Terminal('till-a');
+    const b = new Terminal('till-b', 5_000);
+    const base = openedTicket(a, b);
+    const voided = a.write(TK, 'ticket.voided', { reason: 'wrong table' });
+    const raised = b.write(TK, 'ticket.quantity_changed', { lineId: 'l1', quantity: 3 });
+    const v = ticketOf([...base, voided, raised]);
+    expect(foldedAs(v, raised).status).toBe('escalated');
+    expect(v.lines[0]!.quantity).toBe(1);
+    expect(v.conflicts.map((c) => [c.kind, c.status])).toEqual([['change_after_close', 'open']]);
   });
 
   it('[PRJ6a] a payment recorded again (its id) after the void is a duplicate: one payment, one card', () => {
@@ -1156,9 +1245,9 @@ describe('projection: escalated business conflicts', () => {
   it('[PRJ6d] a close whose total differs from the lines stands, flagged', () => {
     const a = new Terminal('till-a');
     const base = openedTicket(a, new Terminal('x'));
-    const close = a.write(TK, 'ticket.closed', { totalCents: 900 });
+    const close = a.write(TK, 'ticket.closed', { totalCents: 999 }); // a cent off is off
     const v = ticketOf([...base, close]);
-    expect(v).toMatchObject({ status: 'closed', closedTotalCents: 900, openConflicts: 1 });
+    expect(v).toMatchObject({ status: 'closed', closedTotalCents: 999, openConflicts: 1 });
     expect(v.conflicts[0]!.conflictId).toBe(conflictIdFor('close_total_mismatch', [close.id]));
     const settled = ticketOf([...base, close, resolve(a, v.conflicts[0]!.conflictId, { kind: 'accept_total', totalCents: 1000 })]);
     expect(settled).toMatchObject({ status: 'closed', closedTotalCents: 1000, openConflicts: 0 });
