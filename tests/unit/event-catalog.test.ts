@@ -7,13 +7,14 @@ import {
   EventValidationError,
   MANAGER_EVENT_TYPES,
   checkIncomingEvent,
+  checkIncomingEventJson,
   decodeEvent,
   refusedToTerminal,
   validatePayload,
   type EventType,
 } from '../../shared/events/catalog';
 import { UPCASTERS } from '../../shared/events/upcasters';
-import { MAX_EVENT_BYTES, type EventEnvelope } from '../../shared/events/envelope';
+import { MAX_EVENT_BYTES, canonicalEventJson, type EventEnvelope } from '../../shared/events/envelope';
 import { newEventId } from '../../shared/events/event-id';
 
 /** One valid payload per type at its current version: the whole catalog, checked by the type. */
@@ -277,6 +278,9 @@ describe('event catalog', () => {
     expect((decodeEvent(envelope({ v: 1, payload: { menuItemId: 'm', name: 'x', price: 4.35, qty: 1 } })).event.payload as { unitPriceCents: number }).unitPriceCents).toBe(435);
     // Deterministic: every replica derives the same line id.
     expect(decodeEvent(e)).toEqual(r);
+    // The kitchen's note goes with the line.
+    const noted = decodeEvent(envelope({ v: 1, payload: { menuItemId: 'm1', name: 'Soup', price: 12.5, qty: 3, note: 'no onions' } }));
+    expect(noted.event.payload).toMatchObject({ unitPriceCents: 1250, note: 'no onions' });
   });
 
   it('[EVT2] an invalid v1 payload is reported invalid, naming the v1 field', () => {
@@ -320,6 +324,14 @@ describe('event catalog', () => {
   it('[EVT4] checkIncomingEvent accepts valid events at their own version, old versions included', () => {
     expect(checkIncomingEvent(envelope()).ok).toBe(true);
     expect(checkIncomingEvent(envelope({ v: 1, payload: { menuItemId: 'm', name: 'x', price: 1, qty: 1 } })).ok).toBe(true);
+  });
+
+  it('[EVT4] the canonical JSON checkIncomingEventJson builds for the store is canonicalEventJson\'s, its idempotency key and staff included', () => {
+    const keyed = envelope({ key: 'k-1', origin: { terminal: 'till-1', n: 7, staff: 'Ann' } });
+    const r = checkIncomingEventJson(keyed);
+    if (!r.ok) throw r.error;
+    expect(r.canonical).toBe(canonicalEventJson(keyed));
+    expect(JSON.parse(r.canonical)).toMatchObject({ key: 'k-1', origin: { staff: 'Ann' } });
   });
 
   it('[EVT4] checkIncomingEvent names the failing field: envelope, type, v, aggregate.type, payload', () => {

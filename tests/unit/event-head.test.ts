@@ -38,12 +38,8 @@ describe('event heads read without parsing (shared/log/event-head.ts)', () => {
 
   it('reads what JSON.parse reads: an entry with a key twice (read last by a parse) or cut off is parsed, never read by the fast path', () => {
     const json = JSON.stringify(event);
-    const cases = [
-      json.replace('"origin":{', '"origin":{"terminal":"mgr-1","n":3},"origin":{'),
-      json.replace(/}$/, ',"origin":{"terminal":"mgr-1","n":7}}'),
-      json.replace(/}$/, ',"id":"another"}'),
-      json.slice(0, -1),
-    ];
+    const idTwice = [json.replace(/}$/, ',"id":"another"}'), json.replace(/^\{/, '{"id":"another",')];
+    const cases = [json.replace('"origin":{', '"origin":{"terminal":"mgr-1","n":3},"origin":{'), json.replace(/}$/, ',"origin":{"terminal":"mgr-1","n":7}}'), ...idTwice, json.slice(0, -1)];
     for (const entry of cases) {
       let parsed: unknown = null;
       try {
@@ -53,6 +49,16 @@ describe('event heads read without parsing (shared/log/event-head.ts)', () => {
         parsed = null;
       }
       expect(eventHeadOf(entry), entry.slice(-60)).toEqual(parsed);
+    }
+    for (const entry of idTwice) expect(eventIdOf(entry), entry.slice(0, 60)).toBe((JSON.parse(entry) as { id: string }).id);
+  });
+
+  it('an origin.n of 0 is no writer\'s event number: no origin, read fast or parsed', () => {
+    // No origin in its payload: the fast path reads its head.
+    const plain = new TestWriter('till-1', () => 1_700_000_000_000).write({ id: 'ticket-A-2', type: 'ticket' }, 'ticket.note_set', { note: 'window' });
+    for (const json of [JSON.stringify(plain), canonicalJson(plain)]) {
+      expect(eventHeadOf(json)).toEqual({ id: plain.id, terminal: 'till-1', n: 1 });
+      expect(eventHeadOf(json.replace('"n":1', '"n":0'))).toEqual({ id: plain.id, terminal: null, n: 0 });
     }
   });
 

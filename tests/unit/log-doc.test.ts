@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { SegmentWriter, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
+import { SegmentWriter, ackRangesOf, publishRanges, readAllEventJson, segmentsOf } from '../../shared/log/log-doc';
 
 function sync(a: Y.Doc, b: Y.Doc): void {
   Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)));
@@ -29,5 +29,15 @@ describe('SegmentWriter', () => {
       server.transact(() => again.append(['e3']));
       expect(readAllEventJson(server).sort()).toEqual(['e2', 'e3']);
     }
+  });
+});
+
+describe('publishRanges', () => {
+  it('[SRV15][OUT8] the room doc\'s ranges are the server\'s: a writer it stores no range above any more goes', () => {
+    const doc = new Y.Doc();
+    const ranges = ackRangesOf(doc);
+    doc.transact(() => publishRanges(ranges, { 'till-1': [[5, 7]], 'till-2': [[3, 3]] }));
+    doc.transact(() => publishRanges(ranges, { 'till-1': [[5, 8]] }));
+    expect(Object.fromEntries(ranges.entries())).toEqual({ 'till-1': [5, 8] });
   });
 });

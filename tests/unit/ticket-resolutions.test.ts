@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AggregateRef, EventEnvelope } from '../../shared/events/envelope';
-import { owedCents, type TicketView } from '../../shared/projection/views';
+import { owedCents, waitsInKitchen, type TicketView } from '../../shared/projection/views';
 import { dayTakings } from '../../shared/reports/day-takings';
-import { FixedClockTerminal, ticketOf } from '../helpers/test-writer';
+import { FixedClockTerminal, foldedAs, ticketOf } from '../helpers/test-writer';
 
 /*
  * Money a manager's resolution brings back (or a close applies) meets the checks any payment,
@@ -84,6 +84,45 @@ describe('what a resolution brings back is checked again', () => {
     expect([v.status, v.paidCents, v.totalCents]).toEqual(['paid', 2000, 2000]);
     expect(v.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
     expect(dayTakings([v], day).taken.amountCents).toBe(2000);
+  });
+
+  it('[PRJ6f] two tills each took the whole bill around a void, one also added a dessert: reopened from the dessert\'s card, the payment beyond the new total is an over-payment', () => {
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2', 5_000);
+    const manager = new FixedClockTerminal('manager-1');
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-003' }), a.write(TK, 'ticket.item_added', main)];
+    b.see(...base);
+    manager.see(...base);
+    const payA = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-a', method: 'card', amountCents: 2000 });
+    manager.see(payA);
+    const voided = manager.write(TK, 'ticket.voided', { reason: 'wrong table' });
+    const note = b.write(TK, 'ticket.note_set', { note: 'window seat' });
+    const later = [b.write(TK, 'ticket.payment_recorded', { paymentId: 'p-b', method: 'cash', amountCents: 2000 }), b.write(TK, 'ticket.item_added', dessert)];
+    const all = [...base, payA, voided, note, ...later];
+    manager.see(note, ...later);
+    expect(ticketOf(all).conflicts.map((c) => c.kind).sort()).toEqual(['change_after_close', 'payment_after_void', 'payment_after_void']);
+    all.push(resolve(manager, ticketOf(all), 'change_after_close', { kind: 'reopen' }));
+    const v = ticketOf(all);
+    // 40.00 taken on 30.00: the newest payment is held, not kept silently.
+    expect(v.totalCents).toBe(3000);
+    expect(v.payments.map((p) => [p.paymentId, p.state])).toEqual([['p-a', 'applied'], ['p-b', 'held']]);
+    expect(v.conflicts.filter((c) => c.status === 'open').map((c) => c.kind)).toEqual(['over_payment']);
+  });
+
+  it('[PRJ6f] a payment held beyond the close\'s total counts again when a reopening adds the dessert it paid for; a decision without a note has none', () => {
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2', 5_000);
+    const manager = new FixedClockTerminal('manager-1', 10_000);
+    const all = [a.write(TK, 'ticket.opened', { number: 'A-004' }), a.write(TK, 'ticket.item_added', main), a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-a', method: 'card', amountCents: 2000 }), a.write(TK, 'ticket.closed', { totalCents: 2000 })];
+    b.see(...all);
+    all.push(b.write(TK, 'ticket.payment_recorded', { paymentId: 'p-b', method: 'cash', amountCents: 1000 }), b.write(TK, 'ticket.item_added', dessert));
+    manager.see(...all);
+    expect(ticketOf(all).conflicts.map((c) => c.kind).sort()).toEqual(['change_after_close', 'over_payment']);
+    all.push(resolve(manager, ticketOf(all), 'change_after_close', { kind: 'reopen' }));
+    const v = ticketOf(all);
+    expect([v.totalCents, owedCents(v), v.openConflicts]).toEqual([3000, 0, 0]);
+    expect(v.payments.map((p) => p.state)).toEqual(['applied', 'applied']);
+    expect(v.conflicts.find((c) => c.kind === 'change_after_close')!.resolution!.note).toBeNull();
   });
 
   it('[PRJ6b] a payment a manager accepts on a ticket voided meanwhile is held for the void, never counted as taken', () => {
@@ -276,5 +315,49 @@ describe('what a resolution brings back is checked again', () => {
     }
     const v = ticketOf(all);
     expect([v.status, v.paidCents, v.openConflicts]).toEqual(['paid', 4000, 0]);
+  });
+
+  it.each([
+    ['over_payment', 'reopen'],
+    ['payment_after_void', 'accept_payment'],
+    ['closed_and_voided', 'reopen'],
+  ])('[PRJ6] %s is not settled by %s: the resolution is invalid and changes nothing', (kind, resolution) => {
+    const a = new FixedClockTerminal('till-1');
+    const b = new FixedClockTerminal('till-2', 5_000);
+    const manager = new FixedClockTerminal('manager-1', 10_000);
+    const base = [a.write(TK, 'ticket.opened', { number: 'A-010' }), a.write(TK, 'ticket.item_added', main)];
+    b.see(...base);
+    const payA = () => a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-a', method: 'card', amountCents: 2000 });
+    const ending = {
+      over_payment: () => [payA(), b.write(TK, 'ticket.payment_recorded', { paymentId: 'p-b', method: 'cash', amountCents: 2000 })],
+      payment_after_void: () => [payA(), a.write(TK, 'ticket.voided', { reason: 'wrong table' })],
+      closed_and_voided: () => [a.write(TK, 'ticket.closed', { totalCents: 2000 }), b.write(TK, 'ticket.voided', { reason: 'wrong table' })],
+    }[kind]!;
+    const all = [...base, ...ending()];
+    const before = ticketOf(all);
+    manager.see(...all);
+    const misfit = resolve(manager, before, kind, { kind: resolution });
+    const after = ticketOf([...all, misfit]);
+    expect(foldedAs(after, misfit).status).toBe('invalid');
+    expect(after.conflicts.find((c) => c.kind === kind)!.status).toBe('open');
+    expect([after.status, after.payments]).toEqual([before.status, before.payments]);
+  });
+
+  it('[PRJ24] a reopening clears the kitchen\'s sight of the void: voided again, the line is on the kitchen\'s screen to stop again', () => {
+    const till = new FixedClockTerminal('till-1');
+    const kitchen = new FixedClockTerminal('kitchen-1');
+    const manager = new FixedClockTerminal('manager-1');
+    const all = [till.write(TK, 'ticket.opened', { number: 'A-006' }), till.write(TK, 'ticket.item_added', main), till.write(TK, 'ticket.sent_to_kitchen', { lineIds: [main.lineId] }), till.write(TK, 'ticket.payment_recorded', { paymentId: 'p-a', method: 'card', amountCents: 2000 }), till.write(TK, 'ticket.voided', { reason: 'left' })];
+    kitchen.see(...all);
+    all.push(kitchen.write(TK, 'ticket.kitchen_item_bumped', { lineId: main.lineId, stopped: true }));
+    manager.see(...all);
+    all.push(resolve(manager, ticketOf(all), 'payment_after_void', { kind: 'reopen' }));
+    const reopened = ticketOf(all);
+    expect(reopened.status).not.toBe('voided');
+    expect(waitsInKitchen(reopened, reopened.lines[0]!)).toBe(true);
+    all.push(manager.write(TK, 'ticket.voided', { reason: 'left again' }));
+    const again = ticketOf(all);
+    expect(again.status).toBe('voided');
+    expect(waitsInKitchen(again, again.lines[0]!)).toBe(true);
   });
 });
