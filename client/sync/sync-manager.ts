@@ -125,6 +125,8 @@ export class SyncManager {
   private dueTimer: unknown = null;
   /** Staff asked to sync, or the relay failed: the next upload with nothing owed asks the server's time, due or not. */
   private probeAsked = false;
+  /** A retry, write or answer called for an upload while one was out: it goes once that one ends (see syncOnce). */
+  private calledInFlight = false;
   /** Why the last upload or probe got no answer (its cause, and what the server said of a `version` refusal); null once one is answered. */
   private unanswered: { cause: FailureCause; message: string } | null = null;
   /** Since the last upload stored: a batch refused whole (a proxy's 400, 413 or 422), as `HTTP <status>`. */
@@ -389,7 +391,8 @@ export class SyncManager {
   private relayFailed(): void {
     if (this.paused || this.unauthorized !== null) return;
     this.probeAsked = true;
-    this.trigger();
+    // A request out answers (or fails) for it: none follows it (see syncOnce).
+    if (this.inFlight === null) this.trigger();
   }
 
   private serverReachable(): void {
@@ -475,13 +478,22 @@ export class SyncManager {
 
   /**
    * One upload of the next batch owed or, with nothing owed, a probe of the server if due (see
-   * probeServerIfDue); one already in flight is waited for instead.
+   * probeServerIfDue); one already in flight is waited for instead, and followed by another
+   * once it ends (it may have passed the point where it would see what called: a retry armed
+   * by its own answer fires while that answer is checked against the room), unless a backoff
+   * now holds uploads (the retry timer is armed) or sync was paused or stopped meanwhile.
    */
   private syncOnce(): Promise<void> {
-    if (this.inFlight) return this.inFlight;
+    if (this.inFlight) {
+      this.calledInFlight = true;
+      return this.inFlight;
+    }
     if (this.paused || this.stopped || this.unauthorized !== null) return Promise.resolve();
     this.inFlight = this.uploadBatch().finally(() => {
       this.inFlight = null;
+      const calledAgain = this.calledInFlight;
+      this.calledInFlight = false;
+      if (calledAgain && this.retryTimer === null) void this.syncOnce();
       this.armDueTimer();
       this.statusBoard.publish();
     });

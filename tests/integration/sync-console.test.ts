@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { NO_NETWORK, SAMPLE_EVERY_MS } from '../../client/sync/sync-manager';
 import { ManualTimers } from '../helpers/manual-timers';
 import { updatableServer, withSchema, writeAsOtherBuild } from '../helpers/other-builds';
-import { mint, waitFor } from '../helpers/server-clients';
+import { mint, waitFor, waitForAsync } from '../helpers/server-clients';
 import { serverEvents, type TestTerminal } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
 
@@ -205,6 +205,20 @@ describe('What the status bar and the console say', () => {
     await waitFor(() => t.sync.status.quarantined.length === 0, 'the quarantine emptied');
     expect(t.sync.status.watermarks['till-1']).toBe(2);
     expect((await serverEvents(updatable.server.url, 'quarantine')).map((e) => e.origin.n).sort()).toEqual([1, 2]);
+  });
+
+  it('[OUT12] a released event is uploaded at once, not at the next trigger', async () => {
+    const updatable = await updatableServer(defer);
+    // The sync core's timers fire only when the test says: none is advanced, so only the release can send it.
+    const timers = new ManualTimers(30);
+    const t = await terminal({ location: 'release-now', terminal: 'till-1', apiBase: updatable.firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: updatable.fetch } });
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    writeAsOtherBuild(t, 2, { type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: 'n'.repeat(600) } });
+    await t.sync.syncNow();
+    await waitFor(() => t.sync.status.quarantined.length === 1 && !t.sync.status.inFlight, 'event 2 quarantined');
+    await updatable.restart(() => defer(withSchema('ticket.note_set', 1, z.strictObject({ note: z.string().max(1000) }))));
+    t.sync.releaseQuarantine([t.sync.status.quarantined[0]!.eventId]);
+    await waitForAsync(async () => (await serverEvents(updatable.server.url, 'release-now')).length === 2, 'the released event uploaded');
   });
 
   it('[APP23] a till whose relay reconnects (a token renewal) is back in the other terminals\' lists at once, not at its presence renewal (15 s)', async () => {

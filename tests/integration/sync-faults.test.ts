@@ -3,9 +3,10 @@ import { WebSocket } from 'ws';
 import { z } from 'zod';
 import { ticketCommands } from '../../bench/workload';
 import { makeDataDir, removeDataDir, spawnServer, type ServerProcess } from '../helpers/server-process';
-import { TEST_SECRET, mint, waitFor, waitForAsync } from '../helpers/server-clients';
+import { TEST_SECRET, mint, postEvents, ticketOpenedEvent, waitFor, waitForAsync } from '../helpers/server-clients';
+import { acksOf } from '../../shared/log/log-doc';
 import { chooseWriter } from '../../client/app/pairing';
-import { RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
+import { APPEND_DEBOUNCE_MS, RELAY_DELIVERY_GRACE_MS } from '../../client/sync/sync-manager';
 import { describeSync, openTerminal, serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../shared/protocol/protocol-version';
@@ -206,6 +207,119 @@ describe('Delivery through faults', () => {
     await waitForAsync(async () => (await serverEvents(server.url, 'probe-out')).length === 3, 'uploaded once the probe returned', 10_000);
   });
 
+  it('[SYN25][SYN20] a backlog above one batch drains at once when an answer is checked against newer room acks: the next batch\'s retry, due while the check is out, is not lost', async () => {
+    const server = await inProcess({ relayIngest: false }); // only uploads deliver till-1's events
+    const location = 'retry-in-check';
+    // The sync core's timers fire only when the test says, and no time passes: the 30 s tick never comes.
+    const timers = new ManualTimers(9);
+    let posts = 0;
+    let checks = 0;
+    let doc: import('yjs').Doc | null = null;
+    const fetchImpl: typeof fetch = async (input, init) => {
+      if (init?.method !== 'POST') {
+        // The first answer's check (a GET, SYN20): the next batch's 0 ms retry comes due while it is out.
+        if (posts > 0) {
+          checks++;
+          timers.advance(0);
+        }
+        return globalThis.fetch(input, init);
+      }
+      const res = await globalThis.fetch(input, init);
+      if (++posts > 1) return res;
+      // The first answer is on its way; meanwhile another till's sale is stored and the room acks it: the answer lacks that ack.
+      const text = await res.text();
+      await postEvents(server.url, await mint(location, 'terminal', 'till-2'), [ticketOpenedEvent('till-2', 1)]);
+      await waitFor(() => acksOf(doc!).get('till-2') === 1, 'the room ack of till-2 reached till-1');
+      return new Response(text, { status: res.status, headers: res.headers });
+    };
+    const deferred = await openTerminal({ location, terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { timers, fetch: fetchImpl } });
+    doc = deferred.store.doc;
+    for (const c of ticketCommands(300, 7, 'B')) await deferred.store.append(c.type, c.payload, { aggregate: c.aggregate, ...(c.key ? { key: c.key } : {}) });
+    const t = deferred.startSync();
+    defer(() => t.close());
+    // Only 0 ms timers fire (the retries for the next batch): nothing else would send the rest.
+    await waitFor(
+      () => {
+        timers.advance(0);
+        return t.sync.status.owed === 0;
+      },
+      'the backlog drained with no tick',
+      15_000,
+      () => `owed=${t.sync.status.owed} posts=${posts} checks=${checks} inFlight=${t.sync.status.inFlight}`,
+    );
+    expect(checks).toBeGreaterThan(0);
+    expect(posts).toBeGreaterThan(1);
+  });
+
+  it('[SRV15][SYN20] the room saying the server forgot (an ack written lower) sends what it lacks at once, not at the next tick', async () => {
+    const server = await inProcess();
+    let posts = 0;
+    const countPosts: typeof fetch = (input, init) => {
+      if (init?.method === 'POST') posts++;
+      return globalThis.fetch(input, init);
+    };
+    // The sync core's timers fire only when the test says: none is advanced, so only the room's word can send it.
+    const timers = new ManualTimers(10);
+    const t = await terminal({ location: 'room-forgot', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: countPosts } });
+    await waitFor(() => !t.sync.status.inFlight, 'start-up probe answered');
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+    await waitFor(() => posts === 1 && t.sync.status.owed === 0 && !t.sync.status.inFlight, 'uploaded and answered');
+    // What the relay would bring: the room acks the sale, then its guard writes the restored server's truth, lower.
+    const acks = acksOf(t.store.doc);
+    acks.set('till-1', 1);
+    acks.delete('till-1');
+    await waitFor(() => posts === 2 && !t.sync.status.inFlight, 'the sale the server lost uploaded again');
+  });
+
+  it('[SYN6] automatic triggers wait out an upload\'s backoff: the room saying the server forgot posts nothing before the retry', async () => {
+    const server = await inProcess();
+    let posts = 0;
+    const postsFail: typeof fetch = (input, init) => {
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      posts++;
+      return Promise.reject(new TypeError('fetch failed'));
+    };
+    const timers = new ManualTimers(11);
+    timers.random = () => 0.99; // the first backoff is 990 ms
+    const t = await terminal({ location: 'backoff-holds', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: postsFail } });
+    await waitFor(() => !t.sync.status.inFlight, 'start-up probe answered');
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+    await waitFor(() => posts === 1 && !t.sync.status.inFlight && t.sync.status.nextAttemptAt !== null, 'the upload failed: a backoff');
+    const acks = acksOf(t.store.doc);
+    acks.set('till-2', 1);
+    acks.delete('till-2'); // another writer's ack written lower: a trigger
+    await new Promise((r) => setImmediate(r)); // an upload it started has published its status
+    await waitFor(() => !t.sync.status.inFlight, 'nothing in flight');
+    expect(posts).toBe(1);
+    timers.advance(t.sync.status.nextAttemptAt! - timers.now());
+    await waitFor(() => posts === 2, 'the retry when the backoff ends');
+  });
+
+  it('[SYN25] a sale written while an upload is out waits out the backoff that upload\'s failure sets: it does not follow it at once', async () => {
+    const server = await inProcess();
+    let posts = 0;
+    let answerFirst: () => void = () => {};
+    const firstHeld = new Promise<void>((r) => (answerFirst = r));
+    const postsFail: typeof fetch = async (input, init) => {
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      if (++posts === 1) await firstHeld;
+      throw new TypeError('fetch failed');
+    };
+    const timers = new ManualTimers(12);
+    timers.random = () => 0.99; // the first backoff is 990 ms
+    const t = await terminal({ location: 'write-in-flight', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: postsFail } });
+    await waitFor(() => !t.sync.status.inFlight, 'start-up probe answered');
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+    await waitFor(() => posts === 1, 'the first upload out');
+    await t.store.append('ticket.opened', { number: 'A-002' }, { aggregate: { id: 't2', type: 'ticket' } });
+    timers.advance(APPEND_DEBOUNCE_MS); // the write's trigger finds the upload out
+    answerFirst();
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.nextAttemptAt !== null, 'the upload failed: a backoff');
+    await new Promise((r) => setImmediate(r)); // an upload following it has published its status
+    await waitFor(() => !t.sync.status.inFlight, 'nothing in flight');
+    expect(posts).toBe(1);
+  });
+
   it('[SYN5] a terminal whose events reached only the relay, not the server\'s store, then died: another terminal uploads them', async () => {
     // b's grace outlasts a's writing, even on a loaded machine: until a dies, only the relay holds the events.
     const { server, a, b } = await relayOnlyWriter('relay-only', { relayIngest: false, otherWritersGraceMs: 3000 });
@@ -346,6 +460,29 @@ describe('Refusals never stall delivery', () => {
     timers.advance(SERVER_UPDATE_BACKOFF.capMs);
     await waitFor(() => t.sync.status.owed === 0 && !t.sync.status.inFlight, 'delivered once the server knows it', 10_000, () => describeSync('till-1', t));
     expect(t.sync.status.awaitingServerUpdate).toBe(0);
+  });
+
+  it('[OUT14] events refused as newer in one answer share one wait: when it ends, all of them go again together', async () => {
+    const type = 'ticket.payment_recorded';
+    const updatable = await updatableServer(defer);
+    const timers = new ManualTimers(16);
+    timers.random = () => 0.99; // every wait drawn at 99% of its ceiling
+    const batchSizes: number[] = [];
+    const fetchImpl: typeof fetch = (input, init) => {
+      if (init?.method === 'POST') batchSizes.push((JSON.parse(String(init.body)) as { events: unknown[] }).events.length);
+      return updatable.fetch(input, init);
+    };
+    const t = await terminal({ location: 'newer-batch', terminal: 'till-1', apiBase: updatable.firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: fetchImpl } });
+    const ticket = { id: 'ticket-1', type: 'ticket' };
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    for (const n of [2, 3, 4]) writeAsOtherBuild(t, n, { type, v: CURRENT_VERSIONS[type] + 1, aggregate: ticket, payload: { paymentId: `p${n}`, method: 'card', amountCents: 100 * n } });
+    await t.sync.syncNow();
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.awaitingServerUpdate === 3, 'three waiting for the server update');
+    const before = batchSizes.length;
+    // The first wait's ceiling: a wait per event would keep the second and third (2x, 4x) back.
+    timers.advance(SERVER_UPDATE_BACKOFF.baseMs);
+    await waitFor(() => batchSizes.length > before && !t.sync.status.inFlight, 'the wait ended: they go again');
+    expect(batchSizes[before]).toBe(3);
   });
 
   it('[OUT8][SYN20] an upload answered below the last answer (the server restored from a backup) takes back what it answered before: an event above a gap, answered accepted, goes again', async () => {
@@ -529,6 +666,52 @@ describe('Refusals never stall delivery', () => {
     expect(posts).toBeLessThanOrEqual(8);
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.owed).toBe(40);
+  });
+
+  it('[OUT9] the retry after an event refused alone does not send it again: its own wait outlasts the retry backoff', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const timers = new ManualTimers(3);
+    timers.random = () => 0.99; // every wait drawn at 99% of its ceiling: both first waits are 990 ms
+    let posts = 0;
+    const fetchImpl: typeof fetch = (input, init) => {
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      posts++;
+      if (String(init.body).includes('Z-999')) return Promise.resolve(new Response('<html>400 from the proxy</html>', { status: 400 }));
+      return globalThis.fetch(input, init);
+    };
+    const t = await terminal({ location: 'refused-wait', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: fetchImpl } });
+    await waitFor(() => !t.sync.status.inFlight, 'start-up probe answered');
+    await t.store.append('ticket.opened', { number: 'Z-999' }, { aggregate: { id: 't1', type: 'ticket' } });
+    await waitFor(() => posts === 1 && !t.sync.status.inFlight && t.sync.status.uploadsRefused !== null, 'refused alone');
+    timers.advance(990); // the retry backoff ends; the event's own wait (991 ms or more) has not
+    await new Promise((r) => setImmediate(r)); // the retry has published its upload in flight
+    await waitFor(() => !t.sync.status.inFlight, 'the retry settled');
+    expect(posts).toBe(1);
+  });
+
+  it('[OUT8] an answer that settles none of the batch (a server or proxy answering for other ids) backs off: it is not posted again at once', async () => {
+    const server = await inProcess();
+    let posts = 0;
+    const foreignAnswers: typeof fetch = async (input, init) => {
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      posts++;
+      return new Response(JSON.stringify({ results: [], watermarks: {}, storedAbove: {}, serverTime: Date.now() }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const timers = new ManualTimers(4);
+    timers.random = () => 0.99;
+    const t = await terminal({ location: 'foreign', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: foreignAnswers } });
+    await waitFor(() => !t.sync.status.inFlight, 'start-up probe answered');
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+    await waitFor(() => posts === 1 && !t.sync.status.inFlight, 'answered for other ids');
+    expect(t.sync.status.nextAttemptAt).toBeGreaterThan(timers.now());
+    // Timers due now fire (a retry at once would post again); no time passes.
+    for (let i = 0; i < 5; i++) {
+      timers.advance(0);
+      await new Promise((r) => setImmediate(r));
+      await waitFor(() => !t.sync.status.inFlight, 'nothing in flight');
+    }
+    expect(posts).toBe(1);
+    expect(t.sync.status.owed).toBe(1);
   });
 
   it('[OUT9] an event refused alone, all that is owed, says when it goes again: the next attempt is its own wait\'s end', async () => {
