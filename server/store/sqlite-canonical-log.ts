@@ -46,8 +46,12 @@ function ticketEndsOf(event: EventEnvelope): { ends: number; resolutions: number
  * by cursor skips none of them (SRV38). 15 digits until the year 2286.
  */
 const CURSORS_PER_MS = 100;
-/** A clock read beyond this (year 2286) is not taken: one such cursor would pass the 15 digits a reader may send back, for good. */
-const LATEST_CURSOR_MS = 9_999_999_999_999;
+/**
+ * A clock read beyond this (year 2286) is not taken: one such cursor would pass the 15 digits a
+ * reader may send back, for good. Kept about 10¹⁰ ms below the last ms of 15-digit cursors: the cursors
+ * going on from such a read (+1 each) stay 15 digits for the next 10¹² events, not 99.
+ */
+const LATEST_CURSOR_MS = 9_990_000_000_000;
 
 export class SqliteCanonicalLog implements CanonicalLog {
   private readonly insert: Statement;

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BATCH_EVENTS, type PostEventsResponse } from '../../shared/protocol/rest-events';
+import { MAX_BATCH_EVENTS, MAX_RANGES_ABOVE, type PostEventsResponse } from '../../shared/protocol/rest-events';
 import { canonicalEventJson } from '../../shared/events/envelope';
 import { SegmentWriter } from '../../shared/log/log-doc';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
@@ -47,26 +47,28 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     for (const a of answers) expect(a.body.watermarks['till-1']).toBe(3);
   });
 
-  it('[SRV6][OUT8] watermarks are the highest contiguous n: 1,2,4 → 2 until 3 arrives → 4; storedAbove names what is above them', async () => {
+  it('[SRV6][OUT8] watermarks are the highest contiguous n: 1,2,4,5 → 2 until 3 arrives → 5; storedAbove names what is above them', async () => {
     const t = await mint('loc-wm', 'terminal', 'till-7');
     const post = async (events: unknown[]) => (await postEvents(server.url, t, events)).body as PostEventsResponse;
-    const [e1, e2, e3, e4] = [1, 2, 3, 4].map((n) => ticketOpenedEvent('till-7', n));
-    const first = await post([e1, e2, e4]);
-    expect([first.watermarks, first.storedAbove]).toEqual([{ 'till-7': 2 }, { 'till-7': [[4, 4]] }]);
+    const [e1, e2, e3, e4, e5] = [1, 2, 3, 4, 5].map((n) => ticketOpenedEvent('till-7', n));
+    const first = await post([e1, e2, e4, e5]);
+    expect([first.watermarks, first.storedAbove]).toEqual([{ 'till-7': 2 }, { 'till-7': [[4, 5]] }]);
     expect((await api(server.url, '/api/watermarks', t)).body).toMatchObject({ watermarks: { 'till-7': 2 } });
     const after3 = await post([e3]);
-    expect(after3.watermarks).toEqual({ 'till-7': 4 });
-    // The gap filled: 4 is under the watermark, no longer above it.
+    expect(after3.watermarks).toEqual({ 'till-7': 5 });
+    // The gap filled: 4 and 5 are under the watermark, no longer above it.
     expect(after3.storedAbove).toEqual({});
-    // Any terminal may upload another terminal's events; watermarks are per origin.
-    const other = await post([ticketOpenedEvent('till-8', 1)]);
-    expect(other.watermarks).toEqual({ 'till-7': 4, 'till-8': 1 });
+    // Any terminal may upload another terminal's events, in any order; watermarks are per origin.
+    const other = await post([ticketOpenedEvent('till-8', 2), ticketOpenedEvent('till-8', 1)]);
+    expect([other.watermarks, other.storedAbove]).toEqual([{ 'till-7': 5, 'till-8': 2 }, {}]);
     // A writer whose first event is missing has no watermark, and is still one the location holds
     // events of (STO16: a device paired as it must write as a fresh writer).
     await post([ticketOpenedEvent('till-9', 2)]);
-    expect((await api(server.url, '/api/watermarks', t)).body).toMatchObject({ watermarks: { 'till-7': 4, 'till-8': 1 }, writers: ['till-7', 'till-8', 'till-9'] });
-    // Every range above a watermark, not only the lowest.
+    expect((await api(server.url, '/api/watermarks', t)).body).toMatchObject({ watermarks: { 'till-7': 5, 'till-8': 2 }, writers: ['till-7', 'till-8', 'till-9'] });
+    // Every range above a watermark, not only the lowest; the lowest MAX_RANGES_ABOVE of them.
     expect((await post([ticketOpenedEvent('till-9', 4)])).storedAbove).toEqual({ 'till-9': [[2, 2], [4, 4]] });
+    const many = await post(Array.from({ length: MAX_RANGES_ABOVE }, (_, i) => ticketOpenedEvent('till-9', 2 * i + 6)));
+    expect(many.storedAbove['till-9']).toEqual(Array.from({ length: MAX_RANGES_ABOVE }, (_, i) => [2 * i + 2, 2 * i + 2]));
   });
 
   it('same id with different content is rejected naming the field; a reused origin.n too', async () => {
@@ -163,7 +165,7 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });
 
-  it('[SRV7] malformed batches are a clear 4xx and store nothing; the server stays up', async () => {
+  it('[SRV7] malformed batches are a clear 4xx and store nothing; the server stays up; a batch at the limits is read', async () => {
     const t = await mint('loc-malformed', 'terminal', 'till-1');
     const cases: Array<[string, { rawBody?: string; body?: unknown }, number, string]> = [
       ['not JSON', { rawBody: '{"events": [' }, 400, 'badRequest'],
@@ -187,6 +189,15 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect(wrongField.body.field).toBe('events');
     expect((await api<Page>(server.url, '/api/events', t)).body.events).toEqual([]);
     expect((await api(server.url, '/healthz', null)).status).toBe(200);
+    // At the limits a batch is read: exactly MAX_BATCH_EVENTS events; a body above Fastify's default 1 MiB.
+    const full = await postEvents(server.url, t, Array.from({ length: MAX_BATCH_EVENTS }, (_, i) => ticketOpenedEvent('till-1', i + 1)));
+    expect(full.body.watermarks).toEqual({ 'till-1': MAX_BATCH_EVENTS });
+    const big = await api<PostEventsResponse>(server.url, '/api/events', t, { body: { events: [{ pad: 'x'.repeat(1.5 * 1024 * 1024) }] } });
+    expect(big.status).toBe(200);
+    expect(big.body.results.map((r) => r.status)).toEqual(['rejected']);
+    // Read without a limit: a page of 500.
+    const page = await api<Page>(server.url, '/api/events', t);
+    expect([page.body.events.length, page.body.hasMore]).toEqual([500, true]);
   });
 
   it('[SRV38] GET /api/events pages by server cursor; bad cursors are 400, one beyond the log\'s end 409', async () => {
@@ -196,7 +207,8 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     const first = await api<Page>(server.url, '/api/events?limit=2', t);
     expect(first.body.events.map((e) => e.id)).toEqual(batch.slice(0, 2).map((e) => e.id));
     expect(first.body.hasMore).toBe(true);
-    const rest = await api<Page>(server.url, `/api/events?after=${first.body.next}&limit=10`, t);
+    // Exactly the last events: no page after it.
+    const rest = await api<Page>(server.url, `/api/events?after=${first.body.next}&limit=3`, t);
     expect(rest.body.events.map((e) => e.id)).toEqual(batch.slice(2).map((e) => e.id));
     expect(rest.body.hasMore).toBe(false);
     const idle = await api<Page>(server.url, `/api/events?after=${rest.body.next}`, t);
@@ -204,12 +216,42 @@ describe('REST: POST /api/events is validated, transactional and idempotent', ()
     expect((await api(server.url, '/api/events?after=abc', t)).status).toBe(400);
     // Beyond a safe integer: it would come back as `next: "1e+23"`, a cursor nobody can pass.
     expect((await api(server.url, '/api/events?after=99999999999999999999999&limit=1', t)).status).toBe(400);
+    // Cursors stay within 15 digits, which a number holds exactly: a longer one is refused.
+    expect((await api(server.url, '/api/events?after=1234567890123456', t)).status).toBe(400);
     expect((await api(server.url, '/api/events?limit=0', t)).status).toBe(400);
+    expect((await api(server.url, `/api/events?limit=${MAX_BATCH_EVENTS + 1}`, t)).status).toBe(400);
     // A cursor this log never gave (its database restored from a backup since, or replaced): not an
     // empty page, which would make its reader skip every event stored next up to that cursor.
     const ahead = await api<{ error: string; field: string }>(server.url, `/api/events?after=${Number(rest.body.next) + 1000}`, t);
     expect(ahead.status).toBe(409);
     expect(ahead.body).toMatchObject({ error: 'cursorAhead', field: 'after' });
+  });
+
+  it('[SRV38] after one server clock read beyond the year 2286, a back office pages by cursor through all that follows', async () => {
+    let clock = Date.UTC(2290, 0, 1);
+    const farServer = await startTestServer({ now: () => clock });
+    try {
+      // Good until then (the server judges expiry by its clock).
+      const t = await mint('loc-far-clock', 'terminal', 'till-1', Math.floor((Date.UTC(2291, 0, 1) - Date.now()) / 1000));
+      await postEvents(farServer.url, t, Array.from({ length: 150 }, (_, i) => ticketOpenedEvent('till-1', i + 1)));
+      clock = Date.now(); // right again
+      await postEvents(farServer.url, t, [ticketOpenedEvent('till-1', 151)]);
+      // Following the log, as a back office does, and asking once more for what came since.
+      let after = '';
+      let read = 0;
+      for (let i = 0; i < 10; i++) {
+        const page = await api<Page>(farServer.url, `/api/events?after=${after}&limit=60`, t);
+        // Before, only 99 cursors were left below 16 digits; the next ones were refused as `after`: 400 for good.
+        expect(page.status).toBe(200);
+        read += page.body.events.length;
+        after = page.body.next;
+        if (!page.body.hasMore) break;
+      }
+      expect(read).toBe(151);
+      expect((await api(farServer.url, `/api/events?after=${after}`, t)).status).toBe(200);
+    } finally {
+      await farServer.dispose();
+    }
   });
 
   it('[CMD2] a terminal token may not post its own void, comp, refund, conflict resolution or menu change; a manager may, and a till may relay a manager\'s', async () => {
