@@ -106,14 +106,15 @@ export class IngestService {
   }
 
   /**
-   * The stored JSON of the batches' events when they are being sent again (the first one is
-   * stored): a first upload pays one lookup, not one per event.
+   * The stored JSON of the events of the batches being sent again (their first one is stored): a
+   * first upload pays one lookup per batch, not one per event. Each batch on its own: a window may
+   * hold one connection's resend behind another's fresh batch.
    */
   private async storedIfResent(location: string, batches: readonly UploadBatch[]): Promise<Map<string, string>> {
-    const ids = batches.flatMap(({ raws }) => raws.flatMap((raw) => idOf(raw) ?? []));
-    if (ids.length === 0) return new Map();
-    const first = await this.store.storedJson(location, ids.slice(0, 1));
-    return first.size === 0 ? first : this.store.storedJson(location, ids);
+    const idsOf = batches.map(({ raws }) => raws.flatMap((raw) => idOf(raw) ?? []));
+    const firsts = await this.store.storedJson(location, idsOf.flatMap((ids) => ids.slice(0, 1)));
+    const resent = idsOf.filter(([first]) => first !== undefined && firsts.has(first)).flat();
+    return resent.length === 0 ? firsts : this.store.storedJson(location, resent);
   }
 
   async ingest(location: string, raws: readonly unknown[], uploader: Uploader | null = null): Promise<IngestResult> {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { acksOf } from '../../shared/log/log-doc';
+import { ackRangesOf, acksOf } from '../../shared/log/log-doc';
 import { canonicalEventJson } from '../../shared/events/envelope';
 import { roomBridgeHook } from '../../server/ingest/room-bridge';
 import { createEventIndex } from '../../server/relay/event-index-hook';
@@ -18,11 +18,16 @@ describe('bridge: batched writes into the room', () => {
   const EVERY = 100;
   let room: Room;
   let updates: number;
+  /** How many of the next room loads fail. */
+  let failingLoads: number;
+  let released: number;
   const log = { error: vi.fn() };
 
   beforeEach(async () => {
     vi.useFakeTimers({ now: 1_000_000 });
     updates = 0;
+    failingLoads = 0;
+    released = 0;
     log.error.mockClear();
   });
   afterEach(() => {
@@ -35,7 +40,14 @@ describe('bridge: batched writes into the room', () => {
     room = new Room('loc', [index.hook]);
     await index.hook.onLoad?.(room);
     room.doc.on('update', () => (updates += 1));
-    const rooms = { acquire: async () => room, release: () => {} } as unknown as RoomRegistry;
+    const rooms = {
+      acquire: async () => {
+        if (failingLoads === 0) return room;
+        failingLoads -= 1;
+        throw new Error('room failed to load');
+      },
+      release: () => (released += 1),
+    } as unknown as RoomRegistry;
     return roomBridgeHook(rooms, index, log, { graceMs: GRACE, everyMs: EVERY });
   };
   const valid = (terminal: string, n: number): ValidEvent => {
@@ -67,15 +79,41 @@ describe('bridge: batched writes into the room', () => {
   it('writes events uploaded on behalf of others at the next turn, and flush() writes what still waits', async () => {
     const bridge = await setUp();
     const own = valid('till-1', 1);
+    // One of the uploading terminal's tabs writes as till-1.2: its events are the terminal's own too.
+    const tab = valid('till-1.2', 1);
     const others = valid('till-2', 1);
-    await bridge.afterIngest({ location: 'loc', accepted: [own, others], watermarks: { 'till-1': 1, 'till-2': 1 }, storedAbove: {}, uploader: 'till-1' });
+    await bridge.afterIngest({ location: 'loc', accepted: [own, tab, others], watermarks: { 'till-1': 1, 'till-1.2': 1, 'till-2': 1 }, storedAbove: {}, uploader: 'till-1' });
     await vi.advanceTimersByTimeAsync(1);
     expect(eventIdsIn(room.doc)).toEqual([others.event.id]);
     await bridge.flush?.();
-    expect(eventIdsIn(room.doc)).toEqual([others.event.id, own.event.id]);
+    expect(eventIdsIn(room.doc)).toEqual([others.event.id, own.event.id, tab.event.id]);
     // Already in the room: never appended twice.
     await bridge.afterIngest({ location: 'loc', accepted: [own], watermarks: {}, storedAbove: {}, uploader: null });
     await vi.advanceTimersByTimeAsync(1);
-    expect(eventIdsIn(room.doc)).toEqual([others.event.id, own.event.id]);
+    expect(eventIdsIn(room.doc)).toEqual([others.event.id, own.event.id, tab.event.id]);
+  });
+
+  it('publishes acks only ever higher and ackRanges as the last batch says, in one write that releases the room', async () => {
+    const bridge = await setUp();
+    // An ack above the store's mark already in the room (a replica's) is not lowered.
+    room.doc.transact(() => acksOf(room.doc).set('till-4', 9));
+    await bridge.afterIngest({ location: 'loc', accepted: [valid('till-3', 4)], watermarks: { 'till-4': 2 }, storedAbove: { 'till-3': [[4, 4]] }, uploader: null });
+    await bridge.afterIngest({ location: 'loc', accepted: [valid('till-3', 6)], watermarks: {}, storedAbove: { 'till-3': [[4, 4], [6, 6]] }, uploader: null });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(acksOf(room.doc).get('till-4')).toBe(9);
+    expect(ackRangesOf(room.doc).toJSON()).toEqual({ 'till-3': [4, 4, 6, 6] });
+    expect(released).toBe(1);
+  });
+
+  it('a write that fails (the room failing to load) is logged, and the location\'s later writes still run', async () => {
+    const bridge = await setUp();
+    failingLoads = 1;
+    await bridge.afterIngest({ location: 'loc', accepted: [valid('till-2', 1)], watermarks: { 'till-2': 1 }, storedAbove: {}, uploader: null });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(log.error).toHaveBeenCalledTimes(1);
+    const next = valid('till-2', 2);
+    await bridge.afterIngest({ location: 'loc', accepted: [next], watermarks: { 'till-2': 2 }, storedAbove: {}, uploader: null });
+    await vi.advanceTimersByTimeAsync(1);
+    expect([eventIdsIn(room.doc), acksOf(room.doc).get('till-2')]).toEqual([[next.event.id], 2]);
   });
 });
