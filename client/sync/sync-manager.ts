@@ -125,8 +125,8 @@ export class SyncManager {
   private dueTimer: unknown = null;
   /** Staff asked to sync, or the relay failed: the next upload with nothing owed asks the server's time, due or not. */
   private probeAsked = false;
-  /** A retry, write or answer called for an upload while one was out: it goes once that one ends (see syncOnce). */
-  private calledInFlight = false;
+  /** The upload a retry, write or answer called for while one was out: it goes once that one ends (see syncOnce). */
+  private followUp: Promise<void> | null = null;
   /** Why the last upload or probe got no answer (its cause, and what the server said of a `version` refusal); null once one is answered. */
   private unanswered: { cause: FailureCause; message: string } | null = null;
   /** Since the last upload stored: a batch refused whole (a proxy's 400, 413 or 422), as `HTTP <status>`. */
@@ -485,15 +485,16 @@ export class SyncManager {
    */
   private syncOnce(): Promise<void> {
     if (this.inFlight) {
-      this.calledInFlight = true;
-      return this.inFlight;
+      // Awaited whole by whoever called (Sync now reads the status after it).
+      this.followUp ??= this.inFlight.then(() => {
+        this.followUp = null;
+        return this.retryTimer === null ? this.syncOnce() : undefined;
+      });
+      return this.followUp;
     }
     if (this.paused || this.stopped || this.unauthorized !== null) return Promise.resolve();
     this.inFlight = this.uploadBatch().finally(() => {
       this.inFlight = null;
-      const calledAgain = this.calledInFlight;
-      this.calledInFlight = false;
-      if (calledAgain && this.retryTimer === null) void this.syncOnce();
       this.armDueTimer();
       this.statusBoard.publish();
     });

@@ -97,8 +97,10 @@ describe('Backoff', () => {
     expect(t.sync.status.attempt).toBe(0);
     expect(t.sync.status.owed).toBe(0);
 
-    // After the success, the next failure starts from the base again.
+    // After the success, the next failure starts from the base again. The server goes down:
+    // its kept-alive connections with it (Sync now's requests left one open).
     await proxy.refuse(true);
+    proxy.cut();
     await t.store.append('ticket.note_set', { note: 'window' }, { aggregate: { id: 't1', type: 'ticket' } });
     await t.sync.syncNow();
     expect(t.sync.status.attempt).toBe(1);
