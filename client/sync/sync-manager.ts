@@ -485,11 +485,12 @@ export class SyncManager {
    */
   private syncOnce(): Promise<void> {
     if (this.inFlight) {
-      // Awaited whole by whoever called (Sync now reads the status after it).
-      this.followUp ??= this.inFlight.then(() => {
+      // Awaited whole by whoever called (Sync now reads the status after it), however that one ended.
+      const next = (): Promise<void> | undefined => {
         this.followUp = null;
         return this.retryTimer === null ? this.syncOnce() : undefined;
-      });
+      };
+      this.followUp ??= this.inFlight.then(next, next);
       return this.followUp;
     }
     if (this.paused || this.stopped || this.unauthorized !== null) return Promise.resolve();
