@@ -61,7 +61,8 @@ describe('what a resolution brings back is checked again', () => {
     expect(takings.cashExpectedCents).toBe(0); // the cash payment went back whole: none in the drawer, the refund in it not taken off again
   });
 
-  it('[PRJ6a] two tills each took the whole bill around a void: reopened, the second payment is an over-payment again', () => {
+  /** Till 1 took the whole bill by card, a manager voided the ticket, till 2 (offline, 5 s slow) set a note unaware. */
+  function paidThenVoided() {
     const a = new FixedClockTerminal('till-1');
     const b = new FixedClockTerminal('till-2', 5_000);
     const manager = new FixedClockTerminal('manager-1');
@@ -72,6 +73,11 @@ describe('what a resolution brings back is checked again', () => {
     manager.see(payA);
     const voided = manager.write(TK, 'ticket.voided', { reason: 'wrong table' });
     const note = b.write(TK, 'ticket.note_set', { note: 'window seat' });
+    return { b, manager, base, payA, voided, note };
+  }
+
+  it('[PRJ6a] two tills each took the whole bill around a void: reopened, the second payment is an over-payment again', () => {
+    const { b, manager, base, payA, voided, note } = paidThenVoided();
     const payB = b.write(TK, 'ticket.payment_recorded', { paymentId: 'p-b', method: 'cash', amountCents: 2000 });
     // Without the void, the second is an over-payment.
     expect(ticketOf([...base, payA, note, payB]).payments.map((p) => p.state)).toEqual(['applied', 'held']);
@@ -87,16 +93,7 @@ describe('what a resolution brings back is checked again', () => {
   });
 
   it('[PRJ6f] two tills each took the whole bill around a void, one also added a dessert: reopened from the dessert\'s card, the payment beyond the new total is an over-payment', () => {
-    const a = new FixedClockTerminal('till-1');
-    const b = new FixedClockTerminal('till-2', 5_000);
-    const manager = new FixedClockTerminal('manager-1');
-    const base = [a.write(TK, 'ticket.opened', { number: 'A-003' }), a.write(TK, 'ticket.item_added', main)];
-    b.see(...base);
-    manager.see(...base);
-    const payA = a.write(TK, 'ticket.payment_recorded', { paymentId: 'p-a', method: 'card', amountCents: 2000 });
-    manager.see(payA);
-    const voided = manager.write(TK, 'ticket.voided', { reason: 'wrong table' });
-    const note = b.write(TK, 'ticket.note_set', { note: 'window seat' });
+    const { b, manager, base, payA, voided, note } = paidThenVoided();
     const later = [b.write(TK, 'ticket.payment_recorded', { paymentId: 'p-b', method: 'cash', amountCents: 2000 }), b.write(TK, 'ticket.item_added', dessert)];
     const all = [...base, payA, voided, note, ...later];
     manager.see(note, ...later);
