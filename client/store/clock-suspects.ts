@@ -7,20 +7,15 @@ const KEEP = 500;
 
 /**
  * Which event stamps the clock follows (SYN10): every stamp it did not issue itself, unless
- * stamped beyond the bound ahead of server time (those it followed before calibration are
- * judged then). Those are listed for review (EventStore's `clockSuspects`) and kept suspects
- * across reloads (ClockSuspectIds) until the calibrated clock finds them within the bound after all.
+ * stamped beyond the bound ahead of server time (those it followed before calibration, and its
+ * own stamped after them, are judged then). Those are listed for review (EventStore's
+ * `clockSuspects`) and kept suspects across reloads (ClockSuspectIds) until the calibrated
+ * clock finds them within the bound after all.
  */
 export class ClockSuspects {
   /** Events stamped implausibly far in the future: shown for review, not followed by the clock. */
   readonly events: EventEnvelope[] = [];
   private readonly ids: ClockSuspectIds;
-  /**
-   * Followed before calibration though stamped beyond the bound ahead of this device's time, or
-   * stamped by this tab after such a stamp: judged at calibration (the relay's first sync may
-   * land before the server's first answer).
-   */
-  private unjudged: EventEnvelope[] = [];
 
   constructor(
     location: string,
@@ -34,28 +29,26 @@ export class ClockSuspects {
   /** Follows a stamp this tab's clock did not issue (another replica's, another tab's, one read from disk), or lists it for review. */
   judge(e: EventEnvelope): void {
     // A suspect stays one after a reload, when the clock cannot judge it until calibrated again.
-    if (this.isPlausible(e) && !this.ids.has(e.id)) {
-      this.clock.observe(e.at);
-      this.judgeAtCalibration(e);
-    } else this.suspect(e);
+    if (this.isPlausible(e) && !this.ids.has(e.id)) this.clock.observe(e.at);
+    else {
+      this.events.push(e);
+      this.ids.add([e.id]);
+    }
   }
 
   /**
-   * An event this tab stamped. A register write lifted beyond the bound (above a stamp the
-   * clock does not follow, EventStore.registerStamp): after a reload, uncalibrated, the clock
-   * must not follow it either, as another's suspect. Any other carries a stamp the clock
-   * followed before calibration, if beyond the bound: judged at calibration as that one is.
+   * A register write this tab stamped (EventStore.registerStamp): lifted beyond the bound
+   * (above a stamp the clock does not follow), after a reload, uncalibrated, the clock must
+   * not follow it either, as another's suspect.
    */
-  judgeOwn(e: EventEnvelope, register: boolean): void {
-    if (!register) this.judgeAtCalibration(e);
-    else if (e.at > this.clock.physicalNow() + this.boundMs) this.ids.add(e.id);
+  judgeOwn(e: EventEnvelope): void {
+    if (e.at > this.clock.physicalNow() + this.boundMs) this.ids.add([e.id]);
   }
 
   /** Compacted away (EventStore.onLogRemoved): the console cannot show an event the store no longer holds. */
   forget(id: string): void {
     const listed = this.events.findIndex((e) => e.id === id);
     if (listed >= 0) this.events.splice(listed, 1);
-    this.unjudged = this.unjudged.filter((e) => e.id !== id);
     this.ids.delete(id);
   }
 
@@ -63,17 +56,22 @@ export class ClockSuspects {
    * The clock knows the server's time now (again): what it issued or followed beyond the bound
    * (its wall clock ran ahead before, or it followed a checkpoint's or our own events' stamps
    * from then) is not followed any more, as another terminal's suspect is not (HLC4); the
-   * events it followed before and finds beyond the bound are suspects from now on; suspects
-   * that are within the bound after all (this device's own clock was the one off) are
-   * followed, and suspects no more.
+   * events `held` stamped beyond it are suspects from now on (a far-ahead event the relay synced
+   * before the server's first answer, and what this tab stamped after it), or a reload,
+   * uncalibrated, would follow them again; suspects that are within the bound after all (this
+   * device's own clock was the one off) are followed, and suspects no more.
    */
-  calibrated(): void {
+  calibrated(held: () => Iterable<EventEnvelope>): void {
     const bound = this.clock.physicalNow() + this.boundMs;
     // Beyond the bound it stamps from server time again, not minutes ahead (a sale at 03:58 on its day).
-    if (this.clock.peek() > bound) this.clock.capAt(this.clock.physicalNow());
-    const followed = this.unjudged;
-    this.unjudged = [];
-    for (const e of followed) if (e.at > bound) this.suspect(e);
+    if (this.clock.peek() > bound) {
+      this.clock.capAt(this.clock.physicalNow());
+      // Only then can it have followed one (a device whose own wall clock was behind never does).
+      // The highest stamps kept, should there be more than KEEP.
+      const followed = [...held()].filter((e) => e.at > bound && !this.ids.has(e.id)).sort((a, b) => a.at - b.at).slice(-KEEP);
+      this.events.push(...followed);
+      this.ids.add(followed.map((e) => e.id));
+    }
     for (let i = this.events.length - 1; i >= 0; i--) {
       const e = this.events[i]!;
       if (e.at > bound) continue;
@@ -81,20 +79,6 @@ export class ClockSuspects {
       this.events.splice(i, 1);
       this.ids.delete(e.id);
     }
-  }
-
-  /**
-   * Followed before calibration though beyond the bound ahead of this device's time: judged
-   * at calibration (within the bound then if only this device's wall clock was behind).
-   */
-  private judgeAtCalibration(e: EventEnvelope): void {
-    if (!this.clock.calibrated && e.at > this.clock.physicalNow() + this.boundMs) this.unjudged = [...this.unjudged.slice(1 - KEEP), e];
-  }
-
-  /** Listed for review and kept across reloads, not followed. */
-  private suspect(e: EventEnvelope): void {
-    this.events.push(e);
-    this.ids.add(e.id);
   }
 
   /** Implausible = stamped beyond the bound ahead of server time, as far as we know it. */
@@ -121,9 +105,9 @@ class ClockSuspectIds {
     return this.ids.has(id);
   }
 
-  add(id: string): void {
-    if (this.ids.has(id)) return;
-    this.change((ids) => ids.add(id));
+  add(ids: readonly string[]): void {
+    const added = ids.filter((id) => !this.ids.has(id));
+    if (added.length > 0) this.change((kept) => added.forEach((id) => kept.add(id)));
   }
 
   /** Judged again (the clock calibrated since): no longer a suspect. */

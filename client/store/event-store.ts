@@ -204,7 +204,8 @@ export class EventStore {
   /** The clock knows the server's time now (again): see ClockSuspects.calibrated. */
   clockCalibrated(): void {
     const before = this.clock.peek();
-    this.suspects.calibrated();
+    // What it holds: an event not read yet was never followed.
+    this.suspects.calibrated(() => [...this.held.byWriter().values()].flat());
     // A checkpoint taken before keeps the stamps followed ahead: a reload, uncalibrated, would follow them again.
     if (this.clock.peek() < before) this.storage.scheduleCheckpoint();
   }
@@ -440,8 +441,8 @@ export class EventStore {
     if (!checked.success) {
       throw new EventValidationError(`${type} envelope`, checked.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
     }
-    // Lifted beyond the bound, or stamped after a far-ahead stamp before calibration: unfollowed after a reload too (SYN10).
-    this.suspects.judgeOwn(event, register);
+    // Lifted beyond the bound, it must stay unfollowed after a reload too (SYN10).
+    if (register) this.suspects.judgeOwn(event);
     return event;
   }
 

@@ -83,10 +83,10 @@ describe('ClockSuspects', () => {
     suspects.judge(ahead);
     expect(suspects.events).toEqual([ahead]);
     expect(clock.peek()).toBe(T0 + 30_000);
-    suspects.calibrated();
+    suspects.calibrated(() => []);
     expect(suspects.events).toEqual([ahead]);
     setWall(T0 + 70_000); // now within the bound after all
-    suspects.calibrated();
+    suspects.calibrated(() => []);
     expect(suspects.events).toEqual([]);
     expect(clock.peek()).toBe(T0 + 120_000);
   });
@@ -100,7 +100,7 @@ describe('ClockSuspects', () => {
     const ahead = event('till-2', 1, { at: T0 + 120_000 });
     before.suspects.judge(ahead);
     const ownLifted = event('till-1', 1, { at: T0 + 180_000 });
-    before.suspects.judgeOwn(ownLifted, true);
+    before.suspects.judgeOwn(ownLifted);
     expect(before.suspects.events).toEqual([ahead]); // own stamps are not listed, only remembered
     const reloaded = setUp(location);
     reloaded.suspects.judge(event('till-2', 2, { at: T0 + 90_000 }));
@@ -147,7 +147,7 @@ describe('ClockSuspects', () => {
     clock.setOffset(0);
     const just = event('till-2', 1, { at: T0 + 60_500 });
     suspects.judge(just);
-    suspects.calibrated();
+    suspects.calibrated(() => []);
     expect(suspects.events).toEqual([just]);
     expect(clock.peek()).toBe(0);
   });
@@ -164,7 +164,7 @@ describe('ClockSuspects', () => {
     expect(before.clock.peek()).toBe(far.at); // it cannot judge them yet
     before.setWall(T0 + 90_000);
     before.clock.setOffset(0);
-    before.suspects.calibrated();
+    before.suspects.calibrated(() => [far, near]);
     expect(before.suspects.events).toEqual([far]); // the other is within the bound now
     expect(before.clock.peek()).toBe(T0 + 90_000);
     const reloaded = setUp(location); // offline: the log read from disk
@@ -181,10 +181,9 @@ describe('ClockSuspects', () => {
     const far = event('till-9', 1, { at: T0 + 2 * 24 * 60 * 60_000 });
     before.suspects.judge(far);
     const sale = event('till-1', 1, { at: before.clock.now() });
-    before.suspects.judgeOwn(sale, false);
     expect(before.suspects.events).toEqual([]); // it cannot judge them yet
     before.clock.setOffset(0);
-    before.suspects.calibrated();
+    before.suspects.calibrated(() => [sale, far]);
     expect(before.suspects.events).toEqual([far, sale]);
     const reloaded = setUp(location); // offline: its own sale read from disk
     reloaded.suspects.judge(sale);
@@ -201,12 +200,27 @@ describe('ClockSuspects', () => {
     const other = event('till-9', 1, { at: T0 });
     behind.suspects.judge(other);
     const sale = event('till-1', 1, { at: behind.clock.now() }); // beyond the bound of its own wall clock
-    behind.suspects.judgeOwn(sale, false);
     behind.clock.setOffset(600_000);
-    behind.suspects.calibrated();
+    behind.suspects.calibrated(() => [other, sale]);
     expect(behind.suspects.events).toEqual([]);
     expect(saved.get(`rms:${location}:clock-suspects`) ?? '[]').toBe('[]');
     expect(behind.clock.peek()).toBe(sale.at);
+  });
+
+  it('[SYN10] a device a day behind that read a day of events and a far-ahead one before calibration lists only the far-ahead one: however many it read', () => {
+    const { restore } = installLocalStorage();
+    onTestFinished(restore);
+    const behind = setUp('held-events-test-k');
+    behind.setWall(T0 - 24 * 60 * 60_000);
+    const day = Array.from({ length: 600 }, (_, i) => event('till-9', i + 1, { at: T0 - 600_000 + i * 1_000 }));
+    const far = event('till-8', 1, { at: T0 + 2 * 24 * 60 * 60_000 });
+    for (const e of [far, ...day]) behind.suspects.judge(e); // every one beyond the bound of its wall clock
+    behind.clock.setOffset(24 * 60 * 60_000);
+    behind.suspects.calibrated(() => [...day, far]);
+    expect(behind.suspects.events).toEqual([far]);
+    const reloaded = setUp('held-events-test-k');
+    reloaded.suspects.judge(far);
+    expect(reloaded.clock.peek()).toBe(0);
   });
 
   it('[SYN10] a suspect compacted away is not listed nor kept any more, one followed before calibration not judged then', () => {
@@ -221,7 +235,7 @@ describe('ClockSuspects', () => {
     suspects.judge(listed);
     suspects.forget(unjudged.id);
     suspects.forget(listed.id);
-    suspects.calibrated();
+    suspects.calibrated(() => []);
     expect(suspects.events).toEqual([]);
     expect(saved.get(`rms:${location}:clock-suspects`)).toBe('[]');
   });
@@ -230,7 +244,7 @@ describe('ClockSuspects', () => {
     const { clock, suspects } = setUp('held-events-test-c');
     clock.observe(T0 + 600_000);
     clock.setOffset(0);
-    suspects.calibrated();
+    suspects.calibrated(() => []);
     expect(clock.peek()).toBe(T0);
   });
 });
