@@ -306,6 +306,20 @@ describe('auth: tokens scope every socket and request to one location and role',
     expect(stored.body.events.map((e) => e.id)).not.toContain(event.id);
   });
 
+  it('[SRV23] a mint\'s and a renewal\'s answer say the exp their token carries, whichever second the answer is written in', async () => {
+    // Each clock read 0.4 s after the last: the token and its answer are stamped in different seconds.
+    let t = Math.floor(Date.now() / 1000) * 1000 + 500;
+    const ticking = await startTestServer({ now: () => (t += 400) });
+    try {
+      const manager = await mint('loc-exp', 'manager', 'office');
+      const minted = await api<{ token: string; exp: number }>(ticking.url, '/api/tokens', manager, { body: { role: 'terminal', terminal: 'till-9' } });
+      const renewed = await api<{ token: string; exp: number }>(ticking.url, '/api/tokens/renew', minted.body.token, { body: {} });
+      for (const answer of [minted, renewed]) expect([answer.status, answer.body.exp]).toEqual([200, claimsIn(answer.body.token).exp]);
+    } finally {
+      await ticking.dispose();
+    }
+  });
+
   it('[SRV23] POST /api/tokens/renew gives any valid token a fresh one of the same location, role, terminal and lifetime; an expired or forged one gets nothing', async () => {
     const short = await mint('loc-renew-rest', 'terminal', 'till-1', 600);
     await new Promise((r) => setTimeout(r, 1100)); // a second later: the renewed token expires later
