@@ -584,6 +584,8 @@ export class SyncManager {
         // The server's word as an upload's answer is: lacking what the last answer held, it
         // forgot (a restore); an idle till posts nothing else that would tell it (SYN20).
         if (this.known.answered(outcome.watermarks, outcome.storedAbove).forgot) this.uploadWhatTheServerLost();
+        // What it shows stored leaves the quarantine and the holds, as after an upload's answer.
+        this.forgetCovered();
         await this.confirmAnswerAgainstRoom(outcome, asked);
         return;
       }

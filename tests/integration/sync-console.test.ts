@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { NO_NETWORK, SAMPLE_EVERY_MS } from '../../client/sync/sync-manager';
 import { ManualTimers } from '../helpers/manual-timers';
 import { updatableServer, withSchema, writeAsOtherBuild } from '../helpers/other-builds';
-import { mint, waitFor, waitForAsync } from '../helpers/server-clients';
+import { mint, postEvents, waitFor, waitForAsync } from '../helpers/server-clients';
 import { serverEvents, type TestTerminal } from '../helpers/terminals';
 import { testScope } from '../helpers/test-scope';
 
@@ -205,6 +205,23 @@ describe('What the status bar and the console say', () => {
     await waitFor(() => t.sync.status.quarantined.length === 0, 'the quarantine emptied');
     expect(t.sync.status.watermarks['till-1']).toBe(2);
     expect((await serverEvents(updatable.server.url, 'quarantine')).map((e) => e.origin.n).sort()).toEqual([1, 2]);
+  });
+
+  it('[OUT12] an idle till with no relay drops a quarantined event its clock probe says the server holds', async () => {
+    const updatable = await updatableServer(defer);
+    const timers = new ManualTimers(31);
+    const t = await terminal({ location: 'probe-covers', terminal: 'till-1', apiBase: updatable.firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: updatable.fetch } });
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    writeAsOtherBuild(t, 2, { type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: 'n'.repeat(600) } });
+    await t.sync.syncNow();
+    await waitFor(() => t.sync.status.quarantined.length === 1 && !t.sync.status.inFlight, 'event 2 quarantined');
+    // Updated, the server takes it from another copy of the log (a second device restored from this one).
+    await updatable.restart(() => defer(withSchema('ticket.note_set', 1, z.strictObject({ note: z.string().max(1000) }))));
+    const held = t.store.getByAggregate(ticket.id).find((e) => e.origin.n === 2)!;
+    expect((await postEvents(updatable.server.url, await mint('probe-covers', 'manager', 'office'), [held])).body.results[0]!.status).toBe('accepted');
+    // Nothing owed: Sync now only asks the server, and its answer covers the event.
+    await t.sync.syncNow();
+    expect(t.sync.status.quarantined).toEqual([]);
   });
 
   it('[OUT12] a released event is uploaded at once, not at the next trigger', async () => {
