@@ -833,14 +833,20 @@ describe('EventStore with a full localStorage', () => {
 });
 
 describe('EventStore clock', () => {
+  /** A store of `terminal` whose clock, not calibrated yet, followed an event stamped 2 days ahead (the relay's first sync came before the server's first answer). */
+  async function followingFarAhead(terminal: string) {
+    const location = `suspect-${++seq}`;
+    const store = await openStore({ location, terminal, clock: new HybridClock() }); // no offset known yet
+    const ahead = await openStore({ location, terminal: 'till-9', persistence: 'memory', clock: new HybridClock({ wallNow: () => Date.now() + 2 * DAY, offsetMs: 0 }) });
+    const far = await ahead.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
+    exchange(ahead, store);
+    return { location, store, far };
+  }
+
   it('[SYN10] a far-ahead event the relay synced before the server\'s first answer is a suspect once calibrated: a reload, offline, never drags the clock to it, checkpoint taken meanwhile included', async () => {
     const { restore } = installLocalStorage();
     try {
-      const location = `suspect-${++seq}`;
-      const kitchen = await openStore({ location, terminal: 'kds-1', clock: new HybridClock() }); // no offset known yet
-      const ahead = await openStore({ location, terminal: 'till-9', persistence: 'memory', clock: new HybridClock({ wallNow: () => Date.now() + 2 * DAY, offsetMs: 0 }) });
-      const far = await ahead.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
-      exchange(ahead, kitchen);
+      const { location, store: kitchen, far } = await followingFarAhead('kds-1');
       await kitchen.compact(); // writes the checkpoint pending since, with the clock followed 2 days ahead
       kitchen.clock.setOffset(0);
       kitchen.clockCalibrated();
@@ -859,11 +865,7 @@ describe('EventStore clock', () => {
   it('[SYN10] a sale this till stamped while its clock followed a far-ahead event before the server\'s first answer is a suspect once calibrated: a reload, offline, never drags the clock to it', async () => {
     const { restore } = installLocalStorage();
     try {
-      const location = `suspect-${++seq}`;
-      const till = await openStore({ location, terminal: 'till-1', clock: new HybridClock() }); // no offset known yet
-      const ahead = await openStore({ location, terminal: 'till-9', persistence: 'memory', clock: new HybridClock({ wallNow: () => Date.now() + 2 * DAY, offsetMs: 0 }) });
-      const far = await ahead.append('ticket.opened', { number: 'A-001' }, ticket('t1'));
-      exchange(ahead, till);
+      const { location, store: till, far } = await followingFarAhead('till-1');
       const sale = await till.append('ticket.opened', { number: 'B-001' }, ticket('t2'));
       expect(sale.at).toBeGreaterThan(far.at); // the clock followed it: it cannot judge it yet
       till.clock.setOffset(0);

@@ -24,6 +24,27 @@ function switchableFetch() {
   return { state, fetch };
 }
 
+/** The server updated to a build that takes notes up to 1,000 characters (500 before), on the same data. */
+function acceptLongNotes(updatable: Awaited<ReturnType<typeof updatableServer>>) {
+  return updatable.restart(() => defer(withSchema('ticket.note_set', 1, z.strictObject({ note: z.string().max(1000) }))));
+}
+
+/**
+ * A till with no relay (REST only, on manual timers none of which is advanced) whose second event, a
+ * note of a build allowing longer ones, the server refused: quarantined; then the server is updated.
+ */
+async function quarantinedThenUpdated(location: string, seed: number) {
+  const updatable = await updatableServer(defer);
+  const timers = new ManualTimers(seed);
+  const t = await terminal({ location, terminal: 'till-1', apiBase: updatable.firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: updatable.fetch } });
+  await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+  writeAsOtherBuild(t, 2, { type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: 'n'.repeat(600) } });
+  await t.sync.syncNow();
+  await waitFor(() => t.sync.status.quarantined.length === 1 && !t.sync.status.inFlight, 'event 2 quarantined');
+  await acceptLongNotes(updatable);
+  return { updatable, t };
+}
+
 /** The presence (awareness) of a terminal's relay connection. */
 function awarenessOf(t: TestTerminal): Awareness {
   return (t.sync as unknown as { relay: { provider: { awareness: Awareness } } }).relay.provider.awareness;
@@ -196,7 +217,7 @@ describe('What the status bar and the console say', () => {
 
     // The server is updated to that build's limit, on the same data, and the relay reaches it:
     // it stores what it relays, the note this time, and acknowledges it.
-    await updatable.restart(() => defer(withSchema('ticket.note_set', 1, z.strictObject({ note: z.string().max(1000) }))));
+    await acceptLongNotes(updatable);
     relayPath.retarget(updatable.server.port);
     await relayPath.refuse(false);
     await waitFor(() => t.sync.status.relayNextAttemptAt !== null, 'the relay waiting to reconnect');
@@ -208,15 +229,8 @@ describe('What the status bar and the console say', () => {
   });
 
   it('[OUT12] an idle till with no relay drops a quarantined event its clock probe says the server holds', async () => {
-    const updatable = await updatableServer(defer);
-    const timers = new ManualTimers(31);
-    const t = await terminal({ location: 'probe-covers', terminal: 'till-1', apiBase: updatable.firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: updatable.fetch } });
-    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
-    writeAsOtherBuild(t, 2, { type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: 'n'.repeat(600) } });
-    await t.sync.syncNow();
-    await waitFor(() => t.sync.status.quarantined.length === 1 && !t.sync.status.inFlight, 'event 2 quarantined');
-    // Updated, the server takes it from another copy of the log (a second device restored from this one).
-    await updatable.restart(() => defer(withSchema('ticket.note_set', 1, z.strictObject({ note: z.string().max(1000) }))));
+    const { updatable, t } = await quarantinedThenUpdated('probe-covers', 31);
+    // The server takes it from another copy of the log (a second device restored from this one).
     const held = t.store.getByAggregate(ticket.id).find((e) => e.origin.n === 2)!;
     expect((await postEvents(updatable.server.url, await mint('probe-covers', 'manager', 'office'), [held])).body.results[0]!.status).toBe('accepted');
     // Nothing owed: Sync now only asks the server, and its answer covers the event.
@@ -225,15 +239,8 @@ describe('What the status bar and the console say', () => {
   });
 
   it('[OUT12] a released event is uploaded at once, not at the next trigger', async () => {
-    const updatable = await updatableServer(defer);
     // The sync core's timers fire only when the test says: none is advanced, so only the release can send it.
-    const timers = new ManualTimers(30);
-    const t = await terminal({ location: 'release-now', terminal: 'till-1', apiBase: updatable.firstUrl, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: updatable.fetch } });
-    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
-    writeAsOtherBuild(t, 2, { type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: 'n'.repeat(600) } });
-    await t.sync.syncNow();
-    await waitFor(() => t.sync.status.quarantined.length === 1 && !t.sync.status.inFlight, 'event 2 quarantined');
-    await updatable.restart(() => defer(withSchema('ticket.note_set', 1, z.strictObject({ note: z.string().max(1000) }))));
+    const { updatable, t } = await quarantinedThenUpdated('release-now', 30);
     t.sync.releaseQuarantine([t.sync.status.quarantined[0]!.eventId]);
     await waitForAsync(async () => (await serverEvents(updatable.server.url, 'release-now')).length === 2, 'the released event uploaded');
   });
