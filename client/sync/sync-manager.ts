@@ -123,6 +123,8 @@ export class SyncManager {
   private timeouts = 0;
   /** Fires when the first wait ends: other writers' grace, a relay grace, a refusal's or a server update's wait. */
   private dueTimer: unknown = null;
+  /** When the due timer fires: a wait ending earlier re-arms it (a later one waits its turn). */
+  private dueAt: number | null = null;
   /** Staff asked to sync, or the relay failed: the next upload with nothing owed asks the server's time, due or not. */
   private probeAsked = false;
   /** The upload a retry, write or answer called for while one was out: it goes once that one ends (see syncOnce). */
@@ -439,12 +441,13 @@ export class SyncManager {
    * each upload for those that arrived later.
    */
   private othersEventsArrived(): void {
-    if (this.paused || this.dueTimer !== null) return;
-    this.dueTimer = this.timers.setTimeout(() => this.firstWaitDue(), (this.options.otherWritersGraceMs ?? OTHER_WRITERS_GRACE_MS) + 1);
+    if (this.paused) return;
+    this.armDueTimerAt(this.timers.now() + (this.options.otherWritersGraceMs ?? OTHER_WRITERS_GRACE_MS));
   }
 
   private firstWaitDue(): void {
     this.dueTimer = null;
+    this.dueAt = null;
     this.trigger();
     // An upload in flight or a backoff wait re-arms it when it ends (see syncOnce).
     if (this.inFlight === null && this.retryTimer === null) this.armDueTimer();
@@ -452,11 +455,18 @@ export class SyncManager {
 
   /** Arms the due timer for the first wait to end: other writers' grace (the outbox's `waitingUntil`) or an owed event's hold. */
   private armDueTimer(): void {
-    if (this.paused || this.stopped || this.dueTimer !== null || !this.store.isIndexed) return;
+    if (this.paused || this.stopped || !this.store.isIndexed) return;
     const outbox = this.outbox();
     const held = this.uploadableNow(outbox).heldUntil;
     const due = outbox.waitingUntil === null ? held : held === null ? outbox.waitingUntil : Math.min(outbox.waitingUntil, held);
-    if (due === null) return;
+    if (due !== null) this.armDueTimerAt(due);
+  }
+
+  /** The due timer stands at the first wait's end: one armed for later is brought forward. */
+  private armDueTimerAt(due: number): void {
+    if (this.dueAt !== null && this.dueAt <= due) return;
+    this.clearTimer('dueTimer');
+    this.dueAt = due;
     this.dueTimer = this.timers.setTimeout(() => this.firstWaitDue(), Math.max(0, due - this.timers.now()) + 1);
   }
 
@@ -891,5 +901,6 @@ export class SyncManager {
     if (handle !== null) this.timers.clearTimeout(handle);
     this[name] = null;
     if (name === 'retryTimer') this.retryAt = null;
+    if (name === 'dueTimer') this.dueAt = null;
   }
 }

@@ -46,11 +46,17 @@ export function withSchema(type: EventType, v: number, schema: z.ZodType): () =>
   };
 }
 
+type UncheckedEvent = { type: string; v: number; aggregate: { id: string; type: string }; payload: unknown };
+
 /** Writes into `t`'s log, as its writer's `n`th event, what another build of the app wrote (unchecked). */
-export function writeAsOtherBuild(t: TestTerminal, n: number, event: { type: string; v: number; aggregate: { id: string; type: string }; payload: unknown }): void {
-  const at = t.store.clock.now();
-  const envelope = { id: newEventId(at), seq: n, at, ...event, origin: { terminal: t.store.writer, n } };
-  t.store.doc.transact(() => new SegmentWriter(t.store.doc, t.store.writer).append([JSON.stringify(envelope)]), 'other-build');
+export function writeAsOtherBuild(t: TestTerminal, n: number, event: UncheckedEvent): void {
+  arriveFrom(t, { terminal: t.store.writer, n, at: t.store.clock.now() }, event);
+}
+
+/** Writes into `t`'s log another till's event as the relay brings it: `origin`'s writer, its `n`, stamped `at` (unchecked). */
+export function arriveFrom(t: Pick<TestTerminal, 'store'>, origin: { terminal: string; n: number; at: number }, event: UncheckedEvent): void {
+  const envelope = { id: newEventId(origin.at), seq: origin.n, at: origin.at, ...event, origin: { terminal: origin.terminal, n: origin.n } };
+  t.store.doc.transact(() => new SegmentWriter(t.store.doc, origin.terminal).append([JSON.stringify(envelope)]), 'other-build');
 }
 
 /**

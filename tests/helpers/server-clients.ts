@@ -182,16 +182,25 @@ export function postEvents(baseUrl: string, token: string, events: unknown[]) {
   }>(baseUrl, '/api/events', token, { body: { events } });
 }
 
-/** A fetch for a terminal's sync that counts its POSTs (uploads), passing everything through. */
-export function countingPosts(): { fetch: typeof fetch; posts(): number } {
+/** A fetch for a terminal's sync that counts its POSTs (uploads), passing everything through; while `failing`, POSTs get no answer (a network failure). */
+export interface CountingPosts {
+  fetch: typeof fetch;
+  posts(): number;
+  failing: boolean;
+}
+
+export function countingPosts(): CountingPosts {
   let posts = 0;
-  return {
+  const counting: CountingPosts = {
+    failing: false,
     fetch: (input, init) => {
-      if (init?.method === 'POST') posts++;
-      return globalThis.fetch(input, init);
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      posts++;
+      return counting.failing ? Promise.reject(new TypeError('fetch failed')) : globalThis.fetch(input, init);
     },
     posts: () => posts,
   };
+  return counting;
 }
 
 /** `relay` alone (no REST, no hooks it was not given) on a free 127.0.0.1 port: its /sync URL, and close() for the HTTP server. */

@@ -4,7 +4,7 @@ import { SyncManager, SYNC_INTERVAL_MS } from '../../client/sync/sync-manager';
 import { installLocalStorage } from '../helpers/device-storage';
 import { TabletClock } from '../helpers/manual-timers';
 import { mint, waitFor } from '../helpers/server-clients';
-import { startTerminal, type TestTerminal } from '../helpers/terminals';
+import { serverEvents, startTerminal, type TestTerminal } from '../helpers/terminals';
 import type { InProcessServer } from '../helpers/server-in-process';
 import { testScope } from '../helpers/test-scope';
 
@@ -15,9 +15,11 @@ afterEach(() => storage.saved.clear());
 const HOUR = 3_600_000;
 const ticket = { aggregate: { id: 't1', type: 'ticket' } };
 
-async function tablet(location: string, clock: TabletClock): Promise<{ t: TestTerminal; server: InProcessServer }> {
-  const server = await inProcess();
-  const t = await startTerminal({ location, terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, wallNow: clock.now, sync: { timers: clock } });
+/** A till on `clock`; given `restOnly`, it has no relay (the server stores only uploads) and sends its requests through that fetch. */
+async function tablet(location: string, clock: TabletClock, restOnly?: { fetch: typeof fetch }): Promise<{ t: TestTerminal; server: InProcessServer }> {
+  const server = await inProcess(restOnly ? { relayIngest: false } : {});
+  const syncEndpoint = restOnly ? 'ws://127.0.0.1:1/sync' : server.wsUrl;
+  const t = await startTerminal({ location, terminal: 'till-1', apiBase: server.url, syncEndpoint, wallNow: clock.now, sync: { timers: clock, fetch: restOnly?.fetch } });
   defer(() => t.close());
   await waitFor(() => t.sync.status.clockOffsetMs !== null && !t.sync.status.inFlight, 'the start-up clock probe answered');
   return { t, server };
@@ -55,6 +57,27 @@ describe('The wall clock set while the till runs', () => {
     // Before, every stamp was the last one + 1 until the wall clock caught up an hour later.
     expect(after.at - before.at).toBeGreaterThanOrEqual(50);
     expect(Math.abs(after.at - Date.now())).toBeLessThan(2_000);
+  });
+
+  it('[SYN17][OUT9] set back an hour while a sale waits out a proxy\'s refusal: the wait moves with the clock, the sale goes again a second later, not an hour', async () => {
+    let posts = 0;
+    const refuseFirst: typeof fetch = (input, init) => {
+      if (init?.method === 'POST' && ++posts === 1) return Promise.resolve(new Response('<html>400 from the proxy</html>', { status: 400 }));
+      return globalThis.fetch(input, init);
+    };
+    const clock = new TabletClock();
+    clock.random = () => 0.99; // every wait drawn at 99% of its ceiling: about a second
+    const { t, server } = await tablet('step-back-hold', clock, { fetch: refuseFirst });
+    await t.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    await waitFor(() => posts === 1 && !t.sync.status.inFlight && t.sync.status.uploadsRefused !== null, 'refused alone');
+    clock.wallOffsetMs = -HOUR; // staff set the clock an hour back
+    // Timers fire as real time passes, for up to 4 s: the upload backoff's retry, then the sale's own wait.
+    for (let i = 0; i < 40 && posts < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      clock.fire(100);
+    }
+    await waitFor(() => posts === 2 && !t.sync.status.inFlight && t.sync.status.owed === 0, 'the sale stored');
+    expect(await serverEvents(server.url, 'step-back-hold')).toHaveLength(1);
   });
 
   it('[SYN18] a "last sync" stored while the clock was an hour fast is replaced by the next word from the server', async () => {

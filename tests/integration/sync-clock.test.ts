@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TicketView } from '../../shared/projection/views';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
 import { countingPosts, mint, waitFor, waitForAsync } from '../helpers/server-clients';
-import { startTerminal, type TestTerminal } from '../helpers/terminals';
+import { arriveFrom } from '../helpers/other-builds';
+import { openTerminal, startTerminal, type TestTerminal } from '../helpers/terminals';
 
 let server: InProcessServer | null = null;
 const terminals: TestTerminal[] = [];
@@ -85,5 +86,19 @@ describe('Clock skew', () => {
     const ahead = await c.store.append('ticket.note_set', { note: 'from the future' }, ticket);
     await waitFor(() => a.store.clockSuspects.some((e) => e.id === ahead.id), 'a flags it');
     expect(a.store.clock.peek()).toBeLessThan(Date.now() + 5 * MINUTE);
+  });
+
+  it('[SYN10] an event followed far ahead before the clock was calibrated is a clock suspect once the first server answer calibrates it', async () => {
+    server = await startTestServer();
+    const opened = await openTerminal({ location: 'calibrated', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync' });
+    // As when the relay's first sync lands before the server's first answer: another till's event two days ahead.
+    const at = Date.now() + 48 * 60 * MINUTE;
+    arriveFrom(opened, { terminal: 'till-9', n: 1, at }, { type: 'ticket.opened', v: 1, aggregate: { id: 't9', type: 'ticket' }, payload: { number: 'Z-001' } });
+    expect(opened.store.clock.calibrated).toBe(false);
+    const t = opened.startSync();
+    terminals.push(t);
+    await waitFor(() => t.sync.status.clockOffsetMs !== null && !t.sync.status.inFlight, 'the start-up probe answered');
+    expect(t.store.clock.calibrated).toBe(true);
+    expect(t.store.clockSuspects.map((e) => e.at)).toEqual([at]);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Awareness } from 'y-protocols/awareness';
 import { z } from 'zod';
 import { NO_NETWORK, SAMPLE_EVERY_MS } from '../../client/sync/sync-manager';
-import { ManualTimers } from '../helpers/manual-timers';
+import { ManualTimers, TabletClock } from '../helpers/manual-timers';
 import { updatableServer, withSchema, writeAsOtherBuild } from '../helpers/other-builds';
 import { mint, postEvents, waitFor, waitForAsync } from '../helpers/server-clients';
 import { serverEvents, type TestTerminal } from '../helpers/terminals';
@@ -159,6 +159,53 @@ describe('What the status bar and the console say', () => {
     expect(state.requests).toBe(0);
     expect(t.sync.status.relay).toBe('disconnected');
     expect(t.sync.status.connection.name).toBe('offline');
+  });
+
+  it('[SYN23][SYN6] "Sync now" in an outage starts the upload backoff over; once it gets through, no retry is left armed: a sale written after goes at once', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const timers = new ManualTimers(2);
+    timers.random = () => 0.99; // every wait drawn at 99% of its ceiling
+    const { state, fetch } = switchableFetch();
+    const posts = () => state.requests - state.probes;
+    const t = await terminal({ location: 'sync-now-outage', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch } });
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.clockOffsetMs !== null, 'start-up probe answered');
+    state.down = true;
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    const failedAgain = (n: number) => waitFor(() => posts() === n && !t.sync.status.inFlight && t.sync.status.nextAttemptAt !== null, `try ${n} failed`);
+    await failedAgain(1);
+    for (let n = 2; n <= 5; n++) {
+      timers.advance(t.sync.status.nextAttemptAt! - timers.now());
+      await failedAgain(n);
+    }
+    expect(t.sync.status.nextAttemptAt! - timers.now()).toBe(Math.floor(0.99 * 16_000)); // the outage's backoff has grown
+    expect(await t.sync.syncNow()).toMatch(/^Server not reachable/);
+    expect(posts()).toBe(6);
+    expect(t.sync.status.nextAttemptAt! - timers.now()).toBe(990);
+
+    state.down = false;
+    expect(await t.sync.syncNow()).toBeNull();
+    expect(t.sync.status.owed).toBe(0);
+    expect(t.sync.status.nextAttemptAt).toBeNull();
+    await t.store.append('ticket.opened', { number: 'A-002' }, { aggregate: { id: 't2', type: 'ticket' } });
+    // No timer advanced: the write itself posts it (a retry left armed would hold it back as a backoff).
+    await waitFor(() => posts() === 8 && t.sync.status.owed === 0 && !t.sync.status.inFlight, 'the new sale posted at once');
+  });
+
+  it('[OUT4] the oldest owed sale of a till whose clock is behind is dated by its own clock, not by its server-time stamp', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const clock = new TabletClock();
+    clock.wallOffsetMs = -10 * 60_000; // 10 minutes behind
+    const { state, fetch } = switchableFetch();
+    const t = await terminal({ location: 'oldest-owed', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', wallNow: clock.now, sync: { timers: clock, fetch } });
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.clockOffsetMs !== null, 'start-up probe answered');
+    expect(Math.abs(t.sync.status.clockOffsetMs! - 10 * 60_000)).toBeLessThan(2_000);
+    state.down = true;
+    const sale = await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    expect(Math.abs(sale.at - Date.now())).toBeLessThan(2_000); // stamped on server time
+    const writtenAt = clock.now();
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.owed === 1 && t.sync.status.oldestOwedAt !== null, 'owed, the upload failed');
+    // Before, it read 10 minutes ahead: "owed since" in the future.
+    expect(Math.abs(t.sync.status.oldestOwedAt! - writtenAt)).toBeLessThan(2_000);
   });
 
   it('[OUT11] the charts are sampled on a timer, paused or not: an outbox growing offline shows; a probe\'s latency is the last latency', async () => {

@@ -12,7 +12,7 @@ import { testScope } from '../helpers/test-scope';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../shared/protocol/protocol-version';
 import { ManualTimers, TabletClock } from '../helpers/manual-timers';
 import { CURRENT_VERSIONS } from '../../shared/events/catalog';
-import { updatableServer, withNextVersion, writeAsOtherBuild } from '../helpers/other-builds';
+import { arriveFrom, updatableServer, withNextVersion, writeAsOtherBuild } from '../helpers/other-builds';
 import { SERVER_UPDATE_BACKOFF } from '../../client/sync/backoff';
 
 const { defer, inProcess, proxyTo, terminal } = testScope();
@@ -83,6 +83,49 @@ function countingFetch(status = 400): { fetch: typeof fetch; posts: () => number
       return globalThis.fetch(input, init);
     },
   };
+}
+
+/** A relay URL whose socket stays connecting (a black hole): neither its sync nor its failure triggers an upload. */
+async function silentRelay(port: number): Promise<string> {
+  const path = await proxyTo(port);
+  path.setMode('blackhole');
+  return path.wsUrl;
+}
+
+/** A ticket another till opened, arriving in `t`'s log (as the relay brings it), stamped by the wall clock. */
+function otherTillOpens(t: TestTerminal): void {
+  arriveFrom(t, { terminal: 'till-9', n: 1, at: Date.now() }, { type: 'ticket.opened', v: 1, aggregate: { id: 'ticket-9', type: 'ticket' }, payload: { number: 'Z-001' } });
+}
+
+/**
+ * A till (REST only, on `timers`) of a server from before storedAbove, scripted (GET too): it stores
+ * what it is posted and names only its contiguous watermark. The till's n 2 was never written
+ * (reserved by a build that crashed): its 3, above a gap its watermark never passes, goes with 1,
+ * answered accepted.
+ */
+async function answeredAboveAGap(location: string, timers: ManualTimers) {
+  const stored = new Set<number>();
+  const posted: number[][] = [];
+  const watermarks = () => {
+    let n = 0;
+    while (stored.has(n + 1)) n++;
+    return n === 0 ? {} : { 'till-1': n };
+  };
+  const fetch: typeof globalThis.fetch = async (_input, init) => {
+    if (init?.method !== 'POST') return Response.json({ watermarks: watermarks(), writers: stored.size === 0 ? [] : ['till-1'], serverTime: Date.now() });
+    const { events } = JSON.parse(String(init.body)) as { events: { id: string; origin: { n: number } }[] };
+    posted.push(events.map((e) => e.origin.n));
+    for (const e of events) stored.add(e.origin.n);
+    return Response.json({ results: events.map((e) => ({ id: e.id, status: 'accepted' })), watermarks: watermarks(), serverTime: Date.now() });
+  };
+  const t = await terminal({ location, terminal: 'till-1', apiBase: 'http://127.0.0.1:1', syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch } });
+  const ticket = { id: 'ticket-1', type: 'ticket' };
+  await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+  writeAsOtherBuild(t, 3, { type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: 'above the gap' } });
+  await t.sync.syncNow();
+  expect(posted).toEqual([[1, 3]]);
+  expect(t.sync.status.owed).toBe(0);
+  return { t, stored, posted, ticket };
 }
 
 /**
@@ -271,7 +314,7 @@ describe('Delivery through faults', () => {
     await waitFor(() => posts === 2 && !t.sync.status.inFlight, 'the sale the server lost uploaded again');
   });
 
-  it('[SYN6] automatic triggers wait out an upload\'s backoff: the room saying the server forgot posts nothing before the retry', async () => {
+  it('[SYN6] automatic triggers wait out an upload\'s backoff: neither the room saying the server forgot nor a sale written posts before the retry', async () => {
     const server = await inProcess();
     let posts = 0;
     const postsFail: typeof fetch = (input, init) => {
@@ -291,7 +334,13 @@ describe('Delivery through faults', () => {
     await new Promise((r) => setImmediate(r)); // an upload it started has published its status
     await waitFor(() => !t.sync.status.inFlight, 'nothing in flight');
     expect(posts).toBe(1);
-    timers.advance(t.sync.status.nextAttemptAt! - timers.now());
+    const retryAt = t.sync.status.nextAttemptAt;
+    await t.store.append('ticket.opened', { number: 'A-002' }, { aggregate: { id: 't2', type: 'ticket' } });
+    await new Promise((r) => setTimeout(r, 100)); // an upload the write started has published its status
+    await waitFor(() => !t.sync.status.inFlight, 'nothing in flight');
+    expect(posts).toBe(1);
+    expect(t.sync.status.nextAttemptAt).toBe(retryAt);
+    timers.advance(retryAt! - timers.now());
     await waitFor(() => posts === 2, 'the retry when the backoff ends');
   });
 
@@ -348,6 +397,38 @@ describe('Delivery through faults', () => {
     expect(t.sync.status.metrics.failuresByCause.timeout).toBeGreaterThanOrEqual(1);
     expect(t.sync.status.connection.name).toMatch(/slow|intermittent/);
     expectExactlyOnce(await serverEvents(server.url, 'slow'), 40);
+  });
+
+  it('[SYN7] an answered upload brings a stretched timeout back to normal', async () => {
+    const server = await inProcess({ relayIngest: false });
+    let hang = false;
+    let posts = 0;
+    const fetchImpl: typeof fetch = (input, init) => {
+      if (init?.method !== 'POST') return globalThis.fetch(input, init);
+      posts++;
+      if (!hang) return globalThis.fetch(input, init);
+      return new Promise((_resolve, reject) => init!.signal!.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+    };
+    const timers = new ManualTimers(49);
+    timers.random = () => 0.99;
+    const t = await terminal({ location: 'timeouts-reset', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: fetchImpl, uploadTimeoutMs: 1_000 } });
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.clockOffsetMs !== null, 'start-up probe answered');
+    const timedOut = () => t.sync.status.metrics.failuresByCause.timeout ?? 0;
+    const hangingUpload = async (number: string, id: string) => {
+      hang = true;
+      const before = posts;
+      await t.store.append('ticket.opened', { number }, { aggregate: { id, type: 'ticket' } });
+      await waitFor(() => posts === before + 1, 'the upload out');
+      timers.advance(1_000);
+    };
+    await hangingUpload('A-001', 't1');
+    await waitFor(() => timedOut() === 1 && !t.sync.status.inFlight, 'timed out after 1 s');
+    hang = false;
+    timers.advance(t.sync.status.nextAttemptAt! - timers.now());
+    await waitFor(() => posts === 2 && t.sync.status.owed === 0 && !t.sync.status.inFlight, 'the retry stored');
+    await hangingUpload('A-002', 't2');
+    // Normal again: 1 s, not the doubled 2 s.
+    await waitFor(() => timedOut() === 2 && !t.sync.status.inFlight, 'timed out after 1 s again', 2_000);
   });
 });
 
@@ -486,30 +567,8 @@ describe('Refusals never stall delivery', () => {
   });
 
   it('[OUT8][SYN20] an upload answered below the last answer (the server restored from a backup) takes back what it answered before: an event above a gap, answered accepted, goes again', async () => {
-    // A server from before storedAbove, scripted (GET too): it stores what it is posted and names only its contiguous watermark.
-    const stored = new Set<number>();
-    const posted: number[][] = [];
-    const watermarks = () => {
-      let n = 0;
-      while (stored.has(n + 1)) n++;
-      return n === 0 ? {} : { 'till-1': n };
-    };
-    const fetch: typeof globalThis.fetch = async (_input, init) => {
-      if (init?.method !== 'POST') return Response.json({ watermarks: watermarks(), writers: stored.size === 0 ? [] : ['till-1'], serverTime: Date.now() });
-      const { events } = JSON.parse(String(init.body)) as { events: { id: string; origin: { n: number } }[] };
-      posted.push(events.map((e) => e.origin.n));
-      for (const e of events) stored.add(e.origin.n);
-      return Response.json({ results: events.map((e) => ({ id: e.id, status: 'accepted' })), watermarks: watermarks(), serverTime: Date.now() });
-    };
-    const t = await terminal({ location: 'restored-answers', terminal: 'till-1', apiBase: 'http://127.0.0.1:1', syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers: new ManualTimers(18), fetch } });
-    const ticket = { id: 'ticket-1', type: 'ticket' };
-    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
-    // n 2 never written (reserved by a build that crashed): 3 lies above a gap its watermark never passes.
-    writeAsOtherBuild(t, 3, { type: 'ticket.note_set', v: 1, aggregate: ticket, payload: { note: 'above the gap' } });
-    await t.sync.syncNow();
-    expect(posted).toEqual([[1, 3]]);
+    const { t, stored, posted, ticket } = await answeredAboveAGap('restored-answers', new ManualTimers(18));
     expect(t.sync.status.watermarks).toEqual({ 'till-1': 1 });
-    expect(t.sync.status.owed).toBe(0);
 
     // Restored from a backup taken before: the answer to the next upload lacks 1, below the last answer.
     stored.clear();
@@ -518,6 +577,21 @@ describe('Refusals never stall delivery', () => {
     // 3 goes again with 1: answered accepted by the server before its restore, it was not stored for good.
     expect(posted.slice(1)).toEqual([[4], [1, 3]]);
     expect([...stored].sort((x, y) => x - y)).toEqual([1, 3, 4]);
+    expect(t.sync.status.owed).toBe(0);
+  });
+
+  it('[OUT6][SYN20] an idle till whose probe says the server forgot (restored from a backup) uploads again what it answered above a gap', async () => {
+    const timers = new ManualTimers(38);
+    const { t, stored } = await answeredAboveAGap('restored-probe', timers);
+    // Answered accepted above its writer's watermark: on the server, not "local".
+    const aboveTheGap = t.store.eventsByWriter().get('till-1')!.find((e) => e.origin.n === 3)!;
+    expect(t.sync.deliveryState(aboveTheGap)).toBe('acknowledged');
+    // Nothing owed, so Sync now is the idle till's probe: its answer lacks 1, below the last answer.
+    stored.clear();
+    await t.sync.syncNow();
+    timers.advance(0); // the upload it calls for, armed at once
+    await waitFor(() => stored.size === 2 && !t.sync.status.inFlight, 'what the server forgot uploaded again');
+    expect([...stored].sort((x, y) => x - y)).toEqual([1, 3]);
     expect(t.sync.status.owed).toBe(0);
   });
 
@@ -569,6 +643,21 @@ describe('Refusals never stall delivery', () => {
     expect(t.sync.status.quarantined).toEqual([]);
     expect(t.sync.status.metrics.failuresByCause.too_large).toBe(12);
     expectExactlyOnce(await serverEvents(server.url, 'proxy-413'), 6);
+  });
+
+  it('[OUT9][OUT5] the batch limit a proxy\'s 413s set is lifted once a batch is stored: the rest of a backlog goes in full batches', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const posts = countingFetch(413);
+    // Written before sync starts, so they go as one batch.
+    const opened = await openTerminal({ location: 'limits-lifted', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { fetch: posts.fetch } });
+    for (let i = 1; i <= 32; i++) await opened.store.append('ticket.opened', { number: `L-${String(i).padStart(3, '0')}` }, { aggregate: { id: `t${i}`, type: 'ticket' } });
+    posts.failNext(3);
+    const t = opened.startSync();
+    defer(() => t.close());
+    await waitForAsync(async () => (await serverEvents(server.url, 'limits-lifted')).length === 32, 'all delivered');
+    await waitFor(() => t.sync.status.owed === 0 && !t.sync.status.inFlight, 'nothing owed');
+    // 32, 16 and 8 refused, 4 stored, then the other 28 in one batch (in batches of 4, 8 more posts).
+    expect(posts.posts()).toBeLessThanOrEqual(6);
   });
 
   it('[OUT9] a 403 that is not our server\'s (a firewall\'s page, a note that looked like SQL) refuses the batch, not the token: nothing quarantined, no re-pairing asked, all delivered after', async () => {
@@ -689,7 +778,7 @@ describe('Refusals never stall delivery', () => {
     expect(posts).toBe(1);
   });
 
-  it('[OUT8] an answer that settles none of the batch (a server or proxy answering for other ids) backs off: it is not posted again at once', async () => {
+  it('[OUT8][SYN6] answers that settle none of the batch (a server or proxy answering for other ids) back off ever longer: not posted again at once', async () => {
     const server = await inProcess();
     let posts = 0;
     const foreignAnswers: typeof fetch = async (input, init) => {
@@ -712,6 +801,44 @@ describe('Refusals never stall delivery', () => {
     }
     expect(posts).toBe(1);
     expect(t.sync.status.owed).toBe(1);
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const before = posts;
+      const wait = t.sync.status.nextAttemptAt! - timers.now();
+      waits.push(wait);
+      timers.advance(wait);
+      await waitFor(() => posts === before + 1 && !t.sync.status.inFlight, 'the retry answered');
+    }
+    // 99% of 1, 2, 4, 8 s: each answer for other ids doubles the wait, none resets it.
+    expect(waits).toEqual([990, 1980, 3960, 7920]);
+  });
+
+  it('[OUT9][SYN23] Sync now starts a refused sale\'s own wait over: refused again, it waits the first wait', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const posts = countingFetch(400);
+    posts.failNext(Infinity);
+    const timers = new ManualTimers(3);
+    timers.random = () => 0.99;
+    const t = await terminal({ location: 'syncnow-refused', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: posts.fetch } });
+    await waitFor(() => !t.sync.status.inFlight, 'start-up probe answered');
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+    await waitFor(() => posts.posts() === 1 && !t.sync.status.inFlight, 'refused alone');
+    /** The sale's own wait's end, once the upload backoff's retry (which finds it still waiting) has fired. */
+    const ownWaitEnd = async () => {
+      timers.advance(t.sync.status.nextAttemptAt! - timers.now());
+      await new Promise((r) => setTimeout(r, 30));
+      await waitFor(() => !t.sync.status.inFlight, 'the retry settled');
+      return t.sync.status.nextAttemptAt!;
+    };
+    for (let i = 2; i <= 4; i++) {
+      timers.advance((await ownWaitEnd()) - timers.now() + 1);
+      await waitFor(() => posts.posts() === i && !t.sync.status.inFlight, `refused again (${i})`);
+    }
+    const pressed = timers.now();
+    await t.sync.syncNow();
+    expect(posts.posts()).toBe(5);
+    // Its wait starts short again, not at the 16 s its refusals grew it to.
+    expect((await ownWaitEnd()) - pressed).toBeLessThanOrEqual(1_000);
   });
 
   it('[OUT9] an event refused alone, all that is owed, says when it goes again: the next attempt is its own wait\'s end', async () => {
@@ -766,6 +893,47 @@ describe('Refusals never stall delivery', () => {
     expect(published.filter((status) => status.uploadsRefused !== null)).toEqual([]);
   });
 
+  it('[SYN23] a refusal the relay made good is forgotten once nothing is owed, every POST still refused', async () => {
+    const server = await inProcess();
+    const posts = countingFetch(413);
+    posts.failNext(Infinity);
+    const t = await terminal({ location: 'refused-made-good', terminal: 'till-1', apiBase: server.url, syncEndpoint: server.wsUrl, sync: { fetch: posts.fetch } });
+    await waitFor(() => t.sync.status.relay === 'connected', 'the relay in step');
+    const ticket = { aggregate: { id: 'ticket-1', type: 'ticket' } };
+    await t.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    for (let i = 0; i < 10 && (t.sync.status.metrics.failuresByCause.too_large ?? 0) === 0; i++) {
+      await t.store.append('ticket.note_set', { note: `before ${i}` }, ticket);
+      await t.sync.syncNow();
+    }
+    expect(t.sync.status.metrics.failuresByCause.too_large).toBeGreaterThanOrEqual(1);
+    // No upload is ever stored to clear it: nothing owed must.
+    await waitFor(() => t.sync.status.owed === 0 && t.sync.status.uploadsRefused === null, 'delivered by the relay, the refusal forgotten');
+  });
+
+  it('[SYN23] a refusal is no longer said once the server does not answer at all', async () => {
+    const server = await inProcess({ relayIngest: false });
+    let posts = 0;
+    let down = false;
+    const fetchImpl: typeof fetch = (input, init) => {
+      if (init?.method === 'POST') posts++;
+      if (down) return Promise.reject(new TypeError('fetch failed'));
+      return init?.method === 'POST' ? Promise.resolve(new Response('<html>400 from the proxy</html>', { status: 400 })) : globalThis.fetch(input, init);
+    };
+    const timers = new ManualTimers(45);
+    timers.random = () => 0.99;
+    const t = await terminal({ location: 'refused-then-down', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, fetch: fetchImpl } });
+    await waitFor(() => !t.sync.status.inFlight, 'start-up probe answered');
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 't1', type: 'ticket' } });
+    await waitFor(() => posts === 1 && !t.sync.status.inFlight && t.sync.status.uploadsRefused === 'HTTP 400', 'refused alone');
+    down = true;
+    await t.store.append('ticket.opened', { number: 'A-002' }, { aggregate: { id: 't2', type: 'ticket' } });
+    timers.advance(t.sync.status.nextAttemptAt! - timers.now());
+    await waitFor(() => posts === 2 && !t.sync.status.inFlight, 'the next sale tried, no answer');
+    expect(t.sync.status.metrics.failuresByCause.network).toBeGreaterThanOrEqual(1);
+    // Before, a proxy's earlier refusal was blamed next to the outage.
+    expect(t.sync.status.uploadsRefused).toBeNull();
+  });
+
   it('[SYN5] events of a silent writer arriving after the first are uploaded when their own grace ends', async () => {
     const { server, a, b } = await relayOnlyWriter('grace', { relayIngest: false });
     await writeTickets(a, 5, 'G');
@@ -775,6 +943,43 @@ describe('Refusals never stall delivery', () => {
     // Before, only the first arrival armed the due timer: the later ones waited for the 30 s interval.
     await waitForAsync(async () => (await serverEvents(server.url, 'grace')).length === 25, 'b uploaded every event of a', 10_000);
     a.close();
+  });
+
+  it('[SYN5][OUT4] another writer\'s events arriving at an idle till are owed through their grace and uploaded when it ends', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const timers = new ManualTimers(14);
+    timers.advance(Date.now() - timers.now()); // others' events are dated by the wall clock
+    const t = await terminal({ location: 'others-idle', terminal: 'till-2', apiBase: server.url, syncEndpoint: await silentRelay(server.port), otherWritersGraceMs: 2_000, sync: { timers } });
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.clockOffsetMs !== null, 'start-up probe answered');
+    otherTillOpens(t);
+    await waitFor(() => t.sync.status.owed === 1, 'owed while in its grace');
+    timers.advance(3_000); // its grace (2 s from its arrival, a moment of real time after the manual clock's now); the interval is 30 s
+    await waitForAsync(async () => (await serverEvents(server.url, 'others-idle')).length === 1, 'uploaded when its grace ended', 3_000);
+  });
+
+  it('[OUT9][SYN23] a sale refused alone goes again at its own wait\'s end while another writer\'s events wait out a longer grace', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const timers = new ManualTimers(28);
+    timers.advance(Date.now() - timers.now()); // others' events are dated by the wall clock
+    const posts = countingFetch(400);
+    const t = await terminal({ location: 'refused-and-grace', terminal: 'till-2', apiBase: server.url, syncEndpoint: await silentRelay(server.port), otherWritersGraceMs: 20_000, sync: { timers, fetch: posts.fetch } });
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.clockOffsetMs !== null, 'start-up probe answered');
+    const graceEnds = timers.now() + 20_000;
+    otherTillOpens(t);
+    posts.failNext(1);
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
+    await waitFor(() => posts.posts() === 1 && !t.sync.status.inFlight && t.sync.status.uploadsRefused !== null, 'the sale refused alone');
+    // The upload backoff's retry finds the sale still waiting its own wait; nothing else is due.
+    timers.advance(t.sync.status.nextAttemptAt! - timers.now());
+    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => !t.sync.status.inFlight, 'the retry settled');
+    const ownWaitEnds = t.sync.status.nextAttemptAt!;
+    expect(ownWaitEnds).toBeLessThan(graceEnds - 5_000);
+    expect(posts.posts()).toBe(1);
+    // Before, the due timer stayed armed for the other writer's grace: nothing went when the status said.
+    timers.advance(ownWaitEnds - timers.now() + 2);
+    await waitFor(() => posts.posts() === 2 && !t.sync.status.inFlight, 'the sale sent again when its own wait ended');
+    expect((await serverEvents(server.url, 'refused-and-grace')).map((e) => e.origin.terminal)).toEqual(['till-2']);
   });
 });
 

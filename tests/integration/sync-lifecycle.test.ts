@@ -130,6 +130,52 @@ describe('Sync lifecycle and timing', () => {
     expect(t.sync.status.authProblem).toBeNull();
   });
 
+  it('[SYN14] an upload\'s 401 for the token renewToken replaced while it was out is retried with the new one', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const location = 'renewed-upload';
+    const fresh = await mint(location, 'terminal', 'till-1');
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let posts = 0;
+    const fetchImpl: typeof fetch = async (input, init) => {
+      // The token was still good for the start-up probe: it expires while the upload is out.
+      if (init?.method !== 'POST') return globalThis.fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${fresh}` } });
+      if (++posts === 1) await held;
+      return globalThis.fetch(input, init);
+    };
+    const t = await terminal({ location, terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { token: await expired(location), fetch: fetchImpl } });
+    await waitFor(() => !t.sync.status.inFlight && t.sync.status.clockOffsetMs !== null, 'start-up probe answered');
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    await waitFor(() => posts === 1, 'the upload out with the old token');
+    t.sync.renewToken(fresh);
+    release(); // the server refuses the old token: 401
+    await waitForAsync(async () => (await serverEvents(server.url, location)).length === 1, 'uploaded with the new token');
+    await waitFor(() => t.sync.status.owed === 0, 'acknowledged');
+    expect(t.sync.status.authProblem).toBeNull();
+    expect(posts).toBe(2);
+  });
+
+  it('[SYN14][SYN23] a refused token asks nothing more and Sync now says why; renewed, what it left owed is uploaded at once', async () => {
+    const server = await inProcess({ relayIngest: false });
+    // The relay's socket stays connecting: neither its sync nor its failure can stand in for the renewal's own upload.
+    const relayPath = await proxyTo(server.port);
+    relayPath.setMode('blackhole');
+    const posts = countingPosts();
+    const t = await terminal({ location: 'renew-now', terminal: 'till-1', apiBase: server.url, syncEndpoint: relayPath.wsUrl, sync: { timers: new ManualTimers(12), token: await expired('renew-now'), fetch: posts.fetch } });
+    await waitFor(() => t.sync.status.authProblem !== null && !t.sync.status.inFlight, 'the expired token refused');
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    await waitFor(() => t.sync.status.owed === 1, 'the sale owed');
+    await new Promise((r) => setTimeout(r, 100)); // time for a post a write would start
+    expect(posts.posts()).toBe(0);
+    expect(await t.sync.syncNow()).toMatch(/^The server refuses this terminal/);
+    expect(posts.posts()).toBe(0);
+    t.sync.renewToken(await mint('renew-now', 'terminal', 'till-1'));
+    // No timer advanced: only the renewal itself can send it.
+    await waitForAsync(async () => (await serverEvents(server.url, 'renew-now')).length === 1, 'the owed sale uploaded with the new token');
+    await waitFor(() => t.sync.status.owed === 0, 'acknowledged');
+    expect(t.sync.status.authProblem).toBeNull();
+  });
+
   it('[SYN15] an upload answered after the browser went offline schedules no retry; back online, it is uploaded', async () => {
     // Uploads only (relay ingest off), and the relay refused: a local write is posted at once.
     const server = await inProcess({ relayIngest: false });
@@ -204,6 +250,31 @@ describe('Sync lifecycle and timing', () => {
     await waitFor(() => !t.sync.status.inFlight && t.sync.status.owed === 0, 'its answer handled');
     // Before, the answer made the status "online" while sync stayed paused.
     expect(t.sync.status.connection.name).toBe('offline');
+  });
+
+  it('[SYN15][SYN6] back online, the upload backoff starts over: the network back is tried soon, not after the wait an outage grew', async () => {
+    const server = await inProcess({ relayIngest: false });
+    const uploads = countingPosts();
+    uploads.failing = true;
+    const timers = new ManualTimers(18);
+    timers.random = () => 0.99; // every wait drawn at 99% of its ceiling
+    const browser = Object.assign(new EventTarget(), { navigator: { onLine: true } });
+    const t = await terminal({ location: 'online-backoff', terminal: 'till-1', apiBase: server.url, syncEndpoint: 'ws://127.0.0.1:1/sync', sync: { timers, browser, fetch: uploads.fetch } });
+    await waitFor(() => !t.sync.status.inFlight, 'start-up probe answered');
+    await t.store.append('ticket.opened', { number: 'A-001' }, { aggregate: ticket });
+    const failedAgain = (n: number) => waitFor(() => uploads.posts() === n && !t.sync.status.inFlight && t.sync.status.nextAttemptAt !== null, `try ${n} failed`);
+    await failedAgain(1);
+    for (let n = 2; n <= 5; n++) {
+      timers.advance(t.sync.status.nextAttemptAt! - timers.now());
+      await failedAgain(n);
+    }
+    expect(t.sync.status.nextAttemptAt! - timers.now()).toBe(Math.floor(0.99 * 16_000));
+    browser.navigator.onLine = false;
+    browser.dispatchEvent(new Event('offline'));
+    browser.navigator.onLine = true;
+    browser.dispatchEvent(new Event('online'));
+    await failedAgain(6);
+    expect(t.sync.status.nextAttemptAt! - timers.now()).toBe(990);
   });
 
   it('[SYN19] a refused token reads "offline since" when it was first refused, not since each status', async () => {

@@ -347,19 +347,56 @@ describe('Quarantine', () => {
 });
 
 describe('OutboxUploader', () => {
-  /** An uploader whose every request is answered `status` with `body`, on manual timers. */
+  /** An uploader whose every request is answered `status` with `body`, on manual timers; `sent` keeps what each request was sent with. */
   function answeredWith(status: number, body: string) {
     const timers = new ManualTimers();
-    const uploader = new OutboxUploader({ apiBase: 'http://127.0.0.1:9', token: () => 'token', timers, fetch: async () => new Response(body, { status }) });
-    return { timers, upload: () => uploader.upload('{"events":[]}', 10_000) };
+    const sent: RequestInit[] = [];
+    const fetch: typeof globalThis.fetch = async (_input, init) => {
+      sent.push(init!);
+      return new Response(body, { status });
+    };
+    const uploader = new OutboxUploader({ apiBase: 'http://127.0.0.1:9', token: () => 'token', timers, fetch });
+    return { timers, sent, upload: () => uploader.upload('{"events":[]}', 10_000), probe: () => uploader.probe(10_000) };
   }
 
-  it('[OUT9] a 403 that is not our server\'s (no serverTime) and a 422 refuse the batch, not the token; a 502 is the server failing; an answer leaves no timeout armed', async () => {
+  it('[OUT9] our server\'s 401 (error and serverTime) refuses the token; a 401 or 403 without serverTime and a 422 refuse the batch, not the token; a 502 is the server failing; an answer leaves no timeout armed', async () => {
+    expect(await answeredWith(401, JSON.stringify({ error: 'tokenExpired', message: 'token expired', serverTime: 1 })).upload()).toEqual({ kind: 'unauthorized', status: 401, message: 'token expired' });
+    expect(await answeredWith(401, '{"error":"Unauthorized"}').upload()).toMatchObject({ kind: 'refused', status: 401 });
     expect(await answeredWith(403, '{"error":"Forbidden"}').upload()).toMatchObject({ kind: 'refused', status: 403 });
     expect(await answeredWith(422, 'Unprocessable Entity').upload()).toMatchObject({ kind: 'refused', status: 422 });
     const badGateway = answeredWith(502, '{}');
     expect(await badGateway.upload()).toMatchObject({ kind: 'failed', cause: 'server' });
     expect(badGateway.timers.nextDue()).toBeNull();
+  });
+
+  it('[OUT9] a 200 that is not the server\'s answer (a captive portal\'s page, a truncated body) is a bad response, not stored', async () => {
+    expect(await answeredWith(200, '<html>Welcome to the hotel wifi</html>').upload()).toMatchObject({ kind: 'failed', cause: 'bad_response' });
+    expect(await answeredWith(200, '{"ok":true}').upload()).toMatchObject({ kind: 'failed', cause: 'bad_response' });
+    expect(await answeredWith(200, '<html>portal</html>').probe()).toMatchObject({ kind: 'failed', cause: 'bad_response' });
+  });
+
+  it('[OUT9] a version refusal, of an upload or the clock probe, is a failure (version) in the server\'s words: neither a refused batch nor the server failing', async () => {
+    expect(await answeredWith(400, '{"error":"clientTooOld","message":"update the app"}').upload()).toEqual({ kind: 'failed', cause: 'version', message: 'update the app' });
+    // No words of its own: the body is what staff are shown.
+    expect(await answeredWith(400, '{"error":"serverTooOld","message":""}').upload()).toEqual({ kind: 'failed', cause: 'version', message: '{"error":"serverTooOld","message":""}' });
+    expect(await answeredWith(400, '{"error":"clientTooOld","message":"update the app"}').probe()).toEqual({ kind: 'failed', cause: 'version', message: 'update the app' });
+  });
+
+  it('[OUT9] a POST says its body is JSON', async () => {
+    const uploader = answeredWith(200, '{}');
+    await uploader.upload();
+    expect((uploader.sent[0]!.headers as Record<string, string>)['content-type']).toBe('application/json');
+  });
+
+  it('[SYN7] no answer within the timeout is a timeout, not a network failure', async () => {
+    const timers = new ManualTimers();
+    const uploader = new OutboxUploader({
+      apiBase: 'http://127.0.0.1:9', token: () => 'token', timers,
+      fetch: (_input, init) => new Promise((_resolve, reject) => init!.signal!.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')))),
+    });
+    const outcome = uploader.upload('{"events":[]}', 5_000);
+    timers.advance(5_000);
+    expect(await outcome).toMatchObject({ kind: 'failed', cause: 'timeout' });
   });
 });
 
