@@ -6,7 +6,7 @@ import { CLOCK_BOUND_MS, HybridClock } from '../../shared/clock/hybrid-clock';
 import { LocationProjection, type AggregateView } from '../../shared/projection/location-projection';
 import { isRegisterWrite } from '../../shared/projection/merge-policy';
 import type { HistoryEntry } from '../../shared/projection/views';
-import { storedAboveOf, type Acknowledgements } from '../../shared/log/acknowledgements';
+import { acknowledges, storedAboveOf, type Acknowledgements } from '../../shared/log/acknowledgements';
 import { SegmentWriter, ackRangesOf, acksOf, compactedOf, numberedOf, observeLog, readAllEventJson } from '../../shared/log/log-doc';
 import { parseTicketNumber } from '../../shared/domain/ticket-number';
 import { eventIdOf } from '../../shared/log/event-head';
@@ -50,6 +50,13 @@ export interface EventStoreOptions {
 
 /** Time one slice of background event reading may take before yielding to the page. */
 const INDEX_SLICE_MS = 12;
+/**
+ * How long another device's deletion is remembered, in case the server turns out to have forgotten
+ * what it acknowledged (writeBackDeletedUnacknowledged): past the room guard's restored acks
+ * reaching a till, with room to spare; and how many deletions at most (a compaction's backlog).
+ */
+const FOLLOWED_DELETIONS_KEPT_MS = 60_000;
+const FOLLOWED_DELETIONS_MAX = 20_000;
 
 export interface AppendOptions {
   aggregate: AggregateRef;
@@ -112,6 +119,8 @@ export class EventStore {
   private readonly storage: StorePersistence;
   /** What the server acknowledges, as sync knows it (see useAcknowledgements); null: the doc's. */
   private acknowledgementSource: (() => Acknowledgements) | null = null;
+  /** Events another device's deletion removed here lately, by id: see writeBackDeletedUnacknowledged. */
+  private readonly followedDeletions = new Map<string, { json: string; terminal: string; n: number; at: number }>();
   private tabs: TabChannel | null = null;
   private stopObserving: () => void = () => {};
   /** Set while the events behind a restored checkpoint are still being read. */
@@ -176,7 +185,7 @@ export class EventStore {
     store.readLoadedLog(store.storage.takeCheckpoint());
     store.stopObserving = observeLog(store.doc, {
       onAdded: (jsons, origin) => store.onLogAdded(jsons, origin),
-      onRemoved: (jsons, origin) => store.onLogRemoved(jsons, originKind(origin)),
+      onRemoved: (jsons, origin, addedAlongside) => store.onLogRemoved(jsons, originKind(origin), addedAlongside),
       // The store's own writes are ingested by append itself, without re-parsing.
       ignoreOrigins: [LOCAL],
     });
@@ -580,31 +589,90 @@ export class EventStore {
    * Their aggregates are refolded from what is left — late events of an archived
    * aggregate stay held (and owed) until they are acknowledged and compacted in turn.
    */
-  private onLogRemoved(jsons: string[], origin: StoreChange['origin']): void {
+  private onLogRemoved(jsons: string[], origin: StoreChange['origin'], addedAlongside: readonly string[]): void {
     this.readRemainingLog();
-    const gone = new Set<string>();
+    const gone = new Map<string, string>();
     for (const json of jsons) {
       const id = eventIdOf(json);
-      if (id !== null) gone.add(id);
+      if (id !== null) gone.set(id, json);
     }
+    // Deleted and added again in one transaction (the server undoing a compaction, met by a till that was away): held still.
+    const readded = new Set(addedAlongside.map(eventIdOf));
+    if (origin === 'remote') this.keepUnacknowledged(gone, readded);
     const touched = new Set<string>();
-    for (const id of gone) {
+    for (const id of gone.keys()) {
       const event = this.findHeld(id);
       if (event) touched.add(event.aggregate.id);
     }
     const leftovers: EventEnvelope[] = [];
+    const at = this.now();
     for (const aggregateId of touched) {
       for (const e of this.projection.eventsOf(aggregateId)) {
         if (!gone.has(e.id)) leftovers.push(e);
         else {
           this.held.remove(e);
           this.suspects.forget(e.id);
+          if (origin === 'remote' && !readded.has(e.id)) this.followedDeletions.set(e.id, { json: gone.get(e.id)!, terminal: e.origin.terminal, n: e.origin.n, at });
         }
       }
     }
+    if (origin === 'remote') this.forgetOldDeletions(at);
     this.projection.remove(touched);
     this.projection.apply(leftovers);
     this.notify({ aggregates: touched, events: [], origin });
+  }
+
+  /**
+   * Another device's deletion of events this one does not know the server holds is not followed:
+   * they are written back, to be uploaded. A till that compacted against a server since restored
+   * from an older backup deletes what the restored server lacks; its deletions can reach the room
+   * with the entries already deleted, which the room's guard (SRV16) cannot put back. As for this
+   * device's own compactions, what counts is sync's knowledge (useAcknowledgements), read now:
+   * the acks that came in the same update as the deletion count. A store with no sync follows
+   * every deletion.
+   */
+  private keepUnacknowledged(gone: Map<string, string>, readded: ReadonlySet<string | null>): void {
+    if (this.acknowledgementSource === null) return;
+    const acks = this.acknowledgementSource();
+    const kept: string[] = [];
+    for (const [id, json] of gone) {
+      const event = this.findHeld(id);
+      if (event === undefined || readded.has(id) || acknowledges(acks, event.origin.terminal, event.origin.n)) continue;
+      gone.delete(id);
+      kept.push(json);
+    }
+    if (kept.length > 0) this.doc.transact(() => this.writerSegments.append(kept), LOCAL);
+  }
+
+  /**
+   * Sync learned that the server forgot what it acknowledged (restored from a backup, SYN20):
+   * what another device's deletion removed here in the last FOLLOWED_DELETIONS_KEPT_MS, followed
+   * on the old server's word, is written back where `acknowledgements` (the new word) does not
+   * hold it. The deletion of a till that compacted against the old server is relayed before the
+   * room's guard writes the restored acks: the devices that held the events followed it.
+   */
+  writeBackDeletedUnacknowledged(acknowledgements: Acknowledgements): number {
+    this.readRemainingLog();
+    this.forgetOldDeletions(this.now());
+    const back: string[] = [];
+    for (const [id, deleted] of this.followedDeletions) {
+      if (this.projection.has(id) || acknowledges(acknowledgements, deleted.terminal, deleted.n)) continue;
+      this.followedDeletions.delete(id);
+      back.push(deleted.json);
+    }
+    if (back.length === 0) return 0;
+    this.doc.transact(() => this.writerSegments.append(back), LOCAL);
+    // Written as this tab's own (not read back by the log observer), but other writers' events.
+    this.ingest(this.parseAll(back), 'remote');
+    return back.length;
+  }
+
+  private forgetOldDeletions(now: number): void {
+    for (const [id, deleted] of this.followedDeletions) {
+      // In deletion order: the first one recent enough ends the scan.
+      if (now - deleted.at < FOLLOWED_DELETIONS_KEPT_MS && this.followedDeletions.size <= FOLLOWED_DELETIONS_MAX) break;
+      this.followedDeletions.delete(id);
+    }
   }
 
   private findHeld(eventId: string): EventEnvelope | undefined {

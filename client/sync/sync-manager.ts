@@ -774,6 +774,8 @@ export class SyncManager {
   private serverForgot(): void {
     this.known.forget();
     this.holds.forgetAnswers();
+    // Another till's compaction judged by the old server's word may have reached this one first.
+    this.store.writeBackDeletedUnacknowledged(this.acknowledgements());
   }
 
   private markInSync(): void {

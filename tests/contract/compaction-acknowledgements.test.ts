@@ -1,9 +1,11 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { SegmentWriter, readAllEventJson } from '../../shared/log/log-doc';
 import { TicketCommands } from '../../client/commands/ticket-commands';
 import type { Acknowledgements } from '../../shared/log/acknowledgements';
 import { marksOnly } from '../helpers/acknowledgements';
-import { closeAll, openStore, openedStores } from '../helpers/event-stores';
+import { closeAll, exchange, openStore, openedStores } from '../helpers/event-stores';
 
 afterEach(() => closeAll(openedStores));
 
@@ -23,5 +25,61 @@ describe('Compaction and the acknowledgements it reads', () => {
     believed = marksOnly({});
     expect((await run).aggregates).toBe(0);
     expect(store.view(t)).toBeDefined();
+  });
+});
+
+describe('Another device\'s compaction and what this one knows the server holds', () => {
+  /** A sale closed on till-1, held by till-2 too; till-1 compacts it, judging by `compactedBy`; till-2 believes `believedBy2`. */
+  async function compactedOnAnother(location: string, believedBy2: (sale: { writer: string; n: number }) => Acknowledgements) {
+    const till1 = await openStore({ location, terminal: 'till-1' });
+    const till2 = await openStore({ location, terminal: 'till-2' });
+    const commands = new TicketCommands({ store: till1, role: 'terminal' });
+    const t = await commands.openTicket();
+    await commands.addItem(t, { id: 'cola', name: 'Cola', priceCents: 350 });
+    await commands.recordPayment(t, { method: 'cash', amountCents: 350 });
+    await commands.close(t);
+    const sale = till1.getByAggregate(t).map((e) => e.id);
+    const n = till1.getByAggregate(t).length;
+    exchange(till1, till2);
+    till2.useAcknowledgements(() => believedBy2({ writer: till1.writer, n }));
+    // till-1 judged by a server that acknowledged the sale (since restored from an older backup, say).
+    expect((await till1.compact({ now: Date.now() + 3 * 24 * 60 * 60_000, acknowledgements: marksOnly({ [till1.writer]: n }) })).aggregates).toBe(1);
+    exchange(till1, till2);
+    return { till1, till2, t, sale };
+  }
+
+  it('[CMP2][SYN20] deleting events this till does not know the server holds: it keeps them and writes them back, so every device holds the sale again and it is uploaded', async () => {
+    const { till1, till2, t, sale } = await compactedOnAnother('restored-under-compaction', () => marksOnly({}));
+    // Held (and owed), though its ticket is archived here too: the server undoes a tombstone of what its log lacks (SRV16).
+    expect(till2.getByAggregate(t).map((e) => e.id)).toEqual(sale);
+    // Written back into its own segments: the device that compacted gets them again (late events of an archived ticket, owed until acknowledged).
+    exchange(till1, till2);
+    expect(till1.getByAggregate(t).map((e) => e.id).sort()).toEqual([...sale].sort());
+  });
+
+  it('[CMP2][SRV16] a deletion that comes with copies of the same events (the server undoing the compaction, met as one update): held once, nothing written back', async () => {
+    const till1 = await openStore({ location: 'undone-in-one-update', terminal: 'till-1' });
+    const till2 = await openStore({ location: 'undone-in-one-update', terminal: 'till-2' });
+    const commands = new TicketCommands({ store: till1, role: 'terminal' });
+    const t = await commands.openTicket();
+    await commands.close(t);
+    const sale = till1.getByAggregate(t);
+    const server = new Y.Doc();
+    Y.applyUpdate(server, Y.encodeStateAsUpdate(till1.doc));
+    exchange(till1, till2);
+    till2.useAcknowledgements(() => marksOnly({}));
+    const before = Y.encodeStateVector(till2.doc);
+    await till1.compact({ now: Date.now() + 3 * 24 * 60 * 60_000, acknowledgements: marksOnly({ [till1.writer]: sale.length }) });
+    Y.applyUpdate(server, Y.encodeStateAsUpdate(till1.doc));
+    server.transact(() => new SegmentWriter(server, 'server').append(sale.map((e) => JSON.stringify(e))));
+    Y.applyUpdate(till2.doc, Y.encodeStateAsUpdate(server, before), 'relay');
+    expect(till2.getByAggregate(t).map((e) => e.id)).toEqual(sale.map((e) => e.id));
+    expect(readAllEventJson(till2.doc)).toHaveLength(sale.length);
+  });
+
+  it('[CMP2] deleting events this till knows the server holds: it lets them go, as the compaction did', async () => {
+    const { till2, t } = await compactedOnAnother('ordinary-compaction', ({ writer, n }) => marksOnly({ [writer]: n }));
+    expect(till2.getByAggregate(t)).toEqual([]);
+    expect(till2.view(t)).toBeUndefined();
   });
 });

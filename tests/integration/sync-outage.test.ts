@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import { cpSync } from 'node:fs';
 import { canonicalJson } from '../../shared/events/envelope';
 import { ticketCommands } from '../../bench/workload';
@@ -226,6 +227,73 @@ describe('Outage', () => {
     expect(acknowledges(t.sync.acknowledgements(), 'till-1', 8)).toBe(true);
     expect((await t.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).aggregates).toBe(2);
     expect((await serverEvents(server.url, location)).map((e) => e.origin.n).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('[SYN20][CMP2] a till that compacted a sale against the old server reaches the restored one first: its deletions do not make the till still holding the sale drop it, and it is uploaded again', async () => {
+    server = await startTestServer();
+    const location = 'restored-after-compaction';
+    const offline = { apiBase: server.url, syncEndpoint: server.wsUrl, otherWritersGraceMs: 1_500, deferSync: true } as const;
+    const compacting = await openTerminal({ location, terminal: 'till-1', ...offline });
+    const holding = await openTerminal({ location, terminal: 'till-2', ...offline });
+    const ticket = { aggregate: { id: 'ticket-1', type: 'ticket' } };
+    await compacting.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    await compacting.store.append('ticket.item_added', { lineId: 'l1', menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity: 1 }, ticket);
+    await compacting.store.append('ticket.payment_recorded', { paymentId: 'p1', method: 'card', amountCents: 350 }, ticket);
+    await compacting.store.append('ticket.closed', { totalCents: 350 }, ticket);
+    const ids = compacting.store.getByAggregate('ticket-1').map((e) => e.id);
+    // Both held it and the old server's ack (its own write, relayed to both) before it was restored from a backup without it.
+    const oldServer = new Y.Doc();
+    oldServer.transact(() => acksOf(oldServer).set('till-1', 4));
+    for (const t of [compacting, holding]) {
+      Y.applyUpdate(t.store.doc, Y.encodeStateAsUpdate(compacting.store.doc), 'relay');
+      Y.applyUpdate(t.store.doc, Y.encodeStateAsUpdate(oldServer), 'relay');
+    }
+    expect((await compacting.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).aggregates).toBe(1);
+    // The compacting till reaches the restored server first: the sale's entries reach the room deleted.
+    const first = compacting.startSync();
+    terminals.push(first);
+    await waitFor(() => first.sync.relayInStep, 'the compacting till in step with the restored room');
+    const second = holding.startSync();
+    terminals.push(second);
+    second.store.useAcknowledgements(() => second.sync.acknowledgements()); // as the app's session does
+    await waitForAsync(async () => {
+      const stored = new Set((await serverEvents(server!.url, location)).map((e) => e.id));
+      return ids.every((id) => stored.has(id));
+    }, 'the restored server holds the sale again');
+    expect(second.store.getByAggregate('ticket-1').map((e) => e.id)).toEqual(ids);
+  });
+
+  it('[SYN20][CMP2] the deletion of a till that compacted against the old server, followed here before the room said the server forgot: what it removed is written back and uploaded', async () => {
+    server = await startTestServer();
+    const location = 'forgot-after-deletion';
+    // The room is played by hand below (the relay unreachable): its updates in the order the race gives them.
+    const relayless = { apiBase: server.url, syncEndpoint: `ws://127.0.0.1:${await closedPort()}/sync`, otherWritersGraceMs: 1_500, deferSync: true } as const;
+    const compacting = await openTerminal({ location, terminal: 'till-1', ...relayless });
+    const holding = await openTerminal({ location, terminal: 'till-2', ...relayless });
+    const ticket = { aggregate: { id: 'ticket-1', type: 'ticket' } };
+    await compacting.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    await compacting.store.append('ticket.closed', { totalCents: 0 }, ticket);
+    const ids = compacting.store.getByAggregate('ticket-1').map((e) => e.id);
+    const room = new Y.Doc(); // the old server's writes into the room
+    room.transact(() => acksOf(room).set('till-1', 2));
+    const relay = (from: Y.Doc, to: TestTerminal['store']) => Y.applyUpdate(to.doc, Y.encodeStateAsUpdate(from, Y.encodeStateVector(to.doc)), 'relay');
+    relay(compacting.store.doc, holding.store);
+    relay(room, compacting.store);
+    relay(room, holding.store);
+    const t = holding.startSync();
+    terminals.push(t);
+    t.store.useAcknowledgements(() => t.sync.acknowledgements()); // as the app's session does
+    expect((await compacting.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).aggregates).toBe(1);
+    relay(compacting.store.doc, holding.store);
+    expect(t.store.getByAggregate('ticket-1')).toEqual([]); // acknowledged, as far as it knew
+    // The restored server's guard writes its truth: it holds nothing of till-1.
+    room.transact(() => acksOf(room).delete('till-1'));
+    relay(room, holding.store);
+    expect(t.store.getByAggregate('ticket-1').map((e) => e.id)).toEqual(ids);
+    await waitForAsync(async () => {
+      const stored = new Set((await serverEvents(server!.url, location)).map((e) => e.id));
+      return ids.every((id) => stored.has(id));
+    }, 'the restored server holds the sale again');
   });
 });
 
