@@ -645,7 +645,8 @@ export class EventStore {
   }
 
   /**
-   * Sync learned that the server forgot what it acknowledged (restored from a backup, SYN20):
+   * Sync learned that the server forgot what it acknowledged (restored from a backup, SYN20),
+   * from the room's acks or a REST answer:
    * what another device's deletion removed here in the last FOLLOWED_DELETIONS_KEPT_MS, followed
    * on the old server's word, is written back where `acknowledgements` (the new word) does not
    * hold it. The deletion of a till that compacted against the old server is relayed before the

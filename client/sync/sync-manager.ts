@@ -565,6 +565,7 @@ export class SyncManager {
   /** The server lacks what it answered before: its answers no longer hold, and what it lacks goes now. */
   private uploadWhatTheServerLost(): void {
     this.holds.forgetAnswers();
+    this.store.writeBackDeletedUnacknowledged(this.acknowledgements());
     this.statusBoard.publish();
     this.retrySoon(0);
   }
