@@ -185,7 +185,7 @@ export class EventStore {
     store.readLoadedLog(store.storage.takeCheckpoint());
     store.stopObserving = observeLog(store.doc, {
       onAdded: (jsons, origin) => store.onLogAdded(jsons, origin),
-      onRemoved: (jsons, origin, addedAlongside) => store.onLogRemoved(jsons, originKind(origin), addedAlongside),
+      onRemoved: (jsons, origin) => store.onLogRemoved(jsons, originKind(origin)),
       // The store's own writes are ingested by append itself, without re-parsing.
       ignoreOrigins: [LOCAL],
     });
@@ -589,16 +589,15 @@ export class EventStore {
    * Their aggregates are refolded from what is left — late events of an archived
    * aggregate stay held (and owed) until they are acknowledged and compacted in turn.
    */
-  private onLogRemoved(jsons: string[], origin: StoreChange['origin'], addedAlongside: readonly string[]): void {
+  private onLogRemoved(jsons: string[], origin: StoreChange['origin']): void {
     this.readRemainingLog();
     const gone = new Map<string, string>();
     for (const json of jsons) {
       const id = eventIdOf(json);
       if (id !== null) gone.set(id, json);
     }
-    // Deleted and added again in one transaction (the server undoing a compaction, met by a till that was away): held still.
-    const readded = new Set(addedAlongside.map(eventIdOf));
-    if (origin === 'remote') this.keepUnacknowledged(gone, readded);
+    this.keepCopiesHeld(gone);
+    if (origin === 'remote') this.keepUnacknowledged(gone);
     const touched = new Set<string>();
     for (const id of gone.keys()) {
       const event = this.findHeld(id);
@@ -612,7 +611,7 @@ export class EventStore {
         else {
           this.held.remove(e);
           this.suspects.forget(e.id);
-          if (origin === 'remote' && !readded.has(e.id)) this.followedDeletions.set(e.id, { json: gone.get(e.id)!, terminal: e.origin.terminal, n: e.origin.n, at });
+          if (origin === 'remote') this.followedDeletions.set(e.id, { json: gone.get(e.id)!, terminal: e.origin.terminal, n: e.origin.n, at });
         }
       }
     }
@@ -620,6 +619,21 @@ export class EventStore {
     this.projection.remove(touched);
     this.projection.apply(leftovers);
     this.notify({ aggregates: touched, events: [], origin });
+  }
+
+  /**
+   * A deleted event of which the doc still holds another copy stays held, as a device reading
+   * the doc afresh would hold it: a copy the same transaction adds (the server undoing a
+   * compaction, met by a till that was away as one update), or one another device wrote back
+   * (keepUnacknowledged) that the compacting device had not seen, which survives its deletion.
+   * One pass over the doc per deletion (a compaction, here or on another device: a few a day).
+   */
+  private keepCopiesHeld(gone: Map<string, string>): void {
+    if (gone.size === 0) return;
+    for (const json of readAllEventJson(this.doc)) {
+      const id = eventIdOf(json);
+      if (id !== null) gone.delete(id);
+    }
   }
 
   /**
@@ -631,13 +645,13 @@ export class EventStore {
    * the acks that came in the same update as the deletion count. A store with no sync follows
    * every deletion.
    */
-  private keepUnacknowledged(gone: Map<string, string>, readded: ReadonlySet<string | null>): void {
+  private keepUnacknowledged(gone: Map<string, string>): void {
     if (this.acknowledgementSource === null) return;
     const acks = this.acknowledgementSource();
     const kept: string[] = [];
     for (const [id, json] of gone) {
       const event = this.findHeld(id);
-      if (event === undefined || readded.has(id) || acknowledges(acks, event.origin.terminal, event.origin.n)) continue;
+      if (event === undefined || acknowledges(acks, event.origin.terminal, event.origin.n)) continue;
       gone.delete(id);
       kept.push(json);
     }

@@ -241,8 +241,7 @@ export function readAllEventJson(doc: Y.Doc): string[] {
 
 export interface LogObserver {
   onAdded: (jsons: string[], origin: unknown) => void;
-  /** `addedAlongside`: what the same transaction adds (copies of removed events among them, see below). */
-  onRemoved?: (jsons: string[], origin: unknown, addedAlongside: readonly string[]) => void;
+  onRemoved?: (jsons: string[], origin: unknown) => void;
   /** Transactions of these origins are not read (e.g. the observer's own writes). */
   ignoreOrigins?: readonly unknown[];
 }
@@ -273,7 +272,7 @@ export function observeLog(doc: Y.Doc, observer: LogObserver): () => void {
     }
     // Removals first: a transaction that deletes events and adds copies of them (the server
     // undoing a compaction, met by a till that was away as one update) must end with them held.
-    if (removed.length > 0) observer.onRemoved?.(removed, tr.origin, added);
+    if (removed.length > 0) observer.onRemoved?.(removed, tr.origin);
     if (added.length > 0) observer.onAdded(added, tr.origin);
   };
   segments.observeDeep(handler);

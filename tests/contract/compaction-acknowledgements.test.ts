@@ -82,4 +82,26 @@ describe('Another device\'s compaction and what this one knows the server holds'
     expect(till2.getByAggregate(t)).toEqual([]);
     expect(till2.view(t)).toBeUndefined();
   });
+
+  it('[CMP2] a deletion of one copy while another device\'s copy of the same events stays in the doc: still held, as a device reading that doc afresh holds them', async () => {
+    const till1 = await openStore({ location: 'copy-outlives-deletion', terminal: 'till-1' });
+    const till2 = await openStore({ location: 'copy-outlives-deletion', terminal: 'till-2' });
+    const commands = new TicketCommands({ store: till1, role: 'terminal' });
+    const t = await commands.openTicket();
+    await commands.close(t);
+    const sale = till1.getByAggregate(t);
+    exchange(till1, till2);
+    till2.useAcknowledgements(() => marksOnly({ [till1.writer]: sale.length }));
+    // A third device wrote the sale back into its own segment (it did not know the server held
+    // it); till-1 compacts without having seen that copy, and till-2 gets the copy first.
+    const till3 = new Y.Doc();
+    Y.applyUpdate(till3, Y.encodeStateAsUpdate(till1.doc));
+    till3.transact(() => new SegmentWriter(till3, 'till-3').append(sale.map((e) => JSON.stringify(e))));
+    await till1.compact({ now: Date.now() + 3 * 24 * 60 * 60_000, acknowledgements: marksOnly({ [till1.writer]: sale.length }) });
+    Y.applyUpdate(till2.doc, Y.encodeStateAsUpdate(till3, Y.encodeStateVector(till2.doc)), 'relay');
+    Y.applyUpdate(till2.doc, Y.encodeStateAsUpdate(till1.doc, Y.encodeStateVector(till2.doc)), 'relay');
+    expect(till2.getByAggregate(t).map((e) => e.id)).toEqual(sale.map((e) => e.id));
+    // Nothing written back: the doc holds the events already.
+    expect(readAllEventJson(till2.doc)).toHaveLength(sale.length);
+  });
 });
