@@ -51,12 +51,14 @@ export interface EventStoreOptions {
 /** Time one slice of background event reading may take before yielding to the page. */
 const INDEX_SLICE_MS = 12;
 /**
- * How long another device's deletion is remembered, in case the server turns out to have forgotten
- * what it acknowledged (writeBackDeletedUnacknowledged): past the room guard's restored acks
- * reaching a till, with room to spare; and how many deletions at most (a compaction's backlog).
+ * How long events a compaction removed (here, or another device's followed here) are remembered,
+ * in case the server turns out to have forgotten what it acknowledged (writeBackRemovedUnacknowledged):
+ * a till cut off through a restore compacts on the old server's word and learns of it when it
+ * reaches the server again, hours later maybe; and how many at most (the newest compactions'),
+ * held in memory only: a reload forgets them.
  */
-const FOLLOWED_DELETIONS_KEPT_MS = 60_000;
-const FOLLOWED_DELETIONS_MAX = 20_000;
+const REMOVED_KEPT_MS = 24 * 60 * 60_000;
+const REMOVED_MAX = 20_000;
 
 export interface AppendOptions {
   aggregate: AggregateRef;
@@ -119,8 +121,8 @@ export class EventStore {
   private readonly storage: StorePersistence;
   /** What the server acknowledges, as sync knows it (see useAcknowledgements); null: the doc's. */
   private acknowledgementSource: (() => Acknowledgements) | null = null;
-  /** Events another device's deletion removed here lately, by id: see writeBackDeletedUnacknowledged. */
-  private readonly followedDeletions = new Map<string, { json: string; terminal: string; n: number; at: number }>();
+  /** Events a compaction (here or another device's) removed here lately, by id: see writeBackRemovedUnacknowledged. */
+  private readonly removedLately = new Map<string, { json: string; terminal: string; n: number; at: number }>();
   private tabs: TabChannel | null = null;
   private stopObserving: () => void = () => {};
   /** Set while the events behind a restored checkpoint are still being read. */
@@ -611,11 +613,11 @@ export class EventStore {
         else {
           this.held.remove(e);
           this.suspects.forget(e.id);
-          if (origin === 'remote') this.followedDeletions.set(e.id, { json: gone.get(e.id)!, terminal: e.origin.terminal, n: e.origin.n, at });
+          if (origin === 'remote' || origin === 'compaction') this.removedLately.set(e.id, { json: gone.get(e.id)!, terminal: e.origin.terminal, n: e.origin.n, at });
         }
       }
     }
-    if (origin === 'remote') this.forgetOldDeletions(at);
+    this.forgetOldRemovals(at);
     this.projection.remove(touched);
     this.projection.apply(leftovers);
     this.notify({ aggregates: touched, events: [], origin });
@@ -660,33 +662,33 @@ export class EventStore {
 
   /**
    * Sync learned that the server forgot what it acknowledged (restored from a backup, SYN20),
-   * from the room's acks or a REST answer:
-   * what another device's deletion removed here in the last FOLLOWED_DELETIONS_KEPT_MS, followed
-   * on the old server's word, is written back where `acknowledgements` (the new word) does not
-   * hold it. The deletion of a till that compacted against the old server is relayed before the
-   * room's guard writes the restored acks: the devices that held the events followed it.
+   * from the room's acks or a REST answer: what a compaction removed here in the last
+   * REMOVED_KEPT_MS on the old server's word is written back where `acknowledgements` (the new
+   * word) does not hold it, to be uploaded. This device's own compaction, run while it could not
+   * know of the restore (cut off from the server through it), or another device's followed here
+   * (its deletion is relayed before the room's guard writes the restored acks).
    */
-  writeBackDeletedUnacknowledged(acknowledgements: Acknowledgements): number {
+  writeBackRemovedUnacknowledged(acknowledgements: Acknowledgements): number {
     this.readRemainingLog();
-    this.forgetOldDeletions(this.now());
+    this.forgetOldRemovals(this.now());
     const back: string[] = [];
-    for (const [id, deleted] of this.followedDeletions) {
-      if (this.projection.has(id) || acknowledges(acknowledgements, deleted.terminal, deleted.n)) continue;
-      this.followedDeletions.delete(id);
-      back.push(deleted.json);
+    for (const [id, removed] of this.removedLately) {
+      if (this.projection.has(id) || acknowledges(acknowledgements, removed.terminal, removed.n)) continue;
+      this.removedLately.delete(id);
+      back.push(removed.json);
     }
     if (back.length === 0) return 0;
     this.doc.transact(() => this.writerSegments.append(back), LOCAL);
-    // Written as this tab's own (not read back by the log observer), but other writers' events.
+    // Written as this tab's own (not read back by the log observer), but other writers' events too.
     this.ingest(this.parseAll(back), 'remote');
     return back.length;
   }
 
-  private forgetOldDeletions(now: number): void {
-    for (const [id, deleted] of this.followedDeletions) {
-      // In deletion order: the first one recent enough ends the scan.
-      if (now - deleted.at < FOLLOWED_DELETIONS_KEPT_MS && this.followedDeletions.size <= FOLLOWED_DELETIONS_MAX) break;
-      this.followedDeletions.delete(id);
+  private forgetOldRemovals(now: number): void {
+    for (const [id, removed] of this.removedLately) {
+      // In removal order: the first one recent enough ends the scan.
+      if (now - removed.at < REMOVED_KEPT_MS && this.removedLately.size <= REMOVED_MAX) break;
+      this.removedLately.delete(id);
     }
   }
 

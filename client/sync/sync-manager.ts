@@ -565,7 +565,7 @@ export class SyncManager {
   /** The server lacks what it answered before: its answers no longer hold, and what it lacks goes now. */
   private uploadWhatTheServerLost(): void {
     this.holds.forgetAnswers();
-    this.store.writeBackDeletedUnacknowledged(this.acknowledgements());
+    this.store.writeBackRemovedUnacknowledged(this.acknowledgements());
     this.statusBoard.publish();
     this.retrySoon(0);
   }
@@ -775,8 +775,8 @@ export class SyncManager {
   private serverForgot(): void {
     this.known.forget();
     this.holds.forgetAnswers();
-    // Another till's compaction judged by the old server's word may have reached this one first.
-    this.store.writeBackDeletedUnacknowledged(this.acknowledgements());
+    // A compaction judged by the old server's word (this till's, cut off through the restore, or another's followed here).
+    this.store.writeBackRemovedUnacknowledged(this.acknowledgements());
   }
 
   private markInSync(): void {

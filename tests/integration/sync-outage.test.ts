@@ -297,6 +297,31 @@ describe('Outage', () => {
       return ids.every((id) => stored.has(id));
     }, 'the restored server holds the sale again');
   });
+
+  for (const told of ['the room', 'a REST answer'] as const) it(`[SYN20][CMP2] the only till holding a sale compacted it on the old server's word while cut off through the restore: once ${told} says the server forgot, it writes the sale back and uploads it`, async () => {
+    server = await startTestServer();
+    const location = `compacted-through-restore-${told === 'the room' ? 'room' : 'rest'}`;
+    const relay = told === 'the room' ? server.wsUrl : `ws://127.0.0.1:${await closedPort()}/sync`;
+    const till = await openTerminal({ location, terminal: 'till-1', apiBase: server.url, syncEndpoint: relay, deferSync: true });
+    const ticket = { aggregate: { id: 'ticket-1', type: 'ticket' } };
+    await till.store.append('ticket.opened', { number: 'A-001' }, ticket);
+    await till.store.append('ticket.closed', { totalCents: 0 }, ticket);
+    const ids = till.store.getByAggregate('ticket-1').map((e) => e.id);
+    // The old server's ack, relayed before it was restored from a backup without the sale.
+    const oldServer = new Y.Doc();
+    oldServer.transact(() => acksOf(oldServer).set('till-1', 2));
+    Y.applyUpdate(till.store.doc, Y.encodeStateAsUpdate(oldServer), 'relay');
+    expect((await till.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).aggregates).toBe(1);
+    expect(till.store.getByAggregate('ticket-1')).toEqual([]);
+    const t = till.startSync();
+    terminals.push(t);
+    // Reaching the server: the room's guard writes its truth over the old ack, or Sync now's probe answers below it.
+    if (told === 'a REST answer') await t.sync.syncNow();
+    await waitForAsync(async () => {
+      const stored = new Set((await serverEvents(server!.url, location)).map((e) => e.id));
+      return ids.every((id) => stored.has(id));
+    }, 'the restored server holds the sale again');
+  });
 });
 
 /** A loopback port nothing listens on. */
