@@ -41,6 +41,8 @@ export interface EventStoreOptions {
   clockBoundMs?: number;
   /** Wall clock for bookkeeping (when an event was first held); injectable for tests. */
   now?: () => number;
+  /** How many events a compaction removed are remembered at most (REMOVED_MAX; whole aggregates kept). */
+  removedRememberedMax?: number;
   /**
    * What compaction keeps when no run names a policy (a full disk compacts by itself): the
    * device's business days (DEVICE_RETENTION); default days ending 04:00 UTC.
@@ -51,11 +53,11 @@ export interface EventStoreOptions {
 /** Time one slice of background event reading may take before yielding to the page. */
 const INDEX_SLICE_MS = 12;
 /**
- * How long events a compaction removed (here, or another device's followed here) are remembered,
- * in case the server turns out to have forgotten what it acknowledged (writeBackRemovedUnacknowledged):
- * a till cut off through a restore compacts on the old server's word and learns of it when it
- * reaches the server again, hours later maybe; and how many at most (the newest compactions'),
- * held in memory only: a reload forgets them.
+ * How long events a compaction removed (this tab's, another tab's, or another device's followed
+ * here) are remembered, in case the server turns out to have forgotten what it acknowledged
+ * (writeBackRemovedUnacknowledged): a till cut off through a restore compacts on the old
+ * server's word and learns of it when it reaches the server again, hours later maybe; and how
+ * many at most (the latest removals', whole aggregates), held in memory only: a reload forgets them.
  */
 const REMOVED_KEPT_MS = 24 * 60 * 60_000;
 const REMOVED_MAX = 20_000;
@@ -122,7 +124,7 @@ export class EventStore {
   /** What the server acknowledges, as sync knows it (see useAcknowledgements); null: the doc's. */
   private acknowledgementSource: (() => Acknowledgements) | null = null;
   /** Events a compaction (here or another device's) removed here lately, by id: see writeBackRemovedUnacknowledged. */
-  private readonly removedLately = new Map<string, { json: string; terminal: string; n: number; at: number }>();
+  private readonly removedLately = new Map<string, { json: string; aggregate: string; terminal: string; n: number; at: number }>();
   private tabs: TabChannel | null = null;
   private stopObserving: () => void = () => {};
   /** Set while the events behind a restored checkpoint are still being read. */
@@ -156,6 +158,7 @@ export class EventStore {
     clockBoundMs: number,
     private readonly now: () => number,
     private readonly retention: RetentionPolicy,
+    private readonly removedMax: number,
   ) {
     this.doc = new Y.Doc({ gc: true });
     this.writerSegments = new SegmentWriter(this.doc, lease.writer);
@@ -179,6 +182,7 @@ export class EventStore {
       options.clockBoundMs ?? CLOCK_BOUND_MS,
       options.now ?? (() => Date.now()),
       options.retention ?? DEFAULT_RETENTION,
+      options.removedRememberedMax ?? REMOVED_MAX,
     );
     if (options.persistence !== 'memory') {
       const ready = (): boolean => store.reading === null && store.unwritten.length === 0;
@@ -613,7 +617,7 @@ export class EventStore {
         else {
           this.held.remove(e);
           this.suspects.forget(e.id);
-          if (origin === 'remote' || origin === 'compaction') this.removedLately.set(e.id, { json: gone.get(e.id)!, terminal: e.origin.terminal, n: e.origin.n, at });
+          this.removedLately.set(e.id, { json: gone.get(e.id)!, aggregate: aggregateId, terminal: e.origin.terminal, n: e.origin.n, at });
         }
       }
     }
@@ -628,13 +632,15 @@ export class EventStore {
    * the doc afresh would hold it: a copy the same transaction adds (the server undoing a
    * compaction, met by a till that was away as one update), or one another device wrote back
    * (keepUnacknowledged) that the compacting device had not seen, which survives its deletion.
-   * One pass over the doc per deletion (a compaction, here or on another device: a few a day).
+   * One pass over the doc per deletion of held events (a compaction, here or on another device: a
+   * few a day; ~50 ms at 100k events held).
    */
   private keepCopiesHeld(gone: Map<string, string>): void {
-    if (gone.size === 0) return;
+    if (![...gone.keys()].some((id) => this.projection.has(id))) return;
     for (const json of readAllEventJson(this.doc)) {
       const id = eventIdOf(json);
-      if (id !== null) gone.delete(id);
+      // Only an entry that reads as the event is a copy (not a faulty replica's junk that starts with its id).
+      if (id !== null && gone.has(id) && typeof parseStoredEvent(json) !== 'string') gone.delete(id);
     }
   }
 
@@ -685,9 +691,12 @@ export class EventStore {
   }
 
   private forgetOldRemovals(now: number): void {
+    let last: string | null = null;
     for (const [id, removed] of this.removedLately) {
-      // In removal order: the first one recent enough ends the scan.
-      if (now - removed.at < REMOVED_KEPT_MS && this.removedLately.size <= REMOVED_MAX) break;
+      // In removal order (one aggregate's events together): the first one recent enough ends the
+      // scan, unless it is of the aggregate forgotten last (never half a ticket written back).
+      if (now - removed.at < REMOVED_KEPT_MS && this.removedLately.size <= this.removedMax && removed.aggregate !== last) break;
+      last = removed.aggregate;
       this.removedLately.delete(id);
     }
   }

@@ -6,6 +6,7 @@ import { TicketCommands } from '../../client/commands/ticket-commands';
 import type { Acknowledgements } from '../../shared/log/acknowledgements';
 import { marksOnly } from '../helpers/acknowledgements';
 import { closeAll, exchange, openStore, openedStores } from '../helpers/event-stores';
+import { TAB } from '../../client/store/origins';
 
 afterEach(() => closeAll(openedStores));
 
@@ -103,5 +104,75 @@ describe('Another device\'s compaction and what this one knows the server holds'
     expect(till2.getByAggregate(t).map((e) => e.id)).toEqual(sale.map((e) => e.id));
     // Nothing written back: the doc holds the events already.
     expect(readAllEventJson(till2.doc)).toHaveLength(sale.length);
+  });
+});
+
+describe('What a compaction removed, remembered in case the server forgot it', () => {
+  const LATER = 3 * 24 * 60 * 60_000;
+  /** A till holding `tickets` closed tickets (opened, closed, its sale recorded: 3 events each). */
+  async function tillWithSales(location: string, tickets: number, options: { now?: () => number; removedRememberedMax?: number } = {}) {
+    const till = await openStore({ location, ...options });
+    const commands = new TicketCommands({ store: till, role: 'terminal' });
+    const ids: string[] = [];
+    for (let i = 0; i < tickets; i++) {
+      const t = await commands.openTicket();
+      await commands.close(t);
+      ids.push(t);
+    }
+    expect(ids.map((id) => till.getByAggregate(id).length)).toEqual(ids.map(() => 3));
+    return { till, ids, acks: marksOnly({ [till.writer]: 3 * tickets }) };
+  }
+
+  it('[CMP2][SYN20] this till\'s own compaction: written back two hours later when the server turns out to have forgotten it, but not after a day', async () => {
+    let clock = Date.now();
+    const { till, ids, acks } = await tillWithSales('removed-for-a-day', 2, { now: () => clock });
+    await till.compact({ now: Date.now() + LATER, acknowledgements: acks });
+    expect(till.getByAggregate(ids[0]!)).toEqual([]);
+    clock += 2 * 60 * 60_000;
+    // The server now acknowledges only the first ticket's events.
+    expect(till.writeBackRemovedUnacknowledged(marksOnly({ [till.writer]: 3 }))).toBe(3);
+    expect(till.getByAggregate(ids[0]!)).toEqual([]);
+    expect(till.getByAggregate(ids[1]!)).toHaveLength(3);
+    await till.compact({ now: clock + LATER, acknowledgements: acks });
+    expect(till.getByAggregate(ids[1]!)).toEqual([]);
+    clock += 25 * 60 * 60_000;
+    expect(till.writeBackRemovedUnacknowledged(marksOnly({}))).toBe(0);
+  });
+
+  it('[CMP2][STO12] another tab\'s compaction is remembered too: closing the tab that compacted does not forget it', async () => {
+    const { till: tabA, ids, acks } = await tillWithSales('removed-in-another-tab', 1);
+    const tabB = await openStore({ location: 'removed-in-another-tab-b', terminal: 'till-1.2' });
+    Y.applyUpdate(tabB.doc, Y.encodeStateAsUpdate(tabA.doc), TAB);
+    await tabA.compact({ now: Date.now() + LATER, acknowledgements: acks });
+    Y.applyUpdate(tabB.doc, Y.encodeStateAsUpdate(tabA.doc, Y.encodeStateVector(tabB.doc)), TAB);
+    expect(tabB.getByAggregate(ids[0]!)).toEqual([]);
+    expect(tabB.writeBackRemovedUnacknowledged(marksOnly({}))).toBe(3);
+    expect(tabB.getByAggregate(ids[0]!)).toHaveLength(3);
+  });
+
+  it('[CMP2] beyond the most it remembers, whole tickets are forgotten: never half a sale written back', async () => {
+    const { till, ids, acks } = await tillWithSales('removed-whole-tickets', 3, { removedRememberedMax: 4 });
+    await till.compact({ now: Date.now() + LATER, acknowledgements: acks });
+    // 9 events removed, 4 remembered at most: the first ticket forgotten, and the second whole (not its last event alone).
+    expect(till.writeBackRemovedUnacknowledged(marksOnly({}))).toBe(3);
+    expect(ids.map((id) => till.getByAggregate(id).length)).toEqual([0, 0, 3]);
+  });
+
+  it('[CMP2] an entry that is not the event, though it starts with its id (a faulty replica\'s), is no copy: the deletion is followed, as a device reading the doc afresh holds nothing', async () => {
+    const till1 = await openStore({ location: 'junk-is-no-copy', terminal: 'till-1' });
+    const till2 = await openStore({ location: 'junk-is-no-copy', terminal: 'till-2' });
+    const commands = new TicketCommands({ store: till1, role: 'terminal' });
+    const t = await commands.openTicket();
+    await commands.close(t);
+    const sale = till1.getByAggregate(t);
+    exchange(till1, till2);
+    till2.useAcknowledgements(() => marksOnly({ [till1.writer]: sale.length }));
+    const faulty = new Y.Doc();
+    Y.applyUpdate(faulty, Y.encodeStateAsUpdate(till1.doc));
+    faulty.transact(() => new SegmentWriter(faulty, 'till-3').append(sale.map((e) => `{"id":"${e.id}"}`)));
+    await till1.compact({ now: Date.now() + LATER, acknowledgements: marksOnly({ [till1.writer]: sale.length }) });
+    Y.applyUpdate(till2.doc, Y.encodeStateAsUpdate(faulty, Y.encodeStateVector(till2.doc)), 'relay');
+    Y.applyUpdate(till2.doc, Y.encodeStateAsUpdate(till1.doc, Y.encodeStateVector(till2.doc)), 'relay');
+    expect(till2.getByAggregate(t)).toEqual([]);
   });
 });
