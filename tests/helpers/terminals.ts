@@ -41,6 +41,8 @@ export interface TerminalOptions {
   wallNow?: () => number;
   /** Open the store but do not start syncing yet (see startSync). */
   deferSync?: boolean;
+  /** The token it syncs with (default: one minted now for the terminal). */
+  token?: string;
 }
 
 export async function startTerminal(options: TerminalOptions): Promise<TestTerminal> {
@@ -56,7 +58,7 @@ export async function openTerminal(options: TerminalOptions): Promise<DeferredTe
     crossTab: false,
     clock: new HybridClock({ wallNow: options.wallNow ?? (() => Date.now() + skew) }),
   });
-  const token = await mint(options.location, 'terminal', options.terminal);
+  const token = options.token ?? (await mint(options.location, 'terminal', options.terminal));
   return { store, startSync: () => syncTerminal(store, token, options) };
 }
 
