@@ -115,9 +115,12 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
     const allowed = judged === undefined ? new Set<string>() : await judged.allowed;
     if (room.doc.isDestroyed) return;
     const compacted = compactedOf(room.doc);
+    // Once per event: the transaction may have deleted several copies of it (one a till wrote back).
+    const seen = new Set<string>();
     const lost = removed.filter((json) => {
       const head = eventHeadOf(json);
-      if (head === null || head.terminal === null) return false;
+      if (head === null || head.terminal === null || seen.has(head.id)) return false;
+      seen.add(head.id);
       if (!acknowledges(acks, head.terminal, head.n)) return true;
       // Acknowledged: a compaction's to delete, which tombstones its aggregate in the same
       // transaction (or did before: late events of an archived one), and only an aggregate the

@@ -186,6 +186,20 @@ describe('room guard', () => {
     }, 'the sale reached the canonical store');
   });
 
+  it('[SRV16] a terminal deleting two copies of another till\'s unsent sale at once (its own, written back, and the till\'s): the server puts it back once', async () => {
+    const { server, victim } = await victimWithUploadsDown('deleted-twice');
+    const sale = await victim.store.append('ticket.opened', { number: 'A-001' }, { aggregate: { id: 'ticket-1', type: 'ticket' } });
+    const attacker = await connectSynced(server.wsUrl, 'deleted-twice', await mint('deleted-twice', 'terminal', 'till-2'));
+    cleanups.push(() => attacker.destroy());
+    await waitFor(() => [...segmentsOf(attacker.doc).keys()].some((k) => k.startsWith('till-3/')), 'the attacker holds the sale');
+    writeAs(attacker, 'till-2', [sale]);
+    attacker.doc.transact(() => deleteEvents(attacker.doc, new Set([sale.id])));
+    expect(readAllEventJson(attacker.doc)).toEqual([]);
+    await waitFor(() => serverWritten(attacker.doc).length > 0, 'the server appended the sale back');
+    expect(serverWritten(attacker.doc)).toEqual([JSON.stringify(sale)]);
+    await waitFor(() => victim.store.getByAggregate('ticket-1').some((e) => e.id === sale.id), 'the victim holds its sale');
+  });
+
   it('[SRV16] a terminal deleting another till\'s acknowledged sale from the room, with no compaction tombstone: the server puts it back, and a till paired later sees the ticket', async () => {
     const server = await startTestServer();
     cleanups.push(() => server.dispose());
