@@ -123,7 +123,7 @@ export class EventStore {
   private readonly storage: StorePersistence;
   /** What the server acknowledges, as sync knows it (see useAcknowledgements); null: the doc's. */
   private acknowledgementSource: (() => Acknowledgements) | null = null;
-  /** Events a compaction (here or another device's) removed here lately, by id: see writeBackRemovedUnacknowledged. */
+  /** Events a compaction (this tab's, another tab's or another device's) removed here lately, by id: see writeBackRemovedUnacknowledged. */
   private readonly removedLately = new Map<string, { json: string; aggregate: string; terminal: string; n: number; at: number }>();
   private tabs: TabChannel | null = null;
   private stopObserving: () => void = () => {};
