@@ -256,10 +256,7 @@ describe('Outage', () => {
     const second = holding.startSync();
     terminals.push(second);
     second.store.useAcknowledgements(() => second.sync.acknowledgements()); // as the app's session does
-    await waitForAsync(async () => {
-      const stored = new Set((await serverEvents(server!.url, location)).map((e) => e.id));
-      return ids.every((id) => stored.has(id));
-    }, 'the restored server holds the sale again');
+    await restoredServerHolds(server.url, location, ids);
     expect(second.store.getByAggregate('ticket-1').map((e) => e.id)).toEqual(ids);
   });
 
@@ -292,10 +289,7 @@ describe('Outage', () => {
       relay(room, holding.store);
       expect(t.store.getByAggregate('ticket-1').map((e) => e.id)).toEqual(ids);
     } else await t.sync.syncNow(); // its answer, below the room's ack, confirmed by a second one
-    await waitForAsync(async () => {
-      const stored = new Set((await serverEvents(server!.url, location)).map((e) => e.id));
-      return ids.every((id) => stored.has(id));
-    }, 'the restored server holds the sale again');
+    await restoredServerHolds(server.url, location, ids);
   });
 
   for (const told of ['the room', 'a REST answer'] as const) it(`[SYN20][CMP2] the only till holding a sale compacted it on the old server's word while cut off through the restore: once ${told} says the server forgot, it writes the sale back and uploads it`, async () => {
@@ -317,12 +311,17 @@ describe('Outage', () => {
     terminals.push(t);
     // Reaching the server: the room's guard writes its truth over the old ack, or Sync now's probe answers below it.
     if (told === 'a REST answer') await t.sync.syncNow();
-    await waitForAsync(async () => {
-      const stored = new Set((await serverEvents(server!.url, location)).map((e) => e.id));
-      return ids.every((id) => stored.has(id));
-    }, 'the restored server holds the sale again');
+    await restoredServerHolds(server.url, location, ids);
   });
 });
+
+/** Waits until the server's canonical log holds every one of `ids` (the sale uploaded again after a restore). */
+function restoredServerHolds(url: string, location: string, ids: readonly string[]): Promise<void> {
+  return waitForAsync(async () => {
+    const stored = new Set((await serverEvents(url, location)).map((e) => e.id));
+    return ids.every((id) => stored.has(id));
+  }, 'the restored server holds the sale again');
+}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
