@@ -863,6 +863,9 @@ describe.skipIf(skipBrowserTests)('staff app: details at the till and the kitche
   it('[APP39] keyboard: after a one-shot action the focus is on the next thing to do, never the page (a ticket opened from the table picker, Send, Record, Close, a kitchen Bump or recall, a sign-in); Escape closes the payment panel after a record; the status bar says Offline as a status', async () => {
     const page = await terminal('till-focus');
     const press = async (control: Locator) => {
+      // A control is disabled while the last action's write is saved (`busy`): focusing it then
+      // does nothing, and Enter went to the control before it (a second Lemonade instead of Send).
+      await expect.poll(() => control.isEnabled()).toBe(true);
       await control.focus();
       await page.keyboard.press('Enter');
     };
