@@ -149,7 +149,7 @@ export async function startServer(config: ServerConfig, runtime: ServerRuntime =
   registerEventsRoutes(app, { store, ingest, metrics, storeHealth, now, inFlight });
   registerAggregatesRoutes(app, { store, now });
   registerReportsRoutes(app, { store, now });
-  registerTokensRoutes(app, { tokens, revocations, closeRevoked: (location) => relay.closeRevoked(location), writers: (location) => store.writers(location), now });
+  registerTokensRoutes(app, { tokens, revocations, closeRevoked: (location, name) => relay.closeRevoked(location, name), writers: (location) => store.writers(location), now });
   const servesApp = await registerStaticFiles(app, config.staticDir);
   relay.attach(app.server);
 

@@ -19,8 +19,8 @@ const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
 export interface TokensRoutesDeps {
   tokens: TokenIssuer;
   revocations: Revocations;
-  /** Closes the live relay connections of `location` whose token is revoked; returns how many. */
-  closeRevoked(location: string): number;
+  /** Closes the live relay connections of `location` whose token is revoked: how many, and how many of `name`'s it kept (Relay.closeRevoked). */
+  closeRevoked(location: string, name: string): { closed: number; kept: number };
   /** Every writer id holding events in `location`'s canonical log (CanonicalLog.writers). */
   writers(location: string): Promise<string[]>;
   now: () => number;
@@ -72,12 +72,12 @@ export function registerTokensRoutes(app: FastifyInstance, deps: TokensRoutesDep
       throw new HttpError(400, 'badRequest', 'a device cannot revoke its own token', { field: 'terminal' });
     }
     // Always the caller's own location: the body names no other.
-    const revokedAt = deps.revocations.revoke(claims.location, terminal, deps.now());
-    const closed = deps.closeRevoked(claims.location);
+    const revokedAt = deps.revocations.revoke(claims.location, terminal, claims.role, deps.now());
+    const { closed, kept } = deps.closeRevoked(claims.location, terminal);
     // A name that never synced is still revoked (a lost device paired but unused); a typo is said.
     // A device connected live is known too, though it wrote nothing yet.
-    const known = closed > 0 ? { synced: true, didYouMean: null } : knownName(terminal, await deps.writers(claims.location));
-    return { location: claims.location, terminal, revokedAt, closed, ...known, serverTime: deps.now() };
+    const known = closed + kept > 0 ? { synced: true, didYouMean: null } : knownName(terminal, await deps.writers(claims.location));
+    return { location: claims.location, terminal, revokedAt, closed, kept, ...known, serverTime: deps.now() };
   });
 }
 

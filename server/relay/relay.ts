@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { isWriterOf } from '../../shared/events/envelope';
 import { CloseReason, type CloseReasonInfo } from '../../shared/protocol/close-reasons';
 import { checkProtocolVersion, parseProtocolVersion } from '../../shared/protocol/protocol-version';
 import { RELAY_SUBPROTOCOL, tokenFromSubprotocols } from '../../shared/protocol/relay-auth';
@@ -83,11 +84,17 @@ export class Relay {
     for (const client of this.wss.clients) client.terminate();
   }
 
-  /** Closes the live connections in `location`'s room whose token is revoked now; returns how many. */
-  closeRevoked(location: string): number {
-    const revoked = [...(this.rooms.peek(location)?.connections ?? [])].filter((conn) => this.isRevoked(conn.claims));
+  /**
+   * Closes the live connections in `location`'s room whose token is revoked now; returns how
+   * many, and how many of the device `name` names stay open (tokens of a role its revoker does
+   * not cut off: an admin's, revoked by a manager).
+   */
+  closeRevoked(location: string, name: string): { closed: number; kept: number } {
+    const connections = [...(this.rooms.peek(location)?.connections ?? [])];
+    const revoked = connections.filter((conn) => this.isRevoked(conn.claims));
     for (const conn of revoked) conn.close(CloseReason.tokenRevoked);
-    return revoked.length;
+    const kept = connections.filter((conn) => !revoked.includes(conn) && conn.claims.terminal !== undefined && isWriterOf(name, conn.claims.terminal));
+    return { closed: revoked.length, kept: kept.length };
   }
 
   /** Shutdown, step 2: flush and unload every room. */

@@ -77,6 +77,19 @@ const MIGRATIONS: readonly string[] = [
     GROUP BY location, aggregate_id;
   CREATE INDEX ticket_ends_maybe_open ON ticket_ends(location, ticket_id) WHERE ends = 0 OR resolutions > 0;
   `,
+  // A revocation cuts off only the roles its revoker may (a manager's never an admin's token),
+  // so it keeps the revoker's role. Those made before were by managers or admins, unknown
+  // which: kept as an admin's, which cut off every role, as they did.
+  `
+  CREATE TABLE revocations_by_role (
+    location TEXT NOT NULL, terminal TEXT NOT NULL, revoked_by TEXT NOT NULL, revoked_at INTEGER NOT NULL,
+    PRIMARY KEY (location, terminal, revoked_by)
+  ) WITHOUT ROWID;
+  INSERT INTO revocations_by_role (location, terminal, revoked_by, revoked_at)
+    SELECT location, terminal, 'admin', revoked_at FROM revocations;
+  DROP TABLE revocations;
+  ALTER TABLE revocations_by_role RENAME TO revocations;
+  `,
 ];
 
 /** The locations the database holds events of (one index walk: few locations, many events). */

@@ -36,6 +36,11 @@ export const RevokeTokenResponse = z.object({
   /** Live relay connections of the terminal closed with `tokenRevoked`. */
   closed: z.number(),
   /**
+   * Live relay connections of the terminal left open: tokens of a role the caller does not cut
+   * off (an admin's device, revoked by a manager). A server from before says nothing: 0.
+   */
+  kept: z.number().default(0),
+  /**
    * Whether a writer of that name holds events in the location, or a device of it was connected:
    * false for a mistyped name (or a device paired but never used). A server from before says
    * nothing: read as synced, no suggestion.

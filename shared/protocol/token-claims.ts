@@ -62,3 +62,21 @@ export function canMint(minter: Role, minted: Role): boolean {
       return assertNever(minter, 'role');
   }
 }
+
+/**
+ * Which roles' tokens a revocation by `revoker` cuts off: a manager cuts off terminals and
+ * managers (a stolen tablet at night, no admin at hand), never an admin's device, so a manager
+ * cannot lock the owner out; an admin cuts off any.
+ */
+export function canRevoke(revoker: Role, revoked: Role): boolean {
+  switch (revoker) {
+    case 'admin':
+      return true;
+    case 'manager':
+      return revoked !== 'admin';
+    case 'terminal':
+      return false;
+    default:
+      return assertNever(revoker, 'role');
+  }
+}

@@ -1,8 +1,10 @@
+import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Revocations, withRevocations } from '../../server/auth/revocations';
 import { createTokenIssuer } from '../../server/auth/tokens';
-import { openDatabase } from '../../server/store/database';
+import { DB_FILE, migrate, openDatabase } from '../../server/store/database';
 import { SqliteRevocationStore } from '../../server/store/revocation-store';
 import { CloseReason, isRetriableCloseCode } from '../../shared/protocol/close-reasons';
 import { startTestServer, type InProcessServer } from '../helpers/server-in-process';
@@ -102,7 +104,7 @@ describe('[SRV24] revoking a device', () => {
 
     const res = await revoke(server, manager, { terminal: 'till-2' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ location, terminal: 'till-2', revokedAt: expect.any(Number), closed: 1, synced: true, didYouMean: null, serverTime: expect.any(Number) });
+    expect(res.body).toEqual({ location, terminal: 'till-2', revokedAt: expect.any(Number), closed: 1, kept: 0, synced: true, didYouMean: null, serverTime: expect.any(Number) });
 
     await waitFor(() => c2Closed.length > 0, 'till-2 closed');
     expect(c2Closed).toEqual([{ code: CloseReason.tokenRevoked.code, reason: 'tokenRevoked' }]);
@@ -145,7 +147,7 @@ describe('[SRV24] revoking a device', () => {
     const db = openDatabase(dataDir);
     cleanups.push(() => removeDataDir(dataDir), () => db.close());
     const revocations = new Revocations(new SqliteRevocationStore(db));
-    revocations.revoke('rev-clock', 'till-2', 5_000_400);
+    revocations.revoke('rev-clock', 'till-2', 'manager', 5_000_400);
     // The clock as minting reads it: 50 ms before the next second, then 1 ms short of it (the timer fired early), then there.
     const readings = [5_000_950, 5_000_999];
     const now = (): number => readings.shift() ?? 5_001_000;
@@ -184,9 +186,48 @@ describe('[SRV24] revoking a device', () => {
     const db = openDatabase(dataDir);
     cleanups.push(() => removeDataDir(dataDir), () => db.close());
     const store = new SqliteRevocationStore(db);
-    store.record({ location: 'rev-twice', terminal: 'till-2', revokedAt: 1_000 });
-    store.record({ location: 'rev-twice', terminal: 'till-2', revokedAt: 5_000 });
-    expect(store.all()).toEqual([{ location: 'rev-twice', terminal: 'till-2', revokedAt: 5_000 }]);
+    store.record({ location: 'rev-twice', terminal: 'till-2', revokedBy: 'manager', revokedAt: 1_000 });
+    store.record({ location: 'rev-twice', terminal: 'till-2', revokedBy: 'manager', revokedAt: 5_000 });
+    expect(store.all()).toEqual([{ location: 'rev-twice', terminal: 'till-2', revokedBy: 'manager', revokedAt: 5_000 }]);
+  });
+
+  it("[SRV24] a manager's revocation spares an admin's token of that name (its connection stays open, and the answer says so); an admin's cuts it off", async () => {
+    const location = 'rev-admin';
+    const ownerAdmin = await mint(location, 'admin', 'owner-ipad');
+    // Another token of the same name, of a role a manager cuts off.
+    const ownerManager = await mint(location, 'manager', 'owner-ipad');
+    const manager = await mint(location, 'manager', 'mgr-1');
+    const c = await client(server, location, ownerAdmin);
+    const closed = closesOf(c);
+
+    const byManager = await revoke(server, manager, { terminal: 'owner-ipad' });
+    expect(byManager.status).toBe(200);
+    expect(byManager.body).toMatchObject({ closed: 0, kept: 1, synced: true });
+    expectAllowed(await everyCheck(server, location, ownerAdmin));
+    expect(await everyCheck(server, location, ownerManager)).toEqual(ALL_REVOKED);
+    // Still relaying: a probe sees what the admin's connection writes.
+    const probe = await client(server, location, await mint(location, 'terminal', 'till-1'));
+    c.doc.getMap('m').set('after-manager-revoke', 1);
+    await waitFor(() => probe.doc.getMap('m').get('after-manager-revoke') === 1, "the admin's connection still relays");
+    expect(closed).toEqual([]);
+
+    const byAdmin = await revoke(server, await mint(location, 'admin', 'admin-2'), { terminal: 'owner-ipad' });
+    expect(byAdmin.body).toMatchObject({ closed: 1, kept: 0 });
+    await waitFor(() => closed.length > 0, "the admin's device closed");
+    expect(closed).toEqual([{ code: CloseReason.tokenRevoked.code, reason: 'tokenRevoked' }]);
+    expect(await everyCheck(server, location, ownerAdmin)).toEqual(ALL_REVOKED);
+  });
+
+  it('[SRV24] revocations stored before they kept the revoker\'s role still cut off every role, an admin\'s too, after the upgrade', () => {
+    const dataDir = makeDataDir();
+    const db = new Database(join(dataDir, DB_FILE));
+    cleanups.push(() => removeDataDir(dataDir), () => db.close());
+    migrate(db, 3);
+    db.prepare('INSERT INTO revocations (location, terminal, revoked_at) VALUES (?, ?, ?)').run('rev-old', 'owner-ipad', 5_000_000);
+    migrate(db);
+    const revocations = new Revocations(new SqliteRevocationStore(db));
+    expect(revocations.isRevoked({ location: 'rev-old', role: 'admin', terminal: 'owner-ipad', iat: 4_999, exp: 9_999_999 })).toBe(true);
+    expect(revocations.isRevoked({ location: 'rev-old', role: 'admin', terminal: 'owner-ipad', iat: 5_001, exp: 9_999_999 })).toBe(false);
   });
 
   it('[SRV24] the revocation survives a server restart on the same data directory', async () => {

@@ -15,8 +15,8 @@ const WRITERS = ['Till-3', 'Till-3.2', 'bar:1.r0ab3', 'server'];
 let app: FastifyInstance;
 beforeAll(async () => {
   app = await createApp({ logLevel: 'silent', corsOrigins: [], tokens, now: Date.now });
-  const revocations = { revoke: (_location: string, _name: string, at: number) => at } as unknown as Revocations;
-  registerTokensRoutes(app, { tokens, revocations, closeRevoked: () => 0, writers: async (location) => (location === 'bistro' ? WRITERS : []), now: Date.now });
+  const revocations = { revoke: (_location: string, _name: string, _by: string, at: number) => at } as unknown as Revocations;
+  registerTokensRoutes(app, { tokens, revocations, closeRevoked: () => ({ closed: 0, kept: 0 }), writers: async (location) => (location === 'bistro' ? WRITERS : []), now: Date.now });
   await app.ready();
 });
 afterAll(async () => {

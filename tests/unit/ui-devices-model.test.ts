@@ -57,13 +57,20 @@ describe('Devices panel (DevicesModel)', () => {
 
   it('[APP18] a revoked name no device synced under is said plainly, with the device meant, and so is a revocation that closed no connection', () => {
     const at = new Date(2026, 10, 27, 15, 36, 51).getTime();
-    const answer = { location: 'bistro', terminal: 'till-3', revokedAt: at, closed: 0, serverTime: at };
+    const answer = { location: 'bistro', terminal: 'till-3', revokedAt: at, closed: 0, kept: 0, serverTime: at };
     expect(revokedSummary({ ...answer, synced: false, didYouMean: 'Till-3' })).toBe(
       'No device named till-3 has synced here (did you mean Till-3? It is not cut off: revoke it by that name). till-3 cut off at 15:36:51; no live connection was open, so none was closed.',
     );
     expect(revokedSummary({ ...answer, terminal: 'lost-tab', synced: false, didYouMean: null })).toBe('No device named lost-tab has synced here. lost-tab cut off at 15:36:51; no live connection was open, so none was closed.');
     expect(revokedSummary({ ...answer, synced: true, didYouMean: null, closed: 2 })).toBe('till-3 cut off at 15:36:51; 2 live connections closed.');
     // A server from before the check answers without it: nothing is claimed about the name.
-    expect(revokedSummary(RevokeTokenResponse.parse({ ...answer, closed: 1 }))).toBe('till-3 cut off at 15:36:51; 1 live connection closed.');
+    expect(revokedSummary(RevokeTokenResponse.parse({ ...answer, closed: 1, kept: undefined }))).toBe('till-3 cut off at 15:36:51; 1 live connection closed.');
+  });
+
+  it('[APP18] an admin\'s device a manager named stays connected, and the result says so', () => {
+    const at = new Date(2026, 10, 27, 15, 36, 51).getTime();
+    const answer = { location: 'bistro', terminal: 'office', revokedAt: at, serverTime: at, synced: true, didYouMean: null };
+    expect(revokedSummary({ ...answer, closed: 0, kept: 1 })).toBe("office cut off at 15:36:51; none closed; 1 live connection of an admin's device stays open: only an admin can cut it off.");
+    expect(revokedSummary({ ...answer, closed: 2, kept: 2 })).toBe("office cut off at 15:36:51; 2 live connections closed; 2 live connections of an admin's device stay open: only an admin can cut it off.");
   });
 });

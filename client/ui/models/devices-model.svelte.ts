@@ -21,15 +21,18 @@ export function newDeviceNameProblem(name: string, ownTerminal: string): string 
 
 /**
  * What a revocation did, said plainly: a name no device synced under (a typo, a wrong case) cuts
- * nothing off that syncs, and a device the server suggests keeps syncing until revoked by its own name.
+ * nothing off that syncs, a device the server suggests keeps syncing until revoked by its own
+ * name, and an admin's device a manager named stays connected.
  */
 export function revokedSummary(revoked: RevokeTokenResponse): string {
-  const { terminal, closed, didYouMean } = revoked;
+  const { terminal, closed, kept, didYouMean } = revoked;
   const unknown = revoked.synced
     ? ''
     : `No device named ${terminal} has synced here${didYouMean === null ? '' : ` (did you mean ${didYouMean}? It is not cut off: revoke it by that name)`}. `;
-  const connections = closed === 0 ? 'no live connection was open, so none was closed' : `${closed} live connection${closed === 1 ? '' : 's'} closed`;
-  return `${unknown}${terminal} cut off at ${clockTime(revoked.revokedAt)}; ${connections}.`;
+  const connections = (count: number) => `${count} live connection${count === 1 ? '' : 's'}`;
+  const closedSaid = closed === 0 ? (kept === 0 ? 'no live connection was open, so none was closed' : 'none closed') : `${connections(closed)} closed`;
+  const keptSaid = kept === 0 ? '' : `; ${connections(kept)} of an admin's device stay${kept === 1 ? 's' : ''} open: only an admin can cut it off`;
+  return `${unknown}${terminal} cut off at ${clockTime(revoked.revokedAt)}; ${closedSaid}${keptSaid}.`;
 }
 
 /** The console's Devices panel (managers): pair a new terminal, cut a lost one off. */
