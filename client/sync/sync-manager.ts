@@ -564,10 +564,19 @@ export class SyncManager {
 
   /** The server lacks what it answered before: its answers no longer hold, and what it lacks goes now. */
   private uploadWhatTheServerLost(): void {
-    this.holds.forgetAnswers();
-    this.store.writeBackRemovedUnacknowledged(this.acknowledgements());
+    this.serverLostAnswers();
     this.statusBoard.publish();
     this.retrySoon(0);
+  }
+
+  /**
+   * The server's answers no longer hold (a restore): the events they covered are owed again,
+   * and what a compaction let go on their word (this device's, or another's followed here) is
+   * written back to be uploaded.
+   */
+  private serverLostAnswers(): void {
+    this.holds.forgetAnswers();
+    this.store.writeBackRemovedUnacknowledged(this.acknowledgements());
   }
 
   /**
@@ -693,8 +702,9 @@ export class SyncManager {
         // Every event refused alone went through since: a later refusal starts short again.
         if (this.holds.refusedAloneCount === 0) this.refusalBackoff.reset();
         this.timeouts = 0;
-        // Below the last answer: the server forgot what it answered before.
-        if (this.known.answered(outcome.watermarks, outcome.storedAbove).forgot) this.holds.forgetAnswers();
+        // Below the last answer: the server forgot what it answered before (a restore). What
+        // is owed again goes with the next batches (see the end of this case).
+        if (this.known.answered(outcome.watermarks, outcome.storedAbove).forgot) this.serverLostAnswers();
         const byId = new Map(events.map((e) => [e.id, e]));
         let settled = 0;
         let waitUntil: number | null = null;
@@ -773,10 +783,9 @@ export class SyncManager {
    * said before no longer holds; upload again what it lacks.
    */
   private serverForgot(): void {
+    // First: what is written back is judged by the server's word as it is now.
     this.known.forget();
-    this.holds.forgetAnswers();
-    // A compaction judged by the old server's word (this till's, cut off through the restore, or another's followed here).
-    this.store.writeBackRemovedUnacknowledged(this.acknowledgements());
+    this.serverLostAnswers();
   }
 
   private markInSync(): void {

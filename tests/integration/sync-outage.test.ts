@@ -113,6 +113,46 @@ describe('Outage', () => {
     }
   });
 
+  it('[SYN20][CMP2] a till reached over REST only compacted its sales on the server\'s answers, then the server was restored without one: the next upload\'s answer says so, and the compacted sale is written back and uploaded', async () => {
+    const location = 'restored-after-compaction';
+    const dataDir = makeDataDir();
+    const backup = makeDataDir();
+    try {
+      server = await startTestServer({ dataDir });
+      proxy = await startTcpProxy(server.port);
+      const t = await startTerminal({ location, terminal: 'till-1', apiBase: `http://127.0.0.1:${proxy.port}`, syncEndpoint: `ws://127.0.0.1:${await closedPort()}/sync` });
+      terminals.push(t);
+      t.store.useAcknowledgements(() => t.sync.acknowledgements()); // as the app's session does
+      const sell = async (id: string, number: string) => {
+        await t.store.append('ticket.opened', { number }, { aggregate: { id, type: 'ticket' } });
+        await t.store.append('ticket.closed', { totalCents: 0 }, { aggregate: { id, type: 'ticket' } });
+      };
+      await sell('ticket-1', 'A-001');
+      await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 2, 'the first sale stored');
+      // The night's backup.
+      await server.close();
+      cpSync(dataDir, backup, { recursive: true });
+      server = await startTestServer({ dataDir });
+      proxy.retarget(server.port);
+      await sell('ticket-2', 'A-002');
+      await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 4, 'the second sale stored');
+      const lost = t.store.getByAggregate('ticket-2').map((e) => e.id);
+      // Days later the till lets both sales go: the server's answers acknowledged them.
+      expect((await t.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).aggregates).toBe(2);
+      // Restored from the backup, without the second sale; the till's next sale is its next upload.
+      await server.close();
+      server = await startTestServer({ dataDir: backup });
+      proxy.retarget(server.port);
+      await t.store.append('ticket.opened', { number: 'A-003' }, { aggregate: { id: 'ticket-3', type: 'ticket' } });
+      await restoredServerHolds(server.url, location, lost);
+    } finally {
+      await server?.close();
+      server = null;
+      removeDataDir(dataDir);
+      removeDataDir(backup);
+    }
+  });
+
   it('[SRV15][SYN20] a till that uploaded over REST with the relay down, its server then restored from a backup with the relay back: the room\'s ack written lower outweighs what the server answered before, and what it lost is owed at once', async () => {
     const location = 'restored-relay-back';
     const dataDir = makeDataDir();
