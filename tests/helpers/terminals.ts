@@ -37,6 +37,8 @@ export interface TerminalOptions {
   sync?: Partial<SyncOptions>;
   /** Default memory; 'indexeddb' needs fake-indexeddb installed by the test file. */
   persistence?: 'memory' | 'indexeddb';
+  /** A tab of a device whose other tabs may be open (EventStoreOptions.crossTab; default false). */
+  crossTab?: boolean;
   /** Wall clock of this terminal (default: real time + skewMs). */
   wallNow?: () => number;
   /** Open the store but do not start syncing yet (see startSync). */
@@ -55,7 +57,7 @@ export async function openTerminal(options: TerminalOptions): Promise<DeferredTe
     location: options.location,
     terminal: options.writer ?? options.terminal,
     persistence: options.persistence ?? 'memory',
-    crossTab: false,
+    crossTab: options.crossTab ?? false,
     clock: new HybridClock({ wallNow: options.wallNow ?? (() => Date.now() + skew) }),
   });
   const token = options.token ?? (await mint(options.location, 'terminal', options.terminal));

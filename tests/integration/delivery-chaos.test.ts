@@ -10,6 +10,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 import { TEST_SECRET, mint, waitFor } from '../helpers/server-clients';
 import { describeSync, openTerminal, serverEvents, type TerminalOptions, type TestTerminal } from '../helpers/terminals';
 import { installLocalStorage } from '../helpers/device-storage';
+import { installKillableTabs, type KillableTab } from '../helpers/killable-tabs';
 import { CompactionScheduler, WaitingForServerTimeError } from '../../client/store/compaction-scheduler';
 import type { Timers } from '../../client/sync/timers';
 import { createTokenIssuer } from '../../server/auth/tokens';
@@ -31,32 +32,52 @@ const SERVER_CLOCK = join(resolve(import.meta.dirname), '../helpers/server-clock
  * reopened at once) or kills mid-write and reopens the till whose log is kept in IndexedDB. With
  * compaction on, days pass (for the server, through tests/helpers/server-clock.mjs, and every
  * till), tills compact (by hand, ahead of time, or by their scheduler), tokens are renewed or
- * expire, and a memory till is re-paired. Healed, every event whose append resolved is in the
+ * expire, and a memory till is re-paired. With tabs, the IndexedDB till is a device whose tabs
+ * share IndexedDB, writer slots (Web Locks, or without them the BroadcastChannel slots of STO22)
+ * and a BroadcastChannel: the schedule opens a second tab of it (its own sync, the same token
+ * and links), appends and compacts there, and closes or kills it (tests/helpers/killable-tabs.ts);
+ * two live tabs never write as one writer. Healed, every event whose append resolved is in the
  * server's canonical log exactly once (but what the promise lets go: what only a re-paired till
- * held unsent, what a restore's backup lacks and no till held), every till holds the same events, all on the server, and what they do not hold
+ * held unsent, what a restore's backup lacks and no till held), every till (and the second tab,
+ * if open) holds the same events, all on the server, and what they do not hold
  * is of aggregates each has archived, nothing is owed, and every projection equals the server's.
  * The schedule is the seed's; what the faults hit depends on timing too, so a seed that failed
  * once is run again a few times to see it fail again.
  *
- * Knobs for exploring (defaults: the five runs below): CHAOS_SEEDS=1,2,3 or 1-40 (150 steps
+ * Knobs for exploring (defaults: the runs below): CHAOS_SEEDS=1,2,3 or 1-40 (150 steps
  * each, with compaction, unless CHAOS_COMPACT=0); CHAOS_STEPS,
  * the schedule's length; CHAOS_AUTO=1, healed without anyone pressing Sync now (the tills' own
- * timers); CHAOS_ENV=K=V,… the server's environment; the rest below.
+ * timers); CHAOS_TABS=1, with a second tab (CHAOS_TAB_LOCKS=0: its writer slots agreed without
+ * Web Locks); CHAOS_ENV=K=V,… the server's environment; the rest below.
  */
 
 const AUTO = process.env.CHAOS_AUTO === '1';
-/** The seeds run by default cover every kind of step; the last heals with no Sync now. */
-const RUNS: { seed: number; auto: boolean; compact: boolean; steps: number }[] = process.env.CHAOS_SEEDS
-  ? parseSeeds(process.env.CHAOS_SEEDS).map((seed) => ({ seed, auto: AUTO, compact: process.env.CHAOS_COMPACT !== '0', steps: Number(process.env.CHAOS_STEPS ?? 150) }))
+/**
+ * Whether the IndexedDB till has a second tab, and how its tabs agree on writer slots: Web
+ * Locks, or (CHAOS_TAB_LOCKS=0: a LAN server on plain http is no secure context) the
+ * BroadcastChannel slots of client/store/tab-slots.ts. Off, the schedules are as they were
+ * before tabs were added (no rand() drawn for them).
+ */
+type Tabs = 'off' | 'web-locks' | 'slot-channel';
+const TABS: Tabs = process.env.CHAOS_TABS !== '1' ? 'off' : process.env.CHAOS_TAB_LOCKS === '0' ? 'slot-channel' : 'web-locks';
+/** The seeds run by default cover every kind of step; the third heals with no Sync now. */
+const RUNS: { seed: number; auto: boolean; compact: boolean; steps: number; tabs: Tabs }[] = process.env.CHAOS_SEEDS
+  ? parseSeeds(process.env.CHAOS_SEEDS).map((seed) => ({ seed, auto: AUTO, compact: process.env.CHAOS_COMPACT !== '0', steps: Number(process.env.CHAOS_STEPS ?? 150), tabs: TABS }))
   : [
-      { seed: 425, auto: AUTO, compact: false, steps: 80 },
-      { seed: 416, auto: AUTO, compact: false, steps: 80 },
-      { seed: 428, auto: true, compact: false, steps: 80 },
+      { seed: 425, auto: AUTO, compact: false, steps: 80, tabs: 'off' },
+      { seed: 416, auto: AUTO, compact: false, steps: 80, tabs: 'off' },
+      { seed: 428, auto: true, compact: false, steps: 80, tabs: 'off' },
       // With compaction, days passing, tokens renewed or expiring, a till re-paired: 150 steps
       // (tickets must close, and days pass, before anything can be compacted).
-      { seed: 66, auto: AUTO, compact: true, steps: 150 },
-      { seed: 72, auto: AUTO, compact: true, steps: 150 },
+      { seed: 66, auto: AUTO, compact: true, steps: 150, tabs: 'off' },
+      { seed: 72, auto: AUTO, compact: true, steps: 150, tabs: 'off' },
+      // A second tab of the IndexedDB till, its writer slots by Web Locks, then by BroadcastChannel:
+      // opened, appending, compacting, closed, killed once its relay sent what it appended.
+      { seed: 504, auto: AUTO, compact: true, steps: 150, tabs: 'web-locks' },
+      { seed: 507, auto: AUTO, compact: true, steps: 150, tabs: 'slot-channel' },
     ];
+/** CHAOS_TAB_P: the chance that a step is the second tab's (with tabs; default 0.12). */
+const TAB_P = Number(process.env.CHAOS_TAB_P ?? 0.12);
 /** CHAOS_ENV=K=V,K=V: the server's environment (e.g. RELAY_COMPACT_EVERY_UPDATES=7). */
 const ENV = Object.fromEntries((process.env.CHAOS_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 /** CHAOS_SKEW=0: every till's wall clock right (default: each off by up to a minute either way). */
@@ -110,53 +131,6 @@ function parseSeeds(spec: string): number[] {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/**
- * A tab killed (power lost, the OS reclaiming it): its IndexedDB connections are cut — every
- * transaction not yet committed aborts, nothing it asks later is written — and nothing of it runs
- * again (no close, no flush). What the relay sent before then has left the device.
- */
-const connections: { name: string; db: IDBDatabase }[] = [];
-const openTransactions = new Map<IDBDatabase, Set<IDBTransaction>>();
-const dead = new WeakSet<IDBDatabase>();
-
-function watchIndexedDb(): () => void {
-  const open = IDBFactory.prototype.open;
-  const transaction = IDBDatabase.prototype.transaction;
-  IDBFactory.prototype.open = function (this: IDBFactory, name: string, version?: number) {
-    const req = open.call(this, name, version);
-    req.addEventListener('success', () => connections.push({ name, db: req.result }));
-    return req;
-  };
-  IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
-    if (dead.has(this)) throw new DOMException('the tab is gone', 'InvalidStateError');
-    const tx = transaction.apply(this, args);
-    let live = openTransactions.get(this);
-    if (!live) openTransactions.set(this, (live = new Set()));
-    live.add(tx);
-    const done = () => live.delete(tx);
-    tx.addEventListener('complete', done);
-    tx.addEventListener('abort', done);
-    return tx;
-  } as IDBDatabase['transaction'];
-  return () => {
-    IDBFactory.prototype.open = open;
-    IDBDatabase.prototype.transaction = transaction;
-  };
-}
-
-function killConnections(name: string): void {
-  for (const c of connections.filter((c) => c.name === name && !dead.has(c.db))) {
-    dead.add(c.db);
-    for (const tx of openTransactions.get(c.db) ?? []) {
-      try {
-        tx.abort();
-      } catch {
-        // committing or done already: on disk
-      }
-    }
-  }
-}
-
 function setOnline(till: { browser: EventTarget & { navigator: { onLine: boolean } } }, online: boolean): void {
   till.browser.navigator.onLine = online;
   till.browser.dispatchEvent(new Event(online ? 'online' : 'offline'));
@@ -169,13 +143,17 @@ interface Till {
   rest: TcpProxy;
   relay: TcpProxy;
   skewMs: number;
+  /** How the schedule names it: its name, or the second tab's 'till-1 tab 2'. */
+  label: string;
   /** Null while closed (only the IndexedDB till closes: a memory log cannot be reopened). */
   t: TestTerminal | null;
+  /** The tab its store was opened in (to be killed, see KillableTab). */
+  tab: KillableTab | null;
   /** The reopen under way, if any. */
   reopening: Promise<void> | null;
   /** The browser's online/offline events and navigator.onLine, as its sync sees them. */
   browser: EventTarget & { navigator: { onLine: boolean } };
-  /** Times it was killed (see killConnections). */
+  /** Times it was killed (see KillableTab). */
   lives: number;
   /** Its tickets' numbers and ids start with it. */
   prefix: string;
@@ -198,11 +176,9 @@ let server: ServerProcess;
 /** A restart under way (the schedule goes on while the server is down). */
 let restarting: Promise<void> | null = null;
 let storage: { restore(): void };
-let unwatch: () => void;
 
 beforeAll(async () => {
   storage = installLocalStorage();
-  unwatch = watchIndexedDb();
   dataDir = makeDataDir('rms-chaos-');
   writeFileSync(CLOCK_FILE, '0');
   server = await spawnServer({ dataDir, secret: TEST_SECRET, env: SERVER_ENV() });
@@ -216,18 +192,17 @@ afterAll(async () => {
   removeDataDir(dataDir);
   rmSync(CLOCK_FILE, { force: true });
   storage.restore();
-  unwatch();
 });
 
 describe('Delivery under random faults', () => {
-  for (const { seed, auto, compact, steps } of RUNS) {
-    it(`[SYN2][SYN3][SYN4][SYN20][STO17]${compact ? '[CMP1][CMP2][SYN16]' : ''} seed ${seed}: ${steps} random steps of sales and faults (links cut, refused, blackholed, slow or losing answers; server killed, restarted, restored from a backup; a till closed or killed mid-write and reopened${compact ? '; days pass, tills compact, tokens renewed or expiring, a till re-paired' : ''}); healed${auto ? ' with no Sync now' : ''}, every event is stored exactly once (but what the promise lets go) and every till and the server agree`, async () => {
-      await runSchedule(seed, auto, compact, steps);
+  for (const { seed, auto, compact, steps, tabs } of RUNS) {
+    it(`[SYN2][SYN3][SYN4][SYN20][STO17]${compact ? '[CMP1][CMP2][SYN16]' : ''}${tabs === 'off' ? '' : `[STO12]${tabs === 'slot-channel' ? '[STO22]' : ''}[STO25]`} seed ${seed}: ${steps} random steps of sales and faults (links cut, refused, blackholed, slow or losing answers; server killed, restarted, restored from a backup; a till closed or killed mid-write and reopened${compact ? '; days pass, tills compact, tokens renewed or expiring, a till re-paired' : ''}${tabs === 'off' ? '' : `; a second tab of it (writer slots by ${tabs === 'web-locks' ? 'Web Locks' : 'BroadcastChannel'}) opened, appending, compacting, closed or killed`}); healed${auto ? ' with no Sync now' : ''}, every event is stored exactly once (but what the promise lets go) and every till and the server agree`, async () => {
+      await runSchedule(seed, auto, compact, steps, tabs);
     }, 180_000); // the schedule, restarts and the 60 s wait for convergence: past the default 60 s, the failure still prints the schedule
   }
 });
 
-async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS: number): Promise<void> {
+async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS: number, tabs: Tabs): Promise<void> {
   if (ahead !== 0) {
     // Each schedule starts on today (the test's tokens are good for 30 days of real time): the
     // server restarted with its clock set back (another location's, so nothing of this one is dated ahead).
@@ -256,6 +231,14 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
   const tills: Till[] = [];
   /** The last backup of the server's data directory (CHAOS_RESTORE). */
   let backup: string | null = null;
+  /** Where each till's store opens: a tab that can be killed; the IndexedDB till's tabs share its Web Locks (tabs: 'web-locks'). */
+  const device = installKillableTabs({ webLocks: tabs === 'web-locks' });
+  /** The second tab of the IndexedDB till, once the schedule opened it (set in tabStep: `as`, else narrowed to null below). */
+  let tab2 = null as Till | null;
+  /** The tills and the second tab, if any. */
+  const everyTab = (): Till[] => (tab2 ? [...tills, tab2] : tills);
+  /** The till a tab runs on (the second tab's clock is the IndexedDB till's). */
+  const deviceOf = (till: Till): Till => (till === tab2 ? tills[0]! : till);
 
   const optionsOf = (till: Till): TerminalOptions => ({
     location,
@@ -264,8 +247,9 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
     apiBase: till.rest.url,
     syncEndpoint: till.relay.wsUrl,
     // Read at every stamp: a clock that jumps moves it.
-    wallNow: () => Date.now() + ahead + till.skewMs,
+    wallNow: () => Date.now() + ahead + deviceOf(till).skewMs,
     persistence: till.persistence,
+    crossTab: tabs !== 'off' && till.persistence === 'indexeddb',
     otherWritersGraceMs: 1_500,
     sync: { uploadTimeoutMs: 1_500, ...(OFFLINE ? { browser: till.browser } : {}) },
     token: till.token,
@@ -274,16 +258,27 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
   const giveToken = (till: Till, t: TestTerminal, token: string) => {
     till.token = token;
     t.sync.renewToken(token);
+    // The device's tabs share its session: the IndexedDB till's token is its second tab's too.
+    if (till === tills[0] && tab2?.t) {
+      tab2.token = token;
+      tab2.t.sync.renewToken(token);
+    }
   };
   const open = async (till: Till) => {
-    const t = (await openTerminal(optionsOf(till))).startSync();
+    const tab = device.tab();
+    const t = (await tab.run(() => openTerminal(optionsOf(till)))).startSync();
     // As the app wires it (client/app/session.ts): every compaction goes by sync's acknowledgements.
     t.store.useAcknowledgements(() => t.sync.acknowledgements());
-    const wall = () => Date.now() + ahead + till.skewMs;
+    const wall = () => Date.now() + ahead + deviceOf(till).skewMs;
     const timers: Timers = { now: wall, monotonicNow: () => performance.now(), setTimeout: () => null, clearTimeout: () => {}, random: rand };
     till.scheduler?.stop();
     till.scheduler = new CompactionScheduler(t.store, timers, { idleMs: 0, checkEveryMs: 1e12, maxStoredBytes: Number.MAX_SAFE_INTEGER });
     till.t = t;
+    till.tab = tab;
+    // Two live tabs of one device never write as one writer (STO12, STO22): else only the
+    // device's counter keeps their numbers apart, and not while both append at once.
+    const [first, second] = [tills[0]?.t, tab2?.t];
+    if (till.persistence === 'indexeddb' && first && second && first.store.writer === second.store.writer) problems.push(`step ${step}: ${till.label} opened writing as ${t.store.writer}, as its other live tab does`);
   };
   /** Events some compaction removed from a till, by id: which till and step. */
   const compactedAway = new Map<string, string>();
@@ -298,18 +293,18 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
     let report: { aggregates: number; events: number } | null = null;
     if (how === 'scheduler') {
       await till.scheduler!.compactNow().then((r) => (report = r), (err: unknown) => {
-        if (!(err instanceof WaitingForServerTimeError)) problems.push(`${till.name} compaction failed: ${String(err)}`);
+        if (!(err instanceof WaitingForServerTimeError)) problems.push(`${till.label} compaction failed: ${String(err)}`);
       });
     } else {
       const lead = how === 'ahead' ? int(0, 6 * 60 * 60_000) : 0;
       report = await t.store.compact({ now: serverNow() + lead }).catch((err: unknown) => {
-        if (till.t === t) problems.push(`${till.name} compaction failed: ${String(err)}`);
+        if (till.t === t) problems.push(`${till.label} compaction failed: ${String(err)}`);
         return null;
       });
     }
     const after = holding(t);
     const gone = [...before].filter((id) => !after.has(id));
-    for (const id of gone) if (!compactedAway.has(id)) compactedAway.set(id, `${till.name} step ${step}`);
+    for (const id of gone) if (!compactedAway.has(id)) compactedAway.set(id, `${till.label} step ${step}`);
     if (gone.length > 0 && process.env.CHAOS_CHECK_COMPACTION !== '0') {
       const at = step;
       await serverEvents(server.url, location).then(
@@ -318,7 +313,7 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
           const lacking = gone.filter((id) => !have.has(id));
           if (lacking.length > 0) {
             const e = appendedEvents.get(lacking[0]!);
-            compactionLacks.push(`step ${at}: ${till.name} compacted ${lacking.length} events the server lacks (e.g. ${e ? `${e.origin.terminal}#${e.origin.n}` : lacking[0]}); it went by ${acksBefore}`);
+            compactionLacks.push(`step ${at}: ${till.label} compacted ${lacking.length} events the server lacks (e.g. ${e ? `${e.origin.terminal}#${e.origin.n}` : lacking[0]}); it went by ${acksBefore}`);
           }
         },
         () => {},
@@ -333,11 +328,13 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
       const prefix = `${'ABC'[i]}${seed % 1000}`;
       const till: Till = {
         name,
+        label: name,
         persistence: i === 0 ? 'indexeddb' : 'memory',
         rest: await startTcpProxy(port),
         relay: await startTcpProxy(port),
         skewMs: SKEW ? int(-60_000, 60_000) : 0,
         t: null,
+        tab: null,
         reopening: null,
         prefix,
         lives: 0,
@@ -391,7 +388,7 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
 
     const record = (till: Till, e: EventEnvelope) => {
       appendedEvents.set(e.id, e);
-      if (!appended.has(e.id)) appended.set(e.id, { till: till.name, type: e.type });
+      if (!appended.has(e.id)) appended.set(e.id, { till: till.label, type: e.type });
     };
 
     const appendCommands = (till: Till, commands: Command[]): Promise<unknown> => {
@@ -412,11 +409,141 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
               return;
             }
             if (held) record(till, held);
-            problems.push(`${till.name} append ${c.type} failed: ${String(err)}${held ? ' (held all the same)' : ''}`);
+            problems.push(`${till.label} append ${c.type} failed: ${String(err)}${held ? ' (held all the same)' : ''}`);
           },
         ),
       );
       return Promise.all(pending);
+    };
+
+    /** A burst of `till`'s commands (`who`: how the schedule names it). */
+    const appendBurst = async (till: Till, who: string) => {
+      const commands = Array.from({ length: int(1, BURST) }, () => till.commands.next().value as Command);
+      note(`${who} appends ${commands.map((c) => `${c.type}@${c.aggregate.id}`).join(' ')}`);
+      await appendCommands(till, commands);
+    };
+    /** A line added to another's ticket, as seen here (two tills, or tabs, adding to one ticket), if it sees one. */
+    const addToAnothersTicket = async (till: Till, who: string) => {
+      const others = till.t!.store.views('ticket').filter((v) => !v.id.startsWith(`ticket-${till.prefix}-`));
+      if (others.length === 0) return;
+      const ticket = pick(others);
+      const lineId = `x-${till.name}-${step}`;
+      note(`${who} adds ${lineId} to ${ticket.id}`);
+      await appendCommands(till, [
+        { type: 'ticket.item_added', payload: { lineId, menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity: 1 }, aggregate: { id: ticket.id, type: 'ticket' } },
+      ]);
+    };
+    /** A quick sale: a ticket opened, rung up, paid and closed at once (settled, it can leave once acknowledged and past retention). */
+    const quickSale = async (till: Till, who: string, quantity: number) => {
+      const aggregate = { id: `ticket-${till.prefix}-q${step}`, type: 'ticket' };
+      const cents = 350 * quantity;
+      note(`${who} rings up and closes ${aggregate.id}`);
+      await appendCommands(till, [
+        { type: 'ticket.opened', payload: { number: `${till.prefix}-${5000 + step}`, tableId: 'table-1', covers: 1 }, aggregate },
+        { type: 'ticket.item_added', payload: { lineId: 'l1', menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity }, aggregate },
+        { type: 'ticket.payment_recorded', payload: { paymentId: `p-${step}`, method: 'card', amountCents: cents }, aggregate },
+        { type: 'ticket.closed', payload: { totalCents: cents }, aggregate },
+      ]);
+    };
+    /** A compaction by hand, ahead of time or by the scheduler, its outcome noted. */
+    const compactStep = async (till: Till, who: string) => {
+      const how = pick(['now', 'now', 'ahead', 'scheduler'] as const);
+      const at = schedule.length;
+      note(`${who} compacts (${how})`);
+      schedule[at] += `: ${await compactOn(till, how)}`;
+    };
+
+    /**
+     * A tab killed (see KillableTab), sometimes right after a burst of sales: before they were
+     * written anywhere, or once the relay had sent them but before IndexedDB committed them.
+     */
+    const killMidWrite = async (till: Till, t: TestTerminal, burst: number, relayFirst: boolean, then: string) => {
+      // Killed once the relay sent them: while it is in step (if it gets there within a few seconds).
+      if (relayFirst) await waitFor(() => t.sync.relayInStep, 'relay in step', 3_000).catch(() => {});
+      const left = relayFirst && t.sync.relayInStep ? 'the relay sent them' : 'nothing left the tab';
+      note(`${till.label} killed${burst > 0 ? ` right after ${burst} appends (${left})` : ''}${then}`);
+      for (const c of Array.from({ length: burst }, () => till.commands.next().value as Command)) {
+        const stamped = t.store.append(c.type, c.payload, { aggregate: c.aggregate, ...(c.key ? { key: c.key } : {}) });
+        // Resolved, it was on disk (and must survive); never resolved, staff never saw it saved.
+        stamped.then((e) => {
+          record(till, e);
+          if (c.key) till.keys.push({ command: c, key: c.key });
+        }, () => {});
+      }
+      // Stamped at once: which they are (appended if their append resolves after all).
+      for (const e of t.store.eventsByWriter().get(t.store.writer) ?? []) if (!appended.has(e.id)) unconfirmed.add(e.id);
+      if (relayFirst) await Promise.resolve();
+      till.tab!.kill();
+      till.lives++;
+      t.sync.stop();
+      till.scheduler?.stop();
+      till.t = null;
+    };
+
+    /** A step of the IndexedDB till's second tab: opened, appending, compacting, closed or killed. */
+    const tabStep = async (): Promise<void> => {
+      const prefix = `D${seed % 1000}`;
+      tab2 ??= {
+        ...tills[0]!,
+        label: `${tills[0]!.name} tab 2`,
+        skewMs: 0,
+        t: null,
+        tab: null,
+        reopening: null,
+        lives: 0,
+        prefix,
+        commands: ticketCommands(1_000_000, seed * 10 + 7, prefix)[Symbol.iterator](),
+        keys: [],
+        scheduler: null,
+      };
+      const tab = tab2;
+      if (tab.reopening) return;
+      if (!tab.t) {
+        // Opened with the device's session; sometimes the schedule goes on while it loads.
+        tab.token = tills[0]!.token;
+        const meanwhile = rand() < 0.5;
+        const at = schedule.length;
+        note(`${tab.label} opens${meanwhile ? ' (the schedule goes on meanwhile)' : ''}`);
+        tab.reopening = (async () => {
+          await open(tab);
+          schedule[at] += `: writes as ${tab.t!.store.writer}`;
+          tab.reopening = null;
+        })();
+        background.push(tab.reopening);
+        if (!meanwhile) await tab.reopening;
+        return;
+      }
+      const t = tab.t;
+      const r = rand();
+      const who = `${tab.label} (${t.store.writer})`;
+      if (r < 0.36) {
+        await appendBurst(tab, who);
+      } else if (r < 0.44) {
+        await addToAnothersTicket(tab, who);
+      } else if (r < 0.52) {
+        await quickSale(tab, who, 1);
+      } else if (r < 0.62) {
+        if (COMPACT) await compactStep(tab, who);
+      } else if (r < 0.7) {
+        note(`${who} Sync now`);
+        background.push(t.sync.syncNow());
+      } else if (r < 0.85) {
+        // Closed (staff closed it), sometimes with a write still being saved.
+        const burst = rand() < 0.5 ? int(1, BURST) : 0;
+        note(`${who} closes${burst > 0 ? ` right after ${burst} appends` : ''}`);
+        const last = burst > 0 ? appendCommands(tab, Array.from({ length: burst }, () => tab.commands.next().value as Command)) : Promise.resolve();
+        tab.t = null;
+        tab.scheduler?.stop();
+        tab.reopening = (async () => {
+          await t.close();
+          await last;
+          tab.reopening = null;
+        })();
+        background.push(tab.reopening);
+      } else {
+        const burst = rand() < 0.7 ? int(1, BURST) : 0;
+        await killMidWrite(tab, t, burst, rand() < 0.5, '');
+      }
     };
 
     for (step = 0; step < STEPS; step++) {
@@ -428,6 +555,10 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
         if (h.till.t !== h.t) continue;
         note(`${h.till.name} gets a fresh token`);
         giveToken(h.till, h.t, await newToken(h.till));
+      }
+      if (tabs !== 'off' && rand() < TAB_P) {
+        await tabStep();
+        continue;
       }
       const till = pick(tills);
       if (COMPACT && rand() < 0.3) {
@@ -441,24 +572,11 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
           writeFileSync(CLOCK_FILE, String(ahead));
           note(`${days} days pass`);
         } else if (r < 0.4) {
-          // A quick sale: a ticket opened, rung up, paid and closed at once (settled, it can leave once acknowledged and past retention).
           if (!till.t) continue;
-          const aggregate = { id: `ticket-${till.prefix}-q${step}`, type: 'ticket' };
-          const cents = 350 * int(1, 4);
-          note(`${till.name} rings up and closes ${aggregate.id}`);
-          await appendCommands(till, [
-            { type: 'ticket.opened', payload: { number: `${till.prefix}-${5000 + step}`, tableId: 'table-1', covers: 1 }, aggregate },
-            { type: 'ticket.item_added', payload: { lineId: 'l1', menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity: cents / 350 }, aggregate },
-            { type: 'ticket.payment_recorded', payload: { paymentId: `p-${step}`, method: 'card', amountCents: cents }, aggregate },
-            { type: 'ticket.closed', payload: { totalCents: cents }, aggregate },
-          ]);
+          await quickSale(till, till.name, int(1, 4));
         } else if (r < 0.7) {
           if (!till.t) continue;
-          const how = pick(['now', 'now', 'ahead', 'scheduler'] as const);
-          const at = schedule.length;
-          note(`${till.name} compacts (${how})`);
-          const outcome = await compactOn(till, how);
-          schedule[at] += `: ${outcome}`;
+          await compactStep(till, till.name);
         } else if (r < 0.8) {
           if (!till.t) continue;
           note(`${till.name} renews its token`);
@@ -478,7 +596,7 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
           // What the room holds (relayed) reaches the canonical log without it (SRV21); what it
           // believes acknowledged, the server may have lost since (restored from a backup while
           // this till was cut off): the server's log says.
-          const others = tills.filter((o) => o !== till && o.t).map((o) => holding(o.t!));
+          const others = everyTab().filter((o) => o !== till && o.t).map((o) => holding(o.t!));
           const onServer = await serverEvents(server.url, location).then((events) => new Set(events.map((e) => e.id)), () => new Set<string>());
           const lost = [...old.store.eventsByWriter().values()]
             .flat()
@@ -499,21 +617,10 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
       const roll = rand() * 100;
       if (roll < 34) {
         if (!till.t) continue;
-        const count = int(1, BURST);
-        const commands = Array.from({ length: count }, () => till.commands.next().value as Command);
-        note(`${till.name} appends ${commands.map((c) => `${c.type}@${c.aggregate.id}`).join(' ')}`);
-        await appendCommands(till, commands);
+        await appendBurst(till, till.name);
       } else if (roll < 40) {
-        // Another till's ticket, as seen here: two tills adding to one ticket.
         if (!till.t) continue;
-        const others = till.t.store.views('ticket').filter((v) => !v.id.startsWith(`ticket-${till.prefix}-`));
-        if (others.length === 0) continue;
-        const ticket = pick(others);
-        const lineId = `x-${till.name}-${step}`;
-        note(`${till.name} adds ${lineId} to ${ticket.id}`);
-        await appendCommands(till, [
-          { type: 'ticket.item_added', payload: { lineId, menuItemId: 'cola', name: 'Cola', unitPriceCents: 350, quantity: 1 }, aggregate: { id: ticket.id, type: 'ticket' } },
-        ]);
+        await addToAnothersTicket(till, till.name);
       } else if (roll < 44) {
         // A keyed command sent again (a double tap, a retried action): nothing new is written.
         if (!till.t || till.keys.length === 0) continue;
@@ -590,7 +697,7 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
               // is not lost while a device holds it. Lost for good: what no device keeps.
               await tills[0]!.reopening;
               const inBackup = eventIdsIn(backup!, location);
-              const held = new Set(tills.flatMap((o) => (o.t ? [...holding(o.t)] : [])));
+              const held = new Set(everyTab().flatMap((o) => (o.t ? [...holding(o.t)] : [])));
               const partial = tills.some((o) => !o.t);
               for (const id of appended.keys()) if (!inBackup.has(id) && !held.has(id)) mayBeLost.set(id, `not in the backup, held by no till at the restore (step ${at})${partial ? ', a till closed' : ''}`);
               rmSync(dataDir, { recursive: true, force: true });
@@ -630,30 +737,10 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
         if (!idb.t || idb.reopening) continue;
         const t = idb.t;
         if (CRASH && rand() < 0.35) {
-          // Killed, sometimes right after a burst of sales: before they were written anywhere, or
-          // once the relay had sent them but before IndexedDB committed them.
           const burst = rand() < 0.7 ? int(1, BURST) : 0;
           const relayFirst = rand() < 0.5;
           const downMs = int(0, 400);
-          // Killed once the relay sent them: while it is in step (if it gets there within a few seconds).
-          if (relayFirst) await waitFor(() => t.sync.relayInStep, 'relay in step', 3_000).catch(() => {});
-          const left = relayFirst && t.sync.relayInStep ? 'the relay sent them' : 'nothing left the tab';
-          note(`${idb.name} killed${burst > 0 ? ` right after ${burst} appends (${left})` : ''}, reopens after ${downMs} ms`);
-          for (const c of Array.from({ length: burst }, () => idb.commands.next().value as Command)) {
-            const stamped = t.store.append(c.type, c.payload, { aggregate: c.aggregate, ...(c.key ? { key: c.key } : {}) });
-            // Resolved, it was on disk (and must survive); never resolved, staff never saw it saved.
-            stamped.then((e) => {
-              record(idb, e);
-              if (c.key) idb.keys.push({ command: c, key: c.key });
-            }, () => {});
-          }
-          // Stamped at once: which they are (appended if their append resolves after all).
-          for (const e of t.store.eventsByWriter().get(idb.name) ?? []) if (!appended.has(e.id)) unconfirmed.add(e.id);
-          if (relayFirst) await Promise.resolve();
-          killConnections(`rms:${location}`);
-          idb.lives++;
-          t.sync.stop();
-          idb.t = null;
+          await killMidWrite(idb, t, burst, relayFirst, `, reopens after ${downMs} ms`);
           idb.reopening = (async () => {
             await sleep(downMs);
             await open(idb);
@@ -698,14 +785,17 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
     for (const till of tills) await healProxy([till.rest, till.relay], true);
     for (const till of tills) if (!till.browser.navigator.onLine) setOnline(till, true);
     await restarting;
-    for (const till of tills) await till.reopening;
+    for (const till of everyTab()) await till.reopening;
     // Every till's token good (days passed with no renewal running: the app's renews at half-life).
     for (const till of tills) giveToken(till, till.t!, await newToken(till));
     // Bounded: an append of a killed tab may never settle.
     await Promise.race([Promise.all(background), sleep(30_000).then(() => problems.push('background work still running after 30 s'))]);
-    if (!auto) await Promise.all(tills.map((till) => till.t!.sync.syncNow()));
+    // The second tab, if open, is healed and checked as a till is (its token is its device's).
+    const healed = everyTab().filter((till) => till.t);
+    const secondTab = tabs === 'off' ? '' : `second tab ${tab2 === null ? 'never opened' : tab2.t ? 'open' : 'closed'}; `;
+    if (!auto) await Promise.all(healed.map((till) => till.t!.sync.syncNow()));
 
-    const terminals = tills.map((till) => till.t!);
+    const terminals = healed.map((till) => till.t!);
     for (const id of appended.keys()) unconfirmed.delete(id);
     const ids = [...appended.keys()];
     const required = ids.filter((id) => !mayBeLost.has(id));
@@ -714,8 +804,8 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
     let lastServerCheck = 0;
     const state = () =>
       [
-        `seed ${seed}; appended ${ids.length} (${ids.length - required.length} may be lost; and ${unconfirmed.size} never confirmed); server holds ${stored.length}; ${compactedAway.size} compacted away somewhere; days ahead ${ahead / DAY}`,
-        ...tills.map((till) => describeSync(`${till.name} (${till.writer})`, till.t!)),
+        `seed ${seed}; ${secondTab}appended ${ids.length} (${ids.length - required.length} may be lost; and ${unconfirmed.size} never confirmed); server holds ${stored.length}; ${compactedAway.size} compacted away somewhere; days ahead ${ahead / DAY}`,
+        ...healed.map((till) => describeSync(`${till.label} (${till.t!.store.writer})`, till.t!)),
         (() => {
           const have = new Set(stored.map((e) => e.id));
           const missing = required.filter((id) => !have.has(id));
@@ -736,7 +826,7 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
           const inDoc = new Set(readAllEventJson(t.store.doc).map((j) => (JSON.parse(j) as { id: string }).id));
           const stones = compactedOf(t.store.doc);
           const rows = [...others.values()].slice(0, 60).map((e) => `${e.origin.terminal}/${e.origin.n}@${e.aggregate.id} inDoc=${inDoc.has(e.id)} archived=${t.store.isArchived(e.aggregate.id)} stone=${JSON.stringify(stones.get(e.aggregate.id))} at=${e.at}`);
-          return `${tills[i]!.name} lacks ${others.size}: ${rows.join('; ')}`;
+          return `${healed[i]!.label} lacks ${others.size}: ${rows.join('; ')}`;
         }),
         'schedule:',
         ...schedule,
@@ -764,7 +854,7 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
     );
 
     stored = await serverEvents(server.url, location);
-    if (process.env.CHAOS_VERBOSE) console.log(`seed ${seed}: ${ids.length} events (${unconfirmed.size} never confirmed, ${ids.length - required.length} may be lost), ${stored.length} stored, ${compactedAway.size} compacted away somewhere, held ${heldIds(terminals[0]!).length}\n${schedule.join('\n')}`);
+    if (process.env.CHAOS_VERBOSE) console.log(`seed ${seed}: ${secondTab}${ids.length} events (${unconfirmed.size} never confirmed, ${ids.length - required.length} may be lost), ${stored.length} stored, ${compactedAway.size} compacted away somewhere, held ${heldIds(terminals[0]!).length}\n${schedule.join('\n')}`);
     const fail = (what: string) => `${what}\n${state()}`;
     expect(problems, fail('problems')).toEqual([]);
     // (1) The canonical log: every event appended, once each, and nothing else (but those whose
@@ -778,10 +868,11 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
     // (2) Every till's log holds the same events, all on the server; the rest are of aggregates archived everywhere.
     const first = heldIds(terminals[0]!).sort();
     for (const [i, t] of terminals.entries()) {
-      expect(heldIds(t).sort(), fail(`${TILLS[i]}'s log`)).toEqual(first);
-      expect(first.filter((id) => !onServer.has(id)), fail(`${TILLS[i]} holds what the server lacks`)).toEqual([]);
+      const name = healed[i]!.label;
+      expect(heldIds(t).sort(), fail(`${name}'s log`)).toEqual(first);
+      expect(first.filter((id) => !onServer.has(id)), fail(`${name} holds what the server lacks`)).toEqual([]);
       const held = new Set(first);
-      expect([...onServer].filter(([id, aggregate]) => !held.has(id) && !t.store.isArchived(aggregate)).map(([id]) => id), fail(`${TILLS[i]} lacks events of aggregates it shows`)).toEqual([]);
+      expect([...onServer].filter(([id, aggregate]) => !held.has(id) && !t.store.isArchived(aggregate)).map(([id]) => id), fail(`${name} lacks events of aggregates it shows`)).toEqual([]);
     }
     // (3) Every till's projection is the server's (aggregates not archived).
     const viewsOf = (t: TestTerminal) => canonicalJson(t.store.views().map((v) => ({ ...v, history: t.store.history(v.id) })));
@@ -795,12 +886,15 @@ async function runSchedule(seed: number, auto: boolean, COMPACT: boolean, STEPS:
     }
   } finally {
     if (backup !== null) removeDataDir(backup);
-    for (const till of tills) {
+    for (const till of everyTab()) {
       await till.reopening?.catch(() => {});
       till.scheduler?.stop();
       await till.t?.close();
+    }
+    for (const till of tills) {
       await till.rest.close();
       await till.relay.close();
     }
+    device.restore();
   }
 }
