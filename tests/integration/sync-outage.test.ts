@@ -113,8 +113,13 @@ describe('Outage', () => {
     }
   });
 
-  it('[SYN20][CMP2] a till reached over REST only compacted its sales on the server\'s answers, then the server was restored without one: the next upload\'s answer says so, and the compacted sale is written back and uploaded', async () => {
-    const location = 'restored-after-compaction';
+  const toldOfRestore = [
+    { told: 'the next upload\'s answer', by: 'upload' },
+    { told: 'the next probe\'s answer (Sync now, the till idle)', by: 'probe' },
+    { told: 'the room\'s ack written lower (its answers before had covered the sale)', by: 'room' },
+  ] as const;
+  for (const { told, by } of toldOfRestore) it(`[SYN20][CMP2] a till reached over REST only compacted its sales on the server's answers, then the server was restored without one: ${told} says so, and the compacted sale is written back and uploaded`, async () => {
+    const location = `restored-after-compaction-${by}`;
     const dataDir = makeDataDir();
     const backup = makeDataDir();
     try {
@@ -123,27 +128,36 @@ describe('Outage', () => {
       const t = await startTerminal({ location, terminal: 'till-1', apiBase: `http://127.0.0.1:${proxy.port}`, syncEndpoint: `ws://127.0.0.1:${await closedPort()}/sync` });
       terminals.push(t);
       t.store.useAcknowledgements(() => t.sync.acknowledgements()); // as the app's session does
-      const sell = async (id: string, number: string) => {
-        await t.store.append('ticket.opened', { number }, { aggregate: { id, type: 'ticket' } });
-        await t.store.append('ticket.closed', { totalCents: 0 }, { aggregate: { id, type: 'ticket' } });
-      };
-      await sell('ticket-1', 'A-001');
+      await sell(t.store, 'ticket-1', 'A-001');
       await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 2, 'the first sale stored');
       // The night's backup.
       await server.close();
       cpSync(dataDir, backup, { recursive: true });
       server = await startTestServer({ dataDir });
       proxy.retarget(server.port);
-      await sell('ticket-2', 'A-002');
+      const lost = await sell(t.store, 'ticket-2', 'A-002');
       await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 4, 'the second sale stored');
-      const lost = t.store.getByAggregate('ticket-2').map((e) => e.id);
+      // The room, played by hand (the relay unreachable): for `room`, the old server's ack of both sales.
+      const room = new Y.Doc();
+      const relay = () => Y.applyUpdate(t.store.doc, Y.encodeStateAsUpdate(room, Y.encodeStateVector(t.store.doc)), 'relay');
+      if (by === 'room') {
+        room.transact(() => acksOf(room).set('till-1', 4));
+        relay();
+      }
       // Days later the till lets both sales go: the server's answers acknowledged them.
       expect((await t.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).aggregates).toBe(2);
-      // Restored from the backup, without the second sale; the till's next sale is its next upload.
+      // Restored from the backup, without the second sale.
       await server.close();
       server = await startTestServer({ dataDir: backup });
       proxy.retarget(server.port);
-      await t.store.append('ticket.opened', { number: 'A-003' }, { aggregate: { id: 'ticket-3', type: 'ticket' } });
+      if (by === 'upload') await t.store.append('ticket.opened', { number: 'A-003' }, { aggregate: { id: 'ticket-3', type: 'ticket' } });
+      else if (by === 'probe') await t.sync.syncNow();
+      else {
+        // The restored server's guard writes its truth. What is written back is judged by it, not
+        // by the answers (4) the server gave before.
+        room.transact(() => acksOf(room).set('till-1', 2));
+        relay();
+      }
       await restoredServerHolds(server.url, location, lost);
     } finally {
       await server?.close();
@@ -269,6 +283,36 @@ describe('Outage', () => {
     expect((await serverEvents(server.url, location)).map((e) => e.origin.n).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  it('[SRV15][SYN20][OUT8][CMP2] a till reached over the relay only compacted a sale on the old server\'s ranges above its ack; the restored server\'s guard deleting those ranges says it forgot: the sale is written back and delivered', async () => {
+    server = await startTestServer();
+    const location = 'restored-ranges-relay';
+    const opened = await openTerminal({
+      location,
+      terminal: 'till-1',
+      apiBase: server.url,
+      syncEndpoint: server.wsUrl,
+      deferSync: true,
+      // REST unreachable: only the room tells the till anything.
+      sync: { fetch: () => Promise.reject(new TypeError('fetch failed')) },
+    });
+    const first = await sell(opened.store, 'ticket-1', 'A-001'); // n 1, 2
+    const lost = await sell(opened.store, 'ticket-2', 'A-002'); // n 3, 4
+    // The restored server's backup holds the first sale only.
+    const written = opened.store.eventsByWriter().get('till-1')!;
+    expect((await postEvents(server.url, await mint(location), written.slice(0, 2))).status).toBe(200);
+    // What the old server published into the room doc: 2 held, 3..4 stored above it.
+    opened.store.doc.transact(() => {
+      acksOf(opened.store.doc).set('till-1', 2);
+      ackRangesOf(opened.store.doc).set('till-1', [3, 4]);
+    }, 'server');
+    expect((await opened.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).aggregates).toBe(2);
+    const t = opened.startSync();
+    terminals.push(t);
+    t.store.useAcknowledgements(() => t.sync.acknowledgements()); // as the app's session does
+    // The ack stays 2: only the ranges going tell the till the server forgot.
+    await restoredServerHolds(server.url, location, [...first, ...lost]);
+  });
+
   it('[SYN20][CMP2] a till that compacted a sale against the old server reaches the restored one first: its deletions do not make the till still holding the sale drop it, and it is uploaded again', async () => {
     server = await startTestServer();
     const location = 'restored-after-compaction';
@@ -354,6 +398,14 @@ describe('Outage', () => {
     await restoredServerHolds(server.url, location, ids);
   });
 });
+
+/** A sale on `store`: ticket `id` opened and closed (two events); their ids. */
+async function sell(store: TestTerminal['store'], id: string, number: string): Promise<string[]> {
+  const aggregate = { aggregate: { id, type: 'ticket' } };
+  await store.append('ticket.opened', { number }, aggregate);
+  await store.append('ticket.closed', { totalCents: 0 }, aggregate);
+  return store.getByAggregate(id).map((e) => e.id);
+}
 
 /** Waits until the server's canonical log holds every one of `ids` (the sale uploaded again after a restore). */
 function restoredServerHolds(url: string, location: string, ids: readonly string[]): Promise<void> {
