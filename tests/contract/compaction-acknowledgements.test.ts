@@ -124,6 +124,19 @@ describe('Another device\'s compaction and what this one knows the server holds'
     expect([...reopened.eventsByWriter().values()].flat()).toEqual([]);
   });
 
+  /** A sale closed on till-1 and exchanged with till-2, which holds the server acknowledges it. */
+  async function saleHeldByTwo(location: string) {
+    const till1 = await openStore({ location, terminal: 'till-1' });
+    const till2 = await openStore({ location, terminal: 'till-2' });
+    const commands = new TicketCommands({ store: till1, role: 'terminal' });
+    const t = await commands.openTicket();
+    await commands.close(t);
+    const sale = till1.getByAggregate(t);
+    exchange(till1, till2);
+    till2.useAcknowledgements(() => marksOnly({ [till1.writer]: sale.length }));
+    return { till1, till2, t, sale };
+  }
+
   const entries = [
     {
       entry: 'another device\'s copy of the same events',
@@ -138,14 +151,7 @@ describe('Another device\'s compaction and what this one knows the server holds'
   ];
   for (const { entry, write, outcome } of entries) it(`[CMP2] a deletion of one copy while ${entry} stays in the doc: ${outcome}`, async () => {
     const location = `copy-outlives-deletion-${entries.findIndex((e) => e.entry === entry)}`;
-    const till1 = await openStore({ location, terminal: 'till-1' });
-    const till2 = await openStore({ location, terminal: 'till-2' });
-    const commands = new TicketCommands({ store: till1, role: 'terminal' });
-    const t = await commands.openTicket();
-    await commands.close(t);
-    const sale = till1.getByAggregate(t);
-    exchange(till1, till2);
-    till2.useAcknowledgements(() => marksOnly({ [till1.writer]: sale.length }));
+    const { till1, till2, t, sale } = await saleHeldByTwo(location);
     // A third device wrote the entries into its own segment (the sale written back: it did not
     // know the server held it); till-1 compacts without having seen them, and till-2 gets them first.
     const till3 = new Y.Doc();
@@ -163,15 +169,8 @@ describe('Another device\'s compaction and what this one knows the server holds'
   });
 
   it('[CMP2] one update deleting a held sale, of which the doc keeps another device\'s copy, and an entry that is no event (a faulty replica\'s junk): the sale stays held, and the junk is not written back', async () => {
-    const till1 = await openStore({ location: 'copy-outlives-deletion-with-junk', terminal: 'till-1' });
-    const till2 = await openStore({ location: 'copy-outlives-deletion-with-junk', terminal: 'till-2' });
-    const commands = new TicketCommands({ store: till1, role: 'terminal' });
-    const t = await commands.openTicket();
-    await commands.close(t);
-    const sale = till1.getByAggregate(t);
-    exchange(till1, till2);
     // Acknowledged as far as till-2 knows: only the copy keeps the sale held.
-    till2.useAcknowledgements(() => marksOnly({ [till1.writer]: sale.length }));
+    const { till1, till2, t, sale } = await saleHeldByTwo('copy-outlives-deletion-with-junk');
     const room = new Y.Doc();
     Y.applyUpdate(room, Y.encodeStateAsUpdate(till1.doc));
     room.transact(() => {

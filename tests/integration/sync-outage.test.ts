@@ -85,23 +85,14 @@ describe('Outage', () => {
     const dataDir = makeDataDir();
     const backup = makeDataDir();
     try {
-      server = await startTestServer({ dataDir });
-      proxy = await startTcpProxy(server.port);
-      const t = await startTerminal({ location, terminal: 'till-1', apiBase: `http://127.0.0.1:${proxy.port}`, syncEndpoint: `ws://127.0.0.1:${await closedPort()}/sync` });
-      terminals.push(t);
+      const t = await restOnlyTill(location, dataDir);
       for (let i = 1; i <= 3; i++) await t.store.append('ticket.opened', { number: `A-00${i}` }, { aggregate: { id: `ticket-${i}`, type: 'ticket' } });
       await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 3, 'three stored');
-      // The night's backup: the server stopped, its data directory copied.
-      await server.close();
-      cpSync(dataDir, backup, { recursive: true });
-      server = await startTestServer({ dataDir });
-      proxy.retarget(server.port);
+      await backUp(dataDir, backup);
       for (let i = 4; i <= 6; i++) await t.store.append('ticket.opened', { number: `A-00${i}` }, { aggregate: { id: `ticket-${i}`, type: 'ticket' } });
       await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 6, 'six stored');
       // Restored from the backup: the last three are gone from the server; the till, idle, owes nothing.
-      await server.close();
-      server = await startTestServer({ dataDir: backup });
-      proxy.retarget(server.port);
+      await restoreFrom(backup);
       await t.sync.syncNow();
       await waitForAsync(async () => (await serverEvents(server!.url, location)).length === 6, 'the server holds all six again');
       await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 6, 'nothing owed');
@@ -123,18 +114,11 @@ describe('Outage', () => {
     const dataDir = makeDataDir();
     const backup = makeDataDir();
     try {
-      server = await startTestServer({ dataDir });
-      proxy = await startTcpProxy(server.port);
-      const t = await startTerminal({ location, terminal: 'till-1', apiBase: `http://127.0.0.1:${proxy.port}`, syncEndpoint: `ws://127.0.0.1:${await closedPort()}/sync` });
-      terminals.push(t);
+      const t = await restOnlyTill(location, dataDir);
       t.store.useAcknowledgements(() => t.sync.acknowledgements()); // as the app's session does
       await sell(t.store, 'ticket-1', 'A-001');
       await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 2, 'the first sale stored');
-      // The night's backup.
-      await server.close();
-      cpSync(dataDir, backup, { recursive: true });
-      server = await startTestServer({ dataDir });
-      proxy.retarget(server.port);
+      await backUp(dataDir, backup);
       const lost = await sell(t.store, 'ticket-2', 'A-002');
       await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 4, 'the second sale stored');
       // The room, played by hand (the relay unreachable): for `room`, the old server's ack of both sales.
@@ -147,9 +131,7 @@ describe('Outage', () => {
       // Days later the till lets both sales go: the server's answers acknowledged them.
       expect((await t.store.compact({ now: Date.now() + 3 * 24 * 60 * 60_000 })).aggregates).toBe(2);
       // Restored from the backup, without the second sale.
-      await server.close();
-      server = await startTestServer({ dataDir: backup });
-      proxy.retarget(server.port);
+      await restoreFrom(backup);
       if (by === 'upload') await t.store.append('ticket.opened', { number: 'A-003' }, { aggregate: { id: 'ticket-3', type: 'ticket' } });
       else if (by === 'probe') await t.sync.syncNow();
       else {
@@ -158,7 +140,7 @@ describe('Outage', () => {
         room.transact(() => acksOf(room).set('till-1', 2));
         relay();
       }
-      await restoredServerHolds(server.url, location, lost);
+      await restoredServerHolds(server!.url, location, lost);
     } finally {
       await server?.close();
       server = null;
@@ -183,12 +165,8 @@ describe('Outage', () => {
       const open = (i: number) => t.store.append('ticket.opened', { number: `A-00${i}` }, { aggregate: { id: `ticket-${i}`, type: 'ticket' } });
       for (let i = 1; i <= 2; i++) await open(i);
       await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 2, 'two stored');
-      // The night's backup: the server stopped, its data directory copied.
-      await server.close();
-      cpSync(dataDir, backup, { recursive: true });
-      server = await startTestServer({ dataDir });
-      proxy.retarget(server.port);
-      relay.retarget(server.port);
+      await backUp(dataDir, backup);
+      relay.retarget(server!.port);
       for (let i = 3; i <= 5; i++) await open(i);
       await waitFor(() => t.sync.status.owed === 0 && t.sync.status.watermarks['till-1'] === 5, 'five stored, answered over REST');
       // The relay comes back: the room says 5 too.
@@ -398,6 +376,30 @@ describe('Outage', () => {
     await restoredServerHolds(server.url, location, ids);
   });
 });
+
+/** The server on `dataDir` behind a proxy, and a till reaching it over REST only (nothing listens where its relay is). */
+async function restOnlyTill(location: string, dataDir: string): Promise<TestTerminal> {
+  server = await startTestServer({ dataDir });
+  proxy = await startTcpProxy(server.port);
+  const t = await startTerminal({ location, terminal: 'till-1', apiBase: `http://127.0.0.1:${proxy.port}`, syncEndpoint: `ws://127.0.0.1:${await closedPort()}/sync` });
+  terminals.push(t);
+  return t;
+}
+
+/** The night's backup: the server stopped, its data directory copied into `backup`, started again. */
+async function backUp(dataDir: string, backup: string): Promise<void> {
+  await server!.close();
+  cpSync(dataDir, backup, { recursive: true });
+  server = await startTestServer({ dataDir });
+  proxy!.retarget(server.port);
+}
+
+/** The server restored from `backup`, behind the same proxy. */
+async function restoreFrom(backup: string): Promise<void> {
+  await server!.close();
+  server = await startTestServer({ dataDir: backup });
+  proxy!.retarget(server.port);
+}
 
 /** A sale on `store`: ticket `id` opened and closed (two events); their ids. */
 async function sell(store: TestTerminal['store'], id: string, number: string): Promise<string[]> {
