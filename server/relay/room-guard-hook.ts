@@ -35,9 +35,11 @@ import { serverSegmentsOf } from './server-segments';
  * And what the room lacks: an event the canonical store acknowledges that the room never got
  * (a REST batch of a client with no document, such as a back-office integration, is bridged
  * into the room after its answer: a crash in between, or a room that failed to load, and only
- * the store had it). RESTORE_AFTER_LOAD_MS after a room loads, each writer whose mark in the
- * room (`relayed`, which counts what compaction removed) is below the store's watermark gets
- * the events in between the room does not hold, in the server's segments. Not at once: a
+ * the store had it; or a till's own upload, bridged only after its grace, the server killed
+ * within it). RESTORE_AFTER_LOAD_MS after a room loads, each writer whose mark in the room
+ * (`relayed`, which counts what compaction removed) is below what the store acknowledges (its
+ * watermark, or the end of a range stored above it) gets the events in between the room does
+ * not hold, in the server's segments. Not at once: a
  * terminal reconnecting syncs its own events into the room within that time, and the room
  * would hold each of them twice.
  */
@@ -142,14 +144,15 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
   };
 
   /**
-   * Up to the store's watermarks as they were at the load: what was posted since is the room
+   * Up to what the store acknowledged at the load, its watermarks and what it stores above them
+   * (a till's uploads past a gap its lost events left): what was posted since is the room
    * bridge's to write (a terminal's own events after their grace, or its relay brings them).
    * Not what a compaction removed (a tombstone of the aggregate written after the event).
    */
-  const restoreMissing = async (room: Room, acknowledgedAtLoad: Readonly<Record<string, number>>): Promise<void> => {
+  const restoreMissing = async (room: Room, acknowledgedAtLoad: Acknowledgements): Promise<void> => {
     const compacted = compactedOf(room.doc);
     const missing: string[] = [];
-    for (const [terminal, n] of Object.entries(acknowledgedAtLoad)) {
+    for (const [terminal, n] of highestAcknowledged(acknowledgedAtLoad)) {
       const mark = sources.relayed(room).get(terminal) ?? 0;
       if (n <= mark) continue;
       for (const json of await sources.stored(room.name, terminal, mark, n)) {
@@ -169,7 +172,7 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
   return {
     name: 'room-guard',
     async onLoad(room) {
-      const acknowledgedAtLoad = (await sources.acknowledged(room.name)).marks;
+      const acknowledgedAtLoad = await sources.acknowledged(room.name);
       await correctAcks(room, null);
       await correctRanges(room);
       correctRelayed(room, null);
@@ -195,6 +198,15 @@ export function roomGuardHook(sources: RoomGuardSources): RelayHook {
       stops.delete(room);
     },
   };
+}
+
+/** Per writer, the highest n the store acknowledges: its watermark or the end of its last range stored above it. */
+function highestAcknowledged(acks: Acknowledgements): Map<string, number> {
+  const highest = new Map(Object.entries(acks.marks));
+  for (const [terminal, ranges] of Object.entries(acks.above)) {
+    for (const [, to] of ranges) highest.set(terminal, Math.max(to, highest.get(terminal) ?? 0));
+  }
+  return highest;
 }
 
 function remoteOriginOf(tr: Y.Transaction): RoomOrigin | null {

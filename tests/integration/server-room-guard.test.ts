@@ -370,6 +370,25 @@ describe('room guard: what the room lacks', () => {
     expect(eventIdsIn(till.doc).filter((id) => id === posted.id)).toHaveLength(1);
   });
 
+  it('[SRV29] events the canonical store holds above a gap in their writer\'s numbers that the room never got (a till\'s own upload, the server killed within its bridging grace) reach the room after its next load', async () => {
+    const dataDir = makeDataDir();
+    cleanups.push(() => removeDataDir(dataDir));
+    const location = 'unbridged-above-gap';
+    // n 2 was lost with the till's tab: 1 is under the watermark, 3 and 4 stored above it.
+    const uploaded = [1, 3, 4].map((n) => ticketOpenedEvent('till-1', n));
+    const db = openDatabase(dataDir);
+    const store = new SqliteCanonicalLog(db);
+    await store.appendBatch(location, uploaded.map((event) => ({ event, canonical: canonicalEventJson(event) })), Date.now());
+    store.close();
+
+    const server = await startTestServer({ dataDir });
+    cleanups.push(() => server.close());
+    const till = await connectSynced(server.wsUrl, location, await mint(location, 'terminal', 'till-2'));
+    cleanups.push(() => till.destroy());
+    await waitFor(() => uploaded.every((e) => eventIdsIn(till.doc).includes(e.id)), 'the room has the three', 3 * RESTORE_AFTER_LOAD_MS);
+    expect(eventIdsIn(till.doc).sort()).toEqual(uploaded.map((e) => e.id).sort());
+  });
+
   it('[SRV29] an event the room never got, of an aggregate it holds a tombstone of but dated after it (a late refund), reaches the room after its next load', async () => {
     const dataDir = makeDataDir();
     cleanups.push(() => removeDataDir(dataDir));
